@@ -138,7 +138,7 @@ func (q *Queries) LimitRuleSeedDelete(ctx context.Context, db DBTX, source strin
 }
 
 const limitRuleSeedList = `-- name: LimitRuleSeedList :many
-SELECT id, scope, subject_id, model, window_ms, requests, tokens, concurrency, source, created_at, updated_at FROM limit_rules WHERE source <> 'admin' ORDER BY source
+SELECT id, scope, subject_id, model, window_ms, requests, tokens, concurrency, source, created_at, updated_at, plan_id FROM limit_rules WHERE source <> 'admin' ORDER BY source
 `
 
 // LimitRuleSeedList lists the rules standing for seed 000's settings (flash, think, pro).
@@ -163,6 +163,7 @@ func (q *Queries) LimitRuleSeedList(ctx context.Context, db DBTX) ([]*LimitRule,
 			&i.Source,
 			&i.CreatedAt,
 			&i.UpdatedAt,
+			&i.PlanID,
 		); err != nil {
 			return nil, err
 		}
@@ -180,7 +181,7 @@ VALUES ('user', $1, $2, $3, $4)
 ON CONFLICT (source) WHERE source <> 'admin' DO UPDATE SET
     scope = 'user', subject_id = NULL, model = excluded.model, window_ms = excluded.window_ms,
     requests = excluded.requests, tokens = NULL, concurrency = NULL, updated_at = now()
-RETURNING id, scope, subject_id, model, window_ms, requests, tokens, concurrency, source, created_at, updated_at
+RETURNING id, scope, subject_id, model, window_ms, requests, tokens, concurrency, source, created_at, updated_at, plan_id
 `
 
 type LimitRuleSeedSetParams struct {
@@ -211,6 +212,7 @@ func (q *Queries) LimitRuleSeedSet(ctx context.Context, db DBTX, arg LimitRuleSe
 		&i.Source,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.PlanID,
 	)
 	return &i, err
 }

@@ -240,6 +240,34 @@ type Passkey struct {
 	CreatedAt    time.Time
 }
 
+type PaymentNotify struct {
+	ID         int64
+	Method     string
+	OrderNo    string
+	TradeNo    string
+	Params     []byte
+	Result     string
+	RemoteAddr string
+	CreatedAt  time.Time
+}
+
+type PaymentOrder struct {
+	ID        int64
+	OrderNo   string
+	UserID    int64
+	Method    string
+	PayType   string
+	Amount    int64
+	Quota     int64
+	PlanID    *int64
+	Status    string
+	TradeNo   string
+	ExpiresAt time.Time
+	PaidAt    *time.Time
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
 type Plan struct {
 	ID           int64
 	Name         string
@@ -270,6 +298,16 @@ type RedemptionCode struct {
 type RedemptionCodeUse struct {
 	CodeID    int64
 	UserID    int64
+	CreatedAt time.Time
+}
+
+type ReferralCommission struct {
+	ID        int64
+	InviterID int64
+	InviteeID int64
+	OrderID   int64
+	Amount    int64
+	Permille  int32
 	CreatedAt time.Time
 }
 
@@ -412,6 +450,8 @@ type User struct {
 	TOTPLastStep       int64
 	DeletedAt          *time.Time
 	PlanID             *int64
+	ReferralCode       string
+	ReferredBy         *int64
 	AccountPriority    string
 }
 

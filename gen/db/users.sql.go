@@ -52,11 +52,11 @@ func (q *Queries) UserCount(ctx context.Context, db DBTX, arg UserCountParams) (
 }
 
 const userCreate = `-- name: UserCreate :one
-INSERT INTO users (username, password_hash, role, balance, email, trust_level, status, password_set)
+INSERT INTO users (username, password_hash, role, balance, email, trust_level, status, password_set, referred_by)
 VALUES ($1, $2, $3, $4, $5,
         coalesce($6::smallint, 0), coalesce($7::text, 'active'),
-        coalesce($8::boolean, true))
-RETURNING id, username, password_hash, role, status, balance, used_quota, request_count, created_at, updated_at, tier, plan_expires_at, group_id, preferred_account_id, email, trust_level, password_set, totp_secret_enc, totp_enabled, totp_last_step, deleted_at, plan_id, account_priority
+        coalesce($8::boolean, true), $9::bigint)
+RETURNING id, username, password_hash, role, status, balance, used_quota, request_count, created_at, updated_at, tier, plan_expires_at, group_id, preferred_account_id, email, trust_level, password_set, totp_secret_enc, totp_enabled, totp_last_step, deleted_at, plan_id, referral_code, referred_by, account_priority
 `
 
 type UserCreateParams struct {
@@ -68,10 +68,11 @@ type UserCreateParams struct {
 	TrustLevel   *int16
 	Status       *string
 	PasswordSet  *bool
+	ReferredBy   *int64
 }
 
 // UserCreate adds a user; email, trust level, status and password_set take their defaults when
-// null (no address, level 0, active, a usable password).
+// null (no address, level 0, active, a usable password); referred_by is the inviter, if any.
 func (q *Queries) UserCreate(ctx context.Context, db DBTX, arg UserCreateParams) (*User, error) {
 	row := db.QueryRow(ctx, userCreate,
 		arg.Username,
@@ -82,6 +83,7 @@ func (q *Queries) UserCreate(ctx context.Context, db DBTX, arg UserCreateParams)
 		arg.TrustLevel,
 		arg.Status,
 		arg.PasswordSet,
+		arg.ReferredBy,
 	)
 	var i User
 	err := row.Scan(
@@ -107,6 +109,8 @@ func (q *Queries) UserCreate(ctx context.Context, db DBTX, arg UserCreateParams)
 		&i.TOTPLastStep,
 		&i.DeletedAt,
 		&i.PlanID,
+		&i.ReferralCode,
+		&i.ReferredBy,
 		&i.AccountPriority,
 	)
 	return &i, err
@@ -125,7 +129,7 @@ func (q *Queries) UserDelete(ctx context.Context, db DBTX, id int64) (int64, err
 }
 
 const userGatewayState = `-- name: UserGatewayState :one
-SELECT u.id AS user_id, u.status AS user_status, u.balance, u.tier AS user_tier, u.plan_expires_at, u.group_id,
+SELECT u.id AS user_id, u.status AS user_status, u.balance, u.used_quota AS user_used_quota, u.tier AS user_tier, u.plan_expires_at, u.group_id,
        u.preferred_account_id, u.trust_level, coalesce(g.multiplier_permille, 1000)::integer AS multiplier_permille,
        u.account_priority, u.plan_id
 FROM users u LEFT JOIN groups g ON g.id = u.group_id
@@ -136,6 +140,7 @@ type UserGatewayStateRow struct {
 	UserID             int64
 	UserStatus         string
 	Balance            int64
+	UserUsedQuota      int64
 	UserTier           string
 	PlanExpiresAt      *time.Time
 	GroupID            *int64
@@ -155,6 +160,7 @@ func (q *Queries) UserGatewayState(ctx context.Context, db DBTX, id int64) (*Use
 		&i.UserID,
 		&i.UserStatus,
 		&i.Balance,
+		&i.UserUsedQuota,
 		&i.UserTier,
 		&i.PlanExpiresAt,
 		&i.GroupID,
@@ -168,7 +174,7 @@ func (q *Queries) UserGatewayState(ctx context.Context, db DBTX, id int64) (*Use
 }
 
 const userGet = `-- name: UserGet :one
-SELECT id, username, password_hash, role, status, balance, used_quota, request_count, created_at, updated_at, tier, plan_expires_at, group_id, preferred_account_id, email, trust_level, password_set, totp_secret_enc, totp_enabled, totp_last_step, deleted_at, plan_id, account_priority FROM users WHERE id = $1
+SELECT id, username, password_hash, role, status, balance, used_quota, request_count, created_at, updated_at, tier, plan_expires_at, group_id, preferred_account_id, email, trust_level, password_set, totp_secret_enc, totp_enabled, totp_last_step, deleted_at, plan_id, referral_code, referred_by, account_priority FROM users WHERE id = $1
 `
 
 func (q *Queries) UserGet(ctx context.Context, db DBTX, id int64) (*User, error) {
@@ -197,6 +203,8 @@ func (q *Queries) UserGet(ctx context.Context, db DBTX, id int64) (*User, error)
 		&i.TOTPLastStep,
 		&i.DeletedAt,
 		&i.PlanID,
+		&i.ReferralCode,
+		&i.ReferredBy,
 		&i.AccountPriority,
 	)
 	return &i, err
@@ -204,7 +212,7 @@ func (q *Queries) UserGet(ctx context.Context, db DBTX, id int64) (*User, error)
 
 const userGetByEmail = `-- name: UserGetByEmail :one
 
-SELECT id, username, password_hash, role, status, balance, used_quota, request_count, created_at, updated_at, tier, plan_expires_at, group_id, preferred_account_id, email, trust_level, password_set, totp_secret_enc, totp_enabled, totp_last_step, deleted_at, plan_id, account_priority FROM users WHERE lower(email) = lower($1)
+SELECT id, username, password_hash, role, status, balance, used_quota, request_count, created_at, updated_at, tier, plan_expires_at, group_id, preferred_account_id, email, trust_level, password_set, totp_secret_enc, totp_enabled, totp_last_step, deleted_at, plan_id, referral_code, referred_by, account_priority FROM users WHERE lower(email) = lower($1)
 `
 
 // Identity: e-mail, passwords and TOTP (issue 11).
@@ -234,13 +242,15 @@ func (q *Queries) UserGetByEmail(ctx context.Context, db DBTX, email string) (*U
 		&i.TOTPLastStep,
 		&i.DeletedAt,
 		&i.PlanID,
+		&i.ReferralCode,
+		&i.ReferredBy,
 		&i.AccountPriority,
 	)
 	return &i, err
 }
 
 const userGetByUsername = `-- name: UserGetByUsername :one
-SELECT id, username, password_hash, role, status, balance, used_quota, request_count, created_at, updated_at, tier, plan_expires_at, group_id, preferred_account_id, email, trust_level, password_set, totp_secret_enc, totp_enabled, totp_last_step, deleted_at, plan_id, account_priority FROM users WHERE lower(username) = lower($1)
+SELECT id, username, password_hash, role, status, balance, used_quota, request_count, created_at, updated_at, tier, plan_expires_at, group_id, preferred_account_id, email, trust_level, password_set, totp_secret_enc, totp_enabled, totp_last_step, deleted_at, plan_id, referral_code, referred_by, account_priority FROM users WHERE lower(username) = lower($1)
 `
 
 func (q *Queries) UserGetByUsername(ctx context.Context, db DBTX, username string) (*User, error) {
@@ -269,13 +279,26 @@ func (q *Queries) UserGetByUsername(ctx context.Context, db DBTX, username strin
 		&i.TOTPLastStep,
 		&i.DeletedAt,
 		&i.PlanID,
+		&i.ReferralCode,
+		&i.ReferredBy,
 		&i.AccountPriority,
 	)
 	return &i, err
 }
 
+const userIDByReferralCode = `-- name: UserIDByReferralCode :one
+SELECT id FROM users WHERE referral_code = $1
+`
+
+func (q *Queries) UserIDByReferralCode(ctx context.Context, db DBTX, referralCode string) (int64, error) {
+	row := db.QueryRow(ctx, userIDByReferralCode, referralCode)
+	var id int64
+	err := row.Scan(&id)
+	return id, err
+}
+
 const userList = `-- name: UserList :many
-SELECT id, username, password_hash, role, status, balance, used_quota, request_count, created_at, updated_at, tier, plan_expires_at, group_id, preferred_account_id, email, trust_level, password_set, totp_secret_enc, totp_enabled, totp_last_step, deleted_at, plan_id, account_priority FROM users
+SELECT id, username, password_hash, role, status, balance, used_quota, request_count, created_at, updated_at, tier, plan_expires_at, group_id, preferred_account_id, email, trust_level, password_set, totp_secret_enc, totp_enabled, totp_last_step, deleted_at, plan_id, referral_code, referred_by, account_priority FROM users
 WHERE deleted_at IS NULL AND ($1::text IS NULL OR strpos(lower(username), lower($1)) > 0)
   AND ($2::text IS NULL OR role = $2)
   AND ($3::text IS NULL OR status = $3)
@@ -329,6 +352,8 @@ func (q *Queries) UserList(ctx context.Context, db DBTX, arg UserListParams) ([]
 			&i.TOTPLastStep,
 			&i.DeletedAt,
 			&i.PlanID,
+			&i.ReferralCode,
+			&i.ReferredBy,
 			&i.AccountPriority,
 		); err != nil {
 			return nil, err
@@ -354,7 +379,7 @@ func (q *Queries) UserLock(ctx context.Context, db DBTX, id int64) error {
 const userSetGroup = `-- name: UserSetGroup :one
 UPDATE users SET group_id = $1::bigint, updated_at = now()
 WHERE id = $2
-RETURNING id, username, password_hash, role, status, balance, used_quota, request_count, created_at, updated_at, tier, plan_expires_at, group_id, preferred_account_id, email, trust_level, password_set, totp_secret_enc, totp_enabled, totp_last_step, deleted_at, plan_id, account_priority
+RETURNING id, username, password_hash, role, status, balance, used_quota, request_count, created_at, updated_at, tier, plan_expires_at, group_id, preferred_account_id, email, trust_level, password_set, totp_secret_enc, totp_enabled, totp_last_step, deleted_at, plan_id, referral_code, referred_by, account_priority
 `
 
 type UserSetGroupParams struct {
@@ -389,6 +414,8 @@ func (q *Queries) UserSetGroup(ctx context.Context, db DBTX, arg UserSetGroupPar
 		&i.TOTPLastStep,
 		&i.DeletedAt,
 		&i.PlanID,
+		&i.ReferralCode,
+		&i.ReferredBy,
 		&i.AccountPriority,
 	)
 	return &i, err
@@ -429,7 +456,7 @@ UPDATE users SET
     plan_expires_at = CASE WHEN $2::boolean THEN $3::timestamptz ELSE plan_expires_at END,
     updated_at      = now()
 WHERE id = $4
-RETURNING id, username, password_hash, role, status, balance, used_quota, request_count, created_at, updated_at, tier, plan_expires_at, group_id, preferred_account_id, email, trust_level, password_set, totp_secret_enc, totp_enabled, totp_last_step, deleted_at, plan_id, account_priority
+RETURNING id, username, password_hash, role, status, balance, used_quota, request_count, created_at, updated_at, tier, plan_expires_at, group_id, preferred_account_id, email, trust_level, password_set, totp_secret_enc, totp_enabled, totp_last_step, deleted_at, plan_id, referral_code, referred_by, account_priority
 `
 
 type UserSetTierParams struct {
@@ -472,6 +499,8 @@ func (q *Queries) UserSetTier(ctx context.Context, db DBTX, arg UserSetTierParam
 		&i.TOTPLastStep,
 		&i.DeletedAt,
 		&i.PlanID,
+		&i.ReferralCode,
+		&i.ReferredBy,
 		&i.AccountPriority,
 	)
 	return &i, err
@@ -480,7 +509,7 @@ func (q *Queries) UserSetTier(ctx context.Context, db DBTX, arg UserSetTierParam
 const userSoftDelete = `-- name: UserSoftDelete :one
 UPDATE users SET status = 'disabled', deleted_at = coalesce(deleted_at, now()), updated_at = now()
 WHERE id = $1
-RETURNING id, username, password_hash, role, status, balance, used_quota, request_count, created_at, updated_at, tier, plan_expires_at, group_id, preferred_account_id, email, trust_level, password_set, totp_secret_enc, totp_enabled, totp_last_step, deleted_at, plan_id, account_priority
+RETURNING id, username, password_hash, role, status, balance, used_quota, request_count, created_at, updated_at, tier, plan_expires_at, group_id, preferred_account_id, email, trust_level, password_set, totp_secret_enc, totp_enabled, totp_last_step, deleted_at, plan_id, referral_code, referred_by, account_priority
 `
 
 // UserSoftDelete disables a user for good and hides them from lists; their keys stop (the key
@@ -511,6 +540,8 @@ func (q *Queries) UserSoftDelete(ctx context.Context, db DBTX, id int64) (*User,
 		&i.TOTPLastStep,
 		&i.DeletedAt,
 		&i.PlanID,
+		&i.ReferralCode,
+		&i.ReferredBy,
 		&i.AccountPriority,
 	)
 	return &i, err
@@ -570,7 +601,7 @@ UPDATE users SET
     email      = CASE WHEN $6::boolean THEN $7::text ELSE email END,
     updated_at = now()
 WHERE id = $8
-RETURNING id, username, password_hash, role, status, balance, used_quota, request_count, created_at, updated_at, tier, plan_expires_at, group_id, preferred_account_id, email, trust_level, password_set, totp_secret_enc, totp_enabled, totp_last_step, deleted_at, plan_id, account_priority
+RETURNING id, username, password_hash, role, status, balance, used_quota, request_count, created_at, updated_at, tier, plan_expires_at, group_id, preferred_account_id, email, trust_level, password_set, totp_secret_enc, totp_enabled, totp_last_step, deleted_at, plan_id, referral_code, referred_by, account_priority
 `
 
 type UserUpdateParams struct {
@@ -619,6 +650,8 @@ func (q *Queries) UserUpdate(ctx context.Context, db DBTX, arg UserUpdateParams)
 		&i.TOTPLastStep,
 		&i.DeletedAt,
 		&i.PlanID,
+		&i.ReferralCode,
+		&i.ReferredBy,
 		&i.AccountPriority,
 	)
 	return &i, err

@@ -229,6 +229,24 @@ func (e OIDCProviderKind) Valid() bool {
 	}
 }
 
+// Defines values for PaymentOrderAdminMethod.
+const (
+	Openpayment PaymentOrderAdminMethod = "openpayment"
+	Yipay       PaymentOrderAdminMethod = "yipay"
+)
+
+// Valid indicates whether the value is a known member of the PaymentOrderAdminMethod enum.
+func (e PaymentOrderAdminMethod) Valid() bool {
+	switch e {
+	case Openpayment:
+		return true
+	case Yipay:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for PriceSyncItemAction.
 const (
 	Create PriceSyncItemAction = "create"
@@ -577,6 +595,11 @@ type Account struct {
 	// OwnerUserId The user the account is dedicated to (null for shared).
 	OwnerUserId *int64 `json:"owner_user_id"`
 
+	// ProxyUrl The account's own outbound proxy, without its credentials (empty: the channel's, if any).
+	//
+	// Example: socks5://proxy.example.com:1080
+	ProxyUrl *string `json:"proxy_url,omitempty"`
+
 	// Status `active` in rotation; `cooling` in rotation after a cooldown ends (cooldowns end by time);
 	// `disabled` out (by an administrator, or by the pool after failures in a row until a probe
 	// passes); `banned` out until an administrator resets it (the provider disabled it);
@@ -586,7 +609,7 @@ type Account struct {
 	// Example: active
 	Status AccountStatus `json:"status"`
 
-	// StatusReason Why the account is out of rotation: `admin`, `banned`, `unauthorized`, `failures`, `error` (empty when in rotation).
+	// StatusReason Why the account is out of rotation: `admin`, `banned`, `unauthorized`, `failures`, `error`, `proxy_unreachable` (its outbound proxy refused or could not be reached) (empty when in rotation).
 	//
 	// Example:
 	StatusReason string `json:"status_reason"`
@@ -629,6 +652,14 @@ type AccountCreate struct {
 
 	// OwnerUserId Dedicate the account to this user (null for shared).
 	OwnerUserId *int64 `json:"owner_user_id,omitempty"`
+
+	// ProxyUrl The account's outbound proxy (`http://`, `https://` or `socks5://`, with `user:password@`
+	// when it needs them; empty: the channel's): its calls, probes, test calls and token refreshes
+	// go through it. Its credentials are never shown.
+	//
+	//
+	// Example: socks5://user:secret@proxy.example.com:1080
+	ProxyUrl *string `json:"proxy_url,omitempty"`
 
 	// Status Example: active
 	Status *ActiveStatus `json:"status,omitempty"`
@@ -745,6 +776,13 @@ type AccountUpdate struct {
 	// Example: 0
 	OwnerUserId *int64 `json:"owner_user_id,omitempty"`
 
+	// ProxyUrl The account's outbound proxy (empty: the channel's). The value shown (without credentials)
+	// given back unchanged keeps the stored credentials.
+	//
+	//
+	// Example: socks5://user:secret@proxy.example.com:1080
+	ProxyUrl *string `json:"proxy_url,omitempty"`
+
 	// Status Example: active
 	Status *ActiveStatus `json:"status,omitempty"`
 
@@ -824,6 +862,11 @@ type Channel struct {
 	// Example: 10
 	Priority int `json:"priority"`
 
+	// ProxyUrl The default outbound proxy of the channel's accounts, without its credentials (empty for none).
+	//
+	// Example: socks5://proxy.example.com:1080
+	ProxyUrl *string `json:"proxy_url,omitempty"`
+
 	// Status Example: active
 	Status ActiveStatus `json:"status"`
 
@@ -868,6 +911,14 @@ type ChannelCreate struct {
 
 	// Priority Example: 10
 	Priority *int `json:"priority,omitempty"`
+
+	// ProxyUrl The outbound proxy for the channel's accounts (`http://`, `https://` or `socks5://`, with
+	// `user:password@` when it needs them; empty for none): their calls, probes, test calls and
+	// token refreshes go through it unless an account names its own. Its credentials are never shown.
+	//
+	//
+	// Example: socks5://user:secret@proxy.example.com:1080
+	ProxyUrl *string `json:"proxy_url,omitempty"`
 
 	// Status Example: active
 	Status *ActiveStatus `json:"status,omitempty"`
@@ -936,6 +987,23 @@ type ChannelModelUpdate struct {
 	UpstreamName *string `json:"upstream_name,omitempty"`
 }
 
+// ChannelMultiplier defines model for ChannelMultiplier.
+type ChannelMultiplier struct {
+	// ChannelId Example: 2
+	ChannelId int64 `json:"channel_id"`
+
+	// MultiplierPermille Multiplier in thousandths (1000 = ×1, 500 = ×0.5, 0 = free).
+	//
+	// Example: 500
+	MultiplierPermille int `json:"multiplier_permille"`
+}
+
+// ChannelMultiplierSet defines model for ChannelMultiplierSet.
+type ChannelMultiplierSet struct {
+	// Items One multiplier per channel (a channel listed twice is refused).
+	Items []ChannelMultiplier `json:"items"`
+}
+
 // ChannelSelection defines model for ChannelSelection.
 type ChannelSelection struct {
 	// ChannelIds The channels to work on; absent means all.
@@ -991,6 +1059,13 @@ type ChannelUpdate struct {
 
 	// Priority Example: 10
 	Priority *int `json:"priority,omitempty"`
+
+	// ProxyUrl The channel's default outbound proxy (empty removes it). The value shown (without
+	// credentials) given back unchanged keeps the stored credentials.
+	//
+	//
+	// Example: socks5://user:secret@proxy.example.com:1080
+	ProxyUrl *string `json:"proxy_url,omitempty"`
 
 	// Status Example: active
 	Status *ActiveStatus `json:"status,omitempty"`
@@ -1093,6 +1168,23 @@ type GroupCreate struct {
 // GroupList defines model for GroupList.
 type GroupList struct {
 	Items []Group `json:"items"`
+}
+
+// GroupMultiplier defines model for GroupMultiplier.
+type GroupMultiplier struct {
+	// GroupId Example: 1
+	GroupId int64 `json:"group_id"`
+
+	// MultiplierPermille Multiplier in thousandths (1000 = ×1, 800 = ×0.8, 0 = free).
+	//
+	// Example: 800
+	MultiplierPermille int `json:"multiplier_permille"`
+}
+
+// GroupMultiplierSet defines model for GroupMultiplierSet.
+type GroupMultiplierSet struct {
+	// Items One multiplier per group (a group listed twice is refused).
+	Items []GroupMultiplier `json:"items"`
 }
 
 // GroupUpdate defines model for GroupUpdate.
@@ -1777,6 +1869,170 @@ type OIDCProviderUpdate struct {
 	UserinfoUrl *ProviderURL `json:"userinfo_url,omitempty"`
 }
 
+// PaymentNotify defines model for PaymentNotify.
+type PaymentNotify struct {
+	// CreatedAt Example: 2026-12-06T09:31:12Z
+	CreatedAt time.Time `json:"created_at"`
+
+	// Id Example: 9
+	Id int64 `json:"id"`
+
+	// Method Example: yipay
+	Method string `json:"method"`
+
+	// OrderNo Example: PG20261206093000A7K2QD9M
+	OrderNo string `json:"order_no"`
+
+	// Params The notify's parameters as received (the signature included).
+	//
+	// Example: {"money":"10.00"}
+	Params map[string]string `json:"params"`
+
+	// RemoteAddr Example: 203.0.113.7
+	RemoteAddr string `json:"remote_addr"`
+
+	// Result What was decided: `credited`, `duplicate`, `ignored` (not a success status), `bad_signature`, `unknown_order`, `amount_mismatch`, `expired`, `disabled`, `invalid`.
+	//
+	// Example: credited
+	Result string `json:"result"`
+
+	// TradeNo Example: 2026120622001
+	TradeNo string `json:"trade_no"`
+}
+
+// PaymentNotifyList defines model for PaymentNotifyList.
+type PaymentNotifyList struct {
+	Items []PaymentNotify `json:"items"`
+}
+
+// PaymentOrderAdmin defines model for PaymentOrderAdmin.
+type PaymentOrderAdmin struct {
+	// Amount The amount, a decimal string of the site's currency.
+	//
+	// Example: 10.00
+	Amount string `json:"amount"`
+
+	// CreatedAt Example: 2026-12-06T09:30:00Z
+	CreatedAt time.Time `json:"created_at"`
+
+	// ExpiresAt Example: 2026-12-06T10:00:00Z
+	ExpiresAt time.Time `json:"expires_at"`
+
+	// Method Example: yipay
+	Method PaymentOrderAdminMethod `json:"method"`
+
+	// OrderNo Example: PG20261206093000A7K2QD9M
+	OrderNo string `json:"order_no"`
+
+	// PaidAt Example: 2026-12-06T09:31:12Z
+	PaidAt *time.Time `json:"paid_at"`
+
+	// PayType Example: alipay
+	PayType string `json:"pay_type"`
+	PlanId  *int64 `json:"plan_id"`
+
+	// Quota Example: 5000000
+	Quota int64 `json:"quota"`
+
+	// Status `pending`, `paid`, or `expired` (not paid before `expires_at`).
+	//
+	// Example: paid
+	Status string `json:"status"`
+
+	// TradeNo The gateway's transaction number (empty until paid).
+	//
+	// Example: 2026120622001
+	TradeNo string `json:"trade_no"`
+
+	// UserId Example: 2
+	UserId int64 `json:"user_id"`
+
+	// Username Example: alice
+	Username string `json:"username"`
+}
+
+// PaymentOrderAdminMethod Example: yipay
+type PaymentOrderAdminMethod string
+
+// PaymentOrderAdminPage defines model for PaymentOrderAdminPage.
+type PaymentOrderAdminPage struct {
+	Items []PaymentOrderAdmin `json:"items"`
+
+	// Page Example: 1
+	Page int `json:"page"`
+
+	// PageSize Example: 20
+	PageSize int `json:"page_size"`
+
+	// Total Example: 1
+	Total int64 `json:"total"`
+}
+
+// PlanCreate defines model for PlanCreate.
+type PlanCreate struct {
+	// Description Example: Pro accounts for 30 days
+	Description *string `json:"description,omitempty"`
+
+	// DurationDays Example: 30
+	DurationDays int `json:"duration_days"`
+
+	// Enabled Offered to users (absent — true).
+	//
+	// Example: true
+	Enabled *bool                     `json:"enabled,omitempty"`
+	Limits  *[]externalRef0.PlanLimit `json:"limits,omitempty"`
+
+	// Name Example: Pro monthly
+	Name string `json:"name"`
+
+	// Price Price in the smallest currency unit (cents; absent — 0).
+	//
+	// Example: 2900
+	Price *int64 `json:"price,omitempty"`
+
+	// Quota Quota units credited once per grant (absent — 0).
+	//
+	// Example: 5000000
+	Quota *int64 `json:"quota,omitempty"`
+
+	// Tier The accounts a plan's users may ride (ultra ⊇ pro ⊇ free).
+	//
+	// Example: pro
+	Tier externalRef0.PlanTier `json:"tier"`
+}
+
+// PlanList defines model for PlanList.
+type PlanList struct {
+	Items []externalRef0.Plan `json:"items"`
+}
+
+// PlanUpdate defines model for PlanUpdate.
+type PlanUpdate struct {
+	// Description Example: Pro accounts for 30 days
+	Description *string `json:"description,omitempty"`
+
+	// DurationDays Example: 30
+	DurationDays *int `json:"duration_days,omitempty"`
+
+	// Enabled Example: true
+	Enabled *bool                     `json:"enabled,omitempty"`
+	Limits  *[]externalRef0.PlanLimit `json:"limits,omitempty"`
+
+	// Name Example: Pro monthly
+	Name *string `json:"name,omitempty"`
+
+	// Price Example: 2500
+	Price *int64 `json:"price,omitempty"`
+
+	// Quota Example: 5000000
+	Quota *int64 `json:"quota,omitempty"`
+
+	// Tier The accounts a plan's users may ride (ultra ⊇ pro ⊇ free).
+	//
+	// Example: pro
+	Tier *externalRef0.PlanTier `json:"tier,omitempty"`
+}
+
 // Price Quota units per million tokens.
 //
 // Example: 75000
@@ -1906,6 +2162,9 @@ type RedemptionCode struct {
 	// Example: launch-week
 	Name string `json:"name"`
 
+	// PlanId The plan each redeem grants (null — the code credits `quota`).
+	PlanId *int64 `json:"plan_id"`
+
 	// Quota Example: 500000
 	Quota int64 `json:"quota"`
 
@@ -1927,7 +2186,7 @@ type RedemptionCodeBatch struct {
 	Name string `json:"name"`
 }
 
-// RedemptionCodeCreate defines model for RedemptionCodeCreate.
+// RedemptionCodeCreate Exactly one of `quota` and `plan_id`.
 type RedemptionCodeCreate struct {
 	// Count Example: 2
 	Count int `json:"count"`
@@ -1947,10 +2206,15 @@ type RedemptionCodeCreate struct {
 	// Example: launch-week
 	Name string `json:"name"`
 
+	// PlanId The plan each redeem grants (docs/money.md § Plans), instead of quota.
+	//
+	// Example: 1
+	PlanId *int64 `json:"plan_id,omitempty"`
+
 	// Quota Quota units each redeem credits.
 	//
 	// Example: 500000
-	Quota int64 `json:"quota"`
+	Quota *int64 `json:"quota,omitempty"`
 }
 
 // RedemptionCodePage defines model for RedemptionCodePage.
@@ -1980,6 +2244,54 @@ type RedemptionCodeUpdate struct {
 
 	// MaxUses Example: 5
 	MaxUses *int `json:"max_uses,omitempty"`
+}
+
+// ReferralCommission defines model for ReferralCommission.
+type ReferralCommission struct {
+	// Amount Quota units credited to the inviter.
+	//
+	// Example: 500000
+	Amount int64 `json:"amount"`
+
+	// CreatedAt Example: 2026-12-06T09:31:12Z
+	CreatedAt time.Time `json:"created_at"`
+
+	// Id Example: 1
+	Id int64 `json:"id"`
+
+	// InviteeId Example: 3
+	InviteeId int64 `json:"invitee_id"`
+
+	// InviteeUsername Example: bob
+	InviteeUsername string `json:"invitee_username"`
+
+	// InviterId Example: 2
+	InviterId int64 `json:"inviter_id"`
+
+	// InviterUsername Example: alice
+	InviterUsername string `json:"inviter_username"`
+
+	// OrderNo Example: PG20261206093000A7K2QD9M
+	OrderNo string `json:"order_no"`
+
+	// Permille The share (‰) in force when the order was paid.
+	//
+	// Example: 100
+	Permille int `json:"permille"`
+}
+
+// ReferralCommissionPage defines model for ReferralCommissionPage.
+type ReferralCommissionPage struct {
+	Items []ReferralCommission `json:"items"`
+
+	// Page Example: 1
+	Page int `json:"page"`
+
+	// PageSize Example: 20
+	PageSize int `json:"page_size"`
+
+	// Total Example: 1
+	Total int64 `json:"total"`
 }
 
 // RemoteAccount One account of a payload: its token (`access_token` or `token`), provider, type, an
@@ -2385,6 +2697,41 @@ type Settings struct {
 	// Example: false
 	OidcOnly bool `json:"oidc_only"`
 
+	// OpenpaymentEnabled Top-ups through an OpenPayment gateway are offered.
+	//
+	// Example: false
+	OpenpaymentEnabled bool `json:"openpayment_enabled"`
+
+	// OpenpaymentMerchantId The merchant id at the OpenPayment gateway.
+	//
+	// Example: m_1001
+	OpenpaymentMerchantId string `json:"openpayment_merchant_id"`
+
+	// OpenpaymentSecretSet An OpenPayment signing secret is stored (write-only, never returned).
+	//
+	// Example: false
+	OpenpaymentSecretSet bool `json:"openpayment_secret_set"`
+
+	// OpenpaymentUrl The OpenPayment gateway's checkout URL (the submit redirect goes there).
+	//
+	// Example: https://checkout.example.com/pay
+	OpenpaymentUrl string `json:"openpayment_url"`
+
+	// PaymentMinAmount The smallest top-up, a decimal string of the site's currency.
+	//
+	// Example: 1.00
+	PaymentMinAmount string `json:"payment_min_amount"`
+
+	// PaymentOrderExpiryMinutes Minutes an order may be paid after it is created; a later notify credits nothing.
+	//
+	// Example: 30
+	PaymentOrderExpiryMinutes int `json:"payment_order_expiry_minutes"`
+
+	// PricingEndpointEnabled `GET /api/pricing` answers the model prices to anyone (docs/money.md); off, it answers 404.
+	//
+	// Example: false
+	PricingEndpointEnabled bool `json:"pricing_endpoint_enabled"`
+
 	// ProLimit Seed 000's built-in limiter: at most this many calls per user in `pro_window` to models whose name contains `pro`; 0 turns the rule off.
 	//
 	// Example: 60
@@ -2407,6 +2754,11 @@ type Settings struct {
 	//
 	// Example: 500000
 	QuotaPerUnit int64 `json:"quota_per_unit"`
+
+	// ReferralCommissionPermille The share (‰) of each paid top-up credited to the payer's inviter (0 turns commissions off).
+	//
+	// Example: 100
+	ReferralCommissionPermille int `json:"referral_commission_permille"`
 
 	// RegistrationEnabled Whether anyone may register with a password.
 	//
@@ -2471,6 +2823,26 @@ type Settings struct {
 	//
 	// Example: 0
 	UltraMinTrustLevel int `json:"ultra_min_trust_level"`
+
+	// YipayEnabled Top-ups through an EPay-protocol gateway (`yipay`) are offered.
+	//
+	// Example: false
+	YipayEnabled bool `json:"yipay_enabled"`
+
+	// YipayKeySet A yipay merchant key is stored (it is write-only and never returned).
+	//
+	// Example: false
+	YipayKeySet bool `json:"yipay_key_set"`
+
+	// YipayPid The merchant id (`pid`) at the EPay gateway.
+	//
+	// Example: 1001
+	YipayPid string `json:"yipay_pid"`
+
+	// YipayUrl The EPay gateway's base URL (`{yipay_url}/submit.php` is where payers go).
+	//
+	// Example: https://pay.example.com
+	YipayUrl string `json:"yipay_url"`
 }
 
 // SettingsSharedQuotaUnit What the shared quota counts; default `calls`.
@@ -2552,6 +2924,41 @@ type SettingsUpdate struct {
 	// OidcOnly Example: false
 	OidcOnly *bool `json:"oidc_only,omitempty"`
 
+	// OpenpaymentEnabled Top-ups through an OpenPayment gateway are offered.
+	//
+	// Example: false
+	OpenpaymentEnabled *bool `json:"openpayment_enabled,omitempty"`
+
+	// OpenpaymentMerchantId The merchant id at the OpenPayment gateway.
+	//
+	// Example: m_1001
+	OpenpaymentMerchantId *string `json:"openpayment_merchant_id,omitempty"`
+
+	// OpenpaymentSecret The OpenPayment HMAC-SHA256 signing secret (write-only, stored encrypted; empty removes it).
+	//
+	// Example: whsec_3kq9…
+	OpenpaymentSecret *string `json:"openpayment_secret,omitempty"`
+
+	// OpenpaymentUrl The OpenPayment gateway's checkout URL (the submit redirect goes there).
+	//
+	// Example: https://checkout.example.com/pay
+	OpenpaymentUrl *string `json:"openpayment_url,omitempty"`
+
+	// PaymentMinAmount The smallest top-up, a decimal string of the site's currency.
+	//
+	// Example: 1.00
+	PaymentMinAmount *string `json:"payment_min_amount,omitempty"`
+
+	// PaymentOrderExpiryMinutes Minutes an order may be paid after it is created; a later notify credits nothing.
+	//
+	// Example: 30
+	PaymentOrderExpiryMinutes *int `json:"payment_order_expiry_minutes,omitempty"`
+
+	// PricingEndpointEnabled `GET /api/pricing` answers the model prices to anyone (docs/money.md); off, it answers 404.
+	//
+	// Example: false
+	PricingEndpointEnabled *bool `json:"pricing_endpoint_enabled,omitempty"`
+
 	// ProLimit Seed 000's built-in limiter: at most this many calls per user in `pro_window` to models whose name contains `pro`; 0 turns the rule off.
 	//
 	// Example: 60
@@ -2569,6 +2976,11 @@ type SettingsUpdate struct {
 	//
 	// Example: 500000
 	QuotaPerUnit *int64 `json:"quota_per_unit,omitempty"`
+
+	// ReferralCommissionPermille The share (‰) of each paid top-up credited to the payer's inviter (0 turns commissions off).
+	//
+	// Example: 100
+	ReferralCommissionPermille *int `json:"referral_commission_permille,omitempty"`
 
 	// RegistrationEnabled Example: true
 	RegistrationEnabled *bool `json:"registration_enabled,omitempty"`
@@ -2625,6 +3037,26 @@ type SettingsUpdate struct {
 
 	// UltraMinTrustLevel Example: 3
 	UltraMinTrustLevel *int `json:"ultra_min_trust_level,omitempty"`
+
+	// YipayEnabled Top-ups through an EPay-protocol gateway (`yipay`) are offered.
+	//
+	// Example: false
+	YipayEnabled *bool `json:"yipay_enabled,omitempty"`
+
+	// YipayKey The EPay merchant key (write-only, stored encrypted; empty removes it).
+	//
+	// Example: 8d3f0c2b9a7e4f61
+	YipayKey *string `json:"yipay_key,omitempty"`
+
+	// YipayPid The merchant id (`pid`) at the EPay gateway.
+	//
+	// Example: 1001
+	YipayPid *string `json:"yipay_pid,omitempty"`
+
+	// YipayUrl The EPay gateway's base URL (`{yipay_url}/submit.php` is where payers go).
+	//
+	// Example: https://pay.example.com
+	YipayUrl *string `json:"yipay_url,omitempty"`
 }
 
 // SettingsUpdateSharedQuotaUnit What the shared quota counts; default `calls`.
@@ -2851,6 +3283,12 @@ type StatusMonitorUpdate struct {
 	Public *bool `json:"public,omitempty"`
 }
 
+// SubscriptionGrant defines model for SubscriptionGrant.
+type SubscriptionGrant struct {
+	// PlanId Example: 1
+	PlanId int64 `json:"plan_id"`
+}
+
 // Tier What a user may ride and what an account is: ultra ⊇ pro ⊇ free.
 //
 // Example: pro
@@ -3060,6 +3498,9 @@ type Page = int
 
 // PageSize Example: 20
 type PageSize = int
+
+// PlanId Example: 1
+type PlanId = int64
 
 // RemoteSourceId Example: a1b2c3d4e5f6
 type RemoteSourceId = string
@@ -3277,6 +3718,30 @@ type LogExportParams struct {
 	To *To `form:"to,omitempty" json:"to,omitempty"`
 }
 
+// PaymentNotifyListParams defines parameters for PaymentNotifyList.
+type PaymentNotifyListParams struct {
+	// OrderNo Only the notifies about this order.
+	OrderNo *string `form:"order_no,omitempty" json:"order_no,omitempty"`
+
+	// Limit How many notifies.
+	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
+// PaymentOrderListParams defines parameters for PaymentOrderList.
+type PaymentOrderListParams struct {
+	// UserId Only this user's orders.
+	UserId *int64 `form:"user_id,omitempty" json:"user_id,omitempty"`
+
+	// Status Only orders in this state (`expired`: unpaid past `expires_at`).
+	Status *string `form:"status,omitempty" json:"status,omitempty"`
+
+	// Page The page number, from 1.
+	Page *Page `form:"page,omitempty" json:"page,omitempty"`
+
+	// PageSize Items per page.
+	PageSize *PageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
+}
+
 // RedemptionCodeListParams defines parameters for RedemptionCodeList.
 type RedemptionCodeListParams struct {
 	// Name Only the codes of this batch.
@@ -3296,6 +3761,18 @@ type RedemptionCodeListParams struct {
 type RedemptionCodeExportParams struct {
 	// Name The batch.
 	Name string `form:"name" json:"name"`
+}
+
+// ReferralCommissionListParams defines parameters for ReferralCommissionList.
+type ReferralCommissionListParams struct {
+	// InviterId Only this inviter's commissions.
+	InviterId *int64 `form:"inviter_id,omitempty" json:"inviter_id,omitempty"`
+
+	// Page The page number, from 1.
+	Page *Page `form:"page,omitempty" json:"page,omitempty"`
+
+	// PageSize Items per page.
+	PageSize *PageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
 }
 
 // RemoteSourceJobListParams defines parameters for RemoteSourceJobList.
@@ -3367,6 +3844,9 @@ type AnnouncementUpdateJSONRequestBody = AnnouncementWrite
 // ChannelModelUpdateJSONRequestBody defines body for ChannelModelUpdate for application/json ContentType.
 type ChannelModelUpdateJSONRequestBody = ChannelModelUpdate
 
+// ChannelModelGroupMultiplierSetJSONRequestBody defines body for ChannelModelGroupMultiplierSet for application/json ContentType.
+type ChannelModelGroupMultiplierSetJSONRequestBody = GroupMultiplierSet
+
 // ChannelCreateJSONRequestBody defines body for ChannelCreate for application/json ContentType.
 type ChannelCreateJSONRequestBody = ChannelCreate
 
@@ -3387,6 +3867,9 @@ type AccountUpdateJSONRequestBody = AccountUpdate
 
 // AccountTestJSONRequestBody defines body for AccountTest for application/json ContentType.
 type AccountTestJSONRequestBody = AccountTestRequest
+
+// ChannelGroupMultiplierSetJSONRequestBody defines body for ChannelGroupMultiplierSet for application/json ContentType.
+type ChannelGroupMultiplierSetJSONRequestBody = GroupMultiplierSet
 
 // ChannelModelCreateJSONRequestBody defines body for ChannelModelCreate for application/json ContentType.
 type ChannelModelCreateJSONRequestBody = ChannelModelCreate
@@ -3430,6 +3913,12 @@ type OidcProviderCreateJSONRequestBody = OIDCProviderCreate
 // OidcProviderUpdateJSONRequestBody defines body for OidcProviderUpdate for application/json ContentType.
 type OidcProviderUpdateJSONRequestBody = OIDCProviderUpdate
 
+// PlanCreateJSONRequestBody defines body for PlanCreate for application/json ContentType.
+type PlanCreateJSONRequestBody = PlanCreate
+
+// PlanUpdateJSONRequestBody defines body for PlanUpdate for application/json ContentType.
+type PlanUpdateJSONRequestBody = PlanUpdate
+
 // RedemptionCodeCreateJSONRequestBody defines body for RedemptionCodeCreate for application/json ContentType.
 type RedemptionCodeCreateJSONRequestBody = RedemptionCodeCreate
 
@@ -3471,6 +3960,12 @@ type UserCreateJSONRequestBody = UserCreate
 
 // UserUpdateJSONRequestBody defines body for UserUpdate for application/json ContentType.
 type UserUpdateJSONRequestBody = UserUpdate
+
+// UserChannelMultiplierSetJSONRequestBody defines body for UserChannelMultiplierSet for application/json ContentType.
+type UserChannelMultiplierSetJSONRequestBody = ChannelMultiplierSet
+
+// SubscriptionGrantJSONRequestBody defines body for SubscriptionGrant for application/json ContentType.
+type SubscriptionGrantJSONRequestBody = SubscriptionGrant
 
 // RequestEditorFn is the function signature for the RequestEditor callback function
 type RequestEditorFn func(ctx context.Context, req *http.Request) error
@@ -3620,6 +4115,35 @@ type ClientInterface interface {
 	//
 	// Corresponds with PUT /api/channel-models/{id} (the `ChannelModelUpdate` operationId).
 	ChannelModelUpdate(ctx context.Context, id ChannelModelId, body ChannelModelUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ChannelModelGroupMultiplierList List a channel model's group multipliers
+	//
+	// Corresponds with GET /api/channel-models/{id}/group-multipliers (the `ChannelModelGroupMultiplierList` operationId).
+	ChannelModelGroupMultiplierList(ctx context.Context, id ChannelModelId, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ChannelModelGroupMultiplierSetWithBody Set a channel model's group multipliers
+	//
+	// Replaces the channel-model × group multipliers: a call for this model on this channel by
+	// a user of one of these groups is charged `multiplier_permille` / 1000 times more, on top
+	// of the group and channel × group multipliers (docs/money.md § Multipliers). Takes effect
+	// on every instance at once.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /api/channel-models/{id}/group-multipliers (the `ChannelModelGroupMultiplierSet` operationId).
+	ChannelModelGroupMultiplierSetWithBody(ctx context.Context, id ChannelModelId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ChannelModelGroupMultiplierSet Set a channel model's group multipliers
+	//
+	// Replaces the channel-model × group multipliers: a call for this model on this channel by
+	// a user of one of these groups is charged `multiplier_permille` / 1000 times more, on top
+	// of the group and channel × group multipliers (docs/money.md § Multipliers). Takes effect
+	// on every instance at once.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /api/channel-models/{id}/group-multipliers (the `ChannelModelGroupMultiplierSet` operationId).
+	ChannelModelGroupMultiplierSet(ctx context.Context, id ChannelModelId, body ChannelModelGroupMultiplierSetJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ChannelUsageList Calls, tokens and quota per channel over a period
 	//
@@ -3804,6 +4328,35 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /api/channels/{id}/accounts/{account_id}/test (the `AccountTest` operationId).
 	AccountTest(ctx context.Context, id ChannelId, accountId AccountId, body AccountTestJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ChannelGroupMultiplierList List a channel's group multipliers
+	//
+	// Corresponds with GET /api/channels/{id}/group-multipliers (the `ChannelGroupMultiplierList` operationId).
+	ChannelGroupMultiplierList(ctx context.Context, id ChannelId, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ChannelGroupMultiplierSetWithBody Set a channel's group multipliers
+	//
+	// Replaces the channel × group multipliers: a call of a user of one of these groups served
+	// by this channel is charged `multiplier_permille` / 1000 times more, on top of the group's
+	// own multiplier (docs/money.md § Multipliers; a group not listed: ×1). Takes effect on every
+	// instance at once.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /api/channels/{id}/group-multipliers (the `ChannelGroupMultiplierSet` operationId).
+	ChannelGroupMultiplierSetWithBody(ctx context.Context, id ChannelId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ChannelGroupMultiplierSet Set a channel's group multipliers
+	//
+	// Replaces the channel × group multipliers: a call of a user of one of these groups served
+	// by this channel is charged `multiplier_permille` / 1000 times more, on top of the group's
+	// own multiplier (docs/money.md § Multipliers; a group not listed: ×1). Takes effect on every
+	// instance at once.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /api/channels/{id}/group-multipliers (the `ChannelGroupMultiplierSet` operationId).
+	ChannelGroupMultiplierSet(ctx context.Context, id ChannelId, body ChannelGroupMultiplierSetJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ChannelModelList The models a channel serves, with their mapping
 	//
@@ -4234,6 +4787,76 @@ type ClientInterface interface {
 	// Corresponds with PUT /api/oidc-providers/{id} (the `OidcProviderUpdate` operationId).
 	OidcProviderUpdate(ctx context.Context, id int64, body OidcProviderUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// PaymentNotifyList The payment notify audit trail
+	//
+	// Every notify a payment gateway sent (valid, forged, replayed or refused), newest first,
+	// with its parameters and what Poolgate decided (`result`).
+	//
+	// Corresponds with GET /api/payment/notifies (the `PaymentNotifyList` operationId).
+	PaymentNotifyList(ctx context.Context, params *PaymentNotifyListParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PaymentOrderList List top-up orders
+	//
+	// Every user's orders, newest first, filtered by user and status.
+	//
+	// Corresponds with GET /api/payment/orders (the `PaymentOrderList` operationId).
+	PaymentOrderList(ctx context.Context, params *PaymentOrderListParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PlanList List plans
+	//
+	// Corresponds with GET /api/plans (the `PlanList` operationId).
+	PlanList(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PlanCreateWithBody Create a plan
+	//
+	// A plan grants `tier` for `duration_days` days and `quota` units once; its `limits` are
+	// limit rules counted per user that apply to the users on this plan until it expires.
+	// `price` is in the smallest currency unit (cents).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/plans (the `PlanCreate` operationId).
+	PlanCreateWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PlanCreate Create a plan
+	//
+	// A plan grants `tier` for `duration_days` days and `quota` units once; its `limits` are
+	// limit rules counted per user that apply to the users on this plan until it expires.
+	// `price` is in the smallest currency unit (cents).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/plans (the `PlanCreate` operationId).
+	PlanCreate(ctx context.Context, body PlanCreateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PlanDelete Delete a plan
+	//
+	// Users on the plan keep their tier until it expires (without the plan's limit rules).
+	// A plan that redemption codes grant cannot be deleted (409): disable it instead.
+	//
+	// Corresponds with DELETE /api/plans/{id} (the `PlanDelete` operationId).
+	PlanDelete(ctx context.Context, id PlanId, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PlanUpdateWithBody Change a plan
+	//
+	// Only the fields present change; `limits`, when present, replaces the plan's limit rules.
+	// Users on the plan keep their expiry; a changed tier or limits apply to them at once.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /api/plans/{id} (the `PlanUpdate` operationId).
+	PlanUpdateWithBody(ctx context.Context, id PlanId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PlanUpdate Change a plan
+	//
+	// Only the fields present change; `limits`, when present, replaces the plan's limit rules.
+	// Users on the plan keep their expiry; a changed tier or limits apply to them at once.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /api/plans/{id} (the `PlanUpdate` operationId).
+	PlanUpdate(ctx context.Context, id PlanId, body PlanUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// RedemptionCodeList List redemption codes
 	//
 	// Codes newest first, filtered by batch name and status. Codes are listed masked
@@ -4299,6 +4922,13 @@ type ClientInterface interface {
 	//
 	// Corresponds with PUT /api/redemption-codes/{id} (the `RedemptionCodeUpdate` operationId).
 	RedemptionCodeUpdate(ctx context.Context, id int64, body RedemptionCodeUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ReferralCommissionList List referral commissions
+	//
+	// Commissions credited to inviters for their invitees' paid top-ups, newest first.
+	//
+	// Corresponds with GET /api/referral-commissions (the `ReferralCommissionList` operationId).
+	ReferralCommissionList(ctx context.Context, params *ReferralCommissionListParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// RemoteAccountInjectWithBody Inject accounts directly
 	//
@@ -4705,6 +5335,55 @@ type ClientInterface interface {
 	//
 	// Corresponds with PUT /api/users/{id} (the `UserUpdate` operationId).
 	UserUpdate(ctx context.Context, id UserId, body UserUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UserChannelMultiplierList List a user's channel multipliers
+	//
+	// Corresponds with GET /api/users/{id}/channel-multipliers (the `UserChannelMultiplierList` operationId).
+	UserChannelMultiplierList(ctx context.Context, id UserId, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UserChannelMultiplierSetWithBody Set a user's channel multipliers
+	//
+	// Replaces the user × channel multipliers: this user's calls served by one of these
+	// channels are charged `multiplier_permille` / 1000 times more, on top of every other
+	// multiplier (docs/money.md § Multipliers). Takes effect on every instance at once.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /api/users/{id}/channel-multipliers (the `UserChannelMultiplierSet` operationId).
+	UserChannelMultiplierSetWithBody(ctx context.Context, id UserId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UserChannelMultiplierSet Set a user's channel multipliers
+	//
+	// Replaces the user × channel multipliers: this user's calls served by one of these
+	// channels are charged `multiplier_permille` / 1000 times more, on top of every other
+	// multiplier (docs/money.md § Multipliers). Takes effect on every instance at once.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /api/users/{id}/channel-multipliers (the `UserChannelMultiplierSet` operationId).
+	UserChannelMultiplierSet(ctx context.Context, id UserId, body UserChannelMultiplierSetJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SubscriptionGrantWithBody Grant a plan to a user
+	//
+	// Gives the user the plan now: with no plan running it starts now; a plan of the same tier
+	// is extended by `duration_days`; a lower tier is upgraded at once; a higher tier running
+	// is refused (409). The plan's quota is credited once.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/users/{id}/subscriptions (the `SubscriptionGrant` operationId).
+	SubscriptionGrantWithBody(ctx context.Context, id UserId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SubscriptionGrant Grant a plan to a user
+	//
+	// Gives the user the plan now: with no plan running it starts now; a plan of the same tier
+	// is extended by `duration_days`; a lower tier is upgraded at once; a higher tier running
+	// is refused (409). The plan's quota is credited once.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/users/{id}/subscriptions (the `SubscriptionGrant` operationId).
+	SubscriptionGrant(ctx context.Context, id UserId, body SubscriptionGrantJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 }
 
 // AnnouncementList List every announcement
@@ -4862,6 +5541,65 @@ func (c *Client) ChannelModelUpdateWithBody(ctx context.Context, id ChannelModel
 // Corresponds with PUT /api/channel-models/{id} (the `ChannelModelUpdate` operationId).
 func (c *Client) ChannelModelUpdate(ctx context.Context, id ChannelModelId, body ChannelModelUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewChannelModelUpdateRequest(c.Server, id, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ChannelModelGroupMultiplierList List a channel model's group multipliers
+//
+// Corresponds with GET /api/channel-models/{id}/group-multipliers (the `ChannelModelGroupMultiplierList` operationId).
+func (c *Client) ChannelModelGroupMultiplierList(ctx context.Context, id ChannelModelId, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewChannelModelGroupMultiplierListRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ChannelModelGroupMultiplierSetWithBody Set a channel model's group multipliers
+//
+// Replaces the channel-model × group multipliers: a call for this model on this channel by
+// a user of one of these groups is charged `multiplier_permille` / 1000 times more, on top
+// of the group and channel × group multipliers (docs/money.md § Multipliers). Takes effect
+// on every instance at once.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /api/channel-models/{id}/group-multipliers (the `ChannelModelGroupMultiplierSet` operationId).
+func (c *Client) ChannelModelGroupMultiplierSetWithBody(ctx context.Context, id ChannelModelId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewChannelModelGroupMultiplierSetRequestWithBody(c.Server, id, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ChannelModelGroupMultiplierSet Set a channel model's group multipliers
+//
+// Replaces the channel-model × group multipliers: a call for this model on this channel by
+// a user of one of these groups is charged `multiplier_permille` / 1000 times more, on top
+// of the group and channel × group multipliers (docs/money.md § Multipliers). Takes effect
+// on every instance at once.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /api/channel-models/{id}/group-multipliers (the `ChannelModelGroupMultiplierSet` operationId).
+func (c *Client) ChannelModelGroupMultiplierSet(ctx context.Context, id ChannelModelId, body ChannelModelGroupMultiplierSetJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewChannelModelGroupMultiplierSetRequest(c.Server, id, body)
 	if err != nil {
 		return nil, err
 	}
@@ -5256,6 +5994,65 @@ func (c *Client) AccountTestWithBody(ctx context.Context, id ChannelId, accountI
 // Corresponds with POST /api/channels/{id}/accounts/{account_id}/test (the `AccountTest` operationId).
 func (c *Client) AccountTest(ctx context.Context, id ChannelId, accountId AccountId, body AccountTestJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewAccountTestRequest(c.Server, id, accountId, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ChannelGroupMultiplierList List a channel's group multipliers
+//
+// Corresponds with GET /api/channels/{id}/group-multipliers (the `ChannelGroupMultiplierList` operationId).
+func (c *Client) ChannelGroupMultiplierList(ctx context.Context, id ChannelId, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewChannelGroupMultiplierListRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ChannelGroupMultiplierSetWithBody Set a channel's group multipliers
+//
+// Replaces the channel × group multipliers: a call of a user of one of these groups served
+// by this channel is charged `multiplier_permille` / 1000 times more, on top of the group's
+// own multiplier (docs/money.md § Multipliers; a group not listed: ×1). Takes effect on every
+// instance at once.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /api/channels/{id}/group-multipliers (the `ChannelGroupMultiplierSet` operationId).
+func (c *Client) ChannelGroupMultiplierSetWithBody(ctx context.Context, id ChannelId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewChannelGroupMultiplierSetRequestWithBody(c.Server, id, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ChannelGroupMultiplierSet Set a channel's group multipliers
+//
+// Replaces the channel × group multipliers: a call of a user of one of these groups served
+// by this channel is charged `multiplier_permille` / 1000 times more, on top of the group's
+// own multiplier (docs/money.md § Multipliers; a group not listed: ×1). Takes effect on every
+// instance at once.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /api/channels/{id}/group-multipliers (the `ChannelGroupMultiplierSet` operationId).
+func (c *Client) ChannelGroupMultiplierSet(ctx context.Context, id ChannelId, body ChannelGroupMultiplierSetJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewChannelGroupMultiplierSetRequest(c.Server, id, body)
 	if err != nil {
 		return nil, err
 	}
@@ -6115,6 +6912,156 @@ func (c *Client) OidcProviderUpdate(ctx context.Context, id int64, body OidcProv
 	return c.Client.Do(req)
 }
 
+// PaymentNotifyList The payment notify audit trail
+//
+// Every notify a payment gateway sent (valid, forged, replayed or refused), newest first,
+// with its parameters and what Poolgate decided (`result`).
+//
+// Corresponds with GET /api/payment/notifies (the `PaymentNotifyList` operationId).
+func (c *Client) PaymentNotifyList(ctx context.Context, params *PaymentNotifyListParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPaymentNotifyListRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PaymentOrderList List top-up orders
+//
+// Every user's orders, newest first, filtered by user and status.
+//
+// Corresponds with GET /api/payment/orders (the `PaymentOrderList` operationId).
+func (c *Client) PaymentOrderList(ctx context.Context, params *PaymentOrderListParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPaymentOrderListRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PlanList List plans
+//
+// Corresponds with GET /api/plans (the `PlanList` operationId).
+func (c *Client) PlanList(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPlanListRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PlanCreateWithBody Create a plan
+//
+// A plan grants `tier` for `duration_days` days and `quota` units once; its `limits` are
+// limit rules counted per user that apply to the users on this plan until it expires.
+// `price` is in the smallest currency unit (cents).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/plans (the `PlanCreate` operationId).
+func (c *Client) PlanCreateWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPlanCreateRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PlanCreate Create a plan
+//
+// A plan grants `tier` for `duration_days` days and `quota` units once; its `limits` are
+// limit rules counted per user that apply to the users on this plan until it expires.
+// `price` is in the smallest currency unit (cents).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/plans (the `PlanCreate` operationId).
+func (c *Client) PlanCreate(ctx context.Context, body PlanCreateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPlanCreateRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PlanDelete Delete a plan
+//
+// Users on the plan keep their tier until it expires (without the plan's limit rules).
+// A plan that redemption codes grant cannot be deleted (409): disable it instead.
+//
+// Corresponds with DELETE /api/plans/{id} (the `PlanDelete` operationId).
+func (c *Client) PlanDelete(ctx context.Context, id PlanId, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPlanDeleteRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PlanUpdateWithBody Change a plan
+//
+// Only the fields present change; `limits`, when present, replaces the plan's limit rules.
+// Users on the plan keep their expiry; a changed tier or limits apply to them at once.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /api/plans/{id} (the `PlanUpdate` operationId).
+func (c *Client) PlanUpdateWithBody(ctx context.Context, id PlanId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPlanUpdateRequestWithBody(c.Server, id, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PlanUpdate Change a plan
+//
+// Only the fields present change; `limits`, when present, replaces the plan's limit rules.
+// Users on the plan keep their expiry; a changed tier or limits apply to them at once.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /api/plans/{id} (the `PlanUpdate` operationId).
+func (c *Client) PlanUpdate(ctx context.Context, id PlanId, body PlanUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPlanUpdateRequest(c.Server, id, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // RedemptionCodeList List redemption codes
 //
 // Codes newest first, filtered by batch name and status. Codes are listed masked
@@ -6241,6 +7188,23 @@ func (c *Client) RedemptionCodeUpdateWithBody(ctx context.Context, id int64, con
 // Corresponds with PUT /api/redemption-codes/{id} (the `RedemptionCodeUpdate` operationId).
 func (c *Client) RedemptionCodeUpdate(ctx context.Context, id int64, body RedemptionCodeUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewRedemptionCodeUpdateRequest(c.Server, id, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ReferralCommissionList List referral commissions
+//
+// Commissions credited to inviters for their invitees' paid top-ups, newest first.
+//
+// Corresponds with GET /api/referral-commissions (the `ReferralCommissionList` operationId).
+func (c *Client) ReferralCommissionList(ctx context.Context, params *ReferralCommissionListParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewReferralCommissionListRequest(c.Server, params)
 	if err != nil {
 		return nil, err
 	}
@@ -7087,6 +8051,105 @@ func (c *Client) UserUpdate(ctx context.Context, id UserId, body UserUpdateJSONR
 	return c.Client.Do(req)
 }
 
+// UserChannelMultiplierList List a user's channel multipliers
+//
+// Corresponds with GET /api/users/{id}/channel-multipliers (the `UserChannelMultiplierList` operationId).
+func (c *Client) UserChannelMultiplierList(ctx context.Context, id UserId, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUserChannelMultiplierListRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UserChannelMultiplierSetWithBody Set a user's channel multipliers
+//
+// Replaces the user × channel multipliers: this user's calls served by one of these
+// channels are charged `multiplier_permille` / 1000 times more, on top of every other
+// multiplier (docs/money.md § Multipliers). Takes effect on every instance at once.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /api/users/{id}/channel-multipliers (the `UserChannelMultiplierSet` operationId).
+func (c *Client) UserChannelMultiplierSetWithBody(ctx context.Context, id UserId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUserChannelMultiplierSetRequestWithBody(c.Server, id, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UserChannelMultiplierSet Set a user's channel multipliers
+//
+// Replaces the user × channel multipliers: this user's calls served by one of these
+// channels are charged `multiplier_permille` / 1000 times more, on top of every other
+// multiplier (docs/money.md § Multipliers). Takes effect on every instance at once.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /api/users/{id}/channel-multipliers (the `UserChannelMultiplierSet` operationId).
+func (c *Client) UserChannelMultiplierSet(ctx context.Context, id UserId, body UserChannelMultiplierSetJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUserChannelMultiplierSetRequest(c.Server, id, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SubscriptionGrantWithBody Grant a plan to a user
+//
+// Gives the user the plan now: with no plan running it starts now; a plan of the same tier
+// is extended by `duration_days`; a lower tier is upgraded at once; a higher tier running
+// is refused (409). The plan's quota is credited once.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/users/{id}/subscriptions (the `SubscriptionGrant` operationId).
+func (c *Client) SubscriptionGrantWithBody(ctx context.Context, id UserId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSubscriptionGrantRequestWithBody(c.Server, id, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SubscriptionGrant Grant a plan to a user
+//
+// Gives the user the plan now: with no plan running it starts now; a plan of the same tier
+// is extended by `duration_days`; a lower tier is upgraded at once; a higher tier running
+// is refused (409). The plan's quota is credited once.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/users/{id}/subscriptions (the `SubscriptionGrant` operationId).
+func (c *Client) SubscriptionGrant(ctx context.Context, id UserId, body SubscriptionGrantJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSubscriptionGrantRequest(c.Server, id, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // NewAnnouncementListRequest constructs an http.Request for the AnnouncementList method
 func NewAnnouncementListRequest(server string) (*http.Request, error) {
 	var err error
@@ -7297,6 +8360,87 @@ func NewChannelModelUpdateRequestWithBody(server string, id ChannelModelId, cont
 	}
 
 	operationPath := fmt.Sprintf("/api/channel-models/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewChannelModelGroupMultiplierListRequest constructs an http.Request for the ChannelModelGroupMultiplierList method
+func NewChannelModelGroupMultiplierListRequest(server string, id ChannelModelId) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/channel-models/%s/group-multipliers", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewChannelModelGroupMultiplierSetRequest calls the generic ChannelModelGroupMultiplierSet builder with application/json body
+func NewChannelModelGroupMultiplierSetRequest(server string, id ChannelModelId, body ChannelModelGroupMultiplierSetJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewChannelModelGroupMultiplierSetRequestWithBody(server, id, "application/json", bodyReader)
+}
+
+// NewChannelModelGroupMultiplierSetRequestWithBody constructs an http.Request for the ChannelModelGroupMultiplierSet method, with any body, and a specified content type
+func NewChannelModelGroupMultiplierSetRequestWithBody(server string, id ChannelModelId, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/channel-models/%s/group-multipliers", pathParam0)
 	if operationPath[0] == '/' {
 		operationPath = "." + operationPath
 	}
@@ -7913,6 +9057,87 @@ func NewAccountTestRequestWithBody(server string, id ChannelId, accountId Accoun
 	}
 
 	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewChannelGroupMultiplierListRequest constructs an http.Request for the ChannelGroupMultiplierList method
+func NewChannelGroupMultiplierListRequest(server string, id ChannelId) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/channels/%s/group-multipliers", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewChannelGroupMultiplierSetRequest calls the generic ChannelGroupMultiplierSet builder with application/json body
+func NewChannelGroupMultiplierSetRequest(server string, id ChannelId, body ChannelGroupMultiplierSetJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewChannelGroupMultiplierSetRequestWithBody(server, id, "application/json", bodyReader)
+}
+
+// NewChannelGroupMultiplierSetRequestWithBody constructs an http.Request for the ChannelGroupMultiplierSet method, with any body, and a specified content type
+func NewChannelGroupMultiplierSetRequestWithBody(server string, id ChannelId, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/channels/%s/group-multipliers", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
 	if err != nil {
 		return nil, err
 	}
@@ -9265,6 +10490,310 @@ func NewOidcProviderUpdateRequestWithBody(server string, id int64, contentType s
 	return req, nil
 }
 
+// NewPaymentNotifyListRequest constructs an http.Request for the PaymentNotifyList method
+func NewPaymentNotifyListRequest(server string, params *PaymentNotifyListParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/payment/notifies")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.OrderNo != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "order_no", *params.OrderNo, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewPaymentOrderListRequest constructs an http.Request for the PaymentOrderList method
+func NewPaymentOrderListRequest(server string, params *PaymentOrderListParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/payment/orders")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.UserId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "user_id", *params.UserId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Status != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "status", *params.Status, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Page != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "page", *params.Page, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.PageSize != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "page_size", *params.PageSize, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewPlanListRequest constructs an http.Request for the PlanList method
+func NewPlanListRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/plans")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewPlanCreateRequest calls the generic PlanCreate builder with application/json body
+func NewPlanCreateRequest(server string, body PlanCreateJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewPlanCreateRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewPlanCreateRequestWithBody constructs an http.Request for the PlanCreate method, with any body, and a specified content type
+func NewPlanCreateRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/plans")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewPlanDeleteRequest constructs an http.Request for the PlanDelete method
+func NewPlanDeleteRequest(server string, id PlanId) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/plans/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewPlanUpdateRequest calls the generic PlanUpdate builder with application/json body
+func NewPlanUpdateRequest(server string, id PlanId, body PlanUpdateJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewPlanUpdateRequestWithBody(server, id, "application/json", bodyReader)
+}
+
+// NewPlanUpdateRequestWithBody constructs an http.Request for the PlanUpdate method, with any body, and a specified content type
+func NewPlanUpdateRequestWithBody(server string, id PlanId, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/plans/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
 // NewRedemptionCodeListRequest constructs an http.Request for the RedemptionCodeList method
 func NewRedemptionCodeListRequest(server string, params *RedemptionCodeListParams) (*http.Request, error) {
 	var err error
@@ -9522,6 +11051,84 @@ func NewRedemptionCodeUpdateRequestWithBody(server string, id int64, contentType
 	}
 
 	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewReferralCommissionListRequest constructs an http.Request for the ReferralCommissionList method
+func NewReferralCommissionListRequest(server string, params *ReferralCommissionListParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/referral-commissions")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.InviterId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "inviter_id", *params.InviterId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Page != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "page", *params.Page, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.PageSize != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "page_size", *params.PageSize, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
 
 	return req, nil
 }
@@ -10890,6 +12497,134 @@ func NewUserUpdateRequestWithBody(server string, id UserId, contentType string, 
 	return req, nil
 }
 
+// NewUserChannelMultiplierListRequest constructs an http.Request for the UserChannelMultiplierList method
+func NewUserChannelMultiplierListRequest(server string, id UserId) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/users/%s/channel-multipliers", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewUserChannelMultiplierSetRequest calls the generic UserChannelMultiplierSet builder with application/json body
+func NewUserChannelMultiplierSetRequest(server string, id UserId, body UserChannelMultiplierSetJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewUserChannelMultiplierSetRequestWithBody(server, id, "application/json", bodyReader)
+}
+
+// NewUserChannelMultiplierSetRequestWithBody constructs an http.Request for the UserChannelMultiplierSet method, with any body, and a specified content type
+func NewUserChannelMultiplierSetRequestWithBody(server string, id UserId, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/users/%s/channel-multipliers", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewSubscriptionGrantRequest calls the generic SubscriptionGrant builder with application/json body
+func NewSubscriptionGrantRequest(server string, id UserId, body SubscriptionGrantJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewSubscriptionGrantRequestWithBody(server, id, "application/json", bodyReader)
+}
+
+// NewSubscriptionGrantRequestWithBody constructs an http.Request for the SubscriptionGrant method, with any body, and a specified content type
+func NewSubscriptionGrantRequestWithBody(server string, id UserId, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/users/%s/subscriptions", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
 func (c *Client) applyEditors(ctx context.Context, req *http.Request, additionalEditors []RequestEditorFn) error {
 	for _, r := range c.RequestEditors {
 		if err := r(ctx, req); err != nil {
@@ -11014,6 +12749,37 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with PUT /api/channel-models/{id} (the `ChannelModelUpdate` operationId).
 	ChannelModelUpdateWithResponse(ctx context.Context, id ChannelModelId, body ChannelModelUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*ChannelModelUpdateResponse, error)
+
+	// ChannelModelGroupMultiplierListWithResponse List a channel model's group multipliers
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/channel-models/{id}/group-multipliers (the `ChannelModelGroupMultiplierList` operationId).
+	ChannelModelGroupMultiplierListWithResponse(ctx context.Context, id ChannelModelId, reqEditors ...RequestEditorFn) (*ChannelModelGroupMultiplierListResponse, error)
+
+	// ChannelModelGroupMultiplierSetWithBodyWithResponse Set a channel model's group multipliers
+	//
+	// Replaces the channel-model × group multipliers: a call for this model on this channel by
+	// a user of one of these groups is charged `multiplier_permille` / 1000 times more, on top
+	// of the group and channel × group multipliers (docs/money.md § Multipliers). Takes effect
+	// on every instance at once.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /api/channel-models/{id}/group-multipliers (the `ChannelModelGroupMultiplierSet` operationId).
+	ChannelModelGroupMultiplierSetWithBodyWithResponse(ctx context.Context, id ChannelModelId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ChannelModelGroupMultiplierSetResponse, error)
+
+	// ChannelModelGroupMultiplierSetWithResponse Set a channel model's group multipliers
+	//
+	// Replaces the channel-model × group multipliers: a call for this model on this channel by
+	// a user of one of these groups is charged `multiplier_permille` / 1000 times more, on top
+	// of the group and channel × group multipliers (docs/money.md § Multipliers). Takes effect
+	// on every instance at once.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /api/channel-models/{id}/group-multipliers (the `ChannelModelGroupMultiplierSet` operationId).
+	ChannelModelGroupMultiplierSetWithResponse(ctx context.Context, id ChannelModelId, body ChannelModelGroupMultiplierSetJSONRequestBody, reqEditors ...RequestEditorFn) (*ChannelModelGroupMultiplierSetResponse, error)
 
 	// ChannelUsageListWithResponse Calls, tokens and quota per channel over a period
 	//
@@ -11212,6 +12978,37 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /api/channels/{id}/accounts/{account_id}/test (the `AccountTest` operationId).
 	AccountTestWithResponse(ctx context.Context, id ChannelId, accountId AccountId, body AccountTestJSONRequestBody, reqEditors ...RequestEditorFn) (*AccountTestResponse, error)
+
+	// ChannelGroupMultiplierListWithResponse List a channel's group multipliers
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/channels/{id}/group-multipliers (the `ChannelGroupMultiplierList` operationId).
+	ChannelGroupMultiplierListWithResponse(ctx context.Context, id ChannelId, reqEditors ...RequestEditorFn) (*ChannelGroupMultiplierListResponse, error)
+
+	// ChannelGroupMultiplierSetWithBodyWithResponse Set a channel's group multipliers
+	//
+	// Replaces the channel × group multipliers: a call of a user of one of these groups served
+	// by this channel is charged `multiplier_permille` / 1000 times more, on top of the group's
+	// own multiplier (docs/money.md § Multipliers; a group not listed: ×1). Takes effect on every
+	// instance at once.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /api/channels/{id}/group-multipliers (the `ChannelGroupMultiplierSet` operationId).
+	ChannelGroupMultiplierSetWithBodyWithResponse(ctx context.Context, id ChannelId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ChannelGroupMultiplierSetResponse, error)
+
+	// ChannelGroupMultiplierSetWithResponse Set a channel's group multipliers
+	//
+	// Replaces the channel × group multipliers: a call of a user of one of these groups served
+	// by this channel is charged `multiplier_permille` / 1000 times more, on top of the group's
+	// own multiplier (docs/money.md § Multipliers; a group not listed: ×1). Takes effect on every
+	// instance at once.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /api/channels/{id}/group-multipliers (the `ChannelGroupMultiplierSet` operationId).
+	ChannelGroupMultiplierSetWithResponse(ctx context.Context, id ChannelId, body ChannelGroupMultiplierSetJSONRequestBody, reqEditors ...RequestEditorFn) (*ChannelGroupMultiplierSetResponse, error)
 
 	// ChannelModelListWithResponse The models a channel serves, with their mapping
 	//
@@ -11670,6 +13467,84 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with PUT /api/oidc-providers/{id} (the `OidcProviderUpdate` operationId).
 	OidcProviderUpdateWithResponse(ctx context.Context, id int64, body OidcProviderUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*OidcProviderUpdateResponse, error)
 
+	// PaymentNotifyListWithResponse The payment notify audit trail
+	//
+	// Every notify a payment gateway sent (valid, forged, replayed or refused), newest first,
+	// with its parameters and what Poolgate decided (`result`).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/payment/notifies (the `PaymentNotifyList` operationId).
+	PaymentNotifyListWithResponse(ctx context.Context, params *PaymentNotifyListParams, reqEditors ...RequestEditorFn) (*PaymentNotifyListResponse, error)
+
+	// PaymentOrderListWithResponse List top-up orders
+	//
+	// Every user's orders, newest first, filtered by user and status.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/payment/orders (the `PaymentOrderList` operationId).
+	PaymentOrderListWithResponse(ctx context.Context, params *PaymentOrderListParams, reqEditors ...RequestEditorFn) (*PaymentOrderListResponse, error)
+
+	// PlanListWithResponse List plans
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/plans (the `PlanList` operationId).
+	PlanListWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*PlanListResponse, error)
+
+	// PlanCreateWithBodyWithResponse Create a plan
+	//
+	// A plan grants `tier` for `duration_days` days and `quota` units once; its `limits` are
+	// limit rules counted per user that apply to the users on this plan until it expires.
+	// `price` is in the smallest currency unit (cents).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/plans (the `PlanCreate` operationId).
+	PlanCreateWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PlanCreateResponse, error)
+
+	// PlanCreateWithResponse Create a plan
+	//
+	// A plan grants `tier` for `duration_days` days and `quota` units once; its `limits` are
+	// limit rules counted per user that apply to the users on this plan until it expires.
+	// `price` is in the smallest currency unit (cents).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/plans (the `PlanCreate` operationId).
+	PlanCreateWithResponse(ctx context.Context, body PlanCreateJSONRequestBody, reqEditors ...RequestEditorFn) (*PlanCreateResponse, error)
+
+	// PlanDeleteWithResponse Delete a plan
+	//
+	// Users on the plan keep their tier until it expires (without the plan's limit rules).
+	// A plan that redemption codes grant cannot be deleted (409): disable it instead.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /api/plans/{id} (the `PlanDelete` operationId).
+	PlanDeleteWithResponse(ctx context.Context, id PlanId, reqEditors ...RequestEditorFn) (*PlanDeleteResponse, error)
+
+	// PlanUpdateWithBodyWithResponse Change a plan
+	//
+	// Only the fields present change; `limits`, when present, replaces the plan's limit rules.
+	// Users on the plan keep their expiry; a changed tier or limits apply to them at once.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /api/plans/{id} (the `PlanUpdate` operationId).
+	PlanUpdateWithBodyWithResponse(ctx context.Context, id PlanId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PlanUpdateResponse, error)
+
+	// PlanUpdateWithResponse Change a plan
+	//
+	// Only the fields present change; `limits`, when present, replaces the plan's limit rules.
+	// Users on the plan keep their expiry; a changed tier or limits apply to them at once.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /api/plans/{id} (the `PlanUpdate` operationId).
+	PlanUpdateWithResponse(ctx context.Context, id PlanId, body PlanUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*PlanUpdateResponse, error)
+
 	// RedemptionCodeListWithResponse List redemption codes
 	//
 	// Codes newest first, filtered by batch name and status. Codes are listed masked
@@ -11741,6 +13616,15 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with PUT /api/redemption-codes/{id} (the `RedemptionCodeUpdate` operationId).
 	RedemptionCodeUpdateWithResponse(ctx context.Context, id int64, body RedemptionCodeUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*RedemptionCodeUpdateResponse, error)
+
+	// ReferralCommissionListWithResponse List referral commissions
+	//
+	// Commissions credited to inviters for their invitees' paid top-ups, newest first.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/referral-commissions (the `ReferralCommissionList` operationId).
+	ReferralCommissionListWithResponse(ctx context.Context, params *ReferralCommissionListParams, reqEditors ...RequestEditorFn) (*ReferralCommissionListResponse, error)
 
 	// RemoteAccountInjectWithBodyWithResponse Inject accounts directly
 	//
@@ -12185,6 +14069,57 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with PUT /api/users/{id} (the `UserUpdate` operationId).
 	UserUpdateWithResponse(ctx context.Context, id UserId, body UserUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*UserUpdateResponse, error)
+
+	// UserChannelMultiplierListWithResponse List a user's channel multipliers
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/users/{id}/channel-multipliers (the `UserChannelMultiplierList` operationId).
+	UserChannelMultiplierListWithResponse(ctx context.Context, id UserId, reqEditors ...RequestEditorFn) (*UserChannelMultiplierListResponse, error)
+
+	// UserChannelMultiplierSetWithBodyWithResponse Set a user's channel multipliers
+	//
+	// Replaces the user × channel multipliers: this user's calls served by one of these
+	// channels are charged `multiplier_permille` / 1000 times more, on top of every other
+	// multiplier (docs/money.md § Multipliers). Takes effect on every instance at once.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /api/users/{id}/channel-multipliers (the `UserChannelMultiplierSet` operationId).
+	UserChannelMultiplierSetWithBodyWithResponse(ctx context.Context, id UserId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UserChannelMultiplierSetResponse, error)
+
+	// UserChannelMultiplierSetWithResponse Set a user's channel multipliers
+	//
+	// Replaces the user × channel multipliers: this user's calls served by one of these
+	// channels are charged `multiplier_permille` / 1000 times more, on top of every other
+	// multiplier (docs/money.md § Multipliers). Takes effect on every instance at once.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /api/users/{id}/channel-multipliers (the `UserChannelMultiplierSet` operationId).
+	UserChannelMultiplierSetWithResponse(ctx context.Context, id UserId, body UserChannelMultiplierSetJSONRequestBody, reqEditors ...RequestEditorFn) (*UserChannelMultiplierSetResponse, error)
+
+	// SubscriptionGrantWithBodyWithResponse Grant a plan to a user
+	//
+	// Gives the user the plan now: with no plan running it starts now; a plan of the same tier
+	// is extended by `duration_days`; a lower tier is upgraded at once; a higher tier running
+	// is refused (409). The plan's quota is credited once.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/users/{id}/subscriptions (the `SubscriptionGrant` operationId).
+	SubscriptionGrantWithBodyWithResponse(ctx context.Context, id UserId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SubscriptionGrantResponse, error)
+
+	// SubscriptionGrantWithResponse Grant a plan to a user
+	//
+	// Gives the user the plan now: with no plan running it starts now; a plan of the same tier
+	// is extended by `duration_days`; a lower tier is upgraded at once; a higher tier running
+	// is refused (409). The plan's quota is credited once.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/users/{id}/subscriptions (the `SubscriptionGrant` operationId).
+	SubscriptionGrantWithResponse(ctx context.Context, id UserId, body SubscriptionGrantJSONRequestBody, reqEditors ...RequestEditorFn) (*SubscriptionGrantResponse, error)
 }
 
 type AnnouncementListResponse struct {
@@ -12644,6 +14579,165 @@ func (r ChannelModelUpdateResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r ChannelModelUpdateResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ChannelModelGroupMultiplierListResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *GroupMultiplierSet
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ChannelModelGroupMultiplierListResponse) GetJSON200() *GroupMultiplierSet {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ChannelModelGroupMultiplierListResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ChannelModelGroupMultiplierListResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ChannelModelGroupMultiplierListResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r ChannelModelGroupMultiplierListResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r ChannelModelGroupMultiplierListResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ChannelModelGroupMultiplierListResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ChannelModelGroupMultiplierListResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ChannelModelGroupMultiplierListResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ChannelModelGroupMultiplierListResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ChannelModelGroupMultiplierSetResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *GroupMultiplierSet
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *TooLarge
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ChannelModelGroupMultiplierSetResponse) GetJSON200() *GroupMultiplierSet {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ChannelModelGroupMultiplierSetResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ChannelModelGroupMultiplierSetResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ChannelModelGroupMultiplierSetResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r ChannelModelGroupMultiplierSetResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r ChannelModelGroupMultiplierSetResponse) GetJSON413() *TooLarge {
+	return r.JSON413
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r ChannelModelGroupMultiplierSetResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ChannelModelGroupMultiplierSetResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ChannelModelGroupMultiplierSetResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ChannelModelGroupMultiplierSetResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ChannelModelGroupMultiplierSetResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -13722,6 +15816,165 @@ func (r AccountTestResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r AccountTestResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ChannelGroupMultiplierListResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *GroupMultiplierSet
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ChannelGroupMultiplierListResponse) GetJSON200() *GroupMultiplierSet {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ChannelGroupMultiplierListResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ChannelGroupMultiplierListResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ChannelGroupMultiplierListResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r ChannelGroupMultiplierListResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r ChannelGroupMultiplierListResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ChannelGroupMultiplierListResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ChannelGroupMultiplierListResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ChannelGroupMultiplierListResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ChannelGroupMultiplierListResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ChannelGroupMultiplierSetResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *GroupMultiplierSet
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *TooLarge
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ChannelGroupMultiplierSetResponse) GetJSON200() *GroupMultiplierSet {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ChannelGroupMultiplierSetResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ChannelGroupMultiplierSetResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ChannelGroupMultiplierSetResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r ChannelGroupMultiplierSetResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r ChannelGroupMultiplierSetResponse) GetJSON413() *TooLarge {
+	return r.JSON413
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r ChannelGroupMultiplierSetResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ChannelGroupMultiplierSetResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ChannelGroupMultiplierSetResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ChannelGroupMultiplierSetResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ChannelGroupMultiplierSetResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -15856,6 +18109,455 @@ func (r OidcProviderUpdateResponse) ContentType() string {
 	return ""
 }
 
+type PaymentNotifyListResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *PaymentNotifyList
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r PaymentNotifyListResponse) GetJSON200() *PaymentNotifyList {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r PaymentNotifyListResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r PaymentNotifyListResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r PaymentNotifyListResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r PaymentNotifyListResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r PaymentNotifyListResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PaymentNotifyListResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PaymentNotifyListResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PaymentNotifyListResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type PaymentOrderListResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *PaymentOrderAdminPage
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r PaymentOrderListResponse) GetJSON200() *PaymentOrderAdminPage {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r PaymentOrderListResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r PaymentOrderListResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r PaymentOrderListResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r PaymentOrderListResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r PaymentOrderListResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PaymentOrderListResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PaymentOrderListResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PaymentOrderListResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type PlanListResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *PlanList
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r PlanListResponse) GetJSON200() *PlanList {
+	return r.JSON200
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r PlanListResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r PlanListResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r PlanListResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r PlanListResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PlanListResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PlanListResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PlanListResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type PlanCreateResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *externalRef0.Plan
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Conflict
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *TooLarge
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r PlanCreateResponse) GetJSON201() *externalRef0.Plan {
+	return r.JSON201
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r PlanCreateResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r PlanCreateResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r PlanCreateResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r PlanCreateResponse) GetJSON409() *Conflict {
+	return r.JSON409
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r PlanCreateResponse) GetJSON413() *TooLarge {
+	return r.JSON413
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r PlanCreateResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r PlanCreateResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PlanCreateResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PlanCreateResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PlanCreateResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type PlanDeleteResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Conflict
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r PlanDeleteResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r PlanDeleteResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r PlanDeleteResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r PlanDeleteResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r PlanDeleteResponse) GetJSON409() *Conflict {
+	return r.JSON409
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r PlanDeleteResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r PlanDeleteResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PlanDeleteResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PlanDeleteResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PlanDeleteResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type PlanUpdateResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *externalRef0.Plan
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Conflict
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *TooLarge
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r PlanUpdateResponse) GetJSON200() *externalRef0.Plan {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r PlanUpdateResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r PlanUpdateResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r PlanUpdateResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r PlanUpdateResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r PlanUpdateResponse) GetJSON409() *Conflict {
+	return r.JSON409
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r PlanUpdateResponse) GetJSON413() *TooLarge {
+	return r.JSON413
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r PlanUpdateResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r PlanUpdateResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PlanUpdateResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PlanUpdateResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PlanUpdateResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type RedemptionCodeListResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -16216,6 +18918,75 @@ func (r RedemptionCodeUpdateResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r RedemptionCodeUpdateResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ReferralCommissionListResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ReferralCommissionPage
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ReferralCommissionListResponse) GetJSON200() *ReferralCommissionPage {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ReferralCommissionListResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ReferralCommissionListResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ReferralCommissionListResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r ReferralCommissionListResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ReferralCommissionListResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ReferralCommissionListResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ReferralCommissionListResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ReferralCommissionListResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -18613,6 +21384,255 @@ func (r UserUpdateResponse) ContentType() string {
 	return ""
 }
 
+type UserChannelMultiplierListResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ChannelMultiplierSet
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r UserChannelMultiplierListResponse) GetJSON200() *ChannelMultiplierSet {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r UserChannelMultiplierListResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r UserChannelMultiplierListResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r UserChannelMultiplierListResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r UserChannelMultiplierListResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r UserChannelMultiplierListResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r UserChannelMultiplierListResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r UserChannelMultiplierListResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r UserChannelMultiplierListResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r UserChannelMultiplierListResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type UserChannelMultiplierSetResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ChannelMultiplierSet
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *TooLarge
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r UserChannelMultiplierSetResponse) GetJSON200() *ChannelMultiplierSet {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r UserChannelMultiplierSetResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r UserChannelMultiplierSetResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r UserChannelMultiplierSetResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r UserChannelMultiplierSetResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r UserChannelMultiplierSetResponse) GetJSON413() *TooLarge {
+	return r.JSON413
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r UserChannelMultiplierSetResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r UserChannelMultiplierSetResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r UserChannelMultiplierSetResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r UserChannelMultiplierSetResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r UserChannelMultiplierSetResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type SubscriptionGrantResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *externalRef0.Subscription
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Conflict
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *TooLarge
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r SubscriptionGrantResponse) GetJSON201() *externalRef0.Subscription {
+	return r.JSON201
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r SubscriptionGrantResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r SubscriptionGrantResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r SubscriptionGrantResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r SubscriptionGrantResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r SubscriptionGrantResponse) GetJSON409() *Conflict {
+	return r.JSON409
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r SubscriptionGrantResponse) GetJSON413() *TooLarge {
+	return r.JSON413
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r SubscriptionGrantResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r SubscriptionGrantResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r SubscriptionGrantResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r SubscriptionGrantResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r SubscriptionGrantResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // AnnouncementListWithResponse List every announcement
 //
 // All announcements, past, current and scheduled, newest first.
@@ -18746,6 +21766,55 @@ func (c *ClientWithResponses) ChannelModelUpdateWithResponse(ctx context.Context
 		return nil, err
 	}
 	return ParseChannelModelUpdateResponse(rsp)
+}
+
+// ChannelModelGroupMultiplierListWithResponse List a channel model's group multipliers
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/channel-models/{id}/group-multipliers (the `ChannelModelGroupMultiplierList` operationId).
+func (c *ClientWithResponses) ChannelModelGroupMultiplierListWithResponse(ctx context.Context, id ChannelModelId, reqEditors ...RequestEditorFn) (*ChannelModelGroupMultiplierListResponse, error) {
+	rsp, err := c.ChannelModelGroupMultiplierList(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseChannelModelGroupMultiplierListResponse(rsp)
+}
+
+// ChannelModelGroupMultiplierSetWithBodyWithResponse Set a channel model's group multipliers
+//
+// Replaces the channel-model × group multipliers: a call for this model on this channel by
+// a user of one of these groups is charged `multiplier_permille` / 1000 times more, on top
+// of the group and channel × group multipliers (docs/money.md § Multipliers). Takes effect
+// on every instance at once.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /api/channel-models/{id}/group-multipliers (the `ChannelModelGroupMultiplierSet` operationId).
+func (c *ClientWithResponses) ChannelModelGroupMultiplierSetWithBodyWithResponse(ctx context.Context, id ChannelModelId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ChannelModelGroupMultiplierSetResponse, error) {
+	rsp, err := c.ChannelModelGroupMultiplierSetWithBody(ctx, id, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseChannelModelGroupMultiplierSetResponse(rsp)
+}
+
+// ChannelModelGroupMultiplierSetWithResponse Set a channel model's group multipliers
+//
+// Replaces the channel-model × group multipliers: a call for this model on this channel by
+// a user of one of these groups is charged `multiplier_permille` / 1000 times more, on top
+// of the group and channel × group multipliers (docs/money.md § Multipliers). Takes effect
+// on every instance at once.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /api/channel-models/{id}/group-multipliers (the `ChannelModelGroupMultiplierSet` operationId).
+func (c *ClientWithResponses) ChannelModelGroupMultiplierSetWithResponse(ctx context.Context, id ChannelModelId, body ChannelModelGroupMultiplierSetJSONRequestBody, reqEditors ...RequestEditorFn) (*ChannelModelGroupMultiplierSetResponse, error) {
+	rsp, err := c.ChannelModelGroupMultiplierSet(ctx, id, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseChannelModelGroupMultiplierSetResponse(rsp)
 }
 
 // ChannelUsageListWithResponse Calls, tokens and quota per channel over a period
@@ -19070,6 +22139,55 @@ func (c *ClientWithResponses) AccountTestWithResponse(ctx context.Context, id Ch
 		return nil, err
 	}
 	return ParseAccountTestResponse(rsp)
+}
+
+// ChannelGroupMultiplierListWithResponse List a channel's group multipliers
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/channels/{id}/group-multipliers (the `ChannelGroupMultiplierList` operationId).
+func (c *ClientWithResponses) ChannelGroupMultiplierListWithResponse(ctx context.Context, id ChannelId, reqEditors ...RequestEditorFn) (*ChannelGroupMultiplierListResponse, error) {
+	rsp, err := c.ChannelGroupMultiplierList(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseChannelGroupMultiplierListResponse(rsp)
+}
+
+// ChannelGroupMultiplierSetWithBodyWithResponse Set a channel's group multipliers
+//
+// Replaces the channel × group multipliers: a call of a user of one of these groups served
+// by this channel is charged `multiplier_permille` / 1000 times more, on top of the group's
+// own multiplier (docs/money.md § Multipliers; a group not listed: ×1). Takes effect on every
+// instance at once.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /api/channels/{id}/group-multipliers (the `ChannelGroupMultiplierSet` operationId).
+func (c *ClientWithResponses) ChannelGroupMultiplierSetWithBodyWithResponse(ctx context.Context, id ChannelId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ChannelGroupMultiplierSetResponse, error) {
+	rsp, err := c.ChannelGroupMultiplierSetWithBody(ctx, id, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseChannelGroupMultiplierSetResponse(rsp)
+}
+
+// ChannelGroupMultiplierSetWithResponse Set a channel's group multipliers
+//
+// Replaces the channel × group multipliers: a call of a user of one of these groups served
+// by this channel is charged `multiplier_permille` / 1000 times more, on top of the group's
+// own multiplier (docs/money.md § Multipliers; a group not listed: ×1). Takes effect on every
+// instance at once.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /api/channels/{id}/group-multipliers (the `ChannelGroupMultiplierSet` operationId).
+func (c *ClientWithResponses) ChannelGroupMultiplierSetWithResponse(ctx context.Context, id ChannelId, body ChannelGroupMultiplierSetJSONRequestBody, reqEditors ...RequestEditorFn) (*ChannelGroupMultiplierSetResponse, error) {
+	rsp, err := c.ChannelGroupMultiplierSet(ctx, id, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseChannelGroupMultiplierSetResponse(rsp)
 }
 
 // ChannelModelListWithResponse The models a channel serves, with their mapping
@@ -19781,6 +22899,132 @@ func (c *ClientWithResponses) OidcProviderUpdateWithResponse(ctx context.Context
 	return ParseOidcProviderUpdateResponse(rsp)
 }
 
+// PaymentNotifyListWithResponse The payment notify audit trail
+//
+// Every notify a payment gateway sent (valid, forged, replayed or refused), newest first,
+// with its parameters and what Poolgate decided (`result`).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/payment/notifies (the `PaymentNotifyList` operationId).
+func (c *ClientWithResponses) PaymentNotifyListWithResponse(ctx context.Context, params *PaymentNotifyListParams, reqEditors ...RequestEditorFn) (*PaymentNotifyListResponse, error) {
+	rsp, err := c.PaymentNotifyList(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePaymentNotifyListResponse(rsp)
+}
+
+// PaymentOrderListWithResponse List top-up orders
+//
+// Every user's orders, newest first, filtered by user and status.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/payment/orders (the `PaymentOrderList` operationId).
+func (c *ClientWithResponses) PaymentOrderListWithResponse(ctx context.Context, params *PaymentOrderListParams, reqEditors ...RequestEditorFn) (*PaymentOrderListResponse, error) {
+	rsp, err := c.PaymentOrderList(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePaymentOrderListResponse(rsp)
+}
+
+// PlanListWithResponse List plans
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/plans (the `PlanList` operationId).
+func (c *ClientWithResponses) PlanListWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*PlanListResponse, error) {
+	rsp, err := c.PlanList(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePlanListResponse(rsp)
+}
+
+// PlanCreateWithBodyWithResponse Create a plan
+//
+// A plan grants `tier` for `duration_days` days and `quota` units once; its `limits` are
+// limit rules counted per user that apply to the users on this plan until it expires.
+// `price` is in the smallest currency unit (cents).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/plans (the `PlanCreate` operationId).
+func (c *ClientWithResponses) PlanCreateWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PlanCreateResponse, error) {
+	rsp, err := c.PlanCreateWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePlanCreateResponse(rsp)
+}
+
+// PlanCreateWithResponse Create a plan
+//
+// A plan grants `tier` for `duration_days` days and `quota` units once; its `limits` are
+// limit rules counted per user that apply to the users on this plan until it expires.
+// `price` is in the smallest currency unit (cents).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/plans (the `PlanCreate` operationId).
+func (c *ClientWithResponses) PlanCreateWithResponse(ctx context.Context, body PlanCreateJSONRequestBody, reqEditors ...RequestEditorFn) (*PlanCreateResponse, error) {
+	rsp, err := c.PlanCreate(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePlanCreateResponse(rsp)
+}
+
+// PlanDeleteWithResponse Delete a plan
+//
+// Users on the plan keep their tier until it expires (without the plan's limit rules).
+// A plan that redemption codes grant cannot be deleted (409): disable it instead.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /api/plans/{id} (the `PlanDelete` operationId).
+func (c *ClientWithResponses) PlanDeleteWithResponse(ctx context.Context, id PlanId, reqEditors ...RequestEditorFn) (*PlanDeleteResponse, error) {
+	rsp, err := c.PlanDelete(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePlanDeleteResponse(rsp)
+}
+
+// PlanUpdateWithBodyWithResponse Change a plan
+//
+// Only the fields present change; `limits`, when present, replaces the plan's limit rules.
+// Users on the plan keep their expiry; a changed tier or limits apply to them at once.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /api/plans/{id} (the `PlanUpdate` operationId).
+func (c *ClientWithResponses) PlanUpdateWithBodyWithResponse(ctx context.Context, id PlanId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PlanUpdateResponse, error) {
+	rsp, err := c.PlanUpdateWithBody(ctx, id, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePlanUpdateResponse(rsp)
+}
+
+// PlanUpdateWithResponse Change a plan
+//
+// Only the fields present change; `limits`, when present, replaces the plan's limit rules.
+// Users on the plan keep their expiry; a changed tier or limits apply to them at once.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /api/plans/{id} (the `PlanUpdate` operationId).
+func (c *ClientWithResponses) PlanUpdateWithResponse(ctx context.Context, id PlanId, body PlanUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*PlanUpdateResponse, error) {
+	rsp, err := c.PlanUpdate(ctx, id, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePlanUpdateResponse(rsp)
+}
+
 // RedemptionCodeListWithResponse List redemption codes
 //
 // Codes newest first, filtered by batch name and status. Codes are listed masked
@@ -19893,6 +23137,21 @@ func (c *ClientWithResponses) RedemptionCodeUpdateWithResponse(ctx context.Conte
 		return nil, err
 	}
 	return ParseRedemptionCodeUpdateResponse(rsp)
+}
+
+// ReferralCommissionListWithResponse List referral commissions
+//
+// Commissions credited to inviters for their invitees' paid top-ups, newest first.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/referral-commissions (the `ReferralCommissionList` operationId).
+func (c *ClientWithResponses) ReferralCommissionListWithResponse(ctx context.Context, params *ReferralCommissionListParams, reqEditors ...RequestEditorFn) (*ReferralCommissionListResponse, error) {
+	rsp, err := c.ReferralCommissionList(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseReferralCommissionListResponse(rsp)
 }
 
 // RemoteAccountInjectWithBodyWithResponse Inject accounts directly
@@ -20597,6 +23856,87 @@ func (c *ClientWithResponses) UserUpdateWithResponse(ctx context.Context, id Use
 	return ParseUserUpdateResponse(rsp)
 }
 
+// UserChannelMultiplierListWithResponse List a user's channel multipliers
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/users/{id}/channel-multipliers (the `UserChannelMultiplierList` operationId).
+func (c *ClientWithResponses) UserChannelMultiplierListWithResponse(ctx context.Context, id UserId, reqEditors ...RequestEditorFn) (*UserChannelMultiplierListResponse, error) {
+	rsp, err := c.UserChannelMultiplierList(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUserChannelMultiplierListResponse(rsp)
+}
+
+// UserChannelMultiplierSetWithBodyWithResponse Set a user's channel multipliers
+//
+// Replaces the user × channel multipliers: this user's calls served by one of these
+// channels are charged `multiplier_permille` / 1000 times more, on top of every other
+// multiplier (docs/money.md § Multipliers). Takes effect on every instance at once.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /api/users/{id}/channel-multipliers (the `UserChannelMultiplierSet` operationId).
+func (c *ClientWithResponses) UserChannelMultiplierSetWithBodyWithResponse(ctx context.Context, id UserId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UserChannelMultiplierSetResponse, error) {
+	rsp, err := c.UserChannelMultiplierSetWithBody(ctx, id, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUserChannelMultiplierSetResponse(rsp)
+}
+
+// UserChannelMultiplierSetWithResponse Set a user's channel multipliers
+//
+// Replaces the user × channel multipliers: this user's calls served by one of these
+// channels are charged `multiplier_permille` / 1000 times more, on top of every other
+// multiplier (docs/money.md § Multipliers). Takes effect on every instance at once.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /api/users/{id}/channel-multipliers (the `UserChannelMultiplierSet` operationId).
+func (c *ClientWithResponses) UserChannelMultiplierSetWithResponse(ctx context.Context, id UserId, body UserChannelMultiplierSetJSONRequestBody, reqEditors ...RequestEditorFn) (*UserChannelMultiplierSetResponse, error) {
+	rsp, err := c.UserChannelMultiplierSet(ctx, id, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUserChannelMultiplierSetResponse(rsp)
+}
+
+// SubscriptionGrantWithBodyWithResponse Grant a plan to a user
+//
+// Gives the user the plan now: with no plan running it starts now; a plan of the same tier
+// is extended by `duration_days`; a lower tier is upgraded at once; a higher tier running
+// is refused (409). The plan's quota is credited once.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/users/{id}/subscriptions (the `SubscriptionGrant` operationId).
+func (c *ClientWithResponses) SubscriptionGrantWithBodyWithResponse(ctx context.Context, id UserId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SubscriptionGrantResponse, error) {
+	rsp, err := c.SubscriptionGrantWithBody(ctx, id, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSubscriptionGrantResponse(rsp)
+}
+
+// SubscriptionGrantWithResponse Grant a plan to a user
+//
+// Gives the user the plan now: with no plan running it starts now; a plan of the same tier
+// is extended by `duration_days`; a lower tier is upgraded at once; a higher tier running
+// is refused (409). The plan's quota is credited once.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/users/{id}/subscriptions (the `SubscriptionGrant` operationId).
+func (c *ClientWithResponses) SubscriptionGrantWithResponse(ctx context.Context, id UserId, body SubscriptionGrantJSONRequestBody, reqEditors ...RequestEditorFn) (*SubscriptionGrantResponse, error) {
+	rsp, err := c.SubscriptionGrant(ctx, id, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSubscriptionGrantResponse(rsp)
+}
+
 // ParseAnnouncementListResponse parses an HTTP response from a AnnouncementListWithResponse call
 func ParseAnnouncementListResponse(rsp *http.Response) (*AnnouncementListResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -20956,6 +24296,135 @@ func ParseChannelModelUpdateResponse(rsp *http.Response) (*ChannelModelUpdateRes
 			return nil, err
 		}
 		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseChannelModelGroupMultiplierListResponse parses an HTTP response from a ChannelModelGroupMultiplierListWithResponse call
+func ParseChannelModelGroupMultiplierListResponse(rsp *http.Response) (*ChannelModelGroupMultiplierListResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ChannelModelGroupMultiplierListResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest GroupMultiplierSet
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseChannelModelGroupMultiplierSetResponse parses an HTTP response from a ChannelModelGroupMultiplierSetWithResponse call
+func ParseChannelModelGroupMultiplierSetResponse(rsp *http.Response) (*ChannelModelGroupMultiplierSetResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ChannelModelGroupMultiplierSetResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest GroupMultiplierSet
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
 		var dest TooLarge
@@ -21844,6 +25313,135 @@ func ParseAccountTestResponse(rsp *http.Response) (*AccountTestResponse, error) 
 			return nil, err
 		}
 		response.JSON413 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseChannelGroupMultiplierListResponse parses an HTTP response from a ChannelGroupMultiplierListWithResponse call
+func ParseChannelGroupMultiplierListResponse(rsp *http.Response) (*ChannelGroupMultiplierListResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ChannelGroupMultiplierListResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest GroupMultiplierSet
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseChannelGroupMultiplierSetResponse parses an HTTP response from a ChannelGroupMultiplierSetWithResponse call
+func ParseChannelGroupMultiplierSetResponse(rsp *http.Response) (*ChannelGroupMultiplierSetResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ChannelGroupMultiplierSetResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest GroupMultiplierSet
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
 
 	}
 
@@ -23576,6 +27174,368 @@ func ParseOidcProviderUpdateResponse(rsp *http.Response) (*OidcProviderUpdateRes
 	return response, nil
 }
 
+// ParsePaymentNotifyListResponse parses an HTTP response from a PaymentNotifyListWithResponse call
+func ParsePaymentNotifyListResponse(rsp *http.Response) (*PaymentNotifyListResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PaymentNotifyListResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest PaymentNotifyList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParsePaymentOrderListResponse parses an HTTP response from a PaymentOrderListWithResponse call
+func ParsePaymentOrderListResponse(rsp *http.Response) (*PaymentOrderListResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PaymentOrderListResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest PaymentOrderAdminPage
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParsePlanListResponse parses an HTTP response from a PlanListWithResponse call
+func ParsePlanListResponse(rsp *http.Response) (*PlanListResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PlanListResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest PlanList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParsePlanCreateResponse parses an HTTP response from a PlanCreateWithResponse call
+func ParsePlanCreateResponse(rsp *http.Response) (*PlanCreateResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PlanCreateResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest externalRef0.Plan
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParsePlanDeleteResponse parses an HTTP response from a PlanDeleteWithResponse call
+func ParsePlanDeleteResponse(rsp *http.Response) (*PlanDeleteResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PlanDeleteResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParsePlanUpdateResponse parses an HTTP response from a PlanUpdateWithResponse call
+func ParsePlanUpdateResponse(rsp *http.Response) (*PlanUpdateResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PlanUpdateResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest externalRef0.Plan
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParseRedemptionCodeListResponse parses an HTTP response from a RedemptionCodeListWithResponse call
 func ParseRedemptionCodeListResponse(rsp *http.Response) (*RedemptionCodeListResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -23863,6 +27823,60 @@ func ParseRedemptionCodeUpdateResponse(rsp *http.Response) (*RedemptionCodeUpdat
 			return nil, err
 		}
 		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseReferralCommissionListResponse parses an HTTP response from a ReferralCommissionListWithResponse call
+func ParseReferralCommissionListResponse(rsp *http.Response) (*ReferralCommissionListResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ReferralCommissionListResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ReferralCommissionPage
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
 		var dest Unavailable
@@ -25801,6 +29815,210 @@ func ParseUserUpdateResponse(rsp *http.Response) (*UserUpdateResponse, error) {
 			return nil, err
 		}
 		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseUserChannelMultiplierListResponse parses an HTTP response from a UserChannelMultiplierListWithResponse call
+func ParseUserChannelMultiplierListResponse(rsp *http.Response) (*UserChannelMultiplierListResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &UserChannelMultiplierListResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ChannelMultiplierSet
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseUserChannelMultiplierSetResponse parses an HTTP response from a UserChannelMultiplierSetWithResponse call
+func ParseUserChannelMultiplierSetResponse(rsp *http.Response) (*UserChannelMultiplierSetResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &UserChannelMultiplierSetResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ChannelMultiplierSet
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseSubscriptionGrantResponse parses an HTTP response from a SubscriptionGrantWithResponse call
+func ParseSubscriptionGrantResponse(rsp *http.Response) (*SubscriptionGrantResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &SubscriptionGrantResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest externalRef0.Subscription
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
 		var dest Unavailable

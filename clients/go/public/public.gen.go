@@ -354,6 +354,50 @@ type HealthRedis string
 // HealthStatus Example: ok
 type HealthStatus string
 
+// OpenPaymentAck defines model for OpenPaymentAck.
+type OpenPaymentAck struct {
+	// Received Example: true
+	Received bool `json:"received"`
+}
+
+// OpenPaymentNotify defines model for OpenPaymentNotify.
+type OpenPaymentNotify struct {
+	// Amount The amount paid, a decimal string; it must equal the order's.
+	//
+	// Example: 10.00
+	Amount string `json:"amount"`
+
+	// Currency The currency code (informative).
+	//
+	// Example: CNY
+	Currency *string `json:"currency,omitempty"`
+
+	// MerchantId The merchant id (`openpayment_merchant_id`).
+	//
+	// Example: m_1001
+	MerchantId string `json:"merchant_id"`
+
+	// OrderNo Poolgate's order number.
+	//
+	// Example: PG20261206093000A7K2QD9M
+	OrderNo string `json:"order_no"`
+
+	// PaidAt When the payer paid (informative).
+	//
+	// Example: 2026-12-06T09:31:12Z
+	PaidAt *time.Time `json:"paid_at,omitempty"`
+
+	// Status `paid` credits the order; anything else (`pending`, `failed`, ...) is recorded and acknowledged.
+	//
+	// Example: paid
+	Status string `json:"status"`
+
+	// TradeNo The gateway's transaction number.
+	//
+	// Example: op_9f2c
+	TradeNo string `json:"trade_no"`
+}
+
 // PricingList defines model for PricingList.
 type PricingList struct {
 	Items []externalRef0.ModelPrice `json:"items"`
@@ -503,8 +547,48 @@ type UptimeHour struct {
 	Up int64 `json:"up"`
 }
 
+// YipayNotify An EPay notify's parameters (any further non-empty parameter the gateway sends is part of the signature too).
+type YipayNotify struct {
+	Money       *string `json:"money,omitempty"`
+	Name        *string `json:"name,omitempty"`
+	OutTradeNo  *string `json:"out_trade_no,omitempty"`
+	Pid         *string `json:"pid,omitempty"`
+	Sign        *string `json:"sign,omitempty"`
+	SignType    *string `json:"sign_type,omitempty"`
+	TradeNo     *string `json:"trade_no,omitempty"`
+	TradeStatus *string `json:"trade_status,omitempty"`
+	Type        *string `json:"type,omitempty"`
+}
+
 // CarId Example: 1
 type CarId = string
+
+// YipayMoney Example: 10.00
+type YipayMoney = string
+
+// YipayName Example: Poolgate top-up
+type YipayName = string
+
+// YipayOutTradeNo Example: PG20261206093000A7K2QD9M
+type YipayOutTradeNo = string
+
+// YipayPid Example: 1001
+type YipayPid = string
+
+// YipaySign Example: 0f6c1e1b0b6a4c8f9e2d3a4b5c6d7e8f
+type YipaySign = string
+
+// YipaySignType Example: MD5
+type YipaySignType = string
+
+// YipayTradeNo Example: 2026120622001
+type YipayTradeNo = string
+
+// YipayTradeStatus Example: TRADE_SUCCESS
+type YipayTradeStatus = string
+
+// YipayType Example: alipay
+type YipayType = string
 
 // BadRequest The error body of every management API (public, auth, admin, user): a superset of the
 // remote-account API's `{"detail": {"error": "..."}}` shape.
@@ -517,6 +601,36 @@ type BadRequest = externalRef0.Error
 //
 // Example: {"detail":{"code":"invalid_request","error":"username is required"}}
 type Conflict = externalRef0.Error
+
+// PaymentAmountMismatch The error body of every management API (public, auth, admin, user): a superset of the
+// remote-account API's `{"detail": {"error": "..."}}` shape.
+//
+// Example: {"detail":{"code":"invalid_request","error":"username is required"}}
+type PaymentAmountMismatch = externalRef0.Error
+
+// PaymentOrderExpired The error body of every management API (public, auth, admin, user): a superset of the
+// remote-account API's `{"detail": {"error": "..."}}` shape.
+//
+// Example: {"detail":{"code":"invalid_request","error":"username is required"}}
+type PaymentOrderExpired = externalRef0.Error
+
+// PaymentOrderUnknown The error body of every management API (public, auth, admin, user): a superset of the
+// remote-account API's `{"detail": {"error": "..."}}` shape.
+//
+// Example: {"detail":{"code":"invalid_request","error":"username is required"}}
+type PaymentOrderUnknown = externalRef0.Error
+
+// PaymentRefused The error body of every management API (public, auth, admin, user): a superset of the
+// remote-account API's `{"detail": {"error": "..."}}` shape.
+//
+// Example: {"detail":{"code":"invalid_request","error":"username is required"}}
+type PaymentRefused = externalRef0.Error
+
+// PaymentUnavailable The error body of every management API (public, auth, admin, user): a superset of the
+// remote-account API's `{"detail": {"error": "..."}}` shape.
+//
+// Example: {"detail":{"code":"invalid_request","error":"username is required"}}
+type PaymentUnavailable = externalRef0.Error
 
 // ShareBadRequest The share-server error shape of `/carpage`, `/status` and `/endpoint`.
 type ShareBadRequest = ShareError
@@ -538,6 +652,105 @@ type TooLarge = externalRef0.Error
 //
 // Example: {"detail":{"code":"invalid_request","error":"username is required"}}
 type Unavailable = externalRef0.Error
+
+// OpenpaymentNotifyGetParams defines parameters for OpenpaymentNotifyGet.
+type OpenpaymentNotifyGetParams struct {
+	// MerchantId The merchant id (`openpayment_merchant_id`).
+	MerchantId *string `form:"merchant_id,omitempty" json:"merchant_id,omitempty"`
+
+	// OrderNo Poolgate's order number.
+	OrderNo *string `form:"order_no,omitempty" json:"order_no,omitempty"`
+
+	// TradeNo The gateway's transaction number.
+	TradeNo *string `form:"trade_no,omitempty" json:"trade_no,omitempty"`
+
+	// Amount The amount paid, a decimal string.
+	Amount *string `form:"amount,omitempty" json:"amount,omitempty"`
+
+	// Status `paid` credits the order; anything else is recorded and acknowledged.
+	Status *string `form:"status,omitempty" json:"status,omitempty"`
+
+	// Timestamp Unix seconds when the notify was signed; more than 300 s away from Poolgate's clock is refused.
+	Timestamp *string `form:"timestamp,omitempty" json:"timestamp,omitempty"`
+
+	// Signature The lowercase hex HMAC-SHA256 described above.
+	Signature *string `form:"signature,omitempty" json:"signature,omitempty"`
+}
+
+// OpenpaymentNotifyPostParams defines parameters for OpenpaymentNotifyPost.
+type OpenpaymentNotifyPostParams struct {
+	// XOpenPaymentTimestamp Unix seconds when the notify was signed.
+	XOpenPaymentTimestamp *string `json:"X-OpenPayment-Timestamp,omitempty"`
+
+	// XOpenPaymentSignature `sha256=` and the lowercase hex HMAC-SHA256 of `<timestamp>.<body>`.
+	XOpenPaymentSignature *string `json:"X-OpenPayment-Signature,omitempty"`
+}
+
+// OpenpaymentReturnGetParams defines parameters for OpenpaymentReturnGet.
+type OpenpaymentReturnGetParams struct {
+	// OrderNo Poolgate's order number.
+	OrderNo *string `form:"order_no,omitempty" json:"order_no,omitempty"`
+}
+
+// YipayNotifyGetParams defines parameters for YipayNotifyGet.
+type YipayNotifyGetParams struct {
+	// Pid The merchant id.
+	Pid *YipayPid `form:"pid,omitempty" json:"pid,omitempty"`
+
+	// TradeNo The gateway's transaction number.
+	TradeNo *YipayTradeNo `form:"trade_no,omitempty" json:"trade_no,omitempty"`
+
+	// OutTradeNo Poolgate's order number.
+	OutTradeNo *YipayOutTradeNo `form:"out_trade_no,omitempty" json:"out_trade_no,omitempty"`
+
+	// Type The payment type (`alipay`, `wxpay`, ...).
+	Type *YipayType `form:"type,omitempty" json:"type,omitempty"`
+
+	// Name The product name of the order.
+	Name *YipayName `form:"name,omitempty" json:"name,omitempty"`
+
+	// Money The amount paid, a decimal string.
+	Money *YipayMoney `form:"money,omitempty" json:"money,omitempty"`
+
+	// TradeStatus `TRADE_SUCCESS` when paid.
+	TradeStatus *YipayTradeStatus `form:"trade_status,omitempty" json:"trade_status,omitempty"`
+
+	// Sign The MD5 signature described above (lowercase hex).
+	Sign *YipaySign `form:"sign,omitempty" json:"sign,omitempty"`
+
+	// SignType `MD5`.
+	SignType *YipaySignType `form:"sign_type,omitempty" json:"sign_type,omitempty"`
+}
+
+// YipayReturnGetParams defines parameters for YipayReturnGet.
+type YipayReturnGetParams struct {
+	// Pid The merchant id.
+	Pid *YipayPid `form:"pid,omitempty" json:"pid,omitempty"`
+
+	// TradeNo The gateway's transaction number.
+	TradeNo *YipayTradeNo `form:"trade_no,omitempty" json:"trade_no,omitempty"`
+
+	// OutTradeNo Poolgate's order number.
+	OutTradeNo *YipayOutTradeNo `form:"out_trade_no,omitempty" json:"out_trade_no,omitempty"`
+
+	// Type The payment type (`alipay`, `wxpay`, ...).
+	Type *YipayType `form:"type,omitempty" json:"type,omitempty"`
+
+	// Name The product name of the order.
+	Name *YipayName `form:"name,omitempty" json:"name,omitempty"`
+
+	// Money The amount paid, a decimal string.
+	Money *YipayMoney `form:"money,omitempty" json:"money,omitempty"`
+
+	// TradeStatus `TRADE_SUCCESS` when paid.
+	TradeStatus *YipayTradeStatus `form:"trade_status,omitempty" json:"trade_status,omitempty"`
+
+	// Sign The MD5 signature described above (lowercase hex).
+	Sign *YipaySign `form:"sign,omitempty" json:"sign,omitempty"`
+
+	// SignType `MD5`.
+	SignType *YipaySignType `form:"sign_type,omitempty" json:"sign_type,omitempty"`
+}
 
 // CarBadgeGetParams defines parameters for CarBadgeGet.
 type CarBadgeGetParams struct {
@@ -565,6 +778,12 @@ type CarStatusGetParams struct {
 	// Carid The account's id, name or nickname.
 	Carid CarId `form:"carid" json:"carid"`
 }
+
+// OpenpaymentNotifyPostJSONRequestBody defines body for OpenpaymentNotifyPost for application/json ContentType.
+type OpenpaymentNotifyPostJSONRequestBody = OpenPaymentNotify
+
+// YipayNotifyPostFormdataRequestBody defines body for YipayNotifyPost for application/x-www-form-urlencoded ContentType.
+type YipayNotifyPostFormdataRequestBody = YipayNotify
 
 // SetupCreateJSONRequestBody defines body for SetupCreate for application/json ContentType.
 type SetupCreateJSONRequestBody = externalRef0.Credentials
@@ -645,6 +864,126 @@ func WithRequestEditorFn(fn RequestEditorFn) ClientOption {
 
 // The interface specification for the client above.
 type ClientInterface interface {
+
+	// OpenpaymentNotifyGet OpenPayment notify, as query parameters
+	//
+	// The same notify as `POST`, its fields (`merchant_id`, `order_no`, `trade_no`, `amount`,
+	// `status`) and `timestamp` as query parameters and `signature` the lowercase hex
+	// HMAC-SHA256 (key `openpayment_secret`) of the other non-empty parameters sorted by
+	// name and joined as `k=v&k=v` (`timestamp` included). Answers as `POST`.
+	//
+	// Corresponds with GET /api/payment/openpayment/notify (the `OpenpaymentNotifyGet` operationId).
+	OpenpaymentNotifyGet(ctx context.Context, params *OpenpaymentNotifyGetParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// OpenpaymentNotifyPostWithBody OpenPayment notify
+	//
+	// The OpenPayment gateway tells Poolgate an order's payment state.
+	//
+	// **Signature.** Headers `X-OpenPayment-Timestamp` (Unix seconds) and
+	// `X-OpenPayment-Signature: sha256=<hex>`, where `<hex>` is the lowercase hex
+	// HMAC-SHA256, keyed with `openpayment_secret`, of the base string
+	// `<timestamp>.<raw request body>` (the body's bytes exactly as sent). A timestamp more
+	// than 300 s away from Poolgate's clock, a missing or wrong signature, or a
+	// `merchant_id` other than `openpayment_merchant_id` is refused (400).
+	//
+	// **Answers and retries.** 200 `{"received": true}` means the notify was handled (the
+	// order credited now, or earlier: repeated notifies, concurrent ones included, credit
+	// once; a `status` other than `paid` is recorded and acknowledged). Any other status is a
+	// refusal that credits nothing: 400 signature or body, 404 unknown order, 409 order
+	// expired, 422 amount differs from the order's, 503 openpayment not enabled or
+	// configured. The gateway should retry on 5xx and network errors with backoff (for at
+	// least 24 h) and stop on 200 and 4xx. Every notify is recorded for audit.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/payment/openpayment/notify (the `OpenpaymentNotifyPost` operationId).
+	OpenpaymentNotifyPostWithBody(ctx context.Context, params *OpenpaymentNotifyPostParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// OpenpaymentNotifyPost OpenPayment notify
+	//
+	// The OpenPayment gateway tells Poolgate an order's payment state.
+	//
+	// **Signature.** Headers `X-OpenPayment-Timestamp` (Unix seconds) and
+	// `X-OpenPayment-Signature: sha256=<hex>`, where `<hex>` is the lowercase hex
+	// HMAC-SHA256, keyed with `openpayment_secret`, of the base string
+	// `<timestamp>.<raw request body>` (the body's bytes exactly as sent). A timestamp more
+	// than 300 s away from Poolgate's clock, a missing or wrong signature, or a
+	// `merchant_id` other than `openpayment_merchant_id` is refused (400).
+	//
+	// **Answers and retries.** 200 `{"received": true}` means the notify was handled (the
+	// order credited now, or earlier: repeated notifies, concurrent ones included, credit
+	// once; a `status` other than `paid` is recorded and acknowledged). Any other status is a
+	// refusal that credits nothing: 400 signature or body, 404 unknown order, 409 order
+	// expired, 422 amount differs from the order's, 503 openpayment not enabled or
+	// configured. The gateway should retry on 5xx and network errors with backoff (for at
+	// least 24 h) and stop on 200 and 4xx. Every notify is recorded for audit.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/payment/openpayment/notify (the `OpenpaymentNotifyPost` operationId).
+	OpenpaymentNotifyPost(ctx context.Context, params *OpenpaymentNotifyPostParams, body OpenpaymentNotifyPostJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// OpenpaymentReturnGet Where the OpenPayment checkout sends the payer back
+	//
+	// Redirects the browser to the console's order page (`/app/wallet?order_no=…`); it changes nothing (only the signed notify credits).
+	//
+	// Corresponds with GET /api/payment/openpayment/return (the `OpenpaymentReturnGet` operationId).
+	OpenpaymentReturnGet(ctx context.Context, params *OpenpaymentReturnGetParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// OpenpaymentSubmitGet Send the payer to the OpenPayment checkout
+	//
+	// Redirects (302) to `openpayment_url` with the signed checkout parameters:
+	// `merchant_id`, `order_no`, `amount` (decimal string), `currency`, `subject`,
+	// `notify_url` (`{PUBLIC_URL}/api/payment/openpayment/notify`), `return_url`
+	// (`{PUBLIC_URL}/api/payment/openpayment/return`), `timestamp` (Unix seconds) and
+	// `signature`: lowercase hex HMAC-SHA256, keyed with `openpayment_secret`, of the other
+	// non-empty parameters sorted by name and joined as `k=v&k=v` (values not URL-encoded).
+	// Only a pending, unexpired openpayment order may be submitted.
+	//
+	// Corresponds with GET /api/payment/openpayment/submit/{order_no} (the `OpenpaymentSubmitGet` operationId).
+	OpenpaymentSubmitGet(ctx context.Context, orderNo string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// YipayNotifyGet EPay (yipay) payment notify
+	//
+	// The EPay gateway's asynchronous notify (also accepted as a form POST). `sign` is the
+	// lowercase hex MD5 of every non-empty parameter except `sign` and `sign_type`, sorted by
+	// name and joined as `k=v&k=v`, followed directly by the merchant key (`yipay_key`). A
+	// notify with a valid signature for a pending, unexpired order of the same `money` and
+	// `trade_status` `TRADE_SUCCESS` marks it paid and credits it; repeated (even concurrent)
+	// notifies of a paid order answer `success` again and credit nothing. Every notify is
+	// recorded for audit. Answers: `success` (text) when handled; 400 bad signature or
+	// missing parameters, 404 unknown order, 409 expired order, 422 wrong amount, 503 yipay
+	// not enabled or not configured — none of them credits anything.
+	//
+	// Corresponds with GET /api/payment/yipay/notify (the `YipayNotifyGet` operationId).
+	YipayNotifyGet(ctx context.Context, params *YipayNotifyGetParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// YipayNotifyPostWithBody EPay (yipay) payment notify, as a form POST
+	//
+	// The same notify as `GET`, its parameters in an `application/x-www-form-urlencoded` body.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/payment/yipay/notify (the `YipayNotifyPost` operationId).
+	YipayNotifyPostWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// YipayNotifyPostWithFormdataBody EPay (yipay) payment notify, as a form POST
+	//
+	// The same notify as `GET`, its parameters in an `application/x-www-form-urlencoded` body.
+	//
+	// Takes a body of the `application/x-www-form-urlencoded` content type.
+	//
+	// Corresponds with POST /api/payment/yipay/notify (the `YipayNotifyPost` operationId).
+	YipayNotifyPostWithFormdataBody(ctx context.Context, body YipayNotifyPostFormdataRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// YipayReturnGet Where the EPay gateway sends the payer back
+	//
+	// Redirects the browser to the console's order page (`/app/wallet?order_no=…`). When the
+	// parameters carry a valid signature the notify is handled here as well (the order is
+	// credited once either way); an invalid or missing signature changes nothing.
+	//
+	// Corresponds with GET /api/payment/yipay/return (the `YipayReturnGet` operationId).
+	YipayReturnGet(ctx context.Context, params *YipayReturnGetParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// PricingGet Public model prices
 	//
@@ -774,6 +1113,216 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /status (the `CarStatusGet` operationId).
 	CarStatusGet(ctx context.Context, params *CarStatusGetParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+}
+
+// OpenpaymentNotifyGet OpenPayment notify, as query parameters
+//
+// The same notify as `POST`, its fields (`merchant_id`, `order_no`, `trade_no`, `amount`,
+// `status`) and `timestamp` as query parameters and `signature` the lowercase hex
+// HMAC-SHA256 (key `openpayment_secret`) of the other non-empty parameters sorted by
+// name and joined as `k=v&k=v` (`timestamp` included). Answers as `POST`.
+//
+// Corresponds with GET /api/payment/openpayment/notify (the `OpenpaymentNotifyGet` operationId).
+func (c *Client) OpenpaymentNotifyGet(ctx context.Context, params *OpenpaymentNotifyGetParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewOpenpaymentNotifyGetRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// OpenpaymentNotifyPostWithBody OpenPayment notify
+//
+// The OpenPayment gateway tells Poolgate an order's payment state.
+//
+// **Signature.** Headers `X-OpenPayment-Timestamp` (Unix seconds) and
+// `X-OpenPayment-Signature: sha256=<hex>`, where `<hex>` is the lowercase hex
+// HMAC-SHA256, keyed with `openpayment_secret`, of the base string
+// `<timestamp>.<raw request body>` (the body's bytes exactly as sent). A timestamp more
+// than 300 s away from Poolgate's clock, a missing or wrong signature, or a
+// `merchant_id` other than `openpayment_merchant_id` is refused (400).
+//
+// **Answers and retries.** 200 `{"received": true}` means the notify was handled (the
+// order credited now, or earlier: repeated notifies, concurrent ones included, credit
+// once; a `status` other than `paid` is recorded and acknowledged). Any other status is a
+// refusal that credits nothing: 400 signature or body, 404 unknown order, 409 order
+// expired, 422 amount differs from the order's, 503 openpayment not enabled or
+// configured. The gateway should retry on 5xx and network errors with backoff (for at
+// least 24 h) and stop on 200 and 4xx. Every notify is recorded for audit.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/payment/openpayment/notify (the `OpenpaymentNotifyPost` operationId).
+func (c *Client) OpenpaymentNotifyPostWithBody(ctx context.Context, params *OpenpaymentNotifyPostParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewOpenpaymentNotifyPostRequestWithBody(c.Server, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// OpenpaymentNotifyPost OpenPayment notify
+//
+// The OpenPayment gateway tells Poolgate an order's payment state.
+//
+// **Signature.** Headers `X-OpenPayment-Timestamp` (Unix seconds) and
+// `X-OpenPayment-Signature: sha256=<hex>`, where `<hex>` is the lowercase hex
+// HMAC-SHA256, keyed with `openpayment_secret`, of the base string
+// `<timestamp>.<raw request body>` (the body's bytes exactly as sent). A timestamp more
+// than 300 s away from Poolgate's clock, a missing or wrong signature, or a
+// `merchant_id` other than `openpayment_merchant_id` is refused (400).
+//
+// **Answers and retries.** 200 `{"received": true}` means the notify was handled (the
+// order credited now, or earlier: repeated notifies, concurrent ones included, credit
+// once; a `status` other than `paid` is recorded and acknowledged). Any other status is a
+// refusal that credits nothing: 400 signature or body, 404 unknown order, 409 order
+// expired, 422 amount differs from the order's, 503 openpayment not enabled or
+// configured. The gateway should retry on 5xx and network errors with backoff (for at
+// least 24 h) and stop on 200 and 4xx. Every notify is recorded for audit.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/payment/openpayment/notify (the `OpenpaymentNotifyPost` operationId).
+func (c *Client) OpenpaymentNotifyPost(ctx context.Context, params *OpenpaymentNotifyPostParams, body OpenpaymentNotifyPostJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewOpenpaymentNotifyPostRequest(c.Server, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// OpenpaymentReturnGet Where the OpenPayment checkout sends the payer back
+//
+// Redirects the browser to the console's order page (`/app/wallet?order_no=…`); it changes nothing (only the signed notify credits).
+//
+// Corresponds with GET /api/payment/openpayment/return (the `OpenpaymentReturnGet` operationId).
+func (c *Client) OpenpaymentReturnGet(ctx context.Context, params *OpenpaymentReturnGetParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewOpenpaymentReturnGetRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// OpenpaymentSubmitGet Send the payer to the OpenPayment checkout
+//
+// Redirects (302) to `openpayment_url` with the signed checkout parameters:
+// `merchant_id`, `order_no`, `amount` (decimal string), `currency`, `subject`,
+// `notify_url` (`{PUBLIC_URL}/api/payment/openpayment/notify`), `return_url`
+// (`{PUBLIC_URL}/api/payment/openpayment/return`), `timestamp` (Unix seconds) and
+// `signature`: lowercase hex HMAC-SHA256, keyed with `openpayment_secret`, of the other
+// non-empty parameters sorted by name and joined as `k=v&k=v` (values not URL-encoded).
+// Only a pending, unexpired openpayment order may be submitted.
+//
+// Corresponds with GET /api/payment/openpayment/submit/{order_no} (the `OpenpaymentSubmitGet` operationId).
+func (c *Client) OpenpaymentSubmitGet(ctx context.Context, orderNo string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewOpenpaymentSubmitGetRequest(c.Server, orderNo)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// YipayNotifyGet EPay (yipay) payment notify
+//
+// The EPay gateway's asynchronous notify (also accepted as a form POST). `sign` is the
+// lowercase hex MD5 of every non-empty parameter except `sign` and `sign_type`, sorted by
+// name and joined as `k=v&k=v`, followed directly by the merchant key (`yipay_key`). A
+// notify with a valid signature for a pending, unexpired order of the same `money` and
+// `trade_status` `TRADE_SUCCESS` marks it paid and credits it; repeated (even concurrent)
+// notifies of a paid order answer `success` again and credit nothing. Every notify is
+// recorded for audit. Answers: `success` (text) when handled; 400 bad signature or
+// missing parameters, 404 unknown order, 409 expired order, 422 wrong amount, 503 yipay
+// not enabled or not configured — none of them credits anything.
+//
+// Corresponds with GET /api/payment/yipay/notify (the `YipayNotifyGet` operationId).
+func (c *Client) YipayNotifyGet(ctx context.Context, params *YipayNotifyGetParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewYipayNotifyGetRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// YipayNotifyPostWithBody EPay (yipay) payment notify, as a form POST
+//
+// The same notify as `GET`, its parameters in an `application/x-www-form-urlencoded` body.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/payment/yipay/notify (the `YipayNotifyPost` operationId).
+func (c *Client) YipayNotifyPostWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewYipayNotifyPostRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// YipayNotifyPostWithFormdataBody EPay (yipay) payment notify, as a form POST
+//
+// The same notify as `GET`, its parameters in an `application/x-www-form-urlencoded` body.
+//
+// Takes a body of the `application/x-www-form-urlencoded` content type.
+//
+// Corresponds with POST /api/payment/yipay/notify (the `YipayNotifyPost` operationId).
+func (c *Client) YipayNotifyPostWithFormdataBody(ctx context.Context, body YipayNotifyPostFormdataRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewYipayNotifyPostRequestWithFormdataBody(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// YipayReturnGet Where the EPay gateway sends the payer back
+//
+// Redirects the browser to the console's order page (`/app/wallet?order_no=…`). When the
+// parameters carry a valid signature the notify is handled here as well (the order is
+// credited once either way); an invalid or missing signature changes nothing.
+//
+// Corresponds with GET /api/payment/yipay/return (the `YipayReturnGet` operationId).
+func (c *Client) YipayReturnGet(ctx context.Context, params *YipayReturnGetParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewYipayReturnGetRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
 }
 
 // PricingGet Public model prices
@@ -1043,6 +1592,626 @@ func (c *Client) CarStatusGet(ctx context.Context, params *CarStatusGetParams, r
 		return nil, err
 	}
 	return c.Client.Do(req)
+}
+
+// NewOpenpaymentNotifyGetRequest constructs an http.Request for the OpenpaymentNotifyGet method
+func NewOpenpaymentNotifyGetRequest(server string, params *OpenpaymentNotifyGetParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/payment/openpayment/notify")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.MerchantId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "merchant_id", *params.MerchantId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.OrderNo != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "order_no", *params.OrderNo, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.TradeNo != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "trade_no", *params.TradeNo, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Amount != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "amount", *params.Amount, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Status != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "status", *params.Status, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Timestamp != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "timestamp", *params.Timestamp, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Signature != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "signature", *params.Signature, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewOpenpaymentNotifyPostRequest calls the generic OpenpaymentNotifyPost builder with application/json body
+func NewOpenpaymentNotifyPostRequest(server string, params *OpenpaymentNotifyPostParams, body OpenpaymentNotifyPostJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewOpenpaymentNotifyPostRequestWithBody(server, params, "application/json", bodyReader)
+}
+
+// NewOpenpaymentNotifyPostRequestWithBody constructs an http.Request for the OpenpaymentNotifyPost method, with any body, and a specified content type
+func NewOpenpaymentNotifyPostRequestWithBody(server string, params *OpenpaymentNotifyPostParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/payment/openpayment/notify")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.XOpenPaymentTimestamp != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-OpenPayment-Timestamp", *params.XOpenPaymentTimestamp, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-OpenPayment-Timestamp", headerParam0)
+		}
+
+		if params.XOpenPaymentSignature != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "X-OpenPayment-Signature", *params.XOpenPaymentSignature, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-OpenPayment-Signature", headerParam1)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewOpenpaymentReturnGetRequest constructs an http.Request for the OpenpaymentReturnGet method
+func NewOpenpaymentReturnGetRequest(server string, params *OpenpaymentReturnGetParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/payment/openpayment/return")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.OrderNo != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "order_no", *params.OrderNo, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewOpenpaymentSubmitGetRequest constructs an http.Request for the OpenpaymentSubmitGet method
+func NewOpenpaymentSubmitGetRequest(server string, orderNo string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "order_no", orderNo, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/payment/openpayment/submit/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewYipayNotifyGetRequest constructs an http.Request for the YipayNotifyGet method
+func NewYipayNotifyGetRequest(server string, params *YipayNotifyGetParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/payment/yipay/notify")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Pid != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "pid", *params.Pid, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.TradeNo != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "trade_no", *params.TradeNo, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.OutTradeNo != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "out_trade_no", *params.OutTradeNo, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Type != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "type", *params.Type, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Name != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "name", *params.Name, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Money != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "money", *params.Money, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.TradeStatus != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "trade_status", *params.TradeStatus, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Sign != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "sign", *params.Sign, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.SignType != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "sign_type", *params.SignType, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewYipayNotifyPostRequestWithFormdataBody calls the generic YipayNotifyPost builder with application/x-www-form-urlencoded body
+func NewYipayNotifyPostRequestWithFormdataBody(server string, body YipayNotifyPostFormdataRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	bodyStr, err := runtime.MarshalForm(body, nil)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = strings.NewReader(bodyStr.Encode())
+	return NewYipayNotifyPostRequestWithBody(server, "application/x-www-form-urlencoded", bodyReader)
+}
+
+// NewYipayNotifyPostRequestWithBody constructs an http.Request for the YipayNotifyPost method, with any body, and a specified content type
+func NewYipayNotifyPostRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/payment/yipay/notify")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewYipayReturnGetRequest constructs an http.Request for the YipayReturnGet method
+func NewYipayReturnGetRequest(server string, params *YipayReturnGetParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/payment/yipay/return")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Pid != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "pid", *params.Pid, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.TradeNo != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "trade_no", *params.TradeNo, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.OutTradeNo != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "out_trade_no", *params.OutTradeNo, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Type != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "type", *params.Type, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Name != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "name", *params.Name, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Money != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "money", *params.Money, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.TradeStatus != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "trade_status", *params.TradeStatus, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Sign != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "sign", *params.Sign, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.SignType != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "sign_type", *params.SignType, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
 }
 
 // NewPricingGetRequest constructs an http.Request for the PricingGet method
@@ -1548,6 +2717,136 @@ func WithBaseURL(baseURL string) ClientOption {
 // ClientWithResponsesInterface is the interface specification for the client with responses above.
 type ClientWithResponsesInterface interface {
 
+	// OpenpaymentNotifyGetWithResponse OpenPayment notify, as query parameters
+	//
+	// The same notify as `POST`, its fields (`merchant_id`, `order_no`, `trade_no`, `amount`,
+	// `status`) and `timestamp` as query parameters and `signature` the lowercase hex
+	// HMAC-SHA256 (key `openpayment_secret`) of the other non-empty parameters sorted by
+	// name and joined as `k=v&k=v` (`timestamp` included). Answers as `POST`.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/payment/openpayment/notify (the `OpenpaymentNotifyGet` operationId).
+	OpenpaymentNotifyGetWithResponse(ctx context.Context, params *OpenpaymentNotifyGetParams, reqEditors ...RequestEditorFn) (*OpenpaymentNotifyGetResponse, error)
+
+	// OpenpaymentNotifyPostWithBodyWithResponse OpenPayment notify
+	//
+	// The OpenPayment gateway tells Poolgate an order's payment state.
+	//
+	// **Signature.** Headers `X-OpenPayment-Timestamp` (Unix seconds) and
+	// `X-OpenPayment-Signature: sha256=<hex>`, where `<hex>` is the lowercase hex
+	// HMAC-SHA256, keyed with `openpayment_secret`, of the base string
+	// `<timestamp>.<raw request body>` (the body's bytes exactly as sent). A timestamp more
+	// than 300 s away from Poolgate's clock, a missing or wrong signature, or a
+	// `merchant_id` other than `openpayment_merchant_id` is refused (400).
+	//
+	// **Answers and retries.** 200 `{"received": true}` means the notify was handled (the
+	// order credited now, or earlier: repeated notifies, concurrent ones included, credit
+	// once; a `status` other than `paid` is recorded and acknowledged). Any other status is a
+	// refusal that credits nothing: 400 signature or body, 404 unknown order, 409 order
+	// expired, 422 amount differs from the order's, 503 openpayment not enabled or
+	// configured. The gateway should retry on 5xx and network errors with backoff (for at
+	// least 24 h) and stop on 200 and 4xx. Every notify is recorded for audit.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/payment/openpayment/notify (the `OpenpaymentNotifyPost` operationId).
+	OpenpaymentNotifyPostWithBodyWithResponse(ctx context.Context, params *OpenpaymentNotifyPostParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*OpenpaymentNotifyPostResponse, error)
+
+	// OpenpaymentNotifyPostWithResponse OpenPayment notify
+	//
+	// The OpenPayment gateway tells Poolgate an order's payment state.
+	//
+	// **Signature.** Headers `X-OpenPayment-Timestamp` (Unix seconds) and
+	// `X-OpenPayment-Signature: sha256=<hex>`, where `<hex>` is the lowercase hex
+	// HMAC-SHA256, keyed with `openpayment_secret`, of the base string
+	// `<timestamp>.<raw request body>` (the body's bytes exactly as sent). A timestamp more
+	// than 300 s away from Poolgate's clock, a missing or wrong signature, or a
+	// `merchant_id` other than `openpayment_merchant_id` is refused (400).
+	//
+	// **Answers and retries.** 200 `{"received": true}` means the notify was handled (the
+	// order credited now, or earlier: repeated notifies, concurrent ones included, credit
+	// once; a `status` other than `paid` is recorded and acknowledged). Any other status is a
+	// refusal that credits nothing: 400 signature or body, 404 unknown order, 409 order
+	// expired, 422 amount differs from the order's, 503 openpayment not enabled or
+	// configured. The gateway should retry on 5xx and network errors with backoff (for at
+	// least 24 h) and stop on 200 and 4xx. Every notify is recorded for audit.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/payment/openpayment/notify (the `OpenpaymentNotifyPost` operationId).
+	OpenpaymentNotifyPostWithResponse(ctx context.Context, params *OpenpaymentNotifyPostParams, body OpenpaymentNotifyPostJSONRequestBody, reqEditors ...RequestEditorFn) (*OpenpaymentNotifyPostResponse, error)
+
+	// OpenpaymentReturnGetWithResponse Where the OpenPayment checkout sends the payer back
+	//
+	// Redirects the browser to the console's order page (`/app/wallet?order_no=…`); it changes nothing (only the signed notify credits).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/payment/openpayment/return (the `OpenpaymentReturnGet` operationId).
+	OpenpaymentReturnGetWithResponse(ctx context.Context, params *OpenpaymentReturnGetParams, reqEditors ...RequestEditorFn) (*OpenpaymentReturnGetResponse, error)
+
+	// OpenpaymentSubmitGetWithResponse Send the payer to the OpenPayment checkout
+	//
+	// Redirects (302) to `openpayment_url` with the signed checkout parameters:
+	// `merchant_id`, `order_no`, `amount` (decimal string), `currency`, `subject`,
+	// `notify_url` (`{PUBLIC_URL}/api/payment/openpayment/notify`), `return_url`
+	// (`{PUBLIC_URL}/api/payment/openpayment/return`), `timestamp` (Unix seconds) and
+	// `signature`: lowercase hex HMAC-SHA256, keyed with `openpayment_secret`, of the other
+	// non-empty parameters sorted by name and joined as `k=v&k=v` (values not URL-encoded).
+	// Only a pending, unexpired openpayment order may be submitted.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/payment/openpayment/submit/{order_no} (the `OpenpaymentSubmitGet` operationId).
+	OpenpaymentSubmitGetWithResponse(ctx context.Context, orderNo string, reqEditors ...RequestEditorFn) (*OpenpaymentSubmitGetResponse, error)
+
+	// YipayNotifyGetWithResponse EPay (yipay) payment notify
+	//
+	// The EPay gateway's asynchronous notify (also accepted as a form POST). `sign` is the
+	// lowercase hex MD5 of every non-empty parameter except `sign` and `sign_type`, sorted by
+	// name and joined as `k=v&k=v`, followed directly by the merchant key (`yipay_key`). A
+	// notify with a valid signature for a pending, unexpired order of the same `money` and
+	// `trade_status` `TRADE_SUCCESS` marks it paid and credits it; repeated (even concurrent)
+	// notifies of a paid order answer `success` again and credit nothing. Every notify is
+	// recorded for audit. Answers: `success` (text) when handled; 400 bad signature or
+	// missing parameters, 404 unknown order, 409 expired order, 422 wrong amount, 503 yipay
+	// not enabled or not configured — none of them credits anything.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/payment/yipay/notify (the `YipayNotifyGet` operationId).
+	YipayNotifyGetWithResponse(ctx context.Context, params *YipayNotifyGetParams, reqEditors ...RequestEditorFn) (*YipayNotifyGetResponse, error)
+
+	// YipayNotifyPostWithBodyWithResponse EPay (yipay) payment notify, as a form POST
+	//
+	// The same notify as `GET`, its parameters in an `application/x-www-form-urlencoded` body.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/payment/yipay/notify (the `YipayNotifyPost` operationId).
+	YipayNotifyPostWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*YipayNotifyPostResponse, error)
+
+	// YipayNotifyPostWithFormdataBodyWithResponse EPay (yipay) payment notify, as a form POST
+	//
+	// The same notify as `GET`, its parameters in an `application/x-www-form-urlencoded` body.
+	//
+	// Takes a body of the `application/x-www-form-urlencoded` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/payment/yipay/notify (the `YipayNotifyPost` operationId).
+	YipayNotifyPostWithFormdataBodyWithResponse(ctx context.Context, body YipayNotifyPostFormdataRequestBody, reqEditors ...RequestEditorFn) (*YipayNotifyPostResponse, error)
+
+	// YipayReturnGetWithResponse Where the EPay gateway sends the payer back
+	//
+	// Redirects the browser to the console's order page (`/app/wallet?order_no=…`). When the
+	// parameters carry a valid signature the notify is handled here as well (the order is
+	// credited once either way); an invalid or missing signature changes nothing.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/payment/yipay/return (the `YipayReturnGet` operationId).
+	YipayReturnGetWithResponse(ctx context.Context, params *YipayReturnGetParams, reqEditors ...RequestEditorFn) (*YipayReturnGetResponse, error)
+
 	// PricingGetWithResponse Public model prices
 	//
 	// The price of every model callers can use (served by an active channel and priced), in
@@ -1696,6 +2995,475 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /status (the `CarStatusGet` operationId).
 	CarStatusGetWithResponse(ctx context.Context, params *CarStatusGetParams, reqEditors ...RequestEditorFn) (*CarStatusGetResponse, error)
+}
+
+type OpenpaymentNotifyGetResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *OpenPaymentAck
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *PaymentRefused
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *PaymentOrderUnknown
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *PaymentOrderExpired
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *PaymentAmountMismatch
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *PaymentUnavailable
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r OpenpaymentNotifyGetResponse) GetJSON200() *OpenPaymentAck {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r OpenpaymentNotifyGetResponse) GetJSON400() *PaymentRefused {
+	return r.JSON400
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r OpenpaymentNotifyGetResponse) GetJSON404() *PaymentOrderUnknown {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r OpenpaymentNotifyGetResponse) GetJSON409() *PaymentOrderExpired {
+	return r.JSON409
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r OpenpaymentNotifyGetResponse) GetJSON422() *PaymentAmountMismatch {
+	return r.JSON422
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r OpenpaymentNotifyGetResponse) GetJSON503() *PaymentUnavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r OpenpaymentNotifyGetResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r OpenpaymentNotifyGetResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r OpenpaymentNotifyGetResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r OpenpaymentNotifyGetResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type OpenpaymentNotifyPostResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *OpenPaymentAck
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *PaymentRefused
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *PaymentOrderUnknown
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *PaymentOrderExpired
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *TooLarge
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *PaymentAmountMismatch
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *PaymentUnavailable
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r OpenpaymentNotifyPostResponse) GetJSON200() *OpenPaymentAck {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r OpenpaymentNotifyPostResponse) GetJSON400() *PaymentRefused {
+	return r.JSON400
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r OpenpaymentNotifyPostResponse) GetJSON404() *PaymentOrderUnknown {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r OpenpaymentNotifyPostResponse) GetJSON409() *PaymentOrderExpired {
+	return r.JSON409
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r OpenpaymentNotifyPostResponse) GetJSON413() *TooLarge {
+	return r.JSON413
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r OpenpaymentNotifyPostResponse) GetJSON422() *PaymentAmountMismatch {
+	return r.JSON422
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r OpenpaymentNotifyPostResponse) GetJSON503() *PaymentUnavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r OpenpaymentNotifyPostResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r OpenpaymentNotifyPostResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r OpenpaymentNotifyPostResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r OpenpaymentNotifyPostResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// OpenpaymentReturnGetResponse302Headers the declared response headers of an HTTP 302 response for OpenpaymentReturnGet
+type OpenpaymentReturnGetResponse302Headers struct {
+	Location *string
+}
+
+type OpenpaymentReturnGetResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// Headers302 the parsed response headers for an HTTP 302 response
+	Headers302 *OpenpaymentReturnGetResponse302Headers
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r OpenpaymentReturnGetResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetBody returns the raw response body bytes
+func (r OpenpaymentReturnGetResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r OpenpaymentReturnGetResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r OpenpaymentReturnGetResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r OpenpaymentReturnGetResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// OpenpaymentSubmitGetResponse302Headers the declared response headers of an HTTP 302 response for OpenpaymentSubmitGet
+type OpenpaymentSubmitGetResponse302Headers struct {
+	Location *string
+}
+
+type OpenpaymentSubmitGetResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *PaymentOrderUnknown
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *PaymentOrderExpired
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *PaymentUnavailable
+	// Headers302 the parsed response headers for an HTTP 302 response
+	Headers302 *OpenpaymentSubmitGetResponse302Headers
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r OpenpaymentSubmitGetResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r OpenpaymentSubmitGetResponse) GetJSON404() *PaymentOrderUnknown {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r OpenpaymentSubmitGetResponse) GetJSON409() *PaymentOrderExpired {
+	return r.JSON409
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r OpenpaymentSubmitGetResponse) GetJSON503() *PaymentUnavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r OpenpaymentSubmitGetResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r OpenpaymentSubmitGetResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r OpenpaymentSubmitGetResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r OpenpaymentSubmitGetResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type YipayNotifyGetResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *PaymentRefused
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *PaymentOrderUnknown
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *PaymentOrderExpired
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *PaymentAmountMismatch
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *PaymentUnavailable
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r YipayNotifyGetResponse) GetJSON400() *PaymentRefused {
+	return r.JSON400
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r YipayNotifyGetResponse) GetJSON404() *PaymentOrderUnknown {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r YipayNotifyGetResponse) GetJSON409() *PaymentOrderExpired {
+	return r.JSON409
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r YipayNotifyGetResponse) GetJSON422() *PaymentAmountMismatch {
+	return r.JSON422
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r YipayNotifyGetResponse) GetJSON503() *PaymentUnavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r YipayNotifyGetResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r YipayNotifyGetResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r YipayNotifyGetResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r YipayNotifyGetResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type YipayNotifyPostResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *PaymentRefused
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *PaymentOrderUnknown
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *PaymentOrderExpired
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *TooLarge
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *PaymentAmountMismatch
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *PaymentUnavailable
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r YipayNotifyPostResponse) GetJSON400() *PaymentRefused {
+	return r.JSON400
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r YipayNotifyPostResponse) GetJSON404() *PaymentOrderUnknown {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r YipayNotifyPostResponse) GetJSON409() *PaymentOrderExpired {
+	return r.JSON409
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r YipayNotifyPostResponse) GetJSON413() *TooLarge {
+	return r.JSON413
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r YipayNotifyPostResponse) GetJSON422() *PaymentAmountMismatch {
+	return r.JSON422
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r YipayNotifyPostResponse) GetJSON503() *PaymentUnavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r YipayNotifyPostResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r YipayNotifyPostResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r YipayNotifyPostResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r YipayNotifyPostResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// YipayReturnGetResponse302Headers the declared response headers of an HTTP 302 response for YipayReturnGet
+type YipayReturnGetResponse302Headers struct {
+	Location *string
+}
+
+type YipayReturnGetResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// Headers302 the parsed response headers for an HTTP 302 response
+	Headers302 *YipayReturnGetResponse302Headers
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r YipayReturnGetResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetBody returns the raw response body bytes
+func (r YipayReturnGetResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r YipayReturnGetResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r YipayReturnGetResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r YipayReturnGetResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
 }
 
 type PricingGetResponse struct {
@@ -2366,6 +4134,190 @@ func (r CarStatusGetResponse) ContentType() string {
 	return ""
 }
 
+// OpenpaymentNotifyGetWithResponse OpenPayment notify, as query parameters
+//
+// The same notify as `POST`, its fields (`merchant_id`, `order_no`, `trade_no`, `amount`,
+// `status`) and `timestamp` as query parameters and `signature` the lowercase hex
+// HMAC-SHA256 (key `openpayment_secret`) of the other non-empty parameters sorted by
+// name and joined as `k=v&k=v` (`timestamp` included). Answers as `POST`.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/payment/openpayment/notify (the `OpenpaymentNotifyGet` operationId).
+func (c *ClientWithResponses) OpenpaymentNotifyGetWithResponse(ctx context.Context, params *OpenpaymentNotifyGetParams, reqEditors ...RequestEditorFn) (*OpenpaymentNotifyGetResponse, error) {
+	rsp, err := c.OpenpaymentNotifyGet(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseOpenpaymentNotifyGetResponse(rsp)
+}
+
+// OpenpaymentNotifyPostWithBodyWithResponse OpenPayment notify
+//
+// The OpenPayment gateway tells Poolgate an order's payment state.
+//
+// **Signature.** Headers `X-OpenPayment-Timestamp` (Unix seconds) and
+// `X-OpenPayment-Signature: sha256=<hex>`, where `<hex>` is the lowercase hex
+// HMAC-SHA256, keyed with `openpayment_secret`, of the base string
+// `<timestamp>.<raw request body>` (the body's bytes exactly as sent). A timestamp more
+// than 300 s away from Poolgate's clock, a missing or wrong signature, or a
+// `merchant_id` other than `openpayment_merchant_id` is refused (400).
+//
+// **Answers and retries.** 200 `{"received": true}` means the notify was handled (the
+// order credited now, or earlier: repeated notifies, concurrent ones included, credit
+// once; a `status` other than `paid` is recorded and acknowledged). Any other status is a
+// refusal that credits nothing: 400 signature or body, 404 unknown order, 409 order
+// expired, 422 amount differs from the order's, 503 openpayment not enabled or
+// configured. The gateway should retry on 5xx and network errors with backoff (for at
+// least 24 h) and stop on 200 and 4xx. Every notify is recorded for audit.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/payment/openpayment/notify (the `OpenpaymentNotifyPost` operationId).
+func (c *ClientWithResponses) OpenpaymentNotifyPostWithBodyWithResponse(ctx context.Context, params *OpenpaymentNotifyPostParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*OpenpaymentNotifyPostResponse, error) {
+	rsp, err := c.OpenpaymentNotifyPostWithBody(ctx, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseOpenpaymentNotifyPostResponse(rsp)
+}
+
+// OpenpaymentNotifyPostWithResponse OpenPayment notify
+//
+// The OpenPayment gateway tells Poolgate an order's payment state.
+//
+// **Signature.** Headers `X-OpenPayment-Timestamp` (Unix seconds) and
+// `X-OpenPayment-Signature: sha256=<hex>`, where `<hex>` is the lowercase hex
+// HMAC-SHA256, keyed with `openpayment_secret`, of the base string
+// `<timestamp>.<raw request body>` (the body's bytes exactly as sent). A timestamp more
+// than 300 s away from Poolgate's clock, a missing or wrong signature, or a
+// `merchant_id` other than `openpayment_merchant_id` is refused (400).
+//
+// **Answers and retries.** 200 `{"received": true}` means the notify was handled (the
+// order credited now, or earlier: repeated notifies, concurrent ones included, credit
+// once; a `status` other than `paid` is recorded and acknowledged). Any other status is a
+// refusal that credits nothing: 400 signature or body, 404 unknown order, 409 order
+// expired, 422 amount differs from the order's, 503 openpayment not enabled or
+// configured. The gateway should retry on 5xx and network errors with backoff (for at
+// least 24 h) and stop on 200 and 4xx. Every notify is recorded for audit.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/payment/openpayment/notify (the `OpenpaymentNotifyPost` operationId).
+func (c *ClientWithResponses) OpenpaymentNotifyPostWithResponse(ctx context.Context, params *OpenpaymentNotifyPostParams, body OpenpaymentNotifyPostJSONRequestBody, reqEditors ...RequestEditorFn) (*OpenpaymentNotifyPostResponse, error) {
+	rsp, err := c.OpenpaymentNotifyPost(ctx, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseOpenpaymentNotifyPostResponse(rsp)
+}
+
+// OpenpaymentReturnGetWithResponse Where the OpenPayment checkout sends the payer back
+//
+// Redirects the browser to the console's order page (`/app/wallet?order_no=…`); it changes nothing (only the signed notify credits).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/payment/openpayment/return (the `OpenpaymentReturnGet` operationId).
+func (c *ClientWithResponses) OpenpaymentReturnGetWithResponse(ctx context.Context, params *OpenpaymentReturnGetParams, reqEditors ...RequestEditorFn) (*OpenpaymentReturnGetResponse, error) {
+	rsp, err := c.OpenpaymentReturnGet(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseOpenpaymentReturnGetResponse(rsp)
+}
+
+// OpenpaymentSubmitGetWithResponse Send the payer to the OpenPayment checkout
+//
+// Redirects (302) to `openpayment_url` with the signed checkout parameters:
+// `merchant_id`, `order_no`, `amount` (decimal string), `currency`, `subject`,
+// `notify_url` (`{PUBLIC_URL}/api/payment/openpayment/notify`), `return_url`
+// (`{PUBLIC_URL}/api/payment/openpayment/return`), `timestamp` (Unix seconds) and
+// `signature`: lowercase hex HMAC-SHA256, keyed with `openpayment_secret`, of the other
+// non-empty parameters sorted by name and joined as `k=v&k=v` (values not URL-encoded).
+// Only a pending, unexpired openpayment order may be submitted.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/payment/openpayment/submit/{order_no} (the `OpenpaymentSubmitGet` operationId).
+func (c *ClientWithResponses) OpenpaymentSubmitGetWithResponse(ctx context.Context, orderNo string, reqEditors ...RequestEditorFn) (*OpenpaymentSubmitGetResponse, error) {
+	rsp, err := c.OpenpaymentSubmitGet(ctx, orderNo, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseOpenpaymentSubmitGetResponse(rsp)
+}
+
+// YipayNotifyGetWithResponse EPay (yipay) payment notify
+//
+// The EPay gateway's asynchronous notify (also accepted as a form POST). `sign` is the
+// lowercase hex MD5 of every non-empty parameter except `sign` and `sign_type`, sorted by
+// name and joined as `k=v&k=v`, followed directly by the merchant key (`yipay_key`). A
+// notify with a valid signature for a pending, unexpired order of the same `money` and
+// `trade_status` `TRADE_SUCCESS` marks it paid and credits it; repeated (even concurrent)
+// notifies of a paid order answer `success` again and credit nothing. Every notify is
+// recorded for audit. Answers: `success` (text) when handled; 400 bad signature or
+// missing parameters, 404 unknown order, 409 expired order, 422 wrong amount, 503 yipay
+// not enabled or not configured — none of them credits anything.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/payment/yipay/notify (the `YipayNotifyGet` operationId).
+func (c *ClientWithResponses) YipayNotifyGetWithResponse(ctx context.Context, params *YipayNotifyGetParams, reqEditors ...RequestEditorFn) (*YipayNotifyGetResponse, error) {
+	rsp, err := c.YipayNotifyGet(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseYipayNotifyGetResponse(rsp)
+}
+
+// YipayNotifyPostWithBodyWithResponse EPay (yipay) payment notify, as a form POST
+//
+// The same notify as `GET`, its parameters in an `application/x-www-form-urlencoded` body.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/payment/yipay/notify (the `YipayNotifyPost` operationId).
+func (c *ClientWithResponses) YipayNotifyPostWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*YipayNotifyPostResponse, error) {
+	rsp, err := c.YipayNotifyPostWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseYipayNotifyPostResponse(rsp)
+}
+
+// YipayNotifyPostWithFormdataBodyWithResponse EPay (yipay) payment notify, as a form POST
+//
+// The same notify as `GET`, its parameters in an `application/x-www-form-urlencoded` body.
+//
+// Takes a body of the `application/x-www-form-urlencoded` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/payment/yipay/notify (the `YipayNotifyPost` operationId).
+func (c *ClientWithResponses) YipayNotifyPostWithFormdataBodyWithResponse(ctx context.Context, body YipayNotifyPostFormdataRequestBody, reqEditors ...RequestEditorFn) (*YipayNotifyPostResponse, error) {
+	rsp, err := c.YipayNotifyPostWithFormdataBody(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseYipayNotifyPostResponse(rsp)
+}
+
+// YipayReturnGetWithResponse Where the EPay gateway sends the payer back
+//
+// Redirects the browser to the console's order page (`/app/wallet?order_no=…`). When the
+// parameters carry a valid signature the notify is handled here as well (the order is
+// credited once either way); an invalid or missing signature changes nothing.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/payment/yipay/return (the `YipayReturnGet` operationId).
+func (c *ClientWithResponses) YipayReturnGetWithResponse(ctx context.Context, params *YipayReturnGetParams, reqEditors ...RequestEditorFn) (*YipayReturnGetResponse, error) {
+	rsp, err := c.YipayReturnGet(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseYipayReturnGetResponse(rsp)
+}
+
 // PricingGetWithResponse Public model prices
 //
 // The price of every model callers can use (served by an active channel and priced), in
@@ -2597,6 +4549,397 @@ func (c *ClientWithResponses) CarStatusGetWithResponse(ctx context.Context, para
 		return nil, err
 	}
 	return ParseCarStatusGetResponse(rsp)
+}
+
+// ParseOpenpaymentNotifyGetResponse parses an HTTP response from a OpenpaymentNotifyGetWithResponse call
+func ParseOpenpaymentNotifyGetResponse(rsp *http.Response) (*OpenpaymentNotifyGetResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &OpenpaymentNotifyGetResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest OpenPaymentAck
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest PaymentRefused
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest PaymentOrderUnknown
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest PaymentOrderExpired
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest PaymentAmountMismatch
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest PaymentUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseOpenpaymentNotifyPostResponse parses an HTTP response from a OpenpaymentNotifyPostWithResponse call
+func ParseOpenpaymentNotifyPostResponse(rsp *http.Response) (*OpenpaymentNotifyPostResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &OpenpaymentNotifyPostResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest OpenPaymentAck
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest PaymentRefused
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest PaymentOrderUnknown
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest PaymentOrderExpired
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest PaymentAmountMismatch
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest PaymentUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseOpenpaymentReturnGetResponse parses an HTTP response from a OpenpaymentReturnGetWithResponse call
+func ParseOpenpaymentReturnGetResponse(rsp *http.Response) (*OpenpaymentReturnGetResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &OpenpaymentReturnGetResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 302:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 302:
+		var headers OpenpaymentReturnGetResponse302Headers
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Location = &value
+		}
+		response.Headers302 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseOpenpaymentSubmitGetResponse parses an HTTP response from a OpenpaymentSubmitGetWithResponse call
+func ParseOpenpaymentSubmitGetResponse(rsp *http.Response) (*OpenpaymentSubmitGetResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &OpenpaymentSubmitGetResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 302:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest PaymentOrderUnknown
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest PaymentOrderExpired
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest PaymentUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 302:
+		var headers OpenpaymentSubmitGetResponse302Headers
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Location = &value
+		}
+		response.Headers302 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseYipayNotifyGetResponse parses an HTTP response from a YipayNotifyGetWithResponse call
+func ParseYipayNotifyGetResponse(rsp *http.Response) (*YipayNotifyGetResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &YipayNotifyGetResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest PaymentRefused
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest PaymentOrderUnknown
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest PaymentOrderExpired
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest PaymentAmountMismatch
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest PaymentUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseYipayNotifyPostResponse parses an HTTP response from a YipayNotifyPostWithResponse call
+func ParseYipayNotifyPostResponse(rsp *http.Response) (*YipayNotifyPostResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &YipayNotifyPostResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest PaymentRefused
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest PaymentOrderUnknown
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest PaymentOrderExpired
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest PaymentAmountMismatch
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest PaymentUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseYipayReturnGetResponse parses an HTTP response from a YipayReturnGetWithResponse call
+func ParseYipayReturnGetResponse(rsp *http.Response) (*YipayReturnGetResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &YipayReturnGetResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 302:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 302:
+		var headers YipayReturnGetResponse302Headers
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Location = &value
+		}
+		response.Headers302 = &headers
+	}
+
+	return response, nil
 }
 
 // ParsePricingGetResponse parses an HTTP response from a PricingGetWithResponse call

@@ -100,6 +100,63 @@ func (e PasswordMethodMethods) Valid() bool {
 	}
 }
 
+// Defines values for PaymentMethod.
+const (
+	Openpayment PaymentMethod = "openpayment"
+	Yipay       PaymentMethod = "yipay"
+)
+
+// Valid indicates whether the value is a known member of the PaymentMethod enum.
+func (e PaymentMethod) Valid() bool {
+	switch e {
+	case Openpayment:
+		return true
+	case Yipay:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for PaymentOrderStatus.
+const (
+	Expired PaymentOrderStatus = "expired"
+	Paid    PaymentOrderStatus = "paid"
+	Pending PaymentOrderStatus = "pending"
+)
+
+// Valid indicates whether the value is a known member of the PaymentOrderStatus enum.
+func (e PaymentOrderStatus) Valid() bool {
+	switch e {
+	case Expired:
+		return true
+	case Paid:
+		return true
+	case Pending:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SharedQuotaListUnit.
+const (
+	Calls  SharedQuotaListUnit = "calls"
+	Tokens SharedQuotaListUnit = "tokens"
+)
+
+// Valid indicates whether the value is a known member of the SharedQuotaListUnit enum.
+func (e SharedQuotaListUnit) Valid() bool {
+	switch e {
+	case Calls:
+		return true
+	case Tokens:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for UsageStatsUserGetParamsGroupBy.
 const (
 	Day   UsageStatsUserGetParamsGroupBy = "day"
@@ -591,6 +648,11 @@ type EmailCodeSent struct {
 	ExpiresIn int `json:"expires_in"`
 }
 
+// Money An amount of the site's currency as a decimal string with at most two decimals.
+//
+// Example: 10.00
+type Money = string
+
 // Passkey defines model for Passkey.
 type Passkey struct {
 	// CreatedAt Example: 2026-11-22T08:00:00Z
@@ -643,6 +705,129 @@ type PasswordMethod struct {
 // PasswordMethodMethods defines model for PasswordMethod.Methods.
 type PasswordMethodMethods string
 
+// PaymentConfig defines model for PaymentConfig.
+type PaymentConfig struct {
+	// Methods The enabled payment methods (empty when none is).
+	Methods []PaymentMethodTypes `json:"methods"`
+
+	// MinAmount An amount of the site's currency as a decimal string with at most two decimals.
+	//
+	// Example: 10.00
+	MinAmount Money `json:"min_amount"`
+
+	// OrderExpiryMinutes Minutes an order may be paid after it is created.
+	//
+	// Example: 30
+	OrderExpiryMinutes int `json:"order_expiry_minutes"`
+
+	// QuotaPerUnit Quota units one unit of the site's currency buys.
+	//
+	// Example: 500000
+	QuotaPerUnit int64 `json:"quota_per_unit"`
+}
+
+// PaymentMethod The payment gateway (`yipay`, the EPay protocol; `openpayment`, HMAC-SHA256 signed).
+//
+// Example: yipay
+type PaymentMethod string
+
+// PaymentMethodTypes defines model for PaymentMethodTypes.
+type PaymentMethodTypes struct {
+	// Method The payment gateway (`yipay`, the EPay protocol; `openpayment`, HMAC-SHA256 signed).
+	//
+	// Example: yipay
+	Method PaymentMethod `json:"method"`
+
+	// PayTypes The gateway's payment types to offer (`pay_type`).
+	PayTypes []string `json:"pay_types"`
+}
+
+// PaymentOrder defines model for PaymentOrder.
+type PaymentOrder struct {
+	// Amount An amount of the site's currency as a decimal string with at most two decimals.
+	//
+	// Example: 10.00
+	Amount Money `json:"amount"`
+
+	// CreatedAt Example: 2026-12-06T09:30:00Z
+	CreatedAt time.Time `json:"created_at"`
+
+	// ExpiresAt Example: 2026-12-06T10:00:00Z
+	ExpiresAt time.Time `json:"expires_at"`
+
+	// Method The payment gateway (`yipay`, the EPay protocol; `openpayment`, HMAC-SHA256 signed).
+	//
+	// Example: yipay
+	Method PaymentMethod `json:"method"`
+
+	// OrderNo Example: PG20261206093000A7K2QD9M
+	OrderNo string     `json:"order_no"`
+	PaidAt  *time.Time `json:"paid_at"`
+
+	// PayType Example: alipay
+	PayType string `json:"pay_type"`
+
+	// PayUrl Where to send the browser to pay (pending orders only).
+	//
+	// Example: https://pay.example.com/submit.php?out_trade_no=PG20261206093000A7K2QD9M
+	PayUrl *string `json:"pay_url"`
+
+	// PlanId The plan the order buys, if any.
+	PlanId *int64 `json:"plan_id"`
+
+	// Quota Quota units the order credits when paid.
+	//
+	// Example: 5000000
+	Quota int64 `json:"quota"`
+
+	// Status `expired`: not paid before `expires_at`; a later notify credits nothing.
+	//
+	// Example: pending
+	Status PaymentOrderStatus `json:"status"`
+}
+
+// PaymentOrderStatus `expired`: not paid before `expires_at`; a later notify credits nothing.
+//
+// Example: pending
+type PaymentOrderStatus string
+
+// PaymentOrderCreate Either `amount` or `plan_id`.
+type PaymentOrderCreate struct {
+	// Amount An amount of the site's currency as a decimal string with at most two decimals.
+	//
+	// Example: 10.00
+	Amount *Money `json:"amount,omitempty"`
+
+	// Method The payment gateway (`yipay`, the EPay protocol; `openpayment`, HMAC-SHA256 signed).
+	//
+	// Example: yipay
+	Method PaymentMethod `json:"method"`
+
+	// PayType The gateway's payment type (EPay `type`, such as `alipay` or `wxpay`); required by `yipay`.
+	//
+	// Example: alipay
+	PayType *string `json:"pay_type,omitempty"`
+
+	// PlanId Buy this plan (its price is the amount).
+	//
+	// Example: 2
+	PlanId *int64 `json:"plan_id,omitempty"`
+}
+
+// PaymentOrderPage defines model for PaymentOrderPage.
+type PaymentOrderPage struct {
+	Items []PaymentOrder `json:"items"`
+
+	// Page Example: 1
+	Page int `json:"page"`
+
+	// PageSize Example: 20
+	PageSize int `json:"page_size"`
+
+	// Total Example: 1
+	Total int64 `json:"total"`
+}
+
 // PlanCatalog defines model for PlanCatalog.
 type PlanCatalog struct {
 	Items []externalRef0.Plan `json:"items"`
@@ -683,6 +868,51 @@ type RedeemResult struct {
 	Subscription *externalRef0.Subscription `json:"subscription,omitempty"`
 }
 
+// Referral defines model for Referral.
+type Referral struct {
+	// Code Your referral code (`aff`).
+	//
+	// Example: 3f9a1c0b7d2e
+	Code string `json:"code"`
+
+	// CommissionPermille The share (‰) of each paid top-up of an invitee credited to you.
+	//
+	// Example: 100
+	CommissionPermille int `json:"commission_permille"`
+
+	// Earned Commission credited to you in all (quota units).
+	//
+	// Example: 500000
+	Earned int64 `json:"earned"`
+
+	// Invitees Users who registered with your code.
+	//
+	// Example: 1
+	Invitees int64 `json:"invitees"`
+
+	// Link A registration link carrying your code.
+	//
+	// Example: https://gate.example.com/app?aff=3f9a1c0b7d2e
+	Link string `json:"link"`
+
+	// Recent Your 50 most recent invitees.
+	Recent []ReferralInvitee `json:"recent"`
+}
+
+// ReferralInvitee defines model for ReferralInvitee.
+type ReferralInvitee struct {
+	// CreatedAt Example: 2026-12-06T09:00:00Z
+	CreatedAt time.Time `json:"created_at"`
+
+	// Earned Commission from this invitee (quota units).
+	//
+	// Example: 500000
+	Earned int64 `json:"earned"`
+
+	// Username Example: bob
+	Username string `json:"username"`
+}
+
 // SessionInfo defines model for SessionInfo.
 type SessionInfo struct {
 	// CreatedAt Example: 2026-11-22T08:00:00Z
@@ -720,6 +950,72 @@ type SessionInfo struct {
 type SessionList struct {
 	Items []SessionInfo `json:"items"`
 }
+
+// SharedQuota defines model for SharedQuota.
+type SharedQuota struct {
+	// BonusPerAccount What each of them adds to the cap.
+	//
+	// Example: 100
+	BonusPerAccount int64 `json:"bonus_per_account"`
+
+	// Cap The base plus the bonus of each shared account you contributed to this family.
+	//
+	// Example: 300
+	Cap int64 `json:"cap"`
+
+	// ClearsIn Seconds until a call may start again while none remains (0 when one may).
+	//
+	// Example: 0
+	ClearsIn int64 `json:"clears_in"`
+
+	// Family The model family (provider).
+	//
+	// Example: gemini
+	Family string `json:"family"`
+
+	// FullIn Seconds until it is back at its cap (0 when it is).
+	//
+	// Example: 720
+	FullIn int64 `json:"full_in"`
+
+	// NextFull When the quota is back at its cap (null when it is).
+	//
+	// Example: 2026-12-06T09:12:00Z
+	NextFull *time.Time `json:"next_full"`
+
+	// Remaining Example: 288
+	Remaining int64 `json:"remaining"`
+
+	// SharedAccounts Your usable shared contributed accounts of this family.
+	//
+	// Example: 2
+	SharedAccounts int64 `json:"shared_accounts"`
+
+	// Used Used now (what has not recovered yet).
+	//
+	// Example: 12
+	Used int64 `json:"used"`
+}
+
+// SharedQuotaList defines model for SharedQuotaList.
+type SharedQuotaList struct {
+	Items []SharedQuota `json:"items"`
+
+	// RecoveryHours Hours an empty quota takes to recover to its cap (setting `shared_quota_recovery_hours`).
+	//
+	// Example: 5
+	RecoveryHours float64 `json:"recovery_hours"`
+
+	// Unit What the quota counts (setting `shared_quota_unit`).
+	//
+	// Example: calls
+	Unit SharedQuotaListUnit `json:"unit"`
+}
+
+// SharedQuotaListUnit What the quota counts (setting `shared_quota_unit`).
+//
+// Example: calls
+type SharedQuotaListUnit string
 
 // SubscriptionState defines model for SubscriptionState.
 type SubscriptionState struct {
@@ -849,6 +1145,15 @@ type LogRequestId = string
 // Example: 5xx
 type LogStatusClass = externalRef0.StatusClass
 
+// OrderNo Example: PG20261206093000A7K2QD9M
+type OrderNo = string
+
+// OrderPage Example: 1
+type OrderPage = int
+
+// OrderPageSize Example: 20
+type OrderPageSize = int
+
 // TimeZone Example: Asia/Shanghai
 type TimeZone = string
 
@@ -966,6 +1271,15 @@ type PasskeyRegisterFinishParams struct {
 	Name *string `form:"name,omitempty" json:"name,omitempty"`
 }
 
+// PaymentOrderUserListParams defines parameters for PaymentOrderUserList.
+type PaymentOrderUserListParams struct {
+	// Page The page (from 1).
+	Page *OrderPage `form:"page,omitempty" json:"page,omitempty"`
+
+	// PageSize Orders per page.
+	PageSize *OrderPageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
+}
+
 // UsageStatsUserGetParams defines parameters for UsageStatsUserGet.
 type UsageStatsUserGetParams struct {
 	// From Start of the time range (inclusive, RFC 3339).
@@ -1016,6 +1330,9 @@ type PasskeyRegisterFinishJSONRequestBody = PublicKeyCredentialJSON
 
 // PasswordChangeJSONRequestBody defines body for PasswordChange for application/json ContentType.
 type PasswordChangeJSONRequestBody = PasswordChangeRequest
+
+// PaymentOrderCreateJSONRequestBody defines body for PaymentOrderCreate for application/json ContentType.
+type PaymentOrderCreateJSONRequestBody = PaymentOrderCreate
 
 // PreferencesUpdateJSONRequestBody defines body for PreferencesUpdate for application/json ContentType.
 type PreferencesUpdateJSONRequestBody = Preferences
@@ -1427,6 +1744,57 @@ type ClientInterface interface {
 	// Corresponds with GET /api/user/password/method (the `PasswordMethodGet` operationId).
 	PasswordMethodGet(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// PaymentConfigGet What top-ups the site accepts
+	//
+	// The enabled payment methods with their pay types, the minimum amount, the quota one unit
+	// of the site's currency buys, and how long an order may be paid. Amounts are decimal
+	// strings of the site's currency with at most two decimals (`"12.34"`), never floats.
+	//
+	// Corresponds with GET /api/user/payment/config (the `PaymentConfigGet` operationId).
+	PaymentConfigGet(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PaymentOrderUserList List your top-up orders
+	//
+	// Your orders, newest first.
+	//
+	// Corresponds with GET /api/user/payment/orders (the `PaymentOrderUserList` operationId).
+	PaymentOrderUserList(ctx context.Context, params *PaymentOrderUserListParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PaymentOrderCreateWithBody Create a top-up order
+	//
+	// Opens an order for `amount` (a decimal string of the site's currency, at least
+	// `payment_min_amount`) or for the plan `plan_id` (its price), to be paid with `method`
+	// (`yipay` or `openpayment`; `pay_type` is the gateway's payment type, such as `alipay`,
+	// required by `yipay`). The answer carries the order number and `pay_url`, where to send
+	// the browser to pay. The order credits `quota` (amount × `quota_per_unit`, rounded down)
+	// once, when the gateway's signed notify says it is paid before `expires_at`.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/user/payment/orders (the `PaymentOrderCreate` operationId).
+	PaymentOrderCreateWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PaymentOrderCreate Create a top-up order
+	//
+	// Opens an order for `amount` (a decimal string of the site's currency, at least
+	// `payment_min_amount`) or for the plan `plan_id` (its price), to be paid with `method`
+	// (`yipay` or `openpayment`; `pay_type` is the gateway's payment type, such as `alipay`,
+	// required by `yipay`). The answer carries the order number and `pay_url`, where to send
+	// the browser to pay. The order credits `quota` (amount × `quota_per_unit`, rounded down)
+	// once, when the gateway's signed notify says it is paid before `expires_at`.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/user/payment/orders (the `PaymentOrderCreate` operationId).
+	PaymentOrderCreate(ctx context.Context, body PaymentOrderCreateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PaymentOrderUserGet One of your orders
+	//
+	// The order's state (`pending`, `paid`, or `expired` when unpaid past `expires_at`).
+	//
+	// Corresponds with GET /api/user/payment/orders/{order_no} (the `PaymentOrderUserGet` operationId).
+	PaymentOrderUserGet(ctx context.Context, orderNo OrderNo, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// PlanUserList Plans on offer
 	//
 	// The enabled plans, cheapest first.
@@ -1461,6 +1829,20 @@ type ClientInterface interface {
 	// Corresponds with PUT /api/user/preferences (the `PreferencesUpdate` operationId).
 	PreferencesUpdate(ctx context.Context, body PreferencesUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// QuotaUserList Your shared quota per model family
+	//
+	// Your share of the pool's quota (docs/accounts.md), per model family (the provider of the
+	// channel serving a call: a key of `contributed_account_channels`, else the channel's type).
+	// Calls served by shared accounts consume it, in `unit` (`calls` or `tokens`, setting
+	// `shared_quota_unit`); calls on your own dedicated accounts do not. `cap` is
+	// `shared_quota_base` plus `bonus_per_account` for each shared account you contributed to
+	// the family (`shared_accounts`); what is used recovers continuously back to the cap over
+	// `shared_quota_recovery_hours`. `next_full` is when it is full again (null: it is),
+	// `clears_in` the seconds until a call may start again while none remains (0: one may).
+	//
+	// Corresponds with GET /api/user/quotas (the `QuotaUserList` operationId).
+	QuotaUserList(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// RedeemCreateWithBody Redeem a code
 	//
 	// Credits the code's quota, or grants its plan (docs/money.md § Plans; with the plan's
@@ -1484,6 +1866,15 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /api/user/redeem (the `RedeemCreate` operationId).
 	RedeemCreate(ctx context.Context, body RedeemCreateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ReferralGet Your referral code, link, invitees and earnings
+	//
+	// Every user has a referral code. Someone who registers with it (`aff`, by any sign-up
+	// method) becomes your invitee, and `commission_permille` ‰ of each top-up they pay is
+	// credited to you once (quota units, rounded down).
+	//
+	// Corresponds with GET /api/user/referral (the `ReferralGet` operationId).
+	ReferralGet(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// SessionList List the user's sessions
 	//
@@ -2236,6 +2627,107 @@ func (c *Client) PasswordMethodGet(ctx context.Context, reqEditors ...RequestEdi
 	return c.Client.Do(req)
 }
 
+// PaymentConfigGet What top-ups the site accepts
+//
+// The enabled payment methods with their pay types, the minimum amount, the quota one unit
+// of the site's currency buys, and how long an order may be paid. Amounts are decimal
+// strings of the site's currency with at most two decimals (`"12.34"`), never floats.
+//
+// Corresponds with GET /api/user/payment/config (the `PaymentConfigGet` operationId).
+func (c *Client) PaymentConfigGet(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPaymentConfigGetRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PaymentOrderUserList List your top-up orders
+//
+// Your orders, newest first.
+//
+// Corresponds with GET /api/user/payment/orders (the `PaymentOrderUserList` operationId).
+func (c *Client) PaymentOrderUserList(ctx context.Context, params *PaymentOrderUserListParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPaymentOrderUserListRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PaymentOrderCreateWithBody Create a top-up order
+//
+// Opens an order for `amount` (a decimal string of the site's currency, at least
+// `payment_min_amount`) or for the plan `plan_id` (its price), to be paid with `method`
+// (`yipay` or `openpayment`; `pay_type` is the gateway's payment type, such as `alipay`,
+// required by `yipay`). The answer carries the order number and `pay_url`, where to send
+// the browser to pay. The order credits `quota` (amount × `quota_per_unit`, rounded down)
+// once, when the gateway's signed notify says it is paid before `expires_at`.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/user/payment/orders (the `PaymentOrderCreate` operationId).
+func (c *Client) PaymentOrderCreateWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPaymentOrderCreateRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PaymentOrderCreate Create a top-up order
+//
+// Opens an order for `amount` (a decimal string of the site's currency, at least
+// `payment_min_amount`) or for the plan `plan_id` (its price), to be paid with `method`
+// (`yipay` or `openpayment`; `pay_type` is the gateway's payment type, such as `alipay`,
+// required by `yipay`). The answer carries the order number and `pay_url`, where to send
+// the browser to pay. The order credits `quota` (amount × `quota_per_unit`, rounded down)
+// once, when the gateway's signed notify says it is paid before `expires_at`.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/user/payment/orders (the `PaymentOrderCreate` operationId).
+func (c *Client) PaymentOrderCreate(ctx context.Context, body PaymentOrderCreateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPaymentOrderCreateRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PaymentOrderUserGet One of your orders
+//
+// The order's state (`pending`, `paid`, or `expired` when unpaid past `expires_at`).
+//
+// Corresponds with GET /api/user/payment/orders/{order_no} (the `PaymentOrderUserGet` operationId).
+func (c *Client) PaymentOrderUserGet(ctx context.Context, orderNo OrderNo, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPaymentOrderUserGetRequest(c.Server, orderNo)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // PlanUserList Plans on offer
 //
 // The enabled plans, cheapest first.
@@ -2310,6 +2802,30 @@ func (c *Client) PreferencesUpdate(ctx context.Context, body PreferencesUpdateJS
 	return c.Client.Do(req)
 }
 
+// QuotaUserList Your shared quota per model family
+//
+// Your share of the pool's quota (docs/accounts.md), per model family (the provider of the
+// channel serving a call: a key of `contributed_account_channels`, else the channel's type).
+// Calls served by shared accounts consume it, in `unit` (`calls` or `tokens`, setting
+// `shared_quota_unit`); calls on your own dedicated accounts do not. `cap` is
+// `shared_quota_base` plus `bonus_per_account` for each shared account you contributed to
+// the family (`shared_accounts`); what is used recovers continuously back to the cap over
+// `shared_quota_recovery_hours`. `next_full` is when it is full again (null: it is),
+// `clears_in` the seconds until a call may start again while none remains (0: one may).
+//
+// Corresponds with GET /api/user/quotas (the `QuotaUserList` operationId).
+func (c *Client) QuotaUserList(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewQuotaUserListRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // RedeemCreateWithBody Redeem a code
 //
 // Credits the code's quota, or grants its plan (docs/money.md § Plans; with the plan's
@@ -2344,6 +2860,25 @@ func (c *Client) RedeemCreateWithBody(ctx context.Context, contentType string, b
 // Corresponds with POST /api/user/redeem (the `RedeemCreate` operationId).
 func (c *Client) RedeemCreate(ctx context.Context, body RedeemCreateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewRedeemCreateRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ReferralGet Your referral code, link, invitees and earnings
+//
+// Every user has a referral code. Someone who registers with it (`aff`, by any sign-up
+// method) becomes your invitee, and `commission_permille` ‰ of each top-up they pay is
+// credited to you once (quota units, rounded down).
+//
+// Corresponds with GET /api/user/referral (the `ReferralGet` operationId).
+func (c *Client) ReferralGet(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewReferralGetRequest(c.Server)
 	if err != nil {
 		return nil, err
 	}
@@ -3570,6 +4105,173 @@ func NewPasswordMethodGetRequest(server string) (*http.Request, error) {
 	return req, nil
 }
 
+// NewPaymentConfigGetRequest constructs an http.Request for the PaymentConfigGet method
+func NewPaymentConfigGetRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/user/payment/config")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewPaymentOrderUserListRequest constructs an http.Request for the PaymentOrderUserList method
+func NewPaymentOrderUserListRequest(server string, params *PaymentOrderUserListParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/user/payment/orders")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Page != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "page", *params.Page, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.PageSize != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "page_size", *params.PageSize, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewPaymentOrderCreateRequest calls the generic PaymentOrderCreate builder with application/json body
+func NewPaymentOrderCreateRequest(server string, body PaymentOrderCreateJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewPaymentOrderCreateRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewPaymentOrderCreateRequestWithBody constructs an http.Request for the PaymentOrderCreate method, with any body, and a specified content type
+func NewPaymentOrderCreateRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/user/payment/orders")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewPaymentOrderUserGetRequest constructs an http.Request for the PaymentOrderUserGet method
+func NewPaymentOrderUserGetRequest(server string, orderNo OrderNo) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "order_no", orderNo, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/user/payment/orders/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewPlanUserListRequest constructs an http.Request for the PlanUserList method
 func NewPlanUserListRequest(server string) (*http.Request, error) {
 	var err error
@@ -3664,6 +4366,33 @@ func NewPreferencesUpdateRequestWithBody(server string, contentType string, body
 	return req, nil
 }
 
+// NewQuotaUserListRequest constructs an http.Request for the QuotaUserList method
+func NewQuotaUserListRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/user/quotas")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewRedeemCreateRequest calls the generic RedeemCreate builder with application/json body
 func NewRedeemCreateRequest(server string, body RedeemCreateJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
@@ -3700,6 +4429,33 @@ func NewRedeemCreateRequestWithBody(server string, contentType string, body io.R
 	}
 
 	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewReferralGetRequest constructs an http.Request for the ReferralGet method
+func NewReferralGetRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/user/referral")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
 
 	return req, nil
 }
@@ -4415,6 +5171,63 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /api/user/password/method (the `PasswordMethodGet` operationId).
 	PasswordMethodGetWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*PasswordMethodGetResponse, error)
 
+	// PaymentConfigGetWithResponse What top-ups the site accepts
+	//
+	// The enabled payment methods with their pay types, the minimum amount, the quota one unit
+	// of the site's currency buys, and how long an order may be paid. Amounts are decimal
+	// strings of the site's currency with at most two decimals (`"12.34"`), never floats.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/user/payment/config (the `PaymentConfigGet` operationId).
+	PaymentConfigGetWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*PaymentConfigGetResponse, error)
+
+	// PaymentOrderUserListWithResponse List your top-up orders
+	//
+	// Your orders, newest first.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/user/payment/orders (the `PaymentOrderUserList` operationId).
+	PaymentOrderUserListWithResponse(ctx context.Context, params *PaymentOrderUserListParams, reqEditors ...RequestEditorFn) (*PaymentOrderUserListResponse, error)
+
+	// PaymentOrderCreateWithBodyWithResponse Create a top-up order
+	//
+	// Opens an order for `amount` (a decimal string of the site's currency, at least
+	// `payment_min_amount`) or for the plan `plan_id` (its price), to be paid with `method`
+	// (`yipay` or `openpayment`; `pay_type` is the gateway's payment type, such as `alipay`,
+	// required by `yipay`). The answer carries the order number and `pay_url`, where to send
+	// the browser to pay. The order credits `quota` (amount × `quota_per_unit`, rounded down)
+	// once, when the gateway's signed notify says it is paid before `expires_at`.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/user/payment/orders (the `PaymentOrderCreate` operationId).
+	PaymentOrderCreateWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PaymentOrderCreateResponse, error)
+
+	// PaymentOrderCreateWithResponse Create a top-up order
+	//
+	// Opens an order for `amount` (a decimal string of the site's currency, at least
+	// `payment_min_amount`) or for the plan `plan_id` (its price), to be paid with `method`
+	// (`yipay` or `openpayment`; `pay_type` is the gateway's payment type, such as `alipay`,
+	// required by `yipay`). The answer carries the order number and `pay_url`, where to send
+	// the browser to pay. The order credits `quota` (amount × `quota_per_unit`, rounded down)
+	// once, when the gateway's signed notify says it is paid before `expires_at`.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/user/payment/orders (the `PaymentOrderCreate` operationId).
+	PaymentOrderCreateWithResponse(ctx context.Context, body PaymentOrderCreateJSONRequestBody, reqEditors ...RequestEditorFn) (*PaymentOrderCreateResponse, error)
+
+	// PaymentOrderUserGetWithResponse One of your orders
+	//
+	// The order's state (`pending`, `paid`, or `expired` when unpaid past `expires_at`).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/user/payment/orders/{order_no} (the `PaymentOrderUserGet` operationId).
+	PaymentOrderUserGetWithResponse(ctx context.Context, orderNo OrderNo, reqEditors ...RequestEditorFn) (*PaymentOrderUserGetResponse, error)
+
 	// PlanUserListWithResponse Plans on offer
 	//
 	// The enabled plans, cheapest first.
@@ -4453,6 +5266,22 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with PUT /api/user/preferences (the `PreferencesUpdate` operationId).
 	PreferencesUpdateWithResponse(ctx context.Context, body PreferencesUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*PreferencesUpdateResponse, error)
 
+	// QuotaUserListWithResponse Your shared quota per model family
+	//
+	// Your share of the pool's quota (docs/accounts.md), per model family (the provider of the
+	// channel serving a call: a key of `contributed_account_channels`, else the channel's type).
+	// Calls served by shared accounts consume it, in `unit` (`calls` or `tokens`, setting
+	// `shared_quota_unit`); calls on your own dedicated accounts do not. `cap` is
+	// `shared_quota_base` plus `bonus_per_account` for each shared account you contributed to
+	// the family (`shared_accounts`); what is used recovers continuously back to the cap over
+	// `shared_quota_recovery_hours`. `next_full` is when it is full again (null: it is),
+	// `clears_in` the seconds until a call may start again while none remains (0: one may).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/user/quotas (the `QuotaUserList` operationId).
+	QuotaUserListWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*QuotaUserListResponse, error)
+
 	// RedeemCreateWithBodyWithResponse Redeem a code
 	//
 	// Credits the code's quota, or grants its plan (docs/money.md § Plans; with the plan's
@@ -4476,6 +5305,17 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /api/user/redeem (the `RedeemCreate` operationId).
 	RedeemCreateWithResponse(ctx context.Context, body RedeemCreateJSONRequestBody, reqEditors ...RequestEditorFn) (*RedeemCreateResponse, error)
+
+	// ReferralGetWithResponse Your referral code, link, invitees and earnings
+	//
+	// Every user has a referral code. Someone who registers with it (`aff`, by any sign-up
+	// method) becomes your invitee, and `commission_permille` ‰ of each top-up they pay is
+	// credited to you once (quota units, rounded down).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/user/referral (the `ReferralGet` operationId).
+	ReferralGetWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ReferralGetResponse, error)
 
 	// SessionListWithResponse List the user's sessions
 	//
@@ -6463,6 +7303,303 @@ func (r PasswordMethodGetResponse) ContentType() string {
 	return ""
 }
 
+type PaymentConfigGetResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *PaymentConfig
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r PaymentConfigGetResponse) GetJSON200() *PaymentConfig {
+	return r.JSON200
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r PaymentConfigGetResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r PaymentConfigGetResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r PaymentConfigGetResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r PaymentConfigGetResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PaymentConfigGetResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PaymentConfigGetResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PaymentConfigGetResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type PaymentOrderUserListResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *PaymentOrderPage
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r PaymentOrderUserListResponse) GetJSON200() *PaymentOrderPage {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r PaymentOrderUserListResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r PaymentOrderUserListResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r PaymentOrderUserListResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r PaymentOrderUserListResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r PaymentOrderUserListResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PaymentOrderUserListResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PaymentOrderUserListResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PaymentOrderUserListResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type PaymentOrderCreateResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *PaymentOrder
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *externalRef0.Error
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *TooLarge
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *externalRef0.Error
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r PaymentOrderCreateResponse) GetJSON201() *PaymentOrder {
+	return r.JSON201
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r PaymentOrderCreateResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r PaymentOrderCreateResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r PaymentOrderCreateResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r PaymentOrderCreateResponse) GetJSON404() *externalRef0.Error {
+	return r.JSON404
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r PaymentOrderCreateResponse) GetJSON413() *TooLarge {
+	return r.JSON413
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r PaymentOrderCreateResponse) GetJSON422() *externalRef0.Error {
+	return r.JSON422
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r PaymentOrderCreateResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r PaymentOrderCreateResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PaymentOrderCreateResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PaymentOrderCreateResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PaymentOrderCreateResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type PaymentOrderUserGetResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *PaymentOrder
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r PaymentOrderUserGetResponse) GetJSON200() *PaymentOrder {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r PaymentOrderUserGetResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r PaymentOrderUserGetResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r PaymentOrderUserGetResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r PaymentOrderUserGetResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r PaymentOrderUserGetResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r PaymentOrderUserGetResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PaymentOrderUserGetResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PaymentOrderUserGetResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PaymentOrderUserGetResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type PlanUserListResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -6663,6 +7800,68 @@ func (r PreferencesUpdateResponse) ContentType() string {
 	return ""
 }
 
+type QuotaUserListResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SharedQuotaList
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r QuotaUserListResponse) GetJSON200() *SharedQuotaList {
+	return r.JSON200
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r QuotaUserListResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r QuotaUserListResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r QuotaUserListResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r QuotaUserListResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r QuotaUserListResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r QuotaUserListResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r QuotaUserListResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type RedeemCreateResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -6747,6 +7946,68 @@ func (r RedeemCreateResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r RedeemCreateResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ReferralGetResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Referral
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ReferralGetResponse) GetJSON200() *Referral {
+	return r.JSON200
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ReferralGetResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ReferralGetResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r ReferralGetResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ReferralGetResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ReferralGetResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ReferralGetResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ReferralGetResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -7818,6 +9079,93 @@ func (c *ClientWithResponses) PasswordMethodGetWithResponse(ctx context.Context,
 	return ParsePasswordMethodGetResponse(rsp)
 }
 
+// PaymentConfigGetWithResponse What top-ups the site accepts
+//
+// The enabled payment methods with their pay types, the minimum amount, the quota one unit
+// of the site's currency buys, and how long an order may be paid. Amounts are decimal
+// strings of the site's currency with at most two decimals (`"12.34"`), never floats.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/user/payment/config (the `PaymentConfigGet` operationId).
+func (c *ClientWithResponses) PaymentConfigGetWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*PaymentConfigGetResponse, error) {
+	rsp, err := c.PaymentConfigGet(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePaymentConfigGetResponse(rsp)
+}
+
+// PaymentOrderUserListWithResponse List your top-up orders
+//
+// Your orders, newest first.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/user/payment/orders (the `PaymentOrderUserList` operationId).
+func (c *ClientWithResponses) PaymentOrderUserListWithResponse(ctx context.Context, params *PaymentOrderUserListParams, reqEditors ...RequestEditorFn) (*PaymentOrderUserListResponse, error) {
+	rsp, err := c.PaymentOrderUserList(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePaymentOrderUserListResponse(rsp)
+}
+
+// PaymentOrderCreateWithBodyWithResponse Create a top-up order
+//
+// Opens an order for `amount` (a decimal string of the site's currency, at least
+// `payment_min_amount`) or for the plan `plan_id` (its price), to be paid with `method`
+// (`yipay` or `openpayment`; `pay_type` is the gateway's payment type, such as `alipay`,
+// required by `yipay`). The answer carries the order number and `pay_url`, where to send
+// the browser to pay. The order credits `quota` (amount × `quota_per_unit`, rounded down)
+// once, when the gateway's signed notify says it is paid before `expires_at`.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/user/payment/orders (the `PaymentOrderCreate` operationId).
+func (c *ClientWithResponses) PaymentOrderCreateWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PaymentOrderCreateResponse, error) {
+	rsp, err := c.PaymentOrderCreateWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePaymentOrderCreateResponse(rsp)
+}
+
+// PaymentOrderCreateWithResponse Create a top-up order
+//
+// Opens an order for `amount` (a decimal string of the site's currency, at least
+// `payment_min_amount`) or for the plan `plan_id` (its price), to be paid with `method`
+// (`yipay` or `openpayment`; `pay_type` is the gateway's payment type, such as `alipay`,
+// required by `yipay`). The answer carries the order number and `pay_url`, where to send
+// the browser to pay. The order credits `quota` (amount × `quota_per_unit`, rounded down)
+// once, when the gateway's signed notify says it is paid before `expires_at`.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/user/payment/orders (the `PaymentOrderCreate` operationId).
+func (c *ClientWithResponses) PaymentOrderCreateWithResponse(ctx context.Context, body PaymentOrderCreateJSONRequestBody, reqEditors ...RequestEditorFn) (*PaymentOrderCreateResponse, error) {
+	rsp, err := c.PaymentOrderCreate(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePaymentOrderCreateResponse(rsp)
+}
+
+// PaymentOrderUserGetWithResponse One of your orders
+//
+// The order's state (`pending`, `paid`, or `expired` when unpaid past `expires_at`).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/user/payment/orders/{order_no} (the `PaymentOrderUserGet` operationId).
+func (c *ClientWithResponses) PaymentOrderUserGetWithResponse(ctx context.Context, orderNo OrderNo, reqEditors ...RequestEditorFn) (*PaymentOrderUserGetResponse, error) {
+	rsp, err := c.PaymentOrderUserGet(ctx, orderNo, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePaymentOrderUserGetResponse(rsp)
+}
+
 // PlanUserListWithResponse Plans on offer
 //
 // The enabled plans, cheapest first.
@@ -7880,6 +9228,28 @@ func (c *ClientWithResponses) PreferencesUpdateWithResponse(ctx context.Context,
 	return ParsePreferencesUpdateResponse(rsp)
 }
 
+// QuotaUserListWithResponse Your shared quota per model family
+//
+// Your share of the pool's quota (docs/accounts.md), per model family (the provider of the
+// channel serving a call: a key of `contributed_account_channels`, else the channel's type).
+// Calls served by shared accounts consume it, in `unit` (`calls` or `tokens`, setting
+// `shared_quota_unit`); calls on your own dedicated accounts do not. `cap` is
+// `shared_quota_base` plus `bonus_per_account` for each shared account you contributed to
+// the family (`shared_accounts`); what is used recovers continuously back to the cap over
+// `shared_quota_recovery_hours`. `next_full` is when it is full again (null: it is),
+// `clears_in` the seconds until a call may start again while none remains (0: one may).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/user/quotas (the `QuotaUserList` operationId).
+func (c *ClientWithResponses) QuotaUserListWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*QuotaUserListResponse, error) {
+	rsp, err := c.QuotaUserList(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseQuotaUserListResponse(rsp)
+}
+
 // RedeemCreateWithBodyWithResponse Redeem a code
 //
 // Credits the code's quota, or grants its plan (docs/money.md § Plans; with the plan's
@@ -7914,6 +9284,23 @@ func (c *ClientWithResponses) RedeemCreateWithResponse(ctx context.Context, body
 		return nil, err
 	}
 	return ParseRedeemCreateResponse(rsp)
+}
+
+// ReferralGetWithResponse Your referral code, link, invitees and earnings
+//
+// Every user has a referral code. Someone who registers with it (`aff`, by any sign-up
+// method) becomes your invitee, and `commission_permille` ‰ of each top-up they pay is
+// credited to you once (quota units, rounded down).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/user/referral (the `ReferralGet` operationId).
+func (c *ClientWithResponses) ReferralGetWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ReferralGetResponse, error) {
+	rsp, err := c.ReferralGet(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseReferralGetResponse(rsp)
 }
 
 // SessionListWithResponse List the user's sessions
@@ -9589,6 +10976,243 @@ func ParsePasswordMethodGetResponse(rsp *http.Response) (*PasswordMethodGetRespo
 	return response, nil
 }
 
+// ParsePaymentConfigGetResponse parses an HTTP response from a PaymentConfigGetWithResponse call
+func ParsePaymentConfigGetResponse(rsp *http.Response) (*PaymentConfigGetResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PaymentConfigGetResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest PaymentConfig
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParsePaymentOrderUserListResponse parses an HTTP response from a PaymentOrderUserListWithResponse call
+func ParsePaymentOrderUserListResponse(rsp *http.Response) (*PaymentOrderUserListResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PaymentOrderUserListResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest PaymentOrderPage
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParsePaymentOrderCreateResponse parses an HTTP response from a PaymentOrderCreateWithResponse call
+func ParsePaymentOrderCreateResponse(rsp *http.Response) (*PaymentOrderCreateResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PaymentOrderCreateResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest PaymentOrder
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest externalRef0.Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest externalRef0.Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParsePaymentOrderUserGetResponse parses an HTTP response from a PaymentOrderUserGetWithResponse call
+func ParsePaymentOrderUserGetResponse(rsp *http.Response) (*PaymentOrderUserGetResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PaymentOrderUserGetResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest PaymentOrder
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParsePlanUserListResponse parses an HTTP response from a PlanUserListWithResponse call
 func ParsePlanUserListResponse(rsp *http.Response) (*PlanUserListResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -9744,6 +11368,53 @@ func ParsePreferencesUpdateResponse(rsp *http.Response) (*PreferencesUpdateRespo
 	return response, nil
 }
 
+// ParseQuotaUserListResponse parses an HTTP response from a QuotaUserListWithResponse call
+func ParseQuotaUserListResponse(rsp *http.Response) (*QuotaUserListResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &QuotaUserListResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest SharedQuotaList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParseRedeemCreateResponse parses an HTTP response from a RedeemCreateWithResponse call
 func ParseRedeemCreateResponse(rsp *http.Response) (*RedeemCreateResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -9806,6 +11477,53 @@ func ParseRedeemCreateResponse(rsp *http.Response) (*RedeemCreateResponse, error
 			return nil, err
 		}
 		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseReferralGetResponse parses an HTTP response from a ReferralGetWithResponse call
+func ParseReferralGetResponse(rsp *http.Response) (*ReferralGetResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ReferralGetResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Referral
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
 		var dest Unavailable

@@ -235,6 +235,24 @@ func (e OIDCProviderKind) Valid() bool {
 	}
 }
 
+// Defines values for PaymentOrderAdminMethod.
+const (
+	Openpayment PaymentOrderAdminMethod = "openpayment"
+	Yipay       PaymentOrderAdminMethod = "yipay"
+)
+
+// Valid indicates whether the value is a known member of the PaymentOrderAdminMethod enum.
+func (e PaymentOrderAdminMethod) Valid() bool {
+	switch e {
+	case Openpayment:
+		return true
+	case Yipay:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for PriceSyncItemAction.
 const (
 	Create PriceSyncItemAction = "create"
@@ -583,6 +601,11 @@ type Account struct {
 	// OwnerUserId The user the account is dedicated to (null for shared).
 	OwnerUserId *int64 `json:"owner_user_id"`
 
+	// ProxyUrl The account's own outbound proxy, without its credentials (empty: the channel's, if any).
+	//
+	// Example: socks5://proxy.example.com:1080
+	ProxyUrl *string `json:"proxy_url,omitempty"`
+
 	// Status `active` in rotation; `cooling` in rotation after a cooldown ends (cooldowns end by time);
 	// `disabled` out (by an administrator, or by the pool after failures in a row until a probe
 	// passes); `banned` out until an administrator resets it (the provider disabled it);
@@ -592,7 +615,7 @@ type Account struct {
 	// Example: active
 	Status AccountStatus `json:"status"`
 
-	// StatusReason Why the account is out of rotation: `admin`, `banned`, `unauthorized`, `failures`, `error` (empty when in rotation).
+	// StatusReason Why the account is out of rotation: `admin`, `banned`, `unauthorized`, `failures`, `error`, `proxy_unreachable` (its outbound proxy refused or could not be reached) (empty when in rotation).
 	//
 	// Example:
 	StatusReason string `json:"status_reason"`
@@ -635,6 +658,14 @@ type AccountCreate struct {
 
 	// OwnerUserId Dedicate the account to this user (null for shared).
 	OwnerUserId *int64 `json:"owner_user_id,omitempty"`
+
+	// ProxyUrl The account's outbound proxy (`http://`, `https://` or `socks5://`, with `user:password@`
+	// when it needs them; empty: the channel's): its calls, probes, test calls and token refreshes
+	// go through it. Its credentials are never shown.
+	//
+	//
+	// Example: socks5://user:secret@proxy.example.com:1080
+	ProxyUrl *string `json:"proxy_url,omitempty"`
 
 	// Status Example: active
 	Status *ActiveStatus `json:"status,omitempty"`
@@ -751,6 +782,13 @@ type AccountUpdate struct {
 	// Example: 0
 	OwnerUserId *int64 `json:"owner_user_id,omitempty"`
 
+	// ProxyUrl The account's outbound proxy (empty: the channel's). The value shown (without credentials)
+	// given back unchanged keeps the stored credentials.
+	//
+	//
+	// Example: socks5://user:secret@proxy.example.com:1080
+	ProxyUrl *string `json:"proxy_url,omitempty"`
+
 	// Status Example: active
 	Status *ActiveStatus `json:"status,omitempty"`
 
@@ -830,6 +868,11 @@ type Channel struct {
 	// Example: 10
 	Priority int `json:"priority"`
 
+	// ProxyUrl The default outbound proxy of the channel's accounts, without its credentials (empty for none).
+	//
+	// Example: socks5://proxy.example.com:1080
+	ProxyUrl *string `json:"proxy_url,omitempty"`
+
 	// Status Example: active
 	Status ActiveStatus `json:"status"`
 
@@ -874,6 +917,14 @@ type ChannelCreate struct {
 
 	// Priority Example: 10
 	Priority *int `json:"priority,omitempty"`
+
+	// ProxyUrl The outbound proxy for the channel's accounts (`http://`, `https://` or `socks5://`, with
+	// `user:password@` when it needs them; empty for none): their calls, probes, test calls and
+	// token refreshes go through it unless an account names its own. Its credentials are never shown.
+	//
+	//
+	// Example: socks5://user:secret@proxy.example.com:1080
+	ProxyUrl *string `json:"proxy_url,omitempty"`
 
 	// Status Example: active
 	Status *ActiveStatus `json:"status,omitempty"`
@@ -942,6 +993,23 @@ type ChannelModelUpdate struct {
 	UpstreamName *string `json:"upstream_name,omitempty"`
 }
 
+// ChannelMultiplier defines model for ChannelMultiplier.
+type ChannelMultiplier struct {
+	// ChannelId Example: 2
+	ChannelId int64 `json:"channel_id"`
+
+	// MultiplierPermille Multiplier in thousandths (1000 = ×1, 500 = ×0.5, 0 = free).
+	//
+	// Example: 500
+	MultiplierPermille int `json:"multiplier_permille"`
+}
+
+// ChannelMultiplierSet defines model for ChannelMultiplierSet.
+type ChannelMultiplierSet struct {
+	// Items One multiplier per channel (a channel listed twice is refused).
+	Items []ChannelMultiplier `json:"items"`
+}
+
 // ChannelSelection defines model for ChannelSelection.
 type ChannelSelection struct {
 	// ChannelIds The channels to work on; absent means all.
@@ -997,6 +1065,13 @@ type ChannelUpdate struct {
 
 	// Priority Example: 10
 	Priority *int `json:"priority,omitempty"`
+
+	// ProxyUrl The channel's default outbound proxy (empty removes it). The value shown (without
+	// credentials) given back unchanged keeps the stored credentials.
+	//
+	//
+	// Example: socks5://user:secret@proxy.example.com:1080
+	ProxyUrl *string `json:"proxy_url,omitempty"`
 
 	// Status Example: active
 	Status *ActiveStatus `json:"status,omitempty"`
@@ -1099,6 +1174,23 @@ type GroupCreate struct {
 // GroupList defines model for GroupList.
 type GroupList struct {
 	Items []Group `json:"items"`
+}
+
+// GroupMultiplier defines model for GroupMultiplier.
+type GroupMultiplier struct {
+	// GroupId Example: 1
+	GroupId int64 `json:"group_id"`
+
+	// MultiplierPermille Multiplier in thousandths (1000 = ×1, 800 = ×0.8, 0 = free).
+	//
+	// Example: 800
+	MultiplierPermille int `json:"multiplier_permille"`
+}
+
+// GroupMultiplierSet defines model for GroupMultiplierSet.
+type GroupMultiplierSet struct {
+	// Items One multiplier per group (a group listed twice is refused).
+	Items []GroupMultiplier `json:"items"`
 }
 
 // GroupUpdate defines model for GroupUpdate.
@@ -1783,6 +1875,170 @@ type OIDCProviderUpdate struct {
 	UserinfoUrl *ProviderURL `json:"userinfo_url,omitempty"`
 }
 
+// PaymentNotify defines model for PaymentNotify.
+type PaymentNotify struct {
+	// CreatedAt Example: 2026-12-06T09:31:12Z
+	CreatedAt time.Time `json:"created_at"`
+
+	// Id Example: 9
+	Id int64 `json:"id"`
+
+	// Method Example: yipay
+	Method string `json:"method"`
+
+	// OrderNo Example: PG20261206093000A7K2QD9M
+	OrderNo string `json:"order_no"`
+
+	// Params The notify's parameters as received (the signature included).
+	//
+	// Example: {"money":"10.00"}
+	Params map[string]string `json:"params"`
+
+	// RemoteAddr Example: 203.0.113.7
+	RemoteAddr string `json:"remote_addr"`
+
+	// Result What was decided: `credited`, `duplicate`, `ignored` (not a success status), `bad_signature`, `unknown_order`, `amount_mismatch`, `expired`, `disabled`, `invalid`.
+	//
+	// Example: credited
+	Result string `json:"result"`
+
+	// TradeNo Example: 2026120622001
+	TradeNo string `json:"trade_no"`
+}
+
+// PaymentNotifyList defines model for PaymentNotifyList.
+type PaymentNotifyList struct {
+	Items []PaymentNotify `json:"items"`
+}
+
+// PaymentOrderAdmin defines model for PaymentOrderAdmin.
+type PaymentOrderAdmin struct {
+	// Amount The amount, a decimal string of the site's currency.
+	//
+	// Example: 10.00
+	Amount string `json:"amount"`
+
+	// CreatedAt Example: 2026-12-06T09:30:00Z
+	CreatedAt time.Time `json:"created_at"`
+
+	// ExpiresAt Example: 2026-12-06T10:00:00Z
+	ExpiresAt time.Time `json:"expires_at"`
+
+	// Method Example: yipay
+	Method PaymentOrderAdminMethod `json:"method"`
+
+	// OrderNo Example: PG20261206093000A7K2QD9M
+	OrderNo string `json:"order_no"`
+
+	// PaidAt Example: 2026-12-06T09:31:12Z
+	PaidAt *time.Time `json:"paid_at"`
+
+	// PayType Example: alipay
+	PayType string `json:"pay_type"`
+	PlanId  *int64 `json:"plan_id"`
+
+	// Quota Example: 5000000
+	Quota int64 `json:"quota"`
+
+	// Status `pending`, `paid`, or `expired` (not paid before `expires_at`).
+	//
+	// Example: paid
+	Status string `json:"status"`
+
+	// TradeNo The gateway's transaction number (empty until paid).
+	//
+	// Example: 2026120622001
+	TradeNo string `json:"trade_no"`
+
+	// UserId Example: 2
+	UserId int64 `json:"user_id"`
+
+	// Username Example: alice
+	Username string `json:"username"`
+}
+
+// PaymentOrderAdminMethod Example: yipay
+type PaymentOrderAdminMethod string
+
+// PaymentOrderAdminPage defines model for PaymentOrderAdminPage.
+type PaymentOrderAdminPage struct {
+	Items []PaymentOrderAdmin `json:"items"`
+
+	// Page Example: 1
+	Page int `json:"page"`
+
+	// PageSize Example: 20
+	PageSize int `json:"page_size"`
+
+	// Total Example: 1
+	Total int64 `json:"total"`
+}
+
+// PlanCreate defines model for PlanCreate.
+type PlanCreate struct {
+	// Description Example: Pro accounts for 30 days
+	Description *string `json:"description,omitempty"`
+
+	// DurationDays Example: 30
+	DurationDays int `json:"duration_days"`
+
+	// Enabled Offered to users (absent — true).
+	//
+	// Example: true
+	Enabled *bool                     `json:"enabled,omitempty"`
+	Limits  *[]externalRef0.PlanLimit `json:"limits,omitempty"`
+
+	// Name Example: Pro monthly
+	Name string `json:"name"`
+
+	// Price Price in the smallest currency unit (cents; absent — 0).
+	//
+	// Example: 2900
+	Price *int64 `json:"price,omitempty"`
+
+	// Quota Quota units credited once per grant (absent — 0).
+	//
+	// Example: 5000000
+	Quota *int64 `json:"quota,omitempty"`
+
+	// Tier The accounts a plan's users may ride (ultra ⊇ pro ⊇ free).
+	//
+	// Example: pro
+	Tier externalRef0.PlanTier `json:"tier"`
+}
+
+// PlanList defines model for PlanList.
+type PlanList struct {
+	Items []externalRef0.Plan `json:"items"`
+}
+
+// PlanUpdate defines model for PlanUpdate.
+type PlanUpdate struct {
+	// Description Example: Pro accounts for 30 days
+	Description *string `json:"description,omitempty"`
+
+	// DurationDays Example: 30
+	DurationDays *int `json:"duration_days,omitempty"`
+
+	// Enabled Example: true
+	Enabled *bool                     `json:"enabled,omitempty"`
+	Limits  *[]externalRef0.PlanLimit `json:"limits,omitempty"`
+
+	// Name Example: Pro monthly
+	Name *string `json:"name,omitempty"`
+
+	// Price Example: 2500
+	Price *int64 `json:"price,omitempty"`
+
+	// Quota Example: 5000000
+	Quota *int64 `json:"quota,omitempty"`
+
+	// Tier The accounts a plan's users may ride (ultra ⊇ pro ⊇ free).
+	//
+	// Example: pro
+	Tier *externalRef0.PlanTier `json:"tier,omitempty"`
+}
+
 // Price Quota units per million tokens.
 //
 // Example: 75000
@@ -1912,6 +2168,9 @@ type RedemptionCode struct {
 	// Example: launch-week
 	Name string `json:"name"`
 
+	// PlanId The plan each redeem grants (null — the code credits `quota`).
+	PlanId *int64 `json:"plan_id"`
+
 	// Quota Example: 500000
 	Quota int64 `json:"quota"`
 
@@ -1933,7 +2192,7 @@ type RedemptionCodeBatch struct {
 	Name string `json:"name"`
 }
 
-// RedemptionCodeCreate defines model for RedemptionCodeCreate.
+// RedemptionCodeCreate Exactly one of `quota` and `plan_id`.
 type RedemptionCodeCreate struct {
 	// Count Example: 2
 	Count int `json:"count"`
@@ -1953,10 +2212,15 @@ type RedemptionCodeCreate struct {
 	// Example: launch-week
 	Name string `json:"name"`
 
+	// PlanId The plan each redeem grants (docs/money.md § Plans), instead of quota.
+	//
+	// Example: 1
+	PlanId *int64 `json:"plan_id,omitempty"`
+
 	// Quota Quota units each redeem credits.
 	//
 	// Example: 500000
-	Quota int64 `json:"quota"`
+	Quota *int64 `json:"quota,omitempty"`
 }
 
 // RedemptionCodePage defines model for RedemptionCodePage.
@@ -1986,6 +2250,54 @@ type RedemptionCodeUpdate struct {
 
 	// MaxUses Example: 5
 	MaxUses *int `json:"max_uses,omitempty"`
+}
+
+// ReferralCommission defines model for ReferralCommission.
+type ReferralCommission struct {
+	// Amount Quota units credited to the inviter.
+	//
+	// Example: 500000
+	Amount int64 `json:"amount"`
+
+	// CreatedAt Example: 2026-12-06T09:31:12Z
+	CreatedAt time.Time `json:"created_at"`
+
+	// Id Example: 1
+	Id int64 `json:"id"`
+
+	// InviteeId Example: 3
+	InviteeId int64 `json:"invitee_id"`
+
+	// InviteeUsername Example: bob
+	InviteeUsername string `json:"invitee_username"`
+
+	// InviterId Example: 2
+	InviterId int64 `json:"inviter_id"`
+
+	// InviterUsername Example: alice
+	InviterUsername string `json:"inviter_username"`
+
+	// OrderNo Example: PG20261206093000A7K2QD9M
+	OrderNo string `json:"order_no"`
+
+	// Permille The share (‰) in force when the order was paid.
+	//
+	// Example: 100
+	Permille int `json:"permille"`
+}
+
+// ReferralCommissionPage defines model for ReferralCommissionPage.
+type ReferralCommissionPage struct {
+	Items []ReferralCommission `json:"items"`
+
+	// Page Example: 1
+	Page int `json:"page"`
+
+	// PageSize Example: 20
+	PageSize int `json:"page_size"`
+
+	// Total Example: 1
+	Total int64 `json:"total"`
 }
 
 // RemoteAccount One account of a payload: its token (`access_token` or `token`), provider, type, an
@@ -2391,6 +2703,41 @@ type Settings struct {
 	// Example: false
 	OidcOnly bool `json:"oidc_only"`
 
+	// OpenpaymentEnabled Top-ups through an OpenPayment gateway are offered.
+	//
+	// Example: false
+	OpenpaymentEnabled bool `json:"openpayment_enabled"`
+
+	// OpenpaymentMerchantId The merchant id at the OpenPayment gateway.
+	//
+	// Example: m_1001
+	OpenpaymentMerchantId string `json:"openpayment_merchant_id"`
+
+	// OpenpaymentSecretSet An OpenPayment signing secret is stored (write-only, never returned).
+	//
+	// Example: false
+	OpenpaymentSecretSet bool `json:"openpayment_secret_set"`
+
+	// OpenpaymentUrl The OpenPayment gateway's checkout URL (the submit redirect goes there).
+	//
+	// Example: https://checkout.example.com/pay
+	OpenpaymentUrl string `json:"openpayment_url"`
+
+	// PaymentMinAmount The smallest top-up, a decimal string of the site's currency.
+	//
+	// Example: 1.00
+	PaymentMinAmount string `json:"payment_min_amount"`
+
+	// PaymentOrderExpiryMinutes Minutes an order may be paid after it is created; a later notify credits nothing.
+	//
+	// Example: 30
+	PaymentOrderExpiryMinutes int `json:"payment_order_expiry_minutes"`
+
+	// PricingEndpointEnabled `GET /api/pricing` answers the model prices to anyone (docs/money.md); off, it answers 404.
+	//
+	// Example: false
+	PricingEndpointEnabled bool `json:"pricing_endpoint_enabled"`
+
 	// ProLimit Seed 000's built-in limiter: at most this many calls per user in `pro_window` to models whose name contains `pro`; 0 turns the rule off.
 	//
 	// Example: 60
@@ -2413,6 +2760,11 @@ type Settings struct {
 	//
 	// Example: 500000
 	QuotaPerUnit int64 `json:"quota_per_unit"`
+
+	// ReferralCommissionPermille The share (‰) of each paid top-up credited to the payer's inviter (0 turns commissions off).
+	//
+	// Example: 100
+	ReferralCommissionPermille int `json:"referral_commission_permille"`
 
 	// RegistrationEnabled Whether anyone may register with a password.
 	//
@@ -2477,6 +2829,26 @@ type Settings struct {
 	//
 	// Example: 0
 	UltraMinTrustLevel int `json:"ultra_min_trust_level"`
+
+	// YipayEnabled Top-ups through an EPay-protocol gateway (`yipay`) are offered.
+	//
+	// Example: false
+	YipayEnabled bool `json:"yipay_enabled"`
+
+	// YipayKeySet A yipay merchant key is stored (it is write-only and never returned).
+	//
+	// Example: false
+	YipayKeySet bool `json:"yipay_key_set"`
+
+	// YipayPid The merchant id (`pid`) at the EPay gateway.
+	//
+	// Example: 1001
+	YipayPid string `json:"yipay_pid"`
+
+	// YipayUrl The EPay gateway's base URL (`{yipay_url}/submit.php` is where payers go).
+	//
+	// Example: https://pay.example.com
+	YipayUrl string `json:"yipay_url"`
 }
 
 // SettingsSharedQuotaUnit What the shared quota counts; default `calls`.
@@ -2558,6 +2930,41 @@ type SettingsUpdate struct {
 	// OidcOnly Example: false
 	OidcOnly *bool `json:"oidc_only,omitempty"`
 
+	// OpenpaymentEnabled Top-ups through an OpenPayment gateway are offered.
+	//
+	// Example: false
+	OpenpaymentEnabled *bool `json:"openpayment_enabled,omitempty"`
+
+	// OpenpaymentMerchantId The merchant id at the OpenPayment gateway.
+	//
+	// Example: m_1001
+	OpenpaymentMerchantId *string `json:"openpayment_merchant_id,omitempty"`
+
+	// OpenpaymentSecret The OpenPayment HMAC-SHA256 signing secret (write-only, stored encrypted; empty removes it).
+	//
+	// Example: whsec_3kq9…
+	OpenpaymentSecret *string `json:"openpayment_secret,omitempty"`
+
+	// OpenpaymentUrl The OpenPayment gateway's checkout URL (the submit redirect goes there).
+	//
+	// Example: https://checkout.example.com/pay
+	OpenpaymentUrl *string `json:"openpayment_url,omitempty"`
+
+	// PaymentMinAmount The smallest top-up, a decimal string of the site's currency.
+	//
+	// Example: 1.00
+	PaymentMinAmount *string `json:"payment_min_amount,omitempty"`
+
+	// PaymentOrderExpiryMinutes Minutes an order may be paid after it is created; a later notify credits nothing.
+	//
+	// Example: 30
+	PaymentOrderExpiryMinutes *int `json:"payment_order_expiry_minutes,omitempty"`
+
+	// PricingEndpointEnabled `GET /api/pricing` answers the model prices to anyone (docs/money.md); off, it answers 404.
+	//
+	// Example: false
+	PricingEndpointEnabled *bool `json:"pricing_endpoint_enabled,omitempty"`
+
 	// ProLimit Seed 000's built-in limiter: at most this many calls per user in `pro_window` to models whose name contains `pro`; 0 turns the rule off.
 	//
 	// Example: 60
@@ -2575,6 +2982,11 @@ type SettingsUpdate struct {
 	//
 	// Example: 500000
 	QuotaPerUnit *int64 `json:"quota_per_unit,omitempty"`
+
+	// ReferralCommissionPermille The share (‰) of each paid top-up credited to the payer's inviter (0 turns commissions off).
+	//
+	// Example: 100
+	ReferralCommissionPermille *int `json:"referral_commission_permille,omitempty"`
 
 	// RegistrationEnabled Example: true
 	RegistrationEnabled *bool `json:"registration_enabled,omitempty"`
@@ -2631,6 +3043,26 @@ type SettingsUpdate struct {
 
 	// UltraMinTrustLevel Example: 3
 	UltraMinTrustLevel *int `json:"ultra_min_trust_level,omitempty"`
+
+	// YipayEnabled Top-ups through an EPay-protocol gateway (`yipay`) are offered.
+	//
+	// Example: false
+	YipayEnabled *bool `json:"yipay_enabled,omitempty"`
+
+	// YipayKey The EPay merchant key (write-only, stored encrypted; empty removes it).
+	//
+	// Example: 8d3f0c2b9a7e4f61
+	YipayKey *string `json:"yipay_key,omitempty"`
+
+	// YipayPid The merchant id (`pid`) at the EPay gateway.
+	//
+	// Example: 1001
+	YipayPid *string `json:"yipay_pid,omitempty"`
+
+	// YipayUrl The EPay gateway's base URL (`{yipay_url}/submit.php` is where payers go).
+	//
+	// Example: https://pay.example.com
+	YipayUrl *string `json:"yipay_url,omitempty"`
 }
 
 // SettingsUpdateSharedQuotaUnit What the shared quota counts; default `calls`.
@@ -2857,6 +3289,12 @@ type StatusMonitorUpdate struct {
 	Public *bool `json:"public,omitempty"`
 }
 
+// SubscriptionGrant defines model for SubscriptionGrant.
+type SubscriptionGrant struct {
+	// PlanId Example: 1
+	PlanId int64 `json:"plan_id"`
+}
+
 // Tier What a user may ride and what an account is: ultra ⊇ pro ⊇ free.
 //
 // Example: pro
@@ -3066,6 +3504,9 @@ type Page = int
 
 // PageSize Example: 20
 type PageSize = int
+
+// PlanId Example: 1
+type PlanId = int64
 
 // RemoteSourceId Example: a1b2c3d4e5f6
 type RemoteSourceId = string
@@ -3283,6 +3724,30 @@ type LogExportParams struct {
 	To *To `form:"to,omitempty" json:"to,omitempty"`
 }
 
+// PaymentNotifyListParams defines parameters for PaymentNotifyList.
+type PaymentNotifyListParams struct {
+	// OrderNo Only the notifies about this order.
+	OrderNo *string `form:"order_no,omitempty" json:"order_no,omitempty"`
+
+	// Limit How many notifies.
+	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
+// PaymentOrderListParams defines parameters for PaymentOrderList.
+type PaymentOrderListParams struct {
+	// UserId Only this user's orders.
+	UserId *int64 `form:"user_id,omitempty" json:"user_id,omitempty"`
+
+	// Status Only orders in this state (`expired`: unpaid past `expires_at`).
+	Status *string `form:"status,omitempty" json:"status,omitempty"`
+
+	// Page The page number, from 1.
+	Page *Page `form:"page,omitempty" json:"page,omitempty"`
+
+	// PageSize Items per page.
+	PageSize *PageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
+}
+
 // RedemptionCodeListParams defines parameters for RedemptionCodeList.
 type RedemptionCodeListParams struct {
 	// Name Only the codes of this batch.
@@ -3302,6 +3767,18 @@ type RedemptionCodeListParams struct {
 type RedemptionCodeExportParams struct {
 	// Name The batch.
 	Name string `form:"name" json:"name"`
+}
+
+// ReferralCommissionListParams defines parameters for ReferralCommissionList.
+type ReferralCommissionListParams struct {
+	// InviterId Only this inviter's commissions.
+	InviterId *int64 `form:"inviter_id,omitempty" json:"inviter_id,omitempty"`
+
+	// Page The page number, from 1.
+	Page *Page `form:"page,omitempty" json:"page,omitempty"`
+
+	// PageSize Items per page.
+	PageSize *PageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
 }
 
 // RemoteSourceJobListParams defines parameters for RemoteSourceJobList.
@@ -3373,6 +3850,9 @@ type AnnouncementUpdateJSONRequestBody = AnnouncementWrite
 // ChannelModelUpdateJSONRequestBody defines body for ChannelModelUpdate for application/json ContentType.
 type ChannelModelUpdateJSONRequestBody = ChannelModelUpdate
 
+// ChannelModelGroupMultiplierSetJSONRequestBody defines body for ChannelModelGroupMultiplierSet for application/json ContentType.
+type ChannelModelGroupMultiplierSetJSONRequestBody = GroupMultiplierSet
+
 // ChannelCreateJSONRequestBody defines body for ChannelCreate for application/json ContentType.
 type ChannelCreateJSONRequestBody = ChannelCreate
 
@@ -3393,6 +3873,9 @@ type AccountUpdateJSONRequestBody = AccountUpdate
 
 // AccountTestJSONRequestBody defines body for AccountTest for application/json ContentType.
 type AccountTestJSONRequestBody = AccountTestRequest
+
+// ChannelGroupMultiplierSetJSONRequestBody defines body for ChannelGroupMultiplierSet for application/json ContentType.
+type ChannelGroupMultiplierSetJSONRequestBody = GroupMultiplierSet
 
 // ChannelModelCreateJSONRequestBody defines body for ChannelModelCreate for application/json ContentType.
 type ChannelModelCreateJSONRequestBody = ChannelModelCreate
@@ -3436,6 +3919,12 @@ type OidcProviderCreateJSONRequestBody = OIDCProviderCreate
 // OidcProviderUpdateJSONRequestBody defines body for OidcProviderUpdate for application/json ContentType.
 type OidcProviderUpdateJSONRequestBody = OIDCProviderUpdate
 
+// PlanCreateJSONRequestBody defines body for PlanCreate for application/json ContentType.
+type PlanCreateJSONRequestBody = PlanCreate
+
+// PlanUpdateJSONRequestBody defines body for PlanUpdate for application/json ContentType.
+type PlanUpdateJSONRequestBody = PlanUpdate
+
 // RedemptionCodeCreateJSONRequestBody defines body for RedemptionCodeCreate for application/json ContentType.
 type RedemptionCodeCreateJSONRequestBody = RedemptionCodeCreate
 
@@ -3478,6 +3967,12 @@ type UserCreateJSONRequestBody = UserCreate
 // UserUpdateJSONRequestBody defines body for UserUpdate for application/json ContentType.
 type UserUpdateJSONRequestBody = UserUpdate
 
+// UserChannelMultiplierSetJSONRequestBody defines body for UserChannelMultiplierSet for application/json ContentType.
+type UserChannelMultiplierSetJSONRequestBody = ChannelMultiplierSet
+
+// SubscriptionGrantJSONRequestBody defines body for SubscriptionGrant for application/json ContentType.
+type SubscriptionGrantJSONRequestBody = SubscriptionGrant
+
 // ServerInterface represents all server handlers.
 type ServerInterface interface {
 	// AnnouncementList List every announcement
@@ -3498,6 +3993,12 @@ type ServerInterface interface {
 	// ChannelModelUpdate Rename or remap a channel model
 	// (PUT /api/channel-models/{id})
 	ChannelModelUpdate(ctx echo.Context, id ChannelModelId) error
+	// ChannelModelGroupMultiplierList List a channel model's group multipliers
+	// (GET /api/channel-models/{id}/group-multipliers)
+	ChannelModelGroupMultiplierList(ctx echo.Context, id ChannelModelId) error
+	// ChannelModelGroupMultiplierSet Set a channel model's group multipliers
+	// (PUT /api/channel-models/{id}/group-multipliers)
+	ChannelModelGroupMultiplierSet(ctx echo.Context, id ChannelModelId) error
 	// ChannelUsageList Calls, tokens and quota per channel over a period
 	// (GET /api/channel-usage)
 	ChannelUsageList(ctx echo.Context, params ChannelUsageListParams) error
@@ -3540,6 +4041,12 @@ type ServerInterface interface {
 	// AccountTest Send one real completion through an account
 	// (POST /api/channels/{id}/accounts/{account_id}/test)
 	AccountTest(ctx echo.Context, id ChannelId, accountId AccountId) error
+	// ChannelGroupMultiplierList List a channel's group multipliers
+	// (GET /api/channels/{id}/group-multipliers)
+	ChannelGroupMultiplierList(ctx echo.Context, id ChannelId) error
+	// ChannelGroupMultiplierSet Set a channel's group multipliers
+	// (PUT /api/channels/{id}/group-multipliers)
+	ChannelGroupMultiplierSet(ctx echo.Context, id ChannelId) error
 	// ChannelModelList The models a channel serves, with their mapping
 	// (GET /api/channels/{id}/models)
 	ChannelModelList(ctx echo.Context, id ChannelId) error
@@ -3624,6 +4131,24 @@ type ServerInterface interface {
 	// OidcProviderUpdate Change a single sign-on provider
 	// (PUT /api/oidc-providers/{id})
 	OidcProviderUpdate(ctx echo.Context, id int64) error
+	// PaymentNotifyList The payment notify audit trail
+	// (GET /api/payment/notifies)
+	PaymentNotifyList(ctx echo.Context, params PaymentNotifyListParams) error
+	// PaymentOrderList List top-up orders
+	// (GET /api/payment/orders)
+	PaymentOrderList(ctx echo.Context, params PaymentOrderListParams) error
+	// PlanList List plans
+	// (GET /api/plans)
+	PlanList(ctx echo.Context) error
+	// PlanCreate Create a plan
+	// (POST /api/plans)
+	PlanCreate(ctx echo.Context) error
+	// PlanDelete Delete a plan
+	// (DELETE /api/plans/{id})
+	PlanDelete(ctx echo.Context, id PlanId) error
+	// PlanUpdate Change a plan
+	// (PUT /api/plans/{id})
+	PlanUpdate(ctx echo.Context, id PlanId) error
 	// RedemptionCodeList List redemption codes
 	// (GET /api/redemption-codes)
 	RedemptionCodeList(ctx echo.Context, params RedemptionCodeListParams) error
@@ -3639,6 +4164,9 @@ type ServerInterface interface {
 	// RedemptionCodeUpdate Change a redemption code
 	// (PUT /api/redemption-codes/{id})
 	RedemptionCodeUpdate(ctx echo.Context, id int64) error
+	// ReferralCommissionList List referral commissions
+	// (GET /api/referral-commissions)
+	ReferralCommissionList(ctx echo.Context, params ReferralCommissionListParams) error
 	// RemoteAccountInject Inject accounts directly
 	// (POST /api/remote-account/inject)
 	RemoteAccountInject(ctx echo.Context) error
@@ -3732,6 +4260,15 @@ type ServerInterface interface {
 	// UserUpdate Change a user's role, status, balance, password, e-mail or trust level
 	// (PUT /api/users/{id})
 	UserUpdate(ctx echo.Context, id UserId) error
+	// UserChannelMultiplierList List a user's channel multipliers
+	// (GET /api/users/{id}/channel-multipliers)
+	UserChannelMultiplierList(ctx echo.Context, id UserId) error
+	// UserChannelMultiplierSet Set a user's channel multipliers
+	// (PUT /api/users/{id}/channel-multipliers)
+	UserChannelMultiplierSet(ctx echo.Context, id UserId) error
+	// SubscriptionGrant Grant a plan to a user
+	// (POST /api/users/{id}/subscriptions)
+	SubscriptionGrant(ctx echo.Context, id UserId) error
 }
 
 // ServerInterfaceWrapper converts echo contexts to parameters.
@@ -3818,6 +4355,38 @@ func (w *ServerInterfaceWrapper) ChannelModelUpdate(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.ChannelModelUpdate(ctx, id)
+	return err
+}
+
+// ChannelModelGroupMultiplierList converts echo context to params.
+func (w *ServerInterfaceWrapper) ChannelModelGroupMultiplierList(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ChannelModelId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ChannelModelGroupMultiplierList(ctx, id)
+	return err
+}
+
+// ChannelModelGroupMultiplierSet converts echo context to params.
+func (w *ServerInterfaceWrapper) ChannelModelGroupMultiplierSet(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ChannelModelId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ChannelModelGroupMultiplierSet(ctx, id)
 	return err
 }
 
@@ -4062,6 +4631,38 @@ func (w *ServerInterfaceWrapper) AccountTest(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.AccountTest(ctx, id, accountId)
+	return err
+}
+
+// ChannelGroupMultiplierList converts echo context to params.
+func (w *ServerInterfaceWrapper) ChannelGroupMultiplierList(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ChannelId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ChannelGroupMultiplierList(ctx, id)
+	return err
+}
+
+// ChannelGroupMultiplierSet converts echo context to params.
+func (w *ServerInterfaceWrapper) ChannelGroupMultiplierSet(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ChannelId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ChannelGroupMultiplierSet(ctx, id)
 	return err
 }
 
@@ -4568,6 +5169,120 @@ func (w *ServerInterfaceWrapper) OidcProviderUpdate(ctx echo.Context) error {
 	return err
 }
 
+// PaymentNotifyList converts echo context to params.
+func (w *ServerInterfaceWrapper) PaymentNotifyList(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params PaymentNotifyListParams
+	// ------------- Optional query parameter "order_no" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "order_no", ctx.QueryParams(), &params.OrderNo, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter order_no: %s", err))
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.PaymentNotifyList(ctx, params)
+	return err
+}
+
+// PaymentOrderList converts echo context to params.
+func (w *ServerInterfaceWrapper) PaymentOrderList(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params PaymentOrderListParams
+	// ------------- Optional query parameter "user_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "user_id", ctx.QueryParams(), &params.UserId, runtime.BindQueryParameterOptions{Type: "integer", Format: "int64"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter user_id: %s", err))
+	}
+
+	// ------------- Optional query parameter "status" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "status", ctx.QueryParams(), &params.Status, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter status: %s", err))
+	}
+
+	// ------------- Optional query parameter "page" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "page", ctx.QueryParams(), &params.Page, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter page: %s", err))
+	}
+
+	// ------------- Optional query parameter "page_size" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "page_size", ctx.QueryParams(), &params.PageSize, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter page_size: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.PaymentOrderList(ctx, params)
+	return err
+}
+
+// PlanList converts echo context to params.
+func (w *ServerInterfaceWrapper) PlanList(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.PlanList(ctx)
+	return err
+}
+
+// PlanCreate converts echo context to params.
+func (w *ServerInterfaceWrapper) PlanCreate(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.PlanCreate(ctx)
+	return err
+}
+
+// PlanDelete converts echo context to params.
+func (w *ServerInterfaceWrapper) PlanDelete(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id PlanId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.PlanDelete(ctx, id)
+	return err
+}
+
+// PlanUpdate converts echo context to params.
+func (w *ServerInterfaceWrapper) PlanUpdate(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id PlanId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.PlanUpdate(ctx, id)
+	return err
+}
+
 // RedemptionCodeList converts echo context to params.
 func (w *ServerInterfaceWrapper) RedemptionCodeList(ctx echo.Context) error {
 	var err error
@@ -4663,6 +5378,38 @@ func (w *ServerInterfaceWrapper) RedemptionCodeUpdate(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.RedemptionCodeUpdate(ctx, id)
+	return err
+}
+
+// ReferralCommissionList converts echo context to params.
+func (w *ServerInterfaceWrapper) ReferralCommissionList(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ReferralCommissionListParams
+	// ------------- Optional query parameter "inviter_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "inviter_id", ctx.QueryParams(), &params.InviterId, runtime.BindQueryParameterOptions{Type: "integer", Format: "int64"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter inviter_id: %s", err))
+	}
+
+	// ------------- Optional query parameter "page" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "page", ctx.QueryParams(), &params.Page, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter page: %s", err))
+	}
+
+	// ------------- Optional query parameter "page_size" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "page_size", ctx.QueryParams(), &params.PageSize, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter page_size: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ReferralCommissionList(ctx, params)
 	return err
 }
 
@@ -5184,6 +5931,54 @@ func (w *ServerInterfaceWrapper) UserUpdate(ctx echo.Context) error {
 	return err
 }
 
+// UserChannelMultiplierList converts echo context to params.
+func (w *ServerInterfaceWrapper) UserChannelMultiplierList(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id UserId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.UserChannelMultiplierList(ctx, id)
+	return err
+}
+
+// UserChannelMultiplierSet converts echo context to params.
+func (w *ServerInterfaceWrapper) UserChannelMultiplierSet(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id UserId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.UserChannelMultiplierSet(ctx, id)
+	return err
+}
+
+// SubscriptionGrant converts echo context to params.
+func (w *ServerInterfaceWrapper) SubscriptionGrant(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id UserId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.SubscriptionGrant(ctx, id)
+	return err
+}
+
 // This is a simple interface which specifies echo.Route addition functions which
 // are present on both echo.Echo and echo.Group, since we want to allow using
 // either of them for path registration
@@ -5250,6 +6045,17 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/api/channels/:id/models", wrapper.ChannelModelCreate, options.OperationMiddlewares["channelModelCreate"]...)
 	router.DELETE(options.BaseURL+"/api/channel-models/:id", wrapper.ChannelModelDelete, options.OperationMiddlewares["channelModelDelete"]...)
 	router.PUT(options.BaseURL+"/api/channel-models/:id", wrapper.ChannelModelUpdate, options.OperationMiddlewares["channelModelUpdate"]...)
+	router.GET(options.BaseURL+"/api/channels/:id/group-multipliers", wrapper.ChannelGroupMultiplierList, options.OperationMiddlewares["channelGroupMultiplierList"]...)
+	router.PUT(options.BaseURL+"/api/channels/:id/group-multipliers", wrapper.ChannelGroupMultiplierSet, options.OperationMiddlewares["channelGroupMultiplierSet"]...)
+	router.GET(options.BaseURL+"/api/channel-models/:id/group-multipliers", wrapper.ChannelModelGroupMultiplierList, options.OperationMiddlewares["channelModelGroupMultiplierList"]...)
+	router.PUT(options.BaseURL+"/api/channel-models/:id/group-multipliers", wrapper.ChannelModelGroupMultiplierSet, options.OperationMiddlewares["channelModelGroupMultiplierSet"]...)
+	router.GET(options.BaseURL+"/api/users/:id/channel-multipliers", wrapper.UserChannelMultiplierList, options.OperationMiddlewares["userChannelMultiplierList"]...)
+	router.PUT(options.BaseURL+"/api/users/:id/channel-multipliers", wrapper.UserChannelMultiplierSet, options.OperationMiddlewares["userChannelMultiplierSet"]...)
+	router.GET(options.BaseURL+"/api/plans", wrapper.PlanList, options.OperationMiddlewares["planList"]...)
+	router.POST(options.BaseURL+"/api/plans", wrapper.PlanCreate, options.OperationMiddlewares["planCreate"]...)
+	router.DELETE(options.BaseURL+"/api/plans/:id", wrapper.PlanDelete, options.OperationMiddlewares["planDelete"]...)
+	router.PUT(options.BaseURL+"/api/plans/:id", wrapper.PlanUpdate, options.OperationMiddlewares["planUpdate"]...)
+	router.POST(options.BaseURL+"/api/users/:id/subscriptions", wrapper.SubscriptionGrant, options.OperationMiddlewares["subscriptionGrant"]...)
 	router.GET(options.BaseURL+"/api/models", wrapper.ModelList, options.OperationMiddlewares["modelList"]...)
 	router.POST(options.BaseURL+"/api/models", wrapper.ModelCreate, options.OperationMiddlewares["modelCreate"]...)
 	router.DELETE(options.BaseURL+"/api/models/:id", wrapper.ModelDelete, options.OperationMiddlewares["modelDelete"]...)
@@ -5306,6 +6112,9 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/api/status-monitors/:id", wrapper.StatusMonitorGet, options.OperationMiddlewares["statusMonitorGet"]...)
 	router.PUT(options.BaseURL+"/api/status-monitors/:id", wrapper.StatusMonitorUpdate, options.OperationMiddlewares["statusMonitorUpdate"]...)
 	router.POST(options.BaseURL+"/api/status-monitors/:id/check", wrapper.StatusMonitorCheck, options.OperationMiddlewares["statusMonitorCheck"]...)
+	router.GET(options.BaseURL+"/api/payment/orders", wrapper.PaymentOrderList, options.OperationMiddlewares["paymentOrderList"]...)
+	router.GET(options.BaseURL+"/api/payment/notifies", wrapper.PaymentNotifyList, options.OperationMiddlewares["paymentNotifyList"]...)
+	router.GET(options.BaseURL+"/api/referral-commissions", wrapper.ReferralCommissionList, options.OperationMiddlewares["referralCommissionList"]...)
 	router.GET(options.BaseURL+"/api/redemption-codes", wrapper.RedemptionCodeList, options.OperationMiddlewares["redemptionCodeList"]...)
 	router.POST(options.BaseURL+"/api/redemption-codes", wrapper.RedemptionCodeCreate, options.OperationMiddlewares["redemptionCodeCreate"]...)
 	router.GET(options.BaseURL+"/api/redemption-codes/export", wrapper.RedemptionCodeExport, options.OperationMiddlewares["redemptionCodeExport"]...)
@@ -5930,6 +6739,205 @@ func (response ChannelModelUpdate413JSONResponse) VisitChannelModelUpdateRespons
 type ChannelModelUpdate503JSONResponse struct{ UnavailableJSONResponse }
 
 func (response ChannelModelUpdate503JSONResponse) VisitChannelModelUpdateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ChannelModelGroupMultiplierListRequestObject struct {
+	Id ChannelModelId `json:"id"`
+}
+
+type ChannelModelGroupMultiplierListResponseObject interface {
+	VisitChannelModelGroupMultiplierListResponse(w http.ResponseWriter) error
+}
+
+type ChannelModelGroupMultiplierList200JSONResponse GroupMultiplierSet
+
+func (response ChannelModelGroupMultiplierList200JSONResponse) VisitChannelModelGroupMultiplierListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ChannelModelGroupMultiplierList400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ChannelModelGroupMultiplierList400JSONResponse) VisitChannelModelGroupMultiplierListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ChannelModelGroupMultiplierList401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ChannelModelGroupMultiplierList401JSONResponse) VisitChannelModelGroupMultiplierListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ChannelModelGroupMultiplierList403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ChannelModelGroupMultiplierList403JSONResponse) VisitChannelModelGroupMultiplierListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ChannelModelGroupMultiplierList404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response ChannelModelGroupMultiplierList404JSONResponse) VisitChannelModelGroupMultiplierListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ChannelModelGroupMultiplierList503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response ChannelModelGroupMultiplierList503JSONResponse) VisitChannelModelGroupMultiplierListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ChannelModelGroupMultiplierSetRequestObject struct {
+	Id   ChannelModelId `json:"id"`
+	Body *ChannelModelGroupMultiplierSetJSONRequestBody
+}
+
+type ChannelModelGroupMultiplierSetResponseObject interface {
+	VisitChannelModelGroupMultiplierSetResponse(w http.ResponseWriter) error
+}
+
+type ChannelModelGroupMultiplierSet200JSONResponse GroupMultiplierSet
+
+func (response ChannelModelGroupMultiplierSet200JSONResponse) VisitChannelModelGroupMultiplierSetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ChannelModelGroupMultiplierSet400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ChannelModelGroupMultiplierSet400JSONResponse) VisitChannelModelGroupMultiplierSetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ChannelModelGroupMultiplierSet401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ChannelModelGroupMultiplierSet401JSONResponse) VisitChannelModelGroupMultiplierSetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ChannelModelGroupMultiplierSet403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ChannelModelGroupMultiplierSet403JSONResponse) VisitChannelModelGroupMultiplierSetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ChannelModelGroupMultiplierSet404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response ChannelModelGroupMultiplierSet404JSONResponse) VisitChannelModelGroupMultiplierSetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ChannelModelGroupMultiplierSet413JSONResponse struct{ TooLargeJSONResponse }
+
+func (response ChannelModelGroupMultiplierSet413JSONResponse) VisitChannelModelGroupMultiplierSetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ChannelModelGroupMultiplierSet503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response ChannelModelGroupMultiplierSet503JSONResponse) VisitChannelModelGroupMultiplierSetResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response); err != nil {
@@ -7277,6 +8285,205 @@ func (response AccountTest413JSONResponse) VisitAccountTestResponse(w http.Respo
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ChannelGroupMultiplierListRequestObject struct {
+	Id ChannelId `json:"id"`
+}
+
+type ChannelGroupMultiplierListResponseObject interface {
+	VisitChannelGroupMultiplierListResponse(w http.ResponseWriter) error
+}
+
+type ChannelGroupMultiplierList200JSONResponse GroupMultiplierSet
+
+func (response ChannelGroupMultiplierList200JSONResponse) VisitChannelGroupMultiplierListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ChannelGroupMultiplierList400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ChannelGroupMultiplierList400JSONResponse) VisitChannelGroupMultiplierListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ChannelGroupMultiplierList401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ChannelGroupMultiplierList401JSONResponse) VisitChannelGroupMultiplierListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ChannelGroupMultiplierList403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ChannelGroupMultiplierList403JSONResponse) VisitChannelGroupMultiplierListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ChannelGroupMultiplierList404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response ChannelGroupMultiplierList404JSONResponse) VisitChannelGroupMultiplierListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ChannelGroupMultiplierList503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response ChannelGroupMultiplierList503JSONResponse) VisitChannelGroupMultiplierListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ChannelGroupMultiplierSetRequestObject struct {
+	Id   ChannelId `json:"id"`
+	Body *ChannelGroupMultiplierSetJSONRequestBody
+}
+
+type ChannelGroupMultiplierSetResponseObject interface {
+	VisitChannelGroupMultiplierSetResponse(w http.ResponseWriter) error
+}
+
+type ChannelGroupMultiplierSet200JSONResponse GroupMultiplierSet
+
+func (response ChannelGroupMultiplierSet200JSONResponse) VisitChannelGroupMultiplierSetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ChannelGroupMultiplierSet400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ChannelGroupMultiplierSet400JSONResponse) VisitChannelGroupMultiplierSetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ChannelGroupMultiplierSet401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ChannelGroupMultiplierSet401JSONResponse) VisitChannelGroupMultiplierSetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ChannelGroupMultiplierSet403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ChannelGroupMultiplierSet403JSONResponse) VisitChannelGroupMultiplierSetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ChannelGroupMultiplierSet404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response ChannelGroupMultiplierSet404JSONResponse) VisitChannelGroupMultiplierSetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ChannelGroupMultiplierSet413JSONResponse struct{ TooLargeJSONResponse }
+
+func (response ChannelGroupMultiplierSet413JSONResponse) VisitChannelGroupMultiplierSetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ChannelGroupMultiplierSet503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response ChannelGroupMultiplierSet503JSONResponse) VisitChannelGroupMultiplierSetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -9906,6 +11113,552 @@ func (response OidcProviderUpdate503JSONResponse) VisitOidcProviderUpdateRespons
 	return err
 }
 
+type PaymentNotifyListRequestObject struct {
+	Params PaymentNotifyListParams
+}
+
+type PaymentNotifyListResponseObject interface {
+	VisitPaymentNotifyListResponse(w http.ResponseWriter) error
+}
+
+type PaymentNotifyList200JSONResponse PaymentNotifyList
+
+func (response PaymentNotifyList200JSONResponse) VisitPaymentNotifyListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PaymentNotifyList400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response PaymentNotifyList400JSONResponse) VisitPaymentNotifyListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PaymentNotifyList401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response PaymentNotifyList401JSONResponse) VisitPaymentNotifyListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PaymentNotifyList403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response PaymentNotifyList403JSONResponse) VisitPaymentNotifyListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PaymentNotifyList503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response PaymentNotifyList503JSONResponse) VisitPaymentNotifyListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PaymentOrderListRequestObject struct {
+	Params PaymentOrderListParams
+}
+
+type PaymentOrderListResponseObject interface {
+	VisitPaymentOrderListResponse(w http.ResponseWriter) error
+}
+
+type PaymentOrderList200JSONResponse PaymentOrderAdminPage
+
+func (response PaymentOrderList200JSONResponse) VisitPaymentOrderListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PaymentOrderList400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response PaymentOrderList400JSONResponse) VisitPaymentOrderListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PaymentOrderList401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response PaymentOrderList401JSONResponse) VisitPaymentOrderListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PaymentOrderList403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response PaymentOrderList403JSONResponse) VisitPaymentOrderListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PaymentOrderList503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response PaymentOrderList503JSONResponse) VisitPaymentOrderListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PlanListRequestObject struct {
+}
+
+type PlanListResponseObject interface {
+	VisitPlanListResponse(w http.ResponseWriter) error
+}
+
+type PlanList200JSONResponse PlanList
+
+func (response PlanList200JSONResponse) VisitPlanListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PlanList401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response PlanList401JSONResponse) VisitPlanListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PlanList403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response PlanList403JSONResponse) VisitPlanListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PlanList503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response PlanList503JSONResponse) VisitPlanListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PlanCreateRequestObject struct {
+	Body *PlanCreateJSONRequestBody
+}
+
+type PlanCreateResponseObject interface {
+	VisitPlanCreateResponse(w http.ResponseWriter) error
+}
+
+type PlanCreate201JSONResponse externalRef0.Plan
+
+func (response PlanCreate201JSONResponse) VisitPlanCreateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PlanCreate400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response PlanCreate400JSONResponse) VisitPlanCreateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PlanCreate401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response PlanCreate401JSONResponse) VisitPlanCreateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PlanCreate403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response PlanCreate403JSONResponse) VisitPlanCreateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PlanCreate409JSONResponse struct{ ConflictJSONResponse }
+
+func (response PlanCreate409JSONResponse) VisitPlanCreateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PlanCreate413JSONResponse struct{ TooLargeJSONResponse }
+
+func (response PlanCreate413JSONResponse) VisitPlanCreateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PlanCreate503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response PlanCreate503JSONResponse) VisitPlanCreateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PlanDeleteRequestObject struct {
+	Id PlanId `json:"id"`
+}
+
+type PlanDeleteResponseObject interface {
+	VisitPlanDeleteResponse(w http.ResponseWriter) error
+}
+
+type PlanDelete204Response struct {
+}
+
+func (response PlanDelete204Response) VisitPlanDeleteResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type PlanDelete400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response PlanDelete400JSONResponse) VisitPlanDeleteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PlanDelete401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response PlanDelete401JSONResponse) VisitPlanDeleteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PlanDelete403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response PlanDelete403JSONResponse) VisitPlanDeleteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PlanDelete404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response PlanDelete404JSONResponse) VisitPlanDeleteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PlanDelete409JSONResponse struct{ ConflictJSONResponse }
+
+func (response PlanDelete409JSONResponse) VisitPlanDeleteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PlanDelete503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response PlanDelete503JSONResponse) VisitPlanDeleteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PlanUpdateRequestObject struct {
+	Id   PlanId `json:"id"`
+	Body *PlanUpdateJSONRequestBody
+}
+
+type PlanUpdateResponseObject interface {
+	VisitPlanUpdateResponse(w http.ResponseWriter) error
+}
+
+type PlanUpdate200JSONResponse externalRef0.Plan
+
+func (response PlanUpdate200JSONResponse) VisitPlanUpdateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PlanUpdate400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response PlanUpdate400JSONResponse) VisitPlanUpdateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PlanUpdate401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response PlanUpdate401JSONResponse) VisitPlanUpdateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PlanUpdate403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response PlanUpdate403JSONResponse) VisitPlanUpdateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PlanUpdate404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response PlanUpdate404JSONResponse) VisitPlanUpdateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PlanUpdate409JSONResponse struct{ ConflictJSONResponse }
+
+func (response PlanUpdate409JSONResponse) VisitPlanUpdateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PlanUpdate413JSONResponse struct{ TooLargeJSONResponse }
+
+func (response PlanUpdate413JSONResponse) VisitPlanUpdateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PlanUpdate503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response PlanUpdate503JSONResponse) VisitPlanUpdateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type RedemptionCodeListRequestObject struct {
 	Params RedemptionCodeListParams
 }
@@ -10350,6 +12103,84 @@ func (response RedemptionCodeUpdate413JSONResponse) VisitRedemptionCodeUpdateRes
 type RedemptionCodeUpdate503JSONResponse struct{ UnavailableJSONResponse }
 
 func (response RedemptionCodeUpdate503JSONResponse) VisitRedemptionCodeUpdateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReferralCommissionListRequestObject struct {
+	Params ReferralCommissionListParams
+}
+
+type ReferralCommissionListResponseObject interface {
+	VisitReferralCommissionListResponse(w http.ResponseWriter) error
+}
+
+type ReferralCommissionList200JSONResponse ReferralCommissionPage
+
+func (response ReferralCommissionList200JSONResponse) VisitReferralCommissionListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReferralCommissionList400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ReferralCommissionList400JSONResponse) VisitReferralCommissionListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReferralCommissionList401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ReferralCommissionList401JSONResponse) VisitReferralCommissionListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReferralCommissionList403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ReferralCommissionList403JSONResponse) VisitReferralCommissionListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReferralCommissionList503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response ReferralCommissionList503JSONResponse) VisitReferralCommissionListResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response); err != nil {
@@ -13335,6 +15166,326 @@ func (response UserUpdate503JSONResponse) VisitUserUpdateResponse(w http.Respons
 	return err
 }
 
+type UserChannelMultiplierListRequestObject struct {
+	Id UserId `json:"id"`
+}
+
+type UserChannelMultiplierListResponseObject interface {
+	VisitUserChannelMultiplierListResponse(w http.ResponseWriter) error
+}
+
+type UserChannelMultiplierList200JSONResponse ChannelMultiplierSet
+
+func (response UserChannelMultiplierList200JSONResponse) VisitUserChannelMultiplierListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UserChannelMultiplierList400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response UserChannelMultiplierList400JSONResponse) VisitUserChannelMultiplierListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UserChannelMultiplierList401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response UserChannelMultiplierList401JSONResponse) VisitUserChannelMultiplierListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UserChannelMultiplierList403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response UserChannelMultiplierList403JSONResponse) VisitUserChannelMultiplierListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UserChannelMultiplierList404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response UserChannelMultiplierList404JSONResponse) VisitUserChannelMultiplierListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UserChannelMultiplierList503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response UserChannelMultiplierList503JSONResponse) VisitUserChannelMultiplierListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UserChannelMultiplierSetRequestObject struct {
+	Id   UserId `json:"id"`
+	Body *UserChannelMultiplierSetJSONRequestBody
+}
+
+type UserChannelMultiplierSetResponseObject interface {
+	VisitUserChannelMultiplierSetResponse(w http.ResponseWriter) error
+}
+
+type UserChannelMultiplierSet200JSONResponse ChannelMultiplierSet
+
+func (response UserChannelMultiplierSet200JSONResponse) VisitUserChannelMultiplierSetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UserChannelMultiplierSet400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response UserChannelMultiplierSet400JSONResponse) VisitUserChannelMultiplierSetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UserChannelMultiplierSet401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response UserChannelMultiplierSet401JSONResponse) VisitUserChannelMultiplierSetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UserChannelMultiplierSet403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response UserChannelMultiplierSet403JSONResponse) VisitUserChannelMultiplierSetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UserChannelMultiplierSet404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response UserChannelMultiplierSet404JSONResponse) VisitUserChannelMultiplierSetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UserChannelMultiplierSet413JSONResponse struct{ TooLargeJSONResponse }
+
+func (response UserChannelMultiplierSet413JSONResponse) VisitUserChannelMultiplierSetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UserChannelMultiplierSet503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response UserChannelMultiplierSet503JSONResponse) VisitUserChannelMultiplierSetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SubscriptionGrantRequestObject struct {
+	Id   UserId `json:"id"`
+	Body *SubscriptionGrantJSONRequestBody
+}
+
+type SubscriptionGrantResponseObject interface {
+	VisitSubscriptionGrantResponse(w http.ResponseWriter) error
+}
+
+type SubscriptionGrant201JSONResponse externalRef0.Subscription
+
+func (response SubscriptionGrant201JSONResponse) VisitSubscriptionGrantResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SubscriptionGrant400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response SubscriptionGrant400JSONResponse) VisitSubscriptionGrantResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SubscriptionGrant401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response SubscriptionGrant401JSONResponse) VisitSubscriptionGrantResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SubscriptionGrant403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response SubscriptionGrant403JSONResponse) VisitSubscriptionGrantResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SubscriptionGrant404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response SubscriptionGrant404JSONResponse) VisitSubscriptionGrantResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SubscriptionGrant409JSONResponse struct{ ConflictJSONResponse }
+
+func (response SubscriptionGrant409JSONResponse) VisitSubscriptionGrantResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SubscriptionGrant413JSONResponse struct{ TooLargeJSONResponse }
+
+func (response SubscriptionGrant413JSONResponse) VisitSubscriptionGrantResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SubscriptionGrant503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response SubscriptionGrant503JSONResponse) VisitSubscriptionGrantResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 // StrictServerInterface represents all server handlers.
 type StrictServerInterface interface {
 	// AnnouncementList List every announcement
@@ -13355,6 +15506,12 @@ type StrictServerInterface interface {
 	// ChannelModelUpdate Rename or remap a channel model
 	// (PUT /api/channel-models/{id})
 	ChannelModelUpdate(ctx context.Context, request ChannelModelUpdateRequestObject) (ChannelModelUpdateResponseObject, error)
+	// ChannelModelGroupMultiplierList List a channel model's group multipliers
+	// (GET /api/channel-models/{id}/group-multipliers)
+	ChannelModelGroupMultiplierList(ctx context.Context, request ChannelModelGroupMultiplierListRequestObject) (ChannelModelGroupMultiplierListResponseObject, error)
+	// ChannelModelGroupMultiplierSet Set a channel model's group multipliers
+	// (PUT /api/channel-models/{id}/group-multipliers)
+	ChannelModelGroupMultiplierSet(ctx context.Context, request ChannelModelGroupMultiplierSetRequestObject) (ChannelModelGroupMultiplierSetResponseObject, error)
 	// ChannelUsageList Calls, tokens and quota per channel over a period
 	// (GET /api/channel-usage)
 	ChannelUsageList(ctx context.Context, request ChannelUsageListRequestObject) (ChannelUsageListResponseObject, error)
@@ -13397,6 +15554,12 @@ type StrictServerInterface interface {
 	// AccountTest Send one real completion through an account
 	// (POST /api/channels/{id}/accounts/{account_id}/test)
 	AccountTest(ctx context.Context, request AccountTestRequestObject) (AccountTestResponseObject, error)
+	// ChannelGroupMultiplierList List a channel's group multipliers
+	// (GET /api/channels/{id}/group-multipliers)
+	ChannelGroupMultiplierList(ctx context.Context, request ChannelGroupMultiplierListRequestObject) (ChannelGroupMultiplierListResponseObject, error)
+	// ChannelGroupMultiplierSet Set a channel's group multipliers
+	// (PUT /api/channels/{id}/group-multipliers)
+	ChannelGroupMultiplierSet(ctx context.Context, request ChannelGroupMultiplierSetRequestObject) (ChannelGroupMultiplierSetResponseObject, error)
 	// ChannelModelList The models a channel serves, with their mapping
 	// (GET /api/channels/{id}/models)
 	ChannelModelList(ctx context.Context, request ChannelModelListRequestObject) (ChannelModelListResponseObject, error)
@@ -13481,6 +15644,24 @@ type StrictServerInterface interface {
 	// OidcProviderUpdate Change a single sign-on provider
 	// (PUT /api/oidc-providers/{id})
 	OidcProviderUpdate(ctx context.Context, request OidcProviderUpdateRequestObject) (OidcProviderUpdateResponseObject, error)
+	// PaymentNotifyList The payment notify audit trail
+	// (GET /api/payment/notifies)
+	PaymentNotifyList(ctx context.Context, request PaymentNotifyListRequestObject) (PaymentNotifyListResponseObject, error)
+	// PaymentOrderList List top-up orders
+	// (GET /api/payment/orders)
+	PaymentOrderList(ctx context.Context, request PaymentOrderListRequestObject) (PaymentOrderListResponseObject, error)
+	// PlanList List plans
+	// (GET /api/plans)
+	PlanList(ctx context.Context, request PlanListRequestObject) (PlanListResponseObject, error)
+	// PlanCreate Create a plan
+	// (POST /api/plans)
+	PlanCreate(ctx context.Context, request PlanCreateRequestObject) (PlanCreateResponseObject, error)
+	// PlanDelete Delete a plan
+	// (DELETE /api/plans/{id})
+	PlanDelete(ctx context.Context, request PlanDeleteRequestObject) (PlanDeleteResponseObject, error)
+	// PlanUpdate Change a plan
+	// (PUT /api/plans/{id})
+	PlanUpdate(ctx context.Context, request PlanUpdateRequestObject) (PlanUpdateResponseObject, error)
 	// RedemptionCodeList List redemption codes
 	// (GET /api/redemption-codes)
 	RedemptionCodeList(ctx context.Context, request RedemptionCodeListRequestObject) (RedemptionCodeListResponseObject, error)
@@ -13496,6 +15677,9 @@ type StrictServerInterface interface {
 	// RedemptionCodeUpdate Change a redemption code
 	// (PUT /api/redemption-codes/{id})
 	RedemptionCodeUpdate(ctx context.Context, request RedemptionCodeUpdateRequestObject) (RedemptionCodeUpdateResponseObject, error)
+	// ReferralCommissionList List referral commissions
+	// (GET /api/referral-commissions)
+	ReferralCommissionList(ctx context.Context, request ReferralCommissionListRequestObject) (ReferralCommissionListResponseObject, error)
 	// RemoteAccountInject Inject accounts directly
 	// (POST /api/remote-account/inject)
 	RemoteAccountInject(ctx context.Context, request RemoteAccountInjectRequestObject) (RemoteAccountInjectResponseObject, error)
@@ -13589,6 +15773,15 @@ type StrictServerInterface interface {
 	// UserUpdate Change a user's role, status, balance, password, e-mail or trust level
 	// (PUT /api/users/{id})
 	UserUpdate(ctx context.Context, request UserUpdateRequestObject) (UserUpdateResponseObject, error)
+	// UserChannelMultiplierList List a user's channel multipliers
+	// (GET /api/users/{id}/channel-multipliers)
+	UserChannelMultiplierList(ctx context.Context, request UserChannelMultiplierListRequestObject) (UserChannelMultiplierListResponseObject, error)
+	// UserChannelMultiplierSet Set a user's channel multipliers
+	// (PUT /api/users/{id}/channel-multipliers)
+	UserChannelMultiplierSet(ctx context.Context, request UserChannelMultiplierSetRequestObject) (UserChannelMultiplierSetResponseObject, error)
+	// SubscriptionGrant Grant a plan to a user
+	// (POST /api/users/{id}/subscriptions)
+	SubscriptionGrant(ctx context.Context, request SubscriptionGrantRequestObject) (SubscriptionGrantResponseObject, error)
 }
 
 type StrictHandlerFunc func(ctx echo.Context, request any) (any, error)
@@ -13812,6 +16005,79 @@ func (sh *strictHandler) ChannelModelUpdate(ctx echo.Context, id ChannelModelId)
 		return err
 	} else if validResponse, ok := response.(ChannelModelUpdateResponseObject); ok {
 		return validResponse.VisitChannelModelUpdateResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ChannelModelGroupMultiplierList operation middleware
+func (sh *strictHandler) ChannelModelGroupMultiplierList(ctx echo.Context, id ChannelModelId) error {
+	var request ChannelModelGroupMultiplierListRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ChannelModelGroupMultiplierList(ctx.Request().Context(), request.(ChannelModelGroupMultiplierListRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ChannelModelGroupMultiplierList")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ChannelModelGroupMultiplierListResponseObject); ok {
+		return validResponse.VisitChannelModelGroupMultiplierListResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ChannelModelGroupMultiplierSet operation middleware
+func (sh *strictHandler) ChannelModelGroupMultiplierSet(ctx echo.Context, id ChannelModelId) error {
+	var request ChannelModelGroupMultiplierSetRequestObject
+
+	request.Id = id
+
+	var body ChannelModelGroupMultiplierSetJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ChannelModelGroupMultiplierSet(ctx.Request().Context(), request.(ChannelModelGroupMultiplierSetRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ChannelModelGroupMultiplierSet")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ChannelModelGroupMultiplierSetResponseObject); ok {
+		return validResponse.VisitChannelModelGroupMultiplierSetResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -14324,6 +16590,79 @@ func (sh *strictHandler) AccountTest(ctx echo.Context, id ChannelId, accountId A
 		return err
 	} else if validResponse, ok := response.(AccountTestResponseObject); ok {
 		return validResponse.VisitAccountTestResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ChannelGroupMultiplierList operation middleware
+func (sh *strictHandler) ChannelGroupMultiplierList(ctx echo.Context, id ChannelId) error {
+	var request ChannelGroupMultiplierListRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ChannelGroupMultiplierList(ctx.Request().Context(), request.(ChannelGroupMultiplierListRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ChannelGroupMultiplierList")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ChannelGroupMultiplierListResponseObject); ok {
+		return validResponse.VisitChannelGroupMultiplierListResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ChannelGroupMultiplierSet operation middleware
+func (sh *strictHandler) ChannelGroupMultiplierSet(ctx echo.Context, id ChannelId) error {
+	var request ChannelGroupMultiplierSetRequestObject
+
+	request.Id = id
+
+	var body ChannelGroupMultiplierSetJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ChannelGroupMultiplierSet(ctx.Request().Context(), request.(ChannelGroupMultiplierSetRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ChannelGroupMultiplierSet")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ChannelGroupMultiplierSetResponseObject); ok {
+		return validResponse.VisitChannelGroupMultiplierSetResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -15326,6 +17665,198 @@ func (sh *strictHandler) OidcProviderUpdate(ctx echo.Context, id int64) error {
 	return nil
 }
 
+// PaymentNotifyList operation middleware
+func (sh *strictHandler) PaymentNotifyList(ctx echo.Context, params PaymentNotifyListParams) error {
+	var request PaymentNotifyListRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.PaymentNotifyList(ctx.Request().Context(), request.(PaymentNotifyListRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "PaymentNotifyList")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(PaymentNotifyListResponseObject); ok {
+		return validResponse.VisitPaymentNotifyListResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// PaymentOrderList operation middleware
+func (sh *strictHandler) PaymentOrderList(ctx echo.Context, params PaymentOrderListParams) error {
+	var request PaymentOrderListRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.PaymentOrderList(ctx.Request().Context(), request.(PaymentOrderListRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "PaymentOrderList")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(PaymentOrderListResponseObject); ok {
+		return validResponse.VisitPaymentOrderListResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// PlanList operation middleware
+func (sh *strictHandler) PlanList(ctx echo.Context) error {
+	var request PlanListRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.PlanList(ctx.Request().Context(), request.(PlanListRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "PlanList")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(PlanListResponseObject); ok {
+		return validResponse.VisitPlanListResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// PlanCreate operation middleware
+func (sh *strictHandler) PlanCreate(ctx echo.Context) error {
+	var request PlanCreateRequestObject
+
+	var body PlanCreateJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.PlanCreate(ctx.Request().Context(), request.(PlanCreateRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "PlanCreate")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(PlanCreateResponseObject); ok {
+		return validResponse.VisitPlanCreateResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// PlanDelete operation middleware
+func (sh *strictHandler) PlanDelete(ctx echo.Context, id PlanId) error {
+	var request PlanDeleteRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.PlanDelete(ctx.Request().Context(), request.(PlanDeleteRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "PlanDelete")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(PlanDeleteResponseObject); ok {
+		return validResponse.VisitPlanDeleteResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// PlanUpdate operation middleware
+func (sh *strictHandler) PlanUpdate(ctx echo.Context, id PlanId) error {
+	var request PlanUpdateRequestObject
+
+	request.Id = id
+
+	var body PlanUpdateJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.PlanUpdate(ctx.Request().Context(), request.(PlanUpdateRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "PlanUpdate")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(PlanUpdateResponseObject); ok {
+		return validResponse.VisitPlanUpdateResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // RedemptionCodeList operation middleware
 func (sh *strictHandler) RedemptionCodeList(ctx echo.Context, params RedemptionCodeListParams) error {
 	var request RedemptionCodeListRequestObject
@@ -15489,6 +18020,31 @@ func (sh *strictHandler) RedemptionCodeUpdate(ctx echo.Context, id int64) error 
 		return err
 	} else if validResponse, ok := response.(RedemptionCodeUpdateResponseObject); ok {
 		return validResponse.VisitRedemptionCodeUpdateResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ReferralCommissionList operation middleware
+func (sh *strictHandler) ReferralCommissionList(ctx echo.Context, params ReferralCommissionListParams) error {
+	var request ReferralCommissionListRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ReferralCommissionList(ctx.Request().Context(), request.(ReferralCommissionListRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ReferralCommissionList")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ReferralCommissionListResponseObject); ok {
+		return validResponse.VisitReferralCommissionListResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -16525,571 +19081,775 @@ func (sh *strictHandler) UserUpdate(ctx echo.Context, id UserId) error {
 	return nil
 }
 
+// UserChannelMultiplierList operation middleware
+func (sh *strictHandler) UserChannelMultiplierList(ctx echo.Context, id UserId) error {
+	var request UserChannelMultiplierListRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.UserChannelMultiplierList(ctx.Request().Context(), request.(UserChannelMultiplierListRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "UserChannelMultiplierList")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(UserChannelMultiplierListResponseObject); ok {
+		return validResponse.VisitUserChannelMultiplierListResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// UserChannelMultiplierSet operation middleware
+func (sh *strictHandler) UserChannelMultiplierSet(ctx echo.Context, id UserId) error {
+	var request UserChannelMultiplierSetRequestObject
+
+	request.Id = id
+
+	var body UserChannelMultiplierSetJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.UserChannelMultiplierSet(ctx.Request().Context(), request.(UserChannelMultiplierSetRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "UserChannelMultiplierSet")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(UserChannelMultiplierSetResponseObject); ok {
+		return validResponse.VisitUserChannelMultiplierSetResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// SubscriptionGrant operation middleware
+func (sh *strictHandler) SubscriptionGrant(ctx echo.Context, id UserId) error {
+	var request SubscriptionGrantRequestObject
+
+	request.Id = id
+
+	var body SubscriptionGrantJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.SubscriptionGrant(ctx.Request().Context(), request.(SubscriptionGrantRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "SubscriptionGrant")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(SubscriptionGrantResponseObject); ok {
+		return validResponse.VisitSubscriptionGrantResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // Base64 encoded, compressed with deflate, json marshaled OpenAPI spec.
 // Stored as a slice of fixed-width chunks rather than one concatenated
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7P1tjyNJkieGfxVf3vxRzOogk2RmVldmYbGbXdUPNV1PU5k1PT3NWoaT4SS9M+jOCffITHZ1/bHC4fb2",
-	"Dlrgbld7qwVOgA6QToAg3El6cxKEhV7sNxnczO5+C8HN3SM8gh5kkMms6umplW66kvFk7m5uZm4PP3vT",
-	"GPHZnDPCpGicvGnMcYJnRJIE/jodjXjK5ONI/RERMUroXFLOGieN8ylBWF++IxCNUJNKNEuFREMSczZB",
-	"kiM5JWg0xYyReK/dCBpUPTjHctoIGgzPSOOkYV4xoFEjaCTkVylNSNQ4kUlKgoYYTckMq2+Tazybx6Rx",
-	"chg0xjyZYdk4aVAm7x02gsaMMjpLZ42TbtCQiznRl8iEJI23b4PGKWM8ZSMyIytG4twDw6kgty6Z3c3J",
-	"fKgnqopCM4/vl7inPFpLIZqpm3ZB58HmdH6W8NkydWcSJxLxMTCkpDOCEswmBDUpG8WpoJckQC8/e4gO",
-	"Dg6Oc0b9VUqSRU71WL3aS2ej1+nda3W7rV73vNM5gf//lw2H+AhL0lLfbWREC5lQNgGaP094Ov9k4Z/U",
-	"iM4IE5QzlPArgXBC0ETdTyI0XKBmRMY4jSUKI7wIK0mHJwbDRYH8nyRk3Dhp/LP9XADs66tC/TTjbGD+",
-	"HJxJLIUlU5H8hE+MaFim+jmLF2iE41ggQZJLTaicUoHSuZAJwTMrN6rILciE3ciAJ3xiWHgTgg1HV9Fp",
-	"LlfS2d2OzjQRPPFzQ8jItRyM4I7QMvQ8IZeUpwLNseJpPBSESTTmCVwd00RIuFTJHvp9Fbx90O0qsvH1",
-	"E8Imcto4OegFaj9LkqhX/ck3ndbx649+4uXsJ3zyJVmsnPEZjgi6onKqZ/z0xWN0QRaVnDGngwuyqJzx",
-	"j7ea8Sd0Rj2M/IRPBJqTBCaviqIYnnWJMVuycXLUCXLK1B8zfK0pOep06tAF0nbl7OlFpkLLXNRUC64I",
-	"05oXxzFJEBYXJFJ3Vq4/PFyx/JO5bB3yliK2yAbd3n0YQ/Z3BQO8JL9KifAqXhiIpdRhgkQ/AkaFuhz+",
-	"omXe0nochYhKdIUFwkxckYRE8GDl2My7Kjmm0en+9NG9r+9/dfiL7hcHzz7+We/l0fnxzzu//PLhduNV",
-	"sjIVD2MsxMqlu5pyQcwg7ggk4DFEBaLMCB/1iqph6dsHcM9NpLql1BD/SpBkJdUgcpQoFySpok1dq5zv",
-	"3uY7dKXRsTNjo7sNYYxKnlSRZpZ0pu96TzS+wBPiJw+0BUtnQ5IESBk3qFu1oupWv4zrBgXqMgnX7cD/",
-	"1SLvjH7nIfGxJLP14lddGwj1Ai95PVcE91wR3KtB3Esy45Kc8TQZkapFTuAeJOAmcxDq9tCUXKOITqgU",
-	"VQcf/UTtc08Dd4e90UF0SI7G94qS6d7hesF0NsVJ5RiEuohiyi5WMSncVZ9eEQ8OR+fH85/1Zr9M7n95",
-	"/VV3uDnZ53RGfslZBQc/Pn12qs357zgjKMILpRUiNOVpok3lUSoRZVXMI7/zc03j1bkS/vlYTgXF+2dT",
-	"zCZTTNeNwrWNTlu/xK3vOq3jwUf9fmu/yk4658sD/JRFvhMLua5/YpF83Xmlt815RSmJKlZSsn8Xkm5j",
-	"NfFWvVbMORNEey6cA/1XlEX8Sv064kwSfWjB83lMR1jRvv+tUANwPq+GJjGN9TMRaDU2T/iICIGHsZoX",
-	"kiTKSm8QFokBzlwfCI8lSZTsT6T6HWZsK/X8KXwARrbaX4EUCWhIxjwhyjjS32433gaNT3BkLKcbjp6y",
-	"SxzTaGDMKWf8QyzIIE3iE6RZBEWcCMS4RDMsR1N9QjFb4nbmIjMX1WkiVmxDIsQThNGYkjjSNhWQD3Pi",
-	"ujIecjaO6eimszOyr8mnxXF9IRwnBEcLfboUCBtr3dpSsDVuZ2o2oEDPza3NB85oye18OKlY0sg1FVLc",
-	"0jzAl6jIPpYKopnhM54MaRQRdsMRj7P35EP+p3//p//4H/+bf/hP/+Ef/s2f/ebf/ve//R/++T/97b/5",
-	"7b/6i3/853/323/1v/zjf/hv//H//dv/+n/9r7/9q7/4r3/372+LARISESYpjrVChG2AhqmEHYoZwpES",
-	"q0ImGGxUmBRj194mMxRt43fOE6cbEQCT8ozLz3jKohvOBuNyMIb35NNhd4ZaEn1t9yN+xpFIR1OUEG14",
-	"wpheJHREnlAhX7FU67Xb0ZFz9R0UUyFPHCegPb8fdg5vifvz76IRT+MIZnhI0JjI0VQrCbXOZi74JY1I",
-	"8liriluaCcwQx6mc9tDcfA8xQiKB1I88od/BJ5Q+DZDkFwT+CUatsqwoG3P1w61NlyEJNKZ6WUwkQU3M",
-	"0PM5YY8f5Xeo/cKVcS1Eqs6P6pZTGJeyxLOrUqBXL5+IPa2OX718ol4NkieO+RUpzvwt7jBBJ6xFmTPp",
-	"72Cr2Y/BIPVZ8h3YY4pfjA8NbOzbEJ6ZXTWjQiibjycFE0sP1hpa+p4bDlifswfW5W4+7BGiH6MpFkid",
-	"DxBmcprwOR09sMd0E1kQ6FtOGeJzwjC1hom4ZRtMKRYILYR53CAMkHHTW2a5I5CN6dgHQ018q592Ogcj",
-	"eyP8RcKgz8yWUlv09HFLjbyNmqfZ2pRfR4WyCrAkUYAYuSRKBo7BINrrs3z1HrNvyUhuLA3h8EVmcwlu",
-	"f5HOZjhZwKaQU6qjwhTe3AgalzhON2XvOV7EHEdBtpR6BpWoFCW+fxtoQl6SeYxHpEiP+VErfqaJ25Kk",
-	"xLzKfFqZ14yzFnzbkokM3ZosxrVTqZokJT2x8Srtiqzc4/T27e2wul5ZyhnsQcaLi2QJivHoQoBu0BSB",
-	"cjA3OuJDT9EjCir0pkrBjD2yb3NUg6aBCpRdvJ3JWf7Q0mBvUwPqr9+23tNfAQmsjOmCPjhbsNFnmN58",
-	"MY0uEAs2Goz1C122dyU9Ujchc9OtrmuVgan43Gx+RGdznkgStRGELpR5OAGOGNNrEoGZBxK5z0Y4SSgR",
-	"oBpevXwSoCnBEUlEYEWdURvW54WGPFq0tfw+5/wJTiY3NebVGweS80EML3NnWPtb1A2KeMk50vfcrn/H",
-	"fg++pYaPGcwBODVAhJC5kSCvmLWnyc0teedV+ST85j//2T/95f/827/5H3/713/+2z//d7/5L//nb/6n",
-	"/+O3f/3nwT/+5//yT//yL3777/73f/jb/+c3f/fXt7PP9DHePdyroxSaJ0QQJo1kecXwJabxTs51+Zsc",
-	"kUKSS3W+kkSxNU5ovEDFO53g68pA6+3wTYQlHmIBGyxlCcGjqaKr7XzOTXKD7LeEz0kiqTZjnGwDr7Pb",
-	"JCsAE1p5QwUaKvmqDJ0mS+MYYvSMM51+seTUVrfoFdK+8LJjO3CzTNbFAj0PcyYTOkwlTwY2LlvpuEdX",
-	"U46yJ0hUGFgz3Mdzuq/u27faOtx7gJx0k8y6LvuVEI4iAiGBjPzjmuTzmLLJIGWSxitjJDEW0hLQuqKR",
-	"Esg8jvgVg8RE7SJfQCiluBBurKNiMWzsI2gYw3mAZXVA5f5mARV4qdnGA7vvVjny7gg92DFPE2XUJ3gk",
-	"SSLQkEwpixAWkiRUXIjCdDfu3r179+D66+98BCj1mCZkkG2DlWGY5VWaYjHI6Su8oDCPQ85jgkFHlZj5",
-	"sNZ31LAVF6+e/+OTg5Xzv3aRIaVHrJNERmo80Te/haDgYMTZKE0SwkaerKeHkEFBGRrHdDKVCEvE2Ujt",
-	"sIQLdUFIzEZEoGbHCA0EpOwVVrLjmxkdXXNnRBI8a12QRavrW3FGRxf2mSKRj6iYx3ih3aDcKNgpTkjL",
-	"qNk5nigS9enmakoYSpkgJSIbvo/yK0bqSKGSOI1IpHQVKYlUICraVqhq92/NNdaJMvljg4RgozWLQ/hq",
-	"uqQM1EGOj1HCJajbExSCZAwDFA6VXI/Uv1wbQ/1tNqRQ/wZtGxYmnLLsfTWmXaSjERHCs7u7vU6tfSep",
-	"zgpaNVXnVN+bzqPdS8grojZMWf15MjbyyPI3OtRcSNEEjneYf0lyLcvijFPKa29mpczVQTFFsai/lmVE",
-	"JmyyMZbXqyydS1KwoJIKs/86myA+BH/L28BaOg/hEbBwoogqNsLxC8fyGeNYkKBkDBUFvGfrWr++tYp4",
-	"ol3CYJgLoQ8ubfRVQiVpcRYviqwrLlrzhH/b+vQXp09fPPm04/yf0VsZr8yxEFc8iYqZGPe7x71CLsb9",
-	"W5XtrkAupT05qQrbSOtSdslK4V3Y+useXCOAHxlBWxBhUMVhEv5qSl83T2N3kljSS5IL4k1EUi49tkhb",
-	"66yVM87GWLHnHsPRf8M9Zw1q9W8qyawu45oNrhn3sX6wa8dl/85oxUmCF0vDyr69dlAviYBJfbMsMZQw",
-	"Wie2g3xom4wRuGDVAOzn7ftXjONJJhX8i/OmkNTVbR2/hqz3N53g/tt9nQDfnInvxfez76ffR3s/8emw",
-	"4l57BZ6fK0hMgoOJSeAO74YnCMemiEYJzQmRU5LsBSh8+PzVs/P9R69enp4/fv4s1EEmLFB4r7N/MA2V",
-	"wA3VKu93o7CNTtE4haxq9Qk4DInCxgaVhKhECRFEFk8Lb0zad+OkAe82nOROSbfTWTWfwsMPt7PMaxf3",
-	"LBMwxSUIMciU0DWnHqDQqOzCzyapC+dnSjhPNu2fQv2dHS8f9FloXbwhGIDN4WLpTAwu8aG2F+ecx+Yb",
-	"1vRTn8co4VdmoTCaJ3xI+kwpPyL2HmT2I3zB3FQ+d+u1VavcdINMmQcaUQnkQgxamTapnBZeqL+K9EfB",
-	"Ub/iE7kktCGlvXYfMmKYEqVKpqgZz+2iRtBwPPJ6PMpAc6hRK+skwdoXLG0vs9jnREgnwrqBrJ35iy2y",
-	"HHOlCbG4yEuuZKEoT5fZmPoheKBkmlcWUvSO7q1PhK1ibj1ev/zVCRZV9Y6m7kCSa2kPF5xZ9ivR/gX9",
-	"A9+cG0dg1SkIqjq0612znzUR7wgEj1oPeFDwZIpRkg6HJNp7gDKyjE28/rATY6kMtMHMs+Gf0jimgoy4",
-	"2ruQ8C4IiyAo6XiZTdkqyV1LDtl62gpkHHbrOUnW8hfU6azimWV77mKNKZ6l2PQ6HR3pVCIM0jooZ4Vv",
-	"VTlqRIX0PC9OzBfn5y9MTtUD1DHH1FLWDXhgS0PsddYbWPyiEeQ1SvY45qx0YFndsuQKbfAKTkhrZcOM",
-	"soK2CzZwDX9CWVS2oTnL3cXNDkrZkCoupHLvxFMIh6X2KycLNYk6s7fPMFvoGDpRJOpoEUdcmQdwe6pE",
-	"NJVtpAhQ9+FY8Mx9IpbNetJnF2RxRyA4GARIcJM+vMj8Fpn7J9JKiuqf1OfANRMTSSIj5J0DUfWZwHsg",
-	"qnAerjoTHuJPRh/OhO//TKh2+wxfAOdZTsETTFn7ZizxLo+FNzoKegSNQ5N6e9n4yUyeuqaNW8qQ0I09",
-	"NziNKGE622SD2Jr72VP7ChNSIr7Cb6UStDnxFCcXyi4umRHqhgmW5AovlNkIZQoIS9TpnXQ66NX5Qx1F",
-	"GurklxllqYTCL9dY0muybIroKgxP6f9UmevamgWmhWIaWyTNE+TE6JTS33tgDPEwK+EIi6PIPJnH64tn",
-	"1sYa8jqRCsrBTllNuIkj7FWQ2dsBmZLKuCRbnmK1CxhmI4gTnGGZJhFeLC3XetvW1fX6QzmT+TS5U8jv",
-	"dZcMKoAJTm14kjLXeC9M24FPFtkSl4o6yjxzT2n4hHOpTuVUCnT26EskjXBso0/BmoUVy5LxXnAeqy1h",
-	"U/LU5T6zeSJ5RLXifFc43TkJftn5zjI+YXslLd2YSjkXJ/v7eE7bOhOyPeKz/ctu410FPreKaM8oG2wi",
-	"5rUjxXMaAKNb6UxRAHswNTIFrvimYIm/djxWyzul4Kvw6XU9160Zpsw3KfOE8oRKT/zwCzqZ6uRsmVDF",
-	"KurIWaCzu0tVCu9Z/YzZiefq1tuP/ZTFI04ImKgJHo/pCOEZZ5MsmVddIb9KcYzshBZnql74yISJ4FZH",
-	"DmRc5SyXG8GxZ5SMV4OSbNosbGOmeauwTbXsOmUoVDJAOw5BGoTo1csnJ+V85NVSLdT8HJ70WVgpUkLU",
-	"zCQdns/Bexbuj6ZY7ufnUQh37pPZkETq+KL+bLfbD+DgY7Ob1d1Y0mFMNElXPLkQASLtSRsVPn/dxlR9",
-	"eK+NwiwPfInI7Iqi00/kZXffuClE+ABcchzSSdQBizK4IURU9JnOP4MwNVdfnRAlLcKTnK4JYSTBapvF",
-	"mE1SPCHtCeeTmOA5FRUU9Jn6wpBIvK95bv8N/PftiXkbeahVpV7GE30i/7x47Y9wLP9QCJINoM+KI1Dv",
-	"1y8ww4EKOVhwsZHiKOj+w/vls5fjRoe3/NHJ/r5v028v5FfdDSL/mZL4dSTzJqXqZbFtwkydkmxecbho",
-	"ZT+9RwF+y5GyddJ0hezbRUTB2o3bRxTc0mFPvOtGiXrvwMA6qEWJPy8o91NCZpDGFgIx4XNZ+oi5FevA",
-	"uiAHtaiGo5N9xOtq7XV6h0BMp7HuqFKZX1KkaStVr4vTt9H3y1ItW5HVYEZuhPNP+n3hxaqoNeHLU51l",
-	"ic4IZgKF6o5w/fzvgGCfBFo37zuUNVpS7Ebg7Mhz/c4ZxL/Gnfutzr2drXHVxJ2RWBckbZrslG1rsRLr",
-	"UiDJwQZFnJWYHMdFz8I3XffcuBG4yXIaxxI7VU7Ago3UkzvWVmsif9UV124aI7+okb248vguCvE5+Gwp",
-	"vnTY85GvA2drYl/ldBJX0uchKbEy6OSsQlWUdiu5ki3rjUXLubESV0QR5wmXfMTj/KynI0sjfqlMgOWT",
-	"mT07CtT8POEXAXpEyPyMkIsAxXyEjYsl0dBY1j2uXw2xPHMmawQNfYYqOsqzG5d4xQxpR4LSPTl/OPzU",
-	"Pvy8vwPPbQV0LFsJA6W3S6s/c34MdF1fOT+7Uy9De5yVVW5YurGFe5LP5tJH7eH9utT+KuWyBPd1WPNR",
-	"k6UhtspjhywSEpVTErv3azy9ShsYOz+jzf1StjblqfMtvp2a12u4cIcWquZqj+NaUBMy3AnMddDISrh2",
-	"BUPnLocm1n5kVcbnwxjT2bMlriczbBP0N5B7D/NaOZt5a7EkVuSSbmj7VSNKEOygjNzR8fiWW79XhLto",
-	"hi+en50jXxnfSZ9luYFNq+UD13MaZA7NQIO5wClvrDMCq00ASFLtMyxQGBEyF4RchHvo13/2l3m0Kmqj",
-	"0yIwi7bj0AgzYz06Y2ojA5MQoaspj0nJOakMGf2ZxslRYG2Fk4PlBFYnG8JwR9C4bk14y/w4w/Nv9Eq/",
-	"1utkkdpXqQCPoWo5AiLeCR2ZQiYIOQEuO2piFiHMFiaVR/+o5sCkps2KZvI3BysPEp7yndLOvhVXU2HQ",
-	"7ltfGNsgOzIF6O//pts+2l1AMI0lnceUJIM5SWY0jj0GLSBdofxWHQPmqcAsklOBmso6QH+oSAtQ98j+",
-	"u30UIPXPcUJK8fXuUadmHs8lnb8jd9iKCJZvkoqLFhTYeDOvFeyL7aqKilunLpPf5LS8Ha86iuGo2/NZ",
-	"7VVsaB3pQEqJfzYzTqu5a0NY3VouMVjUXVgaWmpuf1KF53d0qPuB89sNGK1wanhvnLW0eF9wfvGIxPSS",
-	"JN5GEAT9KiUpidCU8wubhP2ggJrSFATHypqBWhW5BxhyBrhKpgnTLp9SKpCUZDaXwpfRqIlB9hYkOBrj",
-	"YlL3QamRxEHv3QVtIk1g9trtMramXMgqxPIRUR+4I5C6CTUZR3MspwEC+Ghl3Tnp+CUXnVol0TZ/t0fQ",
-	"EWedGj+sdxS9oBr4aJUocbnpS3W/RQVY55AEdAi94KYkIUACMyrpdySyhQbglWScEXNLceh23vKsemUm",
-	"PGaSJAzH6EyXx2tEEl+GLrmW3jy/r9RXMZqbiHxk+TPL81FPVuT2HWzBX/WcK+5M5y6WtUbLwU6MFmAF",
-	"J48GmDnIN3Vh0fOpLe2dzWyYJdZaLhhjXNLxIkTNZ8/PH3/29eDVyyeAbBlqaPwxZVRMQ9TERUR9+OM0",
-	"ldN9fUfB7anfqQbrvKPo8MxuWVpKl+YXXu/UZpq6IKw9J4e5+cbqcs68J0PBxeNVO5LLUtJ/d3NnjB6b",
-	"fVlg21XkdKxb78oSQbMpQ9Q0WoonaEjkFSFMKZ+EErEXqKOtYTtY/GVB0bu+1owSERyFfdac0EvCUDo3",
-	"uca9Q9OzgI/tax/AP6D+A4pCnLO7ksEt80lKxP4bGr3dh7vDUr2dId/dGPBvXMo9h188/KXre3/Kh37N",
-	"DdhqAP1pYf/USfZqiqUiO6JRgIYLlLX6cg7pgAcEa+2qUC1GOkdKjHQ7Jz0lRj4CYWKDLKJx8s3r3N3Z",
-	"CRrf8qGGlzo+Pj7GGOPhcDgcjUajKIoiQggZj8djZQCBg27GL81z4oLO54aGHBhxqc2GuWS6F5wTPEOf",
-	"vzhHZxaY0QpTi9oAPyVYksmicdKYEY2cZri8VxSgnuF2zXDfLtkzkXFblqDAyJUDnRis2ZhFc2WVINCA",
-	"fedKYL/Np96nXQkDdrV1fgaW7ls+NL88MKaa9nAGAAeswSBz4DpaTrfdKMM2932XjvzGfLQUQllVISiZ",
-	"pVkrEwgIDFDKLhi/ypGCa4DvWBZ0FWINbiz1UMOt8es3B7233qB6xrlvKgEI74jc3WduB7BZg7oZrh9H",
-	"tiUqE+ctLLpJoIeKsKZG9tTZ6/aCnvq99SzpbL0VzW6WbRh3W7oPLu/QFfaPFZNJypgWk/kuNlxVEJP5",
-	"Vc9L7aavs7HO7N2uBlxdrGCmtFg86ZvRoolWd5OXNKphaccEqzKlgkIjI3ddnEnJVbOWYzmv5aztBEqM",
-	"vPFp7UwjVTgm4PLgWz6sb/TkSm6ti8J5u484qA18mca+KOEqYLCn6hg2qkAH05grv/7T/66IB7YNkODK",
-	"02qv1bn3zmo4/LXQ4d0QkOTJNR5JJ28vQOE8IWN6fVfnKN+d40TeLSWQ3R3HWEzv+qVnHjSsnHmoxNIi",
-	"DLMFEnPMbAGswdCoWImMhHud7aDIRlynYFhxlAqoGLggauNANED9N+ZDjTCTD9ncWCEdfYgXAD0GUZsk",
-	"jYkpOp6ShDzQwYcrKojBVCUREkTKrDw+jaGjHdTO8wSmIYQpDwMUyillF3px5gkPUVNfGuiZC/fNnzBp",
-	"Oq2/5FcAyvzoZbC9KhHj1GldzUNgMad0+CQjGaBOlfbnD/KKOQIHbPPqrMxZrQNqQlANZK8yZxh4omwp",
-	"4xarmwfKPZxH2TyVH/FUzlOZAfuOM/CEGzDlFpSuPttvKR6ustZbHrslpuDx0PcEVtOJqTLKhDRiQH0H",
-	"NcN7HQF1CVcJlZIwFHZnYYmHDqb1vAt6wxVYK8cXMAQXovlOxN6FbsvQ2TdxM2Q64rFa+7X+7JJRIFFM",
-	"sJDA9XBW1DRmqNDq/OUQuewXrSpY37Sl8m3L8I0ar1akhdzrbDyoW5DFK+SX6X9rKulLEsxW+qqtXS2v",
-	"7PFKSbVQ01XaFh9vPAm+TCQTQ9jwTVW7/xR9zlGUJhpcqRked6D2qzs96MzCPXuIBB3kbP8ANn2AwgPQ",
-	"Od0o3Asyb0xXM/9BN/IIBZebimA7vbWZJUZYlOTDyq29i6BZbktuHzirqlPBoykZKEFKBt3pAJokeY7P",
-	"JEEzGsdqhUBPWRljJbDkCKNua8rTBOnUJgRvNnpWZ0FL6AqhnobPLIXQ/UxVil35Ilg1zF1nmEezmw3z",
-	"qKXRCLYb6PHBx0e3PM5oAB+vHCWkP/CxJjwqjLT2MNQoOrdw8niX1eN0hiekapZ+lnKJUcog+EgSZCss",
-	"IwSP5dBfnb316CY11tZDXnERVwkIWFJ/5HYdbBTYmxt+ZU6SgbJJ68zdaIqTCVjPIwITaX8ARLDbn0Wb",
-	"aGlyqDFbPB83Tr5ZN1L1kMmp3ggo5Vkaxz+HBj1vXwe+jQdGPUYxZxMjQMyeA7QTp2aEcQZbzs1Du1sg",
-	"rKHhhymb1BFoxZOFmKsvZS9Y2vfmbs/G79yqoH63mVDuFivtBa8srVAkgV+NLi/Q0tYpCqEit252lti+",
-	"SvCDCfB7YAKsVdy7+fjvoUrdSaHkBzX8QQ3/cNSwH6phhbKsVEi7OP3etG7aKXYrZHmW9rGpfHbDzTvZ",
-	"2vVR14NGyuivUmIuq7Wx5J8t2Oh0Po8Xt1m7rP49IaXSZeNuWrCREhYelLRbrGW2AcFC7rTfGQropgmf",
-	"503gogw23a1fZRz2PEmgqKKYamDe7Kn99fNUtii3UFSd13GWGbbd9TPrmtyIVTVrKyBXigPdTd2yZ/Ju",
-	"uLvVy14k5JKSq50RZ963Y/L8rIIjj0f4ia58MrDwloMDSFgxHL4g0odN1+5uhkt3s7JV8/DG1aPu3i6A",
-	"ucHYgtJWXZ4J38g3G7eWajdqILb6rFnYZYWJcj8OmRBZ9sNqNqrEd4fQZrQC9Uaj4EFA01TbXU25MPgM",
-	"V1iY6Ci4zHe2jYOGAXvwEwYXUQJjAqtUAEZHUdPcChaCJSvIZq5y2ndVbfLhmP3hmP3hmF11mP1wAv5w",
-	"Av5BnYCXlMHzx48evjCZwB4FbJo2Qhi7GipmxBkjI9mOKUuv2xHf5+rB3n7W89FnKeFU8kFCJsoMSnwR",
-	"dNNwhk5YizIDH20OPtCqjcSCIAo9KE0znhxEmlyb6nK4NabswohVqPqSi71arUFGMaazgUZO8B801Q1o",
-	"yuOsyQpRlmGMcBQlS+1cLATDMvY0fMdkP9T9kgOLIKRadj1WWkoPoFH1F2WSCjmIySWpNT6M4AEED6DO",
-	"r//0rw4t3FWhBbTT4cH5QCUViuxqrD1NAkaMXMEA7wgNzEAFQPRq/PjiV7MXej9JCZNL6dhzA0rb0tff",
-	"GUA4YbpRQp2OwtDKU5MvyCghcps+xPUqFakQqd6Uq7HL6lQ0uhLGVjQuH6ueGNHhP1NFNCEjOUgTWlXx",
-	"qe9Ar14+VlaWFSsIy8JeaXthftXCuxWfILf2lQYd4tGFN+dpxOdLnrfEVB1tcFSL00lxGkCC+mcBVMvm",
-	"Mhgee3dopYIklI35BnRasJaaqY1qyrJQpymjNOwaePSVO28l8lxh4Ntd2TKXdVW+bcuie0mkFXWIT+6W",
-	"2Huz+Ki7t7YKk3oV/BrbDb726uUTrxLfVKeuPP5mSEY+HbnhkyVdV6Wj1nUTWlZZG9BRU/Vs1Dove2+u",
-	"E0o1bFk74gdISJ6QCBE2ShbzMpJkQxyMkgPZUgq1ZbZpC7ZpCyTSmk5U3U7v8IYaLlc7G7DgreigTdEB",
-	"ifBN/Wc0jm3StyJTFwcGOrHV5DIrDjGnlisSx61icZ5bSD2hcpoOoaO2VhKF9NwVmiPXVnWm9Uzf7ain",
-	"lR1htDHGUKi1ZswnlP2Rvf6HpfTnnEg3zoRb33Vax6/Nfwet1286wUHXXydY0IIbcElZMdV+tJwtW9A/",
-	"+ZZeJ50rCu45jUbhCYqoAKzRhe2GpOxbtReARzC6JAkdUxKhx4/0EfMBCrV+D08QuZ7HdESlrjzVD9jh",
-	"gh+gAEJKo1EjaOiHS7Cj+jfPpLsD2UXws3Do3D4M4b5mV10Pb00fVsThPijEd6AQnSqsFiNXrczA+6DS",
-	"quZwW53xPuTzkmB4Uc+HbH132mlXrCk52t4Nt3ycBnrOiKyoVKh2uN/rVdBRw5te8cpurypU4kERL7mv",
-	"s5ccdTo1X1IW5hvmpr6uWt1q2HecweFbnadPVNlpqlTWpH/ziREoI5Ob+LXNMu/Qq62tLToiSPIIL0w1",
-	"JOA4yaz1xxSL3PtW8mhnJK3qi+ADQZ5zQaJaQQt4vz+9yixGPpnOq1eu7Y4SH4q84nHBpEwnCEWVAPzG",
-	"ftcRZQgu6/WgOVoEpOfgWSkk2asN65MTsXJOtmv7zmySWMm/Pp/HC8R1gR4RWTy9ibML3qQpu3wmsWrP",
-	"20Zwg4SzNallnvQpQJAezKGpb7Reyr86QxGPY5wEkA7G2SVJpMX0fclTSZKWkIvYLHHTLhD4tAFSRQu5",
-	"4kiPtg7UeFPGvP3rvpqShBj/peI4oI+KrNUEnBWan396HqCfnj1/FiAs0YwLie6jp/STPb+zE15VALgz",
-	"bdfa3wrOdoXxX2J0NTw/a2cBtw3rhHWA0+5HCKQ3MZy28zBcYIvBOCNqH4/iNCLRHiLXI0IigUI85JfE",
-	"QJOHSor2GbxDChvIg9mKjBvZbn31LiEJzvrnwwTeEW30igliIvpwEMsigH1mnhzzOOZX8JSkcIDWFKu7",
-	"3aig0DhXJdXm0FuCHtuEG9cxY72kjmfFkKbUmMMV6Rm9zg8gP2MTij9+Bwkla0oaNyH3lguY3lnuw9qY",
-	"u29SKqPpvd7Ru0soL2zOjRPLSyepYmSJzwmjpsHCmAKwtfYXbJfX3e9f97rqfw5a/f710Sfqfx6pf378",
-	"6dp074PeskJ2z2O+Jqx4KHicSoKUwmiKPfTq5ZM1geO6Ua0lZeWMs5npp/ZHe3/kHddLEikyKGcPeeQF",
-	"NYrIYEqresGry3eESVSA3iyQf4NHkiSl2P+Lz1+2Pp7+rPfrP/2PmweXe61Od5vg8vWcJkTcCGV3qwaL",
-	"M3w9SEWJjbubtWIcYjmalrzHWBnKrStCvEHZ5aYrR53aR916mLFFfnFQYwWJ8qbsq0DoVtRt5sxmx+LM",
-	"ZOEbDmqZs8YFLvLJmCL1n6gJ9rN8Wf4A837xs96Xj46fHv7iq/u/fHHw8vyTe88efnZ0etNm4SsX1X+o",
-	"1CSuH+F2haNLq9grqYt15lNx25WkIaChAiKKsiEx0/kJakRuHlOzlLOmIVDMi/eWoJI/bnW6ICLW9ZhZ",
-	"u93dnet2yC2OQk0zmUEHQH5FIp14CENgCPIOISMb0pHskYSzEVlCS1wB4b6NtNCxqOaYxkr+gkmtJvfh",
-	"2c/V1PFEKpJQGdSsxIGbuUkzmVN9BoW5SGDGAHaclgp0NjxJrp2mqj2TOoJl/d7ZBdhySbv+yOGWvbrB",
-	"g1AHPd1C1NQsoXbjXoBCte1D1NQ+FsWmkNymruhdH4UBCiMqIPIQuhE9/UKjIDKNADDI5vaiwzO7f401",
-	"tKOIWkZEnWjJLiwWr/FxtKmweetd4RmXxOCW+gGjDUCtjucbRNOT3KGAmiEGhFV9TtBAYfqfe0EWVQ+Q",
-	"+nSAMOszPtczj0Kt8kN4hWYhwNu2LLEH8m6cENICRKlwRiSOsMRhGz2HtktjSuJIIJyQPqMTxhMSLfWW",
-	"cqlrnNgrrclctuC31oE+hZh84cZk7uRKzmNtDZX98e4rCy3JvG8vQFkd3PcF4OzQqplT84YzMEnwDKq3",
-	"nM7xztL66rxEa6nlZcfvKs+yp9eD0bph7y273q+YyIRfmJns1ptJ20Lfib7GqVgb9q3eHY+ZP4c5Q/uV",
-	"3KBSP7AYf6FxwAUozPq1aaBNvX9CbRlp8VyCWV9iRRfpfIZZiuNW4YLBOX8Kl9DnL86r8My1j+0bD5N2",
-	"cxKcX3uN1z7Wh+FsoDFdCbPsDO+sK3NctoxM5zr1WFYjp6yiQue8B8hWikin+56aqwiFCRDV6qedzsHI",
-	"Tjj8pdSYOXPokNSMCkHZpGhgHWyMqmcW3lcUYFvmWLzQKZ4ThA1COJrhha4iRU2c8RXwUs5ZVwmez5WQ",
-	"1Z39YCLBkZsDTNqb90rctswVyxyRc8PNZIMLG16ehAwPnUZ6FAsU4yGJH2TbpACMHqCrKR1NEZUm86xo",
-	"/xa2SdmLVB+YvLCl1krNm8CJL7m/N9qlFS6zKlWzZgOuk4SVpa1RtNzO1tcNNoPFrw1tv+ZGPx59gQm2",
-	"XPTbwIxfNT3l1LwcjL0asX09TPvryhV9SuSUV4jZL87PX6AZ3JDBly7YyALYugb755+qyXrx/Oy8aJjr",
-	"3z1WeUE2rMzHBLsz07RTLPWRmHFGbAso7TsPJ3NZOEVo+AUNAXtRpKuCJ8yiVSBxnyKtNjKLWC9DGz2W",
-	"Aun8KzBFS33OAh2RvpoSMFnllCzgLqExAZaT9QZTgqM6pSrr9KSrG5f7TWglabwxoOp04RkEZ0nSyhbA",
-	"6NG1CtDjNtqwFAhGv2wMVuYZqmeGBCck2eSpNX0rfC0+uhUtPvLmAvVTatzWBTvNqYkxIHDDHv2WD02F",
-	"5pCMuQm5g1N/KZ+m0EpBLV5yieOBICPOfGA0Z/pChuGrqIvSmETwYQtMmmXzGCuGCgtNM1ygKUSGWbwo",
-	"stS9Tq3AHXQRUy+rbswmndnQ7T/GaawnRvfqIhFqYoHyZhp7VpaY6TKltKWoRdb2p3t0cpB3OXI45iff",
-	"/0m/H705fNtS/+nZ/5zr/5wU/tPv6zf4w1OZYF6vZYwQ9575avRWuYFFp1Zhe41YWVCVdUeyKR1qKfev",
-	"yHA0xbKH59QmdtRHkMzLm3SdlJnfoCBxnbkoD86zNUqsWJAGS/LMI6yqtbJeq9zXX9ZDjFxlyidMk7hw",
-	"nLQtE7RrRGsqLIygL1n/y9td70LLfUaBV3bSWj6rFjkiO3zCUm+6vm9ra8dftPTEtcw5s/UlYL+XTfay",
-	"cHFF/R/8s5/8/9QJsHfvzt2P2n8yCL///3dax6etX+LWd63Xd39SUe89XeUFsgg4LU1zy7LCmhztw87x",
-	"vRpewUrNt/x9feuOv7+jY3pHnfeyLh9bWx+bZX84lkm506xxGiQp8RTUV7zZtS5urkGLM8LKushsUev7",
-	"PegeqV82ToCZVZj+dgY+//S8vom/llnqaKZ123Wl5qpt9a9965JW888PiDZ3hqysMz6K4rftxbVfv7lS",
-	"XEogWfPNt2v0kL88SuufTf2AZq3XFUjZl69TkWfYeBJ8tG1K0TsYUSOoPbQ8VuWB49K6fRkKUhnWrvYX",
-	"Ei9KKj+TfHmqwGoVbtn5d0wb+2wmTawtN9QGv/aRCERL7Zrfjw73Ua3v2ZLqH7bm1z4S4OR3r/jLnoJ3",
-	"pNuF5HPwssxuV6t/UNz1NLP98XdNN1caKCEMN0Q4igQIECcMdEHIXORQUpbuO0pTSPIgD7AgHAueiRk5",
-	"JX227EJ0epwuAfYWelrXMo2q3LEr0DSL/rfaDUO3sQ8q24rmTeVWqPQFG+XpM6vG8DvvQ6yep+rpgXa2",
-	"Hu336vwhknRGAvTys4fo4ODgWPdVxyjUrrMQ8fFYEBlYDaIF81auu9347c50+03POkNm4SDVVTPRIAeO",
-	"9qDq5pDYWKIpviRqe8GDAeTDQFcogEVso+fjMRouvOqy0gWO04hK3dlz4K3TepGQlpJdCO5EU84vEGWI",
-	"jMdkJFEzPH316PH54Mnjp4/PB69ePgkNTJ0gEjqTZu5U8APz8bi4It5gBk4gGY1x6a2SUNypr6Fw39wc",
-	"IjHlVwI1Q30lzL7rPTg3fvMv/rff/Nt//Zs/+xe/+U//tz+gQkYXA8oGle6BV4IkAmLycK+aE8CpxCjC",
-	"+qsYJeQKJxFqRnwk9meckUV7FtVE57MEzPD1QL/HPxOxWnshNRUtyrKP/ipP09x7YHqm2+osY0kspWru",
-	"rCg8J5+yleSLGY7jtfQXc2t3SihnMqHDFDLLtTYbWIT9tXgP+bPmfPPQPvnWFLEMNLjJSENu5OLwzVLS",
-	"8YSCvUI5QwwK+DAr4S0a9BPIRYYznuRlq79ym5u8yYEDx1VZkxlqnBuTxGefEAZ4xZYlxphBabZ5M2oC",
-	"Xa1etvEwE1dqi/z07Pmz9Zve6TDsk4QkQp1O545Aw5TGUrEJ3EqSkywJG/LOZ5gtTPPdOUkMaCRDxX7G",
-	"auKMWNWDgTiy4gRMmbB9kZWFbs4kthtxWXzdq8mH65jQpW7D0Tu9hE1kXh2dYNxAshJE68da2aJTJxK5",
-	"/T4foC6c0g660V4bfaWUcKE9tBM7hh80GeGbvkbd6DdO+oCH0W8Efd3GAH4yvWPhVz2efuOk3Q76WXPY",
-	"fuPE+c7b0IhV+EsoufoAhf1GvxFWqBpfK9HlMw65AriXwRDHmK3D2ZgkGPpMS64T4Rm5ihcZPiOJgP/W",
-	"ghN7SgG4pONFhT7mQmqFrO9a1sjPnp8//uzrHSljKEnzU/JESYmW1n5LRDw/fXX+xRY02HOUemGxkBso",
-	"8ZJIo9GAs3hR0aIXmpNr6coTAZi7itQmT7Kl2rPWpHWGPNCAAJwRBEi8qSDqSTaJiQbt5UztDHX7BVmI",
-	"ekJ4nvDbk3Dq5TXl2zzh71K6KcqUGbAWkNcF4DXKRqtCyVFCI2K602dHbHSqb7LbUF/mCQrTWCY4NKN3",
-	"X0sFivmVmjJhO3JgPQVTOpkqOwSKbuWU0MRSoqx1ZVkqcztUi3HFEyH31AzGRFroCH2znCY8nUzLe94/",
-	"Ke9F4JsG/zcR9xkfby3s5wlfI+qzb9ySoHdwNphvQ7piXkkB9a8s941Kckcg24kdDdOFyOHodcnTXhs9",
-	"1GgcFsdeTWOf+Z6/ArMLq/2dRGiOE7lQZhUYXXBqCBBpT9ooFFOckNNUTvd18kpo4BT6jDP0GRby8xfn",
-	"dwQSIxwT1Mze//d/g7qGqGJJxAYlpIljoFYfir4yqW2YgehUp6MMrbgkYWudggpf3UKGlCS2BUh3xEqG",
-	"pZxhcK/fu4IIoQiSMh5MeZoIbxqzvgkRpmz5vDIS5Dc8BTPCU124l1UVonkqpgYKnjAAalHnoQClc9iH",
-	"HXW+LJ2IHCA3l0zFLdFAc/oQi4qjtL4N6eNWVqKVgHEPQGKAwjTGMxovzFbMJPAs2gtA+xS+pfZKeNJn",
-	"WksZMTtc2C9lTsMRZyKdEURlYDQaZxkE/h2B+BVDEYnU6cl9LOLK9Gn3mY2/djudEmN3OzvSXcU55CwV",
-	"IDNwXia16oB4Bk+DKPlEPbv0xoRoZMwqNvoC+AR0YdRK58W1kviCGCaGtwQg5SlLeSriRYCGeHShz4gC",
-	"jfC8jex8HRXP/W45LU+HMXGn6v7H9wqT1O7kRQ0snQ090+QXqF9NDVx5YQx6SfMKjRD4oJC8C7/kVSsF",
-	"h3F2bSkAQKUvo/uFQV+sfETSGRl8x1nVXtGS+/Hps1NwRyJ1K2pmvgu1NSGld5RKtS+o3CumJr86f1hU",
-	"VqeCYsUnbDLFtAYipZxSdnF7VqR+fU07Em5+l5akS907Npv0WG9oODmLt7XpBO9YYzw537kl8wkM7F1Z",
-	"9cZazwR8UxBt65c/EN7I6C7nYWQiosK6CSoc9R4vwZI96R6cl53shRN+hXNuyQ++2qPoHoN9FsoaW8p/",
-	"Sqta5zVu0yVZ6vGn+13Efr+3z5RZq5pXa1qfyir54Yo+yZLwKQriwnHOPef7Al02LrQrUOeqYNJa43qr",
-	"0M+rl08y+aGlPpyLantxnI/eHOHoBpGibBC14kNLiTEfAkYfAkbvOGBUE1/iZjGeFJjUCfGYl2bbxUZ1",
-	"lKEy4pGyU1q9t6EFjfSLATHl84IUSAgjV779/yEu9CEu9AOIC7lq6JtO6/j1R9+I2TR6/b36YzoT7ddV",
-	"KskXQNqiNWUN5tg8SHRT3a3fdXO1vUlMqZJmdA7uDxNw4sycCDTwmFKrGpar3WcvDe6YrWxNiODxpXad",
-	"YDRP6CWWJAuyK71nob+GCxSePnny/KvBi5ePf356/ung+avzT56/evYoLDmcasStbjppbpTrQ6xps1iT",
-	"F+7usM7LPsRo3lmMZnuhu+tgzq1C2FXHUm4cDvHCD65lc284oxBbyN71cW/t4D5EHT5EHT5EHaqiDhv2",
-	"KfoQkvgQkvgQktixtVAZu3CLy+qqT19ZDgjgJ5Rd+HvOD6ZcVGGuJwRSFHCcnYGERM3wTfbc2/08CaTd",
-	"bud57jhSk4nsJqpqB61e5B5PfBOktLb/eJaX9CF1E2DdG96NKbs4MZ9W6pdFKDx1Gw6eoE90+aLG2lOE",
-	"nCvhasD2iuTqUe6LeHA4Oj+e/6w3+2Vy/8vrr7rD/cvuu2tgXkBsXQauP9gFKnUZhMgzZi8sTEXViGns",
-	"ZBdihsGwyrhEJ7Npgwte4W1x1FIsf1Pwc7XHW0Muqy32Cp3hmuuWtTT64VyxFWUIgM4euMgIWmItuX23",
-	"bTBnJJcH9v6gZrqUfr5ihKfgRQV7hAj1mzNQs0QbjHKrEW6Hz3pbfdWNFVdq5lczNw38bVUVyKBPdQZe",
-	"lOGKqIm+ozdJ8bDX2wJP28EWspRk2zNwJH6R68s8UpiGMgNW9UTIJPVmndUzBbV1W/VMh9XSMDd0fb0T",
-	"MewJnFZLw5t0fdtQdG4B2Z9LnRqycLOi8iW5tu7wu9HbnY28ckdu3iHAvnnlbthF9+fc9tu+9XP2jh32",
-	"fX6PG9YTkydXOrC48NTn1tzQvx8b2D93cPkBanWr0D9qbPdWdwu7ZRMCNv/4NiZJ5fnLdYBVbqA3O/EB",
-	"eFxOkM1d9Dza5Lc8gUBoYAZdsE6Tko8Kz9XRStnA2gsa9NmcJDkabhOjCwLg3uGqnIRQuwEy8JXFnKjj",
-	"9t3QHvXBv9hnfJy9WgfBYiokiXL/Xfim37jbb5ygbqfzNmyjlxrBIUJXUx6TpWYLdw0TTAhsvpNep6M3",
-	"kjv/jj/JLF8RTmCG59/ovfFar49aXVj5p5xRyRNPi6cCIs1GjVJu6xS5SUf1baj2gdG4zRMrsVPBx7Bm",
-	"uMcnBzczrOBLMZaEjRaDWalt2v1ebaDXGRGi3FGnwb3N0jQaZyZNrE83ZReMXzGwjxtBI1L/LrXLrlQs",
-	"vhIPHaOA0IEBWUIzyHWlQgNw6WSZNvpUSQPt0JFTwjSiioDKECohIpUQHOskKxwjJfRiAqXgTSxQ+OL5",
-	"2Tnax3O6bzf1/hsavc0CIvtv7KZXv0oiZIgiTkSga26crgfqzANkmAd0XxUqUDrPsKkhRm7SfNro09lc",
-	"LgLzDvUk3AbALoWR3xHGV1nU6K7+rQUppL1LXnDadBjTkcfHOuVXDGGJws8/NdOkb903TWVqpc/dwsF2",
-	"VTe8XEhZ/vLCypoxu6C1Lm8vb67SXlne5xseFF1Zu13HufrieE3jOTev0vRuKzXC2Qysy7wD5GNRWuZh",
-	"qHuHxWiuV5Rm8qGK7de2nVixDTazHt09sskcVbRVy9duLXPs5OxU0Ow3OD+579nRGeo2+Hgrxi1EsH4M",
-	"nLqeNZcW2PZU9xjexsiGylMa6UblV3CBZYY4FScIgkDo1//6XyqrF/47TkgBxFX9rZP5bR1E0VjQF5YG",
-	"9kqQxGT11jZOD96fcbqVwTlPKE+oXKxvyFLXo1PHx5o7VwvqMyNmbYtYZ2l2qcu2aAHlzF8mqDvF6qUV",
-	"Hf1a2U/vxIXmnfc187sLdeDupO2VgfOWmqqgSLOX14+2XJ8S1dm7Kwnfhk0roWvOJE4A7NHckWMWKEs+",
-	"LKcuh0joUqW93eXDeXlWt3svyLQhH/5x0SWZfU7fXfRRHvnyUjJg28KbRzxJyEi2pjwRpDUEv+ZiPR5u",
-	"2UvoU44Jj9dCSZZQGNUiv1SP1XZ/eV7gtE+sSGjobJIPqHhgWc8PAd/SmZGDXmFCDoqwzRqgudM6HrRb",
-	"3r77HiFjzM5sAap2xS7a93qm8cfew1eNcUfWcKWIsQ5icwOkaTp1WbsTJK3la8tzbagYRCRe18hacoSj",
-	"CDUZmWBJL4n6ISJROpJ7bfTMqQmQfKIxTsC3ElpZWdf9vquhZTLThxNexA3MkquqoMJxTEfkj6sjQEq6",
-	"FjsbffMnf9zvi9cf/bH9hzcMNEl4OvcG5p/yS5Ll3GoHOBUI7kfNEHw48IewFd9Y0a2zVuBCudn6ysCj",
-	"b8PmqsE3gfY6al4lVJIWZ/Fi74GbJWySpgUiZZBZr4JpCYnnkOO6Az0zjzEbrIqxZa2vDLGAaQXuxiY0",
-	"nQMnJByPAEI2y3GGYbaRqVBGoXoutN5KKTR6kQ7cnWSrdonjlECyoeSm4Z3TQ860IzBtTMpVMztt7/8D",
-	"UL90fe8sOLuuUNW9m+Uelug7ZYynbERmhPn6dKYRJWy06ay5Lz21rzClsYRVhA0luZao+RQnFxG/YkWT",
-	"Em6YYEmuADBKKDtVICxRp3fS6QD4M9RHD3mqTvgzylIJZ/XN0wC7WwVwIv8+065njW8IewESsJtuwhZh",
-	"pfrtnJTj3ScP1ju+6/ldMaJxwmfeAZmiuqoR9XYwIkllvNSHVRHP4MjCGTrDMk0ivPCmkq1z43d34sbX",
-	"ROYc785pzi9BvsE2c7vX2W/LYP84ji0MNgVw4AzCsinohBHInASulHsBCqHUGxLq9dUWZbr8O0AhQGbq",
-	"i0X0TNdBhuPYeGUgzw0eKbrI9B3Lm7R6eLvwG6wSgdv7EUpv/TRJeEW/WqIuoSGPIDhvUm0xwxMgAZ2+",
-	"eIya2v0ZIJzKaaDnOIDZ3ztBGIl0ThJBbI1an5ku5daBefri8R1dgh8RiWncb5ygN/0GfFj9u99ot9v9",
-	"xtu3oe4hvhSc14+BT4tHWjpc4phGA5P/oe7WA8wOZm5jwcbbpRZA+Rs3WBqYxEf6yfJKmBfWXYpH2fdL",
-	"PjsYnweeTyopFKAZHk0pI62E4Ej9AvDa2tIzQTQ0JEKZSlQa8A7MJqSNPoV1BdBrzBZ9Zot8YH0tSgKc",
-	"EagwuRSAf9tGnxtFBzMs0AgnyULXKOn6johA9i/Bo2mfzRMu+YjHpjANljMAr7a84mjGE4IuKIvECTi4",
-	"M5wWczuQZ62xYcxHFwJhXSIXmAi1G8HNHmkCiKq5MNAJ+9o+Mtn6e3lf1yz2nUCdtWkRovPP74isR3Sf",
-	"9dn3SL8EfW+G+X2ffd9qteD/qcuHnQ76HoUlbgxRc4gBGBPPiFTzavaXEmP23m8FZ6ESa0yk8zlPlHid",
-	"kYjigeKf0LnThIWdX9SMDdIkDkH0waFpwLgcmDOf+tk02o6ogPCN+mlGhaBsoiF33NfZD0ZkRGc4HuAh",
-	"vySAywK2snsJEFagFiW7ZBS17yl7qfwUamLHfII5QzMyG5IE8VQa7hUo4qNUiSASoUQxsckP0BEcJVBg",
-	"hsO90izaVSj9TFg055TB7xq6xG7f/Be1ygMzLepXe+YZUGaOSepXyeW8fNcFWbg/CcFh3Uj5x4gwSqIQ",
-	"GfbpKvZJGTaFJ8WFwnM6uCALd6mcn7K7suZhGW3uwNYRaynpaUYW6XhMR5QwmblVg9Lv4B/JnjtQz415",
-	"MqRRpEkAn6zLeOqYUaAJOLDMsXRe/iW/TYNFwRxOcUL0mPX+dX51v6l/MWgwsE8AyAlkipr/psmsN8JH",
-	"7zFrZgxmqTSvMbXGLvUjkYzdj2dMAhA1RSoEHxSKoEcxN08556mB5HwQ8yt4ucUVyl5jJ/pQTbSajDFP",
-	"WWl+sp/0sAs/JSQis7n+usve9r1H6r26+VZhAez1Y3V9xNk4ppr9BZHpfGCSfvRgIhJTqNBVL4gI1gtq",
-	"0GsHEhvmLJNiZ7D8u7Ns5Uvu7Javqb/JzCxSNo+cETuWLjCrksR6yjF0m9LXej29FecJHylFOoy1nILJ",
-	"yqQU5BVB6b3UjaesFtkDepTVYzMZB2aD5tLF+SEvnBskRNkJwJOOdjPv1Q00smxJp+BOfdAmQMK08/GY",
-	"JPm69WDdEiWCdAWnnrLs7wG5HhESObvFViaT6ylOhXT3kX4iUSre7CbjghkMU7HQYoYPZpgtBlhKtSjC",
-	"0HFkNaRUZlkcoqb2Q9rEXRqFe/ZOvQJWi4O5EebTCj3Sxpg6W8v8ZZ8/MML0ElM4s6nbGB9kf9tc07Jm",
-	"MAuWL1TpHRY1v/C7+qhzuFg2SF1Fr84dXj3v3JflSJW1PBxWlpR81rwr2xLgRXRUvPMq86kKBe9cKWlq",
-	"k+XlUe/OleVnPNoYfs3VnEOrUWkOtfkvyzoObltWUuWfbVlSpphsPN6ZrIJasnltpSkuKqXCTVonWWTG",
-	"gkrKfnS+VlBIAHlZkKIZ6qbRUBpzU0vxwmftLyVJnzWGL9FrBTescUlIN4JGURbCIjkCEOq6fDKttMbm",
-	"aulXa3CptzhiqPBnJoXKCJeZEMqGWpBBarpcEWTTERmEl4oyJB+FI0I0P9rdDLO9LCgyDFOHS5YNRScE",
-	"mNuJOtg1L93jGF5qXGUj0fymbUT7BufbuW3iYKY6113LxKWqaJiYr3jskkbBzWvNEjW3BVUOE+o1KjxX",
-	"DC0VKt5zxSGzSsG7uKvO7QWdny1VzrJLOsrMRMYRS9I/XzZR+tmjwBt5d1BXIRddTMt6ouhuKtYTOD5d",
-	"v//mFE3TGWa5O8A4AQIk8BiCgmLKr2yPQV+hvddf4otWZArb70WyFhKNUBMiMFQft8NftF7qS63HUWga",
-	"Ge8FaJ4QHWlhGvsmMf6FInWd7k8f3fv6/leHv+h+cfDs45/1Xh6dH/+888svH651fNq9Dx6VGm6ZvMGk",
-	"d3w/PXv+TMeOdGRIH0NfPEYH7Q6gADGuK5+hdzBmEQqt7zhEeD6PKdEBK+ufwX0WmpO34Agje7ey/EhC",
-	"2AiW5CqhUhKGQmiveYK+0c4NcL8A4drBEaCM/NdhoYOpeu3rSj925WycSSw9rSDHCZ9Ve6o3roHTEdfh",
-	"YkM/HBD3uXr2E8h6uJG/FV72kl/50ikkr05d3Hiw8rviy8q4NavZGWYeKII3OXMX1PcCw1jB/+hBYvgM",
-	"xKCBtGkaz9dhp6Mdb8r820PDBRrFWMAuXS7a9KZw6bd04S2HnYMt2ouNYuoN0z2HvIbD6+u10XVP4aBr",
-	"kVSS3Tve4tVanFWRe1Qit94ULGfh1MvBtZZQ5RCPOr0Ajk5qeY46hxBxz0+hWjXqKEyWjzziaRxpqb23",
-	"8fyU2NpmBJUsRINBaVbeGUc2vXW53YoJr1CP6IwwaHuT8CsNOwXbCpDY3NiRDt9NeZo4BTCO2SuIuqAO",
-	"LQVtXxH189H5RBfFLNP5jOBEac8Esws0J8lImR2x9rnPaBxTk2xvwp7g52YctjG6wjokqmO6pUTRo04x",
-	"P/+wVs37/PioGMI97tR87rjIv906z5UTUI+g9fHxUUO/sC4TvNRgV6VQizpJDCBhZtA1x0uxFv/WI56c",
-	"9xzNbvieyPf8Yd2uVxrprQRKUu/JrIbPR0C3V5cCkimXTVWwUUtvgwZ06tZkDLZT53YzvdV70rv3YaOf",
-	"QJpAGOFFqG02tcVDXWecji6I1L7hRFpz1pi5JHLB62I+wnGf6Ybf4ddff/116+nT1qNH5198cfL06cnZ",
-	"Wbj3QH9Ix150uE790/zseKCUKDG0XJBFqKNTyqjO20NrDW27cXFG9jx5SmU7xV936la53mCS5wmfzaWX",
-	"de/X5ZwMUKc66dHC4oCOGnEhy23FajeHw4IzyiY+iu/XeklJMGl3lQVaLE6Hb3OVd3uVFAkqpJRnDHYG",
-	"sz1YWN+lXVVTdKbiobL3POkbvevr0MKWGptR91847HT2AhQequvWiz1coCzgbCIvmY1hGlpmEVhI8Q9Q",
-	"eKReoA0QVxX3rq8bQeMQ/vfo+rqocI/g53UK95U6Ij/hE18D1jyxSxHksXOz0uUin28FamU8neWXfbzV",
-	"yyr1WQlrXUkzjZ6QM2l2zgSM8W5LiUFzB4L3oubDGKdRvmylnhU3VJUbk3jU0ll1t0VktCFxCcGRzUMr",
-	"VJm79G1DTP06zhocslLJH9/bWVnfOhCGpQ1qIT+NKiplX7tWbjbHWUiOZ70nDbSjgTFwJ/t+t+cvbjUu",
-	"6sJI9i+7+6Mplvv5fHnhc5ftlPIRC3gQvD5B0VavGgW8Eg0XSky6gyka9xJp9iLRkgKswwblesBuvXNt",
-	"Ba7EubVlHCmOsLjQ8HU+eAUvWkLZgih+5DGbp2qS1NVAb6ZIWT7qFDSK04gUk9p73R2bHIW3H2xvZfhF",
-	"ydK+BORIibI3KIuHsgvKJnuB1ZdOpFgHXMp1Ep2NkB/LsJ6beF5tMvrAn72mOOSL8/MXNpvK4ZOEjAi9",
-	"LK+ev4Qk92TUQMcwAaC1PAuub3BEZ/PZLAKQzPB8rpaAj635XugIr3ZjQkY8icq70daq9zq9QxCMnQow",
-	"yZ1VHDtr6ZYfO1ZGqRbZMWZyt0Zp8hwpma3BezdxXX4rao8lsby2zLrCOLRVe+WAyxxPQDinkGwZ84kI",
-	"ECNXSojDl9voBRYChYxcy8EoTQRX5zmBQvtvC+qpboC3GchUA+sfY6F/XrY9b1gyaIxeHxhuTmtRChx0",
-	"u+uT4CuK/dyX1pp34g1wZecGaHaNtHDGM10BhBOCzJaorNtzyv9sCZ9rw1ThEag92VtC1j3s2cId6/Sz",
-	"dTgNDEBvRWDUk27vqOOWqOritcbb2hWKL8kMU9AB7vjQU7xAYxzHSMR0MpUQVlKHr+9Iwk0GLWuN4Rqy",
-	"HSakjEl7y37qt4M05i8KPM8rwYqVgYVSFVYu6/CVBa4t36iu+XOoMIV+yx/fwgbfQtTfrIIup5pckmS5",
-	"FGaHBW1lEOoijZ875+rclyM4GuOimXhYb1J+OPVzy4yTlShmRaMZwkvTD+WyZ+qywtJahw9M0eNYEuis",
-	"L3YA+gKJJZWdP7+a6orhrKpU0AlrUaasemE6f54/P38BSfGFlats77W667LTcbnz6z/9q0PIhDw7e54h",
-	"PCqOdm4axZjOAiTS0VRp1ieUpdftiN8RgbLW1IELGrosHf43whRwIL6rjwfaTvfwsJb7NcHAl9ELtJao",
-	"VdvlIBHAjnCwt/PkuJVY3ZvaR2YPeSq6ohlloSke0rxvnGkPrGMbMiC0BKAadNC5myZQ0nFBFgUmN4oW",
-	"3l4CQNRX1vv7sl3rMTBCne2tt6lidQitLZNmw5/DVLpDc+tIqHHO91nzsHOw9wBhFOaJ3BpOFTPECIUN",
-	"pj6mvsWMU999rSmagXeqCVF/9llWxi0knzs9A90yN2uG2ESxLEOqWOtmb1tmMUFGaULl4kxNnzFPoBXG",
-	"qTfGf8qKRXd3RCYwfvrVOeIJlBhdkAVqhuKiBV1A1PLC6oCcgJfnpEylnOtV5BeU1P+onhukH2tDSiDU",
-	"t6s/LZbhSWNu7MmBuT//Lp7TL8mi8fYtQJmNueer+SfVl4yLxqzYicWfEYE9PgpnEXN/t9ENge2WAysL",
-	"6aQiMB1t1WP5AaON1CQQJqHJlxJ5uDT8HDnTmfo+a65saaJuMeVRGjEzLM9NaCZT9+ZZnnKzsNUfytYb",
-	"PdVpeOpFJgfOSWYX1s112OmqTQPX+4xx1ioO0xaqHXYO2ugFTBnMlbaNK04DD9Dc3JlAz6I+A1+cOm/B",
-	"ubKNXtm1KZCUEJTDKZyghIg5VzvQlMCFUywG+QM6aIf7bKadXxLTODAAA7LQK0fvV1M4nHXb0pOrprQR",
-	"NC5JIjTLddrddgcaas4Jw3OqDmXtTvsAUhPlFHYnAFBgp24Ufp0QXyePOEaFOwOl5mWQVTWoQaidGaUx",
-	"iUon2wZQoZn/cQS7sFQKq5SLmSX17V6no4sas0J7yITT3aL3ITPeVXvZwfYbt9bflOVmL9m6+t5/6itW",
-	"WGe181V178p+7xZq0quywuwCV5eDu9XffoLevn5rBCW+QRkxLA2INY+l6jJDWzHaYadb9a1scfdfucn8",
-	"8NDB+oc+y7Lx3waNozpPvHKSbl3VBCziKqVvXr8N3hQ0xjev374OGiKdzXCyaJw01CSY6mZ3zGqh8ESA",
-	"5izsIDXzc2/nKw06YHoGWj5FV1MaE8T4FaJgQITfZDwSIMNWeyFqGoSRIU/V8UwJGbWz9x7oEjUCQGYG",
-	"5wxgfqBOfvXWM7BrmWX3CY8Wm+27W9hta3fSDrZQ7c3hztZXSqbr7ZAb0+pI+3ZJenXf+yz+LsqsHUis",
-	"OtLKCKvOeinyCY5MDvo7lG+H3RpPnHP+BCpv1AO93voHCoysuzi+B1n6Ih3GVEzBJKwnS98GHisFYOG1",
-	"fI2J9JwoH0ukTi/zOcGJEzTVaBTGSCaJgXe3p6GVovKR/tLSTj9c/ri+Nfqhs5kmffUTz7j8DKrE3gOv",
-	"6GncgFWUYWuRE+B7PlLzWwpb4nHUUF+fpx61rREwxpTEkS52Mf1ArEYOM/kY7odGpoZoFBMMBvzsgQUH",
-	"cxQ1FVo/763mOgNjuBsFbRFs1igXJbZTFuFFQc20K4T8jF8CWKB55tY1a+f9DX8jlcrSOPYpUP17nZlc",
-	"oTKPP6jMm8myH7OONf2KttCxxvnU0u6ltUoWMFDxjFjYymL6g855EOEDlPAUYBY1ohDsMH2cokxIYP1K",
-	"DWwAraHX6wcN/K456UzyOWTqqtXDJvGFs7zLlsNT1nG5hR52F3mVHn7O4oVJdiNxJLJKUM1XDyr4D425",
-	"bjSLUUIUu2oH+Y6Y8uYKOsuaMW5mN/mnc7/VuVdfyHsIuw2d6qaWduvnRBxknvQsm8+v4HqOggtua36q",
-	"tJ7tH2d6Rv/I1F7neP0D7iw9tCgQ2+jMd6/4QBvxBCVkhudOM0CbkOYRVmXdl9rea8YL7t36OiVK+61L",
-	"ss7TicCGe+YkoTxCTcg8FfSS7D2wDjvUO0RTniYCDcmYJwSFENQPs2DUr1KN3m82gaA6PJvz/U4Kq9UM",
-	"l84+eXa0JZ9cL5PP+FUVqTCQdaRuXhatln5XIYOyQFvOdrd1bBrw4aSXjQ6CK7Q1w5QtJTfaGiaTDqCr",
-	"jIyeEKbCTqQjg2Ny0u3eB36m+rhSsYx6OiumblNJmPOxRxoa4Ed9Z4CGC0Qjg6RHpTBRRlPdpnnjBy4u",
-	"37U8eojjWAQmVuhEG+e6UTtIJn5JEoTN/NWSUGKdcNp1PM32WdXJWQdOM3antfKctvVWaI/4bP+y26hv",
-	"F3Qhp2agc6JsYpJtcvxNqXGXMR1eV25A28Sm2/FlWNocFXholQHi0HhF6GQqGyfdDWJq7lLU3Fo/+hBa",
-	"xr9VhwYTM/My9c0jVTW5dieMV2SzTbnGjPVWAk3Fzdz5Pd7MGy7KmvPCD/6kUMfw/10y9vUmWeeKKOvO",
-	"fbFg0IzRH6A/FRdCtzTP/Qg5pAlPwPDRbhDofdyEVrxv7B56u299DmAlcUZMZ/M+00ybpXDpfsRC8gTa",
-	"1Ohi/qytr/G/KVr35wm5pOQqbCOH28QdU0DdZyYVLOJQUKS9GTYjOO+n7L5RiYiFwXryytozNUc3kLS5",
-	"Oa2Wo7ux1jwjMRnBityG96LS7LdA8I7AOuwFDX5hPrz5OBZs9JKINK50sSdw1TUIf2yx6XctFj4jcjSt",
-	"3ML51q0pLpZd4N4d88E1/b6Cw9lBCvq7S5FJ2Corc9XJ6XNy84PTh+PS76uF9QPfMS8Jjm4pcrN90KaN",
-	"TrMdbHGJMFI7Br16+QQ1lQmV5TmbHaKMpT6jM1O8nmfFC0JQGPGRmkC3jYxoz6JwD40wUybSkCBTwGTM",
-	"JCoBhpMzHRnSzd80pyM5xRJNqG4m6FKmXwG/piwmQuhbzWOCSAFpITIVoRJLJB6vMLhuHkTKtm5Ws7Gx",
-	"K/D24kU/BpHown/XFYrHty8UdXVfFvmckN/PiNVNDq4ms6M+Oy/1lCpDn9uDhCBSN5fLLVHL+DbMA2KE",
-	"sgmiUsv3bZJ5dIuuNYxikIatAAPsYCqXhWL7vRzm9bF108O8ss73M4Ovyi1+qm/YtVvcQeDSOV1LUSSu",
-	"VnZgAjbmnhoSzUEI14zWuHv37t2D66+/a+gIVJoQK0t7QaNYTGRrrBURh0EjxkICkrpPOmVQSwCfqibk",
-	"LZS6Dkac6aqe0QJ8hEZQSoJnrQuyaAG0Ax1dmN+VWrtiJBlkkCR6sMv2pEHf0Pgc+kkIgAlhBwRBsaIg",
-	"vy0fvcsXVSlwmW2hXfToYanMS1dpJUSmCftwqNtJmAA74tJzmMt+urG16vUAnhcK7hAViLBRspiDpSkh",
-	"SxQ1Tz89a/WO7rU+f/hUO/LKbBD4RdDNgxjuRm+Ii9Y84d+2Pv3F6dMXTz51O2kbabG8cTfdHbcZi/hB",
-	"SNDORhJU0/ADkpc3lJYbcsMaOfl7nyX8rgXmaQSdLS3AAABcLptQjshcbULt60M1xEd2Llk/SeMLpD9w",
-	"YsspDd0mwQg6ySpz2ZzzKYMQikwwExgCAqiJ4xhZIJ1Ah1Yccb0kq9vo1BR+SxdcxXzBqnXPydww/GM9",
-	"ITepv8jM0292Ir7rv+QQfzLyvKTX2NxGMtNwG1rALAUI/B+adf37rRu25JLVEa/yFvygMt6DyphhtnCQ",
-	"prgbRtFJ71tpjzc5KuTKoJlhlw9Bs3cfApjxS+JYDDs/VwXriy6NrLhBnQdGjFy5rVBDW5Op1TykVQDK",
-	"b+VJ7L163Is03IrH/YNzqrZCdbsb7tQ9dXxycHTLB64fv/v/B5+GZjzXa0TqBppT0UludgbbWAp7D2wP",
-	"YwBPcA5OWb9z1ByqjwHME4lgx6RyGiC7l/TRDCkpE/ErllfX9VleXmcSNpIU8NCM7BAniEqd3CYQnmDK",
-	"imB1Xmn+Embsg9D8nffov1uRCRvtg015U0QX6bqghnh0gShDCZew0W4uDiURPwRpeAagyJwRBACwOHaa",
-	"L2jkf9OwJTzDCzSl7TBQkmvGhUTde4inMm9EsWe6dvSZJ0fRADJS4UjdXBoEtuIqf5JfMfVtyUc8Rk3o",
-	"LvsY3iwdEkWATIsb0+hXIJ6gz4kaDJoQpqQqeahlJRCuvvHq5ROdUxfhudo0w5TGkeizDE/HRpP3dE21",
-	"BVm8Ut+e4vmcMBKdlBvbOB0dNHokNETTqGh9djXlsW1ekkGZmr/vCCTJtUTNUieoO0L3AM6bGDtwjH0m",
-	"Rkk6HJJor42+mmKZASvmwJqa7sBE6zFAHeqh9DqdBx4VSBAVfZZnXEeaVMblFKL5OUy1Ol2zhcGgz9tH",
-	"UJG5PLNa9TBAJBakzBm6tYtpmKXLkqtV4TkRN3JXmr4XhZyZTSWwoiGTlOZ4cyPFDGvROGl8Qf+gUcjT",
-	"dvvQHXZ7gZf8PIU7V2C9Tme7Ua3ybSlJBdyjNmUqR3z2+26P3xB+AlozMaWoi+JWThOeTqZbWt02MawC",
-	"6PS5+iC/gqR8pz2R8Y9py/QEhcpSAhgnEHa6K41AWFygMU8CFBZgC0K4q8+yVEYB2iTvHEN+lWKnS9NM",
-	"yU4lr879kBbQf8PKkJgK2Wd8DFgs4gEacjlFl5RcCYTjK7xQdnRCyIr8Qyj133F+zDsAibhfDyRCd9DZ",
-	"vHwjn5XVqVV3TEmQyHQzTyKtYhboiiQE4Sj64Ly8qTTIdKdw3NV6OwYZijVNbNulW0lw9heNRZHIG7Pa",
-	"hmyWwqbeywDIWpQJQYaeAE5LPNNoSns7A0y6ebrJ8lZcu8222WS3mGTygxNDH7BqPmDVgG2TXJINMLWs",
-	"KQMdhapzXaFp/a1pcvX3wet6u6jUsNBk1WcFrAH6+7/pto+cBP40lnQeU5IM5iSZ0RiaoRx1cmfVJZ3X",
-	"2oYbaPp8uipBGmDCf18gGgx35RxofqiGNA8d7ggh5SahI2hfxEVerqyVIs0aYmlnwQJx6Gaif4T6GQDk",
-	"hQqc2d5JsX0K6FimNb7uBqM7XkDykPqYptWtKGLcvNu81riVtS7VJ/KHcEwXWUcOdfsdYZtpJARlfBmh",
-	"4aLPQg+fhmgfdTudTqAUN4tIhNRwOMJIOzPyjhI+Gxx4cAeZoUu7tPYOrLf1NttU70Sl/47Io40mrkrX",
-	"A2d+QJl4XygTMP0+wVhUzDWAyV3hEpOxdOoe4R0PcqlJJcKxdoBouUoiI/9AhKkrECJr+4XKhwSb91aV",
-	"Xskua/ACzx0dRKMMUm+O5TRP5cxa9uZC1Quv5+tlnXWv63o6A1cl5Hym83AMirmQ0JbNVfyBdl2ZRJ2g",
-	"mI5jx2PZuoJbb56S4xfZm7h6XUJuFzn13auuXn3Vdfz7qLp+cIWp760Ic62um3J+0YpITC9JYtoQe13p",
-	"ABDOJR0vEE/lkF/bxP9nz88ff/b14NXLJ/q62TIaFGmKE6Bwf0wZFVPTpj6HAZhi0We/Skm61GYMvcCL",
-	"mGPTHUkQHDtVW8t1WhC2XZimbDroBm78O0LHaXUrRxMuhZ6MZswkggjBBSHQMzReaFwoInGEJdaZLQIl",
-	"RCP6Q8JBn32MIrwQbRRCBgcEsSB+IDCjUjHuCXr18okmPSFROtJOQ30GmnIzAswWOsSoj0ucX4g+i+mF",
-	"WrcLAjEB3UbOd9T4gvOLR3oICz967Rp3KLQ2rxFQV/ed0e/0vZ7kzpx3tMucmqhqJdytbUxaTxq547RN",
-	"d3eJF4ulJLO5FI2Tg4/rinDDOE6lwBQO1A21mUS72H0acn16QeOCMrVueg81TPKPjX8mZEQowIdCfJRE",
-	"6KjTQY+ZJAnDMQIPU4J0cbhpql4k8aBAYp4QSXBUqR0OCo4WxT8TbWmofwyEWvMTSPjhEsebZO+4a6bZ",
-	"bFmZ5D30cwb6gDm77MZRLOVMkSPKp/ksqwuVIl1HShMik0U1Wt6LVApoVEtwFNrvLbIUIGX7gZiGlD4q",
-	"kEyolsecjQhqDhfoakpHU5DJWWQDWjSLPqNGqOsOo0wJbXg861eaihTH8DE+HusmaEz7kyyWdhsZYYMj",
-	"ZzaUlGdoSLI3Ng87x9oTdUUF2VsnOF/CpNSw4+2E7MKU93Y2X2fL3zDr4kcj5I49Qm5OWKSjhJVybnMr",
-	"2GWTKmPYckWADAn2CP+7YB7fACSFcTkYg/GcZ/C4cmoBiQ/6jt0joTzjuul79rFmbso5xoi2vRyzDWmr",
-	"ba/tmPw3mAT7+YGaDaNn7WRwj6xCRVF1SxAx2aRQAYsARDSFpHFsmRT6OGdTttd+P9VLMlmAEY6jgopb",
-	"1FFwWUa0/6iigz1wE0rSmGR49xCbJ+B40z2678B1gZqh4GkyIiEax1hMIXmQXQRonvA9BC0eIh8UxBP1",
-	"iV1H6Nzs7sq09F6rc88LnWVy5u7COO423B4F9zqK4fjc6ZmvR904MW311QoNvyUj6aSJ2/4H+i+PgF0i",
-	"5Up3yzppHEw3id/BZL5MY7IqTQeW60cfustZ17X3DNdXx+9O4RH9tOngheMY4mEAomoW1+AYI+AFxfrZ",
-	"mofGLWiP9uZK0GcahJWnTEIxHjzPr9gD6yY80UdnjZsnSBLAAZabeKDNkbY5PzMsR+rg22cmWRY1w7th",
-	"gDBD5BqPJNKtncJ5Qsb0+m6oXhTeneNE3g33TrJU7NDydmgGqg7VoWbYsM8om6fyo0KyNoLmfRqOALMF",
-	"EnMMBSuh5tkQNTESMQVVrn+y2dD6k30WOvvTfpYyNI7pZCrb6OWLp3D/ufpvYvhV27n6fSjszsI20iIK",
-	"lktCNiFMCYF0KEhZVuKCiAfQ6GqcChIVU5kPe8dZ8rj1c2R54+pzfRaCjG2dKtWn29KH0MZSDCgLg8x9",
-	"gvVnmZtBHVntYRKf2+gcXxCByHhMRrLPqnOYPPY27Oubx0Q3lGwFIbSxCHqsWOd2Ap4/LvG+8cyuEuwf",
-	"8LJ3FODM9YdPfRStqFqdIUFQCcnnAiTTQsnHSiEAQtSxsu4II+g436uwoT5EN99bdHM1r9RwjahHf1AR",
-	"zpduwBI4L/MzASpRc1wIgSo1DYoRkvQfgo2TCITjhOBoYY2ePktZZGsN9W7AizY6zf7Q539wXRW43zlb",
-	"aI+WnGKGQpDI4V659AhNSUJQ87BzuFepS28eXC0oofuOWikpFEejXBA4mRlt0QNQIkcXdGe3q2U7Nxvg",
-	"Nip23VxsoFztdFWq12OPet1qSn+X1euPDk8ga95cVyHzyepSpphPoJTJ9jlXpn8xbBqgMY0luMKGGncl",
-	"l9+Afc7a6GGaCJ702RxPKIMtdILmWIhicWYI/tcR3BsiLFBo/z02FZvqBgjieCUVn2wVlXzCJ5q+OqFJ",
-	"+MiMypr3vlJWcb1bvySLmneapP5a92Y44LXuzmrga92tY6MPYyxEzSfMFq9XVv1Zwmd17jvnjZ1GZ7Pi",
-	"cQBMcGEdPg4aI3V4HVwlVJJBd5q16uwUrxzNlq5EhV/Wdgw9vrciaOIgNUSp3gFQw3q/2wsahEVzTtWg",
-	"G/uX3f3RFMt9p5C7ETRg2+ovwWO9w44pW+l2yzWwy11Je92sJekBNCTFgjPKJu74jBaD8TU63Z8+uvf1",
-	"/a8Of9H94uDZxz/rvTw6P/5555dfPswBILSDG3KMtEvAWm1ZSUypNNepiQkaGcxETzGCI0W0VtzW663b",
-	"m/LJ+niybmaqhOmHePKybzGfHVcVqT+LimifXFv80FVOdj7JvHkG5isGXdPUefx87LRCU68N98oKCwv0",
-	"8Ozn2kbHfTYlWNnZCb/SFbNaIUFyDfAeidQTOgitLHSUARhEWOIhFgRKN4cme39GZjxZ9NmVBQsAzyf9",
-	"rkppfXptQEI3VlsftMsPRbtIci33R+Ky2J+aRkEuw4NcKAZGYAW5cglylRDkGigAqRcUhWBgJXygfw0c",
-	"GRoUhHWwpFiCgi4KvDor8Oq4oCzoA1ACgaOAgqJi6TOlT3x6K6hWCUEv+DjoBoeBlvPBkrgPfEotAGWh",
-	"1EevGxzfCzrm/zvoBEon9g47sPVyLVDuBu49wSjhEQCCgJIWCb+CmEa7ETS0xABeMKAnrUdUzLmg+vGl",
-	"MicsJR5NZ4TJB0peQaf5P+w3QDK2QG+MxGW/AQ3bfZ3Oaz7v6XP+9oM+cvSRlrWORjK6oFoxLcE9FOX3",
-	"rWAfFPffPKHq0G8898Udu3wtGkAQyl45+BhqjjZohURneELs48owdF+n3tYpFTdnMCkQ9so+bBwQc5IM",
-	"1KHReaOVUQDqpUnPhUthRDut1lwJyKBtC/i4QcmBEL4a6I8+9mthEVikJ8A10wz7V0eAzyHVWT8Hjk3j",
-	"LXXKFoUGQ6FxDOgroD1MnSVgHEGYccShxjIcERo3mylzmRn9/d8ghw3RR6h8dZn1+8zclW2W7L7S9kHF",
-	"G7vT8o12D6pXNk1w99d//pcoY9o99YTL/uij/KK6VmLvPbSPuoHaHp1OZ0+9trhL0EcIdqGAgef7MdTT",
-	"aVIaIbqd1WqIPmtC87qhmmc2ac+ivQcoXJ6YMEPFgmstGKNdwAxSgvdZ6D4UoLA0iBAwKdxRh230lSIs",
-	"dDa4zlEn0n60zwzOGbkeERIJMI5DPOSXxNgVoUX1cjLpLXvN5/HCBvZ1cayatDY6NY2MLczVcOGAfAxT",
-	"t0hOTzBY8jrIbZxW1sGVteMjfRbiOOZXg5RpuTCw+DnWz04F4sxn1e8IP+NGonczuXibBbc7VGf1QTN/",
-	"N7XZRmtWZbf+buB5/Njqn16AYDGQHD4NWrQo97VMc3qqV2fKQ1dqE13U8gvax2P7C7R4RxEnWonDdrLX",
-	"+JwrKWckaNPkTJGs8ztlGoxMhLoIEzz2e2300oAI5VaB7Q6/USoOMCpMzdmCjU5hnDdEFHKacjZeG1/k",
-	"YA5os1Hj5MgGvgrtQfUI3Axyswxt+EjtfZeNxAEovM0W8zsUnfd6WtrtSnh24X2dZaSjouTU63FrovN4",
-	"1wcBBydMza0k7MeWI2Q6lq5+ABhdzdErlurGpO8D5WjBRlb4gM8VO+JvQxFrpOTmQlaiME1ibTWrAeNE",
-	"923OMjy05WkkDDq/4kgnlcBxqM8SgqOTrPzUAO42wzd9Q3ZfTUwfdlG/EfTdTQZ/u9sJfvCcdRT3h0Gf",
-	"rT5z7ZkSUPR8TpiS7yRpCbmI7RA0EiSQFmGJDWE0gq+qD1E26TdO3vTNxtXUZF44h3otm9TI+423QBt6",
-	"dYYiHsc4Acr6DEgK0IizSwL5sTCfYUGah3tt9FTj3UYmpRX/f+y925YaubYm/Coa3Bj+P8AJmemyyZvO",
-	"sqtcXuUq57LTXavXogYhIgSoMpDokEhMrV1j7IfoZ+gH20/SQ3NKigiI4JTgQ26u7AzioOM3D5rzm+Se",
-	"iVimBAN1ST3EQspPEX7Cho1rzZ1F5zm7E6o0CZ+GNrfLbnSNhMPAqIVT70Jx4NyZakI9o64nl0+Zabzi",
-	"MUshXNUSHk8opqKkTMnkniGRzzTl9xAnF8epsS7QyOiJ8Prt23e/9W/ev/mf17c/9N99vP3+3cdfX4UE",
-	"DA+zzDbL1Bu7sB8gVR+zCMXKb7WuFSG1oIZhOtqbJqUmRlHUORlWFG0XZ87QWhaBTu2q+oaTxeUCtVSA",
-	"QvDZTNigLXP37iPulkqJ2FulrZ3DaRpuh7mcJTEZZDX0ZerCx07S8UtJx98MMBnZZtT0Kilppw4nawuR",
-	"ad5XLSPDm3cf7MmqJ0U2T4Tokcr9nHsdWjdZEI9iCQMuIveKnoC6jGB+FAnhuAuZbHQxn6SE8B56yRUZ",
-	"gvyOrXPMSEDB5t7MoY5HF9jjLONriMl61uMkBYMa54kUI5bCe1lM4lQimXIVEJuNdTjmtTacNZpW1bpD",
-	"mii2m1abGVnHqQsFTHZlBM3umMRaZq12LcjgMO9ZgUVs56rsRTl6dvfO84yCfVctH+XMOtZ1aIqR1rPE",
-	"OymdXuCymJzo11gUwWKhWduPD/8+N4qB2l2sp5Bpo+jPsG7fMZu4mq5Ks+mWYLbJt+Lpl3PVIJxaKG0S",
-	"mwMsnPGMm9mgVvGaAhTriSoYu1oGHpooCRij8guvMBweknoCxiTzzWwmeF4HWg92xnxDyFVJLL8Lbu3Z",
-	"ofX44xbOE38M943VZPvqK5Y69HBbNQ8vRbZ1tS2mbHQm3LB0CRmCEowDPwK4bY3FiNSMi+ysrFC0pQoU",
-	"sCOt6m1+APtweaPvykL+AQDUjMyRbb04zu/k31cDbe2f1l5D10FzQiGZwoGXfYF5HKdwTQDuPqCwxgoD",
-	"OgU+HLKUiYgpCEFw0oafVI1DGEw+mbACEXa0l/69oVgxzPop1/BLlSrGqYVMdR6xiriWncJuYUIfWH54",
-	"lkAnrZmumDZyyFzFmoIgFrCgmQ/IqBeDKuzNppPKh0s0KqTAw7P3lg7DO7vHFxyTFfUxxBd0Ps8h2eHi",
-	"C061g78awtUCxq3VYSWPo+Y0lffchS+XJlq8TDgwNbMoZXiMhTEFTSmSxRUJocIs3NPHe0Ki6AJsX8g3",
-	"NiY6hn2tItI7Hkc3tgUHjpt1SwTj0YunF5EUgkW6lXAx+9SK5VNp7u489cuqFpjnZT9lI6602WuYgASE",
-	"gn02wcK7+K+7atNvXcY5XtTpTOl+wu4hXSn/l7tjplhqMcH/1/wGAwopU1N7WtjEi7XtIIkJrERuW74y",
-	"S/lSwJ2gxpWaMetqsyR6OChZIv1bO1owSTFPWaT7s5TnxtW0snAmZN7w1EDYgEZ3NZvBDKsxZTQGpTqZ",
-	"jWrdGswEvBoTBrabL7h323JKiqVcDOWmV5udAfQlO2jz7968ellYxhVY6Tfbo48iVlyMEkYUH4mmFFnH",
-	"c3gkc3t/bVUYsxy7xNwekiEX1kPn8l6UMYtiriIJTi848whxNdtj+jGL7hR588oefF/1hHslrKKQzBRT",
-	"JFwBjDCwZE59f+Qf5lcRXjIL2UaImh+zdDB3q80gawGdlDLwWA9HXI9nA/MBu/DDBhlyy+VkGhcAf3OA",
-	"HFmqJ6AjBi9cYUarT0KAFjFdT3nMCNct8jK7DcD6bx/e/Uru2MLXpXEjQWSKbc61ktRjqTWLyZTqsUJ6",
-	"JsKFlkQCuqlGi7hJQ4rpyUxpMmBkOhskPHKH2qbNNnh207G2HrNJmWsyLxsOUNJmPaAWkbGmzqP0XDfN",
-	"XDYtQjRhppqAUauAOLWF9nNAtoRse4HJEQNxT/LxJB8fJh/3WdCbJOO3Eaj8ANbWyEUxZ4eb1Pc+V6/d",
-	"zLsPPGKfuNLqSIyt8CWuiKZ3LrzxSGES2Mk34p4m/Is4gq7jmNAq3WSNalJuMW3FXMahdLzmTJGEizsW",
-	"+4LTXBcogrWUV7ZAA9Z0umNsai8gcRM0mAsyYXosY7XemtrBy4jusUfhZXS9/yq8jbuvs6A8rTQ/r6/Z",
-	"w43kk+g/if6T6H+8+EPjPdFnI9eie8sh+BY7h+Jb3HTGEi55JwsF5fAiqYe9Wq8W+lMUrhvr5evDj1GW",
-	"UHS3KJn8xjriacpJUpwkxdcnKR7laVOZ6Hi0hpg/rdrfFktZzCawOprGtF5zfmV+XUNSOYAMIbM9sWQg",
-	"8Ce1CD4GhXUx9htL4fVEPbx5/b5JB+3Of/3n/w0bVyh6ZsBaEXvaC1ydBmKwFiE4V10oF3zyCfKOIc1Z",
-	"mQP0ve+haUs5m2WFJMSWgL+XK/xcVTk8i5VlPEMJnYlo3JwzZmBnQj+9ZWJkpvPZxSq1UHlxPmzIMery",
-	"FUfHV+YLjlB38PdDVleJWX+MhIxmGX03/rtZRrUqiuB2URx9mvKUqVxJLCBqhLkxMlCB4mTHszh7lqTR",
-	"ZXP52lU00vyeIbTHfaRk654dtBpfcaaq+BPfCeYZFGHVnMgTV4/VMtDDMcrhZFoY5XUHar9ALY0Q5jok",
-	"KRWxnNiNitiGB1udCzKgijXPO8DNQyOzKwLS7pyRAdeq4UAO0KUngDcgDDBIfpRSAUHpmMLpqWowP4qE",
-	"br2GRPMJAgRNElKHh+EYzRc8kSJiDTITmickzDZAuMzOiEk7yYIg5/GAKR5bHX8VbntiDkTnGVbS6ZTR",
-	"FEqpzJJkMxwf4EQK91pnmw275147Jo8Lytx/IYr99PfOz69e/HLxj9+e//Pm/P3t989+ffnj5XUtgJ//",
-	"dvHr8793fnv2z9vzf/z84pdXl++///G7m5c/GdW1pO97dvZ7M8uVgfUwyRZjT6GzB6rzgaqTHO6GS1Ua",
-	"3HaMr+ZWd5KN33fII5M4p+LZnRy4TPEcr+uGrV1Fwbq6qrZRrLbwhKxXtCZcuD/bq2rXA9hIocgV8IQi",
-	"eacD5SBTBSybaJDhbo7DtCfOg1zLg3VIEFjFox2cBahyBEGZkrMPMycsnuNScy4v1f0IOsvfcqLp3I6m",
-	"Mwc3VmQvk3XuADXbHN0B0kRU5NJroHxmzNiExVdkQBMqIuT/iFIWc8gK1HSxCWBOGQBfrNrQkqDapD9v",
-	"EgDmHYfwhZ9/Hl94l4QxBxU8Dm05rbpMId95wlTDrm0o0Zqp6FDjWkhNRpIMWCLnLrpNESXJkKZBQS9f",
-	"zUaAHxebVeqHu9Rd57yOu48eeczkhK/N+vcDtmz/7zd06yT0KUXgq0kR2AUEMwk6kZo1LRv9Uy7wmKYq",
-	"5fXNxMhs5auhkjoqN4oMWCQnjIQ0iphSSPMaqkYAV8y7zc022NTmxxdu7QmZ2teGV4QKYh97ooBqFvzE",
-	"IZlzoSAsFgum4ep5ohpQyXVKF4mkcUjqUIN1TKeM0J7AglrA2QS5to0WCScsHbGQ1G3mVYP4Oqm2sUAt",
-	"ZRrTJdSG1bqoLfSP9MRUygQyIO74dMpicK7cMTZFulvwiZrhAUUbiZIDEkmZxHIuVGALwKWqUWCjtd+H",
-	"AGBFKBFsTkJ8CcQtL6YMy9ZOmKYx1TRskdCefIZEANuuLQyHhXdFbMZASNE0K2BB7CAFNsgZ4dwRRmbd",
-	"B0uMamIHD1m24MkSqoL8B7lp9TBlrGkkH0noAEgU7ItAqJr2mxkykNZokWv3zT8kL7Iq5NkqA8ISxfKJ",
-	"3PB8jDQLmjV7s7Oz88gtFfiLwVIAJrTrN00zdp7h64qEo6m20d+jVN6F4OC3ydgulss+CYxwmg+SLDdb",
-	"mYaTCVcK6w2vbYTP7vWuioA4iEYyT89cPKAKKMa60FM+Qa+WmkVApBz4owY/URBrJmdYPzlisHNio2Mo",
-	"nVItU7uS8uNmlqf7Doag2+TzenjzcZn5x2jUYaPglXNf9k0QsS37G9EUStJb+u9S1cCMk53yN4g2e2oG",
-	"eDSUyjvzby4Y0DULQMZtk1pQu6fJDE+/7R2Atf4GMKnpBDLGlcFxf2jVxa/Y49da1zWgaS434WKznZl7",
-	"A6p4hKmjK2/wG6XWrU2omNGkWfzFivlf4Dfy2v5mppKNTO8AuGqow8CmL3belYYD/hS343x/c2OQb9pU",
-	"L7WMtged6Dy+YJfDZytNu2V0Ql7f3JIPWKiw0DzXqKxG4b/8aAk2b+KrcMxQCrn78r24SSh3fIZbN9oN",
-	"Z/6HpdG8uS0bzLK2jqY6N7GrVzum8TtoU2bR29V+aAUUnnjYYgDOLNAybdQq/N/KNchPPfzqsIdNO64A",
-	"29JOrqVn1S190JKABnb2nOVqOhjgJwBshxuNshbzGEkgzMRsrz7nv5c78380evRWQQ84CJaC5BcUx19C",
-	"CcdpyGQihgAB9VKmhOdV7TVKOK5UtcFhjnctu8dB6BkBn1BtLquFiMgfctAiH3KJvq5Iv56lgsVd0P96",
-	"AlJ+zbqwKjkqR+YijoW9XC3Wcc8fJOHXj4FN+e2jyxdjsErCt7Jm25A7vJxvuP+hDMVQ0+r/IQdFQFw1",
-	"4M8um53z2/ZZt33Z7bz4/8GMd1kfpr2/B7Uh5YmFoz/kALGo3W63O51O5/z8/Pzi4uLi8vLy8tmzZ8++",
-	"++67754/f/68VgFp7QeCr/UIgAap1HqwKwsWy3f3/Mx2968AfFbpPU36ikVSxKrWPYdixglVum9W3aZ3",
-	"BDVMeKh1a69/uM18a6udWBX75vUl/ShGr7mN5oPuzIZ4OmeDaEx1h0655bT9fUeEz63yqtQbXLytxx+2",
-	"YMbDgZ7r9lrIq8wGhsRbqNiCmhFYbnSgZDLTjJg5NWYjzK2xW9CIN+sHngpf/3CbN+eNhXzz7sOtAavf",
-	"wNlQgDDPC0QUE8Zivs4HxHbJ93AzQWsu/6S16K4wdWfOFUPI7YmBBJdGBlUWPnN4GhCu7QeRjBrua+X9",
-	"GzZeObDWqUx7Aq3ThouFcFwxcpgJG3gbRLoJo+vV0dKfMCoUvsiMVmHThFAgftUNYsbNeRNaBEdueafb",
-	"0UPHAFeOX0kKYvZJPEtYT9TRV50qDZEgjqrQ8rY6HkN8bwOUH6CTyDEbUniwleeKDXsC05/Ny3NGfcGw",
-	"pXlvwpW3rLnGCBa3Vs2v1uWygzshIPMxj8ae6N2a80gIaYuHWp8AqTsLP+iJVfs+sKEvK+Y6UANJAY4R",
-	"4BpHiuaxVJ5uXCHfeCLldECju8Azj0twyYi7ZiIjmngi8lwdpC1zt7lukV9nSWKPG3oCB406istNKsDD",
-	"omhAY8Bdt2Tau1U3YGMuYjOcuFFdrLO3E4py3xtwznvTxN+b7rlySXSTSo2coMcTR1P3DSuM/nKH25t6",
-	"Hs2UlhOLIQUTqaAt/aOJ89K0bpHmz2yBAfzj6tHBp1dHxyBqNjw/YeRFbpRSeVc+TNaNsTROmTm4zUiZ",
-	"l2SD5KAmXh4ny1dgh8tiEwLOWM4KI1Wlwnwleslfe+klu8SG7epleODKxBu3XqMbtPzsarWSH7XjDjsf",
-	"XtDLwbKS7yoALC8BvL6kxX6NmyBYYyOdRnSfEf39UMBStdCPb7pWzUGpbfb1mGDBF7X3v9FB+31PCfGB",
-	"3hsrs9x0FWzuPUvGfmE5X9OurslHer7/TfklfUxvqa3+AO/k0397t9TaiDsM0VI5m/GJIpEUQz6yReVJ",
-	"nS+fJnKw3wZkzJWWZv1punCFrdQc6uD6yly2PSRhw412SVWE3t7OyaP5jrA7jyCUJt/vryRUcNeNsCt7",
-	"cL7LjkS41OlVFdUHB+pSY8idjaoi14KgXyfvUgKHTcG11RNZjB519J5Xq16cLjlzsYJe5QGtRl3lfS5w",
-	"Gx4UKCgYDZEgLPV0Od4hZZ/ZtAUfHg3otQEr3jeKWacQ7rVXjxg2uI2amNNtHoXKs5tyvr+meBq3Qxxy",
-	"rFUVrSW0HP/5mPXGKmH2yHXILMD0eDrk0z/koPrI26w3cwNJWSTTGDzZMSw7rvxRRBwU6AC6GIdpRBqp",
-	"YygIMgE4cdfA4DcfiKHIhMbMHaETWoikbJGfrDIqZzrxMXXOVlKSUII6cOxCTjHYUWmeuLoTVq9Vm4Tk",
-	"3+RgG16An+ScTKhY4NBoaQV1cRiq8tgSPuG6kOhkJXmte3kWZHLK/DGhnzBn4RL8oxsyGB6YVO/h1td7",
-	"sWfilWfx7W7nrHt2tnoWjzXouvkDKzQgWEx+ur29IWYrVRzYv3jx4gWllA4Gg0EURVEcxzFjjA2Hw+HZ",
-	"GXxnmxikfQ/sbZPWndefrTmvxyFp+/P6U0zDxpiG7UUkRsG7TVohHs0CXt6Jp2yvB8cc5CPJYRryjoLj",
-	"mnE7CDNXYXWdMHPZzr4/+ZCtemhUzZAM2FBaQgNYQ43WWsHxYSGiD45w5VA4vHVEVAUKHxhgvxr0KCDs",
-	"rvp1NlEV+GFXwx9ycHIDHZ5FsWzPmaX+RfxAUB512Uf68f1bUvfhnDbQQabueNXMmj1jRc8ot6lZuVSd",
-	"nqjTLFVrntLplKXGPssnZfnLMoX4lJQRmqZ00SBLLtYnirid0uqJ6nyQK6M8l+aDkGuxIAYKZinUzMey",
-	"vDL1eS7Wu0suzzrZ14f8E4vJhClFR8zF52RGiJk5hJeQQNjRH3IQQPkG4KTB6KzXP9wG1nZQmClH4WwR",
-	"iyw1NunjvvzzCVA/G6AGX/AY9TQ9W0zPXhHA+Xd8PZE2u8vuDfXGueBqzGJQ83yh172cYfbgyiV0fzNi",
-	"fWv/lhnNH3G7fAF9wHy9yrNFhJxv5d1STGsuRnn3VVGWfLA3HITlPUnkvD8TUAgu7rva1hbZ6Czmug++",
-	"HUvmWgtqEU2B7E9IDZUE4dqYRXd9LvrLLnP/w4R+6qdsTlPrffHXuShcl0KnfDAD0MCx6ftSyzgSgvJa",
-	"9/yvAEmB+/cs5UPbw352pmK/j3QIcT9Ho2u7MUyoGmPfat1nZ+7CnItYzmvd2jkwdLA50Ab3LY0LtNF0",
-	"fLjI3gQUubk/eRz1pUgW+TMl96EOlmeEbhcYi+11//l27BgZ+lOW9meC64yaAcmScUn0l6RX4beyzyim",
-	"lPlN66Q/ljMjZDoXQU2NqRko/OSAKlbrtoEGonBdipmCBtnJMXPy/8Gdfy3davSje5Yu3Dcul37HHtUi",
-	"mkARbcW1lzsuINpd1nzC+n9KYRebHnNx5wb0zP3tR84Ad6JTWtL5raHZbbHK0wr7+2NOygDjRuc6m0Mv",
-	"fwnsmN05ZlrkFvgl2XDIIk1kFsWPMfurfgk3IwegVC+HvJ3IYJZacxRW9epmnoD5BMwnYF4LzN8ckdA3",
-	"wgu0XhZ4Fdasp2bCxd0aLdbc85aLuyOU9O2PwTOWmW4zPc5XS6gFNbORLDRgc5+qpH8R3b6Y/r0z+Wf6",
-	"/OdPv7UHT+/b29aAKKXdqpW80xiqFsv/VSjwnfHcxjJSzYHUHmjslmqfeZiB9emYuM6zK/ZObEIJf/d2",
-	"5RssFNS67Y75HAAtVK/Y4VirOL8l29Umno+RPV/clR5vPeLit77jhc3kRm1deis49Lm4e6IIoDRk4Udj",
-	"Aw0x0RIL0ALjkaMeomQMvSXXN2/IHVs45iAylAiS5nU9UbdZi9CKLiYt8tgRDwFVFdVAvf1EQbXYK8s8",
-	"xMWIyBRDFsz/ubbRgO7dDZv/SUVPhH6LhgF0gKWuCyy6w3oL4b/9TX/h/jRD+ZQLrv9DaZrq/0CvSEjq",
-	"irGYnJ1dlPpd/Sp8OBX3lsDy4M2d220777Ujl4L9b4arZ0fD1QdOc6X24zHlxJv4pVIjsjmogvUSLenp",
-	"v+GP1fSHCjQ7kQN/sYj/bH59cklRtlZL8/V68KGKdjqQPi4Ye/7Z8/Yt3GDvOQI8I+huxOZ2RcmaEzQ/",
-	"rp3ogi424uyuERYwhy60Yp8akpTAUiRySJptUsicgR9a1erpw92aq3TNuy/eIxeJ/DzIdDQ1cUscWtIR",
-	"8+zZVVD04gtB0Ylu+6uh295BbdRUrylkSJNEBTZGyljSMZ8wobgUAYmk0qQOiwtrbTUCgnEmQBiZUKUC",
-	"iGET0QKUG/DEIHNLT7gfpiyNmNA8YZY8O/zXMJUT881GGJBRKmdTNOJjugiAziBATuDApfUFWL5LpkZf",
-	"avXEK7rAVF1wSaMvYKZd7TDgfPpTCkZC/WfYIq9sjmCK1QrMLd+ZbykX3xpqGfaE46EiQs4bLXKNtcII",
-	"GHsklfPSvIkPZnBRE9tNePyYysk2BQNv5VZ38Qn7pxRblSB8bQb8+8U2t76Vo49YcHWbW38xc7blvTav",
-	"aMu7f2aLAxRMNKsuD6RFRRTWYX8A8TzQkSBfYZFGY9afp1yzftsGeik858r9cjlZ+SX2Vy7AY4CnJN12",
-	"B47ITMvgeMfd1O7AXS6YC8Ugvg0rDANNLtUMhYcL0GLpPUvxCAVDqc6N8EA+JSyqCDsTP9OfwJunl2e1",
-	"bqd9FtSmLy5r3Yvn8L8Xte4LOAIyhknXCrxaULObOf/sswv3bPvFmXv4HA+QpqmcTHXW9+fQLSumOhfo",
-	"O6FKCi5G/q7nZ1AiUsslaZebJP1nrVv7ePtye10lkpOJFH37Zx/2a1WlyFTODVohJEGxrzu2IDL9+uvI",
-	"f24x9BGiYY1k4UrzKO+RTuRoWfrMVHMiBdd2TZebtXDfL3jbgY94soTyipjKjTW67ZMlQYc+5tA6o8uU",
-	"tXP3Vrgxv5Xazzv2qo0wrnVrQCuEYYxOJ5xNnRrq9yQqoV4HRUJCI4WAKMi1e7Mxu8sJzcoUVSiMbrKB",
-	"WpHHj/9oBgbGdzu3GaZSJmsOZq7dM3iUoQj1bJJSgKvIrThSL6eobHTzxRWeKFScsDYGmcyUdmHyENBu",
-	"3iGHlqlS83tWID4JkEgyhFcAsaliOoDkUcJ1qydukITK9dOVN6UaGFCxdAOuP7vtwyqVyS+jA1Q8LW7u",
-	"bXbJfiv+mHVPPzdA5VjR8nCUu5zh0SoaiTsh5+J4kLTX9GwAo0dnqZ692PyAW7lSDBMe6W/Cwr2OwVtX",
-	"gNRVRK1QL0pKMK4Bn9OpyOf3xU7kPVuZ39zJyHImrZegm7XGQxyInFTFEy5/k6cbG/ByV/eUnbz9Tzda",
-	"6/W+h59frG6wZ2f7rdBj1uY8Hpw8+zbR5EX3/PJ4aPL4Dygeq9qXHWw8QPN7CnsBPJQPQbtSW/39DEs2",
-	"uJY9UWi0u+oStqQlJnlzTRJ+B93x9IZSbALFl9D6b16FaVeBzovLFcxxXuolZiSz/ZaxKP7mbM6MRQCG",
-	"64mCotjJiYrnwVgB+27ZiCgmzC7BxUyxtJlPQCq1Jz4qltqjqW0o0LwKNOAihjQSYNXhCs4rq7jP3Bl9",
-	"adH2zq5F24PtG+VIUivalQOO0qa196gnfwwX/vl2oGZRbJpyiets38yE5UVRsendcBe93qcTo5yjHE7x",
-	"3SYkdf+/mMVmFWA2grlJNbZ3ot8W/N+5slRMYEXlLAuB1JHFe4EVtPDawMCY+TDXjRzjVU9glhsxnw/I",
-	"fEw1s6W/eUo0Ry6bXEFq+zEqFlIwqBdd5v3OLabD+r7P9wr+WW3Osf3bh9m9e/Rvw759pJbC9pMUM015",
-	"gs/EIA+c/WADEmrdmhErsGm48hXp/f7Jy5gdaE2WTuh/gE9VzNWab7NMvH0L9s4rC3m5Iz+oq2Z6uKUW",
-	"s9HZnVv8J1f353fM6VkqitOrXTQlShWbTWfVxS2cdpXgBWS/Xq+bUj3O1DpQ54qAfjD1rtQxeD2RYmSX",
-	"8pO8cHcLNyBjPjLy16I7ZxjDp1PObBDhFUnlDFID0Y+jVjkfnOHdWidjH+5nzCTQ5T5S5zM5F/eVqpcn",
-	"qfpIA4QzZPCzvVasrDeKy63hDW61GzraKiLV3PeB/4n3lhiz0DxbihQKzZo9QrGEKldEs0+a1COqWJML",
-	"xYTimt+zRpWZ+7/LrdsaTXgNyMbfMjEyQ/vswoOe0inQ369vIHp7uCKpTFjV581vtT11IzMT7yUukq0a",
-	"gh6SqqYox9W7d2M8iewBTX3P0OJIUrYFts5KssWFuSQT53SpleZ7FegLLq2ZYUeIJjxi6BQGf2Ub/9NX",
-	"ZrUCB4wNuG3vhJ24MVaB85qYtxM5xIk8eRLWehLygXb4d7WT4KUtlYxaCe4QSqZUqblMY/QLSLiZJsmC",
-	"UEFYc0K5L2McwJ4O7IYKiF2kWMMBuGkIcNM0roi3kRQfCUW4INRuyTyjT6Vv4MFOgZX9A/RKtW5tIAf/",
-	"o5h87/oPxl6askg3xzJVrDmgWiNUFLdPbmsM5KC2m8JwPP/CXpBRPSxWoSrJ3NqAJVrq6Qpz1jJtU0nG",
-	"1j5DWoLG66zmr14RO4K3wg1t3mOg6R0TR/ROwPcsSUoRQqCGvvl669siKFiyTR3SFnTHEldEhfMmoiLv",
-	"MuUjQbgIrFfVZsRjbpelN1PADFNq/vUElvW3HLcLkjB6zzIATrgxJPHVM8hYcCUduSJ3bKpb5JVjoNFz",
-	"HsFCEVID6wwsoiqUPrlTbA2pB2zYmZimMmIK0l1zu3YhZ2aVmHnA1UQWcpYqlgyPsG2vBaHxhAuUyzJd",
-	"+rIes4liyT1D5s4vRiKBhxdKDnWjVOmptNsOERP5FSrk/12F5LcRjFghMXZ1H5jZekAAIgntwg2JYrY0",
-	"hb1y5X/rxyzRNDQyWuEZYE/UBRtRyI7RksQsnkW6QaiWEx4Z4yAg8zGPxpAfQ4fM/JVkQqfAsTZg1oOZ",
-	"jljc6olXnvzMbumUDWcKa2/wNBN9TMTumpeC1tsZrErCq56YoK80sf2cOMFKBjMNTRtRzeZ0sfRBaGmL",
-	"WJJMEjp7IPQt6AnbKdcOKAVbAZnAYi5Ty/FWQM8KOfpw92xhHj01106GyRFdtB46248eO0/cEBVlNo+s",
-	"Itm9BmyKsAGPqC3d+sn1mnKSyDmLSX0oU2K7QugyQmSkjxkkNFpf1D1uYa3UqxN4x1DgbDhj0WVenjJz",
-	"aK92QeI+CkNLbgPizr58JQSVxWwCfxCzQBSpv3z1cwPDW6KUxVwTJOuwR43eb05SFjM2QdFQj2Wknk6k",
-	"YIvWJAY3uXNN+/e/NK8vccd/yEhIc0SalrKIac/OOed6LGcaVoKtajFTLC+Jcp/NsZasfvE13t6c8zhP",
-	"o5897AmeVx796GJLmYinkgutSN0XDteLKTMTrhj5+P6tJRxRGMMTB/7MBMTxnPHRWOdHygcSrvmqmREm",
-	"NKcJRODRfPidQ2RXzWP1Nb9ge6xpy+GsNGL5nltaopIWoO8YH8svcHibXeOtYjxi2XugyJadvamUSelZ",
-	"LqkXgrqwGthSQnTuW3DwVNZkY50nEoMVnbJiFSn7QmQaQAoZs5BzbwXOgdW3XgshZyJiE4MnRI3lXJit",
-	"AdqTFGZY+EiwuMmF3SoyLQIXLmQubLI1QWry/ATmv1AxFUgnoch//ef/WQkAcGogN7vZleqBmSaTWaL5",
-	"NOHY2wWZFvYMvrNi0pDXnsiZHshPpP7ru9s3P/6v/sf3b/EXK4FUQDKiXGTHJSmDMm4NaOw9Z3Mb1a7T",
-	"/MfHUt69Ygm/ZykvhYn3ZQVt/JLEosjmxUjln9VA9phyXoSlYumb1e+9BRq1dJYwHGarOWW8RuZjkRTR",
-	"LE0dJxGMfGB0bstBZGY/WxqwzChRCY+N3MKZt9gJ3CtqCTzxYhlmcjFKGKy1phTEIZAi9XdTJt68Ii+l",
-	"ECzSUAPvnZmNDlGzaEyoIq+5/mmGRZzecjH71Ipl/puSx9GNe1/tr9//+n8BAAD//w==",
+	"7P39jyPJmR+I/ythWl80q5Vkkayqnu5qGFJN97y01G/qrtZIGraYQWawGFPJCCojsqo5Pf2FDobXLzgD",
+	"tvfWugV8wBm48wKHg+27X3yHw+IA738iWNrd/+IQT0RkRmZGkkkWq3s0Uwtb08V8i5cnnvfn87xtTfh8",
+	"wRlhUrSO37YWOMFzIkkCf51MJjxl8lGk/oiImCR0ISlnrePW6YwgrC/fEohGqE0lmqdCojGJOTtDkiM5",
+	"I2gyw4yReK/bClpUPbjActYKWgzPSeu4ZV4xolEraCXkNylNSNQ6lklKgpaYzMgcq2+TN3i+iEnr+DBo",
+	"TXkyx7J13KJM3jlsBa05ZXSezlvH/aAllwuiL5EzkrTevQtaJ4zxlE3InKyYiXMPTKdmuE2H2d98mA/0",
+	"QtWN0Kzjhx3cEx6tHSGaq5t2Mc6Dzcf5acLn1dG9lDiRiE+BICWdE5RgdkZQm7JJnAp6QQL04tMH6ODg",
+	"4F5OqL9JSbLMRz1Vr/aOszXoDe50+v3OoH/a6x3D//tVyxl8hCXpqO+2skELmVB2BmP+LOHp4uOlf1Ej",
+	"OidMUM5Qwi8FwglBZ+p+EqHxErUjMsVpLFEY4WVYO3R4YjReFob/g4RMW8etf7ifM4B9fVWon+acjcyf",
+	"o5cSS2GHqYb8mJ8Z1lAd9TMWL9EEx7FAgiQXeqByRgVKF0ImBM8t36gbboEn7IYHPOZnhoQ3GbCh6Lpx",
+	"msu14+xvN840ETzxU0PIyBs5msAdoSXoRUIuKE8FWmBF03gsCJNoyhO4OqWJkHCpljz0+2po+6DfV8PG",
+	"bx4TdiZnreODQaDOsySJetWvv+x17r3+4Q+8lP2Yn/2ULFeu+BxHBF1SOdMrfvL8ETony1rKWNDROVnW",
+	"rvhHW634YzqnHkJ+zM8EWpAEFq9uRDE86w7GHMnW8VEvyEem/pjjN3okR71ek3EBt125enqTqdA8F7XV",
+	"hquBacmL45gkCItzEqk7a/cfHq7Z/rOF7BzyjhpskQz6g7swh+zvGgJ4QX6TEuEVvDARO1KHCBL9CCgV",
+	"6nL4i455S+dRFCIq0SUWCDNxSRISwYO1czPvqqWYVq//k4d3fnn3i8Nf9D8/ePrRzwYvjk7v/bz3q58+",
+	"2G6+ilem4kGMhVi5dZczLoiZxC2BBDyGqECUGeajXlE3LX37CO65Cle3IzWDfyVIsnLUwHIUKxckqRub",
+	"ula73oPNT+hKpWNnykZ/m4ExKnlSNzSzpXN91wca43N8RvzDA2nB0vmYJAFSyg3q1+2outXP4/pBYXQZ",
+	"h+v34P8aDe8l/dozxEeSzNezX3VtJNQLvMMbuCx44LLgQZPBxZjVbe4ixuwDbekLMueSvORpMiF1w0vg",
+	"HiTgJmOf9QdoRt6giJ5RKersMf1EY3OshfvjweQgOiRH0ztFhnnncD2/fDnDSe0chLqIYsrOVy003NV8",
+	"vCIeHU5O7y1+Npj/Krn70zdf9MebD/uUzsmvOKs5WI9Onp5oK+NrzgiK8FIJqwjNeJpoDX6SSkRZHU3L",
+	"r/3E3Hp1qmRSPpcTQfH+yxlmZzNM183CVdlOOr/Cna97nXujHw6Hnf069e2UVyf4CYt8hhR509yQknyd",
+	"GTXYxoxSsquOlJRI2sVp3Vh6vVOvFQvOBNEOFcfP8AVlEb9Uv044k0TbUnixiOkEq7HvfyXUBJzPq6lJ",
+	"TGP9TATCli0SPiFC4HGs1oUkiTIeWoRFYoQzjwzCU0kSJZISqX6HFdtKa/gEPgAzW+1GQWoIaEymPCFK",
+	"Z9Pf7rbeBa2PcWQUuivOnrILHNNoZLQ8Z/5jLMgoTeJjpEkERZwIxLhEcywnM204mSNxPWuRabHKyIkV",
+	"2ZAI8QRhNKUkjrSqB8OHNXE9LA84m8Z0ctXVmdjX5MvieOQQjhOCo6U2egXCxoiwKh4cjetZmg1GoNfm",
+	"2tYDZ2PJzQ8woOzQyBsqpLimdYAvUZF9LBVEE8OnPBnTKCLsijOeZu/Jp/z3/+63f/cf/ru//Y///m//",
+	"1Z/94V//j3/8n/7x3//lv/rjP/+Xf/eP//qP//yv/u7f//d/9//+5X/7v/63P/75v/xvf/3vrosAEhIR",
+	"JimOtUCEY4DGqYQTihnCkWKrQiYYVGdYFKNuXycxFFX2904TJxsNABblKZef8pRFV1wNxuVoCu/Jl8Oe",
+	"DLUl+truZ/yUI5FOZighWvGEOT1P6IQ8pkK+YqmWa9cjIxfqOyimQh47vknrVjjsHV4T9effRROexhGs",
+	"8JigKZGTmRYSap/NWvALGpHkkRYV17QSmCGOUzkboIX5HmKERAKpH3lCv4ZPKHkaIMnPCfwTlFqlWVE2",
+	"5eqHa1suMySQmOplMZEEtTFDzxaEPXqY36HOC1fKtRCpMmvVLScwL6WJZ1elQK9ePBZ7Why/evFYvRo4",
+	"TxzzS1Jc+Ws8YYKesQ5lzqK/h6NmPwaT1Lbke9DHFL0Y1x7o2NfBPDO9ak6FUDofTwoqlp6sVbT0PVec",
+	"sLazRzYSYD7sYaIfoRkWSNkHCDM5S/iCTu5bM90EPAT6ilOG+IIwTK1iIq5ZB1OCBSIeYR7OCANkogeW",
+	"WG4JZENN9sFQD74zTHu9g4m9Ef4iYTBk5kipI3ryqKNm3kXtk2xvyq+jQmkFWJIoQIxcEMUDp6AQ7Q1Z",
+	"vnuP2FdkIjfmhmB8kflCQjRCpPM5TpZwKOSM6mA1hTe3gtYFjtNNyXuBlzHHUZBtpV5BxSpFie7fBXog",
+	"L8gixhNSHI/5UQt+pge35ZAS8yrzaaVeM8468G07TGTGrYfFuHYq1Q9JcU9svEq7GlbucXr37npIXe8s",
+	"5QzOIOPFTbIDivHkXIBs0CMC4WBudNiHXqKHFEToVYWCmXtk3+aIBj0GKlB28XoWp/qhymSvUwLqr1+3",
+	"3NNfAQ6slOmCPHi5ZJNPMb36ZhpZIJZsMprqF7pk73J6pG5C5qZr3dc6BVPRuTn8iM4XPJEk6iKIqCj1",
+	"8AwoYkrfkAjUPODIQzbBSUKJANHw6sXjAM0IjkgiAsvqjNiwPi805tGyq/n3KeePcXJ2VWVevXEkOR/F",
+	"8DJ3hbW/Rd2gBi85R/qe6/Xv2O/Bt9T0MYM1AKcGsBCyMBzkFbP6NLm6Ju+8Kl+EP/ynP/v7f/O//vF3",
+	"//Mf/+Kf/fGf/ds//Jf/8w//y//xx7/4Z8Hf/af/8vf/9F/+8d/+57/9y//nD3/9F9dzzrQZ7xr3ypRC",
+	"i4QIwqThLK8YvsA03oldl7/JYSkkuVD2lSSKrHFC4yUq3unEhFfGf6+HbiIs8RgLOGApSwiezNS4us7n",
+	"3Nw7SMpL+IIkkmo1xkmC8Dq7TQ4FEKHlN1SgseKvStFpszSOIXWAcaazQipObXWL3iHtCy87tgM3+WVd",
+	"PMvzMGcyoeNU8mRkw8W1jnt0OeMoe4JEhYm1w328oPvqvn0rrcO9+8jJgsm067JfCeEoIhASyIZ/r+Hw",
+	"eUzZ2ShlksYrYyQxFtIOoHNJI8WQeRzxSwb5ktpFvoRQSnEj3FhHzWbY2EfQMorzCMv6gMrdzQIq8FJz",
+	"jEf23K1y5N0SerJTniZKqU/wRJJEoDGZURYhLCRJqDgXheVu3b59+/bBm19+7RuAEo9pQkbZMVgZhqnu",
+	"0gyLUT6+wgsK6zjmPCYYZFSJmA8bfUdNW1Hx6vW/d3ywcv3XbjJkGol1nMhwjcf65ncQFBxNOJukSULY",
+	"xJOM9QASOyhD05iezSTCEnE2UScs4UJdEBKzCRGo3TNMA8FQ9go72fOtjI6uuSsiCZ53zsmy0/ftOKOT",
+	"c/tMcZAPqVjEeKndoNwI2BlOSMeI2QU+U0PU1s3ljDCUMkFKg2z5PsovGWnChUrsNCKRklWkxFJhUNG2",
+	"THWR8DdLcKWtybdWDISnUvN0eCoouLdcGawX5djNxr4lAkSnCLNlaYEEn5yLo+P9fXhn11zoTvj8uN+7",
+	"2/Otn3ZZN6RLnXOUPzZKCDaSvjjdL2YVAabmxqco4RJUhGMUAjcPAxSO1awi9S9XL1J/GyYi1L9BQ1D/",
+	"MMucC99QcWNRWlHrgFBKbUGNhsdItFcgN8qykTUgOpFOJkQID2/rD3qNuI6kOlVr1aKfUn1vuoh2Lx8u",
+	"iWIXZeHvyVfJ4+pf6kB7IW8Wzrtz9Ct8uyqJMporU5FZlfKZDop5o0XpXeWQGavN5ljer7JsKsmAgkAu",
+	"rP7rbIH4GLxN7wKr5z2AR0C/iyKqyAjHzx29b4pjQYKSKlgUbx7GZaMaVifkiXaIg1kihDbbuuiLhErS",
+	"4SxeltjBeWeR8K86n/zi5Mnzx5/0nP8zUjujlQUW4pInUTEP5W7/3qCQiXL3WiWbK45KuWhOosY2sqqU",
+	"W7NSdBWO/roH14ifh0bMFJghlNaYLMyGssfNUtmlHCpyzHY4k3JxvL+vuKz6p1D/VlQXZpIl1JIKhWr0",
+	"x5ZsfhwOmeaj0oSe5IzM7yOf7No71jJOKS6B+vKYiABJZYzrLFUMhs45YYqFJ0TMiBiyM7VoCU/PZojK",
+	"LnpUkpI4IcbvLGb8knWHzC8YYdSCTBIif1wrJJ1NH/QO7xayr37wza/bsDQ/+ka/dPajveP9/S9/PRyK",
+	"/R/9w9c/3P/RD64iZyW9ILmY3URM5Bx9i/zO3lre7zCrFXzwETijNuSD1sRT/6aSzJsyE8N0NTN5pB/s",
+	"23nZv7Ox4iTBy8q0sm+vndQLImBR31a5uBIQ60RpkE9tkzkCFayagP28ff+KeTzOOLV/c94W0gz7nXuv",
+	"oTzkbS+4+25fV4q05+Ib8c38m9k30Z6Xzovs5hX4Ii8hVQ5MZVPpEN4OjxGOTbWZEmRnRM5Isheg8MGz",
+	"V09P9x++enFy+ujZ01CHPbFA4Z3e/sFMsyO1y/v9KOyiEzRNofxAfQLMc1FgtqAmKLaUEEFk0X59a+oj",
+	"WscteLehJHdJ+r3eqvUUHnq4nm1eu7kvMwZT3IIQA08JXRX3PgqNGlX42aQZ4tzLAR6Otv1TqL8zh8f9",
+	"IQtt0CEE9b49Xla8NBCkGWtrYMF5bL5hFXv1eYwSfmk2CmuBMGRKshCxdz+zDuAL5qayJ0jvrdrlthv2",
+	"zGIiiEoYLogmpW6mclZ4of4q0h+F0NGKT+Sc0NoYe0beMMVKFU9RK57rqq2g5cSI9HyU0uyMRu2sk5Zt",
+	"X1A5XmazT4mQTsx/A14791clZcUYSjvB4jyvTSzIblOPZgrt4IGSuVRbcTQ4urM+NbuOuPV8/fxXp/zU",
+	"FQabAh1J3khr8HFmya809s/pP/CtuXFN19m4UP6kg0Ga/KzafksgeNTGZIKCxiImSToek2jPaElqWMZO",
+	"WW+AxlgqpXk09xz4JzSOqSATrs4uVIYIwiIIkztxD1PfTXJnpzNsvWyFYRz2m7nt1tIXFLStopmqjn2+",
+	"xjzKkr4GvZ7WThULg0QjylnhW3WuQ1HDPU+LC/P56elzk+V3H/WQVXl9/oXCZwe99QoWP28FeTGfNZGd",
+	"nQ4sqVuSXCENXoHVupY3zCkrSLtgg2DFx5RFZbuGszyA0e6hlI2pokIq9449FaNY6khHslSLqHPNhwyz",
+	"pc7qIGqIOn7JEVfqAdyeKhatbAA1AHUfjgXPHHqiamqRITsnS+12I0mABDcJ7cvMK5U5JCMtpKj+SX0O",
+	"nIUxkSQqGRW9VXaa10itcWevstMP8ceTGzv9w9vp6rTP8TlQnqUUfIYp616NJLY21b2WtU4BgLwebQej",
+	"tnUrO6Jnb8jO6AVhaIwn5yhl6vkzEqFzQhb6+AjJ1QSdZ77fBvWVjGgPi3bGpN5eVhszZbGpUuiWJSV0",
+	"Yz8kTiNKmM4c2yBO7n72xL7ChIeJD1tCEadWxJ7g5FxZFCUFTN1whiW5xEulcEPJEcIS9QbHvR56dfpA",
+	"R4THOpFtTlkqoba0QF89R9Y6SpyuqPKgi8A50XYAHHcojLM4DDxBTrxdqUt7940JE2blWGFxFplf/t76",
+	"Qri1ccO85qtm5KDhrR64iQnu1QxzsINhSirjEld+gtUpYJhNIOb3Ess0ifCysl3rrQJXS9IfyonMpwM5",
+	"WCFeR9OoBvvkxKYaUOYy1sKyHfi4uC1Xqyk2zrNwlW6UcC4R1rmKLx/+FEkjVrroE7ADYMeyxNrnnMfq",
+	"SNj0WnV5yGzOV54dUWMZF+xiJ1k3s4wt4RO2V+bx1gOMF7Srs5oVT9+/6LfeVxLDVtkpc8pGm7B57YLy",
+	"2FFgrihtQxTwZEy9W4EqvizYMK8dX1/1pBS8PD6NSK91Z44p8y3KIqE8odKTC/A5PZvpQguZUEUqylgv",
+	"jLO/jRJiPQElFcSozblvIM/LXR3LLiYvvZfodUkJgNesfsbwkFN16/XHYMuMHScE1jfB0ymdIDzn7Cwr",
+	"KVBXyG9SHCNLCsU9bhbGNeFauNXhYNl5cAjNjaRauzQ7ZUGJq24WPjXLvFX4tJ7rnjAdv9LOYuBjIXr1",
+	"4vFxuSpiNT8O9UkMj4csrGWGIWpnPBovFuAxDfcnMyz3cx8EJDDsk/mYRMpkVX92u937YOzaGgt1N5Z0",
+	"HBM9pEuenIsAke5ZFxU+/6aLqfrwXheFWTVKZZDZFTVO/yAv+vvGNSXC++CG5ZDUpoxqyuCGEFExZDoL",
+	"FpJluPrqGVF8LjzOx3VGGEmwOmYxZmcpPiPdM87PYoIXVNSMYMjUF8ZE4n1Nc/tv4b/vjs3byAMt5PU2",
+	"HmsvzGfFaz/CsfxHQpBsAkNWnIF6v36BmQ7U6cKGi41EXsWIKdrbjkmjzZnj/X3fod9ePK26G4TVUyWr",
+	"msiUTQAzygLHhBZ7JamywizqZD9tLHpKIseiolVlziax6yErB69Rbew6l1XAO2iyOm49ZKXANSrErVHK",
+	"YiJ0KqtxMmj9AtKXLtn3J669uQS+5vD2OnG4QnjtIgxoTZbtw4AuAoUnSH2lfO/3oNsfNBqJP700Dy5A",
+	"gqlGzgM+74sz+AZzLeqdjRuMGo0arHb7iDc+MugNDmEwvdY6K7k2Ua84pq10NY1xso3CVhVL2Y6shupz",
+	"0xIUQ/JCHjVa8OpSZ8UGc4KZQKG6I1y//jsYsI8DrVv3HfIazSl2w3B2FG567wTi3+Pe3U7vzs72uHbh",
+	"0ljSRWxUwU3SRv28fFN0q6A1z0YwWpBkTuPYc2ryYWq3GE8FZpGcCdRWchb9I/Q3v+sH6Mj8s9c9CpD6",
+	"5zQhJQNf46ZeKQfN5Wi+0b9ustwvyaojVAbPJCj/EAAaWjdQO3fSxVSAdXRJdS1ulhbSCjY7kjlJeJLa",
+	"rnZOX5JYl1FvTW1iJXC4QJKDzYo4K/FUHBd9qF/2XQ/ZpkS7blVqF2DJJurJHStHa7JD6nFi3PIDft6g",
+	"6mClo1IUcjgMRRYzOAa+4evkijX5EauOYZ62IFYmJji7UJfJs5UYy7b1ypLs1BglKzJNFgmXfMLj3Dek",
+	"sw8m/EJpnFVPjvU1CdT+LOHnAXpIyOIlIecBivkEG2dyogE9bSBQvxryPYwPpxW0tM+lGBLMbqzQipnS",
+	"juSy62m7cZY0dpa8BwdJ7gmp8dIbLpOQOb8AR8OKJIEhc7ME0Pc2SeC6Av/2UAqD6rxLEz1zNY80lkO5",
+	"Kq3XrC5tmkFpbFiuu0UYi88X0jfaw7tNR/ublMsSxOthw0dNHqTYqnoP8jRJVE76799t8PQqWWqM8mxs",
+	"7peyvSkvnW/z7dK8XkOFOzQnNVV7ApyCmtSSnXRcCVpZ2f6uoIfd7dCDtR9ZVVPxIMZ0/rRC9WSObVni",
+	"BlLjQY6PYGtbLH7YimqNDTXnehQxgh1kuVs6463jYjYUIc7a4fNnL0+RD7rheMiy7Pu21ZECN04VZOGj",
+	"QAP4gUtmqnPu6xUoKAMZMixQGCkRRMh5uId+/2f/Js9qiLropAjGZ+yyCWZG93bm1EUGGitClzMek5Lw",
+	"UsJWf6Z1fBRYTev4oFoi4uQbGuoIWm86Z7xjfpzjxZd6p1/rfbJNg1aJAI+abykCMqMSOjHF65CaAC2C",
+	"UBuzCGG2NMmy+ke1Bib5e140Mr48WGmGeYqWSyf7WvzChUm7b31uNKvM4AzQ3/yu3z3aXeJIE3cIoJu6",
+	"LoFVTpG+9Yr0670i/aNew0zZC7p4T77rFfkCvkUqblpQIOPNXMxwLrarpS4enaZEfhVfw3a06giGo/7A",
+	"Z/PUkaGNesFQSvSzmXJaT10btlJo5L+GTd2FpqG55vZ2Pjy/tdtVt2FrwFnen9P1buZ0vVvHXu5e2ema",
+	"zbu5y7W00Fd0uFrh5gi0Kzlby2SwO1crvHlHPpdvOUO7AicrmKUfjHVVNu9zzs8fkphekGTpp8vfpCQl",
+	"EZpxfm7r6O4XoBjbguBYqctQbiz3AJjaoOHKNGHaI1vKSZaSzBdS+IpS9GCQvQUJjqa4WJd3UGqadzB4",
+	"fyH8SA8we+12qeMzLmRdG6QJUR+4JZC6CbUZRwssZwGCnjSA7OM4rIoedLVLwvUzNdATD5v5Os6pRlNd",
+	"xWRcavqput9Cja2LFwDknN5wU1UaIIEZlfRrEtmsJAgaMM6IuaU4dbtueWGk0kMfMUkShmP0UmNuaZhD",
+	"X5EVeSO9BQdfqK9itDAJdpGlzyzhWD1ZU2RwsAV9NfPeuSud+/DWasUHO9GKgRSctFgg5iA/1IVNz5e2",
+	"dHY2U5IrpFWt+Wdc0ukyRO2nz04fffrL0asXj/d0Lhz025pSRsUsVDK10KYL/jhJ5Wxf31GISuh3qsk6",
+	"7yjGI7JbKlvpjvm51/25mSpYYNYe03RhvrEakSPvP1fwIXrFjuSyVLfZ39zbp+dmXxbY1nz5ONbtdy3K",
+	"gzmUIWobKcUTNCbykkA2ojqeYi9AYUZ2sPlVRjF480YTSkRwFA5ZWwcB0oUpehocmkZofGpfex/+ASW8",
+	"Ghkodw4pHtwxn6RE7L+l0bt9uDssQSaY4bsHA/6NS0Vw8IuHvjREy0/42C+5AbAZ+glYLHHMInQ5w1IN",
+	"O6JRgMZLlLU1drxAADIKe+2KUM1GekeKjfR7xwPFRn4IzMTGQEXr+MvXuT+9F7S+4mONWXvv3r17GGM8",
+	"Ho/Hk8lkEkVRRAgh0+l0qhQg8ADP+YV5TpzTxcKMIUdbr/TuM5dMS7RTgufos+en6KVFe7fM1IKhwU8J",
+	"luRs2TpuzYmGYzZUPigyUM90+2a67yr6TGT84iV8YXLp4LEHaw5mUV1ZxQg0CvipYtjv8qX3SVfCgFwt",
+	"VINJJf6Kj80v942qpl3oAfQY0QjzORo2Ldf9bFTqkwdXSj4loz7aEUJlfCFnIKv3UioQDDBAKTtn/DJv",
+	"P9IA0dOSoCsQG1BjqV807kxfvz0YvPNG3DLKfVuLau6mbZvboYOFgfIP188jOxK1FXy215Kp5IOi/rZu",
+	"F6DL6OwFvfR760nSOXorOmhWdRj3WLoPVk/oCv3HsskkZUyzyfwUG6oqsMn8quel9tA3OVgv7d2uBFxd",
+	"NWmWtIh/4VvRoorW9JCXJKohaUcFq1OlgkJ3VHdfnEXJRbPmYzmt5aTtROIMv/FJ7Uwi1Xi+4PLoKz5u",
+	"rvTkQm6tD8x5u29wAO/wIo19YehVaMNPeFbtUIUc1lCGv//t/1AEGd4GnXyltTro9O68t2JSP5xNeDuE",
+	"9lTkDZ5IJ4sb0GnJlL65rUtPbi9wIm+X0olvT2MsZrf93DOPSteuPJSEaxaG2RKJBWa2GNPAoNXsRDaE",
+	"O72ttkVMuM6QsuwoFVAAeE7UwQHvnPpvzMcaJDCfsrmxhjv6QMsAGxjCgkkaE4MbMyMJua+jW5dUENOo",
+	"gURIECkzhKM0hu7dAH/EE1iGEJY8DFAoZ5Sd681ZJDxEbX1ppFcu3Dd/wqLpKr2SXwFG5gcFhuNVC0Ot",
+	"rHW1DoGFctXuzGzI0D9BSX9+Py/dJ2Bgm1dnSDVqH1AborbAe5U6w2wR0baHLs/E8FAeZYtU/pCncpHK",
+	"rFvINMO/ugJRbjHS1bb9luzhMuvn69FbYgoeD31PYCWdmCmlTEjDBtR3UDu80xNQZniZUCkJQ2F/HpZo",
+	"6GDWzLugD1yBtHKIKDPgQrqIkxLiIiJnLZ82cTNkMuKR2vu1/uySUiBRTLCQQPVgK+oxZq1mlP3lDLLq",
+	"F63DHDrcPOJyrTx8dZHASg6/mh+vntQ18OIV/OsZi5c5GFKJg1nIEXW06/mVNa8UVwv1uErH4qONF8GX",
+	"6mZiCBu+qe70n6DPOIrSRONjtsN7PSjl7s8OevNwzxqRIIOc4x/AoQ9QeAAypx+Fe0Hmjelr4j/oRx6m",
+	"4FJTES9xsDZ1yTCLEn9YebR3EZXNdcntI7N1VYt4MiMjxUjJqD8bQedVj/lMEjSncax2COSU5TGWA0uO",
+	"MOp3ZjxNkM6dQ/BmI2d1kYKEVnPqafhMJUfDT1Sl2JUvgtVA3XWmeTS/2jSPOhoWabuJ3jv46Oia5xmN",
+	"4OO1s4T8Gj7VA48KM208DTWL3jVYHu8TxobO8RmpW6WfpVxilDIIPpIEWcCECMFjOXprb289QF2DvfUM",
+	"r7iJqxgEbKk/crsO+RP0zQ2/siDJSOmkTdZuMsPJGWjPE2KLu+AHAHW9/lW0mbw2G4Utn01bx1+um6l6",
+	"yJQ8bITY9jSN459D1893rwPfwQOlHqOYszPDQMyZA9g1p6SLcQZHzk10vF0YWEt39aDsrAlDK1oWYqG+",
+	"lL2gcu7N3Z6D37tWRv1+U+3cI1Y6C15eWiNIAr8YrW5Q5egUmVCRWjezJbavGb9RAb4HKsBawb2bj38P",
+	"RepOyuZvxPCNGP72iGE/cM8KYVkrkHZh/V4VRcOpRS1keZbOscHBcMPNOznazRvnBK2U0d+kxFxWe2OH",
+	"/3LJJieLRby8TmgBXYBaQhYw7qYlmyhm4YFrvUaoARsQLCTn+52hAFCf8EXeWTrKOt+45eWMw5knCSQ5",
+	"F1MNzJs9pfl+mso25RowD/Iy6zLBdvt+Yl2TG7ES56MegKs40d3ACngW74qnW73seUIuKLnc2eDM+3Y8",
+	"PD+p4MjjEX6ss/BNZx9LwQEkrBgKXxLpA8nt9jcDyL1aXbR5eOPyZPdsF7BZYW5B6ahWV8I3883mrbna",
+	"lboSr7Y1C6essFDuxyETIst+WE1GtS16ILQZrcBA06C2ENA05ZyXMy4MfMolFiY6GjUu8mhyjIOWwWLx",
+	"DwwuogTmBFqpAAidoqS5FqgSO6wgW7naZd9VtcmNmX1jZt+Y2XXG7I0FfGMBf6ss4IowePbo4YPnJhPY",
+	"I4BNV3UIY9cjOU04Y2QiuzFl6ZtuxPe5enCwnzVl92lKOJV8lJAzpQYlvgi66RlIz1iHMtPHwhg+0AGZ",
+	"xIIgKp1azrybBXlj4Avg1piyc8NWoepLlhrg13V3m8SYzkcamsNvaKob0IzHWZ88ojTDGOEoSiod+SzG",
+	"R7UJBnzHZD80/ZKDuyGk2nY9V1pKD6BR/Rdlkgo5iskFaTQ/jOABBA+g3u9/++eHa1ozuB+oHYUadj3y",
+	"qh4CRoxcwgRvCY38QQUg7utGNsWvZi/0fpISJivp2AuDMd/R199bpxLCdMem9Vh6pkO+Hr7GxGr0FN0G",
+	"lYkKkepDuRpasElFo8thbEVj1ax6bFiH36aKaEImcpQmtK7iU9+BXr14pLQsy1YQloWz0vWi9quNdys+",
+	"gW/tKwk6xpNzb87ThC8qnrfEVB1tYKrF6VlxGYCD+lcBRMvmPBgee3/Y1YIklE35BuO0aEANUxvVkmWh",
+	"TlNGacg18Mgrd91Kw3OZge90ZdtcllX5sS2z7gpLK8oQH98tkfdm8VH3bG0VJvUK+DW6G3zt1YvHXiG+",
+	"qUxdaf5mUFk+GbnhkyVZVyej1jWErIqsDcbRUPRs1P04e28uE0o1bMpq7XAWL+9b7EXCJslyUQZ6bYmD",
+	"SXIgO0qgdswx7cAx7QBHWtNMtN8bHF5RwuViZwMSvBYZtCl4JxG+pf+UxrFN+lbD1MWBgU5sNbnMikKM",
+	"1XJJ4rhTLM5zC6nPqJyl41aQCYlCeu4KyZFLqybL+lLf7Yinla3ptDLGUKilZszPKPuRvf6PSunP+SDd",
+	"OBPufN3r3Htt/jvqvH7bCw76/jrBghTcgErKgqnxo+Vs2YL8yY/0Ou5cU3DPaTQJj1FEBUABL21bRqXf",
+	"qrMANILRBUnolJIIPXqoTcz7KNTyPTxG5M0iphMqdeWpfsBOF/wABYxgGk1aQUs/XEIF1r95Ft2dyC6C",
+	"nwWjc/swhPuaXTWuvjZ5WBOHuxGI70EgOlVYHUYuO5mCdyPS6tZwW5nxIfhzhTE8x8s5YfKphhWpxrAb",
+	"lIneOz7oH/cHWydr32sWECdyxkvkv6QL7MVC4UlEkhHjJYStz9Sw+4Pend69g16vd/LRTwc/e3jviRc7",
+	"GSd4vhIadjWspm6FA6t6SyB4G5EkEQgLiwkS6Zaxgp4xLNNEqQaTOI1IqVT+bWvOGVm2jlv9XlfDQVR2",
+	"MYHq7RGOoqS8TwfdXrffP+h+5HcX2GhiGcwB65hgRCY0ItExCifK9pIkCgMURqkSo1gS9Qc9Y1yjnTAu",
+	"EUamMB7pavG9AIVjHI2yWapHDK7CCLYJsGvn0N5yTsUcywlU9JA3CyXW4HOmky58jV3gmEYlZckOzqsG",
+	"JTgiFVqwlDAY9Hr9Zva0oUCHupyXZxSTLWpxVwrG6ut1B3EXmkPxZG+vOpj3PFOTPoHK3Krve+7v9gz9",
+	"9eFagDDQ0hzHSK9xVrlGJbklkFulmO+SpviNPYwZX9rQwwgkJ1a9tL8xlrbDt4xeabkWXxC20Itb1C6v",
+	"la3RqzHztVhzC7wc2d6DjjIR181pEWNm9Jotiomq8PRHvbq4kKfCcx3UU4BCtWIaRztjSZrTqQtoTKY8",
+	"IfYSdKov+fXVbUUjrm3e/o269I156d4P1vGu6tEyffxvCSQTzATWsEssnY8h5gPRBh3mUV/y9KZfwQC1",
+	"mjHayiXuargFEpisz5hxeKsdQOBGKTImnNFZYNmPpYacphzIEodRO8c8PxBN+XPOBneBsVblrd9xoLXn",
+	"MWZbeV9XwKbyHOtoyhN00EMRXoqyeeJklzoqmyk7HsEThfwNFzb14M6d3rpMVsfSKRV2T6eA+yY5uBpE",
+	"oZhb8bVmAVaAc2hOWaVsALXuUEVcTLod9Jp0y1dLPOdMzuLlNs166mtQLcjDHMcxNPk1SgBkbKD2RM0o",
+	"S0dWy1VKzhjc6+0uPyMTJStSSIyameeQnCWYycKO9iod+TZKU2gw0Cbdmjzbr3M1anry6nqz4nGoO7+7",
+	"UE4947uKihpj1tCr9afLVb7zHCI/1kfXcay/zUeyStHNUvtsSpXOpSpCfRz1driKMB4vyPyaPMg7g5px",
+	"NEhyrHllf3DUWMMvZxVuYSaUudCGJcOv63a3vlkmzpqIWpNR66ZZkLuENqN/81nJIE/lJumGZpt3mGyo",
+	"g2BK3Ese4aUBqQJ4bZn1555hkSdFlRINsyGtal7sa3624IJEjXJJ4f1+0Wg2I19M59Ur93ZH9ShFWvGY",
+	"B1njwNq2pUbN0on+kPOv94PmIJ6ghuF5KVN80NgIyAexck1eaGimLZqae6x0KDtAXOMmEZGVObRxdsFb",
+	"y2a3z9S77fnqSDapA1xT8ecRoCCTRguSjFIRrefyr16iiMcxTgKo0uPsgiTS9vJ6wVNJko6Qy9hscdtu",
+	"ECgugHSrmZxPM91GQng1FW//zC9mJCEmrUxRHIyPiqxBL4Rw2599chqgn7x89jRAWKI5FxLdRU/ox3v+",
+	"HDR4VaHvwL7e+e5XgrNddUYtEbqanp+0szzoDeHbdN65PY9Q39DGkASRZ0cHFqOHMyLy+AAibyaERAKF",
+	"eMwviGlJGCouOmTwDilsfjWsVmSy++zRV+8SkuDIemFhAW+JLnrFBDGFFhAfzxKzh8w8OeVxzC/hKaX2",
+	"3BJmxOpuN1nb9CotiTZnvCVHxSbUuI4Ym9XaPC1mmkvdC6imambQ+xaUzWwy4o/eQ53PGqSpTYZ7zbgy",
+	"760kZW0phG9RaoscBoOj91fnXzicG9f7lwLcxYRfviCMmsaqUwoN7XQax3bl9sPhm0Ff/c9BZzh8c/Sx",
+	"+p+H6p8ffbK2Cv9gUBXIbpi8qmcwpUXwOJUEKYHRFnvo1YvHa/L5myYbr+rJ3M7kU/eHe/72yy9IpIZB",
+	"OXvAIy/WdERGM1oXnVOXbwlTPwI9maEsCk8kSUolGc8/e9H5aPazwe9/+x+2isj1t8n5L0TktgtIlUIY",
+	"B82yDfCbUSpKZNxf1SururZjLCezUlIfVopy55KQ8zWxMI8NFWOm63cTEhEy175H4YD+SrOhxk8pUAiK",
+	"ZrgtCHCd62TD2Npq2HmXfJ3eQoJEo4mNKq9qVbAC3SunfV9oKNviwteckFEhTrQmOlScx8dq5/1nscwY",
+	"4VR9/rPBTx/ee3L4iy/u/ur5wYvTj+88ffDp0clmFRJV43gltfmtXT3E9TNsGMMpUvEnb/BEgmUG8JOG",
+	"OkFxDM2+hD6U4jIVDErSb60TtcBFSswdeu4A7q5SiTGT+TFyquXapcpIDbRrXlyNrH7U6fWB461LF1jL",
+	"vVxGlPcnLa/sC+AIypyP+SWJdHkrTIEhqG4FvgFFb9bC4mxCKj05VjQK3Ib56Yzn9pTGOvWJRbC4D17+",
+	"XC0dT6QaEipD55fodkNv8lYsNOITsQ9pVt15hP7rX6HnMWZiL3DNJKDW8oJtCHfTIMbkDs/w8auY7Ws3",
+	"sY4PpKwJp9tFELykwnzHI+BeiefpzjCR9IKEqK1JQfGIvQCFihmFqK0dWerwQGHnXk2+nJvNrl9ohF0m",
+	"3aAFmLm96FXO7l+jcu4omzwbRJNI1y7UQq+Gd7QpC3zn3eEpSRIcP+DzORXCuPKbZcx5o83Qgl7x8gsq",
+	"S4WZGyhk7yOVtyHuMkyk0ujpYKOH/UlGYz72DlMv3XbpTPbhjdKadpKsV9u8GjpmQFvJ9u9/+5/3oFMQ",
+	"TyYkD6vA1yGFd4FLde79XkM12lk1zyoU9tGzL4U82SxFy+lov1alLh+j3QibyuH8zgucOZfEtBDz9240",
+	"mQ66tM40FzvOncioHWLI6da+Id2zQ/9zL8gK3AKkPh0gzIaML7QgQKG2pkJ4hZZo0PrSSqg9UAqnCSEd",
+	"aO4QzonEEZY47KJnckYSNKUkjgTCCRkyk2pu+lo6HSSd0bWO7ZXO2UJ24LfOgbYqDHRH62zhwBYsYm1y",
+	"lmOw7ivdE+x/e6GrxMHdQ38mMEytXlZqUeVMTBI8ByA14U3790GuiU6/7FXq+cOjGZDJ+r5wbgVaM8P+",
+	"BHY7N+hXLWTCz81K9putZDW/GDZxXQXWu9rT8Yj54USyxnuSmwaR9zPr1QRdAhTaRCHT80qfn1Cbj/rw",
+	"lgo6KqToNh2dY5biuFO4YFqOPoFL6LPnp3WtRXVc5UsPkfbzITi/DlqvfaQP09mAp7ocphoA7a1DHKwK",
+	"t2cLwk4eQRJABlenxFqWk/UVp+w+sqBNMkcyBZszQqEuvugM017vYGIXHP5SWrWRPVpegiBgZ0Ur9GBj",
+	"485svA+fx3avt627ZnhBEDbNOtEcLzWgI2rjjK6AlnLKukzwYqGYLE8QZggWEoJ3ea8ne3O5fKhKFVWK",
+	"yKnharzB7eBZXoSsNSmN9CyWKMZjEt/PjkmhR2mALmd0MkNUmiLwopOgcEzKkYPmPUILR2ot17xKZ89K",
+	"yHOjU1oTJqkTNWsO4DpOWIsyaTsPr2476nSobdxlds2N/tawBSLYctOvo33rquUpV8nnfVHrm6eu75ha",
+	"r/k9yQqQqmz289PT50iXVGT1WEs2sb3kXP/BZ5+oxXr+7OVp0U+gf/c4CQq8YSU0AuidmaSdYan9howz",
+	"ch/pIJuOl4ZnC1lwamgkZN2N7bw4rhqaMJtW0xTzBGmxkWnEehu66JEUSJdCgypq/L8JkWnCSBToLKTL",
+	"GQGVVc7IEu4SGp63Wjc/mhEcNUGNWicnXdlYbf2shaRxWYOo0xhwkJBDkk62AUaOrhWAV0tQnmExgtlX",
+	"lcHakn/1zJjghCSbPLWmhbSv23a/ptt23ue3eRql20V4p3mUMYZmmHBGv+JjA5ZoitDUrkIgt5JDWehq",
+	"rDYvucDxSJAJZz5c+Jf6QtZOT40uSmMSwYdtj7DM1WC0GCosSvx4iWaQDcTiYj3nwZ1eo2SNGAs5Ui/z",
+	"hmy+sB+2q6ELjqdprBdmShkVMxKhNhYo72u9Z3mJWS6DallyhGUd+PtHxwc904G/QDE/+ObXw2H09vBd",
+	"R/1nYP9zqv9zXPjPcKjf8IPVlaHrpYxh4l6br0Gb8ytodGoXtpeItdhmlkdlaXxqK/cvyXgyw3KAF9Qm",
+	"8zVv5pQjjWnIsqxU0OW4zlqUJ+c5GiVSLHCDCj/zMKt6qaz3Kg+jluUQI5eZ8AnTJC6Yk7Z7sXaNaEmF",
+	"hWH0Je2/etz1KbTUZwS4sTCrtFS1VYsUkRmfsNWb7u+7xtLxFx29cB1jZ3Z+SpYelb3MXFxW/w/+4Q/+",
+	"f8oCHNy5dfuH3V+Pwm/+/73OvZPOr3Dn687r2z+ogV6drfICWTD6jh5zx5LCGriUw969Ow2CFLWSr/p9",
+	"feuOv78jM72n7L2s4fbW2sdmGX+1BZkPrdMgSYmn9LLmza52cXUJWlwRVpZF5ohmlWL9I/XLxkmP8xrV",
+	"367AZ5+cNlfx1xJLE8m07riulFyNtf61b61INf/6AGtzV8jyOuOjKH7bXlz79asLxUrS4Jpvvlsjh/wl",
+	"nVr+bOoHNHu9rprTvnydiHyJjSfBN7ZNR/QeZtQKGk8tD517OmNo2V7tyqQUa1f6C4mXJZGfcb68mma1",
+	"CLfk/CcmjX06kx6sRf7TCr/2kQhEZQlk/IPIcN+o9T1bjvrbLfm1j0TYJIb3K/jLnoL3JNuF5Avwssyv",
+	"V6rfCO5mktn++Kcmm2sVlBCmGyIcRQIYiBMGOidkIfKuDnbctwCQjdzPAywIx4JnbEbOyJBVXYhwZk30",
+	"qtw7T4fhN1GN6tyxKxpbFf1vTb1uW+kHZd+Ca+ub960Q6Us2ybP5Vs3hT96HWL9O9ctzSudeP8er0wdI",
+	"0jkJ0ItPH6CDg4N76JLKGcIo1K6zEPHpVBAZWAmiGfNWrrvd+O1eEqlOlmefIf16lOpKyWiU93D0NLjL",
+	"u1NiiWb4gqjjBQ8GkA+D+NR0KOqiZ9MpGi+94rLWBY7TiMoRYIKMvLW5zxPSUbwLwZ1oxvk5ogyR6ZRM",
+	"JGqHJ68ePjodPX705NHp6NWLx6GBEhNEohlJcncq+IH5dFrcEW8wAyeQqsS49FbGWcjMCUHhvrk5RGLG",
+	"LwVqh/pKmH3Xazi3/vBP/vc//Ot/8Yc/+yd/+I//tz+gQibnI8pGte6BVwDSNMdLBPeqNQG4H4wirL+K",
+	"UUIucRKV8sYbNsqxA5jjNyP9Hv9KxGrvhdSj6FCWffQ3eY7o3n3oBjkmtiLXaBKVHNGdAYHkw6ds5fBz",
+	"UKdV4y8nJu5woJzJhI5TyDDU0mxkm92uhV7OnzX2zQP75DtTuDjSOOMTDfSTs8O3lcqMMwr6CkDzQdE2",
+	"ZqXWRwaIHAo2wMaTvKz11x5zk8Y9cjpj1Nbhhxpy3iTx2SeEwUC3pegxZgDHYd6M2jCuziA7eJiJS3VE",
+	"fvLy2dP1h34aYzHTfMjHCUmEer3eLYHGKY2lIhO4lSTHWaUKFOfMMVtCxbyGRND9mxgK9esvKYv4ZagW",
+	"zrBVPRmIIytKwJQJc3OoNHRjk8wIStKYVNjXnYZ0uI4I3dFtOHs1Nv2gjcwr0wnmDUNWjGj9XFE7vNOD",
+	"JLX+XP3vAWDr9g2iJUafcWTRqu6jPlhpB/1or4u+UEI4dDYvdGLH8IMeRvh2qAGwh63jIQA1DlvBUHcU",
+	"hp9uwztuw696PsPWcbcbDFsmyUAMW8fOd96Fhq1qOCvFV++jcNgatsIaUXMwK2cN+mwccgmpyaMxjjFb",
+	"h60EdUE68x7qcRi5jJdZqyQSAf2t7RPoqZcCMN4aecyF1AJZ31WVyE+fnT769Jc7EsZQhuwfyWPFJTpa",
+	"+lUG8ezk1ennW4zB2lHqhUXwDhiJd4g0mow4i5e+rOV4iXCkTh9wV54IANJWQ23zJNuqPatNWmfIfQ0C",
+	"wxlB0BQvFUQ9yc5ijcTd4UydDHX7OVmKZkzYQfKt1ytO+aKTglsg4enZzOK3GAhQC+YKeSNcQ0Zu/vE5",
+	"SZSMk7VuG3sDohYSxDeIUqbdqK8hYtf1N3BHopNlRt5eLyfFmatlV5aqfgTyCHTvnfZl1o8nKGXc7G2+",
+	"Nl5SP/UvwC2h1RaeSl3qD4ZHOga2ZxuonXFtNie1pf/mFQVq1zDIzlIeOTBLBRhlvaOUjVbBa2dqlgTy",
+	"2hZnu1s2lb7sde69ftsP7r1rD4dd+9fgXQ0MgR2uLvkA1WE50s17PQbQE31BHQFdp6K07THRkMoYKnK1",
+	"sDFpuvcRBrM1sazRFrgzLmeUnZWARIqi+u7aKlZldVF2NiIsWnC66gyHn31yiqANm3kmzLShHMvM4ORI",
+	"jjADRlMyE+6r8x2oGdpnD3uHzeh5kfDrU6XUyxsqUouEv081So1MHYS1TTjdpptGq9U6t+QooRHRI8+8",
+	"W110om+y8l5f5gkK01gmODSzd19LBYr5pVoyYbvwY70EM3o2g5NIdQ4gTexI4libsMquD9VmXPJEyD21",
+	"gjGRFpdM32zEQ1m58C/KB9EsYY2upldmdLy1VrlI+BqdMvvGNWmUDogbo2tKORUXAExjPzNG43Qp8hbU",
+	"uqhzr4seaKg327taLeOQ+Z6/BPsOq/OdRGiBE7lU9htYd8B3AkS6Z10UQtHgSSpn+zpLLjTcasg4Q59i",
+	"IT97fnpLIDHBMUHt7P1/8zvUN4Mq1l5tUH+amMq70SQrvRs1r3DkU62Jg4jQsq5SILvAS4NHBqWKqG0Z",
+	"VP5FoTZ7r1oOWYcn0fPPJLfp62XFFyYb2AgBJeKyXqslpbSR46jw1S24YUnJte2dHQaZdYLNOgiv50KC",
+	"6J2UMh7NeJoIb+WHvgkRFgkj33NJBE/BiihtKxUkR6tAi1TMTCNrwgDP8BInUYDSBXAUjclcwgQ/9A5T",
+	"kVI00md2jMUqios01APKiuwT8IcA3i4I+Cme03hpmEomS+YR4EWYM2a/pU59eDxkWt4agTFe2i9lcZYJ",
+	"ZyKdE0RlYGQzZ1kD71sC8UuGIhJB1x3nsYgrHag7ZDZlpd/rlY5ov7cjKVxcQ85SAdwP55Wlq3xqL+Fp",
+	"YIofq2crb0yI7utXR0afA52AVI/U6S/slcTnxBAxvCUAeUVZylOhrIcxnpxrt5pAE7zoIrteR0VXqVv3",
+	"ztNxTNyluvtRAbC71+3l6qTuulGZlF80QHslWaY3vaV5UVsIdFCod4Bf8kK/Qowtu1aJmVLpK4J5bnrH",
+	"1T4i6ZyMvuas7qxoGfTo5OkJRHDQ16DrZu5edTTBmp2kUp0LKveK1RyvTh8Uxe6JoFjRCTubYdrA3lS6",
+	"//n16cP69Q01Yrj5ferE7ujeswKo53pFFdDZvK2VQHjHGjXQ+c41KYJgKuzKPjF2R8bg24Joq6X8gfCK",
+	"5gM0mdrIW/XJc7zsLBIu+YTHmb+qHcKbwr3NPVd6COdkWeMmQnBD7rM6J0vXO6SJJvcR6dS4bdxEeiCL",
+	"Jk6zdrigAFugGbhaE7/XrKHPTH+61jflvl+dZSyIdkiFb7Mn3+1rz1R3MVtAmYC2BkAbFuiM18Eo46Xr",
+	"mFrvlCqnO2ZipUYjDmri4R5nfMWacv3T1Vh2wZFeEwOrhJtXB+5cb7NPq12jf/t9FHW8YU10siJ/PWFr",
+	"fyTWH172qb9r1bnV2plPzSnzFJe43TNWPvh+/3nVeVvv6q51PXv9qGu8lWss1RXuwlK8rxj7LEnsovZS",
+	"8Oa4bj5fQo3NP9lVH+e6pJW1FulWKSavXjzOhK5WlcAt0jha5Hz06ui5V8hIySbRKA+lkoB7k5hyk5jy",
+	"nhNTGsLqXS2XRLe4c1JJzEuz42JjHkq7n/BIKfedwbvQIm362YCY8UWBCySEkUvf+b/JP7nJP/kW5J+4",
+	"YgiCpz/8Usxn0etv1B+zuei+rhNJvkSVlVkmWzct2zwZ5aqyW7/r6mJ7k9yV2jGjU/AZmsQWzowZrVGg",
+	"lVjVGMndIXthQKAtgkZCBI8vTIgXLRJ6gSXJkvmgC7rBYR4vUXjy+PGzL0bPXzz6+cnpJ6Nnr04/fvbq",
+	"6cOw5KVtkB9z1UVzs2luclq2zmlZn0Ty+ZOTB52Xn58Mju6Uk1sKKS3GkUHYJFkuIM2hXPlVMt0vZ4JM",
+	"Rgfnv7mnmzCsKfUaHN1ZM6ObnJibnJibnJjvUk6Mt0nCYZOX3eSSvLdcku21w10nnVxra4HvQ87HldM2",
+	"vO031h5Yb9pFIQcie9dHg7XbdJMdcZMdcZMdUZcdsVkDmpvUiZvUiZvUiV3rPbU5Fi5uSHPx+W1KflgR",
+	"+C9kPlzNdXA3Opj2JoPxPfwROZze6W/rPbhJlWiYKlEN2ypp9piycw9uAMAscVHXpDMhkKyL48yxKaSa",
+	"V/bcu/08sbvb7eZF8jhSxxVZNl3K6M3BTVI5K82wimOEBVntMDp5lK+64Y4xZefH5tNKwWMRCtUoeUK/",
+	"Bv52jD7W2EcaqF8N5FSJb4PUXxyunuW+iEeHk9N7i58N5r9K7v70zRf98f5Ff/OmpP3OYHDlpqTVRkoH",
+	"u+j7V0Yw9szZiylbAznxRMskuxFzDKp7RiW6QEWr9PAKb0/8jmKqV21KqaRIZ8xlvXVbo5W4pq0lLd06",
+	"YaHIijIEKOn3XVhFLRMrsVy/lbseecnIRk9j0oOGJRD6+ZoZnoDrCzReIiRYrtlEzRZtMMutZrhdc5cU",
+	"MlF2fMygKWu1BW1/0LDeBIJodXIKNDZdVRNloKRqoW/pQ1J0jAy2aNXkABPbkWTHM3A4fpHqyzRSWIYy",
+	"Adb1qs04dYEBFrbp9SoB1bC56woZ1kjCXDGe9V7YsCcbqp4bru5fvrpJx4asczObtMRXG/DCzRDpKnxt",
+	"nXtlo7c7B3nlidy8y6l988rT4MdG3azrXK77rQMR1a9bOaBd5f192APrSbQjlzpbaOkB92p4oL8fB9i/",
+	"dnD5Pur066BDGxz3Tn8LvWWTAWz+8W1Uklr7y3Wx1h6gtzvxMnmcmhDNKPq2bRlInhUoNKqjjm/QpOQF",
+	"xQtlWikdWPvZgyFbkCRvpdPG4CzgUxSuSjQMtaMpQ25dLsjefRTeDq0zCTzYQ8an2at1ZktMhSRR7iEO",
+	"3w5bt4etY9Tv9d6FXfRCwz9G6HLGY1Lp1HjbEMEZgcN3POj19EFy19+x/s32FbEI53jxpT4br/X+qN2F",
+	"nX/CGZU88bTeL8DZbtiv9nqsyA1iSFt22a0i2ToJAb3axivgY1gz3XvHB1dTrOBLMZaETZajeXFw/buD",
+	"xl1i5kSIcrPWFj9v1X0y5yY2apCyc8YvGejHraAVqX8XQgfws1+w+IqWdBQMglMGoRnNoeqLCo3erTMc",
+	"uugTxQ20Q0fOCNNwrAJqpKmE6G1CcKwzp3GMFNOLCeDItbFA4fNnL03ehT3U+29p9C4Lue2/tYde/SqJ",
+	"kCGKOBGBrj53WibazB7Lk3RTVipQusgaWzEnN6OLPpkv5DIw71BPwm2ACluY+S1hvOFFie7K30Z4xNq7",
+	"5E2ySccxnXi8+DN+yRCWyElPgVv3TUfaRjnx12DYrrATHSZl6cvbk8bM2e1449J29XCVzkr1nG9oKLq8",
+	"ditjcQN2vDpyXXDhg0SqdNHdDOnbvAP4Y5Fb5oHOO4fFzAcvK834Qx3Zr+1ZueIYbKY9umdkkzXyG03O",
+	"3q0ljp3YTgXJfgX7yX3Pjmyo66DjrQi3ECP9LlDqetKsbnA6ziTAZwnWHtoNmNIixuyqO1miRvtKHz2e",
+	"Ul9fTLATjE0AkDE0IiCOL+ECy+wGKo4RREXR7//FP1VKOvx3mpBCwxr1ty4otMWoRd1GX6jswytBElNZ",
+	"1FiXPvhwuvRW+vEioTyhcrm++WxTB1QTl3DuCy5I+2wwhRXykY2zNbsUvVu0u3bWL5MrvSLsQNlsLhj7",
+	"vWJr4uv1+HnXfc367kJ6uSdpe9nlvKWh5CqxNh+tH225P2UeZ99dO/BtyLQWpvelxAk0tjB35LBpyvAI",
+	"y+VTIRK6XHpvd6muXpqF4ssiTxvz8Y+LHtTsc/ruUr7FobeIwORmFN484UlCJrIz44kgnTG4YZfrUzrK",
+	"Tk2fLE94vLZtRqnjhNrkF+qxxt46zwvyaGJdhk9vkwwfRQNVtWQMvTycFTkYFBbkoFjvoZtR9Tr3Rt3O",
+	"6x/+YK0xl33U2be6U/HceC2uwlw8y+gLwi/KDhI/P8dnZCTo18VbB/4Mukqj8/4W8hCmmDc3X2jbNB9H",
+	"3dLtSHmvZTHWn21ugLxlpzZ8d4ykU71WXWszilFEYh0KX5EWwRGOItRm5AxLekHUDxGJ0onc66KnTl2i",
+	"5GcanBBcQaHllU2jBbuaWsYzfT3Rij0SsmzDurZoOKYT8uP6gJXirsUuzl/++sfDoXj9wx/bf3ijVmcJ",
+	"TxfePIIn/IJkSejaX08FgvtROwSXE/whLFQTVuPWSTZwobjca+KkvgObiwbfAtrrbubg3n03bd5UEQhE",
+	"yg11vAKmIyReQNL3DuQMmEarQoJZm28zWIDVBe9oGxrsg88UzCNol5Ml/cM0u8igpKBQPRda56oUGkBV",
+	"xxmPs127wHFKIPtWcoMh5fTLN60XTcvWcuXuoDf4qNPrd3q7SDj4Fohfur5PONiuK0T1BsVnPku+NL4T",
+	"xnjKJmROmPQlT0aUsMmmq+a+9MS+wsBzkLrKUkneSNR+gpPziF+yUraousEmBidEKD1VICxRb3Dc60Gj",
+	"K8BoGfNUWfi6ELS7VdZif6t4U+Q/Z9pTrns5wFmAioS2m19GWAlDJh/Kvd3nOjYz3/X6rpjRNOFz74RM",
+	"YX/djAY7mJGkMi6pnk+wGjwDk4Uz9BLLNImg7rma+bYu6tDfSdRBDzKneHdNc3oJ8gO2WZSgyXmrFhPj",
+	"OLYtvyg0QsradbQFPWMEEj2BKuVegEKAm4EKE321Q5mGoAlQCO1B9MVipxDXQYbj2HhlIC0PHim6yPQd",
+	"1UNaP71d+A1WscDt/Qilt36SJDzxczqiLqExjyCXwGQGY4bPYAjo5Pkj1Nbe2gDhVM4CvcYBrP7eMcJI",
+	"pAuSCGLLT4cs0R2DrQPz5PmjWxoGKCIS03jYOkZvhy34sPr3sNXtdoetd+8UPeBFNZdAPwY+LR5p7nCB",
+	"YxqNTLqKultPMDPMlDDPVupdpd1x/sYNtgYW8aF+srwT5oVNt+Jh9v2Szw7m58HVlooLBWiOJzPKSCch",
+	"OFK/QCsxremZmB8aE6FUJSoNgBhmZ6SLPoF9hQZfmC2HzFa9wf7aSnywEagwqR/Q66eLPjOCDlZYoAlO",
+	"kqUu2tMFTxGBZGWCJ7Mhs3UzplITtjMAr7a85GjOE4LOKYvEMTi4M6w4czsMz2pj45hPzgXCumY0MAF1",
+	"N+CcPdKGPg7mwkjXF2j9yBQX7Om3FkL1CWC9mHaoOl3+lqYZImR3yIbsG6Rfgr4x0/xmyL7pdDrw/9Xl",
+	"w14PfYPCEjWGqD3GgM2P50SqdTXnS7Exe+9XgrNQsTUm0sWCJ4q9zklE8UjRT+jcaaLYzi9qxUZpEofA",
+	"+sBoGjEuR8bmUz/rJqajiAqINqmfoEaanWnYP/d19oMGOWOEx/yCADYc6MruJUB5g+Ks7JIR1L6n7KXy",
+	"U6iNHfUJ1gzNyXxMEsRTaahXoIhPUsWCSIQSRcQmnUEHnBRDgRUO90qraHeh9LOFt1C/a/g0e3zzX9Qu",
+	"j8yyqF+tzTOizJhJ6lfJ5aJ81zlZuj8JwWHfSPnHiDBKzFMGaoaeMaUh5LciQ1t9RVspw6aIpriLeEFH",
+	"52Tp7qPzU3ZX1kU9G7g763UzsSMZaCoX6XRKJ1SN2voRgtLv4DzJnjtQz015MqZRpIcADluXKpUNUhgT",
+	"kGeZnOmi/Et+m0azhAWe4YToOevD7fzqflP/YuDq4BAB0iQwHBKFwE6gzYvmTPoAWh1kNE+leY2pzHdH",
+	"PxHJ1P14RkGAoVccheCjAmTAJObmKcfYGknORzG/hJdb4MPsNXahD9VCq8WY8pSV1if7SU+78FNCIjJf",
+	"6K9XaN/FtDGpU9kHj9QHdXvyws7Y6/fU9Qln05jqQyOITBcjk9mkZxmRmEKhu3pBRLDeadOsYiSxodry",
+	"GO3Sln939rN8yV328jX1N5mb3csWmDNSXQTnC8ULC5wflj4QvWL3euswtO/W1wYDfaQXCZ8oaT2ONTOE",
+	"Rc9YIeRaAXSH1J28rajag+Er1cpmd47MQc9ZmPNDXkw4SohSRoC2HRFq3qs7kmYZpE4RovqgTQqFXTJ1",
+	"r+4KGCJwl9he0shNsAwA1OS5NqdijuVk5l4Cf1HK8AWmYHtVrunmSmZJgdISxWp16bbe5OzvEXkzISRy",
+	"Dr6FJCBvZjgV0mUJ+olEqTKGMRhX02iciqXmmHw0x2w5wlIqMhJmHEdWE5BK/YxD1Nb+VptPDeWx5k5N",
+	"BFZbAbUqzHcW+t5PMXW4hPnLPn9g5IK7PoyPsr9tCnBZAhqayWmlssa6E2Ld2pd3WlGuQaTSkLT6Bt3n",
+	"mmosFjVmxwar6u2uPqTMM6865NyXZb6VlSGw6Sq6UNbPPRs2OFsdTch5lflUjR7kXCkpNCZ3z6MFOVeq",
+	"z3iUFvg1F/jOWI1wd0ab/1KV9nBbVVyXf7bFZpmItmkLzmIVBLTNViwtcVE8F27S0tmiiBeEc/aj87WC",
+	"aAZ49oLYyBDijazW+PBanhU+a38pyTx1T0VoaccISCrY45JUagWtIjeHTXJYOFTr+bhyaY/N1dKvVi9V",
+	"b3G4WOHPjImV0dgzHpZNtcDC1HK5HMwmmTKIwhVZUD4LhwNperTMAFa7ymcyvH2HSqr6tBMpzdVpHRNc",
+	"lO5xVFA1r7IubX7TqrR9g/PtXEtz8P2d666O5o6qqKKZr3g0tFbBG24VNLW2Bd0FFtSrXnmumLHU6DSe",
+	"K84w6zQat0eAc3tBycm2KifZiogzK5FRREV45NsmSj97VBCdo1ZRKRys/opFVMHxzxP5vQpa5Xelnzk/",
+	"lnSP6pVMY3HbChSln3OlrK+UL0FmXsHRWBWDRadjsQjG8ez7vXgnaJbOMcudQsYVFCCBpxAaFjN+aXHU",
+	"fOgQXq+ZL2aVqTN+X6JVYWmE2hCHo9rpEv6i80Jf6jyKQjQjOCLJXoAWCdHxNqYhwRLjZSqOrtf/ycM7",
+	"v7z7xeEv+p8fPP3oZ4MXR6f3ft771U8frHV/W9YGfrUGzrmnaRz/HOSzd34/efnsqY4g6vigdkY8f4QO",
+	"uj0AR2Ncl+ur74DHKrQRhBDhxSKmRIctrZcOD1lo/C+CI4zs3Qjw9AibENv5RhKGQsyWz6bH6Evt4gIn",
+	"HAxcu7kClA3/tUUd1oqXeu3r2mhG7Wo8jzHz+ChXBq0GEB3dOGhVWOsCPFfC84iv0jNNL0DvSwyU0ghu",
+	"qOzgQ7zURSsQYI6xUG/UsSOiG8MqlRYA53FsavNmZG4PTpIyAPhVh3qvArq6pmKh0NJcszz1Xg2i38bI",
+	"8hUNpT/BDAlJ4xiNSdaydrwEp6kb4DC1fTwizTo/bBV/00BQ28YzFA09hmrSRqAharvnnMlZ7A2YgTrp",
+	"az9C1UnRzCZv+2DxLwEbsz1Rwyy1kLzXEGIiQ6eoT8nJ8CqhVcfC9hr25BA1+2ST6LxnrW3AfnVocatT",
+	"uqKgCQZbPoB22ey2FU95oahJk9iVwo45oa1LFytLTwdODevzN1YTFoGGIlSH0kLetbFEMcFCV+3xqZV4",
+	"IkAaixCY/oQzS3tAb+UYT3bVX4Hs5Dqvr42sqU4Mb4cBgqYceCJNpaLaK/DokCl9c1t3v769wIm8XUJf",
+	"ur06yadfrxmITTAhGs3PQDxefaHqUABPXBA+1A7vGby+2UFvHu4h4wsWRMPHzGsR/fYCNCbykhCG+poM",
+	"DvrReqQ8Z13XNmKzDgszlYaHwl9+otSZTK5qsr9lm7pk5Shtf93J3g4KT0oDfSmxFFVdQ4nn+tSIjTEi",
+	"dIrfeLkhX4XBfaae/RjE1pUC/PCyF/zSJw8lr6+V2Xiy8uviy8rIoatpDVYeRgRvctYuaJ52AHOFgLdH",
+	"HfsUDEoDKto2odbDXk9Hesf8guwpnWcSYyGqXBRaZfhqBvRb+vCWw95BuT9mk8qlmHrzwp5BIu3hmzdr",
+	"0zk9wBqub6d22IN7W7xaW051wz0qDbeh8lFJ+25W9GV9SrVTPOoNAvBhq+056h3q5hJZREI7GXTaT1YA",
+	"N+FpHGkDcW/j9SmRtU1BL/naTOMVs/POPLLlbUrtlk14GW5E54RBg/SEX2rgXzhWoN27TFXni814mjgF",
+	"4o4DUYC6dU6WRV5bk2bmG+djXTReHedTghNlqCeYnSvFR6nNNNZJHnMax9QUo5o8O0isYByOMbrEOgcv",
+	"8qg9i6NesX71sBEm1OLeUVGnAJW9yXP3ivTbb/JcueLpCBqD3Dtq6Rc2JYIXWtEo6X14MiMjyNAe9Y2j",
+	"Xqxt+uRhT857juZXfE/ke/6wqY2isbZLoH3NnswwLnwD6A+ajoBkwmVTEWzE0rugNaWJkHoYo+3EuT1M",
+	"7/SZ9J59OOjH4MIII7wMtXtIHfFQ4/Ckk3Midb5BIq0xa/RqErnw4TGf4HjI1C8BCn/5y1/+svPkSefh",
+	"w9PPPz9+8uT45ctw777+kE72yduzmJ+dUKBiJWYs52QZ6nQoGqG2BgxVt2sJfUnljKdg+Ox5EuPLeoof",
+	"l8VFgbnCIi8SPl9IL+ne7e3QpDewkSCjJlyUoJYHhw0/lRAsOKPszDfiu41eUmJMOvBnoe6Ly+E7XOXT",
+	"XsdFghou5ZlDbt2bM1jY38qpasg6U/FA6Xseg3bw5k1oG0cYnVE3HT3s9fYCFB6q6zajYbxEWYajseAy",
+	"HQMLxw9+SyCoKQ1QeKReoBUQVxQP3rxpBa1D+N+jN2+KAvcIfl4rcB28Ao+exqz3kU+tAwL6zamj6XEf",
+	"rHO/3tkt0rGueDm6erH+YaOzck6Zr/UUI5chajOul0fpGcYdq5NiwGUbojbkpEpqAfx18Q+ac0U0PNWJ",
+	"5IuzBEc68WZGz5SOrB4IitUCZvN171HzftAL4eEiEeib/HVPdZESmIbWoMBfKO1vamoRgWj3emW3gRqk",
+	"BrGxm7UKxruJ51JnXLjIW+C0tmGYLDxWyr4391T7bLj1Hzui9ys5V31+ULvZ7opnblGzIIa4S9UXLp6v",
+	"5ahrkCEqVV34jDzmZzWsxWTaKn7nMaMz5LC1Z3U9sZmUlPLLPtrqZbXqcsn1r5QlDV6Yy8AsYgZ8tN9R",
+	"Wpa5A8F7UftBjNMolwqlwMAVNfGNh3jU0VVi1zXIaMPBJQRHeWzMybl3x7fNYJrDKDWgkJU2xL07O4Op",
+	"WYeBWB+InHv7PzpGdLbGWfanDjYSFtnOCgZF0F3su04nikLE0eQSFWayf9Hfn8yw3M/Xyxs9rZpBZQ8O",
+	"0CDSfUnmTWYBr0TjpSTFyRR9BxJp8ipLvEEzD0EZ36bfzG1WEzg5zTpZ5koiwuJcu/996Ib+OGXJQCl+",
+	"5BFbpNJEjAJ9mCJlWAlE2SROo1JrmUF/xxZNJXq9pRHjZyWVcwmNGyTK3qAMKsrOtfaGRbkuR2fGlev+",
+	"exs1Xih31dgkh8QWV4/81ViKQj4/PX1uq4McOknIhNCL8u75IRFyR2kDcEqTqbeWZiGJB1JqsvVsF/E/",
+	"53ixMI1xjXfA9gbJTmNCJjyJyqfRQsUNeoNDYIy9ml4OO0PQcvbShdNytIwStpajzORe09LiOVwy24MP",
+	"bkG79FaUHhW2vK1yaFFoysHPBT4D5pxC8WDMz0SAGLlUTBy+3EXPsRAoZOSNHE3SRPAkVGc2tP+2PTXU",
+	"DfA207HE9G2MsdA/V3XPK0LgGKXXl1aSj7XIBQ76/fVF3TXgNe5LG6078abqZW4JsO6RZs4671AHBMyR",
+	"qMWhceBsLCSNq8PU4eupMzmoNLY5HFggChtTsLgSLQw468W+JMf9wVHPhVzSYCytd40Rd16QOaYgA9z5",
+	"oSd4iaY4jpGI6dlMQoJczC/R1yThpiKUdaZwDdkWolLGpBlCz/sC+vaD3JzmyCZFpJsC9AIrwxT4YG7W",
+	"whHUY9g4ozDANdWPb6GDb8Hqr4YIk4+aXJCkCu2wQ4CWcg+o4hg/c+zq3FUsOJriopp42GxRvj14MCsS",
+	"RTIQpLUpIgZnJCztdXjfgPhMJUkucRKJHeSSQAVAbbrlFzONgJWhJAl6xjqUKa1emNKl02enzyGPsllL",
+	"xxIaTmnBEgCBVxdR7/e//fNDKLp7+fJZ1mBBUbRz0yTGdB4gkU5mSrI+pix90434LREobU0ZXNCxt2L8",
+	"b4SR53TYqjcPtJ7uoWHN9xv24qq6G7WUaJRQ6CDrwYlwWl/lVUwrW2Vtqh+ZM+RBKInmlIUGDEPTvnGm",
+	"3bdxM8jl1hyAasx/526aAETBOVkWiNwIWu3vfF1Ow28QTnBOrUfBCHWBsj6mitQhcl8dms2uGKfSnZqL",
+	"i0BN7G/I2oe9g737CKMwL//T3UwwQ4xQOGDqY+pbzMQM3dcaEAh4p1oQ9eeQZbBkQvKFdcAXMtdzNcRW",
+	"9GQVGEXvsb2tSmKCTNKEyuVLtXxGPYFOlCfeFKKTUo71LZExjJ98cYp4ApAZ0Kc1FOcdaMKpthd2B/gE",
+	"vDwfykzKhd5Ffk5J84/qtUH6sS7UbgFem/rTZt4etxZGnxyZ+/Pv4gX9KVm23r0DJPEp93w1/6T6knHR",
+	"mB07tniqIrDmo3A2MQ+nGdkQ2HbIsLOQ8SsCk1CoHssNjC5Si0CYhC7uiuVV8tqzxhXO0g9Ze2VHUXWL",
+	"gfvQDSvC8tqEZjF18+XqkpuNrf9Qtt/oia6XUi8y1TxO3bSwbq7DXl8dGrg+ZIyzTnGaFnjlsHfQRZDE",
+	"rtdK68Y11sB9tDB3JpBnPmTgi1P2FtiVXfTK7k1hSAlBOTzgMUqIWHB1Ag2kSzjDYpQ/oHMC8JDNtfNL",
+	"YhoHBjBPFlrV6vNqgLCydup6cdWStoLWBUmEJrlet9/tqdPAF4ThBVVGWbfXPYCokJzB6QRARezgIMGv",
+	"Z8TXSDOOUeHOQIl5GWQF9GoS6mRGaUyikmXbglFo4n8UwSksQTsp4WJWSX170OuZBG4LHAc1PRN4wz6U",
+	"MLtiLzNsv3Sx6wzMVPaSrdHk/FZfMa0/w4Krw3FT+nu/EGOrSzq1G1wPb+aWHPgH9O71O8Mo8RVgsWBr",
+	"gK15NFWXGLqK0A57/bpvZZu7/8qtuoaHDtY/9GlWNv0uaB01eeKVUyXoiiYgEVcoffn6XfC2IDG+fP3u",
+	"ddAS6XyOk2XruKUWwaB1uXNWG4XPBEjOwglSK7/wNp7WIHqgYgpk6RRdzmhMEOOXiIICEX6Z0UiADFnt",
+	"hahtEDPHPFXmGTRHXxC2d1+jqhAA5ja43QBbC7hvq4+egRHPNLuPebTc7Nxdw2lbe5J2cIQaHw53tb5Q",
+	"PF0fh1yZVibtuwr36n/wVfxT5Fk74FhNuJVhVr31XORjHJlq2vfI3w77DZ445fwxQCSoBwaD9Q8UCFlX",
+	"tXwAXvo8HcdUzEAlbMZL3wUeLQW6smn+GhPpsSgfSajzXCwITpygqUZXNEoySUx3NWsNrWSVD/WXKif9",
+	"0FP9qpOKvu1kpoe++omnXH4KcB4fgFb0Mm5AKkqxtUiA8D3fUPNbCkfiUdRSX1+kHrGtER2nlMSRLts3",
+	"7TitRA4z/hjuh4anhmgSEwwK/Py+Bbt2BDUVWj7vraY6A8u/GwFtEVnXCBfFtlMW4WVBzHRrmLzO+JPc",
+	"PHPtkrX34aa/kUhlaRz7BKj+vclKrhCZ925E5tV42XdZxpp2wVvIWON86mj30lohCz098JzYNgzF9Aed",
+	"8yDC+yjhKbQN0Ai5cMK0OUWZkED6tRLYNGh6ol51I4HfNyW9lHwBhQBq97BJfOEsb3Lt0JR1XG4hh91N",
+	"XiWHn7F4aZLdSByJDNNG09X9GvpDUx7HUAOIEqIL85X+tyOivLqAzrJmjJvZTf7p3e307jRn8p6BXYdM",
+	"dVNL+81zIg4yT3qWzecXcANHwAXXtT51Us+2bwfq+c6Jvd699Q+4q/TAwvVtIzPfv+ADacQTlJA5Xji9",
+	"+G1CmodZrZB9utVQZ57Gki5iShLXO17PEqAu+Un20I7d23neST9o5UMbLUgyp7Et6dzA/Vsa7ksiGx2N",
+	"WwI5CxOgsWnAhOiN2N2FwxlXllsvr0uN71X6GrWyoObp04L+5nfVwR2rGWCTQQQtYzL1Af6ysxsvh8z0",
+	"5uVTi/UjZ0SYOl6BaJ7zE3oIPkT7qN/r9aBsV0DngwC+whdDZgOtMDoADDKf9Q0ZtSM+EftzzsiyO4/Q",
+	"f/0rlJ8LsddFp/icCESmUzKRQ1avMUCYrjGDUCfuCvrDB2ANO9Ynbpjbn5Il/N6NEHIFZliW7pAasU6K",
+	"64RnLbZLvNTTN9cmcyxIQnmE2lBXIugF2btvw3FocIhmPE0EGpMpTwgKIWUvzFJNfpPqXrNGxRVUJ1/l",
+	"NL4TVCa10iXPZl77ZIdP3lSHz/hl3VBhIuuGujmmkiKBXTGVsrlSrWWzIBgad/d4kM0OUidoZ46hXrZU",
+	"amQAEEyyn4YoyMHZAJ5DpBMDJ33c798FuqbaGVmzjXo5a5ZuUzsnp2MPzzNtivSdwOFoZPq+UClMDpGB",
+	"xtC08S3nfO+bLz3AcVwEI9SZQwuSZNyKX5AEYbN+jTjUWhNj19kyppDHpF4fBK0xFgRg/nU+nTjeV+Pr",
+	"6qPQnfD5/kW/1dzq70PG7EhnPNu0Y21kqZUw1vycMtoKrGPgde0BtC3X+z1f/YTNQIWHVrkXnDFeEno2",
+	"k63j/gZahbsVDY/Wdz5BJqPfOqPEZMR4ifrqeSgNqXYnhFcks02pxsz1WtJIioe59z0+zBtuyhqr4Fuv",
+	"9Ddx6/0pufL0IVkXaCjLzn2xZBOAg/Om352IcwHdE50oQY6HyBNQfLSXIlYsrR1+9skpemvP0Lt9G1EA",
+	"Lcm4KqgUQ6aJNkvQ3tPJsJIn0FRdI4Gpd8FojYdRjXV/kZALSi7DLnKoTdwy6EtDZhK9Iw7lwjpWYet9",
+	"nj976XmjYhHLcIUL4qVaoytw2lydVtvR31hqviQxmcCOXK8voaT227alDsM6HAQtfm4+vPk8lmzygog0",
+	"rnUpJHDVVQi/a5ln75stfErkZFZ7hPOj25BdVAPc3hNzE3j+UKlfmSGl+CkkTRsOW6dlrrKcPiNXN5xu",
+	"zKXvq4b1LT8xLwiOrikvY/uUjC46yU6wBTXFSJ0Y9OrFY9RWKlRWxWROiFKWhozODTRNXvMmCEEhBGiK",
+	"Tc9Fdx6Fe2iCmVKRxgSZ8mSjJlEJ7YI403kfQ6YhcBSl6/6JZ/RCa2nOyPQr4NeUxUQIfat5TBApIOlT",
+	"piJUbInE0xUK19VTRLKjm1VkbuwKvL5skO8CS3S7MDZliveunynq2v0s4HpGvp/5KFcxXE3eZnNyjog0",
+	"2CIak6rSgdIaEoLIQiT7lkCW8G2YB9gIZWeISs3ft0nVBfTsdYRiOqJZBgY9zqisMsXuBzHmtdm6qTEP",
+	"KTiZwlfnFj/RN+zaLe7ga+qM7UoUiaudHZmAjbmnAUdzGjVqQmvdvn379sGbX37d0hGoNCGWlw6CVrFU",
+	"2CKoqEEcBq0YCwkNLX3cKQNSzLqKvQMgi1GhK1IvY5SS4HnnnCw7ANxEJ+fmdyXWLhlJRhngmJ5sVZ80",
+	"2FoafUs/CQEwIeyEIChWZOTX5aN36aIuwT3TLbSLHj0oFXHrGuyEyDRhN0bdbtOabnmNueynK2urXg/g",
+	"aaGcHlGBCJskywVomhJqQFD75JOXncHRnc5nD55oR16ZDAI/C7p6EMM96C1x3lkk/KvOJ784efL88Sc9",
+	"5/8Mt6ge3E1Px3XGIr4VHLS3EQfVY/gW8csrcssNqWENn7zJfHrPDPMkiqCIx8AHAXx1VYVyWOZqFWpf",
+	"G9UQH9k5Z/04jc+R/sCxBUsw4zYJRmMeLSGX09j5lEEIRSaYCTzRLQFxHCMLkxfo0IrDriu8uotODKyL",
+	"dKHTzBesWPdY5obgH+kFuUp1ZaaefrkT9t38JYf444nnJYPW5jqSWYbrkAJmK4Dhf9u06++3bNiSSlZH",
+	"vMpH8EZkfACRMcds6eBIcjeMohPUt5Ieb3PM55VBM0MuN0Gz9x8CmPML4mgMO7ergvWQCoZXXKGKEyNG",
+	"LlHo4qMlbukJpFUAhn+tJfZBPe7FMVyLx/3GOdVYoDqe/d26p+4dHxxds8H13Xf/f+vT0Izneg1L3UBy",
+	"qnGSq9lgG3Nhr8H2IAZoJMdw0g0xZSpQe6w+BiCOJIITk8pZgOxZ0qYZUlwm4pcsr50fsrwUziRsJCmg",
+	"nRreIY4RlTq5TSB8hilbVTNnpvECVuyGaf7Je/TfL8uEg3ajU14Vr026LqgxnpwjylDCJRy0q7NDScS3",
+	"gRu+hJYHnBEE8O44dlor6b4+ph1b+BIv0Yx2Q+hiOedCov4dxFOZt5naMz25hsyTo2jglqlwuG7ODQJb",
+	"cZU/yS+Z+rbkEx6j9rMFYSeP4M3SGaIIkGlgNydCAPQ4T9BnRE0GnRGmuCp5oHklDFx949WLxzqnLsIL",
+	"dWjGKY0jMWQZWp6NJu9pxBQLoXypvj3DiwVhJDout61z+jVpbGjopqwxT4fscsZj25osAyo3f98SSJI3",
+	"ErVLbWRvCQQxdzu3wAVbHjIxSdLxmER7XfTFDMsMNjmHzdbjDky0HgOQsZ7KoNe77xGBBFExZHnGdaSH",
+	"yricQTQ/L0hX1jVbmg4zeXMoKjKXZ4ZEEwaIxIKUKUM3bjPddjXoSL0oPCXiSu5K09WqkDOzKQdWY8g4",
+	"pTFvriSYYS9ax63P6T9oFfK03SbWh/1B4B1+nsKdC7BBr7fdrFb5thSnAupRhzKVEz7/vuvjV63rZmDF",
+	"o4QU2a2cJTw9m22pdW+M2fKh4VruXi+gwQ1Oy/tLaLhehJZNwVlWw7JAB/RVsCu2BGm8LAK2bA/Hglw0",
+	"lltiyJRuk79iNfzKfYTNbJRcjqmQSvn4m9/1S7gsXmN0LS7Lh4Nkufunjshyw7++n1AsW4OwGEFtM7hr",
+	"+o08U5oBv4TqOadLsGFC2oV0jEKG5xpNGawS3RxWICzO0ZQnAQoL6IEh3DVkWc2BALMvb+BKfpNip1ny",
+	"XBk5yrA49SNLQhtMq+wrlgSAU+pL4j4aczlDF5RcCoTjS7wUCJ8lZC041I71j/eA1Xi3GVajbmS7eZ1l",
+	"virrGQXsS2ZE8yTStuASXZKEIBxFN1HGq/KAzMgVTlxZH8cgayZFE9v9+Fo0IH91dxTpg2i4BS8wjLY+",
+	"y9AXpcgTggzmCKKLeK5Bjfd2hlt89bzQ6lFce8y2OWTXmA36rWNDN5CxN5CxoNEkF2QDaGurymgbqda1",
+	"AFrutUly9ffB62anqEitz035W4Y0ESgLqnvkVNp5QRePenlU6YIuGh3DTY2C1WhKsODfFywlQ105BZof",
+	"6juLhQ51hJAbm9AJdBHmIscV0UKRZn2ptVd/iTg0FdU/QqEr9MWBUtn53nGxiynIWKYlvm7KqhtPgm3P",
+	"M/eBW/rLuHm3ea2J/2pZql3nD8CjIEoeAtvTMiG5kREBYuwqz0OgBDeLSITUdDjCSEcd8saOPh0caHAH",
+	"JRyVU9r4BDY7epsdqvci0v9E+NFGC1cn64Eyb+CgPhQcFCy/jzEWBXOD/mAuc4nJVDoABfCO+znXpBLh",
+	"WEcqNF8lkeF/wMLUFchl6fqZyk0m7AeDj6kllzXAvqeODKJRhn27wHKW11xAE/UiU/Xi4PY97dyzJvL9",
+	"amv3Wif/pzph1jQTExK6o7uCP9CuK5NRGxTzZu18LFnXUOvVc2frcbs34sDvpYHJ+xddg/+PvXddbhvJ",
+	"8sRfJQPxjzBZDVIkJdkWFf+Iddt1cZerrLblqZ4e1hJJIEVmCczkIJOSWd0VMR/388ZGzBvsvsfOm/ST",
+	"bOQ5mUCCBHiRqLKtZtSHskBc8vo7J8/ld7YXXWf/jKLrs2OQ+GRsCRtl3UTK61bCUn7DMs7qTelQp0tq",
+	"frUgcq5H8qPL0Pvx7eXrb/51+OHdG/zdbhlkL5zQDFp4dMUFVxMDJjLTBV/PhKqB+Pc5m69U+yYXdJFK",
+	"aosUK0ZTL716NaEa4qsWtjY6RseAGf+JwoAqeMTFNTXPCSW2zywBD8E1YzOFRxEgcGSaJlRTDEFVJGNY",
+	"WA8iAwfiGUnoQrVJBKGWEG0C/gNFBddm4fbJh3dvsOkZS+YxGg3xDDSRtgdULDAWCI9LUl6rgUj5tZm3",
+	"awY+AazmXnXU+E7K61fYhUU1zfwGc+gFhaW51X3v+a94b0UWRrF20GTObfhTLS89xtdsi0Z+P9/jo3sl",
+	"dqdas+lMq6B//GxbCLcLx0vpm8CBOjCbSbXtd9qxnFogP+mFwTUXZt5wDwU2StcFKmUsZhx4viGQiSXk",
+	"tNMhr4VmmaApAQtTRpDFJQwE+6iXmnhcamKRucBoUisdjkuGFrN+xqhpmH8MlZnzPkTmSk3TXcJs/TnD",
+	"ZbYqTF4Q8xVzVi8W0IEcftWMY5aUN0QelE+KUTY/1EI6ekozprNFPa3txVwrQklkFkzkvrfIY3WN7gcw",
+	"DbH3XBGdccRjKWJGGqMFuZ3weAKYnHs24pTyqRoIbkG9GaLdx7TFPO48PWSu5jSFj8mrK6xFLtCe5Ipe",
+	"tIkFG5p4o2FQXpARy9/YOOmcoSXqlivW3ASc72BQttDj3YDsQ5U3YLCzLn/P8MhHA3JnFSA3YyJBL2Et",
+	"zu2uBfvLpE4ZdqsiJLYJ7gj/JajH92AzE1IPr0B5LkJtfZxaQOAD3rF/yrIfJVHzeFJ8rFGocp4ygrqX",
+	"p7YR1NqabU/lv8cguM8PzWhYOesGQ1ZgFSlD1QNxueWDwhVMAjSioTRPU7dIQyKzQvtttj9NmrHOFqCE",
+	"06Qk4hbbCLg8dan6qILOHriJZPOU5YVpwDfPwPCmNRdj9QR+V6QRKTnPYhaRq5SqCUT5i+uQzDLZJFCL",
+	"KanibHpjPrFvD52fhlWbP9ZrdZ5Wclza4PavoB9fBX4xoacds+DkzJUxNxAKvQ76AU2mQG2p5qNfWKy9",
+	"fC5XqAj/qgDYlabcYtHqfnA82cV/B4P5bp6ydWE6MF2P3nVXLF1f37Orvt5/9wIewadtEC9NU/CHAdu5",
+	"nVxbcIDAWjBLP5/zyJoF3dHe/hIOBLKly7nQkDUPz8tbce7MhH08OiPBrWJZCAdYaf2BLpnJxfxMqY7N",
+	"wXcgbFYLaURfRSGhgrCPNNYEKyxHs4xd8Y9fReZF0VczmumvomY/z5mK3NqObEfNoTrCBRsNBBezuf5D",
+	"KauKQA195A2iYkHUjEJmaYRrNiINSlTKQZTjJZe2hJ8ciMjbn+6zXJCrlI8nuk3eXfwA91+a/2d2vaKe",
+	"i+8jUXcatQlCFEyXhmhCGBKmXGA1wAWDeOWMXc0VS8o5Rye9szzLy9k58gQv87mBiABjWy+M6ItwaGJI",
+	"1x1yEYW5+YTiZ4Wf6pQ46WFjtO9VtBL29f19ojsiWwmEdoag12bpPIzD83HB+84juw7YD4Ut9uTgLORH",
+	"lfgoa1EbvZxudojScqYAmRYGH2tBAEDU07KeKAt0UjZrdKiDd/OTeTfXr5UtTCPm0c/Kw1lKY4KVl9uZ",
+	"gD6wcVVygRoxDYIRgvRfgo6TKULTjNFk4ZSegZiLxJEC4G6gizZ5kf+B538wXZVWv3e2QIuWnlBBIkDk",
+	"qLmcI0wmLGOkcdI5adbK0vs7V0tC6LknVpYEiidRrhmczKy06AF7oCcLutOHlbKd+3XwLiJ201jsIFzd",
+	"cNWK17MK8XqnIf2Sxeujy3SyQLS9QJbj9alMqRxDKtOYanZLF6D6l92mIbniqQZT2AgJ0gr8hiIlok1e",
+	"zjMls4GY0TEXsIX6ZEaVKrMoRGB/jeHeiFBFIvfvK0utYG4AJ04lUsnxnbySb+QY27eNaxI+MuV6y3s/",
+	"GK14u1u/Z4st77RB/Vvdmxfs2OrunKxmq7vRN/oypUpt+YTd4tvxn3yTyek2913KYK/e2ZzlBZiNfP6l",
+	"Z2EQm8Pr8Dbjmg27k7ymdqf8y+l05ZekdGVjae+zp2ucJh6lUjLHHQBkE8+7vTBgIplJbjodHN10j+IJ",
+	"1Uce40oQBrBt8UvwWO+kY9NWut1lsorV8uG9bl47/Bgqh1MlBRdjv39WikH/gk73T6+e/uvzn07+0v3u",
+	"+Mdnf+69O708+5fOX79/WTA1oYEbYozQJOC0tjwlZolDw8uJCYOcD6pnFoKHIigV72r1xjrkcrzZn4xV",
+	"xw2YHvzJq7bFYnR8UWT+LAuiI/bREX2vM7LLcW7Ns3ycKciaBsbxyyuvZql5bdRcFlhUkZfv/wV1dDoQ",
+	"E0aNnp3JW8yYRYEEwTWw9lhinkAntNHQSc40lFBNR1QxSN0c2ej9KZvKbDEQt47VByyf/Nc6ofX1R8vm",
+	"vbPYOkiXz0W6aPZRH8XqpiRVAp6EBYaHBSiGFrDCQriEhUgICwkUAuqFZRAMHcKHeDX0MDQsgXW4IljC",
+	"kiwKK2VWWCnjwmWgD0EIhJ4ACsuCZSCMPKmSW2G9SAh74bOwG56EiPPhCtyHVUItBGFhxEevG549DTv2",
+	"v+NOaGRi76QDW6+QAvZkr3TGxbjuBGPAIwSOEYMWmbwFn0Y7CANEDFgLlp2s9YqrmVQcH19Jc6Ja03gy",
+	"ZUKfG7xigk7Z/z8IABlbIDdidTMIonZQaagItny+qANX9Owgjzx5hFjrSSQrC+oF0wrdQxm/H4T7oLz/",
+	"Zhk3h35ruS/v2NXfkiE4odwvx88g52iHmoV8SsfMPW4UQ/915m2dpeTmnM8M3F75h60BYsayoTk0em90",
+	"GAXsm9j0AlxKPdprtuZaQgbULeDjls4OXPimo4/e9+toEUSCA+CraXb513uALyHUGZ8Dw6a1lnppiwrJ",
+	"UHiaAk0aSA+bZwl0TOBmjCXkWEYx42mjMRf+Yib/9Z/EW4bkD2T519WlPxD2rnyz5PctbR9SvrE7Wb7R",
+	"7UHzyoZ17v7jf/xPki/apnnCX/7kD8WP5rel5d0kR6Qbmu3R6XSa5rXlXUL+QGAXKuh4sR8jHE4b0gje",
+	"7YLDZiCQh2pkxlmM29OkeU6i1YGJcvpK+K0FfXQTmFNKyIGI/IdCEi11IgJOCr/XUZv8ZBoWeRscY9SZ",
+	"dh8dCEtIyj7GjCUKlOOIjuQNs3pF5Og3vUh6t7xms3ThHPuYHGsGrU1eDARmwls+ytHCI/kYzf0kORxg",
+	"0OTRyW2NVs7AldfNZQMR0TSVt8O5QFwYOv4cZ2fnikhRpdXviT/jXtC7Gy4+ZMLtHsXZ9uzWX6Y022nO",
+	"6vTWL4PP47HlP10AsFhKjioJWtYojxDTjtRCxEcAbPWR8t8wjNRBPmfzmRQoHN0VdsPZLUkkQyEO28n9",
+	"JmfSoJxF0IaNmWIWMCGSCMjIVIRJmGCxb7bJO0siVGgF1mFIdgrFgYUKQ/N+IeIX0M97Mgp51bODn60t",
+	"cjgDWvgk6J86x1epjjf2wI8gt9PQho9sve/ynnhMwg/IYrhP6HzaQ7TbF3h24X2dVaajMnLifDwYdJ7t",
+	"+yDg8YSZsdVMPLYYIVtafP0DsNDNGH0Qc6wg/ilYjhYiduADNlfqwd+OEGtRcneQ1SSaZylqzabDNGNg",
+	"DM4jPFDztAhDLm8lwaASOA4NRMZo0s/TTy0zfiP628A2e2AGZgC7aBCEA3+Twd/+doILFWcds/qjcCDW",
+	"n7maNgWUvJ0xYfCdZS2lF6nrAjJBQtMSqqltGE/gq+ZDXIwHQf9vA7txsTW5Fc5rPWKT6fkg+A3aRj68",
+	"J4lMU5pBywYCmhSSWIobBvGxMJ5RCc2jZpv8gMT0iQ1ppeSGiURmBAN1SSOSMyYoP0L4iZo2rtXzRfvF",
+	"NVKqNImOIpvbZTe6xsoAwKiFU+9CccDvTDWhOfV9XgUmY6bxiicsg3BVW5lgSjEVJWNKpjcMiXxmGb+B",
+	"OLkkyczpAg8ZAxG9ePPm7U/Di3ev/+XF5dfDtx8u//j2w4+vIgIHD7PMNsvUC7uw7yFVH7MIxRKtQd+K",
+	"kCAMMExH50eTyiNGWdQ5GVYWbScdd9BaFoFO7ar7hpPF1QK1UoBC8Nlc2KAtc/fuI+6WSoXYW6WtvQVv",
+	"Gm6HWzlPEzJieRFcmbnwsYN0/FTS8ScDTEa2GTW9TkraqcPJ2kJkmvfVy8jo4u1761nNSZHNExFapLyf",
+	"vdfh6aYI4lEsZcBF5F4xEFBAGY4fZUI47kImm33MJ6moTAO95IpcgfxOrHHMSEDBbvNjDnU8usAeZxlf",
+	"I0zWsxYnKZgiQpJUijHLLFU7STKJZMp1QGw21v6Y17rgazStCvpXNFVsN622OGQ9TAFHYLKrImh2bhJ7",
+	"Mmt3g7CAQ9+yAovYzlXVi7w6Ku6dx0WtlF21fJQz68qjQFOMtJ6nuZHS6QUui8mJfo3ViywWmrX9+PDv",
+	"90YxULvLhY8KbRTtGdbsO2FTV3xdaTbbEsw22VZy+mWvbJNTC6VNYnOAhTNecDMb1CpfU4BiA1EHY+fL",
+	"wENTJQFjlL/wSsORQ9JAwJgUtpnNBM/rQOvexpgvCLlqieV3wa07dmg9/riF8yR3w31hxVM/+9LiDj3c",
+	"VvXhpcy2rrbFlI3GhAuWLSFDWIFxYEcAs605MSI146LwlZWqq9WBAnakXb/N93A+XN7ou7KQvwcANSPz",
+	"wGe9JPF38s+rgbb2T3teQ9NBa0ohmcKBl32BeRyncE0A7l1AYc0pDOgU+NUVy5iIGVaNyesXHVSNfRyY",
+	"8mTCGkTY8by0mspYsQ0PuYa/fx6M2cvOGweZ6jxmNXEtO4XdwoSuK2n21nrYiM35s3QFdkmdE0rEPIVO",
+	"2mO6YtrIIXMVi/+CWMDKo3lARqMcVGFvNp1UebhEs0YK3D97b8kZ3ts9vuAhWVEfQ3xB7/dxku0vvuBQ",
+	"5P+zIVwtYdxaHVbyJG7NMnnDk3KF0eUa+xyYmlmcMXRjYUxBS4p0cU4iKAUP9wzxnogouoCzL+QbmyM6",
+	"hn2tItJbnsQXtgV7jpt1SwTj0cvei1gKwWLdTrmYf2wn8kiau3tH+bIKQvO8HGZszJU2ew0TkIBQcMim",
+	"WCEf/++u2vRbl3GOF3U2V3qYshtIV/L/cnfMFcssJuT/NL/BgELK1Mx6C1t4MdgOkpgwyypPeF+ZJb9m",
+	"fy8MuFJzZk1tlkQPB6VIpH9jRwsmKeEZi/VwnnFvXE0rSz4h84YjA2EjGl8HNoMZVmPGaAJKdTofB/0A",
+	"ZgJejQkD280X3LttOSXFMi6u5KZXm50B9CU7aPNvX796WVrGNViZb7ZHH0WsuBinjCg+Fi0pio57eCS9",
+	"vb+2KoxZjn1ibo/IFRfWQufyXpQ5FiVcxRKMXuDziHA1Wzf9hMXXirx+ZR3f5wPhXgmrKCJzxRSJVgAj",
+	"Ci2Z0zB3+Uf+KsJLZiHbCFEoRJung7lbbQZZG+iklIHHRjTmejIfmQ/YhR81yRW3XE6mcSHwN4fIkaUG",
+	"Ajpi8MIVZrT6JARoEdP1jCeMcN0mL4vbAKz/9P7tj+SaLfK6NG4kiMywzV4rSSORWrOEzKieKKRnIlxo",
+	"SSSgm2q2iZs0pJiezpUmI0Zm81HKY+fUNm22wbOb3Np6wqZVpklfNuyhpM16QC0jY6CO4+xYt8xctixC",
+	"tGCmWoBRq4CIU1sCsiVkuxOYPGAg7kE+HuTj/eTjXRb0Jsn4ZQQq34O1NXZRzIVzk+a9d2FkRl1O5+M8",
+	"8Ih95EqrB2JshS9xRTS9duGNDxQmgZ18LW5oyj+JIehFkhBap5usUU2qT0xbMZfxhAnNNWeKpFxcs4To",
+	"SSbn4wkUZPIogrWU57ZAA9Z0umZsZi8gcRM0mAsyZXoiE7X+NLWDlRHNY4/Cyuh6/1lYG3dfZ2F1Wqk/",
+	"r9+y+x+SD6L/IPoPov/x4g9N7og+G7kW3Vv2wbfY2xff4iYfS7RknSwVlMOLpBENgkEQ5V4Urpvr5ev9",
+	"3ShLKLpblIy/sR7Qm3KQFAdJ8flJikfpbaoSHY/2IJZ7q+5+FpvRxZQJfYQ1/9imahy2dCAl9rk8xR9E",
+	"RQNGIiRXMhuzxNYcXWBqg6UGWOYNGwg4rENyVUFxCRm3E+pVGExYzCHSPMKw4qgyePwCW/UjtLKauLJG",
+	"6Ln+EzqSc43GA5mBPlVd/w5+HApZQy508a3Z+91e52nn7LjT6bx49n3vz6/OfjDSmX58w8TYTOjTk1Vy",
+	"oZXyfN/JWzKlYpG3sa5JwERaao+NdIBsm9DjaDZ/TelHVBKAzOZhC1d5oaJ1FL5n/eNuv9tzYQBnYYAH",
+	"9KAfLPiMmm7mQ752eGG+FdYaEMxsk26n3emYvZDRhA3zelOX7168+nr4/sPLl1+/fx/8hsFqmg1pkmTQ",
+	"uON2p93tHref4VERBtJ0IOGaJfn7oD2uNb1ep9Pdxee1umJrULuY/AP5lAeBINAsFjlwmidcE52hQuQA",
+	"0N5UhX2wrjYhn5HDTywmqHVsveC+gqqpsNDadSD1Niu89dtgFFflNtShgCPu3M9pobpYKLagXCiUNCL2",
+	"cWa05qhP5mJGeUJmkBqKl9WQGtTevpxoAabmXTBKWrPMPPzfG7YI1t/NT3+3323+f0ElnO69guo+mXGn",
+	"QN9YgNQ6gMz16XxAy/d0O4WOeWf05OvBeUYXQzvGNLWvnqVUeHzplsk2ZykoKvzhPNbips86GwbeaYSm",
+	"PGb7LW7q78IXyZSLOkbat4LlnLRu5x0geDlSQctZaz6zA7QBdlMq6sn/LlIq9s39V7mlumsLuktiGUMV",
+	"5Fged6DooE8ODX8DXfPS8dZGMbrqdtXF4KrrE4BiVq7lUy7DluOlaeFUCj2BdCMbstg7M88vbz+Mcgxm",
+	"mQzqahd078b+l89VPflfSkVI4gmjs6Im+GPfC7jAvT0Af68r+GbuIOOMmuUWYTSyWXVRabFFsAQxgAbm",
+	"2FLXQVbaOZK+4aKLkCXDqz+XF32bMXSMWQoGn/wN/WXSynRo0lxonhKuiZU47YGILFEdV65ymZrSNDWz",
+	"69Y4NIs0YjPM1ce0lIr7x6JU7ERvz63ZYHvdUjttlodkhNsZ5P4pwOyOrn4zWbX2s5SKAxPcpyqKZka/",
+	"AltLysXGkIIPBdThfPphAmaJrSAfaTi6S/fIE+UX+DQ4Z3EckDVjCZvC50gsE6YQ3UlMoUzUCCr8Mm1L",
+	"nTf7JOHAeQGM+EJpRpM64DwkPu28uj9ZVbaaxbprfpSZ9vukRzm1IEQ+EPtzWHbhra7p9kCs3SiwNRbn",
+	"lhZ2zBLcOjJztWt99WK6Ln/edPD+rkAnOE53SKTyvvwgeVS/j1TeJEpP7yhKewdR+vDo9OUkRW2QvYXM",
+	"a4HMq8+FAolYb0IdAducWdG+IZXgYzRjjkdoStU1SwaiEV18+65FR93eP/7jf0fNc8TCOTCgJzmFOno6",
+	"zYY0UtkG6jtaAPjkE6xhgyVzqnDqXd5D05adHEzYEsgd4Ao/V2cLtX73KktoSucinrRuGbu+gycJGoMN",
+	"KZludzDKrtv45dHBWjOfvwXWjMdwgsW9zDJ6NvmzWUa1ptgyePumWMtylwC70pR+HM6hdd3CQVeavXVW",
+	"U89oSmPNbxjaRpMhVvvpd/ZqCy1P3DaGUFhEBzvoqu1nWe/34DIrjfI6g9APUKY9grmOSEZFIqd23yLU",
+	"Yc5U74SMqGKt4x6UfaCxBtdUt9chI65V02EegM1AACV1FCL/EhxHuBiXTUkhQeo9ErnlGxHNp4gXNE1J",
+	"Ax5GF5erpW+UuqY9MPm+nuXCX8gHl4JRMGZkxBRPrO65ir4DcQs1dAvopLMZoxlU6Z+n6WZ03kOyE+61",
+	"Xs3+LW3YO+61hzQIoQj+NwS17/7c+/7V2Q8nf/np+V8vjt9d/vHpjy+/OX0RhPDzn05+fP7n3k9P/3p5",
+	"/Jfvz354dfruj988u3j5XfBzZd/v2Nk/mlmu5WyCSbaQe2Bl2ZO1BDUpebUbLtUpdNsVEzS3uiRJ/L5D",
+	"HpkmnsZnd3LoSIi9koEbtnZddb/VVbWNnrVFkO16vWvKhfuzu6qF3aPQnWlgCCXosC6cA+WwUAVsobqw",
+	"wF2vPN5AHIdey8N1SBBaxaMbdkJUOcKwSue5S9E3WDwPW/VteanerfZb9VsOFeC2qwDnwY0V2ct14HaA",
+	"mm2ywgBpYio85rYRA6hjU5ackxFNqYiRWt7FbWHF/w0Ac7CxfjKT6ZKg2qQ/bxIA5h37SLM4/n3SLPok",
+	"sp6AJCJKy5kiDQieVfMpU027trkYh56KPhDWrTCWZMRSeevcuYooSa5oFpb08lWiKzTkblap72+idZ3L",
+	"ddy76JEPaa/9zI0B+fgtmwPuNpLrBPaBjOqzsbvugomFQL1iWUbTViynU64U1KmvN8jm9xSCUkvCxQ2H",
+	"gHzLM88ze4mpJwQiPDHuaykgtkq8YmuKD+0W+Wob8kQRrzt1er29ea9BsF9CDKlDi21j7LuhHSo2tDjl",
+	"/vRCL0dyFIT+kEKGlv1zJURz6zBTlk15anMR9mzLXF5p29kzvVV10O1XrZo4qP44rQ/yxFyKlg2iPOIC",
+	"8xHruJ1fT80JQlmmKBWRBh61FBmxWE4ZiWgcM6WwnmmkmiFcgQDNiDQsq5Ilgi/dOhAys6+NzgkVLq7z",
+	"iYKaqpAQFZFbLhTwP4G8s+rNE9Uk5uEZXaSSJhFpULEgakJnjNCBUHKexQyKEwGpdLNNoinLxiwiDZt4",
+	"0yRQOMkchVw06WiBtFF9Qi1/lKMnQWvtQMykTIHq75rPZiwBU+81YzOs62pj7e2xHysChySWMk3krVCh",
+	"jfTLVLNUdtV+H5iuFKEGrkmELwGCrsWMRdDZKdM0oZpGbRLZ+ICICCgrG2GPhzxB+zMdCCFFywigBbGD",
+	"FFo2L1QuXWXEovtgF6Ka2MHDclLwZAUnv/9Bblp9lTHWMthNUjqCagH2RaDim/ZDnhSdmsl44b75i+Tl",
+	"8gF+WcaQsFQxn7Ecnk+wnoBmrcG80zmO3VKBvxgsBSj59eJ1y4xdXsrqnETjmbY0Z+NMXkMspmMdd6Ql",
+	"9kkofab5KC1IyJVpOIE9JsYDsb4ROY11bjgNXSARLpuiRO+IKqil1Yee8ina2NU8horBYe4HzScKSFXk",
+	"HAoTQfUDQWhipKTSGdUysyvJHzezPN13kGvNsqw3oosPyyVuzPk+apZ8BO7LeRNEQgQzmzKmWcaZcnWu",
+	"Kw8qZpzslL9GtLnjOQXVpExem/97rDeuWQAybpsEYXBD0zmmeds7MP7U3QAGPjoFanRlEDzPzuzjV2yQ",
+	"ZNB3DWiZyy242OoWxqcRVTzGIKCVN+QbJegHUyrmNG2Vf7FS+gf4jXxrfzNTycamdwBcAZ6oYNOXO/8O",
+	"L2KhELfj8v56Y+A3baaXWka7o158nJyw06unK027ZHRKvr24JO/hcrl5rlFFQOm/5aMl2G0LX4VjhlLI",
+	"3ef34iKl3BXu27rRbjj9H5ZG8+KyajCr2jqeaW9iV6/2TON30HXMorerfd/HYXjifosBikOBVmfpmeDf",
+	"Vq4BEfP+V4dVF3dcAbalPa+lnfqW3mtJQAN7d5zl+ronQMQP2A43mrNiwhOsdmAmZnu11v+el9z+aI7x",
+	"W2X34yDYWhs/oDj+FOo3TkMhE5HrAoL7ChuAr2qvUcJxpW5KdMW7lp11eZZ+SrW5rBYiJr/IUZu89xit",
+	"UVpnTM8zwZI+6H8DAdzWZl1YlRyVI3MRx8JerhfruOf3khWWj4Hlth6iAwoDLyt4SopmW24ZvOw3PP+h",
+	"CsVQ0xr+IkdlQFw9o3dOW73jy26n3z3t987+AEZFR29oYzyvKE8tHP0iR4hF3W632+v1esfHx8cnJycn",
+	"p6enp0+fPn367NmzZ8+fP38e1EBa957gaw2SoEEqtR7sqsJL/e4ed2x3fwvB6pLd0HSoWCxFooL+8dNO",
+	"JwxSqvTQrLpN7/BSX7/9+rKwCq12YlXsm9dX9KNM0+I2Ws4uYzbE0S0bxROqe3TGbfHWn3dEeG+V13FM",
+	"4uJtP35zgxkPB3qu22shr5b2GhimuSJOM4KTGx0pmc41I2ZOzbER5tacW/AQb9YPPBV9+/Wlf5w3J+SL",
+	"t+8vDVj9BMaGEoTlBXCIYsKcmF/4zE998ke4meBpzn/SnujOkaPyliuGkDsQIwkmjQKqLHx6eBoSru0H",
+	"seoy3Nf27RuWmCu0p1OZDQSeTpsuMssVRZFXhbCBt0EYrjC6XgNP+lNGhcIXmdEqbRozaAOxagYx4+as",
+	"CW2CI7e80+3ooWGAK1dISApi9kkyT9lANNBzlikNcWkup8AWKHUF+/C9TVB+oG6CV8KPwoNtvyhqNBDI",
+	"821e7h3qSwdb6lsTzvOTNdcYT+fWqvnVmlx2MCeE5HbC40lBd4PiASsfQk6QcjYB0nAnfMudUz7fhzYQ",
+	"b+W4DjVwpADDCBTVxlrEE6nyutoKC2unUs5GNL4O8xLbEkwy4rqVypimecVt2FXA6kO2JCnnuk1+nKep",
+	"dX4OBA4adbUcN6kA94vpA40Bd93S0d6tuhGbcJGY4cSN6ki98nNCWe7nBzhnvWnh7y33XLUkusikxuKX",
+	"DyeOZu4bVhj95kJtNvU8nistpxZDSkekkrb0lxbOS8uaRVrfswUy1U3qRwefXh0dg6jF8HyHcWDeKGXy",
+	"unqYrBljaZyK4+A2I2VeUgySg5pkeZwsMb8dLotNCDgTOS+NVJ0K85noJb/dSS/ZJVJ1VyvDPVcm3rj1",
+	"Gt2g5RdX65X8uJv02PHVCT0dLSv5rtT98hLA60ta7Oe4CcI1Z6TDiN5lRH/eF7DULfSHP7rWzUHl2ezz",
+	"OYKFn/S8/4UO2s93lBDv6Y05ZdbQ17Hb3LJkzi/MszXtapp8pOFFX5RdMs8wqDyr38M6efS33Cy1Nv4X",
+	"A0aVd2aE4CBxxcc2fZo0+LI3kcP5bUQmXGlp1p+miyb6ssEFqSwdafFSRVJ2tfFcUhcvfGfj5IPZjrA7",
+	"jyCSz+/3ZxK4vOtG2JUGwu+yo4OoNHrVxRiDQ11qDAC2QZ3khSBo1/FNSmCwKZm2BqKIGKaujuX5qhWn",
+	"TzoucjlXeUCrUee+zQVuQ0eBIloOBESCsCyvC5MbpOwzm7bg/WOTc23AiveNYtYphHfaqw8YxLyNmujp",
+	"No9C5dlNOb+7pngYt304OdaqivYktBx+/pj1xjph9sh1yCK+/eF0yKNf5Kje5W3Wm7mBZCyWWQKW7ASW",
+	"HVe5KyIpR7f3MQ7TiDTSwFAQpClx4q6JwW95IIYiU5ow50IntBRJ2SbfWWVUznWax9S5s5KShDquMBdy",
+	"isGOSvM0BSYU5fRatUlI/kmOtom7zxnnYWi0tIJ6Nch/Rxb6U5+E/vT35qDP4dZiPPriO2t88d1+r9Pv",
+	"dFZ98cEV0/Gk7zus8ADBEvLd5eUFMVupxmF/dnZ2Rimlo9FoFMdxnCRJwhhjV1dXV50OfGebGKS7Ouxt",
+	"k9b56ztr/PU4JN3cX3+IadgY07C9iMQoeLdJa8SjWcDLO/GQe3rvmAM/khymwTcUPOwxbgdhZqTOJmHm",
+	"uBfy/vghW43IqJoRGbEraelVYA0122sFx/uFiN87Nqh94fDWEVE1KLxngP1s0KOEsLvq18VE1eCHXQ2/",
+	"yNHBDLT/coFVe+4XSKH7BHagbxgmH5XQ4MO7N0hmi/kaGOggM+deNbNmfaxoGeU2NctL1RmIBi1StW4z",
+	"OpuxzJzP/KSs/LLMID4lY4RmGV00yZKJ9Ykibqe0B6I+H+TcKM+V+SDkhVgQAwVzA2mSgHZmvuvyXKx1",
+	"l5x2esXXr/hHlpApU4qOmYvPKQ4hZuYQXiICYUe/yFFIMkYTYMjC6Kxvv74M7dlBYaIuBd9ixqiSorlJ",
+	"Hze79QCovy+ghp/QjXqYni2m504RwP47Pp9Im91ld32CxyVAluBqwhJQ81zK3t2MYdZx5fgkvhixvrV9",
+	"y4zmN7hdPoE+YL5eZ9kiQt5uZd1STGsuxvXFct7bG/ZSzjxN5e1wLoAzOhli6maObFBUbQi2HVu1NAiD",
+	"mGaQri+kBp5puDZh8fWQi+GyyTz/YUo/DjN2SzNrfcmvc1G6LoXO+GgOoIFjM3TZo3YkBOVB//i3EKvf",
+	"Dm9Yxq9sD4eFT8V+3xYJG3r1Ym03rlKqJti3oP+04y74xSrCQLBboDsYWlIpaCNWnCveBLVgvT95Eg+l",
+	"SBd5I0yjbbb8ygD5v01ZZvpqq+4G5R/R9zZUZkVUPJt/Pn8ZF8OizhiWGXO/IV0DEgCZG+eaWcpxsw64",
+	"GA+ZSGaSV7R3lkk3aL0O/mm+VCozbK/nQ9lNHHHmcMay4Vxwj7fCsQwMC5aBYUEUATeMMZ7Z/LIkqku/",
+	"VbVDMXyj1ulwIudGovZOwkBNqFkV2KYRVa48Zvm6FHMFLbYr0SzAr5C8YulWowzesGzhvnG69Dt2OYhp",
+	"moLM5DoXsi76213WfMqGv0phd5aecHHtRrzj/s6H1kipVGe0svNQBG5lBvHqNVuU1hJenbmVh3/aRbW1",
+	"RHPIVOvksb8/5lwWOBNqr7Me6OeX4Pi3O1FYm1wCSTC7umKxJrJIfsBUh1VzjpuRPZRcr5YUOzF6LbXm",
+	"Qaqu1zfzIM8O8uwgzw7ybP/y7ItjzftCSPDWi9D8wGRWZivl4nrNmcnc84aL6z1XGUVbEthhC0PBXE9y",
+	"I0Esp0EYmC1pVx8290ilw5P48mz25970r9nz7z/+1B0d3XSrKSe7rV5vC8rJoOKdga3TB2M3nunWiWxN",
+	"ueAex3siY9UaSZ1jmt2c3U6OaLA+He3kcXHF3olNqKhdsVpeaKUrQGhpiS+7PfO5ohrwDk7U8vzWViaF",
+	"sSdmqVQ6Ux9vcnXR8dJmcqO2Lpka3EdcXD9RBPAeOB/iiYEGoIuM7IRFOdEVJRPoLXlx8Zpcs4XjqXKE",
+	"kvC6gWjYHFloRR9TZHniaK64ralny59fs4U6tzxXXIyJzDBAxvybaxt76t7dtNnGVAxElG/RKIQOsMx1",
+	"gcXXWHoo+lt+02+4P81QHnHB9d+Vppn+O9rgItJQjCWk0zmptPLnq/D+ZSi2BJZ7b25vt+281x6wjsU/",
+	"Ia52HgxX7znNtdpPjikHkuBPlYhTzEEdrFdoSUd/gz9Wk21q0OxAjP/J8kuK+c1TmcqytV6ar9eD9+I8",
+	"8ED6YcE4JzQ+7l7CDfaeB4BnBN2N2NytKdd2gObHtRNdiM9GnN01ngfm8D71famt2iuvSKtLSnla8EO7",
+	"Xj29vzV4tTbB7ov3Ia3AvxsyPZiauCUOLemIfqmIOig6+0RQdKgt8dnUlthBbdRUrykhQdNUhTYiz5yk",
+	"Ez5lQnEpQhJLpUkDFhfWmWyGBKOagJ40pUqFEDEp4gUoN2CJQZ6ggXA/zFgWM6F5yixVe/RvV5mcmm82",
+	"o5CMMzmf4SE+oYsQyDNCZKAOXRJpiKUrZWb0pfZAvKILTAwH4zbaAuba1c0EhrFfpWAk0r9GbfLKZqRm",
+	"WKnH3PLMfEu5aOpIy2ggHOsZEfK22SYvsE4mgcMeyeRtZZbOezO4qIntJjy+yeR0m8oTl3Kru/iU/VWK",
+	"rWpZfGsG/I+LbW59I8cfFMu2vPUHM2db3muz2La8+3u22EPlDbPqfCAtK6KwDocjiB6DjoR+sWEaT9jw",
+	"NuOaDbs2rFChe9D75XS68kuSXznBGh/gb+l3e+BZNC0DR5G7qduDu1zoIIpBfFvKoZfdMMioZig8XDgg",
+	"y25Yhs4YDNw7NsID2buwCAfsTPzMcApvnp12gn6v2wmD2dlp0D95Dv86C/pn4EwyB5O+FXhBGNjN7D/7",
+	"9MQ92z3ruIeP0RU1y+R0pou+P+94lex7J2g7oUoKLsb5Xc+xpIiWS9LOmyT9a9APPly+vHNVe9ivdVVF",
+	"Mnlr0AohCQpdXrMFAdfkobpISQx9gNhrI1m40jz2LdKpHC9Ln7lqTaXg2q7p6mMt3PcD3rZnF09BX1AT",
+	"wVuhIJa9unnZnZUQ1zzC1Rqjq5S1Y/dWuNHfSt3nPXvVxrMH/QBIrDBo1umE85lTQ/M9iUporoMi/aWR",
+	"QkBL5dq9+TC7i4dmZYpqFEY32UDkyZPH75qBgcm77VfYkTJd45h54Z5BV4YiNOculQJMRW7FkUY1IWqz",
+	"75fyeKJQccJKLGQ6V9olZUD6hHmHvLK8qJrfsBLNToi0pRG8Amh0FdMhpCoTrtsDcYGUZ66frrQ31cC3",
+	"i4VCcP3ZbR/VqUz5MtpDte/y5t5ml9xtxT9kze/fG6A8Dj4fjrzLBR6topG4FvJWPBwk3Wl6NoDRozup",
+	"ds42P+BWrhRXKY/1F3HCfZGAta4EqauIWqNeVJQfXgM+B6/I72+LncobtjK/nmdkOW87l6CbtcZ9OEQO",
+	"quIBl79I78YGvNzVPGUn7+7ejfZ6ve/+/ovVDfa0c7cV+pB1qR8OTp5+mWhy1j8+fTg0efwOiseq9hWO",
+	"jXtofkewF8BCeR+0qzyrv5tjgRDXsicKD+2uloktoIqUAlyTlF9Dd3IyTSk2geJLaP0Xr8J060Dn7HQF",
+	"c5yVeomHy2y/ZSxKvrgzZ8FZAcP1RJEM0sQPOs99sQL23fIhopyevQQXc8Wylp+3VXme+KBYZl1TOxS6",
+	"Z2TERQJpJMDhxBX4K+uY9pyPfm9F7rdtlKPkrWmXBxyVTevu2rSfH8aEf7wdqFkUm2Vc4jq7a2bC8qKo",
+	"2fRuuMtW74PHyDOUgxffbULSyP+VsMSsAsxGMDep5vZG9MuS/dsrgsYE1u8ushBIAznjF1ivDa+NDIyZ",
+	"D3Pd9PjVBgLz5Yj5fEhuJ1QzW2ieZ0RzZE7yyp/bj1GxkIJBdfIq67e3mPZr+z6+U/DPanMe2r69n917",
+	"h/5t2LeP9KSw/SQlTFOe4jMJyAN3frABCUE/MGIFNg1XhKYZo8mi2D++jNmBRGfJQ/81fKpmrtZ8mxXi",
+	"7Us477yykOe5/KCKn+nhllrMRmO3t/gPpu7f3zCn55koT6920ZQoVWw2nVUXtzDa1YIXUEvnet2M6kmh",
+	"1oE6Vwb0val3lYbBF1MpxnYpP/GFu1u4IZnwsZG/Ft05wxg+nXFmgwjPSSbnkBqIdhy1SpXhDt7tdTL2",
+	"/nbGQgKd3kXq/E7GxbtK1dODVH2kAcIFMuSzvVasrD8UV5+GN5jVLuh4q4hUc997/iveW3GYhebZwrdQ",
+	"1tjsEYoFe7kimn3UpBFTxVpcKCYU1/yGNeuOuf9efboNaMoDoLZ/w8TYDO3Tkxz0lM6g2ML6BqK1hyuS",
+	"yZTVfd78FtxRNzIz8U7iItmqIWghqWuKcszQd25MTlm8x6N+Tmzj+Fi2BbbeSrLFibkkU2d0CSrzvUr0",
+	"Baf2mGFHiKY8ZmgUBntlF/8xVGa1At2MDbjt7oSduDFWgfMFMW8n8gon8mBJWGtJ8APt8O96I8FLW5gb",
+	"tRLcIZTMqFK3MkvQLiDhZpqmC0IFYa0p5XnR7BD2dGg3VEjsIsWKIcByQ4DlpnlO8jOS4mOhCBeE2i3p",
+	"cwPV2gbubRRY2T/AShX0g5Ec/bdy8r3rPxz2sozFujWRmWKtEdUaoaK8fbytMZKjYDeF4eHsC3eCjPph",
+	"sQpVRebWBizRUs9W2I2WOZAqMrbuMqQVaLzu1PzZK2IPYK1wQ+tbDDS9ZuIBrRPwPUuSUoYQ0wr4evvL",
+	"IihYOps6pC3pjhWmiBrjTUyFbzLlY0G4CK1V1WbEY26XJUpTwAxTefwbCHP+Cx2j8oKkjN6wAoBTbg6S",
+	"+Oo5ZCy4AqJckWs2023yyjHQ6Fsew0IRUgPrDCyiOpQ+mFNsxbJ7bNi5mGUyZgrSXb1du5Bzs0rMPOBq",
+	"Igs5zxRLrx5g274QhCZTLlAuy2zpy3rCpoqlNwwJTz8ZiQQ6L5S80s1Kpaf23LaPmMjPUCH/ZxWSX0Yw",
+	"Yo3E2NV8YGbrHgGIJLILNyKK2UIo9sp5/tswYammkZHRCn2AA9EQbEwhO0ZLkrBkHusmoVpOeWwOByG5",
+	"nfB4Avkx9IqZv9JC6JQ41kbMWjCzMUvaA/EqJz+zWzpjV3OFlV54Vog+JhJ3LZeC1toZrkrC84GYoq00",
+	"tf2cOsFKRnMNTRtTzW7pYumD0NI2sSSZJHLngShvwUDYTrl2QOHhGsgEznyZWY63EnrWyNH7m2dL85hT",
+	"c+10MHlAE20Ond1Hj50Hboiaoq4PrCLZvQZsirABH1BbuswnN9eU01TesoQ0rmRGbFcIXUaIgvSxgIRm",
+	"+5Oaxy2sVVp1wtwwFLoznDnRFVaerY5DR9Y/05rOU81nKd9kY3eVffPbHzANuhcGRbM8duvTTmeHyKiV",
+	"Fr9neh1GPFHEGwwwbzrvKD84nPdTDtMpIXZc/cX38CrZOyxLrooz+H/9Z1VT+oXbO1eYIHwKeGBsmrKe",
+	"MMUGIo8S81lro4rVG5EjYGuBxGhFpjJDbQnMB1dWaYLAL6MwucdJI5GxOppKwRbtaUL+7/8hxXpWzU0F",
+	"G3Iv9PpYr/IWuU/ayyfZzntWiw6YdHBf19TfYjtjWIXkVfNRPtVq93QQH+UqvUnf5vXeAeOgxGYKhs3b",
+	"Prp6hMQr2VyInOCaZtpoTbfnhOKvruIvnTKIKB0Irgj7qJlILK11MrelJBK6UBFQBspbhvGnRgebz8YZ",
+	"NTdbGDoH6m4IroFb7PfhxXj2S0jjpHNmcM22+okiSPHFFYkzlnANySrVkPbeG9lvMyruhWXm65imsn36",
+	"xcr3HyRedfWQ1mt1nq4lN33W6nRbndOVg9xJGFxzYcZOsNsg9Dpt/+2qbmSSTKXQk3QR5FRJp45p2tW+",
+	"DECxxrNfptXaFpoFEPSDWSbvTpfkDXcdiI7NNPxT5tl9UQl2sFsc8FSGmqZUAJ7e6TtAQYboamk6AT/t",
+	"y1fcQXLWms+QWkuFrkbxlAlNsJYRgUJPRGfgQIPMOizKQ4qiPGpJdYOIH7ub7NtURUiRv6ZhNNDmBsvY",
+	"HVHzPIR1n4DxWn3/O5awKb7dHOMVabx89X0TkxAQXy3e2oDQPLqJZCxh5tumAfXfzfL3vzSvr+phUSrC",
+	"K3dgiWWZzmsoGEkl5xrO67bS5Vwx317ofdbjllz94rd4e+uWJ36NuOLhvAzPyqMfXAagK/CkSMPVdyV6",
+	"MWPmWK4Y+fDujaWFdEeFMI9sgwm8ZXw80f5I5elea75qZoQJzWkKeVLUT5JydjNX4XP1NT9ge6wDkkNE",
+	"a8z8nlvy2IoWKLf0eVYyQ8DbrCWiXc4aq3oPFN62szeTMq2MuCWNUuoNVghfoq3yl7aUaWWT6ZiRVGJK",
+	"mTMpW3O3fSHywSHRp1nI3luBGW71rS+EkHMRM9ivRE3kLeATHLOkMMPCx4IlLS7sVpFZ2byEC5kLS4lF",
+	"sBSVP4H+F2qmAkn/FPnHf/yvlTBtZ6znZje78r0w055qih7oWWnP4DtrJs0CnZzrkfxIGj++vXz9zb8O",
+	"P7x7g79Y9USFpChngjVMSMagtHsTGnvD2a1FSJ35H59Ief2KpfyGZZxVA1VFkdt8SaqFiLG3WKeOcPEL",
+	"iwHWHKYcl2GpXA539XtvgOw6m6cMh9nqjQX7rPlYLEU8zzLHHAsjH5JrtrBMsWb2i6UBy4wSlfLEQDfO",
+	"vMVOYMhUS+CJF6swk4txymCttYxcsAikSOPtjInXr8hLKQSLNdTFf2tmo0fUPJ4Qqsi3XH83x8LOb7iY",
+	"f2wn0v+m5El84d4X/Pbzb/8vAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

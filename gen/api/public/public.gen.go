@@ -358,6 +358,63 @@ type HealthRedis string
 // HealthStatus Example: ok
 type HealthStatus string
 
+// OpenPaymentAck defines model for OpenPaymentAck.
+type OpenPaymentAck struct {
+	// Received Example: true
+	Received bool `json:"received"`
+}
+
+// OpenPaymentNotify defines model for OpenPaymentNotify.
+type OpenPaymentNotify struct {
+	// Amount The amount paid, a decimal string; it must equal the order's.
+	//
+	// Example: 10.00
+	Amount string `json:"amount"`
+
+	// Currency The currency code (informative).
+	//
+	// Example: CNY
+	Currency *string `json:"currency,omitempty"`
+
+	// MerchantId The merchant id (`openpayment_merchant_id`).
+	//
+	// Example: m_1001
+	MerchantId string `json:"merchant_id"`
+
+	// OrderNo Poolgate's order number.
+	//
+	// Example: PG20261206093000A7K2QD9M
+	OrderNo string `json:"order_no"`
+
+	// PaidAt When the payer paid (informative).
+	//
+	// Example: 2026-12-06T09:31:12Z
+	PaidAt *time.Time `json:"paid_at,omitempty"`
+
+	// Status `paid` credits the order; anything else (`pending`, `failed`, ...) is recorded and acknowledged.
+	//
+	// Example: paid
+	Status string `json:"status"`
+
+	// TradeNo The gateway's transaction number.
+	//
+	// Example: op_9f2c
+	TradeNo string `json:"trade_no"`
+}
+
+// PricingList defines model for PricingList.
+type PricingList struct {
+	Items []externalRef0.ModelPrice `json:"items"`
+}
+
+// PublicModelList defines model for PublicModelList.
+type PublicModelList struct {
+	Items []struct {
+		// Name Example: gpt-4o
+		Name string `json:"name"`
+	} `json:"items"`
+}
+
 // PublicSettings defines model for PublicSettings.
 type PublicSettings struct {
 	// EmailVerificationRequired Whether registration needs an e-mail code (`POST /auth/password/email-code`, purpose `register`).
@@ -494,8 +551,48 @@ type UptimeHour struct {
 	Up int64 `json:"up"`
 }
 
+// YipayNotify An EPay notify's parameters (any further non-empty parameter the gateway sends is part of the signature too).
+type YipayNotify struct {
+	Money       *string `json:"money,omitempty"`
+	Name        *string `json:"name,omitempty"`
+	OutTradeNo  *string `json:"out_trade_no,omitempty"`
+	Pid         *string `json:"pid,omitempty"`
+	Sign        *string `json:"sign,omitempty"`
+	SignType    *string `json:"sign_type,omitempty"`
+	TradeNo     *string `json:"trade_no,omitempty"`
+	TradeStatus *string `json:"trade_status,omitempty"`
+	Type        *string `json:"type,omitempty"`
+}
+
 // CarId Example: 1
 type CarId = string
+
+// YipayMoney Example: 10.00
+type YipayMoney = string
+
+// YipayName Example: Poolgate top-up
+type YipayName = string
+
+// YipayOutTradeNo Example: PG20261206093000A7K2QD9M
+type YipayOutTradeNo = string
+
+// YipayPid Example: 1001
+type YipayPid = string
+
+// YipaySign Example: 0f6c1e1b0b6a4c8f9e2d3a4b5c6d7e8f
+type YipaySign = string
+
+// YipaySignType Example: MD5
+type YipaySignType = string
+
+// YipayTradeNo Example: 2026120622001
+type YipayTradeNo = string
+
+// YipayTradeStatus Example: TRADE_SUCCESS
+type YipayTradeStatus = string
+
+// YipayType Example: alipay
+type YipayType = string
 
 // BadRequest The error body of every management API (public, auth, admin, user): a superset of the
 // remote-account API's `{"detail": {"error": "..."}}` shape.
@@ -508,6 +605,36 @@ type BadRequest = externalRef0.Error
 //
 // Example: {"detail":{"code":"invalid_request","error":"username is required"}}
 type Conflict = externalRef0.Error
+
+// PaymentAmountMismatch The error body of every management API (public, auth, admin, user): a superset of the
+// remote-account API's `{"detail": {"error": "..."}}` shape.
+//
+// Example: {"detail":{"code":"invalid_request","error":"username is required"}}
+type PaymentAmountMismatch = externalRef0.Error
+
+// PaymentOrderExpired The error body of every management API (public, auth, admin, user): a superset of the
+// remote-account API's `{"detail": {"error": "..."}}` shape.
+//
+// Example: {"detail":{"code":"invalid_request","error":"username is required"}}
+type PaymentOrderExpired = externalRef0.Error
+
+// PaymentOrderUnknown The error body of every management API (public, auth, admin, user): a superset of the
+// remote-account API's `{"detail": {"error": "..."}}` shape.
+//
+// Example: {"detail":{"code":"invalid_request","error":"username is required"}}
+type PaymentOrderUnknown = externalRef0.Error
+
+// PaymentRefused The error body of every management API (public, auth, admin, user): a superset of the
+// remote-account API's `{"detail": {"error": "..."}}` shape.
+//
+// Example: {"detail":{"code":"invalid_request","error":"username is required"}}
+type PaymentRefused = externalRef0.Error
+
+// PaymentUnavailable The error body of every management API (public, auth, admin, user): a superset of the
+// remote-account API's `{"detail": {"error": "..."}}` shape.
+//
+// Example: {"detail":{"code":"invalid_request","error":"username is required"}}
+type PaymentUnavailable = externalRef0.Error
 
 // ShareBadRequest The share-server error shape of `/carpage`, `/status` and `/endpoint`.
 type ShareBadRequest = ShareError
@@ -530,6 +657,105 @@ type TooLarge = externalRef0.Error
 // Example: {"detail":{"code":"invalid_request","error":"username is required"}}
 type Unavailable = externalRef0.Error
 
+// OpenpaymentNotifyGetParams defines parameters for OpenpaymentNotifyGet.
+type OpenpaymentNotifyGetParams struct {
+	// MerchantId The merchant id (`openpayment_merchant_id`).
+	MerchantId *string `form:"merchant_id,omitempty" json:"merchant_id,omitempty"`
+
+	// OrderNo Poolgate's order number.
+	OrderNo *string `form:"order_no,omitempty" json:"order_no,omitempty"`
+
+	// TradeNo The gateway's transaction number.
+	TradeNo *string `form:"trade_no,omitempty" json:"trade_no,omitempty"`
+
+	// Amount The amount paid, a decimal string.
+	Amount *string `form:"amount,omitempty" json:"amount,omitempty"`
+
+	// Status `paid` credits the order; anything else is recorded and acknowledged.
+	Status *string `form:"status,omitempty" json:"status,omitempty"`
+
+	// Timestamp Unix seconds when the notify was signed; more than 300 s away from Poolgate's clock is refused.
+	Timestamp *string `form:"timestamp,omitempty" json:"timestamp,omitempty"`
+
+	// Signature The lowercase hex HMAC-SHA256 described above.
+	Signature *string `form:"signature,omitempty" json:"signature,omitempty"`
+}
+
+// OpenpaymentNotifyPostParams defines parameters for OpenpaymentNotifyPost.
+type OpenpaymentNotifyPostParams struct {
+	// XOpenPaymentTimestamp Unix seconds when the notify was signed.
+	XOpenPaymentTimestamp *string `json:"X-OpenPayment-Timestamp,omitempty"`
+
+	// XOpenPaymentSignature `sha256=` and the lowercase hex HMAC-SHA256 of `<timestamp>.<body>`.
+	XOpenPaymentSignature *string `json:"X-OpenPayment-Signature,omitempty"`
+}
+
+// OpenpaymentReturnGetParams defines parameters for OpenpaymentReturnGet.
+type OpenpaymentReturnGetParams struct {
+	// OrderNo Poolgate's order number.
+	OrderNo *string `form:"order_no,omitempty" json:"order_no,omitempty"`
+}
+
+// YipayNotifyGetParams defines parameters for YipayNotifyGet.
+type YipayNotifyGetParams struct {
+	// Pid The merchant id.
+	Pid *YipayPid `form:"pid,omitempty" json:"pid,omitempty"`
+
+	// TradeNo The gateway's transaction number.
+	TradeNo *YipayTradeNo `form:"trade_no,omitempty" json:"trade_no,omitempty"`
+
+	// OutTradeNo Poolgate's order number.
+	OutTradeNo *YipayOutTradeNo `form:"out_trade_no,omitempty" json:"out_trade_no,omitempty"`
+
+	// Type The payment type (`alipay`, `wxpay`, ...).
+	Type *YipayType `form:"type,omitempty" json:"type,omitempty"`
+
+	// Name The product name of the order.
+	Name *YipayName `form:"name,omitempty" json:"name,omitempty"`
+
+	// Money The amount paid, a decimal string.
+	Money *YipayMoney `form:"money,omitempty" json:"money,omitempty"`
+
+	// TradeStatus `TRADE_SUCCESS` when paid.
+	TradeStatus *YipayTradeStatus `form:"trade_status,omitempty" json:"trade_status,omitempty"`
+
+	// Sign The MD5 signature described above (lowercase hex).
+	Sign *YipaySign `form:"sign,omitempty" json:"sign,omitempty"`
+
+	// SignType `MD5`.
+	SignType *YipaySignType `form:"sign_type,omitempty" json:"sign_type,omitempty"`
+}
+
+// YipayReturnGetParams defines parameters for YipayReturnGet.
+type YipayReturnGetParams struct {
+	// Pid The merchant id.
+	Pid *YipayPid `form:"pid,omitempty" json:"pid,omitempty"`
+
+	// TradeNo The gateway's transaction number.
+	TradeNo *YipayTradeNo `form:"trade_no,omitempty" json:"trade_no,omitempty"`
+
+	// OutTradeNo Poolgate's order number.
+	OutTradeNo *YipayOutTradeNo `form:"out_trade_no,omitempty" json:"out_trade_no,omitempty"`
+
+	// Type The payment type (`alipay`, `wxpay`, ...).
+	Type *YipayType `form:"type,omitempty" json:"type,omitempty"`
+
+	// Name The product name of the order.
+	Name *YipayName `form:"name,omitempty" json:"name,omitempty"`
+
+	// Money The amount paid, a decimal string.
+	Money *YipayMoney `form:"money,omitempty" json:"money,omitempty"`
+
+	// TradeStatus `TRADE_SUCCESS` when paid.
+	TradeStatus *YipayTradeStatus `form:"trade_status,omitempty" json:"trade_status,omitempty"`
+
+	// Sign The MD5 signature described above (lowercase hex).
+	Sign *YipaySign `form:"sign,omitempty" json:"sign,omitempty"`
+
+	// SignType `MD5`.
+	SignType *YipaySignType `form:"sign_type,omitempty" json:"sign_type,omitempty"`
+}
+
 // CarBadgeGetParams defines parameters for CarBadgeGet.
 type CarBadgeGetParams struct {
 	// Carid The account's id, name or nickname.
@@ -538,7 +764,7 @@ type CarBadgeGetParams struct {
 
 // LoginTokenGetParams defines parameters for LoginTokenGet.
 type LoginTokenGetParams struct {
-	// AccessToken The user's token (API key or sign-in JWT; with a login hook, whatever the hook accepts).
+	// AccessToken The user's token (API key, sign-in JWT or redemption code; with a login hook, whatever the hook accepts).
 	AccessToken *string `form:"access_token,omitempty" json:"access_token,omitempty"`
 
 	// Account Preferred account (aliases `carid`, `nickname`): an account id, name or nickname. Recorded as the user's preferred account, which the gateway tries first for their calls while it is eligible; passed on to `/app` as `?account=`.
@@ -557,6 +783,12 @@ type CarStatusGetParams struct {
 	Carid CarId `form:"carid" json:"carid"`
 }
 
+// OpenpaymentNotifyPostJSONRequestBody defines body for OpenpaymentNotifyPost for application/json ContentType.
+type OpenpaymentNotifyPostJSONRequestBody = OpenPaymentNotify
+
+// YipayNotifyPostFormdataRequestBody defines body for YipayNotifyPost for application/x-www-form-urlencoded ContentType.
+type YipayNotifyPostFormdataRequestBody = YipayNotify
+
 // SetupCreateJSONRequestBody defines body for SetupCreate for application/json ContentType.
 type SetupCreateJSONRequestBody = externalRef0.Credentials
 
@@ -565,9 +797,36 @@ type CarPageListJSONRequestBody = CarPageRequest
 
 // ServerInterface represents all server handlers.
 type ServerInterface interface {
+	// OpenpaymentNotifyGet OpenPayment notify, as query parameters
+	// (GET /api/payment/openpayment/notify)
+	OpenpaymentNotifyGet(ctx echo.Context, params OpenpaymentNotifyGetParams) error
+	// OpenpaymentNotifyPost OpenPayment notify
+	// (POST /api/payment/openpayment/notify)
+	OpenpaymentNotifyPost(ctx echo.Context, params OpenpaymentNotifyPostParams) error
+	// OpenpaymentReturnGet Where the OpenPayment checkout sends the payer back
+	// (GET /api/payment/openpayment/return)
+	OpenpaymentReturnGet(ctx echo.Context, params OpenpaymentReturnGetParams) error
+	// OpenpaymentSubmitGet Send the payer to the OpenPayment checkout
+	// (GET /api/payment/openpayment/submit/{order_no})
+	OpenpaymentSubmitGet(ctx echo.Context, orderNo string) error
+	// YipayNotifyGet EPay (yipay) payment notify
+	// (GET /api/payment/yipay/notify)
+	YipayNotifyGet(ctx echo.Context, params YipayNotifyGetParams) error
+	// YipayNotifyPost EPay (yipay) payment notify, as a form POST
+	// (POST /api/payment/yipay/notify)
+	YipayNotifyPost(ctx echo.Context) error
+	// YipayReturnGet Where the EPay gateway sends the payer back
+	// (GET /api/payment/yipay/return)
+	YipayReturnGet(ctx echo.Context, params YipayReturnGetParams) error
+	// PricingGet Public model prices
+	// (GET /api/pricing)
+	PricingGet(ctx echo.Context) error
 	// AnnouncementPublicList Current announcements for everyone
 	// (GET /api/public/announcements)
 	AnnouncementPublicList(ctx echo.Context) error
+	// ModelPublicList Public model catalog
+	// (GET /api/public/models)
+	ModelPublicList(ctx echo.Context) error
 	// SettingsPublicGet Public site settings
 	// (GET /api/public/settings)
 	SettingsPublicGet(ctx echo.Context) error
@@ -602,12 +861,325 @@ type ServerInterfaceWrapper struct {
 	Handler ServerInterface
 }
 
+// OpenpaymentNotifyGet converts echo context to params.
+func (w *ServerInterfaceWrapper) OpenpaymentNotifyGet(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params OpenpaymentNotifyGetParams
+	// ------------- Optional query parameter "merchant_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "merchant_id", ctx.QueryParams(), &params.MerchantId, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter merchant_id: %s", err))
+	}
+
+	// ------------- Optional query parameter "order_no" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "order_no", ctx.QueryParams(), &params.OrderNo, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter order_no: %s", err))
+	}
+
+	// ------------- Optional query parameter "trade_no" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "trade_no", ctx.QueryParams(), &params.TradeNo, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter trade_no: %s", err))
+	}
+
+	// ------------- Optional query parameter "amount" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "amount", ctx.QueryParams(), &params.Amount, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter amount: %s", err))
+	}
+
+	// ------------- Optional query parameter "status" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "status", ctx.QueryParams(), &params.Status, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter status: %s", err))
+	}
+
+	// ------------- Optional query parameter "timestamp" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "timestamp", ctx.QueryParams(), &params.Timestamp, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter timestamp: %s", err))
+	}
+
+	// ------------- Optional query parameter "signature" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "signature", ctx.QueryParams(), &params.Signature, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter signature: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.OpenpaymentNotifyGet(ctx, params)
+	return err
+}
+
+// OpenpaymentNotifyPost converts echo context to params.
+func (w *ServerInterfaceWrapper) OpenpaymentNotifyPost(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params OpenpaymentNotifyPostParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "X-OpenPayment-Timestamp" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-OpenPayment-Timestamp")]; found {
+		var XOpenPaymentTimestamp string
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for X-OpenPayment-Timestamp, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-OpenPayment-Timestamp", valueList[0], &XOpenPaymentTimestamp, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter X-OpenPayment-Timestamp: %s", err))
+		}
+
+		params.XOpenPaymentTimestamp = &XOpenPaymentTimestamp
+	}
+	// ------------- Optional header parameter "X-OpenPayment-Signature" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-OpenPayment-Signature")]; found {
+		var XOpenPaymentSignature string
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for X-OpenPayment-Signature, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-OpenPayment-Signature", valueList[0], &XOpenPaymentSignature, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter X-OpenPayment-Signature: %s", err))
+		}
+
+		params.XOpenPaymentSignature = &XOpenPaymentSignature
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.OpenpaymentNotifyPost(ctx, params)
+	return err
+}
+
+// OpenpaymentReturnGet converts echo context to params.
+func (w *ServerInterfaceWrapper) OpenpaymentReturnGet(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params OpenpaymentReturnGetParams
+	// ------------- Optional query parameter "order_no" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "order_no", ctx.QueryParams(), &params.OrderNo, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter order_no: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.OpenpaymentReturnGet(ctx, params)
+	return err
+}
+
+// OpenpaymentSubmitGet converts echo context to params.
+func (w *ServerInterfaceWrapper) OpenpaymentSubmitGet(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "order_no" -------------
+	var orderNo string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "order_no", ctx.Param("order_no"), &orderNo, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter order_no: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.OpenpaymentSubmitGet(ctx, orderNo)
+	return err
+}
+
+// YipayNotifyGet converts echo context to params.
+func (w *ServerInterfaceWrapper) YipayNotifyGet(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params YipayNotifyGetParams
+	// ------------- Optional query parameter "pid" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "pid", ctx.QueryParams(), &params.Pid, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter pid: %s", err))
+	}
+
+	// ------------- Optional query parameter "trade_no" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "trade_no", ctx.QueryParams(), &params.TradeNo, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter trade_no: %s", err))
+	}
+
+	// ------------- Optional query parameter "out_trade_no" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "out_trade_no", ctx.QueryParams(), &params.OutTradeNo, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter out_trade_no: %s", err))
+	}
+
+	// ------------- Optional query parameter "type" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "type", ctx.QueryParams(), &params.Type, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter type: %s", err))
+	}
+
+	// ------------- Optional query parameter "name" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "name", ctx.QueryParams(), &params.Name, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter name: %s", err))
+	}
+
+	// ------------- Optional query parameter "money" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "money", ctx.QueryParams(), &params.Money, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter money: %s", err))
+	}
+
+	// ------------- Optional query parameter "trade_status" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "trade_status", ctx.QueryParams(), &params.TradeStatus, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter trade_status: %s", err))
+	}
+
+	// ------------- Optional query parameter "sign" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "sign", ctx.QueryParams(), &params.Sign, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter sign: %s", err))
+	}
+
+	// ------------- Optional query parameter "sign_type" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "sign_type", ctx.QueryParams(), &params.SignType, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter sign_type: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.YipayNotifyGet(ctx, params)
+	return err
+}
+
+// YipayNotifyPost converts echo context to params.
+func (w *ServerInterfaceWrapper) YipayNotifyPost(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.YipayNotifyPost(ctx)
+	return err
+}
+
+// YipayReturnGet converts echo context to params.
+func (w *ServerInterfaceWrapper) YipayReturnGet(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params YipayReturnGetParams
+	// ------------- Optional query parameter "pid" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "pid", ctx.QueryParams(), &params.Pid, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter pid: %s", err))
+	}
+
+	// ------------- Optional query parameter "trade_no" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "trade_no", ctx.QueryParams(), &params.TradeNo, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter trade_no: %s", err))
+	}
+
+	// ------------- Optional query parameter "out_trade_no" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "out_trade_no", ctx.QueryParams(), &params.OutTradeNo, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter out_trade_no: %s", err))
+	}
+
+	// ------------- Optional query parameter "type" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "type", ctx.QueryParams(), &params.Type, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter type: %s", err))
+	}
+
+	// ------------- Optional query parameter "name" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "name", ctx.QueryParams(), &params.Name, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter name: %s", err))
+	}
+
+	// ------------- Optional query parameter "money" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "money", ctx.QueryParams(), &params.Money, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter money: %s", err))
+	}
+
+	// ------------- Optional query parameter "trade_status" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "trade_status", ctx.QueryParams(), &params.TradeStatus, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter trade_status: %s", err))
+	}
+
+	// ------------- Optional query parameter "sign" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "sign", ctx.QueryParams(), &params.Sign, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter sign: %s", err))
+	}
+
+	// ------------- Optional query parameter "sign_type" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "sign_type", ctx.QueryParams(), &params.SignType, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter sign_type: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.YipayReturnGet(ctx, params)
+	return err
+}
+
+// PricingGet converts echo context to params.
+func (w *ServerInterfaceWrapper) PricingGet(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.PricingGet(ctx)
+	return err
+}
+
 // AnnouncementPublicList converts echo context to params.
 func (w *ServerInterfaceWrapper) AnnouncementPublicList(ctx echo.Context) error {
 	var err error
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.AnnouncementPublicList(ctx)
+	return err
+}
+
+// ModelPublicList converts echo context to params.
+func (w *ServerInterfaceWrapper) ModelPublicList(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ModelPublicList(ctx)
 	return err
 }
 
@@ -791,18 +1363,48 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/api/setup/status", wrapper.SetupStatusGet, options.OperationMiddlewares["setupStatusGet"]...)
 	router.POST(options.BaseURL+"/api/setup", wrapper.SetupCreate, options.OperationMiddlewares["setupCreate"]...)
 	router.GET(options.BaseURL+"/api/public/settings", wrapper.SettingsPublicGet, options.OperationMiddlewares["settingsPublicGet"]...)
+	router.GET(options.BaseURL+"/api/pricing", wrapper.PricingGet, options.OperationMiddlewares["pricingGet"]...)
+	router.GET(options.BaseURL+"/api/public/models", wrapper.ModelPublicList, options.OperationMiddlewares["modelPublicList"]...)
 	router.GET(options.BaseURL+"/api/public/announcements", wrapper.AnnouncementPublicList, options.OperationMiddlewares["announcementPublicList"]...)
 	router.GET(options.BaseURL+"/logintoken", wrapper.LoginTokenGet, options.OperationMiddlewares["loginTokenGet"]...)
 	router.POST(options.BaseURL+"/carpage", wrapper.CarPageList, options.OperationMiddlewares["carPageList"]...)
 	router.GET(options.BaseURL+"/status", wrapper.CarStatusGet, options.OperationMiddlewares["carStatusGet"]...)
 	router.GET(options.BaseURL+"/endpoint", wrapper.CarBadgeGet, options.OperationMiddlewares["carBadgeGet"]...)
 	router.GET(options.BaseURL+"/api/public/status", wrapper.StatusPageGet, options.OperationMiddlewares["statusPageGet"]...)
+	router.GET(options.BaseURL+"/api/payment/yipay/notify", wrapper.YipayNotifyGet, options.OperationMiddlewares["yipayNotifyGet"]...)
+	router.POST(options.BaseURL+"/api/payment/yipay/notify", wrapper.YipayNotifyPost, options.OperationMiddlewares["yipayNotifyPost"]...)
+	router.GET(options.BaseURL+"/api/payment/yipay/return", wrapper.YipayReturnGet, options.OperationMiddlewares["yipayReturnGet"]...)
+	router.GET(options.BaseURL+"/api/payment/openpayment/submit/:order_no", wrapper.OpenpaymentSubmitGet, options.OperationMiddlewares["openpaymentSubmitGet"]...)
+	router.GET(options.BaseURL+"/api/payment/openpayment/notify", wrapper.OpenpaymentNotifyGet, options.OperationMiddlewares["openpaymentNotifyGet"]...)
+	router.POST(options.BaseURL+"/api/payment/openpayment/notify", wrapper.OpenpaymentNotifyPost, options.OperationMiddlewares["openpaymentNotifyPost"]...)
+	router.GET(options.BaseURL+"/api/payment/openpayment/return", wrapper.OpenpaymentReturnGet, options.OperationMiddlewares["openpaymentReturnGet"]...)
 
 }
 
 type BadRequestJSONResponse externalRef0.Error
 
 type ConflictJSONResponse externalRef0.Error
+
+type OpenPaymentAckJSONResponse OpenPaymentAck
+
+type PaymentAmountMismatchJSONResponse externalRef0.Error
+
+type PaymentOrderExpiredJSONResponse externalRef0.Error
+
+type PaymentOrderUnknownJSONResponse externalRef0.Error
+
+type PaymentRefusedJSONResponse externalRef0.Error
+
+type PaymentReturnResponseHeaders struct {
+	Location *string
+}
+type PaymentReturnResponse struct {
+	Headers PaymentReturnResponseHeaders
+}
+
+type PaymentSuccessTextResponse string
+
+type PaymentUnavailableJSONResponse externalRef0.Error
 
 type ShareBadRequestJSONResponse ShareError
 
@@ -813,6 +1415,618 @@ type ShareUnavailableJSONResponse ShareError
 type TooLargeJSONResponse externalRef0.Error
 
 type UnavailableJSONResponse externalRef0.Error
+
+type OpenpaymentNotifyGetRequestObject struct {
+	Params OpenpaymentNotifyGetParams
+}
+
+type OpenpaymentNotifyGetResponseObject interface {
+	VisitOpenpaymentNotifyGetResponse(w http.ResponseWriter) error
+}
+
+type OpenpaymentNotifyGet200JSONResponse struct{ OpenPaymentAckJSONResponse }
+
+func (response OpenpaymentNotifyGet200JSONResponse) VisitOpenpaymentNotifyGetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type OpenpaymentNotifyGet400JSONResponse struct{ PaymentRefusedJSONResponse }
+
+func (response OpenpaymentNotifyGet400JSONResponse) VisitOpenpaymentNotifyGetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type OpenpaymentNotifyGet404JSONResponse struct {
+	PaymentOrderUnknownJSONResponse
+}
+
+func (response OpenpaymentNotifyGet404JSONResponse) VisitOpenpaymentNotifyGetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type OpenpaymentNotifyGet409JSONResponse struct {
+	PaymentOrderExpiredJSONResponse
+}
+
+func (response OpenpaymentNotifyGet409JSONResponse) VisitOpenpaymentNotifyGetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type OpenpaymentNotifyGet422JSONResponse struct {
+	PaymentAmountMismatchJSONResponse
+}
+
+func (response OpenpaymentNotifyGet422JSONResponse) VisitOpenpaymentNotifyGetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type OpenpaymentNotifyGet503JSONResponse struct{ PaymentUnavailableJSONResponse }
+
+func (response OpenpaymentNotifyGet503JSONResponse) VisitOpenpaymentNotifyGetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type OpenpaymentNotifyPostRequestObject struct {
+	Params OpenpaymentNotifyPostParams
+	Body   *OpenpaymentNotifyPostJSONRequestBody
+}
+
+type OpenpaymentNotifyPostResponseObject interface {
+	VisitOpenpaymentNotifyPostResponse(w http.ResponseWriter) error
+}
+
+type OpenpaymentNotifyPost200JSONResponse struct{ OpenPaymentAckJSONResponse }
+
+func (response OpenpaymentNotifyPost200JSONResponse) VisitOpenpaymentNotifyPostResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type OpenpaymentNotifyPost400JSONResponse struct{ PaymentRefusedJSONResponse }
+
+func (response OpenpaymentNotifyPost400JSONResponse) VisitOpenpaymentNotifyPostResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type OpenpaymentNotifyPost404JSONResponse struct {
+	PaymentOrderUnknownJSONResponse
+}
+
+func (response OpenpaymentNotifyPost404JSONResponse) VisitOpenpaymentNotifyPostResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type OpenpaymentNotifyPost409JSONResponse struct {
+	PaymentOrderExpiredJSONResponse
+}
+
+func (response OpenpaymentNotifyPost409JSONResponse) VisitOpenpaymentNotifyPostResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type OpenpaymentNotifyPost413JSONResponse struct{ TooLargeJSONResponse }
+
+func (response OpenpaymentNotifyPost413JSONResponse) VisitOpenpaymentNotifyPostResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type OpenpaymentNotifyPost422JSONResponse struct {
+	PaymentAmountMismatchJSONResponse
+}
+
+func (response OpenpaymentNotifyPost422JSONResponse) VisitOpenpaymentNotifyPostResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type OpenpaymentNotifyPost503JSONResponse struct{ PaymentUnavailableJSONResponse }
+
+func (response OpenpaymentNotifyPost503JSONResponse) VisitOpenpaymentNotifyPostResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type OpenpaymentReturnGetRequestObject struct {
+	Params OpenpaymentReturnGetParams
+}
+
+type OpenpaymentReturnGetResponseObject interface {
+	VisitOpenpaymentReturnGetResponse(w http.ResponseWriter) error
+}
+
+type OpenpaymentReturnGet302Response = PaymentReturnResponse
+
+func (response OpenpaymentReturnGet302Response) VisitOpenpaymentReturnGetResponse(w http.ResponseWriter) error {
+	if response.Headers.Location != nil {
+		w.Header().Set("Location", fmt.Sprint(*response.Headers.Location))
+	}
+	w.WriteHeader(302)
+	return nil
+}
+
+type OpenpaymentReturnGet400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response OpenpaymentReturnGet400JSONResponse) VisitOpenpaymentReturnGetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type OpenpaymentSubmitGetRequestObject struct {
+	OrderNo string `json:"order_no"`
+}
+
+type OpenpaymentSubmitGetResponseObject interface {
+	VisitOpenpaymentSubmitGetResponse(w http.ResponseWriter) error
+}
+
+type OpenpaymentSubmitGet302ResponseHeaders struct {
+	Location *string
+}
+
+type OpenpaymentSubmitGet302Response struct {
+	Headers OpenpaymentSubmitGet302ResponseHeaders
+}
+
+func (response OpenpaymentSubmitGet302Response) VisitOpenpaymentSubmitGetResponse(w http.ResponseWriter) error {
+	if response.Headers.Location != nil {
+		w.Header().Set("Location", fmt.Sprint(*response.Headers.Location))
+	}
+	w.WriteHeader(302)
+	return nil
+}
+
+type OpenpaymentSubmitGet400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response OpenpaymentSubmitGet400JSONResponse) VisitOpenpaymentSubmitGetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type OpenpaymentSubmitGet404JSONResponse struct {
+	PaymentOrderUnknownJSONResponse
+}
+
+func (response OpenpaymentSubmitGet404JSONResponse) VisitOpenpaymentSubmitGetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type OpenpaymentSubmitGet409JSONResponse struct {
+	PaymentOrderExpiredJSONResponse
+}
+
+func (response OpenpaymentSubmitGet409JSONResponse) VisitOpenpaymentSubmitGetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type OpenpaymentSubmitGet503JSONResponse struct{ PaymentUnavailableJSONResponse }
+
+func (response OpenpaymentSubmitGet503JSONResponse) VisitOpenpaymentSubmitGetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type YipayNotifyGetRequestObject struct {
+	Params YipayNotifyGetParams
+}
+
+type YipayNotifyGetResponseObject interface {
+	VisitYipayNotifyGetResponse(w http.ResponseWriter) error
+}
+
+type YipayNotifyGet200TextResponse PaymentSuccessTextResponse
+
+func (response YipayNotifyGet200TextResponse) VisitYipayNotifyGetResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "text/plain")
+	w.WriteHeader(200)
+
+	_, err := w.Write([]byte(fmt.Sprint(response)))
+	return err
+}
+
+type YipayNotifyGet400JSONResponse struct{ PaymentRefusedJSONResponse }
+
+func (response YipayNotifyGet400JSONResponse) VisitYipayNotifyGetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type YipayNotifyGet404JSONResponse struct {
+	PaymentOrderUnknownJSONResponse
+}
+
+func (response YipayNotifyGet404JSONResponse) VisitYipayNotifyGetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type YipayNotifyGet409JSONResponse struct {
+	PaymentOrderExpiredJSONResponse
+}
+
+func (response YipayNotifyGet409JSONResponse) VisitYipayNotifyGetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type YipayNotifyGet422JSONResponse struct {
+	PaymentAmountMismatchJSONResponse
+}
+
+func (response YipayNotifyGet422JSONResponse) VisitYipayNotifyGetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type YipayNotifyGet503JSONResponse struct{ PaymentUnavailableJSONResponse }
+
+func (response YipayNotifyGet503JSONResponse) VisitYipayNotifyGetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type YipayNotifyPostRequestObject struct {
+	Body *YipayNotifyPostFormdataRequestBody
+}
+
+type YipayNotifyPostResponseObject interface {
+	VisitYipayNotifyPostResponse(w http.ResponseWriter) error
+}
+
+type YipayNotifyPost200TextResponse PaymentSuccessTextResponse
+
+func (response YipayNotifyPost200TextResponse) VisitYipayNotifyPostResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "text/plain")
+	w.WriteHeader(200)
+
+	_, err := w.Write([]byte(fmt.Sprint(response)))
+	return err
+}
+
+type YipayNotifyPost400JSONResponse struct{ PaymentRefusedJSONResponse }
+
+func (response YipayNotifyPost400JSONResponse) VisitYipayNotifyPostResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type YipayNotifyPost404JSONResponse struct {
+	PaymentOrderUnknownJSONResponse
+}
+
+func (response YipayNotifyPost404JSONResponse) VisitYipayNotifyPostResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type YipayNotifyPost409JSONResponse struct {
+	PaymentOrderExpiredJSONResponse
+}
+
+func (response YipayNotifyPost409JSONResponse) VisitYipayNotifyPostResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type YipayNotifyPost413JSONResponse struct{ TooLargeJSONResponse }
+
+func (response YipayNotifyPost413JSONResponse) VisitYipayNotifyPostResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type YipayNotifyPost422JSONResponse struct {
+	PaymentAmountMismatchJSONResponse
+}
+
+func (response YipayNotifyPost422JSONResponse) VisitYipayNotifyPostResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type YipayNotifyPost503JSONResponse struct{ PaymentUnavailableJSONResponse }
+
+func (response YipayNotifyPost503JSONResponse) VisitYipayNotifyPostResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type YipayReturnGetRequestObject struct {
+	Params YipayReturnGetParams
+}
+
+type YipayReturnGetResponseObject interface {
+	VisitYipayReturnGetResponse(w http.ResponseWriter) error
+}
+
+type YipayReturnGet302Response = PaymentReturnResponse
+
+func (response YipayReturnGet302Response) VisitYipayReturnGetResponse(w http.ResponseWriter) error {
+	if response.Headers.Location != nil {
+		w.Header().Set("Location", fmt.Sprint(*response.Headers.Location))
+	}
+	w.WriteHeader(302)
+	return nil
+}
+
+type YipayReturnGet400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response YipayReturnGet400JSONResponse) VisitYipayReturnGetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PricingGetRequestObject struct {
+}
+
+type PricingGetResponseObject interface {
+	VisitPricingGetResponse(w http.ResponseWriter) error
+}
+
+type PricingGet200JSONResponse PricingList
+
+func (response PricingGet200JSONResponse) VisitPricingGetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PricingGet404JSONResponse externalRef0.Error
+
+func (response PricingGet404JSONResponse) VisitPricingGetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PricingGet503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response PricingGet503JSONResponse) VisitPricingGetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
 
 type AnnouncementPublicListRequestObject struct {
 }
@@ -838,6 +2052,41 @@ func (response AnnouncementPublicList200JSONResponse) VisitAnnouncementPublicLis
 type AnnouncementPublicList503JSONResponse struct{ UnavailableJSONResponse }
 
 func (response AnnouncementPublicList503JSONResponse) VisitAnnouncementPublicListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ModelPublicListRequestObject struct {
+}
+
+type ModelPublicListResponseObject interface {
+	VisitModelPublicListResponse(w http.ResponseWriter) error
+}
+
+type ModelPublicList200JSONResponse PublicModelList
+
+func (response ModelPublicList200JSONResponse) VisitModelPublicListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ModelPublicList503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response ModelPublicList503JSONResponse) VisitModelPublicListResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response); err != nil {
@@ -1339,9 +2588,36 @@ func (response CarStatusGet503JSONResponse) VisitCarStatusGetResponse(w http.Res
 
 // StrictServerInterface represents all server handlers.
 type StrictServerInterface interface {
+	// OpenpaymentNotifyGet OpenPayment notify, as query parameters
+	// (GET /api/payment/openpayment/notify)
+	OpenpaymentNotifyGet(ctx context.Context, request OpenpaymentNotifyGetRequestObject) (OpenpaymentNotifyGetResponseObject, error)
+	// OpenpaymentNotifyPost OpenPayment notify
+	// (POST /api/payment/openpayment/notify)
+	OpenpaymentNotifyPost(ctx context.Context, request OpenpaymentNotifyPostRequestObject) (OpenpaymentNotifyPostResponseObject, error)
+	// OpenpaymentReturnGet Where the OpenPayment checkout sends the payer back
+	// (GET /api/payment/openpayment/return)
+	OpenpaymentReturnGet(ctx context.Context, request OpenpaymentReturnGetRequestObject) (OpenpaymentReturnGetResponseObject, error)
+	// OpenpaymentSubmitGet Send the payer to the OpenPayment checkout
+	// (GET /api/payment/openpayment/submit/{order_no})
+	OpenpaymentSubmitGet(ctx context.Context, request OpenpaymentSubmitGetRequestObject) (OpenpaymentSubmitGetResponseObject, error)
+	// YipayNotifyGet EPay (yipay) payment notify
+	// (GET /api/payment/yipay/notify)
+	YipayNotifyGet(ctx context.Context, request YipayNotifyGetRequestObject) (YipayNotifyGetResponseObject, error)
+	// YipayNotifyPost EPay (yipay) payment notify, as a form POST
+	// (POST /api/payment/yipay/notify)
+	YipayNotifyPost(ctx context.Context, request YipayNotifyPostRequestObject) (YipayNotifyPostResponseObject, error)
+	// YipayReturnGet Where the EPay gateway sends the payer back
+	// (GET /api/payment/yipay/return)
+	YipayReturnGet(ctx context.Context, request YipayReturnGetRequestObject) (YipayReturnGetResponseObject, error)
+	// PricingGet Public model prices
+	// (GET /api/pricing)
+	PricingGet(ctx context.Context, request PricingGetRequestObject) (PricingGetResponseObject, error)
 	// AnnouncementPublicList Current announcements for everyone
 	// (GET /api/public/announcements)
 	AnnouncementPublicList(ctx context.Context, request AnnouncementPublicListRequestObject) (AnnouncementPublicListResponseObject, error)
+	// ModelPublicList Public model catalog
+	// (GET /api/public/models)
+	ModelPublicList(ctx context.Context, request ModelPublicListRequestObject) (ModelPublicListResponseObject, error)
 	// SettingsPublicGet Public site settings
 	// (GET /api/public/settings)
 	SettingsPublicGet(ctx context.Context, request SettingsPublicGetRequestObject) (SettingsPublicGetResponseObject, error)
@@ -1383,6 +2659,235 @@ type strictHandler struct {
 	middlewares []StrictMiddlewareFunc
 }
 
+// OpenpaymentNotifyGet operation middleware
+func (sh *strictHandler) OpenpaymentNotifyGet(ctx echo.Context, params OpenpaymentNotifyGetParams) error {
+	var request OpenpaymentNotifyGetRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.OpenpaymentNotifyGet(ctx.Request().Context(), request.(OpenpaymentNotifyGetRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "OpenpaymentNotifyGet")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(OpenpaymentNotifyGetResponseObject); ok {
+		return validResponse.VisitOpenpaymentNotifyGetResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// OpenpaymentNotifyPost operation middleware
+func (sh *strictHandler) OpenpaymentNotifyPost(ctx echo.Context, params OpenpaymentNotifyPostParams) error {
+	var request OpenpaymentNotifyPostRequestObject
+
+	request.Params = params
+
+	var body OpenpaymentNotifyPostJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.OpenpaymentNotifyPost(ctx.Request().Context(), request.(OpenpaymentNotifyPostRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "OpenpaymentNotifyPost")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(OpenpaymentNotifyPostResponseObject); ok {
+		return validResponse.VisitOpenpaymentNotifyPostResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// OpenpaymentReturnGet operation middleware
+func (sh *strictHandler) OpenpaymentReturnGet(ctx echo.Context, params OpenpaymentReturnGetParams) error {
+	var request OpenpaymentReturnGetRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.OpenpaymentReturnGet(ctx.Request().Context(), request.(OpenpaymentReturnGetRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "OpenpaymentReturnGet")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(OpenpaymentReturnGetResponseObject); ok {
+		return validResponse.VisitOpenpaymentReturnGetResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// OpenpaymentSubmitGet operation middleware
+func (sh *strictHandler) OpenpaymentSubmitGet(ctx echo.Context, orderNo string) error {
+	var request OpenpaymentSubmitGetRequestObject
+
+	request.OrderNo = orderNo
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.OpenpaymentSubmitGet(ctx.Request().Context(), request.(OpenpaymentSubmitGetRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "OpenpaymentSubmitGet")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(OpenpaymentSubmitGetResponseObject); ok {
+		return validResponse.VisitOpenpaymentSubmitGetResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// YipayNotifyGet operation middleware
+func (sh *strictHandler) YipayNotifyGet(ctx echo.Context, params YipayNotifyGetParams) error {
+	var request YipayNotifyGetRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.YipayNotifyGet(ctx.Request().Context(), request.(YipayNotifyGetRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "YipayNotifyGet")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(YipayNotifyGetResponseObject); ok {
+		return validResponse.VisitYipayNotifyGetResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// YipayNotifyPost operation middleware
+func (sh *strictHandler) YipayNotifyPost(ctx echo.Context) error {
+	var request YipayNotifyPostRequestObject
+
+	if form, err := ctx.FormParams(); err == nil {
+		var body YipayNotifyPostFormdataRequestBody
+		if err := runtime.BindForm(&body, form, nil, nil); err != nil {
+			return err
+		}
+		request.Body = &body
+	} else {
+		return err
+	}
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.YipayNotifyPost(ctx.Request().Context(), request.(YipayNotifyPostRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "YipayNotifyPost")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(YipayNotifyPostResponseObject); ok {
+		return validResponse.VisitYipayNotifyPostResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// YipayReturnGet operation middleware
+func (sh *strictHandler) YipayReturnGet(ctx echo.Context, params YipayReturnGetParams) error {
+	var request YipayReturnGetRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.YipayReturnGet(ctx.Request().Context(), request.(YipayReturnGetRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "YipayReturnGet")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(YipayReturnGetResponseObject); ok {
+		return validResponse.VisitYipayReturnGetResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// PricingGet operation middleware
+func (sh *strictHandler) PricingGet(ctx echo.Context) error {
+	var request PricingGetRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.PricingGet(ctx.Request().Context(), request.(PricingGetRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "PricingGet")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(PricingGetResponseObject); ok {
+		return validResponse.VisitPricingGetResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // AnnouncementPublicList operation middleware
 func (sh *strictHandler) AnnouncementPublicList(ctx echo.Context) error {
 	var request AnnouncementPublicListRequestObject
@@ -1400,6 +2905,29 @@ func (sh *strictHandler) AnnouncementPublicList(ctx echo.Context) error {
 		return err
 	} else if validResponse, ok := response.(AnnouncementPublicListResponseObject); ok {
 		return validResponse.VisitAnnouncementPublicListResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ModelPublicList operation middleware
+func (sh *strictHandler) ModelPublicList(ctx echo.Context) error {
+	var request ModelPublicListRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ModelPublicList(ctx.Request().Context(), request.(ModelPublicListRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ModelPublicList")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ModelPublicListResponseObject); ok {
+		return validResponse.VisitModelPublicListResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -1670,132 +3198,203 @@ func (sh *strictHandler) CarStatusGet(ctx echo.Context, params CarStatusGetParam
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"xH3bjiNHltivBNILiIVNspKsao2aDWFc29KOetyabnW1dtbTlJnBzCAZU8mIVERkVXOkBvyyNrCAARt+",
-	"8QcY8Ith+NV+8McsIO9vGOdERGbkhVWsy3gGGKiZGRmXc7/FqZ+iTO5KKZgwOpr/FJVU0R0zTOGvl1S9",
-	"yuEfOdOZ4qXhUkTz6P2WEZplshLmM014HhNBd4xIRQTPruDfkyiOOAz9sWJqH8URPIzmUUYVz6M4UuzH",
-	"iiuWR3OjKhZHOtuyHYWV2Ee6KwsYO43iaEc/vmZiY7bRfDr7Io52XNS/48jsSxiojeJiE3369Akm1qUU",
-	"muH2/4bm79iPFdMGfmVSGCbwn7QsC55ROM7pHzWcKVgYTmsoL+w3OazAxTUteL5UbrY4YkpJFc2jkmp9",
-	"I1U+Jzsu+K7aEbsbUuA2Cdfkiwg21pzwrxRbR/PoX5w2kD+1bzU82kmxdD+XX+MqeLA+BtxmYIkdLdZS",
-	"7VgOOKBkzVmRw3O370n0KY5eSrEuePZYUGhmqnIJWy+YYXkACnxDtlQTWihG8z1ZMSZIM/TpwXCJS94E",
-	"S9ar4Zkvt1Sxh1KBPfB4Gkc7vfGkTGoGIQtLzYsIIF0T9NFnxL0dPNlFsJBUxGwZWcl830UqTvJeytdU",
-	"bdjjjufJyS9jpCQFTvtERwpp1i+CC8DxqMAzaqaumQLhwkqjmyN+L+g15QVdFY88JSzAM0YM25VSUcWL",
-	"PamCyZ/wrDk1dEU1g3NWQjGabWEJPNTDUNZjRgDj0ki5tIhqePEWZP5ZZdE98PpglPagEOIvFEe3Yzr2",
-	"QFryPJpHyfS3X33+r7/4/fnfT785+92vvpu9e/b++d8lf/hXL/9MIDtMHvVyXoltWF8HX25ByOsJl4SJ",
-	"vJRcGLKCoeS3l29+B/q3VLJkynCrCzNZAFh+ipiodtH8Q7RRjIkojvasKOQNggOkecE3W7NRbB/9EAfK",
-	"2I/uqNw4KuiKFW3F/VbKYkMNI5eGmkoPfbVjWlN7LL+fdyC/I9BTsoBRbQqBX1dC3oj2tvxHvQUsAP+O",
-	"Kc0dAdllpuHnjQnBhWEbpiJrQnjb5ENnGn/aZv+xg+sP9Uxy9UeWGVS4VL11Z+yiIh9AaEKkILrKMqY1",
-	"oK/eZdLfZRwB9dxFjW4DX8HQBua6v/QicusuIjKy7MpytOk0MVuunUGR+hnSk9YG/ddDeBDS8Iy16eOX",
-	"f/jvv/ynf/zl3/3DL//jf/W/6WAAgRVs3h29nvkWyF9YE7WPgJxrIKoBy/ZNZYhcEyUNih8y8kNjsqJC",
-	"WANLMJaDiafYmFZmy4Rx0qoNljUtNKt3t5KyYFTA9njegsc0jsB4o8Zi+PPzaAjh1oAOwegs8DG+GQK9",
-	"s8WH7fec67Kge2u5j9iuNHtys2WCVEIz00Hw//0v/+ef/+v//uU//od//m//c2gp++B2N8FwpnBWx+9r",
-	"xZiVUlEcVYVRtM3a9sXtxIG+hDt/fVz3Udyg+RYa+crxUZtA3K7x39ywnT6S1TzF1SCJqFJ0D79LL+5u",
-	"ET5xpPmfOqMGud9IQ4vOuOQIMuqArz6mn9Ft0+3jFrAFBnUbcv6YOVvTqjB4zD5VwKiYrJXckWmL0qbo",
-	"8oEfhUeC/6HT557cBrJmxaRnTLtzkpIpXLu9ZtJe9PYFPw0Dxam6Q5Rk9VSPQ16JRtRQkRMhDcms/iO5",
-	"vBGtfVpPuS9OsoJRpZdcDBgJLJMiB/vC8AINsQqkKLnhIpc3RDHNjCajxHK+kIIRVQnd5v6zz4+iLVCF",
-	"Ttq2N/GSFgV4Lbh+Iw+ySikmTGtHrXWfHbcq12+LSh8jfcDSKpUEEY7y5ijoGkZ3y3uBuFm0KrVRjO4Q",
-	"p4BPMNVCeNfYbkP8V7OHcLMDRNymOY+WkE56pxri9G8YLcx2QHk6uzW03eQViNuedYaPe8pCsZwP4Cv1",
-	"4jq10Enfff3Vq8vl9+9ep4A4AJZmJtQgzaptWd9soH46ZCHWHNuaL3QRjjjMdWBh1kOTyXSS3Km8tLeO",
-	"a4h62DTTDiHmbbUqeHbJjOFiMyBy2I7yYnnNFF87u2TZLNuF+u+3zGyZIoptuDbKiiIwcDShgrAxzEXA",
-	"BiOj9O2by/fkFEyeUx/2OsXFxjAgjUlZqVJqRlI7G1PpkRYRLrjEAFILkgc/kDzPllIU+8MngreE5iDL",
-	"8WBSabKje6L5RoA0uuFmSyjxJzluoyGYlkwcsCL9FgYhVsPGe8NEsBtSaab0UQJJc8OWfWvQO12DpK7l",
-	"slTymucurtuXlO4sRHOxKRgCaSwFqb8io/Q3X/uzFHLDxa/9uy8XVZKcZbqoNvgvZrF+lN10qeVbN82Q",
-	"0fQY7qrBdABrbaq7neUwzviOabQvuvwGqLtnYOB7PSC/cZ6Dqx8yMDqs08Gsqhi52fKCESHbzEDYR67N",
-	"MSTX2Wa44OBum8DYIKVpeD92ASEM1sCjkoHflZ5mVIGBlsYkPbUCMkXLKD31UY50KLaRt7lhPGgpYgRw",
-	"wINC3bKWlciP9kb1ZvjsATn3MdXj2ddcVB8nuRzk2aLq7LaA0fndThF+6dyiwU0iWL+VghupDhF1tmXZ",
-	"FcuX1LQ3MUtmn4+n0/Fs9j55Pj9L5knyhyiwVXJq2Nhw65FVhQvvtQirOeOWayPVfphOCqoNmZ2TrayU",
-	"Jqs92lbwIyayyJk2ZM2VNnMYw4RRnOkYx+CHYMrCD29lwocLMbKTaUMVDKmnBH3w/fuXJxNyIewD0A6y",
-	"MgThoDGrkdp/z0mSHi3fvi8BFt/IyhIg/fjKfjU77wu7B4UFCmqYyPZLu5Xm4y9mB+EfckQQhrvD0OlT",
-	"75uSiYtXx5lWlQvexRHK2r6piI97E1UIvuXsfNunkbdMZUwYcB7kGtU4eE0OX87baNPQCADSwWzbQHn+",
-	"fHJ2EG6i2q2GzO4gBlGbdAFaWsHChqtah2tY4TDDDscSd5aNj49UDHF/T/N2jlgvMrS79/KKiddgETSy",
-	"ZEDqM5Z/pkn6E0jQmOz05hMIdn0DlhoIfrQpDMx1i4DvRkzBTGE54eIFGU8Jfu3TYwRVXAlHICMJBu66",
-	"0iz3ggSXI1spr05ekPGMlAWYu3Z84GMk8Xgaj2chqR6pWw5t5rEqJpAo/eilcOJMrgkllhiJQx543Ejx",
-	"A9DF5wOOu+UlVQnPTzB5O3YyG5BSdfhkMHaFwnfQZg7kMQ7SZIRCuRWKbCug5FYFNCBPDp7SbKlBKcLy",
-	"x52w7+Up41lfWwE4hNeOhXghhKxExnZsKIBNq5wzYePq9zA7w0kv/BS4dp1763OuYR8NGX1L1RVI7Q42",
-	"YAB4HTd0TxRzWKOGJLN5koBKJWupCF2BwKVkx0VlMPjWw0ymGDW32RvT98kX90U3E7l2M3aTZ/JG1CEb",
-	"rgnM4PQDbFhgUu0Q5T1/j/t4lOnzIGVv4XvLiTCiOnQgCuZOxm7hpUefyHBTdCyEbylsXlCRMbC2Lqmp",
-	"VE73w5yZPzX+h/S03WRD8SFMG3qJGwZrUWZrm/dk4ouAZTuBL1oUKdFbeaMJN8RIwq6Z2oMFO6oVHOad",
-	"pDmJSYqhghTG2bdjLmz4ICYpunj2ZTv0EcbNaFHAUeATOCp+0rbG7Ig+kx4+3ms+lA2oLZKjTJPbROBd",
-	"Jopd4AicvFQsZ8JwWlhJmucc8ECLt8HOXfynW5IDIMN8GXikPqBDSsrbSvGnuiosmkeZVIplZryVSrPx",
-	"ihpjC+L8XAhtbuVwN5XiJwkZ4tB8NUfUn91aPffFEA/WW+qS6GsGy+iY5HzDDRDaEjz0ifPNx+kLUgn+",
-	"Y8ViklHNxlxoJjQ3/JoV+7bMsYdt7e1s1traWRyVeCxY+d98uBj/gY7/lIyfLyfjH/76r+7k8/oUcQOK",
-	"I+jiloiFDVJgaYtcW+YkOyroBkmTXLx9RUYlBmVjQiuzjS3vxUgvJ3MwxaqSKc0wt2y2bCEU20nDxj4A",
-	"cfH2FRrHC1fcsojm5KeFLWWBfy+iyWSyiD59Sm2sZLIQbYK7R8ViTcStqrUe9TUz3rfg5Sv7ZRcvbsJj",
-	"UfFVvf4xrsAFWIyrAjwLmm25YGPFaA5PMHj9Ai1L54eRFdM8ZyBrd3RPsi0VGzYhXyNeMdRNxX4h6ioW",
-	"wK/1VLQNGnNNCq4Ny8mWKTYhv3EGEEJYk4wqZZ0MDWCGGdEhZTTbLkSppJGZLD7TBDQ2ojNGNjI3kuyk",
-	"YuSKi1zPCRUE1JBBL8UNx+1heoQbsiokWK50ITJaFHYSKuqsU/gJeECpf7F0AVv0D3zI1s6KKUKftbIu",
-	"k7YUC0sw8CIcRU0WYiF+9k7Gz+6YPy/Ez+PxGP8Pr8+ThPxM0g41pmS0onlT4aiJ4y9Qb37sH7UUIGQq",
-	"oauylArU7o7lnC6BftJgpIsTBk8AYstKFSmqxFwxrZdCmiUtCnnDcnisZaUytqyTTjFJdxxjCMudzFkR",
-	"TucXzFnGd7RY0pW8Zssd/bi8pkXVerVihbxZ7rhoXjkDbugr/6r7FRnRwKy2pXU7tluBs1wZR72a5DKr",
-	"QASxnCgg4tjSpw3MgEBBCKcnHSh6LHQe1wHWmKQ2h+TZt3kCWF46sMBTL2GXXDjFBE+NNGV31BXbh4+0",
-	"log31n2YM8FZnhJHPlMgn0qAWJWK/6mNKFry5RXbh6gKHtWjKrNd2siC31t4sLs263cys4Ssq/WaZ5wJ",
-	"s1zRAkxbu3zw/MdKGlp/dwbfraVa8Ty3WwAJ3CI8w5lq7QkpsEuxvOw+aYaVimeOrrdUMXtmF/JonoZr",
-	"2icuKIF8ArJmiTIF4D9yVcdO+Fge8+bnclcZNw3TOswwwrNMq3W4eE0kGHRp70LLZSs7kxXSfWVUpc2y",
-	"YNessCWu8gYnBz96GU7jAX0OgAZgYCi/DZ/6kT126xEYhLvSrh6St5/3Gcy7Y2Yr8xYC/Pvn8D5z1fUW",
-	"Jq0SeSseCg76BSfIGbUIRUPU7JeGOuLsbsVDsPs8QFv3VQjd7jv4zXYOSTUcpWD+LFMk1nZVsX83m1lW",
-	"LJXMQJGuCiunbIDLS6kw5o787bXICe4HrJ4laFzBiqVj0Ea6BA+y2kxfKgZ2AtJkoN3qgB4l4MwpvgKS",
-	"JM13sKBPUSLY5XrNVIO3GeJNgQgq+I47RDW/l+xjxlgecEtuOXvJPm5ppU3IR/YLLOJ13ORKjparSu+t",
-	"mJHLHRX7JZi2u9Jot49nXkOCwUuLlIxQhqdNcXJ64kdaDHgtjuZG2oBV70W2XFMesJb75b8/c8LUFzjA",
-	"MCGX9e+l23VXMziENYjqzOFEpm49h0UDp7NvkIaKHgsvhvR8MK4Orne1PDqxPSUPvn1bx2PgLlDxwVS+",
-	"YnBYwQdvOpoapxhU78Gb/jcD2tiWntRqLtirU2nBbpsnfR2Hw/pKqvsYKdm6jVYxOZc0BFZLLcFiXa0E",
-	"k5adB12dBGjoqaT6YbBaSyHB795Fo5aGshXAS5+27Yj6er7WmJ4Mt5Egey0KcNwR0lHcv2HREoBYWzAk",
-	"0zo4dm87T73BBbMEYqj1s5ZC/kQ9IVQftSWDmjIwK4IcOYKIwTBWKEOaUwQipFMKBdDuCwrg75alWD8I",
-	"NWngiTd2oq05LTtjAsMrsnUrLSPRPbM2op8hWLuxTZCA2qYJIDuwTMJdtQ0Tt8qAXQJL9s0SgG1LldtC",
-	"riGjYuCN28sBFT/wJtjmIQXv8w3L9qlaOr9GVUOyPR3lIFFTRE/6N2jTnccDCtwmnnoKuR167OuJdrgn",
-	"jj6ON3Lcj/UPx28uyLbaUdGEA1wQICaarhkGUbfyBv6Llgs6ue2A1WC8ZLCssblN9NNt1zVzMqKFlj6n",
-	"lv792FVTj1/lKdkymjN1EpNSMQ1WlBQkLJZpV+zcdm3prkCZ532MqBwRlvne1Tl1AVwHSgBSE/IdiCdC",
-	"d7bimipGnB4kKLhIJXin7OinyCup+TNX8h2mg1ppiiAHAICeNXB31cfn8EjWmGuS8vOIZoZfMysmnBiN",
-	"5tPZs+SYaGy9xS4A3gFTCC42rfORb+merGlREI03qoo9QTOA/Ikp6SI4YrzGd0h2mmhmTME6JdAWHMcU",
-	"X9+VQJs9JIG2czG4PjkDxD7TvkLU2V+tFJroppsQsv/S/Z5kcndMWmmjZFUeZCq3Cxw0tHgPcHfXxHQy",
-	"c7OjoF8WVDiRPZyfq9PbbsdYj26rwZtds2um+im6X42T6TiZPkGKrsMq3T36OKYlx2wLFk9OtCRr2paJ",
-	"58cBxbLhvQsj30l3D7euIrrnBK5U8pO1YG+9GaBrnGAsWPGckRFeDiD/9I//Hm8LwH/XirETly9OO7hO",
-	"X+BrQteGqRuqcv3oW07OsLmzvrhOQWG5LheE6itt873k/Zv3bzEoe1xhc2DWDJaRakPwJUn+6d/+53P0",
-	"xC8v39T1wUDRwaCsoHwXE11lW0I18XWOn+mY7GipiRRGEt65ZRZewzm/q4okFOHd7X7XyGGiS4xE9GnY",
-	"yv0jqDjMivXTWEfknIOEFHJEUCbWOGfBebp82pLtR+rpd7IYzDTnOy5Sl7yytO/CzC9sYC+1ZfNWAnCD",
-	"KYVgNFeYUgBzLyRyp2hx9k5Zn31zVyY54NoBAyO10UbLpkDqmE7pb81n01aVCY8W5jG4smdbiNF5cnby",
-	"glAS3DvBBTIqiGAcGczfFRDSfhdO65I2OCcABH4uhHM6NNFGlr7sYtKKhNRmiHdUhu+u1MMGupxwsZZ9",
-	"SH3t/ElXzCTwEq8MQmJ6DuZlYbaxrZ0dqwqMS1OVNqONOUyiuWFojHCx0ZOF+NqmtSptK2qDzGdYvX0o",
-	"eRmTBVqYmL20gHCVIs09cbfwxdtXQR2+L/T/FEeyZIKWPJpHZ5NkcoZOh9kirZzSkp/a709pUDCALzfs",
-	"QE1TayS52UrNiC/5ADvflmQATOw7rKZxl+a4yIoqZ5oIeRMTwW7qUmQyoobspDZkmiQo28CARP/xVQ6U",
-	"HKxqL/Fg1USnac0sSe7XD8HVVnwIy8JcBUc9yYMLtYYN8XYxTl1mdahECkyqaat86VDpkSeNw5VDYaHQ",
-	"8IY+/fDQfg29gpYDrRt8gNvRbYuasLfFs+Ts0NI1rk/D9gbY84FlleJmH80//BBHutrtqNpH8+ilW61N",
-	"tIAuXycEgKMbjeWG/lrYDzBlyB06uDDmGKNNnv5GmSXN37DHU+atN9GcKdK6v+KeBbe73JPhe1eud1Rz",
-	"ISq8BdW59PTBX8AIb13YSxb1zYpPPwyKn+NoqXMt7wDpeCwQWhttJZawK5IVHNCMAHl6Kno7INyPo5ta",
-	"Lx8Up774pb5E1qo8dlUTVlNiRT7GoVC82hp4Iq+Zquv0+4KzKYB/CqpsSuY/tO+5HLrcUl9T+dDUSk9n",
-	"dSVzKIWmgSwDgp7OPsV3fzTtfDQFQnRCM7zggbc66jsb9qKGI+r6MkYd7cAbFeEFiufPJ2f3kI3BrYMD",
-	"tOwBGZPVnriGVE9Ks3YLY7cO6K2qMN7BcUTmGhbUdLyligVEXF+MK6U2QxXzxZ7cSHWl0VCLb78s9yJw",
-	"8qx1bKuCzpPnA0QLK79E9dmY9H8jbRuA46k1KCWk40KKzRh3Ng7K/MLgFZrgD9V/YW3kp7YvA6L2U4/z",
-	"pvc7i78pWcfS7hHpm/bCF0kd6LOnvivSlwxB6nh2CK6AHuCHNsncUE3c4ZAzzq2cup0zgl51+Mnzuz+p",
-	"+/rBB9MjuK/uPfbkhgqeFp0Eaw+3ANJWNlXZZdK+ohngJysRnkILtOwOR933oAQfYzrUkxDTVk8vEX3k",
-	"5wCMiTa8KPC2opFkxTwBHoC9u2x7WDz27uvC5qnhq6KOoGEp5NyWO2J+sgmtjYQ0JGc5YIHlWJNuS2KJ",
-	"XC+E5VHiUqO1EiEpVtth07peB48XobfOMebEmsJFN3YhuCbykY2csJKIZ/VGFiJ10Fr6F85kGmqeRJzP",
-	"bBXEQoBzbJ3gORlPwSXe6c0i8g5xm9Bdi53aN3yw4tjYiyW2Qc40OZrAOz1+jtIEyUPaMiZNH7Om49KH",
-	"sD+XM/+dAvCiu934qulzdaBPVamsad+DSN1IaZokrQZpQUcz38Cs3bXsvrA81OLTXl71hz9eT3Qbmx4r",
-	"+9v9Qo+VTr0WnLc6GnCoQXGAXeWSJAmu+Z8cMN3q0ohDbsdQ+8PfXr75HRmlW2NKPT895bvNRNfD6il/",
-	"Xaniy8lkkp7MSYo9clIywvaGJ/FCpK79YEpGtjHiSUzS78OyppFi+QmRKrZ2KPA83m32B8Xx+CRdiFHd",
-	"TjF2snmWJETbbLNt16iYAA/1ZELsrfcVK7zwQ2cNc89/TRaRa6e4iA4IDWwUaVVj2MX5wzB2myGntssz",
-	"cMhjmRpbTNa9Il1ryIF+kI0P45sUdfo1To9mMNse84BFhhB+FFc9PX+8EaFWszWSVBNKApK2lBEyTF2c",
-	"fYhjtnW7pkF+ecdKqYwmb6UGcrz87jX63+9Yzt0mJuTCuTPPkrNGqR5oU/rCfroQK+abldkCCVvbhDH4",
-	"XDLbt2lNXWss6/jj3HZl19gpk2LNN5Vi+RBt205UT2H0Nb2rrPPsWlGFfaJqHwIHPDga5LpnHYwC2Xa4",
-	"Ird1/B7GVDFSlaHZ+KCzuZ5Y/nR4kiYu0CrT+TMc8KIukyE5K0G6iQybAtuOdrfxhp3U3ZLqQclPxlkY",
-	"uXKEb7mg6SJwWHNgAslaooS7O7OUFFxckVG7/dHJnGCDPCzTKZ0UW7oUT0oyKa84s3kfgLVimUHDOz2l",
-	"ZZmSUYp9sUgC5iRFg8LdQwBoUNK6YXTF9mSU6qsxqibs474QPkT429+/90CxRTZYTkBtF4Ox5aqtlFcw",
-	"b8NLZJS+ufj+/Te2h5qt51+IVGIlZqWK2oQ9IYXMaOEaKPhFwYper+fuwpt9twGWdsVSsGBsEyRgHeNR",
-	"p01+boS+BwiHOsUuhXNa3BIniFvFMmkDKpqkG0WFSUEg4maDagl/v2lPJLpArnmET+7ZqulhO3tO7I2n",
-	"4D4DPMebT2iDv5Q503MSNJQgo7Nk1uDy5I4GE+fJ1PaRaEo8FgJ7SoAvVg/zc7oHS081FhtO5lJTuxYc",
-	"q4JiwgrNyHlydjIkHrH3BnbhGFT+B4tm7GlGnvikIgG5vfD90ZpGGYBraoAaavT7FmYnh/7eQ0j10fCf",
-	"edBX43Jz/rfJcf97/vG7zu3R8+T55wN5+F67GMXWTAUGKRnRglMgnRT7+GMxvHMlwDaktUU3/BcuyDuk",
-	"W5hQh5U9ZXchDCpm21ZKGtsVOWZYW870qWkXguT4hx1YwTcc1a1tTYFNi2oBQzVJf+1W+TK9BQeujmAI",
-	"/BlV46G/tHEnQC8Aeti7xd8auOuPfvyFlg8aAz9mB13z+CyZPdDndX+JwLmYR2vcXqOdoeBTI7/w3mdy",
-	"EhMvZGwIxpLOC/9HJcK+N+6b8czK5QNSysokALYtVUVgvJb23AM1J04XWvncUKuVdht+DX6X341bcYy7",
-	"8stODiAOJh6swLlkZvwSdfOhXkSowL3+dpDCypeTQ4t1tf+Xf7h6PplMXpC31Gy/PH1BvqUfxxcb9uUX",
-	"n58nyQvyjTHlG1HsX5BLumOX3LAvX9OPQ9UcDw0NTx/3hzAO9id6UnrEBjJ2JT2wWI34RsvU97q48fQ4",
-	"PXEu3NmDjjzzR97LSpGuUn7683o90NP+Le4S8i4Ge/JsWrvxqUULbGUjvUlHy7LxOkNP09Rnd4b2HVnh",
-	"1DYjTucDQVw0flfymmHd5KQW4DYWM3eaj/dbYy9Eqzc2Sa3cn/tyNYEm5FBfaWy57Pq+4TUZDZZUWjdA",
-	"TsHQb/dxpubuLtkkbfdRTucLoe/VD3pEiQIPADflI2arfdMBRnGMUHNzshCHm0e3483kvuHmMKvylwkd",
-	"tduk27qOoOm2bUHu8n7Pkqbptyt07vTo/tUsuVe0+3Ayp91EvEnqPDhIm5w/Tmz3W5Y+0V8s+p3sBGxt",
-	"FmkLrGiTJfhn3f6/hcTC4Jdr8DAY+sJp1bWn10oVYBogSbqx/dDxcEKr7f2OWi0JY1JLxUljWQZSsW+g",
-	"Xt6RNyuxcnU02PI2DiN+wdq+5DQsfgj2Y4HS38prsLKYxhLVMCbj6Ln+3oVS+hP8bada1Pr2roJ4IA8Z",
-	"AskmHAccsqFq09ZnrpDqh0//LwAA//8=",
+	"7H1bjxy7eeBfIXoDqNupblX3zEiaGQjesXTiI1u3o5Hiy+mzXewqdjc91WQdkqWZtizAL84CBgIk2H3I",
+	"DwjWL0GQ1+QhD/tTDJz4byz4kaxi3XpqRiM7xuYAB5quKt4+fvxu/C4fBjHfZpwRpuTg5MMgwwJviSIC",
+	"fj3B4lmi/0iIjAXNFOVscDJ4uyEIxzHPmbonEU0CxPCWIC4Qo/GF/nsyCAZUf/ptTsRuEAz0w8HJIMaC",
+	"JoNgIMi3ORUkGZwokZNgIOMN2WI9ErnC2yzV304HwWCLr54Ttlabwcl09igYbCkrfgcDtcv0h1IJytaD",
+	"jx+Dwc9ohncvOCO7jllv9aRRhvWkMUpITLc4RaaHrklvob+OSYaTMKxN9EHnzF5Ch20TywRP8lhZQK6Q",
+	"2mh4JkR0TQr+aZ/Ta87TNVYEKZ6N86w6u9lR9/Re5eqtwAl5yZuTdJ3ek2ZeiOXbZff0eK4WSve1YLxr",
+	"mj+chbMH01n4IDw+CMPw7OGPZ189PX5Rne+Dw87pvqYduLklIt5gphBNuuaXARq272g47T2Fc7pm7XN4",
+	"8fQISbpmWOWCIPN+SRKEl/w9QcOUXxIRY0nQhlyNumapO+iYZrh6EE/JdBkuH+DD+NHqmMySA3y4PIof",
+	"JA/Jo9WNlvAWXtWXEb14ehTtm9oCumyf34unR72PRSfSaUBqpLvEu3sSKYGZxLF+dw32XYN5Du9ms8Ze",
+	"A5XZN81zhVUuW4D19s3Z0y8W5++ePPni/DxClxvCgM7sn6M03bXPs9JldZ4Hs+5ptm4mEBm82xKmkG6I",
+	"hhFO9edRgKLLK/PHZDLpxMU9e206un6CHzXhlxlnkgAEf4CTN+TbnEilf8WcKcLgT5xlKY2xnvr9X0jO",
+	"KsPplSlMU9Mm0SNQ9h6nNFkI21swIEJwoc85lvKSi+QEbSmj23xraT1KYZ6ISvQIQFeu6y8EWQ1OBv/t",
+	"fskZ75u3Uj/acrawPxdfwCiwsCa07WT0EFucrrjYkkTzSIxWlKSJfm7nPRl8DAZPOFulNP5UUEii8myh",
+	"p54SRRIPFPAGbbBEOBUEJzu0JISh8tO7B8M5DHnpDVmMBmt+lRH22iDlWXxxs5ULEhP63okQvadeG7Jj",
+	"7xhXdLWDmW8wS1KSoGEsSEIVSRDjlwEqfi3JigsSmJ1lnI31oUfmXCNBYs0tkxEs140LQsgLKrdYxZtP",
+	"3G97phdGsllsXa/lvquq3IMSuloRIdFK8G0pZ9yTn+kY2KG7Rj3VsN7oE0llAVQfWq/0d19cZUZcvBNY",
+	"wdALYvusQsoIN/qUuPefByxmHDsGypnemn6weMcuGL9kdwqL3PZZwoJxJPN4Y+b5GWDw0u8fDUHkpbJg",
+	"UVuiNjwZXQuRN2SVyztDjEJgW1jKXEMOQxbuSU+yo1I/Rebrz4MqlcEuBWdrTWy2VErK1gEcpkLitcfM",
+	"kqNCmwMmZBpAW8ePesBX5aJNxOUwbsyZ5KlWCjK8biouG4ITq0o+52Y/WiSn+zjL7l/iNCXq+wYdGX88",
+	"z8PwIHY/4ReJ0ND/OEKXVG14rhBmFaUEZJg2QaV1pD16SEOAKQFznscxkbKGeIpcqftZimkV5QbSft0+",
+	"rfJti8T0R2ZO7xh+j2mKl+ao3MGhMkd5kVCpO00qwpl/2NFOS5HuQBFmvv48R6o2cnVMMGRwpZF7Rde5",
+	"IAkAUGN2ghVeaq2NSpQzQXC80U0AgOcbLMhtRVoDs/E0GGzl2gnf3vmdG9PJfKBHLqwnvWEDc+uEyJk3",
+	"kF3okie7uoQKnbzl/DkWa/Jpy3OysRtGcY5S6PaOluQL4G4QGEAvDzNYoyTiPREIxzHJlCyXeOsjUF+l",
+	"HoDGBCmyzbjAgqY7lHud3+Fa9yHm7bascZ41GBeK84XZqPIY79nMz6pY3WBf746q+fvn61b7dzpwQFrQ",
+	"ZHAyCKc/evrgZ49+cvjT6ZcHLx9+NXtz9Pb4r8Of//jJZwJZN3oUwzmNfN1iPDjfaI1VTihHhCUZp0yh",
+	"pf4U/ej81UvNbTPBMyIUJZYjphosHwaE5dvBydeDtSBES5c7kqb8EsChGUFK1xu1FmQ3+Cbw+KH7usYN",
+	"g0GKlyTtMHaeO0tKo9WWSInNstx83mhldKCVbp7qr6oYon8ZebgyLdeoMYAB4F8TIa2AY4eZ+s1LezVl",
+	"iqytUF0awr+udeNWW84/sHD9puiJL39BYgXWAyxe2zXWtyJp2dAQcYas2KG3r5hl2JxlMNDYcx022gk8",
+	"1Z+WMG8xlM2duDMfoKE5rlpswVsijQpgrCOR6yEaVSbYLSwFAy0YxaSKH9/95p+++/vffvc3v/nun/91",
+	"0GYz83cAgOVN3i696HkP5M/MfUhzAwq5pwGJV7nSErPgCsgPGrpPA7TEjFlBhJBEy+eCjHGuNoQpS62q",
+	"YFnhVJJidkvOU4KZnp6xkftYqCV/rMwOPzgctG04s/cUnonPLG9srx2aoLcXP+2Gx4TKLMU7c7sxJNtM",
+	"7YyBNGeSqNoG/8c//Psf/vHfvvu7v/3D7/6lbSjVad8s76QUNQqIO+8rQYihUoNgkKdK4OrRNi/2Iwdo",
+	"g3b9xXIDZxcttnkPjjy156iKIHbW8DdVZCt7HjWHcQVIBlgIvNO/M0fu9hCfYCDpL2tftZ5+xRVOa9+F",
+	"PdCoBr5ima5HO007jz1g8wTqKuTcMhOywnmqYJltsv6aBMbuNK1g2hQM1nSrUWQawn9ww2if7ANZOWLY",
+	"EKbtOlFGBIxdHTOsDrp/wI/tQCnvIFoxyfCpxgl5xkpSg1liVRzgfyjhl6wyT3Mt2yQncUqwkAvaosef",
+	"k5izRMsXiqYgiOWaiqJLyhJ+iQSRREk0DM3JZ5wRJHImq6f/4EEv3NKs0FLb6iSe4DTVWguMX9KDOBdC",
+	"63v+jCrjHvUblcrXadvtT5P6aEkrE1yTcKA3vaCrCN4ubgTictA8k0oQvIU91fupRTUf3sVuVyH+cHab",
+	"02wBEVRxzm2LjyeNVbWd9C8JTtWmhXlaudWX3fiFJrcN6QweN5iFIAltu61z5Npe1EVvvnj67Hzx7s3z",
+	"yBkDJFE+BylHrdL6cgKegaMpIRYnttKfryL0WMx7T8IsL4In00l4LfMq7hkLiDrYlN22bUzzhqa6QeUt",
+	"zIfr0Ls2o6LlNcO+BGtXC7HbtlOAa908ThFVaJtLhci3OU79y4iqINLPtyMYGOISd7icuLdIC5doSJk5",
+	"avQ9qck9T17+rDrYo1Zdxhh6Fz18H9Aw4hlhpR2uaFqXqbeLXl4PwcAZTW/kH3IHLh9aVqDJArfs90/0",
+	"+VXGpgccVy+8G8p6AuPpbBw+eBsenxxMT6aznw88+pdgRcaKtku5suvyX48aWbOrLDHqFGG2M/Z1kkqC",
+	"hlFGmBbnowBFK0w1ATK37sasZ+yxwJ1xrDXQlCRrklRXoMe69q49KH0gbuVV4ZGibHG8msW93CT88+1j",
+	"qoc4ge+cYc9wAdg2UvBa0Jiy9XPaJgEW8nIvwblmMXnBE5Lq7klThq6zO+i+dXr5MqUxdNV3itX3TV1r",
+	"nanx4fX6CDRsm9InreScKEXZumWiZItpunhPBF1ZFXRRdtxyKtWGCCTImkoljNSpdVmJMENkrPuyFDF6",
+	"/er8Lbqvtdv7zl3jPgw21h9EAcpykXFJUGR6IyLqqfzCgAtwfKiAuLMBp0m84Czdda9Iv0U40WI7LIwL",
+	"ibZ4B7d0WvC8pGoDV29mJf0m6oNp4a4+OqfQCrECNs7wiRi5RLkkQvaSPSVVZNFERkfXW8mh5ItM8PfU",
+	"XfI16Yy7UpGUrVNzlTnmDBWt0DD64RduLSlfU/Z9985eAco0X9vrP+Ob1Oekn0v+2nbTph9/iiBVgKlj",
+	"16pYt1+6Av+YN0SCKlk/b3rrbkjR3skWUR366Ry9S5esHZ3azoqcoMsNTQlivHoYELmiUvVBuTo58wZs",
+	"nW15B9KKaVK/H1vbP9jl9aMMLqWj+zEWWhfXfPe+YTYRsNnovjNoR21m7KR6GsatRgG47GkxloEaseI5",
+	"S3obHuW6fe0eOvdgIM8py68mCW89s2lem22qv06u5zfQMuhmOwaTXnBGFRddSB1vSHxBnCRXF8um49kM",
+	"xLLwJAw7xTKWp/Ymp4JY5Ro3VCouOuTxFEuFZodow3Mh0XIH0pr+ESCeJkQqtKJCqhP9DWFKUCKNjwU0",
+	"5IwYxwdrUNAN52xoOpMKC/1J0aXmB+/ePhlN0BkzD5zHAsBBgp9RZP4+QWHUm769yzQsvuS5QUB89cy0",
+	"mh02id2tLMApVlppWZiplI0fzTrh758I78blGp22ib1a9zt71k+LLv2WgNY2rQLwuNFRDuBbzA43LYoM",
+	"ETFhyrqzaPaqxXe7X9awVMWhoQZIbWerAsrx8eSgE25G6N5rbi60d29bKvdC5amqLK48Ct0Htv3aaGuO",
+	"cX/Zuu30XyeLFoO0ze4tvyDsuZYISlrSQvUJSe5JFH3QFDRAW7n+qAm7vNSSmib8IFMo3dceAl+/HNNi",
+	"CkkQZadoPEXQ2nlCIF567Q25FnDBAc0REhgObTi/GJ2i8QxlqRZ3zfeeOSkMxtNgPPNRtSdv6ZrMp7IY",
+	"j6I0L6qYJWd8hbDzHrKbd09ajG+BLjxvsdGasyRy5s6T7rxqJp+1UKnCUt56TQHEd495ABYAH0k0BKLc",
+	"YhdwDCjcy4Ba6EnnKtUGK6AiNTX+xitsGvSEckdfGgLYtq8m7qiwodXuKhj64jXelX6NZfgXGmK2Q6tc",
+	"gMbBOBuba7vSU0iVZgQkwdYM/ptCOTfA0m9RcT5q4sfWxWldZ2BzPOKaMKagGnVUbdBuVDK88brPpI3y",
+	"6fPdwl1PXreojnm2WVaCarBItUG78ac5ifaIkQa+1DSKM8Z4zmKyJW132zhPKGHmyv0Gaorf6ZnrAsYu",
+	"3HKalF6RK4WGL7C40Fy+dno9kxYSxJ5yrFA4OwlDLYKhFRcIL8FZFG0pyxXcyzVtuYJgtU8+nb4NH92U",
+	"POjD0Wq7PN/wS1bc5lCJdA9WnliBFyIiLOmiVMdvYR6fJCrfSjg08N2zIuvk31wQ1uJxTPbQ3k9ekaIq",
+	"rUmUL7CePMMsJlo6P9dEKcG7dkqe3PX+t8l1ZpIlxvswLfElKA9YBTMr0/zmZof4zDuyNSM2TtMIyQ2/",
+	"lIgqpDgi74nYaY1nWAhE1jd2FKAITEuR/s68HVNmzE0BisAkYF5WTWX+lRpOU70U3UQvFZpUpXfzRfOQ",
+	"di/vM5iJKyTw9ubVWq9PBEkIUxSnhpImCdX7gNPX3sytvbDuratBBq40mCWFoRFlmFaFqA9F9NvgZBBz",
+	"IUisxhsuJBkvsVImus/1ZcL4DB2ue1m4TvwD0dVfcSKKZnujuNuYXTmlOoo+J3oYGaCErqnSiLaIAhRN",
+	"rC1nHJ2inNFvcxKgGEsypkwSJqmi70m6q9Ics9jGNYo3tYNgkMGy9Mj/4+uz8c/x+Jfh+HgxGX/zl39x",
+	"7TkvVhGUoOiBF3ssXMaoBV6vfGUOJ9pihteAmujs9TM0zMCIHyCcq01gzl4A+DI60aJ7nhEhiZPQ5kyQ",
+	"LVdk7AxWZ6+fgTI1t36v88EJ+jA3Xq767/lgMpnMBx8/Rsa2NpmzKsLdIDKzQOKKQ3sD+8oeb+oL+9S0",
+	"rO+L7bDvVjwtxu+jOp5pDWOZak0UxxvKyFgQnOgncNlxaoN1QG9HSyJpQuA2Gu9QvMFsTSboC9hXuBrB",
+	"bDdnhYOr3l+j2UpzyUAlSqlUJEEbIsgE/dAKQABhiWIshFFKpQaz7hEMGATHmznLBFc85uk9iTTHhu0M",
+	"4BipS462XBB0QVkiTxBmSLMhBVqt/RymB54TVKFlyrWmg+csxmlqOsGscEjxm2iNOXIvFtbAD1KtM/Gb",
+	"XsF7yDm0GBVbGozVQxCtdVqMmszZnP3KKaW/ssv81Zz9ajwew//69WEYol+hqIaNERouceIrPfZ8afbm",
+	"vv2F5EwTmZzJPMu40Gx3SxKKQdKPvC+tXdl7oiG2yEUaAUtMBJFywbha4DTll3D3G0mei5gU0TH6kQ3U",
+	"Wmx5QlK/Ozeg9WdYQC6BxRZfLd7jNK+8WpKUXy62lJWvrADX1sq9qrdCQ+yJ1cbrfku2SyIQz5XFXokS",
+	"HueaBJEECY3EgcFPY8jTBAUgHI1qUHS7UHtcGOQDFJk7R3d8yyd6l12Mnn7qKOyCMsuY9FPFVVb/6oLs",
+	"/EdSctg3Un+YEEaJbdURHBghi1tTjVs50zSXC/rL6i7ijC4uyM7fR+9R8VWuNgtjpnIT91d93UrcTGYG",
+	"y2W+WtGY6lkvcarlXjO89/zbnCtctDvQ7VZcLGmSmClo8lzBSkWJqMwJ0LOOzjSrPyk/ywSNLdJvsCBm",
+	"zdZ+Vj71xzRPrIULDpEmRAsgOCSJgJwY2w5QJnMAnWy62ObKdkOk9K+r9bNYipU/eIFBYMGrzkLyReWq",
+	"L065baVELtUiJe9JakJj+CV0viHxxcLvxgH6UANaAwPuharwKR6ZZVceaWlxm5nRG7jfEslbDHikB7Qh",
+	"eP7OuPfH+n1scw8YYFUSCBiiklLNlaCDhGCz0yC+qt1CYYu19Tk60Nafe/tZf+WDvf5O/yZbu3sFgDkj",
+	"TSB4I1RfGD8ds/QpIH01qsm9m83Mkc4EjzW3XqaGGBqrqyOF/kUQEBHHqkYwfS1aLTRbZyRd2INekjDv",
+	"QVzoAgtBtDACuO2x0MLKjJHWGAVdatRGZTs9oLs3h13iqxWpQaAWh+m/sskDNBjkVquBzXcusYD/Kksx",
+	"W3g+jI13K0FKkAKmCU1qU7qlFrXK3wtyFROSeAc/MURqQa42OJfKJwmmBcQxWcJgva4Xy1zuDMXkiy1m",
+	"u4UW4beZknYeR04S0II9TiM0BF4VlfFZ0ch9aZDASSsgVkXlzsodixeFExdQCfvLtT+wfMGHD+OL4vfC",
+	"zrrOAS3OlLjSgDFQf9kF+/pOa8y1QcNghHFhr2CbphLx1QrW7OnmTbndl4fAdbVNHPK+K+6s6sIQ6PoN",
+	"WWgQDGqiENjDPUnI68rFXLTLQd6bmkADXbRKQd6bZpsWocU47xYM35urZe7ebMsnTW4PnzXZdf0xHASj",
+	"XRsWbTV3H1gVBq0Hq/Nn3WlWe1DnznobGsy5eOiNVmHN+ncj70yFV5sYqoXzhqgxvaK/yjcNpmUMZiZL",
+	"jt7jGlcaBM0Y1QoJB5edNqpc22P7tvbUyaW6F4+KVX4WRMytqEHDiqVWSFjpSG8omEVHTaHA2ueToHIV",
+	"HgWqOZNraDfpjD7fFYG6eODLFJ7BohSnTdROVvvGE0EHxh2sIkvbZ0aUdj14Y5dSGiBQVUjTm+3JaP6s",
+	"qiKaHaVFQgNn04aApmFbkV2MK3ybeNXyxs6lQ6ZpeeNNs0uicdd4i+qqKkJOsVUlyjZYnIVEgREN5lFu",
+	"m6w9bhFBzH1dQ6SAPrrTpXTllenKvdOUz7yHzaRGXRKL96qZb6JLXqm/gijBigG6yQarRr9gcDVe83Hz",
+	"xqfdineGNvkWs9IoZE1BAZJ4RcCUvuGX+l8QLcHUUTVbtlrNWuNeynDzD/uSkyVoiFPJ3U189NOxDbcb",
+	"P0siZBK4jAKUCSK1mMsZ8l3sahETe+LarzOXOtIGdrUexjnPebsFzMBfwEgkefqeJAi4G5i/gB6jnFEb",
+	"orelaUo5M14eElz0xUKD3nDECD4yhq2IbvGa+M/hwejUxLG6QSTcgWGJLq18FW80N0rQMAZijyjLIGlN",
+	"guABuhRUEbiv1Ftg3kJfARIES84oW7u3PFfF65Y7dehwAR0uphsz1YrhfnZkAx37xNh5nR1t76IzzVGy",
+	"XLV0NTV99YvCK7eh0kfP1h0zuMli+jvtg1NCx5LDsP+IVay8xbIzwbeZWmgpscXpzWBuca1gvIzA3UcP",
+	"ii43XEKS2m2mkJFxJIqMDG0OTmRveX//6/+NGIcQSEDP+n1tzYHA66G6GbfD0laUPwrvEOVv3Fk3yt8E",
+	"4br6uMl0uhHxJr0UFOnTOqpHh/uIUF1ubeKtYO3YuA7kaC6ijeHsXWh424XaK8E/9gIbBKRKRavkoQf7",
+	"fSdJq3xT3FZpQWWCvgJma4Q1ibDQ3A3g4rPh2qW1U4FP3PHwfXIqviKeI4aWc2al2GOjww/1I14ITqUn",
+	"7ckAx4q+J0YJsUqaYUJ9rsSLKdYB8EaL3MCu/fWhF3iHVpqOSsh4k+4QGBnQL4ng9hqNjVfwDuitRJIo",
+	"lZJaiHp/wnOdF9PsNl5MW3sR2pQmNcTuSRfWZa07FT8mVvf5Acj+d/t7EvNtH9+eteB51inT2lnAR22D",
+	"NwB3vSN7zT1q1o/Tal3CaDhyf8iqnTHkCzDR+uWsNSNu+kk9HIfTcTi9Az+p2lGpz9FdJht0dBKs5GiF",
+	"qyrJYT+gmGN442imN9zmSStcH2/YgY1v+mjsY3szN8hiT+BCXtCEoCEkb0C//+3/hGwO+l+tJY6s015U",
+	"2+voFF4jvFJEXGKRyE/OQmPNJtcGBRZ+QBBjR7UCciGtvfftq7ev4Wa8XzSiZzRpjf2SCsFLFP7+1//r",
+	"EG4qzs9fFUF9EFRcfhSnmG4Dk+0VS+SCk+7JAG1xJhFniiNaywLkp0k5vM712yfh9el+5al7MoObmiYO",
+	"G7rfA4t916SmL1EPxz/PKwhOhBfbUZp+vfXUz2mFtvfk02942urul2wpi6wHkfTduU/NBWpkYl0NBaBG",
+	"YfW+pgL8Oi7IroLkltFC77VYHPPmOnc+79S2CBiRudU1x1SjOij1zak5l6Zlriqe6p4zCTV6vZyz4WF4",
+	"MDpFGHl5QWCAGDPECIUD5gJ8GTft/G6t5wz0qQGif86ZNWlKJBXPnO/rpHLPUoghzgzanluk+KwlQSxl",
+	"q5Yg/y+stdpGIDBIssa9K0N5gjaQdSUwAW9jkTNkcsSDWyE4kiFJFQFhhLK1nMzZF8a3KJcmDM5zP/ND",
+	"Lrs8yAI0BwMPuJAZQFh33TKPnx347PUzL3jWRedqLSYjDGd0cDI4mISTA7DhqQ3gyn2c0fvWonffS31x",
+	"nxXxD2vSFUiEt0VmXSxNiHUUgHsLJKSTaBj5GTQCFLmcBsYRwHjzw13k1lzqzVlkXYJGxj9Rs2ap8DaL",
+	"9BC1FK/SfFPYVCMbT+TVCZmzL1+cPRmff3k2O3qAhhdkhyoZPiSJBVHRqMjD3BW7IZGEOw203M1Z4Un6",
+	"C04ZSWD1F4/fz/MwnD24ePw+QkN/5pTFaQ5Zg9GZ9UYr4GW2VEvKYIZ/lthwvsxP5fJDomDTykJDX39i",
+	"IpPWoj2V9BNtWZd7Jj35GHxqKZwy9cUdl8H5I5VLuUEGkDuruVRmBvmEoku3TdNyXS6W1no4+wq59ErZ",
+	"0pzvO0avkLQ5vwq/SC/9t3G8PzXumpD/9iAMkURYczoIwvBwNU55fGHWBjdqndjgznoX9B8+OAqnB4cP",
+	"Z7XKUmFPhKjQNOSTtFqZpH21h4BGdszwePnwMD5+dPxwieOHD8PVKg5nx9NwhmdhGB8lpAcmf1MrVTML",
+	"wy7lo/iuUVskGBz2aVYrZQDNDns3q9SEgLbHN2vramvotrNZ77a1KiYfg8FReNC7tZ9uF3IQkzgXVO0G",
+	"J19/Ewxkvt1isbPcwzaxiB+08U4tSOC1ZiXuRk8OvtGqOJcd/N7v2MmGimhJt5BEXFWBe2VZCrjeBpfj",
+	"733v3GHh5HvfQ1+aSgco+unY63n8tuSbQ/80j4yAWPu66PFEy1Gzowc2BYpm/cY9OtBkQBAU1V9A3u29",
+	"8kKgBVOSGNfcNrEhcGIDJIo2J2HO7EgFUTDjTcxTgS8r2biLMg0uhfw9iZY7RSQiVzhWKYhWkjClhQdU",
+	"9An0a856EbAA4veKShamHEZBEEylgzmriGpWDoLuOwUJjzCi4WEYjuwuFzIOS5AgkA5C7/csDEHKdVns",
+	"tJwLdYgitCWYyTqlLgo1gBO7ERuqNRu4QASLlBJxggTJQMkzPUAGipgz52rIGdxkGjHMFXuYM61cgA7j",
+	"8pv4yzacbx9jA3luZxtZd3oKXv0AFkiUh1XBPG3dkBNwrS8jfa0DfQCurvb235yiAJxN4c85s/f/AXha",
+	"XlMhKABPOm/farUa5qws1DBBfiSo3PA8Ndu2Q5yho6srk/mUqEsuLlygBJyIJY4v+GqFhiZMcc5S4pI8",
+	"GOkddDjOYOf178OrKxesYffZhy70kidU9RKJX3N5rUzcUxgoeKa5ui+ZZgdh+hxMPrLUK3Ja8R6Wz1do",
+	"L4nxyErPpZ1fIx3YyV0nJDxcHZCQzJJH8QN8vJyujshhchDPllMcro7Jo6SvEAHU8QfcZOTtX3jApbcs",
+	"hN0yy6TLFOmngiy1mTJF4z7Vokin2JUQsbgosbJrGa5e6AO3qblmMxF8rBrHbAW3/x8lrmkPmako4PFn",
+	"IqK1S2Mfg24DjSjKTLUaaN6QhAoSW51tKfil1JytXoPKsFWoRDVsryr1+1//n2gECWBNuF3Bx9AQbJ0u",
+	"bYVjvTvH78DO0EnFTZWsHoaN/yymg7p6cxDObnBqYK/6njWvItI+LPoJyLWqJpmDCyTPlU0wUqZ51ez6",
+	"5mgm8+WWqvsfHFw/9sC44UE4G2lcq4iOuUhN+TEfZYrZljhwUpNFa2ZDaypEw6pVZBSgyNF7iC3Iwb4P",
+	"JkWDl2YCw+jD63c/eP7syeLdm+cfrzF/RiYqRW8etJ6zns1NG2iurtFnSuvlSTfP76+JgDA6Z/stmKiH",
+	"ARM8+U1e73dvno8JizmYMOfsFaTzRDYvb4ByJ5tWJE5zWLd4h5YEGSxSJLlGtjuH73qaO1vJQYbVppUa",
+	"9Kmfvpf7t8W1j7/58Ch4cPixLba9g2C0FgUsTZDuQPSvBXibM9ZV7W+jVCZP7t8vZuF5G2hE/745fY9B",
+	"wjLY4g7d4ycvf2aeeIf3sZGxzPNryweaz4oD8fgoOZwehjO8jA+XM/zwwfL44fQ4OZ5Ow+nD+Oh4Zr4v",
+	"DthjJ4GHYUchwhtT3z+dlPM5xI5zYnULwxCsMNDGPPrxCag+2OemCDJmlTiO5Y7FG8EZz6UTGoxLtcnD",
+	"awgS1hrhFr1+df52NDG3PM5mM2dVSvni6VHpiNmWeItc6X5dJ8WtkQsPv8nVToBW3MTWIMPv0p3LZFfc",
+	"v1yQHRpGAB6IWh5N0JmmyUbxNNmOTVxkaQYwbgdtRBXInEsQpqcXQRqwyDIQP9FVhOpF1bdYXMBVNGR5",
+	"Bwdqa46g6rS0mgzJeyhs7SwmIztdalxcsWlupmJzBUa2rFSE8BrbC2XTt5MQG8r+nLVo++5O7MTrcajI",
+	"lbKJDawd6BTMJkucVEwnc+YsWyVx67SkVCBqDCnGGGaomrGawK7B6ruLW1qXXebKt24LoLpbkTY+5+WV",
+	"a+VwbWe9/OQ+NH9NNXXo9y0U33/Je3//Klc3bQKF8/t+/FLz5L4fv4BMdzdaauG31K/NOV2zG31sFnur",
+	"a45aBdz/uub4dGYGPGUIp3WEsh7K9L6rjborww+/cJ4MnvgMNA5FvhXqanx5eTnWfGqci9TKyBHYcyf7",
+	"zr+1XvYzdbUOUrN92cSQhenLyr/FxYzi2RgS+1bzPe6VeMFIZk1kJp/jIFw9iKdkugyXD/Bh/Gh1TGbJ",
+	"AT5cHsUPkofk0WpQyeg4ePH0qGoHc4PNZqbbapLGQYV3lTIcTjXk+hvP/ASed2U2+/M/wX/+ZrM9Rz6o",
+	"SYw3EWD/qJa0CXKuzHPm0RaTeaopFXoXFrS8EgPDD5bokqSpuTk0o2sJq7gi4ywmyDriXeLd6FRTLy8L",
+	"shOcysFqBr5OGWaP7e6/ZJg/RxnmP5Mt09cVb2PDNLWP9qqjEMDjJQTkCUlt6LAE/9VcEjSEoF2wlmGG",
+	"jDcpsmkOjLsnZH8YBYiyObsuRNZFxJqWLgwW7vaVVsBGAVqSFReQwc7EYwRz5objwvrY56miWUqJmCCw",
+	"whWXmtbfFEV2/UXqBecFD6ozZ6dzBhbCSyqJVpPazrgtH2XOdxun7H8lZ5OHft0VZVvE87UHEVZf18IC",
+	"i/DXSmxrWAv8K7qwElERdFoN7Suj0+pRo2EtDpTladoS6eY6+PhNbzHFL9PVUoTcBpguHYLqBUw8CeIT",
+	"KrL7OUNccsmy8srnqafeE0NXq0lv8aGv3GDKdFkwmohzj4jEWOGUr30aAt/fx14WW7mXoFS+tJG/Lg+x",
+	"XpXJE6yPvnkHKZ5tkVfrlSKNSwsjl0U9FTTECm25VGgahi23aX6WXbNEQKW7O7NlrnKbVrjo5NbZw9sD",
+	"E6sZoovc3115u7ViMq3k1O7Kh+1c5bvTWfvZq9sndIMTfV2W5Y6j4byUrB9/BZvu/jQ8saNVkVZvl0te",
+	"7R0OF8fQPB1wmvYfC1Oh3louzfefwGaNkbZ5DExai8+B/5ZlxCnOEzKWnDGixocgb1W5yU2Ifq34YQtK",
+	"vCjIvfzMtNCRvh7EUHpFDu2GV7fBVUE0A9yF8LC3eqKNxKvUXLPPvIqE9kl7rUB7D1gW8fMr99UK9ZXY",
+	"4FUKM4XBimpgWqxuib65CV4UpST3M1Gt6rqYRdA4uUBxSkEd1gD5bGhTiW3qRSbKKNRucdwm4C4KH1aq",
+	"5cjiPpMKU0UKLqmANpi6TYi/J6KoLdUkEGXRprvAyrLM09fV2mxdBdmK0mpfl/V9prOi+o7PdKYe69II",
+	"PZ1pWnNdo2mt0VQjouWRflEyqERW1BkzxcUsUhcFxApTHBgL/aJfx8eTgxvQOa9SVgcuO0AGmvbT5O5x",
+	"1kxhbMfRYkqeKhffa5EsM9XACjzeYEE8JC6KObabjo0OxsWFBGtLsL/A46kX42yCQ42f9GF43IK0euQn",
+	"IC0NPsEn0itngMcpZ+sxzGzslRrwczdABOptxR2/PkMvs+v0Zmtx1T2LVBI3SHQxbUTvh0WeC7Pq6xJd",
+	"hG2Q6n8cvLKlHeehijKXWCK7uMngtq4LPazFT1x2yNuYiO9WLoXVgqxo1J8KQKrMJs/qh7TJaFrOk6EI",
+	"d8EFKnKHxe4bYIIz8zUxAV7boJk7B7FLfNABYyQVTVOosKk4WhKHgB2wtwViu8ljo8asnjxWdJkWCSSg",
+	"HMOJMWFB8s8ys8SQcYUSkuhdIAnUxTFlORBfzVlVUyiYCIrApcPF9tjObMKQUz9YnULKBVKa0Oy3c0Yl",
+	"0morXyHBlSnDPXTtArTUAxqfAEISytZIkDHO1UaTPoMwowkkLIeUd85hJbLQWrgXzh4yNL4qMA3IiTea",
+	"IBsybhjEnEUfXAz4CRpPAzQfbOV6PvjYGjz8BAvNdQtV6NaMY22KW0n6SzBv9UZwO4HS6tv3Aq7/5IwZ",
+	"KwwGCTYJLBzSGE9Blw/Aif+WATjSbb4d25wSjMYX9s1//MO//+Ef/+27v/vbP/zuX8rbx0wY0b4BEUgz",
+	"glOw/ZUVXDUDsX4sJoMvmAcH3/3mn777+99+9ze/+e6f/3VwU1i2EYozK/mvihPTn09AYegas+hD+6Hd",
+	"jRkAtOqtaOhFtZIDSUiCwjD0SlOPOkS3Iu9wl9pxvoEEBRMK1eLgW/Sj81cv0TByLpB0u57I4rOiy+/n",
+	"In08mUyi0QmK3hCc7CI0XAtC2CiYs+gJ5yll6wgNdyRN+eUoQJG39AgNBUlGiIvAyKGs8FOyC4XvTT2C",
+	"ORtCfqu1ILvA0uZZGCLJbcxhsiZIEKY11JEJ40rxkqSO+IGyBv5sf4nmA2R4znzQQTR+oLu7zZ3eEyye",
+	"JZ1+MTc51CkYogGYULh3SVLfh+HcxYuXOgxsQOHL+tdO+Z72PmCw6i6JDCD8Safq7s/HK+ZzNVNCAa6+",
+	"PZQ2mOEfmKJATNeJMXlN9tyBZ1woiV5zqdHx/KvnoH+/IQm1kyhTWxyFByVT1QQagmOpRDmD1N16iaem",
+	"6ZwtieaBiT4AEAuYWU/MXKGEW/fzFaYmc4xR/KFvMzKVNce8Ntz+EpZ2F0KfW4xTnoWexOBk4KfVdjoE",
+	"fHBra5CZc7cVCKQpvQNQS8jBGAuC8swXG2+1tsSkn3arg5WUdoFKLujPsMCzIkkzSkimqRuLwflBT2uy",
+	"92yYTgtX2RqUXGe0cvtjEd+cgrLydTfngPxJRhJF1NbtxCil7AINJWXr1PjdjzkbnWghz9DiKLNUbGEz",
+	"HEUo5vyCEuPEK0ofE47AeyRCw0iLOREKtTiJQaCw5Y4gyBhVqpwZj2N5MQbWFCA8Z85A+KOfvHUg0ZM2",
+	"8d6oTKxuy4w9efpjKHhn/EPgmT5bEN2dZ1YVgOBmWPqS5wyEcqoCBLhFwKgx1LA2t+FcQC1vGwsMcANf",
+	"WcpOqzXWzMs5Kx464BrH4hQrItAw4bG8D35uk22C/u/v0JOnPzbFw51TDTY/x4ZObDiH3B2e2+4wenX2",
+	"7u2Xi3dvnkfIFEKas4hD4QYInbBC+QilPMapzenrAGmuJ08q+X7XmkhZXyA9YGBu+LS8D5s3LRNuDQGE",
+	"mtwVOfM4s2qYHWJkY+ZjbkxEEkVrgZmC5EcwWS/9oasa5wLQrVu2y9ZlQoXaNYcTZOOHy0JQ+jnEDINW",
+	"8YQnRJ4gr6w7BHWV2Dm6psz7YTg11dzLnI1zBpXdtXZZfOb6tA8W7hzYQBbDRbAqlCUKaT4Dk3PmMDwY",
+	"tRF8qIAPtfB7BhI5oMJqhvY4BahygET9xJw6R/6yfn0A6cs1ehT4YCMaZGfSJf9gd0VfX4yz9eFfhf3+",
+	"O776qpat5TA87pPq57UgKyI8mRsNcUqxxiWtvJpIPKctafEXF0IroklgJE2tFttPJuhNkThB+rk7s/pA",
+	"YDeNN5Wkc5A2wp6OlTmqLvmctbJSSBRPUrqmIFGYivEInG4cDcUSRd+3ozyO9uzBntRJMRbj6W0yOZ1p",
+	"6EG0vita1DUBAO+fbvhCBf60GXR4ld1Crd/KtadF9xYq4MzD6e+2tJ6XBA1YTzgKkKM6xspkUOfU8gdg",
+	"YSXBgjbjmc1O1062DJHqH8Bn2b0h2CW2GvK3pu+1aulmY0ccw6zcsF3RfLrj1hyb50SNn4D40WG0MzKK",
+	"E1EspCC35ahrsLqA8/jnF8eTyeQUvcZq8/j+KXqBr8Zna/L40YPDMDxFXyqVvWLp7hSd4y05p4o8fo6v",
+	"7jJwb3ob7BtPHfp1Mbe7xUeo029Gki2DFRtfcpki546Wtgw+TkdWSz241ZJnbsk7nhuZzefSd79exwca",
+	"4kDldDF+3QG78wtDm67UMnazLXoqa+5kPJxlpWLtK9OqWLvVJa65+I6ofJ3mMjppsVODfL/k7wlkRp4U",
+	"BNyYm04s56OstE8beKk5i439yShLKDJ0/8QlpGUgUzp3oxxKKls3tGEIy+a5QlBmS2rRKopTgoVcUBad",
+	"FIl0TBpnEMtsW0FAz9FdaJIFgXEiZ1IrLorg7cLrZs7q/firL6o36nWAVWCIkdBKDkzKGQWXu7LQvqBg",
+	"hKdqNGcmIXgxDYUsOOomdXRTi7p/cfSnsY75KOBcVwqwDk4OHoCbrLnaPAqDgUGvIpV5ZRcGJw9n4Y0M",
+	"+t33VW83DXvUp9mhb+rcWifbTiT1/Fl7X83p6XQ6sb7kNZu0uSjb6KNo7oOcg+4fx+rn2/dc0tw26x50",
+	"K947fM1FqkUDQEn7bUMTqCX509RjieMLWVPCRyeVzC+QdK3w1YdSUioXLOhOUeILMFYWLVz6mwLtecdV",
+	"YlVLH0aeGScKUEGsvUE8Yt1/GLfrGaTMHpa3EEG5AYFva/XGLrJ6eW4n3nzMXjWn8lwLf0SaVHqeNcwe",
+	"s6K9NWI1O/irWprqoTPjdNwA+0AyV70temJbmutKM+vCFnQ7e1X9D0s/zwaGTXwlybgmfvzm4/8LAAD/",
+	"/w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

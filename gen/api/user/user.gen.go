@@ -104,6 +104,45 @@ func (e PasswordMethodMethods) Valid() bool {
 	}
 }
 
+// Defines values for PaymentMethod.
+const (
+	Openpayment PaymentMethod = "openpayment"
+	Yipay       PaymentMethod = "yipay"
+)
+
+// Valid indicates whether the value is a known member of the PaymentMethod enum.
+func (e PaymentMethod) Valid() bool {
+	switch e {
+	case Openpayment:
+		return true
+	case Yipay:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for PaymentOrderStatus.
+const (
+	Expired PaymentOrderStatus = "expired"
+	Paid    PaymentOrderStatus = "paid"
+	Pending PaymentOrderStatus = "pending"
+)
+
+// Valid indicates whether the value is a known member of the PaymentOrderStatus enum.
+func (e PaymentOrderStatus) Valid() bool {
+	switch e {
+	case Expired:
+		return true
+	case Paid:
+		return true
+	case Pending:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for SharedQuotaListUnit.
 const (
 	Calls  SharedQuotaListUnit = "calls"
@@ -388,6 +427,32 @@ type BindUrlRequest struct {
 	Provider string `json:"provider"`
 }
 
+// Catalog defines model for Catalog.
+type Catalog struct {
+	// GroupMultiplierPermille Your group's multiplier in thousandths (1000 without a group).
+	//
+	// Example: 1500
+	GroupMultiplierPermille int            `json:"group_multiplier_permille"`
+	Items                   []CatalogModel `json:"items"`
+}
+
+// CatalogModel defines model for CatalogModel.
+type CatalogModel struct {
+	// Effective A model's resolved prices in quota units per million tokens (`per_call_price` per call, `image_price` per image); unset prices shown as what is charged (cached input and cache writes at the input price, reasoning at the output price).
+	Effective externalRef0.ModelPrice `json:"effective"`
+
+	// MultiplierPermille All your multipliers together on the channel that charges most for this model, in thousandths (rounded up).
+	//
+	// Example: 1500
+	MultiplierPermille int64 `json:"multiplier_permille"`
+
+	// Name Example: gpt-4o
+	Name string `json:"name"`
+
+	// Price A model's resolved prices in quota units per million tokens (`per_call_price` per call, `image_price` per image); unset prices shown as what is charged (cached input and cache writes at the input price, reasoning at the output price).
+	Price externalRef0.ModelPrice `json:"price"`
+}
+
 // CheckInRecord defines model for CheckInRecord.
 type CheckInRecord struct {
 	// CreatedAt Example: 2026-12-06T01:02:03Z
@@ -587,6 +652,11 @@ type EmailCodeSent struct {
 	ExpiresIn int `json:"expires_in"`
 }
 
+// Money An amount of the site's currency as a decimal string with at most two decimals.
+//
+// Example: 10.00
+type Money = string
+
 // Passkey defines model for Passkey.
 type Passkey struct {
 	// CreatedAt Example: 2026-11-22T08:00:00Z
@@ -639,6 +709,134 @@ type PasswordMethod struct {
 // PasswordMethodMethods defines model for PasswordMethod.Methods.
 type PasswordMethodMethods string
 
+// PaymentConfig defines model for PaymentConfig.
+type PaymentConfig struct {
+	// Methods The enabled payment methods (empty when none is).
+	Methods []PaymentMethodTypes `json:"methods"`
+
+	// MinAmount An amount of the site's currency as a decimal string with at most two decimals.
+	//
+	// Example: 10.00
+	MinAmount Money `json:"min_amount"`
+
+	// OrderExpiryMinutes Minutes an order may be paid after it is created.
+	//
+	// Example: 30
+	OrderExpiryMinutes int `json:"order_expiry_minutes"`
+
+	// QuotaPerUnit Quota units one unit of the site's currency buys.
+	//
+	// Example: 500000
+	QuotaPerUnit int64 `json:"quota_per_unit"`
+}
+
+// PaymentMethod The payment gateway (`yipay`, the EPay protocol; `openpayment`, HMAC-SHA256 signed).
+//
+// Example: yipay
+type PaymentMethod string
+
+// PaymentMethodTypes defines model for PaymentMethodTypes.
+type PaymentMethodTypes struct {
+	// Method The payment gateway (`yipay`, the EPay protocol; `openpayment`, HMAC-SHA256 signed).
+	//
+	// Example: yipay
+	Method PaymentMethod `json:"method"`
+
+	// PayTypes The gateway's payment types to offer (`pay_type`).
+	PayTypes []string `json:"pay_types"`
+}
+
+// PaymentOrder defines model for PaymentOrder.
+type PaymentOrder struct {
+	// Amount An amount of the site's currency as a decimal string with at most two decimals.
+	//
+	// Example: 10.00
+	Amount Money `json:"amount"`
+
+	// CreatedAt Example: 2026-12-06T09:30:00Z
+	CreatedAt time.Time `json:"created_at"`
+
+	// ExpiresAt Example: 2026-12-06T10:00:00Z
+	ExpiresAt time.Time `json:"expires_at"`
+
+	// Method The payment gateway (`yipay`, the EPay protocol; `openpayment`, HMAC-SHA256 signed).
+	//
+	// Example: yipay
+	Method PaymentMethod `json:"method"`
+
+	// OrderNo Example: PG20261206093000A7K2QD9M
+	OrderNo string     `json:"order_no"`
+	PaidAt  *time.Time `json:"paid_at"`
+
+	// PayType Example: alipay
+	PayType string `json:"pay_type"`
+
+	// PayUrl Where to send the browser to pay (pending orders only).
+	//
+	// Example: https://pay.example.com/submit.php?out_trade_no=PG20261206093000A7K2QD9M
+	PayUrl *string `json:"pay_url"`
+
+	// PlanId The plan the order buys, if any.
+	PlanId *int64 `json:"plan_id"`
+
+	// Quota Quota units the order credits when paid.
+	//
+	// Example: 5000000
+	Quota int64 `json:"quota"`
+
+	// Status `expired`: not paid before `expires_at`; a later notify credits nothing.
+	//
+	// Example: pending
+	Status PaymentOrderStatus `json:"status"`
+}
+
+// PaymentOrderStatus `expired`: not paid before `expires_at`; a later notify credits nothing.
+//
+// Example: pending
+type PaymentOrderStatus string
+
+// PaymentOrderCreate Either `amount` or `plan_id`.
+type PaymentOrderCreate struct {
+	// Amount An amount of the site's currency as a decimal string with at most two decimals.
+	//
+	// Example: 10.00
+	Amount *Money `json:"amount,omitempty"`
+
+	// Method The payment gateway (`yipay`, the EPay protocol; `openpayment`, HMAC-SHA256 signed).
+	//
+	// Example: yipay
+	Method PaymentMethod `json:"method"`
+
+	// PayType The gateway's payment type (EPay `type`, such as `alipay` or `wxpay`); required by `yipay`.
+	//
+	// Example: alipay
+	PayType *string `json:"pay_type,omitempty"`
+
+	// PlanId Buy this plan (its price is the amount).
+	//
+	// Example: 2
+	PlanId *int64 `json:"plan_id,omitempty"`
+}
+
+// PaymentOrderPage defines model for PaymentOrderPage.
+type PaymentOrderPage struct {
+	Items []PaymentOrder `json:"items"`
+
+	// Page Example: 1
+	Page int `json:"page"`
+
+	// PageSize Example: 20
+	PageSize int `json:"page_size"`
+
+	// Total Example: 1
+	Total int64 `json:"total"`
+}
+
+// PlanCatalog defines model for PlanCatalog.
+type PlanCatalog struct {
+	Items []externalRef0.Plan `json:"items"`
+}
+
 // Preferences defines model for Preferences.
 type Preferences struct {
 	// AccountPriority Whether your dedicated accounts (`dedicated_first`) or the shared pool (`shared_first`) serve you first.
@@ -669,6 +867,54 @@ type RedeemResult struct {
 	//
 	// Example: 500000
 	Quota int64 `json:"quota"`
+
+	// Subscription The plan granted, when the code grants a plan (absent for a quota code).
+	Subscription *externalRef0.Subscription `json:"subscription,omitempty"`
+}
+
+// Referral defines model for Referral.
+type Referral struct {
+	// Code Your referral code (`aff`).
+	//
+	// Example: 3f9a1c0b7d2e
+	Code string `json:"code"`
+
+	// CommissionPermille The share (‰) of each paid top-up of an invitee credited to you.
+	//
+	// Example: 100
+	CommissionPermille int `json:"commission_permille"`
+
+	// Earned Commission credited to you in all (quota units).
+	//
+	// Example: 500000
+	Earned int64 `json:"earned"`
+
+	// Invitees Users who registered with your code.
+	//
+	// Example: 1
+	Invitees int64 `json:"invitees"`
+
+	// Link A registration link carrying your code.
+	//
+	// Example: https://gate.example.com/app?aff=3f9a1c0b7d2e
+	Link string `json:"link"`
+
+	// Recent Your 50 most recent invitees.
+	Recent []ReferralInvitee `json:"recent"`
+}
+
+// ReferralInvitee defines model for ReferralInvitee.
+type ReferralInvitee struct {
+	// CreatedAt Example: 2026-12-06T09:00:00Z
+	CreatedAt time.Time `json:"created_at"`
+
+	// Earned Commission from this invitee (quota units).
+	//
+	// Example: 500000
+	Earned int64 `json:"earned"`
+
+	// Username Example: bob
+	Username string `json:"username"`
 }
 
 // SessionInfo defines model for SessionInfo.
@@ -775,6 +1021,31 @@ type SharedQuotaList struct {
 // Example: calls
 type SharedQuotaListUnit string
 
+// SubscriptionState defines model for SubscriptionState.
+type SubscriptionState struct {
+	// Active A plan is running (its tier applies until `expires_at`).
+	//
+	// Example: true
+	Active bool `json:"active"`
+
+	// ExpiresAt Example: 2027-01-05T08:00:00Z
+	ExpiresAt *time.Time `json:"expires_at"`
+
+	// History The latest grants (at most 20), newest first.
+	History []externalRef0.Subscription `json:"history"`
+
+	// PlanId Example: 1
+	PlanId *int64 `json:"plan_id"`
+
+	// PlanName Example: Pro monthly
+	PlanName *string `json:"plan_name"`
+
+	// Tier The accounts a plan's users may ride (ultra ⊇ pro ⊇ free).
+	//
+	// Example: pro
+	Tier externalRef0.PlanTier `json:"tier"`
+}
+
 // TotpCode defines model for TotpCode.
 type TotpCode struct {
 	// Code Example: 492039
@@ -877,6 +1148,15 @@ type LogRequestId = string
 //
 // Example: 5xx
 type LogStatusClass = externalRef0.StatusClass
+
+// OrderNo Example: PG20261206093000A7K2QD9M
+type OrderNo = string
+
+// OrderPage Example: 1
+type OrderPage = int
+
+// OrderPageSize Example: 20
+type OrderPageSize = int
 
 // TimeZone Example: Asia/Shanghai
 type TimeZone = string
@@ -995,6 +1275,15 @@ type PasskeyRegisterFinishParams struct {
 	Name *string `form:"name,omitempty" json:"name,omitempty"`
 }
 
+// PaymentOrderUserListParams defines parameters for PaymentOrderUserList.
+type PaymentOrderUserListParams struct {
+	// Page The page (from 1).
+	Page *OrderPage `form:"page,omitempty" json:"page,omitempty"`
+
+	// PageSize Orders per page.
+	PageSize *OrderPageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
+}
+
 // UsageStatsUserGetParams defines parameters for UsageStatsUserGet.
 type UsageStatsUserGetParams struct {
 	// From Start of the time range (inclusive, RFC 3339).
@@ -1046,6 +1335,9 @@ type PasskeyRegisterFinishJSONRequestBody = PublicKeyCredentialJSON
 // PasswordChangeJSONRequestBody defines body for PasswordChange for application/json ContentType.
 type PasswordChangeJSONRequestBody = PasswordChangeRequest
 
+// PaymentOrderCreateJSONRequestBody defines body for PaymentOrderCreate for application/json ContentType.
+type PaymentOrderCreateJSONRequestBody = PaymentOrderCreate
+
 // PreferencesUpdateJSONRequestBody defines body for PreferencesUpdate for application/json ContentType.
 type PreferencesUpdateJSONRequestBody = Preferences
 
@@ -1093,6 +1385,9 @@ type ServerInterface interface {
 	// ApiKeyUpdate Rename, disable or enable an API key
 	// (PUT /api/user/api-keys/{id})
 	ApiKeyUpdate(ctx echo.Context, id ApiKeyId) error
+	// CatalogUserGet The models you can call and what they cost you
+	// (GET /api/user/catalog)
+	CatalogUserGet(ctx echo.Context) error
 	// CheckInCreate Check in for today
 	// (POST /api/user/check-in)
 	CheckInCreate(ctx echo.Context) error
@@ -1135,6 +1430,21 @@ type ServerInterface interface {
 	// PasswordMethodGet How the user can change their password
 	// (GET /api/user/password/method)
 	PasswordMethodGet(ctx echo.Context) error
+	// PaymentConfigGet What top-ups the site accepts
+	// (GET /api/user/payment/config)
+	PaymentConfigGet(ctx echo.Context) error
+	// PaymentOrderUserList List your top-up orders
+	// (GET /api/user/payment/orders)
+	PaymentOrderUserList(ctx echo.Context, params PaymentOrderUserListParams) error
+	// PaymentOrderCreate Create a top-up order
+	// (POST /api/user/payment/orders)
+	PaymentOrderCreate(ctx echo.Context) error
+	// PaymentOrderUserGet One of your orders
+	// (GET /api/user/payment/orders/{order_no})
+	PaymentOrderUserGet(ctx echo.Context, orderNo OrderNo) error
+	// PlanUserList Plans on offer
+	// (GET /api/user/plans)
+	PlanUserList(ctx echo.Context) error
 	// PreferencesGet Read your routing preferences
 	// (GET /api/user/preferences)
 	PreferencesGet(ctx echo.Context) error
@@ -1147,6 +1457,9 @@ type ServerInterface interface {
 	// RedeemCreate Redeem a code
 	// (POST /api/user/redeem)
 	RedeemCreate(ctx echo.Context) error
+	// ReferralGet Your referral code, link, invitees and earnings
+	// (GET /api/user/referral)
+	ReferralGet(ctx echo.Context) error
 	// SessionList List the user's sessions
 	// (GET /api/user/sessions)
 	SessionList(ctx echo.Context) error
@@ -1156,6 +1469,9 @@ type ServerInterface interface {
 	// UsageStatsUserGet Your usage statistics
 	// (GET /api/user/stats)
 	UsageStatsUserGet(ctx echo.Context, params UsageStatsUserGetParams) error
+	// SubscriptionUserGet Your plan
+	// (GET /api/user/subscription)
+	SubscriptionUserGet(ctx echo.Context) error
 	// TotpDisable Turn TOTP off
 	// (POST /api/user/totp/disable)
 	TotpDisable(ctx echo.Context) error
@@ -1303,6 +1619,15 @@ func (w *ServerInterfaceWrapper) ApiKeyUpdate(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.ApiKeyUpdate(ctx, id)
+	return err
+}
+
+// CatalogUserGet converts echo context to params.
+func (w *ServerInterfaceWrapper) CatalogUserGet(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CatalogUserGet(ctx)
 	return err
 }
 
@@ -1529,6 +1854,74 @@ func (w *ServerInterfaceWrapper) PasswordMethodGet(ctx echo.Context) error {
 	return err
 }
 
+// PaymentConfigGet converts echo context to params.
+func (w *ServerInterfaceWrapper) PaymentConfigGet(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.PaymentConfigGet(ctx)
+	return err
+}
+
+// PaymentOrderUserList converts echo context to params.
+func (w *ServerInterfaceWrapper) PaymentOrderUserList(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params PaymentOrderUserListParams
+	// ------------- Optional query parameter "page" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "page", ctx.QueryParams(), &params.Page, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter page: %s", err))
+	}
+
+	// ------------- Optional query parameter "page_size" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "page_size", ctx.QueryParams(), &params.PageSize, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter page_size: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.PaymentOrderUserList(ctx, params)
+	return err
+}
+
+// PaymentOrderCreate converts echo context to params.
+func (w *ServerInterfaceWrapper) PaymentOrderCreate(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.PaymentOrderCreate(ctx)
+	return err
+}
+
+// PaymentOrderUserGet converts echo context to params.
+func (w *ServerInterfaceWrapper) PaymentOrderUserGet(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "order_no" -------------
+	var orderNo OrderNo
+
+	err = runtime.BindStyledParameterWithOptions("simple", "order_no", ctx.Param("order_no"), &orderNo, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter order_no: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.PaymentOrderUserGet(ctx, orderNo)
+	return err
+}
+
+// PlanUserList converts echo context to params.
+func (w *ServerInterfaceWrapper) PlanUserList(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.PlanUserList(ctx)
+	return err
+}
+
 // PreferencesGet converts echo context to params.
 func (w *ServerInterfaceWrapper) PreferencesGet(ctx echo.Context) error {
 	var err error
@@ -1562,6 +1955,15 @@ func (w *ServerInterfaceWrapper) RedeemCreate(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.RedeemCreate(ctx)
+	return err
+}
+
+// ReferralGet converts echo context to params.
+func (w *ServerInterfaceWrapper) ReferralGet(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ReferralGet(ctx)
 	return err
 }
 
@@ -1640,6 +2042,15 @@ func (w *ServerInterfaceWrapper) UsageStatsUserGet(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.UsageStatsUserGet(ctx, params)
+	return err
+}
+
+// SubscriptionUserGet converts echo context to params.
+func (w *ServerInterfaceWrapper) SubscriptionUserGet(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.SubscriptionUserGet(ctx)
 	return err
 }
 
@@ -1726,7 +2137,15 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/api/user/check-in/status", wrapper.CheckInStatusGet, options.OperationMiddlewares["checkInStatusGet"]...)
 	router.GET(options.BaseURL+"/api/user/check-in/records", wrapper.CheckInRecordList, options.OperationMiddlewares["checkInRecordList"]...)
 	router.POST(options.BaseURL+"/api/user/check-in", wrapper.CheckInCreate, options.OperationMiddlewares["checkInCreate"]...)
+	router.GET(options.BaseURL+"/api/user/catalog", wrapper.CatalogUserGet, options.OperationMiddlewares["catalogUserGet"]...)
+	router.GET(options.BaseURL+"/api/user/plans", wrapper.PlanUserList, options.OperationMiddlewares["planUserList"]...)
+	router.GET(options.BaseURL+"/api/user/subscription", wrapper.SubscriptionUserGet, options.OperationMiddlewares["subscriptionUserGet"]...)
 	router.POST(options.BaseURL+"/api/user/redeem", wrapper.RedeemCreate, options.OperationMiddlewares["redeemCreate"]...)
+	router.GET(options.BaseURL+"/api/user/payment/config", wrapper.PaymentConfigGet, options.OperationMiddlewares["paymentConfigGet"]...)
+	router.GET(options.BaseURL+"/api/user/payment/orders", wrapper.PaymentOrderUserList, options.OperationMiddlewares["paymentOrderUserList"]...)
+	router.POST(options.BaseURL+"/api/user/payment/orders", wrapper.PaymentOrderCreate, options.OperationMiddlewares["paymentOrderCreate"]...)
+	router.GET(options.BaseURL+"/api/user/payment/orders/:order_no", wrapper.PaymentOrderUserGet, options.OperationMiddlewares["paymentOrderUserGet"]...)
+	router.GET(options.BaseURL+"/api/user/referral", wrapper.ReferralGet, options.OperationMiddlewares["referralGet"]...)
 	router.GET(options.BaseURL+"/api/user/api-keys", wrapper.ApiKeyList, options.OperationMiddlewares["apiKeyList"]...)
 	router.POST(options.BaseURL+"/api/user/api-keys", wrapper.ApiKeyCreate, options.OperationMiddlewares["apiKeyCreate"]...)
 	router.DELETE(options.BaseURL+"/api/user/api-keys/:id", wrapper.ApiKeyDelete, options.OperationMiddlewares["apiKeyDelete"]...)
@@ -2858,6 +3277,69 @@ func (response ApiKeyUpdate503JSONResponse) VisitApiKeyUpdateResponse(w http.Res
 	return err
 }
 
+type CatalogUserGetRequestObject struct {
+}
+
+type CatalogUserGetResponseObject interface {
+	VisitCatalogUserGetResponse(w http.ResponseWriter) error
+}
+
+type CatalogUserGet200JSONResponse Catalog
+
+func (response CatalogUserGet200JSONResponse) VisitCatalogUserGetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CatalogUserGet401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response CatalogUserGet401JSONResponse) VisitCatalogUserGetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CatalogUserGet403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response CatalogUserGet403JSONResponse) VisitCatalogUserGetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CatalogUserGet503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response CatalogUserGet503JSONResponse) VisitCatalogUserGetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type CheckInCreateRequestObject struct {
 }
 
@@ -3965,6 +4447,422 @@ func (response PasswordMethodGet503JSONResponse) VisitPasswordMethodGetResponse(
 	return err
 }
 
+type PaymentConfigGetRequestObject struct {
+}
+
+type PaymentConfigGetResponseObject interface {
+	VisitPaymentConfigGetResponse(w http.ResponseWriter) error
+}
+
+type PaymentConfigGet200JSONResponse PaymentConfig
+
+func (response PaymentConfigGet200JSONResponse) VisitPaymentConfigGetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PaymentConfigGet401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response PaymentConfigGet401JSONResponse) VisitPaymentConfigGetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PaymentConfigGet403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response PaymentConfigGet403JSONResponse) VisitPaymentConfigGetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PaymentConfigGet503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response PaymentConfigGet503JSONResponse) VisitPaymentConfigGetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PaymentOrderUserListRequestObject struct {
+	Params PaymentOrderUserListParams
+}
+
+type PaymentOrderUserListResponseObject interface {
+	VisitPaymentOrderUserListResponse(w http.ResponseWriter) error
+}
+
+type PaymentOrderUserList200JSONResponse PaymentOrderPage
+
+func (response PaymentOrderUserList200JSONResponse) VisitPaymentOrderUserListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PaymentOrderUserList400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response PaymentOrderUserList400JSONResponse) VisitPaymentOrderUserListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PaymentOrderUserList401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response PaymentOrderUserList401JSONResponse) VisitPaymentOrderUserListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PaymentOrderUserList403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response PaymentOrderUserList403JSONResponse) VisitPaymentOrderUserListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PaymentOrderUserList503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response PaymentOrderUserList503JSONResponse) VisitPaymentOrderUserListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PaymentOrderCreateRequestObject struct {
+	Body *PaymentOrderCreateJSONRequestBody
+}
+
+type PaymentOrderCreateResponseObject interface {
+	VisitPaymentOrderCreateResponse(w http.ResponseWriter) error
+}
+
+type PaymentOrderCreate201JSONResponse PaymentOrder
+
+func (response PaymentOrderCreate201JSONResponse) VisitPaymentOrderCreateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PaymentOrderCreate400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response PaymentOrderCreate400JSONResponse) VisitPaymentOrderCreateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PaymentOrderCreate401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response PaymentOrderCreate401JSONResponse) VisitPaymentOrderCreateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PaymentOrderCreate403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response PaymentOrderCreate403JSONResponse) VisitPaymentOrderCreateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PaymentOrderCreate404JSONResponse externalRef0.Error
+
+func (response PaymentOrderCreate404JSONResponse) VisitPaymentOrderCreateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PaymentOrderCreate413JSONResponse struct{ TooLargeJSONResponse }
+
+func (response PaymentOrderCreate413JSONResponse) VisitPaymentOrderCreateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PaymentOrderCreate422JSONResponse externalRef0.Error
+
+func (response PaymentOrderCreate422JSONResponse) VisitPaymentOrderCreateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PaymentOrderCreate503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response PaymentOrderCreate503JSONResponse) VisitPaymentOrderCreateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PaymentOrderUserGetRequestObject struct {
+	OrderNo OrderNo `json:"order_no"`
+}
+
+type PaymentOrderUserGetResponseObject interface {
+	VisitPaymentOrderUserGetResponse(w http.ResponseWriter) error
+}
+
+type PaymentOrderUserGet200JSONResponse PaymentOrder
+
+func (response PaymentOrderUserGet200JSONResponse) VisitPaymentOrderUserGetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PaymentOrderUserGet400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response PaymentOrderUserGet400JSONResponse) VisitPaymentOrderUserGetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PaymentOrderUserGet401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response PaymentOrderUserGet401JSONResponse) VisitPaymentOrderUserGetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PaymentOrderUserGet403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response PaymentOrderUserGet403JSONResponse) VisitPaymentOrderUserGetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PaymentOrderUserGet404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response PaymentOrderUserGet404JSONResponse) VisitPaymentOrderUserGetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PaymentOrderUserGet503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response PaymentOrderUserGet503JSONResponse) VisitPaymentOrderUserGetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PlanUserListRequestObject struct {
+}
+
+type PlanUserListResponseObject interface {
+	VisitPlanUserListResponse(w http.ResponseWriter) error
+}
+
+type PlanUserList200JSONResponse PlanCatalog
+
+func (response PlanUserList200JSONResponse) VisitPlanUserListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PlanUserList401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response PlanUserList401JSONResponse) VisitPlanUserListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PlanUserList403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response PlanUserList403JSONResponse) VisitPlanUserListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PlanUserList503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response PlanUserList503JSONResponse) VisitPlanUserListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type PreferencesGetRequestObject struct {
 }
 
@@ -4303,6 +5201,69 @@ func (response RedeemCreate503JSONResponse) VisitRedeemCreateResponse(w http.Res
 	return err
 }
 
+type ReferralGetRequestObject struct {
+}
+
+type ReferralGetResponseObject interface {
+	VisitReferralGetResponse(w http.ResponseWriter) error
+}
+
+type ReferralGet200JSONResponse Referral
+
+func (response ReferralGet200JSONResponse) VisitReferralGetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReferralGet401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ReferralGet401JSONResponse) VisitReferralGetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReferralGet403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ReferralGet403JSONResponse) VisitReferralGetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReferralGet503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response ReferralGet503JSONResponse) VisitReferralGetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type SessionListRequestObject struct {
 }
 
@@ -4519,6 +5480,69 @@ func (response UsageStatsUserGet403JSONResponse) VisitUsageStatsUserGetResponse(
 type UsageStatsUserGet503JSONResponse struct{ UnavailableJSONResponse }
 
 func (response UsageStatsUserGet503JSONResponse) VisitUsageStatsUserGetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SubscriptionUserGetRequestObject struct {
+}
+
+type SubscriptionUserGetResponseObject interface {
+	VisitSubscriptionUserGetResponse(w http.ResponseWriter) error
+}
+
+type SubscriptionUserGet200JSONResponse SubscriptionState
+
+func (response SubscriptionUserGet200JSONResponse) VisitSubscriptionUserGetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SubscriptionUserGet401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response SubscriptionUserGet401JSONResponse) VisitSubscriptionUserGetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SubscriptionUserGet403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response SubscriptionUserGet403JSONResponse) VisitSubscriptionUserGetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SubscriptionUserGet503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response SubscriptionUserGet503JSONResponse) VisitSubscriptionUserGetResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response); err != nil {
@@ -4848,6 +5872,9 @@ type StrictServerInterface interface {
 	// ApiKeyUpdate Rename, disable or enable an API key
 	// (PUT /api/user/api-keys/{id})
 	ApiKeyUpdate(ctx context.Context, request ApiKeyUpdateRequestObject) (ApiKeyUpdateResponseObject, error)
+	// CatalogUserGet The models you can call and what they cost you
+	// (GET /api/user/catalog)
+	CatalogUserGet(ctx context.Context, request CatalogUserGetRequestObject) (CatalogUserGetResponseObject, error)
 	// CheckInCreate Check in for today
 	// (POST /api/user/check-in)
 	CheckInCreate(ctx context.Context, request CheckInCreateRequestObject) (CheckInCreateResponseObject, error)
@@ -4890,6 +5917,21 @@ type StrictServerInterface interface {
 	// PasswordMethodGet How the user can change their password
 	// (GET /api/user/password/method)
 	PasswordMethodGet(ctx context.Context, request PasswordMethodGetRequestObject) (PasswordMethodGetResponseObject, error)
+	// PaymentConfigGet What top-ups the site accepts
+	// (GET /api/user/payment/config)
+	PaymentConfigGet(ctx context.Context, request PaymentConfigGetRequestObject) (PaymentConfigGetResponseObject, error)
+	// PaymentOrderUserList List your top-up orders
+	// (GET /api/user/payment/orders)
+	PaymentOrderUserList(ctx context.Context, request PaymentOrderUserListRequestObject) (PaymentOrderUserListResponseObject, error)
+	// PaymentOrderCreate Create a top-up order
+	// (POST /api/user/payment/orders)
+	PaymentOrderCreate(ctx context.Context, request PaymentOrderCreateRequestObject) (PaymentOrderCreateResponseObject, error)
+	// PaymentOrderUserGet One of your orders
+	// (GET /api/user/payment/orders/{order_no})
+	PaymentOrderUserGet(ctx context.Context, request PaymentOrderUserGetRequestObject) (PaymentOrderUserGetResponseObject, error)
+	// PlanUserList Plans on offer
+	// (GET /api/user/plans)
+	PlanUserList(ctx context.Context, request PlanUserListRequestObject) (PlanUserListResponseObject, error)
 	// PreferencesGet Read your routing preferences
 	// (GET /api/user/preferences)
 	PreferencesGet(ctx context.Context, request PreferencesGetRequestObject) (PreferencesGetResponseObject, error)
@@ -4902,6 +5944,9 @@ type StrictServerInterface interface {
 	// RedeemCreate Redeem a code
 	// (POST /api/user/redeem)
 	RedeemCreate(ctx context.Context, request RedeemCreateRequestObject) (RedeemCreateResponseObject, error)
+	// ReferralGet Your referral code, link, invitees and earnings
+	// (GET /api/user/referral)
+	ReferralGet(ctx context.Context, request ReferralGetRequestObject) (ReferralGetResponseObject, error)
 	// SessionList List the user's sessions
 	// (GET /api/user/sessions)
 	SessionList(ctx context.Context, request SessionListRequestObject) (SessionListResponseObject, error)
@@ -4911,6 +5956,9 @@ type StrictServerInterface interface {
 	// UsageStatsUserGet Your usage statistics
 	// (GET /api/user/stats)
 	UsageStatsUserGet(ctx context.Context, request UsageStatsUserGetRequestObject) (UsageStatsUserGetResponseObject, error)
+	// SubscriptionUserGet Your plan
+	// (GET /api/user/subscription)
+	SubscriptionUserGet(ctx context.Context, request SubscriptionUserGetRequestObject) (SubscriptionUserGetResponseObject, error)
 	// TotpDisable Turn TOTP off
 	// (POST /api/user/totp/disable)
 	TotpDisable(ctx context.Context, request TotpDisableRequestObject) (TotpDisableResponseObject, error)
@@ -5335,6 +6383,29 @@ func (sh *strictHandler) ApiKeyUpdate(ctx echo.Context, id ApiKeyId) error {
 	return nil
 }
 
+// CatalogUserGet operation middleware
+func (sh *strictHandler) CatalogUserGet(ctx echo.Context) error {
+	var request CatalogUserGetRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CatalogUserGet(ctx.Request().Context(), request.(CatalogUserGetRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CatalogUserGet")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CatalogUserGetResponseObject); ok {
+		return validResponse.VisitCatalogUserGetResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // CheckInCreate operation middleware
 func (sh *strictHandler) CheckInCreate(ctx echo.Context) error {
 	var request CheckInCreateRequestObject
@@ -5734,6 +6805,148 @@ func (sh *strictHandler) PasswordMethodGet(ctx echo.Context) error {
 	return nil
 }
 
+// PaymentConfigGet operation middleware
+func (sh *strictHandler) PaymentConfigGet(ctx echo.Context) error {
+	var request PaymentConfigGetRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.PaymentConfigGet(ctx.Request().Context(), request.(PaymentConfigGetRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "PaymentConfigGet")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(PaymentConfigGetResponseObject); ok {
+		return validResponse.VisitPaymentConfigGetResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// PaymentOrderUserList operation middleware
+func (sh *strictHandler) PaymentOrderUserList(ctx echo.Context, params PaymentOrderUserListParams) error {
+	var request PaymentOrderUserListRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.PaymentOrderUserList(ctx.Request().Context(), request.(PaymentOrderUserListRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "PaymentOrderUserList")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(PaymentOrderUserListResponseObject); ok {
+		return validResponse.VisitPaymentOrderUserListResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// PaymentOrderCreate operation middleware
+func (sh *strictHandler) PaymentOrderCreate(ctx echo.Context) error {
+	var request PaymentOrderCreateRequestObject
+
+	var body PaymentOrderCreateJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.PaymentOrderCreate(ctx.Request().Context(), request.(PaymentOrderCreateRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "PaymentOrderCreate")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(PaymentOrderCreateResponseObject); ok {
+		return validResponse.VisitPaymentOrderCreateResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// PaymentOrderUserGet operation middleware
+func (sh *strictHandler) PaymentOrderUserGet(ctx echo.Context, orderNo OrderNo) error {
+	var request PaymentOrderUserGetRequestObject
+
+	request.OrderNo = orderNo
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.PaymentOrderUserGet(ctx.Request().Context(), request.(PaymentOrderUserGetRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "PaymentOrderUserGet")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(PaymentOrderUserGetResponseObject); ok {
+		return validResponse.VisitPaymentOrderUserGetResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// PlanUserList operation middleware
+func (sh *strictHandler) PlanUserList(ctx echo.Context) error {
+	var request PlanUserListRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.PlanUserList(ctx.Request().Context(), request.(PlanUserListRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "PlanUserList")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(PlanUserListResponseObject); ok {
+		return validResponse.VisitPlanUserListResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // PreferencesGet operation middleware
 func (sh *strictHandler) PreferencesGet(ctx echo.Context) error {
 	var request PreferencesGetRequestObject
@@ -5872,6 +7085,29 @@ func (sh *strictHandler) RedeemCreate(ctx echo.Context) error {
 	return nil
 }
 
+// ReferralGet operation middleware
+func (sh *strictHandler) ReferralGet(ctx echo.Context) error {
+	var request ReferralGetRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ReferralGet(ctx.Request().Context(), request.(ReferralGetRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ReferralGet")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ReferralGetResponseObject); ok {
+		return validResponse.VisitReferralGetResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // SessionList operation middleware
 func (sh *strictHandler) SessionList(ctx echo.Context) error {
 	var request SessionListRequestObject
@@ -5939,6 +7175,29 @@ func (sh *strictHandler) UsageStatsUserGet(ctx echo.Context, params UsageStatsUs
 		return err
 	} else if validResponse, ok := response.(UsageStatsUserGetResponseObject); ok {
 		return validResponse.VisitUsageStatsUserGetResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// SubscriptionUserGet operation middleware
+func (sh *strictHandler) SubscriptionUserGet(ctx echo.Context) error {
+	var request SubscriptionUserGetRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.SubscriptionUserGet(ctx.Request().Context(), request.(SubscriptionUserGetRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "SubscriptionUserGet")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(SubscriptionUserGetResponseObject); ok {
+		return validResponse.VisitSubscriptionUserGetResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -6065,284 +7324,362 @@ func (sh *strictHandler) TotpSetup(ctx echo.Context) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L1bk+NGti72VzJ4JqJZGpIFsi5dxQ6FdvVNaqlbKlVXj7ql6iGSRJKECsyEkImqono6Yp58djjCL/bZ",
-	"x+E3P9jzemy/7AeH/4wiZuz9Lxy5ViaQAAFe6tK6jCb2nukCgbyuXGvlunzrXWMkZrHgjCvZ6L9rxDSh",
-	"M6ZYAn8dxeEXbP4s0P8OmBwlYaxCwRv9xumUkaPjZ+Scze9JEgadRqsR6h9iqqaNVoPTGWv0G2HQaDUS",
-	"9kMaJixo9FWSslZDjqZsRnWb7IrO4og1+vdbjbFIZlTpb7ja3220GrOQh7N01uh3Ww01jxn+xCYsabx/",
-	"32o8TcRscVwvFU0UEWOipoyocMZIQvmEkWbIR1EqwwvWIidPH5GdnZ3DrWzQP6QsmeejHuumK8fZ6Hm9",
-	"/Xa32+51Tz2vD//3bcMZfEAVa+t+G9mgpUpCPoExPxeTo9FIpFwtjvwrHs3JiEaRJJIlFywgwzlR01CS",
-	"NJYqYXRGKH5bN2zz8wAWvWLwu5sv8nMxeTSlnLNokwGP8JO6cZqfa8fZvd4400SKpJpSfc6u1GAEb/iW",
-	"OuKEXYQilSSmmkDoUDKuyFgk8Os4TKSCn2rJBNurIZSdblcPm149Z3yipo3+Tq+lD4diiW7qz9957cO3",
-	"f/xDHZl8weZLV3xGA0YuQzXFFTdHsZYy4nBwzua1K37/Wiv+PJyFFYT8XEwkiVkCi1c3ogi+dQcTsDFN",
-	"I9Xo73mtfGT6jxm9wpHsed4643ohghX0ipscSjLTr5Km3nA9MNh5/QpLCJXnLNBv1u4/fFyz/ZNYtXdF",
-	"Ww+2SAbd3gHMIfu7hgBO2A8pk6qK98JE7EgdIkjwExIGOCP/ddu00n4W+CRU5JJKQrm8ZAkL4MPauZm2",
-	"aimm4XU/f7z/5uCb3dfdz3a+vP9172Tv9PBP3rdfPLrefF8qqlL5KKJSLt26y6mQzEziniQSPiOhJCE3",
-	"zEc3UTctfH0A7xQm9oeEjRv9xn/azsXhNv4q9aOZ4APz58AdqR78aThj3wrOqlnPs6Mvj1AQ/Sg4IwGd",
-	"6y0IyFSkiSQ0YWSUKhLyuhGrH6tPSePVqV7pfEOOZEi3X04pn0xpieb2d8tb4DKio/a3tP2j1z4c/PHs",
-	"rL1dx5ROxeIEn/CgStayq/VlrRKrJG1vc0n7XisdMhZcMtRjUDJ+KdRTkXI4UiPBFUM5TOM4CkdUz2n7",
-	"e6kn5oxDT1nRMMJvAt0NF2owhnZaDZYkWug0uCAyHU2tiNarMtc7DEt3LTJ7Ai3DXIqL/mWpK32o9WyS",
-	"cJgqK4UZSSVLOo33rcZDGhg2cMN5h/yCRmEwMLzBnT2dsT4xnJngNpAIyE0fze4drII+WxnD0/Iw0pTB",
-	"AiISQsk4ZFGAXAHGDAvxKGEB4yqk0Qkbp5LdlA5GWXuDhH3PRoq5FAF7YDW3BDtErp19RpqfnZ4ek12v",
-	"u9Unz/hIJAkbKSvMSZyIizBgwR2t3srB+RUT9FtW4OQN3JNEXPIzrscT0ZCrrZbeBS6sIkgUPWdFIjXE",
-	"a0UxVXa2yRlv+vbfA33UxHis5ZW/1TnjehufimQYBgHjN9y+cdaOu2mhzA5WKEkQSjqM7m4LJEvcboBM",
-	"75BL0TgEyuJCK7r6t7tjT7qfIYsEn0iiRJElvWRShoKfZBfDG81UYmuD7J6ZT1iGEw6agSCBAP3gAaE8",
-	"O2EjyrlQH2hz4VDkaht1lXhnTJdTljBCiR46C9ohJ2Z+ui3OWMAC0vTLc/a3YGFPhXhOkwm74YoORTAf",
-	"KCEGETSWr6fluPoFPR4lBMF37pbD2/6gL2AYHJYSLp6JPrEsVtIuwQvK50dKsVmMRo0brIRehBnl8wG1",
-	"7TnMQgiifyP2twdEJXNCJzTkJKLK3EhueVWWdUrHiiXEP2EqmbeP9B8+kWwkeAAa8ZTRwFh2nFcqjCj4",
-	"CUm5CiNCuVBTvcjYod4GGkXikoHRp0J1O9j1Kq5meiqvOE3VVCThjzc+9KnbVL4nf/9v/91//I//+z/+",
-	"5//1H//2r//41//693//v/7+v/2f//i3f239f//t3//jP/8P//iv/8f/+7/833//f/7tbhgf6BqODJVE",
-	"X7VInDDJuDL8/RWnFzSMNE+4+RpkLTk8jyUX4YgRvVsioUkYzUnxTedyt/QidzdnOqCKDqlkmpBSnjA6",
-	"mupx4doYleJV/vyma2RaHODy1OhnI5FGAYjFoWY6dDTV+pBWYNjovKQY3bU6tslYFjhOxxmde/X5gs0f",
-	"hjzQ1yO9iEEQ6q5pdJyImCUq1PekMY0kazVi59E713RUcS1n9qJjxZd8QDyS8mGo+Yceq2OzXM/c5FWa",
-	"dXIb8nfukN5mL4uhVlA1DTkztmpUaUq5nXSVebQ8ktbS9dDbqEW4M29N5EM9DL2DTZ5GEWi8XHC0Ky5d",
-	"E/06HgE0nK9aF9f+u94iHSehSEJVYWv8ZsqA68PmBizQZ87V25t+9nAAtlJ/y+o3ckoTFpBYCH2JwL+y",
-	"d0Bi61bRwgprwPW+f9coNaiFi/OtnkZuHVh8t2QDyKb4StIJq5ofVQQFm1bU5D1jX5rSC1DdMsOG3cgm",
-	"rIS45OZFmjA4pPArC2A3i3QG7xVIbKe7Fo39kApFF4f8tX5MUh4qMLEnE7RPEgUmMeitQFKH3d7eWv0p",
-	"cc54hdntOBFa4MdRqi9vulH9A8HXC111D3p73hp9lSgWVygbgJ15JcGCK6riMKMqMghjWX0gBdgOo5Bx",
-	"RWgQJExKJknz2bHU9Pro2eMTLZ/H4RWTW7Dh+gTjLZDFmuTHiZg5R5fyefHkftfoeTsdr9Pt7nS87d6u",
-	"Hn6o2AzGs0CVNWeaJgmdA38x8wHj8rIp4QvZiGcULaTLR+qapW80zFHC4PRRVW+1O+h7extY7UpCsfLA",
-	"OvszFklhco1Hz0iScs6SzIcTiJEkMlSVnbGrOEyYNDNYYH54v5hQxS7pnEglYksSIZ9k43A4OrtgSXG5",
-	"9WLcb3vdtreGs7BmwfPxlqTV/bVOtpYA07DK3Whk1T1pPF2UBySiUgFnoSPFEtnSMithIzHhoVbXikK8",
-	"Ic/b8WT36U9//dvh1deVS6zbG2heupRMDvs7N1sZtCS7zUc0ViKuGhIwmEFU7bnSazITUpEfHE7rHjAZ",
-	"Mx6gPUHRqCDPCbRJhmwuOJrShjSifFQS811P/+casj7X2jP/ca659NYiBnR+rNJZkdGik0N/BfuXSaR8",
-	"Itdi+KCawH45tJmNrNBZecIlciqwoCLrWGCixW0vHP1WQYDUC55H0JljR99Ehb6eiKqTRS1CJakSX4Ye",
-	"NefPfdmrxVWr0fO8bj8YHvT73YJUcFxIu4cFF9KiL/uo/ZS2x/3O2z82t8G3/a7b2nm/9ckfqk7hjF49",
-	"w066+jB8IJm4cmHqpONG7kx3dr2Vs2s1Uh7+kDLzgX5jURCuK+OccYKr/C5lXnEx71z6LeHxSx2dH0IA",
-	"lJbCiII1+X4W3IBv5P8pXok3vArCctVzs+chMrEin8roPfvHajkB14fCcS1zfGirfignQl2bsa6hEq2I",
-	"FinJpvphvmSjhCnDzb8aN/rfrbk65UU+rwrs0XQ31qR0zuYd8lKJRKtbhIvLB/p/0U1BhvpqrS+gYO+p",
-	"VMa+HXbl/VHv/AfvM77zzcH88+B5sqf+dFWtoZUWQA9tcQXelo1VR7mvQokJWgnAiaEPC8xCwmK1zGiB",
-	"Mws+QgtfQb3Qu2cu/3Skwgs9xszlVrjvZz8vXvOhwVdxsAEZzULuPu3+LrF/l9i/S+y7ltgi0lfM36X2",
-	"Te9k7yuk1MOQB6+SaFGop/gw34WpUrHsb29roumYx52RmG3TVE23IzEJ+Sc2/uLjKOTpVSDOUs/r7Q9D",
-	"Hnz8dW928HrkPU92p6f7Fw+7/Ft5+EWw8838/tPv9+jXvZVSRg/obf0MrqcJ2AFXE4f99Z4kMkonRaI3",
-	"U2wU+SNGxL01/ztov33ntXa67/+wcnrZSKrm+GjKRufP+AkbiaTCMbHcqNZre/unXrfv9frezgZGNTqv",
-	"a63cRtXnCbukSVCyYveucfUPgHea5gq395UrdRvqanHpr6+1Zu1ICMMsD8oYfYqmEs9bc8l+sbtlp7Vk",
-	"RXKVrkTU+metS/GBEuXpFdjiUIiIUW6WoUJreEznkpj2SMhbmqXTKCqy7PVsYYyjkrnOYGb0alCxsHvV",
-	"omGxr1nIq77vrvs9fpuvXjkgJKDze5LgW0a4DdlY3yFgrbQmEPKiYKshitXyatkgMASbgW5zT+ZBzwtK",
-	"xgYEDRJ7uSuM0YRj2Ksz3Ura2Nn3dq9xFiyt2Nm3Fmm6tEmFPS8QkCFtO7HK85SHSTrJQqVDFTGayEHI",
-	"VwbvkJEQkV4T1yFNR+ekaaJSUA+/nIYRs+8WaaXSurzMXd9aLci61/AOOdGoNsZjUdTnL92TG/ozPvro",
-	"o4+uDqs9GSVLw5pMhoej80U1eKYVUpqAelrV13q6jE3ncINqtSLbpKD2ijHxnZ8GNjbARORKv6T6i5hx",
-	"SBuoGs7VfGDUyMXxmIbvSSJShZEO8AXGCYtUgVnADYlqslms5n2IgdDj1L+LyxKDakgxOpd7/e1taM1V",
-	"VPtd78CrGilGCywO8xlfDEvQ/A0CFvLQBiUgLKEJCmZxNHWSQWvvbKXmsXCeX8Jn9vtBwqis9njO9S6H",
-	"sLR6pRKhIPCJNH0azELut4g/pmGUJkzqf5utymOn/FY5UBvvG1sPCGwCudRXSLStFJe/an1TsLHc8qlO",
-	"JZ2wwXA+gFiM1TchN6ij0ruUHR/n/GW0schF7CaWNmNxYCWHk7MY6zFx9CBteK9xos5W3WxsCiB5wkfJ",
-	"HGxPVJGESfUAL/vLjYeJ+L690n6YbWlMpbwUVrhlJifvcL9wlT+osgs4TDHPZmosWBkxIU+zNDiV1HhV",
-	"YSPbJu43phOI2ljG1kvstmR32ID7+sgj9UGjXE0TEYcj/ceEaWHog0GBk69ixo+etTXpUhUOI4djQzSR",
-	"PrehVAlVIiGQ2iBJUzJGsqQH6VtFKgqlquPTm9lPljDxI17i3Hl2ZBb65E+Vivvb23q61n4AE/YzNm0S",
-	"Q864n0qW9C2B/IuPPCZUELsOdpnZVr+ca4KxjXqPNaUaG6DghQCsiTiDZU8nU73J5FlJrkBAVk7onTNe",
-	"LVBgfGii/pda4eIsb8/bPSgYB/7wlz83YRU++Qs2Ov1kq7+9/d2fz87k9if/6e0ft6ttqK58MnRvDn0p",
-	"7AqEZqZNV4qtc8Zi/dINxFed4cLlkWvytlu5oC+qve8XDcvZIVnOD2UeqDiinAzZop60eBoDJsMJp4pJ",
-	"rTab1CX9rhanZctzxgIaLXsolwZUrWFucGe33rq/tPpHiVOhRPcfaB0QNHq/D5JA3wPwXuBnN4gsQ4Do",
-	"M0uaCVXMBLOIBE2qWw/OuA/HV4vHVE39vsmgN5ytLoNsEl4wQglnl0RwtvWA+EO9qkHp+zNunT7ugX9A",
-	"fPtYv0/PGV9QhIZzzXNLTDXBPIgznrAYJDaxSpLhCWWXk1kkrTE4kwSzhx7tpk6pVuOqrftoX9BECzGp",
-	"O3N37Mh+5z58lA3CffqlHtCJHY/7y0M7Nvfh42yclfSCXrJb1EGOYG+tO9B6OMwGtjJbjTFHhFofiSM6",
-	"Mr4yEQVkwT5glZHDRQ3E1U/uQBu5ic5wnSuSuQmRhM3EBZMkVFsdoj+4oFFqfb1Ne41yRN3WGdcni+NF",
-	"PuWaV01YAEIBV1YqoYWG880vWRxmozL0VyGpFpjhkxkNo0ciYC9ZlYHE+s2WWUiAW4lArxadS2IShZ1F",
-	"2vdWJyM4HVXx7GMq5XlV3PKaAbTeRpepkpliZy0rRTlK866DMJeEBBZuWIVxLVnb21A+7DZd3y9gWvgK",
-	"iKxCO/mGDY9SNeVE4Buk6R+nwygcYXChOaZwSQwFN818/vKrL/0tknItZP3Yvu8XqPRdI/sBOLtSTKJ4",
-	"hCxgDgs7pVHE+ASQaX7ote9fPunOusGbKy8+qP+vS5h/ydNW6KtSiiCFlL0A2QDKKzOkku3vpknRVrvR",
-	"MFfRWN774taV1eBsfguvark+EW3zcEbj77C7t5TPLQloMfQI2PG6jswSosYVHSmIlwHbmC+iYGDFmw8X",
-	"JJ9pzjfQjMtfzDnJfyzBtez2Drv3G4sQRO/231dyZ84us46LTRmYgvZUJJK1h9DevC0VjaM1bATlcIwq",
-	"oexOeo2+N++0u4pgCrOvO+76xxdMTUWFKxf2oTJkI2GFLQQJJMnEZodd2qAOSB+fUkm4sCFGJVsAjcIR",
-	"+xdHWq/Dp6dUVq9trfcLZljMY/quuEUtl+zcW5DVtJe+vdlVqTB+01QjH2XlXiVszBLGRya4a4PIbWM1",
-	"j500uTWsk1lWXV2GXtZe5XAXxYKWA6v4bVkxd+5hFHWdYSIuJdgKq0RPRwndTXPLJ1q51OooaWa8GRFV",
-	"ShSIEZiNo+Gj4MnY6/Z2dvf27x8cLvm70Wok9PLZNb4ycD7o/AoZV4+porguDTb/3GOvH0bPvhdh0PtT",
-	"+Ob1nzz66W76Zufz6M3rk+gZ9xy6Qg7fNuJ+aUTphoN0OY7Xq7opmMnfaRfOSm0gn0tr6o5wneUtjOyg",
-	"e9ir4rALpI4Pcj7hbE3hou08X0udxGU2rzpLskKkfy8F75zQyxdMon+h1ThhAWOz6wUlLUrh409P2vc/",
-	"+7r3xePDF7uvvzn49njn5PTh/pePnu4dbWjTLWs4RWaaL7GdwMpwlcV7q/nRoEpY207Jvt7dq4uRu15e",
-	"K/TAivewtbsoLYpNJFoWvWKgaJ7xsfhAl7RRmiSMq/qUa4SxWwSJgecG+GUt92QxeLRi+Durs+9W3TEb",
-	"66rkrUYY1/jsC3HUhCrAvmmXvVR5EPT92mRDyRi/UbLhYmhwpuAVB/6ZuDQINAjOg3A9JOSk6WcKe4v4",
-	"UgpwzeL1UP8Tkp31PxI2CaViSdkX76g3Fe5SlgzohJUyABsvxI9hFNHtvY63HotcvGrbtSvlx4Vxo9Bt",
-	"tiQ5JS85V7dxOXeP6PUv6C/B3PS1ZUElPih4KgexnmQdPi/kHzM6mhpggJkm2AzaakTjcuTwWixxROM6",
-	"5isZZt6D6qbHpzuGARiXkHWMzUVacG8oRLoiYzoLo3kxAmrdYW0QX6QZFURZA/QyYpFgOBFEeCRaReeS",
-	"ND282+hnM1qK5F9vVDihugDwgEVmyqRpPQulk4Wu2qpzNU6jaI3phnn8FDWRLTTOpga/lmA91oz7BIBi",
-	"PYglYf4Y3l7Vf35zrBhCIXz4sN/t3SisH7fT4MhkffQODtZLQUZAD+ucW5zsG5EmJAUnhiXzSthAOIPV",
-	"NL5ebJbFfyx2/0qygHBxSZqX+rjj9VtBdMEFgObOWTlFoLe5XmLoGE+/GYq7sovr1KrgUC7R5ATsnt0V",
-	"bPBWeLPDVSvctWbh5gOAu62SooCCy004ElI4okWaoI4LrRCJnNQlU+DGtLgymBlS7KckUF0QlECkiIFl",
-	"RsrT2dAQBA/VEtQJHJoFv6kehW7C9G0uNCWAk8KlJvtteboEh5T10kK2lgi6U6HiR+bqcaPbyu5hz9s5",
-	"XNtmuO6NRI8vT6csDkKomKZqWu9LQ0cVARxr4pvXIRrl1clz0oQ0MfL1CVjVyqEz2ctKqHj7WIhoQhXr",
-	"gxntExpNRBKq6ezjl58ddTHhJQgnoZIf7+NfoZQpSz623+HDmCWhCD7e8fBPHN7Hnz98+c2bncfHTz47",
-	"/mLn+PVx+e9Kd1i2JNXKwE7PTr5ZyqsszXPzzks7Z0bSKuxG1U6+kizJQOCvGaBs/MBMKtQkDJwSiRi9",
-	"MG7iy5AHmiV75Ke//hfNj6f66Lm4Sznk0e7BmgqO4Ki9juYFn9f6kfDlkOC1ug35YByFk6m6xrezalh7",
-	"/yO/BRz0io6UUYM4nTGIB2Xj8OojjNT6KKaJ+sgvxTyPIyqnHzWWCfrBzdcqb8tgehTNybsHrZu1mgNY",
-	"XR9XpTik/eulR8iRiKsCcszVT1+jIGQwEWmM2zKJxJBGpW3R71VnQ9xgnuBKdSdbHOMjrOShlXi8x+ZH",
-	"7zoJNtBbHbDYKTy3CGuj+p5J01wwQk7w4FgRDJkfUoUzqth17hLYfqlmx3S9uzPucisrAGHackjJgTRz",
-	"T095E4rL5LKHyjNTQfJ153SVGpix7ttQAnM5cP3reQkq84hzkfIRm1VGd9A0CJmxW26Av+k2emSbQGGg",
-	"WB1IlmJXijRf0OQ8WMxSOHWyrxMGJAwGLE9fssir00eYuD4UqSKUzEKeKgh3qkpuWW5p7F7D0sh4UJ05",
-	"/hIUCCuAQ5OrVYCzYjyovEZ2273D20cz664LYJWoZTMCqL6qCVFVpSltUmJi5YxUqKKSAv2C6sFzMKIL",
-	"Tl5SlSaYHrZhbsW19r+Kc+Egc4p31zSnl1Z+wDbLeljnvFVEq0aRD9Fu4HNUAmPABWekmVtVgSrVlhGi",
-	"0tfv5RDp8KxFMC0GfywEhUr3Ukbhwgyf6KnCJ6XATnhj8ZDWT+822OgyFnhrjBUxiCs5HSAjI9S6GJtA",
-	"/BnldAJDgCjPJnriWkTfC1q4xi1Y/a0+oUSmMUskswXYznjCZkKxtrVUHh0/uyeJ/+7M4DSfNfrk3RlC",
-	"Mut/nzU6nc5Z4/17TQ80ZqWgxY1qkuhBQQqJqYwEK7UYz5S3uCmQ82P8ciFzGh+vuxWPs/6rr+Nlt75U",
-	"mgu1yIyOpiFn7YTRAKxl+oMHoDrN0H1JhkyGAUTdAqwKRCV1yBNMsBABI5TPz7i9z8L+Yl0lafB8JGSg",
-	"sIBMWcI65FMj6GCFJRnRJEGsY6mXGeNYQg4m6jMeJ0KJkYiwOAhuZwsCmNSlIDORMHIe8kD2IYA7DUJF",
-	"pkKcm9dheNagOYzE6FwSesa1KoiNUF4qP4KfNLVKnUF+6zv5zghT3uDfzN9yAmyK9U8kUixW/7qXVdPq",
-	"nPEz/hdbZ+ovZpp/OeN/abfb8P/6513PI38hfokafdIc0oDkNRWJOV+ajdl3v5cCvEEpl2kcC60DD2Ys",
-	"COlA04/vvIljcJ/oFdO3c8hJQvcZlEwx8DvgfxJpMmKDLJK+RfxZKKXWF0F9dZuzHQZsFM5oNKBDccEG",
-	"M3o1gIhk96chi8TlYBby/CcjqKu+sj+Vv9Lqfa4+YamHGZsNWUJEqgz1ShKIUToDAH2sMGVq0GCqlWYo",
-	"sML+VmkV7S6UHjMexCLk8BwjkbIiGi03NGtglsW67y5FEgxCW6UHPXkqLr8FmNv5IynFABMLSw8DxkMW",
-	"+MSQT1eTj1vTwN0og+XtbpXzKHsrVdNB5lyEsbkTWzVYO5IeErJMx+NwFDKuBsZ9jt07z8HomX23o7/L",
-	"aurY226B8FTIksKYgALLFBvG5Sf5a3ESjgxdT2nCcM4m+yR/6vaJT9CjCQ+A1wyAp+j1b5qcBcN8TH6s",
-	"Hf0sVaaZcr2VFvFHMhm7nWdEAiA6xVFIMUB3bwKRuYNRJMxXKkmlGkTsgkVYckVcQuNTNjofuM3Yhd7V",
-	"C51V9ymuT/YIp114lLCAzWLs3SVv2+6ebhd9u4UNsL8f6t9Hgo+jEMlfMpXGAwMMjpMJWBSCmVo3EDCK",
-	"GwoRZmo+gByeqqHYFSw/d7at/JO7uuXfEoh5MZuUraPgzM6lC8RarHJjf+v18CjGiRhpQTqMkE9hbQ/L",
-	"pcBuge5voBlmpcgWjEdrPTbXfmAOaM5dnAdVJbZI05FuWW4VLTjC8u+2WqS6XpadD+xbolkQZHWZJcv+",
-	"HrCrEVQVysjGujPY1ZSmUrnnCL8wRSngNBkP1WCYShPdUCqYY8axZyWk0mpZ5GNii14rW4vE37Jv4g4U",
-	"Cnf4+bLKOR8NxjR0jpb5y36/Y5ipLXmiX+NikP1tXWhlyWA2LN+oUhuGZcrCc92pc7lYVEhdQQ/ocVVy",
-	"3nkvA0MuS3m4rCwIeX2HK8p4gOdwRLzTlOmqRsA7v5QkNTRRKd6dXxa/qZDG8LRQuqck5ZzR5k8WZRy8",
-	"tiikyo9tCJhb7K0gl+BS7Igla9YrLXFRKBVeQplknbYFkZQ9dHorCCT9d5GLmst3JqEarUIltxKrz9or",
-	"vLPAw/HGD4wb9rjEpMG9XKr4VWCAaGas4GmlPTa/lp5ahQsCM3M2VPgz40K587vEhLKpFniQXi6XBRly",
-	"1CwGzBWl4j+LLATp0SmOVMUosph1t8TcgqIIntKynohQP3HpHUfx0vMqK4nmGeqItgWn71w3AQJaKH/n",
-	"aibuqIqKiemlQi/RXS6qJXptC6IcFrRSqaj4JYtyqBTxFb84w6wT8BaKaVCcVUHmZ1uVk2xVUbdcjGQf",
-	"FOmiivkX8UScIqBVArloYlqUE4tJxHlksmPTrbbfHJFpOqM8NwcYI0CLSDpmYCybiss8Wk1fchd9Tgv2",
-	"kkq/YF487N2yoqwBadJICuvQKVWjxlp0Wy2Sw1DZan5oXyiObmm56eWGT3v2awMSKuo7V+DYjRMxq7fN",
-	"epva5sEFOBjOr1F8Wn6qv30IATY3sjBCYyfisipyR4lbK8fcaqgfSzkPpVrVyzcQVr6FlaKhHHa2dq31",
-	"7Z4wV7C4Vfgjn8LBN47IprH17Hoempq0wrMF+HK2tHjZG6WmFR4J20oXWtn1dq7hpcTQ6IrKaxAovnt1",
-	"VXTNrgcn6Mrg2mH3Dq/RNB7guuHulYbrrVmcyiAAbpjWbGV/7RT3vF4LLgt6e/a8XYQEye5dKAxMIWNr",
-	"wMbafDDNrY3Xp0TWOLEFnchAPZidd+aRLe+61G7ZRCWbDsIZ4xC5nohLBM+BYwVIioWqbOCwmoo0cTze",
-	"jqKHoQoLKTs1fq6qcT6nysaWlCpqMppoeZFQfk5iloy0oI3QyjwLoyi0yCVOACwXeeqEZkdVhdniPa8Y",
-	"7LG7FlZzfLhXdFoeemt+d1hCZPU2r+igx4xDwAbXJYITDHIoV6YbTdngMgkVG3SnTpjGpuzJaWdvdsN2",
-	"gqrvd721A+nLxfbWhdzNK9tVDaDbW3cELBMum4pgI5betxpQiwuHMbieOLeHCYt/VZ99OOh9cIz7AZ2b",
-	"vHJ9xH3MNkhH50zdMzE5VoEzih0LcmRX0ozEiEZnXD9pEf/Nmzdv2i9etB8/Pv3ss/6LF/2XL/2tB9gR",
-	"ehvQQaX/aR47NheIjsKxnLO5j/4YrUZicLB+HSW0hUSBIpolXJMKPaU6WwiW6eaLHEONxErSPbjNvDhT",
-	"77GJoCVlXLje7tpYwlSKUsxcXrj5Okl2aKCxwczF5ag6XOXTXsdFWjVcqmIOrSzTz5zBwv4unKo1WWcq",
-	"H2l9ryJgoXd15aMSkOmMYPvSKuNWi/i7+ndrtx3OSeZiNb6GTMcwidmZzxFQ4VrE39MNoALiiuLe1VWj",
-	"1diF/967uioK3D14vErgAnDmczGpLuZrfXEjg5x87bq5q4VisY7ujcrgturlWQlYT3MzMSYFIiX6M8U4",
-	"xIyQbluzQfMGgXZJ81FE0yDfNnmdeMNaUbnxEPfaGEd2V4MMNhxcwmhgI68KWLPu+K4zGGNqXCNUbA0K",
-	"WSrkD/fXG9Ea6cAbJ5gGqTG9zSpW/IWr5WZrnDmh0JrDeF6sGOI3Cot90O1VA+Abo2xhJtsX3e3RlKrt",
-	"fL1kZbrcgp5SvmIBDUKOQquoq9fNAsuQDueKFSdTVO4VQfIqB/731lPhywBZ3RuF3ud5hzkXJ1SeI8Rk",
-	"KfUQKhXVAGwXNYgyenWcKlNzuYWHCVDz9C1oFKVBKVe+d9slpkv5o9fWMqpZycK5hGI9imQtaI0n5Och",
-	"n2y1rLx0fKPoYiiD/q47SteSeT1bo63gM6iO19IU8tnp6bGNH3LoJGEjFl6Ud8/zqgNfrSVjZc5/5vJY",
-	"SbNg7AXTa7aeqF0i370nyYzGsd4CMbbqewE33GZGJkH5NNq6XD2vtwuM0avNZS8tfu+aNWWdvcwbLmgZ",
-	"BYHSKhbLt2aN0uI5XDLbg59dxXXprSg9Ftjyyio7NcrhcWXF/COA29bEANDoJBIT2SKcXWomjsX8yTGV",
-	"kviQlzpKEyn0fU4S3/7bAoTqF6C1BwRrcRm8ayrx8aLueSM7d6b0Vti5nbGWkkG63dVh3zU4vm6ja607",
-	"q3TpZPcGTdAdgsyZzjABhiaMmCPhFj4rATRlAC8WQ8XVYepwTPSZ7C0UnN7Vj4Sbn2SLl+VAuG6xaKwQ",
-	"bd1KFq9sEXOpFoPmxGa2FOZHXtA5GdMoIhJSZaI5wcvXjywRJmaUt22yEKYWMaUidj1ImdbdgMDU4MOd",
-	"GuC3e5Kwtn4lQ0VxkzM4uw0kOPSi1LnxzCjgparOb54xuV4eWRxRPlirCqIZsQpZolVi+SGL8y/UZi+O",
-	"8VPnXp3bcqQgY5qsrrVTobmIiG3MA1lyoj9bu+hgRQN5VXi9ykvRjmUOYjijc5KEASPNNFIJJT/99/9Z",
-	"3w3hf8cJY1sWk7y01/4D+Bnxpy5pEhSyOPRPKCY039ENlzDDElFTUCoeONW/qiGYbMSERSLSWr3ETCJy",
-	"+tXpMYSBF3auBrq4EEhRsWD6RwI/Eu+nv/5PuxD79/LlV25lD+W8NIpoOGsRmY6mWrI+D3l61QnEPdnS",
-	"2pq+cAFYwsLlPytYubuqdlOx3n/99QD19AoaRr6/XoposggbjFJirWymrAFzIjLKziG/CvMpn9PN9SNz",
-	"hipymKAej0mXkW5V1gfWsI01g4EDhArM3M7bYQJJDOdsXiByI2ih9SJ516UI15/aCgXDx/hmPKaa1MG1",
-	"tjg06/4cpqpQcNbJnAiNcf6MN3e9na0HhDrw/djBiHLCWQgHTHem++LGqO82a9JEoE29IPrPM27CnCRU",
-	"ubUJfTWA/jY0arNa0gjCkCahmr/Uy2fUE0YTlhxV+vgBkcJwiM+/OW0RkVjkXkciGXh8SZq+PG93Oh3E",
-	"CIEtAmYBPeTjmSoV41aK85At6dlAj+F7Wsshw7mLnRZygMzVv1qM7X4jNkrlwHye90tNzfL3AFSAeHgL",
-	"6UeFlDuTemPJQ2+bnWyH6IEzrqA8iQWwKyzXGW/6RyYSFC4xffIQloJg4o5+xWTtYB0rvzx238x9xcLX",
-	"d5Ttx5rKNZCbyfRsFNRz3Vmj1bhgicS18jrdDsCOQnWQONRXio7X2UE8lSnQ1jaNQwDg33YRkSZVMCBP",
-	"qOb4WSUBjDlv2kofrbzSBy61U9+jRYq1O1pZFY7WGc/P6BZsH8AeQcUrzKm8ZzjWlF7APAOs2NYhj+or",
-	"77SA1Z1xPMGlIny4hFr/h50AKNiagjI5cCcsS8/zMDEuS9amcRxp8goF3/5elipvZ1fF7wpoJFrDqrgD",
-	"LVQvW6g26NYH1Jpst+dWjyiXjMjLSOUlm2zBA9QhTe04p/hIsRpco5huWzvQigJqxhe+083sfIfd3l4O",
-	"H9E96O1579+/LZTTqS5p897wKbp5+R7YQ2AmFRBfVaBeLQsEA8aETAo4RX0A6Y5y52uiREcfsl2vWzfC",
-	"jIi2X7mB5/DRzuqPnmaR4+9bjb11vnjlBIi6QgVI0RUn371933pXYPPfvdW7ItPZjCbzRr+h17DkMrTq",
-	"dQn1T/MlOpGIvJQ9bWd8Re9kLKRaVTaThHmJXeAkmq2OpozG+RiwQr8q1p9DoyKULDP1XoADuHVHsTI9",
-	"C7RyAKoDjbKM091eryYbJhMduWvpjGPG5yyOaMgVVk2xHX0vQm4sraaG09JST9YmlRcjytG9llfQfGDz",
-	"ZfoEtH/fFGCpKMulOa19Vx9/n8QpgJjY4Aoo7wW1pkzuO86puC+sXNkPNaPF6n5r8VhTkDBTih+KYL4Z",
-	"g3UrA61fRPD6TPMGzMhM9n3xHmEaLYmZ7sar8MuRJplue9vCxMtkiZcLEu/9DbakSjacutWjLLswDN5b",
-	"zXkf0sBCdX84mbDrHW5GMAsgBk5ujkUvQAzowumnUcJoMHc5RmP99a+EgajcgXU6BoVbSyD7WwF/dsqI",
-	"sTcQxFfUSmMmuJpdz9vCPe2usdanQjyHnCT9Qa+3+oNcMz0xGTAguNf48pURMK/yCro/h9DPj4oLc0Dy",
-	"XKQVgv59q+Jisf0u93i9RyqMmGJLbXguCB8IKHPr1gq+wQcJuVQUHmltrVjqWdMO9gJOzlXy6DEOaIEd",
-	"71Z6BsTFr4Ax7K7+wkz+S6GeQvrez0BvuJr2/jyvU8/X0jAzqAsYxyJlhXCBrCDrzDiQWxfcUWTmDH13",
-	"zo0ZBS9uUa67jHE5eF1mD+1W+Jr1JSmtysDg0dzErbAokFkak4VZwcqI1Xp1FJ7bspj5jb652+ud8WoV",
-	"GKTxZSgZXtKHScgngIBqF09f8LXGmrA2zc0uUCGTjs47mfbpEyw16CrmQ6YuGXPUUN0FUEGuxdpN7pAj",
-	"9/4RhFr9FMq9kJmonV1vdz011NSkvIEaajUhUMJvoJCYkaylI3q/Kh3ROCeurST2TruOi+z6Foc7Uxbd",
-	"GiV4AH+bouG3pmuyCi5Z0ffv2uISbRHo/Rak92q1Uf/cttVMry/pC8aRprjkECW/VaEB3JLU370toY8Y",
-	"uW5FHqqg8rEySGi5TIWCx5TPEayaaf4LgpULY17Xn4HzLFRaPueRan3i+STlw5AHWIQtVKZCbdmqtFUW",
-	"xwJi8sAOxAPj+oAxgoVeQKkQwNtfJqJNk1+w+cOQBzcRzG6M//21uUexf/TM3b5EdpMZdls3Hypy6Goe",
-	"N8R5/BZkUkEYbcqQPzRr1PRTYIyLCq0+Se4b1mXosMvso3pm6SB11nvwQF1x3zQmW464DBnoKbg9FsBN",
-	"SdM8L+KatsBoLDjbKoViLh5rp2sEbL5VF1sOyZwhq2bNNExuip7Bp1CCB70FxnMoLkm25dlKYORZp1EX",
-	"sVjEw82QjnkaRVkAo4MXjM+t5/ZLdmlGUK3yltp///a6qs8CRGwNh7BQYgX6+C07to4KB2GM1kTn0M3Y",
-	"wiFD3WM7EXiLeVfjzjphcURH5o5rKmagIsKuQgl+nXM2b4GvRv8RKknCoIXh8JpCsbBEItEDIyDfX7dy",
-	"xqUSsSSXIjnXHxpj2AMT0XwJfCS0pxqifUCFBTwVXMJKcQtRFyc4qxsI2w0ll9NrJmruQswiANUgjKU9",
-	"hPaROYDm6bK4ZHtDLm50sVCdc/Lvm9RncElNvu7NDl6PvOfJ7vR0/+Jhl38rD78Idr6Z33/6/R5F6ILB",
-	"FDKh7Ac//fVv+FOxNH5dnpfRSrN69whcFWFhFBxWRSj16uDpDTfT1NSp4TBa3URUXyWBWpGof9dJPrSx",
-	"FY6cZkdG1XCYnmFxsob11asWX0CUXMIsXjNsNCWaqjHojA5HwU9//dvl1fxHHzSFC5ZATY0UE32rWNJt",
-	"Kwg/GyconO7dpz/99W/GE/0zH++3Gx7wZQqEJo+yBvjPEBZTDPSrPkvLAl/s8LTghlJUYNYPZwxt+2kU",
-	"Aee0Yv2BketKkimVAJEulUiqHFy4ZzcPsiiS34Ykg91vJOC7vzYBvzLgZH0WgF1sfuC9Vef91mV5Kxfm",
-	"QKS/Eml+B9ZrmieZTLWyThWZCalI1/NyvnA3tmvo2JqrpyY5eTHyAWO/rx/18MEtynBSr6eibL9bI7yg",
-	"In0AuGx9eEEde90gZuCxjUT4bSm8H5o4cBlXEsdCKEDVAPNXDNt7FjSWO9xLznbjIoKSNbnj3Ya0W8nt",
-	"IPG4ySs2haSGtG7ulzZyRDOlTJZkYiJLTdlQMuCwfptX9ttR1AvrvaGy7oAI3/A2Xisz0NqoafP3u/cH",
-	"D3TCwqhml4lICGaCbibrIIynjaVtq28WX/ERIzGkvEWMBzQhAZ3b5CQZKnZP5iB6ffB/a02OkoTyQMxI",
-	"wi5pEriROWdcqz7hJE1YQIzv0iTqgbrRIY9s9UdF7AClFqSCM+gdO3FMlhi9ccYzb+BhZcCObusZd+4x",
-	"N+EtWa5/1/N2AKAxoPNCiXroQs++0dcvrB8yguM8YTKNahVns642scSMxgSPhDe/Mt9Es63AMbcqrt1P",
-	"Lcy4UMSmL9+hVhvKTIxCrK87BDEed25JnS8DtZsJz0WKGWc2Yk4LeqGp2Gjbdzn1uj47P090Bxudg6VO",
-	"JDgch0Fd0ihiqo49bSM2j2s1rDzaJ/CasfYtDes4Mlcr8GnMKJ9rxiIXHY8QsvFDypK5Yz4DEexuWsAA",
-	"7hCjxhxILidZfWd/f3Wkxq0lCVbG6O2fet2+1+t7O6DOrOBWbzfnV9ni17kGLTOvNO/9UpWHD31OjjHL",
-	"1CzV+mckh8KoNKxbPIgC++Mtcmmeq1qm0awS9SaP2YghqGWXCSOAA5cOoELlYcVc/k/ZzS3zZsSa+yJf",
-	"MfFT+khjrGmGkoE/zOjVwBL7HoDnzEKePenCE/zLNogS3vxRPDUG1X1n39vdWMZbFJLq8wIxrb9l4/ep",
-	"Xs97MqdJaVzHy0keGPCS/HKwt8BLJEkjhrFtQENMFuuGAG2HmCDeMjgNEK3RyoJYMNbtp7/+FwBkMlU1",
-	"rV8q07XhBRtDt9VC4SJjNgrH4chmAcM3kJYeSsxA5+JSn7NQyTMuoxAC37EEewtfxJLoEgfhZML3iQWh",
-	"tKWvmU05hpRW9PwHJu0F01fzOvQyEgoAaeQD4mUIeBDeF0r77VaHnBTwUG00AS7NGbcWLQKx2ZI0T1gQ",
-	"yq0WYgOHMjN53ZPkchpGjMALMPk80LRKU4cK7HcQ2eMkzx/uHnjFivbOHb7r1q/XfxkEwsZH44jK6Ue1",
-	"teqze/lCwfv+7kFFzfviPV42+vuercmf46IUXi1W3Qfm5hbe73tZDf9+Y2e6SbxPsY5+3bUjjZh0QE1S",
-	"+dtmUFOGjETmTGRuQlaXhvhEYlLPoAA2ANK+aRSVlKFWniQ+DiOstDvO075JJCbgGifNiMkcmWqrc8Yf",
-	"AUofiekk5AYbJKbmHbwZ39sI0bDqZFr8QedwbmYdfS4mOM6GXvvVLwNFrvku2KrWevMFnOf13n1kCoSs",
-	"93aW5LHW2y44+3pfGP33WbDO+08TMVvnvVPRuM3rx7KA5FqEc68WWNxbQPP2ipDa3UpQ7MP9JXZdx9Za",
-	"QK0+QG3RAkrXoUiXQaNz0QE4zFZcZEjJJWDkXp5ctONVYQx7RUjf5Ti+BdhegN21ILsmWaoMpFuJaZtB",
-	"2PY0KRSwRPXsrmukKACxVgiVHIoVgpZzPNbfb4UFSQQywy1q4N4MYdXKIgjR6CrNJS/YbVy7fpGArNck",
-	"UrbUkPZbV3GKAfpLFRsRBqPtYciDdppE9W6DI4OF4787fvXw+bNHg1cnz99v67XZhsqdn9gcz487nc5Z",
-	"6nm9fd2o/svvExEzjgHNmV80EZcust8Zp6qAdQM6aRTyc6Op2fKeeN/D+1ZCmoIjEmqLdD2CxSfkVocc",
-	"8eyDM65bwcQkynP8MMf92iFfMhZIQjPcuiYXyrkNblWpTs9MBw9DHrxKopuHUzlpslHI06tArH8AzCDu",
-	"0vkK9AEIgLK/va1ZV8eB9a2kBTMNhx6Whzx/3dt4xnXHXG/6L0/kvET6OrE7k/syb+CqcAssWzcFFwjE",
-	"ajENM9q6fe/El8J6ffLDixFHVBEZpZNfR2jREZAMjhoTHCmRIZ9EBhhS8BIPYhWwJ1KKMoO1xXlrhfcx",
-	"vnDbppE1ZffOOoGGG1gd3NnUHE27IkVQvX+moOCMJnLKyR7VkM821sJmyfY45KGc1ovqU3puAtdKCezs",
-	"io5UNLelSowIvieJf5wOo3CEQbnm7Y4Sn7/86svmlk8m4QXkAj9As+OIJWwmOMQvAdshQww7Hk1pFDGI",
-	"dLqOPDWUc2Lm+RSnucrvh8lRSkC5jwkPJYZHm2XTQ2sabx7xzUPEuK3yBBrE5oo87TzkdkavnjM+0du8",
-	"j4jV9s/uImzv25ukKOdoKSI5UoqOpjPMWYwjqsYimWW1WJ9cKayYijEGmncYUPvG0fBR8GTsdXs7u3v7",
-	"9w8Ol/wNBV8vn13jK3NmYNRKMa3rh4J/hWDV/YbofTkbvj45H84O02+/CabBZyenwaddT3w6nQavT8TJ",
-	"p0+9N19ns3lMFdW01+g32Pxzj71+GD37XoRB70/hm9d/8uinu+mbnc+jN69PomccyrcklMtYJApOUlZk",
-	"/21eUyMGAgeAgPU52eKhgFF9IKC+G3DrDXn1Cj7talE30FJMa04Z/hzkIz+vWMVYc4shIxcsCcfhnUWT",
-	"FLE9ZjTSZ8oElRi4FuRn6OE45wAgrJe+RTBWEGowu5eKe5I0/dJM/a3Oz6BU3hUYi90ouD0hp2bBHce+",
-	"LO3z16FdojTLhg9JunZe19ICRIy2y5U3doWOZx7QJCD+uzPDC79g87NGn7zrdDrv3/sEGJCW1KZdMhbJ",
-	"Gfc5vQgnWv508sMiO8itmlt+H9ByJejFpBmEciQuWKLXayuPcEaqhIOTnHE80wYBLE7YmCXwq88FZz5x",
-	"xEerSmMi7MpUlkMQWueInvGJEAFEEYLPJeRkz5oEbkUj+Sq25uKbKenZBpTkJVzbINisIPpfsoiN8Pd3",
-	"Vu6cmEWHRjAGInEf5fIJrWp/clYdCpCYdTfFLHENG/3Gzg+99v3LJ91ZN3hz5cUH9f91qTWzdGjE47HW",
-	"0Wwy5aTRb9+vFL1aHYptRnijbELI9TALX29LcQB1hzKO6PxL1z5odZzsP88cJB60IL7fVBraXa4XGoWD",
-	"8uF5+4dmXS+h0vaNOdeq7JuVB7TueP4WwDk/mF3IilK9uGMDDHQHBiGwPdm+wN9tLLadnxFFdAXZrgER",
-	"at6+J0lYB/u5LvDXzsbAXwvH6lIkwTbmFtWrAcdJhqoJVm8swSGiYGCb8FGJJT4UfgO3o0+acZrEQjKs",
-	"gj9h/laHYBwWKLtZzRu3rAmUNjMB/JyRGQUskhz4EKHCOuRpeMHIZSL4BCBM7DjQDdDNZHaGBdY7vL74",
-	"1g0jDN2N0qXYZbZcoBsnCRup9lQkkrWHWoQn87ZUNIZKT+7i1r292SUtn8VGBv4KDoitBLd4p9NjG4Tc",
-	"zLJ0rXP3V2uDsOt3wHKOMP2OQJAa3LqyW1xhCHg5Kw7Z38oufCJgpOmcg/wKlw3+Z7jLbQ4uebjWBy8o",
-	"nx8pxWaxkj8jPKS9/sNxKXJmeFShUADng21q2+LG1dzvJUND/n47CCehMjtc5m0F56E17rtFpLDQZR7K",
-	"dcYlnWWRZFQS//irl6cEfWAVA/RvyMBEwPRMFnWc3mYH2GY4arm1760f3fxEz8SMoj4bQK8tBKGDNfiS",
-	"zn+Gs9Lr3ZCl4eGfhVJi5SMn7ycvNjelknBRqoN6l4k/lR1mrMqM1hqafiXH/wVMBclmDHlclE+sxnAd",
-	"hjBjaiqC2ijNktJz6RZnhQWmWa8PisqQfXWOmV+Um40449lOIBCiMeNirbuC6xA+5CKXRJQHUBZPa0oG",
-	"E0l3tpQPvIAJ3kaoj6nxW1mdd0qlo76YBAvoGbahoN2YasEYq/Z2Y50GJ1RH+abT37Jj8DNx6STqUG41",
-	"ZQzG3uQQgEWH8RFb4mjO37kNGrJRoXESCpx+jkc6AJfuBkquM/y6umzOFH/LJAE5GiBtEpECJqS7t+sU",
-	"uqiCqPBLW+NjFphxjW71a0FoacKISkLN1BA4GuzJAN4P+OcPsgIOpuF++Q0bB1/XA9ZFV5r8tU4kWXLB",
-	"OgS82GecjcdspBZRV4pVVmvp/OZIGRVU7k73BiR+R6jRtz/Q5WfxV1ff4BePcTQV+nJi8zhLx8ZcVc35",
-	"yg4RnBpAWsfd3gxSH6JwV+S3QI/W3KPP9T1p6s82AzGSGSx/ZxZstQBhAssujuksjObFmoymmTNuyyDq",
-	"4aNleUSjqE8oMYbD5XUOW4Be7xZUvCeJmsegRiEiPiwMamSlJRsJLtMZI6FqkZATP+WhZos+BGODUczH",
-	"8H2/RUzZxZzXIXgLfLL1wBSiFRw3S18ZK/gcQuB3iD+isQ/+qmJjQyqZT+IolcQfCp7KQcwSO2dM52F0",
-	"NC3No1xskyiBYTp23W0ndhx6vIWcxYSB1w4WRIU8FamM5lCcJ8+tjIl+pTxi8+V8MBVpIv2OSUYap1Hk",
-	"g8HEcPbQIMFBBUjS5KneYni+1TrjThakBUZ2EiGRIgBDDTCzTSOYf8i19mxSKknT6xu7Y/VtGsoo30ES",
-	"4sJeQcZxqzGicaO/A//K0xS9VgM3ptFvTABvvNFq6MWBX+/3PJOqoR+Vcv0P+92eCQXJ8g4b/d7BgS2m",
-	"M8grNZsswka/28MYJHejGv29VkOTbqNvquOsLRteQkewkktr6CJj0EwAZ9v5rWdymEOZz9tlfksD8BMW",
-	"MDarN2E9Mgg81kCZsV1zOEuFyaxeRI4ygwz2wHL8QUhP9mf0apBKJn0AAcDy+hGW2LIvCgsWhPnUU3EJ",
-	"6LyAr4GtSpLQEXtAKD/jWYhMDs/ihMloemynMY7KwgqZLOWq43oC7d9CJVi06xx/etK+/9nXvS8eH77Y",
-	"ff3NwbfHOyenD/e/fPR072h9+sdB3WWUfQ5DZLNwTIoM/rnxSJdhDhncpRWYQ79wELAb2Po0Cc9gQQrW",
-	"/oow+vxNoN87dJrq5m8Jwqg8PZAI5dpa+jROqSRDxjjqA2l8V/F2hh8tsIeW7TiHGgBeljEuTaS/pmgv",
-	"PHzGpLcS/sK4BFYDYFwwx33g5Jgb7JaC01XvLSpOyTkLICs8YVz5i2EUxoz+M+QfmDFZI6OLv5h/slNI",
-	"7oV4n9qApDCGL3c6Xqfb3enct/iMkjG+NGfYmo4bjskNEmjpBEOuX4gfwyii23sdb5NsCHdt60BhzO7/",
-	"M+U/ZBTvZM7YRzWHY2X80DO40ukxgED7/JtTIpWIN0LuNdu1QUTREx78WoB7bzmSyHKiDxFJVAg2+Tkj",
-	"iZ5o5dgOp5p61wgjMm9DGBFpZng8USjVA1jPECw6o4SprRuGGdXzyhgCUXTLf/7uqP0tbf/otQ/fvuu2",
-	"9nff/6FRkcpSPJaKqhUGIwOGgjaUFhkJqVoEqAcBZyKqGB+FTIJtgfjf6YXQ72/5ec6OXpf7gOVn7M9n",
-	"3FfCb1nLNeHicquFGE9o5gGEM2vX1neWNGmZ25iA0oYPsDk9hCnWHEwYGaUKwo8A7sxiohFf/ejXoqa8",
-	"1EvwSrIEnSmbwaZsguSxxlvhjH0rOIN3F+ktCGeYHkQScYnzdRYsz48K6JLcKPhiMJwX86N4OoNCdAD+",
-	"qJezYdEysBDCWwc/MfuhTFq3DvHyhQ02vpEyo+nRURm6e6eeU2o4W4++mb2j+9wOIgoWLu72KtFQugAM",
-	"gsfJZovhZ5BDhZAjVDEEmNY8wtOcL7lgCfzToNx5OZoIloIoI6G8a8R7ns0zig/38n8eZkAiWPHCrU9n",
-	"1gn0L33K525b+7ueaap76HmmKf3P9wvAKrsHzg24t1uNraJ3WomScufslPpRH9nTR9eGk4CTXiWfvuJM",
-	"HykwkRiYuZCj6ToJMpiJ3yFPHEMZAsJAxoNU4Wgl6okSKt42N8ZVOa80K1YIt2iyeUj5qVDxY9PZzW1O",
-	"u4c9b+dwfbLTvT9C88L1ojtPvzo9LsIg3zTCUy9/TcoedGbv9HcV2OnaDTBkuOm7Y/IRntBOHGoM899j",
-	"NG8PTSZNOK6uGI+ds6r3oPKoIhTEZic1g5/HkpigEPuSqTT2r3uIn/Bf/Rnm/1xHWE1ZwvAMW0JQFlnk",
-	"9wN9Fwear3Oe4RjWH+cX5jjnZTvxgIacmNAddOPaAOkKXuHb+EdQPTEK8oyDG8qksIYqg+f1hYr1Dve3",
-	"t33y6uQ5uMUL6ZKExrEpkGsGVCh8e8Y1nXXIiam809z1DreMO9k5eteK19Zn/yWs102vHmaWA8RcyucM",
-	"y2azI/sQvfkJjSYiCdV09vHLz466iLUE0e7y4338K5QyZcnH9jt8GLMkFMHHOx7+iWv18ecPX37zZufx",
-	"8ZPPjr/YOX59XP67AcSX6Et/Y+W7GzHN5XXlCkXkfu2J9JbObH22OyyakVF01lnTlpgJrfeg8/NllZq4",
-	"GpLGcPgqGNK1eoFrLt7F8QRtgznAtF1pkit40Tu52WNWZ1Sx3lKRKhkGrIjlCPDhJachmpwCGkbzHCAd",
-	"Y6dmgrN5ZxZsOR0bX9Fi57ZyYAbwa3uGcrqdTkcLVGR4powuVgaFaBwboS4SgtXKA6fLrKrQYqcZxHFx",
-	"mhDFnt3l0JCnpmzmNIq3usUWXxmzgxMglcVMOSk4rcw9bZHZIQgqlGQI2ENKOH1lLeSRbut0nEdgZ3FU",
-	"kjTLw5npRTNxHhmmcyxEtIVjdAovhGtH7EG7WXUSM43KkL3FiTyqSpggzWxsIgrAJ4jpnSZ3BJMM8r4y",
-	"h1c1lVuHTXY8rKWbNA1+FBKBFrpmHRgPzKBcMsgs5Iv9HFtsh+Y3bKjPMd8C2tadAmokh/UWqXJSNEpT",
-	"qCHbU6vkYlAZGdORVhHEOF8vg5DntAesZ7Gt5yEH32o1KJxTisBsmTt5KRrv377//wMAAP//",
+	"7L1bcyRHlib2V9xyp60SnEQiMnGpAsrKOGAViyyyigQBVPOGmgzPDE+kE5HuwXCPApLsMusn7ZjM9CLt",
+	"7Jre9CCNHnekl32Q6UX6JzSblvZfrPk57hEekRF5A0A22aR1k8i4ePjl+DnHz+U7P7ZGcppIwYRWraMf",
+	"WwlN6ZRplsKv44R/ymYvIvN3xNQo5YnmUrSOWucTRo5PXpArNnugCI+6rU6LmxsJ1ZNWpyXolLWOWjxq",
+	"dVop+z7jKYtaRzrNWKelRhM2paZNdkOnScxaRw87rbFMp1Sbd4Q+2Gt1WlMu+DSbto56nZaeJQxvsUuW",
+	"tt6967Sep3I6368zTVNN5JjoCSOaTxlJqbhkpM3FKM4Uf8s65PT5U7K7u3u4lXf6+4yls6LXY9N0bT9b",
+	"/aB/sN3rbfd750FwBP/7puV1PqKabZvvtvJOK51ycQl9fikvj0cjmQk93/PPRTwjIxrHiiiWvmURGc6I",
+	"nnBFskTplNEpofhuU7ft7QFMek3n99af5Jfy8umECsHidTo8wlea+mlvN/azt1k/s1TJtJ5SQ8Fu9GAE",
+	"T4SOOpKUveUyUyShhkDoUDGhyVimcHfMU6XhViOZYHsNhLLb65lu05uXTFzqSetot98xm0Oz1DT1j98G",
+	"24dv/v7vmsjkUzZbOONTGjFyzfUEZ9xuxUbKSPjgis0aZ/zhRjP+kk95DSG/lJeKJCyFyWvqUQzv+p2J",
+	"2JhmsW4d7Qedomfmx5TeYE/2g2CVfr2S0RJ6xUXmikzNo6RtFtx0DFbePMJSQtUVi8yTjesPLzcs/2Wi",
+	"t/fktulsmQx6/Ucwhvx3AwGcsu8zpnQd74WBuJ56RJDiK4RHOKLwq23byvaLKCRck2uqCBXqmqUsghcb",
+	"x2bbaqSYVtD75NnB14++3Puq9/HuZw+/6J/unx/+Mfjm06ebjfdMU52ppzFVauHSXU+kYnYQDxRR8Brh",
+	"inBhmY9pomlY+PgAnikN7O9SNm4dtf7dTiEOd/CuMpemUgzsz4HfU9P5z9OIpZ/Jes4jzU0isumQpQ0y",
+	"Eh4ZCLmapGydfGRkUK8fHASHu0EQHD/8tP/Fs8NXrTJ7Od7+hm7/EGwfDrbf/Pioc7D3rp7XQO9P6CWr",
+	"7z/yRiMQSa+RWMxD9Xu51ymx9Xwn9wLzz9LNnHfujP9Q00G4vZzXmHsDZVqo7WPf5zf9oNzLpV0851P2",
+	"jRQN0/fi+LNjVEN+kIKRiM7MBozIRGapIjRlZJRpwkVT1/UP9X1uvT43+6ygimPF6c7ZhIrLCa1wnIO9",
+	"6gasp5O/v7jY3mkSSec19P2hiOo0LXazuqal5TI9q7++nvXObCSVSKEYarGoF30m9XOZCWCoIyk0Qy2M",
+	"JknMR9SMaec7ZQbm9cMMWVMe4zuR+YyQejCGdjotlqZG5WgJSVQ2mjgFzczKzKwwTN1GTOZDaBnGUp70",
+	"zyqfMizdjCblw0w7HYyRTBl+867T+oBGVgjcctxcvKUxjwZWMvijp1N2ROw+IbgMJAZyM4y5dw+zYPZW",
+	"Lu6MNhQbymARkSmhZMxZHKFMgD7DRDxNWcSE5jQ+ZeNMsdvSwShvb5Cy79hIM58iYA2c3p7iB1Fm56+R",
+	"9sfn5ydkL+htHZEXYiTTlI20U+VIksq3PGLRPc3e0s6FNQMMO07dKBp4oIi8FhfC9CemXOitjlkFId0x",
+	"gGh6xcpEaonXKWJUu9GmF6Idur8HZqvJ8dhoK+FW90KYZXwu0yGPIiZuuXzjvB1/0bjKNxZXJOKKDuP7",
+	"WwLFUv8zQKb3yKVowoGyhDTHHHPv/tiT+c6QxVJcKqJlmSWdMaW4FKe5snOrkSpsbZDrTsWAFb8UoBdK",
+	"EknQDh8TKvIdNqJCSP0zLS5sikJpp/4RzuvT9YSljFBius6ibS6IHZ9pSzAWsYi0w+qYwy2Y2HMpX9IU",
+	"VblbzOhQRrOBlnIQQ2PFfDqOax4w/dFSEnzmfjm8+x58CxiGgKkEs0NqdixLtHJT8IqK2bHWbJqgSesW",
+	"M2EmYUrFbEBdex6zkJKYe8Tde0x0OiP0knJBYqqtfnjHs7Loo3SsWUrCU6bT2fax+RESxUZSRHAemjAa",
+	"Wbue90iNCQ1fIZnQPCZUSD0xk4wfNMtA41heMzD51ahuj/aCGkXZDOW1oJmeyJT/cOtNn/lNFWvyb//5",
+	"v/uv/+P/9pf/9L/85Z//6S//9B//7b/8n//2v/4ff/nnf+r8///5v/zXf/8//OU//uv/9z//X//2f//z",
+	"/TA+0DU8GaqIOWiTJGWKCW35+2tB31IeG55w+znIW/J4Hkvf8hEjZrVkSlMez0j5Se9ov/AYfz97OqKa",
+	"DqlihpAykTI6mph+4dxYleJ1cf22c2RbHOD0NOhnI5nFEYjFoWE6dDQx+pBRYNjoqqIY3bc6tk5f5jhO",
+	"1+udf/T5lM0+4CIyxyMziVHEzadpfJLKhKWam3PSmMaKdVqJd+lH33BYY5Rh7qDjxJd6TAKSiSE3/MP0",
+	"1bNYr2ZsDGoP2YVd5Fu/S2/yh+XQKKiGhrwROzWqMqTCSr7MOF7tSWfhfJhlNCLcG7ch8qHphlnBtsji",
+	"GDReIQValRfOiXkctwAag5bNi2/9X22STlIuU65rLM1fThhwfVjciEVmz/l6ezvMLw7AUh5uOf1GTWjK",
+	"IpJIaQ4R+Ct/BiS2aRXt6zAHwqz7t61Kg0a4eO+aYRTWgflnKzaAfIivVa1p60tz5kDBZhQ19cBaFyf0",
+	"LahuuWHDLWQbZkJeC/sgTRlsUrjLIljNMp3BcyUS2+2tRGPfZ1LT+S5/YS6TTHANDpb0Eq3TRINBFL5W",
+	"IqnDXn9/pe9pecVEjdH1JJVG4CdxZg5vplFzg+DjpU/1HvX3gxW+VaFYnKG8A27ktQQLjsiazYyqyIAn",
+	"qsH+CpbjmDOhCY2ilCnFFGm/OFGGXp++eHZq5POY3zC1BQtudjCeAlliSB5Mn8XWpWJW3rnftvrBbjfo",
+	"9nq73WCnv2e6zzWbQn/mqLJhT9M0pTPgL3Y84FpYNCR8IO/xlKJ9fHFPfafErbo5ShnsPqqbrXaPjoL9",
+	"Nax2FaFYu2G99RnLtDS41tMXJM2EYGnuwYvkSBHFde3H2E3CU6bsCOaYH54vLqlm13RGlJaJIwkuLvN+",
+	"eBydvWVpebrNZDzcDnrbwQqu4oYJL/pbkVYPV9rZRgJMeJ2z2cqqB8r6OamISEyVBs5CR5qlqmNkVspG",
+	"8lJwo66VhXhLXW0nl3vPf/rzvxzefFE7xaa9geGlC8nk8Gj3djODlmS/+ZgmWiZ1XQIGM4jr/ZZmTqZS",
+	"afK9x2n9DaYSJiK0J2gal+Q5gTbJkM2kQFPakMZUjCpi3rk91pb1hdaeRw8Umkt/JWJA19cynRUZLbq4",
+	"zFuwfrlEKgayEcMH1QTWy6PNvGelj1UHXCGnEgsqs445Jlpe9tLW75QESLPgeQof8+zo66jQm4moJlnU",
+	"IVSROvFl6dFw/iKSYbm46rT6QdA7ioaPjo56JanguZD2DksupPlIhuPt53R7fNR98/ftHYhs+LHX2X23",
+	"9f7f1e3CKb15gR8BB9vPJBOXTkyTdFzLme2Prr90dJ1WJvj3GbMvmCfmBeGqMs7rJwRK3KfMK0/mvUu/",
+	"BTx+oaPz5xAAlamwomBFvl9xiBf/lI/Eax4FYbqaudlLjkyszKdyes//WC4n4PhQ2q5Vjg9tNXflVOqN",
+	"GesKKtES331FNjV384yNUqYtN/983Dr6dsXZqU7yVV1Yl6G7sSGlKzbrkjMtU6NuESGvH5v/opuCDM3R",
+	"2hxAwd5Tq4x9M+yph6P+1ffBx2L3y0ezT6KX6b7+4029hlaZANO1+Rl4UzVWHRe+Ci0v0UoATgyzWWAU",
+	"CiarY3sLnFmKEVr4SuqFWT17+Kcjzd+aPuYut9J5P789f8yHBl8n0RpkNOXCv9r7XWL/LrF/l9j3LbFl",
+	"bI6Yv0vt257J3tVIqQ+4iF6n8bxQz/BisQoTrRN1tLNjiKZrL3dHcrpDMz3ZieUlF++7+IsnMRfZTSQv",
+	"siDoHwy5iJ580Z8++moUvEz3JucHbz/oiW/U4afR7pezh8+/26df9JdKGdOhN80j2EwTcB1uCGG0dx8o",
+	"ouLsskz0doiV4EmMiHvzbRFBGXR2ew0RlP7w8p7UjfEp1TSWl/OrdJnKLBlMs1jzJOYsHSQsnfI4rjFc",
+	"fy2zlMDzDxQp3sDoV5kpKiI9UaRtKBPkssw0ofhGhbp9luPR5Hp6oB0Thlwv0wabx9lZoCmWPjE3d2w8",
+	"ZqgdrOeNg+ZOUj5iIAJWmfvjOEaHSPG0KpQgidw4D3qaUG3t9Ar5UznovDO3ZKnMRMQiUr9QK1h45nku",
+	"Csg6iZ7AyDefsroTR/00um91vKWqXeYJG129EKdsJNMat91ik3N/Ozg4D3pHQf8o2F3D5ExnTa1V26h7",
+	"PWXXNI0qPp7+BoaxCDQL21zJtrV0pu7iMFee+s3PdHk7CoKUq52yJtGyITEIVpyyv9rVcsNaMCPFgadC",
+	"1Oa2OWmIgZbV4ZWUhqGUMaPCTkONTv2MzhSx7REugL3QOC5zktUsxUzgEWyVzkzpzaBmYveDFXnWlIu6",
+	"93urvo/vFrNXDZeK6OyBIviUVf2GbGxO2DBXRk/mosxvG4hiuTa3qBPI7Rlo/g9UkRIwp4KvQdCgzy52",
+	"FDOaCgwK94ZbSxu7B8HeBnvB0YobfWeepiuLVFrzEgFZ0nYDq91PRRCxl0hZ2VQxo6kacLE0tI2MpIzN",
+	"nPjhGnR0Rdo2ZgtPqdcTHjP3bJlWan0vi4JZOssFWW8D36kXq+0ioOYV4eKhB2pNb99777333s1hvZ+v",
+	"YodbkckIPrqaV1im5rhGUzi81astq2j6LtXNDzk32lebwqFQjkno3Rq4yBmruqmwcjCWCROQVFPXnZvZ",
+	"wB6y5vtjG36giMw0xgHBG51cM4dgDi9gsM2miZ4dQYSQ6ae5L68rDKql5OhK7R/t7EBr/jHuqBc8Cup6",
+	"irE08918IeaDdgx/g3CeIvBHSwjaacPxq9ybJslgzrZLNcz5/XwGr7n3Bymjqj4eYGZWmcPUmplKpYaw",
+	"QNIOaTTlIuyQcEx5nKVMmb/tUhWRhWGnmsaAp/GtxwQWgVxPmCBoeSxPf938ZmCBvONdnSl6yQbD2QAi",
+	"lZbbCfyQp1rfa759vP2X08Y8F3GLWFmM+Y5V3LHeZKzGxNG/uuap34vJXHbud+nR5EMxSmdgmaWapEzp",
+	"x2gKW2xaT+V320ut6/mSJlSpa+mEW26QDQ4PSoauR3VWM48pFrl+rTkbPCYrG5YGu5LamANYyG0bFZ/Q",
+	"S4hpWsTWK+y2YpVbg/uGyCPNRqNCT1KZ8JH5ccmMMAzB3CbI5wkTxy+2DelSzYexx7Eh1s7sW650SrVM",
+	"CST+KNJWjJE8JUiFTpGKudJNfHo96+ICJn4sKpy7OMTngYHhROvkaGfHDNdZ12DAYc6mbdrUhQgzxdIj",
+	"RyD/ECKP4RoyO8BqOd06qmZiYeSvWWNDqdZCbq0NrheX8gKmPbucmEUmLypyBcIVC0LvXoh6gQL9QwfO",
+	"PzQKF296+8Heo5Lp7O/+9I9tmIX3/4SNTt7fOtrZ+fYfLy7Uzvv/7s3f79R7GHz5ZOnebvpKUCIIzVyb",
+	"rhVbV4wl5qFbiK8ms57PI1fkbXdyQJ9Xe9/Nu13yTbKYH6oijHdEBRmyeT1pfjdGTPFLQTVTRm22Ni7z",
+	"rBGnVb9MzgJaHbcpF4YbrmBu8Ee32ryfOf2jwqlQooePjQ4IGn14BJLAnAPwXBDmJ4g8f4aYPUvaKdXM",
+	"hnrJFB0OW48vRAjb14jHTE/CI4suYjlbU37lJX/LCCWCXRMp2NZjEg7NrEaV9y+Ec4n6G/4xCd1l8zy9",
+	"YmJOERrODM+tMNUUs4QuRMoSkNjEKUmWJ1QdsnaSjMbgDRLMHqa367psO62bbfON7bc0NUJMmY/5K3bs",
+	"3vMvPs074V/9zHTo1PXHv/OB65t/8Vnez1p6QR/yHeogx7C2zlnu/H92ATu5rcaaI7jRR5KYjqwnWcYR",
+	"mbMPOGXkcF4D8fWTe9BGbqMzbHJEsichkrKpfMsU4XqrS8wLb2mcuUiItjtGeaJu60KYnSXwIJ8Jw6su",
+	"WQRCAWdWaWmEhvfOX7M4zHtl6a9GUs0xww+nlMdPZcTOWJ2BxHmVF1lIgFvJyMwWnSli0+i9SToIlqfq",
+	"eB+q49mvpKgLhzkWhE4djIJnMxtlacrEaEaokUERG/EpjR3cAObRavS06Gvp7pcTFVq9oBsErXkgph97",
+	"ncN37YuLrvvVbwqFOKFKXdWlIqwYEx+sdQKs2FZ2VzKtVAOv7zuuekGUb+lYWOpXHUHYub0Ljckt0+bO",
+	"DNvC50CWNSrVl2x4nOmJIBKfIO3wJBvGfITxwpa3wMmWS2Gb+eTs88/CLZIJoxmEiXs+LFHpj638Bogj",
+	"rZlCmQ6J/QImdkLjmIlLgBr7vr/98PrD3rQXfX0TJI+a/3UN4684z0vfqhV9SCFV10XegerMDKliB3tZ",
+	"WjYwr9XNZTRWfH1+6aq6ez6+uUeNMnIpt+3FKU2+xc+9oWLmSMDIzqcgQ1aNTaiA5NzQkYYQODDohTKO",
+	"Bk4mh3CqC5lh1wPDbcP5NLLiZgV/a69/2HtYx8oO3tUyLsGu8w+Xm7LII9sTmSq2PYT2ZttK0yRewbBR",
+	"jbCq0yT8Qa/w7fU/2ltGMKXRN213c/MV0xNZ43+GdaiNwkpZaQlBbCpy6RI+r12cFiBCTKgiQrqowYoB",
+	"g8Z8xP7BUzFW4dMTqurnttFlByMspyZ+W16ijk92/tHNHQ8WPr3e+a7Uf9tUq+hl/VrNpkzop1KMeU04",
+	"jTfAeYXTOqxIgm0Q+7DTN2G1wPrOcXVWlDbQGNLO+Sxhqu58PuVigJrNsvZQMzIbB7DhQI+aDaZcZJrV",
+	"jOsV3jDHPcSbm9KZOdcnlEcWFQJt5VYclx1/QWMS6iBh6SATdVF3vpPRzJb5q0lfG2azshq23xRYt0Sf",
+	"dAtbmsq5vjbM2gJCKvZ8HQAe0omLsmyHM57QmfUefHhCAalJy5GMHxMwg9o3wg75+NXx0+2zj4/7+wcW",
+	"0GXLz3iGhqyJxL5UPkO7B2qU0Dl6a9gFa1EunNfobKBdi/PTYafhgconBh4mWqLBlrRD10JY3j8lNtcw",
+	"roWMwg7I7+KCNQVswJqE4fX23ypRR8syGJdE9dY22gvWPSlsuNw5+OSqGJPzB3zKb3fQcMu5KpGY52vt",
+	"CSiLtSSKuSTMVF4bqaulIVfSThiAYCCXVODdr4hgZ8FPaOmsv6Oy4ZTrbjJJ3peZHuiURmwg5JMFM7V8",
+	"4DEVjUgS5iYagoCjGx7aIXxMqACU3w3CU1bAFSi+N0pZZK6APDRLXMPAgzXzTiuGWNwGUXgEQAogq6wt",
+	"LCx2SPiYUMQ2MU/x8SzvmZB6wsWlz1Dt8raQKPNUz4plsnhqscro4bLOsZ5Wp1UWP61iOb2EVkeqlaRT",
+	"t2WWRvr5vGxFH2nl9MEhNjXEzqJbyvaz5qyxJnO8pYRZR8CQNkjaEORKxyJgKhIil8BxXd+YP7ceE7eI",
+	"ZDgjVlrP6dnIW+ZjvgeQB9OvP0I1btgPMot8Dru2bcgTgl4BJG3CrD2rzGr6t8tXs5O/jGocsu/tbCme",
+	"RK3zO9lv+Ei/83ygQOH1H+0H9ZF0NrJtISb8sow+6zjCxjoOpbjoR+3cxVQ0xumvN22V6GnT8m3MUSkb",
+	"M6NP2626RgK6DW9KPLSfFcJIcnCgJqChvL3a7s6bwj45+/yzZTamqgfFc5hR5Yv0B4rUmdu6WprPtLdC",
+	"csnRb0DauT0KgWErp25MJG0dD59GH46DXn93b//g4aPDBb9bnVZKr19s8JZFJcYoRc6EfkY1xXlpsdkn",
+	"Afvqg/jFd5JH/T/yr7/6Y0A/2su+3v0k/vqr0/iFCDzyQavWtjVxLkyMXbOTvpUl6Ne5dOzg7/UT3kyt",
+	"YZOszKnfw1Wmt9SzR73Dfp2KMEfque7qtJBiacp6R3F9JRM6TrN91JuSJWbM75QU3VN6/YopDATrtE5Z",
+	"xNh0s9yqecvjyUen2w8//qL/6bPDV3tfffnom5Pd0/MPDj57+nz/eM3gm6pVt2xAKqbYDWBpXsG8PmFv",
+	"WjOIc8JXAqF6+6vrs6vAc8EXWLSZ0aPTUtmwlE+6WtJ5tUyB38h8Hnd+xrhMqdAs6hSGSvD7wWVFqFVp",
+	"/ERcm2lpHtvqzi2iU4cXpUWcGlmW0pp0LkduNVlvqX0J+9cO6XhcjdTdHR/S3igYPoz69WHScjrlCJ3b",
+	"nOZ17gKLSPunP//rFpFjCHLBE4qWyXaWmGtUEC7ecs1Yvt42zqiaRFqbYwGB+fMff5r3sNqqDdonbS/P",
+	"dWtTCrM9rzmWvVbmZHw9kSRll1zpvFQIpr6ZuS+PbzWXJBdXdRES+I0UA1bMQ2RE03Rmzuj1n1uQwJok",
+	"79Px+MkyGkjZiNVBYgGN7QfoQcaH3AKrlQ3BjrBf4ItL9T0gdzs93qrk9FFPsvkgFu0t14WNMukO1zU/",
+	"rUDPgKQHpyS3b+6ElDPF0nlf9VAOl+ciuzf96V58ILfQ5S/EWP5MEQBoRdfNEJ1Y9GYeVByuW6DwlQL2",
+	"F5sle9v93Q1snVVddFV/b6fFk4YslhLuBqEaTOvb1bjtAjTjYSM4nWJM3AqcboEVttzxj+W1RSzHvYDe",
+	"AMPS22HuDe6QUCkJyQoYe2D+BHBM84djx1WZ5/nOahIIWDqgl6yCGNd6JX/gcUx39rvBarrofByHm7uK",
+	"aYsnrdJnPduZo+QF++ouIj/8Lbr5cfsMArC+cLpeReGUIlPgcKJN1fwArxLUBnSKTQ3B5qUQRjSZVxJW",
+	"4HUjmjRpuYohUiuckU3/cr3FBkm7UHGjSvgBvxorI5AxnfJ4VnENrtitNTLuDKMCVA4o1IjY1ZhgB17X",
+	"lE0pF4q0A9RHzbUprVjpV+sVDqgJMCRisR0yabtY28rOwuSFun01zuJ4heHyIqOQ2lwvmuRDg7sVGOgV",
+	"M6GhnKHpxAJYGJStdd8vwhJqulBRA3r9W8HA4HJa3PHC6Pfo0WrnIASAduHqDTpbBmG9jsxry8zAHqyn",
+	"8f6qSkZUqytHRMhr0r422x1jO0B5lG9Bb56xKqRMf307pqVj3P22K/7Mzs9Tp4ZD+URTELC/d5ewwTvh",
+	"zR5XrTEk24mbDaA8Wp0UhappwiboIYVjdSGb5vQWnX05qSumIbDf4ZBjqED5OxWB6oNmRzLDmgm2p1jH",
+	"DwiiNioiRyl2J2QES6/vhWkiLAUEVACxS9aj/N5ilRYDICoTuQhdxTcT5CkTVQOyw1epHt/ANsAVYFyZ",
+	"AYLnQ3OWEijUwBwj9B16W7dVRhGkan+5Lr08dIorLdMGERFTzZR2dpC2iy3uB1sdIti1uZdj2G/iDyjb",
+	"Z2q8KoWzaeFhe7njF1qaPyKdpJJMpdATYC5LJ8ss6wYuj3NeW6vAJYdwSKoqXKdFXyuKpVurOho+lzp5",
+	"ag1HtzJt7h32g93DlYMqVzVfmv4VEJLlTkid0ExPmjMkMP0Agt4FCe3jkGP4+vQlaaNF7otTZ44rJUTm",
+	"D2upk50TKeNLqtkRxBm+T+NLmXI9mT45+/i4hyBfEb/kWj05wF9cqYylT9x7eDFhKZfRk90Af2L3nnzy",
+	"wdmXX+8+O/nw45NPd0++Oqn+rk1yyKekXqHd7bvBtytYkpVxrv/xysrZnnRKq1G3kq8VS/OyxxvCTtjs",
+	"HsNAQBu2JSRIzOhbm/xzzUVk1IqA/PTn/+AiHUq1JooyD3uPVlTSpXAReaVYndX5yArMqM7SOBjH/HKi",
+	"N3h3Wl/IOXwv7IAWcENH2qryhmVAlj8b85v3MCDgvYSm+r2K7/+9cUzV5L3WImV1cPu5KtqyOOblGLi9",
+	"R53btVoU7dgcS77cpYPNQG/USNaFcoTWfJEplkIieCqzBJflMpZDGleWxTxXj3Fzi3FCrok/2IptEmvX",
+	"m4Mo2mKKrbcJbBJ8ramYyjlcdxGyo+Yvk7Y9JHNBcOM4NRLwfJTmU6rZJudhbL9SpX6ymv0HV7mTlzy3",
+	"bXmk5JVx8XdPdRHK0+Szh9o9U0PyTft02VEmZ913cZAp5MDmJqaKsnQshMzEiE1rc/ZoFnEm1obs8xs9",
+	"dk2gMNCsqTCIZjeatF/R9Cqax57xYrQgbZqmGoywQf8oCMjr86foIxwi7iQGX3cbIIsWW8t7G1jLmYjq",
+	"0XLPQIFwAphbBK5SCQ8molpTSG+7f3j3FVx6qwZPpnrRiAqnSmVAVNdpSuuU1V7hRKDjigL9iprOC/C4",
+	"S0HOqM7SqD6MdzFizkbrX8e5sJMFxftzWtBLp9hg62HZrLLfajAI4jiEHGYIUNISkT2kYKRdeAaAKvWW",
+	"FaIqhMjmvCwsXOsQBDvCm6VUf+UbFigYfeAVM1R4pZKuD0/UOswbhncXbHQRC7wzxop1F+uTgcwtLC8r",
+	"xxZeZUoFvYQuQO5+G8N2OsScCzo4xx2Y/a0jQonKEpYq5nJfLkTKplKzbWdtPz558UCR8McLW5vyonVE",
+	"frzAMpTm74tWt9u9aL17Z+iBJqySir5WHXbnzwSLjJup+YTPosV1i1c+wzfn8DDx8qpL8Sz//iqhH8dG",
+	"TRrGrEOmdDThgm2njEZg8TUvPAbVaYqxTmTIFI8ASwGg5CFts0s+RNgcGTFCxexCuPMsrC8V6hoiHjhW",
+	"q4+5MjrZhKWsSz6ygg5mWGFsAvrxzDRjoh8X4Ga5EC4NCAui43J2IMNTX0sylSkjV1xE6ghgObKIazKR",
+	"8so+Dt1zRvlhLEdXitALYVRBbISKSsl1GwdjVOq8zKk5k++OMP4c/mbhlpeBWK75rpBizScgoNJSVPdC",
+	"XIg/WTQ08ic7zD9diD9tb2/D/83tvSAgfyJhhRpD0h7SiCQ0pVOmIccC95dhY+7Z75QEj2YmVJYk0ujA",
+	"gymLOB3Y8O78SeyDf8XMmDmdA9IUuoChTLwtOQA+VJmlIzbI8VE6JIQQBHGJBQn85twHLVrAgA7lWzaY",
+	"0psB4Ez4t4YslteDKRfFLSuo695yt6pvGfW+UJ+wvPWUTYcsJTLTlnoVieQom0LRYJIaIrZ19xFAyzAU",
+	"mOFwqzKLbhUql5mIEskhJc1mquaFwzt+7urATotzQV/LNBpwYXN00Rutk+pTUGe0uKSUHCBcXOVixARn",
+	"9i0IKB8gpFCWFo8SS1s9Q1t+kWd/FW1xU38dvUv5U5meDHLvOXTcH/Wykbie9JHKVTYe8xE3vbaBbfh5",
+	"7zpY9fP3ds17Y5kOeRRhF8Ar7lOl5iwt9QnIs0rOPKleKR6DJAOc4AlNGY7ZAg4VV/1v4hWXemM2kWFE",
+	"A2A4LAqBnRhWYTmThUR0vZ9m2jZTLUDfIeFIpWP/4zkFQVWBci+UHPihX4NRLO1bOs2UHsTsLYuxBr28",
+	"hsYnbHQ18JtxE71nJtpMxlhmojI/+SUcdulSyiI2TfDrc7SP9IkZQJm4EvJa5B/cNx/EqIbSyrj7h+b+",
+	"SIpxzHHTKKazZGBLqOIoIxZzcNCYBiJGcaUhiF3PBoDnVNdHN7XV6956Vm/50169l0JYrV29fIKlYPOT",
+	"4H2hfCOhxWbpAdEbdo9LR9NL5u71+7ilk1SOjLQexsgMsWi6Y4VgHME4EaA95kTVFnTfqFYOpnVgN3rB",
+	"wrwLHpJlyowyArTtidAclouWPMbFe1udAnUQVgnSW8szYInAn2J3CzN+YBrU1Kj78/emXE2pHk38W+D+",
+	"8Mq1z90bp6yYUqC01LBawCSzi5z/HrCbEWORt/Gd65HdTGimtM8S8A1bcBwYg/UmD4aZspFIcjClYjag",
+	"WhsyUrYf+04T0Eb9jEOEZTLL5erMh1vuSSSCUlH2sFhZNROjwZhyj0vYX+79XSsX/PkRcpD/du7uqgS0",
+	"NFPQytwcA/dXTXNfXWlDuTYfER0w+ABWfeCKyPEYxuydweb1dl8fgsJCdeqQ91yeVlhVhuBMN6cLmaNu",
+	"WRWCDDNPE/Kasp9q0IO8OxWFBpqo1YK8O/Pv1CgtcLUQ+F5frXD3eltcmZf28Ni8uK5edmHquYh2cWve",
+	"ZJUEtLN+Vqa4LJ5LD6F0dvEZJeGcX/S+VhLN5ndZbFgbRS6rW51WLs9Kn3VXKjIvD8Wr9NdJKljjilSC",
+	"SBKfm8MieSwcrbE1XLmyxvZu5arTSyHZpeBipZ85EyviXCo8LB9qiYWZ6fI5mCVHw6HAquOzoGIUHgdC",
+	"enTMAGZ7ns/k2Ccelczr0+BQrqrTmJmYVJ7xVFAzrqouba+hKu1a8L5daGlAQGUlzSy2p6P5vSqraPYr",
+	"NRqa+eS8gmbmtqS7wITWqlc1d/KAplqdpuaO180mjcbVIRiUR1VScvKlKkh2TsTZmcgpYk54FMumKpdr",
+	"VBAPxdRXKTBRvP5E5N0raaNz14vpmtfPvIsV3WP+Tq6xeLcq0s+7U9VXqreMulI2NM6LwXmA0CKZzbPs",
+	"11vxjskkm1JRGIWsKahDFB0jGMREXhdxt3HM0nnP45zVrNY77NSZeluiU2F5RNo0VtK59cKvtm3m3faL",
+	"KCQTRiOWbnVIUWKCWMRutDKVexf0Pnl28PWjL/e+6n28+9nDL/qn++eHfwy++fTpUvO3Y22NYSnN5Z1q",
+	"phnkCxiJlIzfsggT3MH85RfeS1hKpjyOuRQEHXakHSYsHZipR4kYwkNo2Ar5lF4y/zpc2HpMMqGYdh+x",
+	"6OyKXFv9CgtrRaQ9AmZPuEgyrGIPF8h1ygEQCU8UeBfa6hAEsYeqH3hXZjq/vTUPigANDqDBQW8yyAtn",
+	"FRGkaySr+I3tT++iMSNRkkzXNNXDtlaL0iiWodTGqtlk9T1YZzDrFC/DFasbcrAGMEmZKjcYdpLKaaIH",
+	"LjCuAlSOlJu7FWAzQN6gTdaZSAUoz9NEE9RxFAlRh8aNE1pvHoYAQVglkGfVL1dxFHstVJAWNqLSWpJf",
+	"B/9lKcmv3VgzyffXSoGsb2Od7jQT4jqt5Bzpdg1VYyx9QigPt9Lx2mltWLgG4pgfRJ3AWTjQYNOB2mjR",
+	"n3uAcwykzEXL7GEF8Qv4IOsna24SJdFYrvgklUXSxFimZDcgribXXCOZPRksqEdnxCuEg8dUmRYxWMEm",
+	"l5M2JSkT7JrGNjlqwqZOU3MR5UaL3FoBr9CrWVfux+eoY5t2wf9tvpoj6kP8+ogKojSHynAuG74RPL8m",
+	"zLYphH2jgA84w94KY6YhLKlOwpYjwJtrhNZItrwChzkqQCirQ3sEJMj2yHSzAnh0ePcICxDjAnojLNzG",
+	"IGW3Cm5fufrTbWNZLKezQfPlDejhkFn+489exyvUZ0nsVnEuBaGth0d2bKtnpFnMHLbE0AxYdfI4aLOa",
+	"gJXbpprEjCrtwJNdWGDHHS1A4S9iAOu09yWRvD7i1vKA0nsJSF4X2bghfrc+h3S98S2Itl2voSLWtLr+",
+	"H0niCJe0w8MAvPu9yW4wDaF4D2ZJYyGaKWmHB/aJqfn3LjhLelG41SFDpq8ZE6SHZLDbiypYIJPKxJYL",
+	"XvSX7bhKqOuKm+KcNxUnzOUqkv0DZeXRlM5IyiNG2lmsU0p++u//vTkWwH/HKWOlDDGwpwCNmy1rnq9g",
+	"DKVyhTCuM011DWKsEc/NsXhrI5Jite/hbN28KNO5j8y7H8zWr0de19ipvK6Th1o2J/6vPVj9QwUQS3G6",
+	"czah4nJSVzqymuKZAta3hsX7oeXNXWf1ODcYK0RY1ahjz8GCaQPP2za2Zy8IMLTIHBW2oEpsTJWqAYbM",
+	"zJaZi0B1rfSglb1gd4OodIRzqNHbANxi7+ZmA7SZkjOhsdv9ww2aRlNdU3f3K91dUfmYQztcrc6Hc2I0",
+	"DnE/6HfAaWqWZz/Yw8JeuQscrdoYZ5rDA4xkFkdokdxae34qZO2QFyvOHVuwya68N458eleldscmahlu",
+	"xKdMANpGKq+xBB5sK9DufaaKAcoTmaVehoPnscLUlDk8t4a45rp+vqTaaSDlfn7GaMqU3k6puDKKj1Gb",
+	"eYxmVTCjuvpjXtK+kAXci2FHUY3ak+wH5eSevWClTNHD/bJOASr7Ku8dVuqqr/JetVDHPlTmOdxvYYOr",
+	"EsEpKhoLrbY19rCNrFe3ayeqe39vddtXHFdUvv6qqX/gQzZnhZoO9Pqr9oDlwmVdEWzF0rtOC3KmsRuD",
+	"zcS520zvcE/WowibjX4EJowwojNbaMVs8RARUrLRFdMPbA6WO8xavZpFRX120o7liMYXwlzpkPDrr7/+",
+	"evvVq+1nz84//vjo1aujs7Nw6zF+CKNLMSDZ/Gkve7EnkA2HfblisxDjb3nkik+Yx1FCu8JmUrCtanWy",
+	"Gj2lHuEIpun2k+zsWDWk++guQROdSwchCKvVXft7a1tTa3r8aBMDI0aaOACG8nTUba7qbm/iIp0GLlUz",
+	"huJ0b/dgaX3ndtWKrDNTT42+V3Og7d/chKgE5DojBPEYlXGrQ8I9c9+F0A1nJA+ptye4XMewqL15jDnU",
+	"du2QcN80gAqIL4r7NzetTmsP/r1/c1MWuPtweanArYBnVvQ04ayP4IpBlH1JKBzGaswHK2DlrZ+kdgfY",
+	"FsvSy/ZW2itXXNQoyKFg1yFpC4nTY/QMa47FKEww2YakDUkQmrMUK5ZivRUylYZoZIaZS8llSiOM9Jzw",
+	"S8Cr4yztlNPT7OILhhml0D7ohfBymQjwoQ1qKaAGBfZC7a6ZoUUMwquWK7t3BLQx1/WcN25WXgFC/Hz8",
+	"YTBaO79/Ho9RSfeyz8xjMvgJh3dE73eJHFKAhMzBhVizqJ0QS9yVdD8fUcRx1CWQj5WeQXX9l4gOX8Na",
+	"bGqH4Xc1x2iLnL7CXl1ObDYGstrYw40aa1SXK6Z/oyzJMSnJQAi20Mzy0d620bKcYxujMdpPY5pFhVRQ",
+	"m6SvN2ria3dxfxvTku+rk9GanUsZjQrfmJfk5fdvk87YkMw7ARFafIY4PFitRysgpK6NuZn7Qaa1pdG8",
+	"Q3Q+x3m6ATobmYgcMgOmA5Ym+1GvX+9xtMGrpZHsvO3tjCZU7xTzVes9nT8GVS04QIMAedMpmwKaRgFN",
+	"kuFMs/JgyrYDTZC8qhKvv5qFoFqQtncrJJcCirFQEglVV2j+r6AxNoYDzR1Qyh95AdFfeLdDbMCYFGBk",
+	"GcVZVMFp7/fu+EQz573e8BBTz0rm9iVRCRPaC3Nr6wkXV6i9WXXcy4LBUGxSAcRftZd+SORmQYuuWtKg",
+	"Pv3XUMjH5+cnLh3Vo5OUjRh/W129erj1wlC61G2fh4YvpVmIGoUYznw+8fCKfPeBIlOaJFBvbOysA49J",
+	"qc4kgkWmUXU3Wmrf7gf9PWCMQSO8b2XyNwCYtFHZ+VoWDZe0jJJA6fjKTGE1rUyexyXzNfjFT9A+vZWl",
+	"xxxb3lQ5dFWX5vAS6SUw5wyy1WN5qSpYguSEKkVCgOocZamSaQh1rtzfY3u+Ng9Aa4+JPdbA5ZgqvDyv",
+	"e97KjZYrvXVhJUVfK9hCvd5yFJGGmk1+oyvNO6uNDc/NEnC6J8icMdAdHQJ2S/ghzJXiQHlxERda6Osw",
+	"TdDuZk/2iz1lMaL3zCXpw1252ngFICKgI1nZ0uvvBz6+PdYHnq/301j/5NQBJZXGR17RGRnTOCYKkJfi",
+	"GUHbzg8slRaCQGw77ClEqmJax2xThP57wcVvqMd8bgstP1CEbZtHcqB4H+tHsLuovIxO2iajg+0FPFT3",
+	"8dsD8K0GSwZH5LLJqQEx2vYYAvZY4XSCXrO3c/DYubmqdwdYQpWtUu3jR965ujAVK0nGtKwm7q02KbgN",
+	"1+SBLD01r5VqWq7ZAFpdfaPIgkCRvGj40hARB7NbWevwMdzG2kfXNI3UHcSSQMpZY7ilq0rhMstccQaj",
+	"1SubK3v++fnJfGUXGy82r5B5CWc1E2ZuErhJgp/+/D/tQZb32dnnxGVaGYr2HhrFlE+LCpIvuchuupF8",
+	"oDpGWzMHLsCPnjv8T+kNxj/tebFQQSMO4ArHA9TTa2gY+f7GpU9QSqwUUOhVQIEd4ZUuLdJmvfFU9+n6",
+	"+pHdQzWQWNGUi9CiLyHtW2PaY+c3A/hX5AAck328p3kKmDhXbFYicito0d75ZhXEyeZdW6NghIiIgdvU",
+	"kDp47ue75qIrhpn2h+YD8XDr+7sQ7b1gd+sxoSQs8s3hAyMqiGBY0tV8zHxLWJ+h36xFHYI2zYSYnxfC",
+	"poMqorRMnAG+W8pRz9UQl0Kap/yVrcc5fPMciSk2ylKuZ2dm+qx6wmjK0uPaECIAOLYc4pMvzztEpi7Y",
+	"05NIxycvcBztUF1td7tdBBGHJQJmAV8o+jPROsGllFecLfiyrcaCzxkthwxnfjkZbp7Euy789qiVWKVy",
+	"YF8vvksT/imbtd69g/QSLBE0h2ZVQnCzSE6OPMyyucF2iek4E5qPjAZra/qUputCtMNjmzEPh5gj8gFM",
+	"BUEcKPOIBYHCcvVhte+hHfuSiW/+UL4eKyrXQG4WOLBVUs/Nx1qd1luWKpyroNvrQslLmTBBE26OFN2g",
+	"u4vw3BOgrR2a8B3z9o5fJOKyDlX6Q2o4Pj5lkW2gihzQMmCGSBlzcRniVIc5mihgTDAWqUHKaKYhBHVo",
+	"DsJR2LkQxR7dguWDDEUJWxTiOx9YjjWhb2GcYGnkukuKoqU4W6BiYaZjB1jdhcAdDIc6o/LQkWapnUKj",
+	"/8NKQBnSpwWEia3eCuh8RdFImJZ+ENiQaIf9CSj9I2hnB1AofEGSHxW/LYFbGw2r5gyUB7nvWz3Qy39G",
+	"vLfWe++9997N4RfMHpB6/U5L8NGV3VbTGVGJmQh0tzvxbcSJWX+e5/87HVJhtYKWXTcrvNgAj/6to1Y5",
+	"qr2xo3AYHwxnA1g1Gz0EoTa7vdzOd9jr7xfx0b1H/f3g3bs3RTcVsE+hJ6lM+KjVcZ1+887yKbpMW2xY",
+	"Q2AmNVVP6uqcdByuOBgTcimQq0IKi/9Q4b1NtOyaTbYX9Jp6mBPRzmsfoANe2l3+0vMcYeNdp7W/yhuv",
+	"vYRyX6gAKfri5Ns37zo/ltj8t2/MqqhsOqXprHXUMnNYiUhw6nWlEJLhS/RSIZB/fnU75ytmJROpGjBz",
+	"vULFkJ7MRleubqJhq6MJo0nRBxDYbX9pHihrVIy50lu2ED5wgFw4cGX+ZIlmkVEOQHWgcQ5guNfvN+Ae",
+	"5aKjcC1dCAQQnCYx5UJ3iXfwIN9JLqylFQ1+6Ewo5UJFDKEKmMptUm4oF6IoeOLNpIPMcFggKtx67GCJ",
+	"jgho/yG5YiwB7S5iEcg9V/3ScFr3rNn+IUkywMR2sVtGskFXHJQqjqm8LkyM0lkCW0YDejFqRh7rxYpU",
+	"q/FYW5E/V4o/kNFsPQZb9M5oUVfbSSq/2957/s2wpx6O+lffBx+L3S8fzT6JXqb7+o83hzfAPDdnmrdg",
+	"Rnaw78rnCNtoRcz01p6Fvx5pkuu2dy1MglyWBIUgCd7dYknqZIO3jzs5u7AMPljOeT+gkSsT/fPJhL3g",
+	"cD2CmcPE9TCMHBgulsUs7X4ap4xGM59jtFaf/1pU4doVWOXDoHAbCeTulUryTRix9gaCJacgWs0JrnYv",
+	"CLZwTXsrzPW5lC8Bu8m80O8vf6HQTE8tUhAI7hXefG0FzGsBKEwowH9+oV9sFR81lxSYTUsE/btOzcFi",
+	"58fC4/UOqTBmmi204fk1XUBA2VO3UfAtLgQXSlO4ZLQ1l9ta0I4NT+uuII+eYYfm2PFerWdAvv0VMIa9",
+	"5W/YwX8m9XOAOfsF6A1n052fZ03q+UoaZo6cDP2Ypywe2eLjVbLOjQOFdcHvRW7OMGfnwphR8uKW5brP",
+	"GBfXQvFzQ+d8zeaQlNUleIl4ZuNWWBypHA/JoXYfE8GuG/TqmF8xQuGB4kTf3uv3L0S9CgzS+Jorhod0",
+	"TDmGDH87eeaAbzTWlG3TwuzCpYDymd1c+wwhvhV3dG7Us5moxS4XEVJBocW6Re6SY//8EXGjfkrtH8hs",
+	"1M5esLeaGvoa1JLbqKFOEwIl/BYKie3JSjpi8KvSEa1zYmMlsX/e81xkm1sc7k1ZRB9Rfui7ZL9R0fBb",
+	"0zVZDZes+fbv2uICbRHo/Q6k93K10dzetklrt5D0JeNIW14LSMLZqtEA7kjq792V0MeSa1Ma5Q4Nqg37",
+	"JdoW1ihk6limUK8Dax8yw39BsAppzevmNXCecW3kcxGpdkSCkGRiyEUEFqI2BzDxmZqzKm1VxbGEmDyw",
+	"A4nIuj6gj2Chl1A9HUoQLxLRtslP2ewDTEHYWDD7Mf4PV+Ye5e+jZ+7uJbKfzLDXuX1XkUPX87ghjuO3",
+	"IJNKwmhdhvxzs0ZDPyXGOK/Qmp3kP+Fchh67zF9qZpZe4admDx6oK/6T1mQrEOA1r6EFbo+5Wlmkba+X",
+	"y2R1wGgsBasp61zZ1t6nsf7fnbrYigp/eaGuvJmWzU0xI/iIme6jt8B6DuU1yZc8nwmMPOu2miIWy5BU",
+	"eeE8kcVxHsDoZYPhdee5/Yxd2x7Uq7yV9t+92VT1mas41sAhXNGIEn38lh1bx6WNMEZrorfppmxuk6Hu",
+	"sZPKvMx7rTvrlCUxHdkzri3AjIoIu+EK/DpXbNYBX435wbUiPOpgODwicmUCPNXggZEAJ2JauRBKy0SR",
+	"a5leWfxdKUa2hJdRY83m5W5XQ7QPqLAAzIxTWCtuIeriFEd1C2G7puTyvpqLmvsQswjUP+CJcpvQXbIb",
+	"0F5dFJfsTsjlhS4nRHo7/6FFVgCX1OUX/emjr0bBy3Rvcn7w9oOe+EYdfhrtfjl7+Py7fYrIKIMJZEK5",
+	"F37687/grZgqDQDv893y8rysVhrTRMvEReojYIzrVk0o9fLg6TUX05Zob+AwRt3EInFaAbUiUf+uk/zc",
+	"xlbYcoYdWVXDY3qWxakG1tesWnwKUXIpc+X/YKEpMVSNQWd0OIp++vO/XN/MfghBU3jLUijRnGGibx1L",
+	"umsF4RfjBKXdvff8pz//i/VE/8Lb+82aG3yRAmHIo6oB/i2ExZQD/er30qLAF9c9I7gBTR/M+nyKKAtm",
+	"ewDndGL9sZXrWpEJVVBxU2mZ1jm4cM1uH2RRJr81SQY/v5aA7/3aBPzSgJPVWQB+Yv0NHyzb73cuyzuF",
+	"MAci/ZVI83uwXtMiyWRilHWqyVQqTXpBUPCF+7Fdw4eduXpik5PnIx8w9nvzqIef3aIMO3UzFWXnxxXC",
+	"C2rSB4DLNocXNLHXNWIGnrlIhN+WwvtzEwdO41LimAsFqOtg8Yhley+i1mKHe8XZbl1EUAG9cLzn+PhW",
+	"cntAX37yikshaSCt2/ulrRwxTCmXJbmYyFNT1pQM2K3f5pH9bhT10nyvqax7NcJueRpvlBlobTS0+fvZ",
+	"+2cPdEJYe7vKRKYEM0HXk3UjqmmMEFr1qTogugpgmGpUExTtiGPStgiFwxmhXqw6xfL/cBOKinQwzBvr",
+	"cW55mp8tL1bkSeDPPBTCno6mWax5EnPwIkRypHamUrBZdxqR/+d/vxCvittbhn1ix4u+KSOKaex6iOie",
+	"JOJQmUToUvPmkGTr8gNentJHmFJky0aNpNLKqWhd8uF4zEBdzvueMpIaemIRyRLEu7qeyJhB/lVtQBEu",
+	"xmvF0o/Y7e0VmBRfDGmQsHTKY1fLqOMZNJjrfHOZtd2HtoZZfRWp8u1KXajeI7hbKW4WVCo/5U1Y5pfD",
+	"DJVrOxV1mKplw4JKITDHIyuljlwD7zqtBZNT7URegqV+evJ6V/XTU75dnR5XHm7h9ORNLJme4LbTYxt4",
+	"t4ZRx1LuosPFA0Uss+mYnVjg9vyWjTs5QpGX72V4R56eqCdsBpyk4jNyfLnKridsdLXNRbPL6HNXhWdE",
+	"YyYimpKIzlwuqeKaPVAFpPKRrd6jCCUpFZGckpRd0zTyAykvhDmp8sssZRGxoSY2rxpOh13y1FV20cR1",
+	"UJlzjxQMvo4f8TxMGGx3IfLgjcNadmjaeiE8s9NtuGEOzdILgl2A647orISnCZ8wo28dmQdWJ37s5ylT",
+	"Wdxo57Dz6uSb7Y0VcPz2Fs7bGCJqyvM6i4RbT3P2EFIThzZxj0YIrvJTD6Rm+F2Q43H3jqwv1frDdsBm",
+	"m0KCsAtwNucyaajYGkfuc+hN3+z+MsF4bHQFjhWZYnc8/nRN45jpJva0g1BqvpOndmufwmPWObMwCu/Y",
+	"WsLABT2lYgbF8ObjRCDC7vuMpTPP2wEnJn/RIgbg1xjk6yEoetgiuwcHywPr7iynuzak+uA86B0F/aNg",
+	"F06fS7jVm/X5VT75TZEcjpnXemP+Ws96P/c+OUFQADtVq++RArmo9uTl4HtK7E90yLW9rhuZRrtO1FvY",
+	"CSuGUoizdcIIisMoD/+mdrMi9MpdHExsjw33Rb5iw12xfGWv79WQxBtTejNwxI4HiSkX+ZUeXMFfrkGU",
+	"8PZHedfYGj+7B8He2jLegUbV7xdIQfhNq7NmPh+ogiaVjfRZTPJFJc0FNgavGiGG+RoaYqpcLx5omyOe",
+	"R8fC6sAxt5PHHGJo8k9//g+An3ch4EUXRpCbRuABF/K81UHhohI24mM+cqAN8I6rcw5mVyGvzT7jWl0I",
+	"FXPIU8KqdB18MAWcP4Wd8IBLjojDDEZ8MI3hWFCuE40JWHERsxQRbQAbJm1KVCw14IepxyTIAUshGpsr",
+	"9+5Wl5yW4Ktd8BdOzYVwDggCqTSKtE9ZxNVWBytFcJV7KB4ocj3hMSPwAAy+yAuo09Sh/uQ9BGJ6WCeH",
+	"e4+CTrmGZGFy7RnBP0CcRPhlAWNb741jqibvQZcsAOOgpo3iZlHPce+Rf90l/5TMrqp1dBAYDiITH8aq",
+	"9CiYXovnDXODS3naeVGhsbU7WSc8E+d7yhcGY5r9pDwMqkz95s/byG0KJjKzGQYLIzJjednMoADlBVA6",
+	"aBxXlKFOgekx5jFsNwf5HU25ILG8hEgm0o6ZKoAEt7oX4imAqpKEXnJhoZwSap/Bk/GDtQBo63amg4v1",
+	"Nud6zqyX8hL72TJzv/xhV/N4lWfBtbDSk69gP6/27FNbLm61p/OcvJWe9kv1rPaG1X9fRKs8/zyV01We",
+	"O5etuzx+LMofaSxIETTWgQjmii8E5QoIvdoaBocHC9xwnmusVGTgEWqLDv+/CfS/ivFfiA6AzXfiwjP2",
+	"lnDs+0Uu6G5QBwkflBHYF8Oul1DWASXdYaLb3NYq7nktBHmOON43pFCCfjaj29RIUcLNrhEqBXI25JgU",
+	"8Nm/nwpLkghkhl+Dxj8ZwqxVRRCCh9aaS16xuzh2/VXiZ29IpGyhIe23ruKUvbALFRvJo9HOkItoO0vj",
+	"ZrfBsYUuC388ef3ByxdPB69PX77bMXNjVCMu3ncp+U+63e5FFgT9A9Oo+RUeEZkwgfkneRhLKq99INYL",
+	"gc6OHJoMdNKYiyurqXHIXNYzPO/heSslbSkQuLpDegHBWkHg2RX5CxfCtIJ5pFQUcI9etEyXfMZYpAjN",
+	"YUbbQmrvNLhVpzq9sB/4gIvodRrfPvrVQzWIuchuIrn6BrCduM9YGaAPAGxVRzs7hnV1PRT2Wlqww/Do",
+	"YXGGyhf9tUfctM3Nov/1iZwzpK9TtzJF6MktXBVC6sEYAlMKN4WQiJvtIGhz2rp778Rn0nl9is2LAaJU",
+	"ExVnl7+OSNBjIBnsNeajU6K4uIwtjq8UFR7EalCqlJJVBmuObJWEljIfOcEH7to0sqLs3l0lLnwNq4M/",
+	"moat6WakjIH6t5TDkdNEQTn5pQby2UnZJVeapTtjLriaNIvqc3pl44wreCPsho50PHOVpawIfqBIeJIN",
+	"Yz7CHAr7dFfLT84+/6y9FZJL/hagGx6j2XHEUjaVAsJNge2QIWaJjCY0jhkEpm4iTy3lnNpxPsdhLvP7",
+	"YS6rllCd6VJwZWuGYmOma23rzSOhvYiQ5HWeQAuwXwOrUWRITOnNSyYuzTIfYIEB97M3j7L+5jaIEgW4",
+	"lUyPtaajyRRTzJOY6rFMp3ll/g9vNNbPxxgDwztsDZLW8fBp9OE46PV39/YPHj46XPAbyv9fv9jgLbtn",
+	"oNdaM6Prcyk+x9oCRy3Z/2w6/Or0ajg9zL75MppEH5+eRx/1AvnRZBJ9dSpPP3oefP1FPppnVFNDe62j",
+	"Fpt9ErCvPohffCd51P8j//qrPwb0o73s691P4q+/Oo1fCKi2lVKhEplq2ElcaHOMiCEy2y5IAgQOeC6r",
+	"c7L5TQG9+plwVW/Brdfk1Uv4tK9F3UJLsa0NuHhLYx6VMJmK/TqSWRxBJMmQkbcs5WN+b9EkZSimKY3N",
+	"nrJBJRZdC/kZejiuBOC9m6nvYAVlFplH/UPFA0XaYWWk4Vb3F1Aq7ws7yy0UnJ6QU7PonmNfFn7z16Fd",
+	"ojTLuw+YCm5cG2kBMkHb5dITu0bHs4hoGpHwxwvLCz9ls4vWEfmx2+2+excSYEBGUtt2yVimFyIU9C2/",
+	"NPKnW2wW1UVu1d4KjwDcXIFeTNoRVyP5lqVmvraKhBSkStg46YXAPW0BG5OUjVkKd0MhBQuJJz46dRoT",
+	"YTe2EChihntb9EJcShlh2fBrridckH1nErgTjeTzxJmLb6ek5wtQkZdwbINgs5LoP2MxG7kS+XY6T+2k",
+	"QyMYA5H6lwr5hFa1P3qzDvWi7Lzb2sM4h62j1u73/e2H1x/2pr3o65sgedT8r2ujmWVDKx5PjI7mct8v",
+	"W0fbD2tFr1GHEgfg0aqaEAo9zFUbcZWTgLq5SmI6+8y3DzodJ//nhQechhbEd+tKQ7fKzUKjtFF+ft7+",
+	"c7OuM01TfXvOtSxZcukGbdqevwUs5Z/NLuREqZncscVxuweDENie3LfA320ttt1fEPR5CdmugOhsn36g",
+	"CG9CaV4Vp3F3bZzGuW11LdNoB1NBm9WAkzQHQQarN1ZMknE0cE2EqMSSEOp0gtsxJO0kSxOpGAnxA+FW",
+	"l2AcFii7eYkyvwoVVKK0AfyCkSkF6KgCpxaRHbvkOX/LyHUqxSUgTrl+oBugl8vsHLqxf7i5+DYNI2ro",
+	"rbJb2XU+XaAbpykb6e2JTBXbHhoRns62laYJFObzJ7fp6fUOacUo1jLw13BAbCW6wzOd6duACzvKyrHO",
+	"X1+jDcKq3wPLOcZsaQJBanDqyk9xpS7g4azc5XArP/DJiJG2tw+KI1ze+V/gLLc+FvDhSi+8omJ2rDWb",
+	"Jlr9gmi+7vgP26XMmeFSjUIBnA+WadvVoq/nfmcMDfkH2xG/5NqucJW3lZyHzrjv1/zDusRFKNeFUHSa",
+	"R5JRRcKTz8/OCfrAajoY3pKByYiZkczrOP31NrBLSDdy6yBYPbr5QzMS24vmbAAztxCEDtbgazr7BfZK",
+	"v39Lloabf8qVwkJ1Xt5PURt0QhURslK2+j4Tf2o/mLMq21tnaPqVbP9XMBQkmzHkcVFx6TSGTRjClOmJ",
+	"jBqjNCtKz7VfSxsmmOZffVxWhtyjM8z8osIuxIXIVwJxa60ZF0uTllyH8KKQhSSiIoIqpkZTshB25mML",
+	"+cArGOBdhPrYkuy1xdQnVHnqi02wgC/DMpS0G1vcHWPV3qyt0+CAmijffvS37Bj8WF57iTpUOE0Zg7HX",
+	"2gSzKRN6B1NxF+Iy5856fMVNcy7c4MMzYg4gCm1weVLvFIuVmWtYKdZQbya4vhDlDGIXQE+G2cwmO0zk",
+	"NYmNzk8FkWlkYayGZqvzqEuOvWq0ERvxKY0vBPrRFGloHPeNy/y7lu5FwxkvWr1+d3fvolVgQI5jSbWq",
+	"32AwFU9h8u5ifxX7xf1tRAhPIEcyobMBzC4Ab8T26vUN/vf7781/gU6mXAxwzltHrV43CEzHzdRh4fjZ",
+	"wOosGHWK8C8JSwdmRVwU3xp70puDZks80ozL+IYJ+C1v0C8hCV8m21michq01frK7vsZIqI37EtYtmUZ",
+	"BPDMMmxzu06fm4c3jtqHtzGEt7P6w2f8B3a3geU5cQdI3Y2Jrl58t4+q5D/jl+2Z23O4bYQ0E/iReanX",
+	"Dw6Cw90gCI4fftr/4tnhK5hEXv/t3lGv/423dVF0FtsZYuPQF5vEVEDcNf60Aa45JkkeB2u+hQhgZhmO",
+	"evjHQJk5PsLkRMhD7K27g721nd/EnwuWB2gjvf0elz0fqgPKPu56O0v1W70JbfXzhAlVCDqj3YZI6yFp",
+	"UyemCIq3BunWMZItZlTpCxHabw4KiYBWi7ygb0wFCS3phaSdIyZtdcx51kpZa/zDzRFeiHYI2wMMgKFM",
+	"mLCfCR+T0FF66NBibaw6+OJQCJjbHTT1miMwboiwcyGcXcrowfYTW7ZuMZr0RjRNubVK4hRZBEnIirQb",
+	"KoRc5hSCexQTEUYfucBhbXTpmcWthyYcVEkIW85MNEwU+X//k72Uy8awkwMvRfJabF0IhGLMjwTFWDGS",
+	"mgip+XhGFJ1hIWOF82lL34QFSwoXqBewMW8fJjzHNBsVjIJLbcRD7rGO8F8t47c8fBGbz0OgDf35EdAq",
+	"G0657iaT5H0AHXsCg8PgZ0Gn7Ilza/49shZ7B0jLNP0EGv7D7vEf+s//0H9edY/+of+cJvwP/ed2//2h",
+	"/xwG+Yf+c2wD25OZHuiURmwg5JOmIeOjCY+e9IKgh79SprNU3K4j2Aa2ZybwCU4fXjB76UkwPhj1WG8Y",
+	"DA/o3ujR+JD1o126N9wfHUQP2aNx8SiswJNXz/ZbawhVZqsobULvTUovkFDHYjJZhmROSPxXUlHgrl2I",
+	"Rtb8LP7DmIpbVcO7lWfDClzgJ3XIR+XjM4Ed8POgIFW+XP5m7vew0o8rMmSxNTPYg3z3l0RaLulVa5+g",
+	"dn50DP3dQiMHPGXkN1SgaIeWMYQdo17wKIRpsnLbGQMzAUI9oUqXRPrW8kMY2gw2OIN9dheZur8fo+6c",
+	"3f8OnX273f65V2du0QmqvNVjKtRqtkvzZIeMJowmi2wlMRX3ATuyoMJxUAsGfZLKogyfObTtBgBQ5qer",
+	"I7rRbjCHbmRT4h1Kzrdviji5VJKpFHoSzwoE0v5hEMxvGIT0bCWpbKx8vGEZODPJS/A9Ybl+y2ZCMwcI",
+	"aTkel6UakHSVziH8kokRW5AVVjxzFwZpB+GQpFziGItajwPYPWswUa/7NQsOtkxviL/ldQdAJWByqcyg",
+	"3p6/tkvLEDfA/4eVpQkRss3mMW0dNRb4pOZwknKWWybArgSF0aG29OO8OL5t+Kj6hAOtafoCKEpckxGF",
+	"WviAnN0lkHJ2IRAler6iRV5+oM42UszX7asQ1FC5P9xbkPg9VeS9+44u3ou/utrxf/X1YyZSKpaDLla2",
+	"jT2K2f2VbyKEu5/JDHfbmuXKQbIvcSXBF51h2ezrB8p6bBEU37XdnUZbHYCDRrztMZ3y2CJE5snc2MyF",
+	"cLD9pvsYBj6icXxEKLFRvqHX/YEjcQelH3agMnhOe4KZTplTAGBdQbVxD4i/MmUjKVQ2ZYTrDuGChGDG",
+	"Je0QkFPQgI1YO2GHKKYNKy54HVp/4ZWtxwi2YpjUzMF21fA5LC/eJeGIJiEkl5QbG1LFQpLEmSLhUIpM",
+	"gXHZvo7YW4yOJpVxIMi3V7FeS7Rqu3l3H3H9MP0tAQymDFJsYEI0F5nMVDwjQzq6KoAQE2IeqfbYvjkb",
+	"TGSWqrBrkcPGWRyDjd9xdm6rbNFLygVpm+PXEV7f6lwID7LQFZ31UAtt5QMo6QBZA9gIggUKKZjDPyTt",
+	"4MgGCdeHvn1h+nwPqvvcWgE8aKc1oonRvc1fBaZg0GnhwrSOWpdQy7nVaZnJgbsP+4HFVTKX5g67vb49",
+	"CeQgga2j/qNHnVZliQE+x6xt66jXR1uAv1Cto/1OCx36LYQJWlk2nMGHYCab0vGBWSBjMEwAR9v9rcMu",
+	"2U1ZjNtnfgvRclIWMTZtjjd9an1QLprYsV0wN12m1LAW8M3FVMzXJyFwjHhcIAaaxx6oCwFtoCuvpsiK",
+	"067IcR6Dif1kRYU4QCQNp/RmkCmmQsD9VYaTumoD7kHp6gMghOpEXkPsDEBqY6uKpHTEHhMqLkSeFVsg",
+	"snuZsYaqt7MEe+XccxaYtG7Tn0L7t/eQWRvuyUen2w8//qL/6bPDV3tfffnom5Pd0/MPDj57+nz/ePVd",
+	"hJ26T2CdovKAA94qHd7X7umiMgO21MKSMgO/XYeGIeEpTEgpwL8GOad4Euj3Hv0cpvk7qlpQHR7IlUoG",
+	"N+zGCVVkyJhArSJL7ivF3vKjOfbQcR8u0IWBl+WMyxDprynBGzefjeJdiniN+bc0XoJ57YUmuzeQWsiZ",
+	"nDIIHZ7IPDVTuWpZpB3S8TiEOjqGb0MQcpZcCLTnb5EhG0nD/0ED5uIt14w5SGo5hXByKfKKRyH56c//",
+	"avR70Git+wbCodHldSGQqyDGmlFxQYi0Ub4a3UVVAi7qmT8O8E4A5HE37I4PaW8UDB9GfbMkNUOz2h+j",
+	"qWBRAXxop0RZu6u4Wgh8liTv0/H4SeVrKRtBZxeVbzgs7MXVLnhYiEM5XMce6yayudKMpSRLvLDuQAmg",
+	"AGC/HVWo37wyWNpYHQAB6+Sjh7kxS8PFpW/Py/dvZV/b7J7lWPZvmZcJ5MV72jIMpfxJw7PxWJVesQgA",
+	"nlMmdDjv77AZMb8AlJjtk3NZ1DgXe9v93ZIDElL3G7EFeAJv7naDbq+3233oKmMqxsRC+N/cZ+lFzwMW",
+	"Lr1E9KRX8gcex3Rnvxuss638uW2q72BX/28JyiyneA8Ez11q2BxLoQBegMHH9AH23ydfnhOlZbJWzWS7",
+	"XGuAA3xo5NPfZESP40Q/R1BPKW/8lwQF+NAcel136ql3BUQA+zQgApB2Xloj5ko/hvnkYO8dpUxv3RIx",
+	"oJlXJpBTblr+x2+Pt7+h2z8E24dvfux1Dvbe/V2rBpWuvC011UvMybauAVpYO1CPsEOAelBCxlQzMeJM",
+	"geWRhN+aiTDPb4UF/J6Zl4fg9bbeqQsRahl2nF+LCHm91cFyLWgEhmJFzuvVIROZpR1rq5EpuWKzx9gc",
+	"phdlKTrARpkGJAGoXOTKG5FQ/xA2FkA4M1OwaRzPOqD8KzzFp+wbKTAxY57eIj5FpD+SymscrzdhBdRh",
+	"RBfAHGLh1+GsDHUosqmhf6zjZqaz5YDvoWB1641XCi2/USWtO6/W8KnDDbqVMmPo0VMZevvngRfmlM/H",
+	"kR29p/vcTXEDMNxCcZeawgY9wPjH7eSAH/E1gEPE6gFUMyztbXhEYDhf+pal8KdNFAmKwgCto+DdfFGD",
+	"H1vJfpDHVx3uF38e5jUBrtjMV616+TyB/mV2+cxv62AvsE31IOoEmjJ/vpurkbD3yLNs9ffqyySYlday",
+	"otx5K6V/MFv2/OnGyPCw05sSY1J5DaZPWzGKC3Rs/QriwX6RkxPWdgDwMqX5aGkBA5UNvRlfEOUF1nEv",
+	"D6Na66ti/xbymrRDrCsQEqiRAXrihfCjOMGOYs4ELMKoB80RBF5PmIDiWVu5WdRQutLWYF9JyKuRIWfe",
+	"wO6qOLctk9Bwnnq4HfS2g/3SEWzClZbpbLHFwXt+lTZtxZcrLsw4Bbv2Y/F79u/aYLS5gE2ZpSMElgT7",
+	"GPgH1cIOeiFrkCe30nf9l1Y+2nnrd6bznJfGOtVFYPpveHebQS4LZNNSJzvWtrsMkJqSvAY0WDDXx3s7",
+	"lzp5Zj92e+/Q3mE/2D1cnUjM15+iI2Az6KXzz89PyjWKbwu/ZKa/AU8XPuas7/eFuuRb+BHPqx36fQqx",
+	"dqAbuFnge88W/1sCUDrPUoGzK8djb6+aNajdqhhYvN5OzdNT4RCL1SNDxXSWhJtu4g/Fr34Pi7+tLawh",
+	"7w32sCME7cp+/L6h72NDi1X2M2zD5u38ym5nwa7dqsEG5YLYUF0M23LoZTW8InTgRKD8IkTRhYCAEYsv",
+	"zXVeOzeUOjErfLSzE5LXpy8hDK6EZWw0eYVJ27ZDXBE1kdeCSBHPLoShsy45xbpMpL0XHG7Z8DFv620E",
+	"pmb2/hnM121VcztKmw1cjBmmzeX4HgG00vs0vpQp15Ppk7OPj22iLUDRqScH+IsrlbE0zw22mbks5TJ6",
+	"smuzh3GunnzywdmXX+8+O/nw45NPd0++Oqn+bgHxpeZY1Vr67FpM8wybbfR7mLu/EZR7R2c2+uA+czlz",
+	"is4/1rbKtNlV6A/s/nKQzzaOlmQJbL4ahrTRV8BwhdY13EE7cLyzbdca2Uvn/W5hyJw2mUnBPKkw3JZi",
+	"XV6vyDEkSrlYePR8Z7HmScwNQyuH5W15nxu5LKe5b/onSMx2ypOBCvd6TdCf3zqesOrH4+K0ZKYVj1i5",
+	"cCTUKq+EK6FRPKI8nhXV2Ju/baNUaj7ug6Ag6AXVgJSHOciuIwuG5ZL95huf97/bJHuqS6Ep6kEOwYRh",
+	"Euau94ncGz//CSsRVI6Uknc4VFfb3W7XKDgogLjAwGcjiDAa2sH5yZSkUps/vY/ShG8DcnTDuEyT5WUC",
+	"yL/cWoauEj1hU69RtJvNt/jaGna9APU8Zt3DK+3kFixXxh5CdrgiQyjUpKX3rbyFItNglQ8XcHV5HLvZ",
+	"M5XuTM2k2TjbIpxVyngrB1KAhAnckCtmTEC7eaqn25R1KRPzA3lahy5J2nnfZBxB1AViYVugTURk9GnZ",
+	"hhTU71LnEs/ZlfMlkraFrUEiMEqQnQdMS6+SQe6DnP/OiSuE0f6SDQ1fFVtA2+ajUGJTwHzLTHt4lpUh",
+	"NJDtuTt0YFA/GdORUdnkuJgvW07Qaw9EwXxbL7mA6JX6CnqeLdcumT94JVvv3rz7bwEAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

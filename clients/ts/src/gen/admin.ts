@@ -82,6 +82,33 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/channel-models/{id}/group-multipliers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The channel model's id. */
+                id: components["parameters"]["ChannelModelId"];
+            };
+            cookie?: never;
+        };
+        /** List a channel model's group multipliers */
+        get: operations["channelModelGroupMultiplierList"];
+        /**
+         * Set a channel model's group multipliers
+         * @description Replaces the channel-model × group multipliers: a call for this model on this channel by
+         *     a user of one of these groups is charged `multiplier_permille` / 1000 times more, on top
+         *     of the group and channel × group multipliers (docs/money.md § Multipliers). Takes effect
+         *     on every instance at once.
+         */
+        put: operations["channelModelGroupMultiplierSet"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/channel-usage": {
         parameters: {
             query?: never;
@@ -270,6 +297,33 @@ export interface paths {
          *     credential encrypted at rest. Answers the accounts created, by id.
          */
         post: operations["accountImport"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/channels/{id}/group-multipliers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The channel's id. */
+                id: components["parameters"]["ChannelId"];
+            };
+            cookie?: never;
+        };
+        /** List a channel's group multipliers */
+        get: operations["channelGroupMultiplierList"];
+        /**
+         * Set a channel's group multipliers
+         * @description Replaces the channel × group multipliers: a call of a user of one of these groups served
+         *     by this channel is charged `multiplier_permille` / 1000 times more, on top of the group's
+         *     own multiplier (docs/money.md § Multipliers; a group not listed: ×1). Takes effect on every
+         *     instance at once.
+         */
+        put: operations["channelGroupMultiplierSet"];
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -750,6 +804,99 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/payment/notifies": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The payment notify audit trail
+         * @description Every notify a payment gateway sent (valid, forged, replayed or refused), newest first,
+         *     with its parameters and what Poolgate decided (`result`).
+         */
+        get: operations["paymentNotifyList"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/payment/orders": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List top-up orders
+         * @description Every user's orders, newest first, filtered by user and status.
+         */
+        get: operations["paymentOrderList"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/plans": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List plans */
+        get: operations["planList"];
+        put?: never;
+        /**
+         * Create a plan
+         * @description A plan grants `tier` for `duration_days` days and `quota` units once; its `limits` are
+         *     limit rules counted per user that apply to the users on this plan until it expires.
+         *     `price` is in the smallest currency unit (cents).
+         */
+        post: operations["planCreate"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/plans/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The plan's id. */
+                id: components["parameters"]["PlanId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Change a plan
+         * @description Only the fields present change; `limits`, when present, replaces the plan's limit rules.
+         *     Users on the plan keep their expiry; a changed tier or limits apply to them at once.
+         */
+        put: operations["planUpdate"];
+        post?: never;
+        /**
+         * Delete a plan
+         * @description Users on the plan keep their tier until it expires (without the plan's limit rules).
+         *     A plan that redemption codes grant cannot be deleted (409): disable it instead.
+         */
+        delete: operations["planDelete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/redemption-codes": {
         parameters: {
             query?: never;
@@ -818,6 +965,26 @@ export interface paths {
          * @description Every code of the batch `name`, oldest first, in full, with a header row.
          */
         get: operations["redemptionCodeExport"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/referral-commissions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List referral commissions
+         * @description Commissions credited to inviters for their invitees' paid top-ups, newest first.
+         */
+        get: operations["referralCommissionList"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1243,6 +1410,57 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/users/{id}/channel-multipliers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The user's id. */
+                id: components["parameters"]["UserId"];
+            };
+            cookie?: never;
+        };
+        /** List a user's channel multipliers */
+        get: operations["userChannelMultiplierList"];
+        /**
+         * Set a user's channel multipliers
+         * @description Replaces the user × channel multipliers: this user's calls served by one of these
+         *     channels are charged `multiplier_permille` / 1000 times more, on top of every other
+         *     multiplier (docs/money.md § Multipliers). Takes effect on every instance at once.
+         */
+        put: operations["userChannelMultiplierSet"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/users/{id}/subscriptions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The user's id. */
+                id: components["parameters"]["UserId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Grant a plan to a user
+         * @description Gives the user the plan now: with no plan running it starts now; a plan of the same tier
+         *     is extended by `duration_days`; a lower tier is upgraded at once; a higher tier running
+         *     is refused (409). The plan's quota is credited once.
+         */
+        post: operations["subscriptionGrant"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -1317,9 +1535,14 @@ export interface components {
              * @example null
              */
             owner_user_id: number | null;
+            /**
+             * @description The account's own outbound proxy, without its credentials (empty: the channel's, if any).
+             * @example socks5://proxy.example.com:1080
+             */
+            proxy_url?: string;
             status: components["schemas"]["AccountStatus"];
             /**
-             * @description Why the account is out of rotation: `admin`, `banned`, `unauthorized`, `failures`, `error` (empty when in rotation).
+             * @description Why the account is out of rotation: `admin`, `banned`, `unauthorized`, `failures`, `error`, `proxy_unreachable` (its outbound proxy refused or could not be reached) (empty when in rotation).
              * @example
              */
             status_reason: string;
@@ -1357,6 +1580,13 @@ export interface components {
              * @example null
              */
             owner_user_id?: number | null;
+            /**
+             * @description The account's outbound proxy (`http://`, `https://` or `socks5://`, with `user:password@`
+             *     when it needs them; empty: the channel's): its calls, probes, test calls and token refreshes
+             *     go through it. Its credentials are never shown.
+             * @example socks5://user:secret@proxy.example.com:1080
+             */
+            proxy_url?: string;
             status?: components["schemas"]["ActiveStatus"];
             tier?: components["schemas"]["Tier"];
             /**
@@ -1461,6 +1691,12 @@ export interface components {
              * @example 0
              */
             owner_user_id?: number;
+            /**
+             * @description The account's outbound proxy (empty: the channel's). The value shown (without credentials)
+             *     given back unchanged keeps the stored credentials.
+             * @example socks5://user:secret@proxy.example.com:1080
+             */
+            proxy_url?: string;
             status?: components["schemas"]["ActiveStatus"];
             tier?: components["schemas"]["Tier"];
             /** @example 1 */
@@ -1576,6 +1812,11 @@ export interface components {
              * @example 10
              */
             priority: number;
+            /**
+             * @description The default outbound proxy of the channel's accounts, without its credentials (empty for none).
+             * @example socks5://proxy.example.com:1080
+             */
+            proxy_url?: string;
             status: components["schemas"]["ActiveStatus"];
             type: components["schemas"]["ChannelType"];
             /**
@@ -1610,6 +1851,13 @@ export interface components {
              * @example 10
              */
             priority?: number;
+            /**
+             * @description The outbound proxy for the channel's accounts (`http://`, `https://` or `socks5://`, with
+             *     `user:password@` when it needs them; empty for none): their calls, probes, test calls and
+             *     token refreshes go through it unless an account names its own. Its credentials are never shown.
+             * @example socks5://user:secret@proxy.example.com:1080
+             */
+            proxy_url?: string;
             status?: components["schemas"]["ActiveStatus"];
             type: components["schemas"]["ChannelType"];
             /**
@@ -1671,6 +1919,22 @@ export interface components {
             /** @example gpt-4o-2024-08-06 */
             upstream_name?: string;
         };
+        ChannelMultiplier: {
+            /**
+             * Format: int64
+             * @example 2
+             */
+            channel_id: number;
+            /**
+             * @description Multiplier in thousandths (1000 = ×1, 500 = ×0.5, 0 = free).
+             * @example 500
+             */
+            multiplier_permille: number;
+        };
+        ChannelMultiplierSet: {
+            /** @description One multiplier per channel (a channel listed twice is refused). */
+            items: components["schemas"]["ChannelMultiplier"][];
+        };
         ChannelSelection: {
             /**
              * @description The channels to work on; absent means all.
@@ -1717,6 +1981,12 @@ export interface components {
             name?: string;
             /** @example 10 */
             priority?: number;
+            /**
+             * @description The channel's default outbound proxy (empty removes it). The value shown (without
+             *     credentials) given back unchanged keeps the stored credentials.
+             * @example socks5://user:secret@proxy.example.com:1080
+             */
+            proxy_url?: string;
             status?: components["schemas"]["ActiveStatus"];
             /** @example 1 */
             weight?: number;
@@ -1810,23 +2080,23 @@ export interface components {
              *
              *     | status | codes |
              *     |---|---|
-             *     | 400 | `invalid_request` (bad parameters or body), `invalid_json`, `unsupported_media_type`, `invalid_status`, `invalid_hook_url`, `address_not_allowed`, `source_disabled`, `missing_model`, `invalid_type`, `decimal_above_max_value`, `decimal_below_min_value`, `integer_above_max_value`, `integer_below_min_value` (a gateway request member outside its documented range, with OpenAI's `param`), `unsupported_request`, `unsupported_endpoint`, `email_required`, `email_code_invalid`, `password_incorrect`, `totp_invalid`, `passkey_invalid`, `sso_state_invalid`, `sso_denied` |
+             *     | 400 | `invalid_request` (bad parameters or body), `invalid_json`, `unsupported_media_type`, `invalid_status`, `invalid_hook_url`, `address_not_allowed`, `source_disabled`, `missing_model`, `invalid_type`, `decimal_above_max_value`, `decimal_below_min_value`, `integer_above_max_value`, `integer_below_min_value` (a gateway request member outside its documented range, with OpenAI's `param`), `unsupported_request`, `unsupported_endpoint`, `email_required`, `email_code_invalid`, `password_incorrect`, `totp_invalid`, `passkey_invalid`, `sso_state_invalid`, `sso_denied`, `payment_signature_invalid` |
              *     | 401 | `unauthorized`, `missing_api_key`, `invalid_api_key`, `missing_auth_token`, `totp_required`, `totp_invalid`, `passkey_invalid` |
              *     | 402 | `insufficient_balance`, `insufficient_quota` |
              *     | 403 | `forbidden`, `user_disabled`, `tier_required`, `model_not_allowed`, `ip_not_allowed`, `model_not_priced`, `share_auth_refused`, `share_disabled`, `share_expired`, `audit_blocked` (or the hook's status), `user_muted`, `session_required`, `csrf_refused`, `password_login_disabled`, `sso_registration_closed`, `trust_level_too_low`, `check_in_disabled` |
-             *     | 404 | `not_found`, `model_not_found`, `share_not_found`, `redemption_code_invalid` |
+             *     | 404 | `not_found`, `model_not_found`, `share_not_found`, `redemption_code_invalid`, `payment_order_unknown` |
              *     | 405 | `method_not_allowed` |
-             *     | 409 | `conflict`, `setup_completed`, `delivery_not_dead`, `identity_taken`, `redemption_code_used`, `redemption_code_expired`, `redemption_code_disabled`, `redemption_code_redeemed`, `check_in_done` |
+             *     | 409 | `conflict`, `setup_completed`, `delivery_not_dead`, `identity_taken`, `redemption_code_used`, `redemption_code_expired`, `redemption_code_disabled`, `redemption_code_redeemed`, `check_in_done`, `payment_order_expired`, `payment_order_paid` |
              *     | 413 | `body_too_large` |
-             *     | 422 | `unprocessable` (a valid request the current state refuses), `remote_channel_missing`, `email_missing`, `credential_rejected` (an upstream refused a contributed credential), `provider_not_offered` |
+             *     | 422 | `unprocessable` (a valid request the current state refuses), `remote_channel_missing`, `email_missing`, `credential_rejected` (an upstream refused a contributed credential), `provider_not_offered`, `payment_method_disabled`, `payment_amount_too_small`, `payment_amount_mismatch`, `payment_plan_unavailable`, `payment_plan_free` |
              *     | 429 | `rate_limited`, `rate_limit_exceeded`, `shared_quota_exhausted`, `share_limit_reached`, `accounts_busy`, `too_many_attempts` |
              *     | 500 | `internal` (with `request_id`) |
              *     | 502 | `upstream_error`, `remote_sync_failed`, `sso_failed` |
-             *     | 503 | `unavailable`, `no_available_account`, `unsupported_channel`, `email_unavailable`, `passkeys_unavailable` |
+             *     | 503 | `unavailable`, `no_available_account`, `unsupported_channel`, `email_unavailable`, `passkeys_unavailable`, `payment_method_disabled` (a notify for a method that is off) |
              * @example invalid_request
              * @enum {string}
              */
-            code: "invalid_request" | "invalid_json" | "unsupported_media_type" | "invalid_status" | "invalid_hook_url" | "address_not_allowed" | "source_disabled" | "missing_model" | "invalid_type" | "decimal_above_max_value" | "decimal_below_min_value" | "integer_above_max_value" | "integer_below_min_value" | "unsupported_request" | "unauthorized" | "missing_api_key" | "invalid_api_key" | "missing_auth_token" | "insufficient_balance" | "insufficient_quota" | "forbidden" | "user_disabled" | "tier_required" | "model_not_allowed" | "ip_not_allowed" | "model_not_priced" | "share_auth_refused" | "share_disabled" | "share_expired" | "setup_completed" | "audit_blocked" | "not_found" | "model_not_found" | "share_not_found" | "method_not_allowed" | "conflict" | "delivery_not_dead" | "body_too_large" | "unprocessable" | "remote_channel_missing" | "unsupported_channel" | "unsupported_endpoint" | "rate_limited" | "rate_limit_exceeded" | "shared_quota_exhausted" | "share_limit_reached" | "accounts_busy" | "internal" | "upstream_error" | "remote_sync_failed" | "unavailable" | "no_available_account" | "email_required" | "email_code_invalid" | "password_incorrect" | "totp_invalid" | "passkey_invalid" | "sso_state_invalid" | "sso_denied" | "totp_required" | "user_muted" | "session_required" | "csrf_refused" | "password_login_disabled" | "sso_registration_closed" | "trust_level_too_low" | "identity_taken" | "redemption_code_invalid" | "redemption_code_used" | "redemption_code_expired" | "redemption_code_disabled" | "redemption_code_redeemed" | "check_in_disabled" | "check_in_done" | "email_missing" | "too_many_attempts" | "sso_failed" | "email_unavailable" | "passkeys_unavailable" | "credential_rejected" | "provider_not_offered";
+            code: "invalid_request" | "invalid_json" | "unsupported_media_type" | "invalid_status" | "invalid_hook_url" | "address_not_allowed" | "source_disabled" | "missing_model" | "invalid_type" | "decimal_above_max_value" | "decimal_below_min_value" | "integer_above_max_value" | "integer_below_min_value" | "unsupported_request" | "unauthorized" | "missing_api_key" | "invalid_api_key" | "missing_auth_token" | "insufficient_balance" | "insufficient_quota" | "forbidden" | "user_disabled" | "tier_required" | "model_not_allowed" | "ip_not_allowed" | "model_not_priced" | "share_auth_refused" | "share_disabled" | "share_expired" | "setup_completed" | "audit_blocked" | "not_found" | "model_not_found" | "share_not_found" | "method_not_allowed" | "conflict" | "delivery_not_dead" | "body_too_large" | "unprocessable" | "remote_channel_missing" | "unsupported_channel" | "unsupported_endpoint" | "rate_limited" | "rate_limit_exceeded" | "shared_quota_exhausted" | "share_limit_reached" | "accounts_busy" | "internal" | "upstream_error" | "remote_sync_failed" | "unavailable" | "no_available_account" | "email_required" | "email_code_invalid" | "password_incorrect" | "totp_invalid" | "passkey_invalid" | "sso_state_invalid" | "sso_denied" | "totp_required" | "user_muted" | "session_required" | "csrf_refused" | "password_login_disabled" | "sso_registration_closed" | "trust_level_too_low" | "identity_taken" | "redemption_code_invalid" | "redemption_code_used" | "redemption_code_expired" | "redemption_code_disabled" | "redemption_code_redeemed" | "check_in_disabled" | "check_in_done" | "email_missing" | "too_many_attempts" | "sso_failed" | "email_unavailable" | "passkeys_unavailable" | "credential_rejected" | "provider_not_offered" | "payment_signature_invalid" | "payment_order_unknown" | "payment_order_expired" | "payment_order_paid" | "payment_amount_mismatch" | "payment_amount_too_small" | "payment_method_disabled" | "payment_plan_unavailable" | "payment_plan_free";
             /**
              * @description A human-readable message, safe to show to the caller.
              * @example username is required
@@ -1890,6 +2160,22 @@ export interface components {
         };
         GroupList: {
             items: components["schemas"]["Group"][];
+        };
+        GroupMultiplier: {
+            /**
+             * Format: int64
+             * @example 1
+             */
+            group_id: number;
+            /**
+             * @description Multiplier in thousandths (1000 = ×1, 800 = ×0.8, 0 = free).
+             * @example 800
+             */
+            multiplier_permille: number;
+        };
+        GroupMultiplierSet: {
+            /** @description One multiplier per group (a group listed twice is refused). */
+            items: components["schemas"]["GroupMultiplier"][];
         };
         GroupUpdate: {
             /**
@@ -2521,6 +2807,244 @@ export interface components {
             token_url?: components["schemas"]["ProviderURL"];
             userinfo_url?: components["schemas"]["ProviderURL"];
         };
+        PaymentNotify: {
+            /**
+             * Format: date-time
+             * @example 2026-12-06T09:31:12Z
+             */
+            created_at: string;
+            /**
+             * Format: int64
+             * @example 9
+             */
+            id: number;
+            /** @example yipay */
+            method: string;
+            /** @example PG20261206093000A7K2QD9M */
+            order_no: string;
+            /**
+             * @description The notify's parameters as received (the signature included).
+             * @example {
+             *       "money": "10.00"
+             *     }
+             */
+            params: {
+                [key: string]: string;
+            };
+            /** @example 203.0.113.7 */
+            remote_addr: string;
+            /**
+             * @description What was decided: `credited`, `duplicate`, `ignored` (not a success status), `bad_signature`, `unknown_order`, `amount_mismatch`, `expired`, `disabled`, `invalid`.
+             * @example credited
+             */
+            result: string;
+            /** @example 2026120622001 */
+            trade_no: string;
+        };
+        PaymentNotifyList: {
+            items: components["schemas"]["PaymentNotify"][];
+        };
+        PaymentOrderAdmin: {
+            /**
+             * @description The amount, a decimal string of the site's currency.
+             * @example 10.00
+             */
+            amount: string;
+            /**
+             * Format: date-time
+             * @example 2026-12-06T09:30:00Z
+             */
+            created_at: string;
+            /**
+             * Format: date-time
+             * @example 2026-12-06T10:00:00Z
+             */
+            expires_at: string;
+            /**
+             * @example yipay
+             * @enum {string}
+             */
+            method: "yipay" | "openpayment";
+            /** @example PG20261206093000A7K2QD9M */
+            order_no: string;
+            /**
+             * Format: date-time
+             * @example 2026-12-06T09:31:12Z
+             */
+            paid_at: string | null;
+            /** @example alipay */
+            pay_type: string;
+            /**
+             * Format: int64
+             * @example null
+             */
+            plan_id: number | null;
+            /**
+             * Format: int64
+             * @example 5000000
+             */
+            quota: number;
+            /**
+             * @description `pending`, `paid`, or `expired` (not paid before `expires_at`).
+             * @example paid
+             */
+            status: string;
+            /**
+             * @description The gateway's transaction number (empty until paid).
+             * @example 2026120622001
+             */
+            trade_no: string;
+            /**
+             * Format: int64
+             * @example 2
+             */
+            user_id: number;
+            /** @example alice */
+            username: string;
+        };
+        PaymentOrderAdminPage: {
+            items: components["schemas"]["PaymentOrderAdmin"][];
+            /** @example 1 */
+            page: number;
+            /** @example 20 */
+            page_size: number;
+            /**
+             * Format: int64
+             * @example 1
+             */
+            total: number;
+        };
+        Plan: {
+            /**
+             * Format: date-time
+             * @example 2026-12-01T08:00:00Z
+             */
+            created_at: string;
+            /** @example Pro accounts for 30 days */
+            description: string;
+            /**
+             * @description Days the tier lasts from the grant (a renewal adds them to the running plan).
+             * @example 30
+             */
+            duration_days: number;
+            /**
+             * @description Offered to users (a disabled plan can still be granted by an administrator or a code).
+             * @example true
+             */
+            enabled: boolean;
+            /**
+             * Format: int64
+             * @example 1
+             */
+            id: number;
+            limits: components["schemas"]["PlanLimit"][];
+            /** @example Pro monthly */
+            name: string;
+            /**
+             * Format: int64
+             * @description Price in the smallest currency unit (cents).
+             * @example 2900
+             */
+            price: number;
+            /**
+             * Format: int64
+             * @description Quota units credited once per grant.
+             * @example 5000000
+             */
+            quota: number;
+            tier: components["schemas"]["PlanTier"];
+            /**
+             * Format: date-time
+             * @example 2026-12-01T08:00:00Z
+             */
+            updated_at: string;
+        };
+        PlanCreate: {
+            /** @example Pro accounts for 30 days */
+            description?: string;
+            /** @example 30 */
+            duration_days: number;
+            /**
+             * @description Offered to users (absent — true).
+             * @example true
+             */
+            enabled?: boolean;
+            limits?: components["schemas"]["PlanLimit"][];
+            /** @example Pro monthly */
+            name: string;
+            /**
+             * Format: int64
+             * @description Price in the smallest currency unit (cents; absent — 0).
+             * @example 2900
+             */
+            price?: number;
+            /**
+             * Format: int64
+             * @description Quota units credited once per grant (absent — 0).
+             * @example 5000000
+             */
+            quota?: number;
+            tier: components["schemas"]["PlanTier"];
+        };
+        /** @description A limit rule a plan brings, counted per user (at least one of requests, tokens and concurrency). */
+        PlanLimit: {
+            /**
+             * Format: int64
+             * @example null
+             */
+            concurrency?: number | null;
+            /**
+             * @description `*`, an exact model name, `prefix*` or `*part*`.
+             * @example *
+             */
+            model: string;
+            /**
+             * Format: int64
+             * @example 100
+             */
+            requests?: number | null;
+            /**
+             * Format: int64
+             * @example null
+             */
+            tokens?: number | null;
+            /**
+             * @description A Go duration (`90s`, `1h30m`) or the seed form (`60s`, `1m`, `3h`, `1d`), between 1s and 31d.
+             * @example 3h
+             */
+            window: string;
+        };
+        PlanList: {
+            items: components["schemas"]["Plan"][];
+        };
+        /**
+         * @description The accounts a plan's users may ride (ultra ⊇ pro ⊇ free).
+         * @example pro
+         * @enum {string}
+         */
+        PlanTier: "free" | "pro" | "ultra";
+        PlanUpdate: {
+            /** @example Pro accounts for 30 days */
+            description?: string;
+            /** @example 30 */
+            duration_days?: number;
+            /** @example true */
+            enabled?: boolean;
+            limits?: components["schemas"]["PlanLimit"][];
+            /** @example Pro monthly */
+            name?: string;
+            /**
+             * Format: int64
+             * @example 2500
+             */
+            price?: number;
+            /**
+             * Format: int64
+             * @example 5000000
+             */
+            quota?: number;
+            tier?: components["schemas"]["PlanTier"];
+        };
         /**
          * Format: int64
          * @description Quota units per million tokens.
@@ -2665,6 +3189,12 @@ export interface components {
             name: string;
             /**
              * Format: int64
+             * @description The plan each redeem grants (null — the code credits `quota`).
+             * @example null
+             */
+            plan_id: number | null;
+            /**
+             * Format: int64
              * @example 500000
              */
             quota: number;
@@ -2682,6 +3212,7 @@ export interface components {
             /** @example launch-week */
             name: string;
         };
+        /** @description Exactly one of `quota` and `plan_id`. */
         RedemptionCodeCreate: {
             /** @example 2 */
             count: number;
@@ -2704,10 +3235,16 @@ export interface components {
             name: string;
             /**
              * Format: int64
+             * @description The plan each redeem grants (docs/money.md § Plans), instead of quota.
+             * @example 1
+             */
+            plan_id?: number;
+            /**
+             * Format: int64
              * @description Quota units each redeem credits.
              * @example 500000
              */
-            quota: number;
+            quota?: number;
         };
         RedemptionCodePage: {
             items: components["schemas"]["RedemptionCode"][];
@@ -2737,6 +3274,57 @@ export interface components {
             expires_at?: string | null;
             /** @example 5 */
             max_uses?: number;
+        };
+        ReferralCommission: {
+            /**
+             * Format: int64
+             * @description Quota units credited to the inviter.
+             * @example 500000
+             */
+            amount: number;
+            /**
+             * Format: date-time
+             * @example 2026-12-06T09:31:12Z
+             */
+            created_at: string;
+            /**
+             * Format: int64
+             * @example 1
+             */
+            id: number;
+            /**
+             * Format: int64
+             * @example 3
+             */
+            invitee_id: number;
+            /** @example bob */
+            invitee_username: string;
+            /**
+             * Format: int64
+             * @example 2
+             */
+            inviter_id: number;
+            /** @example alice */
+            inviter_username: string;
+            /** @example PG20261206093000A7K2QD9M */
+            order_no: string;
+            /**
+             * @description The share (‰) in force when the order was paid.
+             * @example 100
+             */
+            permille: number;
+        };
+        ReferralCommissionPage: {
+            items: components["schemas"]["ReferralCommission"][];
+            /** @example 1 */
+            page: number;
+            /** @example 20 */
+            page_size: number;
+            /**
+             * Format: int64
+             * @example 1
+             */
+            total: number;
         };
         /**
          * @description One account of a payload: its token (`access_token` or `token`), provider, type, an
@@ -3103,6 +3691,41 @@ export interface components {
              */
             oidc_only: boolean;
             /**
+             * @description Top-ups through an OpenPayment gateway are offered.
+             * @example false
+             */
+            openpayment_enabled: boolean;
+            /**
+             * @description The merchant id at the OpenPayment gateway.
+             * @example m_1001
+             */
+            openpayment_merchant_id: string;
+            /**
+             * @description An OpenPayment signing secret is stored (write-only, never returned).
+             * @example false
+             */
+            openpayment_secret_set: boolean;
+            /**
+             * @description The OpenPayment gateway's checkout URL (the submit redirect goes there).
+             * @example https://checkout.example.com/pay
+             */
+            openpayment_url: string;
+            /**
+             * @description The smallest top-up, a decimal string of the site's currency.
+             * @example 1.00
+             */
+            payment_min_amount: string;
+            /**
+             * @description Minutes an order may be paid after it is created; a later notify credits nothing.
+             * @example 30
+             */
+            payment_order_expiry_minutes: number;
+            /**
+             * @description `GET /api/pricing` answers the model prices to anyone (docs/money.md); off, it answers 404.
+             * @example false
+             */
+            pricing_endpoint_enabled: boolean;
+            /**
              * Format: int64
              * @description Seed 000's built-in limiter: at most this many calls per user in `pro_window` to models whose name contains `pro`; 0 turns the rule off.
              * @example 60
@@ -3126,6 +3749,11 @@ export interface components {
              * @example 500000
              */
             quota_per_unit: number;
+            /**
+             * @description The share (‰) of each paid top-up credited to the payer's inviter (0 turns commissions off).
+             * @example 100
+             */
+            referral_commission_permille: number;
             /**
              * @description Whether anyone may register with a password.
              * @example true
@@ -3185,6 +3813,26 @@ export interface components {
              * @example 0
              */
             ultra_min_trust_level: number;
+            /**
+             * @description Top-ups through an EPay-protocol gateway (`yipay`) are offered.
+             * @example false
+             */
+            yipay_enabled: boolean;
+            /**
+             * @description A yipay merchant key is stored (it is write-only and never returned).
+             * @example false
+             */
+            yipay_key_set: boolean;
+            /**
+             * @description The merchant id (`pid`) at the EPay gateway.
+             * @example 1001
+             */
+            yipay_pid: string;
+            /**
+             * @description The EPay gateway's base URL (`{yipay_url}/submit.php` is where payers go).
+             * @example https://pay.example.com
+             */
+            yipay_url: string;
         };
         SettingsUpdate: {
             /** @example true */
@@ -3254,6 +3902,42 @@ export interface components {
             /** @example false */
             oidc_only?: boolean;
             /**
+             * @description Top-ups through an OpenPayment gateway are offered.
+             * @example false
+             */
+            openpayment_enabled?: boolean;
+            /**
+             * @description The merchant id at the OpenPayment gateway.
+             * @example m_1001
+             */
+            openpayment_merchant_id?: string;
+            /**
+             * Format: password
+             * @description The OpenPayment HMAC-SHA256 signing secret (write-only, stored encrypted; empty removes it).
+             * @example whsec_3kq9…
+             */
+            openpayment_secret?: string;
+            /**
+             * @description The OpenPayment gateway's checkout URL (the submit redirect goes there).
+             * @example https://checkout.example.com/pay
+             */
+            openpayment_url?: string;
+            /**
+             * @description The smallest top-up, a decimal string of the site's currency.
+             * @example 1.00
+             */
+            payment_min_amount?: string;
+            /**
+             * @description Minutes an order may be paid after it is created; a later notify credits nothing.
+             * @example 30
+             */
+            payment_order_expiry_minutes?: number;
+            /**
+             * @description `GET /api/pricing` answers the model prices to anyone (docs/money.md); off, it answers 404.
+             * @example false
+             */
+            pricing_endpoint_enabled?: boolean;
+            /**
              * Format: int64
              * @description Seed 000's built-in limiter: at most this many calls per user in `pro_window` to models whose name contains `pro`; 0 turns the rule off.
              * @example 60
@@ -3272,6 +3956,11 @@ export interface components {
              * @example 500000
              */
             quota_per_unit?: number;
+            /**
+             * @description The share (‰) of each paid top-up credited to the payer's inviter (0 turns commissions off).
+             * @example 100
+             */
+            referral_commission_permille?: number;
             /** @example true */
             registration_enabled?: boolean;
             /** @example 1 */
@@ -3319,6 +4008,27 @@ export interface components {
             think_window?: string;
             /** @example 3 */
             ultra_min_trust_level?: number;
+            /**
+             * @description Top-ups through an EPay-protocol gateway (`yipay`) are offered.
+             * @example false
+             */
+            yipay_enabled?: boolean;
+            /**
+             * Format: password
+             * @description The EPay merchant key (write-only, stored encrypted; empty removes it).
+             * @example 8d3f0c2b9a7e4f61
+             */
+            yipay_key?: string;
+            /**
+             * @description The merchant id (`pid`) at the EPay gateway.
+             * @example 1001
+             */
+            yipay_pid?: string;
+            /**
+             * @description The EPay gateway's base URL (`{yipay_url}/submit.php` is where payers go).
+             * @example https://pay.example.com
+             */
+            yipay_url?: string;
         };
         /**
          * @description What each shared account a user contributes adds to their shared quota cap of its family,
@@ -3690,6 +4400,61 @@ export interface components {
             name?: string;
             /** @example true */
             public?: boolean;
+        };
+        /** @description One grant of a plan to a user. */
+        Subscription: {
+            /**
+             * Format: date-time
+             * @example 2026-12-06T08:00:00Z
+             */
+            created_at: string;
+            /**
+             * Format: date-time
+             * @example 2027-01-05T08:00:00Z
+             */
+            expires_at: string;
+            /**
+             * Format: int64
+             * @example 4
+             */
+            id: number;
+            /**
+             * @description `new` (no plan was running), `renewal` (same tier: the expiry moved out), `upgrade` (a higher tier, at once).
+             * @example new
+             * @enum {string}
+             */
+            kind: "new" | "renewal" | "upgrade";
+            /**
+             * Format: int64
+             * @description The plan (null once the plan was deleted).
+             * @example 1
+             */
+            plan_id: number | null;
+            /** @example Pro monthly */
+            plan_name: string;
+            /**
+             * Format: int64
+             * @example 5000000
+             */
+            quota: number;
+            /**
+             * @example admin
+             * @enum {string}
+             */
+            source: "admin" | "code" | "payment";
+            /**
+             * Format: date-time
+             * @example 2026-12-06T08:00:00Z
+             */
+            starts_at: string;
+            tier: components["schemas"]["PlanTier"];
+        };
+        SubscriptionGrant: {
+            /**
+             * Format: int64
+             * @example 1
+             */
+            plan_id: number;
         };
         /**
          * @description What a user may ride and what an account is: ultra ⊇ pro ⊇ free.
@@ -4393,6 +5158,8 @@ export interface components {
         Page: number;
         /** @description Items per page. */
         PageSize: number;
+        /** @description The plan's id. */
+        PlanId: number;
         /** @description The remote source's id (12 hex digits). */
         RemoteSourceId: string;
         /** @description The share link's id. */
@@ -4651,6 +5418,97 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    channelModelGroupMultiplierList: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The channel model's id. */
+                id: components["parameters"]["ChannelModelId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The channel model's multipliers, by group id. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "group_id": 1,
+                     *           "multiplier_permille": 1200
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["GroupMultiplierSet"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    channelModelGroupMultiplierSet: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The channel model's id. */
+                id: components["parameters"]["ChannelModelId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "items": [
+                 *         {
+                 *           "group_id": 1,
+                 *           "multiplier_permille": 1200
+                 *         }
+                 *       ]
+                 *     }
+                 */
+                "application/json": components["schemas"]["GroupMultiplierSet"];
+            };
+        };
+        responses: {
+            /** @description The channel model's multipliers, by group id. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "group_id": 1,
+                     *           "multiplier_permille": 1200
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["GroupMultiplierSet"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["TooLarge"];
             503: components["responses"]["Unavailable"];
         };
     };
@@ -5336,6 +6194,97 @@ export interface operations {
                      *     }
                      */
                     "application/json": components["schemas"]["AccountImportResult"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["TooLarge"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    channelGroupMultiplierList: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The channel's id. */
+                id: components["parameters"]["ChannelId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The channel's multipliers, by group id. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "group_id": 1,
+                     *           "multiplier_permille": 800
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["GroupMultiplierSet"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    channelGroupMultiplierSet: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The channel's id. */
+                id: components["parameters"]["ChannelId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "items": [
+                 *         {
+                 *           "group_id": 1,
+                 *           "multiplier_permille": 800
+                 *         }
+                 *       ]
+                 *     }
+                 */
+                "application/json": components["schemas"]["GroupMultiplierSet"];
+            };
+        };
+        responses: {
+            /** @description The channel's multipliers, by group id. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "group_id": 1,
+                     *           "multiplier_permille": 800
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["GroupMultiplierSet"];
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -6827,6 +7776,311 @@ export interface operations {
             503: components["responses"]["Unavailable"];
         };
     };
+    paymentNotifyList: {
+        parameters: {
+            query?: {
+                /** @description How many notifies. */
+                limit?: number;
+                /** @description Only the notifies about this order. */
+                order_no?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The notifies. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "id": 9,
+                     *           "method": "yipay",
+                     *           "order_no": "PG20261206093000A7K2QD9M",
+                     *           "trade_no": "2026120622001",
+                     *           "params": {
+                     *             "money": "10.00",
+                     *             "trade_status": "TRADE_SUCCESS"
+                     *           },
+                     *           "result": "credited",
+                     *           "remote_addr": "203.0.113.7",
+                     *           "created_at": "2026-12-06T09:31:12Z"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["PaymentNotifyList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    paymentOrderList: {
+        parameters: {
+            query?: {
+                /** @description The page number, from 1. */
+                page?: components["parameters"]["Page"];
+                /** @description Items per page. */
+                page_size?: components["parameters"]["PageSize"];
+                /** @description Only orders in this state (`expired`: unpaid past `expires_at`). */
+                status?: string;
+                /** @description Only this user's orders. */
+                user_id?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of orders. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "order_no": "PG20261206093000A7K2QD9M",
+                     *           "user_id": 2,
+                     *           "username": "alice",
+                     *           "method": "yipay",
+                     *           "pay_type": "alipay",
+                     *           "amount": "10.00",
+                     *           "quota": 5000000,
+                     *           "plan_id": null,
+                     *           "status": "paid",
+                     *           "trade_no": "2026120622001",
+                     *           "expires_at": "2026-12-06T10:00:00Z",
+                     *           "paid_at": "2026-12-06T09:31:12Z",
+                     *           "created_at": "2026-12-06T09:30:00Z"
+                     *         }
+                     *       ],
+                     *       "total": 1,
+                     *       "page": 1,
+                     *       "page_size": 20
+                     *     }
+                     */
+                    "application/json": components["schemas"]["PaymentOrderAdminPage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    planList: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every plan, cheapest first. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "id": 1,
+                     *           "name": "Pro monthly",
+                     *           "tier": "pro",
+                     *           "duration_days": 30,
+                     *           "quota": 5000000,
+                     *           "price": 2900,
+                     *           "description": "Pro accounts for 30 days",
+                     *           "enabled": true,
+                     *           "limits": [
+                     *             {
+                     *               "model": "*",
+                     *               "window": "3h",
+                     *               "requests": 100,
+                     *               "tokens": null,
+                     *               "concurrency": null
+                     *             }
+                     *           ],
+                     *           "created_at": "2026-12-01T08:00:00Z",
+                     *           "updated_at": "2026-12-01T08:00:00Z"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["PlanList"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    planCreate: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "name": "Pro monthly",
+                 *       "tier": "pro",
+                 *       "duration_days": 30,
+                 *       "quota": 5000000,
+                 *       "price": 2900,
+                 *       "limits": [
+                 *         {
+                 *           "model": "*",
+                 *           "window": "3h",
+                 *           "requests": 100
+                 *         }
+                 *       ]
+                 *     }
+                 */
+                "application/json": components["schemas"]["PlanCreate"];
+            };
+        };
+        responses: {
+            /** @description The plan. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": 1,
+                     *       "name": "Pro monthly",
+                     *       "tier": "pro",
+                     *       "duration_days": 30,
+                     *       "quota": 5000000,
+                     *       "price": 2900,
+                     *       "description": "",
+                     *       "enabled": true,
+                     *       "limits": [
+                     *         {
+                     *           "model": "*",
+                     *           "window": "3h",
+                     *           "requests": 100,
+                     *           "tokens": null,
+                     *           "concurrency": null
+                     *         }
+                     *       ],
+                     *       "created_at": "2026-12-01T08:00:00Z",
+                     *       "updated_at": "2026-12-01T08:00:00Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Plan"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["TooLarge"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    planUpdate: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The plan's id. */
+                id: components["parameters"]["PlanId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "price": 2500
+                 *     }
+                 */
+                "application/json": components["schemas"]["PlanUpdate"];
+            };
+        };
+        responses: {
+            /** @description The plan. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": 1,
+                     *       "name": "Pro monthly",
+                     *       "tier": "pro",
+                     *       "duration_days": 30,
+                     *       "quota": 5000000,
+                     *       "price": 2500,
+                     *       "description": "",
+                     *       "enabled": true,
+                     *       "limits": [],
+                     *       "created_at": "2026-12-01T08:00:00Z",
+                     *       "updated_at": "2026-12-02T08:00:00Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Plan"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["TooLarge"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    planDelete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The plan's id. */
+                id: components["parameters"]["PlanId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
     redemptionCodeList: {
         parameters: {
             query?: {
@@ -6859,6 +8113,7 @@ export interface operations {
                      *           "name": "launch-week",
                      *           "code_hint": "PGR-7hQ2…",
                      *           "quota": 500000,
+                     *           "plan_id": null,
                      *           "max_uses": 1,
                      *           "used_count": 0,
                      *           "status": "active",
@@ -6957,6 +8212,7 @@ export interface operations {
                      *       "id": 3,
                      *       "name": "launch-week",
                      *       "code_hint": "PGR-7hQ2…",
+                     *       "plan_id": null,
                      *       "quota": 500000,
                      *       "max_uses": 1,
                      *       "used_count": 0,
@@ -7027,6 +8283,57 @@ export interface operations {
                      *     3,launch-week,PGR-7HQ2KD9M4XW8ZP3RTB6NCF5A,500000,1,0,active,,2026-12-01T08:00:00Z
                      */
                     "text/csv": string;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    referralCommissionList: {
+        parameters: {
+            query?: {
+                /** @description Only this inviter's commissions. */
+                inviter_id?: number;
+                /** @description The page number, from 1. */
+                page?: components["parameters"]["Page"];
+                /** @description Items per page. */
+                page_size?: components["parameters"]["PageSize"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of commissions. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "id": 1,
+                     *           "inviter_id": 2,
+                     *           "inviter_username": "alice",
+                     *           "invitee_id": 3,
+                     *           "invitee_username": "bob",
+                     *           "order_no": "PG20261206093000A7K2QD9M",
+                     *           "amount": 500000,
+                     *           "permille": 100,
+                     *           "created_at": "2026-12-06T09:31:12Z"
+                     *         }
+                     *       ],
+                     *       "total": 1,
+                     *       "page": 1,
+                     *       "page_size": 20
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ReferralCommissionPage"];
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -7504,6 +8811,18 @@ export interface operations {
                      *       },
                      *       "shared_quota_recovery_hours": 5,
                      *       "shared_quota_unit": "calls",
+                     *       "yipay_enabled": false,
+                     *       "yipay_url": "",
+                     *       "yipay_pid": "",
+                     *       "yipay_key_set": false,
+                     *       "openpayment_enabled": false,
+                     *       "openpayment_url": "",
+                     *       "openpayment_merchant_id": "",
+                     *       "openpayment_secret_set": false,
+                     *       "payment_min_amount": "1.00",
+                     *       "payment_order_expiry_minutes": 30,
+                     *       "referral_commission_permille": 0,
+                     *       "pricing_endpoint_enabled": false,
                      *       "flash_window": "3h",
                      *       "flash_limit": 60,
                      *       "think_window": "",
@@ -7575,6 +8894,18 @@ export interface operations {
                      *       },
                      *       "shared_quota_recovery_hours": 5,
                      *       "shared_quota_unit": "calls",
+                     *       "yipay_enabled": false,
+                     *       "yipay_url": "",
+                     *       "yipay_pid": "",
+                     *       "yipay_key_set": false,
+                     *       "openpayment_enabled": false,
+                     *       "openpayment_url": "",
+                     *       "openpayment_merchant_id": "",
+                     *       "openpayment_secret_set": false,
+                     *       "payment_min_amount": "1.00",
+                     *       "payment_order_expiry_minutes": 30,
+                     *       "referral_commission_permille": 0,
+                     *       "pricing_endpoint_enabled": false,
                      *       "flash_window": "3h",
                      *       "flash_limit": 60,
                      *       "think_window": "",
@@ -8632,6 +9963,150 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    userChannelMultiplierList: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The user's id. */
+                id: components["parameters"]["UserId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The user's multipliers, by channel id. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "channel_id": 2,
+                     *           "multiplier_permille": 500
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ChannelMultiplierSet"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    userChannelMultiplierSet: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The user's id. */
+                id: components["parameters"]["UserId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "items": [
+                 *         {
+                 *           "channel_id": 2,
+                 *           "multiplier_permille": 500
+                 *         }
+                 *       ]
+                 *     }
+                 */
+                "application/json": components["schemas"]["ChannelMultiplierSet"];
+            };
+        };
+        responses: {
+            /** @description The user's multipliers, by channel id. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "channel_id": 2,
+                     *           "multiplier_permille": 500
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ChannelMultiplierSet"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["TooLarge"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    subscriptionGrant: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The user's id. */
+                id: components["parameters"]["UserId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "plan_id": 1
+                 *     }
+                 */
+                "application/json": components["schemas"]["SubscriptionGrant"];
+            };
+        };
+        responses: {
+            /** @description The grant. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": 4,
+                     *       "plan_id": 1,
+                     *       "plan_name": "Pro monthly",
+                     *       "tier": "pro",
+                     *       "source": "admin",
+                     *       "kind": "new",
+                     *       "starts_at": "2026-12-06T08:00:00Z",
+                     *       "expires_at": "2027-01-05T08:00:00Z",
+                     *       "quota": 5000000,
+                     *       "created_at": "2026-12-06T08:00:00Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Subscription"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["TooLarge"];
             503: components["responses"]["Unavailable"];
         };
     };

@@ -4,6 +4,148 @@
  */
 
 export interface paths {
+    "/api/payment/openpayment/notify": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * OpenPayment notify, as query parameters
+         * @description The same notify as `POST`, its fields (`merchant_id`, `order_no`, `trade_no`, `amount`,
+         *     `status`) and `timestamp` as query parameters and `signature` the lowercase hex
+         *     HMAC-SHA256 (key `openpayment_secret`) of the other non-empty parameters sorted by
+         *     name and joined as `k=v&k=v` (`timestamp` included). Answers as `POST`.
+         */
+        get: operations["openpaymentNotifyGet"];
+        put?: never;
+        /**
+         * OpenPayment notify
+         * @description The OpenPayment gateway tells Poolgate an order's payment state.
+         *
+         *     **Signature.** Headers `X-OpenPayment-Timestamp` (Unix seconds) and
+         *     `X-OpenPayment-Signature: sha256=<hex>`, where `<hex>` is the lowercase hex
+         *     HMAC-SHA256, keyed with `openpayment_secret`, of the base string
+         *     `<timestamp>.<raw request body>` (the body's bytes exactly as sent). A timestamp more
+         *     than 300 s away from Poolgate's clock, a missing or wrong signature, or a
+         *     `merchant_id` other than `openpayment_merchant_id` is refused (400).
+         *
+         *     **Answers and retries.** 200 `{"received": true}` means the notify was handled (the
+         *     order credited now, or earlier: repeated notifies, concurrent ones included, credit
+         *     once; a `status` other than `paid` is recorded and acknowledged). Any other status is a
+         *     refusal that credits nothing: 400 signature or body, 404 unknown order, 409 order
+         *     expired, 422 amount differs from the order's, 503 openpayment not enabled or
+         *     configured. The gateway should retry on 5xx and network errors with backoff (for at
+         *     least 24 h) and stop on 200 and 4xx. Every notify is recorded for audit.
+         */
+        post: operations["openpaymentNotifyPost"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/payment/openpayment/return": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Where the OpenPayment checkout sends the payer back
+         * @description Redirects the browser to the console's order page (`/app/wallet?order_no=…`); it changes nothing (only the signed notify credits).
+         */
+        get: operations["openpaymentReturnGet"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/payment/openpayment/submit/{order_no}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Send the payer to the OpenPayment checkout
+         * @description Redirects (302) to `openpayment_url` with the signed checkout parameters:
+         *     `merchant_id`, `order_no`, `amount` (decimal string), `currency`, `subject`,
+         *     `notify_url` (`{PUBLIC_URL}/api/payment/openpayment/notify`), `return_url`
+         *     (`{PUBLIC_URL}/api/payment/openpayment/return`), `timestamp` (Unix seconds) and
+         *     `signature`: lowercase hex HMAC-SHA256, keyed with `openpayment_secret`, of the other
+         *     non-empty parameters sorted by name and joined as `k=v&k=v` (values not URL-encoded).
+         *     Only a pending, unexpired openpayment order may be submitted.
+         */
+        get: operations["openpaymentSubmitGet"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/payment/yipay/notify": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * EPay (yipay) payment notify
+         * @description The EPay gateway's asynchronous notify (also accepted as a form POST). `sign` is the
+         *     lowercase hex MD5 of every non-empty parameter except `sign` and `sign_type`, sorted by
+         *     name and joined as `k=v&k=v`, followed directly by the merchant key (`yipay_key`). A
+         *     notify with a valid signature for a pending, unexpired order of the same `money` and
+         *     `trade_status` `TRADE_SUCCESS` marks it paid and credits it; repeated (even concurrent)
+         *     notifies of a paid order answer `success` again and credit nothing. Every notify is
+         *     recorded for audit. Answers: `success` (text) when handled; 400 bad signature or
+         *     missing parameters, 404 unknown order, 409 expired order, 422 wrong amount, 503 yipay
+         *     not enabled or not configured — none of them credits anything.
+         */
+        get: operations["yipayNotifyGet"];
+        put?: never;
+        /**
+         * EPay (yipay) payment notify, as a form POST
+         * @description The same notify as `GET`, its parameters in an `application/x-www-form-urlencoded` body.
+         */
+        post: operations["yipayNotifyPost"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/payment/yipay/return": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Where the EPay gateway sends the payer back
+         * @description Redirects the browser to the console's order page (`/app/wallet?order_no=…`). When the
+         *     parameters carry a valid signature the notify is handled here as well (the order is
+         *     credited once either way); an invalid or missing signature changes nothing.
+         */
+        get: operations["yipayReturnGet"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/pricing": {
         parameters: {
             query?: never;
@@ -469,23 +611,23 @@ export interface components {
              *
              *     | status | codes |
              *     |---|---|
-             *     | 400 | `invalid_request` (bad parameters or body), `invalid_json`, `unsupported_media_type`, `invalid_status`, `invalid_hook_url`, `address_not_allowed`, `source_disabled`, `missing_model`, `invalid_type`, `decimal_above_max_value`, `decimal_below_min_value`, `integer_above_max_value`, `integer_below_min_value` (a gateway request member outside its documented range, with OpenAI's `param`), `unsupported_request`, `unsupported_endpoint`, `email_required`, `email_code_invalid`, `password_incorrect`, `totp_invalid`, `passkey_invalid`, `sso_state_invalid`, `sso_denied` |
+             *     | 400 | `invalid_request` (bad parameters or body), `invalid_json`, `unsupported_media_type`, `invalid_status`, `invalid_hook_url`, `address_not_allowed`, `source_disabled`, `missing_model`, `invalid_type`, `decimal_above_max_value`, `decimal_below_min_value`, `integer_above_max_value`, `integer_below_min_value` (a gateway request member outside its documented range, with OpenAI's `param`), `unsupported_request`, `unsupported_endpoint`, `email_required`, `email_code_invalid`, `password_incorrect`, `totp_invalid`, `passkey_invalid`, `sso_state_invalid`, `sso_denied`, `payment_signature_invalid` |
              *     | 401 | `unauthorized`, `missing_api_key`, `invalid_api_key`, `missing_auth_token`, `totp_required`, `totp_invalid`, `passkey_invalid` |
              *     | 402 | `insufficient_balance`, `insufficient_quota` |
              *     | 403 | `forbidden`, `user_disabled`, `tier_required`, `model_not_allowed`, `ip_not_allowed`, `model_not_priced`, `share_auth_refused`, `share_disabled`, `share_expired`, `audit_blocked` (or the hook's status), `user_muted`, `session_required`, `csrf_refused`, `password_login_disabled`, `sso_registration_closed`, `trust_level_too_low`, `check_in_disabled` |
-             *     | 404 | `not_found`, `model_not_found`, `share_not_found`, `redemption_code_invalid` |
+             *     | 404 | `not_found`, `model_not_found`, `share_not_found`, `redemption_code_invalid`, `payment_order_unknown` |
              *     | 405 | `method_not_allowed` |
-             *     | 409 | `conflict`, `setup_completed`, `delivery_not_dead`, `identity_taken`, `redemption_code_used`, `redemption_code_expired`, `redemption_code_disabled`, `redemption_code_redeemed`, `check_in_done` |
+             *     | 409 | `conflict`, `setup_completed`, `delivery_not_dead`, `identity_taken`, `redemption_code_used`, `redemption_code_expired`, `redemption_code_disabled`, `redemption_code_redeemed`, `check_in_done`, `payment_order_expired`, `payment_order_paid` |
              *     | 413 | `body_too_large` |
-             *     | 422 | `unprocessable` (a valid request the current state refuses), `remote_channel_missing`, `email_missing`, `credential_rejected` (an upstream refused a contributed credential), `provider_not_offered` |
-             *     | 429 | `rate_limited`, `rate_limit_exceeded`, `share_limit_reached`, `accounts_busy`, `too_many_attempts` |
+             *     | 422 | `unprocessable` (a valid request the current state refuses), `remote_channel_missing`, `email_missing`, `credential_rejected` (an upstream refused a contributed credential), `provider_not_offered`, `payment_method_disabled`, `payment_amount_too_small`, `payment_amount_mismatch`, `payment_plan_unavailable`, `payment_plan_free` |
+             *     | 429 | `rate_limited`, `rate_limit_exceeded`, `shared_quota_exhausted`, `share_limit_reached`, `accounts_busy`, `too_many_attempts` |
              *     | 500 | `internal` (with `request_id`) |
              *     | 502 | `upstream_error`, `remote_sync_failed`, `sso_failed` |
-             *     | 503 | `unavailable`, `no_available_account`, `unsupported_channel`, `email_unavailable`, `passkeys_unavailable` |
+             *     | 503 | `unavailable`, `no_available_account`, `unsupported_channel`, `email_unavailable`, `passkeys_unavailable`, `payment_method_disabled` (a notify for a method that is off) |
              * @example invalid_request
              * @enum {string}
              */
-            code: "invalid_request" | "invalid_json" | "unsupported_media_type" | "invalid_status" | "invalid_hook_url" | "address_not_allowed" | "source_disabled" | "missing_model" | "invalid_type" | "decimal_above_max_value" | "decimal_below_min_value" | "integer_above_max_value" | "integer_below_min_value" | "unsupported_request" | "unauthorized" | "missing_api_key" | "invalid_api_key" | "missing_auth_token" | "insufficient_balance" | "insufficient_quota" | "forbidden" | "user_disabled" | "tier_required" | "model_not_allowed" | "ip_not_allowed" | "model_not_priced" | "share_auth_refused" | "share_disabled" | "share_expired" | "setup_completed" | "audit_blocked" | "not_found" | "model_not_found" | "share_not_found" | "method_not_allowed" | "conflict" | "delivery_not_dead" | "body_too_large" | "unprocessable" | "remote_channel_missing" | "unsupported_channel" | "unsupported_endpoint" | "rate_limited" | "rate_limit_exceeded" | "share_limit_reached" | "accounts_busy" | "internal" | "upstream_error" | "remote_sync_failed" | "unavailable" | "no_available_account" | "email_required" | "email_code_invalid" | "password_incorrect" | "totp_invalid" | "passkey_invalid" | "sso_state_invalid" | "sso_denied" | "totp_required" | "user_muted" | "session_required" | "csrf_refused" | "password_login_disabled" | "sso_registration_closed" | "trust_level_too_low" | "identity_taken" | "redemption_code_invalid" | "redemption_code_used" | "redemption_code_expired" | "redemption_code_disabled" | "redemption_code_redeemed" | "check_in_disabled" | "check_in_done" | "email_missing" | "too_many_attempts" | "sso_failed" | "email_unavailable" | "passkeys_unavailable" | "credential_rejected" | "provider_not_offered";
+            code: "invalid_request" | "invalid_json" | "unsupported_media_type" | "invalid_status" | "invalid_hook_url" | "address_not_allowed" | "source_disabled" | "missing_model" | "invalid_type" | "decimal_above_max_value" | "decimal_below_min_value" | "integer_above_max_value" | "integer_below_min_value" | "unsupported_request" | "unauthorized" | "missing_api_key" | "invalid_api_key" | "missing_auth_token" | "insufficient_balance" | "insufficient_quota" | "forbidden" | "user_disabled" | "tier_required" | "model_not_allowed" | "ip_not_allowed" | "model_not_priced" | "share_auth_refused" | "share_disabled" | "share_expired" | "setup_completed" | "audit_blocked" | "not_found" | "model_not_found" | "share_not_found" | "method_not_allowed" | "conflict" | "delivery_not_dead" | "body_too_large" | "unprocessable" | "remote_channel_missing" | "unsupported_channel" | "unsupported_endpoint" | "rate_limited" | "rate_limit_exceeded" | "shared_quota_exhausted" | "share_limit_reached" | "accounts_busy" | "internal" | "upstream_error" | "remote_sync_failed" | "unavailable" | "no_available_account" | "email_required" | "email_code_invalid" | "password_incorrect" | "totp_invalid" | "passkey_invalid" | "sso_state_invalid" | "sso_denied" | "totp_required" | "user_muted" | "session_required" | "csrf_refused" | "password_login_disabled" | "sso_registration_closed" | "trust_level_too_low" | "identity_taken" | "redemption_code_invalid" | "redemption_code_used" | "redemption_code_expired" | "redemption_code_disabled" | "redemption_code_redeemed" | "check_in_disabled" | "check_in_done" | "email_missing" | "too_many_attempts" | "sso_failed" | "email_unavailable" | "passkeys_unavailable" | "credential_rejected" | "provider_not_offered" | "payment_signature_invalid" | "payment_order_unknown" | "payment_order_expired" | "payment_order_paid" | "payment_amount_mismatch" | "payment_amount_too_small" | "payment_method_disabled" | "payment_plan_unavailable" | "payment_plan_free";
             /**
              * @description A human-readable message, safe to show to the caller.
              * @example username is required
@@ -602,6 +744,48 @@ export interface components {
              * @example 10000000
              */
             reasoning_price: number;
+        };
+        OpenPaymentAck: {
+            /** @example true */
+            received: boolean;
+        };
+        OpenPaymentNotify: {
+            /**
+             * @description The amount paid, a decimal string; it must equal the order's.
+             * @example 10.00
+             */
+            amount: string;
+            /**
+             * @description The currency code (informative).
+             * @example CNY
+             */
+            currency?: string;
+            /**
+             * @description The merchant id (`openpayment_merchant_id`).
+             * @example m_1001
+             */
+            merchant_id: string;
+            /**
+             * @description Poolgate's order number.
+             * @example PG20261206093000A7K2QD9M
+             */
+            order_no: string;
+            /**
+             * Format: date-time
+             * @description When the payer paid (informative).
+             * @example 2026-12-06T09:31:12Z
+             */
+            paid_at?: string;
+            /**
+             * @description `paid` credits the order; anything else (`pending`, `failed`, ...) is recorded and acknowledged.
+             * @example paid
+             */
+            status: string;
+            /**
+             * @description The gateway's transaction number.
+             * @example op_9f2c
+             */
+            trade_no: string;
         };
         PricingList: {
             items: components["schemas"]["ModelPrice"][];
@@ -822,6 +1006,18 @@ export interface components {
          * @enum {string}
          */
         UserStatus: "active" | "muted" | "disabled";
+        /** @description An EPay notify's parameters (any further non-empty parameter the gateway sends is part of the signature too). */
+        YipayNotify: {
+            money?: string;
+            name?: string;
+            out_trade_no?: string;
+            pid?: string;
+            sign?: string;
+            sign_type?: string;
+            trade_no?: string;
+            trade_status?: string;
+            type?: string;
+        };
     };
     responses: {
         /** @description The request is malformed or a field is invalid. */
@@ -852,6 +1048,124 @@ export interface components {
                  *       "detail": {
                  *         "error": "setup has already been completed",
                  *         "code": "setup_completed"
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /** @description The notify was handled (credited now, credited before, or a non-paid status recorded). */
+        OpenPaymentAck: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "received": true
+                 *     }
+                 */
+                "application/json": components["schemas"]["OpenPaymentAck"];
+            };
+        };
+        /** @description The amount differs from the order's; nothing is credited. */
+        PaymentAmountMismatch: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "detail": {
+                 *         "error": "the amount paid differs from the order's",
+                 *         "code": "payment_amount_mismatch"
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /** @description The order expired unpaid; nothing is credited. */
+        PaymentOrderExpired: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "detail": {
+                 *         "error": "the order has expired",
+                 *         "code": "payment_order_expired"
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /** @description No such order (of this payment method); nothing is credited. */
+        PaymentOrderUnknown: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "detail": {
+                 *         "error": "no such order",
+                 *         "code": "payment_order_unknown"
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /** @description The signature is wrong or missing, the merchant differs, or a parameter is missing or malformed; nothing is credited. */
+        PaymentRefused: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "detail": {
+                 *         "error": "the notify's signature is not valid",
+                 *         "code": "payment_signature_invalid"
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /** @description To the console's page of the order. */
+        PaymentReturn: {
+            headers: {
+                /** @description `/app/wallet?order_no=<order_no>` (`/app/wallet` without an order number). */
+                Location?: string;
+                [name: string]: unknown;
+            };
+            content?: never;
+        };
+        /** @description The notify was handled (credited now, credited before, or a non-paid status recorded). */
+        PaymentSuccess: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                /** @example success */
+                "text/plain": string;
+            };
+        };
+        /** @description The payment method is not enabled or not configured, or the database is unreachable. */
+        PaymentUnavailable: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "detail": {
+                 *         "error": "payment method yipay is not enabled",
+                 *         "code": "payment_method_disabled"
                  *       }
                  *     }
                  */
@@ -942,6 +1256,24 @@ export interface components {
     parameters: {
         /** @description The account's id, name or nickname. */
         CarId: string;
+        /** @description The amount paid, a decimal string. */
+        YipayMoney: string;
+        /** @description The product name of the order. */
+        YipayName: string;
+        /** @description Poolgate's order number. */
+        YipayOutTradeNo: string;
+        /** @description The merchant id. */
+        YipayPid: string;
+        /** @description The MD5 signature described above (lowercase hex). */
+        YipaySign: string;
+        /** @description `MD5`. */
+        YipaySignType: string;
+        /** @description The gateway's transaction number. */
+        YipayTradeNo: string;
+        /** @description `TRADE_SUCCESS` when paid. */
+        YipayTradeStatus: string;
+        /** @description The payment type (`alipay`, `wxpay`, ...). */
+        YipayType: string;
     };
     requestBodies: never;
     headers: never;
@@ -949,6 +1281,222 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    openpaymentNotifyGet: {
+        parameters: {
+            query?: {
+                /** @description The amount paid, a decimal string. */
+                amount?: string;
+                /** @description The merchant id (`openpayment_merchant_id`). */
+                merchant_id?: string;
+                /** @description Poolgate's order number. */
+                order_no?: string;
+                /** @description The lowercase hex HMAC-SHA256 described above. */
+                signature?: string;
+                /** @description `paid` credits the order; anything else is recorded and acknowledged. */
+                status?: string;
+                /** @description Unix seconds when the notify was signed; more than 300 s away from Poolgate's clock is refused. */
+                timestamp?: string;
+                /** @description The gateway's transaction number. */
+                trade_no?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: components["responses"]["OpenPaymentAck"];
+            400: components["responses"]["PaymentRefused"];
+            404: components["responses"]["PaymentOrderUnknown"];
+            409: components["responses"]["PaymentOrderExpired"];
+            422: components["responses"]["PaymentAmountMismatch"];
+            503: components["responses"]["PaymentUnavailable"];
+        };
+    };
+    openpaymentNotifyPost: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description `sha256=` and the lowercase hex HMAC-SHA256 of `<timestamp>.<body>`. */
+                "X-OpenPayment-Signature"?: string;
+                /** @description Unix seconds when the notify was signed. */
+                "X-OpenPayment-Timestamp"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "merchant_id": "m_1001",
+                 *       "order_no": "PG20261206093000A7K2QD9M",
+                 *       "trade_no": "op_9f2c",
+                 *       "amount": "10.00",
+                 *       "currency": "CNY",
+                 *       "status": "paid",
+                 *       "paid_at": "2026-12-06T09:31:12Z"
+                 *     }
+                 */
+                "application/json": components["schemas"]["OpenPaymentNotify"];
+            };
+        };
+        responses: {
+            200: components["responses"]["OpenPaymentAck"];
+            400: components["responses"]["PaymentRefused"];
+            404: components["responses"]["PaymentOrderUnknown"];
+            409: components["responses"]["PaymentOrderExpired"];
+            413: components["responses"]["TooLarge"];
+            422: components["responses"]["PaymentAmountMismatch"];
+            503: components["responses"]["PaymentUnavailable"];
+        };
+    };
+    openpaymentReturnGet: {
+        parameters: {
+            query?: {
+                /** @description Poolgate's order number. */
+                order_no?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            302: components["responses"]["PaymentReturn"];
+            400: components["responses"]["BadRequest"];
+        };
+    };
+    openpaymentSubmitGet: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The order number. */
+                order_no: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description To the gateway's checkout. */
+            302: {
+                headers: {
+                    /** @description `openpayment_url` with the signed checkout parameters. */
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            404: components["responses"]["PaymentOrderUnknown"];
+            409: components["responses"]["PaymentOrderExpired"];
+            503: components["responses"]["PaymentUnavailable"];
+        };
+    };
+    yipayNotifyGet: {
+        parameters: {
+            query?: {
+                /** @description The amount paid, a decimal string. */
+                money?: components["parameters"]["YipayMoney"];
+                /** @description The product name of the order. */
+                name?: components["parameters"]["YipayName"];
+                /** @description Poolgate's order number. */
+                out_trade_no?: components["parameters"]["YipayOutTradeNo"];
+                /** @description The merchant id. */
+                pid?: components["parameters"]["YipayPid"];
+                /** @description The MD5 signature described above (lowercase hex). */
+                sign?: components["parameters"]["YipaySign"];
+                /** @description `MD5`. */
+                sign_type?: components["parameters"]["YipaySignType"];
+                /** @description The gateway's transaction number. */
+                trade_no?: components["parameters"]["YipayTradeNo"];
+                /** @description `TRADE_SUCCESS` when paid. */
+                trade_status?: components["parameters"]["YipayTradeStatus"];
+                /** @description The payment type (`alipay`, `wxpay`, ...). */
+                type?: components["parameters"]["YipayType"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: components["responses"]["PaymentSuccess"];
+            400: components["responses"]["PaymentRefused"];
+            404: components["responses"]["PaymentOrderUnknown"];
+            409: components["responses"]["PaymentOrderExpired"];
+            422: components["responses"]["PaymentAmountMismatch"];
+            503: components["responses"]["PaymentUnavailable"];
+        };
+    };
+    yipayNotifyPost: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "pid": "1001",
+                 *       "trade_no": "2026120622001",
+                 *       "out_trade_no": "PG20261206093000A7K2QD9M",
+                 *       "type": "alipay",
+                 *       "name": "Poolgate top-up",
+                 *       "money": "10.00",
+                 *       "trade_status": "TRADE_SUCCESS",
+                 *       "sign": "0f6c1e1b0b6a4c8f9e2d3a4b5c6d7e8f",
+                 *       "sign_type": "MD5"
+                 *     }
+                 */
+                "application/x-www-form-urlencoded": components["schemas"]["YipayNotify"];
+            };
+        };
+        responses: {
+            200: components["responses"]["PaymentSuccess"];
+            400: components["responses"]["PaymentRefused"];
+            404: components["responses"]["PaymentOrderUnknown"];
+            409: components["responses"]["PaymentOrderExpired"];
+            413: components["responses"]["TooLarge"];
+            422: components["responses"]["PaymentAmountMismatch"];
+            503: components["responses"]["PaymentUnavailable"];
+        };
+    };
+    yipayReturnGet: {
+        parameters: {
+            query?: {
+                /** @description The amount paid, a decimal string. */
+                money?: components["parameters"]["YipayMoney"];
+                /** @description The product name of the order. */
+                name?: components["parameters"]["YipayName"];
+                /** @description Poolgate's order number. */
+                out_trade_no?: components["parameters"]["YipayOutTradeNo"];
+                /** @description The merchant id. */
+                pid?: components["parameters"]["YipayPid"];
+                /** @description The MD5 signature described above (lowercase hex). */
+                sign?: components["parameters"]["YipaySign"];
+                /** @description `MD5`. */
+                sign_type?: components["parameters"]["YipaySignType"];
+                /** @description The gateway's transaction number. */
+                trade_no?: components["parameters"]["YipayTradeNo"];
+                /** @description `TRADE_SUCCESS` when paid. */
+                trade_status?: components["parameters"]["YipayTradeStatus"];
+                /** @description The payment type (`alipay`, `wxpay`, ...). */
+                type?: components["parameters"]["YipayType"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            302: components["responses"]["PaymentReturn"];
+            400: components["responses"]["BadRequest"];
+        };
+    };
     pricingGet: {
         parameters: {
             query?: never;

@@ -496,6 +496,77 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/user/payment/config": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * What top-ups the site accepts
+         * @description The enabled payment methods with their pay types, the minimum amount, the quota one unit
+         *     of the site's currency buys, and how long an order may be paid. Amounts are decimal
+         *     strings of the site's currency with at most two decimals (`"12.34"`), never floats.
+         */
+        get: operations["paymentConfigGet"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/user/payment/orders": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List your top-up orders
+         * @description Your orders, newest first.
+         */
+        get: operations["paymentOrderUserList"];
+        put?: never;
+        /**
+         * Create a top-up order
+         * @description Opens an order for `amount` (a decimal string of the site's currency, at least
+         *     `payment_min_amount`) or for the plan `plan_id` (its price), to be paid with `method`
+         *     (`yipay` or `openpayment`; `pay_type` is the gateway's payment type, such as `alipay`,
+         *     required by `yipay`). The answer carries the order number and `pay_url`, where to send
+         *     the browser to pay. The order credits `quota` (amount × `quota_per_unit`, rounded down)
+         *     once, when the gateway's signed notify says it is paid before `expires_at`.
+         */
+        post: operations["paymentOrderCreate"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/user/payment/orders/{order_no}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One of your orders
+         * @description The order's state (`pending`, `paid`, or `expired` when unpaid past `expires_at`).
+         */
+        get: operations["paymentOrderUserGet"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/user/plans": {
         parameters: {
             query?: never;
@@ -539,6 +610,33 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/user/quotas": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Your shared quota per model family
+         * @description Your share of the pool's quota (docs/accounts.md), per model family (the provider of the
+         *     channel serving a call: a key of `contributed_account_channels`, else the channel's type).
+         *     Calls served by shared accounts consume it, in `unit` (`calls` or `tokens`, setting
+         *     `shared_quota_unit`); calls on your own dedicated accounts do not. `cap` is
+         *     `shared_quota_base` plus `bonus_per_account` for each shared account you contributed to
+         *     the family (`shared_accounts`); what is used recovers continuously back to the cap over
+         *     `shared_quota_recovery_hours`. `next_full` is when it is full again (null: it is),
+         *     `clears_in` the seconds until a call may start again while none remains (0: one may).
+         */
+        get: operations["quotaUserList"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/user/redeem": {
         parameters: {
             query?: never;
@@ -556,6 +654,28 @@ export interface paths {
          *     unknown, disabled, expired or used-up code credits nothing.
          */
         post: operations["redeemCreate"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/user/referral": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Your referral code, link, invitees and earnings
+         * @description Every user has a referral code. Someone who registers with it (`aff`, by any sign-up
+         *     method) becomes your invitee, and `commission_permille` ‰ of each top-up they pay is
+         *     credited to you once (quota units, rounded down).
+         */
+        get: operations["referralGet"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -1223,23 +1343,23 @@ export interface components {
              *
              *     | status | codes |
              *     |---|---|
-             *     | 400 | `invalid_request` (bad parameters or body), `invalid_json`, `unsupported_media_type`, `invalid_status`, `invalid_hook_url`, `address_not_allowed`, `source_disabled`, `missing_model`, `invalid_type`, `decimal_above_max_value`, `decimal_below_min_value`, `integer_above_max_value`, `integer_below_min_value` (a gateway request member outside its documented range, with OpenAI's `param`), `unsupported_request`, `unsupported_endpoint`, `email_required`, `email_code_invalid`, `password_incorrect`, `totp_invalid`, `passkey_invalid`, `sso_state_invalid`, `sso_denied` |
+             *     | 400 | `invalid_request` (bad parameters or body), `invalid_json`, `unsupported_media_type`, `invalid_status`, `invalid_hook_url`, `address_not_allowed`, `source_disabled`, `missing_model`, `invalid_type`, `decimal_above_max_value`, `decimal_below_min_value`, `integer_above_max_value`, `integer_below_min_value` (a gateway request member outside its documented range, with OpenAI's `param`), `unsupported_request`, `unsupported_endpoint`, `email_required`, `email_code_invalid`, `password_incorrect`, `totp_invalid`, `passkey_invalid`, `sso_state_invalid`, `sso_denied`, `payment_signature_invalid` |
              *     | 401 | `unauthorized`, `missing_api_key`, `invalid_api_key`, `missing_auth_token`, `totp_required`, `totp_invalid`, `passkey_invalid` |
              *     | 402 | `insufficient_balance`, `insufficient_quota` |
              *     | 403 | `forbidden`, `user_disabled`, `tier_required`, `model_not_allowed`, `ip_not_allowed`, `model_not_priced`, `share_auth_refused`, `share_disabled`, `share_expired`, `audit_blocked` (or the hook's status), `user_muted`, `session_required`, `csrf_refused`, `password_login_disabled`, `sso_registration_closed`, `trust_level_too_low`, `check_in_disabled` |
-             *     | 404 | `not_found`, `model_not_found`, `share_not_found`, `redemption_code_invalid` |
+             *     | 404 | `not_found`, `model_not_found`, `share_not_found`, `redemption_code_invalid`, `payment_order_unknown` |
              *     | 405 | `method_not_allowed` |
-             *     | 409 | `conflict`, `setup_completed`, `delivery_not_dead`, `identity_taken`, `redemption_code_used`, `redemption_code_expired`, `redemption_code_disabled`, `redemption_code_redeemed`, `check_in_done` |
+             *     | 409 | `conflict`, `setup_completed`, `delivery_not_dead`, `identity_taken`, `redemption_code_used`, `redemption_code_expired`, `redemption_code_disabled`, `redemption_code_redeemed`, `check_in_done`, `payment_order_expired`, `payment_order_paid` |
              *     | 413 | `body_too_large` |
-             *     | 422 | `unprocessable` (a valid request the current state refuses), `remote_channel_missing`, `email_missing`, `credential_rejected` (an upstream refused a contributed credential), `provider_not_offered` |
-             *     | 429 | `rate_limited`, `rate_limit_exceeded`, `share_limit_reached`, `accounts_busy`, `too_many_attempts` |
+             *     | 422 | `unprocessable` (a valid request the current state refuses), `remote_channel_missing`, `email_missing`, `credential_rejected` (an upstream refused a contributed credential), `provider_not_offered`, `payment_method_disabled`, `payment_amount_too_small`, `payment_amount_mismatch`, `payment_plan_unavailable`, `payment_plan_free` |
+             *     | 429 | `rate_limited`, `rate_limit_exceeded`, `shared_quota_exhausted`, `share_limit_reached`, `accounts_busy`, `too_many_attempts` |
              *     | 500 | `internal` (with `request_id`) |
              *     | 502 | `upstream_error`, `remote_sync_failed`, `sso_failed` |
-             *     | 503 | `unavailable`, `no_available_account`, `unsupported_channel`, `email_unavailable`, `passkeys_unavailable` |
+             *     | 503 | `unavailable`, `no_available_account`, `unsupported_channel`, `email_unavailable`, `passkeys_unavailable`, `payment_method_disabled` (a notify for a method that is off) |
              * @example invalid_request
              * @enum {string}
              */
-            code: "invalid_request" | "invalid_json" | "unsupported_media_type" | "invalid_status" | "invalid_hook_url" | "address_not_allowed" | "source_disabled" | "missing_model" | "invalid_type" | "decimal_above_max_value" | "decimal_below_min_value" | "integer_above_max_value" | "integer_below_min_value" | "unsupported_request" | "unauthorized" | "missing_api_key" | "invalid_api_key" | "missing_auth_token" | "insufficient_balance" | "insufficient_quota" | "forbidden" | "user_disabled" | "tier_required" | "model_not_allowed" | "ip_not_allowed" | "model_not_priced" | "share_auth_refused" | "share_disabled" | "share_expired" | "setup_completed" | "audit_blocked" | "not_found" | "model_not_found" | "share_not_found" | "method_not_allowed" | "conflict" | "delivery_not_dead" | "body_too_large" | "unprocessable" | "remote_channel_missing" | "unsupported_channel" | "unsupported_endpoint" | "rate_limited" | "rate_limit_exceeded" | "share_limit_reached" | "accounts_busy" | "internal" | "upstream_error" | "remote_sync_failed" | "unavailable" | "no_available_account" | "email_required" | "email_code_invalid" | "password_incorrect" | "totp_invalid" | "passkey_invalid" | "sso_state_invalid" | "sso_denied" | "totp_required" | "user_muted" | "session_required" | "csrf_refused" | "password_login_disabled" | "sso_registration_closed" | "trust_level_too_low" | "identity_taken" | "redemption_code_invalid" | "redemption_code_used" | "redemption_code_expired" | "redemption_code_disabled" | "redemption_code_redeemed" | "check_in_disabled" | "check_in_done" | "email_missing" | "too_many_attempts" | "sso_failed" | "email_unavailable" | "passkeys_unavailable" | "credential_rejected" | "provider_not_offered";
+            code: "invalid_request" | "invalid_json" | "unsupported_media_type" | "invalid_status" | "invalid_hook_url" | "address_not_allowed" | "source_disabled" | "missing_model" | "invalid_type" | "decimal_above_max_value" | "decimal_below_min_value" | "integer_above_max_value" | "integer_below_min_value" | "unsupported_request" | "unauthorized" | "missing_api_key" | "invalid_api_key" | "missing_auth_token" | "insufficient_balance" | "insufficient_quota" | "forbidden" | "user_disabled" | "tier_required" | "model_not_allowed" | "ip_not_allowed" | "model_not_priced" | "share_auth_refused" | "share_disabled" | "share_expired" | "setup_completed" | "audit_blocked" | "not_found" | "model_not_found" | "share_not_found" | "method_not_allowed" | "conflict" | "delivery_not_dead" | "body_too_large" | "unprocessable" | "remote_channel_missing" | "unsupported_channel" | "unsupported_endpoint" | "rate_limited" | "rate_limit_exceeded" | "shared_quota_exhausted" | "share_limit_reached" | "accounts_busy" | "internal" | "upstream_error" | "remote_sync_failed" | "unavailable" | "no_available_account" | "email_required" | "email_code_invalid" | "password_incorrect" | "totp_invalid" | "passkey_invalid" | "sso_state_invalid" | "sso_denied" | "totp_required" | "user_muted" | "session_required" | "csrf_refused" | "password_login_disabled" | "sso_registration_closed" | "trust_level_too_low" | "identity_taken" | "redemption_code_invalid" | "redemption_code_used" | "redemption_code_expired" | "redemption_code_disabled" | "redemption_code_redeemed" | "check_in_disabled" | "check_in_done" | "email_missing" | "too_many_attempts" | "sso_failed" | "email_unavailable" | "passkeys_unavailable" | "credential_rejected" | "provider_not_offered" | "payment_signature_invalid" | "payment_order_unknown" | "payment_order_expired" | "payment_order_paid" | "payment_amount_mismatch" | "payment_amount_too_small" | "payment_method_disabled" | "payment_plan_unavailable" | "payment_plan_free";
             /**
              * @description A human-readable message, safe to show to the caller.
              * @example username is required
@@ -1337,6 +1457,11 @@ export interface components {
              */
             reasoning_price: number;
         };
+        /**
+         * @description An amount of the site's currency as a decimal string with at most two decimals.
+         * @example 10.00
+         */
+        Money: string;
         Passkey: {
             /**
              * Format: date-time
@@ -1409,6 +1534,107 @@ export interface components {
              *     ]
              */
             methods: ("old_password" | "email_code")[];
+        };
+        PaymentConfig: {
+            /** @description The enabled payment methods (empty when none is). */
+            methods: components["schemas"]["PaymentMethodTypes"][];
+            min_amount: components["schemas"]["Money"];
+            /**
+             * @description Minutes an order may be paid after it is created.
+             * @example 30
+             */
+            order_expiry_minutes: number;
+            /**
+             * Format: int64
+             * @description Quota units one unit of the site's currency buys.
+             * @example 500000
+             */
+            quota_per_unit: number;
+        };
+        /**
+         * @description The payment gateway (`yipay`, the EPay protocol; `openpayment`, HMAC-SHA256 signed).
+         * @example yipay
+         * @enum {string}
+         */
+        PaymentMethod: "yipay" | "openpayment";
+        PaymentMethodTypes: {
+            method: components["schemas"]["PaymentMethod"];
+            /** @description The gateway's payment types to offer (`pay_type`). */
+            pay_types: string[];
+        };
+        PaymentOrder: {
+            amount: components["schemas"]["Money"];
+            /**
+             * Format: date-time
+             * @example 2026-12-06T09:30:00Z
+             */
+            created_at: string;
+            /**
+             * Format: date-time
+             * @example 2026-12-06T10:00:00Z
+             */
+            expires_at: string;
+            method: components["schemas"]["PaymentMethod"];
+            /** @example PG20261206093000A7K2QD9M */
+            order_no: string;
+            /**
+             * Format: date-time
+             * @example null
+             */
+            paid_at: string | null;
+            /** @example alipay */
+            pay_type: string;
+            /**
+             * @description Where to send the browser to pay (pending orders only).
+             * @example https://pay.example.com/submit.php?out_trade_no=PG20261206093000A7K2QD9M
+             */
+            pay_url: string | null;
+            /**
+             * Format: int64
+             * @description The plan the order buys, if any.
+             * @example null
+             */
+            plan_id: number | null;
+            /**
+             * Format: int64
+             * @description Quota units the order credits when paid.
+             * @example 5000000
+             */
+            quota: number;
+            /**
+             * @description `expired`: not paid before `expires_at`; a later notify credits nothing.
+             * @example pending
+             * @enum {string}
+             */
+            status: "pending" | "paid" | "expired";
+        };
+        /** @description Either `amount` or `plan_id`. */
+        PaymentOrderCreate: {
+            amount?: components["schemas"]["Money"];
+            method: components["schemas"]["PaymentMethod"];
+            /**
+             * @description The gateway's payment type (EPay `type`, such as `alipay` or `wxpay`); required by `yipay`.
+             * @example alipay
+             */
+            pay_type?: string;
+            /**
+             * Format: int64
+             * @description Buy this plan (its price is the amount).
+             * @example 2
+             */
+            plan_id?: number;
+        };
+        PaymentOrderPage: {
+            items: components["schemas"]["PaymentOrder"][];
+            /** @example 1 */
+            page: number;
+            /** @example 20 */
+            page_size: number;
+            /**
+             * Format: int64
+             * @example 1
+             */
+            total: number;
         };
         Plan: {
             /**
@@ -1545,6 +1771,52 @@ export interface components {
             /** @description The plan granted, when the code grants a plan (absent for a quota code). */
             subscription?: components["schemas"]["Subscription"];
         };
+        Referral: {
+            /**
+             * @description Your referral code (`aff`).
+             * @example 3f9a1c0b7d2e
+             */
+            code: string;
+            /**
+             * @description The share (‰) of each paid top-up of an invitee credited to you.
+             * @example 100
+             */
+            commission_permille: number;
+            /**
+             * Format: int64
+             * @description Commission credited to you in all (quota units).
+             * @example 500000
+             */
+            earned: number;
+            /**
+             * Format: int64
+             * @description Users who registered with your code.
+             * @example 1
+             */
+            invitees: number;
+            /**
+             * @description A registration link carrying your code.
+             * @example https://gate.example.com/app?aff=3f9a1c0b7d2e
+             */
+            link: string;
+            /** @description Your 50 most recent invitees. */
+            recent: components["schemas"]["ReferralInvitee"][];
+        };
+        ReferralInvitee: {
+            /**
+             * Format: date-time
+             * @example 2026-12-06T09:00:00Z
+             */
+            created_at: string;
+            /**
+             * Format: int64
+             * @description Commission from this invitee (quota units).
+             * @example 500000
+             */
+            earned: number;
+            /** @example bob */
+            username: string;
+        };
         SessionInfo: {
             /**
              * Format: date-time
@@ -1583,6 +1855,75 @@ export interface components {
         };
         SessionList: {
             items: components["schemas"]["SessionInfo"][];
+        };
+        SharedQuota: {
+            /**
+             * Format: int64
+             * @description What each of them adds to the cap.
+             * @example 100
+             */
+            bonus_per_account: number;
+            /**
+             * Format: int64
+             * @description The base plus the bonus of each shared account you contributed to this family.
+             * @example 300
+             */
+            cap: number;
+            /**
+             * Format: int64
+             * @description Seconds until a call may start again while none remains (0 when one may).
+             * @example 0
+             */
+            clears_in: number;
+            /**
+             * @description The model family (provider).
+             * @example gemini
+             */
+            family: string;
+            /**
+             * Format: int64
+             * @description Seconds until it is back at its cap (0 when it is).
+             * @example 720
+             */
+            full_in: number;
+            /**
+             * Format: date-time
+             * @description When the quota is back at its cap (null when it is).
+             * @example 2026-12-06T09:12:00Z
+             */
+            next_full: string | null;
+            /**
+             * Format: int64
+             * @example 288
+             */
+            remaining: number;
+            /**
+             * Format: int64
+             * @description Your usable shared contributed accounts of this family.
+             * @example 2
+             */
+            shared_accounts: number;
+            /**
+             * Format: int64
+             * @description Used now (what has not recovered yet).
+             * @example 12
+             */
+            used: number;
+        };
+        SharedQuotaList: {
+            items: components["schemas"]["SharedQuota"][];
+            /**
+             * Format: double
+             * @description Hours an empty quota takes to recover to its cap (setting `shared_quota_recovery_hours`).
+             * @example 5
+             */
+            recovery_hours: number;
+            /**
+             * @description What the quota counts (setting `shared_quota_unit`).
+             * @example calls
+             * @enum {string}
+             */
+            unit: "calls" | "tokens";
         };
         Stats: {
             /**
@@ -2296,6 +2637,12 @@ export interface components {
         LogRequestId: string;
         /** @description Only calls whose answer's status is in this class. */
         LogStatusClass: components["schemas"]["StatusClass"];
+        /** @description The order number. */
+        OrderNo: string;
+        /** @description The page (from 1). */
+        OrderPage: number;
+        /** @description Orders per page. */
+        OrderPageSize: number;
         /** @description The IANA time zone days and hours are cut in. */
         TimeZone: string;
         /** @description End of the time range (exclusive, RFC 3339). */
@@ -3614,6 +3961,225 @@ export interface operations {
             503: components["responses"]["Unavailable"];
         };
     };
+    paymentConfigGet: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The payment configuration. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "methods": [
+                     *         {
+                     *           "method": "yipay",
+                     *           "pay_types": [
+                     *             "alipay",
+                     *             "wxpay",
+                     *             "qqpay"
+                     *           ]
+                     *         }
+                     *       ],
+                     *       "min_amount": "1.00",
+                     *       "quota_per_unit": 500000,
+                     *       "order_expiry_minutes": 30
+                     *     }
+                     */
+                    "application/json": components["schemas"]["PaymentConfig"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    paymentOrderUserList: {
+        parameters: {
+            query?: {
+                /** @description The page (from 1). */
+                page?: components["parameters"]["OrderPage"];
+                /** @description Orders per page. */
+                page_size?: components["parameters"]["OrderPageSize"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of orders. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "order_no": "PG20261206093000A7K2QD9M",
+                     *           "method": "yipay",
+                     *           "pay_type": "alipay",
+                     *           "amount": "10.00",
+                     *           "quota": 5000000,
+                     *           "plan_id": null,
+                     *           "status": "paid",
+                     *           "pay_url": null,
+                     *           "expires_at": "2026-12-06T10:00:00Z",
+                     *           "paid_at": "2026-12-06T09:31:12Z",
+                     *           "created_at": "2026-12-06T09:30:00Z"
+                     *         }
+                     *       ],
+                     *       "total": 1,
+                     *       "page": 1,
+                     *       "page_size": 20
+                     *     }
+                     */
+                    "application/json": components["schemas"]["PaymentOrderPage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    paymentOrderCreate: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "amount": "10.00",
+                 *       "method": "yipay",
+                 *       "pay_type": "alipay"
+                 *     }
+                 */
+                "application/json": components["schemas"]["PaymentOrderCreate"];
+            };
+        };
+        responses: {
+            /** @description The order, and where to pay it. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "order_no": "PG20261206093000A7K2QD9M",
+                     *       "method": "yipay",
+                     *       "pay_type": "alipay",
+                     *       "amount": "10.00",
+                     *       "quota": 5000000,
+                     *       "plan_id": null,
+                     *       "status": "pending",
+                     *       "pay_url": "https://pay.example.com/submit.php?money=10.00&name=Poolgate+top-up&notify_url=https%3A%2F%2Fgate.example.com%2Fapi%2Fpayment%2Fyipay%2Fnotify&out_trade_no=PG20261206093000A7K2QD9M&pid=1001&return_url=https%3A%2F%2Fgate.example.com%2Fapi%2Fpayment%2Fyipay%2Freturn&type=alipay&sign=0f6c1e1b0b6a4c8f9e2d3a4b5c6d7e8f&sign_type=MD5",
+                     *       "expires_at": "2026-12-06T10:00:00Z",
+                     *       "paid_at": null,
+                     *       "created_at": "2026-12-06T09:30:00Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["PaymentOrder"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            /** @description No such plan. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": {
+                     *         "error": "plan not found",
+                     *         "code": "not_found"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            413: components["responses"]["TooLarge"];
+            /** @description The payment method is not enabled, or the amount is below the minimum. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": {
+                     *         "error": "payment method yipay is not enabled",
+                     *         "code": "payment_method_disabled"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    paymentOrderUserGet: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The order number. */
+                order_no: components["parameters"]["OrderNo"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The order. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "order_no": "PG20261206093000A7K2QD9M",
+                     *       "method": "yipay",
+                     *       "pay_type": "alipay",
+                     *       "amount": "10.00",
+                     *       "quota": 5000000,
+                     *       "plan_id": null,
+                     *       "status": "paid",
+                     *       "pay_url": null,
+                     *       "expires_at": "2026-12-06T10:00:00Z",
+                     *       "paid_at": "2026-12-06T09:31:12Z",
+                     *       "created_at": "2026-12-06T09:30:00Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["PaymentOrder"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
     planUserList: {
         parameters: {
             query?: never;
@@ -3723,6 +4289,48 @@ export interface operations {
             503: components["responses"]["Unavailable"];
         };
     };
+    quotaUserList: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Your quota per family. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "unit": "calls",
+                     *       "recovery_hours": 5,
+                     *       "items": [
+                     *         {
+                     *           "family": "gemini",
+                     *           "cap": 300,
+                     *           "used": 12,
+                     *           "remaining": 288,
+                     *           "shared_accounts": 2,
+                     *           "bonus_per_account": 100,
+                     *           "next_full": "2026-12-06T09:12:00Z",
+                     *           "full_in": 720,
+                     *           "clears_in": 0
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["SharedQuotaList"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
     redeemCreate: {
         parameters: {
             query?: never;
@@ -3794,6 +4402,45 @@ export interface operations {
                 };
             };
             413: components["responses"]["TooLarge"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    referralGet: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The referral summary and your most recent invitees. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "3f9a1c0b7d2e",
+                     *       "link": "https://gate.example.com/app?aff=3f9a1c0b7d2e",
+                     *       "invitees": 1,
+                     *       "earned": 500000,
+                     *       "commission_permille": 100,
+                     *       "recent": [
+                     *         {
+                     *           "username": "bob",
+                     *           "earned": 500000,
+                     *           "created_at": "2026-12-06T09:00:00Z"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Referral"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             503: components["responses"]["Unavailable"];
         };
     };
