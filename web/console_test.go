@@ -61,8 +61,8 @@ func TestConsoleUser(t *testing.T) {
 	answer := "Pools share accounts fairly across a whole community of users"
 	env.Upstream.Enqueue(fakeupstream.Reply{Text: answer, EventDelay: 150 * time.Millisecond})
 	ctx := context.Background()
-	const codeQuota = 500_000
-	codes, err := env.Admin().RedemptionCodeCreateWithResponse(ctx, adminclient.RedemptionCodeCreate{Name: "welcome", Count: 1, Quota: codeQuota})
+	codeQuota := int64(500_000)
+	codes, err := env.Admin().RedemptionCodeCreateWithResponse(ctx, adminclient.RedemptionCodeCreate{Name: "welcome", Count: 1, Quota: &codeQuota})
 	require.NoError(t, err)
 	require.Equal(t, http.StatusCreated, codes.StatusCode(), string(codes.Body))
 	on, low, high := true, int64(1000), int64(5000)
@@ -75,7 +75,7 @@ func TestConsoleUser(t *testing.T) {
 	require.Equal(t, http.StatusCreated, rule.StatusCode(), string(rule.Body))
 	scenario(t, userJS, map[string]string{
 		"BASE_URL": env.URL, "USERNAME": u.Name, "PASSWORD": "password-" + u.Name, "MODEL": model, "ANSWER": answer,
-		"CODE": codes.JSON201.Codes[0], "CODE_QUOTA": strconv.Itoa(codeQuota),
+		"CODE": codes.JSON201.Codes[0], "CODE_QUOTA": strconv.FormatInt(codeQuota, 10),
 	})
 }
 

@@ -55,8 +55,6 @@ func paySetup(t *testing.T) *payBundle {
 	return b
 }
 
-func ptr[T any](v T) *T { return &v }
-
 // order opens an order for the user and returns it.
 func (b *payBundle) order(t *testing.T, token string, body userclient.PaymentOrderCreate) *userclient.PaymentOrder {
 	t.Helper()
