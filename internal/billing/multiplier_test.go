@@ -58,10 +58,10 @@ func TestMultiplyAll(t *testing.T) {
 		{6500, []int64{1500, 800, 1100, 901}, 7731}, // 7730.58: rounded up once
 		{6500, []int64{901, 1100, 800, 1500}, 7731}, // the order does not matter
 		{6500, []int64{1500, 0, 1100}, 0},
-		{1, []int64{1, 1, 1, 1}, 1}, // a fraction of a unit still costs one
-		{999, []int64{1001, 999}, 999},   // 998.999001 → 999
-		{1000, []int64{999, 999}, 999},   // 998.001 → 999 (rounding each step would give 999 too)
-		{10, []int64{1234, 1234}, 16},    // 15.22756 → 16 (rounding each step: 13 → 17)
+		{1, []int64{1, 1, 1, 1}, 1},    // a fraction of a unit still costs one
+		{999, []int64{1001, 999}, 999}, // 998.999001 → 999
+		{1000, []int64{999, 999}, 999}, // 998.001 → 999 (rounding each step would give 999 too)
+		{10, []int64{1234, 1234}, 16},  // 15.22756 → 16 (rounding each step: 13 → 17)
 		{math.MaxInt64, []int64{2000, 2000}, math.MaxInt64},
 		{0, []int64{1500}, 0},
 	}

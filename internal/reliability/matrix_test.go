@@ -82,8 +82,8 @@ var matrix = map[string]row{
 	"openpaymentNotifyPost": {access: open, unavailable: true},
 	"openpaymentReturnGet":  {access: open},
 	"openpaymentSubmitGet":  {access: open, unavailable: true},
-	"pricingGet":             {access: open}, // 404 while pricing_endpoint_enabled is off
-	"modelPublicList":        {access: open},
+	"pricingGet":            {access: open}, // 404 while pricing_endpoint_enabled is off
+	"modelPublicList":       {access: open},
 	// auth.yaml
 	"passwordRegister":    {access: open},
 	"passwordLogin":       {access: open, selfRefusing: true},

@@ -55,7 +55,7 @@ func TestPlansGrantRenewUpgrade(t *testing.T) {
 	s3 := grant(t, env, alice.ID, ultra.Id, http.StatusCreated)
 	require.Equal(t, commonclient.Upgrade, s3.Kind)
 	require.WithinDuration(t, time.Now().Add(7*24*time.Hour), s3.ExpiresAt, time.Minute) // at once
-	grant(t, env, alice.ID, pro.Id, http.StatusConflict)                                   // downgrade refused
+	grant(t, env, alice.ID, pro.Id, http.StatusConflict)                                 // downgrade refused
 	require.Equal(t, int64(7100), env.Balance(alice.ID))
 
 	sub, err := env.User(alice.Token).SubscriptionUserGetWithResponse(ctx)

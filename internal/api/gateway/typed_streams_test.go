@@ -46,7 +46,7 @@ func TestTypedStreams(t *testing.T) {
 			require.NoError(t, msg.FromChatMessageContent0("Say hello."))
 			resp, err := gw.ChatCompletionCreate(ctx, gatewayclient.ChatCompletionRequest{Model: model, Stream: &yes,
 				StreamOptions: &gatewayclient.ChatCompletionRequest_StreamOptions{AdditionalProperties: map[string]any{"include_usage": true}},
-				Messages: []gatewayclient.ChatMessage{{Role: gatewayclient.ChatMessageRoleUser, Content: &msg}}})
+				Messages:      []gatewayclient.ChatMessage{{Role: gatewayclient.ChatMessageRoleUser, Content: &msg}}})
 			events := collect[gatewayclient.ChatCompletionChunk](t, resp, err)
 			var text strings.Builder
 			var usage *gatewayclient.Usage
