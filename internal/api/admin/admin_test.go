@@ -95,10 +95,11 @@ func TestAuth(t *testing.T) {
 	})
 }
 
-// quotaDefaults is s with the shared quota settings of a fresh install.
+// quotaDefaults is s with the shared quota and payment settings of a fresh install.
 func quotaDefaults(s adminclient.Settings) adminclient.Settings {
 	s.SharedQuotaBase, s.SharedQuotaBonusPerAccount = 100, map[string]int64{"*": 100}
 	s.SharedQuotaRecoveryHours, s.SharedQuotaUnit = 5, adminclient.SettingsSharedQuotaUnitCalls
+	s.PaymentMinAmount, s.PaymentOrderExpiryMinutes = "1.00", 30
 	return s
 }
 
