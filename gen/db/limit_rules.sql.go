@@ -178,7 +178,7 @@ func (q *Queries) LimitRuleSeedList(ctx context.Context, db DBTX) ([]*LimitRule,
 const limitRuleSeedSet = `-- name: LimitRuleSeedSet :one
 INSERT INTO limit_rules (scope, model, window_ms, requests, source)
 VALUES ('user', $1, $2, $3, $4)
-ON CONFLICT (source) WHERE source <> 'admin' DO UPDATE SET
+ON CONFLICT (source) WHERE source NOT IN ('admin', 'plan') DO UPDATE SET
     scope = 'user', subject_id = NULL, model = excluded.model, window_ms = excluded.window_ms,
     requests = excluded.requests, tokens = NULL, concurrency = NULL, updated_at = now()
 RETURNING id, scope, subject_id, model, window_ms, requests, tokens, concurrency, source, created_at, updated_at, plan_id

@@ -111,6 +111,11 @@ func RulesOf(v *settings.Values) Rules {
 	return r
 }
 
+// Active reports whether the site takes contributed accounts (contributed_account_channels names
+// a channel): the shared quota pool counts calls only then, so a site whose pool is its
+// administrator's accounts alone caps nobody.
+func (r *Rules) Active() bool { return len(r.providers) > 0 }
+
 // Family is the model family a channel's calls count against: the provider whose contributed
 // accounts the channel takes (contributed_account_channels), else the channel's type.
 func (r *Rules) Family(channelID int64, channelType string) string {

@@ -16,6 +16,9 @@ func (rl *Relay) quotaTake(k *call, pa *pool.Account, acc *account, body []byte)
 		return nil, nil
 	}
 	r := rl.d.Quota.Rules()
+	if !r.Active() {
+		return nil, nil
+	}
 	fam := r.Family(acc.channel.id, acc.channel.typ)
 	h, ref, err := rl.d.Quota.Take(k.ctx, &r, k.cl.user.id, fam, k.estimate+maxOutput(body))
 	if err != nil {

@@ -31,7 +31,7 @@ SELECT * FROM limit_rules WHERE source <> 'admin' ORDER BY source;
 -- LimitRuleSeedSet makes or replaces the per-user rule a seed setting stands for.
 INSERT INTO limit_rules (scope, model, window_ms, requests, source)
 VALUES ('user', @model, @window_ms, @requests, @source)
-ON CONFLICT (source) WHERE source <> 'admin' DO UPDATE SET
+ON CONFLICT (source) WHERE source NOT IN ('admin', 'plan') DO UPDATE SET
     scope = 'user', subject_id = NULL, model = excluded.model, window_ms = excluded.window_ms,
     requests = excluded.requests, tokens = NULL, concurrency = NULL, updated_at = now()
 RETURNING *;
