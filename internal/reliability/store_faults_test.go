@@ -39,6 +39,7 @@ func startLoad(t *testing.T, f *faultEnv, workers int) *load {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	l := &load{cancel: cancel}
+	t.Cleanup(func() { l.stop() }) // a failed assertion still ends the load before the servers close
 	client := &http.Client{Timeout: time.Minute}
 	for w := range workers {
 		l.wg.Add(1)
@@ -49,6 +50,10 @@ func startLoad(t *testing.T, f *faultEnv, workers int) *load {
 				res, err := client.Do(c.request(f.env.URL, f.user.Key, stream))
 				if err != nil {
 					l.add(answer{caller: c, stream: stream, status: -1, body: []byte(err.Error())})
+					select { // a refused connection answers at once: do not spin
+					case <-ctx.Done():
+					case <-time.After(10 * time.Millisecond):
+					}
 					continue
 				}
 				body, err := readBody(res)
