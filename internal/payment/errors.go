@@ -1,8 +1,6 @@
 package payment
 
 import (
-	"errors"
-
 	"github.com/poolgate/poolgate/internal/fault"
 )
 
@@ -12,7 +10,6 @@ var (
 	errUnknownOrder = fault.Code(fault.NotFound, "payment_order_unknown", "no such order")
 	errExpired      = fault.Code(fault.Conflict, "payment_order_expired", "the order has expired")
 	errAmount       = fault.Code(fault.Unprocessable, "payment_amount_mismatch", "the amount paid differs from the order's")
-	errNoPlans      = errors.New("a plan order was paid but no plan service is configured")
 )
 
 func errDisabled(method string) error {

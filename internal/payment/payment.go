@@ -57,19 +57,6 @@ const (
 // YipayPayTypes are the EPay payment types offered.
 var YipayPayTypes = []string{"alipay", "wxpay", "qqpay"}
 
-// Plan is what buying a plan costs and grants.
-type Plan struct {
-	// Price is in cents of the site's currency.
-	Price int64
-	Name  string
-}
-
-// Plans connects orders to plans: the price of a plan and granting it when its order is paid.
-type Plans interface {
-	Price(ctx context.Context, planID int64) (Plan, error)
-	Grant(ctx context.Context, tx pgx.Tx, userID, planID int64, source string) error
-}
-
 // Service opens orders and handles the gateways' notifies.
 type Service struct {
 	Pool     *pgxpool.Pool
@@ -80,8 +67,6 @@ type Service struct {
 	Log      *slog.Logger
 	// PublicURL is the site's external base URL (notify and return URLs are built on it).
 	PublicURL string
-	// Plans prices and grants plans; nil: orders for a plan are refused.
-	Plans Plans
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
 }
@@ -157,17 +142,11 @@ func (s *Service) Create(ctx context.Context, n NewOrder) (*db.PaymentOrder, str
 	case n.PlanID != nil && n.Amount != "":
 		return nil, "", fault.Code(fault.Invalid, "invalid_request", "give either amount or plan_id, not both")
 	case n.PlanID != nil:
-		if s.Plans == nil {
-			return nil, "", fault.Code(fault.Unprocessable, "payment_plan_unavailable", "plans cannot be bought here")
-		}
-		p, err := s.Plans.Price(ctx, *n.PlanID)
+		c, err := s.planPrice(ctx, n.UserID, *n.PlanID)
 		if err != nil {
 			return nil, "", err
 		}
-		if p.Price <= 0 {
-			return nil, "", fault.Code(fault.Unprocessable, "payment_plan_free", "this plan has no price")
-		}
-		cents = p.Price
+		cents = c
 	case n.Amount == "":
 		return nil, "", fault.Code(fault.Invalid, "invalid_request", "give amount or plan_id")
 	default:
@@ -282,16 +261,20 @@ func (s *Service) settle(ctx context.Context, n notice) (string, error) {
 		if _, err := s.Queries.PaymentOrderMarkPaid(ctx, tx, db.PaymentOrderMarkPaidParams{ID: o.ID, TradeNo: n.TradeNo, PaidAt: &now}); err != nil {
 			return err
 		}
+		quota := o.Quota
 		if o.PlanID != nil {
-			if s.Plans == nil {
-				return fault.Wrap(fault.Internal, fault.MsgInternal, errNoPlans)
-			}
-			if err := s.Plans.Grant(ctx, tx, o.UserID, *o.PlanID, "payment:"+o.OrderNo); err != nil {
+			granted, err := s.grantPlan(ctx, tx, o, now)
+			if err != nil {
 				return err
 			}
+			if !granted {
+				// A higher tier started after the order was opened: the plan cannot be given
+				// without taking that tier away, so what was paid is credited as a top-up.
+				quota = QuotaFor(o.Amount, v.QuotaPerUnit)
+			}
 		}
-		if o.Quota > 0 {
-			if _, _, err := wallet.Apply(ctx, s.Queries, tx, wallet.Change{UserID: o.UserID, Kind: wallet.KindTopUp, Amount: o.Quota,
+		if quota > 0 {
+			if _, _, err := wallet.Apply(ctx, s.Queries, tx, wallet.Change{UserID: o.UserID, Kind: wallet.KindTopUp, Amount: quota,
 				Key: "order:" + o.OrderNo, Note: n.Method + " " + o.OrderNo}); err != nil {
 				return err
 			}

@@ -41,8 +41,8 @@ type Source struct {
 
 func (s Source) key() string { return "plan:" + s.Kind + ":" + s.Ref }
 
-// rank orders tiers: free < pro < ultra.
-func rank(tier string) int {
+// Rank orders tiers: free < pro < ultra.
+func Rank(tier string) int {
 	switch tier {
 	case "ultra":
 		return 3
@@ -106,7 +106,7 @@ func Grant(ctx context.Context, tx pgx.Tx, q *db.Queries, userID, planID int64, 
 	days := time.Duration(p.DurationDays) * 24 * time.Hour
 	kind, starts, expires := KindNew, now, now.Add(days)
 	if u.PlanExpiresAt != nil && u.PlanExpiresAt.After(now) {
-		switch cur, next := rank(u.Tier), rank(p.Tier); {
+		switch cur, next := Rank(u.Tier), Rank(p.Tier); {
 		case next == cur:
 			kind, starts, expires = KindRenewal, *u.PlanExpiresAt, u.PlanExpiresAt.Add(days)
 		case next > cur:

@@ -1929,9 +1929,13 @@ type PaymentOrderAdmin struct {
 
 	// PayType Example: alipay
 	PayType string `json:"pay_type"`
-	PlanId  *int64 `json:"plan_id"`
 
-	// Quota Example: 5000000
+	// PlanId The plan the order buys (granted once, in the transaction that marks the order paid), if any.
+	PlanId *int64 `json:"plan_id"`
+
+	// Quota Quota units the order credits when paid (0 for a plan order, which grants the plan and its quota instead).
+	//
+	// Example: 5000000
 	Quota int64 `json:"quota"`
 
 	// Status `pending`, `paid`, or `expired` (not paid before `expires_at`).

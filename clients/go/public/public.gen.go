@@ -766,6 +766,9 @@ type LoginTokenGetParams struct {
 	// Account Preferred account (aliases `carid`, `nickname`): an account id, name or nickname. Recorded as the user's preferred account, which the gateway tries first for their calls while it is eligible; passed on to `/app` as `?account=`.
 	Account *string `form:"account,omitempty" json:"account,omitempty"`
 
+	// Aff A referral code (as `aff` of the other sign-ups). When this sign-in creates the user (a redemption code's first sign-in, or a login hook's first approval of the token), its owner becomes the new user's inviter; an unknown code is ignored, and an existing user's inviter never changes.
+	Aff *string `form:"aff,omitempty" json:"aff,omitempty"`
+
 	// Carid Alias of `account`.
 	Carid *string `form:"carid,omitempty" json:"carid,omitempty"`
 
@@ -2576,6 +2579,18 @@ func NewLoginTokenGetRequest(server string, params *LoginTokenGetParams) (*http.
 		if params.Account != nil {
 
 			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "account", *params.Account, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Aff != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "aff", *params.Aff, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			} else {
 				for _, qp := range strings.Split(queryFrag, "&") {

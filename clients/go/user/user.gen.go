@@ -775,7 +775,7 @@ type PaymentOrder struct {
 	// PlanId The plan the order buys, if any.
 	PlanId *int64 `json:"plan_id"`
 
-	// Quota Quota units the order credits when paid.
+	// Quota Quota units the order credits when paid (0 for a plan order; the plan brings its own quota).
 	//
 	// Example: 5000000
 	Quota int64 `json:"quota"`
@@ -808,7 +808,7 @@ type PaymentOrderCreate struct {
 	// Example: alipay
 	PayType *string `json:"pay_type,omitempty"`
 
-	// PlanId Buy this plan (its price is the amount).
+	// PlanId Buy this plan (its price is the amount; it is granted when the order is paid).
 	//
 	// Example: 2
 	PlanId *int64 `json:"plan_id,omitempty"`
@@ -1769,6 +1769,14 @@ type ClientInterface interface {
 	// the browser to pay. The order credits `quota` (amount × `quota_per_unit`, rounded down)
 	// once, when the gateway's signed notify says it is paid before `expires_at`.
 	//
+	// A plan order costs the plan's `price` and has `quota` 0: when paid, the plan is granted
+	// once (new, renewal or upgrade, with the plan's own quota) in the same transaction that
+	// marks the order paid, and the inviter's commission is counted on what the price buys at
+	// `quota_per_unit`. A plan that is disabled (422 `payment_plan_unavailable`), free (422
+	// `payment_plan_free`) or of a lower tier than your running plan (409) cannot be ordered; if
+	// a higher tier starts, or the plan is deleted, between the order and its payment, what was
+	// paid is credited as a top-up instead.
+	//
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /api/user/payment/orders (the `PaymentOrderCreate` operationId).
@@ -1782,6 +1790,14 @@ type ClientInterface interface {
 	// required by `yipay`). The answer carries the order number and `pay_url`, where to send
 	// the browser to pay. The order credits `quota` (amount × `quota_per_unit`, rounded down)
 	// once, when the gateway's signed notify says it is paid before `expires_at`.
+	//
+	// A plan order costs the plan's `price` and has `quota` 0: when paid, the plan is granted
+	// once (new, renewal or upgrade, with the plan's own quota) in the same transaction that
+	// marks the order paid, and the inviter's commission is counted on what the price buys at
+	// `quota_per_unit`. A plan that is disabled (422 `payment_plan_unavailable`), free (422
+	// `payment_plan_free`) or of a lower tier than your running plan (409) cannot be ordered; if
+	// a higher tier starts, or the plan is deleted, between the order and its payment, what was
+	// paid is credited as a top-up instead.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -2672,6 +2688,14 @@ func (c *Client) PaymentOrderUserList(ctx context.Context, params *PaymentOrderU
 // the browser to pay. The order credits `quota` (amount × `quota_per_unit`, rounded down)
 // once, when the gateway's signed notify says it is paid before `expires_at`.
 //
+// A plan order costs the plan's `price` and has `quota` 0: when paid, the plan is granted
+// once (new, renewal or upgrade, with the plan's own quota) in the same transaction that
+// marks the order paid, and the inviter's commission is counted on what the price buys at
+// `quota_per_unit`. A plan that is disabled (422 `payment_plan_unavailable`), free (422
+// `payment_plan_free`) or of a lower tier than your running plan (409) cannot be ordered; if
+// a higher tier starts, or the plan is deleted, between the order and its payment, what was
+// paid is credited as a top-up instead.
+//
 // Takes any type of body and a specified content type.
 //
 // Corresponds with POST /api/user/payment/orders (the `PaymentOrderCreate` operationId).
@@ -2695,6 +2719,14 @@ func (c *Client) PaymentOrderCreateWithBody(ctx context.Context, contentType str
 // required by `yipay`). The answer carries the order number and `pay_url`, where to send
 // the browser to pay. The order credits `quota` (amount × `quota_per_unit`, rounded down)
 // once, when the gateway's signed notify says it is paid before `expires_at`.
+//
+// A plan order costs the plan's `price` and has `quota` 0: when paid, the plan is granted
+// once (new, renewal or upgrade, with the plan's own quota) in the same transaction that
+// marks the order paid, and the inviter's commission is counted on what the price buys at
+// `quota_per_unit`. A plan that is disabled (422 `payment_plan_unavailable`), free (422
+// `payment_plan_free`) or of a lower tier than your running plan (409) cannot be ordered; if
+// a higher tier starts, or the plan is deleted, between the order and its payment, what was
+// paid is credited as a top-up instead.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -5200,6 +5232,14 @@ type ClientWithResponsesInterface interface {
 	// the browser to pay. The order credits `quota` (amount × `quota_per_unit`, rounded down)
 	// once, when the gateway's signed notify says it is paid before `expires_at`.
 	//
+	// A plan order costs the plan's `price` and has `quota` 0: when paid, the plan is granted
+	// once (new, renewal or upgrade, with the plan's own quota) in the same transaction that
+	// marks the order paid, and the inviter's commission is counted on what the price buys at
+	// `quota_per_unit`. A plan that is disabled (422 `payment_plan_unavailable`), free (422
+	// `payment_plan_free`) or of a lower tier than your running plan (409) cannot be ordered; if
+	// a higher tier starts, or the plan is deleted, between the order and its payment, what was
+	// paid is credited as a top-up instead.
+	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /api/user/payment/orders (the `PaymentOrderCreate` operationId).
@@ -5213,6 +5253,14 @@ type ClientWithResponsesInterface interface {
 	// required by `yipay`). The answer carries the order number and `pay_url`, where to send
 	// the browser to pay. The order credits `quota` (amount × `quota_per_unit`, rounded down)
 	// once, when the gateway's signed notify says it is paid before `expires_at`.
+	//
+	// A plan order costs the plan's `price` and has `quota` 0: when paid, the plan is granted
+	// once (new, renewal or upgrade, with the plan's own quota) in the same transaction that
+	// marks the order paid, and the inviter's commission is counted on what the price buys at
+	// `quota_per_unit`. A plan that is disabled (422 `payment_plan_unavailable`), free (422
+	// `payment_plan_free`) or of a lower tier than your running plan (409) cannot be ordered; if
+	// a higher tier starts, or the plan is deleted, between the order and its payment, what was
+	// paid is credited as a top-up instead.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -7447,6 +7495,8 @@ type PaymentOrderCreateResponse struct {
 	JSON403 *Forbidden
 	// JSON404 the response for an HTTP 404 `application/json` response
 	JSON404 *externalRef0.Error
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *externalRef0.Error
 	// JSON413 the response for an HTTP 413 `application/json` response
 	JSON413 *TooLarge
 	// JSON422 the response for an HTTP 422 `application/json` response
@@ -7478,6 +7528,11 @@ func (r PaymentOrderCreateResponse) GetJSON403() *Forbidden {
 // GetJSON404 returns the response for an HTTP 404 `application/json` response
 func (r PaymentOrderCreateResponse) GetJSON404() *externalRef0.Error {
 	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r PaymentOrderCreateResponse) GetJSON409() *externalRef0.Error {
+	return r.JSON409
 }
 
 // GetJSON413 returns the response for an HTTP 413 `application/json` response
@@ -9120,6 +9175,14 @@ func (c *ClientWithResponses) PaymentOrderUserListWithResponse(ctx context.Conte
 // the browser to pay. The order credits `quota` (amount × `quota_per_unit`, rounded down)
 // once, when the gateway's signed notify says it is paid before `expires_at`.
 //
+// A plan order costs the plan's `price` and has `quota` 0: when paid, the plan is granted
+// once (new, renewal or upgrade, with the plan's own quota) in the same transaction that
+// marks the order paid, and the inviter's commission is counted on what the price buys at
+// `quota_per_unit`. A plan that is disabled (422 `payment_plan_unavailable`), free (422
+// `payment_plan_free`) or of a lower tier than your running plan (409) cannot be ordered; if
+// a higher tier starts, or the plan is deleted, between the order and its payment, what was
+// paid is credited as a top-up instead.
+//
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /api/user/payment/orders (the `PaymentOrderCreate` operationId).
@@ -9139,6 +9202,14 @@ func (c *ClientWithResponses) PaymentOrderCreateWithBodyWithResponse(ctx context
 // required by `yipay`). The answer carries the order number and `pay_url`, where to send
 // the browser to pay. The order credits `quota` (amount × `quota_per_unit`, rounded down)
 // once, when the gateway's signed notify says it is paid before `expires_at`.
+//
+// A plan order costs the plan's `price` and has `quota` 0: when paid, the plan is granted
+// once (new, renewal or upgrade, with the plan's own quota) in the same transaction that
+// marks the order paid, and the inviter's commission is counted on what the price buys at
+// `quota_per_unit`. A plan that is disabled (422 `payment_plan_unavailable`), free (422
+// `payment_plan_free`) or of a lower tier than your running plan (409) cannot be ordered; if
+// a higher tier starts, or the plan is deleted, between the order and its payment, what was
+// paid is credited as a top-up instead.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -11125,6 +11196,13 @@ func ParsePaymentOrderCreateResponse(rsp *http.Response) (*PaymentOrderCreateRes
 			return nil, err
 		}
 		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest externalRef0.Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
 		var dest TooLarge

@@ -22,8 +22,9 @@ import (
 // is configured): the user bound to the code, or — for a valid code not used up — a new user
 // bound to it, to whom the code is applied (its quota or its plan) in the same transaction. It
 // returns 0 when code is no usable code. The binding is a token_logins row keyed by the code's
-// hash, so the same code signs the same user in again after it is used up.
-func (h *Handler) cdkUser(ctx context.Context, code string) (int64, error) {
+// hash, so the same code signs the same user in again after it is used up. A user created here is
+// aff's owner's invitee (referrer), like any other sign-up.
+func (h *Handler) cdkUser(ctx context.Context, code, aff string) (int64, error) {
 	sum := sha256.Sum256([]byte(code))
 	hash := sum[:]
 	for range 2 {
@@ -49,8 +50,12 @@ func (h *Handler) cdkUser(ctx context.Context, code string) (int64, error) {
 			if err != nil {
 				return err
 			}
+			ref, err := h.referrer(ctx, tx, aff)
+			if err != nil {
+				return err
+			}
 			u, err := h.Queries.UserCreate(ctx, tx, db.UserCreateParams{Username: "cdk-" + hex.EncodeToString(hash[:6]),
-				PasswordHash: ph, Role: auth.RoleUser, Balance: h.Settings.Get().NewUserBalance})
+				PasswordHash: ph, Role: auth.RoleUser, Balance: h.Settings.Get().NewUserBalance, ReferredBy: ref})
 			if err != nil {
 				return err
 			}

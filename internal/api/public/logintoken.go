@@ -43,6 +43,10 @@ func (h *Handler) LoginTokenGet(ctx context.Context, req publicapi.LoginTokenGet
 	if tok == "" {
 		return refused("access_token is required"), nil
 	}
+	aff := ""
+	if p.Aff != nil {
+		aff = *p.Aff
+	}
 	var uid int64
 	d, err := h.Hooks.Login(ctx, tok)
 	switch {
@@ -54,7 +58,7 @@ func (h *Handler) LoginTokenGet(ctx context.Context, req publicapi.LoginTokenGet
 		case fault.Is(err, fault.Forbidden):
 			return refused(msgTokenInvalid), nil
 		case fault.Is(err, fault.Unauthorized): // not a key or JWT: a redemption code (CDK)?
-			if uid, err = h.cdkUser(ctx, tok); err != nil {
+			if uid, err = h.cdkUser(ctx, tok, aff); err != nil {
 				return nil, err
 			}
 			if uid == 0 {
@@ -68,7 +72,7 @@ func (h *Handler) LoginTokenGet(ctx context.Context, req publicapi.LoginTokenGet
 	case !d.OK:
 		return refused(d.Msg), nil
 	default:
-		if uid, err = h.tokenUser(ctx, tok, d.Grant); err != nil {
+		if uid, err = h.tokenUser(ctx, tok, d.Grant, aff); err != nil {
 			return nil, err
 		}
 	}
@@ -108,7 +112,8 @@ func (h *Handler) LoginTokenGet(ctx context.Context, req publicapi.LoginTokenGet
 // tokenUser finds or creates the user a hook-approved token signs in, and records the hook's
 // grant as the user's tier. Tokens are found by their hash, and kept sealed so the audit and
 // notify hooks can be given back the token their login check approved (HOOK_USER_TOKEN=login).
-func (h *Handler) tokenUser(ctx context.Context, tok, grant string) (int64, error) {
+// A user created here is aff's owner's invitee (referrer).
+func (h *Handler) tokenUser(ctx context.Context, tok, grant, aff string) (int64, error) {
 	sum := sha256.Sum256([]byte(tok))
 	hash := sum[:]
 	var uid int64
@@ -129,8 +134,12 @@ func (h *Handler) tokenUser(ctx context.Context, tok, grant string) (int64, erro
 			return 0, err
 		}
 		err = store.WithTx(ctx, h.Pool, func(tx pgx.Tx) error {
+			ref, err := h.referrer(ctx, tx, aff)
+			if err != nil {
+				return err
+			}
 			u, err := h.Queries.UserCreate(ctx, tx, db.UserCreateParams{Username: "token-" + hex.EncodeToString(hash[:6]),
-				PasswordHash: ph, Role: auth.RoleUser, Balance: h.Settings.Get().NewUserBalance})
+				PasswordHash: ph, Role: auth.RoleUser, Balance: h.Settings.Get().NewUserBalance, ReferredBy: ref})
 			if err != nil {
 				return err
 			}
@@ -187,4 +196,19 @@ func (h *Handler) preferAccount(ctx context.Context, uid int64, refs ...*string)
 	}
 	h.Bus.Publish(ctx, bus.TopicUser, strconv.FormatInt(uid, 10))
 	return nil
+}
+
+// referrer is the owner of the referral code aff (nil: no code, or an unknown one).
+func (h *Handler) referrer(ctx context.Context, q db.DBTX, aff string) (*int64, error) {
+	if aff == "" {
+		return nil, nil
+	}
+	id, err := h.Queries.UserIDByReferralCode(ctx, q, aff)
+	if store.IsNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &id, nil
 }

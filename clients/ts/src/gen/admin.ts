@@ -2876,11 +2876,13 @@ export interface components {
             pay_type: string;
             /**
              * Format: int64
+             * @description The plan the order buys (granted once, in the transaction that marks the order paid), if any.
              * @example null
              */
             plan_id: number | null;
             /**
              * Format: int64
+             * @description Quota units the order credits when paid (0 for a plan order, which grants the plan and its quota instead).
              * @example 5000000
              */
             quota: number;

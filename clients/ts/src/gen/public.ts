@@ -1921,6 +1921,8 @@ export interface operations {
                 access_token?: string;
                 /** @description Preferred account (aliases `carid`, `nickname`): an account id, name or nickname. Recorded as the user's preferred account, which the gateway tries first for their calls while it is eligible; passed on to `/app` as `?account=`. */
                 account?: string;
+                /** @description A referral code (as `aff` of the other sign-ups). When this sign-in creates the user (a redemption code's first sign-in, or a login hook's first approval of the token), its owner becomes the new user's inviter; an unknown code is ignored, and an existing user's inviter never changes. */
+                aff?: string;
                 /** @description Alias of `account`. */
                 carid?: string;
                 /** @description Alias of `account`. */

@@ -539,6 +539,14 @@ export interface paths {
          *     required by `yipay`). The answer carries the order number and `pay_url`, where to send
          *     the browser to pay. The order credits `quota` (amount × `quota_per_unit`, rounded down)
          *     once, when the gateway's signed notify says it is paid before `expires_at`.
+         *
+         *     A plan order costs the plan's `price` and has `quota` 0: when paid, the plan is granted
+         *     once (new, renewal or upgrade, with the plan's own quota) in the same transaction that
+         *     marks the order paid, and the inviter's commission is counted on what the price buys at
+         *     `quota_per_unit`. A plan that is disabled (422 `payment_plan_unavailable`), free (422
+         *     `payment_plan_free`) or of a lower tier than your running plan (409) cannot be ordered; if
+         *     a higher tier starts, or the plan is deleted, between the order and its payment, what was
+         *     paid is credited as a top-up instead.
          */
         post: operations["paymentOrderCreate"];
         delete?: never;
@@ -1597,7 +1605,7 @@ export interface components {
             plan_id: number | null;
             /**
              * Format: int64
-             * @description Quota units the order credits when paid.
+             * @description Quota units the order credits when paid (0 for a plan order; the plan brings its own quota).
              * @example 5000000
              */
             quota: number;
@@ -1619,7 +1627,7 @@ export interface components {
             pay_type?: string;
             /**
              * Format: int64
-             * @description Buy this plan (its price is the amount).
+             * @description Buy this plan (its price is the amount; it is granted when the order is paid).
              * @example 2
              */
             plan_id?: number;
@@ -4116,8 +4124,25 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The plan is of a lower tier than your running plan. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": {
+                     *         "error": "a plan of a higher tier is running; a lower tier can be granted once it has expired",
+                     *         "code": "conflict"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             413: components["responses"]["TooLarge"];
-            /** @description The payment method is not enabled, or the amount is below the minimum. */
+            /** @description The payment method is not enabled, the amount is below the minimum, or the plan is disabled or free. */
             422: {
                 headers: {
                     [name: string]: unknown;
