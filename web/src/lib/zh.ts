@@ -545,6 +545,10 @@ export const zh: Record<string, string> = {
   "Day": "日期",
   "At": "时间",
   // money, plans, multipliers, pricing
+  "Test": "测试",
+  "≈ {amount} in the site's currency": "≈ 站点货币 {amount}",
+  "{name}: {model} answered in {ms} ms: “{answer}”": "{name}:{model} 在 {ms} 毫秒内回答:“{answer}”",
+  "{name}: {model} failed (HTTP {status}) after {ms} ms: {error}": "{name}:{model} 失败(HTTP {status}),耗时 {ms} 毫秒:{error}",
   "Multipliers": "倍率",
   "Empty: no long-prompt prices. Above it, the whole call is priced at the long-prompt prices below.": "留空:不设长提示词价格。超过该值时,整次调用按下面的长提示词价格计费。",
   "Long prompts: cached input price": "长提示词:缓存输入价格",
@@ -640,6 +644,7 @@ export const zh: Record<string, string> = {
   "Order {no}": "订单 {no}",
   "Close the order": "关闭订单详情",
   "Paid: {q} quota units were credited.": "已支付:已入账 {q} 额度单位。",
+  "Paid: the plan is yours (see Plans).": "已支付:套餐已开通(见“套餐”页)。",
   "Waiting for the payment to be confirmed…": "正在等待支付确认…",
   "This order expired unpaid; nothing was charged.": "此订单已过期未支付,未产生扣款。",
   "Pay before": "支付截止",

@@ -21,7 +21,7 @@ export function priceCols<T>(price: (r: T) => Price, extra: Column<T>[] = [], ba
     );
   };
   return [
-    { label: t("Model"), cell: (r) => <code>{price(r).name}</code> },
+    { label: t("Model"), cell: (r) => <code class="nowrap">{price(r).name}</code> },
     ...extra,
     { label: t("Input / 1M tokens"), cell: cell("input_price"), num: true },
     { label: t("Output / 1M tokens"), cell: cell("output_price"), num: true },

@@ -6,11 +6,13 @@ import { num, t, when } from "../lib/i18n";
 import { useMe } from "../lib/session";
 import { Alert, Card, Link, Loading, Table } from "../ui/kit";
 import { Countdown } from "../ui/widgets";
+import { CurrencyView, usePayConfig } from "./pay";
 
 /** /app */
 export function Dashboard() {
   const user = useMe();
   const ann = useLoad(() => must(pg.user.GET("/api/user/announcements")), []);
+  const pay = usePayConfig();
   const account = new URLSearchParams(location.search).get("account");
   if (!user) return null;
   return (
@@ -21,6 +23,7 @@ export function Dashboard() {
           <p class="big" data-testid="balance">
             {num(user.balance)} <small class="muted">{t("quota units")}</small>
           </p>
+          <CurrencyView quota={user.balance} config={pay.data} />
           <p class="muted">{t("Used so far: {n} quota units over {c} calls", { n: num(user.used_quota), c: num(user.request_count) })}</p>
           <Link href="/app/wallet">{t("Redeem a code or top up")}</Link>
         </Card>

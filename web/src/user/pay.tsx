@@ -17,6 +17,16 @@ export function money(cents: number): string {
   return `${Math.floor(cents / 100)}.${String(cents % 100).padStart(2, "0")}`;
 }
 
+/**
+ * What a quota is worth in the site's currency ("≈ 3.00"), when the site sells quota (some
+ * payment method is on); nothing otherwise.
+ */
+export function CurrencyView({ quota, config }: { quota: number | undefined; config?: PayConfig }) {
+  if (quota === undefined || !config || config.methods.length === 0 || config.quota_per_unit <= 0) return null;
+  const cents = Math.floor((Math.max(0, quota) * 100) / config.quota_per_unit);
+  return <p class="muted" data-testid="currency-view">{t("≈ {amount} in the site's currency", { amount: money(cents) })}</p>;
+}
+
 /** Loads the payment configuration. */
 export const usePayConfig = () => useLoad(() => must(pg.user.GET("/api/user/payment/config")), []);
 
@@ -126,7 +136,9 @@ export function OrderStatus({ orderNo }: { orderNo: string }) {
         <>
           <p data-testid="order-status" role="status">
             {o.data.status === "paid"
-              ? t("Paid: {q} quota units were credited.", { q: num(o.data.quota) })
+              ? o.data.plan_id
+                ? t("Paid: the plan is yours (see Plans).")
+                : t("Paid: {q} quota units were credited.", { q: num(o.data.quota) })
               : o.data.status === "pending"
                 ? t("Waiting for the payment to be confirmed…")
                 : t("This order expired unpaid; nothing was charged.")}

@@ -7,7 +7,7 @@ import { num, t, when } from "../lib/i18n";
 import { useLocation } from "../lib/router";
 import { refreshMe, useMe } from "../lib/session";
 import { ActionState, Alert, Button, Card, Field, Link, Loading, Table } from "../ui/kit";
-import { OrderStatus, Orders, TopUp, usePayConfig } from "./pay";
+import { CurrencyView, OrderStatus, Orders, TopUp, usePayConfig } from "./pay";
 
 /** /app/wallet */
 export function Wallet() {
@@ -24,6 +24,7 @@ export function Wallet() {
           <p class="big" data-testid="wallet-balance">
             {num(user?.balance)} <small class="muted">{t("quota units")}</small>
           </p>
+          <CurrencyView quota={user?.balance} config={config.data} />
           <Link href="/app/plans">{t("Plans")}</Link>
         </Card>
         <Redeem />
