@@ -176,7 +176,8 @@ module.exports = async function (t) {
   });
   await step('every other admin page', async () => {
     for (const [link, name] of [
-      ['Users', 'admin-users'], ['Groups', 'admin-groups'], ['Plans and orders', 'admin-money'],
+      ['Users', 'admin-users'], ['Groups', 'admin-groups'], ['Multipliers', 'admin-multipliers'],
+      ['Plans', 'admin-plans'], ['Orders and payments', 'admin-orders'],
       ['Status monitors', 'admin-monitors'], ['Remote sources', 'admin-remote'], ['Hook deliveries', 'admin-hooks'],
       ['Share links', 'admin-share-links'], ['Announcements', 'admin-announcements'],
     ]) {

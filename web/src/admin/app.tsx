@@ -6,10 +6,11 @@ import type { UserSchema } from "../lib/api";
 import { Gate } from "../ui/gate";
 import { Alert, Card, Link } from "../ui/kit";
 import { Shell, type NavItem } from "../ui/shell";
-import { Pending } from "../user/pending";
 import { Channels } from "./channels";
 import { Announcements, Groups, Monitors, ShareLinks } from "./lists";
 import { Models } from "./models";
+import { Orders, Plans } from "./money";
+import { Multipliers } from "./multipliers";
 import { HookDeliveries, Remote } from "./remote";
 import { SignInProviders } from "./signin";
 import { Codes } from "./codes";
@@ -35,7 +36,9 @@ const pages: Record<string, () => JSX.Element> = {
   "/admin/sign-in": SignInProviders,
   "/admin/limits": Limits,
   "/admin/codes": Codes,
-  "/admin/money": () => <Pending title={t("Plans and orders")} items={[t("Plans"), t("Orders and payments")]} />,
+  "/admin/multipliers": Multipliers,
+  "/admin/plans": Plans,
+  "/admin/orders": Orders,
 };
 
 /** /admin and its pages. */
@@ -61,7 +64,9 @@ function AdminArea({ user }: { user: UserSchema<"User"> }) {
     { href: "/admin/groups", label: t("Groups") },
     { href: "/admin/limits", label: t("Limits") },
     { href: "/admin/codes", label: t("Redemption codes") },
-    { href: "/admin/money", label: t("Plans and orders") },
+    { href: "/admin/multipliers", label: t("Multipliers") },
+    { href: "/admin/plans", label: t("Plans") },
+    { href: "/admin/orders", label: t("Orders and payments") },
     { href: "/admin/logs", label: t("Logs") },
     { href: "/admin/stats", label: t("Statistics") },
     { href: "/admin/monitors", label: t("Status monitors") },

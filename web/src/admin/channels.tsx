@@ -1,4 +1,5 @@
-// /admin/channels: channels, their accounts (state, cooldown countdown, reset, import) and their
+// /admin/channels: channels, their accounts (state, cooldown countdown, a test call with its
+// latency, reset, import) and their
 // models with mapping.
 import { useState } from "preact/hooks";
 import { must, pg, useAction, type AdminSchema } from "../lib/api";
@@ -19,6 +20,7 @@ const statuses = opts("active", "disabled");
 
 function Accounts({ channel }: { channel: Channel }) {
   const imp = useAction();
+  const probe = useAction();
   const [lines, setLines] = useState("");
   const path = { params: { path: { id: channel.id } } };
   return (
@@ -104,18 +106,38 @@ function Accounts({ channel }: { channel: Channel }) {
       }
       remove={(a) => must(pg.admin.DELETE("/api/channels/{id}/accounts/{account_id}", { params: { path: { id: channel.id, account_id: a.id } } }))}
       actions={(a, list) => (
-        <Button
-          onClick={() =>
-            void must(pg.admin.POST("/api/channels/{id}/accounts/{account_id}/reset", { params: { path: { id: channel.id, account_id: a.id } } })).then(list.reload, (e) =>
-              alert((e as Error).message),
-            )
-          }
-        >
-          {t("Reset")}
-        </Button>
+        <>
+          <Button
+            busy={probe.busy}
+            onClick={() =>
+              void probe.run(
+                () => must(pg.admin.POST("/api/channels/{id}/accounts/{account_id}/test", { params: { path: { id: channel.id, account_id: a.id } }, body: {} })),
+                (r) =>
+                  r.ok
+                    ? t("{name}: {model} answered in {ms} ms: “{answer}”", { name: a.name, model: r.model, ms: num(r.latency_ms), answer: r.answer })
+                    : t("{name}: {model} failed (HTTP {status}) after {ms} ms: {error}", { name: a.name, model: r.model, status: r.status, ms: num(r.latency_ms), error: r.error }),
+              )
+            }
+          >
+            {t("Test")}
+          </Button>
+          <Button
+            onClick={() =>
+              void must(pg.admin.POST("/api/channels/{id}/accounts/{account_id}/reset", { params: { path: { id: channel.id, account_id: a.id } } })).then(list.reload, (e) =>
+                alert((e as Error).message),
+              )
+            }
+          >
+            {t("Reset")}
+          </Button>
+        </>
       )}
     >
       {(list) => (
+        <>
+        <div aria-live="polite" data-testid="account-test">
+          <ActionState a={probe} />
+        </div>
         <Card title={t("Import accounts")}>
           <form
             class="stack"
@@ -143,6 +165,7 @@ function Accounts({ channel }: { channel: Channel }) {
             </div>
           </form>
         </Card>
+        </>
       )}
     </Resource>
   );

@@ -134,7 +134,18 @@ function prices(d: Draft) {
     reasoning_price: intOrNull(d, "reasoning_price"),
     per_call_price: int(d, "per_call_price") ?? 0,
     image_price: int(d, "image_price") ?? 0,
-    prompt_tier: above === undefined ? null : { above_tokens: above, input_price: int(d, "tier_input") ?? 0, output_price: int(d, "tier_output") ?? 0 },
+    prompt_tier:
+      above === undefined
+        ? null
+        : {
+            above_tokens: above,
+            input_price: int(d, "tier_input") ?? 0,
+            output_price: int(d, "tier_output") ?? 0,
+            cached_input_price: intOrNull(d, "tier_cached_input"),
+            cache_write_5m_price: intOrNull(d, "tier_cache_write_5m"),
+            cache_write_1h_price: intOrNull(d, "tier_cache_write_1h"),
+            reasoning_price: intOrNull(d, "tier_reasoning"),
+          },
   };
 }
 
@@ -179,11 +190,15 @@ export function Models() {
           { key: "reasoning_price", label: t("Reasoning price"), type: "number", hint: t("Empty: the output price.") },
           { key: "per_call_price", label: t("Price per call (quota units)"), type: "number" },
           { key: "image_price", label: t("Price per image (quota units)"), type: "number" },
-          { key: "tier_above", label: t("Long prompts: above this many tokens"), type: "number", hint: t("Empty: no long-prompt prices. Above it, the whole call is priced at the two prices below.") },
+          { key: "tier_above", label: t("Long prompts: above this many tokens"), type: "number", hint: t("Empty: no long-prompt prices. Above it, the whole call is priced at the long-prompt prices below.") },
           { key: "tier_input", label: t("Long prompts: input price"), type: "number" },
           { key: "tier_output", label: t("Long prompts: output price"), type: "number" },
+          { key: "tier_cached_input", label: t("Long prompts: cached input price"), type: "number", hint: t("Empty: the long-prompt input price.") },
+          { key: "tier_cache_write_5m", label: t("Long prompts: cache write price (5 minutes)"), type: "number", hint: t("Empty: the long-prompt input price.") },
+          { key: "tier_cache_write_1h", label: t("Long prompts: cache write price (1 hour)"), type: "number", hint: t("Empty: the long-prompt input price.") },
+          { key: "tier_reasoning", label: t("Long prompts: reasoning price"), type: "number", hint: t("Empty: the long-prompt output price.") },
         ]}
-        blank={{ name: "", input_price: "0", output_price: "0", cached_input_price: "", cache_write_5m_price: "", cache_write_1h_price: "", reasoning_price: "", per_call_price: "0", image_price: "0", tier_above: "", tier_input: "", tier_output: "" }}
+        blank={{ name: "", input_price: "0", output_price: "0", cached_input_price: "", cache_write_5m_price: "", cache_write_1h_price: "", reasoning_price: "", per_call_price: "0", image_price: "0", tier_above: "", tier_input: "", tier_output: "", tier_cached_input: "", tier_cache_write_5m: "", tier_cache_write_1h: "", tier_reasoning: "" }}
         draftOf={(m) => ({
           name: m.name,
           input_price: String(m.input_price),
@@ -197,6 +212,10 @@ export function Models() {
           tier_above: opt(m.prompt_tier?.above_tokens),
           tier_input: opt(m.prompt_tier?.input_price),
           tier_output: opt(m.prompt_tier?.output_price),
+          tier_cached_input: opt(m.prompt_tier?.cached_input_price),
+          tier_cache_write_5m: opt(m.prompt_tier?.cache_write_5m_price),
+          tier_cache_write_1h: opt(m.prompt_tier?.cache_write_1h_price),
+          tier_reasoning: opt(m.prompt_tier?.reasoning_price),
         })}
         create={(d) => must(pg.admin.POST("/api/models", { body: { name: str(d, "name"), ...prices(d), input_price: int(d, "input_price") ?? 0, output_price: int(d, "output_price") ?? 0 } }))}
         update={(m, d) => must(pg.admin.PUT("/api/models/{id}", { params: { path: { id: m.id } }, body: prices(d) }))}

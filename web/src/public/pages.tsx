@@ -1,11 +1,12 @@
-// Public pages: the status page (/uptime), pricing (/pricing) and the share-link chat
+// Public pages: the status page (/uptime), the price list (/pricing) and the share-link chat
 // (/share/{id}?authToken=…, seed 004: init, then chat; a refusal shown in the server's words).
 import { useState } from "preact/hooks";
 import { must, pg, useLoad } from "../lib/api";
 import { gatewayMessage } from "../lib/chat";
 import { num, t, useLang, when } from "../lib/i18n";
 import { ChatBox } from "../ui/chat";
-import { Alert, Badge, Card, Field, Loading, Table } from "../ui/kit";
+import { Alert, Badge, Card, Field, Loading } from "../ui/kit";
+import { PriceTable } from "../ui/prices";
 import { PublicFrame } from "../ui/shell";
 import { UptimeBars } from "../ui/widgets";
 
@@ -57,15 +58,32 @@ export function StatusPage() {
   );
 }
 
-/** /pricing */
+/**
+ * /pricing: every model's list price (quota units per million tokens; per call and per image as
+ * stated) when the site publishes them (setting pricing_endpoint_enabled), else says it does not.
+ */
 export function PricingPage() {
   useLang();
+  const p = useLoad(async () => {
+    const r = await pg.public.GET("/api/pricing");
+    if (r.response.status === 404) return null;
+    return must(Promise.resolve(r));
+  }, []);
   return (
     <PublicFrame title={t("Pricing")}>
-      <Card>
-        <p>{t("This server does not publish its prices yet.")}</p>
-        <Table label={t("Pricing")} rows={[]} cols={[{ label: t("Model"), cell: () => "" }]} empty={t("No public prices.")} />
-      </Card>
+      <Alert>{p.error}</Alert>
+      {p.loading && p.data === undefined && <Loading />}
+      {p.data === null && (
+        <Card>
+          <p data-testid="pricing-off">{t("This server does not publish its prices.")}</p>
+        </Card>
+      )}
+      {p.data && (
+        <Card>
+          <p class="muted">{t("Quota units per million tokens (per call and per image as stated), before any group, channel or user multiplier.")}</p>
+          <PriceTable label={t("Pricing")} rows={p.data.items} price={(m) => m} empty={t("No public prices.")} />
+        </Card>
+      )}
     </PublicFrame>
   );
 }

@@ -1,5 +1,5 @@
-// The user's console at /app: sign-in, dashboard, API keys, usage, playground, wallet,
-// contributed accounts and security.
+// The user's console at /app: sign-in, dashboard, API keys, usage, playground, wallet (top-up,
+// orders, referral), plans, models with the user's prices, contributed accounts and security.
 import { t } from "../lib/i18n";
 import { useLocation } from "../lib/router";
 import type { UserSchema } from "../lib/api";
@@ -9,6 +9,8 @@ import { Shell, type NavItem } from "../ui/shell";
 import { Accounts } from "./accounts";
 import { Dashboard } from "./dashboard";
 import { Keys } from "./keys";
+import { Models } from "./models";
+import { Plans } from "./plans";
 import { Playground } from "./playground";
 import { Security } from "./security";
 import { Usage } from "./usage";
@@ -26,6 +28,10 @@ function page(path: string) {
       return <Playground />;
     case "/app/wallet":
       return <Wallet />;
+    case "/app/plans":
+      return <Plans />;
+    case "/app/models":
+      return <Models />;
     case "/app/accounts":
       return <Accounts />;
     case "/app/security":
@@ -48,6 +54,8 @@ function UserArea({ user }: { user: UserSchema<"User"> }) {
     { href: "/app/playground", label: t("Playground") },
     { href: "/app/usage", label: t("Usage") },
     { href: "/app/wallet", label: t("Wallet") },
+    { href: "/app/plans", label: t("Plans") },
+    { href: "/app/models", label: t("Models and my prices") },
     { href: "/app/accounts", label: t("Contributed accounts") },
     { href: "/app/security", label: t("Security") },
     ...(user.role === "admin" ? [{ href: "/admin", label: t("Administration") }] : []),

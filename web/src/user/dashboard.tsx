@@ -1,15 +1,18 @@
 // The user's dashboard: balance in quota units, plan and expiry, calls, the limits that apply
-// with their countdowns, announcements.
+// with their countdowns, the shared quota per model family with its next-full countdown,
+// announcements.
 import { must, pg, useLoad, type UserSchema } from "../lib/api";
 import { num, t, when } from "../lib/i18n";
 import { useMe } from "../lib/session";
 import { Alert, Card, Link, Loading, Table } from "../ui/kit";
 import { Countdown } from "../ui/widgets";
+import { CurrencyView, usePayConfig } from "./pay";
 
 /** /app */
 export function Dashboard() {
   const user = useMe();
   const ann = useLoad(() => must(pg.user.GET("/api/user/announcements")), []);
+  const pay = usePayConfig();
   const account = new URLSearchParams(location.search).get("account");
   if (!user) return null;
   return (
@@ -20,6 +23,7 @@ export function Dashboard() {
           <p class="big" data-testid="balance">
             {num(user.balance)} <small class="muted">{t("quota units")}</small>
           </p>
+          <CurrencyView quota={user.balance} config={pay.data} />
           <p class="muted">{t("Used so far: {n} quota units over {c} calls", { n: num(user.used_quota), c: num(user.request_count) })}</p>
           <Link href="/app/wallet">{t("Redeem a code or top up")}</Link>
         </Card>
@@ -49,6 +53,7 @@ export function Dashboard() {
         </Card>
       </div>
       <Limits />
+      <SharedQuotas />
       <Card title={t("Announcements")}>
         <Alert>{ann.error}</Alert>
         {ann.loading && !ann.data && <Loading />}
@@ -113,6 +118,47 @@ function Limits() {
             },
           ]}
         />
+      )}
+    </Card>
+  );
+}
+
+/**
+ * The user's share of the pool per model family: cap (base + bonus per contributed shared
+ * account), used, remaining, and countdowns to the next call (when none remains) and to full.
+ */
+function SharedQuotas() {
+  const q = useLoad(() => must(pg.user.GET("/api/user/quotas")), []);
+  const unit = (n: number) => (q.data?.unit === "tokens" ? t("{n} tokens", { n: num(n) }) : t("{n} calls", { n: num(n) }));
+  if (q.data && q.data.items.length === 0) return null;
+  return (
+    <Card title={t("Shared quota")}>
+      <Alert>{q.error}</Alert>
+      {q.loading && !q.data ? (
+        <Loading />
+      ) : (
+        <>
+          <p class="muted small">{t("Calls served by shared accounts use it; it refills to the cap over {h} hours.", { h: q.data?.recovery_hours ?? "—" })}</p>
+          <Table<UserSchema<"SharedQuota">>
+            label={t("Shared quota")}
+            rows={q.data?.items}
+            rowKey={(x) => x.family}
+            cols={[
+              { label: t("Family"), cell: (x) => x.family },
+              { label: t("Remaining"), cell: (x) => `${unit(x.remaining)} / ${num(x.cap)}`, num: true },
+              { label: t("Used"), cell: (x) => num(x.used), num: true },
+              { label: t("From your accounts"), cell: (x) => t("+{b} × {n} shared", { b: num(x.bonus_per_account), n: num(x.shared_accounts) }) },
+              {
+                label: t("Next call"),
+                cell: (x) => (x.clears_in > 0 ? <Countdown seconds={x.clears_in} onEnd={q.reload} /> : <span class="muted">{t("now")}</span>),
+              },
+              {
+                label: t("Full again"),
+                cell: (x) => (x.full_in > 0 ? <Countdown seconds={x.full_in} onEnd={q.reload} /> : <span class="muted">{t("full")}</span>),
+              },
+            ]}
+          />
+        </>
       )}
     </Card>
   );

@@ -11,6 +11,12 @@ import { Prefs } from "../ui/shell";
 
 type Mode = "login" | "register" | "reset";
 
+/** The referral code of a registration link (`/app?aff=…`), passed on to every way of signing up. */
+function affOf(): string | undefined {
+  const a = new URLSearchParams(location.search).get("aff") ?? "";
+  return /^[A-Za-z0-9_-]{1,32}$/.test(a) ? a : undefined;
+}
+
 /** An input handler setting a text value. */
 export const val = (set: (v: string) => void) => (e: Event) => set((e.target as HTMLInputElement).value);
 
@@ -81,7 +87,8 @@ export function SignIn(props: { admin?: boolean }) {
       }
       if (mode === "register") {
         const withEmail = email ? { email, ...(code ? { email_code: code } : {}) } : {};
-        await must(pg.auth.POST("/auth/password/register", { body: { username, password, ...withEmail } }));
+        const aff = affOf();
+        await must(pg.auth.POST("/auth/password/register", { body: { username, password, ...withEmail, ...(aff ? { aff } : {}) } }));
       } else {
         try {
           await must(pg.auth.POST("/auth/password/login", { body: { username, password, ...(totp ? { totp_code: totp } : {}) } }));
@@ -151,7 +158,7 @@ export function SignIn(props: { admin?: boolean }) {
             <div class="stack signin-others">
               <p class="muted">{t("Or sign in with")}</p>
               {providers.map((p) => (
-                <a class="btn btn-plain" href={`/auth/login?provider=${encodeURIComponent(p.slug)}&return_to=${encodeURIComponent(back)}`}>
+                <a class="btn btn-plain" href={`/auth/login?provider=${encodeURIComponent(p.slug)}&return_to=${encodeURIComponent(back)}${affOf() ? `&aff=${affOf()}` : ""}`}>
                   {p.name}
                 </a>
               ))}

@@ -1,34 +1,102 @@
-// The user's wallet at /app/wallet: the balance, redeeming a code (the new balance shown), the
-// daily check-in (today's state, the button, past check-ins) and what the server does not offer.
+// The user's wallet at /app/wallet: the balance, top-up (the payment redirect, then the order's
+// state when the gateway sends the payer back with ?order_no=), the orders, redeeming a code
+// (the new balance shown), the daily check-in, and the referral link with its earnings.
 import { useState } from "preact/hooks";
 import { must, pg, useAction, useLoad } from "../lib/api";
 import { num, t, when } from "../lib/i18n";
+import { useLocation } from "../lib/router";
 import { refreshMe, useMe } from "../lib/session";
-import { ActionState, Alert, Button, Card, Field, Loading, Table } from "../ui/kit";
+import { ActionState, Alert, Button, Card, Field, Link, Loading, Table } from "../ui/kit";
+import { CurrencyView, OrderStatus, Orders, TopUp, usePayConfig } from "./pay";
 
 /** /app/wallet */
 export function Wallet() {
   const user = useMe();
+  const { query } = useLocation();
+  const orderNo = query.get("order_no");
+  const config = usePayConfig();
   return (
     <>
       <h1>{t("Wallet")}</h1>
+      {orderNo && <OrderStatus orderNo={orderNo} />}
       <div class="grid">
         <Card title={t("Balance")}>
           <p class="big" data-testid="wallet-balance">
             {num(user?.balance)} <small class="muted">{t("quota units")}</small>
           </p>
+          <CurrencyView quota={user?.balance} config={config.data} />
+          <Link href="/app/plans">{t("Plans")}</Link>
         </Card>
         <Redeem />
       </div>
+      <Alert>{config.error}</Alert>
+      {config.data && <TopUp config={config.data} />}
+      <Orders />
       <CheckIn />
-      <Card title={t("Not offered yet")}>
-        <p>{t("This server does not offer these yet:")}</p>
-        <ul>
-          <li>{t("Top up and buy a plan (payment and the order's status)")}</li>
-          <li>{t("Referral link and earnings")}</li>
-        </ul>
-      </Card>
+      <Referral />
     </>
+  );
+}
+
+/** The referral code and link (copyable), the invitees, the commission rate and what it earned. */
+function Referral() {
+  const r = useLoad(() => must(pg.user.GET("/api/user/referral")), []);
+  const [copied, setCopied] = useState(false);
+  const d = r.data;
+  return (
+    <Card title={t("Referral")}>
+      <Alert>{r.error}</Alert>
+      {r.loading && !d && <Loading />}
+      {d && (
+        <>
+          <p>{t("Whoever registers through your link becomes your invitee; {p}‰ of each top-up they pay is credited to you.", { p: d.commission_permille })}</p>
+          <div class="row">
+            <code class="secret-value" data-testid="referral-link">
+              {d.link}
+            </code>
+            <Button
+              onClick={async () => {
+                try {
+                  await navigator.clipboard.writeText(d.link);
+                  setCopied(true);
+                } catch {
+                  setCopied(false);
+                }
+              }}
+            >
+              {copied ? t("Copied") : t("Copy")}
+            </Button>
+          </div>
+          <dl class="figures">
+            <div>
+              <dt>{t("Referral code")}</dt>
+              <dd>
+                <code>{d.code}</code>
+              </dd>
+            </div>
+            <div>
+              <dt>{t("Invitees")}</dt>
+              <dd data-testid="referral-invitees">{num(d.invitees)}</dd>
+            </div>
+            <div>
+              <dt>{t("Earned in all")}</dt>
+              <dd data-testid="referral-earned">{num(d.earned)}</dd>
+            </div>
+          </dl>
+          <Table
+            label={t("Recent invitees")}
+            rows={d.recent}
+            rowKey={(i) => `${i.username}-${i.created_at}`}
+            empty={t("No invitees yet.")}
+            cols={[
+              { label: t("User"), cell: (i) => i.username },
+              { label: t("Joined"), cell: (i) => when(i.created_at) },
+              { label: t("Earned"), cell: (i) => num(i.earned), num: true },
+            ]}
+          />
+        </>
+      )}
+    </Card>
   );
 }
 
