@@ -64,6 +64,9 @@ type Service struct {
 	Ephemeral      ephemeralStore
 	Refresher      *oauth.Refresher
 	OAuthProviders map[string]OAuthProvider
+	// CallbackURL is Poolgate's OAuth callback ({PUBLIC_URL}/api/user/accounts/oauth/callback),
+	// the redirect of providers without an out-of-band one.
+	CallbackURL string
 }
 
 // Input is a new contributed account.

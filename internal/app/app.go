@@ -19,6 +19,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/poolgate/poolgate/gen/db"
+	"github.com/poolgate/poolgate/internal/accounts"
 	authh "github.com/poolgate/poolgate/internal/api/auth"
 	gatewayh "github.com/poolgate/poolgate/internal/api/gateway"
 	"github.com/poolgate/poolgate/internal/api/public"
@@ -74,8 +75,10 @@ type App struct {
 	Relay *relay.Relay
 	// Accounts is the account pool: selection state, health, probes and status monitors.
 	Accounts *pool.Pool
-	// OAuth refreshes OAuth accounts' access tokens, once across instances.
-	OAuth *oauth.Refresher
+	// OAuth refreshes OAuth accounts' access tokens, once across instances; OAuthProviders are
+	// the OAuth clients accounts are onboarded with (OAUTH_ACCOUNT_PROVIDERS).
+	OAuth          *oauth.Refresher
+	OAuthProviders map[string]accounts.OAuthProvider
 	// Remote imports remote accounts and runs scheduled source syncs.
 	Remote *remote.Service
 	// Hooks calls the third-party hooks and delivers the notify outbox.
@@ -156,7 +159,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Options)
 	a.Hooks = hook.New(hook.Config{
 		URLs: func() hook.URLs {
 			v := a.Settings.Get()
-			return hook.URLs{OAuth: v.OAuthURL, Audit: v.AuditLimitURL, Notify: v.NotifyURL}
+			return hook.URLs{OAuth: v.OAuthURL, Audit: v.AuditLimitURL, Notify: v.NotifyURL, AccountEvent: cfg.AccountEventURL}
 		},
 		Timeout: cfg.HookTimeout, FailOpen: cfg.HookFailOpen, UserToken: cfg.HookUserToken, Secret: cfg.HookSecret, Guard: guard,
 		QuotaPerUnit: func() int64 { return a.Settings.Get().QuotaPerUnit },
@@ -186,8 +189,12 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Options)
 	}
 	a.Quota = quota.New(quota.Config{DB: a.Pool, Queries: a.Queries, Settings: a.Settings, Bus: a.Bus, Redis: a.Redis,
 		Prefix: cfg.RedisPrefix, Log: log, Now: opt.Now})
+	if a.OAuthProviders, err = accounts.ParseOAuthProviders(cfg.OAuthAccountProviders); err != nil {
+		return nil, err
+	}
 	a.OAuth = &oauth.Refresher{DB: a.Pool, Queries: a.Queries, Box: a.Box, Redis: a.Redis, Prefix: cfg.RedisPrefix,
-		Guard: guard, Proxies: a.Accounts.Proxies(), Pool: a.Accounts, Bus: a.Bus, Log: log, Now: opt.Now}
+		Guard: guard, Proxies: a.Accounts.Proxies(), Pool: a.Accounts, Bus: a.Bus, Log: log, Now: opt.Now,
+		OnRefused: func(_ context.Context, account int64) { a.Hooks.AccountNeedsReauth(account) }}
 	a.Relay, err = relay.New(ctx, relay.Deps{
 		Pool: a.Pool, Queries: a.Queries, Bus: a.Bus, Settings: a.Settings, Box: a.Box, Usage: a.Usage,
 		Log: log, CacheTTL: cfg.CacheTTL, UpstreamTimeout: cfg.UpstreamTimeout, UpstreamIdleTimeout: cfg.UpstreamIdleTimeout,

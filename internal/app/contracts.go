@@ -39,7 +39,7 @@ func (a *App) mountContracts(e *echo.Echo) {
 		if admin {
 			mw = append(mw, a.adminFirst) // authorization before validation: nothing of the schema leaks to non-admins
 		}
-		return httpx.Router{E: e, MW: append(mw, guard, httpx.CleanQuery(queryParams(s)), a.validator(s), a.principal(admin))}
+		return httpx.Router{E: e, MW: append(mw, guard, httpx.CleanQuery(queryParams(s)), httpx.KeepAccept, a.validator(s), a.principal(admin))}
 	}
 	publicapi.RegisterHandlers(mount(publicapi.GetSpec, false), publicapi.NewStrictHandler(&public.Handler{
 		Pool: a.Pool, Redis: a.Redis, Queries: a.Queries, Auth: a.Auth, Settings: a.Settings, Version: a.Cfg.Version,
@@ -50,16 +50,18 @@ func (a *App) mountContracts(e *echo.Echo) {
 		Pool: a.Pool, Queries: a.Queries, Auth: a.Auth, Settings: a.Settings,
 		SecureCookies: a.Cfg.AppEnv == config.EnvProduction, SSO: a.SSO, Passkeys: a.Passkeys,
 	}, nil))
+	contributed := &accounts.Service{DB: a.Pool, Queries: a.Queries, Box: a.Box, Settings: a.Settings, Pool: a.Accounts, Bus: a.Bus,
+		Ephemeral: a.Ephemeral, Refresher: a.OAuth, OAuthProviders: a.OAuthProviders,
+		CallbackURL: strings.TrimRight(a.Cfg.PublicURL, "/") + "/api/user/accounts/oauth/callback"}
 	userapi.RegisterHandlers(mount(userapi.GetSpec, false), userapi.NewStrictHandler(&user.Handler{
 		Pool: a.Pool, Queries: a.Queries, Bus: a.Bus, Auth: a.Auth, SSO: a.SSO, Passkeys: a.Passkeys,
-		Accounts: &accounts.Service{DB: a.Pool, Queries: a.Queries, Box: a.Box, Settings: a.Settings, Pool: a.Accounts, Bus: a.Bus,
-			Ephemeral: a.Ephemeral, Refresher: a.OAuth},
-		Limits: a.Limits, LimitRules: a.LimitRules, Quota: a.Quota,
+		Accounts: contributed,
+		Limits:   a.Limits, LimitRules: a.LimitRules, Quota: a.Quota,
 		Settings: a.Settings, Payments: a.Payments, Relay: a.Relay,
 	}, nil))
 	adminapi.RegisterHandlers(mount(adminapi.GetSpec, true), adminapi.NewStrictHandler(&admin.Handler{
 		Pool: a.Pool, Queries: a.Queries, Bus: a.Bus, Box: a.Box, Settings: a.Settings, Remote: a.Remote,
-		Hooks: a.Hooks, Accounts: a.Accounts, Guard: a.Guard, Auth: a.Auth, SSO: a.SSO,
+		Hooks: a.Hooks, Accounts: a.Accounts, Guard: a.Guard, Auth: a.Auth, SSO: a.SSO, Contributed: contributed,
 	}, nil))
 }
 

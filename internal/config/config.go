@@ -75,8 +75,13 @@ type Config struct {
 	Version              string
 	// Hooks (docs/hooks.md).
 	OAuthURL, AuditLimitURL, NotifyURL string
-	HookTimeout                        time.Duration
-	HookFailOpen                       bool
+	// AccountEventURL receives account events (an OAuth account needing re-authorization).
+	AccountEventURL string
+	// OAuthAccountProviders is the JSON of the OAuth clients for OAuth-based upstream accounts,
+	// parsed by internal/accounts (accounts.ParseOAuthProviders).
+	OAuthAccountProviders string
+	HookTimeout           time.Duration
+	HookFailOpen          bool
 	// HookUserToken is what hooks receive as userToken: `key`, `hash` or `user_id`.
 	HookUserToken                            string
 	HookSecret                               []byte
@@ -145,6 +150,8 @@ var Options = []option{
 	{name: "OAUTH_URL", help: "Login-check hook (seed 000): when set, every token sign-in (`/logintoken`) is decided by `POST {OAUTH_URL}` and local token sign-in is off. The `oauth_url` setting overrides it at run time. See [hooks](hooks.md)."},
 	{name: "AUDIT_LIMIT_URL", help: "Pre-chat audit hook: `POST {AUDIT_LIMIT_URL}` before each gateway call reaches an upstream; 200 passes, any other status blocks with the hook's status and body. The `audit_limit_url` setting overrides it."},
 	{name: "NOTIFY_URL", help: "Post-chat notify hook: `POST {NOTIFY_URL}` after each successful gateway call, from a durable outbox with retries. The `notify_url` setting overrides it."},
+	{name: "ACCOUNT_EVENT_URL", help: "Account event hook: `POST {ACCOUNT_EVENT_URL}` when an upstream account needs its owner (an OAuth account whose refresh the provider refused: `account.needs_reauth`), from the durable outbox with retries, signed like the other hooks. Unset: no events are sent (the account's state still shows it)."},
+	{name: "OAUTH_ACCOUNT_PROVIDERS", secret: true, help: "OAuth clients for OAuth-based upstream accounts (users and administrators sign in to the provider instead of pasting a key): a JSON object by provider (`openai`, `anthropic`, `gemini`) of `client_id` (required to offer it) and optionally `client_secret` (for providers that want one, such as Google), `authorize_url`, `token_url`, `scopes`, `redirect_uri` (defaults: each provider's public endpoints; the redirect is `{PUBLIC_URL}/api/user/accounts/oauth/callback` unless the provider shows the code to paste, as Anthropic's does). E.g. `{\"anthropic\":{\"client_id\":\"9d1c250a-...\"}}`. See [accounts](accounts.md#oauth-onboarding)."},
 	{name: "HOOK_TIMEOUT", def: "5s", help: "How long Poolgate waits for a hook's answer."},
 	{name: "HOOK_FAIL_OPEN", def: "false", help: "`true` lets gateway calls through when the audit hook fails or times out (fail-open); `false` answers 503 (fail-closed). A failing login check always refuses."},
 	{name: "HOOK_USER_TOKEN", def: "login", help: "What the audit and notify hooks receive as `userToken` (and `Authorization: Bearer`): `login` (default) sends back the token the login hook (OAUTH_URL) approved when the user signed in with it, else the SHA-256 of the caller's credential (lowercase hex), and a share link's authToken for share-link callers: no secret Poolgate issued leaves it; `hash` sends the SHA-256 of the credential; `user_id` the Poolgate user id; `key` (opt-in) the credential itself (the sk- API key), as seed 000 does. Share-link checks (`shareAuth/*`) always carry the authToken."},
@@ -241,6 +248,7 @@ func Load(getenv Getenv) (*Config, error) {
 	c.UpstreamIdleTimeout = duration("UPSTREAM_IDLE_TIMEOUT")
 	c.loadIdentity(str, &errs)
 	c.OAuthURL, c.AuditLimitURL, c.NotifyURL = str("OAUTH_URL"), str("AUDIT_LIMIT_URL"), str("NOTIFY_URL")
+	c.AccountEventURL, c.OAuthAccountProviders = str("ACCOUNT_EVENT_URL"), str("OAUTH_ACCOUNT_PROVIDERS")
 	c.HookTimeout = duration("HOOK_TIMEOUT")
 	switch v := strings.ToLower(str("HOOK_FAIL_OPEN")); v {
 	case "true", "1", "yes":
@@ -410,7 +418,7 @@ func (c *Config) Redacted() []any {
 		"port", c.Port, "app_env", c.AppEnv, "database_url", redactURL(c.DatabaseURL),
 		"redis_url", redactURL(c.RedisURL), "encryption_key", mark(c.EncryptionKey),
 		"jwt_secret", mark(c.JWTSecret), "max_body_bytes", c.MaxBodyBytes, "max_attempts", c.MaxAttempts,
-		"oauth_url", c.OAuthURL != "", "audit_limit_url", c.AuditLimitURL != "", "notify_url", c.NotifyURL != "",
+		"oauth_url", c.OAuthURL != "", "audit_limit_url", c.AuditLimitURL != "", "notify_url", c.NotifyURL != "", "account_event_url", c.AccountEventURL != "",
 		"hook_secret", mark(c.HookSecret), "hook_fail_open", c.HookFailOpen, "hook_user_token", c.HookUserToken,
 		"metrics_addr", c.MetricsAddr, "metrics_token", c.MetricsToken != "", "otel_traces", c.OTelEndpoint != "" || c.OTelTracesEndpoint != "",
 		"public_url", c.PublicURL, "smtp_url", redactURL(c.SMTPURL), "oidc_issuer", c.OIDCIssuer,

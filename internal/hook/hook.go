@@ -33,6 +33,8 @@ import (
 // URLs are the hook URLs in effect; empty means not configured.
 type URLs struct {
 	OAuth, Audit, Notify string
+	// AccountEvent receives account events (ACCOUNT_EVENT_URL).
+	AccountEvent string
 }
 
 // Config configures the hooks.

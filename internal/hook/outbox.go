@@ -33,6 +33,8 @@ type pending struct {
 	answer       string
 	maxTokens    *int64
 	quotaPerUnit int64
+	// account is an account event (kindAccountEvent).
+	account *accountEvent
 }
 
 // envelope is what the outbox stores (sealed): the request's credentials and body.
@@ -209,6 +211,10 @@ func (s *Service) insert(kinds, urls []string, reqs [][]byte) error {
 // The notify's userToken is resolved here, off the caller's path (it may read the database).
 func (s *Service) build(p *pending) (envelope, error) {
 	switch p.kind {
+	case kindAccountEvent:
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		return s.buildAccountEvent(ctx, p.account)
 	case kindNotify:
 		token := s.userToken(context.Background(), p.call)
 		carID := strconv.FormatInt(p.call.AccountID, 10)
@@ -334,6 +340,18 @@ func (s *Service) deliver(ctx context.Context, r *db.HookOutbox) error {
 			bytes.NewReader(env.Body), bearer(env.Token), s.sign(env.Body))
 		if err != nil {
 			return fmt.Errorf("call notify hook: %w", err)
+		}
+		readAnswer(res)
+		status = res.StatusCode
+	case kindAccountEvent:
+		cl, err := s.client(r.URL, true)
+		if err != nil {
+			return err
+		}
+		res, err := cl.AccountEventSendWithBody(ctx, &hooksapi.AccountEventSendParams{}, "application/json",
+			bytes.NewReader(env.Body), s.sign(env.Body))
+		if err != nil {
+			return fmt.Errorf("call account event hook: %w", err)
 		}
 		readAnswer(res)
 		status = res.StatusCode

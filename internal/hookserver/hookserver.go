@@ -10,7 +10,7 @@
 //     blocked word are refused (403 `content_refused`);
 //   - shareAuth: the token must equal the configured share token; questions containing a blocked
 //     word are refused ("内容不合规");
-//   - notify and shareAuth/finish are recorded;
+//   - notify, shareAuth/finish and account events are recorded;
 //   - remote accounts: the configured tokens are served as a `tokens` wrapper.
 //
 // When a secret is configured every request's X-Poolgate-Signature is verified first (method,
@@ -60,7 +60,7 @@ type Config struct {
 
 // Received is one recorded notification.
 type Received struct {
-	// Kind is "notify" or "share_finish".
+	// Kind is "notify", "share_finish" or "account_event".
 	Kind string
 	// Token is the bearer token (notify) or body token (share_finish).
 	Token string
@@ -69,6 +69,8 @@ type Received struct {
 	// Notify is the notify body; ShareFinish the shareAuth/finish body.
 	Notify      *hooksapi.ChatEvent
 	ShareFinish *hooksapi.ShareAuthFinishRequest
+	// AccountEvent is the account event body.
+	AccountEvent *hooksapi.AccountEvent
 }
 
 // Server implements the hooks contract.
@@ -200,6 +202,14 @@ func (s *Server) NotifySend(ctx context.Context, req hooksapi.NotifySendRequestO
 	defer s.mu.Unlock()
 	s.received = append(s.received, Received{Kind: "notify", Token: bearerOf(ctx), CarID: req.Params.Carid, Notify: req.Body})
 	return hooksapi.NotifySend200TextResponse("ok"), nil
+}
+
+// AccountEventSend records the account event.
+func (s *Server) AccountEventSend(_ context.Context, req hooksapi.AccountEventSendRequestObject) (hooksapi.AccountEventSendResponseObject, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.received = append(s.received, Received{Kind: "account_event", AccountEvent: req.Body})
+	return hooksapi.AccountEventSend200TextResponse("ok"), nil
 }
 
 // ShareAuthInit admits only the configured share token.

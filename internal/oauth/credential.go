@@ -22,6 +22,8 @@ type Credential struct {
 	ExpiresAt    time.Time `json:"expires_at,omitzero"`
 	TokenURL     string    `json:"token_url,omitempty"`
 	ClientID     string    `json:"client_id,omitempty"`
+	// ClientSecret goes with refreshes for providers whose client has one (Google).
+	ClientSecret string `json:"client_secret,omitempty"` //nolint:gosec // sealed with the tokens, never shown
 }
 
 // Parse reads a stored credential: an OAuth credential (ok), or not one (a plain API key).

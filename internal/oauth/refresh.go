@@ -250,6 +250,9 @@ func (r *Refresher) request(ctx context.Context, cur *Credential, proxy string) 
 	if cur.ClientID != "" {
 		form.Set("client_id", cur.ClientID)
 	}
+	if cur.ClientSecret != "" {
+		form.Set("client_secret", cur.ClientSecret)
+	}
 	ans, status, err := r.post(ctx, cur.TokenURL, form, proxy)
 	if err != nil {
 		return nil, err

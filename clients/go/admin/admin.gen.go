@@ -87,13 +87,16 @@ func (e ChannelType) Valid() bool {
 
 // Defines values for HookDeliveryKind.
 const (
-	Notify      HookDeliveryKind = "notify"
-	ShareFinish HookDeliveryKind = "share_finish"
+	AccountEvent HookDeliveryKind = "account_event"
+	Notify       HookDeliveryKind = "notify"
+	ShareFinish  HookDeliveryKind = "share_finish"
 )
 
 // Valid indicates whether the value is a known member of the HookDeliveryKind enum.
 func (e HookDeliveryKind) Valid() bool {
 	switch e {
+	case AccountEvent:
+		return true
 	case Notify:
 		return true
 	case ShareFinish:
@@ -695,6 +698,19 @@ type AccountList struct {
 	Items []Account `json:"items"`
 }
 
+// AccountOAuthAuthorize defines model for AccountOAuthAuthorize.
+type AccountOAuthAuthorize struct {
+	// Nickname A name to recognise the account by.
+	//
+	// Example: team Claude account
+	Nickname *string `json:"nickname,omitempty"`
+
+	// Provider The upstream protocol. `openai` also covers OpenAI-compatible providers (Grok, DeepSeek, local servers).
+	//
+	// Example: openai
+	Provider *ChannelType `json:"provider,omitempty"`
+}
+
 // AccountStatus `active` in rotation; `cooling` in rotation after a cooldown ends (cooldowns end by time);
 // `disabled` out (by an administrator, or by the pool after failures in a row until a probe
 // passes); `banned` out until an administrator resets it (the provider disabled it);
@@ -1221,7 +1237,7 @@ type HookDelivery struct {
 	// Id Example: 42
 	Id int64 `json:"id"`
 
-	// Kind `notify` (NOTIFY_URL) or `share_finish` (a share link's shareAuth/finish).
+	// Kind `notify` (NOTIFY_URL), `share_finish` (a share link's shareAuth/finish) or `account_event` (ACCOUNT_EVENT_URL).
 	//
 	// Example: notify
 	Kind HookDeliveryKind `json:"kind"`
@@ -1247,7 +1263,7 @@ type HookDelivery struct {
 	UpdatedAt time.Time `json:"updated_at"`
 }
 
-// HookDeliveryKind `notify` (NOTIFY_URL) or `share_finish` (a share link's shareAuth/finish).
+// HookDeliveryKind `notify` (NOTIFY_URL), `share_finish` (a share link's shareAuth/finish) or `account_event` (ACCOUNT_EVENT_URL).
 //
 // Example: notify
 type HookDeliveryKind string
@@ -3866,6 +3882,12 @@ type AccountCreateJSONRequestBody = AccountCreate
 // AccountImportJSONRequestBody defines body for AccountImport for application/json ContentType.
 type AccountImportJSONRequestBody = AccountImport
 
+// AccountOAuthAuthorizeJSONRequestBody defines body for AccountOAuthAuthorize for application/json ContentType.
+type AccountOAuthAuthorizeJSONRequestBody = AccountOAuthAuthorize
+
+// AccountOAuthExchangeJSONRequestBody defines body for AccountOAuthExchange for application/json ContentType.
+type AccountOAuthExchangeJSONRequestBody = externalRef0.OAuthCodeExchange
+
 // AccountUpdateJSONRequestBody defines body for AccountUpdate for application/json ContentType.
 type AccountUpdateJSONRequestBody = AccountUpdate
 
@@ -4269,6 +4291,60 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /api/channels/{id}/accounts/import (the `AccountImport` operationId).
 	AccountImport(ctx context.Context, id ChannelId, body AccountImportJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AccountOAuthAuthorizeWithBody Start adding an OAuth-based account to a channel
+	//
+	// Like a user's `POST /api/user/accounts/oauth/authorize`, for a channel of the
+	// administrator's choice: answers the provider's authorization URL (PKCE S256) and a `state`
+	// bound to this administrator for 10 minutes. The provider redirects to
+	// `GET /api/user/accounts/oauth/callback` (the administrator's session completes it and lands
+	// on `/admin/channels?oauth=added&channel_id=1&account_id=12`), or, when `paste_code` is
+	// true, the code is pasted into `POST /api/channels/{id}/accounts/oauth/exchange`. The new
+	// account belongs to the channel (shared pool), its tokens sealed and refreshed before they
+	// expire. `provider` defaults to the channel's type.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/channels/{id}/accounts/oauth/authorize (the `AccountOAuthAuthorize` operationId).
+	AccountOAuthAuthorizeWithBody(ctx context.Context, id ChannelId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AccountOAuthAuthorize Start adding an OAuth-based account to a channel
+	//
+	// Like a user's `POST /api/user/accounts/oauth/authorize`, for a channel of the
+	// administrator's choice: answers the provider's authorization URL (PKCE S256) and a `state`
+	// bound to this administrator for 10 minutes. The provider redirects to
+	// `GET /api/user/accounts/oauth/callback` (the administrator's session completes it and lands
+	// on `/admin/channels?oauth=added&channel_id=1&account_id=12`), or, when `paste_code` is
+	// true, the code is pasted into `POST /api/channels/{id}/accounts/oauth/exchange`. The new
+	// account belongs to the channel (shared pool), its tokens sealed and refreshed before they
+	// expire. `provider` defaults to the channel's type.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/channels/{id}/accounts/oauth/authorize (the `AccountOAuthAuthorize` operationId).
+	AccountOAuthAuthorize(ctx context.Context, id ChannelId, body AccountOAuthAuthorizeJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AccountOAuthExchangeWithBody Finish adding an OAuth-based account to a channel with a pasted code
+	//
+	// Completes an authorization started with `POST /api/channels/{id}/accounts/oauth/authorize`
+	// for the same channel by the same administrator: the code (or Anthropic's `code#state`) is
+	// exchanged with the PKCE verifier and the tokens sealed into a new account of the channel.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/channels/{id}/accounts/oauth/exchange (the `AccountOAuthExchange` operationId).
+	AccountOAuthExchangeWithBody(ctx context.Context, id ChannelId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AccountOAuthExchange Finish adding an OAuth-based account to a channel with a pasted code
+	//
+	// Completes an authorization started with `POST /api/channels/{id}/accounts/oauth/authorize`
+	// for the same channel by the same administrator: the code (or Anthropic's `code#state`) is
+	// exchanged with the PKCE verifier and the tokens sealed into a new account of the channel.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/channels/{id}/accounts/oauth/exchange (the `AccountOAuthExchange` operationId).
+	AccountOAuthExchange(ctx context.Context, id ChannelId, body AccountOAuthExchangeJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// AccountDelete Remove an account
 	//
@@ -5875,6 +5951,100 @@ func (c *Client) AccountImportWithBody(ctx context.Context, id ChannelId, conten
 // Corresponds with POST /api/channels/{id}/accounts/import (the `AccountImport` operationId).
 func (c *Client) AccountImport(ctx context.Context, id ChannelId, body AccountImportJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewAccountImportRequest(c.Server, id, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AccountOAuthAuthorizeWithBody Start adding an OAuth-based account to a channel
+//
+// Like a user's `POST /api/user/accounts/oauth/authorize`, for a channel of the
+// administrator's choice: answers the provider's authorization URL (PKCE S256) and a `state`
+// bound to this administrator for 10 minutes. The provider redirects to
+// `GET /api/user/accounts/oauth/callback` (the administrator's session completes it and lands
+// on `/admin/channels?oauth=added&channel_id=1&account_id=12`), or, when `paste_code` is
+// true, the code is pasted into `POST /api/channels/{id}/accounts/oauth/exchange`. The new
+// account belongs to the channel (shared pool), its tokens sealed and refreshed before they
+// expire. `provider` defaults to the channel's type.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/channels/{id}/accounts/oauth/authorize (the `AccountOAuthAuthorize` operationId).
+func (c *Client) AccountOAuthAuthorizeWithBody(ctx context.Context, id ChannelId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAccountOAuthAuthorizeRequestWithBody(c.Server, id, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AccountOAuthAuthorize Start adding an OAuth-based account to a channel
+//
+// Like a user's `POST /api/user/accounts/oauth/authorize`, for a channel of the
+// administrator's choice: answers the provider's authorization URL (PKCE S256) and a `state`
+// bound to this administrator for 10 minutes. The provider redirects to
+// `GET /api/user/accounts/oauth/callback` (the administrator's session completes it and lands
+// on `/admin/channels?oauth=added&channel_id=1&account_id=12`), or, when `paste_code` is
+// true, the code is pasted into `POST /api/channels/{id}/accounts/oauth/exchange`. The new
+// account belongs to the channel (shared pool), its tokens sealed and refreshed before they
+// expire. `provider` defaults to the channel's type.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/channels/{id}/accounts/oauth/authorize (the `AccountOAuthAuthorize` operationId).
+func (c *Client) AccountOAuthAuthorize(ctx context.Context, id ChannelId, body AccountOAuthAuthorizeJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAccountOAuthAuthorizeRequest(c.Server, id, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AccountOAuthExchangeWithBody Finish adding an OAuth-based account to a channel with a pasted code
+//
+// Completes an authorization started with `POST /api/channels/{id}/accounts/oauth/authorize`
+// for the same channel by the same administrator: the code (or Anthropic's `code#state`) is
+// exchanged with the PKCE verifier and the tokens sealed into a new account of the channel.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/channels/{id}/accounts/oauth/exchange (the `AccountOAuthExchange` operationId).
+func (c *Client) AccountOAuthExchangeWithBody(ctx context.Context, id ChannelId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAccountOAuthExchangeRequestWithBody(c.Server, id, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AccountOAuthExchange Finish adding an OAuth-based account to a channel with a pasted code
+//
+// Completes an authorization started with `POST /api/channels/{id}/accounts/oauth/authorize`
+// for the same channel by the same administrator: the code (or Anthropic's `code#state`) is
+// exchanged with the PKCE verifier and the tokens sealed into a new account of the channel.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/channels/{id}/accounts/oauth/exchange (the `AccountOAuthExchange` operationId).
+func (c *Client) AccountOAuthExchange(ctx context.Context, id ChannelId, body AccountOAuthExchangeJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAccountOAuthExchangeRequest(c.Server, id, body)
 	if err != nil {
 		return nil, err
 	}
@@ -8861,6 +9031,100 @@ func NewAccountImportRequestWithBody(server string, id ChannelId, contentType st
 	}
 
 	operationPath := fmt.Sprintf("/api/channels/%s/accounts/import", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewAccountOAuthAuthorizeRequest calls the generic AccountOAuthAuthorize builder with application/json body
+func NewAccountOAuthAuthorizeRequest(server string, id ChannelId, body AccountOAuthAuthorizeJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewAccountOAuthAuthorizeRequestWithBody(server, id, "application/json", bodyReader)
+}
+
+// NewAccountOAuthAuthorizeRequestWithBody constructs an http.Request for the AccountOAuthAuthorize method, with any body, and a specified content type
+func NewAccountOAuthAuthorizeRequestWithBody(server string, id ChannelId, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/channels/%s/accounts/oauth/authorize", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewAccountOAuthExchangeRequest calls the generic AccountOAuthExchange builder with application/json body
+func NewAccountOAuthExchangeRequest(server string, id ChannelId, body AccountOAuthExchangeJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewAccountOAuthExchangeRequestWithBody(server, id, "application/json", bodyReader)
+}
+
+// NewAccountOAuthExchangeRequestWithBody constructs an http.Request for the AccountOAuthExchange method, with any body, and a specified content type
+func NewAccountOAuthExchangeRequestWithBody(server string, id ChannelId, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/channels/%s/accounts/oauth/exchange", pathParam0)
 	if operationPath[0] == '/' {
 		operationPath = "." + operationPath
 	}
@@ -12916,6 +13180,60 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /api/channels/{id}/accounts/import (the `AccountImport` operationId).
 	AccountImportWithResponse(ctx context.Context, id ChannelId, body AccountImportJSONRequestBody, reqEditors ...RequestEditorFn) (*AccountImportResponse, error)
 
+	// AccountOAuthAuthorizeWithBodyWithResponse Start adding an OAuth-based account to a channel
+	//
+	// Like a user's `POST /api/user/accounts/oauth/authorize`, for a channel of the
+	// administrator's choice: answers the provider's authorization URL (PKCE S256) and a `state`
+	// bound to this administrator for 10 minutes. The provider redirects to
+	// `GET /api/user/accounts/oauth/callback` (the administrator's session completes it and lands
+	// on `/admin/channels?oauth=added&channel_id=1&account_id=12`), or, when `paste_code` is
+	// true, the code is pasted into `POST /api/channels/{id}/accounts/oauth/exchange`. The new
+	// account belongs to the channel (shared pool), its tokens sealed and refreshed before they
+	// expire. `provider` defaults to the channel's type.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/channels/{id}/accounts/oauth/authorize (the `AccountOAuthAuthorize` operationId).
+	AccountOAuthAuthorizeWithBodyWithResponse(ctx context.Context, id ChannelId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AccountOAuthAuthorizeResponse, error)
+
+	// AccountOAuthAuthorizeWithResponse Start adding an OAuth-based account to a channel
+	//
+	// Like a user's `POST /api/user/accounts/oauth/authorize`, for a channel of the
+	// administrator's choice: answers the provider's authorization URL (PKCE S256) and a `state`
+	// bound to this administrator for 10 minutes. The provider redirects to
+	// `GET /api/user/accounts/oauth/callback` (the administrator's session completes it and lands
+	// on `/admin/channels?oauth=added&channel_id=1&account_id=12`), or, when `paste_code` is
+	// true, the code is pasted into `POST /api/channels/{id}/accounts/oauth/exchange`. The new
+	// account belongs to the channel (shared pool), its tokens sealed and refreshed before they
+	// expire. `provider` defaults to the channel's type.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/channels/{id}/accounts/oauth/authorize (the `AccountOAuthAuthorize` operationId).
+	AccountOAuthAuthorizeWithResponse(ctx context.Context, id ChannelId, body AccountOAuthAuthorizeJSONRequestBody, reqEditors ...RequestEditorFn) (*AccountOAuthAuthorizeResponse, error)
+
+	// AccountOAuthExchangeWithBodyWithResponse Finish adding an OAuth-based account to a channel with a pasted code
+	//
+	// Completes an authorization started with `POST /api/channels/{id}/accounts/oauth/authorize`
+	// for the same channel by the same administrator: the code (or Anthropic's `code#state`) is
+	// exchanged with the PKCE verifier and the tokens sealed into a new account of the channel.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/channels/{id}/accounts/oauth/exchange (the `AccountOAuthExchange` operationId).
+	AccountOAuthExchangeWithBodyWithResponse(ctx context.Context, id ChannelId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AccountOAuthExchangeResponse, error)
+
+	// AccountOAuthExchangeWithResponse Finish adding an OAuth-based account to a channel with a pasted code
+	//
+	// Completes an authorization started with `POST /api/channels/{id}/accounts/oauth/authorize`
+	// for the same channel by the same administrator: the code (or Anthropic's `code#state`) is
+	// exchanged with the PKCE verifier and the tokens sealed into a new account of the channel.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/channels/{id}/accounts/oauth/exchange (the `AccountOAuthExchange` operationId).
+	AccountOAuthExchangeWithResponse(ctx context.Context, id ChannelId, body AccountOAuthExchangeJSONRequestBody, reqEditors ...RequestEditorFn) (*AccountOAuthExchangeResponse, error)
+
 	// AccountDeleteWithResponse Remove an account
 	//
 	// Returns a wrapper object for the known response body format(s).
@@ -15516,6 +15834,200 @@ func (r AccountImportResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r AccountImportResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type AccountOAuthAuthorizeResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *externalRef0.OAuthAuthorization
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *TooLarge
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *externalRef0.Error
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r AccountOAuthAuthorizeResponse) GetJSON200() *externalRef0.OAuthAuthorization {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r AccountOAuthAuthorizeResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r AccountOAuthAuthorizeResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r AccountOAuthAuthorizeResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r AccountOAuthAuthorizeResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r AccountOAuthAuthorizeResponse) GetJSON413() *TooLarge {
+	return r.JSON413
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r AccountOAuthAuthorizeResponse) GetJSON422() *externalRef0.Error {
+	return r.JSON422
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r AccountOAuthAuthorizeResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r AccountOAuthAuthorizeResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r AccountOAuthAuthorizeResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r AccountOAuthAuthorizeResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r AccountOAuthAuthorizeResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type AccountOAuthExchangeResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *externalRef0.OAuthAccountAdded
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *externalRef0.Error
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Conflict
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *TooLarge
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *externalRef0.Error
+	// JSON502 the response for an HTTP 502 `application/json` response
+	JSON502 *externalRef0.Error
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r AccountOAuthExchangeResponse) GetJSON201() *externalRef0.OAuthAccountAdded {
+	return r.JSON201
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r AccountOAuthExchangeResponse) GetJSON400() *externalRef0.Error {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r AccountOAuthExchangeResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r AccountOAuthExchangeResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r AccountOAuthExchangeResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r AccountOAuthExchangeResponse) GetJSON409() *Conflict {
+	return r.JSON409
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r AccountOAuthExchangeResponse) GetJSON413() *TooLarge {
+	return r.JSON413
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r AccountOAuthExchangeResponse) GetJSON422() *externalRef0.Error {
+	return r.JSON422
+}
+
+// GetJSON502 returns the response for an HTTP 502 `application/json` response
+func (r AccountOAuthExchangeResponse) GetJSON502() *externalRef0.Error {
+	return r.JSON502
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r AccountOAuthExchangeResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r AccountOAuthExchangeResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r AccountOAuthExchangeResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r AccountOAuthExchangeResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r AccountOAuthExchangeResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -22042,6 +22554,84 @@ func (c *ClientWithResponses) AccountImportWithResponse(ctx context.Context, id 
 	return ParseAccountImportResponse(rsp)
 }
 
+// AccountOAuthAuthorizeWithBodyWithResponse Start adding an OAuth-based account to a channel
+//
+// Like a user's `POST /api/user/accounts/oauth/authorize`, for a channel of the
+// administrator's choice: answers the provider's authorization URL (PKCE S256) and a `state`
+// bound to this administrator for 10 minutes. The provider redirects to
+// `GET /api/user/accounts/oauth/callback` (the administrator's session completes it and lands
+// on `/admin/channels?oauth=added&channel_id=1&account_id=12`), or, when `paste_code` is
+// true, the code is pasted into `POST /api/channels/{id}/accounts/oauth/exchange`. The new
+// account belongs to the channel (shared pool), its tokens sealed and refreshed before they
+// expire. `provider` defaults to the channel's type.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/channels/{id}/accounts/oauth/authorize (the `AccountOAuthAuthorize` operationId).
+func (c *ClientWithResponses) AccountOAuthAuthorizeWithBodyWithResponse(ctx context.Context, id ChannelId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AccountOAuthAuthorizeResponse, error) {
+	rsp, err := c.AccountOAuthAuthorizeWithBody(ctx, id, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAccountOAuthAuthorizeResponse(rsp)
+}
+
+// AccountOAuthAuthorizeWithResponse Start adding an OAuth-based account to a channel
+//
+// Like a user's `POST /api/user/accounts/oauth/authorize`, for a channel of the
+// administrator's choice: answers the provider's authorization URL (PKCE S256) and a `state`
+// bound to this administrator for 10 minutes. The provider redirects to
+// `GET /api/user/accounts/oauth/callback` (the administrator's session completes it and lands
+// on `/admin/channels?oauth=added&channel_id=1&account_id=12`), or, when `paste_code` is
+// true, the code is pasted into `POST /api/channels/{id}/accounts/oauth/exchange`. The new
+// account belongs to the channel (shared pool), its tokens sealed and refreshed before they
+// expire. `provider` defaults to the channel's type.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/channels/{id}/accounts/oauth/authorize (the `AccountOAuthAuthorize` operationId).
+func (c *ClientWithResponses) AccountOAuthAuthorizeWithResponse(ctx context.Context, id ChannelId, body AccountOAuthAuthorizeJSONRequestBody, reqEditors ...RequestEditorFn) (*AccountOAuthAuthorizeResponse, error) {
+	rsp, err := c.AccountOAuthAuthorize(ctx, id, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAccountOAuthAuthorizeResponse(rsp)
+}
+
+// AccountOAuthExchangeWithBodyWithResponse Finish adding an OAuth-based account to a channel with a pasted code
+//
+// Completes an authorization started with `POST /api/channels/{id}/accounts/oauth/authorize`
+// for the same channel by the same administrator: the code (or Anthropic's `code#state`) is
+// exchanged with the PKCE verifier and the tokens sealed into a new account of the channel.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/channels/{id}/accounts/oauth/exchange (the `AccountOAuthExchange` operationId).
+func (c *ClientWithResponses) AccountOAuthExchangeWithBodyWithResponse(ctx context.Context, id ChannelId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AccountOAuthExchangeResponse, error) {
+	rsp, err := c.AccountOAuthExchangeWithBody(ctx, id, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAccountOAuthExchangeResponse(rsp)
+}
+
+// AccountOAuthExchangeWithResponse Finish adding an OAuth-based account to a channel with a pasted code
+//
+// Completes an authorization started with `POST /api/channels/{id}/accounts/oauth/authorize`
+// for the same channel by the same administrator: the code (or Anthropic's `code#state`) is
+// exchanged with the PKCE verifier and the tokens sealed into a new account of the channel.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/channels/{id}/accounts/oauth/exchange (the `AccountOAuthExchange` operationId).
+func (c *ClientWithResponses) AccountOAuthExchangeWithResponse(ctx context.Context, id ChannelId, body AccountOAuthExchangeJSONRequestBody, reqEditors ...RequestEditorFn) (*AccountOAuthExchangeResponse, error) {
+	rsp, err := c.AccountOAuthExchange(ctx, id, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAccountOAuthExchangeResponse(rsp)
+}
+
 // AccountDeleteWithResponse Remove an account
 //
 // Returns a wrapper object for the known response body format(s).
@@ -25063,6 +25653,170 @@ func ParseAccountImportResponse(rsp *http.Response) (*AccountImportResponse, err
 			return nil, err
 		}
 		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseAccountOAuthAuthorizeResponse parses an HTTP response from a AccountOAuthAuthorizeWithResponse call
+func ParseAccountOAuthAuthorizeResponse(rsp *http.Response) (*AccountOAuthAuthorizeResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &AccountOAuthAuthorizeResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest externalRef0.OAuthAuthorization
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest externalRef0.Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseAccountOAuthExchangeResponse parses an HTTP response from a AccountOAuthExchangeWithResponse call
+func ParseAccountOAuthExchangeResponse(rsp *http.Response) (*AccountOAuthExchangeResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &AccountOAuthExchangeResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest externalRef0.OAuthAccountAdded
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest externalRef0.Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest externalRef0.Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 502:
+		var dest externalRef0.Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON502 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
 		var dest Unavailable

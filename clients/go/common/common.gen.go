@@ -365,6 +365,71 @@ type ModelPrice struct {
 // `type`, so a nullable reference is written `anyOf: [<the schema>, NullValue]`.
 type NullValue = map[string]interface{}
 
+// OAuthAccountAdded The account an OAuth onboarding added (its access and refresh tokens sealed, never shown).
+type OAuthAccountAdded struct {
+	// AccountId The new account's id.
+	//
+	// Example: 12
+	AccountId int64 `json:"account_id"`
+
+	// Provider The provider the account belongs to.
+	//
+	// Example: openai
+	Provider string `json:"provider"`
+
+	// Shared The account joined the shared pool (false — dedicated to its contributor, or an administrator's channel account).
+	//
+	// Example: false
+	Shared bool `json:"shared"`
+}
+
+// OAuthAuthorization An OAuth onboarding started: send the user's browser to `url`. The provider then redirects
+// to `redirect_uri` — Poolgate's callback, which completes the onboarding — or, when
+// `paste_code` is true (a provider with an out-of-band redirect, such as Anthropic), shows
+// the user a code (`code#state`) to paste into the exchange route. `state` completes it
+// within `expires_in` seconds, once, by the user who started it.
+type OAuthAuthorization struct {
+	// ExpiresIn Seconds left to complete the authorization.
+	//
+	// Example: 600
+	ExpiresIn int64 `json:"expires_in"`
+
+	// PasteCode The provider shows the code to the user, who pastes it into the exchange route.
+	//
+	// Example: false
+	PasteCode bool `json:"paste_code"`
+
+	// RedirectUri Where the provider sends the code.
+	//
+	// Example: https://gate.example.com/api/user/accounts/oauth/callback
+	RedirectUri string `json:"redirect_uri"`
+
+	// State The authorization's state (single use).
+	//
+	// Example: Zx0p8Yx0p8Yx0p8Yx0p8Yx0p8Yx0p8Yx0
+	State string `json:"state"`
+
+	// Url The provider's authorization URL, carrying `state` and the PKCE challenge (S256).
+	//
+	// Example: https://auth.openai.com/oauth/authorize?client_id=app_poolgate&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256&redirect_uri=https%3A%2F%2Fgate.example.com%2Fapi%2Fuser%2Faccounts%2Foauth%2Fcallback&response_type=code&scope=openid+profile+email+offline_access&state=Zx0p8Yx0p8Yx0p8Yx0p8Yx0p8Yx0p8Yx0
+	Url string `json:"url"`
+}
+
+// OAuthCodeExchange A code pasted by the user (providers with an out-of-band redirect).
+type OAuthCodeExchange struct {
+	// Code The authorization code, or the `code#state` string Anthropic's page shows (then `state`
+	// may be left out; when both are given they must agree).
+	//
+	//
+	// Example: AbC123xyz#Zx0p8Yx0p8Yx0p8Yx0p8Yx0p8Yx0p8Yx0
+	Code string `json:"code"`
+
+	// State The `state` of the authorization being completed.
+	//
+	// Example: Zx0p8Yx0p8Yx0p8Yx0p8Yx0p8Yx0p8Yx0
+	State *string `json:"state,omitempty"`
+}
+
 // Plan defines model for Plan.
 type Plan struct {
 	// CreatedAt Example: 2026-12-01T08:00:00Z

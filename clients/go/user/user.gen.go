@@ -653,6 +653,24 @@ type EmailCodeSent struct {
 // Example: 10.00
 type Money = string
 
+// OAuthAuthorizeRequest defines model for OAuthAuthorizeRequest.
+type OAuthAuthorizeRequest struct {
+	// Nickname A name for you to recognise the account.
+	//
+	// Example: my Claude account
+	Nickname *string `json:"nickname,omitempty"`
+
+	// Provider `openai`, `anthropic` or `gemini` (a provider with an OAuth client configured and a channel taking its contributed accounts).
+	//
+	// Example: anthropic
+	Provider string `json:"provider"`
+
+	// Shared Put the account in the shared pool (true) or keep it dedicated to you (false, the default).
+	//
+	// Example: true
+	Shared *bool `json:"shared,omitempty"`
+}
+
 // Passkey defines model for Passkey.
 type Passkey struct {
 	// CreatedAt Example: 2026-11-22T08:00:00Z
@@ -1190,6 +1208,30 @@ type Forbidden = externalRef0.Error
 // Example: {"detail":{"code":"invalid_request","error":"username is required"}}
 type NotFound = externalRef0.Error
 
+// OAuthDuplicate The error body of every management API (public, auth, admin, user): a superset of the
+// remote-account API's `{"detail": {"error": "..."}}` shape.
+//
+// Example: {"detail":{"code":"invalid_request","error":"username is required"}}
+type OAuthDuplicate = externalRef0.Error
+
+// OAuthProviderUnreachable The error body of every management API (public, auth, admin, user): a superset of the
+// remote-account API's `{"detail": {"error": "..."}}` shape.
+//
+// Example: {"detail":{"code":"invalid_request","error":"username is required"}}
+type OAuthProviderUnreachable = externalRef0.Error
+
+// OAuthRefused The error body of every management API (public, auth, admin, user): a superset of the
+// remote-account API's `{"detail": {"error": "..."}}` shape.
+//
+// Example: {"detail":{"code":"invalid_request","error":"username is required"}}
+type OAuthRefused = externalRef0.Error
+
+// OAuthStateInvalid The error body of every management API (public, auth, admin, user): a superset of the
+// remote-account API's `{"detail": {"error": "..."}}` shape.
+//
+// Example: {"detail":{"code":"invalid_request","error":"username is required"}}
+type OAuthStateInvalid = externalRef0.Error
+
 // SessionRequired The error body of every management API (public, auth, admin, user): a superset of the
 // remote-account API's `{"detail": {"error": "..."}}` shape.
 //
@@ -1225,6 +1267,21 @@ type Unavailable = externalRef0.Error
 //
 // Example: {"detail":{"code":"invalid_request","error":"username is required"}}
 type UpstreamUnreachable = externalRef0.Error
+
+// ContributedAccountOAuthCallbackParams defines parameters for ContributedAccountOAuthCallback.
+type ContributedAccountOAuthCallbackParams struct {
+	// Code The authorization code.
+	Code *string `form:"code,omitempty" json:"code,omitempty"`
+
+	// State The state of the authorization.
+	State *string `form:"state,omitempty" json:"state,omitempty"`
+
+	// Error The provider's error code, when the user refused or the provider failed.
+	Error *string `form:"error,omitempty" json:"error,omitempty"`
+
+	// ErrorDescription The provider's error text.
+	ErrorDescription *string `form:"error_description,omitempty" json:"error_description,omitempty"`
+}
 
 // CheckInRecordListParams defines parameters for CheckInRecordList.
 type CheckInRecordListParams struct {
@@ -1306,6 +1363,12 @@ type UsageStatsUserGetParamsGroupBy string
 
 // ContributedAccountCreateJSONRequestBody defines body for ContributedAccountCreate for application/json ContentType.
 type ContributedAccountCreateJSONRequestBody = ContributedAccountCreate
+
+// ContributedAccountOAuthAuthorizeJSONRequestBody defines body for ContributedAccountOAuthAuthorize for application/json ContentType.
+type ContributedAccountOAuthAuthorizeJSONRequestBody = OAuthAuthorizeRequest
+
+// ContributedAccountOAuthExchangeJSONRequestBody defines body for ContributedAccountOAuthExchange for application/json ContentType.
+type ContributedAccountOAuthExchangeJSONRequestBody = externalRef0.OAuthCodeExchange
 
 // ContributedAccountUpdateJSONRequestBody defines body for ContributedAccountUpdate for application/json ContentType.
 type ContributedAccountUpdateJSONRequestBody = ContributedAccountUpdate
@@ -1456,6 +1519,76 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /api/user/accounts (the `ContributedAccountCreate` operationId).
 	ContributedAccountCreate(ctx context.Context, body ContributedAccountCreateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ContributedAccountOAuthAuthorizeWithBody Start adding an OAuth-based account (sign in to the provider)
+	//
+	// For providers whose accounts are OAuth-based (Google for Gemini, Anthropic's Claude
+	// accounts, OpenAI's Codex-style accounts) and whose OAuth client the operator configured
+	// (`OAUTH_ACCOUNT_PROVIDERS`). Answers the provider's authorization URL with a PKCE challenge
+	// (S256) and a `state` kept by Poolgate for 10 minutes, bound to you. Open `url` in the
+	// browser: the provider redirects to `GET /api/user/accounts/oauth/callback`, or, when
+	// `paste_code` is true, shows a code to paste into `POST /api/user/accounts/oauth/exchange`.
+	// The access and refresh tokens are then sealed into a new contributed account (dedicated to
+	// you unless `shared`), refreshed before they expire.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/user/accounts/oauth/authorize (the `ContributedAccountOAuthAuthorize` operationId).
+	ContributedAccountOAuthAuthorizeWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ContributedAccountOAuthAuthorize Start adding an OAuth-based account (sign in to the provider)
+	//
+	// For providers whose accounts are OAuth-based (Google for Gemini, Anthropic's Claude
+	// accounts, OpenAI's Codex-style accounts) and whose OAuth client the operator configured
+	// (`OAUTH_ACCOUNT_PROVIDERS`). Answers the provider's authorization URL with a PKCE challenge
+	// (S256) and a `state` kept by Poolgate for 10 minutes, bound to you. Open `url` in the
+	// browser: the provider redirects to `GET /api/user/accounts/oauth/callback`, or, when
+	// `paste_code` is true, shows a code to paste into `POST /api/user/accounts/oauth/exchange`.
+	// The access and refresh tokens are then sealed into a new contributed account (dedicated to
+	// you unless `shared`), refreshed before they expire.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/user/accounts/oauth/authorize (the `ContributedAccountOAuthAuthorize` operationId).
+	ContributedAccountOAuthAuthorize(ctx context.Context, body ContributedAccountOAuthAuthorizeJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ContributedAccountOAuthCallback Finish adding an OAuth-based account (the provider's redirect)
+	//
+	// Where the provider sends your browser back. The `state` is used once (by the user who
+	// started it, within 10 minutes); the `code` is exchanged at the provider's token endpoint
+	// with the PKCE verifier, and the tokens are sealed into a new account. A browser is
+	// redirected to the console: `/app/accounts?oauth=added&account_id=12` on success,
+	// `/app/accounts?oauth=failed&code=<error code>` on a refusal (an authorization an
+	// administrator started for a channel lands on `/admin/channels` with the same
+	// parameters and `channel_id`). A client asking for JSON (`Accept: application/json`)
+	// gets 201 with the account, or the error, instead.
+	//
+	// Corresponds with GET /api/user/accounts/oauth/callback (the `ContributedAccountOAuthCallback` operationId).
+	ContributedAccountOAuthCallback(ctx context.Context, params *ContributedAccountOAuthCallbackParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ContributedAccountOAuthExchangeWithBody Finish adding an OAuth-based account with a pasted code
+	//
+	// For providers with an out-of-band redirect (`paste_code: true`), which show the code to the
+	// user instead of redirecting: paste it here with the authorization's `state`, or paste the
+	// `code#state` string Anthropic shows as it is. Completes like the callback and answers the
+	// account.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/user/accounts/oauth/exchange (the `ContributedAccountOAuthExchange` operationId).
+	ContributedAccountOAuthExchangeWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ContributedAccountOAuthExchange Finish adding an OAuth-based account with a pasted code
+	//
+	// For providers with an out-of-band redirect (`paste_code: true`), which show the code to the
+	// user instead of redirecting: paste it here with the authorization's `state`, or paste the
+	// `code#state` string Anthropic shows as it is. Completes like the callback and answers the
+	// account.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/user/accounts/oauth/exchange (the `ContributedAccountOAuthExchange` operationId).
+	ContributedAccountOAuthExchange(ctx context.Context, body ContributedAccountOAuthExchangeJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ContributedAccountDelete Remove one of your contributed accounts
 	//
@@ -2026,6 +2159,126 @@ func (c *Client) ContributedAccountCreateWithBody(ctx context.Context, contentTy
 // Corresponds with POST /api/user/accounts (the `ContributedAccountCreate` operationId).
 func (c *Client) ContributedAccountCreate(ctx context.Context, body ContributedAccountCreateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewContributedAccountCreateRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ContributedAccountOAuthAuthorizeWithBody Start adding an OAuth-based account (sign in to the provider)
+//
+// For providers whose accounts are OAuth-based (Google for Gemini, Anthropic's Claude
+// accounts, OpenAI's Codex-style accounts) and whose OAuth client the operator configured
+// (`OAUTH_ACCOUNT_PROVIDERS`). Answers the provider's authorization URL with a PKCE challenge
+// (S256) and a `state` kept by Poolgate for 10 minutes, bound to you. Open `url` in the
+// browser: the provider redirects to `GET /api/user/accounts/oauth/callback`, or, when
+// `paste_code` is true, shows a code to paste into `POST /api/user/accounts/oauth/exchange`.
+// The access and refresh tokens are then sealed into a new contributed account (dedicated to
+// you unless `shared`), refreshed before they expire.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/user/accounts/oauth/authorize (the `ContributedAccountOAuthAuthorize` operationId).
+func (c *Client) ContributedAccountOAuthAuthorizeWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewContributedAccountOAuthAuthorizeRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ContributedAccountOAuthAuthorize Start adding an OAuth-based account (sign in to the provider)
+//
+// For providers whose accounts are OAuth-based (Google for Gemini, Anthropic's Claude
+// accounts, OpenAI's Codex-style accounts) and whose OAuth client the operator configured
+// (`OAUTH_ACCOUNT_PROVIDERS`). Answers the provider's authorization URL with a PKCE challenge
+// (S256) and a `state` kept by Poolgate for 10 minutes, bound to you. Open `url` in the
+// browser: the provider redirects to `GET /api/user/accounts/oauth/callback`, or, when
+// `paste_code` is true, shows a code to paste into `POST /api/user/accounts/oauth/exchange`.
+// The access and refresh tokens are then sealed into a new contributed account (dedicated to
+// you unless `shared`), refreshed before they expire.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/user/accounts/oauth/authorize (the `ContributedAccountOAuthAuthorize` operationId).
+func (c *Client) ContributedAccountOAuthAuthorize(ctx context.Context, body ContributedAccountOAuthAuthorizeJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewContributedAccountOAuthAuthorizeRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ContributedAccountOAuthCallback Finish adding an OAuth-based account (the provider's redirect)
+//
+// Where the provider sends your browser back. The `state` is used once (by the user who
+// started it, within 10 minutes); the `code` is exchanged at the provider's token endpoint
+// with the PKCE verifier, and the tokens are sealed into a new account. A browser is
+// redirected to the console: `/app/accounts?oauth=added&account_id=12` on success,
+// `/app/accounts?oauth=failed&code=<error code>` on a refusal (an authorization an
+// administrator started for a channel lands on `/admin/channels` with the same
+// parameters and `channel_id`). A client asking for JSON (`Accept: application/json`)
+// gets 201 with the account, or the error, instead.
+//
+// Corresponds with GET /api/user/accounts/oauth/callback (the `ContributedAccountOAuthCallback` operationId).
+func (c *Client) ContributedAccountOAuthCallback(ctx context.Context, params *ContributedAccountOAuthCallbackParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewContributedAccountOAuthCallbackRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ContributedAccountOAuthExchangeWithBody Finish adding an OAuth-based account with a pasted code
+//
+// For providers with an out-of-band redirect (`paste_code: true`), which show the code to the
+// user instead of redirecting: paste it here with the authorization's `state`, or paste the
+// `code#state` string Anthropic shows as it is. Completes like the callback and answers the
+// account.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/user/accounts/oauth/exchange (the `ContributedAccountOAuthExchange` operationId).
+func (c *Client) ContributedAccountOAuthExchangeWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewContributedAccountOAuthExchangeRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ContributedAccountOAuthExchange Finish adding an OAuth-based account with a pasted code
+//
+// For providers with an out-of-band redirect (`paste_code: true`), which show the code to the
+// user instead of redirecting: paste it here with the authorization's `state`, or paste the
+// `code#state` string Anthropic shows as it is. Completes like the callback and answers the
+// account.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/user/accounts/oauth/exchange (the `ContributedAccountOAuthExchange` operationId).
+func (c *Client) ContributedAccountOAuthExchange(ctx context.Context, body ContributedAccountOAuthExchangeJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewContributedAccountOAuthExchangeRequest(c.Server, body)
 	if err != nil {
 		return nil, err
 	}
@@ -3135,6 +3388,176 @@ func NewContributedAccountCreateRequestWithBody(server string, contentType strin
 	}
 
 	operationPath := fmt.Sprintf("/api/user/accounts")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewContributedAccountOAuthAuthorizeRequest calls the generic ContributedAccountOAuthAuthorize builder with application/json body
+func NewContributedAccountOAuthAuthorizeRequest(server string, body ContributedAccountOAuthAuthorizeJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewContributedAccountOAuthAuthorizeRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewContributedAccountOAuthAuthorizeRequestWithBody constructs an http.Request for the ContributedAccountOAuthAuthorize method, with any body, and a specified content type
+func NewContributedAccountOAuthAuthorizeRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/user/accounts/oauth/authorize")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewContributedAccountOAuthCallbackRequest constructs an http.Request for the ContributedAccountOAuthCallback method
+func NewContributedAccountOAuthCallbackRequest(server string, params *ContributedAccountOAuthCallbackParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/user/accounts/oauth/callback")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Code != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "code", *params.Code, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.State != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "state", *params.State, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Error != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "error", *params.Error, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.ErrorDescription != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "error_description", *params.ErrorDescription, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewContributedAccountOAuthExchangeRequest calls the generic ContributedAccountOAuthExchange builder with application/json body
+func NewContributedAccountOAuthExchangeRequest(server string, body ContributedAccountOAuthExchangeJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewContributedAccountOAuthExchangeRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewContributedAccountOAuthExchangeRequestWithBody constructs an http.Request for the ContributedAccountOAuthExchange method, with any body, and a specified content type
+func NewContributedAccountOAuthExchangeRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/user/accounts/oauth/exchange")
 	if operationPath[0] == '/' {
 		operationPath = "." + operationPath
 	}
@@ -4884,6 +5307,78 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /api/user/accounts (the `ContributedAccountCreate` operationId).
 	ContributedAccountCreateWithResponse(ctx context.Context, body ContributedAccountCreateJSONRequestBody, reqEditors ...RequestEditorFn) (*ContributedAccountCreateResponse, error)
 
+	// ContributedAccountOAuthAuthorizeWithBodyWithResponse Start adding an OAuth-based account (sign in to the provider)
+	//
+	// For providers whose accounts are OAuth-based (Google for Gemini, Anthropic's Claude
+	// accounts, OpenAI's Codex-style accounts) and whose OAuth client the operator configured
+	// (`OAUTH_ACCOUNT_PROVIDERS`). Answers the provider's authorization URL with a PKCE challenge
+	// (S256) and a `state` kept by Poolgate for 10 minutes, bound to you. Open `url` in the
+	// browser: the provider redirects to `GET /api/user/accounts/oauth/callback`, or, when
+	// `paste_code` is true, shows a code to paste into `POST /api/user/accounts/oauth/exchange`.
+	// The access and refresh tokens are then sealed into a new contributed account (dedicated to
+	// you unless `shared`), refreshed before they expire.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/user/accounts/oauth/authorize (the `ContributedAccountOAuthAuthorize` operationId).
+	ContributedAccountOAuthAuthorizeWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ContributedAccountOAuthAuthorizeResponse, error)
+
+	// ContributedAccountOAuthAuthorizeWithResponse Start adding an OAuth-based account (sign in to the provider)
+	//
+	// For providers whose accounts are OAuth-based (Google for Gemini, Anthropic's Claude
+	// accounts, OpenAI's Codex-style accounts) and whose OAuth client the operator configured
+	// (`OAUTH_ACCOUNT_PROVIDERS`). Answers the provider's authorization URL with a PKCE challenge
+	// (S256) and a `state` kept by Poolgate for 10 minutes, bound to you. Open `url` in the
+	// browser: the provider redirects to `GET /api/user/accounts/oauth/callback`, or, when
+	// `paste_code` is true, shows a code to paste into `POST /api/user/accounts/oauth/exchange`.
+	// The access and refresh tokens are then sealed into a new contributed account (dedicated to
+	// you unless `shared`), refreshed before they expire.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/user/accounts/oauth/authorize (the `ContributedAccountOAuthAuthorize` operationId).
+	ContributedAccountOAuthAuthorizeWithResponse(ctx context.Context, body ContributedAccountOAuthAuthorizeJSONRequestBody, reqEditors ...RequestEditorFn) (*ContributedAccountOAuthAuthorizeResponse, error)
+
+	// ContributedAccountOAuthCallbackWithResponse Finish adding an OAuth-based account (the provider's redirect)
+	//
+	// Where the provider sends your browser back. The `state` is used once (by the user who
+	// started it, within 10 minutes); the `code` is exchanged at the provider's token endpoint
+	// with the PKCE verifier, and the tokens are sealed into a new account. A browser is
+	// redirected to the console: `/app/accounts?oauth=added&account_id=12` on success,
+	// `/app/accounts?oauth=failed&code=<error code>` on a refusal (an authorization an
+	// administrator started for a channel lands on `/admin/channels` with the same
+	// parameters and `channel_id`). A client asking for JSON (`Accept: application/json`)
+	// gets 201 with the account, or the error, instead.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/user/accounts/oauth/callback (the `ContributedAccountOAuthCallback` operationId).
+	ContributedAccountOAuthCallbackWithResponse(ctx context.Context, params *ContributedAccountOAuthCallbackParams, reqEditors ...RequestEditorFn) (*ContributedAccountOAuthCallbackResponse, error)
+
+	// ContributedAccountOAuthExchangeWithBodyWithResponse Finish adding an OAuth-based account with a pasted code
+	//
+	// For providers with an out-of-band redirect (`paste_code: true`), which show the code to the
+	// user instead of redirecting: paste it here with the authorization's `state`, or paste the
+	// `code#state` string Anthropic shows as it is. Completes like the callback and answers the
+	// account.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/user/accounts/oauth/exchange (the `ContributedAccountOAuthExchange` operationId).
+	ContributedAccountOAuthExchangeWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ContributedAccountOAuthExchangeResponse, error)
+
+	// ContributedAccountOAuthExchangeWithResponse Finish adding an OAuth-based account with a pasted code
+	//
+	// For providers with an out-of-band redirect (`paste_code: true`), which show the code to the
+	// user instead of redirecting: paste it here with the authorization's `state`, or paste the
+	// `code#state` string Anthropic shows as it is. Completes like the callback and answers the
+	// account.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/user/accounts/oauth/exchange (the `ContributedAccountOAuthExchange` operationId).
+	ContributedAccountOAuthExchangeWithResponse(ctx context.Context, body ContributedAccountOAuthExchangeJSONRequestBody, reqEditors ...RequestEditorFn) (*ContributedAccountOAuthExchangeResponse, error)
+
 	// ContributedAccountDeleteWithResponse Remove one of your contributed accounts
 	//
 	// The account leaves the pool at once, on every instance, and its credential is deleted.
@@ -5605,6 +6100,283 @@ func (r ContributedAccountCreateResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r ContributedAccountCreateResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ContributedAccountOAuthAuthorizeResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *externalRef0.OAuthAuthorization
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *TooLarge
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *externalRef0.Error
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ContributedAccountOAuthAuthorizeResponse) GetJSON200() *externalRef0.OAuthAuthorization {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ContributedAccountOAuthAuthorizeResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ContributedAccountOAuthAuthorizeResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ContributedAccountOAuthAuthorizeResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r ContributedAccountOAuthAuthorizeResponse) GetJSON413() *TooLarge {
+	return r.JSON413
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r ContributedAccountOAuthAuthorizeResponse) GetJSON422() *externalRef0.Error {
+	return r.JSON422
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r ContributedAccountOAuthAuthorizeResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ContributedAccountOAuthAuthorizeResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ContributedAccountOAuthAuthorizeResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ContributedAccountOAuthAuthorizeResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ContributedAccountOAuthAuthorizeResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ContributedAccountOAuthCallbackResponse302Headers the declared response headers of an HTTP 302 response for ContributedAccountOAuthCallback
+type ContributedAccountOAuthCallbackResponse302Headers struct {
+	Location *string
+}
+
+type ContributedAccountOAuthCallbackResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *externalRef0.OAuthAccountAdded
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *OAuthStateInvalid
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *OAuthDuplicate
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *OAuthRefused
+	// JSON502 the response for an HTTP 502 `application/json` response
+	JSON502 *OAuthProviderUnreachable
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+	// Headers302 the parsed response headers for an HTTP 302 response
+	Headers302 *ContributedAccountOAuthCallbackResponse302Headers
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r ContributedAccountOAuthCallbackResponse) GetJSON201() *externalRef0.OAuthAccountAdded {
+	return r.JSON201
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ContributedAccountOAuthCallbackResponse) GetJSON400() *OAuthStateInvalid {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ContributedAccountOAuthCallbackResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ContributedAccountOAuthCallbackResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r ContributedAccountOAuthCallbackResponse) GetJSON409() *OAuthDuplicate {
+	return r.JSON409
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r ContributedAccountOAuthCallbackResponse) GetJSON422() *OAuthRefused {
+	return r.JSON422
+}
+
+// GetJSON502 returns the response for an HTTP 502 `application/json` response
+func (r ContributedAccountOAuthCallbackResponse) GetJSON502() *OAuthProviderUnreachable {
+	return r.JSON502
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r ContributedAccountOAuthCallbackResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ContributedAccountOAuthCallbackResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ContributedAccountOAuthCallbackResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ContributedAccountOAuthCallbackResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ContributedAccountOAuthCallbackResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ContributedAccountOAuthExchangeResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *externalRef0.OAuthAccountAdded
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *OAuthStateInvalid
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *OAuthDuplicate
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *TooLarge
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *OAuthRefused
+	// JSON502 the response for an HTTP 502 `application/json` response
+	JSON502 *OAuthProviderUnreachable
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r ContributedAccountOAuthExchangeResponse) GetJSON201() *externalRef0.OAuthAccountAdded {
+	return r.JSON201
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ContributedAccountOAuthExchangeResponse) GetJSON400() *OAuthStateInvalid {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ContributedAccountOAuthExchangeResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ContributedAccountOAuthExchangeResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r ContributedAccountOAuthExchangeResponse) GetJSON409() *OAuthDuplicate {
+	return r.JSON409
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r ContributedAccountOAuthExchangeResponse) GetJSON413() *TooLarge {
+	return r.JSON413
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r ContributedAccountOAuthExchangeResponse) GetJSON422() *OAuthRefused {
+	return r.JSON422
+}
+
+// GetJSON502 returns the response for an HTTP 502 `application/json` response
+func (r ContributedAccountOAuthExchangeResponse) GetJSON502() *OAuthProviderUnreachable {
+	return r.JSON502
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r ContributedAccountOAuthExchangeResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ContributedAccountOAuthExchangeResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ContributedAccountOAuthExchangeResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ContributedAccountOAuthExchangeResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ContributedAccountOAuthExchangeResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -8623,6 +9395,108 @@ func (c *ClientWithResponses) ContributedAccountCreateWithResponse(ctx context.C
 	return ParseContributedAccountCreateResponse(rsp)
 }
 
+// ContributedAccountOAuthAuthorizeWithBodyWithResponse Start adding an OAuth-based account (sign in to the provider)
+//
+// For providers whose accounts are OAuth-based (Google for Gemini, Anthropic's Claude
+// accounts, OpenAI's Codex-style accounts) and whose OAuth client the operator configured
+// (`OAUTH_ACCOUNT_PROVIDERS`). Answers the provider's authorization URL with a PKCE challenge
+// (S256) and a `state` kept by Poolgate for 10 minutes, bound to you. Open `url` in the
+// browser: the provider redirects to `GET /api/user/accounts/oauth/callback`, or, when
+// `paste_code` is true, shows a code to paste into `POST /api/user/accounts/oauth/exchange`.
+// The access and refresh tokens are then sealed into a new contributed account (dedicated to
+// you unless `shared`), refreshed before they expire.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/user/accounts/oauth/authorize (the `ContributedAccountOAuthAuthorize` operationId).
+func (c *ClientWithResponses) ContributedAccountOAuthAuthorizeWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ContributedAccountOAuthAuthorizeResponse, error) {
+	rsp, err := c.ContributedAccountOAuthAuthorizeWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseContributedAccountOAuthAuthorizeResponse(rsp)
+}
+
+// ContributedAccountOAuthAuthorizeWithResponse Start adding an OAuth-based account (sign in to the provider)
+//
+// For providers whose accounts are OAuth-based (Google for Gemini, Anthropic's Claude
+// accounts, OpenAI's Codex-style accounts) and whose OAuth client the operator configured
+// (`OAUTH_ACCOUNT_PROVIDERS`). Answers the provider's authorization URL with a PKCE challenge
+// (S256) and a `state` kept by Poolgate for 10 minutes, bound to you. Open `url` in the
+// browser: the provider redirects to `GET /api/user/accounts/oauth/callback`, or, when
+// `paste_code` is true, shows a code to paste into `POST /api/user/accounts/oauth/exchange`.
+// The access and refresh tokens are then sealed into a new contributed account (dedicated to
+// you unless `shared`), refreshed before they expire.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/user/accounts/oauth/authorize (the `ContributedAccountOAuthAuthorize` operationId).
+func (c *ClientWithResponses) ContributedAccountOAuthAuthorizeWithResponse(ctx context.Context, body ContributedAccountOAuthAuthorizeJSONRequestBody, reqEditors ...RequestEditorFn) (*ContributedAccountOAuthAuthorizeResponse, error) {
+	rsp, err := c.ContributedAccountOAuthAuthorize(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseContributedAccountOAuthAuthorizeResponse(rsp)
+}
+
+// ContributedAccountOAuthCallbackWithResponse Finish adding an OAuth-based account (the provider's redirect)
+//
+// Where the provider sends your browser back. The `state` is used once (by the user who
+// started it, within 10 minutes); the `code` is exchanged at the provider's token endpoint
+// with the PKCE verifier, and the tokens are sealed into a new account. A browser is
+// redirected to the console: `/app/accounts?oauth=added&account_id=12` on success,
+// `/app/accounts?oauth=failed&code=<error code>` on a refusal (an authorization an
+// administrator started for a channel lands on `/admin/channels` with the same
+// parameters and `channel_id`). A client asking for JSON (`Accept: application/json`)
+// gets 201 with the account, or the error, instead.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/user/accounts/oauth/callback (the `ContributedAccountOAuthCallback` operationId).
+func (c *ClientWithResponses) ContributedAccountOAuthCallbackWithResponse(ctx context.Context, params *ContributedAccountOAuthCallbackParams, reqEditors ...RequestEditorFn) (*ContributedAccountOAuthCallbackResponse, error) {
+	rsp, err := c.ContributedAccountOAuthCallback(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseContributedAccountOAuthCallbackResponse(rsp)
+}
+
+// ContributedAccountOAuthExchangeWithBodyWithResponse Finish adding an OAuth-based account with a pasted code
+//
+// For providers with an out-of-band redirect (`paste_code: true`), which show the code to the
+// user instead of redirecting: paste it here with the authorization's `state`, or paste the
+// `code#state` string Anthropic shows as it is. Completes like the callback and answers the
+// account.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/user/accounts/oauth/exchange (the `ContributedAccountOAuthExchange` operationId).
+func (c *ClientWithResponses) ContributedAccountOAuthExchangeWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ContributedAccountOAuthExchangeResponse, error) {
+	rsp, err := c.ContributedAccountOAuthExchangeWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseContributedAccountOAuthExchangeResponse(rsp)
+}
+
+// ContributedAccountOAuthExchangeWithResponse Finish adding an OAuth-based account with a pasted code
+//
+// For providers with an out-of-band redirect (`paste_code: true`), which show the code to the
+// user instead of redirecting: paste it here with the authorization's `state`, or paste the
+// `code#state` string Anthropic shows as it is. Completes like the callback and answers the
+// account.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/user/accounts/oauth/exchange (the `ContributedAccountOAuthExchange` operationId).
+func (c *ClientWithResponses) ContributedAccountOAuthExchangeWithResponse(ctx context.Context, body ContributedAccountOAuthExchangeJSONRequestBody, reqEditors ...RequestEditorFn) (*ContributedAccountOAuthExchangeResponse, error) {
+	rsp, err := c.ContributedAccountOAuthExchange(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseContributedAccountOAuthExchangeResponse(rsp)
+}
+
 // ContributedAccountDeleteWithResponse Remove one of your contributed accounts
 //
 // The account leaves the pool at once, on every instance, and its credential is deleted.
@@ -9626,6 +10500,247 @@ func ParseContributedAccountCreateResponse(rsp *http.Response) (*ContributedAcco
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 502:
 		var dest UpstreamUnreachable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON502 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseContributedAccountOAuthAuthorizeResponse parses an HTTP response from a ContributedAccountOAuthAuthorizeWithResponse call
+func ParseContributedAccountOAuthAuthorizeResponse(rsp *http.Response) (*ContributedAccountOAuthAuthorizeResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ContributedAccountOAuthAuthorizeResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest externalRef0.OAuthAuthorization
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest externalRef0.Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseContributedAccountOAuthCallbackResponse parses an HTTP response from a ContributedAccountOAuthCallbackWithResponse call
+func ParseContributedAccountOAuthCallbackResponse(rsp *http.Response) (*ContributedAccountOAuthCallbackResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ContributedAccountOAuthCallbackResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest externalRef0.OAuthAccountAdded
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case rsp.StatusCode == 302:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest OAuthStateInvalid
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest OAuthDuplicate
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest OAuthRefused
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 502:
+		var dest OAuthProviderUnreachable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON502 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 302:
+		var headers ContributedAccountOAuthCallbackResponse302Headers
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Location = &value
+		}
+		response.Headers302 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseContributedAccountOAuthExchangeResponse parses an HTTP response from a ContributedAccountOAuthExchangeWithResponse call
+func ParseContributedAccountOAuthExchangeResponse(rsp *http.Response) (*ContributedAccountOAuthExchangeResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ContributedAccountOAuthExchangeResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest externalRef0.OAuthAccountAdded
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest OAuthStateInvalid
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest OAuthDuplicate
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest OAuthRefused
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 502:
+		var dest OAuthProviderUnreachable
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}

@@ -93,13 +93,16 @@ func (e ChannelType) Valid() bool {
 
 // Defines values for HookDeliveryKind.
 const (
-	Notify      HookDeliveryKind = "notify"
-	ShareFinish HookDeliveryKind = "share_finish"
+	AccountEvent HookDeliveryKind = "account_event"
+	Notify       HookDeliveryKind = "notify"
+	ShareFinish  HookDeliveryKind = "share_finish"
 )
 
 // Valid indicates whether the value is a known member of the HookDeliveryKind enum.
 func (e HookDeliveryKind) Valid() bool {
 	switch e {
+	case AccountEvent:
+		return true
 	case Notify:
 		return true
 	case ShareFinish:
@@ -701,6 +704,19 @@ type AccountList struct {
 	Items []Account `json:"items"`
 }
 
+// AccountOAuthAuthorize defines model for AccountOAuthAuthorize.
+type AccountOAuthAuthorize struct {
+	// Nickname A name to recognise the account by.
+	//
+	// Example: team Claude account
+	Nickname *string `json:"nickname,omitempty"`
+
+	// Provider The upstream protocol. `openai` also covers OpenAI-compatible providers (Grok, DeepSeek, local servers).
+	//
+	// Example: openai
+	Provider *ChannelType `json:"provider,omitempty"`
+}
+
 // AccountStatus `active` in rotation; `cooling` in rotation after a cooldown ends (cooldowns end by time);
 // `disabled` out (by an administrator, or by the pool after failures in a row until a probe
 // passes); `banned` out until an administrator resets it (the provider disabled it);
@@ -1227,7 +1243,7 @@ type HookDelivery struct {
 	// Id Example: 42
 	Id int64 `json:"id"`
 
-	// Kind `notify` (NOTIFY_URL) or `share_finish` (a share link's shareAuth/finish).
+	// Kind `notify` (NOTIFY_URL), `share_finish` (a share link's shareAuth/finish) or `account_event` (ACCOUNT_EVENT_URL).
 	//
 	// Example: notify
 	Kind HookDeliveryKind `json:"kind"`
@@ -1253,7 +1269,7 @@ type HookDelivery struct {
 	UpdatedAt time.Time `json:"updated_at"`
 }
 
-// HookDeliveryKind `notify` (NOTIFY_URL) or `share_finish` (a share link's shareAuth/finish).
+// HookDeliveryKind `notify` (NOTIFY_URL), `share_finish` (a share link's shareAuth/finish) or `account_event` (ACCOUNT_EVENT_URL).
 //
 // Example: notify
 type HookDeliveryKind string
@@ -3872,6 +3888,12 @@ type AccountCreateJSONRequestBody = AccountCreate
 // AccountImportJSONRequestBody defines body for AccountImport for application/json ContentType.
 type AccountImportJSONRequestBody = AccountImport
 
+// AccountOAuthAuthorizeJSONRequestBody defines body for AccountOAuthAuthorize for application/json ContentType.
+type AccountOAuthAuthorizeJSONRequestBody = AccountOAuthAuthorize
+
+// AccountOAuthExchangeJSONRequestBody defines body for AccountOAuthExchange for application/json ContentType.
+type AccountOAuthExchangeJSONRequestBody = externalRef0.OAuthCodeExchange
+
 // AccountUpdateJSONRequestBody defines body for AccountUpdate for application/json ContentType.
 type AccountUpdateJSONRequestBody = AccountUpdate
 
@@ -4033,6 +4055,12 @@ type ServerInterface interface {
 	// AccountImport Add many accounts to a channel at once
 	// (POST /api/channels/{id}/accounts/import)
 	AccountImport(ctx echo.Context, id ChannelId) error
+	// AccountOAuthAuthorize Start adding an OAuth-based account to a channel
+	// (POST /api/channels/{id}/accounts/oauth/authorize)
+	AccountOAuthAuthorize(ctx echo.Context, id ChannelId) error
+	// AccountOAuthExchange Finish adding an OAuth-based account to a channel with a pasted code
+	// (POST /api/channels/{id}/accounts/oauth/exchange)
+	AccountOAuthExchange(ctx echo.Context, id ChannelId) error
 	// AccountDelete Remove an account
 	// (DELETE /api/channels/{id}/accounts/{account_id})
 	AccountDelete(ctx echo.Context, id ChannelId, accountId AccountId) error
@@ -4539,6 +4567,38 @@ func (w *ServerInterfaceWrapper) AccountImport(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.AccountImport(ctx, id)
+	return err
+}
+
+// AccountOAuthAuthorize converts echo context to params.
+func (w *ServerInterfaceWrapper) AccountOAuthAuthorize(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ChannelId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.AccountOAuthAuthorize(ctx, id)
+	return err
+}
+
+// AccountOAuthExchange converts echo context to params.
+func (w *ServerInterfaceWrapper) AccountOAuthExchange(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ChannelId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.AccountOAuthExchange(ctx, id)
 	return err
 }
 
@@ -6043,6 +6103,8 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.PUT(options.BaseURL+"/api/channels/:id", wrapper.ChannelUpdate, options.OperationMiddlewares["channelUpdate"]...)
 	router.GET(options.BaseURL+"/api/channels/:id/accounts", wrapper.AccountList, options.OperationMiddlewares["accountList"]...)
 	router.POST(options.BaseURL+"/api/channels/:id/accounts", wrapper.AccountCreate, options.OperationMiddlewares["accountCreate"]...)
+	router.POST(options.BaseURL+"/api/channels/:id/accounts/oauth/authorize", wrapper.AccountOAuthAuthorize, options.OperationMiddlewares["accountOAuthAuthorize"]...)
+	router.POST(options.BaseURL+"/api/channels/:id/accounts/oauth/exchange", wrapper.AccountOAuthExchange, options.OperationMiddlewares["accountOAuthExchange"]...)
 	router.DELETE(options.BaseURL+"/api/channels/:id/accounts/:account_id", wrapper.AccountDelete, options.OperationMiddlewares["accountDelete"]...)
 	router.PUT(options.BaseURL+"/api/channels/:id/accounts/:account_id", wrapper.AccountUpdate, options.OperationMiddlewares["accountUpdate"]...)
 	router.GET(options.BaseURL+"/api/channels/:id/models", wrapper.ChannelModelList, options.OperationMiddlewares["channelModelList"]...)
@@ -7900,6 +7962,276 @@ func (response AccountImport413JSONResponse) VisitAccountImportResponse(w http.R
 type AccountImport503JSONResponse struct{ UnavailableJSONResponse }
 
 func (response AccountImport503JSONResponse) VisitAccountImportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AccountOAuthAuthorizeRequestObject struct {
+	Id   ChannelId `json:"id"`
+	Body *AccountOAuthAuthorizeJSONRequestBody
+}
+
+type AccountOAuthAuthorizeResponseObject interface {
+	VisitAccountOAuthAuthorizeResponse(w http.ResponseWriter) error
+}
+
+type AccountOAuthAuthorize200JSONResponse externalRef0.OAuthAuthorization
+
+func (response AccountOAuthAuthorize200JSONResponse) VisitAccountOAuthAuthorizeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AccountOAuthAuthorize400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response AccountOAuthAuthorize400JSONResponse) VisitAccountOAuthAuthorizeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AccountOAuthAuthorize401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response AccountOAuthAuthorize401JSONResponse) VisitAccountOAuthAuthorizeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AccountOAuthAuthorize403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response AccountOAuthAuthorize403JSONResponse) VisitAccountOAuthAuthorizeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AccountOAuthAuthorize404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response AccountOAuthAuthorize404JSONResponse) VisitAccountOAuthAuthorizeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AccountOAuthAuthorize413JSONResponse struct{ TooLargeJSONResponse }
+
+func (response AccountOAuthAuthorize413JSONResponse) VisitAccountOAuthAuthorizeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AccountOAuthAuthorize422JSONResponse externalRef0.Error
+
+func (response AccountOAuthAuthorize422JSONResponse) VisitAccountOAuthAuthorizeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AccountOAuthAuthorize503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response AccountOAuthAuthorize503JSONResponse) VisitAccountOAuthAuthorizeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AccountOAuthExchangeRequestObject struct {
+	Id   ChannelId `json:"id"`
+	Body *AccountOAuthExchangeJSONRequestBody
+}
+
+type AccountOAuthExchangeResponseObject interface {
+	VisitAccountOAuthExchangeResponse(w http.ResponseWriter) error
+}
+
+type AccountOAuthExchange201JSONResponse externalRef0.OAuthAccountAdded
+
+func (response AccountOAuthExchange201JSONResponse) VisitAccountOAuthExchangeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AccountOAuthExchange400JSONResponse externalRef0.Error
+
+func (response AccountOAuthExchange400JSONResponse) VisitAccountOAuthExchangeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AccountOAuthExchange401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response AccountOAuthExchange401JSONResponse) VisitAccountOAuthExchangeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AccountOAuthExchange403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response AccountOAuthExchange403JSONResponse) VisitAccountOAuthExchangeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AccountOAuthExchange404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response AccountOAuthExchange404JSONResponse) VisitAccountOAuthExchangeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AccountOAuthExchange409JSONResponse struct{ ConflictJSONResponse }
+
+func (response AccountOAuthExchange409JSONResponse) VisitAccountOAuthExchangeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AccountOAuthExchange413JSONResponse struct{ TooLargeJSONResponse }
+
+func (response AccountOAuthExchange413JSONResponse) VisitAccountOAuthExchangeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AccountOAuthExchange422JSONResponse externalRef0.Error
+
+func (response AccountOAuthExchange422JSONResponse) VisitAccountOAuthExchangeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AccountOAuthExchange502JSONResponse externalRef0.Error
+
+func (response AccountOAuthExchange502JSONResponse) VisitAccountOAuthExchangeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(502)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AccountOAuthExchange503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response AccountOAuthExchange503JSONResponse) VisitAccountOAuthExchangeResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response); err != nil {
@@ -15546,6 +15878,12 @@ type StrictServerInterface interface {
 	// AccountImport Add many accounts to a channel at once
 	// (POST /api/channels/{id}/accounts/import)
 	AccountImport(ctx context.Context, request AccountImportRequestObject) (AccountImportResponseObject, error)
+	// AccountOAuthAuthorize Start adding an OAuth-based account to a channel
+	// (POST /api/channels/{id}/accounts/oauth/authorize)
+	AccountOAuthAuthorize(ctx context.Context, request AccountOAuthAuthorizeRequestObject) (AccountOAuthAuthorizeResponseObject, error)
+	// AccountOAuthExchange Finish adding an OAuth-based account to a channel with a pasted code
+	// (POST /api/channels/{id}/accounts/oauth/exchange)
+	AccountOAuthExchange(ctx context.Context, request AccountOAuthExchangeRequestObject) (AccountOAuthExchangeResponseObject, error)
 	// AccountDelete Remove an account
 	// (DELETE /api/channels/{id}/accounts/{account_id})
 	AccountDelete(ctx context.Context, request AccountDeleteRequestObject) (AccountDeleteResponseObject, error)
@@ -16441,6 +16779,102 @@ func (sh *strictHandler) AccountImport(ctx echo.Context, id ChannelId) error {
 		return err
 	} else if validResponse, ok := response.(AccountImportResponseObject); ok {
 		return validResponse.VisitAccountImportResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// AccountOAuthAuthorize operation middleware
+func (sh *strictHandler) AccountOAuthAuthorize(ctx echo.Context, id ChannelId) error {
+	var request AccountOAuthAuthorizeRequestObject
+
+	request.Id = id
+
+	var body AccountOAuthAuthorizeJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.AccountOAuthAuthorize(ctx.Request().Context(), request.(AccountOAuthAuthorizeRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "AccountOAuthAuthorize")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(AccountOAuthAuthorizeResponseObject); ok {
+		return validResponse.VisitAccountOAuthAuthorizeResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// AccountOAuthExchange operation middleware
+func (sh *strictHandler) AccountOAuthExchange(ctx echo.Context, id ChannelId) error {
+	var request AccountOAuthExchangeRequestObject
+
+	request.Id = id
+
+	var body AccountOAuthExchangeJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.AccountOAuthExchange(ctx.Request().Context(), request.(AccountOAuthExchangeRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "AccountOAuthExchange")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(AccountOAuthExchangeResponseObject); ok {
+		return validResponse.VisitAccountOAuthExchangeResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -19211,651 +19645,686 @@ func (sh *strictHandler) SubscriptionGrant(ctx echo.Context, id UserId) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7P37jxtJth+I/yther4QS5NkkawqtVSCcada6odm9BqpND0zTQ0zyAwWoysZwcmILIqt1hezMHz9wBrw",
-	"Y+1ZA15gDezawGJhe/cX72JhLOD7nww843v/i0WciMiMzIwkkyyWuqdbF/a0ivmKx4nzPp/ztjXh8wVn",
-	"hEnROn3bWuAEz4kkCfx1NpnwlMlHkfojImKS0IWknLVOW+czgrC+fEsgGqE2lWieConGJObsAkmO5Iyg",
-	"yQwzRuKDbitoUfXgAstZK2gxPCet05Z5xYhGraCVkN+mNCFR61QmKQlaYjIjc6y+Td7g+SImrdPjoDXl",
-	"yRzL1mmLMnnnuBW05pTReTpvnfaDllwtiL5ELkjSevcuaJ0xxlM2IXOyZibOPTCdmuE2HWZ/+2E+0AtV",
-	"N0Kzjt/u4J7waOMI0VzdtI9xHm0/zk8TPq+O7qXEiUR8CgQp6ZygBLMLgtqUTeJU0CsSoBefPkBHR0f3",
-	"ckL9bUqSVT7qqXq1d5ytQW9wp9Pvdwb9817vFP7fr1vO4CMsSUd9t5UNWsiEsgsY82cJTxcfr/yLGtE5",
-	"YYJyhhK+FAgnBF2o+0mExivUjsgUp7FEYYRXYe3Q4YnReFUY/o8SMm2dtv72Yc4ADvVVoX6aczYyf45e",
-	"SiyFHaYa8mN+YVhDddTPWLxCExzHAgmSXOmByhkVKF0ImRA8t3yjbrgFnrAfHvCYXxgS3mbAhqLrxmku",
-	"146zv9s400TwxE8NISNv5GgCd4SWoBcJuaI8FWiBFU3jsSBMoilP4OqUJkLCpVry0O+roe2jfl8NG795",
-	"TNiFnLVOjwaBOs+SJOpVv/my17n3+sc/8lL2Y37xM7Jau+JzHBG0pHKmV/zs+SN0SVa1lLGgo0uyql3x",
-	"j3Za8cd0Tj2E/JhfCLQgCSxe3YhieNYdjDmSrdOTXpCPTP0xx2/0SE56vSbjAm67dvX0JlOheS5qqw1X",
-	"A9OSF8cxSRAWlyRSd9buPzxcs/0XC9k55h012CIZ9Ad3YQ7Z3zUE8IL8NiXCK3hhInakDhEk+hFQKtTl",
-	"8Jcd85bOoyhEVKIlFggzsSQJieDB2rmZd9VSTKvX/+nDO7+6+8XxL/ufHz396OeDFyfn937R+/XPHuw2",
-	"X8UrU/EgxkKs3brljAtiJnFLIAGPISoQZYb5qFfUTUvfPoJ7rsPV7UjN4F8JkqwdNbAcxcoFSerGpq7V",
-	"rvdg+xO6VunYm7LR32VgjEqe1A3NbOlc3/UtjfE5viD+4YG0YOl8TJIAKeUG9et2VN3q53H9oDC6jMP1",
-	"e/B/jYb3kn7tGeIjSeab2a+6NhLqBd7hDVwWPHBZ8KDJ4GLM6jZ3EWP2LW3pCzLnkrzkaTIhdcNL4B4k",
-	"4CZjn/UHaEbeoIheUCnq7DH9RGNzrIX748HkKDomJ9M7RYZ553gzv3w5w0ntHIS6iGLKLtctNNzVfLwi",
-	"Hh1Pzu8tfj6Y/zq5+7M3X/TH2w/7nM7JrzmrOViPzp6eaSvja84IivBKCasIzXiaaA1+kkpEWR1Ny6/9",
-	"xNx6da5kUj6XM0Hx4csZZhczTDfNwlXZzjq/xp2ve517ox8Ph53DOvXtnFcn+AmLfIYUedPckJJ8kxk1",
-	"2MWMUrKrjpSUSNrHad1aer1TrxULzgTRDhXHz/AFZRFfql8nnEmibSm8WMR0gtXYD78SagLO59XUJKax",
-	"fiYCYcsWCZ8QIfA4VutCkkQZDy3CIjHCmUcG4akkiRJJiVS/w4rtpDV8Ah+Ama13oyA1BDQmU54QpbPp",
-	"b3db74LWxzgyCt01Z0/ZFY5pNDJanjP/MRZklCbxKdIkgiJOBGJcojmWk5k2nMyRuJm1yLRYZeTEimxI",
-	"hHiCMJpSEkda1YPhw5q4HpYHnE1jOrnu6kzsa/JlcTxyCMcJwdFKG70CYWNEWBUPjsbNLM0WI9Brc2Pr",
-	"gbOx5OYHGFB2aOQNFVLc0DrAl6jIPpYKoonhU56MaRQRds0ZT7P35FP+m3/9u7/+t//df/v3/+a//ZO/",
-	"/OM//R//9D/93b/5V//kT//wH//13/3Pf/qH/+6v/81//9f/77/6r//X//anf/6P/+t//tc3RQAJiQiT",
-	"FMdaIMIxQONUwgnFDOFIsVUhEwyqMyyKUbdvkhiKKvt7p4mzrQYAi/KUy095yqJrrgbjcjSF9+TLYU+G",
-	"2hJ9bf8zfsqRSCczlBCteMKcnid0Qh5TIV+xVMu1m5GRC/UdFFMhTx3fpHUrHPeOb4j68++iCU/jCFZ4",
-	"TNCUyMlMCwm1z2Yt+BWNSPJIi4obWgnMEMepnA3QwnwPMUIigdSPPKFfwyeUPA2Q5JcE/glKrdKsKJty",
-	"9cONLZcZEkhM9bKYSILamKFnC8IePczvUOeFK+VaiFSZteqWM5iX0sSzq1KgVy8eiwMtjl+9eKxeDZwn",
-	"jvmSFFf+Bk+YoBesQ5mz6O/hqNmPwSS1Lfke9DFFL8a1Bzr2TTDPTK+aUyGUzseTgoqlJ2sVLX3PNSes",
-	"7eyRjQSYD3uY6EdohgVS9gHCTM4SvqCT+9ZMNwEPgb7ilCG+IAxTq5iIG9bBlGCBiEeYhzPCAJnogSWW",
-	"WwLZUJN9MNSD7wzTXu9oYm+Ev0gYDJk5UuqInj3qqJl3Ufss25vy66hQWgGWJAoQI1dE8cApKEQHQ5bv",
-	"3iP2FZnIrbkhGF9kvpAQjRDpfI6TFRwKOaM6WE3hza2gdYXjdFvyXuBVzHEUZFupV1CxSlGi+3eBHsgL",
-	"sojxhBTHY37Ugp/pwe04pMS8ynxaqdeMsw582w4TmXHrYTGunUr1Q1LcExuv0r6GlXuc3r27GVLXO0s5",
-	"gzPIeHGT7IBiPLkUIBv0iEA4mBsd9qGX6CEFEXpdoWDmHtm3OaJBj4EKlF28mcWpfqgy2ZuUgPrrNy33",
-	"9FeAAytluiAPXq7Y5FNMr7+ZRhaIFZuMpvqFLtm7nB6pm5C56Ub3tU7BVHRuDj+i8wVPJIm6CCIqSj28",
-	"AIqY0jckAjUPOPKQTXCSUCJANLx68ThAM4IjkojAsjojNqzPC415tOpq/n3O+WOcXFxXmVdvHEnORzG8",
-	"zF1h7W9RN6jBS86Rvudm/Tv2e/AtNX3MYA3AqQEshCwMB3nFrD5Nrq/JO6/KF+GP/+Ev/+af/a9/+v3/",
-	"/Kd/8Q/+9A/+5R//0//5x//l//jTv/gHwV//h//0N3//H//pX/7H//av/p8//ud/cTPnTJvxrnGvTCm0",
-	"SIggTBrO8orhK0zjvdh1+ZsclkKSK2VfSaLIGic0XqHinU5MeG3892boJsISj7GAA5ayhODJTI2r63zO",
-	"zb2DpLyEL0giqVZjnCQIr7Pb5FAAEVp+QwUaK/6qFJ02S+MYUgcYZzorpOLUVrfoHdK+8LJjO3CTXzbF",
-	"szwPcyYTOk4lT0Y2XFzruEfLGUfZEyQqTKwdHuIFPVT3HVppHR7cR04WTKZdl/1KCEcRgZBANvx7DYfP",
-	"Y8ouRimTNF4bI4mxkHYAnSWNFEPmccSXDPIltYt8BaGU4ka4sY6azbCxj6BlFOcRlvUBlbvbBVTgpeYY",
-	"j+y5W+fIuyX0ZKc8TZRSn+CJJIlAYzKjLEJYSJJQcSkKy926ffv27aM3v/raNwAlHtOEjLJjsDYMU92l",
-	"GRajfHyFFxTWccx5TDDIqBIxHzf6jpq2ouL163/v9Gjt+m/cZMg0Eps4keEaj/XN7yAoOJpwNkmThLCJ",
-	"JxnrASR2UIamMb2YSYQl4myiTljChbogJGYTIlC7Z5gGgqEcFHay51sZHV1zV0QSPO9cklWn79txRieX",
-	"9pniIB9SsYjxSrtBuRGwM5yQjhGzC3yhhqitm+WMMJQyQUqDbPk+ypeMNOFCJXYakUjJKlJiqTCoaFem",
-	"ukj4mxW40jbkWysGwlOpeTo8FRTcW64M1oty6mZj3xIBolOE2aq0QIJPLsXJ6eEhvLNrLnQnfH7a793t",
-	"+dZPu6wb0qXOOcofGyUEG0lfnO4Xs4oAU3PjU5RwCSrCKQqBm4cBCsdqVpH6l6sXqb8NExHq36AhqH+Y",
-	"Zc6Fb6i4sSitqHVAKKW2oEbDYyQ6KJAbZdnIGhCdSCcTIoSHt/UHvUZcR1KdqrVu0c+pvjddRPuXD0ui",
-	"2EVZ+HvyVfK4+pc60F7Im4Xz7hz9Ct+uSqKM5spUZFalfKaDYt5oUXpXOWTGarM5lverLJtKMqAgkAur",
-	"/zpbID4Gb9O7wOp5D+AR0O+iiCoywvFzR++b4liQoKQKFsWbh3HZqIbVCXmiHeJglgihzbYu+iKhknQ4",
-	"i1cldnDZWST8q84nvzx78vzxJz3n/4zUzmhlgYVY8iQq5qHc7d8bFDJR7t6oZHPFUSkXzUnU2EVWlXJr",
-	"1oquwtHf9OAG8fPQiJkCM4TSGpOF2VD2uFkq+5RDRY7ZDmdSLk4PDxWXVf8U6t+K6sJMsoRaUqFQjf7U",
-	"ks1PwiHTfFSa0JOckfl95JNdB6daxinFJVBfHhMRIKmMcZ2lisHQuSRMsfCEiBkRQ3ahFi3h6cUMUdlF",
-	"j0pSEifE+J3FjC9Zd8j8ghFGLcgkIfIntULS2fRB7/huIfvqR9/8pg1L8xff6JfO/uLg9PDwy98Mh+Lw",
-	"L/726x8f/sWPriNnJb0iuZjdRkzkHH2H/M7eRt7vMKs1fPAROKO25IPWxFP/ppLMmzITw3Q1M3mkH+zb",
-	"edm/s7HiJMGryrSyb2+c1AsiYFHfVrm4EhCbRGmQT22bOQIVrJuA/bx9/5p5PM44tX9z3hbSDPude6+h",
-	"PORtL7j77lBXirTn4hvxzfyb2TfRgZfOi+zmFfgil5AqB6ayqXQIb4enCMem2kwJsgsiZyQ5CFD44Nmr",
-	"p+eHD1+9ODt/9OxpqMOeWKDwTu/waKbZkdrlw34UdtEZmqZQfqA+Aea5KDBbUBMUW0qIILJov7419RGt",
-	"0xa821CSuyT9Xm/degoPPdzMNm/c3JcZgyluQYiBp4SuinsfhUaNKvxs0gxx7uUAD0fb/inU35nD4/6Q",
-	"hTboEIJ63x6vKl4aCNKMtTWw4Dw237CKvfo8Rglfmo3CWiAMmZIsRBzcz6wD+IK5qewJ0nurdrnthj2z",
-	"mAiiEoYLokmpm6mcFV6ov4r0RyF0tOYTOSe0NsaBkTdMsVLFU9SK57pqK2g5MSI9H6U0O6NRO+ukZdsX",
-	"VI6X2exzIqQT89+C1879VUlZMYbSTrC4zGsTC7Lb1KOZQjt4oGQu1VYcDU7ubE7NriNuPV8//9UpP3WF",
-	"waZAR5I30hp8nFnyK439c/q3fGtuXNN1Ni6UP+lgkCY/q7bfEggetTGZoKCxiEmSjsckOjBakhqWsVM2",
-	"G6AxlkppHs09B/4JjWMqyISrswuVIYKwCMLkTtzD1HeT3NnpDFsvW2EYx/1mbruN9AUFbetopqpjX24w",
-	"j7Kkr0Gvp7VTxcIg0YhyVvhWnetQ1HDP8+LCfH5+/txk+d1HPWRVXp9/ofDZQW+zgsUvW0FezGdNZGen",
-	"A0vqliTXSINXYLVu5A1zygrSLtgiWPExZVHZruEsD2C0eyhlY6qokMqDU0/FKJY60pGs1CLqXPMhw2yl",
-	"szqIGqKOX3LElXoAt6eKRSsbQA1A3YdjwTOHnqiaWmTILslKu91IEiDBTUL7KvNKZQ7JSAspqn9SnwNn",
-	"YUwkiUpGRW+dneY1Umvc2evs9GP88eSDnf7t2+nqtM/xJVCepRR8gSnrXo8kdjbVvZa1TgGAvB5tB6O2",
-	"dSs7oudgyC7oFWFojCeXKGXq+QsSoUtCFvr4CMnVBJ1nftgG9bWMaA+Ldsak3l5WGzNlsalS6JYlJXRr",
-	"PyROI0qYzhzbIk7ufvbMvsKEh4kPW0IRp1bEnuDkUlkUJQVM3XCBJVnilVK4oeQIYYl6g9NeD706f6Aj",
-	"wmOdyDanLJVQW1qgr54jax0lTldUedBF4JxoOwCOOxTGWRwGniAn3q7UpYP7xoQJs3KssDiLzC9/b3Mh",
-	"3Ma4YV7zVTNy0PDWD9zEBA9qhjnYwzAllXGJKz/B6hQwzCYQ83uJZZpEeFXZrs1Wgasl6Q/lRObTgRys",
-	"EK+jaVSDfXJmUw0ocxlrYdmOfFzclqvVFBvnWbhKN0o4lwjrXMWXD3+GpBErXfQJ2AGwY1li7XPOY3Uk",
-	"bHqtujxkNucrz46osYwLdrGTrJtZxpbwCTso83jrAcYL2tVZzYqnH171W+8riWGn7JQ5ZaNt2Lx2QXns",
-	"KDBXlLYhCngypt6tQBVfFmyY146vr3pSCl4en0ak17ozx5T5FmWRUJ5Q6ckF+JxezHShhUyoIhVlrBfG",
-	"2d9FCbGegJIKYtTm3DeQ5+Wuj2UXk5feS/S6pATAa9Y/Y3jIubr15mOwZcaOEwLrm+DplE4QnnN2kZUU",
-	"qCvktymOkSWF4h43C+OacC3c6nCw7Dw4hOZGUq1dmp2yoMRVtwufmmXeKXxaz3XPmI5faWcx8LEQvXrx",
-	"+LRcFbGeH4f6JIanQxbWMsMQtTMejRcL8JiGh5MZloe5DwISGA7JfEwiZbKqP7vd7n0wdm2NhbobSzqO",
-	"iR7SkieXIkCke9FFhc+/6WKqPnzQRWFWjVIZZHZFjdM/yKv+oXFNifA+uGE5JLUpo5oyuCFEVAyZzoKF",
-	"ZBmuvnpBFJ8LT/NxXRBGEqyOWYzZRYovSPeC84uY4AUVNSMYMvWFMZH4UNPc4Vv477tT8zbyQAt5vY2n",
-	"2gvzWfHaX+BY/h0hSDaBISvOQL1fv8BMB+p0YcPFViKvYsQU7W3HpNHmzOnhoe/Q7y6e1t0NwuqpklVN",
-	"ZMo2gBllgWNCi72SVFljFnWyn7YWPSWRY1HRqjJnm9j1kJWD16g2dp3LKuAdNFkftx6yUuAaFeLWKGUx",
-	"ETqV1TgZtH4B6UtL9sOJa28vgW84vL1JHK4RXvsIA1qTZfcwoItA4QlSXyvf+z3o9keNRuJPL82DC5Bg",
-	"qpHzgM/74gy+wdyIemfjBqNGowar3T7ijY8MeoNjGEyvtclKrk3UK45pJ11NY5zsorBVxVK2I+uh+ty0",
-	"BMWQvJBHjRa8utRZscGcYCZQqO4IN6//Hgbs40Cb1n2PvEZziv0wnD2Fm947gfj3uHe307uztz2uXbg0",
-	"lnQRG1Vwm7RRPy/fFt0qaM2zEYwWJJnTOPacmnyY2i3GU4FZJGcCtZWcRX8H/dXv+wE6Mf/sdU8CpP45",
-	"TUjJwNe4qdfKQXM5mm/0r5ss90uy7giVwTMJyj8EgIbWDdTOnXQxFWAdLamuxc3SQlrBdkcyJwlPUtv1",
-	"zulLEusy6p2pTawFDhdIcrBZEWclnorjog/1y77rIduWaDetSu0CrNhEPbln5WhDdkg9ToxbfsAvG1Qd",
-	"rHVUikIOh6HIYgbHwDd8nVyxIT9i3THM0xbE2sQEZxfqMnl2EmPZtl5bkp0bo2RNpski4ZJPeJz7hnT2",
-	"wYRfKY2z6smxviaB2p8l/DJADwlZvCTkMkAxn2DjTE40oKcNBOpXQ76H8eG0gpb2uRRDgtmNFVoxU9qT",
-	"XHY9bR+cJY2dJe/BQZJ7Qmq89IbLJGTOr8DRsCZJYMjcLAH0g00SuKnAvz2UwqA679NEz1zNI43lUK5K",
-	"6zWrS5tmUBpbluvuEMbi84X0jfb4btPR/jblsgTxetzwUZMHKXaq3oM8TRKVk/77dxs8vU6WGqM8G5v7",
-	"pWxvykvn23y7NK83UOEezUlN1Z4Ap6AmtWQvHVeCVla2vy/oYXc79GDtR9bVVDyIMZ0/rVA9mWNblriF",
-	"1HiQ4yPY2haLH7amWmNLzbkeRYxgB1nuls5467iYDUWIs3b4/NnLc+SDbjgdsiz7vm11pMCNUwVZ+CjQ",
-	"AH7gkpnqnPt6BQrKQIYMCxRGSgQRchkeoD/85T/LsxqiLjorgvEZu2yCmdG9nTl1kYHGitByxmNSEl5K",
-	"2OrPtE5PAqtpnR5VS0ScfENDHUHrTeeCd8yPc7z4Uu/0a71PtmnQOhHgUfMtRUBmVEInpngdUhOgRRBq",
-	"YxYhzFYmWVb/qNbAJH/Pi0bGl0drzTBP0XLpZN+IX7gwafetz41mlRmcAfqr3/e7J/tLHGniDgF0U9cl",
-	"sM4p0rdekX69V6R/0muYKXtFF+/Jd70mX8C3SMVNCwpkvJ2LGc7FbrXUxaPTlMiv42vYjVYdwXDSH/hs",
-	"njoytFEvGEqJfrZTTuupa8tWCo3817Cp+9A0NNfc3c6H53d2u+o2bA04y/tzut7NnK5369jL3Ws7XbN5",
-	"N3e5lhb6mg5XK9wcgXYtZ2uZDPbnaoU378nn8h1naNfgZAWz9FtjXZXN+5zzy4ckplckWfnp8rcpSUmE",
-	"Zpxf2jq6+wUoxrYgOFbqMpQbywMApjZouDJNmPbIlnKSpSTzhRS+ohQ9GGRvQYKjKS7W5R2VmuYdDd5f",
-	"CD/SA8xeu1vq+IwLWdcGaULUB24JpG5CbcbRAstZgKAnDSD7OA6rogdd7ZJw/UwN9MTjZr6OS6rRVNcx",
-	"GZeafqbut1Bjm+IFADmnN9xUlQZIYEYl/ZpENisJggaMM2JuKU7drlteGKn00EdMkoThGL3UmFsa5tBX",
-	"ZEXeSG/BwRfqqxgtTIJdZOkzSzhWT9YUGRztQF/NvHfuSuc+vI1a8dFetGIgBSctFog5yA91YdPzpS2d",
-	"ne2U5AppVWv+GZd0ugpR++mz80ef/mr06sXjA50LB/22ppRRMQuVTC206YI/zlI5O9R3FKIS+p1qss47",
-	"ivGI7JbKVrpjfu51f26nChaYtcc0XZhvrEfkyPvPFXyIXrEjuSzVbfa39/bpudmXBbY1Xz6OTftdi/Jg",
-	"DmWI2kZK8QSNiVwSyEZUx1McBCjMyA42v8ooBm/eaEKJCI7CIWvrIEC6MEVPg2PTCI1P7Wvvwz+ghFcj",
-	"A+XOIcWDO+aTlIjDtzR6dwh3hyXIBDN892DAv3GpCA5+8dCXhmj5KR/7JTcANkM/AYsljlmEljMs1bAj",
-	"GgVovEJZW2PHCwQgo7DXrgjVbKR3othIv3c6UGzkx8BMbAxUtE6/fJ3703tB6ys+1pi19+7du4cxxuPx",
-	"eDyZTCZRFEWEEDKdTqdKAQIP8JxfmefEJV0szBhytPVK7z5zybREOyd4jj57fo5eWrR3y0wtGBr8lGBJ",
-	"Llat09acaDhmQ+WDIgP1TLdvpvuuos9Exi9ewhcmSwePPdhwMIvqyjpGoFHAzxXDfpcvvU+6EgbkaqEa",
-	"TCrxV3xsfrlvVDXtQg+gx4hGmM/RsGm57merUp88uFLyKRn10Y4QKuMLOQNZvZdSgWCAAUrZJePLvP1I",
-	"A0RPS4KuQGxAjaV+0bgzff32aPDOG3HLKPdtLaq5m7ZtbocOFgbKP9w8j+xI1Fbw2V5LppIPivrbul2A",
-	"LqOzF/TSH2wmSeforemgWdVh3GPpPlg9oWv0H8smk5QxzSbzU2yoqsAm86uel9pD3+RgvbR3uxJwfdWk",
-	"WdIi/oVvRYsqWtNDXpKohqQdFaxOlQoK3VHdfXEWJRfNmo/ltJaTthOJM/zGJ7UziVTj+YLLo6/4uLnS",
-	"kwu5jT4w5+2+wQG8w4s09oWh16ENP+FZtUMVclhDGf7hd/9DEWR4F3TytdbqoNO7896KSf1wNuHtENpT",
-	"kTd4Ip0sbkCnJVP65rYuPbm9wIm8XUonvj2NsZjd9nPPPCpdu/JQEq5ZGGYrJBaY2WJMA4NWsxPZEO70",
-	"dtoWMeE6Q8qyo1RAAeAlUQcHvHPqvzEfa5DAfMrmxhru6AMtA2xgCAsmaUwMbsyMJOS+jm4tqSCmUQOJ",
-	"kCBSZghHaQzduwH+iCewDCEseRigUM4ou9Sbs0h4iNr60kivXHho/oRF01V6Jb8CjMwPCgzHqxaGWlnr",
-	"ah0CC+Wq3ZnZkKF/gpL+/H5euk/AwDavzpBq1D6gNkRtgfcqdYbZIqJdD12eieGhPMoWqfwxT+UilVm3",
-	"kGmGf3UNotxhpOtt+x3ZwzLr5+vRW2IKHg99T2AlnZgppUxIwwbUd1A7vNMTUGa4TKiUhKGwPw9LNHQ0",
-	"a+Zd0AeuQFo5RJQZcCFdxEkJcRGRs5ZP27gZMhnxSO39Rn92SSmQKCZYSKB6sBX1GLNWM8r+cgZZ9YvW",
-	"YQ4dbx9xuVEevr5IYC2HX8+P10/qBnjxGv71jMWrHAypxMEs5Ig62vX8yppXiquFelylY/HR1ovgS3Uz",
-	"MYQt31R3+s/QZxxFaaLxMdvhvR6UcvdnR715eGCNSJBBzvEP4NAHKDwCmdOPwoMg88b0NfEf9SMPU3Cp",
-	"qYiXONiYumSYRYk/rD3a+4jK5rrk7pHZuqpFPJmRkWKkZNSfjaDzqsd8Jgma0zhWOwRyyvIYy4ElRxj1",
-	"OzOeJkjnziF4s5GzukhBQqs59TR8ppKj4SeqUuzKF8FqoO460zyZX2+aJx0Ni7TbRO8dfXRyw/OMRvDx",
-	"2llCfg2f6oFHhZk2noaaRe8GLI/3CWND5/iC1K3Sz1MuMUoZBB9JgixgQoTgsRy9tXewGaCuwd56hlfc",
-	"xHUMArbUH7ndhPwJ+uaWX1mQZKR00iZrN5nh5AK05wmxxV3wA4C63vwq2kxem43CVs+mrdMvN81UPWRK",
-	"HrZCbHuaxvEvoOvnu9eB7+CBUo9RzNmFYSDmzAHsmlPSxTiDI+cmOt4uDKylu3pQdtGEoRUtC7FQX8pe",
-	"UDn35m7Pwe/dKKN+v6l27hErnQUvL60RJIFfjFY3qHJ0ikyoSK3b2RK714x/UAF+ACrARsG9n4//AEXq",
-	"XsrmP4jhD2L4uyOG/cA9a4RlrUDah/V7XRQNpxa1kOVZOscGB8MNN+/laDdvnBO0UkZ/mxJzWe2NHf7L",
-	"FZucLRbx6iahBXQBaglZwLibVmyimIUHrvUGoQZsQLCQnO93hgJAfcIXeWfpKOt845aXMw5nniSQ5FxM",
-	"NTBv9pTm+2kq25QbwDzIy6zLBNvt+4l1Q27EWpyPegCu4kT3AyvgWbxrnm71sucJuaJkubfBmffteXh+",
-	"UsGRxyP8WGfhm84+loIDSFgxFL4i0geS2+1vB5B7vbpo8/DW5cnu2S5gs8LcgtJRra6Eb+bbzVtztWt1",
-	"JV5vaxZOWWGh3I9DJkSW/bCejGpb9EBoM1qDgaZBbSGgaco5lzMuDHzKEgsTHY0aF3k0OcZBy2Cx+AcG",
-	"F1ECcwKtVACETlHS3AhUiR1WkK1c7bLvq9rkg5n9wcz+YGbXGbMfLOAPFvB3ygKuCINnjx4+eG4ygT0C",
-	"2HRVhzB2PZLThDNGJrIbU5a+6Ub8kKsHB4dZU3afpoRTyUcJuVBqUOKLoJuegfSCdSgzfSyM4QMdkEks",
-	"CKLSqeXMu1mQNwa+AG6NKbs0bBWqvmSpAX5dd7dJjOl8pKE5/IamugHNeJz1ySNKM4wRjqKk0pHPYnxU",
-	"m2DAd0z2Q9MvObgbQqpt13OlpfQAGtV/USapkKOYXJFG88MIHkDwAOr94Xf//HhDawb3A7WjUMOuR17V",
-	"Q8CIkSVM8JbQyB9UAOK+bmRT/Gr2Qu8nKWGyko69MBjzHX39vXUqIUx3bNqMpWc65Ovha0ysRk/RXVCZ",
-	"qBCpPpTroQWbVDS6HMZWNFbNqseGdfhtqogmZCJHaULrKj71HejVi0dKy7JsBWFZOCtdL2q/2ni34hP4",
-	"1qGSoGM8ufTmPE34ouJ5S0zV0RamWpxeFJcBOKh/FUC0bM+D4bH3h10tSELZlG8xTosG1DC1US1ZFuo0",
-	"ZZSGXAOPvHLXrTQ8lxn4Tle2zWVZlR/bMuuusLSiDPHx3RJ5bxcfdc/WTmFSr4DfoLvB1169eOwV4tvK",
-	"1LXmbwaV5ZORWz5ZknV1MmpTQ8iqyNpiHA1Fz1bdj7P35jKhVMOmrNYOZ/HqvsVeJGySrBZloNeWOJok",
-	"R7KjBGrHHNMOHNMOcKQNzUT7vcHxNSVcLna2IMEbkUHbgncS4Vv6T2kc26RvNUxdHBjoxFaTy6woxFgt",
-	"SxLHnWJxnltIfUHlLB23gkxIFNJz10iOXFo1WdaX+m5HPK1tTaeVMYZCLTVjfkHZX9jrf6eU/pwP0o0z",
-	"4c7Xvc691+a/o87rt73gqO+vEyxIwS2opCyYGj9azpYtyJ/8SG/izjUF95xGk/AURVQAFPDKtmVU+q06",
-	"C0AjGF2RhE4pidCjh9rEvI9CLd/DU0TeLGI6oVJXnuoH7HTBD1DACKbRpBW09MMlVGD9m2fR3YnsI/hZ",
-	"MDp3D0O4r9lX4+obk4c1cbgPAvE9CESnCqvDyLKTKXgfRFrdGu4qM74N/lxhDM/xak6YfKphRaox7AZl",
-	"ovdOj/qn/cHOydr3mgXEiZzxEvmv6AJ7sVB4EpFkxHgJYeszNez+oHend++o1+udffSzwc8f3nvixU7G",
-	"CZ6vhYZdD6upW+HAqt4SCN5GJEkEwsJigkS6ZaygFwzLNFGqwSROI1IqlX/bmnNGVq3TVr/X1XAQlV1M",
-	"oHp7hKMoKe/TUbfX7fePuh/53QU2mlgGc8A6JhiRCY1IdIrCibK9JInCAIVRqsQolkT9QS8Y12gnjEuE",
-	"kSmMR7pa/CBA4RhHo2yW6hGDqzCCbQLs2jm0t5xTMcdyAhU95M1CiTX4nOmkC19jVzimUUlZsoPzqkEJ",
-	"jkiFFiwlDAa9Xr+ZPW0o0KEu5+UZxWSLWtyVgrH6etNB3IfmUDzZu6sO5j3P1KTPoDK36vue+7s9Q399",
-	"uBYgDLQ0xzHSa5xVrlFJbgnkVinmu6QpfmsPY8aXtvQwAsmJdS/tb42l7fAto1darsUXhC304ha1yxtl",
-	"a/R6zHwj1twCr0a296CjTMR1c1rEmNUWdKuLOgqkZo7G6Uqg9kWCTT32hGSFwjLBTGANPATgLnOcmECG",
-	"flbN/CBAdIowW+1YFZ2B4ddHGfMPap4kNJCc+jpq90zncZgW3BWg5YxOZgjmpJ+Gi8o0UQ/DFxFlQpIy",
-	"hMpJry4A5ill3YRpFaBQDVEDhme8V7N0GPuYTHlC7CVoyV8KYKjbitZq27z9G3XpG/PSgx9tYtJVMlAq",
-	"7hIrQepuM0vnYwhuQVhFx7Ngl6v4eGs4vdanRjv5/l1VvkDrk82pQY4QsQMI3HBMJm2yAxVYPmsJMT88",
-	"DjaLI5Ecfpaf/KaCKOf3+wCTqwqR7zmi3PMYs53czGvwYXkO6qT4yFEPRXglynaYk0br6KamvnoETxQS",
-	"VVx82KM7d3qbUnYdk65UwT6dAsCd5OBTEYWqdcVSm0WSAbeiOWWV0h7UukO5dDG7eODJLa6eXLXEc87k",
-	"LF7t0pWovtjWolnMcRxDN2Oj7YDQQO2JmlGWd62Wq5SFMrjX218iSgMpZvXpPFkGBFRhR3tNxZF/lA0G",
-	"2qQtlWf7dVJKTfNhXVhXPA5153cfWrhnfNfRxWPMGrrv/ny5yveeQ+TH+uQmjvV3+UhWKbpZDqPNHdNJ",
-	"Y0VMk5PeHlcRxuNF09+Q8HlnUDOOBtmcNa/sD04aa/jl9MkdzIQyF9qyNvp13e7WdwXFWbdUaxtr3TSL",
-	"5pdgdfRvPncAyFO5TV6l2eY9ZlXqaJ8S95JHeGXQuMD8k1kj8hkWefZXKaMyG9K6Ls2+Lm8LLkjUKGkW",
-	"3u8XjWYz8sV0Xr12b/dUeFOkFY95kHVIrO3PatQsXdEAxQ16P2iOVgpqGJ6XUuIHjY2AfBBr1+SFxqDa",
-	"oXu7x0qH+grENUAUEVk9RxtnF7xFe3b7TGHfga9gZpuCxw2ljR4BCjJptCDJKBXRZi7/6iWKeBzjJIBy",
-	"RM6uSCJt07IXPJUk6Qi5is0Wt+0GgeICXh/N5Hya6S4SwqupeBuFfjEjCTH5c4riYHxUZJ2IIVbd/uyT",
-	"8wD99OWzpwHCEs25kOguekI/PvAn28GrCg0WDvXOd78SnO2rBWyJ0NX0/KSdJXxviVOnE+zteYRCjjaG",
-	"bI88DTywYEScEZEHQhB5MyEkEijEY35FTO/FUHHRIYN3SGETyWG1IpPGaI++sL4z626GBbwluugVE8RU",
-	"lIC3LctAHzLz5JTHMV9q7yKFBA49YnW3m5VumrKWRJsz3pKjYhtq3ESMzYqKnhZT6qVuelRTHjTofQfq",
-	"g7YZ8UfvoaBpA6TWNsO9YQCd91Z7s7Hmw7cotdUcg8HJ+wM0KBzOrYENSpH8YmYzXxBGTQfZKYXOfTpf",
-	"ZTdcgeHwzaCv/ueoMxy+OflY/c9D9c+PPtkIN3A0qApkNx+gqmcwpUXwOJUEKYHRFgfo1YvHGwoXmmZV",
-	"r2s+3c7kU/fHB/4+0y9IpIZBOXvAIy+odkRGM1oXhlSXbwlTKAPNp6H+C08kSUq1J88/e9H5aPbzwR9+",
-	"9293Cj32dyluKIQed4u8lUIYR83SKvCbUSpKZNxf1xSsurZjLCezUvYiVopyZ0nI5W5BPyhUTkhEyNwG",
-	"x3J0Y2k2NIuxhaBohgfXjett1hnXxdbW4+u75Os0URIkGk1s+HxdT4Y1MGY57ftCQ9kWF77mhIwKcaIN",
-	"0aHiPD5WO+8/i2XGCKfq858Pfvbw3pPjX35x99fPj16cf3zn6YNPT862KwWpGsdrqc1v7eohbp5hwxhO",
-	"kYo/eYMnEiwzwNk01AmKY2j2JfTBMZepYFCSfhudqAUuUmLu0FwIAIaVSoyZzI+RUxbYLpWAakRh8+Jq",
-	"ZPWjTq8PHG9TXsRG7uUyorwRa3llXwBHUOZ8zJck0nW8MAWGoIwX+AZU91kLi7MJqTQfWdMRcRfmp1O7",
-	"21Ma6xwvFsHiPnj5C7V0PJFqSKjcI6BEt1t6k3dioRGfiEPIJ+vOI/Rf/h16HmMmDgLXTAJqLS/Ylrg+",
-	"DWJM7vAMH7+O2b5xE+v4QMqacLp9BMFLKsz3PALulXieNhQTSa9IiNqaFBSPOAhQqJhRiNrakaUOD1Sw",
-	"HtQkBrpp+/qFRthl0g16nZnbi17l7P4NKuee0uazQTSJdO1DLfRqeCfbssB33h2ekiTB8QM+n1MhjCu/",
-	"WWqgN9oMvfYVL7+islSBuoVC9j5ylhsCTMNEKh2tjrZ62J9kNOZj7zD10u2WzmQf3iqtaS9ZibVduqE1",
-	"CPTPbP/hd//xAFoi8WRC8rCKTrZbYgG5X0Wx1WuoRjur5lmFwj569qWQEJylaDmt+zeq1OVjtB9hUzmc",
-	"33uBM+eSmF5p/iaVJtNB1xCaLmqnuRMZtUMMyevaN6Sbk+h/HgRZJV+A1KcDhNmQ8YUWBCjU1lQIr9AS",
-	"DXp8Wgl1AErhNCGkA10swjmROMISh130TM5IgqaUxJFAOCFDZnLqTQNPp1WmM7rWqb3SuVjIDvzWOdJW",
-	"hcEoaV0sHHyGRaxNznIM1n2le4L9by+0zzi6e+xPeYap1ctKLaqciUmC54AYJ7z1DT5sOdHpl71KPX94",
-	"NENs2dwAzy21a2bYn8Fu5wb9uoVM+KVZyX6zlawmUsMmbio1e1d7Oh4xP25K1mFQctMJ835mvZqgS4BC",
-	"myhkmnvp8xNq81Ef3lLlSoUU3e6qc8xSHHcKF0xv1SdwCX32/Lyuh6qOq3zpIdJ+PgTn10HrtY/0YTpb",
-	"8FSXw1QDoL1N0IpV4fZsQdjZI0gCyHD5lFjLcrK+4pTdRxadSuaQrWBzRijUVSadYdrrHU3sgsNfSqs2",
-	"skfLSxAE7KJohR5tbdyZjfcBEdk2/bZH2QwvCMKmKyma45VGrkRtnNEV0FJOWcsELxaKyfIEYYZgISF4",
-	"lze1sjeX66SqVFGliJwarscb3Fal5UXIerDSSM9ihWI8JvH97JgUmrHaGgAqTbV70UlQOCblyEHzZqiF",
-	"I7WRa16nhWkl5LnVKa0Jk9SJmg0HcBMnrIXTtC2W1/dXdVrxNm6nu+FGfw/cAhHsuOk30ad23fKU4QDy",
-	"BrD1XWI3t4at1/yeZJVWVTb7+fn5c6RLKrLCsxWb2KZ5rv/gs0/UYj1/9vK86CfQv3ucBAXesBYDAvTO",
-	"TNLOsNR+Q8YZuY90kE3HS8OLhSw4NTTks247d1kcVw1NmE2r6f55hrTYyDRivQ1d9EgKpGu+QRU1/t+E",
-	"yDRhJAp0FtJyRkBllTOygruExiGuAgSMZgRHTeCxNslJVzZWe1xrIWlc1iDqNNgdJOSQpJNtgJGjGwXg",
-	"9RKUZ1iMYPZVZbAW20A9MyY4Ick2T23ole1rK96vaSueNzRunkbptkveax5ljKHrJ5zRr/jYoEKaIjS1",
-	"qxDIreRQFto3q81LrnA8EmTCmQ8A/6W+kPUNVKOL0phE8GHbDC1zNRgthgoLhz9eoRlkA7G4WLh6dKfX",
-	"KFkjxkKO1Mu8IZsv7IftaujK6mka64WZUkbFjESojQXKG3gfWF5ilsvAd5YcYb2TzuDovN877Z+cHvV+",
-	"DNGbIsX86JvfDIfR2+N3HfWfgf3Puf7PaeE/w6F+w4/Wl8BuljKGiXttvgb93K+h0ald2F0i1oK4WR6V",
-	"pfGprTxckvFkhuUAL6hN5mvetSqHVNPYbFmpoMtxnbUoT85zNEqkWOAGFX7mYVb1UlnvVR5GLcshRpaZ",
-	"8AnTJC6Yk7ZNs3aNaEmFhWH0Je2/etz1KbTUZwS4sTCrtFS1VYsUkRmfsNXb7u+7xtLxlx29cB1jZ3Z+",
-	"RlYelb3MXFxW/7f+9o/+f8oCHNy5dfvH3d+Mwm/+/73OvbPOr3Hn687r2z+qwZidrfMCWdT9jh5zx5LC",
-	"BlyY4969Ow2CFLWSr/p9feuev78nM72n7L2ss/jO2sd2GX+1BZkPrdMgSYmn9LLmza52cX0JWlwRVpZF",
-	"5ohmlWL9E/XL1kmP8xrV367AZ5+cN1fxNxJLE8m06biulVyNtf6Nb61INf/6AGtzV8jyOuOjKH7bXtz4",
-	"9esLxUrS4IZvvtsgh/wlnVr+bOsHNHu9qZrTvnyTiHyJjSfBN7ZtR/QeZtQKGk8tD517WoBo2V5tP6UU",
-	"a1f6C4lXJZGfcb68mma9CLfk/GcmjX06kx6shTjUCr/2kQhEZQlN/VuR4b5R63t2HPV3W/JrH4mwSQzv",
-	"V/CXPQXvSbYLyRfgZZnfrFT/ILibSWb745+bbK5VUEKYbohwFAlgIE4Y6JKQhcjbV9hx3wLkOXI/D7Ag",
-	"HAuesRk5I0NWdSHCmTXRq3KTQB2G30Y1qnPHrungVfS/NfW67aQflH0Lrq1v3rdGpK/YJM/mWzeHP3sf",
-	"Yv061S/POZ17/Ryvzh8gSeckQC8+fYCOjo7uoSWVM4RRqF1nIeLTqSAysBJEM+adXHf78du9JFKdLM8+",
-	"Q/r1KNWVktEob1bp6eSXt+HEEs3wFVHHCx4MIB8G8alpxdRFz6ZTNF55xWWtCxynEZUjwAQZeWtznyek",
-	"o3gXgjvRjPNLRBki0ymZSNQOz149fHQ+evzoyaPz0asXj0MDJSaIRDOS5O5U8APz6bS4I95gBk4gVYlx",
-	"6a2Ms9igE4LCQ3NziMSMLwVqh/pKmH3Xazi3/vj3/vc//tN/9Me//Ht//Pf/tz+gQiaXI8pGte6BVwDS",
-	"NMcrBPeqNQG4H4wivDJIdQlZ4iQq5Y037AhkBzDHb0b6Pf6ViNXeC6lH0aEs++hv8xzRg/vQ9nJMbEWu",
-	"0SQqOaJ7AwLJh0/Z2uHnoE7rxl9OTNzjQDmTCR2nkGGopdnIdvXdiDGdP2vsmwf2yXemcHGkAdUnGugn",
-	"Z4dvK5UZFxT0FYDmg6JtzEo9ngziOhRsgI0neVnrrz3mJo175LQAqa3DDzW2vknis08IA/ZuS9FjzACO",
-	"w7wZtWFcnUF28DATS3VEfvry2dPNh34aYzHTfMjHCUmEer3eLYHGKY2lIhO4lSSnWaUKFOfMMVtBxbyG",
-	"RNCNqhgK9euXlEV8GaqFM2xVTwbiyIoSMGXC3BwqDd3YJDOCkjQmFfZ1pyEdbiJCd3Rbzl6NTT9oI/PK",
-	"dIJ5w5AVI9o8V9QO7/QgSa0/V/97BCDCfYNoidFnHFm0qvuoD1baUT866KIvlBAOnc0Lndgx/KCHEb4d",
-	"aqTvYet0CECNw1Yw1K2T4afb8I7b8Kuez7B12u0Gw5ZJMhDD1qnznXehYasazkrx1fsoHLaGrbBG1BzN",
-	"ylmDPhuHLCE1eTTGMWabsJUslqrkuh6HkWW8ynpCkQjob2NDRE+9FKAO18hjLqQWyPquqkR++uz80ae/",
-	"2pMwhjJk/0geKy7R0dKvMohnZ6/OP99hDNaOUi8sgnfASLxDpNFkxFm88mUtxyuEI3X6gLvyRABiuBpq",
-	"myfZVh1YbdI6Q+5rEBjOCILuf6kg6kl2EWvI8Q5n6mSo2y/JSjRjwg5kcb1ecc4XnRTcAglPL2YWv8VA",
-	"gFowV8gb4RoycvuPz0miZJysddvYGxC1kCC+QZQy7UZ9DRG7qZGDOxKdLDPyNrU5K85cLbuyVPUjkEeg",
-	"mwy1l1njoaCUcXOw/dp4Sf3cvwC3hFZbeCp1qT8YHukY2J7tFHfBtdmc1Jb+m1cUqF3jPTtLeeLALBXw",
-	"ovWOUjZahyOeqVkSyGtXQPFu2VT6ste59/ptP7j3rj0cdu1fg3c1MAR2uLrkA1SH1Uh3KfYYQE/0BWTh",
-	"nkHbHhMNqYyhIlcLG5Omex9hMFsTyxptgTvjckbZRQlIpCiq726sYlVWF2UXI8KiBafrznD42SfnCPrN",
-	"mWfCTBvKscwMTo7kCDNgNCUz4b4634GaoX32uHfcjJ4XCb85VUq9vKEitUj4+1Sj1MjUQdjYbdTtLmq0",
-	"Wq1zS44SGhE98sy71UVn+iYr7/VlnqAwjWWCQzN797VUoJgv1ZIJnbQdIayXYEYvZnASqc4BpIkdSRxr",
-	"E1bZ9aHajCVPhDxQKxgTaXHJ9M1GPJSVC/+ifCuaJazR9fTKjI531ioXCd+gU2bfuCGN0gFxY3RDKafi",
-	"AoBp7GfGBsHfVjPoos6DLnqgod5sk261jEPme34J9h1W5zuJ0AIncqXsN7DugO8EiHQvuiiEosGzVM4O",
-	"dZZcaLjVkHGGPsVCfvb8/JZAYoJjgtrZ+//q96hvBlWsvdqi/jQxlXejSVZ6N2pe4cinWhMHEaFlXaVA",
-	"doFXBo8MShVR2zKo/ItCbfZBtRyyDk+i559JbtPXy4ovTDawEQJKxGVNZUtKaSPHUeGrO3DDkpJr+1g7",
-	"DDJreZu1St7MhQTROyllPJrxNBHeyg99EyIsEka+55IInoIVUdpWKkiOVoEWqZiZjt2EAZ7hEidRgNIF",
-	"cBSNyVzCBD/2DlORUjTSZ3aMxTqKi0x7iazIPgF/CODtgoCf4jmNV4apZLJkDn00mDlj9lvq1IenQ6bl",
-	"rREY45X9UhZnmXAm0jlBVAZGNnOWdSq/JRBfMhSRCNoLOY9FXOlA3SGzKSv9Xq90RPu9PUnh4hpylgrg",
-	"fjivLF3nU3sJTwNT/Fg9W3ljQnQDwzoy+hzoBKR6pE5/Ya8kviSGiOEtAcgrylKeCmU9jPHkUrvVBJrg",
-	"RRfZ9TopukrduneejmPiLtXdjwqA3b1uL1cnddeNyqT8ogH6SMkyvektzYvaQqCDQr0D/JIX+hVibNm1",
-	"SsyUSl8RzHPTJK/2EUnnZPQ1Z3VnRcugR2dPzyCCg74GXTdz96qjCdbsJJXqXFB5UKzmeHX+oCh2zwTF",
-	"ik7YxQzTBvam0v0vb04f1q9vqBHDze9TJ3ZH954VQD3Xa6qAzubtrATCOzaogc53bkgRBFNhX/aJsTsy",
-	"Bt8WRFst5Q+E1zQfoJvWVt6qT57jVWeRcMknPM78Ve0Q3hQebO+50kO4JKsaNxGCG3Kf1SVZud4hTTS5",
-	"j0inxu3iJtIDWTRxmrXDBQXYAs3A1Zr4vWYNfWb607W+Kff96ixjQbRDKnybPfnuUHumuovZAsoEtDUA",
-	"2rBAF7wORhmvXMfUZqdUOd0xEys1GnFQEw/3OOMr1pTrn67GsguO9JoYWCXcvD5w53qbfVrtBv3b76Oo",
-	"4w0bopMV+esJW/sjsf7wsk/93ajOrdfOfGpOmae4xO2esfLB9/vPq87beld3revZ60fd4K3cYKmucReW",
-	"4n3F2GdJYhe1l4I3x3Xz+RJqbP7JvhpW1yWtbLRId0oxefXicSZ0taoEbpHG0SLno9dHz71GRko2iUZ5",
-	"KJUE3A+JKR8SU95zYkpDWL3r5ZLoFndOKol5aXZcbMxDafcTHinlvjN4F1qkTT8bEDO+KHCBhDCy9J3/",
-	"D/knH/JPvgP5J64YguDpj78U81n0+hv1x2wuuq/rRJIvUWVtlsnOTcu2T0a5ruzW77q+2N4md6V2zOgc",
-	"fIYmsYUzY0ZrFGglVjVGcnfIXhgQaIugkRDB4ysT4kWLhF5hSbJkPmj3bnCYxysUnj1+/OyL0fMXj35x",
-	"dv7J6Nmr84+fvXr6MCx5aRvkx1x30dxsmg85LTvntGxOIvn8ydmDzsvPzwYnd8rJLYWUFuPIIGySrBaQ",
-	"5lCu/CqZ7suZIJPR0eVv7+kmDBtKvQYndzbM6ENOzIecmA85Md+nnBhvk4TjJi/7kEvy3nJJdtcO9510",
-	"cqOtBX4IOR/XTtvwtt/YeGC9aReFHIjsXR8NNm7Th+yID9kRH7Ij6rIjtmtA8yF14kPqxIfUiX3rPbU5",
-	"Fi5uSHPx+V1KflgT+C9kPlzPdXA3Opr2JoPxPfwROZ7e6e/qPfiQKtEwVaIatlXS7DFllx7cAIBZ4qKu",
-	"SWdCIFkXx5ljU0g1r+y5d4d5Yne3282L5HGkjiuybLqU0ZuDm6RyVpphFccIC7LeYXT2KF91wx1jyi5P",
-	"zaeVgsciFKpR8oR+DfztFH2ssY80UL8ayLkS3wapvzhcPctDEY+OJ+f3Fj8fzH+d3P3Zmy/648Or/vZN",
-	"SfudweDaTUmrjZSO9tH3r4xg7JmzF1O2BnLiiZZJdiPmGFT3jEp0gYpW6eEV3p74HcVUr9uUUkmRzpjL",
-	"euu2RitxTVtLWrp1wkKRFWUIUNLvu7CKWiZWYrl+K3cz8pKRjZ7GpEcNSyD08zUzPAPXF2i8REiwXLOJ",
-	"mi3aYpY7zXC35i4pZKLs+ZhBU9ZqC9r+oGG9CQTR6uQUaGy6qibKQEnVQt/Sh6ToGBns0KrJASa2I8mO",
-	"Z+Bw/CLVl2mksAxlAqzrVZtx6gIDLGzT63UCqmFz1zUyrJGEuWY8672wYU82VD03XN+/fH2Tji1Z53Y2",
-	"aYmvNuCF2yHSVfjaJvfKVm93DvLaE7l9l1P75rWnwY+Nul3XuVz32wQiql+3dkD7yvv7dg+sJ9GOLHW2",
-	"0MoD7tXwQP8wDrB/7eDyfdTp10GHNjjunf4Oess2A9j+47uoJLX2l+tirT1Ab/fiZfI4NSGaUfRt2zKQ",
-	"PCtQaFRHHd+gSckLihfKtFI6sPazB0O2IEneSqeNwVnApyhcl2gYakdThty6WpCD+yi8HVpnEniwh4xP",
-	"s1frzJaYCkmi3EMcvh22bg9bp6jf670Lu+iFhn+M0HLGY1Lp1HjbEMEFgcN3Ouj19EFy19+x/s32FbEI",
-	"53jxpT4br/X+qN2FnX/CGZU88bTeL8DZbtmv9masyC1iSDt22a0i2ToJAb3axivgY9gw3XunR9dTrOBL",
-	"MZaETVajeXFw/buDxl1i5kSIcrPWFr9s1X0y5yY2apCyS8aXDPTjVtCK1L8LoQP42S9YfEVLOgoGwSmD",
-	"0IzmUPVFhUbv1hkOXfSJ4gbaoSNnhGk4VgE10lRC9DYhONaZ0zhGiunFBHDk2lig8Pmzlybvwh7qw7c0",
-	"epeF3A7f2kOvfpVEyBBFnIhAV587LRNtZo/lSbopKxUoXWSNrZiTm9FFn8wXchWYd6gn4TZAhS3M/JYw",
-	"3vCiRHflbyM8Yu1d8ibZpOOYTjxe/BlfMoQlctJT4NZD05G2UU78DRi2a+xEh0lZ+vL2pDFzdjveuLRd",
-	"PVyls1I951saii6v3clY3IIdr49cF1z4IJEqXXS3Q/o27wD+WOSWeaDzznEx88HLSjP+UEf2G3tWrjkG",
-	"22mP7hnZZo38RpOzdxuJYy+2U0GyX8N+ct+zJxvqJuh4J8ItxEi/D5S6mTSrG5yOMwnwWYK1h3YLprSI",
-	"MbvuTpao0b7SR4/n1NcXE+wEYxMAZAyNCIjjJVxgmd1AxSmCqCj6wz/6+0pJh/9OE1JoWKP+1gWFthi1",
-	"qNvoC5V9eCVIYiqLGuvSR9+eLr2TfrxIKE+oXG1uPtvUAdXEJZz7ggvSPhtMYYV8ZONszT5F7w7trp31",
-	"y+RKrwg7UDabC8Z+r9ia+GY9ft5137C++5Be7knaXXY5b2kouUqszUfrJzvuT5nH2XfXDnwXMq2F6X0p",
-	"cQKNLcwdOWyaMjzCcvlUiIQulz7YX6qrl2ah+LLI08Z8/JOiBzX7nL67lG9x7C0iMLkZhTdPeJKQiezM",
-	"eCJIZwxu2NXmlI6yU9MnyxMeb2ybUeo4oTb5hXqssbfO84I8mliX4dPbJsNH0UBVLRlDLw9nRY4GhQU5",
-	"KtZ76GZUvc69Ubfz+sc/2mjMZR919q3uVDw3XovrMBfPMvqC8Iuyg8TPz/EFGQn6dfHWgT+DrtLovL+D",
-	"PIQp5s3NF9o2zcdRt3R7Ut5rWYz1Z5sbIG/ZqQ3fHyPpVK9V19qMYhSRWIfC16RFcISjCLUZucCSXhH1",
-	"Q0SidCIPuuipU5co+YUGJwRXUGh5ZdNowb6mlvFMX0+0Yo+ELNuwri0ajumE/KQ+YKW4a7GL85e/+clw",
-	"KF7/+Cf2H96o1UXC04U3j+AJvyJZErr211OB4H7UDsHlBH8IC9WE1bh1kg1cKC73hjip78DmosG3gPa6",
-	"mzl4cN9NmzdVBAKRckMdr4DpCIkXkPS9BzkDptG6kGDW5tsMFmB1wTvahgb74DMF8wja5WRJ/zDNLjIo",
-	"KShUz4XWuSqFBlDVccbTbNeucJwSyL6V3GBIOf3yTetF07K1XLk76A0+6vT6nd4+Eg6+A+KXbu4TDrbr",
-	"GlG9RfGZz5Ivje+MMZ6yCZkTJn3JkxElbLLtqrkvPbOvMPAcpK6yVJI3ErWf4OQy4ktWyhZVN9jE4IQI",
-	"pacKhCXqDU57PWh0BRgtY54qC18XgnZ3ylrs7xRvivznTHvKdS8HOAtQkdB288sIK2HI5EO5t/9cx2bm",
-	"u17fNTOaJnzunZAp7K+b0WAPM5JUxiXV8wlWg2dgsnCGXmKZJhHUPVcz3zZFHfp7iTroQeYU765pTi9B",
-	"fsC2ixI0OW/VYmIcx7blF4VGSFm7jragF4xAoidQpTwIUAhwM1Bhoq92KNMQNAEKoT2IvljsFOI6yHAc",
-	"G68MpOXBI0UXmb6jekjrp7cPv8E6Fri7H6H01k+ShCd+TkfUJTTmEeQSmMxgzPAFDAGdPX+E2tpbGyCc",
-	"ylmg1ziA1T84RRiJdEESQWz56ZAlumOwdWCePX90S8MARURiGg9bp+jtsAUfVv8etrrd7rD17p2iB7yo",
-	"5hLox8CnxSPNHa5wTKORSVdRd+sJZoaZEubZSr2rtDvO37jF1sAiPtRPlnfCvLDpVjzMvl/y2cH8PLja",
-	"UnGhAM3xZEYZ6SQER+oXaCWmNT0T80NjIpSqRKUBEMPsgnTRJ7Cv0OALs9WQ2ao32F9biQ82AhUm9QN6",
-	"/XTRZ0bQwQoLNMFJstJFe7rgKSKQrEzwZDZktm7GVGrCdgbg1ZZLjuY8IeiSskicgoM7w4ozt8PwrDY2",
-	"jvnkUiCsa0YDE1B3A87ZI23o42AujHR9gdaPTHHBgX5rIVSfANaLaYeq0+VvaZohQnaHbMi+Qfol6Bsz",
-	"zW+G7JtOpwP/X10+7vXQNygsUWOI2mMM2Px4TqRaV3O+FBuz934lOAsVW2MiXSx4otjrnEQUjxT9hM6d",
-	"Jort/KJWbJQmcQisD4ymEeNyZGw+9bNuYjqKqIBok/oJaqTZhYb9c19nP2iQM0Z4zK8IYMOBruxeApQ3",
-	"KM7KLhlB7XvKXio/hdrYUZ9gzdCczMckQTyVhnoFivgkVSyIRChRRGzSGXTASTEUWOHwoLSKdhdKP1t4",
-	"C/W7hk+zxzf/Re3yyCyL+tXaPCPKjJmkfpVcLsp3XZKV+5MQHPaNlH+MCKPEPGWgZugFUxpC4VZ372G9",
-	"GHp2lsoZMOCsokb3+UUmrSWwAGzAmSMjOtGKp4k4QIZe+4peU2ZfU6QMvKCjS7JyB+D8lN2VdWbPFsNd",
-	"yU2rY0cy0CdHpNMpnVC1EtY3EZR+B4dM9tyRem7KkzGNIj0EcAK7lK7smsKYgOTLR4Quyr/kt2mETNi0",
-	"GU6InrNmGM6v7jf1L2YH4GACeiUwMRKFwKKgdYzmdvpQW71mNE+leY2p9ndHPxHJ1P14RpWAy1ccheCj",
-	"AgzBJObmKceAG0nORzFfwsstmGL2GrvQx2qh1WJMecpK65P9pKdd+CkhEZkv9Ncr58nFyTF0m33wRH1Q",
-	"tzwv7Iy9fk9dn3A2jak+iILIdDEy2VJ6lhGJKRTPqxdEBOudNg0wRhIbqi2P0S5t+XdnP8uX3GUvX1N/",
-	"k7nZvWyBOSPVRXC+ULywwPlh6QPRKxGitw5DS3B9bTDQR3qR8InSAMaxZrCw6Bl7hfwtgAORhmsY8XcA",
-	"w1fqms0YHZmDnrNF54e8QHGUEKXgAG07Ytm8V3c5zbJSncJG9UGbaAq7ZGpp3RUwROAusb2k0aBgGQD8",
-	"yXNtTsUcy8nMvQQ+qJThK0zBnqtcg4ZNcGwdBpudOocDZ/m3dqJqaYtsWdGA5bgDoNpEiQJdWq4JJvt7",
-	"RN5MCIkcJmIhE8ibGU6FdNmLfiJRqpZhMsYVNhqnYqW5Lx/NMVuNsJSKJIUhkxOrqUilHschamt/sM33",
-	"hvJdc6cmKKtNgdoX5lQCffmnmDocx/xlnz8yMsZda8ZH2d82RbksoQ395XRX2S/dqbFuH8tUo06BQczS",
-	"kLn6Bt2Hm2qsGDVmx0as2hUFSez8rfQ3ZU561bfSc5CpV1bewAat6G5Z//lsGuAcdjQ351XmUzV6m3Ol",
-	"pICZXEOP1uZcqT7jUbLg11yZcMZqFAdntPkvVU0CbquqAuWfbXFcJv5tmoWzWAXhb7MrS0tcFP2Fm7Tk",
-	"t6jnBcGf/eh8rSD2AU6+IJIyRHujB2g8ey0rC5+1v5TkqbqnIhC1IwekIOxxSeK1glZRUsAmOeLBFCVW",
-	"uBxUHfokQWnvzdXSr1a/Vm9xuF3hz4zZlVHlM16XLUGB1akRu5zOJssyiCYWWVU+C4dTaTq1TAN2ocqP",
-	"sr4BDvVU7QIn4pubBTq2uSjd46i9al5lm8D8pk0C+wbn27lm6PQpcK67eqE7qqJaaL7i0QpbBa++VQrV",
-	"2hb0JVhQr0rnuZLRkVeP8lxxhlmnRbm9DpzbC4pVtlU5yVZEoVmJjCIqQibfNlH62aP26Fy7ihrj9Byo",
-	"WHaVfgR5QYJXKaz8rnRC58eSvlO9kmlJbnuEopR0rpR1pPIlyDAsOEyr4rLoPC0W8zgRCr838gzN0jlm",
-	"uXPLuLQCJPAUQtxixpcWD86HcuH1/vlib5na4/eJWrWZRqgN8USqnUfhLzsv9KXOoyhEM4IjkhwEaJEQ",
-	"HTdkGtosMd6y4uh6/Z8+vPOru18c/7L/+dHTj34+eHFyfu8XvV//7MFGN75lbeAfbOBkfJrG8S9Abnvn",
-	"99OXz57qSKiOc2qnyvNH6KjbA5A3xjXsgPoOeN5CGwkJEV4sYkp0+NV6G/GQhcaPJDjCyN6NABeQsAmx",
-	"HXwkYSjEbPVseoq+1K46cCbCwLW7LkDZ8F9b9GStoKnXvq6NytSuxvMYM4+vdW3wbQBR3q2Db4W1LsCM",
-	"JTyPXCt91PQ09L7EQEKN4IbKDj7EK118A4HyGAv1Rh0DI7rBrVJ9ATgfx6bGcEbm9uAkKQOgYnWoDyrg",
-	"sRsqLwqt2TXLU+/VzQDaGFm+olsCTDBDQtI4RmOStd4dr8D56wZqTI2ispsaVevsFEfUgFa7xmUUDT2G",
-	"qthG4Cdqu+ecyVnsDfyBmulro0LVSdHMJm9fYXE8AeOzPVHDLLXCvNcQKiND2ahPLcpwN6HlyML2TPbk",
-	"QjX7ZJMsA89a28SD9SHSnU7pmsIsGGz5ANpls9tWPOWF4ixNYtcKn+aEtintrSw9HVg4rM/fWE1YBBpS",
-	"UR1KC93XxhLFBAtdfcinVuKJAGlMRWD6E84s7QG9lWNV2VV/JbWTs725xrOmyjK8HQYImovgiTQVl2qv",
-	"wItEpvTNbd3F+/YCJ/J2CUXq9vpkpX69ZiC2wbZoND8DVXn9hapDMzxzwQRRO7xncAdnR715eICM/1kQ",
-	"DYMzr0UmPAjQmMglIQz1NRkc9aPNiH/Oum5sKGcdGWYqDQ+Fv4xGqTOZXNVkf8s2p8nKatr++pmDPRTQ",
-	"lAb6UmIpqrqGEs/1KR5bY13oVMXxaku+CoP7TD37MYitayUqwMte8KVPHkpeX/Oz9WTl18WXlRFQ19Ma",
-	"rDyMCN7krF3QPH0C5gqBe4869ikYlAYctW1Cxse9no5Yj/kVOVA6zyTGQlS5KLT88NU+6Lf04S3HvaNy",
-	"n88mFVgx9ea3PYOE4OM3bzampXoAQlzfTu2wB/d2eLW2nOqGe1IabkPlo5K+3qx4zfqUaqd40hsE4OtW",
-	"23PSO9ZNMrIoiHYy6BhsVsg34WkcaQPxYOv1KZG1TaUv+dpMAxmz8848suVtSu2WTXgZbkTnhEGj94Qv",
-	"NYAxHCvQ7l2mqvPeZjxNnEJ3x4EoQN26JKsir61Jl/ON87Eufq+O8ynBiTLUE8wuleKj1GYa62SVOY1j",
-	"aopqTb4gJIgwDscYLbHOJYw8as/ipFeswz1uhG21uHdS1ClAZW/y3L0i/fabPFeu3DqBBif3Tlr6hU2J",
-	"4IVWNEp6H57MyAgyzUd948AXG5tXediT856T+TXfE/meP25qo2jM8BL4YLMnM6wO3wD6g6YjIJlw2VYE",
-	"G7H0LmhNaSKkHsZoN3FuD9M7fSa9Zx8O+im4MMIIr0LtHlJHPNR4Qunkkkid45BIa8wavZpELgx6zCc4",
-	"HjL1S4DCX/3qV7/qPHnSefjw/PPPT588OX35Mjy4rz+kk5byNjPmZydkqFiJGcslWYU6rYtGqK2BT9Xt",
-	"WkIvqZzxFAyfA0+Cf1lP8ePLuGg211jkRcLnC+kl3bu9PZr0Bv4SZNSEixJk9OC44acSggVnlF34Rny3",
-	"0UtKjEkHBC1kf3E5fIerfNrruEhQw6U8c8ite3MGC/tbOVUNWWcqHih9z2PQDt68CW0DDKMz6uapx73e",
-	"QYDCY3XdJheMVyjL1DQWXKZjYOH4wW8JBLWxAQpP1Au0AuKK4sGbN62gdQz/e/LmTVHgnsDPGwWug7vg",
-	"0dOY9T7yqXVAQN88dTQ97oNN7tc7+0Vs1pU7J9cHHThudFYuKfO10GJkGaI243p5lJ5h3LE6EQdctiFq",
-	"Q26tpLYRgS5iQnOuiIanOiF+cZHgSCf7zOiF0pHVA0Gx6sFsvu6hat4PeiE8XCQCfZO/fqsuUgLT0BoU",
-	"+Aul/U1NLSIQBd+s7DZQg9QgtnazVkGFt/Fc6kwMF0EMnNY2DJOFx0pVBOaear8Qt45lT/R+Leeqzw9q",
-	"N9td8cwtahbEEHepisTFJbYcdQPCRaU6DV+Qx/yihrWYjGHF7zxmdIaAtvGsbiY2k6pSftlHO72sVl0u",
-	"uf6VsqRBGHMZmEXMgI/2O0rLMncgeC9qP4hxGuVSoRQYuKYmvvUQTzq62u2mBhltObiE4CiPjTm1A+74",
-	"dhlMczioBhSy1oa4d2dvcDubsBzrA5Fzbx9Lx4jO1jjLONXBRsIi2yHCoCG6i33X6ahRiDiaXKLCTA6v",
-	"+oeTGZaH+Xp5o6dVM6jswQEaRLq/yrzJLOCVaLySpDiZou9AIk1eZYk3aOYhKOP09Ju5zWoCJ+dZR85c",
-	"SURYXGr3vw+l0R+nLBkoxY88YotUmohRoA9TpAwrgSibxGlUapEz6O/ZoqlEr3c0YvyspHIuoQGFRNkb",
-	"lEFF2aXW3rAo1xfpzLgyfkFvqwYS5e4g2+SQ2CLxkb+qTFHI5+fnz22Vk0MnCZkQelXePT+0Q+4obQCy",
-	"aTL1NtIsJPFASk22nu0ijukcLxamwa/xDtgeJ9lpTMiEJ1H5NFrIu0FvcAyMsVfTk2JvSGDOXrqwYI6W",
-	"UcIIc5SZ3GtaWjyHS2Z78K1b0C69FaVHhS3vqhxaNJ1y8HOBL4A5p1AEGfMLESBGloqJw5e76DkWAoWM",
-	"vJGjSZoInoTqzIb237Y3iLoB3mY6r5j+kzEW+ueq7nlNKB+j9PrSSvKxFrnAUb+/uTi9BoTHfWmjdSfe",
-	"VL3MLQHWPdLMWecd6oCAORK1eDoOLI+F1nF1mDqcQHUmB5UGPccDC6hhYwoWH6OFAS++2F/ltD846bnQ",
-	"URpUpvWuMXLQCzLHFGSAOz/0BK/QFMcxEjG9mElIkIv5En1NEm4qW1lnCteQbYUqZUyaIQ29L8ByP1jP",
-	"eY7QUkTsKUBIsDLcgg+uZyOsQj0WjzMKA8BT/fgOOvgOrP56yDb5qMkVSaoQFXsEmin3siqO8TPHrs5d",
-	"xYKjKS6qicfNFuW7g2uzJlEkA3PamCJi8FLC0l6H9w0Y0VSSZImTSOwhlwQqAGrTLb+YaSSvDO1J0AvW",
-	"oUxp9cKUOJ0/O38OeZTNWlOWUH1KC5YAmL26iHp/+N0/P4YquJcvn2U1cIqinZsmMabzAIl0MlOS9TFl",
-	"6ZtuxG+JQGlryuCCzsMV438rrD+nU1i9eaD1dA8Na77fsKdY1d2opUSjhEIHIRBOhNPCK69uWtvya1v9",
-	"yJwhD9JKNKcsNKAemvaNM+2+jZtBLrfmAFT3LnDupglALVySVYHIjaDV/s7X5TT8BuEE59R6FIxQF0Xr",
-	"Y6pIHSL31aHZ7IpxKt2pufgO1MT+hqx93Ds6uI8wCvMyQd2VBTPECIUDpj6mvsVMzNB9rQGzgHeqBVF/",
-	"DlkGryYkX1gHfCFzPVdDbEVPVoFR9B7b26okJsgkTahcvVTLZ9QT6Kh55k0hOivlWN8SGcP46RfniCcA",
-	"/QH9ZkNx2YFmomp7YXeAT8DL86HMpFzoXeSXlDT/qF4bpB/rQu0W4M6pP23m7WlrYfTJkbk//y5e0J+R",
-	"VevdO0BEn3LPV/NPqi8ZF43ZsVOLCysCaz4KZxPzcJqRDYFt6ww7Cxm/IjAJheqx3MDoIrUIhEnoRq9Y",
-	"XiWvPWvA4Sz9kLXXdkZVtxjYEt14IyyvTWgWUzeRri652dj6D2X7jZ7oein1IlPN49RqC+vmOu711aGB",
-	"60PGOOsUp2kBZI57R10ESex6rbRuXGMN3EcLc2cCeeZDBr44ZW+BXdlFr+zeFIaUEJTDHJ6ihIgFVyfQ",
-	"QNOEMyxG+QM6JwAP2Vw7vySmcWCA/2Sh5a4+rwbQK2sLrxdXLWkraF2RRGiS63X73Z46DXxBGF5QZZR1",
-	"e90jiArJGZxOAIbEDp4T/HpBfA1B4xgV7gyUmJdBVrSvJqFOZpTGJCpZti0YhSb+RxGcwhJElRIuZpXU",
-	"twe9nkngtgB4UNMzgTccQmmzK/Yyw/ZLF4PPwGVlL9kZFc9v9RXT+jNMuzo8OqW/9wsxtrqkU7vB9TBt",
-	"bsmBf0DvXr8zjBJfA94LtgbYmkdTdYmhqwjtuNev+1a2uYev3GpseOho80OfZuXU74LWSZMnXjlVgq5o",
-	"AhJxhdKXr98FbwsS48vX714HLZHO5zhZtU5bahEM6pg7Z7VR+EKA5CycILXyC28DbQ0GCCqmQJZO0XJG",
-	"Y4IYXyIKCkT4ZUYjATJkdRCitkH+HPNUmWfQ5H1B2MF9jeRCAGDc4I8D/C7g160/egYOPdPsPubRartz",
-	"dwOnbeNJ2sMRanw43NX6QvF0fRxyZVqZtO8q3Kv/ra/inyPP2gPHasKtDLPqbeYiH+PIVNO+R/523G/w",
-	"xDnnjwE6QT0wGGx+oEDIuqrlW+Clz9NxTMUMVMJmvPRd4NFSoLuc5q8xkR6L8pGEOs/FguDECZpqlEij",
-	"JJPEdImz1tBaVvlQf6ly0o891a86qei7TmZ66OufeMrlpwDz8S3Qil7GLUhFKbYW0RC+5xtqfkvhSDyK",
-	"Wurri9QjtjUy5ZSSONJl+6atqJXIYcYfw8PQ8NQQTWKCQYGf37eg3Y6gpkLL54P1VGfaC+xHQFtk2Q3C",
-	"RbHtlEV4VRAz3RomrzP+JDfP3Lhk7X17099KpLI0jn0CVP/eZCXXiMx7H0Tm9XjZ91nGmrbHO8hY43zq",
-	"aPfSRiELvUnwnNh2EsX0B53zIML7KOEptD/QSL9wwrQ5RZmQQPq1Etg0mnqiXvVBAr9vSnop+QIKAdTu",
-	"YZP4wlnerNuhKeu43EEOu5u8Tg4/Y/HKJLuROBIZpo2mq/s19IemPI6hBhAlRBfmK/1vT0R5fQGdZc0Y",
-	"N7Ob/NO72+ndac7kPQO7CZnqppb2m+dEHGWe9Cybzy/gBo6AC25qfeqknm1DD9TzvRN7vXubH3BX6YGF",
-	"8dtFZr5/wQfSiCcoIXO8yNkUsglpHma1RvbplkmdeRpLuogpSVzveD1LgLrkJ9lDe3Zv53kn/aCVD220",
-	"IMmcxrakcwv3b2m4L4lsdDRuCeQsTIDGppEUoh/E7j4czriy3Hp5XWp8r9LXqJUFNU+fFvRXv68O7lTN",
-	"AJsMImh9k6kP8Jed3Xg1ZKbHMJ9arB85I8LU8QpE85yf0EPwITpE/V6vB2W7Ajo4BPAVvhgyG2iF0QFg",
-	"kPmsb8ioHfGJOJxzRlbdeYT+y79D+bkQB110ji+JQGQ6JRM5ZPUaA4TpGjMIdeKuoT98C6xhz/rEB+b2",
-	"52QJv3cjhFyDGZalO6RGbJLiOuFZi+0SL/X0/7XJHAuSUB6hNtSVCHpFDu7bcBwaHKMZTxOBxmTKE4JC",
-	"SNkLs1ST36a6Z65RcQXVyVc5je8FlUmtdMmzmdc+2eGTN9XhM76sGypMZNNQt8dUUiSwL6ZSNleqtWwW",
-	"BEPj7p4OstlB6gTtzDHUy5ZKjQwAgkn20xAFOTgbwHOIdGLgpE/7/btA11Q7I2u2US9nzdJta+fkdOzh",
-	"eabdkr4TOByNTP8aKoXJITLQGJo2vuOc733zpQc4jotghDpzaEGSjFvxK5IgbNavEYfaaGLsO1vGFPKY",
-	"1OujoDXGggD8v86nE6eHanxdfRS6Ez4/vOq3mlv9fciYHemMZ5t2rI0stRLGmp9TRluBdQy8rj2AtnV8",
-	"v+ern7AZqPDQOveCM8YloRcz2Trtb6FVuFvR8Gh97xNkMvqtM0pMRoyXqK+fh9KQavdCeEUy25ZqzFxv",
-	"JI2keJh7P+DDvOWmbLAKvvNKfxO33p+TK08fkk2BhrLsPBQrNgE4OG/63Zm4FNAF0okS5HiIPAHFR3sp",
-	"YsXS2uFnn5yjt/YMvTu0EQXQkoyrgkoxZJposwTtA50MK3kCzeE1Eph6F4zWeBjVWA8XCbmiZBl2kUNt",
-	"4pZBXxoyk+gdcSgX1rEKW+/z/NlLzxsVi1iFa1wQL9UaXYPT5uq02o7+1lLzJYnJBHbkZn0JJbXftl91",
-	"GNbxIGjxS/Ph7eexYpMXRKRxrUshgauuQvh9yzx732zhUyIns9ojnB/dhuyiGuD2npgPgedvK/UrM6QU",
-	"P4WkacNh67TMdZbTZ+T6htMHc+mHqmF9x0/MC4KjG8rL2D0lo4vOshNsQU0xUicGvXrxGLWVCpVVMZkT",
-	"opSlIaNzA02T17wJQlAIAZpi83bRnUfhAZpgplSkMUGmPNmoSVRCuyDOdN7HkGkIHEXpus/iBb3SWpoz",
-	"Mv0K+DVlMRFC32oeE0QKSPqUqQgVWyLxdI3Cdf0UkezoZhWZW7sCby4b5PvAEt3ujE2Z4r2bZ4q6dj8L",
-	"uF6QH2Y+ynUMV5O32ZycIyINtojGpKp0prSGhCCyEMm+JZAlfBvmATZC2QWiUvP3XVJ1AT17E6GYjmiW",
-	"gUGPMyqrTLH7rRjz2mzd1piHFJxM4atzi5/pG/btFnfwNXXGdiWKxNXOjkzAxtzTgKM5jRo1obVu3759",
-	"++jNr75u6QhUmhDLSwdBq1gqbBFU1CCOg1aMhYSGlj7ulAEpZl3F3gGQxajQFamXMUpJ8LxzSVYdAG6i",
-	"k0vzuxJrS0aSUQY4pidb1ScNtpZG39JPQgBMCDshCIoVGflN+ehduqhLcM90C+2iRw9KRdy6BjshMk3Y",
-	"B6Nuv2lNt7zGXPbTtbVVrwfwvFBOj6hAhE2S1QI0TQk1IKh99snLzuDkTuezB0+0I69MBoGfBV0/iOEe",
-	"9Ja47CwS/lXnk1+ePXn++JOe83+GW1QP7ran4yZjEd8JDtrbioPqMXyH+OU1ueWW1LCBT37IfHrPDPMs",
-	"iqCIx8AHAXx1VYVyWOZ6FepQG9UQH9k7Z/04jS+R/sCpBUsw4zYJRmMerSCX09j5lEEIRSaYCTzRLQFx",
-	"HCMLkxfo0IrDriu8uovODKyLdKHTzBesWPdY5obgH+kFuU51ZaaefrkX9t38Jcf444nnJYPW9jqSWYab",
-	"kAJmK4Dhf9e06x+2bNiRStZHvMpH8IPI+BZExhyzlYMjyd0wik5Q30l6vM0xn9cGzQy5fAiavf8QwJxf",
-	"EUdj2LtdFWyGVDC84hpVnBgxskShi4+WuKUnkFYBGP61lti36nEvjuFGPO4fnFONBarj2d+ve+re6dHJ",
-	"DRtc33/3/3c+Dc14rjew1C0kpxonuZ4NtjUX9hpsD2KARnIMJ90QU6YCtcfqYwDiSCI4MamcBcieJW2a",
-	"IcVlIr5kee38kOWlcCZhI0kB7dTwDnGKqNTJbQLhC0zZupo5M40XsGIfmOafvUf//bJMOGgfdMrr4rVJ",
-	"1wU1xpNLRBlKuISDdn12KIn4LnDDl9DygDOCAN4dx05rJd3Xx7RjC1/iFZrRbghdLOdcSNS/g3gq8zZT",
-	"B6Yn15B5chQN3DIVDtfNuUFgK67yJ/mSqW9LPuExaj9bEHb2CN4snSGKAJkGdnMiBECP8wR9RtRk0AVh",
-	"iquSB5pXwsDVN169eKxz6iK8UIdmnNI4EkOWoeXZaPKBRkyxEMpL9e0ZXiwII9FpuW2d069JY0NDN2WN",
-	"eTpkyxmPbWuyDKjc/H1LIEneSNQutZG9JRDE3O3cAhdsecjEJEnHYxIddNEXMywz2OQcNluPOzDRegxA",
-	"xnoqg17vvkcEEkTFkOUZ15EeKuNyBtH8vCBdWddsZTrM5M2hqMhcnhkSTRggEgtSpgzduM1029WgI/Wi",
-	"8JyIa7krTVerQs7MthxYjSHjlMa8uZZghr1onbY+p3+rVcjTdptYH/cHgXf4eQp3LsAGvd5us1rn21Kc",
-	"CqhHHcpUTvj8h66PX7eum4EVjxJSZLdylvD0Yraj1r01Zsu3Dddy92YBDT7gtLy/hIabRWjZFpxlPSwL",
-	"dEBfB7tiS5DGqyJgy+5wLMhFY7klhkzpNvkr1sOv3EfYzEbJ5ZgKqZSPv/p9v4TL4jVGN+KyfHuQLHf/",
-	"3BFZPvCvHyYUy84gLEZQ2wzumn4jz5RmwJdQPed0CTZMSLuQTlHI8FyjKYNVopvDCoTFJZryJEBhAT0w",
-	"hLuGLKs5EGD25Q1cyW9T7DRLnisjRxkW535kSWiDaZV9xZIAcEp9SdxHYy5n6IqSpUA4XuKVQPgiIRvB",
-	"ofasf7wHrMa7zbAadSPb7ess81XZzChgXzIjmieRtgVXaEkSgnAUfYgyXpcHZEaucOLK+jgGWTMpmtju",
-	"xzeiAfmru6NIH0TDLXiBYbT1WYa+KEWeEGQwRxBdxHMNanywN9zi6+eFVo/ixmO2yyG7wWzQ7xwb+gAZ",
-	"+wEyFjSa5IpsAW1tVRltI9W6FkDLvTFJrv4+et3sFBWp9bkpf8uQJgJlQXVPnEo7L+jiSS+PKl3RRaNj",
-	"uK1RsB5NCRb8h4KlZKgrp0DzQ31nsdChjhByYxM6gS7CXOS4Iloo0qwvtfbqrxCHpqL6Ryh0hb44UCo7",
-	"PzgtdjEFGcu0xNdNWXXjSbDteeY+cEt/GTfvNq818V8tS7Xr/AF4FETJQ2B7WiYkNzIiQIxd53kIlOBm",
-	"EYmQmg5HGOmoQ97Y0aeDAw3+f+y963IbR5Yn/ioZiH+EAHcBBEBSEsH4RyxbsmW1ZYstUeOeHnhRiaoE",
-	"kGYhE1OZIAV3O2I+7ueNjZg32H2PnTfpJ9nIczKrsoAqXEhQFzbCHywW6pLX3zl5Lr+zhxSOlV269Q7c",
-	"buvttqk+iUj/SvBop4GrkvWwMg90UJ+LDgqGvwwYi4J5i/pgPrgkbKQ9ggJ4x3mOmlwTmqCnAnGVxRb/",
-	"AMLMLxDL0ioHlUMk7Gejj6lcLhuIfa88GcTjjPt2RvUkz7mAIupFUC3lwe2UlHPPish3Vku7Vxr5v8OA",
-	"WVtMTGmoju4L/gBNVzaiNijGzbr+uGVdsVrvHztbzdu9EwJ/kgImn150dbcXXWf/jKLri2OQ+GxsCRtl",
-	"3UTK62bMEn7DUs6qTelQp0tqPloQOddD+dFl6P309ur1d/86+PDuDf5utwyyF05oCi08GnHB1cSAiUx1",
-	"ztczoaov/n3O5ivVvsklXSSS2iLFitHES69eTaiG+KqFrY2O0TFgxn+iMKAKHnFxTY1zQontM4vBQ3DN",
-	"2EzhUQQIHJmmMdUUQ1AVSRkW1oPIwL54RmK6UC0SQqglRJuA/0BRwbVZuD3y4d0bbHrK4nmERkM8A02k",
-	"7QEVC4wFwuOSlNeqLxJ+bebtmoFPAKu5lx01vpfy+iV2YVFOM7/BHHpJYWludd97/hveW5KFka8dNJlz",
-	"G/5UyUuP8TXbopHfz/f46F6J3anWbDrTqtY7frYthNuF46X0TeBAXTObSbXsd1qRnFogP+kGtWsuzLzh",
-	"HqrZKF0XqJSyiHHg+YZAJhaT03abvBaapYImBCxMKUEWl6Am2Ee91MTjQhPzzAVG40rpcFwwtJj1M0ZN",
-	"w/xjoMyc9yAyV2qa7BJm688ZLrNVYXJBzFfMWT1fQAdy+FUzjllS3hB5UD7JR9n8UAnp6ClNmU4X1bS2",
-	"l3OtCCWhWTCh+94ii9U1uh/ANMTec0V0yhGPpYgYqQ8X5HbCowlgcubZiBLKp6ovuAX1RoB2H9MW87jz",
-	"9JC5mtMEPiZHI6xFLtCe5IpetIgFGxp7o2FQXpAhy95YP2mfoSXqlivW2ASc72BQttDj3YDsQ5U3YLCz",
-	"Ln/P8MhHA3JnJSA3YyJGL2Elzu2uBfvLpEoZdqsiILYJ7gj/NajH92AzE1IPRqA856G2Pk4tIPAB79g/",
-	"ZdlPkqh5NMk/Vs9VOU8ZQd3LU9sIam2Nlqfy32MQ3OcHZjSsnHWDIUuwihSh6oG43LJB4QomARpRV5on",
-	"iVukAZFprv02Wp8nzVinC1DCaVwQcYttBFyWulR+VEFnD9xE0nnCssI04JtnYHjTmouxegK/K1IPlZyn",
-	"EQvJKKFqAlH+4jogs1Q2CNRiiss4m96YT+zbQ+enYVXmj3Wb7aelHJc2uP0b6Mc3Nb+Y0NO2WXBy5sqY",
-	"GwiFXtd6NRpPgdpSzYe/skh7+VyuUBH+VQKwK025xaLVvdrxZBf/HQzmu3nC1oXpwHQ9etddvnR9fc+u",
-	"+mr/3QU8gk/bIF6aJOAPA7ZzO7m24ACBtWCWfjbnoTULuqO9/SXoC2RLl3OhIWsenpe34tyZCXt4dEaC",
-	"W8XSAA6w0voDXTKTi/mZUh2Zg29f2KwWUg+/CQNCBWEfaaQJVlgOZykb8Y/fhOZF4TczmupvwkYvy5kK",
-	"3doObUfNoTrEBRv2BRezuf5DIauKQA195A2iYkHUjEJmaYhrNiR1SlTCQZTjJZe2hJ/si9Dbn+6zXJBR",
-	"wscT3SLvLn+E+6/M/1O7XlHPxfeRsDMNWwQhCqZLQzQhDAlTLrAa4IJBvHLKRnPF4mLO0Un3LMvycnaO",
-	"LMHLfK4vQsDY5oURfSEOTQTpugMuwiAzn1D8rPBTnWInPWyM9r2KVsK+vr9PdEdkK4DQzhD02iydh3F4",
-	"Pi5433lk1wH7obDFnhycufwoEx9FLWqjl9PNDlFazhQg08LgYyUIAIh6WtYTZYFOykaFDnXwbn427+b6",
-	"tbKFacQ8+kV5OAtpTLDyMjsT0AfWRwUXqBHTIBghSP8F6DipIjRJGY0XTunpi7mIHSkA7ga6aJGL7A88",
-	"/4PpqrD6vbMFWrT0hAoSAiKHjeUcYTJhKSP1k/ZJo1KW3t+5WhBCzz2xsiRQPIlyzeBkZqVFF9gDPVnQ",
-	"mT6slG3fr4N3EbGbxmIH4eqGq1K8npWI1zsN6dcsXh9dppMFou0FshyvT2VK5BhSmcZUs1u6ANW/6DYN",
-	"yIgnGkxhQyRIy/EbipSIFnkxT5VM+2JGx1zAFuqRGVWqyKIQgv01gntDQhUJ3b9HllrB3ABOnFKkkuM7",
-	"eSXfyDG2bxvXJHxkyvWW934wWvF2t/7AFlveaYP6t7o3K9ix1d0ZWc1Wd6Nv9EVCldryCbvFt+M/+S6V",
-	"023uu5K1vXpnM5YXYDby+ZeeBbXIHF4HtynXbNCZZDW128VfTqcrv8SFKxtLe589XeM08SiV4jnuACCb",
-	"eN7pBjUm4pnkptO1o5vOUTSh+shjXKkFNdi2+CV4rHvStmkrnc4yWcVq+fBuJ6sdfgyVw6mSgoux3z8r",
-	"xaB/tXbnTy+f/uvzn0/+0vn++Kdnf+6+O706+5f2X394kTM1oYEbYozQJOC0tiwlZolDw8uJCWoZH1TX",
-	"LAQPRVAq3tXqjXXI5XizPxmrjhswPfiTV22L+ej4osj8WRRER+yjI/peZ2SX48yaZ/k4E5A1dYzjlyOv",
-	"Zql5bdhYFlhUkRfv/wV1dNoXE0aNnp3KW8yYRYEEwTWw9lhsnkAntNHQScY0FFNNh1QxSN0c2uj9KZvK",
-	"dNEXt47VByyf/LcqofXtR8vmvbPYOkiXL0W6aPZRH0XqpiBVajwOcgwPclAMLGAFuXAJcpEQ5BIoANQL",
-	"iiAYOIQP8GrgYWhQAOtgRbAEBVkUlMqsoFTGBctAH4AQCDwBFBQFS18YeVImt4JqkRB0g2dBJzgJEOeD",
-	"FbgPyoRaAMLCiI9uJzh7GrTtf8ftwMjE7kkbtl4uBezJXumUi3HVCcaARwAcIwYtUnkLPo1WLaghYsBa",
-	"sOxkzZdczaTi+PhKmhPVmkaTKRP63OAVE3TK/v9+DZCxCXIjUjf9WtiqlRoqals+n9eBy3t2kEeePEKs",
-	"9SSSlQXVgmmF7qGI3w/CfVDcf7OUm0O/tdwXd+zqb/EAnFDul+NnkHO0Q81CPqVj5h43iqH/OvO29lJy",
-	"c8ZnBm6v7MPWADFj6cAcGr03OowC9k1seg4uhR7tNVtzLSED6hbwcUtnBy5809FH7/t1tAgixgHw1TS7",
-	"/Ks9wFcQ6ozPgWHTWku9tEWFZCg8SYAmDaSHzbMEOiZwM0YScizDiPGkXp8LfzGT//pP4i1D8gey/Ovq",
-	"0u8Le1e2WbL7lrYPKd7YmSzf6PageWXdOnf/8T/+J8kWbcM84S9/8of8R/Pb0vJukCPSCcz2aLfbDfPa",
-	"4i4hfyCwCxV0PN+PIQ6nDWkE73bOYdMXyEM1NOMsxq1p3Dgn4erAhBl9JfzWhD66CcwoJWRfhP5DAQmX",
-	"OhECJ4Xf67BFfjYNC70NjjHqTLuP9oUlJGUfI8ZiBcpxSIfyhlm9InT0m14kvVtes1mycI59TI41g9Yi",
-	"F32BmfCWj3K48Eg+hnM/SQ4HGDR5dHJbo5UzcGV1c1lfhDRJ5O1gLhAXBo4/x9nZuSJSlGn1e+LPuBf0",
-	"7oaLD5lwu0dxtj279dcpzXaasyq99evg83hs+U+XACyWkqNMghY1yiPEtCO1ENERAFt1pPx3DCN1kM/Z",
-	"fCYBCkd3hd1wdktiyVCIw3Zyv8mZNChnEbRuY6aYBUyIJAIyMhViEiZY7Bst8s6SCOVagXUYkp1CcWCh",
-	"wtC8X4joAvp5T0Yhr3p27RdrixzMgBY+rvVOneOrUMcbe+BHkNtpaMFHtt53WU88JuEHZDHcJ3Q+7SLa",
-	"7Qs8O/C+9irTURE5cT4eDDrP9n0Q8HjCzNhqJh5bjJAtLb7+AVjoZow+iDlWEP8cLEcLETnwAZsr9eBv",
-	"R4i1KLk7yGoSztMEtWbTYZoyMAZnER6oeVqEIVe3kmBQCRyH+iJlNO5l6aeWGb8e/q1vm903A9OHXdSv",
-	"BX1/k8Hf/naCCyVnHbP6w6Av1p+5GjYFlLydMWHwnaVNpReJ6wIyQULTYqqpbRiP4avmQ1yM+7Xe3/p2",
-	"42JrMiuc13rEJtPzfu13aBv58J7EMkloCi3rC2hSQCIpbhjEx8J4hgU0Dxst8iMS08c2pJWSGyZimRIM",
-	"1CX1UM6YoPwI4Sds2LhWzxftF9dIqNIkPAptbpfd6BorAwCjFk69C8UBvzPVhGbU91kVmJSZxisesxTC",
-	"VW1lginFVJSUKZncMCTymaX8BuLk4jg1pws8ZPRFePHmzdufB5fvXv/LxdW3g7cfrv749sNPL0MCBw+z",
-	"zDbL1Eu7sO8hVR+zCMUSrbWeFSG1oIZhOjo7mpQeMYqizsmwomg7abuD1rIIdGpX1TecLC4XqKUCFILP",
-	"5sIGbZm7dx9xt1RKxN4qbe0teNNwO9zKeRKTIcuK4MrUhY8dpOPnko4/G2Ayss2o6VVS0k4dTtYWItO8",
-	"r1pGhpdv31vPakaKbJ4I0SLl/ey9Dk83eRCPYgkDLiL3ir6AAspw/CgSwnEXMtnoYT5JSWUa6CVXZATy",
-	"O7bGMSMBBbvNjjnU8egCe5xlfA0xWc9anKRgighJEinGLLVU7SROJZIpVwGx2Vj7Y17rgK/RtKrWG9FE",
-	"sd202vyQ9TAFHIHJroyg2blJ7Mms1akFORz6lhVYxHauyl7k1VFx7zzOa6XsquWjnFlXHgWaYqT1PMmM",
-	"lE4vcFlMTvRrrF5ksdCs7ceHf58axUDtLhY+yrVRtGdYs++ETV3xdaXZbEsw22RbyeiXvbJNTi2UNonN",
-	"ARbOeM7NbFCreE0BivVFFYydLwMPTZQEjFH+wisMRwZJfQFjkttmNhM8rwOtextjviLkqiSW3wW37tih",
-	"9fjjFs6TzA33lRVP/eJLizv0cFvVh5ci27raFlM2GhMuWbqEDEEJxoEdAcy25sSI1IyL3FdWqK5WBQrY",
-	"kVb1Nt/D+XB5o+/KQv4eANSMzAOf9eLY38m/rAba2j/teQ1NB80phWQKB172BeZxnMI1Abh3AYU1pzCg",
-	"U+CjEUuZiBhWjcnqFx1UjX0cmLJkwgpE2PG8tJrKWLIND7mGnz4Pxuxl542DTHUesYq4lp3CbmFC15U0",
-	"e2s9bMTm/Fm6ArukzgklYp5AJ+0xXTFt5JC5isV/QSxg5dEsIKNeDKqwN5tOqixcolEhBe6fvbfkDO/u",
-	"Hl/wkKyojyG+oPtpnGT7iy84FPn/YghXCxi3VoeVPI6as1Te8LhYYXS5xj4HpmYWpQzdWBhT0JQiWZyT",
-	"EErBwz0DvCckii7g7Av5xuaIjmFfq4j0lsfRpW3BnuNm3RLBePSi9yKSQrBItxIu5h9bsTyS5u7uUbas",
-	"aoF5Xg5SNuZKm72GCUhAKDhgU6yQj/93V236rcs4x4s6nSs9SNgNpCv5f7k75oqlFhOyf5rfYEAhZWpm",
-	"vYVNvFjbDpKYMMsqS3hfmSW/Zn83qHGl5sya2iyJHg5Knkj/xo4WTFLMUxbpwTzl3riaVhZ8QuYNRwbC",
-	"hjS6rtkMZliNKaMxKNXJfFzr1WAm4NWYMLDdfMG925ZTUizlYiQ3vdrsDKAv2UGbf/v65YvCMq7Aymyz",
-	"PfooYsXFOGFE8bFoSpF33MMj6e39tVVhzHLsEXN7SEZcWAudy3tR5lgUcxVJMHqBzyPE1Wzd9BMWXSvy",
-	"+qV1fJ/3hXslrKKQzBVTJFwBjDCwZE6DzOUf+qsIL5mFbCNEoRBtlg7mbrUZZC2gk1IGHuvhmOvJfGg+",
-	"YBd+2CAjbrmcTOMC4G8OkCNL9QV0xOCFK8xo9UkI0CKm6ymPGeG6RV7ktwFY/+n925/INVtkdWncSBCZ",
-	"Ypu9VpJ6LLVmMZlRPVFIz0S40JJIQDfVaBE3aUgxPZ0rTYaMzObDhEfOqW3abINnN7m19YRNy0yTvmzY",
-	"Q0mb9YBaRMaaOo7SY900c9m0CNGEmWoCRq0CIk5tAciWkO1OYPKAgbgH+XiQj/eTj3dZ0Jsk49cRqHwP",
-	"1tbIRTHnzk2a9d6FkRl1OZmPs8Aj9pErrR6IsRW+xBXR9NqFNz5QmAR28rW4oQn/LIagizgmtEo3WaOa",
-	"lJ+YtmIu4zETmmvOFEm4uGYx0ZNUzscTKMjkUQRrKc9tgQas6XTN2MxeQOImaDAXZMr0RMZq/WlqBysj",
-	"mscehZXR9f6LsDbuvs6C8rRSf15fsfsfkg+i/yD6D6L/8eIPje+IPhu5Ft1b9sG32N0X3+ImH0u4ZJ0s",
-	"FJTDi6Qe9mv9Wph5UbhurJev93ejLKHoblEy/sZ6QG/KQVIcJMWXJykepbepTHQ82oNY5q26+1lsRhdT",
-	"JvQR1vxjm6px2NKBlNjnshR/EBV1GImAjGQ6ZrGtObrA1AZLDbDMG9YXcFiH5Kqc4hIybifUqzAYs4hD",
-	"pHmIYcVhafD4JbbqJ2hlOXFlhdBz/Sd0KOcajQcyBX2qvP4d/DgQsoJc6PKV2fudbvtp++y43W5fPPuh",
-	"++eXZz8a6Uw/vmFibCb06ckqudBKeb7v5S2ZUrHI2ljVJGAiLbTHRjpAtk3gcTSbv6b0IyoJQGbzsIWr",
-	"vFDRKgrfs95xp9fpujCAs6CGB/Rar7bgM2q6mQ352uGF+VZYa0Aws0067Va7bfZCSmM2yOpNXb27ePnt",
-	"4P2HFy++ff++9jsGq2k2oHGcQuOOW+1Wp3PceoZHRRhI04GYaxZn74P2uNZ0u+12Zxef1+qKrUDtfPIP",
-	"5FMeBIJAs1jkwGkec010igqRA0B7Uxn2wbrahHxGDj+xmKDWsfWC+wqqpsJCa1WB1Ns099Zvg1FcFdtQ",
-	"hQKOuHM/p4XyYqHYgmKhUFIP2ceZ0ZrDHpmLGeUxmUFqKF5WA2pQe/tyojmYmnfBKGnNUvPwf6/bIlh/",
-	"Nz/93X638f/VSuF07xVU98mMOwX6xhyk1gFkpk9nA1q8p9POdcw7oydfD84zuhjYMaaJffUsocLjS7dM",
-	"thlLQV7hD+exEjd91tmg5p1GaMIjtt/ipv4uvIinXFQx0r4VLOOkdTvvAMHLkQpazprzmR2gDbCbUFFN",
-	"/neZULFv7r/SLdVZW9BdEssYqiDH8rgNRQd9cmj4G+ial463NorRVbcrLwZXXp8AFLNiLZ9iGbYML00L",
-	"p1LoCaQb2ZDF7pl5fnn7YZRjbZbKWlXtgs7d2P+yuaom/0uoCEg0YXSW1wR/7HsBF7i3B+DvdQXfzB1k",
-	"nFKz3EKMRjarLiwsthCWIAbQwBxb6jrISjtH0jdcdCGyZHj157KibzOGjjFLweCTv6G/TFqZDk2aC80T",
-	"wjWxEqfVF6ElquPKVS5TU5okZnbdGodmkXpkhrn8mJZQcf9YlJKd6O25NRtsr1tqp83ykIxwO4PcPwWY",
-	"3dHVbyar0n6WUHFggvtcRdHM6Jdga0G52BhS8CGHOpxPP0zALLEV5CN1R3fpHnmi/AKfBucsjgOypixm",
-	"U/gciWTMFKI7iSiUiRpChV+mbanzRo/EHDgvgBFfKM1oXAWch8SnnVf3Z6vKVrFYd82PMtN+n/QopxYE",
-	"yAdifw6KLrzVNd3qi7UbBbbG4tzSwo5ZjFtHpq52ra9eTNflz5sO3t8V6ATH6Q6JVN6XHySP6tNI5U2i",
-	"9PSOorR7EKUPj05fT1LUBtmby7wmyLzqXCiQiNUm1CGwzZkV7RtSCT5GU+Z4hKZUXbO4L+rh5at3TTrs",
-	"dP/xH/87bJwjFs6BAT3OKNTR02k2pJHKNlDf0QLAJ59gDRssmVOGU++yHpq27ORgwpZA7gBX+LkqW6j1",
-	"u5dZQhM6F9GkecvY9R08SdAYbEjBdLuDUXbdxi+ODtaa+fItsGY8BhMs7mWW0bPJn80yqjTFFsHbN8Va",
-	"lrsY2JWm9ONgDq3r5A66wuyts5p6RlMaaX7D0DYaD7DaT6+9V1toceK2MYTCIjrYQVdtP8t6vweXaWGU",
-	"1xmEfoQy7SHMdUhSKmI5tfsWoQ5zpronZEgVax53oewDjTS4pjrdNhlyrRoO8wBs+gIoqcMA+ZfgOMLF",
-	"uGhKCghS75HQLd+QaD5FvKBJQurwMLq4XC19o9Q17IHJ9/UsF/5CPrgEjIIRI0OmeGx1z1X07YtbqKGb",
-	"QyedzRhNoUr/PEk2o/Mekp1wr3Ur9m9hw95xrz2kQQhF8L8hqH3/5+4PL89+PPnLz8//enn87uqPT396",
-	"8d3pRS2An/908tPzP3d/fvrXq+O//HD248vTd3/87tnli+9rv5T2/Y6d/aOZ5UrOJphkC7kHVpY9WUtQ",
-	"k5Kj3XCpSqHbrpigudUlSeL3HfLIJPY0PruTA0dC7JUM3LC1q6r7ra6qbfSsLYJs1+tdUy7cn51VLewe",
-	"he5MAwMoQYd14RwoB7kqYAvVBTnueuXx+uI48FoerEOCwCoenaAdoMoRBGU6z12KvsHiediqb8tL9W61",
-	"38rfcqgAt10FOA9urMhergO3A9RskxUGSBNR4TG3DRlAHZuy+JwMaUJFhNTyLm4LK/5vAJiDjfWzmUyX",
-	"BNUm/XmTADDv2EeaxfGnSbPokdB6AuKQKC1nitQheFbNp0w17NrmYhx4KnpfWLfCWJIhS+Stc+cqoiQZ",
-	"0TQo6OWrRFdoyN2sUt/fROs6l+m4d9EjH9Je+4UbA7LxWzYH3G0k1wnsAxnVF2N33QUTc4E6YmlKk2Yk",
-	"p1OuFNSprzbIZvfkglJLwsUNh4B8yzPPU3uJqScEIjwx7mspILZMvGJr8g/tFvlqG/JEEa87VXq9vXmv",
-	"QbBfQwypQ4ttY+w7gR0qNrA45f70Qi+HclgL/CGFDC3750qI5tZhpiyd8sTmIuzZlrm80razZ3qr6qDb",
-	"r1o1cVD9cVof5Im5FE0bRHnEBeYjVnE7v56aE4SyTFEqJHU8aikyZJGcMhLSKGJKYT3TUDUCuAIBmiGp",
-	"W1YlSwRfuLUvZGpfG54TKlxc5xMFNVUhISokt1wo4H8CeWfVmyeqQczDM7pIJI1DUqdiQdSEzhihfaHk",
-	"PI0YFCcCUulGi4RTlo5ZSOo28aZBoHCSOQq5aNLhAmmjeoRa/ihHT4LW2r6YSZkA1d81n81YDKbea8Zm",
-	"WNfVxtrbYz9WBA5IJGUSy1uhAhvpl6pGoeyq/T4wXSlCDVyTEF8CBF2LGQuhs1OmaUw1DVsktPEBIRFQ",
-	"VjbEHg94jPZn2hdCiqYRQAtiBymwbF6oXLrKiHn3wS5ENbGDh+Wk4MkSTn7/g9y0epQy1jTYTRI6hGoB",
-	"9kWg4pv2Q54UnZrJuHDf/FXyYvkAvyxjQFiimM9YDs/HWE9As2Z/3m4fR26pwF8MlgKU/Lp43TRjl5Wy",
-	"OifheKYtzdk4ldcQi+lYxx1piX0SSp9pPkxyEnJlGk5gj4lxX6xvREZjnRlOAxdIhMsmL9E7pApqafWg",
-	"p3yKNnY1j6BicJD5QbOJAlIVOYfCRFD9QBAaGympdEq1TO1K8sfNLE/3HeRasyzr9fDyw3KJG3O+DxsF",
-	"H4H7ctYEERPBzKaMaJpyplyd69KDihknO+WvEW3ueE5BNSmV1+b/HuuNaxaAjNsmtaB2Q5M5pnnbOzD+",
-	"1N0ABj46BWp0ZRA8y87s4VdskGSt5xrQNJebcLHZyY1PQ6p4hEFAK2/INkqtV5tSMadJs/iLldI/wm/k",
-	"lf3NTCUbm94BcNXwRAWbvtj5d3gRC4W4HZf11xsDv2kzvdQy2hl2o+P4hJ2Onq407YrRKXl1eUXew+Vi",
-	"81yj8oDSf8tGS7DbJr4KxwylkLvP78VlQrkr3Ld1o91w+j8sjeblVdlglrV1PNPexK5e7ZrG76DrmEVv",
-	"V/u+j8PwxP0WAxSHAq3O0jPBv61cAyLm/a8Oqy7uuAJsS7teS9vVLb3XkoAGdu84y9V1T4CIH7AdbjRn",
-	"xZjHWO3ATMz2aq3/PS+5/dEc47fK7sdBsLU2fkRx/DnUb5yGXCYi1wUE9+U2AF/VXqOE40rdlOiKdy07",
-	"67Is/YRqc1ktRER+lcMWee8xWqO0Tpmep4LFPdD/+gK4rc26sCo5KkfmIo6FvVwt1nHP7yUrLBsDy209",
-	"QAcUBl6W8JTkzbbcMnjZb3j2QxmKoaY1+FUOi4C4ekZvnza7x1eddq9z2uue/QGMio7e0MZ4jihPLBz9",
-	"KoeIRZ1Op9PtdrvHx8fHJycnJ6enp6dPnz59+uzZs2fPnz9/XquAtM49wdcaJEGDVGo92JWFl/rdPW7b",
-	"7v4egNUlvaHJQLFIiljVesdP2+2gllClB2bVbXqHl/r66tur3Cq02olVsW9eX9KPIk2L22gZu4zZEEe3",
-	"bBhNqO7SGbfFW3/ZEeG9VV7FMYmLt/X4zQ1mPBzouW6vhbxK2mtgmOaKOM0ITm50qGQy14yYOTXHRphb",
-	"c27BQ7xZP/BU+OrbK/84b07Il2/fXxmw+hmMDQUIywrgEMWEOTFf+MxPPfJHuJngac5/0p7ozpGj8pYr",
-	"hpDbF0MJJo0cqix8engaEK7tB7HqMtzX8u0blpgrsKdTmfYFnk4bLjLLFUWRo1zYwNsgDFcYXa+OJ/0p",
-	"o0Lhi8xoFTaNGbS+WDWDmHFz1oQWwZFb3ul29NAwwJUrJCQFMfskniesL+roOUuVhrg0l1NgC5S6gn34",
-	"3gYoP1A3wSvhR+HBll8UNewL5Pk2L/cO9YWDLfWtCefZyZprjKdza9X8ak0uO5gTAnI74dEkp7tB8YCV",
-	"DyEnSDmbAKm7E77lzime7wMbiLdyXIcaOFKAYQSKamMt4olUWV1thYW1EylnQxpdB1mJbQkmGXHdTGRE",
-	"k6ziNuwqYPUhW5KUc90iP82TxDo/+wIHjbpajptUgPvF9IHGgLtu6WjvVt2QTbiIzXDiRnWkXtk5oSj3",
-	"swOcs9408feme65cEl2mUmPxy4cTRzP3DSuMfnehNpt6Hs2VllOLIYUjUkFb+ksT56VpzSLNH9gCmeom",
-	"1aODT6+OjkHUfHi+xzgwb5RSeV0+TNaMsTRO+XFwm5EyL8kHyUFNvDxOlpjfDpfFJgSciZwXRqpKhflC",
-	"9JLf76SX7BKpuquV4Z4rE2/ceo1u0PLzq9VKftSJu+x4dEJPh8tKvit1v7wE8PqSFvslboJgzRnpMKJ3",
-	"GdFf9gUsVQv94Y+uVXNQejb7co5gwWc973+lg/bLHSXEe3pjTpkV9HXsNrMsmfML82xNu5omH2l40Vdl",
-	"l8wyDErP6vewTh79LTNLrY3/xYBR5Z0ZIThIjPjYpk+TOl/2JnI4vw3JhCstzfrTdNFAXza4IJWlI81f",
-	"qkjCRhvPJVXxwnc2Tj6Y7Qi78wgi+fx+fyGBy7tuhF1pIPwuOzqIUqNXVYwxONSlxgBgG9RJLgRBu45v",
-	"UgKDTcG01Rd5xDB1dSzPV604PdJ2kcuZygNajTr3bS5wGzoKFNGyLyAShKVZXZjMIGWf2bQF7x+bnGkD",
-	"VrxvFLNOIbzTXn3AIOZt1ERPt3kUKs9uyvndNcXDuO3DybFWVbQnoeXw88esN1YJs0euQ+bx7Q+nQx79",
-	"KofVLm+z3swNJGWRTGOwZMew7LjKXBFxMbq9h3GYRqSROoaCIE2JE3cNDH7LAjEUmdKYORc6oYVIyhb5",
-	"3iqjcq6TLKbOnZWUJNRxhbmQUwx2VJonCTChKKfXqk1C8k9yuE3cfcY4D0OjpRXUq0H+O7LQn/ok9Kef",
-	"moM+g1uL8eiLb6/xxXd63Xav3V71xddGTEeTnu+wwgMEi8n3V1eXxGylCof92dnZGaWUDofDYRRFURzH",
-	"MWOMjUajUbsN39kmBumuDnvbpHX++vYafz0OSSfz1x9iGjbGNGwvIjEK3m3SCvFoFvDyTjzknt475sCP",
-	"JIdp8A0FD3uM20GYGamzSZg57oWsP37IVj00qmZIhmwkLb0KrKFGa63geL8Q0XvHBrUvHN46IqoChfcM",
-	"sF8MehQQdlf9Op+oCvywq+FXOTyYgfZfLrBsz/0KKXSfwQ70HcPkowIafHj3BslsMV8DAx1k6tyrZtas",
-	"jxUto9ymZnmpOn1Rp3mq1m1KZzOWmvOZn5SVXZYpxKekjNA0pYsGWTKxPlHE7ZRWX1Tng5wb5bk0H4Rc",
-	"iAUxUDA3kCYJaGfmuy7PxVp3yWm7m399xD+ymEyZUnTMXHxOfggxM4fwEhIIO/pVDgOSMhoDQxZGZ736",
-	"9iqwZweFiboUfIspo0qKxiZ93OzWA6B+WkANPqMb9TA9W0zPnSKA/Xd8OZE2u8vu6gSPK4AswdWExaDm",
-	"uZS9uxnDrOPK8Ul8NWJ9a/uWGc3vcLt8Bn3AfL3KskWEvN3KuqWY1lyMq4vlvLc37KWceZLI28FcAGd0",
-	"PMDUzQzZoKjaAGw7tmppLahFNIV0fSE18EzDtQmLrgdcDJZN5tkPU/pxkLJbmlrrS3adi8J1KXTKh3MA",
-	"DRybgcsetSMhKK/1jn8PsPrt4IalfGR7OMh9Kvb7tkjYwKsXa7sxSqiaYN9qvadtd8EvVhHUBLsFuoOB",
-	"JZWCNmLFufxNUAvW+5PH0UCKZJE1wjTaZsuvDJD/25Slpq+26m6t+CP63gbKrIiSZ7PPZy/jYpDXGcMy",
-	"Y+43pGtAAiBz41wzSzlu1gEX4wET8UzykvbOUukGrdvGP82XCmWG7fVsKDuxI84czFg6mAvu8VY4loFB",
-	"zjIwyIki4IYxxjObX5ZEdeG3snYohm/UOhlM5NxI1O5JUFMTalYFtmlIlSuPWbwuxVxBi+1KNAvwGySv",
-	"WLrVKIM3LF24b5wu/Y5drkU0SUBmcp0JWRf97S5rPmWD36SwO0tPuLh2I952f2dDa6RUolNa2nkoArcy",
-	"g3j1mi0KawmvztzKwz/totpaojlkqnTy2N8fcy4LnAm111kP9LNLcPzbnSisRa6AJJiNRizSRObJD5jq",
-	"sGrOcTOyh5Lr5ZJiJ0avpdY8SNX16mYe5NlBnh3k2UGe7V+efXWseV8JCd56EZodmMzKbCZcXK85M5l7",
-	"3nBxvecqo2hLAjtsbiiY60lmJIjktBbUzJa0qw+be6SSwUl0dTb7c3f61/T5Dx9/7gyPbjrllJOdZre7",
-	"BeVkreSdNVunD8ZuPNPNE9mccsE9jvdYRqo5lDrDNLs5O+0M0WB9OtrJ4/yKvRObUFK7YrW80EpXgNDS",
-	"El92uuZzeTXgHZyoxfmtrEwKY0/MUil1pj7e5Oq844XN5EZtXTI1uI+4uH6iCOA9cD5EEwMNQBcZ2gkL",
-	"M6IrSibQW3Jx+Zpcs4XjqXKEkvC6vqjbHFloRQ9TZHnsaK64ralny59fs4U6tzxXXIyJTDFAxvybaxt7",
-	"6t7dsNnGVPRFmG3RMIAOsNR1gUXXWHoo/Ft20++4P81QHnHB9d+Vpqn+O9rgQlJXjMWk3T4ptfJnq/D+",
-	"ZSi2BJZ7b25vt+281x6wjsU/Ia62HwxX7znNldpPhikHkuDPlYiTz0EVrJdoSUd/gz9Wk20q0OxAjP/Z",
-	"8kvy+c1SmYqytVqar9eD9+I88ED6YcE4IzQ+7lzBDfaeB4BnBN2N2NypKNd2gObHtRNdiM9GnN01ngfm",
-	"8D71famt2itHpNkhhTwt+KFVrZ7e3xq8Wptg98X7kFbgT4ZMD6YmbolDSzqiXyqiCorOPhMUHWpLfDG1",
-	"JXZQGzXVa0pI0CRRgY3IMyfpmE+ZUFyKgERSaVKHxYV1JhsBwagmoCdNqFIBREyKaAHKDVhikCeoL9wP",
-	"M5ZGTGieMEvVHv7bKJVT881GGJBxKuczPMTHdBEAeUaADNSBSyINsHSlTI2+1OqLl3SBieFg3EZbwFy7",
-	"upnAMPabFIyE+rewRV7ajNQUK/WYW56ZbykXTR1qGfaFYz0jQt42WuQC62QSOOyRVN6WZum8N4OLmthu",
-	"wuO7VE63qTxxJbe6i0/ZX6XYqpbFKzPgf1xsc+sbOf6gWLrlrT+aOdvyXpvFtuXdP7DFHipvmFXnA2lR",
-	"EYV1OBhC9Bh0JPCLDdNowga3Kdds0LFhhQrdg94vp9OVX+LsygnW+AB/S6/TBc+iaRk4itxNnS7c5UIH",
-	"UQzi2xIOvewEtZRqhsLDhQOy9Ial6IzBwL1jIzyQvQuLcMDOxM8MpvDm2Wm71ut22kFtdnZa6508h3+d",
-	"1Xpn4EwyB5OeFXi1oGY3s//s0xP3bOes7R4+RlfULJXTmc77/rztVbLvnqDthCopuBhndz3HkiJaLkk7",
-	"b5L0b7Ve7cPViztXtYf9WlVVJJW3Bq0QkqDQ5TVbEHBNHqqLFMTQB4i9NpKFK80j3yKdyPGy9Jmr5lQK",
-	"ru2aLj/Wwn0/4m17dvHk9AUVEbwlCmLRq5uV3VkJcc0iXK0xukxZO3ZvhRv9rdR53rVXbTx7rVcDEisM",
-	"mnU64Xzm1NBsT6ISmumgSH9ppBDQUrl2bz7M7uKhWZmiCoXRTTYQefL48btmYGCybvsVdqRM1jhmLtwz",
-	"6MpQhGbcpVKAqcitOFIvJ0Rt9PxSHk8UKk5YiYVM50q7pAxInzDvkCPLi6r5DSvQ7ARIWxrCK4BGVzEd",
-	"QKoy4brVF5dIeeb66Up7Uw18u1goBNef3fZhlcqULaM9VPsubu5tdsndVvxD1vz+1ADlcfD5cORdzvFo",
-	"FY3EtZC34uEg6U7TswGMHt1JtX22+QG3cqUYJTzSX8UJ9yIGa10BUlcRtUK9KCk/vAZ8Dl6RT2+Lncob",
-	"tjK/nmdkOW87k6CbtcZ9OEQOquIBl79K78YGvNzVPGUn7+7ejdZ6ve/+/ovVDfa0fbcV+pB1qR8OTp5+",
-	"nWhy1js+fTg0efwOiseq9uWOjXtofkewF8BCeR+0Kz2rv5tjgRDXsicKD+2uloktoIqUAlyThF9DdzIy",
-	"TSk2geILaP1Xr8J0qkDn7HQFc5yVeomHy2y/ZSyKv7ozZ85ZAcP1RJEU0sQPOs99sQL23fIhopievQQX",
-	"c8XSpp+3VXqe+KBYal1TOxS6Z2TIRQxpJMDhxBX4K6uY9pyPfm9F7rdtlKPkrWiXBxylTevs2rRfHsaE",
-	"f7wdqFkUm6Vc4jq7a2bC8qKo2PRuuItW74PHyDOUgxffbUJSz/4Vs9isAsxGMDepxvZG9KuC/dsrgsYE",
-	"1u/OsxBIHTnjF1ivDa8NDYyZD3Pd8PjV+gLz5Yj5fEBuJ1QzW2iep0RzZE7yyp/bj1GxkIJBdfIy67e3",
-	"mPZr+z6+U/DPanMe2r69n917h/5t2LeP9KSw/STFTFOe4DMxyAN3frABCbVezYgV2DRcEZqkjMaLfP/4",
-	"MmYHEp0lD/238KmKuVrzbZaLt6/hvPPSQp7n8oMqfqaHW2oxG43d3uI/mLo/vWFOz1NRnF7toilRqths",
-	"OqsubmG0qwQvoJbO9LoZ1ZNcrQN1rgjoe1PvSg2DF1MpxnYpP/GFu1u4AZnwsZG/Ft05wxg+nXJmgwjP",
-	"SSrnkBqIdhy1SpXhDt6tdTL2/nbGXAKd3kXqfCLj4l2l6ulBqj7SAOEcGbLZXitW1h+Ky0/DG8xql3S8",
-	"VUSque89/w3vLTnMQvNs4Vsoa2z2CMWCvVwRzT5qUo+oYk0uFBOKa37DGlXH3H8vP93WaMJrQG3/homx",
-	"GdqnJxnoKZ1CsYX1DURrD1cklQmr+rz5rXZH3cjMxDuJi2SrhqCFpKopyjFD37kxGWXxHo/6GbGN42PZ",
-	"Fti6K8kWJ+aSTJzRpVaa71WgLzi1xww7QjThEUOjMNgrO/iPgTKrFehmbMBtZyfsxI2xCpwXxLydyBFO",
-	"5MGSsNaS4Afa4d/VRoIXtjA3aiW4QyiZUaVuZRqjXUDCzTRJFoQKwppTyrOi2QHs6cBuqIDYRYoVQ4Dl",
-	"hgDLTeOcZGckxcdCES4ItVvS5waqtA3c2yiwsn+AlarWqw3l8L8Vk+9d/+Gwl6Ys0s2JTBVrDqnWCBXF",
-	"7eNtjaEc1nZTGB7OvnAnyKgeFqtQlWRubcASLfVshd1omQOpJGPrLkNagsbrTs1fvCL2ANYKN7S+xUDT",
-	"ayYe0DoB37MkKUUIMa2Ar7e+LoKCpbOpQ9qC7lhiiqgw3kRU+CZTPhaEi8BaVW1GPOZ2WaI0Bcwwpce/",
-	"vjDnv8AxKi9IwugNywE44eYgia+eQ8aCKyDKFblmM90iLx0Djb7lESwUITWwzsAiqkLpgznFViy7x4ad",
-	"i1kqI6Yg3dXbtQs5N6vEzAOuJrKQ81SxZPQA2/ZCEBpPuUC5LNOlL+sJmyqW3DAkPP1sJBLovFBypBul",
-	"Sk/luW0fMZFfoEL+zyokv45gxAqJsav5wMzWPQIQSWgXbkgUs4VQ7JXz7LdBzBJNQyOjFfoA+6Iu2JhC",
-	"doyWJGbxPNINQrWc8sgcDgJyO+HRBPJj6IiZv5Jc6BQ41obMWjDTMYtbffEyIz+zWzplo7nCSi88zUUf",
-	"E7G7lklBa+0MViXheV9M0Vaa2H5OnWAlw7mGpo2pZrd0sfRBaGmLWJJMErrzQJi1oC9sp1w7oPBwBWQC",
-	"Z75MLcdbAT0r5Oj9zbOFecyouXY6mDygiTaDzs6jx84DN0RFUdcHVpHsXgM2RdiAD6gtXWWTm2nKSSJv",
-	"WUzqI5kS2xVClxEiJ33MIaHR+qzmcQtrpVadIDMMBe4MZ050uZVnq+PQkfXPNKfzRPNZwjfZ2F1l3+z2",
-	"B0yD7ga1vFkeu/Vpu71DZNRKi98zvQ4jnijiDQaYN513lB8czvsph+mUEDuu/uJ7eJXsHZYlV/kZ/L/+",
-	"s6wpvdztnSlMED4FPDA2TVlPmGJ9kUWJ+ay1YcnqDckRsLVAYrQiU5mitgTmg5FVmiDwyyhM7nFSj2Wk",
-	"jqZSsEVrGpP/+39Ivp5VY1PBhswLvT7Wq7hF7pP28lm2857VogMmHdzXFfW32M4YViJ51XyYTbXaPR3E",
-	"R7lSb9KrrN47YByU2EzAsHnbQ1ePkHglnQuREVzTVBut6facUPzVVfylUwYRpX3BFWEfNROxpbWO57aU",
-	"REwXKgTKQHnLMP7U6GDz2Til5mYLQ+dA3Q3BNXCL/T68GM9+MamftM8MrtlWP1EEKb64IlHKYq4hWaUc",
-	"0t57I/sqpeJeWGa+jmkq26dfrHz/QeJVVw9p3Wb76Vpy02fNdqfZPl05yJ0EtWsuzNgJdlsLvE7bf7uq",
-	"G6kkUyn0JFnUMqqkU8c07Wpf1kCxxrNfqtXaFpoFUOvVZqm8O12SN9xVIDo20/BPmWf3VSXYwW5xwFMa",
-	"appQAXh6p+8ABRmiq6XpBPy0L19xB8lZcz5Dai0VuBrFUyY0wVpGBAo9EZ2CAw0y67AoD8mL8qgl1Q0i",
-	"fuxusm9TJSFF/pqG0UCbGyxjd0TN8hDWfQLGa/X971jMpvh2c4xXpP7i5Q8NTEJAfLV4awNCs+gmkrKY",
-	"mW+bBlR/N83e/8K8vqyHeakIr9yBJZZlOquhYCSVnGs4r9tKl3PFfHuh91mPW3L1i6/w9uYtj/0acfnD",
-	"WRmelUc/uAxAV+BJkbqr70r0YsbMsVwx8uHdG0sL6Y4KQRbZBhN4y/h4ov2RytK91nzVzAgTmtME8qSo",
-	"nyTl7Gauwufqa37E9lgHJIeI1oj5PbfksSUtUG7p87RghoC3WUtEq5g1VvYeKLxtZ28mZVIacUvqhdQb",
-	"rBC+RFvlL20pk9Im0zEjicSUMmdStuZu+0Lkg0OiT7OQvbcCM9zqWy+EkHMRMdivRE3kLeATHLOkMMPC",
-	"x4LFTS7sVpFp0byEC5kLS4lFsBSVP4H+FyqmAkn/FPnHf/yvlTBtZ6znZje78r0w055qih7oWWHP4Dsr",
-	"Js0CnZzrofxI6j+9vXr93b8OPrx7g79Y9UQFJC9ngjVMSMqgtHsDGnvD2a1FSJ36H59Ief2SJfyGpZyV",
-	"A1VJkdtsSaqFiLC3WKeOcPEriwDWHKYcF2GpWA539XtvgOw6nScMh9nqjTn7rPlYJEU0T1PHHAsjH5Br",
-	"trBMsWb286UBy4wSlfDYQDfOvMVOYMhUS+CJF8swk4txwmCtNY1csAikSP3tjInXL8kLKQSLNNTFf2tm",
-	"o0vUPJoQqsgrrr+fY2HnN1zMP7Zi6X9T8ji6dO+r/f7L7/8vAAD//w==",
+	"7P37jyPJtR+I/ythXgnN6kmySFZVT3c1BKmmp2emNf1Sd7VG0lSLGWQGyZhKRlAZkVXFmakv9IXh6wfW",
+	"gN93DXiBNbBrA4uF7d1fvIuFsYDvfyJY8r3/xSJORGRGZkaSSRarZyT1ha3pYr7iceK8z+d80xrz+YIz",
+	"wqRoHX/TWuAEz4kkCfx1Mh7zlMknkfojImKc0IWknLWOW6czgrC+fEcgGqE2lWieColGJOZsiiRHckbQ",
+	"eIYZI/FetxW0qHpwgeWsFbQYnpPWccu8YkijVtBKyG9SmpCodSyTlAQtMZ6ROVbfJld4vohJ6/gwaE14",
+	"MseyddyiTN47bAWtOWV0ns5bx/2gJZcLoi+RKUla19dB64QxnrIxmZMVM3HugenUDLfpMPubD/ORXqi6",
+	"EZp1/G4H94xHa0eI5uqmXYzzYPNxfpLweXV0ryVOJOITIEhJ5wQlmE0JalM2jlNBL0iAXn3yCB0cHDzI",
+	"CfU3KUmW+agn6tXecbYGvcG9Tr/fGfRPe71j+H+/ajmDj7AkHfXdVjZoIRPKpjDmTxOeLj5a+hc1onPC",
+	"BOUMJfxSIJwQNFX3kwiNlqgdkQlOY4nCCC/D2qHDE8PRsjD8HyRk0jpu/cV+zgD29VWhfppzNjR/Dl9L",
+	"LIUdphryUz41rKE66hcsXqIxjmOBBEku9EDljAqULoRMCJ5bvlE33AJP2A0PeMqnhoQ3GbCh6Lpxmsu1",
+	"4+xvN840ETzxU0PIyJUcjuGO0BL0IiEXlKcCLbCiaTwShEk04QlcndBESLhUSx76fTW0fdDvq2Hjq6eE",
+	"TeWsdXwwCNR5liRRr/r1l73Og7cf/MBL2U/59HOyXLnicxwRdEnlTK/4ycsn6JwsayljQYfnZFm74h9u",
+	"teJP6Zx6CPkpnwq0IAksXt2IYnjWHYw5kq3jo16Qj0z9McdXeiRHvV6TcQG3Xbl6epOp0DwXtdWGq4Fp",
+	"yYvjmCQIi3MSqTtr9x8ertn+6UJ2DnlHDbZIBv3BfZhD9ncNAbwiv0mJ8ApemIgdqUMEiX4ElAp1OfxF",
+	"x7yl8yQKEZXoEguEmbgkCYngwdq5mXfVUkyr1//px/d+ef+Lw1/0Pzt4/uHPBq+OTh/8vPerzx9tN1/F",
+	"K1PxKMZCrNy6yxkXxEzijkACHkNUIMoM81GvqJuWvn0I99yEq9uRmsG/ESRZOWpgOYqVC5LUjU1dq13v",
+	"weYndKXSsTNlo7/NwBiVPKkbmtnSub7rOxrjSzwl/uGBtGDpfESSACnlBvXrdlTd6udx/aAwuozD9Xvw",
+	"f42G95p+7RniE0nm69mvujYU6gXe4Q1cFjxwWfCgyeBizOo2dxFj9h1t6Ssy55K85mkyJnXDS+AeJOAm",
+	"Y5/1B2hGrlBEp1SKOntMP9HYHGvh/mgwPogOydHkXpFh3jtczy9fz3BSOwehLqKYsvNVCw13NR+viIeH",
+	"49MHi58N5r9K7n9+9UV/tPmwT+mc/IqzmoP15OT5ibYyvuaMoAgvlbCK0Iynidbgx6lElNXRtPzaT8yt",
+	"N6dKJuVzOREU77+eYTadYbpuFq7KdtL5Fe583es8GH5wdtbZr1PfTnl1go9Z5DOkyFVzQ0rydWbUYBsz",
+	"SsmuOlJSImkXp3Vj6XWtXisWnAmiHSqOn+ELyiJ+qX4dcyaJtqXwYhHTMVZj3/9KqAk4n1dTk5jG+pkI",
+	"hC1bJHxMhMCjWK0LSRJlPLQIi8QQZx4ZhCeSJEokJVL9Diu2ldbwGD4AM1vtRkFqCGhEJjwhSmfT3+62",
+	"roPWRzgyCt0NZ0/ZBY5pNDRanjP/ERZkmCbxMdIkgiJOBGJcojmW45k2nMyRuJ21yLRYZeTEimxIhHiC",
+	"MJpQEkda1YPhw5q4HpZHnE1iOr7p6ozta/JlcTxyCMcJwdFSG70CYWNEWBUPjsbtLM0GI9Brc2vrgbOx",
+	"5OYHGFB2aOSKCiluaR3gS1RkH0sF0cTwCU9GNIoIu+GMJ9l78in/7b/57d/8u///f/8P//a//5O//P0/",
+	"/R//8D/93b/91//kD//wH//N3/0vf/iH//5v/u3/8Df/77/+b//X//aHf/6P/9t/+Te3RQAJiQiTFMda",
+	"IMIxQKNUwgnFDOFIsVUhEwyqMyyKUbdvkxiKKvs7p4mTjQYAi/Kcy094yqIbrgbjcjiB9+TLYU+G2hJ9",
+	"bfczfs6RSMczlBCteMKcXiZ0TJ5SId+wVMu125GRC/UdFFMhjx3fpHUrHPYOb4n68++iMU/jCFZ4RNCE",
+	"yPFMCwm1z2Yt+AWNSPJEi4pbWgnMEMepnA3QwnwPMUIigdSPPKFfwyeUPA2Q5OcE/glKrdKsKJtw9cOt",
+	"LZcZEkhM9bKYSILamKEXC8KefJzfoc4LV8q1EKkya9UtJzAvpYlnV6VAb149FXtaHL959VS9GjhPHPNL",
+	"Ulz5Wzxhgk5ZhzJn0d/BUbMfg0lqW/Id6GOKXoxrD3Ts22CemV41p0IonY8nBRVLT9YqWvqeG05Y29lD",
+	"GwkwH/Yw0Q/RDAuk7AOEmZwlfEHHD62ZbgIeAn3FKUN8QRimVjERt6yDKcECEY8wD2eEATLRA0ssdwSy",
+	"oSb7YKgH3zlLe72Dsb0R/iJhcMbMkVJH9ORJR828i9on2d6UX0eF0gqwJFGAGLkgigdOQCHaO2P57j1h",
+	"X5Gx3JgbgvFF5gsJ0QiRzuc4WcKhkDOqg9UU3twKWhc4Tjcl7wVexhxHQbaVegUVqxQlur8O9EBekUWM",
+	"x6Q4HvOjFvxMD27LISXmVebTSr1mnHXg23aYyIxbD4tx7VSqH5Linth4lXY1rNzjdH19O6Sud5ZyBmeQ",
+	"8eIm2QHFeHwuQDboEYFwMDc67EMv0ccUROhNhYKZe2Tf5ogGPQYqUHbxdhan+qHKZG9TAuqv37bc018B",
+	"DqyU6YI8eL1k408wvflmGlkglmw8nOgXumTvcnqkbkLmplvd1zoFU9G5OfyIzhc8kSTqIoioKPVwChQx",
+	"oVckAjUPOPIZG+MkoUSAaHjz6mmAZgRHJBGBZXVGbFifFxrxaNnV/PuU86c4md5UmVdvHErOhzG8zF1h",
+	"7W9RN6jBS86Rvud2/Tv2e/AtNX3MYA3AqQEshCwMB3nDrD5Nbq7JO6/KF+H3//Ev//af/a9/+Kv/+Q//",
+	"8h/84R/8q9//5//z9//L//GHf/kPgr/5j//5b//+P/7Dv/pP//1f/z+//y//8nbOmTbjXeNemVJokRBB",
+	"mDSc5Q3DF5jGO7Hr8jc5LIUkF8q+kkSRNU5ovETFO52Y8Mr47+3QTYQlHmEBByxlCcHjmRpX1/mcm3sH",
+	"SXkJX5BEUq3GOEkQXme3yaEAIrT8hgo0UvxVKTptlsYxpA4wznRWSMWprW7RO6R94WXHduAmv6yLZ3ke",
+	"5kwmdJRKngxtuLjWcY8uZxxlT5CoMLF2uI8XdF/dt2+ldbj3EDlZMJl2XfYrIRxFBEIC2fAfNBw+jymb",
+	"DlMmabwyRhJjIe0AOpc0UgyZxxG/ZJAvqV3kSwilFDfCjXXUbIaNfQQtozgPsawPqNzfLKACLzXHeGjP",
+	"3SpH3h2hJzvhaaKU+gSPJUkEGpEZZRHCQpKEinNRWO7W3bt37x5c/fJr3wCUeEwTMsyOwcowTHWXZlgM",
+	"8/EVXlBYxxHnMcEgo0rEfNjoO2raiopXr/+D44OV6792kyHTSKzjRIZrPNU3X0NQcDjmbJwmCWFjTzLW",
+	"I0jsoAxNYjqdSYQl4mysTljChbogJGZjIlC7Z5gGgqHsFXay51sZHV1zV0QSPO+ck2Wn79txRsfn9pni",
+	"ID+mYhHjpXaDciNgZzghHSNmF3iqhqitm8sZYShlgpQG2fJ9lF8y0oQLldhpRCIlq0iJpcKgom2Z6iLh",
+	"V0twpa3Jt1YMhKdS83R4Kii4t1wZrBfl2M3GviMCRCcIs2VpgQQfn4uj4/19eGfXXOiO+fy437vf862f",
+	"dlk3pEudc5Q/NkwINpK+ON0vZhUBpubGJyjhElSEYxQCNw8DFI7UrCL1L1cvUn8bJiLUv0FDUP8wy5wL",
+	"31BxY1FaUeuAUEptQY2Gx0i0VyA3yrKRNSA6kY7HRAgPb+sPeo24jqQ6VWvVop9SfW+6iHYvHy6JYhdl",
+	"4e/JV8nj6l/qQHshbxbOu3P0K3y7KokymitTkVmV8pkOinmjReld5ZAZq83mWN6vsmwqyYCCQC6s/tts",
+	"gfgIvE3XgdXzHsEjoN9FEVVkhOOXjt43wbEgQUkVLIo3D+OyUQ2rE/JEO8TBLBFCm21d9EVCJelwFi9L",
+	"7OC8s0j4V53Hvzh59vLp457zf0ZqZ7SywEJc8iQq5qHc7z8YFDJR7t+qZHPFUSkXzUnU2EZWlXJrVoqu",
+	"wtFf9+Aa8fOxETMFZgilNSYLs6HscbNUdimHihyzHc6kXBzv7ysuq/4p1L8V1YWZZAm1pEKhGv2xJZuf",
+	"hGdM81FpQk9yRuYPkU927R1rGacUl0B9eUREgKQyxnWWKgZD55wwxcITImZEnLGpWrSEp9MZorKLnpSk",
+	"JE6I8TuLGb9k3TPmF4wwakHGCZE/qRWSzqYPeof3C9lXP/j2121Ymh9/q186+/He8f7+l78+OxP7P/6L",
+	"tx/s//gHN5Gzkl6QXMxuIiZyjr5FfmdvLe93mNUKPvgEnFEb8kFr4ql/U0nmTZmJYbqamTzRD/btvOzf",
+	"2VhxkuBlZVrZt9dO6hURsKjfVLm4EhDrRGmQT22TOQIVrJqA/bx9/4p5PM04tX9zvimkGfY7D95Cecg3",
+	"veD+9b6uFGnPxbfi2/m3s2+jPS+dF9nNG/BFXkKqHJjKptIhvBseIxybajMlyKZEzkiyF6Dw0Ys3z0/3",
+	"P37z6uT0yYvnoQ57YoHCe739g5lmR2qX9/tR2EUnaJJC+YH6BJjnosBsQU1QbCkhgsii/fqNqY9oHbfg",
+	"3YaS3CXp93qr1lN46OF2tnnt5oJicGK15w1PYL3pdmIqUjhKyJhPGRVFYTYq6RxK7KJHMU6j7J4GYtTG",
+	"H9etlon+nqrnr6/rF+N1xm2LswkxMNjQ1fcfotDolIWfTc4lzl0+4O5p2z+F+jvz/jw8Y6GNwIRg67RH",
+	"y4rLCiJWI20aLTiPzTeslaM+j1HCLw3VYi0dz5gSs0TsPcxMJfiCuansFtOErki+7caAswARohKGC3Ja",
+	"6d6pnBVeqL+K9EchjrbiE7lYsAbXnhG+TMkVxWDViueKeytoOQEzPR9lQTijUWTu5KjbF1Soxmz2KRHS",
+	"SYDYgOzn/hKtrDJFkT0W53mhZkGRMcV5puoQHijZjrXlV4Oje+vz1OuIW8/XL4x0/lNdlbSpVpLkSlrr",
+	"lzNLfqWxf0b/jm/NjZ++zuCHWjAdGdPkZ22YOwLBozZAFRTUNzFO0tGIRHtGZVTDMkbbems8xlJZEMO5",
+	"58A/o3FMBRlzdXahTEYQFkHOgBMEMsXuJPf8OsPWy1YYxmG/mQ9zLX1Bdd8qmqkaHOdrbMUsA27Q62lV",
+	"XbEwyLqinBW+VedHFTXc87S4MJ+dnr40KY8PUQ9Z/d/nbCl8dtBbr23y81aQVzZaf4Gz04EldUuSK0Tj",
+	"GzDh1/KGOWUF0R9sELn5iLKobORxlkdz2j2UshFVVEjl3rGnfBZLHfZJlmoRdeL9GcNsqVNciBqiDuZy",
+	"xJWuBLenikUrg0gNQN2HY8Ez76ao2p3kjJ2TpfZBkiRAgpvs/mXmosu8s5EWUlT/pD4HntOYSBKVLKze",
+	"KqPVa7HX+PZXOS0O8Ufj906L795poU77HJ8D5VlKwVNMWfdmJLG138LrZtD5EJDkpJ0CqG197I7o2Ttj",
+	"U3pBGBrh8TlKmXp+SiJ0TshCHx8huZqg88yft3fhRh4FD4t2xqTeXlYbM2WxqVLo1mgldGOnLE4jSphO",
+	"o9sgacD97Il9hYmVEx/QhiJOrYg9w8m5sihKCpi6YYolucRLpXBD/RXCEvUGx70eenP6SIfHRzqrb05Z",
+	"KqHQtkBfPUfWOkqcLi/zQK3AOdF2ABx3qBK0oBQ8QU7ygVKX9h4aEybMatPC4iyyIMWD9VWBa4OoeQFc",
+	"zchBw1s9cBMg3asZ5mAHw5RUxiWu/AyrU8AwG0MA9DWWaRLhZWW71lsFrpakP5QTmU8HcoBTvF63YQ0Q",
+	"zInNu6DMZayFZTvwcXFbu1dTeZ2nJCvdKOFcIqwTN19//DmSRqx00WOwA2DHsizjl5zH6kjYXGN1+YzZ",
+	"BLg8VaTGMi7YxU7mcmYZW8InbK/M4607HC9oV6d4K56+f9FvvauMjq1SdeaUDTdh89of57GjwFxR2oYo",
+	"gOuY4r8CVXxZsGHeOo7P6kkpuLx8GpFe684cU9byOo4oT6j0JEZ8RqczXXUiE6pIRRnrhXH2t1FCrCeg",
+	"pIIYtTn3DeRJyqsD+8VMrncSyi8pAfCaDdxutx6QLjN2nBBY3wRPJnSM8JyzaVZfoa6Q36Q4RpYUinvc",
+	"LKZtYtdwq8PBsvPgEJobVrZ2aXbKghJX3SyWbJZ5q1hyPdc9YTqYpz3nwMdC9ObV0+Nyichqfhzqkxge",
+	"n7GwlhmGqJ3xaLxYgMc03B/PsNzPfRCQzbFP5iMSKZNV/dntdh+CsWsLTtTdWNJRTPSQLnlyLgJEutMu",
+	"Knz+qoup+vBeF4VZaU5lkNkVNU7/IC/6+8Y1JcKH4IblkOGnjGrK4IYQUXHGdEowZA5x9dUpUXwuPM7H",
+	"NSWMJFgdsxizaYqnpDvlfBoTvKCiZgRnTH1hRCTe1zS3/w389/rYvI080kJeb+Ox9sJ8Wrz2YxzLHwlB",
+	"sgmcseIM1Pv1C8x0oGgZNlxsJPIqRkzR3nZMGm3OHO/v+w799uJp1d0grJ4rWdVEpmyCHlIWOCbO2itJ",
+	"lRVmUSf7aWPRUxI5FiKuKnM2CeSfsXIkH9UG8nNZBbyDJquD+GesFMVHhSA+SllMhM7rNU4GrV9ALtcl",
+	"+/MJ8m8ugW851r9OHK4QXruIiVqTZfuYqAvH4YnY3yj5/R3o9geNRuIP2ObBBQjcahhB4PO+OINvMLei",
+	"3tm4wbDRqMFqt4944yOD3uAQBtNrrbOSa7MWi2PaSlfTgC/bKGxVsZTtyGrcQjdHQzEkL/5TowWvLnVW",
+	"eTEnmAkUqjvC9eu/gwH7ONC6dd8hr9GcYjcMZ0fhpndOIP497t3v9O7tbI9rFy6NJV3ERhXcJIfWz8s3",
+	"hfoKWvNsBMMFSeY0jj2nJh+mdovxVGAWyZlAbSVn0Y/QX/9VP0BH5p+97lGA1D8nCSkZ+BpE9kYJeS5H",
+	"843+bZPlfk1WHaEykihB+YcA3dG6gdq5ky6mAqyjS6oLk7O0kFaw2ZHMScKT4Xezc/qaxLqmfGtqEytR",
+	"1AWSHGxWxFmJp+K46EP9su96yDYl2nWrUrsASzZWT+5YOVqTHVIPmuPWYvDzBiUYKx2VopDDYSiymMEx",
+	"8A1fJ1esyY9YdQzztAWxMjHB2YW6TJ6txFi2rTeWZKfGKFmRabJIuORjHue+IZ19MOYXSuOsenKsr0mg",
+	"9qcJPw/Qx4QsXhNyHqCYj7FxJica3dQGAvWrId/D+HBaQUv7XIohwezGCq2YKe1ILruetvfOksbOknfg",
+	"IMk9ITVeesNlEjLnF+BoWJEkcMbcLAH0Z5skcFuBf3sohYG43qWJnrmahxrYolyi12tWpDfJcEU2rF3e",
+	"IozF5wvpG+3h/aaj/U3KZQnv9rDhoyYPUmxVygh5miQqV0D07zd4epUsNUZ5Njb3S9nelJfOt/l2ad6u",
+	"ocIdmpOaqj0BTkFNaslO2s8ErQzDYFc4zO526MHaj6wqMHkUYzp/XqF6Mse2RnMDqfEoB4uwhT4WTG1F",
+	"6cqGmnM9pBrBDszeHZ3x1nEBLIp4b+3w5YvXp8iHY3F8xrLs+7bVkQI3ThVk4aNAoxmCS2aic+7rFSio",
+	"iTljWKAwUiKIkPNwD/3uL/9ZntUQddFJEZnQ2GVjzIzu7cypiwxOWIQuZzwmJeGlhK3+TOv4KLCa1vFB",
+	"tV7GyTc01BG0rjpT3jE/zvHiS73Tb/U+2Q5Kq0SAR823FAGZUQkdm0p+SE2AfkmojVmEMFuaZFn9o1oD",
+	"k/w9LxoZXx6sNMM8Fdylk30rfuHCpN23vjSaVWZwBuiv/6rfPdpd4kgTdwhAvbougVVOkb71ivTrvSL9",
+	"o17DTNkLunhHvusV+QK+RSpuWlAg481czHAutissLx6dpkR+E1/DdrTqCIaj/sBn89SRoY16wVBK9LOZ",
+	"clpPXRv2lWjkv4ZN3YWmobnm9nY+PL+121X3pGvAWd6d0/V+5nS9X8de7t/Y6ZrNu7nLtbTQN3S4WuHm",
+	"CLQbOVvLZLA7Vyu8eUc+l+85Q7sBJyuYpd8Z66ps3mecn39MYnpBkqWfLn+TkpREaMb5ua2je1jApWwL",
+	"gmOlLkPttdwDlG4DDSzThGmPbCknWUoyX0jhK0rRg0H2FiQ4muBiXd5BqYPgweDdhfAjPcDstduljs+4",
+	"kHU9ocZEfeCOQOom1GYcLbCcBQga9ADMkeOwKnrQ1S4J18/UQE88bObrOKcaWnYVk3Gp6XN1v8VdWxcv",
+	"APw9veGmqjRAAjMq6dcksllJEDRgnBFzS3Hqdt3ywkilhz5hkiQMx+i1BiDTmI++IityJb0FB1+or2K0",
+	"MAl2kaXPLOFYPVlTZHCwBX018965K5378NZqxQc70YqBFJy0WCDmID/UhU3Pl7Z0djZTkiukVa35Z1zS",
+	"yTJE7ecvTp988svhm1dP9wIU6tZjE8qomIVKohY6lsEfJ6mc7es7oNtAaLN7yQVkYrZPHgFaxfDxzx8/",
+	"P4UXu6EL/WG1Is6nnBxheEsxiJE9Utl/d6IvvT7TzfTHAof32LML843VmCZ5B7+C49ErqySXpWLP/uYu",
+	"Qj03+7LANjfMx7GOSGqhIcxJDlHbiDaeoBGRlwRSGNWZFopsMloFmqlyl8HVlaaViOAoPGNtHTlIF6ZS",
+	"anBoWsnxiX3tQ/gH1P1qbKXco6QYd8d8khKx/w2Nrvfh7rCEs2CG754m+DcuVc7BLx760iA3P+Ujv7gH",
+	"yGvoyGDR2DGL0OUMSzXsiEYBGi1R1hjacR0BTCvstSt3Ne/pHSne0+8dDxTv+QA4kA2citbxl29zJ3wv",
+	"aH3FRxr198GDBw8wxng0Go3G4/E4iqKIEEImk8lEaU3gNp7zC/OcOKeLhRlDjldf6X5oLpmmcqcEz9Gn",
+	"L0/Ra4uXbzmwhZODnxIsyXTZOm7NiQa0NlQ+KHJdz3T7ZrrXFSUoMs70EkIzuXQQ7YM1B7Oo46xiBBpH",
+	"/VRx+et86X0imTAgV4vvYPKPv+Ij88tDo99pv3sAXVo0Rn+OJ07LxUIb1QflEZmSI8ronHaEUE5fSDTI",
+	"isSU3gQDDFDKzhm/zBu4NMBEtSToStEG1FjquI07k7ffHAyuvWG6jHK/qcWFd3O9ze3QA8Q0QwjXzyM7",
+	"ErVlf7ZblSn/AySAtm64oGvv7AW99HvrSdI5eit6kFYVH/dYug9WT+gKpcmyySRlTLPJ/BQbqiqwyfyq",
+	"56X20Dc5WK/t3a4EXF1qaZa0CJrhW9GiXtf0kJckqiFpR2+r07+CQn9Zd1+cRclFs+ZjOa3lpO2E7wy/",
+	"8UntTCLVuMvg8vArPmqu9ORCbq3jzHm7b3CACfEqjX2x61V4zc94ViJRBW3WYJC/++2/KMI0b4PvvtLE",
+	"HXR6995ZBaofAye8G0KDL3KFx9JJ/QZ8XzKhV3d1vcrdBU7k3VIO8t1JjMXsrp975qHs2pWHOnLNwjBb",
+	"IrHAzFZwGiC5mp3IhnCvt9W2iDHXaVWWHaUCqgbPiTo44NJT/435SMMs5lM2N9ZwRx/SGaArQywxSWNi",
+	"wGZmJCEPdUjs0kK5CUIiJIiUGSxSGkP/c8BM4gksQwhLHgYolDPKzvXmLBIeora+NNQrF+6bP2HRdGlf",
+	"yRkBI/PDKsPxqgXyVia+WofAguFqH2g2ZOhAoaQ/f5jX+xOwys2rM3gbtQ+oDaFe4L1KnWG28mjbQ5en",
+	"b3goj7JFKj/gqVykMuu3MslAs25AlFuMdLVDYEv2cJl1RPboLTEFN4m+J7CSTsyUUiakYQPqO6gd3usJ",
+	"qE28TKiUhKGwPw9LNHQwa+aS0AeuQFo5rpQZcCHHxMkjcTGls6ZZm/gmMhnxRO39Wid4SSmQKCZYSKB6",
+	"sBX1GLNmPcr+cgZZdabWARUdbh6muVUevrqyYCWHX82PV0/qFnjxCv71gsXLHEGpxMEsTok62vX8yppX",
+	"iquFelylY/Hhxovgy48zgYcN31R3+k/QpxxFaaJBNdvhgx7Uf/dnB715uGeNSJBBzvEP4NAHKDwAmdOP",
+	"wr0g88b0NfEf9CMPU3CpqQiyOFib72SYRYk/rDzauwjl5rrk9uHculJHPJ6RoWKkZNifDaF3rcd8Jgma",
+	"0zhWOwRyyvIYy4ElRxj1OzOeJkgn3CF4s5GzurJBQrM+9TR8ppLY4SeqUsDLF/ZqoO460zya32yaRx2N",
+	"pbTdRB8cfHh0y/OMhvDx2llCUg6f6IFHhZk2noaaRe8WLI93iX1D53hK6lbpZymXGKUMIpYkQRZlIULw",
+	"WA752ttbj2rXYG89wytu4ioGAVvqD/eugwsFfXPDryxIMlQ6aZO1G89wMgXteUxsRRj8AEiwt7+KNv3X",
+	"prCw5YtJ6/jLdTNVD5k6iY1g3p6ncfxz6Jt6/TbwHTxQ6jGKOZsaBmLOHGC1OXVgjDM4cm525N3CwFq6",
+	"Lwpl0yYMrWhZiIX6UvaCyrk3d3sOfu9WGfW7zc9zj1jpLHh5aY0gCfxitLpBlaNTZEJFat3Mlti+0Py9",
+	"CvBnoAKsFdy7+fifoUjdSa39ezH8Xgx/f8SwH+1nhbCsFUi7sH5vCr3hFLAWUkNL59iAZ7jh5p0c7eat",
+	"h4JWyuhvUmIuq72xw3+9ZOOTxSJe3iYega5aLcERGHfTko0Vs/BgvN4iPoENCBYy+v3OUEC1T/gi780d",
+	"Zb2D3Jp0xuHMkwQyo4upBubNnnp+P01lm3ILQAl5bXaZYLt9P7GuyY1YCQ5Sj9pVnOhusAg8i3fD061e",
+	"9jIhF5Rc7mxw5n07Hp6fVHDk8Qg/1an7ph2QpeAAElYMhS+J9CHrdvuboererJjaPLxxTbN7tguArjC3",
+	"oHRUqyvhm/lm89Zc7UZ9nVfbmoVTVlgo9+OQCZFlP6wmo9q+PhDajFYAp2kkXAhomhrQyxkXBnPlEgsT",
+	"HY0aV4Y0OcZBywC4+AcGF1ECcwKtVADuTlHS3Aq+iR1WkK1c7bLvqkTlvZn93sx+b2bXGbPvLeD3FvD3",
+	"ygKuCIMXTz5+9NLpQ1luC6M7a0IYux7+acwZI2PZjSlLr7oR3+fqwcF+1tbepynhVPJhQqZKDUp8EXTT",
+	"aJBOWYcy0/zCGD7QQ5rEgiAqnQLQvAUGuTKYB3BrTNm5YatQKiaXe41awo1jTOdDjefhNzTVDWjG46y5",
+	"HlGaYYxwFCWVNn4WGKTaOQO+Y7Ifmn7JAesQUm27nistpQfQqP6LMkmFHMbkgjSaH0bwAIIHUO93v/3n",
+	"h2v6ObgfqB2FGnY9XKseAkaMXMIE7wgNF0IFwPTr7jfFr2Yv9H6SEiYr6dgLA0zf0dffWXsTwnSbp/UA",
+	"fEFrhsXQDF8DaTV6im4D5USFSPWhXI1H2KQM0uUwtgyyalY9NazDb1NFNCFjOUwTWlcmqu9Ab1490V17",
+	"NVtBWBbOStcL9a823i0TBb61ryToCI/PvTlPY76oeN4SU3W0gakWp9PiMgAH9a8CiJbNeTA89u4ArwVJ",
+	"KJvwDcZpIYQapjaqJctCnab20pBr4JFX7rqVhucyA9/pyra5LKvyY1tm3RWWVpQhPr5bIu/N4qPu2doq",
+	"TOoV8Gt0N/jam1dPvUJ8U5m60vzN8LV8MnLDJ0uyrk5GresiWRVZG4yjoejZqGVy9t5cJpRq2JTV2uEs",
+	"Xj60gI2EjZPloowO2xIH4+RAdpRA7Zhj2oFj2gGOtKYDab83OLyhhMvFzgYkeCsyaFPETyJ8S/8JjWOb",
+	"9K2GqYsDA53YanKZFYUYq+WSxHGnWJznFlZPqZylo1aQCYlCeu4KyZFLqybL+lrf7Yinlf3stDLGUKil",
+	"ZsynlP3YXv9RKf05H6QbZ8Kdr3udB2/Nf4edt9/0goO+v06wIAU3oJKyYGr8aDlbtiB/8iO9jjvXVOlz",
+	"Go3DYxRRAfjBS9vLUem36iwAjWB0QRI6oSRCTz7WJuZDFGr5Hh4jcrWI6ZhKXXmqH7DTBT9AAViYRuNW",
+	"0NIPl6CE9W+eRXcnsovgZ8Ho3D4M4b5mV92ub00e1sTh3gvEdyAQnSqsDiOXnUzBey/S6tZwW5nxXfDn",
+	"CmN4iZdzwuRzDStSjWE3KBN9cHzQP+4Ptk7WftAsIE7kjJfIf0kX2IuFwpOIJEPGS7Bcn6ph9we9e70H",
+	"B71e7+TDzwc/+/jBMy/gMk7wfCWe7GosTt0/B1b1jkDwNiJJIhAWFhMk0n1mBZ0yLNNEqQbjOI1IqVT+",
+	"m9acM7JsHbf6va6Gg6jsYgLV20McRUl5nw66vW6/f9D90O8usNHEMpgD1jHBiIxpRKJjFI6V7SVJFAYo",
+	"jFIlRrEk6g86ZVyjnTAuEUamMB7pavG9AIUjHA2zWapHDK7CELYJAG/ngHczp2KO5RgqesjVQok1+Jxp",
+	"vwtfYxc4plFJWbKD86pBCY5IhRYsJQwGvV6/mT1tKNChLuflGcVki1rclYKx+nbdQdyF5lA82durDuY9",
+	"L9SkT6Ayt+r7nvtbRENTfrgWIAy0NMcx0mucVa5RSe4I5FYp5rukKX5jD2PGlzb0MALJiVUv7W8MwO3w",
+	"LaNXWq7FF4Qt9OIWtctbZWv0Zsx8LUDdAi+HtmGho0zEdXNaxJjVFnSrizoKpGaORulSoPY0waYee0yy",
+	"QmGZYCawBh4CcJc5TkwgQz+rZr4XIDpBmC23rIrOEPTro4z5BzVPEhp9Tn0dtXumXTlMC+4K0OWMjmcI",
+	"5qSfhovKNFEPwxcRZUKSMoTKUa8uAOYpZV2HaRWgUA1Ro4xnvFezdBj7iEx4Quwl6ONfCmCo24rWatu8",
+	"/Vt16Vvz0r0frGPSVTJQKu4lVoLU3WaWzkcQ3IKwio5nwS5XQfVWcHqtTw238v27qnyB1sfrU4McIWIH",
+	"ELjhmEzaZAcqsHzWEmJ+eBxsFkciOfwsP/lNBVHO73cBJlcVIn/iiHIvY8y2cjOvAJXlOaiT4iMHPRTh",
+	"pSjbYU4araObmvrqITxRSFRxQWUP7t3rrUvZdUy6UgX7ZAIAd5KDT0UUqtYVS20WSQbciuaUVUp7UOsO",
+	"5dLF7OKBJ7e4enLVEs85k7N4uU0ro/piW4tmMcdxDC2QjbYDQgO1x2pGWd61Wq5SFsrgQW93iSgNpJjV",
+	"p/NkGRBQhR3tNRVH/lE2GGiTXlae7ddJKTUdi3VhXfE41J3fXWjhnvHdRBePMWvovvvj5Sp/8hwiP9ZH",
+	"t3Gsv89HskrRzXIYbe6YThorYpoc9Xa4ijAeLwT/moTPe4OacTTI5qx5ZX9w1FjDL6dPbmEmlLnQhrXR",
+	"b+t2t76VKM5arFrbWOumWTS/BKujf/O5A0Ceyk3yKs027zCrUkf7lLiXPMJLg8YF5p/MupfPsMizv0oZ",
+	"ldmQVrV29rWGW3BBokZJs/B+v2g0m5EvpvPqlXu7o8KbIq14zIOsrWJtU1ejZumKBihu0PtBc7RSUMPw",
+	"vJQSP2hsBOSDWLkmrzQG1RYt3z1WOtRXIK4BoojI6jnaOLvgLdqz22cK+/Z8BTObFDyuKW30CFCQScMF",
+	"SYapiNZz+TevUcTjGCcBlCNydkESaTudveKpJElHyGVstrhtNwgUF/D6aCbn00y3kRBeTcXbXfSLGUmI",
+	"yZ9TFAfjoyJrXwyx6vanj08D9NPXL54HCEs050Ki++gZ/WjPn2wHryp0ZdjXO9/9SnC2q76xJUJX0/OT",
+	"dpbwvSFOnU6wt+cRCjnaGLI98jTwwIIRcUZEHghB5GpMSCRQiEf8gpiGjaHiomcM3iGFTSSH1YpMGqM9",
+	"+sL6zqy7GRbwjuiiN0wQU1EC3rYsA/2MmScnPI75pfYuUkjg0CNWd7tZ6aaTa0m0OeMtOSo2ocZ1xNis",
+	"qOh5MaVe6k5JNeVBg973oD5okxF/+A4KmtZAam0y3FsG0HlntTdraz58i1JbzTEYHL07QIPC4dwY2KAU",
+	"yS9mNvMFYdS0nZ1QaPen81W2wxU4O7sa9NX/HHTOzq6OPlL/87H654eP18INHAyqAtnNB6jqGUxpETxO",
+	"JUFKYLTFHnrz6umawoWmWdWrOla3M/nU/WDP35z6FYnUMChnj3jkBdWOyHBG68KQ6vIdYQploGM11H/h",
+	"sSRJqfbk5aevOh/Ofjb43W//3Vahx/42xQ2F0ON2kbdSCOOgWVoFvhqmokTG/VWdxKprO8JyPCtlL2Kl",
+	"KHcuCTnfLugHhcoJiQiZ2+BYjm4szYZmMbYQFM1w76ZxvfU646rY2mp8fZd8nc5LgkTDsQ2fr+rJsALG",
+	"LKd9X2go2+LC15yQUSFOtCY6VJzHR2rn/WexzBjhVH32s8HnHz94dviLL+7/6uXBq9OP7j1/9MnRyWal",
+	"IFXjeCW1+a1dPcT1M2wYwylS8eMrPJZgmQHOpqFOUBxDsy+hD465TAWDkvRb60QtcJESc4fmQgAwrFRi",
+	"zGR+jJyywHapBFQjCpsXVyOrH3Z6feB46/Ii1nIvlxHl3VvLK/sKOIIy52N+SSJdxwtTYAjKeIFvQHWf",
+	"tbA4G5NK85EVbRS3YX46tbs9obHO8WIRLO6j1z9XS8cTqYaEyj0CSnS7oTd5KxYa8bHYh3yy7jxC//Xf",
+	"o5cxZmIvcM0koNbygm2I69MgxuQOz/Dxm5jtazexjg+krAmn20UQvKTC/IlHwL0Sz9OGYizpBQlRW5OC",
+	"4hF7AQoVMwpRWzuy1OGBCta9msRAN21fv9AIu0y6Qa8zc3vRq5zdv0bl3FHafDaIJpGuXaiFXg3vaFMW",
+	"eO3d4QlJEhw/4vM5FcK48pulBnqjzdCgX/HyCypLFagbKGTvIme5IcA0TKTS0epgo4f9SUYjPvIOUy/d",
+	"dulM9uGN0pp2kpVY29obWoNA28327377n/agJRJPxiQPq+hku0ssIPerKLZ6DdVoZ9U8q1DYR8++FBKC",
+	"sxQtp9//WpW6fIx2I2wqh/NPXuDMuSSmV5q/SaXJdNA1hKaL2nHuREbtEEPyuvYN6eYk+p97QVbJFyD1",
+	"6QBhdsb4QgsCFGprKoRXaIkGPT6thNoDpXCSENKBLhbhnEgcYYnDLnohZyRBE0riSCCckDNmcupNA0+n",
+	"VaYzutaxvdKZLmQHfuscaKvCYJS0pgsHn2ERa5OzHIN1X+meYP/bC+0zDu4f+lOeYWr1slKLKmdikuA5",
+	"IMYJb32DD1tOdPplr1LPHx7NEFvWN8BzS+2aGfYnsNu5Qb9qIRN+blay32wlq4nUsInrSs2ua0/HE+bH",
+	"Tck6DEpuOmE+zKxXE3QJsu7GwjT30ucn1OajPrylypUKKbrdVeeYpTjuFC6Y3qrP4BL69OVpXQ9VHVf5",
+	"0kOk/XwIzq+D1lsf6cN0NuCpLoepBkB766AVq8LtxYKwkyeQBJDh8imxluVkfcUpe4gsOpXMIVvB5oxQ",
+	"qKtMOmdpr3cwtgsOfymt2sgeLS9BELBp0Qo92Ni4MxvvAyKyvf1tj7IZXhCETVdSNMdLjVyJ2jijK7dv",
+	"tgjRZYIXC8VkeYIwQ7CQELzLm1rZm8t1UlWqqFJETg034w1uq9LyImQ9WGmkZ7FEMR6R+GF2TArNWG0N",
+	"AJWm2r3oJCgck3LkoHkz1MKRWss1b9LCtBLy3OiU1oRJ6kTNmgO4jhPWwmnaFsur+6s6rXgbt9Ndc6O/",
+	"B26BCLbc9NvoU7tqecpwAHkD2Pousetbw9Zrfs+ySqsqm/3s9PQl0iUVWeHZko1t0zzXf/DpY7VYL1+8",
+	"Pi36CfTvHidBgTesxIAAvTOTtDMstd+QcUYeIh1k0/HScLqQBaeGhnzWbefOi+OqoQmzaTXdP0+QFhuZ",
+	"Rqy3oYueSIF0zTeoosb/mxCZJoxEgc5CupwRUFnljCzhLqFxiKsAAcMZwVETeKx1ctKVjdUe11pIGpc1",
+	"iDoNdgcJOSTpZBtg5OhaAXizBOUZFkOYfVUZrMU2UM+MCE5IsslTa3pl+9qK92vaiucNjZunUbrtknea",
+	"Rxlj6PoJZ/QrPjKokKYITe0qBHIrOZSF9s1q85ILHA8FGXPmA8B/rS9kfQPV6KI0JhF82DZDy1wNRouh",
+	"wsLhj5ZoBtlALC4Wrh7c6zVK1oixkEP1Mm/I5gv7YbsaurJ6ksZ6YSaUUTEjEWpjgfIG3nuWl5jlMvCd",
+	"JUdY76gzODjt9477R8cHvQ8gelOkmB98++uzs+ibw+uO+s/A/udU/+e48J+zM/2GH6wugV0vZQwT99p8",
+	"Dfq530CjU7uwvUSsBXGzPCpL41NbuX9JRuMZlgO8oDaZr3nXqhxSTWOzZaWCLsd11qI8Oc/RKJFigRtU",
+	"+JmHWdVLZb1XeRi1LIcYucyET5gmccGctG2atWtESyosDKMvaf/V465PoaU+I8CNhVmlpaqtWqSIzPiE",
+	"rd50f68bS8dfdPTCdYyd2fmcLD0qe5m5uKz+7/zFD36oLMDBvTt3P+j+ehh++//rdR6cdH6FO1933t79",
+	"QQ3G7GyVF8ii7nf0mDuWFNbgwhz2HtxrEKSolXzV7+tbd/z9HZnpPWXvZZ3Ft9Y+Nsv4qy3I/Ng6DZKU",
+	"eEova97sahc3l6DFFWFlWWSOaFYp1j9Sv2yc9DivUf3tCnz6+LS5ir+WWJpIpnXHdaXkaqz1r31rRar5",
+	"1wdYm7tCltcZH0Xx2/bi2q/fXChWkgbXfPN6jRzyl3Rq+bOpH9Ds9bpqTvvydSLyNTaeBN/YNh3RO5hR",
+	"K2g8tTx07mkBomV7tf2UUqxd6S8kXpZEfsb58mqa1SLckvMfmTT26Ux6sBbiUCv82kciEJUlNPXvRIb7",
+	"Rq3v2XLU32/Jr30kwiYxvFvBX/YUvCPZLiRfgJdlfrtS/b3gbiaZ7Y9/bLK5VkEJYbohwlEkgIE4YaBz",
+	"QhYib19hx30HkOfIwzzAgnAseMZm5IycsaoLEc6siV6VmwTqMPwmqlGdO3ZFB6+i/62p120r/aDsW3Bt",
+	"ffO+FSJ9ycZ5Nt+qOfzR+xDr16l+eU7p3OvneHP6CEk6JwF69ckjdHBw8ABdUjlDGIXadRYiPpkIIgMr",
+	"QTRj3sp1txu/3Wsi1cny7DOkXw9TXSkZDfNmlZ5OfnkbTizRDF8QdbzgwQDyYRCfmFZMXfRiMkGjpVdc",
+	"1rrAcRpROQRMkKG3NvdlQjqKdyG4E804P0eUITKZkLFE7fDkzcdPTodPnzx7cjp88+ppaKDEBJFoRpLc",
+	"nQp+YD6ZFHfEG8zACaQqMS69lXEWG3RMULhvbg6RmPFLgdqhvhJm3/Uazq3f/73//ff/9B/9/i//3u//",
+	"w//tD6iQ8fmQsmGte+ANgDTN8RLBvWpNAO4HowgvDVJdQi5xEpXyxht2BLIDmOOroX6PfyVitfdC6lF0",
+	"KMs++ps8R3TvIbS9HBFbkWs0iUqO6M6AQPLhU7Zy+Dmo06rxlxMTdzhQzmRCRylkGGppNrRdfddiTOfP",
+	"GvvmkX3y2hQuDjWg+lgD/eTs8JtKZcaUgr4C0HxQtI1ZqceTQVyHgg2w8SQva/21x9ykcQ+dFiC1dfih",
+	"xtY3SXz2CWHA3m0peowZwHGYN6M2jKszyA4eZuJSHZGfvn7xfP2hn8RYzDQf8nFCEqFer3dHoFFKY6nI",
+	"BG4lyXFWqQLFOXPMllAxryERdKMqhkL9+kvKIn4ZqoUzbFVPBuLIihIwZcLcHCoN3dgkM4KSNCYV9nWv",
+	"IR2uI0J3dBvOXo1NP2gj88p0gnnDkBUjWj9X1A7v9SBJrT9X/3sAIMJ9g2iJ0accWbSqh6gPVtpBP9rr",
+	"oi+UEA6dzQud2DH8oIcRfnOmkb7PWsdnANR41grOdOtk+OkuvOMu/Krnc9Y67naDs5ZJMhBnrWPnO9eh",
+	"Yasazkrx1YcoPGudtcIaUXMwK2cN+mwccgmpycMRjjFbh61ksVQl1/U4jFzGy6wnFImA/tY2RPTUSwHq",
+	"cI085kJqgazvqkrk5y9On3zyyx0JYyhD9o/kqeISHS39KoN4cfLm9LMtxmDtKPXCIngHjMQ7RBqNh5zF",
+	"S1/WcrxEOFKnD7grTwQghquhtnmSbdWe1SatM+ShBoHhjCDo/pcKop5k01hDjnc4UydD3X5OlqIZE3Yg",
+	"i+v1ilO+6KTgFkh4Op1Z/BYDAWrBXCFvhGvIyM0/PieJknGy1m1jb0DUQoL4BlHKtBv2NUTsukYO7kh0",
+	"sszQ29TmpDhztezKUtWPQB6BbjLUvswaDwWljJu9zdfGS+qn/gW4I7TawlOpS/3B8EhHwPZsp7gp12Zz",
+	"Ulv6b15RoHaN9+ws5ZEDs1TAi9Y7StlwFY54pmZJIK9tAcW7ZVPpy17nwdtv+sGD6/bZWdf+NbiugSGw",
+	"w9UlH6A6LIe6S7HHAHqmLyAL9wza9ohoSGUMFbla2Jg03YcIg9maWNZoC9wZlzPKpiUgkaKovr+2ilVZ",
+	"XZRNh4RFC05XneHw08enCPrNmWfCTBvKscwMTo7kCDNgNCUz4aE634GaoX32sHfYjJ4XCb89VUq9vKEi",
+	"tUj4u1Sj1MjUQVjbbdTtLmq0Wq1zS44SGhE98sy71UUn+iYr7/VlnqAwjWWCQzN797VUoJhfqiUTOmk7",
+	"QlgvwYxOZ3ASqc4BpIkdSRxrE1bZ9aHajEueCLmnVjAm0uKS6ZuNeCgrF/5F+U40S1ijm+mVGR1vrVUu",
+	"Er5Gp8y+cUsapQPixuiaUk7FBQDT2M+MDYK/rWbQRZ17XfRIQ73ZJt1qGc+Y7/lLsO+wOt9JhBY4kUtl",
+	"v4F1B3wnQKQ77aIQigZPUjnb11lyoeFWZ4wz9AkW8tOXp3cEEmMcE9TO3v/Xf4X6ZlDF2qsN6k8TU3k3",
+	"HGeld8PmFY58ojVxEBFa1lUKZBd4afDIoFQRtS2Dyr8o1GbvVcsh6/Akev6Z5DZ9vaz4wmQDGyGgRFzW",
+	"VLaklDZyHBW+ugU3LCm5to+1wyCzlrdZq+T1XEgQvZNSxsMZTxPhrfzQNyHCImHkey6J4ClYEaVtpYLk",
+	"aBVokYqZ6dhNGOAZXuIkClC6AI6iMZlLmOCH3mEqUoqG+syOsFhFcZFpL5EV2SfgDwG8XRDwEzyn8dIw",
+	"lUyWzKGPBjNnzH5Lnfrw+IxpeWsExmhpv5TFWcaciXROEJWBkc2cZZ3K7wjELxmKSATthZzHIq50oO4Z",
+	"sykr/V6vdET7vR1J4eIacpYK4H44ryxd5VN7DU8DU/xIPVt5Y0J0A8M6MvoM6ASkeqROf2GvJD4nhojh",
+	"LQHIK8pSngplPYzw+Fy71QQa40UX2fU6KrpK3bp3no5i4i7V/Q8LgN29bi9XJ3XXjcqk/KIB+kjJMr3p",
+	"Lc2L2kKgg0K9A/ySF/oVYmzZtUrMlEpfEcxL0ySv9hFJ52T4NWd1Z0XLoCcnz08ggoO+Bl03c/eqownW",
+	"7DiV6lxQuVes5nhz+qgodk8ExYpO2HSGaQN7U+n+57enD+vXN9SI4eZ3qRO7o3vHCqCe6w1VQGfztlYC",
+	"4R1r1EDnO7ekCIKpsCv7xNgdGYNvC6KtlvIHwhuaD9BNayNv1eOXeNlZJFzyMY8zf1U7hDeFe5t7rvQQ",
+	"zsmyxk2E4IbcZ3VOlq53SBNN7iPSqXHbuIn0QBZNnGbtcEEBtkAzcLUmfq9ZQ5+Z/nStb8p9vzrLWBDt",
+	"kAq/yZ683teeqe5itoAyAW0NgDYs0JTXwSjjpeuYWu+UKqc7ZmKlRiMOauLhHmd8xZpy/dPVWHbBkV4T",
+	"A6uEm1cH7lxvs0+rXaN/+30UdbxhTXSyIn89YWt/JNYfXvapv2vVudXamU/NKfMUl7jdM1Y++H7/edV5",
+	"W+/qrnU9e/2oa7yVayzVFe7CUryvGPssSeyi9lLw5rhuPl9Cjc0/2VXD6rqklbUW6VYpJm9ePc2ErlaV",
+	"wC3SOFrkfPTm6Lk3yEjJJtEoD6WSgPs+MeV9Yso7TkxpCKt3s1wS3eLOSSUxL82Oi415KO1+zCOl3HcG",
+	"16FF2vSzATHjiwIXSAgjl77z/z7/5H3+yfcg/8QVQxA8/eBLMZ9Fb79Vf8zmovu2TiT5ElVWZpls3bRs",
+	"82SUm8pu/a6bi+1Ncldqx4xOwWdoEls4M2a0RoFWYlVjJHfP2CsDAm0RNBIieHxhQrxokdALLEmWzAft",
+	"3g0O82iJwpOnT198MXz56snPT04fD1+8Of3oxZvnH4clL22D/JibLpqbTfM+p2XrnJb1SSSfPTt51Hn9",
+	"2cng6F45uaWQ0mIcGYSNk+UC0hzKlV8l0/1yJsh4eHD+mwe6CcOaUq/B0b01M3qfE/M+J+Z9TsyfUk6M",
+	"t0nCYZOXvc8leWe5JNtrh7tOOrnV1gJ/DjkfN07b8LbfWHtgvWkXhRyI7F0fDtZu0/vsiPfZEe+zI+qy",
+	"IzZrQPM+deJ96sT71Ild6z21ORYubkhz8fl9Sn5YEfgvZD7czHVwPzqY9MaD0QP8ITmc3Otv6z14nyrR",
+	"MFWiGrZV0uwpZece3ACAWeKirklnQiBZF8eZY1NINa/suev9PLG72+3mRfI4UscVWTZdyujNwU1SOSvN",
+	"sIpjhAVZ7TA6eZKvuuGOMWXnx+bTSsFjEQrVKHlCvwb+dow+0thHGqhfDeRUiW+D1F8crp7lvoiHh+PT",
+	"B4ufDea/Su5/fvVFf7R/0d+8KWm/MxjcuClptZHSwS76/pURjD1z9mLK1kBOPNMyyW7EHIPqnlGJLlDR",
+	"Kj28wtsTv6OY6k2bUiop0hlxWW/d1mglrmlrSUu3TlgosqIMAUr6QxdWUcvESizXb+WuR14ystHTmPSg",
+	"YQmEfr5mhifg+gKNlwgJlms2UbNFG8xyqxlu19wlhUyUHR8zaMpabUHbHzSsN4EgWp2cAo1NV9VEGSip",
+	"Wug7+pAUHSODLVo1OcDEdiTZ8Qwcjl+k+jKNFJahTIB1vWozTl1ggIVtertKQDVs7rpChjWSMDeMZ70T",
+	"NuzJhqrnhqv7l69u0rEh69zMJi3x1Qa8cDNEugpfW+de2ejtzkFeeSI373Jq37zyNPixUTfrOpfrfutA",
+	"RPXrVg5oV3l/3+2B9STakUudLbT0gHs1PNB/HgfYv3Zw+SHq9OugQxsc905/C71lkwFs/vFtVJJa+8t1",
+	"sdYeoG924mXyODUhmlH0bdsykDwrUGhURx3foEnJC4oXyrRSOrD2swdnbEGSvJVOG4OzgE9QuCrRMNSO",
+	"pgy5dbkgew9ReDe0ziTwYJ8xPslerTNbYiokiXIPcfjNWevuWesY9Xu967CLXmn4xwhdznhMKp0a7xoi",
+	"mBI4fMeDXk8fJHf9HevfbF8Ri3COF1/qs/FW74/aXdj5Z5xRyRNP6/0CnO2G/Wpvx4rcIIa0ZZfdKpKt",
+	"kxDQq228Aj6GNdN9cHxwM8UKvhRjSdh4OZwXB9e/P2jcJWZOhCg3a23x81bdJ3NuYqMGKTtn/JKBftwK",
+	"WpH6dyF0AD/7BYuvaElHwSA4ZRCa0RyqvqjQ6N06w6GLHituoB06ckaYhmMVUCNNJURvE4JjnTmNY6SY",
+	"XkwAR66NBQpfvnht8i7sod7/hkbXWcht/xt76NWvkggZoogTEejqc6dlos3ssTxJN2WlAqWLrLEVc3Iz",
+	"uujxfCGXgXmHehJuA1TYwszvCOMNL0p0V/42wiPW3iVvkk06iunY48Wf8UuGsEROegrcum860jbKib8F",
+	"w3aFnegwKUtf3p40Zs5uxxuXtquHq3RWqud8Q0PR5bVbGYsbsOPVkeuCCx8kUqWL7mZI3+YdwB+L3DIP",
+	"dN47LGY+eFlpxh/qyH5tz8oVx2Az7dE9I5uskd9ocvZuLXHsxHYqSPYb2E/ue3ZkQ90GHW9FuIUY6Z8C",
+	"pa4nzeoGp6NMAnyaYO2h3YApLWLMbrqTJWq0r/TR4yn19cUEO8HYBAAZQyMC4vgSLrDMbqDiGEFUFP3u",
+	"H/19paTDfycJKTSsUX/rgkJbjFrUbfSFyj68ESQxlUWNdemD706X3ko/XiSUJ1Qu1zefbeqAauISzn3B",
+	"BWmfDaawQj6ycbZml6J3i3bXzvplcqVXhB0om80FY79XbE18ux4/77qvWd9dSC/3JG0vu5y3NJRcJdbm",
+	"o/WjLfenzOPsu2sHvg2Z1sL0vpY4gcYW5o4cNk0ZHmG5fCpEQpdL7+0u1dVLs1B8WeRpIz76SdGDmn1O",
+	"313Ktzj0FhGY3IzCm8c8SchYdmY8EaQzAjfscn1KR9mp6ZPlCY/Xts0odZxQm/xKPdbYW+d5QR5NrMvw",
+	"6W2S4aNooKqWjKCXh7MiB4PCghwU6z10M6pe58Gw23n7wQ/WGnPZR519qzsVL43X4ibMxbOMviD8ouwg",
+	"8fNzPCVDQb8u3jrwZ9BVGp33t5CHMMW8uflC26b5OOqWbkfKey2Lsf5scwPkLTu14btjJJ3qtepam1EM",
+	"IxLrUPiKtAiOcBShNiNTLOkFUT9EJErHcq+Lnjt1iZJPNTghuIJCyyubRgt2NbWMZ/p6ohV7JGTZhnVt",
+	"0XBMx+Qn9QErxV2LXZy//PVPzs7E2w9+Yv/hjVpNE54uvHkEz/gFyZLQtb+eCgT3o3YILif4Q1ioJqzG",
+	"rZNs4EJxudfESX0HNhcNvgW0193Mwb2Hbtq8qSIQiJQb6ngFTEdIvICk7x3IGTCNVoUEszbfZrAAqwve",
+	"0TY02AefKZhH0C4nS/qHaXaRQUlBoXoutM5VKTSAqo4zHme7doHjlED2reQGQ8rpl29aL5qWreXK3UFv",
+	"8GGn1+/0dpFw8D0Qv3R9n3CwXVeI6g2Kz3yWfGl8J4zxlI3JnDDpS56MKGHjTVfNfemJfYWB5yB1laWS",
+	"XEnUfoaT84hfslK2qLrBJgYnRCg9VSAsUW9w3OtBoyvAaBnxVFn4uhC0u1XWYn+reFPkP2faU657OcBZ",
+	"gIqEtptfRlgJQyYfyoPd5zo2M9/1+q6Y0SThc++ETGF/3YwGO5iRpDIuqZ7PsBo8A5OFM/QayzSJoO65",
+	"mvm2LurQ30nUQQ8yp3h3TXN6CfIDtlmUoMl5qxYT4zi2Lb8oNELK2nW0BZ0yAomeQJVyL0AhwM1AhYm+",
+	"2qFMQ9AEKIT2IPpisVOI6yDDcWy8MpCWB48UXWT6juohrZ/eLvwGq1jg9n6E0lsfJwlP/JyOqEtoxCPI",
+	"JTCZwZjhKQwBnbx8gtraWxsgnMpZoNc4gNXfO0YYiXRBEkFs+ekZS3THYOvAPHn55I6GAYqIxDQ+ax2j",
+	"b85a8GH177NWt9s9a11fK3rAi2ougX4MfFo80tzhAsc0Gpp0FXW3nmBmmClhnq3UdaXdcf7GDbYGFvFj",
+	"/WR5J8wLm27Fx9n3Sz47mJ8HV1sqLhSgOR7PKCOdhOBI/QKtxLSmZ2J+aESEUpWoNABimE1JFz2GfYUG",
+	"X5gtz5iteoP9tZX4YCNQYVI/oNdPF31qBB2ssEBjnCRLXbSnC54iAsnKBI9nZ8zWzZhKTdjOALza8pKj",
+	"OU8IOqcsEsfg4M6w4sztMDyrjY1iPj4XCOua0cAE1N2Ac/ZIG/o4mAtDXV+g9SNTXLCn31oI1SeA9WLa",
+	"oep0+TuaZoiQ3TN2xr5F+iXoWzPNb8/Yt51OB/6/unzY66FvUViixhC1Rxiw+fGcSLWu5nwpNmbv/Upw",
+	"Fiq2xkS6WPBEsdc5iSgeKvoJnTtNFNv5Ra3YME3iEFgfGE1DxuXQ2HzqZ93EdBhRAdEm9RPUSLOphv1z",
+	"X2c/aJAzhnjELwhgw4Gu7F4ClDcozsouGUHte8peKj+F2thRn2DN0JzMRyRBPJWGegWK+DhVLIhEKFFE",
+	"bNIZdMBJMRRY4XCvtIp2F0o/W3gL9buGT7PHN/9F7fLQLIv61do8Q8qMmaR+lVwuynedk6X7kxAc9o2U",
+	"f4wIo8Q8ZaBm6JQpDaFwq7v3sF4MvThJ5QwYcFZRo/v8IpPWElgANuDMkRGdaMnTROwhQ699Ra8ps68p",
+	"UgZe0OE5WboDcH7K7so6s2eL4a7kutWxIxnokyPSyYSOqVoJ65sISr+DQyZ77kA9N+HJiEaRHgI4gV1K",
+	"V3ZNYUxA8uUjQhflX/LbNEImbNoMJ0TPWTMM51f3m/oXswNwMAG9EpgYiUJgUdA6RnM7faitXjOcp9K8",
+	"xlT7u6Mfi2TifjyjSsDlK45C8GEBhmAcc/OUY8ANJefDmF/Cyy2YYvYau9CHaqHVYkx4ykrrk/2kp134",
+	"KSERmS/01yvnycXJMXSbffBIfVC3PC/sjL3+QF0fczaJqT6Igsh0MTTZUnqWEYkpFM+rF0QE6502DTCG",
+	"EhuqLY/RLm35d2c/y5fcZS9fU3+Tudm9bIE5I9VFcL5QvLDA+WHpA9ErEaK3DkNLcH1tMNBHepHwsdIA",
+	"RrFmsLDoGXuF/C2AA5GGaxjxtwfDV+qazRgdmoOes0Xnh7xAcZgQpeAAbTti2bxXdznNslKdwkb1QZto",
+	"CrtkamndFTBE4C6xvaTRoGAZAPzJc21OxRzL8cy9BD6olOELTMGeq1yDhk1wbB0Gm506hwNn+bd2ompp",
+	"i2xZ0YDluAOg2kSJAl1argkm+3tIrsaERA4TsZAJ5GqGUyFd9qKfSJSqZZiMcYUNR6lYau7Lh3PMlkMs",
+	"pSJJYcjkyGoqUqnHcYja2h9s872hfNfcqQnKalOg9oU5lUBf/gmmDscxf9nnD4yMcdea8WH2t01RLkto",
+	"Q3853VX2S3dqrNvHMtWoU2AQszRkrr5B9+GmGitGjdmxEat2RUESO38r/U2Zk171rfQcZOqVlTewQSu6",
+	"W9Z/PpsGOIcdzc15lflUjd7mXCkpYCbX0KO1OVeqz3iULPg1VyacsRrFwRlt/ktVk4DbqqpA+WdbHJeJ",
+	"f5tm4SxWQfjb7MrSEhdFf+EmLfkt6nlB8Gc/Ol8riH2Aky+IpAzR3ugBGs9ey8rCZ+0vJXmq7qkIRO3I",
+	"ASkIe1ySeK2gVZQUsEmOeDBFiRUuB1WHPklQ2ntztfSr1a/VWxxuV/gzY3ZlVPmM12VLUGB1asQup7PJ",
+	"sgyiiUVWlc/C4VSaTi3TgF2o8qOsb4BDPVW7wIn45maBjm0uSvc4aq+aV9kmML9pk8C+wfl2rhk6fQqc",
+	"665e6I6qqBaar3i0wlbBq2+VQrW2BX0JFtSr0nmuZHTk1aM8V5xh1mlRbq8D5/aCYpVtVU6yFVFoViKj",
+	"iIqQybdNlH72qD06166ixjg9ByqWXaUfQV6Q4FUKK78rndD5saTvVK9kWpLbHqEoJZ0rZR2pfAkyDAsO",
+	"06q4LDpPi8U8ToTC7408QbN0jlnu3DIurQAJPIEQt5jxS4sH50O58Hr/fLG3TO3x+0St2kwj1IZ4ItXO",
+	"o/AXnVf6UudJFKIZwRFJ9gK0SIiOGzINbZYYb1lxdL3+Tz++98v7Xxz+ov/ZwfMPfzZ4dXT64Oe9X33+",
+	"aK0b37I28A82cDI+T+P45yC3vfP76esXz3UkVMc5tVPl5RN00O0ByBvjGnZAfQc8b6GNhIQILxYxJTr8",
+	"ar2N+IyFxo8kOMLI3o0AF5CwMbEdfCRhKMRs+WJyjL7UrjpwJsLAtbsuQNnw31r0ZK2gqde+rY3K1K4G",
+	"aO4GRv8kikjNrmeFelbX52zEcRJRNkVYPYbaALEyVpIUViUhk4SIGdI4ZEgQHJPIdrBWxKojh6UwZlas",
+	"U5+QYu65IxAtxuv7g4Ypr5o1+b+Q2TDSmbVS+NhUIMmLVMsXhGFv9Y4W4avX8itOmTGSTHnjgvMYtSFz",
+	"B/3ut//CQfOzuHTWbuSJRslixagOFDHpakZbxtQEiKl0opxdcJYrm9TbplTlalL+BuhlUoLYG4mONUiO",
+	"k/cwSvilSTAJ0yQOu6i8WSzvv3DG1G1OAwcawnJax76Btxjh8XmALmd0PLN1ZabNpjMi9Zxa7MsZYWdM",
+	"GVpKCeQR0UWiSUqULZUNRPc0ZYinssMnnZE+CXogARLpeIawQCdMzhK+oOO9QIf5dD4GpNBg47cP1X/+",
+	"Qns599S84dOIMsPjyZWOX6CEp5J0UWgcovlMqDxjajyUodDmmFAWIlMxEUAAOECjZZ6/cznjdg8QlZq/",
+	"FE9o/iIfaBy8GMVkAlFLO5SqH6CEaNcMyyRf+zVHV0dOQRCqpTQLpiYYwAzhRRBarVvNRuBlLoHVdQiR",
+	"hXFB4o4dlx+EStFnsdXPgu6roecljQCFv28puFH/D22i+7mRuy/G/QpxZmiUm4pyisCvrnqL+79c8T9N",
+	"ANRqEbTsWt0RJcfRm1dPAx1gg3wmQ+zYcImXnz96rDhfHBO1ie3Xg6N7eytQvjTjzhsL7GeG+o/HMdjT",
+	"NPoRXiyGC8MylPQd3APdO/vMjx4/eEbiGceDF5cXnySPn53+dJo++gxz8nlf3n/z6otR+ulPXwt52Rk/",
+	"8z1v9M0fqcHq6y5F/QgG/MODkx8OPvnh4JMyXfxw8Ale0B8OPlG0of4w1PHDwScwox8OPrEUYt8tFpwJ",
+	"Aq6RH0HTGfgdEBJ/pBaERh8sEj6hMfkA9P8P+GQSUwZGIBHC3K4W/kcbEsH9/oO1nfS038f6kgpnq3D0",
+	"A5cFNRVFj3hEHpsjvjZltqx5AxOBEUQFZtnOQQFWsX2PmlPPw6reUp2PpxRsRyBYCP9MkNwRaIGnxLC+",
+	"NshDc0jOmAHRB7bMU/lQR3xHXI05IWhKL3QAeKlrtPE0IaTc47x1MnrUHxxcLb/+iw03X7f6WgcYW8+g",
+	"7Fk3YHrFFRoRtQyZU2nnrKpEpE1tjJcxZp4MhpUpbQPIndw4pa2wYAXw3oTn+aATnthO4d6XGKDVIdxQ",
+	"2YaP8VLLLUg/jbFQb9SZZQRNE8ykUoKgHRWODXLHjMyt5E1SBu0/lKm8V2nJsKae2R3HC+1IUO/VLbba",
+	"GFlrXTfaGmOGhKRxrAgeRqYPbVlRNsgfPCLN+sJtlZ2nYWK3zXZSNPQUsGYaQQqq7Z5zJmexN50OnLe+",
+	"5oRU2Z/ahM+bwll0fEDOb4/VMEsN5h80VNoy7Lr6hP0MzR4a+S1IojfOU2HQ7JNNcnc9a23TeVcnHm51",
+	"SlfAHcBgywfQLpvdtuIpL0AeaBK7UVJiTmibSkYHbBnr8zdSExaBBipXh9ICYrexRDHBQmN68In1I4nA",
+	"egiUzBxzZmnPKzazq358IqcScj1ySg12SXg3DBC07MNjaXBM1F5BbJZM6NVdgA0K7y5wIu+WsFnvri4B",
+	"6Nf728QmiHGN5mcA4G++UHUY4ScuRDdqhw8MmvfsoDcP96zaIogGl5zX4n3vBWhE5CUhDPU1GRz0o/U4",
+	"2s66rlUubXjQTKXhofAXpzsuHGHI/o5t+ZgVq7f9Vel7OyhLLw30tcRSVHUNJZ7rE6c3RpDTBUCj5YZ8",
+	"FQb3qXr2IxBbN0r/hZe94pc+eSh5fSX9xpOVXxdfVu4rsJrWYOVhRPAmZ+2C5knJMFdIh/WoY59AmMa0",
+	"HGibRMzDXk/ngY74BdlTOs84xkJ4fKypOjKeimL9lj685bB3UO6e3wTXAGxnj94GZXaHV1dri708sHtu",
+	"xLR22IMHW7xaxyPqhntUGm5D5aNSFNoMEsJGamuneNQbBJBBorbnqHeoW89luUU6dKczGzMP85incaTD",
+	"Lnsbr0+JrG2BaimCbdoymp135pEtb1Nqt2zCy3AjOidMKDmTKAMXzFZ1P2j3LlPV1SQzniYOfJQTlheg",
+	"bp2TZZHX1hSh+Mb5VENKVcf5nOCECNlJMDtXio9Sm2msU8DnNI6pcbyaKhwwwhmHY4wusa7QiTxqz+Ko",
+	"V0S3OWyEGLt4cFTUKUBlb/LcgyL99ps8V8ZDOIK2gQ+OWvqFTYnglVY0SnofHs/IEOo3h32TFiPWtoT1",
+	"sCfnPUfzG74n8j1/2NRG0Z14SpDezZ7MEPB8A+gPmo6AZMJlUxFsxNJ10JrQREg9jOF24twepmt9Jr1n",
+	"Hw76Mbgwwggvtdc3VEc81Cid6ficSO26TqQ1Zo1eTSK3uVDMxzg+Y+qXAIW//OUvf9l59qzz8cenn312",
+	"/OzZ8evX4d5D/SFdCpA3bzQ/O4l4ipWYsZyTZaiLJWiE2rqdgLpdS+hLKmc8BcNnz1M2W9ZT/KiNLkbk",
+	"DRZ5kfD5QnpJ935vhya9AZVv62CHKIUhB4cNP5UQLDijbOob8f1GLykxJp1mZxthFZfDd7jKp72OiwQ1",
+	"XMozh9y6N2ewsL+VU9WQdabikdL3PAbt4OoqtG3ljM4IGYxKZdwLUHiortuU3dEyC5NaCy7TMbBwskvu",
+	"CASIMwEKj9QLtALiiuLB1VUraB3C/x5dXRUF7hH8vFbgOmhmHj2NWe8jn1gHBHSjVkfT4z5Y5369t9s+",
+	"KLoe/ujmUF6Hjc7KOWW+xrSMXIaozbheHqVnGHesTm8Hl22I2lCxJqlt76WhAdCcK6LhqS4zXUwTHOkU",
+	"+hmdKh1ZPRAUa4nN5jNyCbQP7we9EB4uEoG+yY+KUJcCAtPQGhT4C6X9TU0tIhAGWK/sNlCD1CA2drNW",
+	"W3Vs4rnU+c0uLi84rW1yU5Z0VqrNNff4gip5dfiO6P1GzlWfH9RutrvimVvULIgh7lJtttvtw3LUNbhx",
+	"FcwHPCVP+bSGtZg6PMXv1qUqrTyr64nNJICXX/bhVi+rVZdLrn+lLGlo81wGZnlowEf7HaVlmTsQvBe1",
+	"H8U4jXKpUAoM3FAT33iIRx2NIXFbg4w2HFxCcJTHxpyKXHd82wymOchqAwpZaUM8uLczEMt1COn1gci5",
+	"tzu8Y0Rna5zVcZlMHhZloWKNMe4u9n2nT10h4mgy9Asz2b/o749nWO7n6+WNnlbNoLIHB2gQ6a6F8yaz",
+	"gFei0VKS4mSKvgOJNHmVJd6gmYegjH7Zb+Y2qwmcnGZ97nMlEWFxrt3/Puxzf5yyZKAUP/KELVJpIkaB",
+	"PkyRMqwEomwcp1EpBWDQ37FFU4leb2nE+FlJ5VxCWzeJsjcog4qyc629YVGu2tf1JmVUsN5GbdnKPfc2",
+	"ycy20EsrkvQ+Oz19abEDHDpJyJjQi/Lu+QHTckdpA+h6U/+ylmYhNR4S1bP1bBe7A8zxYqG2gE+sd8B2",
+	"DsxOY0LGPInKp9ECSQ96g0NgjL2aTm87w9d19tIF23W0jBLybiHj13pNS4vncMlsD75zC9qlt6L0qLDl",
+	"bZVDi1FZDn5CvhWfoBSgRWI+FQFi5FIxcfhyF73EQqCQkSs5HKeJ4Emozmxo/2077qkb4G2mn6Hp6h5j",
+	"oX+u6p43BMg0Sq8vrSQfa5ELHPT76yGfaqAt3Zc2WnfiLYDJ3BJg3SPNnHU1jw4ImCNRi1LpgF1awEpX",
+	"h6lD31ZnclBpe3k4sDB1NqZgUedaGLowFbsWHvcHRz0XkFVDNbauG+NxviJzTEEGuPNDz/ASTXAcIxHT",
+	"6UxC2UnML9HXJOEGL4Z1JnDNOH8EkTImzfA731UbID8E5mme/1/EwSwAs7FyhrIPBHMtWFk9wqUzCgNr",
+	"Wf34Fjr4Fqz+ZniR+ajJBUmqwG87hG8sd4gtjvFTx67OXcWCowkuqomHzRbl+4MWuSJRJMsaXpsiYlAI",
+	"w9Jehw8NxOdEkuQSJ5HYQS4J1NXWplt+MdP4uBmGqqBT1qFMafXCAAecvjh9WS1nqK2ZKGFllhYsgRZR",
+	"6iLq/e63//wQsCVev37hlgVI56ZxjOk8L6t5Sll61Y34HREobU0ZXFA3VTH+N0LQdvrv1psHWk/30LDm",
+	"+w079VbdjVpKNEoodHC34UQ4jXFzzICVjXQ31Y/MGfLgF0ZzykIDladp3zjTHtq4GVRIag5AdUcw526a",
+	"AIDZOVkWiNwIWu3vfFsubm0QTnBOrUfBCDXUkD6mitQhcl8dWlYVmEp3ai5qGjWxvzPWPuwd7D1EGIU5",
+	"+IbudYgZYoTCAVMfU99iJmbovjawRS40gQVRf56xDLRYSL6wDvhCPWiuhtg6+ayuueg9trdVSUyQcZpQ",
+	"uXytls+oJ9Cn/sSbQnRSLUa0DOOnX5wingCg3jlZonYozjvQol9tL+wO8Al4eT6UmZQLvYv8nJLmH9Vr",
+	"g/RjXUBEADRn9afNvD1u2dKeobk//y5e0M/JsnV9DX2GJtzz1fyT6kvGRWN27Nh2WxCBNR+Fs4l5OM3I",
+	"hsC0h9M7Cxm/IjAJheqx3MDoIrUIhEmoClUsr5LXnrW1c5b+jLXDQjHmMfoIlhrpImN1iwED1O3swvLa",
+	"hGYx64pOzcbWfyjbb/RMoxCoF5kaeQcBSVg312Gvrw4NXD9jjLNOcZoWlvGwd9BFkMSu10rrxjXWwEO0",
+	"MHcmkGd+xsAXp+wtsCu76I3dm8KQEoJy8PBjZCupLOBjOMNimD+gcwLwGZtr55fENLZ1z+BRyO7U59XA",
+	"5LYy+wZmqpa0FbQuSCI0yfW6/W5PnQaoXVtQZZR1e90DiArJGZxOKBbEDkoq/Dolvjb7cYwKdwZQ4hRk",
+	"UFhqEupkRqmp23Ys2xaMQhP/kwhOYQn4VQkXs0rq24NezyRwW1hpqJQfwxv2ATDIFXuZYfuli2xtQGiz",
+	"l2yNNe23+opp/RlSdB3Ks9Lf+4UYW13Sqd3gevBjt+TAP6Drt9eGUeIbgObC1gBb82iqLjF0FaEd9vp1",
+	"38o2d/+Ni3EEDx2sf+iTDKToOmgdNXnijYO94YomIBFXKH359jr4piAxvnx7/TZoiXQ+x8myddxSi2Cw",
+	"fN05q43CUwGSs3CC1MovTIdwH8S2Kc23dIouZzQmiPFLREGBCL/MaCRAhqz2QtQ2ePojnirzTDEZdbL3",
+	"Hmp8RAJte0xXH2hqAajQq4+eaTKUaXYf8Wi52bm7hdO29iTt4Ag1Phzuan2heLo+DrkyrUza6wr36n/n",
+	"q/jHyLN2wLGacCvDrHrruchHODIYNe+Qvx32GzxxyvlTACRTDwwG6x8oELKuavkOeOnLdBRTAaXPDXnp",
+	"deDRUqBns+avMfHVAT+RUOe5WBCcOEFTjb1ulGSSmN7L1hpaySo/1l+qnPRDT/UrMbXF328y00Nf/cRz",
+	"Lj8B8LzvgFb0Mm5AKkqxtTjh8D3fUPNbCkfiSdRSX1+kHrGt8d4nlMSRBsMyzfqtRA4z/hjuh4anhmgc",
+	"EwwK/PyhbYXjCGoqtHzeW011pmnXbgS07dewRrgotp2yCC8LYqZbw+R1xp/k5plbl6y97276G4lUlsax",
+	"T4Dq35us5AqR+eC9yLwZL/tTlrGvNH/aQsYa51NHu5fWClkAWMNzYpu0FdMfdM6DCB8CRBKgbgCcCpww",
+	"bU5RJiSQfq0ENu1bn6lXvZfA75qSXku+gEIAQO0ziS+cIYzyAjlLU9ZxuYUcdjd5lRx+weKlSXYjcSQy",
+	"pEhNVw9r6A9NeBxDDSBKiC7MB7Sd3RDlzQV0ljVj3Mxu8k/vfqd3rzmT9wzsNmSqm1rab54TcZB50rNs",
+	"Pr+AGzgCLrit9amTehYOEajnT07s9R6sf8BdpUcWHHsbmfnuBR9II56ghMzxImdTyCakeZjVCtmnG5F2",
+	"5mks6SKmJHG94/UsAeqSn2UP7di9need9INWPrThgiRzGtuSzg3cv6Xhviay0dG4I5CzMIAKqbNd6Hux",
+	"uwuHM64st15elxrfqfQ1amVBzdOnBf31X1UHd6xmgE0GETSUzNQH+MvObrQ8Y7oAD/GJxfqRMyJMHa9A",
+	"NM/5CT0EH6J91O/1elC2K6AvWgBf4YszZgOtMDoADDKf9Q0ZtSM+FvtzzsiyO4/Qf/33KD8XYq+LTvE5",
+	"EYhMJmQsz1i9xgBhusYMQp24G+gP3wFr2LE+8Z65/TFZwu/cCCE3YIZl6Q6pEeukuE541mK7xEsrSCuJ",
+	"7dSJFiShPEJtqCsR9ILsPbThODQ4RDOeJgKNyIQnBIWQshdmqSa/SUmyzDNNBNXJVzmN7wSVSa10ybOZ",
+	"1z7Z4ZOr6vAZv6wbKkxk3VA3x1RSJLArplI2V6q1bBYEQ3ezOB5ks9Owv505pqxSumABEEyyn4YoyMHZ",
+	"AJ5DpGPTpOW4378PdE21M7JmG/Vy1izdpnZOTscenmeamOo7gcPRyHSFpFKYHCIDjaFp43vO+d41X3qE",
+	"47gIRqgzhxYkybgVvwCAdr1+jTjUWhNj19kyppDHpF4fBK0RFgSaajkQ2AvqImBf9FvNrf4+ZMwOdcaz",
+	"TTvWRpZaCWPNzymjrcA6Bt7WHkDK9W71e776CZuBarss1LoXnDFeEjqdydZxfwOtwt2KhkfrTz5BJqPf",
+	"OqPEZMR4ifrmeSgNqXYnhFcks02pxsz1VtJIioe592d8mDfclDVWwfde6W/i1vtjcuXpQ7Iu0FCWnfti",
+	"ycYAB+dNvzsR5wJ6qztRghwPkSeg+GgvRaxYWjv89PEp+saeoet9G1EALcm4KqgUZ0wTbZagvaeTYSVP",
+	"dNcQQAJT74LRGg+jGuv+IiEXlFya9jR2HncM+tIZM4neEYdyYdNyxNT7vHzx2vNGxSKW4QoXxGu1Rjfg",
+	"tLk6rbajv7HUfE1iMoYduV1fQkntN33SWg7DOhwELX5uPrz5PJZs/IqINK51KSRw1VUI/9Qyz941W/iE",
+	"yPGs9gjnR7chu6gGuL0n5n3g+btK/cqbk7EImX5xwGHrtMxVltOn5OaG03tz6c9Vw/qen5hXBEe3lJex",
+	"fUpGF51kJ9iCmmKkTgx68+opaisVKqtiMidEKUtnjM4NNE1e8yYIQSEEaHRP4o691J1H4R4aY6ZUpBFB",
+	"pjzZqElUQhNOznTeh2mcB5Suu5dP6YXW0pyR6VfArymLiRD6VvOYIFLoLkOpCBVbIvFkhcJ18xSR7Ohm",
+	"FZkbuwJvLxvkT4Eluj3PmzLFB7fPFHXtfhZwnZI/z3yUmxiuJm+zOTlHRBpsEY1JVen3bg0JQWQhkn1H",
+	"IEv4NswDbISyKaJS8/dtUnUBPXsdoZg+w5aBQedgKqtMsfudGPPabN3UmIcUnEzhq3OLm1bEu3aLO/ia",
+	"OmO7EkXiameHJmBj7mnA0Zz255rQWnfv3r17cPXLr1s6ApUmxPLSQdAqlgpbBBU1iMOgFWMhoU28jztl",
+	"QIpZV7FrALIYFroi9TJGKQmed87JsgPATXR8bn5XYu2SkWSYAY7pyVb1SYOtpdG39JMQABPCTgiCYkVG",
+	"fls+epcu6hLcM91Cu+jRo1IRt67BTohME/beqNttWtMdrzGX/XRjbdXrATwtlNMjKhBh42S5AE1TQg0I",
+	"ap88ft0ZHN3rfPromXbklckg8LOgmwcx3IPeEuedRcK/6jz+xcmzl08f95z/M9yienA3PR23GYv4XnDQ",
+	"3kYcVI/he8Qvb8gtN6SGNXzyfebTO2aYJ1EERTwGPgjgq6sqlMMyV6tQ+9qohvjIzjnrR2l8jvQHji1Y",
+	"ghm3STAa8WgJuZzGzqcMQigywUzgsW4JiOMYWZi8QIdWHHZd4dVddGJgXaQLnWa+YMW6xzI3BP9EL8hN",
+	"qisz9fTLnbDv5i85xB+NPS8ZtDbXkcwy3IYUMFsBDP/7pl3/ecuGLalkdcSrfATfi4zvQGTMMVs6OJLc",
+	"DaPoBPWtpAdXq72fLfntiJGn9JyYfjx3hBviVr/UjiUMDLhklnc30d21yrBj4xmnY3KcoYFBcmMOFVls",
+	"FQ8u6pefP3qMXg+O7mlTAOdN8gGHR8PvU1ECVVOj6fcMGovQwX37nazPv9qbM5bnBfimOP7/2HvT5TZy",
+	"bH/wVTCc6TDZnaRJSrItKir+o7ZrcZer7LLlW919WcMEMyESpSTAmwBFs7sr4v9xPk9MxH2DmfeY+yb3",
+	"SSZwDpCJJDO5iKIXFaMjuqxkLlh/5+Asv0OTZEijmxDJxauZ67CefcaNmFARK0hRCB/DQ9ms/g948Vc0",
+	"jlncn7Xb3Sc59n7VwSs5u/dXnW7YCIhMA+QGDqdUaQb02SHhqi8AMdFCKWNm5DvcYcS7lv4Erl1V7APa",
+	"N20chGDzvshYE1kixUi5QgduiutqTFMWk6mUCeoKLhRTMZoYHUHEJGXXKVNjFjuLnB6zRV8gSWqLhG5O",
+	"isRJxTxSvZiyNTrEa7MRL7NdsYcu4ckJIz+ILUlCnXK+I14vNewQpn9HNstFrfek3TYndrc6nCx1i30w",
+	"S7nnD4ikUDJhLSr0OJVTHoFbwK55GbNs4VtRaAbl7x/a02d/W/N/RgYWvA4RjGCL8mXA+B9YftQs8PO4",
+	"E3XP2rTJnnSGzdPT+Lz57BmLm2fnp6dx5/xJ9/qM2X0iY/aV6VX+5yAa0yRhYsS++vr8B5aMJe2+nt9+",
+	"k379w9VfRrPn31HJvu/oZ+/f/jycffuXd0rPm9EPZc8PJkyPZfyVgRr83R+5r6BHfzi5/EP3mz90vykd",
+	"vT90v4Fewu8xM/+xY+jeh1M9MAv6K3MLXleRnLKvZDr6w8kliu2B1c/+ZBDpDyeX01Re84S5P7m4Zkbj",
+	"cc+b6flq8+Tc1f5dWMc0Dxwq0T4K8K0l8KO5GPZhKudQ5e1IZLGnQ8SB5kBIPZDXZjHEnl8E5ssreJ4y",
+	"iF2zN4JozERhvzZiRqL1awfwj/woCbYFNzucPaW45qOZa4cv/kk9fH35/uq7weXz56/f/3g1ePP29b+9",
+	"fPH123dGAIJwC8t6HrY+DTMDTTWhcQzMDAI72hxSlbvM97cXFGXzYRS+55nmQsXSBgbSHBZjtOW2mkSu",
+	"E/aFm2IoVZjnm+bXCupUL9di6jIllw5bjR5qrv6vqPg1QO1xgxLn/LmgKd6ylF9zljr63iWdBJQiavSb",
+	"ZeuIC4PZoGh87SZjHyszbuN30+RD8vrP7O8//fS34d/ePfn5w7vhy8ud5O1ekP5cxizrziGj4cGm0A0y",
+	"3DLHbDe5prugR1oK+v2EFH7w0qjWG07IUHwSdPAlhdOXT3tgtGVKHuBc5uCsV8QkV2QmboSciwCLeLI4",
+	"IDRJGY0XBCq8gkFOk4WcperC1kymI8rFgXzarrIZV2RCk2uZTkyT7F62xy/4EYmhg5X2k3p+9moEfeH3",
+	"JiBUSOBQXz5LAUk0/pQr//WwMJIh1GM+BlTstTYL629g6wgvrVHvsIxlhlcXLiI1lAc7bbcbPccOPoAK",
+	"vwdam6XtwpaEpf0Kg1xCeJYG6GvDqg57R6g4hhwcweJIggAirhIXieQsiYkNCkkZFNo68Fg9Uts0wuw/",
+	"TMC9IDpdIMJ8Et3qGwML4x2UK5xh6iwftrbY7vrWP3OJtTYs3cqZY1j6xw+ynchb5vnk7j1yIdhMWmqt",
+	"8XvwpKECGvoVCFKf3AUSl6BKZmWswyeNaS224SAxrcfwr61dVl7s7P0GgJ33Ts4OHNLw8ANsP/tETxsb",
+	"ugFSd5Ccpp1svyiHnVG43LSRAPm4F5rwSLlKtvWh+RiUSWEx7JiZHgfE7SXr0DAoE8u5yNkp+yInm7Ip",
+	"UekM6glZ7FA9wjWmjyrUodaxUtluvIURO4LmFx8z+3EhEzbaUafctyKC9oO8hjS6IVyQVGr0dewNh5qp",
+	"zwEN30FRUSkYgQKKNPGKl6NzG+mVSPiOLsiYt8LAINdEKk06T4ic6byQe8MazfqiJAvYHre58lA3R4PA",
+	"+YPyJ+VcmG9rGcmE1F9Pmbh8CW/WXhNV4PyxE6YUFPeTKfkWvBdkxIRBVfYcsRIabr7x/u0rzFqN6dRs",
+	"muGMJ7Hqi6wehcvXaCAnsQtLmJtvj+l0ygSLe4Wi7Y+UXxEdPe+aT5itKtQX87FMXPH/rBSg/ducxNkH",
+	"DfbtpZeCycD1LfDLmfWFitLZcMjiRov8PKY6K0yWF6bDdgc2H4ZCqTDsSrfdvigRgQys6DmnQYxNFVKP",
+	"IV8mp3w0B22xsDWc8/LrXGVBhRnXcxgQlii2vDKgBJllVLC0vtWi8IqpvQICbd34Qlbarghs2pAhpT3e",
+	"7CWYYS5qvdp3/H+pFZgQEqqNSBtMVK132ukGpc3PSRJyAdZtt+/Wq3XRYwapYPWYTTnTkZz83vXxfZkT",
+	"BZziScqKcKvHqZyNxnfUundmRf7UhMjPDksZemRC/ngpQ4flQN6V/ng98bG8JuuJjR3JD7ikPUrkuxMe",
+	"E5/v+JHqC6Pb5K9YT3B8QajtjZHLCVfaKB//9Z+dJebj0sPoRubjT0d6/OxL5zw+4tfvk+z4zjTHVlA7",
+	"joSKir6vjWYg58BPhUq1D21oQuqRUNAJ+tvhVGKQDepMqxtyLdOAhIX6HCHc1RcZq4eCY192Uqiz/5jR",
+	"BGOJDcpMzCHHHCyuymu30DSlC6fsG0gCSnfzJXVBhlKPyS1nc0VoMqcLRegoZRvp1+9Z//gI1VCebVcN",
+	"xdzdru3OZJaPymaggHnJDtEyjfEsuCBzljKMaDkqPfthQHbIVZ6LGbdjHkzAU9g7XIwOogGV8yfGMW5E",
+	"ixZLAfm4l6HycBETgoxIPIu8M9cb91YZbP/M69WtuHGb3WWTHTDf+rODoWNRpmNRJtBo0lu2Q/E4p8rg",
+	"GanStABa7sEkufn75JftdlFxtb6xBFMZl2tgTlCtM4/LqrSsyVk79yrd8ulW23DXQ8F6vnIY8N8LW7ld",
+	"XfkKtBeqa/eH3uoIIfs85ZDDN5YqZ+7N8gFRca+jVX9BMK4ULwKVHFSeBjK6SaNnBXqes2nUY5D4RIoE",
+	"jd8Kz/YyMx/45HpC2nfb11r/L8pSNJ0/B4uCWrIQ2FfTlOWHjBhqMq2zPARGcIuYxcR0RxJK0OuABRBm",
+	"gusyHRzW4D2QpKzs0q134HZbb7dN9VFE+heCRzsNXJWsh5V5JFz/VITrMPxlwFgUzFtU4PfBJWHX2qMA",
+	"hXdc5KjJNaEJeioQV1ls8Q8gzPxi44FLQeUYCfvJCJorl8uG0llXngzicVZdakr1OGc14XFtGVRLK011",
+	"vKJSXOgnpzWgDOWT2QR+tJyeXGg2YilWlyo18n+DAbO2XL/SdHFBCoLfpsHbiNqgGDfr+uOWdcVq3T92",
+	"troy3k4I/FFKBH980dXdXnSd/x5F12eXUvTJ+Eg3yrqxlDfNmCX8lqWcVZvSgbRCan69IHKmh/KD48D6",
+	"8fXVy2/+Nnj/9hX+brcM1gcZ0xRa+PgaM05SNpWpzhmxx1T1xX/M2AwDRedMaQxmaZE3dJFIGqNwdYQX",
+	"lsBwlbIQ4qsWJKJpurDRMWDGzzJzzCMurqlxQSixfWYxeAhuGJsqPIpAiRSmaUw1xRBURVJIi4gxMrAv",
+	"npKYLlSLhBBqCdEm4D9QVHBtFm6PvH/7CpuesngWZUmQPCVjaXtAxQJjgfC4JOWN6osE6WFu2AKzA9UN",
+	"K+X3+k7KmxfYhUV5IccN5tA3FJbmVve9A3qNoDQLI187aDLnNvypsvIjxtdsi0Z+P9/ho/daOpFqzSZT",
+	"rWq9k6fbQrhdOB5p1hgO1DWzmVTLfqcVyYkF8tNuULvhwswb7qGajdJ1gUopixiHSnoQyMRictZuk5dC",
+	"s1TQhICFKSVf2+Q3wT7opSaeFJqYZy4wGldKh5OCocWsnxFqGuYfAwUMSBCZKzVNdgmz9ecMl9mqMLkk",
+	"5ivmrJ4voGP5xVUzjllS3hB5UD7OR9n8UAnp6ClNmU4X1YWj3sy0IpSEZsGE7nuLLFbX6H4A0xB7zxXR",
+	"KUc8liJipD5ckPmYR2PA5MyzESWUT1RfcAvqjQDtPqYt3CcWmKkZTeBj8voaia5snrIrK9siFmxo7I2G",
+	"QXmBGZb4xvpp+xwtUXOuWGMTcL6FQdlCj3cDch+qvAGDnXX5PcMjHwzInZeA3JSJGL2ElTi3uxbsL5Mq",
+	"ZditioDYJngpvZ+9erxHNraQenANynMeauvj1AICH/COg5DeqFk0zj9Wz1U5TxlB3ctT2whqbY2Wp/Lv",
+	"MQju88CUY+WsGwxZglWkCFUHykjPBoUrmARoRF1pniRukQLRRDZkjdanSTOGBHhsXmHpbCPgstSl8qMK",
+	"OnvgJpLOEpaVfgbfPAPDm9ZcjNQj+F2ReqjkLI1YSK4TqsYQ5S9uAjJNZYNAtfO4jBX9lfnEfXvo/DSs",
+	"yvyxbrP9pLSKjA1u/yP04481v1z3k7ZZcBJky0wxg7HY61qvBkwhkJg1/JVF2svncqXA8a8SgF1pypyL",
+	"WM5rvdrJeBf/HQzm21nC1oXpwHQ9eNddvnR9fc+u+mr/3SU8gk/bIF6aJOAPg3qCdnJtSU8Ca8Es/WzO",
+	"Q2sWdEd7+0vQF1iPUM6Ehqx5eF7OxYUzE/bw6IwlpBRLAzjASusPdMlMLuZnQnVkDr59YbNaSD38YxgQ",
+	"Kgj7QCMNsTMBCacpu+Yf/hiaF4V/nNJU/zFs9LKcqdCt7dB21ByqQ1ywYV9wMZ3pPxWyqjLCLS7AZ6mm",
+	"FDJLQ1yzIalTohIOohwvubQl/GRfhN7+dJ/lglwnfDTWLfL2zQ9w/5X5b2rXK+q5+D4SdiZhiyBEwXRp",
+	"iCaEIWHKBVYDXDCIV3Y0LIWco9PueZbl5ewcWYKX+VxfhICxzUsj+kIcmgjSdQdchEFmPqH4WeGnOsVO",
+	"etgY7WJwNHCuVsQwlejbsK/394nuiGwFENoZgl6apXMYh+fDgvedR3YdsB9Lx96TgzOXH2Xio6hFbfRy",
+	"utkhSsupAmRaGHysBAEAUU/LeqQs0EnZqNChjt7NT+bdXL9WtjCNmEc/Kw9nIY0JVl5mZ4ICHfXrggvU",
+	"iGkQjBCk/xx0nFRl/IBW6emLmYgdKQDuBrpokcvsDzz/I0e7v/q9swVatPSYChICIlumTS9HmIxZykj9",
+	"tH3aqJSl+ztXC0LomSdWlgSKJ1FuGJzMrLToQn0OTxZ0JoeVsu39OngXEbtpLHYQrm64KsXreYl4vdOQ",
+	"fsni9cFlOlkg2l4gy9H6VKZEjiCVaUQ1m9MFqP5Ft2lArnmiwRRmWYBz/IYywKJFns9SJdO+mNIRF7CF",
+	"emRKlSqyKIRgf43g3pBQRUL3b8c5bG4AJ04pUsnRnbySr+QI27eNaxI+MuF6y3vfG614u1u/Z4st77RB",
+	"/Vvdm5XE3erujKxmq7vRN/o8oUpt+YTd4tvxn3yTysk2913J2r16Zz2C49OgwL/0NKhF5vA6mKdcs0Fn",
+	"PHBw2y7+cjZZ+SUuXFmmcHIkAtlN50/WOE08SqV4hjsAyCaedbpBzfGB1nq1x7edx9GY6sce40otqMG2",
+	"xS/BY93Ttk1b6XSWySqgurOcTHXWsm4nqEFIcq130jbDTpUUXIz8/lkpBv2rtTt/efHkb89+Pv1r57uT",
+	"H5/+1H17dnX+b+2/f/88Z2pCAzfEGKFJwGltWUrMEoeGlxMT1DI+qK5ZCB6KoFS8q9X7vaIj9kqONvuT",
+	"Z+ZOg5VHf3KJbTEfHV8UmT+Lgugx++BK6a0zsstRZs2zfJwJyJo6xvHLa5JX/zGvDRvLAosq8vzdv1mC",
+	"2b4YMwrkw3KOGbMokCC4BtYei80T6IQ2GjrJmIZiqumQKgapm0MbvT9hE5ku+mLuWH3A8sn/USW0vv5g",
+	"6+XtLLaO0uVzkS6afdCPI3VbkCo1Hgc5hgc5KAYWsIJcuAS5SAhyCRQA6gVFEAwcwgd4NfAwNCiAdbAi",
+	"WIKCLApKZVZQKuOCZaAPQAgEngAKioKlL4w8KZNbQbVICLrB06ATnAaI88EK3AdlQi0AYWHER7cTnD8J",
+	"2vZ/J+3AyMTuaRu2Xi4F7Mle6ZSLUdUJxoBHABwjBi1SOQefRqsW1BAxYC1YdrLmC66mUnF8fCXNiWpN",
+	"o/GECX1h8IoJOmFf9WuAjE2QG5G67dfCVq3UUFHb8vlasNqzozzy5BFirSeRrCyoFkwrdA9F/D4I90Fx",
+	"/01Tbg791nJf3LGrv8UDcEK5X06eQs7RtonLnaDGJ3TE3ONGMfRfZ97WXkpuzvjMwO2VfdgaIKYsHZhD",
+	"o/dGh1HAvolNz8Gl0KN7zdZcS8iAugV83NLZgQvfdPTB+34dLYKIcQB8Nc0u/2oP8BWEOuNzYNi01lIv",
+	"bVEhGQpPEqwgZqSHzbMEOiZwM0YScizDiPGkXp8JfzGT//pP4i1D8iey/Ovq0u8Le1e2WbL7lrYPKd7Y",
+	"GS/f6PageWXdOnf/+//8v0i2aBvmCX/5kz/lP5rflpZ3gzwmncBsj3a73TCvLe4S8icCu1BBx/P9GOJw",
+	"2pBG8G7nHDZ9gTxUQzPOYtSaxI0LEq4OTJjRV8JvTeijm8CMUkL2Reg/FJBwqRMhcFL4vQ5b5GcsZ5lv",
+	"cIxRZ9p9tC8sISn7EDEWK1COQzqUt8zqFaGj3/Qi6d3ymk6ThXPsY3KsGbQWuewLzIS3fJTDhUfyMZz5",
+	"SXI4wKDJo5PbGq2cgWsmEoaGqb4IaZLI+WAmEBcGjj/H2dm5IlKUafX3xJ+xF/TuhouHTLi9R3G2Pbv1",
+	"lynNdpqzKr31y+DzeGj5T28AWCwlR5kELWqUjxHTHquFiB4DsFVHyn/DMFIH+ZzNZxKgcHRX2C1ncxJL",
+	"hkIctlNWhnkqDcpZBK3bmClmARMiiYCMTIWYhAkW+0aLvLUkQrlWYB2GZKdQHFioMDTvFiK6hH7uySiE",
+	"SWVonfzF2iIHU6CFj2u9M+f4KtSsxR74EeR2Glrwka33XdYTj0n4gCyG9wmdT7qIdvcFnh14X3uV6aiI",
+	"nDgfB4PO8/s+CHg8YWZsNRMPLUbI1ppb/wAsdDNG78VMITx+ApajhYgc+IDNlXrwtyPEWpTcHWQ1CWdp",
+	"glqz6TBNsSB8FuGBmqdFGHI1lwSDSuA41Bcpo3EvSz+1zPj18J992+y+GZg+7KJ+Lej7mwz+9rcTXCg5",
+	"65jVHwZ9sf7MZYvtC/J6yoTBd5Y2lV4krgvIBAlNi6mmtmE8hq+aD3Ex6td6/+zbjYutyaxwXusRm0zP",
+	"+7XfoG3k/TsSyyShKbSsL6BJAYmkuGVeQdoCmoeNFvkBielj5erB3TIRQ7Vjds0/kHoop0xQ/hjhJ2zY",
+	"uFbPF+0X10io0iR8HNrcLrvRNVYGAEYtnHoXigN+Z6oJzajvsyowKTONVzxmKYSr2soEE4qpKClTMrll",
+	"SOQzTfktxMnFcWpOF3jI6Ivw8tWr1z8P3rx9+W+XV18PXr+/+vPr9z++CAkcPMwy2yxT39iFvYdUfcgi",
+	"lEZ2f89cDBOG6ejsaFJ6xCiKOifDiqLttO0OWssi0KldVd9wsrhcoJYKUAg+mwkbtGXu3n3E3VIpEXur",
+	"tLVz8KbhdphDackhI1Z5MPvCtuQoHT+VdPzZAJORbUZNr5KSduqy+tabRKZ5X7WMLKsXbp4I0SLl/ey9",
+	"Dk83eRCPYgkDLiL3ir6o08TSFxcJ4bgLmWz0MJ+kpDIN9JIrcg3yO7bGMSMBBZtnxxzqeHSBPc4yvoaY",
+	"rGctTlIwRYQkiRQjllqqdhKnEsmUq4DYbKz7Y17rgK/RtGrX2tlZY/CQdZgCjsBkV0bQ7Nwk9mTW6tSC",
+	"HA59ywosYjtXZS/y6qi4d57ktVJ21fJRzqwrjwJNMdJ6lmRGSqcXuCwmJ/o1Vi+yWGjW9sPDv49eFxjG",
+	"v1D4KNdG0Z5hzb5jNiFcgD9WaTbdEsw22VYy+mWvbJNTC6VNYnOAhTOeczMb1CpeU4BifVEFYxfLwEMT",
+	"JQFjlL/wCsORQVJfwJjktpnNBM/rQGtvY8wXhFyVxPK74NYdO7Qef9zCeZS54b6w4qmfO8BcOvRwW9WH",
+	"lyLbutoWUzYaE96wdAkZghKMAzsCmG3NiRGpGRe5r6xQXa0KFLAjreptfg/nw+WNvisL+TsAUDMyBz7r",
+	"xbG/k39ZDbS1f9rzGpoOmhMKyRQOvOwLzOM4hWsCcO8CCmtOYUCnwK+vWcpExLBqTFa/6Khq3MeBKUsm",
+	"rECEHc9Lq6mMJdvwmGv48fNgzF523jjIVOcRq4hr2SnsFiZ0XUmz19bDRmzOn6UrsEvqglAiZgl00h7T",
+	"FdNGDpmrWPwXxAJWHs0CMurFoAp7s+mkysIlGhVSYP/svSVneHf3+IJDsqI+hPiC7sdxkt1ffMGxyP9n",
+	"Q7hawLi1OqzkcdScpvKWx8UKo8s19jkwNbMoZejGwpiCphTJ4oKEUAoe7hngPSFRdAFnX8g3Nkd0DPta",
+	"RaTXPI7e2Bbcc9ysWyIYj170XkRSCBbpVsLF7EMrlo+lubv7OFtWtcA8LwcpG3GlzV7DBCQgFBywCVbI",
+	"x/+6qzb91mWc40WdzpQeJOwW0pX8v9wdM8VSiwnZP81vMKCQMjW13sImXqxtB0lMmGWVJbyvzJJfs78b",
+	"1LhSM2ZNbZZEDwclT6R/ZUcLJinmKYv0YJZyb1xNKws+IfOGxwbChjS6qdkMZliNKaMxKNXJbFTr1WAm",
+	"4NWYMLDdfMG925ZTUizl4lpuerXZGUBfsoM2//rli+eFZVyBldlme/BRxIqLUcKI4iPRlCLvuIdH0tv7",
+	"a6vCmOXYI+b2kFxzYS10Lu9FmWNRzFUkwegFPo8QV7N1049ZdKPIyxfW8X3RF+6VsIpCMlNMkXAFMMLA",
+	"kjkNMpd/6K8ivGQWso0QhUK0WTqYu9VmkLWATkoZeKyHI67Hs6H5gF34YYNcc8vlZBoXAH9zgBxZqi+g",
+	"IwYvXGFGq09CgBYxXU95zAjXLfI8vw3A+i/vXv9Ibtgiq0vjRoLIFNvstZLUY6k1i8mU6rFCeibChZZE",
+	"ArqpRou4SUOK6clMaTJkZDobJjxyTm3TZhs8u8mtrcdsUmaa9GXDPZS0WQ+oRWSsqZMoPdFNM5dNixBN",
+	"mKkmYNQqIOLUFoBsCdnuBCYHDMQ9ysejfNxPPt5lQW+SjF9GoPIerK2Ri2LOnZs0670LIzPqcjIbZYFH",
+	"7ANXWh2IsRW+xBXR9MaFNx4oTAI7+VLc0oR/EkPQZRwTWqWbrFFNyk9MWzGX8ZgJzTVniiRc3LCY6HEq",
+	"Z6MxFGTyKIK1lBe2QAPWdLphbGovIHETNJgLMmF6LGO1/jS1g5URzWMPwsroev9ZWBt3X2dBeVqpP6/f",
+	"sv0PyUfRfxT9R9H/cPGHxndEn41ci+4t98G32L0vvsVNPpZwyTpZKCiHF0k97Nf6tTDzonDdWC9f93ej",
+	"LKHoblEy/sY6oDflKCmOkuLzkxQP0ttUJjoe7EEs81bd/Sw2pYsJE/ox1vxjm6px2NKBlNjnshR/EBV1",
+	"GImAXMt0xGJbc3SBqQ2WGmCZN6wv4LAOyVU5xSVk3I6pV2EwZhGHSPMQw4rD0uDxN9iqH6GV5cSVFULP",
+	"9Z/QoZxpNB7IFPSp8vp38ONAyApyoTffmr3f6baftM9P2u325dPvuz+9OP/BSGf64RUTIzOhT05XyYVW",
+	"yvN9J+dkQsUia2NVk4CJtNAeG+kA2TaBx9Fs/prQD6gkAJnNYQtXeaGiVRS+572TTq/TdWEA50END+i1",
+	"Xm3Bp9R0MxvytcML862w1oBgZpt02q122+yFlMZskNWbunp7+eLrwbv3z59//e5d7TcMVtNsQOM4hcad",
+	"tNqtTuek9RSPijCQpgMx1yzO3gftca3pdtvtzi4+r9UVW4Ha+eQfyac8CASBZrHIgdMs5proFBUiB4D2",
+	"pjLsg3W1CfmMHH5kMUGtY+sF9xVUTYWF1qoCqddp7q3fBqO4KrahCgUccef9nBbKi4ViC4qFQkk9ZB+m",
+	"RmsOe2QmppTHZAqpoXhZDahB7e3LieZgat4Fo6Q1S83D/0fdFsH6l/npX/a7jf+tVgqn915B9T6ZcSdA",
+	"35iD1DqAzPTpbECL93TauY55Z/Tk68F5ShcDO8Y0sa+eJlR4fOmWyTZjKcgr/OE8VuKmzzob1LzTCE14",
+	"xO63uKm/Cy/jCRdVjLSvBcs4ad3OO0LwcqSCltPmbGoHaAPsJlRUk/+9Sai4b+6/0i3VWVvQXRLLGKog",
+	"x/KkDUUHfXJo+BvompeOtzaK0VW3Ky8GV16fABSzYi2fYhm2DC9NCydS6DGkG9mQxe65eX55+2GUY22a",
+	"ylpV7YLO3dj/srmqJv9LqAhINGZ0mtcEf+h7ARe4twfg73UF38wdZJRSs9xCjEY2qy4sLLYQliAG0MAc",
+	"W+o6yEq7QNI3XHQhsmR49eeyom9Tho4xS8Hgk7+hv0xamQ5NmgnNE8I1sRKn1RehJarjylUuUxOaJGZ2",
+	"3RqHZpF6ZIa5/JiWULF/LErJTvT23JoNdq9baqfNckhGuJ1B7ncBZnd09ZvJqrSfJVQcmeA+VVE0M/ol",
+	"2FpQLjaGFLzPoQ7n0w8TMEtsBflI3dFdukceKb/Ap8E5i+OArCmL2QQ+RyIZM4XoTiIKZaKGUOGXaVvq",
+	"vNEjMQfOC2DEF0ozGlcB5zHxaefV/cmqslUs1l3zo8y075Me5dSCAPlA7M9B0YW3uqZbfbF2o8DWWFxY",
+	"WtgRi3HryNTVrvXVi8m6/HnTwf1dgU5wnO2QSOV9+SB5VB9HKm8SpWd3FKXdoyg9PDp9OUlRG2RvLvOa",
+	"IPOqc6FAIlabUIfANmdWtG9IJfgYTZnjEZpQdcPivqiHb75926TDTve//+f/EzYuEAtnwIAeZxTq6Ok0",
+	"G9JIZRuo72gB4JOPsIYNlswpw6m3WQ9NW3ZyMGFLIHeAK/xclS3U+t3LLKEJnYlo3JwzdnMHTxI0BhtS",
+	"MN3uYJRdt/GLo4O1Zj5/C6wZj8EYi3uZZfR0/JNZRpWm2CJ4+6ZYy3IXA7vShH4YzKB1ndxBV5i9dVZT",
+	"z2hKI81vGdpG4wFW++m179UWWpy4bQyhsIiOdtBV28+y3u/BZVoY5XUGoR+gTHsIcx2SlIpYTuy+RajD",
+	"nKnuKRlSxZonXSj7QCMNrqlOt02GXKuGwzwAm74ASuowQP4lOI5wMSqakgKC1HskdMs3JJpPEC9okpA6",
+	"PIwuLldL3yh1DXtg8n09y4W/kA8uAaNgxMiQKR5b3XMVfftiDjV0c+ik0ymjKVTpnyXJZnS+h2Qn3Gvd",
+	"iv1b2LB33GuHNAihCP53BLXvfup+/+L8h9O//vzs729O3l79+cmPz785u6wF8PNfTn989lP35yd/vzr5",
+	"6/fnP7w4e/vnb56+ef5d7ZfSvt+xs382s1zJ2QSTbCH3yMpyT9YS1KTk9W64VKXQbVdM0NzqkiTx+w55",
+	"ZBJ7Gp/dyYEjIfZKBm7Y2lXV/VZX1TZ61hZBtuv1rgkX7s/Oqha2R6E708AAStBhXTgHykGuCthCdUGO",
+	"u155vL44CbyWB+uQILCKRydoB6hyBEGZznOXom+weA5b9W15qd6t9lv5W44V4LarAOfBjRXZy3XgdoCa",
+	"bbLCAGkiKjzmtiEDqGMTFl+QIU2oiJBa3sVtYcX/DQBztLF+MpPpkqDapD9vEgDmHfeRZnHycdIseiS0",
+	"noA4JErLqSJ1CJ5VswlTDbu2uRgFnoreF9atMJJkyBI5d+5cRZQk1zQNCnr5KtEVGnI3q9T7m2hd5zId",
+	"9y565CHttZ+5MSAbv2VzwN1Gcp3APpJRfTZ2110wMReo1yxNadKM5GTClYI69dUG2eyeXFBqSbi45RCQ",
+	"b3nmeWovMfWIQIQnxn0tBcSWiVdsTf6h3SJfbUMeKeJ1p0qvtzffaxDslxBD6tBi2xj7TmCHig0sTrk/",
+	"vdDLoRzWAn9IIUPL/rkSorl1mClLJzyxuQj3bMtcXmnb2TO9VXXU7Vetmjio/jitD/LEXIqmDaJ8zAXm",
+	"I1ZxO7+cmBOEskxRKiR1PGopMmSRnDAS0ihiSmE901A1ArgCAZohqVtWJUsEX7i1L2RqXxteECpcXOcj",
+	"BTVVISEqJHMuFPA/gbyz6s0j1SDm4SldJJLGIalTsSBqTKeM0L5QcpZGDIoTAal0o0XCCUtHLCR1m3jT",
+	"IFA4yRyFXDTpcIG0UT1CLX+UoydBa21fTKVMgOrvhk+nLAZT7w1jU6zramPt7bEfKwIHJJIyieVcqMBG",
+	"+qWqUSi7ar8PTFeKUAPXJMSXAEHXYspC6OyEaRpTTcMWCW18QEgElJUNsccDHqP9mfaFkKJpBNCC2EEK",
+	"LJsXKpeuMmLefbALUU3s4GE5KXiyhJPf/yA3rb5OGWsa7CYJHUK1APsiUPFN+yFPik7MZFy6b/4qebF8",
+	"gF+WMSAsUcxnLIfnY6wnoFmzP2u3TyK3VOAvBksBSn5dvmyasctKWV2QcDTVluZslMobiMV0rOOOtMQ+",
+	"CaXPNB8mOQm5Mg0nsMfEqC/WNyKjsc4Mp4ELJMJlk5foHVIFtbR60FM+QRu7mkVQMTjI/KDZRAGpipxB",
+	"YSKofiAIjY2UVDqlWqZ2JfnjZpan+w5yrVmW9Xr45v1yiRtzvg8bBR+B+3LWBBETwcymjGiacqZcnevS",
+	"g4oZJzvlLxFt7nhOQTUplTfmvx7rjWsWgIzbJrWgdkuTGaZ52zsw/tTdAAY+OgFqdGUQPMvO7OFXbJBk",
+	"reca0DSXm3Cx2cmNT0OqeIRBQCtvyDZKrVebUDGjSbP4i5XSP8Bv5Fv7m5lKNjK9A+Cq4YkKNn2x82/x",
+	"IhYKcTsu6683Bn7TpnqpZbQz7EYn8Sk7u36y0rQrRifk2zdX5B1cLjbPNSoPKP33bLQEmzfxVThmKIXc",
+	"fX4v3iSUu8J9WzfaDaf/w9JovrkqG8yyto6m2pvY1atd0/gddB2z6O1qv+/jMDyx32KA4lCg1Vl6Jvi3",
+	"lWtAxHz/q8OqizuuANvSrtfSdnVL91oS0MDuHWe5uu4JEPEDtsON5qwY8xirHZiJ2V6t9b/nJbc/mGP8",
+	"Vtn9OAi21sYPKI4/hfqN05DLROS6gOC+3Abgq9prlHBcqZsSXfGuZWddlqWfUG0uq4WIyK9y2CLvPEZr",
+	"lNYp07NUsLgH+l9fALe1WRdWJUflyFzEsbCXq8U67vl7yQrLxsByWw/QAYWBlyU8JXmzLbcMXvYbnv1Q",
+	"hmKoaQ1+lcMiIK6e0dtnze7JVafd65z1uud/AqOioze0MZ7XlCcWjn6VQ8SiTqfT6Xa73ZOTk5PT09PT",
+	"s7OzsydPnjx5+vTp02fPnj2rVUBaZ0/wtQZJ0CCVWg92ZeGlfndP2ra7vwVgdUlvaTJQLJIiVrXeyZN2",
+	"O6glVOmBWXWb3uGlvn779VVuFVrtxKrYN68v6UeRpsVttIxdxmyIx3M2jMZUd+mU2+Ktv+yI8N4qr+KY",
+	"xMXbevjmBjMeDvRct9dCXiXtNTBMc0WcZgQnNzpUMplpRsycmmMjzK05t+Ah3qwfeCr89usr/zhvTshv",
+	"Xr+7MmD1MxgbChCWFcAhiglzYr70mZ965M9wM8HTnP+kPdFdIEflnCuGkNsXQwkmjRyqLHx6eBoQru0H",
+	"seoy3Nfy7RuWmCuwp1OZ9gWeThsuMssVRZHXubCBt0EYrjC6Xh1P+hNGhcIXmdEqbBozaH2xagYx4+as",
+	"CS2CI7e80+3ooWGAK1dISApi9kk8S1hf1NFzlioNcWkup8AWKHUF+/C9DVB+oG6CV8KPwoMtvyhq2BfI",
+	"821e7h3qCwdb6lsTLrKTNdcYT+fWqvnVmlx2MCcEZD7m0Tinu0HxgJUPISdIOZsAqbsTvuXOKZ7vAxuI",
+	"t3Jchxo4UoBhBIpqYy3isVRZXW2FhbUTKadDGt0EWYltCSYZcdNMZESTrOI27Cpg9SFbkpRz3SI/zpLE",
+	"Oj/7AgeNulqOm1SA/WL6QGPAXbd0tHerbsjGXMRmOHGjOlKv7JxQlPvZAc5Zb5r4e9M9Vy6J3qRSY/HL",
+	"w4mjqfuGFUa/uVCbTT2PZkrLicWQwhGpoC39tYnz0rRmkeb3bIFMdePq0cGnV0fHIGo+PN9hHJg3Sqm8",
+	"KR8ma8ZYGqf8OLjNSJmX5IPkoCZeHidLzG+Hy2ITAs5YzgojVaXCfCZ6yW930kt2iVTd1cqw58rEG7de",
+	"oxu0/PxqtZIfdeIuO7k+pWfDZSXflbpfXgJ4fUmL/Rw3QbDmjHQc0buM6C/3BSxVC/3wR9eqOSg9m30+",
+	"R7Dgk573v9BB++WOEuIdvTWnzAr6OjbPLEvm/MI8W9OupskHGl70RdklswyD0rP6HtbJx//MzFJr438x",
+	"YFR5Z0YIDhLXfGTTp0mdL3sTOZzfhmTMlZZm/Wm6aKAvG1yQytKR5i9VJGHXG88lVfHCdzZOHsx2hN15",
+	"AJF8fr8/k8DlXTfCrjQQfpcdHUSp0asqxhgc6lJjALAN6iSXgqBdxzcpgcGmYNrqizximLo6lherVpwe",
+	"abvI5UzlAa1GXfg2F7gNHQWKaNkXEAnC0qwuTGaQss9s2oL7xyZn2oAV7xvFrFMI77RXDxjEvI2a6Ok2",
+	"D0Ll2U05v7umeBy3+3ByrFUV7UloOfz8IeuNVcLsgeuQeXz74XTIx7/KYbXL26w3cwNJWSTTGCzZMSw7",
+	"rjJXRFyMbu9hHKYRaaSOoSBIU+LEXQOD37JADEUmNGbOhU5oIZKyRb6zyqic6SSLqXNnJSUJdVxhLuQU",
+	"gx2V5kkCTCjK6bVqk5D8ixxuE3efMc7D0GhpBfVqkP+OLPRnPgn92cfmoM/g1mI8+uLba3zxnV633Wu3",
+	"V33xtWumo3HPd1jhAYLF5LurqzfEbKUKh/35+fk5pZQOh8NhFEVRHMcxY4xdX19ft9vwnW1ikO7qsLdN",
+	"Wuevb6/x1+OQdDJ//TGmYWNMw/YiEqPg3SatEI9mAS/vxGPu6d4xB34kOUyDbyg47DFuB2FmpM4mYea4",
+	"F7L++CFb9dComiEZsmtp6VVgDTVaawXHu4WI3jk2qPvC4a0joipQ+J4B9rNBjwLC7qpf5xNVgR92Nfwq",
+	"h0cz0P2XCyzbc79CCt0nsAN9wzD5qIAG79++QjJbzNfAQAeZOveqmTXrY0XLKLepWV6qTl/UaZ6qNU/p",
+	"dMpScz7zk7KyyzKF+JSUEZqmdNEgSybWR4q4ndLqi+p8kAujPJfmg5BLsSAGCmYG0iQB7cx81+W5WOsu",
+	"OWt3869f8w8sJhOmFB0xF5+TH0LMzCG8hATCjn6Vw4CkjMbAkIXRWd9+fRXYs4PCRF0KvsWUUSVFY5M+",
+	"bnbrEVA/LqAGn9CNepyeLabnThHA/js+n0ib3WV3dYLHFUCW4GrMYlDzXMre3Yxh1nHl+CS+GLG+tX3L",
+	"jOY3uF0+gT5gvl5l2SJCzreybimmNRej6mI57+wN91LOPEnkfDATwBkdDzB1M0M2KKo2ANuOrVpaC2oR",
+	"TSFdX0gNPNNwbcyimwEXg2WTefbDhH4YpGxOU2t9ya5zUbguhU75cAaggWMzcNmjdiQE5bXeyW8BVr8d",
+	"3LKUX9seDnKfiv2+LRI28OrF2m5cJ1SNsW+13pO2u+AXqwhqgs2B7mBgSaWgjVhxLn8T1IL1/uRxNJAi",
+	"WWSNMI222fIrA+T/NmGp6autulsr/oi+t4EyK6Lk2ezz2cu4GOR1xrDMmPsN6RqQAMjcONPMUo6bdcDF",
+	"aMBEPJW8pL3TVLpB67bxT/OlQplhez0byk7siDMHU5YOZoJ7vBWOZWCQswwMcqIIuGGE8czmlyVRXfit",
+	"rB2K4Ru1TgZjOTMStXsa1NSYmlWBbRpS5cpjFq9LMVPQYrsSzQL8I5JXLN1qlMFbli7cN86Wfscu1yKa",
+	"JCAzuc6ErIv+dpc1n7DBP6SwO0uPubhxI952f2dDa6RUolNa2nkoArcyg3j1hi0KawmvTt3Kwz/totpa",
+	"ojlkqnTy2N8fci4LnAm111kP9LNLcPzbnSisRa6AJJhdX7NIE5knP2Cqw6o5x83IPZRcL5cUOzF6LbXm",
+	"IFXXq5t5lGdHeXaUZ0d5dv/y7ItjzftCSPDWi9DswGRWZjPh4mbNmcnc84qLm3uuMoq2JLDD5oaCmR5n",
+	"RoJITmpBzWxJu/qwuY9VMjiNrs6nP3Unf0+fff/h587w8W2nnHKy0+x2t6CcrJW8s2br9MHYjaa6eSqb",
+	"Ey64x/Eey0g1h1JnmGY3Z6edIRqsT0c7eZJfsXdiE0pqV6yWF1rpChBaWuLLTtd8Lq8GvIMTtTi/lZVJ",
+	"YeyJWSqlztSHm1ydd7ywmdyorUumBvcRFzePFAG8B86HaGygAegiQzthYUZ0RckYeksu37wkN2zheKoc",
+	"oSS8ri/qNkcWWtHDFFkeO5orbmvq2fLnN2yhLizPFRcjIlMMkDH/5trGnrp3N2y2MRV9EWZbNAygAyx1",
+	"XWDRDZYeCv+Z3fQb7k8zlI+54PpfStNU/wttcCGpK8Zi0m6fllr5s1W4fxmKLYFl783t7bad99oB61j8",
+	"DnG1fTBc3XOaK7WfDFOOJMGfKhEnn4MqWC/Rkh7/E/5YTbapQLMjMf4nyy/J5zdLZSrK1mppvl4Pvhfn",
+	"gQfShwXjjND4pHMFN9h7DgDPCLobsblTUa7tCM0Paye6EJ+NOLtrPA/M4T71famt2iuvSbNDCnla8EOr",
+	"Wj3d3xq8Wptg98V7SCvwR0Omg6mJW+LQko7ol4qogqLzTwRFx9oSn01tiR3URk31mhISNElUYCPyzEk6",
+	"5hMmFJciIJFUmtRhcWGdyUZAMKoJ6EkTqlQAEZMiWoByA5YY5AnqC/fDlKURE5onzFK1h/9+ncqJ+WYj",
+	"DMgolbMpHuJjugiAPCNABurAJZEGWLpSpkZfavXFC7rAxHAwbqMtYKZd3UxgGPuHFIyE+h9hi7ywGakp",
+	"Vuoxtzw131IumjrUMuwLx3pGhJw3WuQS62QSOOyRVM5Ls3TemcFFTWw34fFNKifbVJ64klvdxSfs71Js",
+	"VcviWzPgf15sc+srOXqvWLrlrT+YOdvyXpvFtuXd37PFPVTeMKvOB9KiIgrrcDCE6DHoSOAXG6bRmA3m",
+	"Kdds0LFhhQrdg94vZ5OVX+LsyinW+AB/S6/TBc+iaRk4itxNnS7c5UIHUQzi2xIOvewEtZRqhsLDhQOy",
+	"9Jal6IzBwL0TIzyQvQuLcMDOxM8MJvDm6Vm71ut22kFten5W650+g3+d13rn4EwyB5OeFXi1oGY3s//s",
+	"k1P3bOe87R4+QVfUNJWTqc77/qztVbLvnqLthCopuBhldz3DkiJaLkk7b5L0P2q92vur53euag/7taqq",
+	"SCrnBq0QkqDQ5Q1bEHBNHquLFMTQe4i9NpKFK80j3yKdyNGy9Jmp5kQKru2aLj/Wwn0/4G337OLJ6Qsq",
+	"InhLFMSiVzcru7MS4ppFuFpjdJmyduLeCjf6W6nzrGuv2nj2Wq8GJFYYNOt0wtnUqaHZnkQlNNNBkf7S",
+	"SCGgpXLt3nyY3cVDszJFFQqjm2wg8uTxw3fNwMBk3fYr7EiZrHHMXLpn0JWhCM24S6UAU5FbcaReToja",
+	"6PmlPB4pVJywEguZzJR2SRmQPmHeIa8tL6rmt6xAsxMgbWkIrwAaXcV0AKnKhOtWX7xByjPXT1fam2rg",
+	"28VCIbj+7LYPq1SmbBndQ7Xv4ubeZpfcbcUfsub3xwYoj4PPhyPvco5Hq2gkboSci8NB0p2mZwMYPbiT",
+	"avt88wNu5UpxnfBIfxEn3MsYrHUFSF1F1Ar1oqT88BrwOXpFPr4tdiJv2cr8ep6R5bztTIJu1hrvwyFy",
+	"VBWPuPxFejc24OWu5ik7eXf3brTW6337+y9WN9iT9t1W6CHrUh8OTp58mWhy3js5OxyaPHwHxUNV+3LH",
+	"xh6a32PYC2Ch3AftSs/qb2dYIMS17JHCQ7urZWILqCKlANck4TfQnYxMU4pNoPgcWv/FqzCdKtA5P1vB",
+	"HGelXuLhMttvGYviL+7MmXNWwHA9UiSFNPGjzrMvVsC+Wz5EFNOzl+Biplja9PO2Ss8T7xVLrWtqh0L3",
+	"jAy5iCGNBDicuAJ/ZRXTnvPR31uR+20b5Sh5K9rlAUdp0zq7Nu2Xw5jwT7YDNYti05RLXGd3zUxYXhQV",
+	"m94Nd9HqffQYeYZy8OK7TUjq2b9iFptVgNkI5ibV2N6IflWwf3tF0JjA+t15FgKpI2f8Auu14bWhgTHz",
+	"Ya4bHr9aX2C+HDGfD8h8TDWzheZ5SjRH5iSv/Ln9GBULKRhUJy+zfnuL6X5t3yd3Cv5Zbc6h7dv3s3vv",
+	"0L8N+/aBnhS2n6SYacoTfCYGeeDODzYgodarGbECm4YrQpOU0XiR7x9fxuxAorPkof8aPlUxV2u+zXLx",
+	"9iWcd15YyPNcflDFz/RwSy1mo7HbW/xHU/fHN8zpWSqK06tdNCVKFZtNZ9XFLYx2leAF1NKZXjelepyr",
+	"daDOFQH93tS7UsPg5USKkV3Kj3zh7hZuQMZ8ZOSvRXfOMIZPp5zZIMILksoZpAaiHUetUmW4g3drnYzd",
+	"386YS6Czu0idj2RcvKtUPTtK1QcaIJwjQzbba8XK+kNx+Wl4g1ntDR1tFZFq7nvH/4H3lhxmoXm28C2U",
+	"NTZ7hGLBXq6IZh80qUdUsSYXignFNb9ljapj7n+Un25rNOE1oLZ/xcTIDO2T0wz0lE6h2ML6BqK1hyuS",
+	"yoRVfd78VrujbmRm4q3ERbJVQ9BCUtUU5Zih79yYjLL4Ho/6GbGN42PZFti6K8kWp+aSTJzRpVaa71Wg",
+	"Lzizxww7QjThEUOjMNgrO/iPgTKrFehmbMBtZyfsxI2xCpyXxLydyGucyKMlYa0lwQ+0w7+rjQTPbWFu",
+	"1Epwh1AypUrNZRqjXUDCzTRJFoQKwpoTyrOi2QHs6cBuqIDYRYoVQ4DlhgDLTeOCZGckxUdCES4ItVvS",
+	"5waqtA3sbRRY2T/ASlXr1YZy+L8Xk+9d/+Gwl6Ys0s2xTBVrDqnWCBXF7eNtjaEc1nZTGA5nX7gTZFQP",
+	"i1WoSjK3NmCJlnq6wm60zIFUkrF1lyEtQeN1p+bPXhE7gLXCDa1vMdD0hokDWifge5YkpQghphXw9daX",
+	"RVCwdDZ1SFvQHUtMERXGm4gK32TKR4JwEVirqs2Ix9wuS5SmgBmm9PjXF+b8FzhG5QVJGL1lOQAn3Bwk",
+	"8dUzyFhwBUS5IjdsqlvkhWOg0XMewUIRUgPrDCyiKpQ+mlNsxbI9NuxMTFMZMQXprt6uXciZWSVmHnA1",
+	"kYWcpYol1wfYtpeC0HjCBcplmS59WY/ZRLHkliHh6ScjkUDnhZLXulGq9FSe2+4jJvIzVMh/r0LyywhG",
+	"rJAYu5oPzGztEYBIQrtwQ6KYLYRir1xkvw1ilmgaGhmt0AfYF3XBRhSyY7QkMYtnkW4QquWER+ZwEJD5",
+	"mEdjyI+h18z8leRCp8CxNmTWgpmOWNzqixcZ+Znd0im7nims9MLTXPQxEbtrmRS01s5gVRJe9MUEbaWJ",
+	"7efECVYynGlo2ohqNqeLpQ9CS1vEkmSS0J0HwqwFfWE75doBhYcrIBM482VqOd4K6FkhR/c3zxbmMaPm",
+	"2ulgckATbQadnQePnUduiIqirgdWkexeAzZF2IAH1JaussnNNOUkkXMWk/q1TIntCqHLCJGTPuaQ0Gh9",
+	"UvO4hbVSq06QGYYCd4YzJ7rcyrPVceix9c80J7NE82nCN9nYXWXf7PYDpkF3g1reLI/d+qzd3iEyaqXF",
+	"75hehxGPFPEGA8ybzjvKjw7n+ymH6ZQQO67+4ju8SvYWy5Kr/Az+X/9Z1pRe7vbOFCYInwIeGJumrMdM",
+	"sb7IosR81tqwZPWG5DGwtUBitCITmaK2BOaDa6s0QeCXUZjc46Qey0g9nkjBFq1JTP6//5fk61k1NhVs",
+	"yLzQ62O9iltkn7SXT7Kd71ktOmLS0X1dUX+L7YxhJZJXzYbZVKvd00F8lCv1Jn2b1XsHjIMSmwkYNuc9",
+	"dPUIiVfSmRAZwTVNtdGa5heE4q+u4i+dMIgo7QuuCPugmYgtrXU8s6UkYrpQIVAGyjnD+FOjg82mo5Sa",
+	"my0MXQB1NwTXwC32+/BiPPvFpH7aPje4Zlv9SBGk+OKKRCmLuYZklXJIe+eN7LcpFXthmfk6pqlsn36x",
+	"8v2DxKuuHtK6zfaTteSmT5vtTrN9tnKQOw1qN1yYsRNsXgu8Ttt/u6obqSQTKfQ4WdQyqqQzxzTtal/W",
+	"QLHGs1+q1doWmgVQ69Wmqbw7XZI33FUgOjLT8LvMs/uiEuxgtzjgKQ01TagAPL3Td4CCDNHV0nQCftqX",
+	"r7iD5LQ5myK1lgpcjeIJE5pgLSMChZ6ITsGBBpl1WJSH5EV51JLqBhE/djfZt6mSkCJ/TcNooM0NlrE7",
+	"omZ5COs+AeO1+v63LGYTfLs5xitSf/7i+wYmISC+Wry1AaFZdBNJWczMt00Dqr+bZu9/bl5f1sO8VIRX",
+	"7sASyzKd1VAwkkrONJzXbaXLmWK+vdD7rMctufrFb/H25pzHfo24/OGsDM/Ko+9dBqAr8KRI3dV3JXox",
+	"ZeZYrhh5//aVpYV0R4Ugi2yDCZwzPhprf6SydK81XzUzwoTmNIE8KeonSTm7mavwufqaH7A91gHJIaI1",
+	"Yn7PLXlsSQuUW/o8LZgh4G3WEtEqZo2VvQcKb9vZm0qZlEbcknoh9QYrhC/RVvlLW8qktMl0xEgiMaXM",
+	"mZStudu+EPngkOjTLGTvrcAMt/rWSyHkTEQM9itRYzkHfIJjlhRmWPhIsLjJhd0qMi2al3Ahc2EpsQiW",
+	"ovIn0P9CxVQg6Z8i//0//++VMG1nrOdmN7vyvTDTnmqKHuhpYc/gOysmzQKdnOmh/EDqP76+evnN3wbv",
+	"377CX6x6ogKSlzPBGiYkZVDavQGNveVsbhFSp/7Hx1LevGAJv2UpZ+VAVVLkNluSaiEi7C3WqSNc/Moi",
+	"gDWHKSdFWCqWw1393isgu05nCcNhtnpjzj5rPhZJEc3S1DHHwsgH5IYtLFOsmf18acAyo0QlPDbQjTNv",
+	"sRMYMtUSeOLFMszkYpQwWGtNIxcsAilSfz1l4uUL8lwKwSINdfFfm9noEjWLxoQq8i3X382wsPMrLmYf",
+	"WrH0vyl5HL1x76v99stv/38AAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

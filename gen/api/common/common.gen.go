@@ -374,6 +374,71 @@ type ModelPrice struct {
 // `type`, so a nullable reference is written `anyOf: [<the schema>, NullValue]`.
 type NullValue = map[string]interface{}
 
+// OAuthAccountAdded The account an OAuth onboarding added (its access and refresh tokens sealed, never shown).
+type OAuthAccountAdded struct {
+	// AccountId The new account's id.
+	//
+	// Example: 12
+	AccountId int64 `json:"account_id"`
+
+	// Provider The provider the account belongs to.
+	//
+	// Example: openai
+	Provider string `json:"provider"`
+
+	// Shared The account joined the shared pool (false — dedicated to its contributor, or an administrator's channel account).
+	//
+	// Example: false
+	Shared bool `json:"shared"`
+}
+
+// OAuthAuthorization An OAuth onboarding started: send the user's browser to `url`. The provider then redirects
+// to `redirect_uri` — Poolgate's callback, which completes the onboarding — or, when
+// `paste_code` is true (a provider with an out-of-band redirect, such as Anthropic), shows
+// the user a code (`code#state`) to paste into the exchange route. `state` completes it
+// within `expires_in` seconds, once, by the user who started it.
+type OAuthAuthorization struct {
+	// ExpiresIn Seconds left to complete the authorization.
+	//
+	// Example: 600
+	ExpiresIn int64 `json:"expires_in"`
+
+	// PasteCode The provider shows the code to the user, who pastes it into the exchange route.
+	//
+	// Example: false
+	PasteCode bool `json:"paste_code"`
+
+	// RedirectUri Where the provider sends the code.
+	//
+	// Example: https://gate.example.com/api/user/accounts/oauth/callback
+	RedirectUri string `json:"redirect_uri"`
+
+	// State The authorization's state (single use).
+	//
+	// Example: Zx0p8Yx0p8Yx0p8Yx0p8Yx0p8Yx0p8Yx0
+	State string `json:"state"`
+
+	// Url The provider's authorization URL, carrying `state` and the PKCE challenge (S256).
+	//
+	// Example: https://auth.openai.com/oauth/authorize?client_id=app_poolgate&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256&redirect_uri=https%3A%2F%2Fgate.example.com%2Fapi%2Fuser%2Faccounts%2Foauth%2Fcallback&response_type=code&scope=openid+profile+email+offline_access&state=Zx0p8Yx0p8Yx0p8Yx0p8Yx0p8Yx0p8Yx0
+	Url string `json:"url"`
+}
+
+// OAuthCodeExchange A code pasted by the user (providers with an out-of-band redirect).
+type OAuthCodeExchange struct {
+	// Code The authorization code, or the `code#state` string Anthropic's page shows (then `state`
+	// may be left out; when both are given they must agree).
+	//
+	//
+	// Example: AbC123xyz#Zx0p8Yx0p8Yx0p8Yx0p8Yx0p8Yx0p8Yx0
+	Code string `json:"code"`
+
+	// State The `state` of the authorization being completed.
+	//
+	// Example: Zx0p8Yx0p8Yx0p8Yx0p8Yx0p8Yx0p8Yx0
+	State *string `json:"state,omitempty"`
+}
+
 // Plan defines model for Plan.
 type Plan struct {
 	// CreatedAt Example: 2026-12-01T08:00:00Z
@@ -794,101 +859,116 @@ type UserStatus string
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"xHxtc+M2kv9XQem/VWPnTzmSbM9mPG9uLtlLspfJzGa8D9l1joTIloQ1CXAB0LKSTNW+u6p7e/cJ95Nc",
-	"dQOkAJIay87c3VZtxgLIBtDoh183GvxpkquqVhKkNZOrnyYm30DF6c9XUqpG5lCBtPi71qoGbQVQL28K",
-	"ATIH/PtXGlaTq8n/+3RP61NP6NOQyqv2nffJJFfSesIFmFyL2golJ1eT6w0wC/eWnbzm+rZQW3l6Nkkm",
-	"cM+rugT/wJpb2PId02As19YwbtlscTWbsd9ff85WSjO+VI1lnFVCNhaQgt3V+LqxWsg1TUEDt1CknGax",
-	"H2AxWzyfzufTxfx69tnVbHY1m/15kkxWSlf46KTgFqZWVDBGFGRhPMV4Xe82aitZI60omd0Iw5ACO5FN",
-	"WdKEpWIgi95au6m8uKZ5fGgqSIkv8TWrGxiZmiiidc4DOkLa5xf75QhpYQ0aX3L8/cCKVlpVowvilimZ",
-	"w6EVLT7CiqywJcSb95rj5CWXOTAl2TtuG13w3dhWNXXxsff/fTLR8LdGaCgmV39BjreT3Et8yNO9vCR7",
-	"jYokM5rmD92AavlXyC2uYlTBBnuV8bLMmNmorWHCMqsY3IHeKQnsxIi1hIIJyUgM7WnCssaANhk+53qn",
-	"QjJqS1jGi0pI10l/CmM1t0ob2mnZVLh0XpY4d3wF10av4Pz3bHZPDHYlXM83woyYHmGhiv841gCRzLgB",
-	"udZ8N9wwojjG5s81FCCt4KUzf0UhkLW8fBvMbcVLA0mP9a+IcZJXwLgsWM2N2SqNfwgd6cZPk7ZvcjXJ",
-	"ldaQ2+lGaQPTJbcW9M5zFGkRA4WzpTF79kRCoT5Er5Pq7rVkUvH7b0Cu7WZyNV98lkwqIdvfn43pUTel",
-	"vtR9AziMSVgh1sKi7KRZwrKzjDiRTbOXrJHibw0kLOcGpkIakEZYcQflLrYbbrHR3M4X0dTOk0lNy8KR",
-	"/+0vr6Z/5tMfZ9MX6dn0h///qwd1tVtFsmfFmCD8Rmulx90WYBdbqmLH1MopGKu45GsSPvbq7dfspG6W",
-	"pcgTxhu7SZz+JCQgp1eMM9PUoA1YfN9u4EZqqJSFKc9z1TgSzwzLfrqZFGC5KG8mV+ynmwkNjH/fTM7O",
-	"zm4m79+jrvMazm5kLGHuNfwrV4Uz9Xe8FEWKrABDFsktsGMIE4Z1jHo/ELc9xQ9pIXHtC/don/OewkFm",
-	"f9GNEI/sVvDTQN2MRaeRsIrnGyFhqoEX2MLwhZfIV1aBMXwNbAlGFIAWseI7lm+4XMMZ+w3tHD7NuNzd",
-	"yLdKlYg4aAe5NFvQhm2F3SBrSmEsFGwDGs7Ylx6XEA8Ny7nWOxrQICORokE7Czzf3MhaK6tyVT4zDB0p",
-	"bVhCmmG3ilVKA7sVsjBXjEuG3sGyjVK3/nGa3nYDEme/LFV+axi/kTkvS0eES9bUxmrgVfjKidIsazvS",
-	"m2Y2O8+N5bYx9Ddkp44qzrp9jGlYNQaMk0kcAvQzJxVg7NmNvJE/M0eE/eyX+fON/Hk6ndL/sftiNmM/",
-	"s6wnbxk7WXK0hZpXgLaCeQ1CJ9Q++1ejJNqNRpqmrpVGb1hBIXiKApMFT7o5hC3IsbTRZUaOq9BgTCqV",
-	"TXlZqi0U2GxUo3NIC2FQSqipEsYIuU4rVUAZkmsHLCAXFS9TvlR3kFb8Pr3jZRN1LaFU27QSct/lcdXY",
-	"W21X/y12wgO0SzxjFVRL0Ew11kuvYYXKGzQyUDCNQpw4+XxTg3xFJoM4nJ32uNjuQq8ZZFErIakdKi7K",
-	"tNXXfQvucurZgq2t0UyF9L4GW62ydf+pW9iFTcYo2jfoNxYgBfi3dri4FLEIArro0XDviV+SvXnV2A2Z",
-	"WKXFjxwtA4knsEbeSrWVCYP7GtdDtrfwwIftVKPNKfPyOkd5bWRLJpYMXov0FnbhBIKm7qnGblKrbkF2",
-	"zAg5+RB32pksnOaYZrUSuUBOLHmJENcNH7T/rVGWd++d43srpZeiKNwU0KhHkm4F6GhOJPJ9FRF1v2X/",
-	"WK1F7hVpwzW4NTuDEbSGY7oWvwOkmGjcUjJiUGRkotD8eGvnlLpFpWnVWE8GjBFKRrPPjV6Fg3dSWaq1",
-	"kPEsjEo1rB16RTp5qfxbVjfGpiXcQZlapdJSbYn4BvLbNCTTMvoCGY3MWKlG9vjTNbllR00IKqvajT7Q",
-	"JyfzShegUy+33YCXOGAFdqOKaGfa/hfYnyu5KoVTRAO2qVP0zCV4/hVQCvR0RKAA7naaUK7dpZZ7qe3P",
-	"sWVtvz3Yz35XyPZ+H/6Gyu9ex2AlYciEYIS4o+Z7ZZmT0KMLcVvH9RravsXCqXStVY4IYFk6A0tM78wr",
-	"il7eaI2YzVkN7/5OafoIyFKEChLK1Cv63iwGDXkXMqQaENGQbAdu2dMtGGcYHGqxRNFm+/dwwFqrO4GL",
-	"xF1SqxX0OOCFIGRx28UrBI3EBlNhADjsq4SpuM03YVddcpk2kt9xQeH3oG+lAZzaBga207rAArdz7xaK",
-	"rI3NMspAa3EXJLUaXUEpKuHFdP87hfscoAiMSOEMXgr3G94YG5oX94ZGqOWNjMPQJl02Zuesr0orLncp",
-	"Rg1VbY0Xk8sWqWAswcuMnZAvzbx8pKLITtsnnUC1aIpgX7aXErOTebriIrA4/lf7/rn3MSGvpUq736mf",
-	"dd9De/nby91gv8iTmEP72Jca1AKprFjtXO6GuQeY3XCLKFetVrTmIMIfRg6RJw5+I37D0HUUvvXea0zQ",
-	"0II3yiAMsNskmfSgG8aHIXILSPmhDuC2oKcHwIjEKGoLeobvjIAsat2DiWCuHjgEs923DJEEPTaEAv1m",
-	"UgwX4Dv375MHIbMi54+D9X0/Eq17DX3Pj9swcPxdYzBa5Pbxd+ySfAqswwGTZNL5ymjYtqXnT/GZgUN0",
-	"eTfygrTHPY83SSaxp6BNCtwDTWrEyk0whB3zBL2997291hZfI5XA2kU/O2PXrnRg6zoWRKYOZxxaOi+m",
-	"aMkomRiaqv0qAkvl5LQ1GrQLQ3uEdiAKDLqGEMcEuZR9WIByF+Be/0wAe3Fd/ZjAt7mQoKUQjL1HhiRY",
-	"MTBEIQhwYTirGBb6UUZQIQ45BIXI2wgvEUNHId1ITydHozhqpCeY5iEUhUvto9SoTUnotmovsgNX6DnR",
-	"ScTAyey3zfSaR2DPhJJGAxhDNA5EdkFfhIAH7Xt2DTFh0NjDO8OeDiUFXT0vGfT0MVK/CyFSnO4euss4",
-	"H5lM7qdrNR0eKI3nG1+xTVNxuU9u+ZRWwgxfASXuN2qL/xKcpZRNnFEdze+NpHf3sGc869nCZlGwE14a",
-	"xYRLHmV/mn7nuqZfFxnbAC9Anyas1mAQWmNMDvoOtM+WxbObzX/7xfPvP/vjxZ/mX51/++vfLb67vH7x",
-	"h9mf//XzBzO5rWmj/OBYVvE1upK36LzG+EqOhrJbRpV3UDByc5S3IwPMGimsYTVoVomyRBBLftmwk6wG",
-	"nSKvnWvM6CGXkctExdcQtlPD6UvWSAO2HcTQmRo3bOuBV75Bt1Swk5ysOxOybizl96iBbbWwQOefyHPX",
-	"S7QSpoEbJYVct72qsV03Hcv18qlIMCWC6XzjphodIiwuZ/i/o84NQ2KX1ccghi6kbuwIqbmjdRSpYBsi",
-	"Gke+fWAGj1lMe1Syl/V1bacXakz33I6NLXk2O37EWCqfsOxaq6q2KcLFoca8dZLbnXiQMuBPTqLPthtl",
-	"gDkSzIEawzIHpp3iZP7U+B9//y8mFcNhSDz757+9CoSAQrwZT5PSUZG/nH1EkX80scMi/xiBO0TjMdM5",
-	"LIiPodJZpF9GqGfvI0GIl9ub+ChbD2zcAeEYLmLMw3xwobOnLtQfT/5vL3BgQGIrGpuHMW5825TlHygw",
-	"HgUQv3335ltGgTNDjT9zpxZvv2bnZzO24QZtAtkHJOxOjlvLkDFe16VA8yPLXXucx29k5g9qjGKctU8z",
-	"DYg7ZU6YB9dtQbKMy92b1RX7izsLo9M6OrV052EJ66b/Q3YWZkCQ7A8Hq1T2y39bcjlyevnB6qPFdPaU",
-	"6qOIuSHVt1qxNiykDM/5jBV8Z0aJND70oQcGW/YF39FBINlpVnKDFF0RELC15tKyE840SNjykvGioKer",
-	"ForqRhImQZgc1wadz8ZsBkiHvQfzeOOCCKRLZSY4aovUiTrLuWTGirJkSz8zKNhyR8epYeEKo4wXZSKj",
-	"CUX7uVSqBC6fXEhFQfrxZSsoNN/gK8OalTEIgftbKWk35WipUz0Odsl1t3idgh8E8i73ne8I6LKTHOcV",
-	"M2bx4kiD75JQg3F/F+BoDBcFboxCvURgTDsVjfcYH9OClIeYey3c8x+uAnuSHo5VgXnbTbPrq1jLp3af",
-	"Yj3eq0AnRI+rENuL0mMLl2g4ppsSGHcqtcQVmoSRJUE9A03ax064ZSVwg3EdIPrzYaFJ2uiIYhYlW+ka",
-	"C0D2vfhzsNmoshWa3vlBqxsIgssADyvhPskStABwz3Prgj2Gm0NHLbAS959kaA+yT2qu7SdZHJV+8uHq",
-	"qPnh8Nn0MUDyS9e3R76/kNBWyEJtx0LhLxVrJZWdZC9mVFkx35zPquyU+UNaA1CgR6nYSfbcP1Hhf8/p",
-	"UGleZKcJW4LdAkg2d2JwPi9ivp5veox9HvF18ZCKtdl+v5RDWnA9GsAgBul8o5PzZ8b7lIrvmEZMcdKU",
-	"VnP2j//4dwxl6N+VBu8w/IkIJX1IqFEp8fk4BeQ6BhLyznInHrE2oE89XJg6eyw0WGvV1Oly95BtpNl8",
-	"iQ//M/max1Vb0tvfqe2Y17LqwHIWT1iO/TEm9soI/um7DZfrDRcPmmTiLc2IKAXcST5QA0qLo5K0EVj0",
-	"L5QqpZDXsBNfDHUxm7laLAxRThF75CU3Zmj6eINyPqiwbqnMicrF7DxSmyMjyVKMFtq/sRvQ7OL+PqJ5",
-	"HJiJTi0OTnvx4gmkXU7w0HQve9M9EhMoy8tIXs6Peq89LTm4xMvZIqFTXNyey9kFO4nK5lz63FUXtSYG",
-	"XWdZuNTn6aP505Njt7DBKRJJU7fzwTo69h4U71bzR61kISqQBr2BVlvDuEZYrZqaYHVoCV3F/UY1uj25",
-	"o0OI7izMEAq6hV1sIA8U6tPEvuG2BQbxxL4FrsHYqebyFvEI4lVRuoQtJWgN5EoWxieZqLhRKp+b4u7a",
-	"QjGCRurLWSQyzy9mx3jT+sVl7OoJKx/z3otYQufHvNeTB5yzm4IjeHCbv3MO/4MJ4JHU2pMSYb+MTjH2",
-	"/sXxabSy7EGvxZFvunNpBOkjE5gvjp0BdP7iQb/pXcv7ZLIS2lg3bnqk0231473Tq1H9JWW9ovg/K/jO",
-	"l+GjmmaE5ZZNfgvWldxp2waGHsFiqC0qYD/SpZFS5by8kdiSsOz777//fvr69fSLL66/+urq9eurd++y",
-	"05duIFdD68qu8U/fHFSwoDnwc7mFXeaqjEXBTqCqrStIcW51K+xGNRRinPZK28fQxJgtKR2bnsDVNss1",
-	"Io2fzT5iPNwe+NC5nTK2F3pfPDrXOjLjz56SfnQFKU6j+uwY05e+Ah8yDMkBwzOyhn2k7NUq2tCB3hwy",
-	"f435HGHYSHC4uL/PnG/uoBwV9yCSO01YdoH9bTXbcse6qwE+GupcPzfBweszw1a8KW3Csksk4HBB6DAX",
-	"9/eTZHJB/728v4/d4iU1D91is4yyfT28JNtsHB3FUPRuFeMU2IzE3g+lI58/5TIknc2bMaK/ns7m09nl",
-	"E4j2sm8XR2nDrZAjQDWTsM3YiVSOPYgGfHrSlXpSCjNjJ3R7wwrQV7SptKwdqxRKiWrchbl6rXnhykk3",
-	"Yo1YFV9I4muQfrclbEm6iT7hM3o53nX30DCVV3J58CyeluFwDqXTbNuGSyuA6qweBp1HgBWcxKOzkJ31",
-	"e1Jiz9X60evtHcOiErI96O8KMHq3DP0zg8lEF1s/krw/Lvc4liZsdzdkcZc19Bzw0ty7R7pXtb2RDJR6",
-	"zBT+3vA1fKPWB4yHv3WCJmwkYHXRTHqENj4sTr7csU/s108idhDF9nLfiHDUikV+rDsUIks5nyI0ao+u",
-	"Xb3Fyeclb4q9oe9lxn8hQH70FC+n7oL7/9Qki0dOTgMv9qdBwf2zcH5PmYyvsjzi6OUICfkgtH/x/LgZ",
-	"PfT1gMX17MXV+SPP79pzgWqE46/DYLbjcXdrwR2vgSz85VF/UzFi9mfzxfgZm69HjVby6d3803zD7ad7",
-	"fo2eFw6DlX6uhGSQjmiTOCQ/tAoiyZY7C/Fi4hjeMidefZ+2OC5S78nS+fy4BNWBc4XrNr4JcB/j5tZl",
-	"x+N09+GCn0GQEQ/yNdV3ud6E+ZIwJSnZkZdNAXFefTH/yFHJ4Lz2iYHIuCkZ6CUzNUgbFLKd2I2Qtw6f",
-	"eYQdXKZx1dVM2CcYmLjK8Wl1iOSRbWPS8ZvJKCFfXV+/bW/KBnKiIQdx19+92Wz8ixxtSvLBg+qu2vtB",
-	"maVCUCrL7PjpAlBnd58ZVvG6xi1Qqzakf8lcfN5po4Zc6aKvjV7ap4vZ4oIM42hcTgXcPeYvHh+j+kLr",
-	"bi/3hCOUETmUJAQz+3Rlj3mBlez24P88Cg7lLfYeA7N8NBp8y9ejdbE1X5M1bujmfKnWJmEStmi1aagz",
-	"9pYbwzIJ9zbNG22UzlBJs/bvlY+R8QGi9pL5SIWaS25c8xBsPu4MqoO1Y5UT+8nFen4+nz/8xZnRr4XE",
-	"RMc5C6MV3F3ygEJy5uytK0d3yXUv5WHdce+LIe3ln6u2HjCEJREWCYIZVLPFXk3chY6rC2xSXWl4J13I",
-	"vtyKO3DK5K+huKrbY75H0k2xz4DvoOKCzHq4Pvaa79iKlyUzpVhvLJV1lWrLfgSt/AcP5HRFfT5FY8Da",
-	"EkYqRj4akHt85qPyn6wYGlzk2DPDYIqPMH+vLfoQlOx/NIk4+0/+91lOZ5cPfhzJHWkeyhT4WdBDY4M/",
-	"AVY/wXr7MDfOE8WT/WP3MQo3Y6o6g/15Ds0a7nzJ8EiOaf4RPjTVU5X+HL8MQuV9BtcotuIx8rs4jilO",
-	"DR+ycqC/w+fe7xX14Tdc9jPMVXygFqLl+sNVEP67ZllvN7OX1M34yoLecl2Yj1AuQVe/DlYF/nEDdFDc",
-	"fWbJiLWcColQ3Pi7rddvrt9SuV+0N74GaoiigotfIwzDTkadbPaPv//nBV1/fvfuTXf5GWU2eCgvuagS",
-	"Zpp8g97xGyGb+7NCPTMJQiyMkqxiwg4i9orfu5qei6C+ZxQghkb6Q5jegesRKXWW/Zjz8eDLT8NPNR1R",
-	"FRd8dIlkvhPlZLK/1hqsp6+JR4AaryUjX0QrKiEz/4EmJ+w+5fWyPZKiomKn1MJdugmeFpo+qnMLu0iq",
-	"ve90eccf+heuxgQ60MsRkJC57104RURhpoPt4Vza8oJlY8O1hJ/uEf4c7UaeXMzOT18yzrL9DXAaIOeS",
-	"SRCkQjgYjiX9+VtI1n+niGgiB/DnjfQXLw0zVtVt5juqmd5DifayZne5Lk7bto/1hYjuM6zUSJbBWTnm",
-	"7sqGZzPPjPu8As8RXnylyoJKymtuN64cTSqmwdQK53/WfbHvatLhM0+z/ThmMrkDbdyws7P52YxuSNQg",
-	"eS0QSp7Nzs4pH203uKXv3/93AAAA//8=",
+	"xDztchs3kq+C4m7KUjKUSUry2nK57nxOnI+1Y6+tbDZZ5TjgTJPEagaYBTCimMRV+++q7u/dE+6TXHUD",
+	"M4P5oEQpvrut2lgEMI1Go7/Q3cAvo0TlhZIgrRmd/TIyyRpyTn8+l1KVMoEcpMXfhVYFaCuAenmZCpAJ",
+	"4N+/17AcnY1+97CB9dADehhCeV598yEaJUpaDzgFk2hRWKHk6Gx0vgZm4dqyg9dcX6ZqIw+PRtEIrnle",
+	"ZOAHrLiFDd8yDcZybQ3jlk1mZ5MJ++78BVsqzfhClZZxlgtZWkAIdlvg58ZqIVeEggZuIZ1zwqKZYDaZ",
+	"PRpPp+PZ9Hzy+GwyOZtMfhxFo6XSOQ4dpdzC2IochoCCTI2H2F7X+7XaSFZKKzJm18IwhMAOZJllhLBU",
+	"DGTaWWuNypNzwuMmVBASX+BnVpcwgJpIW+ucBnCEtI9OmuUIaWEFGj9y9L1hRUut8sEFccuUTGDXimYf",
+	"YUVW2Azam/eaI/KSywSYkuw9t6VO+XZoq8oi/dj7/yEaafh7KTSko7O/IsUrJBuOD2na8EvUSFSLM1to",
+	"/lRPqBZ/g8TiKgYFrLdXMc+ymJm12hgmLLOKwRXorZLADoxYSUiZkIzY0B5GLC4NaBPjONc7FpJRW8Ri",
+	"nuZCuk76UxiruVXa0E7LMsel8yxD3PETXBt9gvg3ZHYjersSrueVMAOqR1jI23/sq4CIZ9yEXGu+7W8Y",
+	"QRwi8wsNKUgreObUX5oKJC3P3ga4LXlmIOqQ/jkRTvIcGJcpK7gxG6XxD6FbsvHLqOobnY0SpTUkdrxW",
+	"2sB4wa0FvfUURVhEQOF0aZs8DZCQqXfBq7m6/iwa5fz6FciVXY/OprPH0SgXsvr9eEiOapS6XPcKcBoT",
+	"sVSshEXemccRi49iokQ8jp+yUoq/lxCxhBsYC2lAGmHFFWTbtt5wi23hdjxroXYcjQpaFs787399Pv6R",
+	"j3+ejJ/Mj8Y/ffb7W2W1XkXUkGKIEb7QWulhswXYxRYq3TK1dALGci75ipiPPX/7NTsoykUmkojx0q4j",
+	"Jz8RMcjhGePMlAVoAxa/t2u4kBpyZWHMk0SVDsQDw+JfLkYpWC6yi9EZ++ViRBPj3xejo6Oji9GHDyjr",
+	"vICjC9nmMPcZ/pWo1Kn6K56JdI6kAEMayS2wJggThtWE+tBjtwbiTVJIVPvcDe1S3kPYSezP6xnaM7sV",
+	"/NITN2PRaEQs58laSBhr4Cm2MPzgKdKV5WAMXwFbgBEpoEbM+ZYlay5XcMS+oJ3D0YzL7YV8q1SGHgft",
+	"IJdmA9qwjbBrJE0mjIWUrUHDEfvS+yVEQ8MSrvWWJjRISIRoUM8CT9YXstDKqkRlDwxDQ0obFpFk2I1i",
+	"udLALoVMzRnjkqF1sGyt1KUfTuht1iAR+0WmkkvD+IVMeJY5IFyysjBWA8/DTw6UZnHVMb8oJ5PjxFhu",
+	"S0N/Q3zooCLW1TCmYVkaMI4ncQrQDxxXgLFHF/JC/socEParX+avF/LX8XhM/8fuk8mE/criDr/F7GDB",
+	"URdqngPqCuYlCI1QNfZvRknUG6U0ZVEojdYwh1TwOTJMHIx0OIQtSLF5qbOYDFeqwZi5VHbOs0xtIMVm",
+	"o0qdwDwVBrmEmnJhjJCrea5SyEJw1YQpJCLn2Zwv1BXMc349v+JZ2epaQKY281zIpsv7VUNfVV3dr9gB",
+	"D7xdohnLIV+AZqq0nnsNS1VSopKBlGlk4sjx55sC5HNSGUTh+LBDxWoXOs0g00IJSe2Qc5HNK3ltWnCX",
+	"554s2FopzbmQ3tZgq1W26I66hG3YZIyifYNuYwpSgP9qi4uboy+CDl1raLj3RC/J3jwv7ZpUrNLiZ46a",
+	"gdgTWCkvpdrIiMF1gesh3Zt6x4dtVanNIfP8OkV+LWUFps0ZvBDzS9iGCARN9ajSrudWXYKsiRFS8jbq",
+	"VJjMnOSYcrkUiUBKLHiGLq6bPmj/e6ksr787xu+WSi9EmjoUUKm3ON0K0C2ciOW7IiKKbkszrNAi8YK0",
+	"5hrcmp3CCFrDOV2L3wESTFRuc1JikMakolD9eG3nhLrySud5aT0YMEYo2cI+MXoZTl5zZaZWQraxMGqu",
+	"YeW8V4STZMp/ZXVp7DyDK8jmVql5pjYEfA3J5TwEUxH6BAmNxFiqUnboUze5Zbea0KnMCzd7T54czyud",
+	"gp57vq0nPMUJc7BrlbZ2pup/gv2JkstMOEE0YMtijpY5A0+/FDKBlo4ApMDdTpOXa7dzyz3XdnGsSNtt",
+	"D/az2xWSvduHvyH3u1cTWEnoEyGYod1R8EZYpsT0aELc1nG9gqpvNnMiXWiVoAewyJyCJaLX6hVZLym1",
+	"Rp/NaQ1v/g4JfXTI5ugqSMjmXtAbtRg0JPWRYa4BPRri7cAse7gp4wwPh1oskLVZ8x1OWGh1JXCRuEtq",
+	"uYQOBTwThCSuuniOTiORweR4AOz35cLk3CbrsKvIuJyXkl9xQcfvXt9SAzixDRRsLXWBBq5wrxeKpG2r",
+	"ZeSBSuPOiGs1moJM5MKzafN7DtcJQBookdQpvDlcr3lpbKhe3BcaXS2vZJwPbeaL0myd9lXznMvtHE8N",
+	"eWGNZ5PTylPBswTPYnZAtjT2/DEXaXxYjXQMVXlT5PbFDZeYrUzmSy4CjeN/Vd8fexsT0lqqef177rHu",
+	"WmjPfw3f9faLLInZtY9drkEpkMqK5dbFbpgbwOyaW/Ry1XJJaw5O+P2TQ8sSB7/Rf8Oj66D71vmuNEFD",
+	"5bxRBKHnu42iUcd1w/Nh6LkFoPxUO/y2oKfjgBGIQa8t6Ol/M+BkUWvjTAS4eschwLZp6XsSNKzvCnSb",
+	"STDcAd+Zfx88CInVMv44Wdf2I9Ci09C1/LgNPcNfNwaztcw+/m6bJB8Cq/2AUTSqbWVr2qqlY09xTM8g",
+	"urgbWUHa447FG0WjtqWgTQrMAyE1oOVGeIQdsgSdvfe9ndbKv0YogbZr/ayVXbXSnq6rSdBSdYhxqOk8",
+	"m6Imo2BiqKqaVQSayvFppTRoF/r6CPVA62BQN4R+TBBLaY4FyHeB3+vHBG4vrqt7JvBt7khQQQjmbjxD",
+	"Yqy2Y4hMEPiFIVZtt9DPMuAV4pR9pxBp2/KXiKCDLt1AT81Hg37UQE+A5i4vCpfa9VJbbUpCvVUNy/ZM",
+	"oadEzRE9I9Nsm+k0D7g9Iwoa9dwYgrHjZBf0tTzgXntDrr5PGDR2/J1+T+0lBV0dKxn0dH2kbhe6SO1w",
+	"d99ctuOR0eh6vFLjfkJpON74nK3LnMsmuOVDWhEzfAkUuF+rDf5L7iyFbNoR1cH43kB4t3F7hqOeldss",
+	"UnbAM6OYcMGj+C/jd65r/HUaszXwFPRhxAoNBl1rPJODvgLto2Vt7CbTbz5/9MPj70/+Mv3q+Ns//Gn2",
+	"7vT8yZ8nP/7xxa2R3Eq1UXxwKKr4Gk3JWzReQ3QlQ0PRLaOyK0gZmTmK25ECZqUU1rACNMtFlqETS3bZ",
+	"sIO4AD1HWjvTGNMgF5GLRc5XELZTw+FTVkoDtprEUE6NG7bxjleyRrOUsoOEtDsTsigtxfeogW20sED5",
+	"T6S56yVYEdPAjZJCrqpeVdq6m9JynXgqApwTwPl07VBtJRFmpxP83155wxDYaf4xgKEJKUo7AGrqYO0F",
+	"KtiGFow9v96BwV0WU6VKGl5fFXZ8ooZkz+3Y0JInk/1nbHPlPZZdaJUXdo7uYl9i3jrOrTMeJAz4kxPr",
+	"s81aGWAOBHNOjWGxc6ad4MQ+a/zPf/w3k4rhNMSe3fxvpwIhgNDejPtx6SDLn04+IsvfGdhulr8Lw+2C",
+	"cRd0djPiXaDUGum3Aero+xYjtJfbQXyQrDs2bgdz9BcxZGFuXOjkvgv16cn/6wX2FEhbi7bVwxA1vi2z",
+	"7M90MB50IL55/+ZbRgdnhhJ/5LIWb79mx0cTtuYGdQLpBwTsMseVZogZL4pMoPqR2bZK5/ELGftEjVGM",
+	"s2o004B+p0zI58F1W5As5nL7ZnnG/upyYZSto6yly4dFrEb/p/gojIAg2J92Vqk0y6dY2HN3bnqe4olu",
+	"kAxVjreOnim5UFynZMDxM3aAfgdP8GxKZNCw1GDWlfthgGeQRkyiHnaexICV99PsdOckbCpUHhgm0pZb",
+	"Np3tay/I2R+eoY4K2mDVC8iUXBlmVdsPVAVILoZsozsU30zLvykhfdjRDWeFUhk7oEINsjcppCLhFgcp",
+	"yqTVkVilI6Y05V7DKpcH5JPhob6apV3h5GtAPLoLpTLgsq+zml0IyFUv6qedbBQGIwa81wHeoWojSM+Y",
+	"AelIgZ7/A8MWWm0MboNicamz+Ih1d0cyDanAQ7u5kDis+jkvtYiJflVuHMnCs2zBk8uIbdYiWbMqsmOc",
+	"89lghN8hdTdrkBcyLrixQMfYGOUSpYgd8AYRir5yie7rWC3HC8f6DpGImTJZo8P8XNq1VoVIDiNX53Qh",
+	"q7VSfD0FdhDjP79zicJDXDdNzYT0xyS4diUATKvSwhGLfU6xWYmwFxLxEZLF7uRp5kLGzECiZGoiKnmL",
+	"2GJbExr9n2oPmLBOg7RFsgE0UGTnALMMllS2VaHSD6W3uPDRvq5hTftbZNWVjtFZEknpCYYLjGiFBIhq",
+	"y3ZRcw8hobhGzWB9jL5fg3Yrb/ACpE6FV1t3rK0tzNnDh8ifR775KFH5Q16Ih4j6wypS9lAhKR9WHNyu",
+	"M5pNTobKnlyUe1j9hPviM5hUaCdXGRGtUxT54/WkePzDDf/pIHT6aKgMS2c37+ED08m9fPfuVeRqVFAq",
+	"K2bnXku8/eOLL1DVZRngJh68n50+OhwmMII9cpqa6OuoWce6/yXJKCQt0me8KOaFVxloX2ePKHxVT/Ps",
+	"iyevIVsrPnuzuXqpv3h9/s2qfPEVV/DHqX383bvvF+WX37w3djNOXg9970M2zxBZ1x9y1DNC+JPj55/M",
+	"Xn4ye9nli09mL3khPpm9RN7AH547Ppm9pBV9MntZcUgF2xRKGqDswjPExLWbRBXwDAki0s8KrZYig88o",
+	"hPaZWi4zISmOCsb44Uj4Z3dkgsfTJ7Nba9oodVKlY1qy1RL9KFRBO23PC5XCF16m71wDSVqDpkxb2vGg",
+	"4k5zo54fClfsVFr9DCNZcgpKBRaAOao1luOBYQVfgdd1B2QAvVRcyJyjf+n0sCrtU1cltVCIswa2Eleu",
+	"aGrL8tJYxlca4LBTfzd6vngxnR1fb3/+3R13+2Ty5FGr2nF6N41UCberK+xQaAFIhjoR89F1U4crd8bl",
+	"3mZcDpT53VimPxtP7lOm36JQCPWtVpVfZygVejxhKd+aQSClzxHQgB7dP+dbZ5nwYMQybhCiq5YHttJc",
+	"WnRzNEjY8AxdfBqdV7ZVl5KCd0XGO1cgjidDphykC1L38Hjjou0Il+qxcdYqpE3QWcIlM1ZkGXI4Yeak",
+	"tOv7kj/sUvYthFoHn8Ca3+vGAWWz9q/vRqZ5hZ/0i7uHYm24v7mSdp0N3gkohqPCFOOqAtuUJQBjfZFI",
+	"sqWIMDtIEK82YWZP9vTDXLa2N++fgoBzgroQNwZdTIog00615rtLMKaK5t1G3HPhxt98XeJecjh0XcIH",
+	"OQi7rohVdKr2qS3HjQjUTHS3qxQNK93VutF0TJcZMO5EaoErNBEjTYJyBtobPG5ZBtxYpiSgPvb5ExNV",
+	"53gK7itZcdeg6at78Wdvs1Fk8zInidsRnggYwZVK9K+MfBpHqAHgmifWZUUYbg7VJMFSXH8aoz6IPy24",
+	"tp/Gbavx6c3XCKa780ymGyyLfuv6mhDxbwS0ETJVm6Gc0ZeKVZzKDuInEypBnq6PJ3l8WLkeBiBFi5Kz",
+	"g/iRH5Hjf4+p+mqaxocRW4DdAEg2dWxwPO1Y4+N1h7Btr+BWj7Aqi/FL2SUF52JX8Ka2jY7PHxhvU9A9",
+	"0gIP2WVmNWf//M//wIMH/bskVygoHaLsKDE1CiWOb+dKXUePQ95b7tijLQ1oU3ff4Jrc1TVYaVUW88X2",
+	"Nt1I2HyJg/+NbM3driXR1+/UZshqWbVjObN7LMf+3Ab23Aj+8D068euhuFqHX4i2hBFBCqgT3XBZihZH",
+	"dzcG3KKXVFNA0SLDDvytgZPJxF1aWKgrOETfI8m4MQPhyxL5vBclqaBMCcrJ5LglNnumXOiUOuA/2TVo",
+	"dnJ93Q6F7pfxCMt7dqI9e3IP0C55vgvd0w66e/oEyvKsxS/He31XlRXtXOLpZBZRuSNuz+nkhE5XTSGs",
+	"qzNxZfh18DZRZZa6GoHDO9Onw8duYb1yK+KmeueDddTk3cneleQPaslU5CANWgONR0k6IOJ4cqtDTeiu",
+	"pq5VqasSN6rWqYvGDHlBl7BtK8gdN1oJsVfcVo5BG7FvgWswdqy5vER/BP1VkbnKBqpk8EFMn42l861U",
+	"PonL3f3edMAbKU4nLZZ5dDLZx5oWT07bpp585X2+e9Lm0Ok+33X4AXF2KDiAO7f5nTP4N1ZKDOSg75Ux",
+	"/m1w0qHvT/bPN2dZx/Wa7fmlixugkz6AwHS2LwZQ24tb7aY3LR+i0VJoY9288z2NbiUfH5xcDcovCesZ",
+	"nf/jlG/9fVUU05h8uUWZXIJ1kV1tq4Oh92DxqC1yYD/T7epMJTy7kNgSsfiHH374Yfz69fjzz8+/+urs",
+	"9euz9+/jw6duInfZzN1PxD99c1DqjerA43IJ29hdxxMpO4C8sK5y25nVjbBrVdIRoxeDGvAmhnRJ5sh0",
+	"D6pW6eABbnw8+Yjn4aoyygX/TScPNzu5c1HCAMaP75Ond5XbTqK65BiSl64A71IM0Q7FM7CG5qTsxaq1",
+	"oT252aX+SvMC3bCBw+Hs+jp2trl25agKHj25w4jFJ9hfXftYbOs8YXUaqk0/N0GF4gPDlrzMbMTiUwTg",
+	"/ILQYM6ur0fR6IT+e3p93TaLp9TcN4vlohXt6/hLsorGUc0Snd6tYpwONgNn79vCkY/u82qID78PAP3D",
+	"eDIdT07vAbQTfTvZSxouhRxwVGMJm5gdSOXIg96AD0+6O1EUwozZAV1ztgL0mc8AFkJvWa6QS1TpXpYo",
+	"Vpqn7t7VWqzQV8UPovZ7IX63JWyIuwk++Wf0cXvX3aB+KC/jcmeVAy3D+TkUTrNVGy4tBYqD3+507uGs",
+	"IBJ3jkLW2u9egT13KYY+rx7jSHMhq4rYulK58xyHHzOUVWhegPlI/H632ONQmLDa3ZDEddTQU8Bzc+fB",
+	"lUbUGiUZCPWQKvzO8BW8UqsdysNfz0YVdlu9zY3SeDs7+XtBXWB/uBewnV5sJ/aNHo5aspYdq6unSFNO",
+	"x+gaVTWerjD54EXGy7RR9J3I+G90kO+M4unYvQT1v4VkekfkNPC0yQYFDzWE+N0HGX8daY/Uyx4ccqNr",
+	"/+TRfhjd9szW7Hzy5Oz4jvm7Ki+QD1D8dXiYrWlcX+/11SkyrbOh9KRHi9iPp7PhHJu/uNVaycOr6cNk",
+	"ze3Dhl6D+cL+YaUbKyEepFrGqH0k37UKAskWWwvtxbTP8JY59uratNl+J/UOLx1P9wtQ7cgrnFfnm8Dv",
+	"Y9xcuuh4O9y9uzK+d8hoT/I1XYRwvRHzdyeUpGBHkpVpJ8s9m37kU0kvX3vPg8iwKunJJTMFSBvc+Diw",
+	"ayEvnX/mPezg1rm7hsiEvYeCaV8Hut+FHVeqUJobCs++Oj9/Wz0pE/CJhgTEVXf3JpPhp+uqkOStier6",
+	"WuStPEs3puj+Uk1PdwB1eveBYTkvCtwCtayO9E+ZO5/X0qghUTrtSqPn9vFsMjshxTh4Lqebjh3iz+5+",
+	"RvU3Euu9bAC3vIyWQYnaZatVuLJDvEBL1nvw/34KDvmtbT16anlvb/AtXw1eIKMaIrVkJT0xlamViZiE",
+	"DWptmuqIveXGsFjCtZ0npTZKxyikcfX30p+RcQBBe8r8SYWaM25cc9/ZvFsOqnZrhyonGuTacn48nd7+",
+	"NOPgs3ptoMOUhcGrjnXwgI7kzOlbd2/TBdc9l4cX9DpP61W35M+qizOhW9LyRYLDDIrZrBETd/P57ASb",
+	"VH2HsuYuJF9ixRU4YfL3td31tH0e7qtR7BLgHeRckFoP18de8y1b8ixjJhOrtaX7D5nasJ9BK/8ymBwv",
+	"qc+HaAxYm8FAxchHc+TuHvnI/dtufYXry9RhjEOYfwCi9WKq7BbSEmX/NSjp3OcVUZfS3BUp8FjQoKHJ",
+	"7+FW30N7+2NuO07UK46WYXk/VZ1Bk88hrOHK360biDFNP8KLrB1R6eL4ZXBUbiK4RrElb3t+J/sRxYnh",
+	"bVoO9Dsc96ER1Nu/cNHPMFZxQy1EXc16axWEfwA47uxm/JS6GV9a0BuuU/MRyiXojYSdVYHfr4ESxfV7",
+	"pEas5FhIdMWNfwTm/M35235d/c7i/eCFhAGCYSejTjb55z/+64TeCXr//k1Yn26DQUnGRd7c73glZHl9",
+	"lKoHJkIXC09JdGOnd2LP+bWr6TkJ6nsGHcRQSd/k0zvneoBLnWbfJz8ePJHaf9N0j6q44HVS4vmalaNR",
+	"8/5LsJ6uJO7h1HgpGXg6OM2FjP1Lpo7ZfcjraZWSott3TqiFu50ejBaaXp+8hG2Lq73tdHHHn7ovEwwx",
+	"dCCXA05C7B6Gc4KIzEyJ7T4u9Y2z0oZrCd+4FD6PdiEPTibHh08ZZ3HzVBJNkHDJJAgSIZwM55I+/xaC",
+	"jar7FEITBfDnhfQvlBhmrCqqyHfrcmHjSlSvmtSvULTDttWwLhPRxd+lGogyOC1XXYgLcjMP/O03nqB7",
+	"8ZXKUrp7WXC7duVoUrHqygNtpX9/e1T7Zx5m9Yp8NLoCbdy0k6Pp0YSuEhcgeSHQlTyaHB1TPNqucUs/",
+	"fPifAAAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

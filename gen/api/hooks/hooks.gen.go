@@ -15,12 +15,43 @@ import (
 	"net/url"
 	"path"
 	"strings"
+	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/labstack/echo/v4"
 	"github.com/oapi-codegen/runtime"
 	externalRef0 "github.com/poolgate/poolgate/gen/api/common"
 )
+
+// Defines values for AccountEventEvent.
+const (
+	AccountNeedsReauth AccountEventEvent = "account.needs_reauth"
+)
+
+// Valid indicates whether the value is a known member of the AccountEventEvent enum.
+func (e AccountEventEvent) Valid() bool {
+	switch e {
+	case AccountNeedsReauth:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for AccountEventAccountState.
+const (
+	NeedsReauth AccountEventAccountState = "needs_reauth"
+)
+
+// Valid indicates whether the value is a known member of the AccountEventAccountState enum.
+func (e AccountEventAccountState) Valid() bool {
+	switch e {
+	case NeedsReauth:
+		return true
+	default:
+		return false
+	}
+}
 
 // Defines values for AuditRefusalError.
 const (
@@ -140,6 +171,87 @@ func (e ShareAuthMessageObj) Valid() bool {
 	default:
 		return false
 	}
+}
+
+// AccountEvent defines model for AccountEvent.
+type AccountEvent struct {
+	// Account The account concerned (never its credential, only the last characters).
+	Account AccountEventAccount `json:"account"`
+
+	// Event What happened (see the operation's table).
+	//
+	// Example: account.needs_reauth
+	Event AccountEventEvent `json:"event"`
+
+	// Id The event's id, the same on every retry.
+	//
+	// Example: acct-12-needs_reauth-1733475600
+	Id string `json:"id"`
+
+	// OccurredAt When it happened.
+	//
+	// Example: 2026-12-06T09:00:00Z
+	OccurredAt time.Time `json:"occurred_at"`
+
+	// Owner The user who contributed the account.
+	Owner *AccountEventOwner `json:"owner,omitempty"`
+}
+
+// AccountEventEvent What happened (see the operation's table).
+//
+// Example: account.needs_reauth
+type AccountEventEvent string
+
+// AccountEventAccount The account concerned (never its credential, only the last characters).
+type AccountEventAccount struct {
+	// ChannelId Example: 3
+	ChannelId int64 `json:"channel_id"`
+
+	// CredentialTail Example: ****Q2aB
+	CredentialTail string `json:"credential_tail"`
+
+	// Id Example: 12
+	Id int64 `json:"id"`
+
+	// Nickname Example: my Claude account
+	Nickname string `json:"nickname"`
+
+	// Provider The provider (a contributed account's) or the channel's type.
+	//
+	// Example: anthropic
+	Provider string `json:"provider"`
+
+	// Shared The account serves the shared pool (false — dedicated to its owner).
+	//
+	// Example: true
+	Shared bool `json:"shared"`
+
+	// State The account's state after the event.
+	//
+	// Example: needs_reauth
+	State AccountEventAccountState `json:"state"`
+
+	// StateReason Example: refresh_refused
+	StateReason string `json:"state_reason"`
+}
+
+// AccountEventAccountState The account's state after the event.
+//
+// Example: needs_reauth
+type AccountEventAccountState string
+
+// AccountEventOwner The user who contributed the account.
+type AccountEventOwner struct {
+	// Email The user's e-mail address, when they have one.
+	//
+	// Example: alice@example.com
+	Email *string `json:"email,omitempty"`
+
+	// UserId Example: 42
+	UserId int64 `json:"user_id"`
+
+	// Username Example: alice
+	Username string `json:"username"`
 }
 
 // AuditRefusal The reference server's refusal body (any body works; it is shown to the caller as is).
@@ -508,6 +620,14 @@ type Carid = string
 // Signature Example: t=1704067200,v2=5257a869e7ecebeda32affa62cdca3fa51cad7e77a0e56ff536d0ce8e108d8bd
 type Signature = string
 
+// AccountEventSendParams defines parameters for AccountEventSend.
+type AccountEventSendParams struct {
+	// XPoolgateSignature Present when `HOOK_SECRET` is set: `t=<unix seconds>,v2=<hex HMAC-SHA256>` over the
+	// timestamp, method, request target, `Authorization`, `Carid` and body SHA-256 (see the
+	// description of this contract).
+	XPoolgateSignature *Signature `json:"X-Poolgate-Signature,omitempty"`
+}
+
 // AuditCheckParams defines parameters for AuditCheck.
 type AuditCheckParams struct {
 	// Carid The id of the account (car) serving the call, the same value as `carId` in the body.
@@ -569,6 +689,9 @@ type ShareAuthStartParams struct {
 	// description of this contract).
 	XPoolgateSignature *Signature `json:"X-Poolgate-Signature,omitempty"`
 }
+
+// AccountEventSendJSONRequestBody defines body for AccountEventSend for application/json ContentType.
+type AccountEventSendJSONRequestBody = AccountEvent
 
 // AuditCheckJSONRequestBody defines body for AuditCheck for application/json ContentType.
 type AuditCheckJSONRequestBody = ChatEvent
@@ -1008,6 +1131,46 @@ func WithRequestEditorFn(fn RequestEditorFn) ClientOption {
 // The interface specification for the client above.
 type ClientInterface interface {
 
+	// AccountEventSendWithBody Learn that a user's upstream account needs them
+	//
+	// Sent to `ACCOUNT_EVENT_URL` (when set) when something happens to an upstream account that
+	// its owner must act on, so your system can tell them (mail, chat bot, ...). `event` says
+	// what happened:
+	//
+	// | event | when | the owner should |
+	// |---|---|---|
+	// | `account.needs_reauth` | the provider refused to refresh an OAuth account's token (the refresh token was revoked or expired); the account is out of rotation with state `needs_reauth` | sign in to the provider again (`POST /api/user/accounts/oauth/authorize`) or paste a new credential |
+	//
+	// `owner` is the user who contributed the account (absent for an administrator's channel
+	// account). Delivered from the durable outbox like notify (see "Time limits, failures and
+	// retries"), signed the same way: at least once, so deduplicate on `id`. Any 2xx answer
+	// counts as delivered; the body is ignored. Credentials are never sent.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /account_event (the `AccountEventSend` operationId).
+	AccountEventSendWithBody(ctx context.Context, params *AccountEventSendParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AccountEventSend Learn that a user's upstream account needs them
+	//
+	// Sent to `ACCOUNT_EVENT_URL` (when set) when something happens to an upstream account that
+	// its owner must act on, so your system can tell them (mail, chat bot, ...). `event` says
+	// what happened:
+	//
+	// | event | when | the owner should |
+	// |---|---|---|
+	// | `account.needs_reauth` | the provider refused to refresh an OAuth account's token (the refresh token was revoked or expired); the account is out of rotation with state `needs_reauth` | sign in to the provider again (`POST /api/user/accounts/oauth/authorize`) or paste a new credential |
+	//
+	// `owner` is the user who contributed the account (absent for an administrator's channel
+	// account). Delivered from the durable outbox like notify (see "Time limits, failures and
+	// retries"), signed the same way: at least once, so deduplicate on `id`. Any 2xx answer
+	// counts as delivered; the body is ignored. Credentials are never sent.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /account_event (the `AccountEventSend` operationId).
+	AccountEventSend(ctx context.Context, params *AccountEventSendParams, body AccountEventSendJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// AuditCheckWithBody Check a chat before it is sent upstream
 	//
 	// Sent once per gateway call, after an account is planned and before any upstream request.
@@ -1214,6 +1377,66 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /shareAuth/start (the `ShareAuthStart` operationId).
 	ShareAuthStart(ctx context.Context, params *ShareAuthStartParams, body ShareAuthStartJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+}
+
+// AccountEventSendWithBody Learn that a user's upstream account needs them
+//
+// Sent to `ACCOUNT_EVENT_URL` (when set) when something happens to an upstream account that
+// its owner must act on, so your system can tell them (mail, chat bot, ...). `event` says
+// what happened:
+//
+// | event | when | the owner should |
+// |---|---|---|
+// | `account.needs_reauth` | the provider refused to refresh an OAuth account's token (the refresh token was revoked or expired); the account is out of rotation with state `needs_reauth` | sign in to the provider again (`POST /api/user/accounts/oauth/authorize`) or paste a new credential |
+//
+// `owner` is the user who contributed the account (absent for an administrator's channel
+// account). Delivered from the durable outbox like notify (see "Time limits, failures and
+// retries"), signed the same way: at least once, so deduplicate on `id`. Any 2xx answer
+// counts as delivered; the body is ignored. Credentials are never sent.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /account_event (the `AccountEventSend` operationId).
+func (c *Client) AccountEventSendWithBody(ctx context.Context, params *AccountEventSendParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAccountEventSendRequestWithBody(c.Server, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AccountEventSend Learn that a user's upstream account needs them
+//
+// Sent to `ACCOUNT_EVENT_URL` (when set) when something happens to an upstream account that
+// its owner must act on, so your system can tell them (mail, chat bot, ...). `event` says
+// what happened:
+//
+// | event | when | the owner should |
+// |---|---|---|
+// | `account.needs_reauth` | the provider refused to refresh an OAuth account's token (the refresh token was revoked or expired); the account is out of rotation with state `needs_reauth` | sign in to the provider again (`POST /api/user/accounts/oauth/authorize`) or paste a new credential |
+//
+// `owner` is the user who contributed the account (absent for an administrator's channel
+// account). Delivered from the durable outbox like notify (see "Time limits, failures and
+// retries"), signed the same way: at least once, so deduplicate on `id`. Any 2xx answer
+// counts as delivered; the body is ignored. Credentials are never sent.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /account_event (the `AccountEventSend` operationId).
+func (c *Client) AccountEventSend(ctx context.Context, params *AccountEventSendParams, body AccountEventSendJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAccountEventSendRequest(c.Server, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
 }
 
 // AuditCheckWithBody Check a chat before it is sent upstream
@@ -1551,6 +1774,61 @@ func (c *Client) ShareAuthStart(ctx context.Context, params *ShareAuthStartParam
 		return nil, err
 	}
 	return c.Client.Do(req)
+}
+
+// NewAccountEventSendRequest calls the generic AccountEventSend builder with application/json body
+func NewAccountEventSendRequest(server string, params *AccountEventSendParams, body AccountEventSendJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewAccountEventSendRequestWithBody(server, params, "application/json", bodyReader)
+}
+
+// NewAccountEventSendRequestWithBody constructs an http.Request for the AccountEventSend method, with any body, and a specified content type
+func NewAccountEventSendRequestWithBody(server string, params *AccountEventSendParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/account_event")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.XPoolgateSignature != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Poolgate-Signature", *params.XPoolgateSignature, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Poolgate-Signature", headerParam0)
+		}
+
+	}
+
+	return req, nil
 }
 
 // NewAuditCheckRequest calls the generic AuditCheck builder with application/json body
@@ -1987,6 +2265,46 @@ func WithBaseURL(baseURL string) ClientOption {
 // ClientWithResponsesInterface is the interface specification for the client with responses above.
 type ClientWithResponsesInterface interface {
 
+	// AccountEventSendWithBodyWithResponse Learn that a user's upstream account needs them
+	//
+	// Sent to `ACCOUNT_EVENT_URL` (when set) when something happens to an upstream account that
+	// its owner must act on, so your system can tell them (mail, chat bot, ...). `event` says
+	// what happened:
+	//
+	// | event | when | the owner should |
+	// |---|---|---|
+	// | `account.needs_reauth` | the provider refused to refresh an OAuth account's token (the refresh token was revoked or expired); the account is out of rotation with state `needs_reauth` | sign in to the provider again (`POST /api/user/accounts/oauth/authorize`) or paste a new credential |
+	//
+	// `owner` is the user who contributed the account (absent for an administrator's channel
+	// account). Delivered from the durable outbox like notify (see "Time limits, failures and
+	// retries"), signed the same way: at least once, so deduplicate on `id`. Any 2xx answer
+	// counts as delivered; the body is ignored. Credentials are never sent.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /account_event (the `AccountEventSend` operationId).
+	AccountEventSendWithBodyWithResponse(ctx context.Context, params *AccountEventSendParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AccountEventSendResponse, error)
+
+	// AccountEventSendWithResponse Learn that a user's upstream account needs them
+	//
+	// Sent to `ACCOUNT_EVENT_URL` (when set) when something happens to an upstream account that
+	// its owner must act on, so your system can tell them (mail, chat bot, ...). `event` says
+	// what happened:
+	//
+	// | event | when | the owner should |
+	// |---|---|---|
+	// | `account.needs_reauth` | the provider refused to refresh an OAuth account's token (the refresh token was revoked or expired); the account is out of rotation with state `needs_reauth` | sign in to the provider again (`POST /api/user/accounts/oauth/authorize`) or paste a new credential |
+	//
+	// `owner` is the user who contributed the account (absent for an administrator's channel
+	// account). Delivered from the durable outbox like notify (see "Time limits, failures and
+	// retries"), signed the same way: at least once, so deduplicate on `id`. Any 2xx answer
+	// counts as delivered; the body is ignored. Credentials are never sent.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /account_event (the `AccountEventSend` operationId).
+	AccountEventSendWithResponse(ctx context.Context, params *AccountEventSendParams, body AccountEventSendJSONRequestBody, reqEditors ...RequestEditorFn) (*AccountEventSendResponse, error)
+
 	// AuditCheckWithBodyWithResponse Check a chat before it is sent upstream
 	//
 	// Sent once per gateway call, after an account is planned and before any upstream request.
@@ -2195,6 +2513,40 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /shareAuth/start (the `ShareAuthStart` operationId).
 	ShareAuthStartWithResponse(ctx context.Context, params *ShareAuthStartParams, body ShareAuthStartJSONRequestBody, reqEditors ...RequestEditorFn) (*ShareAuthStartResponse, error)
+}
+
+type AccountEventSendResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+}
+
+// GetBody returns the raw response body bytes
+func (r AccountEventSendResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r AccountEventSendResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r AccountEventSendResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r AccountEventSendResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
 }
 
 type AuditCheckResponse struct {
@@ -2484,6 +2836,58 @@ func (r ShareAuthStartResponse) ContentType() string {
 	return ""
 }
 
+// AccountEventSendWithBodyWithResponse Learn that a user's upstream account needs them
+//
+// Sent to `ACCOUNT_EVENT_URL` (when set) when something happens to an upstream account that
+// its owner must act on, so your system can tell them (mail, chat bot, ...). `event` says
+// what happened:
+//
+// | event | when | the owner should |
+// |---|---|---|
+// | `account.needs_reauth` | the provider refused to refresh an OAuth account's token (the refresh token was revoked or expired); the account is out of rotation with state `needs_reauth` | sign in to the provider again (`POST /api/user/accounts/oauth/authorize`) or paste a new credential |
+//
+// `owner` is the user who contributed the account (absent for an administrator's channel
+// account). Delivered from the durable outbox like notify (see "Time limits, failures and
+// retries"), signed the same way: at least once, so deduplicate on `id`. Any 2xx answer
+// counts as delivered; the body is ignored. Credentials are never sent.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /account_event (the `AccountEventSend` operationId).
+func (c *ClientWithResponses) AccountEventSendWithBodyWithResponse(ctx context.Context, params *AccountEventSendParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AccountEventSendResponse, error) {
+	rsp, err := c.AccountEventSendWithBody(ctx, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAccountEventSendResponse(rsp)
+}
+
+// AccountEventSendWithResponse Learn that a user's upstream account needs them
+//
+// Sent to `ACCOUNT_EVENT_URL` (when set) when something happens to an upstream account that
+// its owner must act on, so your system can tell them (mail, chat bot, ...). `event` says
+// what happened:
+//
+// | event | when | the owner should |
+// |---|---|---|
+// | `account.needs_reauth` | the provider refused to refresh an OAuth account's token (the refresh token was revoked or expired); the account is out of rotation with state `needs_reauth` | sign in to the provider again (`POST /api/user/accounts/oauth/authorize`) or paste a new credential |
+//
+// `owner` is the user who contributed the account (absent for an administrator's channel
+// account). Delivered from the durable outbox like notify (see "Time limits, failures and
+// retries"), signed the same way: at least once, so deduplicate on `id`. Any 2xx answer
+// counts as delivered; the body is ignored. Credentials are never sent.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /account_event (the `AccountEventSend` operationId).
+func (c *ClientWithResponses) AccountEventSendWithResponse(ctx context.Context, params *AccountEventSendParams, body AccountEventSendJSONRequestBody, reqEditors ...RequestEditorFn) (*AccountEventSendResponse, error) {
+	rsp, err := c.AccountEventSend(ctx, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAccountEventSendResponse(rsp)
+}
+
 // AuditCheckWithBodyWithResponse Check a chat before it is sent upstream
 //
 // Sent once per gateway call, after an account is planned and before any upstream request.
@@ -2771,6 +3175,22 @@ func (c *ClientWithResponses) ShareAuthStartWithResponse(ctx context.Context, pa
 	return ParseShareAuthStartResponse(rsp)
 }
 
+// ParseAccountEventSendResponse parses an HTTP response from a AccountEventSendWithResponse call
+func ParseAccountEventSendResponse(rsp *http.Response) (*AccountEventSendResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &AccountEventSendResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	return response, nil
+}
+
 // ParseAuditCheckResponse parses an HTTP response from a AuditCheckWithResponse call
 func ParseAuditCheckResponse(rsp *http.Response) (*AuditCheckResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -2958,6 +3378,9 @@ func ParseShareAuthStartResponse(rsp *http.Response) (*ShareAuthStartResponse, e
 
 // ServerInterface represents all server handlers.
 type ServerInterface interface {
+	// AccountEventSend Learn that a user's upstream account needs them
+	// (POST /account_event)
+	AccountEventSend(ctx echo.Context, params AccountEventSendParams) error
 	// AuditCheck Check a chat before it is sent upstream
 	// (POST /audit_limit)
 	AuditCheck(ctx echo.Context, params AuditCheckParams) error
@@ -2984,6 +3407,35 @@ type ServerInterface interface {
 // ServerInterfaceWrapper converts echo contexts to parameters.
 type ServerInterfaceWrapper struct {
 	Handler ServerInterface
+}
+
+// AccountEventSend converts echo context to params.
+func (w *ServerInterfaceWrapper) AccountEventSend(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params AccountEventSendParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "X-Poolgate-Signature" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-Poolgate-Signature")]; found {
+		var XPoolgateSignature Signature
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for X-Poolgate-Signature, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-Poolgate-Signature", valueList[0], &XPoolgateSignature, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter X-Poolgate-Signature: %s", err))
+		}
+
+		params.XPoolgateSignature = &XPoolgateSignature
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.AccountEventSend(ctx, params)
+	return err
 }
 
 // AuditCheck converts echo context to params.
@@ -3276,8 +3728,40 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/shareAuth/init", wrapper.ShareAuthInit, options.OperationMiddlewares["shareAuthInit"]...)
 	router.POST(options.BaseURL+"/shareAuth/start", wrapper.ShareAuthStart, options.OperationMiddlewares["shareAuthStart"]...)
 	router.POST(options.BaseURL+"/shareAuth/finish", wrapper.ShareAuthFinish, options.OperationMiddlewares["shareAuthFinish"]...)
+	router.POST(options.BaseURL+"/account_event", wrapper.AccountEventSend, options.OperationMiddlewares["accountEventSend"]...)
 	router.GET(options.BaseURL+"/remote-accounts", wrapper.RemoteSourcePayloadGet, options.OperationMiddlewares["remoteSourcePayloadGet"]...)
 
+}
+
+type AccountEventSendRequestObject struct {
+	Params AccountEventSendParams
+	Body   *AccountEventSendJSONRequestBody
+}
+
+type AccountEventSendResponseObject interface {
+	VisitAccountEventSendResponse(w http.ResponseWriter) error
+}
+
+type AccountEventSend200TextResponse string
+
+func (response AccountEventSend200TextResponse) VisitAccountEventSendResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "text/plain")
+	w.WriteHeader(200)
+
+	_, err := w.Write([]byte(fmt.Sprint(response)))
+	return err
+}
+
+type AccountEventSend400TextResponse string
+
+func (response AccountEventSend400TextResponse) VisitAccountEventSendResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "text/plain")
+	w.WriteHeader(400)
+
+	_, err := w.Write([]byte(fmt.Sprint(response)))
+	return err
 }
 
 type AuditCheckRequestObject struct {
@@ -3582,6 +4066,9 @@ func (response ShareAuthStart400TextResponse) VisitShareAuthStartResponse(w http
 
 // StrictServerInterface represents all server handlers.
 type StrictServerInterface interface {
+	// AccountEventSend Learn that a user's upstream account needs them
+	// (POST /account_event)
+	AccountEventSend(ctx context.Context, request AccountEventSendRequestObject) (AccountEventSendResponseObject, error)
 	// AuditCheck Check a chat before it is sent upstream
 	// (POST /audit_limit)
 	AuditCheck(ctx context.Context, request AuditCheckRequestObject) (AuditCheckResponseObject, error)
@@ -3615,6 +4102,54 @@ func NewStrictHandler(ssi StrictServerInterface, middlewares []StrictMiddlewareF
 type strictHandler struct {
 	ssi         StrictServerInterface
 	middlewares []StrictMiddlewareFunc
+}
+
+// AccountEventSend operation middleware
+func (sh *strictHandler) AccountEventSend(ctx echo.Context, params AccountEventSendParams) error {
+	var request AccountEventSendRequestObject
+
+	request.Params = params
+
+	var body AccountEventSendJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.AccountEventSend(ctx.Request().Context(), request.(AccountEventSendRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "AccountEventSend")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(AccountEventSendResponseObject); ok {
+		return validResponse.VisitAccountEventSendResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
 }
 
 // AuditCheck operation middleware
@@ -3935,147 +4470,163 @@ func (sh *strictHandler) ShareAuthStart(ctx echo.Context, params ShareAuthStartP
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H1rjyRHcthfSbQFbDevurfntY8eEELvckmOuNxZ787cw1vrqeyq7O7kVGfWZWbNTGt3APpxhiAB90W0",
-	"T5YBQzBgfxFsyjYEwyedv/if6Ege+S+MiMysyuqungfJ09mCBejYU1WZGRkZGe+IfdNJ5aKQggmjO6M3",
-	"nYIqumCGKfzrMVU8gx8Z06niheFSdEadozkjPCNySsycEZqmshSGdFOqekQzdcbFDN+kNM8j/KXpgpEz",
-	"mpeMUE2SlKqDLCFc4MuJzJaDTtThMPec0YypTtQRdME6IwdC1FHspyVXLOuMjCpZ1NHpnC0owMYu6KLI",
-	"4dut+52oY5YF/NZGcTHrXF5GnZd8JqgpFVvfyXPFNBOGnM+ZIMmHh4cfnbx88vjFk6OEcE00MyOSmHfj",
-	"cjjcSUvBL4hmqRSZxicsOtt27+bsgnz48fhx/+WH4+29e/Z1QuQZU7DFWBi+YNrQRRGRBTNzmUUEdsS0",
-	"IYaqGTMRScalmUvF/5ACcElEEtx7QqjIEEfk5Yfj/vbePdLVjNlpg93Y4+CapFIYRVPTG8RiE1Z/3H8u",
-	"ZT6jhvVr7LQj1by7dX+4O7x3f3s4hA3vbe/dpw/uPWT3WcomLKM723Q6pfe20yylO1O6t5XS7D67f58O",
-	"2d696XRv5142TNkDtjV8kD2YwFkW1BimAK5/at59New/fP0DmBl+0f709Zt7u5e/13KSlx5ApM1xmXHz",
-	"gk1LTfN2ElVsyhQTKUOiZOqOhkfwvUVnl4ql/XUu1aneJ9zgqc/luSBGViTMFBAt1z0g0kLJginDGQKR",
-	"5owqfQI4XoXgpaUUUgrDc5wr5wtuyFQxpgklOpcGJqwwvbO3tV1tmgvDZkx1LqMOU0oqPBNRLjqjV52F",
-	"zFh+knFNJzkDfNoHKS1O2EXKWIYPjTxl4gQ3jH8DWTBhqievg6U3zNDEf9RZMK3pjDXpw+5KTsm9ISmY",
-	"Ijvz4WIImKbpnGVkKhWZFaa/K1vvZn2tX7mNvq4+k5NPWGpg4cdzap6cMWGQRTVOgKYW3zV6BLswzd3h",
-	"k5b9IBu6KXvzF4YUORUCdsaVNqRLgQ57RMJFp4ZQoc+ZYhnpCmn4dNlrnHEri4o66Rx4wDokz3AKIkW+",
-	"HBAA66elNJSUghtN7KBshVKnCIj9s7H01vbeMOpMpVpQYwns3m6njd5SKc6Y0siFToAwEM1ZxuEBzZ8H",
-	"6LeseB17FpY72vJVABav2ZxqIgWLCMs1I8mbuHPKRRZ3RiTuFIovqFqeUK25NlSYuHOZrF84GNCkv7WB",
-	"rXS2RlKOlnX78Yc4iIjMM2DUeOD7RDDg6mxRmKXdX4B9FCbAVgy7wNvNDVvgGr+n2LQz6vyju7W8veu4",
-	"2V0g74/d3aphpUrRJYIKl7O56RlbcMH7O4Nhf5pTPW8jqoIquO9uoyebBHl1VsnagKT9/Pbt+ZnGNXGj",
-	"YjFhU6ns25xqYw9cKpKkOWfC9FPFqGFZX0lpEiRX2kA3TChFNaEVYvXOd9KH2X22Tftbk91pf5c9oP2H",
-	"6b2svzfdZlt0OLmf7uy0YUPR85OAf31LepaKz7igeSW8AS+RRxNID2rIQmpDQE5/xB/Bbv7g5eGzQaeF",
-	"Bt0kVx7NHQ1I7sIZJD/uv7Aj+gdZ0gs0K6dIIStCdQH+Eo55WHSu8YPOcOsP3rv3kwc/2v3x1oc7z+7/",
-	"4+0Xe0cPfzj8Jx89bsMfKDB/KAW7hogOxs/GBL4l8PHV9//46HHSBGmsOb37ck7FbE75VVCcyOlUM3Oy",
-	"aJO8IUDRNSRMUXQlft4Ezs/UqIfnseguuCgN0xE5PnpM4A9NcpnSHN+PSH/3wRApuQF/LyL26fHR4xUq",
-	"hgFtrNeoUqRwOzZrqni6qnSodRSN7IacU03S0sBly9nUEFkae/MC2k+IXHBjWBaB3DhlrKhUcDKRpchY",
-	"1jgSeyMcpBMpc0YFQFr6i3QdXzv2XK3UTB2BTrK+t4OMCcOnnOmAl0ZksnQq+fHLJy9Ojg4/evIssbpv",
-	"XM8WdwidyDO2ImfhfR9VoP7W9s61qofTIgKx4NluCLjXGBo3d5O+8nHNbFY0FlTz158rmbNQj4F1O1En",
-	"lGt6qQ1boHIn86aO476+epu4RBvATjlcB8prjXZEDZxZU7LMBiWroMqaltWnrzofsjyXMLwSj+s3vSEE",
-	"V/bRgMov0bovFDYncE3Xye44MOjIOTdzMlWWEHRTc6rsn8HW9k6gQ2WynOSs3rQoFxN7kds4+pgcHx+8",
-	"RzKm+Bmoj0ouQlbjJQrPKg7uiPGOBp0z9Ww+FqG4HN1aCkT4jqZKaljVKM70qpS9N9maDqcPWH83u0/7",
-	"u+kW6z+c7rH+Nr2fPsx2Jg/Y1la7hWBoRg29TsSuHNTK8aLB765JTZvB7Jvu3LG/cdeo0cgYamZDwCCK",
-	"wMiDJ2WhjWJ0QRQrpDIM8bhosf3AwDk5V9ywk635iZ2zhbmJojR+RfjaMLQuKdnqz2WpSKHkojAEpyPd",
-	"xzktsxVudkO9PYBnb/Et4NnrWzn3/UKU3QwSxai7E7SxfvMmDrd3b7Qyh6k3LjzOc8KDxSO7lL14+LOP",
-	"aIQrowkXaV6uysWt7eHNcCBLcx0o9pMKFsWoloKL2RXL79xw9WqujQAchosTXYCOUY1a3fIN1ly9yuFB",
-	"rGJjlUI20XC04a617K+NMzyVMy7eYynXzlOwKuKyFp6xRRaMAkbKNGVa74NVZ+ZwKqg5Wi+KHpAk7mzF",
-	"nYR0KbFssAdWAFIz1WSricG2I5opagXvuhJrOFME37NsRJIyN4omRPGMaYJ/RHBVkGqnilWuCr1PkkLJ",
-	"pPFynyTwnyQW+KnlheMJ6JRWhIACgQqh5YK4tpkzUJnPGOna0c5eE+wcv3cuxkpjAZgsn+xEHRjQVBHs",
-	"83WhoWct7rPQC4ewVba25jPR58LiGZ1ZI3QmwEHGnRHpb0UkhlnRs4D+WfgDfbKXKxaHO95rNSckko3E",
-	"5cyyFtra7EBPpZjyWalYRg7HpZmTlCo09ZLD8fHRhyePxy9ODt5LVvTalKp+q+QVMmNHTkm7cjH4kMDw",
-	"aqVnh+89OTn6yfMnq4ttOK8ip+JGS8GHzaWePx0/a12q1WaHYzftJgOupBgaDjSviYQJY71vCcWDtXwh",
-	"QSPvbg5nZR98N3OhBixyRxwcQICgNoJ5wRbSsLG9qrdzRRyK6o7vk9UNKpK4n9wqkwDsutYSjmr6lNwv",
-	"h4ad71G9QxjOeMbU+kEms8JY6GdKniaki441p9XKUqWo/rrh3nMAY1ZOcFa0Wh/X7nO3ddRG6nbotyq5",
-	"8Cqjh48IugCRbUg3KfJSJxFJJlTzNInIYDBYvV55qW/mrGzQzAGYgC3WBe7HCSFAKIDnfNd2JlhdCnY4",
-	"7YxebUbIXgtCrjbzmxR9+XoV4Od0mUvawgaBaVu5DZz61WAweH0JKHsTd7woC17gnsiEKkbQKkTPo1Vb",
-	"rEFjRzR32ST+WgkKjNHm9rfqI3JPtr+DobpZK1mPY1jw4feNnMYrWL8GkGr6VlBuvyAS4dqicPQv51Qx",
-	"EGjvc8H1fKNovMbpWZvD+7WFKwVhZ0wt0WxdVhFPa6hFRIMVo1jK+BlTJGNZWeQ8pYZpGMnNd/F/KqYL",
-	"KTR7z7G/G6GswsXHMivzVud+C4OaUm1a2VkbcXWijouPB/C1yZ0KlgPBzcZTuULcJmCRH1kRE4Q8CuuY",
-	"XDFQbrmJKwHe6EmTk09Cn9RL7x37sFxQQMz4oKl/+udrh4uZCc1D+PLzv/3qbz/76s8+//qv/tm1mwBA",
-	"/CxXb8XSwbpPEKOGG0SOdwDe0S66aN29NPSWerLPUPhYBwYatPC9Jp9ILljWG5CxDU/E4t4u+Yg/2ieU",
-	"5FLMmPJTc+tDpoZQjDDS1DBlXcNULZHTsspflvzdp//pVeW0fp2supF+89lff/mr//rrT//4mz/9F1//",
-	"8a+++J9/8tUvfvbrT//kN3/+Lyv8fvVv/uqrv/4fX3/+57/+9J+3xkYlTGbYxzcO2FkvmN3OOdVkxs+Y",
-	"IFxgwCR8OyLWoeodbZpQHYvE0lESVVolIF6TBMnHPQ4Ppet9bXbWHn48Pkj27TmBqRXFwnnXSc5PWe2n",
-	"u6OrxV26xu34yhVRQ3pxdIXuXEX9FvTixOGYS+Hs6IR0QSWDd+5Bb5/QSZ0rww3RzBAhRdNDsz28YZS5",
-	"LaiJaQL9BRetsZ8F3p1ndLFyU8cH5PGctvueFU9bFLn3qTYfPD+6o4lOac5G5Hzuwj6OalIJksdbmwZU",
-	"0LRUiol0Sf73L8jWEP4vIsodqZGExuJ8LnNGrA94c7Qe1BdLrIZl9hbBKgl+e1IwdQLfJ4Bdw8UsFt1w",
-	"lgKA85DAo4hkbErL3JA9BKo3Atufp4y8a8Fzwyuoyd1YNNfqrV7b3b2bOdlQhPjkixsyThglDXvK9Qaf",
-	"x6mQ5znLZqw/odqikGl00O4Tmp/TpXah926VkDGnmghZjyQwsqlrvwpVuFtZLq3yWrfF59BniR7E6jY5",
-	"/XTFdbdzezdaQPtXypeXhqrNwj08sBZvEzKraR25R4Pah+EbfP26M/4elJoK1iv3+0OmMp62kFLiHDsj",
-	"DJYmhGYLbjZ58Zww8yFSGzRd6JnLf6heEK5j4bhg1zERsDtYgeFlM3f+sCbWW7Omvvyjf/XFL//ymz/9",
-	"X1/9/D9+9Yu/+Opf/9EVnrHbDvNOrXBoeyB3Bfl+4Ou2CI1maam4Wb4EIWS3Zg30R4yqTcqLQqOhtuST",
-	"CX7svBYDn3OIQNlpqqXnxhTXBI4bkszav91mGuWIWOjIm2qay0bqRJ2UWn2wlph6DYiXGHCYynb4mMgK",
-	"yYXRhIK1orJ+QZVZkrmUpy4xkXA4owXDj0RWp5rB3jTIEq7JlOcMtDMADEUNxgEx03NEZkwwBSOonxJD",
-	"KdyAbHKqIYaxSDdJF9ndwmd/AhQaXUa0zpeMhZvET5tZO+ucLnv7JMlkqu/iwMEiS1C/IeyiyCkXmszl",
-	"OawJygGuVxaDWMTinXd+NGeK1VvTqEViZO2dd1BaoneOpHOWnkZBENMFMI9fPNVeeHr/opW4cHlj4RyM",
-	"xy+eJhFJxsfvHRydPD34+OAIH+FMybPDo4P3f2IfdF2enJOzmiQS7JuTUuVJFIsEATjB5Eb7jCQWEvyr",
-	"NwryAaU2QH2EXdDU5EurlddQHr94GqGGgXlj3OhYFNTMrVkLvzSZsFyek25yF2GAte4G6+PfdvGkhziA",
-	"kRgcMi1prrGwkQlkkv2ci1OLVE1mEsBM3sylNpd3tWeid7ng5q0G0fF2ikZ7gmkzipEEPk082eGIWMCU",
-	"oBFV7tc+zk/gW6v4uFvv3U+FdQDBNFNmbFqojfStsofjF08HsRhnmWJa4/6oIYppmQP9SpJLWUwoEEih",
-	"+BlgXyoC8PRtPo5gBnN5EUsuOEBKkTMNiv346dPDH508f3Hww/HRk5PD46NHh8fP3ksIzXN5bolxnyiW",
-	"ccVSY+cQ0pCphPcsI90GuHpEygKA2us5Eq9SqYGkf7QppTyqfBjWw/F3n37mnsCdiiyWg3MD2o2FXbpv",
-	"l7ZoxJEpVYozTA5bT+kekRsmr7uE9erYV1/EwpEAIEL1U1DNVnLeI3LKlqFKq1mqYLdWpdDwAOywnAPh",
-	"WoMUU3ziWCSjWCRn297kCmCNXCKEmcuMdJPnhy+PPPtu5s8DC7eCGa4U3veflkwtYebGZXKjV7Ltic2Q",
-	"r2cJ8jutxPfjXFJ+9T0wy00DvGG4gjWfx++ULZuM7v6w0zgv7lSqWICN1RuQA0Mm3PFMO8QFx7yAsavZ",
-	"ZxY6HbrDKJA0CERKUloAdWQwt+FTnlqzWbEip8s6o9jyYD89akXWAIQTpgAcGDSriASQHZIikkmm8Q6d",
-	"McWnywF5wUA7Lg0D2YTlEWh7LWVZeTAiVKDh8oE4kALNbMy0i/xVgHsN4tQXVZCFTTmlguwMh1VODzKZ",
-	"pSwVSXOZnpJuvfWKelIKSCATBvO6/efUMNXbt6DB/ToDVnQOVhXsHbUDqVljLa5DhyNSNhhsPItFN6nT",
-	"xYCX8yzpDcgjNucis9kOF0vP6TDEra1YiBzW6iuFpB2KUOM4T6C8WN7j7dlVMYpiu9IIVtQedKMjo2xT",
-	"oZL2jLwRQPC2JVPvLRk/P+ifMus00kxrIDKrrmnytsHn/MNYvO33+9X/48SoFySk6wzdHnlrA9So7uHp",
-	"BppDFWkEId8jtCiUPENVwXl+0KjRfAbchwuLWm72MbAN7zRoFS7HO+OZvfTNC8tVoKHVMcjuvd3Vi57x",
-	"GTfaQ+zkZuhHtTucUz1P3Ec3Wqrt05Z5YT+Yxm2/r2ZCHGCoOe7sbsedJISQyHOB+rT/ys51ypagNBWm",
-	"z0VvdcLx8wPg/qSb6NP+YDBIsB7Cx+ntSXGjWT4dgQVmM4MlZkno6gg13EXMQMlCz5v1X1yFwVg8WlZu",
-	"ECGd4Kmh41qXDLUPPFXkYZjwhOo4QXV8sKqCOmdDLLyArWluwoA31zTUzVjKM5uw47LA0VdTqkJqBhpz",
-	"rWq9k7RO3LKxLuLFJkGcMuF1jLH16MItrzZo8Wh1COvBuuPSnanG7POG+kmSxzajrn+0LEC0dxNaWL7F",
-	"pbj7ibbFZ4ZdmLuo1GPkDaUQCA98RKyVY7lWodC8CVMwti4TW1Q1iMUz9Ih5NywIWBRuGsnPD7BZND1X",
-	"64bW6YYRzka1g8CqhXGxwLAgmuIsGxCLJcABYNgqgzRz+pp1fTt8HvGFq8zSEZlSnpeKWSvMp0aGmD6n",
-	"iEDkdUcHHz85PD6qORPZI7pnM2RELOxBRLUodlV8AzJu0BmiEBbWpFsKLJuik5xFKN0whXvv4qJXuSow",
-	"AdTdrH2M8SKLD2bJmQlSG81cyXI2Dysc3x8fPD05fP7k2bvONwKQgYAEuo0FssS94Q6RZs7UOdeMdGE6",
-	"z3/3wchc1VFx/UqWVtVfPv5QBypisTfcGRCXkolmWX07nPWBB5axHPSW2lbISgWIIbI0E3kROR7NBbwX",
-	"3nMF18r5A7yPH9a2tVrUGFCvvBCnTni7uIA7b0KnhimyTXREduF/HsD/DAaDWGC+L9xzp/cTVxdAJsyc",
-	"MyBVu4COXNUfJdsXF8RTAlDG9i6Zy1LpfbeMcZI6Fm6/S2Afp6xAhTbJGM0S0qXZAjBjFDVSgYbKHIX+",
-	"tGQlqlLUgM1YcLTL+24uznQCfGNMqsnPUXHhqFSljGTcMka798wBtULfPyBbQ6IH5L0AQmpIzqg2sZAi",
-	"ZaNQ9wEuGGo8VSUcutXwwfqRe/b2SJYiwzs39qSNzAepBVmaNnSpSSlQ+57I0pB7wyGW2lRMzlPbKMyi",
-	"1ndigS5Oj1/BzquqLneivmgHiCPPQV8E4eCIW0lnkjIbDgtDZbG4dazMlpWpOvY0YUspMH4H5O8rOHpO",
-	"6W0WcfDwSnlmj44Yp+jQq4qRSNcVgcSiuuO9AUkq6LzXVAOqtQTzC8i+pcAEuFnADOogIqA4FhW3rR1u",
-	"53RpvaSGG/Rp1n580E07UeeMKZup2RkOdgZDzKItmKAF74w6O4PhYMfWEM/RBxkad+jylm2hhZcg9IFU",
-	"MYQCy53TpU+HR6IP0mW4roo8kTfaijYqlmFuONL3IBaVru0CschLZgyYwGRplRttqCm1U5TxicPT25pP",
-	"vw3ngOGtyvD2cEjegsWQMpZpN8gDVceHu5WNCIaVZpZY+UxIxbKe1eh2Ly7IW8v3webK5WzmrfcA6Ait",
-	"Nx+8ehu+It3d7YfuOu5uP4zI7nDH/znc6cElAmEJGkyhpJGpzO9ogkW+QDIFI93DgonxQURsijnQ1QdY",
-	"2NiL7ELWMrY3FMmo56Pe7iaALEKKhi9BgYptFbHVDqwXA1UMdGPEnYRMwAB119jCAu8jqxhV5dxJZdeh",
-	"Zv2CGbXsj4FOKssfkYjXB5h8RHZCfJK3gINwF0247eg9GFeJ+UD4u4NFFzEIdZwQRHJSG3XYaCFFl3Ap",
-	"6BnlOYwE5roi5Kc018y5VrwMj0hQJlzTU7dVQehZJTu0FKuQt/WIOxWVcFvItQxpeXPBlu8DEYtquqZ3",
-	"pef53I2rsRvVz8A0AzEU8MzNRZWjlaKZim0hogKVPRYuI4nVbh584k+YZ3pQhY50UvltK57dSFlAnwI2",
-	"H6AFi2KBOo+9HnD7TDBTdV0Sm70AAjp8a6+Qf3sgtFFlan0zP4hF4spptA1zvXBpQ5okvP5S45yYux9k",
-	"tsP3GETt7VtZE4pTwPZ6AXEUlFYGv4PyTeeaXys6rxAWaHTNUs7gMBak+3hOzQfPj/raLHNGbK2x7kW3",
-	"KlXuXlWjrLmY5dXgXmTrVyOSDBMnoW9Qz06uFuNVeTEaCiglZcEUYuUg64xs04vHoHHbsreqV8ur9oSR",
-	"+pO7tpHKplzO4MO6Icjl66rS8ZHMlkE9IIbRV4zGRrixbszguy+4ZgtVBntrmwFb3t9S09+o2H8VFlHa",
-	"sklb/9isZGzWLvoCRVePWBUhrlYJrlb78ezm9XBBfvQlIM8lubSV67dU59+0tr1Zyr5SR35NWmNVxb1e",
-	"a91WWm0LlYMI7Gqm/GXYNOa6WmDbwuOyGXUGERPkV6JOtz0crhBb7Y1oBsTlaaNtTUvLmPaIMVnQpZd7",
-	"1veDPKXWkgawtd3h1g3h4OKM5jwjPn3hFiA9cipDF/iMmxG00VKcisr945OfM/Q74fXs7dehgPa2NW4P",
-	"O7e7uK7fTEubGU9zLlMLfd7+9Y0JodG3B7PdN6B0bf3b4/SGGNp+eDsMBV1/bNOeJspW2ujUaLt5q5zf",
-	"FjZXQPsWVDpZEmr9ZTdBbpA2gmw74CSvXgOH1OUCOH1n1Hlsva5W23GS2TVkAtvNGznAqegMGTjqwZ3X",
-	"sIgLj19j/zlDz9f0TUsw8V2/nsgbOT3LH+owJih1q048p87HwuriLmmhyEtd5xJWlcUuKUybEUlKK/i7",
-	"qFtFrvSzqj91T/GvWNgaVOvo8SWhvkj0ylrlntOpcEOJtQaDLELrrFhrHVQr5F4v8cp2o7FR5QcKa9id",
-	"by4W1jnnlf5rnatxpzeqfElon2MWf9Ob1NTjB2QsloFfjdjCBsBI5TJskqbn6C36lHVDvmQi+39fn3I9",
-	"pLa3/r9u1aJbtWj235sqdXz0eJMCNQxapWxoGDDcWLo/XCuhH66WtoP0WSkxf9hW9j28/Aelxr1wuQJX",
-	"qW43XRuUKnfstwPimTRVyGk/jMbZOAJmEdxOBj5lVGEDLOqTiFmGAnGD1MN0sc1C7zHwdRf7pnXkW1eB",
-	"b1olTX7w5IgE9bG/H5aJvmsjuudzDhw+iK8T223SJbrt+55Itg6xLtJGj6jX46xXHMMIzQ9nkulY+HCV",
-	"7WQJYhWkEvoDthzwVRTf7yLBEvnEyUSubO16t4r7VPEyi1m7rGUENlLbCIzv24Oz+XVTjh75HiYOO28f",
-	"QOPDcVEsYD/o5rMZwzzQACzGGdO3qk9vkLRrJBCL68K4AzImQoo+CEbnn/Uhw26ly3gvaZ3bzE0sXE8s",
-	"3KT1QmbohLS9zaj3ULqa0tBN6dJEG2nUtPKAyWksPGrvoCO4TQRjAf23c2l8T5LVFelXkrQupXcV8HXB",
-	"O9apB2Xp35qPNtoGfCtWet2mUOpvVf0l3FYwo7zK874duFULjQ12debe/33xX5tp6tLbUlnmmOVkr0yQ",
-	"INhgzVUQ3fOdb2nn69auuTcCuRpKMp4FyXHXwtkUJA3BAUeTsYq5uTGB1EDW7qSGSyUNK45nrEV8YGSL",
-	"ribzhrm6VXwfeUmdmLYUqauC/+DJka3ux8zNqLKbXB5rQ4BEloEI6TjPhkx+yzHDOoKq3bJqtA2IRVpq",
-	"IxcEpKQz4QJnfXUMG5s/94AXK8asVx7zSGLhJf6IUNdxQSfkXNGisLNjYwZEbPB4tXR9wS8qa85nt1hR",
-	"0izZ11Ezqt3k+aRLyfHR+/0HZLLEVGiMJ1N1Gkb7wF5CqF3fgsQ3K7DtqW03mRBta60l0Jj0vxUerxTL",
-	"hUZLLBZO2kxKg1aZTULBCZcitWL4EzkJWstUkcVqW3DevTbhYGvOXyJkro3AB8x8Z0HxXRhrfW1erXbT",
-	"aGmhUTe+aHaowN4PrgtA9YFCNbh9sqBIDDtK2GL7m3Hv1m4MG7hT3UbhVnyxFNRd1ts6lo4q0muwvTrb",
-	"Ue/X1ITE1aJTNwuRXr2+jN40NeuXoKlUm7Ppf62MLeCZKiA+xzpX81Zu5HACdck7K2xKm9dyXSIVpv9F",
-	"a94Usu5MicXV3pT9tUQcm2ychO0BEt8FlSSudjaJha0wRAbtK9usTwkYuUukAYs7qhMhteubZwtOE1hu",
-	"pbIWb79PhcOQ5w3qal2ivS8AjMLC3K6voqaG3NuNxUf8kft8pQwM0RSB6dCsHnfesEbstVm+HdkU6Ddx",
-	"R04+sbE8WxAed8hbEtsmAu73+CDugC6PRWRx59IlMCZVjSuw6KBoNagamsMqLVWr36d3a6UVx+9Kv77e",
-	"l9JsrvGq7ofwbToIrDcMeOVaRdQdIlzDh84Xv/qLL/7mZ1/+u3//m//82Zc/++9f/PLn1YK/+fl/W1nw",
-	"m1/8l2/+w5/BIsC47Yy+pYSfsFEZW382Pgi+ufWe0N1VlfPbEvvK/dUomg9r5IPCeFcHj4XddRHwahlv",
-	"UJkN2qV3He0Mdy5f12LJF/LeWPpsaAjzWzB6LlsET1XAutmH9H+zu6jFPWRNG13mGEqiov4nB6qjrWVY",
-	"JbDWBBgX1+bLOceRS+SRBbZaCkSW9xvhk7tv8D8nPLvEuX+/ymW3/qNBLIIGZe1J7wPSXrcdcPiVEm5f",
-	"DaStYu8cMT6/ousLuXub/mEPtDh2hzvAdxuujTl2SUG93fs/1pOZyd5w50rGewBI/h2x3e9+YcNOQb8N",
-	"H0UdGf36l3/5xd/86pvP/u3Xn3/eCQrYMXft9oD7tgAb1M0z+/rv8+JjvrI2UmYbzPwNIdPWEGlwA4N/",
-	"eQDup/13W669+1jre83ldyFYVF49YyFUn2KMcV19HYDWY7+qLvhqRwmsTK5bSqxd9qpyoVrPrbSpb4PT",
-	"TH2KmM2b3R3u+AzzEyzpdnXASS/Ibm3jEZjriou4oHMsqviqK6Hzb10A9cq7j704fleXf7OU/+5sodFk",
-	"5LfBF6rr72b7h3/7/XHd7P5X16ORJuHVgE0cACdWZ54OS5W7DhZ6dNe1c3DbHaRygeTn5lnjDy6c4h2+",
-	"ull1Oaj/nTHrdgQ9eO1fs+hjoofrTNBd69hgLSngT/bDsFIZvg96OYQL2ujY+oJhM4S6jrJafa0lAqos",
-	"UWUKY0Wy4ZOcBWvV2F1fL3ClVO0PNngcbBRFBxM3HA+Xry//TwAAAP//",
+	"7H19byNJet9XKTAGhlw3OdTrzEhYOBrt3K68s6PxjHQvnp6oi91FslbNKl5VtSR6RsDm5QLDBu4fb3KO",
+	"AwRGgOQfIzkngRHk7Ms/+SZ3e3u33yJ4nqrqrm42JWp21xcbOeB2qGZ3VfVTTz3vz49vOqmczaVgwujO",
+	"3pvOnCo6Y4Yp/OuQKp7Bh4zpVPG54VJ09jonU0Z4RuSYmCkjNE1lIQzpplT1iGbqgosJfpPSPI/wk6Yz",
+	"Ri5oXjBCNUlSqo6yhHCBX45kthh0og6HsaeMZkx1oo6gM9bZc0uIOor9sOCKZZ09owoWdXQ6ZTMKa2NX",
+	"dDbP4d6NB52oYxZz+KyN4mLSub6OOi/5RFBTKLb8Js8V00wYcjllgiQfHR9/fPbyyeGLJycJ4ZpoZvZI",
+	"Yt6Pi+FwKy0EvyKapVJkGq+w6GLTfTdlV+SjTw4O+y8/Otjc2bVfJ0ReMAWvGAvDZ0wbOptHZMbMVGYR",
+	"gTdi2hBD1YSZiCQHhZlKxf+IwuKSiCT47gmhIkMakZcfHfQ3d3ZJVzNmhw3exm4H1ySVwiiamt4gFquo",
+	"+v3+cynzCTWsX1Gnnajm/Y0Hw+3h7oPN4RBeeGdz5wF9uPuIPWApG7GMbm3S8ZjubqZZSrfGdGcjpdkD",
+	"9uABHbKd3fF4Z2s3G6bsIdsYPswejmAv59QYpmBd/8y8/2rYf/T6d2Fk+ET749dvdrevf6dlJ6/9ApE3",
+	"DyzbPblgwiDnKjlnynCG3zqmhI+/o9i4s9f5J/crTr/vxrkfDuI+d66jDvOD1rnle1NqyJTO50ywrNwF",
+	"AvPint3TxNBRznrAzUwUs87eK7+SgWAs02eK0cJMO6+jgMKtdyy9ftRZdRRxtfc04Vlw2KSA62pBFDMK",
+	"j1dtQtPf2OyHE/Y3HmxtbT/Y2R0OO1FnRq+eMjEx087exubDlrXINC2UYtkZbaUTE4RXpKrPvjnc3IXZ",
+	"h7snw0d7w+HecPiHnagzlmoGg3Uy4Eo4L200kJeCqbvs6jE+ALxTSZBXHRQpdpfr7xKVnPO6nF2OPmUp",
+	"8kUbu7RuiZeJqRQpU8gtAraDcKNJqljGhOE0j4gU+QI3LafakHRK4eQypZGF6iydTqkQLD+zbFDScysg",
+	"HRdmd7siGxeGTeDto04155mhPK8f8ffee++9P9ikj1czXXnvxuZa0wmenltRE84zW5DDnBZZSZ+2CedK",
+	"XvDMbvIyYf23pEutoOOjwrDMD3hP94hUVvlYcsGZXMxZ4wAIM1VyztO2BegpRS65aV9ByzFtTxveTuZS",
+	"5qQ7prlm5BeffU4ylvGUwtKMxF1Hzu3V1mE1mVvASMqcUYErMNSwGxdwTxO8idCxsSrGSoFQ8KwWOLcJ",
+	"Ghwavtcwb7iDio0V09MzxcaFZlmrul06ZwHjBtsbMElJ82U+9cRoLOq2w3nsxcQyBQvNFLmcyhr7BHbM",
+	"8sFjM3di2ge7pwnrwy2EZpliWkfWnDBTtiBTegGyuMl/OU/ZP3V/D1I5a9sFGLt52LfXO37w6PLxw1lv",
+	"3TI/bTBKK7WLjJsXwAZ0BW0UGzPFRMrsaQE6KXu/tWa6VCzsp0upzvU+aAwwuqbyUsCh8RYkU2Az8laR",
+	"mDOq9BkXyyt4aQ01UgjDcyth+YwbMlaMaUKJzqWpbcrWDsi2ZVoypSSykj9XM5mx/CzjGlQ90MleSOn8",
+	"jF2ljGX2XMhzJoJzAtzGhCmv1A5k+whNhpgxremksan2reSY7A7JnCmyNR3OhkBpmk5ZRsZSkcnc9Lfl",
+	"rRtvX7Rtrw+ndLWdZen9JhA7V6Ypbq5aJT16Aet6F95eJfMcpElGxlxpQ7oU+NAJfWoIFfqSKdS30vDx",
+	"oi5wWz0EFFBq0iJwn+EQqKMHBJb1w0IaSgqBWhwfyhqcOvbah+Z5beqNzZ3heppaigumNBqUZ8AYSOYs",
+	"43CB5s8D8lv9sUw9u5Z72sohWCwesynVIIoiwkBJJW/izjkXWdzZI3FnrviMqsUZ1ZprQ4WJO9fJ8oGD",
+	"B+r8t/RgK58tsZTjZd2+/SENIiLzDPwk3PB9Yu0oNpubRSlnPfXRlwOxYtgVnm5u2EzfZi4Ce3/izla1",
+	"VqoUXeBS4XDWX3rCZlzw/tZg2B/nVLcq0TlVcN7di56tMt7LvUqWHkja92/f7p+pHRP3VCxGbCwVq0xK",
+	"3HCpSJLmnAnTTxUDq6SvpDQJsiutkRsGlKIc0PqQ1ZtvpY+yB2yT9jdG2+P+NntI+4/S3ay/M95kG3Q4",
+	"epBubbVRQ9HLs0B+vSM/S8UnXNC89J2BLpEnE2gPashMakPATf6YP4a3+f2Xx88GnRYedIPcuDXoVpEu",
+	"7EHy/f4L+0T/KEt6ga/l4hgoitBbh7+EEx6WnEvyoDPc+P0Pdn/w8Hvb39/4aOvZgz/YfLFz8ui7wz/8",
+	"+LCNfuAP/ZEU7BYmOjp4dkDgXgI333z+T08Ok/qSDjSn919OqZhMKb9pFWdyPNbMnM3aNG+4oOgWFqao",
+	"uhI/bgL7ZyrSw/VYdGdcFIbpiJyeHBL4Q5NcpjTH7/dIf/vhEDm5tv5eROzV05PDBhfDA22i16hCoM2+",
+	"OlCEu6sKR1rH0ShuyCXVJC0MHLacjQ2RhbEnL+D9hMgZN4aBpy7JOWPzMgJGRrIQWcNZXuUhFP4g3SbX",
+	"Tr1UA2PuBGyS5Xc7Qot7zJ1DY/cuIqOFi4idvnzy4uzk+OMnzxIb9Iir0eIOoSN5wRp6Fr7vownU39jc",
+	"utX0cFZEoBa82A0X7i2G2sldZa98UgmbhsWCUbbl60rmLLRjYN5O1An1ml5ow9BWlzKv2zju7ptfE6do",
+	"W7AzDpcX5a1G+0S1OLNkZJkVRtacKhvZLW991fmI5bmEx0v1uHzSa0qw8R61VfkpWt8Llc0ZBnOW2O40",
+	"iKeSS26mZKwsI+i65VSGHwcbm2G0I5PFKA8cGlHMRvYgt0n0A3J6evQByZjiF2A+KjkLRY3XKDwrJbhj",
+	"xnsabM7Ui/lYhOpy785aIMLvaKqk1hic40w3tezuaGM8HD9k/e3sAe1vpxus/2i8w/qb9EH6KNsaPWQb",
+	"G+0egqEZNfQ2FdvYqDan3R2TijeD0VeduVN/4m4xo1EwVMIGvOgsAicPrhRzbRSjM6LYXCrnnM9afD9w",
+	"cM4uFTfsbGN6ZsdsEW5iXhg/I9xtGHqXlGz0p7JQZK7kbG4IDke6Nj5Vl2Zr2u3BenZm77Cenb7Vc9/s",
+	"irL1VqIYdWeC1uavn8Th5vZaM3MYeuXEB3lOeDB5ZKeyBw8/9pGMcGQ04SLNi6Ze3NgcrkcDWZjblmJv",
+	"KddiI0xcTG6YfmvN2cuxVi7gOJyc6DnYGOVTzVdeY87mUQ43okmNJoes4uFoxVlreb82yfBUTrj4gKVc",
+	"u0hBU8VlLTJjg8wYBYoUacq03gevzkxhV9BytFEUPSBJ3NmIOwnpUmLFYA+8AORmqslGnYJtWzRRdFUQ",
+	"33CmCH7Psj2SFLlRNCGKZ0wT/COCo4JcO1asDFXofZLMlUxqX+6TBP5JYoG3Wll4MAKb0qoQDEuCQWil",
+	"IM5dRRC79mnnrwl2ife7DF9pscCarJzsRB14oG4i2OvLSkNPWsJnYRTOhUydr635RPS5sHTGYNYeBhNg",
+	"I+POHulvRCSGUTGygOlR+ANTotcNj8Nt762WEzLJSuZyblkLb63OX6dSjPmkUCwjxweFmZKUKnT1kuOD",
+	"05OPzg4PXpwdfZA07NqUqn6r5hUyYyfOSLtxMrgRMxLlTM+OP3hydvKD50+ak63Yr3lOxVpTwY31qZ4/",
+	"PXjWOtXWqgC0aXcZcKYyVF8xCRPGRt8Sihtr5UKCTt79HPbKXvh67kK1sMhtcbABAYHaGOYFm0nDguTd",
+	"+qGIY1Ge8X3SfEFFEveRW2MSFrtstYRP1WNK7pMjw9Y3aN7dlFNLJnNjVz9R8jwhXQysOatWFipF89c9",
+	"7iMH8ExjByfzVu/j1vfcbn1qJXdX6S9kbmcylklBQWegsg3pJvO80ElEkhHVPE0iMhgMmscrL/R6wcoa",
+	"zxyBC9jiXeD7OCUEBIXludi1HQlml4Idjzt7r1YTZKeFIDe7+XWOvn7dXPBzusglbRGDILSt3gZJ/Wow",
+	"GLy+BpK9iX0SPPwC34mMqGIEvUKMPFqzxTo09on6W9aZvzKCAme0/vob1Ra5K5tfw1FdbZWsqBfBz2sF",
+	"jRtUv2Uh5fCtS7n7hMiES5PC1r+cUsVAoX2HC66nK1XjLUHPyh3eX1VTUhYcWUctIhq8GMVSxi+YIhnL",
+	"inmOOXANT3LzdeKfium5FJp94MTfWiQrafGJzIq8NbjfIqDGVJtWcdbGXJ2o48rTgvW16Z1yLUeCm5W7",
+	"coO6TcAjP7EqJkh5zG1gsllkc7eXuHHBKyNpcvRpGJN66aNjHxUzCoQ5OKrbn/760uZiYWB9E37107/7",
+	"8u8+//LPf/qbv/7nt74ELMSPcvOrWD5Yjgli1nCFyvEBwHvaZRdtuJeG0VLP9hkqHxvAQIcW7tfkU8kF",
+	"y3oDcmDTE7HY3SYf88f7hJJciglTfmhuY8jUEFpVA9nQMFULlLSsjJclv/jsP78qg9avk2YY6def/82v",
+	"fv7ffvnZn3z1Z//yN3/y8y/+159++ZMf/fKzP/31X/yrkr5f/tu//vJv/udvfvoXv/zsX7TmRiUMZtgn",
+	"ayfsbBTMvs4l1WTCL5ggXGDCJPx2j9iAqg+0aUJ1LBLLR0lUWpVAeE0SZB93OdyUro+12VF7ePPBUbJv",
+	"9wlcrSgWLrpOcn7OqjjdPV1O7qol7yZXbsga0quTG2znMus3o1dnjsZcCudHJ6QLJhl85y709gkdVaWq",
+	"3BDNDBHNypLN4ZpZ5rakJpYJ9GdctOZ+Znh2ni1VlRwckcMpXVHKxdMWQ+47VJsPn5/c00SnNGd75HLq",
+	"0j6Oa1IJmsd7mwZMUKzQE+mC/J+fkI0h/C8iym2pkYTG4nIqc0ZsDHh1th7MF8ushmX2FMEsCd57Nmfq",
+	"DO5PgLqGi0ksuuEoc1icXwlcikjGxrTIDdnBRfX2wPfnKSPv2+W5x8tVk/uxqM/Vax7b7Z31gmyoQniz",
+	"QutmwQlPScOecr0i5nEu5GXOsgnrj6i2JGQaA7T7hOaXdKFd6r1bFmRMqSZCVk8SeLJua78KTbg7eS6t",
+	"+lq35ecwZokRxPI0Ofu0EbrbunsYLeD9G/XLS0PVauUeblhLtAmF1bjK3KND7dPwNbl+2x5/A0ZNudYb",
+	"3/e7TGU8bWGlxAV29jBZmhCazbhZFcVzysynSG3SdKYnrv6h/IJwHQsnBbtOiIDfweaYXjZTFw+rU721",
+	"aupXf/yvv/jZX331Z//7yx//py9/8pdf/ps/viEydtfHfFArfLQ9kdsgvn/wdVuGRrO0UNwsXoISsq9m",
+	"HfTHjKpVxotCp6Hy5JMR3uyiFgNf8o+LssOUU0+Nmd+SOK5pMuv/dutdDHvEro68KYe5rpVOVD0h5Q1L",
+	"fSG3LPEaEw5juaI4XmRzyYXRhIK3orL+nCqzIFMpz11hIuGwRzOGN4msKjWDd9OgS7gmY54zsM5gYahq",
+	"MA+IjRZ7ZMIEU1iO64fEVAo3oJucaYhpLNJN0ll2f+6bL2AVGkNGtKqXjIUbxA+bWT/rki56+yTJZKrv",
+	"44ODWZbYCnJ2Nc8pF5pM5SXMCcYBzlfMB7GIxXvvfW/KFKteTaMViZm1995DbYnROZJOWXoeBUlMl8A8",
+	"ffFUe+Xp44tW48LhjYULMJ6+eJpEJDk4/eDo5Ozp0SdHJ3gJR0qeHZ8cfecH9kLX1ck5PatJIsG/OStU",
+	"nkSxSHABZ1jcaK+RxK4E/+rtBfWAUhvgPsKuaGpcNX2wytMXTyO0MHz9fSzm1EytWwufNBmxXF6SbnIf",
+	"1wBz3Q/mx7/t5EkPaYBNH8KVSzTLXGNhMxPOU7d12ZpMJKwxOTg8PD59dnL25LtPnjnalGfhki5gES5W",
+	"cIYPwv7Wp/Hc0RsQlMP9nItzu2/lLG+mUpvr+9rL6ftccPNWg3Z6O8a4QIKVOYqRBG5NPGfjE7GAIe+F",
+	"jQp9HJ/Avda2coLFR7jmNsYEw4yZsZWnNpnYlECnL54OYnFgK6WRhNQQxbTM4YhIkks5H1HgwbniF7DB",
+	"UhFYT9+W/AhmsFwYN8LlH0ghcqbBdzh4+vT4e2fPXxx99+Dkydnx6cnj49NnHySE5rm8tPy+TxTLuGKp",
+	"sWMIachYwvcsI93acvUeKeawqJ2eO0VlsxScmu+tahqLyjCJDaL84rPP3RU4tpGlcrBvcDxiYafu26kt",
+	"GfHJlCrFGdafLTdt7ZE129NcS1q57c0vYuFYAAih+ilYf42utoics0VoNWuWKnhba7VouACuXs7hbFif",
+	"F6uI4lgke7FILja9VxesNXK1FmYqM9JNnh+/PPEaot4hB1rC6n44tShSflgwtYCRa+fVPd3opyO2B64a",
+	"JSghtUaFf8613ZX3w4lb9YD3PRtU8516zp6z9e7uDzuMCxSPpYoFuHG9ATkyZMSdWLaPuPyb12F2NnvN",
+	"rk6HETcKLA06l5KUzoE7Mhjb8DFPrWeu2Dyni6po2Yp5PzwaXtbHhB2msDjwmZqEhCU7IkUkk0zjGbpg",
+	"io8XA/KCgQFeGAbqDxsg0b1byKIMkkRoo8PhA40jBXryWMwX+aMA5xo0tm+bJDNb1UoF2RoOy7IhFDIL",
+	"WSiS5jI9x64g9+ol96QUiEBGDMZ1759Tw1Rv3y4Nzhd281yC4wbvjgaI1Kw2F9dhTBM5G3xCnsWim1QV",
+	"aaAueJb0BuQxm3KR2YKKq4WXdJhF11bzRI5q1ZFC1g61tHGSJ7CPrOzxLnNTU6NlUBodDcsKI/UoKNus",
+	"tKS96G8PVvC2pRjwLTl4ftQ/ZzYupZnWwGTWItTkbU3O+YuxeNvv98v/48BoeiSk63zpHnlrc+BoUeLu",
+	"BsZJmcwE5dkjdD5X8gKtERdcQr9J8wlIHy4sabnZx9w5fKex+8eWkWe+Z7J+YLkKjMAqzdnd3W4e9IxP",
+	"uNF+xU5vhqFa+4ZTqqeJu2mtqdpubRnXNev4ocuRkAaYzY4725txJwlXaFvR7unyLjvWOVuAXTY3fS56",
+	"zQEPnh+B9CfdRJ/3B4NBgi0XvhTA7hQ3muXjPXDybPGxxEIMXW6hhrOIRS5ZGNyzIZKbKBiLx4sy0iKk",
+	"UzzV6rjWBUPrA3cVZRjWVKHFT9DiHzStXBfPiIVXsBXPjRjI5oqHuhlLeWZrglyhOYaDCjWXmoFRXpla",
+	"7yWtA7e8WBfpYusszpnwNsaBDRrDKS9f0NLR2hA2SHbPVVRTjQXuNQuXJIe2aK9/spiDau8mdG7lFpfi",
+	"/qfatpcbdmXuo9+AyT3UQqA88BKxjpSVWnOFHlRY5bFxndi+rUEsnmHQzUd6QcGictPIfv4BW6jTc93s",
+	"6ACveMK5wfYhcJzhuVhg5hG9fZYNiKUS0AAobI1Bmjl7zUbXHT1P+Mw1f+mIjCnPC8Wso+erL0NKX1Ik",
+	"IMq6k6NPnhyfnlSSiewQ3bNFOCIWdiOiShW7Pv0BOajxGZIQJtakWwjszKKjnEWo3bBKfOfqqldGQ7DG",
+	"1J2sfUwjo4gPRsmZCaonzVTJYjINMQy+c3D09Oz4+ZNn77vwC6wMFCTwbSxQJO4Mt4g0U6YuuWakC8N5",
+	"+bsPfmzTRsX5S11aNpj5FEeVC4nFznBrQFzVJ3p+1elw3gduWMZysFsqXyErFBCGyMKM5FXkZDQX8L3w",
+	"wTE4Vi7k4NMIMLdtB6PGgHnllTh1ytulHtx+u6bZTaIjsg3/eQj/GQwGscCSYjjnzu4nrvWAjJi5ZMCq",
+	"dgIducZCSjavrojnBOCMzW0ylYXS+2VvrtXUsXDvuwDxcc7maNAmGaNZQro0mwFljKJGKrBQmePQHxas",
+	"QFOKGnBL5xxd/74bizOdgNw4IOXgl2i4cDSqUkYybgWjfffMLarB379LNoZED8gHwQqpITmj2sRCipTt",
+	"hbYPSMHQ4imb7TByhxeWt9yLt8eyEBmeuQPP2ih8kFtQpGlDF5oUAq3vkSwM2R0OsZunFHKe2/bCQm19",
+	"LxYYRfX0FeyybBxzO+r7goA58hzsRVAOjrmVdC4psxm3MBsXizun42znmqrSWyO2kAJThMD+vkmk54ze",
+	"ep8ID4+UF/YY63GGDr2p34l0XZ9JLMoz3huQpFydD8xqILWW4H4B27f0sIA0C4RBlacEEseilLa1OIYN",
+	"xBpuMGxapQrANu1EnQumbDFoZzjYGgyxUHfOBJ3zzl5nazAcbFmUkCmGOesREYyry7b8xUun9tuCLF2k",
+	"mmamZ+lXvbIFqcAIEhVV9bmPbAChY1E28JNZAWImNUQKrHhAHe7ymGDdGIYimc1Id0Z5HpEUdmokjStB",
+	"IomL62g0ES5DSBFnaOMN5K1dqDWL7Nx6Kos8a7eh20BEvFlY1kf5eAlGJbGTH97Z1j9WpVUukuuiTniX",
+	"vQTcodiFPGcZcAi7mnPFst5+rVGXa+AaYEQljXU78XRYvIKkuT5QdBjwlfWl0gkYITYeQFDugbXoWUHb",
+	"UN196twYZu3ROdUYhBXssmZMA10TpGF5sG6DASBdl2kYu1quUEDf0x5eIhbu/l4pPcPmkrpGs8lnJ+pc",
+	"J9VK6wS8VVRXcacXeVs0PGN7pYgmIKGRG5tCmmcJmEqLQEvFwlIQtE+pgfermAPYthMhFRhZhyUNXays",
+	"NK/tAS+Rb46yzl4NgOElExbpp4KTetWeVK9uuV9BEV2/Lpu8HstsEbRCYQaxYczWMi017J8QM2WrBQUl",
+	"hD6BezY2Q+ySVsCSqpayBiPiUUMcOpVF8GgibdSBNZbQNCrkoVWYQLDGNeB7aug8qwB3Sigdh2/RikpR",
+	"glBsb4awEg5LooJkugskj03Z1AG9ghIvlPmbw2Fj0ytvpZ6Tk+c14KoW0Ki6lnjhglDWH2yyPOzB9tpz",
+	"j2gZZrrbIp5JU/oy+6GbZw1UDE8Namk/m0TXxWxG1aKz13nKqHJmAPWO9JLyQg5BbQTamE50vRYRxg8j",
+	"p7eoVpAyWAIBa72kC9/OhhZlUO7KdQnSgI6H7UinYhH2diHRBrEoA1mukAoN9QkDaThaOO1qqCm0U454",
+	"xRkhbysn6G04BjzeqiU3h0PyFnRMioR5W2s4q+q7uqUwXMgCU2UBi/RsuGT76oq8tU4VyyLw9yY+NB4s",
+	"OsLQqC8+eRt+Rbrbm4+crbu9+Sgi28Mt/+dwqwc60VkdsGAjU5nf0wRBOsAemzPSPZ4zcXAUeRklFfkQ",
+	"gQl6kZ3Ihp2t+Ys2Ws9XrTkzExw9NBfhznuaJLFFAbGut00RoP+OOYK4k5ARS+XM2ch2LfB9ZKMOJRxL",
+	"UgZNMWz1ghm16B8An5RhdSQi2qagmyKyFdKTvAUahG9RX7d9egeeK33owLN2G4spXlCpOCD4u0kVMUWc",
+	"whRTuoWgF5Tn8CR4Lg0PGiGdXN7CO8gRCWA+Kn7qtnrfPWd/BGHYsmTNZrRd/Idw24i9CHl5dcO1h1GM",
+	"RTlcPXXR87bO2mgqNfQS8EgCHy9wSFaDIuw1ml5LewUJFcTDYuEqilmVQ8Erfod5pgdl6YdOyrxr6RDV",
+	"Sg4xYI/gQXTOoligAWaPhzXAq5HK45JYqx283/Bbe4T8t0dCG1WkNvHxu7FInFbQtkzlhddZJOHVnRrH",
+	"xN67oDMN7sciqN6+g30LfFWg9jIASBRAIwSfA/gFl1pfAo0pCRaES+pQDMFmzEj3cErNh89P+tosckYs",
+	"VojuRXeCGunehDGiuZjk5cO9yOJPRCQZJs79XQOPhtzsI5fwIBiFa7NQ4egfTll6fmfb1OKQrurF+DaM",
+	"WKd6HXqSA0sqO9BaYYIsPE8LJk8NcedVCIJgYQ8sfkEdiaCOPeABBhyeQAki0Ozyb3bro8W6Zj970N90",
+	"DcRzRaptcDst6DrrYtPUoWgaODC3tCWUKCzLWClt0CgWaCSooGp2uq1tP1cQXL9V49lXfJEZXXi9d5Mh",
+	"vbHmOri4oDnPiC8/vMOSHjuToTvGkASOiJEccS7K3IpvXsrQkcbj2av7vC2wc+4dtu52cB1eXAtMnOc5",
+	"V2mNCWX/9fqOVIi7h91qK0i6NP/dabomhTYf3Y1CAWqfBd2rk6wBg1eRbX2ou2+Lmo2lvQOXjhaE2nDP",
+	"OsSt+39vQkny6vV1zR88tClNF260mtkBKoLv5p2c0A+Ed3dOoLXYbvH/nKPne/LHRQ6GrMXbi7yT07Py",
+	"oaoRAqOumSFz5nwsrC3uig7neaGrXoASGcQVdWuzR5LCKv4u2laRg24o8SPcVfwrFhZDwmZRPKSDB3m4",
+	"EWuk52wqfKHEeoNBF4DNBCxB/1UGubdLwhByCUx4U5gwFi5OeFtskFShwdujgHU7vhkOJGtHA1vsKZvj",
+	"e6dY3/9z9pTDgNzc+P+2VYtt1WLZf2Om1OnJ4SoDahhAna0A/BmuhN4ZLkHgDJvQNKB9GhAxj9pgW4bX",
+	"/6jMuH+4MdAbdaCNicoxQlratsUMFeIKrYc5pNVK7xDkuisso1VZmS6rymjZ9PDhkxMS4Fv8Xgjz8L4t",
+	"l7qccpDwQfEasT/W4ArV9z2mocURqEBWMCLq7TibcsYcff3GiWQ6Fr4WxP4QBKhV0EoYD9hwiy+TX/4t",
+	"EoS4SZxO5Mpiz3TLooqyGMVS1k5rBYEtg6pVne3bjbP18WOO6e4eNv64aB+sxte6RLGA98Ewn+344YEF",
+	"YCnOmL4TvkyNpR0QUCxuq5EakAMipOiDYnTxWV+P0y1tGR8lrXqTuImFw7TEl7RRyAyDkBablPoIpcOE",
+	"CMOUrs2j1gZFywiYHMfCk/YeBoLbVDAC4LxbSOMb0qwOZKfUpBUUjkOwqQBrEGcmgJV5Zzlag/15J1F6",
+	"20uh1t8o8aHcq2BHWNmndbfllhBYK/zqzH3/9yV/bRuHqx1PsbJASGOPTFB9XxPNZYWalzvv6Ofr1h+d",
+	"WWvJ5aMk41lQeX7rOm9IpsHWZKwUbu6ZQGugaHdaw/VphIghE7bq12Jos1MmbIQpi+dQllRV3wuROhSb",
+	"D5+cWHQebIuISr/JNYnUFEhkBYiQTvKs6MSzEjPsAyx/rUjVYH9ikRbayBkBLelcuCBYX27Dyt9O6oEs",
+	"VozZqDxWEGC5BGr8PUIdYpJOyKWi87kdvaxkCS83oWdm/Kr05nzpqFUldcgdHdVLxuoyn3QpOT35Tv8h",
+	"GS2wzwiLtag6D7N94C+VRR4I0+3y//bXnSwaXEi2JWgodCb9Z4XbK8ViptETi4XTNqPCoFdmKzxxwIVI",
+	"rRr+VI4CaLgys1i+Fux3r005WMyYl7gyBwP0ITNfW1F8HcFaHZtXTTSsFgisoNii1r2M2E0Oxae8QaEZ",
+	"3D5Y0OSNiFAWLGc96d2KprRCOlUwSHeSi4UoK5mydxCJVhqEYq+qdNH7FTchc7XY1PVG4levr6M3dcv6",
+	"JVgq5cvZ2vpWwRbITBUwnxOdzaLQtQJOYC75YIWtF/dWrqtSxtr6aGXRVRBMicXN0ZT9tgKq3oAkIbxP",
+	"4lHMSeKwL5JYWIQAFNC+M93GlECQuypV8LijqstAO9xbCxiBjZ4NZAw8/b7OHFOea+BiuC4238AfhcAa",
+	"XY+CQg3Z3Y7Fx/yxu73Rxo1kisB1qKO/uGhYLfdah1+JbH/Rm7gjR5/aXJ4FdIk75C2JLQiQ+3xwFHfA",
+	"lscm8Lhz7boDkhKjAkR0ADoRdP1OYZYW1IlvMrrVgNL6bdnXt8dS6uBYryo8o3dBAFoG/HnloJ4qhCcH",
+	"2NT54ud/+cXf/uhX//4//Pq/fP6rH/2PL37243LCX//4vzcm/Oon//Wr//jnMAkIbjuih4TyA9aQLarb",
+	"Do6Ce+78ThjuKuF4LEROGf6qgd6EGDcBsI3DsUFglgrEownDESCrgHXpQ0dbw63r15Va8kAca2ufFYBu",
+	"34LTc92ieEoAitUxpH9wJXPwkC5yTCVRUf1kULm1lQ4rFdaSAuPi1no5FzhyhTwSq8xDleXjRnjl/hv8",
+	"54xn1zj275WNYjZ+NIhFADDa3lE2IO24K4GEb0Cw+FZbbQ17F4jx9RVdD8TSW/XDXOhxbA+3QO7WQhtT",
+	"RDlDu93HP5Y7hcjOcOtGwXsERP4tid2vf2BDpL9vI0ZRZUZ/87O/+uJvf/7V5//uNz/9aScAoMHatbsv",
+	"3MP6rDA3L+zXf58HH5uBtJEyW+Hmr0iZtqZIgxMY/HKQxBaMtc4+AmnccvhdChaNVy9YCNXnmGNcNl8H",
+	"YPXYu8oD3kSEQmSRChJq6bCXbYHlfG6mVbhLzjL1JWK2bnZ7uOXbt84QksVVpye9oLq1TUZgrStO4pLO",
+	"sagKkm1/uv/WJVBvPPuIpfXbOvyrtfzXFws1kLBvQy6Ux9+N9o//9PvtWu/8l8ejVibhzYBVEgAHVhee",
+	"DwuVOwQqvXffwTGFrRNo89lxluSDS6f4gK+uQxoMqp/ptmFHsIOXfo2qj4UeDvanu4S4ZD0pkE/2xhAG",
+	"BO4PsJjCCW12bHnCEGmo6qsqZ1/CG0KTJSpdYYT7MHyUs2CuirrL84W/teuxhVZEHNxv8QYD1wIPy2M/",
+	"sYBMtrO02TLhc2DYHKPDbj8g8lJfYY12PrJ1/fr6/wYAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -657,6 +657,24 @@ type EmailCodeSent struct {
 // Example: 10.00
 type Money = string
 
+// OAuthAuthorizeRequest defines model for OAuthAuthorizeRequest.
+type OAuthAuthorizeRequest struct {
+	// Nickname A name for you to recognise the account.
+	//
+	// Example: my Claude account
+	Nickname *string `json:"nickname,omitempty"`
+
+	// Provider `openai`, `anthropic` or `gemini` (a provider with an OAuth client configured and a channel taking its contributed accounts).
+	//
+	// Example: anthropic
+	Provider string `json:"provider"`
+
+	// Shared Put the account in the shared pool (true) or keep it dedicated to you (false, the default).
+	//
+	// Example: true
+	Shared *bool `json:"shared,omitempty"`
+}
+
 // Passkey defines model for Passkey.
 type Passkey struct {
 	// CreatedAt Example: 2026-11-22T08:00:00Z
@@ -1194,6 +1212,30 @@ type Forbidden = externalRef0.Error
 // Example: {"detail":{"code":"invalid_request","error":"username is required"}}
 type NotFound = externalRef0.Error
 
+// OAuthDuplicate The error body of every management API (public, auth, admin, user): a superset of the
+// remote-account API's `{"detail": {"error": "..."}}` shape.
+//
+// Example: {"detail":{"code":"invalid_request","error":"username is required"}}
+type OAuthDuplicate = externalRef0.Error
+
+// OAuthProviderUnreachable The error body of every management API (public, auth, admin, user): a superset of the
+// remote-account API's `{"detail": {"error": "..."}}` shape.
+//
+// Example: {"detail":{"code":"invalid_request","error":"username is required"}}
+type OAuthProviderUnreachable = externalRef0.Error
+
+// OAuthRefused The error body of every management API (public, auth, admin, user): a superset of the
+// remote-account API's `{"detail": {"error": "..."}}` shape.
+//
+// Example: {"detail":{"code":"invalid_request","error":"username is required"}}
+type OAuthRefused = externalRef0.Error
+
+// OAuthStateInvalid The error body of every management API (public, auth, admin, user): a superset of the
+// remote-account API's `{"detail": {"error": "..."}}` shape.
+//
+// Example: {"detail":{"code":"invalid_request","error":"username is required"}}
+type OAuthStateInvalid = externalRef0.Error
+
 // SessionRequired The error body of every management API (public, auth, admin, user): a superset of the
 // remote-account API's `{"detail": {"error": "..."}}` shape.
 //
@@ -1229,6 +1271,21 @@ type Unavailable = externalRef0.Error
 //
 // Example: {"detail":{"code":"invalid_request","error":"username is required"}}
 type UpstreamUnreachable = externalRef0.Error
+
+// ContributedAccountOAuthCallbackParams defines parameters for ContributedAccountOAuthCallback.
+type ContributedAccountOAuthCallbackParams struct {
+	// Code The authorization code.
+	Code *string `form:"code,omitempty" json:"code,omitempty"`
+
+	// State The state of the authorization.
+	State *string `form:"state,omitempty" json:"state,omitempty"`
+
+	// Error The provider's error code, when the user refused or the provider failed.
+	Error *string `form:"error,omitempty" json:"error,omitempty"`
+
+	// ErrorDescription The provider's error text.
+	ErrorDescription *string `form:"error_description,omitempty" json:"error_description,omitempty"`
+}
 
 // CheckInRecordListParams defines parameters for CheckInRecordList.
 type CheckInRecordListParams struct {
@@ -1311,6 +1368,12 @@ type UsageStatsUserGetParamsGroupBy string
 // ContributedAccountCreateJSONRequestBody defines body for ContributedAccountCreate for application/json ContentType.
 type ContributedAccountCreateJSONRequestBody = ContributedAccountCreate
 
+// ContributedAccountOAuthAuthorizeJSONRequestBody defines body for ContributedAccountOAuthAuthorize for application/json ContentType.
+type ContributedAccountOAuthAuthorizeJSONRequestBody = OAuthAuthorizeRequest
+
+// ContributedAccountOAuthExchangeJSONRequestBody defines body for ContributedAccountOAuthExchange for application/json ContentType.
+type ContributedAccountOAuthExchangeJSONRequestBody = externalRef0.OAuthCodeExchange
+
 // ContributedAccountUpdateJSONRequestBody defines body for ContributedAccountUpdate for application/json ContentType.
 type ContributedAccountUpdateJSONRequestBody = ContributedAccountUpdate
 
@@ -1358,6 +1421,15 @@ type ServerInterface interface {
 	// ContributedAccountCreate Contribute an upstream account
 	// (POST /api/user/accounts)
 	ContributedAccountCreate(ctx echo.Context) error
+	// ContributedAccountOAuthAuthorize Start adding an OAuth-based account (sign in to the provider)
+	// (POST /api/user/accounts/oauth/authorize)
+	ContributedAccountOAuthAuthorize(ctx echo.Context) error
+	// ContributedAccountOAuthCallback Finish adding an OAuth-based account (the provider's redirect)
+	// (GET /api/user/accounts/oauth/callback)
+	ContributedAccountOAuthCallback(ctx echo.Context, params ContributedAccountOAuthCallbackParams) error
+	// ContributedAccountOAuthExchange Finish adding an OAuth-based account with a pasted code
+	// (POST /api/user/accounts/oauth/exchange)
+	ContributedAccountOAuthExchange(ctx echo.Context) error
 	// ContributedAccountDelete Remove one of your contributed accounts
 	// (DELETE /api/user/accounts/{account_id})
 	ContributedAccountDelete(ctx echo.Context, accountId int64) error
@@ -1503,6 +1575,63 @@ func (w *ServerInterfaceWrapper) ContributedAccountCreate(ctx echo.Context) erro
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.ContributedAccountCreate(ctx)
+	return err
+}
+
+// ContributedAccountOAuthAuthorize converts echo context to params.
+func (w *ServerInterfaceWrapper) ContributedAccountOAuthAuthorize(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ContributedAccountOAuthAuthorize(ctx)
+	return err
+}
+
+// ContributedAccountOAuthCallback converts echo context to params.
+func (w *ServerInterfaceWrapper) ContributedAccountOAuthCallback(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ContributedAccountOAuthCallbackParams
+	// ------------- Optional query parameter "code" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "code", ctx.QueryParams(), &params.Code, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter code: %s", err))
+	}
+
+	// ------------- Optional query parameter "state" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "state", ctx.QueryParams(), &params.State, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter state: %s", err))
+	}
+
+	// ------------- Optional query parameter "error" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "error", ctx.QueryParams(), &params.Error, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter error: %s", err))
+	}
+
+	// ------------- Optional query parameter "error_description" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "error_description", ctx.QueryParams(), &params.ErrorDescription, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter error_description: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ContributedAccountOAuthCallback(ctx, params)
+	return err
+}
+
+// ContributedAccountOAuthExchange converts echo context to params.
+func (w *ServerInterfaceWrapper) ContributedAccountOAuthExchange(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ContributedAccountOAuthExchange(ctx)
 	return err
 }
 
@@ -2169,6 +2298,9 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/api/user/accounts", wrapper.ContributedAccountCreate, options.OperationMiddlewares["contributedAccountCreate"]...)
 	router.DELETE(options.BaseURL+"/api/user/accounts/:account_id", wrapper.ContributedAccountDelete, options.OperationMiddlewares["contributedAccountDelete"]...)
 	router.PUT(options.BaseURL+"/api/user/accounts/:account_id", wrapper.ContributedAccountUpdate, options.OperationMiddlewares["contributedAccountUpdate"]...)
+	router.POST(options.BaseURL+"/api/user/accounts/oauth/authorize", wrapper.ContributedAccountOAuthAuthorize, options.OperationMiddlewares["contributedAccountOAuthAuthorize"]...)
+	router.GET(options.BaseURL+"/api/user/accounts/oauth/callback", wrapper.ContributedAccountOAuthCallback, options.OperationMiddlewares["contributedAccountOAuthCallback"]...)
+	router.POST(options.BaseURL+"/api/user/accounts/oauth/exchange", wrapper.ContributedAccountOAuthExchange, options.OperationMiddlewares["contributedAccountOAuthExchange"]...)
 	router.GET(options.BaseURL+"/api/user/preferences", wrapper.PreferencesGet, options.OperationMiddlewares["preferencesGet"]...)
 	router.PUT(options.BaseURL+"/api/user/preferences", wrapper.PreferencesUpdate, options.OperationMiddlewares["preferencesUpdate"]...)
 
@@ -2183,6 +2315,14 @@ type CredentialRefusedJSONResponse externalRef0.Error
 type ForbiddenJSONResponse externalRef0.Error
 
 type NotFoundJSONResponse externalRef0.Error
+
+type OAuthDuplicateJSONResponse externalRef0.Error
+
+type OAuthProviderUnreachableJSONResponse externalRef0.Error
+
+type OAuthRefusedJSONResponse externalRef0.Error
+
+type OAuthStateInvalidJSONResponse externalRef0.Error
 
 type SessionRequiredJSONResponse externalRef0.Error
 
@@ -2391,6 +2531,386 @@ func (response ContributedAccountCreate502JSONResponse) VisitContributedAccountC
 type ContributedAccountCreate503JSONResponse struct{ UnavailableJSONResponse }
 
 func (response ContributedAccountCreate503JSONResponse) VisitContributedAccountCreateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ContributedAccountOAuthAuthorizeRequestObject struct {
+	Body *ContributedAccountOAuthAuthorizeJSONRequestBody
+}
+
+type ContributedAccountOAuthAuthorizeResponseObject interface {
+	VisitContributedAccountOAuthAuthorizeResponse(w http.ResponseWriter) error
+}
+
+type ContributedAccountOAuthAuthorize200JSONResponse externalRef0.OAuthAuthorization
+
+func (response ContributedAccountOAuthAuthorize200JSONResponse) VisitContributedAccountOAuthAuthorizeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ContributedAccountOAuthAuthorize400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ContributedAccountOAuthAuthorize400JSONResponse) VisitContributedAccountOAuthAuthorizeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ContributedAccountOAuthAuthorize401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ContributedAccountOAuthAuthorize401JSONResponse) VisitContributedAccountOAuthAuthorizeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ContributedAccountOAuthAuthorize403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ContributedAccountOAuthAuthorize403JSONResponse) VisitContributedAccountOAuthAuthorizeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ContributedAccountOAuthAuthorize413JSONResponse struct{ TooLargeJSONResponse }
+
+func (response ContributedAccountOAuthAuthorize413JSONResponse) VisitContributedAccountOAuthAuthorizeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ContributedAccountOAuthAuthorize422JSONResponse externalRef0.Error
+
+func (response ContributedAccountOAuthAuthorize422JSONResponse) VisitContributedAccountOAuthAuthorizeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ContributedAccountOAuthAuthorize503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response ContributedAccountOAuthAuthorize503JSONResponse) VisitContributedAccountOAuthAuthorizeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ContributedAccountOAuthCallbackRequestObject struct {
+	Params ContributedAccountOAuthCallbackParams
+}
+
+type ContributedAccountOAuthCallbackResponseObject interface {
+	VisitContributedAccountOAuthCallbackResponse(w http.ResponseWriter) error
+}
+
+type ContributedAccountOAuthCallback201JSONResponse externalRef0.OAuthAccountAdded
+
+func (response ContributedAccountOAuthCallback201JSONResponse) VisitContributedAccountOAuthCallbackResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ContributedAccountOAuthCallback302ResponseHeaders struct {
+	Location *string
+}
+
+type ContributedAccountOAuthCallback302Response struct {
+	Headers ContributedAccountOAuthCallback302ResponseHeaders
+}
+
+func (response ContributedAccountOAuthCallback302Response) VisitContributedAccountOAuthCallbackResponse(w http.ResponseWriter) error {
+	if response.Headers.Location != nil {
+		w.Header().Set("Location", fmt.Sprint(*response.Headers.Location))
+	}
+	w.WriteHeader(302)
+	return nil
+}
+
+type ContributedAccountOAuthCallback400JSONResponse struct{ OAuthStateInvalidJSONResponse }
+
+func (response ContributedAccountOAuthCallback400JSONResponse) VisitContributedAccountOAuthCallbackResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ContributedAccountOAuthCallback401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ContributedAccountOAuthCallback401JSONResponse) VisitContributedAccountOAuthCallbackResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ContributedAccountOAuthCallback403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ContributedAccountOAuthCallback403JSONResponse) VisitContributedAccountOAuthCallbackResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ContributedAccountOAuthCallback409JSONResponse struct{ OAuthDuplicateJSONResponse }
+
+func (response ContributedAccountOAuthCallback409JSONResponse) VisitContributedAccountOAuthCallbackResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ContributedAccountOAuthCallback422JSONResponse struct{ OAuthRefusedJSONResponse }
+
+func (response ContributedAccountOAuthCallback422JSONResponse) VisitContributedAccountOAuthCallbackResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ContributedAccountOAuthCallback502JSONResponse struct {
+	OAuthProviderUnreachableJSONResponse
+}
+
+func (response ContributedAccountOAuthCallback502JSONResponse) VisitContributedAccountOAuthCallbackResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(502)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ContributedAccountOAuthCallback503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response ContributedAccountOAuthCallback503JSONResponse) VisitContributedAccountOAuthCallbackResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ContributedAccountOAuthExchangeRequestObject struct {
+	Body *ContributedAccountOAuthExchangeJSONRequestBody
+}
+
+type ContributedAccountOAuthExchangeResponseObject interface {
+	VisitContributedAccountOAuthExchangeResponse(w http.ResponseWriter) error
+}
+
+type ContributedAccountOAuthExchange201JSONResponse externalRef0.OAuthAccountAdded
+
+func (response ContributedAccountOAuthExchange201JSONResponse) VisitContributedAccountOAuthExchangeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ContributedAccountOAuthExchange400JSONResponse struct{ OAuthStateInvalidJSONResponse }
+
+func (response ContributedAccountOAuthExchange400JSONResponse) VisitContributedAccountOAuthExchangeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ContributedAccountOAuthExchange401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ContributedAccountOAuthExchange401JSONResponse) VisitContributedAccountOAuthExchangeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ContributedAccountOAuthExchange403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ContributedAccountOAuthExchange403JSONResponse) VisitContributedAccountOAuthExchangeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ContributedAccountOAuthExchange409JSONResponse struct{ OAuthDuplicateJSONResponse }
+
+func (response ContributedAccountOAuthExchange409JSONResponse) VisitContributedAccountOAuthExchangeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ContributedAccountOAuthExchange413JSONResponse struct{ TooLargeJSONResponse }
+
+func (response ContributedAccountOAuthExchange413JSONResponse) VisitContributedAccountOAuthExchangeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ContributedAccountOAuthExchange422JSONResponse struct{ OAuthRefusedJSONResponse }
+
+func (response ContributedAccountOAuthExchange422JSONResponse) VisitContributedAccountOAuthExchangeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ContributedAccountOAuthExchange502JSONResponse struct {
+	OAuthProviderUnreachableJSONResponse
+}
+
+func (response ContributedAccountOAuthExchange502JSONResponse) VisitContributedAccountOAuthExchangeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(502)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ContributedAccountOAuthExchange503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response ContributedAccountOAuthExchange503JSONResponse) VisitContributedAccountOAuthExchangeResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response); err != nil {
@@ -5859,6 +6379,15 @@ type StrictServerInterface interface {
 	// ContributedAccountCreate Contribute an upstream account
 	// (POST /api/user/accounts)
 	ContributedAccountCreate(ctx context.Context, request ContributedAccountCreateRequestObject) (ContributedAccountCreateResponseObject, error)
+	// ContributedAccountOAuthAuthorize Start adding an OAuth-based account (sign in to the provider)
+	// (POST /api/user/accounts/oauth/authorize)
+	ContributedAccountOAuthAuthorize(ctx context.Context, request ContributedAccountOAuthAuthorizeRequestObject) (ContributedAccountOAuthAuthorizeResponseObject, error)
+	// ContributedAccountOAuthCallback Finish adding an OAuth-based account (the provider's redirect)
+	// (GET /api/user/accounts/oauth/callback)
+	ContributedAccountOAuthCallback(ctx context.Context, request ContributedAccountOAuthCallbackRequestObject) (ContributedAccountOAuthCallbackResponseObject, error)
+	// ContributedAccountOAuthExchange Finish adding an OAuth-based account with a pasted code
+	// (POST /api/user/accounts/oauth/exchange)
+	ContributedAccountOAuthExchange(ctx context.Context, request ContributedAccountOAuthExchangeRequestObject) (ContributedAccountOAuthExchangeResponseObject, error)
 	// ContributedAccountDelete Remove one of your contributed accounts
 	// (DELETE /api/user/accounts/{account_id})
 	ContributedAccountDelete(ctx context.Context, request ContributedAccountDeleteRequestObject) (ContributedAccountDeleteResponseObject, error)
@@ -6059,6 +6588,123 @@ func (sh *strictHandler) ContributedAccountCreate(ctx echo.Context) error {
 		return err
 	} else if validResponse, ok := response.(ContributedAccountCreateResponseObject); ok {
 		return validResponse.VisitContributedAccountCreateResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ContributedAccountOAuthAuthorize operation middleware
+func (sh *strictHandler) ContributedAccountOAuthAuthorize(ctx echo.Context) error {
+	var request ContributedAccountOAuthAuthorizeRequestObject
+
+	var body ContributedAccountOAuthAuthorizeJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ContributedAccountOAuthAuthorize(ctx.Request().Context(), request.(ContributedAccountOAuthAuthorizeRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ContributedAccountOAuthAuthorize")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ContributedAccountOAuthAuthorizeResponseObject); ok {
+		return validResponse.VisitContributedAccountOAuthAuthorizeResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ContributedAccountOAuthCallback operation middleware
+func (sh *strictHandler) ContributedAccountOAuthCallback(ctx echo.Context, params ContributedAccountOAuthCallbackParams) error {
+	var request ContributedAccountOAuthCallbackRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ContributedAccountOAuthCallback(ctx.Request().Context(), request.(ContributedAccountOAuthCallbackRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ContributedAccountOAuthCallback")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ContributedAccountOAuthCallbackResponseObject); ok {
+		return validResponse.VisitContributedAccountOAuthCallbackResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ContributedAccountOAuthExchange operation middleware
+func (sh *strictHandler) ContributedAccountOAuthExchange(ctx echo.Context) error {
+	var request ContributedAccountOAuthExchangeRequestObject
+
+	var body ContributedAccountOAuthExchangeJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ContributedAccountOAuthExchange(ctx.Request().Context(), request.(ContributedAccountOAuthExchangeRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ContributedAccountOAuthExchange")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ContributedAccountOAuthExchangeResponseObject); ok {
+		return validResponse.VisitContributedAccountOAuthExchangeResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -7338,369 +7984,409 @@ func (sh *strictHandler) TotpSetup(ctx echo.Context) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7P1bkxvHli+Gf5UMnNlBtAaNLqC7SXYzGJoWJUqUSLHVbG7dmoNKoBJAqguZpcosoiFtRuyn/5n4R/jF",
-	"njkn/OYHe/x4xn45Dw6/2N9EEbPt8y0cuVZmVVahCpe+SFvaUuwtNeqSlZeVa61cl9/6sTWSs0QKJrRq",
-	"Hf/YSmhKZ0yzFH6dJPwztngWmb8jpkYpTzSXonXcOp8ycnL6jFyyxT1FeNRtdVrc3EionrY6LUFnrHXc",
-	"4lGr00rZ9xlPWdQ61mnGOi01mrIZNW2yKzpLYtY6ftBpjWU6o9q8I/T9g1anNeOCz7JZ67jXaelFwvAW",
-	"m7C09e5dp/U0lbPlfr3SNNVEjomeMqL5jJGUigkjbS5Gcab4W9YhZ0+fkP39/aOdvNPfZyxdFL0em6Zr",
-	"+9nqB/37u73ebr93HgTH8L9vWl7nI6rZrvluK++00ikXE+jzczk5GY1kJvRyz1+KeEFGNI4VUSx9yyIy",
-	"XBA95YpkidIpozNC8d2mbtvbA5j0ms4fbD/Jz+XkyZQKweJtOjzCV5r6aW839rN3vX5mqZJpPaWGgl3p",
-	"wQieCB11JCl7y2WmSEINgdChYkKTsUzh7pinSsOtRjLB9hoIZb/XM92mV8+ZmOhp63i/3zGbQ7PUNPWP",
-	"3wa7R2/+/u+ayOQztlg54zMaMTLneoozbrdiI2UkfHDJFo0z/uBaM/6cz3gNIT+XE0USlsLkNfUohnf9",
-	"zkRsTLNYt44Pg07RM/NjRq+wJ4dBsEm/XshoDb3iInNFZuZR0jYLbjoGK28eYSmh6pJF5snG9YeXG5Z/",
-	"kujdA7lrOlsmg17/IYwh/91AAGfs+4wpXcd7YSCupx4RpPgK4RGOKPxq17ay+ywKCddkThWhQs1ZyiJ4",
-	"sXFstq1GimkFvU8/vP/1wy8Pvup9sv/5gy/6Z4fnR38MvvnsyfXG+0pTnaknMVVq5dLNp1IxO4h7iih4",
-	"jXBFuLDMxzTRNCx8fADPlAb2dykbt45b/2GvEId7eFeZSzMpBvbnwO+p6fzLNGLp57Ke80hzk4hsNmRp",
-	"g4yERwZCbiYpW6cfGxnU6wf3g6P9IAhOHnzW/+LDoxetMns52f2G7v4Q7B4Ndt/8+LBz/+BdPa+B3p/S",
-	"CavvP/JGIxBJr5FYzEP1e7nXKbH1fCf3AvPP2s2cd+4V/6Gmg3B7Pa8x9wbKtFDbx77Pb/pBuZdru3jO",
-	"Z+wbKRqm79nJ5yeohvwgBSMRXZgNGJGpzFJFaMrIKNOEi6au6x/q+9x6fW72WUEVJ4rTvVdTKiZTWuE4",
-	"9w+qG7CeTv7+4mJ3r0kkndfQ90ciqtO02NXmmpaW6/Ss/vZ61juzkVQihWKoxaJe9LnUT2UmgKGOpNAM",
-	"tTCaJDEfUTOmve+UGZjXDzNkTXmM70TmM0LqwRja6bRYmhqVoyUkUdlo6hQ0MysLs8IwdddiMh9ByzCW",
-	"8qR/XvmUYelmNCkfZtrpYIxkyvCbd53WBzSyQuCG4+biLY15NLCSwR89nbFjYvcJwWUgMZCbYcy9O5gF",
-	"s7dycWe0odhQBouITAklY87iCGUC9Bkm4knKIiY0p/EZG2eK3ZQORnl7g5R9x0aa+RQBa+D09hQ/iDI7",
-	"f420Pzk/PyUHQW/nmDwTI5mmbKSdKkeSVL7lEYvuaPbWdi6sGWDYcepG0cA9ReRcXAjTn5hyoXc6ZhWE",
-	"dMcAouklKxOpJV6niFHtRpteiHbo/h6YrSbHY6OthDvdC2GW8alMhzyKmLjh8o3zdvxF4yrfWFyRiCs6",
-	"jO9uCRRL/c8Amd4hl6IJB8oS0hxzzL27Y0/mO0MWSzFRRMsyS3rFlOJSnOXKzo1GqrC1Qa47FQNWfCJA",
-	"L5QkkqAdPiJU5DtsRIWQ+mdaXNgUhdJO/SOc16f5lKWMUGK6zqJdLogdn2lLMBaxiLTD6pjDHZjYcymf",
-	"0xRVuRvM6FBGi4GWchBDY8V8Oo5rHjD90VISfOZuObz7HnwLGIaAqQSzQ2p2LEu0clPwgorFidZslqBJ",
-	"6wYzYSZhRsViQF17HrOQkph7xN17RHS6IHRCuSAx1VY/vOVZWfVROtYsJeEZ0+li98T8CIliIykiOA9N",
-	"GY2sXc97pMaEhq+QTGgeEyqknppJxg+aZaBxLOcMTH41qtvDg6BGUTZDeS1opqcy5T/ceNNnflPFmvz7",
-	"f/n//bf//n/5y3/+n/7yL//0l3/6T//+X//3f/+f/7e//Ms/df7f//Jf/9t//O/+8p/+7f/5H/+Pf/8/",
-	"/+VuGB/oGp4MVcQctEmSMsWEtvz9taBvKY8NT7j5HOQteTyPpW/5iBGzWjKlKY8XpPykd7RfeYy/mz0d",
-	"UU2HVDFDSJlIGR1NTb9wbqxK8bq4ftM5si0OcHoa9LORzOIIxOLQMB06mhp9yCgwbHRZUYzuWh3bpi9L",
-	"HKfr9c4/+nzGFh9wEZnjkZnEKOLm0zQ+TWXCUs3NOWlMY8U6rcS79KNvOKwxyjB30HHiSz0iAcnEkBv+",
-	"YfrqWaw3MzYGtYfswi7yrd+lN/nDcmgUVEND3oidGlUZUmElX2ccr/aks3I+zDIaEe6N2xD50HTDrGBb",
-	"ZHEMGq+QAq3KK+fEPI5bAI1B6+bFt/5vNkmnKZcp1zWW5i+nDLg+LG7EIrPnfL29HeYXB2ApD3ecfqOm",
-	"NGURSaQ0hwj8lT8DEtu0ivZ1mANh1v3bVqVBI1y8d80wCuvA8rMVG0A+xNeq1rT1pTlzoGAzipq6Z62L",
-	"U/oWVLfcsOEWsg0zIefCPkhTBpsU7rIIVrNMZ/BcicT2exvR2PeZ1HS5y1+YyyQTXIODJZ2gdZpoMIjC",
-	"10okddTrH270PS0vmagxup6m0gj8JM7M4c00am4QfLz0qd7D/mGwwbcqFIszlHfAjbyWYMERWbOZURUZ",
-	"8EQ12F/BchxzJjShUZQypZgi7WenytDrk2cfnhn5POZXTO3AgpsdjKdAlhiSB9NnsXWpWJR37retfrDf",
-	"Dbq93n432OsfmO5zzWbQnyWqbNjTNE3pAviLHQ+4FlYNCR/IezyjaB9f3VPfKXGjbo5SBruP6mar3cPj",
-	"4HALq11FKNZuWG99xjItDa715BlJMyFYmnvwIjlSRHFd+zF2lfCUKTuCJeaH54sJ1WxOF0RpmTiS4GKS",
-	"98Pj6OwtS8vTbSbjwW7Q2w02cBU3THjR34q0erDRzjYSYMrrnM1WVt1T1s9JRURiqjRwFjrSLFUdI7NS",
-	"NpITwY26VhbiLXW5m0wOnv705389uvqidopNewPDS1eSydHx/s1mBi3JfvMxTbRM6roEDGYQ1/stzZzM",
-	"pNLke4/T+htMJUxEaE/QNC7JcwJtkiFbSIGmtCGNqRhVxLxze2wt6wutPY8eKDSX/kbEgK6vdTorMlp0",
-	"cZm3YP1yiVQM5FoMH1QTWC+PNvOelT5WHXCFnEosqMw6lphoedlLW79TEiDNgucJfMyzo2+jQl9PRDXJ",
-	"og6hitSJL0uPhvMXkQzrxVWn1Q+C3nE0fHh83CtJBc+FdHBUciEtRzKc7D6lu+Pj7pu/b+9BZMOPvc7+",
-	"u533/65uF87o1TP8CDjYfiaZuHZimqTjVs5sf3T9taPrtDLBv8+YfcE8sSwIN5VxXj8hUOIuZV55Mu9c",
-	"+q3g8SsdnT+HAKhMhRUFG/L9ikO8+Kd8JN7yKAjT1czNnnNkYmU+ldN7/sd6OQHHh9J2rXJ8aKu5K2dS",
-	"X5uxbqASrfHdV2RTczdfsVHKtOXmL8et4283nJ3qJF/WhXUZuhsbUrpkiy55pWVq1C0i5PyR+S+6KcjQ",
-	"HK3NARTsPbXK2DfDnnow6l9+H3wi9r98uPg0ep4e6j9e1WtolQkwXVuegTdVY9VJ4avQcoJWAnBimM0C",
-	"o1AwWR3bW+DMUozQwldSL8zq2cM/HWn+1vQxd7mVzvv57eVjPjT4Oom2IKMZF/7V3u8S+3eJ/bvEvmuJ",
-	"LWNzxPxdat/0TPauRkp9wEX0Oo2XhXqGF4tVmGqdqOO9PUM0XXu5O5KzPZrp6V4sJ1y87+IvHsdcZFeR",
-	"vMiCoH9/yEX0+Iv+7OFXo+B5ejA9v//2g574Rh19Fu1/uXjw9LtD+kV/rZQxHXrTPILraQKuww0hjPbu",
-	"PUVUnE3KRG+HWAmexIi4N98WEZRBZ7/XEEHpDy/vSd0Yn1BNYzlZXqVJKrNkMMtizZOYs3SQsHTG47jG",
-	"cP21zFICz99TpHgDo19lpqiI9FSRtqFMkMsy04TiGxXq9lmOR5Pb6YF2TBhyvU4bbB5nZ4WmWPrE0tyx",
-	"8ZihdrCdNw6aO035iIEI2GTuT+IYHSLF06pQgiRy4zzoaUq1tdMr5E/loPPO0pKlMhMRi0j9Qm1g4Vnm",
-	"uSgg6yR6AiO//pTVnTjqp9F9q+MtVe0yT9no8pk4YyOZ1rjtVpuc+7vB/fOgdxz0j4P9LUzOdNHUWrWN",
-	"utdTNqdpVPHx9K9hGItAs7DNlWxba2fqNg5z5am//pkub0dBkHK1U9YkWjYkBsGGU/ZXu1puWCtmpDjw",
-	"VIja3DYnDTHQsjq8ktIwlDJmVNhpqNGpP6QLRWx7hAtgLzSOy5xkM0sxE3gE26QzM3o1qJnYw2BDnjXj",
-	"ou793qbv47vF7FXDpSK6uKcIPmVVvyEbmxM2zJXRk7ko89sGolivza3qBHJ7Bpr/PVWkBCyp4FsQNOiz",
-	"qx3FjKYCg8K94dbSxv794OAae8HRiht9Z5mmK4tUWvMSAVnSdgOr3U9FELGXSFnZVDGjqRpwsTa0jYyk",
-	"jM2c+OEadHRJ2jZmC0+p8ymPmXu2TCu1vpdVwSyd9YKsdw3fqRer7SKglhXh4qF7aktv33vvvffe1VG9",
-	"n69ih9uQyQg+ulxWWGbmuEZTOLzVqy2baPou1c0POTfaV5vCoVCOSejdGrjIGau6qbByMJYJE5BUU9ed",
-	"q8XAHrKW+2MbvqeIzDTGAcEbnVwzh2AOL2CwzWaJXhxDhJDpp7kv5xUG1VJydKkOj/f2oDX/GHfcCx4G",
-	"dT3FWJrlbj4Ty0E7hr9BOE8R+KMlBO204fhV7k2TZDBn27Ua5vJ+fgWvufcHKaOqPh5gYVaZw9SamUql",
-	"hrBA0g5pNOMi7JBwTHmcpUyZv+1SFZGFYaeaxoCn8Z1HBBaBzKdMELQ8lqe/bn4zsEDe8q7OFJ2wwXAx",
-	"gEil9XYCP+Sp1veabx9v/+W0scxF3CJWFmO5YxV3rDcZmzFx9K9ueer3YjLXnftdejT5SIzSBVhmqSYp",
-	"U/oRmsJWm9ZT+d3uWut6vqQJVWounXDLDbLB0f2SoethndXMY4pFrl9ryQaPycqGpcGupDbmABZy10bF",
-	"J3QCMU2r2HqF3Vascltw3xB5pNloVOhpKhM+Mj8mzAjDEMxtgrxMmDh5tmtIl2o+jD2ODbF2Zt9ypVOq",
-	"ZUog8UeRtmKM5ClBKnSKVMyVbuLT21kXVzDxE1Hh3MUhPg8MDKdaJ8d7e2a4zroGAw5zNm3Tpi5EmCmW",
-	"HjsC+YcQeQzXkNkBVsvZznE1Ewsjf80aG0q1FnJrbXC9mMgLmPZsMjWLTJ5V5AqEKxaE3r0Q9QIF+ocO",
-	"nH9oFC7e9PaDg4cl09nf/ekf2zAL7/8JG52+v3O8t/ftP15cqL33/8Obv9+r9zD48snSvd30laBEEJq5",
-	"Nl0rti4ZS8xDNxBfTWY9n0duyNtu5YC+rPa+W3a75JtkNT9URRjviAoyZMt60vJujJjiE0E1U0ZttjYu",
-	"86wRp1W/TM4CWh23KVeGG25gbvBHt9m8v3L6R4VToUQPHxkdEDT68BgkgTkH4LkgzE8Qef4MMXuWtFOq",
-	"mQ31kik6HHYeXYgQtq8Rj5mehscWXcRytqb8ygl/ywglgs2JFGznEQmHZlajyvsXwrlE/Q3/iITusnme",
-	"XjKxpAgNF4bnVphqillCFyJlCUhs4pQkyxOqDlk7SUZj8AYJZg/T221dtp3W1a75xu5bmhohpszH/BU7",
-	"ce/5F5/knfCvfm46dOb649/5wPXNv/hh3s9aekEf8i3qICewts5Z7vx/dgE7ua3GmiO40UeSmI6sJ1nG",
-	"EVmyDzhl5GhZA/H1kzvQRm6iM1zniGRPQiRlM/mWKcL1TpeYF97SOHOREG13jPJE3c6FMDtL4EE+E4ZX",
-	"TVgEQgFnVmlphIb3zl+zOMx7ZemvRlItMcOPZpTHT2TEXrE6A4nzKq+ykAC3kpGZLbpQxKbRe5N0P1if",
-	"quN9qI5nv5CiLhzmRBA6czAKns1slKUpE6MFoUYGRWzEZzR2cAOYR6vR06Ln0t0vJyq0ekE3CFrLQEw/",
-	"9jpH79oXF133q98UCnFKlbqsS0XYMCY+2OoEWLGt7G9kWqkGXt91XPWKKN/SsbDUrzqCsHN7GxqTW6br",
-	"OzNsCy+BLGtUqi/Z8CTTU0EkPkHa4Wk2jPkI44Utb4GTLZfCNvPpq5efhzskE0YzCBP3fFii0h9b+Q0Q",
-	"R1ozhTIdEvsFTOyUxjETE4Aa+76/+2D+UW/Wi76+CpKHzf+aw/grzvPSt2pFH1JI1XWRd6A6M0Oq2P2D",
-	"LC0bmLfq5joaK76+vHRV3T0f39KjRhmZyF17cUaTb/Fzb6hYOBIwsvMJyJBNYxMqIDlXdKQhBA4MeqGM",
-	"o4GTySGc6kJm2PXAcNtwOY2suFnB3zroH/Ue1LGy++9qGZdg8/zD5aYs8sjuVKaK7Q6hvcWu0jSJNzBs",
-	"VCOs6jQJf9AbfHv7j/bWEUxp9E3b3dx8wfRU1vifYR1qo7BSVlpCEJuKTFzC59zFaQEixJQqIqSLGqwY",
-	"MGjMR+wfPBVjEz49pap+bhtddjDCcmrit+Ul6vhk5x/d3PFg5dPbne9K/bdNtYpe1q/VYsaEfiLFmNeE",
-	"03gDXFY4rcOKJNgGsQ87fRNWC6zvHFdnQ2kDjSHtnC8SpurO5zMuBqjZrGsPNSOzcQAbDvSoxWDGRaZZ",
-	"zbhe4A1z3EO8uRldmHN9QnlkUSHQVm7FcdnxFzQmoQ4Slg4yURd15zsZzWyZv5r0tWG2KKthh02BdWv0",
-	"Sbewpalc6mvDrK0gpGLP1wHgIZ24KMt2uOAJXVjvwUenFJCatBzJ+BEBM6h9I+yQT16cPNl99clJ//C+",
-	"BXTZ8TOeoSFrIrEvlc/Q7oEaJXSJ3hp2wVaUC+c1uhho1+LydNhpuKfyiYGHiZZosCXt0LUQlvdPic01",
-	"jGslo7AD8ru4Yk0BG7AmYXi7/bdJ1NG6DMY1Ub21jfaCbU8K11zuHHxyU4zJ5QM+5Tc7aLjl3JRIzPO1",
-	"9gSUxVoSxVwSZirnRupqaciVtBMGIBjIJRV49ysi2FnwE1o66++pbDjjuptMk/dlpgc6pREbCPl4xUyt",
-	"H3hMRSOShLmJhiDg6IaHdggfEyoA5fca4Skb4AoU3xulLDJXQB6CHGkHGIaPPYOnHqGl0vwemkEp56+2",
-	"ptEaph9smataMd7i1onCYwBfgH5Z+1lY7KrwEaGIh2Ke4uNFPhoh9ZSLic+ELUm0kJDz9NCKNbN4arWa",
-	"6WG5LrGrVqdVFlmtggS8JFhH3pVEVbfN1kYH+vxvQ79q5cTCIZ41xM6iK8v2s+Z8siVDvaFU2kYokTZI",
-	"5xBkUceiZioSImfBcc2vzJ87j4hbRDJcECvhl3Rz5EfLceIDyJ3p1x+7Gjf5B5lFS4f90zbkCYGyAKw2",
-	"ZdYG9shqbpOUCs2i4jSB29S8TnlU3mn9m2XC2SVaR1sOM/hmVhpPVtd5tOw3fAzhZW5R4Pv6j/aD+hg9",
-	"GzO3Em1+Xa6gdUlhYx2Hf1z0o3buYioaMwC2m7ZKXLZp+SaGrpSNmdHU7YbeIrXdBk4lHo7QBgEqOexQ",
-	"E4RR3l5td5eNbJ++evn5OutV1TfjueKo8pWFe4rUGfK6WprPtHdCMuHokSDt3NKFkLOV8zymqLZOhk+i",
-	"j8ZBr79/cHj/wcOjFb9bnVZK58+u8ZbFO8b4R86E/pBqivPSYotPA/bVB/Gz7ySP+n/kX3/1x4B+fJB9",
-	"vf9p/PVXZ/EzEXjkg/ayXWs8XZlyu2UnfftN0K9zFtnB3+knvJnawtpZmVO/h5tMb6lnD3tH/TpFYonU",
-	"c63Y6SrF0pS1k+L6RsZ5nGb7qDclawyk3ykpumd0/oIpDDHrtM5YxNjsellbyzbN04/Pdh988kX/sw+P",
-	"Xhx89eXDb073z84/uP/5k6eHJ1uG9VTtxWXTVDHFbgBrMxaWtQ570xpYnHu/EmLVO9xc690E+Au+ULHg",
-	"bPEJlQ1LmaqbpbNXCyD4jSxniOenF6uzdAqlBTyKcFm5g4Rfd4XaHE7z2E53aRGd0rwq4eLMyLKU1iSK",
-	"OXKryadL7UvYv3ZIx+NqDPD++Ij2RsHwQdSvD8CWsxlHUN7mBLJzF7JE2j/9+d92iBxD+AyeY7RMdrPE",
-	"XKOCcPGWa8by9bYRTNX01NrsDQj5X/74k7yH1VZtOgBpexm0O9elMNvzmsPba2XO3POpJCmbcKXzIiSY",
-	"VGfmvjy+zZydXFzWxV7gN1IMhTEPkRFN04U5/dd/bkVqbJK8T8fjx+toIGUjVge2BTR2GKBvGh9yC6w2",
-	"NjE7wn6GL67V94Dc7fR4q5LTRz3J5oNYtbdcF66Vo3e0rWFrA3oGjD44S7l9cyuknCmWLnvBh3K4PsvZ",
-	"velP9+pjuwVFfybG8meKLUD7vG4G/8RyOstw5XDdQpBvlAqw2uDZ2+3vX8OKWtVFN/Ukd1o8aciPKSF6",
-	"EKrBaL9bjQgv4DgeNMLeKcbEjWDvVth3yx3/RM4tFjruBfQzGJbeDnM/c4eESklIg8CoBvMnwG6aPxw7",
-	"rso8zytXk5rA0gGdsAoWXeuF/IHHMd077Aab6aLLESJu7ioGMJ60Sp/1LGyOklfsq9uIKfG36PWP268g",
-	"tOsLp+tVFE4pMgWuLNpUJxCQMEFtQHfbzBBsXmRhRJNlJWEDXjeiSZOWqxhiwMIZ2fQv11ts+LULQjeq",
-	"hB9KrLHmAhnTGY8XFafjht3aIpfPMCrA+4ASkIiKjal74M9N2YxyoUg7QH3UXJvRiv1/s17hgJqgSCIW",
-	"2yGTtovirewsTIuo21fjLI43GC4vchWpzSKjST40uFsBmN4wxxoKJZpOrACcQdla9/0i4KGmCxU1oNe/",
-	"EcAMLqdFNC+Mfg8fbnYOQmhpFwjfoLNlEDDsyLy2gA3swXoa72+qZES1unJEhJyT9txsd4waAeVRvgW9",
-	"ecGqYDX97e2Ylo5x99uu+DO7PE+dGg7lE01BwP7eXcMGb4U3e1y1xpBsJ24xgMJrdVIU6rEJm/qHFI51",
-	"i2wC1Vt0I+akrpiGlAGHcI5BCOXvVASqD8cdyQyrMdieYoVAIIjaeIsc/9idkBGGvb4XpomwFGpQgdou",
-	"WY/ye6tVWgytqEzkKtwW30yQJ2NUDcgOuaV6fAPbAFeAnmUGCP4RzVlKoAQEc4zQd/vt3FQZRfirw/W6",
-	"9PqgLK60TBtEREw1U9rZQdouarkf7HSIYHNzL0fHv44/oGyfqfGqFC6plYft9S5laGn5iHSaSjKTQk+B",
-	"uaydLLOs13B5nPPaKggu7YRDulbhYC36WlEs3VrV0fC51MkTazi6kWnz4Kgf7B9tHK65qfnS9K8Apyx3",
-	"QuqEZnranHuBiQ0QTi9IaB+H7MXXZ89JGy1yX5w5c1wp1TJ/WEud7J1KGU+oZscQwfg+jScy5Xo6e/zq",
-	"k5MewodFfMK1enwff3GlMpY+du/hxYSlXEaP9wP8id17/OkHr778ev/D048+Of1s//Sr0+rv2vSJfErq",
-	"Fdr9vht8u4JSWRnn9h+vrJztSae0GnUr+VqxNC+ofE1AC5s3ZBgIaMO2OAWJGX1r04rmXERGrQjIT3/+",
-	"ZxcPUapiURSQOHi4oZIuhYv1K0UBbc5HNmBGdZbGwTjmk6m+xruz+hLR4XthB7SAKzrSVpU3LAPwA9iY",
-	"X72HYQPvJTTV71UiBN4bx1RN32utUlYHN5+roi2LkF6Orjt42LlZq0U5kOuj1Je7dP96cDpqJOsCPkJr",
-	"vsgUSyHFPJVZgssyieWQxpVlMc/Vo+fcYJyQxeIPtmKbxKr45iCKtphi610HkAm+1lSm5Ryuu9jbUfOX",
-	"SdsekrkguHGcGglIQUrzGdXsOudhbL9S/366mf0HV7mTF1O3bXmk5BWI8XdPdRHK0+Szh9o9U0PyTft0",
-	"3VEmZ923cZAp5MD1TUwVZelECJmJEZvVZgPSLOJMbA0G6Dd64ppAYaBZU8kRza40ab+g6WW0jGrjRXJB",
-	"QjZNNRhhg/5xEJDX50/QRzhEREsM6+42gCGttpb3rmEtZyKqx+F9BQqEE8DcYnuVioMwEdWaQnq7/aPb",
-	"rw3T2zTEMtWrRlQ4VSoDorpOU9qmYPcGJwIdVxToF9R0XoDHXQryiuosjeoDhFdj8Vxr/es4F3ayoHh/",
-	"Tgt66RQbbDuUnE32Ww26QRyHkB0NAUpaImaIFIy0C88AUKXesUJUhRAznRechWsdgjBKeLMEIqB8wwIF",
-	"ow+8YoYKr1SAAOCJWod5w/Bug42uYoG3xlixomN9mpG5hYVr5dgCt8yooBPoAqACtDFsp0PMuaCDc9yB",
-	"2d85JpSoLGGpYi6r5kKkbCY123XW9pPTZ/cUCX+8sFUvL1rH5McLLHBp/r5odbvdi9a7d4YeaMIqSe5b",
-	"VXh3/kywyLiZWk4lLVrctizmh/jmEtImXt50KT7Mv79J6MeJUZOGMeuQGR1NuWC7KaMRWHzNCxjcPsNY",
-	"JzJkikeA0gAg9ZAQ2iUfISCPjBihYnEh3HkW1pcKNYeIB4518GOujE42ZSnrko+toIMZVhibgH48M82Y",
-	"QsgFuFkuhEswwlLruJwdyB3Vc0lmMmXkkotIHQPgRxZxTaZSXtrHoXvOKD+M5ehSEXohjCqIjVBRKeZu",
-	"42CMSp0XUDVn8v0RRqnD3yzc8XIby9XkFVKs+QQEVFqK6l6IC/Eni7NG/mSH+acL8afd3V34v7l9EATk",
-	"TySsUGNI2kMakYSmdMY0ZG/g/jJszD37nZLg0cyEypJEGh14MGMRpwMbBJ4/iX3wr5gZM6dzwLBCFzAU",
-	"oLfFDMCHKrN0xAY58kqHhBCCICZY6sBvzn3Q4hAM6FC+ZYMZvRoAgoV/a8hiOR/MuChuWUFd95a7VX3L",
-	"qPeF+oSFs2dsNmQpkZm21KtIJEfZDMoRk9QQsa3oj9BchqHADIc7lVl0q1C5zESUSA7JbjYHNi9J3vGz",
-	"Ygd2WpwLei7TaMCFzf5Fb7ROqk9BBdPiklJygEB0lYsRE5zZtyCgfIBgRVlaetRfe5gvQV6eZHpKXC1p",
-	"DBaC2yQTl0LORYfYfJCOLQsKohNCiNQOsfTaM/Tql6T2KcOWYvU74F3Kn8r0dJB75GEy/JlcNzuuJ33c",
-	"OSobj/mIm5mwwXL4ee86eAry9/bNe2OZDnkUYRfA0+5TuuYsLfUJSL66RXhSvVI8BukNuGhTmjIcs4VH",
-	"Kq7638QrLunHbEzD3AbAxFgUAosy7MdyOwvg6Ho/y7Rtplouv0PCkUrH/sdzqoQaCOVeKDnww8kGo1ja",
-	"t3SaKT2I2VsWY8V8OYfGp2x0OfCbcRN9YCbaTMZYZqIyP/klHHbpUsoiNkvw60v7CWkec48s3eYfPDQf",
-	"xEiJ0sq4+0fm/kiKccxxIyqms2RgC77iKCMWc3D6mAYiRnGlITBeLwaAPlXXRze11eveelZv+dNevZdC",
-	"qK5dvXyCpWDLk+B9oXwjocVm6QHRGxGCS0fTCXP3+n3c0kkqR0YDGMbIYLHEu2OvYHDB2BPLNaz424Hu",
-	"G3XNgcoO7EYv2KJ3wcPdTJlRcIC2PbGcg4jRkhe6eG+nU2AkwipBMm55BiwR+FPsbmGuEUyDmpkjxPK9",
-	"GVczqkdT/xa4VLzi8kv3xiljuG09BpvvOo8D16KlldkyeCHc8gDVpkYUABqbJZj894BdjRiLPCbiXKPs",
-	"akozpX32gm/YUuvQW+vtHgwzZSOl5GBGxWJAtTYkqSyZHDpNRRv1OA4RkMosvauwH+64J5GgSuXow4JK",
-	"1EKMBmPKPY5jf7n3962M8edayEH+27njqxLa0l9Bd0vrBZJENa1jlWrMLrBZleggwgew3gVXRI7HMGbv",
-	"jLh8rihJYu/3dxZetlZ9q7yXKe+CU97gDLqku5mjeVl1g4w4T3PzmrKfatDbvDsVBQyaqNXavDvL79Qo",
-	"WXC1UCa8vlrFwettcWVZk4DHllWB6mUXVp+Lfxdn501WSfg7a21lisuiv/QQSn4XT1IS/PlF72slsW9+",
-	"l0WStankekCr08plZemz7kpFnuahg5X+OikIa1yReBD54ksKWCRPPECnargcWpVrJEFl7e3dylWnX0PS",
-	"TsHtSj9zZlfE61R4XT4FJVZneuxzOkumhpOBdcpnVcUoPE6FdOqYBqzCMj/K0WE86lk+F4BjvHoswAzL",
-	"pPKMp/aacVXPBPYaHglcC963C80QCKusGBoi8PRCv1dltdB+pUYrNJ9cVgrN3Jb0JZjQWpWu5k5OR7V6",
-	"VM0dr5tNWpSr1DAoj6qkWOVLVZDskii0M5FTxJKQKZZNVS7XqD0ezquvxmBafP3JzrtX0oCXrhfTtawT",
-	"ehcr+s7ynVxL8m5VpKR3p6ojVW8ZFalsMF0Wl8sQqkVSnuehqLdGnpBpNqOiMG5Zk1aHKDpGuIypnBfx",
-	"w3HM0mUP6pL1r9bL7dSeepuoU5t5RNo0VtK5J8Ovdm0G4e6zKCRTRiOW7nRIUYSDWExztJaVexf0Pv3w",
-	"/tcPvzz4qvfJ/ucPvuifHZ4f/TH45rMna834jrU1htc0F8CqmWaQO2DsUjJ+yyJM5wcznl+aMGEpmfE4",
-	"NjotOh5JO0xYOjBTj5IyhIfQQBfyGZ0w/zpc2HlEMqGYdh+x+PWKzK0ehqXHItIeAbMnXCQZ1vmHC2Se",
-	"coCMwlMM3oW2OgRh/qEuCt6Vmc5v7yxDQECDA2hw0JsO8tJiRSTsFkk3fmOHs9tozEiUJNM1TfWwrc2i",
-	"TYplKLWxaVZcfQ+2Gcw25d1wxeqGHGwBw1KmymsMO0nlLNEDF+BXgXJHys3dI7AZIP/RJh1NpQIc7Fmi",
-	"Ceo4ioSoW+PGCa1XEkOZIDwUyLPqX6w4vL0WKogR16LSWpLfBu1mLclv3Vgzyfe3SuWsb2Ob7jQT4jat",
-	"5BzpZg1VY0V9QigPt9Lx2mltWLgG4lgeRJ3AWTnQ4LoDtVGvP/cAlxhImYuW2cMG4hdwTrZPOr1OtEdj",
-	"QefTVBbJH2OZkv2AuKplS41k9mSwomKfEa8Q1h5TZVrEoAubJE/alKRMsDmNbZLXlM2cpuYi440WubMB",
-	"oqNX1a/cj5eoY5t2wY9vvprXHIA4/BEVRGkOtfNyJKKm8gI14cJNofjXClyBM+yNsHIawqvqJGw5kr25",
-	"imqNZMtrlJijAoTkOjxMwMpsj0w3K8BNR7ePFAGxOqA3wsJdG5LtRkH6G9fHumlMjuV0Nvi/vAE91DXL",
-	"f/zZ63ilDC2J3ShepyC07dDXTmx9kTSLmcPIQHC9Th7PbVYT0ITbVJOYUaUdvLQLb+y4owUo/EUsY532",
-	"viYi2UcOWx8YeyeB1dtiPzfEIdfnwm43vhVRw9s1VMTMVtf/Y0kc4ZJ2eBRAlEJvuh/MQihvhNneWKpn",
-	"RtrhffvEzPx7Hxw0vSjc6ZAh03PGBOkhGez3ogqmybQyseWSIP11O64SsrvhpjjnTeUbc7mKZH9PWXk0",
-	"owuS8oiRdhbrlJKf/v//0RwL4L/jlLFSphvYU4DGzZY1z1ewklK5QTjaK011DaauEc/NMYVbY7ZiPfTh",
-	"Ytv8LtO5j827Hyy2r9he19iZnNfJQy2bAQy2Hqz+oQLspTjdezWlYjKtK65ZTVVNAQ1dw+L90PLmrrN5",
-	"vB6MFSLFatSxp2DBtAH0bRujdBAEGCJljgo7UEc3pkrVwGBmZsssRdK6VnrQykGwf43oeoSlqNHbAKTj",
-	"4OrqGqg5JWdCY7f7R9doGk11Td09rHR3Q+VjCbVxs0oozonROMTDoN8B56pZnsPgAEuf5W53tGpj0E8O",
-	"czCSWRyhRXJn6/mpkLVDkKw4d2xJK7vy3jjy6d2U2h2bqGW4EZ8xAaghqZxjkUDYVqDd+0wVA62nMku9",
-	"TA3PY4UpNku4dA3x2XX9fE6100DK/fyc0ZQpvZtScWkUH6M28xjNqmBGdRXaPPABIQvYGsOOohq1JzkM",
-	"yklKB8FGGa9Hh2WdAlT2Td47qlSe3+S9aimTQ6hddHTYwgY3JYIzVDRWWm1r7GHXsl7drJ2o7v2DzW1f",
-	"cVxR+fqbpjCCb9mcFWo60Otv2gOWC5dtRbAVS+86Lcj9xm4MrifO3WZ6h3uyHjPZbPRjMGGEEV3YUjRm",
-	"i4eI9JKNLpm+Z3PJ3GHW6tUsKirYk3YsRzS+EOZKh4Rff/3117svXux++OH5J58cv3hx/OpVuPMIP4RR",
-	"shhYbf60l70YFcjqw75cskWIccQ8cuU5zOMooV3pNynYTrV+W42eUo/UBNN080l2dqwa0n14m+CPzqWD",
-	"UIrV+rf9g62tqTU9fngdAyNGoDggifJ01G2u6m5v4iKdBi5VM4bidG/3YGl9l3bVhqwzU0+MvldzoO1f",
-	"XYWoBOQ6IwT3GJVxp0PCA3PfRbMNFyRPDbAnuFzHsOjDeaw8VL/tkPDQNIAKiC+K+1dXrU7rAP59eHVV",
-	"FriHcHmtwK2AgFb0NOGsj+CKwToEklA4jNWYDzbA/Ns+2e4WMDrWpckdbLRXLrmoUZBDweYhaQuJ02P0",
-	"DGuOxchPMNmGpA3JHJqzFGu6YkUaMpOGaGSGGVjJJKURRpdO+QRw9zhLO+U0O7v4gmFmLLQPeiG8XCYC",
-	"fOga1SZQgwJ7YV7XwQwtYhB2tV7ZvSXAkKWu57zxesUkIPTPx1EGo7Xz++fxGJW0NfvMMraEnzh5S/R+",
-	"mwgoBdjJEuyJNYvaCbHEXUlb9JFRHEddA11Z6dlrRSfsOaLc17AWm6Ji+F3NMdoiwG+wV9cTm42NrDb2",
-	"4FqNNarLFdO/UZbkmJRkIARbaGb5aG/XaFnOsY3RGO0nMc2iQiqo66ThN2riW3fxcBfTq++qk9GWnUsZ",
-	"jQrfmJes5vfvOp2xIZm3Aoa0+gxxdH+zHm2A9Lo1dmjuB5nVFo/zDtH5HOcpDuhsZCJyCBOY1lia7Ie9",
-	"fr3H0Qavlkay97a3N5pSvVfMV633dPkYVLXgAA0CdE+nbApoGgU0SYYLzcqDKdsONEHyqkq8/mYWgmrJ",
-	"3t6NEGkKSMlCSSRUXaL5v4Iq2RgOtHRAKX/kGUR/4d0OsQFjUoCRZRRnUQVvvt+75RPNkvf6moeYelay",
-	"tC+JSpjQXphbW0+5uETtzarjXuYNhmKTCrD/pr30QyKvF7ToakMN6tOYDYV8cn5+6tJqPTpJ2Yjxt9XV",
-	"q4eNLwyla932eWj4WpqFqFGI4cznEw+vyHfvKTKjSQIV2cbOOvCIlCpxIuhlGlV3o6X23X7QPwDGGDTC",
-	"FFcm/xpAmTYqO1/LouGSllESKB1fmSmsppXJ87hkvga/+Anap7ey9Fhiy9dVDl31qCXcRzoB5pxB1n0s",
-	"J6qCiUhOqVIkBMjRUZYqmYZQ1cv9Pbbna/MAtPaI2GMNXI6pwsvLuueN3Gi50lsXVlL0tYKR1OutR0Np",
-	"qD3lN7rRvLPa2PDcLAGne4LMGQPd0SFgt4QfwlwpcpQXSXGhhb4O0wRRb/Zkv9hTFuv6wFySPmyXqwRY",
-	"ADsCypOVLb3+YeDj9GMF5eW6RY11XM4c4FNpfOQFXZAxjWOiAEEqXhC07fzAUmmhFMSuw9BCxC2mdcyu",
-	"W2ngTvD9GypWn9tS1PcUYbvmkRzw3scsEuw2alOjk7bJ6GB7AQ/VffzmQIKbwavBEblscmpAvrY9hoA9",
-	"VjidoNfs7RLMd26u6t0CJlJlq1T7+LF3ri5MxUqSMS2riQebTQpuwy15IEvPzGulCp5bNoBWV98osiJQ",
-	"JC+rvjZExMEFV9Y6fAS3sYbTnKaRuoVYEkg5awy3dNU1XGaZKzJhtHplc2rPX56fLleosfFiywqZl3BW",
-	"M2HmJoGbJPjpz//DAaRdv3r1Mk+6NhTtPTSKKZ8V9TKfc5FddSN5T3WMtmYOXICDvXT4n9ErjH868GKh",
-	"gkY8ww2OB6in19Aw8v1rl3BBKbFRQKFXyQV2hFeotUin9cZT3afb60d2D9VAe0UzLkKLIoW0b41pj5zf",
-	"DGBskQNwTPbxnuYpYPtcskWJyK2gRXvnm02QM5t3bY2CESIKB25TQ+rguV/umouuGGbaH5oPKMSt7+9C",
-	"tA+C/Z1HhJKwyEuHD4yoIIJhAVvzMfMtYX2GfrMWPQnaNBNifl4Imw6qiNIycQb4bimXPVdDXAppnvJX",
-	"th7nMNRLJKbYKEu5Xrwy02fVE0ZTlp7UhhABULPlEJ9+ed4hMnXBnp5EOjl9huNoh+pyt9vtIhg6LBEw",
-	"C/hC0Z+p1gkupbzkbMWXbVUZfM5oOWS48MvicPMk3nXht8etxCqVA/t68V2a8M/YovXuHaSXYKmjJVSu",
-	"EhKdRaRy5GGWzQ22S0zHmdB8ZDRYW5uoNF0Xoh2e+GnZx+QDmAqCeFbmEQtmhQX9w2rfQzv2NRPf/KF8",
-	"PTZUroHcLABiq6Sem4+1Oq23LFU4V0G314XSnTJhgibcHCm6QXcfYcanQFt7NOF75u09v9jFpA4d+yNq",
-	"OD4+ZdF0oBoe0DLglEgZczEJcarDHBUVsCgYi9QgZTTTEII6NAfhKOxciGKP7sDyQYaihC0K8Z33LMea",
-	"0rfMgiyNCdddUhRfxdkCFQszHTvA6i4E7mA41BmVh440S+0UGv0fVgLKqT4pYFNsFVpAGSyKX8K09IPA",
-	"hkQ7DFOoNjCCdvYAncIXJPlR8dsSSLfRsGrOQHmQ+6HVA738Z8Sta7333nvvXR19wewBqdfvtAQfXdpt",
-	"NVsQlZiJQHe7E99GnJj153n+v9MhEV4D9mds63lAqjwe/VvHrXJUe2NH4TA+GC4GsGo2eghCbfZ7uZ3v",
-	"qNc/LOKjew/7h8G7d2+Kbipgn0JPU5nwUavjOv3mneVTdJ222LCGwExqqrfU1WvpOHx0MCbkUiBXhRQW",
-	"MaLCe5to2TWb7CDoNfUwJ6K91z5wB7y0v/6lpznyxrtO63CTN157CeW+UAFS9MXJt2/edX4ssflv35hV",
-	"UdlsRtNF67hl5rASkeDU60pBJ8OX6ERhQYL86m7OV8xKJlI1YP96BZchPZmNLl39R8NWR1NGk6IPILDb",
-	"/tLcU9aoGHOld2zZf+AAuXDgyvzJEs0ioxyA6kDjHIjxoN9vwFrKRUfhWroQCIQ4S2LKhe4S7+BBvpNc",
-	"WEsrGvzQmVDKhYoYQhUwlduk3FAuRFG4xZtJB5nhsEBUuPPIwRcdE9D+Q3LJWALaXcQikHuuiqfhtO5Z",
-	"s/1DkmSA7e1it4xkg644SFgcU3ldmBiliwS2jAYUZtSMPNaLlbU247FPgAsWSvEHMlpsx2CL3hkt6nI3",
-	"SeV3uwdPvxn21INR//L74BOx/+XDxafR8/RQ//Hq6AqY5/WZ5g2YkR3su/I5wjZaETO9rWfhr0ea5Lrt",
-	"bQuTIJclQSFIgnc3WJI62eDt407OLiyDD9Zz3g9o5Mpd/3wy4SA42o5glrB9PWwjB+qL5T1Lu5/GKaPR",
-	"wucYrc3nvxYduXYFNvkwKNxGArl7pdKCU0asvYFg6SyIVnOCq90Lgh1c094Gc30u5XPAdDIv9PvrXyg0",
-	"0zOLFASCe4M3X1sB81oAChMK8J9f6BdbxUf/JQVm0xpB/65Tc7DY+7HweL1DKoyZZitteH5tGhBQ9tRt",
-	"FHyLC8GF0hQuGW3N5bYWtGPD07obyKMPsUNL7Pig1jMg3/4KGMPB+jfs4D+X+inAn/0C9Iaz6c7Piyb1",
-	"fCMNM0eAhn4sUxaPbBH1KlnnxoHCuuD3IjdnmLNzYcwoeXHLct1njKtruvi5oUu+ZnNIyuoSvES8sHEr",
-	"LI5Ujofk0MdPiGDzBr065peMUHigONG3D/r9C1GvAoM0nnPF8JCOKceQ4W8nzxzwjcaasl1amF24FFAG",
-	"tJtrnyHEt+KOzo16NhO12OUiQiootFi3yF1y4p8/Im7UT6n9A5mN2jkIDjZTQ1+DWnITNdRpQqCE30Ah",
-	"sT3ZSEcMflU6onVOXFtJ7J/3PBfZ9S0Od6Ysoo8oP/RN2G9UNPzWdE1WwyVrvv27trhCWwR6vwXpvV5t",
-	"NLd3bdLaDSR9yTjSlnMBSTg7NRrALUn9g9sS+lg6bkaj3KFBtWG/RNsCIYVMHcsU6o5gDUdm+C8IViGt",
-	"ed28Bs4zro18LiLVjkkQkkwMuYjAQtTmAGC+UEtWpZ2qOJYQkwd2IBFZ1wf0ESz0rjTCGhFtm/yMLT7A",
-	"FIRrC2Y/xv/Bxtyj/H30zN2+RPaTGQ46N+8qcuh6HjfEcfwWZFJJGG3LkH9u1mjop8QYlxVas5P8J5zL",
-	"0GOX+UvNzNIrYNXswQN1xX/SmmwFArzmtcDA7bFU84u07fVyua8OGI2lYDXlqSvb2vs01jG8VRdbUakw",
-	"LziWN9OyuSlmBB8z0330FljPoZyTfMnzmcDIs26rKWKxDEmVFwAUWRznAYxeNhhed57bz9nc9qBe5a20",
-	"/+7NdVWfpcppDRzCFaoo0cdv2bF1UtoIY7QmeptuxpY2Geoee6nMy9XXurPOWBLTkT3j2kLSqIiwK67A",
-	"r3PJFh3w1ZgfXCvCow6GwyMiVybAUw0eGAlwIqaVC6G0TBSZy/TS4u9KMbKlyIwaazYvd7saon1AhQVg",
-	"ZpzCWnELURdnUt/wFLyl5PK+mouauxCzCOA/4Ilym9BdshvQXl0Vl+xOyOWFLidEejv/gUVWAJfU5Iv+",
-	"7OFXo+B5ejA9v//2g574Rh19Fu1/uXjw9LtDisgogylkQrkXfvrzv+KtmCoNAO/L3fLyvKxWGtNEy8RF",
-	"6iNgjOtWTSj1+uDpLRfTlppv4DBG3cRid1oBtSJR/66T/NzGVthyhh1ZVcNjepbFqQbW16xafAZRcilz",
-	"ZQxhoSkxVI1BZ3Q4in7687/OrxY/hKApvGUplJrOMNG3jiXdtoLwi3GC0u4+ePrTn//VeqJ/4e39ZssN",
-	"vkqBMORR1QD/FsJiyoF+9XtpVeCL654R3ICmD2Z9PkOUBbM9gHM6sf7IynWtyJQqqByqtEzrHFy4ZjcP",
-	"siiT35Ykg5/fSsD3fm0Cfm3AyeYsAD+x/YYP1u33W5flnUKYA5H+SqT5HVivaZFkMjXKOtVkJpUmvSAo",
-	"+MLd2K7hw85cPbXJycuRDxj7ff2oh5/dogw79Xoqyt6PG4QX1KQPAJdtDi9oYq9bxAx86CIRflsK789N",
-	"HDiNa4ljKRSgroPFI5btPYtaqx3uFWe7dRFBJffC8Z7j41vJ7QF9+ckrLoWkgbRu7pe2csQwpVyW5GIi",
-	"T03ZUjJgt36bR/bbUdRL872lsu7VCLvhabxRZqC10dDm72fvnz3QCWHt7SoTmRLMBN1O1o2opjFCaNWn",
-	"6oDoKoBhqlFNULQjjknbIhQOF4R6sepGgaELhC+EoiIdDPPGOp07nuZny4sVeRL4Mw+FsKejWRZrnsQc",
-	"vAiRHKm9mRRs0Z1F5P/6Xy/Ei+L2jmGf2PGib8qIYhq7HiK6J4k4VCYRutS8OSQpxAUFvDyljzGlyJaN",
-	"GkmllVPRuuSj8ZiBupz3PWUkNfTEIpIliHc1n8qYQf5VbUARLsZrxdKP2c3tFZgUXwxpkLB0xmNXy6jj",
-	"GTSY63xzmbX9B7aGWX0VqfLtSl2o3kO4WyluFlQqP+VNWOaXwwyVazsVdZiqZcOCSiEwxyMrpY5cA+86",
-	"rRWTU+1EXoKlfnryelf101O+XZ0eVx5u5fTkTayZnuCm02MbeLeFUcdS7qrDxT1FLLPpmJ1Y4Pb8lo07",
-	"OUKRl+9leEeenqinbAGcpOIzcny5yq6nbHS5y0Wzy+ilq8IzojETEU1JRBcul1Rxze6pAlL52FbvUYSS",
-	"lIpIzkjK5jSN/EDKC2FOqnySpSwiNtTE5lXD6bBLnrjKLpq4Dipz7pGCwdfxI56HCYPtLkQevHFUyw5N",
-	"W8+EZ3a6CTfMoVl6QbAPcN0RXZTwNOETZvStY/PA5sSP/TxjKosb7Rx2Xp18s72xAo7f3MJ5E0NETXle",
-	"Z5Fw62nOHkJq4tAm7tAIwVV+6oHUDL8Lcjzu3pL1pVp/2A7YbFNIEHYBzuZcJg0VW+PIXQ696ZvdXyYY",
-	"j40uwbEiU+yOx5/mNI6ZbmJPewil5jt5arf2GTxmnTMro/BOrCUMXNAzKhZQDG85TgQi7L7PWLrwvB1w",
-	"YvIXLWIAfo1Bvh6Cooctsn///vrAulvL6a4Nqb5/HvSOg/5xsA+nzzXc6s32/Cqf/KZIDsfMa70xf61n",
-	"vZ97n5wiKICdqs33SIFcVHvycvA9JfYnOmRur+tGptGuE/UWdsKKoRTibJ0wguIwysO/qd2sCL1yGwcT",
-	"22PDfZGv2HBXLF/Z63s1JPHGjF4NHLHjQWLGRX6lB1fwl2sQJbz9Ud41tsbP/v3gYGsZ70Cj6vcLpCD8",
-	"ptVZM5/3VEGTykb6rCb5opLmChuDV40Qw3wNDTFVrhcPtM0Rz6NjYXXgmNvJYw4xNPmnP/8z4OddCHjR",
-	"hRHkphF4wIU873RQuKiEjfiYjxxoA7zj6pyD2VXIudlnXKsLoWIOeUpYla6DD6aA86ewEx5wyTFxmMGI",
-	"D6YxHAvKdaIxASsuYpYiog1gw6RNiYqlBvww9YgEOWApRGNz5d7d6ZKzEny1C/7CqbkQzgFBIJVGkfYZ",
-	"i7ja6WClCK5yD8U9ReZTHjMCD8Dgi7yAOk0d6k/eQSCmh3VydPAw6JRrSBYm154R/APESYRfFjC29d44",
-	"pmr6HnTJAjAOatoobhb1HA8e+tdd8k/J7Kpax/cDw0Fk4sNYlR4F02vxvGFucClPOy8qNLb2p9uEZ+J8",
-	"z/jKYEyzn5SHQZWp3/x5G7lNwUQWNsNgZURmLCfNDApQXgClg8ZxRRnqFJgeYx7DdnOQ39GMCxLLCUQy",
-	"kXbMVAEkuNO9EE8AVJUkdMKFhXJKqH0GT8b3tgKgrduZDi7W25zbObOeywn2s2Xmfv3DrubxJs+Ca2Gj",
-	"J1/Aft7s2Se2XNxmT+c5eRs97Zfq2ewNq/8+izZ5/mkqZ5s8dy5bt3n8WJU/0liQImisAxEsFV8IyhUQ",
-	"erU1DI7ur3DDea6xUpGBh6gtOvz/JtD/KsZ/IToANt+JC8/YW8Kx7xe5oPtBHSR8UEZgXw27XkJZB5R0",
-	"h4luc1uruOe1EOQ54njfkEIJ+tmM7rpGihJudo1QKZCzIcekgM/+/VRYkkQgM/waNP7JEGatKoIQPLTW",
-	"XPKC3cax668SP/uaRMpWGtJ+6ypO2Qu7UrGRPBrtDbmIdrM0bnYbnFjosvDH09cfPH/2ZPD67Pm7PTM3",
-	"RjXi4n2Xkv+42+1eZEHQv28aNb/CYyITJjD/JA9jSeXcB2K9EOjsyKHJQCeNubi0mhqHzGW9wPMenrdS",
-	"0pYCgas7pBcQrBUEnl2Rv3AhTCuYR0pFAffoRct0yeeMRYrQHGa0LaT2ToM7darTM/uBD7iIXqfxzaNf",
-	"PVSDmIvsKpKbbwDbibuMlQH6AMBWdby3Z1hX10Nhr6UFOwyPHlZnqHzR33rETdvcLPpfn8h5hfR15lam",
-	"CD25gatCSD0YQ2BK4aYQEnGzHQRtTlu37534XDqvT7F5MUCUaqLibPLriAQ9AZLBXmM+OiWKi0lscXyl",
-	"qPAgVoNSpZSsMlhzZKsktJT5yCk+cNumkQ1l9/4mceFbWB380TRsTTcjZQzUv6UcjpwmCsrJLzWQz17K",
-	"Jlxplu6NueBq2iyqz+mljTOu4I2wKzrS8cJVlrIi+J4i4Wk2jPkIcyjs010tP3318vP2Tkgm/C1ANzxC",
-	"s+OIpWwmBYSbAtshQ8wSGU1pHDMITL2OPLWUc2bH+RSHuc7vh7msWkJ1pongytYMxcZM19rWm0dCexEh",
-	"yes8gRZgvwZWo8iQmNGr50xMzDLfxwID7mdvGWX9zU0QJQpwK5meaE1H0xmmmCcx1WOZzvLK/B9daayf",
-	"jzEGhnfYGiStk+GT6KNx0OvvHxzef/DwaMVvKP8/f3aNt+yegV5rzYyuz6V4ibUFjluy//ls+NXZ5XB2",
-	"lH3zZTSNPjk7jz7uBfLj6TT66kyeffw0+PqLfDQfUk0N7bWOW2zxacC++iB+9p3kUf+P/Ouv/hjQjw+y",
-	"r/c/jb/+6ix+JqDaVkqFSmSqYSdxoc0xIobIbLsgCRA44LlszsmWNwX06mfCVb0Bt96SV6/h074WdQMt",
-	"xbY24OItjXlUwmQq9utIZnEEkSRDRt6ylI/5nUWTlKGYZjQ2e8oGlVh0LeRn6OG4FID3bqa+gxWUWWQe",
-	"9Q8V9xRph5WRhjvdX0CpvCvsLLdQcHpCTs2iO459WfnNX4d2idIs7z5gKrhxXUsLkAnaLtee2DU6nkVE",
-	"04iEP15YXvgZW1y0jsmP3W733buQAAMyktq2S8YyvRChoG/5xMifbrFZVBe5VXsnPAZwcwV6MWlHXI3k",
-	"W5aa+dopElKQKmHjpBcC97QFbExSNmYp3A2FFCwknvjo1GlMhF3ZQqCIGe5t0QsxkTLCsuFzrqdckENn",
-	"ErgVjeRl4szFN1PS8wWoyEs4tkGwWUn0v2IxG7kS+XY6z+ykQyMYA5H6lwr5hFa1P3qzDvWi7Lzb2sM4",
-	"h63j1v73/d0H8496s1709VWQPGz+19xoZtnQisdTo6O53PdJ63j3Qa3oNepQ4gA8WlUTQqGHuWojrnIS",
-	"UDdXSUwXn/v2Qafj5P8884DT0IL4bltp6Fa5WWiUNsrPz9t/btb1StNU35xzrUuWXLtBm7bnbwFL+Wez",
-	"CzlRaiZ3bHHc7sAgBLYn9y3wd1uLbfcXBH1eQ7YbIDrbp+8pwptQmjfFadzfGqdxaVvNZRrtYSposxpw",
-	"muYgyGD1xopJMo4GrokQlVgSQp1OcDuGpJ1kaSIVIyF+INzpEozDAmU3L1HmV6GCSpQ2gF8wMqMAHVXg",
-	"1CKyY5c85W8ZmadSTABxyvUD3QC9XGbn0I39o+uLb9MwoobeKLuVzfPpAt04TdlI705lqtju0IjwdLGr",
-	"NE2gMJ8/uU1Pb3dIK0axlYG/hgNiK9EtnulM3wZc2FFWjnX++hptEFb9DljOCWZLEwhSg1NXfoordQEP",
-	"Z+Uuhzv5gU9GjLS9fVAc4fLO/wJnue2xgI82euEFFYsTrdks0eoXRPN1x3/YLmXODJdqFArgfLBMu64W",
-	"fT33e8XQkH9/N+ITru0KV3lbyXnojPt+zT+sS1yEcl0IRWd5JBlVJDx9+eqcoA+spoPhDRmYjJgZybKO",
-	"099uA7uEdCO37gebRzd/ZEZie9GcDWDmFoLQwRo8p4tfYK/0+zdkabj5Z1wpLFTn5f0UtUGnVBEhK2Wr",
-	"7zLxp/aDOauyvXWGpl/J9n8BQ0GyGUMeFxUTpzFchyHMmJ7KqDFKs6L0zP1a2jDBNP/qo7Iy5B5dYOYX",
-	"FXYhLkS+Eohba824WJq05DqEF4UsJBEVEVQxNZqShbAzH1vJB17AAG8j1MeWZK8tpj6lylNfbIIFfBmW",
-	"oaTd2OLuGKv2ZmudBgfURPn2o79lx+Ancu4l6lDhNGUMxt5qEyxmTOg9TMVdicucO+vxFTfNuXCDDy+I",
-	"OYAotMHlSb0zLFZmrmGlWEO9meD6QpQziF0APRlmC5vsMJVzEhudnwoi08jCWA3NVudRl5x41WgjNuIz",
-	"Gl8I9KMp0tA47huX+TeX7kXDGS9avX53/+CiVWBAjmNJtarfYDAVT2DybmN/FfvF/W1ECE8gRzKhiwHM",
-	"LgBvxPbq/Ar/+/335r9AJzMuBjjnreNWrxsEpuNm6rBw/GJgdRaMOkX4l4SlA7MiLopviz3pzUGzJR5p",
-	"xmV8wwT8ljfol5CEL5PdLFE5DdpqfWX3/QIR0Rv2JSzbugwCeGYdtrldp5fm4WtH7cPbGMLb2fzhV/wH",
-	"druB5TlxB0jdjYmuXny3j6rkP+OX7Vnac7hthDQT+LF5qdcP7gdH+0EQnDz4rP/Fh0cvYBJ5/bd7x73+",
-	"N97WRdFZbGeIjUNfbBJTAXHX+NMGuOaYJHkcrPkWIoCZZTju4R8DZeb4GJMTIQ+xt+0O9tZ2eRO/FCwP",
-	"0EZ6+z0uezlUB5R93PV2luq3ehPa6suECVUIOqPdhkjrIWlTJ6YIircG6dYxki1mVOkLEdpvDgqJgFaL",
-	"vKBvTAUJLemFpJ0jJu10zHnWSllr/MPNEV6IdgjbAwyAoUyYsJ8JH5HQUXro0GJtrDr44lAImNsdNPWa",
-	"IzBuiLBzIZxdyujB9hM7tm4xmvRGNE25tUriFFkESciKtBsqhFzmFIJ7FBMRRh+5wGFtdOmFxa2HJhxU",
-	"SQhbzkw0TBT5v/+zvZTLxrCTAy9Fci52LgRCMeZHgmKsGElNhNR8vCCKLrCQscL5tKVvwoIlhd0LcSFO",
-	"cEFsvwAHyq3SPUVCWJkQtSJadDg4xh6YpjvFsnJFJikVmkXYT9IWbN4hKRNsTmOzdlkySWnEvFQz+yU5",
-	"F6io7bi4a7BbQLwMBZ8ixDteiBlNL/3lwC64/G8u3nKNCD1yBodNKbzEUnPid2A1SHWg9hHTcHXmu8TO",
-	"jbZpszmAYRuqYjtCB1LOim1ttLhxypgrHVh6ztzA/SDHhJJYGhrTHJLgqcDdnGYCQtDh4+2D4GjH6Ns2",
-	"0AQGzaJHhI8vBCUA52VbwLoauTXRrYit9dkpVRTEuXPFQW0XbeLvnKoLAURjC5BxKM1iTp2W0XChNKPR",
-	"Cv0UOPvN48yXpG6jhlqIuWsJoTssRP1XqzlYJWCVnpDH0BsG5ofQq2w447qbTJP3AbXuMQwOo+cFnbHH",
-	"zi/+90gy9g7wJtP0Y2j4D/snf+g//UP/adW//of+U5rwP/SfWsr8Q/8pDPIP/afYBrYnMz3Qhp8MhHzc",
-	"NGR8NOHR414Q9PBXynSWipt1BNvA9swEPsbpwwuGGT8OxvdHPdYbBsP79GD0cHzE+tE+PRgeju5HD9jD",
-	"cfEorMDjFx8etrbQypgtw3Udem86NQEJdSyol5Vo5ojNfyUlKW7bB2146M/igI6p6N4hGDcK+TEpSwyu",
-	"nLB5VBZGIyqMsLHCHAOVOBqTbTjhXcXPWaG1mXS8UQHKGzkTrY4LHLgObKxssSLAM34e4LHKl8vfRF3N",
-	"aptckSGLrVnPGs6WtQen9BgVPmWs+0tCn5cOOlubNPZ+dALy3UqrIzxlFGooCdMOLaMNO0bn41EIc2QV",
-	"aWedz1BhSqjSJR17Z71VBI141zCKfH4bqfO/2zVuXXz+jmV/s93+0iv8uMqkUd7qMRVqM2eCebJDRlNG",
-	"k1XGy5iKu8ABWlFyPKhFZz9NZVEXcyxTsh8AYqCPH4FwY/vBEtyYxahwsFXfvikCV1NJZlLoabwoIIH7",
-	"R0GwvGEQY7eVpLKxFPk16zKaSV4DuAvL9Vu225s5QIzZ8bgs1YCkq3QO8dBMjNiKNM3imdvwEDlMlSTl",
-	"EsdYFF8dwO7Zgol63a9ZcHAueEP8La87IJyhSiszKIDpr+3auuAN9TjCytKEiKFoEwt3jhsr7lJz2Es5",
-	"y02FYIOb0tSwTCnjRxcixJ+24ePqEw5FqukLoChx7YxZAGXfJZADeiEQtn25xExeD6TO1lTM183LgtRQ",
-	"uT/cG5D4HZXIvv2Ort6LXgUDW9Tlr1zP+asv6DSVUrEcBbWybew5zO6vfBNh/YmFzHC3recTJekBkn2N",
-	"bxe+6Dw9Zl/fUzaEAqtUuLa7s2inA/jsCIA/pjMeW8jWHF0Bm7kQro6G6T7mZYxoHB8TSmzYfeh1f+BI",
-	"3NW2CDtQqj+nPcFMp8wpAMDnoPy/VxmjMmUjKVQ2Y4TrDuGChGDdJ+0QoIzQo4TgV2GHKKYNKy54HToF",
-	"4JWdR4h+ZJjUwuHo1fA5rPffJeGIJiFke5UbG1LFQpLEmSLhUIpMgc/Bvo5geIyOppVxIOp+MUlES3Qz",
-	"uXl3H3H9MP0tIX6mDHLeYEI0F5nMVLwgQzq6LJBJE2IeqfbYvrkYTGWWqrBrofzGWRyD081xdm7L3tEJ",
-	"5YK0zfHrGK/vdC6EhyHqqkB7MKK2FAnUWIE0HmwE0TuFFMwBkpJ2cGyj9utjUb8wfb4D1X1prQCvt9Ma",
-	"0cTo3uavAuQz6LRwYVrHrQkUV291WmZy4O6DfmCBzsylpcNur29PAjlqZ+u4//Bhp1VZYsCzMmvbOu71",
-	"0RbgL1Tr+LDTwgibFuJ2bSwbXsGHYCab8DGAWSBjMEwAR9v9reOg2U1ZjNtnfivhq1IWMTZrDgB/Yp3C",
-	"LrzfsV0wN4ElVqGzDtyC1YJBBI4Rj6p+1QuBTtWO2+KVqkdOuyIneVA09pMVJRsBIjic0atBppgKAYhb",
-	"GU7qyn+4B6Ur2IGYxlM5h2A2wLjHVhVJ6Yg9IlRciDxNvSiR4KWqG6rezRLslfOXW6Tguk1/Bu3f3ONo",
-	"LbynH5/tPvjki/5nHx69OPjqy4ffnO6fnX9w//MnTw9PNt9F2Km7RLoqSoE4JLzS4X3rnq6q+2Frn6yp",
-	"+/HbdRAZEp7BhJQybmqgrIongX7v0G9kmr8lv1F1eCBXKpAKsBunVJEhYwK1iiy5K8wLy4+W2EPHfbiA",
-	"+wZeljMuQ6S/JsQF3Hw2rH4tBD0mxNN4DQi9lyvg3kBqIa/kjEEs/1TmudLKla8j7ZCOxyEUtjJ8G7IC",
-	"suRCoD1/hwzZSBr+DxowhtswhxGfh9zkJchC8tOf/83o96DRWvcN5CegQ+xC5AEmCG2NQqSN8tXoLqoS",
-	"AVXP/HGAt1LRAXfD/viI9kbB8EHUN0tSMzSr/TGaChYVSKR2SpS1u4rLlUiESfI+HY8fV76WshF0dlU9",
-	"laPCXlztggdOOpTDbeyxbiKbSz9ZSrLEC+sOlAAKAPbbUYX6zSuDpY3VAVS+Tj56mBuzNFxMfHtevn8r",
-	"+9qm260vLvGWeal5XgC2rYtSSmg2PBuPVekliwBxPWVCh8v+Dpui9gtg+9k+OZdFjXOxt9vfLzkgAUuj",
-	"EeyDJ/Dmfjfo9nr73QeuVK1iTKzE4859ll46C4BT0wnCmb2QP/A4pnuH3WCbbeXPbVPBFbv6f0vYgjnF",
-	"e6iU7lLD5liLzfEMDD6mD7D/Pv3ynCgtk62KmNvl2gKt4yMjn/4mI6QcJ/o5gqRKQA6/JErHR+bQ67pT",
-	"T70bQHTYpwGig7TzWjcxV/oRzCcHe+8oZXrnhhAezbwyAZAH0/I/fnuy+w3d/SHYPXrzY69z/+Dd37Vq",
-	"YCLL21JTvcacbAuNoIW1AyHmHQLUgxIyppqJEWcKLI8k/NZMhHl+JyzwMM28PACvt/VOXYhQy7Dj/FpE",
-	"yPlOB+snoREYqoc5r1eHTGWWdqytRqbkki0eYXOY75el6AAbZRqgPaCUmKs3RkL9Q9hYkeSVmYLrxvFs",
-	"UyVjg6f4jH0jBWZKLdNbxGcIvUlSOcfxehNWYI9GdAXuKFZiHi7K2KMimxn6x8KKZjpbrhIFVJBvvfFq",
-	"E+Y3qqR16+VTPnNAXjdSZgw9eipD7/A88MKc8vk4tqP3dJ/bqTYChluotlRTaaQHRTdwOzkkVnwN8Emx",
-	"nAfVDGvtGx4RGM6XvmUp/Gkzt4KiUkfrOHi3XGXkx1ZyGOTxVUeHxZ9HeZGOS7bwVatePk+gf5ldvvDb",
-	"un8Q2KZ6EHUCTZk/3y0VLTl46Fm2+gf1dUvMSmtZUe68ldI/mC17/uTapRpgpzdlqqVyDqZPW8KNC3Rs",
-	"/QriwX6RkxMWWwE0QaX5aG1FEZUNvRlfEeVlM3byxKhq8b2K/VvIOWmHWOgjJFC0BvTEC+FHcYIdxZwJ",
-	"WIRRDy56Wk+ZgLDYndwsaihdaWuwr2TI1siQV97Abqtavq1b0nCeerAb9HaDw9IRbMqVlulitcXBe36T",
-	"Nm0JpksuzDgFm/u5DT37d20w2lLApszSEYa2g30ME51WdtALWYPE1Y2+67+08dHOW79XOs8haiwc7wX6",
-	"/3Z3txnkukA2LXWyZ2276xDiKcmLsoMFc3sAxnOpkw/tx27uHTo46gf7R5sTifn6E3QEXA8L7fzl+Wm5",
-	"aPhN8dDM9DcAXMPHnPX9rmDQfAs/Auy1Q79PIRbzdAM3C3zn8A1/S4hm51kqcHbleOztVbMGtVsVA4u3",
-	"26l5vjgcYrGca6iYzpLwupv4I/Gr38Pib2sLa8gjhD3sCEG7Ojy/b+i72NBik/0M27B5O7+w21mwuVs1",
-	"2KBcEBuqi2FbDk6whleEDi0MlF/EDLsQEDBiAd+5zotZh1InZoWP9/ZC8vrsOYTBlcDFjSavEEXBdogr",
-	"oqZyLogU8eJCGDrrkjMslGYT5zF8zNt610I3NHv/FczXTVVzO0qbXV2MGabN5UwfA9bZ+zSeyJTr6ezx",
-	"q09ObOIyYEOqx/fxF1cqY2mea20znVnKZfR432Zj41w9/vSDV19+vf/h6UefnH62f/rVafV3C4gvNceq",
-	"1tpnt2Kar7DZRr+HufsbKTvh6MxGH9xlpmdO0fnH2laZNrsK/YHdXw6D3cbRkiyBzVfDkK71FTBcoXUN",
-	"d9AeHO9s27VG9tJ5v1sYMmdNZlIwTyoMt6VYKNurOg6JUi4WHj3fWax5EnPD0MpheTve50Yuy2npm/4J",
-	"ErOd8mSgwr1eE/Tnt44nrPrxuDgtmWnFI1au5Ep++vM/V8OV0CgeUR4vyGjKRpdm9pq/baNUaj7uoxIh",
-	"Cg3VAF2JGcquIyuG5ZL9lhtf9r9b0AKqS6Ep6l6OiYZhEuau94ncG7/8CSsRVA5dlHc4VJe73W7XKDgo",
-	"gLjAwGcjiDAa2uFrypSkUps/vY/ShO8ClHvDuEyT5WUCDM7cWoauEj1lM69RtJstt/jaGna9APU8Zt0D",
-	"EC4wdOy4MWSHKzKEymlaet/KWygyDTb5cIEfmcexmz1T6c7MTJqNsy3CWaWMd3JgCkiYwA25YcYEtJun",
-	"erpNWZcysTyQJ3Vwr6Sd903GEURdIDi9Rb5FiFSflm1IQf0udS7xnF05XyJpWxwpJAKjBNl5wLT0Khnk",
-	"Psjl75y6yjTtL9nQ8FWxA7RtPgo1bwXMt8y0BzBbGUID2Z67QwcG9ZMxHWkEOcrny9b39NoDUbDc1nMu",
-	"IHqlvqSlZ8u1S+YPXsnWuzfv/r8AAAD//w==",
+	"7P1LcyNHli+IfxU3dMsSVIEgAJKZSaalqSlmppRSppIimaUX1AgHwgG4GHAPhXskCKnSrFb/e+1vNpuZ",
+	"7nttdrOY6VnentncxdhsZr5JmXXP3G8x5ue4R3gEIvDgQ6pSVVm3koiHhz+On3P8PH7n58ZIzmIpmNCq",
+	"cfxzI6YJnTHNEvh1EvPP2eJlaP4OmRolPNZcisZx43LKyMnZS3LFFg8U4WG70WpwcyOmetpoNQSdscZx",
+	"g4eNViNhP6Y8YWHjWCcpazXUaMpm1LTJruksjljj+FGrMZbJjGrzjtAPDxqtxowLPktnjeNuq6EXMcNb",
+	"bMKSxvv3rcaLRM6W+3WhaaKJHBM9ZUTzGSMJFRNGmlyMolTxd6xFzl+ckv39/aOdrNM/pixZ5L0em6Yr",
+	"+9nodXoPd7vd3V73stM5hv/7tuF1PqSa7ZrvNrJOK51wMYE+v5KTk9FIpkIv9/yNiBZkRKNIEcWSdywk",
+	"wwXRU65IGiudMDojFN+t67a9PYBJr+j8wfaT/EpOTqdUCBZt0+ERvlLXT3u7tp/dm/UzTZRMqik1EOxa",
+	"D0bwROCoI07YOy5TRWJqCIQOFROajGUCd8c8URpu1ZIJtldDKPvdruk2vX7FxERPG8f7vZbZHJolpql/",
+	"/K6ze/T97/6+jkw+Z4uVMz6jISNzrqc443Yr1lJGzAdXbFE7449uNOOv+IxXEPIrOVEkZglMXl2PInjX",
+	"70zIxjSNdOP4sNPKe2Z+zOg19uSw09mkX69luIZecZG5IjPzKGmaBTcdg5U3j7CEUHXFQvNk7frDyzXL",
+	"P4n17oHcNZ0tkkG39xjGkP2uIYBz9mPKlK7ivTAQ11OPCBJ8hfAQRxR8vWtb2X0ZBoRrMqeKUKHmLGEh",
+	"vFg7NttWLcU0Ot3Pnj385vFXB193P93/4tGXvfPDy6Pfd779/PRm473QVKfqNKJKrVy6+VQqZgfxQBEF",
+	"rxGuCBeW+Zgm6oaFjw/gmcLA/j5h48Zx4+/2cnG4h3eVuTSTYmB/Dvyems6/SUKWfCGrOY80N4lIZ0OW",
+	"1MhIeGQg5GaSsnH2iZFB3V7nYedov9PpnDz6vPfls6PXjSJ7Odn9lu7+1Nk9Gux+//Pj1sOD99W8Bnp/",
+	"Riesuv/IG41AJN1aYjEPVe/lbqvA1rOd3O2Y/63dzFnnLvhPFR2E2+t5jbk3UKaFyj72fH7T6xR7ubaL",
+	"l3zGvpWiZvpennxxgmrIT1IwEtKF2YAhmco0UYQmjIxSTbio67r+qbrPjbeXZp/lVHGiON27mFIxmdIS",
+	"x3l4UN6A1XTyu35/d69OJF1W0PdzEVZpWux6c01Ly3V6Vm97Peu92UgqlkIx1GJRL/pC6hcyFcBQR1Jo",
+	"hloYjeOIj6gZ094PygzM64cZsqY8wndC8xkh9WAM7bQaLEmMytEQkqh0NHUKmpmVhVlhmLobMZnn0DKM",
+	"pTjpX5Q+ZVi6GU3Ch6l2OhgjqTL85n2r8TENrRC45bi5eEcjHg6sZPBHT2fsmNh9QnAZSATkZhhz9x5m",
+	"weytTNwZbSgylMFCIhNCyZizKESZAH2GiThNWMiE5jQ6Z+NUsdvSwShrb5CwH9hIM58iYA2c3p7gB1Fm",
+	"Z6+R5qeXl2fkoNPdOSYvxUgmCRtpp8qROJHveMjCe5q9tZ0LKgYYtJy6kTfwQBE5F31h+hNRLvROy6yC",
+	"kO4YQDS9YkUitcTrFDGq3WiTvmgG7u+B2WpyPDbaSrDT7guzjC9kMuRhyMQtl2+cteMvGlfZxuKKhFzR",
+	"YXR/S6BY4n8GyPQeuRSNOVCWkOaYY+7dH3sy3xmySIqJIloWWdKbk1RPn6U4IHbbbSjFOOIjXV5Gj5TN",
+	"okYJo+EClURGYimje1nUIv1UfBX2hvlhlQyrGhqJkW0KUOXpaGopAqbrzO6JtwJuGXq55cS5/TvAaSuy",
+	"Li2vmCBMhLHkQpORTKMQ6GbIXN/uaVO4zf9AbdIJM5tjyiMWPiE6WRA6oUaZcrN2N5yepnoqE/4TvDGw",
+	"/LI0Ya7bBXZaeJGY1jKe39k5dtJpMEmo0Pc8na5fx9lWJCETHHkxU8qRZWnOC8JBhsyw58rp8CWDt4Qw",
+	"RTsZ0Xt3MmofUUGE7AvDK1hi1paGIQvJGjkA62uOYuwlTuMdqTfmhMhKi1tcR65IKq6EnIsWYdexOa+1",
+	"sq0OswXiT6MK+MQcURONlPkLakLZnAcwogBucqW4mLSW+k+a3Y5R4FLN1E42mL5wo1Fyxsz5hUWKPVCk",
+	"GRRmK9g59gdpF+iCKcWlOM+OtLdaHoWtDbITcr5Cik8EsFhJQgk2gCeEikyPGlEhpP6FRHg262iaob6h",
+	"zuvTfMoSRigxXWfhLhfEjs+0JRhD+i+POdgBznYp5SuaTG7L/4cyXAy0lIMIGsvn01GTecD0R0tJ8Jn7",
+	"pV73PfgWqIUoNsG4nACfirVyU/CaisWJ1mwWo+PiFjNhJmFGxWJAXXve9peSmHvE3fPkDImotlaAO56V",
+	"VR+lY80SEpwznSx2T8yPgCg2kiIEq9eU0dB6b7xHKhwl+ApJheYRoULqqZlk/CAqL5GcM3DsVBzQHx90",
+	"KswhZihvhWOXt970qd9Uvib/9l/+f//tv/9f/v0//0///s//8d//43/6t//6v//b//y//fs//8fW//tf",
+	"/ut/+w//3b//p3/9f/7H/+Pf/s9/vh/1Fhifp14qMjebOU6YYkJbne2toO8oj+5CTfNa8ngeS97xESNm",
+	"tWRCEx4tSPFJz4C70lh7P3s6pJoOqWIoLDOVFefGKp6/kCqbHXQr9UdtjqlsdFU6/t73oXubvixxnLbX",
+	"O9/A9TlbfMxFyMUEJjEMufk0jc4SGbNEc6Yax2MaKdZqxN6ln333UIXpnTlzlhNf6gnpkFQMueEfoB/l",
+	"fsnNXEqdSlNqbv3+zu/S99nDcvgDG2lDQ96I3WG5NKTcF7rOBVruSWvlfJhlNCLcG7ch8qHphlnBpkij",
+	"COwaQgr0Ha6cE/M4bgE0+a+bF9/Hu9kknSVcJlxX+BO/mjLg+rC4IQvhPO5ZZ5pBdnEA/tBgx+k3akqN",
+	"3miOtEZTgV/ZMyCxTavoRYU5EGbdv2uUGjTCxXvXDCO3AS8/W7L0ZkN8qyodGF9NqSYo2Iyiph5YH9KU",
+	"vmNWUx8XFrIJMyHnwj5IEwabFO6yEFazSGfwXIHE9rsb0diPqdR0uctfmsskFVyDGz2ZoA+SaHB7wdcK",
+	"JHXU7R1u9D042FW41s4SaQR+HKWKgAmPwSEHHy98qvu4d9jZ4FslisUZyjrgRl5JsBBuUrGZURUZ8FjV",
+	"eNnAPxhxJrQ5PSZMKaZI8+UZnGtPXz47N/J5zK+Z2oEFNzsYbTUsNiQPDq5861KxKO7c7xq9zn670+52",
+	"99udvd6B6T7XbAb9WaLKmj1Nk4QugL/Y8YADedWQ8IGsxzOKXtDVPfVdz7fq5ihhsPuorvfNPD7uHG7h",
+	"mykJxcoN663PWCaFwTVOX5IkFYIlWZxGKEeKKK4rP4bHW2VHsMT88HwxoZrN6YIoLWNHElxMsn54HJ29",
+	"Y0lxus1kPNrtdHc7GwQE1Ux43t+StHq00c42EmDKq0KKrKx6oGw0CxUhiajSwFnoSLNEtYzMSthITgQ3",
+	"6lpRiDfU1W48OXjxpz/+y9H1l5VTbNobGF66kkyOjvdvNzPoL/Sbj2isZVzVJWAwg6g6OsXMyUwqTX70",
+	"OK2/wVTMRIj2BE2jgjwn0CYZsoUUaBMb0oiKUUnMO+f21rI+19qzGLFcc+ltRAwY4LBOZ0VGi4EM5i1Y",
+	"v0wi5QO5EcMH1QTWy6PNrGeFj5UHXCKnAgsqso4lJlpc9sLWbxUESL3gOYWPed7SbVTom4moOlnUIlSR",
+	"KvFl6dFw/jxebb24ajV6nU73OBw+Pj7uFqSCFyhwcFQIFFiOVzvZfUF3x8ft73/X3IP4tZ+7rf33Ox/9",
+	"fdUunNHrl/gRCKP4hWTi2ompk45bhSz5o+utHV2rkQr+Y8rsC+aJZUG4qYzz+gnhcPcp84qTee/SbwWP",
+	"XxnO8ksIgNJUWFGwId8vhT3l/yseibc8CsJ01XOzVxyZWJFPZfSe/bFeTsDxobBdyxwf2qrvyrnUN2as",
+	"G6hEayK0SrKpvpsXbJQwbbn5m3Hj+LsNZ6c8yVdVwbuG7saGlK7Yok0utEyMukWEnD8x/6KbggzN0doc",
+	"QK0ns0IZ+3bYVY9GvasfO5+K/a8eLz4LXyWH+vfX1RpaaQJM15Zn4Puyseok91VoOUErATgxzGaBUSiY",
+	"rJbtLXBmKUZo4SuoF2b17OGfjjR/Z/qYBVYUzvvZ7eVjPjT4Ng63IKMZF/7V7t8k9t8k9t8k9n1LbBmZ",
+	"I+bfpPZtz2TvK6TUx1yEb5NoWaineDFfhanWsTre2zNE07aX2yM526Opnu5FcsLFRy664mnERXodyn7a",
+	"6fQeDrkIn37Zmz3+etR5lRxMLx+++7grvlVHn4f7Xy0evfjhkH7ZWytlTIe+rx/BzTQB1+GaQPU8tERF",
+	"6aRI9HaIpRB5jHv+/rs8Tr7T2u/WxMn7w8t6UjXGU6ppJCfLqzRJZBoPZmmkeRxxlgxilsx4FFUYrr+R",
+	"aULg+QeK5G9gIJlMFRWhnirSNJQJclmmmlB8o0TdPsvxaHI7PdCOCRNr1mmD9eNsrdAUC59Ymjs2HjPU",
+	"DrbzxkFzZwkfMRABm8z9SRShQyR/WuVKkERunIW2Tqm2dnqF/KmYWtRaWrJEpiJkIaleqA0sPMs8FwVk",
+	"lUSPYeQ3n7KqE0f1NLpvtbylqlzmKRtdvRTnbCSTCrfdapNzb7fz8LLTPe70jjv7W5ic6aKutXIbVa8n",
+	"bE6TsOTj6d3AMBaCZmGbK9i21s7UXRzmilN/8zNd1o6CVJRyp6xJtGhI7HQ2nLI/29Vyw1oxI/mBp0TU",
+	"5rY5aYiBluXhFZSGoZQRo8JOQ4VO/YwuFLHtES6AvdAoKnKSzSzFTOARbJPOzOj1oGJiDzsb8qwZF1Xv",
+	"dzd9H9/NZ68cLhXSxQNF8Cmr+g3Z2JywYa6MnsxFkd/WEMV6bW5VJ1ykt9H8H6g88WtJBd+CoEGfXe0o",
+	"ZjQRmPrjDbeSNvYfdg5usBccrbjRt5ZpurRIhTUvEJAlbTewyv2Up4p46fKlTRUxmqgBF2tD28hIysjM",
+	"iR+uQUdXpGljtvCUOp/yiLlni7RS6XtZFczSWi/IujfwnXoZOS4CalkRzh96oLb09n344YcfXh9V+/lK",
+	"drgNmYzgo6tlhWVmjms0gcNbtdqyiabvEpr9xCKjfTUpHArlmATerYGLnLGqmwpKB2MZMwGpk1XduV4M",
+	"7CFruT+24QeKyFRjHBC80co0cwjm8AIGm2wW68UxRAiZfpr7cl5iUA0lR1fq8HhvD1rzj3HH3c7jTlVP",
+	"MZZmuZsvxXLQjuFvEM6TB/5oCUE7TTh+FXtTJxkwXH6d5rG0nyFwP3t/kDCqquMBFmaVOUytmalEagzC",
+	"bwY0nHERtEgwpjxKE6bM33ap8sjCoFVOVsPT+M4TAotA5lMmCFoei9NfNb8pWCDveFenik7YYLgYQKTS",
+	"ejuBH/JU6XvNto+3/zLaWOYibhFLi7HcsZI71puMzZg4+le3PPV7MZnrzv0OBIM8F6NkAZZZqknClH6C",
+	"prDVpvVE/rC71rqeLWlMlZpLJ9wyg2zn6GHB0PW4ymrmMcU8o7uxZINHSArD0mBXUhtzAAu5a6PiYzqB",
+	"mKZVbL3EbktWuS24b4A80mw0KvQ0kTEfmR8TZoRhAOY2Qd7ETJy83DWkSzUfRh7Hhlg7s2+50gnVMiGQ",
+	"1qNIUzFGsoQfFThFKuJK1/Hp7ayLK5j4iShx7vwQnwUGBlOt4+O9PTNcZ12DAQcZm7YpUH0RpIolx45A",
+	"/iFAHsM1ZHaA1XK2c1zOt8XIX7PGhlKthdxaG1wvJrIP055OpmaRycuSXIFwxZzQ231RLVCgf+jA+Yda",
+	"4eJNb69z8LhgOvv7P/xjE2bhoz9go9OPdo739r77x35f7X30d9//bq/aw+DLJ0v3dtOXghJBaGbadKXY",
+	"umIsNg/dQnzVmfV8Hrkhb7uTA/qy2vt+2e2SbZLV/LCUYTdky3rS8m4MmeITQTVTRm22Ni7zrBGnZb9M",
+	"xgIaLbcpV4YbbmBu8Ee32bxfOP2jxKlQogdPjA4IGn1wDJLAnAPwXBBkJ4gsf4aYPUuaCdXMhnrJBB0O",
+	"O0/6IoDta8RjqqfBMalN+/Sz6Cf8HSOUCDYnUrCdJyQYmlkNS+/3hXOJ+hv+CQncZfM8vWJiSREaLgzP",
+	"LTHVBLOE+iJhMUhs4pQkyxPKDlk7SUZj8AYJZg/T221dtq3G9a75xu47mhghpszH/BU7ce/5F0+zTvhX",
+	"vzAdOnf98e987PrmX3yW9bOSXtCHfIc6yAmsrXOWO/+fXcBWZqux5ghu9JE4oiPrSZZRSJbsA04ZOVrW",
+	"QHz95B60kdvoDDc5ItmTEEnYTL5jinC90ybmhXc0Sl0kRNMdozxRt9MXZmcJPMinwvCqCQtBKODMKi2N",
+	"0PDe+XMWh1mvLP1VSKolZvh8Rnl0KkN2waoMJM6rvMpC4tK6zaFooYgFS/Em6WFnfaqO96Eqnv1aiqpw",
+	"mBNB6MyB5Xg2s1GaJEyMFoQaGRSyEZ/RyIHKYB6tRk+Lnkt3v5io0Oh22p1OYxlu7+du6+h9s99vu1+9",
+	"ulAIyC4/ccmHN/NXFtX8FZp9QXmvy6cyO/I0ommY3b57VR70WafMN2ku3Vz+MkyLi4kZSTHmk9TsMqO2",
+	"Uh/vBUyQuhr0paTP+2rEdip9nbXDaI+F9KxbqJFoPrDa6m10yqqtcUaVuqpKeNkw86KzlZ2hZMHb38iA",
+	"Vw7vv+/o/RWx5AXjQ6FfK+b2LvRyt0w3d5nZFt4AhVYo7l+xodlZgkh8gjSDs3QY8RFGpVsJBvYTLoVt",
+	"5rOLN18EOyQVZocGsXs+KBDpz43sBrAvrZlCzRFAggRM7JRGERMTgC39sbf7aP68O+uG31x34sf1/5nD",
+	"+EshGoVvVbJKpJCygyzrQHlmhlSxhwdpUnRjbNXNdTSWf3156cq7ORvf0qNG5Z3IXXtxRuPv8HPfU7Fw",
+	"JGA0tFPQVDaVKCXAvWs60hBoCWbjQEbhwGl+ATDhgBmlYGBkerCcrJjfLGF5HvSOuo+qBObD95XiUbB5",
+	"9uFiUxbFbHcqE8V2h9DeYldpGkcbmM/KcXxV+qo/6A2+vf1Hu+sIpjD6uu1ubr5meiorohxgHSpj/RJW",
+	"WEJQzhSZuLTiuYsGBNyRKVVESBebWharER+xf/AU2U349JSq6rmtdQzDCIsJsN8Vl6jlk51vIHCH0JVP",
+	"b2dFKPTfNtXIe1m9VosZE/oUlJnlpfIGuHyssW5REmMbxD7sTjWwWuDj4bg6G0obaAxp53IRM1VlBZpx",
+	"MUD9eV17qH+bjQM4s6CtLwYW7Gd5XK/xhtH2ELt2RhdkyEhMeWixR9AjY8Vx0b3cqU11HsQsGaSiKrbT",
+	"d2Wb2TJ/1Z0KhumiqOwf1oVvrjm1uIUtTOVSX2tmbQUh5Xu+CkwX6cTF8jaDBY/pwvqonp9RQH3UciSj",
+	"JwQ0dPtG0CKfvj453b349KR3+NDCBu34efXQkDXE2ZeKlhr3wNKGqqC3ml2wFeXC8YMuBtq1uDwddhoe",
+	"qGxi4GGjgINbgDQD10JQ3D8FNlczrpWMwg7I7+KKNQWc4Yq09O323yaxbevyZNfEjlc22u1se1K44XJn",
+	"QNab4lUvn1cpv91Bwy3npkRinq+0WqEs1pIo5lJ9Ezk3UldLQ66kGTOAWkEuqSCGpCSCnZ8opgWL0p5K",
+	"hzOu2/E0/kimeqATGrKBkE9XzNT6gUdU1OKVmJtobgSObnhoi/AxoQIqBtwgCGoD9Ir8e6OEheYKyEOQ",
+	"I80OJntgz+CpJ2gPN7+HZlDKRUVYA3wF0+9smRFdsoBY7LvgGCA+oF/WShvkuyp4Qiii7pin+HiRjUZI",
+	"PeVi4jNhSxINJOQsCblkM8+fWq1merjwS+yq0WoURVYjJwEv1dqRdykd2m2ztTGoPv/b0HtfOrFwiJoO",
+	"sLNoYLL9rDifbMlQbymVthFKpAnSOQBZ1LII3IoEyFlwXPNr8+fOE+IWkQwXxEr4Jd0c+dFyNsIAMrR6",
+	"1ceu2k3+cWorr8D+aRryhHBsgO+bMmtpfWI1N8AbZWF+msBtal6nPCzutN7t8i3tEq2jLVd/4HZWGk9W",
+	"V/lN7Tf8egTL3CKvFeA/2utUR4LayMyVlWvWZaRaxyc21nK1FPJ+VM5dREVtnsl201aK/jct38bQlbAx",
+	"M5q63dBbACjY8LzYQ6vaIAwqA7eqA8rK2qvs7rKR7bOLN1+ss16Vrfmew5cqX1l4oEiVIa+tpflMcycg",
+	"E45+L9LMLF0IX186z2MidONkeBo+H3e6vf2Dw4ePHh+t+N1oNRI6f3mDt2ztBIyy5UzoZ1RTnJcGW3zW",
+	"YV9/HL38QfKw93v+zde/79BPDtJv9j+Lvvn6PHopOh75oL1s1xpPVyZ2b9lJ337T6VX5Puzg7/UT3kxt",
+	"Ye0szanfw02mt9Czx92jXpUisUTqmVbsdJV8aYraSX59I+M8TrN91JuSNQbSH5QU7XM6f80UBjK2Gucs",
+	"ZGx2M1/bsk3z7JPz3Uefftn7/NnR64Ovv3r87dn++eXHD784fXF4sqWnqWwvLpqm8il2A1ibF7Osddib",
+	"1sDigkhKgXzdw8213k3g5eALJQvOFp9Q6bCQD70ZaEK5mJLfyDIOQXZ6sTpLK1dawG8Nl5U7SPg13KjN",
+	"FDaP7bSXFtEpzavSes6NLEtoRTqiI7eKrM3EvmTh3gM6HpcjzffHR7Q76gwfhb3qMH85A6RuKVakKV46",
+	"jyZp/umP/7pD5BiCtPAco2W8m8ZQVEAQLt5xzVi23tbBWU6CrswRgsSS5Y+fZj0st2qTTkjTy9PeuSmF",
+	"2Z5XHN7eKnPmnk8lSdiEK50VNMPUTTP3xfFt5uzk4qrKW4/fSDDgyjxERjRJFub0X/25FQnYcfwRHY+f",
+	"rqOBhI1YFaQb0NhhByMg8CG3wGpjE7Mj7Jf44lp9D8jdTo+3Khl9VJNsNohVe8t14UaZoEfbGrY2oGdA",
+	"goSzlNs3d0LKqWLJshd8KIfrc+ndm/50rz62W+j9l2Isf6HYArTP63qIWazJsgyKD9ct0P1GCSerDZ7d",
+	"3d7+DayoZV10U09yq8HjmiysAm4MoRqM9rvlvIMc9OVRLbiiYkzcClxxhX232PFP5dwi7uNeQD+DYenN",
+	"IPMzt0iglIRkG4xqMH8CuKv5w7HjsszzvHIVCTAsGdAJKyEeNl7Ln3gU0b3DdmczXXQ5QsTNXckAxuNG",
+	"4bOehc1R8op9dRcxJf4Wvflx+wJCmr50ul5J4ZQiVeDKonU1hwFvFdQGdLfNDMFmBZtGNF5WEjbgdSMa",
+	"12m5iiHSMJyRTf8yvcVGZ7mYLaNK+MFjGit7kDGd8WhRcjpu2K0tMkYNowJUmbysiU0QBX9uwmaUC0Wa",
+	"HdRHzbUZLdn/N+sVDqgO8CZkkR0yabpQstLOwni9qn01TqNog+HyPCOW2lxFGmdDg7slGPMNM/mh6LLp",
+	"xApYI5StVd/PAx4qulBSA7q9W8EY4XJa3Pzc6Pf48WbnIAQwd+GNNTpbCmHpjswri+HBHqym8d6mSkZY",
+	"qSuHRMg5ac7NdseoEVAe5TvQmxesDInU296OaekYd7/tij+zy/PUquBQPtHkBOzv3TVs8E54s8dVKwzJ",
+	"duIWAyjiWiVFobarsAmmSOFYA9FG+r5DN2JG6oppSExxOPoYhFD8Tkmg+qDvoUyx5oftKZaUA4KojLfI",
+	"ULbdCRnB/qt7YZoICqEGJUD3gvUou7dapcXQitJErkIH8s0EWcpP2YDs8IHKxzewDXAFGG1mgOAf0Zwl",
+	"BAqNMMcIfbffzm2VUQRZO1yvS68PyuJKy6RGRERUM6WdHaTpYuN7nZ0WEWxu7mU1GG7iDyjaZyq8KrlL",
+	"auVhe71LGVpaPiKdJZLMpNBTYC5rJ8ss6w1cHpe8staGS27ikBSYO1jzvpYUS7dWVTR8KXV8ag1HtzJt",
+	"Hhz1OvtHG4drbmq+NP3LIVCLnZA6pqme1mf4YPoMJG0IEtjHIUf27fkr0kSL3JfnzhxXSOjNHtZSx3tn",
+	"UkYTqtkxRDB+RKOJTLiezp5efHrSRZC6kE+4Vk8f4i+uVMqSp+49vBizhMvw6X4Hf2L3nn728cVX3+w/",
+	"O3v+6dnn+2dfn5V/VybpZFNSrdDu99zgmyUs1NI4t/94aeVsT1qF1ahaybeKJa8cjuINYVNsdpphIKAN",
+	"2xIoJGL0nU1em3MRGrWiQ/70x39y8RCFWil5mZKDxxsq6VK4WL9CFNDmfGQDZlRlaRyMIz6Z6hu8O3OQ",
+	"daX4kg+DFmgB13SkrSpvWAagVLAxv/4QwwY+jGmiPyxFCHw4jqiafthYpawObj9XeVsWh78YXXfwuHW7",
+	"VvOiMzevhVDs0sObgTapkawK+Ais+SJVLAEgg0SmsU2DiuSQRqVlMc9VYzTdYpyQxeIPtmSbhEpEcBBF",
+	"W0y+9W4C+wVfqysGdAnXXeztqP7LpGkPyVwQ3DhOjQQ8KqX5jGp2k/Mwtl8UePvTzew/uMpuR2ZteaTk",
+	"lSHyd095EYrT5LOHyj1TQfJ1+3TdUSZj3XdxkMnlwM1NTCVl6UQImYoRm1XmnNI05ExsDTnpN3rimkBh",
+	"oFldYRvNrjVpvqbJVbiMneRFckHaP000GGE7veNOh7y9PEUf4RBxUzGsu10DubXaWt69gbWcibAa7fkC",
+	"FAgngLlFkCuUoGEirDSFdHd7R3dfgai7aYhloleNKHeqlAZEdZWm5Bu3bz0izXVUUqBfU9N5AR53KcgF",
+	"1WkSVgcIr0Z8utH6V3Eu7GRO8f6c5vTSyjfYdlhMm+y3CgyNKAogBx8ClLREZBopGGnmngGsdb1jhagK",
+	"IGY6K2sM11oEwbrwZgGqQvmGBQpGH3jFDBVeKcFNwBOVDvOa4d0FG13FAu+MsWLd0Oo0I3MLyyPLsYUH",
+	"mlFBJ9AFwJ5oYthOC0qVt3COWzD7O8eEEpXGLFHMZdX0RcJmUrNdZ20/OXv5QJHg576trdpvHJOf+1hG",
+	"1fzdb7Tb7X7j/XtDDzRmJSiFFeXUrYz0arI6fyZYZNxMLaeS5i1uW3z1Gb65hOeKlzddimfZ9zcJ/Tgx",
+	"atIwYi0yo6MpF2w3YTQEi695AYPbZxjrRIZM8RCwQKAUAiSEtslzhH2SISNULPrCnWdhfalQc4h4gBoc",
+	"CnCxWEimLGFt8okVdDDDCmMT0I9nphlTCLkAN0tfuASjBxhcD8vZgtxRPZdkJhNGrrgI1THAyqQh12Qq",
+	"5ZV9HLrnjPLDSI6uFKF9YVRBbIQKH2sve6VpVOqsTK85k++PMEod/mbBjpfb6IrkIqaOQoo1n4CASktR",
+	"7b7oiz9YND/yBzvMP/TFH3Z3d+H/ze2DTof8gQQlagxIc0hDEtOEzpiG7A3cX4aNuWd/UBI8mqlQaRxL",
+	"owMPZizkdGCDwAtF8FPlXzEzZk7nAK+ALuCBkHpgS2aAD1WmyYgNMnyfFglseX4sqOE35z5o0S4GdCjf",
+	"scGMXg8AJ8W/NWSRnA9mXOS3rKCuesvdKr9l1PtcfcLy7DM2G7KEyFRb6lUklKN0BkWvSWKIGAHQLACc",
+	"YSgww8FOaRbdKpQuMxHGkkOym82BzQrft/ys2IGdFueCnsskHHBhs3/RG63j8lNQJze/pJQcINxh6WLI",
+	"BGf2LQgoHyAkVpoUHvXXHubLgWO4iuUYLAS3SSquhJyLFrH5IC1bfBZEJ4QQqR1i6bVr6NUvfO5Thi34",
+	"63fAu5Q9lerpIPPIw2T4M7ludlxPerhzVDoe8xE3M2GD5fDz3nXwFGTv7Zv3xjIZ8jDELoCn3ad0zVlS",
+	"6BOQfHmL8Lh8JX8M0htw0aY0YThmC8KVX/W/iVdc0o/ZmIa5DYCJsTAAFmXYj+V2FibU9X6WatsMOu4L",
+	"vR+pZOx/PKNKqLRR7IWSAz+cbDCKpH1LJ6nSg4i9Y9FASzmI5Bwan7LR1cBvxk30gZloMxljmYrS/GSX",
+	"cNiFSwkL2SzGry/tJ6R5zD2ydJt98NB8ECMlCivj7h+Z+yMpxhHHjaiYTuOBLSuMowxZxMHpYxoIGcWV",
+	"hsB4vRgAxllVH93Ulq9761m+5U97+V4Cobp29bIJloItT4L3heKNmOabpQtEb0QILh1NJszd6/VwS8eJ",
+	"HBkNYBghg4VJz9grGFww9sRyDSv+dqD7Rl1z0MUDu9Fztuhd8NBdE2YUHKBtTyxnUHW04IXO39tp5Uic",
+	"sEqQjFucAUsE/hS7W5hrBNOgZuYIsXxvxtWM6tHUvwUulVTQd5RHFri3eG+cMIbb1mOw2a7zOHAlJl+R",
+	"LYMXwi0PUG1iRAFg/lmCyX4P2PWIsdBjIs41yq6nNFXaZy/4hi3oD7213u7BMFU2UkoOZlQsBlRrQ5LK",
+	"ksmh01S0UY+jAGHPzNJjgVQeBjvuSSQop02B2hfkVKIWYjQYU+5xHPvLvb9vZYw/10IOst/OHV+W0Jb+",
+	"crpbWi+QJKpuHctUY3aBzapEBxE+gFVVuCJyPIYxe2fE5XNFQRJ7v3+wIMaV6lvpvVR5F5zyBmfQJd3N",
+	"HM2LqhtkxHmam9eU/VSN3ubdKSlg0ESl1ubdWX6nQsmCq7ky4fXVKg5eb/Mry5oEPLasCpQvu7D6TPy7",
+	"ODtvsgrC31lrS1NcFP2Fh1Dyu3iSguDPLnpfK4h987sokqxNJdMDGq1GJisLn3VXSvI0Cx0s9ddJQVjj",
+	"ksSDyBdfUsAieeIBOlXB5dCqXCEJSmtv75auOv0aknZyblf4mTG7PF6nxOuyKSiwOtNjn9NZMjWcDKxT",
+	"PqvKR+FxKqRTxzRgFZb5UYYO41HP8rkAHOPlYwFmWMalZzy114yrfCaw1/BI4Frwvp1rhkBYRcXQEIGn",
+	"F/q9KqqF9isVWqH55LJSaOa2oC/BhFaqdBV3Mjqq1KMq7njdrNOiXD2QQXFUBcUqW6qcZJdEoZ2JjCKW",
+	"hEy+bKp0uULt8dCEfTUG0+KrT3bevYIGvHQ9n65lndC7WNJ3lu9kWpJ3qyQlvTtlHal8y6hIRYPpsrhc",
+	"BurNk/I8D0W1NfKETNMZFblxy5q0WkTRMcJlTOU8jx+OIpYse1CXrH+VXm6n9lTbRJ3azEPSpJGSzj0Z",
+	"fL1rMwh3X4YBmTIasmSnRfJSL8Qi56O1rNi7TvezZw+/efzVwdfdT/e/ePRl7/zw8uj3nW8/P11rxnes",
+	"rTa8pr7MWsU0g9wBY5eS0TsWYjo/mPH8ApgxS8iMR5HRadHxSJpBzJKBmXqUlAE8hAa6gM/ohPnX4cLO",
+	"E5IKxbT7iK2SoMjc6mFY4C4kzREwe8JFnGow98EFMk84QEbhKQbvQlstgsUkoPoO3pWpzm7vLENAQIMD",
+	"aHDQnQ6yAnZ5JOwWSTd+Y4ezu2jMSJQ41RVNdbGtzaJN8mUotLFpVlx1D7YZzDZFBHHFqobc2QKGpUiV",
+	"Nxh2nMhZrAcuwK8E+YqUm7lHYDNA/qNNOppKBWjrs1gT1HEUCVC3xo0TWK8khjJBeCiQZ9m/WHJ4ey2U",
+	"ECNuRKWVJL8N2s1akt+6sXqS722VylndxjbdqSfEbVrJONLtGirHivqEUBxuqeOV01qzcDXEsTyIKoGz",
+	"cqCdmw7URr3+0gNcYiBFLlpkDxuIXwT4xmPFSRiycCVwfY59LcVQ0gSAv6h5DYPJ6WgEWX4iJAkbJ0xN",
+	"nThWjEYsbPllWSqkngMrqdN2BJt7GPoljPYNA782LKrmA2cPWSTFRBEtNy2VVgfJ7c/lD5ILFi5DckP0",
+	"M/DfAhZ3AUZcJi1bZagQRvBAZeDj9ivFiJJ6VP0qyJhyES07qI2pyj+6VwLfL5GSjbE7ztHmUkSP8UDn",
+	"gjSJAqyO4C+WIAkLuTniqr4wj7mfgzThAUyn8yQ/wAzcIR1dtch8ykdT4uwgFq4t75F5z0z2fMpEXwQx",
+	"VZpZTFquiBGFlQDxMtW7crw7xJ2AHcnhsk4c1PtOC+NK+iIDs6UOMMH883foVttBsD2ljVJpDxXsGh3m",
+	"JJGpZm0SWA9cPhKu+8L0h4s8o8Mr8tKCiKMWGS5yJN35VOZxjhqjG7avphCxMYTJuK4sG56XaytssnGz",
+	"uV+zdTFUJ8PGsBNmBtiCEUJDCgsrVc/mBnsGrAAZgdUCJxb6xfxaExsDJXAozLHn7Ep7EorXOwquKsmx",
+	"zI6qqwNdltfF+vsgsElMIpi0Ukzat6thxq/LNUIOH1ZFkyXrq9gVPRVvz1+1crQJR+yuFNzZ56fPSYZf",
+	"TpoXvcOHNSCUptk2Mm6YX5zNzDL8ESasD3j4lMbxIC4kU4CxJ/vM0+dHr1k0lbT3Zv7uRfL89eVnk/T0",
+	"UyrZ5139+O35V8P0k88ulJ7vjl5XvW8NHE9NZ/G+T1FPocMf7J980HvxQe9FmS4+6L2gMf+g98LQhvlh",
+	"qeOD3gsY0Qe9F45CXNsISAS2+KemJzYjZCRj9tRMCA9/FydyzCP2OzA4/U6OxxEXYHVkStnHzcQ/3ZII",
+	"6sCZCrlwiV+BsbC3Clu/ta7OSpUoOpUhe263+JbIjSfIRKAHYYFZNvMSY6vYftXhvpaHLbvnQM6DRccT",
+	"CK4OTCZIAKZxwizra4I8tJukLyxyNbBlmeonGGI0lKbPCSNYQEhP2YLMUqUJnSSM7ZSrBJ0MT7u9/evF",
+	"T3+35eIvFV/qbseg3F63wfjFGRoyTLWxXow7Z1Wb5oxVoQduD+VykxjqwoSVEwazlOqxTMh+h7iK00uN",
+	"pNbevqLaupl8SBaNqDItYiizhZ4ySlDCBJvTyEInTNnMSV6XbxpHtFx8vLOmInuxH2/Qcm3ahehY89Ws",
+	"Xhxkt46oIEpzqHue4XvWlYarSMKrS3C9UTg4eIZuhUBZk7RQZbcq5odWVECqtLCeITqqLQw0M5JJ6Rxl",
+	"HhDomyO2VK2od3T3+Gugj4I1FhbuxkDHt0p93bi28W0j3a39wKbUFjegh2VsT/X+7LW8MvSWxG4VBZ8T",
+	"2raSEWtDJmnEHPIcQla3sixJs5ooLKkmEaNKu6ItLmmo5SwEYEbPM4QqxebqPD8fj3d9utm9pCtuW1Gl",
+	"JruvGmFmu/GtyMXbrqE8E628/p9I4giXNIOjDsT+dqf7nVmw49QWxbDM6ow0g4f2iZn57z6EPXXDYKdF",
+	"hkzPGROki2Sw3y1Jckh88ye2qFGsVS5LiXAbbopLXmclyuQqkv0DZeWR0bQSbo7vaaQTSv70//8P5kgD",
+	"/45Bq/JCeMBLCTRutqx5voRAmsgNkjwuNNUVlSqMeK7P1Nm6EgIkhA6Gi21RE0znPjHvfgxi61b5JtDY",
+	"uZxXyUMt62HBth6s/qkEl6s43bswh4dplbWvDACTQI0hDYv3U8Obu9bmWTAwVsi/qFDHXkBcgE1LbdrI",
+	"/4NOBxMPhvId2zE6zyiiSlXYWFOzZZZsN66VLrRy0Nm/Qc4qnp0r9DaAvju4vr4BFmUhRKe2272jGzSN",
+	"DvC67h6Wuruh8rGEhb5ZfUEXGlQ7xMNOrwUhi2Z5DjsHWLY6C2bFWBEMpc8szCOZRiH6+Xe2np8SWTtc",
+	"9lLIlC1HbFfeG0c2vZtSu2MTlQw35DMmAIsvMQdcOLaa50G795kqpi9OZZp4+c9eHBgmri+hPddkPVb1",
+	"8xXVTgMp9vMLRhOm9G5CxZVRfIzazCMMVoDgBFdd24P0EjIHgzTsKKxQe+LDTjH1/6CzEY7M0WFRpwCV",
+	"fZP3jor0293kvXKBwEOoO3t02MAGNyWCc1Q0VsZCVHiZb+QTvl07YdX7B5t7lKOopPL1NgUGAVuHOStU",
+	"dKDb27QHLBMu24pgK5betxqAqITdGNxMnLvN9B73ZHUlErPRj8GEEYR0YQs8mi0eIH5iOrpi+oFFaHCH",
+	"WatXsxBTrX+CdN1IjmjUF+ZKiwTffPPNN7uvX+8+e3b56afHr18fX1wEO0/wQ5h7humK5k972Yv8BqwM",
+	"7MsVWwSYncdDV/TOPI4S2pXtlmLZqlahp1Tjn8I03X6SnXe4gnQf3yWkuguUQmeHKrkhewdbxyhU9Pjx",
+	"Tdz2GNft4NmK01G1ucq7vY6LtGq4VMUY8tO93YOF9V3aVRuyzlSdGn2v4kDbu74OUAnIdEYImTcq406L",
+	"BAfmvssRGS4yN6k7wWU6hq3pkWWgQi3oFgkOTQOogPiiuHd93Wg1DuC/h9fXRYF7CJfXCtwStH5JTxPO",
+	"+ggBTljdSxIKh7EK88EGSNrbQ1jcAfLdOvCJg432yhUXFQpyINg8IE0hcXqMnmHNsZhPBSbbgDQhRVpz",
+	"lhxbf2jMkwWZSUM0MkVcg3iS0BBztqZ8AmjWnCWtIniFXXzBEG8G2ge9EF4uEgE+dIMabqhBgb0wq5Zm",
+	"hhYycAOsV3bvCIZvqesZb7xZiTZIqPGrk4DR2kXTZlHOJTAI+0yVUyWHI7kjer9LXMEcQnAJTNCaRe2E",
+	"WOIugYH4eIOOo64BhC/17K2iE/YKa0dVsBab+G343bpQpZV7dT2x2YyjcmOPbtRYrbpcMv0bZUmOSUEG",
+	"QgizZpaPdneNluXCRTHGuXka0TTMpYK6CbhVrSa+dRcPdxG06L46GW7ZuYTRMPeNeRAQfv9u0hmb6HQn",
+	"EKOrzxBHDzfr0Qb1E7ZG5M/8ILPKkszeITqb4yxx2EbyiDBzFQNYSGGyH3d71R5HmxJWGMneu+7eaEr1",
+	"Xj5fld7T5WNQ2YIDNAiAmK2iKaBuFNAkGS40Kw6maDvQBMmrLPF6m1kISrS0370VzmMO1J4riYSqKzT/",
+	"l7Daa4Pslw4oxY+8hJwKvNsiNg1DCjCyjKI0LIUA9Lp3fKJZ8l7f8BBTzUqW9iVRMRPaSx5p6ikXV6i9",
+	"WXXcy2fHBEdSKpe1aS/9RKObpQK5iqsrgvQ+vbw8c2A1Hp0kbMT4u/LqVRdjyg2la932WcLlWpqFXCzI",
+	"jMrmEw+vyHcfKDKjcQx1jsfOOvCEFOrbI5R8EpZ3o6X23V6ndwCMsVNb/KM0+TeAn7e5jtla5g0XtIyC",
+	"QGkVI36d1bQ0eR6XzNbgVz9B+/RWlB5LbPmmyqGrybqEpk4nwJxTwLKK5ESVkMbJGVWKBADkP0oTJZMA",
+	"auW6v8f2fG0egNaeEHusgcsRVXh5Wfe8lRstU3qrwkryvpaQR7vd9RiDNRVd/UY3mndWmXGZmSXgdE+Q",
+	"OWP6KDoE7JbwEwNLpUOz0oMuYcfXYeoKP5k92cv3lK0gc2AuSR8M19XXzuHSATvVypZu77DjV79qAKr3",
+	"cjXQ2uqI5w5GtTA+8pouyJhGEVGAyxotCNp2fmKJtABlYtch0yKOLdM6Yjet33UvVbMg3LSaO9v4f7Zr",
+	"HsnKSPlIoKIcoQwz+w9erOwm6JjopK0zOthewENVH789PPeGuSvmiFw0OdXUk7E9hoA9ljudoNfs3VLx",
+	"nMxc1b0DpNHSVin38RPvXJ2bipUkY1pUEw82mxTchlvyQJacm9cKdfG3bACtrr5RZEWgSBY1vDZExBXh",
+	"KK118ARuY2XUOU1CdQexJADkUBtu6WrWObwGV7rNaPXKItVcvrk8W05nqM2Z8GAcKibM3CRwk3T+9Mf/",
+	"4QDAjC4u3vhpAdp7aBRRPsvTal5xkV63Q/lAtYy2Zg5ckDe1dPif0WuMfzrwYqE6tSjhGxwPUE+voGHk",
+	"+zcujIhSYqOAQq8+IuyIjLLz4q6F8ZT36fb6kd1DFYC54YyLwGKzIu1bY9oT5zeD4hDIATim0HtP8wQQ",
+	"M6/YokDkVtCivfP7TfDo63dthYIRILYdblND6uC5X+5alhWYan9oPkwnt76/vmgedPZ3nhBKghztCT4w",
+	"ooIIxmGDmY+ZbwnrM/SbbbkkF57AhJiffWFBVhRRWsbOAN8uIERlaogDZsmANIrW46y4yxKJKTZKE64X",
+	"F2b6rHrCaMKSk8oQIih/YjnEZ19dQuKCDfb0JNLJ2UscRzNQV7vtdhtLDMESAbOAL+T9mWod41LKK85W",
+	"fNnWasTnjJZDhgu/2CQ3T+JdF3573HD5PQP7ev5dGvPP2aLx/j0kbWMB0SWs2wK+s8V5zVNlw2ywbWI6",
+	"zoSGdE5X8bMwXX3RDAoZk8fkY5gKgiix5hELEdvCfJBy3wM79jUTX/+hbD02VK6B3CyseKOgnpuPNVqN",
+	"dyxROFeddrcNBfEh8yrm5kjR7rT3sXjPFGhrOdXNXJ1U1Zx5Tg3HzxKBbc5agLQM6H9SRlxMApzqIKs1",
+	"AAhvjIVqkDCaaghBHZqDcBi0+iLfozuwfID7IWGLQnznA8uxpvQds9ClY8J1m5xmqDs4W16WcwtYHSR4",
+	"csydAJWHjjRL7BQa/R9W4mUINXgzMEKblw3Y3XlJeZiWXqdjQ6JdZQCo4TWCdvYA880XJNlR8btC6Ruj",
+	"YVWcgbIg90OrB3qoQogG3fjwww8/vD76ktkDUrfXagg+urLbarYgKjYTge72POU6T5l2GdKoQ9r8n4Zd",
+	"N5cJNsCjf+O4UYxqr+0oHMYHw8UAVs1GD0GozX43s/MddXuHeXx093HvsPP+/fd5NxWwT5da1Wi5Tn//",
+	"3vIpuk5brFlDYCYVNRGrqiC2XNUhMCZkUoDkSWdQGpQK721IUH/fahx0unU9zIho760Phwcv7a9/6UWG",
+	"Z/e+1Tjc5I23HkyTL1SAFH1x8t3371s/F9j8d9+bVVHpbEaTReO4YeawFJHg1OtSmVTDl+hEYcpWdnU3",
+	"4ytmJWOpaipq5NSOoD9sdOWqqhu2OpoyGud9AIHd1MXkVTQqRlzpHTJkY5kwTPF2woEjVkKsWWiUA1Ad",
+	"aJTBmx/0ejUIppnoyF1LfYHw4rM4olxoTI33QQaspdUCA0A3CrlQIUMAMKYym5QbSl/k5RC9mXRAdA5h",
+	"TwU7Txwo6DEB7T8gV4zFoN0VYAwWMjWc1j1rtn9A4lTbfGz8upR4VHWFFnBMxXVhYpQsYtgyGmqboGbk",
+	"sV6sV7sZjz0FLpgrxR/LcLEdg817Z7Soq904kT/sHrz4dthVj0a9qx87n4r9rx4vPgtfJYf699dH18A8",
+	"b840b8GM7GDfF88RttGSmOluPQt/PtIk023vWph0MlnSyQVJ5/0tlqRKNnj7uJWxC8vgO+s578c0tBBw",
+	"v6BMOOgcbUcwSxUzPMRQVyoDi+YXdj+NEkbDhc8xGpvPf2XNkcoV2OTDoHAbCeTuFQp2Txmx9gaCBWkh",
+	"Ws0Jrma309nBNe1uMNeXUr4CpFTzQq+3/oVcMz23+JsguDd4860VMG8FYJuiAP/lhX6+VfyaGiRHQl0j",
+	"6N+3GrUYGhmxQ8x5pT7wQiaeyoXwaXn2V8IQw2Z3SM1poPmJlJOIgej6BMqRtwop+hiV0he5jpeViDiV",
+	"IbveVXoR5e27Q4j5JkLlYJoFYtSAQJOgPI75JE1YaE52b07eXn46ODk9ffP2i8vB2fmb37989vz8whzq",
+	"TqxyodfgbFg0gxKoRl8gqgYmGWVZ+Vcs1oWgUTP2bseWElMtMpSpcIK/DeNFBB+7gfrCQvscF7FSMjAf",
+	"gPz55PklWYuEErTWIPVYsB0HsVPE1AnO3lys+IgDiAnafWH5cg3SFUXYF2Ehr7B1CtBVFXo+afraUV8Y",
+	"NpKKyLRtdSRz3refYKFVJhGtAY3Dm+k3BUSmW+k5RcFsA63y7ehJZ/8IdSPNpdjpTJhtorZseTr2YY0A",
+	"j8gHG0Klogj3k+HJjKRQMmLtbLAeqox53QfqcXrJJsAUAJGTfwWmuU35Cryao7A76h126C572B3uHhyE",
+	"R7uPH7Nw9/Do4CDsHj3sjQ89HJunZlS/OqxN5ez5GDYyZNtC2SSTD/ZPUA91UO6/A5Sc/ROHb2N/cjFm",
+	"CRMjth22zU3VjApUtDqtr8CTtTTcXjiVwzLMP3dF8IbqzC00xxqUa6dF2rpEvvAWUhP7IAiuTPz0GxOQ",
+	"3/3GPWiVG3QEKj9kvWlW1yHZOSZCombQF1Y14MpTCKAprls2LTSzANArpop4gp7hyciTX0HPu4DkLRoi",
+	"pKQo6FWZrHSOEhsl6WZl53ZqYMah68zNtVhuC5kmGTahaQINFU454spaicWIkWYJaK8vcqQ9LBjGhac5",
+	"7TzJUZ+gJaeBhA5B2neKAsyvi89C2L8cGO0dS/gYMzWsEdFTVZa1FDs7bXKSDY2rvnBcHM04mNgFzPuY",
+	"BHs0jrNZ/Qhm9SnAgiJjzcPLnnZ7AWCPp6A/tfqi8l1MJvKEFfpAsACkY/j7DJrKrWdNqNTnc04q+qJo",
+	"63Jzjt5rtyMialZTCjMS8/heZtfyfDV0xvrCq5UHqX95GB2o2E5Dp+rK0LH5ymcXb74gzeAEzu/HpMzU",
+	"gp2+mDCtSK/TzT+WHfutPQ5G3iJcKM1ouIXKd5prH3nXYXtuAj6W+c1+TFmyyN1mNt4uZ4u5P/Eijq6j",
+	"Nx+zb7/88pvhNxcPv7q+GL48qYIEW3I4Vrr1wLVThf1V1zcHIVfVuTtBBFuDW5gTacur5ai8OkwlG6uX",
+	"Olc1HgeoXzUePIXkhTnupu+aXeuVvRkU4Yiqeuaipgj2zZ6XNgCrNFLhdiZIPzOn21ttLwRT9e30OR87",
+	"ebURD1LULFoyzc/yVOdh8sAt0B60j0aacmF6n/O2coaRMJVGmQEdFs0sIdZ9gHl8JUc1SLyXeYs5iqBh",
+	"X3nD7Zpl3obxV8QYvN9UhYWpvjA7+6WtUPKLmzQ36OCzFAlzc/McvLatZQ5eOrNU/Sub514Y2Tpdp7eV",
+	"1JUMGvN2ehvzED03st6tQOk0OnZ25LduqR2HDo3FXIp4wn0B7M1KZEQ0w6a4mBw7y5KG0sSeXC+h7VpN",
+	"EeQ8vgJNr8T6dFYs9JipNjnNIJ8jfsWytAoj9m0t4szwl9ket1AhMuDU2zjH8IS2DYjorbhyAfD1Pvxc",
+	"K4TMrc1edyZmNjcR/CXy13vxl/x1MGRr4begxlabvxEn/jnfCO+R/xpOtLrwQcToOxsWCp5+G77YMgcw",
+	"LFtjuCqFS4Z/OZDQ3Aln8/zbG7CwZ9ihpf1+UJliId/9BXhYD9a/YQf/hdQvoDrjr0CIOJsuEHFRF+e0",
+	"UajOupMrBwFc4R/MoizzME2/F9kpJ6YAY+Zyc/x0uKLgqFSDKyuP+CCbS0l737cacVqFlCeihU0AZlGo",
+	"snJtKMna5AT9SJUBSiD8aalGSvOg1zP6RFUsEYQ1zLli6NRD7FaASraTJxgDLpKwXZrHrwLuNh1dtbMw",
+	"ngCAQlSpZgpCeua7XIRIBbnDKzM5khM/kCvkYV8Iqf3INpv+fNA52ExzeQvxHbdRWW52RKztyX14rX7l",
+	"YBub5XHjaJveZdfLNbp56Oa9Rd1gsk0WPTdhv1HR8FsL2mEVXLLi238Lu1kRdoPlcG4vvderjeb2rkX/",
+	"u4WkL0SZNuVcAJrZToUGcEdS/+CuhP4pJBXMaJgZCqg27JfoZFGSqRD8QcVCT41cZob/gmAV0uYpmNcg",
+	"CwnKNwV5yv8x6QQkFUMuQjAcNLkmStOFWgrP3SmLY4nuyTkmQ2EOCZotrefSkIdaI6Jtk5+zxceI5XRj",
+	"weyDJT3amHsUv2/Nj3cukX2zwEHr9l1FDl3N44Y4jt+CTCoIo20Z8i/NGg39FBjjskILIRveEy73ymOX",
+	"2Uv1zFIImYoRm7FVqVCgrvhP2th3gfWnXQQ9un5liRMq0rTXC15S1QJfhBRsp4RpsbytvU+/VSy541wl",
+	"moacAR4C5HgiwohtpuFiz0Rooy0x7cJFVMxJtuTZTGAKf7tRB/1QrO3BRIhp9iKNogwJwoPVw+suBe4L",
+	"Nrc9qFZ5S+2///6mqo8/6XWJReDUgWoZukgfv+UMoZPCRhhjWLa36WZsaZOh7rGXSFeBqtqTcM7iiI7s",
+	"GVexUcK0VUTYNVeQIHPFFi1IejE/uFaEhy3EFcLSJqmAlD+IEJGAy25a6QulZazIXCZXtjy4FCP2xELD",
+	"zIGPcLerIW0aVFioG49TWCluIX31XOpbnoK3lFzeV+8zXJNGkZyzcMBj5Tahu2Q3oL26CuDFnZCLC11E",
+	"lvR2/iMLUQ25PZMve7PHX486r5KD6eXDdx93xbfq6PNw/6vFoxc/HFKEmB9MAVLOvfCnP/4L3oqo0gPI",
+	"xF/qlgeYZ7XSiMZaxg7yCJH3XbcqMGnWo9BsuZgXQKV1HMaom6CzGno31IpE/Ted5Jc2tsKWM+zIqhoe",
+	"07MsTtWwvnrV4nOAG0gY5DG6DEhKDFVj9j4djsI//fFf5teLn4IdV9uZCzJOETG1iiXdtYLwq3GCwu4+",
+	"ePGnP/6LTen7lbf391tu8FUKhCGPsgb415BfXERMqN5LqzKIXfcg8wQKSkcLrEMAtv00ioBzOrH+xMp1",
+	"rciUqilc1zKpcnDhmt0+W7VIfluSDH5+KwHf/UsT8GszdzdnAfiJ7Td8Z91+v3NZ3sqFORDpX4g0vwfr",
+	"Nc3RuqZGWaeazKTSpNvp5HzhfmzXWAbemqunFuV1OYUUQXRunj76i1uUYafeTEXZ+3mD8IIKHCbgsvXh",
+	"BXXsdYuYgWcuEuG3pfD+0sSB07iWOJZCAao6mD9i2d7LsLHa4V5ytrs8KxkuPMd7VmjYSm6vYoqPAuaw",
+	"uGpI6/Z+aStHDFPKZEkmJjKMry0lA3brt3lkvxtFvTDfWyrr2arc+jReKzPQ2mho829n71880AnrA9tV",
+	"JjIhCKm5nawbUU0jrEVSjXkGoitH2C9HNUH18ygiTVvqabjwEpzAXWeUGbgJ1dlbiJcDFabDHU/zgyvK",
+	"A5zCn1kohD0dzdJI8zji4EUI5UjtzaRgi/YsJP/X/9oXr/PbkBiFHc/7powoppHroY3ODjnkNgpdaB4D",
+	"niF8GQoPKX2M2GwUhzySSiunorXJ8/GYgbqc9T1hJDH0xEKSxlg4ZD6VEQMgu8qAIlyMt4oln7Db2ysQ",
+	"XTgf0iBmyYxHEDt22Om0PIMGc52vqHxoi7jvPzq08NVFIPXK2+GAizjV7mb3MdxtNfiMTpi7an77T2VN",
+	"WOaX1WuQqfYby4obxSwZmKXwGnTI8ICN63ikA3IvNfC+1VgxOeVOZLXsq6enl6F7V05P8XZ5enp24Cun",
+	"J2tizfR0bjs9toH3Wxh1LOWuOlw8UMQym5bZiXkBhN+ycScr9eAB5xnekeE8AqSG4SQln5Hjy2V2PWWj",
+	"q10u6l1Gb8SIQQH8EY2YCGlCQrpwqYyKa/ZA5bUpjyFciUNJ8YSKUM5IwuY0Cf1Ayr7wcrttqIkFqIXT",
+	"YZucuhL5mrgOQl6rFAy+jh/xPEwYbNcXWfDGUSU7NG29FJ7Z6TbcMMO473Y6+1D3NKSLQmEy+IQZfePY",
+	"PLA58WM/zyFnrW4L2Hl18s32xgo4fnsL520MEab/Ay4GnsboLBJuPc3ZQ0hNHGz3PRohuMpOPZCh5HdB",
+	"jsftO7K+ZIOWgnkDNtsUkFZdgDMk/hsqtsaR+xx63Tfbv04wHhtdgWNFJtgdjz/NaRQxXcee9rAmje/k",
+	"qdza5/CYdc6sjMI7sZYwcEHPqFgYxqKW40SqsofxxOQvWsigiigG+XqlqDyQ9v2HD9cH1t0ZOG5lSPXD",
+	"y073uNM77uzD6XMNt/p+e36VTX5dJIdj5pXemD/Xs94vvU/OEF3ZTtXmeyQvAVEH/wGxlQX2JyC7H67r",
+	"WqbRrBL1Fr/biqEE4mxzYA5NI+UVEqjcrIhhfxcHE9tjw32Rr9hwV7OlMTUgqw6BN2b0euCIHQ8SMy6y",
+	"K124gr9cgyjh7Y/iroHRmg3eOdhaxrvqG9X7BVIQftPqrJnPByqnSQd7sZrkgQGrNTYGeIgkacQsOoGh",
+	"IaYy2Bcs2dZERHPTbMvWJ4BjbiuLOcTQ5D/98Z8sJh+8GGZp2NY0Ag+4kOedFgoXFbMRH/ORQ7+Gd0BN",
+	"d5g6Qs7NPuNa9YWKOOQpzbkI5byFDyZQMEm1LE5LhgB/TFzxRSy0ojEcy/BUa0xIhWahzVJE2GZsmDQp",
+	"UZHUUIhFPSGdrPIbRGMD9BK8u9Mm54U6oC74C6emL5wDgkAqjSLNcxZytWPhXrjKPBQPFJlPecQIPACD",
+	"z/MCqjT1V2bt7iEQ0wONPzp43IEwTDxpjBa+ybVrBP8AC07BL1t5r/HhOKJq+iF0yVayGlS0kd+0BlXV",
+	"OD547F93yT8Fs6tqHD/sGA4iY78eSOFRML3mzxvmBpcy/N5WA9e5cdzYn24TnonzPeMrgzHNflJeMY9U",
+	"/ebP28htciaysBkGKyMyIzmpZ1AAlw9w5zSKSsqQh4Yy5hFsN4cbFM64IJGcQCQTaQK8ppPaO+2+OIXq",
+	"dCSmEy5sTYyY2mfwZPxgq0p+VTvT1d3zNud2zqxXcoL9bJi5X/8wUOSGz4JrYaMnX8N+3uzZU7Ttbvh0",
+	"lpO30dMo/08jqtSGb1j992W4yfMvEjnb5LlL2bjL48eq/JHayt6d2oLanaUq1p1iKeluZTHoo4cr3HCe",
+	"a6xQrfkxaouukHJd9eRyseRcdED9YScuPGNvoSBwL88F3e9U1dbtFEvZrq5fWyhXC+VmXXFZm9taLiBb",
+	"Wcs1K93aM6RQqKFpRndTI0WhAGmFUMlLkEKOSV6H9G+nwoIkApnhF/P3T4Ywa2URhFXYKs0lr9ldHLv+",
+	"LAuR3pBI2UpD2m9dxSl6YVcqNpKHo70hF+EuYDvXuQ0cTHvw89nbj1+9PB28PX/1HgCfjWrExUcuJf9p",
+	"u91GmDXTqPkVHANQMOaflOCCs4p2fVHCDwWdNOLiympqHDKX9QLPe3jeSkhTCqwA2vJBStvkRGQv9IVp",
+	"BfNIqcjrZnnRMm3yBWOhIjSr19YUUnunwZ0q1eml/cDHXIRvk+j20a8eqkHERXodys03gO3EfcbKFLG/",
+	"Detqe+VsK2nBDsOjh9UZKl/2th5x3TY3i/7nJ3IukL7O3crkoSe3cFUIqQdjCEzJ3RRCYgFSV8svo627",
+	"9058IZ3XJ9+8GCBKNVFROvnLiAQ9AZLBXmM+OiWKi0lkCyJKUeJBrKLch1KyzGDNka2U0FLkI2f4wF2b",
+	"RjaU3fubxIVvYXXwR1OzNd2MFIvJ/TXlcGQ0kVNOdqmGfPYSNuFKs2RvDFhq9aL6EoDU9TLeCLumIx0t",
+	"iA3etiL4gSLBWTqM+AhzKOzTbS0/u3jzRXMnIBP+DqAbnqDZccQSNpMCwk2B7ZAhZolkxRZuJk8t5Zzb",
+	"cSJk3Fq/H+ayakkSNpITwZWFRMfGTNea1ptHAnsRa7tWeQJtpeIqTNksytKDCn6IlZrdz24NbPBNESVy",
+	"cCuZnGhNR9MZppjHEdVjmcwarQbi9T6/1kygYFFpBKZ0W8y9cTI8DZ+PO93e/sHhw0ePj1b8NtyHzl/e",
+	"4C27Z6DXWjOj63Mp3mCR5uOG7H0xG359fjWcHaXffhVOw0/PL8NPuh35yXQafn0uzz950fnmy2w0z6im",
+	"hvYaxw22+KzDvv44evmD5GHv9/ybr3/foZ8cpN/sfxZ98/V59FKYo65OqFCxTDTsJC60OUZEEJltFyQG",
+	"Agc8l8052fKmgF79QgXqbsGtt+TVa/i0r0Xdpg4GtjbgFsrTx2TK9+tIplEIkSRD5koE3Fc0SRGKaUYj",
+	"s6dsUIlF10J+hh6OKwGFc83Ut2yVI0BN9w8VDxRC9vojDXbav4JSeV/YWW6h4PSEnJqF9xz7svKbfxna",
+	"pQVAdd0HTAU3rhtpATJG2+XaE7tGx7MIaRKS4Oe+5YWfs0W/cUx+brfb798HBBiQkdS2XTKWSV8Egr7j",
+	"EyN/2vlmUW3kVs2d4BjqXCjQi0kz5Gok37HEzNdOnpCCVAkbJ+kL3NMWsDFO2JglcDcQUrCAeOKjVaUx",
+	"EXY9itLQnNkvS1u0LyZS2rImtnDJoTMJ3IlG8iZ25uLbKenZApTkJRzbINisIPovWMRGDiPfTue5nXRo",
+	"xFUC8y7l8gmtar/3Zh1qEtl5hxr2bg4bx439H3u7j+bPu7Nu+M1qLOy50czSoRWPZ0ZHc7nvk8bx7qNK",
+	"0WvUodgBeDTKJoRcD3N1+0z3wIJlqJurOKKLL3z7oNNxsv+99IDT0IL4fltp6Fa5XmgUNsovz9t/nRpI",
+	"t+Zc65Il127Quu35W8BS/sXsQk6UmskdWxy3ezAIge3JfQv83dZi2/4VQZ/XkO0GiM726QeK8DqU5k1x",
+	"Gve3xmlc2lZzmYR764pNnCUZCDLW+OJ6SgIZhQPXRIBKLAnYjPLIFidtxmkSS8WwltSEBTttgnFYoOz2",
+	"hdumNpgB2mYiVDaAXzAyo1euXAu2gciObfKCv2NknkgxAcQp1w90A3QzmZ1BN/aObi6+TcOnty4UIdg8",
+	"my7QjZOEjfTuVCaK7Q6NCE8Wu0pT83ir4U9u3dPbHdLyUWxl4K/ggNhKeIdnOtO3ARd2lKVjnb++RhuE",
+	"Vb8HlnOC2dIEgtTg1JWd4gpdwMNZscvBTnbgkyEjTW8f5Ee4rPO/wllueyzgo41eeE3F4kRrNou1+hXR",
+	"fN3xH7ZLkTPDpQqFAjgfLNMuUmId97tgaMh/uBvyCdd2hcu8reA8dMZ9e/AAgNkwTJhSeShXXyg6yyLJ",
+	"qMrqNKd6WtXB4JYMTIbMjGRZx+ndqqDwxtvwuRmJ7UV9NoCZWwhCB2vwnC5+hb1y63KtuPlnXCkuJsW8",
+	"nySDPJ5SRYQkbNc87MjjPhN/Kj+YsSrbW2do+gvZ/q9hKEg2Y8jjomLiNIabMAQs8VwbpVlSeopVEM0E",
+	"0+yrT4rKkHt0gZlfVNiF6ItsJRC31ppxIZO86DqEF4XMJREVIVFMg6ZkIezMx1bygdcwwLsI9YHRuUPy",
+	"PxTP4FOqPPXFJljAl2EZCtpNq5HPU+P7rXUaHFAd5duP/pYdg5/aEm45WEImE3my3SZYzJjQe5iKuxKX",
+	"OXPW4ytumjPhBh9eEHMAUWiDy5J6Z1j+FYs5Sk2BelPBdV8UM4hdAD0Zpgub7DCVcxJJrP4kk9DCWA3N",
+	"Vudhm5zM8rrTIRvxGY36Av1oitQ0jvvGZf7NpXvRcMZ+o9tr7x/0GzkG5DiSFCtJL28wmIpTmLy72F/5",
+	"fnF/GxHCY8iRjOkCisQj8EZkr86v8d8ffzT/Ap3MuBjgnDeOG912p2M6bqZuAIJ8MbA6C0adIvxLzJKB",
+	"WREXxbfFnvTmoN4SjzTjMr5tzdvf7gb9CpLwZbybxiqjQagbG+ui+36BiOg1+xKWbV0GATyzDtvcrtMb",
+	"8/CNo/bhbQzhbW3+8AX/id1tYHlG3B2k7tpEVy++20dV8p/xy/Ys7TncNkKaCfzEvNTtdR52jvY7nc7J",
+	"o897Xz47eg2TyKu/3T3u9r71ti6Kznw7Q2wc+mLjiAqIu8afNsA1wyTJ4mDNtxABzCzDcRf/GCgzx8eY",
+	"nAh5iN1td7C3thVV/gXLArSR3v4Wl70cqgPKPu56O0vVW70ObfVNDIXsnaAz2m2AtB6QJnViytVQrZZu",
+	"LSPZIkaV7ovAfnOQSwS0WrgcH0N0JLCkF5Bmhpi00zLnWStlrfEPN0fQF80AtgcYAAMZM2E/EzwhgaP0",
+	"wKHF2lh18MWhEDC3W2jqNUdg3BBBqy+cXcrowfYTO+ivsya9EU0Sbq2SOEUWQRKyIu2GCiCXOYHgHsVE",
+	"iNFHLnBYG116YXHroQkHVRLAljMTDRNF/u//bC9lsjFoZcBLoZyLnb5AKMbsSJCPFSOpiZCajxdE0YWt",
+	"b4vzaUvfBDlLCtp90RcnuCC2X4AD5VbpgSIBrEyAWhHNO9w5xh6Yplv5snJFJgkVmoXYT9IUbN4iCRNs",
+	"TiOzdmk8SWjoF962X5JzgYrajou7BrsFxMtQ8ClCvGNfzGhy5S8HdsHlf3PxjmtE6JEzOGxK4SWWmhO/",
+	"A6tBqgO1j5iGyzPfJnZutE2bzQAMmwe9HskIHUg5zbe10eLGCWOudGDhOXMD94McE0oiaWhMc0iCpwJ3",
+	"c5IKCEGHjzcPOkc7Rt+2gSYwaBY+IXzcF5QAnJdtAetqZNZEtyK21merUFEQ584VB7VdtIm/c6r6AojG",
+	"FiDjUJrFnDoto7FFm1fop8DZbx9nviR1azXUXMzdSAjZrt4LFPOfq+ZglYBVekIWQ28YmB9Cr9LhjOt2",
+	"PI0/AtS6pzA4jJ4XdMaeOr/475Bk7B3gTabpp9DwB/snH/RefNB7Ufavf9B7QWP+Qe+FpcwPei9gkB/0",
+	"XmAb2J5M9UAbfjIQ8mndkPHRmIdPu51OF38lTKeJuF1HsA1sz0zgU5w+vGCY8dPO+OGoy7rDzvAhPRg9",
+	"Hh+xXrhPD4aHo4fhI/Z4nD8KK/D09bPDxhZaGbNluG5C73WnJiChlgX1shLNHLH5X0hJirv2QRse+os4",
+	"oCMq2vcIxo1CfkyKEoMrJ2yeFIXRiAojbKwwx0AljsZkG054X/FzVmhtJh1vVYDyVs5Eq+MCB64CGyta",
+	"rAjwjF8GeKz05eI3UVez2iZXZMgia9azhrNl7cEpPUaFTxhr/5rQ54WDztYmjb2fnYB8v9LqCE8ZhRpK",
+	"wjQDy2iDltH5eBjAHFlF2lnnU1SYYqp0QcfeWW8VQSPeDYwiX9xF6vzf7Bp3Lj7/hmV/u93+xiv8uMqk",
+	"UdzqERVqM2eCebJFRlNG41XGy4iK+8ABWlFyvFOJzn6WyLwu5lgmZL8DiIE+fgTCje13luDGLEaFg636",
+	"7vs8cDWRZCaFnkaLHBK4d9TpLG8YxNhtxImsLUV+w7qMZpLXAO7Ccv2W7fZmDhBjdjwuSjUg6TKdQzw0",
+	"EyO2Ik0zf+YuPEQOUyVOuMQx5sVXB7B7tmCiXvcrFhycC94Qf8vrDghnqNLKFApg+mu7ti54TT2OoLQ0",
+	"AWIo2sTCnePairvUHPYSzjJTIdjgpjQxLFPK6ElfBPjTNnxcfsKhSNV9ARQlrp0xC6Ds2wRyQPsCYduX",
+	"S8xk9UCqbE35fN2+LEgFlfvDvQWJ31OJ7Lvv6Oq96FUwsEVd/sz1nD/7gk5TKRXLUFBL28aew+z+yjYR",
+	"1p9YyBR323o+UZAeINnX+Hbhi87TY/b1A2VDKLBKhWu7PQt3WoDPjgD4YzrjkYVszdAVsJm+cHU0TPcx",
+	"L2NEo+iYUGLD7gOv+wNH4q62RdCCUv0Z7QlmOmVOAQA+B+X/vcoYpSkbSaHSGSNctwgXJADrPmkGAGWE",
+	"HiUEvwpaRDFtWHHO69ApAK/sPEH0I8OkFg5Hr4LPYb3/NglGNA4g26vY2JAqFpA4ShUJhlKkCnwO9nUE",
+	"w2N0NC2NA1H380kiWqKbyc27+4jrh+lvAfEzYZDzBhOiuUhlqqIFGdLRVY5MGhPzSLnH9s3FYCrTRAVt",
+	"C+U3TqMInG6Os3Nb9o5OKBekaY5fx3h9p9UXHoaoqwLtwYjaUiRQYwXSeLARRO8UUjAHSEqanWMbtV8d",
+	"i/ql6fM9qO5LawV4va3GiMZG9zZ/5SCfnVYDF6Zx3JhAcfVGq2EmB+4+6nUs0Jm5tHTY7fbsSSBD7Wwc",
+	"9x4/bjVKSwx4VmZtG8fdHtoC/IVqHB+2Ghhh00Dcro1lwwV8CGayDh8DmAUyBsMEcLTt3zoOmt2U+bh9",
+	"5rcSviphIWOz+gDwU+sUduH9ju2CuQkssQqddeAWLBcMInCMeFL2q/YFOlVbbouXqh457YqcZEHR2E+W",
+	"l2wEiOBgRq8HqWIqACBuZTipK//hHpSuYAdiGk/lHILZAOMeW1UkoSP2hFDRF1mael4iwUtVN1S9m8bY",
+	"K+cvt0jBVZv+HNq/vcfRWnjPPjnfffTpl73Pnx29Pvj6q8ffnu2fX3788IvTF4cnm+8i7NR9Il3lpUAc",
+	"El7h8L51T1fV/bC1T9bU/fjtOogMCc9gQgoZNxVQVvmTQL/36Dcyzd+R36g8PJArJUgF2I1TqsiQMYFa",
+	"RRrfF+aF5UdL7KHlPpzDfQMvyxiXIdK/JMQF3Hw2rH4tBD0mxNNoDQi9lyvg3kBqIRdyxiCWfyqzXGnl",
+	"yteRZkDH4wAKWxm+DVkBadwXaM/fIUM2kob/gwaM4TbMYcRnITdZCbKA/OmP/2r0e9BorfsG8hPQIdYX",
+	"WYAJQlujEGmifDW6iypFQFUzfxzgnVR0wN2wPz6i3VFn+CjsmSWpGJrV/hhNBAtzJFI7JcraXcXVSiTC",
+	"OP6IjsdPS19L2Ag6u6qeylFuLy53wQMnHcrhNvZYN5H1pZ8sJVnihXUHSgAFAPvtqEL95pXBwsZqASpf",
+	"Kxs9zI1ZGi4mvj0v27+lfW3T7dYXl3jHvNQ8LwDb1kUpJDQbno3HquSKhYC4njChg2V/h01R+xWw/Wyf",
+	"nMuiwrnY3e3tFxyQgKVRC/bBY3hzv91pd7v77UeuVK1iTKzE4858ll46C4BT0wnCmb2WP/EoonuH7c42",
+	"28qf27qCK3b1/5qwBTOK91Ap3aWazbEWm+MlGHxMH2D/ffbVJVFaxlsVMbfLtQVax3Mjn/4qI6QcJ/ol",
+	"gqQKQA6/JkrHc3Podd2ppt4NIDrs0wDRQZpZrZuIK/0E5pODvXeUML1zSwiPel4ZA8iDafkfvzvZ/Zbu",
+	"/tTZPfr+527r4cH7v29UwEQWt6Wmeo052RYaQQtrC0LMWwSoByVkRDUTI84UWB5J8J2ZCPP8TpDjYZp5",
+	"eQReb+ud6otAy6Dl/FpEyPlOC+snoREYqoc5r1eLTGWatKytRibkii2eYHOY75cm6AAbpRqgPaCUmKs3",
+	"RgL9U1BbkeTCTMFN43i2qZKxwVN8xr6VAjOllukt5DOE3iSJnON4vQnLsUdDugJ3FCsxDxdF7FGRzgz9",
+	"Y2FFM50NV4kCKsg3vvdqE2Y3yqR15+VTPndAXrdSZgw9eipD9/Cy44U5ZfNxbEfv6T53U20EDLdQbami",
+	"0kgXim7gdnJIrPga4JNiOQ+qGdbaNzyiYzhf8o4l8KfN3OrklToax533y1VGfm7Eh50svuroMP/zKCvS",
+	"ccUWvmrVzeYJ9C+zyxd+Ww8POrapLkSdQFPmz/dLRUsOHnuWrd5Bdd0Ss9JalpQ7b6X0T2bLXp7euFQD",
+	"7PS6TLVEzsH0aUu4cYGOrb+AeLBf5eSExVYATVBpPlpbUUSlQ2/GV0R52YydLDGqXHyvZP8Wck6aARb6",
+	"CAgUrQE9sS/8KE6wo5gzAQsx6sFFT+spExAWu5OZRQ2lK20N9qUM2QoZcuEN7K6q5du6JTXnqUe7ne5u",
+	"57BwBJtypWWyWG1x8J7fpE1bgumKCzNOweZ+bkPX/l0ZjLYUsCnTZISh7WAfw0SnlR30QtYgcXWj7/ov",
+	"bXy089bvQmc5RLWF471A/9/u7jaDXBfIpqWO96xtdx1CPCVZUXawYG4PwHgpdfzMfuz23qGDo15n/2hz",
+	"IjFfP0VHwM2w0C7fXJ4Vi4bfFg/NTH8NwDV8zFnf7wsGzbfwI8BeM/D7FGAxTzdws8D3Dt/w14Rodpkm",
+	"AmdXjsfeXjVrULlVMbB4u52a5YvDIRbLuQaK6TQObrqJn4u/+D0s/rq2sIY8QtjDjhC0q8Pztw19Hxta",
+	"bLKfYRvWb+fXdjsLNnerBhuUC2JDdTFsy8EJVvCKwKGFgfKLmGF9AQEjFvCd66yYdSB1bFb4eG8vIG/P",
+	"X0EYXAFc3GjyClEUbIe4Imoq54JIES36wtBZm5xjoTSbOI/hY97WuxG6odn7FzBft1XN7ShtdnU+Zpg2",
+	"lzN9DFhnH9FoIhOup7OnF5+e2MRlwIZUTx/iL65UypIs19pmOrOEy/Dpvs3Gxrl6+tnHF199s//s7Pmn",
+	"Z5/vn319Vv7dAOJLzLGqsfbZrZjmBTZb6/cwd38jZSccndnog/vM9MwoOvtY0yrTZlehP7D962Gw2zha",
+	"ksaw+SoY0o2+AoYrtK7hDtqD451tu9LIXjjvt3ND5qzOTArmSYXhthQLZXtVxyFRysXCo+c7jTSPI24Y",
+	"WjEsb8f73MhlOS190z9BYrZTlgyUu9crgv781vGEVT0eF6clU614yIqVXMmf/vhP5XAlNIqHlEcLMpqy",
+	"0ZWZvfpv2yiVio/7qESIQkM1QFdihrLryIphuWS/5caX/e8WtIDqQmiKepBhomGYhLnrfSLzxi9/wkoE",
+	"lUEXZR0O1NVuu902Cg4KIC4w8NkIIoyGdviaMiGJ1OZP76M05rsA5V4zLtNkcZkAgzOzlqGrRE/ZzGsU",
+	"7WbLLb61hl0vQD2LWfcAhHMMHTtuDNnhigyhcpqW3reyFvJMg00+nONHZnHsZs+UujMzk2bjbPNwVimj",
+	"nQyYAhImcENumDEB7Wapnm5TVqVMLA/ktArulTSzvskohKgLBKe3yLcIkerTsg0pqN6lziWesSvnSyRN",
+	"iyOFRGCUIDsPmJZeJoPMB7n8nTNXmab5FRsavip2gLbNR6HmrYD5lqn2AGZLQ6gh20t36MCgfjKmI40g",
+	"R9l82fqeXnsgCpbbesUFRK9Ul7T0bLl2yfzBK9l4//37/y8AAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -7,6 +7,7 @@ import (
 
 	"github.com/poolgate/poolgate/gen/api/admin"
 	"github.com/poolgate/poolgate/gen/db"
+	"github.com/poolgate/poolgate/internal/accounts"
 	"github.com/poolgate/poolgate/internal/auth"
 	"github.com/poolgate/poolgate/internal/bus"
 	"github.com/poolgate/poolgate/internal/hook"
@@ -37,6 +38,8 @@ type Handler struct {
 	// Auth creates users, sets passwords and ends sessions; SSO checks sign-in providers.
 	Auth *auth.Service
 	SSO  *sso.Service
+	// Contributed onboards OAuth-based accounts into channels.
+	Contributed *accounts.Service
 }
 
 var _ adminapi.StrictServerInterface = (*Handler)(nil)

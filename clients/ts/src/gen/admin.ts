@@ -303,6 +303,61 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/channels/{id}/accounts/oauth/authorize": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The channel's id. */
+                id: components["parameters"]["ChannelId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Start adding an OAuth-based account to a channel
+         * @description Like a user's `POST /api/user/accounts/oauth/authorize`, for a channel of the
+         *     administrator's choice: answers the provider's authorization URL (PKCE S256) and a `state`
+         *     bound to this administrator for 10 minutes. The provider redirects to
+         *     `GET /api/user/accounts/oauth/callback` (the administrator's session completes it and lands
+         *     on `/admin/channels?oauth=added&channel_id=1&account_id=12`), or, when `paste_code` is
+         *     true, the code is pasted into `POST /api/channels/{id}/accounts/oauth/exchange`. The new
+         *     account belongs to the channel (shared pool), its tokens sealed and refreshed before they
+         *     expire. `provider` defaults to the channel's type.
+         */
+        post: operations["accountOAuthAuthorize"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/channels/{id}/accounts/oauth/exchange": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The channel's id. */
+                id: components["parameters"]["ChannelId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Finish adding an OAuth-based account to a channel with a pasted code
+         * @description Completes an authorization started with `POST /api/channels/{id}/accounts/oauth/authorize`
+         *     for the same channel by the same administrator: the code (or Anthropic's `code#state`) is
+         *     exchanged with the PKCE verifier and the tokens sealed into a new account of the channel.
+         */
+        post: operations["accountOAuthExchange"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/channels/{id}/group-multipliers": {
         parameters: {
             query?: never;
@@ -1615,6 +1670,14 @@ export interface components {
         AccountList: {
             items: components["schemas"]["Account"][];
         };
+        AccountOAuthAuthorize: {
+            /**
+             * @description A name to recognise the account by.
+             * @example team Claude account
+             */
+            nickname?: string;
+            provider?: components["schemas"]["ChannelType"];
+        };
         /**
          * @description `active` in rotation; `cooling` in rotation after a cooldown ends (cooldowns end by time);
          *     `disabled` out (by an administrator, or by the pool after failures in a row until a probe
@@ -2239,11 +2302,11 @@ export interface components {
             updated_at: string;
         };
         /**
-         * @description `notify` (NOTIFY_URL) or `share_finish` (a share link's shareAuth/finish).
+         * @description `notify` (NOTIFY_URL), `share_finish` (a share link's shareAuth/finish) or `account_event` (ACCOUNT_EVENT_URL).
          * @example notify
          * @enum {string}
          */
-        HookDeliveryKind: "notify" | "share_finish";
+        HookDeliveryKind: "notify" | "share_finish" | "account_event";
         HookDeliveryPage: {
             items: components["schemas"]["HookDelivery"][];
             /** @example 1 */
@@ -2662,6 +2725,74 @@ export interface components {
          * @enum {object|null}
          */
         NullValue: never | null;
+        /** @description The account an OAuth onboarding added (its access and refresh tokens sealed, never shown). */
+        OAuthAccountAdded: {
+            /**
+             * Format: int64
+             * @description The new account's id.
+             * @example 12
+             */
+            account_id: number;
+            /**
+             * @description The provider the account belongs to.
+             * @example openai
+             */
+            provider: string;
+            /**
+             * @description The account joined the shared pool (false — dedicated to its contributor, or an administrator's channel account).
+             * @example false
+             */
+            shared: boolean;
+        };
+        /**
+         * @description An OAuth onboarding started: send the user's browser to `url`. The provider then redirects
+         *     to `redirect_uri` — Poolgate's callback, which completes the onboarding — or, when
+         *     `paste_code` is true (a provider with an out-of-band redirect, such as Anthropic), shows
+         *     the user a code (`code#state`) to paste into the exchange route. `state` completes it
+         *     within `expires_in` seconds, once, by the user who started it.
+         */
+        OAuthAuthorization: {
+            /**
+             * Format: int64
+             * @description Seconds left to complete the authorization.
+             * @example 600
+             */
+            expires_in: number;
+            /**
+             * @description The provider shows the code to the user, who pastes it into the exchange route.
+             * @example false
+             */
+            paste_code: boolean;
+            /**
+             * @description Where the provider sends the code.
+             * @example https://gate.example.com/api/user/accounts/oauth/callback
+             */
+            redirect_uri: string;
+            /**
+             * @description The authorization's state (single use).
+             * @example Zx0p8Yx0p8Yx0p8Yx0p8Yx0p8Yx0p8Yx0
+             */
+            state: string;
+            /**
+             * @description The provider's authorization URL, carrying `state` and the PKCE challenge (S256).
+             * @example https://auth.openai.com/oauth/authorize?client_id=app_poolgate&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256&redirect_uri=https%3A%2F%2Fgate.example.com%2Fapi%2Fuser%2Faccounts%2Foauth%2Fcallback&response_type=code&scope=openid+profile+email+offline_access&state=Zx0p8Yx0p8Yx0p8Yx0p8Yx0p8Yx0p8Yx0
+             */
+            url: string;
+        };
+        /** @description A code pasted by the user (providers with an out-of-band redirect). */
+        OAuthCodeExchange: {
+            /**
+             * @description The authorization code, or the `code#state` string Anthropic's page shows (then `state`
+             *     may be left out; when both are given they must agree).
+             * @example AbC123xyz#Zx0p8Yx0p8Yx0p8Yx0p8Yx0p8Yx0p8Yx0
+             */
+            code: string;
+            /**
+             * @description The `state` of the authorization being completed.
+             * @example Zx0p8Yx0p8Yx0p8Yx0p8Yx0p8Yx0p8Yx0
+             */
+            state?: string;
+        };
         OIDCProvider: {
             /** @example https://connect.linux.do/oauth2/authorize */
             authorization_url: string;
@@ -6203,6 +6334,170 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             413: components["responses"]["TooLarge"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    accountOAuthAuthorize: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The channel's id. */
+                id: components["parameters"]["ChannelId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "nickname": "team Claude account"
+                 *     }
+                 */
+                "application/json": components["schemas"]["AccountOAuthAuthorize"];
+            };
+        };
+        responses: {
+            /** @description The authorization to open in the browser. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "url": "https://claude.ai/oauth/authorize?client_id=9d1c250a-e61b-44d9-88ed-5944d1962f5e&code=true&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256&redirect_uri=https%3A%2F%2Fconsole.anthropic.com%2Foauth%2Fcode%2Fcallback&response_type=code&scope=org%3Acreate_api_key+user%3Aprofile+user%3Ainference&state=Zx0p8Yx0p8Yx0p8Yx0p8Yx0p8Yx0p8Yx0",
+                     *       "state": "Zx0p8Yx0p8Yx0p8Yx0p8Yx0p8Yx0p8Yx0",
+                     *       "redirect_uri": "https://console.anthropic.com/oauth/code/callback",
+                     *       "paste_code": true,
+                     *       "expires_in": 600
+                     *     }
+                     */
+                    "application/json": components["schemas"]["OAuthAuthorization"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["TooLarge"];
+            /** @description No OAuth client is configured for the provider (`OAUTH_ACCOUNT_PROVIDERS`), code `provider_not_offered`. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": {
+                     *         "error": "OAuth accounts are not offered for provider \"gemini\"",
+                     *         "code": "provider_not_offered"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    accountOAuthExchange: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The channel's id. */
+                id: components["parameters"]["ChannelId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "code": "SplxlOBeZQQYbYS6WxSbIA",
+                 *       "state": "Zx0p8Yx0p8Yx0p8Yx0p8Yx0p8Yx0p8Yx0"
+                 *     }
+                 */
+                "application/json": components["schemas"]["OAuthCodeExchange"];
+            };
+        };
+        responses: {
+            /** @description The account was added to the channel. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "account_id": 12,
+                     *       "provider": "anthropic",
+                     *       "shared": false
+                     *     }
+                     */
+                    "application/json": components["schemas"]["OAuthAccountAdded"];
+                };
+            };
+            /**
+             * @description The request is malformed, or the `state` is missing, unknown, expired (10 minutes),
+             *     already used, another administrator's or another channel's (`invalid_state`).
+             */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": {
+                     *         "error": "the authorization is unknown, expired, already used or not yours; start again",
+                     *         "code": "invalid_state"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["TooLarge"];
+            /** @description The provider refused the code (`authorization_refused`, with the provider's error). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": {
+                     *         "error": "the provider refused the authorization code (HTTP 400): invalid_grant",
+                     *         "code": "authorization_refused"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The provider's token endpoint could not be reached or failed; try again. */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": {
+                     *         "error": "the token endpoint could not be reached",
+                     *         "code": "upstream_error"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             503: components["responses"]["Unavailable"];
         };
     };

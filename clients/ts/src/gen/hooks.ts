@@ -4,6 +4,37 @@
  */
 
 export interface paths {
+    "/account_event": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Learn that a user's upstream account needs them
+         * @description Sent to `ACCOUNT_EVENT_URL` (when set) when something happens to an upstream account that
+         *     its owner must act on, so your system can tell them (mail, chat bot, ...). `event` says
+         *     what happened:
+         *
+         *     | event | when | the owner should |
+         *     |---|---|---|
+         *     | `account.needs_reauth` | the provider refused to refresh an OAuth account's token (the refresh token was revoked or expired); the account is out of rotation with state `needs_reauth` | sign in to the provider again (`POST /api/user/accounts/oauth/authorize`) or paste a new credential |
+         *
+         *     `owner` is the user who contributed the account (absent for an administrator's channel
+         *     account). Delivered from the durable outbox like notify (see "Time limits, failures and
+         *     retries"), signed the same way: at least once, so deduplicate on `id`. Any 2xx answer
+         *     counts as delivered; the body is ignored. Credentials are never sent.
+         */
+        post: operations["accountEventSend"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/audit_limit": {
         parameters: {
             query?: never;
@@ -197,6 +228,77 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        AccountEvent: {
+            account: components["schemas"]["AccountEventAccount"];
+            /**
+             * @description What happened (see the operation's table).
+             * @example account.needs_reauth
+             * @enum {string}
+             */
+            event: "account.needs_reauth";
+            /**
+             * @description The event's id, the same on every retry.
+             * @example acct-12-needs_reauth-1733475600
+             */
+            id: string;
+            /**
+             * Format: date-time
+             * @description When it happened.
+             * @example 2026-12-06T09:00:00Z
+             */
+            occurred_at: string;
+            owner?: components["schemas"]["AccountEventOwner"];
+        };
+        /** @description The account concerned (never its credential, only the last characters). */
+        AccountEventAccount: {
+            /**
+             * Format: int64
+             * @example 3
+             */
+            channel_id: number;
+            /** @example ****Q2aB */
+            credential_tail: string;
+            /**
+             * Format: int64
+             * @example 12
+             */
+            id: number;
+            /** @example my Claude account */
+            nickname: string;
+            /**
+             * @description The provider (a contributed account's) or the channel's type.
+             * @example anthropic
+             */
+            provider: string;
+            /**
+             * @description The account serves the shared pool (false — dedicated to its owner).
+             * @example true
+             */
+            shared: boolean;
+            /**
+             * @description The account's state after the event.
+             * @example needs_reauth
+             * @enum {string}
+             */
+            state: "needs_reauth";
+            /** @example refresh_refused */
+            state_reason: string;
+        };
+        /** @description The user who contributed the account. */
+        AccountEventOwner: {
+            /**
+             * @description The user's e-mail address, when they have one.
+             * @example alice@example.com
+             */
+            email?: string;
+            /**
+             * Format: int64
+             * @example 42
+             */
+            user_id: number;
+            /** @example alice */
+            username: string;
+        };
         /** @description The reference server's refusal body (any body works; it is shown to the caller as is). */
         AuditRefusal: {
             /**
@@ -544,6 +646,70 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    accountEventSend: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Present when `HOOK_SECRET` is set: `t=<unix seconds>,v2=<hex HMAC-SHA256>` over the
+                 *     timestamp, method, request target, `Authorization`, `Carid` and body SHA-256 (see the
+                 *     description of this contract).
+                 */
+                "X-Poolgate-Signature"?: components["parameters"]["Signature"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "id": "acct-12-needs_reauth-1733475600",
+                 *       "event": "account.needs_reauth",
+                 *       "occurred_at": "2026-12-06T09:00:00Z",
+                 *       "account": {
+                 *         "id": 12,
+                 *         "channel_id": 3,
+                 *         "provider": "anthropic",
+                 *         "nickname": "my Claude account",
+                 *         "shared": true,
+                 *         "credential_tail": "****Q2aB",
+                 *         "state": "needs_reauth",
+                 *         "state_reason": "refresh_refused"
+                 *       },
+                 *       "owner": {
+                 *         "user_id": 42,
+                 *         "username": "alice",
+                 *         "email": "alice@example.com"
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["AccountEvent"];
+            };
+        };
+        responses: {
+            /** @description Received. The body is ignored. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /** @example ok */
+                    "text/plain": string;
+                };
+            };
+            /** @description Not accepted; Poolgate retries later. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /** @example bad request */
+                    "text/plain": string;
+                };
+            };
+        };
+    };
     auditCheck: {
         parameters: {
             query?: never;

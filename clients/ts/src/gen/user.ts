@@ -90,6 +90,83 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/user/accounts/oauth/authorize": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Start adding an OAuth-based account (sign in to the provider)
+         * @description For providers whose accounts are OAuth-based (Google for Gemini, Anthropic's Claude
+         *     accounts, OpenAI's Codex-style accounts) and whose OAuth client the operator configured
+         *     (`OAUTH_ACCOUNT_PROVIDERS`). Answers the provider's authorization URL with a PKCE challenge
+         *     (S256) and a `state` kept by Poolgate for 10 minutes, bound to you. Open `url` in the
+         *     browser: the provider redirects to `GET /api/user/accounts/oauth/callback`, or, when
+         *     `paste_code` is true, shows a code to paste into `POST /api/user/accounts/oauth/exchange`.
+         *     The access and refresh tokens are then sealed into a new contributed account (dedicated to
+         *     you unless `shared`), refreshed before they expire.
+         */
+        post: operations["contributedAccountOAuthAuthorize"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/user/accounts/oauth/callback": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Finish adding an OAuth-based account (the provider's redirect)
+         * @description Where the provider sends your browser back. The `state` is used once (by the user who
+         *     started it, within 10 minutes); the `code` is exchanged at the provider's token endpoint
+         *     with the PKCE verifier, and the tokens are sealed into a new account. A browser is
+         *     redirected to the console: `/app/accounts?oauth=added&account_id=12` on success,
+         *     `/app/accounts?oauth=failed&code=<error code>` on a refusal (an authorization an
+         *     administrator started for a channel lands on `/admin/channels` with the same
+         *     parameters and `channel_id`). A client asking for JSON (`Accept: application/json`)
+         *     gets 201 with the account, or the error, instead.
+         */
+        get: operations["contributedAccountOAuthCallback"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/user/accounts/oauth/exchange": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Finish adding an OAuth-based account with a pasted code
+         * @description For providers with an out-of-band redirect (`paste_code: true`), which show the code to the
+         *     user instead of redirecting: paste it here with the authorization's `state`, or paste the
+         *     `code#state` string Anthropic shows as it is. Completes like the callback and answers the
+         *     account.
+         */
+        post: operations["contributedAccountOAuthExchange"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/user/announcements": {
         parameters: {
             query?: never;
@@ -1470,6 +1547,91 @@ export interface components {
          * @example 10.00
          */
         Money: string;
+        /** @description The account an OAuth onboarding added (its access and refresh tokens sealed, never shown). */
+        OAuthAccountAdded: {
+            /**
+             * Format: int64
+             * @description The new account's id.
+             * @example 12
+             */
+            account_id: number;
+            /**
+             * @description The provider the account belongs to.
+             * @example openai
+             */
+            provider: string;
+            /**
+             * @description The account joined the shared pool (false — dedicated to its contributor, or an administrator's channel account).
+             * @example false
+             */
+            shared: boolean;
+        };
+        /**
+         * @description An OAuth onboarding started: send the user's browser to `url`. The provider then redirects
+         *     to `redirect_uri` — Poolgate's callback, which completes the onboarding — or, when
+         *     `paste_code` is true (a provider with an out-of-band redirect, such as Anthropic), shows
+         *     the user a code (`code#state`) to paste into the exchange route. `state` completes it
+         *     within `expires_in` seconds, once, by the user who started it.
+         */
+        OAuthAuthorization: {
+            /**
+             * Format: int64
+             * @description Seconds left to complete the authorization.
+             * @example 600
+             */
+            expires_in: number;
+            /**
+             * @description The provider shows the code to the user, who pastes it into the exchange route.
+             * @example false
+             */
+            paste_code: boolean;
+            /**
+             * @description Where the provider sends the code.
+             * @example https://gate.example.com/api/user/accounts/oauth/callback
+             */
+            redirect_uri: string;
+            /**
+             * @description The authorization's state (single use).
+             * @example Zx0p8Yx0p8Yx0p8Yx0p8Yx0p8Yx0p8Yx0
+             */
+            state: string;
+            /**
+             * @description The provider's authorization URL, carrying `state` and the PKCE challenge (S256).
+             * @example https://auth.openai.com/oauth/authorize?client_id=app_poolgate&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256&redirect_uri=https%3A%2F%2Fgate.example.com%2Fapi%2Fuser%2Faccounts%2Foauth%2Fcallback&response_type=code&scope=openid+profile+email+offline_access&state=Zx0p8Yx0p8Yx0p8Yx0p8Yx0p8Yx0p8Yx0
+             */
+            url: string;
+        };
+        OAuthAuthorizeRequest: {
+            /**
+             * @description A name for you to recognise the account.
+             * @example my Claude account
+             */
+            nickname?: string;
+            /**
+             * @description `openai`, `anthropic` or `gemini` (a provider with an OAuth client configured and a channel taking its contributed accounts).
+             * @example anthropic
+             */
+            provider: string;
+            /**
+             * @description Put the account in the shared pool (true) or keep it dedicated to you (false, the default).
+             * @example true
+             */
+            shared?: boolean;
+        };
+        /** @description A code pasted by the user (providers with an out-of-band redirect). */
+        OAuthCodeExchange: {
+            /**
+             * @description The authorization code, or the `code#state` string Anthropic's page shows (then `state`
+             *     may be left out; when both are given they must agree).
+             * @example AbC123xyz#Zx0p8Yx0p8Yx0p8Yx0p8Yx0p8Yx0p8Yx0
+             */
+            code: string;
+            /**
+             * @description The `state` of the authorization being completed.
+             * @example Zx0p8Yx0p8Yx0p8Yx0p8Yx0p8Yx0p8Yx0
+             */
+            state?: string;
+        };
         Passkey: {
             /**
              * Format: date-time
@@ -2518,6 +2680,81 @@ export interface components {
                 "application/json": components["schemas"]["Error"];
             };
         };
+        /** @description This account is already in the pool, or the maximum number of accounts is reached. */
+        OAuthDuplicate: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "detail": {
+                 *         "error": "this credential is already in the pool",
+                 *         "code": "conflict"
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /** @description The provider's token endpoint could not be reached or failed; try again. */
+        OAuthProviderUnreachable: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "detail": {
+                 *         "error": "the token endpoint could not be reached",
+                 *         "code": "upstream_error"
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /**
+         * @description The provider refused: the user denied access or the token endpoint refused the code
+         *     (`authorization_refused`, with the provider's error), or the provider's accounts can no
+         *     longer be added (`provider_not_offered`).
+         */
+        OAuthRefused: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "detail": {
+                 *         "error": "the provider refused the authorization code (HTTP 400): invalid_grant",
+                 *         "code": "authorization_refused"
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /**
+         * @description The request is malformed, or the `state` is missing, unknown, expired (10 minutes), already
+         *     used or someone else's (`invalid_state`): start again.
+         */
+        OAuthStateInvalid: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "detail": {
+                 *         "error": "the authorization is unknown, expired, already used or not yours; start again",
+                 *         "code": "invalid_state"
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["Error"];
+            };
+        };
         /** @description The user is disabled, or the call was made with an API key where a signed-in session is needed (`session_required`). */
         SessionRequired: {
             headers: {
@@ -2928,6 +3165,167 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             413: components["responses"]["TooLarge"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    contributedAccountOAuthAuthorize: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "provider": "anthropic",
+                 *       "nickname": "my Claude account",
+                 *       "shared": true
+                 *     }
+                 */
+                "application/json": components["schemas"]["OAuthAuthorizeRequest"];
+            };
+        };
+        responses: {
+            /** @description The authorization to open in the browser. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "url": "https://claude.ai/oauth/authorize?client_id=9d1c250a-e61b-44d9-88ed-5944d1962f5e&code=true&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256&redirect_uri=https%3A%2F%2Fconsole.anthropic.com%2Foauth%2Fcode%2Fcallback&response_type=code&scope=org%3Acreate_api_key+user%3Aprofile+user%3Ainference&state=Zx0p8Yx0p8Yx0p8Yx0p8Yx0p8Yx0p8Yx0",
+                     *       "state": "Zx0p8Yx0p8Yx0p8Yx0p8Yx0p8Yx0p8Yx0",
+                     *       "redirect_uri": "https://console.anthropic.com/oauth/code/callback",
+                     *       "paste_code": true,
+                     *       "expires_in": 600
+                     *     }
+                     */
+                    "application/json": components["schemas"]["OAuthAuthorization"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            413: components["responses"]["TooLarge"];
+            /**
+             * @description OAuth accounts are not offered for that provider (`provider_not_offered`): no OAuth
+             *     client is configured for it, or no channel takes its contributed accounts.
+             */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": {
+                     *         "error": "OAuth accounts are not offered for provider \"gemini\"",
+                     *         "code": "provider_not_offered"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    contributedAccountOAuthCallback: {
+        parameters: {
+            query?: {
+                /** @description The authorization code. */
+                code?: string;
+                /** @description The provider's error code, when the user refused or the provider failed. */
+                error?: string;
+                /** @description The provider's error text. */
+                error_description?: string;
+                /** @description The state of the authorization. */
+                state?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The account was added (a client that asked for JSON). */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "account_id": 12,
+                     *       "provider": "openai",
+                     *       "shared": false
+                     *     }
+                     */
+                    "application/json": components["schemas"]["OAuthAccountAdded"];
+                };
+            };
+            /** @description To the console, with the result in the query. */
+            302: {
+                headers: {
+                    /** @description The console page showing the result. */
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["OAuthStateInvalid"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["OAuthDuplicate"];
+            422: components["responses"]["OAuthRefused"];
+            502: components["responses"]["OAuthProviderUnreachable"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    contributedAccountOAuthExchange: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "code": "AbC123xyz#Zx0p8Yx0p8Yx0p8Yx0p8Yx0p8Yx0p8Yx0"
+                 *     }
+                 */
+                "application/json": components["schemas"]["OAuthCodeExchange"];
+            };
+        };
+        responses: {
+            /** @description The account was added. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "account_id": 12,
+                     *       "provider": "anthropic",
+                     *       "shared": true
+                     *     }
+                     */
+                    "application/json": components["schemas"]["OAuthAccountAdded"];
+                };
+            };
+            400: components["responses"]["OAuthStateInvalid"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["OAuthDuplicate"];
+            413: components["responses"]["TooLarge"];
+            422: components["responses"]["OAuthRefused"];
+            502: components["responses"]["OAuthProviderUnreachable"];
             503: components["responses"]["Unavailable"];
         };
     };
