@@ -27,7 +27,7 @@ func TestOptionsDocumented(t *testing.T) {
 	for _, o := range Options {
 		if o.secret {
 			require.Contains(t, []string{"ENCRYPTION_KEY", "JWT_SECRET", "HOOK_SECRET", "METRICS_TOKEN", "SMTP_URL",
-				"OIDC_CLIENT_SECRET", "ADMIN_API_LOGIN_INIT_KEY"}, o.name)
+				"OIDC_CLIENT_SECRET", "ADMIN_API_LOGIN_INIT_KEY", "OAUTH_ACCOUNT_PROVIDERS"}, o.name)
 		}
 	}
 }
