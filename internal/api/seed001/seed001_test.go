@@ -124,6 +124,23 @@ func TestSeedReplay(t *testing.T) {
 	require.InDelta(t, 86400, login.ExpiresIn, 60)
 	c := f.env.Seed001(login.AccessToken)
 
+	// A state-only sign-in cannot be finished at Poolgate's browser-bound /auth/callback, nor a
+	// browser-bound one at /api/auth/sso/callback.
+	ini, err := pub.SeedSsoInitiateWithResponse(ctx, &seed001client.SeedSsoInitiateParams{})
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, ini.StatusCode(), string(ini.Body))
+	res, body := rawGet(t, f.env, f.env.URL+"/auth/callback?code=x&state="+url.QueryEscape(ini.JSON200.State))
+	require.Equal(t, http.StatusBadRequest, res.StatusCode, body)
+	require.Contains(t, body, "sso_state_invalid")
+	res, body = rawGet(t, f.env, f.env.URL+"/auth/login")
+	require.Equal(t, http.StatusFound, res.StatusCode, body)
+	loc, err := url.Parse(res.Header.Get("Location"))
+	require.NoError(t, err)
+	bound, x := loc.Query().Get("state"), "x"
+	cbr, err := pub.SeedSsoCallbackWithResponse(ctx, &seed001client.SeedSsoCallbackParams{Code: &x, State: &bound})
+	require.NoError(t, err)
+	requireSeedError(t, http.StatusBadRequest, "sso_state_invalid", cbr.StatusCode(), cbr.Body)
+
 	// GET /api/auth/me with Authorization: Bearer YOUR_JWT_TOKEN
 	me, err := c.SeedMeGetWithResponse(ctx)
 	require.NoError(t, err)
@@ -234,6 +251,20 @@ func TestSeedReplay(t *testing.T) {
 	require.Equal(t, http.StatusUnauthorized, bad.StatusCode(), string(bad.Body))
 }
 
+// rawGet fetches a URL without following redirects (the answer is still checked against the
+// contracts).
+func rawGet(t *testing.T, env *apptest.Env, u string) (*http.Response, string) {
+	t.Helper()
+	c := &http.Client{Transport: env.RawHTTP.Transport, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	req, err := http.NewRequestWithContext(context.Background(), http.MethodGet, u, nil)
+	require.NoError(t, err)
+	res, err := c.Do(req)
+	require.NoError(t, err)
+	b, _ := io.ReadAll(res.Body)
+	_ = res.Body.Close()
+	return res, string(b)
+}
+
 // chatStream posts a streamed chat completion and returns the content of its events.
 func chatStream(t *testing.T, env *apptest.Env, token, body string) string {
 	t.Helper()
@@ -285,8 +316,10 @@ func TestSeedContributedAccounts(t *testing.T) {
 	env := apptest.New(t)
 	ctx := context.Background()
 	ch := env.Channel("contributed", []string{"gpt-4o-mini"})
-	base := int64(50)
+	env.Price("gpt-4o-mini", 150, 600)
+	base, hours, unit := int64(1), float64(5), adminclient.SettingsUpdateSharedQuotaUnitCalls
 	set, err := env.Admin().SettingsUpdateWithResponse(ctx, adminclient.SettingsUpdate{SharedQuotaBase: &base,
+		SharedQuotaRecoveryHours: &hours, SharedQuotaUnit: &unit,
 		ContributedAccountChannels: &adminclient.ContributedAccountChannels{"openai": ch}})
 	require.NoError(t, err)
 	require.Equal(t, http.StatusOK, set.StatusCode(), string(set.Body))
@@ -328,12 +361,27 @@ func TestSeedContributedAccounts(t *testing.T) {
 		require.Equal(t, it.UserId+":"+it.ModelName, it.PoolId)
 	}
 
-	// Another user sees none of carol's accounts.
-	other := env.NewUser("dave", 0)
+	// Another user sees none of carol's accounts, rides her shared one within his shared quota
+	// (one call), and is then refused in seed 001's shape with clears_in.
+	other := env.NewUser("dave", 1_000_000)
 	acc, err = env.Seed001(other.Token).SeedAccountListWithResponse(ctx)
 	require.NoError(t, err)
 	require.Equal(t, http.StatusOK, acc.StatusCode(), string(acc.Body))
 	require.Empty(t, acc.JSON200.Data)
+	chat := func() *seed001client.SeedChatCompletionCreateResponse {
+		r, err := env.Seed001(other.Token).SeedChatCompletionCreateWithBodyWithResponse(ctx, "application/json",
+			strings.NewReader(`{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hello there"}]}`))
+		require.NoError(t, err)
+		return r
+	}
+	first := chat()
+	require.Equal(t, http.StatusOK, first.StatusCode(), string(first.Body))
+	second := chat()
+	requireSeedError(t, http.StatusTooManyRequests, "shared_quota_exhausted", second.StatusCode(), second.Body)
+	var e seedError
+	require.NoError(t, json.Unmarshal(second.Body, &e))
+	require.Positive(t, e.ClearsIn, string(second.Body))
+	require.NotEmpty(t, second.HTTPResponse.Header.Get("Retry-After"))
 }
 
 // TestSeedErrors: bad input and missing credentials answer in seed 001's error shape.
