@@ -8,8 +8,8 @@ NODE_MODULES := tools/node/node_modules
 NODE_BIN     := $(NODE_MODULES)/.bin
 # The web console's build tools (Vite, TypeScript, Preact), from web/'s own lock file.
 WEB_MODULES  := web/node_modules
-# The six contracts. (The openapi-typescript flags of clients/ts are in openapi/lint/typescript.flags.)
-SPECS        := $(foreach c,public auth gateway admin user hooks,openapi/$(c).yaml)
+# The seven contracts (six of its own and seed 001's compatible paths). (The openapi-typescript flags of clients/ts are in openapi/lint/typescript.flags.)
+SPECS        := $(foreach c,public auth gateway admin user hooks seed001,openapi/$(c).yaml)
 # Where `make test` records the API tests' exchanges for `make contract` (cmd/contractreplay).
 CONTRACT_DIR := .contract
 

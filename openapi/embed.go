@@ -4,10 +4,11 @@ package openapi
 
 import "embed"
 
-// FS holds the six contracts and the shared schemas.
+// FS holds the contracts and the shared schemas.
 //
 //go:embed *.yaml common/*.yaml
 var FS embed.FS
 
-// Contracts names the six contracts in the order Swagger UI lists them.
-var Contracts = []string{"gateway", "public", "auth", "user", "admin", "hooks"}
+// Contracts names the contracts in the order Swagger UI lists them: Poolgate's six, then seed
+// 001's compatible paths.
+var Contracts = []string{"gateway", "public", "auth", "user", "admin", "hooks", "seed001"}

@@ -12,7 +12,7 @@ fi
 # request field with a default stays optional under them).
 read -r -a flags <../../openapi/lint/typescript.flags
 pids=()
-for c in public auth gateway admin user hooks; do
+for c in public auth gateway admin user hooks seed001; do
 	"$bin" "../../openapi/$c.yaml" -o "src/gen/$c.ts" "${flags[@]}" --silent &
 	pids+=($!)
 done

@@ -23,6 +23,7 @@ import (
 	authh "github.com/poolgate/poolgate/internal/api/auth"
 	gatewayh "github.com/poolgate/poolgate/internal/api/gateway"
 	"github.com/poolgate/poolgate/internal/api/public"
+	"github.com/poolgate/poolgate/internal/api/seed001"
 	"github.com/poolgate/poolgate/internal/auth"
 	"github.com/poolgate/poolgate/internal/billing"
 	"github.com/poolgate/poolgate/internal/bus"
@@ -355,8 +356,8 @@ func debugServer(addr string, gw *relay.Relay) *http.Server {
 func (a *App) routes(opt Options) *echo.Echo {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
-	e.HTTPErrorHandler = httpx.ErrorHandler(a.Log, append(append(gatewayh.ErrorShapes(), public.ShareShapes()...),
-		authh.CallbackShapes()...)...)
+	e.HTTPErrorHandler = httpx.ErrorHandler(a.Log, append(append(append(gatewayh.ErrorShapes(), public.ShareShapes()...),
+		authh.CallbackShapes()...), seed001.ErrorShapes()...)...)
 	e.IPExtractor = ipExtractor(a.Cfg.TrustedProxies)
 	e.Use(httpx.RequestID(httpx.NewIDGen()), a.observe(a.Tracing.Tracer), httpx.AccessLog(a.Log), httpx.Recover(a.Log), client, httpx.CleanPath)
 	a.mountMetrics(e)

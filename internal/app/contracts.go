@@ -9,11 +9,14 @@ import (
 	adminapi "github.com/poolgate/poolgate/gen/api/admin"
 	authapi "github.com/poolgate/poolgate/gen/api/auth"
 	publicapi "github.com/poolgate/poolgate/gen/api/public"
+	seed001api "github.com/poolgate/poolgate/gen/api/seed001"
 	userapi "github.com/poolgate/poolgate/gen/api/user"
 	"github.com/poolgate/poolgate/internal/accounts"
 	"github.com/poolgate/poolgate/internal/api/admin"
 	authh "github.com/poolgate/poolgate/internal/api/auth"
+	gatewayh "github.com/poolgate/poolgate/internal/api/gateway"
 	"github.com/poolgate/poolgate/internal/api/public"
+	"github.com/poolgate/poolgate/internal/api/seed001"
 	"github.com/poolgate/poolgate/internal/api/user"
 	"github.com/poolgate/poolgate/internal/config"
 	"github.com/poolgate/poolgate/internal/httpx"
@@ -41,11 +44,12 @@ func (a *App) mountContracts(e *echo.Echo) {
 		}
 		return httpx.Router{E: e, MW: append(mw, guard, httpx.CleanQuery(queryParams(s)), httpx.KeepAccept, a.validator(s), a.principal(admin))}
 	}
-	publicapi.RegisterHandlers(mount(publicapi.GetSpec, false), publicapi.NewStrictHandler(&public.Handler{
+	pub := &public.Handler{
 		Pool: a.Pool, Redis: a.Redis, Queries: a.Queries, Auth: a.Auth, Settings: a.Settings, Version: a.Cfg.Version,
 		Hooks: a.Hooks, Bus: a.Bus, SecureCookies: a.Cfg.AppEnv == config.EnvProduction,
 		Accounts: a.Accounts, Payments: a.Payments, Relay: a.Relay,
-	}, nil))
+	}
+	publicapi.RegisterHandlers(mount(publicapi.GetSpec, false), publicapi.NewStrictHandler(pub, nil))
 	authapi.RegisterHandlers(mount(authapi.GetSpec, false), authapi.NewStrictHandler(&authh.Handler{
 		Pool: a.Pool, Queries: a.Queries, Auth: a.Auth, Settings: a.Settings,
 		SecureCookies: a.Cfg.AppEnv == config.EnvProduction, SSO: a.SSO, Passkeys: a.Passkeys,
@@ -53,16 +57,21 @@ func (a *App) mountContracts(e *echo.Echo) {
 	contributed := &accounts.Service{DB: a.Pool, Queries: a.Queries, Box: a.Box, Settings: a.Settings, Pool: a.Accounts, Bus: a.Bus,
 		Ephemeral: a.Ephemeral, Refresher: a.OAuth, OAuthProviders: a.OAuthProviders,
 		CallbackURL: strings.TrimRight(a.Cfg.PublicURL, "/") + "/api/user/accounts/oauth/callback"}
-	userapi.RegisterHandlers(mount(userapi.GetSpec, false), userapi.NewStrictHandler(&user.Handler{
+	usr := &user.Handler{
 		Pool: a.Pool, Queries: a.Queries, Bus: a.Bus, Auth: a.Auth, SSO: a.SSO, Passkeys: a.Passkeys,
-		Accounts: contributed,
-		Limits:   a.Limits, LimitRules: a.LimitRules, Quota: a.Quota,
+		Accounts: contributed, Limits: a.Limits, LimitRules: a.LimitRules, Quota: a.Quota,
 		Settings: a.Settings, Payments: a.Payments, Relay: a.Relay,
-	}, nil))
+	}
+	userapi.RegisterHandlers(mount(userapi.GetSpec, false), userapi.NewStrictHandler(usr, nil))
 	adminapi.RegisterHandlers(mount(adminapi.GetSpec, true), adminapi.NewStrictHandler(&admin.Handler{
 		Pool: a.Pool, Queries: a.Queries, Bus: a.Bus, Box: a.Box, Settings: a.Settings, Remote: a.Remote,
 		Hooks: a.Hooks, Accounts: a.Accounts, Guard: a.Guard, Auth: a.Auth, SSO: a.SSO, Contributed: contributed,
 	}, nil))
+	// Seed 001's own paths, over the same handlers and services (docs/seed001.md).
+	seed001api.RegisterHandlers(mount(seed001api.GetSpec, false), seed001.NewServer(&seed001.Handler{
+		Pool: a.Pool, Queries: a.Queries, Auth: a.Auth, SSO: a.SSO, User: usr, Public: pub,
+		Gateway: &gatewayh.Handler{Relay: a.Relay, Auth: a.Auth}, Accounts: contributed, Quota: a.Quota, PublicURL: a.Cfg.PublicURL,
+	}))
 }
 
 // queryParams names each operation's query parameters by its route as echo knows it

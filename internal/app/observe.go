@@ -22,6 +22,7 @@ import (
 	"github.com/poolgate/poolgate/gen/api/auth"
 	"github.com/poolgate/poolgate/gen/api/gateway"
 	"github.com/poolgate/poolgate/gen/api/public"
+	"github.com/poolgate/poolgate/gen/api/seed001"
 	"github.com/poolgate/poolgate/gen/api/user"
 	"github.com/poolgate/poolgate/internal/httpx"
 	"github.com/poolgate/poolgate/internal/metrics"
@@ -112,7 +113,7 @@ func (a *App) observe(tracer trace.Tracer) echo.MiddlewareFunc {
 func OperationIDs() map[string]map[string]*string {
 	out := map[string]map[string]*string{}
 	for _, get := range []func() (*openapi3.T, error){publicapi.GetSpec, authapi.GetSpec, userapi.GetSpec,
-		adminapi.GetSpec, gatewayapi.GetSpec} {
+		adminapi.GetSpec, gatewayapi.GetSpec, seed001api.GetSpec} {
 		spec, err := get()
 		if err != nil {
 			continue // generated code: the embedded specs load (the routes' mount fails loudly otherwise)

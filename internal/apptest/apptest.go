@@ -24,6 +24,7 @@ import (
 	"github.com/poolgate/poolgate/clients/go/auth"
 	"github.com/poolgate/poolgate/clients/go/common"
 	"github.com/poolgate/poolgate/clients/go/public"
+	"github.com/poolgate/poolgate/clients/go/seed001"
 	"github.com/poolgate/poolgate/clients/go/user"
 	"github.com/poolgate/poolgate/internal/app"
 	"github.com/poolgate/poolgate/internal/config"
@@ -223,6 +224,17 @@ func (e *Env) User(token string) *userclient.ClientWithResponses {
 		opts = append(opts, userclient.WithRequestEditorFn(Bearer(token)))
 	}
 	c, err := userclient.NewClientWithResponses(e.URL, opts...)
+	require.NoError(e.T, err)
+	return c
+}
+
+// Seed001 is a client of the seed 001 compatible contract authenticated with token ("" for none).
+func (e *Env) Seed001(token string) *seed001client.ClientWithResponses {
+	opts := []seed001client.ClientOption{seed001client.WithHTTPClient(e.HTTP)}
+	if token != "" {
+		opts = append(opts, seed001client.WithRequestEditorFn(Bearer(token)))
+	}
+	c, err := seed001client.NewClientWithResponses(e.URL, opts...)
 	require.NoError(e.T, err)
 	return c
 }

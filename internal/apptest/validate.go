@@ -19,6 +19,7 @@ import (
 	"github.com/poolgate/poolgate/gen/api/auth"
 	"github.com/poolgate/poolgate/gen/api/gateway"
 	"github.com/poolgate/poolgate/gen/api/public"
+	"github.com/poolgate/poolgate/gen/api/seed001"
 	"github.com/poolgate/poolgate/gen/api/user"
 )
 
@@ -29,14 +30,15 @@ var (
 )
 
 // contractNames are the served contracts, in the order of their routers.
-var contractNames = []string{"public", "auth", "user", "admin", "gateway"}
+var contractNames = []string{"public", "auth", "user", "admin", "gateway", "seed001"}
 
 // contractRouters builds one router per served contract from the embedded specs.
 func contractRouters() ([]routers.Router, error) {
 	routersOnce.Do(func() {
 		openapi3filter.RegisterBodyDecoder("text/event-stream", openapi3filter.PlainBodyDecoder)
 		openapi3filter.RegisterBodyDecoder("text/html", openapi3filter.PlainBodyDecoder)
-		for _, get := range []func() (*openapi3.T, error){publicapi.GetSpec, authapi.GetSpec, userapi.GetSpec, adminapi.GetSpec, gatewayapi.GetSpec} {
+		for _, get := range []func() (*openapi3.T, error){publicapi.GetSpec, authapi.GetSpec, userapi.GetSpec, adminapi.GetSpec,
+			gatewayapi.GetSpec, seed001api.GetSpec} {
 			spec, err := get()
 			if err != nil {
 				routersErr = err

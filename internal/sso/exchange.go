@@ -91,6 +91,9 @@ func (s *Service) exchange(ctx context.Context, p *db.OIDCProvider, f flow, code
 	if err != nil {
 		return nil, err
 	}
+	if f.Redirect != "" {
+		cfg.RedirectURL = f.Redirect
+	}
 	cctx := s.clientContext(ctx)
 	tok, err := cfg.Exchange(cctx, code, oauth2.VerifierOption(f.Verifier))
 	if err != nil {

@@ -106,6 +106,10 @@ type flow struct {
 	Browser  []byte `json:"browser"`
 	// Aff is the referral code a registration by this sign-in carries.
 	Aff string `json:"aff,omitempty"`
+	// StateOnly marks a sign-in begun by BeginStateOnly: its redirect URI is Redirect, and the
+	// state alone ties the callback to it (no browser cookie).
+	StateOnly bool   `json:"state_only,omitempty"`
+	Redirect  string `json:"redirect,omitempty"`
 }
 
 // Begin starts a sign-in (or, with a binding token, a link) at the provider named by slug; aff is
@@ -131,14 +135,37 @@ func (s *Service) Begin(ctx context.Context, slug, returnTo, bind, aff string) (
 		}
 		f.BindUser = uid
 	}
+	browser = auth.RandomToken(32)
+	sum := sha256.Sum256([]byte(browser))
+	f.Browser = sum[:]
+	authURL, _, err = s.authorize(ctx, p, &f)
+	return authURL, browser, err
+}
+
+// BeginStateOnly starts a sign-in at the provider named by slug whose callback comes to
+// redirectURI and is tied to it by its state alone (seed 001's /api/auth/sso/initiate: a client
+// that fetches the URL and opens it elsewhere has no cookie to bind). Only FinishStateOnly
+// completes it. It returns the authorization URL and the state.
+func (s *Service) BeginStateOnly(ctx context.Context, slug, redirectURI string) (authURL, state string, err error) {
+	p, err := s.enabled(ctx, slug)
+	if err != nil {
+		return "", "", err
+	}
+	f := flow{Provider: p.ID, Verifier: oauth2.GenerateVerifier(), Nonce: auth.RandomToken(32), ReturnTo: "/app",
+		StateOnly: true, Redirect: redirectURI}
+	return s.authorize(ctx, p, &f)
+}
+
+// authorize keeps the flow under a new state and returns the provider's authorization URL.
+func (s *Service) authorize(ctx context.Context, p *db.OIDCProvider, f *flow) (authURL, state string, err error) {
 	cfg, _, err := s.config(ctx, p)
 	if err != nil {
 		return "", "", err
 	}
-	browser = auth.RandomToken(32)
-	sum := sha256.Sum256([]byte(browser))
-	f.Browser = sum[:]
-	state := auth.RandomToken(32)
+	if f.Redirect != "" {
+		cfg.RedirectURL = f.Redirect
+	}
+	state = auth.RandomToken(32)
 	b, _ := json.Marshal(f)
 	if err := s.Ephemeral.Put(ctx, "sso:"+state, b, stateTTL); err != nil {
 		return "", "", fault.Wrap(fault.Unavailable, "service temporarily unavailable", err)
@@ -147,7 +174,7 @@ func (s *Service) Begin(ctx context.Context, slug, returnTo, bind, aff string) (
 	if p.Kind == KindOIDC {
 		opts = append(opts, oidc.Nonce(f.Nonce))
 	}
-	return cfg.AuthCodeURL(state, opts...), browser, nil
+	return cfg.AuthCodeURL(state, opts...), state, nil
 }
 
 // SafeReturn keeps a return_to that is a path on this site and replaces anything else (other
@@ -196,6 +223,16 @@ type Result struct {
 // audience, expiry) and carry the nonce. The identity then signs its user in, registers one, or
 // is linked to the binding user.
 func (s *Service) Finish(ctx context.Context, cb Callback) (*Result, error) {
+	return s.finish(ctx, cb, false)
+}
+
+// FinishStateOnly completes a sign-in begun by BeginStateOnly, as Finish does but without the
+// browser cookie: the state (single use, unguessable) is what ties the callback to the sign-in.
+func (s *Service) FinishStateOnly(ctx context.Context, cb Callback) (*Result, error) {
+	return s.finish(ctx, cb, true)
+}
+
+func (s *Service) finish(ctx context.Context, cb Callback, stateOnly bool) (*Result, error) {
 	if cb.State == "" {
 		return nil, errState
 	}
@@ -204,12 +241,14 @@ func (s *Service) Finish(ctx context.Context, cb Callback) (*Result, error) {
 		return nil, fault.Wrap(fault.Unavailable, "service temporarily unavailable", err)
 	}
 	var f flow
-	if !ok || json.Unmarshal(v, &f) != nil {
+	if !ok || json.Unmarshal(v, &f) != nil || f.StateOnly != stateOnly {
 		return nil, errState
 	}
-	sum := sha256.Sum256([]byte(cb.Browser))
-	if subtle.ConstantTimeCompare(sum[:], f.Browser) != 1 {
-		return nil, errState
+	if !stateOnly {
+		sum := sha256.Sum256([]byte(cb.Browser))
+		if subtle.ConstantTimeCompare(sum[:], f.Browser) != 1 {
+			return nil, errState
+		}
 	}
 	if cb.Error != "" {
 		return nil, fault.Code(fault.Invalid, "sso_denied", "the sign-in provider refused: "+truncate(cb.Error, 64))

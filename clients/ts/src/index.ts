@@ -15,10 +15,11 @@ import type { paths as AdminPaths, components as AdminComponents } from "./gen/a
 import type { paths as AuthPaths, components as AuthComponents } from "./gen/auth.js";
 import type { paths as GatewayPaths, components as GatewayComponents } from "./gen/gateway.js";
 import type { paths as PublicPaths, components as PublicComponents } from "./gen/public.js";
+import type { paths as Seed001Paths, components as Seed001Components } from "./gen/seed001.js";
 import type { paths as UserPaths, components as UserComponents } from "./gen/user.js";
 
-export type { AdminPaths, AuthPaths, GatewayPaths, PublicPaths, UserPaths };
-export type { AdminComponents, AuthComponents, GatewayComponents, PublicComponents, UserComponents };
+export type { AdminPaths, AuthPaths, GatewayPaths, PublicPaths, UserPaths, Seed001Paths };
+export type { AdminComponents, AuthComponents, GatewayComponents, PublicComponents, UserComponents, Seed001Components };
 
 /** A schema of the admin contract by name, e.g. `AdminSchema<"Channel">`. */
 export type AdminSchema<K extends keyof AdminComponents["schemas"]> = AdminComponents["schemas"][K];
@@ -28,6 +29,8 @@ export type UserSchema<K extends keyof UserComponents["schemas"]> = UserComponen
 export type PublicSchema<K extends keyof PublicComponents["schemas"]> = PublicComponents["schemas"][K];
 /** A schema of the auth contract by name. */
 export type AuthSchema<K extends keyof AuthComponents["schemas"]> = AuthComponents["schemas"][K];
+/** A schema of the seed 001 compatible contract by name, e.g. `Seed001Schema<"LoginResponse">`. */
+export type Seed001Schema<K extends keyof Seed001Components["schemas"]> = Seed001Components["schemas"][K];
 /** A schema of the gateway contract by name. */
 export type GatewaySchema<K extends keyof GatewayComponents["schemas"]> = GatewayComponents["schemas"][K];
 
@@ -85,6 +88,11 @@ export const createAdminClient = (opts: PoolgateOptions): Client<AdminPaths> => 
 export const createUserClient = (opts: PoolgateOptions): Client<UserPaths> => make<UserPaths>(opts);
 /** A client of the auth contract (sign-in, registration, sign-out). */
 export const createAuthClient = (opts: PoolgateOptions): Client<AuthPaths> => make<AuthPaths>(opts);
+/**
+ * A client of seed 001's own paths (`/api/auth/*`, `/api/api-keys`, `/api/plugin-api/*`, in seed
+ * 001's shapes; its errors are `{"detail": "<message>", "code"}`).
+ */
+export const createSeed001Client = (opts: PoolgateOptions): Client<Seed001Paths> => make<Seed001Paths>(opts);
 /** A client of the public contract (settings, announcements, status, setup). */
 export const createPublicClient = (opts: PoolgateOptions): Client<PublicPaths> => make<PublicPaths>(opts);
 /**

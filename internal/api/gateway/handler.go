@@ -78,6 +78,10 @@ func (h *Handler) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
+// Authenticated wraps next, a handler serving a gateway call on another contract's path (seed
+// 001's /api/plugin-api/chat/completions and /models), in the gateway's caller authentication.
+func (h *Handler) Authenticated(next echo.HandlerFunc) echo.HandlerFunc { return h.authenticate(next) }
+
 // missingKey is the 401 for a call without a key, naming where the caller's own SDK sends it.
 func missingKey(path string) error {
 	msg := "You didn't provide an API key. Send it as Authorization: Bearer sk-..."

@@ -23,6 +23,19 @@ func (h *Handler) ModelsList(c echo.Context, _ gatewayapi.ModelsListParams) erro
 	if callerOf(c.Request()) == callerClaude {
 		return c.JSON(http.StatusOK, claudeModelList(list.IDs, list.Listed))
 	}
+	return openAIModelList(c, list)
+}
+
+// OpenAIModelList lists the models the caller may use in OpenAI's shape, whichever SDK asks.
+func (h *Handler) OpenAIModelList(c echo.Context) error {
+	list, err := h.models(c)
+	if err != nil {
+		return err
+	}
+	return openAIModelList(c, list)
+}
+
+func openAIModelList(c echo.Context, list relay.ModelList) error {
 	out := gatewayapi.ModelList{Object: gatewayapi.List, Data: make([]gatewayapi.Model, 0, len(list.IDs))}
 	created := list.Listed.Unix()
 	for _, m := range list.IDs {

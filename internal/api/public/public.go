@@ -46,9 +46,19 @@ var _ publicapi.StrictServerInterface = (*Handler)(nil)
 
 // HealthGet reports the database and Redis state; 503 when the database is down.
 func (h *Handler) HealthGet(ctx context.Context, _ publicapi.HealthGetRequestObject) (publicapi.HealthGetResponseObject, error) {
+	res, ok := h.Health(ctx)
+	if !ok {
+		return publicapi.HealthGet503JSONResponse(res), nil
+	}
+	return publicapi.HealthGet200JSONResponse(res), nil
+}
+
+// Health checks PostgreSQL and Redis (also seed 001's /api/health); ok is false when the
+// database is unreachable.
+func (h *Handler) Health(ctx context.Context) (res publicapi.Health, ok bool) {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
-	res := publicapi.Health{Status: publicapi.HealthStatusOk, Database: publicapi.HealthDatabaseOk, Redis: publicapi.HealthRedisDisabled, Version: h.Version}
+	res = publicapi.Health{Status: publicapi.HealthStatusOk, Database: publicapi.HealthDatabaseOk, Redis: publicapi.HealthRedisDisabled, Version: h.Version}
 	if h.Redis != nil {
 		res.Redis = publicapi.HealthRedisOk
 		if h.Redis.Ping(ctx).Err() != nil {
@@ -58,9 +68,9 @@ func (h *Handler) HealthGet(ctx context.Context, _ publicapi.HealthGetRequestObj
 	if h.Pool.Ping(ctx) != nil {
 		res.Database = publicapi.HealthDatabaseDown
 		res.Status = publicapi.HealthStatusUnavailable
-		return publicapi.HealthGet503JSONResponse(res), nil
+		return res, false
 	}
-	return publicapi.HealthGet200JSONResponse(res), nil
+	return res, true
 }
 
 // SetupStatusGet says whether an administrator still has to be created.
