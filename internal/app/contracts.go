@@ -52,7 +52,7 @@ func (a *App) mountContracts(e *echo.Echo) {
 	}, nil))
 	userapi.RegisterHandlers(mount(userapi.GetSpec, false), userapi.NewStrictHandler(&user.Handler{
 		Pool: a.Pool, Queries: a.Queries, Bus: a.Bus, Auth: a.Auth, SSO: a.SSO, Passkeys: a.Passkeys,
-		Accounts: &accounts.Service{DB: a.Pool, Queries: a.Queries, Box: a.Box, Settings: a.Settings, Pool: a.Accounts, Bus: a.Bus,
+		Accounts: &accounts.Service{DB: a.Pool, Queries: a.Queries, Box: a.Box, Settings: a.Settings, Pool: a.Accounts, Bus: a.Bus, Guard: a.Guard,
 			Ephemeral: a.Ephemeral, Refresher: a.OAuth},
 		Limits: a.Limits, LimitRules: a.LimitRules, Quota: a.Quota,
 		Settings: a.Settings, Payments: a.Payments, Relay: a.Relay,
