@@ -74,7 +74,7 @@ func TestSoak(t *testing.T) {
 	env.UpstreamURL = upSrv.URL + "/v1"
 	env.Channel("soak", []string{faultModel}, "sk-upstream-soak-aaaa", "sk-upstream-soak-bbbb", "sk-upstream-soak-cccc")
 	env.Price(faultModel, 3_000_000, 7_000_000)
-	user := env.NewUser("soak-user", 1<<50)
+	user := env.NewUser("soak-user", 1_000_000_000_000_000) // the contract's largest balance
 	settings(t, env, fmt.Sprintf(`{"audit_limit_url":%q,"notify_url":%q}`, upSrv.URL+"/hook/audit", upSrv.URL+"/hook/notify"))
 
 	ctx, cancel := context.WithTimeout(context.Background(), dur)
