@@ -73,7 +73,10 @@ bench: ## Load benchmark: full gateway vs nginx, a bare reverse proxy and the up
 	$(GO) test -run '^$$' -bench Plan -benchtime 2s ./internal/pool/
 	$(GO) run ./cmd/poolbench
 
+soak: ## Soak (not in CI): SOAK_DURATION (default 30m) of steady mixed load; RSS, goroutines, files, PG connections stay flat
+	SOAK_DURATION=$${SOAK_DURATION:-30m} $(GO) test -count=1 -run '^TestSoak$$' -timeout 0 -v ./internal/reliability/
+
 db/migrate: ## Apply migrations to DATABASE_URL
 	$(GO) run ./cmd/poolgate migrate
 
-.PHONY: help generate check web lint speclint node test contract ci run build bench db/migrate
+.PHONY: help generate check web lint speclint node test contract ci run build bench soak db/migrate

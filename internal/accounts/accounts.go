@@ -20,6 +20,7 @@ import (
 	"github.com/poolgate/poolgate/internal/bus"
 	"github.com/poolgate/poolgate/internal/egress"
 	"github.com/poolgate/poolgate/internal/fault"
+	"github.com/poolgate/poolgate/internal/netguard"
 	"github.com/poolgate/poolgate/internal/oauth"
 	"github.com/poolgate/poolgate/internal/pool"
 	"github.com/poolgate/poolgate/internal/secretbox"
@@ -67,6 +68,9 @@ type Service struct {
 	// CallbackURL is Poolgate's OAuth callback ({PUBLIC_URL}/api/user/accounts/oauth/callback),
 	// the redirect of providers without an out-of-band one.
 	CallbackURL string
+	// Guard refuses a proxy on a loopback, private or link-local address unless
+	// ALLOW_PRIVATE_OUTBOUND allows it (nil: no check).
+	Guard *netguard.Guard
 }
 
 // Input is a new contributed account.
@@ -179,9 +183,9 @@ func (s *Service) create(ctx context.Context, user int64, in Input, tail string)
 		return nil, err
 	}
 	cred := strings.TrimSpace(in.Credential)
-	proxy, err := egress.Normalize(in.Proxy)
+	proxy, err := s.normalizeProxy(ctx, in.Proxy)
 	if err != nil {
-		return nil, fault.New(fault.Invalid, err.Error())
+		return nil, err
 	}
 	if err := s.check(ctx, ch, cred, effective(proxy, ch.ProxyURL)); err != nil {
 		return nil, err
@@ -240,9 +244,9 @@ func (s *Service) Update(ctx context.Context, user, id int64, c Change) (*Accoun
 	}
 	proxy := cur.proxy
 	if c.Proxy != nil {
-		v, err := egress.Normalize(*c.Proxy)
+		v, err := s.normalizeProxy(ctx, *c.Proxy)
 		if err != nil {
-			return nil, fault.New(fault.Invalid, err.Error())
+			return nil, err
 		}
 		p.ProxyURL = &v
 		if v != egress.Redact(cur.proxy) {
@@ -378,4 +382,19 @@ func deref(p *string) string {
 		return ""
 	}
 	return *p
+}
+
+// normalizeProxy checks a proxy URL (egress.Normalize) and its address (the outbound guard; a
+// host that does not resolve now is checked again when dialled) and returns the form stored.
+func (s *Service) normalizeProxy(ctx context.Context, raw string) (string, error) {
+	v, err := egress.Normalize(raw)
+	if err != nil {
+		return "", fault.New(fault.Invalid, err.Error())
+	}
+	if s.Guard != nil {
+		if err := s.Guard.CheckProxy(ctx, v); err != nil && !errors.Is(err, netguard.ErrResolve) {
+			return "", fault.New(fault.Invalid, "proxy_url: "+err.Error()+" (see ALLOW_PRIVATE_OUTBOUND)")
+		}
+	}
+	return v, nil
 }

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/pprof"
 	"sync"
@@ -58,6 +59,9 @@ type Options struct {
 	Extra func(e *echo.Echo)
 	// Ready runs after the app has started and before it listens (development bootstrap).
 	Ready func(ctx context.Context, a *App) error
+	// Listener, when set, is where Serve accepts connections instead of PORT (tests serving
+	// several instances on ports of their own).
+	Listener net.Listener
 }
 
 // App is a running Poolgate instance's parts.
@@ -176,7 +180,12 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Options)
 	}
 	a.Accounts = pool.New(pool.Deps{DB: a.Pool, Queries: a.Queries, Box: a.Box, Bus: a.Bus, Store: poolStore,
 		Log: log, Now: opt.Now, Client: &http.Client{Transport: relay.NewTransport(cfg.UpstreamTimeout), Timeout: 30 * time.Second},
-		Proxies: egress.New(func() *http.Transport { return relay.NewTransport(cfg.UpstreamTimeout) }, 0),
+		Proxies: egress.New(func() *http.Transport {
+			// An outbound proxy (an administrator's or a user's) is an outbound address like any other.
+			tr := relay.NewTransport(cfg.UpstreamTimeout)
+			tr.DialContext = guard.DialContext
+			return tr
+		}, 0),
 		Config: pool.Config{Rules: poolRules, DefaultCooldown: cfg.PoolDefaultCooldown, MaxCooldown: cfg.PoolMaxCooldown,
 			StickyTTL: cfg.PoolStickyTTL, LeaseTTL: cfg.PoolLeaseTTL, FailureThreshold: cfg.PoolFailureThreshold,
 			ProbeInterval: cfg.PoolProbeInterval}})
@@ -293,7 +302,14 @@ func Serve(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Option
 		MaxHeaderBytes:    1 << 20,
 	}
 	errc := make(chan error, 2)
-	go func() { errc <- srv.ListenAndServe() }()
+	go func() {
+		if opt.Listener != nil {
+			srv.Addr = opt.Listener.Addr().String()
+			errc <- srv.Serve(opt.Listener)
+			return
+		}
+		errc <- srv.ListenAndServe()
+	}()
 	if cfg.MetricsAddr != "" {
 		ms := &http.Server{Addr: cfg.MetricsAddr, Handler: a.metricsMux(), ReadHeaderTimeout: 10 * time.Second}
 		go func() {

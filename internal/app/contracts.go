@@ -54,7 +54,7 @@ func (a *App) mountContracts(e *echo.Echo) {
 		Pool: a.Pool, Queries: a.Queries, Auth: a.Auth, Settings: a.Settings,
 		SecureCookies: a.Cfg.AppEnv == config.EnvProduction, SSO: a.SSO, Passkeys: a.Passkeys,
 	}, nil))
-	contributed := &accounts.Service{DB: a.Pool, Queries: a.Queries, Box: a.Box, Settings: a.Settings, Pool: a.Accounts, Bus: a.Bus,
+	contributed := &accounts.Service{DB: a.Pool, Queries: a.Queries, Box: a.Box, Settings: a.Settings, Pool: a.Accounts, Bus: a.Bus, Guard: a.Guard,
 		Ephemeral: a.Ephemeral, Refresher: a.OAuth, OAuthProviders: a.OAuthProviders,
 		CallbackURL: strings.TrimRight(a.Cfg.PublicURL, "/") + "/api/user/accounts/oauth/callback"}
 	usr := &user.Handler{

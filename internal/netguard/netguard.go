@@ -145,7 +145,29 @@ func (g *Guard) Check(ctx context.Context, rawURL string) error {
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Hostname() == "" {
 		return fmt.Errorf("%w: an absolute http or https URL is required", ErrURL)
 	}
-	host := u.Hostname()
+	return g.CheckHost(ctx, u.Hostname())
+}
+
+// CheckProxy validates an outbound proxy URL (http, https, socks5 or socks5h; the scheme and
+// the rest are egress's to judge) by its host, as Check does: a proxy is dialled like any other
+// outbound address. The empty string (no proxy) passes.
+func (g *Guard) CheckProxy(ctx context.Context, rawURL string) error {
+	if rawURL == "" {
+		return nil
+	}
+	u, err := url.Parse(rawURL)
+	if err != nil || u.Hostname() == "" {
+		return fmt.Errorf("%w: a proxy URL with a host is required", ErrURL)
+	}
+	return g.CheckHost(ctx, u.Hostname())
+}
+
+// CheckHost validates a bare host (a name or an address literal): allowed by name, or every
+// address it resolves to allowed. It returns an error wrapping ErrURL, ErrResolve or ErrBlocked.
+func (g *Guard) CheckHost(ctx context.Context, host string) error {
+	if host == "" {
+		return fmt.Errorf("%w: a host is required", ErrURL)
+	}
 	if g.hostAllowed(host) {
 		return nil
 	}
@@ -177,7 +199,7 @@ func (g *Guard) checkAddr(host string, a netip.Addr) error {
 // DialContext dials like net.Dialer.DialContext, refusing to connect to an address that is not
 // allowed; the check runs on the address actually connected to, after resolution. A host allowed
 // by name is dialled without the check. Use it as an http.Transport's DialContext (Transport
-// does so), and do not set a proxy, which would be dialled instead of the destination.
+// does so); a transport with a proxy dials the proxy, so the proxy's address is what is checked.
 func (g *Guard) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
 	host, _, err := net.SplitHostPort(addr)
 	if err != nil {

@@ -201,6 +201,13 @@ func (o operation) exampleCall(params map[string]string, body any) (call, error)
 // send makes the call on base with the credentials cred adds.
 func send(t testing.TB, hc *http.Client, base string, c call, cred func(*http.Request)) (int, []byte) {
 	t.Helper()
+	status, b, err := trySend(hc, base, c, cred)
+	require.NoError(t, err)
+	return status, b
+}
+
+// trySend is send returning the error (safe to call from any goroutine).
+func trySend(hc *http.Client, base string, c call, cred func(*http.Request)) (int, []byte, error) {
 	u := base + c.Path
 	if len(c.Query) > 0 {
 		u += "?" + c.Query.Encode()
@@ -210,7 +217,9 @@ func send(t testing.TB, hc *http.Client, base string, c call, cred func(*http.Re
 		body = bytes.NewReader(c.Body)
 	}
 	req, err := http.NewRequest(c.Method, u, body)
-	require.NoError(t, err)
+	if err != nil {
+		return 0, nil, err
+	}
 	for k, v := range c.Header {
 		req.Header[k] = v
 	}
@@ -220,11 +229,12 @@ func send(t testing.TB, hc *http.Client, base string, c call, cred func(*http.Re
 	hc2 := *hc
 	hc2.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	res, err := hc2.Do(req)
-	require.NoError(t, err, "%s %s", c.Method, u)
+	if err != nil {
+		return 0, nil, fmt.Errorf("%s %s: %w", c.Method, u, err)
+	}
 	defer res.Body.Close()
 	b, err := io.ReadAll(res.Body)
-	require.NoError(t, err)
-	return res.StatusCode, b
+	return res.StatusCode, b, err
 }
 
 // lowerFirst writes an operationId as the spec does (the generated specs capitalise it).

@@ -37,6 +37,12 @@ type load struct {
 
 func startLoad(t *testing.T, f *faultEnv, workers int) *load {
 	t.Helper()
+	return startLoadOn(t, f.env.URL, f.user.Key, workers)
+}
+
+// startLoadOn is startLoad against the gateway at base, with key.
+func startLoadOn(t *testing.T, base, key string, workers int) *load {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	l := &load{cancel: cancel}
 	t.Cleanup(func() { l.stop() }) // a failed assertion still ends the load before the servers close
@@ -47,7 +53,7 @@ func startLoad(t *testing.T, f *faultEnv, workers int) *load {
 			defer l.wg.Done()
 			for i := w; ctx.Err() == nil; i++ {
 				c, stream := callers[i%len(callers)], i%2 == 1
-				res, err := client.Do(c.request(f.env.URL, f.user.Key, stream))
+				res, err := client.Do(c.request(base, key, stream))
 				if err != nil {
 					l.add(answer{caller: c, stream: stream, status: -1, body: []byte(err.Error())})
 					select { // a refused connection answers at once: do not spin
@@ -184,10 +190,18 @@ func TestRedisOutage(t *testing.T) {
 	l.waitFor(t, 24)
 	require.Positive(t, f.env.App.Limits.Fallbacks(), "limits counted in process while Redis is away")
 	rd.Start()
-	fallbacks := f.env.App.Limits.Fallbacks()
-	l.waitFor(t, 24)
+	// Back to Redis once it answers again: some run of calls is admitted without a fallback.
+	// (How many calls fall back before the client reconnects depends on the machine's load.)
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		before := f.env.App.Limits.Fallbacks()
+		l.waitFor(t, 6)
+		if f.env.App.Limits.Fallbacks() == before {
+			break
+		}
+		require.True(t, time.Now().Before(deadline), "limits go back to Redis once it answers again")
+	}
 	answers := l.stop()
-	require.Less(t, f.env.App.Limits.Fallbacks()-fallbacks, int64(24), "back to Redis once it answers again")
 
 	f.env.AdminToken = f.env.Login(apptest.AdminUsername, apptest.AdminPassword)
 	rows := f.usage(t)

@@ -17,11 +17,13 @@ import (
 )
 
 // shortUpstreamBounds makes the upstream bounds short enough to trip in a test: headers within
-// 400 ms, then no silence longer than 400 ms.
+// 2 s, then no silence longer than 2 s. (At 400 ms, a trickled answer — a byte per millisecond —
+// was cut on a loaded CI machine: the bounds must stay well above the scheduling delays of a
+// machine running every package's tests at once.)
 func shortUpstreamBounds() apptest.Option {
 	return apptest.WithConfig(func(c *config.Config) {
-		c.UpstreamTimeout = 400 * time.Millisecond
-		c.UpstreamIdleTimeout = 400 * time.Millisecond
+		c.UpstreamTimeout = 2 * time.Second
+		c.UpstreamIdleTimeout = 2 * time.Second
 	})
 }
 

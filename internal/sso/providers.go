@@ -105,13 +105,14 @@ func (s *Service) Check(ctx context.Context, p Provider) error {
 	if s.Guard == nil {
 		return nil
 	}
-	for _, u := range []string{p.Issuer, p.TokenURL, p.UserInfoURL} {
-		if u == "" {
+	for _, f := range []struct{ name, url string }{{"issuer", p.Issuer}, {"token_url", p.TokenURL}, {"userinfo_url", p.UserInfoURL}} {
+		if f.url == "" {
 			continue
 		}
-		// A host that does not resolve now is checked again when dialled.
-		if err := s.Guard.Check(ctx, u); err != nil && !errors.Is(err, netguard.ErrResolve) {
-			return fault.New(fault.Unprocessable, fmt.Sprintf("%s is not allowed: %v", u, err))
+		// A host that does not resolve now is checked again when dialled. The message names the
+		// field and the host, never the URL (it may carry credentials).
+		if err := s.Guard.Check(ctx, f.url); err != nil && !errors.Is(err, netguard.ErrResolve) {
+			return fault.New(fault.Unprocessable, fmt.Sprintf("%s is not allowed: %v", f.name, err))
 		}
 	}
 	return nil

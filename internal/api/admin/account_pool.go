@@ -47,7 +47,7 @@ func limitsIn(l *adminapi.AccountLimits) ([]byte, error) {
 }
 
 // accountCreateParams turns one create body into query parameters.
-func (h *Handler) accountCreateParams(channel int64, b *adminapi.AccountCreate) (db.AccountCreateParams, error) {
+func (h *Handler) accountCreateParams(ctx context.Context, channel int64, b *adminapi.AccountCreate) (db.AccountCreateParams, error) {
 	p := db.AccountCreateParams{ChannelID: channel, CredentialEnc: h.Box.Seal(b.Credential),
 		CredentialTail: secretbox.Tail(b.Credential), Weight: defaultWeight, Status: string(adminapi.ActiveStatusActive),
 		Nickname: b.Nickname, OwnerUserID: b.OwnerUserId}
@@ -69,7 +69,7 @@ func (h *Handler) accountCreateParams(channel int64, b *adminapi.AccountCreate) 
 		p.Tier = &t
 	}
 	var err error
-	if p.ProxyURL, err = proxyIn(b.ProxyUrl); err != nil {
+	if p.ProxyURL, err = h.proxyIn(ctx, b.ProxyUrl); err != nil {
 		return p, err
 	}
 	if p.MaxConcurrency, err = int32Ptr("max_concurrency", b.MaxConcurrency); err != nil {
@@ -93,7 +93,7 @@ func translateAccountWrite(err error) error {
 func (h *Handler) AccountImport(ctx context.Context, req adminapi.AccountImportRequestObject) (adminapi.AccountImportResponseObject, error) {
 	params := make([]db.AccountCreateParams, 0, len(req.Body.Accounts))
 	for i := range req.Body.Accounts {
-		p, err := h.accountCreateParams(req.Id, &req.Body.Accounts[i])
+		p, err := h.accountCreateParams(ctx, req.Id, &req.Body.Accounts[i])
 		if err != nil {
 			return nil, err
 		}

@@ -34,7 +34,7 @@ func (h *Handler) AccountList(ctx context.Context, req adminapi.AccountListReque
 
 // AccountCreate adds an account to a channel, its credential sealed at rest, and reroutes.
 func (h *Handler) AccountCreate(ctx context.Context, req adminapi.AccountCreateRequestObject) (adminapi.AccountCreateResponseObject, error) {
-	p, err := h.accountCreateParams(req.Id, req.Body)
+	p, err := h.accountCreateParams(ctx, req.Id, req.Body)
 	if err != nil {
 		return nil, err
 	}
@@ -71,7 +71,7 @@ func (h *Handler) AccountUpdate(ctx context.Context, req adminapi.AccountUpdateR
 		p.CredentialEnc, p.CredentialTail = h.Box.Seal(*b.Credential), &tail
 	}
 	var err error
-	if p.ProxyURL, err = proxyIn(b.ProxyUrl); err != nil {
+	if p.ProxyURL, err = h.proxyIn(ctx, b.ProxyUrl); err != nil {
 		return nil, err
 	}
 	if p.Weight, err = int32Ptr("weight", b.Weight); err != nil {

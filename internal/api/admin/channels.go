@@ -42,7 +42,7 @@ func (h *Handler) ChannelCreate(ctx context.Context, req adminapi.ChannelCreateR
 	p := db.ChannelCreateParams{Name: b.Name, Type: string(b.Type), BaseURL: b.BaseUrl, Models: b.Models,
 		Priority: defaultPriority, Weight: defaultWeight, Status: string(adminapi.ActiveStatusActive)}
 	var err error
-	if p.ProxyURL, err = proxyIn(b.ProxyUrl); err != nil {
+	if p.ProxyURL, err = h.proxyIn(ctx, b.ProxyUrl); err != nil {
 		return nil, err
 	}
 	if b.Priority != nil {
@@ -100,7 +100,7 @@ func (h *Handler) ChannelUpdate(ctx context.Context, req adminapi.ChannelUpdateR
 		}
 	}
 	var err error
-	if p.ProxyURL, err = proxyIn(b.ProxyUrl); err != nil {
+	if p.ProxyURL, err = h.proxyIn(ctx, b.ProxyUrl); err != nil {
 		return nil, err
 	}
 	if p.Priority, err = int32Ptr("priority", b.Priority); err != nil {

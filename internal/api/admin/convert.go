@@ -1,12 +1,15 @@
 package admin
 
 import (
+	"context"
+	"errors"
 	"math"
 
 	"github.com/poolgate/poolgate/gen/api/admin"
 	"github.com/poolgate/poolgate/gen/db"
 	"github.com/poolgate/poolgate/internal/egress"
 	"github.com/poolgate/poolgate/internal/fault"
+	"github.com/poolgate/poolgate/internal/netguard"
 	"github.com/poolgate/poolgate/internal/settings"
 )
 
@@ -116,14 +119,21 @@ func proxyOut(stored string) *string {
 	return &r
 }
 
-// proxyIn checks an outbound proxy given in a body and returns the form stored (nil stays nil).
-func proxyIn(p *string) (*string, error) {
+// proxyIn checks an outbound proxy given in a body, its address included (the outbound guard;
+// a host that does not resolve now is checked again when dialled), and returns the form stored
+// (nil stays nil).
+func (h *Handler) proxyIn(ctx context.Context, p *string) (*string, error) {
 	if p == nil {
 		return nil, nil
 	}
 	v, err := egress.Normalize(*p)
 	if err != nil {
 		return nil, fault.New(fault.Invalid, err.Error())
+	}
+	if h.Guard != nil {
+		if err := h.Guard.CheckProxy(ctx, v); err != nil && !errors.Is(err, netguard.ErrResolve) {
+			return nil, fault.New(fault.Invalid, "proxy_url: "+err.Error()+" (see ALLOW_PRIVATE_OUTBOUND)")
+		}
 	}
 	return &v, nil
 }

@@ -18,7 +18,14 @@ import (
 
 	adminclient "github.com/poolgate/poolgate/clients/go/admin"
 	userclient "github.com/poolgate/poolgate/clients/go/user"
+	"github.com/poolgate/poolgate/internal/apptest"
+	"github.com/poolgate/poolgate/internal/config"
 )
+
+// loopbackProxies lets the app use the tests' proxies on 127.0.0.1: a proxy is an outbound
+// address, refused on a loopback, private or link-local address unless ALLOW_PRIVATE_OUTBOUND
+// allows it.
+var loopbackProxies = []apptest.Option{apptest.WithConfig(func(c *config.Config) { c.AllowPrivateOutbound = "127.0.0.0/8" })}
 
 // testProxy is a small outbound proxy started by a test: it records the target of each tunnel or
 // forwarded request and the credentials it was given.
@@ -221,7 +228,7 @@ func startHTTPProxy(t *testing.T, user, pass string) *testProxy {
 func TestContributedAccountThroughProxies(t *testing.T) {
 	t.Parallel()
 	const key = "sk-proxied-0123456789"
-	c := newContribEnv(t, key)
+	c := newContribEnvWith(t, loopbackProxies, key)
 	ctx := context.Background()
 	owner := c.env.NewUser("proxied", 1_000_000)
 	ou := c.env.User(owner.Token)
@@ -289,7 +296,7 @@ func TestContributedAccountThroughProxies(t *testing.T) {
 func TestDeadProxyFailsOver(t *testing.T) {
 	t.Parallel()
 	const key = "sk-direct-0123456789"
-	c := newContribEnv(t, key)
+	c := newContribEnvWith(t, loopbackProxies, key)
 	ctx := context.Background()
 	rider := c.env.NewUser("rider", 1_000_000)
 	admin := c.env.Admin()
