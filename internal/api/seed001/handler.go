@@ -26,10 +26,6 @@ import (
 // (seed 001's OAUTH_REDIRECT_URI); it must be registered with the provider.
 const CallbackPath = "/api/auth/sso/callback"
 
-// AccountCallbackPath is where an OAuth provider without an out-of-band redirect sends an
-// account onboarding begun at /api/plugin-api/oauth/authorize (the user contract's callback).
-const AccountCallbackPath = "/api/user/accounts/oauth/callback"
-
 // Handler implements the seed 001 compatible contract over the services of the others.
 type Handler struct {
 	Pool    *pgxpool.Pool

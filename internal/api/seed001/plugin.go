@@ -52,13 +52,14 @@ func accountOut(a *accounts.Account) seed001api.Account {
 }
 
 // SeedOauthAuthorize starts onboarding an OAuth account the user contributes (dedicated, or
-// shared with is_shared 1).
+// shared with is_shared 1), as the user contract's authorize does: the provider redirects to
+// /api/user/accounts/oauth/callback, or shows a code to paste at /api/user/accounts/oauth/exchange.
 func (h *Handler) SeedOauthAuthorize(ctx context.Context, req seed001api.SeedOauthAuthorizeRequestObject) (seed001api.SeedOauthAuthorizeResponseObject, error) {
 	p, err := principal(ctx)
 	if err != nil {
 		return nil, err
 	}
-	in := accounts.OAuthStart{User: p.UserID, Provider: "gemini", Callback: h.PublicURL + AccountCallbackPath}
+	in := accounts.OAuthStart{User: p.UserID, Provider: "gemini"}
 	if b := req.Body; b != nil {
 		if b.Provider != nil {
 			in.Provider = *b.Provider
@@ -71,7 +72,7 @@ func (h *Handler) SeedOauthAuthorize(ctx context.Context, req seed001api.SeedOau
 		return nil, err
 	}
 	out := seed001api.SeedOauthAuthorize200JSONResponse{Success: true}
-	out.Data.AuthUrl, out.Data.State, out.Data.ExpiresIn = a.URL, a.State, int(accounts.OAuthStateTTL/time.Second)
+	out.Data.AuthUrl, out.Data.State, out.Data.ExpiresIn = a.URL, a.State, int(a.ExpiresIn/time.Second)
 	return out, nil
 }
 

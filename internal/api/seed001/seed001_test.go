@@ -313,7 +313,9 @@ func chatStream(t *testing.T, env *apptest.Env, token, body string) string {
 // 001's paths, in its shapes, agree with the user contract's.
 func TestSeedContributedAccounts(t *testing.T) {
 	t.Parallel()
-	env := apptest.New(t)
+	env := apptest.New(t, apptest.WithConfig(func(c *config.Config) {
+		c.OAuthAccountProviders = `{"openai":{"client_id":"poolgate-test","authorize_url":"https://auth.example.test/oauth/authorize"}}`
+	}))
 	ctx := context.Background()
 	ch := env.Channel("contributed", []string{"gpt-4o-mini"})
 	env.Price("gpt-4o-mini", 150, 600)
@@ -360,6 +362,22 @@ func TestSeedContributedAccounts(t *testing.T) {
 		require.Equal(t, strconv.FormatInt(u.ID, 10), it.UserId)
 		require.Equal(t, it.UserId+":"+it.ModelName, it.PoolId)
 	}
+
+	// POST /api/plugin-api/oauth/authorize {"is_shared": 1, "provider": "openai"}: the provider's
+	// authorization URL (PKCE) coming back to the user contract's callback.
+	one, provider := seed001client.OAuthAuthorizeRequestIsSharedN1, "openai"
+	oa, err := c.SeedOauthAuthorizeWithResponse(ctx, seed001client.OAuthAuthorizeRequest{IsShared: &one, Provider: &provider})
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, oa.StatusCode(), string(oa.Body))
+	require.True(t, oa.JSON200.Success)
+	require.Equal(t, 600, oa.JSON200.Data.ExpiresIn)
+	au, err := url.Parse(oa.JSON200.Data.AuthUrl)
+	require.NoError(t, err)
+	require.Equal(t, "auth.example.test", au.Host)
+	require.Equal(t, "poolgate-test", au.Query().Get("client_id"))
+	require.Equal(t, "S256", au.Query().Get("code_challenge_method"))
+	require.Equal(t, oa.JSON200.Data.State, au.Query().Get("state"))
+	require.Equal(t, env.PublicURL+"/api/user/accounts/oauth/callback", au.Query().Get("redirect_uri"))
 
 	// Another user sees none of carol's accounts, rides her shared one within his shared quota
 	// (one call), and is then refused in seed 001's shape with clears_in.

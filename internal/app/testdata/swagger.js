@@ -1,4 +1,4 @@
-// Swagger UI at /docs, as an administrator uses it: the page renders, each of the six contracts
+// Swagger UI at /docs, as an administrator uses it: the page renders, each of the contracts
 // can be chosen in the top bar and shows all its operations, Authorize takes an admin token, and
 // "Try it out" on GET /api/settings answers 200 from the page itself.
 // Env: BASE_URL, ADMIN_TOKEN, CONTRACTS (JSON: [{name, title, operations}]).
