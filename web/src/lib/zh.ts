@@ -546,6 +546,12 @@ export const zh: Record<string, string> = {
   "At": "时间",
   // money, plans, multipliers, pricing
   "Test": "测试",
+  "quota units (below)": "额度单位(见下)",
+  "Redeemed the plan {plan} until {until} ({quota} quota units); your balance is now {balance}.": "已兑换套餐 {plan},有效至 {until}(含 {quota} 额度单位);当前余额 {balance}。",
+  "What each code gives": "每个兑换码赠送",
+  "the plan {name}": "套餐 {name}",
+  "plan {name}": "套餐 {name}",
+  "Not used when the code grants a plan.": "兑换码赠送套餐时不使用。",
   "≈ {amount} in the site's currency": "≈ 站点货币 {amount}",
   "{name}: {model} answered in {ms} ms: “{answer}”": "{name}:{model} 在 {ms} 毫秒内回答:“{answer}”",
   "{name}: {model} failed (HTTP {status}) after {ms} ms: {error}": "{name}:{model} 失败(HTTP {status}),耗时 {ms} 毫秒:{error}",
