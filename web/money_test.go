@@ -75,8 +75,9 @@ func epayGateway(t *testing.T) *httptest.Server {
 	return srv
 }
 
-// TestConsoleMoney: an administrator creates a plan and sets channel × group and user × channel
-// multipliers in /admin; an invited user buys the plan and tops up through the EPay gateway
+// TestConsoleMoney: an administrator creates a plan, sets channel × group and user × channel
+// multipliers and makes a code granting the plan in /admin; an invited user redeems it, buys the
+// plan and tops up through the EPay gateway
 // (the signed notify credits each order once; the order's state shown on return), sees the
 // subscription, their orders, referral link, prices after the multipliers and their shared
 // quota; the administrator sees the orders, the notifies and the inviter's commission; the
@@ -119,8 +120,8 @@ func TestConsoleMoney(t *testing.T) {
 		"USERNAME": "gina", "PASSWORD": "password-gina", "USER_ID": strconv.FormatInt(buyer, 10), "MODEL": model, "INVITER": inviter.Name,
 	})
 
-	// What the pages showed is what the server holds: the top-up's 2.00 × 500 000 and the plan's
-	// 500 000 units, each credited once; the inviter 10% of what each order's price buys (2.00
+	// What the pages showed is what the server holds: the plan code's 500 000 units, the
+	// top-up's 2.00 × 500 000 and the bought plan's 500 000 units, each credited once; the inviter 10% of what each order's price buys (2.00
 	// and 12.50 × 500 000). A build that refuses plan orders (payments not wired to plans yet)
 	// has only the top-up paid.
 	paid := "paid"
@@ -138,7 +139,7 @@ func TestConsoleMoney(t *testing.T) {
 	if planPaid == 0 {
 		t.Log("this build refuses plan orders (payment_plan_unavailable): the plan purchase was not checked")
 	}
-	require.Equal(t, buyerBefore+1_000_000+planPaid*500_000, env.Balance(buyer))
+	require.Equal(t, buyerBefore+500_000+1_000_000+planPaid*500_000, env.Balance(buyer), "the plan code, the top-up and the plan bought")
 	require.Equal(t, inviterBefore+100_000+planPaid*625_000, env.Balance(inviter.ID))
 }
 

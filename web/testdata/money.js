@@ -1,5 +1,6 @@
 // Money through the console: an administrator creates a plan (a malformed rule and a rule the
-// server refuses first) and sets multipliers; an invited user buys the plan and tops up through
+// server refuses first), sets multipliers and makes a code granting the plan; an invited user
+// redeems it (the subscription shown), buys the plan again (a renewal) and tops up through
 // the EPay test gateway (its signed notify credits the order; the order's state is shown on
 // return), sees the subscription, the orders, the referral link, their prices after the
 // multipliers and their shared quota; the administrator sees the orders, notifies and the
@@ -27,6 +28,7 @@ async function pay(t, paid) {
 module.exports = async function (t) {
   const { page, env, step, expect } = t;
   let planBought = false;
+  let planCode;
   await step('the administrator creates a plan', async () => {
     await signIn(t, '/admin/plans', env.ADMIN_USER, env.ADMIN_PASSWORD, 'Plans');
     await page.getByRole('button', { name: 'New plan' }).click();
@@ -76,14 +78,37 @@ module.exports = async function (t) {
     await uc.getByRole('button', { name: 'Save' }).click();
     await uc.locator('[role=status]', { hasText: 'Saved.' }).waitFor();
     await look(t, 'admin-multipliers');
+  });
+  await step('the administrator makes a code that grants the plan', async () => {
+    await go(t, 'Redemption codes', 'Redemption codes');
+    await page.getByRole('button', { name: 'New batch' }).click();
+    const dlg = page.locator('dialog[open]');
+    await dlg.getByLabel('Batch name').fill('pro-gift');
+    await dlg.getByLabel('How many codes').fill('1');
+    const plan = await dlg.getByLabel('What each code gives').locator('option', { hasText: 'Pro monthly' }).getAttribute('value');
+    await dlg.getByLabel('What each code gives').selectOption(plan);
+    await dlg.getByRole('button', { name: 'Create' }).click();
+    const box = page.locator('[data-testid=new-codes]');
+    await box.waitFor();
+    planCode = (await box.innerText()).trim();
+    await page.getByRole('button', { name: 'I have saved them' }).click();
+    await page.getByRole('region', { name: 'Codes' }).locator('tbody tr', { hasText: 'pro-gift' }).locator('td', { hasText: 'plan Pro monthly' }).waitFor();
     await page.getByRole('button', { name: 'Sign out' }).first().click();
   });
   await step('an invited user buys the plan through the gateway', async () => {
     await signIn(t, '/app/plans', env.USERNAME, env.PASSWORD, 'Plans');
     await page.locator('[data-testid=subscription]', { hasText: 'No plan running' }).waitFor();
-    const card = page.locator('section.card', { hasText: 'Pro monthly' });
+    const card = page.locator('section.card.plan', { hasText: 'Pro monthly' });
     await card.locator('.big', { hasText: '12.50' }).waitFor();
     await look(t, 'app-plans-offer');
+    await go(t, 'Wallet', 'Wallet');
+    await page.getByLabel('Redemption code').fill(planCode);
+    await page.getByRole('button', { name: 'Redeem' }).click();
+    await page.locator('[role=status]', { hasText: 'Redeemed the plan Pro monthly until' }).waitFor();
+    await go(t, 'Plans', 'Plans');
+    await page.locator('[data-testid=subscription]', { hasText: 'Pro monthly' }).waitFor();
+    await page.getByRole('region', { name: 'Grants' }).locator('td', { hasText: 'code · new' }).waitFor();
+    await look(t, 'app-plans');
     await card.getByRole('button', { name: 'Buy Pro monthly' }).click();
     // A build whose payments are not wired to plans yet refuses plan orders (422
     // payment_plan_unavailable): the refusal is shown as worded and the plan is not bought.
@@ -101,10 +126,9 @@ module.exports = async function (t) {
     await pay(t, 'Paid: the plan is yours');
     await look(t, 'app-wallet-order');
     await go(t, 'Plans', 'Plans');
-    await page.locator('[data-testid=subscription]', { hasText: 'Pro monthly' }).waitFor();
     await page.locator('main .countdown').first().waitFor();
-    await page.getByRole('region', { name: 'Grants' }).locator('td', { hasText: 'payment' }).waitFor();
-    await look(t, 'app-plans');
+    await page.getByRole('region', { name: 'Grants' }).locator('td', { hasText: 'payment · renewal' }).waitFor();
+    await look(t, 'app-plans-renewed');
   });
   await step('the user tops up and sees the orders and the referral link', async () => {
     await go(t, 'Wallet', 'Wallet');

@@ -13,7 +13,7 @@ type Code = AdminSchema<"RedemptionCode">;
 type Status = AdminSchema<"RedemptionCodeStatus">;
 
 const statuses: Status[] = ["active", "used", "expired", "disabled"];
-const blank: Draft = { name: "", count: "10", quota: "", max_uses: "1", expires_at: "" };
+const blank: Draft = { name: "", count: "10", quota: "", plan_id: "", max_uses: "1", expires_at: "" };
 const PAGE = 20;
 
 /** A file name made of a batch name. */
@@ -34,6 +34,8 @@ export function Codes() {
       ),
     [filter, page],
   );
+  const plans = useLoad(async () => (await must(pg.admin.GET("/api/plans"))).items, []);
+  const planName = (id: number) => t("plan {name}", { name: plans.data?.find((p) => p.id === id)?.name ?? `#${id}` });
   const [creating, setCreating] = useState(false);
   const [draft, setDraft] = useState<Draft>(blank);
   const [batch, setBatch] = useState<AdminSchema<"RedemptionCodeBatch"> | null>(null);
@@ -57,7 +59,7 @@ export function Codes() {
           body: {
             name: str(draft, "name"),
             count: int(draft, "count") ?? 0,
-            quota: int(draft, "quota") ?? 0,
+            ...(int(draft, "plan_id") ? { plan_id: int(draft, "plan_id") } : { quota: int(draft, "quota") ?? 0 }),
             max_uses: int(draft, "max_uses"),
             expires_at: isoOf(str(draft, "expires_at")) ?? null,
           },
@@ -154,7 +156,7 @@ export function Codes() {
                   </button>
                 ),
               },
-              { label: t("Quota each"), cell: (c) => num(c.quota), num: true },
+              { label: t("Quota each"), cell: (c) => (c.plan_id ? planName(c.plan_id) : num(c.quota)), num: true },
               { label: t("Uses"), cell: (c) => `${num(c.used_count)} / ${num(c.max_uses)}`, num: true },
               { label: t("Status"), cell: (c) => <Badge value={c.status} tone={c.status === "active" ? "ok" : c.status === "used" ? "info" : c.status === "expired" ? "warn" : "bad"} /> },
               { label: t("Expires"), cell: (c) => (c.expires_at ? when(c.expires_at) : t("never")) },
@@ -199,7 +201,8 @@ export function Codes() {
             specs={[
               { key: "name", label: t("Batch name"), required: true, hint: t("The list's filter and the CSV export use it.") },
               { key: "count", label: t("How many codes"), type: "number", required: true, hint: t("1 to 1000.") },
-              { key: "quota", label: t("Quota units each redeem credits"), type: "number", required: true },
+              { key: "plan_id", label: t("What each code gives"), type: "select", options: [{ value: "", label: t("quota units (below)") }, ...(plans.data ?? []).map((p) => ({ value: String(p.id), label: t("the plan {name}", { name: p.name }) }))] },
+              { key: "quota", label: t("Quota units each redeem credits"), type: "number", required: !int(draft, "plan_id"), hint: t("Not used when the code grants a plan.") },
               { key: "max_uses", label: t("Uses per code"), type: "number", hint: t("In all; each user redeems a code at most once.") },
               { key: "expires_at", label: t("Expires"), type: "datetime", hint: t("Empty for never.") },
             ]}

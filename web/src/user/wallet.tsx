@@ -113,7 +113,15 @@ function Redeem() {
         await refreshMe();
         return r;
       },
-      (r) => t("Redeemed {quota} quota units; your balance is now {balance}.", { quota: num(r.quota), balance: num(r.balance) }),
+      (r) =>
+        r.subscription
+          ? t("Redeemed the plan {plan} until {until} ({quota} quota units); your balance is now {balance}.", {
+              plan: r.subscription.plan_name,
+              until: when(r.subscription.expires_at),
+              quota: num(r.quota),
+              balance: num(r.balance),
+            })
+          : t("Redeemed {quota} quota units; your balance is now {balance}.", { quota: num(r.quota), balance: num(r.balance) }),
     );
   };
   return (
