@@ -205,6 +205,7 @@ type Model struct {
 	PerCallPrice      int64
 	ImagePrice        int64
 	PromptTier        []byte
+	OutputCap         *int64
 }
 
 type OIDCProvider struct {

@@ -11,11 +11,11 @@ import (
 
 const modelCreate = `-- name: ModelCreate :one
 INSERT INTO models (name, input_price, output_price, cached_input_price, cache_write_5m_price,
-    cache_write_1h_price, reasoning_price, per_call_price, image_price, prompt_tier)
+    cache_write_1h_price, reasoning_price, per_call_price, image_price, prompt_tier, output_cap)
 VALUES ($1, $2, $3, $4, $5,
     $6, $7, $8, $9,
-    $10)
-RETURNING id, name, input_price, output_price, cached_input_price, created_at, updated_at, cache_write_5m_price, cache_write_1h_price, reasoning_price, per_call_price, image_price, prompt_tier
+    $10, $11)
+RETURNING id, name, input_price, output_price, cached_input_price, created_at, updated_at, cache_write_5m_price, cache_write_1h_price, reasoning_price, per_call_price, image_price, prompt_tier, output_cap
 `
 
 type ModelCreateParams struct {
@@ -29,6 +29,7 @@ type ModelCreateParams struct {
 	PerCallPrice      int64
 	ImagePrice        int64
 	PromptTier        []byte
+	OutputCap         *int64
 }
 
 func (q *Queries) ModelCreate(ctx context.Context, db DBTX, arg ModelCreateParams) (*Model, error) {
@@ -43,6 +44,7 @@ func (q *Queries) ModelCreate(ctx context.Context, db DBTX, arg ModelCreateParam
 		arg.PerCallPrice,
 		arg.ImagePrice,
 		arg.PromptTier,
+		arg.OutputCap,
 	)
 	var i Model
 	err := row.Scan(
@@ -59,6 +61,7 @@ func (q *Queries) ModelCreate(ctx context.Context, db DBTX, arg ModelCreateParam
 		&i.PerCallPrice,
 		&i.ImagePrice,
 		&i.PromptTier,
+		&i.OutputCap,
 	)
 	return &i, err
 }
@@ -76,7 +79,7 @@ func (q *Queries) ModelDelete(ctx context.Context, db DBTX, id int64) (int64, er
 }
 
 const modelList = `-- name: ModelList :many
-SELECT id, name, input_price, output_price, cached_input_price, created_at, updated_at, cache_write_5m_price, cache_write_1h_price, reasoning_price, per_call_price, image_price, prompt_tier FROM models ORDER BY name
+SELECT id, name, input_price, output_price, cached_input_price, created_at, updated_at, cache_write_5m_price, cache_write_1h_price, reasoning_price, per_call_price, image_price, prompt_tier, output_cap FROM models ORDER BY name
 `
 
 func (q *Queries) ModelList(ctx context.Context, db DBTX) ([]*Model, error) {
@@ -102,6 +105,7 @@ func (q *Queries) ModelList(ctx context.Context, db DBTX) ([]*Model, error) {
 			&i.PerCallPrice,
 			&i.ImagePrice,
 			&i.PromptTier,
+			&i.OutputCap,
 		); err != nil {
 			return nil, err
 		}
@@ -124,9 +128,10 @@ UPDATE models SET
     per_call_price     = coalesce($11, per_call_price),
     image_price        = coalesce($12, image_price),
     prompt_tier        = CASE WHEN $13::boolean THEN $14::jsonb ELSE prompt_tier END,
+    output_cap         = CASE WHEN $15::boolean THEN $16::bigint ELSE output_cap END,
     updated_at         = now()
-WHERE id = $15
-RETURNING id, name, input_price, output_price, cached_input_price, created_at, updated_at, cache_write_5m_price, cache_write_1h_price, reasoning_price, per_call_price, image_price, prompt_tier
+WHERE id = $17
+RETURNING id, name, input_price, output_price, cached_input_price, created_at, updated_at, cache_write_5m_price, cache_write_1h_price, reasoning_price, per_call_price, image_price, prompt_tier, output_cap
 `
 
 type ModelUpdateParams struct {
@@ -144,6 +149,8 @@ type ModelUpdateParams struct {
 	ImagePrice           *int64
 	SetPromptTier        bool
 	PromptTier           []byte
+	SetOutputCap         bool
+	OutputCap            *int64
 	ID                   int64
 }
 
@@ -163,6 +170,8 @@ func (q *Queries) ModelUpdate(ctx context.Context, db DBTX, arg ModelUpdateParam
 		arg.ImagePrice,
 		arg.SetPromptTier,
 		arg.PromptTier,
+		arg.SetOutputCap,
+		arg.OutputCap,
 		arg.ID,
 	)
 	var i Model
@@ -180,6 +189,7 @@ func (q *Queries) ModelUpdate(ctx context.Context, db DBTX, arg ModelUpdateParam
 		&i.PerCallPrice,
 		&i.ImagePrice,
 		&i.PromptTier,
+		&i.OutputCap,
 	)
 	return &i, err
 }
@@ -191,7 +201,7 @@ UPDATE models SET
     cached_input_price = $3::bigint,
     updated_at         = now()
 WHERE name = $4
-RETURNING id, name, input_price, output_price, cached_input_price, created_at, updated_at, cache_write_5m_price, cache_write_1h_price, reasoning_price, per_call_price, image_price, prompt_tier
+RETURNING id, name, input_price, output_price, cached_input_price, created_at, updated_at, cache_write_5m_price, cache_write_1h_price, reasoning_price, per_call_price, image_price, prompt_tier, output_cap
 `
 
 type ModelUpdateByNameParams struct {
@@ -224,6 +234,7 @@ func (q *Queries) ModelUpdateByName(ctx context.Context, db DBTX, arg ModelUpdat
 		&i.PerCallPrice,
 		&i.ImagePrice,
 		&i.PromptTier,
+		&i.OutputCap,
 	)
 	return &i, err
 }

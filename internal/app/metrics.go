@@ -13,7 +13,14 @@ import (
 // observability builds the metrics and feeds them each usage batch after it is written (after
 // the gateway's own accounting of the batch), off the request path.
 func (a *App) observability(_ context.Context) {
-	a.Metrics = metrics.New(metrics.Sources{DB: a.Pool, Queries: a.Queries, Redis: a.Redis, UsageQueue: a.Usage.Pending})
+	src := metrics.Sources{DB: a.Pool, Queries: a.Queries, Redis: a.Redis, UsageQueue: a.Usage.Pending}
+	if a.journal != nil {
+		src.Journal = a.journal.Stats
+	}
+	if a.Redis != nil {
+		src.Limits = func() (int64, int64) { return a.Limits.Fallbacks(), a.Limits.Resends() }
+	}
+	a.Metrics = metrics.New(src)
 	prev := a.Usage.OnFlush
 	a.Usage.OnFlush = func(recs []billing.Record) {
 		if prev != nil {

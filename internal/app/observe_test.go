@@ -92,6 +92,12 @@ func TestMetrics(t *testing.T) {
 		`poolgate_hook_outbox_pending 0`,
 		`poolgate_dependency_up{dependency="postgres"} 1`,
 		`poolgate_dependency_up{dependency="redis"} 1`,
+		`poolgate_usage_journal_pending 0`,
+		`poolgate_usage_journal_replayed_total 0`,
+		`poolgate_usage_journal_fsync_errors_total 0`,
+		`poolgate_usage_journal_append_errors_total 0`,
+		`poolgate_limits_redis_fallbacks_total 0`,
+		`poolgate_limits_redis_resends_total`,
 		`go_goroutines`,
 	} {
 		require.Contains(t, body, want)

@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -66,6 +67,11 @@ type Journal struct {
 	buf     []byte
 	closed  bool
 	failing bool // the last append failed (logged once per streak)
+
+	// pending counts records appended and not yet written to the database (all segments);
+	// replayed, records replayed from orphaned segments; syncErrors, failed fsyncs; appendErrors,
+	// failed appends. JournalStats reads them.
+	pending, replayed, syncErrors, appendErrors atomic.Int64
 
 	stop chan struct{}
 	done chan struct{}
@@ -159,6 +165,7 @@ func (j *Journal) Append(rec *Record) (*segment, error) {
 	n, err := seg.f.Write(j.buf)
 	seg.size += int64(n)
 	if err != nil {
+		j.appendErrors.Add(1)
 		if !j.failing {
 			j.cfg.Log.Error("usage journal: append failed; usage records are only in memory until it recovers", "error", err)
 		}
@@ -171,6 +178,7 @@ func (j *Journal) Append(rec *Record) (*segment, error) {
 	}
 	seg.pending++
 	seg.dirty = true
+	j.pending.Add(1)
 	return seg, nil
 }
 
@@ -183,6 +191,7 @@ func (j *Journal) Written(seg *segment, n int64) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	seg.pending -= n
+	j.pending.Add(-n)
 	if seg.pending > 0 || j.closed {
 		return
 	}
@@ -245,6 +254,7 @@ func (j *Journal) sync() {
 	for _, f := range files {
 		// A segment deleted meanwhile answers ErrClosed: its records are in the database.
 		if err := f.Sync(); err != nil && !errors.Is(err, os.ErrClosed) {
+			j.syncErrors.Add(1)
 			j.cfg.Log.Warn("usage journal: fsync", "error", err)
 		}
 	}
@@ -350,4 +360,24 @@ func (o orphan) release(remove bool) {
 		_ = os.Remove(o.path)
 	}
 	_ = o.f.Close()
+}
+
+// JournalStats are the journal's counters since the process started.
+type JournalStats struct {
+	// Pending is the number of records appended and not yet written to the database.
+	Pending int64
+	// Replayed counts records replayed from orphaned segments (written, or found written).
+	Replayed int64
+	// SyncErrors counts failed fsyncs; AppendErrors failed appends (such records are only in
+	// memory until written).
+	SyncErrors, AppendErrors int64
+}
+
+// Stats reads the journal's counters (zero for a nil journal).
+func (j *Journal) Stats() JournalStats {
+	if j == nil {
+		return JournalStats{}
+	}
+	return JournalStats{Pending: j.pending.Load(), Replayed: j.replayed.Load(), SyncErrors: j.syncErrors.Load(),
+		AppendErrors: j.appendErrors.Load()}
 }

@@ -83,5 +83,6 @@ func (r *Recorder) replay(ctx context.Context, o orphan) (int, error) {
 	}
 	o.release(true)
 	r.written.Add(int64(len(recs)))
+	r.cfg.Journal.replayed.Add(int64(len(recs)))
 	return len(recs), nil
 }

@@ -36,6 +36,9 @@ func ParsePromptTier(raw []byte) (*PromptTier, error) {
 func FromModel(m *db.Model) Price {
 	p := resolve(m.InputPrice, m.OutputPrice, m.CachedInputPrice, m.CacheWrite5mPrice, m.CacheWrite1hPrice, m.ReasoningPrice)
 	p.PerCall, p.PerImage = m.PerCallPrice, m.ImagePrice
+	if m.OutputCap != nil {
+		p.OutputCap = *m.OutputCap
+	}
 	if t, err := ParsePromptTier(m.PromptTier); err == nil && t != nil {
 		tp := resolve(t.InputPrice, t.OutputPrice, t.CachedInputPrice, t.CacheWrite5mPrice, t.CacheWrite1hPrice, t.ReasoningPrice)
 		p.TierAbove, p.Tier = t.AboveTokens, &tp

@@ -24,6 +24,9 @@ type Price struct {
 	// then apply to all its tokens. Tier's own PerCall, PerImage and Tier are ignored.
 	TierAbove int64
 	Tier      *Price
+	// OutputCap is the most output tokens one call can produce (0: not configured): a call that
+	// asks for no maximum reserves this many output tokens before it starts. It prices nothing.
+	OutputCap int64
 }
 
 // Usage is what an upstream reported for one call.

@@ -89,6 +89,11 @@ type Config struct {
 	HoldLease time.Duration
 	Log       *slog.Logger
 	Now       func() time.Time // the in-process clock (default time.Now); Redis uses its own
+	// SlowBudget bounds how long a call waits on a Redis that is reachable but does not answer
+	// in time (timeouts, a full connection pool) before it is counted in process (default 60 s).
+	// A slow Redis is not a dead one: counting in process while it is only slow would make the
+	// limits per instance, so the script is resent (it is idempotent per call) until it answers.
+	SlowBudget time.Duration
 }
 
 // Limiter admits and releases calls against counters.
@@ -97,7 +102,11 @@ type Limiter struct {
 	rds   *redisStore // nil without Redis
 	log   *slog.Logger
 	down  atomic.Bool  // Redis failed last time: logged once until it answers again
-	falls atomic.Int64 // calls admitted in process because Redis failed
+	falls atomic.Int64 // calls admitted in process because Redis could not be reached
+	// resends counts scripts sent again after a slow or failed answer (persist).
+	resends atomic.Int64
+	// slowBudget bounds how long persist keeps resending to a Redis that is reachable but slow.
+	slowBudget time.Duration
 	// Commands counts Redis commands (script calls) sent, for the per-call figures.
 	commands atomic.Int64
 	// live are the tickets holding a Redis reservation, renewed by Run.
@@ -120,7 +129,11 @@ func New(cfg Config) *Limiter {
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
-	l := &Limiter{mem: newMemStore(cfg.Now), log: cfg.Log, live: map[string]*Ticket{}, holdLease: cfg.HoldLease}
+	if cfg.SlowBudget <= 0 {
+		cfg.SlowBudget = time.Minute
+	}
+	l := &Limiter{mem: newMemStore(cfg.Now), log: cfg.Log, live: map[string]*Ticket{}, holdLease: cfg.HoldLease,
+		slowBudget: cfg.SlowBudget}
 	if cfg.Redis != nil {
 		l.rds = &redisStore{rdb: cfg.Redis, prefix: cfg.Prefix + "{lim}:", lease: cfg.LeaseTTL, holdLease: cfg.HoldLease}
 	}
@@ -129,6 +142,10 @@ func New(cfg Config) *Limiter {
 
 // Fallbacks counts calls admitted in process because Redis could not be reached.
 func (l *Limiter) Fallbacks() int64 { return l.falls.Load() }
+
+// Resends counts admission and release scripts sent again because Redis answered late or
+// failed in a way that is not unreachability (each resend is idempotent).
+func (l *Limiter) Resends() int64 { return l.resends.Load() }
 
 // RedisCommands counts the Redis commands the limiter has sent.
 func (l *Limiter) RedisCommands() int64 { return l.commands.Load() }
@@ -150,7 +167,11 @@ func (l *Limiter) Admit(ctx context.Context, cs []Counter, estimate int64, h *Ho
 		return t, nil
 	}
 	if l.rds != nil {
-		ref, err := l.admitRedis(ctx, t)
+		var ref *Refusal
+		err := l.persist(ctx, "admit", func(ctx context.Context) (err error) {
+			ref, err = l.admitRedis(ctx, t)
+			return err
+		})
 		if err == nil {
 			if l.down.CompareAndSwap(true, false) {
 				l.log.Info("limits: Redis answers again; counting there")
@@ -199,8 +220,11 @@ func (l *Limiter) Release(ctx context.Context, t *Ticket, served bool, tokens, c
 	}
 	if t.redis {
 		l.track(t, false)
-		l.commands.Add(1)
-		if err := l.rds.release(context.WithoutCancel(ctx), t, served, tokens, charge); err != nil {
+		err := l.persist(ctx, "release", func(ctx context.Context) error {
+			l.commands.Add(1)
+			return l.rds.release(ctx, t, served, tokens, charge)
+		})
+		if err != nil {
 			l.log.Warn("limits: release in Redis failed; its lease expires by itself", "error", err)
 		}
 		return

@@ -29,6 +29,9 @@ type redisStore struct {
 // fresh from the database.
 var errNeedInit = errors.New("limits: ledger not started")
 
+// errUnexpected: a script answered something the store does not understand.
+var errUnexpected = errors.New("limits: unexpected answer from Redis")
+
 // Shared Lua helpers: now in milliseconds; the token sum of a window; when est fits.
 const luaHelpers = `
 local t = redis.call('TIME')
@@ -54,16 +57,29 @@ local function held(key)
 end
 `
 
-// admitScript: KEYS per counter (req, tok, conc), then per account (ledger hash, reservations);
-// ARGV id, estimate, lease ms, counters n, then per counter window ms, requests, tokens,
-// concurrency, then amount, hold lease ms, ledger ttl ms, init (0/1), then per account limit and
-// used. Returns {1, now, amount reserved}, {0, refused index, kind, clears ms}, {3, account
-// index} (the account's balance is used up) or {2} (an account's ledger is missing and init is 0).
+// admitScript: KEYS per counter (req, tok, conc), then per account (ledger hash, reservations),
+// then the ticket's key; ARGV id, estimate, lease ms, counters n, then per counter window ms,
+// requests, tokens, concurrency, then amount, hold lease ms, ledger ttl ms, init (0/1), then per
+// account limit and used. Returns {1, now, amount reserved}, {0, refused index, kind, clears ms},
+// {3, account index} (the account's balance is used up) or {2} (an account's ledger is missing
+// and init is 0).
+//
+// The script is idempotent per ticket: an admission is remembered in the ticket's key (field a,
+// "now:amount", for ticketTTL), and the same ticket admitted again answers that admission and
+// changes nothing. A client that resends the script after a timeout (go-redis does, and so does
+// the Limiter while Redis is slow) can therefore never count one call twice, nor refuse a call
+// on the slot its own first attempt took.
 var admitScript = redis.NewScript(luaHelpers + `
+local tk = KEYS[#KEYS]
+local prev = redis.call('HGET', tk, 'a')
+if prev then
+  local at, amt = string.match(prev, '^(%d+):(%d+)$')
+  return {1, tonumber(at), tonumber(amt)}
+end
 local id, est, lease, n = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
 local b = 5 + n * 4
 local amount, hlease, ttl, init = tonumber(ARGV[b]), tonumber(ARGV[b+1]), tonumber(ARGV[b+2]), ARGV[b+3] == '1'
-local m = (#KEYS - 3 * n) / 2
+local m = (#KEYS - 1 - 3 * n) / 2
 local charged = {}
 for j = 0, m - 1 do
   local kh, kz = KEYS[3*n+1+j*2], KEYS[3*n+2+j*2]
@@ -125,24 +141,30 @@ for j = 0, m - 1 do
   redis.call('ZADD', kz, now + hlease, id .. ':' .. string.format('%.0f', amount))
   redis.call('PEXPIRE', kz, ttl)
 end
+redis.call('HSET', tk, 'a', now .. ':' .. string.format('%.0f', amount))
+redis.call('PEXPIRE', tk, tonumber(ARGV[b+4+m*2]))
 return {1, now, amount}
 `)
 
-// releaseScript: KEYS per counter (req, tok, conc), then per account (ledger hash, reservations);
-// ARGV id, start ms, estimate, served (0/1), tokens, counters n, amount, charge, then per counter
-// window ms. The estimate's token entry becomes the real count; each account's reservation is
-// dropped and the charge counted (on a ledger that still exists: a missing one starts again from
-// the database, where the charge lands).
+// releaseScript: KEYS per counter (req, tok, conc), then per account (ledger hash, reservations),
+// then the ticket's key; ARGV id, start ms, estimate, served (0/1), tokens, counters n, amount,
+// charge, ticket ttl ms, then per counter window ms. The estimate's token entry becomes the real
+// count; each account's reservation is dropped and the charge counted (on a ledger that still
+// exists: a missing one starts again from the database, where the charge lands). Idempotent per
+// ticket (field r of the ticket's key): a resent release changes nothing and answers 0.
 var releaseScript = redis.NewScript(`
+local tk = KEYS[#KEYS]
+if redis.call('HSETNX', tk, 'r', 1) == 0 then return 0 end
+redis.call('PEXPIRE', tk, tonumber(ARGV[9]))
 local id, start, est, served, used = ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[4] == '1', tonumber(ARGV[5])
 local n, amount, charge = tonumber(ARGV[6]), ARGV[7], tonumber(ARGV[8])
-for j = 0, (#KEYS - 3 * n) / 2 - 1 do
+for j = 0, (#KEYS - 1 - 3 * n) / 2 - 1 do
   local kh, kz = KEYS[3*n+1+j*2], KEYS[3*n+2+j*2]
   redis.call('ZREM', kz, id .. ':' .. amount)
   if charge > 0 and redis.call('EXISTS', kh) == 1 then redis.call('HINCRBY', kh, 'c', charge) end
 end
 for i = 0, n - 1 do
-  local w = tonumber(ARGV[9+i])
+  local w = tonumber(ARGV[10+i])
   local kr, kt, kc = KEYS[1+i*3], KEYS[2+i*3], KEYS[3+i*3]
   redis.call('ZREM', kc, id)
   if not served then redis.call('ZREM', kr, id) end
@@ -203,7 +225,7 @@ return tonumber(ARGV[1]) - c - s
 `)
 
 func (s *redisStore) keys(cs []Counter, h *Hold) []string {
-	n := 3 * len(cs)
+	n := 3*len(cs) + 1
 	if h != nil {
 		n += 2 * len(h.Accounts)
 	}
@@ -219,6 +241,16 @@ func (s *redisStore) keys(cs []Counter, h *Hold) []string {
 		}
 	}
 	return ks
+}
+
+// ticketTTL is how long Redis remembers a ticket's admission and release: longer than any
+// resend of the same script (a client's retries after a timeout, the Limiter's while Redis is
+// slow), so that a resent script finds what its first run did.
+const ticketTTL = 10 * time.Minute
+
+// ticketKeys are a ticket's script keys: its counters' and accounts' keys, then its own.
+func (s *redisStore) ticketKeys(t *Ticket) []string {
+	return append(s.keys(t.counters, t.hold), s.prefix+"t:"+t.ID)
 }
 
 func (s *redisStore) admit(ctx context.Context, t *Ticket, init bool) (*Refusal, error) {
@@ -240,7 +272,8 @@ func (s *redisStore) admit(ctx context.Context, t *Ticket, init bool) (*Refusal,
 	for i := range h.Accounts {
 		args = append(args, h.Accounts[i].Limit, h.Accounts[i].Used)
 	}
-	res, err := admitScript.Run(ctx, s.rdb, s.keys(t.counters, t.hold), args...).Slice()
+	args = append(args, ticketTTL.Milliseconds())
+	res, err := admitScript.Run(ctx, s.rdb, s.ticketKeys(t), args...).Slice()
 	if err != nil {
 		return nil, err
 	}
@@ -256,18 +289,18 @@ func (s *redisStore) admit(ctx context.Context, t *Ticket, init bool) (*Refusal,
 	case len(res) == 2 && res[0] == int64(3):
 		j, _ := res[1].(int64)
 		if j < 1 || int(j) > len(h.Accounts) {
-			return nil, errors.New("limits: unexpected admit answer")
+			return nil, errUnexpected
 		}
 		return &Refusal{Kind: h.Accounts[j-1].Kind}, nil
 	}
 	if len(res) != 4 {
-		return nil, errors.New("limits: unexpected admit answer")
+		return nil, errUnexpected
 	}
 	idx, _ := res[1].(int64)
 	kind, _ := res[2].(string)
 	clears, _ := res[3].(int64)
 	if idx < 1 || int(idx) > len(t.counters) {
-		return nil, errors.New("limits: unexpected admit answer")
+		return nil, errUnexpected
 	}
 	return refuse(nil, &t.counters[idx-1], kind, clears), nil
 }
@@ -281,12 +314,13 @@ func (s *redisStore) release(ctx context.Context, t *Ticket, served bool, tokens
 	if t.hold != nil {
 		amount = t.hold.Amount
 	}
-	args := make([]any, 0, 8+len(t.counters))
-	args = append(args, t.ID, t.Start, strconv.FormatInt(t.Estimate, 10), sv, max(tokens, 0), len(t.counters), amount, max(charge, 0))
+	args := make([]any, 0, 9+len(t.counters))
+	args = append(args, t.ID, t.Start, strconv.FormatInt(t.Estimate, 10), sv, max(tokens, 0), len(t.counters), amount, max(charge, 0),
+		ticketTTL.Milliseconds())
 	for i := range t.counters {
 		args = append(args, t.counters[i].Rule.Window.Milliseconds())
 	}
-	return releaseScript.Run(ctx, s.rdb, s.keys(t.counters, t.hold), args...).Err()
+	return releaseScript.Run(ctx, s.rdb, s.ticketKeys(t), args...).Err()
 }
 
 // renew extends the leases of the tickets' reservations (one script call).
@@ -317,7 +351,7 @@ func (s *redisStore) status(ctx context.Context, cs []Counter) ([]Usage, error) 
 		return nil, err
 	}
 	if len(res) != 4*len(cs) {
-		return nil, errors.New("limits: unexpected status answer")
+		return nil, errUnexpected
 	}
 	out := make([]Usage, len(cs))
 	for i := range out {

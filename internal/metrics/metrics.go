@@ -30,6 +30,11 @@ type Sources struct {
 	Redis redis.UniversalClient
 	// UsageQueue is the number of usage records waiting to be written.
 	UsageQueue func() int64
+	// Journal reads the usage journal's counters; nil when no journal is kept.
+	Journal func() billing.JournalStats
+	// Limits reads the limiter's Redis counters: calls counted in process because Redis was
+	// unreachable, and scripts resent because it answered late; nil without Redis.
+	Limits func() (fallbacks, resends int64)
 }
 
 // Metrics holds the collectors and their registry.
@@ -241,11 +246,24 @@ var (
 		"Notify-hook deliveries waiting in the durable outbox.", nil, nil)
 	descUp = prometheus.NewDesc("poolgate_dependency_up",
 		"1 when a dependency answered a ping within 2 s at scrape time, else 0 (postgres, redis).", []string{"dependency"}, nil)
+	descJournalPending = prometheus.NewDesc("poolgate_usage_journal_pending",
+		"Usage records in the local journal not yet written to PostgreSQL.", nil, nil)
+	descJournalReplayed = prometheus.NewDesc("poolgate_usage_journal_replayed_total",
+		"Usage records replayed from journal segments left by a crashed process (at start and by the periodic scan).", nil, nil)
+	descJournalSyncErrors = prometheus.NewDesc("poolgate_usage_journal_fsync_errors_total",
+		"Failed fsyncs of the usage journal (records then survive a process crash but maybe not a power loss).", nil, nil)
+	descJournalAppendErrors = prometheus.NewDesc("poolgate_usage_journal_append_errors_total",
+		"Failed appends to the usage journal (those records are only in memory until written).", nil, nil)
+	descLimitsFallbacks = prometheus.NewDesc("poolgate_limits_redis_fallbacks_total",
+		"Calls whose limits and reservation were counted in process because Redis was unreachable (per instance while it lasts).", nil, nil)
+	descLimitsResends = prometheus.NewDesc("poolgate_limits_redis_resends_total",
+		"Limit scripts (admit or release, idempotent per call) sent again because Redis answered late.", nil, nil)
 )
 
 // Describe sends the scrape-time descriptors.
 func (s *scrape) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descAccounts, descCooling, descUsageQueue, descOutbox, descUp} {
+	for _, d := range []*prometheus.Desc{descAccounts, descCooling, descUsageQueue, descOutbox, descUp, descJournalPending,
+		descJournalReplayed, descJournalSyncErrors, descJournalAppendErrors, descLimitsFallbacks, descLimitsResends} {
 		ch <- d
 	}
 }
@@ -257,6 +275,18 @@ func (s *scrape) Collect(ch chan<- prometheus.Metric) {
 	defer cancel()
 	if s.src.UsageQueue != nil {
 		ch <- prometheus.MustNewConstMetric(descUsageQueue, prometheus.GaugeValue, float64(s.src.UsageQueue()))
+	}
+	if s.src.Journal != nil {
+		st := s.src.Journal()
+		ch <- prometheus.MustNewConstMetric(descJournalPending, prometheus.GaugeValue, float64(st.Pending))
+		ch <- prometheus.MustNewConstMetric(descJournalReplayed, prometheus.CounterValue, float64(st.Replayed))
+		ch <- prometheus.MustNewConstMetric(descJournalSyncErrors, prometheus.CounterValue, float64(st.SyncErrors))
+		ch <- prometheus.MustNewConstMetric(descJournalAppendErrors, prometheus.CounterValue, float64(st.AppendErrors))
+	}
+	if s.src.Limits != nil {
+		falls, resends := s.src.Limits()
+		ch <- prometheus.MustNewConstMetric(descLimitsFallbacks, prometheus.CounterValue, float64(falls))
+		ch <- prometheus.MustNewConstMetric(descLimitsResends, prometheus.CounterValue, float64(resends))
 	}
 	if s.src.Redis != nil {
 		up := 1.0

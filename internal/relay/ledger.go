@@ -14,15 +14,20 @@ import (
 var errBalance = fault.Code(fault.PaymentRequired, "insufficient_quota", "insufficient balance; top up your quota")
 
 // hold is the quota a call reserves before its upstream call (docs/limits.md, ledger): its
-// estimate — the prompt's tokens at the input price plus the most output tokens it asks for at
-// the output price, times the group's multiplier — against the user's balance and, when the key
+// estimate — the prompt's tokens at the input price plus the most output tokens it asks for (or,
+// asking for no maximum, the model's output cap) at the output price, times the group's
+// multiplier — against the user's balance and, when the key
 // has a quota, the key's. Nil for calls that cost nothing (token counts, unpriced or free models).
 func (rl *Relay) hold(k *call, body []byte) *limits.Hold {
 	if k.ep.op == opCount || !k.priced || (k.price.Input == 0 && k.price.Output == 0 && k.price.PerCall == 0 && k.price.PerImage == 0) {
 		return nil
 	}
 	u := k.cl.user
-	est := billing.Usage{PromptTokens: k.estimate, CompletionTokens: maxOutput(body)}
+	out := maxOutput(body)
+	if out == 0 { // no maximum asked for: the model's output cap, when configured
+		out = k.price.OutputCap
+	}
+	est := billing.Usage{PromptTokens: k.estimate, CompletionTokens: out}
 	if k.ep.op == opImages {
 		est.Images = max(gjson.GetBytes(body, "n").Int(), 1)
 	}

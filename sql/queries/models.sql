@@ -1,9 +1,9 @@
 -- name: ModelCreate :one
 INSERT INTO models (name, input_price, output_price, cached_input_price, cache_write_5m_price,
-    cache_write_1h_price, reasoning_price, per_call_price, image_price, prompt_tier)
+    cache_write_1h_price, reasoning_price, per_call_price, image_price, prompt_tier, output_cap)
 VALUES (@name, @input_price, @output_price, @cached_input_price, sqlc.narg('cache_write_5m_price'),
     sqlc.narg('cache_write_1h_price'), sqlc.narg('reasoning_price'), @per_call_price, @image_price,
-    sqlc.narg('prompt_tier'))
+    sqlc.narg('prompt_tier'), sqlc.narg('output_cap'))
 RETURNING *;
 
 -- name: ModelList :many
@@ -20,6 +20,7 @@ UPDATE models SET
     per_call_price     = coalesce(sqlc.narg('per_call_price'), per_call_price),
     image_price        = coalesce(sqlc.narg('image_price'), image_price),
     prompt_tier        = CASE WHEN @set_prompt_tier::boolean THEN sqlc.narg('prompt_tier')::jsonb ELSE prompt_tier END,
+    output_cap         = CASE WHEN @set_output_cap::boolean THEN sqlc.narg('output_cap')::bigint ELSE output_cap END,
     updated_at         = now()
 WHERE id = @id
 RETURNING *;

@@ -1481,6 +1481,11 @@ type Model struct {
 	// Name Example: gpt-4o-mini
 	Name string `json:"name"`
 
+	// OutputCap The most output tokens one call to this model can produce. A call that sets no `max_tokens` (nor `max_completion_tokens`, `max_output_tokens`, Gemini's `maxOutputTokens`) reserves this many output tokens at the output price before it starts (docs/limits.md § Ledger); null means none (such a call reserves its prompt only). It changes no request sent upstream.
+	//
+	// Example: 16384
+	OutputCap *int64 `json:"output_cap"`
+
 	// OutputPrice Quota units per million tokens.
 	//
 	// Example: 75000
@@ -1530,6 +1535,11 @@ type ModelCreate struct {
 
 	// Name Example: gpt-4o-mini
 	Name string `json:"name"`
+
+	// OutputCap The most output tokens one call to this model can produce. A call that sets no `max_tokens` (nor `max_completion_tokens`, `max_output_tokens`, Gemini's `maxOutputTokens`) reserves this many output tokens at the output price before it starts (docs/limits.md § Ledger); null means none (such a call reserves its prompt only). It changes no request sent upstream.
+	//
+	// Example: 16384
+	OutputCap *int64 `json:"output_cap,omitempty"`
 
 	// OutputPrice Quota units per million tokens.
 	//
@@ -1645,6 +1655,11 @@ type ModelUpdate struct {
 	//
 	// Example: 75000
 	InputPrice *Price `json:"input_price,omitempty"`
+
+	// OutputCap The most output tokens one call to this model can produce. A call that sets no `max_tokens` (nor `max_completion_tokens`, `max_output_tokens`, Gemini's `maxOutputTokens`) reserves this many output tokens at the output price before it starts (docs/limits.md § Ledger); null means none (such a call reserves its prompt only). It changes no request sent upstream.
+	//
+	// Example: 16384
+	OutputCap *int64 `json:"output_cap,omitempty"`
 
 	// OutputPrice Quota units per million tokens.
 	//
@@ -4786,7 +4801,7 @@ type ClientInterface interface {
 
 	// ModelUpdateWithBody Change a model's prices
 	//
-	// Only the fields present change; a nullable price set to null resets it to its default (`prompt_tier` null removes the tier).
+	// Only the fields present change; a nullable price set to null resets it to its default (`prompt_tier` null removes the tier, `output_cap` null removes the cap).
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -4795,7 +4810,7 @@ type ClientInterface interface {
 
 	// ModelUpdate Change a model's prices
 	//
-	// Only the fields present change; a nullable price set to null resets it to its default (`prompt_tier` null removes the tier).
+	// Only the fields present change; a nullable price set to null resets it to its default (`prompt_tier` null removes the tier, `output_cap` null removes the cap).
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -6915,7 +6930,7 @@ func (c *Client) ModelDelete(ctx context.Context, id ModelId, reqEditors ...Requ
 
 // ModelUpdateWithBody Change a model's prices
 //
-// Only the fields present change; a nullable price set to null resets it to its default (`prompt_tier` null removes the tier).
+// Only the fields present change; a nullable price set to null resets it to its default (`prompt_tier` null removes the tier, `output_cap` null removes the cap).
 //
 // Takes any type of body and a specified content type.
 //
@@ -6934,7 +6949,7 @@ func (c *Client) ModelUpdateWithBody(ctx context.Context, id ModelId, contentTyp
 
 // ModelUpdate Change a model's prices
 //
-// Only the fields present change; a nullable price set to null resets it to its default (`prompt_tier` null removes the tier).
+// Only the fields present change; a nullable price set to null resets it to its default (`prompt_tier` null removes the tier, `output_cap` null removes the cap).
 //
 // Takes a body of the `application/json` content type.
 //
@@ -13702,7 +13717,7 @@ type ClientWithResponsesInterface interface {
 
 	// ModelUpdateWithBodyWithResponse Change a model's prices
 	//
-	// Only the fields present change; a nullable price set to null resets it to its default (`prompt_tier` null removes the tier).
+	// Only the fields present change; a nullable price set to null resets it to its default (`prompt_tier` null removes the tier, `output_cap` null removes the cap).
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -13711,7 +13726,7 @@ type ClientWithResponsesInterface interface {
 
 	// ModelUpdateWithResponse Change a model's prices
 	//
-	// Only the fields present change; a nullable price set to null resets it to its default (`prompt_tier` null removes the tier).
+	// Only the fields present change; a nullable price set to null resets it to its default (`prompt_tier` null removes the tier, `output_cap` null removes the cap).
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -23352,7 +23367,7 @@ func (c *ClientWithResponses) ModelDeleteWithResponse(ctx context.Context, id Mo
 
 // ModelUpdateWithBodyWithResponse Change a model's prices
 //
-// Only the fields present change; a nullable price set to null resets it to its default (`prompt_tier` null removes the tier).
+// Only the fields present change; a nullable price set to null resets it to its default (`prompt_tier` null removes the tier, `output_cap` null removes the cap).
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -23367,7 +23382,7 @@ func (c *ClientWithResponses) ModelUpdateWithBodyWithResponse(ctx context.Contex
 
 // ModelUpdateWithResponse Change a model's prices
 //
-// Only the fields present change; a nullable price set to null resets it to its default (`prompt_tier` null removes the tier).
+// Only the fields present change; a nullable price set to null resets it to its default (`prompt_tier` null removes the tier, `output_cap` null removes the cap).
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //

@@ -93,16 +93,13 @@ func (e ChannelType) Valid() bool {
 
 // Defines values for HookDeliveryKind.
 const (
-	AccountEvent HookDeliveryKind = "account_event"
-	Notify       HookDeliveryKind = "notify"
-	ShareFinish  HookDeliveryKind = "share_finish"
+	Notify      HookDeliveryKind = "notify"
+	ShareFinish HookDeliveryKind = "share_finish"
 )
 
 // Valid indicates whether the value is a known member of the HookDeliveryKind enum.
 func (e HookDeliveryKind) Valid() bool {
 	switch e {
-	case AccountEvent:
-		return true
 	case Notify:
 		return true
 	case ShareFinish:
@@ -704,19 +701,6 @@ type AccountList struct {
 	Items []Account `json:"items"`
 }
 
-// AccountOAuthAuthorize defines model for AccountOAuthAuthorize.
-type AccountOAuthAuthorize struct {
-	// Nickname A name to recognise the account by.
-	//
-	// Example: team Claude account
-	Nickname *string `json:"nickname,omitempty"`
-
-	// Provider The upstream protocol. `openai` also covers OpenAI-compatible providers (Grok, DeepSeek, local servers).
-	//
-	// Example: openai
-	Provider *ChannelType `json:"provider,omitempty"`
-}
-
 // AccountStatus `active` in rotation; `cooling` in rotation after a cooldown ends (cooldowns end by time);
 // `disabled` out (by an administrator, or by the pool after failures in a row until a probe
 // passes); `banned` out until an administrator resets it (the provider disabled it);
@@ -1243,7 +1227,7 @@ type HookDelivery struct {
 	// Id Example: 42
 	Id int64 `json:"id"`
 
-	// Kind `notify` (NOTIFY_URL), `share_finish` (a share link's shareAuth/finish) or `account_event` (ACCOUNT_EVENT_URL).
+	// Kind `notify` (NOTIFY_URL) or `share_finish` (a share link's shareAuth/finish).
 	//
 	// Example: notify
 	Kind HookDeliveryKind `json:"kind"`
@@ -1269,7 +1253,7 @@ type HookDelivery struct {
 	UpdatedAt time.Time `json:"updated_at"`
 }
 
-// HookDeliveryKind `notify` (NOTIFY_URL), `share_finish` (a share link's shareAuth/finish) or `account_event` (ACCOUNT_EVENT_URL).
+// HookDeliveryKind `notify` (NOTIFY_URL) or `share_finish` (a share link's shareAuth/finish).
 //
 // Example: notify
 type HookDeliveryKind string
@@ -1487,6 +1471,11 @@ type Model struct {
 	// Name Example: gpt-4o-mini
 	Name string `json:"name"`
 
+	// OutputCap The most output tokens one call to this model can produce. A call that sets no `max_tokens` (nor `max_completion_tokens`, `max_output_tokens`, Gemini's `maxOutputTokens`) reserves this many output tokens at the output price before it starts (docs/limits.md § Ledger); null means none (such a call reserves its prompt only). It changes no request sent upstream.
+	//
+	// Example: 16384
+	OutputCap *int64 `json:"output_cap"`
+
 	// OutputPrice Quota units per million tokens.
 	//
 	// Example: 75000
@@ -1536,6 +1525,11 @@ type ModelCreate struct {
 
 	// Name Example: gpt-4o-mini
 	Name string `json:"name"`
+
+	// OutputCap The most output tokens one call to this model can produce. A call that sets no `max_tokens` (nor `max_completion_tokens`, `max_output_tokens`, Gemini's `maxOutputTokens`) reserves this many output tokens at the output price before it starts (docs/limits.md § Ledger); null means none (such a call reserves its prompt only). It changes no request sent upstream.
+	//
+	// Example: 16384
+	OutputCap *int64 `json:"output_cap,omitempty"`
 
 	// OutputPrice Quota units per million tokens.
 	//
@@ -1651,6 +1645,11 @@ type ModelUpdate struct {
 	//
 	// Example: 75000
 	InputPrice *Price `json:"input_price,omitempty"`
+
+	// OutputCap The most output tokens one call to this model can produce. A call that sets no `max_tokens` (nor `max_completion_tokens`, `max_output_tokens`, Gemini's `maxOutputTokens`) reserves this many output tokens at the output price before it starts (docs/limits.md § Ledger); null means none (such a call reserves its prompt only). It changes no request sent upstream.
+	//
+	// Example: 16384
+	OutputCap *int64 `json:"output_cap,omitempty"`
 
 	// OutputPrice Quota units per million tokens.
 	//
@@ -3888,12 +3887,6 @@ type AccountCreateJSONRequestBody = AccountCreate
 // AccountImportJSONRequestBody defines body for AccountImport for application/json ContentType.
 type AccountImportJSONRequestBody = AccountImport
 
-// AccountOAuthAuthorizeJSONRequestBody defines body for AccountOAuthAuthorize for application/json ContentType.
-type AccountOAuthAuthorizeJSONRequestBody = AccountOAuthAuthorize
-
-// AccountOAuthExchangeJSONRequestBody defines body for AccountOAuthExchange for application/json ContentType.
-type AccountOAuthExchangeJSONRequestBody = externalRef0.OAuthCodeExchange
-
 // AccountUpdateJSONRequestBody defines body for AccountUpdate for application/json ContentType.
 type AccountUpdateJSONRequestBody = AccountUpdate
 
@@ -4055,12 +4048,6 @@ type ServerInterface interface {
 	// AccountImport Add many accounts to a channel at once
 	// (POST /api/channels/{id}/accounts/import)
 	AccountImport(ctx echo.Context, id ChannelId) error
-	// AccountOAuthAuthorize Start adding an OAuth-based account to a channel
-	// (POST /api/channels/{id}/accounts/oauth/authorize)
-	AccountOAuthAuthorize(ctx echo.Context, id ChannelId) error
-	// AccountOAuthExchange Finish adding an OAuth-based account to a channel with a pasted code
-	// (POST /api/channels/{id}/accounts/oauth/exchange)
-	AccountOAuthExchange(ctx echo.Context, id ChannelId) error
 	// AccountDelete Remove an account
 	// (DELETE /api/channels/{id}/accounts/{account_id})
 	AccountDelete(ctx echo.Context, id ChannelId, accountId AccountId) error
@@ -4567,38 +4554,6 @@ func (w *ServerInterfaceWrapper) AccountImport(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.AccountImport(ctx, id)
-	return err
-}
-
-// AccountOAuthAuthorize converts echo context to params.
-func (w *ServerInterfaceWrapper) AccountOAuthAuthorize(ctx echo.Context) error {
-	var err error
-	// ------------- Path parameter "id" -------------
-	var id ChannelId
-
-	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
-	if err != nil {
-		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
-	}
-
-	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.AccountOAuthAuthorize(ctx, id)
-	return err
-}
-
-// AccountOAuthExchange converts echo context to params.
-func (w *ServerInterfaceWrapper) AccountOAuthExchange(ctx echo.Context) error {
-	var err error
-	// ------------- Path parameter "id" -------------
-	var id ChannelId
-
-	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
-	if err != nil {
-		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
-	}
-
-	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.AccountOAuthExchange(ctx, id)
 	return err
 }
 
@@ -6103,8 +6058,6 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.PUT(options.BaseURL+"/api/channels/:id", wrapper.ChannelUpdate, options.OperationMiddlewares["channelUpdate"]...)
 	router.GET(options.BaseURL+"/api/channels/:id/accounts", wrapper.AccountList, options.OperationMiddlewares["accountList"]...)
 	router.POST(options.BaseURL+"/api/channels/:id/accounts", wrapper.AccountCreate, options.OperationMiddlewares["accountCreate"]...)
-	router.POST(options.BaseURL+"/api/channels/:id/accounts/oauth/authorize", wrapper.AccountOAuthAuthorize, options.OperationMiddlewares["accountOAuthAuthorize"]...)
-	router.POST(options.BaseURL+"/api/channels/:id/accounts/oauth/exchange", wrapper.AccountOAuthExchange, options.OperationMiddlewares["accountOAuthExchange"]...)
 	router.DELETE(options.BaseURL+"/api/channels/:id/accounts/:account_id", wrapper.AccountDelete, options.OperationMiddlewares["accountDelete"]...)
 	router.PUT(options.BaseURL+"/api/channels/:id/accounts/:account_id", wrapper.AccountUpdate, options.OperationMiddlewares["accountUpdate"]...)
 	router.GET(options.BaseURL+"/api/channels/:id/models", wrapper.ChannelModelList, options.OperationMiddlewares["channelModelList"]...)
@@ -7962,276 +7915,6 @@ func (response AccountImport413JSONResponse) VisitAccountImportResponse(w http.R
 type AccountImport503JSONResponse struct{ UnavailableJSONResponse }
 
 func (response AccountImport503JSONResponse) VisitAccountImportResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(503)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type AccountOAuthAuthorizeRequestObject struct {
-	Id   ChannelId `json:"id"`
-	Body *AccountOAuthAuthorizeJSONRequestBody
-}
-
-type AccountOAuthAuthorizeResponseObject interface {
-	VisitAccountOAuthAuthorizeResponse(w http.ResponseWriter) error
-}
-
-type AccountOAuthAuthorize200JSONResponse externalRef0.OAuthAuthorization
-
-func (response AccountOAuthAuthorize200JSONResponse) VisitAccountOAuthAuthorizeResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(200)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type AccountOAuthAuthorize400JSONResponse struct{ BadRequestJSONResponse }
-
-func (response AccountOAuthAuthorize400JSONResponse) VisitAccountOAuthAuthorizeResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(400)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type AccountOAuthAuthorize401JSONResponse struct{ UnauthorizedJSONResponse }
-
-func (response AccountOAuthAuthorize401JSONResponse) VisitAccountOAuthAuthorizeResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(401)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type AccountOAuthAuthorize403JSONResponse struct{ ForbiddenJSONResponse }
-
-func (response AccountOAuthAuthorize403JSONResponse) VisitAccountOAuthAuthorizeResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(403)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type AccountOAuthAuthorize404JSONResponse struct{ NotFoundJSONResponse }
-
-func (response AccountOAuthAuthorize404JSONResponse) VisitAccountOAuthAuthorizeResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(404)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type AccountOAuthAuthorize413JSONResponse struct{ TooLargeJSONResponse }
-
-func (response AccountOAuthAuthorize413JSONResponse) VisitAccountOAuthAuthorizeResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(413)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type AccountOAuthAuthorize422JSONResponse externalRef0.Error
-
-func (response AccountOAuthAuthorize422JSONResponse) VisitAccountOAuthAuthorizeResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(422)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type AccountOAuthAuthorize503JSONResponse struct{ UnavailableJSONResponse }
-
-func (response AccountOAuthAuthorize503JSONResponse) VisitAccountOAuthAuthorizeResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(503)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type AccountOAuthExchangeRequestObject struct {
-	Id   ChannelId `json:"id"`
-	Body *AccountOAuthExchangeJSONRequestBody
-}
-
-type AccountOAuthExchangeResponseObject interface {
-	VisitAccountOAuthExchangeResponse(w http.ResponseWriter) error
-}
-
-type AccountOAuthExchange201JSONResponse externalRef0.OAuthAccountAdded
-
-func (response AccountOAuthExchange201JSONResponse) VisitAccountOAuthExchangeResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(201)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type AccountOAuthExchange400JSONResponse externalRef0.Error
-
-func (response AccountOAuthExchange400JSONResponse) VisitAccountOAuthExchangeResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(400)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type AccountOAuthExchange401JSONResponse struct{ UnauthorizedJSONResponse }
-
-func (response AccountOAuthExchange401JSONResponse) VisitAccountOAuthExchangeResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(401)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type AccountOAuthExchange403JSONResponse struct{ ForbiddenJSONResponse }
-
-func (response AccountOAuthExchange403JSONResponse) VisitAccountOAuthExchangeResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(403)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type AccountOAuthExchange404JSONResponse struct{ NotFoundJSONResponse }
-
-func (response AccountOAuthExchange404JSONResponse) VisitAccountOAuthExchangeResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(404)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type AccountOAuthExchange409JSONResponse struct{ ConflictJSONResponse }
-
-func (response AccountOAuthExchange409JSONResponse) VisitAccountOAuthExchangeResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(409)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type AccountOAuthExchange413JSONResponse struct{ TooLargeJSONResponse }
-
-func (response AccountOAuthExchange413JSONResponse) VisitAccountOAuthExchangeResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(413)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type AccountOAuthExchange422JSONResponse externalRef0.Error
-
-func (response AccountOAuthExchange422JSONResponse) VisitAccountOAuthExchangeResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(422)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type AccountOAuthExchange502JSONResponse externalRef0.Error
-
-func (response AccountOAuthExchange502JSONResponse) VisitAccountOAuthExchangeResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(502)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type AccountOAuthExchange503JSONResponse struct{ UnavailableJSONResponse }
-
-func (response AccountOAuthExchange503JSONResponse) VisitAccountOAuthExchangeResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response); err != nil {
@@ -15878,12 +15561,6 @@ type StrictServerInterface interface {
 	// AccountImport Add many accounts to a channel at once
 	// (POST /api/channels/{id}/accounts/import)
 	AccountImport(ctx context.Context, request AccountImportRequestObject) (AccountImportResponseObject, error)
-	// AccountOAuthAuthorize Start adding an OAuth-based account to a channel
-	// (POST /api/channels/{id}/accounts/oauth/authorize)
-	AccountOAuthAuthorize(ctx context.Context, request AccountOAuthAuthorizeRequestObject) (AccountOAuthAuthorizeResponseObject, error)
-	// AccountOAuthExchange Finish adding an OAuth-based account to a channel with a pasted code
-	// (POST /api/channels/{id}/accounts/oauth/exchange)
-	AccountOAuthExchange(ctx context.Context, request AccountOAuthExchangeRequestObject) (AccountOAuthExchangeResponseObject, error)
 	// AccountDelete Remove an account
 	// (DELETE /api/channels/{id}/accounts/{account_id})
 	AccountDelete(ctx context.Context, request AccountDeleteRequestObject) (AccountDeleteResponseObject, error)
@@ -16779,102 +16456,6 @@ func (sh *strictHandler) AccountImport(ctx echo.Context, id ChannelId) error {
 		return err
 	} else if validResponse, ok := response.(AccountImportResponseObject); ok {
 		return validResponse.VisitAccountImportResponse(ctx.Response())
-	} else if response != nil {
-		return fmt.Errorf("unexpected response type: %T", response)
-	}
-	return nil
-}
-
-// AccountOAuthAuthorize operation middleware
-func (sh *strictHandler) AccountOAuthAuthorize(ctx echo.Context, id ChannelId) error {
-	var request AccountOAuthAuthorizeRequestObject
-
-	request.Id = id
-
-	var body AccountOAuthAuthorizeJSONRequestBody
-	var err error
-	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
-		// A request validator built on kin-openapi's openapi3filter with
-		// KeepValidatedValue leaves the value it validated on the body. Bind
-		// that value, matching member names exactly, so the handler receives
-		// what was validated instead of a second, case-insensitive decode.
-		// Otherwise bind only the request body, so that path and query
-		// parameters are not also bound into the body struct.
-		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
-			err = binder.BindBody(ctx, &body)
-		}
-	} else {
-		// A custom binder is installed on the Echo instance; defer to it
-		// entirely, since echo.Binder does not expose body-only binding and
-		// the binder may do more than decode (for example call ctx.Validate).
-		err = ctx.Bind(&body)
-	}
-	if err != nil {
-		return err
-	}
-	request.Body = &body
-
-	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
-		return sh.ssi.AccountOAuthAuthorize(ctx.Request().Context(), request.(AccountOAuthAuthorizeRequestObject))
-	}
-	for _, middleware := range sh.middlewares {
-		handler = middleware(handler, "AccountOAuthAuthorize")
-	}
-
-	response, err := handler(ctx, request)
-
-	if err != nil {
-		return err
-	} else if validResponse, ok := response.(AccountOAuthAuthorizeResponseObject); ok {
-		return validResponse.VisitAccountOAuthAuthorizeResponse(ctx.Response())
-	} else if response != nil {
-		return fmt.Errorf("unexpected response type: %T", response)
-	}
-	return nil
-}
-
-// AccountOAuthExchange operation middleware
-func (sh *strictHandler) AccountOAuthExchange(ctx echo.Context, id ChannelId) error {
-	var request AccountOAuthExchangeRequestObject
-
-	request.Id = id
-
-	var body AccountOAuthExchangeJSONRequestBody
-	var err error
-	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
-		// A request validator built on kin-openapi's openapi3filter with
-		// KeepValidatedValue leaves the value it validated on the body. Bind
-		// that value, matching member names exactly, so the handler receives
-		// what was validated instead of a second, case-insensitive decode.
-		// Otherwise bind only the request body, so that path and query
-		// parameters are not also bound into the body struct.
-		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
-			err = binder.BindBody(ctx, &body)
-		}
-	} else {
-		// A custom binder is installed on the Echo instance; defer to it
-		// entirely, since echo.Binder does not expose body-only binding and
-		// the binder may do more than decode (for example call ctx.Validate).
-		err = ctx.Bind(&body)
-	}
-	if err != nil {
-		return err
-	}
-	request.Body = &body
-
-	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
-		return sh.ssi.AccountOAuthExchange(ctx.Request().Context(), request.(AccountOAuthExchangeRequestObject))
-	}
-	for _, middleware := range sh.middlewares {
-		handler = middleware(handler, "AccountOAuthExchange")
-	}
-
-	response, err := handler(ctx, request)
-
-	if err != nil {
-		return err
-	} else if validResponse, ok := response.(AccountOAuthExchangeResponseObject); ok {
-		return validResponse.VisitAccountOAuthExchangeResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -19645,686 +19226,655 @@ func (sh *strictHandler) SubscriptionGrant(ctx echo.Context, id UserId) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7P37jyPJtR+I/ythXgnN6kmySFZVT3c1BKmmp2emNf1Sd7VG0lSLGWQGyZhKRlAZkVXFmakv9IXh6wfW",
-	"gN93DXiBNbBrA4uF7d1fvIuFsYDvfyJY8r3/xSJORGRGZkaSSRarZyT1ha3pYr7iceK8z+d80xrz+YIz",
-	"wqRoHX/TWuAEz4kkCfx1Mh7zlMknkfojImKc0IWknLWOW6czgrC+fEcgGqE2lWieColGJOZsiiRHckbQ",
-	"eIYZI/FetxW0qHpwgeWsFbQYnpPWccu8YkijVtBKyG9SmpCodSyTlAQtMZ6ROVbfJld4vohJ6/gwaE14",
-	"MseyddyiTN47bAWtOWV0ns5bx/2gJZcLoi+RKUla19dB64QxnrIxmZMVM3HugenUDLfpMPubD/ORXqi6",
-	"EZp1/G4H94xHa0eI5uqmXYzzYPNxfpLweXV0ryVOJOITIEhJ5wQlmE0JalM2jlNBL0iAXn3yCB0cHDzI",
-	"CfU3KUmW+agn6tXecbYGvcG9Tr/fGfRPe71j+H+/ajmDj7AkHfXdVjZoIRPKpjDmTxOeLj5a+hc1onPC",
-	"BOUMJfxSIJwQNFX3kwiNlqgdkQlOY4nCCC/D2qHDE8PRsjD8HyRk0jpu/cV+zgD29VWhfppzNjR/Dl9L",
-	"LIUdphryUz41rKE66hcsXqIxjmOBBEku9EDljAqULoRMCJ5bvlE33AJP2A0PeMqnhoQ3GbCh6Lpxmsu1",
-	"4+xvN840ETzxU0PIyJUcjuGO0BL0IiEXlKcCLbCiaTwShEk04QlcndBESLhUSx76fTW0fdDvq2Hjq6eE",
-	"TeWsdXwwCNR5liRRr/r1l73Og7cf/MBL2U/59HOyXLnicxwRdEnlTK/4ycsn6JwsayljQYfnZFm74h9u",
-	"teJP6Zx6CPkpnwq0IAksXt2IYnjWHYw5kq3jo16Qj0z9McdXeiRHvV6TcQG3Xbl6epOp0DwXtdWGq4Fp",
-	"yYvjmCQIi3MSqTtr9x8ertn+6UJ2DnlHDbZIBv3BfZhD9ncNAbwiv0mJ8ApemIgdqUMEiX4ElAp1OfxF",
-	"x7yl8yQKEZXoEguEmbgkCYngwdq5mXfVUkyr1//px/d+ef+Lw1/0Pzt4/uHPBq+OTh/8vPerzx9tN1/F",
-	"K1PxKMZCrNy6yxkXxEzijkACHkNUIMoM81GvqJuWvn0I99yEq9uRmsG/ESRZOWpgOYqVC5LUjU1dq13v",
-	"weYndKXSsTNlo7/NwBiVPKkbmtnSub7rOxrjSzwl/uGBtGDpfESSACnlBvXrdlTd6udx/aAwuozD9Xvw",
-	"f42G95p+7RniE0nm69mvujYU6gXe4Q1cFjxwWfCgyeBizOo2dxFj9h1t6Ssy55K85mkyJnXDS+AeJOAm",
-	"Y5/1B2hGrlBEp1SKOntMP9HYHGvh/mgwPogOydHkXpFh3jtczy9fz3BSOwehLqKYsvNVCw13NR+viIeH",
-	"49MHi58N5r9K7n9+9UV/tPmwT+mc/IqzmoP15OT5ibYyvuaMoAgvlbCK0Iynidbgx6lElNXRtPzaT8yt",
-	"N6dKJuVzOREU77+eYTadYbpuFq7KdtL5Fe583es8GH5wdtbZr1PfTnl1go9Z5DOkyFVzQ0rydWbUYBsz",
-	"SsmuOlJSImkXp3Vj6XWtXisWnAmiHSqOn+ELyiJ+qX4dcyaJtqXwYhHTMVZj3/9KqAk4n1dTk5jG+pkI",
-	"hC1bJHxMhMCjWK0LSRJlPLQIi8QQZx4ZhCeSJEokJVL9Diu2ldbwGD4AM1vtRkFqCGhEJjwhSmfT3+62",
-	"roPWRzgyCt0NZ0/ZBY5pNDRanjP/ERZkmCbxMdIkgiJOBGJcojmW45k2nMyRuJ21yLRYZeTEimxIhHiC",
-	"MJpQEkda1YPhw5q4HpZHnE1iOr7p6ozta/JlcTxyCMcJwdFSG70CYWNEWBUPjsbtLM0GI9Brc2vrgbOx",
-	"5OYHGFB2aOSKCiluaR3gS1RkH0sF0cTwCU9GNIoIu+GMJ9l78in/7b/57d/8u///f/8P//a//5O//P0/",
-	"/R//8D/93b/91//kD//wH//N3/0vf/iH//5v/u3/8Df/77/+b//X//aHf/6P/9t/+Te3RQAJiQiTFMda",
-	"IMIxQKNUwgnFDOFIsVUhEwyqMyyKUbdvkxiKKvs7p4mTjQYAi/Kcy094yqIbrgbjcjiB9+TLYU+G2hJ9",
-	"bfczfs6RSMczlBCteMKcXiZ0TJ5SId+wVMu125GRC/UdFFMhjx3fpHUrHPYOb4n68++iMU/jCFZ4RNCE",
-	"yPFMCwm1z2Yt+AWNSPJEi4pbWgnMEMepnA3QwnwPMUIigdSPPKFfwyeUPA2Q5OcE/glKrdKsKJtw9cOt",
-	"LZcZEkhM9bKYSILamKEXC8KefJzfoc4LV8q1EKkya9UtJzAvpYlnV6VAb149FXtaHL959VS9GjhPHPNL",
-	"Ulz5Wzxhgk5ZhzJn0d/BUbMfg0lqW/Id6GOKXoxrD3Ts22CemV41p0IonY8nBRVLT9YqWvqeG05Y29lD",
-	"GwkwH/Yw0Q/RDAuk7AOEmZwlfEHHD62ZbgIeAn3FKUN8QRimVjERt6yDKcECEY8wD2eEATLRA0ssdwSy",
-	"oSb7YKgH3zlLe72Dsb0R/iJhcMbMkVJH9ORJR828i9on2d6UX0eF0gqwJFGAGLkgigdOQCHaO2P57j1h",
-	"X5Gx3JgbgvFF5gsJ0QiRzuc4WcKhkDOqg9UU3twKWhc4Tjcl7wVexhxHQbaVegUVqxQlur8O9EBekUWM",
-	"x6Q4HvOjFvxMD27LISXmVebTSr1mnHXg23aYyIxbD4tx7VSqH5Linth4lXY1rNzjdH19O6Sud5ZyBmeQ",
-	"8eIm2QHFeHwuQDboEYFwMDc67EMv0ccUROhNhYKZe2Tf5ogGPQYqUHbxdhan+qHKZG9TAuqv37bc018B",
-	"DqyU6YI8eL1k408wvflmGlkglmw8nOgXumTvcnqkbkLmplvd1zoFU9G5OfyIzhc8kSTqIoioKPVwChQx",
-	"oVckAjUPOPIZG+MkoUSAaHjz6mmAZgRHJBGBZXVGbFifFxrxaNnV/PuU86c4md5UmVdvHErOhzG8zF1h",
-	"7W9RN6jBS86Rvud2/Tv2e/AtNX3MYA3AqQEshCwMB3nDrD5Nbq7JO6/KF+H3//Ev//af/a9/+Kv/+Q//",
-	"8h/84R/8q9//5//z9//L//GHf/kPgr/5j//5b//+P/7Dv/pP//1f/z+//y//8nbOmTbjXeNemVJokRBB",
-	"mDSc5Q3DF5jGO7Hr8jc5LIUkF8q+kkSRNU5ovETFO52Y8Mr47+3QTYQlHmEBByxlCcHjmRpX1/mcm3sH",
-	"SXkJX5BEUq3GOEkQXme3yaEAIrT8hgo0UvxVKTptlsYxpA4wznRWSMWprW7RO6R94WXHduAmv6yLZ3ke",
-	"5kwmdJRKngxtuLjWcY8uZxxlT5CoMLF2uI8XdF/dt2+ldbj3EDlZMJl2XfYrIRxFBEIC2fAfNBw+jymb",
-	"DlMmabwyRhJjIe0AOpc0UgyZxxG/ZJAvqV3kSwilFDfCjXXUbIaNfQQtozgPsawPqNzfLKACLzXHeGjP",
-	"3SpH3h2hJzvhaaKU+gSPJUkEGpEZZRHCQpKEinNRWO7W3bt37x5c/fJr3wCUeEwTMsyOwcowTHWXZlgM",
-	"8/EVXlBYxxHnMcEgo0rEfNjoO2raiopXr/+D44OV6792kyHTSKzjRIZrPNU3X0NQcDjmbJwmCWFjTzLW",
-	"I0jsoAxNYjqdSYQl4mysTljChbogJGZjIlC7Z5gGgqHsFXay51sZHV1zV0QSPO+ck2Wn79txRsfn9pni",
-	"ID+mYhHjpXaDciNgZzghHSNmF3iqhqitm8sZYShlgpQG2fJ9lF8y0oQLldhpRCIlq0iJpcKgom2Z6iLh",
-	"V0twpa3Jt1YMhKdS83R4Kii4t1wZrBfl2M3GviMCRCcIs2VpgQQfn4uj4/19eGfXXOiO+fy437vf862f",
-	"dlk3pEudc5Q/NkwINpK+ON0vZhUBpubGJyjhElSEYxQCNw8DFI7UrCL1L1cvUn8bJiLUv0FDUP8wy5wL",
-	"31BxY1FaUeuAUEptQY2Gx0i0VyA3yrKRNSA6kY7HRAgPb+sPeo24jqQ6VWvVop9SfW+6iHYvHy6JYhdl",
-	"4e/JV8nj6l/qQHshbxbOu3P0K3y7KokymitTkVmV8pkOinmjReld5ZAZq83mWN6vsmwqyYCCQC6s/tts",
-	"gfgIvE3XgdXzHsEjoN9FEVVkhOOXjt43wbEgQUkVLIo3D+OyUQ2rE/JEO8TBLBFCm21d9EVCJelwFi9L",
-	"7OC8s0j4V53Hvzh59vLp457zf0ZqZ7SywEJc8iQq5qHc7z8YFDJR7t+qZHPFUSkXzUnU2EZWlXJrVoqu",
-	"wtFf9+Aa8fOxETMFZgilNSYLs6HscbNUdimHihyzHc6kXBzv7ysuq/4p1L8V1YWZZAm1pEKhGv2xJZuf",
-	"hGdM81FpQk9yRuYPkU927R1rGacUl0B9eUREgKQyxnWWKgZD55wwxcITImZEnLGpWrSEp9MZorKLnpSk",
-	"JE6I8TuLGb9k3TPmF4wwakHGCZE/qRWSzqYPeof3C9lXP/j2121Ymh9/q186+/He8f7+l78+OxP7P/6L",
-	"tx/s//gHN5Gzkl6QXMxuIiZyjr5FfmdvLe93mNUKPvgEnFEb8kFr4ql/U0nmTZmJYbqamTzRD/btvOzf",
-	"2VhxkuBlZVrZt9dO6hURsKjfVLm4EhDrRGmQT22TOQIVrJqA/bx9/4p5PM04tX9zvimkGfY7D95Cecg3",
-	"veD+9b6uFGnPxbfi2/m3s2+jPS+dF9nNG/BFXkKqHJjKptIhvBseIxybajMlyKZEzkiyF6Dw0Ys3z0/3",
-	"P37z6uT0yYvnoQ57YoHCe739g5lmR2qX9/tR2EUnaJJC+YH6BJjnosBsQU1QbCkhgsii/fqNqY9oHbfg",
-	"3YaS3CXp93qr1lN46OF2tnnt5oJicGK15w1PYL3pdmIqUjhKyJhPGRVFYTYq6RxK7KJHMU6j7J4GYtTG",
-	"H9etlon+nqrnr6/rF+N1xm2LswkxMNjQ1fcfotDolIWfTc4lzl0+4O5p2z+F+jvz/jw8Y6GNwIRg67RH",
-	"y4rLCiJWI20aLTiPzTeslaM+j1HCLw3VYi0dz5gSs0TsPcxMJfiCuansFtOErki+7caAswARohKGC3Ja",
-	"6d6pnBVeqL+K9EchjrbiE7lYsAbXnhG+TMkVxWDViueKeytoOQEzPR9lQTijUWTu5KjbF1Soxmz2KRHS",
-	"SYDYgOzn/hKtrDJFkT0W53mhZkGRMcV5puoQHijZjrXlV4Oje+vz1OuIW8/XL4x0/lNdlbSpVpLkSlrr",
-	"lzNLfqWxf0b/jm/NjZ++zuCHWjAdGdPkZ22YOwLBozZAFRTUNzFO0tGIRHtGZVTDMkbbems8xlJZEMO5",
-	"58A/o3FMBRlzdXahTEYQFkHOgBMEMsXuJPf8OsPWy1YYxmG/mQ9zLX1Bdd8qmqkaHOdrbMUsA27Q62lV",
-	"XbEwyLqinBW+VedHFTXc87S4MJ+dnr40KY8PUQ9Z/d/nbCl8dtBbr23y81aQVzZaf4Gz04EldUuSK0Tj",
-	"GzDh1/KGOWUF0R9sELn5iLKobORxlkdz2j2UshFVVEjl3rGnfBZLHfZJlmoRdeL9GcNsqVNciBqiDuZy",
-	"xJWuBLenikUrg0gNQN2HY8Ez76ao2p3kjJ2TpfZBkiRAgpvs/mXmosu8s5EWUlT/pD4HntOYSBKVLKze",
-	"KqPVa7HX+PZXOS0O8Ufj906L795poU77HJ8D5VlKwVNMWfdmJLG138LrZtD5EJDkpJ0CqG197I7o2Ttj",
-	"U3pBGBrh8TlKmXp+SiJ0TshCHx8huZqg88yft3fhRh4FD4t2xqTeXlYbM2WxqVLo1mgldGOnLE4jSphO",
-	"o9sgacD97Il9hYmVEx/QhiJOrYg9w8m5sihKCpi6YYolucRLpXBD/RXCEvUGx70eenP6SIfHRzqrb05Z",
-	"KqHQtkBfPUfWOkqcLi/zQK3AOdF2ABx3qBK0oBQ8QU7ygVKX9h4aEybMatPC4iyyIMWD9VWBa4OoeQFc",
-	"zchBw1s9cBMg3asZ5mAHw5RUxiWu/AyrU8AwG0MA9DWWaRLhZWW71lsFrpakP5QTmU8HcoBTvF63YQ0Q",
-	"zInNu6DMZayFZTvwcXFbu1dTeZ2nJCvdKOFcIqwTN19//DmSRqx00WOwA2DHsizjl5zH6kjYXGN1+YzZ",
-	"BLg8VaTGMi7YxU7mcmYZW8InbK/M4607HC9oV6d4K56+f9FvvauMjq1SdeaUDTdh89of57GjwFxR2oYo",
-	"gOuY4r8CVXxZsGHeOo7P6kkpuLx8GpFe684cU9byOo4oT6j0JEZ8RqczXXUiE6pIRRnrhXH2t1FCrCeg",
-	"pIIYtTn3DeRJyqsD+8VMrncSyi8pAfCaDdxutx6QLjN2nBBY3wRPJnSM8JyzaVZfoa6Q36Q4RpYUinvc",
-	"LKZtYtdwq8PBsvPgEJobVrZ2aXbKghJX3SyWbJZ5q1hyPdc9YTqYpz3nwMdC9ObV0+Nyichqfhzqkxge",
-	"n7GwlhmGqJ3xaLxYgMc03B/PsNzPfRCQzbFP5iMSKZNV/dntdh+CsWsLTtTdWNJRTPSQLnlyLgJEutMu",
-	"Knz+qoup+vBeF4VZaU5lkNkVNU7/IC/6+8Y1JcKH4IblkOGnjGrK4IYQUXHGdEowZA5x9dUpUXwuPM7H",
-	"NSWMJFgdsxizaYqnpDvlfBoTvKCiZgRnTH1hRCTe1zS3/w389/rYvI080kJeb+Ox9sJ8Wrz2YxzLHwlB",
-	"sgmcseIM1Pv1C8x0oGgZNlxsJPIqRkzR3nZMGm3OHO/v+w799uJp1d0grJ4rWdVEpmyCHlIWOCbO2itJ",
-	"lRVmUSf7aWPRUxI5FiKuKnM2CeSfsXIkH9UG8nNZBbyDJquD+GesFMVHhSA+SllMhM7rNU4GrV9ALtcl",
-	"+/MJ8m8ugW851r9OHK4QXruIiVqTZfuYqAvH4YnY3yj5/R3o9geNRuIP2ObBBQjcahhB4PO+OINvMLei",
-	"3tm4wbDRqMFqt4944yOD3uAQBtNrrbOSa7MWi2PaSlfTgC/bKGxVsZTtyGrcQjdHQzEkL/5TowWvLnVW",
-	"eTEnmAkUqjvC9eu/gwH7ONC6dd8hr9GcYjcMZ0fhpndOIP497t3v9O7tbI9rFy6NJV3ERhXcJIfWz8s3",
-	"hfoKWvNsBMMFSeY0jj2nJh+mdovxVGAWyZlAbSVn0Y/QX/9VP0BH5p+97lGA1D8nCSkZ+BpE9kYJeS5H",
-	"843+bZPlfk1WHaEykihB+YcA3dG6gdq5ky6mAqyjS6oLk7O0kFaw2ZHMScKT4Xezc/qaxLqmfGtqEytR",
-	"1AWSHGxWxFmJp+K46EP9su96yDYl2nWrUrsASzZWT+5YOVqTHVIPmuPWYvDzBiUYKx2VopDDYSiymMEx",
-	"8A1fJ1esyY9YdQzztAWxMjHB2YW6TJ6txFi2rTeWZKfGKFmRabJIuORjHue+IZ19MOYXSuOsenKsr0mg",
-	"9qcJPw/Qx4QsXhNyHqCYj7FxJica3dQGAvWrId/D+HBaQUv7XIohwezGCq2YKe1ILruetvfOksbOknfg",
-	"IMk9ITVeesNlEjLnF+BoWJEkcMbcLAH0Z5skcFuBf3sohYG43qWJnrmahxrYolyi12tWpDfJcEU2rF3e",
-	"IozF5wvpG+3h/aaj/U3KZQnv9rDhoyYPUmxVygh5miQqV0D07zd4epUsNUZ5Njb3S9nelJfOt/l2ad6u",
-	"ocIdmpOaqj0BTkFNaslO2s8ErQzDYFc4zO526MHaj6wqMHkUYzp/XqF6Mse2RnMDqfEoB4uwhT4WTG1F",
-	"6cqGmnM9pBrBDszeHZ3x1nEBLIp4b+3w5YvXp8iHY3F8xrLs+7bVkQI3ThVk4aNAoxmCS2aic+7rFSio",
-	"iTljWKAwUiKIkPNwD/3uL/9ZntUQddFJEZnQ2GVjzIzu7cypiwxOWIQuZzwmJeGlhK3+TOv4KLCa1vFB",
-	"tV7GyTc01BG0rjpT3jE/zvHiS73Tb/U+2Q5Kq0SAR823FAGZUQkdm0p+SE2AfkmojVmEMFuaZFn9o1oD",
-	"k/w9LxoZXx6sNMM8Fdylk30rfuHCpN23vjSaVWZwBuiv/6rfPdpd4kgTdwhAvbougVVOkb71ivTrvSL9",
-	"o17DTNkLunhHvusV+QK+RSpuWlAg481czHAutissLx6dpkR+E1/DdrTqCIaj/sBn89SRoY16wVBK9LOZ",
-	"clpPXRv2lWjkv4ZN3YWmobnm9nY+PL+121X3pGvAWd6d0/V+5nS9X8de7t/Y6ZrNu7nLtbTQN3S4WuHm",
-	"CLQbOVvLZLA7Vyu8eUc+l+85Q7sBJyuYpd8Z66ps3mecn39MYnpBkqWfLn+TkpREaMb5ua2je1jApWwL",
-	"gmOlLkPttdwDlG4DDSzThGmPbCknWUoyX0jhK0rRg0H2FiQ4muBiXd5BqYPgweDdhfAjPcDstduljs+4",
-	"kHU9ocZEfeCOQOom1GYcLbCcBQga9ADMkeOwKnrQ1S4J18/UQE88bObrOKcaWnYVk3Gp6XN1v8VdWxcv",
-	"APw9veGmqjRAAjMq6dcksllJEDRgnBFzS3Hqdt3ywkilhz5hkiQMx+i1BiDTmI++IityJb0FB1+or2K0",
-	"MAl2kaXPLOFYPVlTZHCwBX018965K5378NZqxQc70YqBFJy0WCDmID/UhU3Pl7Z0djZTkiukVa35Z1zS",
-	"yTJE7ecvTp988svhm1dP9wIU6tZjE8qomIVKohY6lsEfJ6mc7es7oNtAaLN7yQVkYrZPHgFaxfDxzx8/",
-	"P4UXu6EL/WG1Is6nnBxheEsxiJE9Utl/d6IvvT7TzfTHAof32LML843VmCZ5B7+C49ErqySXpWLP/uYu",
-	"Qj03+7LANjfMx7GOSGqhIcxJDlHbiDaeoBGRlwRSGNWZFopsMloFmqlyl8HVlaaViOAoPGNtHTlIF6ZS",
-	"anBoWsnxiX3tQ/gH1P1qbKXco6QYd8d8khKx/w2Nrvfh7rCEs2CG754m+DcuVc7BLx760iA3P+Ujv7gH",
-	"yGvoyGDR2DGL0OUMSzXsiEYBGi1R1hjacR0BTCvstSt3Ne/pHSne0+8dDxTv+QA4kA2citbxl29zJ3wv",
-	"aH3FRxr198GDBw8wxng0Go3G4/E4iqKIEEImk8lEaU3gNp7zC/OcOKeLhRlDjldf6X5oLpmmcqcEz9Gn",
-	"L0/Ra4uXbzmwhZODnxIsyXTZOm7NiQa0NlQ+KHJdz3T7ZrrXFSUoMs70EkIzuXQQ7YM1B7Oo46xiBBpH",
-	"/VRx+et86X0imTAgV4vvYPKPv+Ij88tDo99pv3sAXVo0Rn+OJ07LxUIb1QflEZmSI8ronHaEUE5fSDTI",
-	"isSU3gQDDFDKzhm/zBu4NMBEtSToStEG1FjquI07k7ffHAyuvWG6jHK/qcWFd3O9ze3QA8Q0QwjXzyM7",
-	"ErVlf7ZblSn/AySAtm64oGvv7AW99HvrSdI5eit6kFYVH/dYug9WT+gKpcmyySRlTLPJ/BQbqiqwyfyq",
-	"56X20Dc5WK/t3a4EXF1qaZa0CJrhW9GiXtf0kJckqiFpR2+r07+CQn9Zd1+cRclFs+ZjOa3lpO2E7wy/",
-	"8UntTCLVuMvg8vArPmqu9ORCbq3jzHm7b3CACfEqjX2x61V4zc94ViJRBW3WYJC/++2/KMI0b4PvvtLE",
-	"HXR6995ZBaofAye8G0KDL3KFx9JJ/QZ8XzKhV3d1vcrdBU7k3VIO8t1JjMXsrp975qHs2pWHOnLNwjBb",
-	"IrHAzFZwGiC5mp3IhnCvt9W2iDHXaVWWHaUCqgbPiTo44NJT/435SMMs5lM2N9ZwRx/SGaArQywxSWNi",
-	"wGZmJCEPdUjs0kK5CUIiJIiUGSxSGkP/c8BM4gksQwhLHgYolDPKzvXmLBIeora+NNQrF+6bP2HRdGlf",
-	"yRkBI/PDKsPxqgXyVia+WofAguFqH2g2ZOhAoaQ/f5jX+xOwys2rM3gbtQ+oDaFe4L1KnWG28mjbQ5en",
-	"b3goj7JFKj/gqVykMuu3MslAs25AlFuMdLVDYEv2cJl1RPboLTEFN4m+J7CSTsyUUiakYQPqO6gd3usJ",
-	"qE28TKiUhKGwPw9LNHQwa+aS0AeuQFo5rpQZcCHHxMkjcTGls6ZZm/gmMhnxRO39Wid4SSmQKCZYSKB6",
-	"sBX1GLNmPcr+cgZZdabWARUdbh6muVUevrqyYCWHX82PV0/qFnjxCv71gsXLHEGpxMEsTok62vX8yppX",
-	"iquFelylY/Hhxovgy48zgYcN31R3+k/QpxxFaaJBNdvhgx7Uf/dnB715uGeNSJBBzvEP4NAHKDwAmdOP",
-	"wr0g88b0NfEf9CMPU3CpqQiyOFib72SYRYk/rDzauwjl5rrk9uHculJHPJ6RoWKkZNifDaF3rcd8Jgma",
-	"0zhWOwRyyvIYy4ElRxj1OzOeJkgn3CF4s5GzurJBQrM+9TR8ppLY4SeqUsDLF/ZqoO460zya32yaRx2N",
-	"pbTdRB8cfHh0y/OMhvDx2llCUg6f6IFHhZk2noaaRe8WLI93iX1D53hK6lbpZymXGKUMIpYkQRZlIULw",
-	"WA752ttbj2rXYG89wytu4ioGAVvqD/eugwsFfXPDryxIMlQ6aZO1G89wMgXteUxsRRj8AEiwt7+KNv3X",
-	"prCw5YtJ6/jLdTNVD5k6iY1g3p6ncfxz6Jt6/TbwHTxQ6jGKOZsaBmLOHGC1OXVgjDM4cm525N3CwFq6",
-	"Lwpl0yYMrWhZiIX6UvaCyrk3d3sOfu9WGfW7zc9zj1jpLHh5aY0gCfxitLpBlaNTZEJFat3Mlti+0Py9",
-	"CvBnoAKsFdy7+fifoUjdSa39ezH8Xgx/f8SwH+1nhbCsFUi7sH5vCr3hFLAWUkNL59iAZ7jh5p0c7eat",
-	"h4JWyuhvUmIuq72xw3+9ZOOTxSJe3iYega5aLcERGHfTko0Vs/BgvN4iPoENCBYy+v3OUEC1T/gi780d",
-	"Zb2D3Jp0xuHMkwQyo4upBubNnnp+P01lm3ILQAl5bXaZYLt9P7GuyY1YCQ5Sj9pVnOhusAg8i3fD061e",
-	"9jIhF5Rc7mxw5n07Hp6fVHDk8Qg/1an7ph2QpeAAElYMhS+J9CHrdvuboererJjaPLxxTbN7tguArjC3",
-	"oHRUqyvhm/lm89Zc7UZ9nVfbmoVTVlgo9+OQCZFlP6wmo9q+PhDajFYAp2kkXAhomhrQyxkXBnPlEgsT",
-	"HY0aV4Y0OcZBywC4+AcGF1ECcwKtVADuTlHS3Aq+iR1WkK1c7bLvqkTlvZn93sx+b2bXGbPvLeD3FvD3",
-	"ygKuCIMXTz5+9NLpQ1luC6M7a0IYux7+acwZI2PZjSlLr7oR3+fqwcF+1tbepynhVPJhQqZKDUp8EXTT",
-	"aJBOWYcy0/zCGD7QQ5rEgiAqnQLQvAUGuTKYB3BrTNm5YatQKiaXe41awo1jTOdDjefhNzTVDWjG46y5",
-	"HlGaYYxwFCWVNn4WGKTaOQO+Y7Ifmn7JAesQUm27nistpQfQqP6LMkmFHMbkgjSaH0bwAIIHUO93v/3n",
-	"h2v6ObgfqB2FGnY9XKseAkaMXMIE7wgNF0IFwPTr7jfFr2Yv9H6SEiYr6dgLA0zf0dffWXsTwnSbp/UA",
-	"fEFrhsXQDF8DaTV6im4D5USFSPWhXI1H2KQM0uUwtgyyalY9NazDb1NFNCFjOUwTWlcmqu9Ab1490V17",
-	"NVtBWBbOStcL9a823i0TBb61ryToCI/PvTlPY76oeN4SU3W0gakWp9PiMgAH9a8CiJbNeTA89u4ArwVJ",
-	"KJvwDcZpIYQapjaqJctCnab20pBr4JFX7rqVhucyA9/pyra5LKvyY1tm3RWWVpQhPr5bIu/N4qPu2doq",
-	"TOoV8Gt0N/jam1dPvUJ8U5m60vzN8LV8MnLDJ0uyrk5GresiWRVZG4yjoejZqGVy9t5cJpRq2JTV2uEs",
-	"Xj60gI2EjZPloowO2xIH4+RAdpRA7Zhj2oFj2gGOtKYDab83OLyhhMvFzgYkeCsyaFPETyJ8S/8JjWOb",
-	"9K2GqYsDA53YanKZFYUYq+WSxHGnWJznFlZPqZylo1aQCYlCeu4KyZFLqybL+lrf7Yinlf3stDLGUKil",
-	"ZsynlP3YXv9RKf05H6QbZ8Kdr3udB2/Nf4edt9/0goO+v06wIAU3oJKyYGr8aDlbtiB/8iO9jjvXVOlz",
-	"Go3DYxRRAfjBS9vLUem36iwAjWB0QRI6oSRCTz7WJuZDFGr5Hh4jcrWI6ZhKXXmqH7DTBT9AAViYRuNW",
-	"0NIPl6CE9W+eRXcnsovgZ8Ho3D4M4b5mV92ub00e1sTh3gvEdyAQnSqsDiOXnUzBey/S6tZwW5nxXfDn",
-	"CmN4iZdzwuRzDStSjWE3KBN9cHzQP+4Ptk7WftAsIE7kjJfIf0kX2IuFwpOIJEPGS7Bcn6ph9we9e70H",
-	"B71e7+TDzwc/+/jBMy/gMk7wfCWe7GosTt0/B1b1jkDwNiJJIhAWFhMk0n1mBZ0yLNNEqQbjOI1IqVT+",
-	"m9acM7JsHbf6va6Gg6jsYgLV20McRUl5nw66vW6/f9D90O8usNHEMpgD1jHBiIxpRKJjFI6V7SVJFAYo",
-	"jFIlRrEk6g86ZVyjnTAuEUamMB7pavG9AIUjHA2zWapHDK7CELYJAG/ngHczp2KO5RgqesjVQok1+Jxp",
-	"vwtfYxc4plFJWbKD86pBCY5IhRYsJQwGvV6/mT1tKNChLuflGcVki1rclYKx+nbdQdyF5lA82durDuY9",
-	"L9SkT6Ayt+r7nvtbRENTfrgWIAy0NMcx0mucVa5RSe4I5FYp5rukKX5jD2PGlzb0MALJiVUv7W8MwO3w",
-	"LaNXWq7FF4Qt9OIWtctbZWv0Zsx8LUDdAi+HtmGho0zEdXNaxJjVFnSrizoKpGaORulSoPY0waYee0yy",
-	"QmGZYCawBh4CcJc5TkwgQz+rZr4XIDpBmC23rIrOEPTro4z5BzVPEhp9Tn0dtXumXTlMC+4K0OWMjmcI",
-	"5qSfhovKNFEPwxcRZUKSMoTKUa8uAOYpZV2HaRWgUA1Ro4xnvFezdBj7iEx4Quwl6ONfCmCo24rWatu8",
-	"/Vt16Vvz0r0frGPSVTJQKu4lVoLU3WaWzkcQ3IKwio5nwS5XQfVWcHqtTw238v27qnyB1sfrU4McIWIH",
-	"ELjhmEzaZAcqsHzWEmJ+eBxsFkciOfwsP/lNBVHO73cBJlcVIn/iiHIvY8y2cjOvAJXlOaiT4iMHPRTh",
-	"pSjbYU4araObmvrqITxRSFRxQWUP7t3rrUvZdUy6UgX7ZAIAd5KDT0UUqtYVS20WSQbciuaUVUp7UOsO",
-	"5dLF7OKBJ7e4enLVEs85k7N4uU0ro/piW4tmMcdxDC2QjbYDQgO1x2pGWd61Wq5SFsrgQW93iSgNpJjV",
-	"p/NkGRBQhR3tNRVH/lE2GGiTXlae7ddJKTUdi3VhXfE41J3fXWjhnvHdRBePMWvovvvj5Sp/8hwiP9ZH",
-	"t3Gsv89HskrRzXIYbe6YThorYpoc9Xa4ijAeLwT/moTPe4OacTTI5qx5ZX9w1FjDL6dPbmEmlLnQhrXR",
-	"b+t2t76VKM5arFrbWOumWTS/BKujf/O5A0Ceyk3yKs027zCrUkf7lLiXPMJLg8YF5p/MupfPsMizv0oZ",
-	"ldmQVrV29rWGW3BBokZJs/B+v2g0m5EvpvPqlXu7o8KbIq14zIOsrWJtU1ejZumKBihu0PtBc7RSUMPw",
-	"vJQSP2hsBOSDWLkmrzQG1RYt3z1WOtRXIK4BoojI6jnaOLvgLdqz22cK+/Z8BTObFDyuKW30CFCQScMF",
-	"SYapiNZz+TevUcTjGCcBlCNydkESaTudveKpJElHyGVstrhtNwgUF/D6aCbn00y3kRBeTcXbXfSLGUmI",
-	"yZ9TFAfjoyJrXwyx6vanj08D9NPXL54HCEs050Ki++gZ/WjPn2wHryp0ZdjXO9/9SnC2q76xJUJX0/OT",
-	"dpbwvSFOnU6wt+cRCjnaGLI98jTwwIIRcUZEHghB5GpMSCRQiEf8gpiGjaHiomcM3iGFTSSH1YpMGqM9",
-	"+sL6zqy7GRbwjuiiN0wQU1EC3rYsA/2MmScnPI75pfYuUkjg0CNWd7tZ6aaTa0m0OeMtOSo2ocZ1xNis",
-	"qOh5MaVe6k5JNeVBg973oD5okxF/+A4KmtZAam0y3FsG0HlntTdraz58i1JbzTEYHL07QIPC4dwY2KAU",
-	"yS9mNvMFYdS0nZ1QaPen81W2wxU4O7sa9NX/HHTOzq6OPlL/87H654eP18INHAyqAtnNB6jqGUxpETxO",
-	"JUFKYLTFHnrz6umawoWmWdWrOla3M/nU/WDP35z6FYnUMChnj3jkBdWOyHBG68KQ6vIdYQploGM11H/h",
-	"sSRJqfbk5aevOh/Ofjb43W//3Vahx/42xQ2F0ON2kbdSCOOgWVoFvhqmokTG/VWdxKprO8JyPCtlL2Kl",
-	"KHcuCTnfLugHhcoJiQiZ2+BYjm4szYZmMbYQFM1w76ZxvfU646rY2mp8fZd8nc5LgkTDsQ2fr+rJsALG",
-	"LKd9X2go2+LC15yQUSFOtCY6VJzHR2rn/WexzBjhVH32s8HnHz94dviLL+7/6uXBq9OP7j1/9MnRyWal",
-	"IFXjeCW1+a1dPcT1M2wYwylS8eMrPJZgmQHOpqFOUBxDsy+hD465TAWDkvRb60QtcJESc4fmQgAwrFRi",
-	"zGR+jJyywHapBFQjCpsXVyOrH3Z6feB46/Ii1nIvlxHl3VvLK/sKOIIy52N+SSJdxwtTYAjKeIFvQHWf",
-	"tbA4G5NK85EVbRS3YX46tbs9obHO8WIRLO6j1z9XS8cTqYaEyj0CSnS7oTd5KxYa8bHYh3yy7jxC//Xf",
-	"o5cxZmIvcM0koNbygm2I69MgxuQOz/Dxm5jtazexjg+krAmn20UQvKTC/IlHwL0Sz9OGYizpBQlRW5OC",
-	"4hF7AQoVMwpRWzuy1OGBCta9msRAN21fv9AIu0y6Qa8zc3vRq5zdv0bl3FHafDaIJpGuXaiFXg3vaFMW",
-	"eO3d4QlJEhw/4vM5FcK48pulBnqjzdCgX/HyCypLFagbKGTvIme5IcA0TKTS0epgo4f9SUYjPvIOUy/d",
-	"dulM9uGN0pp2kpVY29obWoNA28327377n/agJRJPxiQPq+hku0ssIPerKLZ6DdVoZ9U8q1DYR8++FBKC",
-	"sxQtp9//WpW6fIx2I2wqh/NPXuDMuSSmV5q/SaXJdNA1hKaL2nHuREbtEEPyuvYN6eYk+p97QVbJFyD1",
-	"6QBhdsb4QgsCFGprKoRXaIkGPT6thNoDpXCSENKBLhbhnEgcYYnDLnohZyRBE0riSCCckDNmcupNA0+n",
-	"VaYzutaxvdKZLmQHfuscaKvCYJS0pgsHn2ERa5OzHIN1X+meYP/bC+0zDu4f+lOeYWr1slKLKmdikuA5",
-	"IMYJb32DD1tOdPplr1LPHx7NEFvWN8BzS+2aGfYnsNu5Qb9qIRN+blay32wlq4nUsInrSs2ua0/HE+bH",
-	"Tck6DEpuOmE+zKxXE3QJsu7GwjT30ucn1OajPrylypUKKbrdVeeYpTjuFC6Y3qrP4BL69OVpXQ9VHVf5",
-	"0kOk/XwIzq+D1lsf6cN0NuCpLoepBkB766AVq8LtxYKwkyeQBJDh8imxluVkfcUpe4gsOpXMIVvB5oxQ",
-	"qKtMOmdpr3cwtgsOfymt2sgeLS9BELBp0Qo92Ni4MxvvAyKyvf1tj7IZXhCETVdSNMdLjVyJ2jijK7dv",
-	"tgjRZYIXC8VkeYIwQ7CQELzLm1rZm8t1UlWqqFJETg034w1uq9LyImQ9WGmkZ7FEMR6R+GF2TArNWG0N",
-	"AJWm2r3oJCgck3LkoHkz1MKRWss1b9LCtBLy3OiU1oRJ6kTNmgO4jhPWwmnaFsur+6s6rXgbt9Ndc6O/",
-	"B26BCLbc9NvoU7tqecpwAHkD2Pousetbw9Zrfs+ySqsqm/3s9PQl0iUVWeHZko1t0zzXf/DpY7VYL1+8",
-	"Pi36CfTvHidBgTesxIAAvTOTtDMstd+QcUYeIh1k0/HScLqQBaeGhnzWbefOi+OqoQmzaTXdP0+QFhuZ",
-	"Rqy3oYueSIF0zTeoosb/mxCZJoxEgc5CupwRUFnljCzhLqFxiKsAAcMZwVETeKx1ctKVjdUe11pIGpc1",
-	"iDoNdgcJOSTpZBtg5OhaAXizBOUZFkOYfVUZrMU2UM+MCE5IsslTa3pl+9qK92vaiucNjZunUbrtknea",
-	"Rxlj6PoJZ/QrPjKokKYITe0qBHIrOZSF9s1q85ILHA8FGXPmA8B/rS9kfQPV6KI0JhF82DZDy1wNRouh",
-	"wsLhj5ZoBtlALC4Wrh7c6zVK1oixkEP1Mm/I5gv7YbsaurJ6ksZ6YSaUUTEjEWpjgfIG3nuWl5jlMvCd",
-	"JUdY76gzODjt9477R8cHvQ8gelOkmB98++uzs+ibw+uO+s/A/udU/+e48J+zM/2GH6wugV0vZQwT99p8",
-	"Dfq530CjU7uwvUSsBXGzPCpL41NbuX9JRuMZlgO8oDaZr3nXqhxSTWOzZaWCLsd11qI8Oc/RKJFigRtU",
-	"+JmHWdVLZb1XeRi1LIcYucyET5gmccGctG2atWtESyosDKMvaf/V465PoaU+I8CNhVmlpaqtWqSIzPiE",
-	"rd50f68bS8dfdPTCdYyd2fmcLD0qe5m5uKz+7/zFD36oLMDBvTt3P+j+ehh++//rdR6cdH6FO1933t79",
-	"QQ3G7GyVF8ii7nf0mDuWFNbgwhz2HtxrEKSolXzV7+tbd/z9HZnpPWXvZZ3Ft9Y+Nsv4qy3I/Ng6DZKU",
-	"eEova97sahc3l6DFFWFlWWSOaFYp1j9Sv2yc9DivUf3tCnz6+LS5ir+WWJpIpnXHdaXkaqz1r31rRar5",
-	"1wdYm7tCltcZH0Xx2/bi2q/fXChWkgbXfPN6jRzyl3Rq+bOpH9Ds9bpqTvvydSLyNTaeBN/YNh3RO5hR",
-	"K2g8tTx07mkBomV7tf2UUqxd6S8kXpZEfsb58mqa1SLckvMfmTT26Ux6sBbiUCv82kciEJUlNPXvRIb7",
-	"Rq3v2XLU32/Jr30kwiYxvFvBX/YUvCPZLiRfgJdlfrtS/b3gbiaZ7Y9/bLK5VkEJYbohwlEkgIE4YaBz",
-	"QhYib19hx30HkOfIwzzAgnAseMZm5IycsaoLEc6siV6VmwTqMPwmqlGdO3ZFB6+i/62p120r/aDsW3Bt",
-	"ffO+FSJ9ycZ5Nt+qOfzR+xDr16l+eU7p3OvneHP6CEk6JwF69ckjdHBw8ABdUjlDGIXadRYiPpkIIgMr",
-	"QTRj3sp1txu/3Wsi1cny7DOkXw9TXSkZDfNmlZ5OfnkbTizRDF8QdbzgwQDyYRCfmFZMXfRiMkGjpVdc",
-	"1rrAcRpROQRMkKG3NvdlQjqKdyG4E804P0eUITKZkLFE7fDkzcdPTodPnzx7cjp88+ppaKDEBJFoRpLc",
-	"nQp+YD6ZFHfEG8zACaQqMS69lXEWG3RMULhvbg6RmPFLgdqhvhJm3/Uazq3f/73//ff/9B/9/i//3u//",
-	"w//tD6iQ8fmQsmGte+ANgDTN8RLBvWpNAO4HowgvDVJdQi5xEpXyxht2BLIDmOOroX6PfyVitfdC6lF0",
-	"KMs++ps8R3TvIbS9HBFbkWs0iUqO6M6AQPLhU7Zy+Dmo06rxlxMTdzhQzmRCRylkGGppNrRdfddiTOfP",
-	"GvvmkX3y2hQuDjWg+lgD/eTs8JtKZcaUgr4C0HxQtI1ZqceTQVyHgg2w8SQva/21x9ykcQ+dFiC1dfih",
-	"xtY3SXz2CWHA3m0peowZwHGYN6M2jKszyA4eZuJSHZGfvn7xfP2hn8RYzDQf8nFCEqFer3dHoFFKY6nI",
-	"BG4lyXFWqQLFOXPMllAxryERdKMqhkL9+kvKIn4ZqoUzbFVPBuLIihIwZcLcHCoN3dgkM4KSNCYV9nWv",
-	"IR2uI0J3dBvOXo1NP2gj88p0gnnDkBUjWj9X1A7v9SBJrT9X/3sAIMJ9g2iJ0accWbSqh6gPVtpBP9rr",
-	"oi+UEA6dzQud2DH8oIcRfnOmkb7PWsdnANR41grOdOtk+OkuvOMu/Krnc9Y67naDs5ZJMhBnrWPnO9eh",
-	"Yasazkrx1YcoPGudtcIaUXMwK2cN+mwccgmpycMRjjFbh61ksVQl1/U4jFzGy6wnFImA/tY2RPTUSwHq",
-	"cI085kJqgazvqkrk5y9On3zyyx0JYyhD9o/kqeISHS39KoN4cfLm9LMtxmDtKPXCIngHjMQ7RBqNh5zF",
-	"S1/WcrxEOFKnD7grTwQghquhtnmSbdWe1SatM+ShBoHhjCDo/pcKop5k01hDjnc4UydD3X5OlqIZE3Yg",
-	"i+v1ilO+6KTgFkh4Op1Z/BYDAWrBXCFvhGvIyM0/PieJknGy1m1jb0DUQoL4BlHKtBv2NUTsukYO7kh0",
-	"sszQ29TmpDhztezKUtWPQB6BbjLUvswaDwWljJu9zdfGS+qn/gW4I7TawlOpS/3B8EhHwPZsp7gp12Zz",
-	"Ulv6b15RoHaN9+ws5ZEDs1TAi9Y7StlwFY54pmZJIK9tAcW7ZVPpy17nwdtv+sGD6/bZWdf+NbiugSGw",
-	"w9UlH6A6LIe6S7HHAHqmLyAL9wza9ohoSGUMFbla2Jg03YcIg9maWNZoC9wZlzPKpiUgkaKovr+2ilVZ",
-	"XZRNh4RFC05XneHw08enCPrNmWfCTBvKscwMTo7kCDNgNCUz4aE634GaoX32sHfYjJ4XCb89VUq9vKEi",
-	"tUj4u1Sj1MjUQVjbbdTtLmq0Wq1zS44SGhE98sy71UUn+iYr7/VlnqAwjWWCQzN797VUoJhfqiUTOmk7",
-	"QlgvwYxOZ3ASqc4BpIkdSRxrE1bZ9aHajEueCLmnVjAm0uKS6ZuNeCgrF/5F+U40S1ijm+mVGR1vrVUu",
-	"Er5Gp8y+cUsapQPixuiaUk7FBQDT2M+MDYK/rWbQRZ17XfRIQ73ZJt1qGc+Y7/lLsO+wOt9JhBY4kUtl",
-	"v4F1B3wnQKQ77aIQigZPUjnb11lyoeFWZ4wz9AkW8tOXp3cEEmMcE9TO3v/Xf4X6ZlDF2qsN6k8TU3k3",
-	"HGeld8PmFY58ojVxEBFa1lUKZBd4afDIoFQRtS2Dyr8o1GbvVcsh6/Akev6Z5DZ9vaz4wmQDGyGgRFzW",
-	"VLaklDZyHBW+ugU3LCm5to+1wyCzlrdZq+T1XEgQvZNSxsMZTxPhrfzQNyHCImHkey6J4ClYEaVtpYLk",
-	"aBVokYqZ6dhNGOAZXuIkClC6AI6iMZlLmOCH3mEqUoqG+syOsFhFcZFpL5EV2SfgDwG8XRDwEzyn8dIw",
-	"lUyWzKGPBjNnzH5Lnfrw+IxpeWsExmhpv5TFWcaciXROEJWBkc2cZZ3K7wjELxmKSATthZzHIq50oO4Z",
-	"sykr/V6vdET7vR1J4eIacpYK4H44ryxd5VN7DU8DU/xIPVt5Y0J0A8M6MvoM6ASkeqROf2GvJD4nhojh",
-	"LQHIK8pSngplPYzw+Fy71QQa40UX2fU6KrpK3bp3no5i4i7V/Q8LgN29bi9XJ3XXjcqk/KIB+kjJMr3p",
-	"Lc2L2kKgg0K9A/ySF/oVYmzZtUrMlEpfEcxL0ySv9hFJ52T4NWd1Z0XLoCcnz08ggoO+Bl03c/eqownW",
-	"7DiV6lxQuVes5nhz+qgodk8ExYpO2HSGaQN7U+n+57enD+vXN9SI4eZ3qRO7o3vHCqCe6w1VQGfztlYC",
-	"4R1r1EDnO7ekCIKpsCv7xNgdGYNvC6KtlvIHwhuaD9BNayNv1eOXeNlZJFzyMY8zf1U7hDeFe5t7rvQQ",
-	"zsmyxk2E4IbcZ3VOlq53SBNN7iPSqXHbuIn0QBZNnGbtcEEBtkAzcLUmfq9ZQ5+Z/nStb8p9vzrLWBDt",
-	"kAq/yZ683teeqe5itoAyAW0NgDYs0JTXwSjjpeuYWu+UKqc7ZmKlRiMOauLhHmd8xZpy/dPVWHbBkV4T",
-	"A6uEm1cH7lxvs0+rXaN/+30UdbxhTXSyIn89YWt/JNYfXvapv2vVudXamU/NKfMUl7jdM1Y++H7/edV5",
-	"W+/qrnU9e/2oa7yVayzVFe7CUryvGPssSeyi9lLw5rhuPl9Cjc0/2VXD6rqklbUW6VYpJm9ePc2ErlaV",
-	"wC3SOFrkfPTm6Lk3yEjJJtEoD6WSgPs+MeV9Yso7TkxpCKt3s1wS3eLOSSUxL82Oi415KO1+zCOl3HcG",
-	"16FF2vSzATHjiwIXSAgjl77z/z7/5H3+yfcg/8QVQxA8/eBLMZ9Fb79Vf8zmovu2TiT5ElVWZpls3bRs",
-	"82SUm8pu/a6bi+1Ncldqx4xOwWdoEls4M2a0RoFWYlVjJHfP2CsDAm0RNBIieHxhQrxokdALLEmWzAft",
-	"3g0O82iJwpOnT198MXz56snPT04fD1+8Of3oxZvnH4clL22D/JibLpqbTfM+p2XrnJb1SSSfPTt51Hn9",
-	"2cng6F45uaWQ0mIcGYSNk+UC0hzKlV8l0/1yJsh4eHD+mwe6CcOaUq/B0b01M3qfE/M+J+Z9TsyfUk6M",
-	"t0nCYZOXvc8leWe5JNtrh7tOOrnV1gJ/DjkfN07b8LbfWHtgvWkXhRyI7F0fDtZu0/vsiPfZEe+zI+qy",
-	"IzZrQPM+deJ96sT71Ild6z21ORYubkhz8fl9Sn5YEfgvZD7czHVwPzqY9MaD0QP8ITmc3Otv6z14nyrR",
-	"MFWiGrZV0uwpZece3ACAWeKirklnQiBZF8eZY1NINa/suev9PLG72+3mRfI4UscVWTZdyujNwU1SOSvN",
-	"sIpjhAVZ7TA6eZKvuuGOMWXnx+bTSsFjEQrVKHlCvwb+dow+0thHGqhfDeRUiW+D1F8crp7lvoiHh+PT",
-	"B4ufDea/Su5/fvVFf7R/0d+8KWm/MxjcuClptZHSwS76/pURjD1z9mLK1kBOPNMyyW7EHIPqnlGJLlDR",
-	"Kj28wtsTv6OY6k2bUiop0hlxWW/d1mglrmlrSUu3TlgosqIMAUr6QxdWUcvESizXb+WuR14ystHTmPSg",
-	"YQmEfr5mhifg+gKNlwgJlms2UbNFG8xyqxlu19wlhUyUHR8zaMpabUHbHzSsN4EgWp2cAo1NV9VEGSip",
-	"Wug7+pAUHSODLVo1OcDEdiTZ8Qwcjl+k+jKNFJahTIB1vWozTl1ggIVtertKQDVs7rpChjWSMDeMZ70T",
-	"NuzJhqrnhqv7l69u0rEh69zMJi3x1Qa8cDNEugpfW+de2ejtzkFeeSI373Jq37zyNPixUTfrOpfrfutA",
-	"RPXrVg5oV3l/3+2B9STakUudLbT0gHs1PNB/HgfYv3Zw+SHq9OugQxsc905/C71lkwFs/vFtVJJa+8t1",
-	"sdYeoG924mXyODUhmlH0bdsykDwrUGhURx3foEnJC4oXyrRSOrD2swdnbEGSvJVOG4OzgE9QuCrRMNSO",
-	"pgy5dbkgew9ReDe0ziTwYJ8xPslerTNbYiokiXIPcfjNWevuWesY9Xu967CLXmn4xwhdznhMKp0a7xoi",
-	"mBI4fMeDXk8fJHf9HevfbF8Ri3COF1/qs/FW74/aXdj5Z5xRyRNP6/0CnO2G/Wpvx4rcIIa0ZZfdKpKt",
-	"kxDQq228Aj6GNdN9cHxwM8UKvhRjSdh4OZwXB9e/P2jcJWZOhCg3a23x81bdJ3NuYqMGKTtn/JKBftwK",
-	"WpH6dyF0AD/7BYuvaElHwSA4ZRCa0RyqvqjQ6N06w6GLHituoB06ckaYhmMVUCNNJURvE4JjnTmNY6SY",
-	"XkwAR66NBQpfvnht8i7sod7/hkbXWcht/xt76NWvkggZoogTEejqc6dlos3ssTxJN2WlAqWLrLEVc3Iz",
-	"uujxfCGXgXmHehJuA1TYwszvCOMNL0p0V/42wiPW3iVvkk06iunY48Wf8UuGsEROegrcum860jbKib8F",
-	"w3aFnegwKUtf3p40Zs5uxxuXtquHq3RWqud8Q0PR5bVbGYsbsOPVkeuCCx8kUqWL7mZI3+YdwB+L3DIP",
-	"dN47LGY+eFlpxh/qyH5tz8oVx2Az7dE9I5uskd9ocvZuLXHsxHYqSPYb2E/ue3ZkQ90GHW9FuIUY6Z8C",
-	"pa4nzeoGp6NMAnyaYO2h3YApLWLMbrqTJWq0r/TR4yn19cUEO8HYBAAZQyMC4vgSLrDMbqDiGEFUFP3u",
-	"H/19paTDfycJKTSsUX/rgkJbjFrUbfSFyj68ESQxlUWNdemD706X3ko/XiSUJ1Qu1zefbeqAauISzn3B",
-	"BWmfDaawQj6ycbZml6J3i3bXzvplcqVXhB0om80FY79XbE18ux4/77qvWd9dSC/3JG0vu5y3NJRcJdbm",
-	"o/WjLfenzOPsu2sHvg2Z1sL0vpY4gcYW5o4cNk0ZHmG5fCpEQpdL7+0u1dVLs1B8WeRpIz76SdGDmn1O",
-	"313Ktzj0FhGY3IzCm8c8SchYdmY8EaQzAjfscn1KR9mp6ZPlCY/Xts0odZxQm/xKPdbYW+d5QR5NrMvw",
-	"6W2S4aNooKqWjKCXh7MiB4PCghwU6z10M6pe58Gw23n7wQ/WGnPZR519qzsVL43X4ibMxbOMviD8ouwg",
-	"8fNzPCVDQb8u3jrwZ9BVGp33t5CHMMW8uflC26b5OOqWbkfKey2Lsf5scwPkLTu14btjJJ3qtepam1EM",
-	"IxLrUPiKtAiOcBShNiNTLOkFUT9EJErHcq+Lnjt1iZJPNTghuIJCyyubRgt2NbWMZ/p6ohV7JGTZhnVt",
-	"0XBMx+Qn9QErxV2LXZy//PVPzs7E2w9+Yv/hjVpNE54uvHkEz/gFyZLQtb+eCgT3o3YILif4Q1ioJqzG",
-	"rZNs4EJxudfESX0HNhcNvgW0193Mwb2Hbtq8qSIQiJQb6ngFTEdIvICk7x3IGTCNVoUEszbfZrAAqwve",
-	"0TY02AefKZhH0C4nS/qHaXaRQUlBoXoutM5VKTSAqo4zHme7doHjlED2reQGQ8rpl29aL5qWreXK3UFv",
-	"8GGn1+/0dpFw8D0Qv3R9n3CwXVeI6g2Kz3yWfGl8J4zxlI3JnDDpS56MKGHjTVfNfemJfYWB5yB1laWS",
-	"XEnUfoaT84hfslK2qLrBJgYnRCg9VSAsUW9w3OtBoyvAaBnxVFn4uhC0u1XWYn+reFPkP2faU657OcBZ",
-	"gIqEtptfRlgJQyYfyoPd5zo2M9/1+q6Y0SThc++ETGF/3YwGO5iRpDIuqZ7PsBo8A5OFM/QayzSJoO65",
-	"mvm2LurQ30nUQQ8yp3h3TXN6CfIDtlmUoMl5qxYT4zi2Lb8oNELK2nW0BZ0yAomeQJVyL0AhwM1AhYm+",
-	"2qFMQ9AEKIT2IPpisVOI6yDDcWy8MpCWB48UXWT6juohrZ/eLvwGq1jg9n6E0lsfJwlP/JyOqEtoxCPI",
-	"JTCZwZjhKQwBnbx8gtraWxsgnMpZoNc4gNXfO0YYiXRBEkFs+ekZS3THYOvAPHn55I6GAYqIxDQ+ax2j",
-	"b85a8GH177NWt9s9a11fK3rAi2ougX4MfFo80tzhAsc0Gpp0FXW3nmBmmClhnq3UdaXdcf7GDbYGFvFj",
-	"/WR5J8wLm27Fx9n3Sz47mJ8HV1sqLhSgOR7PKCOdhOBI/QKtxLSmZ2J+aESEUpWoNABimE1JFz2GfYUG",
-	"X5gtz5iteoP9tZX4YCNQYVI/oNdPF31qBB2ssEBjnCRLXbSnC54iAsnKBI9nZ8zWzZhKTdjOALza8pKj",
-	"OU8IOqcsEsfg4M6w4sztMDyrjY1iPj4XCOua0cAE1N2Ac/ZIG/o4mAtDXV+g9SNTXLCn31oI1SeA9WLa",
-	"oep0+TuaZoiQ3TN2xr5F+iXoWzPNb8/Yt51OB/6/unzY66FvUViixhC1Rxiw+fGcSLWu5nwpNmbv/Upw",
-	"Fiq2xkS6WPBEsdc5iSgeKvoJnTtNFNv5Ra3YME3iEFgfGE1DxuXQ2HzqZ93EdBhRAdEm9RPUSLOphv1z",
-	"X2c/aJAzhnjELwhgw4Gu7F4ClDcozsouGUHte8peKj+F2thRn2DN0JzMRyRBPJWGegWK+DhVLIhEKFFE",
-	"bNIZdMBJMRRY4XCvtIp2F0o/W3gL9buGT7PHN/9F7fLQLIv61do8Q8qMmaR+lVwuynedk6X7kxAc9o2U",
-	"f4wIo8Q8ZaBm6JQpDaFwq7v3sF4MvThJ5QwYcFZRo/v8IpPWElgANuDMkRGdaMnTROwhQ699Ra8ps68p",
-	"UgZe0OE5WboDcH7K7so6s2eL4a7kutWxIxnokyPSyYSOqVoJ65sISr+DQyZ77kA9N+HJiEaRHgI4gV1K",
-	"V3ZNYUxA8uUjQhflX/LbNEImbNoMJ0TPWTMM51f3m/oXswNwMAG9EpgYiUJgUdA6RnM7faitXjOcp9K8",
-	"xlT7u6Mfi2TifjyjSsDlK45C8GEBhmAcc/OUY8ANJefDmF/Cyy2YYvYau9CHaqHVYkx4ykrrk/2kp134",
-	"KSERmS/01yvnycXJMXSbffBIfVC3PC/sjL3+QF0fczaJqT6Igsh0MTTZUnqWEYkpFM+rF0QE6502DTCG",
-	"EhuqLY/RLm35d2c/y5fcZS9fU3+Tudm9bIE5I9VFcL5QvLDA+WHpA9ErEaK3DkNLcH1tMNBHepHwsdIA",
-	"RrFmsLDoGXuF/C2AA5GGaxjxtwfDV+qazRgdmoOes0Xnh7xAcZgQpeAAbTti2bxXdznNslKdwkb1QZto",
-	"CrtkamndFTBE4C6xvaTRoGAZAPzJc21OxRzL8cy9BD6olOELTMGeq1yDhk1wbB0Gm506hwNn+bd2ompp",
-	"i2xZ0YDluAOg2kSJAl1argkm+3tIrsaERA4TsZAJ5GqGUyFd9qKfSJSqZZiMcYUNR6lYau7Lh3PMlkMs",
-	"pSJJYcjkyGoqUqnHcYja2h9s872hfNfcqQnKalOg9oU5lUBf/gmmDscxf9nnD4yMcdea8WH2t01RLkto",
-	"Q3853VX2S3dqrNvHMtWoU2AQszRkrr5B9+GmGitGjdmxEat2RUESO38r/U2Zk171rfQcZOqVlTewQSu6",
-	"W9Z/PpsGOIcdzc15lflUjd7mXCkpYCbX0KO1OVeqz3iULPg1VyacsRrFwRlt/ktVk4DbqqpA+WdbHJeJ",
-	"f5tm4SxWQfjb7MrSEhdFf+EmLfkt6nlB8Gc/Ol8riH2Aky+IpAzR3ugBGs9ey8rCZ+0vJXmq7qkIRO3I",
-	"ASkIe1ySeK2gVZQUsEmOeDBFiRUuB1WHPklQ2ntztfSr1a/VWxxuV/gzY3ZlVPmM12VLUGB1asQup7PJ",
-	"sgyiiUVWlc/C4VSaTi3TgF2o8qOsb4BDPVW7wIn45maBjm0uSvc4aq+aV9kmML9pk8C+wfl2rhk6fQqc",
-	"665e6I6qqBaar3i0wlbBq2+VQrW2BX0JFtSr0nmuZHTk1aM8V5xh1mlRbq8D5/aCYpVtVU6yFVFoViKj",
-	"iIqQybdNlH72qD06166ixjg9ByqWXaUfQV6Q4FUKK78rndD5saTvVK9kWpLbHqEoJZ0rZR2pfAkyDAsO",
-	"06q4LDpPi8U8ToTC7408QbN0jlnu3DIurQAJPIEQt5jxS4sH50O58Hr/fLG3TO3x+0St2kwj1IZ4ItXO",
-	"o/AXnVf6UudJFKIZwRFJ9gK0SIiOGzINbZYYb1lxdL3+Tz++98v7Xxz+ov/ZwfMPfzZ4dXT64Oe9X33+",
-	"aK0b37I28A82cDI+T+P45yC3vfP76esXz3UkVMc5tVPl5RN00O0ByBvjGnZAfQc8b6GNhIQILxYxJTr8",
-	"ar2N+IyFxo8kOMLI3o0AF5CwMbEdfCRhKMRs+WJyjL7UrjpwJsLAtbsuQNnw31r0ZK2gqde+rY3K1K4G",
-	"aO4GRv8kikjNrmeFelbX52zEcRJRNkVYPYbaALEyVpIUViUhk4SIGdI4ZEgQHJPIdrBWxKojh6UwZlas",
-	"U5+QYu65IxAtxuv7g4Ypr5o1+b+Q2TDSmbVS+NhUIMmLVMsXhGFv9Y4W4avX8itOmTGSTHnjgvMYtSFz",
-	"B/3ut//CQfOzuHTWbuSJRslixagOFDHpakZbxtQEiKl0opxdcJYrm9TbplTlalL+BuhlUoLYG4mONUiO",
-	"k/cwSvilSTAJ0yQOu6i8WSzvv3DG1G1OAwcawnJax76Btxjh8XmALmd0PLN1ZabNpjMi9Zxa7MsZYWdM",
-	"GVpKCeQR0UWiSUqULZUNRPc0ZYinssMnnZE+CXogARLpeIawQCdMzhK+oOO9QIf5dD4GpNBg47cP1X/+",
-	"Qns599S84dOIMsPjyZWOX6CEp5J0UWgcovlMqDxjajyUodDmmFAWIlMxEUAAOECjZZ6/cznjdg8QlZq/",
-	"FE9o/iIfaBy8GMVkAlFLO5SqH6CEaNcMyyRf+zVHV0dOQRCqpTQLpiYYwAzhRRBarVvNRuBlLoHVdQiR",
-	"hXFB4o4dlx+EStFnsdXPgu6roecljQCFv28puFH/D22i+7mRuy/G/QpxZmiUm4pyisCvrnqL+79c8T9N",
-	"ANRqEbTsWt0RJcfRm1dPAx1gg3wmQ+zYcImXnz96rDhfHBO1ie3Xg6N7eytQvjTjzhsL7GeG+o/HMdjT",
-	"NPoRXiyGC8MylPQd3APdO/vMjx4/eEbiGceDF5cXnySPn53+dJo++gxz8nlf3n/z6otR+ulPXwt52Rk/",
-	"8z1v9M0fqcHq6y5F/QgG/MODkx8OPvnh4JMyXfxw8Ale0B8OPlG0of4w1PHDwScwox8OPrEUYt8tFpwJ",
-	"Aq6RH0HTGfgdEBJ/pBaERh8sEj6hMfkA9P8P+GQSUwZGIBHC3K4W/kcbEsH9/oO1nfS038f6kgpnq3D0",
-	"A5cFNRVFj3hEHpsjvjZltqx5AxOBEUQFZtnOQQFWsX2PmlPPw6reUp2PpxRsRyBYCP9MkNwRaIGnxLC+",
-	"NshDc0jOmAHRB7bMU/lQR3xHXI05IWhKL3QAeKlrtPE0IaTc47x1MnrUHxxcLb/+iw03X7f6WgcYW8+g",
-	"7Fk3YHrFFRoRtQyZU2nnrKpEpE1tjJcxZp4MhpUpbQPIndw4pa2wYAXw3oTn+aATnthO4d6XGKDVIdxQ",
-	"2YaP8VLLLUg/jbFQb9SZZQRNE8ykUoKgHRWODXLHjMyt5E1SBu0/lKm8V2nJsKae2R3HC+1IUO/VLbba",
-	"GFlrXTfaGmOGhKRxrAgeRqYPbVlRNsgfPCLN+sJtlZ2nYWK3zXZSNPQUsGYaQQqq7Z5zJmexN50OnLe+",
-	"5oRU2Z/ahM+bwll0fEDOb4/VMEsN5h80VNoy7Lr6hP0MzR4a+S1IojfOU2HQ7JNNcnc9a23TeVcnHm51",
-	"SlfAHcBgywfQLpvdtuIpL0AeaBK7UVJiTmibSkYHbBnr8zdSExaBBipXh9ICYrexRDHBQmN68In1I4nA",
-	"egiUzBxzZmnPKzazq358IqcScj1ySg12SXg3DBC07MNjaXBM1F5BbJZM6NVdgA0K7y5wIu+WsFnvri4B",
-	"6Nf728QmiHGN5mcA4G++UHUY4ScuRDdqhw8MmvfsoDcP96zaIogGl5zX4n3vBWhE5CUhDPU1GRz0o/U4",
-	"2s66rlUubXjQTKXhofAXpzsuHGHI/o5t+ZgVq7f9Vel7OyhLLw30tcRSVHUNJZ7rE6c3RpDTBUCj5YZ8",
-	"FQb3qXr2IxBbN0r/hZe94pc+eSh5fSX9xpOVXxdfVu4rsJrWYOVhRPAmZ+2C5knJMFdIh/WoY59AmMa0",
-	"HGibRMzDXk/ngY74BdlTOs84xkJ4fKypOjKeimL9lj685bB3UO6e3wTXAGxnj94GZXaHV1dri708sHtu",
-	"xLR22IMHW7xaxyPqhntUGm5D5aNSFNoMEsJGamuneNQbBJBBorbnqHeoW89luUU6dKczGzMP85incaTD",
-	"Lnsbr0+JrG2BaimCbdoymp135pEtb1Nqt2zCy3AjOidMKDmTKAMXzFZ1P2j3LlPV1SQzniYOfJQTlheg",
-	"bp2TZZHX1hSh+Mb5VENKVcf5nOCECNlJMDtXio9Sm2msU8DnNI6pcbyaKhwwwhmHY4wusa7QiTxqz+Ko",
-	"V0S3OWyEGLt4cFTUKUBlb/LcgyL99ps8V8ZDOIK2gQ+OWvqFTYnglVY0SnofHs/IEOo3h32TFiPWtoT1",
-	"sCfnPUfzG74n8j1/2NRG0Z14SpDezZ7MEPB8A+gPmo6AZMJlUxFsxNJ10JrQREg9jOF24twepmt9Jr1n",
-	"Hw76Mbgwwggvtdc3VEc81Cid6ficSO26TqQ1Zo1eTSK3uVDMxzg+Y+qXAIW//OUvf9l59qzz8cenn312",
-	"/OzZ8evX4d5D/SFdCpA3bzQ/O4l4ipWYsZyTZaiLJWiE2rqdgLpdS+hLKmc8BcNnz1M2W9ZT/KiNLkbk",
-	"DRZ5kfD5QnpJ935vhya9AZVv62CHKIUhB4cNP5UQLDijbOob8f1GLykxJp1mZxthFZfDd7jKp72OiwQ1",
-	"XMozh9y6N2ewsL+VU9WQdabikdL3PAbt4OoqtG3ljM4IGYxKZdwLUHiortuU3dEyC5NaCy7TMbBwskvu",
-	"CASIMwEKj9QLtALiiuLB1VUraB3C/x5dXRUF7hH8vFbgOmhmHj2NWe8jn1gHBHSjVkfT4z5Y5369t9s+",
-	"KLoe/ujmUF6Hjc7KOWW+xrSMXIaozbheHqVnGHesTm8Hl22I2lCxJqlt76WhAdCcK6LhqS4zXUwTHOkU",
-	"+hmdKh1ZPRAUa4nN5jNyCbQP7we9EB4uEoG+yY+KUJcCAtPQGhT4C6X9TU0tIhAGWK/sNlCD1CA2drNW",
-	"W3Vs4rnU+c0uLi84rW1yU5Z0VqrNNff4gip5dfiO6P1GzlWfH9RutrvimVvULIgh7lJtttvtw3LUNbhx",
-	"FcwHPCVP+bSGtZg6PMXv1qUqrTyr64nNJICXX/bhVi+rVZdLrn+lLGlo81wGZnlowEf7HaVlmTsQvBe1",
-	"H8U4jXKpUAoM3FAT33iIRx2NIXFbg4w2HFxCcJTHxpyKXHd82wymOchqAwpZaUM8uLczEMt1COn1gci5",
-	"tzu8Y0Rna5zVcZlMHhZloWKNMe4u9n2nT10h4mgy9Asz2b/o749nWO7n6+WNnlbNoLIHB2gQ6a6F8yaz",
-	"gFei0VKS4mSKvgOJNHmVJd6gmYegjH7Zb+Y2qwmcnGZ97nMlEWFxrt3/Puxzf5yyZKAUP/KELVJpIkaB",
-	"PkyRMqwEomwcp1EpBWDQ37FFU4leb2nE+FlJ5VxCWzeJsjcog4qyc629YVGu2tf1JmVUsN5GbdnKPfc2",
-	"ycy20EsrkvQ+Oz19abEDHDpJyJjQi/Lu+QHTckdpA+h6U/+ylmYhNR4S1bP1bBe7A8zxYqG2gE+sd8B2",
-	"DsxOY0LGPInKp9ECSQ96g0NgjL2aTm87w9d19tIF23W0jBLybiHj13pNS4vncMlsD75zC9qlt6L0qLDl",
-	"bZVDi1FZDn5CvhWfoBSgRWI+FQFi5FIxcfhyF73EQqCQkSs5HKeJ4Emozmxo/2077qkb4G2mn6Hp6h5j",
-	"oX+u6p43BMg0Sq8vrSQfa5ELHPT76yGfaqAt3Zc2WnfiLYDJ3BJg3SPNnHU1jw4ImCNRi1LpgF1awEpX",
-	"h6lD31ZnclBpe3k4sDB1NqZgUedaGLowFbsWHvcHRz0XkFVDNbauG+NxviJzTEEGuPNDz/ASTXAcIxHT",
-	"6UxC2UnML9HXJOEGL4Z1JnDNOH8EkTImzfA731UbID8E5mme/1/EwSwAs7FyhrIPBHMtWFk9wqUzCgNr",
-	"Wf34Fjr4Fqz+ZniR+ajJBUmqwG87hG8sd4gtjvFTx67OXcWCowkuqomHzRbl+4MWuSJRJMsaXpsiYlAI",
-	"w9Jehw8NxOdEkuQSJ5HYQS4J1NXWplt+MdP4uBmGqqBT1qFMafXCAAecvjh9WS1nqK2ZKGFllhYsgRZR",
-	"6iLq/e63//wQsCVev37hlgVI56ZxjOk8L6t5Sll61Y34HREobU0ZXFA3VTH+N0LQdvrv1psHWk/30LDm",
-	"+w079VbdjVpKNEoodHC34UQ4jXFzzICVjXQ31Y/MGfLgF0ZzykIDladp3zjTHtq4GVRIag5AdUcw526a",
-	"AIDZOVkWiNwIWu3vfFsubm0QTnBOrUfBCDXUkD6mitQhcl8dWlYVmEp3ai5qGjWxvzPWPuwd7D1EGIU5",
-	"+IbudYgZYoTCAVMfU99iJmbovjawRS40gQVRf56xDLRYSL6wDvhCPWiuhtg6+ayuueg9trdVSUyQcZpQ",
-	"uXytls+oJ9Cn/sSbQnRSLUa0DOOnX5wingCg3jlZonYozjvQol9tL+wO8Al4eT6UmZQLvYv8nJLmH9Vr",
-	"g/RjXUBEADRn9afNvD1u2dKeobk//y5e0M/JsnV9DX2GJtzz1fyT6kvGRWN27Nh2WxCBNR+Fs4l5OM3I",
-	"hsC0h9M7Cxm/IjAJheqx3MDoIrUIhEmoClUsr5LXnrW1c5b+jLXDQjHmMfoIlhrpImN1iwED1O3swvLa",
-	"hGYx64pOzcbWfyjbb/RMoxCoF5kaeQcBSVg312Gvrw4NXD9jjLNOcZoWlvGwd9BFkMSu10rrxjXWwEO0",
-	"MHcmkGd+xsAXp+wtsCu76I3dm8KQEoJy8PBjZCupLOBjOMNimD+gcwLwGZtr55fENLZ1z+BRyO7U59XA",
-	"5LYy+wZmqpa0FbQuSCI0yfW6/W5PnQaoXVtQZZR1e90DiArJGZxOKBbEDkoq/Dolvjb7cYwKdwZQ4hRk",
-	"UFhqEupkRqmp23Ys2xaMQhP/kwhOYQn4VQkXs0rq24NezyRwW1hpqJQfwxv2ATDIFXuZYfuli2xtQGiz",
-	"l2yNNe23+opp/RlSdB3Ks9Lf+4UYW13Sqd3gevBjt+TAP6Drt9eGUeIbgObC1gBb82iqLjF0FaEd9vp1",
-	"38o2d/+Ni3EEDx2sf+iTDKToOmgdNXnijYO94YomIBFXKH359jr4piAxvnx7/TZoiXQ+x8myddxSi2Cw",
-	"fN05q43CUwGSs3CC1MovTIdwH8S2Kc23dIouZzQmiPFLREGBCL/MaCRAhqz2QtQ2ePojnirzTDEZdbL3",
-	"Hmp8RAJte0xXH2hqAajQq4+eaTKUaXYf8Wi52bm7hdO29iTt4Ag1Phzuan2heLo+DrkyrUza6wr36n/n",
-	"q/jHyLN2wLGacCvDrHrruchHODIYNe+Qvx32GzxxyvlTACRTDwwG6x8oELKuavkOeOnLdBRTAaXPDXnp",
-	"deDRUqBns+avMfHVAT+RUOe5WBCcOEFTjb1ulGSSmN7L1hpaySo/1l+qnPRDT/UrMbXF328y00Nf/cRz",
-	"Lj8B8LzvgFb0Mm5AKkqxtTjh8D3fUPNbCkfiSdRSX1+kHrGt8d4nlMSRBsMyzfqtRA4z/hjuh4anhmgc",
-	"EwwK/PyhbYXjCGoqtHzeW011pmnXbgS07dewRrgotp2yCC8LYqZbw+R1xp/k5plbl6y97276G4lUlsax",
-	"T4Dq35us5AqR+eC9yLwZL/tTlrGvNH/aQsYa51NHu5fWClkAWMNzYpu0FdMfdM6DCB8CRBKgbgCcCpww",
-	"bU5RJiSQfq0ENu1bn6lXvZfA75qSXku+gEIAQO0ziS+cIYzyAjlLU9ZxuYUcdjd5lRx+weKlSXYjcSQy",
-	"pEhNVw9r6A9NeBxDDSBKiC7MB7Sd3RDlzQV0ljVj3Mxu8k/vfqd3rzmT9wzsNmSqm1rab54TcZB50rNs",
-	"Pr+AGzgCLrit9amTehYOEajnT07s9R6sf8BdpUcWHHsbmfnuBR9II56ghMzxImdTyCakeZjVCtmnG5F2",
-	"5mks6SKmJHG94/UsAeqSn2UP7di9need9INWPrThgiRzGtuSzg3cv6Xhviay0dG4I5CzMIAKqbNd6Hux",
-	"uwuHM64st15elxrfqfQ1amVBzdOnBf31X1UHd6xmgE0GETSUzNQH+MvObrQ8Y7oAD/GJxfqRMyJMHa9A",
-	"NM/5CT0EH6J91O/1elC2K6AvWgBf4YszZgOtMDoADDKf9Q0ZtSM+FvtzzsiyO4/Qf/33KD8XYq+LTvE5",
-	"EYhMJmQsz1i9xgBhusYMQp24G+gP3wFr2LE+8Z65/TFZwu/cCCE3YIZl6Q6pEeukuE541mK7xEsrSCuJ",
-	"7dSJFiShPEJtqCsR9ILsPbThODQ4RDOeJgKNyIQnBIWQshdmqSa/SUmyzDNNBNXJVzmN7wSVSa10ybOZ",
-	"1z7Z4ZOr6vAZv6wbKkxk3VA3x1RSJLArplI2V6q1bBYEQ3ezOB5ks9Owv505pqxSumABEEyyn4YoyMHZ",
-	"AJ5DpGPTpOW4378PdE21M7JmG/Vy1izdpnZOTscenmeamOo7gcPRyHSFpFKYHCIDjaFp43vO+d41X3qE",
-	"47gIRqgzhxYkybgVvwCAdr1+jTjUWhNj19kyppDHpF4fBK0RFgSaajkQ2AvqImBf9FvNrf4+ZMwOdcaz",
-	"TTvWRpZaCWPNzymjrcA6Bt7WHkDK9W71e776CZuBarss1LoXnDFeEjqdydZxfwOtwt2KhkfrTz5BJqPf",
-	"OqPEZMR4ifrmeSgNqXYnhFcks02pxsz1VtJIioe592d8mDfclDVWwfde6W/i1vtjcuXpQ7Iu0FCWnfti",
-	"ycYAB+dNvzsR5wJ6qztRghwPkSeg+GgvRaxYWjv89PEp+saeoet9G1EALcm4KqgUZ0wTbZagvaeTYSVP",
-	"dNcQQAJT74LRGg+jGuv+IiEXlFya9jR2HncM+tIZM4neEYdyYdNyxNT7vHzx2vNGxSKW4QoXxGu1Rjfg",
-	"tLk6rbajv7HUfE1iMoYduV1fQkntN33SWg7DOhwELX5uPrz5PJZs/IqINK51KSRw1VUI/9Qyz941W/iE",
-	"yPGs9gjnR7chu6gGuL0n5n3g+btK/cqbk7EImX5xwGHrtMxVltOn5OaG03tz6c9Vw/qen5hXBEe3lJex",
-	"fUpGF51kJ9iCmmKkTgx68+opaisVKqtiMidEKUtnjM4NNE1e8yYIQSEEaHRP4o691J1H4R4aY6ZUpBFB",
-	"pjzZqElUQhNOznTeh2mcB5Suu5dP6YXW0pyR6VfArymLiRD6VvOYIFLoLkOpCBVbIvFkhcJ18xSR7Ohm",
-	"FZkbuwJvLxvkT4Eluj3PmzLFB7fPFHXtfhZwnZI/z3yUmxiuJm+zOTlHRBpsEY1JVen3bg0JQWQhkn1H",
-	"IEv4NswDbISyKaJS8/dtUnUBPXsdoZg+w5aBQedgKqtMsfudGPPabN3UmIcUnEzhq3OLm1bEu3aLO/ia",
-	"OmO7EkXiameHJmBj7mnA0Zz255rQWnfv3r17cPXLr1s6ApUmxPLSQdAqlgpbBBU1iMOgFWMhoU28jztl",
-	"QIpZV7FrALIYFroi9TJGKQmed87JsgPATXR8bn5XYu2SkWSYAY7pyVb1SYOtpdG39JMQABPCTgiCYkVG",
-	"fls+epcu6hLcM91Cu+jRo1IRt67BTohME/beqNttWtMdrzGX/XRjbdXrATwtlNMjKhBh42S5AE1TQg0I",
-	"ap88ft0ZHN3rfPromXbklckg8LOgmwcx3IPeEuedRcK/6jz+xcmzl08f95z/M9yienA3PR23GYv4XnDQ",
-	"3kYcVI/he8Qvb8gtN6SGNXzyfebTO2aYJ1EERTwGPgjgq6sqlMMyV6tQ+9qohvjIzjnrR2l8jvQHji1Y",
-	"ghm3STAa8WgJuZzGzqcMQigywUzgsW4JiOMYWZi8QIdWHHZd4dVddGJgXaQLnWa+YMW6xzI3BP9EL8hN",
-	"qisz9fTLnbDv5i85xB+NPS8ZtDbXkcwy3IYUMFsBDP/7pl3/ecuGLalkdcSrfATfi4zvQGTMMVs6OJLc",
-	"DaPoBPWtpAdXq72fLfntiJGn9JyYfjx3hBviVr/UjiUMDLhklnc30d21yrBj4xmnY3KcoYFBcmMOFVls",
-	"FQ8u6pefP3qMXg+O7mlTAOdN8gGHR8PvU1ECVVOj6fcMGovQwX37nazPv9qbM5bnBfimOP7/2HvT5TZy",
-	"bH/wVTCc6TDZnaRJSrItKir+o7ZrcZer7LLlW919WcMEMyESpSTAmwBFs7sr4v9xPk9MxH2DmfeY+yb3",
-	"SSZwDpCJJDO5iKIXFaMjuqxkLlh/5+Asv0OTZEijmxDJxauZ67CefcaNmFARK0hRCB/DQ9ms/g948Vc0",
-	"jlncn7Xb3Sc59n7VwSs5u/dXnW7YCIhMA+QGDqdUaQb02SHhqi8AMdFCKWNm5DvcYcS7lv4Erl1V7APa",
-	"N20chGDzvshYE1kixUi5QgduiutqTFMWk6mUCeoKLhRTMZoYHUHEJGXXKVNjFjuLnB6zRV8gSWqLhG5O",
-	"isRJxTxSvZiyNTrEa7MRL7NdsYcu4ckJIz+ILUlCnXK+I14vNewQpn9HNstFrfek3TYndrc6nCx1i30w",
-	"S7nnD4ikUDJhLSr0OJVTHoFbwK55GbNs4VtRaAbl7x/a02d/W/N/RgYWvA4RjGCL8mXA+B9YftQs8PO4",
-	"E3XP2rTJnnSGzdPT+Lz57BmLm2fnp6dx5/xJ9/qM2X0iY/aV6VX+5yAa0yRhYsS++vr8B5aMJe2+nt9+",
-	"k379w9VfRrPn31HJvu/oZ+/f/jycffuXd0rPm9EPZc8PJkyPZfyVgRr83R+5r6BHfzi5/EP3mz90vykd",
-	"vT90v4Fewu8xM/+xY+jeh1M9MAv6K3MLXleRnLKvZDr6w8kliu2B1c/+ZBDpDyeX01Re84S5P7m4Zkbj",
-	"cc+b6flq8+Tc1f5dWMc0Dxwq0T4K8K0l8KO5GPZhKudQ5e1IZLGnQ8SB5kBIPZDXZjHEnl8E5ssreJ4y",
-	"iF2zN4JozERhvzZiRqL1awfwj/woCbYFNzucPaW45qOZa4cv/kk9fH35/uq7weXz56/f/3g1ePP29b+9",
-	"fPH123dGAIJwC8t6HrY+DTMDTTWhcQzMDAI72hxSlbvM97cXFGXzYRS+55nmQsXSBgbSHBZjtOW2mkSu",
-	"E/aFm2IoVZjnm+bXCupUL9di6jIllw5bjR5qrv6vqPg1QO1xgxLn/LmgKd6ylF9zljr63iWdBJQiavSb",
-	"ZeuIC4PZoGh87SZjHyszbuN30+RD8vrP7O8//fS34d/ePfn5w7vhy8ud5O1ekP5cxizrziGj4cGm0A0y",
-	"3DLHbDe5prugR1oK+v2EFH7w0qjWG07IUHwSdPAlhdOXT3tgtGVKHuBc5uCsV8QkV2QmboSciwCLeLI4",
-	"IDRJGY0XBCq8gkFOk4WcperC1kymI8rFgXzarrIZV2RCk2uZTkyT7F62xy/4EYmhg5X2k3p+9moEfeH3",
-	"JiBUSOBQXz5LAUk0/pQr//WwMJIh1GM+BlTstTYL629g6wgvrVHvsIxlhlcXLiI1lAc7bbcbPccOPoAK",
-	"vwdam6XtwpaEpf0Kg1xCeJYG6GvDqg57R6g4hhwcweJIggAirhIXieQsiYkNCkkZFNo68Fg9Uts0wuw/",
-	"TMC9IDpdIMJ8Et3qGwML4x2UK5xh6iwftrbY7vrWP3OJtTYs3cqZY1j6xw+ynchb5vnk7j1yIdhMWmqt",
-	"8XvwpKECGvoVCFKf3AUSl6BKZmWswyeNaS224SAxrcfwr61dVl7s7P0GgJ33Ts4OHNLw8ANsP/tETxsb",
-	"ugFSd5Ccpp1svyiHnVG43LSRAPm4F5rwSLlKtvWh+RiUSWEx7JiZHgfE7SXr0DAoE8u5yNkp+yInm7Ip",
-	"UekM6glZ7FA9wjWmjyrUodaxUtluvIURO4LmFx8z+3EhEzbaUafctyKC9oO8hjS6IVyQVGr0dewNh5qp",
-	"zwEN30FRUSkYgQKKNPGKl6NzG+mVSPiOLsiYt8LAINdEKk06T4ic6byQe8MazfqiJAvYHre58lA3R4PA",
-	"+YPyJ+VcmG9rGcmE1F9Pmbh8CW/WXhNV4PyxE6YUFPeTKfkWvBdkxIRBVfYcsRIabr7x/u0rzFqN6dRs",
-	"muGMJ7Hqi6wehcvXaCAnsQtLmJtvj+l0ygSLe4Wi7Y+UXxEdPe+aT5itKtQX87FMXPH/rBSg/ducxNkH",
-	"DfbtpZeCycD1LfDLmfWFitLZcMjiRov8PKY6K0yWF6bDdgc2H4ZCqTDsSrfdvigRgQys6DmnQYxNFVKP",
-	"IV8mp3w0B22xsDWc8/LrXGVBhRnXcxgQlii2vDKgBJllVLC0vtWi8IqpvQICbd34Qlbarghs2pAhpT3e",
-	"7CWYYS5qvdp3/H+pFZgQEqqNSBtMVK132ukGpc3PSRJyAdZtt+/Wq3XRYwapYPWYTTnTkZz83vXxfZkT",
-	"BZziScqKcKvHqZyNxnfUundmRf7UhMjPDksZemRC/ngpQ4flQN6V/ng98bG8JuuJjR3JD7ikPUrkuxMe",
-	"E5/v+JHqC6Pb5K9YT3B8QajtjZHLCVfaKB//9Z+dJebj0sPoRubjT0d6/OxL5zw+4tfvk+z4zjTHVlA7",
-	"joSKir6vjWYg58BPhUq1D21oQuqRUNAJ+tvhVGKQDepMqxtyLdOAhIX6HCHc1RcZq4eCY192Uqiz/5jR",
-	"BGOJDcpMzCHHHCyuymu30DSlC6fsG0gCSnfzJXVBhlKPyS1nc0VoMqcLRegoZRvp1+9Z//gI1VCebVcN",
-	"xdzdru3OZJaPymaggHnJDtEyjfEsuCBzljKMaDkqPfthQHbIVZ6LGbdjHkzAU9g7XIwOogGV8yfGMW5E",
-	"ixZLAfm4l6HycBETgoxIPIu8M9cb91YZbP/M69WtuHGb3WWTHTDf+rODoWNRpmNRJtBo0lu2Q/E4p8rg",
-	"GanStABa7sEkufn75JftdlFxtb6xBFMZl2tgTlCtM4/LqrSsyVk79yrd8ulW23DXQ8F6vnIY8N8LW7ld",
-	"XfkKtBeqa/eH3uoIIfs85ZDDN5YqZ+7N8gFRca+jVX9BMK4ULwKVHFSeBjK6SaNnBXqes2nUY5D4RIoE",
-	"jd8Kz/YyMx/45HpC2nfb11r/L8pSNJ0/B4uCWrIQ2FfTlOWHjBhqMq2zPARGcIuYxcR0RxJK0OuABRBm",
-	"gusyHRzW4D2QpKzs0q134HZbb7dN9VFE+heCRzsNXJWsh5V5JFz/VITrMPxlwFgUzFtU4PfBJWHX2qMA",
-	"hXdc5KjJNaEJeioQV1ls8Q8gzPxi44FLQeUYCfvJCJorl8uG0llXngzicVZdakr1OGc14XFtGVRLK011",
-	"vKJSXOgnpzWgDOWT2QR+tJyeXGg2YilWlyo18n+DAbO2XL/SdHFBCoLfpsHbiNqgGDfr+uOWdcVq3T92",
-	"troy3k4I/FFKBH980dXdXnSd/x5F12eXUvTJ+Eg3yrqxlDfNmCX8lqWcVZvSgbRCan69IHKmh/KD48D6",
-	"8fXVy2/+Nnj/9hX+brcM1gcZ0xRa+PgaM05SNpWpzhmxx1T1xX/M2AwDRedMaQxmaZE3dJFIGqNwdYQX",
-	"lsBwlbIQ4qsWJKJpurDRMWDGzzJzzCMurqlxQSixfWYxeAhuGJsqPIpAiRSmaUw1xRBURVJIi4gxMrAv",
-	"npKYLlSLhBBqCdEm4D9QVHBtFm6PvH/7CpuesngWZUmQPCVjaXtAxQJjgfC4JOWN6osE6WFu2AKzA9UN",
-	"K+X3+k7KmxfYhUV5IccN5tA3FJbmVve9A3qNoDQLI187aDLnNvypsvIjxtdsi0Z+P9/ho/daOpFqzSZT",
-	"rWq9k6fbQrhdOB5p1hgO1DWzmVTLfqcVyYkF8tNuULvhwswb7qGajdJ1gUopixiHSnoQyMRictZuk5dC",
-	"s1TQhICFKSVf2+Q3wT7opSaeFJqYZy4wGldKh5OCocWsnxFqGuYfAwUMSBCZKzVNdgmz9ecMl9mqMLkk",
-	"5ivmrJ4voGP5xVUzjllS3hB5UD7OR9n8UAnp6ClNmU4X1YWj3sy0IpSEZsGE7nuLLFbX6H4A0xB7zxXR",
-	"KUc8liJipD5ckPmYR2PA5MyzESWUT1RfcAvqjQDtPqYt3CcWmKkZTeBj8voaia5snrIrK9siFmxo7I2G",
-	"QXmBGZb4xvpp+xwtUXOuWGMTcL6FQdlCj3cDch+qvAGDnXX5PcMjHwzInZeA3JSJGL2ElTi3uxbsL5Mq",
-	"ZditioDYJngpvZ+9erxHNraQenANynMeauvj1AICH/COg5DeqFk0zj9Wz1U5TxlB3ctT2whqbY2Wp/Lv",
-	"MQju88CUY+WsGwxZglWkCFUHykjPBoUrmARoRF1pniRukQLRRDZkjdanSTOGBHhsXmHpbCPgstSl8qMK",
-	"OnvgJpLOEpaVfgbfPAPDm9ZcjNQj+F2ReqjkLI1YSK4TqsYQ5S9uAjJNZYNAtfO4jBX9lfnEfXvo/DSs",
-	"yvyxbrP9pLSKjA1u/yP04481v1z3k7ZZcBJky0wxg7HY61qvBkwhkJg1/JVF2svncqXA8a8SgF1pypyL",
-	"WM5rvdrJeBf/HQzm21nC1oXpwHQ9eNddvnR9fc+u+mr/3SU8gk/bIF6aJOAPg3qCdnJtSU8Ca8Es/WzO",
-	"Q2sWdEd7+0vQF1iPUM6Ehqx5eF7OxYUzE/bw6IwlpBRLAzjASusPdMlMLuZnQnVkDr59YbNaSD38YxgQ",
-	"Kgj7QCMNsTMBCacpu+Yf/hiaF4V/nNJU/zFs9LKcqdCt7dB21ByqQ1ywYV9wMZ3pPxWyqjLCLS7AZ6mm",
-	"FDJLQ1yzIalTohIOohwvubQl/GRfhN7+dJ/lglwnfDTWLfL2zQ9w/5X5b2rXK+q5+D4SdiZhiyBEwXRp",
-	"iCaEIWHKBVYDXDCIV3Y0LIWco9PueZbl5ewcWYKX+VxfhICxzUsj+kIcmgjSdQdchEFmPqH4WeGnOsVO",
-	"etgY7WJwNHCuVsQwlejbsK/394nuiGwFENoZgl6apXMYh+fDgvedR3YdsB9Lx96TgzOXH2Xio6hFbfRy",
-	"utkhSsupAmRaGHysBAEAUU/LeqQs0EnZqNChjt7NT+bdXL9WtjCNmEc/Kw9nIY0JVl5mZ4ICHfXrggvU",
-	"iGkQjBCk/xx0nFRl/IBW6emLmYgdKQDuBrpokcvsDzz/I0e7v/q9swVatPSYChICIlumTS9HmIxZykj9",
-	"tH3aqJSl+ztXC0LomSdWlgSKJ1FuGJzMrLToQn0OTxZ0JoeVsu39OngXEbtpLHYQrm64KsXreYl4vdOQ",
-	"fsni9cFlOlkg2l4gy9H6VKZEjiCVaUQ1m9MFqP5Ft2lArnmiwRRmWYBz/IYywKJFns9SJdO+mNIRF7CF",
-	"emRKlSqyKIRgf43g3pBQRUL3b8c5bG4AJ04pUsnRnbySr+QI27eNaxI+MuF6y3vfG614u1u/Z4st77RB",
-	"/Vvdm5XE3erujKxmq7vRN/o8oUpt+YTd4tvxn3yTysk2913J2r16Zz2C49OgwL/0NKhF5vA6mKdcs0Fn",
-	"PHBw2y7+cjZZ+SUuXFmmcHIkAtlN50/WOE08SqV4hjsAyCaedbpBzfGB1nq1x7edx9GY6sce40otqMG2",
-	"xS/BY93Ttk1b6XSWySqgurOcTHXWsm4nqEFIcq130jbDTpUUXIz8/lkpBv2rtTt/efHkb89+Pv1r57uT",
-	"H5/+1H17dnX+b+2/f/88Z2pCAzfEGKFJwGltWUrMEoeGlxMT1DI+qK5ZCB6KoFS8q9X7vaIj9kqONvuT",
-	"Z+ZOg5VHf3KJbTEfHV8UmT+Lgugx++BK6a0zsstRZs2zfJwJyJo6xvHLa5JX/zGvDRvLAosq8vzdv1mC",
-	"2b4YMwrkw3KOGbMokCC4BtYei80T6IQ2GjrJmIZiqumQKgapm0MbvT9hE5ku+mLuWH3A8sn/USW0vv5g",
-	"6+XtLLaO0uVzkS6afdCPI3VbkCo1Hgc5hgc5KAYWsIJcuAS5SAhyCRQA6gVFEAwcwgd4NfAwNCiAdbAi",
-	"WIKCLApKZVZQKuOCZaAPQAgEngAKioKlL4w8KZNbQbVICLrB06ATnAaI88EK3AdlQi0AYWHER7cTnD8J",
-	"2vZ/J+3AyMTuaRu2Xi4F7Mle6ZSLUdUJxoBHABwjBi1SOQefRqsW1BAxYC1YdrLmC66mUnF8fCXNiWpN",
-	"o/GECX1h8IoJOmFf9WuAjE2QG5G67dfCVq3UUFHb8vlasNqzozzy5BFirSeRrCyoFkwrdA9F/D4I90Fx",
-	"/01Tbg791nJf3LGrv8UDcEK5X06eQs7RtonLnaDGJ3TE3ONGMfRfZ97WXkpuzvjMwO2VfdgaIKYsHZhD",
-	"o/dGh1HAvolNz8Gl0KN7zdZcS8iAugV83NLZgQvfdPTB+34dLYKIcQB8Nc0u/2oP8BWEOuNzYNi01lIv",
-	"bVEhGQpPEqwgZqSHzbMEOiZwM0YScizDiPGkXp8JfzGT//pP4i1D8iey/Ovq0u8Le1e2WbL7lrYPKd7Y",
-	"GS/f6PageWXdOnf/+//8v0i2aBvmCX/5kz/lP5rflpZ3gzwmncBsj3a73TCvLe4S8icCu1BBx/P9GOJw",
-	"2pBG8G7nHDZ9gTxUQzPOYtSaxI0LEq4OTJjRV8JvTeijm8CMUkL2Reg/FJBwqRMhcFL4vQ5b5GcsZ5lv",
-	"cIxRZ9p9tC8sISn7EDEWK1COQzqUt8zqFaGj3/Qi6d3ymk6ThXPsY3KsGbQWuewLzIS3fJTDhUfyMZz5",
-	"SXI4wKDJo5PbGq2cgWsmEoaGqb4IaZLI+WAmEBcGjj/H2dm5IlKUafX3xJ+xF/TuhouHTLi9R3G2Pbv1",
-	"lynNdpqzKr31y+DzeGj5T28AWCwlR5kELWqUjxHTHquFiB4DsFVHyn/DMFIH+ZzNZxKgcHRX2C1ncxJL",
-	"hkIctlNWhnkqDcpZBK3bmClmARMiiYCMTIWYhAkW+0aLvLUkQrlWYB2GZKdQHFioMDTvFiK6hH7uySiE",
-	"SWVonfzF2iIHU6CFj2u9M+f4KtSsxR74EeR2Glrwka33XdYTj0n4gCyG9wmdT7qIdvcFnh14X3uV6aiI",
-	"nDgfB4PO8/s+CHg8YWZsNRMPLUbI1ppb/wAsdDNG78VMITx+ApajhYgc+IDNlXrwtyPEWpTcHWQ1CWdp",
-	"glqz6TBNsSB8FuGBmqdFGHI1lwSDSuA41Bcpo3EvSz+1zPj18J992+y+GZg+7KJ+Lej7mwz+9rcTXCg5",
-	"65jVHwZ9sf7MZYvtC/J6yoTBd5Y2lV4krgvIBAlNi6mmtmE8hq+aD3Ex6td6/+zbjYutyaxwXusRm0zP",
-	"+7XfoG3k/TsSyyShKbSsL6BJAYmkuGVeQdoCmoeNFvkBielj5erB3TIRQ7Vjds0/kHoop0xQ/hjhJ2zY",
-	"uFbPF+0X10io0iR8HNrcLrvRNVYGAEYtnHoXigN+Z6oJzajvsyowKTONVzxmKYSr2soEE4qpKClTMrll",
-	"SOQzTfktxMnFcWpOF3jI6Ivw8tWr1z8P3rx9+W+XV18PXr+/+vPr9z++CAkcPMwy2yxT39iFvYdUfcgi",
-	"lEZ2f89cDBOG6ejsaFJ6xCiKOifDiqLttO0OWssi0KldVd9wsrhcoJYKUAg+mwkbtGXu3n3E3VIpEXur",
-	"tLVz8KbhdphDackhI1Z5MPvCtuQoHT+VdPzZAJORbUZNr5KSduqy+tabRKZ5X7WMLKsXbp4I0SLl/ey9",
-	"Dk83eRCPYgkDLiL3ir6o08TSFxcJ4bgLmWz0MJ+kpDIN9JIrcg3yO7bGMSMBBZtnxxzqeHSBPc4yvoaY",
-	"rGctTlIwRYQkiRQjllqqdhKnEsmUq4DYbKz7Y17rgK/RtGrX2tlZY/CQdZgCjsBkV0bQ7Nwk9mTW6tSC",
-	"HA59ywosYjtXZS/y6qi4d57ktVJ21fJRzqwrjwJNMdJ6lmRGSqcXuCwmJ/o1Vi+yWGjW9sPDv49eFxjG",
-	"v1D4KNdG0Z5hzb5jNiFcgD9WaTbdEsw22VYy+mWvbJNTC6VNYnOAhTOeczMb1CpeU4BifVEFYxfLwEMT",
-	"JQFjlL/wCsORQVJfwJjktpnNBM/rQGtvY8wXhFyVxPK74NYdO7Qef9zCeZS54b6w4qmfO8BcOvRwW9WH",
-	"lyLbutoWUzYaE96wdAkZghKMAzsCmG3NiRGpGRe5r6xQXa0KFLAjreptfg/nw+WNvisL+TsAUDMyBz7r",
-	"xbG/k39ZDbS1f9rzGpoOmhMKyRQOvOwLzOM4hWsCcO8CCmtOYUCnwK+vWcpExLBqTFa/6Khq3MeBKUsm",
-	"rECEHc9Lq6mMJdvwmGv48fNgzF523jjIVOcRq4hr2SnsFiZ0XUmz19bDRmzOn6UrsEvqglAiZgl00h7T",
-	"FdNGDpmrWPwXxAJWHs0CMurFoAp7s+mkysIlGhVSYP/svSVneHf3+IJDsqI+hPiC7sdxkt1ffMGxyP9n",
-	"Q7hawLi1OqzkcdScpvKWx8UKo8s19jkwNbMoZejGwpiCphTJ4oKEUAoe7hngPSFRdAFnX8g3Nkd0DPta",
-	"RaTXPI7e2Bbcc9ysWyIYj170XkRSCBbpVsLF7EMrlo+lubv7OFtWtcA8LwcpG3GlzV7DBCQgFBywCVbI",
-	"x/+6qzb91mWc40WdzpQeJOwW0pX8v9wdM8VSiwnZP81vMKCQMjW13sImXqxtB0lMmGWVJbyvzJJfs78b",
-	"1LhSM2ZNbZZEDwclT6R/ZUcLJinmKYv0YJZyb1xNKws+IfOGxwbChjS6qdkMZliNKaMxKNXJbFTr1WAm",
-	"4NWYMLDdfMG925ZTUizl4lpuerXZGUBfsoM2//rli+eFZVyBldlme/BRxIqLUcKI4iPRlCLvuIdH0tv7",
-	"a6vCmOXYI+b2kFxzYS10Lu9FmWNRzFUkwegFPo8QV7N1049ZdKPIyxfW8X3RF+6VsIpCMlNMkXAFMMLA",
-	"kjkNMpd/6K8ivGQWso0QhUK0WTqYu9VmkLWATkoZeKyHI67Hs6H5gF34YYNcc8vlZBoXAH9zgBxZqi+g",
-	"IwYvXGFGq09CgBYxXU95zAjXLfI8vw3A+i/vXv9Ibtgiq0vjRoLIFNvstZLUY6k1i8mU6rFCeibChZZE",
-	"ArqpRou4SUOK6clMaTJkZDobJjxyTm3TZhs8u8mtrcdsUmaa9GXDPZS0WQ+oRWSsqZMoPdFNM5dNixBN",
-	"mKkmYNQqIOLUFoBsCdnuBCYHDMQ9ysejfNxPPt5lQW+SjF9GoPIerK2Ri2LOnZs0670LIzPqcjIbZYFH",
-	"7ANXWh2IsRW+xBXR9MaFNx4oTAI7+VLc0oR/EkPQZRwTWqWbrFFNyk9MWzGX8ZgJzTVniiRc3LCY6HEq",
-	"Z6MxFGTyKIK1lBe2QAPWdLphbGovIHETNJgLMmF6LGO1/jS1g5URzWMPwsroev9ZWBt3X2dBeVqpP6/f",
-	"sv0PyUfRfxT9R9H/cPGHxndEn41ci+4t98G32L0vvsVNPpZwyTpZKCiHF0k97Nf6tTDzonDdWC9f93ej",
-	"LKHoblEy/sY6oDflKCmOkuLzkxQP0ttUJjoe7EEs81bd/Sw2pYsJE/ox1vxjm6px2NKBlNjnshR/EBV1",
-	"GImAXMt0xGJbc3SBqQ2WGmCZN6wv4LAOyVU5xSVk3I6pV2EwZhGHSPMQw4rD0uDxN9iqH6GV5cSVFULP",
-	"9Z/QoZxpNB7IFPSp8vp38ONAyApyoTffmr3f6baftM9P2u325dPvuz+9OP/BSGf64RUTIzOhT05XyYVW",
-	"yvN9J+dkQsUia2NVk4CJtNAeG+kA2TaBx9Fs/prQD6gkAJnNYQtXeaGiVRS+572TTq/TdWEA50END+i1",
-	"Xm3Bp9R0MxvytcML862w1oBgZpt02q122+yFlMZskNWbunp7+eLrwbv3z59//e5d7TcMVtNsQOM4hcad",
-	"tNqtTuek9RSPijCQpgMx1yzO3gftca3pdtvtzi4+r9UVW4Ha+eQfyac8CASBZrHIgdMs5proFBUiB4D2",
-	"pjLsg3W1CfmMHH5kMUGtY+sF9xVUTYWF1qoCqddp7q3fBqO4KrahCgUccef9nBbKi4ViC4qFQkk9ZB+m",
-	"RmsOe2QmppTHZAqpoXhZDahB7e3LieZgat4Fo6Q1S83D/0fdFsH6l/npX/a7jf+tVgqn915B9T6ZcSdA",
-	"35iD1DqAzPTpbECL93TauY55Z/Tk68F5ShcDO8Y0sa+eJlR4fOmWyTZjKcgr/OE8VuKmzzob1LzTCE14",
-	"xO63uKm/Cy/jCRdVjLSvBcs4ad3OO0LwcqSCltPmbGoHaAPsJlRUk/+9Sai4b+6/0i3VWVvQXRLLGKog",
-	"x/KkDUUHfXJo+BvompeOtzaK0VW3Ky8GV16fABSzYi2fYhm2DC9NCydS6DGkG9mQxe65eX55+2GUY22a",
-	"ylpV7YLO3dj/srmqJv9LqAhINGZ0mtcEf+h7ARe4twfg73UF38wdZJRSs9xCjEY2qy4sLLYQliAG0MAc",
-	"W+o6yEq7QNI3XHQhsmR49eeyom9Tho4xS8Hgk7+hv0xamQ5NmgnNE8I1sRKn1RehJarjylUuUxOaJGZ2",
-	"3RqHZpF6ZIa5/JiWULF/LErJTvT23JoNdq9baqfNckhGuJ1B7ncBZnd09ZvJqrSfJVQcmeA+VVE0M/ol",
-	"2FpQLjaGFLzPoQ7n0w8TMEtsBflI3dFdukceKb/Ap8E5i+OArCmL2QQ+RyIZM4XoTiIKZaKGUOGXaVvq",
-	"vNEjMQfOC2DEF0ozGlcB5zHxaefV/cmqslUs1l3zo8y075Me5dSCAPlA7M9B0YW3uqZbfbF2o8DWWFxY",
-	"WtgRi3HryNTVrvXVi8m6/HnTwf1dgU5wnO2QSOV9+SB5VB9HKm8SpWd3FKXdoyg9PDp9OUlRG2RvLvOa",
-	"IPOqc6FAIlabUIfANmdWtG9IJfgYTZnjEZpQdcPivqiHb75926TDTve//+f/EzYuEAtnwIAeZxTq6Ok0",
-	"G9JIZRuo72gB4JOPsIYNlswpw6m3WQ9NW3ZyMGFLIHeAK/xclS3U+t3LLKEJnYlo3JwzdnMHTxI0BhtS",
-	"MN3uYJRdt/GLo4O1Zj5/C6wZj8EYi3uZZfR0/JNZRpWm2CJ4+6ZYy3IXA7vShH4YzKB1ndxBV5i9dVZT",
-	"z2hKI81vGdpG4wFW++m179UWWpy4bQyhsIiOdtBV28+y3u/BZVoY5XUGoR+gTHsIcx2SlIpYTuy+RajD",
-	"nKnuKRlSxZonXSj7QCMNrqlOt02GXKuGwzwAm74ASuowQP4lOI5wMSqakgKC1HskdMs3JJpPEC9okpA6",
-	"PIwuLldL3yh1DXtg8n09y4W/kA8uAaNgxMiQKR5b3XMVfftiDjV0c+ik0ymjKVTpnyXJZnS+h2Qn3Gvd",
-	"iv1b2LB33GuHNAihCP53BLXvfup+/+L8h9O//vzs729O3l79+cmPz785u6wF8PNfTn989lP35yd/vzr5",
-	"6/fnP7w4e/vnb56+ef5d7ZfSvt+xs382s1zJ2QSTbCH3yMpyT9YS1KTk9W64VKXQbVdM0NzqkiTx+w55",
-	"ZBJ7Gp/dyYEjIfZKBm7Y2lXV/VZX1TZ61hZBtuv1rgkX7s/Oqha2R6E708AAStBhXTgHykGuCthCdUGO",
-	"u155vL44CbyWB+uQILCKRydoB6hyBEGZznOXom+weA5b9W15qd6t9lv5W44V4LarAOfBjRXZy3XgdoCa",
-	"bbLCAGkiKjzmtiEDqGMTFl+QIU2oiJBa3sVtYcX/DQBztLF+MpPpkqDapD9vEgDmHfeRZnHycdIseiS0",
-	"noA4JErLqSJ1CJ5VswlTDbu2uRgFnoreF9atMJJkyBI5d+5cRZQk1zQNCnr5KtEVGnI3q9T7m2hd5zId",
-	"9y565CHttZ+5MSAbv2VzwN1Gcp3APpJRfTZ2110wMReo1yxNadKM5GTClYI69dUG2eyeXFBqSbi45RCQ",
-	"b3nmeWovMfWIQIQnxn0tBcSWiVdsTf6h3SJfbUMeKeJ1p0qvtzffaxDslxBD6tBi2xj7TmCHig0sTrk/",
-	"vdDLoRzWAn9IIUPL/rkSorl1mClLJzyxuQj3bMtcXmnb2TO9VXXU7Vetmjio/jitD/LEXIqmDaJ8zAXm",
-	"I1ZxO7+cmBOEskxRKiR1PGopMmSRnDAS0ihiSmE901A1ArgCAZohqVtWJUsEX7i1L2RqXxteECpcXOcj",
-	"BTVVISEqJHMuFPA/gbyz6s0j1SDm4SldJJLGIalTsSBqTKeM0L5QcpZGDIoTAal0o0XCCUtHLCR1m3jT",
-	"IFA4yRyFXDTpcIG0UT1CLX+UoydBa21fTKVMgOrvhk+nLAZT7w1jU6zramPt7bEfKwIHJJIyieVcqMBG",
-	"+qWqUSi7ar8PTFeKUAPXJMSXAEHXYspC6OyEaRpTTcMWCW18QEgElJUNsccDHqP9mfaFkKJpBNCC2EEK",
-	"LJsXKpeuMmLefbALUU3s4GE5KXiyhJPf/yA3rb5OGWsa7CYJHUK1APsiUPFN+yFPik7MZFy6b/4qebF8",
-	"gF+WMSAsUcxnLIfnY6wnoFmzP2u3TyK3VOAvBksBSn5dvmyasctKWV2QcDTVluZslMobiMV0rOOOtMQ+",
-	"CaXPNB8mOQm5Mg0nsMfEqC/WNyKjsc4Mp4ELJMJlk5foHVIFtbR60FM+QRu7mkVQMTjI/KDZRAGpipxB",
-	"YSKofiAIjY2UVDqlWqZ2JfnjZpan+w5yrVmW9Xr45v1yiRtzvg8bBR+B+3LWBBETwcymjGiacqZcnevS",
-	"g4oZJzvlLxFt7nhOQTUplTfmvx7rjWsWgIzbJrWgdkuTGaZ52zsw/tTdAAY+OgFqdGUQPMvO7OFXbJBk",
-	"reca0DSXm3Cx2cmNT0OqeIRBQCtvyDZKrVebUDGjSbP4i5XSP8Bv5Fv7m5lKNjK9A+Cq4YkKNn2x82/x",
-	"IhYKcTsu6683Bn7TpnqpZbQz7EYn8Sk7u36y0rQrRifk2zdX5B1cLjbPNSoPKP33bLQEmzfxVThmKIXc",
-	"fX4v3iSUu8J9WzfaDaf/w9JovrkqG8yyto6m2pvY1atd0/gddB2z6O1qv+/jMDyx32KA4lCg1Vl6Jvi3",
-	"lWtAxHz/q8OqizuuANvSrtfSdnVL91oS0MDuHWe5uu4JEPEDtsON5qwY8xirHZiJ2V6t9b/nJbc/mGP8",
-	"Vtn9OAi21sYPKI4/hfqN05DLROS6gOC+3Abgq9prlHBcqZsSXfGuZWddlqWfUG0uq4WIyK9y2CLvPEZr",
-	"lNYp07NUsLgH+l9fALe1WRdWJUflyFzEsbCXq8U67vl7yQrLxsByWw/QAYWBlyU8JXmzLbcMXvYbnv1Q",
-	"hmKoaQ1+lcMiIK6e0dtnze7JVafd65z1uud/AqOioze0MZ7XlCcWjn6VQ8SiTqfT6Xa73ZOTk5PT09PT",
-	"s7OzsydPnjx5+vTp02fPnj2rVUBaZ0/wtQZJ0CCVWg92ZeGlfndP2ra7vwVgdUlvaTJQLJIiVrXeyZN2",
-	"O6glVOmBWXWb3uGlvn779VVuFVrtxKrYN68v6UeRpsVttIxdxmyIx3M2jMZUd+mU2+Ktv+yI8N4qr+KY",
-	"xMXbevjmBjMeDvRct9dCXiXtNTBMc0WcZgQnNzpUMplpRsycmmMjzK05t+Ah3qwfeCr89usr/zhvTshv",
-	"Xr+7MmD1MxgbChCWFcAhiglzYr70mZ965M9wM8HTnP+kPdFdIEflnCuGkNsXQwkmjRyqLHx6eBoQru0H",
-	"seoy3Nfy7RuWmCuwp1OZ9gWeThsuMssVRZHXubCBt0EYrjC6Xh1P+hNGhcIXmdEqbBozaH2xagYx4+as",
-	"CS2CI7e80+3ooWGAK1dISApi9kk8S1hf1NFzlioNcWkup8AWKHUF+/C9DVB+oG6CV8KPwoMtvyhq2BfI",
-	"821e7h3qCwdb6lsTLrKTNdcYT+fWqvnVmlx2MCcEZD7m0Tinu0HxgJUPISdIOZsAqbsTvuXOKZ7vAxuI",
-	"t3Jchxo4UoBhBIpqYy3isVRZXW2FhbUTKadDGt0EWYltCSYZcdNMZESTrOI27Cpg9SFbkpRz3SI/zpLE",
-	"Oj/7AgeNulqOm1SA/WL6QGPAXbd0tHerbsjGXMRmOHGjOlKv7JxQlPvZAc5Zb5r4e9M9Vy6J3qRSY/HL",
-	"w4mjqfuGFUa/uVCbTT2PZkrLicWQwhGpoC39tYnz0rRmkeb3bIFMdePq0cGnV0fHIGo+PN9hHJg3Sqm8",
-	"KR8ma8ZYGqf8OLjNSJmX5IPkoCZeHidLzG+Hy2ITAs5YzgojVaXCfCZ6yW930kt2iVTd1cqw58rEG7de",
-	"oxu0/PxqtZIfdeIuO7k+pWfDZSXflbpfXgJ4fUmL/Rw3QbDmjHQc0buM6C/3BSxVC/3wR9eqOSg9m30+",
-	"R7Dgk573v9BB++WOEuIdvTWnzAr6OjbPLEvm/MI8W9OupskHGl70RdklswyD0rP6HtbJx//MzFJr438x",
-	"YFR5Z0YIDhLXfGTTp0mdL3sTOZzfhmTMlZZm/Wm6aKAvG1yQytKR5i9VJGHXG88lVfHCdzZOHsx2hN15",
-	"AJF8fr8/k8DlXTfCrjQQfpcdHUSp0asqxhgc6lJjALAN6iSXgqBdxzcpgcGmYNrqizximLo6lherVpwe",
-	"abvI5UzlAa1GXfg2F7gNHQWKaNkXEAnC0qwuTGaQss9s2oL7xyZn2oAV7xvFrFMI77RXDxjEvI2a6Ok2",
-	"D0Ll2U05v7umeBy3+3ByrFUV7UloOfz8IeuNVcLsgeuQeXz74XTIx7/KYbXL26w3cwNJWSTTGCzZMSw7",
-	"rjJXRFyMbu9hHKYRaaSOoSBIU+LEXQOD37JADEUmNGbOhU5oIZKyRb6zyqic6SSLqXNnJSUJdVxhLuQU",
-	"gx2V5kkCTCjK6bVqk5D8ixxuE3efMc7D0GhpBfVqkP+OLPRnPgn92cfmoM/g1mI8+uLba3zxnV633Wu3",
-	"V33xtWumo3HPd1jhAYLF5LurqzfEbKUKh/35+fk5pZQOh8NhFEVRHMcxY4xdX19ft9vwnW1ikO7qsLdN",
-	"Wuevb6/x1+OQdDJ//TGmYWNMw/YiEqPg3SatEI9mAS/vxGPu6d4xB34kOUyDbyg47DFuB2FmpM4mYea4",
-	"F7L++CFb9dComiEZsmtp6VVgDTVaawXHu4WI3jk2qPvC4a0joipQ+J4B9rNBjwLC7qpf5xNVgR92Nfwq",
-	"h0cz0P2XCyzbc79CCt0nsAN9wzD5qIAG79++QjJbzNfAQAeZOveqmTXrY0XLKLepWV6qTl/UaZ6qNU/p",
-	"dMpScz7zk7KyyzKF+JSUEZqmdNEgSybWR4q4ndLqi+p8kAujPJfmg5BLsSAGCmYG0iQB7cx81+W5WOsu",
-	"OWt3869f8w8sJhOmFB0xF5+TH0LMzCG8hATCjn6Vw4CkjMbAkIXRWd9+fRXYs4PCRF0KvsWUUSVFY5M+",
-	"bnbrEVA/LqAGn9CNepyeLabnThHA/js+n0ib3WV3dYLHFUCW4GrMYlDzXMre3Yxh1nHl+CS+GLG+tX3L",
-	"jOY3uF0+gT5gvl5l2SJCzreybimmNRej6mI57+wN91LOPEnkfDATwBkdDzB1M0M2KKo2ANuOrVpaC2oR",
-	"TSFdX0gNPNNwbcyimwEXg2WTefbDhH4YpGxOU2t9ya5zUbguhU75cAaggWMzcNmjdiQE5bXeyW8BVr8d",
-	"3LKUX9seDnKfiv2+LRI28OrF2m5cJ1SNsW+13pO2u+AXqwhqgs2B7mBgSaWgjVhxLn8T1IL1/uRxNJAi",
-	"WWSNMI222fIrA+T/NmGp6autulsr/oi+t4EyK6Lk2ezz2cu4GOR1xrDMmPsN6RqQAMjcONPMUo6bdcDF",
-	"aMBEPJW8pL3TVLpB67bxT/OlQplhez0byk7siDMHU5YOZoJ7vBWOZWCQswwMcqIIuGGE8czmlyVRXfit",
-	"rB2K4Ru1TgZjOTMStXsa1NSYmlWBbRpS5cpjFq9LMVPQYrsSzQL8I5JXLN1qlMFbli7cN86Wfscu1yKa",
-	"JCAzuc6ErIv+dpc1n7DBP6SwO0uPubhxI952f2dDa6RUolNa2nkoArcyg3j1hi0KawmvTt3Kwz/totpa",
-	"ojlkqnTy2N8fci4LnAm111kP9LNLcPzbnSisRa6AJJhdX7NIE5knP2Cqw6o5x83IPZRcL5cUOzF6LbXm",
-	"IFXXq5t5lGdHeXaUZ0d5dv/y7ItjzftCSPDWi9DswGRWZjPh4mbNmcnc84qLm3uuMoq2JLDD5oaCmR5n",
-	"RoJITmpBzWxJu/qwuY9VMjiNrs6nP3Unf0+fff/h587w8W2nnHKy0+x2t6CcrJW8s2br9MHYjaa6eSqb",
-	"Ey64x/Eey0g1h1JnmGY3Z6edIRqsT0c7eZJfsXdiE0pqV6yWF1rpChBaWuLLTtd8Lq8GvIMTtTi/lZVJ",
-	"YeyJWSqlztSHm1ydd7ywmdyorUumBvcRFzePFAG8B86HaGygAegiQzthYUZ0RckYeksu37wkN2zheKoc",
-	"oSS8ri/qNkcWWtHDFFkeO5orbmvq2fLnN2yhLizPFRcjIlMMkDH/5trGnrp3N2y2MRV9EWZbNAygAyx1",
-	"XWDRDZYeCv+Z3fQb7k8zlI+54PpfStNU/wttcCGpK8Zi0m6fllr5s1W4fxmKLYFl783t7bad99oB61j8",
-	"DnG1fTBc3XOaK7WfDFOOJMGfKhEnn4MqWC/Rkh7/E/5YTbapQLMjMf4nyy/J5zdLZSrK1mppvl4Pvhfn",
-	"gQfShwXjjND4pHMFN9h7DgDPCLobsblTUa7tCM0Paye6EJ+NOLtrPA/M4T71famt2iuvSbNDCnla8EOr",
-	"Wj3d3xq8Wptg98V7SCvwR0Omg6mJW+LQko7ol4qogqLzTwRFx9oSn01tiR3URk31mhISNElUYCPyzEk6",
-	"5hMmFJciIJFUmtRhcWGdyUZAMKoJ6EkTqlQAEZMiWoByA5YY5AnqC/fDlKURE5onzFK1h/9+ncqJ+WYj",
-	"DMgolbMpHuJjugiAPCNABurAJZEGWLpSpkZfavXFC7rAxHAwbqMtYKZd3UxgGPuHFIyE+h9hi7ywGakp",
-	"Vuoxtzw131IumjrUMuwLx3pGhJw3WuQS62QSOOyRVM5Ls3TemcFFTWw34fFNKifbVJ64klvdxSfs71Js",
-	"VcviWzPgf15sc+srOXqvWLrlrT+YOdvyXpvFtuXd37PFPVTeMKvOB9KiIgrrcDCE6DHoSOAXG6bRmA3m",
-	"Kdds0LFhhQrdg94vZ5OVX+LsyinW+AB/S6/TBc+iaRk4itxNnS7c5UIHUQzi2xIOvewEtZRqhsLDhQOy",
-	"9Jal6IzBwL0TIzyQvQuLcMDOxM8MJvDm6Vm71ut22kFten5W650+g3+d13rn4EwyB5OeFXi1oGY3s//s",
-	"k1P3bOe87R4+QVfUNJWTqc77/qztVbLvnqLthCopuBhldz3DkiJaLkk7b5L0P2q92vur53euag/7taqq",
-	"SCrnBq0QkqDQ5Q1bEHBNHquLFMTQe4i9NpKFK80j3yKdyNGy9Jmp5kQKru2aLj/Wwn0/4G337OLJ6Qsq",
-	"InhLFMSiVzcru7MS4ppFuFpjdJmyduLeCjf6W6nzrGuv2nj2Wq8GJFYYNOt0wtnUqaHZnkQlNNNBkf7S",
-	"SCGgpXLt3nyY3cVDszJFFQqjm2wg8uTxw3fNwMBk3fYr7EiZrHHMXLpn0JWhCM24S6UAU5FbcaReToja",
-	"6PmlPB4pVJywEguZzJR2SRmQPmHeIa8tL6rmt6xAsxMgbWkIrwAaXcV0AKnKhOtWX7xByjPXT1fam2rg",
-	"28VCIbj+7LYPq1SmbBndQ7Xv4ubeZpfcbcUfsub3xwYoj4PPhyPvco5Hq2gkboSci8NB0p2mZwMYPbiT",
-	"avt88wNu5UpxnfBIfxEn3MsYrHUFSF1F1Ar1oqT88BrwOXpFPr4tdiJv2cr8ep6R5bztTIJu1hrvwyFy",
-	"VBWPuPxFejc24OWu5ik7eXf3brTW6337+y9WN9iT9t1W6CHrUh8OTp58mWhy3js5OxyaPHwHxUNV+3LH",
-	"xh6a32PYC2Ch3AftSs/qb2dYIMS17JHCQ7urZWILqCKlANck4TfQnYxMU4pNoPgcWv/FqzCdKtA5P1vB",
-	"HGelXuLhMttvGYviL+7MmXNWwHA9UiSFNPGjzrMvVsC+Wz5EFNOzl+Biplja9PO2Ss8T7xVLrWtqh0L3",
-	"jAy5iCGNBDicuAJ/ZRXTnvPR31uR+20b5Sh5K9rlAUdp0zq7Nu2Xw5jwT7YDNYti05RLXGd3zUxYXhQV",
-	"m94Nd9HqffQYeYZy8OK7TUjq2b9iFptVgNkI5ibV2N6IflWwf3tF0JjA+t15FgKpI2f8Auu14bWhgTHz",
-	"Ya4bHr9aX2C+HDGfD8h8TDWzheZ5SjRH5iSv/Ln9GBULKRhUJy+zfnuL6X5t3yd3Cv5Zbc6h7dv3s3vv",
-	"0L8N+/aBnhS2n6SYacoTfCYGeeDODzYgodarGbECm4YrQpOU0XiR7x9fxuxAorPkof8aPlUxV2u+zXLx",
-	"9iWcd15YyPNcflDFz/RwSy1mo7HbW/xHU/fHN8zpWSqK06tdNCVKFZtNZ9XFLYx2leAF1NKZXjelepyr",
-	"daDOFQH93tS7UsPg5USKkV3Kj3zh7hZuQMZ8ZOSvRXfOMIZPp5zZIMILksoZpAaiHUetUmW4g3drnYzd",
-	"386YS6Czu0idj2RcvKtUPTtK1QcaIJwjQzbba8XK+kNx+Wl4g1ntDR1tFZFq7nvH/4H3lhxmoXm28C2U",
-	"NTZ7hGLBXq6IZh80qUdUsSYXignFNb9ljapj7n+Un25rNOE1oLZ/xcTIDO2T0wz0lE6h2ML6BqK1hyuS",
-	"yoRVfd78VrujbmRm4q3ERbJVQ9BCUtUU5Zih79yYjLL4Ho/6GbGN42PZFti6K8kWp+aSTJzRpVaa71Wg",
-	"Lzizxww7QjThEUOjMNgrO/iPgTKrFehmbMBtZyfsxI2xCpyXxLydyGucyKMlYa0lwQ+0w7+rjQTPbWFu",
-	"1Epwh1AypUrNZRqjXUDCzTRJFoQKwpoTyrOi2QHs6cBuqIDYRYoVQ4DlhgDLTeOCZGckxUdCES4ItVvS",
-	"5waqtA3sbRRY2T/ASlXr1YZy+L8Xk+9d/+Gwl6Ys0s2xTBVrDqnWCBXF7eNtjaEc1nZTGA5nX7gTZFQP",
-	"i1WoSjK3NmCJlnq6wm60zIFUkrF1lyEtQeN1p+bPXhE7gLXCDa1vMdD0hokDWifge5YkpQghphXw9daX",
-	"RVCwdDZ1SFvQHUtMERXGm4gK32TKR4JwEVirqs2Ix9wuS5SmgBmm9PjXF+b8FzhG5QVJGL1lOQAn3Bwk",
-	"8dUzyFhwBUS5IjdsqlvkhWOg0XMewUIRUgPrDCyiKpQ+mlNsxbI9NuxMTFMZMQXprt6uXciZWSVmHnA1",
-	"kYWcpYol1wfYtpeC0HjCBcplmS59WY/ZRLHkliHh6ScjkUDnhZLXulGq9FSe2+4jJvIzVMh/r0LyywhG",
-	"rJAYu5oPzGztEYBIQrtwQ6KYLYRir1xkvw1ilmgaGhmt0AfYF3XBRhSyY7QkMYtnkW4QquWER+ZwEJD5",
-	"mEdjyI+h18z8leRCp8CxNmTWgpmOWNzqixcZ+Znd0im7nims9MLTXPQxEbtrmRS01s5gVRJe9MUEbaWJ",
-	"7efECVYynGlo2ohqNqeLpQ9CS1vEkmSS0J0HwqwFfWE75doBhYcrIBM482VqOd4K6FkhR/c3zxbmMaPm",
-	"2ulgckATbQadnQePnUduiIqirgdWkexeAzZF2IAH1JaussnNNOUkkXMWk/q1TIntCqHLCJGTPuaQ0Gh9",
-	"UvO4hbVSq06QGYYCd4YzJ7rcyrPVceix9c80J7NE82nCN9nYXWXf7PYDpkF3g1reLI/d+qzd3iEyaqXF",
-	"75hehxGPFPEGA8ybzjvKjw7n+ymH6ZQQO67+4ju8SvYWy5Kr/Az+X/9Z1pRe7vbOFCYInwIeGJumrMdM",
-	"sb7IosR81tqwZPWG5DGwtUBitCITmaK2BOaDa6s0QeCXUZjc46Qey0g9nkjBFq1JTP6//5fk61k1NhVs",
-	"yLzQ62O9iltkn7SXT7Kd71ktOmLS0X1dUX+L7YxhJZJXzYbZVKvd00F8lCv1Jn2b1XsHjIMSmwkYNuc9",
-	"dPUIiVfSmRAZwTVNtdGa5heE4q+u4i+dMIgo7QuuCPugmYgtrXU8s6UkYrpQIVAGyjnD+FOjg82mo5Sa",
-	"my0MXQB1NwTXwC32+/BiPPvFpH7aPje4Zlv9SBGk+OKKRCmLuYZklXJIe+eN7LcpFXthmfk6pqlsn36x",
-	"8v2DxKuuHtK6zfaTteSmT5vtTrN9tnKQOw1qN1yYsRNsXgu8Ttt/u6obqSQTKfQ4WdQyqqQzxzTtal/W",
-	"QLHGs1+q1doWmgVQ69Wmqbw7XZI33FUgOjLT8LvMs/uiEuxgtzjgKQ01TagAPL3Td4CCDNHV0nQCftqX",
-	"r7iD5LQ5myK1lgpcjeIJE5pgLSMChZ6ITsGBBpl1WJSH5EV51JLqBhE/djfZt6mSkCJ/TcNooM0NlrE7",
-	"omZ5COs+AeO1+v63LGYTfLs5xitSf/7i+wYmISC+Wry1AaFZdBNJWczMt00Dqr+bZu9/bl5f1sO8VIRX",
-	"7sASyzKd1VAwkkrONJzXbaXLmWK+vdD7rMctufrFb/H25pzHfo24/OGsDM/Ko+9dBqAr8KRI3dV3JXox",
-	"ZeZYrhh5//aVpYV0R4Ugi2yDCZwzPhprf6SydK81XzUzwoTmNIE8KeonSTm7mavwufqaH7A91gHJIaI1",
-	"Yn7PLXlsSQuUW/o8LZgh4G3WEtEqZo2VvQcKb9vZm0qZlEbcknoh9QYrhC/RVvlLW8qktMl0xEgiMaXM",
-	"mZStudu+EPngkOjTLGTvrcAMt/rWSyHkTEQM9itRYzkHfIJjlhRmWPhIsLjJhd0qMi2al3Ahc2EpsQiW",
-	"ovIn0P9CxVQg6Z8i//0//++VMG1nrOdmN7vyvTDTnmqKHuhpYc/gOysmzQKdnOmh/EDqP76+evnN3wbv",
-	"377CX6x6ogKSlzPBGiYkZVDavQGNveVsbhFSp/7Hx1LevGAJv2UpZ+VAVVLkNluSaiEi7C3WqSNc/Moi",
-	"gDWHKSdFWCqWw1393isgu05nCcNhtnpjzj5rPhZJEc3S1DHHwsgH5IYtLFOsmf18acAyo0QlPDbQjTNv",
-	"sRMYMtUSeOLFMszkYpQwWGtNIxcsAilSfz1l4uUL8lwKwSINdfFfm9noEjWLxoQq8i3X382wsPMrLmYf",
-	"WrH0vyl5HL1x76v99stv/38AAAD//w==",
+	"7P37jyPJtR+I/ythWl80q5Vkkayqnq5qGLo13fNoqV/qqtZIGraYQWaQjKlkBJURWVWcnv5CC8PXD6wB",
+	"P9bWGvACa2DXBhYL27u/eBcLYwHf/0Sw5Hv/i0WciMiMTEaSSRarZzRTF7ami/mKx4nzPp/zrjHiszln",
+	"hEnROHnXmOMEz4gkCfx1OhrxlMmnkfojImKU0LmknDVOGudTgrC+fE8gGqEmlWiWComGJOZsgiRHckrQ",
+	"aIoZI/FeuxE0qHpwjuW0ETQYnpHGScO8YkCjRtBIyG9TmpCocSKTlAQNMZqSGVbfJtd4No9J4+QwaIx5",
+	"MsOycdKgTD44bASNGWV0ls4aJ92gIRdzoi+RCUka798HjVPGeMpGZEZWzMS5B6ZTMdy6w+xuPszHeqGq",
+	"RmjW8dsd3HMerR0hmqmbdjHOg83H+WnCZ8ujO5M4kYiPgSAlnRGUYDYhqEnZKE4FvSQBev3pY3RwcHCc",
+	"E+pvU5Is8lGP1au942z0Or0HrW631euedzon8P9+3XAGH2FJWuq7jWzQQiaUTWDMnyU8nX+88C9qRGeE",
+	"CcoZSviVQDghaKLuJxEaLlAzImOcxhKFEV6ElUOHJwbDRWH4P0rIuHHS+Nv7OQPY11eF+mnG2cD8OTiT",
+	"WAo7TDXkZ3xiWMPyqF+yeIFGOI4FEiS51AOVUypQOhcyIXhm+UbVcAs8YTc84BmfGBLeZMCGoqvGaS5X",
+	"jrO73TjTRPDETw0hI9dyMII7QkvQ84RcUp4KNMeKpvFQECbRmCdwdUwTIeFSJXno91XQ9kG3q4aNr58R",
+	"NpHTxslBL1DnWZJEveo3X3Zax29//CMvZT/jk5+RxcoVn+GIoCsqp3rFT189RRdkUUkZczq4IIvKFf9o",
+	"qxV/RmfUQ8jP+ESgOUlg8apGFMOz7mDMkWycHHWCfGTqjxm+1iM56nTqjAu47crV05tMhea5qKk2XA1M",
+	"S14cxyRBWFyQSN1Zuf/wcMX2T+aydchbarBFMuj2HsIcsr8rCOA1+W1KhFfwwkTsSB0iSPQjoFSoy+Ev",
+	"W+YtradRiKhEV1ggzMQVSUgED1bOzbyrkmIane5Pnzz41cMvDn/Z/fzgxUc/770+Oj/+RefXP3u83XwV",
+	"r0zF4xgLsXLrrqZcEDOJewIJeAxRgSgzzEe9ompa+vYB3HMTrm5Hagb/RpBk5aiB5ShWLkhSNTZ1rXK9",
+	"e5uf0JVKx86Uje42A2NU8qRqaGZLZ/qub2mMr/CE+IcH0oKlsyFJAqSUG9St2lF1q5/HdYPC6DIO1+3A",
+	"/9Ua3hn92jPEp5LM1rNfdW0g1Au8w+u5LLjnsuBencHFmFVt7jzG7Fva0tdkxiU542kyIlXDS+AeJOAm",
+	"Y591e2hKrlFEJ1SKKntMP1HbHGvg7rA3OogOydH4QZFhPjhczy/PpjipnINQF1FM2cWqhYa76o9XxIPD",
+	"0fnx/Oe92a+Thz+7/qI73HzY53RGfs1ZxcF6evriVFsZX3NGUIQXSlhFaMrTRGvwo1QiyqpoWn7tJ+bG",
+	"m3Mlk/K5nAqK98+mmE2mmK6bhauynbZ+jVtfd1rHgx/3+639KvXtnC9P8BMW+Qwpcl3fkJJ8nRnV28aM",
+	"UrKripSUSNrFad1Yer1XrxVzzgTRDhXHz/AFZRG/Ur+OOJNE21J4Po/pCKux738l1AScz6upSUxj/UwE",
+	"wpbNEz4iQuBhrNaFJIkyHhqERWKAM48MwmNJEiWSEql+hxXbSmv4BD4AM1vtRkFqCGhIxjwhSmfT3243",
+	"3geNj3FkFLobzp6ySxzTaGC0PGf+QyzIIE3iE6RJBEWcCMS4RDMsR1NtOJkjcTtrkWmxysiJFdmQCPEE",
+	"YTSmJI60qgfDhzVxPSyPORvHdHTT1RnZ1+TL4njkEI4TgqOFNnoFwsaIsCoeHI3bWZoNRqDX5tbWA2dj",
+	"yc0PMKDs0Mg1FVLc0jrAl6jIPpYKoonhU54MaRQRdsMZj7P35FP+m3/9u7/+t//df/v3/+a//ZO//OM/",
+	"/R//9D/93b/5V//kT//wH//13/3Pf/qH/+6v/81//9f/77/6r//X//anf/6P/+t//te3RQAJiQiTFMda",
+	"IMIxQMNUwgnFDOFIsVUhEwyqMyyKUbdvkxiKKvsHp4nTjQYAi/KCy095yqIbrgbjcjCG9+TLYU+G2hJ9",
+	"bfczfsGRSEdTlBCteMKcXiV0RJ5RId+wVMu125GRc/UdFFMhTxzfpHUrHHYOb4n68++iEU/jCFZ4SNCY",
+	"yNFUCwm1z2Yt+CWNSPJUi4pbWgnMEMepnPbQ3HwPMUIigdSPPKFfwyeUPA2Q5BcE/glKrdKsKBtz9cOt",
+	"LZcZEkhM9bKYSIKamKGXc8KePsnvUOeFK+VaiFSZteqWU5iX0sSzq1KgN6+fiT0tjt+8fqZeDZwnjvkV",
+	"Ka78LZ4wQSesRZmz6B/gqNmPwSS1LfkB9DFFL8a1Bzr2bTDPTK+aUSGUzseTgoqlJ2sVLX3PDSes7eyB",
+	"jQSYD3uY6EdoigVS9gHCTE4TPqejR9ZMNwEPgb7ilCE+JwxTq5iIW9bBlGCBiEeYhzPCAJnogSWWewLZ",
+	"UJN9MNSDb/XTTudgZG+Ev0gY9Jk5UuqInj5tqZm3UfM025vy66hQWgGWJAoQI5dE8cAxKER7fZbv3lP2",
+	"FRnJjbkhGF9kNpcQjRDpbIaTBRwKOaU6WE3hzY2gcYnjdFPynuNFzHEUZFupV1CxSlGi+/eBHshrMo/x",
+	"iBTHY37Ugp/pwW05pMS8ynxaqdeMsxZ82w4TmXHrYTGunUrVQ1LcExuv0q6GlXuc3r+/HVLXO0s5gzPI",
+	"eHGT7IBiPLoQIBv0iEA4mBsd9qGX6AkFEXpToWDmHtm3OaJBj4EKlF28ncVZ/tDSZG9TAuqv37bc018B",
+	"DqyU6YI8OFuw0aeY3nwzjSwQCzYajPULXbJ3OT1SNyFz063ua5WCqejcHH5EZ3OeSBK1EURUlHo4AYoY",
+	"02sSgZoHHLnPRjhJKBEgGt68fhagKcERSURgWZ0RG9bnhYY8WrQ1/z7n/BlOJjdV5tUbB5LzQQwvc1dY",
+	"+1vUDWrwknOk77ld/479HnxLTR8zWANwagALIXPDQd4wq0+Tm2vyzqvyRfjjf/jLv/ln/+uffv8//+lf",
+	"/IM//YN/+cf/9H/+8X/5P/70L/5B8Nf/4T/9zd//x3/6l//xv/2r/+eP//lf3M4502a8a9wrUwrNEyII",
+	"k4azvGH4EtN4J3Zd/iaHpZDkUtlXkiiyxgmNF6h4pxMTXhn/vR26ibDEQyzggKUsIXg0VeNqO59zc+8g",
+	"KS/hc5JIqtUYJwnC6+w2ORRAhJbfUIGGir8qRafJ0jiG1AHGmc4KWXJqq1v0DmlfeNmxHbjJL+viWZ6H",
+	"OZMJHaaSJwMbLq503KOrKUfZEyQqTKwZ7uM53Vf37VtpHe49Qk4WTKZdl/1KCEcRgZBANvzjmsPnMWWT",
+	"QcokjVfGSGIspB1A64pGiiHzOOJXDPIltYt8AaGU4ka4sY6KzbCxj6BhFOcBltUBlYebBVTgpeYYD+y5",
+	"W+XIuyf0ZMc8TZRSn+CRJIlAQzKlLEJYSJJQcSEKy924f//+/YPrX33tG4ASj2lCBtkxWBmGWd6lKRaD",
+	"fHyFFxTWcch5TDDIqBIxH9b6jpq2ouLV6398crBy/dduMmQaiXWcyHCNZ/rm9xAUHIw4G6VJQtjIk4z1",
+	"GBI7KEPjmE6mEmGJOBupE5ZwoS4IidmICNTsGKaBYCh7hZ3s+FZGR9fcFZEEz1oXZNHq+nac0dGFfaY4",
+	"yCdUzGO80G5QbgTsFCekZcTsHE/UELV1czUlDKVMkNIgG76P8itG6nChEjuNSKRkFSmxVBhUtC1TnSf8",
+	"egGutDX51oqB8FRqng5PBQX3liuD9aKcuNnY90SA6BhhtigtkOCjC3F0sr8P72ybC+0Rn510Ow87vvXT",
+	"LuuadKlzjvLHBgnBRtIXp/vFdEmAqbnxMUq4BBXhBIXAzcMAhUM1q0j9y9WL1N+GiQj1b9AQ1D/MMufC",
+	"N1TcWJRW1DoglFJbUKPhMRLtFciNsmxkNYhOpKMREcLD27q9Ti2uI6lO1Vq16OdU35vOo93Lhyui2EVZ",
+	"+HvyVfK4+pc60F7Im4Xz7hz9Jb69LIkymitTkVmV8pkOinmjRem9zCEzVpvNsbxfZdlUkgEFgVxY/bfZ",
+	"AvEheJveB1bPewyPgH4XRVSREY5fOXrfGMeCBCVVsCjePIzLRjWsTsgT7RAHs0QIbba10RcJlaTFWbwo",
+	"sYOL1jzhX7U++eXp81fPPuk4/2ekdkYrcyzEFU+iYh7Kw+5xr5CJ8vBWJZsrjkq5aE6ixjayqpRbs1J0",
+	"FY7+ugfXiJ8nRswUmCGU1pgszJqyx81S2aUcKnLMZjiVcn6yv6+4rPqnUP9WVBdmkiXUkgqFavQnlmz+",
+	"IuwzzUelCT3JKZk9Qj7ZtXeiZZxSXAL15SERAZLKGNdZqhgMnQvCFAtPiJgS0WcTtWgJTydTRGUbPS1J",
+	"SZwQ43cWU37F2n3mF4wwakFGCZF/USkknU3vdQ4fFrKvfvTNb5qwND/5Rr90+pO9k/39L3/T74v9n/zt",
+	"tz/e/8mPbiJnJb0kuZjdREzkHH2L/M7OWt7vMKsVfPApOKM25IPWxFP/ppLM6jITw3Q1M3mqH+zaedm/",
+	"s7HiJMGLpWll3147qddEwKK+W+biSkCsE6VBPrVN5ghUsGoC9vP2/Svm8Szj1P7NeVdIM+y2jt9Ceci7",
+	"TvDw/b6uFGnOxDfim9k302+iPS+dF9nNG/BFXkGqHJjKptIhvB+eIBybajMlyCZETkmyF6Dw8cs3L873",
+	"n7x5fXr+9OWLUIc9sUDhg87+wVSzI7XL+90obKNTNE6h/EB9AsxzUWC2oCYotpQQQWTRfn1n6iMaJw14",
+	"t6Ekd0m6nc6q9RQeeridbV67uWcZgyluQYiBp4SuivsIhUaNKvxs0gxx7uUAD0fT/inU35nD41GfhTbo",
+	"EIJ63xwulrw0EKQZamtgznlsvmEVe/V5jBJ+ZTYKa4HQZ0qyELH3KLMO4AvmprInSO+t2uWmG/bMYiKI",
+	"ShguiCalbqZyWnih/irSH4XQ0YpP5JzQ2hh7Rt4wxUoVT1ErnuuqjaDhxIj0fJTS7IxG7ayTlm1fsHS8",
+	"zGafEyGdmP8GvHbmr0rKijGUdoLFRV6bWJDdph7NFNrBAyVzqbLiqHf0YH1qdhVx6/n6+a9O+akqDDYF",
+	"OpJcS2vwcWbJrzT2z+nf8q25cU1X2bhQ/qSDQZr8rNp+TyB41MZkgoLGIkZJOhySaM9oSWpYxk5Zb4DG",
+	"WCqleTDzHPjnNI6pICOuzi5UhgjCIgiTO3EPU99NcmenM2y9bIVhHHbrue3W0hcUtK2imWUd+2KNeZQl",
+	"ffU6Ha2dKhYGiUaUs8K3qlyHooJ7nhcX5vPz81cmy+8R6iCr8vr8C4XP9jrrFSx+0QjyYj5rIjs7HVhS",
+	"tyS5Qhq8Aat1LW+YUVaQdsEGwYqPKYvKdg1neQCj2UEpG1JFhVTunXgqRrHUkY5koRZR55r3GWYLndVB",
+	"1BB1/JIjrtQDuD1VLFrZAGoA6j4cC5459MSyqUX67IIstNuNJAES3CS0LzKvVOaQjLSQovon9TlwFsZE",
+	"kqhkVHRW2WleI7XCnb3KTj/EH4/u7PRv305Xp32GL4DyLKXgCaasfTOS2NpU91rWOgUA8nq0HYya1q3s",
+	"iJ69PpvQS8LQEI8uUMrU8xMSoQtC5vr4CMnVBJ1nftgG9Y2MaA+Ldsak3l5WGzNlsa5S6JYlJXRjPyRO",
+	"I0qYzhzbIE7ufvbUvsKEh4kPW0IRp1bEnuPkQlkUJQVM3TDBklzhhVK4oeQIYYk6vZNOB705f6wjwkOd",
+	"yDajLJVQW1qgr44jax0lTldUedBF4JxoOwCOOxTGWRwGniAn3q7Upb1HxoQJs3KssDiLzC9/vL4Qbm3c",
+	"MK/5qhg5aHirB25ignsVw+ztYJiSyrjElZ9jdQoYZiOI+Z1hmSYRXixt13qrwNWS9IdyIvPpQA5WiNfR",
+	"NKjAPjm1qQaUuYy1sGwHPi5uy9Uqio3zLFylGyWcS4R1ruLZk58hacRKG30CdgDsWJZY+4rzWB0Jm16r",
+	"LveZzfnKsyMqLOOCXewk62aWsSV8wvbKPN56gPGctnVWs+Lp+5fdxodKYtgqO2VG2WATNq9dUB47CswV",
+	"pW2IAp6MqXcrUMWXBRvmrePrWz4pBS+PTyPSa92aYcp8izJPKE+o9OQCfE4nU11oIROqSEUZ64VxdrdR",
+	"QqwnoKSCGLU59w3kebmrY9nF5KUPEr0uKQHwmtXPGB5yrm69/RhsmbHjhMD6Jng8piOEZ5xNspICdYX8",
+	"NsUxsqRQ3ON6YVwTroVbHQ6WnQeH0NxIqrVLs1MWlLjqZuFTs8xbhU+rue4p0/Er7SwGPhaiN6+fnZSr",
+	"Ilbz41CfxPCkz8JKZhiiZsaj8XwOHtNwfzTFcj/3QUACwz6ZDUmkTFb1Z7vdfgTGrq2xUHdjSYcx0UO6",
+	"4smFCBBpT9qo8PnrNqbqw3ttFGbVKEuDzK6ocfoHedndN64pET4CNyyHpDZlVFMGN4SIij7TWbCQLMPV",
+	"VydE8bnwJB/XhDCSYHXMYswmKZ6Q9oTzSUzwnIqKEfSZ+sKQSLyvaW7/Hfz3/Yl5G3mshbzexhPthfms",
+	"eO0nOJZ/RwiSTaDPijNQ79cvMNOBOl3YcLGRyFsyYor2tmPSaHPmZH/fd+i3F0+r7gZh9ULJqjoyZRPA",
+	"jLLAMaHFTkmqrDCLWtlPG4ueksixqGjLMmeT2HWflYPXqDJ2ncsq4B00WR237rNS4BoV4tYoZTEROpXV",
+	"OBm0fgHpS1fshxPX3lwC33J4e504XCG8dhEGtCbL9mFAF4HCE6S+Ub73B9DtD2qNxJ9emgcXIMFUI+cB",
+	"n/fFGXyDuRX1zsYNBrVGDVa7fcQbH+l1eocwmE5jnZVcmahXHNNWuprGONlGYVsWS9mOrIbqc9MSFEPy",
+	"Qh7VWvDlpc6KDWYEM4FCdUe4fv13MGAfB1q37jvkNZpT7Ibh7Cjc9MEJxL/HnYetzoOd7XHlwqWxpPPY",
+	"qIKbpI36efmm6FZBY5aNYDAnyYzGsefU5MPUbjGeCswiORWoqeQs+jvor37fDdCR+WenfRQg9c9xQkoG",
+	"vsZNvVEOmsvRfKN/W2e5z8iqI1QGzyQo/xAAGlo3UDN30sVUgHV0RXUtbpYW0gg2O5I5SXiS2m52Ts9I",
+	"rMuot6Y2sRI4XCDJwWZFnJV4Ko6LPtQvu66HbFOiXbcqlQuwYCP15I6VozXZIdU4MW75Ab+oUXWw0lEp",
+	"CjkchiKLGRw93/B1csWa/IhVxzBPWxArExOcXajK5NlKjGXbemNJdm6MkhWZJvOESz7ice4b0tkHI36p",
+	"NM5lT471NQnU/CzhFwF6Qsj8jJCLAMV8hI0zOdGAnjYQqF8N+R7Gh9MIGtrnUgwJZjcu0YqZ0o7ksutp",
+	"u3OW1HaWfAAHSe4JqfDSGy6TkBm/BEfDiiSBPnOzBNAPNkngtgL/9lAKg+q8SxM9czUPNJZDuSqtU68u",
+	"bZxBaWxYrrtFGIvP5tI32sOHdUf725TLEsTrYc1HTR6k2Kp6D/I0SVRO+u8+rPH0KllqjPJsbO6Xsr0p",
+	"L51v8+3SvF1DhTs0JzVVewKcgprUkp10XAkaWdn+rqCH3e3Qg7UfWVVT8TjGdPZiierJDNuyxA2kxuMc",
+	"H8HWtlj8sBXVGhtqztUoYgQ7yHL3dMZby8VsKEKcNcNXL8/OkQ+64aTPsuz7ptWRAjdOFWTho0AD+IFL",
+	"Zqxz7qsVKCgD6TMsUBgpEUTIRbiH/vCX/yzPaoja6LQIxmfsshFmRvd25tRGBhorQldTHpOS8FLCVn+m",
+	"cXIUWE3r5GC5RMTJNzTUETSuWxPeMj/O8PxLvdNv9T7ZpkGrRIBHzbcUAZlRCR2Z4nVITYAWQaiJWYQw",
+	"W5hkWf2jWgOT/D0rGhlfHqw0wzxFy6WTfSt+4cKk3be+MppVZnAG6K9+320f7S5xpI47BNBNXZfAKqdI",
+	"13pFutVeke5Rp2am7CWdfyDf9Yp8Ad8iFTctKJDxZi5mOBfb1VIXj05dIr+Jr2E7WnUEw1G357N5qsjQ",
+	"Rr1gKCX62Uw5raauDVsp1PJfw6buQtPQXHN7Ox+e39rtqtuw1eAsH87p+jBzuj6sYi8Pb+x0zeZd3+Va",
+	"WugbOlytcHME2o2crWUy2J2rFd68I5/Ld5yh3YCTFczSb411LW3e55xfPCExvSTJwk+Xv01JSiI05fzC",
+	"1tE9KkAxNgXBsVKXodxY7gEwtUHDlWnCtEe2lJMsJZnNpfAVpejBIHsLEhyNcbEu76DUNO+g9+FC+JEe",
+	"YPba7VLHp1zIqjZII6I+cE8gdRNqMo7mWE4DBD1pANnHcVgVPehql4TrZ6qhJx7W83VcUI2muorJuNT0",
+	"M3W/hRpbFy8AyDm94aaqNEACMyrp1ySyWUkQNGCcEXNLcep23fLCSKWHPmWSJAzH6ExjbmmYQ1+RFbmW",
+	"3oKDL9RXMZqbBLvI0meWcKyerCgyONiCvup579yVzn14a7Xig51oxUAKTlosEHOQH+rCpudLWzo7mynJ",
+	"S6S1XPPPuKTjRYiaL16eP/30V4M3r5/t6Vw46Lc1poyKaahkaqFNF/xxmsrpvr6jEJXQ71STdd5RjEdk",
+	"tyxtpTvmV17352aqYIFZe0zTufnGakSOvP9cwYfoFTuSy1LdZndzb5+em31ZYFvz5eNYt9+VKA/mUIao",
+	"aaQUT9CQyCsC2YjqeIq9AIUZ2cHmLzOK3vW1JpSI4Cjss6YOAqRzU/TUOzSN0PjYvvYR/ANKeDUyUO4c",
+	"Ujy4ZT5Jidh/R6P3+3B3WIJMMMN3Dwb8G5eK4OAXD31piJaf8qFfcgNgM/QTsFjimEXoaoqlGnZEowAN",
+	"Fyhra+x4gQBkFPbaFaGajXSOFBvpdk56io38GJiJjYGKxsmXb3N/eidofMWHGrP2+Pj4GGOMh8PhcDQa",
+	"jaIoigghZDwej5UCBB7gGb80z4kLOp+bMeRo60u9+8wl0xLtnOAZ+uzVOTqzaO+WmVowNPgpwZJMFo2T",
+	"xoxoOGZD5b0iA/VMt2um+35Jn4mMX7yEL0yuHDz2YM3BLKorqxiBRgE/Vwz7fb70PulKGJCrhWowqcRf",
+	"8aH55ZFR1bQLPYAeIxphPkfDpuW6n41KffLgSsmnZNRHO0KojC/kDGT1XkoFggEGKGUXjF/l7UdqIHpa",
+	"EnQFYg1qLPWLxq3x23cHvffeiFtGue8qUc3dtG1zO3SwMFD+4fp5ZEeisoLP9loylXxQ1N/U7QJ0GZ29",
+	"oJd+bz1JOkdvRQfNZR3GPZbug8sndIX+Y9lkkjKm2WR+ig1VFdhkftXzUnvo6xysM3u3KwFXV02aJS3i",
+	"X/hWtKii1T3kJYlqSNpRwapUqaDQHdXdF2dRctGs+VhOazlpO5E4w298UjuTSBWeL7g8+IoP6ys9uZBb",
+	"6wNz3u4bHMA7vE5jXxh6Fdrwc55VOyxDDmsowz/87n8oggxvg06+0lrttToPPlgxqR/OJrwfQnsqco1H",
+	"0sniBnRaMqbX93Xpyf05TuT9Ujrx/XGMxfS+n3vmUenKlYeScM3CMFsgMcfMFmMaGLSKnciG8KCz1baI",
+	"EdcZUpYdpQIKAC+IOjjgnVP/jflQgwTmUzY3VnBHH2gZYANDWDBJY2JwY6YkIY90dOuKCmIaNZAICSJl",
+	"hnCUxtC9G+CPeALLEMKShwEK5ZSyC70584SHqKkvDfTKhfvmT1g0XaVX8ivAyPygwHC8KmGolbWu1iGw",
+	"UK7anZkNGfonKOnPH+Wl+wQMbPPqDKlG7QNqQtQWeK9SZ5gtItr20OWZGB7Ko2yeyh/zVM5TmXULGWf4",
+	"Vzcgyi1Gutq235I9XGX9fD16S0zB46HvCaykE1OllAlp2ID6DmqGDzoCygyvEiolYSjszsISDR1M63kX",
+	"9IErkFYOEWUGXEgXcVJCXETkrOXTJm6GTEY8VXu/1p9dUgokigkWEqgebEU9xqzVjLK/nEEu+0WrMIcO",
+	"N4+43CoPX10ksJLDr+bHqyd1C7x4Bf96yeJFDoZU4mAWckQd7Wp+Zc0rxdVCPa7Ssfho40XwpbqZGMKG",
+	"b6o6/afoM46iNNH4mM3wuAOl3N3pQWcW7lkjEmSQc/wDOPQBCg9A5nSjcC/IvDFdTfwH3cjDFFxqKuIl",
+	"9tamLhlmUeIPK4/2LqKyuS65fWS2qmoRj6ZkoBgpGXSnA+i86jGfSYJmNI7VDoGcsjzGcmDJEUbd1pSn",
+	"CdK5cwjebOSsLlKQ0GpOPQ2fWcrR8BNVKXbli2DVUHedaR7NbjbNo5aGRdpuoscHHx3d8jyjAXy8cpaQ",
+	"X8PHeuBRYaa1p6Fm0bkFy+NDwtjQGZ6QqlX6ecolRimD4CNJkAVMiBA8lqO3dvbWA9TV2FvP8IqbuIpB",
+	"wJb6I7frkD9B3xyM8LyqfFZAwrurlDKDyGpT47RgH2FwlEXpiLTRqbljiqUGSGIchTN8bbJnQ9RkSkhp",
+	"5MNSaq3i5+qCGVr242eQ03hPwNWXcPFcX9sD7GBoka8HBBl6hUFjDbNrftQNpjUcpkGqTKRAzYiPxL5G",
+	"cWzPIvRf/h16RqIJSfYK5wKigk0Nmq3nmX0eqEWzBc7ixV4bPdUdXCcE1sBiw1aXIncfHDw8rEVDm/Ys",
+	"MOu5GUHNSTJQU6xzTEZTnEzAUBoRW8cHP8Aa3f6BsUnbNvGILV6OGydfrpupeshUt2wEzvcijeNfQIPX",
+	"928DH48F+w2jmLOJIQpDRoCw51TvKYJql3Ja7xcG1tANXCib1JFdRdIXc/Wl7AVLLN49E0Ue37lVmfxh",
+	"sypdblo6C16xWaEzBH6NaXmDlo5OUd4UqbXAhzezIbfHCrhT/X4Aqt9ahW03H/8BqlI7gUu4U7/u1K87",
+	"9etO/frg6pcfm2uFklSpe+zCwXVToByn3LyQyF1i2Qbqxs0o2QkXr98bK2ikjP42Jeay2hs7/LMFG53O",
+	"5/HiNtFDNC8sgYcYj/KCjRSz8CAy3yKaiI35F+pv/PEO6EGR8HnePD7Kmlu5CBKMw5knCdQxFLOJzJs9",
+	"6Bt+mso25RZgTXIkhTLBtrt+Yl2T/rQSyqcaY6840d0gh3gW74anW73sVUIuKbna2eDM+3Y8PD+p4MgT",
+	"9HmmC21M8y5LwQHkpBkKXxDpw8FudzfDwL4Z9IF5eGMEAvdsF+CXYW5B6agur4Rv5pvNW3O1GzUeX+1j",
+	"KJyywkK5H4dkpyzBaTUZVXbhguyFaAXMocathpwFU7F9NeXCICRdYWESIKLadVx1jnHQMHBL/oHBRaWh",
+	"K91TaaUCULKKkuZW0IjssIJs5SqXfVcFZXcelTuPyp1HpcqYvXN23Dk77pwdd86Ob8PZsST3Xz598viV",
+	"qevw6FqpnPKEfg1JSdW4fCPOGBnJdkxZet2O+D5XD/b27ePeXAWcSj5IyERpvIkvH8p0gKUT1qLMdCUy",
+	"Ni70syexAE6SV+bnvYnItQGjgVtjyi6MBIUaXrnYq9WrcxRjOhtooCW/T0HdgKY8zrqeEmUExAhHUbLU",
+	"X9UiNi23NILvmFy2ul9yUJSEVNuu50pLyV40qv6iTFIhBzG5JLXmhxE8gOAB1PnD7/754ZpGO+4HKkeh",
+	"hl2No62HgBEjVzDBe0LjOFEB/VN0W7LiV7MXej9JCZNLxTVz0zGkpa9/sL5ThOn+e+uRUYPGFIuBGb5G",
+	"OKz1FN0GY48KkepDuRootk59usthbH36sgX9zLAOv/kc0YSM5CBNaFX9vr4DvXn9VOlIlq1YHcSelba3",
+	"B4vaeLd+H/jWvpKgQzy68Gawjvh8ycmamBrSDazyOJ0UlwE4qH8VQLRszoPhsQ/XiUCQhLIx32CcFtut",
+	"ZqK6WrIsm8EUxRtyDTzyyl230vBcZuA7Xdk2l2VVfmzLrHuJpRVliI/vlsh7s6wH92xtlfzgFfBrdDf4",
+	"2pvXz7xCfFOZutLTkQEf+mTkhk+WZF2VjFrX3ndZZG0wjpqiZ6Ne9tl7c5lQqkhOqCQtZRo9ski6hI2S",
+	"xbwM290QB6PkQLaUQG2ZY9qCY9oCjrSmNXS30zu8oYTLxc4GJHgrMmhTKGYifEv/KY1jW8KjhqlLvQNd",
+	"pmAqUxSFGKvlisRxq1hq7cJiTKicpsNGkAmJQrHFCsmRS6s6y3qm73bE08pGo1oZYyjUUjPmE8p+Yq//",
+	"nVIxSz5IN6SIW193WsdvzX8HrbfvOsFB11/1XZCCG1BJWTDVfrRc+1CQP/mRXsedK+BTOI1G4QmKqABg",
+	"94Vtsqv0W3UWgEYwuiQJHVMSoadPtIn5CIVavocniFzPYzqiUuMI6AfsdMEPUEB8p9GoETT0wyWMd/2b",
+	"Z9Hdiewizl0wOrePOLmv2ZHr+vbkYUXI9U4gfgCB6NTUthi5amUK3p1Iq1rDbWXGt8GflxjDK7yYESZf",
+	"aJCo5XSFGkX/xycH3ZNub+vSm+N6uQ9ETnmJ/Bd0jr3IVjyJSDJgvISX+JkadrfXedA5Puh0Oqcf/az3",
+	"8yfHz71I+DjBs5VA36tBknVjM1jVewLB24gkiUBYWISnSDcAF3TCsEwTpRqM4jQiJeCTd40ZZ2TROGl0",
+	"O20N7rO0iwlgcQxwFCXlfTpod9rd7kH7I7+7wAaOy9A8WId/IzKiEYlOUDhStpckURigMEqVGMWSqD/o",
+	"hHGNXcW4RBgZmBOksT/2AhQOcTTIZqkeMSg5A9gmQCKfQbPiGRUzLEdQn0mu50qswedMX3T4GrvEMY1K",
+	"ypIdnFcNSnBElmjBUkKv1+l069nThgId6nJenlFMtqjFXSkYq2/XHcRdaA7Fk7296mDe81JN+hRwFpZ9",
+	"3zN/7351BvS1AGGgpRmOkV7jrA6ZSnJPILfmPN8lTfEbexgzvrShhxFITqx6aXfjzggO3zJ6peVafE7Y",
+	"XC9uUbu8VbZGb8bM1yKHzvFiYDvJOspEXDWneYxZJTyHuqijQGrmaJguBGpOEmzQNUYkg32QCWYCaxg5",
+	"iOvOcGICGfpZNfO9ANExwmyxJcZF1tqkOsqYf1DzJKFhQdXXUbOjWyroacFdAbqa0tEUwZz003BRmSbq",
+	"YfgiokxIUgbEOupUBcA8wATrEAoDFKoh6vYPGe/VLB3GbqLRYX5GyvgZ6raitdo0b/9GXfrGvHTvR+uY",
+	"9DIZKBX3CitB6m4zS2dDCG5BWEXHs2CXl9FOV3B6rU8NtvL9u6p8gdZH67PAHCFiBxC44ZhM2mQHKrB8",
+	"1hJifngcpC1HIjn8LD/5dQVRzu93AQ26LES+5/igr2LMtnIzr0D75jlEn+IjBx0U4YUo22FOxrSjmxq0",
+	"jAE8UchJctG+Dx486KzLznZMuhIeyXgMcKWSg09FFDBIFEutF0nWCS61KauU9qDWHcAvionkPU8a+fLJ",
+	"VUs840xO48U2PeaqoRMsNtEMxzH0pjfaDggN1BypGWUp9mq5SlkovePO7hJRakgxq0/nyTIgoAo72qkr",
+	"jvyjrDHQOk0GPduvk1IqWsnr2tnicag6v7vQwj3ju4kuHmNW033358tVvvccIj/WR7dxrL/LR3KZouul",
+	"q9rcMZ00VkSoOurscBVhPN7eKGtyex/0KsZRI3G34pXd3lFtDb+cPrmFmVDmQhvCH7yt2t3qHs84631t",
+	"bWOtm2bR/BJImv7N5w4AeSo3yas027zDrEod7VPiXvIILwy2Iph/0tZboCkWefZXKaMyG9Kqnvu+np1z",
+	"LkhUK2kW3u8XjWYz8sV0Xr1yb3dUY1WkFY95kPW7rey2bdQsXbwCdSx6P2iOPQ1qGJ6Vqh96tY2AfBAr",
+	"1+S1zqTeUEozW49ayu+cz+MFZGyr4YusdKeJswve+ky7fSbFe89XG7VJbeuaKlaPAAWZNJiTZJCKaD2X",
+	"f3OGIh7HOAmg8pSzS5JI24LyNU8lSVpCLmKzxU27QaC4gNdHMzmfZrqNhPBqKt62z19MSUJM/pyiOBgf",
+	"FVlfeYhVNz/75DxAPz17+SJAWOrihYfoOf14z59sB68qtMvZ1zvf/kpwtquG3iVCV9Pzk3aW8L0h6qhO",
+	"sLfnEaoPmhiyPfI08MBCy3FGRB4IQeR6REgkUIiH/JJk9RlTLPoM3iGFTSSH1YpMGqM9+sL6zqy7GRbw",
+	"nmijN0wQUzwE3rYsA73PzJNjHsf8SnsXKSRw6BGru92sdNNiuyTanPGWHBWbUOM6YqxXP/aimFIvdQu7",
+	"ikqwXuc7UAq2yYg/+gC1a2sAEjcZ7i1jZN2gzGqzh9bWfPgWpbKao9c7+nDYFYXDuTGGRSmSX8xs5nPC",
+	"qOkHPqbQh1Xnq2wHIdHvX/e66n8OWv3+9dHH6n+eqH9+9MlaZImD3rJAdvMBlvUMprQIHqeSICUwmmIP",
+	"vXn9bE3hQt2s6iVh5UYKMvnU/vHeT7zzek0iNQzK2WMeeVskRGQwpVVhSHX5njCFMgRaJIymOMEjSZJS",
+	"7cmrz163Ppr+vPeH3/3brUKP3W2KGwqhx+0ib6UQxkG9tAp8PUhFiYy7q1o8Lq/tEMvRtJS9iJWi3Loi",
+	"5GK7oB/UpCckImRmg2M5Vr00G5rF2EJQNMO9m8b11uuMq2Jrq7uluOTrtMQTJBqMbPh8VYedFUiFOe37",
+	"QkPZFhe+5oSMCnGiNdGh4jw+VjvvP4tlxgin6vOf93725Pj54S+/ePjrVwevzz9+8OLxp0enm5WCLBvH",
+	"K6nNb+3qIa6fYc0YTpGKP7nGIwmWGaAmG+oExTE0+xL6wPXLVNArSb+1TtQCFykxd2gVBwXISiXGTObH",
+	"yCkLbJZKQDU+vHnxcmT1o1anCxxvXV7EWu7lMqK8rXZ5ZV8DR1DmfMyvSKTreGEKDEEZL/ANqO6zFhZn",
+	"I7LUSmpFf9ttmJ9O7W6OaaxzvFgEi/v47Bdq6Xgi1ZBQueNLiW439CZvxUKhhBzyyUwF+asYM7EXuGYS",
+	"UGt5wTaEcKoRY3KHZ/j4Tcz2tZtYxQdSVofT7SIIXlJhvucRcK/E8zQVGkl6SULU1KSgeMRegELFjELU",
+	"1I4sdXiggnWvIjHQTdvXLzTCLpNu0LnS3F70Kmf3r1E5d5Q2nw2iTqRrF2qhV8M72pQFvvfu8JgkCY4f",
+	"89mMCmFc+fVSA73RZoDsULz8kspSBeoGCtmHyFmu2S4AJrLUn/Bgo4f9SUZDPvQOUy/ddulM9uGN0pp2",
+	"kpXoNKL3NHqCbsjNP/zuP+5BgzuejEgeVtHJdldYQO5XUWx1aqrRzqp5VqGwj559KSQEZyla2ZxqqNTl",
+	"Y7QbYbN0OL/3AmfGJTGdL/0th02mg64hND0xT3InMmqGGJLXtW9It5rS/9wLskq+AKlPBwizPuNzLQhQ",
+	"qK2pEF6hJRp0bLYSag+UwnFCSAt6EoUzInGEJQ7b6KWckgSNKYkjgXBC+szk1Jt2zE7jY2d0jRN7pTWZ",
+	"yxb81jrQVoXBKGlM5g4+wzzWJmc5Buu+0j3B/rcXmiEBGJAv5RmmVi0rtahyJiYJngE4oPDWN/hgBEWr",
+	"W/Yqdfzh0QyxZX07U7fUrp5hfwq7nRv0qxYy4RdmJbv1VnI5kRo2cV2p2fvK0/GU+XFTsn6xkpu+xo8y",
+	"6zXHvbKJQqZVoz4/oTYf9eEtVa4skaLbK3uGWYrjVuGC6ZT9HC6hz16dV3XE1nGVLz1E2s2H4Pzaa7z1",
+	"kT5MZwOe6nKY5QBoZx2K5rJwezkn7PQpJAFkEIxKrGU5WV9xyh4hi04lc3ResDkjFOoqk1Y/7XQORnbB",
+	"4S+lVRvZo+UlCAI2KVqhBxsbd2bjfUBE5lLWcXKK5wRh02MazfBCg5SiJs7oCmgpp6yrBM/nisnyBGGG",
+	"YCEheJe3KLQ3l+uklqlimSJyargZb3AbT5cXIeuoTSM9iwWK8ZDEj7JjUmitbWsAqDTV7kUnQeGYlCMH",
+	"9VtbF47UWq55k4bUSyHPjU5pRZikStSsOYDrOGElcqptmL+6W7bTWL12c/Q1N/o7mheIYMtNv42u46uW",
+	"pwwHkLfzru75vb7Rd7Xm9zyrtFpms5+fn79CuqQiKzxbsJFFPHT9B599ohbr1cuz86KfQP/ucRIUeMNK",
+	"DAjQOzNJO8VS+w0ZZ+QR0kE2HS8NJ3NZcGpodG/dRPSiOK4KmjCbVtHL+RRpsZFpxHob2uipFEjXfIMq",
+	"avy/CZFpwkgU6CykqykBlVVOyQLuEhpyehkgYDAlOKoDj7VOTrqyMeOvJSFpXNYg6jTYHSTkkKSVbYCR",
+	"o2sF4M0SlKdYDGD2y8pgJbaBemZIcEKSTZ4q8wncHfZGB9EhORo/KEGHdFrHuDV++67b88OF5O3p66dR",
+	"us3vd5pHGWPo4Qxn9Cs+NKiQpghN7SoEcpdyKAvN+NXmJZc4Hggy4szX6+BMX8i6wKrRRWlMIviwbW2Z",
+	"uRqMFkOF7XwwXKApZAOxuFi4evCgUytZI8ZCDtTLvCGbL+yH7WroyupxGuuFGVNGxZREqIkF0uf9nM7I",
+	"nuUlZrkMfGfJEdY5avUOzrudk+7RyUHnxxC9KVLMj775Tb8fvTt831L/6dn/nOv/nBT+0+/rN/xodQns",
+	"eiljmLjX5jsneKZkGTqzrbN3ae2pXdheIlaCuFkelaXxqa3cvyLD0RTLHp5Tm8xXvzFdDqmmsdmyUkGX",
+	"4zprUZ6c52iUSLHADZb4mYdZVUtlvVd5GLUshxi5yoRPmCZxwZy0Tfe1a0RLKiwMoy9p/8vHXZ9CS31G",
+	"gBsLc5mWlm3VIkVkxids9ab7+762dPxlSy9cy9iZrZ+RhUdlLzMXl9X/rb/9o/+fsgB7D+7d/3H7N4Pw",
+	"m/9/p3V82vo1bn3denv/RxUYs9NVXiALB93SY25ZUliDC3PYOX5QI0hRKfmWv69v3fH3d2Smd5S9p0nW",
+	"dCHfSvvYLOOvsiDziXUaJCnxlF5WvNnVLm4uQYsrwsqyyBzRrFKse6R+2TjpcVah+tsV+OyT8/oq/lpi",
+	"qSOZ1h3XlZKrtta/9q1LUs2/PsDa3BWyvM74KIrfthfXfv3mQnEpaXDNN9+vkUP+kk4tfzb1A5q9XlfN",
+	"aV++TkSeYeNJ8I1t0xF9gBk1gtpTy0Pnnm4vWrYvdxpTirUr/YXEi5LIzzhfXk2zWoRbcv4zk8Y+nUkP",
+	"1kIcaoVf+0gEorKEpv6tyHDfqPU9W476uy35tY9E2CSGDyv4y56CDyTbheRz8LLMbleq3wnuepLZ/vjn",
+	"JpsrFZQQphsiHEUCGIgTBrogZC7y9hV23PcAeY48ygMsCMeCZ2xGTkmfLbsQ4cya6FW5H6QOw2+iGlW5",
+	"Y1c0ayv63+p63bbSD8q+BdfWN+9bIdIXbJRn862aw5+9D7F6naqX55zOvH6ON+ePkaQzEqDXnz5GBwcH",
+	"x+iKyinCKNSusxDx8VgQGVgJohnzVq673fjtzohUJ8uzz5B+PUh1pWQ0yPuSepo25h1XsURTfEnU8YIH",
+	"A8iHQXxsWjG10cvxGA0XXnFZ6QLHaUTlADBBBt7a3FcJaSneheBONOX8AlGGyHhMRhI1w9M3T56eD549",
+	"ff70fPDm9bPQQIkJItGUJLk7FfzAfDwu7og3mIETSFViXHor4yw26IigcN/cHCIx5VcCNUN9Jcy+6zWc",
+	"G3/8e//7H//pP/rjX/69P/77/9sfUCGjiwFlg0r3wBsAaZrhBYJ71ZoA3A9GEV4YpLqEXOEkKuWN1+wI",
+	"ZAcww9cD/R7/SsRq74XUo2hRln30t3mO6N4j6HA6JLYi12gSSzmiOwMCyYdP2crh56BOq8ZfTkzc4UA5",
+	"kwkdppBhqKXZwDZwXosxnT9r7JvH9sn3pnBxoAHVRxroJ2eH75YqMyYU9BWA5oOibcxKPZ4M4joUbICN",
+	"J3lZ66885iaNe+C0AKmsww81tr5J4rNPCAP2bkvRY8wAjsO8GTVhXK1edvAwE1fqiPz07OWL9Yd+HGMx",
+	"1XzIxwlJhDqdzj2BhimNpSITuJUkJ1mlSt4dcITjWEMi6EZVDIX69VeURfwqVAtn2KqeDMSRFSVgyoS5",
+	"OVQaurFJpgQlaUyW2NeDmnS4jgjd0W04ezU2/aCNzCvTCeYNQ1aMaP1cUTN80IEkte5M/e8BgAh3DaIl",
+	"Rp9xZNGqHqEuWGkH3Wivjb5QQjh0Ni90Ysfwgx5G+K6vkb77jZM+ADX2G0Ffd8mGn+7DO+7Dr3o+/cZJ",
+	"ux30GybJQPQbJ8533ofljo57j1DYb/QbYYWoOZiWswZ9Ng65gtTkwRDHmK3DVrJYqpLrehxGruJF1hOK",
+	"REB/axsieuqlAHW4Qh5zIbVA1nctS+QXL8+ffvqrHQljKEP2j+SZ4hItLf2WBvHy9M3551uMwdpR6oVF",
+	"8A4YiXeINBoNOIsXvqzleIFwpE4fcFeeCEAMV0Nt8iTbqj2rTVpnyCMNAsMZQdD9LxVEPckmsYYcb3Gm",
+	"Toa6/YIsRD0m7EAWV+sV53zeSsEtkPB0MrX4LQYC1IK5Qt4I15CRm398RhIl42Sl28begKiFBPENopRp",
+	"N+hqiNh1jRzckehkmYG3qc1pceZq2ZWlqh+BPALdZKh5lTUeCkoZN3ubr42X1M/9C3BPaLWFp1KX+oPh",
+	"kQ6B7dlOcROuzeaksvTfvKJA7Rrv2VnKIwdmqYAXrXeUssEqHPFMzZJAXtsCirfLptKXndbx23fd4Ph9",
+	"s99v27967ytgCOxwdckHqA6LgW5I7TGAnusLyMI9g7Y9JBpSGUNFrhY2Jk33EcJgtiaWNdoCd8bllLJJ",
+	"CUikKKofrq1iVVYXZZMBYdGc01VnOPzsk3ME/ebMM2GmDeVYZgYnR3KEGTCakpnwSJ3vQM3QPnvYOaxH",
+	"z/OE354qpV5eU5GaJ/xDqlFqZOogrO026nYXNVqt1rklRwmNiB555t1qo1N9k5X3+jJPUJjGMsGhmb37",
+	"WipQzK/UkgmdtB0hrJdgSidTOIlU5wDSxI4kjrUJq+z6UG3GFU+E3FMrGBNpccn0zUY8lJUL/6J8K5ol",
+	"rNHN9MqMjrfWKucJX6NTZt+4JY3SAXFjdE0pp+ICgGnsZ8YGwd9WM+iizr02eqyh3myTbrWMfeZ7/grs",
+	"O6zOdxKhOU7kQtlvYN0B3wkQaU/aKISiwdNUTvd1llxouFWfcYY+xUJ+9ur8nkBihGOCmtn7/+r3qGsG",
+	"Vay92qD+NDGVd4NRVno3qF/hyMdaEwcRoWXdUoHsHC8MHhmUKqKmZVD5F4Xa7L3lcsgqPImOfya5TV8t",
+	"K74w2cBGCCgRlzWVLSmltRxHha9uwQ1LSq7tY+0wyKzlbdYqeT0XEkTvpJTxYMrTRHgrP/RNiLBIGPme",
+	"SyJ4ClZEaVupIDlaBZqnYmo6dhMGeIZXOIkClM6Bo2hM5hIm+KF3mIqUooE+s0MsVlFcZNpLZEX2CfhD",
+	"AG8XBPwYz2i8MEwlkyUz6KPBzBmz31KnPjzpMy1vjcAYLuyXsjjLiDORzgiiMjCymbOsU/k9gfgVQxGJ",
+	"oL2Q81jElQ7U7jObstLtdEpHtNvZkRQuriFnqQDuh/PK0lU+tTN4Gpjix+rZpTcmRDcwrCKjz4FOQKpH",
+	"6vQX9kriC2KIGN4SgLyiLOWpUNbDEI8utFtNoBGet5Fdr6Oiq9Ste+fpMCbuUj38qADY3Wl3cnVSd91Y",
+	"mpRfNEAfKVmmN72leVFbCHRQqHeAX/JCv0KMLbu2FDOl0lcE88o0yat8RNIZGXzNWdVZ0TLo6emLU4jg",
+	"oK9B183cvepogjU7SqU6F1TuFas53pw/LordU0GxohM2mWJaw95Uuv/F7enD+vU1NWK4+UPqxO7oPrAC",
+	"qOd6QxXQ2bytlUB4xxo10PnOLSmCYCrsyj4xdkfG4JuCaKul/IHwhuYDdNPayFv1ySu8aM0TLvmIx5m/",
+	"qhnCm8K9zT1XeggXZFHhJkJwQ+6zuiAL1zukiSb3EenUuG3cRHog8zpOs2Y4pwBboBm4WhO/16ymz0x/",
+	"utI35b5fnWUsiHZIhe+yJ9/va89Uez6dQ5mAtgZAGxZowqtglPHCdUytd0qV0x0zsVKhEQcV8XCPM37J",
+	"mnL908ux7IIjvSIGthRuXh24c73NPq12jf7t91FU8YY10ckl+esJW/sjsf7wsk/9XavOrdbOfGpOmae4",
+	"xO2esfLB9/vPl5231a7uStez14+6xlu5xlJd4S4sxfuKsc+SxC5qLwVvjuvm8yXU2PyTXTWsrkpaWWuR",
+	"bpVi8ub1s0zoalUJ3CK1o0XOR2+OnnuDjJRsErXyUJYScO8SU+4SUz5wYkpNWL2b5ZLoFndOKol5aXZc",
+	"bMxDafcjHinlvtV7H1qkTT8bEFM+L3CBhDBy5Tv/d/knd/kn34H8E1cMQfD0x1+K2TR6+436YzoT7bdV",
+	"IsmXqLIyy2TrpmWbJ6PcVHbrd91cbG+Su1I5ZnQOPkOT2MKZMaM1CrQSqxojud1nrw0ItEXQSIjg8aUJ",
+	"8aJ5Qi+xJFkyH7R7NzjMwwUKT589e/nF4NXrp784Pf9k8PLN+ccv37x4Epa8tDXyY266aG42zV1Oy9Y5",
+	"LeuTSD5/fvq4dfb5ae/oQTm5pZDSYhwZhI2SxRzSHMqVXyXT/WoqyGhwcPHbY92EYU2pV+/owZoZ3eXE",
+	"3OXE3OXEfJ9yYrxNEg7rvOwul+SD5ZJsrx3uOunkVlsL/BByPm6ctuFtv7H2wHrTLgo5ENm7Puqt3aa7",
+	"7Ii77Ii77Iiq7IjNGtDcpU7cpU7cpU7sWu+pzLFwcUPqi8/vUvLDisB/IfPhZq6Dh9HBuDPqDY/xR+Rw",
+	"/KC7rffgLlWiZqrEcthWSbNnlF14cAMAZomLqiadCYFkXRxnjk0h1byy597v54nd7XY7L5LHkTquyLLp",
+	"UkZvDm6Symlphss4RliQ1Q6j06f5qhvuGFN2cWI+rRQ8FqFQjZIn9GvgbyfoY419pIH61UDOlfg2SP3F",
+	"4epZ7ot4cDg6P57/vDf7dfLwZ9dfdIf7l93Nm5J2W73ejZuSLjdSOthF378ygrFnzl5M2QrIiedaJtmN",
+	"mGFQ3TMq0QUqWqWHV3h74rcUU71pU0olRVpDLqut2wqtxDVtLWnp1glzRVaUIUBJf+TCKmqZuBTL9Vu5",
+	"65GXjGz0NCY9qFkCoZ+vmOEpuL5A4yVCguWaTdRs0Qaz3GqG2zV3SSETZcfHDJqyLreg7fZq1ptAEK1K",
+	"ToHGpqtqogyUVC30PX1Iio6R3hatmhxgYjuS7HgGDscvUn2ZRgrLUCbAql61GacuMMDCNr1dJaBqNndd",
+	"IcNqSZgbxrM+CBv2ZENVc8PV/ctXN+nYkHVuZpOW+GoNXrgZIt0SX1vnXtno7c5BXnkiN+9yat+88jT4",
+	"sVE36zqX637rQET161YOaFd5f9/ugfUk2pErnS208IB71TzQP4wD7F87uPwItbpV0KE1jnuru4XesskA",
+	"Nv/4NipJpf3lulgrD9C7nXiZPE5NiGYUfdu2DCTPChQa1VHHN2hS8oLiuTKtlA6s/exBn81JkrfSaWJw",
+	"FvAxClclGoba0ZQhty7mZO8RCu+H1pkEHuw+4+Ps1TqzJaZCkij3EIfv+o37/cYJ6nY678M2eq3hHyN0",
+	"NeUxWerUeN8QwYTA4TvpdTr6ILnr71j/ZvuKWIQzPP9Sn423en/U7sLOP+eMSp54Wu8X4Gw37Fd7O1bk",
+	"BjGkLbvsLiPZOgkBncrGK+BjWDPd45ODmylW8KUYS8JGi8GsOLjuw17tLjEzIkS5WWuDXzSqPplzExs1",
+	"SNkF41cM9ONG0IjUvwuhA/jZL1h8RUs6CgbBKYPQjGZQ9UWFRu/WGQ5t9IniBtqhI6eEaThWATXSVEL0",
+	"NiE41pnTOEaK6cUEcOSaWKDw1cszk3dhD/X+Oxq9z0Ju++/soVe/SiJkiCJORKCrz52WiTazx/Ik3ZSV",
+	"CpTOs8ZWzMnNaKNPZnO5CMw71JNwG6DCFmZ+TxhveFGiu/K3Fh6x9i55k2zSYUxHHi/+lF8xhCVy0lPg",
+	"1n3TkbZWTvwtGLYr7ESHSVn68vakMXN2O964tL18uEpnZfmcb2gourx2K2NxA3a8OnJdcOGDRFrqorsZ",
+	"0rd5B/DHIrfMA50PDouZD15WmvGHKrJf27NyxTHYTHt0z8gma+Q3mpy9W0scO7GdCpL9BvaT+54d2VC3",
+	"QcdbEW4hRvp9oNT1pLm8wekwkwCfJVh7aDdgSvMYs5vuZIka7St99HhOfX0xwU4wNgFAxtCIgDi+ggss",
+	"sxuoOEEQFUV/+Ed/Xynp8N9xQgoNa9TfuqDQFqMWdRt9YWkf3giSmMqi2rr0wbenS2+lH88TyhMqF+ub",
+	"z9Z1QNVxCee+4IK0zwZTWCEf2Thbs0vRu0W7a2f9MrnSKcIOlM3mgrHfKbYmvl2Pn3fd16zvLqSXe5K2",
+	"l13OW2pKrhJr89H60Zb7U+Zx9t2VA9+GTCthes8kTqCxhbkjh01ThkdYLp8KkdDl0nu7S3X10iwUXxZ5",
+	"2pAP/6LoQc0+p+8u5VsceosITG5G4c0jniRkJFtTngjSGoIbdrE+paPs1PTJ8oTHa9tmlDpOqE1+rR6r",
+	"7a3zvCCPJlZl+HQ2yfBRNLCslgyhl4ezIge9woIcFOs9dDOqTut40G69/fGP1hpz2Uedfas6Fa+M1+Im",
+	"zMWzjL4g/LzsIPHzczwhA0G/Lt7a82fQLTU6724hD2GKeXPzubZN83FULd2OlPdKFmP92eYGyFt2asN3",
+	"x0hay9eW19qMYhCRWIfCV6RFcISjCDUZmWBJL4n6ISJROpJ7bfTCqUuUfKLBCcEVFFpeWTdasKupZTzT",
+	"1xOt2CMhyzasaouGYzoif1EdsFLctdjF+cvf/EW/L97++C/sP7xRq0nC07k3j+A5vyRZErr211OB4H7U",
+	"DMHlBH8IC9WE1bh1kg1cKC73mjip78DmosG3gPa6mzm498hNmzdVBAKRckMdr4BpCYnnkPS9AzkDptGq",
+	"kGDW5tsMFmB1wTvahAb74DMF8wja5WRJ/zDNNjIoKShUz4XWuSqFBlDVccaTbNcucZwSyL6V3GBIOf3y",
+	"TetF07K1XLnb6/Q+anW6rc4uEg6+A+KXru8TDrbrClG9QfGZz5Ivje+UMZ6yEZkRJn3JkxElbLTpqrkv",
+	"PbWvMPAcpKqyVJJriZrPcXIR8StWyhZVN9jE4IQIpacKhCXq9E46HWh0BRgtQ54qC18Xgra3ylrsbhVv",
+	"ivznTHvKdS8HOAtQkdB088sIK2HI5EM53n2uYz3zXa/vihmNEz7zTsgU9lfNqLeDGUkq45Lq+RyrwTMw",
+	"WThDZ1imSQR1z8uZb+uiDt2dRB30IHOKd9c0p5cgP2CbRQnqnLflYmIcx7blF4VGSFm7jqagE0Yg0ROo",
+	"Uu4FKAS4Gagw0VdblGkImgCF0B5EXyx2CnEdZDiOjVcG0vLgkaKLTN+xfEirp7cLv8EqFri9H6H01k+S",
+	"hCd+TkfUJTTkEeQSmMxgzPAEhoBOXz1FTe2tDRBO5TTQaxzA6u+dIIxEOieJILb8tM8S3THYOjBPXz29",
+	"p2GAIiIxjfuNE/Su34APq3/3G+12u994/17RA54v5xLox8CnxSPNHS5xTKOBSVdRd+sJZoaZEubZSr1f",
+	"anecv3GDrYFFfKKfLO+EeWHdrXiSfb/ks4P5eXC1peJCAZrh0ZQy0koIjtQv0EpMa3om5oeGRChViUoD",
+	"IIbZhLTRJ7Cv0OALs0Wf2ao32F9biQ82AhUm9QN6/bTRZ0bQwQoLNMJJstBFe7rgKSKQrEzwaNpntm7G",
+	"VGrCdgbg1ZZXHM14QtAFZZE4AQd3hhVnbofhWW1sGPPRhUBY14wGJqDuBpyzR5rQx8FcGOj6Aq0fmeKC",
+	"Pf3WQqg+AawX0w5Vp8vf0zRDhGz3WZ99g/RL0Ddmmt/02TetVgv+v7p82Omgb1BYosYQNYcYsPnxjEi1",
+	"ruZ8KTZm7/1KcBYqtsZEOp/zRLHXGYkoHij6CZ07TRTb+UWt2CBN4hBYHxhNA8blwNh86mfdxHQQUQHR",
+	"JvUT1EiziYb9c19nP2iQMwZ4yC8JYMOBruxeApQ3KM7KLhlB7XvKXio/hZrYUZ9gzdCMzIYkQTyVhnoF",
+	"ivgoVSyIRChRRGzSGXTASTEUWOFwr7SKdhdKP1t4C/W7hk+zxzf/Re3ywCyL+tXaPAPKjJmkfpVczst3",
+	"XZCF+5MQHPaNlH+MCKPEPGWgZuiEKQ2hcKu797BeDL08TeUUGHBWUaP7/CKT1hJYADbgzJERnWjB00Ts",
+	"IUOvXUWvKbOvKVIGntPBBVm4A3B+yu7KOrNni+Gu5LrVsSPp6ZMj0vGYjqhaCeubCEq/g0Mme+5APTfm",
+	"yZBGkR4COIFdSld2TWFMQPLlI0Ln5V/y2zRCJmzaFCdEz1kzDOdX95v6F7MDcDABvRKYGIlCYFHQOkZz",
+	"O32orV4zmKXSvMZU+7ujH4lk7H48o0rA5SuOQvBBAYZgFHPzlGPADSTng5hfwcstmGL2GrvQh2qh1WKM",
+	"ecpK65P9pKdd+CkhEZnN9deXzpOLk2PoNvvgkfqgbnle2Bl7/VhdH3E2jqk+iILIdD4w2VJ6lhGJKRTP",
+	"qxdEBOudNg0wBhIbqi2P0S5t+XdnP8uX3GUvX1N/k5nZvWyBOSPLi+B8oXhhjvPD0gWiVyJEbx2GluD6",
+	"Wq+nj/Q84SOlAQxjzWBh0TP2CvlbAAciDdcw4m8Phq/UNZsxOjAHPWeLzg95geIgIUrBAdp2xLJ5r+5y",
+	"mmWlOoWN6oM20RR2ydTSuitgiMBdYntJo0HBMgD4k+fajIoZlqOpewl8UCnDl5iCPbd0DRo2wbF1GGx2",
+	"6hwOnOXf2omqpS2yZUUDluP2gGoTJQp0abkmmOzvAbkeERI5TMRCJpDrKU6FdNmLfiJRqpZhMsYVNhim",
+	"YqG5Lx/MMFsMsJSKJIUhkyOrqUilHschamp/sM33hvJdc6cmKKtNgdoX5lQCffnHmDocx/xlnz8wMsZd",
+	"a8YH2d82RbksoQ395XS3tF+6U2PVPpapRp0Cg5ilIXP1DboPN9VYMWrMjo24bFcUJLHzt9LflDnpVd9K",
+	"z0GmXll5Axt0SXfL+s9n0wDnsKO5Oa8yn6rQ25wrJQXM5Bp6tDbnyvIzHiULfs2VCWesRnFwRpv/sqxJ",
+	"wG3LqkD5Z1scl4l/m2bhLFZB+NvsytISF0V/4SYt+S3qeUHwZz86XyuIfYCTL4ikDNHe6AEaz17LysJn",
+	"7S8learuWRKI2pEDUhD2uCTxGkGjKClgkxzxYIoSl7gcVB36JEFp783V0q9Wv1Zvcbhd4c+M2ZVR5TNe",
+	"ly1BgdWpEbuczibLMogmFllVPguHU2k6tUwDdmGZH2V9AxzqWbYLnIhvbhbo2Oa8dI+j9qp5lW0C85s2",
+	"CewbnG/nmqHTp8C57uqF7qiKaqH5ikcrbBS8+lYpVGtb0JdgQb0qnedKRkdePcpzxRlmlRbl9jpwbi8o",
+	"VtlW5SS7JArNSmQUsSRk8m0TpZ89ao/OtVtSY5yeA0uW3VI/grwgwasULv2udELnx5K+s3wl05Lc9ghF",
+	"KelcKetI5UuQYVhwmC6Ly6LztFjM40Qo/N7IUzRNZ5jlzi3j0gqQwGMIcYspv7J4cD6UC6/3zxd7y9Qe",
+	"v0/Uqs00Qk2IJ1LtPAp/2XqtL7WeRiGaEhyRZC9A84TouCHT0GaJ8ZYVR9fp/vTJg189/OLwl93PD158",
+	"9PPe66Pz4190fv2zx2vd+Ja1gX+whpPxRRrHvwC57Z3fT89evtCRUB3n1E6VV0/RQbsDIG+Ma9gB9R3w",
+	"vIU2EhIiPJ/HlOjwq/U24j4LjR9JcISRvRsBLiBhI2I7+EjCUIjZ4uX4BH2pXXXgTISBa3ddgLLhv7Xo",
+	"yVpBU699WxmVqVyNVzFmHl/ryuBbD6K8GwffCmtdgBlLeB65Vvqo6WnofYmBhBrADUs7+AQvdPENBMpj",
+	"LNQbdQyM6Aa3SvUF4HwcmxrDKZnZg5OkDICK1aHeWwKPXVN5UWjNrlmeeq9uBtDEyPIV3RJghBkSksYx",
+	"GpKs9e5wAc5fN1BjahSV3VSrWmerOKIGtNo2LqNo6BlUxdYCP1HbPeNMTmNv4A/UTF8bFapOimY2efsK",
+	"i+MJGJ/NkRpmqRXmcU2ojAxlozq1KMPdhJYjc9sz2ZMLVe+TdbIMPGttEw9Wh0i3OqUrCrNgsOUDaJfN",
+	"blvxlBeKszSJ3Sh8mhPaurS3svR0YOGwPn9DNWERaEhFdSgtdF8TSxQTLHT1IR9biScCpDEVgemPOLO0",
+	"B/RWjlVlV/2V1E7O9voaz4oqy/B+GCBoLoJH0lRcqr0CLxIZ0+v7uov3/TlO5P0SitT91clK3WrNQGyC",
+	"bVFrfgaq8uYLVYVmeOqCCaJmeGxwB6cHnVm4h4z/WRANgzOrRCbcC9CQyCtCGOpqMjjoRusR/5x1XdtQ",
+	"zjoyzFRqHgp/GY1SZzK5qsn+nm1Ok5XVNP31M3s7KKApDfRMYimWdQ0lnqtTPDbGutCpisPFhnwVBveZ",
+	"evZjEFs3SlSAl73mVz55KHl1zc/Gk5VfF19WRkBdTWuw8jAieJOzdkH99AmYKwTuPerYp2BQGnDUpgkZ",
+	"H3Y6OmI95JdkT+k8oxgLscxFoeWHr/ZBv6ULbznsHJT7fNapwIqpN7/tJSQEH15fr01L9QCEuL6dymH3",
+	"jrd4tbacqoZ7VBpuTeVjKX29XvGa9SlVTvGo0wvA162256hzqJtkZFEQ7WTQMdiskG/E0zjSBuLexutT",
+	"ImubSl/ytZkGMmbnnXlky1uX2i2b8DLciM4Ig0bvCb/SAMZwrEC7d5mqznub8jRxCt0dB6IAdeuCLIq8",
+	"tiJdzjfOZ7r4fXmcLwhOlKGeYHahFB+lNtNYJ6vMaBxTU1Rr8gUhQYRxOMboCutcwsij9syPOsU63MNa",
+	"2Fbz46OiTgEqe53njov0263zXLly6wganBwfNfQL6xLBa61olPQ+PJqSAWSaD7rGgS/WNq/ysCfnPUez",
+	"G74n8j1/WNdG0ZjhJfDBek9mWB2+AXR7dUdAMuGyqQg2Yul90BjTREg9jMF24twepvf6THrPPhz0E3Bh",
+	"hBFehNo9pI54qPGE0tEFkTrHIZHWmDV6NYlcGPSYj3DcZ+qXAIW/+tWvftV6/rz15Mn555+fPH9+cnYW",
+	"7j3SH9JJS3mbGfOzEzJUrMSM5YIsQp3WRSPU1MCn6nYtoa+onPIUDJ89T4J/WU/x48u4aDY3WOR5wmdz",
+	"6SXdh50dmvQG/hJk1IiLEmR077DmpxKCBWeUTXwjfljrJSXGpAOCFrK/uBy+w1U+7VVcJKjgUp455Na9",
+	"OYOF/V06VTVZZyoeK33PY9D2rq9D2wDD6Iy6eephp7MXoPBQXbfJBcMFyjI1jQWX6RhYOH7wewJBbWyA",
+	"wiP1Aq2AuKK4d33dCBqH8L9H19dFgXsEP68VuA7ugkdPY9b7yMfWAQF989TR9LgP1rlfH+wWsVlX7hzd",
+	"HHTgsNZZuaDM10KLkasQNRnXy6P0DOOO1Yk44LINURNyayW1jQh0EROacUU0PNUJ8fNJgiOd7DOlE6Uj",
+	"qweCYtWD2XzdQ9W8H/RCeLhIBPomf/1WVaQEpqE1KPAXSvubmlpEIAq+XtmtoQapQWzsZl0GFd7Ec6kz",
+	"MVwEMXBa2zBMFh4rVRGYe5b7hbh1LDui9xs5V31+ULvZ7opnblGzIIa4S1UkLi6x5ahrEC6WqtPwhDzj",
+	"kwrWYjKGFb/zmNEZAtras7qe2EyqSvllH231skp1ueT6V8qSBmHMZWAWMQM+2m0pLcvcgeC9qPk4xmmU",
+	"S4VSYOCGmvjGQzxq6Wq32xpktOHgEoKjPDbm1A6449tmMPXhoGpQyEob4vjBzuB21mE5VgciZ94+lo4R",
+	"na1xlnGqg42ERbZDhEFDdBf7odNRoxBxNLlEhZnsX3b3R1Ms9/P18kZPl82gsgcHaBDp/iqzOrOAV6Lh",
+	"QpLiZIq+A4k0eZUlXq+eh6CM09Ot5zarCJycZx05cyURYXGh3f8+lEZ/nLJkoBQ/8pTNU2kiRoE+TJEy",
+	"rASibBSnUalFTq+7Y4tmKXq9pRHjZyVL5xIaUEiUvUEZVJRdaO0Ni3J9kc6MK+MXdDZqIFHuDrJJDokt",
+	"Eh/4q8oUhXx+fv7KVjk5dJKQEaGX5d3zQzvkjtIaIJsmU28tzUISD6TUZOvZLOKYzvB8bhr8Gu+A7XGS",
+	"ncaEjHgSlU+jhbzrdXqHwBg7FT0pdoYE5uylCwvmaBkljDBHmcm9pqXFc7hktgffugXt0ltReiyx5W2V",
+	"Q4umUw5+zvEEmHMKRZAxn4gAMXKlmDh8uY1eYSFQyMi1HIzSRPAkVGc2tP+2vUHUDfA203nF9J+MsdA/",
+	"L+ueN4TyMUqvL60kH2uRCxx0u+uL0ytAeNyX1lp34k3Vy9wSYN0jzZx13qEOCJgjUYmn48DyWGgdV4ep",
+	"wglUZ7K31KDnsGcBNWxMweJjNDDgxRf7q5x0e0cdFzpKg8o03tdGDnpNZpiCDHDnh57jBRrjOEYippOp",
+	"hAS5mF+hr0nCTWUra43hGrKtUKWMST2koQ8FWO4H6znPEVqKiD0FCAlWhlvwwfWshVWoxuJxRmEAeJY/",
+	"voUOvgWrvxmyTT5qckmSZYiKHQLNlHtZFcf4mWNX565iwdEYF9XEw3qL8t3BtVmRKJKBOa1NETF4KWFp",
+	"r8NHBoxoLElyhZNI7CCXBCoAKtMtv5hqJK8M7UnQCWtRprR6YUqczl+ev4I8ynqtKUuoPqUFSwDMXl1E",
+	"nT/87p8fQhXc2dnLrAZOUbRz0yjGdBYgkY6mSrI+oyy9bkf8ngiUtqYMLug8vGT8b4T153QKqzYPtJ7u",
+	"oWHN92v2FFt2N2opUSuh0EEIhBPhtPDKq5tWtvzaVD8yZ8iDtBLNKAsNqIemfeNMe2TjZpDLrTkA1b0L",
+	"nLtpAlALF2RRIHIjaLW/8205Db9GOME5tR4FI9RF0fqYKlKHyP3y0Gx2xTCV7tRcfAdqYn991jzsHOw9",
+	"QhiFeZmg7sqCGWKEwgFTH1PfYiZm6L7WgFnAO9WCqD/7LINXE5LPrQO+kLmeqyG2oierwCh6j+1tyyQm",
+	"yChNqFycqeUz6gl01Dz1phCdlnKs74mMYfz0i3PEE4D+gH6zobhoQTNRtb2wO8An4OX5UKZSzvUu8gtK",
+	"6n9Urw3Sj7Whdgtw59SfNvP2pDE3+uTA3J9/F8/pz8ii8f49IKKPueer+SfVl4yLxuzYicWFFYE1H4Wz",
+	"iXk4zciGwLZ1hp2FjF8RmIRC9VhuYLSRWgTCJHSjVyxvKa89a8DhLH2fNVd2RlW3GNgS3XgjLK9NaBZT",
+	"N5FeXnKzsdUfyvYbPdf1UupFpprHqdUW1s112OmqQwPX+4xx1ipO0wLIHHYO2giS2PVaad24whp4hObm",
+	"zgTyzPsMfHHK3gK7so3e2L0pDCkhKIc5PEEJEXOuTqCBpgmnWAzyB3ROAO6zmXZ+SUzjwAD/yULLXX1e",
+	"DaBX1hZeL65a0kbQuCSJ0CTXaXfbHXUa+JwwPKfKKGt32gcQFZJTOJ0ADIkdPCf4dUJ8DUHjGBXuDJSY",
+	"l0FWtK8moU5mlMYkKlm2DRiFJv6nEZzCEkSVEi5mldS3e52OSeC2AHhQ0zOCN+xDabMr9jLD9ksXg8/A",
+	"ZWUv2RoVz2/1FdP6M0y7Kjw6pb93CzG2qqRTu8HVMG1uyYF/QO/fvjeMEt8A3gu2BtiaR1N1iaGtCO2w",
+	"0636Vra5+2/camx46GD9Q59m5dTvg8ZRnSfeOFWCrmgCEnGF0pdv3wfvChLjy7fv3wYNkc5mOFk0Thpq",
+	"EQzqmDtntVF4IkByFk6QWvm5t4G2BgMEFVMgS6foakpjghi/QhQUiPDLjEYCZMhqL0RNg/w55Kkyz6DJ",
+	"+5ywvUcayYUAwLjBHwf4XcCvW330DBx6ptl9zKPFZufuFk7b2pO0gyNU+3C4q/WF4un6OOTKtDJp3y9x",
+	"r+63vop/jjxrBxyrDrcyzKqznot8jCNTTfsB+dtht8YT55w/A+gE9UCvt/6BAiHrqpZvgZe+SocxFVNQ",
+	"Cevx0veBR0uB7nKav8ZEeizKpxLqPOdzghMnaKpRIo2STBLTJc5aQytZ5RP9paWTfuipftVJRd91MtND",
+	"X/3ECy4/BZiPb4FW9DJuQCpKsbWIhvA931DzWwpH4mnUUF+fpx6xrZEpx5TEkS7bN21FrUQOM/4Y7oeG",
+	"p4ZoFBMMCvzskQXtdgQ1FVo+762mOtNeYDcC2iLLrhEuim2nLMKLgphpVzB5nfEnuXnm1iVr59ub/kYi",
+	"laVx7BOg+vc6K7lCZB7ficyb8bLvs4w1bY+3kLHG+dTS7qW1QhZ6k+AZse0kiukPOudBhI9QwlNof6CR",
+	"fuGEaXOKMiGB9CslsGk09Vy96k4Cf2hKOpN8DoUAavewSXzhLG/W7dCUdVxuIYfdTV4lh1+yeGGS3Ugc",
+	"iQzTRtPVowr6Q2Mex1ADiBKiC/OV/rcjory5gM6yZoyb2U3+6TxsdR7UZ/Kegd2GTHVTS7v1cyIOMk96",
+	"ls3nF3A9R8AFt7U+VVLPtqEH6vneib3O8foH3FV6bGH8tpGZH17wgTTiCUrIDM9zNoVsQpqHWa2Qfbpl",
+	"UmuWxpLOY0oS1ztezRKgLvl59tCO3dt53kk3aORDG8xJMqOxLencwP1bGu4ZkbWOxj2BnIUJ0NA0kkL0",
+	"TuzuwuGMl5ZbL69LjR9U+hq1sqDm6dOC/ur3y4M7UTPAJoMIWt9k6gP8ZWc3XPSZ6THMxxbrR06JMHW8",
+	"AtE85yf0EHyI9lG30+lA2a6ADg4BfIXP+8wGWmF0ABhkPusbMmpGfCT2Z5yRRXsWof/y71B+LsReG53j",
+	"CyIQGY/JSPZZtcYAYbraDEKduBvoD98Ca9ixPnHH3P6cLOEPboSQGzDDsnSH1Ih1UlwnPGuxXeKlnv6/",
+	"NpljThLKI9SEuhJBL8neIxuOQ71DNOVpItCQjHlCUAgpe2GWavLbVPfMNSquoDr5KqfxnaAyqZUueTbz",
+	"2ic7fHK9PHzGr6qGChNZN9TNMZUUCeyKqZTNleVaNguCoXF3T3rZ7CB1grZmGOplS6VGBgDBJPtpiIIc",
+	"nA3gOUQ6MnDSJ93uQ6Brqp2RFduol7Ni6Ta1c3I69vA8025J3wkcjkamfw2VwuQQGWgMTRvfcc73ofnS",
+	"YxzHRTBCnTk0J0nGrfglSRA261eLQ601MXadLWMKeUzq9UHQGGJBAP5f59OJk301vrY+Cu0Rn+1fdhv1",
+	"rf4uZMwOdMazTTvWRpZaCWPNzyijjcA6Bt5WHkDbOr7b8dVP2AxUeGiVe8EZ4xWhk6lsnHQ30Crcrah5",
+	"tL73CTIZ/VYZJSYjxkvUN89DqUm1OyG8IpltSjVmrreSRlI8zJ0f8GHecFPWWAXfeaW/jlvvz8mVpw/J",
+	"ukBDWXbuiwUbARycN/3uVFwI6ALpRAlyPESegOKjvRSxYmnN8LNPztE7e4be79uIAmhJxlVBpegzTbRZ",
+	"gvaeToaVPIHm8BoJTL0LRms8jGqs+/OEXFJyFbaRQ23inkFf6jOT6B1xKBfWsQpb7/Pq5ZnnjYpFLMIV",
+	"LogztUY34LS5Oq22o7ux1DwjMRnBjtyuL6Gk9tv2qw7DOuwFDX5hPrz5PBZs9JqINK50KSRw1VUIv2+Z",
+	"Zx+aLXxK5GhaeYTzo1uTXSwHuL0n5i7w/G2lfmWGlOKnkDRtOGyVlrnKcvqM3NxwujOXfqga1nf8xLwm",
+	"OLqlvIztUzLa6DQ7wRbUFCN1YtCb189QU6lQWRWTOSFKWeozOjPQNHnNmyAEhRCgKTZvF+1ZFO6hEWZK",
+	"RRoSZMqTjZpEJbQL4kznffSZhsBRlK77LE7opdbSnJHpV8CvKYuJEPpW85ggUkDSp0xFqNgSiccrFK6b",
+	"p4hkRzeryNzYFXh72SDfB5bodmesyxSPb58p6tr9LOA6IT/MfJSbGK4mb7M+OUdEGmwRjUm11JnSGhKC",
+	"yEIk+55AlvBtmAfYCGUTRKXm79uk6gJ69jpCMR3RLAODHmdULjPF9rdizGuzdVNjHlJwMoWvyi1+qm/Y",
+	"tVvcwdfUGdtLUSSudnZgAjbmnhoczWnUqAmtcf/+/fsH17/6uqEjUGlCLC/tBY1iqbBFUFGDOAwaMRYS",
+	"Glr6uFMGpJh1FXsPQBaDQlekTsYoJcGz1gVZtAC4iY4uzO9KrF0xkgwywDE92WV90mBrafQt/SQEwISw",
+	"E4KgWJGR35aP3qWLqgT3TLfQLnr0uFTErWuwEyLThN0ZdbtNa7rnNeayn26srXo9gOeFcnpEBSJslCzm",
+	"oGlKqAFBzdNPzlq9owetzx4/1468MhkEfhZ08yCGe9Ab4qI1T/hXrU9+efr81bNPOs7/GW6xfHA3PR23",
+	"GYv4TnDQzkYcVI/hO8Qvb8gtN6SGNXzyLvPpAzPM0yiCIh4DHwTw1csqlMMyV6tQ+9qohvjIzjnrx2l8",
+	"gfQHTixYghm3STAa8mgBuZzGzqcMQigywUzgkW4JiOMYWZi8QIdWHHa9xKvb6NTAukgXOs18wYp1j2Vu",
+	"CP6pXpCbVFdm6umXO2Hf9V9yiD8eeV7Sa2yuI5lluA0pYLYCGP53Tbv+YcuGLalkdcSrfATvRMa3IDJm",
+	"mC0cHEnuhlF0gvpW0uNdjvm8MmhmyOUuaPbhQwAzfkkcjWHndlWwHlLB8IobVHFixMgVCl18tMQtPYG0",
+	"CsDwr7TEvlWPe3EMt+Jxv3NO1Raojmd/t+6p45ODo1s2uL7/7v/vfBqa8VyvYakbSE41TnIzG2xjLuw1",
+	"2B7HAI3kGE66IaZMBWoO1ccAxJFEcGJSOQ2QPUvaNEOKy0T8iuW1832Wl8KZhI0kBbRTwzvECaJSJ7cJ",
+	"hCeYslU1c2Yar2HF7pjmn71H/8OyTDhodzrlTfHapOuCGuLRBaIMJVzCQbs5O5REfBe44Rm0POCMIIB3",
+	"x7HTWkn39THt2MIzvEBT2g6hi+WMC4m6DxBPZd5mas/05OozT46igVumwuG6OTcIbMVV/iS/Yurbko94",
+	"jJov54SdPoU3S2eIIkCmgd2MCAHQ4zxBnxE1GTQhTHFV8ljzShi4+sab1890Tl2E5+rQDFMaR6LPMrQ8",
+	"G03e04gpFkL5Sn17iudzwkh0Um5b5/Rr0tjQ0E1ZY5722dWUx7Y1WQZUbv6+J5Ak1xI1S21k7wkEMXc7",
+	"t8AFW+4zMUrS4ZBEe230xRTLDDY5h83W4w5MtB4DkLGeSq/TeeQRgQRR0Wd5xnWkh8q4nEI0Py9IV9Y1",
+	"W5gOM3lzKCoyl2eGRBMGiMSClClDN24z3XY16Ei1KDwn4kbuStPVqpAzsykHVmPIOKUxb24kmGEvGieN",
+	"z+nfahTytN0m1ofdXuAdfp7CnQuwXqez3axW+bYUpwLqUYcylSM++6Hr4zet62ZgxaOEFNmtnCY8nUy3",
+	"1Lo3xmz5tuFaHt4uoMEdTsuHS2i4XYSWTcFZVsOyQAf0VbArtgRpuCgCtmwPx4JcNJZ7os+UbpO/YjX8",
+	"yiOEzWyUXI6pkEr5+Kvfd0u4LF5jdC0uy7cHyfLwzx2R5Y5//TChWLYGYTGC2mZwV/Qbeak0A34F1XNO",
+	"l2DDhLQL6QSFDM80mjJYJbo5rEBYXKAxTwIUFtADQ7irz7KaAwFmX97Alfw2xU6z5JkycpRhce5HloQ2",
+	"mFbZVywJAKfUl8QjNORyii4puRIIx1d4IRCeJGQtONSO9Y8PgNX4sB5Wo25ku3mdZb4q6xkF7EtmRPMk",
+	"0rbgAl2RhCAcRf8fe++63EaO5Ym/CoLxjzBZnaRISrItKv4R67br1uUqq215qqeHtUwwEyRRSgKcBCiZ",
+	"1V0R83E/b2zEvMHue+y8ST/JBs4BMpFkJi8S6YuaUR/KSuYF1985OJffOXoZH4oB2SFXeX5l3I5BVkyK",
+	"p6768UE0oPLs7jjGjWjRQhYAo457GeqiFDEhyGiOwLtIp0hq3Ngbb/HD40JXt+LGbXafTXbAaNDPDoaO",
+	"lLFHyljQaNJbtgO1tVNl8IxUaVoALfdgktz8ffrLdruouFqvbPpbxjQRmBNU69zLtCslXTxv516lWz7b",
+	"ahvueihYz6YEA/7PwqVkV1e+Au2F6spiobc6QoiNTXkEVYSlynlFUCjyrC41WvUXREJRUbwIia5QFwdS",
+	"ZaeNXrGKKchYgRIfi7Ji4Uk428vMfOCn/gpp321fa/2/KEvRdP4SLApqyULgalqmLD9kxMAYu87yEBjB",
+	"LWIWE9MdSShBr0Ne2LFMB4c1uIcUjpVduvUO3G7r7bapPopI/0LwaKeBq5L1sDKPdFCfig4Khr8MGIuC",
+	"eYv6YD64JGykPYICeMdljppcE5qgpwJxlcUW/wDCzC8Qy9IqB5VjJOwno4+pXC4biH2vPRnE44z7dkb1",
+	"JM+5gCLqRVAt5cHtlJRzz4rId1ZLu1ca+b/BgFlbTExpqI7uC/4ATVc2ojYoxs26/rhlXbFaHx47W83b",
+	"vRMCf5QCJh9fdHW3F10X/4yi67NjkPhkbAkbZd1EyptmzBJ+y1LOqk3pUKdLaj5aEDnXQ/nBZej99Ob6",
+	"+2/+dfD+7Wv83W4ZZC+c0BRaeDLigquJAROZ6pyvZ0JVX/z7nM1Xqn2TK7pIJLVFihWjiZdevZpQDfFV",
+	"C1sbHaNjwIz/RGFAFTzi4poal4QS22cWg4fghrGZwqMIEDgyTWOqKYagKpIyLKwHkYF98YzEdKFaJIRQ",
+	"S4g2Af+BooJrs3B75P3b19j0lMXzCI2GeAaaSNsDKhYYC4THJSlvVF8k/MbM2w0DnwBWcy87anwn5c0r",
+	"7MKinGZ+gzn0isLS3Oq+d/w3vLckCyNfO2gy5zb8qZKXHuNrtkUjv5/v8NG9ErtTrdl0plWtd/psWwi3",
+	"C8dL6ZvAgbpmNpNq2e+0Ijm1QH7WDWo3XJh5wz1Us1G6LlApZRHjwPMNgUwsJuftNvleaJYKmhCwMKUE",
+	"WVyCmmAf9FITTwtNzDMXGI0rpcNpwdBi1s8YNQ3zj4Eyc96DyFypabJLmK0/Z7jMVoXJC2K+Ys7q+QI6",
+	"ksOvmnHMkvKGyIPyST7K5odKSEdPacp0uqimtb2aa0UoCc2CCd33FlmsrtH9AKYh9p4rolOOeCxFxEh9",
+	"uCB3Ex5NAJMzz0aUUD5VfcEtqDcCtPuYtpjHnaeHzNWcJvAxORphLXKB9iRX9KJFLNjQ2BsNg/KCDFn2",
+	"xvpZ+wItUXdcscYm4HwLg7KFHu8GZB+qvAGDnXX5B4ZHPhqQuygBuRkTMXoJK3Fudy3YXyZVyrBbFQGx",
+	"TXBH+C9BPX4Am5mQejAC5TkPtfVxagGBD3jH/inLfpJEzaNJ/rF6rsp5ygjqXp7aRlBra7Q8lf8Bg+A+",
+	"PzCjYeWsGwxZglWkCFUH4nLLBoUrmARoRF1pniRukQZEprn222h9mjRjnS5ACadxQcQtthFwWepS+VEF",
+	"nT1wE0nnCcsK04BvnoHhTWsuxuoJ/K5IPVRynkYsJKOEqglE+YubgMxS2SBQiyku42x6bT6xbw+dn4ZV",
+	"mT/WbbaflnJc2uD2r6AfX9X8YkJP22bByZkrY24gFHpd69VoPAVqSzUf/soi7eVzuUJF+FcJwK405Q6L",
+	"Vvdqp5Nd/HcwmG/nCVsXpgPT9ehdd/nS9fU9u+qr/Xcv4BF82gbx0iQBfxiwndvJtQUHCKwFs/SzOQ+t",
+	"WdAd7e0vQV8gW7qcCw1Z8/C8vBOXzkzYw6MzEtwqlgZwgJXWH+iSmVzMz5TqyBx8+8JmtZB6+FUYECoI",
+	"+0AjTbDCcjhL2Yh/+Co0Lwq/mtFUfxU2elnOVOjWdmg7ag7VIS7YsC+4mM31HwpZVQRq6CNvEBULomYU",
+	"MktDXLMhqVOiEg6iHC+5tCX8ZF+E3v50n+WCjBI+nugWeXv1I9x/bf6f2vWKei6+j4SdadgiCFEwXRqi",
+	"CWFImHKB1QAXDOKVUzaaKxYXc47OuhdZlpezc2QJXuZzfRECxjZfGNEX4tBEkK474CIMMvMJxc8KP9Up",
+	"dtLDxmg/qGgl7OuH+0R3RLYCCO0MQd+bpXMYh+fjgvedR3YdsB8LW+zJwZnLjzLxUdSiNno53ewQpeVM",
+	"ATItDD5WggCAqKdlPVEW6KRsVOhQR+/mJ/Nurl8rW5hGzKOflYezkMYEKy+zMwF9YH1UcIEaMQ2CEYL0",
+	"X4KOkypCk5TReOGUnr6Yi9iRAuBuoIsWeZH9ged/MF0VVr93tkCLlp5QQUJA5LCxnCNMJixlpH7WPmtU",
+	"ytKHO1cLQui5J1aWBIonUW4YnMystOgCe6AnCzrTw0rZ9sM6eB8Ru2ksdhCubrgqxetFiXi915B+yeL1",
+	"0WU6WSDaXiDL8fpUpkSOIZVpTDW7owtQ/Ytu04CMeKLBFDZEgrQcv6FIiWiRl/NUybQvZnTMBWyhHplR",
+	"pYosCiHYXyO4NyRUkdD9e2SpFcwN4MQpRSo5vpdX8rUcY/u2cU3CR6Zcb3nve6MVb3frD2yx5Z02qH+r",
+	"e7OCHVvdnZHVbHU3+kZfJlSpLZ+wW3w7/pNvUjnd5r5rWdurdzZjeQFmI59/6VlQi8zhdXCXcs0GnUlW",
+	"U7td/OV8uvJLXLiysbT3xdM1ThOPUime4w4AsonnnW5QYyKeSW46XTu57ZxEE6pPPMaVWlCDbYtfgse6",
+	"Z22bttLpLJNVrJYP73ay2uGnUDmcKim4GPv9s1IM+ldrd/706um/Pv/57C+d705/evbn7tvz64t/af/1",
+	"h5c5UxMauCHGCE0CTmvLUmKWODS8nJiglvFBdc1C8FAEpeJ9rd5Yh1yON/uTseq4AdOjP3nVtpiPji+K",
+	"zJ9FQXTCPjii73VGdjnOrHmWjzMBWVPHOH458mqWmteGjWWBRRV5+e5fUEenfTFh1OjZqbzDjFkUSBBc",
+	"A2uPxeYJdEIbDZ1kTEMx1XRIFYPUzaGN3p+yqUwXfXHnWH3A8sl/qxJaX3+wbN47i62jdPlcpItmH/RJ",
+	"pG4LUqXG4yDH8CAHxcACVpALlyAXCUEugQJAvaAIgoFD+ACvBh6GBgWwDlYES1CQRUGpzApKZVywDPQB",
+	"CIHAE0BBUbD0hZEnZXIrqBYJQTd4FnSCswBxPliB+6BMqAUgLIz46HaCi6dB2/532g6MTOyetWHr5VLA",
+	"nuyVTrkYV51gDHgEwDFi0CKVd+DTaNWCGiIGrAXLTtZ8xdVMKo6Pr6Q5Ua1pNJkyoS8NXjFBp+z/79cA",
+	"GZsgNyJ126+FrVqpoaK25fN5Hbi8Z0d55MkjxFpPIllZUC2YVugeivh9EO6D4v6bpdwc+q3lvrhjV3+L",
+	"B+CEcr+cPoOcox1qFvIpHTP3uFEM/deZt7WXkpszPjNwew0iOnMNsldcU6xJYsbSgTlGet9wqAV8nPhs",
+	"DjeFPu41f3MtRQNqG/BxS3AHTn3T9UfvDXZECSLGAfAVN7shqn3C1xD8jM+BqdPaT71ERoX0KDxJgDgN",
+	"5InNvASCJnA8RhKyLsOI8aRenwt/eZP/+k/iLUzyB7L86+pm6At7V7Z9svuWNhQp3tiZLN/odqV5Zd26",
+	"e//xP/4nyRZtwzzhL3/yh/xH89vS8m6QE9IJzPZot9sN89riLiF/ILAvFXQ836EhDqcNcgR/d85q0xfI",
+	"TDU04yzGrWncuCTh6sCEGaEl/NaEProJzEgmZF+E/kMBCZc6EQJLhd/rsEV+Ng0LvQ2OUetMu4/2haUo",
+	"ZR8ixmIF6nJIh/KWWU0jdIScXmy9W16zWbJwrn5MlzWD1iIv+gJz4y1D5XDh0X4M537aHA4w6Pbo9rZm",
+	"LGfyyirpsr4IaZLIu8FcIC4MHKOOs7xzRaQo0/P3xKixKxgXoHc3XDxkCu4eBdz2fNePRb7tNItVuu2X",
+	"wfnx2HKkrgBqLG1HmUwtap0niHInaiGiE4C66mj6bxhG8yDns/lMAjSP7gq75eyOxJKhWIcN5n6TM2lw",
+	"z2Jq3cZVMQuhEG0EhGUqxERNsOo3WuStJRrK9QTrVCQ7hevAQoWhebcQ0Qvo5wNZh7wK27VfrL1yMAPq",
+	"+LjWO3fOsUKtb+yBH2Vup6EFH9l632U98diGD8h0uE8wfdpF/NsXnHbgfe1VNqRNWIozdDAwvdj3YcFj",
+	"FzOjrZl4bJFFtiD5+gdg6Zsxei/mWHf8U3AjLUTk4AgstdQDxB1B1+Lm7rCrSThPE9SsTYdpysCEnMWF",
+	"oHZqMYdc30mCoShwZOqLlNG4lyWtWj79evi3vm123wxMH/ZVvxb0/W0Hf/vbCS6UnIfM6g+Dvlh/LmvY",
+	"xFHyZsaEQXyWNpVeJK4LyB8JTYupprZhPIavmg9xMe7Xen/r242Lrclsd17rEa1Mz/u136Ft5P07Essk",
+	"oSm0rC+gSQGJpLhlEFUL4xkW8D1stMiPSGcf20BYSm6ZiGVKMLyX1EM5Y4LyEwSksGGjYT0Ptl+SI6FK",
+	"k/AktBlhdqNrrCcAPFw49S6AB7zVVBOaEeZntWNSZhqveMxSCHK19QymFBNYUqZkcsuQ/meW8luIrovj",
+	"1JxA8CDSF+GL16/f/Dy4evv9v7y4/nrw5v31H9+8/+lVSOBwYpbZZil7ZRf2A+TsYxaqWNi11rMipBbU",
+	"MLhHZ8eX0mNIUfg5GVYUbWdtdxhbFopOEav6hpPO5SK2VIBCyNpc2FAvc/fuI+6WSonYWyW7vQMfHG6H",
+	"OzlPYjJkWelcmbqgs6N0/FTS8WcDTEa2GcW9SkraqcPJ2kJkmvdVy8jw6s0764/NqJTNEyFarbyfvdfh",
+	"eScP/VEsYcBg5F7RF1B2GQ4kRRo57gItGz3MQimpZwO95IqMQH7H1oBmJKBgd9nBhzr2XeCcszyxIab4",
+	"WauUFEwRIUkixZilluCdxKlECuYqIDYba398bR3wUJpW1Xojmii2m1abH7sOU/YR+O/KaJ2dc8We1Vqd",
+	"WpDDoW99gUVs56rsRV71FffO07zCyq5aPsqZdUVVoClGWs+TzJDp9AKX++REv8aaRxYLzdp+fPj3sVEM",
+	"1O5iuaRcG0ULhzUNT9jUlWxXms22BLNN1paMtNkr9uTUQmlT3xxg4YznjM4GtYrXFKBYX1TB2OUy8NBE",
+	"ScAY5S+8wnBkkNQXMCa5tWYzLfQ60HqweeYLQq5KOvpdcOueHVqPP27hPMlcdV9YydXPviC5Qw+3VX14",
+	"KXK0q20xZaMx4YqlS8gQlGAc2BHAkGtOjEjouMj9aYWabFWggB1pVW/zPZwPlzf6rtzl7wBAzcgc+KwX",
+	"x/5O/mU1PNf+ac9raDpoTimkYDjwsi8wj+MUrgnbvQ8orDmFAQkDH41YykTEsNZMVvXoqGrs48CUpSBW",
+	"IMKO56XVBMiSbXjMUPz42TNmLzv/HOS384hVxL7sFKwLE7quENob63MjNlPQkhzYJXVJKBHzBDppj+mK",
+	"aSOHzFUsGQxiAeuVZkEb9WLghb3ZdFJlIRVBFrIR0VnJPRGdNSoExcPTApc86N3dwxQOSbf6OMMUuh/H",
+	"s7a/MIUvTrl9dGmFGbdrARjXKr6Sx1FzlspbHheLmS6X8+dACs2ilKHvC0MTmlIki0sSQtV5uGeA94RE",
+	"0QUcmCG12ZzrMZ5sFaPe8Di6si3Yc4iuWyIY+l50eURSCBbpVsLF/EMrlifS3N09yZZVLTDPy0HKxlxp",
+	"s9cw1wm4CwdsisX48f/uqs30dcnteFGnc6UHCbuFzCj/L3fHXLHUokT2T/MbDChkZ82si7GJF2vbgRQT",
+	"ZlllufUrs+R+gKSsoMaVmjNrn7N8fTgoec7+aztaMEkxT1mkB/OUe+NqWllwJJk3nBgIG9LopmaTpWE1",
+	"pozGoIkn83GtV4OZgFdjbsJ28wX3blu5SbGUi5Hc9GqzM4ApZYcjwJvvX70sLOMKrMw226MPT1ZcjBNG",
+	"FB+LphR5xz08kt7eX1uAxizHHjG3h2TEhTXruRQbZc5SMVeRBEsZOEpCXM3Wtz9h0Y0i37+y3vLLvnCv",
+	"hFUUkrliioQrgBEGljdqkMUJhP4qwktmIdvQU6h5m2WeuVttsloLmKuUgcd6OOZ6Mh+aD9iFHzbIiFva",
+	"KNO4AKiiA6TjUn0BHTF44WpAWiUU4ryI6XrKY0a4bpGX+W0A1n969+YncsMWWQkcNxJEpthmr5WkHkut",
+	"WUxmVE8UMkERLrQkEtBNNVrETRqyWU/nSpMhI7P5MOGR84SbNtuo3E2+cD1h0zJ7pi8b9lA9Zz2gFpGx",
+	"pk6j9FQ3zVw2LUI0YaaagFGrgIhTWwCyJWS7F5gcMML3KB+P8vFh8vE+C3qTZPwy4p0fQBAbuWDo3CNK",
+	"s9672DOjLifzcRatxD5wpdWByGHhS1wRTW9cTOSBYiuwk9+LW5rwT2I9ehHHhFbpJmtUk/IT01YkaTxm",
+	"QnPNmSIJFzcsJnqSyvl4ArWfPDZiLeWlrQWB5aNuGJvZC8gRBQ3mgkyZnshYrT9N7WCaRJvaozBNut5/",
+	"FibK3ddZUJ7B6s/rt+zhh+Sj6D+K/qPof7z4Q+N7os9GWkf3ln1QO3b3Re24yTETLlknC7Xr8CKph/1a",
+	"vxZmbhWuG+vl68MdK0soultojb+xDuhfOUqKo6T4/CTFo/Q2lYmOR3sQy7xV9z+LzehiyoQ+wfKCbFPh",
+	"D1ulkBL7XMYdAKKiDiMRkJFMxyy25U0XmA9hOQeWKcr6Ag7rkJGVs2lC4u6EesUMYxZxCE8PMRY5LI04",
+	"v8JW/QStLOfIrBB6rv+EDuVco/FApqBPlZfagx8HQlbwGF19a/Z+p9t+2r44bbfbL5790P3zq4sfjXSm",
+	"H14zMTYT+vRslcdopRLgd/KOTKlYZG2sahKQnhbaY8MjIEUn8OigzV9T+gGVBODNOWyNLC++tIot+KJ3",
+	"2ul1ui4w4CKo4QG91qst+IyabmZDvnZ4Yb4VljUQzGyTTrvVbpu9kNKYDbLSVtdvX7z6evDu/cuXX797",
+	"V/sdI9w0G9A4TqFxp612q9M5bT3DoyIMpOlAzDWLs/dBe1xrut12u7OLz2t1xVagdj75R54rDwJBoFks",
+	"cuA0j7kmOkWFyAGgvakM+2BdbUI+I4efWExQ64iBwX0FBVphobWqQOpNmnvrt8EoroptqEIBxxG6n9NC",
+	"eV1SbEGxJimph+zDzGjNYY/MxYzymMwgnxQvqwE1qL195dIcTM27YJS0Zql5+L/Xbb2tv5uf/m6/2/j/",
+	"aqVwuvdirfsk4Z0CU2QOUusAMtOnswEt3tNp5zrmvdGTrwfnGV0M7BjTxL56llDhUbNb0tyM2iAvJojz",
+	"WImbPsFtUPNOIzThEdtvHVV/F76Ip1xUkd++ESyjv3U77wjBy5EKWs6a85kdoA2wm1BRzTN4lVCxb5rB",
+	"0i3VWVs7XhJLTqogMfO0DfUNfR5q+BuYoZeOtzau0RXSK687V14KARSzYtmgYsW3DC9NC6dS6AnkKNmQ",
+	"xe6FeX55+2GUY22WylpVmYTO/WgFs7mqZhVMqAhINGF0lpcff+x7ARe4twfg73W15cwdZJxSs9xCDGE2",
+	"qy4sLLYQliAG0MAcW048SGW7RDY5XHQhUmt4pe6y+nIzho4xy9vgs8qhv0xamQ5NmgvNE8I1sRKn1Reh",
+	"ZcDjyhVJU1OaJGZ23RqHZpF6ZIa5/JiWUPHwWJSSnejtuTUbbK9baqfNckiquZ1B7p8CzO7p6jeTVWk/",
+	"S6g4Esp9qvprZvRLsLWgXGwMKXifQx3Opx8mYJbYCvKRuuPRdI88UX4tUYNzFscBWVMWsyl8jkQyZgrR",
+	"nUQUKlINoZgw07aqeqNHYg5EGUC+L5RmNK4CzmO21M6r+5MVgKtYrLsmVZlpf0hOlVMLAiQRsT8HRRfe",
+	"6ppu9cXajQJbY3Fp+WbHLMatI1NXJtdXL6brku5NBx/uCnSC43yH1CrvywfJrPo4UnmTKD2/pyjtHkXp",
+	"4dHpy0mK2iB7c5nXBJlXnQsFErHahDoEijqzon1DKsHHaMoc+dCUqhsW90U9vPr2bZMOO91//Mf/DhuX",
+	"iIVzoFaPM2529HSaDWmksg3Ud1wC8MknWC4Hq/OU4dTbrIemLTs5mLAlkDvAFX6uyhZq/e5lltCEzkU0",
+	"ad4xdnMPTxI0BhtSMN3uYJRdt/GLo4NlbT5/C6wZj8EE64iZZfRs8mezjCpNsUXw9k2xlhovBkqmKf0w",
+	"mEPrOrmDrjB766ymntGURprfMrSNxgMsLNRr79UWWpy4bQyhsIiOdtBV28+y3u/BZVoY5XUGoR+hInwI",
+	"cx2SlIpYTu2+RajDnKnuGRlSxZqnXagnQSMNrqlOt02GXKuGwzwAm74AZuswQNImOI5wMS6akgKCfH0k",
+	"dMs3JJpPES9okpA6PIwuLle23yh1DXtg8n09yzXGkEQuAaNgxMiQKR5b3XMVffviDsr15tBJZzNGU9MQ",
+	"g+yb0XkPyU6417oV+7ewYe+51w5pEEIR/G8Iat/9ufvDq4sfz/7y8/O/Xp2+vf7j059efnP+ohbAz386",
+	"++n5n7s/P/3r9elffrj48dX52z9+8+zq5Xe1X0r7fs/O/tHMciXRE0yyhdwjlcuerCWoScnRbrhUpdBt",
+	"V7fQ3OqSJPH7DnlkEnsan93JgWMu9qoTbtjaVYUEV1fVNnrWFkG26/WuKRfuz86qFvaAmnqmgQFUu8MS",
+	"dA6Ug1wVsDXxghx3vUp8fXEaeC0P1iFBYBWPTtAOUOUIgjKd5z715WDxHLbA3PJSvV+ZufK3HIvNbVds",
+	"zoMbK7KXS87tADXbZIUB0kRUeHRvQwZQx6YsviRDmlARIR+9i9syJ57FJoA52lg/mcl0SVBt0p83CQDz",
+	"jn2kWZx+nDSLHgmtJyAOidJypkgdgmfVfMpUw65tLsaBp6L3hXUrjCUZskTeOXeuIkqSEU2Dgl6+ynyF",
+	"htzNKvXDTbSuc5mOex898pD22s/cGJCN37I54H4juU5gH8moPhu76y6YmAvUEUtTmjQjOZ1ypaAkfrVB",
+	"NrsnF5RaEi5uOQTkW3J6ntpLTD0hEOGJcV9LAbFl4hVbk39ot8hX25AninjdqdLr7c17DYL9EmJIHVps",
+	"G2PfCexQsYHFKfenF3o5lMNa4A8pZGjZP1dCNLcOM2XplCc2F2HPtszllbadPdNbVUfdftWqiYPqj9P6",
+	"IE/MpWjaIMoTLjAfsYoQ+vupOUEoyxSlQlLHo5YiQxbJKSMhjSKmFBZKDVUjgCsQoBmSumVVsuzxhVv7",
+	"Qqb2teElocLFdT5RUKwVEqJCcseFAv4nkHdWvXmiGsQ8PKOLRNI4JHUqFkRN6IwR2hdKztOIQUUjYKJu",
+	"tEg4ZemYhaRuE28aBKotmaOQiyYdLpA2qkeo5Y9y9CRore2LmZQJUP3d8NmMxWDqvWFshgVjbay9PfZj",
+	"qeGARFImsbwTKrCRfqlqFOq52u8D05Ui1MA1CfElQNC1mLEQOjtlmsZU07BFQhsfEBIB9WpD7PGAx2h/",
+	"pn0hpGgaAbQgdpACy+aFyqUrsJh3H+xCVBM7eFiDCp4sIfL3P8hNq0cpY02D3SShQygxYF8EKr5pP+RJ",
+	"0amZjBfum79KXqw54Fd3DAhLFPNpzuH5GIsQaNbsz9vt08gtFfiLwVKAOmEvvm+ascvqX12ScDzTluZs",
+	"nMobiMV0VOWOtMQ+CfXSNB8mOXO5Mg0nsMfEuC/WNyLjvs4Mp4ELJMJlk9f+HVIFBbh60FM+RRu7mkdQ",
+	"ijjI/KDZRAGpipxDNSMomSAIjY2UVDqlWqZ2JfnjZpan+w5yrVlq9np49X65Lo4534eNgo/AfTlrgoiJ",
+	"YGZTRjRNOVOugHbpQcWMk53y7xFt7nlOQTUplTfm/x7rjWsWgIzbJrWgdkuTOaZ52zsw/tTdAAY+OgU+",
+	"dWUQPMvO7OFXbJBkreca0DSXm3Cx2cmNT0OqeIRBQCtvyDZKrVebUjGnSbP4i5XSP8Jv5Fv7m5lKNja9",
+	"A+Cq4YkKNn2x82/xIlYXcTsu6683Bn7TZnqpZbQz7Ean8Rk7Hz1dado1o1Py7dU1eQeXi81zjcoDSv8t",
+	"Gy3B7pr4KhwzlELuPr8XVwnlrtrf1o12w+n/sDSaV9dlg1nW1vFMexO7erVrGr+DrmMWvV3t+z4OwxMP",
+	"WwxQUQq0OkvPBP+2cg2ImPe/Oqy6uOMKsC3tei1tV7f0QUsCGti95yxXF0sB9n7AdrjRnBVjHmOJBDMx",
+	"26u1/ve85PZHc4zfKrsfB8EW6PgRxfGnUL9xGnKZiFwXENyX2wB8VXuNEo4rdVOiK9617KzLsvQTqs1l",
+	"tRAR+VUOW+Sdx2iN0jplep4KFvdA/+sL4LY268Kq5KgcmYs4FvZytVjHPb+XrLBsDCy39QAdUBh4WcJT",
+	"kjfbcsvgZb/h2Q9lKIaa1uBXOSwC4uoZvX3e7J5ed9q9znmve/EHMCo6ekMb4zmiPLFw9KscIhZ1Op1O",
+	"t9vtnp6enp6dnZ2dn5+fP3369OmzZ8+ePX/+/HmtAtI6DwRfa5AEDVKp9WBXFl7qd/e0bbv7ewBWl/SW",
+	"JgPFIiliVeudPm23g1pClR6YVbfpHV7q67dfX+dWodVOrIp98/qSfhRpWtxGy9hlzIY4uWPDaEJ1l864",
+	"rfj6y44I763yKo5JXLytx29uMOPhQM91ey3kVdJeA8M0V8RpRnByo0Mlk7lmxMypOTbC3JpzCx7izfqB",
+	"p8Jvv772j/PmhHz15t21AaufwdhQgLCsag5RTJgT8wuf+alH/gg3EzzN+U/aE90lclTeccUQcvtiKMGk",
+	"kUOVhU8PTwPCtf0glmqG+1q+fcMScwX2dCrTvsDTacNFZrlKKnKUCxt4G4ThCqPr1fGkP2VUKHyRGa3C",
+	"pjGD1herZhAzbs6a0CI4css73Y4eGga4ctWHpCBmn8TzhPVFHT1nqdIQl+ZyCmxVU1flD9/bAOUH6iZ4",
+	"df8oPNjyK6mGfYE83+bl3qG+cLClvjXhMjtZc43xdG6tml+tyWUHc0JA7iY8muR0NygesFwi5AQpZxMg",
+	"dXfCt9w5xfN9YAPxVo7rUDhHCjCMQCVuLGA8kSorxq2wGnci5WxIo5sgq8stwSQjbpqJjGiSlemGXQWs",
+	"PmRLknKuW+SneZJY52df4KBRVwBykwrwsJg+0Bhw1y0d7d2qG7IJF7EZTtyojtQrOycU5X52gHPWmyb+",
+	"3nTPlUuiq1RqrJh5OHE0c9+wwuh3F2qzqefRXGk5tRhSOCIVtKW/NHFemtYs0vyBLZCpblI9Ovj06ugY",
+	"RM2H5zuMA/NGKZU35cNkzRhL45QfB7cZKfOSfJAc1MTL42SJ+e1wWWxCwJnIeWGkqlSYz0Qv+f1eesku",
+	"kaq7WhkeuDLxxq3X6AYtP79areRHnbjLTkdn9Hy4rOS7+vjLSwCvL2mxn+MmCNackY4jep8R/WVfwFK1",
+	"0A9/dK2ag9Kz2edzBAs+6Xn/Cx20X+4pId7RW3PKrKCvY3eZZcmcX5hna9rVNPlIw4u+KLtklmFQelZ/",
+	"gHXy5G+ZWWpt/C8GjCrvzAjBQWLExzZ9mtT5sjeRw/ltSCZcaWnWn6aLBvqywQWpLB1p/lJFEjbaeC6p",
+	"ihe+t3HyYLYj7M4jiOTz+/2ZBC7vuhF2pYHwu+zoIEqNXlUxxuBQlxoDgG1QJ3khCNp1fJMSGGwKpq2+",
+	"yCOGqatjeblqxemRtotczlQe0GrUpW9zgdvQUaCIln0BkSAszerCZAYp+8ymLfjw2ORMG7DifaOYdQrh",
+	"vfbqAYOYt1ETPd3mUag8uynn99cUj+O2DyfHWlXRnoSWw88fs95YJcweuQ6Zx7cfToc8+VUOq13eZr2Z",
+	"G0jKIpnGYMmOYdlxlbki4mJ0ew/jMI1II3UMBUGaEifuGhj8lgViKDKlMXMudEILkZQt8p1VRuVcJ1lM",
+	"nTsrKUmo4wpzIacY7Kg0TxJgQlFOr1WbhOSf5HCbuPuMcR6GRksrqFeD/HdkoT/3SejPPzYHfQa3FuPR",
+	"F99e44vv9LrtXru96ouvjZiOJj3fYYUHCBaT766vr4jZShUO+4uLiwtKKR0Oh8MoiqI4jmPGGBuNRqN2",
+	"G76zTQzSfR32tknr/PXtNf56HJJO5q8/xjRsjGnYXkRiFLzbpBXi0Szg5Z14zD19cMyBH0kO0+AbCg57",
+	"jNtBmBmps0mYOe6FrD9+yFY9NKpmSIZsJC29CqyhRmut4Hi3ENE7xwa1LxzeOiKqAoX3DLCfDXoUEHZX",
+	"/TqfqAr8sKvhVzk8moH2Xy6wbM/9Cil0n8AO9A3D5KMCGrx/+xrJbDFfAwMdZOrcq2bWrI8VLaPcpmZ5",
+	"qTp9Uad5qtZdSmczlprzmZ+UlV2WKcSnpIzQNKWLBlkysT5RxO2UVl9U54NcGuW5NB+EvBALYqBgbiBN",
+	"EtDOzHddnou17pLzdjf/+oh/YDGZMqXomLn4nPwQYmYO4SUkEHb0qxwGJGU0BoYsjM769uvrwJ4dFCbq",
+	"UvAtpowqKRqb9HGzW4+A+nEBNfiEbtTj9GwxPfeKAPbf8flE2uwuu6sTPK4BsgRXExaDmudS9u5nDLOO",
+	"K8cn8cWI9a3tW2Y0v8Ht8gn0AfP1KssWEfJuK+uWYlpzMa4ulvPO3rCXcuZJIu8GcwGc0fEAUzczZIOi",
+	"agOw7diqpbWgFtEU0vWF1MAzDdcmLLoZcDFYNplnP0zph0HK7mhqrS/ZdS4K16XQKR/OATRwbAYue9SO",
+	"hKC81jv9PcDqt4NblvKR7eEg96nY79siYQOvXqztxiihaoJ9q/Wett0Fv1hFUBPsDugOBpZUCtqIFefy",
+	"N0EtWO9PHkcDKZJF1gjTaJstvzJA/m9Tlpq+2qq7teKP6HsbKLMiSp7NPp+9jItBXmcMy4y535CuAQmA",
+	"zI1zzSzluFkHXIwHTMQzyUvaO0ulG7RuG/80XyqUGbbXs6HsxI44czBj6WAuuMdb4VgGBjnLwCAnioAb",
+	"xhjPbH5ZEtWF38raoRi+UetkMJFzI1G7Z0FNTahZFdimIVWuPGbxuhRzBS22K9EswK+QvGLpVqMM3rJ0",
+	"4b5xvvQ7drkW0SQBmcl1JmRd9Le7rPmUDX6Twu4sPeHixo142/2dDa2RUolOaWnnoQjcygzi1Ru2KKwl",
+	"vDpzKw//tItqa4nmkKnSyWN/f8y5LHAm1F5nPdDPLsHxb3eisBa5BpJgNhqxSBOZJz9gqsOqOcfNyB5K",
+	"rpdLip0YvZZac5Cq69XNPMqzozw7yrOjPNu/PPviWPO+EBK89SI0OzCZldlMuLhZc2Yy97zm4mbPVUbR",
+	"lgR22NxQMNeTzEgQyWktqJktaVcfNvdEJYOz6Ppi9ufu9K/p8x8+/NwZntx2yiknO81udwvKyVrJO2u2",
+	"Th+M3Ximm2eyOeWCexzvsYxUcyh1hml2c3baGaLB+nS0k6f5FXsnNqGkdsVqeaGVrgChpSW+7HTN5/Jq",
+	"wDs4UYvzW1mZFMaemKVS6kx9vMnVeccLm8mN2rpkanAfcXHzRBHAe+B8iCYGGoAuMrQTFmZEV5RMoLfk",
+	"xdX35IYtHE+VI5SE1/VF3ebIQit6mCLLY0dzxW1NPVv+/IYt1KXlueJiTGSKATLm31zb2FP37obNNqai",
+	"L8Jsi4YBdIClrgssusHSQ+Hfspt+x/1phvKEC67/rjRN9d/RBheSumIsJu32WamVP1uFDy9DsSWwPHhz",
+	"e7tt5712wDoW/4S42j4Yrj5wmiu1nwxTjiTBnyoRJ5+DKlgv0ZJO/gZ/rCbbVKDZkRj/k+WX5PObpTIV",
+	"ZWu1NF+vB+/FeeCB9GHBOCM0Pu1cww32ngPAM4LuRmzuVJRrO0Lz49qJLsRnI87uGs8Dc/iQ+r7UVu2V",
+	"I9LskEKeFvzQqlZPH24NXq1NsPviPaQV+KMh08HUxC1xaElH9EtFVEHRxSeComNtic+mtsQOaqOmek0J",
+	"CZokKrAReeYkHfMpE4pLEZBIKk3qsLiwzmQjIBjVBPSkCVUqgIhJES1AuQFLDPIE9YX7YcbSiAnNE2ap",
+	"2sN/G6Vyar7ZCAMyTuV8hof4mC4CIM8IkIE6cEmkAZaulKnRl1p98YouMDEcjNtoC5hrVzcTGMZ+k4KR",
+	"UP8Wtsgrm5GaYqUec8sz8y3loqlDLcO+cKxnRMi7Rou8wDqZBA57JJV3pVk678zgoia2m/D4JpXTbSpP",
+	"XMut7uJT9lcptqpl8a0Z8D8utrn1tRy/Vyzd8tYfzZxtea/NYtvy7h/YYg+VN8yq84G0qIjCOhwMIXoM",
+	"OhL4xYZpNGGDu5RrNujYsEKF7kHvl/Ppyi9xduUMa3yAv6XX6YJn0bQMHEXupk4X7nKhgygG8W0Jh152",
+	"glpKNUPh4cIBWXrLUnTGYODeqREeyN6FRThgZ+JnBlN48+y8Xet1O+2gNrs4r/XOnsO/Lmq9C3AmmYNJ",
+	"zwq8WlCzm9l/9umZe7Zz0XYPn6IrapbK6UznfX/e9irZd8/QdkKVFFyMs7ueY0kRLZeknTdJ+rdar/b+",
+	"+uW9q9rDfq2qKpLKO4NWCElQ6PKGLQi4Jo/VRQpi6D3EXhvJwpXmkW+RTuR4WfrMVXMqBdd2TZcfa+G+",
+	"H/G2Pbt4cvqCigjeEgWx6NXNyu6shLhmEa7WGF2mrJ26t8KN/lbqPO/aqzaevdarAYkVBs06nXA+c2po",
+	"tidRCc10UKS/NFIIaKlcuzcfZnfx0KxMUYXC6CYbiDx5/PhdMzAwWbf9CjtSJmscMy/cM+jKUIRm3KVS",
+	"gKnIrThSLydEbfT8Uh5PFCpOWImFTOdKu6QMSJ8w75Ajy4uq+S0r0OwESFsawiuARlcxHUCqMuG61RdX",
+	"SHnm+ulKe1MNfLtYKATXn932YZXKlC2jPVT7Lm7ubXbJ/Vb8IWt+f2yA8jj4fDjyLud4tIpG4kbIO3E4",
+	"SLrX9GwAo0d3Um1fbH7ArVwpRgmP9Bdxwn0Rg7WuAKmriFqhXpSUH14DPkevyMe3xU7lLVuZX88zspy3",
+	"nUnQzVrjPhwiR1XxiMtfpHdjA17uap6yk3d/70Zrvd73cP/F6gZ72r7fCj1kXerDwcnTLxNNLnqn54dD",
+	"k8fvoHisal/u2HiA5ncCewEslA9Bu9Kz+ts5FghxLXui8NDuapnYAqpIKcA1SfgNdCcj05RiEyi+hNZ/",
+	"8SpMpwp0Ls5XMMdZqZd4uMz2W8ai+Is7c+acFTBcTxRJIU38qPM8FCtg3y0fIorp2UtwMVcsbfp5W6Xn",
+	"ifeKpdY1tUOhe0aGXMSQRgIcTlyBv7KKac/56PdW5H7bRjlK3op2ecBR2rTOrk375TAm/NPtQM2i2Czl",
+	"EtfZfTMTlhdFxaZ3w120eh89Rp6hHLz4bhOSevavmMVmFWA2grlJNbY3ol8X7N9eETQmsH53noVA6sgZ",
+	"v8B6bXhtaGDMfJjrhsev1heYL0fM5wNyN6Ga2ULzPCWaI3OSV/7cfoyKhRQMqpOXWb+9xbRf2/fpvYJ/",
+	"VptzaPv2fnbvPfq3Yd8+0pPC9pMUM015gs/EIA/c+cEGJNR6NSNWYNNwRWiSMhov8v3jy5gdSHSWPPRf",
+	"w6cq5mrNt1ku3r6E884rC3meyw+q+JkebqnFbDR2e4v/aOr++IY5PU9FcXq1i6ZEqWKz6ay6uIXRrhK8",
+	"gFo60+tmVE9ytQ7UuSKg7029KzUMvphKMbZL+Ykv3N3CDciEj438tejOGcbw6ZQzG0R4SVI5h9RAtOOo",
+	"VaoMd/BurZOxD7cz5hLo/D5S5yMZF+8rVc+PUvWRBgjnyJDN9lqxsv5QXH4a3mBWu6LjrSJSzX3v+G94",
+	"b8lhFppnC99CWWOzRygW7OWKaPZBk3pEFWtyoZhQXPNb1qg65v57+em2RhNeA2r710yMzdA+PctAT+kU",
+	"ii2sbyBae7giqUxY1efNb7V76kZmJt5KXCRbNQQtJFVNUY4Z+t6NySiL93jUz4htHB/LtsDWXUm2ODOX",
+	"ZOKMLrXSfK8CfcG5PWbYEaIJjxgahcFe2cF/DJRZrUA3YwNuOzthJ26MVeB8QczbiRzhRB4tCWstCX6g",
+	"Hf5dbSR4aQtzo1aCO4SSGVXqTqYx2gUk3EyTZEGoIKw5pTwrmh3Ang7shgqIXaRYMQRYbgiw3DQuSXZG",
+	"UnwsFOGCULslfW6gStvAg40CK/sHWKlqvdpQDv9bMfne9R8Oe2nKIt2cyFSx5pBqjVBR3D7e1hjKYW03",
+	"heFw9oV7QUb1sFiFqiRzawOWaKlnK+xGyxxIJRlb9xnSEjRed2r+7BWxA1gr3ND6FgNNb5g4oHUCvmdJ",
+	"UooQYloBX299WQQFS2dTh7QF3bHEFFFhvImo8E2mfCwIF4G1qtqMeMztskRpCphhSo9/fWHOf4FjVF6Q",
+	"hNFblgNwws1BEl89h4wFV0CUK3LDZrpFXjkGGn3HI1goQmpgnYFFVIXSR3OKrVj2gA07F7NURkxBuqu3",
+	"axdyblaJmQdcTWQh56liyegA2/aFIDSecoFyWaZLX9YTNlUsuWVIePrJSCTQeaHkSDdKlZ7Kc9s+YiI/",
+	"Q4X8n1VIfhnBiBUSY1fzgZmtBwQgktAu3JAoZguh2CuX2W+DmCWahkZGK/QB9kVdsDGF7BgtSczieaQb",
+	"hGo55ZE5HATkbsKjCeTH0BEzfyW50ClwrA2ZtWCmYxa3+uJVRn5mt3TKRnOFlV54mos+JmJ3LZOC1toZ",
+	"rErCy76Yoq00sf2cOsFKhnMNTRtTze7oYumD0NIWsSSZJHTngTBrQV/YTrl2QOHhCsgEznyZWo63AnpW",
+	"yNGHm2cL85hRc+10MDmgiTaDzs6jx84jN0RFUdcDq0h2rwGbImzAA2pL19nkZppyksg7FpP6SKbEdoXQ",
+	"ZYTISR9zSGi0Pql53MJaqVUnyAxDgTvDmRNdbuXZ6jh0Yv0zzek80XyW8E02dlfZN7v9gGnQ3aCWN8tj",
+	"tz5vt3eIjFpp8Tum12HEE0W8wQDzpvOO8qPDeT/lMJ0SYsfVX3yHV8neYllylZ/B/+s/y5rSy93emcIE",
+	"4VPAA2PTlPWEKdYXWZSYz1oblqzekJwAWwskRisylSlqS2A+GFmlCQK/jMLkHif1WEbqZCoFW7SmMfm/",
+	"/4fk61k1NhVsyLzQ62O9ilvkIWkvn2Q771ktOmLS0X1dUX+L7YxhJZJXzYfZVKvd00F8lCv1Jn2b1XsH",
+	"jIMSmwkYNu966OoREq+kcyEygmuaaqM13V0Sir+6ir90yiCitC+4IuyDZiK2tNbx3JaSiOlChUAZKO8Y",
+	"xp8aHWw+G6fU3Gxh6BKouyG4Bm6x34cX49kvJvWz9oXBNdvqJ4ogxRdXJEpZzDUkq5RD2jtvZL9NqXgQ",
+	"lpmvY5rK9ukXK98/SLzq6iGt22w/XUtu+qzZ7jTb5ysHubOgdsOFGTvB7mqB12n7b1d1I5VkKoWeJIta",
+	"RpV07pimXe3LGijWePZLtVrbQrMAar3aLJX3p0vyhrsKRMdmGv4p8+y+qAQ72C0OeEpDTRMqAE/v9R2g",
+	"IEN0tTSdgJ/25SvuIDlrzmdIraUCV6N4yoQmWMuIQKEnolNwoEFmHRblIXlRHrWkukHEj91N9m2qJKTI",
+	"X9MwGmhzg2XsjqhZHsK6T8B4rb7/LYvZFN9ujvGK1F+++qGBSQiIrxZvbUBoFt1EUhYz823TgOrvptn7",
+	"X5rXl/UwLxXhlTuwxLJMZzUUjKSScw3ndVvpcq6Yby/0PutxS65+8Vu8vXnHY79GXP5wVoZn5dH3LgPQ",
+	"FXhSpO7quxK9mDFzLFeMvH/72tJCuqNCkEW2wQTeMT6eaH+ksnSvNV81M8KE5jSBPCnqJ0k5u5mr8Ln6",
+	"mh+xPdYBySGiNWJ+zy15bEkLlFv6PC2YIeBt1hLRKmaNlb0HCm/b2ZtJmZRG3JJ6IfUGK4Qv0Vb5S1vK",
+	"pLTJdMxIIjGlzJmUrbnbvhD54JDo0yxk763ADLf61hdCyLmIGOxXoibyDvAJjllSmGHhY8HiJhd2q8i0",
+	"aF7ChcyFpcQiWIrKn0D/CxVTgaR/ivzjP/7XSpi2M9Zzs5td+V6YaU81RQ/0rLBn8J0Vk2aBTs71UH4g",
+	"9Z/eXH//zb8O3r99jb9Y9UQFJC9ngjVMSMqgtHsDGnvL2Z1FSJ36H59IefOKJfyWpZyVA1VJkdtsSaqF",
+	"iLC3WKeOcPEriwDWHKacFmGpWA539Xuvgew6nScMh9nqjTn7rPlYJEU0T1PHHAsjH5AbtrBMsWb286UB",
+	"y4wSlfDYQDfOvMVOYMhUS+CJF8swk4txwmCtNY1csAikSP3NjInvX5GXUggWaaiL/8bMRpeoeTQhVJFv",
+	"uf5ujoWdX3Mx/9CKpf9NyePoyr2v9vsvv/+/AAAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -110,7 +110,7 @@ func modelOut(m *db.Model) adminapi.Model {
 	return adminapi.Model{Id: m.ID, Name: m.Name, InputPrice: m.InputPrice, OutputPrice: m.OutputPrice,
 		CachedInputPrice: m.CachedInputPrice, CacheWrite5mPrice: m.CacheWrite5mPrice, CacheWrite1hPrice: m.CacheWrite1hPrice,
 		ReasoningPrice: m.ReasoningPrice, PerCallPrice: m.PerCallPrice, ImagePrice: m.ImagePrice,
-		PromptTier: tierOut(m.PromptTier), CreatedAt: m.CreatedAt, UpdatedAt: m.UpdatedAt}
+		PromptTier: tierOut(m.PromptTier), OutputCap: m.OutputCap, CreatedAt: m.CreatedAt, UpdatedAt: m.UpdatedAt}
 }
 
 // proxyOut shows an outbound proxy without its credentials.

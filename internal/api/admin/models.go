@@ -41,7 +41,7 @@ func (h *Handler) ModelCreate(ctx context.Context, req adminapi.ModelCreateReque
 	m, err := h.Queries.ModelCreate(ctx, h.Pool, db.ModelCreateParams{Name: b.Name, InputPrice: b.InputPrice,
 		OutputPrice: b.OutputPrice, CachedInputPrice: b.CachedInputPrice, CacheWrite5mPrice: b.CacheWrite5mPrice,
 		CacheWrite1hPrice: b.CacheWrite1hPrice, ReasoningPrice: b.ReasoningPrice, PerCallPrice: deref(b.PerCallPrice),
-		ImagePrice: deref(b.ImagePrice), PromptTier: tier})
+		ImagePrice: deref(b.ImagePrice), PromptTier: tier, OutputCap: b.OutputCap})
 	if store.IsUniqueViolation(err) {
 		return nil, fault.New(fault.Conflict, modelConflict)
 	}
@@ -53,7 +53,7 @@ func (h *Handler) ModelCreate(ctx context.Context, req adminapi.ModelCreateReque
 }
 
 // ModelUpdate changes the prices present and reroutes. A `cached_input_price` of null resets it
-// to the input price; leaving it out keeps it.
+// to the input price (an `output_cap` of null removes the cap); leaving it out keeps it.
 func (h *Handler) ModelUpdate(ctx context.Context, req adminapi.ModelUpdateRequestObject) (adminapi.ModelUpdateResponseObject, error) {
 	b := req.Body
 	tier, err := tierIn(b.PromptTier)
@@ -68,7 +68,8 @@ func (h *Handler) ModelUpdate(ctx context.Context, req adminapi.ModelUpdateReque
 		CacheWrite1hPrice: b.CacheWrite1hPrice, SetCacheWrite1hPrice: has(b.CacheWrite1hPrice, "cache_write_1h_price"),
 		ReasoningPrice: b.ReasoningPrice, SetReasoningPrice: has(b.ReasoningPrice, "reasoning_price"),
 		PerCallPrice: b.PerCallPrice, ImagePrice: b.ImagePrice,
-		PromptTier: tier, SetPromptTier: tier != nil || httpx.BodyHas(ctx, "prompt_tier")})
+		PromptTier: tier, SetPromptTier: tier != nil || httpx.BodyHas(ctx, "prompt_tier"),
+		OutputCap: b.OutputCap, SetOutputCap: has(b.OutputCap, "output_cap")})
 	if err != nil {
 		return nil, store.Translate(err, modelNotFound)
 	}

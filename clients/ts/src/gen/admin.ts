@@ -679,7 +679,7 @@ export interface paths {
         get?: never;
         /**
          * Change a model's prices
-         * @description Only the fields present change; a nullable price set to null resets it to its default (`prompt_tier` null removes the tier).
+         * @description Only the fields present change; a nullable price set to null resets it to its default (`prompt_tier` null removes the tier, `output_cap` null removes the cap).
          */
         put: operations["modelUpdate"];
         post?: never;
@@ -2534,6 +2534,12 @@ export interface components {
             input_price: components["schemas"]["Price"];
             /** @example gpt-4o-mini */
             name: string;
+            /**
+             * Format: int64
+             * @description The most output tokens one call to this model can produce. A call that sets no `max_tokens` (nor `max_completion_tokens`, `max_output_tokens`, Gemini's `maxOutputTokens`) reserves this many output tokens at the output price before it starts (docs/limits.md § Ledger); null means none (such a call reserves its prompt only). It changes no request sent upstream.
+             * @example 16384
+             */
+            output_cap: number | null;
             output_price: components["schemas"]["Price"];
             /**
              * Format: int64
@@ -2582,6 +2588,12 @@ export interface components {
             input_price: components["schemas"]["Price"];
             /** @example gpt-4o-mini */
             name: string;
+            /**
+             * Format: int64
+             * @description The most output tokens one call to this model can produce. A call that sets no `max_tokens` (nor `max_completion_tokens`, `max_output_tokens`, Gemini's `maxOutputTokens`) reserves this many output tokens at the output price before it starts (docs/limits.md § Ledger); null means none (such a call reserves its prompt only). It changes no request sent upstream.
+             * @example 16384
+             */
+            output_cap?: number | null;
             output_price: components["schemas"]["Price"];
             /**
              * Format: int64
@@ -2702,6 +2714,12 @@ export interface components {
              */
             image_price?: number;
             input_price?: components["schemas"]["Price"];
+            /**
+             * Format: int64
+             * @description The most output tokens one call to this model can produce. A call that sets no `max_tokens` (nor `max_completion_tokens`, `max_output_tokens`, Gemini's `maxOutputTokens`) reserves this many output tokens at the output price before it starts (docs/limits.md § Ledger); null means none (such a call reserves its prompt only). It changes no request sent upstream.
+             * @example 16384
+             */
+            output_cap?: number | null;
             output_price?: components["schemas"]["Price"];
             /**
              * Format: int64
@@ -7364,6 +7382,7 @@ export interface operations {
                      *           "per_call_price": 0,
                      *           "image_price": 0,
                      *           "prompt_tier": null,
+                     *           "output_cap": null,
                      *           "created_at": "2026-11-22T08:00:00Z",
                      *           "updated_at": "2026-11-22T08:00:00Z"
                      *         }
@@ -7417,6 +7436,7 @@ export interface operations {
                      *       "per_call_price": 0,
                      *       "image_price": 0,
                      *       "prompt_tier": null,
+                     *       "output_cap": null,
                      *       "created_at": "2026-11-22T08:00:00Z",
                      *       "updated_at": "2026-11-22T08:00:00Z"
                      *     }
@@ -7472,6 +7492,7 @@ export interface operations {
                      *       "per_call_price": 0,
                      *       "image_price": 0,
                      *       "prompt_tier": null,
+                     *       "output_cap": null,
                      *       "created_at": "2026-11-22T08:00:00Z",
                      *       "updated_at": "2026-11-22T09:00:00Z"
                      *     }
@@ -7556,6 +7577,7 @@ export interface operations {
                      *           "per_call_price": 0,
                      *           "image_price": 0,
                      *           "prompt_tier": null,
+                     *           "output_cap": null,
                      *           "created_at": "2026-11-22T08:00:00Z",
                      *           "updated_at": "2026-11-22T09:00:00Z"
                      *         }
