@@ -63,9 +63,10 @@ func cleanText(s string) bool { return utf8.ValidString(s) && !strings.ContainsR
 
 // BodyGuard bounds what validating a management request body may cost: the body (already
 // bounded by the body limit) is read once, refused when it nests deeper than MaxJSONDepth or
-// holds an escaped NUL, and requests hold their body's size from a shared budget of budget
-// bytes while they are validated and served, so a burst of large bodies waits instead of
-// multiplying the decoded trees in memory.
+// holds an escaped NUL, and requests hold their body's estimated decoded size (decodedCost: its
+// bytes plus a cost per JSON value, at most the whole budget) from a shared budget of budget bytes
+// while they are validated and served, so a burst of large bodies waits instead of multiplying
+// the decoded trees in memory.
 func BodyGuard(budget int64) echo.MiddlewareFunc {
 	sem := semaphore.NewWeighted(budget)
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
@@ -89,7 +90,7 @@ func BodyGuard(budget int64) echo.MiddlewareFunc {
 			case nul:
 				return errTextBody
 			}
-			n := min(max(int64(len(body)), 1), budget)
+			n := min(max(decodedCost(body), 1), budget)
 			if err := sem.Acquire(r.Context(), n); err != nil {
 				return fault.Wrap(fault.Unavailable, "service temporarily unavailable", err)
 			}
@@ -99,6 +100,36 @@ func BodyGuard(budget int64) echo.MiddlewareFunc {
 			return next(c)
 		}
 	}
+}
+
+// valueCost is what one JSON value (an object, array, member or element) is counted for on top
+// of its bytes: decoded into Go values for validation, a value takes about this much memory (a
+// 1 MiB body of small objects decodes into about 90 MiB).
+const valueCost = 128
+
+// decodedCost estimates the memory validating JSON text b takes: its bytes plus valueCost per
+// value (objects, arrays, and the members and elements their commas separate).
+func decodedCost(b []byte) int64 {
+	var values int64
+	inString, escaped := false, false
+	for _, ch := range b {
+		switch {
+		case inString:
+			switch {
+			case escaped:
+				escaped = false
+			case ch == '\\':
+				escaped = true
+			case ch == '"':
+				inString = false
+			}
+		case ch == '"':
+			inString = true
+		case ch == '{' || ch == '[' || ch == ',':
+			values++
+		}
+	}
+	return int64(len(b)) + values*valueCost
 }
 
 // scanJSON reports whether JSON text b opens more than limit objects and arrays at once and
