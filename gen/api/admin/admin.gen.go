@@ -93,13 +93,16 @@ func (e ChannelType) Valid() bool {
 
 // Defines values for HookDeliveryKind.
 const (
-	Notify      HookDeliveryKind = "notify"
-	ShareFinish HookDeliveryKind = "share_finish"
+	AccountEvent HookDeliveryKind = "account_event"
+	Notify       HookDeliveryKind = "notify"
+	ShareFinish  HookDeliveryKind = "share_finish"
 )
 
 // Valid indicates whether the value is a known member of the HookDeliveryKind enum.
 func (e HookDeliveryKind) Valid() bool {
 	switch e {
+	case AccountEvent:
+		return true
 	case Notify:
 		return true
 	case ShareFinish:
@@ -701,6 +704,19 @@ type AccountList struct {
 	Items []Account `json:"items"`
 }
 
+// AccountOAuthAuthorize defines model for AccountOAuthAuthorize.
+type AccountOAuthAuthorize struct {
+	// Nickname A name to recognise the account by.
+	//
+	// Example: team Claude account
+	Nickname *string `json:"nickname,omitempty"`
+
+	// Provider The upstream protocol. `openai` also covers OpenAI-compatible providers (Grok, DeepSeek, local servers).
+	//
+	// Example: openai
+	Provider *ChannelType `json:"provider,omitempty"`
+}
+
 // AccountStatus `active` in rotation; `cooling` in rotation after a cooldown ends (cooldowns end by time);
 // `disabled` out (by an administrator, or by the pool after failures in a row until a probe
 // passes); `banned` out until an administrator resets it (the provider disabled it);
@@ -1227,7 +1243,7 @@ type HookDelivery struct {
 	// Id Example: 42
 	Id int64 `json:"id"`
 
-	// Kind `notify` (NOTIFY_URL) or `share_finish` (a share link's shareAuth/finish).
+	// Kind `notify` (NOTIFY_URL), `share_finish` (a share link's shareAuth/finish) or `account_event` (ACCOUNT_EVENT_URL).
 	//
 	// Example: notify
 	Kind HookDeliveryKind `json:"kind"`
@@ -1253,7 +1269,7 @@ type HookDelivery struct {
 	UpdatedAt time.Time `json:"updated_at"`
 }
 
-// HookDeliveryKind `notify` (NOTIFY_URL) or `share_finish` (a share link's shareAuth/finish).
+// HookDeliveryKind `notify` (NOTIFY_URL), `share_finish` (a share link's shareAuth/finish) or `account_event` (ACCOUNT_EVENT_URL).
 //
 // Example: notify
 type HookDeliveryKind string
@@ -3887,6 +3903,12 @@ type AccountCreateJSONRequestBody = AccountCreate
 // AccountImportJSONRequestBody defines body for AccountImport for application/json ContentType.
 type AccountImportJSONRequestBody = AccountImport
 
+// AccountOAuthAuthorizeJSONRequestBody defines body for AccountOAuthAuthorize for application/json ContentType.
+type AccountOAuthAuthorizeJSONRequestBody = AccountOAuthAuthorize
+
+// AccountOAuthExchangeJSONRequestBody defines body for AccountOAuthExchange for application/json ContentType.
+type AccountOAuthExchangeJSONRequestBody = externalRef0.OAuthCodeExchange
+
 // AccountUpdateJSONRequestBody defines body for AccountUpdate for application/json ContentType.
 type AccountUpdateJSONRequestBody = AccountUpdate
 
@@ -4048,6 +4070,12 @@ type ServerInterface interface {
 	// AccountImport Add many accounts to a channel at once
 	// (POST /api/channels/{id}/accounts/import)
 	AccountImport(ctx echo.Context, id ChannelId) error
+	// AccountOAuthAuthorize Start adding an OAuth-based account to a channel
+	// (POST /api/channels/{id}/accounts/oauth/authorize)
+	AccountOAuthAuthorize(ctx echo.Context, id ChannelId) error
+	// AccountOAuthExchange Finish adding an OAuth-based account to a channel with a pasted code
+	// (POST /api/channels/{id}/accounts/oauth/exchange)
+	AccountOAuthExchange(ctx echo.Context, id ChannelId) error
 	// AccountDelete Remove an account
 	// (DELETE /api/channels/{id}/accounts/{account_id})
 	AccountDelete(ctx echo.Context, id ChannelId, accountId AccountId) error
@@ -4554,6 +4582,38 @@ func (w *ServerInterfaceWrapper) AccountImport(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.AccountImport(ctx, id)
+	return err
+}
+
+// AccountOAuthAuthorize converts echo context to params.
+func (w *ServerInterfaceWrapper) AccountOAuthAuthorize(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ChannelId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.AccountOAuthAuthorize(ctx, id)
+	return err
+}
+
+// AccountOAuthExchange converts echo context to params.
+func (w *ServerInterfaceWrapper) AccountOAuthExchange(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ChannelId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.AccountOAuthExchange(ctx, id)
 	return err
 }
 
@@ -6058,6 +6118,8 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.PUT(options.BaseURL+"/api/channels/:id", wrapper.ChannelUpdate, options.OperationMiddlewares["channelUpdate"]...)
 	router.GET(options.BaseURL+"/api/channels/:id/accounts", wrapper.AccountList, options.OperationMiddlewares["accountList"]...)
 	router.POST(options.BaseURL+"/api/channels/:id/accounts", wrapper.AccountCreate, options.OperationMiddlewares["accountCreate"]...)
+	router.POST(options.BaseURL+"/api/channels/:id/accounts/oauth/authorize", wrapper.AccountOAuthAuthorize, options.OperationMiddlewares["accountOAuthAuthorize"]...)
+	router.POST(options.BaseURL+"/api/channels/:id/accounts/oauth/exchange", wrapper.AccountOAuthExchange, options.OperationMiddlewares["accountOAuthExchange"]...)
 	router.DELETE(options.BaseURL+"/api/channels/:id/accounts/:account_id", wrapper.AccountDelete, options.OperationMiddlewares["accountDelete"]...)
 	router.PUT(options.BaseURL+"/api/channels/:id/accounts/:account_id", wrapper.AccountUpdate, options.OperationMiddlewares["accountUpdate"]...)
 	router.GET(options.BaseURL+"/api/channels/:id/models", wrapper.ChannelModelList, options.OperationMiddlewares["channelModelList"]...)
@@ -7915,6 +7977,276 @@ func (response AccountImport413JSONResponse) VisitAccountImportResponse(w http.R
 type AccountImport503JSONResponse struct{ UnavailableJSONResponse }
 
 func (response AccountImport503JSONResponse) VisitAccountImportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AccountOAuthAuthorizeRequestObject struct {
+	Id   ChannelId `json:"id"`
+	Body *AccountOAuthAuthorizeJSONRequestBody
+}
+
+type AccountOAuthAuthorizeResponseObject interface {
+	VisitAccountOAuthAuthorizeResponse(w http.ResponseWriter) error
+}
+
+type AccountOAuthAuthorize200JSONResponse externalRef0.OAuthAuthorization
+
+func (response AccountOAuthAuthorize200JSONResponse) VisitAccountOAuthAuthorizeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AccountOAuthAuthorize400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response AccountOAuthAuthorize400JSONResponse) VisitAccountOAuthAuthorizeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AccountOAuthAuthorize401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response AccountOAuthAuthorize401JSONResponse) VisitAccountOAuthAuthorizeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AccountOAuthAuthorize403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response AccountOAuthAuthorize403JSONResponse) VisitAccountOAuthAuthorizeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AccountOAuthAuthorize404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response AccountOAuthAuthorize404JSONResponse) VisitAccountOAuthAuthorizeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AccountOAuthAuthorize413JSONResponse struct{ TooLargeJSONResponse }
+
+func (response AccountOAuthAuthorize413JSONResponse) VisitAccountOAuthAuthorizeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AccountOAuthAuthorize422JSONResponse externalRef0.Error
+
+func (response AccountOAuthAuthorize422JSONResponse) VisitAccountOAuthAuthorizeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AccountOAuthAuthorize503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response AccountOAuthAuthorize503JSONResponse) VisitAccountOAuthAuthorizeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AccountOAuthExchangeRequestObject struct {
+	Id   ChannelId `json:"id"`
+	Body *AccountOAuthExchangeJSONRequestBody
+}
+
+type AccountOAuthExchangeResponseObject interface {
+	VisitAccountOAuthExchangeResponse(w http.ResponseWriter) error
+}
+
+type AccountOAuthExchange201JSONResponse externalRef0.OAuthAccountAdded
+
+func (response AccountOAuthExchange201JSONResponse) VisitAccountOAuthExchangeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AccountOAuthExchange400JSONResponse externalRef0.Error
+
+func (response AccountOAuthExchange400JSONResponse) VisitAccountOAuthExchangeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AccountOAuthExchange401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response AccountOAuthExchange401JSONResponse) VisitAccountOAuthExchangeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AccountOAuthExchange403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response AccountOAuthExchange403JSONResponse) VisitAccountOAuthExchangeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AccountOAuthExchange404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response AccountOAuthExchange404JSONResponse) VisitAccountOAuthExchangeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AccountOAuthExchange409JSONResponse struct{ ConflictJSONResponse }
+
+func (response AccountOAuthExchange409JSONResponse) VisitAccountOAuthExchangeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AccountOAuthExchange413JSONResponse struct{ TooLargeJSONResponse }
+
+func (response AccountOAuthExchange413JSONResponse) VisitAccountOAuthExchangeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AccountOAuthExchange422JSONResponse externalRef0.Error
+
+func (response AccountOAuthExchange422JSONResponse) VisitAccountOAuthExchangeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AccountOAuthExchange502JSONResponse externalRef0.Error
+
+func (response AccountOAuthExchange502JSONResponse) VisitAccountOAuthExchangeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(502)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AccountOAuthExchange503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response AccountOAuthExchange503JSONResponse) VisitAccountOAuthExchangeResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response); err != nil {
@@ -15561,6 +15893,12 @@ type StrictServerInterface interface {
 	// AccountImport Add many accounts to a channel at once
 	// (POST /api/channels/{id}/accounts/import)
 	AccountImport(ctx context.Context, request AccountImportRequestObject) (AccountImportResponseObject, error)
+	// AccountOAuthAuthorize Start adding an OAuth-based account to a channel
+	// (POST /api/channels/{id}/accounts/oauth/authorize)
+	AccountOAuthAuthorize(ctx context.Context, request AccountOAuthAuthorizeRequestObject) (AccountOAuthAuthorizeResponseObject, error)
+	// AccountOAuthExchange Finish adding an OAuth-based account to a channel with a pasted code
+	// (POST /api/channels/{id}/accounts/oauth/exchange)
+	AccountOAuthExchange(ctx context.Context, request AccountOAuthExchangeRequestObject) (AccountOAuthExchangeResponseObject, error)
 	// AccountDelete Remove an account
 	// (DELETE /api/channels/{id}/accounts/{account_id})
 	AccountDelete(ctx context.Context, request AccountDeleteRequestObject) (AccountDeleteResponseObject, error)
@@ -16456,6 +16794,102 @@ func (sh *strictHandler) AccountImport(ctx echo.Context, id ChannelId) error {
 		return err
 	} else if validResponse, ok := response.(AccountImportResponseObject); ok {
 		return validResponse.VisitAccountImportResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// AccountOAuthAuthorize operation middleware
+func (sh *strictHandler) AccountOAuthAuthorize(ctx echo.Context, id ChannelId) error {
+	var request AccountOAuthAuthorizeRequestObject
+
+	request.Id = id
+
+	var body AccountOAuthAuthorizeJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.AccountOAuthAuthorize(ctx.Request().Context(), request.(AccountOAuthAuthorizeRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "AccountOAuthAuthorize")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(AccountOAuthAuthorizeResponseObject); ok {
+		return validResponse.VisitAccountOAuthAuthorizeResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// AccountOAuthExchange operation middleware
+func (sh *strictHandler) AccountOAuthExchange(ctx echo.Context, id ChannelId) error {
+	var request AccountOAuthExchangeRequestObject
+
+	request.Id = id
+
+	var body AccountOAuthExchangeJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.AccountOAuthExchange(ctx.Request().Context(), request.(AccountOAuthExchangeRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "AccountOAuthExchange")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(AccountOAuthExchangeResponseObject); ok {
+		return validResponse.VisitAccountOAuthExchangeResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -19226,655 +19660,690 @@ func (sh *strictHandler) SubscriptionGrant(ctx echo.Context, id UserId) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7P37jyPJtR+I/ythWl80q5Vkkayqnq5qGLo13fNoqV/qqtZIGraYQWaQjKlkBJURWVWcnv5CC8PXD6wB",
-	"P9bWGvACa2DXBhYL27u/eBcLYwHf/0Sw5Hv/i0WciMiMTEaSSRarZzRTF7ami/mKx4nzPp/zrjHiszln",
-	"hEnROHnXmOMEz4gkCfx1OhrxlMmnkfojImKU0LmknDVOGudTgrC+fE8gGqEmlWiWComGJOZsgiRHckrQ",
-	"aIoZI/FeuxE0qHpwjuW0ETQYnpHGScO8YkCjRtBIyG9TmpCocSKTlAQNMZqSGVbfJtd4No9J4+QwaIx5",
-	"MsOycdKgTD44bASNGWV0ls4aJ92gIRdzoi+RCUka798HjVPGeMpGZEZWzMS5B6ZTMdy6w+xuPszHeqGq",
-	"RmjW8dsd3HMerR0hmqmbdjHOg83H+WnCZ8ujO5M4kYiPgSAlnRGUYDYhqEnZKE4FvSQBev3pY3RwcHCc",
-	"E+pvU5Is8lGP1au942z0Or0HrW631euedzon8P9+3XAGH2FJWuq7jWzQQiaUTWDMnyU8nX+88C9qRGeE",
-	"CcoZSviVQDghaKLuJxEaLlAzImOcxhKFEV6ElUOHJwbDRWH4P0rIuHHS+Nv7OQPY11eF+mnG2cD8OTiT",
-	"WAo7TDXkZ3xiWMPyqF+yeIFGOI4FEiS51AOVUypQOhcyIXhm+UbVcAs8YTc84BmfGBLeZMCGoqvGaS5X",
-	"jrO73TjTRPDETw0hI9dyMII7QkvQ84RcUp4KNMeKpvFQECbRmCdwdUwTIeFSJXno91XQ9kG3q4aNr58R",
-	"NpHTxslBL1DnWZJEveo3X3Zax29//CMvZT/jk5+RxcoVn+GIoCsqp3rFT189RRdkUUkZczq4IIvKFf9o",
-	"qxV/RmfUQ8jP+ESgOUlg8apGFMOz7mDMkWycHHWCfGTqjxm+1iM56nTqjAu47crV05tMhea5qKk2XA1M",
-	"S14cxyRBWFyQSN1Zuf/wcMX2T+aydchbarBFMuj2HsIcsr8rCOA1+W1KhFfwwkTsSB0iSPQjoFSoy+Ev",
-	"W+YtradRiKhEV1ggzMQVSUgED1bOzbyrkmIane5Pnzz41cMvDn/Z/fzgxUc/770+Oj/+RefXP3u83XwV",
-	"r0zF4xgLsXLrrqZcEDOJewIJeAxRgSgzzEe9ompa+vYB3HMTrm5Hagb/RpBk5aiB5ShWLkhSNTZ1rXK9",
-	"e5uf0JVKx86Uje42A2NU8qRqaGZLZ/qub2mMr/CE+IcH0oKlsyFJAqSUG9St2lF1q5/HdYPC6DIO1+3A",
-	"/9Ua3hn92jPEp5LM1rNfdW0g1Au8w+u5LLjnsuBencHFmFVt7jzG7Fva0tdkxiU542kyIlXDS+AeJOAm",
-	"Y591e2hKrlFEJ1SKKntMP1HbHGvg7rA3OogOydH4QZFhPjhczy/PpjipnINQF1FM2cWqhYa76o9XxIPD",
-	"0fnx/Oe92a+Thz+7/qI73HzY53RGfs1ZxcF6evriVFsZX3NGUIQXSlhFaMrTRGvwo1QiyqpoWn7tJ+bG",
-	"m3Mlk/K5nAqK98+mmE2mmK6bhauynbZ+jVtfd1rHgx/3+639KvXtnC9P8BMW+Qwpcl3fkJJ8nRnV28aM",
-	"UrKripSUSNrFad1Yer1XrxVzzgTRDhXHz/AFZRG/Ur+OOJNE21J4Po/pCKux738l1AScz6upSUxj/UwE",
-	"wpbNEz4iQuBhrNaFJIkyHhqERWKAM48MwmNJEiWSEql+hxXbSmv4BD4AM1vtRkFqCGhIxjwhSmfT3243",
-	"3geNj3FkFLobzp6ySxzTaGC0PGf+QyzIIE3iE6RJBEWcCMS4RDMsR1NtOJkjcTtrkWmxysiJFdmQCPEE",
-	"YTSmJI60qgfDhzVxPSyPORvHdHTT1RnZ1+TL4njkEI4TgqOFNnoFwsaIsCoeHI3bWZoNRqDX5tbWA2dj",
-	"yc0PMKDs0Mg1FVLc0jrAl6jIPpYKoonhU54MaRQRdsMZj7P35FP+m3/9u7/+t//df/v3/+a//ZO//OM/",
-	"/R//9D/93b/5V//kT//wH//13/3Pf/qH/+6v/81//9f/77/6r//X//anf/6P/+t//te3RQAJiQiTFMda",
-	"IMIxQMNUwgnFDOFIsVUhEwyqMyyKUbdvkxiKKvsHp4nTjQYAi/KCy095yqIbrgbjcjCG9+TLYU+G2hJ9",
-	"bfczfsGRSEdTlBCteMKcXiV0RJ5RId+wVMu125GRc/UdFFMhTxzfpHUrHHYOb4n68++iEU/jCFZ4SNCY",
-	"yNFUCwm1z2Yt+CWNSPJUi4pbWgnMEMepnPbQ3HwPMUIigdSPPKFfwyeUPA2Q5BcE/glKrdKsKBtz9cOt",
-	"LZcZEkhM9bKYSIKamKGXc8KePsnvUOeFK+VaiFSZteqWU5iX0sSzq1KgN6+fiT0tjt+8fqZeDZwnjvkV",
-	"Ka78LZ4wQSesRZmz6B/gqNmPwSS1LfkB9DFFL8a1Bzr2bTDPTK+aUSGUzseTgoqlJ2sVLX3PDSes7eyB",
-	"jQSYD3uY6EdoigVS9gHCTE4TPqejR9ZMNwEPgb7ilCE+JwxTq5iIW9bBlGCBiEeYhzPCAJnogSWWewLZ",
-	"UJN9MNSDb/XTTudgZG+Ev0gY9Jk5UuqInj5tqZm3UfM025vy66hQWgGWJAoQI5dE8cAxKER7fZbv3lP2",
-	"FRnJjbkhGF9kNpcQjRDpbIaTBRwKOaU6WE3hzY2gcYnjdFPynuNFzHEUZFupV1CxSlGi+/eBHshrMo/x",
-	"iBTHY37Ugp/pwW05pMS8ynxaqdeMsxZ82w4TmXHrYTGunUrVQ1LcExuv0q6GlXuc3r+/HVLXO0s5gzPI",
-	"eHGT7IBiPLoQIBv0iEA4mBsd9qGX6AkFEXpToWDmHtm3OaJBj4EKlF28ncVZ/tDSZG9TAuqv37bc018B",
-	"DqyU6YI8OFuw0aeY3nwzjSwQCzYajPULXbJ3OT1SNyFz063ua5WCqejcHH5EZ3OeSBK1EURUlHo4AYoY",
-	"02sSgZoHHLnPRjhJKBEgGt68fhagKcERSURgWZ0RG9bnhYY8WrQ1/z7n/BlOJjdV5tUbB5LzQQwvc1dY",
-	"+1vUDWrwknOk77ld/479HnxLTR8zWANwagALIXPDQd4wq0+Tm2vyzqvyRfjjf/jLv/ln/+uffv8//+lf",
-	"/IM//YN/+cf/9H/+8X/5P/70L/5B8Nf/4T/9zd//x3/6l//xv/2r/+eP//lf3M4502a8a9wrUwrNEyII",
-	"k4azvGH4EtN4J3Zd/iaHpZDkUtlXkiiyxgmNF6h4pxMTXhn/vR26ibDEQyzggKUsIXg0VeNqO59zc+8g",
-	"KS/hc5JIqtUYJwnC6+w2ORRAhJbfUIGGir8qRafJ0jiG1AHGmc4KWXJqq1v0DmlfeNmxHbjJL+viWZ6H",
-	"OZMJHaaSJwMbLq503KOrKUfZEyQqTKwZ7uM53Vf37VtpHe49Qk4WTKZdl/1KCEcRgZBANvzjmsPnMWWT",
-	"QcokjVfGSGIspB1A64pGiiHzOOJXDPIltYt8AaGU4ka4sY6KzbCxj6BhFOcBltUBlYebBVTgpeYYD+y5",
-	"W+XIuyf0ZMc8TZRSn+CRJIlAQzKlLEJYSJJQcSEKy924f//+/YPrX33tG4ASj2lCBtkxWBmGWd6lKRaD",
-	"fHyFFxTWcch5TDDIqBIxH9b6jpq2ouLV6398crBy/dduMmQaiXWcyHCNZ/rm9xAUHIw4G6VJQtjIk4z1",
-	"GBI7KEPjmE6mEmGJOBupE5ZwoS4IidmICNTsGKaBYCh7hZ3s+FZGR9fcFZEEz1oXZNHq+nac0dGFfaY4",
-	"yCdUzGO80G5QbgTsFCekZcTsHE/UELV1czUlDKVMkNIgG76P8itG6nChEjuNSKRkFSmxVBhUtC1TnSf8",
-	"egGutDX51oqB8FRqng5PBQX3liuD9aKcuNnY90SA6BhhtigtkOCjC3F0sr8P72ybC+0Rn510Ow87vvXT",
-	"LuuadKlzjvLHBgnBRtIXp/vFdEmAqbnxMUq4BBXhBIXAzcMAhUM1q0j9y9WL1N+GiQj1b9AQ1D/MMufC",
-	"N1TcWJRW1DoglFJbUKPhMRLtFciNsmxkNYhOpKMREcLD27q9Ti2uI6lO1Vq16OdU35vOo93Lhyui2EVZ",
-	"+HvyVfK4+pc60F7Im4Xz7hz9Jb69LIkymitTkVmV8pkOinmjRem9zCEzVpvNsbxfZdlUkgEFgVxY/bfZ",
-	"AvEheJveB1bPewyPgH4XRVSREY5fOXrfGMeCBCVVsCjePIzLRjWsTsgT7RAHs0QIbba10RcJlaTFWbwo",
-	"sYOL1jzhX7U++eXp81fPPuk4/2ekdkYrcyzEFU+iYh7Kw+5xr5CJ8vBWJZsrjkq5aE6ixjayqpRbs1J0",
-	"FY7+ugfXiJ8nRswUmCGU1pgszJqyx81S2aUcKnLMZjiVcn6yv6+4rPqnUP9WVBdmkiXUkgqFavQnlmz+",
-	"IuwzzUelCT3JKZk9Qj7ZtXeiZZxSXAL15SERAZLKGNdZqhgMnQvCFAtPiJgS0WcTtWgJTydTRGUbPS1J",
-	"SZwQ43cWU37F2n3mF4wwakFGCZF/USkknU3vdQ4fFrKvfvTNb5qwND/5Rr90+pO9k/39L3/T74v9n/zt",
-	"tz/e/8mPbiJnJb0kuZjdREzkHH2L/M7OWt7vMKsVfPApOKM25IPWxFP/ppLM6jITw3Q1M3mqH+zaedm/",
-	"s7HiJMGLpWll3147qddEwKK+W+biSkCsE6VBPrVN5ghUsGoC9vP2/Svm8Szj1P7NeVdIM+y2jt9Ceci7",
-	"TvDw/b6uFGnOxDfim9k302+iPS+dF9nNG/BFXkGqHJjKptIhvB+eIBybajMlyCZETkmyF6Dw8cs3L873",
-	"n7x5fXr+9OWLUIc9sUDhg87+wVSzI7XL+90obKNTNE6h/EB9AsxzUWC2oCYotpQQQWTRfn1n6iMaJw14",
-	"t6Ekd0m6nc6q9RQeeridbV67uWcZgyluQYiBp4SuivsIhUaNKvxs0gxx7uUAD0fT/inU35nD41GfhTbo",
-	"EIJ63xwulrw0EKQZamtgznlsvmEVe/V5jBJ+ZTYKa4HQZ0qyELH3KLMO4AvmprInSO+t2uWmG/bMYiKI",
-	"ShguiCalbqZyWnih/irSH4XQ0YpP5JzQ2hh7Rt4wxUoVT1ErnuuqjaDhxIj0fJTS7IxG7ayTlm1fsHS8",
-	"zGafEyGdmP8GvHbmr0rKijGUdoLFRV6bWJDdph7NFNrBAyVzqbLiqHf0YH1qdhVx6/n6+a9O+akqDDYF",
-	"OpJcS2vwcWbJrzT2z+nf8q25cU1X2bhQ/qSDQZr8rNp+TyB41MZkgoLGIkZJOhySaM9oSWpYxk5Zb4DG",
-	"WCqleTDzHPjnNI6pICOuzi5UhgjCIgiTO3EPU99NcmenM2y9bIVhHHbrue3W0hcUtK2imWUd+2KNeZQl",
-	"ffU6Ha2dKhYGiUaUs8K3qlyHooJ7nhcX5vPz81cmy+8R6iCr8vr8C4XP9jrrFSx+0QjyYj5rIjs7HVhS",
-	"tyS5Qhq8Aat1LW+YUVaQdsEGwYqPKYvKdg1neQCj2UEpG1JFhVTunXgqRrHUkY5koRZR55r3GWYLndVB",
-	"1BB1/JIjrtQDuD1VLFrZAGoA6j4cC5459MSyqUX67IIstNuNJAES3CS0LzKvVOaQjLSQovon9TlwFsZE",
-	"kqhkVHRW2WleI7XCnb3KTj/EH4/u7PRv305Xp32GL4DyLKXgCaasfTOS2NpU91rWOgUA8nq0HYya1q3s",
-	"iJ69PpvQS8LQEI8uUMrU8xMSoQtC5vr4CMnVBJ1nftgG9Y2MaA+Ldsak3l5WGzNlsa5S6JYlJXRjPyRO",
-	"I0qYzhzbIE7ufvbUvsKEh4kPW0IRp1bEnuPkQlkUJQVM3TDBklzhhVK4oeQIYYk6vZNOB705f6wjwkOd",
-	"yDajLJVQW1qgr44jax0lTldUedBF4JxoOwCOOxTGWRwGniAn3q7Upb1HxoQJs3KssDiLzC9/vL4Qbm3c",
-	"MK/5qhg5aHirB25ignsVw+ztYJiSyrjElZ9jdQoYZiOI+Z1hmSYRXixt13qrwNWS9IdyIvPpQA5WiNfR",
-	"NKjAPjm1qQaUuYy1sGwHPi5uy9Uqio3zLFylGyWcS4R1ruLZk58hacRKG30CdgDsWJZY+4rzWB0Jm16r",
-	"LveZzfnKsyMqLOOCXewk62aWsSV8wvbKPN56gPGctnVWs+Lp+5fdxodKYtgqO2VG2WATNq9dUB47CswV",
-	"pW2IAp6MqXcrUMWXBRvmrePrWz4pBS+PTyPSa92aYcp8izJPKE+o9OQCfE4nU11oIROqSEUZ64VxdrdR",
-	"QqwnoKSCGLU59w3kebmrY9nF5KUPEr0uKQHwmtXPGB5yrm69/RhsmbHjhMD6Jng8piOEZ5xNspICdYX8",
-	"NsUxsqRQ3ON6YVwTroVbHQ6WnQeH0NxIqrVLs1MWlLjqZuFTs8xbhU+rue4p0/Er7SwGPhaiN6+fnZSr",
-	"Ilbz41CfxPCkz8JKZhiiZsaj8XwOHtNwfzTFcj/3QUACwz6ZDUmkTFb1Z7vdfgTGrq2xUHdjSYcx0UO6",
-	"4smFCBBpT9qo8PnrNqbqw3ttFGbVKEuDzK6ocfoHedndN64pET4CNyyHpDZlVFMGN4SIij7TWbCQLMPV",
-	"VydE8bnwJB/XhDCSYHXMYswmKZ6Q9oTzSUzwnIqKEfSZ+sKQSLyvaW7/Hfz3/Yl5G3mshbzexhPthfms",
-	"eO0nOJZ/RwiSTaDPijNQ79cvMNOBOl3YcLGRyFsyYor2tmPSaHPmZH/fd+i3F0+r7gZh9ULJqjoyZRPA",
-	"jLLAMaHFTkmqrDCLWtlPG4ueksixqGjLMmeT2HWflYPXqDJ2ncsq4B00WR237rNS4BoV4tYoZTEROpXV",
-	"OBm0fgHpS1fshxPX3lwC33J4e504XCG8dhEGtCbL9mFAF4HCE6S+Ub73B9DtD2qNxJ9emgcXIMFUI+cB",
-	"n/fFGXyDuRX1zsYNBrVGDVa7fcQbH+l1eocwmE5jnZVcmahXHNNWuprGONlGYVsWS9mOrIbqc9MSFEPy",
-	"Qh7VWvDlpc6KDWYEM4FCdUe4fv13MGAfB1q37jvkNZpT7Ibh7Cjc9MEJxL/HnYetzoOd7XHlwqWxpPPY",
-	"qIKbpI36efmm6FZBY5aNYDAnyYzGsefU5MPUbjGeCswiORWoqeQs+jvor37fDdCR+WenfRQg9c9xQkoG",
-	"vsZNvVEOmsvRfKN/W2e5z8iqI1QGzyQo/xAAGlo3UDN30sVUgHV0RXUtbpYW0gg2O5I5SXiS2m52Ts9I",
-	"rMuot6Y2sRI4XCDJwWZFnJV4Ko6LPtQvu66HbFOiXbcqlQuwYCP15I6VozXZIdU4MW75Ab+oUXWw0lEp",
-	"CjkchiKLGRw93/B1csWa/IhVxzBPWxArExOcXajK5NlKjGXbemNJdm6MkhWZJvOESz7ice4b0tkHI36p",
-	"NM5lT471NQnU/CzhFwF6Qsj8jJCLAMV8hI0zOdGAnjYQqF8N+R7Gh9MIGtrnUgwJZjcu0YqZ0o7ksutp",
-	"u3OW1HaWfAAHSe4JqfDSGy6TkBm/BEfDiiSBPnOzBNAPNkngtgL/9lAKg+q8SxM9czUPNJZDuSqtU68u",
-	"bZxBaWxYrrtFGIvP5tI32sOHdUf725TLEsTrYc1HTR6k2Kp6D/I0SVRO+u8+rPH0KllqjPJsbO6Xsr0p",
-	"L51v8+3SvF1DhTs0JzVVewKcgprUkp10XAkaWdn+rqCH3e3Qg7UfWVVT8TjGdPZiierJDNuyxA2kxuMc",
-	"H8HWtlj8sBXVGhtqztUoYgQ7yHL3dMZby8VsKEKcNcNXL8/OkQ+64aTPsuz7ptWRAjdOFWTho0AD+IFL",
-	"Zqxz7qsVKCgD6TMsUBgpEUTIRbiH/vCX/yzPaoja6LQIxmfsshFmRvd25tRGBhorQldTHpOS8FLCVn+m",
-	"cXIUWE3r5GC5RMTJNzTUETSuWxPeMj/O8PxLvdNv9T7ZpkGrRIBHzbcUAZlRCR2Z4nVITYAWQaiJWYQw",
-	"W5hkWf2jWgOT/D0rGhlfHqw0wzxFy6WTfSt+4cKk3be+MppVZnAG6K9+320f7S5xpI47BNBNXZfAKqdI",
-	"13pFutVeke5Rp2am7CWdfyDf9Yp8Ad8iFTctKJDxZi5mOBfb1VIXj05dIr+Jr2E7WnUEw1G357N5qsjQ",
-	"Rr1gKCX62Uw5raauDVsp1PJfw6buQtPQXHN7Ox+e39rtqtuw1eAsH87p+jBzuj6sYi8Pb+x0zeZd3+Va",
-	"WugbOlytcHME2o2crWUy2J2rFd68I5/Ld5yh3YCTFczSb411LW3e55xfPCExvSTJwk+Xv01JSiI05fzC",
-	"1tE9KkAxNgXBsVKXodxY7gEwtUHDlWnCtEe2lJMsJZnNpfAVpejBIHsLEhyNcbEu76DUNO+g9+FC+JEe",
-	"YPba7VLHp1zIqjZII6I+cE8gdRNqMo7mWE4DBD1pANnHcVgVPehql4TrZ6qhJx7W83VcUI2muorJuNT0",
-	"M3W/hRpbFy8AyDm94aaqNEACMyrp1ySyWUkQNGCcEXNLcep23fLCSKWHPmWSJAzH6ExjbmmYQ1+RFbmW",
-	"3oKDL9RXMZqbBLvI0meWcKyerCgyONiCvup579yVzn14a7Xig51oxUAKTlosEHOQH+rCpudLWzo7mynJ",
-	"S6S1XPPPuKTjRYiaL16eP/30V4M3r5/t6Vw46Lc1poyKaahkaqFNF/xxmsrpvr6jEJXQ71STdd5RjEdk",
-	"tyxtpTvmV17352aqYIFZe0zTufnGakSOvP9cwYfoFTuSy1LdZndzb5+em31ZYFvz5eNYt9+VKA/mUIao",
-	"aaQUT9CQyCsC2YjqeIq9AIUZ2cHmLzOK3vW1JpSI4Cjss6YOAqRzU/TUOzSN0PjYvvYR/ANKeDUyUO4c",
-	"Ujy4ZT5Jidh/R6P3+3B3WIJMMMN3Dwb8G5eK4OAXD31piJaf8qFfcgNgM/QTsFjimEXoaoqlGnZEowAN",
-	"Fyhra+x4gQBkFPbaFaGajXSOFBvpdk56io38GJiJjYGKxsmXb3N/eidofMWHGrP2+Pj4GGOMh8PhcDQa",
-	"jaIoigghZDwej5UCBB7gGb80z4kLOp+bMeRo60u9+8wl0xLtnOAZ+uzVOTqzaO+WmVowNPgpwZJMFo2T",
-	"xoxoOGZD5b0iA/VMt2um+35Jn4mMX7yEL0yuHDz2YM3BLKorqxiBRgE/Vwz7fb70PulKGJCrhWowqcRf",
-	"8aH55ZFR1bQLPYAeIxphPkfDpuW6n41KffLgSsmnZNRHO0KojC/kDGT1XkoFggEGKGUXjF/l7UdqIHpa",
-	"EnQFYg1qLPWLxq3x23cHvffeiFtGue8qUc3dtG1zO3SwMFD+4fp5ZEeisoLP9loylXxQ1N/U7QJ0GZ29",
-	"oJd+bz1JOkdvRQfNZR3GPZbug8sndIX+Y9lkkjKm2WR+ig1VFdhkftXzUnvo6xysM3u3KwFXV02aJS3i",
-	"X/hWtKii1T3kJYlqSNpRwapUqaDQHdXdF2dRctGs+VhOazlpO5E4w298UjuTSBWeL7g8+IoP6ys9uZBb",
-	"6wNz3u4bHMA7vE5jXxh6Fdrwc55VOyxDDmsowz/87n8oggxvg06+0lrttToPPlgxqR/OJrwfQnsqco1H",
-	"0sniBnRaMqbX93Xpyf05TuT9Ujrx/XGMxfS+n3vmUenKlYeScM3CMFsgMcfMFmMaGLSKnciG8KCz1baI",
-	"EdcZUpYdpQIKAC+IOjjgnVP/jflQgwTmUzY3VnBHH2gZYANDWDBJY2JwY6YkIY90dOuKCmIaNZAICSJl",
-	"hnCUxtC9G+CPeALLEMKShwEK5ZSyC70584SHqKkvDfTKhfvmT1g0XaVX8ivAyPygwHC8KmGolbWu1iGw",
-	"UK7anZkNGfonKOnPH+Wl+wQMbPPqDKlG7QNqQtQWeK9SZ5gtItr20OWZGB7Ko2yeyh/zVM5TmXULGWf4",
-	"Vzcgyi1Gutq235I9XGX9fD16S0zB46HvCaykE1OllAlp2ID6DmqGDzoCygyvEiolYSjszsISDR1M63kX",
-	"9IErkFYOEWUGXEgXcVJCXETkrOXTJm6GTEY8VXu/1p9dUgokigkWEqgebEU9xqzVjLK/nEEu+0WrMIcO",
-	"N4+43CoPX10ksJLDr+bHqyd1C7x4Bf96yeJFDoZU4mAWckQd7Wp+Zc0rxdVCPa7Ssfho40XwpbqZGMKG",
-	"b6o6/afoM46iNNH4mM3wuAOl3N3pQWcW7lkjEmSQc/wDOPQBCg9A5nSjcC/IvDFdTfwH3cjDFFxqKuIl",
-	"9tamLhlmUeIPK4/2LqKyuS65fWS2qmoRj6ZkoBgpGXSnA+i86jGfSYJmNI7VDoGcsjzGcmDJEUbd1pSn",
-	"CdK5cwjebOSsLlKQ0GpOPQ2fWcrR8BNVKXbli2DVUHedaR7NbjbNo5aGRdpuoscHHx3d8jyjAXy8cpaQ",
-	"X8PHeuBRYaa1p6Fm0bkFy+NDwtjQGZ6QqlX6ecolRimD4CNJkAVMiBA8lqO3dvbWA9TV2FvP8IqbuIpB",
-	"wJb6I7frkD9B3xyM8LyqfFZAwrurlDKDyGpT47RgH2FwlEXpiLTRqbljiqUGSGIchTN8bbJnQ9RkSkhp",
-	"5MNSaq3i5+qCGVr242eQ03hPwNWXcPFcX9sD7GBoka8HBBl6hUFjDbNrftQNpjUcpkGqTKRAzYiPxL5G",
-	"cWzPIvRf/h16RqIJSfYK5wKigk0Nmq3nmX0eqEWzBc7ixV4bPdUdXCcE1sBiw1aXIncfHDw8rEVDm/Ys",
-	"MOu5GUHNSTJQU6xzTEZTnEzAUBoRW8cHP8Aa3f6BsUnbNvGILV6OGydfrpupeshUt2wEzvcijeNfQIPX",
-	"928DH48F+w2jmLOJIQpDRoCw51TvKYJql3Ja7xcG1tANXCib1JFdRdIXc/Wl7AVLLN49E0Ue37lVmfxh",
-	"sypdblo6C16xWaEzBH6NaXmDlo5OUd4UqbXAhzezIbfHCrhT/X4Aqt9ahW03H/8BqlI7gUu4U7/u1K87",
-	"9etO/frg6pcfm2uFklSpe+zCwXVToByn3LyQyF1i2Qbqxs0o2QkXr98bK2ikjP42Jeay2hs7/LMFG53O",
-	"5/HiNtFDNC8sgYcYj/KCjRSz8CAy3yKaiI35F+pv/PEO6EGR8HnePD7Kmlu5CBKMw5knCdQxFLOJzJs9",
-	"6Bt+mso25RZgTXIkhTLBtrt+Yl2T/rQSyqcaY6840d0gh3gW74anW73sVUIuKbna2eDM+3Y8PD+p4MgT",
-	"9HmmC21M8y5LwQHkpBkKXxDpw8FudzfDwL4Z9IF5eGMEAvdsF+CXYW5B6agur4Rv5pvNW3O1GzUeX+1j",
-	"KJyywkK5H4dkpyzBaTUZVXbhguyFaAXMocathpwFU7F9NeXCICRdYWESIKLadVx1jnHQMHBL/oHBRaWh",
-	"K91TaaUCULKKkuZW0IjssIJs5SqXfVcFZXcelTuPyp1HpcqYvXN23Dk77pwdd86Ob8PZsST3Xz598viV",
-	"qevw6FqpnPKEfg1JSdW4fCPOGBnJdkxZet2O+D5XD/b27ePeXAWcSj5IyERpvIkvH8p0gKUT1qLMdCUy",
-	"Ni70syexAE6SV+bnvYnItQGjgVtjyi6MBIUaXrnYq9WrcxRjOhtooCW/T0HdgKY8zrqeEmUExAhHUbLU",
-	"X9UiNi23NILvmFy2ul9yUJSEVNuu50pLyV40qv6iTFIhBzG5JLXmhxE8gOAB1PnD7/754ZpGO+4HKkeh",
-	"hl2No62HgBEjVzDBe0LjOFEB/VN0W7LiV7MXej9JCZNLxTVz0zGkpa9/sL5ThOn+e+uRUYPGFIuBGb5G",
-	"OKz1FN0GY48KkepDuRootk59usthbH36sgX9zLAOv/kc0YSM5CBNaFX9vr4DvXn9VOlIlq1YHcSelba3",
-	"B4vaeLd+H/jWvpKgQzy68Gawjvh8ycmamBrSDazyOJ0UlwE4qH8VQLRszoPhsQ/XiUCQhLIx32CcFtut",
-	"ZqK6WrIsm8EUxRtyDTzyyl230vBcZuA7Xdk2l2VVfmzLrHuJpRVliI/vlsh7s6wH92xtlfzgFfBrdDf4",
-	"2pvXz7xCfFOZutLTkQEf+mTkhk+WZF2VjFrX3ndZZG0wjpqiZ6Ne9tl7c5lQqkhOqCQtZRo9ski6hI2S",
-	"xbwM290QB6PkQLaUQG2ZY9qCY9oCjrSmNXS30zu8oYTLxc4GJHgrMmhTKGYifEv/KY1jW8KjhqlLvQNd",
-	"pmAqUxSFGKvlisRxq1hq7cJiTKicpsNGkAmJQrHFCsmRS6s6y3qm73bE08pGo1oZYyjUUjPmE8p+Yq//",
-	"nVIxSz5IN6SIW193WsdvzX8HrbfvOsFB11/1XZCCG1BJWTDVfrRc+1CQP/mRXsedK+BTOI1G4QmKqABg",
-	"94Vtsqv0W3UWgEYwuiQJHVMSoadPtIn5CIVavocniFzPYzqiUuMI6AfsdMEPUEB8p9GoETT0wyWMd/2b",
-	"Z9Hdiewizl0wOrePOLmv2ZHr+vbkYUXI9U4gfgCB6NTUthi5amUK3p1Iq1rDbWXGt8GflxjDK7yYESZf",
-	"aJCo5XSFGkX/xycH3ZNub+vSm+N6uQ9ETnmJ/Bd0jr3IVjyJSDJgvISX+JkadrfXedA5Puh0Oqcf/az3",
-	"8yfHz71I+DjBs5VA36tBknVjM1jVewLB24gkiUBYWISnSDcAF3TCsEwTpRqM4jQiJeCTd40ZZ2TROGl0",
-	"O20N7rO0iwlgcQxwFCXlfTpod9rd7kH7I7+7wAaOy9A8WId/IzKiEYlOUDhStpckURigMEqVGMWSqD/o",
-	"hHGNXcW4RBgZmBOksT/2AhQOcTTIZqkeMSg5A9gmQCKfQbPiGRUzLEdQn0mu50qswedMX3T4GrvEMY1K",
-	"ypIdnFcNSnBElmjBUkKv1+l069nThgId6nJenlFMtqjFXSkYq2/XHcRdaA7Fk7296mDe81JN+hRwFpZ9",
-	"3zN/7351BvS1AGGgpRmOkV7jrA6ZSnJPILfmPN8lTfEbexgzvrShhxFITqx6aXfjzggO3zJ6peVafE7Y",
-	"XC9uUbu8VbZGb8bM1yKHzvFiYDvJOspEXDWneYxZJTyHuqijQGrmaJguBGpOEmzQNUYkg32QCWYCaxg5",
-	"iOvOcGICGfpZNfO9ANExwmyxJcZF1tqkOsqYf1DzJKFhQdXXUbOjWyroacFdAbqa0tEUwZz003BRmSbq",
-	"YfgiokxIUgbEOupUBcA8wATrEAoDFKoh6vYPGe/VLB3GbqLRYX5GyvgZ6raitdo0b/9GXfrGvHTvR+uY",
-	"9DIZKBX3CitB6m4zS2dDCG5BWEXHs2CXl9FOV3B6rU8NtvL9u6p8gdZH67PAHCFiBxC44ZhM2mQHKrB8",
-	"1hJifngcpC1HIjn8LD/5dQVRzu93AQ26LES+5/igr2LMtnIzr0D75jlEn+IjBx0U4YUo22FOxrSjmxq0",
-	"jAE8UchJctG+Dx486KzLznZMuhIeyXgMcKWSg09FFDBIFEutF0nWCS61KauU9qDWHcAvionkPU8a+fLJ",
-	"VUs840xO48U2PeaqoRMsNtEMxzH0pjfaDggN1BypGWUp9mq5SlkovePO7hJRakgxq0/nyTIgoAo72qkr",
-	"jvyjrDHQOk0GPduvk1IqWsnr2tnicag6v7vQwj3ju4kuHmNW033358tVvvccIj/WR7dxrL/LR3KZouul",
-	"q9rcMZ00VkSoOurscBVhPN7eKGtyex/0KsZRI3G34pXd3lFtDb+cPrmFmVDmQhvCH7yt2t3qHs84631t",
-	"bWOtm2bR/BJImv7N5w4AeSo3yas027zDrEod7VPiXvIILwy2Iph/0tZboCkWefZXKaMyG9Kqnvu+np1z",
-	"LkhUK2kW3u8XjWYz8sV0Xr1yb3dUY1WkFY95kPW7rey2bdQsXbwCdSx6P2iOPQ1qGJ6Vqh96tY2AfBAr",
-	"1+S1zqTeUEozW49ayu+cz+MFZGyr4YusdKeJswve+ky7fSbFe89XG7VJbeuaKlaPAAWZNJiTZJCKaD2X",
-	"f3OGIh7HOAmg8pSzS5JI24LyNU8lSVpCLmKzxU27QaC4gNdHMzmfZrqNhPBqKt62z19MSUJM/pyiOBgf",
-	"FVlfeYhVNz/75DxAPz17+SJAWOrihYfoOf14z59sB68qtMvZ1zvf/kpwtquG3iVCV9Pzk3aW8L0h6qhO",
-	"sLfnEaoPmhiyPfI08MBCy3FGRB4IQeR6REgkUIiH/JJk9RlTLPoM3iGFTSSH1YpMGqM9+sL6zqy7GRbw",
-	"nmijN0wQUzwE3rYsA73PzJNjHsf8SnsXKSRw6BGru92sdNNiuyTanPGWHBWbUOM6YqxXP/aimFIvdQu7",
-	"ikqwXuc7UAq2yYg/+gC1a2sAEjcZ7i1jZN2gzGqzh9bWfPgWpbKao9c7+nDYFYXDuTGGRSmSX8xs5nPC",
-	"qOkHPqbQh1Xnq2wHIdHvX/e66n8OWv3+9dHH6n+eqH9+9MlaZImD3rJAdvMBlvUMprQIHqeSICUwmmIP",
-	"vXn9bE3hQt2s6iVh5UYKMvnU/vHeT7zzek0iNQzK2WMeeVskRGQwpVVhSHX5njCFMgRaJIymOMEjSZJS",
-	"7cmrz163Ppr+vPeH3/3brUKP3W2KGwqhx+0ib6UQxkG9tAp8PUhFiYy7q1o8Lq/tEMvRtJS9iJWi3Loi",
-	"5GK7oB/UpCckImRmg2M5Vr00G5rF2EJQNMO9m8b11uuMq2Jrq7uluOTrtMQTJBqMbPh8VYedFUiFOe37",
-	"QkPZFhe+5oSMCnGiNdGh4jw+VjvvP4tlxgin6vOf93725Pj54S+/ePjrVwevzz9+8OLxp0enm5WCLBvH",
-	"K6nNb+3qIa6fYc0YTpGKP7nGIwmWGaAmG+oExTE0+xL6wPXLVNArSb+1TtQCFykxd2gVBwXISiXGTObH",
-	"yCkLbJZKQDU+vHnxcmT1o1anCxxvXV7EWu7lMqK8rXZ5ZV8DR1DmfMyvSKTreGEKDEEZL/ANqO6zFhZn",
-	"I7LUSmpFf9ttmJ9O7W6OaaxzvFgEi/v47Bdq6Xgi1ZBQueNLiW439CZvxUKhhBzyyUwF+asYM7EXuGYS",
-	"UGt5wTaEcKoRY3KHZ/j4Tcz2tZtYxQdSVofT7SIIXlJhvucRcK/E8zQVGkl6SULU1KSgeMRegELFjELU",
-	"1I4sdXiggnWvIjHQTdvXLzTCLpNu0LnS3F70Kmf3r1E5d5Q2nw2iTqRrF2qhV8M72pQFvvfu8JgkCY4f",
-	"89mMCmFc+fVSA73RZoDsULz8kspSBeoGCtmHyFmu2S4AJrLUn/Bgo4f9SUZDPvQOUy/ddulM9uGN0pp2",
-	"kpXoNKL3NHqCbsjNP/zuP+5BgzuejEgeVtHJdldYQO5XUWx1aqrRzqp5VqGwj559KSQEZyla2ZxqqNTl",
-	"Y7QbYbN0OL/3AmfGJTGdL/0th02mg64hND0xT3InMmqGGJLXtW9It5rS/9wLskq+AKlPBwizPuNzLQhQ",
-	"qK2pEF6hJRp0bLYSag+UwnFCSAt6EoUzInGEJQ7b6KWckgSNKYkjgXBC+szk1Jt2zE7jY2d0jRN7pTWZ",
-	"yxb81jrQVoXBKGlM5g4+wzzWJmc5Buu+0j3B/rcXmiEBGJAv5RmmVi0rtahyJiYJngE4oPDWN/hgBEWr",
-	"W/Yqdfzh0QyxZX07U7fUrp5hfwq7nRv0qxYy4RdmJbv1VnI5kRo2cV2p2fvK0/GU+XFTsn6xkpu+xo8y",
-	"6zXHvbKJQqZVoz4/oTYf9eEtVa4skaLbK3uGWYrjVuGC6ZT9HC6hz16dV3XE1nGVLz1E2s2H4Pzaa7z1",
-	"kT5MZwOe6nKY5QBoZx2K5rJwezkn7PQpJAFkEIxKrGU5WV9xyh4hi04lc3ResDkjFOoqk1Y/7XQORnbB",
-	"4S+lVRvZo+UlCAI2KVqhBxsbd2bjfUBE5lLWcXKK5wRh02MazfBCg5SiJs7oCmgpp6yrBM/nisnyBGGG",
-	"YCEheJe3KLQ3l+uklqlimSJyargZb3AbT5cXIeuoTSM9iwWK8ZDEj7JjUmitbWsAqDTV7kUnQeGYlCMH",
-	"9VtbF47UWq55k4bUSyHPjU5pRZikStSsOYDrOGElcqptmL+6W7bTWL12c/Q1N/o7mheIYMtNv42u46uW",
-	"pwwHkLfzru75vb7Rd7Xm9zyrtFpms5+fn79CuqQiKzxbsJFFPHT9B599ohbr1cuz86KfQP/ucRIUeMNK",
-	"DAjQOzNJO8VS+w0ZZ+QR0kE2HS8NJ3NZcGpodG/dRPSiOK4KmjCbVtHL+RRpsZFpxHob2uipFEjXfIMq",
-	"avy/CZFpwkgU6CykqykBlVVOyQLuEhpyehkgYDAlOKoDj7VOTrqyMeOvJSFpXNYg6jTYHSTkkKSVbYCR",
-	"o2sF4M0SlKdYDGD2y8pgJbaBemZIcEKSTZ4q8wncHfZGB9EhORo/KEGHdFrHuDV++67b88OF5O3p66dR",
-	"us3vd5pHGWPo4Qxn9Cs+NKiQpghN7SoEcpdyKAvN+NXmJZc4Hggy4szX6+BMX8i6wKrRRWlMIviwbW2Z",
-	"uRqMFkOF7XwwXKApZAOxuFi4evCgUytZI8ZCDtTLvCGbL+yH7WroyupxGuuFGVNGxZREqIkF0uf9nM7I",
-	"nuUlZrkMfGfJEdY5avUOzrudk+7RyUHnxxC9KVLMj775Tb8fvTt831L/6dn/nOv/nBT+0+/rN/xodQns",
-	"eiljmLjX5jsneKZkGTqzrbN3ae2pXdheIlaCuFkelaXxqa3cvyLD0RTLHp5Tm8xXvzFdDqmmsdmyUkGX",
-	"4zprUZ6c52iUSLHADZb4mYdZVUtlvVd5GLUshxi5yoRPmCZxwZy0Tfe1a0RLKiwMoy9p/8vHXZ9CS31G",
-	"gBsLc5mWlm3VIkVkxids9ab7+762dPxlSy9cy9iZrZ+RhUdlLzMXl9X/rb/9o/+fsgB7D+7d/3H7N4Pw",
-	"m/9/p3V82vo1bn3denv/RxUYs9NVXiALB93SY25ZUliDC3PYOX5QI0hRKfmWv69v3fH3d2Smd5S9p0nW",
-	"dCHfSvvYLOOvsiDziXUaJCnxlF5WvNnVLm4uQYsrwsqyyBzRrFKse6R+2TjpcVah+tsV+OyT8/oq/lpi",
-	"qSOZ1h3XlZKrtta/9q1LUs2/PsDa3BWyvM74KIrfthfXfv3mQnEpaXDNN9+vkUP+kk4tfzb1A5q9XlfN",
-	"aV++TkSeYeNJ8I1t0xF9gBk1gtpTy0Pnnm4vWrYvdxpTirUr/YXEi5LIzzhfXk2zWoRbcv4zk8Y+nUkP",
-	"1kIcaoVf+0gEorKEpv6tyHDfqPU9W476uy35tY9E2CSGDyv4y56CDyTbheRz8LLMbleq3wnuepLZ/vjn",
-	"JpsrFZQQphsiHEUCGIgTBrogZC7y9hV23PcAeY48ygMsCMeCZ2xGTkmfLbsQ4cya6FW5H6QOw2+iGlW5",
-	"Y1c0ayv63+p63bbSD8q+BdfWN+9bIdIXbJRn862aw5+9D7F6naqX55zOvH6ON+ePkaQzEqDXnz5GBwcH",
-	"x+iKyinCKNSusxDx8VgQGVgJohnzVq673fjtzohUJ8uzz5B+PUh1pWQ0yPuSepo25h1XsURTfEnU8YIH",
-	"A8iHQXxsWjG10cvxGA0XXnFZ6QLHaUTlADBBBt7a3FcJaSneheBONOX8AlGGyHhMRhI1w9M3T56eD549",
-	"ff70fPDm9bPQQIkJItGUJLk7FfzAfDwu7og3mIETSFViXHor4yw26IigcN/cHCIx5VcCNUN9Jcy+6zWc",
-	"G3/8e//7H//pP/rjX/69P/77/9sfUCGjiwFlg0r3wBsAaZrhBYJ71ZoA3A9GEV4YpLqEXOEkKuWN1+wI",
-	"ZAcww9cD/R7/SsRq74XUo2hRln30t3mO6N4j6HA6JLYi12gSSzmiOwMCyYdP2crh56BOq8ZfTkzc4UA5",
-	"kwkdppBhqKXZwDZwXosxnT9r7JvH9sn3pnBxoAHVRxroJ2eH75YqMyYU9BWA5oOibcxKPZ4M4joUbICN",
-	"J3lZ66885iaNe+C0AKmsww81tr5J4rNPCAP2bkvRY8wAjsO8GTVhXK1edvAwE1fqiPz07OWL9Yd+HGMx",
-	"1XzIxwlJhDqdzj2BhimNpSITuJUkJ1mlSt4dcITjWEMi6EZVDIX69VeURfwqVAtn2KqeDMSRFSVgyoS5",
-	"OVQaurFJpgQlaUyW2NeDmnS4jgjd0W04ezU2/aCNzCvTCeYNQ1aMaP1cUTN80IEkte5M/e8BgAh3DaIl",
-	"Rp9xZNGqHqEuWGkH3Wivjb5QQjh0Ni90Ysfwgx5G+K6vkb77jZM+ADX2G0Ffd8mGn+7DO+7Dr3o+/cZJ",
-	"ux30GybJQPQbJ8533ofljo57j1DYb/QbYYWoOZiWswZ9Ng65gtTkwRDHmK3DVrJYqpLrehxGruJF1hOK",
-	"REB/axsieuqlAHW4Qh5zIbVA1nctS+QXL8+ffvqrHQljKEP2j+SZ4hItLf2WBvHy9M3551uMwdpR6oVF",
-	"8A4YiXeINBoNOIsXvqzleIFwpE4fcFeeCEAMV0Nt8iTbqj2rTVpnyCMNAsMZQdD9LxVEPckmsYYcb3Gm",
-	"Toa6/YIsRD0m7EAWV+sV53zeSsEtkPB0MrX4LQYC1IK5Qt4I15CRm398RhIl42Sl28begKiFBPENopRp",
-	"N+hqiNh1jRzckehkmYG3qc1pceZq2ZWlqh+BPALdZKh5lTUeCkoZN3ubr42X1M/9C3BPaLWFp1KX+oPh",
-	"kQ6B7dlOcROuzeaksvTfvKJA7Rrv2VnKIwdmqYAXrXeUssEqHPFMzZJAXtsCirfLptKXndbx23fd4Ph9",
-	"s99v27967ytgCOxwdckHqA6LgW5I7TGAnusLyMI9g7Y9JBpSGUNFrhY2Jk33EcJgtiaWNdoCd8bllLJJ",
-	"CUikKKofrq1iVVYXZZMBYdGc01VnOPzsk3ME/ebMM2GmDeVYZgYnR3KEGTCakpnwSJ3vQM3QPnvYOaxH",
-	"z/OE354qpV5eU5GaJ/xDqlFqZOogrO026nYXNVqt1rklRwmNiB555t1qo1N9k5X3+jJPUJjGMsGhmb37",
-	"WipQzK/UkgmdtB0hrJdgSidTOIlU5wDSxI4kjrUJq+z6UG3GFU+E3FMrGBNpccn0zUY8lJUL/6J8K5ol",
-	"rNHN9MqMjrfWKucJX6NTZt+4JY3SAXFjdE0pp+ICgGnsZ8YGwd9WM+iizr02eqyh3myTbrWMfeZ7/grs",
-	"O6zOdxKhOU7kQtlvYN0B3wkQaU/aKISiwdNUTvd1llxouFWfcYY+xUJ+9ur8nkBihGOCmtn7/+r3qGsG",
-	"Vay92qD+NDGVd4NRVno3qF/hyMdaEwcRoWXdUoHsHC8MHhmUKqKmZVD5F4Xa7L3lcsgqPImOfya5TV8t",
-	"K74w2cBGCCgRlzWVLSmltRxHha9uwQ1LSq7tY+0wyKzlbdYqeT0XEkTvpJTxYMrTRHgrP/RNiLBIGPme",
-	"SyJ4ClZEaVupIDlaBZqnYmo6dhMGeIZXOIkClM6Bo2hM5hIm+KF3mIqUooE+s0MsVlFcZNpLZEX2CfhD",
-	"AG8XBPwYz2i8MEwlkyUz6KPBzBmz31KnPjzpMy1vjcAYLuyXsjjLiDORzgiiMjCymbOsU/k9gfgVQxGJ",
-	"oL2Q81jElQ7U7jObstLtdEpHtNvZkRQuriFnqQDuh/PK0lU+tTN4Gpjix+rZpTcmRDcwrCKjz4FOQKpH",
-	"6vQX9kriC2KIGN4SgLyiLOWpUNbDEI8utFtNoBGet5Fdr6Oiq9Ste+fpMCbuUj38qADY3Wl3cnVSd91Y",
-	"mpRfNEAfKVmmN72leVFbCHRQqHeAX/JCv0KMLbu2FDOl0lcE88o0yat8RNIZGXzNWdVZ0TLo6emLU4jg",
-	"oK9B183cvepogjU7SqU6F1TuFas53pw/LordU0GxohM2mWJaw95Uuv/F7enD+vU1NWK4+UPqxO7oPrAC",
-	"qOd6QxXQ2bytlUB4xxo10PnOLSmCYCrsyj4xdkfG4JuCaKul/IHwhuYDdNPayFv1ySu8aM0TLvmIx5m/",
-	"qhnCm8K9zT1XeggXZFHhJkJwQ+6zuiAL1zukiSb3EenUuG3cRHog8zpOs2Y4pwBboBm4WhO/16ymz0x/",
-	"utI35b5fnWUsiHZIhe+yJ9/va89Uez6dQ5mAtgZAGxZowqtglPHCdUytd0qV0x0zsVKhEQcV8XCPM37J",
-	"mnL908ux7IIjvSIGthRuXh24c73NPq12jf7t91FU8YY10ckl+esJW/sjsf7wsk/9XavOrdbOfGpOmae4",
-	"xO2esfLB9/vPl5231a7uStez14+6xlu5xlJd4S4sxfuKsc+SxC5qLwVvjuvm8yXU2PyTXTWsrkpaWWuR",
-	"bpVi8ub1s0zoalUJ3CK1o0XOR2+OnnuDjJRsErXyUJYScO8SU+4SUz5wYkpNWL2b5ZLoFndOKol5aXZc",
-	"bMxDafcjHinlvtV7H1qkTT8bEFM+L3CBhDBy5Tv/d/knd/kn34H8E1cMQfD0x1+K2TR6+436YzoT7bdV",
-	"IsmXqLIyy2TrpmWbJ6PcVHbrd91cbG+Su1I5ZnQOPkOT2MKZMaM1CrQSqxojud1nrw0ItEXQSIjg8aUJ",
-	"8aJ5Qi+xJFkyH7R7NzjMwwUKT589e/nF4NXrp784Pf9k8PLN+ccv37x4Epa8tDXyY266aG42zV1Oy9Y5",
-	"LeuTSD5/fvq4dfb5ae/oQTm5pZDSYhwZhI2SxRzSHMqVXyXT/WoqyGhwcPHbY92EYU2pV+/owZoZ3eXE",
-	"3OXE3OXEfJ9yYrxNEg7rvOwul+SD5ZJsrx3uOunkVlsL/BByPm6ctuFtv7H2wHrTLgo5ENm7Puqt3aa7",
-	"7Ii77Ii77Iiq7IjNGtDcpU7cpU7cpU7sWu+pzLFwcUPqi8/vUvLDisB/IfPhZq6Dh9HBuDPqDY/xR+Rw",
-	"/KC7rffgLlWiZqrEcthWSbNnlF14cAMAZomLqiadCYFkXRxnjk0h1byy597v54nd7XY7L5LHkTquyLLp",
-	"UkZvDm6Symlphss4RliQ1Q6j06f5qhvuGFN2cWI+rRQ8FqFQjZIn9GvgbyfoY419pIH61UDOlfg2SP3F",
-	"4epZ7ot4cDg6P57/vDf7dfLwZ9dfdIf7l93Nm5J2W73ejZuSLjdSOthF378ygrFnzl5M2QrIiedaJtmN",
-	"mGFQ3TMq0QUqWqWHV3h74rcUU71pU0olRVpDLqut2wqtxDVtLWnp1glzRVaUIUBJf+TCKmqZuBTL9Vu5",
-	"65GXjGz0NCY9qFkCoZ+vmOEpuL5A4yVCguWaTdRs0Qaz3GqG2zV3SSETZcfHDJqyLreg7fZq1ptAEK1K",
-	"ToHGpqtqogyUVC30PX1Iio6R3hatmhxgYjuS7HgGDscvUn2ZRgrLUCbAql61GacuMMDCNr1dJaBqNndd",
-	"IcNqSZgbxrM+CBv2ZENVc8PV/ctXN+nYkHVuZpOW+GoNXrgZIt0SX1vnXtno7c5BXnkiN+9yat+88jT4",
-	"sVE36zqX637rQET161YOaFd5f9/ugfUk2pErnS208IB71TzQP4wD7F87uPwItbpV0KE1jnuru4XesskA",
-	"Nv/4NipJpf3lulgrD9C7nXiZPE5NiGYUfdu2DCTPChQa1VHHN2hS8oLiuTKtlA6s/exBn81JkrfSaWJw",
-	"FvAxClclGoba0ZQhty7mZO8RCu+H1pkEHuw+4+Ps1TqzJaZCkij3EIfv+o37/cYJ6nY678M2eq3hHyN0",
-	"NeUxWerUeN8QwYTA4TvpdTr6ILnr71j/ZvuKWIQzPP9Sn423en/U7sLOP+eMSp54Wu8X4Gw37Fd7O1bk",
-	"BjGkLbvsLiPZOgkBncrGK+BjWDPd45ODmylW8KUYS8JGi8GsOLjuw17tLjEzIkS5WWuDXzSqPplzExs1",
-	"SNkF41cM9ONG0IjUvwuhA/jZL1h8RUs6CgbBKYPQjGZQ9UWFRu/WGQ5t9IniBtqhI6eEaThWATXSVEL0",
-	"NiE41pnTOEaK6cUEcOSaWKDw1cszk3dhD/X+Oxq9z0Ju++/soVe/SiJkiCJORKCrz52WiTazx/Ik3ZSV",
-	"CpTOs8ZWzMnNaKNPZnO5CMw71JNwG6DCFmZ+TxhveFGiu/K3Fh6x9i55k2zSYUxHHi/+lF8xhCVy0lPg",
-	"1n3TkbZWTvwtGLYr7ESHSVn68vakMXN2O964tL18uEpnZfmcb2gourx2K2NxA3a8OnJdcOGDRFrqorsZ",
-	"0rd5B/DHIrfMA50PDouZD15WmvGHKrJf27NyxTHYTHt0z8gma+Q3mpy9W0scO7GdCpL9BvaT+54d2VC3",
-	"QcdbEW4hRvp9oNT1pLm8wekwkwCfJVh7aDdgSvMYs5vuZIka7St99HhOfX0xwU4wNgFAxtCIgDi+ggss",
-	"sxuoOEEQFUV/+Ed/Xynp8N9xQgoNa9TfuqDQFqMWdRt9YWkf3giSmMqi2rr0wbenS2+lH88TyhMqF+ub",
-	"z9Z1QNVxCee+4IK0zwZTWCEf2Thbs0vRu0W7a2f9MrnSKcIOlM3mgrHfKbYmvl2Pn3fd16zvLqSXe5K2",
-	"l13OW2pKrhJr89H60Zb7U+Zx9t2VA9+GTCthes8kTqCxhbkjh01ThkdYLp8KkdDl0nu7S3X10iwUXxZ5",
-	"2pAP/6LoQc0+p+8u5VsceosITG5G4c0jniRkJFtTngjSGoIbdrE+paPs1PTJ8oTHa9tmlDpOqE1+rR6r",
-	"7a3zvCCPJlZl+HQ2yfBRNLCslgyhl4ezIge9woIcFOs9dDOqTut40G69/fGP1hpz2Uedfas6Fa+M1+Im",
-	"zMWzjL4g/LzsIPHzczwhA0G/Lt7a82fQLTU6724hD2GKeXPzubZN83FULd2OlPdKFmP92eYGyFt2asN3",
-	"x0hay9eW19qMYhCRWIfCV6RFcISjCDUZmWBJL4n6ISJROpJ7bfTCqUuUfKLBCcEVFFpeWTdasKupZTzT",
-	"1xOt2CMhyzasaouGYzoif1EdsFLctdjF+cvf/EW/L97++C/sP7xRq0nC07k3j+A5vyRZErr211OB4H7U",
-	"DMHlBH8IC9WE1bh1kg1cKC73mjip78DmosG3gPa6mzm498hNmzdVBAKRckMdr4BpCYnnkPS9AzkDptGq",
-	"kGDW5tsMFmB1wTvahAb74DMF8wja5WRJ/zDNNjIoKShUz4XWuSqFBlDVccaTbNcucZwSyL6V3GBIOf3y",
-	"TetF07K1XLnb6/Q+anW6rc4uEg6+A+KXru8TDrbrClG9QfGZz5Ivje+UMZ6yEZkRJn3JkxElbLTpqrkv",
-	"PbWvMPAcpKqyVJJriZrPcXIR8StWyhZVN9jE4IQIpacKhCXq9E46HWh0BRgtQ54qC18Xgra3ylrsbhVv",
-	"ivznTHvKdS8HOAtQkdB088sIK2HI5EM53n2uYz3zXa/vihmNEz7zTsgU9lfNqLeDGUkq45Lq+RyrwTMw",
-	"WThDZ1imSQR1z8uZb+uiDt2dRB30IHOKd9c0p5cgP2CbRQnqnLflYmIcx7blF4VGSFm7jqagE0Yg0ROo",
-	"Uu4FKAS4Gagw0VdblGkImgCF0B5EXyx2CnEdZDiOjVcG0vLgkaKLTN+xfEirp7cLv8EqFri9H6H01k+S",
-	"hCd+TkfUJTTkEeQSmMxgzPAEhoBOXz1FTe2tDRBO5TTQaxzA6u+dIIxEOieJILb8tM8S3THYOjBPXz29",
-	"p2GAIiIxjfuNE/Su34APq3/3G+12u994/17RA54v5xLox8CnxSPNHS5xTKOBSVdRd+sJZoaZEubZSr1f",
-	"anecv3GDrYFFfKKfLO+EeWHdrXiSfb/ks4P5eXC1peJCAZrh0ZQy0koIjtQv0EpMa3om5oeGRChViUoD",
-	"IIbZhLTRJ7Cv0OALs0Wf2ao32F9biQ82AhUm9QN6/bTRZ0bQwQoLNMJJstBFe7rgKSKQrEzwaNpntm7G",
-	"VGrCdgbg1ZZXHM14QtAFZZE4AQd3hhVnbofhWW1sGPPRhUBY14wGJqDuBpyzR5rQx8FcGOj6Aq0fmeKC",
-	"Pf3WQqg+AawX0w5Vp8vf0zRDhGz3WZ99g/RL0Ddmmt/02TetVgv+v7p82Omgb1BYosYQNYcYsPnxjEi1",
-	"ruZ8KTZm7/1KcBYqtsZEOp/zRLHXGYkoHij6CZ07TRTb+UWt2CBN4hBYHxhNA8blwNh86mfdxHQQUQHR",
-	"JvUT1EiziYb9c19nP2iQMwZ4yC8JYMOBruxeApQ3KM7KLhlB7XvKXio/hZrYUZ9gzdCMzIYkQTyVhnoF",
-	"ivgoVSyIRChRRGzSGXTASTEUWOFwr7SKdhdKP1t4C/W7hk+zxzf/Re3ywCyL+tXaPAPKjJmkfpVczst3",
-	"XZCF+5MQHPaNlH+MCKPEPGWgZuiEKQ2hcKu797BeDL08TeUUGHBWUaP7/CKT1hJYADbgzJERnWjB00Ts",
-	"IUOvXUWvKbOvKVIGntPBBVm4A3B+yu7KOrNni+Gu5LrVsSPp6ZMj0vGYjqhaCeubCEq/g0Mme+5APTfm",
-	"yZBGkR4COIFdSld2TWFMQPLlI0Ln5V/y2zRCJmzaFCdEz1kzDOdX95v6F7MDcDABvRKYGIlCYFHQOkZz",
-	"O32orV4zmKXSvMZU+7ujH4lk7H48o0rA5SuOQvBBAYZgFHPzlGPADSTng5hfwcstmGL2GrvQh2qh1WKM",
-	"ecpK65P9pKdd+CkhEZnN9deXzpOLk2PoNvvgkfqgbnle2Bl7/VhdH3E2jqk+iILIdD4w2VJ6lhGJKRTP",
-	"qxdEBOudNg0wBhIbqi2P0S5t+XdnP8uX3GUvX1N/k5nZvWyBOSPLi+B8oXhhjvPD0gWiVyJEbx2GluD6",
-	"Wq+nj/Q84SOlAQxjzWBh0TP2CvlbAAciDdcw4m8Phq/UNZsxOjAHPWeLzg95geIgIUrBAdp2xLJ5r+5y",
-	"mmWlOoWN6oM20RR2ydTSuitgiMBdYntJo0HBMgD4k+fajIoZlqOpewl8UCnDl5iCPbd0DRo2wbF1GGx2",
-	"6hwOnOXf2omqpS2yZUUDluP2gGoTJQp0abkmmOzvAbkeERI5TMRCJpDrKU6FdNmLfiJRqpZhMsYVNhim",
-	"YqG5Lx/MMFsMsJSKJIUhkyOrqUilHschamp/sM33hvJdc6cmKKtNgdoX5lQCffnHmDocx/xlnz8wMsZd",
-	"a8YH2d82RbksoQ395XS3tF+6U2PVPpapRp0Cg5ilIXP1DboPN9VYMWrMjo24bFcUJLHzt9LflDnpVd9K",
-	"z0GmXll5Axt0SXfL+s9n0wDnsKO5Oa8yn6rQ25wrJQXM5Bp6tDbnyvIzHiULfs2VCWesRnFwRpv/sqxJ",
-	"wG3LqkD5Z1scl4l/m2bhLFZB+NvsytISF0V/4SYt+S3qeUHwZz86XyuIfYCTL4ikDNHe6AEaz17LysJn",
-	"7S8learuWRKI2pEDUhD2uCTxGkGjKClgkxzxYIoSl7gcVB36JEFp783V0q9Wv1Zvcbhd4c+M2ZVR5TNe",
-	"ly1BgdWpEbuczibLMogmFllVPguHU2k6tUwDdmGZH2V9AxzqWbYLnIhvbhbo2Oa8dI+j9qp5lW0C85s2",
-	"CewbnG/nmqHTp8C57uqF7qiKaqH5ikcrbBS8+lYpVGtb0JdgQb0qnedKRkdePcpzxRlmlRbl9jpwbi8o",
-	"VtlW5SS7JArNSmQUsSRk8m0TpZ89ao/OtVtSY5yeA0uW3VI/grwgwasULv2udELnx5K+s3wl05Lc9ghF",
-	"KelcKetI5UuQYVhwmC6Ly6LztFjM40Qo/N7IUzRNZ5jlzi3j0gqQwGMIcYspv7J4cD6UC6/3zxd7y9Qe",
-	"v0/Uqs00Qk2IJ1LtPAp/2XqtL7WeRiGaEhyRZC9A84TouCHT0GaJ8ZYVR9fp/vTJg189/OLwl93PD158",
-	"9PPe66Pz4190fv2zx2vd+Ja1gX+whpPxRRrHvwC57Z3fT89evtCRUB3n1E6VV0/RQbsDIG+Ma9gB9R3w",
-	"vIU2EhIiPJ/HlOjwq/U24j4LjR9JcISRvRsBLiBhI2I7+EjCUIjZ4uX4BH2pXXXgTISBa3ddgLLhv7Xo",
-	"yVpBU699WxmVqVyNVzFmHl/ryuBbD6K8GwffCmtdgBlLeB65Vvqo6WnofYmBhBrADUs7+AQvdPENBMpj",
-	"LNQbdQyM6Aa3SvUF4HwcmxrDKZnZg5OkDICK1aHeWwKPXVN5UWjNrlmeeq9uBtDEyPIV3RJghBkSksYx",
-	"GpKs9e5wAc5fN1BjahSV3VSrWmerOKIGtNo2LqNo6BlUxdYCP1HbPeNMTmNv4A/UTF8bFapOimY2efsK",
-	"i+MJGJ/NkRpmqRXmcU2ojAxlozq1KMPdhJYjc9sz2ZMLVe+TdbIMPGttEw9Wh0i3OqUrCrNgsOUDaJfN",
-	"blvxlBeKszSJ3Sh8mhPaurS3svR0YOGwPn9DNWERaEhFdSgtdF8TSxQTLHT1IR9biScCpDEVgemPOLO0",
-	"B/RWjlVlV/2V1E7O9voaz4oqy/B+GCBoLoJH0lRcqr0CLxIZ0+v7uov3/TlO5P0SitT91clK3WrNQGyC",
-	"bVFrfgaq8uYLVYVmeOqCCaJmeGxwB6cHnVm4h4z/WRANgzOrRCbcC9CQyCtCGOpqMjjoRusR/5x1XdtQ",
-	"zjoyzFRqHgp/GY1SZzK5qsn+nm1Ok5XVNP31M3s7KKApDfRMYimWdQ0lnqtTPDbGutCpisPFhnwVBveZ",
-	"evZjEFs3SlSAl73mVz55KHl1zc/Gk5VfF19WRkBdTWuw8jAieJOzdkH99AmYKwTuPerYp2BQGnDUpgkZ",
-	"H3Y6OmI95JdkT+k8oxgLscxFoeWHr/ZBv6ULbznsHJT7fNapwIqpN7/tJSQEH15fr01L9QCEuL6dymH3",
-	"jrd4tbacqoZ7VBpuTeVjKX29XvGa9SlVTvGo0wvA162256hzqJtkZFEQ7WTQMdiskG/E0zjSBuLexutT",
-	"ImubSl/ytZkGMmbnnXlky1uX2i2b8DLciM4Ig0bvCb/SAMZwrEC7d5mqznub8jRxCt0dB6IAdeuCLIq8",
-	"tiJdzjfOZ7r4fXmcLwhOlKGeYHahFB+lNtNYJ6vMaBxTU1Rr8gUhQYRxOMboCutcwsij9syPOsU63MNa",
-	"2Fbz46OiTgEqe53njov0263zXLly6wganBwfNfQL6xLBa61olPQ+PJqSAWSaD7rGgS/WNq/ysCfnPUez",
-	"G74n8j1/WNdG0ZjhJfDBek9mWB2+AXR7dUdAMuGyqQg2Yul90BjTREg9jMF24twepvf6THrPPhz0E3Bh",
-	"hBFehNo9pI54qPGE0tEFkTrHIZHWmDV6NYlcGPSYj3DcZ+qXAIW/+tWvftV6/rz15Mn555+fPH9+cnYW",
-	"7j3SH9JJS3mbGfOzEzJUrMSM5YIsQp3WRSPU1MCn6nYtoa+onPIUDJ89T4J/WU/x48u4aDY3WOR5wmdz",
-	"6SXdh50dmvQG/hJk1IiLEmR077DmpxKCBWeUTXwjfljrJSXGpAOCFrK/uBy+w1U+7VVcJKjgUp455Na9",
-	"OYOF/V06VTVZZyoeK33PY9D2rq9D2wDD6Iy6eephp7MXoPBQXbfJBcMFyjI1jQWX6RhYOH7wewJBbWyA",
-	"wiP1Aq2AuKK4d33dCBqH8L9H19dFgXsEP68VuA7ugkdPY9b7yMfWAQF989TR9LgP1rlfH+wWsVlX7hzd",
-	"HHTgsNZZuaDM10KLkasQNRnXy6P0DOOO1Yk44LINURNyayW1jQh0EROacUU0PNUJ8fNJgiOd7DOlE6Uj",
-	"qweCYtWD2XzdQ9W8H/RCeLhIBPomf/1WVaQEpqE1KPAXSvubmlpEIAq+XtmtoQapQWzsZl0GFd7Ec6kz",
-	"MVwEMXBa2zBMFh4rVRGYe5b7hbh1LDui9xs5V31+ULvZ7opnblGzIIa4S1UkLi6x5ahrEC6WqtPwhDzj",
-	"kwrWYjKGFb/zmNEZAtras7qe2EyqSvllH231skp1ueT6V8qSBmHMZWAWMQM+2m0pLcvcgeC9qPk4xmmU",
-	"S4VSYOCGmvjGQzxq6Wq32xpktOHgEoKjPDbm1A6449tmMPXhoGpQyEob4vjBzuB21mE5VgciZ94+lo4R",
-	"na1xlnGqg42ERbZDhEFDdBf7odNRoxBxNLlEhZnsX3b3R1Ms9/P18kZPl82gsgcHaBDp/iqzOrOAV6Lh",
-	"QpLiZIq+A4k0eZUlXq+eh6CM09Ot5zarCJycZx05cyURYXGh3f8+lEZ/nLJkoBQ/8pTNU2kiRoE+TJEy",
-	"rASibBSnUalFTq+7Y4tmKXq9pRHjZyVL5xIaUEiUvUEZVJRdaO0Ni3J9kc6MK+MXdDZqIFHuDrJJDokt",
-	"Eh/4q8oUhXx+fv7KVjk5dJKQEaGX5d3zQzvkjtIaIJsmU28tzUISD6TUZOvZLOKYzvB8bhr8Gu+A7XGS",
-	"ncaEjHgSlU+jhbzrdXqHwBg7FT0pdoYE5uylCwvmaBkljDBHmcm9pqXFc7hktgffugXt0ltReiyx5W2V",
-	"Q4umUw5+zvEEmHMKRZAxn4gAMXKlmDh8uY1eYSFQyMi1HIzSRPAkVGc2tP+2vUHUDfA203nF9J+MsdA/",
-	"L+ueN4TyMUqvL60kH2uRCxx0u+uL0ytAeNyX1lp34k3Vy9wSYN0jzZx13qEOCJgjUYmn48DyWGgdV4ep",
-	"wglUZ7K31KDnsGcBNWxMweJjNDDgxRf7q5x0e0cdFzpKg8o03tdGDnpNZpiCDHDnh57jBRrjOEYippOp",
-	"hAS5mF+hr0nCTWUra43hGrKtUKWMST2koQ8FWO4H6znPEVqKiD0FCAlWhlvwwfWshVWoxuJxRmEAeJY/",
-	"voUOvgWrvxmyTT5qckmSZYiKHQLNlHtZFcf4mWNX565iwdEYF9XEw3qL8t3BtVmRKJKBOa1NETF4KWFp",
-	"r8NHBoxoLElyhZNI7CCXBCoAKtMtv5hqJK8M7UnQCWtRprR6YUqczl+ev4I8ynqtKUuoPqUFSwDMXl1E",
-	"nT/87p8fQhXc2dnLrAZOUbRz0yjGdBYgkY6mSrI+oyy9bkf8ngiUtqYMLug8vGT8b4T153QKqzYPtJ7u",
-	"oWHN92v2FFt2N2opUSuh0EEIhBPhtPDKq5tWtvzaVD8yZ8iDtBLNKAsNqIemfeNMe2TjZpDLrTkA1b0L",
-	"nLtpAlALF2RRIHIjaLW/8205Db9GOME5tR4FI9RF0fqYKlKHyP3y0Gx2xTCV7tRcfAdqYn991jzsHOw9",
-	"QhiFeZmg7sqCGWKEwgFTH1PfYiZm6L7WgFnAO9WCqD/7LINXE5LPrQO+kLmeqyG2oierwCh6j+1tyyQm",
-	"yChNqFycqeUz6gl01Dz1phCdlnKs74mMYfz0i3PEE4D+gH6zobhoQTNRtb2wO8An4OX5UKZSzvUu8gtK",
-	"6n9Urw3Sj7Whdgtw59SfNvP2pDE3+uTA3J9/F8/pz8ii8f49IKKPueer+SfVl4yLxuzYicWFFYE1H4Wz",
-	"iXk4zciGwLZ1hp2FjF8RmIRC9VhuYLSRWgTCJHSjVyxvKa89a8DhLH2fNVd2RlW3GNgS3XgjLK9NaBZT",
-	"N5FeXnKzsdUfyvYbPdf1UupFpprHqdUW1s112OmqQwPX+4xx1ipO0wLIHHYO2giS2PVaad24whp4hObm",
-	"zgTyzPsMfHHK3gK7so3e2L0pDCkhKIc5PEEJEXOuTqCBpgmnWAzyB3ROAO6zmXZ+SUzjwAD/yULLXX1e",
-	"DaBX1hZeL65a0kbQuCSJ0CTXaXfbHXUa+JwwPKfKKGt32gcQFZJTOJ0ADIkdPCf4dUJ8DUHjGBXuDJSY",
-	"l0FWtK8moU5mlMYkKlm2DRiFJv6nEZzCEkSVEi5mldS3e52OSeC2AHhQ0zOCN+xDabMr9jLD9ksXg8/A",
-	"ZWUv2RoVz2/1FdP6M0y7Kjw6pb93CzG2qqRTu8HVMG1uyYF/QO/fvjeMEt8A3gu2BtiaR1N1iaGtCO2w",
-	"0636Vra5+2/camx46GD9Q59m5dTvg8ZRnSfeOFWCrmgCEnGF0pdv3wfvChLjy7fv3wYNkc5mOFk0Thpq",
-	"EQzqmDtntVF4IkByFk6QWvm5t4G2BgMEFVMgS6foakpjghi/QhQUiPDLjEYCZMhqL0RNg/w55Kkyz6DJ",
-	"+5ywvUcayYUAwLjBHwf4XcCvW330DBx6ptl9zKPFZufuFk7b2pO0gyNU+3C4q/WF4un6OOTKtDJp3y9x",
-	"r+63vop/jjxrBxyrDrcyzKqznot8jCNTTfsB+dtht8YT55w/A+gE9UCvt/6BAiHrqpZvgZe+SocxFVNQ",
-	"Cevx0veBR0uB7nKav8ZEeizKpxLqPOdzghMnaKpRIo2STBLTJc5aQytZ5RP9paWTfuipftVJRd91MtND",
-	"X/3ECy4/BZiPb4FW9DJuQCpKsbWIhvA931DzWwpH4mnUUF+fpx6xrZEpx5TEkS7bN21FrUQOM/4Y7oeG",
-	"p4ZoFBMMCvzskQXtdgQ1FVo+762mOtNeYDcC2iLLrhEuim2nLMKLgphpVzB5nfEnuXnm1iVr59ub/kYi",
-	"laVx7BOg+vc6K7lCZB7ficyb8bLvs4w1bY+3kLHG+dTS7qW1QhZ6k+AZse0kiukPOudBhI9QwlNof6CR",
-	"fuGEaXOKMiGB9CslsGk09Vy96k4Cf2hKOpN8DoUAavewSXzhLG/W7dCUdVxuIYfdTV4lh1+yeGGS3Ugc",
-	"iQzTRtPVowr6Q2Mex1ADiBKiC/OV/rcjory5gM6yZoyb2U3+6TxsdR7UZ/Kegd2GTHVTS7v1cyIOMk96",
-	"ls3nF3A9R8AFt7U+VVLPtqEH6vneib3O8foH3FV6bGH8tpGZH17wgTTiCUrIDM9zNoVsQpqHWa2Qfbpl",
-	"UmuWxpLOY0oS1ztezRKgLvl59tCO3dt53kk3aORDG8xJMqOxLencwP1bGu4ZkbWOxj2BnIUJ0NA0kkL0",
-	"TuzuwuGMl5ZbL69LjR9U+hq1sqDm6dOC/ur3y4M7UTPAJoMIWt9k6gP8ZWc3XPSZ6THMxxbrR06JMHW8",
-	"AtE85yf0EHyI9lG30+lA2a6ADg4BfIXP+8wGWmF0ABhkPusbMmpGfCT2Z5yRRXsWof/y71B+LsReG53j",
-	"CyIQGY/JSPZZtcYAYbraDEKduBvoD98Ca9ixPnHH3P6cLOEPboSQGzDDsnSH1Ih1UlwnPGuxXeKlnv6/",
-	"NpljThLKI9SEuhJBL8neIxuOQ71DNOVpItCQjHlCUAgpe2GWavLbVPfMNSquoDr5KqfxnaAyqZUueTbz",
-	"2ic7fHK9PHzGr6qGChNZN9TNMZUUCeyKqZTNleVaNguCoXF3T3rZ7CB1grZmGOplS6VGBgDBJPtpiIIc",
-	"nA3gOUQ6MnDSJ93uQ6Brqp2RFduol7Ni6Ta1c3I69vA8025J3wkcjkamfw2VwuQQGWgMTRvfcc73ofnS",
-	"YxzHRTBCnTk0J0nGrfglSRA261eLQ601MXadLWMKeUzq9UHQGGJBAP5f59OJk301vrY+Cu0Rn+1fdhv1",
-	"rf4uZMwOdMazTTvWRpZaCWPNzyijjcA6Bt5WHkDbOr7b8dVP2AxUeGiVe8EZ4xWhk6lsnHQ30Crcrah5",
-	"tL73CTIZ/VYZJSYjxkvUN89DqUm1OyG8IpltSjVmrreSRlI8zJ0f8GHecFPWWAXfeaW/jlvvz8mVpw/J",
-	"ukBDWXbuiwUbARycN/3uVFwI6ALpRAlyPESegOKjvRSxYmnN8LNPztE7e4be79uIAmhJxlVBpegzTbRZ",
-	"gvaeToaVPIHm8BoJTL0LRms8jGqs+/OEXFJyFbaRQ23inkFf6jOT6B1xKBfWsQpb7/Pq5ZnnjYpFLMIV",
-	"LogztUY34LS5Oq22o7ux1DwjMRnBjtyuL6Gk9tv2qw7DOuwFDX5hPrz5PBZs9JqINK50KSRw1VUIv2+Z",
-	"Zx+aLXxK5GhaeYTzo1uTXSwHuL0n5i7w/G2lfmWGlOKnkDRtOGyVlrnKcvqM3NxwujOXfqga1nf8xLwm",
-	"OLqlvIztUzLa6DQ7wRbUFCN1YtCb189QU6lQWRWTOSFKWeozOjPQNHnNmyAEhRCgKTZvF+1ZFO6hEWZK",
-	"RRoSZMqTjZpEJbQL4kznffSZhsBRlK77LE7opdbSnJHpV8CvKYuJEPpW85ggUkDSp0xFqNgSiccrFK6b",
-	"p4hkRzeryNzYFXh72SDfB5bodmesyxSPb58p6tr9LOA6IT/MfJSbGK4mb7M+OUdEGmwRjUm11JnSGhKC",
-	"yEIk+55AlvBtmAfYCGUTRKXm79uk6gJ69jpCMR3RLAODHmdULjPF9rdizGuzdVNjHlJwMoWvyi1+qm/Y",
-	"tVvcwdfUGdtLUSSudnZgAjbmnhoczWnUqAmtcf/+/fsH17/6uqEjUGlCLC/tBY1iqbBFUFGDOAwaMRYS",
-	"Glr6uFMGpJh1FXsPQBaDQlekTsYoJcGz1gVZtAC4iY4uzO9KrF0xkgwywDE92WV90mBrafQt/SQEwISw",
-	"E4KgWJGR35aP3qWLqgT3TLfQLnr0uFTErWuwEyLThN0ZdbtNa7rnNeayn26srXo9gOeFcnpEBSJslCzm",
-	"oGlKqAFBzdNPzlq9owetzx4/1468MhkEfhZ08yCGe9Ab4qI1T/hXrU9+efr81bNPOs7/GW6xfHA3PR23",
-	"GYv4TnDQzkYcVI/hO8Qvb8gtN6SGNXzyLvPpAzPM0yiCIh4DHwTw1csqlMMyV6tQ+9qohvjIzjnrx2l8",
-	"gfQHTixYghm3STAa8mgBuZzGzqcMQigywUzgkW4JiOMYWZi8QIdWHHa9xKvb6NTAukgXOs18wYp1j2Vu",
-	"CP6pXpCbVFdm6umXO2Hf9V9yiD8eeV7Sa2yuI5lluA0pYLYCGP53Tbv+YcuGLalkdcSrfATvRMa3IDJm",
-	"mC0cHEnuhlF0gvpW0uNdjvm8MmhmyOUuaPbhQwAzfkkcjWHndlWwHlLB8IobVHFixMgVCl18tMQtPYG0",
-	"CsDwr7TEvlWPe3EMt+Jxv3NO1Raojmd/t+6p45ODo1s2uL7/7v/vfBqa8VyvYakbSE41TnIzG2xjLuw1",
-	"2B7HAI3kGE66IaZMBWoO1ccAxJFEcGJSOQ2QPUvaNEOKy0T8iuW1832Wl8KZhI0kBbRTwzvECaJSJ7cJ",
-	"hCeYslU1c2Yar2HF7pjmn71H/8OyTDhodzrlTfHapOuCGuLRBaIMJVzCQbs5O5REfBe44Rm0POCMIIB3",
-	"x7HTWkn39THt2MIzvEBT2g6hi+WMC4m6DxBPZd5mas/05OozT46igVumwuG6OTcIbMVV/iS/Yurbko94",
-	"jJov54SdPoU3S2eIIkCmgd2MCAHQ4zxBnxE1GTQhTHFV8ljzShi4+sab1890Tl2E5+rQDFMaR6LPMrQ8",
-	"G03e04gpFkL5Sn17iudzwkh0Um5b5/Rr0tjQ0E1ZY5722dWUx7Y1WQZUbv6+J5Ak1xI1S21k7wkEMXc7",
-	"t8AFW+4zMUrS4ZBEe230xRTLDDY5h83W4w5MtB4DkLGeSq/TeeQRgQRR0Wd5xnWkh8q4nEI0Py9IV9Y1",
-	"W5gOM3lzKCoyl2eGRBMGiMSClClDN24z3XY16Ei1KDwn4kbuStPVqpAzsykHVmPIOKUxb24kmGEvGieN",
-	"z+nfahTytN0m1ofdXuAdfp7CnQuwXqez3axW+bYUpwLqUYcylSM++6Hr4zet62ZgxaOEFNmtnCY8nUy3",
-	"1Lo3xmz5tuFaHt4uoMEdTsuHS2i4XYSWTcFZVsOyQAf0VbArtgRpuCgCtmwPx4JcNJZ7os+UbpO/YjX8",
-	"yiOEzWyUXI6pkEr5+Kvfd0u4LF5jdC0uy7cHyfLwzx2R5Y5//TChWLYGYTGC2mZwV/Qbeak0A34F1XNO",
-	"l2DDhLQL6QSFDM80mjJYJbo5rEBYXKAxTwIUFtADQ7irz7KaAwFmX97Alfw2xU6z5JkycpRhce5HloQ2",
-	"mFbZVywJAKfUl8QjNORyii4puRIIx1d4IRCeJGQtONSO9Y8PgNX4sB5Wo25ku3mdZb4q6xkF7EtmRPMk",
-	"0rbgAl2RhCAcRf8fe++63EaO5Ym/CoLxjzBZnaRISrItKv4R67br1uUqq215qqeHtUwwEyRRSgKcBCiZ",
-	"1V0R83E/b2zEvMHue+y8ST/JBs4BMpFkJi8S6YuaUR/KSuYF1985OJffOXoZH4oB2SFXeX5l3I5BVkyK",
-	"p6768UE0oPLs7jjGjWjRQhYAo457GeqiFDEhyGiOwLtIp0hq3Ngbb/HD40JXt+LGbXafTXbAaNDPDoaO",
-	"lLFHyljQaNJbtgO1tVNl8IxUaVoALfdgktz8ffrLdruouFqvbPpbxjQRmBNU69zLtCslXTxv516lWz7b",
-	"ahvueihYz6YEA/7PwqVkV1e+Au2F6spiobc6QoiNTXkEVYSlynlFUCjyrC41WvUXREJRUbwIia5QFwdS",
-	"ZaeNXrGKKchYgRIfi7Ji4Uk428vMfOCn/gpp321fa/2/KEvRdP4SLApqyULgalqmLD9kxMAYu87yEBjB",
-	"LWIWE9MdSShBr0Ne2LFMB4c1uIcUjpVduvUO3G7r7bapPopI/0LwaKeBq5L1sDKPdFCfig4Khr8MGIuC",
-	"eYv6YD64JGykPYICeMdljppcE5qgpwJxlcUW/wDCzC8Qy9IqB5VjJOwno4+pXC4biH2vPRnE44z7dkb1",
-	"JM+5gCLqRVAt5cHtlJRzz4rId1ZLu1ca+b/BgFlbTExpqI7uC/4ATVc2ojYoxs26/rhlXbFaHx47W83b",
-	"vRMCf5QCJh9fdHW3F10X/4yi67NjkPhkbAkbZd1EyptmzBJ+y1LOqk3pUKdLaj5aEDnXQ/nBZej99Ob6",
-	"+2/+dfD+7Wv83W4ZZC+c0BRaeDLigquJAROZ6pyvZ0JVX/z7nM1Xqn2TK7pIJLVFihWjiZdevZpQDfFV",
-	"C1sbHaNjwIz/RGFAFTzi4poal4QS22cWg4fghrGZwqMIEDgyTWOqKYagKpIyLKwHkYF98YzEdKFaJIRQ",
-	"S4g2Af+BooJrs3B75P3b19j0lMXzCI2GeAaaSNsDKhYYC4THJSlvVF8k/MbM2w0DnwBWcy87anwn5c0r",
-	"7MKinGZ+gzn0isLS3Oq+d/w3vLckCyNfO2gy5zb8qZKXHuNrtkUjv5/v8NG9ErtTrdl0plWtd/psWwi3",
-	"C8dL6ZvAgbpmNpNq2e+0Ijm1QH7WDWo3XJh5wz1Us1G6LlApZRHjwPMNgUwsJuftNvleaJYKmhCwMKUE",
-	"WVyCmmAf9FITTwtNzDMXGI0rpcNpwdBi1s8YNQ3zj4Eyc96DyFypabJLmK0/Z7jMVoXJC2K+Ys7q+QI6",
-	"ksOvmnHMkvKGyIPyST7K5odKSEdPacp0uqimtb2aa0UoCc2CCd33FlmsrtH9AKYh9p4rolOOeCxFxEh9",
-	"uCB3Ex5NAJMzz0aUUD5VfcEtqDcCtPuYtpjHnaeHzNWcJvAxORphLXKB9iRX9KJFLNjQ2BsNg/KCDFn2",
-	"xvpZ+wItUXdcscYm4HwLg7KFHu8GZB+qvAGDnXX5B4ZHPhqQuygBuRkTMXoJK3Fudy3YXyZVyrBbFQGx",
-	"TXBH+C9BPX4Am5mQejAC5TkPtfVxagGBD3jH/inLfpJEzaNJ/rF6rsp5ygjqXp7aRlBra7Q8lf8Bg+A+",
-	"PzCjYeWsGwxZglWkCFUH4nLLBoUrmARoRF1pniRukQZEprn222h9mjRjnS5ACadxQcQtthFwWepS+VEF",
-	"nT1wE0nnCcsK04BvnoHhTWsuxuoJ/K5IPVRynkYsJKOEqglE+YubgMxS2SBQiyku42x6bT6xbw+dn4ZV",
-	"mT/WbbaflnJc2uD2r6AfX9X8YkJP22bByZkrY24gFHpd69VoPAVqSzUf/soi7eVzuUJF+FcJwK405Q6L",
-	"Vvdqp5Nd/HcwmG/nCVsXpgPT9ehdd/nS9fU9u+qr/Xcv4BF82gbx0iQBfxiwndvJtQUHCKwFs/SzOQ+t",
-	"WdAd7e0vQV8gW7qcCw1Z8/C8vBOXzkzYw6MzEtwqlgZwgJXWH+iSmVzMz5TqyBx8+8JmtZB6+FUYECoI",
-	"+0AjTbDCcjhL2Yh/+Co0Lwq/mtFUfxU2elnOVOjWdmg7ag7VIS7YsC+4mM31HwpZVQRq6CNvEBULomYU",
-	"MktDXLMhqVOiEg6iHC+5tCX8ZF+E3v50n+WCjBI+nugWeXv1I9x/bf6f2vWKei6+j4SdadgiCFEwXRqi",
-	"CWFImHKB1QAXDOKVUzaaKxYXc47OuhdZlpezc2QJXuZzfRECxjZfGNEX4tBEkK474CIMMvMJxc8KP9Up",
-	"dtLDxmg/qGgl7OuH+0R3RLYCCO0MQd+bpXMYh+fjgvedR3YdsB8LW+zJwZnLjzLxUdSiNno53ewQpeVM",
-	"ATItDD5WggCAqKdlPVEW6KRsVOhQR+/mJ/Nurl8rW5hGzKOflYezkMYEKy+zMwF9YH1UcIEaMQ2CEYL0",
-	"X4KOkypCk5TReOGUnr6Yi9iRAuBuoIsWeZH9ged/MF0VVr93tkCLlp5QQUJA5LCxnCNMJixlpH7WPmtU",
-	"ytKHO1cLQui5J1aWBIonUW4YnMystOgCe6AnCzrTw0rZ9sM6eB8Ru2ksdhCubrgqxetFiXi915B+yeL1",
-	"0WU6WSDaXiDL8fpUpkSOIZVpTDW7owtQ/Ytu04CMeKLBFDZEgrQcv6FIiWiRl/NUybQvZnTMBWyhHplR",
-	"pYosCiHYXyO4NyRUkdD9e2SpFcwN4MQpRSo5vpdX8rUcY/u2cU3CR6Zcb3nve6MVb3frD2yx5Z02qH+r",
-	"e7OCHVvdnZHVbHU3+kZfJlSpLZ+wW3w7/pNvUjnd5r5rWdurdzZjeQFmI59/6VlQi8zhdXCXcs0GnUlW",
-	"U7td/OV8uvJLXLiysbT3xdM1ThOPUime4w4AsonnnW5QYyKeSW46XTu57ZxEE6pPPMaVWlCDbYtfgse6",
-	"Z22bttLpLJNVrJYP73ay2uGnUDmcKim4GPv9s1IM+ldrd/706um/Pv/57C+d705/evbn7tvz64t/af/1",
-	"h5c5UxMauCHGCE0CTmvLUmKWODS8nJiglvFBdc1C8FAEpeJ9rd5Yh1yON/uTseq4AdOjP3nVtpiPji+K",
-	"zJ9FQXTCPjii73VGdjnOrHmWjzMBWVPHOH458mqWmteGjWWBRRV5+e5fUEenfTFh1OjZqbzDjFkUSBBc",
-	"A2uPxeYJdEIbDZ1kTEMx1XRIFYPUzaGN3p+yqUwXfXHnWH3A8sl/qxJaX3+wbN47i62jdPlcpItmH/RJ",
-	"pG4LUqXG4yDH8CAHxcACVpALlyAXCUEugQJAvaAIgoFD+ACvBh6GBgWwDlYES1CQRUGpzApKZVywDPQB",
-	"CIHAE0BBUbD0hZEnZXIrqBYJQTd4FnSCswBxPliB+6BMqAUgLIz46HaCi6dB2/532g6MTOyetWHr5VLA",
-	"nuyVTrkYV51gDHgEwDFi0CKVd+DTaNWCGiIGrAXLTtZ8xdVMKo6Pr6Q5Ua1pNJkyoS8NXjFBp+z/79cA",
-	"GZsgNyJ126+FrVqpoaK25fN5Hbi8Z0d55MkjxFpPIllZUC2YVugeivh9EO6D4v6bpdwc+q3lvrhjV3+L",
-	"B+CEcr+cPoOcox1qFvIpHTP3uFEM/deZt7WXkpszPjNwew0iOnMNsldcU6xJYsbSgTlGet9wqAV8nPhs",
-	"DjeFPu41f3MtRQNqG/BxS3AHTn3T9UfvDXZECSLGAfAVN7shqn3C1xD8jM+BqdPaT71ERoX0KDxJgDgN",
-	"5InNvASCJnA8RhKyLsOI8aRenwt/eZP/+k/iLUzyB7L86+pm6At7V7Z9svuWNhQp3tiZLN/odqV5Zd26",
-	"e//xP/4nyRZtwzzhL3/yh/xH89vS8m6QE9IJzPZot9sN89riLiF/ILAvFXQ836EhDqcNcgR/d85q0xfI",
-	"TDU04yzGrWncuCTh6sCEGaEl/NaEProJzEgmZF+E/kMBCZc6EQJLhd/rsEV+Ng0LvQ2OUetMu4/2haUo",
-	"ZR8ixmIF6nJIh/KWWU0jdIScXmy9W16zWbJwrn5MlzWD1iIv+gJz4y1D5XDh0X4M537aHA4w6Pbo9rZm",
-	"LGfyyirpsr4IaZLIu8FcIC4MHKOOs7xzRaQo0/P3xKixKxgXoHc3XDxkCu4eBdz2fNePRb7tNItVuu2X",
-	"wfnx2HKkrgBqLG1HmUwtap0niHInaiGiE4C66mj6bxhG8yDns/lMAjSP7gq75eyOxJKhWIcN5n6TM2lw",
-	"z2Jq3cZVMQuhEG0EhGUqxERNsOo3WuStJRrK9QTrVCQ7hevAQoWhebcQ0Qvo5wNZh7wK27VfrL1yMAPq",
-	"+LjWO3fOsUKtb+yBH2Vup6EFH9l632U98diGD8h0uE8wfdpF/NsXnHbgfe1VNqRNWIozdDAwvdj3YcFj",
-	"FzOjrZl4bJFFtiD5+gdg6Zsxei/mWHf8U3AjLUTk4AgstdQDxB1B1+Lm7rCrSThPE9SsTYdpysCEnMWF",
-	"oHZqMYdc30mCoShwZOqLlNG4lyWtWj79evi3vm123wxMH/ZVvxb0/W0Hf/vbCS6UnIfM6g+Dvlh/LmvY",
-	"xFHyZsaEQXyWNpVeJK4LyB8JTYupprZhPIavmg9xMe7Xen/r242Lrclsd17rEa1Mz/u136Ft5P07Essk",
-	"oSm0rC+gSQGJpLhlEFUL4xkW8D1stMiPSGcf20BYSm6ZiGVKMLyX1EM5Y4LyEwSksGGjYT0Ptl+SI6FK",
-	"k/AktBlhdqNrrCcAPFw49S6AB7zVVBOaEeZntWNSZhqveMxSCHK19QymFBNYUqZkcsuQ/meW8luIrovj",
-	"1JxA8CDSF+GL16/f/Dy4evv9v7y4/nrw5v31H9+8/+lVSOBwYpbZZil7ZRf2A+TsYxaqWNi11rMipBbU",
-	"MLhHZ8eX0mNIUfg5GVYUbWdtdxhbFopOEav6hpPO5SK2VIBCyNpc2FAvc/fuI+6WSonYWyW7vQMfHG6H",
-	"OzlPYjJkWelcmbqgs6N0/FTS8WcDTEa2GcW9SkraqcPJ2kJkmvdVy8jw6s0764/NqJTNEyFarbyfvdfh",
-	"eScP/VEsYcBg5F7RF1B2GQ4kRRo57gItGz3MQimpZwO95IqMQH7H1oBmJKBgd9nBhzr2XeCcszyxIab4",
-	"WauUFEwRIUkixZilluCdxKlECuYqIDYba398bR3wUJpW1Xojmii2m1abH7sOU/YR+O/KaJ2dc8We1Vqd",
-	"WpDDoW99gUVs56rsRV71FffO07zCyq5aPsqZdUVVoClGWs+TzJDp9AKX++REv8aaRxYLzdp+fPj3sVEM",
-	"1O5iuaRcG0ULhzUNT9jUlWxXms22BLNN1paMtNkr9uTUQmlT3xxg4YznjM4GtYrXFKBYX1TB2OUy8NBE",
-	"ScAY5S+8wnBkkNQXMCa5tWYzLfQ60HqweeYLQq5KOvpdcOueHVqPP27hPMlcdV9YydXPviC5Qw+3VX14",
-	"KXK0q20xZaMx4YqlS8gQlGAc2BHAkGtOjEjouMj9aYWabFWggB1pVW/zPZwPlzf6rtzl7wBAzcgc+KwX",
-	"x/5O/mU1PNf+ac9raDpoTimkYDjwsi8wj+MUrgnbvQ8orDmFAQkDH41YykTEsNZMVvXoqGrs48CUpSBW",
-	"IMKO56XVBMiSbXjMUPz42TNmLzv/HOS384hVxL7sFKwLE7quENob63MjNlPQkhzYJXVJKBHzBDppj+mK",
-	"aSOHzFUsGQxiAeuVZkEb9WLghb3ZdFJlIRVBFrIR0VnJPRGdNSoExcPTApc86N3dwxQOSbf6OMMUuh/H",
-	"s7a/MIUvTrl9dGmFGbdrARjXKr6Sx1FzlspbHheLmS6X8+dACs2ilKHvC0MTmlIki0sSQtV5uGeA94RE",
-	"0QUcmCG12ZzrMZ5sFaPe8Di6si3Yc4iuWyIY+l50eURSCBbpVsLF/EMrlifS3N09yZZVLTDPy0HKxlxp",
-	"s9cw1wm4CwdsisX48f/uqs30dcnteFGnc6UHCbuFzCj/L3fHXLHUokT2T/MbDChkZ82si7GJF2vbgRQT",
-	"ZlllufUrs+R+gKSsoMaVmjNrn7N8fTgoec7+aztaMEkxT1mkB/OUe+NqWllwJJk3nBgIG9LopmaTpWE1",
-	"pozGoIkn83GtV4OZgFdjbsJ28wX3blu5SbGUi5Hc9GqzM4ApZYcjwJvvX70sLOMKrMw226MPT1ZcjBNG",
-	"FB+LphR5xz08kt7eX1uAxizHHjG3h2TEhTXruRQbZc5SMVeRBEsZOEpCXM3Wtz9h0Y0i37+y3vLLvnCv",
-	"hFUUkrliioQrgBEGljdqkMUJhP4qwktmIdvQU6h5m2WeuVttsloLmKuUgcd6OOZ6Mh+aD9iFHzbIiFva",
-	"KNO4AKiiA6TjUn0BHTF44WpAWiUU4ryI6XrKY0a4bpGX+W0A1n969+YncsMWWQkcNxJEpthmr5WkHkut",
-	"WUxmVE8UMkERLrQkEtBNNVrETRqyWU/nSpMhI7P5MOGR84SbNtuo3E2+cD1h0zJ7pi8b9lA9Zz2gFpGx",
-	"pk6j9FQ3zVw2LUI0YaaagFGrgIhTWwCyJWS7F5gcMML3KB+P8vFh8vE+C3qTZPwy4p0fQBAbuWDo3CNK",
-	"s9672DOjLifzcRatxD5wpdWByGHhS1wRTW9cTOSBYiuwk9+LW5rwT2I9ehHHhFbpJmtUk/IT01YkaTxm",
-	"QnPNmSIJFzcsJnqSyvl4ArWfPDZiLeWlrQWB5aNuGJvZC8gRBQ3mgkyZnshYrT9N7WCaRJvaozBNut5/",
-	"FibK3ddZUJ7B6s/rt+zhh+Sj6D+K/qPof7z4Q+N7os9GWkf3ln1QO3b3Re24yTETLlknC7Xr8CKph/1a",
-	"vxZmbhWuG+vl68MdK0soultojb+xDuhfOUqKo6T4/CTFo/Q2lYmOR3sQy7xV9z+LzehiyoQ+wfKCbFPh",
-	"D1ulkBL7XMYdAKKiDiMRkJFMxyy25U0XmA9hOQeWKcr6Ag7rkJGVs2lC4u6EesUMYxZxCE8PMRY5LI04",
-	"v8JW/QStLOfIrBB6rv+EDuVco/FApqBPlZfagx8HQlbwGF19a/Z+p9t+2r44bbfbL5790P3zq4sfjXSm",
-	"H14zMTYT+vRslcdopRLgd/KOTKlYZG2sahKQnhbaY8MjIEUn8OigzV9T+gGVBODNOWyNLC++tIot+KJ3",
-	"2ul1ui4w4CKo4QG91qst+IyabmZDvnZ4Yb4VljUQzGyTTrvVbpu9kNKYDbLSVtdvX7z6evDu/cuXX797",
-	"V/sdI9w0G9A4TqFxp612q9M5bT3DoyIMpOlAzDWLs/dBe1xrut12u7OLz2t1xVagdj75R54rDwJBoFks",
-	"cuA0j7kmOkWFyAGgvakM+2BdbUI+I4efWExQ64iBwX0FBVphobWqQOpNmnvrt8EoroptqEIBxxG6n9NC",
-	"eV1SbEGxJimph+zDzGjNYY/MxYzymMwgnxQvqwE1qL195dIcTM27YJS0Zql5+L/Xbb2tv5uf/m6/2/j/",
-	"aqVwuvdirfsk4Z0CU2QOUusAMtOnswEt3tNp5zrmvdGTrwfnGV0M7BjTxL56llDhUbNb0tyM2iAvJojz",
-	"WImbPsFtUPNOIzThEdtvHVV/F76Ip1xUkd++ESyjv3U77wjBy5EKWs6a85kdoA2wm1BRzTN4lVCxb5rB",
-	"0i3VWVs7XhJLTqogMfO0DfUNfR5q+BuYoZeOtzau0RXSK687V14KARSzYtmgYsW3DC9NC6dS6AnkKNmQ",
-	"xe6FeX55+2GUY22WylpVmYTO/WgFs7mqZhVMqAhINGF0lpcff+x7ARe4twfg73W15cwdZJxSs9xCDGE2",
-	"qy4sLLYQliAG0MAcW048SGW7RDY5XHQhUmt4pe6y+nIzho4xy9vgs8qhv0xamQ5NmgvNE8I1sRKn1Reh",
-	"ZcDjyhVJU1OaJGZ23RqHZpF6ZIa5/JiWUPHwWJSSnejtuTUbbK9baqfNckiquZ1B7p8CzO7p6jeTVWk/",
-	"S6g4Esp9qvprZvRLsLWgXGwMKXifQx3Opx8mYJbYCvKRuuPRdI88UX4tUYNzFscBWVMWsyl8jkQyZgrR",
-	"nUQUKlINoZgw07aqeqNHYg5EGUC+L5RmNK4CzmO21M6r+5MVgKtYrLsmVZlpf0hOlVMLAiQRsT8HRRfe",
-	"6ppu9cXajQJbY3Fp+WbHLMatI1NXJtdXL6brku5NBx/uCnSC43yH1CrvywfJrPo4UnmTKD2/pyjtHkXp",
-	"4dHpy0mK2iB7c5nXBJlXnQsFErHahDoEijqzon1DKsHHaMoc+dCUqhsW90U9vPr2bZMOO91//Mf/DhuX",
-	"iIVzoFaPM2529HSaDWmksg3Ud1wC8MknWC4Hq/OU4dTbrIemLTs5mLAlkDvAFX6uyhZq/e5lltCEzkU0",
-	"ad4xdnMPTxI0BhtSMN3uYJRdt/GLo4NlbT5/C6wZj8EE64iZZfRs8mezjCpNsUXw9k2xlhovBkqmKf0w",
-	"mEPrOrmDrjB766ymntGURprfMrSNxgMsLNRr79UWWpy4bQyhsIiOdtBV28+y3u/BZVoY5XUGoR+hInwI",
-	"cx2SlIpYTu2+RajDnKnuGRlSxZqnXagnQSMNrqlOt02GXKuGwzwAm74AZuswQNImOI5wMS6akgKCfH0k",
-	"dMs3JJpPES9okpA6PIwuLle23yh1DXtg8n09yzXGkEQuAaNgxMiQKR5b3XMVffviDsr15tBJZzNGU9MQ",
-	"g+yb0XkPyU6417oV+7ewYe+51w5pEEIR/G8Iat/9ufvDq4sfz/7y8/O/Xp2+vf7j059efnP+ohbAz386",
-	"++n5n7s/P/3r9elffrj48dX52z9+8+zq5Xe1X0r7fs/O/tHMciXRE0yyhdwjlcuerCWoScnRbrhUpdBt",
-	"V7fQ3OqSJPH7DnlkEnsan93JgWMu9qoTbtjaVYUEV1fVNnrWFkG26/WuKRfuz86qFvaAmnqmgQFUu8MS",
-	"dA6Ug1wVsDXxghx3vUp8fXEaeC0P1iFBYBWPTtAOUOUIgjKd5z715WDxHLbA3PJSvV+ZufK3HIvNbVds",
-	"zoMbK7KXS87tADXbZIUB0kRUeHRvQwZQx6YsviRDmlARIR+9i9syJ57FJoA52lg/mcl0SVBt0p83CQDz",
-	"jn2kWZx+nDSLHgmtJyAOidJypkgdgmfVfMpUw65tLsaBp6L3hXUrjCUZskTeOXeuIkqSEU2Dgl6+ynyF",
-	"htzNKvXDTbSuc5mOex898pD22s/cGJCN37I54H4juU5gH8moPhu76y6YmAvUEUtTmjQjOZ1ypaAkfrVB",
-	"NrsnF5RaEi5uOQTkW3J6ntpLTD0hEOGJcV9LAbFl4hVbk39ot8hX25AninjdqdLr7c17DYL9EmJIHVps",
-	"G2PfCexQsYHFKfenF3o5lMNa4A8pZGjZP1dCNLcOM2XplCc2F2HPtszllbadPdNbVUfdftWqiYPqj9P6",
-	"IE/MpWjaIMoTLjAfsYoQ+vupOUEoyxSlQlLHo5YiQxbJKSMhjSKmFBZKDVUjgCsQoBmSumVVsuzxhVv7",
-	"Qqb2teElocLFdT5RUKwVEqJCcseFAv4nkHdWvXmiGsQ8PKOLRNI4JHUqFkRN6IwR2hdKztOIQUUjYKJu",
-	"tEg4ZemYhaRuE28aBKotmaOQiyYdLpA2qkeo5Y9y9CRore2LmZQJUP3d8NmMxWDqvWFshgVjbay9PfZj",
-	"qeGARFImsbwTKrCRfqlqFOq52u8D05Ui1MA1CfElQNC1mLEQOjtlmsZU07BFQhsfEBIB9WpD7PGAx2h/",
-	"pn0hpGgaAbQgdpACy+aFyqUrsJh3H+xCVBM7eFiDCp4sIfL3P8hNq0cpY02D3SShQygxYF8EKr5pP+RJ",
-	"0amZjBfum79KXqw54Fd3DAhLFPNpzuH5GIsQaNbsz9vt08gtFfiLwVKAOmEvvm+ascvqX12ScDzTluZs",
-	"nMobiMV0VOWOtMQ+CfXSNB8mOXO5Mg0nsMfEuC/WNyLjvs4Mp4ELJMJlk9f+HVIFBbh60FM+RRu7mkdQ",
-	"ijjI/KDZRAGpipxDNSMomSAIjY2UVDqlWqZ2JfnjZpan+w5yrVlq9np49X65Lo4534eNgo/AfTlrgoiJ",
-	"YGZTRjRNOVOugHbpQcWMk53y7xFt7nlOQTUplTfm/x7rjWsWgIzbJrWgdkuTOaZ52zsw/tTdAAY+OgU+",
-	"dWUQPMvO7OFXbJBkreca0DSXm3Cx2cmNT0OqeIRBQCtvyDZKrVebUjGnSbP4i5XSP8Jv5Fv7m5lKNja9",
-	"A+Cq4YkKNn2x82/xIlYXcTsu6683Bn7TZnqpZbQz7Ean8Rk7Hz1dado1o1Py7dU1eQeXi81zjcoDSv8t",
-	"Gy3B7pr4KhwzlELuPr8XVwnlrtrf1o12w+n/sDSaV9dlg1nW1vFMexO7erVrGr+DrmMWvV3t+z4OwxMP",
-	"WwxQUQq0OkvPBP+2cg2ImPe/Oqy6uOMKsC3tei1tV7f0QUsCGti95yxXF0sB9n7AdrjRnBVjHmOJBDMx",
-	"26u1/ve85PZHc4zfKrsfB8EW6PgRxfGnUL9xGnKZiFwXENyX2wB8VXuNEo4rdVOiK9617KzLsvQTqs1l",
-	"tRAR+VUOW+Sdx2iN0jplep4KFvdA/+sL4LY268Kq5KgcmYs4FvZytVjHPb+XrLBsDCy39QAdUBh4WcJT",
-	"kjfbcsvgZb/h2Q9lKIaa1uBXOSwC4uoZvX3e7J5ed9q9znmve/EHMCo6ekMb4zmiPLFw9KscIhZ1Op1O",
-	"t9vtnp6enp6dnZ2dn5+fP3369OmzZ8+ePX/+/HmtAtI6DwRfa5AEDVKp9WBXFl7qd/e0bbv7ewBWl/SW",
-	"JgPFIiliVeudPm23g1pClR6YVbfpHV7q67dfX+dWodVOrIp98/qSfhRpWtxGy9hlzIY4uWPDaEJ1l864",
-	"rfj6y44I763yKo5JXLytx29uMOPhQM91ey3kVdJeA8M0V8RpRnByo0Mlk7lmxMypOTbC3JpzCx7izfqB",
-	"p8Jvv772j/PmhHz15t21AaufwdhQgLCsag5RTJgT8wuf+alH/gg3EzzN+U/aE90lclTeccUQcvtiKMGk",
-	"kUOVhU8PTwPCtf0glmqG+1q+fcMScwX2dCrTvsDTacNFZrlKKnKUCxt4G4ThCqPr1fGkP2VUKHyRGa3C",
-	"pjGD1herZhAzbs6a0CI4css73Y4eGga4ctWHpCBmn8TzhPVFHT1nqdIQl+ZyCmxVU1flD9/bAOUH6iZ4",
-	"df8oPNjyK6mGfYE83+bl3qG+cLClvjXhMjtZc43xdG6tml+tyWUHc0JA7iY8muR0NygesFwi5AQpZxMg",
-	"dXfCt9w5xfN9YAPxVo7rUDhHCjCMQCVuLGA8kSorxq2wGnci5WxIo5sgq8stwSQjbpqJjGiSlemGXQWs",
-	"PmRLknKuW+SneZJY52df4KBRVwBykwrwsJg+0Bhw1y0d7d2qG7IJF7EZTtyojtQrOycU5X52gHPWmyb+",
-	"3nTPlUuiq1RqrJh5OHE0c9+wwuh3F2qzqefRXGk5tRhSOCIVtKW/NHFemtYs0vyBLZCpblI9Ovj06ugY",
-	"RM2H5zuMA/NGKZU35cNkzRhL45QfB7cZKfOSfJAc1MTL42SJ+e1wWWxCwJnIeWGkqlSYz0Qv+f1eesku",
-	"kaq7WhkeuDLxxq3X6AYtP79areRHnbjLTkdn9Hy4rOS7+vjLSwCvL2mxn+MmCNackY4jep8R/WVfwFK1",
-	"0A9/dK2ag9Kz2edzBAs+6Xn/Cx20X+4pId7RW3PKrKCvY3eZZcmcX5hna9rVNPlIw4u+KLtklmFQelZ/",
-	"gHXy5G+ZWWpt/C8GjCrvzAjBQWLExzZ9mtT5sjeRw/ltSCZcaWnWn6aLBvqywQWpLB1p/lJFEjbaeC6p",
-	"ihe+t3HyYLYj7M4jiOTz+/2ZBC7vuhF2pYHwu+zoIEqNXlUxxuBQlxoDgG1QJ3khCNp1fJMSGGwKpq2+",
-	"yCOGqatjeblqxemRtotczlQe0GrUpW9zgdvQUaCIln0BkSAszerCZAYp+8ymLfjw2ORMG7DifaOYdQrh",
-	"vfbqAYOYt1ETPd3mUag8uynn99cUj+O2DyfHWlXRnoSWw88fs95YJcweuQ6Zx7cfToc8+VUOq13eZr2Z",
-	"G0jKIpnGYMmOYdlxlbki4mJ0ew/jMI1II3UMBUGaEifuGhj8lgViKDKlMXMudEILkZQt8p1VRuVcJ1lM",
-	"nTsrKUmo4wpzIacY7Kg0TxJgQlFOr1WbhOSf5HCbuPuMcR6GRksrqFeD/HdkoT/3SejPPzYHfQa3FuPR",
-	"F99e44vv9LrtXru96ouvjZiOJj3fYYUHCBaT766vr4jZShUO+4uLiwtKKR0Oh8MoiqI4jmPGGBuNRqN2",
-	"G76zTQzSfR32tknr/PXtNf56HJJO5q8/xjRsjGnYXkRiFLzbpBXi0Szg5Z14zD19cMyBH0kO0+AbCg57",
-	"jNtBmBmps0mYOe6FrD9+yFY9NKpmSIZsJC29CqyhRmut4Hi3ENE7xwa1LxzeOiKqAoX3DLCfDXoUEHZX",
-	"/TqfqAr8sKvhVzk8moH2Xy6wbM/9Cil0n8AO9A3D5KMCGrx/+xrJbDFfAwMdZOrcq2bWrI8VLaPcpmZ5",
-	"qTp9Uad5qtZdSmczlprzmZ+UlV2WKcSnpIzQNKWLBlkysT5RxO2UVl9U54NcGuW5NB+EvBALYqBgbiBN",
-	"EtDOzHddnou17pLzdjf/+oh/YDGZMqXomLn4nPwQYmYO4SUkEHb0qxwGJGU0BoYsjM769uvrwJ4dFCbq",
-	"UvAtpowqKRqb9HGzW4+A+nEBNfiEbtTj9GwxPfeKAPbf8flE2uwuu6sTPK4BsgRXExaDmudS9u5nDLOO",
-	"K8cn8cWI9a3tW2Y0v8Ht8gn0AfP1KssWEfJuK+uWYlpzMa4ulvPO3rCXcuZJIu8GcwGc0fEAUzczZIOi",
-	"agOw7diqpbWgFtEU0vWF1MAzDdcmLLoZcDFYNplnP0zph0HK7mhqrS/ZdS4K16XQKR/OATRwbAYue9SO",
-	"hKC81jv9PcDqt4NblvKR7eEg96nY79siYQOvXqztxiihaoJ9q/Wett0Fv1hFUBPsDugOBpZUCtqIFefy",
-	"N0EtWO9PHkcDKZJF1gjTaJstvzJA/m9Tlpq+2qq7teKP6HsbKLMiSp7NPp+9jItBXmcMy4y535CuAQmA",
-	"zI1zzSzluFkHXIwHTMQzyUvaO0ulG7RuG/80XyqUGbbXs6HsxI44czBj6WAuuMdb4VgGBjnLwCAnioAb",
-	"xhjPbH5ZEtWF38raoRi+UetkMJFzI1G7Z0FNTahZFdimIVWuPGbxuhRzBS22K9EswK+QvGLpVqMM3rJ0",
-	"4b5xvvQ7drkW0SQBmcl1JmRd9Le7rPmUDX6Twu4sPeHixo142/2dDa2RUolOaWnnoQjcygzi1Ru2KKwl",
-	"vDpzKw//tItqa4nmkKnSyWN/f8y5LHAm1F5nPdDPLsHxb3eisBa5BpJgNhqxSBOZJz9gqsOqOcfNyB5K",
-	"rpdLip0YvZZac5Cq69XNPMqzozw7yrOjPNu/PPviWPO+EBK89SI0OzCZldlMuLhZc2Yy97zm4mbPVUbR",
-	"lgR22NxQMNeTzEgQyWktqJktaVcfNvdEJYOz6Ppi9ufu9K/p8x8+/NwZntx2yiknO81udwvKyVrJO2u2",
-	"Th+M3Ximm2eyOeWCexzvsYxUcyh1hml2c3baGaLB+nS0k6f5FXsnNqGkdsVqeaGVrgChpSW+7HTN5/Jq",
-	"wDs4UYvzW1mZFMaemKVS6kx9vMnVeccLm8mN2rpkanAfcXHzRBHAe+B8iCYGGoAuMrQTFmZEV5RMoLfk",
-	"xdX35IYtHE+VI5SE1/VF3ebIQit6mCLLY0dzxW1NPVv+/IYt1KXlueJiTGSKATLm31zb2FP37obNNqai",
-	"L8Jsi4YBdIClrgssusHSQ+Hfspt+x/1phvKEC67/rjRN9d/RBheSumIsJu32WamVP1uFDy9DsSWwPHhz",
-	"e7tt5712wDoW/4S42j4Yrj5wmiu1nwxTjiTBnyoRJ5+DKlgv0ZJO/gZ/rCbbVKDZkRj/k+WX5PObpTIV",
-	"ZWu1NF+vB+/FeeCB9GHBOCM0Pu1cww32ngPAM4LuRmzuVJRrO0Lz49qJLsRnI87uGs8Dc/iQ+r7UVu2V",
-	"I9LskEKeFvzQqlZPH24NXq1NsPviPaQV+KMh08HUxC1xaElH9EtFVEHRxSeComNtic+mtsQOaqOmek0J",
-	"CZokKrAReeYkHfMpE4pLEZBIKk3qsLiwzmQjIBjVBPSkCVUqgIhJES1AuQFLDPIE9YX7YcbSiAnNE2ap",
-	"2sN/G6Vyar7ZCAMyTuV8hof4mC4CIM8IkIE6cEmkAZaulKnRl1p98YouMDEcjNtoC5hrVzcTGMZ+k4KR",
-	"UP8Wtsgrm5GaYqUec8sz8y3loqlDLcO+cKxnRMi7Rou8wDqZBA57JJV3pVk678zgoia2m/D4JpXTbSpP",
-	"XMut7uJT9lcptqpl8a0Z8D8utrn1tRy/Vyzd8tYfzZxtea/NYtvy7h/YYg+VN8yq84G0qIjCOhwMIXoM",
-	"OhL4xYZpNGGDu5RrNujYsEKF7kHvl/Ppyi9xduUMa3yAv6XX6YJn0bQMHEXupk4X7nKhgygG8W0Jh152",
-	"glpKNUPh4cIBWXrLUnTGYODeqREeyN6FRThgZ+JnBlN48+y8Xet1O+2gNrs4r/XOnsO/Lmq9C3AmmYNJ",
-	"zwq8WlCzm9l/9umZe7Zz0XYPn6IrapbK6UznfX/e9irZd8/QdkKVFFyMs7ueY0kRLZeknTdJ+rdar/b+",
-	"+uW9q9rDfq2qKpLKO4NWCElQ6PKGLQi4Jo/VRQpi6D3EXhvJwpXmkW+RTuR4WfrMVXMqBdd2TZcfa+G+",
-	"H/G2Pbt4cvqCigjeEgWx6NXNyu6shLhmEa7WGF2mrJ26t8KN/lbqPO/aqzaevdarAYkVBs06nXA+c2po",
-	"tidRCc10UKS/NFIIaKlcuzcfZnfx0KxMUYXC6CYbiDx5/PhdMzAwWbf9CjtSJmscMy/cM+jKUIRm3KVS",
-	"gKnIrThSLydEbfT8Uh5PFCpOWImFTOdKu6QMSJ8w75Ajy4uq+S0r0OwESFsawiuARlcxHUCqMuG61RdX",
-	"SHnm+ulKe1MNfLtYKATXn932YZXKlC2jPVT7Lm7ubXbJ/Vb8IWt+f2yA8jj4fDjyLud4tIpG4kbIO3E4",
-	"SLrX9GwAo0d3Um1fbH7ArVwpRgmP9Bdxwn0Rg7WuAKmriFqhXpSUH14DPkevyMe3xU7lLVuZX88zspy3",
-	"nUnQzVrjPhwiR1XxiMtfpHdjA17uap6yk3d/70Zrvd73cP/F6gZ72r7fCj1kXerDwcnTLxNNLnqn54dD",
-	"k8fvoHisal/u2HiA5ncCewEslA9Bu9Kz+ts5FghxLXui8NDuapnYAqpIKcA1SfgNdCcj05RiEyi+hNZ/",
-	"8SpMpwp0Ls5XMMdZqZd4uMz2W8ai+Is7c+acFTBcTxRJIU38qPM8FCtg3y0fIorp2UtwMVcsbfp5W6Xn",
-	"ifeKpdY1tUOhe0aGXMSQRgIcTlyBv7KKac/56PdW5H7bRjlK3op2ecBR2rTOrk375TAm/NPtQM2i2Czl",
-	"EtfZfTMTlhdFxaZ3w120eh89Rp6hHLz4bhOSevavmMVmFWA2grlJNbY3ol8X7N9eETQmsH53noVA6sgZ",
-	"v8B6bXhtaGDMfJjrhsev1heYL0fM5wNyN6Ga2ULzPCWaI3OSV/7cfoyKhRQMqpOXWb+9xbRf2/fpvYJ/",
-	"VptzaPv2fnbvPfq3Yd8+0pPC9pMUM015gs/EIA/c+cEGJNR6NSNWYNNwRWiSMhov8v3jy5gdSHSWPPRf",
-	"w6cq5mrNt1ku3r6E884rC3meyw+q+JkebqnFbDR2e4v/aOr++IY5PU9FcXq1i6ZEqWKz6ay6uIXRrhK8",
-	"gFo60+tmVE9ytQ7UuSKg7029KzUMvphKMbZL+Ykv3N3CDciEj438tejOGcbw6ZQzG0R4SVI5h9RAtOOo",
-	"VaoMd/BurZOxD7cz5hLo/D5S5yMZF+8rVc+PUvWRBgjnyJDN9lqxsv5QXH4a3mBWu6LjrSJSzX3v+G94",
-	"b8lhFppnC99CWWOzRygW7OWKaPZBk3pEFWtyoZhQXPNb1qg65v57+em2RhNeA2r710yMzdA+PctAT+kU",
-	"ii2sbyBae7giqUxY1efNb7V76kZmJt5KXCRbNQQtJFVNUY4Z+t6NySiL93jUz4htHB/LtsDWXUm2ODOX",
-	"ZOKMLrXSfK8CfcG5PWbYEaIJjxgahcFe2cF/DJRZrUA3YwNuOzthJ26MVeB8QczbiRzhRB4tCWstCX6g",
-	"Hf5dbSR4aQtzo1aCO4SSGVXqTqYx2gUk3EyTZEGoIKw5pTwrmh3Ang7shgqIXaRYMQRYbgiw3DQuSXZG",
-	"UnwsFOGCULslfW6gStvAg40CK/sHWKlqvdpQDv9bMfne9R8Oe2nKIt2cyFSx5pBqjVBR3D7e1hjKYW03",
-	"heFw9oV7QUb1sFiFqiRzawOWaKlnK+xGyxxIJRlb9xnSEjRed2r+7BWxA1gr3ND6FgNNb5g4oHUCvmdJ",
-	"UooQYloBX299WQQFS2dTh7QF3bHEFFFhvImo8E2mfCwIF4G1qtqMeMztskRpCphhSo9/fWHOf4FjVF6Q",
-	"hNFblgNwws1BEl89h4wFV0CUK3LDZrpFXjkGGn3HI1goQmpgnYFFVIXSR3OKrVj2gA07F7NURkxBuqu3",
-	"axdyblaJmQdcTWQh56liyegA2/aFIDSecoFyWaZLX9YTNlUsuWVIePrJSCTQeaHkSDdKlZ7Kc9s+YiI/",
-	"Q4X8n1VIfhnBiBUSY1fzgZmtBwQgktAu3JAoZguh2CuX2W+DmCWahkZGK/QB9kVdsDGF7BgtSczieaQb",
-	"hGo55ZE5HATkbsKjCeTH0BEzfyW50ClwrA2ZtWCmYxa3+uJVRn5mt3TKRnOFlV54mos+JmJ3LZOC1toZ",
-	"rErCy76Yoq00sf2cOsFKhnMNTRtTze7oYumD0NIWsSSZJHTngTBrQV/YTrl2QOHhCsgEznyZWo63AnpW",
-	"yNGHm2cL85hRc+10MDmgiTaDzs6jx84jN0RFUdcDq0h2rwGbImzAA2pL19nkZppyksg7FpP6SKbEdoXQ",
-	"ZYTISR9zSGi0Pql53MJaqVUnyAxDgTvDmRNdbuXZ6jh0Yv0zzek80XyW8E02dlfZN7v9gGnQ3aCWN8tj",
-	"tz5vt3eIjFpp8Tum12HEE0W8wQDzpvOO8qPDeT/lMJ0SYsfVX3yHV8neYllylZ/B/+s/y5rSy93emcIE",
-	"4VPAA2PTlPWEKdYXWZSYz1oblqzekJwAWwskRisylSlqS2A+GFmlCQK/jMLkHif1WEbqZCoFW7SmMfm/",
-	"/4fk61k1NhVsyLzQ62O9ilvkIWkvn2Q771ktOmLS0X1dUX+L7YxhJZJXzYfZVKvd00F8lCv1Jn2b1XsH",
-	"jIMSmwkYNu966OoREq+kcyEygmuaaqM13V0Sir+6ir90yiCitC+4IuyDZiK2tNbx3JaSiOlChUAZKO8Y",
-	"xp8aHWw+G6fU3Gxh6BKouyG4Bm6x34cX49kvJvWz9oXBNdvqJ4ogxRdXJEpZzDUkq5RD2jtvZL9NqXgQ",
-	"lpmvY5rK9ukXK98/SLzq6iGt22w/XUtu+qzZ7jTb5ysHubOgdsOFGTvB7mqB12n7b1d1I5VkKoWeJIta",
-	"RpV07pimXe3LGijWePZLtVrbQrMAar3aLJX3p0vyhrsKRMdmGv4p8+y+qAQ72C0OeEpDTRMqAE/v9R2g",
-	"IEN0tTSdgJ/25SvuIDlrzmdIraUCV6N4yoQmWMuIQKEnolNwoEFmHRblIXlRHrWkukHEj91N9m2qJKTI",
-	"X9MwGmhzg2XsjqhZHsK6T8B4rb7/LYvZFN9ujvGK1F+++qGBSQiIrxZvbUBoFt1EUhYz823TgOrvptn7",
-	"X5rXl/UwLxXhlTuwxLJMZzUUjKSScw3ndVvpcq6Yby/0PutxS65+8Vu8vXnHY79GXP5wVoZn5dH3LgPQ",
-	"FXhSpO7quxK9mDFzLFeMvH/72tJCuqNCkEW2wQTeMT6eaH+ksnSvNV81M8KE5jSBPCnqJ0k5u5mr8Ln6",
-	"mh+xPdYBySGiNWJ+zy15bEkLlFv6PC2YIeBt1hLRKmaNlb0HCm/b2ZtJmZRG3JJ6IfUGK4Qv0Vb5S1vK",
-	"pLTJdMxIIjGlzJmUrbnbvhD54JDo0yxk763ADLf61hdCyLmIGOxXoibyDvAJjllSmGHhY8HiJhd2q8i0",
-	"aF7ChcyFpcQiWIrKn0D/CxVTgaR/ivzjP/7XSpi2M9Zzs5td+V6YaU81RQ/0rLBn8J0Vk2aBTs71UH4g",
-	"9Z/eXH//zb8O3r99jb9Y9UQFJC9ngjVMSMqgtHsDGnvL2Z1FSJ36H59IefOKJfyWpZyVA1VJkdtsSaqF",
-	"iLC3WKeOcPEriwDWHKacFmGpWA539Xuvgew6nScMh9nqjTn7rPlYJEU0T1PHHAsjH5AbtrBMsWb286UB",
-	"y4wSlfDYQDfOvMVOYMhUS+CJF8swk4txwmCtNY1csAikSP3NjInvX5GXUggWaaiL/8bMRpeoeTQhVJFv",
-	"uf5ujoWdX3Mx/9CKpf9NyePoyr2v9vsvv/+/AAAA//8=",
+	"7P39jyPJmR+I/ythroRm9ZAsklXV01UNQarp7ulpTb+pq1ojaarFDDKDZEwlI6iMyKri9NQX+sLwem3c",
+	"ArbX670FfMAZuPMCh4Ptu198h8PiAO9/Ilja3f/iEE9EZEZmRpJJFqtnJPXC1nQx3+Llief9+TzvGiM+",
+	"m3NGmBSNo3eNOY7xjEgSw1/HoxFPmHwaqj9CIkYxnUvKWeOocTolCOvLdwSiIWpSiWaJkGhIIs4mSHIk",
+	"pwSNppgxEu10Gq0GVQ/OsZw2Wg2GZ6Rx1DCvGNCw0WrE5FcJjUnYOJJxQloNMZqSGVbfJld4No9I42i/",
+	"1RjzeIZl46hBmby332g1ZpTRWTJrHPVaDbmYE32JTEjcuL5uNY4Z4wkbkRlZMhPnHphOxXDrDrO3/jAf",
+	"6oWqGqFZx293cM95uHKEaKZu2sY499Yf56cxn5VHdyJxLBEfA0FKOiMoxmxCUJOyUZQIekFa6PWnD9He",
+	"3t5hRqi/Ski8yEY9Vq/2jrPR7/bvtXu9dr932u0ewf/7RcMZfIglaavvNtJBCxlTNoExP4l5Mv9k4V/U",
+	"kM4IE5QzFPNLgXBM0ETdT0I0XKBmSMY4iSQKQrwIKocOTwyGi9zwvxeTceOo8Se7GQPY1VeF+mnG2cD8",
+	"OTiRWAo7TDXkZ3xiWEN51C9ZtEAjHEUCCRJf6IHKKRUomQsZEzyzfKNquDmesB0e8IxPDAmvM2BD0VXj",
+	"NJcrx9nbbJxJLHjsp4aAkSs5GMEdgSXoeUwuKE8EmmNF03goCJNozGO4OqaxkHCpkjz0+ypoe6/XU8PG",
+	"V88Im8hp42iv31LnWZJYveqXX3bbh28/+p6Xsp/xyedksXTFZzgk6JLKqV7x41dP0TlZVFLGnA7OyaJy",
+	"xT/eaMWf0Rn1EPIzPhFoTmJYvKoRRfCsOxhzJBtHB91WNjL1xwxf6ZEcdLt1xgXcdunq6U2mQvNc1FQb",
+	"rgamJS+OIhIjLM5JqO6s3H94uGL7J3PZ3udtNdg8GfT692EO6d8VBPCa/Cohwit4YSJ2pA4RxPoRUCrU",
+	"5eBnbfOW9tMwQFSiSywQZuKSxCSEByvnZt5VSTGNbu/Hj+79/P4X+z/rfbb34uOf9F8fnB7+tPuLzx9u",
+	"Nl/FKxPxMMJCLN26yykXxEzijkACHkNUIMoM81GvqJqWvn0A99yEq9uRmsG/ESReOmpgOYqVCxJXjU1d",
+	"q1zv/vondKnSsTVlo7fJwBiVPK4amtnSmb7rWxrjKzwh/uGBtGDJbEjiFlLKDepV7ai61c/jeq3c6FIO",
+	"1+vC/9Ua3gn92jPEp5LMVrNfdW0g1Au8w+u7LLjvsuB+ncFFmFVt7jzC7Fva0tdkxiU54Uk8IlXDi+Ee",
+	"JOAmY5/1+mhKrlBIJ1SKKntMP1HbHGvg3rA/2gv3ycH4Xp5h3ttfzS9PpjiunINQF1FE2fmyhYa76o9X",
+	"RIP90enh/Cf92S/i+59ffdEbrj/sUzojv+Cs4mA9PX5xrK2MrzkjKMQLJaxCNOVJrDX4USIRZVU0Lb/2",
+	"E3PjzamSSdlcjgXFuydTzCZTTFfNwlXZjtu/wO2vu+3DwUdnZ+3dKvXtlJcn+JiFPkOKXNU3pCRfZUb1",
+	"NzGjlOyqIiUlkrZxWteWXtfqtWLOmSDaoeL4Gb6gLOSX6tcRZ5JoWwrP5xEdYTX23a+EmoDzeTU1iWmk",
+	"nwlB2LJ5zEdECDyM1LqQOFbGQ4OwUAxw6pFBeCxJrERSLNXvsGIbaQ2P4QMws+VuFKSGgIZkzGOidDb9",
+	"7U7jutX4BIdGobvh7Cm7wBENB0bLc+Y/xIIMkjg6QppEUMiJQIxLNMNyNNWGkzkSt7MWqRarjJxIkQ0J",
+	"EY8RRmNKolCrejB8WBPXw/KQs3FERzddnZF9TbYsjkcO4SgmOFxoo1cgbIwIq+LB0bidpVljBHptbm09",
+	"cDqWzPwAA8oOjVxRIcUtrQN8iYr0Y4kgmhg+5fGQhiFhN5zxOH1PNuV//Pe//of/+P//+//0H/7+X/3p",
+	"b//1//i7/+mf/uNf/6vf/Ys//4d/+re/+xd/8w//4X/4h//3r//7//W//e4v/vy//+2/vy0CiElImKQ4",
+	"0gIRjgEaJhJOKGYIh4qtChljUJ1hUYy6fZvEkFfZ3ztNHK81AFiUF1x+yhMW3nA1GJeDMbwnWw57MtSW",
+	"6Gvbn/ELjkQymqKYaMUT5vQqpiPyjAr5hiVart2OjJyr76CICnnk+CatW2G/u39L1J99F414EoWwwkOC",
+	"xkSOplpIqH02a8EvaEjip1pU3NJKYIY4TuS0j+bme4gREgqkfuQx/Ro+oeRpC0l+TuCfoNQqzYqyMVc/",
+	"3NpymSGBxFQvi4gkqIkZejkn7Omj7A51XrhSroVIlFmrbjmGeSlNPL0qBXrz+pnY0eL4zetn6tXAeaKI",
+	"X5L8yt/iCRN0wtqUOYv+Ho6a/RhMUtuS70EfU/RiXHugY98G80z1qhkVQul8PM6pWHqyVtHS99xwwtrO",
+	"HthIgPmwh4l+jKZYIGUfIMzkNOZzOnpgzXQT8BDoK04Z4nPCMLWKibhlHUwJFoh4BFk4I2ghEz2wxHJH",
+	"IBtqsg8GevDts6Tb3RvZG+EvErTOmDlS6ogeP22rmXdQ8zjdm+LrqFBaAZYkbCFGLojigWNQiHbOWLZ7",
+	"T9lXZCTX5oZgfJHZXEI0QiSzGY4XcCjklOpgNYU3N1qNCxwl65L3HC8ijsNWupV6BRWrFAW6v27pgbwm",
+	"8wiPSH485kct+Jke3IZDis2rzKeVes04a8O37TCRGbceFuPaqVQ9JMU9sfEqbWtYmcfp+vp2SF3vLOUM",
+	"ziDj+U2yA4rw6FyAbNAjAuFgbnTYh16iRxRE6E2Fgpl7aN/miAY9BipQevF2Fqf8odJkb1MC6q/fttzT",
+	"XwEOrJTpnDw4WbDRp5jefDONLBALNhqM9Qtdsnc5PVI3IXPTre5rlYKp6NwcfkRncx5LEnYQRFSUejgB",
+	"ihjTKxKCmgcc+YyNcBxTIkA0vHn9rIWmBIckFi3L6ozYsD4vNOThoqP59ynnz3A8uakyr944kJwPIniZ",
+	"u8La36JuUIOXnCN9z+36d+z34Ftq+pjBGoBTA1gImRsO8oZZfZrcXJN3XpUtwm//85/+47/5X3/3V//z",
+	"7/7yz373Z//ut//1//zt//J//O4v/6z1D//5v/7jP//z3/27//L3f/3//PZv//J2zpk2413jXplSaB4T",
+	"QZg0nOUNwxeYRlux67I3OSyFxBfKvpJEkTWOabRA+TudmPDS+O/t0E2IJR5iAQcsYTHBo6kaV8f5nJt7",
+	"B0l5MZ+TWFKtxjhJEF5nt8mhACK0/IYKNFT8VSk6TZZEEaQOMM50VkjJqa1u0TukfeFFx3bLTX5ZFc/y",
+	"PMyZjOkwkTwe2HBxpeMeXU45Sp8gYW5izWAXz+muum/XSutg5wFysmBS7broV0I4DAmEBNLhH9YcPo8o",
+	"mwwSJmm0NEYSYSHtANqXNFQMmUchv2SQL6ld5AsIpeQ3wo11VGyGjX20GkZxHmBZHVC5v15ABV5qjvHA",
+	"nrtljrw7Qk92zJNYKfUxHkkSCzQkU8pChIUkMRXnIrfcjbt3797du/r5174BKPGYxGSQHoOlYZjyLk2x",
+	"GGTjy70gt45DziOCQUYViHm/1nfUtBUVL1//w6O9peu/cpMh00is4kSGazzTN19DUHAw4myUxDFhI08y",
+	"1kNI7KAMjSM6mUqEJeJspE5YzIW6ICRmIyJQs2uYBoKh7OR2sutbGR1dc1dEEjxrn5NFu+fbcUZH5/aZ",
+	"/CAfUTGP8EK7QbkRsFMck7YRs3M8UUPU1s3llDCUMEEKg2z4PsovGanDhQrsNCShklWkwFJhUOGmTHUe",
+	"86sFuNJW5FsrBsITqXk6PNXKubdcGawX5cjNxr4jWoiOEWaLwgIJPjoXB0e7u/DOjrnQGfHZUa97v+tb",
+	"P+2yrkmXOucoe2wQE2wkfX66X0xLAkzNjY9RzCWoCEcoAG4etFAwVLMK1b9cvUj9bZiIUP8GDUH9wyxz",
+	"JnwDxY1FYUWtA0IptTk1Gh4j4U6O3ChLR1aD6EQyGhEhPLyt1+/W4jqS6lStZYt+SvW9yTzcvny4JIpd",
+	"FIW/J18li6t/qQPtubxZOO/O0S/x7bIkSmmuSEVmVYpnupXPG81L7zKHTFltOsfifhVlU0EG5ARybvXf",
+	"pgvEh+Btum5ZPe8hPAL6XRhSRUY4euXofWMcCdIqqIJ58eZhXDaqYXVCHmuHOJglQmizrYO+iKkkbc6i",
+	"RYEdnLfnMf+q/fhnx89fPXvcdf7PSO2UVuZYiEseh/k8lPu9w34uE+X+rUo2VxwVctGcRI1NZFUht2ap",
+	"6Mod/VUPrhA/j4yYyTFDKK0xWZg1ZY+bpbJNOZTnmM1gKuX8aHdXcVn1T6H+raguSCVLoCUVCtTojyzZ",
+	"/Cg4Y5qPShN6klMye4B8smvnSMs4pbi01JeHRLSQVMa4zlLFYOicE6ZYeEzElIgzNlGLFvNkMkVUdtDT",
+	"gpTEMTF+ZzHll6xzxvyCEUYtyCgm8keVQtLZ9H53/34u++p73/yyCUvzw2/0S6c/3Dna3f3yl2dnYveH",
+	"f/L2o90ffu8mclbSC5KJ2XXERMbRN8jv7K7k/Q6zWsIHn4Izak0+aE089W8qyawuMzFMVzOTp/rBnp2X",
+	"/TsdK45jvChNK/32ykm9JgIW9V2ZiysBsUqUtrKprTNHoIJlE7Cft+9fMo9nKaf2b867XJphr334FspD",
+	"3nVb9693daVIcya+Ed/Mvpl+E+546TzPbt6AL/ISUuXAVDaVDsHd4AjhyFSbKUE2IXJK4p0WCh6+fPPi",
+	"dPfRm9fHp09fvgh02BMLFNzr7u5NNTtSu7zbC4MOOkbjBMoP1CfAPBc5ZgtqgmJLMRFE5u3Xd6Y+onHU",
+	"gHcbSnKXpNftLltP4aGH29nmlZsLisGx1Z7XPIHVptuxqUjhKCYjPmFU5IXZsKBzKLGLHkY4CdN7aohR",
+	"G39ctVom+nuqnr++rl6Mk5Tb5mcTYGCwgavvP0CB0SlzP5ucS5y5fMDd07R/CvV36v15cMYCG4EJwNZp",
+	"DhcllxVErIbaNJpzHplvWCtHfR6jmF8aqsVaOp4xJWaJ2HmQmkrwBXNT0S2mCV2RfNONAacBIkQlDBfk",
+	"tNK9EznNvVB/FemPQhxtyScysWANrh0jfJmSK4rBqhXPFPdGq+EEzPR8lAXhjEaRuZOjbl9Qohqz2adE",
+	"SCcBYg2yn/lLtNLKFEX2WJxnhZo5RcYU55mqQ3igYDtWll/1D+6tzlOvIm49X78w0vlPVVXSplpJkitp",
+	"rV/OLPkVxv4Z/Se+NTd++iqDH2rBdGRMk5+1Ye4IBI/aAFUrp76JUZwMhyTcMSqjGpYx2lZb4xGWyoIY",
+	"zDwH/jmNIirIiKuzC2UygrAQcgacIJApdieZ59cZtl623DD2e/V8mCvpC6r7ltFM2eA4X2Erphlw/W5X",
+	"q+qKhUHWFeUs960qP6qo4J6n+YX57PT0lUl5fIC6yOr/PmdL7rP97mptk583Wlllo/UXODvdsqRuSXKJ",
+	"aHwDJvxK3jCjLCf6W2tEbj6hLCwaeZxl0ZxmFyVsSBUVUrlz5CmfxVKHfeKFWkSdeH/GMFvoFBeihqiD",
+	"uRxxpSvB7Yli0cogUgNQ9+FI8NS7Kcp2Jzlj52ShfZAkbiHBTXb/InXRpd7ZUAspqn9SnwPPaUQkCQsW",
+	"VneZ0eq12Ct8+8ucFvv4k9EHp8W377RQp32Gz4HyLKXgCaasczOS2Nhv4XUz6HwISHLSTgHUtD52R/Ts",
+	"nLEJvSAMDfHoHCVMPT8hITonZK6Pj5BcTdB55o/bu3Ajj4KHRTtjUm8vqo2pslhXKXRrtGK6tlMWJyEl",
+	"TKfRrZE04H722L7CxMqJD2hDEadWxJ7j+FxZFAUFTN0wwZJc4oVSuKH+CmGJuv2jbhe9OX2ow+NDndU3",
+	"oyyRUGibo6+uI2sdJU6Xl3mgVuCcaDsAjjtUCVpQCh4jJ/lAqUs7D4wJE6S1aUF+FmmQ4nB1VeDKIGpW",
+	"AFcxctDwlg/cBEh3KobZ38IwJZVRgSs/x+oUMMxGEAA9wTKJQ7wobddqq8DVkvSHMiLz6UAOcIrX6zao",
+	"AII5tnkXlLmMNbdsez4ubmv3Kiqvs5RkpRvFnEuEdeLmyaPPkTRipYMegx0AO5ZmGb/iPFJHwuYaq8tn",
+	"zCbAZakiFZZxzi52MpdTy9gSPmE7RR5v3eF4Tjs6xVvx9N2LXuN9ZXRslKozo2ywDpvX/jiPHQXmitI2",
+	"RA5cxxT/5ajiy5wN89ZxfJZPSs7l5dOI9Fq3Z5iyhtdxRHlMpScx4jM6meqqExlTRSrKWM+Ns7eJEmI9",
+	"AQUVxKjNmW8gS1JeHtjPZ3K9l1B+QQmA16zhdrv1gHSRseOYwPrGeDymI4RnnE3S+gp1hfwqwRGypJDf",
+	"43oxbRO7hlsdDpaeB4fQ3LCytUvTU9YqcNX1YslmmTeKJVdz3WOmg3nacw58LEBvXj87KpaILOfHgT6J",
+	"wdEZCyqZYYCaKY/G8zl4TIPd0RTL3cwHAdkcu2Q2JKEyWdWfnU7nARi7tuBE3Y0lHUZED+mSx+eihUhn",
+	"0kG5z191MFUf3umgIC3NKQ0yvaLG6R/kRW/XuKZE8ADcsBwy/JRRTRncECAqzphOCYbMIa6+OiGKzwVH",
+	"2bgmhJEYq2MWYTZJ8IR0JpxPIoLnVFSM4IypLwyJxLua5nbfwX+vj8zbyEMt5PU2HmkvzJP8tR/iSP5A",
+	"CJJO4IzlZ6Der19gpgNFy7DhYi2RVzJi8va2Y9Joc+Zod9d36DcXT8vuBmH1QsmqOjJlHfSQosAxcdZu",
+	"QaosMYva6U9ri56CyLEQcWWZs04g/4wVI/moMpCfySrgHTReHsQ/Y4UoPsoF8VHCIiJ0Xq9xMmj9AnK5",
+	"LtkfT5B/fQl8y7H+VeJwifDaRkzUmiybx0RdOA5PxP5Gye/vQbffqzUSf8A2Cy5A4FbDCAKf98UZfIO5",
+	"FfXOxg0GtUYNVrt9xBsf6Xf7+zCYbmOVlVyZtZgf00a6mgZ82URhK4uldEeW4xa6ORqKIXnxn2oteHmp",
+	"08qLGcFMoEDdEaxe/y0M2MeBVq37FnmN5hTbYThbCje9dwLx73H3frt7b2t7XLlwSSTpPDKq4Do5tH5e",
+	"vi7UV6sxS0cwmJN4RqPIc2qyYWq3GE8EZqGcCtRUchb9AP3dX/Va6MD8s9s5aCH1z3FMCga+BpG9UUKe",
+	"y9F8o39bZ7lPyLIjVEQSJSj7EKA7WjdQM3PSRVSAdXRJdWFymhbSaK13JDOS8GT43eycnpBI15RvTG1i",
+	"KYq6QJKDzYo4K/BUHOV9qF/2XA/ZukS7alUqF2DBRurJLStHK7JDqkFz3FoMfl6jBGOpo1LkcjgMReYz",
+	"OPq+4evkihX5EcuOYZa2IJYmJji7UJXJs5EYS7f1xpLs1BglSzJN5jGXfMSjzDeksw9G/EJpnGVPjvU1",
+	"CdR8EvPzFnpEyPyEkPMWivgIG2dyrNFNbSBQvxryPYwPp9FqaJ9LPiSY3liiFTOlLcll19P2wVlS21ny",
+	"HhwkmSekwktvuExMZvwCHA1LkgTOmJslgP5okwRuK/BvD6UwENfbNNFTV/NAA1sUS/S69Yr0ximuyJq1",
+	"yxuEsfhsLn2j3b9fd7S/Srgs4N3u13zU5EGKjUoZIU+ThMUKiN79Gk8vk6XGKE/H5n4p3Zvi0vk23y7N",
+	"2xVUuEVzUlO1J8ApqEkt2Ur7mVYjxTDYFg6zux16sPYjywpMHkaYzl6UqJ7MsK3RXENqPMzAImyhjwVT",
+	"W1K6sqbmXA2pRrADs3dHZ7y1XQCLPN5bM3j18uQU+XAsjs5Ymn3ftDpSy41TtdLwUUujGYJLZqxz7qsV",
+	"KKiJOWNYoCBUIoiQ82AH/eZP/02W1RB20HEemdDYZSPMjO7tzKmDDE5YiC6nPCIF4aWErf5M4+igZTWt",
+	"o71yvYyTb2ioo9W4ak942/w4w/Mv9U6/1ftkOygtEwEeNd9SBGRGxXRkKvkhNQH6JaEmZiHCbGGSZfWP",
+	"ag1M8vcsb2R8ubfUDPNUcBdO9q34hXOTdt/6ymhWqcHZQn/3V73OwfYSR+q4QwDq1XUJLHOK9KxXpFft",
+	"FekddGtmyl7Q+XvyXS/JF/AtUn7TWjkyXs/FDOdis8Ly/NGpS+Q38TVsRquOYDjo9X02TxUZ2qgXDKVA",
+	"P+spp9XUtWZfiVr+a9jUbWgammtubufD8xu7XXVPuhqc5f05Xe+nTtf7Vezl/o2drum867tcCwt9Q4er",
+	"FW6OQLuRs7VIBttztcKbt+Rz+Y4ztBtwspxZ+q2xrtLmfcb5+SMS0QsSL/x0+auEJCREU87PbR3dgxwu",
+	"ZVMQHCl1GWqv5Q6gdBtoYJnETHtkCznJUpLZXApfUYoeDLK3IMHRGOfr8vYKHQT3+u8vhB/qAaav3Sx1",
+	"fMqFrOoJNSLqA3cEUjehJuNojuW0haBBD8AcOQ6rvAdd7ZJw/Uw19MT9er6Oc6qhZZcxGZeaPlf3W9y1",
+	"VfECwN/TG26qSltIYEYl/ZqENisJggaMM2JuyU/drltWGKn00KdMkpjhCJ1oADKN+egrsiJX0ltw8IX6",
+	"KkZzk2AXWvpME47VkxVFBnsb0Fc975270pkPb6VWvLcVrRhIwUmLBWJuZYc6t+nZ0hbOznpKcom0yjX/",
+	"jEs6XgSo+eLl6dNPfz548/rZTgsFuvXYmDIqpoGSqLmOZfDHcSKnu/oO6DYQ2OxecgGZmM3jh4BWMXj8",
+	"08cvTuHFbuhCf1itiPMpJ0cY3pIPYqSPlPbfnegrr890Pf0xx+E99uzcfGM5pknWwS/nePTKKsllodiz",
+	"t76LUM/Nvqxlmxtm41hFJJXQEOYkB6hpRBuP0ZDISwIpjOpMC0U2Ka0CzZS5S//qStNKSHAYnLGmjhwk",
+	"c1Mp1d83reT42L72AfwD6n41tlLmUVKMu20+SYnYfUfD6124OyjgLJjhu6cJ/o0LlXPwi4e+NMjNj/nQ",
+	"L+4B8ho6Mlg0dsxCdDnFUg07pGELDRcobQztuI4AphX22pW7mvd0DxTv6XWP+or3fAQcyAZORePoy7eZ",
+	"E77banzFhxr19/Dw8BBjjIfD4XA0Go3CMAwJIWQ8Ho+V1gRu4xm/MM+JczqfmzFkePWl7ofmkmkqd0rw",
+	"DD15dYpOLF6+5cAWTg5+irEkk0XjqDEjGtDaUHk/z3U90+2Z6V6XlKDQONMLCM3k0kG0b604mHkdZxkj",
+	"0Djqp4rLX2dL7xPJhAG5WnwHk3/8FR+aXx4Y/U773VvQpUVj9Gd44rRYLLRWfVAWkSk4oozOaUcI5fS5",
+	"RIO0SEzpTTDAFkrYOeOXWQOXGpiolgRdKVqDGgsdt3F7/PbdXv/aG6ZLKfddJS68m+ttboceIKYZQrB6",
+	"HumRqCz7s92qTPkfIAE0dcMFXXtnL+il31lNks7RW9KDtKz4uMfSfbB8QpcoTZZNxgljmk1mp9hQVY5N",
+	"Zlc9L7WHvs7BOrF3uxJweamlWdI8aIZvRfN6Xd1DXpCohqQdva1K/2rl+su6++IsSiaaNR/LaC0jbSd8",
+	"Z/iNT2qnEqnCXQaXB1/xYX2lJxNyKx1nztt9gwNMiNdJ5ItdL8Nrfs7TEokyaLMGg/zNr/9tHqZ5E3z3",
+	"pSZuv929994qUP0YOMHdABp8kSs8kk7qN+D7kjG9uqvrVe7OcSzvFnKQ744jLKZ3/dwzC2VXrjzUkWsW",
+	"htkCiTlmtoLTAMlV7EQ6hHvdjbZFjLhOq7LsKBFQNXhO1MEBl576b8SHGmYxm7K5sYI7+pDOAF0ZYolx",
+	"EhEDNjMlMXmgQ2KXFspNEBIiQaRMYZGSCPqfA2YSj2EZAljyoIUCOaXsXG/OPOYBaupLA71ywa75ExZN",
+	"l/YVnBEwMj+sMhyvSiBvZeKrdWhZMFztA02HDB0olPTnD7J6fwJWuXl1Cm+j9gE1IdQLvFepM8xWHm16",
+	"6LL0DQ/lUTZP5Ec8kfNEpv1Wxilo1g2IcoORLncIbMgeLtOOyB69JaLgJtH3tKykE1OllAlp2ID6DmoG",
+	"97oCahMvYyolYSjozYICDe1N67kk9IHLkVaGK2UGnMsxcfJIXEzptGnWOr6JVEY8VXu/0gleUAokiggW",
+	"EqgebEU9xrRZj7K/nEGWnalVQEX764dpbpWHL68sWMrhl/Pj5ZO6BV68hH+9ZNEiQ1AqcDCLU6KOdjW/",
+	"suaV4mqBHlfhWHy89iL48uNM4GHNN1Wd/mP0hKMwiTWoZjM47EL9d2+6150FO9aIBBnkHP8WHPoWCvZA",
+	"5vTCYKeVemN6mvj3eqGHKbjUlAdZ7K/MdzLMosAflh7tbYRyM11y83BuVakjHk3JQDFSMuhNB9C71mM+",
+	"kxjNaBSpHQI5ZXmM5cCSI4x67SlPYqQT7hC82chZXdkgoVmfeho+U0rs8BNVIeDlC3vVUHedaR7MbjbN",
+	"g7bGUtpsood7Hx/c8jzDAXy8cpaQlMPHeuBhbqa1p6Fm0b0Fy+N9Yt/QGZ6QqlX6ScIlRgmDiCWJkUVZ",
+	"CBE8lkG+dndWo9rV2FvP8PKbuIxBwJb6w72r4EJB3xyM8Lyq5lZAlryrlDID42rz6bRgH2FwlIXJiHTQ",
+	"sbljiqVGVWIcBTN8ZVJuA9RkSkhpuMRCPq7i5+qCGVr64xNIhLwj4OpLuHiqr+0A4HB8YbGHZpDWlxs0",
+	"1ti85kfdoltjaBp4y1gK1Az5SOxq6MfOLET/7W/QMxJOSLyTOxcQSmxq2HE9z/TzQC2aLXAWLXY66Knu",
+	"gTshsAYWULa6frl3b+/+fi0aWrfrg1nP9QhqTuKBmmKdYzKa4ngChtKI2OI/+AHW6PYPjM30ttlKbPFy",
+	"3Dj6ctVM1UOmJGYtRL8XSRT9FFrkXr9t+Xgs2G8YRZxNDFEYMgJYPqfkTxFUp5AIezc3sIZugUPZpI7s",
+	"ypO+mKsvpS8osXj3TOR5fPdWZfL7TcV0uWnhLHjFZoXO0PJrTOUNKh2dvLzJU2uOD69nQ24OMPBB9fsj",
+	"UP1WKmzb+fgfoSq1FYyFD+rXB/Xrg/r1Qf167+qXH9BriZJUqXtsw8F1U3Qdp0Y9l/1dYNkGH8fNKNkK",
+	"F6/fXazVSBj9VULMZbU3dvgnCzY6ns+jxW1CjmheWEAcMR7lBRspZuGBcb5FCBIb888V7fjjHdC4Iubz",
+	"rP1+mLYHc2EnGIczT2IofshnE5k3eyA7/DSVbsotYKFk8AtFgu30/MS6Iv1pKf5PNTBffqLbgRvxLN4N",
+	"T7d62auYXFByubXBmfdteXh+UsGhJ+jzTFfnmI5floJbkJNmKHxBpA88u9NbDzj7ZngJ5uG1YQvcs53D",
+	"bIa5tQpHtbwSvpmvN2/N1W7Uun25jyF3ynIL5X4ckp3SBKflZFTZuguyF8Il2Iga7BpyFkyZ9+WUCwOr",
+	"dImFSYAIaxd/1TnGrYbBaPIPDC4qDV3pnkorFQCtlZc0twJhZIfVSleuctm3VYX2waPywaPywaNSZcx+",
+	"cHZ8cHZ8cHZ8cHZ8G86Oktx/+fTRw1dOV+Fiky/dJxmSkqrB/EacMTKSnYiy5KoT8l2uHuzv4rTNskcp",
+	"xonkg5hMlMYb+/KhTNtYOmFtykwrI2PjChKjJokEcJKsnD9raESuDIIN3BpRdm4kKBT+ysVOrQafowjT",
+	"2UCjM/l9CuoGNOVR2iqVKCMgQjgM41JTVgvzVO6DBN8xuWx1v+RALwmptl3PlRaSvWhY/UUZJ0IOInJB",
+	"as0PI3gAwQOo+5tf/8X+iu487gcqR6GGXQ2+rYeAESOXMME7QoM/UQFNV3Qvs/xX0xd6P0kJk6Ximrlp",
+	"M9LW199bsyrCdNO+1XCqrcYUi4EZvoZFrPUU3QSYjwqR6EO5HF22TlG7y2FsUXvZgn5mWIfffA5pTEZy",
+	"kMS0quhf34HevH6qe7BrtmJ1EHtWOt7GLWrj3aJ/4Fu7SoIO8ejcm8E64vOSkzU2NaRrWOVRMskvA3BQ",
+	"/yqAaFmfB8Nj7699gSAxZWO+xjgtIFzNRHW1ZGk2g6mkN+Ta8sgrd90Kw3OZge90pdtclFXZsS2y7hJL",
+	"y8sQH98tkPd6WQ/u2doo+cEr4FfobvC1N6+feYX4ujJ1qacjRUv0ycg1nyzIuioZtaoncFlkrTGOmqJn",
+	"rQb46XszmVCoSI6pJG1lGj2w8LuEjeLFvIj13RB7o3hPtpVAbZtj2oZj2gaOtKKfdK/b37+hhMvEzhok",
+	"eCsyaF38ZiJ8S/8pjSJbwqOGqUu9W7pMwVSmKAoxVssliaJ2vtTahcmYUDlNho1WKiRyxRZLJEcmreos",
+	"64m+2xFPS7uTamWMoUBLzYhPKPuhvf6DQjFLNkg3pIjbX3fbh2/Nfwftt++6rb2ev+o7JwXXoJKiYKr9",
+	"aLH2ISd/siO9ijtXYK5wGo6CIxRSAWjwC9uZV+m36iwAjWB0QWI6piRETx9pE/MBCrR8D44QuZpHdESl",
+	"xhHQD9jpgh8gBxNPw1Gj1dAPF4Dh9W+eRXcnso04d87o3Dzi5L5mS67r25OHFSHXDwLxPQhEp6a2zchl",
+	"O1XwPoi0qjXcVGZ8G/y5xBhe4cWMMPlCg0SV0xVqFP0fHu31jnr9jUtvDuvlPhA55QXyX9A59iJb8Tgk",
+	"8YDxAsjiEzXsXr97r3u41+12jz/+vP+TR4fPvfD5OMazpejgy5GVdTc0WNU7AsHbiCSxQFhYhKdQdw0X",
+	"dMKwTGKlGoyiJCQF4JN3jRlnZNE4avS6HQ3uU9rFGLA4BjgM4+I+7XW6nV5vr/Ox311gA8dFaB6sw78h",
+	"GdGQhEcoGCnbS5IwaKEgTJQYxZKoP+iEcY1dxbhEGBmYE6SxP3ZaKBjicJDOUj1iUHIGsE0AXz4D9LIZ",
+	"FTMsR1CfSa7mSqzB50wzdfgau8ARDQvKkh2cVw2KcUhKtGApod/vdnv17GlDgQ51OS9PKSZd1Pyu5IzV",
+	"t6sO4jY0h/zJ3lx1MO95qSZ9DDgLZd/3zN/wX50Bfa2FMNDSDEdIr3Fah0wluSOQW3Oe7ZKm+LU9jClf",
+	"WtPDCCQnlr20t3Y7BYdvGb3Sci0+J2yuFzevXd4qW6M3Y+Yr4UbneDGw7WcdZSKqmtM8wqwSnkNd1FEg",
+	"NXM0TBYCNScxNugaI5LCPsgYM4E1jBzEdWc4NoEM/aya+U4L0THCbLEhxkXaD6U6yph9UPMkobFE1ddR",
+	"s6v7MOhpwV0tdDmloymCOemn4aIyTdTD8EVEmZCkCIh10K0KgHmACVYhFLZQoIaoe0akvFezdBi7iUYH",
+	"2Rkp4meo2/LWatO8/Rt16Rvz0p3vrWLSZTJQKu4lVoLU3WaWzIYQ3IKwio5nwS6XIVKXcHqtTw028v27",
+	"qnyO1kers8AcIWIH0HLDMam0SQ9Uy/JZS4jZ4XGQthyJ5PCz7OTXFUQZv98GNGhZiPyB44O+ijDbyM28",
+	"BCKcZxB9io/sdVGIF6JohzkZ045uatAyBvBELifJhQjfu3evuyo72zHpCngk4zHAlUoOPhWRwyBRLLVe",
+	"JFknuNSmrELag1p3AL/IJ5L3PWnk5ZOrlnjGmZxGi00a01VDJ1hsohmOImhob7QdEBqoOVIzSlPs1XIV",
+	"slD6h93tJaLUkGJWn86SZUBA5Xa0W1cc+UdZY6B1OhN6tl8npVT0n9e1s/njUHV+t6GFe8Z3E108wqym",
+	"++73l6v8wXOI7Fgf3Max/i4fyTJF10tXtbljOmksj1B10N3iKsJ4vA1VVuT23utXjKNG4m7FK3v9g9oa",
+	"fjF9cgMzociF1oQ/eFu1u9WNoXHaMNvaxlo3TaP5BZA0/ZvPHQDyVK6TV2m2eYtZlTrap8S95CFeGGxF",
+	"MP+krbdAUyyy7K9CRmU6pGWN+n2NPudckLBW0iy83y8azWZki+m8eunebqnGKk8rHvMgbZJb2aLbqFm6",
+	"eAXqWPR+0Ax7GtQwPCtUP/RrGwHZIJauyWudSb2mlGa2HrWQ3zmfRwvI2FbDF2npThOnF7z1mXb7TIr3",
+	"jq82ap3a1hVVrB4BCjJpMCfxIBHhai7/5gSFPIpw3ILKU84uSCxt38rXPJEkbgu5iMwWN+0GgeICXh/N",
+	"5Hya6SYSwqupeHtFfzElMTH5c4riYHxUpM3oIVbdfPL4tIV+fPLyRQthqYsX7qPn9JMdf7IdvCrXY2dX",
+	"73znK8HZtrqAFwhdTc9P2mnC95qoozrB3p5HqD5oYsj2yNLAWxZajjMiskAIIlcjQkKBAjzkFyStz5hi",
+	"ccbgHVLYRHJYrdCkMdqjL6zvzLqbYQHviA56wwQxxUPgbUsz0M+YeXLMo4hfau8ihQQOPWJ1t5uVbvpy",
+	"F0SbM96Co2IdalxFjPXqx17kU+ql7ntXUQnW734HSsHWGfHH76F2bQVA4jrDvWWMrBuUWa330MqaD9+i",
+	"VFZz9PsH7w+7Inc418awKETy85nNfE4YNU3ExxSat+p8lc0gJM7Orvo99T977bOzq4NP1P88Uv/8+PFK",
+	"ZIm9flkgu/kAZT2DKS2CR4kkSAmMpthBb14/W1G4UDeruiSs3EhBKp86H+380Duv1yRUw6CcPeSht0VC",
+	"SAZTWhWGVJfvCFMoQ6BFwmiKYzySJC7Unrx68rr98fQn/d/8+j9uFHrsbVLckAs9bhZ5K4Qw9uqlVeCr",
+	"QSIKZNxb1heyvLZDLEfTQvYiVopy+5KQ882CflCTHpOQkJkNjmVY9dJsaBpjC0DRDHZuGtdbrTMui60t",
+	"75bikq/TR0+QcDCy4fNlHXaWIBVmtO8LDaVbnPuaEzLKxYlWRIfy8/hE7bz/LBYZI5yqz37S//zR4fP9",
+	"n31x/xev9l6ffnLvxcNPD47XKwUpG8dLqc1v7eohrp5hzRhOnoofX+GRBMsMUJMNdYLiGJh9CXzg+kUq",
+	"6Bek30onao6LFJg7tIqDAmSlEmMms2PklAU2CyWgGh/evLgcWf243e0Bx1uVF7GSe7mMKOvFXVzZ18AR",
+	"lDkf8UsS6jpemAJDUMYLfAOq+6yFxdmIlFpJLWmKuwnz06ndzTGNdI4XC2FxH578VC0dj6UaEip2fCnQ",
+	"7Zre5I1YKJSQQz6ZqSB/FWEmdlqumQTUWlywNSGcasSY3OEZPn4Ts33lJlbxgYTV4XTbCIIXVJg/8Ai4",
+	"V+J5mgqNJL0gAWpqUlA8YqeFAsWMAtTUjix1eKCCdaciMdBN29cvNMIulW7QudLcnvcqp/evUDm3lDaf",
+	"DqJOpGsbaqFXwztYlwVee3d4TOIYRw/5bEaFMK78eqmB3mgzQHYoXn5BZaECdQ2F7H3kLNdsFwATKfUn",
+	"3FvrYX+S0ZAPvcPUS7dZOpN9eK20pq1kJTrd6z2NnqCJcvM3v/4vO9DgjscjkoVVdLLdJRaQ+5UXW92a",
+	"arSzap5VyO2jZ19yCcFpilY6pxoqdfEYbUfYlA7nH7zAmXFJTOdLf8thk+mgawhNT8yjzImMmgGG5HXt",
+	"G9KtpvQ/d1ppJV8LqU+3EGZnjM+1IECBtqYCeIWWaNCx2UqoHVAKxzEhbehJFMyIxCGWOOigl3JKYjSm",
+	"JAoFwjE5Yyan3rRjdhofO6NrHNkr7clctuG39p62KgxGSWMyd/AZ5pE2OYsxWPeV7gn2vz3XDAnAgHwp",
+	"zzC1almpRZUzMUnwDMABhbe+wQcjKNq9olep6w+Ppogtq9uZuqV29Qz7Y9jtzKBftpAxPzcr2au3kuVE",
+	"atjEVaVm15Wn4ynz46ak/WIlN32NH6TWa4Z7ZROFTKtGfX4CbT7qw1uoXCmRotsre4ZZgqN27oLplP0c",
+	"LqEnr06rOmLruMqXHiLtZUNwfu033vpIH6azBk91OUw5ANpdhaJZFm4v54QdP4UkgBSCUYm1NCfrK07Z",
+	"A2TRqWSGzgs2Z4gCXWXSPku63b2RXXD4S2nVRvZoeQmCgE3yVuje2sad2XgfEJG5lHacnOI5Qdj0mEYz",
+	"vNAgpaiJU7oCWsoo6zLG87lisjxGmCFYSAjeZS0K7c3FOqkyVZQpIqOGm/EGt/F0cRHSjto01LNYoAgP",
+	"SfQgPSa51tq2BoBKU+2edxLkjkkxclC/tXXuSK3kmjdpSF0Kea51SivCJFWiZsUBXMUJK5FTodF0QYUu",
+	"nwSnsXrt5ugrbvR3NM8RwYabfhtdx5ctTxEOIGvnXd3ze3Wj72rN73laaVVms5+dnr5CuqQiLTxbsJFF",
+	"PHT9B08eq8V69fLkNO8n0L97nAQ53rAUAwL0zlTSTrHUfkPGGXmAdJBNx0uDyVzmnBoa3Vs3ET3Pj6uC",
+	"JsymVfRyPkZabKQasd6GDnoqBdI136CKGv9vTGQSMxK2dBbS5ZSAyiqnZAF3CQ05XQYIGEwJDuvAY62S",
+	"k65sTPlrQUgalzWIOg12Bwk5JG6nG2Dk6EoBeLME5SkWA5h9WRmsxDZQzwwJjkm8zlNFPoF7w/5oL9wn",
+	"B+N7BeiQbvsQt8dv3/X6friQrD19/TRKt/n9VvMoIww9nOGMfsWHBhXSFKGpXYVAbimHMteMX21efIGj",
+	"gSAjzny9Dk70hbQLrBpdmEQkhA/b1papq8FoMVTYzgfDBZpCNhCL8oWre/e6tZI1IizkQL3MG7L5wn7Y",
+	"roaurB4nkV6YMWVUTEmImlggfd5P6YzsWF5ilsvAdxYcYd2Ddn/vtNc96h0c7XU/guhNnmK+980vz87C",
+	"d/vXbfWfvv3Pqf7PUe4/Z2f6Dd9bXgK7WsoYJu61+U4JnilZhk5s6+xtWntqFzaXiJUgbpZHpWl8ait3",
+	"L8lwNMWyj+fUJvPVb0yXQappbLa0VNDluM5aFCfnORoFUsxxgxI/8zCraqms9yoLoxblECOXqfAJkjjK",
+	"mZO26b52jWhJhYVh9AXtv3zc9Sm01GcEuLEwy7RUtlXzFJEan7DV6+7vdW3p+LO2Xri2sTPbn5OFR2Uv",
+	"MheX1f+TP/ne95UF2L935+5HnV8Ogm/+f9324XH7F7j9dfvt3e9VYMxOl3mBLBx0W4+5bUlhBS7Mfvfw",
+	"Xo0gRaXkK39f37rl72/JTO8qe0+TrOlCvpH2sV7GX2VB5iPrNIgT4im9rHizq13cXILmV4QVZZE5omml",
+	"WO9A/bJ20uOsQvW3K/Dk8Wl9FX8lsdSRTKuO61LJVVvrX/nWklTzrw+wNneFLK8zPor8t+3FlV+/uVAs",
+	"JQ2u+Ob1CjnkL+nU8mddP6DZ61XVnPblq0TkCTaeBN/Y1h3Re5hRo1V7alno3NPtRcv2cqcxpVi70l9I",
+	"vCiI/JTzZdU0y0W4JeffM2ns05n0YC3EoVb4tY9EICoLaOrfigz3jVrfs+Gov9uSX/tIhE1ieL+Cv+gp",
+	"eE+yXUg+By/L7Hal+gfBXU8y2x9/32RzpYISwHQDhMNQAANxwkDnhMxF1r7CjvsOIM+RB1mABeFI8JTN",
+	"yCk5Y2UXIpxZE70q9oPUYfh1VKMqd+ySZm15/1tdr9tG+kHRt+Da+uZ9S0T6go2ybL5lc/i99yFWr1P1",
+	"8pzSmdfP8eb0IZJ0Rlro9acP0d7e3iG6pHKKMAq06yxAfDwWRLasBNGMeSPX3Xb8didEqpPl2WdIvx4k",
+	"ulIyHGR9ST1NG7OOq1iiKb4g6njBgy3Ih0F8bFoxddDL8RgNF15xWekCx0lI5QAwQQbe2txXMWkr3oXg",
+	"TjTl/BxRhsh4TEYSNYPjN4+eng6ePX3+9HTw5vWzwECJCSLRlMSZOxX8wHw8zu+IN5iBY0hVYlx6K+Ms",
+	"NuiIoGDX3BwgMeWXAjUDfSVIv+s1nBu//Wf/+2//9b/87Z/+s9/+p//bH1Aho/MBZYNK98AbAGma4QWC",
+	"e9WaANwPRiFeGKS6mFziOCzkjdfsCGQHMMNXA/0e/0pEau+F1KNoU5Z+9FdZjujOA+hwOiS2ItdoEqUc",
+	"0a0BgWTDp2zp8DNQp2XjLyYmbnGgnMmYDhPIMNTSbGAbOK/EmM6eNfbNQ/vktSlcHGhA9ZEG+snY4btS",
+	"ZcaEgr4C0HxQtI1ZoceTQVyHgg2w8SQvav2Vx9ykcQ+cFiCVdfiBxtY3SXz2CWHA3m0peoQZwHGYN6Mm",
+	"jKvdTw8eZuJSHZEfn7x8sfrQjyMsppoP+TghCVG3270j0DChkVRkAreS+CitVMm6A45wFGlIBN2oiqFA",
+	"v/6SspBfBmrhDFvVk4E4sqIETJkwNwdKQzc2yZSgOIlIiX3dq0mHq4jQHd2as1dj0w/ayLwynWDeMGTF",
+	"iFbPFTWDe11IUuvN1P/uAYhwzyBaYvSEI4tW9QD1wErb64U7HfSFEsKBs3mBEzuGH/QwgndnGun7rHF0",
+	"BkCNZ43Wme6SDT/dhXfchV/1fM4aR51O66xhkgzEWePI+c51UOzouPMABWeNs0ZQIWr2psWsQZ+NQy4h",
+	"NXkwxBFmq7CVLJaq5Loeh5HLaJH2hCIh0N/KhoieeilAHa6Qx1xILZD1XWWJ/OLl6dNPf74lYQxlyP6R",
+	"PFNcoq2lX2kQL4/fnH62wRisHaVemAfvgJF4h0jD0YCzaOHLWo4WCIfq9AF35bEAxHA11CaP063asdqk",
+	"dYY80CAwnBEE3f8SQdSTbBJpyPE2Z+pkqNvPyULUY8IOZHG1XnHK5+0E3AIxTyZTi99iIEAtmCvkjXAN",
+	"Gbn+x2ckVjJOVrpt7A2IWkgQ3yAKmXaDnoaIXdXIwR2JTpYZeJvaHOdnrpZdWar6Ecgj0E2Gmpdp46FW",
+	"IeNmZ/218ZL6qX8B7gittvBE6lJ/MDySIbA92yluwrXZHFeW/ptX5Khd4z07S3ngwCzl8KL1jlI2WIYj",
+	"nqpZEshrU0DxTtFU+rLbPnz7rtc6vG6enXXsX/3rChgCO1xd8gGqw2KgG1J7DKDn+gKycM+gbQ+JhlTG",
+	"UJGrhY1J032AMJitsWWNtsCdcTmlbFIAEsmL6vsrq1iV1UXZZEBYOOd02RkOnjw+RdBvzjwTpNpQhmVm",
+	"cHIkR5gBoymYCQ/U+W6pGdpn97v79eh5HvPbU6XUy2sqUvOYv081So1MHYSV3Ubd7qJGq9U6t+QopiHR",
+	"I0+9Wx10rG+y8l5f5jEKkkjGODCzd19LBYr4pVoyoZO2Q4T1EkzpZAonkeocQBrbkUSRNmGVXR+ozbjk",
+	"sZA7agUjIi0umb7ZiIeicuFflG9Fs4Q1uplemdLxxlrlPOYrdMr0G7ekUTogboyuKOVUXAAwjf3M2CD4",
+	"22oGXdS500EPNdSbbdKtlvGM+Z6/BPsOq/Mdh2iOY7lQ9htYd8B3Woh0Jh0UQNHgcSKnuzpLLjDc6oxx",
+	"hj7FQj55dXpHIDHCEUHN9P1/91eoZwaVr71ao/40NpV3g1FaejeoX+HIx1oTBxGhZV2pQHaOFwaPDEoV",
+	"UdMyqOyLQm32TrkcsgpPouufSWbTV8uKL0w2sBECSsSlTWULSmktx1Huqxtww4KSa/tYOwwybXmbtkpe",
+	"zYUE0TspZTSY8iQW3soPfRMiLBRGvmeSCJ6CFVHaViJIhlaB5omYmo7dhAGe4SWOwxZK5sBRNCZzARN8",
+	"3ztMRUrhQJ/ZIRbLKC407SXSIvsY/CGAtwsCfoxnNFoYppLKkhn00WDmjNlvqVMfHJ0xLW+NwBgu7JfS",
+	"OMuIM5HMCKKyZWQzZ2mn8jsC8UuGQhJCeyHnsZArHahzxmzKSq/bLRzRXndLUji/hpwlArgfzipLl/nU",
+	"TuBpYIqfqGdLb4yJbmBYRUafAZ2AVA/V6c/tlcTnxBAxvKUF8oqyhCdCWQ9DPDrXbjWBRnjeQXa9DvKu",
+	"UrfunSfDiLhLdf/jHGB3t9PN1EnddaM0Kb9ogD5SskhvekuzorYA6CBX7wC/ZIV+uRhbeq0UM6XSVwTz",
+	"yjTJq3xE0hkZfM1Z1VnRMujp8YtjiOCgr0HXTd296miCNTtKpDoXVO7kqznenD7Mi91jQbGiEzaZYlrD",
+	"3lS6//nt6cP69TU1Yrj5ferE7ujeswKo53pDFdDZvI2VQHjHCjXQ+c4tKYJgKmzLPjF2R8rgm4Joq6X4",
+	"geCG5gN001rLW/X4FV605zGXfMSj1F/VDOBNwc76nis9hHOyqHATIbgh81mdk4XrHdJEk/mIdGrcJm4i",
+	"PZB5HadZM5hTgC3QDFytid9rVtNnpj9d6Zty36/OMhZEO6SCd+mT17vaM9WZT+dQJqCtAdCGBZrwKhhl",
+	"vHAdU6udUsV0x1SsVGjErYp4uMcZX7KmXP90OZadc6RXxMBK4eblgTvX2+zTalfo334fRRVvWBGdLMlf",
+	"T9jaH4n1h5d96u9KdW65duZTc4o8xSVu94wVD77ff1523la7uitdz14/6gpv5QpLdYm7sBDvy8c+CxI7",
+	"r73kvDmum8+XUGPzT7bVsLoqaWWlRbpRismb189SoatVJXCL1I4WOR+9OXruDTJS0knUykMpJeB+SEz5",
+	"kJjynhNTasLq3SyXRLe4c1JJzEvT42JjHkq7H/FQKfft/nVgkTb9bEBM+TzHBWLCyKXv/H/IP/mQf/Id",
+	"yD9xxRAETz/6Usym4dtv1B/Tmei8rRJJvkSVpVkmGzctWz8Z5aayW7/r5mJ7ndyVyjGjU/AZmsQWzowZ",
+	"rVGglVjVGMmdM/bagEBbBI2YCB5dmBAvmsf0AkuSJvNBu3eDwzxcoOD42bOXXwxevX760+PTx4OXb04/",
+	"efnmxaOg4KWtkR9z00Vzs2k+5LRsnNOyOonks+fHD9snnx33D+4Vk1tyKS3GkUHYKF7MIc2hWPlVMN0v",
+	"p4KMBnvnvzrUTRhWlHr1D+6tmNGHnJgPOTEfcmL+kHJivE0S9uu87EMuyXvLJdlcO9x20smtthb4Y8j5",
+	"uHHahrf9xsoD6027yOVApO/6uL9ymz5kR3zIjviQHVGVHbFeA5oPqRMfUic+pE5sW++pzLFwcUPqi8/v",
+	"UvLDksB/LvPhZq6D++HeuDvqDw/xx2R/fK+3qffgQ6pEzVSJcthWSbNnlJ17cAMAZomLqiadMYFkXRyl",
+	"jk0h1bzS5653s8TuTqeTFcnjUB1XZNl0IaM3AzdJ5LQwwzKOERZkucPo+Gm26oY7RpSdH5lPKwWPhShQ",
+	"o+Qx/Rr42xH6RGMfaaB+NZBTJb4NUn9+uHqWuyIa7I9OD+c/6c9+Ed///OqL3nD3ord+U9Jeu9+/cVPS",
+	"ciOlvW30/SsiGHvm7MWUrYCceK5lkt2IGQbVPaUSXaCiVXp4hbcnflsx1Zs2pVRSpD3kstq6rdBKXNPW",
+	"kpZunTBXZEUZApT0By6sopaJpViu38pdjbxkZKOnMelezRII/XzFDI/B9QUaLxESLNd0omaL1pjlRjPc",
+	"rLlLApkoWz5m0JS13IK2169ZbwJBtCo5BRqbrqoJU1BStdB39CHJO0b6G7RqcoCJ7UjS49lyOH6e6os0",
+	"kluGIgFW9apNOXWOAea26e0yAVWzuesSGVZLwtwwnvVe2LAnG6qaGy7vX768ScearHM9m7TAV2vwwvUQ",
+	"6Up8bZV7Za23Owd56Ylcv8upffPS0+DHRl2v61ym+60CEdWvWzqgbeX9fbsH1pNoRy51ttDCA+5V80D/",
+	"cRxg/9rB5Qeo3auCDq1x3Nu9DfSWdQaw/sc3UUkq7S/XxVp5gN5txcvkcWpCNCPv27ZlIFlWoNCojjq+",
+	"QeOCFxTPlWmldGDtZ2+dsTmJs1Y6TQzOAj5GwbJEw0A7mlLk1sWc7DxAwd3AOpPAg33G+Dh9tc5siaiQ",
+	"JMw8xMG7s8bds8YR6nW710EHvdbwjyG6nPKIlDo13jVEMCFw+I763a4+SO76O9a/2b48FuEMz7/UZ+Ot",
+	"3h+1u7Dzzzmjksee1vs5ONs1+9XejhW5Rgxpwy67ZSRbJyGgW9l4BXwMK6Z7eLR3M8UKvhRhSdhoMZjl",
+	"B9e736/dJWZGhCg2a23w80bVJzNuYqMGCTtn/JKBftxoNUL171zoAH72CxZf0ZKOgkFwyiA0oxlUfVGh",
+	"0bt1hkMHPVbcQDt05JQwDccqoEaaSojexgRHOnMaR0gxvYgAjlwTCxS8enli8i7sod59R8PrNOS2+84e",
+	"evWrJEIGKOREtHT1udMy0Wb2WJ6km7JSgZJ52tiKObkZHfR4NpeLlnmHehJuA1TY3MzvCOMNz0t0V/7W",
+	"wiPW3iVvkk0yjOjI48Wf8kuGsEROegrcums60tbKib8Fw3aJnegwKUtf3p40Zs5uxxuXtsuHq3BWyud8",
+	"TUPR5bUbGYtrsOPlkeucCx8kUqmL7npI3+YdwB/z3DILdN7bz2c+eFlpyh+qyH5lz8olx2A97dE9I+us",
+	"kd9ocvZuJXFsxXbKSfYb2E/ue7ZkQ90GHW9EuLkY6R8Cpa4mzfIGJ8NUAjyJsfbQrsGU5hFmN93JAjXa",
+	"V/ro8ZT6+mKCnWBsAoCMoSEBcXwJF1hqN1BxhCAqin7zL/+5UtLhv+OY5BrWqL91QaEtRs3rNvpCaR/e",
+	"CBKbyqLauvTet6dLb6Qfz2PKYyoXq5vP1nVA1XEJZ77gnLRPB5NbIR/ZOFuzTdG7QbtrZ/1SudLNww4U",
+	"zeacsd/Ntya+XY+fd91XrO82pJd7kjaXXc5bakquAmvz0frBhvtT5HH23ZUD34RMK2F6TySOobGFuSOD",
+	"TVOGR1AsnwqQ0OXSO9tLdfXSLBRf5nnakA9/lPegpp/TdxfyLfa9RQQmNyP35hGPYzKS7SmPBWkPwQ27",
+	"WJ3SUXRq+mR5zKOVbTMKHSfUJr9Wj9X21nlekEUTqzJ8uutk+CgaKKslQ+jl4azIXj+3IHv5eg/djKrb",
+	"Phx02m8/+t5KYy79qLNvVafilfFa3IS5eJbRF4SfFx0kfn6OJ2Qg6Nf5W/v+DLpSo/PeBvIQppg1N59r",
+	"2zQbR9XSbUl5r2Qx1p9tboC8Zac2fHuMpF2+Vl5rM4pBSCIdCl+SFsERDkPUZGSCJb0g6oeQhMlI7nTQ",
+	"C6cuUfKJBicEV1BgeWXdaMG2ppbyTF9PtHyPhDTbsKotGo7oiPyoOmCluGu+i/OXv/zR2Zl4+9GP7D+8",
+	"UatJzJO5N4/gOb8gaRK69tdTgeB+1AzA5QR/CAvVhNW4dZINXMgv94o4qe/AZqLBt4D2ups5uPPATZs3",
+	"VQQCkWJDHa+AaQuJ55D0vQU5A6bRspBg2ubbDBZgdcE72oQG++AzBfMI2uWkSf8wzQ4yKCkoUM8F1rkq",
+	"hQZQ1XHGo3TXLnCUEMi+ldxgSDn98k3rRdOytVi52+/2P253e+3uNhIOvgPil67uEw626xJRvUbxmc+S",
+	"L4zvmDGesBGZESZ9yZMhJWy07qq5Lz22rzDwHKSqslSSK4maz3F8HvJLVsgWVTfYxOCYCKWnCoQl6vaP",
+	"ul1odAUYLUOeKAtfF4J2Nspa7G0Ubwr950x7ynUvBzgLUJHQdPPLCCtgyGRDOdx+rmM9812v75IZjWM+",
+	"807IFPZXzai/hRlJKqOC6vkcq8EzMFk4QydYJnEIdc/lzLdVUYfeVqIOepAZxbtrmtFLKztg60UJ6py3",
+	"cjExjiLb8otCI6S0XUdT0AkjkOgJVCl3WigAuBmoMNFX25RpCJoWCqA9iL6Y7xTiOshwFBmvDKTlwSN5",
+	"F5m+o3xIq6e3Db/BMha4uR+h8NbHccxjP6cj6hIa8hByCUxmMGZ4AkNAx6+eoqb21rYQTuS0pde4Bau/",
+	"c4QwEsmcxILY8tMzFuuOwdaBefzq6R0NAxQSiWl01jhC784a8GH177NGp9M5a1xfK3rA83IugX4MfFo8",
+	"1NzhAkc0HJh0FXW3nmBqmClhnq7UdandcfbGNbYGFvGRfrK4E+aFdbfiUfr9gs8O5ufB1ZaKC7XQDI+m",
+	"lJF2THCofoFWYlrTMzE/NCRCqUpUGgAxzCakgx7DvkKDL8wWZ8xWvcH+2kp8sBGoMKkf0Oung54YQQcr",
+	"LNAIx/FCF+3pgqeQQLIywaPpGbN1M6ZSE7azBV5tecnRjMcEnVMWiiNwcKdYceZ2GJ7VxoYRH50LhHXN",
+	"aMsE1N2Ac/pIE/o4mAsDXV+g9SNTXLCj35oL1ceA9WLaoep0+TuaZoiQnTN2xr5B+iXoGzPNb87YN+12",
+	"G/6/urzf7aJvUFCgxgA1hxiw+fGMSLWu5nwpNmbv/UpwFii2xkQyn/NYsdcZCSkeKPoJnDtNFNv5Ra3Y",
+	"IImjAFgfGE0DxuXA2HzqZ93EdBBSAdEm9RPUSLOJhv1zX2c/aJAzBnjILwhgw4Gu7F4ClDcozkovGUHt",
+	"e8peKj6FmthRn2DN0IzMhiRGPJGGegUK+ShRLIiEKFZEbNIZdMBJMRRY4WCnsIp2Fwo/W3gL9buGT7PH",
+	"N/tF7fLALIv61do8A8qMmaR+lVzOi3edk4X7kxAc9o0UfwwJo8Q8ZaBm6IQpDSF3q7v3sF4MvTxO5BQY",
+	"cFpRo/v8IpPW0rIAbMCZQyM60YInsdhBhl57il4TZl+Tpww8p4NzsnAH4PyU3pV2Zk8Xw13JVatjR9LX",
+	"J0ck4zEdUbUS1jfRKvwODpn0uT313JjHQxqGegjgBHYpXdk1uTEByRePCJ0Xf8lu0wiZsGlTHBM9Z80w",
+	"nF/db+pfzA7AwQT0SmBiJAyARUHrGM3t9KG2es1glkjzGlPt745+JOKx+/GUKgGXLz8KwQc5GIJRxM1T",
+	"jgE3kJwPIn4JL7dgiulr7ELvq4VWizHmCSusT/qTnnbup5iEZDbXXy+dJxcnx9Bt+sED9UHd8jy3M/b6",
+	"obo+4mwcUX0QBZHJfGCypfQsQxJRKJ5XLwgJ1jttGmAMJDZUWxyjXdri785+Fi+5y168pv4mM7N76QJz",
+	"RsqL4Hwhf2GOs8PSA6JXIkRvHYaW4Ppav6+P9DzmI6UBDCPNYGHRU/YK+VsAByIN1zDibweGr9Q1mzE6",
+	"MAc9Y4vOD1mB4iAmSsEB2nbEsnmv7nKaZqU6hY3qgzbRFHbJ1NK6K2CIwF1ie0mjQcEyAPiT59qMihmW",
+	"o6l7CXxQCcMXmII9V7oGDZvg2DoMNj11DgdO82/tRNXS5tmyogHLcftAtbESBbq0XBNM+veAXI0ICR0m",
+	"YiETyNUUJ0K67EU/EStVyzAZ4wobDBOx0NyXD2aYLQZYSkWSwpDJgdVUpFKPowA1tT/Y5ntD+a65UxOU",
+	"1aZA7QsyKoG+/GNMHY5j/rLP7xkZ464144P0b5uiXJTQhv4yuivtl+7UWLWPRapRp8AgZmnIXH2D7sNN",
+	"NVaMGrNjI5btipwkdv5W+psyJ73qW+E5yNQrKm9gg5Z0t7T/fDoNcA47mpvzKvOpCr3NuVJQwEyuoUdr",
+	"c66Un/EoWfBrpkw4YzWKgzPa7JeyJgG3lVWB4s+2OC4V/zbNwlmsnPC32ZWFJc6L/txNWvJb1POc4E9/",
+	"dL6WE/sAJ58TSSmivdEDNJ69lpW5z9pfCvJU3VMSiNqRA1IQ9rgg8RqtRl5SwCY54sEUJZa4HFQd+iRB",
+	"Ye/N1cKvVr9Wb3G4Xe7PlNkVUeVTXpcuQY7VqRG7nM4myzKIJuZZVTYLh1NpOrVMA3ahzI/SvgEO9ZTt",
+	"Aifim5kFOrY5L9zjqL1qXkWbwPymTQL7BufbmWbo9Clwrrt6oTuqvFpovuLRChs5r75VCtXa5vQlWFCv",
+	"Sue5ktKRV4/yXHGGWaVFub0OnNtzilW6VRnJlkShWYmUIkpCJts2UfjZo/boXLuSGuP0HChZdqV+BFlB",
+	"glcpLP2udELnx4K+U76Saklue4S8lHSuFHWk4iXIMMw5TMviMu88zRfzOBEKvzfyGE2TGWaZc8u4tFpI",
+	"4DGEuMWUX1o8OB/Khdf754u9pWqP3ydq1WYaoibEE6l2HgU/a7/Wl9pPwwBNCQ5JvNNC85jouCHT0Gax",
+	"8ZblR9ft/fjRvZ/f/2L/Z73P9l58/JP+64PTw592f/H5w5VufMvawD9Yw8n4Iomin4Lc9s7vxycvX+hI",
+	"qI5zaqfKq6dor9MFkDfGNeyA+g543gIbCQkQns8jSnT41Xob8RkLjB9JcISRvRsBLiBhI2I7+EjCUIDZ",
+	"4uX4CH2pXXXgTISBa3ddC6XDf2vRk7WCpl77tjIqU7kaoLkbGP3jMCQVu54W6lldn7Mhx3FI2QRh9Rhq",
+	"AsTKSElSWJWYjGMipkjjkCFBcERC28FaEauOHBbCmGmxTnVCirnnjkA0H6/v9WumvGrW5P9CasNIZ9ZK",
+	"4WMTgSTPUy2fE4a91TtahC9fy684ZcZIMuWNc84j1ITMHfSbX/9bB83P4tJZu5HHGiWL5aM6UMSkqxlt",
+	"GVMdIKbCiXJ2wVmudFJv61KVq0n5G6AXSQlibyQ80iA5Tt7DMOaXJsEkSOIo6KDiZrGs/8IZU7c5DRxo",
+	"AMtpHfsG3mKIR+ctdDmlo6mtKzNtNp0RqefUYl9OCTtjytBSSiAPiS4SjROibKl0ILqnKUM8kW0+bg/1",
+	"SdADaSGRjKYIC3TM5DTmczraaekwn87HgBQabPz2gfrPn2gv546aN3waUWZ4PLnS8QsU80SSDgqMQzSb",
+	"CZVnTI2HMhTYHBPKAmQqJloQAG6h4SLL37mccrsHiErNX/InNHuRDzQOXowiMoaopR1K2Q9QQLSrh2WS",
+	"rf2Ko6sjpyAI1VKaBVMTbMEM4UUQWq1azVrgZS6BVXUIkblxQeKOHZcfhErRZ77Vz5zuqqFnJY0Ahb9r",
+	"KbhW/w9tovu5kbsvxv0KcWZolJuIYorAL6668/s/X/I/dQDUKhG07FrdEQXH0ZvXz1o6wAb5TIbYseES",
+	"rz5/+FhxvigiahObJ/2DeztLUL40484aC+ymhvoPRxHY0zT8AZ7PB3PDMpT07d8D3Tv9zA8eHz4n0ZTj",
+	"/svLi0/jx89PfzxJHn6GOfm8J++/ef3FMHny4xMhL9uj577njb75AzVYfd2lqB/AgL+/d/z9/qff739a",
+	"pIvv9z/Fc/r9/qeKNtQfhjq+3/8UZvT9/qeWQuy7xZwzQcA18gNoOgO/A0LiD9SC0PCjeczHNCIfgf7/",
+	"ER+PI8rACCRCmNvVwv9gTSK43ztc2UlP+32sLyl3tnJHv+WyoLqi6CEPyWNzxFemzBY1b2AiMIIwxyyb",
+	"GSjAMrbvUXOqeVjZW6rz8ZSC7QgEC+GfCpI7As3xhBjW1wR5aA7JGTMg+sCWeSIf6IjvkKsxxwRN6IUO",
+	"AC90jTaexIQUe5w3jocPe/29q8XXf7Lm5utWX6sAY6sZlD3rBkwvv0JDopYhdSptnVUViLSujfEqwsyT",
+	"wbA0pa0PuZNrp7TlFiwH3hvzLB90zGPbKdz7EgO0OoAbStvwCC+03IL00wgL9UadWUbQJMZMKiUI2lHh",
+	"yCB3TMnMSt44YdD+Q5nKO6WWDCvqmd1xvNSOBPVe3WKriZG11nWjrRFmSEgaRYrgYWT60BYVZYP8wUNS",
+	"ry/cRtl5GiZ202wnRUPPAGumFqSg2u4ZZ3IaedPpwHnra05Ilf2pTfisKZxFxwfk/OZIDbPQYP6wptKW",
+	"YtdVJ+ynaPbQyG9OYr1xngqDep+sk7vrWWubzrs88XCjU7oE7gAGWzyAdtnstuVPeQ7yQJPYjZISM0Jb",
+	"VzI6YMtYn7+hmrBoaaBydSgtIHYTSxQRLDSmBx9bP5JoWQ+BkpkjziztecVmetWPT+RUQq5GTqnALgnu",
+	"Bi0ELfvwSBocE7VXEJslY3p1F2CDgrtzHMu7BWzWu8tLAHrV/jaxDmJcrfkZAPibL1QVRvixC9GNmsGh",
+	"QfOe7nVnwY5VWwTR4JKzSrzvnRYaEnlJCEM9TQZ7vXA1jrazriuVSxseNFOpeSj8xemOC0cYsr9jWz6m",
+	"xepNf1X6zhbK0gsDPZFYirKuocRzdeL02ghyugBouFiTr8LgnqhnPwGxdaP0X3jZa37pk4eSV1fSrz1Z",
+	"+XX+ZcW+AstpDVYeRgRvctauVT8pGeYK6bAedexTCNOYlgNNk4i53+3qPNAhvyA7SucZRVgIj481UUfG",
+	"U1Gs39KDt+x394rd8+vgGoDt7NHboMxu/+pqZbGXB3bPjZhWDrt/uMGrdTyiargHheHWVD5KRaH1ICFs",
+	"pLZyigfdfgsySNT2HHT3deu5NLdIh+50ZmPqYR7xJAp12GVn7fUpkLUtUC1EsE1bRrPzzjzS5a1L7ZZN",
+	"eBluSGeECSVnYmXggtmq7gft3mWquppkypPYgY9ywvIC1K1zssjz2ooiFN84n2lIqfI4XxAcEyHbMWbn",
+	"SvFRajONdAr4jEYRNY5XU4UDRjjjcIzRJdYVOqFH7ZkfdPPoNvu1EGPnhwd5nQJU9jrPHebpt1fnuSIe",
+	"wgG0DTw8aOgX1iWC11rRKOh9eDQlA6jfHPRMWoxY2RLWw56c9xzMbvie0Pf8fl0bRXfiKUB613syRcDz",
+	"DaDXrzsCkgqXdUWwEUvXrcaYxkLqYQw2E+f2MF3rM+k9+3DQj8CFEYR4ob2+gTrigUbpTEbnRGrXdSyt",
+	"MWv0ahK6zYUiPsLRGVO/tFDw85///Oft58/bjx6dfvbZ0fPnRycnwc4D/SFdCpA1bzQ/O4l4ipWYsZyT",
+	"RaCLJWiImrqdgLpdS+hLKqc8AcNnx1M2W9RT/KiNLkbkDRZ5HvPZXHpJ9353iya9AZVv6mCHKIQh+/s1",
+	"PxUTLDijbOIb8f1aLykwJp1mZxth5ZfDd7iKp72Ki7QquJRnDpl1b85gbn9Lp6om60zEQ6XveQza/tVV",
+	"YNvKGZ0RMhiVyrjTQsG+um5TdoeLNExqLbhUx8DCyS65IxAgzrRQcKBeoBUQVxT3r64arcY+/O/B1VVe",
+	"4B7AzysFroNm5tHTmPU+8rF1QEA3anU0Pe6DVe7Xe9vtg6Lr4Q9uDuW1X+usnFPma0zLyGWAmozr5VF6",
+	"hnHH6vR2cNkGqAkVa5La9l4aGgDNuCIanugy0/kkxqFOoZ/SidKR1QOtfC2x2XxGLoH24f2gF8LDeSLQ",
+	"N/lREapSQGAaWoMCf6G0v6mphQTCAKuV3RpqkBrE2m7WcquOdTyXOr/ZxeUFp7VNbkqTzgq1ueYeX1Al",
+	"qw7fEr3fyLnq84PazXZXPHWLmgUxxF2ozXa7fViOugI3roT5gCfkGZ9UsBZTh6f43apUpaVndTWxmQTw",
+	"4ss+3uhllepywfWvlCUNbZ7JwDQPDfhor620LHMHgvei5sMIJ2EmFQqBgRtq4msP8aCtMSRua5DhmoOL",
+	"CQ6z2JhTkeuOb5PB1AdZrUEhS22Iw3tbA7FchZBeHYicebvDO0Z0usZpHZfJ5GFhGirWGOPuYt93+tTl",
+	"Io4mQz83k92L3u5oiuVutl7e6GnZDCp6cIAGke5aOKszC3glGi4kyU8m7zuQSJNXUeL163kIiuiXvXpu",
+	"s4rAyWna5z5TEhEW59r978M+98cpCwZK/iNP2TyRJmLU0ocpVIaVQJSNoiQspAD0e1u2aErR6w2NGD8r",
+	"KZ1LaOsmUfoGZVBRdq61NyyKVfu63qSICtZdqy1bsefeOpnZFnppSZLeZ6enryx2gEMnMRkRelHcPT9g",
+	"WuYorQFdb+pfVtIspMZDonq6ns18d4AZns/VFvCx9Q7YzoHpaYzJiMdh8TRaIOl+t78PjLFb0elta/i6",
+	"zl66YLuOllFA3s1l/FqvaWHxHC6Z7sG3bkG79JaXHiW2vKlyaDEqi8FPyLfiY5QAtEjEJ6KFGLlUTBy+",
+	"3EGvsBAoYORKDkZJLHgcqDMb2H/bjnvqBnib6WdourpHWOify7rnDQEyjdLrSyvJxprnAnu93mrIpwpo",
+	"S/eltdadeAtgUrcEWPdIM2ddzaMDAuZIVKJUOmCXFrDS1WGq0LfVmeyX2l7u9y1MnY0pWNS5BoYuTPmu",
+	"hUe9/kHXBWTVUI2N69p4nK/JDFOQAe780HO8QGMcRUhEdDKVUHYS8Uv0NYm5wYth7TFcM84fQaSMSD38",
+	"zvfVBsgPgXma5f/ncTBzwGysmKHsA8FcCVZWjXDpjMLAWpY/voEOvgGrvxleZDZqckHiMvDbFuEbix1i",
+	"82N84tjVmatYcDTGeTVxv96ifHfQIpckiqRZwytTRAwKYVDY6+CBgfgcSxJf4jgUW8glgbraynTLL6Ya",
+	"HzfFUBV0wtqUKa1eGOCA05enr8rlDJU1EwWszMKCxdAiSl1E3d/8+i/2AVvi5OSlWxYgnZtGEaazrKzm",
+	"GWXJVSfkd0RLaWvK4IK6qZLxvxaCttN/t9o80Hq6h4Y136/ZqbfsbtRSolZCoYO7DSfCaYybYQYsbaS7",
+	"rn5kzpAHvzCcURYYqDxN+8aZ9sDGzaBCUnMAqjuCOXfTGADMzskiR+RG0Gp/59ticWuNcIJzaj0KRqCh",
+	"hvQxVaQOkfvy0NKqwES6U3NR06iJ/Z2x5n53b+cBwijIwDd0r0PMECMUDpj6mPoWMzFD97UtW+RCY1gQ",
+	"9ecZS0GLheRz64DP1YNmaoitk0/rmvPeY3tbmcQEGSUxlYsTtXxGPYE+9cfeFKLjcjGiZRg//uIU8RgA",
+	"9c7JAjUDcd6GFv1qe2F3gE/Ay7OhTKWc613k55TU/6heG6Qf6wAiAqA5qz9t5u1Rw5b2DMz92XfxnH5O",
+	"Fo3ra+gzNOaer2afVF8yLhqzY0e224JoWfNROJuYhdOMbGiZ9nB6ZyHjV7RMQqF6LDMwOkgtAmESqkIV",
+	"yyvltadt7ZylP2PNIFeMeYQ+gaVGushY3WLAAHU7u6C4NoFZzKqiU7Ox1R9K9xs91ygE6kWmRt5BQBLW",
+	"zbXf7alDA9fPGOOsnZ+mhWXc7+51ECSx67XSunGFNfAAzc2dMeSZnzHwxSl7C+zKDnpj9yY3pJigDDz8",
+	"CNlKKgv4GEyxGGQP6JwAfMZm2vklMY1s3TN4FNI79Xk1MLmN1L6BmaolbbQaFyQWmuS6nV6nq04D1K7N",
+	"qTLKOt3OHkSF5BROJxQLYgclFX6dEF+b/ShCuTtbUOLUSqGw1CTUyQwTU7ftWLYNGIUm/qchnMIC8KsS",
+	"LmaV1Lf73a5J4Law0lApP4I37AJgkCv2UsP2SxfZ2oDQpi/ZGGvab/Xl0/pTpOgqlGelv/dyMbaqpFO7",
+	"wdXgx27JgX9A12+vDaPENwDNha0BtubRVF1i6ChC2+/2qr6Vbu7uGxfjCB7aW/3QpylI0XWrcVDniTcO",
+	"9oYrmoBEXKH05dvr1rucxPjy7fXbVkMksxmOF42jhloEg+XrzlltFJ4IkJy5E6RWfm46hPsgtk1pvqVT",
+	"dDmlEUGMXyIKCkTwZUojLWTIaidATYOnP+SJMs8Uk1Ene+eBxkck0LbHdPWBphaACr386JkmQ6lm9wkP",
+	"F+udu1s4bStP0haOUO3D4a7WF4qn6+OQKdPKpL0uca/et76Kv488awscqw63Msyqu5qLfIJDg1HzHvnb",
+	"fq/GE6ecPwNAMvVAv7/6gRwh66qWb4GXvkqGERVQ+lyTl163PFoK9GzW/DUivjrgpxLqPOdzgmMnaKqx",
+	"142STGLTe9laQ0tZ5SP9pdJJ3/dUvxJTW/zdJjM99OVPvODyUwDP+xZoRS/jGqSiFFuLEw7f8w01uyV3",
+	"JJ6GDfX1eeIR2xrvfUxJFGowLNOs30rkIOWPwW5geGqARhHBoMDPHthWOI6gpkLL553lVGeadm1HQNt+",
+	"DSuEi2LbCQvxIidmOhVMXmf8SW6euXXJ2v32pr+WSGVJFPkEqP69zkouEZmHH0TmzXjZH7KMfa350wYy",
+	"1jif2tq9tFLIAsAanhHbpC2f/qBzHkTwACCSAHUD4FTghGlzijIhgfQrJbBp3/pcveqDBH7flHQi+RwK",
+	"AQC1zyS+cIYwygrkLE1Zx+UGctjd5GVy+CWLFibZjUShSJEiNV09qKA/NOZRBDWAKCa6MB/QdrZDlDcX",
+	"0GnWjHEzu8k/3fvt7r36TN4zsNuQqW5qaa9+TsRe6klPs/n8Aq7vCLjWba1PldSzcIhAPX9wYq97uPoB",
+	"d5UeWnDsTWTm+xd8II14jGIyw/OMTSGbkOZhVktkn25E2p4lkaTziJLY9Y5XswSoS36ePrRl93aWd9Jr",
+	"NbKhDeYkntHIlnSu4f4tDPeEyFpH445AzsIAKqTOdqEfxO42HM64tNx6eV1qfK/S16iVOTVPnxb0d39V",
+	"HtyRmgE2GUTQUDJVH+AvO7vh4ozpAjzExxbrR06JMHW8AtEs5yfwEHyAdlGv2+1C2a6Avmgt+AqfnzEb",
+	"aIXRAWCQ+axvyKgZ8pHYnXFGFp1ZiP7b36DsXIidDjrF50QgMh6TkTxj1RoDhOlqMwh14m6gP3wLrGHL",
+	"+sQH5vb7ZAm/dyOE3IAZFqU7pEaskuI64VmL7QIvLSGtxLZTJ5qTmPIQNaGuRNALsvPAhuNQfx9NeRIL",
+	"NCRjHhMUQMpekKaa/Coh8SLLNBFUJ19lNL4VVCa10gXPZlb7ZIdPrsrDZ/yyaqgwkVVDXR9TSZHAtphK",
+	"0Vwp17JZEAzdzeKon85Ow/62Z5iyUumCBUAwyX4aoiADZwN4DpGMTJOWo17vPtA11c7Iim3Uy1mxdOva",
+	"ORkde3ieaWKq7wQOR0PTFZJKYXKIDDSGpo3vOOd733zpIY6iPBihzhyakzjlVvwCANr1+tXiUCtNjG1n",
+	"y5hCHpN6vddqDLEg0FTLgcCeUxcB+6LXqG/19yBjdqAznm3asTay1EoYa35GGW20rGPgbeUBpFzvVq/r",
+	"q5+wGai2y0Kle8EZ4yWhk6lsHPXW0Crcrah5tP7gE2RS+q0ySkxGjJeob56HUpNqt0J4eTJbl2rMXG8l",
+	"jSR/mLt/xId5zU1ZYRV855X+Om693ydXnj4kqwINRdm5KxZsBHBw3vS7Y3EuoLe6EyXI8BB5DIqP9lJE",
+	"iqU1gyePT9E7e4aud21EAbQk46qgUpwxTbRpgvaOToaVPNZdQwAJTL0LRms8jGqsu/OYXFByadrT2Hnc",
+	"MehLZ8wkeoccyoVNyxFT7/Pq5YnnjYpFLIIlLogTtUY34LSZOq22o7e21DwhERnBjtyuL6Gg9ps+aQ2H",
+	"Ye33Ww1+bj68/jwWbPSaiCSqdCnEcNVVCP/QMs/eN1v4lMjRtPIIZ0e3JrsoB7i9J+ZD4PnbSv3KmpOx",
+	"EJl+ccBhq7TMZZbTE3Jzw+mDufTHqmF9x0/Ma4LDW8rL2Dwlo4OO0xNsQU0xUicGvXn9DDWVCpVWMZkT",
+	"opSlM0ZnBpomq3kThKAAAjS6J3HbXurMwmAHjTBTKtKQIFOebNQkKqEJJ2c678M0zgNK193LJ/RCa2nO",
+	"yPQr4NeERUQIfat5TBApdJehRASKLZFovEThunmKSHp004rMtV2Bt5cN8ofAEt2e53WZ4uHtM0Vdu58G",
+	"XCfkjzMf5SaGq8nbrE/OIZEGW0RjUpX6vVtDQhCZi2TfEcgSvg3zABuhbIKo1Px9k1RdQM9eRSimz7Bl",
+	"YNA5mMoyU+x8K8a8NlvXNeYhBSdV+Krc4qYV8bbd4g6+ps7YLkWRuNrZgQnYmHtqcDSn/bkmtMbdu3fv",
+	"7l39/OuGjkAlMbG8tN9q5EuFLYKKGsR+qxFhIaFNvI87pUCKaVexawCyGOS6InVTRikJnrXPyaINwE10",
+	"dG5+V2LtkpF4kAKO6cmW9UmDraXRt/STEAATwk4IgmJ5Rn5bPnqXLqoS3FPdQrvo0cNCEbeuwY6JTGL2",
+	"wajbblrTHa8xl/50Y23V6wE8zZXTIyoQYaN4MQdNU0INCGoePz5p9w/utZ88fK4deUUyaPlZ0M2DGO5B",
+	"b4jz9jzmX7Uf/+z4+atnj7vO/xluUT64656O24xFfCc4aHctDqrH8B3ilzfklmtSwwo++SHz6T0zzOMw",
+	"hCIeAx8E8NVlFcphmctVqF1tVEN8ZOuc9ZMk+v/Ye9flNnIsf/BVsNztMNmdpElKsi0qKv6rsuviLlfZ",
+	"ZctT0z2sZYKZEIlSEuAkQNHsnor4f9zPGxsxb7D7HjtvMk+ygXOATCSZyYso+qJidESXlcwLrr9zcC6/",
+	"c0PwAz1HlmDbbQOMhjJeQCynPedzAS4UnVKhaIQlAWmSEEeTF6BrxYPrFaxukUtL66J96jT7BSfWS07m",
+	"dsG/xAHZJ7syU0//7V7ge/uXnNKvo5KXdGu760h2GA4hBexUAOB/btr1H1s23HGVrPd4LW/Bo8j4BCJj",
+	"QsXC45GUvhsFA9TvJD2kGe3H2ZAfRoy84jfM1uN5pHwXt7lS2ZYwsOSSWdzdNVbXWqYdi8aSR6yXsYFB",
+	"cGNOFVksFQ8m6jc/PP+GvOuePcGjAM2L5AMPD9Lvc7VEqmZa02lbNhaFzn33nazOv5mbvsjjAsq6GNEk",
+	"GdLoJkRy8WrmOqxnn3EjJlTEClIUwsfwUDar/wNe/BWNYxb3Z+1290mOvV918ErO7v1Vpxs2AiLTALmB",
+	"wylVmgF9dki46gtATLRQypgZ+Q53GPGupT+Ba1cV+4D2TRsHIdi8LzLWRJZIMVKu0IGb4roa05TFZCpl",
+	"grqCC8VUjCZGRxAxSdl1ytSYxc4ip8ds0RdIktoioZuTInFSMY9UL6ZsjQ7x2mzEy2xX7KFLeHLCyA9i",
+	"S5JQp5zviNdLDTuE6d+RzXJR6z1pt82J3a0OJ0vdYh/MUu75AyIplExYiwo9TuWUR+AWsGtexixb+FYU",
+	"mkH5+4f29Nnf1vyfkYEFr0MEI9iifBkw/geWHzUL/DzuRN2zNm2yJ51h8/Q0Pm8+e8bi5tn56WncOX/S",
+	"vT5jdp/ImH1lepX/OYjGNEmYGLGvvjn/kSVjSbuv57ffpt/8ePXX0ez591SyHzr62fu3vwxn3/31ndLz",
+	"ZvRj2fODCdNjGX9loAZ/90fuK+jRn04u/9T99k/db0tH70/db6GX8HvMzH/sGLr34VQPzIL+ytyC11Uk",
+	"p+wrmY7+dHKJYntg9bO/GET608nlNJXXPGHuTy6umdF43PNmer7aPDl3tX8X1jHNA4dKtI8CfGsJ/Ggu",
+	"hn2YyjlUeTsSWezpEHGgORBSD+S1WQyx5xeB+fIKnqcMYtfsjSAaM1HYr42YkWj92gH8Iz9Jgm3BzQ5n",
+	"Tymu+Wjm2uGLf1IPX1++v/p+cPn8+ev3P10N3rx9/S8vX3zz9p0RgCDcwrKeh61Pw8xAU01oHAMzg8CO",
+	"NodU5S7z/e0FRdl8GIXveaa5ULG0gYE0h8UYbbmtJpHrhH3hphhKFeb5pvm1gjrVy7WYukzJpcNWo4ea",
+	"q/8rKn4NUHvcoMQ5fy5oircs5decpY6+d0knAaWIGv1m2TriwmA2KBrfuMnYx8qM2/jdNPmQvP6a/f3n",
+	"n/82/Nu7J798eDd8ebmTvN0L0p/LmGXdOWQ0PNgUukGGW+aY7SbXdBf0SEtBv5+Qwg9eGtV6wwkZik+C",
+	"Dr6kcPryaQ+MtkzJA5zLHJz1ipjkiszEjZBzEWARTxYHhCYpo/GCQIVXMMhpspCzVF3Ymsl0RLk4kE/b",
+	"VTbjikxoci3TiWmS3cv2+AU/IjF0sNJ+Us/PXo2gL/zeBIQKCRzqy2cpIInGn3Llvx4WRjKEeszHgIq9",
+	"1mZh/Q1sHeGlNeodlrHM8OrCRaSG8mCn7Xaj59jBB1Dh90Brs7Rd2JKwtF9hkEsIz9IAfW1Y1WHvCBXH",
+	"kIMjWBxJEEDEVeIikZwlMbFBISmDQlsHHqtHaptGmP2HCbgXRKcLRJhPolt9a2BhvINyhTNMneXD1hbb",
+	"Xd/6Zy6x1oalWzlzDEv/+EG2E3nLPJ/cvUcuBJtJS601fg+eNFRAQ78CQeqTu0DiElTJrIx1+KQxrcU2",
+	"HCSm9Rj+tbXLyoudvd8AsPPeydmBQxoefoDtZ5/oaWNDN0DqDpLTtJPtF+WwMwqXmzYSIB/3QhMeKVfJ",
+	"tj40H4MyKSyGHTPT44C4vWQdGgZlYjkXOTtlX+RkUzYlKp1BPSGLHapHuMb0UYU61DpWKtuNtzBiR9D8",
+	"4mNmPy5kwkY76pT7VkTQfpDXkEY3hAuSSo2+jr3hUDP1OaDhOygqKgUjUECRJl7xcnRuI70SCd/RBRnz",
+	"VhgY5JpIpUnnCZEznRdyb1ijWV+UZAHb4zZXHurmaBA4f1D+pJwL820tI5mQ+uspE5cv4c3aa6IKnD92",
+	"wpSC4n4yJd+B94KMmDCoyp4jVkLDzTfev32FWasxnZpNM5zxJFZ9kdWjcPkaDeQkdmEJc/PtMZ1OmWBx",
+	"r1C0/ZHyK6Kj513zCbNVhfpiPpaJK/6flQK0f5uTOPugwb699FIwGbi+BX45s75QUTobDlncaJFfxlRn",
+	"hcnywnTY7sDmw1AoFYZd6bbbFyUikIEVPec0iLGpQuox5MvklI/moC0WtoZzXn6dqyyoMON6DgPCEsWW",
+	"VwaUILOMCpbWt1oUXjG1V0CgrRtfyErbFYFNGzKktMebvQQzzEWtV/ue/y+1AhNCQrURaYOJqvVOO92g",
+	"tPk5SUIuwLrt9t16tS56zCAVrB6zKWc6kpM/uj6+L3OigFM8SVkRbvU4lbPR+I5a986syJ+aEPnZYSlD",
+	"j0zIHy9l6LAcyLvSH68nPpbXZD2xsSP5AZe0R4l8d8Jj4vMdP1J9YXSb/BXrCY4vCLW9MXI54Uob5eO/",
+	"/rOzxHxcehjdyHz86UiPn33pnMdH/Ppjkh3fmebYCmrHkVBR0fe10QzkHPipUKn2oQ1NSD0SCjpBfzuc",
+	"SgyyQZ1pdUOuZRqQsFCfI4S7+iJj9VBw7MtOCnX27zOaYCyxQZmJOeSYg8VVee0WmqZ04ZR9A0lA6W6+",
+	"pC7IUOoxueVsrghN5nShCB2lbCP9+j3rHx+hGsqz7aqhmLvbtd2ZzPJR2QwUMC/ZIVqmMZ4FF2TOUoYR",
+	"LUelZz8MyA65ynMx43bMgwl4CnuHi9FBNKBy/sQ4xo1o0WIpIB/3MlQeLmJCkBGJZ5F35nrj3iqD7Z95",
+	"vboVN26zu2yyA+Zbf3YwdCzKdCzKBBpNest2KB7nVBk8I1WaFkDLPZgkN3+f/LrdLiqu1jeWYCrjcg3M",
+	"Cap15nFZlZY1OWvnXqVbPt1qG+56KFjPVw4D/kdhK7erK1+B9kJ17f7QWx0hZJ+nHHL4xlLlzL1ZPiAq",
+	"7nW06i8IxpXiRaCSg8rTQEY3afSsQM9zNo16DBKfSJGg8Vvh2V5m5gOfXE9I+277Wuv/RVmKpvPnYFFQ",
+	"SxYC+2qasvyQEUNNpnWWh8AIbhGzmJjuSEIJeh2wAMJMcF2mg8MavAeSlJVduvUO3G7r7bapPopI/0Lw",
+	"aKeBq5L1sDKPhOufinAdhr8MGIuCeYsK/D64JOxaexSg8I6LHDW5JjRBTwXiKost/gGEmV9sPHApqBwj",
+	"YT8ZQXPlctlQOuvKk0E8zqpLTake56wmPK4tg2pppamOV1SKC/3ktAaUoXwym8CPltOTC81GLMXqUqVG",
+	"/m8xYNaW61eaLi5IQfDbNHgbURsU42Zdf9yyrlit+8fOVlfG2wmBP0qJ4I8vurrbi67zP6Lo+uxSij4Z",
+	"H+lGWTeW8qYZs4TfspSzalM6kFZIza8XRM70UH5wHFg/vb56+e3fBu/fvsLf7ZbB+iBjmkILH19jxknK",
+	"pjLVOSP2mKq++PcZm2Gg6JwpjcEsLfKGLhJJYxSujvDCEhiuUhZCfNWCRDRNFzY6Bsz4WWaOecTFNTUu",
+	"CCW2zywGD8ENY1OFRxEokcI0jammGIKqSAppETFGBvbFUxLThWqREEItIdoE/AeKCq7Nwu2R929fYdNT",
+	"Fs+iLAmSp2QsbQ+oWGAsEB6XpLxRfZEgPcwNW2B2oLphpfxe30t58wK7sCgv5LjBHPqGwtLc6r53QK8R",
+	"lGZh5GsHTebchj9VVn7E+Jpt0cjv5zt89F5LJ1Kt2WSqVa138nRbCLcLxyPNGsOBumY2k2rZ77QiObFA",
+	"ftoNajdcmHnDPVSzUbouUCllEeNQSQ8CmVhMztpt8lJolgqaELAwpeQbm/wm2Ae91MSTQhPzzAVG40rp",
+	"cFIwtJj1M0JNw/xjoIABCSJzpabJLmG2/pzhMlsVJpfEfMWc1fMFdCy/uGrGMUvKGyIPysf5KJsfKiEd",
+	"PaUp0+miunDUm5lWhJLQLJjQfW+Rxeoa3Q9gGmLvuSI65YjHUkSM1IcLMh/zaAyYnHk2ooTyieoLbkG9",
+	"EaDdx7SF+8QCMzWjCXxMXl8j0ZXNU3ZlZVvEgg2NvdEwKC8wwxLfWD9tn6Mlas4Va2wCzrcwKFvo8W5A",
+	"7kOVN2Cwsy6/Z3jkgwG58xKQmzIRo5ewEud214L9ZVKlDLtVERDbBC+l97NXj/fIxhZSD65Bec5DbX2c",
+	"WkDgA95xENIbNYvG+cfquSrnKSOoe3lqG0GtrdHyVP49BsF9HphyrJx1gyFLsIoUoepAGenZoHAFkwCN",
+	"qCvNk8QtUiCayIas0fo0acaQAI/NKyydbQRclrpUflRBZw/cRNJZwrLSz+CbZ2B405qLkXoEvytSD5Wc",
+	"pRELyXVC1Rii/MVNQKapbBCodh6XsaK/Mp+4bw+dn4ZVmT/WbbaflFaRscHtf4Z+/Lnml+t+0jYLToJs",
+	"mSlmMBZ7XevVgCkEErOGv7FIe/lcrhQ4/lUCsCtNmXMRy3mtVzsZ7+K/g8F8O0vYujAdmK4H77rLl66v",
+	"79lVX+2/u4RH8GkbxEuTBPxhUE/QTq4t6UlgLZiln815aM2C7mhvfwn6AusRypnQkDUPz8u5uHBmwh4e",
+	"nbGElGJpAAdYaf2BLpnJxfxMqI7MwbcvbFYLqYd/DgNCBWEfaKQhdiYg4TRl1/zDn0PzovDPU5rqP4eN",
+	"XpYzFbq1HdqOmkN1iAs27AsupjP9l0JWVUa4xQX4LNWUQmZpiGs2JHVKVMJBlOMll7aEn+yL0Nuf7rNc",
+	"kOuEj8a6Rd6++RHuvzL/Te16RT0X30fCziRsEYQomC4N0YQwJEy5wGqACwbxyo6GpZBzdNo9z7K8nJ0j",
+	"S/Ayn+uLEDC2eWlEX4hDE0G67oCLMMjMJxQ/K/xUp9hJDxujXQyOBs7VihimEn0b9vX+PtEdka0AQjtD",
+	"0EuzdA7j8HxY8L7zyK4D9mPp2HtycObyo0x8FLWojV5ONztEaTlVgEwLg4+VIAAg6mlZj5QFOikbFTrU",
+	"0bv5ybyb69fKFqYR8+hn5eEspDHBysvsTFCgo35dcIEaMQ2CEYL0n4OOk6qMH9AqPX0xE7EjBcDdQBct",
+	"cpn9ged/5Gj3V793tkCLlh5TQUJAZMu06eUIkzFLGamftk8blbJ0f+dqQQg988TKkkDxJMoNg5OZlRZd",
+	"qM/hyYLO5LBStr1fB+8iYjeNxQ7C1Q1XpXg9LxGvdxrSL1m8PrhMJwtE2wtkOVqfypTIEaQyjahmc7oA",
+	"1b/oNg3INU80mMIsC3CO31AGWLTI81mqZNoXUzriArZQj0ypUkUWhRDsrxHcGxKqSOj+7TiHzQ3gxClF",
+	"Kjm6k1fylRxh+7ZxTcJHJlxvee97oxVvd+sPbLHlnTaof6t7s5K4W92dkdVsdTf6Rp8nVKktn7BbfDv+",
+	"k29TOdnmvitZu1fvrEdwfBoU+JeeBrXIHF4H85RrNuiMBw5u28VfziYrv8SFK8sUTo5EILvp/Mkap4lH",
+	"qRTPcAcA2cSzTjeoOT7QWq/2+LbzOBpT/dhjXKkFNdi2+CV4rHvatmkrnc4yWQVUd5aTqc5a1u0ENQhJ",
+	"rvVO2mbYqZKCi5HfPyvFoH+1duevL5787dkvp//a+f7kp6c/d9+eXZ3/S/vvPzzPmZrQwA0xRmgScFpb",
+	"lhKzxKHh5cQEtYwPqmsWgociKBXvavV+r+iIvZKjzf7kmbnTYOXRn1xiW8xHxxdF5s+iIHrMPrhSeuuM",
+	"7HKUWfMsH2cCsqaOcfzymuTVf8xrw8aywKKKPH/3L5Zgti/GjAL5sJxjxiwKJAiugbXHYvMEOqGNhk4y",
+	"pqGYajqkikHq5tBG70/YRKaLvpg7Vh+wfPJ/VAmtbz7Yenk7i62jdPlcpItmH/TjSN0WpEqNx0GO4UEO",
+	"ioEFrCAXLkEuEoJcAgWAekERBAOH8AFeDTwMDQpgHawIlqAgi4JSmRWUyrhgGegDEAKBJ4CComDpCyNP",
+	"yuRWUC0Sgm7wNOgEpwHifLAC90GZUAtAWBjx0e0E50+Ctv3fSTswMrF72oatl0sBe7JXOuViVHWCMeAR",
+	"AMeIQYtUzsGn0aoFNUQMWAuWnaz5gqupVBwfX0lzolrTaDxhQl8YvGKCTthX/RogYxPkRqRu+7WwVSs1",
+	"VNS2fL4WrPbsKI88eYRY60kkKwuqBdMK3UMRvw/CfVDcf9OUm0O/tdwXd+zqb/EAnFDul5OnkHO0beJy",
+	"J6jxCR0x97hRDP3Xmbe1l5KbMz4zcHsNIjp1DbJXXFOsSWLK0oE5RnrfcKgFfJz4bA43hT7ea/7mWooG",
+	"1Dbg45bgDpz6pusP3hvsiBJEjAPgK252Q1T7hK8g+BmfA1OntZ96iYwK6VF4kmBNMSNPbOYlEDSB4zGS",
+	"kHUZRown9fpM+Mub/Nd/Em9hkr+Q5V9XN0Nf2Luy7ZPdt7ShSPHGznj5RrcrzSvr1t373//n/0WyRdsw",
+	"T/jLn/wl/9H8trS8G+Qx6QRme7Tb7YZ5bXGXkL8Q2JcKOp7v0BCH0wY5gr87Z7XpC2SmGppxFqPWJG5c",
+	"kHB1YMKM0BJ+a0If3QRmJBOyL0L/oYCES50IgaXC73XYIr9ggct8g2PUOtPuo31hKUrZh4ixWIG6HNKh",
+	"vGVW0wgdIacXW++W13SaLJyrH9NlzaC1yGVfYG68ZagcLjzaj+HMT5vDAQbdHt3e1ozlTF4zkTA0VfVF",
+	"SJNEzgczgbgwcIw6zvLOFZGiTM+/J0aNXcG4AL274eIhU3DvUcBtz3f9UOTbTrNYpdt+GZwfDy1H6g1A",
+	"jaXtKJOpRa3zMaLcY7UQ0WOAuupo+m8ZRvMg57P5TAI0j+4Ku+VsTmLJUKzDBstKNU+lwT2LqXUbV8Us",
+	"hEK0ERCWqRATNcGq32iRt5ZoKNcTrFOR7BSuAwsVhubdQkSX0M89WYcw8QwtmL9ae+VgCtTxca135pxj",
+	"hbq22AM/ytxOQws+svW+y3risQ0fkOnwPsH0SRfx777gtAPva6+yIW3CUpyhg4Hp+X0fFjx2MTPamomH",
+	"FllkK9StfwCWvhmj92KmEDA/ATfSQkQOjsBSSz1A3BF0LW7uDruahLM0Qc3adJimWEY+iwtB7dRiDrma",
+	"S4KhKHBk6ouU0biXJa1aPv16+M++bXbfDEwf9lW/FvT9bQd/+9sJLpSch8zqD4O+WH8usyX6BXk9ZcIg",
+	"PkubSi8S1wXkj4SmxVRT2zAew1fNh7gY9Wu9f/btxsXWZLY7r/WIVqbn/drv0Dby/h2JZZLQFFrWF9Ck",
+	"gERS3DKvjG0B38NGi/yIdPaxclXkbpmIoUYyu+YfSD2UUyYof4yAFDZsNKznwfZLciRUaRI+Dm1GmN3o",
+	"GusJAA8XTr0L4AFvNdWEZoT5We2YlJnGKx6zFIJcbT2DCcUElpQpmdwypP+ZpvwWouviODUnEDyI9EV4",
+	"+erV618Gb96+/JfLq28Gr99fff36/U8vQgKHE7PMNkvZN3Zh7yFnH7JQpZHd3zMX+YTBPTo7vpQeQ4rC",
+	"z8mwomg7bbvD2LJQdIpY1TecdC4XsaUCFELWZsKGepm7dx9xt1RKxN4q2e0cfHC4HeZQkHLIiFUnzL6w",
+	"LTlKx08lHX8xwGRkm1Hcq6SknbqsKvYmkWneVy0jy6qMmydCtFp5P3uvw/NOHvqjWMKAwci9oi/qNLGk",
+	"x0UaOe4CLRs9zEIpqWcDveSKXIP8jq0BzUhAwebZwYc69l3gnLM8sSGm+FmrlBRMESFJIsWIpZbgncSp",
+	"RArmKiA2G+v++No64KE0rdq14nbWGDx2HabsI/DfldE6O+eKPau1OrUgh0Pf+gKL2M5V2Yu86ivunSd5",
+	"hZVdtXyUM+uKqkBTjLSeJZkh0+kFLvfJiX6NNY8sFpq1/fDw76NXE4bxL5RLyrVRtHBY0/CYTQgX4MVV",
+	"mk23BLNN1paMtNkr9uTUQmlT3xxg4YznjM4GtYrXFKBYX1TB2MUy8NBEScAY5S+8wnBkkNQXMCa5tWYz",
+	"LfQ60NrbPPMFIVclHf0uuHXHDq3HH7dwHmWuui+s5OrnDjCXDj3cVvXhpcjRrrbFlI3GhDcsXUKGoATj",
+	"wI4AhlxzYkRCx0XuTyvUZKsCBexIq3qb38P5cHmj78pd/g4A1IzMgc96cezv5F9Xw3Ptn/a8hqaD5oRC",
+	"CoYDL/sC8zhO4Zqw3buAwppTGJAw8OtrljIRMaw1k1U9Oqoa93FgylIQKxBhx/PSagJkyTY8Zih+/OwZ",
+	"s5edfw7y23nEKmJfdgrWhQldVwjttfW5EZspaEkO7JK6IJSIWQKdtMd0xbSRQ+YqlgwGsYD1SrOgjXox",
+	"8MLebDqpspCKIAvZiOi05J6IThsVgmL/tMAlD3p39zCFQ9KtPswwhe7H8azdX5jCF6fcPri0wozbtQCM",
+	"axVfyeOoOU3lLY+LxUyXy/lzIIVmUcrQ94WhCU0pksUFCaHqPNwzwHtCougCDsyQ2mzO9RhPtopRr3kc",
+	"vbEtuOcQXbdEMPS96PKIpBAs0q2Ei9mHViwfS3N393G2rGqBeV4OUjbiSpu9hrlOwF04YBMsxo//dVdt",
+	"pq9LbseLOp0pPUjYLWRG+X+5O2aKpRYlsn+a32BAITtral2MTbxY2w6kmDDLKsutX5kl9wMkZQU1rtSM",
+	"Wfuc5evDQclz9l/Z0YJJinnKIj2YpdwbV9PKgiPJvOGxgbAhjW5qNlkaVmPKaAyaeDIb1Xo1mAl4NeYm",
+	"bDdfcO+2lZsUS7m4lptebXYGMKXscAR4/fLF88IyrsDKbLM9+PBkxcUoYUTxkWhKkXfcwyPp7f21BWjM",
+	"cuwRc3tIrrmwZj2XYqPMWSrmKpJgKQNHSYir2fr2xyy6UeTlC+stv+gL90pYRSGZKaZIuAIYYWB5owZZ",
+	"nEDoryK8ZBayDT2FmrdZ5pm71SartYC5Shl4rIcjrsezofmAXfhhg1xzSxtlGhcAVXSAdFyqL6AjBi9c",
+	"DUirhEKcFzFdT3nMCNct8jy/DcD6r+9e/0Ru2CIrgeNGgsgU2+y1ktRjqTWLyZTqsUImKMKFlkQCuqlG",
+	"i7hJQzbryUxpMmRkOhsmPHKecNNmG5W7yReux2xSZs/0ZcM9VM9ZD6hFZKypkyg90U0zl02LEE2YqSZg",
+	"1Cog4tQWgGwJ2e4EJgeM8D3Kx6N83E8+3mVBb5KMX0a88x4EsZELhs49ojTrvYs9M+pyMhtl0UrsA1da",
+	"HYgcFr7EFdH0xsVEHii2Ajv5UtzShH8S69FlHBNapZusUU3KT0xbkaTxmAnNNWeKJFzcsJjocSpnozHU",
+	"fvLYiLWUF7YWBJaPumFsai8gRxQ0mAsyYXosY7X+NLWDaRJtag/CNOl6/1mYKHdfZ0F5Bqs/r9+x/Q/J",
+	"R9F/FP1H0f9w8YfGd0SfjbSO7i33Qe3YvS9qx02OmXDJOlmoXYcXST3s1/q1MHOrcN1YL1/3d6wsoehu",
+	"oTX+xjqgf+UoKY6S4vOTFA/S21QmOh7sQSzzVt39LDaliwkT+jGWF2SbCn/YKoWU2Ocy7gAQFXUYiYBc",
+	"y3TEYlvedIH5EJZzYJmirC/gsA4ZWTmbJiTujqlXzDBmEYfw9BBjkcPSiPM32KqfoJXlHJkVQs/1n9Ch",
+	"nGk0HsgU9KnyUnvw40DICh6jN9+Zvd/ptp+0z0/a7fbl0x+6P784/9FIZ/rhFRMjM6FPTld5jFYqAX4v",
+	"52RCxSJrY1WTgPS00B4bHgEpOoFHB23+mtAPqCQAb85ha2R58aVVbMHnvZNOr9N1gQHnQQ0P6LVebcGn",
+	"1HQzG/K1wwvzrbCsgWBmm3TarXbb7IWUxmyQlba6env54pvBu/fPn3/z7l3td4xw02xA4ziFxp202q1O",
+	"56T1FI+KMJCmAzHXLM7eB+1xrel22+3OLj6v1RVbgdr55B95rjwIBIFmsciB0yzmmugUFSIHgPamMuyD",
+	"dbUJ+YwcfmQxQa0jBgb3FRRohYXWqgKp12nurd8Go7gqtqEKBRxH6P2cFsrrkmILijVJST1kH6ZGaw57",
+	"ZCamlMdkCvmkeFkNqEHt7SuX5mBq3gWjpDVLzcP/R93W2/oP89N/2O82/rdaKZzee7HW+yThnQBTZA5S",
+	"6wAy06ezAS3e02nnOuad0ZOvB+cpXQzsGNPEvnqaUOFRs1vS3IzaIC8miPNYiZs+wW1Q804jNOERu986",
+	"qv4uvIwnXFSR374WLKO/dTvvCMHLkQpaTpuzqR2gDbCbUFHNM/gmoeK+aQZLt1Rnbe14SSw5qYLEzJM2",
+	"1Df0eajhb2CGXjre2rhGV0ivvO5ceSkEUMyKZYOKFd8yvDQtnEihx5CjZEMWu+fm+eXth1GOtWkqa1Vl",
+	"Ejp3oxXM5qqaVTChIiDRmNFpXn78oe8FXODeHoC/19WWM3eQUUrNcgsxhNmsurCw2EJYghhAA3NsOfEg",
+	"le0C2eRw0YVIreGVusvqy00ZOsYsb4PPKof+MmllOjRpJjRPCNfESpxWX4SWAY8rVyRNTWiSmNl1axya",
+	"ReqRGebyY1pCxf6xKCU70dtzazbYvW6pnTbLIanmdga5PwSY3dHVbyar0n6WUHEklPtU9dfM6Jdga0G5",
+	"2BhS8D6HOpxPP0zALLEV5CN1x6PpHnmk/FqiBucsjgOypixmE/gciWTMFKI7iShUpBpCMWGmbVX1Ro/E",
+	"HIgygHxfKM1oXAWcx2ypnVf3JysAV7FYd02qMtO+T06VUwsCJBGxPwdFF97qmm71xdqNAltjcWH5Zkcs",
+	"xq0jU1cm11cvJuuS7k0H93cFOsFxtkNqlfflg2RWfRypvEmUnt1RlHaPovTw6PTlJEVtkL25zGuCzKvO",
+	"hQKJWG1CHQJFnVnRviGV4GM0ZY58aELVDYv7oh6++e5tkw473f/+n/9P2LhALJwBtXqccbOjp9NsSCOV",
+	"baC+4xKATz7CcjlYnacMp95mPTRt2cnBhC2B3AGu8HNVtlDrdy+zhCZ0JqJxc87YzR08SdAYbEjBdLuD",
+	"UXbdxi+ODpa1+fwtsGY8BmOsI2aW0dPxz2YZVZpii+Dtm2ItNV4MlEwT+mEwg9Z1cgddYfbWWU09oymN",
+	"NL9laBuNB1hYqNe+V1toceK2MYTCIjraQVdtP8t6vweXaWGU1xmEfoSK8CHMdUhSKmI5sfsWoQ5zprqn",
+	"ZEgVa550oZ4EjTS4pjrdNhlyrRoO8wBs+gKYrcMASZvgOMLFqGhKCgjy9ZHQLd+QaD5BvKBJQurwMLq4",
+	"XNl+o9Q17IHJ9/Us1xhDErkEjIIRI0OmeGx1z1X07Ys5lOvNoZNOp4ympiEG2Tej8z0kO+Fe61bs38KG",
+	"veNeO6RBCEXwvyGoff9z94cX5z+e/usvz/7+5uTt1ddPfnr+7dllLYCf/3r607Ofu788+fvVyb/+cP7j",
+	"i7O3X3/79M3z72u/lvb9jp392sxyJdETTLKF3COVyz1ZS1CTkte74VKVQrdd3UJzq0uSxO875JFJ7Gl8",
+	"dicHjrnYq064YWtXFRJcXVXb6FlbBNmu17smXLg/O6ta2B419UwDA6h2hyXoHCgHuSpga+IFOe56lfj6",
+	"4iTwWh6sQ4LAKh6doB2gyhEEZTrPXerLweI5bIG55aV6tzJz5W85FpvbrticBzdWZC+XnNsBarbJCgOk",
+	"iajw6N6GDKCOTVh8QYY0oSJCPnoXt2VOPItNAHO0sX4yk+mSoNqkP28SAOYd95FmcfJx0ix6JLSegDgk",
+	"SsupInUInlWzCVMNu7a5GAWeit4X1q0wkmTIEjl37lxFlCTXNA0Kevkq8xUacjer1PubaF3nMh33Lnrk",
+	"Ie21n7kxIBu/ZXPA3UZyncA+klF9NnbXXTAxF6jXLE1p0ozkZMKVgpL41QbZ7J5cUGpJuLjlEJBvyel5",
+	"ai8x9YhAhCfGfS0FxJaJV2xN/qHdIl9tQx4p4nWnSq+3N99rEOyXEEPq0GLbGPtOYIeKDSxOuT+90Muh",
+	"HNYCf0ghQ8v+uRKiuXWYKUsnPLG5CPdsy1xeadvZM71VddTtV62aOKj+OK0P8sRciqYNonzMBeYjVhFC",
+	"v5yYE4SyTFEqJHU8aikyZJGcMBLSKGJKYaHUUDUCuAIBmiGpW1Ylyx5fuLUvZGpfG14QKlxc5yMFxVoh",
+	"ISokcy4U8D+BvLPqzSPVIObhKV0kksYhqVOxIGpMp4zQvlBylkYMKhoBE3WjRcIJS0csJHWbeNMgUG3J",
+	"HIVcNOlwgbRRPUItf5SjJ0FrbV9MpUyA6u+GT6csBlPvDWNTLBhrY+3tsR9LDQckkjKJ5VyowEb6papR",
+	"qOdqvw9MV4pQA9ckxJcAQddiykLo7IRpGlNNwxYJbXxASATUqw2xxwMeo/2Z9oWQomkE0ILYQQosmxcq",
+	"l67AYt59sAtRTezgYQ0qeLKEyN//IDetvk4ZaxrsJgkdQokB+yJQ8U37IU+KTsxkXLpv/iZ5seaAX90x",
+	"ICxRzKc5h+djLEKgWbM/a7dPIrdU4C8GSwHqhF2+bJqxy+pfXZBwNNWW5myUyhuIxXRU5Y60xD4J9dI0",
+	"HyY5c7kyDSewx8SoL9Y3IuO+zgyngQskwmWT1/4dUgUFuHrQUz5BG7uaRVCKOMj8oNlEAamKnEE1IyiZ",
+	"IAiNjZRUOqVapnYl+eNmlqf7DnKtWWr2evjm/XJdHHO+DxsFH4H7ctYEERPBzKaMaJpyplwB7dKDihkn",
+	"O+UvEW3ueE5BNSmVN+a/HuuNaxaAjNsmtaB2S5MZpnnbOzD+1N0ABj46AT51ZRA8y87s4VdskGSt5xrQ",
+	"NJebcLHZyY1PQ6p4hEFAK2/INkqtV5tQMaNJs/iLldI/wm/kO/ubmUo2Mr0D4KrhiQo2fbHzb/EiVhdx",
+	"Oy7rrzcGftOmeqlltDPsRifxKTu7frLStCtGJ+S7N1fkHVwuNs81Kg8o/bdstASbN/FVOGYohdx9fi/e",
+	"JJS7an9bN9oNp//D0mi+uSobzLK2jqbam9jVq13T+B10HbPo7Wq/7+MwPLHfYoCKUqDVWXom+LeVa0DE",
+	"fP+rw6qLO64A29Ku19J2dUv3WhLQwO4dZ7m6WAqw9wO2w43mrBjzGEskmInZXq31v+cltz+YY/xW2f04",
+	"CLZAx48ojj+F+o3TkMtE5LqA4L7cBuCr2muUcFypmxJd8a5lZ12WpZ9QbS6rhYjIb3LYIu88RmuU1inT",
+	"s1SwuAf6X18At7VZF1YlR+XIXMSxsJerxTru+XvJCsvGwHJbD9ABhYGXJTwlebMttwxe9hue/VCGYqhp",
+	"DX6TwyIgrp7R22fN7slVp93rnPW6538Bo6KjN7QxnteUJxaOfpNDxKJOp9Ppdrvdk5OTk9PT09Ozs7Oz",
+	"J0+ePHn69OnTZ8+ePatVQFpnT/C1BknQIJVaD3Zl4aV+d0/atru/B2B1SW9pMlAskiJWtd7Jk3Y7qCVU",
+	"6YFZdZve4aW+fvfNVW4VWu3Eqtg3ry/pR5GmxW20jF3GbIjHczaMxlR36ZTbiq+/7ojw3iqv4pjExdt6",
+	"+OYGMx4O9Fy310JeJe01MExzRZxmBCc3OlQymWlGzJyaYyPMrTm34CHerB94Kvzumyv/OG9OyG9ev7sy",
+	"YPULGBsKEJZVzSGKCXNivvSZn3rka7iZ4GnOf9Ke6C6Qo3LOFUPI7YuhBJNGDlUWPj08DQjX9oNYqhnu",
+	"a/n2DUvMFdjTqUz7Ak+nDReZ5SqpyOtc2MDbIAxXGF2vjif9CaNC4YvMaBU2jRm0vlg1g5hxc9aEFsGR",
+	"W97pdvTQMMCVqz4kBTH7JJ4lrC/q6DlLlYa4NJdTYKuauip/+N4GKD9QN8Gr+0fhwZZfSTXsC+T5Ni/3",
+	"DvWFgy31rQkX2cmaa4ync2vV/GpNLjuYEwIyH/NonNPdoHjAcomQE6ScTYDU3QnfcucUz/eBDcRbOa5D",
+	"4RwpwDAClbixgPFYqqwYt8Jq3ImU0yGNboKsLrcEk4y4aSYyoklWpht2FbD6kC1JyrlukZ9mSWKdn32B",
+	"g0ZdAchNKsB+MX2gMeCuWzrau1U3ZGMuYjOcuFEdqVd2TijK/ewA56w3Tfy96Z4rl0RvUqmxYubhxNHU",
+	"fcMKo99dqM2mnkczpeXEYkjhiFTQlv61ifPStGaR5g9sgUx14+rRwadXR8cgaj4832McmDdKqbwpHyZr",
+	"xlgap/w4uM1ImZfkg+SgJl4eJ0vMb4fLYhMCzljOCiNVpcJ8JnrJ73fSS3aJVN3VyrDnysQbt16jG7T8",
+	"/Gq1kh914i47uT6lZ8NlJd/Vx19eAnh9SYv9HDdBsOaMdBzRu4zor/cFLFUL/fBH16o5KD2bfT5HsOCT",
+	"nve/0EH79Y4S4h29NafMCvo6Ns8sS+b8wjxb066myQcaXvRF2SWzDIPSs/oe1snH/8zMUmvjfzFgVHln",
+	"RggOEtd8ZNOnSZ0vexM5nN+GZMyVlmb9abpooC8bXJDK0pHmL1UkYdcbzyVV8cJ3Nk4ezHaE3XkAkXx+",
+	"vz+TwOVdN8KuNBB+lx0dRKnRqyrGGBzqUmMAsA3qJJeCoF3HNymBwaZg2uqLPGKYujqWF6tWnB5pu8jl",
+	"TOUBrUZd+DYXuA0dBYpo2RcQCcLSrC5MZpCyz2zagvvHJmfagBXvG8WsUwjvtFcPGMS8jZro6TYPQuXZ",
+	"TTm/u6Z4HLf7cHKsVRXtSWg5/Pwh641VwuyB65B5fPvhdMjHv8lhtcvbrDdzA0lZJNMYLNkxLDuuMldE",
+	"XIxu72EcphFppI6hIEhT4sRdA4PfskAMRSY0Zs6FTmghkrJFvrfKqJzpJIupc2clJQl1XGEu5BSDHZXm",
+	"SQJMKMrptWqTkPyrHG4Td58xzsPQaGkF9WqQ/44s9Gc+Cf3Zx+agz+DWYjz64ttrfPGdXrfda7dXffG1",
+	"a6ajcc93WOEBgsXk+6urN8RspQqH/fn5+TmllA6Hw2EURVEcxzFjjF1fX1+32/CdbWKQ7uqwt01a569v",
+	"r/HX45B0Mn/9MaZhY0zD9iISo+DdJq0Qj2YBL+/EY+7p3jEHfiQ5TINvKDjsMW4HYWakziZh5rgXsv74",
+	"IVv10KiaIRmya2npVWANNVprBce7hYjeOTao+8LhrSOiKlD4ngH2s0GPAsLuql/nE1WBH3Y1/CaHRzPQ",
+	"/ZcLLNtzv0EK3SewA33LMPmogAbv375CMlvM18BAB5k696qZNetjRcsot6lZXqpOX9Rpnqo1T+l0ylJz",
+	"PvOTsrLLMoX4lJQRmqZ00SBLJtZHirid0uqL6nyQC6M8l+aDkEuxIAYKZgbSJAHtzHzX5blY6y45a3fz",
+	"r1/zDywmE6YUHTEXn5MfQszMIbyEBMKOfpPDgKSMxsCQhdFZ331zFdizg8JEXQq+xZRRJUVjkz5udusR",
+	"UD8uoAaf0I16nJ4tpudOEcD+Oz6fSJvdZXd1gscVQJbgasxiUPNcyt7djGHWceX4JL4Ysb61fcuM5re4",
+	"XT6BPmC+XmXZIkLOt7JuKaY1F6PqYjnv7A33Us48SeR8MBPAGR0PMHUzQzYoqjYA246tWloLahFNIV1f",
+	"SA0803BtzKKbAReDZZN59sOEfhikbE5Ta33JrnNRuC6FTvlwBqCBYzNw2aN2JATltd7J7wFWvx3cspRf",
+	"2x4Ocp+K/b4tEjbw6sXablwnVI2xb7Xek7a74BerCGqCzYHuYGBJpaCNWHEufxPUgvX+5HE0kCJZZI0w",
+	"jbbZ8isD5P82Yanpq626Wyv+iL63gTIrouTZ7PPZy7gY5HXGsMyY+w3pGpAAyNw408xSjpt1wMVowEQ8",
+	"lbykvdNUukHrtvFP86VCmWF7PRvKTuyIMwdTlg5mgnu8FY5lYJCzDAxyogi4YYTxzOaXJVFd+K2sHYrh",
+	"G7VOBmM5MxK1exrU1JiaVYFtGlLlymMWr0sxU9BiuxLNAvwzklcs3WqUwVuWLtw3zpZ+xy7XIpokIDO5",
+	"zoSsi/52lzWfsME/pLA7S4+5uHEj3nZ/Z0NrpFSiU1raeSgCtzKDePWGLQprCa9O3crDP+2i2lqiOWSq",
+	"dPLY3x9yLgucCbXXWQ/0s0tw/NudKKxFroAkmF1fs0gTmSc/YKrDqjnHzcg9lFwvlxQ7MXotteYgVder",
+	"m3mUZ0d5dpRnR3l2//Lsi2PN+0JI8NaL0OzAZFZmM+HiZs2Zydzzioube64yirYksMPmhoKZHmdGgkhO",
+	"akHNbEm7+rC5j1UyOI2uzqc/dyd/T5/98OGXzvDxbaeccrLT7Ha3oJyslbyzZuv0wdiNprp5KpsTLrjH",
+	"8R7LSDWHUmeYZjdnp50hGqxPRzt5kl+xd2ITSmpXrJYXWukKEFpa4stO13wurwa8gxO1OL+VlUlh7IlZ",
+	"KqXO1IebXJ13vLCZ3KitS6YG9xEXN48UAbwHzodobKAB6CJDO2FhRnRFyRh6Sy7fvCQ3bOF4qhyhJLyu",
+	"L+o2RxZa0cMUWR47mitua+rZ8uc3bKEuLM8VFyMiUwyQMf/m2saeunc3bLYxFX0RZls0DKADLHVdYNEN",
+	"lh4K/5nd9DvuTzOUj7ng+j+Upqn+D7TBhaSuGItJu31aauXPVuH+ZSi2BJa9N7e323beawesY/EHxNX2",
+	"wXB1z2mu1H4yTDmSBH+qRJx8DqpgvURLevxP+GM12aYCzY7E+J8svySf3yyVqShbq6X5ej34XpwHHkgf",
+	"FowzQuOTzhXcYO85ADwj6G7E5k5FubYjND+snehCfDbi7K7xPDCH+9T3pbZqr7wmzQ4p5GnBD61q9XR/",
+	"a/BqbYLdF+8hrcAfDZkOpiZuiUNLOqJfKqIKis4/ERQda0t8NrUldlAbNdVrSkjQJFGBjcgzJ+mYT5hQ",
+	"XIqARFJpUofFhXUmGwHBqCagJ02oUgFETIpoAcoNWGKQJ6gv3A9TlkZMaJ4wS9Ue/tt1Kifmm40wIKNU",
+	"zqZ4iI/pIgDyjAAZqAOXRBpg6UqZGn2p1Rcv6AITw8G4jbaAmXZ1M4Fh7B9SMBLqf4Qt8sJmpKZYqcfc",
+	"8tR8S7lo6lDLsC8c6xkRct5okUusk0ngsEdSOS/N0nlnBhc1sd2Ex7epnGxTeeJKbnUXn7C/S7FVLYvv",
+	"zIB/vdjm1ldy9F6xdMtbfzRztuW9Notty7t/YIt7qLxhVp0PpEVFFNbhYAjRY9CRwC82TKMxG8xTrtmg",
+	"Y8MKFboHvV/OJiu/xNmVU6zxAf6WXqcLnkXTMnAUuZs6XbjLhQ6iGMS3JRx62QlqKdUMhYcLB2TpLUvR",
+	"GYOBeydGeCB7FxbhgJ2JnxlM4M3Ts3at1+20g9r0/KzWO30G/zqv9c7BmWQOJj0r8GpBzW5m/9knp+7Z",
+	"znnbPXyCrqhpKidTnff9WdurZN89RdsJVVJwMcrueoYlRbRcknbeJOl/1Hq191fP71zVHvZrVVWRVM4N",
+	"WiEkQaHLG7Yg4Jo8VhcpiKH3EHttJAtXmke+RTqRo2XpM1PNiRRc2zVdfqyF+37E2+7ZxZPTF1RE8JYo",
+	"iEWvblZ2ZyXENYtwtcboMmXtxL0VbvS3UudZ11618ey1Xg1IrDBo1umEs6lTQ7M9iUpopoMi/aWRQkBL",
+	"5dq9+TC7i4dmZYoqFEY32UDkyeOH75qBgcm67VfYkTJZ45i5dM+gK0MRmnGXSgGmIrfiSL2cELXR80t5",
+	"PFKoOGElFjKZKe2SMiB9wrxDXlteVM1vWYFmJ0Da0hBeATS6iukAUpUJ162+eIOUZ66frrQ31cC3i4VC",
+	"cP3ZbR9WqUzZMrqHat/Fzb3NLrnbij9kze+PDVAeB58PR97lHI9W0UjcCDkXh4OkO03PBjB6cCfV9vnm",
+	"B9zKleI64ZH+Ik64lzFY6wqQuoqoFepFSfnhNeBz9Ip8fFvsRN6ylfn1PCPLeduZBN2sNd6HQ+SoKh5x",
+	"+Yv0bmzAy13NU3by7u7daK3X+/b3X6xusCftu63QQ9alPhycPPky0eS8d3J2ODR5+A6Kh6r25Y6NPTS/",
+	"x7AXwEK5D9qVntXfzrBAiGvZI4WHdlfLxBZQRUoBrknCb6A7GZmmFJtA8Tm0/otXYTpVoHN+toI5zkq9",
+	"xMNltt8yFsVf3Jkz56yA4XqkSApp4kedZ1+sgH23fIgopmcvwcVMsbTp522VnifeK5Za19QOhe4ZGXIR",
+	"QxoJcDhxBf7KKqY956O/tyL32zbKUfJWtMsDjtKmdXZt2q+HMeGfbAdqFsWmKZe4zu6ambC8KCo2vRvu",
+	"otX76DHyDOXgxXebkNSzf8UsNqsAsxHMTaqxvRH9qmD/9oqgMYH1u/MsBFJHzvgF1mvDa0MDY+bDXDc8",
+	"frW+wHw5Yj4fkPmYamYLzfOUaI7MSV75c/sxKhZSMKhOXmb99hbT/dq+T+4U/LPanEPbt+9n996hfxv2",
+	"7QM9KWw/STHTlCf4TAzywJ0fbEBCrVczYgU2DVeEJimj8SLfP76M2YFEZ8lD/w18qmKu1nyb5eLtSzjv",
+	"vLCQ57n8oIqf6eGWWsxGY7e3+I+m7o9vmNOzVBSnV7toSpQqNpvOqotbGO0qwQuopTO9bkr1OFfrQJ0r",
+	"Avq9qXelhsHLiRQju5Qf+cLdLdyAjPnIyF+L7pxhDJ9OObNBhBcklTNIDUQ7jlqlynAH79Y6Gbu/nTGX",
+	"QGd3kTofybh4V6l6dpSqDzRAOEeGbLbXipX1h+Ly0/AGs9obOtoqItXc947/A+8tOcxC82zhWyhrbPYI",
+	"xYK9XBHNPmhSj6hiTS4UE4prfssaVcfcfy8/3dZowmtAbf+KiZEZ2ienGegpnUKxhfUNRGsPVySVCav6",
+	"vPmtdkfdyMzEW4mLZKuGoIWkqinKMUPfuTEZZfE9HvUzYhvHx7ItsHVXki1OzSWZOKNLrTTfq0BfcGaP",
+	"GXaEaMIjhkZhsFd28B8DZVYr0M3YgNvOTtiJG2MVOC+JeTuR1ziRR0vCWkuCH2iHf1cbCZ7bwtyoleAO",
+	"oWRKlZrLNEa7gISbaZIsCBWENSeUZ0WzA9jTgd1QAbGLFCuGAMsNAZabxgXJzkiKj4QiXBBqt6TPDVRp",
+	"G9jbKLCyf4CVqtarDeXwfy8m37v+w2EvTVmkm2OZKtYcUq0RKorbx9saQzms7aYwHM6+cCfIqB4Wq1CV",
+	"ZG5twBIt9XSF3WiZA6kkY+suQ1qCxutOzZ+9InYAa4UbWt9ioOkNEwe0TsD3LElKEUJMK+DrrS+LoGDp",
+	"bOqQtqA7lpgiKow3ERW+yZSPBOEisFZVmxGPuV2WKE0BM0zp8a8vzPkvcIzKC5IwestyAE64OUjiq2eQ",
+	"seAKiHJFbthUt8gLx0Cj5zyChSKkBtYZWERVKH00p9iKZXts2JmYpjJiCtJdvV27kDOzSsw84GoiCzlL",
+	"FUuuD7BtLwWh8YQLlMsyXfqyHrOJYsktQ8LTT0Yigc4LJa91o1TpqTy33UdM5GeokP9RheSXEYxYITF2",
+	"NR+Y2dojAJGEduGGRDFbCMVeuch+G8Qs0TQ0MlqhD7Av6oKNKGTHaEliFs8i3SBUywmPzOEgIPMxj8aQ",
+	"H0OvmfkryYVOgWNtyKwFMx2xuNUXLzLyM7ulU3Y9U1jphae56GMidtcyKWitncGqJLzoiwnaShPbz4kT",
+	"rGQ409C0EdVsThdLH4SWtoglySShOw+EWQv6wnbKtQMKD1dAJnDmy9RyvBXQs0KO7m+eLcxjRs2108Hk",
+	"gCbaDDo7Dx47j9wQFUVdD6wi2b0GbIqwAQ+oLV1lk5tpykki5ywm9WuZEtsVQpcRIid9zCGh0fqk5nEL",
+	"a6VWnSAzDAXuDGdOdLmVZ6vj0GPrn2lOZonm04RvsrG7yr7Z7QdMg+4GtbxZHrv1Wbu9Q2TUSovfMb0O",
+	"Ix4p4g0GmDedd5QfHc73Uw7TKSF2XP3Fd3iV7C2WJVf5Gfy//rOsKb3c7Z0pTBA+BTwwNk1Zj5lifZFF",
+	"ifmstWHJ6g3JY2BrgcRoRSYyRW0JzAfXVmmCwC+jMLnHST2WkXo8kYItWpOY/H//L8nXs2psKtiQeaHX",
+	"x3oVt8g+aS+fZDvfs1p0xKSj+7qi/hbbGcNKJK+aDbOpVrung/goV+pN+i6r9w4YByU2EzBsznvo6hES",
+	"r6QzITKCa5pqozXNLwjFX13FXzphEFHaF1wR9kEzEVta63hmS0nEdKFCoAyUc4bxp0YHm01HKTU3Wxi6",
+	"AOpuCK6BW+z34cV49otJ/bR9bnDNtvqRIkjxxRWJUhZzDckq5ZD2zhvZ71Iq9sIy83VMU9k+/WLl+weJ",
+	"V109pHWb7SdryU2fNtudZvts5SB3GtRuuDBjJ9i8Fnidtv92VTdSSSZS6HGyqGVUSWeOadrVvqyBYo1n",
+	"v1SrtS00C6DWq01TeXe6JG+4q0B0ZKbhD5ln90Ul2MFuccBTGmqaUAF4eqfvAAUZoqul6QT8tC9fcQfJ",
+	"aXM2RWotFbgaxRMmNMFaRgQKPRGdggMNMuuwKA/Ji/KoJdUNIn7sbrJvUyUhRf6ahtFAmxssY3dEzfIQ",
+	"1n0Cxmv1/W9ZzCb4dnOMV6T+/MUPDUxCQHy1eGsDQrPoJpKymJlvmwZUfzfN3v/cvL6sh3mpCK/cgSWW",
+	"ZTqroWAklZxpOK/bSpczxXx7ofdZj1ty9Yvf4e3NOY/9GnH5w1kZnpVH37sMQFfgSZG6q+9K9GLKzLFc",
+	"MfL+7StLC+mOCkEW2QYTOGd8NNb+SGXpXmu+amaECc1pAnlS1E+ScnYzV+Fz9TU/YnusA5JDRGvE/J5b",
+	"8tiSFii39HlaMEPA26wlolXMGit7DxTetrM3lTIpjbgl9ULqDVYIX6Kt8pe2lElpk+mIkURiSpkzKVtz",
+	"t30h8sEh0adZyN5bgRlu9a2XQsiZiBjsV6LGcg74BMcsKcyw8JFgcZMLu1VkWjQv4ULmwlJiESxF5U+g",
+	"/4WKqUDSP0X++3/+3yth2s5Yz81uduV7YaY91RQ90NPCnsF3VkyaBTo500P5gdR/en318tu/Dd6/fYW/",
+	"WPVEBSQvZ4I1TEjKoLR7Axp7y9ncIqRO/Y+Ppbx5wRJ+y1LOyoGqpMhttiTVQkTYW6xTR7j4jUUAaw5T",
+	"ToqwVCyHu/q9V0B2nc4ShsNs9cacfdZ8LJIimqWpY46FkQ/IDVtYplgz+/nSgGVGiUp4bKAbZ95iJzBk",
+	"qiXwxItlmMnFKGGw1ppGLlgEUqT+esrEyxfkuRSCRRrq4r82s9ElahaNCVXkO66/n2Fh51dczD60Yul/",
+	"U/I4euPeV/v919///wAAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,
