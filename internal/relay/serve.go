@@ -65,6 +65,9 @@ type call struct {
 	tr translation
 	// raw is the caller's body as received (the hooks' raw_message).
 	raw []byte
+	// maxOutTokens is maxOutput(raw) once maxOutRead (maxOut).
+	maxOutTokens int64
+	maxOutRead   bool
 	// ticket is the call's place in the limit rules' counters (nil: released or none).
 	ticket *limits.Ticket
 	// quota is the call's reservation in the caller's shared quota (nil: none held), in quotaUnit.
