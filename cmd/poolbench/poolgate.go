@@ -203,6 +203,13 @@ func (p *poolgateProc) seed(ctx context.Context, upstreamAPI string, stamp *stam
 		http.StatusOK, nil); err != nil {
 		return err
 	}
+	// Limits on, as the speed issue's full path asks: a rule every call matches and none reaches
+	// (requests and concurrency per user; a tokens rule is left out, see docs/benchmarks.md).
+	if err := a.do(ctx, http.MethodPost, "/api/limits", login.Token, map[string]any{
+		"scope": "user", "model": "*", "window": "10s", "requests": 1_000_000_000, "concurrency": 1_000_000},
+		http.StatusCreated, nil); err != nil {
+		return err
+	}
 	if err := a.do(ctx, http.MethodPost, "/api/models", login.Token, map[string]any{
 		"name": benchModel, "input_price": 1_000_000, "output_price": 2_000_000}, http.StatusCreated, nil); err != nil {
 		return err

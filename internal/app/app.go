@@ -375,7 +375,9 @@ func (a *App) routes(opt Options) *echo.Echo {
 	e.HTTPErrorHandler = httpx.ErrorHandler(a.Log, append(append(append(gatewayh.ErrorShapes(), public.ShareShapes()...),
 		authh.CallbackShapes()...), seed001.ErrorShapes()...)...)
 	e.IPExtractor = ipExtractor(a.Cfg.TrustedProxies)
-	e.Use(httpx.RequestID(httpx.NewIDGen()), a.observe(a.Tracing.Tracer), httpx.AccessLog(a.Log), httpx.Recover(a.Log), client, httpx.CleanPath)
+	// The caller's address goes into the request context with the request id (one copy of the
+	// request for both, see clientInfo).
+	e.Use(httpx.RequestIDWith(httpx.NewIDGen(), clientInfo), a.observe(a.Tracing.Tracer), httpx.AccessLog(a.Log), httpx.Recover(a.Log), httpx.CleanPath)
 	a.mountMetrics(e)
 	a.mountContracts(e)
 	(&gatewayh.Handler{Relay: a.Relay, Auth: a.Auth}).Mount(e)

@@ -114,12 +114,8 @@ func (a *App) principal(admin bool) echo.MiddlewareFunc {
 	}
 }
 
-// client records the caller's address (by the IP extractor: X-Forwarded-For only from
-// TRUSTED_PROXIES) and user agent in the request context, for sessions and per-address limits.
-func client(next echo.HandlerFunc) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		r := c.Request()
-		c.SetRequest(r.WithContext(auth.WithClient(r.Context(), auth.Client{IP: c.RealIP(), UserAgent: r.UserAgent()})))
-		return next(c)
-	}
+// clientInfo adds the caller's address (by the IP extractor: X-Forwarded-For only from
+// TRUSTED_PROXIES) and user agent to the request context, for sessions and per-address limits.
+func clientInfo(ctx context.Context, c echo.Context) context.Context {
+	return auth.WithClient(ctx, auth.Client{IP: c.RealIP(), UserAgent: c.Request().UserAgent()})
 }

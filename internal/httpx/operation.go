@@ -10,16 +10,21 @@ import (
 // the contract that serves the route) on the echo context.
 const operationKey = "httpx.operation_id"
 
-type operationCtxKey struct{}
-
 // SetOperationID records the request's operationId (nil: none) for the access log, the error
-// renderer and every log line written with the request's context (ContextHandler).
+// renderer and every log line written with the request's context (ContextHandler). Behind
+// RequestID it completes the request's context value in place (no copy of the request); it must
+// run before the handler hands the context to anything else.
 func SetOperationID(c echo.Context, id *string) {
-	if id != nil {
-		c.Set(operationKey, id)
-		r := c.Request()
-		c.SetRequest(r.WithContext(context.WithValue(r.Context(), operationCtxKey{}, *id)))
+	if id == nil {
+		return
 	}
+	c.Set(operationKey, id)
+	if ri := infoFrom(c.Request().Context()); ri != nil {
+		ri.op = *id
+		return
+	}
+	r := c.Request()
+	c.SetRequest(r.WithContext(context.WithValue(r.Context(), ctxKey{}, &reqInfo{op: *id})))
 }
 
 // OperationID is the request's operationId ("" when its route is in no contract).
@@ -32,6 +37,8 @@ func OperationID(c echo.Context) string {
 
 // OperationIDFrom returns the operationId stored in ctx by SetOperationID, or "".
 func OperationIDFrom(ctx context.Context) string {
-	id, _ := ctx.Value(operationCtxKey{}).(string)
-	return id
+	if ri := infoFrom(ctx); ri != nil {
+		return ri.op
+	}
+	return ""
 }

@@ -41,23 +41,45 @@ func (g *IDGen) Next() string {
 	return string(out)
 }
 
+// reqInfo is what the plumbing keeps about a request in its context: one value, added once by
+// RequestID and completed by SetOperationID before the handler runs, so the request is copied
+// once per call rather than once per field.
+type reqInfo struct {
+	id, op string
+}
+
 // RequestID assigns each request an id, sets the response header and stores it in the request
 // context (RequestIDFrom reads it).
-func RequestID(gen *IDGen) echo.MiddlewareFunc {
+func RequestID(gen *IDGen) echo.MiddlewareFunc { return RequestIDWith(gen, nil) }
+
+// RequestIDWith is RequestID that also adds with's values to the request context in the same
+// step (nil: none): the request is copied once for all of them.
+func RequestIDWith(gen *IDGen, with func(ctx context.Context, c echo.Context) context.Context) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			id := gen.Next()
 			c.Response().Header().Set(HeaderRequestID, id)
 			c.Set("request_id", id)
 			r := c.Request()
-			c.SetRequest(r.WithContext(context.WithValue(r.Context(), ctxKey{}, id)))
+			ctx := context.WithValue(r.Context(), ctxKey{}, &reqInfo{id: id})
+			if with != nil {
+				ctx = with(ctx, c)
+			}
+			c.SetRequest(r.WithContext(ctx))
 			return next(c)
 		}
 	}
 }
 
+func infoFrom(ctx context.Context) *reqInfo {
+	ri, _ := ctx.Value(ctxKey{}).(*reqInfo)
+	return ri
+}
+
 // RequestIDFrom returns the request id stored in ctx, or "".
 func RequestIDFrom(ctx context.Context) string {
-	id, _ := ctx.Value(ctxKey{}).(string)
-	return id
+	if ri := infoFrom(ctx); ri != nil {
+		return ri.id
+	}
+	return ""
 }

@@ -73,7 +73,7 @@ func (rl *Relay) attempt(k *call, snap *snapshot, body []byte, path string) erro
 		if acc == nil {
 			continue
 		}
-		if ref, err := rl.quotaTake(k, pa, acc, body); err != nil || ref != nil {
+		if ref, err := rl.quotaTake(k, pa, acc); err != nil || ref != nil {
 			if err != nil {
 				return err
 			}

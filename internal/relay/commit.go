@@ -136,6 +136,7 @@ func (rl *Relay) commitTranslated(k *call, up translate.Protocol, resp *http.Res
 	}
 	w := k.w
 	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Length", strconv.Itoa(len(out)))
 	w.WriteHeader(http.StatusOK)
 	usage := billingUsage(r.Usage)
 	if !r.HasUsage {

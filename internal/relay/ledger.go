@@ -23,7 +23,7 @@ func (rl *Relay) hold(k *call, body []byte) *limits.Hold {
 		return nil
 	}
 	u := k.cl.user
-	out := maxOutput(body)
+	out := k.maxOut()
 	if out == 0 { // no maximum asked for: the model's output cap, when configured
 		out = k.price.OutputCap
 	}

@@ -27,7 +27,7 @@ func (rl *Relay) admit(k *call, body []byte) error {
 	var est int64
 	for i := range cs {
 		if cs[i].Rule.Tokens > 0 {
-			est = k.estimate + maxOutput(body)
+			est = k.estimate + k.maxOut()
 			break
 		}
 	}
@@ -76,7 +76,8 @@ func clearing(fe *fault.Error, secs int64) *fault.Error {
 }
 
 // maxOutput is the most output tokens the request asks for (max_tokens, max_completion_tokens,
-// max_output_tokens or Gemini's generationConfig.maxOutputTokens; 0 when absent).
+// max_output_tokens or Gemini's generationConfig.maxOutputTokens; 0 when absent). One gjson
+// lookup per name: measured faster than one validating pass over the members (BenchmarkMaxOutput).
 func maxOutput(body []byte) int64 {
 	for _, p := range [...]string{"max_tokens", "max_completion_tokens", "max_output_tokens",
 		"generationConfig.maxOutputTokens", "generation_config.max_output_tokens"} {
@@ -85,4 +86,13 @@ func maxOutput(body []byte) int64 {
 		}
 	}
 	return 0
+}
+
+// maxOut is maxOutput of the caller's body, read once per call: the ledger's hold, the limit
+// rules' token estimate and the shared quota each ask for it.
+func (k *call) maxOut() int64 {
+	if !k.maxOutRead {
+		k.maxOutTokens, k.maxOutRead = maxOutput(k.raw), true
+	}
+	return k.maxOutTokens
 }

@@ -11,7 +11,7 @@ import (
 // quotaTake reserves the call's cost in the caller's shared quota before it is sent to a shared
 // account (dedicated accounts consume none). A refusal means this account may not serve the call:
 // the caller's dedicated accounts still may.
-func (rl *Relay) quotaTake(k *call, pa *pool.Account, acc *account, body []byte) (*quota.Refusal, error) {
+func (rl *Relay) quotaTake(k *call, pa *pool.Account, acc *account) (*quota.Refusal, error) {
 	if rl.d.Quota == nil || !pa.Shared() {
 		return nil, nil
 	}
@@ -20,7 +20,7 @@ func (rl *Relay) quotaTake(k *call, pa *pool.Account, acc *account, body []byte)
 		return nil, nil
 	}
 	fam := r.Family(acc.channel.id, acc.channel.typ)
-	h, ref, err := rl.d.Quota.Take(k.ctx, &r, k.cl.user.id, fam, k.estimate+maxOutput(body))
+	h, ref, err := rl.d.Quota.Take(k.ctx, &r, k.cl.user.id, fam, k.estimate+k.maxOut())
 	if err != nil {
 		return nil, err
 	}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -65,6 +66,9 @@ type call struct {
 	tr translation
 	// raw is the caller's body as received (the hooks' raw_message).
 	raw []byte
+	// maxOutTokens is maxOutput(raw) once maxOutRead (maxOut).
+	maxOutTokens int64
+	maxOutRead   bool
 	// ticket is the call's place in the limit rules' counters (nil: released or none).
 	ticket *limits.Ticket
 	// quota is the call's reservation in the caller's shared quota (nil: none held), in quotaUnit.
@@ -226,7 +230,10 @@ func (rl *Relay) commitJSON(k *call, resp *http.Response) error {
 	if ct == "" {
 		ct = "application/json"
 	}
+	// A known length and no flush (finishWith): the server sends headers and answer in one
+	// write when the handler returns, without chunked framing.
 	w.Header().Set("Content-Type", ct)
+	w.Header().Set("Content-Length", strconv.Itoa(len(out)))
 	w.WriteHeader(http.StatusOK)
 	usage, charge := k.answerUsage(out)
 	k.finishWith(rl, k.answeredStatus(), usage, charge, out, false)
@@ -396,9 +403,10 @@ func (k *call) finish(rl *Relay, status int, u billing.Usage, charge bool) {
 }
 
 // finishWith prices and records the call, and only then writes tail, the answer's last bytes,
-// and flushes (when tail is written or flush is set): the usage record is in the journal
-// before the caller can have its whole answer, so a crash after that point loses no answered
-// call. It reports whether the tail went out.
+// and flushes (when a stream's tail is written or flush is set; a whole answer goes out when the
+// handler returns, in one write with its headers): the usage record is in the journal before the
+// caller can have its whole answer, so a crash after that point loses no answered call. It
+// reports whether the tail went out.
 func (k *call) finishWith(rl *Relay, status int, u billing.Usage, charge bool, tail []byte, flush bool) bool {
 	k.rec.StatusCode = status
 	k.rec.Duration = time.Since(k.start)
@@ -422,7 +430,7 @@ func (k *call) finishWith(rl *Relay, status int, u billing.Usage, charge bool, t
 	if len(tail) > 0 {
 		_, err := k.w.Write(tail)
 		sent = err == nil
-		flush = flush || sent
+		flush = flush || (sent && k.req.Stream)
 	}
 	if flush {
 		k.flush()
