@@ -140,6 +140,11 @@ var matrix = map[string]row{
 	"contributedAccountCreate": {access: signedIn},
 	"contributedAccountUpdate": {access: signedIn},
 	"contributedAccountDelete": {access: signedIn},
+	// OAuth onboarding: no provider is offered in the world (422 provider_not_offered) and the
+	// example state is nobody's (400 invalid_state).
+	"contributedAccountOAuthAuthorize": {access: signedIn},
+	"contributedAccountOAuthCallback":  {access: signedIn},
+	"contributedAccountOAuthExchange":  {access: signedIn},
 	// gateway.yaml
 	"modelsList":                {access: gateway},
 	"chatCompletionCreate":      {access: gateway},
@@ -164,6 +169,7 @@ var matrix = map[string]row{
 	"shareAuthStart":         {access: outbound},
 	"shareAuthFinish":        {access: outbound},
 	"remoteSourcePayloadGet": {access: outbound},
+	"accountEventSend":       {access: outbound},
 }
 
 // adminOperations are admin.yaml's: all administrator-only, with the spec's examples.
@@ -184,7 +190,7 @@ func init() {
 		redemptionCodeUpdate redemptionCodeDelete accountTest paymentOrderList paymentNotifyList referralCommissionList
 		channelGroupMultiplierList channelGroupMultiplierSet
 		channelModelGroupMultiplierList channelModelGroupMultiplierSet userChannelMultiplierList userChannelMultiplierSet
-		planList planCreate planUpdate planDelete subscriptionGrant`) {
+		planList planCreate planUpdate planDelete subscriptionGrant accountOAuthAuthorize accountOAuthExchange`) {
 		matrix[id] = row{access: adminOnly}
 	}
 	for _, id := range []string{"settingsUpdate", "userUpdate", "userDelete"} {
