@@ -208,7 +208,12 @@ func (r *Recorder) write(ctx context.Context, batch []queued) {
 		r.log.Error("write usage batch", "records", len(recs), "attempt", attempt, "error", err)
 		select {
 		case <-time.After(backoff):
-		case <-r.done:
+		case <-ctx.Done():
+			// Shutting down past the drain deadline with the database away: the records stay in
+			// the journal (not marked written), which the next start replays; without a journal
+			// they are lost, and said so.
+			r.log.Error("usage batch not written at shutdown", "records", len(recs), "journal", r.cfg.Journal != nil, "error", err)
+			return
 		}
 		if backoff < 5*time.Second {
 			backoff *= 2

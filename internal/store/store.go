@@ -7,6 +7,9 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io"
+	"net"
+	"syscall"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -97,7 +100,7 @@ func Translate(err error, notFound string) error {
 		return fault.Wrap(fault.NotFound, notFound, err)
 	}
 	var connErr *pgconn.ConnectError
-	if errors.As(err, &connErr) || errors.Is(err, context.DeadlineExceeded) || pgconn.SafeToRetry(err) {
+	if errors.As(err, &connErr) || errors.Is(err, context.DeadlineExceeded) || pgconn.SafeToRetry(err) || lostConnection(err) {
 		return fault.Wrap(fault.Unavailable, "service temporarily unavailable", err)
 	}
 	var pgErr *pgconn.PgError
@@ -118,6 +121,16 @@ func Translate(err error, notFound string) error {
 		return fmt.Errorf("database: %w", err)
 	}
 	return fmt.Errorf("database: %w", err)
+}
+
+// lostConnection reports whether err is a connection that broke under a query (the server
+// stopped or restarted, the network cut): the outcome is unknown to the caller, but it is the
+// database's unavailability, not a fault of ours.
+func lostConnection(err error) bool {
+	var netErr net.Error
+	return pgconn.Timeout(err) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) || errors.Is(err, net.ErrClosed) ||
+		errors.As(err, &netErr)
 }
 
 // IsNotFound reports whether err is a database error Translate makes not found: no rows, or a
