@@ -103,7 +103,7 @@ func TestLedgerFiftyCalls(t *testing.T) {
 			for _, e := range envs {
 				e.FlushUsage()
 			}
-			require.Equal(t, int64(50), usageRows(t, a, u.ID))
+			require.Equal(t, int64(50), usageRows(t, envs, u.ID))
 			require.Equal(t, int64(0), a.Balance(u.ID))
 			for _, e := range envs {
 				require.Equal(t, int64(0), meBalance(t, e, u.Token))
