@@ -182,8 +182,8 @@ func init() {
 		oidcProviderDelete logList logExport statsGet remoteSourceList remoteSourceCreate remoteSourceUpdate
 		remoteSourceDelete remoteSourceSync remoteSourceSyncStatus remoteSourceJobList remoteAccountInject
 		shareLinkList shareLinkCreate shareLinkGet shareLinkUpdate shareLinkDelete hookDeliveryList
-		hookDeliveryRetry accountImport accountReset channelSync modelSync modelSyncPreview modelSyncApply
-		modelPriceSyncPreview modelPriceSyncApply channelUsageList userChannelList userChannelCreate
+		hookDeliveryRetry accountImport accountReset channelSync modelSync modelSyncPreview modelSyncPreviewBrowser modelSyncApply
+		modelPriceSyncPreview modelPriceSyncPreviewBrowser modelPriceSyncApply channelUsageList userChannelList userChannelCreate
 		userChannelUpdate userChannelDelete statusMonitorList statusMonitorCreate statusMonitorGet
 		statusMonitorUpdate statusMonitorDelete statusMonitorCheck groupList groupCreate groupUpdate groupDelete
 		limitList limitCreate limitUpdate limitDelete redemptionCodeList redemptionCodeCreate redemptionCodeExport

@@ -1595,6 +1595,23 @@ type ModelSyncApplyResult struct {
 	Items []ModelSyncApplyItem `json:"items"`
 }
 
+// ModelSyncBrowser defines model for ModelSyncBrowser.
+type ModelSyncBrowser struct {
+	// Items One upstream model list per channel (a channel at most once).
+	Items []ModelSyncBrowserItem `json:"items"`
+}
+
+// ModelSyncBrowserItem defines model for ModelSyncBrowserItem.
+type ModelSyncBrowserItem struct {
+	// ChannelId Example: 1
+	ChannelId int64 `json:"channel_id"`
+
+	// List The upstream's model list as it answered `GET {base_url}/models` (OpenAI and Claude `data[].id`, Gemini `models[].name`).
+	//
+	// Example: {"data":[{"id":"gpt-4o","object":"model"}],"object":"list"}
+	List map[string]interface{} `json:"list"`
+}
+
 // ModelSyncPreview defines model for ModelSyncPreview.
 type ModelSyncPreview struct {
 	Items []ModelSyncPreviewItem `json:"items"`
@@ -2073,6 +2090,13 @@ type PlanUpdate struct {
 // Example: 75000
 type Price = int64
 
+// PriceListDocument A price list document as its source answers it: Poolgate's own
+// (`{"models":[{"name","input_price","output_price","cached_input_price"}]}`) or an
+// OpenRouter-style model list (`{"data":[{"id","pricing":{"prompt","completion","input_cache_read"}}]}`).
+//
+// Example: {"models":[{"cached_input_price":625000,"input_price":1250000,"name":"gpt-4o","output_price":5000000}]}
+type PriceListDocument map[string]interface{}
+
 // PriceSet defines model for PriceSet.
 type PriceSet struct {
 	// CachedInputPrice Example: 625000
@@ -2083,6 +2107,22 @@ type PriceSet struct {
 
 	// OutputPrice Example: 5000000
 	OutputPrice int64 `json:"output_price"`
+}
+
+// PriceSyncBrowserRequest defines model for PriceSyncBrowserRequest.
+type PriceSyncBrowserRequest struct {
+	// List A price list document as its source answers it: Poolgate's own
+	// (`{"models":[{"name","input_price","output_price","cached_input_price"}]}`) or an
+	// OpenRouter-style model list (`{"data":[{"id","pricing":{"prompt","completion","input_cache_read"}}]}`).
+	//
+	//
+	// Example: {"models":[{"cached_input_price":625000,"input_price":1250000,"name":"gpt-4o","output_price":5000000}]}
+	List PriceListDocument `json:"list"`
+
+	// QuotaPerUsd Quota units per US dollar, to convert an OpenRouter-style list (required for that format).
+	//
+	// Example: 500000
+	QuotaPerUsd *int64 `json:"quota_per_usd,omitempty"`
 }
 
 // PriceSyncItem defines model for PriceSyncItem.
@@ -2111,8 +2151,16 @@ type PriceSyncPreview struct {
 	Unchanged int `json:"unchanged"`
 }
 
-// PriceSyncRequest defines model for PriceSyncRequest.
+// PriceSyncRequest Exactly one of `url` (the server fetches the list) and `list` (the list itself, as a browser fetched it); both or neither is a 400.
 type PriceSyncRequest struct {
+	// List A price list document as its source answers it: Poolgate's own
+	// (`{"models":[{"name","input_price","output_price","cached_input_price"}]}`) or an
+	// OpenRouter-style model list (`{"data":[{"id","pricing":{"prompt","completion","input_cache_read"}}]}`).
+	//
+	//
+	// Example: {"models":[{"cached_input_price":625000,"input_price":1250000,"name":"gpt-4o","output_price":5000000}]}
+	List *PriceListDocument `json:"list,omitempty"`
+
 	// Names Apply only these models (apply only; absent means every proposed change).
 	//
 	// Example: ["gpt-4o"]
@@ -2126,7 +2174,7 @@ type PriceSyncRequest struct {
 	// Url Where the price list is fetched from (GET, JSON, at most 8 MiB).
 	//
 	// Example: https://prices.example.com/models.json
-	Url string `json:"url"`
+	Url *string `json:"url,omitempty"`
 }
 
 // PromptTier A call whose prompt (all input tokens, cached ones included) exceeds `above_tokens` has
@@ -3582,6 +3630,12 @@ type Conflict = externalRef0.Error
 // Example: {"detail":{"code":"invalid_request","error":"username is required"}}
 type Forbidden = externalRef0.Error
 
+// ModelListUnusable The error body of every management API (public, auth, admin, user): a superset of the
+// remote-account API's `{"detail": {"error": "..."}}` shape.
+//
+// Example: {"detail":{"code":"invalid_request","error":"username is required"}}
+type ModelListUnusable = externalRef0.Error
+
 // MonitorConflict The error body of every management API (public, auth, admin, user): a superset of the
 // remote-account API's `{"detail": {"error": "..."}}` shape.
 //
@@ -3936,6 +3990,9 @@ type ModelPriceSyncApplyJSONRequestBody = PriceSyncRequest
 // ModelPriceSyncPreviewJSONRequestBody defines body for ModelPriceSyncPreview for application/json ContentType.
 type ModelPriceSyncPreviewJSONRequestBody = PriceSyncRequest
 
+// ModelPriceSyncPreviewBrowserJSONRequestBody defines body for ModelPriceSyncPreviewBrowser for application/json ContentType.
+type ModelPriceSyncPreviewBrowserJSONRequestBody = PriceSyncBrowserRequest
+
 // ModelSyncJSONRequestBody defines body for ModelSync for application/json ContentType.
 type ModelSyncJSONRequestBody = ModelSyncApply
 
@@ -3944,6 +4001,9 @@ type ModelSyncApplyJSONRequestBody = ModelSyncApply
 
 // ModelSyncPreviewJSONRequestBody defines body for ModelSyncPreview for application/json ContentType.
 type ModelSyncPreviewJSONRequestBody = ChannelSelection
+
+// ModelSyncPreviewBrowserJSONRequestBody defines body for ModelSyncPreviewBrowser for application/json ContentType.
+type ModelSyncPreviewBrowserJSONRequestBody = ModelSyncBrowser
 
 // ModelUpdateJSONRequestBody defines body for ModelUpdate for application/json ContentType.
 type ModelUpdateJSONRequestBody = ModelUpdate
@@ -4702,7 +4762,8 @@ type ClientInterface interface {
 
 	// ModelPriceSyncPreviewWithBody What syncing prices from a price list would change
 	//
-	// Fetches the price list at `url` and compares it with the model prices. Two formats are
+	// Fetches the price list at `url` (or reads the document given as `list`, as a browser
+	// fetched it) and compares it with the model prices. Two formats are
 	// read: Poolgate's own (`{"models":[{"name","input_price","output_price","cached_input_price"}]}`,
 	// quota units per million tokens) and an OpenRouter-style model list
 	// (`{"data":[{"id","pricing":{"prompt","completion","input_cache_read"}}]}`, US dollars per
@@ -4718,7 +4779,8 @@ type ClientInterface interface {
 
 	// ModelPriceSyncPreview What syncing prices from a price list would change
 	//
-	// Fetches the price list at `url` and compares it with the model prices. Two formats are
+	// Fetches the price list at `url` (or reads the document given as `list`, as a browser
+	// fetched it) and compares it with the model prices. Two formats are
 	// read: Poolgate's own (`{"models":[{"name","input_price","output_price","cached_input_price"}]}`,
 	// quota units per million tokens) and an OpenRouter-style model list
 	// (`{"data":[{"id","pricing":{"prompt","completion","input_cache_read"}}]}`, US dollars per
@@ -4731,6 +4793,32 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /api/models/prices/sync/preview (the `ModelPriceSyncPreview` operationId).
 	ModelPriceSyncPreview(ctx context.Context, body ModelPriceSyncPreviewJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ModelPriceSyncPreviewBrowserWithBody Preview a price sync from a price list the browser fetched
+	//
+	// `POST /api/models/prices/sync/preview` for a price list the administrator's browser fetched
+	// itself (for a source the server cannot reach): the document is posted as `list`, in either
+	// format that route reads, and nothing is fetched. Apply it with
+	// `POST /api/models/prices/sync/apply` and the same `list`. Bodies are limited to 1 MiB like
+	// every management body: trim a larger list to the models of interest.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/models/prices/sync/preview/browser (the `ModelPriceSyncPreviewBrowser` operationId).
+	ModelPriceSyncPreviewBrowserWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ModelPriceSyncPreviewBrowser Preview a price sync from a price list the browser fetched
+	//
+	// `POST /api/models/prices/sync/preview` for a price list the administrator's browser fetched
+	// itself (for a source the server cannot reach): the document is posted as `list`, in either
+	// format that route reads, and nothing is fetched. Apply it with
+	// `POST /api/models/prices/sync/apply` and the same `list`. Bodies are limited to 1 MiB like
+	// every management body: trim a larger list to the models of interest.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/models/prices/sync/preview/browser (the `ModelPriceSyncPreviewBrowser` operationId).
+	ModelPriceSyncPreviewBrowser(ctx context.Context, body ModelPriceSyncPreviewBrowserJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ModelSyncWithBody Fetch the upstream model lists and apply them in one step
 	//
@@ -4793,6 +4881,36 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /api/models/sync/preview (the `ModelSyncPreview` operationId).
 	ModelSyncPreview(ctx context.Context, body ModelSyncPreviewJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ModelSyncPreviewBrowserWithBody Preview a model sync from lists the browser fetched
+	//
+	// For an upstream the server cannot reach but the administrator's browser can: the console
+	// (or any client) fetches each channel's upstream model list itself and posts the documents
+	// as they were answered. Each is read like `POST /api/channels/sync` reads an upstream answer
+	// (OpenAI and Claude `{"data":[{"id"}]}`, Gemini `{"models":[{"name":"models/…"}]}`), stored as
+	// the channel's synced list, and the answer is `POST /api/models/sync/preview`'s for those
+	// channels. Nothing is served differently until `POST /api/models/sync/apply`. Bodies are
+	// limited to 1 MiB like every management body.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/models/sync/preview/browser (the `ModelSyncPreviewBrowser` operationId).
+	ModelSyncPreviewBrowserWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ModelSyncPreviewBrowser Preview a model sync from lists the browser fetched
+	//
+	// For an upstream the server cannot reach but the administrator's browser can: the console
+	// (or any client) fetches each channel's upstream model list itself and posts the documents
+	// as they were answered. Each is read like `POST /api/channels/sync` reads an upstream answer
+	// (OpenAI and Claude `{"data":[{"id"}]}`, Gemini `{"models":[{"name":"models/…"}]}`), stored as
+	// the channel's synced list, and the answer is `POST /api/models/sync/preview`'s for those
+	// channels. Nothing is served differently until `POST /api/models/sync/apply`. Bodies are
+	// limited to 1 MiB like every management body.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/models/sync/preview/browser (the `ModelSyncPreviewBrowser` operationId).
+	ModelSyncPreviewBrowser(ctx context.Context, body ModelSyncPreviewBrowserJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ModelDelete Remove a model's price
 	//
@@ -6741,7 +6859,8 @@ func (c *Client) ModelPriceSyncApply(ctx context.Context, body ModelPriceSyncApp
 
 // ModelPriceSyncPreviewWithBody What syncing prices from a price list would change
 //
-// Fetches the price list at `url` and compares it with the model prices. Two formats are
+// Fetches the price list at `url` (or reads the document given as `list`, as a browser
+// fetched it) and compares it with the model prices. Two formats are
 // read: Poolgate's own (`{"models":[{"name","input_price","output_price","cached_input_price"}]}`,
 // quota units per million tokens) and an OpenRouter-style model list
 // (`{"data":[{"id","pricing":{"prompt","completion","input_cache_read"}}]}`, US dollars per
@@ -6767,7 +6886,8 @@ func (c *Client) ModelPriceSyncPreviewWithBody(ctx context.Context, contentType 
 
 // ModelPriceSyncPreview What syncing prices from a price list would change
 //
-// Fetches the price list at `url` and compares it with the model prices. Two formats are
+// Fetches the price list at `url` (or reads the document given as `list`, as a browser
+// fetched it) and compares it with the model prices. Two formats are
 // read: Poolgate's own (`{"models":[{"name","input_price","output_price","cached_input_price"}]}`,
 // quota units per million tokens) and an OpenRouter-style model list
 // (`{"data":[{"id","pricing":{"prompt","completion","input_cache_read"}}]}`, US dollars per
@@ -6781,6 +6901,52 @@ func (c *Client) ModelPriceSyncPreviewWithBody(ctx context.Context, contentType 
 // Corresponds with POST /api/models/prices/sync/preview (the `ModelPriceSyncPreview` operationId).
 func (c *Client) ModelPriceSyncPreview(ctx context.Context, body ModelPriceSyncPreviewJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewModelPriceSyncPreviewRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ModelPriceSyncPreviewBrowserWithBody Preview a price sync from a price list the browser fetched
+//
+// `POST /api/models/prices/sync/preview` for a price list the administrator's browser fetched
+// itself (for a source the server cannot reach): the document is posted as `list`, in either
+// format that route reads, and nothing is fetched. Apply it with
+// `POST /api/models/prices/sync/apply` and the same `list`. Bodies are limited to 1 MiB like
+// every management body: trim a larger list to the models of interest.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/models/prices/sync/preview/browser (the `ModelPriceSyncPreviewBrowser` operationId).
+func (c *Client) ModelPriceSyncPreviewBrowserWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewModelPriceSyncPreviewBrowserRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ModelPriceSyncPreviewBrowser Preview a price sync from a price list the browser fetched
+//
+// `POST /api/models/prices/sync/preview` for a price list the administrator's browser fetched
+// itself (for a source the server cannot reach): the document is posted as `list`, in either
+// format that route reads, and nothing is fetched. Apply it with
+// `POST /api/models/prices/sync/apply` and the same `list`. Bodies are limited to 1 MiB like
+// every management body: trim a larger list to the models of interest.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/models/prices/sync/preview/browser (the `ModelPriceSyncPreviewBrowser` operationId).
+func (c *Client) ModelPriceSyncPreviewBrowser(ctx context.Context, body ModelPriceSyncPreviewBrowserJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewModelPriceSyncPreviewBrowserRequest(c.Server, body)
 	if err != nil {
 		return nil, err
 	}
@@ -6903,6 +7069,56 @@ func (c *Client) ModelSyncPreviewWithBody(ctx context.Context, contentType strin
 // Corresponds with POST /api/models/sync/preview (the `ModelSyncPreview` operationId).
 func (c *Client) ModelSyncPreview(ctx context.Context, body ModelSyncPreviewJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewModelSyncPreviewRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ModelSyncPreviewBrowserWithBody Preview a model sync from lists the browser fetched
+//
+// For an upstream the server cannot reach but the administrator's browser can: the console
+// (or any client) fetches each channel's upstream model list itself and posts the documents
+// as they were answered. Each is read like `POST /api/channels/sync` reads an upstream answer
+// (OpenAI and Claude `{"data":[{"id"}]}`, Gemini `{"models":[{"name":"models/…"}]}`), stored as
+// the channel's synced list, and the answer is `POST /api/models/sync/preview`'s for those
+// channels. Nothing is served differently until `POST /api/models/sync/apply`. Bodies are
+// limited to 1 MiB like every management body.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/models/sync/preview/browser (the `ModelSyncPreviewBrowser` operationId).
+func (c *Client) ModelSyncPreviewBrowserWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewModelSyncPreviewBrowserRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ModelSyncPreviewBrowser Preview a model sync from lists the browser fetched
+//
+// For an upstream the server cannot reach but the administrator's browser can: the console
+// (or any client) fetches each channel's upstream model list itself and posts the documents
+// as they were answered. Each is read like `POST /api/channels/sync` reads an upstream answer
+// (OpenAI and Claude `{"data":[{"id"}]}`, Gemini `{"models":[{"name":"models/…"}]}`), stored as
+// the channel's synced list, and the answer is `POST /api/models/sync/preview`'s for those
+// channels. Nothing is served differently until `POST /api/models/sync/apply`. Bodies are
+// limited to 1 MiB like every management body.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/models/sync/preview/browser (the `ModelSyncPreviewBrowser` operationId).
+func (c *Client) ModelSyncPreviewBrowser(ctx context.Context, body ModelSyncPreviewBrowserJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewModelSyncPreviewBrowserRequest(c.Server, body)
 	if err != nil {
 		return nil, err
 	}
@@ -10390,6 +10606,46 @@ func NewModelPriceSyncPreviewRequestWithBody(server string, contentType string, 
 	return req, nil
 }
 
+// NewModelPriceSyncPreviewBrowserRequest calls the generic ModelPriceSyncPreviewBrowser builder with application/json body
+func NewModelPriceSyncPreviewBrowserRequest(server string, body ModelPriceSyncPreviewBrowserJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewModelPriceSyncPreviewBrowserRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewModelPriceSyncPreviewBrowserRequestWithBody constructs an http.Request for the ModelPriceSyncPreviewBrowser method, with any body, and a specified content type
+func NewModelPriceSyncPreviewBrowserRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/models/prices/sync/preview/browser")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
 // NewModelSyncRequest calls the generic ModelSync builder with application/json body
 func NewModelSyncRequest(server string, body ModelSyncJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
@@ -10491,6 +10747,46 @@ func NewModelSyncPreviewRequestWithBody(server string, contentType string, body 
 	}
 
 	operationPath := fmt.Sprintf("/api/models/sync/preview")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewModelSyncPreviewBrowserRequest calls the generic ModelSyncPreviewBrowser builder with application/json body
+func NewModelSyncPreviewBrowserRequest(server string, body ModelSyncPreviewBrowserJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewModelSyncPreviewBrowserRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewModelSyncPreviewBrowserRequestWithBody constructs an http.Request for the ModelSyncPreviewBrowser method, with any body, and a specified content type
+func NewModelSyncPreviewBrowserRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/models/sync/preview/browser")
 	if operationPath[0] == '/' {
 		operationPath = "." + operationPath
 	}
@@ -13616,7 +13912,8 @@ type ClientWithResponsesInterface interface {
 
 	// ModelPriceSyncPreviewWithBodyWithResponse What syncing prices from a price list would change
 	//
-	// Fetches the price list at `url` and compares it with the model prices. Two formats are
+	// Fetches the price list at `url` (or reads the document given as `list`, as a browser
+	// fetched it) and compares it with the model prices. Two formats are
 	// read: Poolgate's own (`{"models":[{"name","input_price","output_price","cached_input_price"}]}`,
 	// quota units per million tokens) and an OpenRouter-style model list
 	// (`{"data":[{"id","pricing":{"prompt","completion","input_cache_read"}}]}`, US dollars per
@@ -13632,7 +13929,8 @@ type ClientWithResponsesInterface interface {
 
 	// ModelPriceSyncPreviewWithResponse What syncing prices from a price list would change
 	//
-	// Fetches the price list at `url` and compares it with the model prices. Two formats are
+	// Fetches the price list at `url` (or reads the document given as `list`, as a browser
+	// fetched it) and compares it with the model prices. Two formats are
 	// read: Poolgate's own (`{"models":[{"name","input_price","output_price","cached_input_price"}]}`,
 	// quota units per million tokens) and an OpenRouter-style model list
 	// (`{"data":[{"id","pricing":{"prompt","completion","input_cache_read"}}]}`, US dollars per
@@ -13645,6 +13943,32 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /api/models/prices/sync/preview (the `ModelPriceSyncPreview` operationId).
 	ModelPriceSyncPreviewWithResponse(ctx context.Context, body ModelPriceSyncPreviewJSONRequestBody, reqEditors ...RequestEditorFn) (*ModelPriceSyncPreviewResponse, error)
+
+	// ModelPriceSyncPreviewBrowserWithBodyWithResponse Preview a price sync from a price list the browser fetched
+	//
+	// `POST /api/models/prices/sync/preview` for a price list the administrator's browser fetched
+	// itself (for a source the server cannot reach): the document is posted as `list`, in either
+	// format that route reads, and nothing is fetched. Apply it with
+	// `POST /api/models/prices/sync/apply` and the same `list`. Bodies are limited to 1 MiB like
+	// every management body: trim a larger list to the models of interest.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/models/prices/sync/preview/browser (the `ModelPriceSyncPreviewBrowser` operationId).
+	ModelPriceSyncPreviewBrowserWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ModelPriceSyncPreviewBrowserResponse, error)
+
+	// ModelPriceSyncPreviewBrowserWithResponse Preview a price sync from a price list the browser fetched
+	//
+	// `POST /api/models/prices/sync/preview` for a price list the administrator's browser fetched
+	// itself (for a source the server cannot reach): the document is posted as `list`, in either
+	// format that route reads, and nothing is fetched. Apply it with
+	// `POST /api/models/prices/sync/apply` and the same `list`. Bodies are limited to 1 MiB like
+	// every management body: trim a larger list to the models of interest.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/models/prices/sync/preview/browser (the `ModelPriceSyncPreviewBrowser` operationId).
+	ModelPriceSyncPreviewBrowserWithResponse(ctx context.Context, body ModelPriceSyncPreviewBrowserJSONRequestBody, reqEditors ...RequestEditorFn) (*ModelPriceSyncPreviewBrowserResponse, error)
 
 	// ModelSyncWithBodyWithResponse Fetch the upstream model lists and apply them in one step
 	//
@@ -13707,6 +14031,36 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /api/models/sync/preview (the `ModelSyncPreview` operationId).
 	ModelSyncPreviewWithResponse(ctx context.Context, body ModelSyncPreviewJSONRequestBody, reqEditors ...RequestEditorFn) (*ModelSyncPreviewResponse, error)
+
+	// ModelSyncPreviewBrowserWithBodyWithResponse Preview a model sync from lists the browser fetched
+	//
+	// For an upstream the server cannot reach but the administrator's browser can: the console
+	// (or any client) fetches each channel's upstream model list itself and posts the documents
+	// as they were answered. Each is read like `POST /api/channels/sync` reads an upstream answer
+	// (OpenAI and Claude `{"data":[{"id"}]}`, Gemini `{"models":[{"name":"models/…"}]}`), stored as
+	// the channel's synced list, and the answer is `POST /api/models/sync/preview`'s for those
+	// channels. Nothing is served differently until `POST /api/models/sync/apply`. Bodies are
+	// limited to 1 MiB like every management body.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/models/sync/preview/browser (the `ModelSyncPreviewBrowser` operationId).
+	ModelSyncPreviewBrowserWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ModelSyncPreviewBrowserResponse, error)
+
+	// ModelSyncPreviewBrowserWithResponse Preview a model sync from lists the browser fetched
+	//
+	// For an upstream the server cannot reach but the administrator's browser can: the console
+	// (or any client) fetches each channel's upstream model list itself and posts the documents
+	// as they were answered. Each is read like `POST /api/channels/sync` reads an upstream answer
+	// (OpenAI and Claude `{"data":[{"id"}]}`, Gemini `{"models":[{"name":"models/…"}]}`), stored as
+	// the channel's synced list, and the answer is `POST /api/models/sync/preview`'s for those
+	// channels. Nothing is served differently until `POST /api/models/sync/apply`. Bodies are
+	// limited to 1 MiB like every management body.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/models/sync/preview/browser (the `ModelSyncPreviewBrowser` operationId).
+	ModelSyncPreviewBrowserWithResponse(ctx context.Context, body ModelSyncPreviewBrowserJSONRequestBody, reqEditors ...RequestEditorFn) (*ModelSyncPreviewBrowserResponse, error)
 
 	// ModelDeleteWithResponse Remove a model's price
 	//
@@ -17873,6 +18227,89 @@ func (r ModelPriceSyncPreviewResponse) ContentType() string {
 	return ""
 }
 
+type ModelPriceSyncPreviewBrowserResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *PriceSyncPreview
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *TooLarge
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *PriceListUnusable
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ModelPriceSyncPreviewBrowserResponse) GetJSON200() *PriceSyncPreview {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ModelPriceSyncPreviewBrowserResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ModelPriceSyncPreviewBrowserResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ModelPriceSyncPreviewBrowserResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r ModelPriceSyncPreviewBrowserResponse) GetJSON413() *TooLarge {
+	return r.JSON413
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r ModelPriceSyncPreviewBrowserResponse) GetJSON422() *PriceListUnusable {
+	return r.JSON422
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r ModelPriceSyncPreviewBrowserResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ModelPriceSyncPreviewBrowserResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ModelPriceSyncPreviewBrowserResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ModelPriceSyncPreviewBrowserResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ModelPriceSyncPreviewBrowserResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type ModelSyncResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -18095,6 +18532,96 @@ func (r ModelSyncPreviewResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r ModelSyncPreviewResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ModelSyncPreviewBrowserResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ModelSyncPreview
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *TooLarge
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *ModelListUnusable
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ModelSyncPreviewBrowserResponse) GetJSON200() *ModelSyncPreview {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ModelSyncPreviewBrowserResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ModelSyncPreviewBrowserResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ModelSyncPreviewBrowserResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r ModelSyncPreviewBrowserResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r ModelSyncPreviewBrowserResponse) GetJSON413() *TooLarge {
+	return r.JSON413
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r ModelSyncPreviewBrowserResponse) GetJSON422() *ModelListUnusable {
+	return r.JSON422
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r ModelSyncPreviewBrowserResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ModelSyncPreviewBrowserResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ModelSyncPreviewBrowserResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ModelSyncPreviewBrowserResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ModelSyncPreviewBrowserResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -23212,7 +23739,8 @@ func (c *ClientWithResponses) ModelPriceSyncApplyWithResponse(ctx context.Contex
 
 // ModelPriceSyncPreviewWithBodyWithResponse What syncing prices from a price list would change
 //
-// Fetches the price list at `url` and compares it with the model prices. Two formats are
+// Fetches the price list at `url` (or reads the document given as `list`, as a browser
+// fetched it) and compares it with the model prices. Two formats are
 // read: Poolgate's own (`{"models":[{"name","input_price","output_price","cached_input_price"}]}`,
 // quota units per million tokens) and an OpenRouter-style model list
 // (`{"data":[{"id","pricing":{"prompt","completion","input_cache_read"}}]}`, US dollars per
@@ -23234,7 +23762,8 @@ func (c *ClientWithResponses) ModelPriceSyncPreviewWithBodyWithResponse(ctx cont
 
 // ModelPriceSyncPreviewWithResponse What syncing prices from a price list would change
 //
-// Fetches the price list at `url` and compares it with the model prices. Two formats are
+// Fetches the price list at `url` (or reads the document given as `list`, as a browser
+// fetched it) and compares it with the model prices. Two formats are
 // read: Poolgate's own (`{"models":[{"name","input_price","output_price","cached_input_price"}]}`,
 // quota units per million tokens) and an OpenRouter-style model list
 // (`{"data":[{"id","pricing":{"prompt","completion","input_cache_read"}}]}`, US dollars per
@@ -23252,6 +23781,44 @@ func (c *ClientWithResponses) ModelPriceSyncPreviewWithResponse(ctx context.Cont
 		return nil, err
 	}
 	return ParseModelPriceSyncPreviewResponse(rsp)
+}
+
+// ModelPriceSyncPreviewBrowserWithBodyWithResponse Preview a price sync from a price list the browser fetched
+//
+// `POST /api/models/prices/sync/preview` for a price list the administrator's browser fetched
+// itself (for a source the server cannot reach): the document is posted as `list`, in either
+// format that route reads, and nothing is fetched. Apply it with
+// `POST /api/models/prices/sync/apply` and the same `list`. Bodies are limited to 1 MiB like
+// every management body: trim a larger list to the models of interest.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/models/prices/sync/preview/browser (the `ModelPriceSyncPreviewBrowser` operationId).
+func (c *ClientWithResponses) ModelPriceSyncPreviewBrowserWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ModelPriceSyncPreviewBrowserResponse, error) {
+	rsp, err := c.ModelPriceSyncPreviewBrowserWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseModelPriceSyncPreviewBrowserResponse(rsp)
+}
+
+// ModelPriceSyncPreviewBrowserWithResponse Preview a price sync from a price list the browser fetched
+//
+// `POST /api/models/prices/sync/preview` for a price list the administrator's browser fetched
+// itself (for a source the server cannot reach): the document is posted as `list`, in either
+// format that route reads, and nothing is fetched. Apply it with
+// `POST /api/models/prices/sync/apply` and the same `list`. Bodies are limited to 1 MiB like
+// every management body: trim a larger list to the models of interest.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/models/prices/sync/preview/browser (the `ModelPriceSyncPreviewBrowser` operationId).
+func (c *ClientWithResponses) ModelPriceSyncPreviewBrowserWithResponse(ctx context.Context, body ModelPriceSyncPreviewBrowserJSONRequestBody, reqEditors ...RequestEditorFn) (*ModelPriceSyncPreviewBrowserResponse, error) {
+	rsp, err := c.ModelPriceSyncPreviewBrowser(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseModelPriceSyncPreviewBrowserResponse(rsp)
 }
 
 // ModelSyncWithBodyWithResponse Fetch the upstream model lists and apply them in one step
@@ -23350,6 +23917,48 @@ func (c *ClientWithResponses) ModelSyncPreviewWithResponse(ctx context.Context, 
 		return nil, err
 	}
 	return ParseModelSyncPreviewResponse(rsp)
+}
+
+// ModelSyncPreviewBrowserWithBodyWithResponse Preview a model sync from lists the browser fetched
+//
+// For an upstream the server cannot reach but the administrator's browser can: the console
+// (or any client) fetches each channel's upstream model list itself and posts the documents
+// as they were answered. Each is read like `POST /api/channels/sync` reads an upstream answer
+// (OpenAI and Claude `{"data":[{"id"}]}`, Gemini `{"models":[{"name":"models/…"}]}`), stored as
+// the channel's synced list, and the answer is `POST /api/models/sync/preview`'s for those
+// channels. Nothing is served differently until `POST /api/models/sync/apply`. Bodies are
+// limited to 1 MiB like every management body.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/models/sync/preview/browser (the `ModelSyncPreviewBrowser` operationId).
+func (c *ClientWithResponses) ModelSyncPreviewBrowserWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ModelSyncPreviewBrowserResponse, error) {
+	rsp, err := c.ModelSyncPreviewBrowserWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseModelSyncPreviewBrowserResponse(rsp)
+}
+
+// ModelSyncPreviewBrowserWithResponse Preview a model sync from lists the browser fetched
+//
+// For an upstream the server cannot reach but the administrator's browser can: the console
+// (or any client) fetches each channel's upstream model list itself and posts the documents
+// as they were answered. Each is read like `POST /api/channels/sync` reads an upstream answer
+// (OpenAI and Claude `{"data":[{"id"}]}`, Gemini `{"models":[{"name":"models/…"}]}`), stored as
+// the channel's synced list, and the answer is `POST /api/models/sync/preview`'s for those
+// channels. Nothing is served differently until `POST /api/models/sync/apply`. Bodies are
+// limited to 1 MiB like every management body.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/models/sync/preview/browser (the `ModelSyncPreviewBrowser` operationId).
+func (c *ClientWithResponses) ModelSyncPreviewBrowserWithResponse(ctx context.Context, body ModelSyncPreviewBrowserJSONRequestBody, reqEditors ...RequestEditorFn) (*ModelSyncPreviewBrowserResponse, error) {
+	rsp, err := c.ModelSyncPreviewBrowser(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseModelSyncPreviewBrowserResponse(rsp)
 }
 
 // ModelDeleteWithResponse Remove a model's price
@@ -27324,6 +27933,74 @@ func ParseModelPriceSyncPreviewResponse(rsp *http.Response) (*ModelPriceSyncPrev
 	return response, nil
 }
 
+// ParseModelPriceSyncPreviewBrowserResponse parses an HTTP response from a ModelPriceSyncPreviewBrowserWithResponse call
+func ParseModelPriceSyncPreviewBrowserResponse(rsp *http.Response) (*ModelPriceSyncPreviewBrowserResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ModelPriceSyncPreviewBrowserResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest PriceSyncPreview
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest PriceListUnusable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParseModelSyncResponse parses an HTTP response from a ModelSyncWithResponse call
 func ParseModelSyncResponse(rsp *http.Response) (*ModelSyncResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -27494,6 +28171,81 @@ func ParseModelSyncPreviewResponse(rsp *http.Response) (*ModelSyncPreviewRespons
 			return nil, err
 		}
 		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseModelSyncPreviewBrowserResponse parses an HTTP response from a ModelSyncPreviewBrowserWithResponse call
+func ParseModelSyncPreviewBrowserResponse(rsp *http.Response) (*ModelSyncPreviewBrowserResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ModelSyncPreviewBrowserResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ModelSyncPreview
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ModelListUnusable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
 		var dest Unavailable

@@ -1601,6 +1601,23 @@ type ModelSyncApplyResult struct {
 	Items []ModelSyncApplyItem `json:"items"`
 }
 
+// ModelSyncBrowser defines model for ModelSyncBrowser.
+type ModelSyncBrowser struct {
+	// Items One upstream model list per channel (a channel at most once).
+	Items []ModelSyncBrowserItem `json:"items"`
+}
+
+// ModelSyncBrowserItem defines model for ModelSyncBrowserItem.
+type ModelSyncBrowserItem struct {
+	// ChannelId Example: 1
+	ChannelId int64 `json:"channel_id"`
+
+	// List The upstream's model list as it answered `GET {base_url}/models` (OpenAI and Claude `data[].id`, Gemini `models[].name`).
+	//
+	// Example: {"data":[{"id":"gpt-4o","object":"model"}],"object":"list"}
+	List map[string]interface{} `json:"list"`
+}
+
 // ModelSyncPreview defines model for ModelSyncPreview.
 type ModelSyncPreview struct {
 	Items []ModelSyncPreviewItem `json:"items"`
@@ -2079,6 +2096,13 @@ type PlanUpdate struct {
 // Example: 75000
 type Price = int64
 
+// PriceListDocument A price list document as its source answers it: Poolgate's own
+// (`{"models":[{"name","input_price","output_price","cached_input_price"}]}`) or an
+// OpenRouter-style model list (`{"data":[{"id","pricing":{"prompt","completion","input_cache_read"}}]}`).
+//
+// Example: {"models":[{"cached_input_price":625000,"input_price":1250000,"name":"gpt-4o","output_price":5000000}]}
+type PriceListDocument map[string]interface{}
+
 // PriceSet defines model for PriceSet.
 type PriceSet struct {
 	// CachedInputPrice Example: 625000
@@ -2089,6 +2113,22 @@ type PriceSet struct {
 
 	// OutputPrice Example: 5000000
 	OutputPrice int64 `json:"output_price"`
+}
+
+// PriceSyncBrowserRequest defines model for PriceSyncBrowserRequest.
+type PriceSyncBrowserRequest struct {
+	// List A price list document as its source answers it: Poolgate's own
+	// (`{"models":[{"name","input_price","output_price","cached_input_price"}]}`) or an
+	// OpenRouter-style model list (`{"data":[{"id","pricing":{"prompt","completion","input_cache_read"}}]}`).
+	//
+	//
+	// Example: {"models":[{"cached_input_price":625000,"input_price":1250000,"name":"gpt-4o","output_price":5000000}]}
+	List PriceListDocument `json:"list"`
+
+	// QuotaPerUsd Quota units per US dollar, to convert an OpenRouter-style list (required for that format).
+	//
+	// Example: 500000
+	QuotaPerUsd *int64 `json:"quota_per_usd,omitempty"`
 }
 
 // PriceSyncItem defines model for PriceSyncItem.
@@ -2117,8 +2157,16 @@ type PriceSyncPreview struct {
 	Unchanged int `json:"unchanged"`
 }
 
-// PriceSyncRequest defines model for PriceSyncRequest.
+// PriceSyncRequest Exactly one of `url` (the server fetches the list) and `list` (the list itself, as a browser fetched it); both or neither is a 400.
 type PriceSyncRequest struct {
+	// List A price list document as its source answers it: Poolgate's own
+	// (`{"models":[{"name","input_price","output_price","cached_input_price"}]}`) or an
+	// OpenRouter-style model list (`{"data":[{"id","pricing":{"prompt","completion","input_cache_read"}}]}`).
+	//
+	//
+	// Example: {"models":[{"cached_input_price":625000,"input_price":1250000,"name":"gpt-4o","output_price":5000000}]}
+	List *PriceListDocument `json:"list,omitempty"`
+
 	// Names Apply only these models (apply only; absent means every proposed change).
 	//
 	// Example: ["gpt-4o"]
@@ -2132,7 +2180,7 @@ type PriceSyncRequest struct {
 	// Url Where the price list is fetched from (GET, JSON, at most 8 MiB).
 	//
 	// Example: https://prices.example.com/models.json
-	Url string `json:"url"`
+	Url *string `json:"url,omitempty"`
 }
 
 // PromptTier A call whose prompt (all input tokens, cached ones included) exceeds `above_tokens` has
@@ -3588,6 +3636,12 @@ type Conflict = externalRef0.Error
 // Example: {"detail":{"code":"invalid_request","error":"username is required"}}
 type Forbidden = externalRef0.Error
 
+// ModelListUnusable The error body of every management API (public, auth, admin, user): a superset of the
+// remote-account API's `{"detail": {"error": "..."}}` shape.
+//
+// Example: {"detail":{"code":"invalid_request","error":"username is required"}}
+type ModelListUnusable = externalRef0.Error
+
 // MonitorConflict The error body of every management API (public, auth, admin, user): a superset of the
 // remote-account API's `{"detail": {"error": "..."}}` shape.
 //
@@ -3942,6 +3996,9 @@ type ModelPriceSyncApplyJSONRequestBody = PriceSyncRequest
 // ModelPriceSyncPreviewJSONRequestBody defines body for ModelPriceSyncPreview for application/json ContentType.
 type ModelPriceSyncPreviewJSONRequestBody = PriceSyncRequest
 
+// ModelPriceSyncPreviewBrowserJSONRequestBody defines body for ModelPriceSyncPreviewBrowser for application/json ContentType.
+type ModelPriceSyncPreviewBrowserJSONRequestBody = PriceSyncBrowserRequest
+
 // ModelSyncJSONRequestBody defines body for ModelSync for application/json ContentType.
 type ModelSyncJSONRequestBody = ModelSyncApply
 
@@ -3950,6 +4007,9 @@ type ModelSyncApplyJSONRequestBody = ModelSyncApply
 
 // ModelSyncPreviewJSONRequestBody defines body for ModelSyncPreview for application/json ContentType.
 type ModelSyncPreviewJSONRequestBody = ChannelSelection
+
+// ModelSyncPreviewBrowserJSONRequestBody defines body for ModelSyncPreviewBrowser for application/json ContentType.
+type ModelSyncPreviewBrowserJSONRequestBody = ModelSyncBrowser
 
 // ModelUpdateJSONRequestBody defines body for ModelUpdate for application/json ContentType.
 type ModelUpdateJSONRequestBody = ModelUpdate
@@ -4148,6 +4208,9 @@ type ServerInterface interface {
 	// ModelPriceSyncPreview What syncing prices from a price list would change
 	// (POST /api/models/prices/sync/preview)
 	ModelPriceSyncPreview(ctx echo.Context) error
+	// ModelPriceSyncPreviewBrowser Preview a price sync from a price list the browser fetched
+	// (POST /api/models/prices/sync/preview/browser)
+	ModelPriceSyncPreviewBrowser(ctx echo.Context) error
 	// ModelSync Fetch the upstream model lists and apply them in one step
 	// (POST /api/models/sync)
 	ModelSync(ctx echo.Context) error
@@ -4157,6 +4220,9 @@ type ServerInterface interface {
 	// ModelSyncPreview What applying the synced model lists would change
 	// (POST /api/models/sync/preview)
 	ModelSyncPreview(ctx echo.Context) error
+	// ModelSyncPreviewBrowser Preview a model sync from lists the browser fetched
+	// (POST /api/models/sync/preview/browser)
+	ModelSyncPreviewBrowser(ctx echo.Context) error
 	// ModelDelete Remove a model's price
 	// (DELETE /api/models/{id})
 	ModelDelete(ctx echo.Context, id ModelId) error
@@ -5123,6 +5189,15 @@ func (w *ServerInterfaceWrapper) ModelPriceSyncPreview(ctx echo.Context) error {
 	return err
 }
 
+// ModelPriceSyncPreviewBrowser converts echo context to params.
+func (w *ServerInterfaceWrapper) ModelPriceSyncPreviewBrowser(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ModelPriceSyncPreviewBrowser(ctx)
+	return err
+}
+
 // ModelSync converts echo context to params.
 func (w *ServerInterfaceWrapper) ModelSync(ctx echo.Context) error {
 	var err error
@@ -5147,6 +5222,15 @@ func (w *ServerInterfaceWrapper) ModelSyncPreview(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.ModelSyncPreview(ctx)
+	return err
+}
+
+// ModelSyncPreviewBrowser converts echo context to params.
+func (w *ServerInterfaceWrapper) ModelSyncPreviewBrowser(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ModelSyncPreviewBrowser(ctx)
 	return err
 }
 
@@ -6179,8 +6263,10 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/api/channels/sync", wrapper.ChannelSync, options.OperationMiddlewares["channelSync"]...)
 	router.POST(options.BaseURL+"/api/models/sync", wrapper.ModelSync, options.OperationMiddlewares["modelSync"]...)
 	router.POST(options.BaseURL+"/api/models/sync/preview", wrapper.ModelSyncPreview, options.OperationMiddlewares["modelSyncPreview"]...)
+	router.POST(options.BaseURL+"/api/models/sync/preview/browser", wrapper.ModelSyncPreviewBrowser, options.OperationMiddlewares["modelSyncPreviewBrowser"]...)
 	router.POST(options.BaseURL+"/api/models/sync/apply", wrapper.ModelSyncApply, options.OperationMiddlewares["modelSyncApply"]...)
 	router.POST(options.BaseURL+"/api/models/prices/sync/preview", wrapper.ModelPriceSyncPreview, options.OperationMiddlewares["modelPriceSyncPreview"]...)
+	router.POST(options.BaseURL+"/api/models/prices/sync/preview/browser", wrapper.ModelPriceSyncPreviewBrowser, options.OperationMiddlewares["modelPriceSyncPreviewBrowser"]...)
 	router.POST(options.BaseURL+"/api/models/prices/sync/apply", wrapper.ModelPriceSyncApply, options.OperationMiddlewares["modelPriceSyncApply"]...)
 	router.GET(options.BaseURL+"/api/channel-usage", wrapper.ChannelUsageList, options.OperationMiddlewares["channelUsageList"]...)
 	router.GET(options.BaseURL+"/api/user-channels", wrapper.UserChannelList, options.OperationMiddlewares["userChannelList"]...)
@@ -6217,6 +6303,8 @@ type ChannelModelConflictJSONResponse externalRef0.Error
 type ConflictJSONResponse externalRef0.Error
 
 type ForbiddenJSONResponse externalRef0.Error
+
+type ModelListUnusableJSONResponse externalRef0.Error
 
 type MonitorConflictJSONResponse externalRef0.Error
 
@@ -10513,6 +10601,112 @@ func (response ModelPriceSyncPreview503JSONResponse) VisitModelPriceSyncPreviewR
 	return err
 }
 
+type ModelPriceSyncPreviewBrowserRequestObject struct {
+	Body *ModelPriceSyncPreviewBrowserJSONRequestBody
+}
+
+type ModelPriceSyncPreviewBrowserResponseObject interface {
+	VisitModelPriceSyncPreviewBrowserResponse(w http.ResponseWriter) error
+}
+
+type ModelPriceSyncPreviewBrowser200JSONResponse PriceSyncPreview
+
+func (response ModelPriceSyncPreviewBrowser200JSONResponse) VisitModelPriceSyncPreviewBrowserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ModelPriceSyncPreviewBrowser400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ModelPriceSyncPreviewBrowser400JSONResponse) VisitModelPriceSyncPreviewBrowserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ModelPriceSyncPreviewBrowser401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ModelPriceSyncPreviewBrowser401JSONResponse) VisitModelPriceSyncPreviewBrowserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ModelPriceSyncPreviewBrowser403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ModelPriceSyncPreviewBrowser403JSONResponse) VisitModelPriceSyncPreviewBrowserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ModelPriceSyncPreviewBrowser413JSONResponse struct{ TooLargeJSONResponse }
+
+func (response ModelPriceSyncPreviewBrowser413JSONResponse) VisitModelPriceSyncPreviewBrowserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ModelPriceSyncPreviewBrowser422JSONResponse struct{ PriceListUnusableJSONResponse }
+
+func (response ModelPriceSyncPreviewBrowser422JSONResponse) VisitModelPriceSyncPreviewBrowserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ModelPriceSyncPreviewBrowser503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response ModelPriceSyncPreviewBrowser503JSONResponse) VisitModelPriceSyncPreviewBrowserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ModelSyncRequestObject struct {
 	Body *ModelSyncJSONRequestBody
 }
@@ -10778,6 +10972,126 @@ func (response ModelSyncPreview413JSONResponse) VisitModelSyncPreviewResponse(w 
 type ModelSyncPreview503JSONResponse struct{ UnavailableJSONResponse }
 
 func (response ModelSyncPreview503JSONResponse) VisitModelSyncPreviewResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ModelSyncPreviewBrowserRequestObject struct {
+	Body *ModelSyncPreviewBrowserJSONRequestBody
+}
+
+type ModelSyncPreviewBrowserResponseObject interface {
+	VisitModelSyncPreviewBrowserResponse(w http.ResponseWriter) error
+}
+
+type ModelSyncPreviewBrowser200JSONResponse ModelSyncPreview
+
+func (response ModelSyncPreviewBrowser200JSONResponse) VisitModelSyncPreviewBrowserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ModelSyncPreviewBrowser400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ModelSyncPreviewBrowser400JSONResponse) VisitModelSyncPreviewBrowserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ModelSyncPreviewBrowser401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ModelSyncPreviewBrowser401JSONResponse) VisitModelSyncPreviewBrowserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ModelSyncPreviewBrowser403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ModelSyncPreviewBrowser403JSONResponse) VisitModelSyncPreviewBrowserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ModelSyncPreviewBrowser404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response ModelSyncPreviewBrowser404JSONResponse) VisitModelSyncPreviewBrowserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ModelSyncPreviewBrowser413JSONResponse struct{ TooLargeJSONResponse }
+
+func (response ModelSyncPreviewBrowser413JSONResponse) VisitModelSyncPreviewBrowserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ModelSyncPreviewBrowser422JSONResponse struct{ ModelListUnusableJSONResponse }
+
+func (response ModelSyncPreviewBrowser422JSONResponse) VisitModelSyncPreviewBrowserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ModelSyncPreviewBrowser503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response ModelSyncPreviewBrowser503JSONResponse) VisitModelSyncPreviewBrowserResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response); err != nil {
@@ -15971,6 +16285,9 @@ type StrictServerInterface interface {
 	// ModelPriceSyncPreview What syncing prices from a price list would change
 	// (POST /api/models/prices/sync/preview)
 	ModelPriceSyncPreview(ctx context.Context, request ModelPriceSyncPreviewRequestObject) (ModelPriceSyncPreviewResponseObject, error)
+	// ModelPriceSyncPreviewBrowser Preview a price sync from a price list the browser fetched
+	// (POST /api/models/prices/sync/preview/browser)
+	ModelPriceSyncPreviewBrowser(ctx context.Context, request ModelPriceSyncPreviewBrowserRequestObject) (ModelPriceSyncPreviewBrowserResponseObject, error)
 	// ModelSync Fetch the upstream model lists and apply them in one step
 	// (POST /api/models/sync)
 	ModelSync(ctx context.Context, request ModelSyncRequestObject) (ModelSyncResponseObject, error)
@@ -15980,6 +16297,9 @@ type StrictServerInterface interface {
 	// ModelSyncPreview What applying the synced model lists would change
 	// (POST /api/models/sync/preview)
 	ModelSyncPreview(ctx context.Context, request ModelSyncPreviewRequestObject) (ModelSyncPreviewResponseObject, error)
+	// ModelSyncPreviewBrowser Preview a model sync from lists the browser fetched
+	// (POST /api/models/sync/preview/browser)
+	ModelSyncPreviewBrowser(ctx context.Context, request ModelSyncPreviewBrowserRequestObject) (ModelSyncPreviewBrowserResponseObject, error)
 	// ModelDelete Remove a model's price
 	// (DELETE /api/models/{id})
 	ModelDelete(ctx context.Context, request ModelDeleteRequestObject) (ModelDeleteResponseObject, error)
@@ -17740,6 +18060,52 @@ func (sh *strictHandler) ModelPriceSyncPreview(ctx echo.Context) error {
 	return nil
 }
 
+// ModelPriceSyncPreviewBrowser operation middleware
+func (sh *strictHandler) ModelPriceSyncPreviewBrowser(ctx echo.Context) error {
+	var request ModelPriceSyncPreviewBrowserRequestObject
+
+	var body ModelPriceSyncPreviewBrowserJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ModelPriceSyncPreviewBrowser(ctx.Request().Context(), request.(ModelPriceSyncPreviewBrowserRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ModelPriceSyncPreviewBrowser")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ModelPriceSyncPreviewBrowserResponseObject); ok {
+		return validResponse.VisitModelPriceSyncPreviewBrowserResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // ModelSync operation middleware
 func (sh *strictHandler) ModelSync(ctx echo.Context) error {
 	var request ModelSyncRequestObject
@@ -17872,6 +18238,52 @@ func (sh *strictHandler) ModelSyncPreview(ctx echo.Context) error {
 		return err
 	} else if validResponse, ok := response.(ModelSyncPreviewResponseObject); ok {
 		return validResponse.VisitModelSyncPreviewResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ModelSyncPreviewBrowser operation middleware
+func (sh *strictHandler) ModelSyncPreviewBrowser(ctx echo.Context) error {
+	var request ModelSyncPreviewBrowserRequestObject
+
+	var body ModelSyncPreviewBrowserJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ModelSyncPreviewBrowser(ctx.Request().Context(), request.(ModelSyncPreviewBrowserRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ModelSyncPreviewBrowser")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ModelSyncPreviewBrowserResponseObject); ok {
+		return validResponse.VisitModelSyncPreviewBrowserResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -19660,690 +20072,708 @@ func (sh *strictHandler) SubscriptionGrant(ctx echo.Context, id UserId) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7P39jyPJmR+I/ythroRm9ZAsklXV01UNQarp7ulpTb+pq1ojaarFDDKDZEwlI6iMyKri9NQX+sLwem3c",
-	"ArbX670FfMAZuPMCh4Ptu198h8PiAO9/Ilja3f/iEE9EZEZmRpJJFqtnJPXC1nQx3+Llief9+TzvGiM+",
-	"m3NGmBSNo3eNOY7xjEgSw1/HoxFPmHwaqj9CIkYxnUvKWeOocTolCOvLdwSiIWpSiWaJkGhIIs4mSHIk",
-	"pwSNppgxEu10Gq0GVQ/OsZw2Wg2GZ6Rx1DCvGNCw0WrE5FcJjUnYOJJxQloNMZqSGVbfJld4No9I42i/",
-	"1RjzeIZl46hBmby332g1ZpTRWTJrHPVaDbmYE32JTEjcuL5uNY4Z4wkbkRlZMhPnHphOxXDrDrO3/jAf",
-	"6oWqGqFZx293cM95uHKEaKZu2sY499Yf56cxn5VHdyJxLBEfA0FKOiMoxmxCUJOyUZQIekFa6PWnD9He",
-	"3t5hRqi/Ski8yEY9Vq/2jrPR7/bvtXu9dr932u0ewf/7RcMZfIglaavvNtJBCxlTNoExP4l5Mv9k4V/U",
-	"kM4IE5QzFPNLgXBM0ETdT0I0XKBmSMY4iSQKQrwIKocOTwyGi9zwvxeTceOo8Se7GQPY1VeF+mnG2cD8",
-	"OTiRWAo7TDXkZ3xiWEN51C9ZtEAjHEUCCRJf6IHKKRUomQsZEzyzfKNquDmesB0e8IxPDAmvM2BD0VXj",
-	"NJcrx9nbbJxJLHjsp4aAkSs5GMEdgSXoeUwuKE8EmmNF03goCJNozGO4OqaxkHCpkjz0+ypoe6/XU8PG",
-	"V88Im8hp42iv31LnWZJYveqXX3bbh28/+p6Xsp/xyedksXTFZzgk6JLKqV7x41dP0TlZVFLGnA7OyaJy",
-	"xT/eaMWf0Rn1EPIzPhFoTmJYvKoRRfCsOxhzJBtHB91WNjL1xwxf6ZEcdLt1xgXcdunq6U2mQvNc1FQb",
-	"rgamJS+OIhIjLM5JqO6s3H94uGL7J3PZ3udtNdg8GfT692EO6d8VBPCa/Cohwit4YSJ2pA4RxPoRUCrU",
-	"5eBnbfOW9tMwQFSiSywQZuKSxCSEByvnZt5VSTGNbu/Hj+79/P4X+z/rfbb34uOf9F8fnB7+tPuLzx9u",
-	"Nl/FKxPxMMJCLN26yykXxEzijkACHkNUIMoM81GvqJqWvn0A99yEq9uRmsG/ESReOmpgOYqVCxJXjU1d",
-	"q1zv/vondKnSsTVlo7fJwBiVPK4amtnSmb7rWxrjKzwh/uGBtGDJbEjiFlLKDepV7ai61c/jeq3c6FIO",
-	"1+vC/9Ua3gn92jPEp5LMVrNfdW0g1Au8w+u7LLjvsuB+ncFFmFVt7jzC7Fva0tdkxiU54Uk8IlXDi+Ee",
-	"JOAmY5/1+mhKrlBIJ1SKKntMP1HbHGvg3rA/2gv3ycH4Xp5h3ttfzS9PpjiunINQF1FE2fmyhYa76o9X",
-	"RIP90enh/Cf92S/i+59ffdEbrj/sUzojv+Cs4mA9PX5xrK2MrzkjKMQLJaxCNOVJrDX4USIRZVU0Lb/2",
-	"E3PjzamSSdlcjgXFuydTzCZTTFfNwlXZjtu/wO2vu+3DwUdnZ+3dKvXtlJcn+JiFPkOKXNU3pCRfZUb1",
-	"NzGjlOyqIiUlkrZxWteWXtfqtWLOmSDaoeL4Gb6gLOSX6tcRZ5JoWwrP5xEdYTX23a+EmoDzeTU1iWmk",
-	"nwlB2LJ5zEdECDyM1LqQOFbGQ4OwUAxw6pFBeCxJrERSLNXvsGIbaQ2P4QMws+VuFKSGgIZkzGOidDb9",
-	"7U7jutX4BIdGobvh7Cm7wBENB0bLc+Y/xIIMkjg6QppEUMiJQIxLNMNyNNWGkzkSt7MWqRarjJxIkQ0J",
-	"EY8RRmNKolCrejB8WBPXw/KQs3FERzddnZF9TbYsjkcO4SgmOFxoo1cgbIwIq+LB0bidpVljBHptbm09",
-	"cDqWzPwAA8oOjVxRIcUtrQN8iYr0Y4kgmhg+5fGQhiFhN5zxOH1PNuV//Pe//of/+P//+//0H/7+X/3p",
-	"b//1//i7/+mf/uNf/6vf/Ys//4d/+re/+xd/8w//4X/4h//3r//7//W//e4v/vy//+2/vy0CiElImKQ4",
-	"0gIRjgEaJhJOKGYIh4qtChljUJ1hUYy6fZvEkFfZ3ztNHK81AFiUF1x+yhMW3nA1GJeDMbwnWw57MtSW",
-	"6Gvbn/ELjkQymqKYaMUT5vQqpiPyjAr5hiVart2OjJyr76CICnnk+CatW2G/u39L1J99F414EoWwwkOC",
-	"xkSOplpIqH02a8EvaEjip1pU3NJKYIY4TuS0j+bme4gREgqkfuQx/Ro+oeRpC0l+TuCfoNQqzYqyMVc/",
-	"3NpymSGBxFQvi4gkqIkZejkn7Omj7A51XrhSroVIlFmrbjmGeSlNPL0qBXrz+pnY0eL4zetn6tXAeaKI",
-	"X5L8yt/iCRN0wtqUOYv+Ho6a/RhMUtuS70EfU/RiXHugY98G80z1qhkVQul8PM6pWHqyVtHS99xwwtrO",
-	"HthIgPmwh4l+jKZYIGUfIMzkNOZzOnpgzXQT8BDoK04Z4nPCMLWKibhlHUwJFoh4BFk4I2ghEz2wxHJH",
-	"IBtqsg8GevDts6Tb3RvZG+EvErTOmDlS6ogeP22rmXdQ8zjdm+LrqFBaAZYkbCFGLojigWNQiHbOWLZ7",
-	"T9lXZCTX5oZgfJHZXEI0QiSzGY4XcCjklOpgNYU3N1qNCxwl65L3HC8ijsNWupV6BRWrFAW6v27pgbwm",
-	"8wiPSH485kct+Jke3IZDis2rzKeVes04a8O37TCRGbceFuPaqVQ9JMU9sfEqbWtYmcfp+vp2SF3vLOUM",
-	"ziDj+U2yA4rw6FyAbNAjAuFgbnTYh16iRxRE6E2Fgpl7aN/miAY9BipQevF2Fqf8odJkb1MC6q/fttzT",
-	"XwEOrJTpnDw4WbDRp5jefDONLBALNhqM9Qtdsnc5PVI3IXPTre5rlYKp6NwcfkRncx5LEnYQRFSUejgB",
-	"ihjTKxKCmgcc+YyNcBxTIkA0vHn9rIWmBIckFi3L6ozYsD4vNOThoqP59ynnz3A8uakyr944kJwPIniZ",
-	"u8La36JuUIOXnCN9z+36d+z34Ftq+pjBGoBTA1gImRsO8oZZfZrcXJN3XpUtwm//85/+47/5X3/3V//z",
-	"7/7yz373Z//ut//1//zt//J//O4v/6z1D//5v/7jP//z3/27//L3f/3//PZv//J2zpk2413jXplSaB4T",
-	"QZg0nOUNwxeYRlux67I3OSyFxBfKvpJEkTWOabRA+TudmPDS+O/t0E2IJR5iAQcsYTHBo6kaV8f5nJt7",
-	"B0l5MZ+TWFKtxjhJEF5nt8mhACK0/IYKNFT8VSk6TZZEEaQOMM50VkjJqa1u0TukfeFFx3bLTX5ZFc/y",
-	"PMyZjOkwkTwe2HBxpeMeXU45Sp8gYW5izWAXz+muum/XSutg5wFysmBS7broV0I4DAmEBNLhH9YcPo8o",
-	"mwwSJmm0NEYSYSHtANqXNFQMmUchv2SQL6ld5AsIpeQ3wo11VGyGjX20GkZxHmBZHVC5v15ABV5qjvHA",
-	"nrtljrw7Qk92zJNYKfUxHkkSCzQkU8pChIUkMRXnIrfcjbt3797du/r5174BKPGYxGSQHoOlYZjyLk2x",
-	"GGTjy70gt45DziOCQUYViHm/1nfUtBUVL1//w6O9peu/cpMh00is4kSGazzTN19DUHAw4myUxDFhI08y",
-	"1kNI7KAMjSM6mUqEJeJspE5YzIW6ICRmIyJQs2uYBoKh7OR2sutbGR1dc1dEEjxrn5NFu+fbcUZH5/aZ",
-	"/CAfUTGP8EK7QbkRsFMck7YRs3M8UUPU1s3llDCUMEEKg2z4PsovGanDhQrsNCShklWkwFJhUOGmTHUe",
-	"86sFuNJW5FsrBsITqXk6PNXKubdcGawX5cjNxr4jWoiOEWaLwgIJPjoXB0e7u/DOjrnQGfHZUa97v+tb",
-	"P+2yrkmXOucoe2wQE2wkfX66X0xLAkzNjY9RzCWoCEcoAG4etFAwVLMK1b9cvUj9bZiIUP8GDUH9wyxz",
-	"JnwDxY1FYUWtA0IptTk1Gh4j4U6O3ChLR1aD6EQyGhEhPLyt1+/W4jqS6lStZYt+SvW9yTzcvny4JIpd",
-	"FIW/J18li6t/qQPtubxZOO/O0S/x7bIkSmmuSEVmVYpnupXPG81L7zKHTFltOsfifhVlU0EG5ARybvXf",
-	"pgvEh+Btum5ZPe8hPAL6XRhSRUY4euXofWMcCdIqqIJ58eZhXDaqYXVCHmuHOJglQmizrYO+iKkkbc6i",
-	"RYEdnLfnMf+q/fhnx89fPXvcdf7PSO2UVuZYiEseh/k8lPu9w34uE+X+rUo2VxwVctGcRI1NZFUht2ap",
-	"6Mod/VUPrhA/j4yYyTFDKK0xWZg1ZY+bpbJNOZTnmM1gKuX8aHdXcVn1T6H+raguSCVLoCUVCtTojyzZ",
-	"/Cg4Y5qPShN6klMye4B8smvnSMs4pbi01JeHRLSQVMa4zlLFYOicE6ZYeEzElIgzNlGLFvNkMkVUdtDT",
-	"gpTEMTF+ZzHll6xzxvyCEUYtyCgm8keVQtLZ9H53/34u++p73/yyCUvzw2/0S6c/3Dna3f3yl2dnYveH",
-	"f/L2o90ffu8mclbSC5KJ2XXERMbRN8jv7K7k/Q6zWsIHn4Izak0+aE089W8qyawuMzFMVzOTp/rBnp2X",
-	"/TsdK45jvChNK/32ykm9JgIW9V2ZiysBsUqUtrKprTNHoIJlE7Cft+9fMo9nKaf2b867XJphr334FspD",
-	"3nVb9693daVIcya+Ed/Mvpl+E+546TzPbt6AL/ISUuXAVDaVDsHd4AjhyFSbKUE2IXJK4p0WCh6+fPPi",
-	"dPfRm9fHp09fvgh02BMLFNzr7u5NNTtSu7zbC4MOOkbjBMoP1CfAPBc5ZgtqgmJLMRFE5u3Xd6Y+onHU",
-	"gHcbSnKXpNftLltP4aGH29nmlZsLisGx1Z7XPIHVptuxqUjhKCYjPmFU5IXZsKBzKLGLHkY4CdN7aohR",
-	"G39ctVom+nuqnr++rl6Mk5Tb5mcTYGCwgavvP0CB0SlzP5ucS5y5fMDd07R/CvV36v15cMYCG4EJwNZp",
-	"DhcllxVErIbaNJpzHplvWCtHfR6jmF8aqsVaOp4xJWaJ2HmQmkrwBXNT0S2mCV2RfNONAacBIkQlDBfk",
-	"tNK9EznNvVB/FemPQhxtyScysWANrh0jfJmSK4rBqhXPFPdGq+EEzPR8lAXhjEaRuZOjbl9Qohqz2adE",
-	"SCcBYg2yn/lLtNLKFEX2WJxnhZo5RcYU55mqQ3igYDtWll/1D+6tzlOvIm49X78w0vlPVVXSplpJkitp",
-	"rV/OLPkVxv4Z/Se+NTd++iqDH2rBdGRMk5+1Ye4IBI/aAFUrp76JUZwMhyTcMSqjGpYx2lZb4xGWyoIY",
-	"zDwH/jmNIirIiKuzC2UygrAQcgacIJApdieZ59cZtl623DD2e/V8mCvpC6r7ltFM2eA4X2Erphlw/W5X",
-	"q+qKhUHWFeUs960qP6qo4J6n+YX57PT0lUl5fIC6yOr/PmdL7rP97mptk583Wlllo/UXODvdsqRuSXKJ",
-	"aHwDJvxK3jCjLCf6W2tEbj6hLCwaeZxl0ZxmFyVsSBUVUrlz5CmfxVKHfeKFWkSdeH/GMFvoFBeihqiD",
-	"uRxxpSvB7Yli0cogUgNQ9+FI8NS7Kcp2Jzlj52ShfZAkbiHBTXb/InXRpd7ZUAspqn9SnwPPaUQkCQsW",
-	"VneZ0eq12Ct8+8ucFvv4k9EHp8W377RQp32Gz4HyLKXgCaasczOS2Nhv4XUz6HwISHLSTgHUtD52R/Ts",
-	"nLEJvSAMDfHoHCVMPT8hITonZK6Pj5BcTdB55o/bu3Ajj4KHRTtjUm8vqo2pslhXKXRrtGK6tlMWJyEl",
-	"TKfRrZE04H722L7CxMqJD2hDEadWxJ7j+FxZFAUFTN0wwZJc4oVSuKH+CmGJuv2jbhe9OX2ow+NDndU3",
-	"oyyRUGibo6+uI2sdJU6Xl3mgVuCcaDsAjjtUCVpQCh4jJ/lAqUs7D4wJE6S1aUF+FmmQ4nB1VeDKIGpW",
-	"AFcxctDwlg/cBEh3KobZ38IwJZVRgSs/x+oUMMxGEAA9wTKJQ7wobddqq8DVkvSHMiLz6UAOcIrX6zao",
-	"AII5tnkXlLmMNbdsez4ubmv3Kiqvs5RkpRvFnEuEdeLmyaPPkTRipYMegx0AO5ZmGb/iPFJHwuYaq8tn",
-	"zCbAZakiFZZxzi52MpdTy9gSPmE7RR5v3eF4Tjs6xVvx9N2LXuN9ZXRslKozo2ywDpvX/jiPHQXmitI2",
-	"RA5cxxT/5ajiy5wN89ZxfJZPSs7l5dOI9Fq3Z5iyhtdxRHlMpScx4jM6meqqExlTRSrKWM+Ns7eJEmI9",
-	"AQUVxKjNmW8gS1JeHtjPZ3K9l1B+QQmA16zhdrv1gHSRseOYwPrGeDymI4RnnE3S+gp1hfwqwRGypJDf",
-	"43oxbRO7hlsdDpaeB4fQ3LCytUvTU9YqcNX1YslmmTeKJVdz3WOmg3nacw58LEBvXj87KpaILOfHgT6J",
-	"wdEZCyqZYYCaKY/G8zl4TIPd0RTL3cwHAdkcu2Q2JKEyWdWfnU7nARi7tuBE3Y0lHUZED+mSx+eihUhn",
-	"0kG5z191MFUf3umgIC3NKQ0yvaLG6R/kRW/XuKZE8ADcsBwy/JRRTRncECAqzphOCYbMIa6+OiGKzwVH",
-	"2bgmhJEYq2MWYTZJ8IR0JpxPIoLnVFSM4IypLwyJxLua5nbfwX+vj8zbyEMt5PU2HmkvzJP8tR/iSP5A",
-	"CJJO4IzlZ6Der19gpgNFy7DhYi2RVzJi8va2Y9Joc+Zod9d36DcXT8vuBmH1QsmqOjJlHfSQosAxcdZu",
-	"QaosMYva6U9ri56CyLEQcWWZs04g/4wVI/moMpCfySrgHTReHsQ/Y4UoPsoF8VHCIiJ0Xq9xMmj9AnK5",
-	"LtkfT5B/fQl8y7H+VeJwifDaRkzUmiybx0RdOA5PxP5Gye/vQbffqzUSf8A2Cy5A4FbDCAKf98UZfIO5",
-	"FfXOxg0GtUYNVrt9xBsf6Xf7+zCYbmOVlVyZtZgf00a6mgZ82URhK4uldEeW4xa6ORqKIXnxn2oteHmp",
-	"08qLGcFMoEDdEaxe/y0M2MeBVq37FnmN5hTbYThbCje9dwLx73H3frt7b2t7XLlwSSTpPDKq4Do5tH5e",
-	"vi7UV6sxS0cwmJN4RqPIc2qyYWq3GE8EZqGcCtRUchb9AP3dX/Va6MD8s9s5aCH1z3FMCga+BpG9UUKe",
-	"y9F8o39bZ7lPyLIjVEQSJSj7EKA7WjdQM3PSRVSAdXRJdWFymhbSaK13JDOS8GT43eycnpBI15RvTG1i",
-	"KYq6QJKDzYo4K/BUHOV9qF/2XA/ZukS7alUqF2DBRurJLStHK7JDqkFz3FoMfl6jBGOpo1LkcjgMReYz",
-	"OPq+4evkihX5EcuOYZa2IJYmJji7UJXJs5EYS7f1xpLs1BglSzJN5jGXfMSjzDeksw9G/EJpnGVPjvU1",
-	"CdR8EvPzFnpEyPyEkPMWivgIG2dyrNFNbSBQvxryPYwPp9FqaJ9LPiSY3liiFTOlLcll19P2wVlS21ny",
-	"HhwkmSekwktvuExMZvwCHA1LkgTOmJslgP5okwRuK/BvD6UwENfbNNFTV/NAA1sUS/S69Yr0ximuyJq1",
-	"yxuEsfhsLn2j3b9fd7S/Srgs4N3u13zU5EGKjUoZIU+ThMUKiN79Gk8vk6XGKE/H5n4p3Zvi0vk23y7N",
-	"2xVUuEVzUlO1J8ApqEkt2Ur7mVYjxTDYFg6zux16sPYjywpMHkaYzl6UqJ7MsK3RXENqPMzAImyhjwVT",
-	"W1K6sqbmXA2pRrADs3dHZ7y1XQCLPN5bM3j18uQU+XAsjs5Ymn3ftDpSy41TtdLwUUujGYJLZqxz7qsV",
-	"KKiJOWNYoCBUIoiQ82AH/eZP/02W1RB20HEemdDYZSPMjO7tzKmDDE5YiC6nPCIF4aWErf5M4+igZTWt",
-	"o71yvYyTb2ioo9W4ak942/w4w/Mv9U6/1ftkOygtEwEeNd9SBGRGxXRkKvkhNQH6JaEmZiHCbGGSZfWP",
-	"ag1M8vcsb2R8ubfUDPNUcBdO9q34hXOTdt/6ymhWqcHZQn/3V73OwfYSR+q4QwDq1XUJLHOK9KxXpFft",
-	"FekddGtmyl7Q+XvyXS/JF/AtUn7TWjkyXs/FDOdis8Ly/NGpS+Q38TVsRquOYDjo9X02TxUZ2qgXDKVA",
-	"P+spp9XUtWZfiVr+a9jUbWgammtubufD8xu7XXVPuhqc5f05Xe+nTtf7Vezl/o2drum867tcCwt9Q4er",
-	"FW6OQLuRs7VIBttztcKbt+Rz+Y4ztBtwspxZ+q2xrtLmfcb5+SMS0QsSL/x0+auEJCREU87PbR3dgxwu",
-	"ZVMQHCl1GWqv5Q6gdBtoYJnETHtkCznJUpLZXApfUYoeDLK3IMHRGOfr8vYKHQT3+u8vhB/qAaav3Sx1",
-	"fMqFrOoJNSLqA3cEUjehJuNojuW0haBBD8AcOQ6rvAdd7ZJw/Uw19MT9er6Oc6qhZZcxGZeaPlf3W9y1",
-	"VfECwN/TG26qSltIYEYl/ZqENisJggaMM2JuyU/drltWGKn00KdMkpjhCJ1oADKN+egrsiJX0ltw8IX6",
-	"KkZzk2AXWvpME47VkxVFBnsb0Fc975270pkPb6VWvLcVrRhIwUmLBWJuZYc6t+nZ0hbOznpKcom0yjX/",
-	"jEs6XgSo+eLl6dNPfz548/rZTgsFuvXYmDIqpoGSqLmOZfDHcSKnu/oO6DYQ2OxecgGZmM3jh4BWMXj8",
-	"08cvTuHFbuhCf1itiPMpJ0cY3pIPYqSPlPbfnegrr890Pf0xx+E99uzcfGM5pknWwS/nePTKKsllodiz",
-	"t76LUM/Nvqxlmxtm41hFJJXQEOYkB6hpRBuP0ZDISwIpjOpMC0U2Ka0CzZS5S//qStNKSHAYnLGmjhwk",
-	"c1Mp1d83reT42L72AfwD6n41tlLmUVKMu20+SYnYfUfD6124OyjgLJjhu6cJ/o0LlXPwi4e+NMjNj/nQ",
-	"L+4B8ho6Mlg0dsxCdDnFUg07pGELDRcobQztuI4AphX22pW7mvd0DxTv6XWP+or3fAQcyAZORePoy7eZ",
-	"E77banzFhxr19/Dw8BBjjIfD4XA0Go3CMAwJIWQ8Ho+V1gRu4xm/MM+JczqfmzFkePWl7ofmkmkqd0rw",
-	"DD15dYpOLF6+5cAWTg5+irEkk0XjqDEjGtDaUHk/z3U90+2Z6V6XlKDQONMLCM3k0kG0b604mHkdZxkj",
-	"0Djqp4rLX2dL7xPJhAG5WnwHk3/8FR+aXx4Y/U773VvQpUVj9Gd44rRYLLRWfVAWkSk4oozOaUcI5fS5",
-	"RIO0SEzpTTDAFkrYOeOXWQOXGpiolgRdKVqDGgsdt3F7/PbdXv/aG6ZLKfddJS68m+ttboceIKYZQrB6",
-	"HumRqCz7s92qTPkfIAE0dcMFXXtnL+il31lNks7RW9KDtKz4uMfSfbB8QpcoTZZNxgljmk1mp9hQVY5N",
-	"Zlc9L7WHvs7BOrF3uxJweamlWdI8aIZvRfN6Xd1DXpCohqQdva1K/2rl+su6++IsSiaaNR/LaC0jbSd8",
-	"Z/iNT2qnEqnCXQaXB1/xYX2lJxNyKx1nztt9gwNMiNdJ5ItdL8Nrfs7TEokyaLMGg/zNr/9tHqZ5E3z3",
-	"pSZuv929994qUP0YOMHdABp8kSs8kk7qN+D7kjG9uqvrVe7OcSzvFnKQ744jLKZ3/dwzC2VXrjzUkWsW",
-	"htkCiTlmtoLTAMlV7EQ6hHvdjbZFjLhOq7LsKBFQNXhO1MEBl576b8SHGmYxm7K5sYI7+pDOAF0ZYolx",
-	"EhEDNjMlMXmgQ2KXFspNEBIiQaRMYZGSCPqfA2YSj2EZAljyoIUCOaXsXG/OPOYBaupLA71ywa75ExZN",
-	"l/YVnBEwMj+sMhyvSiBvZeKrdWhZMFztA02HDB0olPTnD7J6fwJWuXl1Cm+j9gE1IdQLvFepM8xWHm16",
-	"6LL0DQ/lUTZP5Ec8kfNEpv1Wxilo1g2IcoORLncIbMgeLtOOyB69JaLgJtH3tKykE1OllAlp2ID6DmoG",
-	"97oCahMvYyolYSjozYICDe1N67kk9IHLkVaGK2UGnMsxcfJIXEzptGnWOr6JVEY8VXu/0gleUAokiggW",
-	"EqgebEU9xrRZj7K/nEGWnalVQEX764dpbpWHL68sWMrhl/Pj5ZO6BV68hH+9ZNEiQ1AqcDCLU6KOdjW/",
-	"suaV4mqBHlfhWHy89iL48uNM4GHNN1Wd/mP0hKMwiTWoZjM47EL9d2+6150FO9aIBBnkHP8WHPoWCvZA",
-	"5vTCYKeVemN6mvj3eqGHKbjUlAdZ7K/MdzLMosAflh7tbYRyM11y83BuVakjHk3JQDFSMuhNB9C71mM+",
-	"kxjNaBSpHQI5ZXmM5cCSI4x67SlPYqQT7hC82chZXdkgoVmfeho+U0rs8BNVIeDlC3vVUHedaR7MbjbN",
-	"g7bGUtpsood7Hx/c8jzDAXy8cpaQlMPHeuBhbqa1p6Fm0b0Fy+N9Yt/QGZ6QqlX6ScIlRgmDiCWJkUVZ",
-	"CBE8lkG+dndWo9rV2FvP8PKbuIxBwJb6w72r4EJB3xyM8Lyq5lZAlryrlDID42rz6bRgH2FwlIXJiHTQ",
-	"sbljiqVGVWIcBTN8ZVJuA9RkSkhpuMRCPq7i5+qCGVr64xNIhLwj4OpLuHiqr+0A4HB8YbGHZpDWlxs0",
-	"1ti85kfdoltjaBp4y1gK1Az5SOxq6MfOLET/7W/QMxJOSLyTOxcQSmxq2HE9z/TzQC2aLXAWLXY66Knu",
-	"gTshsAYWULa6frl3b+/+fi0aWrfrg1nP9QhqTuKBmmKdYzKa4ngChtKI2OI/+AHW6PYPjM30ttlKbPFy",
-	"3Dj6ctVM1UOmJGYtRL8XSRT9FFrkXr9t+Xgs2G8YRZxNDFEYMgJYPqfkTxFUp5AIezc3sIZugUPZpI7s",
-	"ypO+mKsvpS8osXj3TOR5fPdWZfL7TcV0uWnhLHjFZoXO0PJrTOUNKh2dvLzJU2uOD69nQ24OMPBB9fsj",
-	"UP1WKmzb+fgfoSq1FYyFD+rXB/Xrg/r1Qf167+qXH9BriZJUqXtsw8F1U3Qdp0Y9l/1dYNkGH8fNKNkK",
-	"F6/fXazVSBj9VULMZbU3dvgnCzY6ns+jxW1CjmheWEAcMR7lBRspZuGBcb5FCBIb888V7fjjHdC4Iubz",
-	"rP1+mLYHc2EnGIczT2IofshnE5k3eyA7/DSVbsotYKFk8AtFgu30/MS6Iv1pKf5PNTBffqLbgRvxLN4N",
-	"T7d62auYXFByubXBmfdteXh+UsGhJ+jzTFfnmI5floJbkJNmKHxBpA88u9NbDzj7ZngJ5uG1YQvcs53D",
-	"bIa5tQpHtbwSvpmvN2/N1W7Uun25jyF3ynIL5X4ckp3SBKflZFTZuguyF8Il2Iga7BpyFkyZ9+WUCwOr",
-	"dImFSYAIaxd/1TnGrYbBaPIPDC4qDV3pnkorFQCtlZc0twJhZIfVSleuctm3VYX2waPywaPywaNSZcx+",
-	"cHZ8cHZ8cHZ8cHZ8G86Oktx/+fTRw1dOV+Fiky/dJxmSkqrB/EacMTKSnYiy5KoT8l2uHuzv4rTNskcp",
-	"xonkg5hMlMYb+/KhTNtYOmFtykwrI2PjChKjJokEcJKsnD9raESuDIIN3BpRdm4kKBT+ysVOrQafowjT",
-	"2UCjM/l9CuoGNOVR2iqVKCMgQjgM41JTVgvzVO6DBN8xuWx1v+RALwmptl3PlRaSvWhY/UUZJ0IOInJB",
-	"as0PI3gAwQOo+5tf/8X+iu487gcqR6GGXQ2+rYeAESOXMME7QoM/UQFNV3Qvs/xX0xd6P0kJk6Ximrlp",
-	"M9LW199bsyrCdNO+1XCqrcYUi4EZvoZFrPUU3QSYjwqR6EO5HF22TlG7y2FsUXvZgn5mWIfffA5pTEZy",
-	"kMS0quhf34HevH6qe7BrtmJ1EHtWOt7GLWrj3aJ/4Fu7SoIO8ejcm8E64vOSkzU2NaRrWOVRMskvA3BQ",
-	"/yqAaFmfB8Nj7699gSAxZWO+xjgtIFzNRHW1ZGk2g6mkN+Ta8sgrd90Kw3OZge90pdtclFXZsS2y7hJL",
-	"y8sQH98tkPd6WQ/u2doo+cEr4FfobvC1N6+feYX4ujJ1qacjRUv0ycg1nyzIuioZtaoncFlkrTGOmqJn",
-	"rQb46XszmVCoSI6pJG1lGj2w8LuEjeLFvIj13RB7o3hPtpVAbZtj2oZj2gaOtKKfdK/b37+hhMvEzhok",
-	"eCsyaF38ZiJ8S/8pjSJbwqOGqUu9W7pMwVSmKAoxVssliaJ2vtTahcmYUDlNho1WKiRyxRZLJEcmreos",
-	"64m+2xFPS7uTamWMoUBLzYhPKPuhvf6DQjFLNkg3pIjbX3fbh2/Nfwftt++6rb2ev+o7JwXXoJKiYKr9",
-	"aLH2ISd/siO9ijtXYK5wGo6CIxRSAWjwC9uZV+m36iwAjWB0QWI6piRETx9pE/MBCrR8D44QuZpHdESl",
-	"xhHQD9jpgh8gBxNPw1Gj1dAPF4Dh9W+eRXcnso04d87o3Dzi5L5mS67r25OHFSHXDwLxPQhEp6a2zchl",
-	"O1XwPoi0qjXcVGZ8G/y5xBhe4cWMMPlCg0SV0xVqFP0fHu31jnr9jUtvDuvlPhA55QXyX9A59iJb8Tgk",
-	"8YDxAsjiEzXsXr97r3u41+12jz/+vP+TR4fPvfD5OMazpejgy5GVdTc0WNU7AsHbiCSxQFhYhKdQdw0X",
-	"dMKwTGKlGoyiJCQF4JN3jRlnZNE4avS6HQ3uU9rFGLA4BjgM4+I+7XW6nV5vr/Ox311gA8dFaB6sw78h",
-	"GdGQhEcoGCnbS5IwaKEgTJQYxZKoP+iEcY1dxbhEGBmYE6SxP3ZaKBjicJDOUj1iUHIGsE0AXz4D9LIZ",
-	"FTMsR1CfSa7mSqzB50wzdfgau8ARDQvKkh2cVw2KcUhKtGApod/vdnv17GlDgQ51OS9PKSZd1Pyu5IzV",
-	"t6sO4jY0h/zJ3lx1MO95qSZ9DDgLZd/3zN/wX50Bfa2FMNDSDEdIr3Fah0wluSOQW3Oe7ZKm+LU9jClf",
-	"WtPDCCQnlr20t3Y7BYdvGb3Sci0+J2yuFzevXd4qW6M3Y+Yr4UbneDGw7WcdZSKqmtM8wqwSnkNd1FEg",
-	"NXM0TBYCNScxNugaI5LCPsgYM4E1jBzEdWc4NoEM/aya+U4L0THCbLEhxkXaD6U6yph9UPMkobFE1ddR",
-	"s6v7MOhpwV0tdDmloymCOemn4aIyTdTD8EVEmZCkCIh10K0KgHmACVYhFLZQoIaoe0akvFezdBi7iUYH",
-	"2Rkp4meo2/LWatO8/Rt16Rvz0p3vrWLSZTJQKu4lVoLU3WaWzIYQ3IKwio5nwS6XIVKXcHqtTw028v27",
-	"qnyO1kers8AcIWIH0HLDMam0SQ9Uy/JZS4jZ4XGQthyJ5PCz7OTXFUQZv98GNGhZiPyB44O+ijDbyM28",
-	"BCKcZxB9io/sdVGIF6JohzkZ045uatAyBvBELifJhQjfu3evuyo72zHpCngk4zHAlUoOPhWRwyBRLLVe",
-	"JFknuNSmrELag1p3AL/IJ5L3PWnk5ZOrlnjGmZxGi00a01VDJ1hsohmOImhob7QdEBqoOVIzSlPs1XIV",
-	"slD6h93tJaLUkGJWn86SZUBA5Xa0W1cc+UdZY6B1OhN6tl8npVT0n9e1s/njUHV+t6GFe8Z3E108wqym",
-	"++73l6v8wXOI7Fgf3Max/i4fyTJF10tXtbljOmksj1B10N3iKsJ4vA1VVuT23utXjKNG4m7FK3v9g9oa",
-	"fjF9cgMzociF1oQ/eFu1u9WNoXHaMNvaxlo3TaP5BZA0/ZvPHQDyVK6TV2m2eYtZlTrap8S95CFeGGxF",
-	"MP+krbdAUyyy7K9CRmU6pGWN+n2NPudckLBW0iy83y8azWZki+m8eunebqnGKk8rHvMgbZJb2aLbqFm6",
-	"eAXqWPR+0Ax7GtQwPCtUP/RrGwHZIJauyWudSb2mlGa2HrWQ3zmfRwvI2FbDF2npThOnF7z1mXb7TIr3",
-	"jq82ap3a1hVVrB4BCjJpMCfxIBHhai7/5gSFPIpw3ILKU84uSCxt38rXPJEkbgu5iMwWN+0GgeICXh/N",
-	"5Hya6SYSwqupeHtFfzElMTH5c4riYHxUpM3oIVbdfPL4tIV+fPLyRQthqYsX7qPn9JMdf7IdvCrXY2dX",
-	"73znK8HZtrqAFwhdTc9P2mnC95qoozrB3p5HqD5oYsj2yNLAWxZajjMiskAIIlcjQkKBAjzkFyStz5hi",
-	"ccbgHVLYRHJYrdCkMdqjL6zvzLqbYQHviA56wwQxxUPgbUsz0M+YeXLMo4hfau8ihQQOPWJ1t5uVbvpy",
-	"F0SbM96Co2IdalxFjPXqx17kU+ql7ntXUQnW734HSsHWGfHH76F2bQVA4jrDvWWMrBuUWa330MqaD9+i",
-	"VFZz9PsH7w+7Inc418awKETy85nNfE4YNU3ExxSat+p8lc0gJM7Orvo99T977bOzq4NP1P88Uv/8+PFK",
-	"ZIm9flkgu/kAZT2DKS2CR4kkSAmMpthBb14/W1G4UDeruiSs3EhBKp86H+380Duv1yRUw6CcPeSht0VC",
-	"SAZTWhWGVJfvCFMoQ6BFwmiKYzySJC7Unrx68rr98fQn/d/8+j9uFHrsbVLckAs9bhZ5K4Qw9uqlVeCr",
-	"QSIKZNxb1heyvLZDLEfTQvYiVopy+5KQ882CflCTHpOQkJkNjmVY9dJsaBpjC0DRDHZuGtdbrTMui60t",
-	"75bikq/TR0+QcDCy4fNlHXaWIBVmtO8LDaVbnPuaEzLKxYlWRIfy8/hE7bz/LBYZI5yqz37S//zR4fP9",
-	"n31x/xev9l6ffnLvxcNPD47XKwUpG8dLqc1v7eohrp5hzRhOnoofX+GRBMsMUJMNdYLiGJh9CXzg+kUq",
-	"6Bek30onao6LFJg7tIqDAmSlEmMms2PklAU2CyWgGh/evLgcWf243e0Bx1uVF7GSe7mMKOvFXVzZ18AR",
-	"lDkf8UsS6jpemAJDUMYLfAOq+6yFxdmIlFpJLWmKuwnz06ndzTGNdI4XC2FxH578VC0dj6UaEip2fCnQ",
-	"7Zre5I1YKJSQQz6ZqSB/FWEmdlqumQTUWlywNSGcasSY3OEZPn4Ts33lJlbxgYTV4XTbCIIXVJg/8Ai4",
-	"V+J5mgqNJL0gAWpqUlA8YqeFAsWMAtTUjix1eKCCdaciMdBN29cvNMIulW7QudLcnvcqp/evUDm3lDaf",
-	"DqJOpGsbaqFXwztYlwVee3d4TOIYRw/5bEaFMK78eqmB3mgzQHYoXn5BZaECdQ2F7H3kLNdsFwATKfUn",
-	"3FvrYX+S0ZAPvcPUS7dZOpN9eK20pq1kJTrd6z2NnqCJcvM3v/4vO9DgjscjkoVVdLLdJRaQ+5UXW92a",
-	"arSzap5VyO2jZ19yCcFpilY6pxoqdfEYbUfYlA7nH7zAmXFJTOdLf8thk+mgawhNT8yjzImMmgGG5HXt",
-	"G9KtpvQ/d1ppJV8LqU+3EGZnjM+1IECBtqYCeIWWaNCx2UqoHVAKxzEhbehJFMyIxCGWOOigl3JKYjSm",
-	"JAoFwjE5Yyan3rRjdhofO6NrHNkr7clctuG39p62KgxGSWMyd/AZ5pE2OYsxWPeV7gn2vz3XDAnAgHwp",
-	"zzC1almpRZUzMUnwDMABhbe+wQcjKNq9olep6w+Ppogtq9uZuqV29Qz7Y9jtzKBftpAxPzcr2au3kuVE",
-	"atjEVaVm15Wn4ynz46ak/WIlN32NH6TWa4Z7ZROFTKtGfX4CbT7qw1uoXCmRotsre4ZZgqN27oLplP0c",
-	"LqEnr06rOmLruMqXHiLtZUNwfu033vpIH6azBk91OUw5ANpdhaJZFm4v54QdP4UkgBSCUYm1NCfrK07Z",
-	"A2TRqWSGzgs2Z4gCXWXSPku63b2RXXD4S2nVRvZoeQmCgE3yVuje2sad2XgfEJG5lHacnOI5Qdj0mEYz",
-	"vNAgpaiJU7oCWsoo6zLG87lisjxGmCFYSAjeZS0K7c3FOqkyVZQpIqOGm/EGt/F0cRHSjto01LNYoAgP",
-	"SfQgPSa51tq2BoBKU+2edxLkjkkxclC/tXXuSK3kmjdpSF0Kea51SivCJFWiZsUBXMUJK5FTodF0QYUu",
-	"nwSnsXrt5ugrbvR3NM8RwYabfhtdx5ctTxEOIGvnXd3ze3Wj72rN73laaVVms5+dnr5CuqQiLTxbsJFF",
-	"PHT9B08eq8V69fLkNO8n0L97nAQ53rAUAwL0zlTSTrHUfkPGGXmAdJBNx0uDyVzmnBoa3Vs3ET3Pj6uC",
-	"JsymVfRyPkZabKQasd6GDnoqBdI136CKGv9vTGQSMxK2dBbS5ZSAyiqnZAF3CQ05XQYIGEwJDuvAY62S",
-	"k65sTPlrQUgalzWIOg12Bwk5JG6nG2Dk6EoBeLME5SkWA5h9WRmsxDZQzwwJjkm8zlNFPoF7w/5oL9wn",
-	"B+N7BeiQbvsQt8dv3/X6friQrD19/TRKt/n9VvMoIww9nOGMfsWHBhXSFKGpXYVAbimHMteMX21efIGj",
-	"gSAjzny9Dk70hbQLrBpdmEQkhA/b1papq8FoMVTYzgfDBZpCNhCL8oWre/e6tZI1IizkQL3MG7L5wn7Y",
-	"roaurB4nkV6YMWVUTEmImlggfd5P6YzsWF5ilsvAdxYcYd2Ddn/vtNc96h0c7XU/guhNnmK+980vz87C",
-	"d/vXbfWfvv3Pqf7PUe4/Z2f6Dd9bXgK7WsoYJu61+U4JnilZhk5s6+xtWntqFzaXiJUgbpZHpWl8ait3",
-	"L8lwNMWyj+fUJvPVb0yXQappbLa0VNDluM5aFCfnORoFUsxxgxI/8zCraqms9yoLoxblECOXqfAJkjjK",
-	"mZO26b52jWhJhYVh9AXtv3zc9Sm01GcEuLEwy7RUtlXzFJEan7DV6+7vdW3p+LO2Xri2sTPbn5OFR2Uv",
-	"MheX1f+TP/ne95UF2L935+5HnV8Ogm/+f9324XH7F7j9dfvt3e9VYMxOl3mBLBx0W4+5bUlhBS7Mfvfw",
-	"Xo0gRaXkK39f37rl72/JTO8qe0+TrOlCvpH2sV7GX2VB5iPrNIgT4im9rHizq13cXILmV4QVZZE5omml",
-	"WO9A/bJ20uOsQvW3K/Dk8Wl9FX8lsdSRTKuO61LJVVvrX/nWklTzrw+wNneFLK8zPor8t+3FlV+/uVAs",
-	"JQ2u+Ob1CjnkL+nU8mddP6DZ61XVnPblq0TkCTaeBN/Y1h3Re5hRo1V7alno3NPtRcv2cqcxpVi70l9I",
-	"vCiI/JTzZdU0y0W4JeffM2ns05n0YC3EoVb4tY9EICoLaOrfigz3jVrfs+Gov9uSX/tIhE1ieL+Cv+gp",
-	"eE+yXUg+By/L7Hal+gfBXU8y2x9/32RzpYISwHQDhMNQAANxwkDnhMxF1r7CjvsOIM+RB1mABeFI8JTN",
-	"yCk5Y2UXIpxZE70q9oPUYfh1VKMqd+ySZm15/1tdr9tG+kHRt+Da+uZ9S0T6go2ybL5lc/i99yFWr1P1",
-	"8pzSmdfP8eb0IZJ0Rlro9acP0d7e3iG6pHKKMAq06yxAfDwWRLasBNGMeSPX3Xb8didEqpPl2WdIvx4k",
-	"ulIyHGR9ST1NG7OOq1iiKb4g6njBgy3Ih0F8bFoxddDL8RgNF15xWekCx0lI5QAwQQbe2txXMWkr3oXg",
-	"TjTl/BxRhsh4TEYSNYPjN4+eng6ePX3+9HTw5vWzwECJCSLRlMSZOxX8wHw8zu+IN5iBY0hVYlx6K+Ms",
-	"NuiIoGDX3BwgMeWXAjUDfSVIv+s1nBu//Wf/+2//9b/87Z/+s9/+p//bH1Aho/MBZYNK98AbAGma4QWC",
-	"e9WaANwPRiFeGKS6mFziOCzkjdfsCGQHMMNXA/0e/0pEau+F1KNoU5Z+9FdZjujOA+hwOiS2ItdoEqUc",
-	"0a0BgWTDp2zp8DNQp2XjLyYmbnGgnMmYDhPIMNTSbGAbOK/EmM6eNfbNQ/vktSlcHGhA9ZEG+snY4btS",
-	"ZcaEgr4C0HxQtI1ZoceTQVyHgg2w8SQvav2Vx9ykcQ+cFiCVdfiBxtY3SXz2CWHA3m0peoQZwHGYN6Mm",
-	"jKvdTw8eZuJSHZEfn7x8sfrQjyMsppoP+TghCVG3270j0DChkVRkAreS+CitVMm6A45wFGlIBN2oiqFA",
-	"v/6SspBfBmrhDFvVk4E4sqIETJkwNwdKQzc2yZSgOIlIiX3dq0mHq4jQHd2as1dj0w/ayLwynWDeMGTF",
-	"iFbPFTWDe11IUuvN1P/uAYhwzyBaYvSEI4tW9QD1wErb64U7HfSFEsKBs3mBEzuGH/QwgndnGun7rHF0",
-	"BkCNZ43Wme6SDT/dhXfchV/1fM4aR51O66xhkgzEWePI+c51UOzouPMABWeNs0ZQIWr2psWsQZ+NQy4h",
-	"NXkwxBFmq7CVLJaq5Loeh5HLaJH2hCIh0N/KhoieeilAHa6Qx1xILZD1XWWJ/OLl6dNPf74lYQxlyP6R",
-	"PFNcoq2lX2kQL4/fnH62wRisHaVemAfvgJF4h0jD0YCzaOHLWo4WCIfq9AF35bEAxHA11CaP063asdqk",
-	"dYY80CAwnBEE3f8SQdSTbBJpyPE2Z+pkqNvPyULUY8IOZHG1XnHK5+0E3AIxTyZTi99iIEAtmCvkjXAN",
-	"Gbn+x2ckVjJOVrpt7A2IWkgQ3yAKmXaDnoaIXdXIwR2JTpYZeJvaHOdnrpZdWar6Ecgj0E2Gmpdp46FW",
-	"IeNmZ/218ZL6qX8B7gittvBE6lJ/MDySIbA92yluwrXZHFeW/ptX5Khd4z07S3ngwCzl8KL1jlI2WIYj",
-	"nqpZEshrU0DxTtFU+rLbPnz7rtc6vG6enXXsX/3rChgCO1xd8gGqw2KgG1J7DKDn+gKycM+gbQ+JhlTG",
-	"UJGrhY1J032AMJitsWWNtsCdcTmlbFIAEsmL6vsrq1iV1UXZZEBYOOd02RkOnjw+RdBvzjwTpNpQhmVm",
-	"cHIkR5gBoymYCQ/U+W6pGdpn97v79eh5HvPbU6XUy2sqUvOYv081So1MHYSV3Ubd7qJGq9U6t+QopiHR",
-	"I0+9Wx10rG+y8l5f5jEKkkjGODCzd19LBYr4pVoyoZO2Q4T1EkzpZAonkeocQBrbkUSRNmGVXR+ozbjk",
-	"sZA7agUjIi0umb7ZiIeicuFflG9Fs4Q1uplemdLxxlrlPOYrdMr0G7ekUTogboyuKOVUXAAwjf3M2CD4",
-	"22oGXdS500EPNdSbbdKtlvGM+Z6/BPsOq/Mdh2iOY7lQ9htYd8B3Woh0Jh0UQNHgcSKnuzpLLjDc6oxx",
-	"hj7FQj55dXpHIDHCEUHN9P1/91eoZwaVr71ao/40NpV3g1FaejeoX+HIx1oTBxGhZV2pQHaOFwaPDEoV",
-	"UdMyqOyLQm32TrkcsgpPouufSWbTV8uKL0w2sBECSsSlTWULSmktx1Huqxtww4KSa/tYOwwybXmbtkpe",
-	"zYUE0TspZTSY8iQW3soPfRMiLBRGvmeSCJ6CFVHaViJIhlaB5omYmo7dhAGe4SWOwxZK5sBRNCZzARN8",
-	"3ztMRUrhQJ/ZIRbLKC407SXSIvsY/CGAtwsCfoxnNFoYppLKkhn00WDmjNlvqVMfHJ0xLW+NwBgu7JfS",
-	"OMuIM5HMCKKyZWQzZ2mn8jsC8UuGQhJCeyHnsZArHahzxmzKSq/bLRzRXndLUji/hpwlArgfzipLl/nU",
-	"TuBpYIqfqGdLb4yJbmBYRUafAZ2AVA/V6c/tlcTnxBAxvKUF8oqyhCdCWQ9DPDrXbjWBRnjeQXa9DvKu",
-	"UrfunSfDiLhLdf/jHGB3t9PN1EnddaM0Kb9ogD5SskhvekuzorYA6CBX7wC/ZIV+uRhbeq0UM6XSVwTz",
-	"yjTJq3xE0hkZfM1Z1VnRMujp8YtjiOCgr0HXTd296miCNTtKpDoXVO7kqznenD7Mi91jQbGiEzaZYlrD",
-	"3lS6//nt6cP69TU1Yrj5ferE7ujeswKo53pDFdDZvI2VQHjHCjXQ+c4tKYJgKmzLPjF2R8rgm4Joq6X4",
-	"geCG5gN001rLW/X4FV605zGXfMSj1F/VDOBNwc76nis9hHOyqHATIbgh81mdk4XrHdJEk/mIdGrcJm4i",
-	"PZB5HadZM5hTgC3QDFytid9rVtNnpj9d6Zty36/OMhZEO6SCd+mT17vaM9WZT+dQJqCtAdCGBZrwKhhl",
-	"vHAdU6udUsV0x1SsVGjErYp4uMcZX7KmXP90OZadc6RXxMBK4eblgTvX2+zTalfo334fRRVvWBGdLMlf",
-	"T9jaH4n1h5d96u9KdW65duZTc4o8xSVu94wVD77ff1523la7uitdz14/6gpv5QpLdYm7sBDvy8c+CxI7",
-	"r73kvDmum8+XUGPzT7bVsLoqaWWlRbpRismb189SoatVJXCL1I4WOR+9OXruDTJS0knUykMpJeB+SEz5",
-	"kJjynhNTasLq3SyXRLe4c1JJzEvT42JjHkq7H/FQKfft/nVgkTb9bEBM+TzHBWLCyKXv/H/IP/mQf/Id",
-	"yD9xxRAETz/6Usym4dtv1B/Tmei8rRJJvkSVpVkmGzctWz8Z5aayW7/r5mJ7ndyVyjGjU/AZmsQWzowZ",
-	"rVGglVjVGMmdM/bagEBbBI2YCB5dmBAvmsf0AkuSJvNBu3eDwzxcoOD42bOXXwxevX760+PTx4OXb04/",
-	"efnmxaOg4KWtkR9z00Vzs2k+5LRsnNOyOonks+fHD9snnx33D+4Vk1tyKS3GkUHYKF7MIc2hWPlVMN0v",
-	"p4KMBnvnvzrUTRhWlHr1D+6tmNGHnJgPOTEfcmL+kHJivE0S9uu87EMuyXvLJdlcO9x20smtthb4Y8j5",
-	"uHHahrf9xsoD6027yOVApO/6uL9ymz5kR3zIjviQHVGVHbFeA5oPqRMfUic+pE5sW++pzLFwcUPqi8/v",
-	"UvLDksB/LvPhZq6D++HeuDvqDw/xx2R/fK+3qffgQ6pEzVSJcthWSbNnlJ17cAMAZomLqiadMYFkXRyl",
-	"jk0h1bzS5653s8TuTqeTFcnjUB1XZNl0IaM3AzdJ5LQwwzKOERZkucPo+Gm26oY7RpSdH5lPKwWPhShQ",
-	"o+Qx/Rr42xH6RGMfaaB+NZBTJb4NUn9+uHqWuyIa7I9OD+c/6c9+Ed///OqL3nD3ord+U9Jeu9+/cVPS",
-	"ciOlvW30/SsiGHvm7MWUrYCceK5lkt2IGQbVPaUSXaCiVXp4hbcnflsx1Zs2pVRSpD3kstq6rdBKXNPW",
-	"kpZunTBXZEUZApT0By6sopaJpViu38pdjbxkZKOnMelezRII/XzFDI/B9QUaLxESLNd0omaL1pjlRjPc",
-	"rLlLApkoWz5m0JS13IK2169ZbwJBtCo5BRqbrqoJU1BStdB39CHJO0b6G7RqcoCJ7UjS49lyOH6e6os0",
-	"kluGIgFW9apNOXWOAea26e0yAVWzuesSGVZLwtwwnvVe2LAnG6qaGy7vX768ScearHM9m7TAV2vwwvUQ",
-	"6Up8bZV7Za23Owd56Ylcv8upffPS0+DHRl2v61ym+60CEdWvWzqgbeX9fbsH1pNoRy51ttDCA+5V80D/",
-	"cRxg/9rB5Qeo3auCDq1x3Nu9DfSWdQaw/sc3UUkq7S/XxVp5gN5txcvkcWpCNCPv27ZlIFlWoNCojjq+",
-	"QeOCFxTPlWmldGDtZ2+dsTmJs1Y6TQzOAj5GwbJEw0A7mlLk1sWc7DxAwd3AOpPAg33G+Dh9tc5siaiQ",
-	"JMw8xMG7s8bds8YR6nW710EHvdbwjyG6nPKIlDo13jVEMCFw+I763a4+SO76O9a/2b48FuEMz7/UZ+Ot",
-	"3h+1u7Dzzzmjksee1vs5ONs1+9XejhW5Rgxpwy67ZSRbJyGgW9l4BXwMK6Z7eLR3M8UKvhRhSdhoMZjl",
-	"B9e736/dJWZGhCg2a23w80bVJzNuYqMGCTtn/JKBftxoNUL171zoAH72CxZf0ZKOgkFwyiA0oxlUfVGh",
-	"0bt1hkMHPVbcQDt05JQwDccqoEaaSojexgRHOnMaR0gxvYgAjlwTCxS8enli8i7sod59R8PrNOS2+84e",
-	"evWrJEIGKOREtHT1udMy0Wb2WJ6km7JSgZJ52tiKObkZHfR4NpeLlnmHehJuA1TY3MzvCOMNz0t0V/7W",
-	"wiPW3iVvkk0yjOjI48Wf8kuGsEROegrcums60tbKib8Fw3aJnegwKUtf3p40Zs5uxxuXtsuHq3BWyud8",
-	"TUPR5bUbGYtrsOPlkeucCx8kUqmL7npI3+YdwB/z3DILdN7bz2c+eFlpyh+qyH5lz8olx2A97dE9I+us",
-	"kd9ocvZuJXFsxXbKSfYb2E/ue7ZkQ90GHW9EuLkY6R8Cpa4mzfIGJ8NUAjyJsfbQrsGU5hFmN93JAjXa",
-	"V/ro8ZT6+mKCnWBsAoCMoSEBcXwJF1hqN1BxhCAqin7zL/+5UtLhv+OY5BrWqL91QaEtRs3rNvpCaR/e",
-	"CBKbyqLauvTet6dLb6Qfz2PKYyoXq5vP1nVA1XEJZ77gnLRPB5NbIR/ZOFuzTdG7QbtrZ/1SudLNww4U",
-	"zeacsd/Ntya+XY+fd91XrO82pJd7kjaXXc5bakquAmvz0frBhvtT5HH23ZUD34RMK2F6TySOobGFuSOD",
-	"TVOGR1AsnwqQ0OXSO9tLdfXSLBRf5nnakA9/lPegpp/TdxfyLfa9RQQmNyP35hGPYzKS7SmPBWkPwQ27",
-	"WJ3SUXRq+mR5zKOVbTMKHSfUJr9Wj9X21nlekEUTqzJ8uutk+CgaKKslQ+jl4azIXj+3IHv5eg/djKrb",
-	"Phx02m8/+t5KYy79qLNvVafilfFa3IS5eJbRF4SfFx0kfn6OJ2Qg6Nf5W/v+DLpSo/PeBvIQppg1N59r",
-	"2zQbR9XSbUl5r2Qx1p9tboC8Zac2fHuMpF2+Vl5rM4pBSCIdCl+SFsERDkPUZGSCJb0g6oeQhMlI7nTQ",
-	"C6cuUfKJBicEV1BgeWXdaMG2ppbyTF9PtHyPhDTbsKotGo7oiPyoOmCluGu+i/OXv/zR2Zl4+9GP7D+8",
-	"UatJzJO5N4/gOb8gaRK69tdTgeB+1AzA5QR/CAvVhNW4dZINXMgv94o4qe/AZqLBt4D2ups5uPPATZs3",
-	"VQQCkWJDHa+AaQuJ55D0vQU5A6bRspBg2ubbDBZgdcE72oQG++AzBfMI2uWkSf8wzQ4yKCkoUM8F1rkq",
-	"hQZQ1XHGo3TXLnCUEMi+ldxgSDn98k3rRdOytVi52+/2P253e+3uNhIOvgPil67uEw626xJRvUbxmc+S",
-	"L4zvmDGesBGZESZ9yZMhJWy07qq5Lz22rzDwHKSqslSSK4maz3F8HvJLVsgWVTfYxOCYCKWnCoQl6vaP",
-	"ul1odAUYLUOeKAtfF4J2Nspa7G0Ubwr950x7ynUvBzgLUJHQdPPLCCtgyGRDOdx+rmM9812v75IZjWM+",
-	"807IFPZXzai/hRlJKqOC6vkcq8EzMFk4QydYJnEIdc/lzLdVUYfeVqIOepAZxbtrmtFLKztg60UJ6py3",
-	"cjExjiLb8otCI6S0XUdT0AkjkOgJVCl3WigAuBmoMNFX25RpCJoWCqA9iL6Y7xTiOshwFBmvDKTlwSN5",
-	"F5m+o3xIq6e3Db/BMha4uR+h8NbHccxjP6cj6hIa8hByCUxmMGZ4AkNAx6+eoqb21rYQTuS0pde4Bau/",
-	"c4QwEsmcxILY8tMzFuuOwdaBefzq6R0NAxQSiWl01jhC784a8GH177NGp9M5a1xfK3rA83IugX4MfFo8",
-	"1NzhAkc0HJh0FXW3nmBqmClhnq7UdandcfbGNbYGFvGRfrK4E+aFdbfiUfr9gs8O5ufB1ZaKC7XQDI+m",
-	"lJF2THCofoFWYlrTMzE/NCRCqUpUGgAxzCakgx7DvkKDL8wWZ8xWvcH+2kp8sBGoMKkf0Oung54YQQcr",
-	"LNAIx/FCF+3pgqeQQLIywaPpGbN1M6ZSE7azBV5tecnRjMcEnVMWiiNwcKdYceZ2GJ7VxoYRH50LhHXN",
-	"aMsE1N2Ac/pIE/o4mAsDXV+g9SNTXLCj35oL1ceA9WLaoep0+TuaZoiQnTN2xr5B+iXoGzPNb87YN+12",
-	"G/6/urzf7aJvUFCgxgA1hxiw+fGMSLWu5nwpNmbv/UpwFii2xkQyn/NYsdcZCSkeKPoJnDtNFNv5Ra3Y",
-	"IImjAFgfGE0DxuXA2HzqZ93EdBBSAdEm9RPUSLOJhv1zX2c/aJAzBnjILwhgw4Gu7F4ClDcozkovGUHt",
-	"e8peKj6FmthRn2DN0IzMhiRGPJGGegUK+ShRLIiEKFZEbNIZdMBJMRRY4WCnsIp2Fwo/W3gL9buGT7PH",
-	"N/tF7fLALIv61do8A8qMmaR+lVzOi3edk4X7kxAc9o0UfwwJo8Q8ZaBm6IQpDSF3q7v3sF4MvTxO5BQY",
-	"cFpRo/v8IpPW0rIAbMCZQyM60YInsdhBhl57il4TZl+Tpww8p4NzsnAH4PyU3pV2Zk8Xw13JVatjR9LX",
-	"J0ck4zEdUbUS1jfRKvwODpn0uT313JjHQxqGegjgBHYpXdk1uTEByRePCJ0Xf8lu0wiZsGlTHBM9Z80w",
-	"nF/db+pfzA7AwQT0SmBiJAyARUHrGM3t9KG2es1glkjzGlPt745+JOKx+/GUKgGXLz8KwQc5GIJRxM1T",
-	"jgE3kJwPIn4JL7dgiulr7ELvq4VWizHmCSusT/qTnnbup5iEZDbXXy+dJxcnx9Bt+sED9UHd8jy3M/b6",
-	"obo+4mwcUX0QBZHJfGCypfQsQxJRKJ5XLwgJ1jttGmAMJDZUWxyjXdri785+Fi+5y168pv4mM7N76QJz",
-	"RsqL4Hwhf2GOs8PSA6JXIkRvHYaW4Ppav6+P9DzmI6UBDCPNYGHRU/YK+VsAByIN1zDibweGr9Q1mzE6",
-	"MAc9Y4vOD1mB4iAmSsEB2nbEsnmv7nKaZqU6hY3qgzbRFHbJ1NK6K2CIwF1ie0mjQcEyAPiT59qMihmW",
-	"o6l7CXxQCcMXmII9V7oGDZvg2DoMNj11DgdO82/tRNXS5tmyogHLcftAtbESBbq0XBNM+veAXI0ICR0m",
-	"YiETyNUUJ0K67EU/EStVyzAZ4wobDBOx0NyXD2aYLQZYSkWSwpDJgdVUpFKPowA1tT/Y5ntD+a65UxOU",
-	"1aZA7QsyKoG+/GNMHY5j/rLP7xkZ464144P0b5uiXJTQhv4yuivtl+7UWLWPRapRp8AgZmnIXH2D7sNN",
-	"NVaMGrNjI5btipwkdv5W+psyJ73qW+E5yNQrKm9gg5Z0t7T/fDoNcA47mpvzKvOpCr3NuVJQwEyuoUdr",
-	"c66Un/EoWfBrpkw4YzWKgzPa7JeyJgG3lVWB4s+2OC4V/zbNwlmsnPC32ZWFJc6L/txNWvJb1POc4E9/",
-	"dL6WE/sAJ58TSSmivdEDNJ69lpW5z9pfCvJU3VMSiNqRA1IQ9rgg8RqtRl5SwCY54sEUJZa4HFQd+iRB",
-	"Ye/N1cKvVr9Wb3G4Xe7PlNkVUeVTXpcuQY7VqRG7nM4myzKIJuZZVTYLh1NpOrVMA3ahzI/SvgEO9ZTt",
-	"Aifim5kFOrY5L9zjqL1qXkWbwPymTQL7BufbmWbo9Clwrrt6oTuqvFpovuLRChs5r75VCtXa5vQlWFCv",
-	"Sue5ktKRV4/yXHGGWaVFub0OnNtzilW6VRnJlkShWYmUIkpCJts2UfjZo/boXLuSGuP0HChZdqV+BFlB",
-	"glcpLP2udELnx4K+U76Saklue4S8lHSuFHWk4iXIMMw5TMviMu88zRfzOBEKvzfyGE2TGWaZc8u4tFpI",
-	"4DGEuMWUX1o8OB/Khdf754u9pWqP3ydq1WYaoibEE6l2HgU/a7/Wl9pPwwBNCQ5JvNNC85jouCHT0Gax",
-	"8ZblR9ft/fjRvZ/f/2L/Z73P9l58/JP+64PTw592f/H5w5VufMvawD9Yw8n4Iomin4Lc9s7vxycvX+hI",
-	"qI5zaqfKq6dor9MFkDfGNeyA+g543gIbCQkQns8jSnT41Xob8RkLjB9JcISRvRsBLiBhI2I7+EjCUIDZ",
-	"4uX4CH2pXXXgTISBa3ddC6XDf2vRk7WCpl77tjIqU7kaoLkbGP3jMCQVu54W6lldn7Mhx3FI2QRh9Rhq",
-	"AsTKSElSWJWYjGMipkjjkCFBcERC28FaEauOHBbCmGmxTnVCirnnjkA0H6/v9WumvGrW5P9CasNIZ9ZK",
-	"4WMTgSTPUy2fE4a91TtahC9fy684ZcZIMuWNc84j1ITMHfSbX/9bB83P4tJZu5HHGiWL5aM6UMSkqxlt",
-	"GVMdIKbCiXJ2wVmudFJv61KVq0n5G6AXSQlibyQ80iA5Tt7DMOaXJsEkSOIo6KDiZrGs/8IZU7c5DRxo",
-	"AMtpHfsG3mKIR+ctdDmlo6mtKzNtNp0RqefUYl9OCTtjytBSSiAPiS4SjROibKl0ILqnKUM8kW0+bg/1",
-	"SdADaSGRjKYIC3TM5DTmczraaekwn87HgBQabPz2gfrPn2gv546aN3waUWZ4PLnS8QsU80SSDgqMQzSb",
-	"CZVnTI2HMhTYHBPKAmQqJloQAG6h4SLL37mccrsHiErNX/InNHuRDzQOXowiMoaopR1K2Q9QQLSrh2WS",
-	"rf2Ko6sjpyAI1VKaBVMTbMEM4UUQWq1azVrgZS6BVXUIkblxQeKOHZcfhErRZ77Vz5zuqqFnJY0Ahb9r",
-	"KbhW/w9tovu5kbsvxv0KcWZolJuIYorAL6668/s/X/I/dQDUKhG07FrdEQXH0ZvXz1o6wAb5TIbYseES",
-	"rz5/+FhxvigiahObJ/2DeztLUL40484aC+ymhvoPRxHY0zT8AZ7PB3PDMpT07d8D3Tv9zA8eHz4n0ZTj",
-	"/svLi0/jx89PfzxJHn6GOfm8J++/ef3FMHny4xMhL9uj577njb75AzVYfd2lqB/AgL+/d/z9/qff739a",
-	"pIvv9z/Fc/r9/qeKNtQfhjq+3/8UZvT9/qeWQuy7xZwzQcA18gNoOgO/A0LiD9SC0PCjeczHNCIfgf7/",
-	"ER+PI8rACCRCmNvVwv9gTSK43ztc2UlP+32sLyl3tnJHv+WyoLqi6CEPyWNzxFemzBY1b2AiMIIwxyyb",
-	"GSjAMrbvUXOqeVjZW6rz8ZSC7QgEC+GfCpI7As3xhBjW1wR5aA7JGTMg+sCWeSIf6IjvkKsxxwRN6IUO",
-	"AC90jTaexIQUe5w3jocPe/29q8XXf7Lm5utWX6sAY6sZlD3rBkwvv0JDopYhdSptnVUViLSujfEqwsyT",
-	"wbA0pa0PuZNrp7TlFiwH3hvzLB90zGPbKdz7EgO0OoAbStvwCC+03IL00wgL9UadWUbQJMZMKiUI2lHh",
-	"yCB3TMnMSt44YdD+Q5nKO6WWDCvqmd1xvNSOBPVe3WKriZG11nWjrRFmSEgaRYrgYWT60BYVZYP8wUNS",
-	"ry/cRtl5GiZ202wnRUPPAGumFqSg2u4ZZ3IaedPpwHnra05Ilf2pTfisKZxFxwfk/OZIDbPQYP6wptKW",
-	"YtdVJ+ynaPbQyG9OYr1xngqDep+sk7vrWWubzrs88XCjU7oE7gAGWzyAdtnstuVPeQ7yQJPYjZISM0Jb",
-	"VzI6YMtYn7+hmrBoaaBydSgtIHYTSxQRLDSmBx9bP5JoWQ+BkpkjziztecVmetWPT+RUQq5GTqnALgnu",
-	"Bi0ELfvwSBocE7VXEJslY3p1F2CDgrtzHMu7BWzWu8tLAHrV/jaxDmJcrfkZAPibL1QVRvixC9GNmsGh",
-	"QfOe7nVnwY5VWwTR4JKzSrzvnRYaEnlJCEM9TQZ7vXA1jrazriuVSxseNFOpeSj8xemOC0cYsr9jWz6m",
-	"xepNf1X6zhbK0gsDPZFYirKuocRzdeL02ghyugBouFiTr8LgnqhnPwGxdaP0X3jZa37pk4eSV1fSrz1Z",
-	"+XX+ZcW+AstpDVYeRgRvctauVT8pGeYK6bAedexTCNOYlgNNk4i53+3qPNAhvyA7SucZRVgIj481UUfG",
-	"U1Gs39KDt+x394rd8+vgGoDt7NHboMxu/+pqZbGXB3bPjZhWDrt/uMGrdTyiargHheHWVD5KRaH1ICFs",
-	"pLZyigfdfgsySNT2HHT3deu5NLdIh+50ZmPqYR7xJAp12GVn7fUpkLUtUC1EsE1bRrPzzjzS5a1L7ZZN",
-	"eBluSGeECSVnYmXggtmq7gft3mWquppkypPYgY9ywvIC1K1zssjz2ooiFN84n2lIqfI4XxAcEyHbMWbn",
-	"SvFRajONdAr4jEYRNY5XU4UDRjjjcIzRJdYVOqFH7ZkfdPPoNvu1EGPnhwd5nQJU9jrPHebpt1fnuSIe",
-	"wgG0DTw8aOgX1iWC11rRKOh9eDQlA6jfHPRMWoxY2RLWw56c9xzMbvie0Pf8fl0bRXfiKUB613syRcDz",
-	"DaDXrzsCkgqXdUWwEUvXrcaYxkLqYQw2E+f2MF3rM+k9+3DQj8CFEYR4ob2+gTrigUbpTEbnRGrXdSyt",
-	"MWv0ahK6zYUiPsLRGVO/tFDw85///Oft58/bjx6dfvbZ0fPnRycnwc4D/SFdCpA1bzQ/O4l4ipWYsZyT",
-	"RaCLJWiImrqdgLpdS+hLKqc8AcNnx1M2W9RT/KiNLkbkDRZ5HvPZXHpJ9353iya9AZVv6mCHKIQh+/s1",
-	"PxUTLDijbOIb8f1aLykwJp1mZxth5ZfDd7iKp72Ki7QquJRnDpl1b85gbn9Lp6om60zEQ6XveQza/tVV",
-	"YNvKGZ0RMhiVyrjTQsG+um5TdoeLNExqLbhUx8DCyS65IxAgzrRQcKBeoBUQVxT3r64arcY+/O/B1VVe",
-	"4B7AzysFroNm5tHTmPU+8rF1QEA3anU0Pe6DVe7Xe9vtg6Lr4Q9uDuW1X+usnFPma0zLyGWAmozr5VF6",
-	"hnHH6vR2cNkGqAkVa5La9l4aGgDNuCIanugy0/kkxqFOoZ/SidKR1QOtfC2x2XxGLoH24f2gF8LDeSLQ",
-	"N/lREapSQGAaWoMCf6G0v6mphQTCAKuV3RpqkBrE2m7WcquOdTyXOr/ZxeUFp7VNbkqTzgq1ueYeX1Al",
-	"qw7fEr3fyLnq84PazXZXPHWLmgUxxF2ozXa7fViOugI3roT5gCfkGZ9UsBZTh6f43apUpaVndTWxmQTw",
-	"4ss+3uhllepywfWvlCUNbZ7JwDQPDfhor620LHMHgvei5sMIJ2EmFQqBgRtq4msP8aCtMSRua5DhmoOL",
-	"CQ6z2JhTkeuOb5PB1AdZrUEhS22Iw3tbA7FchZBeHYicebvDO0Z0usZpHZfJ5GFhGirWGOPuYt93+tTl",
-	"Io4mQz83k92L3u5oiuVutl7e6GnZDCp6cIAGke5aOKszC3glGi4kyU8m7zuQSJNXUeL163kIiuiXvXpu",
-	"s4rAyWna5z5TEhEW59r978M+98cpCwZK/iNP2TyRJmLU0ocpVIaVQJSNoiQspAD0e1u2aErR6w2NGD8r",
-	"KZ1LaOsmUfoGZVBRdq61NyyKVfu63qSICtZdqy1bsefeOpnZFnppSZLeZ6enryx2gEMnMRkRelHcPT9g",
-	"WuYorQFdb+pfVtIspMZDonq6ns18d4AZns/VFvCx9Q7YzoHpaYzJiMdh8TRaIOl+t78PjLFb0elta/i6",
-	"zl66YLuOllFA3s1l/FqvaWHxHC6Z7sG3bkG79JaXHiW2vKlyaDEqi8FPyLfiY5QAtEjEJ6KFGLlUTBy+",
-	"3EGvsBAoYORKDkZJLHgcqDMb2H/bjnvqBnib6WdourpHWOify7rnDQEyjdLrSyvJxprnAnu93mrIpwpo",
-	"S/eltdadeAtgUrcEWPdIM2ddzaMDAuZIVKJUOmCXFrDS1WGq0LfVmeyX2l7u9y1MnY0pWNS5BoYuTPmu",
-	"hUe9/kHXBWTVUI2N69p4nK/JDFOQAe780HO8QGMcRUhEdDKVUHYS8Uv0NYm5wYth7TFcM84fQaSMSD38",
-	"zvfVBsgPgXma5f/ncTBzwGysmKHsA8FcCVZWjXDpjMLAWpY/voEOvgGrvxleZDZqckHiMvDbFuEbix1i",
-	"82N84tjVmatYcDTGeTVxv96ifHfQIpckiqRZwytTRAwKYVDY6+CBgfgcSxJf4jgUW8glgbraynTLL6Ya",
-	"HzfFUBV0wtqUKa1eGOCA05enr8rlDJU1EwWszMKCxdAiSl1E3d/8+i/2AVvi5OSlWxYgnZtGEaazrKzm",
-	"GWXJVSfkd0RLaWvK4IK6qZLxvxaCttN/t9o80Hq6h4Y136/ZqbfsbtRSolZCoYO7DSfCaYybYQYsbaS7",
-	"rn5kzpAHvzCcURYYqDxN+8aZ9sDGzaBCUnMAqjuCOXfTGADMzskiR+RG0Gp/59ticWuNcIJzaj0KRqCh",
-	"hvQxVaQOkfvy0NKqwES6U3NR06iJ/Z2x5n53b+cBwijIwDd0r0PMECMUDpj6mPoWMzFD97UtW+RCY1gQ",
-	"9ecZS0GLheRz64DP1YNmaoitk0/rmvPeY3tbmcQEGSUxlYsTtXxGPYE+9cfeFKLjcjGiZRg//uIU8RgA",
-	"9c7JAjUDcd6GFv1qe2F3gE/Ay7OhTKWc613k55TU/6heG6Qf6wAiAqA5qz9t5u1Rw5b2DMz92XfxnH5O",
-	"Fo3ra+gzNOaer2afVF8yLhqzY0e224JoWfNROJuYhdOMbGiZ9nB6ZyHjV7RMQqF6LDMwOkgtAmESqkIV",
-	"yyvltadt7ZylP2PNIFeMeYQ+gaVGushY3WLAAHU7u6C4NoFZzKqiU7Ox1R9K9xs91ygE6kWmRt5BQBLW",
-	"zbXf7alDA9fPGOOsnZ+mhWXc7+51ECSx67XSunGFNfAAzc2dMeSZnzHwxSl7C+zKDnpj9yY3pJigDDz8",
-	"CNlKKgv4GEyxGGQP6JwAfMZm2vklMY1s3TN4FNI79Xk1MLmN1L6BmaolbbQaFyQWmuS6nV6nq04D1K7N",
-	"qTLKOt3OHkSF5BROJxQLYgclFX6dEF+b/ShCuTtbUOLUSqGw1CTUyQwTU7ftWLYNGIUm/qchnMIC8KsS",
-	"LmaV1Lf73a5J4Law0lApP4I37AJgkCv2UsP2SxfZ2oDQpi/ZGGvab/Xl0/pTpOgqlGelv/dyMbaqpFO7",
-	"wdXgx27JgX9A12+vDaPENwDNha0BtubRVF1i6ChC2+/2qr6Vbu7uGxfjCB7aW/3QpylI0XWrcVDniTcO",
-	"9oYrmoBEXKH05dvr1rucxPjy7fXbVkMksxmOF42jhloEg+XrzlltFJ4IkJy5E6RWfm46hPsgtk1pvqVT",
-	"dDmlEUGMXyIKCkTwZUojLWTIaidATYOnP+SJMs8Uk1Ene+eBxkck0LbHdPWBphaACr386JkmQ6lm9wkP",
-	"F+udu1s4bStP0haOUO3D4a7WF4qn6+OQKdPKpL0uca/et76Kv488awscqw63Msyqu5qLfIJDg1HzHvnb",
-	"fq/GE6ecPwNAMvVAv7/6gRwh66qWb4GXvkqGERVQ+lyTl163PFoK9GzW/DUivjrgpxLqPOdzgmMnaKqx",
-	"142STGLTe9laQ0tZ5SP9pdJJ3/dUvxJTW/zdJjM99OVPvODyUwDP+xZoRS/jGqSiFFuLEw7f8w01uyV3",
-	"JJ6GDfX1eeIR2xrvfUxJFGowLNOs30rkIOWPwW5geGqARhHBoMDPHthWOI6gpkLL553lVGeadm1HQNt+",
-	"DSuEi2LbCQvxIidmOhVMXmf8SW6euXXJ2v32pr+WSGVJFPkEqP69zkouEZmHH0TmzXjZH7KMfa350wYy",
-	"1jif2tq9tFLIAsAanhHbpC2f/qBzHkTwACCSAHUD4FTghGlzijIhgfQrJbBp3/pcveqDBH7flHQi+RwK",
-	"AQC1zyS+cIYwygrkLE1Zx+UGctjd5GVy+CWLFibZjUShSJEiNV09qKA/NOZRBDWAKCa6MB/QdrZDlDcX",
-	"0GnWjHEzu8k/3fvt7r36TN4zsNuQqW5qaa9+TsRe6klPs/n8Aq7vCLjWba1PldSzcIhAPX9wYq97uPoB",
-	"d5UeWnDsTWTm+xd8II14jGIyw/OMTSGbkOZhVktkn25E2p4lkaTziJLY9Y5XswSoS36ePrRl93aWd9Jr",
-	"NbKhDeYkntHIlnSu4f4tDPeEyFpH445AzsIAKqTOdqEfxO42HM64tNx6eV1qfK/S16iVOTVPnxb0d39V",
-	"HtyRmgE2GUTQUDJVH+AvO7vh4ozpAjzExxbrR06JMHW8AtEs5yfwEHyAdlGv2+1C2a6Avmgt+AqfnzEb",
-	"aIXRAWCQ+axvyKgZ8pHYnXFGFp1ZiP7b36DsXIidDjrF50QgMh6TkTxj1RoDhOlqMwh14m6gP3wLrGHL",
-	"+sQH5vb7ZAm/dyOE3IAZFqU7pEaskuI64VmL7QIvLSGtxLZTJ5qTmPIQNaGuRNALsvPAhuNQfx9NeRIL",
-	"NCRjHhMUQMpekKaa/Coh8SLLNBFUJ19lNL4VVCa10gXPZlb7ZIdPrsrDZ/yyaqgwkVVDXR9TSZHAtphK",
-	"0Vwp17JZEAzdzeKon85Ow/62Z5iyUumCBUAwyX4aoiADZwN4DpGMTJOWo17vPtA11c7Iim3Uy1mxdOva",
-	"ORkde3ieaWKq7wQOR0PTFZJKYXKIDDSGpo3vOOd733zpIY6iPBihzhyakzjlVvwCANr1+tXiUCtNjG1n",
-	"y5hCHpN6vddqDLEg0FTLgcCeUxcB+6LXqG/19yBjdqAznm3asTay1EoYa35GGW20rGPgbeUBpFzvVq/r",
-	"q5+wGai2y0Kle8EZ4yWhk6lsHPXW0Crcrah5tP7gE2RS+q0ySkxGjJeob56HUpNqt0J4eTJbl2rMXG8l",
-	"jSR/mLt/xId5zU1ZYRV855X+Om693ydXnj4kqwINRdm5KxZsBHBw3vS7Y3EuoLe6EyXI8BB5DIqP9lJE",
-	"iqU1gyePT9E7e4aud21EAbQk46qgUpwxTbRpgvaOToaVPNZdQwAJTL0LRms8jGqsu/OYXFByadrT2Hnc",
-	"MehLZ8wkeoccyoVNyxFT7/Pq5YnnjYpFLIIlLogTtUY34LSZOq22o7e21DwhERnBjtyuL6Gg9ps+aQ2H",
-	"Ye33Ww1+bj68/jwWbPSaiCSqdCnEcNVVCP/QMs/eN1v4lMjRtPIIZ0e3JrsoB7i9J+ZD4PnbSv3KmpOx",
-	"EJl+ccBhq7TMZZbTE3Jzw+mDufTHqmF9x0/Ma4LDW8rL2Dwlo4OO0xNsQU0xUicGvXn9DDWVCpVWMZkT",
-	"opSlM0ZnBpomq3kThKAAAjS6J3HbXurMwmAHjTBTKtKQIFOebNQkKqEJJ2c678M0zgNK193LJ/RCa2nO",
-	"yPQr4NeERUQIfat5TBApdJehRASKLZFovEThunmKSHp004rMtV2Bt5cN8ofAEt2e53WZ4uHtM0Vdu58G",
-	"XCfkjzMf5SaGq8nbrE/OIZEGW0RjUpX6vVtDQhCZi2TfEcgSvg3zABuhbIKo1Px9k1RdQM9eRSimz7Bl",
-	"YNA5mMoyU+x8K8a8NlvXNeYhBSdV+Krc4qYV8bbd4g6+ps7YLkWRuNrZgQnYmHtqcDSn/bkmtMbdu3fv",
-	"7l39/OuGjkAlMbG8tN9q5EuFLYKKGsR+qxFhIaFNvI87pUCKaVexawCyGOS6InVTRikJnrXPyaINwE10",
-	"dG5+V2LtkpF4kAKO6cmW9UmDraXRt/STEAATwk4IgmJ5Rn5bPnqXLqoS3FPdQrvo0cNCEbeuwY6JTGL2",
-	"wajbblrTHa8xl/50Y23V6wE8zZXTIyoQYaN4MQdNU0INCGoePz5p9w/utZ88fK4deUUyaPlZ0M2DGO5B",
-	"b4jz9jzmX7Uf/+z4+atnj7vO/xluUT64656O24xFfCc4aHctDqrH8B3ilzfklmtSwwo++SHz6T0zzOMw",
-	"hCIeAx8E8NVlFcphmctVqF1tVEN8ZOuc9ZMk+v/Ye9flNnIsf/BVsNztMNmdpElKsi0qKv6rsuviLlfZ",
-	"ZctT0z2sZYKZEIlSEuAkQNHsnor4f9zPGxsxb7D7HjtvMk+ygXOATCSZyYso+qJidESXlcwLrr9zcC6/",
-	"c0PwAz1HlmDbbQOMhjJeQCynPedzAS4UnVKhaIQlAWmSEEeTF6BrxYPrFaxukUtL66J96jT7BSfWS07m",
-	"dsG/xAHZJ7syU0//7V7ge/uXnNKvo5KXdGu760h2GA4hBexUAOB/btr1H1s23HGVrPd4LW/Bo8j4BCJj",
-	"QsXC45GUvhsFA9TvJD2kGe3H2ZAfRoy84jfM1uN5pHwXt7lS2ZYwsOSSWdzdNVbXWqYdi8aSR6yXsYFB",
-	"cGNOFVksFQ8m6jc/PP+GvOuePcGjAM2L5AMPD9Lvc7VEqmZa02lbNhaFzn33nazOv5mbvsjjAsq6GNEk",
-	"GdLoJkRy8WrmOqxnn3EjJlTEClIUwsfwUDar/wNe/BWNYxb3Z+1290mOvV918ErO7v1Vpxs2AiLTALmB",
-	"wylVmgF9dki46gtATLRQypgZ+Q53GPGupT+Ba1cV+4D2TRsHIdi8LzLWRJZIMVKu0IGb4roa05TFZCpl",
-	"grqCC8VUjCZGRxAxSdl1ytSYxc4ip8ds0RdIktoioZuTInFSMY9UL6ZsjQ7x2mzEy2xX7KFLeHLCyA9i",
-	"S5JQp5zviNdLDTuE6d+RzXJR6z1pt82J3a0OJ0vdYh/MUu75AyIplExYiwo9TuWUR+AWsGtexixb+FYU",
-	"mkH5+4f29Nnf1vyfkYEFr0MEI9iifBkw/geWHzUL/DzuRN2zNm2yJ51h8/Q0Pm8+e8bi5tn56WncOX/S",
-	"vT5jdp/ImH1lepX/OYjGNEmYGLGvvjn/kSVjSbuv57ffpt/8ePXX0ez591SyHzr62fu3vwxn3/31ndLz",
-	"ZvRj2fODCdNjGX9loAZ/90fuK+jRn04u/9T99k/db0tH70/db6GX8HvMzH/sGLr34VQPzIL+ytyC11Uk",
-	"p+wrmY7+dHKJYntg9bO/GET608nlNJXXPGHuTy6umdF43PNmer7aPDl3tX8X1jHNA4dKtI8CfGsJ/Ggu",
-	"hn2YyjlUeTsSWezpEHGgORBSD+S1WQyx5xeB+fIKnqcMYtfsjSAaM1HYr42YkWj92gH8Iz9Jgm3BzQ5n",
-	"Tymu+Wjm2uGLf1IPX1++v/p+cPn8+ev3P10N3rx9/S8vX3zz9p0RgCDcwrKeh61Pw8xAU01oHAMzg8CO",
-	"NodU5S7z/e0FRdl8GIXveaa5ULG0gYE0h8UYbbmtJpHrhH3hphhKFeb5pvm1gjrVy7WYukzJpcNWo4ea",
-	"q/8rKn4NUHvcoMQ5fy5oircs5decpY6+d0knAaWIGv1m2TriwmA2KBrfuMnYx8qM2/jdNPmQvP6a/f3n",
-	"n/82/Nu7J798eDd8ebmTvN0L0p/LmGXdOWQ0PNgUukGGW+aY7SbXdBf0SEtBv5+Qwg9eGtV6wwkZik+C",
-	"Dr6kcPryaQ+MtkzJA5zLHJz1ipjkiszEjZBzEWARTxYHhCYpo/GCQIVXMMhpspCzVF3Ymsl0RLk4kE/b",
-	"VTbjikxoci3TiWmS3cv2+AU/IjF0sNJ+Us/PXo2gL/zeBIQKCRzqy2cpIInGn3Llvx4WRjKEeszHgIq9",
-	"1mZh/Q1sHeGlNeodlrHM8OrCRaSG8mCn7Xaj59jBB1Dh90Brs7Rd2JKwtF9hkEsIz9IAfW1Y1WHvCBXH",
-	"kIMjWBxJEEDEVeIikZwlMbFBISmDQlsHHqtHaptGmP2HCbgXRKcLRJhPolt9a2BhvINyhTNMneXD1hbb",
-	"Xd/6Zy6x1oalWzlzDEv/+EG2E3nLPJ/cvUcuBJtJS601fg+eNFRAQ78CQeqTu0DiElTJrIx1+KQxrcU2",
-	"HCSm9Rj+tbXLyoudvd8AsPPeydmBQxoefoDtZ5/oaWNDN0DqDpLTtJPtF+WwMwqXmzYSIB/3QhMeKVfJ",
-	"tj40H4MyKSyGHTPT44C4vWQdGgZlYjkXOTtlX+RkUzYlKp1BPSGLHapHuMb0UYU61DpWKtuNtzBiR9D8",
-	"4mNmPy5kwkY76pT7VkTQfpDXkEY3hAuSSo2+jr3hUDP1OaDhOygqKgUjUECRJl7xcnRuI70SCd/RBRnz",
-	"VhgY5JpIpUnnCZEznRdyb1ijWV+UZAHb4zZXHurmaBA4f1D+pJwL820tI5mQ+uspE5cv4c3aa6IKnD92",
-	"wpSC4n4yJd+B94KMmDCoyp4jVkLDzTfev32FWasxnZpNM5zxJFZ9kdWjcPkaDeQkdmEJc/PtMZ1OmWBx",
-	"r1C0/ZHyK6Kj513zCbNVhfpiPpaJK/6flQK0f5uTOPugwb699FIwGbi+BX45s75QUTobDlncaJFfxlRn",
-	"hcnywnTY7sDmw1AoFYZd6bbbFyUikIEVPec0iLGpQuox5MvklI/moC0WtoZzXn6dqyyoMON6DgPCEsWW",
-	"VwaUILOMCpbWt1oUXjG1V0CgrRtfyErbFYFNGzKktMebvQQzzEWtV/ue/y+1AhNCQrURaYOJqvVOO92g",
-	"tPk5SUIuwLrt9t16tS56zCAVrB6zKWc6kpM/uj6+L3OigFM8SVkRbvU4lbPR+I5a986syJ+aEPnZYSlD",
-	"j0zIHy9l6LAcyLvSH68nPpbXZD2xsSP5AZe0R4l8d8Jj4vMdP1J9YXSb/BXrCY4vCLW9MXI54Uob5eO/",
-	"/rOzxHxcehjdyHz86UiPn33pnMdH/Ppjkh3fmebYCmrHkVBR0fe10QzkHPipUKn2oQ1NSD0SCjpBfzuc",
-	"SgyyQZ1pdUOuZRqQsFCfI4S7+iJj9VBw7MtOCnX27zOaYCyxQZmJOeSYg8VVee0WmqZ04ZR9A0lA6W6+",
-	"pC7IUOoxueVsrghN5nShCB2lbCP9+j3rHx+hGsqz7aqhmLvbtd2ZzPJR2QwUMC/ZIVqmMZ4FF2TOUoYR",
-	"LUelZz8MyA65ynMx43bMgwl4CnuHi9FBNKBy/sQ4xo1o0WIpIB/3MlQeLmJCkBGJZ5F35nrj3iqD7Z95",
-	"vboVN26zu2yyA+Zbf3YwdCzKdCzKBBpNest2KB7nVBk8I1WaFkDLPZgkN3+f/LrdLiqu1jeWYCrjcg3M",
-	"Cap15nFZlZY1OWvnXqVbPt1qG+56KFjPVw4D/kdhK7erK1+B9kJ17f7QWx0hZJ+nHHL4xlLlzL1ZPiAq",
-	"7nW06i8IxpXiRaCSg8rTQEY3afSsQM9zNo16DBKfSJGg8Vvh2V5m5gOfXE9I+277Wuv/RVmKpvPnYFFQ",
-	"SxYC+2qasvyQEUNNpnWWh8AIbhGzmJjuSEIJeh2wAMJMcF2mg8MavAeSlJVduvUO3G7r7bapPopI/0Lw",
-	"aKeBq5L1sDKPhOufinAdhr8MGIuCeYsK/D64JOxaexSg8I6LHDW5JjRBTwXiKost/gGEmV9sPHApqBwj",
-	"YT8ZQXPlctlQOuvKk0E8zqpLTake56wmPK4tg2pppamOV1SKC/3ktAaUoXwym8CPltOTC81GLMXqUqVG",
-	"/m8xYNaW61eaLi5IQfDbNHgbURsU42Zdf9yyrlit+8fOVlfG2wmBP0qJ4I8vurrbi67zP6Lo+uxSij4Z",
-	"H+lGWTeW8qYZs4TfspSzalM6kFZIza8XRM70UH5wHFg/vb56+e3fBu/fvsLf7ZbB+iBjmkILH19jxknK",
-	"pjLVOSP2mKq++PcZm2Gg6JwpjcEsLfKGLhJJYxSujvDCEhiuUhZCfNWCRDRNFzY6Bsz4WWaOecTFNTUu",
-	"CCW2zywGD8ENY1OFRxEokcI0jammGIKqSAppETFGBvbFUxLThWqREEItIdoE/AeKCq7Nwu2R929fYdNT",
-	"Fs+iLAmSp2QsbQ+oWGAsEB6XpLxRfZEgPcwNW2B2oLphpfxe30t58wK7sCgv5LjBHPqGwtLc6r53QK8R",
-	"lGZh5GsHTebchj9VVn7E+Jpt0cjv5zt89F5LJ1Kt2WSqVa138nRbCLcLxyPNGsOBumY2k2rZ77QiObFA",
-	"ftoNajdcmHnDPVSzUbouUCllEeNQSQ8CmVhMztpt8lJolgqaELAwpeQbm/wm2Ae91MSTQhPzzAVG40rp",
-	"cFIwtJj1M0JNw/xjoIABCSJzpabJLmG2/pzhMlsVJpfEfMWc1fMFdCy/uGrGMUvKGyIPysf5KJsfKiEd",
-	"PaUp0+miunDUm5lWhJLQLJjQfW+Rxeoa3Q9gGmLvuSI65YjHUkSM1IcLMh/zaAyYnHk2ooTyieoLbkG9",
-	"EaDdx7SF+8QCMzWjCXxMXl8j0ZXNU3ZlZVvEgg2NvdEwKC8wwxLfWD9tn6Mlas4Va2wCzrcwKFvo8W5A",
-	"7kOVN2Cwsy6/Z3jkgwG58xKQmzIRo5ewEud214L9ZVKlDLtVERDbBC+l97NXj/fIxhZSD65Bec5DbX2c",
-	"WkDgA95xENIbNYvG+cfquSrnKSOoe3lqG0GtrdHyVP49BsF9HphyrJx1gyFLsIoUoepAGenZoHAFkwCN",
-	"qCvNk8QtUiCayIas0fo0acaQAI/NKyydbQRclrpUflRBZw/cRNJZwrLSz+CbZ2B405qLkXoEvytSD5Wc",
-	"pRELyXVC1Rii/MVNQKapbBCodh6XsaK/Mp+4bw+dn4ZVmT/WbbaflFaRscHtf4Z+/Lnml+t+0jYLToJs",
-	"mSlmMBZ7XevVgCkEErOGv7FIe/lcrhQ4/lUCsCtNmXMRy3mtVzsZ7+K/g8F8O0vYujAdmK4H77rLl66v",
-	"79lVX+2/u4RH8GkbxEuTBPxhUE/QTq4t6UlgLZiln815aM2C7mhvfwn6AusRypnQkDUPz8u5uHBmwh4e",
-	"nbGElGJpAAdYaf2BLpnJxfxMqI7MwbcvbFYLqYd/DgNCBWEfaKQhdiYg4TRl1/zDn0PzovDPU5rqP4eN",
-	"XpYzFbq1HdqOmkN1iAs27AsupjP9l0JWVUa4xQX4LNWUQmZpiGs2JHVKVMJBlOMll7aEn+yL0Nuf7rNc",
-	"kOuEj8a6Rd6++RHuvzL/Te16RT0X30fCziRsEYQomC4N0YQwJEy5wGqACwbxyo6GpZBzdNo9z7K8nJ0j",
-	"S/Ayn+uLEDC2eWlEX4hDE0G67oCLMMjMJxQ/K/xUp9hJDxujXQyOBs7VihimEn0b9vX+PtEdka0AQjtD",
-	"0EuzdA7j8HxY8L7zyK4D9mPp2HtycObyo0x8FLWojV5ONztEaTlVgEwLg4+VIAAg6mlZj5QFOikbFTrU",
-	"0bv5ybyb69fKFqYR8+hn5eEspDHBysvsTFCgo35dcIEaMQ2CEYL0n4OOk6qMH9AqPX0xE7EjBcDdQBct",
-	"cpn9ged/5Gj3V793tkCLlh5TQUJAZMu06eUIkzFLGamftk8blbJ0f+dqQQg988TKkkDxJMoNg5OZlRZd",
-	"qM/hyYLO5LBStr1fB+8iYjeNxQ7C1Q1XpXg9LxGvdxrSL1m8PrhMJwtE2wtkOVqfypTIEaQyjahmc7oA",
-	"1b/oNg3INU80mMIsC3CO31AGWLTI81mqZNoXUzriArZQj0ypUkUWhRDsrxHcGxKqSOj+7TiHzQ3gxClF",
-	"Kjm6k1fylRxh+7ZxTcJHJlxvee97oxVvd+sPbLHlnTaof6t7s5K4W92dkdVsdTf6Rp8nVKktn7BbfDv+",
-	"k29TOdnmvitZu1fvrEdwfBoU+JeeBrXIHF4H85RrNuiMBw5u28VfziYrv8SFK8sUTo5EILvp/Mkap4lH",
-	"qRTPcAcA2cSzTjeoOT7QWq/2+LbzOBpT/dhjXKkFNdi2+CV4rHvatmkrnc4yWQVUd5aTqc5a1u0ENQhJ",
-	"rvVO2mbYqZKCi5HfPyvFoH+1duevL5787dkvp//a+f7kp6c/d9+eXZ3/S/vvPzzPmZrQwA0xRmgScFpb",
-	"lhKzxKHh5cQEtYwPqmsWgociKBXvavV+r+iIvZKjzf7kmbnTYOXRn1xiW8xHxxdF5s+iIHrMPrhSeuuM",
-	"7HKUWfMsH2cCsqaOcfzymuTVf8xrw8aywKKKPH/3L5Zgti/GjAL5sJxjxiwKJAiugbXHYvMEOqGNhk4y",
-	"pqGYajqkikHq5tBG70/YRKaLvpg7Vh+wfPJ/VAmtbz7Yenk7i62jdPlcpItmH/TjSN0WpEqNx0GO4UEO",
-	"ioEFrCAXLkEuEoJcAgWAekERBAOH8AFeDTwMDQpgHawIlqAgi4JSmRWUyrhgGegDEAKBJ4CComDpCyNP",
-	"yuRWUC0Sgm7wNOgEpwHifLAC90GZUAtAWBjx0e0E50+Ctv3fSTswMrF72oatl0sBe7JXOuViVHWCMeAR",
-	"AMeIQYtUzsGn0aoFNUQMWAuWnaz5gqupVBwfX0lzolrTaDxhQl8YvGKCTthX/RogYxPkRqRu+7WwVSs1",
-	"VNS2fL4WrPbsKI88eYRY60kkKwuqBdMK3UMRvw/CfVDcf9OUm0O/tdwXd+zqb/EAnFDul5OnkHO0beJy",
-	"J6jxCR0x97hRDP3Xmbe1l5KbMz4zcHsNIjp1DbJXXFOsSWLK0oE5RnrfcKgFfJz4bA43hT7ea/7mWooG",
-	"1Dbg45bgDpz6pusP3hvsiBJEjAPgK252Q1T7hK8g+BmfA1OntZ96iYwK6VF4kmBNMSNPbOYlEDSB4zGS",
-	"kHUZRown9fpM+Mub/Nd/Em9hkr+Q5V9XN0Nf2Luy7ZPdt7ShSPHGznj5RrcrzSvr1t373//n/0WyRdsw",
-	"T/jLn/wl/9H8trS8G+Qx6QRme7Tb7YZ5bXGXkL8Q2JcKOp7v0BCH0wY5gr87Z7XpC2SmGppxFqPWJG5c",
-	"kHB1YMKM0BJ+a0If3QRmJBOyL0L/oYCES50IgaXC73XYIr9ggct8g2PUOtPuo31hKUrZh4ixWIG6HNKh",
-	"vGVW0wgdIacXW++W13SaLJyrH9NlzaC1yGVfYG68ZagcLjzaj+HMT5vDAQbdHt3e1ozlTF4zkTA0VfVF",
-	"SJNEzgczgbgwcIw6zvLOFZGiTM+/J0aNXcG4AL274eIhU3DvUcBtz3f9UOTbTrNYpdt+GZwfDy1H6g1A",
-	"jaXtKJOpRa3zMaLcY7UQ0WOAuupo+m8ZRvMg57P5TAI0j+4Ku+VsTmLJUKzDBstKNU+lwT2LqXUbV8Us",
-	"hEK0ERCWqRATNcGq32iRt5ZoKNcTrFOR7BSuAwsVhubdQkSX0M89WYcw8QwtmL9ae+VgCtTxca135pxj",
-	"hbq22AM/ytxOQws+svW+y3risQ0fkOnwPsH0SRfx777gtAPva6+yIW3CUpyhg4Hp+X0fFjx2MTPamomH",
-	"FllkK9StfwCWvhmj92KmEDA/ATfSQkQOjsBSSz1A3BF0LW7uDruahLM0Qc3adJimWEY+iwtB7dRiDrma",
-	"S4KhKHBk6ouU0biXJa1aPv16+M++bXbfDEwf9lW/FvT9bQd/+9sJLpSch8zqD4O+WH8usyX6BXk9ZcIg",
-	"PkubSi8S1wXkj4SmxVRT2zAew1fNh7gY9Wu9f/btxsXWZLY7r/WIVqbn/drv0Dby/h2JZZLQFFrWF9Ck",
-	"gERS3DKvjG0B38NGi/yIdPaxclXkbpmIoUYyu+YfSD2UUyYof4yAFDZsNKznwfZLciRUaRI+Dm1GmN3o",
-	"GusJAA8XTr0L4AFvNdWEZoT5We2YlJnGKx6zFIJcbT2DCcUElpQpmdwypP+ZpvwWouviODUnEDyI9EV4",
-	"+erV618Gb96+/JfLq28Gr99fff36/U8vQgKHE7PMNkvZN3Zh7yFnH7JQpZHd3zMX+YTBPTo7vpQeQ4rC",
-	"z8mwomg7bbvD2LJQdIpY1TecdC4XsaUCFELWZsKGepm7dx9xt1RKxN4q2e0cfHC4HeZQkHLIiFUnzL6w",
-	"LTlKx08lHX8xwGRkm1Hcq6SknbqsKvYmkWneVy0jy6qMmydCtFp5P3uvw/NOHvqjWMKAwci9oi/qNLGk",
-	"x0UaOe4CLRs9zEIpqWcDveSKXIP8jq0BzUhAwebZwYc69l3gnLM8sSGm+FmrlBRMESFJIsWIpZbgncSp",
-	"RArmKiA2G+v++No64KE0rdq14nbWGDx2HabsI/DfldE6O+eKPau1OrUgh0Pf+gKL2M5V2Yu86ivunSd5",
-	"hZVdtXyUM+uKqkBTjLSeJZkh0+kFLvfJiX6NNY8sFpq1/fDw76NXE4bxL5RLyrVRtHBY0/CYTQgX4MVV",
-	"mk23BLNN1paMtNkr9uTUQmlT3xxg4YznjM4GtYrXFKBYX1TB2MUy8NBEScAY5S+8wnBkkNQXMCa5tWYz",
-	"LfQ60NrbPPMFIVclHf0uuHXHDq3HH7dwHmWuui+s5OrnDjCXDj3cVvXhpcjRrrbFlI3GhDcsXUKGoATj",
-	"wI4AhlxzYkRCx0XuTyvUZKsCBexIq3qb38P5cHmj78pd/g4A1IzMgc96cezv5F9Xw3Ptn/a8hqaD5oRC",
-	"CoYDL/sC8zhO4Zqw3buAwppTGJAw8OtrljIRMaw1k1U9Oqoa93FgylIQKxBhx/PSagJkyTY8Zih+/OwZ",
-	"s5edfw7y23nEKmJfdgrWhQldVwjttfW5EZspaEkO7JK6IJSIWQKdtMd0xbSRQ+YqlgwGsYD1SrOgjXox",
-	"8MLebDqpspCKIAvZiOi05J6IThsVgmL/tMAlD3p39zCFQ9KtPswwhe7H8azdX5jCF6fcPri0wozbtQCM",
-	"axVfyeOoOU3lLY+LxUyXy/lzIIVmUcrQ94WhCU0pksUFCaHqPNwzwHtCougCDsyQ2mzO9RhPtopRr3kc",
-	"vbEtuOcQXbdEMPS96PKIpBAs0q2Ei9mHViwfS3N393G2rGqBeV4OUjbiSpu9hrlOwF04YBMsxo//dVdt",
-	"pq9LbseLOp0pPUjYLWRG+X+5O2aKpRYlsn+a32BAITtral2MTbxY2w6kmDDLKsutX5kl9wMkZQU1rtSM",
-	"Wfuc5evDQclz9l/Z0YJJinnKIj2YpdwbV9PKgiPJvOGxgbAhjW5qNlkaVmPKaAyaeDIb1Xo1mAl4NeYm",
-	"bDdfcO+2lZsUS7m4lptebXYGMKXscAR4/fLF88IyrsDKbLM9+PBkxcUoYUTxkWhKkXfcwyPp7f21BWjM",
-	"cuwRc3tIrrmwZj2XYqPMWSrmKpJgKQNHSYir2fr2xyy6UeTlC+stv+gL90pYRSGZKaZIuAIYYWB5owZZ",
-	"nEDoryK8ZBayDT2FmrdZ5pm71SartYC5Shl4rIcjrsezofmAXfhhg1xzSxtlGhcAVXSAdFyqL6AjBi9c",
-	"DUirhEKcFzFdT3nMCNct8jy/DcD6r+9e/0Ru2CIrgeNGgsgU2+y1ktRjqTWLyZTqsUImKMKFlkQCuqlG",
-	"i7hJQzbryUxpMmRkOhsmPHKecNNmG5W7yReux2xSZs/0ZcM9VM9ZD6hFZKypkyg90U0zl02LEE2YqSZg",
-	"1Cog4tQWgGwJ2e4EJgeM8D3Kx6N83E8+3mVBb5KMX0a88x4EsZELhs49ojTrvYs9M+pyMhtl0UrsA1da",
-	"HYgcFr7EFdH0xsVEHii2Ajv5UtzShH8S69FlHBNapZusUU3KT0xbkaTxmAnNNWeKJFzcsJjocSpnozHU",
-	"fvLYiLWUF7YWBJaPumFsai8gRxQ0mAsyYXosY7X+NLWDaRJtag/CNOl6/1mYKHdfZ0F5Bqs/r9+x/Q/J",
-	"R9F/FP1H0f9w8YfGd0SfjbSO7i33Qe3YvS9qx02OmXDJOlmoXYcXST3s1/q1MHOrcN1YL1/3d6wsoehu",
-	"oTX+xjqgf+UoKY6S4vOTFA/S21QmOh7sQSzzVt39LDaliwkT+jGWF2SbCn/YKoWU2Ocy7gAQFXUYiYBc",
-	"y3TEYlvedIH5EJZzYJmirC/gsA4ZWTmbJiTujqlXzDBmEYfw9BBjkcPSiPM32KqfoJXlHJkVQs/1n9Ch",
-	"nGk0HsgU9KnyUnvw40DICh6jN9+Zvd/ptp+0z0/a7fbl0x+6P784/9FIZ/rhFRMjM6FPTld5jFYqAX4v",
-	"52RCxSJrY1WTgPS00B4bHgEpOoFHB23+mtAPqCQAb85ha2R58aVVbMHnvZNOr9N1gQHnQQ0P6LVebcGn",
-	"1HQzG/K1wwvzrbCsgWBmm3TarXbb7IWUxmyQlba6env54pvBu/fPn3/z7l3td4xw02xA4ziFxp202q1O",
-	"56T1FI+KMJCmAzHXLM7eB+1xrel22+3OLj6v1RVbgdr55B95rjwIBIFmsciB0yzmmugUFSIHgPamMuyD",
-	"dbUJ+YwcfmQxQa0jBgb3FRRohYXWqgKp12nurd8Go7gqtqEKBRxH6P2cFsrrkmILijVJST1kH6ZGaw57",
-	"ZCamlMdkCvmkeFkNqEHt7SuX5mBq3gWjpDVLzcP/R93W2/oP89N/2O82/rdaKZzee7HW+yThnQBTZA5S",
-	"6wAy06ezAS3e02nnOuad0ZOvB+cpXQzsGNPEvnqaUOFRs1vS3IzaIC8miPNYiZs+wW1Q804jNOERu986",
-	"qv4uvIwnXFSR374WLKO/dTvvCMHLkQpaTpuzqR2gDbCbUFHNM/gmoeK+aQZLt1Rnbe14SSw5qYLEzJM2",
-	"1Df0eajhb2CGXjre2rhGV0ivvO5ceSkEUMyKZYOKFd8yvDQtnEihx5CjZEMWu+fm+eXth1GOtWkqa1Vl",
-	"Ejp3oxXM5qqaVTChIiDRmNFpXn78oe8FXODeHoC/19WWM3eQUUrNcgsxhNmsurCw2EJYghhAA3NsOfEg",
-	"le0C2eRw0YVIreGVusvqy00ZOsYsb4PPKof+MmllOjRpJjRPCNfESpxWX4SWAY8rVyRNTWiSmNl1axya",
-	"ReqRGebyY1pCxf6xKCU70dtzazbYvW6pnTbLIanmdga5PwSY3dHVbyar0n6WUHEklPtU9dfM6Jdga0G5",
-	"2BhS8D6HOpxPP0zALLEV5CN1x6PpHnmk/FqiBucsjgOypixmE/gciWTMFKI7iShUpBpCMWGmbVX1Ro/E",
-	"HIgygHxfKM1oXAWcx2ypnVf3JysAV7FYd02qMtO+T06VUwsCJBGxPwdFF97qmm71xdqNAltjcWH5Zkcs",
-	"xq0jU1cm11cvJuuS7k0H93cFOsFxtkNqlfflg2RWfRypvEmUnt1RlHaPovTw6PTlJEVtkL25zGuCzKvO",
-	"hQKJWG1CHQJFnVnRviGV4GM0ZY58aELVDYv7oh6++e5tkw473f/+n/9P2LhALJwBtXqccbOjp9NsSCOV",
-	"baC+4xKATz7CcjlYnacMp95mPTRt2cnBhC2B3AGu8HNVtlDrdy+zhCZ0JqJxc87YzR08SdAYbEjBdLuD",
-	"UXbdxi+ODpa1+fwtsGY8BmOsI2aW0dPxz2YZVZpii+Dtm2ItNV4MlEwT+mEwg9Z1cgddYfbWWU09oymN",
-	"NL9laBuNB1hYqNe+V1toceK2MYTCIjraQVdtP8t6vweXaWGU1xmEfoSK8CHMdUhSKmI5sfsWoQ5zprqn",
-	"ZEgVa550oZ4EjTS4pjrdNhlyrRoO8wBs+gKYrcMASZvgOMLFqGhKCgjy9ZHQLd+QaD5BvKBJQurwMLq4",
-	"XNl+o9Q17IHJ9/Us1xhDErkEjIIRI0OmeGx1z1X07Ys5lOvNoZNOp4ympiEG2Tej8z0kO+Fe61bs38KG",
-	"veNeO6RBCEXwvyGoff9z94cX5z+e/usvz/7+5uTt1ddPfnr+7dllLYCf/3r607Ofu788+fvVyb/+cP7j",
-	"i7O3X3/79M3z72u/lvb9jp392sxyJdETTLKF3COVyz1ZS1CTkte74VKVQrdd3UJzq0uSxO875JFJ7Gl8",
-	"dicHjrnYq064YWtXFRJcXVXb6FlbBNmu17smXLg/O6ta2B419UwDA6h2hyXoHCgHuSpga+IFOe56lfj6",
-	"4iTwWh6sQ4LAKh6doB2gyhEEZTrPXerLweI5bIG55aV6tzJz5W85FpvbrticBzdWZC+XnNsBarbJCgOk",
-	"iajw6N6GDKCOTVh8QYY0oSJCPnoXt2VOPItNAHO0sX4yk+mSoNqkP28SAOYd95FmcfJx0ix6JLSegDgk",
-	"SsupInUInlWzCVMNu7a5GAWeit4X1q0wkmTIEjl37lxFlCTXNA0Kevkq8xUacjer1PubaF3nMh33Lnrk",
-	"Ie21n7kxIBu/ZXPA3UZyncA+klF9NnbXXTAxF6jXLE1p0ozkZMKVgpL41QbZ7J5cUGpJuLjlEJBvyel5",
-	"ai8x9YhAhCfGfS0FxJaJV2xN/qHdIl9tQx4p4nWnSq+3N99rEOyXEEPq0GLbGPtOYIeKDSxOuT+90Muh",
-	"HNYCf0ghQ8v+uRKiuXWYKUsnPLG5CPdsy1xeadvZM71VddTtV62aOKj+OK0P8sRciqYNonzMBeYjVhFC",
-	"v5yYE4SyTFEqJHU8aikyZJGcMBLSKGJKYaHUUDUCuAIBmiGpW1Ylyx5fuLUvZGpfG14QKlxc5yMFxVoh",
-	"ISokcy4U8D+BvLPqzSPVIObhKV0kksYhqVOxIGpMp4zQvlBylkYMKhoBE3WjRcIJS0csJHWbeNMgUG3J",
-	"HIVcNOlwgbRRPUItf5SjJ0FrbV9MpUyA6u+GT6csBlPvDWNTLBhrY+3tsR9LDQckkjKJ5VyowEb6papR",
-	"qOdqvw9MV4pQA9ckxJcAQddiykLo7IRpGlNNwxYJbXxASATUqw2xxwMeo/2Z9oWQomkE0ILYQQosmxcq",
-	"l67AYt59sAtRTezgYQ0qeLKEyN//IDetvk4ZaxrsJgkdQokB+yJQ8U37IU+KTsxkXLpv/iZ5seaAX90x",
-	"ICxRzKc5h+djLEKgWbM/a7dPIrdU4C8GSwHqhF2+bJqxy+pfXZBwNNWW5myUyhuIxXRU5Y60xD4J9dI0",
-	"HyY5c7kyDSewx8SoL9Y3IuO+zgyngQskwmWT1/4dUgUFuHrQUz5BG7uaRVCKOMj8oNlEAamKnEE1IyiZ",
-	"IAiNjZRUOqVapnYl+eNmlqf7DnKtWWr2evjm/XJdHHO+DxsFH4H7ctYEERPBzKaMaJpyplwB7dKDihkn",
-	"O+UvEW3ueE5BNSmVN+a/HuuNaxaAjNsmtaB2S5MZpnnbOzD+1N0ABj46AT51ZRA8y87s4VdskGSt5xrQ",
-	"NJebcLHZyY1PQ6p4hEFAK2/INkqtV5tQMaNJs/iLldI/wm/kO/ubmUo2Mr0D4KrhiQo2fbHzb/EiVhdx",
-	"Oy7rrzcGftOmeqlltDPsRifxKTu7frLStCtGJ+S7N1fkHVwuNs81Kg8o/bdstASbN/FVOGYohdx9fi/e",
-	"JJS7an9bN9oNp//D0mi+uSobzLK2jqbam9jVq13T+B10HbPo7Wq/7+MwPLHfYoCKUqDVWXom+LeVa0DE",
-	"fP+rw6qLO64A29Ku19J2dUv3WhLQwO4dZ7m6WAqw9wO2w43mrBjzGEskmInZXq31v+cltz+YY/xW2f04",
-	"CLZAx48ojj+F+o3TkMtE5LqA4L7cBuCr2muUcFypmxJd8a5lZ12WpZ9QbS6rhYjIb3LYIu88RmuU1inT",
-	"s1SwuAf6X18At7VZF1YlR+XIXMSxsJerxTru+XvJCsvGwHJbD9ABhYGXJTwlebMttwxe9hue/VCGYqhp",
-	"DX6TwyIgrp7R22fN7slVp93rnPW6538Bo6KjN7QxnteUJxaOfpNDxKJOp9Ppdrvdk5OTk9PT09Ozs7Oz",
-	"J0+ePHn69OnTZ8+ePatVQFpnT/C1BknQIJVaD3Zl4aV+d0/atru/B2B1SW9pMlAskiJWtd7Jk3Y7qCVU",
-	"6YFZdZve4aW+fvfNVW4VWu3Eqtg3ry/pR5GmxW20jF3GbIjHczaMxlR36ZTbiq+/7ojw3iqv4pjExdt6",
-	"+OYGMx4O9Fy310JeJe01MExzRZxmBCc3OlQymWlGzJyaYyPMrTm34CHerB94Kvzumyv/OG9OyG9ev7sy",
-	"YPULGBsKEJZVzSGKCXNivvSZn3rka7iZ4GnOf9Ke6C6Qo3LOFUPI7YuhBJNGDlUWPj08DQjX9oNYqhnu",
-	"a/n2DUvMFdjTqUz7Ak+nDReZ5SqpyOtc2MDbIAxXGF2vjif9CaNC4YvMaBU2jRm0vlg1g5hxc9aEFsGR",
-	"W97pdvTQMMCVqz4kBTH7JJ4lrC/q6DlLlYa4NJdTYKuauip/+N4GKD9QN8Gr+0fhwZZfSTXsC+T5Ni/3",
-	"DvWFgy31rQkX2cmaa4ync2vV/GpNLjuYEwIyH/NonNPdoHjAcomQE6ScTYDU3QnfcucUz/eBDcRbOa5D",
-	"4RwpwDAClbixgPFYqqwYt8Jq3ImU0yGNboKsLrcEk4y4aSYyoklWpht2FbD6kC1JyrlukZ9mSWKdn32B",
-	"g0ZdAchNKsB+MX2gMeCuWzrau1U3ZGMuYjOcuFEdqVd2TijK/ewA56w3Tfy96Z4rl0RvUqmxYubhxNHU",
-	"fcMKo99dqM2mnkczpeXEYkjhiFTQlv61ifPStGaR5g9sgUx14+rRwadXR8cgaj4832McmDdKqbwpHyZr",
-	"xlgap/w4uM1ImZfkg+SgJl4eJ0vMb4fLYhMCzljOCiNVpcJ8JnrJ73fSS3aJVN3VyrDnysQbt16jG7T8",
-	"/Gq1kh914i47uT6lZ8NlJd/Vx19eAnh9SYv9HDdBsOaMdBzRu4zor/cFLFUL/fBH16o5KD2bfT5HsOCT",
-	"nve/0EH79Y4S4h29NafMCvo6Ns8sS+b8wjxb066myQcaXvRF2SWzDIPSs/oe1snH/8zMUmvjfzFgVHln",
-	"RggOEtd8ZNOnSZ0vexM5nN+GZMyVlmb9abpooC8bXJDK0pHmL1UkYdcbzyVV8cJ3Nk4ezHaE3XkAkXx+",
-	"vz+TwOVdN8KuNBB+lx0dRKnRqyrGGBzqUmMAsA3qJJeCoF3HNymBwaZg2uqLPGKYujqWF6tWnB5pu8jl",
-	"TOUBrUZd+DYXuA0dBYpo2RcQCcLSrC5MZpCyz2zagvvHJmfagBXvG8WsUwjvtFcPGMS8jZro6TYPQuXZ",
-	"TTm/u6Z4HLf7cHKsVRXtSWg5/Pwh641VwuyB65B5fPvhdMjHv8lhtcvbrDdzA0lZJNMYLNkxLDuuMldE",
-	"XIxu72EcphFppI6hIEhT4sRdA4PfskAMRSY0Zs6FTmghkrJFvrfKqJzpJIupc2clJQl1XGEu5BSDHZXm",
-	"SQJMKMrptWqTkPyrHG4Td58xzsPQaGkF9WqQ/44s9Gc+Cf3Zx+agz+DWYjz64ttrfPGdXrfda7dXffG1",
-	"a6ajcc93WOEBgsXk+6urN8RspQqH/fn5+TmllA6Hw2EURVEcxzFjjF1fX1+32/CdbWKQ7uqwt01a569v",
-	"r/HX45B0Mn/9MaZhY0zD9iISo+DdJq0Qj2YBL+/EY+7p3jEHfiQ5TINvKDjsMW4HYWakziZh5rgXsv74",
-	"IVv10KiaIRmya2npVWANNVprBce7hYjeOTao+8LhrSOiKlD4ngH2s0GPAsLuql/nE1WBH3Y1/CaHRzPQ",
-	"/ZcLLNtzv0EK3SewA33LMPmogAbv375CMlvM18BAB5k696qZNetjRcsot6lZXqpOX9Rpnqo1T+l0ylJz",
-	"PvOTsrLLMoX4lJQRmqZ00SBLJtZHirid0uqL6nyQC6M8l+aDkEuxIAYKZgbSJAHtzHzX5blY6y45a3fz",
-	"r1/zDywmE6YUHTEXn5MfQszMIbyEBMKOfpPDgKSMxsCQhdFZ331zFdizg8JEXQq+xZRRJUVjkz5udusR",
-	"UD8uoAaf0I16nJ4tpudOEcD+Oz6fSJvdZXd1gscVQJbgasxiUPNcyt7djGHWceX4JL4Ysb61fcuM5re4",
-	"XT6BPmC+XmXZIkLOt7JuKaY1F6PqYjnv7A33Us48SeR8MBPAGR0PMHUzQzYoqjYA246tWloLahFNIV1f",
-	"SA0803BtzKKbAReDZZN59sOEfhikbE5Ta33JrnNRuC6FTvlwBqCBYzNw2aN2JATltd7J7wFWvx3cspRf",
-	"2x4Ocp+K/b4tEjbw6sXablwnVI2xb7Xek7a74BerCGqCzYHuYGBJpaCNWHEufxPUgvX+5HE0kCJZZI0w",
-	"jbbZ8isD5P82Yanpq626Wyv+iL63gTIrouTZ7PPZy7gY5HXGsMyY+w3pGpAAyNw408xSjpt1wMVowEQ8",
-	"lbykvdNUukHrtvFP86VCmWF7PRvKTuyIMwdTlg5mgnu8FY5lYJCzDAxyogi4YYTxzOaXJVFd+K2sHYrh",
-	"G7VOBmM5MxK1exrU1JiaVYFtGlLlymMWr0sxU9BiuxLNAvwzklcs3WqUwVuWLtw3zpZ+xy7XIpokIDO5",
-	"zoSsi/52lzWfsME/pLA7S4+5uHEj3nZ/Z0NrpFSiU1raeSgCtzKDePWGLQprCa9O3crDP+2i2lqiOWSq",
-	"dPLY3x9yLgucCbXXWQ/0s0tw/NudKKxFroAkmF1fs0gTmSc/YKrDqjnHzcg9lFwvlxQ7MXotteYgVder",
-	"m3mUZ0d5dpRnR3l2//Lsi2PN+0JI8NaL0OzAZFZmM+HiZs2Zydzzioube64yirYksMPmhoKZHmdGgkhO",
-	"akHNbEm7+rC5j1UyOI2uzqc/dyd/T5/98OGXzvDxbaeccrLT7Ha3oJyslbyzZuv0wdiNprp5KpsTLrjH",
-	"8R7LSDWHUmeYZjdnp50hGqxPRzt5kl+xd2ITSmpXrJYXWukKEFpa4stO13wurwa8gxO1OL+VlUlh7IlZ",
-	"KqXO1IebXJ13vLCZ3KitS6YG9xEXN48UAbwHzodobKAB6CJDO2FhRnRFyRh6Sy7fvCQ3bOF4qhyhJLyu",
-	"L+o2RxZa0cMUWR47mitua+rZ8uc3bKEuLM8VFyMiUwyQMf/m2saeunc3bLYxFX0RZls0DKADLHVdYNEN",
-	"lh4K/5nd9DvuTzOUj7ng+j+Upqn+D7TBhaSuGItJu31aauXPVuH+ZSi2BJa9N7e323beawesY/EHxNX2",
-	"wXB1z2mu1H4yTDmSBH+qRJx8DqpgvURLevxP+GM12aYCzY7E+J8svySf3yyVqShbq6X5ej34XpwHHkgf",
-	"FowzQuOTzhXcYO85ADwj6G7E5k5FubYjND+snehCfDbi7K7xPDCH+9T3pbZqr7wmzQ4p5GnBD61q9XR/",
-	"a/BqbYLdF+8hrcAfDZkOpiZuiUNLOqJfKqIKis4/ERQda0t8NrUldlAbNdVrSkjQJFGBjcgzJ+mYT5hQ",
-	"XIqARFJpUofFhXUmGwHBqCagJ02oUgFETIpoAcoNWGKQJ6gv3A9TlkZMaJ4wS9Ue/tt1Kifmm40wIKNU",
-	"zqZ4iI/pIgDyjAAZqAOXRBpg6UqZGn2p1Rcv6AITw8G4jbaAmXZ1M4Fh7B9SMBLqf4Qt8sJmpKZYqcfc",
-	"8tR8S7lo6lDLsC8c6xkRct5okUusk0ngsEdSOS/N0nlnBhc1sd2Ex7epnGxTeeJKbnUXn7C/S7FVLYvv",
-	"zIB/vdjm1ldy9F6xdMtbfzRztuW9Notty7t/YIt7qLxhVp0PpEVFFNbhYAjRY9CRwC82TKMxG8xTrtmg",
-	"Y8MKFboHvV/OJiu/xNmVU6zxAf6WXqcLnkXTMnAUuZs6XbjLhQ6iGMS3JRx62QlqKdUMhYcLB2TpLUvR",
-	"GYOBeydGeCB7FxbhgJ2JnxlM4M3Ts3at1+20g9r0/KzWO30G/zqv9c7BmWQOJj0r8GpBzW5m/9knp+7Z",
-	"znnbPXyCrqhpKidTnff9WdurZN89RdsJVVJwMcrueoYlRbRcknbeJOl/1Hq191fP71zVHvZrVVWRVM4N",
-	"WiEkQaHLG7Yg4Jo8VhcpiKH3EHttJAtXmke+RTqRo2XpM1PNiRRc2zVdfqyF+37E2+7ZxZPTF1RE8JYo",
-	"iEWvblZ2ZyXENYtwtcboMmXtxL0VbvS3UudZ11618ey1Xg1IrDBo1umEs6lTQ7M9iUpopoMi/aWRQkBL",
-	"5dq9+TC7i4dmZYoqFEY32UDkyeOH75qBgcm67VfYkTJZ45i5dM+gK0MRmnGXSgGmIrfiSL2cELXR80t5",
-	"PFKoOGElFjKZKe2SMiB9wrxDXlteVM1vWYFmJ0Da0hBeATS6iukAUpUJ162+eIOUZ66frrQ31cC3i4VC",
-	"cP3ZbR9WqUzZMrqHat/Fzb3NLrnbij9kze+PDVAeB58PR97lHI9W0UjcCDkXh4OkO03PBjB6cCfV9vnm",
-	"B9zKleI64ZH+Ik64lzFY6wqQuoqoFepFSfnhNeBz9Ip8fFvsRN6ylfn1PCPLeduZBN2sNd6HQ+SoKh5x",
-	"+Yv0bmzAy13NU3by7u7daK3X+/b3X6xusCftu63QQ9alPhycPPky0eS8d3J2ODR5+A6Kh6r25Y6NPTS/",
-	"x7AXwEK5D9qVntXfzrBAiGvZI4WHdlfLxBZQRUoBrknCb6A7GZmmFJtA8Tm0/otXYTpVoHN+toI5zkq9",
-	"xMNltt8yFsVf3Jkz56yA4XqkSApp4kedZ1+sgH23fIgopmcvwcVMsbTp522VnifeK5Za19QOhe4ZGXIR",
-	"QxoJcDhxBf7KKqY956O/tyL32zbKUfJWtMsDjtKmdXZt2q+HMeGfbAdqFsWmKZe4zu6ambC8KCo2vRvu",
-	"otX76DHyDOXgxXebkNSzf8UsNqsAsxHMTaqxvRH9qmD/9oqgMYH1u/MsBFJHzvgF1mvDa0MDY+bDXDc8",
-	"frW+wHw5Yj4fkPmYamYLzfOUaI7MSV75c/sxKhZSMKhOXmb99hbT/dq+T+4U/LPanEPbt+9n996hfxv2",
-	"7QM9KWw/STHTlCf4TAzywJ0fbEBCrVczYgU2DVeEJimj8SLfP76M2YFEZ8lD/w18qmKu1nyb5eLtSzjv",
-	"vLCQ57n8oIqf6eGWWsxGY7e3+I+m7o9vmNOzVBSnV7toSpQqNpvOqotbGO0qwQuopTO9bkr1OFfrQJ0r",
-	"Avq9qXelhsHLiRQju5Qf+cLdLdyAjPnIyF+L7pxhDJ9OObNBhBcklTNIDUQ7jlqlynAH79Y6Gbu/nTGX",
-	"QGd3kTofybh4V6l6dpSqDzRAOEeGbLbXipX1h+Ly0/AGs9obOtoqItXc947/A+8tOcxC82zhWyhrbPYI",
-	"xYK9XBHNPmhSj6hiTS4UE4prfssaVcfcfy8/3dZowmtAbf+KiZEZ2ienGegpnUKxhfUNRGsPVySVCav6",
-	"vPmtdkfdyMzEW4mLZKuGoIWkqinKMUPfuTEZZfE9HvUzYhvHx7ItsHVXki1OzSWZOKNLrTTfq0BfcGaP",
-	"GXaEaMIjhkZhsFd28B8DZVYr0M3YgNvOTtiJG2MVOC+JeTuR1ziRR0vCWkuCH2iHf1cbCZ7bwtyoleAO",
-	"oWRKlZrLNEa7gISbaZIsCBWENSeUZ0WzA9jTgd1QAbGLFCuGAMsNAZabxgXJzkiKj4QiXBBqt6TPDVRp",
-	"G9jbKLCyf4CVqtarDeXwfy8m37v+w2EvTVmkm2OZKtYcUq0RKorbx9saQzms7aYwHM6+cCfIqB4Wq1CV",
-	"ZG5twBIt9XSF3WiZA6kkY+suQ1qCxutOzZ+9InYAa4UbWt9ioOkNEwe0TsD3LElKEUJMK+DrrS+LoGDp",
-	"bOqQtqA7lpgiKow3ERW+yZSPBOEisFZVmxGPuV2WKE0BM0zp8a8vzPkvcIzKC5IwestyAE64OUjiq2eQ",
-	"seAKiHJFbthUt8gLx0Cj5zyChSKkBtYZWERVKH00p9iKZXts2JmYpjJiCtJdvV27kDOzSsw84GoiCzlL",
-	"FUuuD7BtLwWh8YQLlMsyXfqyHrOJYsktQ8LTT0Yigc4LJa91o1TpqTy33UdM5GeokP9RheSXEYxYITF2",
-	"NR+Y2dojAJGEduGGRDFbCMVeuch+G8Qs0TQ0MlqhD7Av6oKNKGTHaEliFs8i3SBUywmPzOEgIPMxj8aQ",
-	"H0OvmfkryYVOgWNtyKwFMx2xuNUXLzLyM7ulU3Y9U1jphae56GMidtcyKWitncGqJLzoiwnaShPbz4kT",
-	"rGQ409C0EdVsThdLH4SWtoglySShOw+EWQv6wnbKtQMKD1dAJnDmy9RyvBXQs0KO7m+eLcxjRs2108Hk",
-	"gCbaDDo7Dx47j9wQFUVdD6wi2b0GbIqwAQ+oLV1lk5tpykki5ywm9WuZEtsVQpcRIid9zCGh0fqk5nEL",
-	"a6VWnSAzDAXuDGdOdLmVZ6vj0GPrn2lOZonm04RvsrG7yr7Z7QdMg+4GtbxZHrv1Wbu9Q2TUSovfMb0O",
-	"Ix4p4g0GmDedd5QfHc73Uw7TKSF2XP3Fd3iV7C2WJVf5Gfy//rOsKb3c7Z0pTBA+BTwwNk1Zj5lifZFF",
-	"ifmstWHJ6g3JY2BrgcRoRSYyRW0JzAfXVmmCwC+jMLnHST2WkXo8kYItWpOY/H//L8nXs2psKtiQeaHX",
-	"x3oVt8g+aS+fZDvfs1p0xKSj+7qi/hbbGcNKJK+aDbOpVrung/goV+pN+i6r9w4YByU2EzBsznvo6hES",
-	"r6QzITKCa5pqozXNLwjFX13FXzphEFHaF1wR9kEzEVta63hmS0nEdKFCoAyUc4bxp0YHm01HKTU3Wxi6",
-	"AOpuCK6BW+z34cV49otJ/bR9bnDNtvqRIkjxxRWJUhZzDckq5ZD2zhvZ71Iq9sIy83VMU9k+/WLl+weJ",
-	"V109pHWb7SdryU2fNtudZvts5SB3GtRuuDBjJ9i8Fnidtv92VTdSSSZS6HGyqGVUSWeOadrVvqyBYo1n",
-	"v1SrtS00C6DWq01TeXe6JG+4q0B0ZKbhD5ln90Ul2MFuccBTGmqaUAF4eqfvAAUZoqul6QT8tC9fcQfJ",
-	"aXM2RWotFbgaxRMmNMFaRgQKPRGdggMNMuuwKA/Ji/KoJdUNIn7sbrJvUyUhRf6ahtFAmxssY3dEzfIQ",
-	"1n0Cxmv1/W9ZzCb4dnOMV6T+/MUPDUxCQHy1eGsDQrPoJpKymJlvmwZUfzfN3v/cvL6sh3mpCK/cgSWW",
-	"ZTqroWAklZxpOK/bSpczxXx7ofdZj1ty9Yvf4e3NOY/9GnH5w1kZnpVH37sMQFfgSZG6q+9K9GLKzLFc",
-	"MfL+7StLC+mOCkEW2QYTOGd8NNb+SGXpXmu+amaECc1pAnlS1E+ScnYzV+Fz9TU/YnusA5JDRGvE/J5b",
-	"8tiSFii39HlaMEPA26wlolXMGit7DxTetrM3lTIpjbgl9ULqDVYIX6Kt8pe2lElpk+mIkURiSpkzKVtz",
-	"t30h8sEh0adZyN5bgRlu9a2XQsiZiBjsV6LGcg74BMcsKcyw8JFgcZMLu1VkWjQv4ULmwlJiESxF5U+g",
-	"/4WKqUDSP0X++3/+3yth2s5Yz81uduV7YaY91RQ90NPCnsF3VkyaBTo500P5gdR/en318tu/Dd6/fYW/",
-	"WPVEBSQvZ4I1TEjKoLR7Axp7y9ncIqRO/Y+Ppbx5wRJ+y1LOyoGqpMhttiTVQkTYW6xTR7j4jUUAaw5T",
-	"ToqwVCyHu/q9V0B2nc4ShsNs9cacfdZ8LJIimqWpY46FkQ/IDVtYplgz+/nSgGVGiUp4bKAbZ95iJzBk",
-	"qiXwxItlmMnFKGGw1ppGLlgEUqT+esrEyxfkuRSCRRrq4r82s9ElahaNCVXkO66/n2Fh51dczD60Yul/",
-	"U/I4euPeV/v919///wAAAP//",
+	"7P37jxtJth+I/yth3hmIpSZZJKtKrSphMLdaUndrWq+RStMzI+oyg8wgGV3JCE5GZFWx1fXFfGH4+oE1",
+	"4PddA15gDezawGJhe/cX72JhLOD7nww843v/i0WciMiMzIwkkyyWeh66sKdVzNeJiBPnnDiPz3nfGPP5",
+	"gjPCpGicvG8scIznRJIY/jodj3nC5JNQ/RESMY7pQlLOGieNsxlBWF++IxANUZNKNE+ERCMScTZFkiM5",
+	"I2g8w4yRaK/TaDWoenCB5azRajA8J42ThnnFkIaNViMmv0poTMLGiYwT0mqI8YzMsfo2ucLzRUQaJ4et",
+	"xoTHcywbJw3K5L3DRqsxp4zOk3njpNdqyOWC6EtkSuLG9XWrccoYT9iYzMmKkTj3wHAqyK1LZm9zMh/q",
+	"iaqi0Mzj90vcMx6upRDN1U27oPNgczo/j/m8TN1riWOJ+AQYUtI5QTFmU4KalI2jRNAL0kKvPn+IDg4O",
+	"jjNG/VVC4mVG9US92ktno9/t32v3eu1+76zbPYH/98uGQ3yIJWmr7zZSooWMKZsCzV/EPFl8tvRPakjn",
+	"hAnKGYr5pUA4Jmiq7ichGi1RMyQTnEQSBSFeBpWkwxPD0TJH/g9iMmmcNP5sPxMA+/qqUD/NORuaP4ev",
+	"JZbCkqlIfsqnRjSUqX7BoiUa4ygSSJD4QhMqZ1SgZCFkTPDcyo0qcnMyYTcy4CmfGhbehGDD0VV0msuV",
+	"dPa2ozOJBY/93BAwciWHY7gjsAy9iMkF5YlAC6x4Go8EYRJNeAxXJzQWEi5Vsod+XwVvH/R6imx89ZSw",
+	"qZw1Tg76LbWfJYnVq/7ibbd9/O6TH3g5+ymffkWWK2d8jkOCLqmc6Rk/ffkEnZNlJWcs6PCcLCtn/NOt",
+	"ZvwpnVMPIz/lU4EWJIbJq6IogmddYsyWbJwcdVsZZeqPOb7SlBx1u3XoAmm7cvb0IlOhZS5qqgVXhGnN",
+	"i6OIxAiLcxKqOyvXHx6uWP7pQrYPeVsRm2eDXv8+jCH9u4IBXpFfJUR4FS8MxFLqMEGsHwGjQl0Oft42",
+	"b2k/CQNEJbrEAmEmLklMQniwcmzmXZUc0+j2fvLo3i/uf334896XB88//Wn/1dHZ8c+6v/zq4XbjVbIy",
+	"EQ8jLMTKpbuccUHMIO4IJOAxRAWizAgf9YqqYenbh3DPTaS6pdQQ/0aQeCXVIHKUKBckrqJNXauc7/7m",
+	"O3Sl0bEzY6O3DWGMSh5XkWaWdK7v+p5ofImnxE8eaAuWzEckbiFl3KBe1YqqW/0yrtfKUZdKuF4X/q8W",
+	"ea/ptx4Sn0gyXy9+1bWhUC/wktd3RXDfFcH9OsRFmFUt7iLC7Hta0ldkziV5zZN4TKrIi+EeJOAmcz7r",
+	"9dGMXKGQTqkUVecx/UTt41gD90b98UF4SI4m9/IC897henn5eobjyjEIdRFFlJ2vmmi4qz69Ihoejs+O",
+	"Fz/tz38Z3//q6uveaHOyz+ic/JKzio315PT5qT5lfMsZQSFeKmUVohlPYm3BjxOJKKviafmtn5kbb86U",
+	"TsrGcioo3n89w2w6w3TdKFyT7bT9S9z+tts+Hn4yGLT3q8y3M14e4GMW+g5S5Kr+QUrydceo/jbHKKW7",
+	"qlhJqaRd7NaNtde1eq1YcCaIdqg4foavKQv5pfp1zJkk+iyFF4uIjrGiff8boQbgfF4NTWIa6WdCULZs",
+	"EfMxEQKPIjUvJI7V4aFBWCiGOPXIIDyRJFYqKZbqd5ixrayGx/ABGNlqNwpSJKARmfCYKJtNf7vTuG41",
+	"PsOhMehuOHrKLnBEw6Gx8pzxj7AgwySOTpBmERRyIhDjEs2xHM/0wclsiduZi9SKVYecSLENCRGPEUYT",
+	"SqJQm3pAPsyJ62F5yNkkouObzs7YviabFscjh3AUExwu9aFXIGwOEdbEg61xO1OzAQV6bm5tPnBKS3b8",
+	"gAOUJY1cUSHFLc0DfImK9GOJIJoZPufxiIYhYTcc8SR9Tzbkv/03v/6bf/f//+//4d/+93/yl7/9p//j",
+	"7/6nv/u3//qf/O4f/uO/+bv/5Xf/8N//zb/9H/7m//3X/+3/+t9+98//8X/7L//mthggJiFhkuJIK0TY",
+	"BmiUSNihmCEcKrEqZIzBdIZJga3xlAr5hiVa3N2O6NRMGFEBLkPLH70TxLhhUMqUQGuSqwUZSxKiEEv8",
+	"9l2Hwv6GW8Tbdx21unu3MIGnaMGF+qxDqPqWyAhsMkLljMQoSEkLEOMxCnLUBXtmYuGEcpu7LH8W+uCb",
+	"7XQjAmBSnnP5OU9YeMPZYFwOJ/CebDosSyle19d2P+LnHIlkPEMx0RY9jOllTMfkA+yghfoOMOaJ4/S1",
+	"/prD7uEtiZXsu2jMkyiEGR4RNCFyPNPaV62zmQt+QUMSP9E6+JZmAjPEcSJnfbQw30OMkFAg9SOP6bfw",
+	"CWWotJDk5wT+CacFZbJSNuHqh1ubLkMSmCLqZRGRBDUxQy8WhD15lN2h9gtXpxYhEhK3lIh+cQrjUkec",
+	"9KoU6M2rp2JP2zlvXj1VrwaRHkX8kuRn/hZ3mKBT1qbMmfQPsNXsx2CQ+pD+AQxdxS/GZwqHl9sQnqnB",
+	"OqdCKGOaxznbVQ/WWrD6nhsOWDswhjbEYj7sEaKfohkWSB28EGZyFvMFHT+w/g8TSRLoG04Z4gvCMLUa",
+	"XdyycasUC4SSgixOFLSQCctYZrkjkI3h2QcDTXx7kHS7B2N7I/xFgtaAmS2ltujpk7YaeQc1T9O1Kb6O",
+	"CmVuYUnCFmLkgigZOAFLc2/AstV7wr4hY7mxNIRTLZkvJIR5RDKf43gJm0LOqM4CoPDmRqtxgaNkU/Ze",
+	"4GXEcdhKl1LPoBKVosD31y1NyCuyiPCY5OkxP2rFzzRxW5IUm1eZT6tzC+OsDd+2ZCJDtyaLce2tqyZJ",
+	"SU9s3HW7Iitz5V1f3w6r65WlnMEeZDy/SJagCI/PBegGTREoB3OjIz70FD2ioEJvqhTM2EP7Nkc1aBqo",
+	"QOnF25mc8odKg71NDai/ftt6T38FJLAypnP64PWSjT/H9OaLaXSBWLLxcKJf6LK9K+mRugmZm251XasM",
+	"TMXnZvMjOl/wWJKwgyBUpczDKXDEhF6REMw8kMgDNsZxTIkA1fDm1dMWmhEckli0rKgzasM6E9GIh8uO",
+	"lt9nnD/F8fSmxrx641ByPozgZe4Ma0eWukERLzlH+p7bdZzZ78G31PAxgzkAbxGIELIwEuQNs/Y0ubkl",
+	"77wqm4Tf/se//Nt/9r/+7q/+59/9y3/wu3/wr377n//P3/4v/8fv/uU/aP3Nf/zPf/v3//Hv/tV/+u//",
+	"+v/57X/5l7ezz7R/xPWaqKMUWsREECaNZHnD8AWm0U7OddmbHJFC4gt1vpJEsTWOabRE+TudYPvKwPrt",
+	"8E2IJR5hARssYTHB45miq+N8zk1qhGzHmC9ILKk2Y5zsEm8UwSSnABNaeUMFGin5qgydJkuiCHIyGGc6",
+	"3aYULVC36BXSQYZixKDlZhWtCxR6HuZMxnSUSB4PbRy+MiKCLmccpU+QMDewZrCPF3Rf3bdvtXWw9wA5",
+	"6UWpdV102CEchgRiLSn5xzXJ5xFl02HCJI1WBp8iLKQloH1JQyWQeRTySwaJqDr2sIQYVX4h3CBSxWLY",
+	"oFKrYQznIZbVkar7m0Wq4KVmGw/tvlvlIb0j9GAnPImVUR/jsSSxQCMyoyxEWEgSU3EuctPduHv37t2D",
+	"q1986yNAqcckJsN0G6yMb5VXaYbFMKMv94LcPI44jwgGHVVg5sNa31HDVly8ev6PTw5Wzv/aRYYULrFO",
+	"Ehmp8VTffA3R1uGYs3ESx4SNPVluDyFjhjI0ieh0JhGWiLOx2mExF+qCkJiNiUDNrhEaCEjZy61k1zcz",
+	"OmzpzogkeN4+J8t2z7fijI7P7TN5Ih9RsYjwUrtBuVGwMxyTtlGzCzxVJOrTzeWMMJQwQQpENnwf5ZeM",
+	"1JFCBXEaklDpKlIQqUBUuK1QXcT8agmutDWJ7EqA8ERqmQ5PtXLuLVcH60k5cdPc74gWohOE2bIwQYKP",
+	"z8XRyf4+vLNjLnTGfH7S697v+uZPu6xr8qVO5soeG8YEG02fH+7Xs5ICU2PjExRzCSbCCQpAmgctFIzU",
+	"qEL1L9cuUn8bISLUv8FCUP8w05wp30BJY1GYUeuAUEZtzoyGx0i4l2M3ylLKajCdSMZjIoRHtvX63VpS",
+	"R1KdA7dq0s+ovjdZhLvXD5dEiYui8vckAmUJC291BkMuIRn2u7P1S3K7rIlSnitykZmV4p5u5RNy89q7",
+	"LCFTUZuOsbheRd1U0AE5hZyb/XfpBPEReJuuW9bOewiPgH0XhlSxEY5eOnbfBEeCtAqmYF69eQSXjWpY",
+	"m5DH2iEOxxIh9LGtg76OqSRtzqJlQRyctxcx/6b9+Oenz14+fdx1/s9o7ZRXFliISx6H+QSf+73jfi7F",
+	"5/6tajZXHRWS/JwMmG10VSFpaaXqym39dQ+uUT+PjJrJCUOoWTLprTV1j5v+s0s9lJeYzWAm5eJkf19J",
+	"WfVPof6tuC5INUugNRUKFPUnlm3+PBgwLUelCT3JGZk/QD7dtXeidZwyXFrqyyMiWkiqw7hO/8Vw0Dkn",
+	"TInwmIgZEQM2VZMW82Q6Q1R20JOClsQxMX5nMeOXrDNgfsUIVAsyjon880ol6Sx6v3t4P5fW9oPv/qIJ",
+	"U/Pj7/RLZz/eO9nff/sXg4HY//Gfvftk/8c/uImelfSCZGp2EzWRSfQtEme7a2W/I6xWyMEn4IzaUA7a",
+	"I576N5VkXleYGKGrhckT/WDPjsv+ndKK4xgvS8NKv712UK+IgEl9X5biSkGsU6WtbGibjBG4YNUA7Oft",
+	"+1eM42kqqf2L8z6Xv9lrH7+Dupv33db9631dgtOci+/Ed/PvZt+Fe14+z4ubN+CLvIQcRDgqm8yR4G5w",
+	"gnBkyviUIpsSOSPxXgsFD1+8eX62/+jNq9OzJy+eBzrsiQUK7nX3D2ZaHKlV3u+FQQedokkCdR3qE3A8",
+	"FzlhC2aCEksxEUTmz6/vTeFJ46QB7zac5E5Jr9tdNZ/Cww+3s8xrFxcMg1NrPW+4A6uPbqem1IejmIz5",
+	"lFGRV2ajgs2h1C56GOEkTO+poUZt/HHdbJno75l6/vq6ejJep9I2P5oAg4ANXHv/AQqMTZn72SSz4szl",
+	"A+6epv1TqL9T78+DAQtsBCaAs05ztCy5rCBiNdJHowXnkfmGPeWoz2MU80vDtVhrxwFTapaIvQfpUQm+",
+	"YG4qusU0o0PumBsDTgNEiEogF/S0sr0TOcu9UH8V6Y9CHG3FJzK1YA9ce0b5MqVXlIBVM54Z7o1WwwmY",
+	"6fGoE4RDjWJzJ/nfvqDENWaxz4iQTgLEBmw/99e+pSU/iu2xOM8qYHOGjKl6NOWc8EDh7FhZ19Y/ure+",
+	"AKCKufV4/cpI5z9VlZ+bMjBJrqQ9/XJm2a9A+5f07/jm3Pjpqw78UGSnI2Oa/ewZ5o5A8KgNULVy5psY",
+	"x8loRMI9YzIqssyhbf1pPMJSnSCGc8+Gf0ajiAoy5mrvQv2RICyEnAEnCGRQBEjm+XXI1tOWI+OwV8+H",
+	"uZa/oGxyFc+UDxzna86KaQZcv9vVproSYZB1RTnLfavKjyoqpOdZfmK+PDt7aVIeH6Ausva/z9mS+2y/",
+	"u97a5OeNVlYyav0Fzkq3LKtbllyhGt/AEX6tbJhTllP9rQ0iN59RFhYPeZxl0ZxmFyVsRBUXUrl34qlL",
+	"xlKHfeKlmkRd0TBgmC11igtRJOpgLkcc0m7V7YkS0epApAhQ9+FI8NS7KcrnTjJg52SpfZAkbiHBTdnE",
+	"MnXRpd7ZUCspqn9SnwPPaUQkCQsnrO6qQ6v3xF7h21/ltDjEn40/Oi2+f6eF2u1zfA6cZzkFTzFlnZux",
+	"xNZ+C6+bQedDQJKTdgqgpvWxO6pnb8Cm9IIwNMLjc5Qw9fyUhOickIXePkJyNUDnmT9t78KNPAoeEe3Q",
+	"pN5eNBtTY7GuUegWv8V0Y6csTkJKmE6j2yBpwP3sqX2FiZUTH4KJYk5tiD3D8bk6URQMMHXDFEtyiZfK",
+	"4IbCNoQl6vZPul305uyhDo+PdFbfnLJEQgVzjr+6jq51jDhdt+fBsIF9os8BsN2h/NKiffAYOckHylza",
+	"e2COMEFa9BfkR5EGKY7Xl1uuDaJmlYUVlIOFt5pwEyDdqyCzvwMyJZVRQSo/w2oXMMzGEAB9jWUSh3hZ",
+	"Wq71pwLXStIfypjMZwM5iDRer9uwAmHn1OZdUOYK1ty0HfikuC2KrChpz1KSlW0Ucy4R1ombrx99haRR",
+	"Kx30GM4BsGJplvFLziO1JWyusbo8YDYBLksVqTgZ587FTuZyejK2jE/YXlHGW3c4XtCOTvFWMn3/otf4",
+	"UBkdW6XqzCkbbiLmtT/Oc46C44ouAHNRi0xVZY4r3ubOMO8cx2d5p+RcXj6LSM91e44pa3gdR5THVHoS",
+	"I76k05muOpExVayiDus5OnvbGCHWE1AwQYzZnPkGsiTl1YH9fCbXBwnlF4wAeM0GbrdbD0gXBTuOCcxv",
+	"jCcTOkZ4ztk0ra9QV8ivEhwhywr5Na4X0zaxa7jVkWDpfnAYzQ0r23NpustaBam6WSzZTPNWseRqqXvK",
+	"dDBPe85BjgXozaunJ8USkdXyONA7MTgZsKBSGAaomcpovFiAxzTYH8+w3M98EJDNsU/mIxKqI6v6s9Pp",
+	"PIDDri04UXdjSUcR0SRd8vhctBDpTDso9/mrDqbqw3sdFKSlOSUi0yuKTj+RF71945oSwQNww3LI8FOH",
+	"asrghgBRMWA6JRgyh7j66pQoORecZHRNCSMxVtsswmya4CnpTDmfRgQvqKigYMDUF0ZE4n3Nc/vv4b/X",
+	"J+Zt5KFW8noZT7QX5ov8tR/jSP5ICJIOYMDyI1Dv1y8ww4FqcFhwsZHKKx1i8udt50ijjzMn+/u+Tb+9",
+	"elp1Nyir50pX1dEpm8CyFBWOibN2C1plxbGonf60seopqByLvVfWOZsE8gesGMlHlYH8TFeB7KDx6iD+",
+	"gBWi+CgXxEcJi4jQeb3GyaDtC8jlumR/OkH+zTXwLcf616nDFcprFzFRe2TZPibq4px4IvY3Sn7/ALb9",
+	"QS1K/AHbLLgAgVuNzwhy3hdn8BFzK+adjRsMa1ENp3b7iDc+0u/2D4GYbmPdKbkyazFP01a2mkbS2cZg",
+	"K6uldEVWA0K6ORpKIHmBtWpNeHmq08qLOcFMoADwO9bP/w4I9kmgdfO+Q1mjJcVuBM6Owk0fnEH8a9y9",
+	"3+7e29kaV05cEkm6iIwpuEkOrV+Wb4qh1mrMUwqGCxLPaRR5dk1GpnaL8URgFsqZQE2lZ9GP0F//Va+F",
+	"jsw/u52jFlL/nMSkcMDX6Lw3SshzJZqP+nd1pvs1WbWFihCtBGUfAthM6wZqZk66iAJukLykujA5TQtp",
+	"tDbbkhlLeDL8brZPX5NI15RvzW1iJTy9QJLDmRVxVpCpOMr7UN/2XA/Zpky7blYqJ2DJxurJHRtHa7JD",
+	"qkFz3FoMfl6jBGOlo1LkcjgMR+YzOPo+8nVyxZr8iFXbMEtbECsTE5xVqMrk2UqNpct6Y012Zg4lKzJN",
+	"FjGXfMyjzDeksw/G/EJZnGVPjvU1CdT8IubnLfSIkMVrQs5bKOJjbJzJsYaNtYFA/WrI9zA+nEaroX0u",
+	"+ZBgemOJV8yQdqSXXU/bR2dJbWfJB3CQZJ6QCi+9kTIxmfMLcDSsSBIYMDdLAP3JJgncVuDfbkphsMN3",
+	"eURPXc1DDWxRLNHr1ivSm6S4IhvWLm8RxuLzhfRRe3i/LrW/SrgsAAkf1nzU5EGKrUoZIU+ThMUKiN79",
+	"Gk+v0qXmUJ7S5n4pXZvi1PkW307NuzVcuMPjpOZqT4BTUJNaspO+Pq1GimGwK4Brdzk0sfYjqwpMHkaY",
+	"zp+XuJ7Msa3R3EBrPMzAImyhjwVTW1G6sqHlXA2pRrADs3dHZ7y1XQCLPN5bM3j54vUZ8uFYnAxYmn3f",
+	"tDZSy41TtdLwUUujGYJLZqJz7qsNKKiJGTAsUBAqFUTIebCHfvOX/yzLagg76DSPTGjOZWPMjO3tjKmD",
+	"DE5YiC5nPCIF5aWUrf5M4+SoZS2tk4NyvYyTb2i4o9W4ak952/w4x4u3eqXf6XWyralWqQCPmW85AjKj",
+	"Yjo2lfyQmgCNqFATsxBhtjTJsvpHNQcm+XueP2S8PVh5DPNUcBd29q34hXODdt/60lhW6YGzhf76r3qd",
+	"o90ljtRxhwDUq+sSWOUU6VmvSK/aK9I76tbMlL2giw/ku16RL+CbpPyitXJsvJmLGfbFdoXl+a1Tl8lv",
+	"4mvYjlcdxXDU6/vOPFVsaKNeQEqBfzYzTqu5a8OGHbX817Cou7A0tNTc/pwPz2/tdtXN/mpIlg/ndL2f",
+	"Ol3vV4mX+zd2uqbjru9yLUz0DR2uVrk5Cu1GztYiG+zO1Qpv3pHP5fdcoN1AkuWOpd+b6Cot3pecnz8i",
+	"Eb0g8dLPl79KSEJCNOP83NbRPcjhUjYFwZEyl6H2Wu4BSreBBpZJzLRHtpCTLCWZL6TwFaVoYpC9BQmO",
+	"Jjhfl3dQaM140P9wIfxQE5i+drvU8RkXsqrZ1pioD9wRSN2EmoyjBZazFoLORwBz5Dis8h50tUrC9TPV",
+	"sBMP6/k6zqmGll0lZFxu+krdb3HX1sULAH9PL7ipKm0hgRmV9FsS2qwkCBowzoi5JT90O29ZYaSyQ58w",
+	"SWKGI/RaA5BpzEdfkRW5kt6Cg6/VVzFamAS70PJnmnCsnqwoMjjYgr/qee/cmc58eGut4oOdWMXACk5a",
+	"LDBzK9vUuUXPprawdzYzkkusVa75Z1zSyTJAzecvzp58/ovhm1dP91oo0D3dJpRRMQuURs21goM/ThM5",
+	"29d3QLeBwGb3kgvIxGyePgS0iuHjnz1+fgYvdkMX+sNqRpxPOTnC8JZ8ECN9pLT+7kBfen2mm9mPOQnv",
+	"Oc8uzDdWY5pkrRFzjkevrpJcFoo9e5u7CPXY7MtatmtkRsc6JqmEhjA7OUBNo9p4jEZEXhJIYVR7Wii2",
+	"SXkVeKYsXfpXV5pXQoLDYMCaOnKQLEylVP/Q9OjjE/vaB/APqPvV2EqZR0kJ7rb5JCVi/z0Nr/fh7qCA",
+	"s2DId3cT/BsXKufgFw9/aZCbn/CRX90D5DV0ZLBo7JiF6HKGpSI7pGELjZYo7bjtuI4AphXW2tW7WvZ0",
+	"j5Ts6XVP+kr2fAISyAZORePk7bvMCd9tNb7hI436e3x8fIwxxqPRaDQej8dhGIaEEDKZTCbKagK38Zxf",
+	"mOfEOV0sDA0ZXn2praS5ZLr1nRE8R1+8PEOvLV6+lcAWTg5+irEk02XjpDEnGtDacHk/L3U9w+2Z4V6X",
+	"jKDQONMLCM3k0kG0b63ZmHkbZ5Ug0DjqZ0rKX2dT71PJhAG7WnwHk3/8DR+ZXx4Y+0773VvQpUVj9Gd4",
+	"4rRYLLRRfVAWkSk4oozNaSmEcvpcokFaJKbsJiCwhRJ2zvhl1sClBiaqZUFXi9bgxkIrc9yevHt/0L/2",
+	"hulSzn1fiQvv5nqb26EHiGmGEKwfR7olKsv+bLcqU/4HSABN3XBB197ZC3rq99azpLP1VjR3LRs+7rZ0",
+	"Hyzv0BVGkxWTccKYFpPZLjZclROT2VXPS+2mr7OxXtu7XQ24utTSTGkeNMM3o3m7ru4mL2hUw9KO3VZl",
+	"f7VyjXvddXEmJVPNWo5lvJaxthO+M/LGp7VTjVThLoPLw2/4qL7Rkym5tY4z5+0+4gAT4lUS+WLXq/Ca",
+	"n/G0RKIM2qzBIH/z63+Rh2neBt995RG33+7e+2AVqH4MnOBuAA2+yBUeSyf1G/B9yYRe3dX1KncXOJZ3",
+	"CznIdycRFrO7fumZhbIrZx7qyLUIw2yJxAIzW8FpgOQqViIl4V53q2URY67Tqqw4SgRUDZ4TtXHApaf+",
+	"G/GRhlnMhmxurJCOPqQzQFeGWGKcRMSAzcxITB7okNilhXIThIRIEClTWKQkgsbygJnEY5iGAKY8aKFA",
+	"zig714uziHmAmvrSUM9csG/+hEnTpX0FZwRQ5odVhu1VCeStjvhqHloWDFf7QFOSoQOF0v78QVbvT+BU",
+	"bl6dwtuodUBNCPWC7FXmDLOVR9tuuix9w8N5lC0S+QlP5CKRab+VSQqadQOm3ILS1Q6BLcXDZdpq2mO3",
+	"RBTcJPqeltV0YqaMMiGNGFDfQc3gXldAbeJlTKUkDAW9eVDgoYNZPZeE3nA51spwpQzBuRwTJ4/ExZRO",
+	"m2Zt4ptIdcQTtfZrneAFo0CiiGAhgevhrKhpTJv1qPOXQ2TZmVoFVHS4eZjmVmX46sqClRJ+tTxePahb",
+	"kMUr5NcLFi0zBKWCBLM4JWprV8sre7xSUi3QdBW2xacbT4IvP84EHjZ8U9XuP0VfcBQmsQbVbAbHXaj/",
+	"7s0OuvNgzx4iQQc5278Fm76FggPQOb0w2Gul3pieZv6DXugRCi435UEW+2vznYywKMiHlVt7F6HczJbc",
+	"PpxbVeqIxzMyVIKUDHuzIfSu9RyfSYzmNIrUCoGesjLGSmDJEUa99ownMdIJdwjebPSsrmyQ0KxPPQ2f",
+	"KSV2+JmqEPDyhb1qmLvOMI/mNxvmUVtjKW030OODT49ueZzhED5eOUpIyuETTXiYG2ntYahRdG/h5PEh",
+	"sW/oHE9J1Sz9NOESo4RBxJLEyKIshAgeyyBfu3vrUe1qrK2HvPwirhIQsKT+cO86uFCwN4djvKiquRWQ",
+	"Je8apczAuNp8Oq3YxxgcZWEyJh10au6YYalRlRhHwRxfmZTbADV1H3iASyzk4yp5ri4Y0tIfv4BEyDsC",
+	"rr6Ai2f62h4ADscXFntoDml9OaKxxuY1P+oW3RpD08BbxlKgZsjHYl9DP3bmIfqv/x49JeGUxHu5fQGh",
+	"xKaGHdfjTD8P3KLFAmfRcq+DnugeuFPdGN8CylbXL/fuHdw/rMVDm3Z9MPO5GUMtSDxUQ6yzTcYzHE/h",
+	"oDQmtvgPfoA5uv0NYzO9bbYSW76YNE7erhupesiUxGyE6Pc8iaKfQYvc63ctn4yF8xtGEWdTwxSGjQCW",
+	"zyn5UwzVKSTC3s0R1tAtcCib1tFdedYXC/Wl9AUlEe/uibyM796qTv6wqZiuNC3sBa/arLAZWn6LqbxA",
+	"pa2T1zd5bs3J4c3OkNsDDHw0/f4ETL+1BttuPv4naErtBGPho/n10fz6aH59NL8+uPnlB/RaYSRV2h67",
+	"cHDdFF3HqVHPZX8XRLbBx3EzSnYixet3F2s1EkZ/lRBzWa2NJf/1ko1PF4toeZuQI1oWFhBHjEd5ycZK",
+	"WHhgnG8RgsTG/HNFO/54BzSuiPkia78fpu3BXNgJxmHPkxiKH/LZRObNHsgOP0+li3ILWCgZ/EKRYTs9",
+	"P7OuSX9aif9TDcyXH+hu4EY8k3fD3a1e9lnML8XGpUgramdSntE2FMDPVKAWYWmMMYsNv9k8GNLtTGzf",
+	"j7D+NFmWvTlY1uZ1WxFd1WtLq6SVvYOcBQG04Sx/Nvji8Rl6b0FWrg0aboCauhwaIj+mv1wQYonfvuvQ",
+	"MLVfUaDvf/uuA9h1e4VkVPUEGC2QAJoCqplZPjGhH2VxpD/BWMsSZNVuhEdWruHLmFxQcrmzfWjet6ud",
+	"6L6u3Dgg9MQ3n+pCNNPczq50C9IvjTBfEunDie/0NsOIvxk0iHl4Y4QOV43l4MlhbK2CVirPhG/km41b",
+	"K/CV7rTjk4MbuNNyLJybKPfjkNeX5vKtZqPKLnWQqBOugAHVuO6QnmME9OWMC4MgdomFyfUJN5fUKzRW",
+	"q2HgyPyEwUV1GFXHLKVGBKDI5Y2qW0HrsmS10pmrnPZdFVx+dB5+dB5+dB5W+W0++vU++vU++vU++vW+",
+	"D79eSe+/ePLo4UungXaxn51uCQ75d9W4lWPOGBnLTkRZctUJ+T5XD/b3cdpR3GMU40TyYUymyuKNfal/",
+	"pkMynbI2ZaZrl3HnCBKjJokESJIMuSLr3UWuDFgT3BpRdm40KNS4y+VerV624wjT+VADkfndZ+oGNONR",
+	"2hWYqENAhHAYxqX+wxbRrNzyC75j0jbrfslBGRNSLbseKy3kNdKw+osyToQcRuSC1BofRvAAggdQ9ze/",
+	"/ueHaxpRuR+opEKRXY0zr0nAiJFLGOAdoXHOqID+QrptX/6r6Qu9n6SEyVId2cJ01Gnr6x+sLxthuj/l",
+	"euTgVmOGxdCQrxFAaz1Ft8GgpEIkelOuBlKug9/gShiL31A+QT81osN/fA5pTMZymMS0Ct9C34HevHqi",
+	"bCQrVqwNYvdKx9ujSC28i28BcmtfadARHp97k7XHfFGKJ8SmXHqDU3mUTPPTABLUPwugWjaXwfDYh+vU",
+	"IUhM2YRvQKfFPqxZk6GmLE3cMaARhl1bHn3lzluBPFcY+HZXusxFXZVt26LoLom0vA7xyd0Ce2+W4OPu",
+	"ra3yfLwKfo3tBl978+qpV4lvqlNXejpSYFCfjtzwyYKuq9JR69pfl1XWBnTUVD0ufvPRvbU1LSWdUCi+",
+	"j6kkbXU0emCRpgkbx8tFEda+IQ7G8YFsK4XaNtu0Ddu0DRJpTev0Xrd/eEMNl6mdDVjwVnTQplDlRPim",
+	"/nMaRbZaTZGpUQ1auiLHFGEpDjGnlksSRe08qoCLCDOlcpaMIEKglUSurmiF5si0VZ1pfa3vdtTTyka8",
+	"2hhjKNBaM+JTyn5sr/+oULeVEelGz3H72277+J3577D97n23ddDzAxzktOAGXFJUTLUfLZb55PRPtqXX",
+	"SecKeCFOw3FwgkIqoPHB0jahVvat2gvAIxhdkJhOKAnRk0f6iPkABVq/ByeIXC0iOqZSQ2boB+xwwQ+Q",
+	"64hAw3Gj1dAPF3og6N88k+4OZBcpHblD5/YRJ/c1O3Jd354+rMgu+KgQP4BCdMrH24xctlMD76NKq5rD",
+	"bXXG9yGfS4LhJV7OCZPPNR5aOTOnBr7F8clB76TX37rK7Lhemg+RM15g/yVdYC+IG49DEg8ZL+CJfqHI",
+	"7vW797rHB91u9/TTr/o/fXT8zNspAsd4vhIIfzWIuG78B7N6RyB4G5EkFggLC2YW6gb5gk4ZlkmsTINx",
+	"lIQkLCZTzDkjy8ZJo9ftaByr0irGADszxGEYF9fpoNPt9HoHnU/97gIbOC6iUGEd/g3JmIYkPEHBWJ29",
+	"JAmDFgrCRKlRLIn6g04Z1zBtjEuEkUH0QRrmZq+FghEOh+ko1SMGEGoIywRI/XMA6ptTMcdyDKXI5Gqh",
+	"1Bp8jgqQIvA1doEjGhaMJUuc1wyKcUhKvGA5od/vdnv1ztOGAx3ucl6eckw6qflVyR1W363biLuwHPI7",
+	"e3vTwbznhRr0KUCKlH3fsHx++1dfayEMvDTHEdJznJbcU0nuCOTCK2SrpDl+Yw9jKpc29DACy4lVL+1t",
+	"3DnEkVvGrrRSiy8IW+jJzVuXtyrW6M2E+Vpk3QVeDm2nZceYiKrGtIgwq0SiURd1FEiNHI2SpUDNaYwN",
+	"kMyYpAgnMsZMYI2YCHHdOY5NIEM/q0a+10J0gjBbbgnnkrb+qY4yZh/UMklo2Fz1ddTs6pYjelhwVwtd",
+	"zuh4hmBM+mm4qI4m6mH4IqJMSFLEfjvqVgXAPBgc68A4WyhQJOr2KKns1SIdaDfR6CDbI0WoGHVb/rTa",
+	"NG//Tl36zrx07wfrhHSZDZSJe4mVInWXmSXzEQS3IKyi41mwymU04BWSXttTw618/64pn+P18fosMEeJ",
+	"WAJabjgm1TbphmpZOWsZMds8Dqico5EceZbt/LqKKJP3u0DBLSuRP3Io3JcRZlu5mVeg4fMMjVLJkYMu",
+	"CvFSFM9hTnGAY5saYJghPJHLSXLR8A/u3euuy0l2jnSFTPDJBDKLJQefisjB7SiRWi+SrBNcanNWIe1B",
+	"zTvgvOTTw/ueionyzlVTPOdMzqLlNj0Yq1FCLAzXHEcRETK1dkBpoOZYjSitJlHTVchC6R93d5eIUkOL",
+	"WXs6S5YBBZVb0W5ddeSnsgahdZpwepZfJ6X4K7NMmXh+O1Tt311Y4R76bmKLR5jVdN/94UqVP3oJkW3r",
+	"o9vY1r/PW7LM0fXSVW3umE4ay4OxHXV3OItAj9r4j/g4gaPZRuU3pyZ5E/LnQ/MKXXojDKi0KcFRP52g",
+	"l8aBewcAMQesGbwfmCKzQePk7fsB8OCg0Rq4+bPwt5swCT+Uk48Hjet31xr8DbMBe7Eg7BVPJInbQi4j",
+	"4lYHwYdDLLH5LA3hneo1lE0HjZP3A5PBqL+VpsU6tOks75jgcNC4hi+X+hvaYr2377250vf6ejFzP/b6",
+	"JjndIMZn1US5lFHD7dfvKtnM2xJqTcq2pWiL02LVK9Px1DhhFLNitzj9FZXLhgAu7ypnMyuRe6XzhjfU",
+	"Sba4bW2mb247Wkk3XJB4mIhwvex48xqFPIpw3ILSXc4uSCxt48/cftA7wc4WqEPwJeg59tk728id3to1",
+	"qqxrSye+omJsnCp442vSZ700O6aAr6l/87nXwD6Vm+Qpm/21wyxlHT1X0lTyEC8NLC+4U6StX0IzLLJs",
+	"ykKGckpSJQhJRY/oBRckrMWa8H6/qWkWI5tM59Ur13ZHNYt5XvEct9P+6j4kZagNM8cWXQwGdWF6PWjW",
+	"tgCONXheqCbq1z5UZ0SsnJO6EiY/jMdXeCyjpYX2DZI4CkzQRbej0gVfIh3lHjjeAvVPcyOMnUpBoklL",
+	"6XGMRlrmmWdDROXeAzTicqbULCMU2uCqGUKH3W4ZLXhrqccsLkPB4lgsYIQAe0tEWtfXxOkFL06B5UVT",
+	"/7HnK5zcBONhDZqDx7r+4xPjrYYJyZZamMXEJNemxiEVKQdBIkvzi8dnLfST1y+et9Ii+fvoGf1sz5+J",
+	"C6/K9ZozJdydbwSIHTcToHuYX6/7OT8tvPLHJ/v7jVo9C53Sjw2htnWpjZUkUIfUxJD3lRWEtCyeKmdE",
+	"ZCFRRK7GhIQCBXjEL0haqTXDYsDgHVLYkhKYmtAkNFuhJawX3QaeYLbuiA56wwQxZYSw/dNalAEzT054",
+	"FPFLHWegkMqlKVZ3u/UpQtu7BaXs0FtwWW7Ceus4r14l6fN8cY3UzV4rakL73d+DotBNKP70A1SxrkEF",
+	"3oTcWwaGvEHB5WYPra3+8k1KZV1Xv3/04QCbcptzY+CmQk5PvsaBLwjTEbGYTyh0LNeZa9vhJg0GV/2e",
+	"+p+D9mBwdfSZ+p9H6p+fPl4Lp3TQL2tfNzOobFQwZTLwKJEEKe3QFHvozauna0qY6tZXlDSTGzNMlVHn",
+	"k70fe8f1ioSKDMrZQx56+wKFZDijVQkJ6vIdYUrmCPQFGs9wjMeSxIUqtJdfvGp/Ovtp/ze//ndbJSH0",
+	"tilzyiUhbBeDLwQzD+olWOGrYSIKbNxb1Qy5PLcjLMezQh4zViZ++5KQ8+3C/4BOEZOQkLkNk2cNWqRZ",
+	"0DTaHoBVGezdNMK/3kBcFWVf3SLMZV+neawg4XBsE2lWtZVbAc+b8b4vSJwuce5rTvA4FzFeEyfOj+Mz",
+	"tfL+vVgUjLCrvvxp/6tHx88Of/71/V++PHh19tm95w8/PzrdrCisfKxfyW3+c7omcf0Ia0ZzV59ANXfq",
+	"U6ZZl8DXUabIBf2C9lsbTslJkYJwh/6oAEWgTGLMZLaNnALhZqEYXDdFMS8u51h82u72QOKty5BaK71c",
+	"QZRi2fWKM/sKJIJAWJnmJNQV/TAEhqCgH+QG1PmWMMdc8baiE/w2wk8XeTQnNNLZniyEyX34+mdq6ngs",
+	"FUmo2OaswLcbxpW2EqEAJgGZpQZL4mWEmdhrucck4NbihG0IYVYj2uySZ+T4Tc7om3pbUzmQsDqSbhfp",
+	"MAUT5o88F8ar8Tyd9MaSXpAANTUrKBmx10KBEkYBamqvldo8UMu+V5Ei7Bbw6BcaZZdqN2jXbG7P+8PT",
+	"+9eYnDsqoEmJqBPz3oVZ6LXwjjYVgdfeFZ6QOMbRQz6fUyFMEKJekrA37wTAe5Qsv6CyUIu+gUH2IaoX",
+	"avbIgYGUmvIebPSwP91wxEdeMvXUbZfYaB/eKMFxJ/nJJJ7TKKrQsNDfHzV/8+v/tAddXXk8JllASKfd",
+	"XmIBWaB5tdWtaUY7s+aZhdw6etYlVxqQJmumY6phUhe30W6UTWlz/tErnDmXxLR79kPWmpwnXU1sGkGf",
+	"ZE5k1AwwlLFo35Dur6j/uddKa3pbSH26BckVfKEVAQr0aSqAV2iNph5ONZSOMU1iQtrQiC+YE4lDLHHQ",
+	"QS8geDShJAoFwjEZMFNdU0qkcKlrnNgr7elCtuG39oE+VRi0osZ04SC1LCJ95CxGj91XujvY//ZcB0CA",
+	"BfMVP2ANBbs6icYZmCR4DjChwlvp5AMUFe1e0avU9Qd2U+ym9T283aLbegf7U1jt7EC/aiJjfm5msldv",
+	"JsslFbCI64pOryt3xxPmR1BKm6RLbpr5P0hPrxkCnk0ZNP2J9f4J9PFRb95CDVuJFZ0u9Y05ZgmO2rkL",
+	"JtnnGVxCX7w8c5ufnzTmJAZBYOMqbz1M2stIcH7tN975WB+Gs4FMdSVMOdrZXYenW1ZuGncZ0hdSMFal",
+	"1tLszG84ZQ+QxamTGSQ9nDlDFOh6s/Yg6XYPxnbC4S9lVRvdo/UlKAI2zZ9CDzY+3JmF90GSmUtpm+UZ",
+	"XhCEbQ7cHC91DB41ccpXwEsZZ13GeLFQQhbS1xBMJATvsr689uZixWSZK8ockXHDzWRDxsflSdAX7whE",
+	"Qz2KJYrwiEQP0m2CRku1cIsIj0lgq4GoNLgXeSdBbpsUIwcVHcs9CMy5LbVWamZ7rs7MvLZ3+3vebrRL",
+	"K8IkVapmzQZcJwkrMZTDkJRM6PJO0DDN4TrXbashzuliUetGl7EqmGDLRd/pIheNvPW5P+nX3EHmac8M",
+	"Pj3/2bxlU11t+T1Lay7LYvbLs7OXSBdXpSWoSza22Keu/+CLx2qyXr54fZb3E+jfPU6CnGxYiQYDdmeq",
+	"aWdYar8h44w8QDrIpuOlwXQhc04N3dJCd84+z9NVwRNm0XRndY+Q0mojtYj1MnTQEymQRn8AU9T4f2Mi",
+	"k5iRsKVTji5nBExWOSNLuEto8PkyVMhwRnBYByhvnZ50dWMqXwtK0risQdVp2EvIviFxO10Ao0fXKsCb",
+	"lSrMsBjC6MvGYCXKiXpmRHBM4k2eKsoJ3Bv1xwfhITma3CuACHXbx7g9efe+1/cDB2mzb/gNH9VPAH0C",
+	"z/yEj3adARphCZDEao9+w0cGH9aUo6pVhUBuKfvTpQcWL77A0VCQMWe+Bj+v9YW09bmiLkwiEsKHbT/n",
+	"1NVgrBgqbLuf0RLNIBuIRfkS9oN73VrJGhEWcqhe5g3ZfG0/bGdDYyxMkkhPzIQyKmYkRE0skN7vZ3RO",
+	"9qwsMdNlgHwLjrDuUbt/cNbrnvSOTg66n0D0Js8xP/juLwaD8P3hdVv9p2//c6b/c5L7z2Cg3/CD1cXw",
+	"67WMEeLeM98ZwXOly5CRars97alV2F4jVsI5WhmV5uyppdy/JKPxDMs+XlCbuVe/G2sGrqhRGtOiYVfi",
+	"OnNRHJxnaxRYMScNSvLMI6yqtbJeqyyMWtRDjFymyken6jrHSbMDjWtEayosjKAvWP/l7a53oeU+o8DN",
+	"CbPMS+Wzap4j0sMnLPWm63tdWzv+vK0nrm3Ome2vyNJjsheFiyvq/86f/eCH6gTYv3fn7iedvxgG3/3/",
+	"uu3j0/Yvcfvb9ru7P6hAm56t8gJZYPi2prltWWENQtRh9/hejSBFpeYrf1/fuuPv7+iY3oVscGBZSD/e",
+	"0vrYLOOvsjT7kXUaxAnxFGFXvNm1Lm6uQfMzwoq6yGzRtGa0d6R+2TjpcV5h+tsZ+OLxWX0Tfy2z1NFM",
+	"67brSs1V2+pf+9aSVvPPD4g2d4asrDM+ivy37cW1X7+5UiwlDa755vUaPeQv7tb6Z1M/oFnrdXXd9uXr",
+	"VORrbDwJPto2pegDjKjRqj20LHTu6fukdXu5vaYyrF3tLyReFlR+KvmySsPVKtyy8x+YNvbZTJpYC3aq",
+	"DX7tIxGIykJfhe9Fh/uo1vdsSfXvt+bXPhJhkxg+rOIvego+kG4Xki/AyzK/Xa3+UXHX08z2xz803Vxp",
+	"oAQw3ADhMBQgQJww0DkhC5E1srF03wEMSvIgC7AgHAmeihk5IwNWdiHCnjXRq2ITZB2G38Q0qnLHrmjb",
+	"mPe/1fW6bWUfFH0L7lnfvG+FSl+ycZbNt2oMf/A+xOp5qp6eMzr3+jnenD1Eks5JC736/CE6ODg4RpdU",
+	"zhBGgXadBYhPJoLIltUgWjBv5brbjd/uNZFqZ3nWGdKvh4mulAyHWTNuT/vWrM04lmiGL4jaXvBgC/Jh",
+	"EJ+Ypmwd9GIyQaOlV11WusBxElI5BHSgobcQ92VM2kp2IbgTzTg/R5QhMpmQsUTN4PTNoydnw6dPnj05",
+	"G7559TQwoIKCSDQjceZOBT8wn0zyK+INZuAYUpUYl97KOIsSPCYo2Dc3B0jM+KVAzUBfCdLveg/Ojd/+",
+	"vf/9t//0H/32L//eb//D/+0PqJDx+ZCyYaV74A3Atc3xEsG9ak4A+AujEC8NZmVMLnEcFvLGa/YGswTM",
+	"8dVQv8c/E5FaeyE1FW3K0o/+KssR3XsAvY5HxFbkGkuilCO6M0igjHzKVpKfwbutor+YmLhDQjmTMR0l",
+	"kGGotdnQGKrrW+Vmz5rzzUP75LUpXBzq1gpjDfmVicP3pcqMKQV7BUA6oWgbs0K3N9N7AQo24IwnedHq",
+	"r9zmJo176DQDqiy6D3SXDZPEZ58Qpu2DLUWPMAMgEfNm1AS62v1041nIpp+8fvF8/aafRFjMtBzySUIS",
+	"om63e0egUUIjqdgEbiXxSVqpkvUJHeMo0vgHumUdQ4F+/SVlIb8M1MQZsaoHA3FkxQmYMmFuDpSFbs4k",
+	"M4LiJCIl8XWvJh+uY0KXug1Hr2jTD9rIvDo6wbiBZCWI1o8VNYN7XUhS683V/x4AnHjPYNti9AVHFrfu",
+	"AerBKe2gF+510NdKCQfO4gVO7Bh+0GQE7wca83/QOBkAZCtgYAFl8NNdeMdd+FWPZ9A46XRag4ZJMhCD",
+	"xonzneug2Nt17wEKBo1BI6hQNQezYtag74xDLiE1eTjCEWbrUNYsqrLkuh6HkctomXaHIyHw39rWqJ56",
+	"KcAfr9DHXEitkPVdZY38/MXZk89/sSNlDGXIfkqeKinR1tqvRMSL0zdnX25Bgz1HqRfmkTqAEi+JNBwP",
+	"OYuWvqzlaIlwqHYfSFceC+gdoEht8jhdqj1rTVpnyAON+MIZQdAHNBFEPcmmkW4+0OZM7Qx1+zlZinpC",
+	"2AEvr7YrzviinYBbIObJdGbBWgwYsIV1hrwRrsFjN//4nMRKx8lKt429AVELCeIjopBpN+xpsOh1LV1c",
+	"SnSyzNDb3uo0P3I17eqkqh+BPALdbqx5mbYgaxUybvY2nxsvq5/5J+CO0GYLT6Qu9YeDRzICsWd7Rk65",
+	"PjbHlaX/5hU5btfI785UHjkAUTnkeL2ilA1XdRRIzSwJ7LVta4FO8aj0tts+fve+1zq+bg4GHftX/7oC",
+	"hsCSq0s+wHRYDnVres8B6Jm+gCzwO1jbI6LB1TFU5GplY9J0HyAMx9bYikZb4M64nFE2LQCJ5FX1/bVV",
+	"rAbXcUhYuOB01R4Ovnh8hqDzpHkmSK2hDIXN4ORIjjADQVM4JjxQ+7ulRmifPewe1uPnRcxvz5RSL69p",
+	"SC1i/iHNKEWZ2ghr+w67fYaNVattbslRTEOiKU+9Wx10qm+y+l5f5jEKkkjGODCjd19LBYr4pUY1g6Tt",
+	"EGE9BTM6ncFOpDoHkMaWkijSR1h1rg/UYlzyWMg9NYMRkRaETN9s1EPRuPBPyvdiWcIc3cyuTPl4a6ty",
+	"EfM1NmX6jVuyKB3ENkbXlHIqKQDo5n5hbHp52GoGXdS510EPNa6bbdevpnHAfM9fwvkOq/0dh2iBY7lU",
+	"5zc43YHcaSHSmXZQAEWDp4mc7essucBIqwHjDH2Ohfzi5dkdgcQYRwQ10/f/9V+hniEqX3u1Qf1pbCrv",
+	"huO09G5Yv8KRT7QlDipC67pSgewCLw0eGZQqoqYVUNkXhVrsvXI5ZBWeRNc/kuxMX60rvjbZwEYJKBWX",
+	"tpcuGKW1HEe5r24hDQtGru1o7wjItPl12jR9vRQSRK+klNFwxpNYeCs/9E2IsFAY/Z5pIngKZkRZW4kg",
+	"GVoFWiTCIlISBuCFlzgOWyhZgETR6OyF7gCHXjIVK4VDvWdHWKziuNA0mkmL7GPwhwDyNij4CZ7TaGmE",
+	"SqpL5tBRh5k9Zr+ldn1wMmBa3xqFMVraL6VxljFnIpkTRGXL6Gauk1xN73p+yVBIQmg05jwWcmUDdQbM",
+	"pqz0ut3CFu11d6SF83PIWSJA+uGssnSVT+01PA1C8TP1bOmNMdGtTKvY6EvgE9Dqodr9ubWS+JwYJoa3",
+	"tEBfUZbwRKjTwwiPz7VbTaAxXnSQna+jvKvUrXvnySgi7lTd/zQH3d/tdDNzUvffKQ3Krxqgo5ws8pte",
+	"0qyoLQA+yNU7wC9ZoV8uxpZeK8VMqfQVwVi09cpHJJ2T4becVe0VrYOenD4/hQgO+hZs3dTdq7YmnGbH",
+	"iVT7AqBh3WqON2cP82r3VFCs+IRNZ5jWOG8q2//89uxh/fqaFjHc/CFtYpe6D2wA6rHe0AR0Fm9rIxDe",
+	"scYMdL5zS4YgHBV2dT4x545UwDcF0aeW4geCGx4foK/eRt6qxy/xsr2IueRjHqX+qmYAbwr2NvdcaRLO",
+	"ybLCTYTghsxndU6WrndIM03mI9Kpcdu4iTQhizpOs2awoABboAW4mhO/16ymz0x/utI35b5f7WUsiHZI",
+	"Be/TJ6/3tWeqs5gtoExAnwbAGhZoyqswk/HSdUytd0oV0x1TtVJhEbcq4uEeZ3zpNOX6p8ux7JwjvSIG",
+	"Vgo3rw7cud5mn1W7xv72+yiqZMOa6GRJ/3rC1v5IrD+87DN/15pzq60zn5lTlCkuc7t7rLjx/f7zsvO2",
+	"2tVd6Xr2+lHXeCvXnFRXuAsL8b587LOgsfPWS86b47r5fAk1Nv9kV63rq5JW1p5It0oxefPqaap0takE",
+	"bpHa0SLnozdHz71BRko6iFp5KKUE3I+JKR8TUz5wYkpNWL2b5ZLoZpdOKol5abpdbMxDWfdjHirjvt2/",
+	"DizSpl8MiBlf5KRATBi59O3/j/knH/NPfg/yT1w1BMHTT96K+Sx89536YzYXnXdVKsmXqLIyy2Tr9oWb",
+	"J6PcVHfrd91cbW+Su1JJMzoDn6FJbOHMHKM1CrRSqxojuTNgrwwItEXQiIng0YUJ8aJFTC+wJGkyn9J7",
+	"Fod5tETB6dOnL74evnz15GenZ4+HL96cffbizfNHQcFLWyM/5qaT5mbTfMxp2TqnZX0SyZfPTh+2X395",
+	"2j+6V0xuyaW0GEcGYeN4uYA0h2LlV+HofjkTZDw8OP/VsW7CsKbUq390b82IPubEfMyJ+ZgT88eUE+Nt",
+	"knBY52Ufc0k+WC7J9tbhrpNObrW1wJ9CzseN0za87TfWblhv2kUuByJ916f9tcv0MTviY3bEx+yIquyI",
+	"zRrQfEyd+Jg68TF1Ytd2T2WOhYsbUl99/j4lP6wI/OcyH27mOrgfHky64/7oGH9KDif3ett6Dz6mStRM",
+	"lSiHbZU2e0rZuQc3AGCWuKhq0hkTSNbFUerYFFKNK33uej9L7O50OlmRPA7VdkVWTBcyejNwk0TOCiMs",
+	"4xhhQVY7jE6fZLNupGNE2fmJ+bQy8FiIAkUlj+m3IN9O0Gca+0gD9StCzpT6Nkj9eXL1KPdFNDwcnx0v",
+	"ftqf/zK+/9XV173R/kVv86akvXa/f+OmpOVGSge76PtXRDD2jNmLKVsBOfFM6yS7EHMMpnvKJbpARZv0",
+	"8ApvA/y2Eqo3bUqptEh7xGX16bbCKnGPtpa1dOuEhWIryhCgpD9wYRW1TizFcv2n3PXIS0Y3ehqTHtQs",
+	"gdDPV4zwFFxfYPESIeHkmg7ULNEGo9xqhNs1d0kgE2XH2wyaspZb0Pb6NetNIIhWpafAYtNVNWEKSqom",
+	"+o7eJHnHSH+LVk0OMLGlJN2eLUfi57m+yCO5aSgyYFWv2lRS5wRgbpnerVJQNZu7rtBhtTTMDeNZH0QM",
+	"e7KhqqXh6v7lq5t0bCg6NzuTFuRqDVm4GSJdSa6tc69s9HZnI6/ckZt3ObVvXrkb/Niom3Wdy2y/dSCi",
+	"+nUrCdpV3t/3u2E9iXbkUmcLLT3gXjU39J/GBvbPHVx+gNq9KujQGtu93dvCbtmEgM0/vo1JUnn+cl2s",
+	"lRvo/U68TB6nJkQz8r5tWwaSZQUKjeqo4xs0LnhB8UIdrZQNrP3srQFbkDhrpdPE4CzgExSsSjQMtKMp",
+	"RW5dLsjeAxTcDawzCTzYA8Yn6at1ZktEhSRh5iEO3g8adweNE9Trdq+DDnql4R9DdDnjESl1arxrmGBK",
+	"YPOd9LtdvZHc+XdO/2b58liEc7x4q/fGO70+anVh5Z9xRiWPPa33c3C2G/arvZ1T5AYxpC277JaRbJ2E",
+	"gG5l4xXwMawZ7vHJwc0MK/hShCVh4+Vwnieud79fu0vMnAhRbNba4OeNqk9m0sRGDRJ2zvglA/u40WqE",
+	"6t+50AH87FcsvqIlHQWD4JRBaEZzqPqiQqN36wyHDnqspIF26MgZYRqOVUCNNJUQvY0JjnTmNI6QEnoR",
+	"ARy5JhYoePnitcm7sJt6/z0Nr9OQ2/57u+nVr5IIGaCQE9HS1edOy0Sb2WNlkm7KSgVKFmljK+bkZnTQ",
+	"4/lCLlvmHepJuA1QYXMjvyOMNzyv0V39WwuPWHuXvEk2ySiiY48Xf8YvGcISOekpcOu+6UhbKyf+Fg62",
+	"K86JjpCy/OXtSWPG7Ha8cXm7vLkKe6W8zzc8KLqydqvD4gbieHXkOufCB41U6qK7GdK3eQfIx7y0zAKd",
+	"9w7zmQ9eUZrKhyq2X9uzcsU22Mx6dPfIJnPkPzQ5a7eWOXZydspp9hucn9z37OgMdRt8vBXj5mKkfwyc",
+	"up41ywucjFIN8EWMtYd2A6G0iDC76UoWuNG+0sePZ9TXFxPOCeZMAJAxNCSgji/hAkvPDVScIIiKot/8",
+	"o7+vjHT47yQmuYY16m9dUGiLUfO2jb5QWoc3gsSmsqi2LX3w/dnSW9nHi5jymMrl+uazdR1QdVzCmS84",
+	"p+1TYnIz5GMbZ2l2qXq3aHftzF+qV7p52IHisTl32O/mWxPfrsfPO+9r5ncX2svdSdvrLuctNTVXQbT5",
+	"eP1oy/Upyjj77krCt2HTSpje1xLH0NjC3JHBpqmDR1AsnwqQ0OXSe7tLdfXyLBRf5mXaiI/+PO9BTT+n",
+	"7y7kWxx6iwhMbkbuzWMex2Qs2zMeC9IegRt2uT6lo+jU9OnymEdr22YUOk6oRX6lHqvtrfO8IIsmVmX4",
+	"dDfJ8FE8UDZLRtDLw5mRg35uQg7y9R66GVW3fTzstN998oO1h7n0o866Ve2Kl8ZrcRPh4plGXxB+UXSQ",
+	"+OU5npKhoN/mb+37M+hKjc57W+hDGGLW3Hyhz6YZHVVTtyPjvVLEWH+2uQHylp3a8N0Jknb5WnmuDRXD",
+	"kEQ6FL4iLYIjHIaoycgUS3pB1A8hCZOx3Oug505douRTDU4IrqDAysq60YJdDS2Vmb6eaPkeCWm2YVVb",
+	"NBzRMfnz6oCVkq75Ls5v/+LPBwPx7pM/t//wRq2mMU8W3jyCZ/yCpEno2l9PBYL7UTMAlxP8ISxUE1Z0",
+	"6yQbuJCf7jVxUt+GzVSDbwLtdTdzcO+BmzZvqggEIsWGOl4F0xYSLyDpewd6Bo5Gq0KCaZtvQyzA6oJ3",
+	"tAkN9sFnCscjaJeTJv3DMDvIoKSgQD0XWOeqFBpAVccZT9JVu8BRQiD7VnKDIeX0yzetF03L1mLlbr/b",
+	"/7Td7bW7u0g4+D1Qv3R9n3A4u65Q1RsUn/lO8gX6ThnjCRuTOWHSlzwZUsLGm86a+9JT+woDz0GqKksl",
+	"uZKo+QzH5yG/ZIVsUXWDTQyOiVB2qkBYom7/pNuFRleA0TLiiTrh60LQzlZZi72t4k2hf59pT7nu5QB7",
+	"ASoSmm5+GWEFDJmMlOPd5zrWO77r+V0xoknM594BmcL+qhH1dzAiSWVUMD2fYUU8gyMLZ+g1lkkcQt1z",
+	"OfNtXdSht5OogyYy43h3TjN+aWUbbLMoQZ39Vi4mxlFkW35RaISUtutoCjplBBI9gSvlXgsFADcDFSb6",
+	"apsyDUHTQgG0B9EX851CXAcZjiLjlYG0PHgk7yLTd5Q3afXwduE3WCUCt/cjFN76OI557Jd0RF1CIx5C",
+	"LoHJDMYMT4EEdPryCWpqb20L4UTOWnqOWzD7eycII5EsSCyILT8dsFh3DLYOzNOXT+5oGKCQSEyjQeME",
+	"vR804MPq34NGp9MZNK6vFT/gRTmXQD8GPi0eaulwgSMaDk26irpbDzA9mCllns7UdandcfbGDZYGJvGR",
+	"frK4EuaFdZfiUfr9gs8OxufB1ZZKCrXQHI9nlJF2THCofoFWYtrSMzE/NCJCmUpUGgAxzKakgx7DukKD",
+	"L8yWA2ar3mB9bSU+nBGoMKkf0Oung74wig5mWKAxjuOlLtrTBU8hgWRlgsezAbN1M6ZSE5azBV5tecnR",
+	"nMcEnVMWihNwcKdYceZ2IM9aY6OIj88FwrpmtGUC6m7AOX2kCX0czIWhri/Q9pEpLtjTb82F6mPAejHt",
+	"UHW6/B3NM0TIzoAN2HdIvwR9Z4b53YB912634f+ry4fdLvoOBQVuDFBzhAGbH8+JVPNq9pcSY/bebwRn",
+	"gRJrTCSLBY+VeJ2TkOKh4p/AudNEsZ1f1IwNkzgKQPTBoWnIuByaM5/6WTcxHYZUQLRJ/QQ10myqYf/c",
+	"19kPGuSMIR7xCwLYcGAru5cA5Q2Ks9JLRlH7nrKXik+hJnbMJ5gzNCfzEYkRT6ThXoFCPk6UCCIhihUT",
+	"m3QGHXBSAgVmONgrzKJdhcLPFt5C/a7h0+z2zX5Rqzw006J+tWeeIWXmmKR+lVwuinedk6X7kxAc1o0U",
+	"fwwJo8Q8ZaBm6JQpCyF3q7v2MF8MvThN5AwEcFpRo/v8IpPW0rIAbCCZQ6M60ZInsdhDhl97il8TZl+T",
+	"5wy8oMNzsnQJcH5K70o7s6eT4c7kutmxlPT1zhHJZELHVM2E9U20Cr+DQyZ97kA9N+HxiIahJgGcwC6n",
+	"q3NNjiZg+eIWoYviL9ltGiETFm2GY6LHrAWG86v7Tf2LWQHYmIBeCUKMhAGIKGgdo6Wd3tTWrhnOE2le",
+	"Y6r9XerHIp64H0+5EnD58lQIPszBEIwjbp5yDnBDyfkw4pfwcgummL7GTvShmmg1GROesML8pD/pYed+",
+	"iklI5gv99dJ+cnFyDN+mHzxSH9Qtz3MrY68fq+tjziYR1RtREJkshiZbSo8yJBGF4nn1gpBgvdKmAcZQ",
+	"YsO1RRrt1BZ/d9azeMmd9uI19TeZm9VLJ5gzUp4E5wv5CwucbZYeML1SIXrpMLQE19f6fb2lFzEfKwtg",
+	"FGkBC5OeilfI3wI4EGmkhlF/e0C+MtdsxujQbPRMLDo/ZAWKw5goAwd421HL5r26y2maleoUNqoP2kRT",
+	"WCVTS+vOgGECd4rtJY0GBdMA4E+ea3Mq5liOZ+4l8EElDF9gCue50jVo2ATb1hGw6a5zJHCaf2sHqqY2",
+	"L5YVD1iJ2weujZUq0KXlmmHSv4fkakxI6AgRC5lArmY4EdIVL/qJWJlaRsgYV9hwlIillr58OMdsOcRS",
+	"KpYUhk2OrKUilXkcBaip/cE23xvKd82dmqGsNQVmX5BxCfTln2DqSBzzl33+wOgYd64ZH6Z/2xTlooY2",
+	"/JfxXWm9dKfGqnUsco3aBQYxS0Pm6ht0H26qsWIUzc4ZsXyuyGli529lv6njpNd8KzwHmXpF4w3OoCXb",
+	"Le0/nw4DnMOO5ea8ynyqwm5zrhQMMJNr6LHanCvlZzxGFvyaGRMOrcZwcKjNfilbEnBb2RQo/myL41L1",
+	"b9MsnMnKKX+bXVmY4rzqz92kNb9FPc8p/vRH52s5tQ9w8jmVlCLaGztA49lrXZn7rP2loE/VPSWFqB05",
+	"oAVhjQsar9Fq5DUFLJKjHkxRYknKQdWhTxMU1t5cLfxq7Wv1Fkfa5f5MhV0RVT6VdekU5ESdotiVdDZZ",
+	"lkE0MS+qslE4kkrzqRUasApleZT2DXC4p3wucCK+2bFAxzYXhXscs1eNq3gmML/pI4F9g/PtzDJ0+hQ4",
+	"11270KUqbxaar3iswkbOq2+NQjW3OXsJJtRr0nmupHzktaM8Vxwyq6wot9eBc3vOsEqXKmPZkio0M5Fy",
+	"REnJZMsmCj97zB6da1cyY5yeA6WTXakfQVaQ4DUKS78rm9D5sWDvlK+kVpLbHiGvJZ0rRRupeAkyDHMO",
+	"07K6zDtP88U8ToTC7408RbNkjlnm3DIurRYSeAIhbjHjlxYPzody4fX++WJvqdnj94las5mGqAnxRKqd",
+	"R8HP26/0pfaTMEAzgkMS77XQIiY6bsg0tFlsvGV56rq9nzy694v7Xx/+vPflwfNPf9p/dXR2/LPuL796",
+	"uNaNb0Ub+AdrOBmfJ1H0M9Db3vH95PWL5zoSquOc2qny8gk66HQB5I1xDTugvgOet8BGQgKEF4uIEh1+",
+	"td5GPGCB8SMJjjCydyPABSRsTGwHH0kYCjBbvpicoLfaVQfORCBcu+taKCX/nUVP1gaaeu27yqhM5WyA",
+	"5W5g9E/DkFSselqoZ219zkYcxyFlU4TVY6gJECtjpUlhVmIyiYmYIY1DhgTBEQltB2vFrDpyWAhjpsU6",
+	"1Qkp5p47AtF8vL7Xr5nyqkWT/wvpGUY6o1YGH5sKJHmea/mCMOyt3tEqfPVcfsMpM4ckU9644DxCTcjc",
+	"Qb/59b9w0PwsLp09N/JYo2SxfFQHiph0NaMtY6oDxFTYUc4qONOVDupdXa5yLSl/A/QiK0HsjYQnGiTH",
+	"yXsYxfzSJJgESRwFHVRcLJb1XxgwdZvTwIEGMJ3WsW/gLUZ4fN5ClzM6ntm6MtNm06FIPacm+3JG2ICp",
+	"g5YyAnlIdJFonBB1lkoJ0T1NGeKJbPNJe6R3giakhUQyniEs0CmTs5gv6HivpcN8Oh8DUmiw8dsH6j9/",
+	"pr2ce2rc8GlEmZHx5ErHL1DME0k6KDAO0WwkVA6YoocyFNgcE8oCZComWhAAbqHRMsvfuZxxuwaISi1f",
+	"8js0e5EPNA5ejCIygailJaXsBygg2tXDMsnmfs3W1ZFTUIRqKs2EqQG2YITwIgitVs1mLfAyl8GqOoTI",
+	"HF2QuGPp8oNQKf7Mt/pZ0H1FelbSCFD4+5aDa/X/0Ed0vzRy18W4XyHODI1yE1FMEfjlVXdx/xcr/qcO",
+	"gFolgpadqzui4Dh68+ppSwfYIJ/JMDs2UuLlVw8fK8kXRUQtYvN1/+je3gqULy24s8YC++lB/cfjCM7T",
+	"NPwRXiyGCyMylPbt3wPbO/3Mjx4fPyPRjOP+i8uLz+PHz85+Mk0efok5+aon77959fUo+eInr4W8bI+f",
+	"+Z439uaPFLH6ustRPwKCf3hw+sP+5z/sf17kix/2P8cL+sP+54o31B+GO37Y/xxG9MP+55ZD7LvFgjNB",
+	"wDXyI2g6A78DQuKP1ITQ8JNFzCc0Ip+A/f8Jn0wiyuAQSIQwt6uJ/9GGTHC/d7y2k572+1hfUm5v5bZ+",
+	"yxVBdVXRQx6Sx2aLr02ZLVreIESAgjAnLJsZKMAqse8xc6plWNlbqvPxlIHtKAQL4Z8qkjsCLfCUGNHX",
+	"BH1oNsmAGRB9EMs8kQ90xHfEFc0xQVN6oQPAS12jjacxIcUe543T0cNe/+Bq+e2fbbj4utXXOsDYagFl",
+	"97oB08vP0IioaUidSjsXVQUmrXvGeBlh5slgWJnS1ofcyY1T2nITlgPvjXmWDzrhse0U7n2JAVodwg2l",
+	"ZXiEl1pvQfpphIV6o84sI2gaYyaVEQTtqHBkkDtmZG41b5wwaP+hjsp7pZYMa+qZXTpeaEeCeq9usdXE",
+	"yJ7WdaOtMWZISBpFiuGBMr1pi4ayQf7gIanXF26r7DwNE7tttpPioaeANVMLUlAt95wzOYu86XTgvPU1",
+	"J6Tq/KmP8FlTOIuOD8j5zbEis9Bg/rim0ZZi11Un7Kdo9tDIb0FivXCeCoN6n6yTu+uZa5vOuzrxcKtd",
+	"ugLuAIgtbkA7bXbZ8rs8B3mgWexGSYkZo22qGR2wZaz330gNWLQ0ULnalBYQu4kliggWGtODT6wfSbSs",
+	"h0DpzDFnlve8ajO96scncioh1yOnVGCXBHeDFoKWfXgsDY6JWiuIzZIJvboLsEHB3QWO5d0CNuvd1SUA",
+	"vWp/m9gEMa7W+AwA/M0nqgoj/NSF6EbN4Nigec8OuvNgz5otgmhwyXkl3vdeC42IvCSEoZ5mg4NeuB5H",
+	"25nXtcalDQ+aodTcFP7idMeFIwzb37EtH9Ni9aa/Kn1vB2XpBUJfSyxF2dZQ6rk6cXpjBDldADRabihX",
+	"gbgv1LOfgdq6UfovvOwVv/TpQ8mrK+k3Hqz8Nv+yYl+B1bwGMw8UwZucuWvVT0qGsUI6rMcc+xzCNKbl",
+	"QNMkYh52uzoPdMQvyJ6yecYRFsLjY03UlvFUFOu39OAth92DYvf8OrgGcHb22G1QZnd4dbW22MsDu+dG",
+	"TCvJ7h9v8Wodj6gi96hAbk3jo1QUWg8SwkZqK4d41O23IINELc9R91C3nktzi3ToTmc2ph7mMU+iUIdd",
+	"9jaenwJb2wLVQgTbtGU0K++MI53eutxuxYRX4IZ0TphQeiZWB1w4tqr7wbp3haquJpnxJHbgo5ywvABz",
+	"65ws87K2ogjFR+dTDSlVpvM5wTERsh1jdq4MH2U200ingM9pFFHjeDVVOHAIZxy2MbrEukIn9Jg9i6Nu",
+	"Ht3msBZi7OL4KG9TgMle57njPP/26jxXxEM4graBx0cN/cK6TPBKGxoFuw+PZ2QI9ZvDnkmLEWtbwnrE",
+	"k/Oeo/kN3xP6nj+se0bRnXgKkN71nkwR8HwE9Pp1KSCpctlUBRu1dN1qTGgspCZjuJ06t5vpWu9J796H",
+	"jX4CLowgxEvt9Q3UFg80SmcyPidSu65jaQ+zxq4modtcKOJjHA2Y+qWFgl/84he/aD971n706OzLL0+e",
+	"PTt5/TrYe6A/pEsBsuaN5mcnEU+JEkPLOVkGuliChqip2wmo27WGvqRyxhM4+Ox5ymaLdooftdHFiLzB",
+	"JC9iPl9IL+ve7+7wSG9A5Zs62CEKYcj+Yc1PxQQLziib+ii+X+slBcGk0+xsI6z8dPg2V3G3V0mRVoWU",
+	"8owhO92bPZhb39Kuqik6E/FQ2XueA23/6iqwbeWMzQgZjMpk3Guh4FBdtym7o2UaJrUnuNTGwMLJLrkj",
+	"ECDOtFBwpF6gDRBXFfevrhqtxiH879HVVV7hHsHPaxWug2bmsdOY9T7yiXVAQDdqtTU97oN17td7u+2D",
+	"ouvhj24O5XVYa6+cU+ZrTMvIZYCajOvpUXaGccfq9HZw2QaoCRVrktr2XhoaAM25Yhqe6DLTxTTGoU6h",
+	"n9GpspHVA618LbFZfEYugffh/WAXwsN5JtA3+VERqlJAYBjaggJ/obS/qaGFBMIA643dGmaQImJjN2u5",
+	"Vccmnkud3+zi8oLT2iY3pUlnhdpcc48vqJJVh++I32/kXPX5Qe1iuzOeukXNhBjmLtRmu90+rERdgxtX",
+	"wnzAU/KUTytEi6nDU/JuXarSyr26ntlMAnjxZZ9u9bJKc7ng+lfGkoY2z3RgmocGcrTXVlaWuQPBe1Hz",
+	"YYSTMNMKhcDADS3xjUk8amsMidsiMtyQuJjgMIuNORW5Ln3bEFMfZLUGh6w8Qxzf2xmI5TqE9OpA5Nzb",
+	"Hd45RKdznNZxmUweFqahYo0x7k72fadPXS7iaDL0cyPZv+jtj2dY7mfz5Y2elo9BRQ8O8CDSXQvndUYB",
+	"r0SjpST5weR9BxJp9ipqvH49D0ER/bJXz21WETg5S/vcZ0YiwuJcu/992Of+OGXhgJL/yBO2SKSJGLX0",
+	"ZgrVwUogysZREhZSAPq9HZ9oStHrLQ8xflFS2pfQ1k2i9A3qQEXZubbesChW7et6kyIqWHejtmzFnnub",
+	"ZGZb6KUVSXpfnp29tNgBDp/EZEzoRXH1/IBpmaO0BnS9qX9Zy7OQGg+J6ul8NvPdAeZ4sVBLwCfWO2A7",
+	"B6a7MSZjHofF3WiBpPvd/iEIxm5Fp7ed4es6a+mC7TpWRgF5N5fxa72mhclzpGS6Bt/7Cdrlt7z2KInl",
+	"bY1Di1FZDH5CvhWfoASgRSI+FS3EyKUS4vDlDnqJhUABI1dyOE5iweNA7dnA/tt23FM3wNtMP0PT1T3C",
+	"Qv9ctj1vCJBpjF5fWklGa14KHPR66yGfKqAt3ZfWmnfiLYBJ3RJwukdaOOtqHh0QMFuiEqXSAbu0gJWu",
+	"DVOFvq32ZL/U9vKwb2HqbEzBos41MHRhynctPOn1j7ouIKuGamxc18bjfEXmmIIOcMeHnuElmuAoQiKi",
+	"05mEspOIX6JvScwNXgxrT+Cacf4IImVE6uF3fqg2QH4IzLMs/z+Pg5kDZmPFDGUfCOZasLJqhEuHCgNr",
+	"Wf74Fjb4FqL+ZniRGdXkgsRl4LcdwjcWO8TmafzCOVdnrmLB0QTnzcTDepPy+4MWuSJRJM0aXpsiYlAI",
+	"g8JaBw8MxOdEkvgSx6HYQS4J1NVWplt+PdP4uCmGqqBT1qZMWfXCAAecvTh7WS5nqKyZKGBlFiYshhZR",
+	"6iLq/ubX//wQsCVev37hlgVI56ZxhOk8K6t5Slly1Qn5HdFS1po6cEHdVOnwvxGCttN/t/p4oO10Dw9r",
+	"uV+zU2/Z3ai1RK2EQgd3G3aE0xg3wwxY2Uh3U/vI7CEPfmE4pywwUHma940z7YGNm0GFpJYAVHcEc+6m",
+	"MQCYnZNljsmNotX+znfF4tYa4QRn13oMjEBDDeltqlgdIvdl0tKqwES6Q3NR06iJ/Q1Y87B7sPcAYRRk",
+	"4Bu61yFmiBEKG0x9TH2LmZih+9qWLXKhMUyI+nPAUtBiIfnCOuBz9aCZGWLr5NO65rz32N5WZjFBxklM",
+	"5fK1mj5jnkCf+lNvCtFpuRjRCoyffH2GeAyAeudkiZqBOG9Di361vLA6ICfg5RkpMykXehX5OSX1P6rn",
+	"BunHOoCIAGjO6k+beXvSsKU9Q3N/9l28oF+RZeP6GvoMTbjnq9kn1ZeMi8as2InttiBa9vgonEXMwmlG",
+	"N7RMezi9spDxK1omoVA9lh0wOkhNAmESqkKVyCvltadt7ZypH7BmkCvGPEGfwVQjXWSsbjFggLqdXVCc",
+	"m8BMZlXRqVnY6g+l642eaRQC9SJTI+8gIAnr5jrs9tSmgesDxjhr54dpYRkPuwcdBEnseq60bVxxGniA",
+	"FubOGPLMBwx8ceq8BefKDnpj1yZHUkxQBh5+gmwllQV8DGZYDLMHdE4AHrC5dn5JTCNb9wwehfROvV8N",
+	"TG4jPd/ASNWUNlqNCxILzXLdTq/TVbsBatcWVB3KOt3OAUSF5Ax2JxQLYgclFX6dEl+b/ShCuTtbUOLU",
+	"SqGw1CDUzgwTU7ftnGwbQIVm/ich7MIC8KtSLmaW1Lf73a5J4Law0lApP4Y37ANgkKv20oPtWxfZ2oDQ",
+	"pi/ZGmvaf+rLp/WnSNFVKM/Kfu/lYmxVSad2gavBj92SAz9B1++ujaDENwDNhaUBseaxVF1m6ChGO+z2",
+	"qr6VLu7+GxfjCB46WP/Q5ylI0XWrcVTniTcO9oarmoBFXKX09t11631OY7x9d/2u1RDJfI7jZeOkoSbB",
+	"YPm6Y1YLhacCNGduB6mZX5gO4T6IbVOab/kUXc5oRBDjl4iCARG8TXmkhQxb7QWoafD0RzxRxzMlZNTO",
+	"3nug8REJtO0xXX2gqQWgQq/eeqbJUGrZfcbD5Wb77hZ229qdtIMtVHtzuLP1tZLpejtkxrQ60l6XpFfv",
+	"e5/FP0SZtQOJVUdaGWHVXS9FPsOhwaj5gPLtsFfjiTPOnwIgmXqg31//QI6RdVXL9yBLXyajiAoofa4p",
+	"S69bHisFejZr+RoRXx3wEwl1nosFwbETNNXY68ZIJrHpvWxPQytF5SP9pdJOP/RUvxJTW/z7zWaa9NVP",
+	"POfycwDP+x54RU/jBqyiDFuLEw7f85Ga3ZLbEk/Chvr6IvGobY33PqEkCjUYlmnWbzVykMrHYD8wMjVA",
+	"44hgMODnD2wrHEdRU6H1895qrjNNu3ajoG2/hjXKRYnthIV4mVMznQohrzP+JDfP3Lpm7X5/w99IpbIk",
+	"inwKVP9eZyZXqMzjjyrzZrLsj1nHvtLyaQsda5xPbe1eWqtkAWANz4lt0pZPf9A5DyJ4ABBJgLoBcCqw",
+	"w/RxijIhgfUrNbBp3/pMveqjBv7QnPRa8gUUAgBqn0l84QxhlBXIWZ6yjsst9LC7yKv08AsWLU2yG4lC",
+	"kSJFar56UMF/aMKjCGoAUUx0YT6g7eyGKW+uoNOsGeNmdpN/uvfb3Xv1hbyHsNvQqW5qaa9+TsRB6klP",
+	"s/n8Cq7vKLjWbc1PldazcIjAPX90aq97vP4Bd5YeWnDsbXTmh1d8oI14jGIyx4tMTCGbkOYRVit0n25E",
+	"2p4nkaSLiJLY9Y5XiwSoS36WPrRj93aWd9JrNTLShgsSz2lkSzo3cP8WyH1NZK2tcUcgZ2IAFVJnu9CP",
+	"ancXDmdcmm49vS43flDta8zKnJmndwv6678qE3eiRoBNBhE0lEzNB/jLjm60HDBdgIf4xGL9yBkRpo5X",
+	"IJrl/AQehg/QPup1u10o2xXQF60FX+GLAbOBVqAOAIPMZ30ko2bIx2J/zhlZduYh+q//HmX7Qux10Bk+",
+	"JwKRyYSM5YBVWwwQpqstINSOu4H98D2Ihh3bEx+F2x/SSfiDH0LIDYRhUbtDasQ6La4TnrXaLsjSEtJK",
+	"bDt1ogWJKQ9RE+pKBL0gew9sOA71D9GMJ7FAIzLhMUEBpOwFaarJrxISL7NME0F18lXG4ztBZVIzXfBs",
+	"ZrVPlnxyVSaf8csqUmEg60jdHFNJscCuhErxuFKuZbMgGLqbxUk/HZ2G/W3PMWWl0gULgGCS/TREQQbO",
+	"BvAcIhmbJi0nvd594GuqnZEVy6ins2LqNj3nZHzskXmmiam+EyQcDU1XSCqFySEy0BiaN37PJd+HlksP",
+	"cRTlwQh15tCCxKm04hcA0K7nr5aEWnvE2HW2jCnkManXB63GCAsCTbUcCOwFdRGwL3qN+qf+HmTMDnXG",
+	"s0071ocsNRPmND+njDZa1jHwrnIDUq5Xq9f11U/YDFTbZaHSveDQeEnodCYbJ70NrAp3KWpurT/6BJmU",
+	"f6sOJSYjxsvUN89Dqcm1O2G8PJttyjVmrLeSRpLfzN0/4c284aKsORX83hv9ddx6f0iuPL1J1gUairpz",
+	"XyzZGODgvOl3p+JcQG91J0qQ4SHyGAwf7aWIlEhrBl88PkPv7R663rcRBbCSjKuCSjFgmmnTBO09nQwr",
+	"eay7hgASmHoXUGs8jIrW/UVMLii5NO1p7DjuGPSlATOJ3iGHcmHTcsTU+7x88drzRiUilsEKF8RrNUc3",
+	"kLSZOa2Wo7ex1nxNIjKGFbldX0LB7Dd90hqOwDrstxr83Hx483Es2fgVEUlU6VKI4aprEP6xZZ59aLHw",
+	"OZHjWeUWzrZuTXFRDnB7d8zHwPP3lfqVNSdjITL94kDCVlmZq05OX5CbH5w+Hpf+VC2s/4+9d19uI8fy",
+	"Bl8Fy90Ok9VJmqQkl0VFxbcq23XpsstuW57q7mEvE8wESZSSACcBSmb3VMT8uX9vbMS8wbfvsfMm8yRf",
+	"4BwgE0lm8iKKvqg4E9FlJfOC6+9ccM7vfOY75i2j8YHiMu4ektEil9kOdqSmlJgdQ96/fUnqRoXKspjs",
+	"DjHKUl/wqaWmyXPeFGMkhAMarEncdD+1pnHYIBEVRkUaMmLTk62axDUU4ZQC4z5s4TxY6Vi9fMxvUEvz",
+	"WoavgKtzkTCl8Fb7mGJaYZWhuQoNLLFktEbh2j9EJNu6WUbmzq7Aw0WDPARI9GuebwuK54cHRczdzw5c",
+	"x+z3GY+yj+Fq4za3X84x05ZbBDmpVuq9O0NCMV04yX6kiFv47pgHYISLMeEa8f0uobrAnr1podg6ww7A",
+	"oHIw16ug2Pokxjyarbsa8xCCkyl8VW5xW4r4vt3iHr8mRmyvnCJJM7MDe2Bj79kC0bzy57jQal999dVX",
+	"Jx/++o8ankDNU+awtBvUiqnCjkHFNOI0qCVUaSgTX4ZOGZFiVlXsNyCyGBSqIrUzoNSMTpvXbNEE4iYe",
+	"XdvrRqzdCpYOMsIx7OyqPmm5tZB9C5+EAzClXIfgUKwI5Ify0fvroirAPdMt0EVPni0lcWMOdsr0PBVH",
+	"o+5+w5oelRpz2aW9tdVSD+BVIZ2ecEWYiNLFDDRNDTkgpH754l2ze/ak+f2zV+jIW14GQTkE7X+I4W/0",
+	"mrpuzlL5a/PFXy5fvXn5ou39n0WL1Y276+445FnEZ4Gg7Z0QFNvwGeHlnmi542rYgJPHyKePDJiXcQxJ",
+	"PJY+COirV1UoDzLXq1CP0aiG85F7R9Zv58k1wQ/0HFmCbbcNMBrKeAGxnNbO5wKOUHRKhaIRlgSkSUIc",
+	"TV6ARyseXK9gdYtcWloX7VOn2S84sV5imdsF/yMOyD7ZlZl6+q/3At/bv+SUfhuVvKRb211HssNwCClg",
+	"pwIA/3PTrn/fsuGOq2T9idfyFjyKjE8gMqZULDweSekfo2CA+p2khzSj/Tgb8sOIkZf8mtl6PI+Uf8Rt",
+	"rlS2JQwsuWQWdzfC6lrLtGPRRPKI9TI2MAhuzKkii6XiwUX95qdnL8i77tkTNAVoXiQfeHiQfp+rJVI1",
+	"05pO27KxKDzcd9/J6vybuemLPC6grIsRTZIhja5DJBevZq7DevYZN2JCRawgRSF8DA9ls/o/4MXf0Dhm",
+	"cX/ebnef5Nj7TQev5Oze33S6YSMgMg2QGzicUaUZ0GeHhKu+AMRED6WMmZHvcIcR71r6E7h2VbEP6N+0",
+	"cRCC3fZFxprIEinGyhU6cFNcVxOaspjMpExQV3ChmIrRxOgIIiYpG6VMTVjsPHJ6whZ9gSSpLRK6OSkS",
+	"JxXzSPVixtboEK/NRrzMdsUeuoQnJ4z8ILYkCXXK+Y54vdSwQ7j+HdksF7Xek3bbWOxudThZ6hb7YJ5y",
+	"7zwgkkLJhLWo0JNUzngExwJ2zcuYZQvfikIzKH/70J49/eua/zEysHDqEMEItihfBoz/geVHzQI/jztR",
+	"96xNm+xJZ9g8PY3Pm0+fsrh5dn56GnfOn3RHZ8zuExmzb0yv8j8H0YQmCRNj9s2L81csmUjafX178136",
+	"4tXVn8bzZz9QyX7q6Kfv3/4ynH//p3dK3zajV2XPD6ZMT2T8jYEa/N0fuW+gR384ufxD97s/dL8rHb0/",
+	"dL+DXsLvMTP/sWPo3odTPTAL+htzC15XkZyxb2Q6/sPJJYrtgdXP/mgQ6Q8nl7NUjnjC3J9cjJjReNzz",
+	"Znq+2Tw5d/V/F9YxzQOHSrSPAnxrCfxoLoZ9mMpbqPJ2JLLY80DEgeZASD2QI7MYYu9cBObLK3ieMohd",
+	"szeCaMxEYb82Zkai9WsHOB/5WRJsC252sD2lGPHx3LXDF/+kHr6+fH/1w+Dy2bPX73++Grx5+/pffnz+",
+	"4u07IwBBuIVlPQ9bn4aZgaaa0DgGZgaBHW0OqcqPzPf3FxRl82EUvmeZ5kLF0gYG0hwWY7TltppErhP2",
+	"hZtiKFWY55vm1wrqVC/XYuoyJZcOW40eaq7+76j4NUDtcYMS5/y5oCnesJSPOEsdfe+STgJKETX6zbJ3",
+	"xIXBbFA0XrjJ2MfLjNv43Sz5kLz+lv3tz3/+6/Cv75788uHd8MfLneTtXpD+TMYs684ho+HBp9ANMtwy",
+	"ZrabXNNd0CMtBf1+Qgo/eGlU6w0WMhSfBB18SeH05dMeGG2Zkgc4lzk46xUxyRWZi2shb0WARTxZHBCa",
+	"pIzGCwIVXsEhp8lCzlN1YWsm0zHl4kBn2q6yGVdkSpORTKemSXYvW/MLfkRi6GCl/aSe216NoC/83gSE",
+	"Cgkc6su2FJBE40+58l8PCyMZQj3mY0DFXmuzsP4Gto7w0hr1jGUsM7y6cBGpoTzYabvd6Dl28AFU+D3Q",
+	"2ixtF7YkLO1XGOQSwvM0QF8bVnXYO0LFMeTgCBZHEgQQcZW4SCTnSUxsUEjKoNDWgcfqkdqmEWb/YQLu",
+	"BdHpAhHmk+hW3xlYmOygXOEMU+f5sLXFdte3/plLrLVh6VbOHMPSP36Q7VTeMO9M7t4jF4LNpKXWG78H",
+	"TxoqoKFfgSD1yV0gcQmqZFbGOnzSmNZiGw4S03oM/9r6yMqLnb3fALDz3snZgUMaHn6A7Wef6GljQzdA",
+	"6g6S07ST7RflsDMKl7s2EiAf90ITHilXybY+NB+DMikshh0z15OAuL1kDzQMysTyVuTslH2Rk03ZlKh0",
+	"DvWELHaoHuEa00cV6lDrWKlsN97CiB1B84uPmf24kAkb7ahT7lsRQftBXkMaXRMuSCo1nnXsDYeaqc8B",
+	"Dd9BUVEpGIECijTxipfj4TbSK5HwHV2QCW+FgUGuqVSadJ4QOdd5IfeGdZr1RUkWsDW3ufJQN0eDwJ0H",
+	"5U/KW2G+rWUkE1J/PWPi8kd4s/aaqAJ3HjtlSkFxP5mS7+H0goyZMKjKniFWQsPNN96/fYlZqzGdmU0z",
+	"nPMkVn2R1aNw+RoN5CR2YQm35tsTOpsxweJeoWj7I+VXRMeTd82nzFYV6ovbiUxc8f+sFKD921ji7IMG",
+	"//bSS8Fl4PoW+OXM+kJF6Xw4ZHGjRX6ZUJ0VJssL02G7A5sPQ6FUGHal225flIhABl70nNMgxqYKqSeQ",
+	"L5NTPhpDWyxsDee8/DpXWVBhxvUcBoQlii2vDChBZhkVLK1vtSi8YmqvgEBbN76QlbYrAps2ZEhpzZu9",
+	"BDPMRa1X+4H/b7UCE0JCtRFpg6mq9U473aC0+TlJQi7Auu323Xq1LnrMIBWsHrMp5zqS09+7Pr4vc6IA",
+	"K56krAi3epLK+XhyR617Z1bkT02I/PSwlKFHJuSPlzJ0WA7kXemP1xMfyxFZT2zsSH7gSNqjRL474THx",
+	"+Y4fqb4wuk3+ivUExxeE2t4YuZxwpY3y8V//2VliPi41RjcyH3860uOnXzrn8RG/fp9kx3emObaC2nEk",
+	"VFT0fW00A3kL/FSoVPvQhi6kHgkFneJ5O1glBtmgzrS6JiOZBiQs1OcI4a6+yFg9FJh9maVQZ/82pwnG",
+	"EhuUmRojxxgWV+W1W2ia0oVT9g0kAaW7+ZK6IEOpJ+SGs1tFaHJLF4rQcco20q/fs/7xEaqhPN2uGoq5",
+	"u13bncksH5XNQAHzkhnRMo3RFlyQW5YyjGg5Kj37YUBm5CrviBm3Yx5MwFPYO1yMD6IBlfMnxjFuRIsW",
+	"SwH5uJeh8nARE4KMSDyLvDPXG/dWGWz/zOvVrbhxm91lkx0w3/qzg6FjUaZjUSbQaNIbtkPxOKfKoI1U",
+	"6VoALfdgktz8ffL37XZRcbW+sQRTGZdrYCyo1pnHZVVa1uSsnZ8q3fDZVttwV6NgPV85DPjvha3crq58",
+	"BdoL1bX7Q291hJB9nnLI4ZtIlTP3ZvmAqLjX0au/IBhXiheBSg4qTwMZ3bTRswI9z9k06jFIfCJFgs5v",
+	"hba9zNwHPrmekPbd9rX2/BdlKbrOn4FHQS15COyracpyIyOGmkzrPA+BEdwiZjEx3ZGEEjx1wAIIc8F1",
+	"mQ4Oa/AeSFJWdunWO3C7rbfbpvooIv0LwaOdBq5K1sPKPBKufyrCdRj+MmAsCuYtKvD74JKwkfYoQOEd",
+	"Fzlqck1ogicViKsstvgHEGZ+sfHApaByjIT9ZATNlctlQ+msK08G8TirLjWjepKzmvC4tgyqpZWmOl5R",
+	"KS70k9MaUIby6XwKP1pOTy40G7MUq0uVOvm/w4BZW65fabq4IAXBb9PgbURtUIybdf1xy7pite4fO1td",
+	"GW8nBP4oJYI/vujqbi+6zn+PouuzSyn6ZHykG2XdRMrrZswSfsNSzqpd6UBaITUfLYic66H84Diwfn59",
+	"9eN3fx28f/sSf7dbBuuDTGgKLXw8woyTlM1kqnNG7AlVffFvczbHQNFbpjQGs7TIG7pIJI1RuDrCC0tg",
+	"uEpZCPFVCxLRNF3Y6Bhw42eZOeYRF9fUuCCU2D6zGE4IrhmbKTRFoEQK0zSmmmIIqiIppEXEGBnYF1+T",
+	"mC5Ui4QQagnRJnB+oKjg2izcHnn/9iU2PWXxPMqSIHlKJtL2gIoFxgKhuSTlteqLBOlhrtkCswPVNSvl",
+	"9/pByuvn2IVFeSHHDe7QNxSW5lb3vQN6jaA0CyNfO+gy5zb8qbLyI8bXbItGfj/f4aP3WjqRas2mM61q",
+	"vZOvt4Vwu3A80qwJGNQ1s5lUy36nFcmpBfLTblC75sLMG+6hmo3SdYFKKYsYh0p6EMjEYnLWbpMfhWap",
+	"oAkBD1NKXtjkN8E+6KUmnhSamGcuMBpXSoeTgqPFrJ8xahrmHwMFDEgQmSs1TXYJs/XnDJfZqjC5JOYr",
+	"xlbPF9Cx/OKqG8csKW+IPCif5KNsfqiEdDwpTZlOF9WFo97MtSKUhGbBhO57iyxW1+h+ANMQe88V0SlH",
+	"PJYiYqQ+XJDbCY8mgMnZyUaUUD5VfcEtqDcC9PuYtnCfWGCu5jSBj8nRCImubJ6yKyvbIhZsaOyNhkF5",
+	"gRmW+Mb6afscPVG3XLHGJuB8C4OyhR7vBuQ+VHkDBjvr8nuGRz4YkDsvAbkZEzGeElbi3O5asL9MqpRh",
+	"tyoCYpvgpfR+9urxHtnYQurBCJTnPNTWx6kFBD7gHQchvVHzaJJ/rJ6rcp4ygrqXp7YR1NoaLU/l32MQ",
+	"3OeBKcfKWTcYsgSrSBGqDpSRng0KVzAJ0Ii60jxJ3CIFoolsyBqtT5NmDAnw2LzC0tlGwGWpS+WmCh72",
+	"wE0knScsK/0MZ/MMHG9aczFWj+B3ReqhkvM0YiEZJVRNIMpfXAdklsoGgWrncRkr+kvzifs+ofPTsCrz",
+	"x7rN9pPSKjI2uP0r6MdXNb9c95O2WXASZMtcMYOx2OtarwZMIZCYNfyVRdrL53KlwPGvEoBdacotF7G8",
+	"rfVqJ5Ndzu9gMN/OE7YuTAem68Ef3eVL19f37KqvPr+7hEfwaRvES5MEzsOgnqCdXFvSk8BaMEs/m/PQ",
+	"ugWdaW9/CfoC6xHKudCQNQ/Py1tx4dyEPTSdsYSUYmkABqy054EumcnF/Eypjozh2xc2q4XUw6/CgFBB",
+	"2AcaaYidCUg4S9mIf/gqNC8Kv5rRVH8VNnpZzlTo1nZoO2qM6hAXbNgXXMzm+o+FrKqMcIsLOLNUMwqZ",
+	"pSGu2ZDUKVEJB1GOl1zaEn6yL0Jvf7rPckFGCR9PdIu8ffMK7r8y/03tekU9F99Hws40bBGEKJguDdGE",
+	"MCRMucBqgAsG8cqOhqWQc3TaPc+yvJyfI0vwMp/rixAwtnlpRF+IQxNBuu6AizDI3CcUPyv8VKfYSQ8b",
+	"o10MjgbO1YoYphJ9G/b1/meiOyJbAYR2hqAfzdI5zIHnw4L3nUd2HbAfS8fe0wFnLj/KxEdRi9p4yulm",
+	"hygtZwqQaWHwsRIEAEQ9LeuRskAnZaNChzqebn6y0831a2UL14h59LM64SykMcHKy/xMUKCjPiocgRox",
+	"DYIRgvSfgY6Tqowf0Co9fTEXsSMFwN1AFy1ymf2B9j9ytPur37Mt0KOlJ1SQEBDZMm16OcJkwlJG6qft",
+	"00alLN3/cLUghJ56YmVJoHgS5ZqBZWalRRfqc3iyoDM9rJRt79fBu4jYTWOxg3B1w1UpXs9LxOudhvRL",
+	"Fq8PLtPJAtH2AlmO16cyJXIMqUxjqtktXYDqXzw2DciIJxpcYZYFOMdvKAMsWuTZPFUy7YsZHXMBW6hH",
+	"ZlSpIotCCP7XCO4NCVUkdP92nMPmBjjEKUUqOb7TqeRLOcb2bXM0CR+Zcr3lve+NVrzdrT+xxZZ32qD+",
+	"re7NSuJudXdGVrPV3Xg2+iyhSm35hN3i2/GffJfK6Tb3XcnavZ7OegTHp0GBf+nroBYZ43Vwm3LNBp3J",
+	"wMFtu/jL2XTll7hwZZnCyZEIZDedP1lzaOJRKsVz3AFANvG00w1qjg+01qs9vuk8jiZUP/YYV2pBDbYt",
+	"fgke6562bdpKp7NMVgHVneV0prOWdTtBDUKSa72Tthl2qqTgYuz3z0ox6F+t3fnT8yd/ffrL6V86P5z8",
+	"/PWfu2/Prs7/pf23n57lTE3o4IYYI3QJOK0tS4lZ4tDwcmKCWsYH1TULwUMRlIp39Xq/V3TMXsrx5vPk",
+	"ubnTYOXxPLnEt5iPji+KzJ9FQfSYfXCl9NY52eU48+ZZPs4EZE0d4/jliOTVf8xrw8aywKKKPHv3L5Zg",
+	"ti8mjAL5sLzFjFkUSBBcA2uPxeYJPIQ2GjrJmIZiqumQKgapm0MbvT9lU5ku+uLWsfqA55P/o0povfhg",
+	"6+XtLLaO0uVzkS6afdCPI3VTkCo1Hgc5hgc5KAYWsIJcuAS5SAhyCRQA6gVFEAwcwgd4NfAwNCiAdbAi",
+	"WIKCLApKZVZQKuOCZaAPQAgEngAKioKlL4w8KZNbQbVICLrB10EnOA0Q54MVuA/KhFoAwsKIj24nOH8S",
+	"tO3/n7QDIxO7p23YerkUsJa90ikX4yoLxoBHABwjBi1SeQtnGq1aUEPEgLVg2cmaz7maScXx8ZU0J6o1",
+	"jSZTJvSFwSsm6JR9068BMjZBbkTqpl8LW7VSR0Vty+drwWrPjvLIk0eItZ5EsrKgWjCt0D0U8fsg3AfF",
+	"/TdLuTH6ree+uGNXf4sHcAjlfjn5GnKOtk1c7gQ1PqVj5h43iqH/OvO29lJyc8ZnBsdeg4jOXIPsFdcU",
+	"65KYsXRgzEjvGw61gI8Tn83hptDHe83fXEvRgNoGfNwS3MGhvun6gz8NdkQJIsYB8BU3uyGqz4SvIPgZ",
+	"nwNXp/WfeomMCulReJJgTTEjT2zmJRA0wcFjJCHrMowYT+r1ufCXN/mv/yTewiR/JMu/rm6GvrB3Zdsn",
+	"u29pQ5HijZ3J8o1uV5pX1u1x73//3/8PyRZtwzzhL3/yx/xH89vS8m6Qx6QTmO3Rbrcb5rXFXUL+SGBf",
+	"Kuh4vkNDHE4b5Ajn3TmrTV8gM9XQjLMYt6Zx44KEqwMTZoSW8FsT+ugmMCOZkH0R+g8FJFzqRAgsFX6v",
+	"wxb5BQtc5hsco9aZdh/tC0tRyj5EjMUK1OWQDuUNs5pG6Ag5vdh6t7xms2ThjvoxXdYMWotc9gXmxluG",
+	"yuHCo/0Yzv20ORxg0O3x2Nu6sZzLay4Shq6qvghpksjbwVwgLgwco47zvHNFpCjT8++JUWNXMC5A7264",
+	"eMgU3HsUcNvzXT8U+bbTLFbptl8G58dDy5F6A1BjaTvKZGpR63yMKPdYLUT0GKCuOpr+O4bRPMj5bD6T",
+	"AM2ju8JuOLslsWQo1mGDZaWaZ9LgnsXUuo2rYhZCIdoICMtUiIma4NVvtMhbSzSU6wn2UJHsFK4DCxWG",
+	"5t1CRJfQzz1ZhzDxDD2Yf7f+ysEMqOPjWu/MHY4V6tpiD/woczsNLfjI1vsu64nHNnxApsP7BNMnXcS/",
+	"+4LTDryvvcqGtAlLcYYOBqbn920seOxiZrQ1Ew8tsshWqFv/ACx9M0bvxVwhYH4CbqSFiBwcgaeWeoC4",
+	"I+ha3NwddjUJ52kSAil8yqileItlNJ8yoRFB4YjT3B6CS5q6asp9MYK3xoRrLJBvhoymWIg+iyxB/dai",
+	"Frm6lQSDWcDo6gvz1V6W9moZ+evhP/u2430ztH3Ymf1a0Pc3Lvztb0i4UGJRmf0TBn2x3rKzRf4FeT1j",
+	"wsgMljaVXiSuC8hACU2Lqaa2YTyGr5oPcTHu13r/7Nutj63JvH9e6xHvTM/7td+gbeT9OxLLJKEptKwv",
+	"oEkBiaS4YV4h3IKECBst8goJ8WPl6tDdMBFDlWU24h9IPZQzJih/jJAWNmw8rXcG7hf1SKjSJHwc2pwy",
+	"CxUaKxIAkxcuHhcCBOfdVBOaUe5n1WdSZhqveMxSCJO1FRGmFFNgUqZkcsOQQGiW8huIz4vj1NgwaMr0",
+	"RXj58uXrXwZv3v74L5dXLwav3199+/r9z89DAuaNWWab5fQbuzX2kNQPWSzTyCLE3MVOYXiQzgygUkOm",
+	"KD6dFCwKx9O2M+eWxapT5aq+4eR7uZAuFcEQ9DYXNljM3L37iLulUiI4V+lyb+EUD7fDLZS0HDJiFRKz",
+	"L2xLjvL1U8nXXwwwGeloVP8qOWunLqurfQeh+9iKw2rh65Uvr35NaCMkvbZB1NFSoWL7MWJFb9/IMpaM",
+	"SN3GV0LonU3ngqTRiArEWxpNkGwuF+9cEdNiPDh2Ip4LwriegHwHQY0QnxqBiDrCSrkW25gWAaPISf++",
+	"WN9xsBRzpx5Qw2IjWuRbGbtMRQgGQ5aIDnnFvyUJv2Z9gXbblAo6ZtCZoYwXPaJTbmY4Mes1tcNYyLCR",
+	"I3D0pkxtLzy+tTO8hwwBpc6sDKopLGaIOSkIZwBG0CLw1U5xqPVq7ZbBuE4tWFEgsh/bne5ZFgWTX+2e",
+	"gYZRYVvujpF2KI7C6SicjsJpHw8bOroc3htALJFOEJlfRPwthJR52VbSKKsYYJ4I8XBmFbN9sHYRrool",
+	"DIj63Cv6ok4Ty+1fZEvlLp+g0cNky5KybdDZXJDYcyJjpgl2m/n3qCOZB2pVS4ceYia7PXyRgikiJEmk",
+	"cPjPYhKnEisNVAG+2WD3R0vagUAc06pab0QTxXZz3uTexcNUNwaa17LqBS6GwLokW0beZLDoHzLAYnbr",
+	"seRFXpEx986TvJDYrs4sNIbW1Q6DphiTcp5k53WevPdXHSozkcNEs7YfHg5+9KL5MP6FqoC5ywQd+fYE",
+	"dMKmRsGUghGl2WxLMNt0qJDVJvBqGjrfhbQZ3g6wcMbzwgUGtYrXFKBYX1TB2MUy8NBEScAY5S+8wnBk",
+	"kNQXMCb5ocTm6gfrQGvvU4gvCLkqq67sglt37NB6/HEL51EWkfKFVRb/3AHm0qGH26o+vBRLkahtMWWj",
+	"z/wNS5eQISjBOHB2w3mlMbORt3iRh40USo9WgQJ2pFW9ze/Bibm80Xct0fEOANSMzIFtvjj2d/LfV7NQ",
+	"7J/WbkMTujmlkGnowMu+wDyOU7gmO+UuoLDGGgOuIT4asZSJiGFJtay431HVuA+vXpZpX4EIOzr1dvPm",
+	"fQccfPkurvC1QfTWOg9eRAW64yIplExYX9ThzQsSJdzoGdYaUpVWU95lYr2AEOEglS4e46m+wPgKV6jL",
+	"ksy1yAvzZpcuAvyq1dYhHg8W6VDMe/rCls2Gr9s62SWHZHjOZYtmV5zv9dzVx//9H/8TH2kERGmZgo8S",
+	"SmZ4I2Gn3ozAcrVr06sKU9Y5XB8pa85KlZeMVi3yc+7YtODttrNOFmQuNE/WW8m++9LoeyX+S1Lqvlyr",
+	"6t2fL7JSkSp3UuZKlYQ07lrPJt+ZvZrfIUtu+Lt3KcGYhDuArevyUfDsInhcsRfr4c951L8oeXTw1Pet",
+	"fIZZUM3n4TO0IcOZz9DqwXdyFq6S3JTgz5GF5uMzJBg8cXMNHGY8YhX5DTslZMKErit2/drGVRLLBmOJ",
+	"7Kw+dUEoEfMEOumc1wwO2cxVYu7VYBNpCQ5cF5hfLwbX25tNJ1UWNh9kYfkRnZXcE9FZo8JK2p/6ZSlK",
+	"urt7KPohS2o8zFD07seJnry/UPQvzrPz4KhjsvodBWBc6/WRPI6as1TecJcNW5q3/wzMLqJYlDKMTsTw",
+	"86YUyeKChBOqBmiaDfCekCi6AG8x0FdJwWzO0CpGveZx9Ma24J7TMN0SwfTmYlBaJIVgkW4lXMw/tGL5",
+	"WJq7u4+zZVULzPNykLIxV9rsNeSzAH76AZsCsXMN/+uuWjYnR2CGF3U6V3qQsBtgv/D/cnfMFUstSmT/",
+	"NL/BgIIZMbNBoE28WNsOpJgwyyrjT1uZJfcDEG8ENa7UnNnDKcvJjoOS87K9tKMFkxTzlEV6ME+5N66m",
+	"lYVQP/OGxwbChjS6rllCLFiNEKRhVnAyH4MVJOYf4NWYf77dfMG921bnVSzlYiQ3vdrsDGDD3MEMef3j",
+	"82eFZVyBldlme/ApqIqLccKI4mPRlCLvuIdH0tv7a4uMmuXYI+b2kIy4sGdajkZBGcMt5iqS4DoAxT/E",
+	"1YxBVNGERdeK/PjcxjNf9IV7JayikMwVUyRcAYwwsNzA8AcS4vqrCC9l4eF9MQcTw7GLuFut56UF7MTK",
+	"wGM9HHM9mQ/NB+zCDxtkxC01sGlcAOWAAqRcVn0BHTF44er8WyUUI9FN11MeM8J1izzLbwOw/tO71z+T",
+	"a7bILF83EkSm2GavlaQeS23s4hnVE2VddlxoSdBhoRot4iYNKxZN50qTISOz+TDhkYtVNm22mZebopX1",
+	"hE3LPDy+bLiHCqnrAbWIjDV1EqUnumnmsmkRogkz1QSMWgVEnNoCkC0h253A5IBZnEf5eJSP+8nHuyzo",
+	"TZLxy8hp3aMISOQSXvNwIJr13mUHGXU5mY+zfBL2gSutDlQABL7EFdH02uW9HSjAEDv5o7ihCf8k3qPL",
+	"OCa0SjdZo5qUW0xbEWHzmAnNNWeKJFxcs5joSSrn4wnU9/UqzmgpL2y9PywRfM3YzF5AHmBoMBdkyvRE",
+	"xmq9NbWDaxJ9ag/CNel6/1m4KHdfZ0E5S5E/r9+z/Y3ko+g/iv6j6H+4+EPjO6LPRup+95b7oO/v3hd9",
+	"/6aDmXDJO1moT44XST3s1/q1MDtW4bqxXr7uf7CyhKK7xZX6G+uA5ytHSXGUFJ+fpHiQp01louPBGmLZ",
+	"adXdbbEZXUyZ0I+xhDzbVNzRVqKnxD6X8cOBqKjDSARkJNMxiwMUEQtMCrS8css01H0BxjpwZuQVE4Cc",
+	"aUK9gvUxizjkZoWYiBOWplu9wVb9DK0sr4NQIfRc/wkdSgit5IrIFPSp8nLq8ONAyAqu2jffm73f6baf",
+	"tM9P2u325dc/df/8/PyVkc70w0smxmZCn5yuctWuVHv/Qd6SKRWLrI1VTYJYwEJ7bHgE5KkGXskf89eU",
+	"fkAlAbhRD1sH2YsJrKoIc9476fQ6XRcYcB7U0ECv9WoLPqOmm9mQrx1emG+FpesEM9uk026122YvpDRm",
+	"g6x88dXby+cvBu/eP3v24t272m8YZafZgMZxCo07abVbnc5J62s0FWEgTQdirjH4Cd4H7XGt6Xbb7c4u",
+	"Z16rK7YCtfPJP3IZexAIAs1ikQOnecw10SkqRA4A7U1l2AfrahPyGTn8yGKCWlf8BY6vDIDhQmtVgdTr",
+	"ND+t3wajuCq2oQoFXB2I+7EWgtLWYAuwEiZUCDAQXQ/Zh5nRmsMemYsZ5TGZAeMPXlYDalC7otV2V5aD",
+	"qXkXjJLWLDUP/191W1P5381P/26/2/g/aqVwuiFkDStbbHffO6OQ32uhlSlUA8hBah1AZvp0NqDFezrt",
+	"XMe8M3ry9eA8o4uBHWOa2FfPEiq88lu2MEpGX5cXjMd5rMRNv4hJUPOsEZrwCMd9ZibLrFTzj4Ey09Hr",
+	"to2qrmlS63V2BV7YhZfxlIuqAievBctKnLidd4Tg5UgFLWfN+cwO0AbYTaio5pJ/k1Bx31TypVuqUzDJ",
+	"lpLzUklsAQpM4zhpQw17v9YQ/A3Vf5bM2yzdAYull9cWLy93B4pZsTRssap3hpemhVMp9AQSdG3IYvfc",
+	"PL+8/TDKsTZLZa2qFF7nbtTx2VxVM8cnVAQkmjA6y8Tlg4/awQXu7QH4e139cHMHGafULLcQQ5jNqgsL",
+	"iy2EJYgBNDDHlvcc8rgvkDEcF13o5QbZUtiuhviM4cGYZdbzmcPxvExamQ5NwnQkromVOK2+CC3LOVeu",
+	"ELaa0iQxs+vWODSL1CMzzOVmWkLF/rEoJTvR23NrNti9bqmdNssh6cR3BrnfBZjd8ajfTFal/yyh4kga",
+	"/qlqbJvRL8HWgnKxMaTgfQ51OJ9+mIBZYivIR+quVoJ75JHyyosCzlkcR0I7FrMpfI5EMmYK0d3l8A4Z",
+	"wabFpH7aPm/0SMwh8wsKrAmlGY2rgPOYLbXz6v5kRb4rFuuuSVVm2vfJqXJqQYAMWvbnoHiEt7qmW32x",
+	"dqPA1lhc2JoiYxbj1pEpvqRYmGS6jnHGdHD/o0AnOM52oR7Mv3yQzKqPI5U3idKzO4rS7lGUHh6dvpyk",
+	"qA2yN5d5TZB51blQIBGrXahDIBE3K9p3pBJ8DFlbIet8StU1i/uiHr75/m2TDjvd//6P/xk2LhAL51A+",
+	"K87qb+FJp9mQRirbQH3H6wCffIQlUbECaxlOvc16aNqy0wETtgRyB7jCz1X5Qu25e5knNKFzEU2at4xd",
+	"3+EkCRqDDSm4bndwyq7b+MXRwdKln78H1ozHYIK1os0y+nryZ7OMKl2xRfD2XbGWHzYGPsIp/TCYQ+s6",
+	"+QFdYfbWeU09pymNNL9h6BuNB1g8tte+V19oceK2cYTCIjr6QVd9P8t6vweXaWGU1zmEXtFrpkgIcx2S",
+	"lIpYTu2+RajDnKnuKRlSxZonXagZSCMNR1OdbpsMuVYNh3kANn0B1YvCAAl/wBzhYlx0JQUECShI6JZv",
+	"SDSfIl7QJCF1eBiPuDSZSqX7wih1Dcdc4531LNeRRgbVBJyCESNDpnhsdc9V9O2L2wlLmQeddDZjNDUN",
+	"Mci+GZ3vIdkJ91q3Yv8WNuwd99ohHUIogv8VQe2HP3d/en7+6vQvvzz925uTt1ffPvn52Xdnl7UAfv7T",
+	"6c9P/9z95cnfrk7+8tP5q+dnb7/97us3z36o/b2073fs7LdmlitZDmGSLeQeeczuyVuCmpQc7YZLVQrd",
+	"drXpza0uSRK/75BHJrGn8dmdHLjaMl4F+g1bu6pY/Oqq2kbP2iLIdr3eNeXC/dlZ1cL2qJtuGhhARXMs",
+	"M+5AOchVAVv3PMhx16u23hcngdfyYB0SBFbx6ATtAFWOICjTee5SQxwWz2GLiC8v1buVEi9/y7Gg+HYF",
+	"xT24sSJ7uaz4DlCzTVYYIE1Ehcd1OmQAdWzK4gsypAkFsjKuiYvbMhbPYhPAHH2sn8xluiSoNunPmwSA",
+	"ecd9pFmcfJw0ix4J7UlAHBKl5UzZ4nlqPmWqYdc2F+PAU9H7wh4rjCUZskTeuuNcRZQkI5oGBb18lfkK",
+	"HbmbVer9XbSuc5mOexc98pD+2s/cGZCN37I74G4juU5gH8moPhu/6y6YmAvUEUtTmjQjOZ1ypbgU6xyy",
+	"2T25oNSScHHDISDfVmbhqb3E1CMCEZ4Y97UUEFsmXrE1+Yd2i3y1DXmkiNedKr3e3nyvQbBfQgypQ4tt",
+	"Y+w7gR0qNrA45f70Qi+HclgL/CGFDC3750qI5tZhpiyd8sTmItyzL3N5pW3nz/RW1VG3X/Vq4qD647Q+",
+	"yBNzKZo2iPIxF5iPWEV7/uPUWBDKMkWpkNTR1FJkyCI5ZSSkUcSUGsDvoWoEcAUCNENSt6xKtnRK4da+",
+	"kKl9bXhBqHBxnY8UCV2eVEhuuVDA/wTyzqo3j1SDmIdndJFIGoekTsWCqAmdMUL7wlZDnEL2U3rDGi0S",
+	"Tlk6ZiGp28SbBoF6uMYUctGkwwXSRvUItfxRjp4EvbV9MZMyAaq/az6bsRhcvdeMzRSE+NlYe2v2E3QM",
+	"kEjKJJa3QgU20i9VDVvoFl9qvw9MV4pQA9ckxJcAQddixkLo7JRpGlNNwxYJbXxASARjsSIh9njAY/Q/",
+	"074QUjSNAFoQO0iBZfNC5dIV0c+7D34hqv1SkvbJkio2/ge5afUoZaxpsJskdAj1deyLQMUnluHeIFKj",
+	"RS7dN3+VvFhwx6/gHxCWKObX+IDnY6zAo1mzP2+3TyK3VOAvBkuBIDF904xdxvB+QcLxTFuas3EqryEW",
+	"01G9O9IS+yRUtNZ8mORlO5RpOIE9JsZ9sb4RGdF25jgNXCARLhsXs0ThoIC8f/sSiwLwKfrY1TyKzNR6",
+	"/PZu0IBURc6hpB/UCxLFWgN2JfnjZpan+w5yrdm6JPXwzftl2n9j34eNwhmB+3LWBBETqMRJIpqm3HwN",
+	"0KHcUDHjZKf8R0SbO9opqCal8tr812O9cc0CkHHbpBbUbmgyxzRvewfGn7obwMFHp8DprgyCZ9mZPfyK",
+	"DZKs9VwDmuZyEy42O7nzaUgVjzAIaOUN2Uap9WpTKuY0aRZ/sVL6FfxGvre/malkY9M7AK4aWlSw6Yud",
+	"f4sXsbSW23FZf70x8Js200sto51hNzqJT9nZ6MlK064YnZLv31yRd3C52DzXqDyg9F+z0RLstomvwjFD",
+	"KeTu83vxJqHc1WPfutFuOP0flkbzzVXZYJa1dTzT3sSuXu2axu+g65hFb1f7fZvD8MR+iwHKKYJWZ+mZ",
+	"4N9WrgER8/2vDqsu7rgCbEu7Xkvb1S3da0lAA7t3nOXqSmFQugawHW40tmLMY6zHYCZme7XW/56X3P77",
+	"qsmAg2CrU71Ccfwp1G+chlwmItcFBPflPgBf1V6jhONK3ZToinctH9ZlWfoJ1eYylIf4VQ5b5J3HaI3S",
+	"OmV6ngoW90D/6wvgtjbrwqrkqByZizgW9nK1WMc9fy9ZYdkYWG7rAR5AYeBlCU9J3mzLLYOX/YZnP5Sh",
+	"GGpag1/lsAiIqzZ6+6zZPbnqtHuds173/I/gVHT0hjbGc0R5YuHoVzlELOp0Op1ut9s9OTk5OT09PT07",
+	"Ozt78uTJk6+//vrrp0+fPq1VQFpnT/C1DknQIJVaD3Zl4aV+d0/atru/BeB1SW9oMlAskiJWtd7Jk3Y7",
+	"qCVU6YFZdZve4aW+fv/iKvcKrXZiVeyb15f0o0jT4jZaxi5jNsTjWzaMJlR36Yy3YN3tkEe3ssqrOCZx",
+	"8bYevrvBjIcDPdfttZBXSXsNDNNQhAw1I7Dc6FDJZK4ZMXNqzEaYW2O3oBFv1g88FX7/4so3542F/Ob1",
+	"uysDVr+As6EAYVnJOKKYMBbzpc/81CPfws0ErTn/SWvRXSBH5S1XDCG3L4YSXBo5VFn49PA0IFzbD4Jt",
+	"jfe1fP+GJeYKrHUq075A67ThIrNcJRU5yoUNvA3CcIXR9epo6U8ZFQpfZEarsGnMoPXFqhvEjJvzJrQI",
+	"jtzyTrejh44BntVfk4KYfRLPoYgdnpylSkNcmsspsCW9XYlbfG8DlB+om+AVvaXwYMsvIx72BfJ8m5d7",
+	"Rn3BsKW+N+Eis6y5xng6t1bNr9blsoM7ISC3Ex5NcrobFA9YKxhygpTzCZC6s/Atd07Rvg9sIN6KuQ6F",
+	"c6QAx4i50Vbxn0jYb0omYM1LQkki5WxIo+uAzFJ+Y1ojwSUjrpuJjGjiyMlxVwGrD9mSpJzrFvl5niT2",
+	"8LMvcNCoq368SQXYL6YPNAbcdUumvVt1QzbhIjbDiRvVkXpldkJR7mcGnPPeNPH3pnuuXBK9SaXGctGH",
+	"E0cz9w0rjH5zoTabeh7NlZZTiyEFE6mgLf2lifPStG6R5k9sgUx1k+rRwadXR8cgaj48P2AcmDdKqbwu",
+	"Hybrxlgap9wc3GakzEvyQXJQEy+PkyXmt8NlsQkBZyLnhZGqUmE+E73ktzvpJbtEqu7qZdhzZeKNW6/R",
+	"DVp+frVayY86cZedjE7p2XBZybfn/itLAK8vabGf4yYI1thIxxG9y4j+/b6ApWqhH950rZqDUtvs8zHB",
+	"gk9q73+hg/b3O0qId/TGWJkV9HXsNvMsGfuFeb6mXV2Tv+dasZ+LXzLLMCi11ffwTj7+Z+aWWhv/iwGj",
+	"yrMZIThIjPjYpk+TOl8+TeRgvw3JhCstzfrTdNHAs2w4glSWjjR/qSIJG220S6rihe/snDyY7wi78wAi",
+	"+fx+fyaBy7tuhF1pIPwuOzqIUqdXVYwxHKhLjQHANqiTXAqCfh3fpQQOm4Jrqy/yiGHq6lherHpxeqTt",
+	"IpczlQe0GnXh+1zgNjwoUERLrL0/Y2lWFyZzSNlnNm3B/WOTM23AiveNYtYphHfaqwcMYt5GTfR0mweh",
+	"8uymnN9dUzyO230ccqxVFa0ltBx+/pD1xiph9sB1yDy+/XA65ONf5bD6yNusN3MDSVkk0xg82TEsO66y",
+	"o4i4GN3ewzhMI9JIHUNBkKbEibsGBr9lgRiKTGnM3BE6oYVIyhb5wSqjcq6TLKbO2UpKEuq4wlzIKQY7",
+	"Ks2TBJhQlNNr1SYh+Sc53CbuPmOch6HR0grq1SD/HVnoz3wS+rOPzUGfwa3FeDyLb685i+/0uu1eu716",
+	"Fl8bMR1Nev6BFRoQLCY/XF29IWYrVRzYn5+fn1NK6XA4HEZRFMVxHDPG2Gg0GrXb8J1tYpDuemBvm7Tu",
+	"vL695rweh6STndcfYxo2xjRsLyIxCt5t0grxaBbw8k485p7uHXPgR5LDNPiOgsOacTsIMyN1Ngkzx72Q",
+	"9ccP2aqHRtUMyZCNpKVXgTXUaK0VHO8WInrn2KDuC4e3joiqQOF7BtjPBj0KCLurfp1PVAV+2NXwqxwe",
+	"3UD3Xy6wbM/9Cil0n8AP9B3D5KMCGrx/+xLJbDFfAwMdZOqOV82s2TNW9Ixym5rlper0RZ3mqVq3KZ3N",
+	"WGrsMz8pK7ssU4hPSRmhaUoXDbLkYn2kiNsprb6ozge5MMpzaT4IuRQLYqBgbiBNEtDOzHddnov17pKz",
+	"djf/+oh/YDGZMqXomLn4nNwIMTOH8BISCDv6VQ4DkjIaA0MWRmd9/+IqsLaDwkRdCmeLKaNKisYmfdzs",
+	"1iOgflxADT7hMepxeraYnjtFAPvv+HwibXaX3dUJHlcAWYKrCYtBzXMpe3dzhtmDK8cn8cWI9a39W2Y0",
+	"v8Pt8gn0AfP1Ks8WEfJ2K++WYlpzMa4ulvPO3nAv5cyTRN4O5gI4o+MBpm5myAZF1Qbg27FVS2tBLaIp",
+	"pOsLqYFnGq5NWHQ94GKw7DLPfpjSD4OU3dLUel+y61wUrkuhUz6cA2jg2Axc9qgdCUF5rXfyW4DVbwc3",
+	"LOUj28NBfqZiv2+LhA28erG2G6OEqgn2rdZ70nYX/GIVQU2wW6A7GFhSKWgjVpzL3wS1YL0/eRwNpEgW",
+	"WSNMo222/MoA+b9NWWr6aqvu1oo/4tnbQJkVUfJs9vnsZVwM8jpjWGbM/YZ0DUgAZG6ca2Ypx8064GI8",
+	"YCKeSV7S3lkq3aB12/in+VKhzLC9ng1lJ3bEmYMZSwdzwT3eCscyMMhZBgY5UQTcMMZ4ZvPLkqgu/FbW",
+	"DsXwjVong4mcG4naPQ1qakLNqsA2Daly5TGL16WYK2ixXYlmAX6F5BVLtxpl8IalC/eNs6Xfscu1iCYJ",
+	"yEyuMyHror/dZc2nbPAPKezO0hMurt2It93f2dAaKZXolJZ2HorArcwgXr1mi8Jawqszt/LwT7uotpZo",
+	"DpkqD3ns7w85lwVsQu111gP97BKYf7sThbXIFZAEs9GIRZrIPPkBUx1W3TluRu6h5Hq5pNiJ0WupNQep",
+	"ul7dzKM8O8qzozw7yrP7l2dfHGveF0KCt16EZgaTWZnNhIvrNTaTueclF9f3XGUUfUngh80dBXM9yZwE",
+	"kZzWgprZknb1YXMfq2RwGl2dz/7cnf4tffrTh186w8c3nXLKyU6z292CcrJW8s6ardMHYzee6eapbE65",
+	"4B7Heywj1RxKnWGa3ZyddoZosD4d7eRJfsXeiU0oqV2xWl5opStAaGmJLztd87m8GvAOh6jF+a2sTApj",
+	"T8xSKT1MfbjJ1XnHC5vJjdq6ZGo4PuLi+pEigPfA+RBNDDQAXWRoJyzMiK4omUBvyeWbH8k1WzieKkco",
+	"Ca/ri7rNkYVW9DBFlseO5orbmnq2/Pk1W6gLy3PFxZjIFANkzL+5trGn7t0Nm21MRV+E2RYNA+gAS10X",
+	"WHSNpYfCf2Y3/Yb70wzlYy64/nelaar/HX1wIakrxmLSbp+WevmzVbh/GYotgWXvze3ttp332gHrWPwO",
+	"cbV9MFzdc5ortZ8MU44kwZ8qESefgypYL9GSHv8T/lhNtqlAsyMx/ifLL8nnN0tlKsrWamm+Xg++l8MD",
+	"D6QPC8YZofFJ5wpusPccAJ4RdDdic6eiXNsRmh/WTnQhPhtxdtd4HpjDfer7Ulu1V45Is0MKeVrwQ6ta",
+	"Pd3fG7xam2D3xXtIL/BHQ6aDqYlb4tCSjuiXiqiCovNPBEXH2hKfTW2JHdRGTfWaEhI0SVRgI/KMJR3z",
+	"KROKSxGQSCpN6rC4sM5kIyAY1QT0pAlVKoCISREtQLkBTwzyBPWF+2HG0ogJzRNmqdrDfx2lcmq+2QgD",
+	"Mk7lfIZGfEwXAZBnBMhAHbgk0gBLV8rU6EutvnhOF5gYDs5t9AXMtaubCQxj/5CCkVD/I2yR5zYjNcVK",
+	"PeaWr823lIumDrUM+8KxnhEhbxstcol1MgkYeySVt6VZOu/M4KImtpvw+C6V020qT1zJre7iU/Y3Kbaq",
+	"ZfG9GfBvF9vc+lKO3yuWbnnrKzNnW95rs9i2vPsntriHyhtm1flAWlREYR0OhhA9Bh0J/GLDNJqwwW3K",
+	"NRt0bFihwuNB75ez6covcXblFGt8wHlLr9OFk0XTMjgocjd1unCXCx1EMYhvSzj0shPUUqoZCg8XDsjS",
+	"G5biYQwG7p0Y4YHsXViEA3YmfmYwhTfPztq1XrfTDmqz87Na7/Qp/Ou81juHwyRjmPSswKsFNbuZ/Wef",
+	"nLpnO+dt9/AJHkXNUjmd6bzvT9teJfvuKfpOqJKCi3F211MsKaLlkrTzJkn/o9arvb96dueq9rBfq6qK",
+	"pPLWoBVCEhS6vGYLAkeTx+oiBTH0HmKvjWThSvPI90gncrwsfeaqOZWCa7umy81auO8V3nbPRzw5fUFF",
+	"BG+Jglg81c3K7qyEuGYRrtYZXaasnbi3wo3+Vuo87dqrNp691qsBiRUGzTqdcD5zami2J1EJzXRQpL80",
+	"UghoqVy7Nxuzu5zQrExRhcLoJhuIPHn88I9mYGCybvsVdqRM1hzMXLpn8ChDEZpxl0oBriK34ki9nBC1",
+	"0fNLeTxSqDhhJRYynSvtkjIgfcK8Q44sL6rmN6xAsxMgbWkIrwAaXcV0AKnKhOtWX7xByjPXT1fam2rg",
+	"28VCIbj+7LYPq1SmbBndQ7Xv4ubeZpfcbcUfsub3xwYoj4PPhyPvco5Hq2gkroW8FYeDpDtNzwYwenCW",
+	"avt88wNu5UoxSnikvwgL9zIGb10BUlcRtUK9KCk/vAZ8jqciH98XO5U3bGV+vZOR5bztTIJu1hrv40Dk",
+	"qCoecfmLPN3YgJe7uqfs5N39dKO1Xu/b//xidYM9ad9thR6yLvXh4OTJl4km572Ts8OhycM/oHioal9+",
+	"sLGH5vcY9gJ4KPdBu1Jb/e0cC4S4lj1SaLS7Wia2gCpSCnBNEn4N3cnINKXYBIrPoPVfvArTqQKd87MV",
+	"zHFe6iUeLrP9lrEo/uJszpyzAobrkSIppIkfdZ59sQL23bIRUUzPXoKLuWJp08/bKrUn3iuW2qOpHQrd",
+	"MzLkIoY0EuBw4grOK6uY9twZ/b0Vud+2UY6St6JdHnCUNq2za9P+fhgX/sl2oGZRbJZyievsrpkJy4ui",
+	"YtO74S56vY8nRp6jHE7x3SYk9exfMYvNKsBsBHOTamzvRL8q+L+9ImhMYP3uPAuB1JEzfoH12vDa0MCY",
+	"+TDXDY9frS8wX46YzwfkdkI1s4XmeUo0R+Ykr/y5/RgVCykYVCcv8357i+l+fd8ndwr+WW3Oof3b97N7",
+	"79C/Dfv2gVoK209SzDTlCT4Tgzxw9oMNSKj1akaswKbhitAkZTRe5PvHlzE7kOgsndC/gE9VzNWab7Nc",
+	"vH0J9s5zC3nekR9U8TM93FKL2ejs9hb/0dX98R1zep6K4vRqF02JUsVm01l1cQunXSV4AbV0ptfNqJ7k",
+	"ah2oc0VAvzf1rtQxeDmVYmyX8iNfuLuFG5AJHxv5a9GdM4zh0ylnNojwgqRyDqmB6MdRq1QZzvBurZOx",
+	"+/sZcwl0dhep85Gci3eVqmdHqfpAA4RzZMhme61YWW8Ul1vDG9xqb+h4q4hUc987/g+8t8SYhebZwrdQ",
+	"1tjsEYoFe7kimn3QpB5RxZpcKCYU1/yGNarM3H8rt25rNOE1oLZ/ycTYDO2T0wz0lE6h2ML6BqK3hyuS",
+	"yoRVfd78VrujbmRm4q3ERbJVQ9BDUtUU5Zih79yYjLL4Hk39jNjG8bFsC2zdlWSLU3NJJs7pUivN9yrQ",
+	"F5xZM8OOEE14xNApDP7KDv5joMxqBboZG3Db2Qk7cWOsAuclMW8ncoQTefQkrPUk+IF2+He1k+CZLcyN",
+	"WgnuEEpmVKlbmcboF5BwM02SBaGCsOaU8qxodgB7OrAbKiB2kWLFEGC5IcBy07ggmY2k+FgowgWhdkv6",
+	"3ECVvoG9nQIr+wdYqWq92lAO/89i8r3rPxh7acoi3ZzIVLHmkGqNUFHcPt7WGMphbTeF4XD+hTtBRvWw",
+	"WIWqJHNrA5ZoqWcr7EbLHEglGVt3GdISNF5nNX/2itgBvBVuaH2PgabXTBzQOwHfsyQpRQgxrYCvt74s",
+	"goIl29QhbUF3LHFFVDhvIip8lykfC8JFYL2qNiMec7ssUZoCZphS868vjP0XOEblBUkYvWE5ACfcGJL4",
+	"6jlkLLgColyRazbTLfLcMdDoWx7BQhFSA+sMLKIqlD66U2zFsj027FzMUhkxBemu3q5dyLlZJWYecDWR",
+	"hZyniiWjA2zbS0FoPOUC5bJMl76sJ2yqWHLDkPD0k5FI4OGFkiPdKFV6Ku22+4iJ/AwV8t+rkPwyghEr",
+	"JMau7gMzW3sEIJLQLtyQKGYLodgrF9lvg5glmoZGRis8A+yLumBjCtkxWpKYxfNINwjVcsojYxwE5HbC",
+	"ownkx9ARM38ludApcKwNmfVgpmMWt/rieUZ+Zrd0ykZzhZVeeJqLPiZidy2TgtbbGaxKwou+mKKvNLH9",
+	"nDrBSoZzDU0bU81u6WLpg9DSFrEkmSR09kCYtaAvbKdcO6DwcAVkAme+TC3HWwE9K+To/u7Zwjxm1Fw7",
+	"GSYHdNFm0Nl58Nh55IaoKOp6YBXJ7jVgU4QNeEBt6Sqb3ExTThJ5y2JSH8mU2K4QuowQOeljDgmN1id1",
+	"j1tYK/XqBJljKHA2nLHoci/PVubQY3s+05zOE81nCd/kY3eVfbPbD5gG3Q1qebM8duuzdnuHyKiVFr9j",
+	"eh1GPFLEGwxwb7rTUX48cL6fcphOCbHj6i++w6tkb7Esucpt8P/6z7Km9PJj70xhgvAp4IGxacp6whTr",
+	"iyxKzGetDUtWb0geA1sLJEYrMpUpakvgPhhZpQkCv4zC5B4n9VhG6vFUCrZoTWPy//9/JF/PqrGpYEN2",
+	"Cr0+1qu4RfZJe/kk2/me1aIjJh2Pryvqb7GdMaxE8qr5MJtqtXs6iI9ypadJ32f13gHjoMRmAo7N2x4e",
+	"9QiJV9K5EBnBNU210ZpuLwjFX13FXzplEFHaF1wR9kEzEVta63huS0nEdKFCoAyUtwzjT40ONp+NU2pu",
+	"tjB0AdTdEFwDt9jvw4vR9otJ/bR9bnDNtvqRIkjxxRWJUhZzDckq5ZD2zhvZ71Mq9sIy83VMU9k+/WLl",
+	"+weJV1010rrN9pO15KZfN9udZvtsxZA7DWrXXJixE+y2Fnidtv92VTdSSaZS6EmyqGVUSWeOadrVvqyB",
+	"Yo22X6rV2haaBVDr1WapvDtdkjfcVSA6NtPwu8yz+6IS7GC3OOApDTVNqAA8vdN3gIIM0dXSdAJ+2pev",
+	"HAfJWXM+Q2otFbgaxVMmNMFaRgQKPRGdwgEaZNZhUR6SF+VRS6obRPzY3WTfpkpCivw1DaOBPjdYxs5E",
+	"zfIQ1n0Cxmv1/W9ZzKb4dmPGK1J/9vynBiYhIL5avLUBoVl0E0lZzMy3TQOqv5tm739mXl/Ww7xUhFfu",
+	"wBLLMp3VUDCSSs412Ou20uVcMd9f6H3W45Zc/eL3eHvzlsd+jbj84awMz8qj710GoCvwpEjd1XclejFj",
+	"xixXjLx/+9LSQjpTIcgi22ACbxkfT7Q/Ulm615qvmhlhQnOaQJ4U9ZOknN/MVfhcfc0rbI89gOQQ0Rox",
+	"v+eWPLakBcotfZ4W3BDwNuuJaBWzxsreA4W37ezNpExKI25JvZB6gxXCl2ir/KUtZVLaZDpmJJGYUuZc",
+	"ytbdbV+IfHBI9GkWsvdWYIZbfeulEHIuIgb7laiJvAV8AjNLCjMsfCxY3OTCbhWZFt1LuJC5sJRYBEtR",
+	"+RPof6FiKpD0T5H//o//dyVM2znrudnNrnwvzLSnmuIJ9KywZ/CdFZNmgU7O9VB+IPWfX1/9+N1fB+/f",
+	"vsRfrHqiApKXM8EaJiRlUNq9AY294ezWIqRO/Y9PpLx+zhJ+w1LOyoGqpMhttiTVQkTYW6xTR7j4lUUA",
+	"aw5TToqwVCyHu/q9l0B2nc4ThsNs9cacfdZ8LJIimqepY46FkQ/INVtYplgz+/nSgGVGiUp4bKAbZ95i",
+	"JzBkqiXwxItlmMnFOGGw1ppGLlgEUqT+esbEj8/JMykEizTUxX9tZqNL1DyaEKrI91z/MMfCzi+5mH9o",
+	"xdL/puRx9Ma9r/bb33/7XwEAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -2,9 +2,14 @@ package admin
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
 	"slices"
 
 	"github.com/poolgate/poolgate/gen/api/admin"
+	"github.com/poolgate/poolgate/internal/fault"
+	"github.com/poolgate/poolgate/internal/pool"
 )
 
 // ChannelSync fetches each selected channel's upstream model list and stores it (pool.SyncChannels).
@@ -52,4 +57,37 @@ func (h *Handler) ModelSyncApply(ctx context.Context, req adminapi.ModelSyncAppl
 // selection chooses the channels of ids, or every channel when ids is absent.
 func selection(ids *[]int64) func(int64) bool {
 	return func(id int64) bool { return ids == nil || slices.Contains(*ids, id) }
+}
+
+// ModelSyncPreviewBrowser stores the model lists a client fetched from the channels' upstreams
+// as their synced lists and shows what applying them would change.
+func (h *Handler) ModelSyncPreviewBrowser(ctx context.Context, req adminapi.ModelSyncPreviewBrowserRequestObject) (adminapi.ModelSyncPreviewBrowserResponseObject, error) {
+	lists := make([]pool.PostedList, 0, len(req.Body.Items))
+	seen := make(map[int64]bool, len(req.Body.Items))
+	for _, it := range req.Body.Items {
+		if seen[it.ChannelId] {
+			return nil, fault.New(fault.Invalid, fmt.Sprintf("items: channel %d is posted twice", it.ChannelId))
+		}
+		seen[it.ChannelId] = true
+		body, err := json.Marshal(it.List)
+		if err != nil {
+			return nil, fault.Wrap(fault.Invalid, fmt.Sprintf("items: the list of channel %d is not JSON", it.ChannelId), err)
+		}
+		lists = append(lists, pool.PostedList{ChannelID: it.ChannelId, Body: body})
+	}
+	ds, err := h.Accounts.StorePosted(ctx, lists)
+	switch {
+	case errors.Is(err, pool.ErrUnknownChannel):
+		return nil, fault.Wrap(fault.NotFound, err.Error(), err)
+	case errors.Is(err, pool.ErrNoModels):
+		return nil, fault.Wrap(fault.Unprocessable, err.Error(), err)
+	case err != nil:
+		return nil, err
+	}
+	out := adminapi.ModelSyncPreviewBrowser200JSONResponse{Items: make([]adminapi.ModelSyncPreviewItem, 0, len(ds))}
+	for _, d := range ds {
+		out.Items = append(out.Items, adminapi.ModelSyncPreviewItem{ChannelId: d.ChannelID, ChannelName: d.ChannelName,
+			SyncedAt: d.SyncedAt, Add: d.Add, Remove: d.Remove})
+	}
+	return out, nil
 }

@@ -2,6 +2,7 @@ package admin
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"time"
@@ -45,22 +46,29 @@ func (h *Handler) ModelSync(ctx context.Context, req adminapi.ModelSyncRequestOb
 // priceFetchTimeout bounds fetching a price list.
 const priceFetchTimeout = 30 * time.Second
 
-// priceChanges fetches and reads the price list and compares it with the current prices.
-func (h *Handler) priceChanges(ctx context.Context, b *adminapi.PriceSyncRequest) ([]pricesync.Change, int, error) {
-	if err := h.Guard.Check(ctx, b.Url); err != nil {
-		return nil, 0, fault.Wrap(fault.Unprocessable, "price list: the address is not allowed", err)
-	}
+// priceChanges reads the price list (fetched from url, or the document a client fetched) and
+// compares it with the current prices.
+func (h *Handler) priceChanges(ctx context.Context, url *string, doc *adminapi.PriceListDocument, quotaPerUSD *int64) ([]pricesync.Change, int, error) {
 	var perUSD int64
-	if b.QuotaPerUsd != nil {
-		perUSD = *b.QuotaPerUsd
+	if quotaPerUSD != nil {
+		perUSD = *quotaPerUSD
 	}
-	fctx, cancel := context.WithTimeout(ctx, priceFetchTimeout)
-	defer cancel()
-	client := &http.Client{Transport: h.Guard.Transport(), Timeout: priceFetchTimeout,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	body, err := pricesync.Fetch(fctx, client, b.Url)
-	if err != nil {
-		return nil, 0, fault.Wrap(fault.Unprocessable, "price list: could not be fetched", err)
+	var body []byte
+	switch {
+	case (url == nil) == (doc == nil):
+		return nil, 0, fault.New(fault.Invalid, "give exactly one of url and list")
+	case doc != nil:
+		b, err := json.Marshal(*doc)
+		if err != nil {
+			return nil, 0, fault.Wrap(fault.Invalid, "list: not JSON", err)
+		}
+		body = b
+	default:
+		b, err := h.fetchPriceList(ctx, *url)
+		if err != nil {
+			return nil, 0, err
+		}
+		body = b
 	}
 	list, err := pricesync.Parse(body, perUSD)
 	if err != nil {
@@ -91,17 +99,47 @@ func (h *Handler) priceChanges(ctx context.Context, b *adminapi.PriceSyncRequest
 	return changes, unchanged, nil
 }
 
+// fetchPriceList fetches a price list from an address the outbound guard allows.
+func (h *Handler) fetchPriceList(ctx context.Context, url string) ([]byte, error) {
+	if err := h.Guard.Check(ctx, url); err != nil {
+		return nil, fault.Wrap(fault.Unprocessable, "price list: the address is not allowed", err)
+	}
+	fctx, cancel := context.WithTimeout(ctx, priceFetchTimeout)
+	defer cancel()
+	client := &http.Client{Transport: h.Guard.Transport(), Timeout: priceFetchTimeout,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	body, err := pricesync.Fetch(fctx, client, url)
+	if err != nil {
+		return nil, fault.Wrap(fault.Unprocessable, "price list: could not be fetched", err)
+	}
+	return body, nil
+}
+
 func priceSetOut(p pricesync.Price) adminapi.PriceSet {
 	return adminapi.PriceSet{InputPrice: p.Input, OutputPrice: p.Output, CachedInputPrice: p.CachedInput}
 }
 
 // ModelPriceSyncPreview shows which model prices a price list would create or change.
 func (h *Handler) ModelPriceSyncPreview(ctx context.Context, req adminapi.ModelPriceSyncPreviewRequestObject) (adminapi.ModelPriceSyncPreviewResponseObject, error) {
-	changes, unchanged, err := h.priceChanges(ctx, req.Body)
+	changes, unchanged, err := h.priceChanges(ctx, req.Body.Url, req.Body.List, req.Body.QuotaPerUsd)
 	if err != nil {
 		return nil, err
 	}
-	out := adminapi.ModelPriceSyncPreview200JSONResponse{Items: make([]adminapi.PriceSyncItem, 0, len(changes)), Unchanged: unchanged}
+	return adminapi.ModelPriceSyncPreview200JSONResponse(pricePreview(changes, unchanged)), nil
+}
+
+// ModelPriceSyncPreviewBrowser is ModelPriceSyncPreview for a price list a client fetched.
+func (h *Handler) ModelPriceSyncPreviewBrowser(ctx context.Context, req adminapi.ModelPriceSyncPreviewBrowserRequestObject) (adminapi.ModelPriceSyncPreviewBrowserResponseObject, error) {
+	changes, unchanged, err := h.priceChanges(ctx, nil, &req.Body.List, req.Body.QuotaPerUsd)
+	if err != nil {
+		return nil, err
+	}
+	return adminapi.ModelPriceSyncPreviewBrowser200JSONResponse(pricePreview(changes, unchanged)), nil
+}
+
+// pricePreview is the preview's answer: one row per created or changed price.
+func pricePreview(changes []pricesync.Change, unchanged int) adminapi.PriceSyncPreview {
+	out := adminapi.PriceSyncPreview{Items: make([]adminapi.PriceSyncItem, 0, len(changes)), Unchanged: unchanged}
 	for _, c := range changes {
 		it := adminapi.PriceSyncItem{Name: c.Name, Action: adminapi.Create, Proposed: priceSetOut(c.Proposed)}
 		if c.Current != nil {
@@ -110,12 +148,12 @@ func (h *Handler) ModelPriceSyncPreview(ctx context.Context, req adminapi.ModelP
 		}
 		out.Items = append(out.Items, it)
 	}
-	return out, nil
+	return out
 }
 
 // ModelPriceSyncApply writes the prices a price list proposes (only the named models when given).
 func (h *Handler) ModelPriceSyncApply(ctx context.Context, req adminapi.ModelPriceSyncApplyRequestObject) (adminapi.ModelPriceSyncApplyResponseObject, error) {
-	changes, _, err := h.priceChanges(ctx, req.Body)
+	changes, _, err := h.priceChanges(ctx, req.Body.Url, req.Body.List, req.Body.QuotaPerUsd)
 	if err != nil {
 		return nil, err
 	}

@@ -258,7 +258,7 @@ func TestPriceSync(t *testing.T) {
 	}))
 	t.Cleanup(srv.Close)
 
-	pv, err := b.admin.ModelPriceSyncPreviewWithResponse(b.ctx, adminclient.PriceSyncRequest{Url: srv.URL + "/own.json"})
+	pv, err := b.admin.ModelPriceSyncPreviewWithResponse(b.ctx, adminclient.PriceSyncRequest{Url: ptr(srv.URL + "/own.json")})
 	require.NoError(t, err)
 	require.Equal(t, http.StatusOK, pv.StatusCode(), string(pv.Body))
 	require.Equal(t, 1, pv.JSON200.Unchanged)
@@ -273,7 +273,7 @@ func TestPriceSync(t *testing.T) {
 	require.Nil(t, o3.Current)
 
 	// A dollar list converts at quota_per_usd (here 500000 units per dollar).
-	pv, err = b.admin.ModelPriceSyncPreviewWithResponse(b.ctx, adminclient.PriceSyncRequest{Url: srv.URL + "/router.json",
+	pv, err = b.admin.ModelPriceSyncPreviewWithResponse(b.ctx, adminclient.PriceSyncRequest{Url: ptr(srv.URL + "/router.json"),
 		QuotaPerUsd: ptr(int64(500_000))})
 	require.NoError(t, err)
 	require.Equal(t, http.StatusOK, pv.StatusCode(), string(pv.Body))
@@ -282,13 +282,13 @@ func TestPriceSync(t *testing.T) {
 	require.Equal(t, adminclient.PriceSet{InputPrice: 1_000_000, OutputPrice: 4_000_000, CachedInputPrice: ptr(int64(250_000))},
 		pv.JSON200.Items[1].Proposed)
 
-	ap, err := b.admin.ModelPriceSyncApplyWithResponse(b.ctx, adminclient.PriceSyncRequest{Url: srv.URL + "/own.json",
+	ap, err := b.admin.ModelPriceSyncApplyWithResponse(b.ctx, adminclient.PriceSyncRequest{Url: ptr(srv.URL + "/own.json"),
 		Names: &[]string{"o3"}})
 	require.NoError(t, err)
 	require.Equal(t, http.StatusOK, ap.StatusCode(), string(ap.Body))
 	require.Len(t, ap.JSON200.Items, 1)
 	require.Equal(t, "o3", ap.JSON200.Items[0].Name)
-	ap, err = b.admin.ModelPriceSyncApplyWithResponse(b.ctx, adminclient.PriceSyncRequest{Url: srv.URL + "/own.json"})
+	ap, err = b.admin.ModelPriceSyncApplyWithResponse(b.ctx, adminclient.PriceSyncRequest{Url: ptr(srv.URL + "/own.json")})
 	require.NoError(t, err)
 	require.Len(t, ap.JSON200.Items, 1, "o3 is priced already; only gpt-4o-mini changes")
 	models, err := b.admin.ModelListWithResponse(b.ctx)
@@ -301,9 +301,9 @@ func TestPriceSync(t *testing.T) {
 	}
 
 	for name, req := range map[string]adminclient.PriceSyncRequest{
-		"NotFound":    {Url: srv.URL + "/missing.json"},
-		"NoRate":      {Url: srv.URL + "/router.json"},
-		"Unreachable": {Url: "http://127.0.0.1:1/prices.json"},
+		"NotFound":    {Url: ptr(srv.URL + "/missing.json")},
+		"NoRate":      {Url: ptr(srv.URL + "/router.json")},
+		"Unreachable": {Url: ptr("http://127.0.0.1:1/prices.json")},
 	} {
 		res, err := b.admin.ModelPriceSyncPreviewWithResponse(b.ctx, req)
 		require.NoError(t, err, name)
@@ -314,7 +314,7 @@ func TestPriceSync(t *testing.T) {
 func TestPriceSyncPrivateRefused(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
-	res, err := b.admin.ModelPriceSyncPreviewWithResponse(b.ctx, adminclient.PriceSyncRequest{Url: "http://127.0.0.1:9/p.json"})
+	res, err := b.admin.ModelPriceSyncPreviewWithResponse(b.ctx, adminclient.PriceSyncRequest{Url: ptr("http://127.0.0.1:9/p.json")})
 	require.NoError(t, err)
 	requireError(t, http.StatusUnprocessableEntity, "unprocessable", "not allowed", res.StatusCode(), res.Body)
 }

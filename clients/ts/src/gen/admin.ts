@@ -722,7 +722,8 @@ export interface paths {
         put?: never;
         /**
          * What syncing prices from a price list would change
-         * @description Fetches the price list at `url` and compares it with the model prices. Two formats are
+         * @description Fetches the price list at `url` (or reads the document given as `list`, as a browser
+         *     fetched it) and compares it with the model prices. Two formats are
          *     read: Poolgate's own (`{"models":[{"name","input_price","output_price","cached_input_price"}]}`,
          *     quota units per million tokens) and an OpenRouter-style model list
          *     (`{"data":[{"id","pricing":{"prompt","completion","input_cache_read"}}]}`, US dollars per
@@ -732,6 +733,30 @@ export interface paths {
          *     `ALLOW_PRIVATE_OUTBOUND` allows it.
          */
         post: operations["modelPriceSyncPreview"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/models/prices/sync/preview/browser": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Preview a price sync from a price list the browser fetched
+         * @description `POST /api/models/prices/sync/preview` for a price list the administrator's browser fetched
+         *     itself (for a source the server cannot reach): the document is posted as `list`, in either
+         *     format that route reads, and nothing is fetched. Apply it with
+         *     `POST /api/models/prices/sync/apply` and the same `list`. Bodies are limited to 1 MiB like
+         *     every management body: trim a larger list to the models of interest.
+         */
+        post: operations["modelPriceSyncPreviewBrowser"];
         delete?: never;
         options?: never;
         head?: never;
@@ -796,6 +821,32 @@ export interface paths {
          * @description Per synced channel, the upstream models it does not serve yet and the served models the upstream no longer lists.
          */
         post: operations["modelSyncPreview"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/models/sync/preview/browser": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Preview a model sync from lists the browser fetched
+         * @description For an upstream the server cannot reach but the administrator's browser can: the console
+         *     (or any client) fetches each channel's upstream model list itself and posts the documents
+         *     as they were answered. Each is read like `POST /api/channels/sync` reads an upstream answer
+         *     (OpenAI and Claude `{"data":[{"id"}]}`, Gemini `{"models":[{"name":"models/…"}]}`), stored as
+         *     the channel's synced list, and the answer is `POST /api/models/sync/preview`'s for those
+         *     channels. Nothing is served differently until `POST /api/models/sync/apply`. Bodies are
+         *     limited to 1 MiB like every management body.
+         */
+        post: operations["modelSyncPreviewBrowser"];
         delete?: never;
         options?: never;
         head?: never;
@@ -2652,6 +2703,32 @@ export interface components {
         ModelSyncApplyResult: {
             items: components["schemas"]["ModelSyncApplyItem"][];
         };
+        ModelSyncBrowser: {
+            /** @description One upstream model list per channel (a channel at most once). */
+            items: components["schemas"]["ModelSyncBrowserItem"][];
+        };
+        ModelSyncBrowserItem: {
+            /**
+             * Format: int64
+             * @example 1
+             */
+            channel_id: number;
+            /**
+             * @description The upstream's model list as it answered `GET {base_url}/models` (OpenAI and Claude `data[].id`, Gemini `models[].name`).
+             * @example {
+             *       "object": "list",
+             *       "data": [
+             *         {
+             *           "id": "gpt-4o",
+             *           "object": "model"
+             *         }
+             *       ]
+             *     }
+             */
+            list: {
+                [key: string]: unknown;
+            };
+        };
         ModelSyncPreview: {
             items: components["schemas"]["ModelSyncPreviewItem"][];
         };
@@ -3202,6 +3279,24 @@ export interface components {
          * @example 75000
          */
         Price: number;
+        /**
+         * @description A price list document as its source answers it: Poolgate's own
+         *     (`{"models":[{"name","input_price","output_price","cached_input_price"}]}`) or an
+         *     OpenRouter-style model list (`{"data":[{"id","pricing":{"prompt","completion","input_cache_read"}}]}`).
+         * @example {
+         *       "models": [
+         *         {
+         *           "name": "gpt-4o",
+         *           "input_price": 1250000,
+         *           "output_price": 5000000,
+         *           "cached_input_price": 625000
+         *         }
+         *       ]
+         *     }
+         */
+        PriceListDocument: {
+            [key: string]: unknown;
+        };
         PriceSet: {
             /**
              * Format: int64
@@ -3218,6 +3313,15 @@ export interface components {
              * @example 5000000
              */
             output_price: number;
+        };
+        PriceSyncBrowserRequest: {
+            list: components["schemas"]["PriceListDocument"];
+            /**
+             * Format: int64
+             * @description Quota units per US dollar, to convert an OpenRouter-style list (required for that format).
+             * @example 500000
+             */
+            quota_per_usd?: number;
         };
         PriceSyncItem: {
             /**
@@ -3239,7 +3343,9 @@ export interface components {
              */
             unchanged: number;
         };
+        /** @description Exactly one of `url` (the server fetches the list) and `list` (the list itself, as a browser fetched it); both or neither is a 400. */
         PriceSyncRequest: {
+            list?: components["schemas"]["PriceListDocument"];
             /**
              * @description Apply only these models (apply only; absent means every proposed change).
              * @example [
@@ -3257,7 +3363,7 @@ export interface components {
              * @description Where the price list is fetched from (GET, JSON, at most 8 MiB).
              * @example https://prices.example.com/models.json
              */
-            url: string;
+            url?: string;
         };
         /**
          * @description A call whose prompt (all input tokens, cached ones included) exceeds `above_tokens` has
@@ -5026,6 +5132,23 @@ export interface components {
                  *       "detail": {
                  *         "error": "需要管理员权限才能执行这个操作",
                  *         "code": "forbidden"
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /** @description A posted model list names no model (neither `data[].id` nor `models[].name`). */
+        ModelListUnusable: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "detail": {
+                 *         "error": "model list of channel 1: no model in it (expected data[].id or models[].name)",
+                 *         "code": "unprocessable"
                  *       }
                  *     }
                  */
@@ -7652,6 +7775,74 @@ export interface operations {
             503: components["responses"]["Unavailable"];
         };
     };
+    modelPriceSyncPreviewBrowser: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "list": {
+                 *         "data": [
+                 *           {
+                 *             "id": "openai/gpt-4o",
+                 *             "pricing": {
+                 *               "prompt": "0.0000025",
+                 *               "completion": "0.00001",
+                 *               "input_cache_read": "0.00000125"
+                 *             }
+                 *           }
+                 *         ]
+                 *       },
+                 *       "quota_per_usd": 500000
+                 *     }
+                 */
+                "application/json": components["schemas"]["PriceSyncBrowserRequest"];
+            };
+        };
+        responses: {
+            /** @description One row per model whose price would be created or changed. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "name": "gpt-4o",
+                     *           "action": "update",
+                     *           "current": {
+                     *             "input_price": 1000000,
+                     *             "output_price": 4000000,
+                     *             "cached_input_price": null
+                     *           },
+                     *           "proposed": {
+                     *             "input_price": 1250000,
+                     *             "output_price": 5000000,
+                     *             "cached_input_price": 625000
+                     *           }
+                     *         }
+                     *       ],
+                     *       "unchanged": 12
+                     *     }
+                     */
+                    "application/json": components["schemas"]["PriceSyncPreview"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            413: components["responses"]["TooLarge"];
+            422: components["responses"]["PriceListUnusable"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
     modelSync: {
         parameters: {
             query?: never;
@@ -7812,6 +8003,76 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             413: components["responses"]["TooLarge"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    modelSyncPreviewBrowser: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "items": [
+                 *         {
+                 *           "channel_id": 1,
+                 *           "list": {
+                 *             "object": "list",
+                 *             "data": [
+                 *               {
+                 *                 "id": "gpt-4.1",
+                 *                 "object": "model"
+                 *               },
+                 *               {
+                 *                 "id": "gpt-4o",
+                 *                 "object": "model"
+                 *               }
+                 *             ]
+                 *           }
+                 *         }
+                 *       ]
+                 *     }
+                 */
+                "application/json": components["schemas"]["ModelSyncBrowser"];
+            };
+        };
+        responses: {
+            /** @description The differences of the posted channels, by channel id. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "channel_id": 1,
+                     *           "channel_name": "openai-main",
+                     *           "synced_at": "2026-11-22T09:30:00Z",
+                     *           "add": [
+                     *             "gpt-4.1"
+                     *           ],
+                     *           "remove": [
+                     *             "gpt-4"
+                     *           ]
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ModelSyncPreview"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["TooLarge"];
+            422: components["responses"]["ModelListUnusable"];
             503: components["responses"]["Unavailable"];
         };
     };
