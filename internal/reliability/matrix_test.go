@@ -190,10 +190,11 @@ func init() {
 		redemptionCodeUpdate redemptionCodeDelete accountTest paymentOrderList paymentNotifyList referralCommissionList
 		channelGroupMultiplierList channelGroupMultiplierSet
 		channelModelGroupMultiplierList channelModelGroupMultiplierSet userChannelMultiplierList userChannelMultiplierSet
-		planList planCreate planUpdate planDelete subscriptionGrant accountOAuthAuthorize accountOAuthExchange`) {
+		planList planCreate planUpdate planDelete subscriptionGrant accountOAuthAuthorize accountOAuthExchange
+		userSessionList userSessionDelete userSessionDeleteAll`) {
 		matrix[id] = row{access: adminOnly}
 	}
-	for _, id := range []string{"settingsUpdate", "userUpdate", "userDelete"} {
+	for _, id := range []string{"settingsUpdate", "userUpdate", "userDelete", "userSessionDeleteAll"} {
 		matrix[id] = row{access: adminOnly, isolated: true}
 	}
 }

@@ -5576,6 +5576,31 @@ type ClientInterface interface {
 	// Corresponds with PUT /api/users/{id}/channel-multipliers (the `UserChannelMultiplierSet` operationId).
 	UserChannelMultiplierSet(ctx context.Context, id UserId, body UserChannelMultiplierSetJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// UserSessionDeleteAll End every session of a user
+	//
+	// Ends all the user's sessions: their cookies and JWTs stop at once, on every instance. API
+	// keys keep working (disable the user to stop them). An administrator ending their own
+	// sessions keeps the one making this call.
+	//
+	// Corresponds with DELETE /api/users/{id}/sessions (the `UserSessionDeleteAll` operationId).
+	UserSessionDeleteAll(ctx context.Context, id UserId, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UserSessionList List a user's sessions
+	//
+	// Every live session of the user (newest first): when and how it signed in, its address and
+	// browser. Never a token or cookie. `current` marks the session making this call (an
+	// administrator looking at their own sessions).
+	//
+	// Corresponds with GET /api/users/{id}/sessions (the `UserSessionList` operationId).
+	UserSessionList(ctx context.Context, id UserId, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UserSessionDelete End one session of a user
+	//
+	// Its cookie and JWT stop at once, on every instance, as when the user ends it.
+	//
+	// Corresponds with DELETE /api/users/{id}/sessions/{session_id} (the `UserSessionDelete` operationId).
+	UserSessionDelete(ctx context.Context, id UserId, sessionId string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// SubscriptionGrantWithBody Grant a plan to a user
 	//
 	// Gives the user the plan now: with no plan running it starts now; a plan of the same tier
@@ -8503,6 +8528,61 @@ func (c *Client) UserChannelMultiplierSetWithBody(ctx context.Context, id UserId
 // Corresponds with PUT /api/users/{id}/channel-multipliers (the `UserChannelMultiplierSet` operationId).
 func (c *Client) UserChannelMultiplierSet(ctx context.Context, id UserId, body UserChannelMultiplierSetJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewUserChannelMultiplierSetRequest(c.Server, id, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UserSessionDeleteAll End every session of a user
+//
+// Ends all the user's sessions: their cookies and JWTs stop at once, on every instance. API
+// keys keep working (disable the user to stop them). An administrator ending their own
+// sessions keeps the one making this call.
+//
+// Corresponds with DELETE /api/users/{id}/sessions (the `UserSessionDeleteAll` operationId).
+func (c *Client) UserSessionDeleteAll(ctx context.Context, id UserId, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUserSessionDeleteAllRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UserSessionList List a user's sessions
+//
+// Every live session of the user (newest first): when and how it signed in, its address and
+// browser. Never a token or cookie. `current` marks the session making this call (an
+// administrator looking at their own sessions).
+//
+// Corresponds with GET /api/users/{id}/sessions (the `UserSessionList` operationId).
+func (c *Client) UserSessionList(ctx context.Context, id UserId, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUserSessionListRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UserSessionDelete End one session of a user
+//
+// Its cookie and JWT stop at once, on every instance, as when the user ends it.
+//
+// Corresponds with DELETE /api/users/{id}/sessions/{session_id} (the `UserSessionDelete` operationId).
+func (c *Client) UserSessionDelete(ctx context.Context, id UserId, sessionId string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUserSessionDeleteRequest(c.Server, id, sessionId)
 	if err != nil {
 		return nil, err
 	}
@@ -13157,6 +13237,115 @@ func NewUserChannelMultiplierSetRequestWithBody(server string, id UserId, conten
 	return req, nil
 }
 
+// NewUserSessionDeleteAllRequest constructs an http.Request for the UserSessionDeleteAll method
+func NewUserSessionDeleteAllRequest(server string, id UserId) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/users/%s/sessions", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewUserSessionListRequest constructs an http.Request for the UserSessionList method
+func NewUserSessionListRequest(server string, id UserId) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/users/%s/sessions", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewUserSessionDeleteRequest constructs an http.Request for the UserSessionDelete method
+func NewUserSessionDeleteRequest(server string, id UserId, sessionId string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "session_id", sessionId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/users/%s/sessions/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewSubscriptionGrantRequest calls the generic SubscriptionGrant builder with application/json body
 func NewSubscriptionGrantRequest(server string, id UserId, body SubscriptionGrantJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
@@ -14789,6 +14978,37 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with PUT /api/users/{id}/channel-multipliers (the `UserChannelMultiplierSet` operationId).
 	UserChannelMultiplierSetWithResponse(ctx context.Context, id UserId, body UserChannelMultiplierSetJSONRequestBody, reqEditors ...RequestEditorFn) (*UserChannelMultiplierSetResponse, error)
+
+	// UserSessionDeleteAllWithResponse End every session of a user
+	//
+	// Ends all the user's sessions: their cookies and JWTs stop at once, on every instance. API
+	// keys keep working (disable the user to stop them). An administrator ending their own
+	// sessions keeps the one making this call.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /api/users/{id}/sessions (the `UserSessionDeleteAll` operationId).
+	UserSessionDeleteAllWithResponse(ctx context.Context, id UserId, reqEditors ...RequestEditorFn) (*UserSessionDeleteAllResponse, error)
+
+	// UserSessionListWithResponse List a user's sessions
+	//
+	// Every live session of the user (newest first): when and how it signed in, its address and
+	// browser. Never a token or cookie. `current` marks the session making this call (an
+	// administrator looking at their own sessions).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/users/{id}/sessions (the `UserSessionList` operationId).
+	UserSessionListWithResponse(ctx context.Context, id UserId, reqEditors ...RequestEditorFn) (*UserSessionListResponse, error)
+
+	// UserSessionDeleteWithResponse End one session of a user
+	//
+	// Its cookie and JWT stop at once, on every instance, as when the user ends it.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /api/users/{id}/sessions/{session_id} (the `UserSessionDelete` operationId).
+	UserSessionDeleteWithResponse(ctx context.Context, id UserId, sessionId string, reqEditors ...RequestEditorFn) (*UserSessionDeleteResponse, error)
 
 	// SubscriptionGrantWithBodyWithResponse Grant a plan to a user
 	//
@@ -22601,6 +22821,220 @@ func (r UserChannelMultiplierSetResponse) ContentType() string {
 	return ""
 }
 
+type UserSessionDeleteAllResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r UserSessionDeleteAllResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r UserSessionDeleteAllResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r UserSessionDeleteAllResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r UserSessionDeleteAllResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r UserSessionDeleteAllResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r UserSessionDeleteAllResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r UserSessionDeleteAllResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r UserSessionDeleteAllResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r UserSessionDeleteAllResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type UserSessionListResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *externalRef0.SessionList
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r UserSessionListResponse) GetJSON200() *externalRef0.SessionList {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r UserSessionListResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r UserSessionListResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r UserSessionListResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r UserSessionListResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r UserSessionListResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r UserSessionListResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r UserSessionListResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r UserSessionListResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r UserSessionListResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type UserSessionDeleteResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *externalRef0.Error
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r UserSessionDeleteResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r UserSessionDeleteResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r UserSessionDeleteResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r UserSessionDeleteResponse) GetJSON404() *externalRef0.Error {
+	return r.JSON404
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r UserSessionDeleteResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r UserSessionDeleteResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r UserSessionDeleteResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r UserSessionDeleteResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r UserSessionDeleteResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type SubscriptionGrantResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -25119,6 +25553,55 @@ func (c *ClientWithResponses) UserChannelMultiplierSetWithResponse(ctx context.C
 		return nil, err
 	}
 	return ParseUserChannelMultiplierSetResponse(rsp)
+}
+
+// UserSessionDeleteAllWithResponse End every session of a user
+//
+// Ends all the user's sessions: their cookies and JWTs stop at once, on every instance. API
+// keys keep working (disable the user to stop them). An administrator ending their own
+// sessions keeps the one making this call.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /api/users/{id}/sessions (the `UserSessionDeleteAll` operationId).
+func (c *ClientWithResponses) UserSessionDeleteAllWithResponse(ctx context.Context, id UserId, reqEditors ...RequestEditorFn) (*UserSessionDeleteAllResponse, error) {
+	rsp, err := c.UserSessionDeleteAll(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUserSessionDeleteAllResponse(rsp)
+}
+
+// UserSessionListWithResponse List a user's sessions
+//
+// Every live session of the user (newest first): when and how it signed in, its address and
+// browser. Never a token or cookie. `current` marks the session making this call (an
+// administrator looking at their own sessions).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/users/{id}/sessions (the `UserSessionList` operationId).
+func (c *ClientWithResponses) UserSessionListWithResponse(ctx context.Context, id UserId, reqEditors ...RequestEditorFn) (*UserSessionListResponse, error) {
+	rsp, err := c.UserSessionList(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUserSessionListResponse(rsp)
+}
+
+// UserSessionDeleteWithResponse End one session of a user
+//
+// Its cookie and JWT stop at once, on every instance, as when the user ends it.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /api/users/{id}/sessions/{session_id} (the `UserSessionDelete` operationId).
+func (c *ClientWithResponses) UserSessionDeleteWithResponse(ctx context.Context, id UserId, sessionId string, reqEditors ...RequestEditorFn) (*UserSessionDeleteResponse, error) {
+	rsp, err := c.UserSessionDelete(ctx, id, sessionId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUserSessionDeleteResponse(rsp)
 }
 
 // SubscriptionGrantWithBodyWithResponse Grant a plan to a user
@@ -31469,6 +31952,181 @@ func ParseUserChannelMultiplierSetResponse(rsp *http.Response) (*UserChannelMult
 			return nil, err
 		}
 		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseUserSessionDeleteAllResponse parses an HTTP response from a UserSessionDeleteAllWithResponse call
+func ParseUserSessionDeleteAllResponse(rsp *http.Response) (*UserSessionDeleteAllResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &UserSessionDeleteAllResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseUserSessionListResponse parses an HTTP response from a UserSessionListWithResponse call
+func ParseUserSessionListResponse(rsp *http.Response) (*UserSessionListResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &UserSessionListResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest externalRef0.SessionList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseUserSessionDeleteResponse parses an HTTP response from a UserSessionDeleteWithResponse call
+func ParseUserSessionDeleteResponse(rsp *http.Response) (*UserSessionDeleteResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &UserSessionDeleteResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest externalRef0.Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
 		var dest Unavailable

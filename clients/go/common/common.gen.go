@@ -498,6 +498,44 @@ type PlanLimit struct {
 // Example: pro
 type PlanTier string
 
+// SessionInfo defines model for SessionInfo.
+type SessionInfo struct {
+	// CreatedAt Example: 2026-11-22T08:00:00Z
+	CreatedAt time.Time `json:"created_at"`
+
+	// Current Whether the call listing it was made with this session.
+	//
+	// Example: true
+	Current bool `json:"current"`
+
+	// ExpiresAt Example: 2026-11-23T09:30:00Z
+	ExpiresAt time.Time `json:"expires_at"`
+
+	// Id Example: Yx0p8Yx0p8Yx0p8Yx0p8Yw
+	Id string `json:"id"`
+
+	// Ip The client address at sign-in.
+	//
+	// Example: 203.0.113.7
+	Ip string `json:"ip"`
+
+	// LastSeenAt Example: 2026-11-22T09:30:00Z
+	LastSeenAt time.Time `json:"last_seen_at"`
+
+	// Method How the session signed in (`password`, `sso`, `passkey`, `token`, `register`).
+	//
+	// Example: password
+	Method string `json:"method"`
+
+	// UserAgent Example: Mozilla/5.0
+	UserAgent string `json:"user_agent"`
+}
+
+// SessionList defines model for SessionList.
+type SessionList struct {
+	Items []SessionInfo `json:"items"`
+}
+
 // Stats defines model for Stats.
 type Stats struct {
 	// From Example: 2026-11-21T00:00:00Z

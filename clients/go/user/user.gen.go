@@ -931,44 +931,6 @@ type ReferralInvitee struct {
 	Username string `json:"username"`
 }
 
-// SessionInfo defines model for SessionInfo.
-type SessionInfo struct {
-	// CreatedAt Example: 2026-11-22T08:00:00Z
-	CreatedAt time.Time `json:"created_at"`
-
-	// Current Whether this call was made with this session.
-	//
-	// Example: true
-	Current bool `json:"current"`
-
-	// ExpiresAt Example: 2026-11-23T09:30:00Z
-	ExpiresAt time.Time `json:"expires_at"`
-
-	// Id Example: Yx0p8Yx0p8Yx0p8Yx0p8Yw
-	Id string `json:"id"`
-
-	// Ip The client address at sign-in.
-	//
-	// Example: 203.0.113.7
-	Ip string `json:"ip"`
-
-	// LastSeenAt Example: 2026-11-22T09:30:00Z
-	LastSeenAt time.Time `json:"last_seen_at"`
-
-	// Method How the session signed in (`password`, `sso`, `passkey`, `token`, `register`).
-	//
-	// Example: password
-	Method string `json:"method"`
-
-	// UserAgent Example: Mozilla/5.0
-	UserAgent string `json:"user_agent"`
-}
-
-// SessionList defines model for SessionList.
-type SessionList struct {
-	Items []SessionInfo `json:"items"`
-}
-
 // SharedQuota defines model for SharedQuota.
 type SharedQuota struct {
 	// BonusPerAccount What each of them adds to the cap.
@@ -8845,7 +8807,7 @@ type SessionListResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
-	JSON200 *SessionList
+	JSON200 *externalRef0.SessionList
 	// JSON401 the response for an HTTP 401 `application/json` response
 	JSON401 *Unauthorized
 	// JSON403 the response for an HTTP 403 `application/json` response
@@ -8855,7 +8817,7 @@ type SessionListResponse struct {
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
-func (r SessionListResponse) GetJSON200() *SessionList {
+func (r SessionListResponse) GetJSON200() *externalRef0.SessionList {
 	return r.JSON200
 }
 
@@ -12745,7 +12707,7 @@ func ParseSessionListResponse(rsp *http.Response) (*SessionListResponse, error) 
 
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
-		var dest SessionList
+		var dest externalRef0.SessionList
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}

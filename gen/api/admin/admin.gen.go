@@ -4379,6 +4379,15 @@ type ServerInterface interface {
 	// UserChannelMultiplierSet Set a user's channel multipliers
 	// (PUT /api/users/{id}/channel-multipliers)
 	UserChannelMultiplierSet(ctx echo.Context, id UserId) error
+	// UserSessionDeleteAll End every session of a user
+	// (DELETE /api/users/{id}/sessions)
+	UserSessionDeleteAll(ctx echo.Context, id UserId) error
+	// UserSessionList List a user's sessions
+	// (GET /api/users/{id}/sessions)
+	UserSessionList(ctx echo.Context, id UserId) error
+	// UserSessionDelete End one session of a user
+	// (DELETE /api/users/{id}/sessions/{session_id})
+	UserSessionDelete(ctx echo.Context, id UserId, sessionId string) error
 	// SubscriptionGrant Grant a plan to a user
 	// (POST /api/users/{id}/subscriptions)
 	SubscriptionGrant(ctx echo.Context, id UserId) error
@@ -6126,6 +6135,62 @@ func (w *ServerInterfaceWrapper) UserChannelMultiplierSet(ctx echo.Context) erro
 	return err
 }
 
+// UserSessionDeleteAll converts echo context to params.
+func (w *ServerInterfaceWrapper) UserSessionDeleteAll(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id UserId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.UserSessionDeleteAll(ctx, id)
+	return err
+}
+
+// UserSessionList converts echo context to params.
+func (w *ServerInterfaceWrapper) UserSessionList(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id UserId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.UserSessionList(ctx, id)
+	return err
+}
+
+// UserSessionDelete converts echo context to params.
+func (w *ServerInterfaceWrapper) UserSessionDelete(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id UserId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// ------------- Path parameter "session_id" -------------
+	var sessionId string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "session_id", ctx.Param("session_id"), &sessionId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter session_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.UserSessionDelete(ctx, id, sessionId)
+	return err
+}
+
 // SubscriptionGrant converts echo context to params.
 func (w *ServerInterfaceWrapper) SubscriptionGrant(ctx echo.Context) error {
 	var err error
@@ -6230,6 +6295,9 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.DELETE(options.BaseURL+"/api/users/:id", wrapper.UserDelete, options.OperationMiddlewares["userDelete"]...)
 	router.GET(options.BaseURL+"/api/users/:id", wrapper.UserGet, options.OperationMiddlewares["userGet"]...)
 	router.PUT(options.BaseURL+"/api/users/:id", wrapper.UserUpdate, options.OperationMiddlewares["userUpdate"]...)
+	router.DELETE(options.BaseURL+"/api/users/:id/sessions", wrapper.UserSessionDeleteAll, options.OperationMiddlewares["userSessionDeleteAll"]...)
+	router.GET(options.BaseURL+"/api/users/:id/sessions", wrapper.UserSessionList, options.OperationMiddlewares["userSessionList"]...)
+	router.DELETE(options.BaseURL+"/api/users/:id/sessions/:session_id", wrapper.UserSessionDelete, options.OperationMiddlewares["userSessionDelete"]...)
 	router.GET(options.BaseURL+"/api/limits", wrapper.LimitList, options.OperationMiddlewares["limitList"]...)
 	router.POST(options.BaseURL+"/api/limits", wrapper.LimitCreate, options.OperationMiddlewares["limitCreate"]...)
 	router.DELETE(options.BaseURL+"/api/limits/:id", wrapper.LimitDelete, options.OperationMiddlewares["limitDelete"]...)
@@ -16030,6 +16098,271 @@ func (response UserChannelMultiplierSet503JSONResponse) VisitUserChannelMultipli
 	return err
 }
 
+type UserSessionDeleteAllRequestObject struct {
+	Id UserId `json:"id"`
+}
+
+type UserSessionDeleteAllResponseObject interface {
+	VisitUserSessionDeleteAllResponse(w http.ResponseWriter) error
+}
+
+type UserSessionDeleteAll204Response struct {
+}
+
+func (response UserSessionDeleteAll204Response) VisitUserSessionDeleteAllResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type UserSessionDeleteAll400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response UserSessionDeleteAll400JSONResponse) VisitUserSessionDeleteAllResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UserSessionDeleteAll401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response UserSessionDeleteAll401JSONResponse) VisitUserSessionDeleteAllResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UserSessionDeleteAll403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response UserSessionDeleteAll403JSONResponse) VisitUserSessionDeleteAllResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UserSessionDeleteAll404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response UserSessionDeleteAll404JSONResponse) VisitUserSessionDeleteAllResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UserSessionDeleteAll503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response UserSessionDeleteAll503JSONResponse) VisitUserSessionDeleteAllResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UserSessionListRequestObject struct {
+	Id UserId `json:"id"`
+}
+
+type UserSessionListResponseObject interface {
+	VisitUserSessionListResponse(w http.ResponseWriter) error
+}
+
+type UserSessionList200JSONResponse externalRef0.SessionList
+
+func (response UserSessionList200JSONResponse) VisitUserSessionListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UserSessionList400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response UserSessionList400JSONResponse) VisitUserSessionListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UserSessionList401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response UserSessionList401JSONResponse) VisitUserSessionListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UserSessionList403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response UserSessionList403JSONResponse) VisitUserSessionListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UserSessionList404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response UserSessionList404JSONResponse) VisitUserSessionListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UserSessionList503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response UserSessionList503JSONResponse) VisitUserSessionListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UserSessionDeleteRequestObject struct {
+	Id        UserId `json:"id"`
+	SessionId string `json:"session_id"`
+}
+
+type UserSessionDeleteResponseObject interface {
+	VisitUserSessionDeleteResponse(w http.ResponseWriter) error
+}
+
+type UserSessionDelete204Response struct {
+}
+
+func (response UserSessionDelete204Response) VisitUserSessionDeleteResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type UserSessionDelete400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response UserSessionDelete400JSONResponse) VisitUserSessionDeleteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UserSessionDelete401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response UserSessionDelete401JSONResponse) VisitUserSessionDeleteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UserSessionDelete403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response UserSessionDelete403JSONResponse) VisitUserSessionDeleteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UserSessionDelete404JSONResponse externalRef0.Error
+
+func (response UserSessionDelete404JSONResponse) VisitUserSessionDeleteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UserSessionDelete503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response UserSessionDelete503JSONResponse) VisitUserSessionDeleteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type SubscriptionGrantRequestObject struct {
 	Id   UserId `json:"id"`
 	Body *SubscriptionGrantJSONRequestBody
@@ -16456,6 +16789,15 @@ type StrictServerInterface interface {
 	// UserChannelMultiplierSet Set a user's channel multipliers
 	// (PUT /api/users/{id}/channel-multipliers)
 	UserChannelMultiplierSet(ctx context.Context, request UserChannelMultiplierSetRequestObject) (UserChannelMultiplierSetResponseObject, error)
+	// UserSessionDeleteAll End every session of a user
+	// (DELETE /api/users/{id}/sessions)
+	UserSessionDeleteAll(ctx context.Context, request UserSessionDeleteAllRequestObject) (UserSessionDeleteAllResponseObject, error)
+	// UserSessionList List a user's sessions
+	// (GET /api/users/{id}/sessions)
+	UserSessionList(ctx context.Context, request UserSessionListRequestObject) (UserSessionListResponseObject, error)
+	// UserSessionDelete End one session of a user
+	// (DELETE /api/users/{id}/sessions/{session_id})
+	UserSessionDelete(ctx context.Context, request UserSessionDeleteRequestObject) (UserSessionDeleteResponseObject, error)
 	// SubscriptionGrant Grant a plan to a user
 	// (POST /api/users/{id}/subscriptions)
 	SubscriptionGrant(ctx context.Context, request SubscriptionGrantRequestObject) (SubscriptionGrantResponseObject, error)
@@ -20019,6 +20361,82 @@ func (sh *strictHandler) UserChannelMultiplierSet(ctx echo.Context, id UserId) e
 	return nil
 }
 
+// UserSessionDeleteAll operation middleware
+func (sh *strictHandler) UserSessionDeleteAll(ctx echo.Context, id UserId) error {
+	var request UserSessionDeleteAllRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.UserSessionDeleteAll(ctx.Request().Context(), request.(UserSessionDeleteAllRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "UserSessionDeleteAll")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(UserSessionDeleteAllResponseObject); ok {
+		return validResponse.VisitUserSessionDeleteAllResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// UserSessionList operation middleware
+func (sh *strictHandler) UserSessionList(ctx echo.Context, id UserId) error {
+	var request UserSessionListRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.UserSessionList(ctx.Request().Context(), request.(UserSessionListRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "UserSessionList")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(UserSessionListResponseObject); ok {
+		return validResponse.VisitUserSessionListResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// UserSessionDelete operation middleware
+func (sh *strictHandler) UserSessionDelete(ctx echo.Context, id UserId, sessionId string) error {
+	var request UserSessionDeleteRequestObject
+
+	request.Id = id
+	request.SessionId = sessionId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.UserSessionDelete(ctx.Request().Context(), request.(UserSessionDeleteRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "UserSessionDelete")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(UserSessionDeleteResponseObject); ok {
+		return validResponse.VisitUserSessionDeleteResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // SubscriptionGrant operation middleware
 func (sh *strictHandler) SubscriptionGrant(ctx echo.Context, id UserId) error {
 	var request SubscriptionGrantRequestObject
@@ -20424,356 +20842,367 @@ var swaggerSpec = []string{
 	"ugLuAIgtbkA7bXbZ8rs8B3mgWexGSYkZo22qGR2wZaz330gNWLQ0ULnalBYQu4kliggWGtODT6wfSbSs",
 	"h0DpzDFnlve8ajO96scncioh1yOnVGCXBHeDFoKWfXgsDY6JWiuIzZIJvboLsEHB3QWO5d0CNuvd1SUA",
 	"vWp/m9gEMa7W+AwA/M0nqgoj/NSF6EbN4Nigec8OuvNgz5otgmhwyXkl3vdeC42IvCSEoZ5mg4NeuB5H",
-	"25nXtcalDQ+aodTcFP7idMeFIwzb37EtH9Ni9aa/Kn1vB2XpBUJfSyxF2dZQ6rk6cXpjBDldADRabihX",
-	"gbgv1LOfgdq6UfovvOwVv/TpQ8mrK+k3Hqz8Nv+yYl+B1bwGMw8UwZucuWvVT0qGsUI6rMcc+xzCNKbl",
-	"QNMkYh52uzoPdMQvyJ6yecYRFsLjY03UlvFUFOu39OAth92DYvf8OrgGcHb22G1QZnd4dbW22MsDu+dG",
-	"TCvJ7h9v8Wodj6gi96hAbk3jo1QUWg8SwkZqK4d41O23IINELc9R91C3nktzi3ToTmc2ph7mMU+iUIdd",
-	"9jaenwJb2wLVQgTbtGU0K++MI53eutxuxYRX4IZ0TphQeiZWB1w4tqr7wbp3haquJpnxJHbgo5ywvABz",
-	"65ws87K2ogjFR+dTDSlVpvM5wTERsh1jdq4MH2U200ingM9pFFHjeDVVOHAIZxy2MbrEukIn9Jg9i6Nu",
-	"Ht3msBZi7OL4KG9TgMle57njPP/26jxXxEM4graBx0cN/cK6TPBKGxoFuw+PZ2QI9ZvDnkmLEWtbwnrE",
-	"k/Oeo/kN3xP6nj+se0bRnXgKkN71nkwR8HwE9Pp1KSCpctlUBRu1dN1qTGgspCZjuJ06t5vpWu9J796H",
-	"jX4CLowgxEvt9Q3UFg80SmcyPidSu65jaQ+zxq4modtcKOJjHA2Y+qWFgl/84he/aD971n706OzLL0+e",
-	"PTt5/TrYe6A/pEsBsuaN5mcnEU+JEkPLOVkGuliChqip2wmo27WGvqRyxhM4+Ox5ymaLdooftdHFiLzB",
-	"JC9iPl9IL+ve7+7wSG9A5Zs62CEKYcj+Yc1PxQQLziib+ii+X+slBcGk0+xsI6z8dPg2V3G3V0mRVoWU",
-	"8owhO92bPZhb39Kuqik6E/FQ2XueA23/6iqwbeWMzQgZjMpk3Guh4FBdtym7o2UaJrUnuNTGwMLJLrkj",
-	"ECDOtFBwpF6gDRBXFfevrhqtxiH879HVVV7hHsHPaxWug2bmsdOY9T7yiXVAQDdqtTU97oN17td7u+2D",
-	"ouvhj24O5XVYa6+cU+ZrTMvIZYCajOvpUXaGccfq9HZw2QaoCRVrktr2XhoaAM25Yhqe6DLTxTTGoU6h",
-	"n9GpspHVA618LbFZfEYugffh/WAXwsN5JtA3+VERqlJAYBjaggJ/obS/qaGFBMIA643dGmaQImJjN2u5",
-	"Vccmnkud3+zi8oLT2iY3pUlnhdpcc48vqJJVh++I32/kXPX5Qe1iuzOeukXNhBjmLtRmu90+rERdgxtX",
-	"wnzAU/KUTytEi6nDU/JuXarSyr26ntlMAnjxZZ9u9bJKc7ng+lfGkoY2z3RgmocGcrTXVlaWuQPBe1Hz",
-	"YYSTMNMKhcDADS3xjUk8amsMidsiMtyQuJjgMIuNORW5Ln3bEFMfZLUGh6w8Qxzf2xmI5TqE9OpA5Nzb",
-	"Hd45RKdznNZxmUweFqahYo0x7k72fadPXS7iaDL0cyPZv+jtj2dY7mfz5Y2elo9BRQ8O8CDSXQvndUYB",
-	"r0SjpST5weR9BxJp9ipqvH49D0ER/bJXz21WETg5S/vcZ0YiwuJcu/992Of+OGXhgJL/yBO2SKSJGLX0",
-	"ZgrVwUogysZREhZSAPq9HZ9oStHrLQ8xflFS2pfQ1k2i9A3qQEXZubbesChW7et6kyIqWHejtmzFnnub",
-	"ZGZb6KUVSXpfnp29tNgBDp/EZEzoRXH1/IBpmaO0BnS9qX9Zy7OQGg+J6ul8NvPdAeZ4sVBLwCfWO2A7",
-	"B6a7MSZjHofF3WiBpPvd/iEIxm5Fp7ed4es6a+mC7TpWRgF5N5fxa72mhclzpGS6Bt/7Cdrlt7z2KInl",
-	"bY1Di1FZDH5CvhWfoASgRSI+FS3EyKUS4vDlDnqJhUABI1dyOE5iweNA7dnA/tt23FM3wNtMP0PT1T3C",
-	"Qv9ctj1vCJBpjF5fWklGa14KHPR66yGfKqAt3ZfWmnfiLYBJ3RJwukdaOOtqHh0QMFuiEqXSAbu0gJWu",
-	"DVOFvq32ZL/U9vKwb2HqbEzBos41MHRhynctPOn1j7ouIKuGamxc18bjfEXmmIIOcMeHnuElmuAoQiKi",
-	"05mEspOIX6JvScwNXgxrT+Cacf4IImVE6uF3fqg2QH4IzLMs/z+Pg5kDZmPFDGUfCOZasLJqhEuHCgNr",
-	"Wf74Fjb4FqL+ZniRGdXkgsRl4LcdwjcWO8TmafzCOVdnrmLB0QTnzcTDepPy+4MWuSJRJM0aXpsiYlAI",
-	"g8JaBw8MxOdEkvgSx6HYQS4J1NVWplt+PdP4uCmGqqBT1qZMWfXCAAecvTh7WS5nqKyZKGBlFiYshhZR",
-	"6iLq/ubX//wQsCVev37hlgVI56ZxhOk8K6t5Slly1Qn5HdFS1po6cEHdVOnwvxGCttN/t/p4oO10Dw9r",
-	"uV+zU2/Z3ai1RK2EQgd3G3aE0xg3wwxY2Uh3U/vI7CEPfmE4pywwUHma940z7YGNm0GFpJYAVHcEc+6m",
-	"MQCYnZNljsmNotX+znfF4tYa4QRn13oMjEBDDeltqlgdIvdl0tKqwES6Q3NR06iJ/Q1Y87B7sPcAYRRk",
-	"4Bu61yFmiBEKG0x9TH2LmZih+9qWLXKhMUyI+nPAUtBiIfnCOuBz9aCZGWLr5NO65rz32N5WZjFBxklM",
-	"5fK1mj5jnkCf+lNvCtFpuRjRCoyffH2GeAyAeudkiZqBOG9Di361vLA6ICfg5RkpMykXehX5OSX1P6rn",
-	"BunHOoCIAGjO6k+beXvSsKU9Q3N/9l28oF+RZeP6GvoMTbjnq9kn1ZeMi8as2InttiBa9vgonEXMwmlG",
-	"N7RMezi9spDxK1omoVA9lh0wOkhNAmESqkKVyCvltadt7ZypH7BmkCvGPEGfwVQjXWSsbjFggLqdXVCc",
-	"m8BMZlXRqVnY6g+l642eaRQC9SJTI+8gIAnr5jrs9tSmgesDxjhr54dpYRkPuwcdBEnseq60bVxxGniA",
-	"FubOGPLMBwx8ceq8BefKDnpj1yZHUkxQBh5+gmwllQV8DGZYDLMHdE4AHrC5dn5JTCNb9wwehfROvV8N",
-	"TG4jPd/ASNWUNlqNCxILzXLdTq/TVbsBatcWVB3KOt3OAUSF5Ax2JxQLYgclFX6dEl+b/ShCuTtbUOLU",
-	"SqGw1CDUzgwTU7ftnGwbQIVm/ich7MIC8KtSLmaW1Lf73a5J4Law0lApP4Y37ANgkKv20oPtWxfZ2oDQ",
-	"pi/ZGmvaf+rLp/WnSNFVKM/Kfu/lYmxVSad2gavBj92SAz9B1++ujaDENwDNhaUBseaxVF1m6ChGO+z2",
-	"qr6VLu7+GxfjCB46WP/Q5ylI0XWrcVTniTcO9oarmoBFXKX09t11631OY7x9d/2u1RDJfI7jZeOkoSbB",
-	"YPm6Y1YLhacCNGduB6mZX5gO4T6IbVOab/kUXc5oRBDjl4iCARG8TXmkhQxb7QWoafD0RzxRxzMlZNTO",
-	"3nug8REJtO0xXX2gqQWgQq/eeqbJUGrZfcbD5Wb77hZ229qdtIMtVHtzuLP1tZLpejtkxrQ60l6XpFfv",
-	"e5/FP0SZtQOJVUdaGWHVXS9FPsOhwaj5gPLtsFfjiTPOnwIgmXqg31//QI6RdVXL9yBLXyajiAoofa4p",
-	"S69bHisFejZr+RoRXx3wEwl1nosFwbETNNXY68ZIJrHpvWxPQytF5SP9pdJOP/RUvxJTW/z7zWaa9NVP",
-	"POfycwDP+x54RU/jBqyiDFuLEw7f85Ga3ZLbEk/Chvr6IvGobY33PqEkCjUYlmnWbzVykMrHYD8wMjVA",
-	"44hgMODnD2wrHEdRU6H1895qrjNNu3ajoG2/hjXKRYnthIV4mVMznQohrzP+JDfP3Lpm7X5/w99IpbIk",
-	"inwKVP9eZyZXqMzjjyrzZrLsj1nHvtLyaQsda5xPbe1eWqtkAWANz4lt0pZPf9A5DyJ4ABBJgLoBcCqw",
-	"w/RxijIhgfUrNbBp3/pMveqjBv7QnPRa8gUUAgBqn0l84QxhlBXIWZ6yjsst9LC7yKv08AsWLU2yG4lC",
-	"kSJFar56UMF/aMKjCGoAUUx0YT6g7eyGKW+uoNOsGeNmdpN/uvfb3Xv1hbyHsNvQqW5qaa9+TsRB6klP",
-	"s/n8Cq7vKLjWbc1PldazcIjAPX90aq97vP4Bd5YeWnDsbXTmh1d8oI14jGIyx4tMTCGbkOYRVit0n25E",
-	"2p4nkaSLiJLY9Y5XiwSoS36WPrRj93aWd9JrNTLShgsSz2lkSzo3cP8WyH1NZK2tcUcgZ2IAFVJnu9CP",
-	"ancXDmdcmm49vS43flDta8zKnJmndwv6678qE3eiRoBNBhE0lEzNB/jLjm60HDBdgIf4xGL9yBkRpo5X",
-	"IJrl/AQehg/QPup1u10o2xXQF60FX+GLAbOBVqAOAIPMZ30ko2bIx2J/zhlZduYh+q//HmX7Qux10Bk+",
-	"JwKRyYSM5YBVWwwQpqstINSOu4H98D2Ihh3bEx+F2x/SSfiDH0LIDYRhUbtDasQ6La4TnrXaLsjSEtJK",
-	"bDt1ogWJKQ9RE+pKBL0gew9sOA71D9GMJ7FAIzLhMUEBpOwFaarJrxISL7NME0F18lXG4ztBZVIzXfBs",
-	"ZrVPlnxyVSaf8csqUmEg60jdHFNJscCuhErxuFKuZbMgGLqbxUk/HZ2G/W3PMWWl0gULgGCS/TREQQbO",
-	"BvAcIhmbJi0nvd594GuqnZEVy6ins2LqNj3nZHzskXmmiam+EyQcDU1XSCqFySEy0BiaN37PJd+HlksP",
-	"cRTlwQh15tCCxKm04hcA0K7nr5aEWnvE2HW2jCnkManXB63GCAsCTbUcCOwFdRGwL3qN+qf+HmTMDnXG",
-	"s0071ocsNRPmND+njDZa1jHwrnIDUq5Xq9f11U/YDFTbZaHSveDQeEnodCYbJ70NrAp3KWpurT/6BJmU",
-	"f6sOJSYjxsvUN89Dqcm1O2G8PJttyjVmrLeSRpLfzN0/4c284aKsORX83hv9ddx6f0iuPL1J1gUairpz",
-	"XyzZGODgvOl3p+JcQG91J0qQ4SHyGAwf7aWIlEhrBl88PkPv7R663rcRBbCSjKuCSjFgmmnTBO09nQwr",
-	"eay7hgASmHoXUGs8jIrW/UVMLii5NO1p7DjuGPSlATOJ3iGHcmHTcsTU+7x88drzRiUilsEKF8RrNUc3",
-	"kLSZOa2Wo7ex1nxNIjKGFbldX0LB7Dd90hqOwDrstxr83Hx483Es2fgVEUlU6VKI4aprEP6xZZ59aLHw",
-	"OZHjWeUWzrZuTXFRDnB7d8zHwPP3lfqVNSdjITL94kDCVlmZq05OX5CbH5w+Hpf+VC2s/4+9d19uI8fy",
-	"Bl8Fy90Ok9VJmqQkl0VFxbcq23XpsstuW57q7mEvE8wESZSSACcBSmb3VMT8uX9vbMS8wbfvsfMm8yRf",
-	"4BwgE0lm8iKKvqg4E9FlJfOC6+9ccM7vfOY75i2j8YHiMu4ektEil9kOdqSmlJgdQ96/fUnqRoXKspjs",
-	"DjHKUl/wqaWmyXPeFGMkhAMarEncdD+1pnHYIBEVRkUaMmLTk62axDUU4ZQC4z5s4TxY6Vi9fMxvUEvz",
-	"WoavgKtzkTCl8Fb7mGJaYZWhuQoNLLFktEbh2j9EJNu6WUbmzq7Aw0WDPARI9GuebwuK54cHRczdzw5c",
-	"x+z3GY+yj+Fq4za3X84x05ZbBDmpVuq9O0NCMV04yX6kiFv47pgHYISLMeEa8f0uobrAnr1podg6ww7A",
-	"oHIw16ug2Pokxjyarbsa8xCCkyl8VW5xW4r4vt3iHr8mRmyvnCJJM7MDe2Bj79kC0bzy57jQal999dVX",
-	"Jx/++o8ankDNU+awtBvUiqnCjkHFNOI0qCVUaSgTX4ZOGZFiVlXsNyCyGBSqIrUzoNSMTpvXbNEE4iYe",
-	"XdvrRqzdCpYOMsIx7OyqPmm5tZB9C5+EAzClXIfgUKwI5Ify0fvroirAPdMt0EVPni0lcWMOdsr0PBVH",
-	"o+5+w5oelRpz2aW9tdVSD+BVIZ2ecEWYiNLFDDRNDTkgpH754l2ze/ak+f2zV+jIW14GQTkE7X+I4W/0",
-	"mrpuzlL5a/PFXy5fvXn5ou39n0WL1Y276+445FnEZ4Gg7Z0QFNvwGeHlnmi542rYgJPHyKePDJiXcQxJ",
-	"PJY+COirV1UoDzLXq1CP0aiG85F7R9Zv58k1wQ/0HFmCbbcNMBrKeAGxnNbO5wKOUHRKhaIRlgSkSUIc",
-	"TV6ARyseXK9gdYtcWloX7VOn2S84sV5imdsF/yMOyD7ZlZl6+q/3At/bv+SUfhuVvKRb211HssNwCClg",
-	"pwIA/3PTrn/fsuGOq2T9idfyFjyKjE8gMqZULDweSekfo2CA+p2khzSj/Tgb8sOIkZf8mtl6PI+Uf8Rt",
-	"rlS2JQwsuWQWdzfC6lrLtGPRRPKI9TI2MAhuzKkii6XiwUX95qdnL8i77tkTNAVoXiQfeHiQfp+rJVI1",
-	"05pO27KxKDzcd9/J6vybuemLPC6grIsRTZIhja5DJBevZq7DevYZN2JCRawgRSF8DA9ls/o/4MXf0Dhm",
-	"cX/ebnef5Nj7TQev5Oze33S6YSMgMg2QGzicUaUZ0GeHhKu+AMRED6WMmZHvcIcR71r6E7h2VbEP6N+0",
-	"cRCC3fZFxprIEinGyhU6cFNcVxOaspjMpExQV3ChmIrRxOgIIiYpG6VMTVjsPHJ6whZ9gSSpLRK6OSkS",
-	"JxXzSPVixtboEK/NRrzMdsUeuoQnJ4z8ILYkCXXK+Y54vdSwQ7j+HdksF7Xek3bbWOxudThZ6hb7YJ5y",
-	"7zwgkkLJhLWo0JNUzngExwJ2zcuYZQvfikIzKH/70J49/eua/zEysHDqEMEItihfBoz/geVHzQI/jztR",
-	"96xNm+xJZ9g8PY3Pm0+fsrh5dn56GnfOn3RHZ8zuExmzb0yv8j8H0YQmCRNj9s2L81csmUjafX178136",
-	"4tXVn8bzZz9QyX7q6Kfv3/4ynH//p3dK3zajV2XPD6ZMT2T8jYEa/N0fuW+gR384ufxD97s/dL8rHb0/",
-	"dL+DXsLvMTP/sWPo3odTPTAL+htzC15XkZyxb2Q6/sPJJYrtgdXP/mgQ6Q8nl7NUjnjC3J9cjJjReNzz",
-	"Znq+2Tw5d/V/F9YxzQOHSrSPAnxrCfxoLoZ9mMpbqPJ2JLLY80DEgeZASD2QI7MYYu9cBObLK3ieMohd",
-	"szeCaMxEYb82Zkai9WsHOB/5WRJsC252sD2lGPHx3LXDF/+kHr6+fH/1w+Dy2bPX73++Grx5+/pffnz+",
-	"4u07IwBBuIVlPQ9bn4aZgaaa0DgGZgaBHW0OqcqPzPf3FxRl82EUvmeZ5kLF0gYG0hwWY7TltppErhP2",
-	"hZtiKFWY55vm1wrqVC/XYuoyJZcOW40eaq7+76j4NUDtcYMS5/y5oCnesJSPOEsdfe+STgJKETX6zbJ3",
-	"xIXBbFA0XrjJ2MfLjNv43Sz5kLz+lv3tz3/+6/Cv75788uHd8MfLneTtXpD+TMYs684ho+HBp9ANMtwy",
-	"ZrabXNNd0CMtBf1+Qgo/eGlU6w0WMhSfBB18SeH05dMeGG2Zkgc4lzk46xUxyRWZi2shb0WARTxZHBCa",
-	"pIzGCwIVXsEhp8lCzlN1YWsm0zHl4kBn2q6yGVdkSpORTKemSXYvW/MLfkRi6GCl/aSe216NoC/83gSE",
-	"Cgkc6su2FJBE40+58l8PCyMZQj3mY0DFXmuzsP4Gto7w0hr1jGUsM7y6cBGpoTzYabvd6Dl28AFU+D3Q",
-	"2ixtF7YkLO1XGOQSwvM0QF8bVnXYO0LFMeTgCBZHEgQQcZW4SCTnSUxsUEjKoNDWgcfqkdqmEWb/YQLu",
-	"BdHpAhHmk+hW3xlYmOygXOEMU+f5sLXFdte3/plLrLVh6VbOHMPSP36Q7VTeMO9M7t4jF4LNpKXWG78H",
-	"TxoqoKFfgSD1yV0gcQmqZFbGOnzSmNZiGw4S03oM/9r6yMqLnb3fALDz3snZgUMaHn6A7Wef6GljQzdA",
-	"6g6S07ST7RflsDMKl7s2EiAf90ITHilXybY+NB+DMikshh0z15OAuL1kDzQMysTyVuTslH2Rk03ZlKh0",
-	"DvWELHaoHuEa00cV6lDrWKlsN97CiB1B84uPmf24kAkb7ahT7lsRQftBXkMaXRMuSCo1nnXsDYeaqc8B",
-	"Dd9BUVEpGIECijTxipfj4TbSK5HwHV2QCW+FgUGuqVSadJ4QOdd5IfeGdZr1RUkWsDW3ufJQN0eDwJ0H",
-	"5U/KW2G+rWUkE1J/PWPi8kd4s/aaqAJ3HjtlSkFxP5mS7+H0goyZMKjKniFWQsPNN96/fYlZqzGdmU0z",
-	"nPMkVn2R1aNw+RoN5CR2YQm35tsTOpsxweJeoWj7I+VXRMeTd82nzFYV6ovbiUxc8f+sFKD921ji7IMG",
-	"//bSS8Fl4PoW+OXM+kJF6Xw4ZHGjRX6ZUJ0VJssL02G7A5sPQ6FUGHal225flIhABl70nNMgxqYKqSeQ",
-	"L5NTPhpDWyxsDee8/DpXWVBhxvUcBoQlii2vDChBZhkVLK1vtSi8YmqvgEBbN76QlbYrAps2ZEhpzZu9",
-	"BDPMRa1X+4H/b7UCE0JCtRFpg6mq9U473aC0+TlJQi7Auu323Xq1LnrMIBWsHrMp5zqS09+7Pr4vc6IA",
-	"K56krAi3epLK+XhyR617Z1bkT02I/PSwlKFHJuSPlzJ0WA7kXemP1xMfyxFZT2zsSH7gSNqjRL474THx",
-	"+Y4fqb4wuk3+ivUExxeE2t4YuZxwpY3y8V//2VliPi41RjcyH3860uOnXzrn8RG/fp9kx3emObaC2nEk",
-	"VFT0fW00A3kL/FSoVPvQhi6kHgkFneJ5O1glBtmgzrS6JiOZBiQs1OcI4a6+yFg9FJh9maVQZ/82pwnG",
-	"EhuUmRojxxgWV+W1W2ia0oVT9g0kAaW7+ZK6IEOpJ+SGs1tFaHJLF4rQcco20q/fs/7xEaqhPN2uGoq5",
-	"u13bncksH5XNQAHzkhnRMo3RFlyQW5YyjGg5Kj37YUBm5CrviBm3Yx5MwFPYO1yMD6IBlfMnxjFuRIsW",
-	"SwH5uJeh8nARE4KMSDyLvDPXG/dWGWz/zOvVrbhxm91lkx0w3/qzg6FjUaZjUSbQaNIbtkPxOKfKoI1U",
-	"6VoALfdgktz8ffL37XZRcbW+sQRTGZdrYCyo1pnHZVVa1uSsnZ8q3fDZVttwV6NgPV85DPjvha3crq58",
-	"BdoL1bX7Q291hJB9nnLI4ZtIlTP3ZvmAqLjX0au/IBhXiheBSg4qTwMZ3bTRswI9z9k06jFIfCJFgs5v",
-	"hba9zNwHPrmekPbd9rX2/BdlKbrOn4FHQS15COyracpyIyOGmkzrPA+BEdwiZjEx3ZGEEjx1wAIIc8F1",
-	"mQ4Oa/AeSFJWdunWO3C7rbfbpvooIv0LwaOdBq5K1sPKPBKufyrCdRj+MmAsCuYtKvD74JKwkfYoQOEd",
-	"Fzlqck1ogicViKsstvgHEGZ+sfHApaByjIT9ZATNlctlQ+msK08G8TirLjWjepKzmvC4tgyqpZWmOl5R",
-	"KS70k9MaUIby6XwKP1pOTy40G7MUq0uVOvm/w4BZW65fabq4IAXBb9PgbURtUIybdf1xy7pite4fO1td",
-	"GW8nBP4oJYI/vujqbi+6zn+PouuzSyn6ZHykG2XdRMrrZswSfsNSzqpd6UBaITUfLYic66H84Diwfn59",
-	"9eN3fx28f/sSf7dbBuuDTGgKLXw8woyTlM1kqnNG7AlVffFvczbHQNFbpjQGs7TIG7pIJI1RuDrCC0tg",
-	"uEpZCPFVCxLRNF3Y6Bhw42eZOeYRF9fUuCCU2D6zGE4IrhmbKTRFoEQK0zSmmmIIqiIppEXEGBnYF1+T",
-	"mC5Ui4QQagnRJnB+oKjg2izcHnn/9iU2PWXxPMqSIHlKJtL2gIoFxgKhuSTlteqLBOlhrtkCswPVNSvl",
-	"9/pByuvn2IVFeSHHDe7QNxSW5lb3vQN6jaA0CyNfO+gy5zb8qbLyI8bXbItGfj/f4aP3WjqRas2mM61q",
-	"vZOvt4Vwu3A80qwJGNQ1s5lUy36nFcmpBfLTblC75sLMG+6hmo3SdYFKKYsYh0p6EMjEYnLWbpMfhWap",
-	"oAkBD1NKXtjkN8E+6KUmnhSamGcuMBpXSoeTgqPFrJ8xahrmHwMFDEgQmSs1TXYJs/XnDJfZqjC5JOYr",
-	"xlbPF9Cx/OKqG8csKW+IPCif5KNsfqiEdDwpTZlOF9WFo97MtSKUhGbBhO57iyxW1+h+ANMQe88V0SlH",
-	"PJYiYqQ+XJDbCY8mgMnZyUaUUD5VfcEtqDcC9PuYtnCfWGCu5jSBj8nRCImubJ6yKyvbIhZsaOyNhkF5",
-	"gRmW+Mb6afscPVG3XLHGJuB8C4OyhR7vBuQ+VHkDBjvr8nuGRz4YkDsvAbkZEzGeElbi3O5asL9MqpRh",
-	"tyoCYpvgpfR+9urxHtnYQurBCJTnPNTWx6kFBD7gHQchvVHzaJJ/rJ6rcp4ygrqXp7YR1NoaLU/l32MQ",
-	"3OeBKcfKWTcYsgSrSBGqDpSRng0KVzAJ0Ii60jxJ3CIFoolsyBqtT5NmDAnw2LzC0tlGwGWpS+WmCh72",
-	"wE0knScsK/0MZ/MMHG9aczFWj+B3ReqhkvM0YiEZJVRNIMpfXAdklsoGgWrncRkr+kvzifs+ofPTsCrz",
-	"x7rN9pPSKjI2uP0r6MdXNb9c95O2WXASZMtcMYOx2OtarwZMIZCYNfyVRdrL53KlwPGvEoBdacotF7G8",
-	"rfVqJ5Ndzu9gMN/OE7YuTAem68Ef3eVL19f37KqvPr+7hEfwaRvES5MEzsOgnqCdXFvSk8BaMEs/m/PQ",
-	"ugWdaW9/CfoC6xHKudCQNQ/Py1tx4dyEPTSdsYSUYmkABqy054EumcnF/Eypjozh2xc2q4XUw6/CgFBB",
-	"2AcaaYidCUg4S9mIf/gqNC8Kv5rRVH8VNnpZzlTo1nZoO2qM6hAXbNgXXMzm+o+FrKqMcIsLOLNUMwqZ",
-	"pSGu2ZDUKVEJB1GOl1zaEn6yL0Jvf7rPckFGCR9PdIu8ffMK7r8y/03tekU9F99Hws40bBGEKJguDdGE",
-	"MCRMucBqgAsG8cqOhqWQc3TaPc+yvJyfI0vwMp/rixAwtnlpRF+IQxNBuu6AizDI3CcUPyv8VKfYSQ8b",
-	"o10MjgbO1YoYphJ9G/b1/meiOyJbAYR2hqAfzdI5zIHnw4L3nUd2HbAfS8fe0wFnLj/KxEdRi9p4yulm",
-	"hygtZwqQaWHwsRIEAEQ9LeuRskAnZaNChzqebn6y0831a2UL14h59LM64SykMcHKy/xMUKCjPiocgRox",
-	"DYIRgvSfgY6Tqowf0Co9fTEXsSMFwN1AFy1ymf2B9j9ytPur37Mt0KOlJ1SQEBDZMm16OcJkwlJG6qft",
-	"00alLN3/cLUghJ56YmVJoHgS5ZqBZWalRRfqc3iyoDM9rJRt79fBu4jYTWOxg3B1w1UpXs9LxOudhvRL",
-	"Fq8PLtPJAtH2AlmO16cyJXIMqUxjqtktXYDqXzw2DciIJxpcYZYFOMdvKAMsWuTZPFUy7YsZHXMBW6hH",
-	"ZlSpIotCCP7XCO4NCVUkdP92nMPmBjjEKUUqOb7TqeRLOcb2bXM0CR+Zcr3lve+NVrzdrT+xxZZ32qD+",
-	"re7NSuJudXdGVrPV3Xg2+iyhSm35hN3i2/GffJfK6Tb3XcnavZ7OegTHp0GBf+nroBYZ43Vwm3LNBp3J",
-	"wMFtu/jL2XTll7hwZZnCyZEIZDedP1lzaOJRKsVz3AFANvG00w1qjg+01qs9vuk8jiZUP/YYV2pBDbYt",
-	"fgke6562bdpKp7NMVgHVneV0prOWdTtBDUKSa72Tthl2qqTgYuz3z0ox6F+t3fnT8yd/ffrL6V86P5z8",
-	"/PWfu2/Prs7/pf23n57lTE3o4IYYI3QJOK0tS4lZ4tDwcmKCWsYH1TULwUMRlIp39Xq/V3TMXsrx5vPk",
-	"ubnTYOXxPLnEt5iPji+KzJ9FQfSYfXCl9NY52eU48+ZZPs4EZE0d4/jliOTVf8xrw8aywKKKPHv3L5Zg",
-	"ti8mjAL5sLzFjFkUSBBcA2uPxeYJPIQ2GjrJmIZiqumQKgapm0MbvT9lU5ku+uLWsfqA55P/o0povfhg",
-	"6+XtLLaO0uVzkS6afdCPI3VTkCo1Hgc5hgc5KAYWsIJcuAS5SAhyCRQA6gVFEAwcwgd4NfAwNCiAdbAi",
-	"WIKCLApKZVZQKuOCZaAPQAgEngAKioKlL4w8KZNbQbVICLrB10EnOA0Q54MVuA/KhFoAwsKIj24nOH8S",
-	"tO3/n7QDIxO7p23YerkUsJa90ikX4yoLxoBHABwjBi1SeQtnGq1aUEPEgLVg2cmaz7maScXx8ZU0J6o1",
-	"jSZTJvSFwSsm6JR9068BMjZBbkTqpl8LW7VSR0Vty+drwWrPjvLIk0eItZ5EsrKgWjCt0D0U8fsg3AfF",
-	"/TdLuTH6ree+uGNXf4sHcAjlfjn5GnKOtk1c7gQ1PqVj5h43iqH/OvO29lJyc8ZnBsdeg4jOXIPsFdcU",
-	"65KYsXRgzEjvGw61gI8Tn83hptDHe83fXEvRgNoGfNwS3MGhvun6gz8NdkQJIsYB8BU3uyGqz4SvIPgZ",
-	"nwNXp/WfeomMCulReJJgTTEjT2zmJRA0wcFjJCHrMowYT+r1ufCXN/mv/yTewiR/JMu/rm6GvrB3Zdsn",
-	"u29pQ5HijZ3J8o1uV5pX1u1x73//3/8PyRZtwzzhL3/yx/xH89vS8m6Qx6QTmO3Rbrcb5rXFXUL+SGBf",
-	"Kuh4vkNDHE4b5Ajn3TmrTV8gM9XQjLMYt6Zx44KEqwMTZoSW8FsT+ugmMCOZkH0R+g8FJFzqRAgsFX6v",
-	"wxb5BQtc5hsco9aZdh/tC0tRyj5EjMUK1OWQDuUNs5pG6Ag5vdh6t7xms2ThjvoxXdYMWotc9gXmxluG",
-	"yuHCo/0Yzv20ORxg0O3x2Nu6sZzLay4Shq6qvghpksjbwVwgLgwco47zvHNFpCjT8++JUWNXMC5A7264",
-	"eMgU3HsUcNvzXT8U+bbTLFbptl8G58dDy5F6A1BjaTvKZGpR63yMKPdYLUT0GKCuOpr+O4bRPMj5bD6T",
-	"AM2ju8JuOLslsWQo1mGDZaWaZ9LgnsXUuo2rYhZCIdoICMtUiIma4NVvtMhbSzSU6wn2UJHsFK4DCxWG",
-	"5t1CRJfQzz1ZhzDxDD2Yf7f+ysEMqOPjWu/MHY4V6tpiD/woczsNLfjI1vsu64nHNnxApsP7BNMnXcS/",
-	"+4LTDryvvcqGtAlLcYYOBqbn920seOxiZrQ1Ew8tsshWqFv/ACx9M0bvxVwhYH4CbqSFiBwcgaeWeoC4",
-	"I+ha3NwddjUJ52kSAil8yqileItlNJ8yoRFB4YjT3B6CS5q6asp9MYK3xoRrLJBvhoymWIg+iyxB/dai",
-	"Frm6lQSDWcDo6gvz1V6W9moZ+evhP/u2430ztH3Ymf1a0Pc3Lvztb0i4UGJRmf0TBn2x3rKzRf4FeT1j",
-	"wsgMljaVXiSuC8hACU2Lqaa2YTyGr5oPcTHu13r/7Nutj63JvH9e6xHvTM/7td+gbeT9OxLLJKEptKwv",
-	"oEkBiaS4YV4h3IKECBst8goJ8WPl6tDdMBFDlWU24h9IPZQzJih/jJAWNmw8rXcG7hf1SKjSJHwc2pwy",
-	"CxUaKxIAkxcuHhcCBOfdVBOaUe5n1WdSZhqveMxSCJO1FRGmFFNgUqZkcsOQQGiW8huIz4vj1NgwaMr0",
-	"RXj58uXrXwZv3v74L5dXLwav3199+/r9z89DAuaNWWab5fQbuzX2kNQPWSzTyCLE3MVOYXiQzgygUkOm",
-	"KD6dFCwKx9O2M+eWxapT5aq+4eR7uZAuFcEQ9DYXNljM3L37iLulUiI4V+lyb+EUD7fDLZS0HDJiFRKz",
-	"L2xLjvL1U8nXXwwwGeloVP8qOWunLqurfQeh+9iKw2rh65Uvr35NaCMkvbZB1NFSoWL7MWJFb9/IMpaM",
-	"SN3GV0LonU3ngqTRiArEWxpNkGwuF+9cEdNiPDh2Ip4LwriegHwHQY0QnxqBiDrCSrkW25gWAaPISf++",
-	"WN9xsBRzpx5Qw2IjWuRbGbtMRQgGQ5aIDnnFvyUJv2Z9gXbblAo6ZtCZoYwXPaJTbmY4Mes1tcNYyLCR",
-	"I3D0pkxtLzy+tTO8hwwBpc6sDKopLGaIOSkIZwBG0CLw1U5xqPVq7ZbBuE4tWFEgsh/bne5ZFgWTX+2e",
-	"gYZRYVvujpF2KI7C6SicjsJpHw8bOroc3htALJFOEJlfRPwthJR52VbSKKsYYJ4I8XBmFbN9sHYRrool",
-	"DIj63Cv6ok4Ty+1fZEvlLp+g0cNky5KybdDZXJDYcyJjpgl2m/n3qCOZB2pVS4ceYia7PXyRgikiJEmk",
-	"cPjPYhKnEisNVAG+2WD3R0vagUAc06pab0QTxXZz3uTexcNUNwaa17LqBS6GwLokW0beZLDoHzLAYnbr",
-	"seRFXpEx986TvJDYrs4sNIbW1Q6DphiTcp5k53WevPdXHSozkcNEs7YfHg5+9KL5MP6FqoC5ywQd+fYE",
-	"dMKmRsGUghGl2WxLMNt0qJDVJvBqGjrfhbQZ3g6wcMbzwgUGtYrXFKBYX1TB2MUy8NBEScAY5S+8wnBk",
-	"kNQXMCb5ocTm6gfrQGvvU4gvCLkqq67sglt37NB6/HEL51EWkfKFVRb/3AHm0qGH26o+vBRLkahtMWWj",
-	"z/wNS5eQISjBOHB2w3mlMbORt3iRh40USo9WgQJ2pFW9ze/Bibm80Xct0fEOANSMzIFtvjj2d/LfV7NQ",
-	"7J/WbkMTujmlkGnowMu+wDyOU7gmO+UuoLDGGgOuIT4asZSJiGFJtay431HVuA+vXpZpX4EIOzr1dvPm",
-	"fQccfPkurvC1QfTWOg9eRAW64yIplExYX9ThzQsSJdzoGdYaUpVWU95lYr2AEOEglS4e46m+wPgKV6jL",
-	"ksy1yAvzZpcuAvyq1dYhHg8W6VDMe/rCls2Gr9s62SWHZHjOZYtmV5zv9dzVx//9H/8TH2kERGmZgo8S",
-	"SmZ4I2Gn3ozAcrVr06sKU9Y5XB8pa85KlZeMVi3yc+7YtODttrNOFmQuNE/WW8m++9LoeyX+S1Lqvlyr",
-	"6t2fL7JSkSp3UuZKlYQ07lrPJt+ZvZrfIUtu+Lt3KcGYhDuArevyUfDsInhcsRfr4c951L8oeXTw1Pet",
-	"fIZZUM3n4TO0IcOZz9DqwXdyFq6S3JTgz5GF5uMzJBg8cXMNHGY8YhX5DTslZMKErit2/drGVRLLBmOJ",
-	"7Kw+dUEoEfMEOumc1wwO2cxVYu7VYBNpCQ5cF5hfLwbX25tNJ1UWNh9kYfkRnZXcE9FZo8JK2p/6ZSlK",
-	"urt7KPohS2o8zFD07seJnry/UPQvzrPz4KhjsvodBWBc6/WRPI6as1TecJcNW5q3/wzMLqJYlDKMTsTw",
-	"86YUyeKChBOqBmiaDfCekCi6AG8x0FdJwWzO0CpGveZx9Ma24J7TMN0SwfTmYlBaJIVgkW4lXMw/tGL5",
-	"WJq7u4+zZVULzPNykLIxV9rsNeSzAH76AZsCsXMN/+uuWjYnR2CGF3U6V3qQsBtgv/D/cnfMFUstSmT/",
-	"NL/BgIIZMbNBoE28WNsOpJgwyyrjT1uZJfcDEG8ENa7UnNnDKcvJjoOS87K9tKMFkxTzlEV6ME+5N66m",
-	"lYVQP/OGxwbChjS6rllCLFiNEKRhVnAyH4MVJOYf4NWYf77dfMG921bnVSzlYiQ3vdrsDGDD3MEMef3j",
-	"82eFZVyBldlme/ApqIqLccKI4mPRlCLvuIdH0tv7a4uMmuXYI+b2kIy4sGdajkZBGcMt5iqS4DoAxT/E",
-	"1YxBVNGERdeK/PjcxjNf9IV7JayikMwVUyRcAYwwsNzA8AcS4vqrCC9l4eF9MQcTw7GLuFut56UF7MTK",
-	"wGM9HHM9mQ/NB+zCDxtkxC01sGlcAOWAAqRcVn0BHTF44er8WyUUI9FN11MeM8J1izzLbwOw/tO71z+T",
-	"a7bILF83EkSm2GavlaQeS23s4hnVE2VddlxoSdBhoRot4iYNKxZN50qTISOz+TDhkYtVNm22mZebopX1",
-	"hE3LPDy+bLiHCqnrAbWIjDV1EqUnumnmsmkRogkz1QSMWgVEnNoCkC0h253A5IBZnEf5eJSP+8nHuyzo",
-	"TZLxy8hp3aMISOQSXvNwIJr13mUHGXU5mY+zfBL2gSutDlQABL7EFdH02uW9HSjAEDv5o7ihCf8k3qPL",
-	"OCa0SjdZo5qUW0xbEWHzmAnNNWeKJFxcs5joSSrn4wnU9/UqzmgpL2y9PywRfM3YzF5AHmBoMBdkyvRE",
-	"xmq9NbWDaxJ9ag/CNel6/1m4KHdfZ0E5S5E/r9+z/Y3ko+g/iv6j6H+4+EPjO6LPRup+95b7oO/v3hd9",
-	"/6aDmXDJO1moT44XST3s1/q1MDtW4bqxXr7uf7CyhKK7xZX6G+uA5ytHSXGUFJ+fpHiQp01louPBGmLZ",
-	"adXdbbEZXUyZ0I+xhDzbVNzRVqKnxD6X8cOBqKjDSARkJNMxiwMUEQtMCrS8css01H0BxjpwZuQVE4Cc",
-	"aUK9gvUxizjkZoWYiBOWplu9wVb9DK0sr4NQIfRc/wkdSgit5IrIFPSp8nLq8ONAyAqu2jffm73f6baf",
-	"tM9P2u325dc/df/8/PyVkc70w0smxmZCn5yuctWuVHv/Qd6SKRWLrI1VTYJYwEJ7bHgE5KkGXskf89eU",
-	"fkAlAbhRD1sH2YsJrKoIc9476fQ6XRcYcB7U0ECv9WoLPqOmm9mQrx1emG+FpesEM9uk026122YvpDRm",
-	"g6x88dXby+cvBu/eP3v24t272m8YZafZgMZxCo07abVbnc5J62s0FWEgTQdirjH4Cd4H7XGt6Xbb7c4u",
-	"Z16rK7YCtfPJP3IZexAIAs1ikQOnecw10SkqRA4A7U1l2AfrahPyGTn8yGKCWlf8BY6vDIDhQmtVgdTr",
-	"ND+t3wajuCq2oQoFXB2I+7EWgtLWYAuwEiZUCDAQXQ/Zh5nRmsMemYsZ5TGZAeMPXlYDalC7otV2V5aD",
-	"qXkXjJLWLDUP/191W1P5381P/26/2/g/aqVwuiFkDStbbHffO6OQ32uhlSlUA8hBah1AZvp0NqDFezrt",
-	"XMe8M3ry9eA8o4uBHWOa2FfPEiq88lu2MEpGX5cXjMd5rMRNv4hJUPOsEZrwCMd9ZibLrFTzj4Ey09Hr",
-	"to2qrmlS63V2BV7YhZfxlIuqAievBctKnLidd4Tg5UgFLWfN+cwO0AbYTaio5pJ/k1Bx31TypVuqUzDJ",
-	"lpLzUklsAQpM4zhpQw17v9YQ/A3Vf5bM2yzdAYull9cWLy93B4pZsTRssap3hpemhVMp9AQSdG3IYvfc",
-	"PL+8/TDKsTZLZa2qFF7nbtTx2VxVM8cnVAQkmjA6y8Tlg4/awQXu7QH4e139cHMHGafULLcQQ5jNqgsL",
-	"iy2EJYgBNDDHlvcc8rgvkDEcF13o5QbZUtiuhviM4cGYZdbzmcPxvExamQ5NwnQkromVOK2+CC3LOVeu",
-	"ELaa0iQxs+vWODSL1CMzzOVmWkLF/rEoJTvR23NrNti9bqmdNssh6cR3BrnfBZjd8ajfTFal/yyh4kga",
-	"/qlqbJvRL8HWgnKxMaTgfQ51OJ9+mIBZYivIR+quVoJ75JHyyosCzlkcR0I7FrMpfI5EMmYK0d3l8A4Z",
-	"wabFpH7aPm/0SMwh8wsKrAmlGY2rgPOYLbXz6v5kRb4rFuuuSVVm2vfJqXJqQYAMWvbnoHiEt7qmW32x",
-	"dqPA1lhc2JoiYxbj1pEpvqRYmGS6jnHGdHD/o0AnOM52oR7Mv3yQzKqPI5U3idKzO4rS7lGUHh6dvpyk",
-	"qA2yN5d5TZB51blQIBGrXahDIBE3K9p3pBJ8DFlbIet8StU1i/uiHr75/m2TDjvd//6P/xk2LhAL51A+",
-	"K87qb+FJp9mQRirbQH3H6wCffIQlUbECaxlOvc16aNqy0wETtgRyB7jCz1X5Qu25e5knNKFzEU2at4xd",
-	"3+EkCRqDDSm4bndwyq7b+MXRwdKln78H1ozHYIK1os0y+nryZ7OMKl2xRfD2XbGWHzYGPsIp/TCYQ+s6",
-	"+QFdYfbWeU09pymNNL9h6BuNB1g8tte+V19oceK2cYTCIjr6QVd9P8t6vweXaWGU1zmEXtFrpkgIcx2S",
-	"lIpYTu2+RajDnKnuKRlSxZonXagZSCMNR1OdbpsMuVYNh3kANn0B1YvCAAl/wBzhYlx0JQUECShI6JZv",
-	"SDSfIl7QJCF1eBiPuDSZSqX7wih1Dcdc4531LNeRRgbVBJyCESNDpnhsdc9V9O2L2wlLmQeddDZjNDUN",
-	"Mci+GZ3vIdkJ91q3Yv8WNuwd99ohHUIogv8VQe2HP3d/en7+6vQvvzz925uTt1ffPvn52Xdnl7UAfv7T",
-	"6c9P/9z95cnfrk7+8tP5q+dnb7/97us3z36o/b2073fs7LdmlitZDmGSLeQeeczuyVuCmpQc7YZLVQrd",
-	"drXpza0uSRK/75BHJrGn8dmdHLjaMl4F+g1bu6pY/Oqq2kbP2iLIdr3eNeXC/dlZ1cL2qJtuGhhARXMs",
-	"M+5AOchVAVv3PMhx16u23hcngdfyYB0SBFbx6ATtAFWOICjTee5SQxwWz2GLiC8v1buVEi9/y7Gg+HYF",
-	"xT24sSJ7uaz4DlCzTVYYIE1Ehcd1OmQAdWzK4gsypAkFsjKuiYvbMhbPYhPAHH2sn8xluiSoNunPmwSA",
-	"ecd9pFmcfJw0ix4J7UlAHBKl5UzZ4nlqPmWqYdc2F+PAU9H7wh4rjCUZskTeuuNcRZQkI5oGBb18lfkK",
-	"HbmbVer9XbSuc5mOexc98pD+2s/cGZCN37I74G4juU5gH8moPhu/6y6YmAvUEUtTmjQjOZ1ypbgU6xyy",
-	"2T25oNSScHHDISDfVmbhqb3E1CMCEZ4Y97UUEFsmXrE1+Yd2i3y1DXmkiNedKr3e3nyvQbBfQgypQ4tt",
-	"Y+w7gR0qNrA45f70Qi+HclgL/CGFDC3750qI5tZhpiyd8sTmItyzL3N5pW3nz/RW1VG3X/Vq4qD647Q+",
-	"yBNzKZo2iPIxF5iPWEV7/uPUWBDKMkWpkNTR1FJkyCI5ZSSkUcSUGsDvoWoEcAUCNENSt6xKtnRK4da+",
-	"kKl9bXhBqHBxnY8UCV2eVEhuuVDA/wTyzqo3j1SDmIdndJFIGoekTsWCqAmdMUL7wlZDnEL2U3rDGi0S",
-	"Tlk6ZiGp28SbBoF6uMYUctGkwwXSRvUItfxRjp4EvbV9MZMyAaq/az6bsRhcvdeMzRSE+NlYe2v2E3QM",
-	"kEjKJJa3QgU20i9VDVvoFl9qvw9MV4pQA9ckxJcAQddixkLo7JRpGlNNwxYJbXxASARjsSIh9njAY/Q/",
-	"074QUjSNAFoQO0iBZfNC5dIV0c+7D34hqv1SkvbJkio2/ge5afUoZaxpsJskdAj1deyLQMUnluHeIFKj",
-	"RS7dN3+VvFhwx6/gHxCWKObX+IDnY6zAo1mzP2+3TyK3VOAvBkuBIDF904xdxvB+QcLxTFuas3EqryEW",
-	"01G9O9IS+yRUtNZ8mORlO5RpOIE9JsZ9sb4RGdF25jgNXCARLhsXs0ThoIC8f/sSiwLwKfrY1TyKzNR6",
-	"/PZu0IBURc6hpB/UCxLFWgN2JfnjZpan+w5yrdm6JPXwzftl2n9j34eNwhmB+3LWBBETqMRJIpqm3HwN",
-	"0KHcUDHjZKf8R0SbO9opqCal8tr812O9cc0CkHHbpBbUbmgyxzRvewfGn7obwMFHp8DprgyCZ9mZPfyK",
-	"DZKs9VwDmuZyEy42O7nzaUgVjzAIaOUN2Uap9WpTKuY0aRZ/sVL6FfxGvre/malkY9M7AK4aWlSw6Yud",
-	"f4sXsbSW23FZf70x8Js200sto51hNzqJT9nZ6MlK064YnZLv31yRd3C52DzXqDyg9F+z0RLstomvwjFD",
-	"KeTu83vxJqHc1WPfutFuOP0flkbzzVXZYJa1dTzT3sSuXu2axu+g65hFb1f7fZvD8MR+iwHKKYJWZ+mZ",
-	"4N9WrgER8/2vDqsu7rgCbEu7Xkvb1S3da0lAA7t3nOXqSmFQugawHW40tmLMY6zHYCZme7XW/56X3P77",
-	"qsmAg2CrU71Ccfwp1G+chlwmItcFBPflPgBf1V6jhONK3ZToinctH9ZlWfoJ1eYylIf4VQ5b5J3HaI3S",
-	"OmV6ngoW90D/6wvgtjbrwqrkqByZizgW9nK1WMc9fy9ZYdkYWG7rAR5AYeBlCU9J3mzLLYOX/YZnP5Sh",
-	"GGpag1/lsAiIqzZ6+6zZPbnqtHuds173/I/gVHT0hjbGc0R5YuHoVzlELOp0Op1ut9s9OTk5OT09PT07",
-	"Ozt78uTJk6+//vrrp0+fPq1VQFpnT/C1DknQIJVaD3Zl4aV+d0/atru/BeB1SW9oMlAskiJWtd7Jk3Y7",
-	"qCVU6YFZdZve4aW+fv/iKvcKrXZiVeyb15f0o0jT4jZaxi5jNsTjWzaMJlR36Yy3YN3tkEe3ssqrOCZx",
-	"8bYevrvBjIcDPdfttZBXSXsNDNNQhAw1I7Dc6FDJZK4ZMXNqzEaYW2O3oBFv1g88FX7/4so3542F/Ob1",
-	"uysDVr+As6EAYVnJOKKYMBbzpc/81CPfws0ErTn/SWvRXSBH5S1XDCG3L4YSXBo5VFn49PA0IFzbD4Jt",
-	"jfe1fP+GJeYKrHUq075A67ThIrNcJRU5yoUNvA3CcIXR9epo6U8ZFQpfZEarsGnMoPXFqhvEjJvzJrQI",
-	"jtzyTrejh44BntVfk4KYfRLPoYgdnpylSkNcmsspsCW9XYlbfG8DlB+om+AVvaXwYMsvIx72BfJ8m5d7",
-	"Rn3BsKW+N+Eis6y5xng6t1bNr9blsoM7ISC3Ex5NcrobFA9YKxhygpTzCZC6s/Atd07Rvg9sIN6KuQ6F",
-	"c6QAx4i50Vbxn0jYb0omYM1LQkki5WxIo+uAzFJ+Y1ojwSUjrpuJjGjiyMlxVwGrD9mSpJzrFvl5niT2",
-	"8LMvcNCoq368SQXYL6YPNAbcdUumvVt1QzbhIjbDiRvVkXpldkJR7mcGnPPeNPH3pnuuXBK9SaXGctGH",
-	"E0cz9w0rjH5zoTabeh7NlZZTiyEFE6mgLf2lifPStG6R5k9sgUx1k+rRwadXR8cgaj48P2AcmDdKqbwu",
-	"Hybrxlgap9wc3GakzEvyQXJQEy+PkyXmt8NlsQkBZyLnhZGqUmE+E73ktzvpJbtEqu7qZdhzZeKNW6/R",
-	"DVp+frVayY86cZedjE7p2XBZybfn/itLAK8vabGf4yYI1thIxxG9y4j+/b6ApWqhH950rZqDUtvs8zHB",
-	"gk9q73+hg/b3O0qId/TGWJkV9HXsNvMsGfuFeb6mXV2Tv+dasZ+LXzLLMCi11ffwTj7+Z+aWWhv/iwGj",
-	"yrMZIThIjPjYpk+TOl8+TeRgvw3JhCstzfrTdNHAs2w4glSWjjR/qSIJG220S6rihe/snDyY7wi78wAi",
-	"+fx+fyaBy7tuhF1pIPwuOzqIUqdXVYwxHKhLjQHANqiTXAqCfh3fpQQOm4Jrqy/yiGHq6lherHpxeqTt",
-	"IpczlQe0GnXh+1zgNjwoUERLrL0/Y2lWFyZzSNlnNm3B/WOTM23AiveNYtYphHfaqwcMYt5GTfR0mweh",
-	"8uymnN9dUzyO230ccqxVFa0ltBx+/pD1xiph9sB1yDy+/XA65ONf5bD6yNusN3MDSVkk0xg82TEsO66y",
-	"o4i4GN3ewzhMI9JIHUNBkKbEibsGBr9lgRiKTGnM3BE6oYVIyhb5wSqjcq6TLKbO2UpKEuq4wlzIKQY7",
-	"Ks2TBJhQlNNr1SYh+Sc53CbuPmOch6HR0grq1SD/HVnoz3wS+rOPzUGfwa3FeDyLb685i+/0uu1eu716",
-	"Fl8bMR1Nev6BFRoQLCY/XF29IWYrVRzYn5+fn1NK6XA4HEZRFMVxHDPG2Gg0GrXb8J1tYpDuemBvm7Tu",
-	"vL695rweh6STndcfYxo2xjRsLyIxCt5t0grxaBbw8k485p7uHXPgR5LDNPiOgsOacTsIMyN1Ngkzx72Q",
-	"9ccP2aqHRtUMyZCNpKVXgTXUaK0VHO8WInrn2KDuC4e3joiqQOF7BtjPBj0KCLurfp1PVAV+2NXwqxwe",
-	"3UD3Xy6wbM/9Cil0n8AP9B3D5KMCGrx/+xLJbDFfAwMdZOqOV82s2TNW9Ixym5rlper0RZ3mqVq3KZ3N",
-	"WGrsMz8pK7ssU4hPSRmhaUoXDbLkYn2kiNsprb6ozge5MMpzaT4IuRQLYqBgbiBNEtDOzHddnov17pKz",
-	"djf/+oh/YDGZMqXomLn4nNwIMTOH8BISCDv6VQ4DkjIaA0MWRmd9/+IqsLaDwkRdCmeLKaNKisYmfdzs",
-	"1iOgflxADT7hMepxeraYnjtFAPvv+HwibXaX3dUJHlcAWYKrCYtBzXMpe3dzhtmDK8cn8cWI9a39W2Y0",
-	"v8Pt8gn0AfP1Ks8WEfJ2K++WYlpzMa4ulvPO3nAv5cyTRN4O5gI4o+MBpm5myAZF1Qbg27FVS2tBLaIp",
-	"pOsLqYFnGq5NWHQ94GKw7DLPfpjSD4OU3dLUel+y61wUrkuhUz6cA2jg2Axc9qgdCUF5rXfyW4DVbwc3",
-	"LOUj28NBfqZiv2+LhA28erG2G6OEqgn2rdZ70nYX/GIVQU2wW6A7GFhSKWgjVpzL3wS1YL0/eRwNpEgW",
-	"WSNMo222/MoA+b9NWWr6aqvu1oo/4tnbQJkVUfJs9vnsZVwM8jpjWGbM/YZ0DUgAZG6ca2Ypx8064GI8",
-	"YCKeSV7S3lkq3aB12/in+VKhzLC9ng1lJ3bEmYMZSwdzwT3eCscyMMhZBgY5UQTcMMZ4ZvPLkqgu/FbW",
-	"DsXwjVong4mcG4naPQ1qakLNqsA2Daly5TGL16WYK2ixXYlmAX6F5BVLtxpl8IalC/eNs6Xfscu1iCYJ",
-	"yEyuMyHror/dZc2nbPAPKezO0hMurt2It93f2dAaKZXolJZ2HorArcwgXr1mi8Jawqszt/LwT7uotpZo",
-	"DpkqD3ns7w85lwVsQu111gP97BKYf7sThbXIFZAEs9GIRZrIPPkBUx1W3TluRu6h5Hq5pNiJ0WupNQep",
-	"ul7dzKM8O8qzozw7yrP7l2dfHGveF0KCt16EZgaTWZnNhIvrNTaTueclF9f3XGUUfUngh80dBXM9yZwE",
-	"kZzWgprZknb1YXMfq2RwGl2dz/7cnf4tffrTh186w8c3nXLKyU6z292CcrJW8s6ardMHYzee6eapbE65",
-	"4B7Heywj1RxKnWGa3ZyddoZosD4d7eRJfsXeiU0oqV2xWl5opStAaGmJLztd87m8GvAOh6jF+a2sTApj",
-	"T8xSKT1MfbjJ1XnHC5vJjdq6ZGo4PuLi+pEigPfA+RBNDDQAXWRoJyzMiK4omUBvyeWbH8k1WzieKkco",
-	"Ca/ri7rNkYVW9DBFlseO5orbmnq2/Pk1W6gLy3PFxZjIFANkzL+5trGn7t0Nm21MRV+E2RYNA+gAS10X",
-	"WHSNpYfCf2Y3/Yb70wzlYy64/nelaar/HX1wIakrxmLSbp+WevmzVbh/GYotgWXvze3ttp332gHrWPwO",
-	"cbV9MFzdc5ortZ8MU44kwZ8qESefgypYL9GSHv8T/lhNtqlAsyMx/ifLL8nnN0tlKsrWamm+Xg++l8MD",
-	"D6QPC8YZofFJ5wpusPccAJ4RdDdic6eiXNsRmh/WTnQhPhtxdtd4HpjDfer7Ulu1V45Is0MKeVrwQ6ta",
-	"Pd3fG7xam2D3xXtIL/BHQ6aDqYlb4tCSjuiXiqiCovNPBEXH2hKfTW2JHdRGTfWaEhI0SVRgI/KMJR3z",
-	"KROKSxGQSCpN6rC4sM5kIyAY1QT0pAlVKoCISREtQLkBTwzyBPWF+2HG0ogJzRNmqdrDfx2lcmq+2QgD",
-	"Mk7lfIZGfEwXAZBnBMhAHbgk0gBLV8rU6EutvnhOF5gYDs5t9AXMtaubCQxj/5CCkVD/I2yR5zYjNcVK",
-	"PeaWr823lIumDrUM+8KxnhEhbxstcol1MgkYeySVt6VZOu/M4KImtpvw+C6V020qT1zJre7iU/Y3Kbaq",
-	"ZfG9GfBvF9vc+lKO3yuWbnnrKzNnW95rs9i2vPsntriHyhtm1flAWlREYR0OhhA9Bh0J/GLDNJqwwW3K",
-	"NRt0bFihwuNB75ez6covcXblFGt8wHlLr9OFk0XTMjgocjd1unCXCx1EMYhvSzj0shPUUqoZCg8XDsjS",
-	"G5biYQwG7p0Y4YHsXViEA3YmfmYwhTfPztq1XrfTDmqz87Na7/Qp/Ou81juHwyRjmPSswKsFNbuZ/Wef",
-	"nLpnO+dt9/AJHkXNUjmd6bzvT9teJfvuKfpOqJKCi3F211MsKaLlkrTzJkn/o9arvb96dueq9rBfq6qK",
-	"pPLWoBVCEhS6vGYLAkeTx+oiBTH0HmKvjWThSvPI90gncrwsfeaqOZWCa7umy81auO8V3nbPRzw5fUFF",
-	"BG+Jglg81c3K7qyEuGYRrtYZXaasnbi3wo3+Vuo87dqrNp691qsBiRUGzTqdcD5zami2J1EJzXRQpL80",
-	"UghoqVy7Nxuzu5zQrExRhcLoJhuIPHn88I9mYGCybvsVdqRM1hzMXLpn8ChDEZpxl0oBriK34ki9nBC1",
-	"0fNLeTxSqDhhJRYynSvtkjIgfcK8Q44sL6rmN6xAsxMgbWkIrwAaXcV0AKnKhOtWX7xByjPXT1fam2rg",
-	"28VCIbj+7LYPq1SmbBndQ7Xv4ubeZpfcbcUfsub3xwYoj4PPhyPvco5Hq2gkroW8FYeDpDtNzwYwenCW",
-	"avt88wNu5UoxSnikvwgL9zIGb10BUlcRtUK9KCk/vAZ8jqciH98XO5U3bGV+vZOR5bztTIJu1hrv40Dk",
-	"qCoecfmLPN3YgJe7uqfs5N39dKO1Xu/b//xidYM9ad9thR6yLvXh4OTJl4km572Ts8OhycM/oHioal9+",
-	"sLGH5vcY9gJ4KPdBu1Jb/e0cC4S4lj1SaLS7Wia2gCpSCnBNEn4N3cnINKXYBIrPoPVfvArTqQKd87MV",
-	"zHFe6iUeLrP9lrEo/uJszpyzAobrkSIppIkfdZ59sQL23bIRUUzPXoKLuWJp08/bKrUn3iuW2qOpHQrd",
-	"MzLkIoY0EuBw4grOK6uY9twZ/b0Vud+2UY6St6JdHnCUNq2za9P+fhgX/sl2oGZRbJZyievsrpkJy4ui",
-	"YtO74S56vY8nRp6jHE7x3SYk9exfMYvNKsBsBHOTamzvRL8q+L+9ImhMYP3uPAuB1JEzfoH12vDa0MCY",
-	"+TDXDY9frS8wX46YzwfkdkI1s4XmeUo0R+Ykr/y5/RgVCykYVCcv8357i+l+fd8ndwr+WW3Oof3b97N7",
-	"79C/Dfv2gVoK209SzDTlCT4Tgzxw9oMNSKj1akaswKbhitAkZTRe5PvHlzE7kOgsndC/gE9VzNWab7Nc",
-	"vH0J9s5zC3nekR9U8TM93FKL2ejs9hb/0dX98R1zep6K4vRqF02JUsVm01l1cQunXSV4AbV0ptfNqJ7k",
-	"ah2oc0VAvzf1rtQxeDmVYmyX8iNfuLuFG5AJHxv5a9GdM4zh0ylnNojwgqRyDqmB6MdRq1QZzvBurZOx",
-	"+/sZcwl0dhep85Gci3eVqmdHqfpAA4RzZMhme61YWW8Ul1vDG9xqb+h4q4hUc987/g+8t8SYhebZwrdQ",
-	"1tjsEYoFe7kimn3QpB5RxZpcKCYU1/yGNarM3H8rt25rNOE1oLZ/ycTYDO2T0wz0lE6h2ML6BqK3hyuS",
-	"yoRVfd78VrujbmRm4q3ERbJVQ9BDUtUU5Zih79yYjLL4Hk39jNjG8bFsC2zdlWSLU3NJJs7pUivN9yrQ",
-	"F5xZM8OOEE14xNApDP7KDv5joMxqBboZG3Db2Qk7cWOsAuclMW8ncoQTefQkrPUk+IF2+He1k+CZLcyN",
-	"WgnuEEpmVKlbmcboF5BwM02SBaGCsOaU8qxodgB7OrAbKiB2kWLFEGC5IcBy07ggmY2k+FgowgWhdkv6",
-	"3ECVvoG9nQIr+wdYqWq92lAO/89i8r3rPxh7acoi3ZzIVLHmkGqNUFHcPt7WGMphbTeF4XD+hTtBRvWw",
-	"WIWqJHNrA5ZoqWcr7EbLHEglGVt3GdISNF5nNX/2itgBvBVuaH2PgabXTBzQOwHfsyQpRQgxrYCvt74s",
-	"goIl29QhbUF3LHFFVDhvIip8lykfC8JFYL2qNiMec7ssUZoCZphS868vjP0XOEblBUkYvWE5ACfcGJL4",
-	"6jlkLLgColyRazbTLfLcMdDoWx7BQhFSA+sMLKIqlD66U2zFsj027FzMUhkxBemu3q5dyLlZJWYecDWR",
-	"hZyniiWjA2zbS0FoPOUC5bJMl76sJ2yqWHLDkPD0k5FI4OGFkiPdKFV6Ku22+4iJ/AwV8t+rkPwyghEr",
-	"JMau7gMzW3sEIJLQLtyQKGYLodgrF9lvg5glmoZGRis8A+yLumBjCtkxWpKYxfNINwjVcsojYxwE5HbC",
-	"ownkx9ARM38ludApcKwNmfVgpmMWt/rieUZ+Zrd0ykZzhZVeeJqLPiZidy2TgtbbGaxKwou+mKKvNLH9",
-	"nDrBSoZzDU0bU81u6WLpg9DSFrEkmSR09kCYtaAvbKdcO6DwcAVkAme+TC3HWwE9K+To/u7Zwjxm1Fw7",
-	"GSYHdNFm0Nl58Nh55IaoKOp6YBXJ7jVgU4QNeEBt6Sqb3ExTThJ5y2JSH8mU2K4QuowQOeljDgmN1id1",
-	"j1tYK/XqBJljKHA2nLHoci/PVubQY3s+05zOE81nCd/kY3eVfbPbD5gG3Q1qebM8duuzdnuHyKiVFr9j",
-	"eh1GPFLEGwxwb7rTUX48cL6fcphOCbHj6i++w6tkb7Esucpt8P/6z7Km9PJj70xhgvAp4IGxacp6whTr",
-	"iyxKzGetDUtWb0geA1sLJEYrMpUpakvgPhhZpQkCv4zC5B4n9VhG6vFUCrZoTWPy//9/JF/PqrGpYEN2",
-	"Cr0+1qu4RfZJe/kk2/me1aIjJh2Pryvqb7GdMaxE8qr5MJtqtXs6iI9ypadJ32f13gHjoMRmAo7N2x4e",
-	"9QiJV9K5EBnBNU210ZpuLwjFX13FXzplEFHaF1wR9kEzEVta63huS0nEdKFCoAyUtwzjT40ONp+NU2pu",
-	"tjB0AdTdEFwDt9jvw4vR9otJ/bR9bnDNtvqRIkjxxRWJUhZzDckq5ZD2zhvZ71Mq9sIy83VMU9k+/WLl",
-	"+weJV1010rrN9pO15KZfN9udZvtsxZA7DWrXXJixE+y2Fnidtv92VTdSSaZS6EmyqGVUSWeOadrVvqyB",
-	"Yo22X6rV2haaBVDr1WapvDtdkjfcVSA6NtPwu8yz+6IS7GC3OOApDTVNqAA8vdN3gIIM0dXSdAJ+2pev",
-	"HAfJWXM+Q2otFbgaxVMmNMFaRgQKPRGdwgEaZNZhUR6SF+VRS6obRPzY3WTfpkpCivw1DaOBPjdYxs5E",
-	"zfIQ1n0Cxmv1/W9ZzKb4dmPGK1J/9vynBiYhIL5avLUBoVl0E0lZzMy3TQOqv5tm739mXl/Ww7xUhFfu",
-	"wBLLMp3VUDCSSs412Ou20uVcMd9f6H3W45Zc/eL3eHvzlsd+jbj84awMz8qj710GoCvwpEjd1XclejFj",
-	"xixXjLx/+9LSQjpTIcgi22ACbxkfT7Q/Ulm615qvmhlhQnOaQJ4U9ZOknN/MVfhcfc0rbI89gOQQ0Rox",
-	"v+eWPLakBcotfZ4W3BDwNuuJaBWzxsreA4W37ezNpExKI25JvZB6gxXCl2ir/KUtZVLaZDpmJJGYUuZc",
-	"ytbdbV+IfHBI9GkWsvdWYIZbfeulEHIuIgb7laiJvAV8AjNLCjMsfCxY3OTCbhWZFt1LuJC5sJRYBEtR",
-	"+RPof6FiKpD0T5H//o//dyVM2znrudnNrnwvzLSnmuIJ9KywZ/CdFZNmgU7O9VB+IPWfX1/9+N1fB+/f",
-	"vsRfrHqiApKXM8EaJiRlUNq9AY294ezWIqRO/Y9PpLx+zhJ+w1LOyoGqpMhttiTVQkTYW6xTR7j4lUUA",
-	"aw5TToqwVCyHu/q9l0B2nc4ThsNs9cacfdZ8LJIimqepY46FkQ/INVtYplgz+/nSgGVGiUp4bKAbZ95i",
-	"JzBkqiXwxItlmMnFOGGw1ppGLlgEUqT+esbEj8/JMykEizTUxX9tZqNL1DyaEKrI91z/MMfCzi+5mH9o",
-	"xdL/puRx9Ma9r/bb33/7XwEAAP//",
+	"25nXtcalDQ+aodTcFP7idMeFIwzb37EtH9Ni9aa/Kn1vB2XpBUJf6+jHEzbhm1ocWxaam2QJ75EX6qms",
+	"CxqSJZXipxJdYjU7IbG4OzQtvKmlf1fjXPba/YP1cExr4YW9VuKl98lFBUg1HB7TLnhYQkZ2m7Jimv1B",
+	"p9vp9Q46n1ZjNBHCboQ+VQZrguOmr2vGpdmpsB4oSzFvpglVJp/ByTXQKRVp0tCUCknioHDodiqjfNC2",
+	"8RBPSQFEuPGMf0ujCO8fdbr1NGlO9eXmrgAJSxeN3GfTKcl4uoZkMBvuFvLb3a28s/T21xJLUSZUme/V",
+	"hRUbI0zqAsHRctMRK+K+UM9+BmbtzaZPvewVv/TZy5JXb6SNByu/zb+s2HdkNc/CzANF8CZn7lobriqk",
+	"y3uOa59DGNe0JGmaRO3DblfniY/4BdlTZ6JxhIXwxGASpVI9iAP6LT14y2H3ILfT61nmWjx6znWgNg6v",
+	"rtYWg3pgOd2Mikqy+8dbvFrHK6vIPSqQW/NwUioarwcZYzM5Kod41O23IMNMLc9R91C3pkxzD3VoX2c+",
+	"pxGoMU+iUIdl9zaenwJb2wL2QoaLadtqVt4ZRzq9dbndigmv4g3pnDDQXjG/1G2DYFvB6d81unS12Ywn",
+	"sQMv56TtCDiOnZNl3harKFLz0flUQ86V6XxOcEyEbMeYnauDkTpW00iXiMxpFFETmDFVeuCkY1xbUsp8",
+	"UuIo9ByLFkfdPPrVYS1E6cXxUf7MAUf6Os8d5/m3V+e5Il7KEbQVPT5q6BfWZYJX+iBSsHLxeEaGUN89",
+	"7Jm0ObG2ZbRHPDnvOZrf8D2h7/nDuj4M3amrAPlf78kUIdNHQK9flwKSKpdNVbBRS9etxoTGQmoyhtup",
+	"c7uZrvWe9O592Ogn4OIMQrzUUaFAbfFAo/gm43MidWgrltbZZc7dJHSbj0V8jKMBU7+0UPCLX/ziF+1n",
+	"z9qPHp19+eXJs2cnr18Hew/0h3SpUNbc1fzsJOoqUWJoUeayLqaiIWrqdiPqdq2h1YmIJ+AY2fOU1Rft",
+	"FP+JwcWQvcEkL2I+X0gv697v7tDlZ5pONHUwVBTSFPqHNT8VEyw4o2zqo/h+rZcUBJNOw7WN8vLT4dtc",
+	"xd1eJUVaFVLKM4bM+2f2YG59S7uqpuhMxENl73kcXv2rq8C2nTQ2I2Q4K5Nxr4WCQ3XdpvSPlmkahfXw",
+	"pDYGFk722R2BAJGqhYIj9QJtgLiquH911Wg1DuF/j66u8gr3CH5eq3AdtEOPncZsdIJPrIMSutWrrelx",
+	"L64Lz9zbbZ8kjZdxdHOov8Nae+WcMl/jakYuA9RkXE+PsjNMuEaXv0BIJ0BNqGiV1Lb/09AhaM4V0/BE",
+	"l6EvpjEOdYnNjE7BE0RJ3MpjDZjFZ+QSeB/eD3YhPJxnAn2THzWlKkUMhqEtKIgnSPubGlpIIEy43tit",
+	"YQYpIjYOw5Rb+WwS2dD1Dy5uNwS1bPJjmpRaqN039/iCrhl6xI74/UbBF593xy62O+Np2MRMiGHuAnaD",
+	"6/qxEnUNrmQJEwZPyVM+rRAtpk5Xybt1qYwr9+p6ZjMFIsWXfbrVyyrN5UJoUBlLuvVBpgPTPFWQo722",
+	"srLMHQjei5oPI5yEmVYoBA5vaIlvTOJRW2PM3BaR4YbExQSHWezcqdh36duGmPogzDU4ZOUZ4vjezkBu",
+	"N/Zhp3HSua+/n3uITuc4rfM0mX4sTFNJdA8Cd7LvO30scxkJpoInN5L9i97+eIblfjZf3uyK8jGo6MEB",
+	"HkS6q+m8zijglWi0lCQ/mLzvQCLNXkWN16/nISii4/bquc0qAqtn9qjkGIkIi3MdHvT1RvDnMRQOKPmP",
+	"PGGLRJqIcktvplAdrASibBwlYSFFqN/b8YmmlN2y5SHGL0pK+xLaPkqUvkEdqCg719YbFkVUD12PVkQN",
+	"7G7UtrEYNNukcsNCs61I4v3y7OylxRZx+CQmY0IviqvnB1TMHKU1WluY+ri1PAulM1DIks5nM989ZI4X",
+	"C7UEfGK9A7azaLobYzLmcVjcjRZovt/tH4Jg7FaGy3aEv+2spQvG7VgZBWTuXEWA9ZoWJs+RkukafO8n",
+	"aJff8tqjJJa3NQ4thm0xOQLyMfkEJQA9FPGpaCFGLpUQhy930EssBAoYuZLDcRILHgdqzwb237Yjp7oB",
+	"3mb6nXLtwIqw0D+Xbc8bAugao9eXdpbRmpcCB73eeki4Cuhb96W15p14C+RStwSc7pEWzrraTwcEzJao",
+	"RLF1wHAtoK1rw1QlTag92S+1xT3sWxhLG1OwqJQNDF3a8l1NT3r9o64L2KyhXBvXtfF6X5E5pqAD3PGh",
+	"Z3iJJjiKkIjodCahLC3il+hbEnODJ8XaE7hmnD+CSBmRevi+H6pNmB8i9yyrD8rj5OaAG1mxgsEHkrsW",
+	"zLAaAdehwsDelj++hQ2+hai/GZ5sRjW5IHEZGHKH8K7FDtJ5Gr9wztWZq1hwNMF5M/Gw3qT8/qDJrkgk",
+	"S6sK1qaQGZTSoLDWwQMDATyRJL7EcSh2kGsGdfeV6dg23yvFWDbJTsqqFwZY5OzF2ctyuVNlTVUBS7cw",
+	"YTG0kFMXUfc3v/7nh4A98/r1C7dsSDo3jSNM51nZ3VPKkqtOyO+IlrLW1IEL6ipLh/+NEPad/tzVxwNt",
+	"p3t4WMv9mp28y+5GrSVqpUk5uPywI5zG2RmmyMpG25vaR2YPefBNwzllgYHS1LxvnGkPbNwMKqi1BKC6",
+	"Y6BzN40B4PCcLHNMbhSt9ne+Kxa/1wgnOLvWY2AEGopMb1PF6hC5L5OWVg0n0h2ai6pITexvwJqH3YO9",
+	"BwijIAPn0b1QMUOMUNhg6mPqW8zEDN3XtmwRHI1hQtSfA5aCmgvJF9YBn6sXz8wQi6OR4h7kvcf2tjKL",
+	"CTJOYiqXr9X0GfOE4JjEp94UotNysbIVGD/5+gzxGAA3z8kSNQNx3u50OjqdEFYH5AS8PCNlJuVCryI/",
+	"p6T+R02eo36sA4gpgPau/rSZ+ScNW/o3NPdn38UL+hVZNq6voQ+ZzrstfDX7pPqScdGYFTux3VhEyx4f",
+	"hbOIWTjN6IaWaR+pVxYqAkTLJByrx7IDRgepSSBMQtW4Enmlupe07aUz9QPWDHLF2ifoM5hqpEEI1C0G",
+	"LFS3uwyKcxOYyawqSjcLW/2hdL3RM41Sol5kMDQchDRh3VyH3Z7aNHB9wBhn7fwwLWzrYfegg6DIRc+V",
+	"to0rTgMP0MLcGUMdyoCBL06dt+Bc2UFv7NrkSIoJypoLnCBbaWkBYYMZFsPsAZ0TgAdsrp1fEtPI4iKA",
+	"RyG9U+9XA6PdSM83MFI1pY1W44LEQrNct9PrdNVugNrWBVWHsk63cwBRITmD3QnFxNhBUYZfp8RjhJ1G",
+	"Ecrd2YISyFYKlacGoXZmmBhcB+dk2wAqNPM/CWEXFoChlXIxs6S+3e92TYGHhZ0HJI0xvGEfAMVctZce",
+	"bN+6yPcGpDp9ydZY9P5TX77sJ0WSr0KBV/Z7Lxdjq0o6tQtcDY7uliT5Cbp+d20EJb4BqDYsDYg1j6Xq",
+	"MkNHMdpht1f1rXRx99+4GGjw0MH6hz5PQcyuW42jOk+8cbB5XNUELOIqpbfvrlvvcxrj7bvrd62GSOZz",
+	"HC8bJw01CQbr2x2zWig8FaA5cztIzfyCi0oIfgPdYfkUXc5oRBDjl4iCARG8TXmkhQxb7QWoafptjHii",
+	"jmdKyKidvfdA46cSaOtlun5B0xtAjV+99UwTstSy+4yHy8323S3strU7aQdbqPbmcGfrayXT9XbIjGl1",
+	"pL0uSa/e9z6Lf4gyawcSq460MsKqu16KfIZDg2H1AeXbYa/GE2ecPwXAQvVAv7/+gRwj66q370GWvkxG",
+	"ERUAjVBTll63PFYK9HTX8jUiPpyAJxLqwBcLgmMnaKp7MxgjmcSmN7s9Da0UlY/0l0o7/dBTHU8M9sDv",
+	"N5tp0lc/8ZzLzwFc83vgFT2NG7CKMmxtHwH4no/U7JbclngSNtTXF4lHbet+EBNKolCD5S0iPCZhqpGD",
+	"VD4G+4GRqQEaRwSDAT9/YFtlOYqaCq2f91ZznWnqtxsFbfu5rFEuSmwnLMTLnJrpVAh5nfEnuXnm1jVr",
+	"9/sb/kYqlSVR5FOg+vc6M7lCZR5/VJk3k2V/zDr2lZZPW+hY43xqa/fSWiULAIx4TmwTx3z6g855EMED",
+	"gFADVB6AW4Idpo9TlAkJrF+pgU1752fqVR818IfmpNeSL6AQAFA9TeILZwijrEDO8pR1XG6hh91FXqWH",
+	"X7BoaZLdSBSKFElW89WDCv5DEx5FUAOIYqKBOwCNazdMeXMFnWbNGDezm/zTvd/u3qsv5D2E3YZOdVNL",
+	"e/VzIg5ST3qazedXcH1HwbVua36qtJ6FSwXu+aNTe93j9Q+4s/TQgudvozM/vOIDbcRjFJM5XmRiCtmE",
+	"NI+wWqH7dKPi9jyJJF1ElMSud7xaJEBd8rP0oR27t7O8k16rkZE2XJB4TiNb0rmB+7dA7msia22NOwI5",
+	"EwOosTrbhX5Uu7twOOPSdOvpdbnxg2pfY1bmzDy9W9Bf/1WZuBM1AmwyiADeJzUf4C87utFywHQBHuIT",
+	"iwUmZ0SYOl6BaJbzE3gYPkD7qNftdqFsV0DfxBZ8hS8GzAZagToAFDOf9ZGMmiEfi/05Z2TZmYfov/57",
+	"lO0LsddBZ/icCEQmEzKWA1ZtMUCYrraAUDvuBvbD9yAadmxPfBRuf0gn4Q9+CCE3EIZF7Q6pEeu0uE54",
+	"1mq7IEtLSCux7eSLFiSmPERNqCsR9ILsPbDhONQ/RDOexAKNyITHBAWQshekqSa/Ski8zDJNBNXJVxmP",
+	"7wSVSc10wbOZ1T5Z8slVmXzGL6tIhYGsI3VzTCXFArsSKsXjSrmWzYJg6G43J/10dBoWvD3HlJVKFywA",
+	"gkn20xAFGXgjwHOIZGyaOJ30eveBr6l2RlYso57Oiqnb9JyT8bFH5pkmx/pOkHA0NF1jqRQmh8hAY2je",
+	"+D2XfB9aLj3EUZQHK9WZQwsSp9KKX0ADBz1/tSTU2iPGrrNlTCGPSb0+aDVGWBBouudA5C+oi5B/0WvU",
+	"P/X3IGN2qDOebdqxPmSpmTCn+TlltNGyjoF3lRuQcr1ava6vfsJmoNouLJXuBYfGS0KnM9k46W1gVbhL",
+	"UXNr/dEnyKT8W3UoMRkxXqa+eR5KTa7dCePl2WxTrjFjvZU0kvxm7v4Jb+YNF2XNqeD33uiv49b7Q3Ll",
+	"6U2yLtBQ1J37YsnGAAfnTb87FecCETyeOVGCDA+Rx2D4aC9FpERaM/ji8dn/x967LrdxbOmCr5KDOTsE",
+	"eBdAACRlEQrHGVqSL9uSpS1S7X2BDypRlQTSLGSiKxOkYLcj+uf8npiIfoOe95h+k36SE7lWZlUWUIUL",
+	"QehCoztiWyzUJa/fuuRa3yK/uT30+5E7UQAtyboquFZ9gYs2C9BuYDCslilWFQImMPMuaK31MJq2Hk1T",
+	"dsPZrS1f5frxyLIv9YUN9I4lpAvbkkQ23+fN64uSNxqImIcrXBAXZox2QNpcnTbT0dlaal6whEUwI/v1",
+	"JSyo/baOYs0DrJNuUJPX9sPb92MuordMzZJKl0IKv/oK4UOLPPvQsPAN09G4cgvnW3dDuFg+4C7dMYeD",
+	"548V+pUXLxQxsfUkAWGrtMxVltO3bHfD6WAu/VE1rE98x7xlNN5TXMbdQzJa5DzbwY7UlBKzY8i7ty9J",
+	"3ahQWRaT3SFGWeoLPrHUNHnOm2KMhHBAgzXLm+6n1iQOGySiwqhIQ0ZserJVk7iGIr1SYNyHLawJK53o",
+	"MdVQ7QxzSvOW4Svg6kwkTCm81T6mmFZYhWymQgNLLLlaoXDtHiKSbd0sI3NrV+D+okEeAiR6Fb43BsWz",
+	"/YMi5u5nB64j9seMR9nFcLVxm5sv55hpyy2CnFS1mZimMmJK2TrvzpBQTBdOsh8p4ha+O+YBGMF6N4jv",
+	"dwnVBfbsdQvF1iF3AAaVxbleBsXWRzHm0Wzd1piHEJxM4atyi9tS5fftFvf4NTFie+kUSZqZHdgDG3vP",
+	"BoiWZ/MOcKHVvvjiiy+O3//91xqeQM1S5rC0G9SKqcKOQcU04sTWtgGGhhJ0yogUs6qDvwORxaBQNa2d",
+	"AaVmdNK8ZvMmEDfx6NpeN2LtVrB0kBGOYWeX9UnLrYXsW/gkHIAp5ToEh2JFIN+Xj95fF1UB7plugS56",
+	"8mwhiRtzsFOmZ6k4GHX3G9b0qNSYyy7trK2WegAvC+n0hCvCRJTOp6BpasgBIfXzFxfN7unj5rfPXqEj",
+	"b3EZBOUQtPshhr/Ra+q6OU3lL80Xfzt/9ebli7b3fxYtljfutrtjn2cRnwSCtrdCUGzDJ4SXO6Lllqth",
+	"DU4eIp8+MGCexzEk8Vj6IKCvXlahPMhcrUIdoVEN5yP3jqxfz5Jrgh/oObIE224bYDSU8RxiOa2dzwUc",
+	"oeiUCkUjLBlKk4Q4mrwAj1Y8uF7C6hY5t7Qu2qdOs19wYr3EMrcL/nsckF2yKzP19J/3At+bv+SEfh2V",
+	"vKRb215HssOwDylgpwIA/1PTrv/YsuGOq2T1idfiFjyIjI8gMiZUzD0eSekfo2CA+p2khzSjfZQN+X7E",
+	"yEt+zWw9nkfKP+I2VyrbEgaWXDKLu7vC6lqLtGPRWPKI9TI2MAhuzKkiqU9Fhi7qNz88e0EuuqeP0RSg",
+	"6PdlYV8ADw/S73O1QKpmWtNpWzYWhYf77jskZTFPWQRz0xd5XEBZFyOaJEMaXYdILl7NXAcxrSzjRkyo",
+	"iBWkKIRH8FA2q/8TXvwVjWMW92ftdvdxjr1fdfBKzu79VacbNgIi0wC5gcMpVZoBfXZIuOoLQEz0UMqY",
+	"GfkOdxjxrqU/gStXFXuP/k0bByHYbV9krIkskWKkXKEDN8V1NaYpi8lUygR1BReKqRhNjI4gYpKyq5Sp",
+	"MYudR06P2bwvkCS1RUI3J0XipGIeqZ5P2Qod4rXZiOfZrthBl/DkhJEfxJYkoU453xKvFxq2D9e/I5vl",
+	"otZ73G4bi92tDidL3WIfzFLunQdEUiiZsBYVepzKKY/gWMCueRmzbOFbUWgG5R9l1bj9/zEysHDqEMEI",
+	"tihfBIz/ieVHzQI/iztR97RNm+xxZ9g8OYnPmk+esLh5enZyEnfOHnevTpndJzJmX5le5X8OojFNEiZG",
+	"7KsXZ69YMpa0+/r25pv0xavLv4xmz76jkv3Q0U/evf1pOPv2LxdK3zajV2XPD7Dy9FcGavB3f+S+gh79",
+	"6fj8T91v/tT9pnT0/tT9BnoJv8fM/MeOoXsfTvXALOivzC14XUVyyr6S6ehPx+cotgdWP/uzQaQ/HZ9P",
+	"U3nFE+b+5OKKGY3HPW+m56v1k3NX/3dhHdM8cKhE+yjAt5bAj+Zi2IepvIUqbwciix0PRBxoDoTUA3ll",
+	"FkPsnYvAfOX6B/hRpbEC4UYQjZko7NdGzEi0fm0P5yM/SoJtsUX4je0pxRUfzVw7fPFP6uHr83eX3w3O",
+	"nz17/e7Hy8Gbt6//5fvnL95eGAEIwi0s63nY+jjMDDTVhMYxMDMI7GhzSFV+ZL67v6Aom/ej8D3LNBcq",
+	"FjYwkOawGKMtN9Ukcp2wL9wUQ6nCPN80v1ZQp3q5FlOXKTl32Gr0UHP1/0TFrwFqjxuUOOfPBU3xhqX8",
+	"irPU0fcu6CSgFFGj3yx6R1wYzBpF44WbjF28zLiNL6bJ++T11+wff/3r34d/v3j80/uL4ffnW8nbnSD9",
+	"mYxZ1p19RsODT6EbZLhlzGw3uaa7oEdaCvrdhBR+8Nyo1mssZCg+CTr4gsLpy6cdMNoyJQ9wLnNw1kti",
+	"kisyE9dC3ooAi3iyOCA0SRmN5wQqvIJDTpO5nKXqqa2ZTEeUiz2dabvKZlyRCU2uZDoxTbJ72Zpf8CMS",
+	"QwdL7Sf13PZqBH3h9yYgVEjgUF+0pYAkGn/Klf96WBjJEOoxHwIqdlqbhfU3sHWEF9aoZyxjmeHlhYtI",
+	"DeXBTtrtRs+xgw+gwu+e1mZpu7AlYWm/wiCXEJ6nAfrasKrDzhEqjiEHR7A4kiCAiKvERSI5S2Jig0JS",
+	"BoW29jxWj9QmjTD7DxNwnxKdzhFhPopu9Y2BhfEWyhXOMHWeD1tbbHt967dcYq0MS7dy5hCW/uGDbCfy",
+	"hnlncvceuRCsJy213vgdeNJQAQ39CgSpT+4CiUtQJbMy1uGjxrQW27CXmNZD+NfGR1Ze7Oz9BoCd9Y5P",
+	"9xzS8PADbD/5RE8bG7oGUreQnKadbLcoh61RuNy1kQD5uBea8Ei5Srb1ofkYlElhMeyYmR4HxO0le6Bh",
+	"UCaWtyJnp+yLnGzKpkSlM6gnZLFD9QjXmD6qUIdaxUplu/EWRuwAmp99zOyHhUzYaAedcteKCNoP8hrS",
+	"6JpwQVKp8axjZzjUTH0KaHgBRUWlYAQKKNLEK16Oh9tIr0TCCzonY94KA4NcE6k06TwmcqbzQu4N6zTr",
+	"i5IsYGtuc+Whbo4GgTsPyp+Ut8J8W8tIJqT+esrE+ffwZu01UQXuPHbClILifjIl38LpBRkxYVCVPUOs",
+	"hIabb7x7+xKzVmM6NZtmOONJrPoiq0fh8jUayEnswhJuzbfHdDplgsW9QtH2R8qviI4n75pPmK0q1Be3",
+	"Y5m44v9ZKUD7t7HE2XsN/u2Fl4LLwPUt8MuZ9YWK0tlwyOJGi/w0pjorTJYXpsN2BzYfhkKpMOxKt91+",
+	"WiICGXjRc06DGJsqpB5DvkxO+WgMbTG3NZzz8utcZUGFGddzGBCWKLa4MqAEmWVUsLS+1aLwkqmdAgJt",
+	"3fhCVtq2CGzakCGlNW92EswwF7Ve7Tv+f9QKTAgJ1UakDSaq1jvpdIPS5uckCbkA67bbd+vVqugxg1Sw",
+	"esymnOlITv7o+viuzIkCrHiSsiLc6nEqZ6PxHbXurVmRPzYh8pP9UoYemJA/XMrQfjmQt6U/Xk18LK/I",
+	"amJjR/IDR9IeJfLdCY+Jz3f8SPWF0W3yV6wmOH5KqO2NkcsJV9ooH//1H50F5uNSY3Qt8/HHIz1+8rlz",
+	"Hh/w649JdnxnmmMrqB1HQkVF39dGM5C3wE+FSrUPbehC6pFQ0Amet4NVYpAN6kyra3Il04CEhfocIdzV",
+	"FxmrhwKzL7MU6uxfZzTBWGKDMhNj5BjD4rK8dgtNUzp3yr6BJKB0N19ST8lQ6jG54exWEZrc0rkidJSy",
+	"tfTr96x/fIBqKE82q4Zi7m7Xtmcyy0dlPVDAvGRGtExjtAXn5JalDCNaDkrPbhiQGbnKO2LG7ZgHE/AU",
+	"9g4Xo71oQOX8iXGMG9GixUJAPu5lqDxcxIQgIxLPIu/M9ca9VQbbPfN6eSuu3WZ32WR7zLf+5GDoUJTp",
+	"UJQJNJr0hm1RPM6pMmgjVboWQMvdmyQ3fx//vNkuKq7WN5ZgKuNyDYwF1Tr1uKxKy5qctvNTpRs+3Wgb",
+	"bmsUrOYrhwH/o7CV29WVr0B7obp2f+itjhCyz1MOOXxjqXLm3iwfEBX3Onr15wTjSvEiUMlB5Wkgo5s0",
+	"elag5zmbRj0GiU+kSND5rdC2l5n7wCfXE9K+277Wnv+iLEXX+TPwKKgFD4F9NU1ZbmTEUJNplechMIJb",
+	"xCwmpjuSUIKnDlgAYSa4LtPBYQ3eA0nK0i7deAdutvW221QfRKR/Jni01cBVyXpYmQfC9Y9FuA7DXwaM",
+	"RcG8QQV+H1wSdqU9ClB4x9McNbkmNMGTCsRVFlv8Awgzv9h44FJQOUTCfjSC5srlsqZ01qUng3icVZea",
+	"Uj3OWU14XFsE1dJKUx2vqBQX+vFJDShD+WQ2gR8tpycXmo1YitWlSp3832DArC3XrzSdPyUFwW/T4G1E",
+	"bVCMm3X9ccu6YrXuHjtbXRlvKwT+ICWCP7zo6m4uus7+iKLrk0sp+mh8pGtl3VjK62bMEn7DUs6qXelA",
+	"WiE1v5oTOdND+d5xYP34+vL7b/4+ePf2Jf5utwzWBxnTFFp4dIUZJymbylTnjNhjqvriX2dshoGit0xp",
+	"DGZpkTd0nkgao3B1hBeWwHCZshDiq+Ykomk6t9Ex4MbPMnPMIy6uqfGUUGL7zGI4IbhmbKrQFIESKUzT",
+	"mGqKIaiKpJAWEWNkYF98SWI6Vy0SQqglRJvA+YGigmuzcHvk3duX2PSUxbMoS4LkKRlL2wMq5hgLhOaS",
+	"lNeqLxKkh7lmc8wOVNeslN/rOymvn2MX5uWFHNe4Q99QWJob3XcB9BpBaRZGvnbQZc5t+FNl5UeMr9kU",
+	"jfx+XuCj91o6kWrNJlOtar3jLzeFcLtwPNKsMRjUNbOZVMt+pxXJiQXyk25Qu+bCzBvuoZqN0nWBSimL",
+	"GIdKehDIxGJy2m6T74VmqaAJAQ9TSl7Y5DfB3uuFJh4XmphnLjAaV0qH44KjxayfEWoa5h8DBQxIEJkr",
+	"NU22CbP15wyX2bIwOSfmK8ZWzxfQofzishvHLClviDwoH+ejbH6ohHQ8KU2ZTufVhaPezLQilIRmwYTu",
+	"e/MsVtfofgDTEHvPFdEpRzyWImKkPpyT2zGPxoDJ2clGlFA+UX3BLag3AvT7mLZwn1hgpmY0gY/Jqysk",
+	"urJ5yq6sbItYsKGxNxoG5QVmWOIb6yftM/RE3XLFGuuA8y0MygZ6vBuQ+1DlDRhsrcvvGB75YEDurATk",
+	"pkzEeEpYiXPba8H+MqlSht2qCIhtgpfS+8mrxztkYwupB1egPOehtj5OzSHwAe/YC+mNmkXj/GP1XJXz",
+	"lBHUvTy1jaDW1mh5Kv8Og+A+D0w5Vs66wZAlWEWKULWnjPRsULiCSYBG1JXmSeIWKRBNZEPWaH2cNGNI",
+	"gMfmFZbOJgIuS10qN1XwsAduIuksYVnpZzibZ+B405qLkXoEvytSD5WcpRELyVVC1Rii/MV1QKapbBCo",
+	"dh6XsaK/NJ+47xM6Pw2rMn+s22w/Lq0iY4Pbv4B+fFHzy3U/bpsFJ0G2zBQzGIu9rvVqwBQCiVnDX1ik",
+	"vXwuVwoc/yoB2KWm3HIRy9tar3Y83ub8Dgbz7Sxhq8J0YLoe/NFdvnR9fc+u+urzu3N4BJ+2Qbw0SeA8",
+	"DOoJ2sm1JT0JrAWz9LM5D61b0Jn29pegL7AeoZwJDVnz8Ly8FU+dm7CHpjOWkFIsDcCAlfY80CUzuZif",
+	"CdWRMXz7wma1kHr4RRgQKgh7TyMNsTMBCacpu+LvvwjNi8IvpjTVX4SNXpYzFbq1HdqOGqM6xAUb9gUX",
+	"05n+cyGrKiPc4gLOLNWUQmZpiGs2JHVKVMJBlOMll7aEn+yL0Nuf7rNckKuEj8a6Rd6+eQX3X5r/pna9",
+	"op6L7yNhZxK2CEIUTJeGaEIYEqZcYDXABYN4ZUfDUsg5OumeZVlezs+RJXiZz/VFCBjbPDeiL8ShiSBd",
+	"d8BFGGTuE4qfFX6qU+ykh43RLgZHA+dqRQxTib4N+3r3M9Etka0AQltD0Pdm6eznwPNhwfvWI7sK2A+l",
+	"Y+/pgDOXH2Xio6hFrT3ldLNDlJZTBcg0N/hYCQIAop6W9UhZoJOyUaFDHU43P9rp5uq1soFrxDz6SZ1w",
+	"FtKYYOVlfiYo0FG/KhyBGjENghGC9J+BjpOqjB/QKj19MROxIwXA3UDnLXKe/YH2P3K0+6vfsy3Qo6XH",
+	"VJAQENkybXo5wmTMUkbqJ+2TRqUs3f1wtSCEnnhiZUGgeBLlmoFlZqVFF+pzeLKgM9mvlG3v1sG7iNh1",
+	"Y7GFcHXDVSlez0rE652G9HMWrw8u08kC0eYCWY5WpzIlcgSpTCOq2S2dg+pfPDYNyBVPNLjCLAtwjt9Q",
+	"Bli0yLNZqmTaF1M64gK2UI9MqVJFFoUQ/K8R3BsSqkjo/u04h80NcIhTilRydKdTyZdyhO3b5GgSPjLh",
+	"esN73xmteLNbf2DzDe+0Qf0b3ZuVxN3o7oysZqO78Wz0WUKV2vAJu8U34z/5JpWTTe67lLV7PZ31CI5P",
+	"ggL/0pdBLTLG6+A25ZoNOuOBg9t28ZfTydIvceHKIoWTIxHIbjp7vOLQxKNUime4A4Bs4kmnG9QcH2it",
+	"Vzu66RxFY6qPPMaVWlCDbYtfgse6J22bttLpLJJVQHVnOZnqrGXdTlCDkORa77hthp0qKbgY+f2zUgz6",
+	"V2t3/vL88d+f/HTyt853xz9++dfu29PLs39p/+OHZzlTEzq4IcYIXQJOa8tSYhY4NLycmKCW8UF1zULw",
+	"UASl4l293u8UHbGXcrT+PHlm7jRYeThPLvEt5qPjiyLzZ1EQHbH3rpTeKie7HGXePMvHmYCsqWMcv7wi",
+	"efUf89qwsSiwqCLPLv7FEsz2xZhRIB+Wt5gxiwIJgmtg7bHYPIGH0EZDJxnTUEw1HVLFIHVzaKP3J2wi",
+	"03lf3DpWH/B88l+rhNaL97Ze3tZi6yBdPhXpotl7fRSpm4JUqfE4yDE8yEExsIAV5MIlyEVCkEugAFAv",
+	"KIJg4BA+wKuBh6FBAayDJcESFGRRUCqzglIZFywCfQBCIPAEUFAULH1h5EmZ3AqqRULQDb4MOsFJgDgf",
+	"LMF9UCbUAhAWRnx0O8HZ46Bt//+4HRiZ2D1pw9bLpYC17JVOuRhVWTAGPALgGDFokcpbONNo1YIaIgas",
+	"BctO1nzO1VQqjo8vpTlRrWk0njChnxq8YoJO2Ff9GiBjE+RGpG76tbBVK3VU1DZ8vhYs9+wgjzx5hFjr",
+	"SSQrC6oF0xLdQxG/98J9UNx/05Qbo9967os7dvm3eACHUO6X4y8h52jTxOVOUOMTOmLucaMY+q8zb2sv",
+	"JDdnfGZw7DWI6NQ1yF5xTbEuiSlLB8aM9L7hUAv4OPHZHG4KfbzX/M2VFA2obcDHLcEdHOqbrj/402BH",
+	"lCBiHABfcbMbovpM+BKCn/E5cHVa/6mXyKiQHoUnCdYUM/LEZl4CQRMcPEYSsi7DiPGkXp8Jf3mT//oP",
+	"4i1M8mey+OvyZugLe1e2fbL7FjYUKd7YGS/e6HaleWXdHvf+9//9/5Bs0TbME/7yJ3/OfzS/LSzvBjki",
+	"ncBsj3a73TCvLe4S8mcC+1JBx/MdGuJw2iBHOO/OWW36Apmphmacxag1iRtPSbg8MGFGaAm/NaGPbgIz",
+	"kgnZF6H/UEDChU6EwFLh9zpskZ+wwGW+wTFqnWn30b6wFKXsfcRYrEBdDulQ3jCraYSOkNOLrXfLazpN",
+	"5u6oH9NlzaC1yHlfYG68Zagczj3aj+HMT5vDAQbdHo+9rRvLubxmImHoquqLkCaJvB3MBOLCwDHqOM87",
+	"V0SKMj3/nhg1tgXjAvRuh4v7TMG9RwG3Od/1Q5FvW81ilW77eXB+PLQcqTcANZa2o0ymFrXOI0S5IzUX",
+	"0RFAXXU0/TcMo3mQ89l8JgGaR3eF3XB2S2LJUKzDBstKNU+lwT2LqXUbV8UshEK0ERCWqRATNcGr32iR",
+	"t5ZoKNcT7KEi2SpcBxYqDM3FXETn0M8dWYcw8Qw9mD9bf+VgCtTxca136g7HCnVtsQd+lLmdhhZ8ZON9",
+	"l/XEYxveI9PhfYLp4y7i333BaQfe115mQ1qHpThDewPTs/s2Fjx2MTPamomHFllkK9StfgCWvhmjd2Km",
+	"EDA/AjfSXEQOjsBTSz1A3BJ0LW5uD7uahLM0CYEUPmXUUrzFMppNmNCIoHDEaW4PwSVNXTXlvriCt8aE",
+	"ayyQb4aMpliIPossQf3Woha5vJUEg1nA6OoL89VelvZqGfnr4W992/G+Gdo+7Mx+Lej7Gxf+9jckXCix",
+	"qMz+CYO+WG3Z2SL/gryeMmFkBkubSs8T1wVkoISmxVRT2zAew1fNh7gY9Wu93/p262NrMu+f13rEO9Pz",
+	"fu13aBt5d0FimSQ0hZb1BTQpIJEUN8wrhFuQEGGjRV4hIX6sXB26GyZiqLLMrvh7Ug/llAnKjxDSwoaN",
+	"p/XOwP2iHglVmoRHoc0ps1ChsSIBMHnh4nEhQHDeTTWhGeV+Vn0mZabxiscshTBZWxFhQjEFJmVKJjcM",
+	"CYSmKb+B+Lw4To0Ng6ZMX4TnL1++/mnw5u33/3J++WLw+t3l16/f/fg8JGDemGW2Xk6/sVtjB0n9kMUy",
+	"jSxCzFzsFIYH6cwAKjVkiuLTScGicDxpO3NuUaw6Va7qG06+lwvpUhEMQW8zYYPFzN3bj7hbKiWCc5ku",
+	"9xZO8XA73EJJyyEjViEx+8K25CBfP5Z8/ckAk5GORvWvkrN26rK62ncQukdWHFYLX698efVrQhsh6bUN",
+	"oo4WChXbjxErevtGlrHkitRtfCWE3tl0LkgajahAvKXRGMnmcvHOFTEtxoNjJ+K5IIzrMch3ENQI8akR",
+	"iKgjLJVrsY1pETCKnPTvi9UdB0sxd+oBNSw2okW+lrHLVIRgMGSJ6JBX/GuS8GvWF2i3TaigIwadGcp4",
+	"3iM65WaGE7NeUzuMhQwbeQWO3pSpzYXH13aGd5AhoNSZlUE1hcUMMScF4QzACFoEvtopDrVerd0yGNep",
+	"BUsKRPZju9M9zaJg8qvdU9AwKmzL7THSDsVBOB2E00E47eJhQ0eXw3sDiCXSCSLzi4i/gZAyL9tIGmUV",
+	"A8wTIR7OLGO2D9YuwlWxhAFRn3tFX9RpYrn9i2yp3OUTNHqYbFlStg06mwsSe05kzDTBbjP/HnUk80Ct",
+	"aunQQ8xkt4cvUjBFhCSJFA7/WUziVGKlgSrANxvs/mhJOxCIY1pV613RRLHtnDe5d3E/1Y2B5rWseoGL",
+	"IbAuyZaRNxks+ocMsJjdeix5kVdkzL3zOC8ktq0zC42hVbXDoCnGpJwl2XmdJ+/9VYfKTOQw0azth4eD",
+	"H7xoPox/oSpg7jJBR749AR2ziVEwpWBEaTbdEMzWHSpktQm8mobOdyFthrcDLJzxvHCBQa3iNQUo1hdV",
+	"MPZ0EXhooiRgjPIXXmE4MkjqCxiT/FBiffWDVaC18ynEZ4RclVVXtsGtO3ZoNf64hfMoi0j5zCqLf+oA",
+	"c+7Qw21VH16KpUjUppiy1mf+hqULyBCUYBw4u+G80pjZyFs8z8NGCqVHq0ABO9Kq3ub34MRc3Ojblui4",
+	"AAA1I7Nnmy+O/Z3883IWiv3T2m1oQjcnFDINHXjZF5jHcQpXZKfcBRRWWGPANcSvrljKRMSwpFpW3O+g",
+	"atyHVy/LtK9AhC2dett5874BDr58F1f42iB6a5UHL6IC3XGRFEomrC/q8OY5iRJu9AxrDalKqynvMrFe",
+	"QIhwkEoXj/FUX2B8hSvUZUnmWuSFebNLFwF+1WrrEI8Hi3Qo5j19Yctmw9dtneySQzI857JFsyvO93ru",
+	"6tF///t/4iONgCgtU/BRQskMbyTs1JsRWKx2bXpVYco6h+sjZc1ZqfKS0apFfswdmxa83XbWyZzMhObJ",
+	"aivZd18afa/Ef0lK3ZcrVb3780VWKlLlTspcqZKQxl3r2eQ7s1fzO2TJDT97lxKMSbgD2LouHwTPNoLH",
+	"FXuxHv6cR/2zkkd7T33fyGeYBdV8Gj5DGzKc+QytHnwnZ+EyyU0J/hxYaD48Q4LBEzfXwGHGI1aR37BV",
+	"QiZM6Kpi169tXCWxbDCWyM7qU08JJWKWQCed85rBIZu5Ssy9GmwiLcGB6wLz68Xgenuz6aTKwuaDLCw/",
+	"otOSeyI6bVRYSbtTvyxESXe3D0XfZ0mNhxmK3v0w0ZP3F4r+2Xl2Hhx1TFa/owCMK70+ksdRc5rKG+6y",
+	"YUvz9p+B2UUUi1KG0YkYft6UIpk/JeGYqgGaZgO8JySKzsFbDPRVUjCbM7SMUa95HL2xLbjnNEy3RDC9",
+	"uRiUFkkhWKRbCRez961YHklzd/coW1a1wDwvBykbcaXNXkM+C+CnH7AJEDvX8L/uqmVzcgRmeFGnM6UH",
+	"CbsB9gv/L3fHTLHUokT2T/MbDCiYEVMbBNrEi7XNQIoJs6wy/rSlWXI/APFGUONKzZg9nLKc7DgoOS/b",
+	"SztaMEkxT1mkB7OUe+NqWlkI9TNvODIQNqTRdc0SYsFqhCANs4KT2QisIDF7D6/G/PPN5gvu3bQ6r2Ip",
+	"F1dy3avNzgA2zC3MkNffP39WWMYVWJlttgefgqq4GCWMKD4STSnyjnt4JL29v7LIqFmOPWJuD8kVF/ZM",
+	"y9EoKGO4xVxFElwHoPiHuJoxiCoas+hake+f23jmp33hXgmrKCQzxRQJlwAjDCw3MPyBhLj+KsJLWXh4",
+	"X8zAxHDsIu5W63lpATuxMvBYD0dcj2dD8wG78MMGueKWGtg0LoByQAFSLqu+gI4YvHB1/q0SipHopusp",
+	"jxnhukWe5bcBWP/l4vWP5JrNM8vXjQSRKbbZayWpx1Ibu3hK9VhZlx0XWhJ0WKhGi7hJw4pFk5nSZMjI",
+	"dDZMeORilU2bbeblumhlPWaTMg+PLxvuoULqakAtImNNHUfpsW6auWxahGjCTDUBo5YBEae2AGQLyHYn",
+	"MNljFudBPh7k427y8S4Lep1k/DxyWncoAhK5hNc8HIhmvXfZQUZdTmajLJ+EvedKqz0VAIEvcUU0vXZ5",
+	"b3sKMMROfi9uaMI/ivfoPI4JrdJNVqgm5RbTRkTYPGZCc82ZIgkX1ywmepzK2WgM9X29ijNayqe23h+W",
+	"CL5mbGovIA8wNJgLMmF6LGO12prawjWJPrUH4Zp0vf8kXJTbr7OgnKXIn9dv2e5G8kH0H0T/QfQ/XPyh",
+	"8R3RZy11v3vLfdD3d++Lvn/dwUy44J0s1CfHi6Qe9mv9Wpgdq3DdWC1fdz9YWUDR7eJK/Y21x/OVg6Q4",
+	"SIpPT1I8yNOmMtHxYA2x7LTq7rbYlM4nTOgjLCHP1hV3tJXoKbHPZfxwICrqMBIBuZLpiMUBiog5JgVa",
+	"XrlFGuq+AGMdODPyiglAzjSmXsH6mEUccrNCTMQJS9Ot3mCrfoRWltdBqBB6rv+EDiWEVnJFZAr6VHk5",
+	"dfhxIGQFV+2bb83e73Tbj9tnx+12+/zLH7p/fX72ykhn+v4lEyMzoY9Plrlql6q9fydvyYSKedbGqiZB",
+	"LGChPTY8AvJUA6/kj/lrQt+jkgDcqPutg+zFBFZVhDnrHXd6na4LDDgLamig13q1OZ9S081syFcOL8y3",
+	"wtJ1gplt0mm32m2zF1Ias0FWvvjy7fnzF4OLd8+evbi4qP2OUXaaDWgcp9C441a71ekct75EUxEG0nQg",
+	"5hqDn+B90B7Xmm633e5sc+a1vGIrUDuf/AOXsQeBINAsFjlwmsVcE52iQuQA0N5Uhn2wrtYhn5HDjywm",
+	"qFXFX+D4ygAYLrRWFUi9TvPT+k0wiqtiG6pQwNWBuB9rIShtDbYAK2FChQAD0fWQvZ8arTnskZmYUh6T",
+	"KTD+4GU1oAa1K1ptd2U5mJp3wShpzVLz8P+q25rK/2Z++jf73cb/qJXC6ZqQNaxssdl9F0Yhv9dCKxOo",
+	"BpCD1CqAzPTpbECL93TauY55Z/Tkq8F5SucDO8Y0sa+eJlR45bdsYZSMvi4vGI/zWImbfhGToOZZIzTh",
+	"EY771EyWWanmHwNlpqPXbRtVXdOk1utsC7ywC8/jCRdVBU5eC5aVOHE77wDBi5EKWk6bs6kdoDWwm1BR",
+	"zSX/JqHivqnkS7dUp2CSLSTnpZLYAhSYxnHchhr2fq0h+Buq/yyYt1m6AxZLL68tXl7uDhSzYmnYYlXv",
+	"DC9NCydS6DEk6NqQxe6ZeX5x+2GUY22aylpVKbzO3ajjs7mqZo5PqAhINGZ0monLBx+1gwvc2wPw96r6",
+	"4eYOMkqpWW4hhjCbVRcWFlsISxADaGCOLe855HE/RcZwXHShlxtkS2G7GuJThgdjllnPZw7H8zJpZTo0",
+	"CdORuCZW4rT6IrQs51y5QthqQpPEzK5b49AsUo/MMJebaQkVu8eilOxEb8+t2GD3uqW22iz7pBPfGuT+",
+	"EGB2x6N+M1mV/rOEigNp+MeqsW1GvwRbC8rF2pCCdznU4Xz6YQJmiS0hH6m7WgnukUfKKy8KOGdxHAnt",
+	"WMwm8DkSyZgpRHeXwztkBJsWk/pJ+6zRIzGHzC8osCaUZjSuAs5DttTWq/ujFfmuWKzbJlWZad8lp8qp",
+	"BQEyaNmfg+IR3vKabvXFyo0CW2P+1NYUGbEYt45M8SXFwiSTVYwzpoO7HwU6wXG6DfVg/uW9ZFZ9GKm8",
+	"TpSe3lGUdg+idP/o9PkkRa2RvbnMa4LMq86FAolY7UIdAom4WdG+I5XgY8jaClnnE6quWdwX9fDNt2+b",
+	"dNjp/ve//2fYeIpYOIPyWXFWfwtPOs2GNFLZBuo7Xgf45CMsiYoVWMtw6m3WQ9OWrQ6YsCWQO8AVfq7K",
+	"F2rP3cs8oQmdiWjcvGXs+g4nSdAYbEjBdbuFU3bVxi+ODpYu/fQ9sGY8BmOsFW2W0Zfjv5plVOmKLYK3",
+	"74q1/LAx8BFO6PvBDFrXyQ/oCrO3ymvqOU1ppPkNQ99oPMDisb32vfpCixO3iSMUFtHBD7rs+1nU+z24",
+	"TAujvMoh9IpeM0VCmOuQpFTEcmL3LUId5kx1T8iQKtY87kLNQBppOJrqdNtkyLVqOMwDsOkLqF4UBkj4",
+	"A+YIF6OiKykgSEBBQrd8Q6L5BPGCJgmpw8N4xKXJRCrdF0apazjmGu+sZ7GONDKoJuAUjBgZMsVjq3su",
+	"o29f3I5ZyjzopNMpo6lpiEH29eh8D8lOuNe6Ffu3sGHvuNf26RBCEfxPBLXv/tr94fnZq5O//fTkH2+O",
+	"315+/fjHZ9+cntcC+PkvJz8++Wv3p8f/uDz+2w9nr56fvv36my/fPPuu9nNp3+/Y2a/NLFeyHMIkW8g9",
+	"8Jjdk7cENSl5tR0uVSl0m9WmN7e6JEn8vkMemcSexmd3cuBqy3gV6Nds7api8curahM9a4Mg29V614QL",
+	"92dnWQvboW66aWAAFc2xzLgD5SBXBWzd8yDHXa/ael8cB17Lg1VIEFjFoxO0A1Q5gqBM57lLDXFYPPst",
+	"Ir64VO9WSrz8LYeC4psVFPfgxorsxbLiW0DNJllhgDQRFR7X6ZAB1LEJi5+SIU0okJVxTVzclrF45usA",
+	"5uBj/Wgu0wVBtU5/XicAzDvuI83i+MOkWfRIaE8C4pAoLafKFs9TswlTDbu2uRgFnoreF/ZYYSTJkCXy",
+	"1h3nKqIkuaJpUNDLl5mv0JG7XqXe3UXrOpfpuHfRI/fpr/3EnQHZ+C26A+42kqsE9oGM6pPxu26DiblA",
+	"vWJpSpNmJCcTrhSXYpVDNrsnF5RaEi5uOATk28osPLWXmHpEIMIT474WAmLLxCu2Jv/QdpGvtiGPFPG6",
+	"U6XX25vvNQj2c4ghdWixaYx9J7BDxQYWp9yfXujlUA5rgT+kkKFl/1wK0dw4zJSlE57YXIR79mUurrTN",
+	"/Jneqjro9steTRxUf5xWB3liLkXTBlEecYH5iFW0599PjAWhLFOUCkkdTS1FhiySE0ZCGkVMqQH8HqpG",
+	"AFcgQDMkdcuqZEunFG7tC5na14ZPCRUurvORIqHLkwrJLRcK+J9A3ln15pFqEPPwlM4TSeOQ1KmYEzWm",
+	"U0ZoX9hqiBPIfkpvWKNFwglLRywkdZt40yBQD9eYQi6adDhH2qgeoZY/ytGToLe2L6ZSJkD1d82nUxaD",
+	"q/easamCED8ba2/NfoKOARJJmcTyVqjARvqlqmEL3eJL7feB6UoRauCahPgSIOiaT1kInZ0wTWOqadgi",
+	"oY0PCIlgLFYkxB4PeIz+Z9oXQoqmEUBzYgcpsGxeqFy6Ivp598EvRLVfStI+WVLFxv8gN62+ShlrGuwm",
+	"CR1CfR37IlDxiWW4N4jUaJFz981fJC8W3PEr+AeEJYr5NT7g+Rgr8GjW7M/a7ePILRX4i8FSIEhM3zRj",
+	"lzG8PyXhaKotzdkoldcQi+mo3h1piX0SKlprPkzysh3KNJzAHhOjvljdiIxoO3OcBi6QCJeNi1micFBA",
+	"3r19iUUB+AR97GoWRWZqPX57N2hAqiJnUNIP6gWJYq0Bu5L8cTPL030HudZsXZJ6+ObdIu2/se/DRuGM",
+	"wH05a4KICVTiJBFNU26+BuhQbqiYcbJT/j2izR3tFFSTUnlt/uux3rhmAci4bVILajc0mWGat70D40/d",
+	"DeDgoxPgdFcGwbPszB5+xQZJ1nquAU1zuQkXm53c+TSkikcYBLT0hmyj1Hq1CRUzmjSLv1gp/Qp+I9/a",
+	"38xUspHpHQBXDS0q2PTFzr/Fi1hay+24rL/eGPhNm+qFltHOsBsdxyfs9OrxUtMuGZ2Qb99ckgu4XGye",
+	"a1QeUPrPbLQEu23iq3DMUAq5+/xevEkod/XYN260G07/h4XRfHNZNphlbR1NtTexy1e7pvFb6Dpm0dvV",
+	"ft/mMDyx22KAcoqg1Vl6Jvi3lWtAxHz/q8Oqi1uuANvSrtfSdnVLd1oS0MDuHWe5ulIYlK4BbIcbja0Y",
+	"8xjrMZiJ2Vyt9b/nJbf/sWoy4CDY6lSvUBx/DPUbpyGXich1AcF9uQ/AV7VXKOG4UtcluuJdi4d1WZZ+",
+	"QrW5DOUhfpHDFrnwGK1RWqdMz1LB4h7of30B3NZmXViVHJUjcxHHwl6uFuu45+8lKywbA8ttPcADKAy8",
+	"LOEpyZttuWXwst/w7IcyFENNa/CLHBYBcdlGb582u8eXnXavc9rrnv0ZnIqO3tDGeF5Rnlg4+kUOEYs6",
+	"nU6n2+12j4+Pj09OTk5OT09PHz9+/PjLL7/88smTJ09qFZDW2RF8rUMSNEilVoNdWXip393jtu3u7wF4",
+	"XdIbmgwUi6SIVa13/LjdDmoJVXpgVt26d3ipr9++uMy9QsudWBb75vUl/SjStLiNlrHLmA1xdMuG0Zjq",
+	"Lp3yFqy7LfLollZ5FcckLt7Ww3c3mPFwoOe6vRLyKmmvgWEaipChZgSWGx0qmcw0I2ZOjdkIc2vsFjTi",
+	"zfqBp8JvX1z65ryxkN+8vrg0YPUTOBsKEJaVjCOKCWMxn/vMTz3yNdxM0Jrzn7QW3VPkqLzliiHk9sVQ",
+	"gksjhyoLnx6eBoRr+0GwrfG+lu/fsMRcgbVOZdoXaJ02XGSWq6Qir3JhA2+DMFxhdL06WvoTRoXCF5nR",
+	"KmwaM2h9sewGMePmvAktgiO3uNPt6KFjgGf116QgZp/EMyhihydnqdIQl+ZyCmxJb1fiFt/bAOUH6iZ4",
+	"RW8pPNjyy4iHfYE83+blnlFfMGyp7014mlnWXGM8nVur5lfrctnCnRCQ2zGPxjndDYoHrBUMOUHK+QRI",
+	"3Vn4ljunaN8HNhBvyVyHwjlSgGPE3Gir+I8l7DclE7DmJaEkkXI6pNF1QKYpvzGtkeCSEdfNREY0ceTk",
+	"uKuA1YdsSFLOdYv8OEsSe/jZFzho1FU/XqcC7BbTBxoD7roF096tuiEbcxGb4cSN6ki9MjuhKPczA855",
+	"b5r4e9M9Vy6J3qRSY7no/YmjqfuGFUa/u1CbdT2PZkrLicWQgolU0Jb+1sR5aVq3SPMHNkemunH16ODT",
+	"y6NjEDUfnu8wDswbpVRelw+TdWMsjFNuDm4yUuYl+SA5qIkXx8kS89vhstiEgDOWs8JIVakwn4he8vud",
+	"9JJtIlW39TLsuDLxxo3X6BotP79areRHnbjLjq9O6OlwUcm35/5LSwCvL2ixn+ImCFbYSIcRvcuI/nxf",
+	"wFK10PdvulbNQalt9umYYMFHtfc/00H7+Y4S4oLeGCuzgr6O3WaeJWO/MM/XtK1r8o9cK/ZT8UtmGQal",
+	"tvoO3smj3zK31Mr4XwwYVZ7NCMFB4oqPbPo0qfPF00QO9tuQjLnS0qw/TecNPMuGI0hl6UjzlyqSsKu1",
+	"dklVvPCdnZN78x1hdx5AJJ/f708kcHnbjbAtDYTfZUcHUer0qooxhgN1qTEA2AZ1knNB0K/ju5TAYVNw",
+	"bfVFHjFMXR3Lp8tenB5pu8jlTOUBrUY99X0ucBseFCiiJdben7I0qwuTOaTsM+u24O6xyZk2YMX7WjHr",
+	"FMI77dU9BjFvoiZ6us2DUHm2U87vrikexu0+DjlWqorWEloMP3/IemOVMHvgOmQe374/HfLoFzmsPvI2",
+	"683cQFIWyTQGT3YMy46r7CgiLka39zAO04g0UsdQEKQpceKugcFvWSCGIhMaM3eETmghkrJFvrPKqJzp",
+	"JIupc7aSkoQ6rjAXcorBjkrzJAEmFOX0WrVOSP5FDjeJu88Y52FotLSCejnIf0sW+lOfhP70Q3PQZ3Br",
+	"MR7P4tsrzuI7vW67124vn8XXrpiOxj3/wAoNCBaT7y4v3xCzlSoO7M/Ozs4opXQ4HA6jKIriOI4ZY+zq",
+	"6uqq3YbvbBKDdNcDe9ukVef17RXn9Tgkney8/hDTsDamYXMRiVHwbpNWiEezgBd34iH3dOeYAz+SHKbB",
+	"dxTs14zbQpgZqbNOmDnuhaw/fshWPTSqZkiG7EpaehVYQ43WSsFxMRfRhWODui8c3jgiqgKF7xlgPxn0",
+	"KCDstvp1PlEV+GFXwy9yeHAD3X+5wLI99wuk0H0EP9A3DJOPCmjw7u1LJLPFfA0MdJCpO141s2bPWNEz",
+	"ym1qlpeq0xd1mqdq3aZ0OmWpsc/8pKzsskwhPiVlhKYpnTfIgov1kSJup7T6ojof5KlRnkvzQci5mBMD",
+	"BTMDaZKAdma+6/JcrHeXnLa7+dev+HsWkwlTio6Yi8/JjRAzcwgvIYGwo1/kMCApozEwZGF01rcvLgNr",
+	"OyhM1KVwtpgyqqRorNPHzW49AOqHBdTgIx6jHqZng+m5UwSw/45PJ9Jme9ldneBxCZAluBqzGNQ8l7J3",
+	"N2eYPbhyfBKfjVjf2L9lRvMb3C4fQR8wX6/ybBEhbzfybimmNRej6mI5F/aGeylnniTydjATwBkdDzB1",
+	"M0M2KKo2AN+OrVpaC2oRTSFdX0gNPNNwbcyi6wEXg0WXefbDhL4fpOyWptb7kl3nonBdCp3y4QxAA8dm",
+	"4LJH7UgIymu9498DrH47uGEpv7I9HORnKvb7tkjYwKsXa7txlVA1xr7Veo/b7oJfrCKoCXYLdAcDSyoF",
+	"bcSKc/mboBas9yePo4EUyTxrhGm0zZZfGiD/twlLTV9t1d1a8Uc8exsosyJKns0+n72Mi0FeZwzLjLnf",
+	"kK4BCYDMjTPNLOW4WQdcjAZMxFPJS9o7TaUbtG4b/zRfKpQZttezoezEjjhzMGXpYCa4x1vhWAYGOcvA",
+	"ICeKgBtGGM9sflkQ1YXfytqhGL5R62QwljMjUbsnQU2NqVkV2KYhVa48ZvG6FDMFLbYr0SzAL5C8YuFW",
+	"owzesHTuvnG68Dt2uRbRJAGZyXUmZF30t7us+YQNfpXC7iw95uLajXjb/Z0NrZFSiU5paeehCNzSDOLV",
+	"azYvrCW8OnUrD/+0i2pjieaQqfKQx/7+kHNZwCbUXmc90M8ugfm3PVFYi1wCSTC7umKRJjJPfsBUh2V3",
+	"jpuReyi5Xi4ptmL0WmjNXqquVzfzIM8O8uwgzw7y7P7l2WfHmveZkOCtFqGZwWRWZjPh4nqFzWTuecnF",
+	"9T1XGUVfEvhhc0fBTI8zJ0EkJ7WgZrakXX3Y3COVDE6iy7PpX7uTf6RPfnj/U2d4dNMpp5zsNLvdDSgn",
+	"ayXvrNk6fTB2o6lunsjmhAvucbzHMlLNodQZptnN2WlniAbr09FOHudX7J3YhJLaFcvlhZa6AoSWlviy",
+	"0zWfy6sBb3GIWpzfysqkMPbELJXSw9SHm1ydd7ywmdyorUqmhuMjLq4fKQJ4D5wP0dhAA9BFhnbCwozo",
+	"ipIx9Jacv/meXLO546lyhJLwur6o2xxZaEUPU2R57GiuuK2pZ8ufX7O5emp5rrgYEZligIz5N9c29tS9",
+	"u2GzjanoizDbomEAHWCp6wKLrrH0UPhbdtPvuD/NUB5xwfW/KU1T/W/ogwtJXTEWk3b7pNTLn63C3ctQ",
+	"bAgsO29ub7dtvdf2WMfiD4ir7b3h6o7TXKn9ZJhyIAn+WIk4+RxUwXqJlnT0G/yxnGxTgWYHYvyPll+S",
+	"z2+WylSUrdXSfLUefC+HBx5I7xeMM0Lj484l3GDv2QM8I+iuxeZORbm2AzQ/rJ3oQnzW4uy28Twwh7vU",
+	"96W2aq+8Is0OKeRpwQ+tavV0d2/wcm2C7RfvPr3AHwyZ9qYmbohDCzqiXyqiCorOPhIUHWpLfDK1JbZQ",
+	"GzXVK0pI0CRRgY3IM5Z0zCdMKC5FQCKpNKnD4sI6k42AYFQT0JMmVKkAIiZFNAflBjwxyBPUF+6HKUsj",
+	"JjRPmKVqD/95lcqJ+WYjDMgolbMpGvExnQdAnhEgA3XgkkgDLF0pU6MvtfriOZ1jYjg4t9EXMNOubiYw",
+	"jP0qBSOh/jVskec2IzXFSj3mli/Nt5SLpg61DPvCsZ4RIW8bLXKOdTIJGHsklbelWToXZnBRE9tOeHyT",
+	"yskmlScu5UZ38Qn7hxQb1bL41gz41/NNbn0pR+8USze89ZWZsw3vtVlsG979A5vfQ+UNs+p8IC0qorAO",
+	"B0OIHoOOBH6xYRqN2eA25ZoNOjasUOHxoPfL6WTplzi7coI1PuC8pdfpwsmiaRkcFLmbOl24y4UOohjE",
+	"tyUcetkJainVDIWHCwdk6Q1L8TAGA/eOjfBA9i4swgE7Ez8zmMCbp6ftWq/baQe16dlprXfyBP51Vuud",
+	"wWGSMUx6VuDVgprdzP6zj0/cs52ztnv4GI+ipqmcTHXe9ydtr5J99wR9J1RJwcUou+sJlhTRckHaeZOk",
+	"f631au8un925qj3s16qqIqm8NWiFkASFLq/ZnMDR5KG6SEEMvYPYayNZuNI88j3SiRwtSp+Zak6k4Nqu",
+	"6XKzFu57hbfd8xFPTl9QEcFboiAWT3WzsjtLIa5ZhKt1Rpcpa8furXCjv5U6T7r2qo1nr/VqQGKFQbNO",
+	"J5xNnRqa7UlUQjMdFOkvjRQCWirX7vXG7DYnNEtTVKEwuskGIk8eP/yjGRiYrNt+hR0pkxUHM+fuGTzK",
+	"UIRm3KVSgKvIrThSLydEbfT8Uh6PFCpOWImFTGZKu6QMSJ8w75BXlhdV8xtWoNkJkLY0hFcAja5iOoBU",
+	"ZcJ1qy/eIOWZ66cr7U018O1ioRBcf3bbh1UqU7aM7qHad3Fzb7JL7rbi91nz+0MDlMfB58ORdznHo2U0",
+	"EtdC3or9QdKdpmcNGD04S7V9tv4Bt3KluEp4pD8LC/c8Bm9dAVKXEbVCvSgpP7wCfA6nIh/eFzuRN2xp",
+	"fr2TkcW87UyCrtca7+NA5KAqHnD5szzdWIOX27qn7OTd/XSjtVrv2/38YnmDPW7fbYXusy71/uDk8eeJ",
+	"Jme949P9ocnDP6B4qGpffrCxg+Z3BHsBPJS7oF2prf52hgVCXMseKTTaXS0TW0AVKQW4Jgm/hu5kZJpS",
+	"rAPFZ9D6z16F6VSBztnpEuY4L/UCD5fZfotYFH92NmfOWQHD9UiRFNLEDzrPrlgB+27RiCimZy/AxUyx",
+	"tOnnbZXaE+8US+3R1BaF7hkZchFDGglwOHEF55VVTHvujP7eitxv2ihHyVvRLg84SpvW2bZpP+/HhX+8",
+	"GahZFJumXOI6u2tmwuKiqNj0briLXu/DiZHnKIdTfLcJST37V8xiswowG8HcpBqbO9EvC/5vrwgaE1i/",
+	"O89CIHXkjJ9jvTa8NjQwZj7MdcPjV+sLzJcj5vMBuR1TzWyheZ4SzZE5ySt/bj9GxVwKBtXJy7zf3mK6",
+	"X9/38Z2Cf5abs2//9v3s3jv0b82+faCWwuaTFDNNeYLPxCAPnP1gAxJqvZoRK7BpuCI0SRmN5/n+8WXM",
+	"FiQ6Cyf0L+BTFXO14tssF2+fg73z3EKed+QHVfxMDzfUYtY6u73Ff3B1f3jHnJ6loji92kVTolSx2XRW",
+	"XdzAaVcJXkAtnel1U6rHuVoH6lwR0O9NvSt1DJ5PpBjZpfzIF+5u4QZkzEdG/lp05wxj+HTKmQ0ifEpS",
+	"OYPUQPTjqGWqDGd4t1bJ2N39jLkEOr2L1PlAzsW7StXTg1R9oAHCOTJks71SrKw2isut4TVutTd0tFFE",
+	"qrnvgv+K95YYs9A8W/gWyhqbPUKxYC9XRLP3mtQjqliTC8WE4prfsEaVmfuv5dZtjSa8BtT2L5kYmaF9",
+	"fJKBntIpFFtY3UD09nBFUpmwqs+b32p31I3MTLyVuEg2agh6SKqaohwz9J0bk1EW36OpnxHbOD6WTYGt",
+	"u5RscWIuycQ5XWql+V4F+oJTa2bYEaIJjxg6hcFf2cF/DJRZrUA3YwNuO1thJ26MZeA8J+btRF7hRB48",
+	"CSs9CX6gHf5d7SR4Zgtzo1aCO4SSKVXqVqYx+gUk3EyTZE6oIKw5oTwrmh3Ang7shgqIXaRYMQRYbgiw",
+	"3DSeksxGUnwkFOGCULslfW6gSt/Azk6Bpf0DrFS1Xm0oh/9XMfne9R+MvTRlkW6OZapYc0i1Rqgobh9v",
+	"awzlsLadwrA//8KdIKN6WKxCVZK5tQZLtNTTJXajRQ6kkoytuwxpCRqvspo/eUVsD94KN7S+x0DTayb2",
+	"6J2A71mSlCKEmFbA11ufF0HBgm3qkLagO5a4IiqcNxEVvsuUjwThIrBeVZsRj7ldlihNATNMqfnXF8b+",
+	"Cxyj8pwkjN6wHIATbgxJfPUMMhZcAVGuyDWb6hZ57hho9C2PYKEIqYF1BhZRFUof3Cm2YtkOG3YmpqmM",
+	"mIJ0V2/XzuXMrBIzD7iayFzOUsWSqz1s23NBaDzhAuWyTBe+rMdsolhyw5Dw9KORSODhhZJXulGq9FTa",
+	"bfcRE/kJKuR/VCH5eQQjVkiMbd0HZrZ2CEAkoV24IVHMFkKxV55mvw1ilmgaGhmt8AywL+qCjShkx2hJ",
+	"YhbPIt0gVMsJj4xxEJDbMY/GkB9Dr5j5K8mFToFjbcisBzMdsbjVF88z8jO7pVN2NVNY6YWnuehjInbX",
+	"MilovZ3BsiR82hcT9JUmtp8TJ1jJcKahaSOq2S2dL3wQWtoiliSThM4eCLMW9IXtlGsHFB6ugEzgzJep",
+	"5XgroGeFHN3dPVuYx4yaayvDZI8u2gw6Ow8eOw/cEBVFXfesItm9BmyKsAH3qC1dZpObacpJIm9ZTOpX",
+	"MiW2K4QuIkRO+phDQqP1Ud3jFtZKvTpB5hgKnA1nLLrcy7OROXRkz2eak1mi+TTh63zsrrJvdvse06C7",
+	"QS1vlsdufdpubxEZtdTiC6ZXYcQjRbzBAPemOx3lhwPn+ymH6ZQQO67+4tu/SvYWy5Kr3Ab/r/8oa0ov",
+	"P/bOFCYInwIeGJumrMdMsb7IosR81tqwZPWG5AjYWiAxWpGJTFFbAvfBlVWaIPDLKEzucVKPZaSOJlKw",
+	"eWsSk////yP5elaNdQUbslPo1bFexS2yS9rLR9nO96wWHTDpcHxdUX+LbY1hJZLXGSurPJIvjIVDk8S3",
+	"3NxzPWcfQUvRJvvLT5fWFVltibXI+Zvv+wLsuGvGpuRWptdG7al7JhHiopb4MqMQNUqMKgan97Yd8lb0",
+	"RWYJmjcjwhqgnNBrvJEjkFYB0QU+ji6l8yTZyHn5QsSHSLBd1/QLY9EjeT3OgZFGK7wkpTxtyH6f8Bvm",
+	"vyVbTnWfC7/RQyYPZEi7BXZ1PhIsBlc7sH/YIwkq4r4YpvJWsbRFfoQAZ4pkcFBbFnrVImE0S1MmdEgm",
+	"NL22hWltKxbXH6lT0RfFxZyY94iR2TnZgs42W2PNir1vLXgDA9x2d6Fmj1p45riQYgkEkn9/354+Wfyf",
+	"W/PrFJ48brVbnc5x68ssu4kxsTJzMyuJmZ3V2ogtOoIW1l7JX3mS0KPT1lY16xd5sbyxriyVYj1ABzi4",
+	"Rz09E1X3qJyvkIhHv7n6Q2sO7L7Xym5/J/3WCb8A4hwM7mSoBF7EMh7bJYH00KTRDk4fIfXgChZn7vBx",
+	"YCukJvjb/Tt3fpREzaIxzBxU/xb2QkHeZLltH0mQGpVnMzF6t80T/FYNfRBlTepXqZzYQiVKP4U5MTIV",
+	"y6E1KqKw8223WTR2tSiZQmyO+cL/+ud58x+0+Wu7efbzb53g8cnv/6O2HLJYCgezYdZHtX2+tO8GKA23",
+	"+pbf+E4AqEGfwMn/bQ9joYTEK+lMiKwCDE21Mvc8JRR/tSqOohMGKVd9wRVh7zUzSAB1X+KZrbUW07kK",
+	"gVNb3jJM0CJmsU5HKTU3W+B6CrVtIPocbrHfhxfj4UhM6iftM2P421Y/UgQ5cI2Gk7KYa8jmLrf5L7yR",
+	"/TalYidj33wd87g3z09e+v5eErqWlahus/14Jfv/l812p9k+XTrpOAlq11yYsRMM1nfWaftvV5YulWQi",
+	"hR4n81rGJXrqSrG44vA10DzxcCTVamULzQIwGzWVd+cT9Ya7SnEamWn4QxJRfFYMFLBbHPCU5mIlVIDD",
+	"4U7fAY5eRFfLYw/4aV++JHXktDmbIvesChBAsVQmwWKfBCqhEp1ChBlQT2DVSpJXrVQLvk2QTXY32bep",
+	"Eonnr2kYDXSAwDJ2ZzhZou6qT8B4Lb//LYvZBN9uVB5F6s+e/9DALF3EV4u3NmMqC/8nKYsZm2ADqr+b",
+	"Zu9/Zl5f1sO8lppXD8xWXmA6KzJmJJWcaTjQsqXgZ4r5B+reZz3y9eUvfou3N2957BdR9tQDV6dy6dF3",
+	"jiLDVUBVpD5N5Q2PjQybT1lAhlQx8u7tS8ub7nzpQZb6ARN4y/horP2RyvgQVnzVzAgTmtNEocLlsQi4",
+	"g2VXAn/5Na+wPTZCj0PKV8T8ntvqCiUtUG7p87RwTgdvs0d1rSKtgqpQ4NzsTaVMSlPSSL2Qm97ACMQi",
+	"r6u/tKVMSptMR4wkEjkXXMyFjQexL0TCZGTCNwvZeytQJy+/9VwIORMRg/1K1FjeAj6B9SWFGRZw7jS5",
+	"sFtFpkVnIi5kLixnLMFarf4E+l+omApkxVbkv//9/13KY3TRLDxm2VzjTHu+WwzRnBb2DL6zYtIs0MmZ",
+	"Hsr3pP7j68vvv/n74N3bl/iLVU9UQPJ6f1jkj6RsKlOtGtDYG85uLULq1P/4WMrr5yzhNyzlrByo4EDd",
+	"LR5UMbIlqeYiwt5iIWfCxS8sAlhzmHJchCXztuaKzfISqsGks4ThMFu9MS/PYD4WSYHuKSytYM21aza3",
+	"pRTM7OdLQ6JHTyUc3Mk48xY7gUJeLYAnXizDTC5GCYO11jRywSKQIvXXUya+f06eSSFYpMF0fG1mo4vm",
+	"I1XkW66/mw2h+S+5mL1vxdL/puRx9Ma9r/b7z7//7wAAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -7,6 +7,7 @@ import (
 	"github.com/poolgate/poolgate/gen/db"
 	"github.com/poolgate/poolgate/internal/api/wire"
 	"github.com/poolgate/poolgate/internal/auth"
+	"github.com/poolgate/poolgate/internal/store"
 )
 
 // UserCreate creates a user with a password.
@@ -65,6 +66,57 @@ func (h *Handler) afterUserUpdate(ctx context.Context, u *db.User, b *adminapi.U
 	}
 	if u.Status == auth.StatusDisabled {
 		return h.Auth.EndSessions(ctx, u.ID, "")
+	}
+	return nil
+}
+
+// UserSessionList lists a user's live sessions (never their secrets).
+func (h *Handler) UserSessionList(ctx context.Context, req adminapi.UserSessionListRequestObject) (adminapi.UserSessionListResponseObject, error) {
+	if err := h.userExists(ctx, req.Id); err != nil {
+		return nil, err
+	}
+	list, err := h.Auth.ListSessions(ctx, req.Id)
+	if err != nil {
+		return nil, err
+	}
+	current := ""
+	if me := auth.PrincipalFrom(ctx); me != nil && me.UserID == req.Id {
+		current = me.SessionID
+	}
+	return adminapi.UserSessionList200JSONResponse(wire.Sessions(list, current)), nil
+}
+
+// UserSessionDelete ends one session of a user, on every instance.
+func (h *Handler) UserSessionDelete(ctx context.Context, req adminapi.UserSessionDeleteRequestObject) (adminapi.UserSessionDeleteResponseObject, error) {
+	if err := h.userExists(ctx, req.Id); err != nil {
+		return nil, err
+	}
+	if err := h.Auth.EndSession(ctx, req.Id, req.SessionId); err != nil {
+		return nil, err
+	}
+	return adminapi.UserSessionDelete204Response{}, nil
+}
+
+// UserSessionDeleteAll ends every session of a user on every instance; an administrator ending
+// their own keeps the session making the call.
+func (h *Handler) UserSessionDeleteAll(ctx context.Context, req adminapi.UserSessionDeleteAllRequestObject) (adminapi.UserSessionDeleteAllResponseObject, error) {
+	if err := h.userExists(ctx, req.Id); err != nil {
+		return nil, err
+	}
+	keep := ""
+	if me := auth.PrincipalFrom(ctx); me != nil && me.UserID == req.Id {
+		keep = me.SessionID
+	}
+	if err := h.Auth.EndSessions(ctx, req.Id, keep); err != nil {
+		return nil, err
+	}
+	return adminapi.UserSessionDeleteAll204Response{}, nil
+}
+
+// userExists answers not found for an unknown user id.
+func (h *Handler) userExists(ctx context.Context, id int64) error {
+	if _, err := h.Queries.UserGet(ctx, h.Pool, id); err != nil {
+		return store.Translate(err, userNotFound)
 	}
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	userapi "github.com/poolgate/poolgate/gen/api/user"
+	"github.com/poolgate/poolgate/internal/api/wire"
 	"github.com/poolgate/poolgate/internal/auth"
 	"github.com/poolgate/poolgate/internal/store"
 )
@@ -77,12 +78,7 @@ func (h *Handler) SessionList(ctx context.Context, _ userapi.SessionListRequestO
 	if err != nil {
 		return nil, err
 	}
-	out := userapi.SessionList200JSONResponse{Items: make([]userapi.SessionInfo, 0, len(list))}
-	for _, s := range list {
-		out.Items = append(out.Items, userapi.SessionInfo{Id: s.ID, CreatedAt: s.CreatedAt.UTC(), LastSeenAt: s.LastSeenAt.UTC(),
-			ExpiresAt: s.ExpiresAt.UTC(), Ip: s.IP, UserAgent: s.UserAgent, Method: s.Method, Current: s.ID == p.SessionID})
-	}
-	return out, nil
+	return userapi.SessionList200JSONResponse(wire.Sessions(list, p.SessionID)), nil
 }
 
 // SessionDelete ends one of the user's sessions.

@@ -2,16 +2,12 @@ package user_test
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -24,111 +20,6 @@ import (
 	"github.com/poolgate/poolgate/internal/config"
 	"github.com/poolgate/poolgate/internal/hookserver"
 )
-
-// fakeOAuthProvider is an OAuth provider started by a test: its authorization page consents at
-// once (redirecting to the redirect URI with a code), its token endpoint redeems each code once
-// against its PKCE challenge and refreshes tokens; refusing makes refreshes answer invalid_grant.
-type fakeOAuthProvider struct {
-	srv *httptest.Server
-
-	mu       sync.Mutex
-	codes    map[string]grant // code → what it was issued for
-	refresh  map[string]bool  // refresh tokens it accepts
-	next     int              // tokens issued
-	codeN    int              // codes issued
-	refusing bool
-	// refreshes counts refresh_token grants.
-	refreshes atomic.Int64
-}
-
-type grant struct{ challenge, redirect string }
-
-func newFakeOAuthProvider(t *testing.T) *fakeOAuthProvider {
-	t.Helper()
-	f := &fakeOAuthProvider{codes: map[string]grant{}, refresh: map[string]bool{}}
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /authorize", f.authorize)
-	mux.HandleFunc("POST /token", f.token)
-	f.srv = httptest.NewServer(mux)
-	t.Cleanup(f.srv.Close)
-	return f
-}
-
-// issue makes a code for a challenge (what the authorization page does after consent).
-func (f *fakeOAuthProvider) issue(challenge, redirect string) string {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.codeN++
-	code := fmt.Sprintf("code-%d", f.codeN)
-	f.codes[code] = grant{challenge, redirect}
-	return code
-}
-
-func (f *fakeOAuthProvider) authorize(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
-	if q.Get("client_id") != "poolgate-test" || q.Get("code_challenge_method") != "S256" || q.Get("response_type") != "code" {
-		http.Error(w, "bad authorization request", http.StatusBadRequest)
-		return
-	}
-	code := f.issue(q.Get("code_challenge"), q.Get("redirect_uri"))
-	http.Redirect(w, r, q.Get("redirect_uri")+"?"+url.Values{"code": {code}, "state": {q.Get("state")}}.Encode(), http.StatusFound)
-}
-
-func (f *fakeOAuthProvider) token(w http.ResponseWriter, r *http.Request) {
-	if r.ParseForm() != nil {
-		http.Error(w, "bad request", http.StatusBadRequest)
-		return
-	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	w.Header().Set("Content-Type", "application/json")
-	refuse := func() {
-		w.WriteHeader(http.StatusBadRequest)
-		_, _ = w.Write([]byte(`{"error":"invalid_grant"}`))
-	}
-	form := r.PostForm
-	if form.Get("client_id") != "poolgate-test" {
-		refuse()
-		return
-	}
-	switch form.Get("grant_type") {
-	case "authorization_code":
-		g, ok := f.codes[form.Get("code")]
-		delete(f.codes, form.Get("code"))
-		sum := sha256.Sum256([]byte(form.Get("code_verifier")))
-		if !ok || base64.RawURLEncoding.EncodeToString(sum[:]) != g.challenge || form.Get("redirect_uri") != g.redirect {
-			refuse()
-			return
-		}
-	case "refresh_token":
-		f.refreshes.Add(1)
-		if f.refusing || !f.refresh[form.Get("refresh_token")] {
-			refuse()
-			return
-		}
-		delete(f.refresh, form.Get("refresh_token"))
-	default:
-		refuse()
-		return
-	}
-	f.next++
-	rt := fmt.Sprintf("rt-%d", f.next)
-	f.refresh[rt] = true
-	_ = json.NewEncoder(w).Encode(map[string]any{"access_token": fmt.Sprintf("at-%d", f.next), "refresh_token": rt,
-		"expires_in": 3600, "token_type": "Bearer"})
-}
-
-// providers is OAUTH_ACCOUNT_PROVIDERS for this provider as `openai`; pasteAt, when set, is the
-// provider's own page showing the code (an out-of-band redirect).
-func (f *fakeOAuthProvider) providers(pasteAt string) string {
-	p := map[string]any{"client_id": "poolgate-test", "authorize_url": f.srv.URL + "/authorize",
-		"token_url": f.srv.URL + "/token", "scopes": "openid offline_access"}
-	if pasteAt != "" {
-		p["redirect_uri"], p["paste_code"] = pasteAt, true
-	}
-	b, _ := json.Marshal(map[string]any{"openai": p})
-	return string(b)
-}
 
 // consent opens the authorization URL as the user's browser would and returns where the provider
 // redirects it (the callback with code and state).
@@ -171,10 +62,10 @@ func callbackParams(loc *url.URL) *userclient.ContributedAccountOAuthCallbackPar
 
 func TestOAuthOnboardingOverHTTP(t *testing.T) {
 	t.Parallel()
-	prov := newFakeOAuthProvider(t)
+	prov := apptest.NewOAuthProvider(t)
 	c := newContribEnvWith(t, []apptest.Option{apptest.WithConfig(func(cfg *config.Config) {
 		cfg.AllowPrivateOutbound = "127.0.0.0/8"
-		cfg.OAuthAccountProviders = prov.providers("")
+		cfg.OAuthAccountProviders = prov.Providers("")
 	})}, "at-1", "at-2", "at-3", "at-4", "at-5", "at-6", "at-7", "at-8")
 	env, ctx := c.env, context.Background()
 	owner, other := env.NewUser("oauth-owner", 1_000_000), env.NewUser("oauth-other", 1_000_000)
@@ -280,11 +171,11 @@ func TestOAuthOnboardingOverHTTP(t *testing.T) {
 
 func TestOAuthPastedCode(t *testing.T) {
 	t.Parallel()
-	prov := newFakeOAuthProvider(t)
-	page := prov.srv.URL + "/code/callback" // the provider's page that shows code#state
+	prov := apptest.NewOAuthProvider(t)
+	page := prov.CodePage() // the provider's page that shows code#state
 	c := newContribEnvWith(t, []apptest.Option{apptest.WithConfig(func(cfg *config.Config) {
 		cfg.AllowPrivateOutbound = "127.0.0.0/8"
-		cfg.OAuthAccountProviders = prov.providers(page)
+		cfg.OAuthAccountProviders = prov.Providers(page)
 	})}, "at-1", "at-2", "at-3")
 	env, ctx := c.env, context.Background()
 	owner := env.NewUser("paster", 1_000_000)
@@ -374,10 +265,10 @@ func TestOAuthPastedCode(t *testing.T) {
 
 func TestOAuthAdminCallbackLandsOnChannels(t *testing.T) {
 	t.Parallel()
-	prov := newFakeOAuthProvider(t)
+	prov := apptest.NewOAuthProvider(t)
 	c := newContribEnvWith(t, []apptest.Option{apptest.WithConfig(func(cfg *config.Config) {
 		cfg.AllowPrivateOutbound = "127.0.0.0/8"
-		cfg.OAuthAccountProviders = prov.providers("")
+		cfg.OAuthAccountProviders = prov.Providers("")
 	})}, "at-1")
 	env, ctx := c.env, context.Background()
 	az, err := env.Admin().AccountOAuthAuthorizeWithResponse(ctx, c.channel, adminclient.AccountOAuthAuthorize{
@@ -398,13 +289,13 @@ func TestOAuthAdminCallbackLandsOnChannels(t *testing.T) {
 
 func TestOAuthStateExpires(t *testing.T) {
 	t.Parallel()
-	prov := newFakeOAuthProvider(t)
+	prov := apptest.NewOAuthProvider(t)
 	clock := &fakeClock{}
 	clock.ns.Store(time.Now().UnixNano())
 	c := newContribEnvWith(t, []apptest.Option{apptest.WithoutRedis(), apptest.WithClock(clock.Now),
 		apptest.WithConfig(func(cfg *config.Config) {
 			cfg.AllowPrivateOutbound = "127.0.0.0/8"
-			cfg.OAuthAccountProviders = prov.providers("")
+			cfg.OAuthAccountProviders = prov.Providers("")
 		})}, "at-1")
 	env, ctx := c.env, context.Background()
 	owner := env.NewUser("slow", 1_000_000)
@@ -424,13 +315,13 @@ func TestOAuthStateExpires(t *testing.T) {
 // it needs_reauth in its owner's list and tells the account event hook.
 func TestOAuthAccountRefreshAndReauth(t *testing.T) {
 	t.Parallel()
-	prov := newFakeOAuthProvider(t)
+	prov := apptest.NewOAuthProvider(t)
 	clock := &fakeClock{}
 	clock.ns.Store(time.Now().UnixNano())
 	recv := apptest.NewHookReceiver(t, hookserver.Config{Now: clock.Now})
 	opts := []apptest.Option{apptest.WithClock(clock.Now), apptest.HookConfig(5*time.Second, false),
 		apptest.WithConfig(func(cfg *config.Config) {
-			cfg.OAuthAccountProviders = prov.providers("")
+			cfg.OAuthAccountProviders = prov.Providers("")
 			cfg.AccountEventURL = recv.URL + "/account_event"
 		})}
 	c := newContribEnvWith(t, opts, "at-1", "at-2")
@@ -456,7 +347,7 @@ func TestOAuthAccountRefreshAndReauth(t *testing.T) {
 		return r.StatusCode()
 	}
 	require.Equal(t, http.StatusOK, chat(one))
-	require.Zero(t, prov.refreshes.Load(), "a fresh token is used as it is")
+	require.Zero(t, prov.Refreshes(), "a fresh token is used as it is")
 
 	clock.Advance(59 * time.Minute)
 	before := len(c.upstream.Requests())
@@ -475,15 +366,13 @@ func TestOAuthAccountRefreshAndReauth(t *testing.T) {
 	for i, code := range codes {
 		require.Equal(t, http.StatusOK, code, "call %d", i)
 	}
-	require.Equal(t, int64(1), prov.refreshes.Load(), "exactly one refresh at the token endpoint")
+	require.Equal(t, int64(1), prov.Refreshes(), "exactly one refresh at the token endpoint")
 	for _, r := range c.upstream.Requests()[before:] {
 		require.Equal(t, "at-2", r.Credential, "every call after expiry used the refreshed token")
 	}
 
 	// The provider revokes the refresh token: the next refresh is refused.
-	prov.mu.Lock()
-	prov.refusing = true
-	prov.mu.Unlock()
+	prov.Refuse()
 	clock.Advance(2 * time.Hour)
 	require.NotEqual(t, http.StatusOK, chat(two))
 	list, err := ou.ContributedAccountListWithResponse(ctx)

@@ -1,11 +1,13 @@
 // /admin/channels: channels, their accounts (state, cooldown countdown, a test call with its
-// latency, reset, import) and their
+// latency, reset, import, an OAuth-based account added by signing in at the provider) and their
 // models with mapping.
-import { useState } from "preact/hooks";
+import { useRef, useState } from "preact/hooks";
 import { must, pg, useAction, type AdminSchema } from "../lib/api";
 import { num, t, when } from "../lib/i18n";
 import { ActionState, Badge, Button, Card, Field } from "../ui/kit";
 import { bool, int, opts, str, strs, type Draft } from "../ui/form";
+import { useLocation } from "../lib/router";
+import { OAuthCard } from "../ui/oauth";
 import { Resource } from "../ui/resource";
 import { Countdown } from "../ui/widgets";
 
@@ -16,9 +18,10 @@ type Tier = AdminSchema<"Tier">;
 type Active = AdminSchema<"ActiveStatus">;
 
 const tiers = opts("free", "pro", "ultra");
+const providers = ["openai", "anthropic", "gemini"];
 const statuses = opts("active", "disabled");
 
-function Accounts({ channel }: { channel: Channel }) {
+function Accounts({ channel, landed }: { channel: Channel; landed: boolean }) {
   const imp = useAction();
   const probe = useAction();
   const [lines, setLines] = useState("");
@@ -165,6 +168,16 @@ function Accounts({ channel }: { channel: Channel }) {
             </div>
           </form>
         </Card>
+        <OAuthCard
+          title={t("Add an account by signing in at the provider")}
+          providers={providers}
+          initial={channel.type}
+          askShared={false}
+          landed={landed}
+          authorize={(c) => must(pg.admin.POST("/api/channels/{id}/accounts/oauth/authorize", { ...path, body: { provider: c.provider as AdminSchema<"ChannelType">, nickname: c.nickname } }))}
+          exchange={(code, state) => must(pg.admin.POST("/api/channels/{id}/accounts/oauth/exchange", { ...path, body: { code, state } }))}
+          onAdded={list.reload}
+        />
         </>
       )}
     </Resource>
@@ -213,6 +226,10 @@ function channelBody(d: Draft) {
 export function Channels() {
   const [open, setOpen] = useState<Channel | null>(null);
   const sync = useAction();
+  // Back from the provider's sign-in: /admin/channels?oauth=added|failed&channel_id=… opens that channel.
+  const { query } = useLocation();
+  const landedOn = query.get("oauth") ? Number(query.get("channel_id")) : 0;
+  const opened = useRef(false);
   return (
     <>
       <h1>{t("Channels and accounts")}</h1>
@@ -220,7 +237,13 @@ export function Channels() {
       <Resource<Channel>
         title={t("Channels")}
         noun={t("channel")}
-        load={async () => (await must(pg.admin.GET("/api/channels"))).items}
+        load={async () => {
+          const items = (await must(pg.admin.GET("/api/channels"))).items;
+          const back = items.find((c) => c.id === landedOn);
+          if (back && !opened.current) setOpen(back);
+          opened.current = true;
+          return items;
+        }}
         rowKey={(c) => c.id}
         name={(c) => c.name}
         cols={[
@@ -270,7 +293,7 @@ export function Channels() {
       />
       {open && (
         <>
-          <Accounts channel={open} />
+          <Accounts channel={open} landed={open.id === landedOn} />
           <Models channel={open} />
         </>
       )}

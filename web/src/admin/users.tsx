@@ -1,4 +1,5 @@
-// /admin/users: search, status, role, tier and plan expiry, group, balance adjustment, delete.
+// /admin/users: search, status, role, tier and plan expiry, group, balance adjustment, the
+// user's sessions (each ended, or all), delete.
 import { useState } from "preact/hooks";
 import { must, pg, useAction, useLoad, type AdminSchema } from "../lib/api";
 import { num, t, when } from "../lib/i18n";
@@ -6,8 +7,41 @@ import { ActionState, FormButtons, Alert, Badge, Button, Card, DeleteButton, Dia
 import { SpecFields, int, opts, str, type Draft } from "../ui/form";
 import { isoOf } from "../ui/usage";
 import { localOf } from "../user/keys";
+import { SessionTable, type Session } from "../ui/sessions";
 
 type User = AdminSchema<"User">;
+
+/** A user's live sessions: each can be ended, or all at once; they stop on every instance. */
+function UserSessions({ user, onClose }: { user: User | null; onClose: () => void }) {
+  const list = useLoad(async () => (user ? (await must(pg.admin.GET("/api/users/{id}/sessions", { params: { path: { id: user.id } } }))).items : []), [user?.id]);
+  const a = useAction();
+  const end = (s: Session) =>
+    void a.run(async () => {
+      await must(pg.admin.DELETE("/api/users/{id}/sessions/{session_id}", { params: { path: { id: user!.id, session_id: s.id } } }));
+      list.reload();
+    }, t("The session has ended."));
+  const endAll = () =>
+    confirm(t("End every session of {name}?", { name: user?.username ?? "" })) &&
+    void a.run(async () => {
+      await must(pg.admin.DELETE("/api/users/{id}/sessions", { params: { path: { id: user!.id } } }));
+      list.reload();
+    }, t("Every session has ended."));
+  return (
+    <Dialog title={t("Sessions of {name}", { name: user?.username ?? "" })} open={user !== null} onClose={onClose} wide>
+      <div class="stack">
+        <p class="muted">{t("Ending a session signs that browser or app out at once; API keys keep working.")}</p>
+        <Alert>{list.error}</Alert>
+        <ActionState a={a} />
+        {list.loading && !list.data ? <Loading /> : <SessionTable rows={list.data} busy={a.busy} onEnd={end} />}
+        <div class="row end">
+          <Button kind="danger" busy={a.busy} disabled={!list.data?.length} onClick={endAll}>
+            {t("End all sessions")}
+          </Button>
+        </div>
+      </div>
+    </Dialog>
+  );
+}
 
 /** /admin/users */
 export function Users() {
@@ -16,6 +50,7 @@ export function Users() {
   const [page, setPage] = useState(1);
   const users = useLoad(() => must(pg.admin.GET("/api/users", { params: { query: { q: query || undefined, page, page_size: 20 } } })), [query, page]);
   const [editing, setEditing] = useState<User | null>(null);
+  const [sessionsOf, setSessionsOf] = useState<User | null>(null);
   const [draft, setDraft] = useState<Draft>({});
   const save = useAction();
   const row = useAction();
@@ -91,6 +126,7 @@ export function Users() {
                     >
                       {t("Edit")}
                     </Button>
+                    <Button onClick={() => setSessionsOf(u)}>{t("Sessions")}</Button>
                     <DeleteButton
                       a={row}
                       noun={t("user")}
@@ -128,6 +164,7 @@ export function Users() {
           <FormButtons onCancel={() => setEditing(null)} busy={save.busy} label={t("Save")} />
         </form>
       </Dialog>
+      <UserSessions user={sessionsOf} onClose={() => setSessionsOf(null)} />
     </>
   );
 }

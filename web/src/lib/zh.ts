@@ -760,4 +760,11 @@ export const zh: Record<string, string> = {
   "unknown_order": "未知订单",
   "amount_mismatch": "金额不符",
   "invalid": "无效",
+  "No live session.": "没有有效的会话。",
+  "End every session of {name}?": "结束 {name} 的所有会话?",
+  "Every session has ended.": "所有会话均已结束。",
+  "Sessions of {name}": "{name} 的会话",
+  "Ending a session signs that browser or app out at once; API keys keep working.": "结束会话会让该浏览器或应用立即退出登录;API 密钥不受影响。",
+  "End all sessions": "结束所有会话",
+  "Add an account by signing in at the provider": "在服务商处登录以添加账号",
 };

@@ -6,8 +6,8 @@ import { useState } from "preact/hooks";
 import { must, pg, useAction, useLoad, type UserSchema } from "../lib/api";
 import { num, t } from "../lib/i18n";
 import { bool, str, type Draft } from "../ui/form";
-import { ActionState, Alert, Badge, Button, Card, Field, Notice } from "../ui/kit";
-import { useLocation } from "../lib/router";
+import { ActionState, Alert, Badge, Button, Card, Field } from "../ui/kit";
+import { OAuthCard } from "../ui/oauth";
 import { Resource } from "../ui/resource";
 import { Countdown } from "../ui/widgets";
 
@@ -39,87 +39,6 @@ function PriorityCard() {
           {t("Save")}
         </Button>
       </form>
-      <ActionState a={a} />
-    </Card>
-  );
-}
-
-/**
- * Adding an OAuth-based account: sign in at the provider. The browser goes to the provider's page
- * and comes back to /app/accounts?oauth=added|failed; a provider that shows a code instead
- * (paste_code) is opened in a new tab and its code pasted here.
- */
-function OAuthCard({ providers, onAdded }: { providers: string[]; onAdded: () => void }) {
-  const { query } = useLocation();
-  const [provider, setProvider] = useState("");
-  const [nickname, setNickname] = useState("");
-  const [shared, setShared] = useState(true);
-  const [pending, setPending] = useState<UserSchema<"OAuthAuthorization">>();
-  const [code, setCode] = useState("");
-  const a = useAction();
-  const chosen = provider || providers[0] || "";
-  const back = query.get("oauth");
-  const start = (e: Event) => {
-    e.preventDefault();
-    void a.run(async () => {
-      const r = await must(pg.user.POST("/api/user/accounts/oauth/authorize", { body: { provider: chosen, nickname: nickname.trim() || undefined, shared } }));
-      if (r.paste_code) {
-        setPending(r);
-        window.open(r.url, "_blank", "noopener");
-      } else location.assign(r.url);
-    });
-  };
-  const exchange = (e: Event) => {
-    e.preventDefault();
-    void a.run(async () => {
-      await must(pg.user.POST("/api/user/accounts/oauth/exchange", { body: { code: code.trim(), ...(code.includes("#") ? {} : { state: pending?.state }) } }));
-      setPending(undefined);
-      setCode("");
-      onAdded();
-    }, t("The account was added."));
-  };
-  return (
-    <Card title={t("Sign in at the provider")}>
-      {back === "added" && <Notice>{t("The account was added.")}</Notice>}
-      {back === "failed" && <Alert>{t("The provider's sign-in did not add an account ({code}).", { code: query.get("code") ?? "?" })}</Alert>}
-      <p class="muted">{t("For accounts the provider signs in with OAuth: Poolgate keeps the tokens sealed and refreshes them.")}</p>
-      {!pending ? (
-        <form class="form-grid" onSubmit={start}>
-          <Field label={t("Provider")}>
-            {(id) => (
-              <select id={id} value={chosen} onChange={(e) => setProvider((e.target as HTMLSelectElement).value)}>
-                {providers.map((p) => (
-                  <option value={p}>{p}</option>
-                ))}
-              </select>
-            )}
-          </Field>
-          <Field label={t("Nickname")}>{(id) => <input id={id} maxLength={64} value={nickname} onInput={(e) => setNickname((e.target as HTMLInputElement).value)} />}</Field>
-          <div class="field check">
-            <label>
-              <input type="checkbox" checked={shared} onChange={(e) => setShared((e.target as HTMLInputElement).checked)} /> {t("Shared with everyone (else dedicated to me)")}
-            </label>
-          </div>
-          <div class="row end">
-            <Button kind="primary" type="submit" busy={a.busy} disabled={!chosen}>
-              {t("Sign in at the provider")}
-            </Button>
-          </div>
-        </form>
-      ) : (
-        <form class="stack" onSubmit={exchange}>
-          <p>
-            {t("The provider's page opened in a new tab; paste the code it shows.")} <a href={pending.url} target="_blank" rel="noopener noreferrer">{t("Open it again")}</a>
-          </p>
-          <Field label={t("Code from the provider")}>{(id) => <input id={id} required autoComplete="off" spellcheck={false} value={code} onInput={(e) => setCode((e.target as HTMLInputElement).value)} />}</Field>
-          <div class="row end">
-            <Button onClick={() => setPending(undefined)}>{t("Cancel")}</Button>
-            <Button kind="primary" type="submit" busy={a.busy}>
-              {t("Add the account")}
-            </Button>
-          </div>
-        </form>
-      )}
       <ActionState a={a} />
     </Card>
   );
@@ -174,7 +93,12 @@ export function Accounts() {
         update={(a, d) => must(pg.user.PUT("/api/user/accounts/{account_id}", { params: { path: { account_id: a.id } }, body: body(d) }))}
         remove={(a) => must(pg.user.DELETE("/api/user/accounts/{account_id}", { params: { path: { account_id: a.id } } }))}
       />
-      <OAuthCard providers={providers} onAdded={() => setN((x) => x + 1)} />
+      <OAuthCard
+        providers={providers}
+        authorize={(c) => must(pg.user.POST("/api/user/accounts/oauth/authorize", { body: c }))}
+        exchange={(code, state) => must(pg.user.POST("/api/user/accounts/oauth/exchange", { body: { code, state } }))}
+        onAdded={() => setN((x) => x + 1)}
+      />
       <PriorityCard />
     </>
   );

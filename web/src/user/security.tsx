@@ -6,6 +6,7 @@ import { t, when } from "../lib/i18n";
 import { refreshMe, useMe, useSite } from "../lib/session";
 import { createPasskey, passkeysSupported } from "../lib/webauthn";
 import { ActionState, Alert, Badge, Button, Card, Field, Loading, Table } from "../ui/kit";
+import { SessionTable, type Session } from "../ui/sessions";
 import { EmailCode, val } from "./signin";
 
 function PasswordCard() {
@@ -231,7 +232,7 @@ function IdentitiesCard() {
 function SessionsCard() {
   const list = useLoad(async () => (await must(pg.user.GET("/api/user/sessions"))).items, []);
   const a = useAction();
-  const end = (s: UserSchema<"SessionInfo">) =>
+  const end = (s: Session) =>
     void a.run(async () => {
       await must(pg.user.DELETE("/api/user/sessions/{id}", { params: { path: { id: s.id } } }));
       if (s.current) await refreshMe();
@@ -244,26 +245,7 @@ function SessionsCard() {
       {list.loading && !list.data ? (
         <Loading />
       ) : (
-        <Table<UserSchema<"SessionInfo">>
-          label={t("Sessions")}
-          rows={list.data}
-          rowKey={(s) => s.id}
-          cols={[
-            { label: t("Signed in"), cell: (s) => <>{when(s.created_at)} {s.current && <Badge value={t("this browser")} tone="ok" />}</> },
-            { label: t("Method"), cell: (s) => t(s.method) },
-            { label: t("Last seen"), cell: (s) => when(s.last_seen_at) },
-            { label: t("Address"), cell: (s) => s.ip || "—" },
-            { label: t("Browser"), cell: (s) => <span class="small clamp">{s.user_agent || "—"}</span> },
-            {
-              label: t("Actions"),
-              cell: (s) => (
-                <Button kind="danger" busy={a.busy} onClick={() => end(s)}>
-                  {s.current ? t("Sign out") : t("End")}
-                </Button>
-              ),
-            },
-          ]}
-        />
+        <SessionTable rows={list.data} busy={a.busy} onEnd={end} />
       )}
     </Card>
   );

@@ -1542,6 +1542,62 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/users/{id}/sessions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The user's id. */
+                id: components["parameters"]["UserId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * List a user's sessions
+         * @description Every live session of the user (newest first): when and how it signed in, its address and
+         *     browser. Never a token or cookie. `current` marks the session making this call (an
+         *     administrator looking at their own sessions).
+         */
+        get: operations["userSessionList"];
+        put?: never;
+        post?: never;
+        /**
+         * End every session of a user
+         * @description Ends all the user's sessions: their cookies and JWTs stop at once, on every instance. API
+         *     keys keep working (disable the user to stop them). An administrator ending their own
+         *     sessions keeps the one making this call.
+         */
+        delete: operations["userSessionDeleteAll"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/users/{id}/sessions/{session_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The user's id. */
+                id: components["parameters"]["UserId"];
+                /** @description The session's id (from the list; not its secret). */
+                session_id: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * End one session of a user
+         * @description Its cookie and JWT stop at once, on every instance, as when the user ends it.
+         */
+        delete: operations["userSessionDelete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/users/{id}/subscriptions": {
         parameters: {
             query?: never;
@@ -3871,6 +3927,45 @@ export interface components {
          * @example 2026-05-23T10:15:30+00:00
          */
         RemoteTime: string;
+        SessionInfo: {
+            /**
+             * Format: date-time
+             * @example 2026-11-22T08:00:00Z
+             */
+            created_at: string;
+            /**
+             * @description Whether the call listing it was made with this session.
+             * @example true
+             */
+            current: boolean;
+            /**
+             * Format: date-time
+             * @example 2026-11-23T09:30:00Z
+             */
+            expires_at: string;
+            /** @example Yx0p8Yx0p8Yx0p8Yx0p8Yw */
+            id: string;
+            /**
+             * @description The client address at sign-in.
+             * @example 203.0.113.7
+             */
+            ip: string;
+            /**
+             * Format: date-time
+             * @example 2026-11-22T09:30:00Z
+             */
+            last_seen_at: string;
+            /**
+             * @description How the session signed in (`password`, `sso`, `passkey`, `token`, `register`).
+             * @example password
+             */
+            method: string;
+            /** @example Mozilla/5.0 */
+            user_agent: string;
+        };
+        SessionList: {
+            items: components["schemas"]["SessionInfo"][];
+        };
         Settings: {
             /**
              * @description Serve models that have no price, free of charge. Off by default.
@@ -10634,6 +10729,120 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             413: components["responses"]["TooLarge"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    userSessionList: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The user's id. */
+                id: components["parameters"]["UserId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The sessions. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "id": "Yx0p8Yx0p8Yx0p8Yx0p8Yw",
+                     *           "created_at": "2026-11-22T08:00:00Z",
+                     *           "last_seen_at": "2026-11-22T09:30:00Z",
+                     *           "expires_at": "2026-11-23T09:30:00Z",
+                     *           "ip": "203.0.113.7",
+                     *           "user_agent": "Mozilla/5.0",
+                     *           "method": "password",
+                     *           "current": false
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["SessionList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    userSessionDeleteAll: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The user's id. */
+                id: components["parameters"]["UserId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Ended. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    userSessionDelete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The user's id. */
+                id: components["parameters"]["UserId"];
+                /** @description The session's id (from the list; not its secret). */
+                session_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Ended. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            /** @description No such user, or no such session of this user. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": {
+                     *         "error": "session not found",
+                     *         "code": "not_found"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             503: components["responses"]["Unavailable"];
         };
     };

@@ -1994,7 +1994,7 @@ export interface components {
              */
             created_at: string;
             /**
-             * @description Whether this call was made with this session.
+             * @description Whether the call listing it was made with this session.
              * @example true
              */
             current: boolean;
