@@ -36,6 +36,8 @@ var (
 	identityJS string
 	//go:embed testdata/accounts.js
 	accountsJS string
+	//go:embed testdata/oauth.js
+	oauthJS string
 )
 
 const model = "gpt-4o-mini"
@@ -168,6 +170,53 @@ func TestConsoleAccounts(t *testing.T) {
 	u := env.NewUser("finn", 1_000_000)
 	scenario(t, accountsJS, map[string]string{"BASE_URL": env.URL, "USERNAME": u.Name, "PASSWORD": "password-" + u.Name,
 		"GOOD_KEY": good, "BAD_KEY": "sk-contrib-wrong-9876543210"})
+}
+
+// TestConsoleOAuth: OAuth-based accounts through the console against a real (test) OAuth
+// provider: a user's onboarding at /app/accounts (the provider redirects back), an
+// administrator's into a channel at /admin/channels (a pasted code, a wrong one refused first;
+// then a redirect back); and the administrator ending the user's sessions in /admin/users (the
+// ended sessions' JWTs refused afterwards).
+func TestConsoleOAuth(t *testing.T) {
+	t.Parallel()
+	prov := apptest.NewOAuthProvider(t)
+	env := apptest.New(t, apptest.WithConfig(func(cfg *config.Config) {
+		cfg.AllowPrivateOutbound = "127.0.0.0/8"
+		cfg.OAuthAccountProviders = prov.ProvidersFor(map[string]string{"openai": "", "anthropic": prov.CodePage()})
+	}))
+	ctx := context.Background()
+	ch, err := env.Admin().ChannelCreateWithResponse(ctx, adminclient.ChannelCreate{Name: "oauth-pool", Type: adminclient.Openai,
+		BaseUrl: env.UpstreamURL, Models: []string{model}})
+	require.NoError(t, err)
+	require.Equal(t, http.StatusCreated, ch.StatusCode(), string(ch.Body))
+	set, err := env.Admin().SettingsUpdateWithResponse(ctx, adminclient.SettingsUpdate{
+		ContributedAccountChannels: &adminclient.ContributedAccountChannels{"openai": ch.JSON201.Id}})
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, set.StatusCode(), string(set.Body))
+	u := env.NewUser("gwen", 1_000_000)
+	const agent = "phone/1.0"
+	phone := env.SignInAs(u.Name, "password-"+u.Name, agent)
+
+	scenario(t, oauthJS, map[string]string{"BASE_URL": env.PublicURL, "USERNAME": u.Name, "PASSWORD": "password-" + u.Name,
+		"ADMIN_USER": apptest.AdminUsername, "ADMIN_PASSWORD": apptest.AdminPassword, "CHANNEL": "oauth-pool",
+		"PHONE_AGENT": agent, "PHONE_TOKEN": phone.JWT})
+
+	accs, err := env.Admin().AccountListWithResponse(ctx, ch.JSON201.Id)
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, accs.StatusCode(), string(accs.Body))
+	names := []string{}
+	for _, a := range accs.JSON200.Items {
+		names = append(names, a.Nickname)
+	}
+	require.ElementsMatch(t, []string{"signed-in-account", "team-pasted", "team-redirected"}, names)
+	for _, tok := range []string{phone.JWT, u.Token} {
+		me, err := env.User(tok).MeGetWithResponse(ctx)
+		require.NoError(t, err)
+		require.Equal(t, http.StatusUnauthorized, me.StatusCode(), "the administrator ended the user's sessions")
+	}
+	me, err := env.User(u.Key).MeGetWithResponse(ctx)
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, me.StatusCode(), "the user's API key still works")
 }
 
 // TestConsoleServed: every console path answers the page with a strict CSP; assets are served

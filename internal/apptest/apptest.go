@@ -195,6 +195,29 @@ func (e *Env) Login(username, password string) string {
 	return res.JSON200.Token
 }
 
+// SignIn is one password sign-in: its JWT and its session cookie (the same session).
+type SignIn struct{ JWT, Cookie string }
+
+// SignInAs signs in with a password from a browser or app that says agent, and returns the
+// session's JWT and cookie.
+func (e *Env) SignInAs(username, password, agent string) SignIn {
+	e.T.Helper()
+	res, err := e.Auth().PasswordLoginWithResponse(context.Background(), authclient.LoginRequest{Username: username, Password: password},
+		func(_ context.Context, r *http.Request) error {
+			r.Header.Set("User-Agent", agent)
+			return nil
+		})
+	require.NoError(e.T, err)
+	require.Equal(e.T, http.StatusOK, res.StatusCode(), string(res.Body))
+	for _, c := range res.HTTPResponse.Cookies() {
+		if c.Name == "poolgate_session" {
+			return SignIn{JWT: res.JSON200.Token, Cookie: c.Value}
+		}
+	}
+	e.T.Fatal("no session cookie in the sign-in answer")
+	return SignIn{}
+}
+
 // Bearer adds Authorization: Bearer to generated clients' requests.
 func Bearer(token string) func(ctx context.Context, req *http.Request) error {
 	return func(_ context.Context, req *http.Request) error {

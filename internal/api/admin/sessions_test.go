@@ -7,30 +7,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	authclient "github.com/poolgate/poolgate/clients/go/auth"
 	"github.com/poolgate/poolgate/internal/apptest"
 )
-
-// signedIn is one sign-in: its JWT and its session cookie (the same session).
-type signedIn struct{ jwt, cookie string }
-
-func (b *testBundle) signIn(t *testing.T, username, password, agent string) signedIn {
-	t.Helper()
-	res, err := b.env.Auth().PasswordLoginWithResponse(b.ctx, authclient.LoginRequest{Username: username, Password: password},
-		func(_ context.Context, r *http.Request) error {
-			r.Header.Set("User-Agent", agent)
-			return nil
-		})
-	require.NoError(t, err)
-	require.Equal(t, http.StatusOK, res.StatusCode(), string(res.Body))
-	for _, c := range res.HTTPResponse.Cookies() {
-		if c.Name == "poolgate_session" {
-			return signedIn{jwt: res.JSON200.Token, cookie: c.Value}
-		}
-	}
-	t.Fatal("no session cookie in the sign-in answer")
-	return signedIn{}
-}
 
 // meStatus is the status of GET /api/user/me on env with a bearer token, or a cookie.
 func meStatus(t *testing.T, env *apptest.Env, bearer, cookie string) int {
@@ -55,9 +33,9 @@ func TestUserSessions(t *testing.T) {
 	b := setup(t)
 	other := apptest.New(t, apptest.Sharing(b.env))
 	u := b.env.NewUser("dora", 0)
-	phone := b.signIn(t, "dora", "password-dora", "phone/1.0")
-	laptop := b.signIn(t, "dora", "password-dora", "laptop/2.0")
-	require.Equal(t, http.StatusOK, meStatus(t, other, phone.jwt, ""))
+	phone := b.env.SignInAs("dora", "password-dora", "phone/1.0")
+	laptop := b.env.SignInAs("dora", "password-dora", "laptop/2.0")
+	require.Equal(t, http.StatusOK, meStatus(t, other, phone.JWT, ""))
 
 	list, err := b.admin.UserSessionListWithResponse(b.ctx, u.ID)
 	require.NoError(t, err)
@@ -71,18 +49,18 @@ func TestUserSessions(t *testing.T) {
 	for _, s := range items {
 		require.False(t, s.Current, "not the administrator's session")
 	}
-	for _, secret := range []string{phone.jwt, phone.cookie, laptop.jwt, laptop.cookie, u.Token} {
+	for _, secret := range []string{phone.JWT, phone.Cookie, laptop.JWT, laptop.Cookie, u.Token} {
 		require.NotContains(t, string(list.Body), secret, "no secret in the list")
 	}
 
 	del, err := b.admin.UserSessionDeleteWithResponse(b.ctx, u.ID, items[1].Id)
 	require.NoError(t, err)
 	require.Equal(t, http.StatusNoContent, del.StatusCode(), string(del.Body))
-	require.Equal(t, http.StatusUnauthorized, meStatus(t, b.env, phone.jwt, ""), "the ended session's JWT")
-	require.Equal(t, http.StatusUnauthorized, meStatus(t, b.env, "", phone.cookie), "and its cookie")
-	require.Equal(t, http.StatusUnauthorized, meStatus(t, other, phone.jwt, ""), "on the other instance too")
-	require.Equal(t, http.StatusOK, meStatus(t, other, laptop.jwt, ""), "the others live on")
-	require.Equal(t, http.StatusOK, meStatus(t, b.env, "", laptop.cookie))
+	require.Equal(t, http.StatusUnauthorized, meStatus(t, b.env, phone.JWT, ""), "the ended session's JWT")
+	require.Equal(t, http.StatusUnauthorized, meStatus(t, b.env, "", phone.Cookie), "and its cookie")
+	require.Equal(t, http.StatusUnauthorized, meStatus(t, other, phone.JWT, ""), "on the other instance too")
+	require.Equal(t, http.StatusOK, meStatus(t, other, laptop.JWT, ""), "the others live on")
+	require.Equal(t, http.StatusOK, meStatus(t, b.env, "", laptop.Cookie))
 
 	// Gone, unknown, or another user's session: 404; an unknown user: 404.
 	carl := b.env.NewUser("carl", 0)
@@ -94,7 +72,7 @@ func TestUserSessions(t *testing.T) {
 		require.NoError(t, err, name)
 		requireError(t, http.StatusNotFound, "not_found", "", res.StatusCode(), res.Body)
 	}
-	require.Equal(t, http.StatusOK, meStatus(t, b.env, laptop.jwt, ""), "a refused call ended nothing")
+	require.Equal(t, http.StatusOK, meStatus(t, b.env, laptop.JWT, ""), "a refused call ended nothing")
 	res, err := b.admin.UserSessionListWithResponse(b.ctx, 999999)
 	require.NoError(t, err)
 	requireError(t, http.StatusNotFound, "not_found", "user not found", res.StatusCode(), res.Body)
@@ -107,8 +85,8 @@ func TestUserSessions(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, http.StatusNoContent, all.StatusCode(), string(all.Body))
 	for _, env := range []*apptest.Env{b.env, other} {
-		require.Equal(t, http.StatusUnauthorized, meStatus(t, env, laptop.jwt, ""))
-		require.Equal(t, http.StatusUnauthorized, meStatus(t, env, "", laptop.cookie))
+		require.Equal(t, http.StatusUnauthorized, meStatus(t, env, laptop.JWT, ""))
+		require.Equal(t, http.StatusUnauthorized, meStatus(t, env, "", laptop.Cookie))
 		require.Equal(t, http.StatusUnauthorized, meStatus(t, env, u.Token, ""))
 		require.Equal(t, http.StatusOK, meStatus(t, env, u.Key, ""), "API keys are not sessions")
 	}
@@ -123,7 +101,7 @@ func TestUserSessions(t *testing.T) {
 func TestUserSessionsOwn(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
-	second := b.signIn(t, apptest.AdminUsername, apptest.AdminPassword, "second")
+	second := b.env.SignInAs(apptest.AdminUsername, apptest.AdminPassword, "second")
 	me, err := b.env.User(b.env.AdminToken).MeGetWithResponse(b.ctx)
 	require.NoError(t, err)
 	list, err := b.admin.UserSessionListWithResponse(b.ctx, me.JSON200.Id)
@@ -135,6 +113,6 @@ func TestUserSessionsOwn(t *testing.T) {
 	all, err := b.admin.UserSessionDeleteAllWithResponse(b.ctx, me.JSON200.Id)
 	require.NoError(t, err)
 	require.Equal(t, http.StatusNoContent, all.StatusCode(), string(all.Body))
-	require.Equal(t, http.StatusUnauthorized, meStatus(t, b.env, second.jwt, ""))
+	require.Equal(t, http.StatusUnauthorized, meStatus(t, b.env, second.JWT, ""))
 	require.Equal(t, http.StatusOK, meStatus(t, b.env, b.env.AdminToken, ""), "the caller's session kept")
 }

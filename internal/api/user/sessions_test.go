@@ -1,28 +1,19 @@
 package user_test
 
 import (
-	"context"
 	"net/http"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
-	authclient "github.com/poolgate/poolgate/clients/go/auth"
 	userclient "github.com/poolgate/poolgate/clients/go/user"
 	"github.com/poolgate/poolgate/internal/apptest"
 )
 
 func (b *testBundle) signIn(t *testing.T, username, password, agent string) string {
 	t.Helper()
-	res, err := b.env.Auth().PasswordLoginWithResponse(b.ctx, authclient.LoginRequest{Username: username, Password: password},
-		func(_ context.Context, r *http.Request) error {
-			r.Header.Set("User-Agent", agent)
-			return nil
-		})
-	require.NoError(t, err)
-	require.Equal(t, http.StatusOK, res.StatusCode(), string(res.Body))
-	return res.JSON200.Token
+	return b.env.SignInAs(username, password, agent).JWT
 }
 
 func (b *testBundle) meStatus(t *testing.T, token string) int {

@@ -11,6 +11,8 @@ import { SessionTable, type Session } from "../ui/sessions";
 
 type User = AdminSchema<"User">;
 
+const statuses = opts("active", "muted", "disabled");
+
 /** A user's live sessions: each can be ended, or all at once; they stop on every instance. */
 function UserSessions({ user, onClose }: { user: User | null; onClose: () => void }) {
   const list = useLoad(async () => (user ? (await must(pg.admin.GET("/api/users/{id}/sessions", { params: { path: { id: user.id } } }))).items : []), [user?.id]);
@@ -47,8 +49,12 @@ function UserSessions({ user, onClose }: { user: User | null; onClose: () => voi
 export function Users() {
   const [q, setQ] = useState("");
   const [query, setQuery] = useState("");
+  const [status, setStatus] = useState("");
   const [page, setPage] = useState(1);
-  const users = useLoad(() => must(pg.admin.GET("/api/users", { params: { query: { q: query || undefined, page, page_size: 20 } } })), [query, page]);
+  const users = useLoad(
+    () => must(pg.admin.GET("/api/users", { params: { query: { q: query || undefined, status: (status || undefined) as AdminSchema<"UserStatus"> | undefined, page, page_size: 20 } } })),
+    [query, status, page],
+  );
   const [editing, setEditing] = useState<User | null>(null);
   const [sessionsOf, setSessionsOf] = useState<User | null>(null);
   const [draft, setDraft] = useState<Draft>({});
@@ -89,6 +95,23 @@ export function Users() {
           }}
         >
           <Field label={t("Search by name")}>{(id) => <input id={id} type="search" value={q} onInput={(e) => setQ((e.target as HTMLInputElement).value)} />}</Field>
+          <Field label={t("Status")}>
+            {(id) => (
+              <select
+                id={id}
+                value={status}
+                onChange={(e) => {
+                  setPage(1);
+                  setStatus((e.target as HTMLSelectElement).value);
+                }}
+              >
+                <option value="">{t("any")}</option>
+                {statuses.map((o) => (
+                  <option value={o.value}>{o.label}</option>
+                ))}
+              </select>
+            )}
+          </Field>
           <div class="row end">
             <Button type="submit" kind="primary" busy={users.loading}>
               {t("Search")}
@@ -153,7 +176,7 @@ export function Users() {
             onChange={setDraft}
             specs={[
               { key: "role", label: t("Role"), type: "select", options: opts("user", "admin") },
-              { key: "status", label: t("Status"), type: "select", options: opts("active", "disabled") },
+              { key: "status", label: t("Status"), type: "select", options: statuses, hint: t("Muted: signs in, but the gateway refuses their calls. Disabled: signed out everywhere, keys stop.") },
               { key: "tier", label: t("Tier"), type: "select", options: opts("free", "pro", "ultra") },
               { key: "plan_expires_at", label: t("Plan expires"), type: "datetime", hint: t("Empty for never.") },
               { key: "group_id", label: t("Group id"), type: "number" },
