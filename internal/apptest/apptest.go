@@ -10,7 +10,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -148,13 +147,12 @@ func New(t testing.TB, opts ...Option) *Env {
 	for _, f := range o.configure {
 		f(cfg)
 	}
-	log := slog.New(slog.DiscardHandler)
-	switch {
-	case o.log != nil:
-		log = slog.New(slog.NewJSONHandler(o.log, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	case os.Getenv("TEST_APP_LOG") != "":
-		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	}
+	// Every log line (debug level) and every answer is scanned for the secrets of the suite
+	// (leak.go); the scan's hits fail the test when it ends, and the package's run.
+	test := t.Name()
+	t.Cleanup(func() { reportLeaks(t, test) })
+	configSecrets(cfg)
+	log := leakLogger(test, o.log)
 	ctx := context.Background()
 	a, err := app.New(ctx, cfg, log, app.Options{BcryptCost: 4, Now: o.now})
 	if err != nil {
@@ -162,7 +160,7 @@ func New(t testing.TB, opts ...Option) *Env {
 	}
 	require.NoError(t, err, "start app")
 	a.Start(ctx)
-	srv.Config.Handler = a.Echo
+	srv.Config.Handler = &leakHandler{test: test, next: a.Echo}
 	srv.Start()
 	up := fakeupstream.New()
 	upSrv := httptest.NewServer(up)

@@ -220,6 +220,16 @@ func Load(getenv Getenv) (*Config, error) {
 		}
 		return d
 	}
+	boolean := func(name string) bool {
+		switch v := strings.ToLower(str(name)); v {
+		case "true", "1", "yes":
+			return true
+		case "false", "0", "no", "":
+		default:
+			errs = append(errs, fmt.Errorf("%s must be true or false, got %q", name, v))
+		}
+		return false
+	}
 	c := &Config{
 		Port:                     int(integer("PORT", 1, 65535)),
 		AppEnv:                   str("APP_ENV"),
@@ -254,13 +264,7 @@ func Load(getenv Getenv) (*Config, error) {
 	c.OAuthURL, c.AuditLimitURL, c.NotifyURL = str("OAUTH_URL"), str("AUDIT_LIMIT_URL"), str("NOTIFY_URL")
 	c.AccountEventURL, c.OAuthAccountProviders = str("ACCOUNT_EVENT_URL"), str("OAUTH_ACCOUNT_PROVIDERS")
 	c.HookTimeout = duration("HOOK_TIMEOUT")
-	switch v := strings.ToLower(str("HOOK_FAIL_OPEN")); v {
-	case "true", "1", "yes":
-		c.HookFailOpen = true
-	case "false", "0", "no", "":
-	default:
-		errs = append(errs, fmt.Errorf("HOOK_FAIL_OPEN must be true or false, got %q", v))
-	}
+	c.HookFailOpen = boolean("HOOK_FAIL_OPEN")
 	switch v := strings.ToLower(str("HOOK_USER_TOKEN")); v {
 	case "login", "key", "hash", "user_id":
 		c.HookUserToken = v
@@ -275,13 +279,7 @@ func Load(getenv Getenv) (*Config, error) {
 	if _, err := netguard.New(c.AllowPrivateOutbound); err != nil {
 		errs = append(errs, err)
 	}
-	switch v := strings.ToLower(str("GUARD_CHANNEL_BASE_URLS")); v {
-	case "true", "1", "yes":
-		c.GuardChannelBaseURLs = true
-	case "false", "0", "no", "":
-	default:
-		errs = append(errs, fmt.Errorf("GUARD_CHANNEL_BASE_URLS must be true or false, got %q", v))
-	}
+	c.GuardChannelBaseURLs = boolean("GUARD_CHANNEL_BASE_URLS")
 	if c.DebugAddr = str("DEBUG_ADDR"); c.DebugAddr != "" {
 		if _, port, err := net.SplitHostPort(c.DebugAddr); err != nil || port == "" {
 			errs = append(errs, fmt.Errorf("DEBUG_ADDR must be host:port such as 127.0.0.1:6060, got %q", c.DebugAddr))
