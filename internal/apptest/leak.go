@@ -258,35 +258,52 @@ func (l *leakLog) Write(p []byte) (int, error) {
 type leakHandler struct {
 	test string
 	next http.Handler
+	// junk: the test sends junk in every field (JunkInputs): body fields are not taken for secrets.
+	junk bool
 }
 
 // maxScannedRequest bounds the request body read to find its secrets.
 const maxScannedRequest = 2 << 20
 
 func (l *leakHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	l.requestSecrets(r)
 	where := "the answer to " + r.Method + " " + r.URL.Path
-	lw := &leakWriter{ResponseWriter: w, test: l.test, where: where}
+	lw := &leakWriter{ResponseWriter: w, test: l.test, where: where, pending: requestSecrets(r, l.junk)}
 	l.next.ServeHTTP(lw, r)
 	lw.finish()
 }
 
-func (l *leakHandler) requestSecrets(r *http.Request) {
+// candidate is a secret a request carries, registered once its answer shows the app took it: a
+// credential the app did not refuse (not 401), a body field of a request it accepted (2xx). Junk
+// that invalid-input tests send where credentials or passwords go is never a secret.
+type candidate struct {
+	what, value string
+	credential  bool
+}
+
+// requestSecrets are the secrets a request carries: credentials in its headers and query, and
+// secret fields in a management body.
+func requestSecrets(r *http.Request, junk bool) []candidate {
+	var out []candidate
+	cred := func(what, v string) {
+		if credentialLike(v) {
+			out = append(out, candidate{what: what, value: v, credential: true})
+		}
+	}
 	for _, h := range []string{"X-Api-Key", "X-Goog-Api-Key"} {
-		registerSecret(l.test, "API key", r.Header.Get(h), nil)
+		cred("API key", r.Header.Get(h))
 	}
 	if v, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok {
-		registerSecret(l.test, "bearer credential", v, nil)
+		cred("bearer credential", v)
 	}
-	if _, p, ok := r.BasicAuth(); ok {
-		registerSecret(l.test, "basic-auth password", p, nil)
+	if _, p, ok := r.BasicAuth(); ok && len(p) >= minSecret {
+		out = append(out, candidate{what: "basic-auth password", value: p, credential: true})
 	}
-	registerSecret(l.test, "API key", r.URL.Query().Get("key"), nil)
+	cred("API key", r.URL.Query().Get("key"))
 	for _, c := range r.Cookies() {
-		registerSecret(l.test, "session cookie", c.Value, nil)
+		cred("session cookie", c.Value)
 	}
-	if r.Body == nil || r.Body == http.NoBody || gatewayPath(r.URL.Path) {
-		return
+	if junk || r.Body == nil || r.Body == http.NoBody || gatewayPath(r.URL.Path) {
+		return out
 	}
 	head, err := io.ReadAll(io.LimitReader(r.Body, maxScannedRequest))
 	r.Body = struct {
@@ -294,62 +311,76 @@ func (l *leakHandler) requestSecrets(r *http.Request) {
 		io.Closer
 	}{io.MultiReader(bytes.NewReader(head), r.Body), r.Body}
 	if err != nil || len(head) == maxScannedRequest {
-		return
+		return out
 	}
+	field := func(what, v string) { out = append(out, candidate{what: what, value: v}) }
 	if strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded") {
-		form, err := url.ParseQuery(string(head))
-		if err == nil {
+		if form, err := url.ParseQuery(string(head)); err == nil {
 			for k, vs := range form {
 				for _, v := range vs {
-					fieldSecrets(l.test, k, v)
+					fieldSecrets(field, k, v)
 				}
 			}
 		}
-		return
+		return out
 	}
 	var v any
 	if json.Unmarshal(head, &v) == nil {
-		walkSecrets(l.test, "", v, 0)
+		walkSecrets(field, "", v, 0)
 	}
+	return out
+}
+
+// credentialLike says whether a value looks like a credential Poolgate issues: an API key or an
+// opaque session token (16 characters or more, letters and digits, no spaces, slashes or dots), or
+// a JWT (three parts).
+func credentialLike(v string) bool {
+	if len(v) < 16 || strings.ContainsAny(v, " /\\\x00") ||
+		!strings.ContainsAny(v, "0123456789") || !strings.ContainsAny(strings.ToLower(v), "abcdefghijklmnopqrstuvwxyz") {
+		return false
+	}
+	return !strings.Contains(v, ".") || strings.Count(v, ".") == 2
 }
 
 // gatewayPath is a gateway call: its body is the caller's prompt, relayed, never a secret field.
-func gatewayPath(p string) bool { return strings.HasPrefix(p, "/v1/") || strings.HasPrefix(p, "/v1beta/") }
+func gatewayPath(p string) bool {
+	return strings.HasPrefix(p, "/v1/") || strings.HasPrefix(p, "/v1beta/")
+}
 
 // walkSecrets registers the secrets in a decoded JSON value.
-func walkSecrets(test, key string, v any, depth int) {
+func walkSecrets(add func(what, v string), key string, v any, depth int) {
 	if depth > 32 {
 		return
 	}
 	switch v := v.(type) {
 	case map[string]any:
 		for k, x := range v {
-			walkSecrets(test, k, x, depth+1)
+			walkSecrets(add, k, x, depth+1)
 		}
 	case []any:
 		for _, x := range v {
-			walkSecrets(test, key, x, depth+1)
+			walkSecrets(add, key, x, depth+1)
 		}
 	case string:
-		fieldSecrets(test, key, v)
+		fieldSecrets(add, key, v)
 	}
 }
 
 // fieldSecrets registers the secret a field carries: its value when the field is a secret (and
 // the secrets inside it when it is credential JSON), or the password of a URL's userinfo.
-func fieldSecrets(test, key, v string) {
+func fieldSecrets(add func(what, v string), key, v string) {
 	if secretFields[strings.ToLower(key)] {
-		registerSecret(test, key, v, nil)
+		add(key, v)
 		var inner any
 		if strings.HasPrefix(strings.TrimSpace(v), "{") && json.Unmarshal([]byte(v), &inner) == nil {
-			walkSecrets(test, key, inner, 1)
+			walkSecrets(add, key, inner, 1)
 		}
 		return
 	}
 	if strings.Contains(v, "@") && strings.Contains(v, "://") {
 		if u, err := url.Parse(v); err == nil && u.User != nil {
 			if p, ok := u.User.Password(); ok {
-				registerSecret(test, "password in "+key, p, nil)
+				add("password in "+key, p)
 			}
 		}
 	}
@@ -362,6 +393,7 @@ type leakWriter struct {
 	http.ResponseWriter
 	test, where string
 	status      int
+	pending     []candidate
 	carry       []byte
 	whole       []byte
 	tooLarge    bool
@@ -394,6 +426,7 @@ func (w *leakWriter) Write(p []byte) (int, error) {
 		w.whole = append(w.whole, p...)
 		return w.ResponseWriter.Write(p)
 	}
+	w.takeSecrets()
 	buf := append(w.carry, p...) //nolint:gocritic // one slice of both on purpose
 	scan(w.test, w.where, buf, nil)
 	w.carry = bytes.Clone(buf[max(len(buf)-maxCarry, 0):])
@@ -406,6 +439,7 @@ func (w *leakWriter) finish() {
 	leaks.mu.Lock()
 	leaks.bodies++
 	leaks.mu.Unlock()
+	w.takeSecrets()
 	if w.tooLarge || w.whole == nil {
 		return // scanned as it was written
 	}
@@ -460,4 +494,18 @@ func configSecrets(cfg *config.Config) {
 	RegisterSecret("OIDC client secret", cfg.OIDCClientSecret)
 	RegisterSecret("admin init key", cfg.AdminLoginInitKey)
 	RegisterSecret("metrics token", cfg.MetricsToken)
+}
+
+// takeSecrets registers the request's secrets that its answer shows the app took (see candidate).
+func (w *leakWriter) takeSecrets() {
+	status := w.status
+	if status == 0 {
+		status = http.StatusOK
+	}
+	for _, c := range w.pending {
+		if (c.credential && status != http.StatusUnauthorized) || (status >= 200 && status < 300) {
+			registerSecret(w.test, c.what, c.value, nil)
+		}
+	}
+	w.pending = nil
 }

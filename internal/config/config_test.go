@@ -57,7 +57,7 @@ func TestLoadValues(t *testing.T) {
 		"NOTIFY_URL": "https://hooks.example/notify", "HOOK_TIMEOUT": "750ms", "HOOK_FAIL_OPEN": "TRUE",
 		"HOOK_USER_TOKEN": "Hash", "HOOK_SECRET": "hook-secret", "OAUTH_CAR_ID": "car-1", "OAUTH_NODE_TYPE": "pro", "OAUTH_PLAN_TYPE": "3",
 		"ALLOW_PRIVATE_OUTBOUND": "127.0.0.0/8, 10.0.0.7,hooks.internal", "GUARD_CHANNEL_BASE_URLS": "yes",
-		"POOL_ERROR_ACTIONS":     "418~teapot=cool:2m; 4xx=retry", "POOL_DEFAULT_COOLDOWN": "30s", "POOL_MAX_COOLDOWN": "1h",
+		"POOL_ERROR_ACTIONS": "418~teapot=cool:2m; 4xx=retry", "POOL_DEFAULT_COOLDOWN": "30s", "POOL_MAX_COOLDOWN": "1h",
 		"POOL_STICKY_TTL": "10m", "POOL_LEASE_TTL": "5m", "POOL_FAILURE_THRESHOLD": "0", "POOL_PROBE_INTERVAL": "1m",
 		"POOL_RETRY_BUDGET": "20s",
 	}))
@@ -74,8 +74,8 @@ func TestLoadValues(t *testing.T) {
 		HookUserToken: "hash",
 		HookSecret:    []byte("hook-secret"), OAuthCarID: "car-1", OAuthNodeType: "pro", OAuthPlanType: "3",
 		AllowPrivateOutbound: "127.0.0.0/8, 10.0.0.7,hooks.internal", GuardChannelBaseURLs: true,
-		PoolErrorActions:     "418~teapot=cool:2m; 4xx=retry",
-		PoolDefaultCooldown:  30 * time.Second, PoolMaxCooldown: time.Hour, PoolStickyTTL: 10 * time.Minute,
+		PoolErrorActions:    "418~teapot=cool:2m; 4xx=retry",
+		PoolDefaultCooldown: 30 * time.Second, PoolMaxCooldown: time.Hour, PoolStickyTTL: 10 * time.Minute,
 		PoolLeaseTTL: 5 * time.Minute, PoolProbeInterval: time.Minute, PoolRetryBudget: 20 * time.Second, OTelServiceName: "poolgate",
 	}, c)
 
