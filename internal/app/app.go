@@ -179,7 +179,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Options)
 		return nil, fmt.Errorf("POOL_ERROR_ACTIONS: %w", err)
 	}
 	a.Accounts = pool.New(pool.Deps{DB: a.Pool, Queries: a.Queries, Box: a.Box, Bus: a.Bus, Store: poolStore,
-		Log: log, Now: opt.Now, Client: &http.Client{Transport: relay.NewTransport(cfg.UpstreamTimeout), Timeout: 30 * time.Second},
+		Log: log, Now: opt.Now, Client: &http.Client{Transport: upstreamTransport(cfg, guard), Timeout: 30 * time.Second},
 		Proxies: egress.New(func() *http.Transport {
 			// An outbound proxy (an administrator's or a user's) is an outbound address like any other.
 			tr := relay.NewTransport(cfg.UpstreamTimeout)
@@ -211,6 +211,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Options)
 		MaxAttempts: cfg.MaxAttempts, MaxBodyBytes: cfg.MaxBodyBytes,
 		Accounts: a.Accounts, RetryBudget: cfg.PoolRetryBudget, Hooks: a.Hooks,
 		Limits: a.Limits, LimitRules: a.LimitRules, Quota: a.Quota, OAuth: a.OAuth,
+		Transport: upstreamTransport(cfg, guard),
 	})
 	if err != nil {
 		return nil, err
@@ -392,4 +393,16 @@ func (a *App) routes(opt Options) *echo.Echo {
 // bodyLimit bounds management request bodies.
 func bodyLimit(n int64) echo.MiddlewareFunc {
 	return echomw.BodyLimitWithConfig(echomw.BodyLimitConfig{Limit: fmt.Sprintf("%dB", n)})
+}
+
+// upstreamTransport is the transport to channel base URLs. With GUARD_CHANNEL_BASE_URLS it dials
+// through the outbound guard: the check runs on the address actually connected to, so a base URL
+// whose name resolves to a private address only after it was saved (DNS rebinding) is refused
+// when connecting, as it is when saved. Redirects are never followed to begin with.
+func upstreamTransport(cfg *config.Config, guard *netguard.Guard) *http.Transport {
+	tr := relay.NewTransport(cfg.UpstreamTimeout)
+	if cfg.GuardChannelBaseURLs {
+		tr.DialContext = guard.DialContext
+	}
+	return tr
 }

@@ -65,7 +65,8 @@ func (a *App) mountContracts(e *echo.Echo) {
 	userapi.RegisterHandlers(mount(userapi.GetSpec, false), userapi.NewStrictHandler(usr, nil))
 	adminapi.RegisterHandlers(mount(adminapi.GetSpec, true), adminapi.NewStrictHandler(&admin.Handler{
 		Pool: a.Pool, Queries: a.Queries, Bus: a.Bus, Box: a.Box, Settings: a.Settings, Remote: a.Remote,
-		Hooks: a.Hooks, Accounts: a.Accounts, Guard: a.Guard, Auth: a.Auth, SSO: a.SSO, Contributed: contributed,
+		Hooks: a.Hooks, Accounts: a.Accounts, Guard: a.Guard, GuardChannelBaseURLs: a.Cfg.GuardChannelBaseURLs,
+		Auth: a.Auth, SSO: a.SSO, Contributed: contributed,
 	}, nil))
 	// Seed 001's own paths, over the same handlers and services (docs/seed001.md).
 	seed001api.RegisterHandlers(mount(seed001api.GetSpec, false), seed001.NewServer(&seed001.Handler{

@@ -2,11 +2,12 @@ package apptest
 
 import (
 	"context"
-	"log/slog"
 	"net"
+	"net/http"
 	"testing"
 	"time"
 
+	"github.com/labstack/echo/v4"
 	"github.com/stretchr/testify/require"
 
 	"github.com/poolgate/poolgate/internal/app"
@@ -46,7 +47,15 @@ func (e *Env) Serve(t testing.TB, addr string, configure ...func(*app.Options)) 
 	for _, f := range configure {
 		f(&opt)
 	}
-	go func() { in.done <- app.Serve(ctx, &cfg, slog.New(slog.DiscardHandler), opt) }()
+	test := t.Name()
+	extra := opt.Extra
+	opt.Extra = func(e *echo.Echo) {
+		if extra != nil {
+			extra(e)
+		}
+		e.Pre(echo.WrapMiddleware(func(next http.Handler) http.Handler { return &leakHandler{test: test, next: next} }))
+	}
+	go func() { in.done <- app.Serve(ctx, &cfg, leakLogger(test, nil), opt) }()
 	select {
 	case in.App = <-ready:
 	case err := <-in.done:
@@ -55,6 +64,7 @@ func (e *Env) Serve(t testing.TB, addr string, configure ...func(*app.Options)) 
 		require.NoError(t, err, "start instance")
 		t.Fatal("instance ended before it was ready")
 	}
+	t.Cleanup(func() { reportLeaks(t, test) })
 	t.Cleanup(func() { _ = in.Stop() })
 	return in
 }

@@ -89,6 +89,9 @@ type Config struct {
 	// AllowPrivateOutbound lists the non-public addresses (CIDRs, IPs, host names) that remote
 	// account sources and hooks may call (internal/netguard).
 	AllowPrivateOutbound string
+	// GuardChannelBaseURLs applies the outbound guard (with AllowPrivateOutbound as its allow
+	// list) to channel base URLs too, when saved and when dialled.
+	GuardChannelBaseURLs bool
 	// DebugAddr is where Go's runtime profiles (/debug/pprof/) are served; empty: nowhere.
 	DebugAddr string
 	// Observability (docs/observability.md): /metrics on MetricsAddr (or the main port when only
@@ -159,7 +162,8 @@ var Options = []option{
 	{name: "OAUTH_CAR_ID", help: "`carid` sent with every login check."},
 	{name: "OAUTH_NODE_TYPE", help: "`nodeType` sent with every login check (e.g. `pro`)."},
 	{name: "OAUTH_PLAN_TYPE", help: "`planType` sent with every login check (e.g. `3`)."},
-	{name: "ALLOW_PRIVATE_OUTBOUND", help: "Comma-separated CIDRs, IP addresses or host names (e.g. `127.0.0.0/8,hooks.internal`) that Poolgate may call although they are loopback, private or link-local: hooks, remote account sources, sign-in providers (OIDC issuers, OAuth token and userinfo URLs), upstream OAuth token URLs, outbound proxies, payment gateways and price lists. Unset: only public addresses are called, checked when saved and again when dialled (see docs/reliability.md). Channel base URLs are not restricted."},
+	{name: "ALLOW_PRIVATE_OUTBOUND", help: "Comma-separated CIDRs, IP addresses or host names (e.g. `127.0.0.0/8,hooks.internal`) that Poolgate may call although they are loopback, private or link-local: hooks, remote account sources, sign-in providers (OIDC issuers, OAuth token and userinfo URLs), upstream OAuth token URLs, outbound proxies, payment gateways and price lists. Unset: only public addresses are called, checked when saved and again when dialled (see docs/reliability.md). Channel base URLs are checked only with GUARD_CHANNEL_BASE_URLS=true."},
+	{name: "GUARD_CHANNEL_BASE_URLS", def: "false", help: "`true` applies the outbound guard to channel base URLs as well: a base URL on a loopback, private or link-local address not named by ALLOW_PRIVATE_OUTBOUND is refused when saved (422) and when dialled (DNS rebinding). Off by default because a model server on the local network is a normal upstream; turn it on when administrators should not be able to make Poolgate call the internal network."},
 	{name: "METRICS_ADDR", help: "`host:port` of a second listener serving Prometheus metrics at `/metrics` (without authentication unless METRICS_TOKEN is set). Unset: metrics are served on the main port, and only when METRICS_TOKEN is set. See [observability](observability.md)."},
 	{name: "METRICS_TOKEN", secret: true, help: "Bearer token `/metrics` requires (`Authorization: Bearer <token>`). On the main port metrics are served only when it is set."},
 	{name: "OTEL_EXPORTER_OTLP_ENDPOINT", help: "OpenTelemetry collector base URL (OTLP over HTTP, e.g. `http://otel-collector:4318`): each request becomes a span sent to `{url}/v1/traces`, continuing the caller's `traceparent`. The other standard `OTEL_EXPORTER_OTLP_*` variables (headers, timeout, compression) apply. Unset: no traces."},
@@ -216,6 +220,16 @@ func Load(getenv Getenv) (*Config, error) {
 		}
 		return d
 	}
+	boolean := func(name string) bool {
+		switch v := strings.ToLower(str(name)); v {
+		case "true", "1", "yes":
+			return true
+		case "false", "0", "no", "":
+		default:
+			errs = append(errs, fmt.Errorf("%s must be true or false, got %q", name, v))
+		}
+		return false
+	}
 	c := &Config{
 		Port:                     int(integer("PORT", 1, 65535)),
 		AppEnv:                   str("APP_ENV"),
@@ -250,13 +264,7 @@ func Load(getenv Getenv) (*Config, error) {
 	c.OAuthURL, c.AuditLimitURL, c.NotifyURL = str("OAUTH_URL"), str("AUDIT_LIMIT_URL"), str("NOTIFY_URL")
 	c.AccountEventURL, c.OAuthAccountProviders = str("ACCOUNT_EVENT_URL"), str("OAUTH_ACCOUNT_PROVIDERS")
 	c.HookTimeout = duration("HOOK_TIMEOUT")
-	switch v := strings.ToLower(str("HOOK_FAIL_OPEN")); v {
-	case "true", "1", "yes":
-		c.HookFailOpen = true
-	case "false", "0", "no", "":
-	default:
-		errs = append(errs, fmt.Errorf("HOOK_FAIL_OPEN must be true or false, got %q", v))
-	}
+	c.HookFailOpen = boolean("HOOK_FAIL_OPEN")
 	switch v := strings.ToLower(str("HOOK_USER_TOKEN")); v {
 	case "login", "key", "hash", "user_id":
 		c.HookUserToken = v
@@ -271,6 +279,7 @@ func Load(getenv Getenv) (*Config, error) {
 	if _, err := netguard.New(c.AllowPrivateOutbound); err != nil {
 		errs = append(errs, err)
 	}
+	c.GuardChannelBaseURLs = boolean("GUARD_CHANNEL_BASE_URLS")
 	if c.DebugAddr = str("DEBUG_ADDR"); c.DebugAddr != "" {
 		if _, port, err := net.SplitHostPort(c.DebugAddr); err != nil || port == "" {
 			errs = append(errs, fmt.Errorf("DEBUG_ADDR must be host:port such as 127.0.0.1:6060, got %q", c.DebugAddr))

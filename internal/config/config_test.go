@@ -56,8 +56,8 @@ func TestLoadValues(t *testing.T) {
 		"OAUTH_URL": "https://hooks.example/login", "AUDIT_LIMIT_URL": "https://hooks.example/audit",
 		"NOTIFY_URL": "https://hooks.example/notify", "HOOK_TIMEOUT": "750ms", "HOOK_FAIL_OPEN": "TRUE",
 		"HOOK_USER_TOKEN": "Hash", "HOOK_SECRET": "hook-secret", "OAUTH_CAR_ID": "car-1", "OAUTH_NODE_TYPE": "pro", "OAUTH_PLAN_TYPE": "3",
-		"ALLOW_PRIVATE_OUTBOUND": "127.0.0.0/8, 10.0.0.7,hooks.internal",
-		"POOL_ERROR_ACTIONS":     "418~teapot=cool:2m; 4xx=retry", "POOL_DEFAULT_COOLDOWN": "30s", "POOL_MAX_COOLDOWN": "1h",
+		"ALLOW_PRIVATE_OUTBOUND": "127.0.0.0/8, 10.0.0.7,hooks.internal", "GUARD_CHANNEL_BASE_URLS": "yes",
+		"POOL_ERROR_ACTIONS": "418~teapot=cool:2m; 4xx=retry", "POOL_DEFAULT_COOLDOWN": "30s", "POOL_MAX_COOLDOWN": "1h",
 		"POOL_STICKY_TTL": "10m", "POOL_LEASE_TTL": "5m", "POOL_FAILURE_THRESHOLD": "0", "POOL_PROBE_INTERVAL": "1m",
 		"POOL_RETRY_BUDGET": "20s",
 	}))
@@ -73,9 +73,9 @@ func TestLoadValues(t *testing.T) {
 		NotifyURL: "https://hooks.example/notify", HookTimeout: 750 * time.Millisecond, HookFailOpen: true,
 		HookUserToken: "hash",
 		HookSecret:    []byte("hook-secret"), OAuthCarID: "car-1", OAuthNodeType: "pro", OAuthPlanType: "3",
-		AllowPrivateOutbound: "127.0.0.0/8, 10.0.0.7,hooks.internal",
-		PoolErrorActions:     "418~teapot=cool:2m; 4xx=retry",
-		PoolDefaultCooldown:  30 * time.Second, PoolMaxCooldown: time.Hour, PoolStickyTTL: 10 * time.Minute,
+		AllowPrivateOutbound: "127.0.0.0/8, 10.0.0.7,hooks.internal", GuardChannelBaseURLs: true,
+		PoolErrorActions:    "418~teapot=cool:2m; 4xx=retry",
+		PoolDefaultCooldown: 30 * time.Second, PoolMaxCooldown: time.Hour, PoolStickyTTL: 10 * time.Minute,
 		PoolLeaseTTL: 5 * time.Minute, PoolProbeInterval: time.Minute, PoolRetryBudget: 20 * time.Second, OTelServiceName: "poolgate",
 	}, c)
 
@@ -98,7 +98,7 @@ func TestLoadErrors(t *testing.T) {
 		"SHUTDOWN_TIMEOUT": "soon", "UPSTREAM_TIMEOUT": "-1s", "MAX_ATTEMPTS": "11", "USAGE_BATCH_SIZE": "0",
 		"USAGE_FLUSH_INTERVAL": "0s", "USAGE_QUEUE_SIZE": "1e3", "SESSION_MAX_DEVICES": "0", "CACHE_TTL": "60",
 		"ENCRYPTION_KEY": "c2hvcnQ=", "JWT_SECRET": "short", "HOOK_TIMEOUT": "never", "HOOK_FAIL_OPEN": "maybe",
-		"HOOK_USER_TOKEN": "plain", "ALLOW_PRIVATE_OUTBOUND": "10.0.0.0/8,not a host",
+		"HOOK_USER_TOKEN": "plain", "ALLOW_PRIVATE_OUTBOUND": "10.0.0.0/8,not a host", "GUARD_CHANNEL_BASE_URLS": "sometimes",
 		"DEBUG_ADDR": "6060",
 	}))
 	require.Error(t, err)
@@ -118,6 +118,7 @@ func TestLoadErrors(t *testing.T) {
 		`HOOK_FAIL_OPEN must be true or false, got "maybe"`,
 		`HOOK_USER_TOKEN must be login, key, hash or user_id, got "plain"`,
 		`ALLOW_PRIVATE_OUTBOUND: "not a host" is not a CIDR, an IP address or a host name`,
+		`GUARD_CHANNEL_BASE_URLS must be true or false, got "sometimes"`,
 		`DEBUG_ADDR must be host:port such as 127.0.0.1:6060, got "6060"`,
 		`APP_ENV must be "development" or "production", got "staging"`,
 		`LOG_FORMAT must be json or text, got "xml"`,

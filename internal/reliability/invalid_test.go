@@ -16,6 +16,8 @@ import (
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/poolgate/poolgate/internal/apptest"
 )
 
 // badUTF8 stands for invalid UTF-8 in a generated JSON body: json.Marshal would repair the
@@ -234,7 +236,7 @@ func TestInvalidInputs(t *testing.T) {
 	for contract, group := range byContract {
 		t.Run(contract, func(t *testing.T) {
 			t.Parallel()
-			w := newWorld(t, models)
+			w := newWorld(t, models, apptest.JunkInputs())
 			type job struct {
 				o        operation
 				variants []variant

@@ -199,6 +199,32 @@ func init() {
 	}
 }
 
+// seed001.yaml's rows (docs/seed001.md): seed 001's clients sign in at /api/auth/login and then
+// send the JWT (or an sk- key, or Poolgate's session cookie) as any Poolgate client does, so its
+// operations take the same personas as Poolgate's own: sign-in and health are open, the account
+// and key operations need a signed-in caller (a key is owned: 404 for others), and models and chat
+// are the gateway's (403 for a muted user).
+func init() {
+	for id, r := range map[string]row{
+		"seedSessionCreate":        {access: open, selfRefusing: true}, // the example's credentials are nobody's: 401
+		"seedSsoInitiate":          {access: open},                     // no sign-in provider in the world: 404
+		"seedSsoCallback":          {access: open, selfRefusing: true}, // the example state is nobody's
+		"seedHealthGet":            {access: open},
+		"seedSessionDelete":        {access: signedIn, isolated: true},
+		"seedMeGet":                {access: signedIn},
+		"seedApiKeyList":           {access: signedIn},
+		"seedApiKeyCreate":         {access: signedIn},
+		"seedApiKeyDelete":         {access: signedIn, owned: true, params: idParam("key_id", func(w *world) int64 { return w.spareKey })},
+		"seedAccountList":          {access: signedIn},
+		"seedOauthAuthorize":       {access: signedIn}, // no OAuth provider offered in the world: 422
+		"seedQuotaList":            {access: signedIn},
+		"seedModelList":            {access: gateway},
+		"seedChatCompletionCreate": {access: gateway},
+	} {
+		matrix[id] = r
+	}
+}
+
 // persona is a caller of the matrix.
 type persona struct {
 	name string
@@ -362,7 +388,7 @@ func checkRow(t *testing.T, w *world, o operation, r row) {
 func gatewayModels(ops []operation) []string {
 	set := map[string]bool{}
 	for _, o := range ops {
-		if o.Contract != "gateway" {
+		if o.Contract != "gateway" && o.Contract != "seed001" {
 			continue
 		}
 		if ex, ok := o.bodyExample(); ok {

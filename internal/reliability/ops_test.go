@@ -19,6 +19,7 @@ import (
 	gatewayapi "github.com/poolgate/poolgate/gen/api/gateway"
 	hooksapi "github.com/poolgate/poolgate/gen/api/hooks"
 	publicapi "github.com/poolgate/poolgate/gen/api/public"
+	seed001api "github.com/poolgate/poolgate/gen/api/seed001"
 	userapi "github.com/poolgate/poolgate/gen/api/user"
 )
 
@@ -48,13 +49,15 @@ func (o operation) Public() bool {
 	return false
 }
 
-// contracts loads the six contracts from the generated packages (the specs the server embeds).
+// contracts loads the six contracts and seed 001's from the generated packages (the specs the
+// server embeds).
 func contracts(t testing.TB) map[string]*openapi3.T {
 	t.Helper()
 	out := map[string]*openapi3.T{}
 	for name, get := range map[string]func() (*openapi3.T, error){
 		"public": publicapi.GetSpec, "auth": authapi.GetSpec, "user": userapi.GetSpec,
 		"admin": adminapi.GetSpec, "gateway": gatewayapi.GetSpec, "hooks": hooksapi.GetSpec,
+		"seed001": seed001api.GetSpec,
 	} {
 		s, err := get()
 		require.NoError(t, err, name)
@@ -63,7 +66,7 @@ func contracts(t testing.TB) map[string]*openapi3.T {
 	return out
 }
 
-// operations lists every operation of the six contracts, sorted by contract, path and method.
+// operations lists every operation of the contracts, sorted by contract, path and method.
 func operations(t testing.TB) []operation {
 	t.Helper()
 	var ops []operation

@@ -908,7 +908,9 @@ type ChannelCreate struct {
 	// `https://api.anthropic.com` (Poolgate appends `/v1/messages`; a root ending in `/v1` is
 	// accepted too). `gemini`: `https://generativelanguage.googleapis.com` (Poolgate appends
 	// `/v1beta/models/{model}:generateContent` or `:streamGenerateContent?alt=sse`; a root
-	// ending in `/v1beta` or `/v1` is used as is).
+	// ending in `/v1beta` or `/v1` is used as is). With `GUARD_CHANNEL_BASE_URLS=true`, a
+	// URL whose host is a loopback, private or link-local address not allowed by
+	// `ALLOW_PRIVATE_OUTBOUND` is refused (422).
 	//
 	//
 	// Example: https://api.openai.com/v1
@@ -15801,6 +15803,8 @@ type ChannelCreateResponse struct {
 	JSON409 *Conflict
 	// JSON413 the response for an HTTP 413 `application/json` response
 	JSON413 *TooLarge
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *externalRef0.Error
 	// JSON503 the response for an HTTP 503 `application/json` response
 	JSON503 *Unavailable
 }
@@ -15833,6 +15837,11 @@ func (r ChannelCreateResponse) GetJSON409() *Conflict {
 // GetJSON413 returns the response for an HTTP 413 `application/json` response
 func (r ChannelCreateResponse) GetJSON413() *TooLarge {
 	return r.JSON413
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r ChannelCreateResponse) GetJSON422() *externalRef0.Error {
+	return r.JSON422
 }
 
 // GetJSON503 returns the response for an HTTP 503 `application/json` response
@@ -26302,6 +26311,13 @@ func ParseChannelCreateResponse(rsp *http.Response) (*ChannelCreateResponse, err
 			return nil, err
 		}
 		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest externalRef0.Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
 		var dest Unavailable

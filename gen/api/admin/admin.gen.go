@@ -914,7 +914,9 @@ type ChannelCreate struct {
 	// `https://api.anthropic.com` (Poolgate appends `/v1/messages`; a root ending in `/v1` is
 	// accepted too). `gemini`: `https://generativelanguage.googleapis.com` (Poolgate appends
 	// `/v1beta/models/{model}:generateContent` or `:streamGenerateContent?alt=sse`; a root
-	// ending in `/v1beta` or `/v1` is used as is).
+	// ending in `/v1beta` or `/v1` is used as is). With `GUARD_CHANNEL_BASE_URLS=true`, a
+	// URL whose host is a loopback, private or link-local address not allowed by
+	// `ALLOW_PRIVATE_OUTBOUND` is refused (422).
 	//
 	//
 	// Example: https://api.openai.com/v1
@@ -4379,15 +4381,6 @@ type ServerInterface interface {
 	// UserChannelMultiplierSet Set a user's channel multipliers
 	// (PUT /api/users/{id}/channel-multipliers)
 	UserChannelMultiplierSet(ctx echo.Context, id UserId) error
-	// UserSessionDeleteAll End every session of a user
-	// (DELETE /api/users/{id}/sessions)
-	UserSessionDeleteAll(ctx echo.Context, id UserId) error
-	// UserSessionList List a user's sessions
-	// (GET /api/users/{id}/sessions)
-	UserSessionList(ctx echo.Context, id UserId) error
-	// UserSessionDelete End one session of a user
-	// (DELETE /api/users/{id}/sessions/{session_id})
-	UserSessionDelete(ctx echo.Context, id UserId, sessionId string) error
 	// SubscriptionGrant Grant a plan to a user
 	// (POST /api/users/{id}/subscriptions)
 	SubscriptionGrant(ctx echo.Context, id UserId) error
@@ -6135,62 +6128,6 @@ func (w *ServerInterfaceWrapper) UserChannelMultiplierSet(ctx echo.Context) erro
 	return err
 }
 
-// UserSessionDeleteAll converts echo context to params.
-func (w *ServerInterfaceWrapper) UserSessionDeleteAll(ctx echo.Context) error {
-	var err error
-	// ------------- Path parameter "id" -------------
-	var id UserId
-
-	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
-	if err != nil {
-		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
-	}
-
-	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.UserSessionDeleteAll(ctx, id)
-	return err
-}
-
-// UserSessionList converts echo context to params.
-func (w *ServerInterfaceWrapper) UserSessionList(ctx echo.Context) error {
-	var err error
-	// ------------- Path parameter "id" -------------
-	var id UserId
-
-	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
-	if err != nil {
-		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
-	}
-
-	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.UserSessionList(ctx, id)
-	return err
-}
-
-// UserSessionDelete converts echo context to params.
-func (w *ServerInterfaceWrapper) UserSessionDelete(ctx echo.Context) error {
-	var err error
-	// ------------- Path parameter "id" -------------
-	var id UserId
-
-	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
-	if err != nil {
-		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
-	}
-
-	// ------------- Path parameter "session_id" -------------
-	var sessionId string
-
-	err = runtime.BindStyledParameterWithOptions("simple", "session_id", ctx.Param("session_id"), &sessionId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
-	if err != nil {
-		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter session_id: %s", err))
-	}
-
-	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.UserSessionDelete(ctx, id, sessionId)
-	return err
-}
-
 // SubscriptionGrant converts echo context to params.
 func (w *ServerInterfaceWrapper) SubscriptionGrant(ctx echo.Context) error {
 	var err error
@@ -6295,9 +6232,6 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.DELETE(options.BaseURL+"/api/users/:id", wrapper.UserDelete, options.OperationMiddlewares["userDelete"]...)
 	router.GET(options.BaseURL+"/api/users/:id", wrapper.UserGet, options.OperationMiddlewares["userGet"]...)
 	router.PUT(options.BaseURL+"/api/users/:id", wrapper.UserUpdate, options.OperationMiddlewares["userUpdate"]...)
-	router.DELETE(options.BaseURL+"/api/users/:id/sessions", wrapper.UserSessionDeleteAll, options.OperationMiddlewares["userSessionDeleteAll"]...)
-	router.GET(options.BaseURL+"/api/users/:id/sessions", wrapper.UserSessionList, options.OperationMiddlewares["userSessionList"]...)
-	router.DELETE(options.BaseURL+"/api/users/:id/sessions/:session_id", wrapper.UserSessionDelete, options.OperationMiddlewares["userSessionDelete"]...)
 	router.GET(options.BaseURL+"/api/limits", wrapper.LimitList, options.OperationMiddlewares["limitList"]...)
 	router.POST(options.BaseURL+"/api/limits", wrapper.LimitCreate, options.OperationMiddlewares["limitCreate"]...)
 	router.DELETE(options.BaseURL+"/api/limits/:id", wrapper.LimitDelete, options.OperationMiddlewares["limitDelete"]...)
@@ -7415,6 +7349,20 @@ func (response ChannelCreate413JSONResponse) VisitChannelCreateResponse(w http.R
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ChannelCreate422JSONResponse externalRef0.Error
+
+func (response ChannelCreate422JSONResponse) VisitChannelCreateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(422)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -16098,271 +16046,6 @@ func (response UserChannelMultiplierSet503JSONResponse) VisitUserChannelMultipli
 	return err
 }
 
-type UserSessionDeleteAllRequestObject struct {
-	Id UserId `json:"id"`
-}
-
-type UserSessionDeleteAllResponseObject interface {
-	VisitUserSessionDeleteAllResponse(w http.ResponseWriter) error
-}
-
-type UserSessionDeleteAll204Response struct {
-}
-
-func (response UserSessionDeleteAll204Response) VisitUserSessionDeleteAllResponse(w http.ResponseWriter) error {
-	w.WriteHeader(204)
-	return nil
-}
-
-type UserSessionDeleteAll400JSONResponse struct{ BadRequestJSONResponse }
-
-func (response UserSessionDeleteAll400JSONResponse) VisitUserSessionDeleteAllResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(400)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type UserSessionDeleteAll401JSONResponse struct{ UnauthorizedJSONResponse }
-
-func (response UserSessionDeleteAll401JSONResponse) VisitUserSessionDeleteAllResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(401)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type UserSessionDeleteAll403JSONResponse struct{ ForbiddenJSONResponse }
-
-func (response UserSessionDeleteAll403JSONResponse) VisitUserSessionDeleteAllResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(403)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type UserSessionDeleteAll404JSONResponse struct{ NotFoundJSONResponse }
-
-func (response UserSessionDeleteAll404JSONResponse) VisitUserSessionDeleteAllResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(404)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type UserSessionDeleteAll503JSONResponse struct{ UnavailableJSONResponse }
-
-func (response UserSessionDeleteAll503JSONResponse) VisitUserSessionDeleteAllResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(503)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type UserSessionListRequestObject struct {
-	Id UserId `json:"id"`
-}
-
-type UserSessionListResponseObject interface {
-	VisitUserSessionListResponse(w http.ResponseWriter) error
-}
-
-type UserSessionList200JSONResponse externalRef0.SessionList
-
-func (response UserSessionList200JSONResponse) VisitUserSessionListResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(200)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type UserSessionList400JSONResponse struct{ BadRequestJSONResponse }
-
-func (response UserSessionList400JSONResponse) VisitUserSessionListResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(400)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type UserSessionList401JSONResponse struct{ UnauthorizedJSONResponse }
-
-func (response UserSessionList401JSONResponse) VisitUserSessionListResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(401)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type UserSessionList403JSONResponse struct{ ForbiddenJSONResponse }
-
-func (response UserSessionList403JSONResponse) VisitUserSessionListResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(403)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type UserSessionList404JSONResponse struct{ NotFoundJSONResponse }
-
-func (response UserSessionList404JSONResponse) VisitUserSessionListResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(404)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type UserSessionList503JSONResponse struct{ UnavailableJSONResponse }
-
-func (response UserSessionList503JSONResponse) VisitUserSessionListResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(503)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type UserSessionDeleteRequestObject struct {
-	Id        UserId `json:"id"`
-	SessionId string `json:"session_id"`
-}
-
-type UserSessionDeleteResponseObject interface {
-	VisitUserSessionDeleteResponse(w http.ResponseWriter) error
-}
-
-type UserSessionDelete204Response struct {
-}
-
-func (response UserSessionDelete204Response) VisitUserSessionDeleteResponse(w http.ResponseWriter) error {
-	w.WriteHeader(204)
-	return nil
-}
-
-type UserSessionDelete400JSONResponse struct{ BadRequestJSONResponse }
-
-func (response UserSessionDelete400JSONResponse) VisitUserSessionDeleteResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(400)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type UserSessionDelete401JSONResponse struct{ UnauthorizedJSONResponse }
-
-func (response UserSessionDelete401JSONResponse) VisitUserSessionDeleteResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(401)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type UserSessionDelete403JSONResponse struct{ ForbiddenJSONResponse }
-
-func (response UserSessionDelete403JSONResponse) VisitUserSessionDeleteResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(403)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type UserSessionDelete404JSONResponse externalRef0.Error
-
-func (response UserSessionDelete404JSONResponse) VisitUserSessionDeleteResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(404)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type UserSessionDelete503JSONResponse struct{ UnavailableJSONResponse }
-
-func (response UserSessionDelete503JSONResponse) VisitUserSessionDeleteResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(503)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
 type SubscriptionGrantRequestObject struct {
 	Id   UserId `json:"id"`
 	Body *SubscriptionGrantJSONRequestBody
@@ -16789,15 +16472,6 @@ type StrictServerInterface interface {
 	// UserChannelMultiplierSet Set a user's channel multipliers
 	// (PUT /api/users/{id}/channel-multipliers)
 	UserChannelMultiplierSet(ctx context.Context, request UserChannelMultiplierSetRequestObject) (UserChannelMultiplierSetResponseObject, error)
-	// UserSessionDeleteAll End every session of a user
-	// (DELETE /api/users/{id}/sessions)
-	UserSessionDeleteAll(ctx context.Context, request UserSessionDeleteAllRequestObject) (UserSessionDeleteAllResponseObject, error)
-	// UserSessionList List a user's sessions
-	// (GET /api/users/{id}/sessions)
-	UserSessionList(ctx context.Context, request UserSessionListRequestObject) (UserSessionListResponseObject, error)
-	// UserSessionDelete End one session of a user
-	// (DELETE /api/users/{id}/sessions/{session_id})
-	UserSessionDelete(ctx context.Context, request UserSessionDeleteRequestObject) (UserSessionDeleteResponseObject, error)
 	// SubscriptionGrant Grant a plan to a user
 	// (POST /api/users/{id}/subscriptions)
 	SubscriptionGrant(ctx context.Context, request SubscriptionGrantRequestObject) (SubscriptionGrantResponseObject, error)
@@ -20361,82 +20035,6 @@ func (sh *strictHandler) UserChannelMultiplierSet(ctx echo.Context, id UserId) e
 	return nil
 }
 
-// UserSessionDeleteAll operation middleware
-func (sh *strictHandler) UserSessionDeleteAll(ctx echo.Context, id UserId) error {
-	var request UserSessionDeleteAllRequestObject
-
-	request.Id = id
-
-	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
-		return sh.ssi.UserSessionDeleteAll(ctx.Request().Context(), request.(UserSessionDeleteAllRequestObject))
-	}
-	for _, middleware := range sh.middlewares {
-		handler = middleware(handler, "UserSessionDeleteAll")
-	}
-
-	response, err := handler(ctx, request)
-
-	if err != nil {
-		return err
-	} else if validResponse, ok := response.(UserSessionDeleteAllResponseObject); ok {
-		return validResponse.VisitUserSessionDeleteAllResponse(ctx.Response())
-	} else if response != nil {
-		return fmt.Errorf("unexpected response type: %T", response)
-	}
-	return nil
-}
-
-// UserSessionList operation middleware
-func (sh *strictHandler) UserSessionList(ctx echo.Context, id UserId) error {
-	var request UserSessionListRequestObject
-
-	request.Id = id
-
-	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
-		return sh.ssi.UserSessionList(ctx.Request().Context(), request.(UserSessionListRequestObject))
-	}
-	for _, middleware := range sh.middlewares {
-		handler = middleware(handler, "UserSessionList")
-	}
-
-	response, err := handler(ctx, request)
-
-	if err != nil {
-		return err
-	} else if validResponse, ok := response.(UserSessionListResponseObject); ok {
-		return validResponse.VisitUserSessionListResponse(ctx.Response())
-	} else if response != nil {
-		return fmt.Errorf("unexpected response type: %T", response)
-	}
-	return nil
-}
-
-// UserSessionDelete operation middleware
-func (sh *strictHandler) UserSessionDelete(ctx echo.Context, id UserId, sessionId string) error {
-	var request UserSessionDeleteRequestObject
-
-	request.Id = id
-	request.SessionId = sessionId
-
-	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
-		return sh.ssi.UserSessionDelete(ctx.Request().Context(), request.(UserSessionDeleteRequestObject))
-	}
-	for _, middleware := range sh.middlewares {
-		handler = middleware(handler, "UserSessionDelete")
-	}
-
-	response, err := handler(ctx, request)
-
-	if err != nil {
-		return err
-	} else if validResponse, ok := response.(UserSessionDeleteResponseObject); ok {
-		return validResponse.VisitUserSessionDeleteResponse(ctx.Response())
-	} else if response != nil {
-		return fmt.Errorf("unexpected response type: %T", response)
-	}
-	return nil
-}
-
 // SubscriptionGrant operation middleware
 func (sh *strictHandler) SubscriptionGrant(ctx echo.Context, id UserId) error {
 	var request SubscriptionGrantRequestObject
@@ -20491,718 +20089,711 @@ func (sh *strictHandler) SubscriptionGrant(ctx echo.Context, id UserId) error {
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
 	"7P37jxtJth+I/yth3hmIpSZZJKtKrSphMLdaUndrWq+RStMzI+oyg8wgGV3JCE5GZFWx1fXFfGH4+oE1",
-	"4PddA15gDezawGJhe/cX72JhLOD7nww843v/i0WciMiMzIwkkyyWeh66sKdVzNeJiBPnnDiPz3nfGPP5",
-	"gjPCpGicvG8scIznRJIY/jodj3nC5JNQ/RESMY7pQlLOGieNsxlBWF++IxANUZNKNE+ERCMScTZFkiM5",
-	"I2g8w4yRaK/TaDWoenCB5azRajA8J42ThnnFkIaNViMmv0poTMLGiYwT0mqI8YzMsfo2ucLzRUQaJ4et",
-	"xoTHcywbJw3K5L3DRqsxp4zOk3njpNdqyOWC6EtkSuLG9XWrccoYT9iYzMmKkTj3wHAqyK1LZm9zMh/q",
-	"iaqi0Mzj90vcMx6upRDN1U27oPNgczo/j/m8TN1riWOJ+AQYUtI5QTFmU4KalI2jRNAL0kKvPn+IDg4O",
-	"jjNG/VVC4mVG9US92ktno9/t32v3eu1+76zbPYH/98uGQ3yIJWmr7zZSooWMKZsCzV/EPFl8tvRPakjn",
-	"hAnKGYr5pUA4Jmiq7ichGi1RMyQTnEQSBSFeBpWkwxPD0TJH/g9iMmmcNP5sPxMA+/qqUD/NORuaP4ev",
-	"JZbCkqlIfsqnRjSUqX7BoiUa4ygSSJD4QhMqZ1SgZCFkTPDcyo0qcnMyYTcy4CmfGhbehGDD0VV0msuV",
-	"dPa2ozOJBY/93BAwciWHY7gjsAy9iMkF5YlAC6x4Go8EYRJNeAxXJzQWEi5Vsod+XwVvH/R6imx89ZSw",
-	"qZw1Tg76LbWfJYnVq/7ibbd9/O6TH3g5+ymffkWWK2d8jkOCLqmc6Rk/ffkEnZNlJWcs6PCcLCtn/NOt",
-	"ZvwpnVMPIz/lU4EWJIbJq6IogmddYsyWbJwcdVsZZeqPOb7SlBx1u3XoAmm7cvb0IlOhZS5qqgVXhGnN",
-	"i6OIxAiLcxKqOyvXHx6uWP7pQrYPeVsRm2eDXv8+jCH9u4IBXpFfJUR4FS8MxFLqMEGsHwGjQl0Oft42",
-	"b2k/CQNEJbrEAmEmLklMQniwcmzmXZUc0+j2fvLo3i/uf334896XB88//Wn/1dHZ8c+6v/zq4XbjVbIy",
-	"EQ8jLMTKpbuccUHMIO4IJOAxRAWizAgf9YqqYenbh3DPTaS6pdQQ/0aQeCXVIHKUKBckrqJNXauc7/7m",
-	"O3Sl0bEzY6O3DWGMSh5XkWaWdK7v+p5ofImnxE8eaAuWzEckbiFl3KBe1YqqW/0yrtfKUZdKuF4X/q8W",
-	"ea/ptx4Sn0gyXy9+1bWhUC/wktd3RXDfFcH9OsRFmFUt7iLC7Hta0ldkziV5zZN4TKrIi+EeJOAmcz7r",
-	"9dGMXKGQTqkUVecx/UTt41gD90b98UF4SI4m9/IC897henn5eobjyjEIdRFFlJ2vmmi4qz69Ihoejs+O",
-	"Fz/tz38Z3//q6uveaHOyz+ic/JKzio315PT5qT5lfMsZQSFeKmUVohlPYm3BjxOJKKviafmtn5kbb86U",
-	"TsrGcioo3n89w2w6w3TdKFyT7bT9S9z+tts+Hn4yGLT3q8y3M14e4GMW+g5S5Kr+QUrydceo/jbHKKW7",
-	"qlhJqaRd7NaNtde1eq1YcCaIdqg4foavKQv5pfp1zJkk+iyFF4uIjrGiff8boQbgfF4NTWIa6WdCULZs",
-	"EfMxEQKPIjUvJI7V4aFBWCiGOPXIIDyRJFYqKZbqd5ixrayGx/ABGNlqNwpSJKARmfCYKJtNf7vTuG41",
-	"PsOhMehuOHrKLnBEw6Gx8pzxj7AgwySOTpBmERRyIhDjEs2xHM/0wclsiduZi9SKVYecSLENCRGPEUYT",
-	"SqJQm3pAPsyJ62F5yNkkouObzs7YviabFscjh3AUExwu9aFXIGwOEdbEg61xO1OzAQV6bm5tPnBKS3b8",
-	"gAOUJY1cUSHFLc0DfImK9GOJIJoZPufxiIYhYTcc8SR9Tzbkv/03v/6bf/f//+//4d/+93/yl7/9p//j",
-	"7/6nv/u3//qf/O4f/uO/+bv/5Xf/8N//zb/9H/7m//3X/+3/+t9+98//8X/7L//mthggJiFhkuJIK0TY",
-	"BmiUSNihmCEcKrEqZIzBdIZJga3xlAr5hiVa3N2O6NRMGFEBLkPLH70TxLhhUMqUQGuSqwUZSxKiEEv8",
-	"9l2Hwv6GW8Tbdx21unu3MIGnaMGF+qxDqPqWyAhsMkLljMQoSEkLEOMxCnLUBXtmYuGEcpu7LH8W+uCb",
-	"7XQjAmBSnnP5OU9YeMPZYFwOJ/CebDosSyle19d2P+LnHIlkPEMx0RY9jOllTMfkA+yghfoOMOaJ4/S1",
-	"/prD7uEtiZXsu2jMkyiEGR4RNCFyPNPaV62zmQt+QUMSP9E6+JZmAjPEcSJnfbQw30OMkFAg9SOP6bfw",
-	"CWWotJDk5wT+CacFZbJSNuHqh1ubLkMSmCLqZRGRBDUxQy8WhD15lN2h9gtXpxYhEhK3lIh+cQrjUkec",
-	"9KoU6M2rp2JP2zlvXj1VrwaRHkX8kuRn/hZ3mKBT1qbMmfQPsNXsx2CQ+pD+AQxdxS/GZwqHl9sQnqnB",
-	"OqdCKGOaxznbVQ/WWrD6nhsOWDswhjbEYj7sEaKfohkWSB28EGZyFvMFHT+w/g8TSRLoG04Z4gvCMLUa",
-	"XdyycasUC4SSgixOFLSQCctYZrkjkI3h2QcDTXx7kHS7B2N7I/xFgtaAmS2ltujpk7YaeQc1T9O1Kb6O",
-	"CmVuYUnCFmLkgigZOAFLc2/AstV7wr4hY7mxNIRTLZkvJIR5RDKf43gJm0LOqM4CoPDmRqtxgaNkU/Ze",
-	"4GXEcdhKl1LPoBKVosD31y1NyCuyiPCY5OkxP2rFzzRxW5IUm1eZT6tzC+OsDd+2ZCJDtyaLce2tqyZJ",
-	"SU9s3HW7Iitz5V1f3w6r65WlnMEeZDy/SJagCI/PBegGTREoB3OjIz70FD2ioEJvqhTM2EP7Nkc1aBqo",
-	"QOnF25mc8odKg71NDai/ftt6T38FJLAypnP64PWSjT/H9OaLaXSBWLLxcKJf6LK9K+mRugmZm251XasM",
-	"TMXnZvMjOl/wWJKwgyBUpczDKXDEhF6REMw8kMgDNsZxTIkA1fDm1dMWmhEckli0rKgzasM6E9GIh8uO",
-	"lt9nnD/F8fSmxrx641ByPozgZe4Ma0eWukERLzlH+p7bdZzZ78G31PAxgzkAbxGIELIwEuQNs/Y0ubkl",
-	"77wqm4Tf/se//Nt/9r/+7q/+59/9y3/wu3/wr377n//P3/4v/8fv/uU/aP3Nf/zPf/v3//Hv/tV/+u//",
-	"+v/57X/5l7ezz7R/xPWaqKMUWsREECaNZHnD8AWm0U7OddmbHJFC4gt1vpJEsTWOabRE+TudYPvKwPrt",
-	"8E2IJR5hARssYTHB45miq+N8zk1qhGzHmC9ILKk2Y5zsEm8UwSSnABNaeUMFGin5qgydJkuiCHIyGGc6",
-	"3aYULVC36BXSQYZixKDlZhWtCxR6HuZMxnSUSB4PbRy+MiKCLmccpU+QMDewZrCPF3Rf3bdvtXWw9wA5",
-	"6UWpdV102CEchgRiLSn5xzXJ5xFl02HCJI1WBp8iLKQloH1JQyWQeRTySwaJqDr2sIQYVX4h3CBSxWLY",
-	"oFKrYQznIZbVkar7m0Wq4KVmGw/tvlvlIb0j9GAnPImVUR/jsSSxQCMyoyxEWEgSU3EuctPduHv37t2D",
-	"q1986yNAqcckJsN0G6yMb5VXaYbFMKMv94LcPI44jwgGHVVg5sNa31HDVly8ev6PTw5Wzv/aRYYULrFO",
-	"Ehmp8VTffA3R1uGYs3ESx4SNPVluDyFjhjI0ieh0JhGWiLOx2mExF+qCkJiNiUDNrhEaCEjZy61k1zcz",
-	"OmzpzogkeN4+J8t2z7fijI7P7TN5Ih9RsYjwUrtBuVGwMxyTtlGzCzxVJOrTzeWMMJQwQQpENnwf5ZeM",
-	"1JFCBXEaklDpKlIQqUBUuK1QXcT8agmutDWJ7EqA8ERqmQ5PtXLuLVcH60k5cdPc74gWohOE2bIwQYKP",
-	"z8XRyf4+vLNjLnTGfH7S697v+uZPu6xr8qVO5soeG8YEG02fH+7Xs5ICU2PjExRzCSbCCQpAmgctFIzU",
-	"qEL1L9cuUn8bISLUv8FCUP8w05wp30BJY1GYUeuAUEZtzoyGx0i4l2M3ylLKajCdSMZjIoRHtvX63VpS",
-	"R1KdA7dq0s+ovjdZhLvXD5dEiYui8vckAmUJC291BkMuIRn2u7P1S3K7rIlSnitykZmV4p5u5RNy89q7",
-	"LCFTUZuOsbheRd1U0AE5hZyb/XfpBPEReJuuW9bOewiPgH0XhlSxEY5eOnbfBEeCtAqmYF69eQSXjWpY",
-	"m5DH2iEOxxIh9LGtg76OqSRtzqJlQRyctxcx/6b9+Oenz14+fdx1/s9o7ZRXFliISx6H+QSf+73jfi7F",
-	"5/6tajZXHRWS/JwMmG10VSFpaaXqym39dQ+uUT+PjJrJCUOoWTLprTV1j5v+s0s9lJeYzWAm5eJkf19J",
-	"WfVPof6tuC5INUugNRUKFPUnlm3+PBgwLUelCT3JGZk/QD7dtXeidZwyXFrqyyMiWkiqw7hO/8Vw0Dkn",
-	"TInwmIgZEQM2VZMW82Q6Q1R20JOClsQxMX5nMeOXrDNgfsUIVAsyjon880ol6Sx6v3t4P5fW9oPv/qIJ",
-	"U/Pj7/RLZz/eO9nff/sXg4HY//Gfvftk/8c/uImelfSCZGp2EzWRSfQtEme7a2W/I6xWyMEn4IzaUA7a",
-	"I576N5VkXleYGKGrhckT/WDPjsv+ndKK4xgvS8NKv712UK+IgEl9X5biSkGsU6WtbGibjBG4YNUA7Oft",
-	"+1eM42kqqf2L8z6Xv9lrH7+Dupv33db9631dgtOci+/Ed/PvZt+Fe14+z4ubN+CLvIQcRDgqm8yR4G5w",
-	"gnBkyviUIpsSOSPxXgsFD1+8eX62/+jNq9OzJy+eBzrsiQUK7nX3D2ZaHKlV3u+FQQedokkCdR3qE3A8",
-	"FzlhC2aCEksxEUTmz6/vTeFJ46QB7zac5E5Jr9tdNZ/Cww+3s8xrFxcMg1NrPW+4A6uPbqem1IejmIz5",
-	"lFGRV2ajgs2h1C56GOEkTO+poUZt/HHdbJno75l6/vq6ejJep9I2P5oAg4ANXHv/AQqMTZn72SSz4szl",
-	"A+6epv1TqL9T78+DAQtsBCaAs05ztCy5rCBiNdJHowXnkfmGPeWoz2MU80vDtVhrxwFTapaIvQfpUQm+",
-	"YG4qusU0o0PumBsDTgNEiEogF/S0sr0TOcu9UH8V6Y9CHG3FJzK1YA9ce0b5MqVXlIBVM54Z7o1WwwmY",
-	"6fGoE4RDjWJzJ/nfvqDENWaxz4iQTgLEBmw/99e+pSU/iu2xOM8qYHOGjKl6NOWc8EDh7FhZ19Y/ure+",
-	"AKCKufV4/cpI5z9VlZ+bMjBJrqQ9/XJm2a9A+5f07/jm3Pjpqw78UGSnI2Oa/ewZ5o5A8KgNULVy5psY",
-	"x8loRMI9YzIqssyhbf1pPMJSnSCGc8+Gf0ajiAoy5mrvQv2RICyEnAEnCGRQBEjm+XXI1tOWI+OwV8+H",
-	"uZa/oGxyFc+UDxzna86KaQZcv9vVproSYZB1RTnLfavKjyoqpOdZfmK+PDt7aVIeH6Ausva/z9mS+2y/",
-	"u97a5OeNVlYyav0Fzkq3LKtbllyhGt/AEX6tbJhTllP9rQ0iN59RFhYPeZxl0ZxmFyVsRBUXUrl34qlL",
-	"xlKHfeKlmkRd0TBgmC11igtRJOpgLkcc0m7V7YkS0epApAhQ9+FI8NS7KcrnTjJg52SpfZAkbiHBTdnE",
-	"MnXRpd7ZUCspqn9SnwPPaUQkCQsnrO6qQ6v3xF7h21/ltDjEn40/Oi2+f6eF2u1zfA6cZzkFTzFlnZux",
-	"xNZ+C6+bQedDQJKTdgqgpvWxO6pnb8Cm9IIwNMLjc5Qw9fyUhOickIXePkJyNUDnmT9t78KNPAoeEe3Q",
-	"pN5eNBtTY7GuUegWv8V0Y6csTkJKmE6j2yBpwP3sqX2FiZUTH4KJYk5tiD3D8bk6URQMMHXDFEtyiZfK",
-	"4IbCNoQl6vZPul305uyhDo+PdFbfnLJEQgVzjr+6jq51jDhdt+fBsIF9os8BsN2h/NKiffAYOckHylza",
-	"e2COMEFa9BfkR5EGKY7Xl1uuDaJmlYUVlIOFt5pwEyDdqyCzvwMyJZVRQSo/w2oXMMzGEAB9jWUSh3hZ",
-	"Wq71pwLXStIfypjMZwM5iDRer9uwAmHn1OZdUOYK1ty0HfikuC2KrChpz1KSlW0Ucy4R1ombrx99haRR",
-	"Kx30GM4BsGJplvFLziO1JWyusbo8YDYBLksVqTgZ587FTuZyejK2jE/YXlHGW3c4XtCOTvFWMn3/otf4",
-	"UBkdW6XqzCkbbiLmtT/Oc46C44ouAHNRi0xVZY4r3ubOMO8cx2d5p+RcXj6LSM91e44pa3gdR5THVHoS",
-	"I76k05muOpExVayiDus5OnvbGCHWE1AwQYzZnPkGsiTl1YH9fCbXBwnlF4wAeM0GbrdbD0gXBTuOCcxv",
-	"jCcTOkZ4ztk0ra9QV8ivEhwhywr5Na4X0zaxa7jVkWDpfnAYzQ0r23NpustaBam6WSzZTPNWseRqqXvK",
-	"dDBPe85BjgXozaunJ8USkdXyONA7MTgZsKBSGAaomcpovFiAxzTYH8+w3M98EJDNsU/mIxKqI6v6s9Pp",
-	"PIDDri04UXdjSUcR0SRd8vhctBDpTDso9/mrDqbqw3sdFKSlOSUi0yuKTj+RF71945oSwQNww3LI8FOH",
-	"asrghgBRMWA6JRgyh7j66pQoORecZHRNCSMxVtsswmya4CnpTDmfRgQvqKigYMDUF0ZE4n3Nc/vv4b/X",
-	"J+Zt5KFW8noZT7QX5ov8tR/jSP5ICJIOYMDyI1Dv1y8ww4FqcFhwsZHKKx1i8udt50ijjzMn+/u+Tb+9",
-	"elp1Nyir50pX1dEpm8CyFBWOibN2C1plxbGonf60seopqByLvVfWOZsE8gesGMlHlYH8TFeB7KDx6iD+",
-	"gBWi+CgXxEcJi4jQeb3GyaDtC8jlumR/OkH+zTXwLcf616nDFcprFzFRe2TZPibq4px4IvY3Sn7/ALb9",
-	"QS1K/AHbLLgAgVuNzwhy3hdn8BFzK+adjRsMa1ENp3b7iDc+0u/2D4GYbmPdKbkyazFP01a2mkbS2cZg",
-	"K6uldEVWA0K6ORpKIHmBtWpNeHmq08qLOcFMoADwO9bP/w4I9kmgdfO+Q1mjJcVuBM6Owk0fnEH8a9y9",
-	"3+7e29kaV05cEkm6iIwpuEkOrV+Wb4qh1mrMUwqGCxLPaRR5dk1GpnaL8URgFsqZQE2lZ9GP0F//Va+F",
-	"jsw/u52jFlL/nMSkcMDX6Lw3SshzJZqP+nd1pvs1WbWFihCtBGUfAthM6wZqZk66iAJukLykujA5TQtp",
-	"tDbbkhlLeDL8brZPX5NI15RvzW1iJTy9QJLDmRVxVpCpOMr7UN/2XA/Zpky7blYqJ2DJxurJHRtHa7JD",
-	"qkFz3FoMfl6jBGOlo1LkcjgMR+YzOPo+8nVyxZr8iFXbMEtbECsTE5xVqMrk2UqNpct6Y012Zg4lKzJN",
-	"FjGXfMyjzDeksw/G/EJZnGVPjvU1CdT8IubnLfSIkMVrQs5bKOJjbJzJsYaNtYFA/WrI9zA+nEaroX0u",
-	"+ZBgemOJV8yQdqSXXU/bR2dJbWfJB3CQZJ6QCi+9kTIxmfMLcDSsSBIYMDdLAP3JJgncVuDfbkphsMN3",
-	"eURPXc1DDWxRLNHr1ivSm6S4IhvWLm8RxuLzhfRRe3i/LrW/SrgsAAkf1nzU5EGKrUoZIU+ThMUKiN79",
-	"Gk+v0qXmUJ7S5n4pXZvi1PkW307NuzVcuMPjpOZqT4BTUJNaspO+Pq1GimGwK4Brdzk0sfYjqwpMHkaY",
-	"zp+XuJ7Msa3R3EBrPMzAImyhjwVTW1G6sqHlXA2pRrADs3dHZ7y1XQCLPN5bM3j54vUZ8uFYnAxYmn3f",
-	"tDZSy41TtdLwUUujGYJLZqJz7qsNKKiJGTAsUBAqFUTIebCHfvOX/yzLagg76DSPTGjOZWPMjO3tjKmD",
-	"DE5YiC5nPCIF5aWUrf5M4+SoZS2tk4NyvYyTb2i4o9W4ak952/w4x4u3eqXf6XWyralWqQCPmW85AjKj",
-	"Yjo2lfyQmgCNqFATsxBhtjTJsvpHNQcm+XueP2S8PVh5DPNUcBd29q34hXODdt/60lhW6YGzhf76r3qd",
-	"o90ljtRxhwDUq+sSWOUU6VmvSK/aK9I76tbMlL2giw/ku16RL+CbpPyitXJsvJmLGfbFdoXl+a1Tl8lv",
-	"4mvYjlcdxXDU6/vOPFVsaKNeQEqBfzYzTqu5a8OGHbX817Cou7A0tNTc/pwPz2/tdtXN/mpIlg/ndL2f",
-	"Ol3vV4mX+zd2uqbjru9yLUz0DR2uVrk5Cu1GztYiG+zO1Qpv3pHP5fdcoN1AkuWOpd+b6Cot3pecnz8i",
-	"Eb0g8dLPl79KSEJCNOP83NbRPcjhUjYFwZEyl6H2Wu4BSreBBpZJzLRHtpCTLCWZL6TwFaVoYpC9BQmO",
-	"Jjhfl3dQaM140P9wIfxQE5i+drvU8RkXsqrZ1pioD9wRSN2EmoyjBZazFoLORwBz5Dis8h50tUrC9TPV",
-	"sBMP6/k6zqmGll0lZFxu+krdb3HX1sULAH9PL7ipKm0hgRmV9FsS2qwkCBowzoi5JT90O29ZYaSyQ58w",
-	"SWKGI/RaA5BpzEdfkRW5kt6Cg6/VVzFamAS70PJnmnCsnqwoMjjYgr/qee/cmc58eGut4oOdWMXACk5a",
-	"LDBzK9vUuUXPprawdzYzkkusVa75Z1zSyTJAzecvzp58/ovhm1dP91oo0D3dJpRRMQuURs21goM/ThM5",
-	"29d3QLeBwGb3kgvIxGyePgS0iuHjnz1+fgYvdkMX+sNqRpxPOTnC8JZ8ECN9pLT+7kBfen2mm9mPOQnv",
-	"Oc8uzDdWY5pkrRFzjkevrpJcFoo9e5u7CPXY7MtatmtkRsc6JqmEhjA7OUBNo9p4jEZEXhJIYVR7Wii2",
-	"SXkVeKYsXfpXV5pXQoLDYMCaOnKQLEylVP/Q9OjjE/vaB/APqPvV2EqZR0kJ7rb5JCVi/z0Nr/fh7qCA",
-	"s2DId3cT/BsXKufgFw9/aZCbn/CRX90D5DV0ZLBo7JiF6HKGpSI7pGELjZYo7bjtuI4AphXW2tW7WvZ0",
-	"j5Ts6XVP+kr2fAISyAZORePk7bvMCd9tNb7hI436e3x8fIwxxqPRaDQej8dhGIaEEDKZTCbKagK38Zxf",
-	"mOfEOV0sDA0ZXn2praS5ZLr1nRE8R1+8PEOvLV6+lcAWTg5+irEk02XjpDEnGtDacHk/L3U9w+2Z4V6X",
-	"jKDQONMLCM3k0kG0b63ZmHkbZ5Ug0DjqZ0rKX2dT71PJhAG7WnwHk3/8DR+ZXx4Y+0773VvQpUVj9Gd4",
-	"4rRYLLRRfVAWkSk4oozNaSmEcvpcokFaJKbsJiCwhRJ2zvhl1sClBiaqZUFXi9bgxkIrc9yevHt/0L/2",
-	"hulSzn1fiQvv5nqb26EHiGmGEKwfR7olKsv+bLcqU/4HSABN3XBB197ZC3rq99azpLP1VjR3LRs+7rZ0",
-	"Hyzv0BVGkxWTccKYFpPZLjZclROT2VXPS+2mr7OxXtu7XQ24utTSTGkeNMM3o3m7ru4mL2hUw9KO3VZl",
-	"f7VyjXvddXEmJVPNWo5lvJaxthO+M/LGp7VTjVThLoPLw2/4qL7Rkym5tY4z5+0+4gAT4lUS+WLXq/Ca",
-	"n/G0RKIM2qzBIH/z63+Rh2neBt995RG33+7e+2AVqH4MnOBuAA2+yBUeSyf1G/B9yYRe3dX1KncXOJZ3",
-	"CznIdycRFrO7fumZhbIrZx7qyLUIw2yJxAIzW8FpgOQqViIl4V53q2URY67Tqqw4SgRUDZ4TtXHApaf+",
-	"G/GRhlnMhmxurJCOPqQzQFeGWGKcRMSAzcxITB7okNilhXIThIRIEClTWKQkgsbygJnEY5iGAKY8aKFA",
-	"zig714uziHmAmvrSUM9csG/+hEnTpX0FZwRQ5odVhu1VCeStjvhqHloWDFf7QFOSoQOF0v78QVbvT+BU",
-	"bl6dwtuodUBNCPWC7FXmDLOVR9tuuix9w8N5lC0S+QlP5CKRab+VSQqadQOm3ILS1Q6BLcXDZdpq2mO3",
-	"RBTcJPqeltV0YqaMMiGNGFDfQc3gXldAbeJlTKUkDAW9eVDgoYNZPZeE3nA51spwpQzBuRwTJ4/ExZRO",
-	"m2Zt4ptIdcQTtfZrneAFo0CiiGAhgevhrKhpTJv1qPOXQ2TZmVoFVHS4eZjmVmX46sqClRJ+tTxePahb",
-	"kMUr5NcLFi0zBKWCBLM4JWprV8sre7xSUi3QdBW2xacbT4IvP84EHjZ8U9XuP0VfcBQmsQbVbAbHXaj/",
-	"7s0OuvNgzx4iQQc5278Fm76FggPQOb0w2Gul3pieZv6DXugRCi435UEW+2vznYywKMiHlVt7F6HczJbc",
-	"PpxbVeqIxzMyVIKUDHuzIfSu9RyfSYzmNIrUCoGesjLGSmDJEUa99ownMdIJdwjebPSsrmyQ0KxPPQ2f",
-	"KSV2+JmqEPDyhb1qmLvOMI/mNxvmUVtjKW030OODT49ueZzhED5eOUpIyuETTXiYG2ntYahRdG/h5PEh",
-	"sW/oHE9J1Sz9NOESo4RBxJLEyKIshAgeyyBfu3vrUe1qrK2HvPwirhIQsKT+cO86uFCwN4djvKiquRWQ",
-	"Je8apczAuNp8Oq3YxxgcZWEyJh10au6YYalRlRhHwRxfmZTbADV1H3iASyzk4yp5ri4Y0tIfv4BEyDsC",
-	"rr6Ai2f62h4ADscXFntoDml9OaKxxuY1P+oW3RpD08BbxlKgZsjHYl9DP3bmIfqv/x49JeGUxHu5fQGh",
-	"xKaGHdfjTD8P3KLFAmfRcq+DnugeuFPdGN8CylbXL/fuHdw/rMVDm3Z9MPO5GUMtSDxUQ6yzTcYzHE/h",
-	"oDQmtvgPfoA5uv0NYzO9bbYSW76YNE7erhupesiUxGyE6Pc8iaKfQYvc63ctn4yF8xtGEWdTwxSGjQCW",
-	"zyn5UwzVKSTC3s0R1tAtcCib1tFdedYXC/Wl9AUlEe/uibyM796qTv6wqZiuNC3sBa/arLAZWn6LqbxA",
-	"pa2T1zd5bs3J4c3OkNsDDHw0/f4ETL+1BttuPv4naErtBGPho/n10fz6aH59NL8+uPnlB/RaYSRV2h67",
-	"cHDdFF3HqVHPZX8XRLbBx3EzSnYixet3F2s1EkZ/lRBzWa2NJf/1ko1PF4toeZuQI1oWFhBHjEd5ycZK",
-	"WHhgnG8RgsTG/HNFO/54BzSuiPkia78fpu3BXNgJxmHPkxiKH/LZRObNHsgOP0+li3ILWCgZ/EKRYTs9",
-	"P7OuSX9aif9TDcyXH+hu4EY8k3fD3a1e9lnML8XGpUgramdSntE2FMDPVKAWYWmMMYsNv9k8GNLtTGzf",
-	"j7D+NFmWvTlY1uZ1WxFd1WtLq6SVvYOcBQG04Sx/Nvji8Rl6b0FWrg0aboCauhwaIj+mv1wQYonfvuvQ",
-	"MLVfUaDvf/uuA9h1e4VkVPUEGC2QAJoCqplZPjGhH2VxpD/BWMsSZNVuhEdWruHLmFxQcrmzfWjet6ud",
-	"6L6u3Dgg9MQ3n+pCNNPczq50C9IvjTBfEunDie/0NsOIvxk0iHl4Y4QOV43l4MlhbK2CVirPhG/km41b",
-	"K/CV7rTjk4MbuNNyLJybKPfjkNeX5vKtZqPKLnWQqBOugAHVuO6QnmME9OWMC4MgdomFyfUJN5fUKzRW",
-	"q2HgyPyEwUV1GFXHLKVGBKDI5Y2qW0HrsmS10pmrnPZdFVx+dB5+dB5+dB5W+W0++vU++vU++vU++vW+",
-	"D79eSe+/ePLo4UungXaxn51uCQ75d9W4lWPOGBnLTkRZctUJ+T5XD/b3cdpR3GMU40TyYUymyuKNfal/",
-	"pkMynbI2ZaZrl3HnCBKjJokESJIMuSLr3UWuDFgT3BpRdm40KNS4y+VerV624wjT+VADkfndZ+oGNONR",
-	"2hWYqENAhHAYxqX+wxbRrNzyC75j0jbrfslBGRNSLbseKy3kNdKw+osyToQcRuSC1BofRvAAggdQ9ze/",
-	"/ueHaxpRuR+opEKRXY0zr0nAiJFLGOAdoXHOqID+QrptX/6r6Qu9n6SEyVId2cJ01Gnr6x+sLxthuj/l",
-	"euTgVmOGxdCQrxFAaz1Ft8GgpEIkelOuBlKug9/gShiL31A+QT81osN/fA5pTMZymMS0Ct9C34HevHqi",
-	"bCQrVqwNYvdKx9ujSC28i28BcmtfadARHp97k7XHfFGKJ8SmXHqDU3mUTPPTABLUPwugWjaXwfDYh+vU",
-	"IUhM2YRvQKfFPqxZk6GmLE3cMaARhl1bHn3lzluBPFcY+HZXusxFXZVt26LoLom0vA7xyd0Ce2+W4OPu",
-	"ra3yfLwKfo3tBl978+qpV4lvqlNXejpSYFCfjtzwyYKuq9JR69pfl1XWBnTUVD0ufvPRvbU1LSWdUCi+",
-	"j6kkbXU0emCRpgkbx8tFEda+IQ7G8YFsK4XaNtu0Ddu0DRJpTev0Xrd/eEMNl6mdDVjwVnTQplDlRPim",
-	"/nMaRbZaTZGpUQ1auiLHFGEpDjGnlksSRe08qoCLCDOlcpaMIEKglUSurmiF5si0VZ1pfa3vdtTTyka8",
-	"2hhjKNBaM+JTyn5sr/+oULeVEelGz3H72277+J3577D97n23ddDzAxzktOAGXFJUTLUfLZb55PRPtqXX",
-	"SecKeCFOw3FwgkIqoPHB0jahVvat2gvAIxhdkJhOKAnRk0f6iPkABVq/ByeIXC0iOqZSQ2boB+xwwQ+Q",
-	"64hAw3Gj1dAPF3og6N88k+4OZBcpHblD5/YRJ/c1O3Jd354+rMgu+KgQP4BCdMrH24xctlMD76NKq5rD",
-	"bXXG9yGfS4LhJV7OCZPPNR5aOTOnBr7F8clB76TX37rK7Lhemg+RM15g/yVdYC+IG49DEg8ZL+CJfqHI",
-	"7vW797rHB91u9/TTr/o/fXT8zNspAsd4vhIIfzWIuG78B7N6RyB4G5EkFggLC2YW6gb5gk4ZlkmsTINx",
-	"lIQkLCZTzDkjy8ZJo9ftaByr0irGADszxGEYF9fpoNPt9HoHnU/97gIbOC6iUGEd/g3JmIYkPEHBWJ29",
-	"JAmDFgrCRKlRLIn6g04Z1zBtjEuEkUH0QRrmZq+FghEOh+ko1SMGEGoIywRI/XMA6ptTMcdyDKXI5Gqh",
-	"1Bp8jgqQIvA1doEjGhaMJUuc1wyKcUhKvGA5od/vdnv1ztOGAx3ucl6eckw6qflVyR1W363biLuwHPI7",
-	"e3vTwbznhRr0KUCKlH3fsHx++1dfayEMvDTHEdJznJbcU0nuCOTCK2SrpDl+Yw9jKpc29DACy4lVL+1t",
-	"3DnEkVvGrrRSiy8IW+jJzVuXtyrW6M2E+Vpk3QVeDm2nZceYiKrGtIgwq0SiURd1FEiNHI2SpUDNaYwN",
-	"kMyYpAgnMsZMYI2YCHHdOY5NIEM/q0a+10J0gjBbbgnnkrb+qY4yZh/UMklo2Fz1ddTs6pYjelhwVwtd",
-	"zuh4hmBM+mm4qI4m6mH4IqJMSFLEfjvqVgXAPBgc68A4WyhQJOr2KKns1SIdaDfR6CDbI0WoGHVb/rTa",
-	"NG//Tl36zrx07wfrhHSZDZSJe4mVInWXmSXzEQS3IKyi41mwymU04BWSXttTw618/64pn+P18fosMEeJ",
-	"WAJabjgm1TbphmpZOWsZMds8Dqico5EceZbt/LqKKJP3u0DBLSuRP3Io3JcRZlu5mVeg4fMMjVLJkYMu",
-	"CvFSFM9hTnGAY5saYJghPJHLSXLR8A/u3euuy0l2jnSFTPDJBDKLJQefisjB7SiRWi+SrBNcanNWIe1B",
-	"zTvgvOTTw/ueionyzlVTPOdMzqLlNj0Yq1FCLAzXHEcRETK1dkBpoOZYjSitJlHTVchC6R93d5eIUkOL",
-	"WXs6S5YBBZVb0W5ddeSnsgahdZpwepZfJ6X4K7NMmXh+O1Tt311Y4R76bmKLR5jVdN/94UqVP3oJkW3r",
-	"o9vY1r/PW7LM0fXSVW3umE4ay4OxHXV3OItAj9r4j/g4gaPZRuU3pyZ5E/LnQ/MKXXojDKi0KcFRP52g",
-	"l8aBewcAMQesGbwfmCKzQePk7fsB8OCg0Rq4+bPwt5swCT+Uk48Hjet31xr8DbMBe7Eg7BVPJInbQi4j",
-	"4lYHwYdDLLH5LA3hneo1lE0HjZP3A5PBqL+VpsU6tOks75jgcNC4hi+X+hvaYr2377250vf6ejFzP/b6",
-	"JjndIMZn1US5lFHD7dfvKtnM2xJqTcq2pWiL02LVK9Px1DhhFLNitzj9FZXLhgAu7ypnMyuRe6XzhjfU",
-	"Sba4bW2mb247Wkk3XJB4mIhwvex48xqFPIpw3ILSXc4uSCxt48/cftA7wc4WqEPwJeg59tk728id3to1",
-	"qqxrSye+omJsnCp442vSZ700O6aAr6l/87nXwD6Vm+Qpm/21wyxlHT1X0lTyEC8NLC+4U6StX0IzLLJs",
-	"ykKGckpSJQhJRY/oBRckrMWa8H6/qWkWI5tM59Ur13ZHNYt5XvEct9P+6j4kZagNM8cWXQwGdWF6PWjW",
-	"tgCONXheqCbq1z5UZ0SsnJO6EiY/jMdXeCyjpYX2DZI4CkzQRbej0gVfIh3lHjjeAvVPcyOMnUpBoklL",
-	"6XGMRlrmmWdDROXeAzTicqbULCMU2uCqGUKH3W4ZLXhrqccsLkPB4lgsYIQAe0tEWtfXxOkFL06B5UVT",
-	"/7HnK5zcBONhDZqDx7r+4xPjrYYJyZZamMXEJNemxiEVKQdBIkvzi8dnLfST1y+et9Ii+fvoGf1sz5+J",
-	"C6/K9ZozJdydbwSIHTcToHuYX6/7OT8tvPLHJ/v7jVo9C53Sjw2htnWpjZUkUIfUxJD3lRWEtCyeKmdE",
-	"ZCFRRK7GhIQCBXjEL0haqTXDYsDgHVLYkhKYmtAkNFuhJawX3QaeYLbuiA56wwQxZYSw/dNalAEzT054",
-	"FPFLHWegkMqlKVZ3u/UpQtu7BaXs0FtwWW7Ceus4r14l6fN8cY3UzV4rakL73d+DotBNKP70A1SxrkEF",
-	"3oTcWwaGvEHB5WYPra3+8k1KZV1Xv3/04QCbcptzY+CmQk5PvsaBLwjTEbGYTyh0LNeZa9vhJg0GV/2e",
-	"+p+D9mBwdfSZ+p9H6p+fPl4Lp3TQL2tfNzOobFQwZTLwKJEEKe3QFHvozauna0qY6tZXlDSTGzNMlVHn",
-	"k70fe8f1ioSKDMrZQx56+wKFZDijVQkJ6vIdYUrmCPQFGs9wjMeSxIUqtJdfvGp/Ovtp/ze//ndbJSH0",
-	"tilzyiUhbBeDLwQzD+olWOGrYSIKbNxb1Qy5PLcjLMezQh4zViZ++5KQ8+3C/4BOEZOQkLkNk2cNWqRZ",
-	"0DTaHoBVGezdNMK/3kBcFWVf3SLMZV+neawg4XBsE2lWtZVbAc+b8b4vSJwuce5rTvA4FzFeEyfOj+Mz",
-	"tfL+vVgUjLCrvvxp/6tHx88Of/71/V++PHh19tm95w8/PzrdrCisfKxfyW3+c7omcf0Ia0ZzV59ANXfq",
-	"U6ZZl8DXUabIBf2C9lsbTslJkYJwh/6oAEWgTGLMZLaNnALhZqEYXDdFMS8u51h82u72QOKty5BaK71c",
-	"QZRi2fWKM/sKJIJAWJnmJNQV/TAEhqCgH+QG1PmWMMdc8baiE/w2wk8XeTQnNNLZniyEyX34+mdq6ngs",
-	"FUmo2OaswLcbxpW2EqEAJgGZpQZL4mWEmdhrucck4NbihG0IYVYj2uySZ+T4Tc7om3pbUzmQsDqSbhfp",
-	"MAUT5o88F8ar8Tyd9MaSXpAANTUrKBmx10KBEkYBamqvldo8UMu+V5Ei7Bbw6BcaZZdqN2jXbG7P+8PT",
-	"+9eYnDsqoEmJqBPz3oVZ6LXwjjYVgdfeFZ6QOMbRQz6fUyFMEKJekrA37wTAe5Qsv6CyUIu+gUH2IaoX",
-	"avbIgYGUmvIebPSwP91wxEdeMvXUbZfYaB/eKMFxJ/nJJJ7TKKrQsNDfHzV/8+v/tAddXXk8JllASKfd",
-	"XmIBWaB5tdWtaUY7s+aZhdw6etYlVxqQJmumY6phUhe30W6UTWlz/tErnDmXxLR79kPWmpwnXU1sGkGf",
-	"ZE5k1AwwlLFo35Dur6j/uddKa3pbSH26BckVfKEVAQr0aSqAV2iNph5ONZSOMU1iQtrQiC+YE4lDLHHQ",
-	"QS8geDShJAoFwjEZMFNdU0qkcKlrnNgr7elCtuG39oE+VRi0osZ04SC1LCJ95CxGj91XujvY//ZcB0CA",
-	"BfMVP2ANBbs6icYZmCR4DjChwlvp5AMUFe1e0avU9Qd2U+ym9T283aLbegf7U1jt7EC/aiJjfm5msldv",
-	"JsslFbCI64pOryt3xxPmR1BKm6RLbpr5P0hPrxkCnk0ZNP2J9f4J9PFRb95CDVuJFZ0u9Y05ZgmO2rkL",
-	"JtnnGVxCX7w8c5ufnzTmJAZBYOMqbz1M2stIcH7tN975WB+Gs4FMdSVMOdrZXYenW1ZuGncZ0hdSMFal",
-	"1tLszG84ZQ+QxamTGSQ9nDlDFOh6s/Yg6XYPxnbC4S9lVRvdo/UlKAI2zZ9CDzY+3JmF90GSmUtpm+UZ",
-	"XhCEbQ7cHC91DB41ccpXwEsZZ13GeLFQQhbS1xBMJATvsr689uZixWSZK8ockXHDzWRDxsflSdAX7whE",
-	"Qz2KJYrwiEQP0m2CRku1cIsIj0lgq4GoNLgXeSdBbpsUIwcVHcs9CMy5LbVWamZ7rs7MvLZ3+3vebrRL",
-	"K8IkVapmzQZcJwkrMZTDkJRM6PJO0DDN4TrXbashzuliUetGl7EqmGDLRd/pIheNvPW5P+nX3EHmac8M",
-	"Pj3/2bxlU11t+T1Lay7LYvbLs7OXSBdXpSWoSza22Keu/+CLx2qyXr54fZb3E+jfPU6CnGxYiQYDdmeq",
-	"aWdYar8h44w8QDrIpuOlwXQhc04N3dJCd84+z9NVwRNm0XRndY+Q0mojtYj1MnTQEymQRn8AU9T4f2Mi",
-	"k5iRsKVTji5nBExWOSNLuEto8PkyVMhwRnBYByhvnZ50dWMqXwtK0risQdVp2EvIviFxO10Ao0fXKsCb",
-	"lSrMsBjC6MvGYCXKiXpmRHBM4k2eKsoJ3Bv1xwfhITma3CuACHXbx7g9efe+1/cDB2mzb/gNH9VPAH0C",
-	"z/yEj3adARphCZDEao9+w0cGH9aUo6pVhUBuKfvTpQcWL77A0VCQMWe+Bj+v9YW09bmiLkwiEsKHbT/n",
-	"1NVgrBgqbLuf0RLNIBuIRfkS9oN73VrJGhEWcqhe5g3ZfG0/bGdDYyxMkkhPzIQyKmYkRE0skN7vZ3RO",
-	"9qwsMdNlgHwLjrDuUbt/cNbrnvSOTg66n0D0Js8xP/juLwaD8P3hdVv9p2//c6b/c5L7z2Cg3/CD1cXw",
-	"67WMEeLeM98ZwXOly5CRars97alV2F4jVsI5WhmV5uyppdy/JKPxDMs+XlCbuVe/G2sGrqhRGtOiYVfi",
-	"OnNRHJxnaxRYMScNSvLMI6yqtbJeqyyMWtRDjFymyken6jrHSbMDjWtEayosjKAvWP/l7a53oeU+o8DN",
-	"CbPMS+Wzap4j0sMnLPWm63tdWzv+vK0nrm3Ome2vyNJjsheFiyvq/86f/eCH6gTYv3fn7iedvxgG3/3/",
-	"uu3j0/Yvcfvb9ru7P6hAm56t8gJZYPi2prltWWENQtRh9/hejSBFpeYrf1/fuuPv7+iY3oVscGBZSD/e",
-	"0vrYLOOvsjT7kXUaxAnxFGFXvNm1Lm6uQfMzwoq6yGzRtGa0d6R+2TjpcV5h+tsZ+OLxWX0Tfy2z1NFM",
-	"67brSs1V2+pf+9aSVvPPD4g2d4asrDM+ivy37cW1X7+5UiwlDa755vUaPeQv7tb6Z1M/oFnrdXXd9uXr",
-	"VORrbDwJPto2pegDjKjRqj20LHTu6fukdXu5vaYyrF3tLyReFlR+KvmySsPVKtyy8x+YNvbZTJpYC3aq",
-	"DX7tIxGIykJfhe9Fh/uo1vdsSfXvt+bXPhJhkxg+rOIvego+kG4Xki/AyzK/Xa3+UXHX08z2xz803Vxp",
-	"oAQw3ADhMBQgQJww0DkhC5E1srF03wEMSvIgC7AgHAmeihk5IwNWdiHCnjXRq2ITZB2G38Q0qnLHrmjb",
-	"mPe/1fW6bWUfFH0L7lnfvG+FSl+ycZbNt2oMf/A+xOp5qp6eMzr3+jnenD1Eks5JC736/CE6ODg4RpdU",
-	"zhBGgXadBYhPJoLIltUgWjBv5brbjd/uNZFqZ3nWGdKvh4mulAyHWTNuT/vWrM04lmiGL4jaXvBgC/Jh",
-	"EJ+Ypmwd9GIyQaOlV11WusBxElI5BHSgobcQ92VM2kp2IbgTzTg/R5QhMpmQsUTN4PTNoydnw6dPnj05",
-	"G7559TQwoIKCSDQjceZOBT8wn0zyK+INZuAYUpUYl97KOIsSPCYo2Dc3B0jM+KVAzUBfCdLveg/Ojd/+",
-	"vf/9t//0H/32L//eb//D/+0PqJDx+ZCyYaV74A3Atc3xEsG9ak4A+AujEC8NZmVMLnEcFvLGa/YGswTM",
-	"8dVQv8c/E5FaeyE1FW3K0o/+KssR3XsAvY5HxFbkGkuilCO6M0igjHzKVpKfwbutor+YmLhDQjmTMR0l",
-	"kGGotdnQGKrrW+Vmz5rzzUP75LUpXBzq1gpjDfmVicP3pcqMKQV7BUA6oWgbs0K3N9N7AQo24IwnedHq",
-	"r9zmJo176DQDqiy6D3SXDZPEZ58Qpu2DLUWPMAMgEfNm1AS62v1041nIpp+8fvF8/aafRFjMtBzySUIS",
-	"om63e0egUUIjqdgEbiXxSVqpkvUJHeMo0vgHumUdQ4F+/SVlIb8M1MQZsaoHA3FkxQmYMmFuDpSFbs4k",
-	"M4LiJCIl8XWvJh+uY0KXug1Hr2jTD9rIvDo6wbiBZCWI1o8VNYN7XUhS683V/x4AnHjPYNti9AVHFrfu",
-	"AerBKe2gF+510NdKCQfO4gVO7Bh+0GQE7wca83/QOBkAZCtgYAFl8NNdeMdd+FWPZ9A46XRag4ZJMhCD",
-	"xonzneug2Nt17wEKBo1BI6hQNQezYtag74xDLiE1eTjCEWbrUNYsqrLkuh6HkctomXaHIyHw39rWqJ56",
-	"KcAfr9DHXEitkPVdZY38/MXZk89/sSNlDGXIfkqeKinR1tqvRMSL0zdnX25Bgz1HqRfmkTqAEi+JNBwP",
-	"OYuWvqzlaIlwqHYfSFceC+gdoEht8jhdqj1rTVpnyAON+MIZQdAHNBFEPcmmkW4+0OZM7Qx1+zlZinpC",
-	"2AEvr7YrzviinYBbIObJdGbBWgwYsIV1hrwRrsFjN//4nMRKx8lKt429AVELCeIjopBpN+xpsOh1LV1c",
-	"SnSyzNDb3uo0P3I17eqkqh+BPALdbqx5mbYgaxUybvY2nxsvq5/5J+CO0GYLT6Qu9YeDRzICsWd7Rk65",
-	"PjbHlaX/5hU5btfI785UHjkAUTnkeL2ilA1XdRRIzSwJ7LVta4FO8aj0tts+fve+1zq+bg4GHftX/7oC",
-	"hsCSq0s+wHRYDnVres8B6Jm+gCzwO1jbI6LB1TFU5GplY9J0HyAMx9bYikZb4M64nFE2LQCJ5FX1/bVV",
-	"rAbXcUhYuOB01R4Ovnh8hqDzpHkmSK2hDIXN4ORIjjADQVM4JjxQ+7ulRmifPewe1uPnRcxvz5RSL69p",
-	"SC1i/iHNKEWZ2ghr+w67fYaNVattbslRTEOiKU+9Wx10qm+y+l5f5jEKkkjGODCjd19LBYr4pUY1g6Tt",
-	"EGE9BTM6ncFOpDoHkMaWkijSR1h1rg/UYlzyWMg9NYMRkRaETN9s1EPRuPBPyvdiWcIc3cyuTPl4a6ty",
-	"EfM1NmX6jVuyKB3ENkbXlHIqKQDo5n5hbHp52GoGXdS510EPNa6bbdevpnHAfM9fwvkOq/0dh2iBY7lU",
-	"5zc43YHcaSHSmXZQAEWDp4mc7essucBIqwHjDH2Ohfzi5dkdgcQYRwQ10/f/9V+hniEqX3u1Qf1pbCrv",
-	"huO09G5Yv8KRT7QlDipC67pSgewCLw0eGZQqoqYVUNkXhVrsvXI5ZBWeRNc/kuxMX60rvjbZwEYJKBWX",
-	"tpcuGKW1HEe5r24hDQtGru1o7wjItPl12jR9vRQSRK+klNFwxpNYeCs/9E2IsFAY/Z5pIngKZkRZW4kg",
-	"GVoFWiTCIlISBuCFlzgOWyhZgETR6OyF7gCHXjIVK4VDvWdHWKziuNA0mkmL7GPwhwDyNij4CZ7TaGmE",
-	"SqpL5tBRh5k9Zr+ldn1wMmBa3xqFMVraL6VxljFnIpkTRGXL6Gauk1xN73p+yVBIQmg05jwWcmUDdQbM",
-	"pqz0ut3CFu11d6SF83PIWSJA+uGssnSVT+01PA1C8TP1bOmNMdGtTKvY6EvgE9Dqodr9ubWS+JwYJoa3",
-	"tEBfUZbwRKjTwwiPz7VbTaAxXnSQna+jvKvUrXvnySgi7lTd/zQH3d/tdDNzUvffKQ3Krxqgo5ws8pte",
-	"0qyoLQA+yNU7wC9ZoV8uxpZeK8VMqfQVwVi09cpHJJ2T4becVe0VrYOenD4/hQgO+hZs3dTdq7YmnGbH",
-	"iVT7AqBh3WqON2cP82r3VFCs+IRNZ5jWOG8q2//89uxh/fqaFjHc/CFtYpe6D2wA6rHe0AR0Fm9rIxDe",
-	"scYMdL5zS4YgHBV2dT4x545UwDcF0aeW4geCGx4foK/eRt6qxy/xsr2IueRjHqX+qmYAbwr2NvdcaRLO",
-	"ybLCTYTghsxndU6WrndIM03mI9Kpcdu4iTQhizpOs2awoABboAW4mhO/16ymz0x/utI35b5f7WUsiHZI",
-	"Be/TJ6/3tWeqs5gtoExAnwbAGhZoyqswk/HSdUytd0oV0x1TtVJhEbcq4uEeZ3zpNOX6p8ux7JwjvSIG",
-	"Vgo3rw7cud5mn1W7xv72+yiqZMOa6GRJ/3rC1v5IrD+87DN/15pzq60zn5lTlCkuc7t7rLjx/f7zsvO2",
-	"2tVd6Xr2+lHXeCvXnFRXuAsL8b587LOgsfPWS86b47r5fAk1Nv9kV63rq5JW1p5It0oxefPqaap0takE",
-	"bpHa0SLnozdHz71BRko6iFp5KKUE3I+JKR8TUz5wYkpNWL2b5ZLoZpdOKol5abpdbMxDWfdjHirjvt2/",
-	"DizSpl8MiBlf5KRATBi59O3/j/knH/NPfg/yT1w1BMHTT96K+Sx89536YzYXnXdVKsmXqLIyy2Tr9oWb",
-	"J6PcVHfrd91cbW+Su1JJMzoDn6FJbOHMHKM1CrRSqxojuTNgrwwItEXQiIng0YUJ8aJFTC+wJGkyn9J7",
-	"Fod5tETB6dOnL74evnz15GenZ4+HL96cffbizfNHQcFLWyM/5qaT5mbTfMxp2TqnZX0SyZfPTh+2X395",
-	"2j+6V0xuyaW0GEcGYeN4uYA0h2LlV+HofjkTZDw8OP/VsW7CsKbUq390b82IPubEfMyJ+ZgT88eUE+Nt",
-	"knBY52Ufc0k+WC7J9tbhrpNObrW1wJ9CzseN0za87TfWblhv2kUuByJ916f9tcv0MTviY3bEx+yIquyI",
-	"zRrQfEyd+Jg68TF1Ytd2T2WOhYsbUl99/j4lP6wI/OcyH27mOrgfHky64/7oGH9KDif3ett6Dz6mStRM",
-	"lSiHbZU2e0rZuQc3AGCWuKhq0hkTSNbFUerYFFKNK33uej9L7O50OlmRPA7VdkVWTBcyejNwk0TOCiMs",
-	"4xhhQVY7jE6fZLNupGNE2fmJ+bQy8FiIAkUlj+m3IN9O0Gca+0gD9StCzpT6Nkj9eXL1KPdFNDwcnx0v",
-	"ftqf/zK+/9XV173R/kVv86akvXa/f+OmpOVGSge76PtXRDD2jNmLKVsBOfFM6yS7EHMMpnvKJbpARZv0",
-	"8ApvA/y2Eqo3bUqptEh7xGX16bbCKnGPtpa1dOuEhWIryhCgpD9wYRW1TizFcv2n3PXIS0Y3ehqTHtQs",
-	"gdDPV4zwFFxfYPESIeHkmg7ULNEGo9xqhNs1d0kgE2XH2wyaspZb0Pb6NetNIIhWpafAYtNVNWEKSqom",
-	"+o7eJHnHSH+LVk0OMLGlJN2eLUfi57m+yCO5aSgyYFWv2lRS5wRgbpnerVJQNZu7rtBhtTTMDeNZH0QM",
-	"e7KhqqXh6v7lq5t0bCg6NzuTFuRqDVm4GSJdSa6tc69s9HZnI6/ckZt3ObVvXrkb/Niom3Wdy2y/dSCi",
-	"+nUrCdpV3t/3u2E9iXbkUmcLLT3gXjU39J/GBvbPHVx+gNq9KujQGtu93dvCbtmEgM0/vo1JUnn+cl2s",
-	"lRvo/U68TB6nJkQz8r5tWwaSZQUKjeqo4xs0LnhB8UIdrZQNrP3srQFbkDhrpdPE4CzgExSsSjQMtKMp",
-	"RW5dLsjeAxTcDawzCTzYA8Yn6at1ZktEhSRh5iEO3g8adweNE9Trdq+DDnql4R9DdDnjESl1arxrmGBK",
-	"YPOd9LtdvZHc+XdO/2b58liEc7x4q/fGO70+anVh5Z9xRiWPPa33c3C2G/arvZ1T5AYxpC277JaRbJ2E",
-	"gG5l4xXwMawZ7vHJwc0MK/hShCVh4+Vwnieud79fu0vMnAhRbNba4OeNqk9m0sRGDRJ2zvglA/u40WqE",
-	"6t+50AH87FcsvqIlHQWD4JRBaEZzqPqiQqN36wyHDnqspIF26MgZYRqOVUCNNJUQvY0JjnTmNI6QEnoR",
-	"ARy5JhYoePnitcm7sJt6/z0Nr9OQ2/57u+nVr5IIGaCQE9HS1edOy0Sb2WNlkm7KSgVKFmljK+bkZnTQ",
-	"4/lCLlvmHepJuA1QYXMjvyOMNzyv0V39WwuPWHuXvEk2ySiiY48Xf8YvGcISOekpcOu+6UhbKyf+Fg62",
-	"K86JjpCy/OXtSWPG7Ha8cXm7vLkKe6W8zzc8KLqydqvD4gbieHXkOufCB41U6qK7GdK3eQfIx7y0zAKd",
-	"9w7zmQ9eUZrKhyq2X9uzcsU22Mx6dPfIJnPkPzQ5a7eWOXZydspp9hucn9z37OgMdRt8vBXj5mKkfwyc",
-	"up41ywucjFIN8EWMtYd2A6G0iDC76UoWuNG+0sePZ9TXFxPOCeZMAJAxNCSgji/hAkvPDVScIIiKot/8",
-	"o7+vjHT47yQmuYY16m9dUGiLUfO2jb5QWoc3gsSmsqi2LX3w/dnSW9nHi5jymMrl+uazdR1QdVzCmS84",
-	"p+1TYnIz5GMbZ2l2qXq3aHftzF+qV7p52IHisTl32O/mWxPfrsfPO+9r5ncX2svdSdvrLuctNTVXQbT5",
-	"eP1oy/Upyjj77krCt2HTSpje1xLH0NjC3JHBpqmDR1AsnwqQ0OXSe7tLdfXyLBRf5mXaiI/+PO9BTT+n",
-	"7y7kWxx6iwhMbkbuzWMex2Qs2zMeC9IegRt2uT6lo+jU9OnymEdr22YUOk6oRX6lHqvtrfO8IIsmVmX4",
-	"dDfJ8FE8UDZLRtDLw5mRg35uQg7y9R66GVW3fTzstN998oO1h7n0o866Ve2Kl8ZrcRPh4plGXxB+UXSQ",
-	"+OU5npKhoN/mb+37M+hKjc57W+hDGGLW3Hyhz6YZHVVTtyPjvVLEWH+2uQHylp3a8N0Jknb5WnmuDRXD",
-	"kEQ6FL4iLYIjHIaoycgUS3pB1A8hCZOx3Oug505douRTDU4IrqDAysq60YJdDS2Vmb6eaPkeCWm2YVVb",
-	"NBzRMfnz6oCVkq75Ls5v/+LPBwPx7pM/t//wRq2mMU8W3jyCZ/yCpEno2l9PBYL7UTMAlxP8ISxUE1Z0",
-	"6yQbuJCf7jVxUt+GzVSDbwLtdTdzcO+BmzZvqggEIsWGOl4F0xYSLyDpewd6Bo5Gq0KCaZtvQyzA6oJ3",
-	"tAkN9sFnCscjaJeTJv3DMDvIoKSgQD0XWOeqFBpAVccZT9JVu8BRQiD7VnKDIeX0yzetF03L1mLlbr/b",
-	"/7Td7bW7u0g4+D1Qv3R9n3A4u65Q1RsUn/lO8gX6ThnjCRuTOWHSlzwZUsLGm86a+9JT+woDz0GqKksl",
-	"uZKo+QzH5yG/ZIVsUXWDTQyOiVB2qkBYom7/pNuFRleA0TLiiTrh60LQzlZZi72t4k2hf59pT7nu5QB7",
-	"ASoSmm5+GWEFDJmMlOPd5zrWO77r+V0xoknM594BmcL+qhH1dzAiSWVUMD2fYUU8gyMLZ+g1lkkcQt1z",
-	"OfNtXdSht5OogyYy43h3TjN+aWUbbLMoQZ39Vi4mxlFkW35RaISUtutoCjplBBI9gSvlXgsFADcDFSb6",
-	"apsyDUHTQgG0B9EX851CXAcZjiLjlYG0PHgk7yLTd5Q3afXwduE3WCUCt/cjFN76OI557Jd0RF1CIx5C",
-	"LoHJDMYMT4EEdPryCWpqb20L4UTOWnqOWzD7eycII5EsSCyILT8dsFh3DLYOzNOXT+5oGKCQSEyjQeME",
-	"vR804MPq34NGp9MZNK6vFT/gRTmXQD8GPi0eaulwgSMaDk26irpbDzA9mCllns7UdandcfbGDZYGJvGR",
-	"frK4EuaFdZfiUfr9gs8OxufB1ZZKCrXQHI9nlJF2THCofoFWYtrSMzE/NCJCmUpUGgAxzKakgx7DukKD",
-	"L8yWA2ar3mB9bSU+nBGoMKkf0Oung74wig5mWKAxjuOlLtrTBU8hgWRlgsezAbN1M6ZSE5azBV5tecnR",
-	"nMcEnVMWihNwcKdYceZ2IM9aY6OIj88FwrpmtGUC6m7AOX2kCX0czIWhri/Q9pEpLtjTb82F6mPAejHt",
-	"UHW6/B3NM0TIzoAN2HdIvwR9Z4b53YB912634f+ry4fdLvoOBQVuDFBzhAGbH8+JVPNq9pcSY/bebwRn",
-	"gRJrTCSLBY+VeJ2TkOKh4p/AudNEsZ1f1IwNkzgKQPTBoWnIuByaM5/6WTcxHYZUQLRJ/QQ10myqYf/c",
-	"19kPGuSMIR7xCwLYcGAru5cA5Q2Ks9JLRlH7nrKXik+hJnbMJ5gzNCfzEYkRT6ThXoFCPk6UCCIhihUT",
-	"m3QGHXBSAgVmONgrzKJdhcLPFt5C/a7h0+z2zX5Rqzw006J+tWeeIWXmmKR+lVwuinedk6X7kxAc1o0U",
-	"fwwJo8Q8ZaBm6JQpCyF3q7v2MF8MvThN5AwEcFpRo/v8IpPW0rIAbCCZQ6M60ZInsdhDhl97il8TZl+T",
-	"5wy8oMNzsnQJcH5K70o7s6eT4c7kutmxlPT1zhHJZELHVM2E9U20Cr+DQyZ97kA9N+HxiIahJgGcwC6n",
-	"q3NNjiZg+eIWoYviL9ltGiETFm2GY6LHrAWG86v7Tf2LWQHYmIBeCUKMhAGIKGgdo6Wd3tTWrhnOE2le",
-	"Y6r9XerHIp64H0+5EnD58lQIPszBEIwjbp5yDnBDyfkw4pfwcgummL7GTvShmmg1GROesML8pD/pYed+",
-	"iklI5gv99dJ+cnFyDN+mHzxSH9Qtz3MrY68fq+tjziYR1RtREJkshiZbSo8yJBGF4nn1gpBgvdKmAcZQ",
-	"YsO1RRrt1BZ/d9azeMmd9uI19TeZm9VLJ5gzUp4E5wv5CwucbZYeML1SIXrpMLQE19f6fb2lFzEfKwtg",
-	"FGkBC5OeilfI3wI4EGmkhlF/e0C+MtdsxujQbPRMLDo/ZAWKw5goAwd421HL5r26y2maleoUNqoP2kRT",
-	"WCVTS+vOgGECd4rtJY0GBdMA4E+ea3Mq5liOZ+4l8EElDF9gCue50jVo2ATb1hGw6a5zJHCaf2sHqqY2",
-	"L5YVD1iJ2weujZUq0KXlmmHSv4fkakxI6AgRC5lArmY4EdIVL/qJWJlaRsgYV9hwlIillr58OMdsOcRS",
-	"KpYUhk2OrKUilXkcBaip/cE23xvKd82dmqGsNQVmX5BxCfTln2DqSBzzl33+wOgYd64ZH6Z/2xTlooY2",
-	"/JfxXWm9dKfGqnUsco3aBQYxS0Pm6ht0H26qsWIUzc4ZsXyuyGli529lv6njpNd8KzwHmXpF4w3OoCXb",
-	"Le0/nw4DnMOO5ea8ynyqwm5zrhQMMJNr6LHanCvlZzxGFvyaGRMOrcZwcKjNfilbEnBb2RQo/myL41L1",
-	"b9MsnMnKKX+bXVmY4rzqz92kNb9FPc8p/vRH52s5tQ9w8jmVlCLaGztA49lrXZn7rP2loE/VPSWFqB05",
-	"oAVhjQsar9Fq5DUFLJKjHkxRYknKQdWhTxMU1t5cLfxq7Wv1Fkfa5f5MhV0RVT6VdekU5ESdotiVdDZZ",
-	"lkE0MS+qslE4kkrzqRUasApleZT2DXC4p3wucCK+2bFAxzYXhXscs1eNq3gmML/pI4F9g/PtzDJ0+hQ4",
-	"11270KUqbxaar3iswkbOq2+NQjW3OXsJJtRr0nmupHzktaM8Vxwyq6wot9eBc3vOsEqXKmPZkio0M5Fy",
-	"REnJZMsmCj97zB6da1cyY5yeA6WTXakfQVaQ4DUKS78rm9D5sWDvlK+kVpLbHiGvJZ0rRRupeAkyDHMO",
-	"07K6zDtP88U8ToTC7408RbNkjlnm3DIurRYSeAIhbjHjlxYPzody4fX++WJvqdnj94las5mGqAnxRKqd",
-	"R8HP26/0pfaTMEAzgkMS77XQIiY6bsg0tFlsvGV56rq9nzy694v7Xx/+vPflwfNPf9p/dXR2/LPuL796",
-	"uNaNb0Ub+AdrOBmfJ1H0M9Db3vH95PWL5zoSquOc2qny8gk66HQB5I1xDTugvgOet8BGQgKEF4uIEh1+",
-	"td5GPGCB8SMJjjCydyPABSRsTGwHH0kYCjBbvpicoLfaVQfORCBcu+taKCX/nUVP1gaaeu27yqhM5WyA",
-	"5W5g9E/DkFSselqoZ219zkYcxyFlU4TVY6gJECtjpUlhVmIyiYmYIY1DhgTBEQltB2vFrDpyWAhjpsU6",
-	"1Qkp5p47AtF8vL7Xr5nyqkWT/wvpGUY6o1YGH5sKJHmea/mCMOyt3tEqfPVcfsMpM4ckU9644DxCTcjc",
-	"Qb/59b9w0PwsLp09N/JYo2SxfFQHiph0NaMtY6oDxFTYUc4qONOVDupdXa5yLSl/A/QiK0HsjYQnGiTH",
-	"yXsYxfzSJJgESRwFHVRcLJb1XxgwdZvTwIEGMJ3WsW/gLUZ4fN5ClzM6ntm6MtNm06FIPacm+3JG2ICp",
-	"g5YyAnlIdJFonBB1lkoJ0T1NGeKJbPNJe6R3giakhUQyniEs0CmTs5gv6HivpcN8Oh8DUmiw8dsH6j9/",
-	"pr2ce2rc8GlEmZHx5ErHL1DME0k6KDAO0WwkVA6YoocyFNgcE8oCZComWhAAbqHRMsvfuZxxuwaISi1f",
-	"8js0e5EPNA5ejCIygailJaXsBygg2tXDMsnmfs3W1ZFTUIRqKs2EqQG2YITwIgitVs1mLfAyl8GqOoTI",
-	"HF2QuGPp8oNQKf7Mt/pZ0H1FelbSCFD4+5aDa/X/0Ed0vzRy18W4XyHODI1yE1FMEfjlVXdx/xcr/qcO",
-	"gFolgpadqzui4Dh68+ppSwfYIJ/JMDs2UuLlVw8fK8kXRUQtYvN1/+je3gqULy24s8YC++lB/cfjCM7T",
-	"NPwRXiyGCyMylPbt3wPbO/3Mjx4fPyPRjOP+i8uLz+PHz85+Mk0efok5+aon77959fUo+eInr4W8bI+f",
-	"+Z439uaPFLH6ustRPwKCf3hw+sP+5z/sf17kix/2P8cL+sP+54o31B+GO37Y/xxG9MP+55ZD7LvFgjNB",
-	"wDXyI2g6A78DQuKP1ITQ8JNFzCc0Ip+A/f8Jn0wiyuAQSIQwt6uJ/9GGTHC/d7y2k572+1hfUm5v5bZ+",
-	"yxVBdVXRQx6Sx2aLr02ZLVreIESAgjAnLJsZKMAqse8xc6plWNlbqvPxlIHtKAQL4Z8qkjsCLfCUGNHX",
-	"BH1oNsmAGRB9EMs8kQ90xHfEFc0xQVN6oQPAS12jjacxIcUe543T0cNe/+Bq+e2fbbj4utXXOsDYagFl",
-	"97oB08vP0IioaUidSjsXVQUmrXvGeBlh5slgWJnS1ofcyY1T2nITlgPvjXmWDzrhse0U7n2JAVodwg2l",
-	"ZXiEl1pvQfpphIV6o84sI2gaYyaVEQTtqHBkkDtmZG41b5wwaP+hjsp7pZYMa+qZXTpeaEeCeq9usdXE",
-	"yJ7WdaOtMWZISBpFiuGBMr1pi4ayQf7gIanXF26r7DwNE7tttpPioaeANVMLUlAt95wzOYu86XTgvPU1",
-	"J6Tq/KmP8FlTOIuOD8j5zbEis9Bg/rim0ZZi11Un7Kdo9tDIb0FivXCeCoN6n6yTu+uZa5vOuzrxcKtd",
-	"ugLuAIgtbkA7bXbZ8rs8B3mgWexGSYkZo22qGR2wZaz330gNWLQ0ULnalBYQu4kliggWGtODT6wfSbSs",
-	"h0DpzDFnlve8ajO96scncioh1yOnVGCXBHeDFoKWfXgsDY6JWiuIzZIJvboLsEHB3QWO5d0CNuvd1SUA",
-	"vWp/m9gEMa7W+AwA/M0nqgoj/NSF6EbN4Nigec8OuvNgz5otgmhwyXkl3vdeC42IvCSEoZ5mg4NeuB5H",
-	"25nXtcalDQ+aodTcFP7idMeFIwzb37EtH9Ni9aa/Kn1vB2XpBUJf6+jHEzbhm1ocWxaam2QJ75EX6qms",
-	"CxqSJZXipxJdYjU7IbG4OzQtvKmlf1fjXPba/YP1cExr4YW9VuKl98lFBUg1HB7TLnhYQkZ2m7Jimv1B",
-	"p9vp9Q46n1ZjNBHCboQ+VQZrguOmr2vGpdmpsB4oSzFvpglVJp/ByTXQKRVp0tCUCknioHDodiqjfNC2",
-	"8RBPSQFEuPGMf0ujCO8fdbr1NGlO9eXmrgAJSxeN3GfTKcl4uoZkMBvuFvLb3a28s/T21xJLUSZUme/V",
-	"hRUbI0zqAsHRctMRK+K+UM9+BmbtzaZPvewVv/TZy5JXb6SNByu/zb+s2HdkNc/CzANF8CZn7lobriqk",
-	"y3uOa59DGNe0JGmaRO3DblfniY/4BdlTZ6JxhIXwxGASpVI9iAP6LT14y2H3ILfT61nmWjx6znWgNg6v",
-	"rtYWg3pgOd2Mikqy+8dbvFrHK6vIPSqQW/NwUioarwcZYzM5Kod41O23IMNMLc9R91C3pkxzD3VoX2c+",
-	"pxGoMU+iUIdl9zaenwJb2wL2QoaLadtqVt4ZRzq9dbndigmv4g3pnDDQXjG/1G2DYFvB6d81unS12Ywn",
-	"sQMv56TtCDiOnZNl3harKFLz0flUQ86V6XxOcEyEbMeYnauDkTpW00iXiMxpFFETmDFVeuCkY1xbUsp8",
-	"UuIo9ByLFkfdPPrVYS1E6cXxUf7MAUf6Os8d5/m3V+e5Il7KEbQVPT5q6BfWZYJX+iBSsHLxeEaGUN89",
-	"7Jm0ObG2ZbRHPDnvOZrf8D2h7/nDuj4M3amrAPlf78kUIdNHQK9flwKSKpdNVbBRS9etxoTGQmoyhtup",
-	"c7uZrvWe9O592Ogn4OIMQrzUUaFAbfFAo/gm43MidWgrltbZZc7dJHSbj0V8jKMBU7+0UPCLX/ziF+1n",
-	"z9qPHp19+eXJs2cnr18Hew/0h3SpUNbc1fzsJOoqUWJoUeayLqaiIWrqdiPqdq2h1YmIJ+AY2fOU1Rft",
-	"FP+JwcWQvcEkL2I+X0gv697v7tDlZ5pONHUwVBTSFPqHNT8VEyw4o2zqo/h+rZcUBJNOw7WN8vLT4dtc",
-	"xd1eJUVaFVLKM4bM+2f2YG59S7uqpuhMxENl73kcXv2rq8C2nTQ2I2Q4K5Nxr4WCQ3XdpvSPlmkahfXw",
-	"pDYGFk722R2BAJGqhYIj9QJtgLiquH911Wg1DuF/j66u8gr3CH5eq3AdtEOPncZsdIJPrIMSutWrrelx",
-	"L64Lz9zbbZ8kjZdxdHOov8Nae+WcMl/jakYuA9RkXE+PsjNMuEaXv0BIJ0BNqGiV1Lb/09AhaM4V0/BE",
-	"l6EvpjEOdYnNjE7BE0RJ3MpjDZjFZ+QSeB/eD3YhPJxnAn2THzWlKkUMhqEtKIgnSPubGlpIIEy43tit",
-	"YQYpIjYOw5Rb+WwS2dD1Dy5uNwS1bPJjmpRaqN039/iCrhl6xI74/UbBF593xy62O+Np2MRMiGHuAnaD",
-	"6/qxEnUNrmQJEwZPyVM+rRAtpk5Xybt1qYwr9+p6ZjMFIsWXfbrVyyrN5UJoUBlLuvVBpgPTPFWQo722",
-	"srLMHQjei5oPI5yEmVYoBA5vaIlvTOJRW2PM3BaR4YbExQSHWezcqdh36duGmPogzDU4ZOUZ4vjezkBu",
-	"N/Zhp3HSua+/n3uITuc4rfM0mX4sTFNJdA8Cd7LvO30scxkJpoInN5L9i97+eIblfjZf3uyK8jGo6MEB",
-	"HkS6q+m8zijglWi0lCQ/mLzvQCLNXkWN16/nISii4/bquc0qAqtn9qjkGIkIi3MdHvT1RvDnMRQOKPmP",
-	"PGGLRJqIcktvplAdrASibBwlYSFFqN/b8YmmlN2y5SHGL0pK+xLaPkqUvkEdqCg719YbFkVUD12PVkQN",
-	"7G7UtrEYNNukcsNCs61I4v3y7OylxRZx+CQmY0IviqvnB1TMHKU1WluY+ri1PAulM1DIks5nM989ZI4X",
-	"C7UEfGK9A7azaLobYzLmcVjcjRZovt/tH4Jg7FaGy3aEv+2spQvG7VgZBWTuXEWA9ZoWJs+RkukafO8n",
-	"aJff8tqjJJa3NQ4thm0xOQLyMfkEJQA9FPGpaCFGLpUQhy930EssBAoYuZLDcRILHgdqzwb237Yjp7oB",
-	"3mb6nXLtwIqw0D+Xbc8bAugao9eXdpbRmpcCB73eeki4Cuhb96W15p14C+RStwSc7pEWzrraTwcEzJao",
-	"RLF1wHAtoK1rw1QlTag92S+1xT3sWxhLG1OwqJQNDF3a8l1NT3r9o64L2KyhXBvXtfF6X5E5pqAD3PGh",
-	"Z3iJJjiKkIjodCahLC3il+hbEnODJ8XaE7hmnD+CSBmRevi+H6pNmB8i9yyrD8rj5OaAG1mxgsEHkrsW",
-	"zLAaAdehwsDelj++hQ2+hai/GZ5sRjW5IHEZGHKH8K7FDtJ5Gr9wztWZq1hwNMF5M/Gw3qT8/qDJrkgk",
-	"S6sK1qaQGZTSoLDWwQMDATyRJL7EcSh2kGsGdfeV6dg23yvFWDbJTsqqFwZY5OzF2ctyuVNlTVUBS7cw",
-	"YTG0kFMXUfc3v/7nh4A98/r1C7dsSDo3jSNM51nZ3VPKkqtOyO+IlrLW1IEL6ipLh/+NEPad/tzVxwNt",
-	"p3t4WMv9mp28y+5GrSVqpUk5uPywI5zG2RmmyMpG25vaR2YPefBNwzllgYHS1LxvnGkPbNwMKqi1BKC6",
-	"Y6BzN40B4PCcLHNMbhSt9ne+Kxa/1wgnOLvWY2AEGopMb1PF6hC5L5OWVg0n0h2ai6pITexvwJqH3YO9",
-	"BwijIAPn0b1QMUOMUNhg6mPqW8zEDN3XtmwRHI1hQtSfA5aCmgvJF9YBn6sXz8wQi6OR4h7kvcf2tjKL",
-	"CTJOYiqXr9X0GfOE4JjEp94UotNysbIVGD/5+gzxGAA3z8kSNQNx3u50OjqdEFYH5AS8PCNlJuVCryI/",
-	"p6T+R02eo36sA4gpgPau/rSZ+ScNW/o3NPdn38UL+hVZNq6voQ+ZzrstfDX7pPqScdGYFTux3VhEyx4f",
-	"hbOIWTjN6IaWaR+pVxYqAkTLJByrx7IDRgepSSBMQtW4Enmlupe07aUz9QPWDHLF2ifoM5hqpEEI1C0G",
-	"LFS3uwyKcxOYyawqSjcLW/2hdL3RM41Sol5kMDQchDRh3VyH3Z7aNHB9wBhn7fwwLWzrYfegg6DIRc+V",
-	"to0rTgMP0MLcGUMdyoCBL06dt+Bc2UFv7NrkSIoJypoLnCBbaWkBYYMZFsPsAZ0TgAdsrp1fEtPI4iKA",
-	"RyG9U+9XA6PdSM83MFI1pY1W44LEQrNct9PrdNVugNrWBVWHsk63cwBRITmD3QnFxNhBUYZfp8RjhJ1G",
-	"Ecrd2YISyFYKlacGoXZmmBhcB+dk2wAqNPM/CWEXFoChlXIxs6S+3e92TYGHhZ0HJI0xvGEfAMVctZce",
-	"bN+6yPcGpDp9ydZY9P5TX77sJ0WSr0KBV/Z7Lxdjq0o6tQtcDY7uliT5Cbp+d20EJb4BqDYsDYg1j6Xq",
-	"MkNHMdpht1f1rXRx99+4GGjw0MH6hz5PQcyuW42jOk+8cbB5XNUELOIqpbfvrlvvcxrj7bvrd62GSOZz",
-	"HC8bJw01CQbr2x2zWig8FaA5cztIzfyCi0oIfgPdYfkUXc5oRBDjl4iCARG8TXmkhQxb7QWoafptjHii",
-	"jmdKyKidvfdA46cSaOtlun5B0xtAjV+99UwTstSy+4yHy8323S3strU7aQdbqPbmcGfrayXT9XbIjGl1",
-	"pL0uSa/e9z6Lf4gyawcSq460MsKqu16KfIZDg2H1AeXbYa/GE2ecPwXAQvVAv7/+gRwj66q370GWvkxG",
-	"ERUAjVBTll63PFYK9HTX8jUiPpyAJxLqwBcLgmMnaKp7MxgjmcSmN7s9Da0UlY/0l0o7/dBTHU8M9sDv",
-	"N5tp0lc/8ZzLzwFc83vgFT2NG7CKMmxtHwH4no/U7JbclngSNtTXF4lHbet+EBNKolCD5S0iPCZhqpGD",
-	"VD4G+4GRqQEaRwSDAT9/YFtlOYqaCq2f91ZznWnqtxsFbfu5rFEuSmwnLMTLnJrpVAh5nfEnuXnm1jVr",
-	"9/sb/kYqlSVR5FOg+vc6M7lCZR5/VJk3k2V/zDr2lZZPW+hY43xqa/fSWiULAIx4TmwTx3z6g855EMED",
-	"gFADVB6AW4Idpo9TlAkJrF+pgU1752fqVR818IfmpNeSL6AQAFA9TeILZwijrEDO8pR1XG6hh91FXqWH",
-	"X7BoaZLdSBSKFElW89WDCv5DEx5FUAOIYqKBOwCNazdMeXMFnWbNGDezm/zTvd/u3qsv5D2E3YZOdVNL",
-	"e/VzIg5ST3qazedXcH1HwbVua36qtJ6FSwXu+aNTe93j9Q+4s/TQgudvozM/vOIDbcRjFJM5XmRiCtmE",
-	"NI+wWqH7dKPi9jyJJF1ElMSud7xaJEBd8rP0oR27t7O8k16rkZE2XJB4TiNb0rmB+7dA7msia22NOwI5",
-	"EwOosTrbhX5Uu7twOOPSdOvpdbnxg2pfY1bmzDy9W9Bf/1WZuBM1AmwyiADeJzUf4C87utFywHQBHuIT",
-	"iwUmZ0SYOl6BaJbzE3gYPkD7qNftdqFsV0DfxBZ8hS8GzAZagToAFDOf9ZGMmiEfi/05Z2TZmYfov/57",
-	"lO0LsddBZ/icCEQmEzKWA1ZtMUCYrraAUDvuBvbD9yAadmxPfBRuf0gn4Q9+CCE3EIZF7Q6pEeu0uE54",
-	"1mq7IEtLSCux7eSLFiSmPERNqCsR9ILsPbDhONQ/RDOexAKNyITHBAWQshekqSa/Ski8zDJNBNXJVxmP",
-	"7wSVSc10wbOZ1T5Z8slVmXzGL6tIhYGsI3VzTCXFArsSKsXjSrmWzYJg6G43J/10dBoWvD3HlJVKFywA",
-	"gkn20xAFGXgjwHOIZGyaOJ30eveBr6l2RlYso57Oiqnb9JyT8bFH5pkmx/pOkHA0NF1jqRQmh8hAY2je",
-	"+D2XfB9aLj3EUZQHK9WZQwsSp9KKX0ADBz1/tSTU2iPGrrNlTCGPSb0+aDVGWBBouudA5C+oi5B/0WvU",
-	"P/X3IGN2qDOebdqxPmSpmTCn+TlltNGyjoF3lRuQcr1ava6vfsJmoNouLJXuBYfGS0KnM9k46W1gVbhL",
-	"UXNr/dEnyKT8W3UoMRkxXqa+eR5KTa7dCePl2WxTrjFjvZU0kvxm7v4Jb+YNF2XNqeD33uiv49b7Q3Ll",
-	"6U2yLtBQ1J37YsnGAAfnTb87FecCETyeOVGCDA+Rx2D4aC9FpERaM/ji8dn/x967LrdxbOmCr5KDOTsE",
-	"eBdAACRlEQrHGVqSL9uSpS1S7X2BDypRlQTSLGSiKxOkYLcj+uf8npiIfoOe95h+k36SE7lWZlUWUIUL",
-	"QehCoztiWyzUJa/fuuRa3yK/uT30+5E7UQAtyboquFZ9gYs2C9BuYDCslilWFQImMPMuaK31MJq2Hk1T",
-	"dsPZrS1f5frxyLIv9YUN9I4lpAvbkkQ23+fN64uSNxqImIcrXBAXZox2QNpcnTbT0dlaal6whEUwI/v1",
-	"JSyo/baOYs0DrJNuUJPX9sPb92MuordMzZJKl0IKv/oK4UOLPPvQsPAN09G4cgvnW3dDuFg+4C7dMYeD",
-	"548V+pUXLxQxsfUkAWGrtMxVltO3bHfD6WAu/VE1rE98x7xlNN5TXMbdQzJa5DzbwY7UlBKzY8i7ty9J",
-	"3ahQWRaT3SFGWeoLPrHUNHnOm2KMhHBAgzXLm+6n1iQOGySiwqhIQ0ZserJVk7iGIr1SYNyHLawJK53o",
-	"MdVQ7QxzSvOW4Svg6kwkTCm81T6mmFZYhWymQgNLLLlaoXDtHiKSbd0sI3NrV+D+okEeAiR6Fb43BsWz",
-	"/YMi5u5nB64j9seMR9nFcLVxm5sv55hpyy2CnFS1mZimMmJK2TrvzpBQTBdOsh8p4ha+O+YBGMF6N4jv",
-	"dwnVBfbsdQvF1iF3AAaVxbleBsXWRzHm0Wzd1piHEJxM4atyi9tS5fftFvf4NTFie+kUSZqZHdgDG3vP",
-	"BoiWZ/MOcKHVvvjiiy+O3//91xqeQM1S5rC0G9SKqcKOQcU04sTWtgGGhhJ0yogUs6qDvwORxaBQNa2d",
-	"AaVmdNK8ZvMmEDfx6NpeN2LtVrB0kBGOYWeX9UnLrYXsW/gkHIAp5ToEh2JFIN+Xj95fF1UB7plugS56",
-	"8mwhiRtzsFOmZ6k4GHX3G9b0qNSYyy7trK2WegAvC+n0hCvCRJTOp6BpasgBIfXzFxfN7unj5rfPXqEj",
-	"b3EZBOUQtPshhr/Ra+q6OU3lL80Xfzt/9ebli7b3fxYtljfutrtjn2cRnwSCtrdCUGzDJ4SXO6Lllqth",
-	"DU4eIp8+MGCexzEk8Vj6IKCvXlahPMhcrUIdoVEN5yP3jqxfz5Jrgh/oObIE224bYDSU8RxiOa2dzwUc",
-	"oeiUCkUjLBlKk4Q4mrwAj1Y8uF7C6hY5t7Qu2qdOs19wYr3EMrcL/nsckF2yKzP19J/3At+bv+SEfh2V",
-	"vKRb215HssOwDylgpwIA/1PTrv/YsuGOq2T1idfiFjyIjI8gMiZUzD0eSekfo2CA+p2khzSjfZQN+X7E",
-	"yEt+zWw9nkfKP+I2VyrbEgaWXDKLu7vC6lqLtGPRWPKI9TI2MAhuzKkiqU9Fhi7qNz88e0EuuqeP0RSg",
-	"6PdlYV8ADw/S73O1QKpmWtNpWzYWhYf77jskZTFPWQRz0xd5XEBZFyOaJEMaXYdILl7NXAcxrSzjRkyo",
-	"iBWkKIRH8FA2q/8TXvwVjWMW92ftdvdxjr1fdfBKzu79VacbNgIi0wC5gcMpVZoBfXZIuOoLQEz0UMqY",
-	"GfkOdxjxrqU/gStXFXuP/k0bByHYbV9krIkskWKkXKEDN8V1NaYpi8lUygR1BReKqRhNjI4gYpKyq5Sp",
-	"MYudR06P2bwvkCS1RUI3J0XipGIeqZ5P2Qod4rXZiOfZrthBl/DkhJEfxJYkoU453xKvFxq2D9e/I5vl",
-	"otZ73G4bi92tDidL3WIfzFLunQdEUiiZsBYVepzKKY/gWMCueRmzbOFbUWgG5R9l1bj9/zEysHDqEMEI",
-	"tihfBIz/ieVHzQI/iztR97RNm+xxZ9g8OYnPmk+esLh5enZyEnfOHnevTpndJzJmX5le5X8OojFNEiZG",
-	"7KsXZ69YMpa0+/r25pv0xavLv4xmz76jkv3Q0U/evf1pOPv2LxdK3zajV2XPD7Dy9FcGavB3f+S+gh79",
-	"6fj8T91v/tT9pnT0/tT9BnoJv8fM/MeOoXsfTvXALOivzC14XUVyyr6S6ehPx+cotgdWP/uzQaQ/HZ9P",
-	"U3nFE+b+5OKKGY3HPW+m56v1k3NX/3dhHdM8cKhE+yjAt5bAj+Zi2IepvIUqbwciix0PRBxoDoTUA3ll",
-	"FkPsnYvAfOX6B/hRpbEC4UYQjZko7NdGzEi0fm0P5yM/SoJtsUX4je0pxRUfzVw7fPFP6uHr83eX3w3O",
-	"nz17/e7Hy8Gbt6//5fvnL95eGAEIwi0s63nY+jjMDDTVhMYxMDMI7GhzSFV+ZL67v6Aom/ej8D3LNBcq",
-	"FjYwkOawGKMtN9Ukcp2wL9wUQ6nCPN80v1ZQp3q5FlOXKTl32Gr0UHP1/0TFrwFqjxuUOOfPBU3xhqX8",
-	"irPU0fcu6CSgFFGj3yx6R1wYzBpF44WbjF28zLiNL6bJ++T11+wff/3r34d/v3j80/uL4ffnW8nbnSD9",
-	"mYxZ1p19RsODT6EbZLhlzGw3uaa7oEdaCvrdhBR+8Nyo1mssZCg+CTr4gsLpy6cdMNoyJQ9wLnNw1kti",
-	"kisyE9dC3ooAi3iyOCA0SRmN5wQqvIJDTpO5nKXqqa2ZTEeUiz2dabvKZlyRCU2uZDoxTbJ72Zpf8CMS",
-	"QwdL7Sf13PZqBH3h9yYgVEjgUF+0pYAkGn/Klf96WBjJEOoxHwIqdlqbhfU3sHWEF9aoZyxjmeHlhYtI",
-	"DeXBTtrtRs+xgw+gwu+e1mZpu7AlYWm/wiCXEJ6nAfrasKrDzhEqjiEHR7A4kiCAiKvERSI5S2Jig0JS",
-	"BoW29jxWj9QmjTD7DxNwnxKdzhFhPopu9Y2BhfEWyhXOMHWeD1tbbHt967dcYq0MS7dy5hCW/uGDbCfy",
-	"hnlncvceuRCsJy213vgdeNJQAQ39CgSpT+4CiUtQJbMy1uGjxrQW27CXmNZD+NfGR1Ze7Oz9BoCd9Y5P",
-	"9xzS8PADbD/5RE8bG7oGUreQnKadbLcoh61RuNy1kQD5uBea8Ei5Srb1ofkYlElhMeyYmR4HxO0le6Bh",
-	"UCaWtyJnp+yLnGzKpkSlM6gnZLFD9QjXmD6qUIdaxUplu/EWRuwAmp99zOyHhUzYaAedcteKCNoP8hrS",
-	"6JpwQVKp8axjZzjUTH0KaHgBRUWlYAQKKNLEK16Oh9tIr0TCCzonY94KA4NcE6k06TwmcqbzQu4N6zTr",
-	"i5IsYGtuc+Whbo4GgTsPyp+Ut8J8W8tIJqT+esrE+ffwZu01UQXuPHbClILifjIl38LpBRkxYVCVPUOs",
-	"hIabb7x7+xKzVmM6NZtmOONJrPoiq0fh8jUayEnswhJuzbfHdDplgsW9QtH2R8qviI4n75pPmK0q1Be3",
-	"Y5m44v9ZKUD7t7HE2XsN/u2Fl4LLwPUt8MuZ9YWK0tlwyOJGi/w0pjorTJYXpsN2BzYfhkKpMOxKt91+",
-	"WiICGXjRc06DGJsqpB5DvkxO+WgMbTG3NZzz8utcZUGFGddzGBCWKLa4MqAEmWVUsLS+1aLwkqmdAgJt",
-	"3fhCVtq2CGzakCGlNW92EswwF7Ve7Tv+f9QKTAgJ1UakDSaq1jvpdIPS5uckCbkA67bbd+vVqugxg1Sw",
-	"esymnOlITv7o+viuzIkCrHiSsiLc6nEqZ6PxHbXurVmRPzYh8pP9UoYemJA/XMrQfjmQt6U/Xk18LK/I",
-	"amJjR/IDR9IeJfLdCY+Jz3f8SPWF0W3yV6wmOH5KqO2NkcsJV9ooH//1H50F5uNSY3Qt8/HHIz1+8rlz",
-	"Hh/w649JdnxnmmMrqB1HQkVF39dGM5C3wE+FSrUPbehC6pFQ0Amet4NVYpAN6kyra3Il04CEhfocIdzV",
-	"FxmrhwKzL7MU6uxfZzTBWGKDMhNj5BjD4rK8dgtNUzp3yr6BJKB0N19ST8lQ6jG54exWEZrc0rkidJSy",
-	"tfTr96x/fIBqKE82q4Zi7m7Xtmcyy0dlPVDAvGRGtExjtAXn5JalDCNaDkrPbhiQGbnKO2LG7ZgHE/AU",
-	"9g4Xo71oQOX8iXGMG9GixUJAPu5lqDxcxIQgIxLPIu/M9ca9VQbbPfN6eSuu3WZ32WR7zLf+5GDoUJTp",
-	"UJQJNJr0hm1RPM6pMmgjVboWQMvdmyQ3fx//vNkuKq7WN5ZgKuNyDYwF1Tr1uKxKy5qctvNTpRs+3Wgb",
-	"bmsUrOYrhwH/o7CV29WVr0B7obp2f+itjhCyz1MOOXxjqXLm3iwfEBX3Onr15wTjSvEiUMlB5Wkgo5s0",
-	"elag5zmbRj0GiU+kSND5rdC2l5n7wCfXE9K+277Wnv+iLEXX+TPwKKgFD4F9NU1ZbmTEUJNplechMIJb",
-	"xCwmpjuSUIKnDlgAYSa4LtPBYQ3eA0nK0i7deAdutvW221QfRKR/Jni01cBVyXpYmQfC9Y9FuA7DXwaM",
-	"RcG8QQV+H1wSdqU9ClB4x9McNbkmNMGTCsRVFlv8Awgzv9h44FJQOUTCfjSC5srlsqZ01qUng3icVZea",
-	"Uj3OWU14XFsE1dJKUx2vqBQX+vFJDShD+WQ2gR8tpycXmo1YitWlSp3832DArC3XrzSdPyUFwW/T4G1E",
-	"bVCMm3X9ccu6YrXuHjtbXRlvKwT+ICWCP7zo6m4uus7+iKLrk0sp+mh8pGtl3VjK62bMEn7DUs6qXelA",
-	"WiE1v5oTOdND+d5xYP34+vL7b/4+ePf2Jf5utwzWBxnTFFp4dIUZJymbylTnjNhjqvriX2dshoGit0xp",
-	"DGZpkTd0nkgao3B1hBeWwHCZshDiq+Ykomk6t9Ex4MbPMnPMIy6uqfGUUGL7zGI4IbhmbKrQFIESKUzT",
-	"mGqKIaiKpJAWEWNkYF98SWI6Vy0SQqglRJvA+YGigmuzcHvk3duX2PSUxbMoS4LkKRlL2wMq5hgLhOaS",
-	"lNeqLxKkh7lmc8wOVNeslN/rOymvn2MX5uWFHNe4Q99QWJob3XcB9BpBaRZGvnbQZc5t+FNl5UeMr9kU",
-	"jfx+XuCj91o6kWrNJlOtar3jLzeFcLtwPNKsMRjUNbOZVMt+pxXJiQXyk25Qu+bCzBvuoZqN0nWBSimL",
-	"GIdKehDIxGJy2m6T74VmqaAJAQ9TSl7Y5DfB3uuFJh4XmphnLjAaV0qH44KjxayfEWoa5h8DBQxIEJkr",
-	"NU22CbP15wyX2bIwOSfmK8ZWzxfQofzishvHLClviDwoH+ejbH6ohHQ8KU2ZTufVhaPezLQilIRmwYTu",
-	"e/MsVtfofgDTEHvPFdEpRzyWImKkPpyT2zGPxoDJ2clGlFA+UX3BLag3AvT7mLZwn1hgpmY0gY/Jqysk",
-	"urJ5yq6sbItYsKGxNxoG5QVmWOIb6yftM/RE3XLFGuuA8y0MygZ6vBuQ+1DlDRhsrcvvGB75YEDurATk",
-	"pkzEeEpYiXPba8H+MqlSht2qCIhtgpfS+8mrxztkYwupB1egPOehtj5OzSHwAe/YC+mNmkXj/GP1XJXz",
-	"lBHUvTy1jaDW1mh5Kv8Og+A+D0w5Vs66wZAlWEWKULWnjPRsULiCSYBG1JXmSeIWKRBNZEPWaH2cNGNI",
-	"gMfmFZbOJgIuS10qN1XwsAduIuksYVnpZzibZ+B405qLkXoEvytSD5WcpRELyVVC1Rii/MV1QKapbBCo",
-	"dh6XsaK/NJ+47xM6Pw2rMn+s22w/Lq0iY4Pbv4B+fFHzy3U/bpsFJ0G2zBQzGIu9rvVqwBQCiVnDX1ik",
-	"vXwuVwoc/yoB2KWm3HIRy9tar3Y83ub8Dgbz7Sxhq8J0YLoe/NFdvnR9fc+u+urzu3N4BJ+2Qbw0SeA8",
-	"DOoJ2sm1JT0JrAWz9LM5D61b0Jn29pegL7AeoZwJDVnz8Ly8FU+dm7CHpjOWkFIsDcCAlfY80CUzuZif",
-	"CdWRMXz7wma1kHr4RRgQKgh7TyMNsTMBCacpu+LvvwjNi8IvpjTVX4SNXpYzFbq1HdqOGqM6xAUb9gUX",
-	"05n+cyGrKiPc4gLOLNWUQmZpiGs2JHVKVMJBlOMll7aEn+yL0Nuf7rNckKuEj8a6Rd6+eQX3X5r/pna9",
-	"op6L7yNhZxK2CEIUTJeGaEIYEqZcYDXABYN4ZUfDUsg5OumeZVlezs+RJXiZz/VFCBjbPDeiL8ShiSBd",
-	"d8BFGGTuE4qfFX6qU+ykh43RLgZHA+dqRQxTib4N+3r3M9Etka0AQltD0Pdm6eznwPNhwfvWI7sK2A+l",
-	"Y+/pgDOXH2Xio6hFrT3ldLNDlJZTBcg0N/hYCQIAop6W9UhZoJOyUaFDHU43P9rp5uq1soFrxDz6SZ1w",
-	"FtKYYOVlfiYo0FG/KhyBGjENghGC9J+BjpOqjB/QKj19MROxIwXA3UDnLXKe/YH2P3K0+6vfsy3Qo6XH",
-	"VJAQENkybXo5wmTMUkbqJ+2TRqUs3f1wtSCEnnhiZUGgeBLlmoFlZqVFF+pzeLKgM9mvlG3v1sG7iNh1",
-	"Y7GFcHXDVSlez0rE652G9HMWrw8u08kC0eYCWY5WpzIlcgSpTCOq2S2dg+pfPDYNyBVPNLjCLAtwjt9Q",
-	"Bli0yLNZqmTaF1M64gK2UI9MqVJFFoUQ/K8R3BsSqkjo/u04h80NcIhTilRydKdTyZdyhO3b5GgSPjLh",
-	"esN73xmteLNbf2DzDe+0Qf0b3ZuVxN3o7oysZqO78Wz0WUKV2vAJu8U34z/5JpWTTe67lLV7PZ31CI5P",
-	"ggL/0pdBLTLG6+A25ZoNOuOBg9t28ZfTydIvceHKIoWTIxHIbjp7vOLQxKNUime4A4Bs4kmnG9QcH2it",
-	"Vzu66RxFY6qPPMaVWlCDbYtfgse6J22bttLpLJJVQHVnOZnqrGXdTlCDkORa77hthp0qKbgY+f2zUgz6",
-	"V2t3/vL88d+f/HTyt853xz9++dfu29PLs39p/+OHZzlTEzq4IcYIXQJOa8tSYhY4NLycmKCW8UF1zULw",
-	"UASl4l293u8UHbGXcrT+PHlm7jRYeThPLvEt5qPjiyLzZ1EQHbH3rpTeKie7HGXePMvHmYCsqWMcv7wi",
-	"efUf89qwsSiwqCLPLv7FEsz2xZhRIB+Wt5gxiwIJgmtg7bHYPIGH0EZDJxnTUEw1HVLFIHVzaKP3J2wi",
-	"03lf3DpWH/B88l+rhNaL97Ze3tZi6yBdPhXpotl7fRSpm4JUqfE4yDE8yEExsIAV5MIlyEVCkEugAFAv",
-	"KIJg4BA+wKuBh6FBAayDJcESFGRRUCqzglIZFywCfQBCIPAEUFAULH1h5EmZ3AqqRULQDb4MOsFJgDgf",
-	"LMF9UCbUAhAWRnx0O8HZ46Bt//+4HRiZ2D1pw9bLpYC17JVOuRhVWTAGPALgGDFokcpbONNo1YIaIgas",
-	"BctO1nzO1VQqjo8vpTlRrWk0njChnxq8YoJO2Ff9GiBjE+RGpG76tbBVK3VU1DZ8vhYs9+wgjzx5hFjr",
-	"SSQrC6oF0xLdQxG/98J9UNx/05Qbo9967os7dvm3eACHUO6X4y8h52jTxOVOUOMTOmLucaMY+q8zb2sv",
-	"JDdnfGZw7DWI6NQ1yF5xTbEuiSlLB8aM9L7hUAv4OPHZHG4KfbzX/M2VFA2obcDHLcEdHOqbrj/402BH",
-	"lCBiHABfcbMbovpM+BKCn/E5cHVa/6mXyKiQHoUnCdYUM/LEZl4CQRMcPEYSsi7DiPGkXp8Jf3mT//oP",
-	"4i1M8mey+OvyZugLe1e2fbL7FjYUKd7YGS/e6HaleWXdHvf+9//9/5Bs0TbME/7yJ3/OfzS/LSzvBjki",
-	"ncBsj3a73TCvLe4S8mcC+1JBx/MdGuJw2iBHOO/OWW36Apmphmacxag1iRtPSbg8MGFGaAm/NaGPbgIz",
-	"kgnZF6H/UEDChU6EwFLh9zpskZ+wwGW+wTFqnWn30b6wFKXsfcRYrEBdDulQ3jCraYSOkNOLrXfLazpN",
-	"5u6oH9NlzaC1yHlfYG68Zagczj3aj+HMT5vDAQbdHo+9rRvLubxmImHoquqLkCaJvB3MBOLCwDHqOM87",
-	"V0SKMj3/nhg1tgXjAvRuh4v7TMG9RwG3Od/1Q5FvW81ilW77eXB+PLQcqTcANZa2o0ymFrXOI0S5IzUX",
-	"0RFAXXU0/TcMo3mQ89l8JgGaR3eF3XB2S2LJUKzDBstKNU+lwT2LqXUbV8UshEK0ERCWqRATNcGr32iR",
-	"t5ZoKNcT7KEi2SpcBxYqDM3FXETn0M8dWYcw8Qw9mD9bf+VgCtTxca136g7HCnVtsQd+lLmdhhZ8ZON9",
-	"l/XEYxveI9PhfYLp4y7i333BaQfe115mQ1qHpThDewPTs/s2Fjx2MTPamomHFllkK9StfgCWvhmjd2Km",
-	"EDA/AjfSXEQOjsBTSz1A3BJ0LW5uD7uahLM0CYEUPmXUUrzFMppNmNCIoHDEaW4PwSVNXTXlvriCt8aE",
-	"ayyQb4aMpliIPossQf3Woha5vJUEg1nA6OoL89VelvZqGfnr4W992/G+Gdo+7Mx+Lej7Gxf+9jckXCix",
-	"qMz+CYO+WG3Z2SL/gryeMmFkBkubSs8T1wVkoISmxVRT2zAew1fNh7gY9Wu93/p262NrMu+f13rEO9Pz",
-	"fu13aBt5d0FimSQ0hZb1BTQpIJEUN8wrhFuQEGGjRV4hIX6sXB26GyZiqLLMrvh7Ug/llAnKjxDSwoaN",
-	"p/XOwP2iHglVmoRHoc0ps1ChsSIBMHnh4nEhQHDeTTWhGeV+Vn0mZabxiscshTBZWxFhQjEFJmVKJjcM",
-	"CYSmKb+B+Lw4To0Ng6ZMX4TnL1++/mnw5u33/3J++WLw+t3l16/f/fg8JGDemGW2Xk6/sVtjB0n9kMUy",
-	"jSxCzFzsFIYH6cwAKjVkiuLTScGicDxpO3NuUaw6Va7qG06+lwvpUhEMQW8zYYPFzN3bj7hbKiWCc5ku",
-	"9xZO8XA73EJJyyEjViEx+8K25CBfP5Z8/ckAk5GORvWvkrN26rK62ncQukdWHFYLX698efVrQhsh6bUN",
-	"oo4WChXbjxErevtGlrHkitRtfCWE3tl0LkgajahAvKXRGMnmcvHOFTEtxoNjJ+K5IIzrMch3ENQI8akR",
-	"iKgjLJVrsY1pETCKnPTvi9UdB0sxd+oBNSw2okW+lrHLVIRgMGSJ6JBX/GuS8GvWF2i3TaigIwadGcp4",
-	"3iM65WaGE7NeUzuMhQwbeQWO3pSpzYXH13aGd5AhoNSZlUE1hcUMMScF4QzACFoEvtopDrVerd0yGNep",
-	"BUsKRPZju9M9zaJg8qvdU9AwKmzL7THSDsVBOB2E00E47eJhQ0eXw3sDiCXSCSLzi4i/gZAyL9tIGmUV",
-	"A8wTIR7OLGO2D9YuwlWxhAFRn3tFX9RpYrn9i2yp3OUTNHqYbFlStg06mwsSe05kzDTBbjP/HnUk80Ct",
-	"aunQQ8xkt4cvUjBFhCSJFA7/WUziVGKlgSrANxvs/mhJOxCIY1pV613RRLHtnDe5d3E/1Y2B5rWseoGL",
-	"IbAuyZaRNxks+ocMsJjdeix5kVdkzL3zOC8ktq0zC42hVbXDoCnGpJwl2XmdJ+/9VYfKTOQw0azth4eD",
-	"H7xoPox/oSpg7jJBR749AR2ziVEwpWBEaTbdEMzWHSpktQm8mobOdyFthrcDLJzxvHCBQa3iNQUo1hdV",
-	"MPZ0EXhooiRgjPIXXmE4MkjqCxiT/FBiffWDVaC18ynEZ4RclVVXtsGtO3ZoNf64hfMoi0j5zCqLf+oA",
-	"c+7Qw21VH16KpUjUppiy1mf+hqULyBCUYBw4u+G80pjZyFs8z8NGCqVHq0ABO9Kq3ub34MRc3Ojblui4",
-	"AAA1I7Nnmy+O/Z3883IWiv3T2m1oQjcnFDINHXjZF5jHcQpXZKfcBRRWWGPANcSvrljKRMSwpFpW3O+g",
-	"atyHVy/LtK9AhC2dett5874BDr58F1f42iB6a5UHL6IC3XGRFEomrC/q8OY5iRJu9AxrDalKqynvMrFe",
-	"QIhwkEoXj/FUX2B8hSvUZUnmWuSFebNLFwF+1WrrEI8Hi3Qo5j19Yctmw9dtneySQzI857JFsyvO93ru",
-	"6tF///t/4iONgCgtU/BRQskMbyTs1JsRWKx2bXpVYco6h+sjZc1ZqfKS0apFfswdmxa83XbWyZzMhObJ",
-	"aivZd18afa/Ef0lK3ZcrVb3780VWKlLlTspcqZKQxl3r2eQ7s1fzO2TJDT97lxKMSbgD2LouHwTPNoLH",
-	"FXuxHv6cR/2zkkd7T33fyGeYBdV8Gj5DGzKc+QytHnwnZ+EyyU0J/hxYaD48Q4LBEzfXwGHGI1aR37BV",
-	"QiZM6Kpi169tXCWxbDCWyM7qU08JJWKWQCed85rBIZu5Ssy9GmwiLcGB6wLz68Xgenuz6aTKwuaDLCw/",
-	"otOSeyI6bVRYSbtTvyxESXe3D0XfZ0mNhxmK3v0w0ZP3F4r+2Xl2Hhx1TFa/owCMK70+ksdRc5rKG+6y",
-	"YUvz9p+B2UUUi1KG0YkYft6UIpk/JeGYqgGaZgO8JySKzsFbDPRVUjCbM7SMUa95HL2xLbjnNEy3RDC9",
-	"uRiUFkkhWKRbCRez961YHklzd/coW1a1wDwvBykbcaXNXkM+C+CnH7AJEDvX8L/uqmVzcgRmeFGnM6UH",
-	"CbsB9gv/L3fHTLHUokT2T/MbDCiYEVMbBNrEi7XNQIoJs6wy/rSlWXI/APFGUONKzZg9nLKc7DgoOS/b",
-	"SztaMEkxT1mkB7OUe+NqWlkI9TNvODIQNqTRdc0SYsFqhCANs4KT2QisIDF7D6/G/PPN5gvu3bQ6r2Ip",
-	"F1dy3avNzgA2zC3MkNffP39WWMYVWJlttgefgqq4GCWMKD4STSnyjnt4JL29v7LIqFmOPWJuD8kVF/ZM",
-	"y9EoKGO4xVxFElwHoPiHuJoxiCoas+hake+f23jmp33hXgmrKCQzxRQJlwAjDCw3MPyBhLj+KsJLWXh4",
-	"X8zAxHDsIu5W63lpATuxMvBYD0dcj2dD8wG78MMGueKWGtg0LoByQAFSLqu+gI4YvHB1/q0SipHopusp",
-	"jxnhukWe5bcBWP/l4vWP5JrNM8vXjQSRKbbZayWpx1Ibu3hK9VhZlx0XWhJ0WKhGi7hJw4pFk5nSZMjI",
-	"dDZMeORilU2bbeblumhlPWaTMg+PLxvuoULqakAtImNNHUfpsW6auWxahGjCTDUBo5YBEae2AGQLyHYn",
-	"MNljFudBPh7k427y8S4Lep1k/DxyWncoAhK5hNc8HIhmvXfZQUZdTmajLJ+EvedKqz0VAIEvcUU0vXZ5",
-	"b3sKMMROfi9uaMI/ivfoPI4JrdJNVqgm5RbTRkTYPGZCc82ZIgkX1ywmepzK2WgM9X29ijNayqe23h+W",
-	"CL5mbGovIA8wNJgLMmF6LGO12prawjWJPrUH4Zp0vf8kXJTbr7OgnKXIn9dv2e5G8kH0H0T/QfQ/XPyh",
-	"8R3RZy11v3vLfdD3d++Lvn/dwUy44J0s1CfHi6Qe9mv9Wpgdq3DdWC1fdz9YWUDR7eJK/Y21x/OVg6Q4",
-	"SIpPT1I8yNOmMtHxYA2x7LTq7rbYlM4nTOgjLCHP1hV3tJXoKbHPZfxwICrqMBIBuZLpiMUBiog5JgVa",
-	"XrlFGuq+AGMdODPyiglAzjSmXsH6mEUccrNCTMQJS9Ot3mCrfoRWltdBqBB6rv+EDiWEVnJFZAr6VHk5",
-	"dfhxIGQFV+2bb83e73Tbj9tnx+12+/zLH7p/fX72ykhn+v4lEyMzoY9Plrlql6q9fydvyYSKedbGqiZB",
-	"LGChPTY8AvJUA6/kj/lrQt+jkgDcqPutg+zFBFZVhDnrHXd6na4LDDgLamig13q1OZ9S081syFcOL8y3",
-	"wtJ1gplt0mm32m2zF1Ias0FWvvjy7fnzF4OLd8+evbi4qP2OUXaaDWgcp9C441a71ekct75EUxEG0nQg",
-	"5hqDn+B90B7Xmm633e5sc+a1vGIrUDuf/AOXsQeBINAsFjlwmsVcE52iQuQA0N5Uhn2wrtYhn5HDjywm",
-	"qFXFX+D4ygAYLrRWFUi9TvPT+k0wiqtiG6pQwNWBuB9rIShtDbYAK2FChQAD0fWQvZ8arTnskZmYUh6T",
-	"KTD+4GU1oAa1K1ptd2U5mJp3wShpzVLz8P+q25rK/2Z++jf73cb/qJXC6ZqQNaxssdl9F0Yhv9dCKxOo",
-	"BpCD1CqAzPTpbECL93TauY55Z/Tkq8F5SucDO8Y0sa+eJlR45bdsYZSMvi4vGI/zWImbfhGToOZZIzTh",
-	"EY771EyWWanmHwNlpqPXbRtVXdOk1utsC7ywC8/jCRdVBU5eC5aVOHE77wDBi5EKWk6bs6kdoDWwm1BR",
-	"zSX/JqHivqnkS7dUp2CSLSTnpZLYAhSYxnHchhr2fq0h+Buq/yyYt1m6AxZLL68tXl7uDhSzYmnYYlXv",
-	"DC9NCydS6DEk6NqQxe6ZeX5x+2GUY22aylpVKbzO3ajjs7mqZo5PqAhINGZ0monLBx+1gwvc2wPw96r6",
-	"4eYOMkqpWW4hhjCbVRcWFlsISxADaGCOLe855HE/RcZwXHShlxtkS2G7GuJThgdjllnPZw7H8zJpZTo0",
-	"CdORuCZW4rT6IrQs51y5QthqQpPEzK5b49AsUo/MMJebaQkVu8eilOxEb8+t2GD3uqW22iz7pBPfGuT+",
-	"EGB2x6N+M1mV/rOEigNp+MeqsW1GvwRbC8rF2pCCdznU4Xz6YQJmiS0hH6m7WgnukUfKKy8KOGdxHAnt",
-	"WMwm8DkSyZgpRHeXwztkBJsWk/pJ+6zRIzGHzC8osCaUZjSuAs5DttTWq/ujFfmuWKzbJlWZad8lp8qp",
-	"BQEyaNmfg+IR3vKabvXFyo0CW2P+1NYUGbEYt45M8SXFwiSTVYwzpoO7HwU6wXG6DfVg/uW9ZFZ9GKm8",
-	"TpSe3lGUdg+idP/o9PkkRa2RvbnMa4LMq86FAolY7UIdAom4WdG+I5XgY8jaClnnE6quWdwX9fDNt2+b",
-	"dNjp/ve//2fYeIpYOIPyWXFWfwtPOs2GNFLZBuo7Xgf45CMsiYoVWMtw6m3WQ9OWrQ6YsCWQO8AVfq7K",
-	"F2rP3cs8oQmdiWjcvGXs+g4nSdAYbEjBdbuFU3bVxi+ODpYu/fQ9sGY8BmOsFW2W0Zfjv5plVOmKLYK3",
-	"74q1/LAx8BFO6PvBDFrXyQ/oCrO3ymvqOU1ppPkNQ99oPMDisb32vfpCixO3iSMUFtHBD7rs+1nU+z24",
-	"TAujvMoh9IpeM0VCmOuQpFTEcmL3LUId5kx1T8iQKtY87kLNQBppOJrqdNtkyLVqOMwDsOkLqF4UBkj4",
-	"A+YIF6OiKykgSEBBQrd8Q6L5BPGCJgmpw8N4xKXJRCrdF0apazjmGu+sZ7GONDKoJuAUjBgZMsVjq3su",
-	"o29f3I5ZyjzopNMpo6lpiEH29eh8D8lOuNe6Ffu3sGHvuNf26RBCEfxPBLXv/tr94fnZq5O//fTkH2+O",
-	"315+/fjHZ9+cntcC+PkvJz8++Wv3p8f/uDz+2w9nr56fvv36my/fPPuu9nNp3+/Y2a/NLFeyHMIkW8g9",
-	"8Jjdk7cENSl5tR0uVSl0m9WmN7e6JEn8vkMemcSexmd3cuBqy3gV6Nds7api8curahM9a4Mg29V614QL",
-	"92dnWQvboW66aWAAFc2xzLgD5SBXBWzd8yDHXa/ael8cB17Lg1VIEFjFoxO0A1Q5gqBM57lLDXFYPPst",
-	"Ir64VO9WSrz8LYeC4psVFPfgxorsxbLiW0DNJllhgDQRFR7X6ZAB1LEJi5+SIU0okJVxTVzclrF45usA",
-	"5uBj/Wgu0wVBtU5/XicAzDvuI83i+MOkWfRIaE8C4pAoLafKFs9TswlTDbu2uRgFnoreF/ZYYSTJkCXy",
-	"1h3nKqIkuaJpUNDLl5mv0JG7XqXe3UXrOpfpuHfRI/fpr/3EnQHZ+C26A+42kqsE9oGM6pPxu26DiblA",
-	"vWJpSpNmJCcTrhSXYpVDNrsnF5RaEi5uOATk28osPLWXmHpEIMIT474WAmLLxCu2Jv/QdpGvtiGPFPG6",
-	"U6XX25vvNQj2c4ghdWixaYx9J7BDxQYWp9yfXujlUA5rgT+kkKFl/1wK0dw4zJSlE57YXIR79mUurrTN",
-	"/Jneqjro9steTRxUf5xWB3liLkXTBlEecYH5iFW0599PjAWhLFOUCkkdTS1FhiySE0ZCGkVMqQH8HqpG",
-	"AFcgQDMkdcuqZEunFG7tC5na14ZPCRUurvORIqHLkwrJLRcK+J9A3ln15pFqEPPwlM4TSeOQ1KmYEzWm",
-	"U0ZoX9hqiBPIfkpvWKNFwglLRywkdZt40yBQD9eYQi6adDhH2qgeoZY/ytGToLe2L6ZSJkD1d82nUxaD",
-	"q/easamCED8ba2/NfoKOARJJmcTyVqjARvqlqmEL3eJL7feB6UoRauCahPgSIOiaT1kInZ0wTWOqadgi",
-	"oY0PCIlgLFYkxB4PeIz+Z9oXQoqmEUBzYgcpsGxeqFy6Ivp598EvRLVfStI+WVLFxv8gN62+ShlrGuwm",
-	"CR1CfR37IlDxiWW4N4jUaJFz981fJC8W3PEr+AeEJYr5NT7g+Rgr8GjW7M/a7ePILRX4i8FSIEhM3zRj",
-	"lzG8PyXhaKotzdkoldcQi+mo3h1piX0SKlprPkzysh3KNJzAHhOjvljdiIxoO3OcBi6QCJeNi1micFBA",
-	"3r19iUUB+AR97GoWRWZqPX57N2hAqiJnUNIP6gWJYq0Bu5L8cTPL030HudZsXZJ6+ObdIu2/se/DRuGM",
-	"wH05a4KICVTiJBFNU26+BuhQbqiYcbJT/j2izR3tFFSTUnlt/uux3rhmAci4bVILajc0mWGat70D40/d",
-	"DeDgoxPgdFcGwbPszB5+xQZJ1nquAU1zuQkXm53c+TSkikcYBLT0hmyj1Hq1CRUzmjSLv1gp/Qp+I9/a",
-	"38xUspHpHQBXDS0q2PTFzr/Fi1hay+24rL/eGPhNm+qFltHOsBsdxyfs9OrxUtMuGZ2Qb99ckgu4XGye",
-	"a1QeUPrPbLQEu23iq3DMUAq5+/xevEkod/XYN260G07/h4XRfHNZNphlbR1NtTexy1e7pvFb6Dpm0dvV",
-	"ft/mMDyx22KAcoqg1Vl6Jvi3lWtAxHz/q8Oqi1uuANvSrtfSdnVLd1oS0MDuHWe5ulIYlK4BbIcbja0Y",
-	"8xjrMZiJ2Vyt9b/nJbf/sWoy4CDY6lSvUBx/DPUbpyGXich1AcF9uQ/AV7VXKOG4UtcluuJdi4d1WZZ+",
-	"QrW5DOUhfpHDFrnwGK1RWqdMz1LB4h7of30B3NZmXViVHJUjcxHHwl6uFuu45+8lKywbA8ttPcADKAy8",
-	"LOEpyZttuWXwst/w7IcyFENNa/CLHBYBcdlGb582u8eXnXavc9rrnv0ZnIqO3tDGeF5Rnlg4+kUOEYs6",
-	"nU6n2+12j4+Pj09OTk5OT09PHz9+/PjLL7/88smTJ09qFZDW2RF8rUMSNEilVoNdWXip393jtu3u7wF4",
-	"XdIbmgwUi6SIVa13/LjdDmoJVXpgVt26d3ipr9++uMy9QsudWBb75vUl/SjStLiNlrHLmA1xdMuG0Zjq",
-	"Lp3yFqy7LfLollZ5FcckLt7Ww3c3mPFwoOe6vRLyKmmvgWEaipChZgSWGx0qmcw0I2ZOjdkIc2vsFjTi",
-	"zfqBp8JvX1z65ryxkN+8vrg0YPUTOBsKEJaVjCOKCWMxn/vMTz3yNdxM0Jrzn7QW3VPkqLzliiHk9sVQ",
-	"gksjhyoLnx6eBoRr+0GwrfG+lu/fsMRcgbVOZdoXaJ02XGSWq6Qir3JhA2+DMFxhdL06WvoTRoXCF5nR",
-	"KmwaM2h9sewGMePmvAktgiO3uNPt6KFjgGf116QgZp/EMyhihydnqdIQl+ZyCmxJb1fiFt/bAOUH6iZ4",
-	"RW8pPNjyy4iHfYE83+blnlFfMGyp7014mlnWXGM8nVur5lfrctnCnRCQ2zGPxjndDYoHrBUMOUHK+QRI",
-	"3Vn4ljunaN8HNhBvyVyHwjlSgGPE3Gir+I8l7DclE7DmJaEkkXI6pNF1QKYpvzGtkeCSEdfNREY0ceTk",
-	"uKuA1YdsSFLOdYv8OEsSe/jZFzho1FU/XqcC7BbTBxoD7roF096tuiEbcxGb4cSN6ki9MjuhKPczA855",
-	"b5r4e9M9Vy6J3qRSY7no/YmjqfuGFUa/u1CbdT2PZkrLicWQgolU0Jb+1sR5aVq3SPMHNkemunH16ODT",
-	"y6NjEDUfnu8wDswbpVRelw+TdWMsjFNuDm4yUuYl+SA5qIkXx8kS89vhstiEgDOWs8JIVakwn4he8vud",
-	"9JJtIlW39TLsuDLxxo3X6BotP79areRHnbjLjq9O6OlwUcm35/5LSwCvL2ixn+ImCFbYSIcRvcuI/nxf",
-	"wFK10PdvulbNQalt9umYYMFHtfc/00H7+Y4S4oLeGCuzgr6O3WaeJWO/MM/XtK1r8o9cK/ZT8UtmGQal",
-	"tvoO3smj3zK31Mr4XwwYVZ7NCMFB4oqPbPo0qfPF00QO9tuQjLnS0qw/TecNPMuGI0hl6UjzlyqSsKu1",
-	"dklVvPCdnZN78x1hdx5AJJ/f708kcHnbjbAtDYTfZUcHUer0qooxhgN1qTEA2AZ1knNB0K/ju5TAYVNw",
-	"bfVFHjFMXR3Lp8tenB5pu8jlTOUBrUY99X0ucBseFCiiJdben7I0qwuTOaTsM+u24O6xyZk2YMX7WjHr",
-	"FMI77dU9BjFvoiZ6us2DUHm2U87vrikexu0+DjlWqorWEloMP3/IemOVMHvgOmQe374/HfLoFzmsPvI2",
-	"683cQFIWyTQGT3YMy46r7CgiLka39zAO04g0UsdQEKQpceKugcFvWSCGIhMaM3eETmghkrJFvrPKqJzp",
-	"JIupc7aSkoQ6rjAXcorBjkrzJAEmFOX0WrVOSP5FDjeJu88Y52FotLSCejnIf0sW+lOfhP70Q3PQZ3Br",
-	"MR7P4tsrzuI7vW67124vn8XXrpiOxj3/wAoNCBaT7y4v3xCzlSoO7M/Ozs4opXQ4HA6jKIriOI4ZY+zq",
-	"6uqq3YbvbBKDdNcDe9ukVef17RXn9Tgkney8/hDTsDamYXMRiVHwbpNWiEezgBd34iH3dOeYAz+SHKbB",
-	"dxTs14zbQpgZqbNOmDnuhaw/fshWPTSqZkiG7EpaehVYQ43WSsFxMRfRhWODui8c3jgiqgKF7xlgPxn0",
-	"KCDstvp1PlEV+GFXwy9yeHAD3X+5wLI99wuk0H0EP9A3DJOPCmjw7u1LJLPFfA0MdJCpO141s2bPWNEz",
-	"ym1qlpeq0xd1mqdq3aZ0OmWpsc/8pKzsskwhPiVlhKYpnTfIgov1kSJup7T6ojof5KlRnkvzQci5mBMD",
-	"BTMDaZKAdma+6/JcrHeXnLa7+dev+HsWkwlTio6Yi8/JjRAzcwgvIYGwo1/kMCApozEwZGF01rcvLgNr",
-	"OyhM1KVwtpgyqqRorNPHzW49AOqHBdTgIx6jHqZng+m5UwSw/45PJ9Jme9ldneBxCZAluBqzGNQ8l7J3",
-	"N2eYPbhyfBKfjVjf2L9lRvMb3C4fQR8wX6/ybBEhbzfybimmNRej6mI5F/aGeylnniTydjATwBkdDzB1",
-	"M0M2KKo2AN+OrVpaC2oRTSFdX0gNPNNwbcyi6wEXg0WXefbDhL4fpOyWptb7kl3nonBdCp3y4QxAA8dm",
-	"4LJH7UgIymu9498DrH47uGEpv7I9HORnKvb7tkjYwKsXa7txlVA1xr7Veo/b7oJfrCKoCXYLdAcDSyoF",
-	"bcSKc/mboBas9yePo4EUyTxrhGm0zZZfGiD/twlLTV9t1d1a8Uc8exsosyJKns0+n72Mi0FeZwzLjLnf",
-	"kK4BCYDMjTPNLOW4WQdcjAZMxFPJS9o7TaUbtG4b/zRfKpQZttezoezEjjhzMGXpYCa4x1vhWAYGOcvA",
-	"ICeKgBtGGM9sflkQ1YXfytqhGL5R62QwljMjUbsnQU2NqVkV2KYhVa48ZvG6FDMFLbYr0SzAL5C8YuFW",
-	"owzesHTuvnG68Dt2uRbRJAGZyXUmZF30t7us+YQNfpXC7iw95uLajXjb/Z0NrZFSiU5paeehCNzSDOLV",
-	"azYvrCW8OnUrD/+0i2pjieaQqfKQx/7+kHNZwCbUXmc90M8ugfm3PVFYi1wCSTC7umKRJjJPfsBUh2V3",
-	"jpuReyi5Xi4ptmL0WmjNXqquVzfzIM8O8uwgzw7y7P7l2WfHmveZkOCtFqGZwWRWZjPh4nqFzWTuecnF",
-	"9T1XGUVfEvhhc0fBTI8zJ0EkJ7WgZrakXX3Y3COVDE6iy7PpX7uTf6RPfnj/U2d4dNMpp5zsNLvdDSgn",
-	"ayXvrNk6fTB2o6lunsjmhAvucbzHMlLNodQZptnN2WlniAbr09FOHudX7J3YhJLaFcvlhZa6AoSWlviy",
-	"0zWfy6sBb3GIWpzfysqkMPbELJXSw9SHm1ydd7ywmdyorUqmhuMjLq4fKQJ4D5wP0dhAA9BFhnbCwozo",
-	"ipIx9Jacv/meXLO546lyhJLwur6o2xxZaEUPU2R57GiuuK2pZ8ufX7O5emp5rrgYEZligIz5N9c29tS9",
-	"u2GzjanoizDbomEAHWCp6wKLrrH0UPhbdtPvuD/NUB5xwfW/KU1T/W/ogwtJXTEWk3b7pNTLn63C3ctQ",
-	"bAgsO29ub7dtvdf2WMfiD4ir7b3h6o7TXKn9ZJhyIAn+WIk4+RxUwXqJlnT0G/yxnGxTgWYHYvyPll+S",
-	"z2+WylSUrdXSfLUefC+HBx5I7xeMM0Lj484l3GDv2QM8I+iuxeZORbm2AzQ/rJ3oQnzW4uy28Twwh7vU",
-	"96W2aq+8Is0OKeRpwQ+tavV0d2/wcm2C7RfvPr3AHwyZ9qYmbohDCzqiXyqiCorOPhIUHWpLfDK1JbZQ",
-	"GzXVK0pI0CRRgY3IM5Z0zCdMKC5FQCKpNKnD4sI6k42AYFQT0JMmVKkAIiZFNAflBjwxyBPUF+6HKUsj",
-	"JjRPmKVqD/95lcqJ+WYjDMgolbMpGvExnQdAnhEgA3XgkkgDLF0pU6MvtfriOZ1jYjg4t9EXMNOubiYw",
-	"jP0qBSOh/jVskec2IzXFSj3mli/Nt5SLpg61DPvCsZ4RIW8bLXKOdTIJGHsklbelWToXZnBRE9tOeHyT",
-	"yskmlScu5UZ38Qn7hxQb1bL41gz41/NNbn0pR+8USze89ZWZsw3vtVlsG979A5vfQ+UNs+p8IC0qorAO",
-	"B0OIHoOOBH6xYRqN2eA25ZoNOjasUOHxoPfL6WTplzi7coI1PuC8pdfpwsmiaRkcFLmbOl24y4UOohjE",
-	"tyUcetkJainVDIWHCwdk6Q1L8TAGA/eOjfBA9i4swgE7Ez8zmMCbp6ftWq/baQe16dlprXfyBP51Vuud",
-	"wWGSMUx6VuDVgprdzP6zj0/cs52ztnv4GI+ipqmcTHXe9ydtr5J99wR9J1RJwcUou+sJlhTRckHaeZOk",
-	"f631au8un925qj3s16qqIqm8NWiFkASFLq/ZnMDR5KG6SEEMvYPYayNZuNI88j3SiRwtSp+Zak6k4Nqu",
-	"6XKzFu57hbfd8xFPTl9QEcFboiAWT3WzsjtLIa5ZhKt1Rpcpa8furXCjv5U6T7r2qo1nr/VqQGKFQbNO",
-	"J5xNnRqa7UlUQjMdFOkvjRQCWirX7vXG7DYnNEtTVKEwuskGIk8eP/yjGRiYrNt+hR0pkxUHM+fuGTzK",
-	"UIRm3KVSgKvIrThSLydEbfT8Uh6PFCpOWImFTGZKu6QMSJ8w75BXlhdV8xtWoNkJkLY0hFcAja5iOoBU",
-	"ZcJ1qy/eIOWZ66cr7U018O1ioRBcf3bbh1UqU7aM7qHad3Fzb7JL7rbi91nz+0MDlMfB58ORdznHo2U0",
-	"EtdC3or9QdKdpmcNGD04S7V9tv4Bt3KluEp4pD8LC/c8Bm9dAVKXEbVCvSgpP7wCfA6nIh/eFzuRN2xp",
-	"fr2TkcW87UyCrtca7+NA5KAqHnD5szzdWIOX27qn7OTd/XSjtVrv2/38YnmDPW7fbYXusy71/uDk8eeJ",
-	"Jme949P9ocnDP6B4qGpffrCxg+Z3BHsBPJS7oF2prf52hgVCXMseKTTaXS0TW0AVKQW4Jgm/hu5kZJpS",
-	"rAPFZ9D6z16F6VSBztnpEuY4L/UCD5fZfotYFH92NmfOWQHD9UiRFNLEDzrPrlgB+27RiCimZy/AxUyx",
-	"tOnnbZXaE+8US+3R1BaF7hkZchFDGglwOHEF55VVTHvujP7eitxv2ihHyVvRLg84SpvW2bZpP+/HhX+8",
-	"GahZFJumXOI6u2tmwuKiqNj0briLXu/DiZHnKIdTfLcJST37V8xiswowG8HcpBqbO9EvC/5vrwgaE1i/",
-	"O89CIHXkjJ9jvTa8NjQwZj7MdcPjV+sLzJcj5vMBuR1TzWyheZ4SzZE5ySt/bj9GxVwKBtXJy7zf3mK6",
-	"X9/38Z2Cf5abs2//9v3s3jv0b82+faCWwuaTFDNNeYLPxCAPnP1gAxJqvZoRK7BpuCI0SRmN5/n+8WXM",
-	"FiQ6Cyf0L+BTFXO14tssF2+fg73z3EKed+QHVfxMDzfUYtY6u73Ff3B1f3jHnJ6loji92kVTolSx2XRW",
-	"XdzAaVcJXkAtnel1U6rHuVoH6lwR0O9NvSt1DJ5PpBjZpfzIF+5u4QZkzEdG/lp05wxj+HTKmQ0ifEpS",
-	"OYPUQPTjqGWqDGd4t1bJ2N39jLkEOr2L1PlAzsW7StXTg1R9oAHCOTJks71SrKw2isut4TVutTd0tFFE",
-	"qrnvgv+K95YYs9A8W/gWyhqbPUKxYC9XRLP3mtQjqliTC8WE4prfsEaVmfuv5dZtjSa8BtT2L5kYmaF9",
-	"fJKBntIpFFtY3UD09nBFUpmwqs+b32p31I3MTLyVuEg2agh6SKqaohwz9J0bk1EW36OpnxHbOD6WTYGt",
-	"u5RscWIuycQ5XWql+V4F+oJTa2bYEaIJjxg6hcFf2cF/DJRZrUA3YwNuO1thJ26MZeA8J+btRF7hRB48",
-	"CSs9CX6gHf5d7SR4Zgtzo1aCO4SSKVXqVqYx+gUk3EyTZE6oIKw5oTwrmh3Ang7shgqIXaRYMQRYbgiw",
-	"3DSeksxGUnwkFOGCULslfW6gSt/Azk6Bpf0DrFS1Xm0oh/9XMfne9R+MvTRlkW6OZapYc0i1Rqgobh9v",
-	"awzlsLadwrA//8KdIKN6WKxCVZK5tQZLtNTTJXajRQ6kkoytuwxpCRqvspo/eUVsD94KN7S+x0DTayb2",
-	"6J2A71mSlCKEmFbA11ufF0HBgm3qkLagO5a4IiqcNxEVvsuUjwThIrBeVZsRj7ldlihNATNMqfnXF8b+",
-	"Cxyj8pwkjN6wHIATbgxJfPUMMhZcAVGuyDWb6hZ57hho9C2PYKEIqYF1BhZRFUof3Cm2YtkOG3YmpqmM",
-	"mIJ0V2/XzuXMrBIzD7iayFzOUsWSqz1s23NBaDzhAuWyTBe+rMdsolhyw5Dw9KORSODhhZJXulGq9FTa",
-	"bfcRE/kJKuR/VCH5eQQjVkiMbd0HZrZ2CEAkoV24IVHMFkKxV55mvw1ilmgaGhmt8AywL+qCjShkx2hJ",
-	"YhbPIt0gVMsJj4xxEJDbMY/GkB9Dr5j5K8mFToFjbcisBzMdsbjVF88z8jO7pVN2NVNY6YWnuehjInbX",
-	"MilovZ3BsiR82hcT9JUmtp8TJ1jJcKahaSOq2S2dL3wQWtoiliSThM4eCLMW9IXtlGsHFB6ugEzgzJep",
-	"5XgroGeFHN3dPVuYx4yaayvDZI8u2gw6Ow8eOw/cEBVFXfesItm9BmyKsAH3qC1dZpObacpJIm9ZTOpX",
-	"MiW2K4QuIkRO+phDQqP1Ud3jFtZKvTpB5hgKnA1nLLrcy7OROXRkz2eak1mi+TTh63zsrrJvdvse06C7",
-	"QS1vlsdufdpubxEZtdTiC6ZXYcQjRbzBAPemOx3lhwPn+ymH6ZQQO67+4tu/SvYWy5Kr3Ab/r/8oa0ov",
-	"P/bOFCYInwIeGJumrMdMsb7IosR81tqwZPWG5AjYWiAxWpGJTFFbAvfBlVWaIPDLKEzucVKPZaSOJlKw",
-	"eWsSk////yP5elaNdQUbslPo1bFexS2yS9rLR9nO96wWHTDpcHxdUX+LbY1hJZLXGSurPJIvjIVDk8S3",
-	"3NxzPWcfQUvRJvvLT5fWFVltibXI+Zvv+wLsuGvGpuRWptdG7al7JhHiopb4MqMQNUqMKgan97Yd8lb0",
-	"RWYJmjcjwhqgnNBrvJEjkFYB0QU+ji6l8yTZyHn5QsSHSLBd1/QLY9EjeT3OgZFGK7wkpTxtyH6f8Bvm",
-	"vyVbTnWfC7/RQyYPZEi7BXZ1PhIsBlc7sH/YIwkq4r4YpvJWsbRFfoQAZ4pkcFBbFnrVImE0S1MmdEgm",
-	"NL22hWltKxbXH6lT0RfFxZyY94iR2TnZgs42W2PNir1vLXgDA9x2d6Fmj1p45riQYgkEkn9/354+Wfyf",
-	"W/PrFJ48brVbnc5x68ssu4kxsTJzMyuJmZ3V2ogtOoIW1l7JX3mS0KPT1lY16xd5sbyxriyVYj1ABzi4",
-	"Rz09E1X3qJyvkIhHv7n6Q2sO7L7Xym5/J/3WCb8A4hwM7mSoBF7EMh7bJYH00KTRDk4fIfXgChZn7vBx",
-	"YCukJvjb/Tt3fpREzaIxzBxU/xb2QkHeZLltH0mQGpVnMzF6t80T/FYNfRBlTepXqZzYQiVKP4U5MTIV",
-	"y6E1KqKw8223WTR2tSiZQmyO+cL/+ud58x+0+Wu7efbzb53g8cnv/6O2HLJYCgezYdZHtX2+tO8GKA23",
-	"+pbf+E4AqEGfwMn/bQ9joYTEK+lMiKwCDE21Mvc8JRR/tSqOohMGKVd9wRVh7zUzSAB1X+KZrbUW07kK",
-	"gVNb3jJM0CJmsU5HKTU3W+B6CrVtIPocbrHfhxfj4UhM6iftM2P421Y/UgQ5cI2Gk7KYa8jmLrf5L7yR",
-	"/TalYidj33wd87g3z09e+v5eErqWlahus/14Jfv/l812p9k+XTrpOAlq11yYsRMM1nfWaftvV5YulWQi",
-	"hR4n81rGJXrqSrG44vA10DzxcCTVamULzQIwGzWVd+cT9Ya7SnEamWn4QxJRfFYMFLBbHPCU5mIlVIDD",
-	"4U7fAY5eRFfLYw/4aV++JHXktDmbIvesChBAsVQmwWKfBCqhEp1ChBlQT2DVSpJXrVQLvk2QTXY32bep",
-	"Eonnr2kYDXSAwDJ2ZzhZou6qT8B4Lb//LYvZBN9uVB5F6s+e/9DALF3EV4u3NmMqC/8nKYsZm2ADqr+b",
-	"Zu9/Zl5f1sO8lppXD8xWXmA6KzJmJJWcaTjQsqXgZ4r5B+reZz3y9eUvfou3N2957BdR9tQDV6dy6dF3",
-	"jiLDVUBVpD5N5Q2PjQybT1lAhlQx8u7tS8ub7nzpQZb6ARN4y/horP2RyvgQVnzVzAgTmtNEocLlsQi4",
-	"g2VXAn/5Na+wPTZCj0PKV8T8ntvqCiUtUG7p87RwTgdvs0d1rSKtgqpQ4NzsTaVMSlPSSL2Qm97ACMQi",
-	"r6u/tKVMSptMR4wkEjkXXMyFjQexL0TCZGTCNwvZeytQJy+/9VwIORMRg/1K1FjeAj6B9SWFGRZw7jS5",
-	"sFtFpkVnIi5kLixnLMFarf4E+l+omApkxVbkv//9/13KY3TRLDxm2VzjTHu+WwzRnBb2DL6zYtIs0MmZ",
-	"Hsr3pP7j68vvv/n74N3bl/iLVU9UQPJ6f1jkj6RsKlOtGtDYG85uLULq1P/4WMrr5yzhNyzlrByo4EDd",
-	"LR5UMbIlqeYiwt5iIWfCxS8sAlhzmHJchCXztuaKzfISqsGks4ThMFu9MS/PYD4WSYHuKSytYM21aza3",
-	"pRTM7OdLQ6JHTyUc3Mk48xY7gUJeLYAnXizDTC5GCYO11jRywSKQIvXXUya+f06eSSFYpMF0fG1mo4vm",
-	"I1XkW66/mw2h+S+5mL1vxdL/puRx9Ma9r/b7z7//7wAAAP//",
+	"4PddA15gDezawGJhe/cX72JhLOD7nww843v/i0WciMiMzIwkkyyWeh66u55WMV8nIk6cV5zzOe8bYz5f",
+	"cEaYFI2T940FjvGcSBLDX6fjMU+YfBKqP0IixjFdSMpZ46RxNiMI68t3BKIhalKJ5omQaEQizqZIciRn",
+	"BI1nmDES7XUarQZVDy6wnDVaDYbnpHHSMK8Y0rDRasTkVwmNSdg4kXFCWg0xnpE5Vt8mV3i+iEjj5LDV",
+	"mPB4jmXjpEGZvHfYaDXmlNF5Mm+c9FoNuVwQfYlMSdy4vm41ThnjCRuTOVkxEuceGE4FuXXJ7G1O5kM9",
+	"UVUUmnn8fol7xsO1FKK5umkXdB5sTufnMZ+XqXstcSwRnwBDSjonKMZsSlCTsnGUCHpBWujV5w/RwcHB",
+	"ccaov0pIvMyonqhXe+ls9Lv9e+1er93vnXW7J/D//7LhEB9iSdrqu42UaCFjyqZA8xcxTxafLf2TGtI5",
+	"YYJyhmJ+KRCOCZqq+0mIRkvUDMkEJ5FEQYiXQSXp8MRwtMyR/4OYTBonjT/bzwTAvr4q1E9zzobmz+Fr",
+	"iaWwZCqSn/KpEQ1lql+waInGOIoEEiS+0ITKGRUoWQgZEzy3cqOK3JxM2I0MeMqnhoU3IdhwdBWd5nIl",
+	"nb3t6ExiwWM/NwSMXMnhGO4ILEMvYnJBeSLQAiuexiNBmEQTHsPVCY2FhEuV7KHfV8HbB72eIhtfPSVs",
+	"KmeNk4N+S+1nSWL1qr94220fv/vkB17OfsqnX5Hlyhmf45CgSypnesZPXz5B52RZyRkLOjwny8oZ/3Sr",
+	"GX9K59TDyE/5VKAFiWHyqiiK4FmXGLMlGydH3VZGmfpjjq80JUfdbh26QNqunD29yFRomYuaasEVYVrz",
+	"4igiMcLinITqzsr1h4crln+6kO1D3lbE5tmg178PY0j/rmCAV+RXCRFexQsDsZQ6TBDrR8CoUJeDn7fN",
+	"W9pPwgBRiS6xQJiJSxKTEB6sHJt5VyXHNLq9nzy694v7Xx/+vPflwfNPf9p/dXR2/LPuL796uN14laxM",
+	"xMMIC7Fy6S5nXBAziDsCCXgMUYEoM8JHvaJqWPr2IdxzE6luKTXEvxEkXkk1iBwlygWJq2hT1yrnu7/5",
+	"Dl1pdOzM2OhtQxijksdVpJklneu7vicaX+Ip8ZMH2oIl8xGJW0gZN6hXtaLqVr+M67Vy1KUSrteF/6tF",
+	"3mv6rYfEJ5LM14tfdW0o1Au85PVdEdx3RXC/DnERZlWLu4gw+56W9BWZc0le8yQekyryYrgHCbjJ+Ge9",
+	"PpqRKxTSKZWiyh/TT9R2xxq4N+qPD8JDcjS5lxeY9w7Xy8vXMxxXjkGoiyii7HzVRMNd9ekV0fBwfHa8",
+	"+Gl//sv4/ldXX/dGm5N9Rufkl5xVbKwnp89PtZfxLWcEhXiplFWIZjyJtQU/TiSirIqn5bd+Zm68OVM6",
+	"KRvLqaB4//UMs+kM03WjcE220/Yvcfvbbvt4+Mlg0N6vMt/OeHmAj1noc6TIVX1HSvJ1blR/GzdK6a4q",
+	"VlIqaRe7dWPtda1eKxacCaIDKk6c4WvKQn6pfh1zJon2pfBiEdExVrTvfyPUAJzPq6FJTCP9TAjKli1i",
+	"PiZC4FGk5oXEsXIeGoSFYojTiAzCE0lipZJiqX6HGdvKangMH4CRrQ6jIEUCGpEJj4my2fS3O43rVuMz",
+	"HBqD7oajp+wCRzQcGivPGf8ICzJM4ugEaRZBIScCMS7RHMvxTDtOZkvczlykVqxyciLFNiREPEYYTSiJ",
+	"Qm3qAfkwJ26E5SFnk4iObzo7Y/uabFqciBzCUUxwuNROr0DYOBHWxIOtcTtTswEFem5ubT5wSkvmfoAD",
+	"ZUkjV1RIcUvzAF+iIv1YIohmhs95PKJhSNgNRzxJ35MN+W//za//5t/9///7f/i3//2f/OVv/+n/+Lv/",
+	"6e/+7b/+J7/7h//4b/7uf/ndP/z3f/Nv/4e/+X//9X/7v/633/3zf/zf/su/uS0GiElImKQ40goRtgEa",
+	"JRJ2KGYIh0qsChljMJ1hUmBrPKVCvmGJFne3Izo1E0ZUQMjQ8kfvBDFuGJQyJdCa5GpBxpKEKMQSv33X",
+	"obC/4Rbx9l1Hre7eLUzgKVpwoT7rEKq+JTICm4xQOSMxClLSAsR4jIIcdcGemVjwUG5zl+V9oQ++2U43",
+	"IgAm5TmXn/OEhTecDcblcALvyabDspTidX1t9yN+zpFIxjMUE23Rw5hexnRMPsAOWqjvAGOeOEFfG685",
+	"7B7ekljJvovGPIlCmOERQRMixzOtfdU6m7ngFzQk8ROtg29pJjBDHCdy1kcL8z3ECAkFUj/ymH4Ln1CG",
+	"SgtJfk7gn+AtKJOVsglXP9zadBmSwBRRL4uIJKiJGXqxIOzJo+wOtV+48lqESEjcUiL6xSmMS7k46VUp",
+	"0JtXT8WetnPevHqqXg0iPYr4JcnP/C3uMEGnrE2ZM+kfYKvZj8EgtZP+AQxdxS8mZgrOy20Iz9RgnVMh",
+	"lDHN45ztqgdrLVh9zw0HrAMYQ3vEYj7sEaKfohkWSDleCDM5i/mCjh/Y+Ic5SRLoG04Z4gvCMLUaXdyy",
+	"casUCxwlBdk5UdBC5ljGMssdgewZnn0w0MS3B0m3ezC2N8JfJGgNmNlSaouePmmrkXdQ8zRdm+LrqFDm",
+	"FpYkbCFGLoiSgROwNPcGLFu9J+wbMpYbS0Pwasl8IeGYRyTzOY6XsCnkjOosAApvbrQaFzhKNmXvBV5G",
+	"HIetdCn1DCpRKQp8f93ShLwiiwiPSZ4e86NW/EwTtyVJsXmV+bTyWxhnbfi2JRMZujVZjOtoXTVJSnpi",
+	"E67bFVlZKO/6+nZYXa8s5Qz2IOP5RbIERXh8LkA3aIpAOZgbHfGhp+gRBRV6U6Vgxh7atzmqQdNABUov",
+	"3s7klD9UGuxtakD99dvWe/orIIGVMZ3TB6+XbPw5pjdfTKMLxJKNhxP9QpftXUmP1E3I3HSr61plYCo+",
+	"N5sf0fmCx5KEHQRHVco8nAJHTOgVCcHMA4k8YGMcx5QIUA1vXj1toRnBIYlFy4o6ozZsMBGNeLjsaPl9",
+	"xvlTHE9vasyrNw4l58MIXubOsA5kqRsU8ZJzpO+53cCZ/R58Sw0fM5gDiBaBCCELI0HeMGtPk5tb8s6r",
+	"skn47X/8y7/9Z//r7/7qf/7dv/wHv/sH/+q3//n//O3/8n/87l/+g9bf/Mf//Ld//x//7l/9p//+r/+f",
+	"3/6Xf3k7+0zHR9yoiXKl0CImgjBpJMsbhi8wjXbi12VvckQKiS+UfyWJYmsc02iJ8nc6h+0rD9Zvh29C",
+	"LPEIC9hgCYsJHs8UXR3nc25SI2Q7xnxBYkm1GeNkl3hPEUxyCjChlTdUoJGSr8rQabIkiiAng3Gm021K",
+	"pwXqFr1C+pCheGLQcrOK1h0Ueh7mTMZ0lEgeD+05fOWJCLqccZQ+QcLcwJrBPl7QfXXfvtXWwd4D5KQX",
+	"pdZ1MWCHcBgSOGtJyT+uST6PKJsOEyZptPLwKcJCWgLalzRUAplHIb9kkIiqzx6WcEaVXwj3EKliMeyh",
+	"UqthDOchltUnVfc3O6mCl5ptPLT7blWE9I7Qg53wJFZGfYzHksQCjciMshBhIUlMxbnITXfj7t27dw+u",
+	"fvGtjwClHpOYDNNtsPJ8q7xKMyyGGX25F+TmccR5RDDoqAIzH9b6jhq24uLV8398crBy/tcuMqRwiXWS",
+	"yEiNp/rmazhtHY45GydxTNjYk+X2EDJmKEOTiE5nEmGJOBurHRZzoS4IidmYCNTsGqGBgJS93Ep2fTOj",
+	"jy3dGZEEz9vnZNnu+Vac0fG5fSZP5CMqFhFe6jAoNwp2hmPSNmp2gaeKRO3dXM4IQwkTpEBkw/dRfslI",
+	"HSlUEKchCZWuIgWRCkSF2wrVRcyvlhBKW5PIrgQIT6SW6fBUKxfecnWwnpQTN839jmghOkGYLQsTJPj4",
+	"XByd7O/DOzvmQmfM5ye97v2ub/50yLomX+pkruyxYUyw0fT54X49KykwNTY+QTGXYCKcoACkedBCwUiN",
+	"KlT/cu0i9bcRIkL9GywE9Q8zzZnyDZQ0FoUZtQEIZdTmzGh4jIR7OXajLKWsBtOJZDwmQnhkW6/frSV1",
+	"JNU5cKsm/Yzqe5NFuHv9cEmUuCgqf08iUJaw8FZnMOQSkmG/O1u/JLfLmijluSIXmVkp7ulWPiE3r73L",
+	"EjIVtekYi+tV1E0FHZBTyLnZf5dOEB9BtOm6Ze28h/AI2HdhSBUb4eilY/dNcCRIq2AK5tWbR3DZUw1r",
+	"E/JYB8TBLRFCu20d9HVMJWlzFi0L4uC8vYj5N+3HPz999vLp467zf0Zrp7yywEJc8jjMJ/jc7x33cyk+",
+	"929Vs7nqqJDk52TAbKOrCklLK1VXbuuve3CN+nlk1ExOGELNkklvral73PSfXeqhvMRsBjMpFyf7+0rK",
+	"qn8K9W/FdUGqWQKtqVCgqD+xbPPnwYBpOSrN0ZOckfkD5NNdeydaxynDpaW+PCKihaRyxnX6LwZH55ww",
+	"JcJjImZEDNhUTVrMk+kMUdlBTwpaEsfExJ3FjF+yzoD5FSNQLcg4JvLPK5Wks+j97uH9XFrbD777iyZM",
+	"zY+/0y+d/XjvZH//7V8MBmL/x3/27pP9H//gJnpW0guSqdlN1EQm0bdInO2ulf2OsFohB59AMGpDOWhd",
+	"PPVvKsm8rjAxQlcLkyf6wZ4dl/07pRXHMV6WhpV+e+2gXhEBk/q+LMWVglinSlvZ0DYZI3DBqgHYz9v3",
+	"rxjH01RS+xfnfS5/s9c+fgd1N++7rfvX+7oEpzkX34nv5t/Nvgv3vHyeFzdvIBZ5CTmI4CqbzJHgbnCC",
+	"cGTK+JQimxI5I/FeCwUPX7x5frb/6M2r07MnL54H+tgTCxTc6+4fzLQ4Uqu83wuDDjpFkwTqOtQnwD0X",
+	"OWELZoISSzERROb91/em8KRx0oB3G05yp6TX7a6aT+Hhh9tZ5rWLC4bBqbWeN9yB1a7bqSn14SgmYz5l",
+	"VOSV2ahgcyi1ix5GOAnTe2qoUXv+uG62zOnvmXr++rp6Ml6n0jY/mgCDgA1ce/8BCoxNmfvZJLPiLOQD",
+	"4Z6m/VOov9Poz4MBC+wJTAC+TnO0LIWs4MRqpF2jBeeR+Yb1ctTnMYr5peFarLXjgCk1S8Teg9RVgi+Y",
+	"m4phMc3okDvmngGnB0SISiAX9LSyvRM5y71QfxXpj8I52opPZGrBOlx7RvkypVeUgFUznhnujVbDOTDT",
+	"41EehEONYnMn+d++oMQ1ZrHPiJBOAsQGbD/3176lJT+K7bE4zypgc4aMqXo05ZzwQMF3rKxr6x/dW18A",
+	"UMXcerx+ZaTzn6rKz00ZmCRX0nq/nFn2K9D+Jf07vjk3cfoqhx+K7PTJmGY/68PcEQgetQdUrZz5JsZx",
+	"MhqRcM+YjIos47St98YjLJUHMZx7NvwzGkVUkDFXexfqjwRhIeQMOIdABkWAZJFfh2w9bTkyDnv1Yphr",
+	"+QvKJlfxTNnhOF/jK6YZcP1uV5vqSoRB1hXlLPetqjiqqJCeZ/mJ+fLs7KVJeXyAusja/75gS+6z/e56",
+	"a5OfN1pZyaiNFzgr3bKsbllyhWp8Ay78Wtkwpyyn+lsbnNx8RllYdPI4y05zml2UsBFVXEjl3omnLhlL",
+	"fewTL9Uk6oqGAcNsqVNciCJRH+ZyxCHtVt2eKBGtHCJFgLoPR4Kn0U1R9jvJgJ2TpY5BkriFBDdlE8s0",
+	"RJdGZ0OtpKj+SX0OIqcRkSQseFjdVU6r12OviO2vCloc4s/GH4MW33/QQu32OT4HzrOcgqeYss7NWGLr",
+	"uIU3zKDzISDJSQcFUNPG2B3VszdgU3pBGBrh8TlKmHp+SkJ0TshCbx8huRqg88yfdnThRhEFj4h2aFJv",
+	"L5qNqbFY1yh0i99iunFQFichJUyn0W2QNOB+9tS+wpyVEx+CiWJObYg9w/G58igKBpi6YYolucRLZXBD",
+	"YRvCEnX7J90uenP2UB+Pj3RW35yyREIFc46/uo6udYw4XbfnwbCBfaL9ANjuUH5p0T54jJzkA2Uu7T0w",
+	"LkyQFv0F+VGkhxTH68st1x6iZpWFFZSDhbeacHNAuldBZn8HZEoqo4JUfobVLmCYjeEA9DWWSRziZWm5",
+	"1nsFrpWkP5Qxmc8GchBpvFG3YQXCzqnNu6DMFay5aTvwSXFbFFlR0p6lJCvbKOZcIqwTN18/+gpJo1Y6",
+	"6DH4AbBiaZbxS84jtSVsrrG6PGA2AS5LFanwjHN+sZO5nHrGlvEJ2yvKeBsOxwva0SneSqbvX/QaHyqj",
+	"Y6tUnTllw03EvI7HefwocFd0AZiLWmSqKnNc8Tbnw7xzAp/lnZILefksIj3X7TmmrOENHFEeU+lJjPiS",
+	"Tme66kTGVLGKctZzdPa2MUJsJKBgghizOYsNZEnKqw/285lcH+Qov2AEwGs2CLvd+oF0UbDjmMD8xngy",
+	"oWOE55xN0/oKdYX8KsERsqyQX+N6Z9rm7BpudSRYuh8cRnOPla1fmu6yVkGqbnaWbKZ5q7Pkaql7yvRh",
+	"no6cgxwL0JtXT0+KJSKr5XGgd2JwMmBBpTAMUDOV0XixgIhpsD+eYbmfxSAgm2OfzEckVC6r+rPT6TwA",
+	"Z9cWnKi7saSjiGiSLnl8LlqIdKYdlPv8VQdT9eG9DgrS0pwSkekVRaefyIvevglNieABhGE5ZPgpp5oy",
+	"uCFAVAyYTgmGzCGuvjolSs4FJxldU8JIjNU2izCbJnhKOlPOpxHBCyoqKBgw9YURkXhf89z+e/jv9Yl5",
+	"G3molbxexhMdhfkif+3HOJI/EoKkAxiw/AjU+/ULzHCgGhwWXDlMX8PJ7hdvTl89Gj788vT588dPh5+d",
+	"vn48fPPq6esfKWsnaCE8YG9ePTXQUjOuwQcwijhfKB+qpTbihRoZjwFXpR3xMY4QDsOYiFyhHhotByw4",
+	"ffr0xdfDl6+e/Oz07PHwxZuzz168ef4o0HU3OoWnedjvb6SRSz5WPhzgeFza2zrZ3/fJpO2156q7QZc+",
+	"V6q0jsrbBDWmqA/NMXC3oPRWeG3t9KeNNWNBI1powLJK3CTPYMCKiQaoMs8gU6Ug2mi8OsdgwApJBiiX",
+	"Y4ASFil+VVakiYFo8wdSzS7Zn04OwuYGwi2nIqzT1it06y6ObK1Htf2RrQvD4kkouFFu/gdwPQ5qUeI/",
+	"T87OPuBcWcNHghryHYP4iLkV69MeawxrUQ1BBfuI9/im3+0fAjHdxjonvjKpMk/TVqakBvrZxp4sq6V0",
+	"RVbjVbopJEogeXG/ak14earTwpA5wUygAOBF1s//Dgj2SaB1875DWaMlxW4Ezo5Owz44g/jXuHu/3b23",
+	"szWunLgkknQRGVNwkxRfvyzfFOKt1ZinFAwXJJ7TKPLsmoxMHbXjicAslDOBmkrPoh+hv/6rXgsdmX92",
+	"O0ctpP45iUkh/qDBg2+UL+hKNB/17+pM92uyagsVEWQJyj4EqJ42StXMYogRBVgjeUl13XSatdJobbYl",
+	"M5bwJCDebJ++JpEued+a28RK9HyBJAeXGnFWkKk4yod43/bcAN6mTLtuVionYMnG6skdG0drkleqMX3c",
+	"UhF+XqNCZGUcVeRSTAxH5hNM+j7yde7HmvSNVdswy6oQK/MmnFWoSjTaSo2ly3pjTXZmnJIViTCLmEs+",
+	"5lEWutLJEWN+oSzOcqDJhsIEan4R8/MWekTI4jUh5y2kQxi6WE2j2tpzSv1qSEcxIaZGq6FDQvkTy/TG",
+	"Eq+YIe1IL7uBwI/BktrBkg8QIMkiIRWHCEbKxGTOLyDQsCKHYcDcJAb0J5vDcFt5CXZTCgNtvksXPY2E",
+	"DzXuRrGCsFuvhnCSwp5sWFq9xSkbny+kj9rD+3Wp/VXCZQHn+LDmoyZNU2xVaQlppCQsFmj07td4epUu",
+	"NU55Spv7pXRtilPnW3w7Ne/WcOEO3UnN1Z7zV0FN5stO2g61GinEwq7wt93l0MTaj6yqf3kYYTp/XuJ6",
+	"Mse2hHQDrfEww7KwdUgW621FZc2GlnM14hvBDgrgHZ2Q13bxNfJwdM3g5YvXZ8gHs3EyYGlxQNPaSC33",
+	"GK2Vnm61NNgihGQmuiSg2oCCkp0BwwIFoVJBhJwHe+g3f/nPsqSLsINO88CJxi8bY2Zsb2dMHWRgzEJ0",
+	"OeMRKSgvpWz1ZxonRy1raZ0clMt5nHRIwx2txlV7ytvmxzlevNUr/U6vk+2ctUoFeMx8yxGQuBXTsQEa",
+	"gMwJ6JOFmpiFCLOlyeXVP6o5MLnp87yT8fZgpRvmKTAv7OxbiQvnBu2+9aWxrFKHs4X++q96naPd5bXU",
+	"CYcAEq0bElgVFOnZqEivOirSO+rWTOS9oIsPFLtekc7gm6T8orVybLxZiBn2xXZ17/mtU5fJbxJr2I5X",
+	"HcVw1Ov7fJ4qNrSnXkBKgX82M06ruWvDfiK14tewqLuwNLTU3N7Ph+e3DrvqXoQ1JMuHC7reT4Ou96vE",
+	"y/0bB13TcdcPuRYm+oYBV6vcHIV2o2BrkQ12F2qFN+8o5vJ7LtBuIMlybun3JrpKi/cl5+ePSEQvSLz0",
+	"8+WvEpKQEM04P7dlfg9ysJlNQXCkzGUoDZd7ACJukItlEjMdkS2kTEtJ5gspfDUzmhhkb0GCownOlw0e",
+	"FDpHHvQ/3BF+qAlMX7tdZvuMC1nVC2xM1AfuCJ0T1mQcLbCctRA0ZgIUJidglY+gq1USbpyphp14WC/W",
+	"cU418u0qIeNy01fqfgsLt+68AOAB9YKbotcWEphRSb8loc1KgkMDxhkxt+SHbuctq9tUdugTJknMcIRe",
+	"a3w0DUnpqwEjV9JbD/G1+ipGC5P/F1r+TPOh1ZMVNRAHW/BXveidO9NZDG+tVXywE6sYWMHJ2gVmbmWb",
+	"Orfo2dQW9s5mRnKJtcqQBIxLOlkGqPn8xdmTz38xfPPq6V4LBbrl3IQyKmaB0qi5TnXwx2kiZ/v6DmiG",
+	"ENjkY3IBiaLN04cApjF8/LPHz8/gxe7Rhf6wmhHnU04KM7wlf4iRPlJaf3egL70x083sx5yE9/izC/ON",
+	"1ZArWefGXODRq6skl4Va1N7mIUI9Nvuylm1qmdGxjkkqkSvMTg5Q06g2HqMRkZcEUhjVnhaKbVJeBZ4p",
+	"S5f+1ZXmlZDgMBiwpj45SBamkKt/aFoI8ol97QP4B5Qla+inLKKkBHfbfJISsf+ehtf7cHdQgIEw5Lu7",
+	"Cf6NC4V98IuHvzQGz0/4yK/uAZEbGkZYsHjMQnQ5w1KRHdKwhUZLlDYEd0JHgCILa+3qXS17ukdK9vS6",
+	"J30lez4BCWQPTkXj5O27LAjfbTW+4SMNSnx8fHyMMcaj0Wg0Ho/HYRiGhBAymUwmymqCsPGcX5jnxDld",
+	"LAwNGZx+qeuluWSaCZ4RPEdfvDxDry2cv5XAFu0OfoqxJNNl46QxJxpv23B5Py91PcPtmeFel4yg0ATT",
+	"CwDS5NIB3G+t2Zh5G2eVINAw72dKyl9nU+9TyYQBu1r4CZN//A0fmV8eGPtOx91b0ERGtxDI4M5psZZp",
+	"o/Kl7ESmEIgyNqelEKr9c4kGaQ2bspuAwBZK2Dnjl1l/mRqQrZYFXS1agxsLndZxe/Lu/UH/2ntMl3Lu",
+	"+0rYejfX29wOLUpMr4Zg/TjSLVFZlWibaZnqRAAqaOp+ELo00F7QU7+3niWdrbei92zZ8HG3pftgeYeu",
+	"MJqsmIwTxrSYzHax4aqcmMyuel5qN32djfXa3u1qwNWVoGZK85gevhnN23V1N3lBoxqWduy2Kvurlesr",
+	"7K6LMymZatZyLOO1jLWd4zsjb3xaO9VIFeEyuDz8ho/qGz2ZklsbOHPe7iMOICteJZHv7HoVnPQznpZI",
+	"lDGlNVblb379L/Io0tvAz690cfvt7r0PViDrh+gJ7gbQf4xc4bF0Ur8BfphM6NVdXa9yd4FjebeQg3x3",
+	"EmExu+uXntlRduXMQ5m7FmGYLZFYYGYLTA3OXcVKpCTc6261LGLMdVqVFUeJgKLGc6I2DoT01H8jPtIo",
+	"kNmQzY0V0tEHxAbgz3CWGCcRMVg4MxKTB/pI7NIizQlCQiSIlClqUxJB33uAdOIxTEMAUx60UCBnlJ3r",
+	"xVnEPEBNfWmoZy7YN3/CpOnKw0IwAijzoz7D9qrEGVcuvpqHlsXq1THQlGRokKG0P3+QwREQ8MrNq1P0",
+	"HbUOqAlHvSB7lTnDbOXRtpsuS9/wcB5li0R+whO5SGTaDmaSYnrdgCm3oHR1QGBL8XCZdsL22C0RhTCJ",
+	"vqdlNZ2YKaNMSCMG1HdQM7jXFVCdeBlTKQlDQW8eFHjoYFYvJKE3XI61MtgrQ3Aux8TJI3Ehr9OeXpvE",
+	"JlId8USt/dogeMEokCgiWEjgevAVNY1pLyHlfzlEloOpVThKh5sf09yqDF9dWbBSwq+Wx6sHdQuyeIX8",
+	"esGiZQbwVJBgFkZFbe1qeWXdKyXVAk1XYVt8uvEk+PLjzMHDhm+q2v2n6AuOwiTWmJ/N4LgL5em92UF3",
+	"HuxZJxJ0kLP9W7DpWyg4AJ3TC4O9VhqN6WnmP+iFHqHgclMeA7K/Nt/JCIuCfFi5tXdxlJvZktsf51aV",
+	"OuLxjAyVICXD3mwIrXU97jOJ0ZxGkVoh0FNWxlgJLDnCqNee8SRGOuEOwZuNntWVDRJ6Caqn4TOlxA4/",
+	"UxUOvHzHXjXMXWeYR/ObDfOoraGethvo8cGnR7c8znAIH68cJSTl8IkmPMyNtPYw1Ci6t+B5fEhoHjrH",
+	"U1I1Sz9NuMQoYXBiSWJkQSBCBI9liLTdvfWgezXW1kNefhFXCQhYUv9x7zo0U7A3h2O8qKq5FZAl7xql",
+	"zKDM2nw6rdjHGAJlYTImHXRq7phhqUGfGEfBHF+ZlNsANXWbekBzLOTjKnmuLhjS0h+/gETIOwKuvoCL",
+	"Z/raHuAhxxcWGmkOaX05orGGDjY/6g7iGuLToG/GUqBmyMdiXyNTduYh+q//Hj0l4ZTEe7l9AUeJTY2K",
+	"rseZfh64RYsFzqLlXgc90S16p7pvv8W7ra5f7t07uH9Yi4c2bUph5nMzhlqQeKiGWGebjGc4noKjNCa2",
+	"+A9+gDm6/Q1jM71tthJbvpg0Tt6uG6l6yJTEbAQ4+DyJop9BB9/rdy2fjAX/DaOIs6lhCsNGgBrolPwp",
+	"huoUEmHv5ghr6A49lE3r6K4864uF+lL6gpKId/dEXsZ3b1Unf9hUTFeaFvaCV21W2Awtv8VUXqDS1snr",
+	"mzy35uTwZj7k9gADH02/PwHTb63BtpuP/wmaUjvBWPhofn00vz6aXx/Nrw9ufvkBvVYYSZW2xy4CXDdF",
+	"13Fq1HPZ3wWRbfBx3IySnUjx+s3PWo2E0V8lxFxWa2PJf71k49PFIlreJuSIloUFxBETUV6ysRIWHpTp",
+	"W4QgsWf+uaId/3kH9NWI+cLEg7OePwU0D8Zhz5MYih/y2UTmzR7IDj9PpYtyC1goGfxCkWE7PT+zrkl/",
+	"Won/Uw3Mlx/obuBGPJN3w92tXvZZzC/FxqVIK2pnUp7RNhTAz1SgFmFpjDELXb/ZPBjS7Uxs3y6x/jRZ",
+	"lr05WNbmdVsRXdUKTKukla2NnAUBMOQsfzb44vEZem9BVq4NWG+AmrocGk5+TPu7IMQSv33XoWFqv6JA",
+	"3//2XQew6/YKyajqCTBaIAE0BVQzs3xijn6UxZH+BGMtS5BVuxEeWbmGL2NyQcnlzvahed+udqL7unJf",
+	"g9BzvvlUF6KZ3nt2pVuQfmmE+ZJIH4x9p7cZhP3NoEHMwxsjdLhqLIeeDmNrFbRSeSZ8I99s3FqBrwyn",
+	"HZ8c3CCclmPh3ES5H4e8vjSXbzUbVTbRg0SdcAUMqIadh/QcI6A1HDZIjEssTK5PuLmkXqGxWg0DR+Yn",
+	"DC4qZ1S5WUqNCECRyxtVt4LWZclqpTNXOe27Krj8GDz8GDz8GDysitt8jOt9jOt9jOt9jOt9H3G9kt5/",
+	"8eTRw5dOf+9iuz3dsRzy76pxK8ecMTKWnYiy5KoT8n2uHuzv47Thuccoxonkw5hMlcUb+1L/TANnOmVt",
+	"ykxTMRPOESRGTRIJkCROK5K0tRi5MmBNcGtE2bnRoFDjLpd7tVrtjiNM50MNROYPn6kb0IxHadNiopyA",
+	"tJ9KPsXQIpqVO5LBd0zaZt0vOShjQqpl12OlhbxGGlZ/UcaJkMOIXJBa48MIHkDwAOr+5tf//HBNnyz3",
+	"A5VUKLKrceY1CRgxcgkDvCM0zhkV0P5IdxXMfzV9ofeTlDBZqiNbmIY/bX39g7WNI0y3z1yPHNxqzLAY",
+	"GvI1Amitp+g2GJRUiERvytVAynXwG1wJY/Ebyh70UyM6/O5zSGMylsMkplX4FvoO9ObVE2UjWbFibRC7",
+	"VzreHkVq4V18C5Bb+0qDjvD43JusPeaL0nlCbMqlN/DKo2SanwaQoP5ZANWyuQyGxz5cpw5BYsomfAM6",
+	"LfZhzZoMNWVp4o4BjTDs2vLoK3feCuS5wsC3u9JlLuqqbNsWRXdJpOV1iE/uFth7swQfd29tlefjVfBr",
+	"bDf42ptXT71KfFOdujLSkQKD+nTkhk8WdF2VjlrXnbussjago6bqcfGbj+6trWkp6YRC8X1MJWkr1+iB",
+	"RZombBwvF0VY+4Y4GMcHsq0Uatts0zZs0zZIpDWd3Xvd/uENNVymdjZgwVvRQZtClRPhm/rPaRTZajVF",
+	"pkY1aOmKHFOEpTjEeC2XJIraeVQBFxFmSuUsGcEJgVYSubqiFZoj01Z1pvW1vttRTyv7BGtjjKFAa82I",
+	"Tyn7sb3+o0LdVkake3qO299228fvzH+H7Xfvu62Dnh/gIKcFN+CSomKq/WixzCenf7ItvU46V8ALcRqO",
+	"gxMUUgGND5a2R7ayb9VeAB7B6ILEdEJJiJ480i7mAxRo/R6cIHK1iOiYSg2ZoR+ww4U4QK4jAg3HjVZD",
+	"P1zogaB/80y6O5BdpHTknM7tT5zc1+wodH17+rAiu+CjQvwACtEpH28zctlODbyPKq1qDrfVGd+HfC4J",
+	"hpd4OSdMPtd4aOXMnBr4FscnB72TXn/rKrPjemk+RM54gf2XdIG9IG48Dkk8ZLyAJ/qFIrvX797rHh90",
+	"u93TT7/q//TR8TNvpwgc4/lKIPzVIOK68R/M6h2B4G1EklggLCyYWaj79ws6ZVgmsTINxlESkrCYTDHn",
+	"jCwbJ41et6NxrEqrGAPszBCHYVxcp4NOt9PrHXQ+9YcL7MFxEYUK6+PfkIxpSMITFIyV7yVJGLRQECZK",
+	"jWJJ1B90yriGaYOOyMgg+iANc7PXQsEIh8N0lOoRAwg1hGUCpP45APXNqZhjOYZSZHK1UGoNPkcFSBH4",
+	"GrvAEQ0LxpIlzmsGxTgkJV6wnNDvd7u9ev604UCHu5yXpxyTTmp+VXLO6rt1G3EXlkN+Z29vOpj3vFCD",
+	"PgVIkXLsG5bPb//qay2EgZfmOEJ6jtOSeyrJHYFceIVslTTHbxxhTOXShhFGYDmx6qW9jTuHOHLL2JVW",
+	"avEFYQs9uXnr8lbFGr2ZMF+LrLvAy6HttOwYE1HVmBYRZpVINOqiPgVSI0ejZClQcxpjAyQzJinCiYwx",
+	"E1gjJsK57hzH5iBDP6tGvtdCdIIwW24J55K2/qk+Zcw+qGWS0LC56uuo2dUtR/Sw4K4WupzR8QzBmPTT",
+	"cFG5Juph+CKiTEhSxH476lYdgHkwONaBcbZQoEjU7VFS2atFOtBuTqODbI8UoWLUbXlvtWne/p269J15",
+	"6d4P1gnpMhsoE/cSK0XqLjNL5iM43IJjFX2eBatcRgNeIem1PTXcKvbvmvI5Xh+vzwJzlIgloOUex6Ta",
+	"Jt1QLStnLSNmm8cBlXM0kiPPsp1fVxFl8n4XKLhlJfJHDoX7MsJsqzDzCjR8nqFRKjly0EUhXoqiH+YU",
+	"Bzi2qQGGGcITuZwkFw3/4N697rqcZMelK2SCTyaQWSw5xFREDm5HidR6J8k6waU2ZxXSHtS8A85LPj28",
+	"76mYKO9cNcVzzuQsWm7Tg7EaJcTCcM1xFBEhU2sHlAZqjtWI0moSNV2FLJT+cXd3iSg1tJi1p7NkGVBQ",
+	"uRXt1lVHfiprEFqnCadn+XVSir8yy5SJ57dD1f7dhRXuoe8mtniEWc3w3R+uVPmjlxDZtj66jW39+7wl",
+	"yxxdL13V5o7ppLE8GNtRd4ezCPSojf+IjxNwzTYqvzk1yZuQPx+aV+jSG2FApU0JjvrpBL00Adw7AIg5",
+	"YM3g/cAUmQ0aJ2/fD4AHB43WwM2fhb/dhEn4oZx8PGhcv7vW4G+YDdiLBWGveCJJ3BZyGRG3Ogg+HGKJ",
+	"zWdpCO9Ur6FsOmicvB+YDEb9rTQt1qFNZ3nHBIeDxjV8udTf0BbrvX3vzZW+19eLmfux1zfJ6QYxPqsm",
+	"yqWMGm6/flfJZt6WUGtSti1FW3iLVa9Mx1PDwyhmxW7h/RWVy4YALu8qZzMrkXul84Y31Em2uG1tpm9u",
+	"O1pJN1yQeJiIcL3sePMahTyKcNyC0l3OLkgsbePP3H7QO8HOFqhDiCXoOfbZO9vInd7aNaqsa0snvqJi",
+	"bJwqeBNr0r5emh1TwNfUv/nCa2Cfyk3ylM3+2mGWsj49V9JU8hAvDSwvhFOkrV9CMyyybMpChnJKUiUI",
+	"SUWP6AUXJKzFmvB+v6lpFiObTOfVK9d2RzWLeV7xuNtpf3UfkjLUhhm3RReDQV2YXg+atS0AtwbPC9VE",
+	"/dpOdUbEyjmpK2Hyw3h8hccyWlpo3yCJo8Acuuh2VLrgS6Sj3IPAW6D+aW6EsVMpSDRpKT2O0UjLPPNs",
+	"iKjce4BGXM6UmmWEQhtcNUPosNstowVvLfWYxWUoWByLBYwQYG+JSOv6mji94MUpsLxo6j/2fIWTm2A8",
+	"rEFz8FjXf3xivNUwR7KlFmYxMcm1qXFIRcpBkMjS/OLxWQv95PWL5620SP4+ekY/2/Nn4sKrcr3mTAl3",
+	"5xsBYsfNBOge5tfrfi5OC6/88cn+fqNWz0Kn9GNDqG1damMlCdQhNTHkfWUFIS2Lp8oZEdmRKCJXY0JC",
+	"gQI84hckrdSaYTFg8A4pbEkJTE1oEpqt0BI2im4PnmC27ogOesMEMWWEsP3TWpQBM09OeBTxS33OQCGV",
+	"S1Os7nbrU4S2dwtK2aG3ELLchPXWcV69StLn+eIaqZu9VtSE9ru/B0Whm1D86QeoYl2DCrwJubcMDHmD",
+	"gsvNHlpb/eWblMq6rn7/6MMBNuU258bATYWcnnyNA18Qpk/EYj6h0LFcZ65th5s0GFz1e+p/DtqDwdXR",
+	"Z+p/Hql/fvp4LZzSQb+sfd3MoLJRwZTJwKNEEqS0Q1PsoTevnq4pYapbX1HSTO6ZYaqMOp/s/dg7rlck",
+	"VGRQzh7y0NsXKCTDGa1KSFCX7whTMkegL9B4hmM8liQuVKG9/OJV+9PZT/u/+fW/2yoJobdNmVMuCWG7",
+	"M/jCYeZBvQQrfDVMRIGNe6uaIZfndoTleFbIY8bKxG9fEnK+3fE/oFPEJCRkbo/JswYt0ixoetoegFUZ",
+	"7N30hH+9gbjqlH11izCXfZ3msYKEw7FNpFnVVm4FPG/G+75D4nSJc19zDo9zJ8Zrzonz4/hMrbx/LxYF",
+	"I+yqL3/a/+rR8bPDn399/5cvD16dfXbv+cPPj043Kworu/Uruc3vp2sS14+w5mnuag9Uc6f2Ms26BL6O",
+	"MkUu6Be039rjlJwUKQh36I8KUATKJMZMZtvIKRBuForBdVMU8+JyjsWn7W4PJN66DKm10ssVRCmWXa84",
+	"s69AIgiElWlOQl3RD0NgCAr6QW5AnW8Jc8wVbys6wW8j/HSRR3NCI53tyUKY3Ievf6amjsdSkYSKbc4K",
+	"fLvhudJWIhTAJCCz1GBJvIwwE3st100Cbi1O2IYQZjVOm13yjBy/iY++abQ1lQMJqyPpdpEOUzBh/shz",
+	"Ybwaz9NJbyzpBQlQU7OCkhF7LRQoYRSgpo5aqc0Dtex7FSnCbgGPfqFRdql2g3bN5vZ8PDy9f43JuaMC",
+	"mpSIOmfeuzALvRbe0aYi8Nq7whMSxzh6yOdzKoQ5hKiXJOzNOwHwHiXLL6gs1KJvYJB9iOqFmj1yYCCl",
+	"prwHGz3sTzcc8ZGXTD112yU22oc3SnDcSX4yiec0iio0LPT3R83f/Po/7UFXVx6PSXYgpNNuL7GALNC8",
+	"2urWNKOdWfPMQm4dPeuSKw1IkzXTMdUwqYvbaDfKprQ5/+gVzpxLYto9+yFrTc6TriY2jaBPsiAyagYY",
+	"ylh0bEj3V9T/3GulNb0tpD7dguQKvtCKAAXamwrgFVqjqYdTDaXPmCYxIW1oxBfMicQhljjooBdweDSh",
+	"JAoFwjEZMFNdU0qkcKlrnNgr7elCtuG39oH2KgxaUWO6cJBaFpF2OYunx+4r3R3sf3uuAyDAgvmKH7CG",
+	"gl2dROMMTBI8B5hQ4a108gGKinavGFXq+g92U+ym9T283aLbeo79Kax25tCvmsiYn5uZ7NWbyXJJBSzi",
+	"uqLT68rd8YT5EZTSJumSm2b+D1LvNUPAsymDpj+x3j+Bdh/15i3UsJVY0elS35hjluConbtgkn2ewSX0",
+	"xcszt/n5SWNOYhAE9lzlrYdJexkJzq/9xjsf68NwNpCproQpn3Z21+HplpWbxl2G9IUUjFWptTQ78xtO",
+	"2QNkcepkBkkPPmeIAl1v1h4k3e7B2E44/KWsaqN7tL4ERcCmeS/0YGPnziy8D5LMXErbLM/wgiBsc+Dm",
+	"eKnP4FETp3wFvJRx1mWMFwslZCF9DcFEwuFd1pfX3lysmCxzRZkjMm64mWzI+Lg8CfriHYFoqEexRBEe",
+	"kehBuk3QaKkWbhHhMQlsNRCVBvciHyTIbZPiyUFFx3IPAnNuS62VmtmeqzMzr+3d/p63G+3SimOSKlWz",
+	"ZgOuk4SVGMphSEomdHknaJjmcF3ottUQ53SxqHWjy1gVTLDlou90kYtG3vrcn/Rr7iDztGcGn57/bN6y",
+	"qa62/J6lNZdlMfvl2dlLpIur0hLUJRtb7FM3fvDFYzVZL1+8PsvHCfTvniBBTjasRIMBuzPVtDMsddyQ",
+	"cUYeIH3Ips9Lg+lC5oIauqWF7px9nqergifMounO6h4hpdVGahHrZeigJ1Igjf4ApqiJ/8ZEJjEjYUun",
+	"HF3OCJisckaWcJfQ4PNlqJDhjOCwDlDeOj3p6sZUvhaUpAlZg6rTsJeQfUPidroARo+uVYA3K1WYYTGE",
+	"0ZeNwUqUE/XMiOCYxJs8VZQTuDfqjw/CQ3I0uVcAEeq2j3F78u59r+8HDtJm3/AbPqqfAPoEnvkJH+06",
+	"AzTCEiCJ1R79ho8MPqwpR1WrCge5pexPlx5YvPgCR0NBxpz5Gvy81hfS1ueKujCJSAgftv2c01CDsWKo",
+	"sO1+Rks0g2wgFuVL2A/udWsla0RYyKF6mffI5mv7YTsbGmNhkkR6YiaUUTEjIWpigfR+P6NzsmdliZku",
+	"A+RbCIR1j9r9g7Ne96R3dHLQ/QROb/Ic84Pv/mIwCN8fXrfVf/r2P2f6Pye5/wwG+g0/WF0Mv17LGCHu",
+	"9fnOCJ4rXYaMVNutt6dWYXuNWAnnaGVUmrOnlnL/kozGMyz7eEFt5l79bqwZuKJGaUyLhl2J68xFcXCe",
+	"rVFgxZw0KMkzj7Cq1sp6rbJj1KIeYuQyVT46VddxJ80ONKERramwMIK+YP2Xt7vehZb7jAI3HmaZl8q+",
+	"ap4jUucTlnrT9b2urR1/3tYT1zZ+ZvsrsvSY7EXh4or6v/NnP/ih8gD79+7c/aTzF8Pgu/9ft3182v4l",
+	"bn/bfnf3BxVo07NVUSALDN/WNLctK6xBiDrsHt+rcUhRqfnK39e37vj7O3LTu5ANDiwL6cdbWh+bZfxV",
+	"lmY/skGDOCGeIuyKN7vWxc01aH5GWFEXmS2a1oz2jtQvGyc9zitMfzsDXzw+q2/ir2WWOppp3XZdqblq",
+	"W/1r31rSav75AdHmzpCVdSZGkf+2vbj26zdXiqWkwTXfvF6jh/zF3Vr/bBoHNGu9rq7bvnydinyNTSTB",
+	"R9umFH2AETVatYeWHZ17+j5p3V5ur6kMa1f7C4mXBZWfSr6s0nC1Crfs/AemjX02kybWgp1qg1/HSASi",
+	"stBX4XvR4T6q9T1bUv37rfl1jETYJIYPq/iLkYIPpNuF5AuIssxvV6t/VNz1NLP98Q9NN1caKAEMN0A4",
+	"DAUIEOcY6JyQhcga2Vi67wAGJXmQHbAgHAmeihk5IwNWDiHCnjWnV8UmyPoYfhPTqCocu6JtYz7+Vjfq",
+	"tpV9UIwtuL6+ed8Klb5k4yybb9UY/uBjiNXzVD09Z3TujXO8OXuIJJ2TFnr1+UN0cHBwjC6pnCGMAh06",
+	"CxCfTASRLatBtGDeKnS3m7jdayLVzvKsM6RfDxNdKRkOs2bcnvatWZtxLNEMXxC1veDBFuTDID4xTdk6",
+	"6MVkgkZLr7qsDIHjJKRyCOhAQ28h7suYtJXsQnAnmnF+jihDZDIhY4mawembR0/Ohk+fPHtyNnzz6mlg",
+	"QAUFkWhG4iycCnFgPpnkV8R7mIFjSFViXHor4yxK8JigYN/cHCAx45cCNQN9JUi/63WcG7/9e//7b//p",
+	"P/rtX/693/6H/9t/oELG50PKhpXhgTcA1zbHSwT3qjkB4C+MQrw0mJUxucRxWMgbr9kbzBIwx1dD/R7/",
+	"TERq7YXUVLQpSz/6qyxHdO8B9DoeEVuRayyJUo7oziCBMvIpW0l+Bu+2iv5iYuIOCeVMxnSUQIah1mZD",
+	"Y6iub5WbPWv8m4f2yWtTuDjUrRXGGvIrE4fvS5UZUwr2CoB0QtE2ZoVub6b3AhRsgI8nedHqr9zmJo17",
+	"6DQDqiy6D3SXDZPEZ58Qpu2DLUWPMAMgEfNm1AS62v1041nIpp+8fvF8/aafRFjMtBzySUISom63e0eg",
+	"UUIjqdgEbiXxSVqpkvUJHeMo0vgHumUdQ4F+/SVlIb8M1MQZsaoHA+fIihMwZcLcHCgL3fgkM4LiJCIl",
+	"8XWvJh+uY0KXug1Hr2jTD9qTeeU6wbiBZCWI1o8VNYN7XUhS683V/x4AnHjPYNti9AVHFrfuAeqBl3bQ",
+	"C/c66GulhANn8QLn7Bh+0GQE7wca83/QOBkAZCtgYAFl8NNdeMdd+FWPZ9A46XRag4ZJMhCDxonzneug",
+	"2Nt17wEKBo1BI6hQNQezYtagz8chl5CaPBzhCLN1KGsWVVlyXY/DyGW0TLvDkRD4b21rVE+9FOCPV+hj",
+	"LqRWyPquskZ+/uLsyee/2JEyhjJkPyVPlZRoa+1XIuLF6ZuzL7egwfpR6oV5pA6gxEsiDcdDzqKlL2s5",
+	"WiIcqt0H0pXHAnoHKFKbPE6Xas9akzYY8kAjvnBGEPQBTQRRT7JppJsPtDlTO0Pdfk6Wop4QdsDLq+2K",
+	"M75oJxAWiHkynVmwFgMGbGGdIW+Ea/DYzT8+J7HScbIybGNvQNRCgviIKGTaDXsaLHpdSxeXEp0sM/S2",
+	"tzrNj1xNu/JU9SOQR6DbjTUv0xZkrULGzd7mc+Nl9TP/BNwR2mzhidSl/uB4JCMQe7Zn5JRrtzmuLP03",
+	"r8hxu0Z+d6byyAGIyiHH6xWlbLiqo0BqZklgr21bC3SKrtLbbvv43fte6/i6ORh07F/96woYAkuuLvkA",
+	"02E51K3pPQ7QM30BWeB3sLZHRIOrY6jI1crGpOk+QBjc1tiKRlvgzricUTYtAInkVfX9tVWsBtdxSFi4",
+	"4HTVHg6+eHyGoPOkeSZIraEMhc3g5EiOMANBU3ATHqj93VIjtM8edg/r8fMi5rdnSqmX1zSkFjH/kGaU",
+	"okxthLV9h90+w8aq1Ta35CimIdGUp9GtDjrVN1l9ry/zGAVJJGMcmNG7r6UCRfxSo5pB0naIsJ6CGZ3O",
+	"YCdSnQNIY0tJFGkXVvn1gVqMSx4LuadmMCLSgpDpm416KBoX/kn5XixLmKOb2ZUpH29tVS5ivsamTL9x",
+	"Sxalg9jG6JpSTiUFAN3cL4xNLw9bzaCLOvc66KHGdbPt+tU0Dpjv+Uvw77Da33GIFjiWS+W/gXcHcqeF",
+	"SGfaQQEUDZ4mcravs+QCI60GjDP0ORbyi5dndwQSYxwR1Ezf/9d/hXqGqHzt1Qb1p7GpvBuO09K7Yf0K",
+	"Rz7RljioCK3rSgWyC7w0eGRQqoiaVkBlXxRqsffK5ZBVeBJd/0gyn75aV3xtsoGNElAqLm0vXTBKawWO",
+	"cl/dQhoWjFzb0d4RkGnz67Rp+nopJIheSSmj4YwnsfBWfuibEGGhMPo900TwFMyIsrYSQTK0CrRIhEWk",
+	"JAzACy9xHLZQsgCJotHZC90BDr1kKlYKh3rPjrBYxXGhaTSTFtnHEA8B5G1Q8BM8p9HSCJVUl8yhow4z",
+	"e8x+S+364GTAtL41CmO0tF9Kz1nGnIlkThCVLaObuU5yNb3r+SVDIQmh0ZjzWMiVDdQZMJuy0ut2C1u0",
+	"192RFs7PIWeJAOmHs8rSVTG11/A0CMXP1LOlN8ZEtzKtYqMvgU9Aq4dq9+fWSuJzYpgY3tICfUVZwhOh",
+	"vIcRHp/rsJpAY7zoIDtfR/lQqVv3zpNRRNypuv9pDrq/2+lm5qTuv1MalF81QEc5WeQ3vaRZUVsAfJCr",
+	"d4BfskK/3Blbeq10ZkqlrwjGoq1XPiLpnAy/5axqr2gd9OT0+Smc4KBvwdZNw71qa4I3O06k2hcADetW",
+	"c7w5e5hXu6eCYsUnbDrDtIa/qWz/89uzh/Xra1rEcPOHtIld6j6wAajHekMT0Fm8rY1AeMcaM9D5zi0Z",
+	"guAq7Mo/MX5HKuCbgmivpfiB4IbuA/TV2yha9fglXrYXMZd8zKM0XtUM4E3B3uaRK03COVlWhIkQ3JDF",
+	"rM7J0o0OaabJYkQ6NW6bMJEmZFEnaNYMFhRgC7QAV3Pij5rVjJnpT1fGptz3q72MBdEBqeB9+uT1vo5M",
+	"dRazBZQJaG8ArGGBprwKMxkv3cDU+qBUMd0xVSsVFnGr4jzcE4wveVNufLp8lp0LpFecgZWOm1cf3LnR",
+	"Zp9Vu8b+9scoqmTDmtPJkv71HFv7T2L9x8s+83etObfaOvOZOUWZ4jK3u8eKG98fPy8Hb6tD3ZWhZ28c",
+	"dU20co2nuiJcWDjvy599FjR23nrJRXPcMJ8vocbmn+yqdX1V0spaj3SrFJM3r56mSlebShAWqX1a5Hz0",
+	"5ui5N8hISQdRKw+llID7MTHlY2LKB05MqQmrd7NcEt3s0kklMS9Nt4s981DW/ZiHyrhv968Di7TpFwNi",
+	"xhc5KRATRi59+/9j/snH/JPfg/wTVw3B4eknb8V8Fr77Tv0xm4vOuyqV5EtUWZllsnX7ws2TUW6qu/W7",
+	"bq62N8ldqaQZnUHM0CS2cGbcaI0CrdSqxkjuDNgrAwJtETRiInh0YY540SKmF1iSNJlP6T2LwzxaouD0",
+	"6dMXXw9fvnrys9Ozx8MXb84+e/Hm+aOgEKWtkR9z00lzs2k+5rRsndOyPonky2enD9uvvzztH90rJrfk",
+	"UlpMIIOwcbxcQJpDsfKr4LpfzgQZDw/Of3WsmzCsKfXqH91bM6KPOTEfc2I+5sT8MeXEeJskHNZ52cdc",
+	"kg+WS7K9dbjrpJNbbS3wp5DzceO0DW/7jbUb1pt2kcuBSN/1aX/tMn3MjviYHfExO6IqO2KzBjQfUyc+",
+	"pk58TJ3Ytd1TmWPh4obUV5+/T8kPKw7+c5kPNwsd3A8PJt1xf3SMPyWHk3u9baMHH1MlaqZKlI9tlTZ7",
+	"Stm5BzcAYJa4qGrSGRNI1sVRGtgUUo0rfe56P0vs7nQ6WZE8DtV2RVZMFzJ6M3CTRM4KIyzjGGFBVgeM",
+	"Tp9ks26kY0TZ+Yn5tDLwWIgCRSWP6bcg307QZxr7SAP1K0LOlPo2SP15cvUo90U0PByfHS9+2p//Mr7/",
+	"1dXXvdH+RW/zpqS9dr9/46ak5UZKB7vo+1dEMPaM2YspWwE58UzrJLsQcwyme8olukBFm/TwCm8D/LYS",
+	"qjdtSqm0SHvEZbV3W2GVuK6tZS3dOmGh2IoyBCjpD1xYRa0TS2e5fi93PfKS0Y2exqQHNUsg9PMVIzyF",
+	"0BdYvERI8FzTgZol2mCUW41wu+YuCWSi7HibQVPWcgvaXr9mvQkcolXpKbDYdFVNmIKSqom+ozdJPjDS",
+	"36JVkwNMbClJt2fLkfh5ri/ySG4aigxY1as2ldQ5AZhbpnerFFTN5q4rdFgtDXPD86wPIoY92VDV0nB1",
+	"//LVTTo2FJ2b+aQFuVpDFm6GSFeSa+vCKxu93dnIK3fk5l1O7ZtX7gY/NupmXecy228diKh+3UqCdpX3",
+	"9/1uWE+iHbnU2UJLD7hXzQ39p7GB/XMHlx+gdq8KOrTGdm/3trBbNiFg849vY5JU+l9uiLVyA73fSZTJ",
+	"E9SE04x8bNuWgWRZgUKjOurzDRoXoqB4oVwrZQPrOHtrwBYkzlrpNDEEC/gEBasSDQMdaEqRW5cLsvcA",
+	"BXcDG0yCCPaA8Un6ap3ZElEhSZhFiIP3g8bdQeME9brd66CDXmn4xxBdznhESp0a7xommBLYfCf9bldv",
+	"JHf+He/fLF8ei3COF2/13nin10etLqz8M86o5LGn9X4OznbDfrW340VucIa0ZZfdMpKtkxDQrWy8AjGG",
+	"NcM9Pjm4mWEFX4qwJGy8HM7zxPXu92t3iZkTIYrNWhv8vFH1yUya2FODhJ0zfsnAPm60GqH6d+7oAH72",
+	"KxZf0ZI+BYPDKYPQjOZQ9UWFRu/WGQ4d9FhJAx3QkTPCNByrgBppKuH0NiY40pnTOEJK6EUEcOSaWKDg",
+	"5YvXJu/Cbur99zS8To/c9t/bTa9+lUTIAIWciJauPndaJtrMHiuTdFNWKlCySBtbMSc3o4Mezxdy2TLv",
+	"UE/CbYAKmxv5HWGi4XmN7urfWnjEOrrkTbJJRhEde6L4M37JEJbISU+BW/dNR9paOfG34Niu8BMdIWX5",
+	"y9uTxozZ7Xjj8nZ5cxX2Snmfb+gourJ2K2dxA3G8+uQ6F8IHjVTqorsZ0rd5B8jHvLTMDjrvHeYzH7yi",
+	"NJUPVWy/tmflim2wmfXo7pFN5sjvNDlrt5Y5duI75TT7Dfwn9z078qFug4+3YtzcGekfA6euZ83yAiej",
+	"VAN8EWMdod1AKC0izG66kgVutK/08eMZ9fXFBD/B+AQAGUNDAur4Ei6w1G+g4gTBqSj6zT/6+8pIh/9O",
+	"YpJrWKP+1gWFthg1b9voC6V1eCNIbCqLatvSB9+fLb2VfbyIKY+pXK5vPls3AFUnJJzFgnPaPiUmN0M+",
+	"tnGWZpeqd4t21878pXqlm4cdKLrNOWe/m29NfLsRP++8r5nfXWgvdydtr7uct9TUXAXR5uP1oy3Xpyjj",
+	"7LsrCd+GTSthel9LHENjC3NHBpumHI+gWD4VIKHLpfd2l+rq5VkovszLtBEf/Xk+gpp+Tt9dyLc49BYR",
+	"mNyM3JvHPI7JWLZnPBakPYIw7HJ9SkcxqOnT5TGP1rbNKHScUIv8Sj1WO1rneUF2mliV4dPdJMNH8UDZ",
+	"LBlBLw9nRg76uQk5yNd76GZU3fbxsNN+98kP1jpz6UeddavaFS9N1OImwsUzjb5D+EUxQOKX53hKhoJ+",
+	"m7+178+gKzU6722hD2GIWXPzhfZNMzqqpm5HxnuliLHxbHMD5C07teG7EyTt8rXyXBsqhiGJ9FH4irQI",
+	"jnAYoiYjUyzpBVE/hCRMxnKvg547dYmSTzU4IYSCAisr654W7Gpoqcz09UTL90hIsw2r2qLhiI7Jn1cf",
+	"WCnpmu/i/PYv/nwwEO8++XP7D++p1TTmycKbR/CMX5A0CV3H66lAcD9qBhBygj+EhWrCim6dZAMX8tO9",
+	"5pzUt2Ez1eCbQHvdzRzce+CmzZsqAoFIsaGOV8G0hcQLSPregZ4B12jVkWDa5tsQC7C6EB1tQoN9iJmC",
+	"ewTtctKkfxhmBxmUFBSo5wIbXJVCA6jqc8aTdNUucJQQyL6V3GBIOf3yTetF07K1WLnb7/Y/bXd77e4u",
+	"Eg5+D9QvXd8nHHzXFap6g+IznydfoO+UMZ6wMZkTJn3JkyElbLzprLkvPbWvMPAcpKqyVJIriZrPcHwe",
+	"8ktWyBZVN9jE4JgIZacKhCXq9k+6XWh0BRgtI54oD18Xgna2ylrsbXXeFPr3mY6U614OsBegIqHp5pcR",
+	"VsCQyUg53n2uYz33Xc/vihFNYj73DsgU9leNqL+DEUkqo4Lp+Qwr4hm4LJyh11gmcQh1z+XMt3WnDr2d",
+	"nDpoIjOOd+c045dWtsE2OyWos9/KxcQ4imzLLwqNkNJ2HU1Bp4xAoidwpdxroQDgZqDCRF9tU6YhaFoo",
+	"gPYg+mK+U4gbIMNRZKIykJYHj+RDZPqO8iatHt4u4garROD2cYTCWx/HMY/9ko6oS2jEQ8glMJnBmOEp",
+	"kIBOXz5BTR2tbSGcyFlLz3ELZn/vBGEkkgWJBbHlpwMW647BNoB5+vLJHQ0DFBKJaTRonKD3gwZ8WP17",
+	"0Oh0OoPG9bXiB7wo5xLoxyCmxUMtHS5wRMOhSVdRd+sBpo6ZUubpTF2X2h1nb9xgaWASH+kniythXlh3",
+	"KR6l3y/E7GB8HlxtqaRQC83xeEYZaccEh+oXaCWmLT1z5odGRChTiUoDIIbZlHTQY1hXaPCF2XLAbNUb",
+	"rK+txAcfgQqT+gG9fjroC6PoYIYFGuM4XuqiPV3wFBJIViZ4PBswWzdjKjVhOVsQ1ZaXHM15TNA5ZaE4",
+	"gQB3ihVnbgfyrDU2ivj4XCCsa0Zb5kDdPXBOH2lCHwdzYajrC7R9ZIoL9vRbc0f1MWC9mHaoOl3+juYZ",
+	"ImRnwAbsO6Rfgr4zw/xuwL5rt9vw/9Tlw24XfYeCAjcGqDnCgM2P50SqeTX7S4kxe+83grNAiTUmksWC",
+	"x0q8zklI8VDxT+DcaU6xnV/UjA2TOApA9IHTNGRcDo3Pp37WTUyHIRVw2qR+ghppNtWwf+7r7AcNcsYQ",
+	"j/gFAWw4sJXdS4DyBsVZ6SWjqH1P2UvFp1ATO+YTzBmak/mIxIgn0nCvQCEfJ0oEkRDFiolNOoM+cFIC",
+	"BWY42CvMol2Fws8W3kL9ruHT7PbNflGrPDTTon61Ps+QMuMmqV8ll4viXedk6f4kBId1I8UfQ8IoMU8Z",
+	"qBk6ZcpCyN3qrj3MF0MvThM5AwGcVtToPr/IpLW0LAAbSObQqE605Eks9pDh157i14TZ1+Q5Ay/o8Jws",
+	"XQKcn9K70s7s6WS4M7ludiwlfb1zRDKZ0DFVM2FjE63C7xCQSZ87UM9NeDyiYahJgCCwy+nKr8nRBCxf",
+	"3CJ0Ufwlu00jZMKizXBM9Ji1wHB+db+pfzErABsT0CtBiJEwABEFrWO0tNOb2to1w3kizWtMtb9L/VjE",
+	"E/fjKVcCLl+eCsGHORiCccTNU44DN5ScDyN+CS+3YIrpa+xEH6qJVpMx4QkrzE/6kx527qeYhGS+0F8v",
+	"7ScXJ8fwbfrBI/VB3fI8tzL2+rG6PuZsElG9EQWRyWJosqX0KEMSUSieVy8ICdYrbRpgDCU2XFuk0U5t",
+	"8XdnPYuX3GkvXlN/k7lZvXSCOSPlSXC+kL+wwNlm6QHTKxWilw5DS3B9rd/XW3oR87GyAEaRFrAw6al4",
+	"hfwtgAORRmoY9bcH5CtzzWaMDs1Gz8Si80NWoDiMiTJwgLcdtWzeq7ucplmpTmGj+qBNNIVVMrW07gwY",
+	"JnCn2F7SaFAwDQD+5Lk2p2KO5XjmXoIYVMLwBabgz5WuQcMm2LaOgE13nSOB0/xbO1A1tXmxrHjAStw+",
+	"cG2sVIEuLdcMk/49JFdjQkJHiFjIBHI1w4mQrnjRT8TK1DJCxoTChqNELLX05cM5ZsshllKxpDBscmQt",
+	"FanM4yhATR0PtvneUL5r7tQMZa0pMPuCjEugL/8EU0fimL/s8wdGx7hzzfgw/dumKBc1tOG/jO9K66U7",
+	"NVatY5Fr1C4wiFkaMlffoPtwU40Vo2h2fMSyX5HTxM7fyn5T7qTXfCs8B5l6ReMNfNCS7Zb2n0+HAcFh",
+	"x3JzXmU+VWG3OVcKBpjJNfRYbc6V8jMeIwt+zYwJh1ZjODjUZr+ULQm4rWwKFH+2xXGp+rdpFs5k5ZS/",
+	"za4sTHFe9edu0prfop7nFH/6o/O1nNoHOPmcSkoR7Y0doPHsta7Mfdb+UtCn6p6SQtSBHNCCsMYFjddo",
+	"NfKaAhbJUQ+mKLEk5aDq0KcJCmtvrhZ+tfa1eosj7XJ/psKuiCqfyrp0CnKiTlHsSjqbLMvgNDEvqrJR",
+	"OJJK86kVGrAKZXmU9g1wuKfsFzgnvplboM82F4V7HLNXjavoE5jftEtg3+B8O7MMnT4FznXXLnSpypuF",
+	"5iseq7CRi+pbo1DNbc5eggn1mnSeKykfee0ozxWHzCoryu114NyeM6zSpcpYtqQKzUykHFFSMtmyicLP",
+	"HrNH59qVzBin50DJsyv1I8gKErxGYel3ZRM6PxbsnfKV1Epy2yPktaRzpWgjFS9BhmEuYFpWl/ngab6Y",
+	"xzmh8EcjT9EsmWOWBbdMSKuFBJ7AEbeY8UuLB+dDufBG/3xnb6nZ44+JWrOZhqgJ54lUB4+Cn7df6Uvt",
+	"J2GAZgSHJN5roUVM9Lkh09BmsYmW5anr9n7y6N4v7n99+PPelwfPP/1p/9XR2fHPur/86uHaML4VbRAf",
+	"rBFkfJ5E0c9Ab3vH95PXL57rk1B9zqmDKi+foINOF0DeGNewA+o7EHkL7ElIgPBiEVGij19ttBEPWGDi",
+	"SIIjjOzdCHABCRsT28FHEoYCzJYvJiforQ7VQTARCNfhuhZKyX9n0ZO1gaZe+67yVKZyNsByNzD6p2FI",
+	"KlY9LdSztj5nI47jkLIpwuox1ASIlbHSpDArMZnERMyQxiFDguCIhLaDtWJWfXJYOMZMi3WqE1LMPXcE",
+	"ovnz+l6/ZsqrFk3+L6Q+jHRGrQw+NhVI8jzX8gVh2Fu9o1X46rn8hlNmnCRT3rjgPEJNyNxBv/n1v3DQ",
+	"/CwunfUbeaxRslj+VAeKmHQ1oy1jqgPEVNhRzio405UO6l1drnItKX8D9CIrwdkbCU80SI6T9zCK+aVJ",
+	"MAmSOAo6qLhYLOu/MGDqNqeBAw1gOm1g38BbjPD4vIUuZ3Q8s3Vlps2mQ5F6Tk325YywAVOOljICeUh0",
+	"kWicEOVLpYTonqYM8US2+aQ90jtBE9JCIhnPEBbolMlZzBd0vNfSx3w6HwNSaLCJ2wfqP3+mo5x7atzw",
+	"aUSZkfHkSp9foJgnknRQYAKi2UioHDBFD2UosDkmlAXIVEy04AC4hUbLLH/ncsbtGiAqtXzJ79DsRT7Q",
+	"OHgxisgETi0tKeU4QAHRrh6WSTb3a7auPjkFRaim0kyYGmALRggvgqPVqtmsBV7mMlhVhxCZowsSdyxd",
+	"fhAqxZ/5Vj8Luq9Iz0oaAQp/33Jwrf4f2kX3SyN3XUz4Fc6ZoVFuIoopAr+86i7u/2LF/9QBUKtE0LJz",
+	"dUcUAkdvXj1t6QM2yGcyzI6NlHj51cPHSvJFEVGL2HzdP7q3twLlSwvurLHAfuqo/3gcgT9Nwx/hxWK4",
+	"MCJDad/+PbC908/86PHxMxLNOO6/uLz4PH787Own0+Thl5iTr3ry/ptXX4+SL37yWsjL9viZ73ljb/5I",
+	"Eauvuxz1IyD4hwenP+x//sP+50W++GH/c7ygP+x/rnhD/WG444f9z2FEP+x/bjnEvlssOBMEQiM/gqYz",
+	"8DsgJP5ITQgNP1nEfEIj8gnY/5/wySSiDJxAIoS5XU38jzZkgvu947Wd9HTcx8aScnsrt/Vbrgiqq4oe",
+	"8pA8Nlt8bcps0fIGIQIUhDlh2cxAAVaJfY+ZUy3DytFSnY+nDGxHIVgI/1SR3BFogafEiL4m6EOzSQbM",
+	"gOiDWOaJfKBPfEdc0RwTNKUX+gB4qWu08TQmpNjjvHE6etjrH1wtv/2zDRdft/paBxhbLaDsXjdgevkZ",
+	"GhE1DWlQaeeiqsCkdX2MlxFmngyGlSltfcid3DilLTdhOfDemGf5oBMe207h3pcYoNUh3FBahkd4qfUW",
+	"pJ9GWKg36swygqYxZlIZQdCOCkcGuWNG5lbzxgmD9h/KVd4rtWRYU8/s0vFCBxLUe3WLrSZG1lvXjbbG",
+	"mCEhaRQphgfK9KYtGsoG+YOHpF5fuK2y8zRM7LbZToqHngLWTC1IQbXcc87kLPKm00Hw1teckCr/U7vw",
+	"WVM4i44PyPnNsSKz0GD+uKbRlmLXVSfsp2j20MhvQWK9cJ4Kg3qfrJO765lrm867OvFwq126Au4AiC1u",
+	"QDttdtnyuzwHeaBZ7EZJiRmjbaoZHbBlrPffSA1YtDRQudqUFhC7iSWKCBYa04NPbBxJtGyEQOnMMWeW",
+	"97xqM73qxydyKiHXI6dUYJcEd4MWgpZ9eCwNjolaKzibJRN6dRdgg4K7CxzLuwVs1rurSwB61fE2sQli",
+	"XK3xGQD4m09UFUb4qQvRjZrBsUHznh1058GeNVsE0eCS80q8770WGhF5SQhDPc0GB71wPY62M69rjUt7",
+	"PGiGUnNT+IvTnRCOMGx/x7Z8TIvVm/6q9L0dlKUXCH0tsRRlW0Op5+rE6Y0R5HQB0Gi5oVwF4r5Qz34G",
+	"autG6b/wslf80qcPJa+upN94sPLb/MuKfQVW8xrMPFAEb3LmrlU/KRnGCumwHnPsczimMS0HmiYR87Db",
+	"1XmgI35B9pTNM46wEJ4Ya6K2jKeiWL+lB2857B4Uu+fXwTUA39ljt0GZ3eHV1dpiLw/snntiWkl2/3iL",
+	"V+vziCpyjwrk1jQ+SkWh9SAh7Elt5RCPuv0WZJCo5TnqHurWc2lukT6605mNaYR5zJMo1McuexvPT4Gt",
+	"bYFq4QTbtGU0K++MI53eutxuxYRX4IZ0TphQeiZWDi64rep+sO5doaqrSWY8iR34KOdYXoC5dU6WeVlb",
+	"UYTio/OphpQq0/mc4JgI2Y4xO1eGjzKbaaRTwOc0iqgJvJoqHHDCGYdtjC6xrtAJPWbP4qibR7c5rIUY",
+	"uzg+ytsUYLLXee44z7+9Os8V8RCOoG3g8VFDv7AuE7zShkbB7sPjGRlC/eawZ9JixNqWsB7x5LznaH7D",
+	"94S+5w/r+ii6E08B0rvekykCno+AXr8uBSRVLpuqYKOWrluNCY2F1GQMt1PndjNd6z3p3fuw0U8ghBGE",
+	"eKmjvoHa4oFG6UzG50Tq0HUsrTNr7GoSus2FIj7G0YCpX1oo+MUvfvGL9rNn7UePzr788uTZs5PXr4O9",
+	"B/pDuhQga95ofnYS8ZQoMbSck2WgiyVoiJq6nYC6XWvoSypnPAHHZ89TNlu0U/yojS5G5A0meRHz+UJ6",
+	"Wfd+d4cuvQGVb+rDDlE4huwf1vxUTLDgjLKpj+L7tV5SEEw6zc42wspPh29zFXd7lRRpVUgpzxgy797s",
+	"wdz6lnZVTdGZiIfK3vM4tP2rq8C2lTM2I2QwKpNxr4WCQ3XdpuyOlukxqfXgUhsDCye75I5AgDjTQsGR",
+	"eoE2QFxV3L+6arQah/C/R1dXeYV7BD+vVbgOmpnHTmM2+sgnNgAB3ajV1vSED9aFX+/ttg+Kroc/ujmU",
+	"12GtvXJOma8xLSOXAWoyrqdH2RkmHKvT2yFkG6AmVKxJatt7aWgANOeKaXiiy0wX0xiHOoV+RqfKRlYP",
+	"tPK1xGbxGbkE3of3g10ID+eZQN/kR0WoSgGBYWgLCuKF0v6mhhYSOAZYb+zWMIMUERuHWcutOjaJXOr8",
+	"ZheXF4LWNrkpTTor1Oaae3yHKll1+I74/UbBVV8c1C62O+NpWNRMiGHuQm222+3DStQ1uHElzAc8JU/5",
+	"tEK0mDo8Je/WpSqt3Kvrmc0kgBdf9ulWL6s0lwuhf2UsaWjzTAemeWggR3ttZWWZOxC8FzUfRjgJM61Q",
+	"OBi4oSW+MYlHbY0hcVtEhhsSFxMcZmdjTkWuS982xNQHWa3BISt9iON7OwOxXIeQXn0QOfd2h3ec6HSO",
+	"0zouk8nDwvSoWGOMu5N93+lTlztxNBn6uZHsX/T2xzMs97P58p6elt2gYgQHeBDproXzOqOAV6LRUpL8",
+	"YPKxA4k0exU1Xr9ehKCIftmrFzarODg5S/vcZ0YiwuJch/992Of+c8qCg5L/yBO2SKQ5MWrpzRQqx0og",
+	"ysZREhZSAPq9HXs0pdPrLZ0Yvygp7Uto6yZR+gblUFF2rq03LIpV+7repIgK1t2oLVux594mmdkWemlF",
+	"kt6XZ2cvLXaAwycxGRN6UVw9P2BaFiitAV1v6l/W8iykxkOiejqfzXx3gDleLNQS8ImNDtjOgelujMmY",
+	"x2FxN1og6X63fwiCsVvR6W1n+LrOWrpgu46VUUDezWX82qhpYfIcKZmuwffuQbv8ltceJbG8rXFoMSqL",
+	"h5+Qb8UnKAFokYhPRQsxcqmEOHy5g15iIVDAyJUcjpNY8DhQezaw/7Yd99QN8DbTz9B0dY+w0D+Xbc8b",
+	"AmQao9eXVpLRmpcCB73eesinCmhL96W15p14C2DSsAR490gLZ13Now8EzJaoRKl0wC4tYKVrw1Shb6s9",
+	"2S+1vTzsW5g6e6ZgUecaGLow5bsWnvT6R10XkFVDNTaua+NxviJzTEEHuONDz/ASTXAUIRHR6UxC2UnE",
+	"L9G3JOYGL4a1J3DNBH8EkTIi9fA7P1QbID8E5lmW/5/HwcwBs7FihrIPBHMtWFk1wqVDhYG1LH98Cxt8",
+	"C1F/M7zIjGpyQeIy8NsO4RuLHWLzNH7h+NVZqFhwNMF5M/Gw3qT8/qBFrkgUSbOG16aIGBTCoLDWwQMD",
+	"8TmRJL7EcSh2kEsCdbWV6ZZfzzQ+boqhKuiUtSlTVr0wwAFnL85elssZKmsmCliZhQmLoUWUuoi6v/n1",
+	"Pz8EbInXr1+4ZQHSuWkcYTrPymqeUpZcdUJ+R7SUtaYcLqibKjn/GyFoO/13q90Dbad7eFjL/Zqdesvh",
+	"Rq0laiUUOrjbsCOcxrgZZsDKRrqb2kdmD3nwC8M5ZYGBytO8b4JpD+y5GVRIaglAdUcw524aA4DZOVnm",
+	"mNwoWh3vfFcsbq1xnODsWo+BEWioIb1NFavDyX2ZtLQqMJHu0FzUNGrO/gasedg92HuAMAoy8A3d6xAz",
+	"xAiFDaY+pr7FzJmh+9qWLXKhMUyI+nPAUtBiIfnCBuBz9aCZGWLr5NO65nz02N5WZjFBxklM5fK1mj5j",
+	"nkCf+lNvCtFpuRjRCoyffH2GeAyAeudkiZqBOG9Di361vLA6ICfg5RkpMykXehX5OSX1P6rnBunHOoCI",
+	"AGjO6k+beXvSsKU9Q3N/9l28oF+RZeP6GvoMTbjnq9kn1ZdMiMas2InttiBa1n0UziJmx2lGN7RMezi9",
+	"spDxK1omoVA9ljkYHaQmgTAJVaFK5JXy2tO2ds7UD1gzyBVjnqDPYKqRLjJWtxgwQN3OLijOTWAms6ro",
+	"1Cxs9YfS9UbPNAqBepGpkXcQkIQNcx12e2rTwPUBY5y188O0sIyH3YMOgiR2PVfaNq7wBh6ghbkzhjzz",
+	"AYNYnPK3wK/soDd2bXIkxQRl4OEnyFZSWcDHYIbFMHtA5wTgAZvr4JfENLJ1zxBRSO/U+9XA5DZS/wZG",
+	"qqa00WpckFholut2ep2u2g1Qu7agyinrdDsHcCokZ7A7oVgQOyip8OuU+NrsRxHK3dmCEqdWCoWlBqF2",
+	"ZpiYum3Hs20AFZr5n4SwCwvAr0q5mFlS3+53uyaB28JKQ6X8GN6wD4BBrtpLHdu3LrK1AaFNX7I11rTf",
+	"68un9adI0VUoz8p+7+XO2KqSTu0CV4MfuyUHfoKu310bQYlvAJoLSwNizWOpuszQUYx22O1VfStd3P03",
+	"LsYRPHSw/qHPU5Ci61bjqM4TbxzsDVc1AYu4Suntu+vW+5zGePvu+l2rIZL5HMfLxklDTYLB8nXHrBYK",
+	"TwVoztwOUjO/MB3CfRDbpjTf8im6nNGIIMYvEQUDInib8kgLGbbaC1DT4OmPeKLcMyVk1M7ee6DxEQm0",
+	"7TFdfaCpBaBCr956pslQatl9xsPlZvvuFnbb2p20gy1Ue3O4s/W1kul6O2TGtHJpr0vSq/e9z+Ifosza",
+	"gcSqI62MsOqulyKf4dBg1HxA+XbYq/HEGedPAZBMPdDvr38gx8i6quV7kKUvk1FEBZQ+15Sl1y2PlQI9",
+	"m7V8jYivDviJhDrPxYLg2Dk01djrxkgmsem9bL2hlaLykf5Saacfeqpfiakt/v1mM0366ieec/k5gOd9",
+	"D7yip3EDVlGGrcUJh+/5SM1uyW2JJ2FDfX2ReNS2xnufUBKFGgzLNOu3GjlI5WOwHxiZGqBxRDAY8PMH",
+	"thWOo6ip0Pp5bzXXmaZdu1HQtl/DGuWixHbCQrzMqZlOhZDXGX+Sm2duXbN2v7/hb6RSWRJFPgWqf68z",
+	"kytU5vFHlXkzWfbHrGNfafm0hY41wae2Di+tVbIAsIbnxDZpy6c/6JwHETwAiCRA3QA4Fdhh2p2iTEhg",
+	"/UoNbNq3PlOv+qiBPzQnvZZ8AYUAgNpnEl84QxhlBXKWp2zgcgs97C7yKj38gkVLk+xGolCkSJGarx5U",
+	"8B+a8CiCGkAUE12YD2g7u2HKmyvoNGvGhJnd5J/u/Xb3Xn0h7yHsNnSqm1raq58TcZBG0tNsPr+C6zsK",
+	"rnVb81Ol9SwcInDPH53a6x6vf8CdpYcWHHsbnfnhFR9oIx6jmMzxIhNTyCakeYTVCt2nG5G250kk6SKi",
+	"JHaj49UiAeqSn6UP7Ti8neWd9FqNjLThgsRzGtmSzg3CvwVyXxNZa2vcEciZGECF1Nku9KPa3UXAGZem",
+	"W0+vy40fVPsaszJn5undgv76r8rEnagRYJNBBA0lU/MB/rKjGy0HTBfgIT6xWD9yRoSp4xWIZjk/gYfh",
+	"A7SPet1uF8p2BfRFa8FX+GLA7EErUAeAQeazPpJRM+RjsT/njCw78xD913+Psn0h9jroDJ8TgchkQsZy",
+	"wKotBjimqy0g1I67gf3wPYiGHdsTH4XbH5In/MGdEHIDYVjU7pAasU6L64RnrbYLsrSEtBLbTp1oQWLK",
+	"Q9SEuhJBL8jeA3sch/qHaMaTWKARmfCYoABS9oI01eRXCYmXWaaJoDr5KuPxnaAyqZkuRDaz2idLPrkq",
+	"k8/4ZRWpMJB1pG6OqaRYYFdCpeiulGvZLAiG7mZx0k9Hp2F/23NMWal0wQIgmGQ/DVGQgbMBPIdIxqZJ",
+	"y0mvdx/4mupgZMUy6umsmLpN/ZyMjz0yzzQx1XeChKOh6QpJpTA5RAYaQ/PG77nk+9By6SGOojwYoc4c",
+	"WpA4lVb8AgDa9fzVklBrXYxdZ8uYQh6Ten3QaoywINBUy4HAXlAXAfui16jv9fcgY3aoM55t2rF2stRM",
+	"GG9+ThlttGxg4F3lBqRcr1av66ufsBmotstCZXjBofGS0OlMNk56G1gV7lLU3Fp/9AkyKf9WOSUmI8bL",
+	"1DfPQ6nJtTthvDybbco1Zqy3kkaS38zdP+HNvOGirPEKfu+N/jphvZuE8szxV31WLLWZL7bNs03mLYee",
+	"pLVajEtk2vOdoF63o/6/HqLmQprDYSu7vnhz+urR8OGXp8+fP346/Oz09ePhm1dPX0NXSvYACULQ6dOn",
+	"L74evnz1/7H37sttHFne4KvkYrdDgLsAAiApi2A4vqUlWVZbttQS1e7ugReVqEoCaRYyMZUJUugeR8yf",
+	"+/fGRswbfPseO2/ST/JFnpNZlQVU4UIQutCYiWiLhbrk9XdOnsvvvPzLxeXzwev3l9++fv/Tswbi3l3c",
+	"p8BoVrZmfoZKoBVN+sZs8hAjpk23yfu3rx4pMpZKV3YPQrzD8g6EJJbMGy9bgeVT6EKAH+v8QouqzpGa",
+	"iwjY+0qjJS/UtYJS+J5TJ6evlCnoqWhUSowEqocvnl+Sf7oF9duRcwCBUmstS1yrvkCMyeLpGxi7rGWK",
+	"RV6AuM28C1prDcKmrUfTlN1wdmurCbl+PLJkWX1h4/JjCZNiK8TY9Kw3r9+VvNFso3m4wmL0zozRDoIx",
+	"P/2Y6ehsreS8YwmLYEb2a/pZOKU5ePDky0k3qMlr++Ht+zEX0VumZkmlBSiFX339/aEFCn5sWPiO6Whc",
+	"uYXzrbshXCzHI5TumEOcwKeK1MtryYmY2PJ+gLBVh4JVB90XbPdz7uF0+3tViD/zHfOW0XhPYTR3j6Bp",
+	"kYtsBzsOWpppqqRuVKgs6czuEKMs9QWfWCahPEXR6N0h+NOwhHTT/dSaxGGDRFQYFWnIiM0mt2oS11Az",
+	"VQoM07F1DmGlY7H5Eb9BLc1rGb4Crs5EYtRmuNU+pphWWBRqpkIDSyy5WqFw7R7Rk23dLIF2a8vt/oJ3",
+	"HgIk+iXqNwXFs/2DIlItZP7xEft9hg99nnYGxXQh8OCRIm7hO68cwAgXI8L1HkwD/kKxZaEdgEGhZ66X",
+	"QfEcS8lyPe6LTawKgt0+NMsCnqG3tSxA+FamfVa5VGwZ6/t2qXjcrBjtv+SBlGaZDayzz96zAbx6pfNx",
+	"1de++uqrr44//O0fNfRezlLmgL0b1Ipp5o59xzTiJKglVOkBsHuUQGVGwplVpPsNSFAGhYpa7Qy1NaOT",
+	"5jWbN4H0i0fX9rqRsbeCpYOMrA47u6zcWl42ZG7DJ8F5qpTrEDhUi1JlX/4df11UJUdkig66d8jTBQIA",
+	"zN9PmZ6l4nDCvN+QuEelJ8vs0s6qc6k58rJAxWBglYkonU9B7dWQP0TqF8/fNbunj5svnv6IVsXFZRCU",
+	"Q9DuDjB/o9fUdXOayl+bz/968eObV8/b3v9ZtFjeuNvujn36sT4LBG1vhaDYhs8IL3dEyy1XwxqcPETN",
+	"fWTAvIhjSACz1FNAfb6sQnmQuVqFOsITPjhr7h1Zv50l1wQ/0HNEG7bdNjhtKOM5xAFbowMX4M/RKRWK",
+	"RlhOkiYJcRSLAfp5PLhewuoWubCUQNqn3bNfcGK9xExgF/xLHJBdMnMz9fTf7gW+N3/JCf02KnlJt7a9",
+	"jmSHYR9SwE4FAP7npl3/vmXDHVfJavfb4hY8iIxPIDImVMw9DlLp+3QwueFO0kOa0T7Khnw/YuQVv2a2",
+	"ltMj5fvbzZXKtoSBJSbNYjavsDLbImVdNJY8Yr2MSQ4CY3OaUerT2KG9/M0PT5+Td93Tx3gUoGiEZmFf",
+	"AIcTlm7gaoGQz7Sm07ZMPgojDdx3SMpinrII5qYv8iCFsi5GNEmGNLoOkZi+mvUQ4qFZxquZUBErSG8J",
+	"j+ChbFb/B7z4GxrHLO7P2u3u4xx7v+nglZwZ/ptON2wEaMEaM0HCKVWaAfV6SLjqC0BMNJfKmBn5DncY",
+	"8a6lP4ErVxX7gMZWG5Qh2G1fZIybLJFipFyRDDfFdTWmKYvJVMoEdQUXxqsYTYyOIGKSsquUqTGLnXlQ",
+	"j9m8L5Bgt0VCNydF0q1iDrKeT9kKHeK12YgX2a7YQZfw5ISRH8SWs6FOOd8Srxcatg8/hCMq5qLWe9xu",
+	"mxO7Wx1OlrrFPpil3HNORFIombAWFXqcyimPwEdh17yMWbbwrSg0g/L3D+3pk7+t+B8jAwsukAhGsEX5",
+	"ImD8Dyxdaxb4WdyJuqdt2mSPO8PmyUl81nzyhMXN07OTk7hz9rh7dcrsPpExA0Nt/ucgGtMkYWLEvnl+",
+	"9iNLxpJ2X9/efJc+//HyT6PZ0++pZD909JP3b38ezl786Z3St83ox7LnBxOmxzL+xkAN/u6P3DfQoz8c",
+	"X/yh+90fut+Vjt4fut9BL+H3mJn/2DF078OpHpgF/Y25Ba+rSE7ZNzId/eH4AsX2wOpnfzSI9Ifji2kq",
+	"r3jC3J9cXDGj8bjnzfR8s35y7mqML6xjmkcxlWgfBfjWErj1XP7DMJW3UCHwQIKyo3fGgeZASD2QV2Yx",
+	"xJ6TBubLK5afMvBB2BtBNGaisF8bMSPR+rU9OGt+kgTbgpsdzp5SXPHRzLXDF/+kHr6+eH/5/eDi6dPX",
+	"73+6HLx5+/ovL589f/vOCEAQbmFZz8PWp2H1oKkmNI6B1UNgR5tDqnL//e72gqJs3o/C9zTTXKhY2MBA",
+	"uMRiDP3cVJPIdcK+cFMMZS7zXOX8WkGd6uVaTF2m5MJhq9FDzdX/HRW/Bqg9blDinHsZNMUblvIrzlJH",
+	"/bygk4BSRMHFt2AdcTE5axSN524ydrEy4zZ+N00+JK+/ZX//85//Nvzbu8c/f3g3fHmxlbzdCdKfyphl",
+	"3dlnJgXYFLpBhlvmmO0m13QX9EhbvmA3IYUfvDCq9ZoTMhQuBR18QeH05dMOGG1Ztgc4lzk46yUxyRWZ",
+	"iWshb0WABWBZHBCapIzGcwLVgcEgp8lczlJ1butt0xHlYk8OdlcVjysyocmVTCemSXYv2+MX/Iik4sFS",
+	"+0k9P3s1gr7wexMQKiTw7y+epYBgHH/Klf96WBjJsGFd6IfojruvzcL6G9ga1Atr1DssY4nq5YWLSA2l",
+	"5U7a7UbPMcsPoDr0ntZmabuwJWFpv8IglxCepQH62rCqw87hMo5dCUewOJIggIir4kYiOUtiYiNUUgZF",
+	"2vY8Vo/UJo0w+w+Tt8+JTueIMJ9Et/rOwMJ4C+UKZ5g6y4etS7e9vvXPXGKtjJG3cuYQI//xI34n8oZ5",
+	"Prl7j1wI1hPeWmv8Dhx7qICGfvWK1CcGgiwqqLBaGevwSQNsi23YS4DtIfxrY5eVF8h7vwFgZ73j0z2H",
+	"NDz8aN/P3WHlYkPXQOoWktO0k+0W5bA1CpebNhIgrvdCEx4pVwW5PjQfgxI7LIYdM9PjgLi9ZB0aBmVi",
+	"eStyZtO+yInKbH5WOoNaVBY7VI9wjbmsCnWoVYxmthtvYcQOoPnFx8x+XMiEjXbQKXetpqH9IK8hja4J",
+	"FySVGn0dO8OhZupzQMN3UJBWCkag+CZNvML36NxGai4SvqNzMuatMDDINZFKk85jImd6OtPWnNqwRrO+",
+	"KElJtsdtrjzUzdEgcP6g/El5K8y3tYxkQuqvp0xcvIQ3a6+JKnD+2AlTCgpDypS8AO8FGTFhUJU9RayE",
+	"hptvvH/7ClNoYzo1m2Y440ms+iKrZeLyPBrIZ+3CEm7Nt8d0OmWCxb1Cwf9Hyq+mj553zSfMVqTqi9ux",
+	"TJh9U1ZG0v5tTuLsgwb79sJLwWTg+hb4pfD6QkXpbDhkcaNFfh5TnRW1y4saYrsDm5xDocwcdqXbbp+X",
+	"iEAGVvScYCHGpgqpx5C8k9OFmoO2mNv633npfq6yoMKMJzwMCEsUW1wZUL7O0jtYSuhqUXjJ1E4BgchS",
+	"3CukyG2LwKYNGVLa481Oghnmotarfc//t1qBliGh2oi0wUTVeiedblDa/JyxIRdg3Xb7br1aFT1mkApW",
+	"j9mUMx3Jye9dH9+VdVPAKZ6krAi3epzK2Wh8R617a0btT02m/WS/dLMHFu2PlzK0X/7sbamzV5Nmyyuy",
+	"mhTbMQ6BS9qj0747WTbxubIfqb4wuk3+itXk2OeE2t4YuZxwpY3y8d//1VlgzS49jK5lzf50hNlPvnS+",
+	"7AN+/T6Jsu9MkW0FtSNsqKgG/dpoBvIWyLJQqfahDU1IPRIKOkF/O5xKDLJBjXJ1Ta5kGpCwUNslhLv6",
+	"IqMYUXDsy04KdfbvM5pgLLFBmYk55JiDxWV53R+apnTulH0DSVAOwHxJnZOh1GNyw9mtIjS5pXNF6Chl",
+	"a6n771n/+AiVdJ5sVknH3N2ubU+rlo/KeqCAeckO0TKN8Sw4J7csZRjRclB6dsOA7JCrPBczbsc8mICn",
+	"sHe4GO1FAyonc4xj3IgWLRYC8nEvQ9XqIiYEGQl9Fnlnrjfurarc7pnXy1tx7Ta7yybbY771ZwdDh4Je",
+	"h4JeoNGkN2yLwoNOlcEzUqVpAbTcvUly8/fxL5vtouJqfWPZrjJi2cCcoFqnHrFWaUmc03buVbrh0422",
+	"4baHgtVc9zDgvxeme7u68hVoL/gs98VBCr3VEUL2ecohh28sVU4jnOUDouJeR6v+nGBcKV4EXjuoWg7M",
+	"eJNGzwr0PGfTqMcg8YkUCRq/FZ7tZWY+8Jn+hLTvtq+1/l+UpWg6fwoWBbVgIbCvpinLDxkx1PNaZXkI",
+	"jOAWMYuJ6Y4klKDXAYtnzAQyTQVlW/YeSFKWdunGO3CzrbfdpvooIv0LwaOtBq5K1sPK/N2T9X8y9ncY",
+	"/jJgLArmtYWlX2ofXBJ2pT0+UnjHeY6aXBOaoKcCcZXFFv8AwswvNh64FFQOkbCfjC26crmsKbt26ckg",
+	"HmeVyaZUj3NWEx7XFkG1tEpZxytIxoV+fFID/lI+mU3gR0swyoVmI5ZiZbJSI/93GDBLhxAvqzSdn5OC",
+	"4Ldp8DaiNijGzbr+uGVdsVp3j52trqq4FQJ/lPLSH190dTcXXWe/R9H12aUUfTI+0rWybizldTNmCb9h",
+	"KWfVpnQgrZCaX82JnOmh/OA4sH56ffnyu78N3r99hb/bLYPFSsY0hRYeXWHGScqmMtU5PfeYqr749xmb",
+	"YaDoLVMag1la5A2dJ5LGKFwd4YUlMFymLIT4qjmJaJrObXQMmPGzzBzziItrapwTSmyfWQwegmvGpgqP",
+	"IlCvhWkaU00xBFWRFNIiYowM7IuvSUznqkVCCLWEaBPwHygquDYLt0fev32FTU9ZPIuyJEieIt2tPTVh",
+	"LBAel6S8Vn2RID3MNZtjdqC6ZqX8Xt9Lef0MuzAvLwK6xhz6hsLS3Oi+d0CvEZRmYeRrB03m3IY/VVYN",
+	"xfiaTdHI7+c7fPRey25SrdlkqlWtd/z1phBuF45HmjWGA3XNbCbVst9pRXJigfykG9SuuTDzhnuoZqN0",
+	"XaBSyiLGoQojBDKxmJy22+Sl0CwVNCFgYUrJc5v8JtgHvdDE40IT88wFRuNK6XBcMLSY9TNCTcP8Y6CA",
+	"AQkic6WmyTZhtv6c4TJbFiYXxHzFnNXzBXQo3blsxjFLyhsiD8rH+SibHyohHT2lKdPpvLqK1ZuZVoSS",
+	"0CyY0H1vnsXqGt0PYBpi77kiOuWIx1JEjNSHc3I75tEYMDnzbEQJ5RPVF9yCeiNAu49pC/eJBWZqRhP4",
+	"mLy6QqIrm6fsShK3iAUbGnujYVBeYIYlvrF+0j5DS9QtV6yxDjjfwqBsoMe7AbkPVd6Awda6/I7hkQ8G",
+	"5M5KQG7KRIxewkqc214L9pdJlTLsVkVAbBO8lN7PXj3eIRtbSD24AuU5D7X1cWoOgQ94x15Ib9QsGucf",
+	"q+eqnKeMoO7lqW0EtbZGy1P5dxgE93lgyrFy1g2GLMEqUoSqPWWkZ4Ni6ylAI+pK8yRxixSIJrIha7Q+",
+	"TZoxJMBj8wpLZxMBl6UulR9V0NkDN5F0lrCsbDj45hkY3rTmYqQewe+K1EMlZ2nEQnKVUDWGKH9xHZBp",
+	"KhsEKuXHZazor8wn7ttD56dhVeaPdZvtx6UlbWxw+1fQj69qfqn3x22z4CTIlpliBmOx17VeDZhCIDFr",
+	"+CuLtJfP5crI418lALvUlFsuYnlb69WOx9v472Aw384StipMB6brwbvu8qXr63t21Vf77y7gEXzaBvHS",
+	"JAF/GBQ3tJNr64sSWAtm6WdzHlqzoDva21+CvsDiiHImNGTNw/PyVpw7M2EPj85Yz0qxNIADrLT+QJfM",
+	"5GJ+JlRH5uDbFzarhdTDr8KAUEHYBxppiJ0JSDhN2RX/8FVoXhR+NaWp/ips9LKcqdCt7dB21ByqQ1yw",
+	"YV9wMZ3pPxayqjLCLS7AZ6mmFDJLQ1yzIalTohIOohwvubQl/GRfhN7+dJ/lglwlfDTWLfL2zY9w/6X5",
+	"b2rXK+q5+D4SdiZhiyBEwXRpiCaEIWHKBVYDXDCIV3Y0LIWco5PuWZbl5ewcWYKXLcQDGNu8MKIvxKGJ",
+	"IF13wEUYZOYTip8VfqpT7KSHjdEuBkcD52pFDFOJvg37enef6JbIVgChrSHopVk6+3F4Pix433pkVwH7",
+	"oY7tPTk4c/lRJj6KWtRaL6ebHaK0nCpAprnBx0oQABD1tKxHygKdlI0KHerg3fxk3s3Va2UD04h59LPy",
+	"cBbSmGDlZXYmKNBRvyq4QI2YBsEIQfpPQcdJVcYPaJWevpiJ2JEC4G6g8xa5yP7A8z9ytPur3ztboEVL",
+	"j6kgISCyZdr0coTJmKWM1E/aJ41KWbq7c7UghJ54YmVBoHgS5ZrBycxKiy7U5/BkQWeyXynb3q2DdxGx",
+	"68ZiC+HqhqtSvJ6ViNc7DemXLF4fXKaTBaLNBbIcrU5lSuQIUplGVLNbOgfVv+g2DcgVTzSYwiwLcI7f",
+	"UJNYtMjTWapk2hdTOuICtlCPTKlSRRaFEOyvEdwbEqpI6P7tOIfNDeDEKUUqObqTV/KVHGH7NnFNwkcm",
+	"XG9473ujFW926w9svuGdNqh/o3uz+rwb3Z2R1Wx0N/pGnyZUqQ2fsFt8M/6T71I52eS+S1m7V++sR3B8",
+	"EhT4l74OapE5vA5uU67ZoDMeOLhtF385nSz9EheuLFI4ORKB7KazxyucJh6lUjzDHQBkE0863aDm+EBr",
+	"vdrRTecoGlN95DGu1IIabFv8EjzWPWnbtJVOZ5GsAkpNy8lUZy3rdoIahCTXesdtM+xUScHFyO+flWLQ",
+	"v1q786dnj//25OeTv3a+P/7p6z93355env2l/fcfnuZMTWjghhgjNAk4rS1LiVng0PByYoJaxgfVNQvB",
+	"QxGUine1er9XdMReydF6f/LM3Gmw8uBPLrEt5qPjiyLzZ1EQHbEPrpTeKiO7HGXWPMvHmYCsqWMcv7wi",
+	"efUf89qwsSiwqCJP3/3FEsz2xZhRIB+Wt5gxiwIJgmtg7bHYPIFOaKOhk4xpKKaaDqlikLo5tNH7EzaR",
+	"6bwvbh2rD1g++T+qhNbzD7Ze3tZi6yBdPhfpotkHfRSpm4JUqfE4yDE8yEExsIAV5MIlyEVCkEugAFAv",
+	"KIJg4BA+wKuBh6FBAayDJcESFGRRUCqzglIZFywCfQBCIPAEUFAULH1h5EmZ3AqqRULQDb4OOsFJgDgf",
+	"LMF9UCbUAhAWRnx0O8HZ46Bt//+4HRiZ2D1pw9bLpYA92SudcjGqOsEY8AiAY8SgRSpvwafRqgU1RAxY",
+	"C5adrPmMq6lUHB9fSnOiWtNoPGFCnxu8YoJO2Df9GiBjE+RGpG76tbBVKzVU1DZ8vhYs9+wgjzx5hFjr",
+	"SSQrC6oF0xLdQxG/98J9UNx/05SbQ7+13Bd37PJv8QCcUO6X468h52jTxOVOUOMTOmLucaMY+q8zb2sv",
+	"JDdnfGbg9hpEdOoaZK+4pliTxJSlA3OM9L7hUAv4OPHZHG4KfbzX/M2VFA2obcDHLcEdOPVN1x+8N9gR",
+	"JYgYB8BX3OyGqPYJX0LwMz4Hpk5rP/USGRXSo/AkwZpiRp7YzEsgaALHYyQh6zKMGE/q9Znwlzf57/8i",
+	"3sIkfySLvy5vhr6wd2XbJ7tvYUOR4o2d8eKNbleaV9atu/df//f/Q7JF2zBP+Muf/DH/0fy2sLwb5Ih0",
+	"ArM92u12w7y2uEvIHwnsSwUdz3doiMNpgxzB352z2vQFMlMNzTiLUWsSN85JuDwwYUZoCb81oY9uAjOS",
+	"CdkXof9QQMKFToTAUuH3OmyRn7HAZb7BMWqdaffRvrAUpexDxFisQF0O6VDeMKtphI6Q04utd8trOk3m",
+	"ztWP6bJm0Frkoi8wN94yVA7nHu3HcOanzeEAg26Pbm9rxnImr5lIGJqq+iKkSSJvBzOBuDBwjDrO8s4V",
+	"kaJMz78nRo1twbgAvdvh4j5TcO9RwG3Od/1Q5NtWs1il234ZnB8PLUfqDUCNpe0ok6lFrfMIUe5IzUV0",
+	"BFBXHU3/HcNoHuR8Np9JgObRXWE3nN2SWDIU67DBslLNU2lwz2Jq3cZVMQuhEG0EhGUqxERNsOo3WuSt",
+	"JRrK9QTrVCRbhevAQoWheTcX0QX0c0fWIUw8QwvmL9ZeOZgCdXxc650651ihri32wI8yt9PQgo9svO+y",
+	"nnhsw3tkOrxPMH3cRfy7LzjtwPvay2xI67AUZ2hvYHp234cFj13MjLZm4qFFFtkKdasfgKVvxui9mCkE",
+	"zE/AjTQXkYMjsNRSDxC3BF2Lm9vDribhLE1CIIVPGbUUb7GMZhMmNCIouDjN7SGYpKmrptwXV/DWmHCN",
+	"BfLNkNEUC9FnkSWo31rUIpe3kmAwCxy6+sJ8tZelvVpG/nr4z77teN8MbR92Zr8W9P2NC3/7GxIulJyo",
+	"zP4Jg75YfbKzRf4FeT1lwsgMljaVnieuC8hACU2Lqaa2YTyGr5oPcTHq13r/7Nutj63JrH9e6xHvTM/7",
+	"td+gbeT9OxLLJKEptKwvoEkBiaS4YV4h3IKECBst8iMS4sfK1aG7YSKGKsvsin8g9VBOmaD8CCEtbNh4",
+	"Ws8H7hf1SKjSJDwKbU6ZhQqNFQmAyQsXjwsBAn831YRmlPtZ9ZmUmcYrHrMUwmRtRYQJxRSYlCmZ3DAk",
+	"EJqm/Abi8+I4NWcYPMr0RXjx6tXrnwdv3r78y8Xl88Hr95ffvn7/07OQwPHGLLP1cvqN3Ro7SOqHLJZp",
+	"ZBFi5mKnMDxIZweg0oNMUXw6KVgUjidtd5xbFKtOlav6hpPv5UK6VARD0NtM2GAxc/f2I+6WSongXKbL",
+	"vQUvHm6HWyhpOWTEKiRmX9iWHOTrp5KvPxtgMtLRqP5VctZOXVZX+w5C98iKw2rh65Uvr35NaCMkvbZB",
+	"1NFCoWL7MWJFb9/IMpZckbqNr4TQO5vOBUmjERWItzQaI9lcLt65IqbF6Dh2Ip4Lwrgeg3wHQY0QnxqB",
+	"iDrCUrkW25gWgUORk/59sbrjcFLMjXpADYuNaJFvZewyFSEYDFkiOuRH/i1J+DXrCzy3TaigIwadGcp4",
+	"3iM65WaGE7NeUzuMhQwbeQWG3pSpzYXHt3aGd5AhoNSZlUE1hcUMMScF4QzACFoEvtopDrVerd0yGNep",
+	"BUsKRPZju9M9zaJg8qvdU9AwKs6W22OkHYqDcDoIp4Nw2sXChoYuh/cGEEukE0TmFxF/AyFlXraRNMoq",
+	"BpgnQnTOLGO2D9YuwlWxhAFRn3tFX9RpYrn9i2yp3OUTNHqYbFlStg06mwsS6ycyxzTBbjP7HnUk80Ct",
+	"aunQQ8xkt84XKZgiQpJECof/LCZxKrHSQBXgmw12f7SkHQjEMa2q9a5ooth2xpvcurif6sZA81pWvcDF",
+	"EFiTZMvImwwWfScDLGa3Hkte5BUZc+88zguJbWvMwsPQqtph0BRzpJwlmb/Ok/f+qkNlJnKYaNb2w8PB",
+	"j140H8a/UBUwN5mgId96QMdsYhRMKRhRmk03BLN1ToWsNoFX09DZLqTN8HaAhTOeFy4wqFW8pgDF+qIK",
+	"xs4XgYcmSgLGKH/hFYYjg6S+gDHJnRLrqx+sAq2dvRBfEHJVVl3ZBrfu2KHV+OMWzqMsIuULqyz+uQPM",
+	"hUMPt1V9eCmWIlGbYspam/kbli4gQ1CCcWDsBn+lOWYjb/E8DxsplB6tAgXsSKt6m9+DEXNxo29bouMd",
+	"AKgZmT2f+eLY38m/LGeh2D/tuQ2P0M0JhUxDB172BeZxnMIV2Sl3AYUVpzHgGuJXVyxlImJYUi0r7ndQ",
+	"Ne7Dqpdl2lcgwpZGve2sed8BB1++iytsbRC9tcqCF1GB5rhICiUT1hd1ePOcRAk3eoY9DanKU1PeZWKt",
+	"gBDhIJUuuvFUX2B8hSvUZUnmWuS5ebNLFwF+1erTIboHi3Qo5j19Yctmw9dtnewSJxn6uWzR7Ar/Xs9d",
+	"PfrXf/5PfKQREKVlCjZKKJnhjYSdejMCi9WuTa8qjrLO4PpI2eOsVHnJaNUiP+WGTQvebjvrZE5mQvNk",
+	"9SnZN18afa/EfklKzZcrVb37s0VWKlLlRspcqZKQxl3r2eQ7s1fzO2TJDb94lxKMSbgD2LouHwTPNoLH",
+	"FXuxFv6cR/2Lkkd7T33fyGaYBdV8HjZDGzKc2QytHnwnY+EyyU0J/hxYaD4+Q4LBEzfXwGHGI1aR37BV",
+	"QiZM6Kpi169tXCWxbDCWyM7qU+eEEjFLoJPOeM3AyWauEnOvhjORlmDAdYH59WJwvb3ZdFJlYfNBFpYf",
+	"0WnJPRGdNipOSbtTvyxESXe3D0XfZ0mNhxmK3v040ZP3F4r+xVl2Hhx1TFa/owCMK60+ksdRc5rKG+6y",
+	"YUvz9p/CsYsoFqUMoxMx/LwpRTI/J+GYqgEezQZ4T0gUnYO1GOirpGA2Z2gZo17zOHpjW3DPaZhuiWB6",
+	"czEoLZJCsEi3Ei5mH1qxPJLm7u5RtqxqgXleDlI24kqbvYZ8FsBPP2ATIHau4X/dVcvm5AjM8KJOZ0oP",
+	"EnYD7Bf+X+6OmWKpRYnsn+Y3GFA4RkxtEGgTL9Y2AykmzLLK+NOWZsn9AMQbQY0rNWPWOWU52XFQcl62",
+	"V3a0YJJinrJID2Yp98bVtLIQ6mfecGQgbEij65olxILVCEEaZgUnsxGcgsTsA7wa8883my+4d9PqvIql",
+	"XFzJda82OwPYMLc4hrx++expYRlXYGW22R58CqriYpQwovhINKXIO+7hkfT2/soio2Y59oi5PSRXXFif",
+	"lqNRUObgFnMVSTAdgOIf4mrGIKpozKJrRV4+s/HM533hXgmrKCQzxRQJlwAjDCw3MPyBhLj+KsJLWXh4",
+	"X8zgiOHYRdyt1vLSAnZiZeCxHo64Hs+G5gN24YcNcsUtNbBpXADlgAKkXFZ9AR0xeOHq/FslFCPRTddT",
+	"HjPCdYs8zW8DsP7Tu9c/kWs2z06+biSITLHNXitJPZbanIunVI+VNdlxoSVBg4VqtIibNKxYNJkpTYaM",
+	"TGfDhEcuVtm02WZerotW1mM2KbPw+LLhHiqkrgbUIjLW1HGUHuummcumRYgmzFQTMGoZEHFqC0C2gGx3",
+	"ApM9ZnEe5ONBPu4mH++yoNdJxi8jp3WHIiCRS3jNw4Fo1nuXHWTU5WQ2yvJJ2AeutNpTARD4EldE02uX",
+	"97anAEPs5EtxQxP+SaxHF3FMaJVuskI1KT8xbUSEzWMmNNecKZJwcc1iosepnI3GUN/XqzijpTy39f6w",
+	"RPA1Y1N7AXmAocFckAnTYxmr1aepLUyTaFN7EKZJ1/vPwkS5/ToLylmK/Hl9wXY/JB9E/0H0H0T/w8Uf",
+	"Gt8RfdZS97u33Ad9f/e+6PvXOWbCBetkoT45XiT1sF/r18LMrcJ1Y7V83d2xsoCi28WV+htrj/6Vg6Q4",
+	"SIrPT1I8SG9Tmeh4sAexzFt197PYlM4nTOgjLCHP1hV3tJXoKbHPZfxwICrqMBIBuZLpiMUBiog5JgVa",
+	"XrlFGuq+gMM6cGbkFROAnGlMvYL1MYs45GaFmIgTlqZbvcFW/QStLK+DUCH0XP8JHUoIreSKyBT0qfJy",
+	"6vDjQMgKrto3L8ze73Tbj9tnx+12++LrH7p/fnb2o5HO9MMrJkZmQh+fLHPVLlV7/17ekgkV86yNVU2C",
+	"WMBCe2x4BOSpBl7JH/PXhH5AJQG4UfdbB9mLCayqCHPWO+70Ol0XGHAW1PCAXuvV5nxKTTezIV85vDDf",
+	"CkvXCWa2SafdarfNXkhpzAZZ+eLLtxfPng/evX/69Pm7d7XfMMpOswGN4xQad9xqtzqd49bXeFSEgTQd",
+	"iLnG4Cd4H7THtabbbbc72/i8lldsBWrnk3/gMvYgEASaxSIHTrOYa6JTVIgcANqbyrAP1tU65DNy+JHF",
+	"BLWq+Au4rwyA4UJrVYHU6zT31m+CUVwV21CFAq4OxP2cFoLS1mALsBImVAgwEF0P2Yep0ZrDHpmJKeUx",
+	"mQLjD15WA2pQu6LVdleWg6l5F4yS1iw1D/9fdVtT+T/MT/9hv9v4P2qlcLomZA0rW2x23zujkN9roZUJ",
+	"VAPIQWoVQGb6dDagxXs67VzHvDN68tXgPKXzgR1jmthXTxMqvPJbtjBKRl+XF4zHeazETb+ISVDzTiM0",
+	"4RGO+9RMllmp5h8DZaaj120bVV3TpNbrbAu8sAsv4gkXVQVOXguWlThxO+8AwYuRClpOm7OpHaA1sJtQ",
+	"Uc0l/yah4r6p5Eu3VKdwJFtIzkslsQUoMI3juA017P1aQ/A3VP9ZON5m6Q5YLL28tnh5uTtQzIqlYYtV",
+	"vTO8NC2cSKHHkKBrQxa7Z+b5xe2HUY61aSprVaXwOnejjs/mqpo5PqEiINGY0WkmLh981A4ucG8PwN+r",
+	"6oebO8gopWa5hRjCbFZdWFhsISxBDKCBOba855DHfY6M4bjoQi83yJbCdjXEpwwdY5ZZz2cOR3+ZtDId",
+	"moTpSFwTK3FafRFalnOuXCFsNaFJYmbXrXFoFqlHZpjLj2kJFbvHopTsRG/Prdhg97qlttos+6QT3xrk",
+	"fhdgdkdXv5msSvtZQsWBNPxT1dg2o1+CrQXlYm1Iwfsc6nA+/TABs8SWkI/UXa0E98gj5ZUXBZyzOI6E",
+	"dixmE/gciWTMFKK7y+EdMoJNi0n9pH3W6JGYQ+YXFFgTSjMaVwHnIVtq69X9yYp8VyzWbZOqzLTvklPl",
+	"1IIAGbTsz0HRhbe8plt9sXKjwNaYn9uaIiMW49aRKb6kWJhksopxxnRwd1egExyn21AP5l/eS2bVx5HK",
+	"60Tp6R1FafcgSvePTl9OUtQa2ZvLvCbIvOpcKJCI1SbUIZCImxXtG1IJPoasrZB1PqHqmsV9UQ/fvHjb",
+	"pMNO91//+T/Dxjli4QzKZ8VZ/S30dJoNaaSyDdR3vA7wyUdYEhUrsJbh1Nush6YtWzmYsCWQO8AVfq7K",
+	"Fmr97mWW0ITORDRu3jJ2fQdPEjQGG1Iw3W5hlF218Yujg6VLP38LrBmPwRhrRZtl9PX4z2YZVZpii+Dt",
+	"m2ItP2wMfIQT+mEwg9Z1cgddYfZWWU09oymNNL9haBuNB1g8tte+V1toceI2MYTCIjrYQZdtP4t6vweX",
+	"aWGUVxmEfqTXTJEQ5jokKRWxnNh9i1CHOVPdEzKkijWPu1AzkEYaXFOdbpsMuVYNh3kANn0B1YvCAAl/",
+	"4DjCxahoSgoIElCQ0C3fkGg+QbygSULq8DC6uDSZSKX7wih1Dcdc4/l6FutII4NqAkbBiJEhUzy2uucy",
+	"+vbF7ZilzINOOp0ympqGGGRfj873kOyEe61bsX8LG/aOe22fBiEUwf+GoPb9n7s/PDv78eSvPz/5+5vj",
+	"t5ffPv7p6XenF7UAfv7TyU9P/tz9+fHfL4//+sPZj89O33773ddvnn5f+6W073fs7LdmlitZDmGSLeQe",
+	"eMzuyVqCmpS82g6XqhS6zWrTm1tdkiR+3yGPTGJP47M7OXC1ZbwK9Gu2dlWx+OVVtYmetUGQ7Wq9a8KF",
+	"+7OzrIXtUDfdNDCAiuZYZtyBcpCrArbueZDjrldtvS+OA6/lwSokCKzi0QnaAaocQVCm89ylhjgsnv0W",
+	"EV9cqncrJV7+lkNB8c0KintwY0X2YlnxLaBmk6wwQJqICo/rdMgA6tiExedkSBMKZGVcExe3ZU4883UA",
+	"c7CxfjKT6YKgWqc/rxMA5h33kWZx/HHSLHoktJ6AOCRKy6myxfPUbMJUw65tLkaBp6L3hXUrjCQZskTe",
+	"OneuIkqSK5oGBb18mfkKDbnrVerdTbSuc5mOexc9cp/22s/cGJCN36I54G4juUpgH8ioPhu76zaYmAvU",
+	"K5amNGlGcjLhSnEpVhlks3tyQakl4eKGQ0C+rczCU3uJqUcEIjwx7mshILZMvGJr8g9tF/lqG/JIEa87",
+	"VXq9vfleg2C/hBhShxabxth3AjtUbGBxyv3phV4O5bAW+EMKGVr2z6UQzY3DTFk64YnNRbhnW+biStvM",
+	"numtqoNuv2zVxEH1x2l1kCfmUjRtEOURF5iPWEV7/nJiThDKMkWpkNTxqKXIkEVywkhIo4gpNYDfQ9UI",
+	"4AoEaIakblmVbOmUwq19IVP72vCcUOHiOh8pEro8qZDccqGA/wnknVVvHqkGMQ9P6TyRNA5JnYo5UWM6",
+	"ZYT2ha2GOIHsp/SGNVoknLB0xEJSt4k3DQL1cM1RyEWTDudIG9Uj1PJHOXoStNb2xVTKBKj+rvl0ymIw",
+	"9V4zNlUQ4mdj7e2xn6BhgERSJrG8FSqwkX6pathCt/hS+31gulKEGrgmIb4ECLrmUxZCZydM05hqGrZI",
+	"aOMDQiIYixUJsccDHqP9mfaFkKJpBNCc2EEKLJsXKpeuiH7efbALUe2XkrRPllSx8T/ITauvUsaaBrtJ",
+	"QodQX8e+CFR8YhnuDSI1WuTCffNXyYsFd/wK/gFhiWJ+jQ94PsYKPJo1+7N2+zhySwX+YrAUCBLTN83Y",
+	"ZQzv5yQcTbWlORul8hpiMR3VuyMtsU9CRWvNh0letkOZhhPYY2LUF6sbkRFtZ4bTwAUS4bJxMUsUHAXk",
+	"/dtXWBSAT9DGrmZRZKbW47d3gwakKnIGJf2gXpAo1hqwK8kfN7M83XeQa83WJamHb94v0v6b833YKPgI",
+	"3JezJoiYQCVOEtE05eZrgA7lBxUzTnbKXyLa3PGcgmpSKq/Nfz3WG9csABm3TWpB7YYmM0zztndg/Km7",
+	"AQx8dAKc7sogeJad2cOv2CDJWs81oGkuN+Fis5Mbn4ZU8QiDgJbekG2UWq82oWJGk2bxFyulf4TfyAv7",
+	"m5lKNjK9A+Cq4YkKNn2x82/xIpbWcjsu6683Bn7TpnqhZbQz7EbH8Qk7vXq81LRLRifkxZtL8g4uF5vn",
+	"GpUHlP5bNlqC3TbxVThmKIXcfX4v3iSUu3rsGzfaDaf/w8JovrksG8yyto6m2pvY5atd0/gtdB2z6O1q",
+	"v+/jMDyx22KAcoqg1Vl6Jvi3lWtAxHz/q8Oqi1uuANvSrtfSdnVLd1oS0MDuHWe5ulIYlK4BbIcbzVkx",
+	"5jHWYzATs7la63/PS27/fdVkwEGw1al+RHH8KdRvnIZcJiLXBQT35TYAX9VeoYTjSl2X6Ip3LTrrsiz9",
+	"hGpzGcpD/CqHLfLOY7RGaZ0yPUsFi3ug//UFcFubdWFVclSOzEUcC3u5Wqzjnr+XrLBsDCy39QAdUBh4",
+	"WcJTkjfbcsvgZb/h2Q9lKIaa1uBXOSwC4vIZvX3a7B5fdtq9zmmve/ZHMCo6ekMb43lFeWLh6Fc5RCzq",
+	"dDqdbrfbPT4+Pj45OTk5PT09ffz48eOvv/766ydPnjypVUBaZ0fwtQZJ0CCVWg12ZeGlfneP27a7vwVg",
+	"dUlvaDJQLJIiVrXe8eN2O6glVOmBWXXr3uGlvr54fplbhZY7sSz2zetL+lGkaXEbLWOXMRvi6JYNozHV",
+	"XTrlLVh3W+TRLa3yKo5JXLyth29uMOPhQM91eyXkVdJeA8M0FCFDzQhObnSoZDLTjJg5NcdGmFtzbsFD",
+	"vFk/8FT44vmlf5w3J+Q3r99dGrD6GYwNBQjLSsYRxYQ5MV/4zE898i3cTPA05z9pT3TnyFF5yxVDyO2L",
+	"oQSTRg5VFj49PA0I1/aDcLbG+1q+fcMScwX2dCrTvsDTacNFZrlKKvIqFzbwNgjDFUbXq+NJf8KoUPgi",
+	"M1qFTWMGrS+WzSBm3Jw1oUVw5BZ3uh09NAzwrP6aFMTsk3gGRezQc5YqDXFpLqfAlvR2JW7xvQ1QfqBu",
+	"glf0lsKDLb+MeNgXyPNtXu4d6gsHW+pbE86zkzXXGE/n1qr51ZpctjAnBOR2zKNxTneD4gFrBUNOkHI2",
+	"AVJ3J3zLnVM83wc2EG/puA6Fc6QAw4i50VbxH0vYb0omcJqXhJJEyumQRtcBmab8xrRGgklGXDcTGdHE",
+	"kZPjrgJWH7IhSTnXLfLTLEms87MvcNCoq368TgXYLaYPNAbcdQtHe7fqhmzMRWyGEzeqI/XKzglFuZ8d",
+	"4Jz1pom/N91z5ZLoTSo1lovenziaum9YYfSbC7VZ1/NoprScWAwpHJEK2tJfmzgvTWsWaf7A5shUN64e",
+	"HXx6eXQMoubD8z3GgXmjlMrr8mGyZoyFccqPg5uMlHlJPkgOauLFcbLE/Ha4LDYh4IzlrDBSVSrMZ6KX",
+	"/HYnvWSbSNVtrQw7rky8ceM1ukbLz69WK/lRJ+6y46sTejpcVPKt339pCeD1BS32c9wEwYoz0mFE7zKi",
+	"v9wXsFQt9P0fXavmoPRs9vkcwYJPet7/QgftlztKiHf0xpwyK+jr2G1mWTLnF+bZmrY1Tf6ea8V+LnbJ",
+	"LMOg9Ky+g3Xy6J+ZWWpl/C8GjCrvzAjBQeKKj2z6NKnzRW8ih/PbkIy50tKsP03nDfRlgwtSWTrS/KWK",
+	"JOxq7bmkKl74zsbJvdmOsDsPIJLP7/dnEri87UbYlgbC77Kjgyg1elXFGINDXWoMALZBneRCELTr+CYl",
+	"MNgUTFt9kUcMU1fH8nzZitMjbRe5nKk8oNWoc9/mAreho0ARLbH2/pSlWV2YzCBln1m3BXePTc60ASve",
+	"14pZpxDeaa/uMYh5EzXR020ehMqznXJ+d03xMG734eRYqSrak9Bi+PlD1hurhNkD1yHz+Pb96ZBHv8ph",
+	"tcvbrDdzA0lZJNMYLNkxLDuuMldEXIxu72EcphFppI6hIEhT4sRdA4PfskAMRSY0Zs6FTmghkrJFvrfK",
+	"qJzpJIupc2clJQl1XGEu5BSDHZXmSQJMKMrptWqdkPyTHG4Sd58xzsPQaGkF9XKQ/5Ys9Kc+Cf3px+ag",
+	"z+DWYjz64tsrfPGdXrfda7eXffG1K6ajcc93WOEBgsXk+8vLN8RspQqH/dnZ2RmllA6Hw2EURVEcxzFj",
+	"jF1dXV212/CdTWKQ7uqwt01a5a9vr/DX45B0Mn/9IaZhbUzD5iISo+DdJq0Qj2YBL+7EQ+7pzjEHfiQ5",
+	"TINvKNjvMW4LYWakzjph5rgXsv74IVv10KiaIRmyK2npVWANNVorBce7uYjeOTao+8LhjSOiKlD4ngH2",
+	"s0GPAsJuq1/nE1WBH3Y1/CqHBzPQ/ZcLLNtzv0IK3SewA33HMPmogAbv375CMlvM18BAB5k696qZNetj",
+	"Rcsot6lZXqpOX9Rpnqp1m9LplKXmfOYnZWWXZQrxKSkjNE3pvEEWTKyPFHE7pdUX1fkg50Z5Ls0HIRdi",
+	"TgwUzAykSQLamfmuy3Ox1l1y2u7mX7/iH1hMJkwpOmIuPic/hJiZQ3gJCYQd/SqHAUkZjYEhC6OzXjy/",
+	"DOzZQWGiLgXfYsqokqKxTh83u/UAqB8XUINP6EY9TM8G03OnCGD/HZ9PpM32srs6weMSIEtwNWYxqHku",
+	"Ze9uxjDruHJ8El+MWN/YvmVG8zvcLp9AHzBfr7JsESFvN7JuKaY1F6PqYjnv7A33Us48SeTtYCaAMzoe",
+	"YOpmhmxQVG0Ath1btbQW1CKaQrq+kBp4puHamEXXAy4Giybz7IcJ/TBI2S1NrfUlu85F4boUOuXDGYAG",
+	"js3AZY/akRCU13rHvwVY/XZww1J+ZXs4yH0q9vu2SNjAqxdru3GVUDXGvtV6j9vugl+sIqgJdgt0BwNL",
+	"KgVtxIpz+ZugFqz3J4+jgRTJPGuEabTNll8aIP+3CUtNX23V3VrxR/S9DZRZESXPZp/PXsbFIK8zhmXG",
+	"3G9I14AEQObGmWaWctysAy5GAybiqeQl7Z2m0g1at41/mi8Vygzb69lQdmJHnDmYsnQwE9zjrXAsA4Oc",
+	"ZWCQE0XADSOMZza/LIjqwm9l7VAM36h1MhjLmZGo3ZOgpsbUrAps05AqVx6zeF2KmYIW25VoFuBXSF6x",
+	"cKtRBm9YOnffOF34Hbtci2iSgMzkOhOyLvrbXdZ8wgb/kMLuLD3m4tqNeNv9nQ2tkVKJTmlp56EI3NIM",
+	"4tVrNi+sJbw6dSsP/7SLamOJ5pCp0sljf3/IuSxwJtReZz3Qzy7B8W97orAWuQSSYHZ1xSJNZJ78gKkO",
+	"y+YcNyP3UHK9XFJsxei10Jq9VF2vbuZBnh3k2UGeHeTZ/cuzL4417wshwVstQrMDk1mZzYSL6xVnJnPP",
+	"Ky6u77nKKNqSwA6bGwpmepwZCSI5qQU1syXt6sPmHqlkcBJdnk3/3J38PX3yw4efO8Ojm0455WSn2e1u",
+	"QDlZK3lnzdbpg7EbTXXzRDYnXHCP4z2WkWoOpc4wzW7OTjtDNFifjnbyOL9i78QmlNSuWC4vtNQVILS0",
+	"xJedrvlcXg14CydqcX4rK5PC2BOzVEqdqQ83uTrveGEzuVFblUwN7iMurh8pAngPnA/R2EAD0EWGdsLC",
+	"jOiKkjH0lly8eUmu2dzxVDlCSXhdX9Rtjiy0oocpsjx2NFfc1tSz5c+v2VydW54rLkZEphggY/7NtY09",
+	"de9u2GxjKvoizLZoGEAHWOq6wKJrLD0U/jO76Tfcn2Yoj7jg+j+Upqn+D7TBhaSuGItJu31SauXPVuHu",
+	"ZSg2BJadN7e327bea3usY/E7xNX23nB1x2mu1H4yTDmQBH+qRJx8DqpgvURLOvon/LGcbFOBZgdi/E+W",
+	"X5LPb5bKVJSt1dJ8tR58L84DD6T3C8YZofFx5xJusPfsAZ4RdNdic6eiXNsBmh/WTnQhPmtxdtt4HpjD",
+	"Xer7Ulu1V16RZocU8rTgh1a1erq7NXi5NsH2i3efVuCPhkx7UxM3xKEFHdEvFVEFRWefCIoOtSU+m9oS",
+	"W6iNmuoVJSRokqjARuSZk3TMJ0woLkVAIqk0qcPiwjqTjYBgVBPQkyZUqQAiJkU0B+UGLDHIE9QX7ocp",
+	"SyMmNE+YpWoP/+0qlRPzzUYYkFEqZ1M8xMd0HgB5RoAM1IFLIg2wdKVMjb7U6otndI6J4WDcRlvATLu6",
+	"mcAw9g8pGAn1P8IWeWYzUlOs1GNu+dp8S7lo6lDLsC8c6xkR8rbRIhdYJ5PAYY+k8rY0S+edGVzUxLYT",
+	"Ht+lcrJJ5YlLudFdfML+LsVGtSxemAH/dr7Jra/k6L1i6Ya3/mjmbMN7bRbbhnf/wOb3UHnDrDofSIuK",
+	"KKzDwRCix6AjgV9smEZjNrhNuWaDjg0rVOge9H45nSz9EmdXTrDGB/hbep0ueBZNy8BR5G7qdOEuFzqI",
+	"YhDflnDoZSeopVQzFB4uHJClNyxFZwwG7h0b4YHsXViEA3YmfmYwgTdPT9u1XrfTDmrTs9Na7+QJ/Ous",
+	"1jsDZ5I5mPSswKsFNbuZ/Wcfn7hnO2dt9/AxuqKmqZxMdd73J22vkn33BG0nVEnBxSi76wmWFNFyQdp5",
+	"k6T/UevV3l8+vXNVe9ivVVVFUnlr0AohCQpdXrM5AdfkobpIQQy9h9hrI1m40jzyLdKJHC1Kn5lqTqTg",
+	"2q7p8mMt3Pcj3nbPLp6cvqAigrdEQSx6dbOyO0shrlmEqzVGlylrx+6tcKO/lTpPuvaqjWev9WpAYoVB",
+	"s04nnE2dGprtSVRCMx0U6S+NFAJaKtfu9YfZbTw0S1NUoTC6yQYiTx4/fNcMDEzWbb/CjpTJCsfMhXsG",
+	"XRmK0Iy7VAowFbkVR+rlhKiNnl/K45FCxQkrsZDJTGmXlAHpE+Yd8sryomp+wwo0OwHSlobwCqDRVUwH",
+	"kKpMuG71xRukPHP9dKW9qQa+XSwUguvPbvuwSmXKltE9VPsubu5NdsndVvw+a35/bIDyOPh8OPIu53i0",
+	"jEbiWshbsT9IutP0rAGjB3dSbZ+tf8CtXCmuEh7pL+KEexGDta4AqcuIWqFelJQfXgE+B6/Ix7fFTuQN",
+	"W5pfzzOymLedSdD1WuN9OEQOquIBl79I78YavNzWPGUn7+7ejdZqvW93/8XyBnvcvtsK3Wdd6v3ByeMv",
+	"E03Oesen+0OTh++geKhqX+7Y2EHzO4K9ABbKXdCu9Kz+doYFQlzLHik8tLtaJraAKlIKcE0Sfg3dycg0",
+	"pVgHik+h9V+8CtOpAp2z0yXMcVbqBR4us/0WsSj+4s6cOWcFDNcjRVJIEz/oPLtiBey7xUNEMT17AS5m",
+	"iqVNP2+r9DzxXrHUuqa2KHTPyJCLGNJIgMOJK/BXVjHtOR/9vRW537RRjpK3ol0ecJQ2rbNt037Zjwn/",
+	"eDNQsyg2TbnEdXbXzITFRVGx6d1wF63eB4+RZygHL77bhKSe/StmsVkFmI1gblKNzY3olwX7t1cEjQms",
+	"351nIZA6csbPsV4bXhsaGDMf5rrh8av1BebLEfP5gNyOqWa20DxPiebInOSVP7cfo2IuBYPq5GXWb28x",
+	"3a/t+/hOwT/Lzdm3fft+du8d+rdm3z7Qk8LmkxQzTXmCz8QgD9z5wQYk1Ho1I1Zg03BFaJIyGs/z/ePL",
+	"mC1IdBY89M/hUxVzteLbLBdvX8J555mFPM/lB1X8TA831GLWGru9xX8wdX98w5yepaI4vdpFU6JUsdl0",
+	"Vl3cwGhXCV5ALZ3pdVOqx7laB+pcEdDvTb0rNQxeTKQY2aX8yBfubuEGZMxHRv5adOcMY/h0ypkNIjwn",
+	"qZxBaiDacdQyVYY7eLdWydjd7Yy5BDq9i9T5SMbFu0rV04NUfaABwjkyZLO9UqysPhSXn4bXmNXe0NFG",
+	"Eanmvnf8H3hvyWEWmmcL30JZY7NHKBbs5Ypo9kGTekQVa3KhmFBc8xvWqDrm/nv56bZGE14DavtXTIzM",
+	"0D4+yUBP6RSKLaxuIFp7uCKpTFjV581vtTvqRmYm3kpcJBs1BC0kVU1Rjhn6zo3JKIvv8aifEds4PpZN",
+	"ga27lGxxYi7JxBldaqX5XgX6glN7zLAjRBMeMTQKg72yg/8YKLNagW7GBtx2tsJO3BjLwHlBzNuJvMKJ",
+	"PFgSVloS/EA7/LvaSPDUFuZGrQR3CCVTqtStTGO0C0i4mSbJnFBBWHNCeVY0O4A9HdgNFRC7SLFiCLDc",
+	"EGC5aZyT7Iyk+EgowgWhdkv63ECVtoGdjQJL+wdYqWq92lAO/89i8r3rPxz20pRFujmWqWLNIdUaoaK4",
+	"fbytMZTD2nYKw/7sC3eCjOphsQpVSebWGizRUk+X2I0WOZBKMrbuMqQlaLzq1PzZK2J7sFa4ofUtBppe",
+	"M7FH6wR8z5KkFCHEtAK+3vqyCAoWzqYOaQu6Y4kposJ4E1Hhm0z5SBAuAmtVtRnxmNtlidIUMMOUHv/6",
+	"wpz/AseoPCcJozcsB+CEm4MkvnoGGQuugChX5JpNdYs8cww0+pZHsFCE1MA6A4uoCqUP5hRbsWyHDTsT",
+	"01RGTEG6q7dr53JmVomZB1xNZC5nqWLJ1R627YUgNJ5wgXJZpgtf1mM2USy5YUh4+slIJNB5oeSVbpQq",
+	"PZXntvuIifwMFfLfq5D8MoIRKyTGtuYDM1s7BCCS0C7ckChmC6HYK+fZb4OYJZqGRkYr9AH2RV2wEYXs",
+	"GC1JzOJZpBuEajnhkTkcBOR2zKMx5MfQK2b+SnKhU+BYGzJrwUxHLG71xbOM/Mxu6ZRdzRRWeuFpLvqY",
+	"iN21TApaa2ewLAnP+2KCttLE9nPiBCsZzjQ0bUQ1u6XzhQ9CS1vEkmSS0J0HwqwFfWE75doBhYcrIBM4",
+	"82VqOd4K6FkhR3c3zxbmMaPm2upgskcTbQadnQePnQduiIqirntWkexeAzZF2IB71JYus8nNNOUkkbcs",
+	"JvUrmRLbFUIXESInfcwhodH6pOZxC2ulVp0gMwwF7gxnTnS5lWej49CR9c80J7NE82nC19nYXWXf7PY9",
+	"pkF3g1reLI/d+rTd3iIyaqnF75hehRGPFPEGA8ybzjvKDw7n+ymH6ZQQO67+4tu/SvYWy5Kr/Az+3/9V",
+	"1pRe7vbOFCYInwIeGJumrMdMsb7IosR81tqwZPWG5AjYWiAxWpGJTFFbAvPBlVWaIPDLKEzucVKPZaSO",
+	"JlKweWsSk////yP5elaNdQUbMi/06liv4hbZJe3lk2zne1aLDph0cF9X1N9iW2NYieRVs2E21Wr7dBAf",
+	"5Uq9SS+yeu+AcVBiMwHD5m0PXT1C4pV0JkRGcE1TbbSm23NC8VdX8ZdOGESU9gVXhH3QTMSW1jqe2VIS",
+	"MZ2rECgD5S3D+FOjg82mo5Samy0MnQN1NwTXwC32+/BiPPvFpH7SPjO4Zlv9SBGk+OKKRCmLuYZklXJI",
+	"e+eN7IuUip2wzHwd01Q2T79Y+v5e4lWXD2ndZvvxSnLTr5vtTrN9unSQOwlq11yYsRPsthZ4nbb/dlU3",
+	"UkkmUuhxMq9lVEmnjmna1b6sgWKNZ79Uq5UtNAug1qtNU3l3uiRvuKtAdGSm4XeZZ/dFJdjBbnHAUxpq",
+	"mlABeHqn7wAFGaKrpekE/LQvX3IHyWlzNkVqLRW4GsUTJjTBWkYECj0RnYIDDTLrsCgPyYvyqAXVDSJ+",
+	"7G6yb1MlIUX+mobRQJsbLGN3RM3yEFZ9AsZr+f1vWcwm+HZzjFek/vTZDw1MQkB8tXhrA0Kz6CaSspiZ",
+	"b5sGVH83zd7/1Ly+rId5qQiv3IEllmU6q6FgJJWcaTiv20qXM8V8e6H3WY9bcvmLL/D25i2P/Rpx+cNZ",
+	"GZ6lR9+7DEBX4EmRuqvvSvR8ysyxXDHy/u0rSwvpjgpBFtkGE3jL+Gis/ZHK0r1WfNXMCBOa0wTypKif",
+	"JOXsZq7C5/JrfsT2WAckh4jWiPk9t+SxJS1QbunztGCGgLdZS0SrmDVW9h4ovG1nbyplUhpxS+qF1Bus",
+	"EL5AW+UvbSmT0ibTESOJxJQyZ1K25m77QuSDQ6JPs5C9twIz3PJbL4SQMxEx2K9EjeUt4BMcs6Qww8JH",
+	"gsVNLuxWkWnRvIQLmQtLiUWwFJU/gf4XKqYCSf8U+dd//r9LYdrOWM/Nbnble2GmPdUUPdDTwp7Bd1ZM",
+	"mgU6OdND+YHUf3p9+fK7vw3ev32Fv1j1RAUkL2eCNUxIyqC0ewMae8PZrUVInfofH0t5/Ywl/IalnJUD",
+	"VUmR22xJqrmIsLdYp45w8SuLANYcphwXYalYDnf5e6+A7DqdJQyH2eqNOfus+VgkRTRLU8ccCyMfkGs2",
+	"t0yxZvbzpQHLjBKV8NhAN868xU5gyFQL4IkXyzCTi1HCYK01jVywCKRI/fWUiZfPyFMpBIs01MV/bWaj",
+	"S9QsGhOqyAuuv59hYedXXMw+tGLpf1PyOHrj3lf77Zff/lcAAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

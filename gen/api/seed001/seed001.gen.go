@@ -1175,6 +1175,20 @@ func (response SeedApiKeyList401JSONResponse) VisitSeedApiKeyListResponse(w http
 	return err
 }
 
+type SeedApiKeyList403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response SeedApiKeyList403JSONResponse) VisitSeedApiKeyListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type SeedApiKeyList503JSONResponse struct{ UnavailableJSONResponse }
 
 func (response SeedApiKeyList503JSONResponse) VisitSeedApiKeyListResponse(w http.ResponseWriter) error {
@@ -1235,6 +1249,20 @@ func (response SeedApiKeyCreate401JSONResponse) VisitSeedApiKeyCreateResponse(w 
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SeedApiKeyCreate403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response SeedApiKeyCreate403JSONResponse) VisitSeedApiKeyCreateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -1327,6 +1355,20 @@ func (response SeedApiKeyDelete401JSONResponse) VisitSeedApiKeyDeleteResponse(w 
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SeedApiKeyDelete403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response SeedApiKeyDelete403JSONResponse) VisitSeedApiKeyDeleteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -1503,6 +1545,20 @@ func (response SeedSessionDelete401JSONResponse) VisitSeedSessionDeleteResponse(
 	return err
 }
 
+type SeedSessionDelete403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response SeedSessionDelete403JSONResponse) VisitSeedSessionDeleteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type SeedSessionDelete503JSONResponse struct{ UnavailableJSONResponse }
 
 func (response SeedSessionDelete503JSONResponse) VisitSeedSessionDeleteResponse(w http.ResponseWriter) error {
@@ -1548,6 +1604,20 @@ func (response SeedMeGet401JSONResponse) VisitSeedMeGetResponse(w http.ResponseW
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SeedMeGet403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response SeedMeGet403JSONResponse) VisitSeedMeGetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -1820,6 +1890,20 @@ func (response SeedAccountList401JSONResponse) VisitSeedAccountListResponse(w ht
 	return err
 }
 
+type SeedAccountList403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response SeedAccountList403JSONResponse) VisitSeedAccountListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type SeedAccountList503JSONResponse struct{ UnavailableJSONResponse }
 
 func (response SeedAccountList503JSONResponse) VisitSeedAccountListResponse(w http.ResponseWriter) error {
@@ -2063,6 +2147,20 @@ func (response SeedModelList401JSONResponse) VisitSeedModelListResponse(w http.R
 	return err
 }
 
+type SeedModelList403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response SeedModelList403JSONResponse) VisitSeedModelListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type SeedModelList503JSONResponse struct{ UnavailableJSONResponse }
 
 func (response SeedModelList503JSONResponse) VisitSeedModelListResponse(w http.ResponseWriter) error {
@@ -2123,6 +2221,20 @@ func (response SeedOauthAuthorize401JSONResponse) VisitSeedOauthAuthorizeRespons
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SeedOauthAuthorize403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response SeedOauthAuthorize403JSONResponse) VisitSeedOauthAuthorizeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -2200,6 +2312,20 @@ func (response SeedQuotaList401JSONResponse) VisitSeedQuotaListResponse(w http.R
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SeedQuotaList403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response SeedQuotaList403JSONResponse) VisitSeedQuotaListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -2701,126 +2827,126 @@ func (sh *strictHandler) SeedQuotaList(ctx echo.Context) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"1H1tjxvHffhXmf/+A4hs93jk3elOomAUF1m2T5EtWXeK0ogqOdwdkpPbnaFnZo9HCwf0RdAYCFKgRZ2i",
-	"eZUXDVD0jZsChYMG/ja27HyLYp52Z3dnj+TpJNl+Y3F3dh5+83t+uhdBRNM5JYgIHvRfBAzxOSUcqR8/",
-	"hvFj9EmGuJC/IkoEIuqfcD5PcAQFpmT7F5wS+Qydw3SeID0yRkE/wOQMJjgeMjNHGMRIQJwE/WDO6Bwx",
-	"sQSDIOOIEZiiQQAwBynmHJNpcBEGPJqhFMr5fsTQJOgH/3+72Ou2fsu37zFGWXBxcSFn5xHDc7mroB+c",
-	"zBAwK6uJYTKhLEUxoAzEFHFAqAApFNEMiBkC8nQMRqIjl75LySTB0dWOHdmPnfNCII8JUrgEM5rEAAqQ",
-	"Ui5Ar9sFh4+OwCla8ms4s903BwssZmAxgwKgc8wFBy0IEpxiARiC0QzFIYAE4BgRgcUSJJicohighKPF",
-	"DDHUVmB4j7IxjmNErgSHSf61AwgxwxzAKKIZUdcSYw7HCYqv4fAfUQFgktAFiuVp7cwK8iGAIKUxStRd",
-	"n6KlugqJARlHIWBoirlg6kQgSihHsYbAR1S8RzMSXwkAhIrhRH3tAMDctlpbv7yOkwOeKTzGZApadKIx",
-	"GiYJYje4PskjuEwREZKeMUPxFQmaZ5MJjjAiYvhJRgV0T+a+BWOYQBKha6JjeYU3uJ1U4k3G5c3O1dFO",
-	"KH0A2RRd6UxjGi+HgtJhoqZwzmOZhxwhlxSUAj3oeplTbX57qA8hWW54pgRBxoeYBP3dbmiPyGeQoVhf",
-	"2BCdz2DGBSohpR4B1AiQjwATysAUpZjgazjyoeE/lCnsLC3J0CTjiOdoq1YmdHEHjPIjjQAkMXiMBFtu",
-	"HU4EYoDDJVjMEAGCAiafd4IwmCEYI6bElzNW/ixv5xhFlMQS6mABsZCfFgfMQSqhKJZzjfwCTZE62kUY",
-	"PCEwEzPK8KdXpKXMncC5im+++Ie//PMfXv7r719+/tnLz377zZf//c2///Hl55+F333x5V9+9ZuXv/2v",
-	"b//tz9989fn1sI2IISUCYMJDeTNGZMt/IhJLYUkQV/j4hMAziBPJUq963vx7F/MQO8MRAgKlc8ogw8kS",
-	"uEOvA+9iNJeHIZEis5guiDorobkgiiABcidIIp057pzRCHF+5QPPGT3DMWJDKQboZIJY+aIfHmZiZnfA",
-	"AWRIyQQzUlGAnQIMAk2Gg+AaAPKESAIRlMZgnKmzy3XHCMSUINBCnWkHrLE5IZULu0MtY57MuWAIpleC",
-	"F+d0OIE4KUNJsQo8JVuYFOCIaJbEakNS18IsBc6w6xI55iygJec+PMpXD3MOVtlWG+jtd4KLfAuKDx1q",
-	"MMp/Gr0Xa/06ovQUoyGO6+xJbsGA/wYHOJb8KYdZsNsLcr7EBTMKc8QQFCgeQlGf76nkk1iABeRa1cXj",
-	"TKDKtDvdnf2t3s5Wt3fSvdXvdvvd7s+DUCpyqZwziKFAWwKnyLc65kPN0+uL9zSbNixfqaYSgHNKkxB0",
-	"9csYxRJHUCw5MhbOLilTuyRZGvSfdcPec2fLvTp7DoMEcjGUCoIXEofJAi45IFmSgJZcKOMIjJeAihli",
-	"XOkWkkDANpzjbal4bFsyaHeagCEn04xCsAx5gCMNHP8lO8e8wQHB0akcqyhMS6XietKllcaeFSwW1lc5",
-	"EjzH0fKEzbNxAYVnw48oTaZQoBscqBHAqJoGQs49BTAS+EzCJqI0kbOGAUEo5kOGpOALwmAMCdHEbm0A",
-	"92aLCbyby7gfzXCC3B1pri6tHzWbJF2zn7bEPHXnC8zRhhiWzeOVlCaxEEQzSKbXSGYXoVJLtQb/zGEg",
-	"BsUcPLCXmMPLJdESsyidp0I+z/Mt0PEvUCTk6Q0/e4C5h6fFUMBL2RmXwMACpXwVf7Z88yIMUnh+pD/p",
-	"dQuVDDIGlwojskjK6kZil1RZuoMSmY4pTRAkNejaWUN9KC8o5vgnaOnh7KtYsTVDFT/Wg6+RF5cWrK8P",
-	"Rb4+5pLVlJf+9l/+4+v//ceX//Pr7774/Nvf/VJrpL5l0PkcM8RXn5ILOudgQdmpMlAV7yXoTOkNV2Wp",
-	"TVLzFC3rErO34yyDidjfC3x0jfnQsJ3a1O/BhCNjbhSws6xrDeQKg1O0HM4ZOsNo4cFUwFBEp0RPCOaQ",
-	"CctdOYoYqsgCfrrV6XQ+3j3/ue9iLpeANQRUrEoOfx0CTt+HfF8+wcvP/unb3/3y8NFRM35J6evVjqRI",
-	"owtSkWcHa9xxhcQV57TLlG8o56gFUlS4ZgnKJWpoZhV31QRKK45jLI8Dk0cO65hINAurPPW1kHMKzx8g",
-	"MhWzoH/TYaqr7vQQ5AqKWXXVvToL7e+FQYqJ/dlbJeDUFpqheawoQ0EzSR5Ogv6zFRJFs+uLsMqvTzUT",
-	"r2Ovpr0Q8BldSKLBHFASoRoxzqdbe5NudBv2xmj3IN7bgfvjW6gXdeObkx144CfUymHlJupnfX4RBndn",
-	"UNylcjU/DjycI3J4dINLfUMaRXZkJ6iiUjSjOPJglZbQhC8QKwvoykLEjuoEnltxxPTOrbqYNtRTn/YJ",
-	"wecS1JTEvMy3D/b3bu/09iV+rsO/4yYl20LEY0xJmEXpPNnyGlXKa+yf1TqUoTAwqcpwrV9v7W7NGd2a",
-	"4enMt4CBXpPqInfXKd9oeevOSz8PhVMfZ6aniPCc6Vdu0sclzbswRyEfWUpE/RBxu2bV3M1dAnVgCnQu",
-	"QlAgsh6r5KB2TUkRVD7911/9/ps/fCWXZTTxnJEvuUBpaAMAnGMuINEeSEork8lBKylUrdN0bidUth51",
-	"Wg/wHZCidCyNzzFaUhJLvsqRcrrMIefKCwcy4tgSZbimGuC80cA8Q4xDiz1rqd7uPVbV764kxhQT+6RO",
-	"56toZjWVOCJj5+b+CpkhLRzrdqo4ebULR+S8DUCuTUK2xSV6oTNkLJLNTAN9wrAAvQ8p3kUJMuzOe2EN",
-	"snwG53NEqrzExo1iM6kPCq/ZCrLb9p1V+9I8XnYUg263d4OD1nuQi8NHRzd4GyA5GvAZnKNQ+4PKngWp",
-	"AUc0Rh75VUQ46rIJQLC3cxtMGE0BbA43hFbUgIwInBRRB+1X5AKysra965M+EmnTLA36XZ8k0k7Nuu6k",
-	"DxeCFEYzTNAWQzDOj6t9jWcwyRCXyr8C6rvKFdpR7zGR7COlxBJqZwnTpF3hZOXIwhwKgZhc/e+ewa1P",
-	"u1u3h89f9ML9vYsf+U1H7Xmtb32WpZAUGzbYEAIOJwgIqlQk+f8i9lje19qRDc+uDKdsdJWa90q6h5Jd",
-	"aiLXiMZBS947Uv5PafswNKdMSFMUgjmj4wSlFRh2e/fv/ezww0cP7nUr/62UEQaABgV8tPIBgonkZD7X",
-	"yRhyr9+NiylDxx8/sJ4319VGT4MwiOmClB1o6rEHkjH2sIjH8nHu1mvlwXMFr9zTPs2Yioz71m7y4/m3",
-	"0eTDo6eFjW3uMA/O1NZ1A0VrrCnFoFd9PskXu8GBGVXBh06vs/rqc0dbfpMW3sXiPoR4QKeYOOrDBqah",
-	"VBAWlDWQhX1bPgzcSiiZbuWflsStUtxXiFubsuNf1L4FLcoA2kohTgCMY4Y4r1AZTHCEXs1AzLcSFqC4",
-	"BMQ6ualOelDJuKGQWrH/VPefnoDWB8c7N/fbdwBHJJbcBHIwOjTMVieP/BhBhtiofE60vD8bvx/hh/j+",
-	"0ZNPj3of4SN+RB7fjO4e7R+dzn/207v3b3fQ8v6n8dMj/BAfnR+RbifaScg4fa8b/+x+cpnzzScKj2vy",
-	"jSMu0Q8g/ThB3ORQwCnEZWS/tb/X3VzgKdAN9fMG/WOsYONSsX5Spl3zrAHtVimuT7jHy1O63dJWS2A0",
-	"KzSgD81EM/5cRaPjeEqkbp+J75sy96HV371O7UscignmOsSYQqnNuGZ9+3XY9UoN93oXr8P0LmwVg65a",
-	"6y9hqzUE6nMvCIqH42Xj7HOj8Zb3bZ+ulDUVm9xcjbNu48VuGrdRR1w/aqORp2401s3EFeCXyORCX/4u",
-	"A189WQWoHEaNQRyV7GDZOHLkcBlClQD3BGaJUMywGoVUo3gpDFmLeZ8iNOdShORx7+YQpJff2kjxSget",
-	"G5v1hpIr0ndFZNkcu4gd1xFGJ4/k2Rotx7aTO+NSfuZmIeZmJ+2G2HTdfnlu7Zit5y+64W7PZ8hcrHHP",
-	"TczckkJFRcjEbJixBr+GPe0NDmBJIXjy+EH5YDMh5ry/nWcVdKaUThPUiWi6Tbep/Hpn+2xnW/7jb6JE",
-	"5Vri+B3LGAZZt7uzr9T0dw7Hu1fVDJROoHR9LiSxqbSv0kb3jZvnEpnfkCUg4UHJmEIWYzItWSyFO2O8",
-	"G9+7OXn/YHb/9umDXvrR7vzjm+z4QDy5ffa0d/63K8k6v44izu2c20fmby1I/HFGBZSssI5UKoTEUETP",
-	"EFsVrdOpkgucJGCMwBhGp8BEfiI4By1CF9p0wiqxepIlVcdAHlLeP+ne3jSkrINdq/IeVIBEKgAMwbh5",
-	"9Y0D2ik8NwnHfh+nBIA0uMA8yTRyjynJeM4ETQKx8QKVEnqKHd7sVtiN5DV//aPGqMCw2QbSoYEJTHGy",
-	"XDfnRlJ4o4NDy42RpP7dSNUS4Fj9QH39TK+lH1XMj4N+86INQFVqK0MpxISDFiTAUH0IsEbGjOAiPu3m",
-	"F6sXHAmBybQC372dteHbGPl1ssGrcZyDlTzDQtgN+To3aaHholvoIdE6MTRS/Sa61kOCgNSwwByxGgKt",
-	"pXoVjKamfn2PcmaOOT0iWGAjO+pSNheeVxO3QFBA55IRalQdM7rgVWeklcIRJQRFopNgkp134lwA5y7U",
-	"RhFsK6WUIflOROOSaP7k1s+jHtkgte6kyCgt3HAck2mCdI1KrwtSTDKBqmxLL3XYPX90c/l05/RBevBY",
-	"/HS8y+/dzj6Y3o/fW0uUlmFud+m7vifGCq/c2xkUkPkvrJRxaZVBowETCvSn+lQr80zWSqxS/PH1ZFZt",
-	"xpMOrjHrCBIAY8nGVaESZUWBkz3yWklI0orBCSKRz5A/YZmT46TFDAdpLVPYuCLrsyvGmNApJqtzb3NM",
-	"SFSBmvFQcYAJFwjGYS0P1454haQxwTK5QXTWFJ9UA4AaAFoqkORL9Q6BypJ/YJjGHZvETChBFUeHYsRa",
-	"h97dOdg/WKVTr+db9ftR1/AYOP5SFxblLCcXR0ok99yXKcBRlDEslsdSCmluoH140tS6lNGB+09PVGyf",
-	"kjyV2BCSLYoErZFOdRu18xIdn5dQ8nMdd6OnGPlXdmOMxh2qh4MWRwKMl24Uki5Ice1wariuNKnMGjZB",
-	"rPDZDM2sxa6gyTeSYMJkQpu89GKm4n3WLAYtaJSqLetAkOo+IiZ5HoJB8CjJpnJvh4+OBoFEzPNlOzRR",
-	"bkymUvhhwQdEBVl5CLjOqlfVoPK9FmsctBZoDCaMEgEQiUOgN8fbKltTe4e5yAHjpCGAe2eILQdESgEt",
-	"e7GJrccSlIpsYIpATKUWqeObkFdBbMtuOWjFNOLbEgTdbq+Txu3+gNgLgCQu+ENLyqt26KCIxJl26NY1",
-	"OKUrJDYOicIkHZBWbgKE9Wo0eZ86ZAjNa62NKe+mnK+Sx8F13JahBC7bnQEZkI8KhOb2fiOaJDhGvBbv",
-	"LoGhX4qEm+PbmoQBGSnFZFvXwo0K1jgK1e3OVGQRRDMUncqvRtv6yQi09GD702R6Fbc0pvGyHQ6InEUB",
-	"FTLkLgDneEs+H3XAoYqFYM4zFIMZYqoeExYoYmkrwacIQGIqK/oAiwGRSMUBdeSLPIj8bAGXDjIISkP1",
-	"yoHG/acnOodYLargfE+HdzOOXJeSm2mg0L8PRi8GJjA7CPpgEGibyfjAtdE0CC5Gob1VW6ZSLD8gJi9h",
-	"JDF5dNVQfQhGRSx7VESqB8SEqtXFOkWPLes/l2PXy2/oDBQLwkIJB+deDHeRZ4QCy8McPjpyYpM2znkR",
-	"BlKBhnMc9IPdTrezqw23mWLuCiksPsgHU9SQ06UwS2NTifB9eBUCghaICzDBjIs7JvHSlJ6hM8RMCmYe",
-	"r8r5zlFsEk10ducD7RQuNTLY6XY3qUl7Vk7gb9IYywduSrN1k+SlfqJ1yN5OSe/T6kopQbyc4l3O6Nbz",
-	"GPFTT7jNreeDi+duMdx6VRc2R/byogt/1Zy8SlUKuNftNS2U38x2qYj2IgxudnfX+qioDnXUD3VtruLx",
-	"7PlF+KKkEDx7ruCRpSlky7LinjdhCAMBp1yZsjlK8eC58s/4kvt0QrdkgKdoCVpuYwdpxyvRpOXXjC64",
-	"4tIatcvJxE3YbPLF8wyYH9N4w5rw9bC0AZfWrqUs7fairHpK5L54NYp8ewS5SXr3a6DfzeBv8uGbidNk",
-	"2xVYaIi1u5runGYwV6Xvve7t1R/lvVfkB701GELe/uEtcBCN8NI2NwykkX9chGXBuf1CYguOLzSNSp2j",
-	"Tq06g5R77CM5xR0g5eJSGcyqL4Yus4JRhOZKx9cFpE2sRU+uJDuDKRKqa8KzVSVVygKSukDBNPRBgirJ",
-	"exsqeAuxcovYU2wp4f1qnCPPzfDk0OZOUMOj1iM2m9jroTPz6g2T1d7qj/JONm+BSjRQNqISaeUoP5Jy",
-	"NXol7zGeEu44qgho1dRMOY3NC9PzjTQLpJkOnZ08PHkEuEDzPjA9mhYzOiAiYwTF+i3VjgBu/MkMaXnu",
-	"mlBFclgIdvbArF0E/JVjTinkdTo81pbSq8v4IgswWNKMDZ3UvsKfpF/lv9fG9lJ24usQ7eXku2vJlnND",
-	"4CafzU1QK9xHNqfM9V9r6byOwqFktEdvKDlZjbO04hrVi5T8kb3SbWmn3sWm12SSGjys6Vjnm0nr6Y0y",
-	"pzV4TdFo7CpCf2/n9lofqH5K18D+SrxNQlVyBuOYy5NfJYtwyLDE7iSTrPM6molmZncvT9ow3pWc7RgH",
-	"gOa/bTBGCSVTDgS9k48pl19DoawOydfK+kPnMiaVawvXJYxL6Y9Xk8OVrMxmnKeZ+OFYpQqjTFboCqzR",
-	"YQLjf6lf3YfofSRe+cq+t6xxXTQxOcGNneV+WA4LTTdbmABbsrgCSTin2xFMkjGMTi911zlBdYZizFAk",
-	"cvaSRwgUU5NshKoAg3WHKrelChqP2n35OUKpYlgDIgeERoUqaWu666IOV4gZSovIY547qPo5coBFTeca",
-	"EMnZSmpWqF3Oo4oGOeqAkzzbDXNQBNXvAKi0OusZDZWPGibS3BLY6Uenkq1MaZN1yrcItakFlvlqlzWh",
-	"NqykAiKirz5T6seAYJ6nJdB42agYcnrX3tga9lk5BcIWzilL7ZMMsWVhqqmaJK9hFhzPe+e32ceV4svu",
-	"3i1PXNHr7FXwVb7pURn5sMn2GDXtKm9U49nWGtkN1WLRtbZbQvZJxmES2sizNLXhpWBUvvqGDRttNkYE",
-	"o/gadue8lBuTNGc2fOnuhu6k/p1a/gf0XoEoCukqNUHdnXpi8Ksb5q+o9++9Xb3/1rUJt52ScBvT8fdM",
-	"699Ygd/UH7GxX/Bmd2cNuWu7EV63yv8eJphLZd9IEiURdNh/DVGMndw3ryg+dBwLl+a5tep8H0wSujCh",
-	"y5/cvXcHQECUsj+hbEAezhE5ejeflGuhqpzBl+ebAZcn5cqBkcNWCApaZfxWdI5CsJjhaAbSjKtOk1by",
-	"2zArFpUlsJlbSuKi8hSMl+Dh0bt3h0fHx0/uPQYtnmRTMKI4jkZtW9U2spOMdLUBgEQFoC+RtXk64hqy",
-	"tpoKdIMDtYuWKY0w29F5A3L77obzozjZJBXm7fZv8/BslacY06vXRbw6165naL65bEqTPLlaK1ibgbrX",
-	"72GfT1WCg6C65FOULYYr8NKNPbVvk9EdC8jEhnxulhe3X54WUPTjKHlsTYKK3xWhC+evw6YtSu11rbip",
-	"itc/bG26/uVJjlgPs0yZf4PhaYrbLQO2G1L5DqavubnLK53KlOT7z1XuxfwaDngIrIvY03y5cynO6UmL",
-	"1ndlKNnJMKpG6s1mCkScJ9kUky0lkEyy16VYaQJr3iSyVkPyink/artWpK4zmaP+gIzyBp0jI9JKTX0l",
-	"9kOgWXOozeeMj4DtY4o97UulOe3pXxqCUV6eKCeYUKYShm0XVE/n3SZ56Hb3vA4y0+k0Radj3bx4LS27",
-	"KLjsXRpBd6sZi2rFotTGSo08wdVSQq/cytW/Ee2CuYp/0gVlAxuwKBQCmsR5+tMPyyOVk0nu3XGIqEKm",
-	"jxRV+sk0mkGx7aRVNnvD5aomaVBR5Fmv9vFI00DFXQZa95+etIGmDhOM7CuBNCCMZkIRokqs42GlZ5DS",
-	"CpX/XCoCDBKe6J5a4Kkkq5GWwSNVN+N2nMJcK96qA1i991QIEIxmQD2BqiIYMobPEG+iz3IvwFePHRbd",
-	"w545n5nmauF3X3z59Z9//e2ff/P1n/7+6z/9+uuvfv/dr/7zmy//GNima9qSlkhhun55S+9tg66NyMdt",
-	"qvZaUopsL8RnL4KJsumGDEGue8cJOlcaeozOVaa+0+GhCqT/VwAjbzKnNe28Y4Lb70AxwVLTwcsgZ4vk",
-	"Pb3+smJD9ql2pvCgv6s4YToX+ZPbYSCogEn+oLdzsdFVOA0oVXk1OhfbCoe3ivZrhaEiWX8fvBgEOB4E",
-	"/YFz4EEQDsyx8jduh8NolpFTNciAb1CC30CDS31aA5j+TN/rQF7sQF/hQN7hIIhRIuAg6L8Y2EtU0+hr",
-	"HMg7uxiQAdF7f/buw4/uPZe/S7ZYyS92sHuw17vl8455uX1xSv3XNgTXXABoCL7hwOwapkX1rwa9IX/Q",
-	"648Av2GzauO8skqnyJaWIE7qdnsDwao7eFyq/Vakqf5ipEseWoX4knptO6+qrshWymw3YE8oMu88cn06",
-	"ZSNzvZSP2o4tRYOWoumKvIR8oOousjaHLA7YQPu2jcoPSbPTe3Y6+qk/m5apxmbrIp9yARUeoEvyuQRk",
-	"7t/90LqWLt7ZkmZtXPxRFmvYuIaZz3ILB0SVFeXNNtK43V/tWc0dqKClOn7p4KPxkqpWGQMyKmINI9vk",
-	"KARjycNsqFC5iiqW2RrNYQbE0x2m7B81zkb156tGGt1VqUhugeaQwhy8rxqM3ODtJpXyIXQbo7yKMumY",
-	"bN21Scfff+d1aHy28L7o5XI97VgiGqNhNJMkQqZomCIxo/E7EnXW8W7qNi5u6EqxMmu1rmyVcnFV+7Sh",
-	"Ic4bcINeRV/ZXClYR8iX/s7X28j2UT7WojYxZ3mWPWzAapWlyrdtbLPZAVuvdvQ7uPSEfvdWqKIbtmHF",
-	"gLgdK/pgpD5VXq+F00skBKO8t8ao6F1jsr15KE3gGEU4hYnxi/EBUVkdxfLtEIwqDThGNnXE6T6jU1Jq",
-	"3TvyodLiV5uSQL9Kb50GZlr0/bg2TcfTJaipmU+tTU9T3x2no45ufOO2tHG6b9mmNG4XGfudauiSF6sE",
-	"B6/gKiug1qA+aVT8QdaWlcmt0tylkbzV8uzMRiK1tNpWIDYf1OrbTbqpLjcrxWxs2DI0DzJdyOxR4l0l",
-	"wgnn/pWuv7cJOzbuU89e+cAtQa5PZuI71clsKCG8xDNf1HvXt2irSGubNJUF9YmdzuTeYvq+X5+s1ZLX",
-	"3IRaZbZl4pX9mOu9eH7xfwEAAP//",
+	"5H3tjxvHffC/Ms8+AUQ+zx6PvDvdSRSM4iLL9imyJetOURpRJYe7Q3JyuzP0zOzxaIFAPwSNgSAFWtQp",
+	"mk/50ABFv7gpUDho4P/Glp3/opi33dnd2SPvdLIE118s7s7Oy29+72/3IohoOqcEEcGD/ouAIT6nhCP1",
+	"48cwfow+yRAX8ldEiUBE/RPO5wmOoMCUbP+CUyKfoXOYzhOkR8Yo6AeYnMEEx0Nm5giDGAmIk6AfzBmd",
+	"IyaWYBBkHDECUzQIAOYgxZxjMg1WYcCjGUqhnO9HDE2CfvB/t4u9buu3fPseY5QFq9VKzs4jhudyV0E/",
+	"OJkhYFZWE8NkQlmKYkAZiCnigFABUiiiGRAzBOTpGIxERy59l5JJgqOrHTuyHzvnhUAeE6RwCWY0iQEU",
+	"IKVcgF63Cw4fHYFTtOTXcGa7bw4WWMzAYgYFQOeYCw5aECQ4xQIwBKMZikMACcAxIgKLJUgwOUUxQAlH",
+	"ixliqK3A8B5lYxzHiFwJDpP8awcQYoY5gFFEM6KuJcYcjhMUX8PhP6ICwCShCxTL09qZFeRDAEGaCfML",
+	"UAJSGqOEA0hiEM2gUAPkI4UMp2ip7kqiSMZRCBiaYi6YOjKIEspRrEH0ERXv0YzEV4IQoWI4UV87EDLo",
+	"oNbWL68DNIBnCtExmYIWnWiUh0mC2A2uT/IILlNEhCR4zFB8RYrn2WSCI4yIGH6SUQHdk7lvwRgmkETo",
+	"mghd3uoNbieViJVxedlzdbQTSh9ANkVXOtOYxsuhoHSYqCmc81juIkfIJQWlQA+6Xu5Vm98e6kNIlpc8",
+	"U4Ig40NMgv5uN7RH5DPIUKwvbIjOZzDjApWQUo8AagTIR4AJZWCKUkzwNRz50DAoyhR2lpZkaJJxxHO0",
+	"VSsTurgDRvmRRoqYHyPBlluHE4EY4HAJFjNEgKCAyeedIAxmCMaIKfnmjJU/y9s5RhElsYQ6WEAs5KfF",
+	"AXOQSiiK5Vwjv0BTpI62CoMnBGZiRhn+9Iq0lLkTOFfxzRd/95d//MPLf/79y88/e/nZb7/58j+/+dc/",
+	"vvz8s/C7L778y69+8/K3//Htv/z5m68+vx62ETGkZARMeChvxsh0+U9EYilNCeIKH58QeAZxInnuVc+b",
+	"f+9iHmJnOEJAoHROGWQ4WQJ36HXgXYzm8jAkUmQW0wVRZyU0l1QRJEDuBEmkM8edMxohzq984DmjZzhG",
+	"bCjFAJ1MECtf9MPDTMzsDjiADCmZYEYqCrBTgEGgyXAQXANAnhBJIILSGIwzdXa57hiBmBIEWqgz7YAN",
+	"Niek9mF3qGXMkzkXDMH0SvDinA4nECdlKClWgadkC5MCHBHNklhtSCpjmKXAGXZdIsecBbTk3IdH+eph",
+	"zsEq22oDvf1OsMq3oPjQoQaj/KdRjLFWwCNKTzEa4rjOnuQWDPhvcIBjyZ9ymAW7vSDnS1wwo1FHDEGB",
+	"4iEU9fmeSj6JBVhArnVhPJb6Unnane7O/lZvZ6vbO+ne6ne7/W7350EoNb1UzhnEUKAtgVPkWx3zoebp",
+	"9cV7mk0blq90VwnAOaVJCLr6ZYxiiSMolhwZC2eXlKldkiwN+s+6Ye+5s+VenT2HQQK5GEoFwQuJw2QB",
+	"lxyQLElASy6UcQTGS0DFDDGudAtJIGAbzvG2VDy2LRm0O03AkJNpRiFYhjzAkRaQ/5KdY97ggODoVI5V",
+	"FKalUnE96dJKY88KFgvrqxwJnuNoecLm2biAwrPhR5QmUyjQDQ7UCGBUTQMh554CGAl8JmETUZrIWcOA",
+	"IBTzIUNS8AVhMIaEaGK3RoJ7s8UE3s1l3I9mOEHujjRXl+aRmk2SrtlPW2KeuvMF5uiSGJbN47WUJrFQ",
+	"2h5keo1ktgqVWqo1+GcOAzEo5uCBvcQcXi6JlphF6TwV8nmeb4GOf4EiIU9v+NkDzD08LYYCXsjOuAQG",
+	"Fijl6/iz5ZurMEjh+ZH+pNctVDLIGFwqjMgiKasbiV1SZekOSmQ6pjRBkNSga2cN9aG8oJjjn6Clh7Ov",
+	"Y8XWDFX8WA++Rl5cWrC+PhT5+phLVlNe+tt/+rev//vvX/7Xr7/74vNvf/dLrZH6lkHnc8wQX39KLuic",
+	"gwVlp8pAVbyXoDOlN1yVpTZJzVO0rEvM3o6zDCZify/w0TXmQ8N2alO/BxOOjLlRwM6yrg2QKwxO0XI4",
+	"Z+gMo4UHUwFDEZ0SPSGYQyYsd+UoYqgiC/jpVqfT+Xj3/Oe+i7lYAtYQULEqOfx1CDh9H/J9+QQvP/uH",
+	"b3/3y8NHR834JaWvVzuSIo0uSEWeHWxwxxUSV5zTLlO+oZyjFkhR4ZolKJeooZlV3FUTKK04jrE8Dkwe",
+	"OaxjItEsrPLU10LOKTx/gMhUzIL+TYeprrvTQ5ArKGbVdffqLLS/FwYpJvZnb52AU1tohuaxogwFzSR5",
+	"OAn6z9ZIFM2uV2GVX59qJl7HXk17IeAzupBEgzmgJEI1YpxPt/Ym3eg27I3R7kG8twP3x7dQL+rGNyc7",
+	"8MBPqJXDyk3Uz/p8FQZ3Z1DcpXI1Pw48nCNyeHSDK18niPKRnaCKStGM4siDVVpCE75ArCygKwsRO6oT",
+	"eG7FEdM7t+pi2lBPfdonBJ9LUFMS8zLfPtjfu73T25f4uQn/jpuUbAsRjzElYRal82TLa1Qpr7F/VutQ",
+	"hsLApCrDtX69tbs1Z3Rrhqcz3wIGek2qi9xdp3yj5a07L/08FE59nJmeIsJzpl+5SR+XNO/CHIV8ZCkR",
+	"9UPE7ZpVczd3CdSBKdC5CEGByHqskoPaNSVFUPn0X3/1+2/+8JVcltHEc0a+5AKloY0QcI65gER7ICmt",
+	"TCYHraVQtU7TuZ1Y2mbUaT3Ad0CK0rE0PsdoSUks+SpHyukyh5wrLxzIiGNLlOGaaoDzRgPzDDEOLfZs",
+	"pHq791hVv7uSGFNM7JM6na+jmfVU4oiMnZv7a2SGtHCs26ni5NUuHJHzNgC5NgnZFpfohc6QsUguZxro",
+	"E4YF6H1I8S5KkGF33gtrkOUzOJ8jUuUlNm4Um0l9UHjNVpDdtu+s2pfm8bKjGHS7vRsctN6DXBw+OrrB",
+	"2wDJ0YDP4ByF2h9U9ixIDTiiMfLIryLCUZdNAIK9ndtgwmgKYHO4IbSiBmRE4KSIOmi/IheQlbXtXZ/0",
+	"kUibZmnQ7/okkXZq1nUnfbgQpDCaYYK2GIJxflztazyDSYa4VP4VUN9VrtCOeo+JZB8pJZZQO0uYJu0K",
+	"JytHFuZQCMTk6n/zDG592t26PXz+ohfu761+5Dcdtee1vvVZlkJSbNhgQwg4nCAgqFKR5P+L2GN5XxtH",
+	"Njy7Mpyy0VVq3ivpHkp2qYlcIxoHLXnvSPk/pe3D0JwyIU1RCOaMjhOUVmDY7d2/97PDDx89uNet/LdW",
+	"RhgAGhTw0coHCCaSk/lcJ2PIvX43LqYMHX/8wHreXFcbPQ3CIKYLUnagqcceSMbYwyIey8e5W6+VR9cV",
+	"vHJP+zRjKjLuW7vJj+ffRpMPj54WNra5wzw4U1vXDRRtsKYUg171+SRf7AYHZlQFHzq9zvqrzx1t+U1a",
+	"eBeL+xDiAZ1i4qgPlzANpYKwoKyBLOzb8mHgVkLJdCv/tCRuleK+RtzanB7/ovYtaFEG0FYKcQJgHDPE",
+	"eYXKYIIj9GoGYr6VsADFBSDW2U910oNKxg2F1Ir9p7r/9AS0PjjeubnfvgM4IrHkJpCD0aFhtjp55McI",
+	"MsRG5XOi5f3Z+P0IP8T3j558etT7CB/xI/L4ZnT3aP/odP6zn969f7uDlvc/jZ8e4Yf46PyIdDvRTkLG",
+	"6Xvd+Gf3k4ucbz5ReFyTbxxxiX4A6ccJ4iaHAk4hLiP7rf297uUFngLdUD9v0D/GCjYuFesnZdo1zxrQ",
+	"bp3i+oR7vDyl2y1ttQRGs0ID+tBMNOPPVTQ6jqdE6vaZeNuUuQ+t/u51al/gUEww1yHGFEptxjXr26/D",
+	"rldquNe7eB2md2GrGHTVWn8JW60hUJ97QVA8HC8bZ58bjbe8b/t0rayp2OTmapx1Gy/2snEbnUq3semo",
+	"kaduNNbNxDXgl8jkQl/+LgNfPVkHqBxGjUEclexg2Thy5HAZQpUA9wRmiVDMsBqFVKN4KQxZi3mfIjTn",
+	"UoTkce/mEKSX39pI8VoHrRub9YaSK9J3TWTZHLuIHdcRRieP5NkaLce2kzvjUn7mZiHmZifthth03X55",
+	"bu2YrecvuuFuz2fIrDa45yZmbkmhoiJkYjbMWINfw572BgewpBA8efygfLCZEHPe386zCjpTSqcJ6kQ0",
+	"3abbVH69s322sy3/8VdRonItcfyOZQyDrNvd2Vdq+juH492ragZKJ1C6PheS2FTaV2mj+8bNc4HMb8gS",
+	"kPCgZEwhizGZliyWwp0x3o3v3Zy8fzC7f/v0QS/9aHf+8U12fCCe3D572jv/67VknV9HEed2zu0j8zcW",
+	"JP44owJKVlhHKhVCYiiiZ4iti9bpVMkFThIwRmAMo1NgIj8RnIMWoQttOmGVeT3JkqpjIA8p7590b182",
+	"pKyDXevyHlSARCoADMG4efVLB7RTeG4Sjv0+TgkAaXCBeZJp5B5TkvGcCZoEYuMFKiX0FDu82a2wG8lr",
+	"/v+PGqMCw2YbSIcGJjDFyXLTnBtJ4Y0ODi03RpL6dyOV5I5j9QP19TO9ln5UMT8O+s2LNgBVqa0MpRAT",
+	"DlqQAEP1IcAaGTOCi/i0m1+sXnAkBCbTCnz3djaGb2Pk18kGr8ZxDtbyDAthN+Tr3KSFhotuoYdE68TQ",
+	"SPWX0bUeEgSkhgXmiNUQaCPVq2A0NfXrLcqZOeb0iGCBjeyoS9lceF5N3AJBAZ1LRqhRdczogledkVYK",
+	"R5QQFIlOgkl23olzAZy7UBtFsC2lUobkOxGNS6L5k1s/j3rkEql1J0VGaeGG45hME6RrVHpdkGKSCVRl",
+	"W3qpw+75o5vLpzunD9KDx+Kn411+73b2wfR+/N5GorQMc7tL3/U9MVZ45d7OoIDMf2GljEurDBoNmFCg",
+	"P9WnWptnslFileKPryez6nI86eAas44gATCWbFwVKlFWVEDZI2+UhCStGJwgEvkM+ROWOTlOWsxwXVlV",
+	"mty4IuuzK8aY0Ckm63Nvc0xIVAWb8VBxgAkXCMZhLQ/XjniFpDHBMrlBdNYUn1QDgBoAWiqQ5Ev1DoHK",
+	"kn9gmMYdm8RMKEEVR4dixFqH3t052D9Yp1Nv5lv1+1E38Bg4/lIXFuUsJxdHSiT33JcpwFGUMSyWx1IK",
+	"aW6gfXjS1LqQ0YH7T09UbJ+SPJXYEJKtmgStkU51G7XzEh2fl1Dycx13o6cY+Vd2Y4zGHaqHgxZHAoyX",
+	"bhSSLkhx7XBquK40qcwaNkGs8NkMzazFrqDJN5JgwmRCm7z0YqbifdYsBi1olKot60CQ6j4iJnkegkHw",
+	"KMmmcm+Hj44GgUTM82U7NFFuTKZS+GHBB0QFWXkIuM6qV+Wi8r0Waxy0FmgMJowSARCJQ6A3x9sqW1N7",
+	"h7nIAeOkIYB7Z4gtB0RKAS17sYmtxxKUimxgikBMpRap45uQV0Fs63I5aMU04tsSBN1ur5PG7f6A2AuA",
+	"JC74Q0vKq3booIjEmXbo1jU4pSskNg6JwiQdkFZuAoT1ajR5nzpkCM1rrY0p76atKHXyOLiO2zKUwGW7",
+	"MyAD8lGB0Nzeb0STBMeI1+LdJTD0S5Fwc3xbkzAgI6WYbOtauFHBGkehut2ZiiyCaIaiU/nVaFs/GYGW",
+	"Hmx/mkyv4pbGNF62wwGRsyigQobcBeAcb8nnow44VLEQzHmGYjBDTNVjwgJFLG0l+BQBSExlRR9gMSAS",
+	"qTigjnyRB5GfLeDSQQZBaaheOdC4//RE5xCrRRWc7+nwbsaR61JyMw0U+vfB6MXABGYHQR8MAm0zGR+4",
+	"NpoGwWoU2lu1ZSrF8gNi8hJGEpNHVw3Vh2BUxLJHRaR6QEyoWl2sU/TYsv5zOXaz/IbOQLEgLJRwcO7F",
+	"cBd5RiiwPMzhoyMnNmnjnKswkAo0nOOgH+x2up1dbbjNFHNXSGHxQT6YooacLoVZGptKhO/DqxAQtEBc",
+	"gAlmXNwxiZem9AydIWZSMPN4Vc53jmKTaKKzOx9op3Cp08FOt3uZmrRn5QT+Jo2xfOCmNFs3SV7qJ1qH",
+	"7O2U9D6trpQSxMsp3uWMbj2PET/1hNvcej5YPXeL4TarurA5shcXXfir5uRVqlLAvW6vaaH8ZrZLRbTq",
+	"o931HxVdC1ZhcHOTL9zSVVdhURftqirPnq/CFyUV4tlzBcEsTSFbllX9vK9DGAg45cr4zZGQB8+VR8eX",
+	"DqhTwCXLPEVL0HJ7RUjLXwkzLfFmdMEVX9fEUE4/bsJ/k2Ge58z8mMaXrCLfDK8bsG/j6svSbldlZVWS",
+	"w+rVaPjNkfBlEsJfA8VfDv4mg76ZnE1+XoGFhry76+nO6S/z/XGEve7t9V/kDWDkB70NlshbTLwBnqNJ",
+	"RNr/huU0cpxVWBbO2y8kfuF4pala6jV1+tZZqtxjg8kp7gApe5fKKFe9N3QpF4wiNFd2hC5SbWJGenKl",
+	"PTCYIqE6MzxbV7alrCypbxRsRh8kqDIJb9MGb7FXbnV7CjolvF+N1+T5H5483dzRarjaZuRpk4c9lGle",
+	"vfWEuLf+i7y/zhugKw3GS9GVtL2Ud0s5QL3S/RhPCXfcZwS0asqvnMZmq+n5RprN0kwH9E4enjwCXKB5",
+	"H5jWUosZHRCRMYJi/ZZq9wQ3Xm6GtM7gGnZFyloIdvbArF2kISh3oTIT6pR7rO23V9cjitzEYEkzNnQS",
+	"Dgsvl36V/96YPko5k69DfSinBF5LDp8bmDdZdm7aXOHUsplurlddawCbKDVKD/DoJiXXr3HhVhy2epGS",
+	"l7RXui3talxd9ppMqoWHmR3rLDhp073d7OyyasLezu2NPlBdnq6B/ZV4m4Sq5AzGXZin5EoW4ZBhid1J",
+	"JlnndTQTzczuXp5KYnw+OdsxbgnNf9tgjBJKphwIeicfUy4Kh0JZNpKvlTWOzkVMKtcvrkt8l5Iyrya5",
+	"K7mizThPM/FDtpUVDprs1jV4psMdxo9Uv+wP0ftIvPIlv7XMdFPEMrnNjR3yfuiOF02bW5gAW6y5Bq04",
+	"p9sRTJIxjE4vdFQ66QQMxZihSOQsLI+NKMYpWRVVoRXrCFYOWxUuH7X78nOEUsUUB0QOCI2aVtIIdb9J",
+	"HagRM5QWMdc8a1K1uuQAi5peNyCSe5ZUuVA720cVLXXUASd5nh/moEgnuAOg0hytTzhU3nmYSCNQYKcT",
+	"n0ozM0VdNhzRItQmVVgGr531hNqAmgoFib76TKk4A4J5npBB42Wj8snpXXtjG1iN5eQPWzKo7MdPMsSW",
+	"hQGpqrG85mJwPO+d32YfV8pOu3u3PBFVr5tbwVd55Udl5MMmz2XUtKu8RY9nWxvkdVTLZDfabgnZJxmH",
+	"SWhj7oBOALwQjCpK0bBhozHHiGAUX8PunJdyY5LmzIYv3N3QndS/U8sxgd4rEEUJYaUaqrtTT4l+dXfB",
+	"K9oWe2/Wtrh1beJwpyQOx3T8llkWr93ncWlv5c3uzgZy1/ZhvG6z4j1MMJcGhZEkSiLohIcNRDF2sv68",
+	"ovjQcV5cmOHXqvN9MEnowgRtf3L33h0AAVEGxYSyAXk4R+To3XxSroWqcmpfnGkHXJ6UKwdGDlshKGiV",
+	"8VvROQrBYoajGUgzrnpsWslvA8xYVJbAZm4piYuaWzBegodH794dHh0fP7n3GLR4kk3BiOI4GrVtPd/I",
+	"TjLSdRYAEhV6v0DW5omYG8jaahLUDQ7ULlqmKMRsR2dMyO27G86P4uTRVJi327nOw7NVhmZMr14R8upc",
+	"u56b+v3lkZq00fVawcYM1L1+D/t8qlI7BNXFrqJsY1yBl17aG/wmGd2xgExcks/N8rL+ixMiik4kJa+w",
+	"Sc3xuzt0y4DrsIKLJgO6St70A9A/bFW+/uVJC9kMs0yDgwZT1ZT1WwZsN6QyPUxHd3OXVzqVaUbgP1e5",
+	"C/VrOOAhsG5oT9vpzoU4pyctmv6VoWQnw6iacWA2UyDiPMmmmGwpgWTS3C7EShPu86bPtRrSdsz7Udu1",
+	"InWFzRz1B2SUtyYdGZFWamcssR8CzZpDbT5nfARsB1fsadwqzWlP59YQjPLCTDnBhDKVKm37v3p6DjfJ",
+	"Q7ev6XWQmU4kKno867bNG2nZRalp78JMALeOs6jTLIqMrNTIU3stJfTKTWz9G9EumKv4QF1QNrABi0Ih",
+	"oEmcJ3790H1YOWHl/iCH7CqE/UjRsZ+woxkU204KarOPXq5qEiwVDZ/1ah+PNNVUHGygdf/pSRtoejIh",
+	"0r4SYQPCaCYU6aokRB5W+ispPVJ59aXqwCDhie4/Bp5KQhxpqT1SNUZudy7MtaquuqXV+3SFAMFoBtQT",
+	"qKqnIWP4DPEmii73TXz1iGbRae2Z85lpRBd+98WXX//519/++Tdf/+lvv/7Tr7/+6vff/erfv/nyj4Ft",
+	"UKdtb4kUpkOat02BbWZ2KYJzG9C9lmQq2zfy2YtgoqzAIUOQ6z57gs6VTh+jc1XV4HTDqALp/xTAyBvy",
+	"ad087y7h9oZQbLPUoPEiyNmGAp6+iFmxIftUu1940N9VvDOdi/zJ7TAQVMAkf9DbWV3qKpxmnaoUHZ2L",
+	"bYXDW0WrusK0kcKiD14MAhwPgv7AOfAgCAfmWPkbtxtkNMvIqRpkwDcowW+gwaU+rQFMf6bvdSAvdqCv",
+	"cCDvcBDEKBFwEPRfDOwlqmn0NQ7kna0GZED03p+9+/Cje8/l75L1VvKkHewe7PVu+fxpXvlQnFL/ZRLB",
+	"NRcAGoLfc7h4A2Ok+heWvicP0uuPS3/Phtil8+MqXTVbWoI4ae7tSwhW3e3kQn25Ik31FyNdHtIqxJfU",
+	"hNt5BXpFtlJmOyd7wp15l5br00IbmeuFfNR2tyma2RQNauQl5ANVJ5aNOWRxwAbaty1nfti6oPkbdUW/",
+	"RPVH6TLVNm5TdFVupsLLdEFemoDM/asqWjvTpVFb0nSOiz95Y40n1/jzWYfhgKiirbyVSRq3++u9t7mT",
+	"FrRUPzUd4DSeWNWIZEBGRTxjZFtIhWAsuZ4NRyp3VMX626D1zoB4eu+UfbDGoan+ONhIE4gqxMmt3BxS",
+	"mIP3VfuWG7zdpIQ+hG7bmVdRPx2zsLsxsfm7G70OHdG2NSg65VxPs5uIxmgYzSSJkCkapkjMaPyORJ1N",
+	"PKi6SY4bHlPMz1rGaxvRrK5qAze0G/oeXK1va0LcJopE6e+uvYmsJeX5LWpFcyZpGcolmLOyhvm2jbg2",
+	"u4Xr1ad+t5ue0O90C1XMxTYQGRC3g0gfjNSnyhe3cHq7hGCU9zoZFb2ETGY8D6WZHaMIpzAx3jo+ICrX",
+	"pFi+HYJRpSHKyCa0ON2AdKJMrZtKPhQNiN6UBPpVeh01sN+iD8u1aVOerk1NzZVqbZOa+iA5HY50IyK3",
+	"xZDTDc02CXK7+tjvVIOdvBQoOHgFB14BtQYVTaPi/5JavzKBVtrzNDIEtTw7sxFVLRG31aWYD2odCkxq",
+	"ri7/K8WebPg1NA8yXYruMS1cRcUJS/8/3UHBJh7Z+FU9C+cDt4i8PpmJU1UnsyGR8IIIQ1GxX9+irQOu",
+	"bdJUYdQndnrLe9sh9P06a60bQM15Wf7T0ZX9mOtdPV/9TwAAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -2,6 +2,7 @@ package admin
 
 import (
 	"context"
+	"errors"
 
 	"github.com/jackc/pgx/v5"
 
@@ -9,6 +10,7 @@ import (
 	"github.com/poolgate/poolgate/gen/db"
 	"github.com/poolgate/poolgate/internal/bus"
 	"github.com/poolgate/poolgate/internal/fault"
+	"github.com/poolgate/poolgate/internal/netguard"
 	"github.com/poolgate/poolgate/internal/store"
 )
 
@@ -41,6 +43,9 @@ func (h *Handler) ChannelCreate(ctx context.Context, req adminapi.ChannelCreateR
 	b := req.Body
 	p := db.ChannelCreateParams{Name: b.Name, Type: string(b.Type), BaseURL: b.BaseUrl, Models: b.Models,
 		Priority: defaultPriority, Weight: defaultWeight, Status: string(adminapi.ActiveStatusActive)}
+	if err := h.baseURLIn(ctx, &b.BaseUrl); err != nil {
+		return nil, err
+	}
 	var err error
 	if p.ProxyURL, err = h.proxyIn(ctx, b.ProxyUrl); err != nil {
 		return nil, err
@@ -99,6 +104,9 @@ func (h *Handler) ChannelUpdate(ctx context.Context, req adminapi.ChannelUpdateR
 			p.Models = []string{}
 		}
 	}
+	if err := h.baseURLIn(ctx, b.BaseUrl); err != nil {
+		return nil, err
+	}
 	var err error
 	if p.ProxyURL, err = h.proxyIn(ctx, b.ProxyUrl); err != nil {
 		return nil, err
@@ -149,4 +157,18 @@ func (h *Handler) ChannelDelete(ctx context.Context, req adminapi.ChannelDeleteR
 	}
 	h.Bus.Publish(ctx, bus.TopicRoutes, "")
 	return adminapi.ChannelDelete204Response{}, nil
+}
+
+// baseURLIn checks a channel base URL given in a body (nil or empty: nothing to check) against the
+// outbound guard when GUARD_CHANNEL_BASE_URLS is on; a host that does not resolve now is checked
+// again when dialled. The refusal names the field and the address, never the URL's userinfo,
+// path or query.
+func (h *Handler) baseURLIn(ctx context.Context, u *string) error {
+	if !h.GuardChannelBaseURLs || h.Guard == nil || u == nil || *u == "" {
+		return nil
+	}
+	if err := h.Guard.Check(ctx, *u); err != nil && !errors.Is(err, netguard.ErrResolve) {
+		return fault.New(fault.Unprocessable, "base_url: "+err.Error()+" (GUARD_CHANNEL_BASE_URLS is on; see ALLOW_PRIVATE_OUTBOUND)")
+	}
+	return nil
 }

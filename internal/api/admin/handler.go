@@ -35,6 +35,8 @@ type Handler struct {
 	Accounts *pool.Pool
 	// Guard refuses outbound fetches to private addresses (price lists) unless allowed.
 	Guard *netguard.Guard
+	// GuardChannelBaseURLs applies Guard to channel base URLs when saved (GUARD_CHANNEL_BASE_URLS).
+	GuardChannelBaseURLs bool
 	// Auth creates users, sets passwords and ends sessions; SSO checks sign-in providers.
 	Auth *auth.Service
 	SSO  *sso.Service

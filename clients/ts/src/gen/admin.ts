@@ -2008,7 +2008,9 @@ export interface components {
              *     `https://api.anthropic.com` (Poolgate appends `/v1/messages`; a root ending in `/v1` is
              *     accepted too). `gemini`: `https://generativelanguage.googleapis.com` (Poolgate appends
              *     `/v1beta/models/{model}:generateContent` or `:streamGenerateContent?alt=sse`; a root
-             *     ending in `/v1beta` or `/v1` is used as is).
+             *     ending in `/v1beta` or `/v1` is used as is). With `GUARD_CHANNEL_BASE_URLS=true`, a
+             *     URL whose host is a loopback, private or link-local address not allowed by
+             *     `ALLOW_PRIVATE_OUTBOUND` is refused (422).
              * @example https://api.openai.com/v1
              */
             base_url: string;
@@ -6032,6 +6034,26 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             409: components["responses"]["Conflict"];
             413: components["responses"]["TooLarge"];
+            /**
+             * @description With `GUARD_CHANNEL_BASE_URLS=true`, the base URL's host is not a public address and
+             *     `ALLOW_PRIVATE_OUTBOUND` does not allow it.
+             */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": {
+                     *         "error": "base_url: address not allowed: 10.0.0.1 is not a public address (GUARD_CHANNEL_BASE_URLS is on; see ALLOW_PRIVATE_OUTBOUND)",
+                     *         "code": "unprocessable"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             503: components["responses"]["Unavailable"];
         };
     };
@@ -6137,7 +6159,11 @@ export interface operations {
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
             413: components["responses"]["TooLarge"];
-            /** @description The channel has no base URL, so it cannot be enabled. */
+            /**
+             * @description The channel has no base URL, so it cannot be enabled; or, with
+             *     `GUARD_CHANNEL_BASE_URLS=true`, the new base URL's host is not a public address and
+             *     `ALLOW_PRIVATE_OUTBOUND` does not allow it.
+             */
             422: {
                 headers: {
                     [name: string]: unknown;
