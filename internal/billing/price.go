@@ -2,7 +2,11 @@
 // go through a bounded queue to a batch writer that logs and charges each call exactly once.
 package billing
 
-import "math/bits"
+import (
+	"math/bits"
+
+	"github.com/poolgate/poolgate/internal/translate"
+)
 
 // Price is a model's price. Token prices are quota units per million tokens and are resolved:
 // every field is the price charged (FromModel fills the defaults a model leaves unset: cached
@@ -29,20 +33,9 @@ type Price struct {
 	OutputCap int64
 }
 
-// Usage is what an upstream reported for one call.
-type Usage struct {
-	PromptTokens     int64 // all input tokens, cached ones included
-	CompletionTokens int64
-	CachedTokens     int64
-	// CacheWrite5mTokens and CacheWrite1hTokens are the parts of PromptTokens written to Claude's
-	// prompt caches (priced at Price.CacheWrite5m and CacheWrite1h).
-	CacheWrite5mTokens int64
-	CacheWrite1hTokens int64
-	// ReasoningTokens is the part of CompletionTokens spent reasoning (priced at Price.Reasoning).
-	ReasoningTokens int64
-	// Images counts the images generated.
-	Images int64
-}
+// Usage is the one usage type: what an upstream reported for one call, as every protocol's
+// decoder fills it (translate.Usage), priced by Cost.
+type Usage = translate.Usage
 
 // Cost prices usage:
 //

@@ -205,14 +205,14 @@ func (p *Pool) Cool(ctx context.Context, account int64, model string, until time
 	until = until.Truncate(time.Millisecond).Add(time.Millisecond) // the bus carries milliseconds
 	p.state(account).cool(model, until.UnixNano())
 	if err := p.d.Store.SetCooldown(ctx, account, model, until); err != nil {
-		p.warn("store cooldown", err, "account_id", account)
+		p.warn(ctx, "store cooldown", err, "account_id", account)
 	}
 	if p.d.Bus != nil {
 		p.d.Bus.Publish(ctx, TopicCooldown, strconv.FormatInt(account, 10)+"|"+model+"|"+strconv.FormatInt(until.UnixMilli(), 10))
 	}
 	if model == "" && p.d.DB != nil {
 		if err := p.d.Queries.AccountCool(context.WithoutCancel(ctx), p.d.DB, db.AccountCoolParams{ID: account, Until: until}); err != nil {
-			p.warn("record cooldown", err, "account_id", account)
+			p.warn(ctx, "record cooldown", err, "account_id", account)
 		}
 	}
 }
@@ -300,7 +300,7 @@ func (p *Pool) setStatus(ctx context.Context, a *Account, status, reason string)
 	a.st.out.Store(true)
 	a.st.fails.Store(0)
 	if p.d.Log != nil {
-		p.d.Log.Warn("account taken out of rotation", "account_id", a.ID, "status", status, "reason", reason)
+		p.d.Log.WarnContext(ctx, "account taken out of rotation", "account_id", a.ID, "status", status, "reason", reason)
 	}
 	if p.d.DB == nil {
 		return
@@ -308,7 +308,7 @@ func (p *Pool) setStatus(ctx context.Context, a *Account, status, reason string)
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
 	if _, err := p.d.Queries.AccountSetStatus(ctx, p.d.DB, db.AccountSetStatusParams{ID: a.ID, Status: status, Reason: reason}); err != nil {
-		p.warn("record account status", err, "account_id", a.ID)
+		p.warn(ctx, "record account status", err, "account_id", a.ID)
 		return
 	}
 	if p.d.Bus != nil {
@@ -331,7 +331,7 @@ func (p *Pool) Acquire(ctx context.Context, a *Account, model, id string) (Lease
 	if a.MaxConcurrency > 0 {
 		ok, err := p.d.Store.Acquire(ctx, a.ID, a.MaxConcurrency, id, p.now(), p.cfg.LeaseTTL)
 		if err != nil {
-			p.warn("acquire concurrency slot", err, "account_id", a.ID)
+			p.warn(ctx, "acquire concurrency slot", err, "account_id", a.ID)
 		} else if !ok {
 			a.st.inflight.Add(-1)
 			return Lease{}, false
@@ -345,7 +345,7 @@ func (p *Pool) Acquire(ctx context.Context, a *Account, model, id string) (Lease
 		now := p.now()
 		n, reset, err := p.d.Store.Hit(ctx, a.ID, key, lim.Window, now)
 		if err != nil {
-			p.warn("count usage window", err, "account_id", a.ID)
+			p.warn(ctx, "count usage window", err, "account_id", a.ID)
 			continue
 		}
 		if n > lim.N {
@@ -369,7 +369,7 @@ func (p *Pool) Release(ctx context.Context, l Lease) {
 	l.a.st.inflight.Add(-1)
 	if l.a.MaxConcurrency > 0 {
 		if err := p.d.Store.Release(context.WithoutCancel(ctx), l.a.ID, l.id); err != nil {
-			p.warn("release concurrency slot", err, "account_id", l.a.ID)
+			p.warn(ctx, "release concurrency slot", err, "account_id", l.a.ID)
 		}
 	}
 }
@@ -387,7 +387,7 @@ func (p *Pool) Bound(ctx context.Context, user int64, session string) int64 {
 	}
 	id, err := p.d.Store.Bound(ctx, stickyKey(user, session), p.cfg.StickyTTL)
 	if err != nil {
-		p.warn("read sticky binding", err)
+		p.warn(ctx, "read sticky binding", err)
 	}
 	return id
 }
@@ -398,7 +398,7 @@ func (p *Pool) Bind(ctx context.Context, user int64, session string, account int
 		return
 	}
 	if err := p.d.Store.Bind(context.WithoutCancel(ctx), stickyKey(user, session), account, p.cfg.StickyTTL); err != nil {
-		p.warn("write sticky binding", err)
+		p.warn(ctx, "write sticky binding", err)
 	}
 }
 
@@ -421,7 +421,7 @@ func (p *Pool) StateOf(ctx context.Context, account int64, limits map[string]Lim
 	for key := range limits {
 		n, reset, err := p.d.Store.Window(ctx, account, key, now)
 		if err != nil {
-			p.warn("read usage window", err, "account_id", account)
+			p.warn(ctx, "read usage window", err, "account_id", account)
 			continue
 		}
 		if n > st.Count || (key == "*" && n > 0) {
@@ -431,8 +431,9 @@ func (p *Pool) StateOf(ctx context.Context, account int64, limits map[string]Lim
 	return st
 }
 
-func (p *Pool) warn(msg string, err error, args ...any) {
+// warn logs a failure of the pool's store with the context's request and operation ids.
+func (p *Pool) warn(ctx context.Context, msg string, err error, args ...any) {
 	if p.d.Log != nil {
-		p.d.Log.Warn(msg, append([]any{"error", err}, args...)...)
+		p.d.Log.WarnContext(ctx, msg, append([]any{"error", err}, args...)...)
 	}
 }

@@ -16,8 +16,7 @@ import (
 	"github.com/poolgate/poolgate/internal/bus"
 	"github.com/poolgate/poolgate/internal/egress"
 	"github.com/poolgate/poolgate/internal/oauth"
-	"github.com/poolgate/poolgate/internal/provider/anthropic"
-	"github.com/poolgate/poolgate/internal/provider/gemini"
+	"github.com/poolgate/poolgate/internal/provider"
 	"github.com/poolgate/poolgate/internal/provider/openai"
 )
 
@@ -37,18 +36,12 @@ var ErrProxy = errors.New("the outbound proxy could not be reached or refused th
 // carrying the status. The request goes through proxy (an outbound proxy URL; "" for direct).
 func (p *Pool) FetchModels(ctx context.Context, typ, baseURL, credential, proxy string) ([]string, error) {
 	credential = accessToken(credential)
-	u, auth := openai.ModelsURL(baseURL), func(h http.Header) { openai.SetHeaders(h, credential) }
-	switch typ {
-	case "anthropic":
-		u, auth = anthropic.ModelsURL(baseURL), func(h http.Header) { anthropic.SetHeaders(h, credential, "", "") }
-	case "gemini":
-		u, auth = gemini.ModelsURL(baseURL), func(h http.Header) { gemini.SetHeaders(h, credential) }
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	ad := adapterOf(typ)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, ad.ModelsURL(baseURL), nil)
 	if err != nil {
 		return nil, err
 	}
-	auth(req.Header)
+	ad.SetHeaders(req.Header, nil, credential)
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("User-Agent", "Poolgate/0.1")
 	res, err := p.client(proxy).Do(req)
@@ -66,18 +59,18 @@ func (p *Pool) FetchModels(ctx context.Context, typ, baseURL, credential, proxy 
 	if res.StatusCode != http.StatusOK {
 		return nil, &StatusError{Status: res.StatusCode, Message: upstreamMessage(body)}
 	}
-	var out []string
-	if typ == "gemini" {
-		for _, m := range gjson.GetBytes(body, "models.#.name").Array() {
-			out = append(out, strings.TrimPrefix(m.Str, "models/"))
-		}
-	} else {
-		for _, m := range gjson.GetBytes(body, "data.#.id").Array() {
-			out = append(out, m.Str)
-		}
-	}
+	out := ad.ModelIDs(body)
 	slices.Sort(out)
 	return slices.Compact(out), nil
+}
+
+// adapterOf is the adapter of a channel type; an unknown type speaks OpenAI's protocol (the
+// OpenAI-compatible providers).
+func adapterOf(typ string) provider.Adapter {
+	if ad, ok := provider.ForChannel(typ); ok {
+		return ad
+	}
+	return openai.Adapter{}
 }
 
 // accessToken is what authenticates an account: an OAuth credential's access token, else the
@@ -129,7 +122,7 @@ func (p *Pool) Run(ctx context.Context) {
 			return
 		case <-t.C:
 			if err := p.RunJobs(ctx); err != nil && ctx.Err() == nil {
-				p.warn("pool jobs", err)
+				p.warn(ctx, "pool jobs", err)
 			}
 		}
 	}
@@ -148,7 +141,7 @@ func (p *Pool) RunJobs(ctx context.Context) error {
 	}
 	defer func() {
 		if err := p.d.Queries.PoolJobUnlock(context.WithoutCancel(ctx), conn); err != nil {
-			p.warn("release pool job lock", err)
+			p.warn(ctx, "release pool job lock", err)
 		}
 	}()
 	return errors.Join(p.probeAccounts(ctx), p.checkMonitors(ctx))
@@ -187,7 +180,7 @@ func (p *Pool) probeAccounts(ctx context.Context) error {
 			changed = true
 			p.state(a.ID).clear()
 			if p.d.Log != nil {
-				p.d.Log.Info("account back in rotation after a passing probe", "account_id", a.ID, "was", a.Status)
+				p.d.Log.InfoContext(ctx, "account back in rotation after a passing probe", "account_id", a.ID, "was", a.Status)
 			}
 		}
 	}

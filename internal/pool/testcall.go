@@ -9,9 +9,7 @@ import (
 	"time"
 
 	"github.com/poolgate/poolgate/internal/egress"
-	"github.com/poolgate/poolgate/internal/provider/anthropic"
-	"github.com/poolgate/poolgate/internal/provider/gemini"
-	"github.com/poolgate/poolgate/internal/provider/openai"
+	"github.com/poolgate/poolgate/internal/provider"
 )
 
 // TestResult is what one test call found.
@@ -34,35 +32,13 @@ const maxTestAnswer = 1 << 20
 // latency and the answer. It changes no account state and charges nothing.
 func (p *Pool) TestCall(ctx context.Context, typ, baseURL, credential, proxy, model string) TestResult {
 	credential = accessToken(credential)
-	var (
-		u      string
-		body   []byte
-		auth   func(http.Header)
-		answer func([]byte) string
-		errMsg func([]byte) string
-	)
-	switch typ {
-	case "anthropic":
-		u, body = anthropic.TestCall(baseURL, model)
-		auth = func(h http.Header) { anthropic.SetHeaders(h, credential, "", "") }
-		answer = anthropic.AnswerText
-		errMsg = func(b []byte) string { m, _ := anthropic.ErrorOf(b); return m }
-	case "gemini":
-		u, body = gemini.TestCall(baseURL, model)
-		auth = func(h http.Header) { gemini.SetHeaders(h, credential) }
-		answer = gemini.AnswerText
-		errMsg = func(b []byte) string { m, _ := gemini.ErrorOf(b); return m }
-	default:
-		u, body = openai.TestCall(baseURL, model)
-		auth = func(h http.Header) { openai.SetHeaders(h, credential) }
-		answer = openai.AnswerText
-		errMsg = func(b []byte) string { m, _, _ := openai.ErrorOf(b); return m }
-	}
+	ad := adapterOf(typ)
+	u, body := ad.TestCall(baseURL, model)
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(body))
 	if err != nil {
 		return TestResult{Error: "the channel's base URL is not usable"}
 	}
-	auth(req.Header)
+	ad.SetHeaders(req.Header, nil, credential)
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("User-Agent", "Poolgate/0.1")
@@ -72,7 +48,7 @@ func (p *Pool) TestCall(ctx context.Context, typ, baseURL, credential, proxy, mo
 		if egress.IsProxyError(err) {
 			return TestResult{Latency: time.Since(start), Error: "proxy " + egress.Redact(proxy) + " unreachable: " + ErrProxy.Error()}
 		}
-		return TestResult{Latency: time.Since(start), Error: openai.Redact(fmt.Sprintf("upstream unreachable: %v", err), credential)}
+		return TestResult{Latency: time.Since(start), Error: provider.Redact(fmt.Sprintf("upstream unreachable: %v", err), credential)}
 	}
 	defer res.Body.Close()
 	raw, err := io.ReadAll(io.LimitReader(res.Body, maxTestAnswer))
@@ -81,13 +57,13 @@ func (p *Pool) TestCall(ctx context.Context, typ, baseURL, credential, proxy, mo
 	case err != nil:
 		out.Error = "the upstream's answer could not be read"
 	case res.StatusCode != http.StatusOK:
-		msg := errMsg(raw)
+		msg, _, _ := ad.Error(raw)
 		if msg == "" {
 			msg = fmt.Sprintf("upstream answered HTTP %d", res.StatusCode)
 		}
-		out.Error = openai.Redact(msg, credential)
+		out.Error = provider.Redact(msg, credential)
 	default:
-		out.OK, out.Answer = true, answer(raw)
+		out.OK, out.Answer = true, ad.AnswerText(raw)
 	}
 	return out
 }

@@ -94,6 +94,28 @@ func (rl *Relay) attempt(k *call, snap *snapshot, body []byte, path string) erro
 			}
 			send = stripped
 		}
+		served := func() { // the account answers the call: no failover after this
+			p.Succeeded(pa)
+			if session != "" && pa.ID != bound {
+				p.Bind(ctx, user, session, pa.ID)
+			}
+			k.rec.ChannelID, k.rec.AccountID = acc.channel.id, acc.id
+		}
+		if k.countsLocally(acc) { // no upstream of this account counts in the caller's words
+			out, err := rl.countLocally(k, send)
+			if last != nil {
+				last.Body.Close()
+			}
+			if err != nil { // a request the tokenizer cannot read: as a fault of send's
+				last, lastErr, lastAcc = nil, err, acc
+				k.quotaDrop(rl)
+				p.Release(ctx, lease)
+				continue
+			}
+			defer p.Release(ctx, lease)
+			served()
+			return rl.answerCount(k, out)
+		}
 		actx, stop := context.WithCancel(ctx)
 		resp, err := rl.send(actx, k, acc, send) // builds the request in the account's protocol (upstream.go)
 		if err != nil {
@@ -122,11 +144,7 @@ func (rl *Relay) attempt(k *call, snap *snapshot, body []byte, path string) erro
 		}
 		if resp.StatusCode == http.StatusOK {
 			defer p.Release(ctx, lease)
-			p.Succeeded(pa)
-			if session != "" && pa.ID != bound {
-				p.Bind(ctx, user, session, pa.ID)
-			}
-			k.rec.ChannelID, k.rec.AccountID = acc.channel.id, acc.id
+			served()
 			return rl.commit(k, acc, resp) // relays or translates by protocol (commit.go)
 		}
 		raw, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))

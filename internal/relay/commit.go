@@ -10,12 +10,10 @@ import (
 	"time"
 
 	"github.com/tidwall/gjson"
-	"github.com/tidwall/sjson"
 
 	"github.com/poolgate/poolgate/internal/billing"
 	"github.com/poolgate/poolgate/internal/fault"
-	"github.com/poolgate/poolgate/internal/jsonx"
-	"github.com/poolgate/poolgate/internal/provider/openai"
+	"github.com/poolgate/poolgate/internal/provider"
 	"github.com/poolgate/poolgate/internal/translate"
 )
 
@@ -26,13 +24,10 @@ const maxEventBytes = 16 << 20
 // keeps its dedicated fast path (raw bytes), other same-protocol calls are relayed unchanged, and
 // calls across protocols are translated (streams event by event).
 func (rl *Relay) commit(k *call, acc *account, resp *http.Response) error {
-	up, _ := protocolOf(acc)
-	if resp.Header.Get(localHeader) != "" {
-		up = k.ep.in
-	}
-	same := up == k.ep.in
+	up, _ := adapterOf(acc) // send refused accounts without an adapter
+	same := up.Protocol() == k.ep.in
 	switch {
-	case same && up == translate.OpenAI && k.req.Stream && (k.ep.op == opChat || k.ep.op == opCompletion):
+	case same && k.ep.in == translate.OpenAI && k.req.Stream && (k.ep.op == opChat || k.ep.op == opCompletion):
 		return rl.commitStream(k, resp)
 	case same && !k.req.Stream:
 		return rl.commitJSON(k, resp)
@@ -45,26 +40,17 @@ func (rl *Relay) commit(k *call, acc *account, resp *http.Response) error {
 // answerUsage reads the usage of a same-protocol answer; charge is false for calls that are
 // never charged (token counts).
 func (k *call) answerUsage(out []byte) (billing.Usage, bool) {
-	var u translate.Usage
-	ok := false
-	switch {
-	case k.ep.op == opCount:
-		return billing.Usage{}, false
-	case k.ep.in == translate.Claude:
-		u, ok = translate.UsageOf(translate.Claude, out)
-	case k.ep.in == translate.Gemini:
-		u, ok = translate.UsageOf(translate.Gemini, out)
-	case k.ep.op == opResponses || k.ep.op == opImages:
-		u, ok = responsesUsage(gjson.GetBytes(out, "usage"))
-	default:
-		ou, found := openai.UsageOf(out)
-		u, ok = translate.Usage{Input: ou.PromptTokens, Output: ou.CompletionTokens, CachedInput: ou.CachedTokens,
-			Reasoning: ou.ReasoningTokens}, found
-	}
 	var bu billing.Usage
-	if ok {
-		bu = billingUsage(u)
-	} else {
+	ok := false
+	switch k.ep.op {
+	case opCount:
+		return billing.Usage{}, false
+	case opResponses, opImages: // OpenAI's newer endpoints name usage as the Responses API does
+		bu, ok = translate.ResponsesUsage(gjson.GetBytes(out, "usage"))
+	default:
+		bu, ok = k.ep.adapter().Usage(out)
+	}
+	if !ok {
 		completion := int64(len(out)/4 + 1)
 		if k.ep.op == opEmbeddings || k.ep.op == opImages {
 			completion = 0
@@ -77,20 +63,6 @@ func (k *call) answerUsage(out []byte) (billing.Usage, bool) {
 	return bu, true
 }
 
-// responsesUsage reads the usage of a Responses API answer or an image generation.
-func responsesUsage(u gjson.Result) (translate.Usage, bool) {
-	if !u.IsObject() {
-		return translate.Usage{}, false
-	}
-	return translate.Usage{Input: u.Get("input_tokens").Int(), CachedInput: u.Get("input_tokens_details.cached_tokens").Int(),
-		Output: u.Get("output_tokens").Int(), Reasoning: u.Get("output_tokens_details.reasoning_tokens").Int()}, true
-}
-
-func billingUsage(u translate.Usage) billing.Usage {
-	return billing.Usage{PromptTokens: u.Input, CompletionTokens: u.Output, CachedTokens: u.CachedInput,
-		CacheWrite5mTokens: u.CacheWrite5m, CacheWrite1hTokens: u.CacheWrite1h, ReasoningTokens: u.Reasoning}
-}
-
 // readAnswer reads a non-streamed upstream answer, bounded, into a pooled buffer.
 func (rl *Relay) readAnswer(resp *http.Response) ([]byte, func(), error) {
 	bp := rl.buf()
@@ -100,22 +72,14 @@ func (rl *Relay) readAnswer(resp *http.Response) ([]byte, func(), error) {
 }
 
 // commitTranslated converts a non-streamed answer to the caller's protocol.
-func (rl *Relay) commitTranslated(k *call, up translate.Protocol, resp *http.Response) error {
+func (rl *Relay) commitTranslated(k *call, up provider.Adapter, resp *http.Response) error {
 	defer resp.Body.Close()
 	raw, release, err := rl.readAnswer(resp)
 	defer release()
 	if err != nil {
 		return rl.fail(k, nil, nil, err, k.ctx.Err() != nil)
 	}
-	var r *translate.Response
-	switch up {
-	case translate.Claude:
-		r, err = translate.DecodeClaudeResponse(raw)
-	case translate.Gemini:
-		r, err = translate.DecodeGeminiResponse(raw)
-	default:
-		r, err = translate.DecodeOpenAIResponse(raw)
-	}
+	r, err := up.DecodeResponse(raw)
 	if err != nil {
 		rl.d.Log.WarnContext(k.ctx, "upstream answer unreadable", "request_id", k.rec.RequestID, "account_id", k.rec.AccountID, "error", err)
 		fe := fault.Code(fault.Upstream, "upstream_error", "the upstream provider sent an answer that could not be read")
@@ -123,22 +87,16 @@ func (rl *Relay) commitTranslated(k *call, up translate.Protocol, resp *http.Res
 		return fe
 	}
 	var out []byte
-	switch {
-	case k.ep.op == opResponses:
+	if k.ep.op == opResponses {
 		out = translate.EncodeResponsesResponse(r, k.req.Model, time.Now().Unix())
-	case k.ep.in == translate.Claude:
-		out = translate.EncodeClaudeResponse(r, k.req.Model)
-	case k.ep.in == translate.Gemini:
-		out = translate.EncodeGeminiResponse(r, k.req.Model)
-	default:
-		r.Model = k.req.Model
-		out = translate.EncodeOpenAIResponse(r, time.Now().Unix())
+	} else {
+		out = k.ep.adapter().EncodeResponse(r, k.req.Model, time.Now().Unix())
 	}
 	w := k.w
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Content-Length", strconv.Itoa(len(out)))
 	w.WriteHeader(http.StatusOK)
-	usage := billingUsage(r.Usage)
+	usage := r.Usage
 	if !r.HasUsage {
 		usage = billing.Usage{PromptTokens: k.estimate, CompletionTokens: int64(len(raw)/4 + 1)}
 	}
@@ -182,21 +140,23 @@ func (p *passFramer) finish(dst []byte) []byte {
 // and flushed before the next is read. Usage comes from the upstream's events; a stream that
 // ends before the upstream finished, or with an upstream error event, ends with the caller's
 // protocol's error event and is logged 502, charged for what was generated.
-func (rl *Relay) commitEvents(k *call, up translate.Protocol, resp *http.Response) error {
+func (rl *Relay) commitEvents(k *call, up provider.Adapter, resp *http.Response) error {
 	defer resp.Body.Close()
 	array := k.array
 	var dec translate.StreamDecoder
-	if k.ep.op == opResponses && up == translate.OpenAI {
-		dec = newResponsesDecoder()
+	var responses *translate.ResponsesDecoder // a relayed Responses stream, continued on a cut
+	if k.ep.op == opResponses && up.Protocol() == translate.OpenAI {
+		responses = translate.NewResponsesDecoder()
+		dec = responses
 	} else {
-		dec = translate.NewDecoder(up)
+		dec = up.NewStreamDecoder()
 	}
 	opts := translate.EncoderOptions{Model: k.req.Model, Created: time.Now().Unix(), IncludeUsage: k.req.IncludeUsage,
 		GeminiArray: array}
 	var enc translate.StreamEncoder
 	var pass *passFramer
-	if up == k.ep.in {
-		pass = &passFramer{in: up, array: array}
+	if up.Protocol() == k.ep.in {
+		pass = &passFramer{in: k.ep.in, array: array}
 	} else {
 		if k.ep.in == translate.Claude && k.tr.ir != nil {
 			opts.InputTokens = rl.tokens().Request(k.tr.ir)
@@ -204,7 +164,7 @@ func (rl *Relay) commitEvents(k *call, up translate.Protocol, resp *http.Respons
 		if k.ep.op == opResponses {
 			enc = translate.NewResponsesEncoder(opts)
 		} else {
-			enc = translate.NewEncoder(k.ep.in, opts)
+			enc = k.ep.adapter().NewStreamEncoder(opts)
 		}
 	}
 
@@ -313,12 +273,12 @@ func (rl *Relay) commitEvents(k *call, up translate.Protocol, resp *http.Respons
 		case pass != nil && upErr != "":
 			// The upstream's own error event, in the caller's protocol, was already forwarded.
 			out = pass.finish(out)
-		case pass != nil && isResponses(dec):
+		case pass != nil && responses != nil:
 			// Continue the upstream's own event sequence: an error event, then response.failed
 			// for the upstream's response.
-			out = dec.(*responsesDecoder).fail(out, "the upstream stream was interrupted before it finished")
+			out = responses.Fail(out, "the upstream stream was interrupted before it finished")
 		case pass != nil:
-			out = translate.NewEncoder(k.ep.in, translate.EncoderOptions{GeminiArray: array}).
+			out = k.ep.adapter().NewStreamEncoder(translate.EncoderOptions{GeminiArray: array}).
 				Fail(out, http.StatusBadGateway, "the upstream stream was interrupted before it finished")
 			if array && pass.n > 0 { // continue the array the framer opened
 				out = append([]byte(",\r\n"), out[1:]...)
@@ -326,7 +286,7 @@ func (rl *Relay) commitEvents(k *call, up translate.Protocol, resp *http.Respons
 		default:
 			msg := "the upstream stream was interrupted before it finished"
 			if upErr != "" {
-				msg = "the upstream provider failed mid-stream: " + openai.Redact(upErr, "")
+				msg = "the upstream provider failed mid-stream: " + provider.Redact(upErr, "")
 			}
 			out = enc.Fail(out, http.StatusBadGateway, msg)
 		}
@@ -335,7 +295,7 @@ func (rl *Relay) commitEvents(k *call, up translate.Protocol, resp *http.Respons
 	default:
 		out = pass.finish(out)
 	}
-	bu, charge := billingUsage(usage), true
+	bu, charge := usage, true
 	if !haveUsage {
 		bu = billing.Usage{PromptTokens: k.estimate, CompletionTokens: int64(streamed/4 + 1)}
 	}
@@ -415,82 +375,6 @@ func (s *sseReader) next() (string, []byte, error) {
 			return "", nil, io.EOF
 		}
 	}
-}
-
-// responsesDecoder follows a relayed OpenAI Responses API stream for its usage and its end, and
-// remembers where it stands (the response id, the last sequence number) so that a cut can be
-// reported in the same sequence.
-type responsesDecoder struct {
-	done     bool
-	seq      int64  // the last sequence_number relayed; -1 before the first event
-	response []byte // the last response object relayed (response.created, .in_progress)
-}
-
-func isResponses(d translate.StreamDecoder) bool {
-	_, ok := d.(*responsesDecoder)
-	return ok
-}
-
-func newResponsesDecoder() *responsesDecoder { return &responsesDecoder{seq: -1} }
-
-func (d *responsesDecoder) Done() bool { return d.done }
-
-func (d *responsesDecoder) Ended() bool { return d.done }
-
-func (d *responsesDecoder) Decode(dst []translate.Event, payload []byte) ([]translate.Event, error) {
-	root := gjson.ParseBytes(payload)
-	if n := root.Get("sequence_number"); n.Type == gjson.Number {
-		d.seq = n.Int()
-	}
-	switch root.Get("type").String() {
-	case "response.created", "response.in_progress":
-		if r := root.Get("response"); r.IsObject() {
-			d.response = append(d.response[:0], r.Raw...)
-		}
-	case "response.completed", "response.incomplete":
-		d.done = true
-		if u, ok := responsesUsage(root.Get("response.usage")); ok {
-			dst = append(dst, translate.Event{Kind: translate.EvUsage, Usage: u})
-		}
-	case "response.failed":
-		dst = append(dst, translate.Event{Kind: translate.EvError, Text: root.Get("response.error.message").String()})
-	case "error":
-		dst = append(dst, translate.Event{Kind: translate.EvError, Text: root.Get("message").String()})
-	case "response.output_text.delta":
-		dst = append(dst, translate.Event{Kind: translate.EvText, Text: root.Get("delta").String()})
-	}
-	return dst, nil
-}
-
-// fail appends the events that end a relayed stream the upstream cut: an error event, then (when
-// the upstream announced its response) response.failed for that response, numbered after the
-// last event relayed.
-func (d *responsesDecoder) fail(dst []byte, message string) []byte {
-	var w []byte
-	d.seq++
-	w = append(w, `{"type":"error","code":"stream_interrupted","message":`...)
-	w = jsonx.AppendString(w, message)
-	w = append(w, `,"param":null,"sequence_number":`...)
-	w = strconv.AppendInt(w, d.seq, 10)
-	w = append(w, '}')
-	dst = translate.AppendSSE(dst, "error", w)
-	if len(d.response) == 0 {
-		return dst
-	}
-	resp, err := sjson.SetBytes(d.response, "status", "failed")
-	if err == nil {
-		resp, err = sjson.SetRawBytes(resp, "error", []byte(`{"code":"server_error","message":`+string(jsonx.AppendString(nil, message))+`}`))
-	}
-	if err != nil {
-		return dst
-	}
-	d.seq++
-	w = append(w[:0], `{"type":"response.failed","sequence_number":`...)
-	w = strconv.AppendInt(w, d.seq, 10)
-	w = append(w, `,"response":`...)
-	w = append(w, resp...)
-	w = append(w, '}')
-	return translate.AppendSSE(dst, "response.failed", w)
 }
 
 // gjsonGet returns the raw JSON of an object field of body, or nil.

@@ -7,10 +7,7 @@ import (
 
 	"github.com/poolgate/poolgate/internal/billing"
 	"github.com/poolgate/poolgate/internal/fault"
-	"github.com/poolgate/poolgate/internal/provider/anthropic"
-	"github.com/poolgate/poolgate/internal/provider/gemini"
-	"github.com/poolgate/poolgate/internal/provider/openai"
-	"github.com/poolgate/poolgate/internal/translate"
+	"github.com/poolgate/poolgate/internal/provider"
 )
 
 // statusKinds classify a status passed on to the caller (an upstream's or a hook's).
@@ -37,24 +34,17 @@ func kindOf(status int, def fault.Kind) fault.Kind {
 func (rl *Relay) relayError(k *call, acc *account, resp *http.Response) error {
 	defer resp.Body.Close()
 	raw, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-	up, _ := protocolOf(acc)
-	var msg, typ, code string
-	switch up {
-	case translate.Claude:
-		msg, typ = anthropic.ErrorOf(raw)
-	case translate.Gemini:
-		msg, typ = gemini.ErrorOf(raw) // Gemini's status name
-	default:
-		msg, typ, code = openai.ErrorOf(raw)
-	}
+	up, _ := adapterOf(acc)         // send refused accounts without an adapter
+	msg, typ, code := up.Error(raw) // Gemini's type is its status name
+
 	status := resp.StatusCode
 	if msg == "" {
 		msg = "the upstream provider rejected the request (HTTP " + strconv.Itoa(status) + ")"
 	}
-	msg = openai.Redact(msg, acc.credential)
+	msg = provider.Redact(msg, acc.credential)
 	k.rec.ChannelID, k.rec.AccountID = acc.channel.id, acc.id
 	k.finish(rl, status, billing.Usage{}, false)
-	if up != k.ep.in {
+	if up.Protocol() != k.ep.in {
 		typ, code = "", ""
 	}
 	if code == "" {

@@ -134,7 +134,7 @@ func (t *routeTable) get(ctx context.Context) (*snapshot, error) {
 	ns, err := t.load(bctx)
 	if err != nil {
 		if s != nil {
-			t.log.Warn("routing snapshot rebuild failed; serving the previous one", "error", err)
+			t.log.WarnContext(ctx, "routing snapshot rebuild failed; serving the previous one", "error", err)
 			return s, nil
 		}
 		return nil, err
@@ -209,12 +209,12 @@ func (t *routeTable) build(ctx context.Context) (*snapshot, error) {
 		}
 		cred, err := t.box.Open(a.CredentialEnc)
 		if err != nil {
-			t.log.Error("account credential cannot be decrypted; account skipped", "account_id", a.ID, "error", err)
+			t.log.ErrorContext(ctx, "account credential cannot be decrypted; account skipped", "account_id", a.ID, "error", err)
 			continue
 		}
 		limits, err := pool.ParseLimits(a.Limits)
 		if err != nil {
-			t.log.Error("account limits cannot be read; limits ignored", "account_id", a.ID, "error", err)
+			t.log.ErrorContext(ctx, "account limits cannot be read; limits ignored", "account_id", a.ID, "error", err)
 		}
 		acc := &account{id: a.ID, channel: ch, credential: cred, weight: int(a.Weight)}
 		if len(ch.accounts) == 0 {

@@ -18,7 +18,6 @@ import (
 	"github.com/poolgate/poolgate/internal/limits"
 	"github.com/poolgate/poolgate/internal/provider/openai"
 	"github.com/poolgate/poolgate/internal/quota"
-	"github.com/poolgate/poolgate/internal/translate"
 )
 
 // maxResponseBytes bounds a non-streamed upstream answer.
@@ -128,8 +127,8 @@ func (rl *Relay) Serve(w http.ResponseWriter, r *http.Request, c Call) error {
 	upBody := body
 	// Ask OpenAI chat and completion streams for usage (the Responses API reports it anyway and
 	// has no stream_options.include_usage).
-	if req.Stream && !req.IncludeUsage && ep.in == translate.OpenAI && (ep.op == opChat || ep.op == opCompletion) {
-		if upBody, err = openai.WithStreamUsage(body); err != nil {
+	if req.Stream && !req.IncludeUsage && (ep.op == opChat || ep.op == opCompletion) {
+		if upBody, err = ep.adapter().WithStreamUsage(body); err != nil {
 			return fault.Code(fault.Invalid, "invalid_json", "the request body is not valid JSON")
 		}
 	}
@@ -326,9 +325,7 @@ func (rl *Relay) commitStream(k *call, resp *http.Response) error {
 				}
 				if hasUsage(payload) {
 					if u, ok := openai.UsageOf(payload); ok {
-						usage = billing.Usage{PromptTokens: u.PromptTokens, CompletionTokens: u.CompletionTokens, CachedTokens: u.CachedTokens,
-							ReasoningTokens: u.ReasoningTokens}
-						haveUsage = true
+						usage, haveUsage = u, true
 						if !k.req.IncludeUsage && openai.IsUsageOnlyChunk(payload) {
 							skipBlank = true
 							break

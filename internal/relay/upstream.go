@@ -4,17 +4,14 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"io"
 	"net/http"
 	"net/url"
 	"strconv"
 
-	"github.com/tidwall/sjson"
-
+	"github.com/poolgate/poolgate/internal/billing"
 	"github.com/poolgate/poolgate/internal/fault"
 	"github.com/poolgate/poolgate/internal/oauth"
-	"github.com/poolgate/poolgate/internal/provider/anthropic"
-	"github.com/poolgate/poolgate/internal/provider/gemini"
+	"github.com/poolgate/poolgate/internal/provider"
 	"github.com/poolgate/poolgate/internal/translate"
 )
 
@@ -34,13 +31,15 @@ func sameSlice(a, b []byte) bool {
 	return len(a) == len(b) && (len(a) == 0 || &a[0] == &b[0])
 }
 
-// localHeader marks an answer Poolgate made itself (a token count no upstream of the caller's
-// protocol could give); it never reaches the caller.
-const localHeader = "X-Poolgate-Local"
+// adapterOf is the adapter of an account's channel's protocol.
+func adapterOf(acc *account) (provider.Adapter, bool) {
+	return provider.ForChannel(acc.channel.typ)
+}
 
-// protocolOf is the wire format of an account's channel.
-func protocolOf(acc *account) (translate.Protocol, bool) {
-	return translate.ProtocolOf(acc.channel.typ)
+// adapter is the adapter of the caller's protocol.
+func (ep *Endpoint) adapter() provider.Adapter {
+	a, _ := provider.For(ep.in)
+	return a
 }
 
 func isFault(err error) bool {
@@ -48,60 +47,37 @@ func isFault(err error) bool {
 	return ok
 }
 
-// send posts the call to one account, in the account's protocol: the caller's body unchanged when
-// the protocols match (body may differ from the caller's by what relay and the pool changed: the
-// stream usage flag, dropped session artefacts), else translated. A request that cannot be
-// expressed in the account's protocol returns a fault without any upstream call.
+// send posts the call to one account, in the account's protocol (its adapter): the caller's body
+// unchanged when the protocols match (body may differ from the caller's by what relay and the pool
+// changed: the stream usage flag, dropped session artefacts), else translated. A request that
+// cannot be expressed in the account's protocol returns a fault without any upstream call.
 func (rl *Relay) send(ctx context.Context, k *call, acc *account, body []byte) (*http.Response, error) {
-	up, ok := protocolOf(acc)
+	ad, ok := adapterOf(acc)
 	if !ok {
 		return nil, fault.Code(fault.Unavailable, "unsupported_channel", "channel type "+acc.channel.typ+" is not supported")
 	}
+	up := ad.Protocol()
+	path := k.ep.path
 	if up != k.ep.in {
-		if k.ep.op == opCount {
-			return rl.countLocally(k, body)
-		}
 		if k.ep.op != opChat && k.ep.op != opResponses { // Responses calls translate too (responses_*.go)
 			return nil, fault.Code(fault.Invalid, "unsupported_endpoint", k.ep.name+" is not available for model "+
 				k.req.Model+": it is served by a "+up.String()+" channel, which does not offer this endpoint")
 		}
 		var err error
-		if body, err = k.translated(body, up); err != nil {
+		if body, err = k.translated(body, ad); err != nil {
 			return nil, err
 		}
+		path = ad.ChatPath(k.req.Stream)
 	}
 	model := acc.channel.upstreamModel(k.req.Model)
 	k.rec.UpstreamModel = model
-	if model != k.req.Model && up != translate.Gemini { // Gemini names the model in the URL
+	if model != k.req.Model {
 		var err error
-		if body, err = sjson.SetBytes(body, "model", model); err != nil {
+		if body, err = ad.WithModel(body, model); err != nil {
 			return nil, fault.Code(fault.Invalid, "invalid_json", "the request body is not valid JSON")
 		}
 	}
-	var url string
-	switch up {
-	case translate.Claude:
-		path := "/messages"
-		if up == k.ep.in {
-			path = k.ep.path
-		}
-		url = anthropic.URL(acc.channel.baseURL, path)
-	case translate.Gemini:
-		action := "generateContent"
-		switch {
-		case up == k.ep.in:
-			action = k.ep.path
-		case k.req.Stream:
-			action = "streamGenerateContent"
-		}
-		url = gemini.URL(acc.channel.baseURL, model, action)
-	default:
-		path := "/chat/completions"
-		if up == k.ep.in {
-			path = k.ep.path
-		}
-		url = acc.channel.baseURL + path
-	}
+	url := ad.URL(acc.channel.baseURL, model, path)
 	cred := acc.credential
 	if acc.oauth != nil && rl.d.OAuth != nil {
 		tok, err := rl.d.OAuth.Token(ctx, acc.id, acc.oauth, false) // refreshed before it expires
@@ -110,7 +86,7 @@ func (rl *Relay) send(ctx context.Context, k *call, acc *account, body []byte) (
 		}
 		cred = tok
 	}
-	resp, err := rl.post(ctx, k, acc, up, url, body, cred)
+	resp, err := rl.post(ctx, k, acc, ad, url, body, cred)
 	if err != nil || resp.StatusCode != http.StatusUnauthorized || acc.oauth == nil || rl.d.OAuth == nil {
 		return resp, err
 	}
@@ -120,29 +96,22 @@ func (rl *Relay) send(ctx context.Context, k *call, acc *account, body []byte) (
 	if err != nil {
 		return nil, err
 	}
-	return rl.post(ctx, k, acc, up, url, body, tok)
+	return rl.post(ctx, k, acc, ad, url, body, tok)
 }
 
-// post sends one upstream request with credential cred in the account's protocol.
-func (rl *Relay) post(ctx context.Context, k *call, acc *account, up translate.Protocol, url string, body []byte, cred string) (*http.Response, error) {
+// post sends one upstream request with credential cred in the adapter's protocol. The request
+// goes to the account's transport (roundTrip).
+func (rl *Relay) post(ctx context.Context, k *call, acc *account, ad provider.Adapter, url string, body []byte, cred string) (*http.Response, error) {
 	r, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
 	if err != nil {
 		return nil, err
 	}
 	h := r.Header
-	switch up {
-	case translate.Claude:
-		var version, beta string
-		if k.ep.in == translate.Claude {
-			in := k.r.Header
-			version, beta = in.Get("Anthropic-Version"), in.Get("Anthropic-Beta")
-		}
-		anthropic.SetHeaders(h, cred, version, beta)
-	case translate.Gemini:
-		gemini.SetHeaders(h, cred)
-	default:
-		h.Set("Authorization", "Bearer "+cred)
+	var in http.Header // the caller's headers, passed to an adapter of the caller's own protocol
+	if ad.Protocol() == k.ep.in {
+		in = k.r.Header
 	}
+	ad.SetHeaders(h, in, cred)
 	h.Set("Content-Type", "application/json")
 	if k.req.Stream {
 		h.Set("Accept", "text/event-stream")
@@ -181,15 +150,10 @@ func (k *call) request(body []byte) (*translate.Request, error) {
 	}
 	t.src = body
 	var err error
-	switch {
-	case k.ep.op == opResponses:
+	if k.ep.op == opResponses {
 		t.ir, err = translate.DecodeResponsesRequest(body)
-	case k.ep.in == translate.Claude:
-		t.ir, err = translate.DecodeClaudeRequest(body)
-	case k.ep.in == translate.Gemini:
-		t.ir, err = translate.DecodeGeminiRequest(body, k.req.Model, k.req.Stream)
-	default:
-		t.ir, err = translate.DecodeOpenAIRequest(body)
+	} else {
+		t.ir, err = k.ep.adapter().DecodeRequest(body, k.req.Model, k.req.Stream)
 	}
 	var te *translate.Error
 	if errors.As(err, &te) {
@@ -203,8 +167,9 @@ func (k *call) request(body []byte) (*translate.Request, error) {
 	return t.ir, t.err
 }
 
-// translated returns the body in protocol up.
-func (k *call) translated(body []byte, up translate.Protocol) ([]byte, error) {
+// translated returns the body in the adapter's protocol.
+func (k *call) translated(body []byte, ad provider.Adapter) ([]byte, error) {
+	up := ad.Protocol()
 	if up == translate.OpenAI && k.ep.in == translate.Claude && k.ep.op == opChat && !k.req.Stream {
 		// The commonest translated call, converted without the canonical request (a stream
 		// needs it for message_start's input count, so streams take the general path).
@@ -224,22 +189,24 @@ func (k *call) translated(body []byte, up translate.Protocol) ([]byte, error) {
 	if b := k.tr.bodies[up]; b != nil {
 		return b, nil
 	}
-	var out []byte
-	switch up {
-	case translate.Claude:
-		out = translate.EncodeClaudeRequest(ir)
-	case translate.Gemini:
-		out = translate.EncodeGeminiRequest(ir)
-	default:
-		out = translate.EncodeOpenAIRequest(ir)
-	}
+	out := ad.EncodeRequest(ir)
 	k.tr.bodies[up] = out
 	return out, nil
 }
 
-// countLocally answers a token count with the offline tokenizer, for a model no upstream of the
-// caller's protocol serves.
-func (rl *Relay) countLocally(k *call, body []byte) (*http.Response, error) {
+// countsLocally reports whether a token count on acc is answered by the offline tokenizer: its
+// protocol is not the caller's, so no upstream of the account can count in the caller's words.
+func (k *call) countsLocally(acc *account) bool {
+	if k.ep.op != opCount {
+		return false
+	}
+	ad, ok := adapterOf(acc)
+	return ok && ad.Protocol() != k.ep.in
+}
+
+// countLocally counts a token count call's tokens with the offline tokenizer and returns the
+// answer in the caller's protocol.
+func (rl *Relay) countLocally(k *call, body []byte) ([]byte, error) {
 	src := body
 	if k.ep.in == translate.Gemini {
 		// countTokens takes {"contents": ...} or {"generateContentRequest": {...}}.
@@ -251,19 +218,17 @@ func (rl *Relay) countLocally(k *call, body []byte) (*http.Response, error) {
 	if err != nil {
 		return nil, err
 	}
-	n := rl.tokens().Request(ir)
-	var out []byte
-	if k.ep.in == translate.Gemini {
-		out = strconv.AppendInt([]byte(`{"totalTokens":`), n, 10)
-	} else {
-		out = strconv.AppendInt([]byte(`{"input_tokens":`), n, 10)
-	}
-	out = append(out, '}')
-	h := http.Header{}
-	h.Set("Content-Type", "application/json")
-	h.Set(localHeader, "1")
-	return &http.Response{StatusCode: http.StatusOK, Header: h, Body: io.NopCloser(bytes.NewReader(out)),
-		ContentLength: int64(len(out))}, nil
+	return k.ep.adapter().TokenCount(rl.tokens().Request(ir)), nil
+}
+
+// answerCount answers a token count counted locally, and records the call uncharged.
+func (rl *Relay) answerCount(k *call, out []byte) error {
+	w := k.w
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Length", strconv.Itoa(len(out)))
+	w.WriteHeader(http.StatusOK)
+	k.finishWith(rl, k.answeredStatus(), billing.Usage{}, false, out, false)
+	return nil
 }
 
 // tokens returns the offline tokenizer, loaded on first use.

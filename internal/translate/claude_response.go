@@ -10,13 +10,13 @@ import (
 func claudeUsage(u gjson.Result) Usage {
 	read := u.Get("cache_read_input_tokens").Int()
 	write := u.Get("cache_creation_input_tokens").Int()
-	out := Usage{CachedInput: read, Output: u.Get("output_tokens").Int()}
-	out.Input = u.Get("input_tokens").Int() + read + write
+	out := Usage{CachedTokens: read, CompletionTokens: u.Get("output_tokens").Int()}
+	out.PromptTokens = u.Get("input_tokens").Int() + read + write
 	if cc := u.Get("cache_creation"); cc.IsObject() {
-		out.CacheWrite5m = cc.Get("ephemeral_5m_input_tokens").Int()
-		out.CacheWrite1h = cc.Get("ephemeral_1h_input_tokens").Int()
+		out.CacheWrite5mTokens = cc.Get("ephemeral_5m_input_tokens").Int()
+		out.CacheWrite1hTokens = cc.Get("ephemeral_1h_input_tokens").Int()
 	} else {
-		out.CacheWrite5m = write
+		out.CacheWrite5mTokens = write
 	}
 	return out
 }
@@ -29,19 +29,19 @@ func appendClaudeUsage(w *jw, u Usage) {
 // appendClaudeUsageObject writes Claude's usage object (written on every Claude answer and twice
 // per stream, so directly rather than member by member).
 func appendClaudeUsageObject(b []byte, u Usage) []byte {
-	writes := u.CacheWrite5m + u.CacheWrite1h
+	writes := u.CacheWrite5mTokens + u.CacheWrite1hTokens
 	b = append(b, `{"input_tokens":`...)
-	b = strconv.AppendInt(b, max(u.Input-u.CachedInput-writes, 0), 10)
+	b = strconv.AppendInt(b, max(u.PromptTokens-u.CachedTokens-writes, 0), 10)
 	b = append(b, `,"cache_creation_input_tokens":`...)
 	b = strconv.AppendInt(b, writes, 10)
 	b = append(b, `,"cache_read_input_tokens":`...)
-	b = strconv.AppendInt(b, u.CachedInput, 10)
+	b = strconv.AppendInt(b, u.CachedTokens, 10)
 	b = append(b, `,"cache_creation":{"ephemeral_5m_input_tokens":`...)
-	b = strconv.AppendInt(b, u.CacheWrite5m, 10)
+	b = strconv.AppendInt(b, u.CacheWrite5mTokens, 10)
 	b = append(b, `,"ephemeral_1h_input_tokens":`...)
-	b = strconv.AppendInt(b, u.CacheWrite1h, 10)
+	b = strconv.AppendInt(b, u.CacheWrite1hTokens, 10)
 	b = append(b, `},"output_tokens":`...)
-	b = strconv.AppendInt(b, u.Output, 10)
+	b = strconv.AppendInt(b, u.CompletionTokens, 10)
 	return append(b, '}')
 }
 

@@ -86,11 +86,11 @@ func (d *claudeDecoder) Decode(dst []Event, payload []byte) ([]Event, error) {
 	case "message_delta":
 		if u := root.Get("usage"); u.IsObject() {
 			// Counts here are cumulative; input counts appear only when they changed.
-			d.usage.Output = u.Get("output_tokens").Int()
+			d.usage.CompletionTokens = u.Get("output_tokens").Int()
 			if u.Get("input_tokens").Exists() || u.Get("cache_read_input_tokens").Exists() {
-				out := d.usage.Output
+				out := d.usage.CompletionTokens
 				d.usage = claudeUsage(u)
-				d.usage.Output = out
+				d.usage.CompletionTokens = out
 			}
 			dst = append(dst, Event{Kind: EvUsage, Usage: d.usage})
 		}
@@ -147,7 +147,7 @@ func (e *claudeEncoder) start(dst []byte, id string) []byte {
 		w.key("stop_sequence")
 		w.null()
 		w.key("usage")
-		appendClaudeUsage(w, Usage{Input: e.o.InputTokens, Output: 1})
+		appendClaudeUsage(w, Usage{PromptTokens: e.o.InputTokens, CompletionTokens: 1})
 		w.end()
 		w.end()
 	})

@@ -10,23 +10,23 @@ import (
 func geminiUsage(u gjson.Result) Usage {
 	thoughts := u.Get("thoughtsTokenCount").Int()
 	return Usage{
-		Input:       u.Get("promptTokenCount").Int() + u.Get("toolUsePromptTokenCount").Int(),
-		CachedInput: u.Get("cachedContentTokenCount").Int(),
-		Output:      u.Get("candidatesTokenCount").Int() + thoughts,
-		Reasoning:   thoughts,
+		PromptTokens:     u.Get("promptTokenCount").Int() + u.Get("toolUsePromptTokenCount").Int(),
+		CachedTokens:     u.Get("cachedContentTokenCount").Int(),
+		CompletionTokens: u.Get("candidatesTokenCount").Int() + thoughts,
+		ReasoningTokens:  thoughts,
 	}
 }
 
 func appendGeminiUsage(w *jw, u Usage) {
 	w.obj()
-	w.kInt("promptTokenCount", u.Input)
-	w.kInt("candidatesTokenCount", max(u.Output-u.Reasoning, 0))
-	w.kInt("totalTokenCount", u.Input+u.Output)
-	if u.CachedInput > 0 {
-		w.kInt("cachedContentTokenCount", u.CachedInput)
+	w.kInt("promptTokenCount", u.PromptTokens)
+	w.kInt("candidatesTokenCount", max(u.CompletionTokens-u.ReasoningTokens, 0))
+	w.kInt("totalTokenCount", u.PromptTokens+u.CompletionTokens)
+	if u.CachedTokens > 0 {
+		w.kInt("cachedContentTokenCount", u.CachedTokens)
 	}
-	if u.Reasoning > 0 {
-		w.kInt("thoughtsTokenCount", u.Reasoning)
+	if u.ReasoningTokens > 0 {
+		w.kInt("thoughtsTokenCount", u.ReasoningTokens)
 	}
 	w.end()
 }

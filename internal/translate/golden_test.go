@@ -172,8 +172,8 @@ func TestGoldenStreams(t *testing.T) {
 				out, usage, done := convertStream(t, from, to, read(t, "streams/"+name(from)+".sse"),
 					EncoderOptions{Model: "caller-model", Created: 1700000000, IncludeUsage: true, InputTokens: 99})
 				require.True(t, done)
-				require.Equal(t, int64(120), usage.Input, "every fixture reports 120 input tokens")
-				require.Equal(t, int64(64), usage.CachedInput)
+				require.Equal(t, int64(120), usage.PromptTokens, "every fixture reports 120 input tokens")
+				require.Equal(t, int64(64), usage.CachedTokens)
 				for _, p := range payloads(out) {
 					if !bytes.Equal(p, []byte("[DONE]")) {
 						require.True(t, json.Valid(p), "%s", p)

@@ -199,15 +199,23 @@ const (
 	StopFiltered
 )
 
-// Usage is token usage in canonical form. Input counts every input token (cache reads and
-// writes included); Output counts every output token (reasoning included).
+// Usage is what an upstream reported for one call, in canonical form: every decoder (of any
+// protocol, streamed or not) fills it, and billing prices it. PromptTokens counts every input
+// token (cache reads and writes included); CompletionTokens counts every output token (reasoning
+// included).
 type Usage struct {
-	Input        int64
-	CachedInput  int64 // input tokens read from the prompt cache
-	CacheWrite5m int64 // input tokens written to a 5-minute cache (Claude)
-	CacheWrite1h int64 // input tokens written to a 1-hour cache (Claude)
-	Output       int64
-	Reasoning    int64 // output tokens spent reasoning
+	PromptTokens int64
+	// CachedTokens is the part of PromptTokens read from the prompt cache.
+	CachedTokens int64
+	// CacheWrite5mTokens and CacheWrite1hTokens are the parts of PromptTokens written to Claude's
+	// 5-minute and 1-hour prompt caches.
+	CacheWrite5mTokens int64
+	CacheWrite1hTokens int64
+	CompletionTokens   int64
+	// ReasoningTokens is the part of CompletionTokens spent reasoning.
+	ReasoningTokens int64
+	// Images counts the images generated (image generation calls).
+	Images int64
 }
 
 // Response is a complete (non-streamed) answer.

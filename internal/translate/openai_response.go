@@ -15,25 +15,25 @@ func openAIUsage(u gjson.Result) Usage {
 	var f [4]gjson.Result
 	jsonx.Members(u, openAIUsageFields[:], f[:])
 	return Usage{
-		Input:       f[0].Int(),
-		CachedInput: f[1].Get("cached_tokens").Int(),
-		Output:      f[2].Int(),
-		Reasoning:   f[3].Get("reasoning_tokens").Int(),
+		PromptTokens:     f[0].Int(),
+		CachedTokens:     f[1].Get("cached_tokens").Int(),
+		CompletionTokens: f[2].Int(),
+		ReasoningTokens:  f[3].Get("reasoning_tokens").Int(),
 	}
 }
 
 func appendOpenAIUsage(w *jw, u Usage) {
 	w.obj()
-	w.kInt("prompt_tokens", u.Input)
-	w.kInt("completion_tokens", u.Output)
-	w.kInt("total_tokens", u.Input+u.Output)
+	w.kInt("prompt_tokens", u.PromptTokens)
+	w.kInt("completion_tokens", u.CompletionTokens)
+	w.kInt("total_tokens", u.PromptTokens+u.CompletionTokens)
 	w.key("prompt_tokens_details")
 	w.obj()
-	w.kInt("cached_tokens", u.CachedInput)
+	w.kInt("cached_tokens", u.CachedTokens)
 	w.end()
 	w.key("completion_tokens_details")
 	w.obj()
-	w.kInt("reasoning_tokens", u.Reasoning)
+	w.kInt("reasoning_tokens", u.ReasoningTokens)
 	w.end()
 	w.end()
 }

@@ -233,16 +233,16 @@ func appendResponsesText(w *jw, text string) {
 // appendResponsesUsage writes a Responses API usage object.
 func appendResponsesUsage(w *jw, u Usage) {
 	w.obj()
-	w.kInt("input_tokens", u.Input)
+	w.kInt("input_tokens", u.PromptTokens)
 	w.key("input_tokens_details")
 	w.obj()
-	w.kInt("cached_tokens", u.CachedInput)
+	w.kInt("cached_tokens", u.CachedTokens)
 	w.end()
-	w.kInt("output_tokens", u.Output)
+	w.kInt("output_tokens", u.CompletionTokens)
 	w.key("output_tokens_details")
 	w.obj()
-	w.kInt("reasoning_tokens", u.Reasoning)
+	w.kInt("reasoning_tokens", u.ReasoningTokens)
 	w.end()
-	w.kInt("total_tokens", u.Input+u.Output)
+	w.kInt("total_tokens", u.PromptTokens+u.CompletionTokens)
 	w.end()
 }

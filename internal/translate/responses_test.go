@@ -128,8 +128,8 @@ func TestGoldenResponsesAPIAnswers(t *testing.T) {
 			require.Equal(t, "Need the weather.", o.Get("output.0.summary.0.text").String())
 			require.Equal(t, "Checking.", o.Get("output.1.content.0.text").String())
 			require.JSONEq(t, `{"city":"Paris"}`, o.Get("output.2.arguments").String())
-			require.Equal(t, r.Usage.Input, o.Get("usage.input_tokens").Int())
-			require.Equal(t, r.Usage.Input+r.Usage.Output, o.Get("usage.total_tokens").Int())
+			require.Equal(t, r.Usage.PromptTokens, o.Get("usage.input_tokens").Int())
+			require.Equal(t, r.Usage.PromptTokens+r.Usage.CompletionTokens, o.Get("usage.total_tokens").Int())
 			golden(t, "responsesapi_response_from_"+name(from)+".json", out)
 		})
 	}
@@ -270,7 +270,7 @@ func TestResponsesStreamEdges(t *testing.T) {
 	enc = NewResponsesEncoder(EncoderOptions{Model: "m"})
 	out = nil
 	for _, ev := range []Event{{Kind: EvStart, ID: "a"}, {Kind: EvText, Text: "x"}, {Kind: EvToolStart, Index: 0, ID: "c", Name: "f"},
-		{Kind: EvPing}, {Kind: EvUsage, Usage: Usage{Input: 3, Output: 9}}, {Kind: EvStop, Stop: StopMaxTokens}} {
+		{Kind: EvPing}, {Kind: EvUsage, Usage: Usage{PromptTokens: 3, CompletionTokens: 9}}, {Kind: EvStop, Stop: StopMaxTokens}} {
 		out = enc.Encode(out, &ev)
 	}
 	out = enc.Finish(out)

@@ -14,7 +14,7 @@ func TestUsageMapping(t *testing.T) {
 	t.Parallel()
 	claude, err := DecodeClaudeResponse(read(t, "responses/claude.json"))
 	require.NoError(t, err)
-	require.Equal(t, Usage{Input: 120, CachedInput: 64, CacheWrite5m: 30, CacheWrite1h: 6, Output: 30}, claude.Usage)
+	require.Equal(t, Usage{PromptTokens: 120, CachedTokens: 64, CacheWrite5mTokens: 30, CacheWrite1hTokens: 6, CompletionTokens: 30}, claude.Usage)
 
 	oa := EncodeOpenAIResponse(claude, 1)
 	require.Equal(t, int64(120), gjson.GetBytes(oa, "usage.prompt_tokens").Int())
@@ -28,7 +28,7 @@ func TestUsageMapping(t *testing.T) {
 
 	gem, err := DecodeGeminiResponse(read(t, "responses/gemini.json"))
 	require.NoError(t, err)
-	require.Equal(t, Usage{Input: 120, CachedInput: 64, Output: 30, Reasoning: 12}, gem.Usage)
+	require.Equal(t, Usage{PromptTokens: 120, CachedTokens: 64, CompletionTokens: 30, ReasoningTokens: 12}, gem.Usage)
 	oa = EncodeOpenAIResponse(gem, 1)
 	require.Equal(t, int64(12), gjson.GetBytes(oa, "usage.completion_tokens_details.reasoning_tokens").Int())
 	g2 := EncodeGeminiResponse(gem, "m")
@@ -37,7 +37,7 @@ func TestUsageMapping(t *testing.T) {
 
 	o, err := DecodeOpenAIResponse(read(t, "responses/openai.json"))
 	require.NoError(t, err)
-	require.Equal(t, Usage{Input: 120, CachedInput: 64, Output: 30, Reasoning: 12}, o.Usage)
+	require.Equal(t, Usage{PromptTokens: 120, CachedTokens: 64, CompletionTokens: 30, ReasoningTokens: 12}, o.Usage)
 	c := EncodeClaudeResponse(o, "m")
 	require.Equal(t, int64(56), gjson.GetBytes(c, "usage.input_tokens").Int(), "Claude's input_tokens excludes cache reads")
 	require.Equal(t, int64(64), gjson.GetBytes(c, "usage.cache_read_input_tokens").Int())

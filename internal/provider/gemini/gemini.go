@@ -1,6 +1,7 @@
-// Package gemini speaks the Google Gemini (generateContent) wire format towards upstreams: request
-// URLs and headers, and error bodies. It works on bytes and net/http types only; conversion to
-// and from other protocols lives in internal/translate.
+// Package gemini is the adapter of the Google Gemini (generateContent) wire format: request URLs
+// and headers, usage, error bodies, the model list and the test call. Adapter implements
+// provider.Adapter. It works on bytes and net/http types only; conversion to and from other
+// protocols lives in internal/translate.
 package gemini
 
 import (
@@ -12,7 +13,96 @@ import (
 	"github.com/tidwall/gjson"
 
 	"github.com/poolgate/poolgate/internal/provider/openai"
+	"github.com/poolgate/poolgate/internal/translate"
 )
+
+// Adapter is the Gemini protocol's provider.Adapter.
+type Adapter struct{}
+
+// Protocol is translate.Gemini.
+func (Adapter) Protocol() translate.Protocol { return translate.Gemini }
+
+// URL is the URL of model's method path (generateContent, ...).
+func (Adapter) URL(base, model, path string) string { return URL(base, model, path) }
+
+// ChatPath is generateContent, or streamGenerateContent for a stream.
+func (Adapter) ChatPath(stream bool) string {
+	if stream {
+		return "streamGenerateContent"
+	}
+	return "generateContent"
+}
+
+// SetHeaders sets x-goog-api-key.
+func (Adapter) SetHeaders(h, _ http.Header, credential string) { SetHeaders(h, credential) }
+
+// WithModel returns body: Gemini names the model in the URL.
+func (Adapter) WithModel(body []byte, _ string) ([]byte, error) { return body, nil }
+
+// WithStreamUsage returns body: Gemini streams always report usage.
+func (Adapter) WithStreamUsage(body []byte) ([]byte, error) { return body, nil }
+
+// DecodeRequest decodes a generateContent request for model.
+func (Adapter) DecodeRequest(body []byte, model string, stream bool) (*translate.Request, error) {
+	return translate.DecodeGeminiRequest(body, model, stream)
+}
+
+// EncodeRequest encodes a generateContent request.
+func (Adapter) EncodeRequest(r *translate.Request) []byte { return translate.EncodeGeminiRequest(r) }
+
+// DecodeResponse decodes a generateContent answer.
+func (Adapter) DecodeResponse(body []byte) (*translate.Response, error) {
+	return translate.DecodeGeminiResponse(body)
+}
+
+// EncodeResponse encodes a generateContent answer naming model.
+func (Adapter) EncodeResponse(r *translate.Response, model string, _ int64) []byte {
+	return translate.EncodeGeminiResponse(r, model)
+}
+
+// NewStreamDecoder decodes a streamGenerateContent stream.
+func (Adapter) NewStreamDecoder() translate.StreamDecoder {
+	return translate.NewDecoder(translate.Gemini)
+}
+
+// NewStreamEncoder encodes a streamGenerateContent stream.
+func (Adapter) NewStreamEncoder(o translate.EncoderOptions) translate.StreamEncoder {
+	return translate.NewEncoder(translate.Gemini, o)
+}
+
+// Usage reads an answer's usageMetadata.
+func (Adapter) Usage(body []byte) (translate.Usage, bool) {
+	return translate.UsageOf(translate.Gemini, body)
+}
+
+// TokenCount is countTokens' answer.
+func (Adapter) TokenCount(n int64) []byte {
+	return append(strconv.AppendInt([]byte(`{"totalTokens":`), n, 10), '}')
+}
+
+// Error reads an error body's message and status name (as its type).
+func (Adapter) Error(body []byte) (message, typ, code string) {
+	message, typ = ErrorOf(body)
+	return message, typ, ""
+}
+
+// ModelsURL is the URL of the model list.
+func (Adapter) ModelsURL(base string) string { return ModelsURL(base) }
+
+// ModelIDs reads models[].name without "models/".
+func (Adapter) ModelIDs(body []byte) []string {
+	var out []string
+	for _, m := range gjson.GetBytes(body, "models.#.name").Array() {
+		out = append(out, strings.TrimPrefix(m.Str, "models/"))
+	}
+	return out
+}
+
+// TestCall is the test call's URL and body.
+func (Adapter) TestCall(base, model string) (string, []byte) { return TestCall(base, model) }
+
+// AnswerText is the text of the first candidate's parts.
+func (Adapter) AnswerText(body []byte) string { return AnswerText(body) }
 
 // URL builds the URL of a model method from a channel's base URL (the API root, e.g.
 // https://generativelanguage.googleapis.com, with or without /v1beta or /v1). Streams ask for

@@ -1,10 +1,11 @@
-// Package openai speaks the OpenAI wire format towards upstreams: it prepares relayed request
-// bodies, reads usage from answers and stream events, and reads upstream error bodies. It works
-// on bytes and net/http types only.
+// Package openai is the adapter of the OpenAI wire format (chat completions, and the other
+// OpenAI endpoints relayed unchanged): it prepares relayed request bodies, reads usage from
+// answers and stream events, reads upstream error bodies, lists models and makes the test call.
+// Adapter implements provider.Adapter. It works on bytes and net/http types only; conversion to
+// and from other protocols lives in internal/translate.
 package openai
 
 import (
-	"bytes"
 	"net/http"
 	"strconv"
 	"strings"
@@ -13,15 +14,8 @@ import (
 	"github.com/tidwall/sjson"
 
 	"github.com/poolgate/poolgate/internal/jsonx"
+	"github.com/poolgate/poolgate/internal/translate"
 )
-
-// Usage is the token usage OpenAI reports.
-type Usage struct {
-	PromptTokens     int64
-	CompletionTokens int64
-	CachedTokens     int64
-	ReasoningTokens  int64
-}
 
 // Request is what the gateway needs to know of a chat completion request without decoding it.
 type Request struct {
@@ -75,23 +69,95 @@ func WithModel(body []byte, model string) ([]byte, error) {
 
 // UsageOf reads "usage" from a JSON object (a completion or a stream chunk). ok is false when
 // the object carries no usage (absent or null).
-func UsageOf(obj []byte) (u Usage, ok bool) {
-	res := gjson.GetBytes(obj, "usage")
-	if !res.IsObject() {
-		return u, false
-	}
-	u.PromptTokens = res.Get("prompt_tokens").Int()
-	u.CompletionTokens = res.Get("completion_tokens").Int()
-	u.CachedTokens = res.Get("prompt_tokens_details.cached_tokens").Int()
-	u.ReasoningTokens = res.Get("completion_tokens_details.reasoning_tokens").Int()
-	return u, true
-}
+func UsageOf(obj []byte) (translate.Usage, bool) { return translate.UsageOf(translate.OpenAI, obj) }
 
 // IsUsageOnlyChunk reports whether a stream chunk is the trailing usage chunk (no choices), which
 // is withheld from callers that did not ask for it.
 func IsUsageOnlyChunk(obj []byte) bool {
 	ch := gjson.GetBytes(obj, "choices")
 	return ch.IsArray() && len(ch.Array()) == 0 && gjson.GetBytes(obj, "usage").IsObject()
+}
+
+// Adapter is the OpenAI protocol's provider.Adapter.
+type Adapter struct{}
+
+// Protocol is translate.OpenAI.
+func (Adapter) Protocol() translate.Protocol { return translate.OpenAI }
+
+// URL joins a channel's base URL, which for OpenAI-compatible providers includes the version
+// (https://api.openai.com/v1), and an API path ("/chat/completions").
+func (Adapter) URL(base, _, path string) string { return base + path }
+
+// ChatPath is "/chat/completions".
+func (Adapter) ChatPath(bool) string { return "/chat/completions" }
+
+// SetHeaders sets the bearer credential.
+func (Adapter) SetHeaders(h, _ http.Header, credential string) { SetHeaders(h, credential) }
+
+// WithModel returns the body with "model" replaced.
+func (Adapter) WithModel(body []byte, model string) ([]byte, error) { return WithModel(body, model) }
+
+// WithStreamUsage sets stream_options.include_usage.
+func (Adapter) WithStreamUsage(body []byte) ([]byte, error) { return WithStreamUsage(body) }
+
+// DecodeRequest decodes a chat completion request.
+func (Adapter) DecodeRequest(body []byte, _ string, _ bool) (*translate.Request, error) {
+	return translate.DecodeOpenAIRequest(body)
+}
+
+// EncodeRequest encodes a chat completion request.
+func (Adapter) EncodeRequest(r *translate.Request) []byte { return translate.EncodeOpenAIRequest(r) }
+
+// DecodeResponse decodes a chat completion.
+func (Adapter) DecodeResponse(body []byte) (*translate.Response, error) {
+	return translate.DecodeOpenAIResponse(body)
+}
+
+// EncodeResponse encodes a chat completion naming model.
+func (Adapter) EncodeResponse(r *translate.Response, model string, created int64) []byte {
+	r.Model = model
+	return translate.EncodeOpenAIResponse(r, created)
+}
+
+// NewStreamDecoder decodes a chat completion stream.
+func (Adapter) NewStreamDecoder() translate.StreamDecoder {
+	return translate.NewDecoder(translate.OpenAI)
+}
+
+// NewStreamEncoder encodes a chat completion stream.
+func (Adapter) NewStreamEncoder(o translate.EncoderOptions) translate.StreamEncoder {
+	return translate.NewEncoder(translate.OpenAI, o)
+}
+
+// Usage reads a completion's usage.
+func (Adapter) Usage(body []byte) (translate.Usage, bool) { return UsageOf(body) }
+
+// TokenCount is nil: OpenAI has no token count call.
+func (Adapter) TokenCount(int64) []byte { return nil }
+
+// Error reads an error body's message, type and code.
+func (Adapter) Error(body []byte) (message, typ, code string) { return ErrorOf(body) }
+
+// ModelsURL is the URL of the model list.
+func (Adapter) ModelsURL(base string) string { return ModelsURL(base) }
+
+// ModelIDs reads data[].id.
+func (Adapter) ModelIDs(body []byte) []string { return ModelIDs(body) }
+
+// TestCall is the test call's URL and body.
+func (Adapter) TestCall(base, model string) (string, []byte) { return TestCall(base, model) }
+
+// AnswerText is the text of a completion's first choice.
+func (Adapter) AnswerText(body []byte) string { return AnswerText(body) }
+
+// ModelIDs reads the model names of an OpenAI-style model list (data[].id), which Anthropic's
+// list shares.
+func ModelIDs(body []byte) []string {
+	var out []string
+	for _, m := range gjson.GetBytes(body, "data.#.id").Array() {
+		out = append(out, m.Str)
+	}
+	return out
 }
 
 // ModelsURL is the URL of the model list below a channel's base URL, which for OpenAI-compatible
@@ -109,38 +175,6 @@ func ErrorOf(body []byte) (message, typ, code string) {
 		return e.Str, "", ""
 	}
 	return e.Get("message").String(), e.Get("type").String(), e.Get("code").String()
-}
-
-// keyPrefixes start the credentials providers echo back in error messages.
-var keyPrefixes = [][]byte{[]byte("sk-"), []byte("sk_"), []byte("AIza"), []byte("xai-"), []byte("Bearer ")}
-
-// Redact removes the secret, and any word that looks like a provider credential (masked or not),
-// from an upstream message before it is shown to a caller.
-func Redact(s, secret string) string {
-	out := []byte(s)
-	if len(secret) >= 6 {
-		out = bytes.ReplaceAll(out, []byte(secret), []byte("[redacted]"))
-	}
-	for _, p := range keyPrefixes {
-		for from := 0; ; {
-			i := bytes.Index(out[from:], p)
-			if i < 0 {
-				break
-			}
-			i += from
-			j := i + len(p)
-			for j < len(out) && !isWordEnd(out[j]) {
-				j++
-			}
-			out = append(out[:i], append([]byte("[redacted]"), out[j:]...)...)
-			from = i + len("[redacted]")
-		}
-	}
-	return string(out)
-}
-
-func isWordEnd(c byte) bool {
-	return c == ' ' || c == '"' || c == '\'' || c == ',' || c == '\n' || c == ')' || c == '('
 }
 
 // TestPrompt is what a test call asks (pool.TestCall), and TestMaxTokens bounds its answer.
