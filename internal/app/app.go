@@ -205,12 +205,16 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Options)
 	a.OAuth = &oauth.Refresher{DB: a.Pool, Queries: a.Queries, Box: a.Box, Redis: a.Redis, Prefix: cfg.RedisPrefix,
 		Guard: guard, Proxies: a.Accounts.Proxies(), Pool: a.Accounts, Bus: a.Bus, Log: log, Now: opt.Now,
 		OnRefused: func(_ context.Context, account int64) { a.Hooks.AccountNeedsReauth(account) }}
+	var upstream http.RoundTripper // nil: the relay's default, the lean client
+	if cfg.UpstreamClient == "net/http" {
+		upstream = relay.NewTransport(cfg.UpstreamTimeout)
+	}
 	a.Relay, err = relay.New(ctx, relay.Deps{
 		Pool: a.Pool, Queries: a.Queries, Bus: a.Bus, Settings: a.Settings, Box: a.Box, Usage: a.Usage,
 		Log: log, CacheTTL: cfg.CacheTTL, UpstreamTimeout: cfg.UpstreamTimeout, UpstreamIdleTimeout: cfg.UpstreamIdleTimeout,
 		MaxAttempts: cfg.MaxAttempts, MaxBodyBytes: cfg.MaxBodyBytes,
 		Accounts: a.Accounts, RetryBudget: cfg.PoolRetryBudget, Hooks: a.Hooks,
-		Limits: a.Limits, LimitRules: a.LimitRules, Quota: a.Quota, OAuth: a.OAuth,
+		Limits: a.Limits, LimitRules: a.LimitRules, Quota: a.Quota, OAuth: a.OAuth, Transport: upstream,
 	})
 	if err != nil {
 		return nil, err
