@@ -368,5 +368,5 @@ func (b *body) finish(whole bool) {
 		b.c.t.put(b.c)
 		return
 	}
-	b.c.nc.Close()
+	_ = b.c.nc.Close()
 }

@@ -82,7 +82,7 @@ func (t *Transport) CloseIdleConnections() {
 	t.mu.Unlock()
 	for _, h := range hosts {
 		for _, c := range h.idle {
-			c.nc.Close()
+			_ = c.nc.Close()
 		}
 	}
 	t.fallback.CloseIdleConnections()
@@ -182,12 +182,12 @@ func (t *Transport) conn(ctx context.Context, addr string) (*conn, bool, error) 
 			h.idle[n-1] = nil
 			h.idle = h.idle[:n-1]
 			if t.idleTimeout > 0 && now.Sub(c.idleSince) > t.idleTimeout {
-				c.nc.Close()
+				_ = c.nc.Close()
 				continue
 			}
 			t.mu.Unlock()
 			if !alive(c.nc) {
-				c.nc.Close()
+				_ = c.nc.Close()
 				t.mu.Lock()
 				continue
 			}
@@ -213,7 +213,7 @@ func (t *Transport) put(c *conn) {
 	}
 	if len(h.idle) >= t.maxIdle {
 		t.mu.Unlock()
-		c.nc.Close()
+		_ = c.nc.Close()
 		return
 	}
 	h.idle = append(h.idle, c)
@@ -248,10 +248,10 @@ func (headerTimeoutError) Temporary() bool { return true }
 func (c *conn) roundTrip(ctx context.Context, req *http.Request, payload []byte, headerTimeout time.Duration) (*http.Response, error) {
 	// The caller leaving (or the attempt being cut) closes the connection, which unblocks any
 	// read or write on it; the connection is then never reused.
-	stop := context.AfterFunc(ctx, func() { c.nc.Close() })
+	stop := context.AfterFunc(ctx, func() { _ = c.nc.Close() })
 	fail := func(err error) (*http.Response, error) {
 		stop()
-		c.nc.Close()
+		_ = c.nc.Close()
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
@@ -319,12 +319,12 @@ func writeRequest(w *bufio.Writer, req *http.Request, body []byte) error {
 	if !validValue(uri) || uri == "" {
 		return headerError{"invalid request URI"}
 	}
-	w.WriteString(req.Method)
-	w.WriteByte(' ')
-	w.WriteString(uri)
-	w.WriteString(" HTTP/1.1\r\nHost: ")
-	w.WriteString(host)
-	w.WriteString("\r\n")
+	_, _ = w.WriteString(req.Method)
+	_ = w.WriteByte(' ')
+	_, _ = w.WriteString(uri)
+	_, _ = w.WriteString(" HTTP/1.1\r\nHost: ")
+	_, _ = w.WriteString(host)
+	_, _ = w.WriteString("\r\n")
 	for k, vs := range req.Header {
 		if !validName(k) {
 			return headerError{"invalid header field name " + strconv.Quote(k)}
@@ -333,26 +333,26 @@ func writeRequest(w *bufio.Writer, req *http.Request, body []byte) error {
 			if !validValue(v) {
 				return headerError{"invalid header field value for " + strconv.Quote(k)}
 			}
-			w.WriteString(k)
-			w.WriteString(": ")
-			w.WriteString(v)
-			w.WriteString("\r\n")
+			_, _ = w.WriteString(k)
+			_, _ = w.WriteString(": ")
+			_, _ = w.WriteString(v)
+			_, _ = w.WriteString("\r\n")
 		}
 	}
 	if req.Header.Get("User-Agent") == "" {
-		w.WriteString("User-Agent: Go-http-client/1.1\r\n")
+		_, _ = w.WriteString("User-Agent: Go-http-client/1.1\r\n")
 	}
 	if req.Close {
-		w.WriteString("Connection: close\r\n")
+		_, _ = w.WriteString("Connection: close\r\n")
 	}
 	if body != nil || req.Method == http.MethodPost || req.Method == http.MethodPut || req.Method == http.MethodPatch {
-		w.WriteString("Content-Length: ")
+		_, _ = w.WriteString("Content-Length: ")
 		var num [20]byte
-		w.Write(strconv.AppendInt(num[:0], int64(len(body)), 10))
-		w.WriteString("\r\n")
+		_, _ = w.Write(strconv.AppendInt(num[:0], int64(len(body)), 10))
+		_, _ = w.WriteString("\r\n")
 	}
-	w.WriteString("\r\n")
-	w.Write(body)
+	_, _ = w.WriteString("\r\n")
+	_, _ = w.Write(body)
 	return w.Flush()
 }
 
