@@ -47,6 +47,7 @@ import (
 	"github.com/poolgate/poolgate/internal/sso"
 	"github.com/poolgate/poolgate/internal/store"
 	"github.com/poolgate/poolgate/internal/telemetry"
+	"github.com/poolgate/poolgate/internal/upstreamhttp"
 )
 
 // Options adjust an App for tests and development.
@@ -205,13 +206,19 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Options)
 	a.OAuth = &oauth.Refresher{DB: a.Pool, Queries: a.Queries, Box: a.Box, Redis: a.Redis, Prefix: cfg.RedisPrefix,
 		Guard: guard, Proxies: a.Accounts.Proxies(), Pool: a.Accounts, Bus: a.Bus, Log: log, Now: opt.Now,
 		OnRefused: func(_ context.Context, account int64) { a.Hooks.AccountNeedsReauth(account) }}
+	// The upstream leg: the lean HTTP/1.1 client over Go's transport (which it hands https,
+	// proxies and unknown-length bodies), or Go's alone; both dial through the guard when
+	// GUARD_CHANNEL_BASE_URLS is on.
+	var upstream http.RoundTripper = upstreamhttp.New(upstreamTransport(cfg, guard))
+	if cfg.UpstreamClient == "net/http" {
+		upstream = upstreamTransport(cfg, guard)
+	}
 	a.Relay, err = relay.New(ctx, relay.Deps{
 		Pool: a.Pool, Queries: a.Queries, Bus: a.Bus, Settings: a.Settings, Box: a.Box, Usage: a.Usage,
 		Log: log, CacheTTL: cfg.CacheTTL, UpstreamTimeout: cfg.UpstreamTimeout, UpstreamIdleTimeout: cfg.UpstreamIdleTimeout,
 		MaxAttempts: cfg.MaxAttempts, MaxBodyBytes: cfg.MaxBodyBytes,
 		Accounts: a.Accounts, RetryBudget: cfg.PoolRetryBudget, Hooks: a.Hooks,
-		Limits: a.Limits, LimitRules: a.LimitRules, Quota: a.Quota, OAuth: a.OAuth,
-		Transport: upstreamTransport(cfg, guard),
+		Limits: a.Limits, LimitRules: a.LimitRules, Quota: a.Quota, OAuth: a.OAuth, Transport: upstream,
 	})
 	if err != nil {
 		return nil, err

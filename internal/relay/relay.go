@@ -27,6 +27,7 @@ import (
 	"github.com/poolgate/poolgate/internal/secretbox"
 	"github.com/poolgate/poolgate/internal/settings"
 	"github.com/poolgate/poolgate/internal/translate"
+	"github.com/poolgate/poolgate/internal/upstreamhttp"
 )
 
 // Deps are the relay's collaborators and limits.
@@ -56,7 +57,7 @@ type Deps struct {
 	Quota *quota.Pool
 	// Hooks are the audit, notify and share-link hooks (nil: none).
 	Hooks Hooks
-	// Transport overrides the upstream transport (tests).
+	// Transport overrides the upstream transport (nil: the lean client over NewTransport).
 	Transport http.RoundTripper
 	// OAuth refreshes OAuth accounts' access tokens (nil: they are used as stored).
 	OAuth *oauth.Refresher
@@ -100,7 +101,9 @@ func New(ctx context.Context, d Deps) (*Relay, error) {
 	}
 	tr := d.Transport
 	if tr == nil {
-		tr = NewTransport(d.UpstreamTimeout)
+		// Plain-HTTP upstreams go through the lean client; https, proxies and the rest through
+		// net/http's transport (upstreamhttp's package comment says why).
+		tr = upstreamhttp.New(NewTransport(d.UpstreamTimeout))
 	}
 	rl.routes.proxies, rl.routes.direct = d.Accounts.Proxies(), tr
 	rl.client = &http.Client{Transport: tr, CheckRedirect: func(*http.Request, []*http.Request) error {

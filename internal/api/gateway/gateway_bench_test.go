@@ -36,6 +36,12 @@ func BenchmarkFullPathWithoutJournal(b *testing.B) {
 	benchFullPath(b, apptest.WithConfig(func(c *config.Config) { c.UsageJournalDir = "" }))
 }
 
+// BenchmarkFullPathNetHTTP is BenchmarkFullPath with net/http's client on the upstream leg
+// (UPSTREAM_CLIENT=net/http): the difference is what the lean client saves.
+func BenchmarkFullPathNetHTTP(b *testing.B) {
+	benchFullPath(b, apptest.WithConfig(func(c *config.Config) { c.UpstreamClient = "net/http" }))
+}
+
 func benchFullPath(b *testing.B, opts ...apptest.Option) {
 	env := apptest.New(b, opts...)
 	up := httptest.NewServer(fakeupstream.New(fakeupstream.WithoutRecording()))
