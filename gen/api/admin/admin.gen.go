@@ -4381,6 +4381,15 @@ type ServerInterface interface {
 	// UserChannelMultiplierSet Set a user's channel multipliers
 	// (PUT /api/users/{id}/channel-multipliers)
 	UserChannelMultiplierSet(ctx echo.Context, id UserId) error
+	// UserSessionDeleteAll End every session of a user
+	// (DELETE /api/users/{id}/sessions)
+	UserSessionDeleteAll(ctx echo.Context, id UserId) error
+	// UserSessionList List a user's sessions
+	// (GET /api/users/{id}/sessions)
+	UserSessionList(ctx echo.Context, id UserId) error
+	// UserSessionDelete End one session of a user
+	// (DELETE /api/users/{id}/sessions/{session_id})
+	UserSessionDelete(ctx echo.Context, id UserId, sessionId string) error
 	// SubscriptionGrant Grant a plan to a user
 	// (POST /api/users/{id}/subscriptions)
 	SubscriptionGrant(ctx echo.Context, id UserId) error
@@ -6128,6 +6137,62 @@ func (w *ServerInterfaceWrapper) UserChannelMultiplierSet(ctx echo.Context) erro
 	return err
 }
 
+// UserSessionDeleteAll converts echo context to params.
+func (w *ServerInterfaceWrapper) UserSessionDeleteAll(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id UserId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.UserSessionDeleteAll(ctx, id)
+	return err
+}
+
+// UserSessionList converts echo context to params.
+func (w *ServerInterfaceWrapper) UserSessionList(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id UserId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.UserSessionList(ctx, id)
+	return err
+}
+
+// UserSessionDelete converts echo context to params.
+func (w *ServerInterfaceWrapper) UserSessionDelete(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id UserId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// ------------- Path parameter "session_id" -------------
+	var sessionId string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "session_id", ctx.Param("session_id"), &sessionId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter session_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.UserSessionDelete(ctx, id, sessionId)
+	return err
+}
+
 // SubscriptionGrant converts echo context to params.
 func (w *ServerInterfaceWrapper) SubscriptionGrant(ctx echo.Context) error {
 	var err error
@@ -6232,6 +6297,9 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.DELETE(options.BaseURL+"/api/users/:id", wrapper.UserDelete, options.OperationMiddlewares["userDelete"]...)
 	router.GET(options.BaseURL+"/api/users/:id", wrapper.UserGet, options.OperationMiddlewares["userGet"]...)
 	router.PUT(options.BaseURL+"/api/users/:id", wrapper.UserUpdate, options.OperationMiddlewares["userUpdate"]...)
+	router.DELETE(options.BaseURL+"/api/users/:id/sessions", wrapper.UserSessionDeleteAll, options.OperationMiddlewares["userSessionDeleteAll"]...)
+	router.GET(options.BaseURL+"/api/users/:id/sessions", wrapper.UserSessionList, options.OperationMiddlewares["userSessionList"]...)
+	router.DELETE(options.BaseURL+"/api/users/:id/sessions/:session_id", wrapper.UserSessionDelete, options.OperationMiddlewares["userSessionDelete"]...)
 	router.GET(options.BaseURL+"/api/limits", wrapper.LimitList, options.OperationMiddlewares["limitList"]...)
 	router.POST(options.BaseURL+"/api/limits", wrapper.LimitCreate, options.OperationMiddlewares["limitCreate"]...)
 	router.DELETE(options.BaseURL+"/api/limits/:id", wrapper.LimitDelete, options.OperationMiddlewares["limitDelete"]...)
@@ -16046,6 +16114,271 @@ func (response UserChannelMultiplierSet503JSONResponse) VisitUserChannelMultipli
 	return err
 }
 
+type UserSessionDeleteAllRequestObject struct {
+	Id UserId `json:"id"`
+}
+
+type UserSessionDeleteAllResponseObject interface {
+	VisitUserSessionDeleteAllResponse(w http.ResponseWriter) error
+}
+
+type UserSessionDeleteAll204Response struct {
+}
+
+func (response UserSessionDeleteAll204Response) VisitUserSessionDeleteAllResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type UserSessionDeleteAll400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response UserSessionDeleteAll400JSONResponse) VisitUserSessionDeleteAllResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UserSessionDeleteAll401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response UserSessionDeleteAll401JSONResponse) VisitUserSessionDeleteAllResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UserSessionDeleteAll403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response UserSessionDeleteAll403JSONResponse) VisitUserSessionDeleteAllResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UserSessionDeleteAll404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response UserSessionDeleteAll404JSONResponse) VisitUserSessionDeleteAllResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UserSessionDeleteAll503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response UserSessionDeleteAll503JSONResponse) VisitUserSessionDeleteAllResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UserSessionListRequestObject struct {
+	Id UserId `json:"id"`
+}
+
+type UserSessionListResponseObject interface {
+	VisitUserSessionListResponse(w http.ResponseWriter) error
+}
+
+type UserSessionList200JSONResponse externalRef0.SessionList
+
+func (response UserSessionList200JSONResponse) VisitUserSessionListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UserSessionList400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response UserSessionList400JSONResponse) VisitUserSessionListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UserSessionList401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response UserSessionList401JSONResponse) VisitUserSessionListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UserSessionList403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response UserSessionList403JSONResponse) VisitUserSessionListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UserSessionList404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response UserSessionList404JSONResponse) VisitUserSessionListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UserSessionList503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response UserSessionList503JSONResponse) VisitUserSessionListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UserSessionDeleteRequestObject struct {
+	Id        UserId `json:"id"`
+	SessionId string `json:"session_id"`
+}
+
+type UserSessionDeleteResponseObject interface {
+	VisitUserSessionDeleteResponse(w http.ResponseWriter) error
+}
+
+type UserSessionDelete204Response struct {
+}
+
+func (response UserSessionDelete204Response) VisitUserSessionDeleteResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type UserSessionDelete400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response UserSessionDelete400JSONResponse) VisitUserSessionDeleteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UserSessionDelete401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response UserSessionDelete401JSONResponse) VisitUserSessionDeleteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UserSessionDelete403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response UserSessionDelete403JSONResponse) VisitUserSessionDeleteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UserSessionDelete404JSONResponse externalRef0.Error
+
+func (response UserSessionDelete404JSONResponse) VisitUserSessionDeleteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UserSessionDelete503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response UserSessionDelete503JSONResponse) VisitUserSessionDeleteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type SubscriptionGrantRequestObject struct {
 	Id   UserId `json:"id"`
 	Body *SubscriptionGrantJSONRequestBody
@@ -16472,6 +16805,15 @@ type StrictServerInterface interface {
 	// UserChannelMultiplierSet Set a user's channel multipliers
 	// (PUT /api/users/{id}/channel-multipliers)
 	UserChannelMultiplierSet(ctx context.Context, request UserChannelMultiplierSetRequestObject) (UserChannelMultiplierSetResponseObject, error)
+	// UserSessionDeleteAll End every session of a user
+	// (DELETE /api/users/{id}/sessions)
+	UserSessionDeleteAll(ctx context.Context, request UserSessionDeleteAllRequestObject) (UserSessionDeleteAllResponseObject, error)
+	// UserSessionList List a user's sessions
+	// (GET /api/users/{id}/sessions)
+	UserSessionList(ctx context.Context, request UserSessionListRequestObject) (UserSessionListResponseObject, error)
+	// UserSessionDelete End one session of a user
+	// (DELETE /api/users/{id}/sessions/{session_id})
+	UserSessionDelete(ctx context.Context, request UserSessionDeleteRequestObject) (UserSessionDeleteResponseObject, error)
 	// SubscriptionGrant Grant a plan to a user
 	// (POST /api/users/{id}/subscriptions)
 	SubscriptionGrant(ctx context.Context, request SubscriptionGrantRequestObject) (SubscriptionGrantResponseObject, error)
@@ -20035,6 +20377,82 @@ func (sh *strictHandler) UserChannelMultiplierSet(ctx echo.Context, id UserId) e
 	return nil
 }
 
+// UserSessionDeleteAll operation middleware
+func (sh *strictHandler) UserSessionDeleteAll(ctx echo.Context, id UserId) error {
+	var request UserSessionDeleteAllRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.UserSessionDeleteAll(ctx.Request().Context(), request.(UserSessionDeleteAllRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "UserSessionDeleteAll")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(UserSessionDeleteAllResponseObject); ok {
+		return validResponse.VisitUserSessionDeleteAllResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// UserSessionList operation middleware
+func (sh *strictHandler) UserSessionList(ctx echo.Context, id UserId) error {
+	var request UserSessionListRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.UserSessionList(ctx.Request().Context(), request.(UserSessionListRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "UserSessionList")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(UserSessionListResponseObject); ok {
+		return validResponse.VisitUserSessionListResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// UserSessionDelete operation middleware
+func (sh *strictHandler) UserSessionDelete(ctx echo.Context, id UserId, sessionId string) error {
+	var request UserSessionDeleteRequestObject
+
+	request.Id = id
+	request.SessionId = sessionId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.UserSessionDelete(ctx.Request().Context(), request.(UserSessionDeleteRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "UserSessionDelete")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(UserSessionDeleteResponseObject); ok {
+		return validResponse.VisitUserSessionDeleteResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // SubscriptionGrant operation middleware
 func (sh *strictHandler) SubscriptionGrant(ctx echo.Context, id UserId) error {
 	var request SubscriptionGrantRequestObject
@@ -20089,711 +20507,722 @@ func (sh *strictHandler) SubscriptionGrant(ctx echo.Context, id UserId) error {
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
 	"7P37jxtJth+I/yth3hmIpSZZJKtKrSphMLdaUndrWq+RStMzI+oyg8wgGV3JCE5GZFWx1fXFfGH4+oE1",
-	"4PddA15gDezawGJhe/cX72JhLOD7nww843v/i0WciMiMzIwkkyyWeh66u55WMV8nIk6cV5zzOe8bYz5f",
-	"cEaYFI2T940FjvGcSBLDX6fjMU+YfBKqP0IixjFdSMpZ46RxNiMI68t3BKIhalKJ5omQaEQizqZIciRn",
-	"BI1nmDES7XUarQZVDy6wnDVaDYbnpHHSMK8Y0rDRasTkVwmNSdg4kXFCWg0xnpE5Vt8mV3i+iEjj5LDV",
-	"mPB4jmXjpEGZvHfYaDXmlNF5Mm+c9FoNuVwQfYlMSdy4vm41ThnjCRuTOVkxEuceGE4FuXXJ7G1O5kM9",
-	"UVUUmnn8fol7xsO1FKK5umkXdB5sTufnMZ+XqXstcSwRnwBDSjonKMZsSlCTsnGUCHpBWujV5w/RwcHB",
-	"ccaov0pIvMyonqhXe+ls9Lv9e+1er93vnXW7J/D//7LhEB9iSdrqu42UaCFjyqZA8xcxTxafLf2TGtI5",
-	"YYJyhmJ+KRCOCZqq+0mIRkvUDMkEJ5FEQYiXQSXp8MRwtMyR/4OYTBonjT/bzwTAvr4q1E9zzobmz+Fr",
-	"iaWwZCqSn/KpEQ1lql+waInGOIoEEiS+0ITKGRUoWQgZEzy3cqOK3JxM2I0MeMqnhoU3IdhwdBWd5nIl",
-	"nb3t6ExiwWM/NwSMXMnhGO4ILEMvYnJBeSLQAiuexiNBmEQTHsPVCY2FhEuV7KHfV8HbB72eIhtfPSVs",
-	"KmeNk4N+S+1nSWL1qr94220fv/vkB17OfsqnX5Hlyhmf45CgSypnesZPXz5B52RZyRkLOjwny8oZ/3Sr",
-	"GX9K59TDyE/5VKAFiWHyqiiK4FmXGLMlGydH3VZGmfpjjq80JUfdbh26QNqunD29yFRomYuaasEVYVrz",
-	"4igiMcLinITqzsr1h4crln+6kO1D3lbE5tmg178PY0j/rmCAV+RXCRFexQsDsZQ6TBDrR8CoUJeDn7fN",
-	"W9pPwgBRiS6xQJiJSxKTEB6sHJt5VyXHNLq9nzy694v7Xx/+vPflwfNPf9p/dXR2/LPuL796uN14laxM",
-	"xMMIC7Fy6S5nXBAziDsCCXgMUYEoM8JHvaJqWPr2IdxzE6luKTXEvxEkXkk1iBwlygWJq2hT1yrnu7/5",
-	"Dl1pdOzM2OhtQxijksdVpJklneu7vicaX+Ip8ZMH2oIl8xGJW0gZN6hXtaLqVr+M67Vy1KUSrteF/6tF",
-	"3mv6rYfEJ5LM14tfdW0o1Au85PVdEdx3RXC/DnERZlWLu4gw+56W9BWZc0le8yQekyryYrgHCbjJ+Ge9",
-	"PpqRKxTSKZWiyh/TT9R2xxq4N+qPD8JDcjS5lxeY9w7Xy8vXMxxXjkGoiyii7HzVRMNd9ekV0fBwfHa8",
-	"+Gl//sv4/ldXX/dGm5N9Rufkl5xVbKwnp89PtZfxLWcEhXiplFWIZjyJtQU/TiSirIqn5bd+Zm68OVM6",
-	"KRvLqaB4//UMs+kM03WjcE220/Yvcfvbbvt4+Mlg0N6vMt/OeHmAj1noc6TIVX1HSvJ1blR/GzdK6a4q",
-	"VlIqaRe7dWPtda1eKxacCaIDKk6c4WvKQn6pfh1zJon2pfBiEdExVrTvfyPUAJzPq6FJTCP9TAjKli1i",
-	"PiZC4FGk5oXEsXIeGoSFYojTiAzCE0lipZJiqX6HGdvKangMH4CRrQ6jIEUCGpEJj4my2fS3O43rVuMz",
-	"HBqD7oajp+wCRzQcGivPGf8ICzJM4ugEaRZBIScCMS7RHMvxTDtOZkvczlykVqxyciLFNiREPEYYTSiJ",
-	"Qm3qAfkwJ26E5SFnk4iObzo7Y/uabFqciBzCUUxwuNROr0DYOBHWxIOtcTtTswEFem5ubT5wSkvmfoAD",
-	"ZUkjV1RIcUvzAF+iIv1YIohmhs95PKJhSNgNRzxJ35MN+W//za//5t/9///7f/i3//2f/OVv/+n/+Lv/",
-	"6e/+7b/+J7/7h//4b/7uf/ndP/z3f/Nv/4e/+X//9X/7v/633/3zf/zf/su/uS0GiElImKQ40goRtgEa",
-	"JRJ2KGYIh0qsChljMJ1hUmBrPKVCvmGJFne3Izo1E0ZUQMjQ8kfvBDFuGJQyJdCa5GpBxpKEKMQSv33X",
-	"obC/4Rbx9l1Hre7eLUzgKVpwoT7rEKq+JTICm4xQOSMxClLSAsR4jIIcdcGemVjwUG5zl+V9oQ++2U43",
-	"IgAm5TmXn/OEhTecDcblcALvyabDspTidX1t9yN+zpFIxjMUE23Rw5hexnRMPsAOWqjvAGOeOEFfG685",
-	"7B7ekljJvovGPIlCmOERQRMixzOtfdU6m7ngFzQk8ROtg29pJjBDHCdy1kcL8z3ECAkFUj/ymH4Ln1CG",
-	"SgtJfk7gn+AtKJOVsglXP9zadBmSwBRRL4uIJKiJGXqxIOzJo+wOtV+48lqESEjcUiL6xSmMS7k46VUp",
-	"0JtXT8WetnPevHqqXg0iPYr4JcnP/C3uMEGnrE2ZM+kfYKvZj8EgtZP+AQxdxS8mZgrOy20Iz9RgnVMh",
-	"lDHN45ztqgdrLVh9zw0HrAMYQ3vEYj7sEaKfohkWSDleCDM5i/mCjh/Y+Ic5SRLoG04Z4gvCMLUaXdyy",
-	"casUCxwlBdk5UdBC5ljGMssdgewZnn0w0MS3B0m3ezC2N8JfJGgNmNlSaouePmmrkXdQ8zRdm+LrqFDm",
-	"FpYkbCFGLoiSgROwNPcGLFu9J+wbMpYbS0Pwasl8IeGYRyTzOY6XsCnkjOosAApvbrQaFzhKNmXvBV5G",
-	"HIetdCn1DCpRKQp8f93ShLwiiwiPSZ4e86NW/EwTtyVJsXmV+bTyWxhnbfi2JRMZujVZjOtoXTVJSnpi",
-	"E67bFVlZKO/6+nZYXa8s5Qz2IOP5RbIERXh8LkA3aIpAOZgbHfGhp+gRBRV6U6Vgxh7atzmqQdNABUov",
-	"3s7klD9UGuxtakD99dvWe/orIIGVMZ3TB6+XbPw5pjdfTKMLxJKNhxP9QpftXUmP1E3I3HSr61plYCo+",
-	"N5sf0fmCx5KEHQRHVco8nAJHTOgVCcHMA4k8YGMcx5QIUA1vXj1toRnBIYlFy4o6ozZsMBGNeLjsaPl9",
-	"xvlTHE9vasyrNw4l58MIXubOsA5kqRsU8ZJzpO+53cCZ/R58Sw0fM5gDiBaBCCELI0HeMGtPk5tb8s6r",
-	"skn47X/8y7/9Z//r7/7qf/7dv/wHv/sH/+q3//n//O3/8n/87l/+g9bf/Mf//Ld//x//7l/9p//+r/+f",
-	"3/6Xf3k7+0zHR9yoiXKl0CImgjBpJMsbhi8wjXbi12VvckQKiS+UfyWJYmsc02iJ8nc6h+0rD9Zvh29C",
-	"LPEIC9hgCYsJHs8UXR3nc25SI2Q7xnxBYkm1GeNkl3hPEUxyCjChlTdUoJGSr8rQabIkiiAng3Gm021K",
-	"pwXqFr1C+pCheGLQcrOK1h0Ueh7mTMZ0lEgeD+05fOWJCLqccZQ+QcLcwJrBPl7QfXXfvtXWwd4D5KQX",
-	"pdZ1MWCHcBgSOGtJyT+uST6PKJsOEyZptPLwKcJCWgLalzRUAplHIb9kkIiqzx6WcEaVXwj3EKliMeyh",
-	"UqthDOchltUnVfc3O6mCl5ptPLT7blWE9I7Qg53wJFZGfYzHksQCjciMshBhIUlMxbnITXfj7t27dw+u",
-	"fvGtjwClHpOYDNNtsPJ8q7xKMyyGGX25F+TmccR5RDDoqAIzH9b6jhq24uLV8398crBy/tcuMqRwiXWS",
-	"yEiNp/rmazhtHY45GydxTNjYk+X2EDJmKEOTiE5nEmGJOBurHRZzoS4IidmYCNTsGqGBgJS93Ep2fTOj",
-	"jy3dGZEEz9vnZNnu+Vac0fG5fSZP5CMqFhFe6jAoNwp2hmPSNmp2gaeKRO3dXM4IQwkTpEBkw/dRfslI",
-	"HSlUEKchCZWuIgWRCkSF2wrVRcyvlhBKW5PIrgQIT6SW6fBUKxfecnWwnpQTN839jmghOkGYLQsTJPj4",
-	"XByd7O/DOzvmQmfM5ye97v2ub/50yLomX+pkruyxYUyw0fT54X49KykwNTY+QTGXYCKcoACkedBCwUiN",
-	"KlT/cu0i9bcRIkL9GywE9Q8zzZnyDZQ0FoUZtQEIZdTmzGh4jIR7OXajLKWsBtOJZDwmQnhkW6/frSV1",
-	"JNU5cKsm/Yzqe5NFuHv9cEmUuCgqf08iUJaw8FZnMOQSkmG/O1u/JLfLmijluSIXmVkp7ulWPiE3r73L",
-	"EjIVtekYi+tV1E0FHZBTyLnZf5dOEB9BtOm6Ze28h/AI2HdhSBUb4eilY/dNcCRIq2AK5tWbR3DZUw1r",
-	"E/JYB8TBLRFCu20d9HVMJWlzFi0L4uC8vYj5N+3HPz999vLp467zf0Zrp7yywEJc8jjMJ/jc7x33cyk+",
-	"929Vs7nqqJDk52TAbKOrCklLK1VXbuuve3CN+nlk1ExOGELNkklvral73PSfXeqhvMRsBjMpFyf7+0rK",
-	"qn8K9W/FdUGqWQKtqVCgqD+xbPPnwYBpOSrN0ZOckfkD5NNdeydaxynDpaW+PCKihaRyxnX6LwZH55ww",
-	"JcJjImZEDNhUTVrMk+kMUdlBTwpaEsfExJ3FjF+yzoD5FSNQLcg4JvLPK5Wks+j97uH9XFrbD777iyZM",
-	"zY+/0y+d/XjvZH//7V8MBmL/x3/27pP9H//gJnpW0guSqdlN1EQm0bdInO2ulf2OsFohB59AMGpDOWhd",
-	"PPVvKsm8rjAxQlcLkyf6wZ4dl/07pRXHMV6WhpV+e+2gXhEBk/q+LMWVglinSlvZ0DYZI3DBqgHYz9v3",
-	"rxjH01RS+xfnfS5/s9c+fgd1N++7rfvX+7oEpzkX34nv5t/Nvgv3vHyeFzdvIBZ5CTmI4CqbzJHgbnCC",
-	"cGTK+JQimxI5I/FeCwUPX7x5frb/6M2r07MnL54H+tgTCxTc6+4fzLQ4Uqu83wuDDjpFkwTqOtQnwD0X",
-	"OWELZoISSzERROb91/em8KRx0oB3G05yp6TX7a6aT+Hhh9tZ5rWLC4bBqbWeN9yB1a7bqSn14SgmYz5l",
-	"VOSV2ahgcyi1ix5GOAnTe2qoUXv+uG62zOnvmXr++rp6Ml6n0jY/mgCDgA1ce/8BCoxNmfvZJLPiLOQD",
-	"4Z6m/VOov9Poz4MBC+wJTAC+TnO0LIWs4MRqpF2jBeeR+Yb1ctTnMYr5peFarLXjgCk1S8Teg9RVgi+Y",
-	"m4phMc3okDvmngGnB0SISiAX9LSyvRM5y71QfxXpj8I52opPZGrBOlx7RvkypVeUgFUznhnujVbDOTDT",
-	"41EehEONYnMn+d++oMQ1ZrHPiJBOAsQGbD/3176lJT+K7bE4zypgc4aMqXo05ZzwQMF3rKxr6x/dW18A",
-	"UMXcerx+ZaTzn6rKz00ZmCRX0nq/nFn2K9D+Jf07vjk3cfoqhx+K7PTJmGY/68PcEQgetQdUrZz5JsZx",
-	"MhqRcM+YjIos47St98YjLJUHMZx7NvwzGkVUkDFXexfqjwRhIeQMOIdABkWAZJFfh2w9bTkyDnv1Yphr",
-	"+QvKJlfxTNnhOF/jK6YZcP1uV5vqSoRB1hXlLPetqjiqqJCeZ/mJ+fLs7KVJeXyAusja/75gS+6z/e56",
-	"a5OfN1pZyaiNFzgr3bKsbllyhWp8Ay78Wtkwpyyn+lsbnNx8RllYdPI4y05zml2UsBFVXEjl3omnLhlL",
-	"fewTL9Uk6oqGAcNsqVNciCJRH+ZyxCHtVt2eKBGtHCJFgLoPR4Kn0U1R9jvJgJ2TpY5BkriFBDdlE8s0",
-	"RJdGZ0OtpKj+SX0OIqcRkSQseFjdVU6r12OviO2vCloc4s/GH4MW33/QQu32OT4HzrOcgqeYss7NWGLr",
-	"uIU3zKDzISDJSQcFUNPG2B3VszdgU3pBGBrh8TlKmHp+SkJ0TshCbx8huRqg88yfdnThRhEFj4h2aFJv",
-	"L5qNqbFY1yh0i99iunFQFichJUyn0W2QNOB+9tS+wpyVEx+CiWJObYg9w/G58igKBpi6YYolucRLZXBD",
-	"YRvCEnX7J90uenP2UB+Pj3RW35yyREIFc46/uo6udYw4XbfnwbCBfaL9ANjuUH5p0T54jJzkA2Uu7T0w",
-	"LkyQFv0F+VGkhxTH68st1x6iZpWFFZSDhbeacHNAuldBZn8HZEoqo4JUfobVLmCYjeEA9DWWSRziZWm5",
-	"1nsFrpWkP5Qxmc8GchBpvFG3YQXCzqnNu6DMFay5aTvwSXFbFFlR0p6lJCvbKOZcIqwTN18/+gpJo1Y6",
-	"6DH4AbBiaZbxS84jtSVsrrG6PGA2AS5LFanwjHN+sZO5nHrGlvEJ2yvKeBsOxwva0SneSqbvX/QaHyqj",
-	"Y6tUnTllw03EvI7HefwocFd0AZiLWmSqKnNc8Tbnw7xzAp/lnZILefksIj3X7TmmrOENHFEeU+lJjPiS",
-	"Tme66kTGVLGKctZzdPa2MUJsJKBgghizOYsNZEnKqw/285lcH+Qov2AEwGs2CLvd+oF0UbDjmMD8xngy",
-	"oWOE55xN0/oKdYX8KsERsqyQX+N6Z9rm7BpudSRYuh8cRnOPla1fmu6yVkGqbnaWbKZ5q7Pkaql7yvRh",
-	"no6cgxwL0JtXT0+KJSKr5XGgd2JwMmBBpTAMUDOV0XixgIhpsD+eYbmfxSAgm2OfzEckVC6r+rPT6TwA",
-	"Z9cWnKi7saSjiGiSLnl8LlqIdKYdlPv8VQdT9eG9DgrS0pwSkekVRaefyIvevglNieABhGE5ZPgpp5oy",
-	"uCFAVAyYTgmGzCGuvjolSs4FJxldU8JIjNU2izCbJnhKOlPOpxHBCyoqKBgw9YURkXhf89z+e/jv9Yl5",
-	"G3molbxexhMdhfkif+3HOJI/EoKkAxiw/AjU+/ULzHCgGhwWXDlMX8PJ7hdvTl89Gj788vT588dPh5+d",
-	"vn48fPPq6esfKWsnaCE8YG9ePTXQUjOuwQcwijhfKB+qpTbihRoZjwFXpR3xMY4QDsOYiFyhHhotByw4",
-	"ffr0xdfDl6+e/Oz07PHwxZuzz168ef4o0HU3OoWnedjvb6SRSz5WPhzgeFza2zrZ3/fJpO2156q7QZc+",
-	"V6q0jsrbBDWmqA/NMXC3oPRWeG3t9KeNNWNBI1powLJK3CTPYMCKiQaoMs8gU6Ug2mi8OsdgwApJBiiX",
-	"Y4ASFil+VVakiYFo8wdSzS7Zn04OwuYGwi2nIqzT1it06y6ObK1Htf2RrQvD4kkouFFu/gdwPQ5qUeI/",
-	"T87OPuBcWcNHghryHYP4iLkV69MeawxrUQ1BBfuI9/im3+0fAjHdxjonvjKpMk/TVqakBvrZxp4sq6V0",
-	"RVbjVbopJEogeXG/ak14earTwpA5wUygAOBF1s//Dgj2SaB1875DWaMlxW4Ezo5Owz44g/jXuHu/3b23",
-	"szWunLgkknQRGVNwkxRfvyzfFOKt1ZinFAwXJJ7TKPLsmoxMHbXjicAslDOBmkrPoh+hv/6rXgsdmX92",
-	"O0ctpP45iUkh/qDBg2+UL+hKNB/17+pM92uyagsVEWQJyj4EqJ42StXMYogRBVgjeUl13XSatdJobbYl",
-	"M5bwJCDebJ++JpEued+a28RK9HyBJAeXGnFWkKk4yod43/bcAN6mTLtuVionYMnG6skdG0drkleqMX3c",
-	"UhF+XqNCZGUcVeRSTAxH5hNM+j7yde7HmvSNVdswy6oQK/MmnFWoSjTaSo2ly3pjTXZmnJIViTCLmEs+",
-	"5lEWutLJEWN+oSzOcqDJhsIEan4R8/MWekTI4jUh5y2kQxi6WE2j2tpzSv1qSEcxIaZGq6FDQvkTy/TG",
-	"Eq+YIe1IL7uBwI/BktrBkg8QIMkiIRWHCEbKxGTOLyDQsCKHYcDcJAb0J5vDcFt5CXZTCgNtvksXPY2E",
-	"DzXuRrGCsFuvhnCSwp5sWFq9xSkbny+kj9rD+3Wp/VXCZQHn+LDmoyZNU2xVaQlppCQsFmj07td4epUu",
-	"NU55Spv7pXRtilPnW3w7Ne/WcOEO3UnN1Z7zV0FN5stO2g61GinEwq7wt93l0MTaj6yqf3kYYTp/XuJ6",
-	"Mse2hHQDrfEww7KwdUgW621FZc2GlnM14hvBDgrgHZ2Q13bxNfJwdM3g5YvXZ8gHs3EyYGlxQNPaSC33",
-	"GK2Vnm61NNgihGQmuiSg2oCCkp0BwwIFoVJBhJwHe+g3f/nPsqSLsINO88CJxi8bY2Zsb2dMHWRgzEJ0",
-	"OeMRKSgvpWz1ZxonRy1raZ0clMt5nHRIwx2txlV7ytvmxzlevNUr/U6vk+2ctUoFeMx8yxGQuBXTsQEa",
-	"gMwJ6JOFmpiFCLOlyeXVP6o5MLnp87yT8fZgpRvmKTAv7OxbiQvnBu2+9aWxrFKHs4X++q96naPd5bXU",
-	"CYcAEq0bElgVFOnZqEivOirSO+rWTOS9oIsPFLtekc7gm6T8orVybLxZiBn2xXZ17/mtU5fJbxJr2I5X",
-	"HcVw1Ov7fJ4qNrSnXkBKgX82M06ruWvDfiK14tewqLuwNLTU3N7Ph+e3DrvqXoQ1JMuHC7reT4Ou96vE",
-	"y/0bB13TcdcPuRYm+oYBV6vcHIV2o2BrkQ12F2qFN+8o5vJ7LtBuIMlybun3JrpKi/cl5+ePSEQvSLz0",
-	"8+WvEpKQEM04P7dlfg9ysJlNQXCkzGUoDZd7ACJukItlEjMdkS2kTEtJ5gspfDUzmhhkb0GCownOlw0e",
-	"FDpHHvQ/3BF+qAlMX7tdZvuMC1nVC2xM1AfuCJ0T1mQcLbCctRA0ZgIUJidglY+gq1USbpyphp14WC/W",
-	"cU418u0qIeNy01fqfgsLt+68AOAB9YKbotcWEphRSb8loc1KgkMDxhkxt+SHbuctq9tUdugTJknMcIRe",
-	"a3w0DUnpqwEjV9JbD/G1+ipGC5P/F1r+TPOh1ZMVNRAHW/BXveidO9NZDG+tVXywE6sYWMHJ2gVmbmWb",
-	"Orfo2dQW9s5mRnKJtcqQBIxLOlkGqPn8xdmTz38xfPPq6V4LBbrl3IQyKmaB0qi5TnXwx2kiZ/v6DmiG",
-	"ENjkY3IBiaLN04cApjF8/LPHz8/gxe7Rhf6wmhHnU04KM7wlf4iRPlJaf3egL70x083sx5yE9/izC/ON",
-	"1ZArWefGXODRq6skl4Va1N7mIUI9Nvuylm1qmdGxjkkqkSvMTg5Q06g2HqMRkZcEUhjVnhaKbVJeBZ4p",
-	"S5f+1ZXmlZDgMBiwpj45SBamkKt/aFoI8ol97QP4B5Qla+inLKKkBHfbfJISsf+ehtf7cHdQgIEw5Lu7",
-	"Cf6NC4V98IuHvzQGz0/4yK/uAZEbGkZYsHjMQnQ5w1KRHdKwhUZLlDYEd0JHgCILa+3qXS17ukdK9vS6",
-	"J30lez4BCWQPTkXj5O27LAjfbTW+4SMNSnx8fHyMMcaj0Wg0Ho/HYRiGhBAymUwmymqCsPGcX5jnxDld",
-	"LAwNGZx+qeuluWSaCZ4RPEdfvDxDry2cv5XAFu0OfoqxJNNl46QxJxpv23B5Py91PcPtmeFel4yg0ATT",
-	"CwDS5NIB3G+t2Zh5G2eVINAw72dKyl9nU+9TyYQBu1r4CZN//A0fmV8eGPtOx91b0ERGtxDI4M5psZZp",
-	"o/Kl7ESmEIgyNqelEKr9c4kGaQ2bspuAwBZK2Dnjl1l/mRqQrZYFXS1agxsLndZxe/Lu/UH/2ntMl3Lu",
-	"+0rYejfX29wOLUpMr4Zg/TjSLVFZlWibaZnqRAAqaOp+ELo00F7QU7+3niWdrbei92zZ8HG3pftgeYeu",
-	"MJqsmIwTxrSYzHax4aqcmMyuel5qN32djfXa3u1qwNWVoGZK85gevhnN23V1N3lBoxqWduy2Kvurlesr",
-	"7K6LMymZatZyLOO1jLWd4zsjb3xaO9VIFeEyuDz8ho/qGz2ZklsbOHPe7iMOICteJZHv7HoVnPQznpZI",
-	"lDGlNVblb379L/Io0tvAz690cfvt7r0PViDrh+gJ7gbQf4xc4bF0Ur8BfphM6NVdXa9yd4FjebeQg3x3",
-	"EmExu+uXntlRduXMQ5m7FmGYLZFYYGYLTA3OXcVKpCTc6261LGLMdVqVFUeJgKLGc6I2DoT01H8jPtIo",
-	"kNmQzY0V0tEHxAbgz3CWGCcRMVg4MxKTB/pI7NIizQlCQiSIlClqUxJB33uAdOIxTEMAUx60UCBnlJ3r",
-	"xVnEPEBNfWmoZy7YN3/CpOnKw0IwAijzoz7D9qrEGVcuvpqHlsXq1THQlGRokKG0P3+QwREQ8MrNq1P0",
-	"HbUOqAlHvSB7lTnDbOXRtpsuS9/wcB5li0R+whO5SGTaDmaSYnrdgCm3oHR1QGBL8XCZdsL22C0RhTCJ",
-	"vqdlNZ2YKaNMSCMG1HdQM7jXFVCdeBlTKQlDQW8eFHjoYFYvJKE3XI61MtgrQ3Aux8TJI3Ehr9OeXpvE",
-	"JlId8USt/dogeMEokCgiWEjgevAVNY1pLyHlfzlEloOpVThKh5sf09yqDF9dWbBSwq+Wx6sHdQuyeIX8",
-	"esGiZQbwVJBgFkZFbe1qeWXdKyXVAk1XYVt8uvEk+PLjzMHDhm+q2v2n6AuOwiTWmJ/N4LgL5em92UF3",
-	"HuxZJxJ0kLP9W7DpWyg4AJ3TC4O9VhqN6WnmP+iFHqHgclMeA7K/Nt/JCIuCfFi5tXdxlJvZktsf51aV",
-	"OuLxjAyVICXD3mwIrXU97jOJ0ZxGkVoh0FNWxlgJLDnCqNee8SRGOuEOwZuNntWVDRJ6Caqn4TOlxA4/",
-	"UxUOvHzHXjXMXWeYR/ObDfOoraGethvo8cGnR7c8znAIH68cJSTl8IkmPMyNtPYw1Ci6t+B5fEhoHjrH",
-	"U1I1Sz9NuMQoYXBiSWJkQSBCBI9liLTdvfWgezXW1kNefhFXCQhYUv9x7zo0U7A3h2O8qKq5FZAl7xql",
-	"zKDM2nw6rdjHGAJlYTImHXRq7phhqUGfGEfBHF+ZlNsANXWbekBzLOTjKnmuLhjS0h+/gETIOwKuvoCL",
-	"Z/raHuAhxxcWGmkOaX05orGGDjY/6g7iGuLToG/GUqBmyMdiXyNTduYh+q//Hj0l4ZTEe7l9AUeJTY2K",
-	"rseZfh64RYsFzqLlXgc90S16p7pvv8W7ra5f7t07uH9Yi4c2bUph5nMzhlqQeKiGWGebjGc4noKjNCa2",
-	"+A9+gDm6/Q1jM71tthJbvpg0Tt6uG6l6yJTEbAQ4+DyJop9BB9/rdy2fjAX/DaOIs6lhCsNGgBrolPwp",
-	"huoUEmHv5ghr6A49lE3r6K4864uF+lL6gpKId/dEXsZ3b1Unf9hUTFeaFvaCV21W2Awtv8VUXqDS1snr",
-	"mzy35uTwZj7k9gADH02/PwHTb63BtpuP/wmaUjvBWPhofn00vz6aXx/Nrw9ufvkBvVYYSZW2xy4CXDdF",
-	"13Fq1HPZ3wWRbfBx3IySnUjx+s3PWo2E0V8lxFxWa2PJf71k49PFIlreJuSIloUFxBETUV6ysRIWHpTp",
-	"W4QgsWf+uaId/3kH9NWI+cLEg7OePwU0D8Zhz5MYih/y2UTmzR7IDj9PpYtyC1goGfxCkWE7PT+zrkl/",
-	"Won/Uw3Mlx/obuBGPJN3w92tXvZZzC/FxqVIK2pnUp7RNhTAz1SgFmFpjDELXb/ZPBjS7Uxs3y6x/jRZ",
-	"lr05WNbmdVsRXdUKTKukla2NnAUBMOQsfzb44vEZem9BVq4NWG+AmrocGk5+TPu7IMQSv33XoWFqv6JA",
-	"3//2XQew6/YKyajqCTBaIAE0BVQzs3xijn6UxZH+BGMtS5BVuxEeWbmGL2NyQcnlzvahed+udqL7unJf",
-	"g9BzvvlUF6KZ3nt2pVuQfmmE+ZJIH4x9p7cZhP3NoEHMwxsjdLhqLIeeDmNrFbRSeSZ8I99s3FqBrwyn",
-	"HZ8c3CCclmPh3ES5H4e8vjSXbzUbVTbRg0SdcAUMqIadh/QcI6A1HDZIjEssTK5PuLmkXqGxWg0DR+Yn",
-	"DC4qZ1S5WUqNCECRyxtVt4LWZclqpTNXOe27Krj8GDz8GDz8GDysitt8jOt9jOt9jOt9jOt9H3G9kt5/",
-	"8eTRw5dOf+9iuz3dsRzy76pxK8ecMTKWnYiy5KoT8n2uHuzv47Thuccoxonkw5hMlcUb+1L/TANnOmVt",
-	"ykxTMRPOESRGTRIJkCROK5K0tRi5MmBNcGtE2bnRoFDjLpd7tVrtjiNM50MNROYPn6kb0IxHadNiopyA",
-	"tJ9KPsXQIpqVO5LBd0zaZt0vOShjQqpl12OlhbxGGlZ/UcaJkMOIXJBa48MIHkDwAOr+5tf//HBNnyz3",
-	"A5VUKLKrceY1CRgxcgkDvCM0zhkV0P5IdxXMfzV9ofeTlDBZqiNbmIY/bX39g7WNI0y3z1yPHNxqzLAY",
-	"GvI1Amitp+g2GJRUiERvytVAynXwG1wJY/Ebyh70UyM6/O5zSGMylsMkplX4FvoO9ObVE2UjWbFibRC7",
-	"VzreHkVq4V18C5Bb+0qDjvD43JusPeaL0nlCbMqlN/DKo2SanwaQoP5ZANWyuQyGxz5cpw5BYsomfAM6",
-	"LfZhzZoMNWVp4o4BjTDs2vLoK3feCuS5wsC3u9JlLuqqbNsWRXdJpOV1iE/uFth7swQfd29tlefjVfBr",
-	"bDf42ptXT71KfFOdujLSkQKD+nTkhk8WdF2VjlrXnbussjago6bqcfGbj+6trWkp6YRC8X1MJWkr1+iB",
-	"RZombBwvF0VY+4Y4GMcHsq0Uatts0zZs0zZIpDWd3Xvd/uENNVymdjZgwVvRQZtClRPhm/rPaRTZajVF",
-	"pkY1aOmKHFOEpTjEeC2XJIraeVQBFxFmSuUsGcEJgVYSubqiFZoj01Z1pvW1vttRTyv7BGtjjKFAa82I",
-	"Tyn7sb3+o0LdVkake3qO299228fvzH+H7Xfvu62Dnh/gIKcFN+CSomKq/WixzCenf7ItvU46V8ALcRqO",
-	"gxMUUgGND5a2R7ayb9VeAB7B6ILEdEJJiJ480i7mAxRo/R6cIHK1iOiYSg2ZoR+ww4U4QK4jAg3HjVZD",
-	"P1zogaB/80y6O5BdpHTknM7tT5zc1+wodH17+rAiu+CjQvwACtEpH28zctlODbyPKq1qDrfVGd+HfC4J",
-	"hpd4OSdMPtd4aOXMnBr4FscnB72TXn/rKrPjemk+RM54gf2XdIG9IG48Dkk8ZLyAJ/qFIrvX797rHh90",
-	"u93TT7/q//TR8TNvpwgc4/lKIPzVIOK68R/M6h2B4G1EklggLCyYWaj79ws6ZVgmsTINxlESkrCYTDHn",
-	"jCwbJ41et6NxrEqrGAPszBCHYVxcp4NOt9PrHXQ+9YcL7MFxEYUK6+PfkIxpSMITFIyV7yVJGLRQECZK",
-	"jWJJ1B90yriGaYOOyMgg+iANc7PXQsEIh8N0lOoRAwg1hGUCpP45APXNqZhjOYZSZHK1UGoNPkcFSBH4",
-	"GrvAEQ0LxpIlzmsGxTgkJV6wnNDvd7u9ev604UCHu5yXpxyTTmp+VXLO6rt1G3EXlkN+Z29vOpj3vFCD",
-	"PgVIkXLsG5bPb//qay2EgZfmOEJ6jtOSeyrJHYFceIVslTTHbxxhTOXShhFGYDmx6qW9jTuHOHLL2JVW",
-	"avEFYQs9uXnr8lbFGr2ZMF+LrLvAy6HttOwYE1HVmBYRZpVINOqiPgVSI0ejZClQcxpjAyQzJinCiYwx",
-	"E1gjJsK57hzH5iBDP6tGvtdCdIIwW24J55K2/qk+Zcw+qGWS0LC56uuo2dUtR/Sw4K4WupzR8QzBmPTT",
-	"cFG5Juph+CKiTEhSxH476lYdgHkwONaBcbZQoEjU7VFS2atFOtBuTqODbI8UoWLUbXlvtWne/p269J15",
-	"6d4P1gnpMhsoE/cSK0XqLjNL5iM43IJjFX2eBatcRgNeIem1PTXcKvbvmvI5Xh+vzwJzlIgloOUex6Ta",
-	"Jt1QLStnLSNmm8cBlXM0kiPPsp1fVxFl8n4XKLhlJfJHDoX7MsJsqzDzCjR8nqFRKjly0EUhXoqiH+YU",
-	"Bzi2qQGGGcITuZwkFw3/4N697rqcZMelK2SCTyaQWSw5xFREDm5HidR6J8k6waU2ZxXSHtS8A85LPj28",
-	"76mYKO9cNcVzzuQsWm7Tg7EaJcTCcM1xFBEhU2sHlAZqjtWI0moSNV2FLJT+cXd3iSg1tJi1p7NkGVBQ",
-	"uRXt1lVHfiprEFqnCadn+XVSir8yy5SJ57dD1f7dhRXuoe8mtniEWc3w3R+uVPmjlxDZtj66jW39+7wl",
-	"yxxdL13V5o7ppLE8GNtRd4ezCPSojf+IjxNwzTYqvzk1yZuQPx+aV+jSG2FApU0JjvrpBL00Adw7AIg5",
-	"YM3g/cAUmQ0aJ2/fD4AHB43WwM2fhb/dhEn4oZx8PGhcv7vW4G+YDdiLBWGveCJJ3BZyGRG3Ogg+HGKJ",
-	"zWdpCO9Ur6FsOmicvB+YDEb9rTQt1qFNZ3nHBIeDxjV8udTf0BbrvX3vzZW+19eLmfux1zfJ6QYxPqsm",
-	"yqWMGm6/flfJZt6WUGtSti1FW3iLVa9Mx1PDwyhmxW7h/RWVy4YALu8qZzMrkXul84Y31Em2uG1tpm9u",
-	"O1pJN1yQeJiIcL3sePMahTyKcNyC0l3OLkgsbePP3H7QO8HOFqhDiCXoOfbZO9vInd7aNaqsa0snvqJi",
-	"bJwqeBNr0r5emh1TwNfUv/nCa2Cfyk3ylM3+2mGWsj49V9JU8hAvDSwvhFOkrV9CMyyybMpChnJKUiUI",
-	"SUWP6AUXJKzFmvB+v6lpFiObTOfVK9d2RzWLeV7xuNtpf3UfkjLUhhm3RReDQV2YXg+atS0AtwbPC9VE",
-	"/dpOdUbEyjmpK2Hyw3h8hccyWlpo3yCJo8Acuuh2VLrgS6Sj3IPAW6D+aW6EsVMpSDRpKT2O0UjLPPNs",
-	"iKjce4BGXM6UmmWEQhtcNUPosNstowVvLfWYxWUoWByLBYwQYG+JSOv6mji94MUpsLxo6j/2fIWTm2A8",
-	"rEFz8FjXf3xivNUwR7KlFmYxMcm1qXFIRcpBkMjS/OLxWQv95PWL5620SP4+ekY/2/Nn4sKrcr3mTAl3",
-	"5xsBYsfNBOge5tfrfi5OC6/88cn+fqNWz0Kn9GNDqG1damMlCdQhNTHkfWUFIS2Lp8oZEdmRKCJXY0JC",
-	"gQI84hckrdSaYTFg8A4pbEkJTE1oEpqt0BI2im4PnmC27ogOesMEMWWEsP3TWpQBM09OeBTxS33OQCGV",
-	"S1Os7nbrU4S2dwtK2aG3ELLchPXWcV69StLn+eIaqZu9VtSE9ru/B0Whm1D86QeoYl2DCrwJubcMDHmD",
-	"gsvNHlpb/eWblMq6rn7/6MMBNuU258bATYWcnnyNA18Qpk/EYj6h0LFcZ65th5s0GFz1e+p/DtqDwdXR",
-	"Z+p/Hql/fvp4LZzSQb+sfd3MoLJRwZTJwKNEEqS0Q1PsoTevnq4pYapbX1HSTO6ZYaqMOp/s/dg7rlck",
-	"VGRQzh7y0NsXKCTDGa1KSFCX7whTMkegL9B4hmM8liQuVKG9/OJV+9PZT/u/+fW/2yoJobdNmVMuCWG7",
-	"M/jCYeZBvQQrfDVMRIGNe6uaIZfndoTleFbIY8bKxG9fEnK+3fE/oFPEJCRkbo/JswYt0ixoetoegFUZ",
-	"7N30hH+9gbjqlH11izCXfZ3msYKEw7FNpFnVVm4FPG/G+75D4nSJc19zDo9zJ8Zrzonz4/hMrbx/LxYF",
-	"I+yqL3/a/+rR8bPDn399/5cvD16dfXbv+cPPj043Kworu/Uruc3vp2sS14+w5mnuag9Uc6f2Ms26BL6O",
-	"MkUu6Be039rjlJwUKQh36I8KUATKJMZMZtvIKRBuForBdVMU8+JyjsWn7W4PJN66DKm10ssVRCmWXa84",
-	"s69AIgiElWlOQl3RD0NgCAr6QW5AnW8Jc8wVbys6wW8j/HSRR3NCI53tyUKY3Ievf6amjsdSkYSKbc4K",
-	"fLvhudJWIhTAJCCz1GBJvIwwE3st100Cbi1O2IYQZjVOm13yjBy/iY++abQ1lQMJqyPpdpEOUzBh/shz",
-	"Ybwaz9NJbyzpBQlQU7OCkhF7LRQoYRSgpo5aqc0Dtex7FSnCbgGPfqFRdql2g3bN5vZ8PDy9f43JuaMC",
-	"mpSIOmfeuzALvRbe0aYi8Nq7whMSxzh6yOdzKoQ5hKiXJOzNOwHwHiXLL6gs1KJvYJB9iOqFmj1yYCCl",
-	"prwHGz3sTzcc8ZGXTD112yU22oc3SnDcSX4yiec0iio0LPT3R83f/Po/7UFXVx6PSXYgpNNuL7GALNC8",
-	"2urWNKOdWfPMQm4dPeuSKw1IkzXTMdUwqYvbaDfKprQ5/+gVzpxLYto9+yFrTc6TriY2jaBPsiAyagYY",
-	"ylh0bEj3V9T/3GulNb0tpD7dguQKvtCKAAXamwrgFVqjqYdTDaXPmCYxIW1oxBfMicQhljjooBdweDSh",
-	"JAoFwjEZMFNdU0qkcKlrnNgr7elCtuG39oH2KgxaUWO6cJBaFpF2OYunx+4r3R3sf3uuAyDAgvmKH7CG",
-	"gl2dROMMTBI8B5hQ4a108gGKinavGFXq+g92U+ym9T283aLbeo79Kax25tCvmsiYn5uZ7NWbyXJJBSzi",
-	"uqLT68rd8YT5EZTSJumSm2b+D1LvNUPAsymDpj+x3j+Bdh/15i3UsJVY0elS35hjluConbtgkn2ewSX0",
-	"xcszt/n5SWNOYhAE9lzlrYdJexkJzq/9xjsf68NwNpCproQpn3Z21+HplpWbxl2G9IUUjFWptTQ78xtO",
-	"2QNkcepkBkkPPmeIAl1v1h4k3e7B2E44/KWsaqN7tL4ERcCmeS/0YGPnziy8D5LMXErbLM/wgiBsc+Dm",
-	"eKnP4FETp3wFvJRx1mWMFwslZCF9DcFEwuFd1pfX3lysmCxzRZkjMm64mWzI+Lg8CfriHYFoqEexRBEe",
-	"kehBuk3QaKkWbhHhMQlsNRCVBvciHyTIbZPiyUFFx3IPAnNuS62VmtmeqzMzr+3d/p63G+3SimOSKlWz",
-	"ZgOuk4SVGMphSEomdHknaJjmcF3ottUQ53SxqHWjy1gVTLDlou90kYtG3vrcn/Rr7iDztGcGn57/bN6y",
-	"qa62/J6lNZdlMfvl2dlLpIur0hLUJRtb7FM3fvDFYzVZL1+8PsvHCfTvniBBTjasRIMBuzPVtDMsddyQ",
-	"cUYeIH3Ips9Lg+lC5oIauqWF7px9nqergifMounO6h4hpdVGahHrZeigJ1Igjf4ApqiJ/8ZEJjEjYUun",
-	"HF3OCJisckaWcJfQ4PNlqJDhjOCwDlDeOj3p6sZUvhaUpAlZg6rTsJeQfUPidroARo+uVYA3K1WYYTGE",
-	"0ZeNwUqUE/XMiOCYxJs8VZQTuDfqjw/CQ3I0uVcAEeq2j3F78u59r+8HDtJm3/AbPqqfAPoEnvkJH+06",
-	"AzTCEiCJ1R79ho8MPqwpR1WrCge5pexPlx5YvPgCR0NBxpz5Gvy81hfS1ueKujCJSAgftv2c01CDsWKo",
-	"sO1+Rks0g2wgFuVL2A/udWsla0RYyKF6mffI5mv7YTsbGmNhkkR6YiaUUTEjIWpigfR+P6NzsmdliZku",
-	"A+RbCIR1j9r9g7Ne96R3dHLQ/QROb/Ic84Pv/mIwCN8fXrfVf/r2P2f6Pye5/wwG+g0/WF0Mv17LGCHu",
-	"9fnOCJ4rXYaMVNutt6dWYXuNWAnnaGVUmrOnlnL/kozGMyz7eEFt5l79bqwZuKJGaUyLhl2J68xFcXCe",
-	"rVFgxZw0KMkzj7Cq1sp6rbJj1KIeYuQyVT46VddxJ80ONKERramwMIK+YP2Xt7vehZb7jAI3HmaZl8q+",
-	"ap4jUucTlnrT9b2urR1/3tYT1zZ+ZvsrsvSY7EXh4or6v/NnP/ih8gD79+7c/aTzF8Pgu/9ft3182v4l",
-	"bn/bfnf3BxVo07NVUSALDN/WNLctK6xBiDrsHt+rcUhRqfnK39e37vj7O3LTu5ANDiwL6cdbWh+bZfxV",
-	"lmY/skGDOCGeIuyKN7vWxc01aH5GWFEXmS2a1oz2jtQvGyc9zitMfzsDXzw+q2/ir2WWOppp3XZdqblq",
-	"W/1r31rSav75AdHmzpCVdSZGkf+2vbj26zdXiqWkwTXfvF6jh/zF3Vr/bBoHNGu9rq7bvnydinyNTSTB",
-	"R9umFH2AETVatYeWHZ17+j5p3V5ur6kMa1f7C4mXBZWfSr6s0nC1Crfs/AemjX02kybWgp1qg1/HSASi",
-	"stBX4XvR4T6q9T1bUv37rfl1jETYJIYPq/iLkYIPpNuF5AuIssxvV6t/VNz1NLP98Q9NN1caKAEMN0A4",
-	"DAUIEOcY6JyQhcga2Vi67wAGJXmQHbAgHAmeihk5IwNWDiHCnjWnV8UmyPoYfhPTqCocu6JtYz7+Vjfq",
-	"tpV9UIwtuL6+ed8Klb5k4yybb9UY/uBjiNXzVD09Z3TujXO8OXuIJJ2TFnr1+UN0cHBwjC6pnCGMAh06",
-	"CxCfTASRLatBtGDeKnS3m7jdayLVzvKsM6RfDxNdKRkOs2bcnvatWZtxLNEMXxC1veDBFuTDID4xTdk6",
-	"6MVkgkZLr7qsDIHjJKRyCOhAQ28h7suYtJXsQnAnmnF+jihDZDIhY4mawembR0/Ohk+fPHtyNnzz6mlg",
-	"QAUFkWhG4iycCnFgPpnkV8R7mIFjSFViXHor4yxK8JigYN/cHCAx45cCNQN9JUi/63WcG7/9e//7b//p",
-	"P/rtX/693/6H/9t/oELG50PKhpXhgTcA1zbHSwT3qjkB4C+MQrw0mJUxucRxWMgbr9kbzBIwx1dD/R7/",
-	"TERq7YXUVLQpSz/6qyxHdO8B9DoeEVuRayyJUo7oziCBMvIpW0l+Bu+2iv5iYuIOCeVMxnSUQIah1mZD",
-	"Y6iub5WbPWv8m4f2yWtTuDjUrRXGGvIrE4fvS5UZUwr2CoB0QtE2ZoVub6b3AhRsgI8nedHqr9zmJo17",
-	"6DQDqiy6D3SXDZPEZ58Qpu2DLUWPMAMgEfNm1AS62v1041nIpp+8fvF8/aafRFjMtBzySUISom63e0eg",
-	"UUIjqdgEbiXxSVqpkvUJHeMo0vgHumUdQ4F+/SVlIb8M1MQZsaoHA+fIihMwZcLcHCgL3fgkM4LiJCIl",
-	"8XWvJh+uY0KXug1Hr2jTD9qTeeU6wbiBZCWI1o8VNYN7XUhS683V/x4AnHjPYNti9AVHFrfuAeqBl3bQ",
-	"C/c66GulhANn8QLn7Bh+0GQE7wca83/QOBkAZCtgYAFl8NNdeMdd+FWPZ9A46XRag4ZJMhCDxonzneug",
-	"2Nt17wEKBo1BI6hQNQezYtagz8chl5CaPBzhCLN1KGsWVVlyXY/DyGW0TLvDkRD4b21rVE+9FOCPV+hj",
-	"LqRWyPquskZ+/uLsyee/2JEyhjJkPyVPlZRoa+1XIuLF6ZuzL7egwfpR6oV5pA6gxEsiDcdDzqKlL2s5",
-	"WiIcqt0H0pXHAnoHKFKbPE6Xas9akzYY8kAjvnBGEPQBTQRRT7JppJsPtDlTO0Pdfk6Wop4QdsDLq+2K",
-	"M75oJxAWiHkynVmwFgMGbGGdIW+Ea/DYzT8+J7HScbIybGNvQNRCgviIKGTaDXsaLHpdSxeXEp0sM/S2",
-	"tzrNj1xNu/JU9SOQR6DbjTUv0xZkrULGzd7mc+Nl9TP/BNwR2mzhidSl/uB4JCMQe7Zn5JRrtzmuLP03",
-	"r8hxu0Z+d6byyAGIyiHH6xWlbLiqo0BqZklgr21bC3SKrtLbbvv43fte6/i6ORh07F/96woYAkuuLvkA",
-	"02E51K3pPQ7QM30BWeB3sLZHRIOrY6jI1crGpOk+QBjc1tiKRlvgzricUTYtAInkVfX9tVWsBtdxSFi4",
-	"4HTVHg6+eHyGoPOkeSZIraEMhc3g5EiOMANBU3ATHqj93VIjtM8edg/r8fMi5rdnSqmX1zSkFjH/kGaU",
-	"okxthLV9h90+w8aq1Ta35CimIdGUp9GtDjrVN1l9ry/zGAVJJGMcmNG7r6UCRfxSo5pB0naIsJ6CGZ3O",
-	"YCdSnQNIY0tJFGkXVvn1gVqMSx4LuadmMCLSgpDpm416KBoX/kn5XixLmKOb2ZUpH29tVS5ivsamTL9x",
-	"Sxalg9jG6JpSTiUFAN3cL4xNLw9bzaCLOvc66KHGdbPt+tU0Dpjv+Uvw77Da33GIFjiWS+W/gXcHcqeF",
-	"SGfaQQEUDZ4mcravs+QCI60GjDP0ORbyi5dndwQSYxwR1Ezf/9d/hXqGqHzt1Qb1p7GpvBuO09K7Yf0K",
-	"Rz7RljioCK3rSgWyC7w0eGRQqoiaVkBlXxRqsffK5ZBVeBJd/0gyn75aV3xtsoGNElAqLm0vXTBKawWO",
-	"cl/dQhoWjFzb0d4RkGnz67Rp+nopJIheSSmj4YwnsfBWfuibEGGhMPo900TwFMyIsrYSQTK0CrRIhEWk",
-	"JAzACy9xHLZQsgCJotHZC90BDr1kKlYKh3rPjrBYxXGhaTSTFtnHEA8B5G1Q8BM8p9HSCJVUl8yhow4z",
-	"e8x+S+364GTAtL41CmO0tF9Kz1nGnIlkThCVLaObuU5yNb3r+SVDIQmh0ZjzWMiVDdQZMJuy0ut2C1u0",
-	"192RFs7PIWeJAOmHs8rSVTG11/A0CMXP1LOlN8ZEtzKtYqMvgU9Aq4dq9+fWSuJzYpgY3tICfUVZwhOh",
-	"vIcRHp/rsJpAY7zoIDtfR/lQqVv3zpNRRNypuv9pDrq/2+lm5qTuv1MalF81QEc5WeQ3vaRZUVsAfJCr",
-	"d4BfskK/3Blbeq10ZkqlrwjGoq1XPiLpnAy/5axqr2gd9OT0+Smc4KBvwdZNw71qa4I3O06k2hcADetW",
-	"c7w5e5hXu6eCYsUnbDrDtIa/qWz/89uzh/Xra1rEcPOHtIld6j6wAajHekMT0Fm8rY1AeMcaM9D5zi0Z",
-	"guAq7Mo/MX5HKuCbgmivpfiB4IbuA/TV2yha9fglXrYXMZd8zKM0XtUM4E3B3uaRK03COVlWhIkQ3JDF",
-	"rM7J0o0OaabJYkQ6NW6bMJEmZFEnaNYMFhRgC7QAV3Pij5rVjJnpT1fGptz3q72MBdEBqeB9+uT1vo5M",
-	"dRazBZQJaG8ArGGBprwKMxkv3cDU+qBUMd0xVSsVFnGr4jzcE4wveVNufLp8lp0LpFecgZWOm1cf3LnR",
-	"Zp9Vu8b+9scoqmTDmtPJkv71HFv7T2L9x8s+83etObfaOvOZOUWZ4jK3u8eKG98fPy8Hb6tD3ZWhZ28c",
-	"dU20co2nuiJcWDjvy599FjR23nrJRXPcMJ8vocbmn+yqdX1V0spaj3SrFJM3r56mSlebShAWqX1a5Hz0",
-	"5ui5N8hISQdRKw+llID7MTHlY2LKB05MqQmrd7NcEt3s0kklMS9Nt4s981DW/ZiHyrhv968Di7TpFwNi",
-	"xhc5KRATRi59+/9j/snH/JPfg/wTVw3B4eknb8V8Fr77Tv0xm4vOuyqV5EtUWZllsnX7ws2TUW6qu/W7",
-	"bq62N8ldqaQZnUHM0CS2cGbcaI0CrdSqxkjuDNgrAwJtETRiInh0YY540SKmF1iSNJlP6T2LwzxaouD0",
-	"6dMXXw9fvnrys9Ozx8MXb84+e/Hm+aOgEKWtkR9z00lzs2k+5rRsndOyPonky2enD9uvvzztH90rJrfk",
-	"UlpMIIOwcbxcQJpDsfKr4LpfzgQZDw/Of3WsmzCsKfXqH91bM6KPOTEfc2I+5sT8MeXEeJskHNZ52cdc",
-	"kg+WS7K9dbjrpJNbbS3wp5DzceO0DW/7jbUb1pt2kcuBSN/1aX/tMn3MjviYHfExO6IqO2KzBjQfUyc+",
-	"pk58TJ3Ytd1TmWPh4obUV5+/T8kPKw7+c5kPNwsd3A8PJt1xf3SMPyWHk3u9baMHH1MlaqZKlI9tlTZ7",
-	"Stm5BzcAYJa4qGrSGRNI1sVRGtgUUo0rfe56P0vs7nQ6WZE8DtV2RVZMFzJ6M3CTRM4KIyzjGGFBVgeM",
-	"Tp9ks26kY0TZ+Yn5tDLwWIgCRSWP6bcg307QZxr7SAP1K0LOlPo2SP15cvUo90U0PByfHS9+2p//Mr7/",
-	"1dXXvdH+RW/zpqS9dr9/46ak5UZKB7vo+1dEMPaM2YspWwE58UzrJLsQcwyme8olukBFm/TwCm8D/LYS",
-	"qjdtSqm0SHvEZbV3W2GVuK6tZS3dOmGh2IoyBCjpD1xYRa0TS2e5fi93PfKS0Y2exqQHNUsg9PMVIzyF",
-	"0BdYvERI8FzTgZol2mCUW41wu+YuCWSi7HibQVPWcgvaXr9mvQkcolXpKbDYdFVNmIKSqom+ozdJPjDS",
-	"36JVkwNMbClJt2fLkfh5ri/ySG4aigxY1as2ldQ5AZhbpnerFFTN5q4rdFgtDXPD86wPIoY92VDV0nB1",
-	"//LVTTo2FJ2b+aQFuVpDFm6GSFeSa+vCKxu93dnIK3fk5l1O7ZtX7gY/NupmXecy228diKh+3UqCdpX3",
-	"9/1uWE+iHbnU2UJLD7hXzQ39p7GB/XMHlx+gdq8KOrTGdm/3trBbNiFg849vY5JU+l9uiLVyA73fSZTJ",
-	"E9SE04x8bNuWgWRZgUKjOurzDRoXoqB4oVwrZQPrOHtrwBYkzlrpNDEEC/gEBasSDQMdaEqRW5cLsvcA",
-	"BXcDG0yCCPaA8Un6ap3ZElEhSZhFiIP3g8bdQeME9brd66CDXmn4xxBdznhESp0a7xommBLYfCf9bldv",
-	"JHf+He/fLF8ei3COF2/13nin10etLqz8M86o5LGn9X4OznbDfrW340VucIa0ZZfdMpKtkxDQrWy8AjGG",
-	"NcM9Pjm4mWEFX4qwJGy8HM7zxPXu92t3iZkTIYrNWhv8vFH1yUya2FODhJ0zfsnAPm60GqH6d+7oAH72",
-	"KxZf0ZI+BYPDKYPQjOZQ9UWFRu/WGQ4d9FhJAx3QkTPCNByrgBppKuH0NiY40pnTOEJK6EUEcOSaWKDg",
-	"5YvXJu/Cbur99zS8To/c9t/bTa9+lUTIAIWciJauPndaJtrMHiuTdFNWKlCySBtbMSc3o4Mezxdy2TLv",
-	"UE/CbYAKmxv5HWGi4XmN7urfWnjEOrrkTbJJRhEde6L4M37JEJbISU+BW/dNR9paOfG34Niu8BMdIWX5",
-	"y9uTxozZ7Xjj8nZ5cxX2Snmfb+gourJ2K2dxA3G8+uQ6F8IHjVTqorsZ0rd5B8jHvLTMDjrvHeYzH7yi",
-	"NJUPVWy/tmflim2wmfXo7pFN5sjvNDlrt5Y5duI75TT7Dfwn9z078qFug4+3YtzcGekfA6euZ83yAiej",
-	"VAN8EWMdod1AKC0izG66kgVutK/08eMZ9fXFBD/B+AQAGUNDAur4Ei6w1G+g4gTBqSj6zT/6+8pIh/9O",
-	"YpJrWKP+1gWFthg1b9voC6V1eCNIbCqLatvSB9+fLb2VfbyIKY+pXK5vPls3AFUnJJzFgnPaPiUmN0M+",
-	"tnGWZpeqd4t21878pXqlm4cdKLrNOWe/m29NfLsRP++8r5nfXWgvdydtr7uct9TUXAXR5uP1oy3Xpyjj",
-	"7LsrCd+GTSthel9LHENjC3NHBpumHI+gWD4VIKHLpfd2l+rq5VkovszLtBEf/Xk+gpp+Tt9dyLc49BYR",
-	"mNyM3JvHPI7JWLZnPBakPYIw7HJ9SkcxqOnT5TGP1rbNKHScUIv8Sj1WO1rneUF2mliV4dPdJMNH8UDZ",
-	"LBlBLw9nRg76uQk5yNd76GZU3fbxsNN+98kP1jpz6UeddavaFS9N1OImwsUzjb5D+EUxQOKX53hKhoJ+",
-	"m7+178+gKzU6722hD2GIWXPzhfZNMzqqpm5HxnuliLHxbHMD5C07teG7EyTt8rXyXBsqhiGJ9FH4irQI",
-	"jnAYoiYjUyzpBVE/hCRMxnKvg547dYmSTzU4IYSCAisr654W7Gpoqcz09UTL90hIsw2r2qLhiI7Jn1cf",
-	"WCnpmu/i/PYv/nwwEO8++XP7D++p1TTmycKbR/CMX5A0CV3H66lAcD9qBhBygj+EhWrCim6dZAMX8tO9",
-	"5pzUt2Ez1eCbQHvdzRzce+CmzZsqAoFIsaGOV8G0hcQLSPregZ4B12jVkWDa5tsQC7C6EB1tQoN9iJmC",
-	"ewTtctKkfxhmBxmUFBSo5wIbXJVCA6jqc8aTdNUucJQQyL6V3GBIOf3yTetF07K1WLnb7/Y/bXd77e4u",
-	"Eg5+D9QvXd8nHHzXFap6g+IznydfoO+UMZ6wMZkTJn3JkyElbLzprLkvPbWvMPAcpKqyVJIriZrPcHwe",
-	"8ktWyBZVN9jE4JgIZacKhCXq9k+6XWh0BRgtI54oD18Xgna2ylrsbXXeFPr3mY6U614OsBegIqHp5pcR",
-	"VsCQyUg53n2uYz33Xc/vihFNYj73DsgU9leNqL+DEUkqo4Lp+Qwr4hm4LJyh11gmcQh1z+XMt3WnDr2d",
-	"nDpoIjOOd+c045dWtsE2OyWos9/KxcQ4imzLLwqNkNJ2HU1Bp4xAoidwpdxroQDgZqDCRF9tU6YhaFoo",
-	"gPYg+mK+U4gbIMNRZKIykJYHj+RDZPqO8iatHt4u4garROD2cYTCWx/HMY/9ko6oS2jEQ8glMJnBmOEp",
-	"kIBOXz5BTR2tbSGcyFlLz3ELZn/vBGEkkgWJBbHlpwMW647BNoB5+vLJHQ0DFBKJaTRonKD3gwZ8WP17",
-	"0Oh0OoPG9bXiB7wo5xLoxyCmxUMtHS5wRMOhSVdRd+sBpo6ZUubpTF2X2h1nb9xgaWASH+kniythXlh3",
-	"KR6l3y/E7GB8HlxtqaRQC83xeEYZaccEh+oXaCWmLT1z5odGRChTiUoDIIbZlHTQY1hXaPCF2XLAbNUb",
-	"rK+txAcfgQqT+gG9fjroC6PoYIYFGuM4XuqiPV3wFBJIViZ4PBswWzdjKjVhOVsQ1ZaXHM15TNA5ZaE4",
-	"gQB3ihVnbgfyrDU2ivj4XCCsa0Zb5kDdPXBOH2lCHwdzYajrC7R9ZIoL9vRbc0f1MWC9mHaoOl3+juYZ",
-	"ImRnwAbsO6Rfgr4zw/xuwL5rt9vw/9Tlw24XfYeCAjcGqDnCgM2P50SqeTX7S4kxe+83grNAiTUmksWC",
-	"x0q8zklI8VDxT+DcaU6xnV/UjA2TOApA9IHTNGRcDo3Pp37WTUyHIRVw2qR+ghppNtWwf+7r7AcNcsYQ",
-	"j/gFAWw4sJXdS4DyBsVZ6SWjqH1P2UvFp1ATO+YTzBmak/mIxIgn0nCvQCEfJ0oEkRDFiolNOoM+cFIC",
-	"BWY42CvMol2Fws8W3kL9ruHT7PbNflGrPDTTon61Ps+QMuMmqV8ll4viXedk6f4kBId1I8UfQ8IoMU8Z",
-	"qBk6ZcpCyN3qrj3MF0MvThM5AwGcVtToPr/IpLW0LAAbSObQqE605Eks9pDh157i14TZ1+Q5Ay/o8Jws",
-	"XQKcn9K70s7s6WS4M7ludiwlfb1zRDKZ0DFVM2FjE63C7xCQSZ87UM9NeDyiYahJgCCwy+nKr8nRBCxf",
-	"3CJ0Ufwlu00jZMKizXBM9Ji1wHB+db+pfzErABsT0CtBiJEwABEFrWO0tNOb2to1w3kizWtMtb9L/VjE",
-	"E/fjKVcCLl+eCsGHORiCccTNU44DN5ScDyN+CS+3YIrpa+xEH6qJVpMx4QkrzE/6kx527qeYhGS+0F8v",
-	"7ScXJ8fwbfrBI/VB3fI8tzL2+rG6PuZsElG9EQWRyWJosqX0KEMSUSieVy8ICdYrbRpgDCU2XFuk0U5t",
-	"8XdnPYuX3GkvXlN/k7lZvXSCOSPlSXC+kL+wwNlm6QHTKxWilw5DS3B9rd/XW3oR87GyAEaRFrAw6al4",
-	"hfwtgAORRmoY9bcH5CtzzWaMDs1Gz8Si80NWoDiMiTJwgLcdtWzeq7ucplmpTmGj+qBNNIVVMrW07gwY",
-	"JnCn2F7SaFAwDQD+5Lk2p2KO5XjmXoIYVMLwBabgz5WuQcMm2LaOgE13nSOB0/xbO1A1tXmxrHjAStw+",
-	"cG2sVIEuLdcMk/49JFdjQkJHiFjIBHI1w4mQrnjRT8TK1DJCxoTChqNELLX05cM5ZsshllKxpDBscmQt",
-	"FanM4yhATR0PtvneUL5r7tQMZa0pMPuCjEugL/8EU0fimL/s8wdGx7hzzfgw/dumKBc1tOG/jO9K66U7",
-	"NVatY5Fr1C4wiFkaMlffoPtwU40Vo2h2fMSyX5HTxM7fyn5T7qTXfCs8B5l6ReMNfNCS7Zb2n0+HAcFh",
-	"x3JzXmU+VWG3OVcKBpjJNfRYbc6V8jMeIwt+zYwJh1ZjODjUZr+ULQm4rWwKFH+2xXGp+rdpFs5k5ZS/",
-	"za4sTHFe9edu0prfop7nFH/6o/O1nNoHOPmcSkoR7Y0doPHsta7Mfdb+UtCn6p6SQtSBHNCCsMYFjddo",
-	"NfKaAhbJUQ+mKLEk5aDq0KcJCmtvrhZ+tfa1eosj7XJ/psKuiCqfyrp0CnKiTlHsSjqbLMvgNDEvqrJR",
-	"OJJK86kVGrAKZXmU9g1wuKfsFzgnvplboM82F4V7HLNXjavoE5jftEtg3+B8O7MMnT4FznXXLnSpypuF",
-	"5iseq7CRi+pbo1DNbc5eggn1mnSeKykfee0ozxWHzCoryu114NyeM6zSpcpYtqQKzUykHFFSMtmyicLP",
-	"HrNH59qVzBin50DJsyv1I8gKErxGYel3ZRM6PxbsnfKV1Epy2yPktaRzpWgjFS9BhmEuYFpWl/ngab6Y",
-	"xzmh8EcjT9EsmWOWBbdMSKuFBJ7AEbeY8UuLB+dDufBG/3xnb6nZ44+JWrOZhqgJ54lUB4+Cn7df6Uvt",
-	"J2GAZgSHJN5roUVM9Lkh09BmsYmW5anr9n7y6N4v7n99+PPelwfPP/1p/9XR2fHPur/86uHaML4VbRAf",
-	"rBFkfJ5E0c9Ab3vH95PXL57rk1B9zqmDKi+foINOF0DeGNewA+o7EHkL7ElIgPBiEVGij19ttBEPWGDi",
-	"SIIjjOzdCHABCRsT28FHEoYCzJYvJiforQ7VQTARCNfhuhZKyX9n0ZO1gaZe+67yVKZyNsByNzD6p2FI",
-	"KlY9LdSztj5nI47jkLIpwuox1ASIlbHSpDArMZnERMyQxiFDguCIhLaDtWJWfXJYOMZMi3WqE1LMPXcE",
-	"ovnz+l6/ZsqrFk3+L6Q+jHRGrQw+NhVI8jzX8gVh2Fu9o1X46rn8hlNmnCRT3rjgPEJNyNxBv/n1v3DQ",
-	"/CwunfUbeaxRslj+VAeKmHQ1oy1jqgPEVNhRzio405UO6l1drnItKX8D9CIrwdkbCU80SI6T9zCK+aVJ",
-	"MAmSOAo6qLhYLOu/MGDqNqeBAw1gOm1g38BbjPD4vIUuZ3Q8s3Vlps2mQ5F6Tk325YywAVOOljICeUh0",
-	"kWicEOVLpYTonqYM8US2+aQ90jtBE9JCIhnPEBbolMlZzBd0vNfSx3w6HwNSaLCJ2wfqP3+mo5x7atzw",
-	"aUSZkfHkSp9foJgnknRQYAKi2UioHDBFD2UosDkmlAXIVEy04AC4hUbLLH/ncsbtGiAqtXzJ79DsRT7Q",
-	"OHgxisgETi0tKeU4QAHRrh6WSTb3a7auPjkFRaim0kyYGmALRggvgqPVqtmsBV7mMlhVhxCZowsSdyxd",
-	"fhAqxZ/5Vj8Luq9Iz0oaAQp/33Jwrf4f2kX3SyN3XUz4Fc6ZoVFuIoopAr+86i7u/2LF/9QBUKtE0LJz",
-	"dUcUAkdvXj1t6QM2yGcyzI6NlHj51cPHSvJFEVGL2HzdP7q3twLlSwvurLHAfuqo/3gcgT9Nwx/hxWK4",
-	"MCJDad/+PbC908/86PHxMxLNOO6/uLz4PH787Own0+Thl5iTr3ry/ptXX4+SL37yWsjL9viZ73ljb/5I",
-	"Eauvuxz1IyD4hwenP+x//sP+50W++GH/c7ygP+x/rnhD/WG444f9z2FEP+x/bjnEvlssOBMEQiM/gqYz",
-	"8DsgJP5ITQgNP1nEfEIj8gnY/5/wySSiDJxAIoS5XU38jzZkgvu947Wd9HTcx8aScnsrt/Vbrgiqq4oe",
-	"8pA8Nlt8bcps0fIGIQIUhDlh2cxAAVaJfY+ZUy3DytFSnY+nDGxHIVgI/1SR3BFogafEiL4m6EOzSQbM",
-	"gOiDWOaJfKBPfEdc0RwTNKUX+gB4qWu08TQmpNjjvHE6etjrH1wtv/2zDRdft/paBxhbLaDsXjdgevkZ",
-	"GhE1DWlQaeeiqsCkdX2MlxFmngyGlSltfcid3DilLTdhOfDemGf5oBMe207h3pcYoNUh3FBahkd4qfUW",
-	"pJ9GWKg36swygqYxZlIZQdCOCkcGuWNG5lbzxgmD9h/KVd4rtWRYU8/s0vFCBxLUe3WLrSZG1lvXjbbG",
-	"mCEhaRQphgfK9KYtGsoG+YOHpF5fuK2y8zRM7LbZToqHngLWTC1IQbXcc87kLPKm00Hw1teckCr/U7vw",
-	"WVM4i44PyPnNsSKz0GD+uKbRlmLXVSfsp2j20MhvQWK9cJ4Kg3qfrJO765lrm867OvFwq126Au4AiC1u",
-	"QDttdtnyuzwHeaBZ7EZJiRmjbaoZHbBlrPffSA1YtDRQudqUFhC7iSWKCBYa04NPbBxJtGyEQOnMMWeW",
-	"97xqM73qxydyKiHXI6dUYJcEd4MWgpZ9eCwNjolaKzibJRN6dRdgg4K7CxzLuwVs1rurSwB61fE2sQli",
-	"XK3xGQD4m09UFUb4qQvRjZrBsUHznh1058GeNVsE0eCS80q8770WGhF5SQhDPc0GB71wPY62M69rjUt7",
-	"PGiGUnNT+IvTnRCOMGx/x7Z8TIvVm/6q9L0dlKUXCH0tsRRlW0Op5+rE6Y0R5HQB0Gi5oVwF4r5Qz34G",
-	"autG6b/wslf80qcPJa+upN94sPLb/MuKfQVW8xrMPFAEb3LmrlU/KRnGCumwHnPsczimMS0HmiYR87Db",
-	"1XmgI35B9pTNM46wEJ4Ya6K2jKeiWL+lB2857B4Uu+fXwTUA39ljt0GZ3eHV1dpiLw/snntiWkl2/3iL",
-	"V+vziCpyjwrk1jQ+SkWh9SAh7Elt5RCPuv0WZJCo5TnqHurWc2lukT6605mNaYR5zJMo1McuexvPT4Gt",
-	"bYFq4QTbtGU0K++MI53eutxuxYRX4IZ0TphQeiZWDi64rep+sO5doaqrSWY8iR34KOdYXoC5dU6WeVlb",
-	"UYTio/OphpQq0/mc4JgI2Y4xO1eGjzKbaaRTwOc0iqgJvJoqHHDCGYdtjC6xrtAJPWbP4qibR7c5rIUY",
-	"uzg+ytsUYLLXee44z7+9Os8V8RCOoG3g8VFDv7AuE7zShkbB7sPjGRlC/eawZ9JixNqWsB7x5LznaH7D",
-	"94S+5w/r+ii6E08B0rvekykCno+AXr8uBSRVLpuqYKOWrluNCY2F1GQMt1PndjNd6z3p3fuw0U8ghBGE",
-	"eKmjvoHa4oFG6UzG50Tq0HUsrTNr7GoSus2FIj7G0YCpX1oo+MUvfvGL9rNn7UePzr788uTZs5PXr4O9",
-	"B/pDuhQga95ofnYS8ZQoMbSck2WgiyVoiJq6nYC6XWvoSypnPAHHZ89TNlu0U/yojS5G5A0meRHz+UJ6",
-	"Wfd+d4cuvQGVb+rDDlE4huwf1vxUTLDgjLKpj+L7tV5SEEw6zc42wspPh29zFXd7lRRpVUgpzxgy797s",
-	"wdz6lnZVTdGZiIfK3vM4tP2rq8C2lTM2I2QwKpNxr4WCQ3XdpuyOlukxqfXgUhsDCye75I5AgDjTQsGR",
-	"eoE2QFxV3L+6arQah/C/R1dXeYV7BD+vVbgOmpnHTmM2+sgnNgAB3ajV1vSED9aFX+/ttg+Kroc/ujmU",
-	"12GtvXJOma8xLSOXAWoyrqdH2RkmHKvT2yFkG6AmVKxJatt7aWgANOeKaXiiy0wX0xiHOoV+RqfKRlYP",
-	"tPK1xGbxGbkE3of3g10ID+eZQN/kR0WoSgGBYWgLCuKF0v6mhhYSOAZYb+zWMIMUERuHWcutOjaJXOr8",
-	"ZheXF4LWNrkpTTor1Oaae3yHKll1+I74/UbBVV8c1C62O+NpWNRMiGHuQm222+3DStQ1uHElzAc8JU/5",
-	"tEK0mDo8Je/WpSqt3Kvrmc0kgBdf9ulWL6s0lwuhf2UsaWjzTAemeWggR3ttZWWZOxC8FzUfRjgJM61Q",
-	"OBi4oSW+MYlHbY0hcVtEhhsSFxMcZmdjTkWuS982xNQHWa3BISt9iON7OwOxXIeQXn0QOfd2h3ec6HSO",
-	"0zouk8nDwvSoWGOMu5N93+lTlztxNBn6uZHsX/T2xzMs97P58p6elt2gYgQHeBDproXzOqOAV6LRUpL8",
-	"YPKxA4k0exU1Xr9ehKCIftmrFzarODg5S/vcZ0YiwuJch/992Of+c8qCg5L/yBO2SKQ5MWrpzRQqx0og",
-	"ysZREhZSAPq9HXs0pdPrLZ0Yvygp7Uto6yZR+gblUFF2rq03LIpV+7repIgK1t2oLVux594mmdkWemlF",
-	"kt6XZ2cvLXaAwycxGRN6UVw9P2BaFiitAV1v6l/W8iykxkOiejqfzXx3gDleLNQS8ImNDtjOgelujMmY",
-	"x2FxN1og6X63fwiCsVvR6W1n+LrOWrpgu46VUUDezWX82qhpYfIcKZmuwffuQbv8ltceJbG8rXFoMSqL",
-	"h5+Qb8UnKAFokYhPRQsxcqmEOHy5g15iIVDAyJUcjpNY8DhQezaw/7Yd99QN8DbTz9B0dY+w0D+Xbc8b",
-	"AmQao9eXVpLRmpcCB73eesinCmhL96W15p14C2DSsAR490gLZ13Now8EzJaoRKl0wC4tYKVrw1Shb6s9",
-	"2S+1vTzsW5g6e6ZgUecaGLow5bsWnvT6R10XkFVDNTaua+NxviJzTEEHuONDz/ASTXAUIRHR6UxC2UnE",
-	"L9G3JOYGL4a1J3DNBH8EkTIi9fA7P1QbID8E5lmW/5/HwcwBs7FihrIPBHMtWFk1wqVDhYG1LH98Cxt8",
-	"C1F/M7zIjGpyQeIy8NsO4RuLHWLzNH7h+NVZqFhwNMF5M/Gw3qT8/qBFrkgUSbOG16aIGBTCoLDWwQMD",
-	"8TmRJL7EcSh2kEsCdbWV6ZZfzzQ+boqhKuiUtSlTVr0wwAFnL85elssZKmsmCliZhQmLoUWUuoi6v/n1",
-	"Pz8EbInXr1+4ZQHSuWkcYTrPymqeUpZcdUJ+R7SUtaYcLqibKjn/GyFoO/13q90Dbad7eFjL/Zqdesvh",
-	"Rq0laiUUOrjbsCOcxrgZZsDKRrqb2kdmD3nwC8M5ZYGBytO8b4JpD+y5GVRIaglAdUcw524aA4DZOVnm",
-	"mNwoWh3vfFcsbq1xnODsWo+BEWioIb1NFavDyX2ZtLQqMJHu0FzUNGrO/gasedg92HuAMAoy8A3d6xAz",
-	"xAiFDaY+pr7FzJmh+9qWLXKhMUyI+nPAUtBiIfnCBuBz9aCZGWLr5NO65nz02N5WZjFBxklM5fK1mj5j",
-	"nkCf+lNvCtFpuRjRCoyffH2GeAyAeudkiZqBOG9Di361vLA6ICfg5RkpMykXehX5OSX1P6rnBunHOoCI",
-	"AGjO6k+beXvSsKU9Q3N/9l28oF+RZeP6GvoMTbjnq9kn1ZdMiMas2InttiBa1n0UziJmx2lGN7RMezi9",
-	"spDxK1omoVA9ljkYHaQmgTAJVaFK5JXy2tO2ds7UD1gzyBVjnqDPYKqRLjJWtxgwQN3OLijOTWAms6ro",
-	"1Cxs9YfS9UbPNAqBepGpkXcQkIQNcx12e2rTwPUBY5y188O0sIyH3YMOgiR2PVfaNq7wBh6ghbkzhjzz",
-	"AYNYnPK3wK/soDd2bXIkxQRl4OEnyFZSWcDHYIbFMHtA5wTgAZvr4JfENLJ1zxBRSO/U+9XA5DZS/wZG",
-	"qqa00WpckFholut2ep2u2g1Qu7agyinrdDsHcCokZ7A7oVgQOyip8OuU+NrsRxHK3dmCEqdWCoWlBqF2",
-	"ZpiYum3Hs20AFZr5n4SwCwvAr0q5mFlS3+53uyaB28JKQ6X8GN6wD4BBrtpLHdu3LrK1AaFNX7I11rTf",
-	"68un9adI0VUoz8p+7+XO2KqSTu0CV4MfuyUHfoKu310bQYlvAJoLSwNizWOpuszQUYx22O1VfStd3P03",
-	"LsYRPHSw/qHPU5Ci61bjqM4TbxzsDVc1AYu4Suntu+vW+5zGePvu+l2rIZL5HMfLxklDTYLB8nXHrBYK",
-	"TwVoztwOUjO/MB3CfRDbpjTf8im6nNGIIMYvEQUDInib8kgLGbbaC1DT4OmPeKLcMyVk1M7ee6DxEQm0",
-	"7TFdfaCpBaBCr956pslQatl9xsPlZvvuFnbb2p20gy1Ue3O4s/W1kul6O2TGtHJpr0vSq/e9z+Ifosza",
-	"gcSqI62MsOqulyKf4dBg1HxA+XbYq/HEGedPAZBMPdDvr38gx8i6quV7kKUvk1FEBZQ+15Sl1y2PlQI9",
-	"m7V8jYivDviJhDrPxYLg2Dk01djrxkgmsem9bL2hlaLykf5Saacfeqpfiakt/v1mM0366ieec/k5gOd9",
-	"D7yip3EDVlGGrcUJh+/5SM1uyW2JJ2FDfX2ReNS2xnufUBKFGgzLNOu3GjlI5WOwHxiZGqBxRDAY8PMH",
-	"thWOo6ip0Pp5bzXXmaZdu1HQtl/DGuWixHbCQrzMqZlOhZDXGX+Sm2duXbN2v7/hb6RSWRJFPgWqf68z",
-	"kytU5vFHlXkzWfbHrGNfafm0hY41wae2Di+tVbIAsIbnxDZpy6c/6JwHETwAiCRA3QA4Fdhh2p2iTEhg",
-	"/UoNbNq3PlOv+qiBPzQnvZZ8AYUAgNpnEl84QxhlBXKWp2zgcgs97C7yKj38gkVLk+xGolCkSJGarx5U",
-	"8B+a8CiCGkAUE12YD2g7u2HKmyvoNGvGhJnd5J/u/Xb3Xn0h7yHsNnSqm1raq58TcZBG0tNsPr+C6zsK",
-	"rnVb81Ol9SwcInDPH53a6x6vf8CdpYcWHHsbnfnhFR9oIx6jmMzxIhNTyCakeYTVCt2nG5G250kk6SKi",
-	"JHaj49UiAeqSn6UP7Ti8neWd9FqNjLThgsRzGtmSzg3CvwVyXxNZa2vcEciZGECF1Nku9KPa3UXAGZem",
-	"W0+vy40fVPsaszJn5undgv76r8rEnagRYJNBBA0lU/MB/rKjGy0HTBfgIT6xWD9yRoSp4xWIZjk/gYfh",
-	"A7SPet1uF8p2BfRFa8FX+GLA7EErUAeAQeazPpJRM+RjsT/njCw78xD913+Psn0h9jroDJ8TgchkQsZy",
-	"wKotBjimqy0g1I67gf3wPYiGHdsTH4XbH5In/MGdEHIDYVjU7pAasU6L64RnrbYLsrSEtBLbTp1oQWLK",
-	"Q9SEuhJBL8jeA3sch/qHaMaTWKARmfCYoABS9oI01eRXCYmXWaaJoDr5KuPxnaAyqZkuRDaz2idLPrkq",
-	"k8/4ZRWpMJB1pG6OqaRYYFdCpeiulGvZLAiG7mZx0k9Hp2F/23NMWal0wQIgmGQ/DVGQgbMBPIdIxqZJ",
-	"y0mvdx/4mupgZMUy6umsmLpN/ZyMjz0yzzQx1XeChKOh6QpJpTA5RAYaQ/PG77nk+9By6SGOojwYoc4c",
-	"WpA4lVb8AgDa9fzVklBrXYxdZ8uYQh6Ten3QaoywINBUy4HAXlAXAfui16jv9fcgY3aoM55t2rF2stRM",
-	"GG9+ThlttGxg4F3lBqRcr1av66ufsBmotstCZXjBofGS0OlMNk56G1gV7lLU3Fp/9AkyKf9WOSUmI8bL",
-	"1DfPQ6nJtTthvDybbco1Zqy3kkaS38zdP+HNvOGirPEKfu+N/jphvZuE8szxV31WLLWZL7bNs03mLYee",
-	"pLVajEtk2vOdoF63o/6/HqLmQprDYSu7vnhz+urR8OGXp8+fP346/Oz09ePhm1dPX0NXSvYACULQ6dOn",
-	"L74evnz1/7H37sttHFne4KvkYrdDgLsAAiApi2A4vqUlWVZbttQS1e7ugReVqEoCaRYyMZUJUugeR8yf",
-	"+/fGRswbfPseO2/ST/JFnpNZlQVU4UIQutCYiWiLhbrk9XdOnsvvvPzLxeXzwev3l9++fv/Tswbi3l3c",
-	"p8BoVrZmfoZKoBVN+sZs8hAjpk23yfu3rx4pMpZKV3YPQrzD8g6EJJbMGy9bgeVT6EKAH+v8QouqzpGa",
-	"iwjY+0qjJS/UtYJS+J5TJ6evlCnoqWhUSowEqocvnl+Sf7oF9duRcwCBUmstS1yrvkCMyeLpGxi7rGWK",
-	"RV6AuM28C1prDcKmrUfTlN1wdmurCbl+PLJkWX1h4/JjCZNiK8TY9Kw3r9+VvNFso3m4wmL0zozRDoIx",
-	"P/2Y6ehsreS8YwmLYEb2a/pZOKU5ePDky0k3qMlr++Ht+zEX0VumZkmlBSiFX339/aEFCn5sWPiO6Whc",
-	"uYXzrbshXCzHI5TumEOcwKeK1MtryYmY2PJ+gLBVh4JVB90XbPdz7uF0+3tViD/zHfOW0XhPYTR3j6Bp",
-	"kYtsBzsOWpppqqRuVKgs6czuEKMs9QWfWCahPEXR6N0h+NOwhHTT/dSaxGGDRFQYFWnIiM0mt2oS11Az",
-	"VQoM07F1DmGlY7H5Eb9BLc1rGb4Crs5EYtRmuNU+pphWWBRqpkIDSyy5WqFw7R7Rk23dLIF2a8vt/oJ3",
-	"HgIk+iXqNwXFs/2DIlItZP7xEft9hg99nnYGxXQh8OCRIm7hO68cwAgXI8L1HkwD/kKxZaEdgEGhZ66X",
-	"QfEcS8lyPe6LTawKgt0+NMsCnqG3tSxA+FamfVa5VGwZ6/t2qXjcrBjtv+SBlGaZDayzz96zAbx6pfNx",
-	"1de++uqrr44//O0fNfRezlLmgL0b1Ipp5o59xzTiJKglVOkBsHuUQGVGwplVpPsNSFAGhYpa7Qy1NaOT",
-	"5jWbN4H0i0fX9rqRsbeCpYOMrA47u6zcWl42ZG7DJ8F5qpTrEDhUi1JlX/4df11UJUdkig66d8jTBQIA",
-	"zN9PmZ6l4nDCvN+QuEelJ8vs0s6qc6k58rJAxWBglYkonU9B7dWQP0TqF8/fNbunj5svnv6IVsXFZRCU",
-	"Q9DuDjB/o9fUdXOayl+bz/968eObV8/b3v9ZtFjeuNvujn36sT4LBG1vhaDYhs8IL3dEyy1XwxqcPETN",
-	"fWTAvIhjSACz1FNAfb6sQnmQuVqFOsITPjhr7h1Zv50l1wQ/0HNEG7bdNjhtKOM5xAFbowMX4M/RKRWK",
-	"RlhOkiYJcRSLAfp5PLhewuoWubCUQNqn3bNfcGK9xExgF/xLHJBdMnMz9fTf7gW+N3/JCf02KnlJt7a9",
-	"jmSHYR9SwE4FAP7npl3/vmXDHVfJavfb4hY8iIxPIDImVMw9DlLp+3QwueFO0kOa0T7Khnw/YuQVv2a2",
-	"ltMj5fvbzZXKtoSBJSbNYjavsDLbImVdNJY8Yr2MSQ4CY3OaUerT2KG9/M0PT5+Td93Tx3gUoGiEZmFf",
-	"AIcTlm7gaoGQz7Sm07ZMPgojDdx3SMpinrII5qYv8iCFsi5GNEmGNLoOkZi+mvUQ4qFZxquZUBErSG8J",
-	"j+ChbFb/B7z4GxrHLO7P2u3u4xx7v+nglZwZ/ptON2wEaMEaM0HCKVWaAfV6SLjqC0BMNJfKmBn5DncY",
-	"8a6lP4ErVxX7gMZWG5Qh2G1fZIybLJFipFyRDDfFdTWmKYvJVMoEdQUXxqsYTYyOIGKSsquUqTGLnXlQ",
-	"j9m8L5Bgt0VCNydF0q1iDrKeT9kKHeK12YgX2a7YQZfw5ISRH8SWs6FOOd8Srxcatg8/hCMq5qLWe9xu",
-	"mxO7Wx1OlrrFPpil3HNORFIombAWFXqcyimPwEdh17yMWbbwrSg0g/L3D+3pk7+t+B8jAwsukAhGsEX5",
-	"ImD8Dyxdaxb4WdyJuqdt2mSPO8PmyUl81nzyhMXN07OTk7hz9rh7dcrsPpExA0Nt/ucgGtMkYWLEvnl+",
-	"9iNLxpJ2X9/efJc+//HyT6PZ0++pZD909JP3b38ezl786Z3St83ox7LnBxOmxzL+xkAN/u6P3DfQoz8c",
-	"X/yh+90fut+Vjt4fut9BL+H3mJn/2DF078OpHpgF/Y25Ba+rSE7ZNzId/eH4AsX2wOpnfzSI9Ifji2kq",
-	"r3jC3J9cXDGj8bjnzfR8s35y7mqML6xjmkcxlWgfBfjWErj1XP7DMJW3UCHwQIKyo3fGgeZASD2QV2Yx",
-	"xJ6TBubLK5afMvBB2BtBNGaisF8bMSPR+rU9OGt+kgTbgpsdzp5SXPHRzLXDF/+kHr6+eH/5/eDi6dPX",
-	"73+6HLx5+/ovL589f/vOCEAQbmFZz8PWp2H1oKkmNI6B1UNgR5tDqnL//e72gqJs3o/C9zTTXKhY2MBA",
-	"uMRiDP3cVJPIdcK+cFMMZS7zXOX8WkGd6uVaTF2m5MJhq9FDzdX/HRW/Bqg9blDinHsZNMUblvIrzlJH",
-	"/bygk4BSRMHFt2AdcTE5axSN524ydrEy4zZ+N00+JK+/ZX//85//Nvzbu8c/f3g3fHmxlbzdCdKfyphl",
-	"3dlnJgXYFLpBhlvmmO0m13QX9EhbvmA3IYUfvDCq9ZoTMhQuBR18QeH05dMOGG1Ztgc4lzk46yUxyRWZ",
-	"iWshb0WABWBZHBCapIzGcwLVgcEgp8lczlJ1butt0xHlYk8OdlcVjysyocmVTCemSXYv2+MX/Iik4sFS",
-	"+0k9P3s1gr7wexMQKiTw7y+epYBgHH/Klf96WBjJsGFd6IfojruvzcL6G9ga1Atr1DssY4nq5YWLSA2l",
-	"5U7a7UbPMcsPoDr0ntZmabuwJWFpv8IglxCepQH62rCqw87hMo5dCUewOJIggIir4kYiOUtiYiNUUgZF",
-	"2vY8Vo/UJo0w+w+Tt8+JTueIMJ9Et/rOwMJ4C+UKZ5g6y4etS7e9vvXPXGKtjJG3cuYQI//xI34n8oZ5",
-	"Prl7j1wI1hPeWmv8Dhx7qICGfvWK1CcGgiwqqLBaGevwSQNsi23YS4DtIfxrY5eVF8h7vwFgZ73j0z2H",
-	"NDz8aN/P3WHlYkPXQOoWktO0k+0W5bA1CpebNhIgrvdCEx4pVwW5PjQfgxI7LIYdM9PjgLi9ZB0aBmVi",
-	"eStyZtO+yInKbH5WOoNaVBY7VI9wjbmsCnWoVYxmthtvYcQOoPnFx8x+XMiEjXbQKXetpqH9IK8hja4J",
-	"FySVGn0dO8OhZupzQMN3UJBWCkag+CZNvML36NxGai4SvqNzMuatMDDINZFKk85jImd6OtPWnNqwRrO+",
-	"KElJtsdtrjzUzdEgcP6g/El5K8y3tYxkQuqvp0xcvIQ3a6+JKnD+2AlTCgpDypS8AO8FGTFhUJU9RayE",
-	"hptvvH/7ClNoYzo1m2Y440ms+iKrZeLyPBrIZ+3CEm7Nt8d0OmWCxb1Cwf9Hyq+mj553zSfMVqTqi9ux",
-	"TJh9U1ZG0v5tTuLsgwb79sJLwWTg+hb4pfD6QkXpbDhkcaNFfh5TnRW1y4saYrsDm5xDocwcdqXbbp+X",
-	"iEAGVvScYCHGpgqpx5C8k9OFmoO2mNv633npfq6yoMKMJzwMCEsUW1wZUL7O0jtYSuhqUXjJ1E4BgchS",
-	"3CukyG2LwKYNGVLa481Oghnmotarfc//t1qBliGh2oi0wUTVeiedblDa/JyxIRdg3Xb7br1aFT1mkApW",
-	"j9mUMx3Jye9dH9+VdVPAKZ6krAi3epzK2Wh8R617a0btT02m/WS/dLMHFu2PlzK0X/7sbamzV5Nmyyuy",
-	"mhTbMQ6BS9qj0747WTbxubIfqb4wuk3+itXk2OeE2t4YuZxwpY3y8d//1VlgzS49jK5lzf50hNlPvnS+",
-	"7AN+/T6Jsu9MkW0FtSNsqKgG/dpoBvIWyLJQqfahDU1IPRIKOkF/O5xKDLJBjXJ1Ta5kGpCwUNslhLv6",
-	"IqMYUXDsy04KdfbvM5pgLLFBmYk55JiDxWV53R+apnTulH0DSVAOwHxJnZOh1GNyw9mtIjS5pXNF6Chl",
-	"a6n771n/+AiVdJ5sVknH3N2ubU+rlo/KeqCAeckO0TKN8Sw4J7csZRjRclB6dsOA7JCrPBczbsc8mICn",
-	"sHe4GO1FAyonc4xj3IgWLRYC8nEvQ9XqIiYEGQl9Fnlnrjfurarc7pnXy1tx7Ta7yybbY771ZwdDh4Je",
-	"h4JeoNGkN2yLwoNOlcEzUqVpAbTcvUly8/fxL5vtouJqfWPZrjJi2cCcoFqnHrFWaUmc03buVbrh0422",
-	"4baHgtVc9zDgvxeme7u68hVoL/gs98VBCr3VEUL2ecohh28sVU4jnOUDouJeR6v+nGBcKV4EXjuoWg7M",
-	"eJNGzwr0PGfTqMcg8YkUCRq/FZ7tZWY+8Jn+hLTvtq+1/l+UpWg6fwoWBbVgIbCvpinLDxkx1PNaZXkI",
-	"jOAWMYuJ6Y4klKDXAYtnzAQyTQVlW/YeSFKWdunGO3CzrbfdpvooIv0LwaOtBq5K1sPK/N2T9X8y9ncY",
-	"/jJgLArmtYWlX2ofXBJ2pT0+UnjHeY6aXBOaoKcCcZXFFv8AwswvNh64FFQOkbCfjC26crmsKbt26ckg",
-	"HmeVyaZUj3NWEx7XFkG1tEpZxytIxoV+fFID/lI+mU3gR0swyoVmI5ZiZbJSI/93GDBLhxAvqzSdn5OC",
-	"4Ldp8DaiNijGzbr+uGVdsVp3j52trqq4FQJ/lPLSH190dTcXXWe/R9H12aUUfTI+0rWybizldTNmCb9h",
-	"KWfVpnQgrZCaX82JnOmh/OA4sH56ffnyu78N3r99hb/bLYPFSsY0hRYeXWHGScqmMtU5PfeYqr749xmb",
-	"YaDoLVMag1la5A2dJ5LGKFwd4YUlMFymLIT4qjmJaJrObXQMmPGzzBzziItrapwTSmyfWQwegmvGpgqP",
-	"IlCvhWkaU00xBFWRFNIiYowM7IuvSUznqkVCCLWEaBPwHygquDYLt0fev32FTU9ZPIuyJEieIt2tPTVh",
-	"LBAel6S8Vn2RID3MNZtjdqC6ZqX8Xt9Lef0MuzAvLwK6xhz6hsLS3Oi+d0CvEZRmYeRrB03m3IY/VVYN",
-	"xfiaTdHI7+c7fPRey25SrdlkqlWtd/z1phBuF45HmjWGA3XNbCbVst9pRXJigfykG9SuuTDzhnuoZqN0",
-	"XaBSyiLGoQojBDKxmJy22+Sl0CwVNCFgYUrJc5v8JtgHvdDE40IT88wFRuNK6XBcMLSY9TNCTcP8Y6CA",
-	"AQkic6WmyTZhtv6c4TJbFiYXxHzFnNXzBXQo3blsxjFLyhsiD8rH+SibHyohHT2lKdPpvLqK1ZuZVoSS",
-	"0CyY0H1vnsXqGt0PYBpi77kiOuWIx1JEjNSHc3I75tEYMDnzbEQJ5RPVF9yCeiNAu49pC/eJBWZqRhP4",
-	"mLy6QqIrm6fsShK3iAUbGnujYVBeYIYlvrF+0j5DS9QtV6yxDjjfwqBsoMe7AbkPVd6Awda6/I7hkQ8G",
-	"5M5KQG7KRIxewkqc214L9pdJlTLsVkVAbBO8lN7PXj3eIRtbSD24AuU5D7X1cWoOgQ94x15Ib9QsGucf",
-	"q+eqnKeMoO7lqW0EtbZGy1P5dxgE93lgyrFy1g2GLMEqUoSqPWWkZ4Ni6ylAI+pK8yRxixSIJrIha7Q+",
-	"TZoxJMBj8wpLZxMBl6UulR9V0NkDN5F0lrCsbDj45hkY3rTmYqQewe+K1EMlZ2nEQnKVUDWGKH9xHZBp",
-	"KhsEKuXHZazor8wn7ttD56dhVeaPdZvtx6UlbWxw+1fQj69qfqn3x22z4CTIlpliBmOx17VeDZhCIDFr",
-	"+CuLtJfP5crI418lALvUlFsuYnlb69WOx9v472Aw384StipMB6brwbvu8qXr63t21Vf77y7gEXzaBvHS",
-	"JAF/GBQ3tJNr64sSWAtm6WdzHlqzoDva21+CvsDiiHImNGTNw/PyVpw7M2EPj85Yz0qxNIADrLT+QJfM",
-	"5GJ+JlRH5uDbFzarhdTDr8KAUEHYBxppiJ0JSDhN2RX/8FVoXhR+NaWp/ips9LKcqdCt7dB21ByqQ1yw",
-	"YV9wMZ3pPxayqjLCLS7AZ6mmFDJLQ1yzIalTohIOohwvubQl/GRfhN7+dJ/lglwlfDTWLfL2zY9w/6X5",
-	"b2rXK+q5+D4SdiZhiyBEwXRpiCaEIWHKBVYDXDCIV3Y0LIWco5PuWZbl5ewcWYKXLcQDGNu8MKIvxKGJ",
-	"IF13wEUYZOYTip8VfqpT7KSHjdEuBkcD52pFDFOJvg37enef6JbIVgChrSHopVk6+3F4Pix433pkVwH7",
-	"oY7tPTk4c/lRJj6KWtRaL6ebHaK0nCpAprnBx0oQABD1tKxHygKdlI0KHerg3fxk3s3Va2UD04h59LPy",
-	"cBbSmGDlZXYmKNBRvyq4QI2YBsEIQfpPQcdJVcYPaJWevpiJ2JEC4G6g8xa5yP7A8z9ytPur3ztboEVL",
-	"j6kgISCyZdr0coTJmKWM1E/aJ41KWbq7c7UghJ54YmVBoHgS5ZrBycxKiy7U5/BkQWeyXynb3q2DdxGx",
-	"68ZiC+HqhqtSvJ6ViNc7DemXLF4fXKaTBaLNBbIcrU5lSuQIUplGVLNbOgfVv+g2DcgVTzSYwiwLcI7f",
-	"UJNYtMjTWapk2hdTOuICtlCPTKlSRRaFEOyvEdwbEqpI6P7tOIfNDeDEKUUqObqTV/KVHGH7NnFNwkcm",
-	"XG9473ujFW926w9svuGdNqh/o3uz+rwb3Z2R1Wx0N/pGnyZUqQ2fsFt8M/6T71I52eS+S1m7V++sR3B8",
-	"EhT4l74OapE5vA5uU67ZoDMeOLhtF385nSz9EheuLFI4ORKB7KazxyucJh6lUjzDHQBkE0863aDm+EBr",
-	"vdrRTecoGlN95DGu1IIabFv8EjzWPWnbtJVOZ5GsAkpNy8lUZy3rdoIahCTXesdtM+xUScHFyO+flWLQ",
-	"v1q786dnj//25OeTv3a+P/7p6z93355env2l/fcfnuZMTWjghhgjNAk4rS1LiVng0PByYoJaxgfVNQvB",
-	"QxGUine1er9XdMReydF6f/LM3Gmw8uBPLrEt5qPjiyLzZ1EQHbEPrpTeKiO7HGXWPMvHmYCsqWMcv7wi",
-	"efUf89qwsSiwqCJP3/3FEsz2xZhRIB+Wt5gxiwIJgmtg7bHYPIFOaKOhk4xpKKaaDqlikLo5tNH7EzaR",
-	"6bwvbh2rD1g++T+qhNbzD7Ze3tZi6yBdPhfpotkHfRSpm4JUqfE4yDE8yEExsIAV5MIlyEVCkEugAFAv",
-	"KIJg4BA+wKuBh6FBAayDJcESFGRRUCqzglIZFywCfQBCIPAEUFAULH1h5EmZ3AqqRULQDb4OOsFJgDgf",
-	"LMF9UCbUAhAWRnx0O8HZ46Bt//+4HRiZ2D1pw9bLpYA92SudcjGqOsEY8AiAY8SgRSpvwafRqgU1RAxY",
-	"C5adrPmMq6lUHB9fSnOiWtNoPGFCnxu8YoJO2Df9GiBjE+RGpG76tbBVKzVU1DZ8vhYs9+wgjzx5hFjr",
-	"SSQrC6oF0xLdQxG/98J9UNx/05SbQ7+13Bd37PJv8QCcUO6X468h52jTxOVOUOMTOmLucaMY+q8zb2sv",
-	"JDdnfGbg9hpEdOoaZK+4pliTxJSlA3OM9L7hUAv4OPHZHG4KfbzX/M2VFA2obcDHLcEdOPVN1x+8N9gR",
-	"JYgYB8BX3OyGqPYJX0LwMz4Hpk5rP/USGRXSo/AkwZpiRp7YzEsgaALHYyQh6zKMGE/q9Znwlzf57/8i",
-	"3sIkfySLvy5vhr6wd2XbJ7tvYUOR4o2d8eKNbleaV9atu/df//f/Q7JF2zBP+Muf/DH/0fy2sLwb5Ih0",
-	"ArM92u12w7y2uEvIHwnsSwUdz3doiMNpgxzB352z2vQFMlMNzTiLUWsSN85JuDwwYUZoCb81oY9uAjOS",
-	"CdkXof9QQMKFToTAUuH3OmyRn7HAZb7BMWqdaffRvrAUpexDxFisQF0O6VDeMKtphI6Q04utd8trOk3m",
-	"ztWP6bJm0Frkoi8wN94yVA7nHu3HcOanzeEAg26Pbm9rxnImr5lIGJqq+iKkSSJvBzOBuDBwjDrO8s4V",
-	"kaJMz78nRo1twbgAvdvh4j5TcO9RwG3Od/1Q5NtWs1il234ZnB8PLUfqDUCNpe0ok6lFrfMIUe5IzUV0",
-	"BFBXHU3/HcNoHuR8Np9JgObRXWE3nN2SWDIU67DBslLNU2lwz2Jq3cZVMQuhEG0EhGUqxERNsOo3WuSt",
-	"JRrK9QTrVCRbhevAQoWheTcX0QX0c0fWIUw8QwvmL9ZeOZgCdXxc650651ihri32wI8yt9PQgo9svO+y",
-	"nnhsw3tkOrxPMH3cRfy7LzjtwPvay2xI67AUZ2hvYHp234cFj13MjLZm4qFFFtkKdasfgKVvxui9mCkE",
-	"zE/AjTQXkYMjsNRSDxC3BF2Lm9vDribhLE1CIIVPGbUUb7GMZhMmNCIouDjN7SGYpKmrptwXV/DWmHCN",
-	"BfLNkNEUC9FnkSWo31rUIpe3kmAwCxy6+sJ8tZelvVpG/nr4z77teN8MbR92Zr8W9P2NC3/7GxIulJyo",
-	"zP4Jg75YfbKzRf4FeT1lwsgMljaVnieuC8hACU2Lqaa2YTyGr5oPcTHq13r/7Nutj63JrH9e6xHvTM/7",
-	"td+gbeT9OxLLJKEptKwvoEkBiaS4YV4h3IKECBst8iMS4sfK1aG7YSKGKsvsin8g9VBOmaD8CCEtbNh4",
-	"Ws8H7hf1SKjSJDwKbU6ZhQqNFQmAyQsXjwsBAn831YRmlPtZ9ZmUmcYrHrMUwmRtRYQJxRSYlCmZ3DAk",
-	"EJqm/Abi8+I4NWcYPMr0RXjx6tXrnwdv3r78y8Xl88Hr95ffvn7/07OQwPHGLLP1cvqN3Ro7SOqHLJZp",
-	"ZBFi5mKnMDxIZweg0oNMUXw6KVgUjidtd5xbFKtOlav6hpPv5UK6VARD0NtM2GAxc/f2I+6WSongXKbL",
-	"vQUvHm6HWyhpOWTEKiRmX9iWHOTrp5KvPxtgMtLRqP5VctZOXVZX+w5C98iKw2rh65Uvr35NaCMkvbZB",
-	"1NFCoWL7MWJFb9/IMpZckbqNr4TQO5vOBUmjERWItzQaI9lcLt65IqbF6Dh2Ip4Lwrgeg3wHQY0QnxqB",
-	"iDrCUrkW25gWgUORk/59sbrjcFLMjXpADYuNaJFvZewyFSEYDFkiOuRH/i1J+DXrCzy3TaigIwadGcp4",
-	"3iM65WaGE7NeUzuMhQwbeQWG3pSpzYXHt3aGd5AhoNSZlUE1hcUMMScF4QzACFoEvtopDrVerd0yGNep",
-	"BUsKRPZju9M9zaJg8qvdU9AwKs6W22OkHYqDcDoIp4Nw2sXChoYuh/cGEEukE0TmFxF/AyFlXraRNMoq",
-	"BpgnQnTOLGO2D9YuwlWxhAFRn3tFX9RpYrn9i2yp3OUTNHqYbFlStg06mwsS6ycyxzTBbjP7HnUk80Ct",
-	"aunQQ8xkt84XKZgiQpJECof/LCZxKrHSQBXgmw12f7SkHQjEMa2q9a5ooth2xpvcurif6sZA81pWvcDF",
-	"EFiTZMvImwwWfScDLGa3Hkte5BUZc+88zguJbWvMwsPQqtph0BRzpJwlmb/Ok/f+qkNlJnKYaNb2w8PB",
-	"j140H8a/UBUwN5mgId96QMdsYhRMKRhRmk03BLN1ToWsNoFX09DZLqTN8HaAhTOeFy4wqFW8pgDF+qIK",
-	"xs4XgYcmSgLGKH/hFYYjg6S+gDHJnRLrqx+sAq2dvRBfEHJVVl3ZBrfu2KHV+OMWzqMsIuULqyz+uQPM",
-	"hUMPt1V9eCmWIlGbYspam/kbli4gQ1CCcWDsBn+lOWYjb/E8DxsplB6tAgXsSKt6m9+DEXNxo29bouMd",
-	"AKgZmT2f+eLY38m/LGeh2D/tuQ2P0M0JhUxDB172BeZxnMIV2Sl3AYUVpzHgGuJXVyxlImJYUi0r7ndQ",
-	"Ne7Dqpdl2lcgwpZGve2sed8BB1++iytsbRC9tcqCF1GB5rhICiUT1hd1ePOcRAk3eoY9DanKU1PeZWKt",
-	"gBDhIJUuuvFUX2B8hSvUZUnmWuS5ebNLFwF+1erTIboHi3Qo5j19Yctmw9dtnewSJxn6uWzR7Ar/Xs9d",
-	"PfrXf/5PfKQREKVlCjZKKJnhjYSdejMCi9WuTa8qjrLO4PpI2eOsVHnJaNUiP+WGTQvebjvrZE5mQvNk",
-	"9SnZN18afa/EfklKzZcrVb37s0VWKlLlRspcqZKQxl3r2eQ7s1fzO2TJDb94lxKMSbgD2LouHwTPNoLH",
-	"FXuxFv6cR/2Lkkd7T33fyGaYBdV8HjZDGzKc2QytHnwnY+EyyU0J/hxYaD4+Q4LBEzfXwGHGI1aR37BV",
-	"QiZM6Kpi169tXCWxbDCWyM7qU+eEEjFLoJPOeM3AyWauEnOvhjORlmDAdYH59WJwvb3ZdFJlYfNBFpYf",
-	"0WnJPRGdNipOSbtTvyxESXe3D0XfZ0mNhxmK3v040ZP3F4r+xVl2Hhx1TFa/owCMK60+ksdRc5rKG+6y",
-	"YUvz9p/CsYsoFqUMoxMx/LwpRTI/J+GYqgEezQZ4T0gUnYO1GOirpGA2Z2gZo17zOHpjW3DPaZhuiWB6",
-	"czEoLZJCsEi3Ei5mH1qxPJLm7u5RtqxqgXleDlI24kqbvYZ8FsBPP2ATIHau4X/dVcvm5AjM8KJOZ0oP",
-	"EnYD7Bf+X+6OmWKpRYnsn+Y3GFA4RkxtEGgTL9Y2AykmzLLK+NOWZsn9AMQbQY0rNWPWOWU52XFQcl62",
-	"V3a0YJJinrJID2Yp98bVtLIQ6mfecGQgbEij65olxILVCEEaZgUnsxGcgsTsA7wa8883my+4d9PqvIql",
-	"XFzJda82OwPYMLc4hrx++expYRlXYGW22R58CqriYpQwovhINKXIO+7hkfT2/soio2Y59oi5PSRXXFif",
-	"lqNRUObgFnMVSTAdgOIf4mrGIKpozKJrRV4+s/HM533hXgmrKCQzxRQJlwAjDCw3MPyBhLj+KsJLWXh4",
-	"X8zgiOHYRdyt1vLSAnZiZeCxHo64Hs+G5gN24YcNcsUtNbBpXADlgAKkXFZ9AR0xeOHq/FslFCPRTddT",
-	"HjPCdYs8zW8DsP7Tu9c/kWs2z06+biSITLHNXitJPZbanIunVI+VNdlxoSVBg4VqtIibNKxYNJkpTYaM",
-	"TGfDhEcuVtm02WZerotW1mM2KbPw+LLhHiqkrgbUIjLW1HGUHuummcumRYgmzFQTMGoZEHFqC0C2gGx3",
-	"ApM9ZnEe5ONBPu4mH++yoNdJxi8jp3WHIiCRS3jNw4Fo1nuXHWTU5WQ2yvJJ2AeutNpTARD4EldE02uX",
-	"97anAEPs5EtxQxP+SaxHF3FMaJVuskI1KT8xbUSEzWMmNNecKZJwcc1iosepnI3GUN/XqzijpTy39f6w",
-	"RPA1Y1N7AXmAocFckAnTYxmr1aepLUyTaFN7EKZJ1/vPwkS5/ToLylmK/Hl9wXY/JB9E/0H0H0T/w8Uf",
-	"Gt8RfdZS97u33Ad9f/e+6PvXOWbCBetkoT45XiT1sF/r18LMrcJ1Y7V83d2xsoCi28WV+htrj/6Vg6Q4",
-	"SIrPT1I8SG9Tmeh4sAexzFt197PYlM4nTOgjLCHP1hV3tJXoKbHPZfxwICrqMBIBuZLpiMUBiog5JgVa",
-	"XrlFGuq+gMM6cGbkFROAnGlMvYL1MYs45GaFmIgTlqZbvcFW/QStLK+DUCH0XP8JHUoIreSKyBT0qfJy",
-	"6vDjQMgKrto3L8ze73Tbj9tnx+12++LrH7p/fnb2o5HO9MMrJkZmQh+fLHPVLlV7/17ekgkV86yNVU2C",
-	"WMBCe2x4BOSpBl7JH/PXhH5AJQG4UfdbB9mLCayqCHPWO+70Ol0XGHAW1PCAXuvV5nxKTTezIV85vDDf",
-	"CkvXCWa2SafdarfNXkhpzAZZ+eLLtxfPng/evX/69Pm7d7XfMMpOswGN4xQad9xqtzqd49bXeFSEgTQd",
-	"iLnG4Cd4H7THtabbbbc72/i8lldsBWrnk3/gMvYgEASaxSIHTrOYa6JTVIgcANqbyrAP1tU65DNy+JHF",
-	"BLWq+Au4rwyA4UJrVYHU6zT31m+CUVwV21CFAq4OxP2cFoLS1mALsBImVAgwEF0P2Yep0ZrDHpmJKeUx",
-	"mQLjD15WA2pQu6LVdleWg6l5F4yS1iw1D/9fdVtT+T/MT/9hv9v4P2qlcLomZA0rW2x23zujkN9roZUJ",
-	"VAPIQWoVQGb6dDagxXs67VzHvDN68tXgPKXzgR1jmthXTxMqvPJbtjBKRl+XF4zHeazETb+ISVDzTiM0",
-	"4RGO+9RMllmp5h8DZaaj120bVV3TpNbrbAu8sAsv4gkXVQVOXguWlThxO+8AwYuRClpOm7OpHaA1sJtQ",
-	"Uc0l/yah4r6p5Eu3VKdwJFtIzkslsQUoMI3juA017P1aQ/A3VP9ZON5m6Q5YLL28tnh5uTtQzIqlYYtV",
-	"vTO8NC2cSKHHkKBrQxa7Z+b5xe2HUY61aSprVaXwOnejjs/mqpo5PqEiINGY0WkmLh981A4ucG8PwN+r",
-	"6oebO8gopWa5hRjCbFZdWFhsISxBDKCBOba855DHfY6M4bjoQi83yJbCdjXEpwwdY5ZZz2cOR3+ZtDId",
-	"moTpSFwTK3FafRFalnOuXCFsNaFJYmbXrXFoFqlHZpjLj2kJFbvHopTsRG/Prdhg97qlttos+6QT3xrk",
-	"fhdgdkdXv5msSvtZQsWBNPxT1dg2o1+CrQXlYm1Iwfsc6nA+/TABs8SWkI/UXa0E98gj5ZUXBZyzOI6E",
-	"dixmE/gciWTMFKK7y+EdMoJNi0n9pH3W6JGYQ+YXFFgTSjMaVwHnIVtq69X9yYp8VyzWbZOqzLTvklPl",
-	"1IIAGbTsz0HRhbe8plt9sXKjwNaYn9uaIiMW49aRKb6kWJhksopxxnRwd1egExyn21AP5l/eS2bVx5HK",
-	"60Tp6R1FafcgSvePTl9OUtQa2ZvLvCbIvOpcKJCI1SbUIZCImxXtG1IJPoasrZB1PqHqmsV9UQ/fvHjb",
-	"pMNO91//+T/Dxjli4QzKZ8VZ/S30dJoNaaSyDdR3vA7wyUdYEhUrsJbh1Nush6YtWzmYsCWQO8AVfq7K",
-	"Fmr97mWW0ITORDRu3jJ2fQdPEjQGG1Iw3W5hlF218Yujg6VLP38LrBmPwRhrRZtl9PX4z2YZVZpii+Dt",
-	"m2ItP2wMfIQT+mEwg9Z1cgddYfZWWU09oymNNL9haBuNB1g8tte+V1toceI2MYTCIjrYQZdtP4t6vweX",
-	"aWGUVxmEfqTXTJEQ5jokKRWxnNh9i1CHOVPdEzKkijWPu1AzkEYaXFOdbpsMuVYNh3kANn0B1YvCAAl/",
-	"4DjCxahoSgoIElCQ0C3fkGg+QbygSULq8DC6uDSZSKX7wih1Dcdc4/l6FutII4NqAkbBiJEhUzy2uucy",
-	"+vbF7ZilzINOOp0ympqGGGRfj873kOyEe61bsX8LG/aOe22fBiEUwf+GoPb9n7s/PDv78eSvPz/5+5vj",
-	"t5ffPv7p6XenF7UAfv7TyU9P/tz9+fHfL4//+sPZj89O33773ddvnn5f+6W073fs7LdmlitZDmGSLeQe",
-	"eMzuyVqCmpS82g6XqhS6zWrTm1tdkiR+3yGPTGJP47M7OXC1ZbwK9Gu2dlWx+OVVtYmetUGQ7Wq9a8KF",
-	"+7OzrIXtUDfdNDCAiuZYZtyBcpCrArbueZDjrldtvS+OA6/lwSokCKzi0QnaAaocQVCm89ylhjgsnv0W",
-	"EV9cqncrJV7+lkNB8c0KintwY0X2YlnxLaBmk6wwQJqICo/rdMgA6tiExedkSBMKZGVcExe3ZU4883UA",
-	"c7CxfjKT6YKgWqc/rxMA5h33kWZx/HHSLHoktJ6AOCRKy6myxfPUbMJUw65tLkaBp6L3hXUrjCQZskTe",
-	"OneuIkqSK5oGBb18mfkKDbnrVerdTbSuc5mOexc9cp/22s/cGJCN36I54G4juUpgH8ioPhu76zaYmAvU",
-	"K5amNGlGcjLhSnEpVhlks3tyQakl4eKGQ0C+rczCU3uJqUcEIjwx7mshILZMvGJr8g9tF/lqG/JIEa87",
-	"VXq9vfleg2C/hBhShxabxth3AjtUbGBxyv3phV4O5bAW+EMKGVr2z6UQzY3DTFk64YnNRbhnW+biStvM",
-	"numtqoNuv2zVxEH1x2l1kCfmUjRtEOURF5iPWEV7/nJiThDKMkWpkNTxqKXIkEVywkhIo4gpNYDfQ9UI",
-	"4AoEaIakblmVbOmUwq19IVP72vCcUOHiOh8pEro8qZDccqGA/wnknVVvHqkGMQ9P6TyRNA5JnYo5UWM6",
-	"ZYT2ha2GOIHsp/SGNVoknLB0xEJSt4k3DQL1cM1RyEWTDudIG9Uj1PJHOXoStNb2xVTKBKj+rvl0ymIw",
-	"9V4zNlUQ4mdj7e2xn6BhgERSJrG8FSqwkX6pathCt/hS+31gulKEGrgmIb4ECLrmUxZCZydM05hqGrZI",
-	"aOMDQiIYixUJsccDHqP9mfaFkKJpBNCc2EEKLJsXKpeuiH7efbALUe2XkrRPllSx8T/ITauvUsaaBrtJ",
-	"QodQX8e+CFR8YhnuDSI1WuTCffNXyYsFd/wK/gFhiWJ+jQ94PsYKPJo1+7N2+zhySwX+YrAUCBLTN83Y",
-	"ZQzv5yQcTbWlORul8hpiMR3VuyMtsU9CRWvNh0letkOZhhPYY2LUF6sbkRFtZ4bTwAUS4bJxMUsUHAXk",
-	"/dtXWBSAT9DGrmZRZKbW47d3gwakKnIGJf2gXpAo1hqwK8kfN7M83XeQa83WJamHb94v0v6b833YKPgI",
-	"3JezJoiYQCVOEtE05eZrgA7lBxUzTnbKXyLa3PGcgmpSKq/Nfz3WG9csABm3TWpB7YYmM0zztndg/Km7",
-	"AQx8dAKc7sogeJad2cOv2CDJWs81oGkuN+Fis5Mbn4ZU8QiDgJbekG2UWq82oWJGk2bxFyulf4TfyAv7",
-	"m5lKNjK9A+Cq4YkKNn2x82/xIpbWcjsu6683Bn7TpnqhZbQz7EbH8Qk7vXq81LRLRifkxZtL8g4uF5vn",
-	"GpUHlP5bNlqC3TbxVThmKIXcfX4v3iSUu3rsGzfaDaf/w8JovrksG8yyto6m2pvY5atd0/gtdB2z6O1q",
-	"v+/jMDyx22KAcoqg1Vl6Jvi3lWtAxHz/q8Oqi1uuANvSrtfSdnVLd1oS0MDuHWe5ulIYlK4BbIcbzVkx",
-	"5jHWYzATs7la63/PS27/fdVkwEGw1al+RHH8KdRvnIZcJiLXBQT35TYAX9VeoYTjSl2X6Ip3LTrrsiz9",
-	"hGpzGcpD/CqHLfLOY7RGaZ0yPUsFi3ug//UFcFubdWFVclSOzEUcC3u5Wqzjnr+XrLBsDCy39QAdUBh4",
-	"WcJTkjfbcsvgZb/h2Q9lKIaa1uBXOSwC4vIZvX3a7B5fdtq9zmmve/ZHMCo6ekMb43lFeWLh6Fc5RCzq",
-	"dDqdbrfbPT4+Pj45OTk5PT09ffz48eOvv/766ydPnjypVUBaZ0fwtQZJ0CCVWg12ZeGlfneP27a7vwVg",
-	"dUlvaDJQLJIiVrXe8eN2O6glVOmBWXXr3uGlvr54fplbhZY7sSz2zetL+lGkaXEbLWOXMRvi6JYNozHV",
-	"XTrlLVh3W+TRLa3yKo5JXLyth29uMOPhQM91eyXkVdJeA8M0FCFDzQhObnSoZDLTjJg5NcdGmFtzbsFD",
-	"vFk/8FT44vmlf5w3J+Q3r99dGrD6GYwNBQjLSsYRxYQ5MV/4zE898i3cTPA05z9pT3TnyFF5yxVDyO2L",
-	"oQSTRg5VFj49PA0I1/aDcLbG+1q+fcMScwX2dCrTvsDTacNFZrlKKvIqFzbwNgjDFUbXq+NJf8KoUPgi",
-	"M1qFTWMGrS+WzSBm3Jw1oUVw5BZ3uh09NAzwrP6aFMTsk3gGRezQc5YqDXFpLqfAlvR2JW7xvQ1QfqBu",
-	"glf0lsKDLb+MeNgXyPNtXu4d6gsHW+pbE86zkzXXGE/n1qr51ZpctjAnBOR2zKNxTneD4gFrBUNOkHI2",
-	"AVJ3J3zLnVM83wc2EG/puA6Fc6QAw4i50VbxH0vYb0omcJqXhJJEyumQRtcBmab8xrRGgklGXDcTGdHE",
-	"kZPjrgJWH7IhSTnXLfLTLEms87MvcNCoq368TgXYLaYPNAbcdQtHe7fqhmzMRWyGEzeqI/XKzglFuZ8d",
-	"4Jz1pom/N91z5ZLoTSo1lovenziaum9YYfSbC7VZ1/NoprScWAwpHJEK2tJfmzgvTWsWaf7A5shUN64e",
-	"HXx6eXQMoubD8z3GgXmjlMrr8mGyZoyFccqPg5uMlHlJPkgOauLFcbLE/Ha4LDYh4IzlrDBSVSrMZ6KX",
-	"/HYnvWSbSNVtrQw7rky8ceM1ukbLz69WK/lRJ+6y46sTejpcVPKt339pCeD1BS32c9wEwYoz0mFE7zKi",
-	"v9wXsFQt9P0fXavmoPRs9vkcwYJPet7/QgftlztKiHf0xpwyK+jr2G1mWTLnF+bZmrY1Tf6ea8V+LnbJ",
-	"LMOg9Ky+g3Xy6J+ZWWpl/C8GjCrvzAjBQeKKj2z6NKnzRW8ih/PbkIy50tKsP03nDfRlgwtSWTrS/KWK",
-	"JOxq7bmkKl74zsbJvdmOsDsPIJLP7/dnEri87UbYlgbC77Kjgyg1elXFGINDXWoMALZBneRCELTr+CYl",
-	"MNgUTFt9kUcMU1fH8nzZitMjbRe5nKk8oNWoc9/mAreho0ARLbH2/pSlWV2YzCBln1m3BXePTc60ASve",
-	"14pZpxDeaa/uMYh5EzXR020ehMqznXJ+d03xMG734eRYqSrak9Bi+PlD1hurhNkD1yHz+Pb96ZBHv8ph",
-	"tcvbrDdzA0lZJNMYLNkxLDuuMldEXIxu72EcphFppI6hIEhT4sRdA4PfskAMRSY0Zs6FTmghkrJFvrfK",
-	"qJzpJIupc2clJQl1XGEu5BSDHZXmSQJMKMrptWqdkPyTHG4Sd58xzsPQaGkF9XKQ/5Ys9Kc+Cf3px+ag",
-	"z+DWYjz64tsrfPGdXrfda7eXffG1K6ajcc93WOEBgsXk+8vLN8RspQqH/dnZ2RmllA6Hw2EURVEcxzFj",
-	"jF1dXV212/CdTWKQ7uqwt01a5a9vr/DX45B0Mn/9IaZhbUzD5iISo+DdJq0Qj2YBL+7EQ+7pzjEHfiQ5",
-	"TINvKNjvMW4LYWakzjph5rgXsv74IVv10KiaIRmyK2npVWANNVorBce7uYjeOTao+8LhjSOiKlD4ngH2",
-	"s0GPAsJuq1/nE1WBH3Y1/CqHBzPQ/ZcLLNtzv0IK3SewA33HMPmogAbv375CMlvM18BAB5k696qZNetj",
-	"Rcsot6lZXqpOX9Rpnqp1m9LplKXmfOYnZWWXZQrxKSkjNE3pvEEWTKyPFHE7pdUX1fkg50Z5Ls0HIRdi",
-	"TgwUzAykSQLamfmuy3Ox1l1y2u7mX7/iH1hMJkwpOmIuPic/hJiZQ3gJCYQd/SqHAUkZjYEhC6OzXjy/",
-	"DOzZQWGiLgXfYsqokqKxTh83u/UAqB8XUINP6EY9TM8G03OnCGD/HZ9PpM32srs6weMSIEtwNWYxqHku",
-	"Ze9uxjDruHJ8El+MWN/YvmVG8zvcLp9AHzBfr7JsESFvN7JuKaY1F6PqYjnv7A33Us48SeTtYCaAMzoe",
-	"YOpmhmxQVG0Ath1btbQW1CKaQrq+kBp4puHamEXXAy4Giybz7IcJ/TBI2S1NrfUlu85F4boUOuXDGYAG",
-	"js3AZY/akRCU13rHvwVY/XZww1J+ZXs4yH0q9vu2SNjAqxdru3GVUDXGvtV6j9vugl+sIqgJdgt0BwNL",
-	"KgVtxIpz+ZugFqz3J4+jgRTJPGuEabTNll8aIP+3CUtNX23V3VrxR/S9DZRZESXPZp/PXsbFIK8zhmXG",
-	"3G9I14AEQObGmWaWctysAy5GAybiqeQl7Z2m0g1at41/mi8Vygzb69lQdmJHnDmYsnQwE9zjrXAsA4Oc",
-	"ZWCQE0XADSOMZza/LIjqwm9l7VAM36h1MhjLmZGo3ZOgpsbUrAps05AqVx6zeF2KmYIW25VoFuBXSF6x",
-	"cKtRBm9YOnffOF34Hbtci2iSgMzkOhOyLvrbXdZ8wgb/kMLuLD3m4tqNeNv9nQ2tkVKJTmlp56EI3NIM",
-	"4tVrNi+sJbw6dSsP/7SLamOJ5pCp0sljf3/IuSxwJtReZz3Qzy7B8W97orAWuQSSYHZ1xSJNZJ78gKkO",
-	"y+YcNyP3UHK9XFJsxei10Jq9VF2vbuZBnh3k2UGeHeTZ/cuzL4417wshwVstQrMDk1mZzYSL6xVnJnPP",
-	"Ky6u77nKKNqSwA6bGwpmepwZCSI5qQU1syXt6sPmHqlkcBJdnk3/3J38PX3yw4efO8Ojm0455WSn2e1u",
-	"QDlZK3lnzdbpg7EbTXXzRDYnXHCP4z2WkWoOpc4wzW7OTjtDNFifjnbyOL9i78QmlNSuWC4vtNQVILS0",
-	"xJedrvlcXg14CydqcX4rK5PC2BOzVEqdqQ83uTrveGEzuVFblUwN7iMurh8pAngPnA/R2EAD0EWGdsLC",
-	"jOiKkjH0lly8eUmu2dzxVDlCSXhdX9Rtjiy0oocpsjx2NFfc1tSz5c+v2VydW54rLkZEphggY/7NtY09",
-	"de9u2GxjKvoizLZoGEAHWOq6wKJrLD0U/jO76Tfcn2Yoj7jg+j+Upqn+D7TBhaSuGItJu31SauXPVuHu",
-	"ZSg2BJadN7e327bea3usY/E7xNX23nB1x2mu1H4yTDmQBH+qRJx8DqpgvURLOvon/LGcbFOBZgdi/E+W",
-	"X5LPb5bKVJSt1dJ8tR58L84DD6T3C8YZofFx5xJusPfsAZ4RdNdic6eiXNsBmh/WTnQhPmtxdtt4HpjD",
-	"Xer7Ulu1V16RZocU8rTgh1a1erq7NXi5NsH2i3efVuCPhkx7UxM3xKEFHdEvFVEFRWefCIoOtSU+m9oS",
-	"W6iNmuoVJSRokqjARuSZk3TMJ0woLkVAIqk0qcPiwjqTjYBgVBPQkyZUqQAiJkU0B+UGLDHIE9QX7ocp",
-	"SyMmNE+YpWoP/+0qlRPzzUYYkFEqZ1M8xMd0HgB5RoAM1IFLIg2wdKVMjb7U6otndI6J4WDcRlvATLu6",
-	"mcAw9g8pGAn1P8IWeWYzUlOs1GNu+dp8S7lo6lDLsC8c6xkR8rbRIhdYJ5PAYY+k8rY0S+edGVzUxLYT",
-	"Ht+lcrJJ5YlLudFdfML+LsVGtSxemAH/dr7Jra/k6L1i6Ya3/mjmbMN7bRbbhnf/wOb3UHnDrDofSIuK",
-	"KKzDwRCix6AjgV9smEZjNrhNuWaDjg0rVOge9H45nSz9EmdXTrDGB/hbep0ueBZNy8BR5G7qdOEuFzqI",
-	"YhDflnDoZSeopVQzFB4uHJClNyxFZwwG7h0b4YHsXViEA3YmfmYwgTdPT9u1XrfTDmrTs9Na7+QJ/Ous",
-	"1jsDZ5I5mPSswKsFNbuZ/Wcfn7hnO2dt9/AxuqKmqZxMdd73J22vkn33BG0nVEnBxSi76wmWFNFyQdp5",
-	"k6T/UevV3l8+vXNVe9ivVVVFUnlr0AohCQpdXrM5AdfkobpIQQy9h9hrI1m40jzyLdKJHC1Kn5lqTqTg",
-	"2q7p8mMt3Pcj3nbPLp6cvqAigrdEQSx6dbOyO0shrlmEqzVGlylrx+6tcKO/lTpPuvaqjWev9WpAYoVB",
-	"s04nnE2dGprtSVRCMx0U6S+NFAJaKtfu9YfZbTw0S1NUoTC6yQYiTx4/fNcMDEzWbb/CjpTJCsfMhXsG",
-	"XRmK0Iy7VAowFbkVR+rlhKiNnl/K45FCxQkrsZDJTGmXlAHpE+Yd8sryomp+wwo0OwHSlobwCqDRVUwH",
-	"kKpMuG71xRukPHP9dKW9qQa+XSwUguvPbvuwSmXKltE9VPsubu5NdsndVvw+a35/bIDyOPh8OPIu53i0",
-	"jEbiWshbsT9IutP0rAGjB3dSbZ+tf8CtXCmuEh7pL+KEexGDta4AqcuIWqFelJQfXgE+B6/Ix7fFTuQN",
-	"W5pfzzOymLedSdD1WuN9OEQOquIBl79I78YavNzWPGUn7+7ejdZqvW93/8XyBnvcvtsK3Wdd6v3ByeMv",
-	"E03Oesen+0OTh++geKhqX+7Y2EHzO4K9ABbKXdCu9Kz+doYFQlzLHik8tLtaJraAKlIKcE0Sfg3dycg0",
-	"pVgHik+h9V+8CtOpAp2z0yXMcVbqBR4us/0WsSj+4s6cOWcFDNcjRVJIEz/oPLtiBey7xUNEMT17AS5m",
-	"iqVNP2+r9DzxXrHUuqa2KHTPyJCLGNJIgMOJK/BXVjHtOR/9vRW537RRjpK3ol0ecJQ2rbNt037Zjwn/",
-	"eDNQsyg2TbnEdXbXzITFRVGx6d1wF63eB4+RZygHL77bhKSe/StmsVkFmI1gblKNzY3olwX7t1cEjQms",
-	"351nIZA6csbPsV4bXhsaGDMf5rrh8av1BebLEfP5gNyOqWa20DxPiebInOSVP7cfo2IuBYPq5GXWb28x",
-	"3a/t+/hOwT/Lzdm3fft+du8d+rdm3z7Qk8LmkxQzTXmCz8QgD9z5wQYk1Ho1I1Zg03BFaJIyGs/z/ePL",
-	"mC1IdBY89M/hUxVzteLbLBdvX8J555mFPM/lB1X8TA831GLWGru9xX8wdX98w5yepaI4vdpFU6JUsdl0",
-	"Vl3cwGhXCV5ALZ3pdVOqx7laB+pcEdDvTb0rNQxeTKQY2aX8yBfubuEGZMxHRv5adOcMY/h0ypkNIjwn",
-	"qZxBaiDacdQyVYY7eLdWydjd7Yy5BDq9i9T5SMbFu0rV04NUfaABwjkyZLO9UqysPhSXn4bXmNXe0NFG",
-	"Eanmvnf8H3hvyWEWmmcL30JZY7NHKBbs5Ypo9kGTekQVa3KhmFBc8xvWqDrm/nv56bZGE14DavtXTIzM",
-	"0D4+yUBP6RSKLaxuIFp7uCKpTFjV581vtTvqRmYm3kpcJBs1BC0kVU1Rjhn6zo3JKIvv8aifEds4PpZN",
-	"ga27lGxxYi7JxBldaqX5XgX6glN7zLAjRBMeMTQKg72yg/8YKLNagW7GBtx2tsJO3BjLwHlBzNuJvMKJ",
-	"PFgSVloS/EA7/LvaSPDUFuZGrQR3CCVTqtStTGO0C0i4mSbJnFBBWHNCeVY0O4A9HdgNFRC7SLFiCLDc",
-	"EGC5aZyT7Iyk+EgowgWhdkv63ECVtoGdjQJL+wdYqWq92lAO/89i8r3rPxz20pRFujmWqWLNIdUaoaK4",
-	"fbytMZTD2nYKw/7sC3eCjOphsQpVSebWGizRUk+X2I0WOZBKMrbuMqQlaLzq1PzZK2J7sFa4ofUtBppe",
-	"M7FH6wR8z5KkFCHEtAK+3vqyCAoWzqYOaQu6Y4kposJ4E1Hhm0z5SBAuAmtVtRnxmNtlidIUMMOUHv/6",
-	"wpz/AseoPCcJozcsB+CEm4MkvnoGGQuugChX5JpNdYs8cww0+pZHsFCE1MA6A4uoCqUP5hRbsWyHDTsT",
-	"01RGTEG6q7dr53JmVomZB1xNZC5nqWLJ1R627YUgNJ5wgXJZpgtf1mM2USy5YUh4+slIJNB5oeSVbpQq",
-	"PZXntvuIifwMFfLfq5D8MoIRKyTGtuYDM1s7BCCS0C7ckChmC6HYK+fZb4OYJZqGRkYr9AH2RV2wEYXs",
-	"GC1JzOJZpBuEajnhkTkcBOR2zKMx5MfQK2b+SnKhU+BYGzJrwUxHLG71xbOM/Mxu6ZRdzRRWeuFpLvqY",
-	"iN21TApaa2ewLAnP+2KCttLE9nPiBCsZzjQ0bUQ1u6XzhQ9CS1vEkmSS0J0HwqwFfWE75doBhYcrIBM4",
-	"82VqOd4K6FkhR3c3zxbmMaPm2upgskcTbQadnQePnQduiIqirntWkexeAzZF2IB71JYus8nNNOUkkbcs",
-	"JvUrmRLbFUIXESInfcwhodH6pOZxC2ulVp0gMwwF7gxnTnS5lWej49CR9c80J7NE82nC19nYXWXf7PY9",
-	"pkF3g1reLI/d+rTd3iIyaqnF75hehRGPFPEGA8ybzjvKDw7n+ymH6ZQQO67+4tu/SvYWy5Kr/Az+3/9V",
-	"1pRe7vbOFCYInwIeGJumrMdMsb7IosR81tqwZPWG5AjYWiAxWpGJTFFbAvPBlVWaIPDLKEzucVKPZaSO",
-	"JlKweWsSk////yP5elaNdQUbMi/06liv4hbZJe3lk2zne1aLDph0cF9X1N9iW2NYieRVs2E21Wr7dBAf",
-	"5Uq9SS+yeu+AcVBiMwHD5m0PXT1C4pV0JkRGcE1TbbSm23NC8VdX8ZdOGESU9gVXhH3QTMSW1jqe2VIS",
-	"MZ2rECgD5S3D+FOjg82mo5Samy0MnQN1NwTXwC32+/BiPPvFpH7SPjO4Zlv9SBGk+OKKRCmLuYZklXJI",
-	"e+eN7IuUip2wzHwd01Q2T79Y+v5e4lWXD2ndZvvxSnLTr5vtTrN9unSQOwlq11yYsRPsthZ4nbb/dlU3",
-	"UkkmUuhxMq9lVEmnjmna1b6sgWKNZ79Uq5UtNAug1qtNU3l3uiRvuKtAdGSm4XeZZ/dFJdjBbnHAUxpq",
-	"mlABeHqn7wAFGaKrpekE/LQvX3IHyWlzNkVqLRW4GsUTJjTBWkYECj0RnYIDDTLrsCgPyYvyqAXVDSJ+",
-	"7G6yb1MlIUX+mobRQJsbLGN3RM3yEFZ9AsZr+f1vWcwm+HZzjFek/vTZDw1MQkB8tXhrA0Kz6CaSspiZ",
-	"b5sGVH83zd7/1Ly+rId5qQiv3IEllmU6q6FgJJWcaTiv20qXM8V8e6H3WY9bcvmLL/D25i2P/Rpx+cNZ",
-	"GZ6lR9+7DEBX4EmRuqvvSvR8ysyxXDHy/u0rSwvpjgpBFtkGE3jL+Gis/ZHK0r1WfNXMCBOa0wTypKif",
-	"JOXsZq7C5/JrfsT2WAckh4jWiPk9t+SxJS1QbunztGCGgLdZS0SrmDVW9h4ovG1nbyplUhpxS+qF1Bus",
-	"EL5AW+UvbSmT0ibTESOJxJQyZ1K25m77QuSDQ6JPs5C9twIz3PJbL4SQMxEx2K9EjeUt4BMcs6Qww8JH",
-	"gsVNLuxWkWnRvIQLmQtLiUWwFJU/gf4XKqYCSf8U+dd//r9LYdrOWM/Nbnble2GmPdUUPdDTwp7Bd1ZM",
-	"mgU6OdND+YHUf3p9+fK7vw3ev32Fv1j1RAUkL2eCNUxIyqC0ewMae8PZrUVInfofH0t5/Ywl/IalnJUD",
-	"VUmR22xJqrmIsLdYp45w8SuLANYcphwXYalYDnf5e6+A7DqdJQyH2eqNOfus+VgkRTRLU8ccCyMfkGs2",
-	"t0yxZvbzpQHLjBKV8NhAN868xU5gyFQL4IkXyzCTi1HCYK01jVywCKRI/fWUiZfPyFMpBIs01MV/bWaj",
-	"S9QsGhOqyAuuv59hYedXXMw+tGLpf1PyOHrj3lf77Zff/lcAAAD//w==",
+	"4PddA15gDezawGJhe/cX72JhLOD7nww843v/i0WciMiMzIwkkyyWeh66sKdVzNeJiBPnFed8zvvGmM8X",
+	"nBEmRePkfWOBYzwnksTw1+l4zBMmn4Tqj5CIcUwXknLWOGmczQjC+vIdgWiImlSieSIkGpGIsymSHMkZ",
+	"QeMZZoxEe51Gq0HVgwssZ41Wg+E5aZw0zCuGNGy0GjH5VUJjEjZOZJyQVkOMZ2SO1bfJFZ4vItI4OWw1",
+	"JjyeY9k4aVAm7x02Wo05ZXSezBsnvVZDLhdEXyJTEjeur1uNU8Z4wsZkTlaMxLkHhlNBbl0ye5uT+VBP",
+	"VBWFZh6/X+Ke8XAthWiubtoFnQeb0/l5zOdl6l5LHEvEJ8CQks4JijGbEtSkbBwlgl6QFnr1+UN0cHBw",
+	"nDHqrxISLzOqJ+rVXjob/W7/XrvXa/d7Z93uCfy/XzYc4kMsSVt9t5ESLWRM2RRo/iLmyeKzpX9SQzon",
+	"TFDOUMwvBcIxQVN1PwnRaImaIZngJJIoCPEyqCQdnhiOljnyfxCTSeOk8Wf7mQDY11eF+mnO2dD8OXwt",
+	"sRSWTEXyUz41oqFM9QsWLdEYR5FAgsQXmlA5owIlCyFjgudWblSRm5MJu5EBT/nUsPAmBBuOrqLTXK6k",
+	"s7cdnUkseOznhoCRKzkcwx2BZehFTC4oTwRaYMXTeCQIk2jCY7g6obGQcKmSPfT7Knj7oNdTZOOrp4RN",
+	"5axxctBvqf0sSaxe9Rdvu+3jd5/8wMvZT/n0K7JcOeNzHBJ0SeVMz/jpyyfonCwrOWNBh+dkWTnjn241",
+	"40/pnHoY+SmfCrQgMUxeFUURPOsSY7Zk4+So28ooU3/M8ZWm5KjbrUMXSNuVs6cXmQotc1FTLbgiTGte",
+	"HEUkRlick1DdWbn+8HDF8k8Xsn3I24rYPBv0+vdhDOnfFQzwivwqIcKreGEgllKHCWL9CBgV6nLw87Z5",
+	"S/tJGCAq0SUWCDNxSWISwoOVYzPvquSYRrf3k0f3fnH/68Of9748eP7pT/uvjs6Of9b95VcPtxuvkpWJ",
+	"eBhhIVYu3eWMC2IGcUcgAY8hKhBlRvioV1QNS98+hHtuItUtpYb4N4LEK6kGkaNEuSBxFW3qWuV89zff",
+	"oSuNjp0ZG71tCGNU8riKNLOkc33X90TjSzwlfvJAW7BkPiJxCynjBvWqVlTd6pdxvVaOulTC9brwf7XI",
+	"e02/9ZD4RJL5evGrrg2FeoGXvL4rgvuuCO7XIS7CrGpxFxFm39OSviJzLslrnsRjUkVeDPcgATcZ/6zX",
+	"RzNyhUI6pVJU+WP6idruWAP3Rv3xQXhIjib38gLz3uF6efl6huPKMQh1EUWUna+aaLirPr0iGh6Oz44X",
+	"P+3Pfxnf/+rq695oc7LP6Jz8krOKjfXk9Pmp9jK+5YygEC+VsgrRjCextuDHiUSUVfG0/NbPzI03Z0on",
+	"ZWM5FRTvv55hNp1hum4Ursl22v4lbn/bbR8PPxkM2vtV5tsZLw/wMQt9jhS5qu9ISb7Ojepv40Yp3VXF",
+	"Skol7WK3bqy9rtVrxYIzQXRAxYkzfE1ZyC/Vr2POJNG+FF4sIjrGivb9b4QagPN5NTSJaaSfCUHZskXM",
+	"x0QIPIrUvJA4Vs5Dg7BQDHEakUF4IkmsVFIs1e8wY1tZDY/hAzCy1WEUpEhAIzLhMVE2m/52p3HdanyG",
+	"Q2PQ3XD0lF3giIZDY+U54x9hQYZJHJ0gzSIo5EQgxiWaYzmeacfJbInbmYvUilVOTqTYhoSIxwijCSVR",
+	"qE09IB/mxI2wPORsEtHxTWdnbF+TTYsTkUM4igkOl9rpFQgbJ8KaeLA1bmdqNqBAz82tzQdOacncD3Cg",
+	"LGnkigopbmke4EtUpB9LBNHM8DmPRzQMCbvhiCfpe7Ih/+2/+fXf/Lv//3//D//2v/+Tv/ztP/0ff/c/",
+	"/d2//df/5Hf/8B//zd/9L7/7h//+b/7t//A3/++//m//1//2u3/+j//bf/k3t8UAMQkJkxRHWiHCNkCj",
+	"RMIOxQzhUIlVIWMMpjNMCmyNp1TINyzR4u52RKdmwogKCBla/uidIMYNg1KmBFqTXC3IWJIQhVjit+86",
+	"FPY33CLevuuo1d27hQk8RQsu1GcdQtW3REZgkxEqZyRGQUpagBiPUZCjLtgzEwseym3usrwv9ME32+lG",
+	"BMCkPOfyc56w8IazwbgcTuA92XRYllK8rq/tfsTPORLJeIZioi16GNPLmI7JB9hBC/UdYMwTJ+hr4zWH",
+	"3cNbEivZd9GYJ1EIMzwiaELkeKa1r1pnMxf8goYkfqJ18C3NBGaI40TO+mhhvocYIaFA6kce02/hE8pQ",
+	"aSHJzwn8E7wFZbJSNuHqh1ubLkMSmCLqZRGRBDUxQy8WhD15lN2h9gtXXosQCYlbSkS/OIVxKRcnvSoF",
+	"evPqqdjTds6bV0/Vq0GkRxG/JPmZv8UdJuiUtSlzJv0DbDX7MRikdtI/gKGr+MXETMF5uQ3hmRqscyqE",
+	"MqZ5nLNd9WCtBavvueGAdQBjaI9YzIc9QvRTNMMCKccLYSZnMV/Q8QMb/zAnSQJ9wylDfEEYplaji1s2",
+	"bpVigaOkIDsnClrIHMtYZrkjkD3Dsw8Gmvj2IOl2D8b2RviLBK0BM1tKbdHTJ2018g5qnqZrU3wdFcrc",
+	"wpKELcTIBVEycAKW5t6AZav3hH1DxnJjaQheLZkvJBzziGQ+x/ESNoWcUZ0FQOHNjVbjAkfJpuy9wMuI",
+	"47CVLqWeQSUqRYHvr1uakFdkEeExydNjftSKn2nitiQpNq8yn1Z+C+OsDd+2ZCJDtyaLcR2tqyZJSU9s",
+	"wnW7IisL5V1f3w6r65WlnMEeZDy/SJagCI/PBegGTREoB3OjIz70FD2ioEJvqhTM2EP7Nkc1aBqoQOnF",
+	"25mc8odKg71NDai/ftt6T38FJLAypnP64PWSjT/H9OaLaXSBWLLxcKJf6LK9K+mRugmZm251XasMTMXn",
+	"ZvMjOl/wWJKwg+CoSpmHU+CICb0iIZh5IJEHbIzjmBIBquHNq6ctNCM4JLFoWVFn1IYNJqIRD5cdLb/P",
+	"OH+K4+lNjXn1xqHkfBjBy9wZ1oEsdYMiXnKO9D23Gziz34NvqeFjBnMA0SIQIWRhJMgbZu1pcnNL3nlV",
+	"Ngm//Y9/+bf/7H/93V/9z7/7l//gd//gX/32P/+fv/1f/o/f/ct/0Pqb//if//bv/+Pf/av/9N//9f/z",
+	"2//yL29nn+n4iBs1Ua4UWsREECaNZHnD8AWm0U78uuxNjkgh8YXyryRRbI1jGi1R/k7nsH3lwfrt8E2I",
+	"JR5hARssYTHB45miq+N8zk1qhGzHmC9ILKk2Y5zsEu8pgklOASa08oYKNFLyVRk6TZZEEeRkMM50uk3p",
+	"tEDdoldIHzIUTwxablbRuoNCz8OcyZiOEsnjoT2HrzwRQZczjtInSJgbWDPYxwu6r+7bt9o62HuAnPSi",
+	"1LouBuwQDkMCZy0p+cc1yecRZdNhwiSNVh4+RVhIS0D7koZKIPMo5JcMElH12cMSzqjyC+EeIlUshj1U",
+	"ajWM4TzEsvqk6v5mJ1XwUrONh3bfrYqQ3hF6sBOexMqoj/FYkligEZlRFiIsJImpOBe56W7cvXv37sHV",
+	"L771EaDUYxKTYboNVp5vlVdphsUwoy/3gtw8jjiPCAYdVWDmw1rfUcNWXLx6/o9PDlbO/9pFhhQusU4S",
+	"GanxVN98DaetwzFn4ySOCRt7stweQsYMZWgS0elMIiwRZ2O1w2Iu1AUhMRsTgZpdIzQQkLKXW8mub2b0",
+	"saU7I5LgefucLNs934ozOj63z+SJfETFIsJLHQblRsHOcEzaRs0u8FSRqL2byxlhKGGCFIhs+D7KLxmp",
+	"I4UK4jQkodJVpCBSgahwW6G6iPnVEkJpaxLZlQDhidQyHZ5q5cJbrg7Wk3LiprnfES1EJwizZWGCBB+f",
+	"i6OT/X14Z8dc6Iz5/KTXvd/1zZ8OWdfkS53MlT02jAk2mj4/3K9nJQWmxsYnKOYSTIQTFIA0D1ooGKlR",
+	"hepfrl2k/jZCRKh/g4Wg/mGmOVO+gZLGojCjNgChjNqcGQ2PkXAvx26UpZTVYDqRjMdECI9s6/W7taSO",
+	"pDoHbtWkn1F9b7IId68fLokSF0Xl70kEyhIW3uoMhlxCMux3Z+uX5HZZE6U8V+QiMyvFPd3KJ+TmtXdZ",
+	"QqaiNh1jcb2KuqmgA3IKOTf779IJ4iOINl23rJ33EB4B+y4MqWIjHL107L4JjgRpFUzBvHrzCC57qmFt",
+	"Qh7rgDi4JUJot62Dvo6pJG3OomVBHJy3FzH/pv3456fPXj593HX+z2jtlFcWWIhLHof5BJ/7veN+LsXn",
+	"/q1qNlcdFZL8nAyYbXRVIWlpperKbf11D65RP4+MmskJQ6hZMumtNXWPm/6zSz2Ul5jNYCbl4mR/X0lZ",
+	"9U+h/q24Lkg1S6A1FQoU9SeWbf48GDAtR6U5epIzMn+AfLpr70TrOGW4tNSXR0S0kFTOuE7/xeDonBOm",
+	"RHhMxIyIAZuqSYt5Mp0hKjvoSUFL4piYuLOY8UvWGTC/YgSqBRnHRP55pZJ0Fr3fPbyfS2v7wXd/0YSp",
+	"+fF3+qWzH++d7O+//YvBQOz/+M/efbL/4x/cRM9KekEyNbuJmsgk+haJs921st8RVivk4BMIRm0oB62L",
+	"p/5NJZnXFSZG6Gph8kQ/2LPjsn+ntOI4xsvSsNJvrx3UKyJgUt+XpbhSEOtUaSsb2iZjBC5YNQD7efv+",
+	"FeN4mkpq/+K8z+Vv9trH76Du5n23df96X5fgNOfiO/Hd/LvZd+Gel8/z4uYNxCIvIQcRXGWTORLcDU4Q",
+	"jkwZn1JkUyJnJN5roeDhizfPz/YfvXl1evbkxfNAH3tigYJ73f2DmRZHapX3e2HQQadokkBdh/oEuOci",
+	"J2zBTFBiKSaCyLz/+t4UnjROGvBuw0nulPS63VXzKTz8cDvLvHZxwTA4tdbzhjuw2nU7NaU+HMVkzKeM",
+	"irwyGxVsDqV20cMIJ2F6Tw01as8f182WOf09U89fX1dPxutU2uZHE2AQsIFr7z9AgbEpcz+bZFachXwg",
+	"3NO0fwr1dxr9eTBggT2BCcDXaY6WpZAVnFiNtGu04Dwy37Bejvo8RjG/NFyLtXYcMKVmidh7kLpK8AVz",
+	"UzEsphkdcsfcM+D0gAhRCeSCnla2dyJnuRfqryL9UThHW/GJTC1Yh2vPKF+m9IoSsGrGM8O90Wo4B2Z6",
+	"PMqDcKhRbO4k/9sXlLjGLPYZEdJJgNiA7ef+2re05EexPRbnWQVszpAxVY+mnBMeKPiOlXVt/aN76wsA",
+	"qphbj9evjHT+U1X5uSkDk+RKWu+XM8t+Bdq/pH/HN+cmTl/l8EORnT4Z0+xnfZg7AsGj9oCqlTPfxDhO",
+	"RiMS7hmTUZFlnLb13niEpfIghnPPhn9Go4gKMuZq70L9kSAshJwB5xDIoAiQLPLrkK2nLUfGYa9eDHMt",
+	"f0HZ5CqeKTsc52t8xTQDrt/talNdiTDIuqKc5b5VFUcVFdLzLD8xX56dvTQpjw9QF1n73xdsyX22311v",
+	"bfLzRisrGbXxAmelW5bVLUuuUI1vwIVfKxvmlOVUf2uDk5vPKAuLTh5n2WlOs4sSNqKKC6ncO/HUJWOp",
+	"j33ipZpEXdEwYJgtdYoLUSTqw1yOOKTdqtsTJaKVQ6QIUPfhSPA0uinKficZsHOy1DFIEreQ4KZsYpmG",
+	"6NLobKiVFNU/qc9B5DQikoQFD6u7ymn1euwVsf1VQYtD/Nn4Y9Di+w9aqN0+x+fAeZZT8BRT1rkZS2wd",
+	"t/CGGXQ+BCQ56aAAatoYu6N69gZsSi8IQyM8PkcJU89PSYjOCVno7SMkVwN0nvnTji7cKKLgEdEOTert",
+	"RbMxNRbrGoVu8VtMNw7K4iSkhOk0ug2SBtzPntpXmLNy4kMwUcypDbFnOD5XHkXBAFM3TLEkl3ipDG4o",
+	"bENYom7/pNtFb84e6uPxkc7qm1OWSKhgzvFX19G1jhGn6/Y8GDawT7QfANsdyi8t2gePkZN8oMylvQfG",
+	"hQnSor8gP4r0kOJ4fbnl2kPUrLKwgnKw8FYTbg5I9yrI7O+ATEllVJDKz7DaBQyzMRyAvsYyiUO8LC3X",
+	"eq/AtZL0hzIm89lADiKNN+o2rEDYObV5F5S5gjU3bQc+KW6LIitK2rOUZGUbxZxLhHXi5utHXyFp1EoH",
+	"PQY/AFYszTJ+yXmktoTNNVaXB8wmwGWpIhWecc4vdjKXU8/YMj5he0UZb8PheEE7OsVbyfT9i17jQ2V0",
+	"bJWqM6dsuImY1/E4jx8F7oouAHNRi0xVZY4r3uZ8mHdO4LO8U3IhL59FpOe6PceUNbyBI8pjKj2JEV/S",
+	"6UxXnciYKlZRznqOzt42RoiNBBRMEGM2Z7GBLEl59cF+PpPrgxzlF4wAeM0GYbdbP5AuCnYcE5jfGE8m",
+	"dIzwnLNpWl+hrpBfJThClhXya1zvTNucXcOtjgRL94PDaO6xsvVL013WKkjVzc6SzTRvdZZcLXVPmT7M",
+	"05FzkGMBevPq6UmxRGS1PA70TgxOBiyoFIYBaqYyGi8WEDEN9sczLPezGARkc+yT+YiEymVVf3Y6nQfg",
+	"7NqCE3U3lnQUEU3SJY/PRQuRzrSDcp+/6mCqPrzXQUFamlMiMr2i6PQTedHbN6EpETyAMCyHDD/lVFMG",
+	"NwSIigHTKcGQOcTVV6dEybngJKNrShiJsdpmEWbTBE9JZ8r5NCJ4QUUFBQOmvjAiEu9rntt/D/+9PjFv",
+	"Iw+1ktfLeKKjMF/kr/0YR/JHQpB0AAOWH4F6v36BGQ5Ug8OCK4fpazjZ/eLN6atHw4dfnj5//vjp8LPT",
+	"14+Hb149ff0jZe0ELYQH7M2rpwZaasY1+ABGEecL5UO11Ea8UCPjMeCqtCM+xhHCYRgTkSvUQ6PlgAWn",
+	"T5+++Hr48tWTn52ePR6+eHP22Ys3zx8Fuu5Gp/A0D/v9jTRyycfKhwMcj0t7Wyf7+z6ZtL32XHU36NLn",
+	"SpXWUXmboMYU9aE5Bu4WlN4Kr62d/rSxZixoRAsNWFaJm+QZDFgx0QBV5hlkqhREG41X5xgMWCHJAOVy",
+	"DFDCIsWvyoo0MRBt/kCq2SX708lB2NxAuOVUhHXaeoVu3cWRrfWotj+ydWFYPAkFN8rN/wCux0EtSvzn",
+	"ydnZB5wra/hIUEO+YxAfMbdifdpjjWEtqiGoYB/xHt/0u/1DIKbbWOfEVyZV5mnaypTUQD/b2JNltZSu",
+	"yGq8SjeFRAkkL+5XrQkvT3VaGDInmAkUALzI+vnfAcE+CbRu3ncoa7Sk2I3A2dFp2AdnEP8ad++3u/d2",
+	"tsaVE5dEki4iYwpukuLrl+WbQry1GvOUguGCxHMaRZ5dk5Gpo3Y8EZiFciZQU+lZ9CP013/Va6Ej889u",
+	"56iF1D8nMSnEHzR48I3yBV2J5qP+XZ3pfk1WbaEigixB2YcA1dNGqZpZDDGiAGskL6mum06zVhqtzbZk",
+	"xhKeBMSb7dPXJNIl71tzm1iJni+Q5OBSI84KMhVH+RDv254bwNuUadfNSuUELNlYPblj42hN8ko1po9b",
+	"KsLPa1SIrIyjilyKieHIfIJJ30e+zv1Yk76xahtmWRViZd6EswpViUZbqbF0WW+syc6MU7IiEWYRc8nH",
+	"PMpCVzo5YswvlMVZDjTZUJhAzS9ift5CjwhZvCbkvIV0CEMXq2lUW3tOqV8N6SgmxNRoNXRIKH9imd5Y",
+	"4hUzpB3pZTcQ+DFYUjtY8gECJFkkpOIQwUiZmMz5BQQaVuQwDJibxID+ZHMYbisvwW5KYaDNd+mip5Hw",
+	"ocbdKFYQduvVEE5S2JMNS6u3OGXj84X0UXt4vy61v0q4LOAcH9Z81KRpiq0qLSGNlITFAo3e/RpPr9Kl",
+	"xilPaXO/lK5Ncep8i2+n5t0aLtyhO6m52nP+KqjJfNlJ26FWI4VY2BX+trscmlj7kVX1Lw8jTOfPS1xP",
+	"5tiWkG6gNR5mWBa2Dsliva2orNnQcq5GfCPYQQG8oxPy2i6+Rh6Orhm8fPH6DPlgNk4GLC0OaFobqeUe",
+	"o7XS062WBluEkMxElwRUG1BQsjNgWKAgVCqIkPNgD/3mL/9ZlnQRdtBpHjjR+GVjzIzt7YypgwyMWYgu",
+	"ZzwiBeWllK3+TOPkqGUtrZODcjmPkw5puKPVuGpPedv8OMeLt3ql3+l1sp2zVqkAj5lvOQISt2I6NkAD",
+	"kDkBfbJQE7MQYbY0ubz6RzUHJjd9nncy3h6sdMM8BeaFnX0rceHcoN23vjSWVepwttBf/1Wvc7S7vJY6",
+	"4RBAonVDAquCIj0bFelVR0V6R92aibwXdPGBYtcr0hl8k5RftFaOjTcLMcO+2K7uPb916jL5TWIN2/Gq",
+	"oxiOen2fz1PFhvbUC0gp8M9mxmk1d23YT6RW/BoWdReWhpaa2/v58PzWYVfdi7CGZPlwQdf7adD1fpV4",
+	"uX/joGs67voh18JE3zDgapWbo9BuFGwtssHuQq3w5h3FXH7PBdoNJFnOLf3eRFdp8b7k/PwRiegFiZd+",
+	"vvxVQhISohnn57bM70EONrMpCI6UuQyl4XIPQMQNcrFMYqYjsoWUaSnJfCGFr2ZGE4PsLUhwNMH5ssGD",
+	"QufIg/6HO8IPNYHpa7fLbJ9xIat6gY2J+sAdoXPCmoyjBZazFoLGTIDC5ASs8hF0tUrCjTPVsBMP68U6",
+	"zqlGvl0lZFxu+krdb2Hh1p0XADygXnBT9NpCAjMq6bcktFlJcGjAOCPmlvzQ7bxldZvKDn3CJIkZjtBr",
+	"jY+mISl9NWDkSnrrIb5WX8VoYfL/QsufaT60erKiBuJgC/6qF71zZzqL4a21ig92YhUDKzhZu8DMrWxT",
+	"5xY9m9rC3tnMSC6xVhmSgHFJJ8sANZ+/OHvy+S+Gb1493WuhQLecm1BGxSxQGjXXqQ7+OE3kbF/fAc0Q",
+	"Apt8TC4gUbR5+hDANIaPf/b4+Rm82D260B9WM+J8yklhhrfkDzHSR0rr7w70pTdmupn9mJPwHn92Yb6x",
+	"GnIl69yYCzx6dZXkslCL2ts8RKjHZl/Wsk0tMzrWMUklcoXZyQFqGtXGYzQi8pJACqPa00KxTcqrwDNl",
+	"6dK/utK8EhIcBgPW1CcHycIUcvUPTQtBPrGvfQD/gLJkDf2URZSU4G6bT1Ii9t/T8Hof7g4KMBCGfHc3",
+	"wb9xobAPfvHwl8bg+Qkf+dU9IHJDwwgLFo9ZiC5nWCqyQxq20GiJ0obgTugIUGRhrV29q2VP90jJnl73",
+	"pK9kzycggezBqWicvH2XBeG7rcY3fKRBiY+Pj48xxng0Go3G4/E4DMOQEEImk8lEWU0QNp7zC/OcOKeL",
+	"haEhg9Mvdb00l0wzwTOC5+iLl2fotYXztxLYot3BTzGWZLpsnDTmRONtGy7v56WuZ7g9M9zrkhEUmmB6",
+	"AUCaXDqA+601GzNv46wSBBrm/UxJ+ets6n0qmTBgVws/YfKPv+Ej88sDY9/puHsLmsjoFgIZ3Dkt1jJt",
+	"VL6UncgUAlHG5rQUQrV/LtEgrWFTdhMQ2EIJO2f8MusvUwOy1bKgq0VrcGOh0zpuT969P+hfe4/pUs59",
+	"Xwlb7+Z6m9uhRYnp1RCsH0e6JSqrEm0zLVOdCEAFTd0PQpcG2gt66vfWs6Sz9Vb0ni0bPu62dB8s79AV",
+	"RpMVk3HCmBaT2S42XJUTk9lVz0vtpq+zsV7bu10NuLoS1ExpHtPDN6N5u67uJi9oVMPSjt1WZX+1cn2F",
+	"3XVxJiVTzVqOZbyWsbZzfGfkjU9rpxqpIlwGl4ff8FF9oydTcmsDZ87bfcQBZMWrJPKdXa+Ck37G0xKJ",
+	"Mqa0xqr8za//RR5Fehv4+ZUubr/dvffBCmT9ED3B3QD6j5ErPJZO6jfAD5MJvbqr61XuLnAs7xZykO9O",
+	"Iixmd/3SMzvKrpx5KHPXIgyzJRILzGyBqcG5q1iJlIR73a2WRYy5Tquy4igRUNR4TtTGgZCe+m/ERxoF",
+	"MhuyubFCOvqA2AD8Gc4S4yQiBgtnRmLyQB+JXVqkOUFIiASRMkVtSiLoew+QTjyGaQhgyoMWCuSMsnO9",
+	"OIuYB6ipLw31zAX75k+YNF15WAhGAGV+1GfYXpU448rFV/PQsli9OgaakgwNMpT25w8yOAICXrl5dYq+",
+	"o9YBNeGoF2SvMmeYrTzadtNl6RsezqNskchPeCIXiUzbwUxSTK8bMOUWlK4OCGwpHi7TTtgeuyWiECbR",
+	"97SsphMzZZQJacSA+g5qBve6AqoTL2MqJWEo6M2DAg8dzOqFJPSGy7FWBntlCM7lmDh5JC7kddrTa5PY",
+	"RKojnqi1XxsELxgFEkUECwlcD76ipjHtJaT8L4fIcjC1CkfpcPNjmluV4asrC1ZK+NXyePWgbkEWr5Bf",
+	"L1i0zACeChLMwqiorV0tr6x7paRaoOkqbItPN54EX36cOXjY8E1Vu/8UfcFRmMQa87MZHHehPL03O+jO",
+	"gz3rRIIOcrZ/CzZ9CwUHoHN6YbDXSqMxPc38B73QIxRcbspjQPbX5jsZYVGQDyu39i6OcjNbcvvj3KpS",
+	"RzyekaESpGTYmw2hta7HfSYxmtMoUisEesrKGCuBJUcY9doznsRIJ9wheLPRs7qyQUIvQfU0fKaU2OFn",
+	"qsKBl+/Yq4a56wzzaH6zYR61NdTTdgM9Pvj06JbHGQ7h45WjhKQcPtGEh7mR1h6GGkX3FjyPDwnNQ+d4",
+	"Sqpm6acJlxglDE4sSYwsCESI4LEMkba7tx50r8baesjLL+IqAQFL6j/uXYdmCvbmcIwXVTW3ArLkXaOU",
+	"GZRZm0+nFfsYQ6AsTMakg07NHTMsNegT4yiY4yuTchugpm5TD2iOhXxcJc/VBUNa+uMXkAh5R8DVF3Dx",
+	"TF/bAzzk+MJCI80hrS9HNNbQweZH3UFcQ3wa9M1YCtQM+Vjsa2TKzjxE//Xfo6cknJJ4L7cv4CixqVHR",
+	"9TjTzwO3aLHAWbTc66AnukXvVPftt3i31fXLvXsH9w9r8dCmTSnMfG7GUAsSD9UQ62yT8QzHU3CUxsQW",
+	"/8EPMEe3v2FsprfNVmLLF5PGydt1I1UPmZKYjQAHnydR9DPo4Hv9ruWTseC/YRRxNjVMYdgIUAOdkj/F",
+	"UJ1CIuzdHGEN3aGHsmkd3ZVnfbFQX0pfUBLx7p7Iy/jurerkD5uK6UrTwl7wqs0Km6Hlt5jKC1TaOnl9",
+	"k+fWnBzezIfcHmDgo+n3J2D6rTXYdvPxP0FTaicYCx/Nr4/m10fz66P59cHNLz+g1wojqdL22EWA66bo",
+	"Ok6Nei77uyCyDT6Om1GyEylev/lZq5Ew+quEmMtqbSz5r5dsfLpYRMvbhBzRsrCAOGIiyks2VsLCgzJ9",
+	"ixAk9sw/V7TjP++AvhoxX5h4cNbzp4DmwTjseRJD8UM+m8i82QPZ4eepdFFuAQslg18oMmyn52fWNelP",
+	"K/F/qoH58gPdDdyIZ/JuuLvVyz6L+aXYuBRpRe1MyjPahgL4mQrUIiyNMWah6zebB0O6nYnt2yXWnybL",
+	"sjcHy9q8biuiq1qBaZW0srWRsyAAhpzlzwZfPD5D7y3IyrUB6w1QU5dDw8mPaX8XhFjit+86NEztVxTo",
+	"+9++6wB23V4hGVU9AUYLJICmgGpmlk/M0Y+yONKfYKxlCbJqN8IjK9fwZUwuKLnc2T4079vVTnRfV+5r",
+	"EHrON5/qQjTTe8+udAvSL40wXxLpg7Hv9DaDsL8ZNIh5eGOEDleN5dDTYWytglYqz4Rv5JuNWyvwleG0",
+	"45ODG4TTciycmyj345DXl+byrWajyiZ6kKgTroAB1bDzkJ5jBLSGwwaJcYmFyfUJN5fUKzRWq2HgyPyE",
+	"wUXljCo3S6kRAShyeaPqVtC6LFmtdOYqp31XBZcfg4cfg4cfg4dVcZuPcb2Pcb2Pcb2Pcb3vI65X0vsv",
+	"njx6+NLp711st6c7lkP+XTVu5ZgzRsayE1GWXHVCvs/Vg/19nDY89xjFOJF8GJOpsnhjX+qfaeBMp6xN",
+	"mWkqZsI5gsSoSSIBksRpRZK2FiNXBqwJbo0oOzcaFGrc5XKvVqvdcYTpfKiByPzhM3UDmvEobVpMlBOQ",
+	"9lPJpxhaRLNyRzL4jknbrPslB2VMSLXseqy0kNdIw+ovyjgRchiRC1JrfBjBAwgeQN3f/PqfH67pk+V+",
+	"oJIKRXY1zrwmASNGLmGAd4TGOaMC2h/proL5r6Yv9H6SEiZLdWQL0/Cnra9/sLZxhOn2meuRg1uNGRZD",
+	"Q75GAK31FN0Gg5IKkehNuRpIuQ5+gythLH5D2YN+akSH330OaUzGcpjEtArfQt+B3rx6omwkK1asDWL3",
+	"Ssfbo0gtvItvAXJrX2nQER6fe5O1x3xROk+ITbn0Bl55lEzz0wAS1D8LoFo2l8Hw2Ifr1CFITNmEb0Cn",
+	"xT6sWZOhpixN3DGgEYZdWx595c5bgTxXGPh2V7rMRV2Vbdui6C6JtLwO8cndAntvluDj7q2t8ny8Cn6N",
+	"7QZfe/PqqVeJb6pTV0Y6UmBQn47c8MmCrqvSUeu6c5dV1gZ01FQ9Ln7z0b21NS0lnVAovo+pJG3lGj2w",
+	"SNOEjePloghr3xAH4/hAtpVCbZtt2oZt2gaJtKaze6/bP7yhhsvUzgYseCs6aFOociJ8U/85jSJbrabI",
+	"1KgGLV2RY4qwFIcYr+WSRFE7jyrgIsJMqZwlIzgh0EoiV1e0QnNk2qrOtL7WdzvqaWWfYG2MMRRorRnx",
+	"KWU/ttd/VKjbyoh0T89x+9tu+/id+e+w/e59t3XQ8wMc5LTgBlxSVEy1Hy2W+eT0T7al10nnCnghTsNx",
+	"cIJCKqDxwdL2yFb2rdoLwCMYXZCYTigJ0ZNH2sV8gAKt34MTRK4WER1TqSEz9AN2uBAHyHVEoOG40Wro",
+	"hws9EPRvnkl3B7KLlI6c07n9iZP7mh2Frm9PH1ZkF3xUiB9AITrl421GLtupgfdRpVXN4bY64/uQzyXB",
+	"8BIv54TJ5xoPrZyZUwPf4vjkoHfS629dZXZcL82HyBkvsP+SLrAXxI3HIYmHjBfwRL9QZPf63Xvd44Nu",
+	"t3v66Vf9nz46fubtFIFjPF8JhL8aRFw3/oNZvSMQvI1IEguEhQUzC3X/fkGnDMskVqbBOEpCEhaTKeac",
+	"kWXjpNHrdjSOVWkVY4CdGeIwjIvrdNDpdnq9g86n/nCBPTguolBhffwbkjENSXiCgrHyvSQJgxYKwkSp",
+	"USyJ+oNOGdcwbdARGRlEH6RhbvZaKBjhcJiOUj1iAKGGsEyA1D8HoL45FXMsx1CKTK4WSq3B56gAKQJf",
+	"Yxc4omHBWLLEec2gGIekxAuWE/r9brdXz582HOhwl/PylGPSSc2vSs5ZfbduI+7Ccsjv7O1NB/OeF2rQ",
+	"pwApUo59w/L57V99rYUw8NIcR0jPcVpyTyW5I5ALr5Ctkub4jSOMqVzaMMIILCdWvbS3cecQR24Zu9JK",
+	"Lb4gbKEnN29d3qpYozcT5muRdRd4ObSdlh1jIqoa0yLCrBKJRl3Up0Bq5GiULAVqTmNsgGTGJEU4kTFm",
+	"AmvERDjXnePYHGToZ9XI91qIThBmyy3hXNLWP9WnjNkHtUwSGjZXfR01u7rliB4W3NVClzM6niEYk34a",
+	"LirXRD0MX0SUCUmK2G9H3aoDMA8GxzowzhYKFIm6PUoqe7VIB9rNaXSQ7ZEiVIy6Le+tNs3bv1OXvjMv",
+	"3fvBOiFdZgNl4l5ipUjdZWbJfASHW3Csos+zYJXLaMArJL22p4Zbxf5dUz7H6+P1WWCOErEEtNzjmFTb",
+	"pBuqZeWsZcRs8zigco5GcuRZtvPrKqJM3u8CBbesRP7IoXBfRphtFWZegYbPMzRKJUcOuijES1H0w5zi",
+	"AMc2NcAwQ3gil5PkouEf3LvXXZeT7Lh0hUzwyQQyiyWHmIrIwe0okVrvJFknuNTmrELag5p3wHnJp4f3",
+	"PRUT5Z2rpnjOmZxFy216MFajhFgYrjmOIiJkau2A0kDNsRpRWk2ipquQhdI/7u4uEaWGFrP2dJYsAwoq",
+	"t6LduurIT2UNQus04fQsv05K8VdmmTLx/Hao2r+7sMI99N3EFo8wqxm++8OVKn/0EiLb1ke3sa1/n7dk",
+	"maPrpava3DGdNJYHYzvq7nAWgR618R/xcQKu2UblN6cmeRPy50PzCl16IwyotCnBUT+doJcmgHsHADEH",
+	"rBm8H5gis0Hj5O37AfDgoNEauPmz8LebMAk/lJOPB43rd9ca/A2zAXuxIOwVTySJ20IuI+JWB8GHQyyx",
+	"+SwN4Z3qNZRNB42T9wOTwai/labFOrTpLO+Y4HDQuIYvl/ob2mK9t++9udL3+noxcz/2+iY53SDGZ9VE",
+	"uZRRw+3X7yrZzNsSak3KtqVoC2+x6pXpeGp4GMWs2C28v6Jy2RDA5V3lbGYlcq903vCGOskWt63N9M1t",
+	"RyvphgsSDxMRrpcdb16jkEcRjltQusvZBYmlbfyZ2w96J9jZAnUIsQQ9xz57Zxu501u7RpV1benEV1SM",
+	"jVMFb2JN2tdLs2MK+Jr6N194DexTuUmestlfO8xS1qfnSppKHuKlgeWFcIq09UtohkWWTVnIUE5JqgQh",
+	"qegRveCChLVYE97vNzXNYmST6bx65druqGYxzysedzvtr+5DUobaMOO26GIwqAvT60GztgXg1uB5oZqo",
+	"X9upzohYOSd1JUx+GI+v8FhGSwvtGyRxFJhDF92OShd8iXSUexB4C9Q/zY0wdioFiSYtpccxGmmZZ54N",
+	"EZV7D9CIy5lSs4xQaIOrZggddrtltOCtpR6zuAwFi2OxgBEC7C0RaV1fE6cXvDgFlhdN/ceer3ByE4yH",
+	"NWgOHuv6j0+MtxrmSLbUwiwmJrk2NQ6pSDkIElmaXzw+a6GfvH7xvJUWyd9Hz+hne/5MXHhVrtecKeHu",
+	"fCNA7LiZAN3D/Hrdz8Vp4ZU/Ptnfb9TqWeiUfmwIta1LbawkgTqkJoa8r6wgpGXxVDkjIjsSReRqTEgo",
+	"UIBH/IKklVozLAYM3iGFLSmBqQlNQrMVWsJG0e3BE8zWHdFBb5ggpowQtn9aizJg5skJjyJ+qc8ZKKRy",
+	"aYrV3W59itD2bkEpO/QWQpabsN46zqtXSfo8X1wjdbPXiprQfvf3oCh0E4o//QBVrGtQgTch95aBIW9Q",
+	"cLnZQ2urv3yTUlnX1e8ffTjAptzm3Bi4qZDTk69x4AvC9IlYzCcUOpbrzLXtcJMGg6t+T/3PQXswuDr6",
+	"TP3PI/XPTx+vhVM66Je1r5sZVDYqmDIZeJRIgpR2aIo99ObV0zUlTHXrK0qayT0zTJVR55O9H3vH9YqE",
+	"igzK2UMeevsChWQ4o1UJCeryHWFK5gj0BRrPcIzHksSFKrSXX7xqfzr7af83v/53WyUh9LYpc8olIWx3",
+	"Bl84zDyol2CFr4aJKLBxb1Uz5PLcjrAczwp5zFiZ+O1LQs63O/4HdIqYhITM7TF51qBFmgVNT9sDsCqD",
+	"vZue8K83EFedsq9uEeayr9M8VpBwOLaJNKvayq2A581433dInC5x7mvO4XHuxHjNOXF+HJ+plffvxaJg",
+	"hF315U/7Xz06fnb486/v//Llwauzz+49f/j50elmRWFlt34lt/n9dE3i+hHWPM1d7YFq7tReplmXwNdR",
+	"psgF/YL2W3uckpMiBeEO/VEBikCZxJjJbBs5BcLNQjG4bopiXlzOsfi03e2BxFuXIbVWermCKMWy6xVn",
+	"9hVIBIGwMs1JqCv6YQgMQUE/yA2o8y1hjrnibUUn+G2Eny7yaE5opLM9WQiT+/D1z9TU8VgqklCxzVmB",
+	"bzc8V9pKhAKYBGSWGiyJlxFmYq/luknArcUJ2xDCrMZps0uekeM38dE3jbamciBhdSTdLtJhCibMH3ku",
+	"jFfjeTrpjSW9IAFqalZQMmKvhQIljALU1FErtXmgln2vIkXYLeDRLzTKLtVu0K7Z3J6Ph6f3rzE5d1RA",
+	"kxJR58x7F2ah18I72lQEXntXeELiGEcP+XxOhTCHEPWShL15JwDeo2T5BZWFWvQNDLIPUb1Qs0cODKTU",
+	"lPdgo4f96YYjPvKSqaduu8RG+/BGCY47yU8m8ZxGUYWGhf7+qPmbX/+nPejqyuMxyQ6EdNrtJRaQBZpX",
+	"W92aZrQza55ZyK2jZ11ypQFpsmY6phomdXEb7UbZlDbnH73CmXNJTLtnP2StyXnS1cSmEfRJFkRGzQBD",
+	"GYuODen+ivqfe620preF1KdbkFzBF1oRoEB7UwG8Qms09XCqofQZ0yQmpA2N+II5kTjEEgcd9AIOjyaU",
+	"RKFAOCYDZqprSokULnWNE3ulPV3INvzWPtBehUErakwXDlLLItIuZ/H02H2lu4P9b891AARYMF/xA9ZQ",
+	"sKuTaJyBSYLnABMqvJVOPkBR0e4Vo0pd/8Fuit20voe3W3Rbz7E/hdXOHPpVExnzczOTvXozWS6pgEVc",
+	"V3R6Xbk7njA/glLaJF1y08z/Qeq9Zgh4NmXQ9CfW+yfQ7qPevIUathIrOl3qG3PMEhy1cxdMss8zuIS+",
+	"eHnmNj8/acxJDILAnqu89TBpLyPB+bXfeOdjfRjOBjLVlTDl087uOjzdsnLTuMuQvpCCsSq1lmZnfsMp",
+	"e4AsTp3MIOnB5wxRoOvN2oOk2z0Y2wmHv5RVbXSP1pegCNg074UebOzcmYX3QZKZS2mb5RleEIRtDtwc",
+	"L/UZPGrilK+AlzLOuozxYqGELKSvIZhIOLzL+vLam4sVk2WuKHNExg03kw0ZH5cnQV+8IxAN9SiWKMIj",
+	"Ej1ItwkaLdXCLSI8JoGtBqLS4F7kgwS5bVI8OajoWO5BYM5tqbVSM9tzdWbmtb3b3/N2o11acUxSpWrW",
+	"bMB1krASQzkMScmELu8EDdMcrgvdthrinC4WtW50GauCCbZc9J0uctHIW5/7k37NHWSe9szg0/OfzVs2",
+	"1dWW37O05rIsZr88O3uJdHFVWoK6ZGOLferGD754rCbr5YvXZ/k4gf7dEyTIyYaVaDBgd6aadoaljhsy",
+	"zsgDpA/Z9HlpMF3IXFBDt7TQnbPP83RV8IRZNN1Z3SOktNpILWK9DB30RAqk0R/AFDXx35jIJGYkbOmU",
+	"o8sZAZNVzsgS7hIafL4MFTKcERzWAcpbpydd3ZjK14KSNCFrUHUa9hKyb0jcThfA6NG1CvBmpQozLIYw",
+	"+rIxWIlyop4ZERyTeJOninIC90b98UF4SI4m9wogQt32MW5P3r3v9f3AQdrsG37DR/UTQJ/AMz/ho11n",
+	"gEZYAiSx2qPf8JHBhzXlqGpV4SC3lP3p0gOLF1/gaCjImDNfg5/X+kLa+lxRFyYRCeHDtp9zGmowVgwV",
+	"tt3PaIlmkA3EonwJ+8G9bq1kjQgLOVQv8x7ZfG0/bGdDYyxMkkhPzIQyKmYkRE0skN7vZ3RO9qwsMdNl",
+	"gHwLgbDuUbt/cNbrnvSOTg66n8DpTZ5jfvDdXwwG4fvD67b6T9/+50z/5yT3n8FAv+EHq4vh12sZI8S9",
+	"Pt8ZwXOly5CRarv19tQqbK8RK+EcrYxKc/bUUu5fktF4hmUfL6jN3KvfjTUDV9QojWnRsCtxnbkoDs6z",
+	"NQqsmJMGJXnmEVbVWlmvVXaMWtRDjFymyken6jrupNmBJjSiNRUWRtAXrP/ydte70HKfUeDGwyzzUtlX",
+	"zXNE6nzCUm+6vte1tePP23ri2sbPbH9Flh6TvShcXFH/d/7sBz9UHmD/3p27n3T+Yhh89//rto9P27/E",
+	"7W/b7+7+oAJterYqCmSB4dua5rZlhTUIUYfd43s1DikqNV/5+/rWHX9/R256F7LBgWUh/XhL62OzjL/K",
+	"0uxHNmgQJ8RThF3xZte6uLkGzc8IK+ois0XTmtHekfpl46THeYXpb2fgi8dn9U38tcxSRzOt264rNVdt",
+	"q3/tW0tazT8/INrcGbKyzsQo8t+2F9d+/eZKsZQ0uOab12v0kL+4W+ufTeOAZq3X1XXbl69Tka+xiST4",
+	"aNuUog8wokar9tCyo3NP3yet28vtNZVh7Wp/IfGyoPJTyZdVGq5W4Zad/8C0sc9m0sRasFNt8OsYiUBU",
+	"FvoqfC863Ee1vmdLqn+/Nb+OkQibxPBhFX8xUvCBdLuQfAFRlvntavWPirueZrY//qHp5koDJYDhBgiH",
+	"oQAB4hwDnROyEFkjG0v3HcCgJA+yAxaEI8FTMSNnZMDKIUTYs+b0qtgEWR/Db2IaVYVjV7RtzMff6kbd",
+	"trIPirEF19c371uh0pdsnGXzrRrDH3wMsXqeqqfnjM69cY43Zw+RpHPSQq8+f4gODg6O0SWVM4RRoENn",
+	"AeKTiSCyZTWIFsxbhe52E7d7TaTaWZ51hvTrYaIrJcNh1ozb0741azOOJZrhC6K2FzzYgnwYxCemKVsH",
+	"vZhM0GjpVZeVIXCchFQOAR1o6C3EfRmTtpJdCO5EM87PEWWITCZkLFEzOH3z6MnZ8OmTZ0/Ohm9ePQ0M",
+	"qKAgEs1InIVTIQ7MJ5P8ingPM3AMqUqMS29lnEUJHhMU7JubAyRm/FKgZqCvBOl3vY5z47d/73//7T/9",
+	"R7/9y7/32//wf/sPVMj4fEjZsDI88Abg2uZ4ieBeNScA/IVRiJcGszImlzgOC3njNXuDWQLm+Gqo3+Of",
+	"iUitvZCaijZl6Ud/leWI7j2AXscjYityjSVRyhHdGSRQRj5lK8nP4N1W0V9MTNwhoZzJmI4SyDDU2mxo",
+	"DNX1rXKzZ41/89A+eW0KF4e6tcJYQ35l4vB9qTJjSsFeAZBOKNrGrNDtzfRegIIN8PEkL1r9ldvcpHEP",
+	"nWZAlUX3ge6yYZL47BPCtH2wpegRZgAkYt6MmkBXu59uPAvZ9JPXL56v3/STCIuZlkM+SUhC1O127wg0",
+	"SmgkFZvArSQ+SStVsj6hYxxFGv9At6xjKNCvv6Qs5JeBmjgjVvVg4BxZcQKmTJibA2WhG59kRlCcRKQk",
+	"vu7V5MN1TOhSt+HoFW36QXsyr1wnGDeQrATR+rGiZnCvC0lqvbn63wOAE+8ZbFuMvuDI4tY9QD3w0g56",
+	"4V4Hfa2UcOAsXuCcHcMPmozg/UBj/g8aJwOAbAUMLKAMfroL77gLv+rxDBonnU5r0DBJBmLQOHG+cx0U",
+	"e7vuPUDBoDFoBBWq5mBWzBr0+TjkElKThyMcYbYOZc2iKkuu63EYuYyWaXc4EgL/rW2N6qmXAvzxCn3M",
+	"hdQKWd9V1sjPX5w9+fwXO1LGUIbsp+SpkhJtrf1KRLw4fXP25RY0WD9KvTCP1AGUeEmk4XjIWbT0ZS1H",
+	"S4RDtftAuvJYQO8ARWqTx+lS7Vlr0gZDHmjEF84Igj6giSDqSTaNdPOBNmdqZ6jbz8lS1BPCDnh5tV1x",
+	"xhftBMICMU+mMwvWYsCALawz5I1wDR67+cfnJFY6TlaGbewNiFpIEB8RhUy7YU+DRa9r6eJSopNlht72",
+	"Vqf5katpV56qfgTyCHS7seZl2oKsVci42dt8brysfuafgDtCmy08kbrUHxyPZARiz/aMnHLtNseVpf/m",
+	"FTlu18jvzlQeOQBROeR4vaKUDVd1FEjNLAnstW1rgU7RVXrbbR+/e99rHV83B4OO/at/XQFDYMnVJR9g",
+	"OiyHujW9xwF6pi8gC/wO1vaIaHB1DBW5WtmYNN0HCIPbGlvRaAvcGZczyqYFIJG8qr6/torV4DoOCQsX",
+	"nK7aw8EXj88QdJ40zwSpNZShsBmcHMkRZiBoCm7CA7W/W2qE9tnD7mE9fl7E/PZMKfXymobUIuYf0oxS",
+	"lKmNsLbvsNtn2Fi12uaWHMU0JJryNLrVQaf6Jqvv9WUeoyCJZIwDM3r3tVSgiF9qVDNI2g4R1lMwo9MZ",
+	"7ESqcwBpbCmJIu3CKr8+UItxyWMh99QMRkRaEDJ9s1EPRePCPynfi2UJc3QzuzLl462tykXM19iU6Tdu",
+	"yaJ0ENsYXVPKqaQAoJv7hbHp5WGrGXRR514HPdS4brZdv5rGAfM9fwn+HVb7Ow7RAsdyqfw38O5A7rQQ",
+	"6Uw7KICiwdNEzvZ1llxgpNWAcYY+x0J+8fLsjkBijCOCmun7//qvUM8Qla+92qD+NDaVd8NxWno3rF/h",
+	"yCfaEgcVoXVdqUB2gZcGjwxKFVHTCqjsi0It9l65HLIKT6LrH0nm01friq9NNrBRAkrFpe2lC0ZprcBR",
+	"7qtbSMOCkWs72jsCMm1+nTZNXy+FBNErKWU0nPEkFt7KD30TIiwURr9nmgieghlR1lYiSIZWgRaJsIiU",
+	"hAF44SWOwxZKFiBRNDp7oTvAoZdMxUrhUO/ZERarOC40jWbSIvsY4iGAvA0KfoLnNFoaoZLqkjl01GFm",
+	"j9lvqV0fnAyY1rdGYYyW9kvpOcuYM5HMCaKyZXQz10mupnc9v2QoJCE0GnMeC7mygToDZlNWet1uYYv2",
+	"ujvSwvk55CwRIP1wVlm6Kqb2Gp4GofiZerb0xpjoVqZVbPQl8Alo9VDt/txaSXxODBPDW1qgryhLeCKU",
+	"9zDC43MdVhNojBcdZOfrKB8qdeveeTKKiDtV9z/NQfd3O93MnNT9d0qD8qsG6Cgni/ymlzQraguAD3L1",
+	"DvBLVuiXO2NLr5XOTKn0FcFYtPXKRySdk+G3nFXtFa2Dnpw+P4UTHPQt2LppuFdtTfBmx4lU+wKgYd1q",
+	"jjdnD/Nq91RQrPiETWeY1vA3le1/fnv2sH59TYsYbv6QNrFL3Qc2APVYb2gCOou3tREI71hjBjrfuSVD",
+	"EFyFXfknxu9IBXxTEO21FD8Q3NB9gL56G0WrHr/Ey/Yi5pKPeZTGq5oBvCnY2zxypUk4J8uKMBGCG7KY",
+	"1TlZutEhzTRZjEinxm0TJtKELOoEzZrBggJsgRbgak78UbOaMTP96crYlPt+tZexIDogFbxPn7ze15Gp",
+	"zmK2gDIB7Q2ANSzQlFdhJuOlG5haH5QqpjumaqXCIm5VnId7gvElb8qNT5fPsnOB9IozsNJx8+qDOzfa",
+	"7LNq19jf/hhFlWxYczpZ0r+eY2v/Saz/eNln/q4151ZbZz4zpyhTXOZ291hx4/vj5+XgbXWouzL07I2j",
+	"rolWrvFUV4QLC+d9+bPPgsbOWy+5aI4b5vMl1Nj8k121rq9KWlnrkW6VYvLm1dNU6WpTCcIitU+LnI/e",
+	"HD33Bhkp6SBq5aGUEnA/JqZ8TEz5wIkpNWH1bpZLoptdOqkk5qXpdrFnHsq6H/NQGfft/nVgkTb9YkDM",
+	"+CInBWLCyKVv/3/MP/mYf/J7kH/iqiE4PP3krZjPwnffqT9mc9F5V6WSfIkqK7NMtm5fuHkyyk11t37X",
+	"zdX2JrkrlTSjM4gZmsQWzowbrVGglVrVGMmdAXtlQKAtgkZMBI8uzBEvWsT0AkuSJvMpvWdxmEdLFJw+",
+	"ffri6+HLV09+dnr2ePjizdlnL948fxQUorQ18mNuOmluNs3HnJatc1rWJ5F8+ez0Yfv1l6f9o3vF5JZc",
+	"SosJZBA2jpcLSHMoVn4VXPfLmSDj4cH5r451E4Y1pV79o3trRvQxJ+ZjTszHnJg/ppwYb5OEwzov+5hL",
+	"8sFySba3DneddHKrrQX+FHI+bpy24W2/sXbDetMucjkQ6bs+7a9dpo/ZER+zIz5mR1RlR2zWgOZj6sTH",
+	"1ImPqRO7tnsqcyxc3JD66vP3KflhxcF/LvPhZqGD++HBpDvuj47xp+Rwcq+3bfTgY6pEzVSJ8rGt0mZP",
+	"KTv34AYAzBIXVU06YwLJujhKA5tCqnGlz13vZ4ndnU4nK5LHodquyIrpQkZvBm6SyFlhhGUcIyzI6oDR",
+	"6ZNs1o10jCg7PzGfVgYeC1GgqOQx/Rbk2wn6TGMfaaB+RciZUt8GqT9Prh7lvoiGh+Oz48VP+/Nfxve/",
+	"uvq6N9q/6G3elLTX7vdv3JS03EjpYBd9/4oIxp4xezFlKyAnnmmdZBdijsF0T7lEF6hokx5e4W2A31ZC",
+	"9aZNKZUWaY+4rPZuK6wS17W1rKVbJywUW1GGACX9gQurqHVi6SzX7+WuR14yutHTmPSgZgmEfr5ihKcQ",
+	"+gKLlwgJnms6ULNEG4xyqxFu19wlgUyUHW8zaMpabkHb69esN4FDtCo9BRabrqoJU1BSNdF39CbJB0b6",
+	"W7RqcoCJLSXp9mw5Ej/P9UUeyU1DkQGretWmkjonAHPL9G6VgqrZ3HWFDqulYW54nvVBxLAnG6paGq7u",
+	"X766SceGonMzn7QgV2vIws0Q6UpybV14ZaO3Oxt55Y7cvMupffPK3eDHRt2s61xm+60DEdWvW0nQrvL+",
+	"vt8N60m0I5c6W2jpAfequaH/NDawf+7g8gPU7lVBh9bY7u3eFnbLJgRs/vFtTJJK/8sNsVZuoPc7iTJ5",
+	"gppwmpGPbdsykCwrUGhUR32+QeNCFBQvlGulbGAdZ28N2ILEWSudJoZgAZ+gYFWiYaADTSly63JB9h6g",
+	"4G5gg0kQwR4wPklfrTNbIiokCbMIcfB+0Lg7aJygXrd7HXTQKw3/GKLLGY9IqVPjXcMEUwKb76Tf7eqN",
+	"5M6/4/2b5ctjEc7x4q3eG+/0+qjVhZV/xhmVPPa03s/B2W7Yr/Z2vMgNzpC27LJbRrJ1EgK6lY1XIMaw",
+	"ZrjHJwc3M6zgSxGWhI2Xw3meuN79fu0uMXMiRLFZa4OfN6o+mUkTe2qQsHPGLxnYx41WI1T/zh0dwM9+",
+	"xeIrWtKnYHA4ZRCa0RyqvqjQ6N06w6GDHitpoAM6ckaYhmMVUCNNJZzexgRHOnMaR0gJvYgAjlwTCxS8",
+	"fPHa5F3YTb3/nobX6ZHb/nu76dWvkggZoJAT0dLV507LRJvZY2WSbspKBUoWaWMr5uRmdNDj+UIuW+Yd",
+	"6km4DVBhcyO/I0w0PK/RXf1bC49YR5e8STbJKKJjTxR/xi8ZwhI56Slw677pSFsrJ/4WHNsVfqIjpCx/",
+	"eXvSmDG7HW9c3i5vrsJeKe/zDR1FV9Zu5SxuII5Xn1znQvigkUpddDdD+jbvAPmYl5bZQee9w3zmg1eU",
+	"pvKhiu3X9qxcsQ02sx7dPbLJHPmdJmft1jLHTnynnGa/gf/kvmdHPtRt8PFWjJs7I/1j4NT1rFle4GSU",
+	"aoAvYqwjtBsIpUWE2U1XssCN9pU+fjyjvr6Y4CcYnwAgY2hIQB1fwgWW+g1UnCA4FUW/+Ud/Xxnp8N9J",
+	"THINa9TfuqDQFqPmbRt9obQObwSJTWVRbVv64Puzpbeyjxcx5TGVy/XNZ+sGoOqEhLNYcE7bp8TkZsjH",
+	"Ns7S7FL1btHu2pm/VK9087ADRbc55+x3862Jbzfi5533NfO7C+3l7qTtdZfzlpqaqyDafLx+tOX6FGWc",
+	"fXcl4duwaSVM72uJY2hsYe7IYNOU4xEUy6cCJHS59N7uUl29PAvFl3mZNuKjP89HUNPP6bsL+RaH3iIC",
+	"k5uRe/OYxzEZy/aMx4K0RxCGXa5P6SgGNX26PObR2rYZhY4TapFfqcdqR+s8L8hOE6syfLqbZPgoHiib",
+	"JSPo5eHMyEE/NyEH+XoP3Yyq2z4edtrvPvnBWmcu/aizblW74qWJWtxEuHim0XcIvygGSPzyHE/JUNBv",
+	"87f2/Rl0pUbnvS30IQwxa26+0L5pRkfV1O3IeK8UMTaebW6AvGWnNnx3gqRdvlaea0PFMCSRPgpfkRbB",
+	"EQ5D1GRkiiW9IOqHkITJWO510HOnLlHyqQYnhFBQYGVl3dOCXQ0tlZm+nmj5HglptmFVWzQc0TH58+oD",
+	"KyVd812c3/7Fnw8G4t0nf27/4T21msY8WXjzCJ7xC5Imoet4PRUI7kfNAEJO8IewUE1Y0a2TbOBCfrrX",
+	"nJP6NmymGnwTaK+7mYN7D9y0eVNFIBApNtTxKpi2kHgBSd870DPgGq06EkzbfBtiAVYXoqNNaLAPMVNw",
+	"j6BdTpr0D8PsIIOSggL1XGCDq1JoAFV9zniSrtoFjhIC2beSGwwpp1++ab1oWrYWK3f73f6n7W6v3d1F",
+	"wsHvgfql6/uEg++6QlVvUHzm8+QL9J0yxhM2JnPCpC95MqSEjTedNfelp/YVBp6DVFWWSnIlUfMZjs9D",
+	"fskK2aLqBpsYHBOh7FSBsETd/km3C42uAKNlxBPl4etC0M5WWYu9rc6bQv8+05Fy3csB9gJUJDTd/DLC",
+	"ChgyGSnHu891rOe+6/ldMaJJzOfeAZnC/qoR9XcwIkllVDA9n2FFPAOXhTP0GsskDqHuuZz5tu7UobeT",
+	"UwdNZMbx7pxm/NLKNthmpwR19lu5mBhHkW35RaERUtquoynolBFI9ASulHstFADcDFSY6KttyjQETQsF",
+	"0B5EX8x3CnEDZDiKTFQG0vLgkXyITN9R3qTVw9tF3GCVCNw+jlB46+M45rFf0hF1CY14CLkEJjMYMzwF",
+	"EtDpyyeoqaO1LYQTOWvpOW7B7O+dIIxEsiCxILb8dMBi3THYBjBPXz65o2GAQiIxjQaNE/R+0IAPq38P",
+	"Gp1OZ9C4vlb8gBflXAL9GMS0eKilwwWOaDg06Srqbj3A1DFTyjydqetSu+PsjRssDUziI/1kcSXMC+su",
+	"xaP0+4WYHYzPg6stlRRqoTkezygj7ZjgUP0CrcS0pWfO/NCICGUqUWkAxDCbkg56DOsKDb4wWw6YrXqD",
+	"9bWV+OAjUGFSP6DXTwd9YRQdzLBAYxzHS120pwueQgLJygSPZwNm62ZMpSYsZwui2vKSozmPCTqnLBQn",
+	"EOBOseLM7UCetcZGER+fC4R1zWjLHKi7B87pI03o42AuDHV9gbaPTHHBnn5r7qg+BqwX0w5Vp8vf0TxD",
+	"hOwM2IB9h/RL0HdmmN8N2Hftdhv+v7p82O2i71BQ4MYANUcYsPnxnEg1r2Z/KTFm7/1GcBYoscZEsljw",
+	"WInXOQkpHir+CZw7zSm284uasWESRwGIPnCahozLofH51M+6iekwpAJOm9RPUCPNphr2z32d/aBBzhji",
+	"Eb8ggA0HtrJ7CVDeoDgrvWQUte8pe6n4FGpix3yCOUNzMh+RGPFEGu4VKOTjRIkgEqJYMbFJZ9AHTkqg",
+	"wAwHe4VZtKtQ+NnCW6jfNXya3b7ZL2qVh2Za1K/W5xlSZtwk9avkclG865ws3Z+E4LBupPhjSBgl5ikD",
+	"NUOnTFkIuVvdtYf5YujFaSJnIIDTihrd5xeZtJaWBWADyRwa1YmWPInFHjL82lP8mjD7mjxn4AUdnpOl",
+	"S4DzU3pX2pk9nQx3JtfNjqWkr3eOSCYTOqZqJmxsolX4HQIy6XMH6rkJj0c0DDUJEAR2OV35NTmagOWL",
+	"W4Quir9kt2mETFi0GY6JHrMWGM6v7jf1L2YFYGMCeiUIMRIGIKKgdYyWdnpTW7tmOE+keY2p9nepH4t4",
+	"4n485UrA5ctTIfgwB0Mwjrh5ynHghpLzYcQv4eUWTDF9jZ3oQzXRajImPGGF+Ul/0sPO/RSTkMwX+uul",
+	"/eTi5Bi+TT94pD6oW57nVsZeP1bXx5xNIqo3oiAyWQxNtpQeZUgiCsXz6gUhwXqlTQOMocSGa4s02qkt",
+	"/u6sZ/GSO+3Fa+pvMjerl04wZ6Q8Cc4X8hcWONssPWB6pUL00mFoCa6v9ft6Sy9iPlYWwCjSAhYmPRWv",
+	"kL8FcCDSSA2j/vaAfGWu2YzRodnomVh0fsgKFIcxUQYO8Lajls17dZfTNCvVKWxUH7SJprBKppbWnQHD",
+	"BO4U20saDQqmAcCfPNfmVMyxHM/cSxCDShi+wBT8udI1aNgE29YRsOmucyRwmn9rB6qmNi+WFQ9YidsH",
+	"ro2VKtCl5Zph0r+H5GpMSOgIEQuZQK5mOBHSFS/6iViZWkbImFDYcJSIpZa+fDjHbDnEUiqWFIZNjqyl",
+	"IpV5HAWoqePBNt8bynfNnZqhrDUFZl+QcQn05Z9g6kgc85d9/sDoGHeuGR+mf9sU5aKGNvyX8V1pvXSn",
+	"xqp1LHKN2gUGMUtD5uobdB9uqrFiFM2Oj1j2K3Ka2Plb2W/KnfSab4XnIFOvaLyBD1qy3dL+8+kwIDjs",
+	"WG7Oq8ynKuw250rBADO5hh6rzblSfsZjZMGvmTHh0GoMB4fa7JeyJQG3lU2B4s+2OC5V/zbNwpmsnPK3",
+	"2ZWFKc6r/txNWvNb1POc4k9/dL6WU/sAJ59TSSmivbEDNJ691pW5z9pfCvpU3VNSiDqQA1oQ1rig8Rqt",
+	"Rl5TwCI56sEUJZakHFQd+jRBYe3N1cKv1r5Wb3GkXe7PVNgVUeVTWZdOQU7UKYpdSWeTZRmcJuZFVTYK",
+	"R1JpPrVCA1ahLI/SvgEO95T9AufEN3ML9NnmonCPY/aqcRV9AvObdgnsG5xvZ5ah06fAue7ahS5VebPQ",
+	"fMVjFTZyUX1rFKq5zdlLMKFek85zJeUjrx3lueKQWWVFub0OnNtzhlW6VBnLllShmYmUI0pKJls2UfjZ",
+	"Y/boXLuSGeP0HCh5dqV+BFlBgtcoLP2ubELnx4K9U76SWklue4S8lnSuFG2k4iXIMMwFTMvqMh88zRfz",
+	"OCcU/mjkKZolc8yy4JYJabWQwBM44hYzfmnx4HwoF97on+/sLTV7/DFRazbTEDXhPJHq4FHw8/Yrfan9",
+	"JAzQjOCQxHsttIiJPjdkGtosNtGyPHXd3k8e3fvF/a8Pf9778uD5pz/tvzo6O/5Z95dfPVwbxreiDeKD",
+	"NYKMz5Mo+hnobe/4fvL6xXN9EqrPOXVQ5eUTdNDpAsgb4xp2QH0HIm+BPQkJEF4sIkr08auNNuIBC0wc",
+	"SXCEkb0bAS4gYWNiO/hIwlCA2fLF5AS91aE6CCYC4Tpc10Ip+e8serI20NRr31WeylTOBljuBkb/NAxJ",
+	"xaqnhXrW1udsxHEcUjZFWD2GmgCxMlaaFGYlJpOYiBnSOGRIEByR0HawVsyqTw4Lx5hpsU51Qoq5545A",
+	"NH9e3+vXTHnVosn/hdSHkc6olcHHpgJJnudaviAMe6t3tApfPZffcMqMk2TKGxecR6gJmTvoN7/+Fw6a",
+	"n8Wls34jjzVKFsuf6kARk65mtGVMdYCYCjvKWQVnutJBvavLVa4l5W+AXmQlOHsj4YkGyXHyHkYxvzQJ",
+	"JkESR0EHFReLZf0XBkzd5jRwoAFMpw3sG3iLER6ft9DljI5ntq7MtNl0KFLPqcm+nBE2YMrRUkYgD4ku",
+	"Eo0TonyplBDd05Qhnsg2n7RHeidoQlpIJOMZwgKdMjmL+YKO91r6mE/nY0AKDTZx+0D95890lHNPjRs+",
+	"jSgzMp5c6fMLFPNEkg4KTEA0GwmVA6booQwFNseEsgCZiokWHAC30GiZ5e9czrhdA0Slli/5HZq9yAca",
+	"By9GEZnAqaUlpRwHKCDa1cMyyeZ+zdbVJ6egCNVUmglTA2zBCOFFcLRaNZu1wMtcBqvqECJzdEHijqXL",
+	"D0Kl+DPf6mdB9xXpWUkjQOHvWw6u1f9Du+h+aeSuiwm/wjkzNMpNRDFF4JdX3cX9X6z4nzoAapUIWnau",
+	"7ohC4OjNq6ctfcAG+UyG2bGREi+/evhYSb4oImoRm6/7R/f2VqB8acGdNRbYTx31H48j8Kdp+CO8WAwX",
+	"RmQo7du/B7Z3+pkfPT5+RqIZx/0Xlxefx4+fnf1kmjz8EnPyVU/ef/Pq61HyxU9eC3nZHj/zPW/szR8p",
+	"YvV1l6N+BAT/8OD0h/3Pf9j/vMgXP+x/jhf0h/3PFW+oPwx3/LD/OYzoh/3PLYfYd4sFZ4JAaORH0HQG",
+	"fgeExB+pCaHhJ4uYT2hEPgH7/xM+mUSUgRNIhDC3q4n/0YZMcL93vLaTno772FhSbm/ltn7LFUF1VdFD",
+	"HpLHZouvTZktWt4gRICCMCcsmxkowCqx7zFzqmVYOVqq8/GUge0oBAvhnyqSOwIt8JQY0dcEfWg2yYAZ",
+	"EH0QyzyRD/SJ74grmmOCpvRCHwAvdY02nsaEFHucN05HD3v9g6vlt3+24eLrVl/rAGOrBZTd6wZMLz9D",
+	"I6KmIQ0q7VxUFZi0ro/xMsLMk8GwMqWtD7mTG6e05SYsB94b8ywfdMJj2ync+xIDtDqEG0rL8Agvtd6C",
+	"9NMIC/VGnVlG0DTGTCojCNpR4cggd8zI3GreOGHQ/kO5ynullgxr6pldOl7oQIJ6r26x1cTIeuu60dYY",
+	"MyQkjSLF8ECZ3rRFQ9kgf/CQ1OsLt1V2noaJ3TbbSfHQU8CaqQUpqJZ7zpmcRd50Ogje+poTUuV/ahc+",
+	"awpn0fEBOb85VmQWGswf1zTaUuy66oT9FM0eGvktSKwXzlNhUO+TdXJ3PXNt03lXJx5utUtXwB0AscUN",
+	"aKfNLlt+l+cgDzSL3SgpMWO0TTWjA7aM9f4bqQGLlgYqV5vSAmI3sUQRwUJjevCJjSOJlo0QKJ055szy",
+	"nldtplf9+EROJeR65JQK7JLgbtBC0LIPj6XBMVFrBWezZEKv7gJsUHB3gWN5t4DNend1CUCvOt4mNkGM",
+	"qzU+AwB/84mqwgg/dSG6UTM4Nmjes4PuPNizZosgGlxyXon3vddCIyIvCWGop9ngoBeux9F25nWtcWmP",
+	"B81Qam4Kf3G6E8IRhu3v2JaPabF601+VvreDsvQCoa/16ccTNuGbWhxbFpqbZAmvywv1VDYEDcmSSvFT",
+	"iS6xmp2QWNwdmhbe1NK/q3Eue+3+wXo4prXwwl4r8dL75KICpBqcx7QLHpaQkd2mrJhmf9Dpdnq9g86n",
+	"1RhNhLAboU+VwZrA3fR1zbg0OxXWA2Up5s00ocrkMzi5BjqlIk0amlIhSRwUnG6nMsoHbRsP8ZQUQIQb",
+	"z/i3NIrw/lGnW0+T5lRfbu4KkLB00ch9Np2SjKdrSAaz4W4hv93dyjtLb38tsRRlQpX5Xl1YsTHCpC4Q",
+	"HC03HbEi7gv17Gdg1t5s+tTLXvFLn70sefVG2niw8tv8y4p9R1bzLMw8UARvcuauteGqQrq8x137HI5x",
+	"TUuSpknUPux2dZ74iF+QPeUTjSMshOcMJlEq1YM4oN/Sg7ccdg9yO72eZa7Fo8evA7VxeHW1thjUA8vp",
+	"ZlRUkt0/3uLV+ryyityjArk1nZNS0Xg9yBibyVE5xKNuvwUZZmp5jrqHujVlmnuoj/Z15nN6AjXmSRTq",
+	"Y9m9jeenwNa2gL2Q4WLatpqVd8aRTm9dbrdiwqt4QzonDLRXzC912yDYVuD9u0aXrjab8SR24OWctB0B",
+	"7tg5WeZtsYoiNR+dTzXkXJnO5wTHRMh2jNm5coyUW00jXSIyp1FEzcGMqdKDIB3j2pJS5pMSR6HHLVoc",
+	"dfPoV4e1EKUXx0d5nwNc+jrPHef5t1fnuSJeyhG0FT0+augX1mWCV9oRKVi5eDwjQ6jvHvZM2pxY2zLa",
+	"I56c9xzNb/ie0Pf8Yd0Yhu7UVYD8r/dkipDpI6DXr0sBSZXLpirYqKXrVmNCYyE1GcPt1LndTNd6T3r3",
+	"Pmz0EwhxBiFe6lOhQG3xQKP4JuNzIvXRVixtsMv43SR0m49FfIyjAVO/tFDwi1/84hftZ8/ajx6dffnl",
+	"ybNnJ69fB3sP9Id0qVDW3NX87CTqKlFiaFHmsi6moiFq6nYj6natoZVHxBMIjOx5yuqLdorfY3AxZG8w",
+	"yYuYzxfSy7r3uzsM+ZmmE019GCoKaQr9w5qfigkWnFE29VF8v9ZLCoJJp+HaRnn56fBtruJur5IirQop",
+	"5RlDFv0zezC3vqVdVVN0JuKhsvc8Aa/+1VVg204amxEynJXJuNdCwaG6blP6R8s0jcJGeFIbAwsn++yO",
+	"QIBI1ULBkXqBNkBcVdy/umq0Gofwv0dXV3mFewQ/r1W4Dtqhx05j9nSCT2yAErrVq63pCS+uO565t9s+",
+	"SRov4+jmUH+HtfbKOWW+xtWMXAaoybieHmVnmOMaXf4CRzoBakJFq6S2/Z+GDkFzrpiGJ7oMfTGNcahL",
+	"bGZ0CpEgSuJWHmvALD4jl8D78H6wC+HhPBPom/yoKVUpYjAMbUHBeYK0v6mhhQSOCdcbuzXMIEXExscw",
+	"5VY+m5xs6PoHF7cbDrVs8mOalFqo3Tf3+A5dM/SIHfH7jQ5ffNEdu9jujKfHJmZCDHMXsBvc0I+VqGtw",
+	"JUuYMHhKnvJphWgxdbpK3q1LZVy5V9czmykQKb7s061eVmkuF44GlbGkWx9kOjDNUwU52msrK8vcgeC9",
+	"qPkwwkmYaYXCweENLfGNSTxqa4yZ2yIy3JC4mOAwOzt3KvZd+rYhpj4Icw0OWelDHN/bGcjtxjHs9Jx0",
+	"7uvv5zrR6RyndZ4m04+FaSqJ7kHgTvZ9p49lLiPBVPDkRrJ/0dsfz7Dcz+bLm11RdoOKERzgQaS7ms7r",
+	"jAJeiUZLSfKDyccOJNLsVdR4/XoRgiI6bq9e2KziYPXMukqOkYiwONfHg77eCP48hoKDkv/IE7ZIpDlR",
+	"bunNFCrHSiDKxlESFlKE+r0dezSl7JYtnRi/KCntS2j7KFH6BuVQUXaurTcsiqgeuh6tiBrY3ahtY/HQ",
+	"bJPKDQvNtiKJ98uzs5cWW8Thk5iMCb0orp4fUDELlNZobWHq49byLJTOQCFLOp/NfPeQOV4s1BLwiY0O",
+	"2M6i6W6MyZjHYXE3WqD5frd/CIKxW3lctiP8bWctXTBux8ooIHPnKgJs1LQweY6UTNfge/egXX7La4+S",
+	"WN7WOLQYtsXkCMjH5BOUAPRQxKeihRi5VEIcvtxBL7EQKGDkSg7HSSx4HKg9G9h/246c6gZ4m+l3ynUA",
+	"K8JC/1y2PW8IoGuMXl/aWUZrXgoc9HrrIeEqoG/dl9aad+ItkEvDEuDdIy2cdbWfPhAwW6ISxdYBw7WA",
+	"tq4NU5U0ofZkv9QW97BvYSztmYJFpWxg6NKW72p60usfdV3AZg3l2riujdf7iswxBR3gjg89w0s0wVGE",
+	"RESnMwllaRG/RN+SmBs8KdaewDUT/BFEyojUw/f9UG3C/BC5Z1l9UB4nNwfcyIoVDD6Q3LVghtUIuA4V",
+	"Bva2/PEtbPAtRP3N8GQzqskFicvAkDuEdy12kM7T+IXjV2ehYsHRBOfNxMN6k/L7gya7IpEsrSpYm0Jm",
+	"UEqDwloHDwwE8ESS+BLHodhBrhnU3VemY9t8rxRj2SQ7KateGGCRsxdnL8vlTpU1VQUs3cKExdBCTl1E",
+	"3d/8+p8fAvbM69cv3LIh6dw0jjCdZ2V3TylLrjohvyNaylpTDhfUVZac/40Q9p3+3NXugbbTPTys5X7N",
+	"Tt7lcKPWErXSpBxcftgRTuPsDFNkZaPtTe0js4c8+KbhnLLAQGlq3jfBtAf23AwqqLUEoLpjoHM3jQHg",
+	"8Jwsc0xuFK2Od74rFr/XOE5wdq3HwAg0FJneporV4eS+TFpaNZxId2guqiI1Z38D1jzsHuw9QBgFGTiP",
+	"7oWKGWKEwgZTH1PfYubM0H1tyxbB0RgmRP05YCmouZB8YQPwuXrxzAyxOBop7kE+emxvK7OYIOMkpnL5",
+	"Wk2fMU8Ijkl86k0hOi0XK1uB8ZOvzxCPAXDznCxRMxDn7U6no9MJYXVATsDLM1JmUi70KvJzSup/1OQ5",
+	"6sc6gJgCaO/qT5uZf9KwpX9Dc3/2XbygX5Fl4/oa+pDpvNvCV7NPqi+ZEI1ZsRPbjUW0rPsonEXMjtOM",
+	"bmiZ9pF6ZaEiQLRMwrF6LHMwOkhNAmESqsaVyCvVvaRtL52pH7BmkCvWPkGfwVQjDUKgbjFgobrdZVCc",
+	"m8BMZlVRulnY6g+l642eaZQS9SKDoeEgpAkb5jrs9tSmgesDxjhr54dpYVsPuwcdBEUueq60bVzhDTxA",
+	"C3NnDHUoAwaxOOVvgV/ZQW/s2uRIignKmgucIFtpaQFhgxkWw+wBnROAB2yug18S08jiIkBEIb1T71cD",
+	"o91I/RsYqZrSRqtxQWKhWa7b6XW6ajdAbeuCKqes0+0cwKmQnMHuhGJi7KAow69T4jHCTqMI5e5sQQlk",
+	"K4XKU4NQOzNMDK6D49k2gArN/E9C2IUFYGilXMwsqW/3u11T4GFh5wFJYwxv2AdAMVftpY7tWxf53oBU",
+	"py/ZGove7/Xly35SJPkqFHhlv/dyZ2xVSad2gavB0d2SJD9B1++ujaDENwDVhqUBseaxVF1m6ChGO+z2",
+	"qr6VLu7+GxcDDR46WP/Q5ymI2XWrcVTniTcONo+rmoBFXKX09t11631OY7x9d/2u1RDJfI7jZeOkoSbB",
+	"YH27Y1YLhacCNGduB6mZX3BRCcFvoDssn6LLGY0IYvwSUTAggrcpj7SQYau9ADVNv40RT5R7poSM2tl7",
+	"DzR+KoG2XqbrFzS9AdT41VvPNCFLLbvPeLjcbN/dwm5bu5N2sIVqbw53tr5WMl1vh8yYVi7tdUl69b73",
+	"WfxDlFk7kFh1pJURVt31UuQzHBoMqw8o3w57NZ444/wpABaqB/r99Q/kGFlXvX0PsvRlMoqoAGiEmrL0",
+	"uuWxUqCnu5avEfHhBDyRUAe+WBAcO4emujeDMZJJbHqzW29opah8pL9U2umHnup4YrAHfr/ZTJO++onn",
+	"XH4O4JrfA6/oadyAVZRha/sIwPd8pGa35LbEk7Chvr5IPGpb94OYUBKFGixvEeExCVONHKTyMdgPjEwN",
+	"0DgiGAz4+QPbKstR1FRo/by3mutMU7/dKGjbz2WNclFiO2EhXubUTKdCyOuMP8nNM7euWbvf3/A3Uqks",
+	"iSKfAtW/15nJFSrz+KPKvJks+2PWsa+0fNpCx5rgU1uHl9YqWQBgxHNimzjm0x90zoMIHgCEGqDyANwS",
+	"7DDtTlEmJLB+pQY27Z2fqVd91MAfmpNeS76AQgBA9TSJL5whjLICOctTNnC5hR52F3mVHn7BoqVJdiNR",
+	"KFIkWc1XDyr4D014FEENIIqJBu4ANK7dMOXNFXSaNWPCzG7yT/d+u3uvvpD3EHYbOtVNLe3Vz4k4SCPp",
+	"aTafX8H1HQXXuq35qdJ6Fi4VuOePTu11j9c/4M7SQwuev43O/PCKD7QRj1FM5niRiSlkE9I8wmqF7tON",
+	"itvzJJJ0EVESu9HxapEAdcnP0od2HN7O8k56rUZG2nBB4jmNbEnnBuHfArmviay1Ne4I5EwMoMbqbBf6",
+	"Ue3uIuCMS9Otp9flxg+qfY1ZmTPz9G5Bf/1XZeJO1AiwySACeJ/UfIC/7OhGywHTBXiITywWmJwRYep4",
+	"BaJZzk/gYfgA7aNet9uFsl0BfRNb8BW+GDB70ArUAaCY+ayPZNQM+Vjszzkjy848RP/136NsX4i9DjrD",
+	"50QgMpmQsRywaosBjulqCwi1425gP3wPomHH9sRH4faH5Al/cCeE3EAYFrU7pEas0+I64Vmr7YIsLSGt",
+	"xLaTL1qQmPIQNaGuRNALsvfAHseh/iGa8SQWaEQmPCYogJS9IE01+VVC4mWWaSKoTr7KeHwnqExqpguR",
+	"zaz2yZJPrsrkM35ZRSoMZB2pm2MqKRbYlVApuivlWjYLgqG73Zz009FpWPD2HFNWKl2wAAgm2U9DFGTg",
+	"jQDPIZKxaeJ00uvdB76mOhhZsYx6OiumblM/J+Njj8wzTY71nSDhaGi6xlIpTA6RgcbQvPF7Lvk+tFx6",
+	"iKMoD1aqM4cWJE6lFb+ABg56/mpJqLUuxq6zZUwhj0m9Pmg1RlgQaLrnQOQvqIuQf9Fr1Pf6e5AxO9QZ",
+	"zzbtWDtZaiaMN///sfevy20cW74g/ir5x//sEOBdAAGQlEUwHGdoSZa1LVnaIrW9L/BBJaqSQJqFTHRl",
+	"ghTsdkR/nM8TE9FvcOY9pt+kn2Qi18qsygKqQIAgdKHRHbEtFuqS199auS6/NeGC1wJnGPi5cgNyibPV",
+	"aZflT7gIVFeFpdK84LXxhvHRWNd6nQ20Cn8q1txaDz5AJlu/VYcSGxFTuqi3j0NZc9Xey8IrLrNNV43t",
+	"607CSIqbuf0H3swbTsotp4LPXulfx6y3jSnPur/WX4ox0zZFC1N7l8pq2rp22QrtZblaQmpiy3f2SKfd",
+	"Mv/fIdz+kMVwuMyuF+/P3j0bPP3+7Mcfn78afHt2/nzw/t2rc6haK06JYoycvXr15qfB23cv/3Z28Xzw",
+	"5v3Ft2/e//isgbh3F/cpMJqVrZmfoFJwRZO+MZs8xIhp023y/t2rR4qMpdKV3YMQ77C8AyGJJfPGy1Zo",
+	"+hS6EODHbX6hRVXnQM1FBOx9pdGSZ+pKEUajsefUyekrZQp6KhqVEiOB6uGL5xfkN7egfj9wDiBQaq1l",
+	"iWvVF4gxWTx9A2OXtUyxCBQQt5l3QWutQdi09WCasmvObmy1MdePR5Ysqy9sXH4sYVJsBSmbnvX2zXnJ",
+	"G802mocrLEbnZoy2EIz56cdMR2djJeecJSyCGdmt6WfhlObgwZMvR92gJq/shzfvx1xE75iaJZUWoBR+",
+	"9fX3hxYo+LFh4Tumo3HlFs637ppwsRyPULpj9nECnypSL681KWJiy38CwlYdClYddF+w7c+5+9PtH1Uh",
+	"/sx3zDtG4x2F0dw9gqZFzrId7DhoaaapkrpRobKkM7tDjLLUF3ximYTyFEWjd4fgT8MS8033U2sShw0S",
+	"UWFUpCEjNpvcqklcQ01lKTBMx9ZBhZVO9JhqKE6HKcB5y/AVcHUmEqM2w632McW0wqJxMxUaWGLJ5QqF",
+	"a/uInmzrZgm0G1tudxe88xAg0SvIvjYonuweFJFqIfOPj9gfM3zo87QzKKYLgQePFHEL33nlAEawPNEO",
+	"TAP+QrFl4x2AQSF4rpdB8RRLTXM97ot1rAqC3Tw0ywKeoTe1LED4VqZ9VrlUbJn7+3apeNysGO2/5IGU",
+	"ZpkNrLPP3rMGvOaZ4ANc9bWvvvrqq8MP//i1ht7LWcocsHeDWjHN3LHvmEYc2bpIwO5RApUZCWdWsfJ3",
+	"IEEZFCrutTPU1oxOmlds3gTSLx5d2etGxt4Ilg4ysjrs7LJya3nZkLkNnwTnqVKuQ+BQLUqVXfl3/HVR",
+	"lRyRKTro3iFPFwgAMH8/ZXqWiv0J835D4h6VniyzS1urzqXmyIsCFYOBVSaidD4FtVdD/hCpnz0/b3aP",
+	"HzdfPH2NVsXFZRCUQ9D2DjB/o9fUVXOayl+az/9+9vrtq+dt7/8sWixv3E13xy79WJ8FgrY3QlBsw2eE",
+	"l1ui5Yar4Rac3EfNfWTAPItjSACz1FNAfb6sQnmQuVqFOsATPjhr7h1Zv50lVwQ/0HNEG7bdNjhtKOM5",
+	"xAFbowMX4M/RKRWKRlhuliYJcRSLAfp5PLhewuoWObOUQNqn3bNfcGK9xExgF/xLHJBtMnMz9fRf9wLf",
+	"67/kiH4blbykW9tcR7LDsAspYKcCAP9z067/2LLhjqtktfttcQvuRcYnEBkTKuYeB6n0fTqY3HAn6SHN",
+	"aB9kQ74bMfKKXzFby+mR8v3t5kplW8LAEpNmMZuXWJltkbIuGksesV7GJAeBsTnNKPVp7NBe/vaHp8/J",
+	"eff4MR4FKBqhWdgXwOGEpRu4WiDkM63ptC2Tj8JIA/cdkrKYpyyCuemLPEihrIsRTZIhja5CJKavZj2E",
+	"eGiW8WomVMQK0lvCA3gom9X/CS/+hsYxi/uzdrv7OMfebzp4JWeG/6bTDRsBWrDGTEChaM2Aej0kXPUF",
+	"ICaaS2XMjHyHO4x419KfwJWrin1AY6sNyhDspi8yxk2WSDFSrkiGm+K6GtOUxWQqZYK6ggvjVYwmRkcQ",
+	"MUnZZcrUmMXOPKjHbN4XSLDbIqGbkyLpVjEHWc+nbIUO8cZsxLNsV2yhS3hywsgPYsvZUKecb4jXCw3b",
+	"hR/CERVzUes9brfNid2tDidL3WIfzFLuOSciKZRMWIsKPU7llEfgo7BrXsYsW/hWFJpB+WdZJXf/f4wM",
+	"LLhAIhjBFuWLgPE/sXStWeAncSfqHrdpkz3uDJtHR/FJ88kTFjePT46O4s7J4+7lMbP7RMYMDLX5n4No",
+	"TJOEiRH75vnJa5aMJe2+ubn+Ln3++uIvo9nT76lkP3T0k/fvfhrOXvzlXOmbZvS67PkBVi3/xkAN/u6P",
+	"3DfQoz8dnv2p+92fut+Vjt6fut9BL+H3mJn/2DF078OpHpgF/Y25Ba+rSE7ZNzId/enwDMX2wOpnfzaI",
+	"9KfDs2kqL3nC3J9cXDKj8bjnzfR8c/vk3NUYX1jHNI9iKtE+CvCtJXDrufyHYSpvoELgngRlS++MA82B",
+	"kHogL81iiD0nDcxXrn+AHVWaUyDcCKIxE4X92ogZidav7cBZ86Mk2Bbc7HD2lOKSj2auHb74J/Xwzdn7",
+	"i+8HZ0+fvnn/48Xg7bs3f3v57Pm7cyMAQbiFZT0PW5+G1YOmmtA4BlYPgR1tDqnK/ffb2wuKsnk3Ct/T",
+	"THOhYmEDA+ESizH0c11NItcJ+8JNMZS5zHOV82sFdaqXazF1mZIzh61GDzVX//+o+DVA7XGDEufcy6Ap",
+	"XrOUX3KWOurnBZ0ElCIKLr4F64iLyblF0XjuJmMbKzNu4/Np8iF58y3751//+o/hP84f//ThfPjybCN5",
+	"uxWkP5Uxy7qzy0wKsCl0gwy3zDHbTa7pLuiRtnzBdkIKP3hmVOtbTshQuBR08AWF05dPW2C0Zdke4Fzm",
+	"4KyXxCRXZCauhLwRARaAZXFAaJIyGs8JVAcGg5wmczlL1amtt01HlIsdOdhdVTyuyIQmlzKdmCbZvWyP",
+	"X/AjkooHS+0n9fzs1Qj6wu9NQKiQwL+/eJYCgnH8KVf+62FhJMOGdaHvozvuvjYL629ga1AvrFHvsIwl",
+	"qpcXLiI1lJY7arcbPccsP4Dq0Dtam6XtwpaEpf0Kg1xCeJYG6GvDqg5bh8s4diUcweJIggAiroobieQs",
+	"iYmNUEkZFGnb8Vg9Uus0wuw/TN4+JTqdI8J8Et3qOwML4w2UK5xh6iwfti7d5vrWb7nEWhkjb+XMPkb+",
+	"40f8TuQ183xy9x65ENxOeGut8Vtw7KECGvrVK1KfGAiyqKDCamWswycNsC22YScBtvvwr7VdVl4g7/0G",
+	"gJ30Do93HNLw8KN9P3eHlYsNvQVSN5Ccpp1suyiHjVG43LSRAHG9F5rwSLkqyPWh+RiU2GEx7JiZHgfE",
+	"7SXr0DAoE8sbkTOb9kVOVGbzs9IZ1KKy2KF6hGvMZVWoQ61iNLPdeAcjtgfNLz5m9uNCJmy0vU65bTUN",
+	"7Qd5DWl0RbggqdTo69gaDjVTnwMankNBWikYgeKbNPEK36NzG6m5SHhO52TMW2FgkGsilSadx0TO9HSm",
+	"rTm1YY1mfVGSkmyP21x5qJujQeD8QfmT8kaYb2sZyYTU30yZOHsJb9ZeE1Xg/LETphQUhpQpeQHeCzJi",
+	"wqAqe4pYCQ0333j/7hWm0MZ0ajbNcMaTWPVFVsvE5Xk0kM/ahSXcmG+P6XTKBIt7hYL/j5RfTR8975pP",
+	"mK1I1Rc3Y5kw+6asjKT925zE2QcN9u2Fl4LJwPUt8Evh9YWK0tlwyOJGi/w0pjorapcXNcR2BzY5h0KZ",
+	"OexKt90+LRGBDKzoOcFCjE0VUo8heSenCzUHbTG39b/z0v1cZUGFGU94GBCWKLa4MqB8naV3sJTQ1aLw",
+	"gqmtAgKRpbhXSJHbFIFNGzKktMebrQQzzEWtV/ue//9qBVqGhGoj0gYTVesddbpBafNzxoZcgHXb7bv1",
+	"alX0mEEqWD1mU850JCd/dH18W9ZNAad4krIi3OpxKmej8R217o0ZtT81mfaT3dLN7lm0P17K0G75szel",
+	"zl5Nmi0vyWpSbMc4BC5pj0777mTZxOfKfqT6wug2+StWk2OfEmp7Y+RywpU2ysd//WdngTW79DB6K2v2",
+	"pyPMfvKl82Xv8euPSZR9Z4psK6gdYUNFNeg3RjOQN0CWhUq1D21oQuqRUNAJ+tvhVGKQDWqUqytyKdOA",
+	"hIXaLiHc1RcZxYiCY192Uqizf5vRBGOJDcpMzCHHHCwuyuv+0DSlc6fsG0iCcgDmS+qUDKUek2vObhSh",
+	"yQ2dK0JHKbuVuv+e9Y+PUEnnyXqVdMzd7drmtGr5qNwOFDAv2SFapjGeBefkhqUMI1r2Ss92GJAdcpXn",
+	"YsbtmAcT8BT2DhejnWhA5WSOcYwb0aLFQkA+7mWoWl3EhCAjoc8i78z1xr1Vlds+83p5K966ze6yyXaY",
+	"b/3ZwdC+oNe+oBdoNOk126DwoFNl8IxUaVoALXdnktz8ffjzeruouFrfWrarjFg2MCeo1rFHrFVaEue4",
+	"nXuVrvl0rW246aFgNdc9DPgfhenerq58BdoLPst9cZBCb3WEkH2ecsjhG0uV0whn+YCouNfRqj8nGFeK",
+	"F4HXDqqWAzPepNGzAj3P2TTqMUh8IkWCxm+FZ3uZmQ98pj8h7bvta63/F2Upms6fgkVBLVgI7KtpyvJD",
+	"Rgz1vFZZHgIjuEXMYmK6Iwkl6HXA4hkzgUxTQdmWvQeSlKVduvYOXG/rbbapPopI/0LwaKOBq5L1sDL/",
+	"8GT9n4z9HYa/DBiLgvnWwtIvtQ8uCbvUHh8pvOM0R02uCU3QU4G4ymKLfwBh5hcbD1wKKvtI2E/GFl25",
+	"XG4pu3bhySAeZ5XJplSPc1YTHtcWQbW0SlnHK0jGhX58VAP+Uj6ZTeBHSzDKhWYjlmJlslIj/3cYMEuH",
+	"EC+rNJ2fkoLgt2nwNqI2KMbNuv64ZV2xWrePna2uqrgRAn+U8tIfX3R11xddJ39E0fXZpRR9Mj7SW2Xd",
+	"WMqrZswSfs1SzqpN6UBaITW/nBM500P5wXFg/fjm4uV3/xi8f/cKf7dbBouVjGkKLTy4xIyTlE1lqnN6",
+	"7jFVffFvMzbDQNEbpjQGs7TIWzpPJI1RuDrCC0tguExZCPFVcxLRNJ3b6Bgw42eZOeYRF9fUOCWU2D6z",
+	"GDwEV4xNFR5FoF4L0zSmmmIIqiIppEXEGBnYF1+TmM5Vi4QQagnRJuA/UFRwbRZuj7x/9wqbnrJ4FmVJ",
+	"kDxFult7asJYIDwuSXml+iJBepgrNsfsQHXFSvm9vpfy6hl2YV5eBPQWc+hbCktzrfvOgV4jKM3CyNcO",
+	"msy5DX+qrBqK8TXropHfz3N89F7LblKt2WSqVa13+PW6EG4XjkeaNYYDdc1sJtWy32lFcmKB/Kgb1K64",
+	"MPOGe6hmo3RdoFLKIsahCiMEMrGYHLfb5KXQLBU0IWBhSslzm/wm2Ae90MTDQhPzzAVG40rpcFgwtJj1",
+	"M0JNw/xjoIABCSJzpabJJmG2/pzhMlsWJmfEfMWc1fMFtC/duWzGMUvKGyIPysf5KJsfKiEdPaUp0+m8",
+	"uorV25lWhJLQLJjQfW+exeoa3Q9gGmLvuSI65YjHUkSM1IdzcjPm0RgwOfNsRAnlE9UX3IJ6I0C7j2kL",
+	"94kFZmpGE/iYvLxEoiubp+xKEreIBRsae6NhUF5ghiW+sX7UPkFL1A1XrHEbcL6DQVlDj3cDch+qvAGD",
+	"jXX5LcMjHwzInZSA3JSJGL2ElTi3uRbsL5MqZditioDYJngpvZ+9erxFNraQenAJynMeauvj1BwCH/CO",
+	"nZDeqFk0zj9Wz1U5TxlB3ctT2whqbY2Wp/JvMQju88CUY+WsGwxZglWkCFU7ykjPBsXWU4BG1JXmSeIW",
+	"KRBNZEPWaH2aNGNIgMfmFZbOOgIuS10qP6qgswduIuksYVnZcPDNMzC8ac3FSD2C3xWph0rO0oiF5DKh",
+	"agxR/uIqINNUNghUyo/LWNFfmU/ct4fOT8OqzB/rNtuPS0va2OD2r6AfX9X8Uu+P22bBSZAtM8UMxmKv",
+	"a70aMIVAYtbwFxZpL5/LlZHHv0oAdqkpN1zE8qbWqx2ON/HfwWC+myVsVZgOTNeDd93lS9fX9+yqr/bf",
+	"ncEj+LQN4qVJAv4wKG5oJ9fWFyWwFszSz+Y8tGZBd7S3vwR9gcUR5UxoyJqH5+WNOHVmwh4enbGelWJp",
+	"AAdYaf2BLpnJxfxMqI7MwbcvbFYLqYdfhQGhgrAPNNIQOxOQcJqyS/7hq9C8KPxqSlP9VdjoZTlToVvb",
+	"oe2oOVSHuGDDvuBiOtN/LmRVZYRbXIDPUk0pZJaGuGZDUqdEJRxEOV5yaUv4yb4Ivf3pPssFuUz4aKxb",
+	"5N3b13D/hflvatcr6rn4PhJ2JmGLIETBdGmIJoQhYcoFVgNcMIhXdjQshZyjo+5JluXl7BxZgpctxAMY",
+	"2zwzoi/EoYkgXXfARRhk5hOKnxV+qlPspIeN0S4GRwPnakUMU4m+Dft6e5/ohshWAKGNIeilWTq7cXg+",
+	"LHjfeGRXAfu+ju09OThz+VEmPopa1K1eTjc7RGk5VYBMc4OPlSAAIOppWY+UBTopGxU61N67+cm8m6vX",
+	"yhqmEfPoZ+XhLKQxwcrL7ExQoKN+WXCBGjENghGC9J+CjpOqjB/QKj19MROxIwXA3UDnLXKW/YHnf+Ro",
+	"91e/d7ZAi5YeU0FCQGTLtOnlCJMxSxmpH7WPGpWydHvnakEIPfHEyoJA8STKFYOTmZUWXajP4cmCzmS3",
+	"Ura9XQfvImJvG4sNhKsbrkrxelIiXu80pF+yeH1wmU4WiNYXyHK0OpUpkSNIZRpRzW7oHFT/ots0IJc8",
+	"0WAKsyzAOX5DTWLRIk9nqZJpX0zpiAvYQj0ypUoVWRRCsL9GcG9IqCKh+7fjHDY3gBOnFKnk6E5eyVdy",
+	"hO1bxzUJH5lwvea9741WvN6tP7D5mnfaoP617s3q8651d0ZWs9bd6Bt9mlCl1nzCbvH1+E++S+Vknfsu",
+	"ZO1evbMewfFRUOBf+jqoRebwOrhJuWaDznjg4LZd/OV4svRLXLiySOHkSASym04er3CaeJRK8Qx3AJBN",
+	"POl0g5rjA631agfXnYNoTPWBx7hSC2qwbfFL8Fj3qG3TVjqdRbIKKDUtJ1OdtazbCWoQklzrHbbNsFMl",
+	"BRcjv39WikH/au3OX549/seTn47+3vn+8Mev/9p9d3xx8rf2P394mjM1oYEbYozQJOC0tiwlZoFDw8uJ",
+	"CWoZH1TXLAQPRVAq3tXq/V7REXslR7f7k2fmToOVe39yiW0xHx1fFJk/i4LogH1wpfRWGdnlKLPmWT7O",
+	"BGRNHeP45SXJq/+Y14aNRYFFFXl6/jdLMNsXY0aBfFjeYMYsCiQIroG1x2LzBDqhjYZOMqahmGo6pIpB",
+	"6ubQRu9P2ESm8764caw+YPnkv1YJrecfbL28jcXWXrp8LtJFsw/6IFLXBalS43GQY3iQg2JgASvIhUuQ",
+	"i4Qgl0ABoF5QBMHAIXyAVwMPQ4MCWAdLgiUoyKKgVGYFpTIuWAT6AIRA4AmgoChY+sLIkzK5FVSLhKAb",
+	"fB10gqMAcT5YgvugTKgFICyM+Oh2gpPHQdv+/2E7MDKxe9SGrZdLAXuyVzrlYlR1gjHgEQDHiEGLVN6A",
+	"T6NVC2qIGLAWLDtZ8xlXU6k4Pr6U5kS1ptF4woQ+NXjFBJ2wb/o1QMYmyI1IXfdrYatWaqiorfl8LVju",
+	"2V4eefIIsdaTSFYWVAumJbqHIn7vhPuguP+mKTeHfmu5L+7Y5d/iATih3C+HX0PO0bqJy52gxid0xNzj",
+	"RjH0X2fe1l5Ibs74zMDtNYjo1DXIXnFNsSaJKUsH5hjpfcOhFvBx4rM53BT6eK/5myspGlDbgI9bgjtw",
+	"6puuP3hvsCNKEDEOgK+42Q1R7RO+gOBnfA5MndZ+6iUyKqRH4UmCNcWMPLGZl0DQBI7HSELWZRgxntTr",
+	"M+Evb/Jf/0m8hUn+TBZ/Xd4MfWHvyrZPdt/ChiLFGzvjxRvdrjSvrFt373//n/8XyRZtwzzhL3/y5/xH",
+	"89vC8m6QA9IJzPZot9sN89riLiF/JrAvFXQ836EhDqcNcgR/d85q0xfITDU04yxGrUncOCXh8sCEGaEl",
+	"/NaEProJzEgmZF+E/kMBCRc6EQJLhd/rsEV+wgKX+QbHqHWm3Uf7wlKUsg8RY7ECdTmkQ3nNrKYROkJO",
+	"L7beLa/pNJk7Vz+my5pBa5GzvsDceMtQOZx7tB/DmZ82hwMMuj26va0Zy5m8ZiJhaKrqi5AmibwZzATi",
+	"wsAx6jjLO1dEijI9/54YNTYF4wL0boaLu0zBvUcBtz7f9UORbxvNYpVu+2Vwfjy0HKm3ADWWtqNMpha1",
+	"zgNEuQM1F9EBQF11NP13DKN5kPPZfCYBmkd3hV1zdkNiyVCswwbLSjVPpcE9i6l1G1fFLIRCtBEQlqkQ",
+	"EzXBqt9okXeWaCjXE6xTkWwUrgMLFYbmfC6iM+jnlqxDmHiGFsyfrb1yMAXq+LjWO3bOsUJdW+yBH2Vu",
+	"p6EFH1l732U98diGd8h0eJ9g+riL+HdfcNqB97WX2ZBuw1KcoZ2B6cl9HxY8djEz2pqJhxZZZCvUrX4A",
+	"lr4Zo/diphAwPwE30lxEDo7AUks9QNwQdC1ubg67moSzNAmBFD5l1FK8xTKaTZjQiKDg4jS3h2CSpq6a",
+	"cl9cwltjwjUWyDdDRlMsRJ9FlqB+a1GLXNxIgsEscOjqC/PVXpb2ahn56+FvfdvxvhnaPuzMfi3o+xsX",
+	"/vY3JFwoOVGZ/RMGfbH6ZGeL/AvyZsqEkRksbSo9T1wXkIESmhZTTW3DeAxfNR/iYtSv9X7r262Prcms",
+	"f17rEe9Mz/u136Ft5P05iWWS0BRa1hfQpIBEUlwzrxBuQUKEjRZ5jYT4sXJ16K6ZiKHKMrvkH0g9lFMm",
+	"KD9ASAsbNp7W84H7RT0SqjQJD0KbU2ahQmNFAmDywsXjQoDA3001oRnlflZ9JmWm8YrHLIUwWVsRYUIx",
+	"BSZlSibXDAmEpim/hvi8OE7NGQaPMn0Rnr169eanwdt3L/92dvF88Ob9xbdv3v/4LCRwvDHL7HY5/dZu",
+	"jS0k9UMWyzSyCDFzsVMYHqSzA1DpQaYoPp0ULArHo7Y7zi2KVafKVX3DyfdyIV0qgiHobSZssJi5e/MR",
+	"d0ulRHAu0+XegBcPt8MNlLQcMmIVErMvbEv28vVTydefDDAZ6WhU/yo5a6cuq6t9B6F7YMVhtfD1ypdX",
+	"vya0EZJe2yDqaKFQsf0YsaK3b2QZSy5J3cZXQuidTeeCpNGICsRbGo2RbC4X71wR02J0HDsRzwVhXI9B",
+	"voOgRohPjUBEHWGpXIttTIvAochJ/75Y3XE4KeZGPaCGxUa0yLcydpmKEAyGLBEd8pp/SxJ+xfoCz20T",
+	"KuiIQWeGMp73iE65meHErNfUDmMhw0ZegqE3ZWp94fGtneEtZAgodWZlUE1hMUPMSUE4AzCCFoGvdopD",
+	"rVdrtwzGdWrBkgKR/djudI+zKJj8avcYNIyKs+XmGGmHYi+c9sJpL5y2sbChocvhvQHEEukEkflFxF9D",
+	"SJmXrSWNsooB5okQnTPLmO2DtYtwVSxhQNTnXtEXdZpYbv8iWyp3+QSNHiZblpRtg87mgsT6icwxTbCb",
+	"zL5HHck8UKtaOvQQM9mt80UKpoiQJJHC4T+LSZxKrDRQBfhmg90fLWkHAnFMq2q9S5ootpnxJrcu7qa6",
+	"MdC8llUvcDEE1iTZMvImg0XfyQCL2a3Hkhd5RcbcOw/zQmKbGrPwMLSqdhg0xRwpZ0nmr/Pkvb/qUJmJ",
+	"HCaatf3wcPCjF82H8S9UBcxNJmjItx7QMZsYBVMKRpRm0zXB7DanQlabwKtp6GwX0mZ4O8DCGc8LFxjU",
+	"Kl5TgGJ9UQVjp4vAQxMlAWOUv/AKw5FBUl/AmOROidurH6wCra29EF8QclVWXdkEt+7YodX44xbOoywi",
+	"5QurLP65A8yZQw+3VX14KZYiUetiyq0287csXUCGoATjwNgN/kpzzEbe4nkeNlIoPVoFCtiRVvU2vwcj",
+	"5uJG37RExzkAqBmZHZ/54tjfyT8vZ6HYP+25DY/QzQmFTEMHXvYF5nGcwhXZKXcBhRWnMeAa4peXLGUi",
+	"YlhSLSvut1c17sOql2XaVyDChka9zax53wEHX76LK2xtEL21yoIXUYHmuEgKJRPWF3V485xECTd6hj0N",
+	"qcpTU95lYq2AEOEglS668VRfYHyFK9RlSeZa5Ll5s0sXAX7V6tMhugeLdCjmPX1hy2bD122d7BInGfq5",
+	"bNHsCv9ez109+O//+N/4SCMgSssUbJRQMsMbCTv1ZgQWq12bXlUcZZ3B9ZGyx1mp8pLRqkV+zA2bFrzd",
+	"dtbJnMyE5snqU7JvvjT6Xon9kpSaL1eqevdni6xUpMqNlLlSJSGNu9azyXdmr+Z3yJIbfvYuJRiTcAew",
+	"dV3eC55NBI8r9mIt/DmP+hclj3ae+r6WzTALqvk8bIY2ZDizGVo9+E7GwmWSmxL82bPQfHyGBIMnbq6B",
+	"w4xHrCK/YaOETJjQVcWu39i4SmLZYCyRndWnTgklYpZAJ53xmoGTzVwl5l4NZyItwYDrAvPrxeB6e7Pp",
+	"pMrC5oMsLD+i05J7IjptVJyStqd+WYiS7m4eir7LkhoPMxS9+3GiJ+8vFP2Ls+w8OOqYrH5HARhXWn0k",
+	"j6PmNJXX3GXDlubtP4VjF1EsShlGJ2L4eVOKZH5KwjFVAzyaDfCekCg6B2sx0FdJwWzO0DJGveFx9Na2",
+	"4J7TMN0SwfTmYlBaJIVgkW4lXMw+tGJ5IM3d3YNsWdUC87wcpGzElTZ7DfksgJ9+wCZA7FzD/7qrls3J",
+	"EZjhRZ3OlB4k7BrYL/y/3B0zxVKLEtk/zW8woHCMmNog0CZerK0HUkyYZZXxpy3NkvsBiDeCGldqxqxz",
+	"ynKy46DkvGyv7GjBJMU8ZZEezFLujatpZSHUz7zhwEDYkEZXNUuIBasRgjTMCk5mIzgFidkHeDXmn683",
+	"X3DvutV5FUu5uJS3vdrsDGDD3OAY8ubls6eFZVyBldlme/ApqIqLUcKI4iPRlCLvuIdH0tv7K4uMmuXY",
+	"I+b2kFxyYX1ajkZBmYNbzFUkwXQAin+IqxmDqKIxi64UefnMxjOf9oV7JayikMwUUyRcAowwsNzA8AcS",
+	"4vqrCC9l4eF9MYMjhmMXcbday0sL2ImVgcd6OOJ6PBuaD9iFHzbIJbfUwKZxAZQDCpByWfUFdMTghavz",
+	"b5VQjEQ3XU95zAjXLfI0vw3A+i/nb34kV2yenXzdSBCZYpu9VpJ6LLU5F0+pHitrsuNCS4IGC9VoETdp",
+	"WLFoMlOaDBmZzoYJj1yssmmzzby8LVpZj9mkzMLjy4Z7qJC6GlCLyFhTh1F6qJtmLpsWIZowU03AqGVA",
+	"xKktANkCst0JTHaYxbmXj3v5uJ18vMuCvk0yfhk5rVsUAYlcwmseDkSz3rvsIKMuJ7NRlk/CPnCl1Y4K",
+	"gMCXuCKaXrm8tx0FGGInX4prmvBPYj06i2NCq3STFapJ+YlpLSJsHjOhueZMkYSLKxYTPU7lbDSG+r5e",
+	"xRkt5amt94clgq8Ym9oLyAMMDeaCTJgey1itPk1tYJpEm9qDME263n8WJsrN11lQzlLkz+sLtv0heS/6",
+	"96J/L/ofLv7Q+I7ocyt1v3vLfdD3d++Lvv82x0y4YJ0s1CfHi6Qe9mv9Wpi5VbhurJav2ztWFlB0s7hS",
+	"f2Pt0L+ylxR7SfH5SYoH6W0qEx0P9iCWeavufhab0vmECX2AJeTZbcUdbSV6SuxzGT8ciIo6jERALmU6",
+	"YnGAImKOSYGWV26Rhrov4LAOnBl5xQQgZxpTr2B9zCIOuVkhJuKEpelWb7FVP0Iry+sgVAg9139ChxJC",
+	"K7kiMgV9qrycOvw4ELKCq/btC7P3O9324/bJYbvdPvv6h+5fn528NtKZfnjFxMhM6OOjZa7apWrv38sb",
+	"MqFinrWxqkkQC1hojw2PgDzVwCv5Y/6a0A+oJAA36m7rIHsxgVUVYU56h51ep+sCA06CGh7Qa73anE+p",
+	"6WY25CuHF+ZbYek6wcw26bRb7bbZCymN2SArX3zx7uzZ88H5+6dPn5+f137HKDvNBjSOU2jcYavd6nQO",
+	"W1/jUREG0nQg5hqDn+B90B7Xmm633e5s4vNaXrEVqJ1P/p7L2INAEGgWixw4zWKuiU5RIXIAaG8qwz5Y",
+	"V7chn5HDjywmqFXFX8B9ZQAMF1qrCqTepLm3fh2M4qrYhioUcHUg7ue0EJS2BluAlTChQoCB6HrIPkyN",
+	"1hz2yExMKY/JFBh/8LIaUIPaFa22u7IcTM27YJS0Zql5+H/VbU3lfzc//bv9buN/1Erh9JaQNaxssd59",
+	"50Yhv9dCKxOoBpCD1CqAzPTpbECL93TauY55Z/Tkq8F5SucDO8Y0sa+eJlR45bdsYZSMvi4vGI/zWImb",
+	"fhGToOadRmjCIxz3qZkss1LNPwbKTEev2zaquqZJrdfZFHhhF57FEy6qCpy8ESwrceJ23h6CFyMVtJw2",
+	"Z1M7QLfAbkJFNZf824SK+6aSL91SncKRbCE5L5XEFqDANI7DNtSw92sNwd9Q/WfheJulO2Cx9PLa4uXl",
+	"7kAxK5aGLVb1zvDStHAihR5Dgq4NWeyemOcXtx9GOdamqaxVlcLr3I06Ppuraub4hIqARGNGp5m4fPBR",
+	"O7jAvT0Af6+qH27uIKOUmuUWYgizWXVhYbGFsAQxgAbm2PKeQx73KTKG46ILvdwgWwrb1RCfMnSMWWY9",
+	"nzkc/WXSynRoEqYjcU2sxGn1RWhZzrlyhbDVhCaJmV23xqFZpB6ZYS4/piVUbB+LUrITvT23YoPd65ba",
+	"aLPskk58Y5D7Q4DZHV39ZrIq7WcJFXvS8E9VY9uMfgm2FpSLW0MK3udQh/PphwmYJbaEfKTuaiW4Rx4p",
+	"r7wo4JzFcSS0YzGbwOdIJGOmEN1dDu+QEWxaTOpH7ZNGj8QcMr+gwJpQmtG4Cjj32VIbr+5PVuS7YrFu",
+	"mlRlpn2bnCqnFgTIoGV/DoouvOU13eqLlRsFtsb81NYUGbEYt45M8SXFwiSTVYwzpoPbuwKd4DjehHow",
+	"//JOMqs+jlS+TZQe31GUdveidPfo9OUkRd0ie3OZ1wSZV50LBRKx2oQ6BBJxs6J9QyrBx5C1FbLOJ1Rd",
+	"sbgv6uHbF++adNjp/vd//O+wcYpYOIPyWXFWfws9nWZDGqlsA/UdrwN88hGWRMUKrGU49S7roWnLRg4m",
+	"bAnkDnCFn6uyhVq/e5klNKEzEY2bN4xd3cGTBI3BhhRMtxsYZVdt/OLoYOnSz98Ca8ZjMMZa0WYZfT3+",
+	"q1lGlabYInj7pljLDxsDH+GEfhjMoHWd3EFXmL1VVlPPaEojza8Z2kbjARaP7bXv1RZanLh1DKGwiPZ2",
+	"0GXbz6Le78FlWhjlVQah1/SKKRLCXIckpSKWE7tvEeowZ6p7RIZUseZhF2oG0kiDa6rTbZMh16rhMA/A",
+	"pi+gelEYIOEPHEe4GBVNSQFBAgoSuuUbEs0niBc0SUgdHkYXlyYTqXRfGKWu4ZhrPF/PYh1pZFBNwCgY",
+	"MTJkisdW91xG3764GbOUedBJp1NGU9MQg+y3o/M9JDvhXutW7N/Chr3jXtulQQhF8L8Q1L7/a/eHZyev",
+	"j/7+05N/vj18d/Ht4x+ffnd8Vgvg578c/fjkr92fHv/z4vDvP5y8fnb87tvvvn779Pvaz6V9v2NnvzWz",
+	"XMlyCJNsIXfPY3ZP1hLUpOTlZrhUpdCtV5ve3OqSJPH7DnlkEnsan93Jgast41Wgv2VrVxWLX15V6+hZ",
+	"awTZrta7Jly4PzvLWtgWddNNAwOoaI5lxh0oB7kqYOueBznuetXW++Iw8FoerEKCwCoenaAdoMoRBGU6",
+	"z11qiMPi2W0R8cWlerdS4uVv2RcUX6+guAc3VmQvlhXfAGrWyQoDpImo8LhOhwygjk1YfEqGNKFAVsY1",
+	"cXFb5sQzvw1g9jbWT2YyXRBUt+nPtwkA8477SLM4/DhpFj0SWk9AHBKl5VTZ4nlqNmGqYdc2F6PAU9H7",
+	"wroVRpIMWSJvnDtXESXJJU2Dgl6+zHyFhtzbVertTbSuc5mOexc9cpf22s/cGJCN36I54G4juUpg78mo",
+	"Phu76yaYmAvUS5amNGlGcjLhSnEpVhlks3tyQakl4eKaQ0C+rczCU3uJqUcEIjwx7mshILZMvGJr8g9t",
+	"FvlqG/JIEa87VXq9vfleg2C/hBhShxbrxth3AjtUbGBxyv3phV4O5bAW+EMKGVr2z6UQzbXDTFk64YnN",
+	"RbhnW+biSlvPnumtqr1uv2zVxEH1x2l1kCfmUjRtEOUBF5iPWEV7/nJiThDKMkWpkNTxqKXIkEVywkhI",
+	"o4gpNYDfQ9UI4AoEaIakblmVbOmUwq19IVP72vCUUOHiOh8pEro8qZDccKGA/wnknVVvHqkGMQ9P6TyR",
+	"NA5JnYo5UWM6ZYT2ha2GOIHsp/SaNVoknLB0xEJSt4k3DQL1cM1RyEWTDudIG9Uj1PJHOXoStNb2xVTK",
+	"BKj+rvh0ymIw9V4xNlUQ4mdj7e2xn6BhgERSJrG8ESqwkX6pathCt/hS+31gulKEGrgmIb4ECLrmUxZC",
+	"ZydM05hqGrZIaOMDQiIYixUJsccDHqP9mfaFkKJpBNCc2EEKLJsXKpeuiH7efbALUe2XkrRPllSx8T/I",
+	"TasvU8aaBrtJQodQX8e+CFR8YhnuDSI1WuTMffMXyYsFd/wK/gFhiWJ+jQ94PsYKPJo1+7N2+zBySwX+",
+	"YrAUCBLTN83YZQzvpyQcTbWlORul8gpiMR3VuyMtsU9CRWvNh0letkOZhhPYY2LUF6sbkRFtZ4bTwAUS",
+	"4bJxMUsUHAXk/btXWBSAT9DGrmZRZKbW47d3gwakKnIGJf2gXpAo1hqwK8kfN7M83XeQa83WJamHb98v",
+	"0v6b833YKPgI3JezJoiYQCVOEtE05eZrgA7lBxUzTnbKXyLa3PGcgmpSKq/Mfz3WG9csABm3TWpB7Zom",
+	"M0zztndg/Km7AQx8dAKc7sogeJad2cOv2CDJWs81oGkuN+Fis5Mbn4ZU8QiDgJbekG2UWq82oWJGk2bx",
+	"FyulX8Nv5IX9zUwlG5neAXDV8EQFm77Y+Xd4EUtruR2X9dcbA79pU73QMtoZdqPD+IgdXz5eatoFoxPy",
+	"4u0FOYfLxea5RuUBpf/KRkuwmya+CscMpZC7z+/F24RyV4997Ua74fR/WBjNtxdlg1nW1tFUexO7fLVr",
+	"Gr+BrmMWvV3t930chie2WwxQThG0OkvPBP+2cg2ImO9/dVh1ccMVYFva9Vrarm7pVksCGti94yxXVwqD",
+	"0jWA7XCjOSvGPMZ6DGZi1ldr/e95ye1/rJoMOAi2OtVrFMefQv3GachlInJdQHBfbgPwVe0VSjiu1NsS",
+	"XfGuRWddlqWfUG0uQ3mIX+SwRc49RmuU1inTs1SwuAf6X18At7VZF1YlR+XIXMSxsJerxTru+XvJCsvG",
+	"wHJbD9ABhYGXJTwlebMttwxe9hue/VCGYqhpDX6RwyIgLp/R28fN7uFFp93rHPe6J38Go6KjN7QxnpeU",
+	"JxaOfpFDxKJOp9Ppdrvdw8PDw6Ojo6Pj4+Pjx48fP/7666+/fvLkyZNaBaR1tgRfa5AEDVKp1WBXFl7q",
+	"d/ewbbv7ewBWl/SaJgPFIiliVesdPm63g1pClR6YVXfbO7zU1xfPL3Kr0HInlsW+eX1JP4o0LW6jZewy",
+	"ZkMc3LBhNKa6S6e8Betugzy6pVVexTGJi7f18M0NZjwc6Llur4S8StprYJiGImSoGcHJjQ6VTGaaETOn",
+	"5tgIc2vOLXiIN+sHngpfPL/wj/PmhPz2zfmFAaufwNhQgLCsZBxRTJgT85nP/NQj38LNBE9z/pP2RHeK",
+	"HJU3XDGE3L4YSjBp5FBl4dPD04BwbT8IZ2u8r+XbNywxV2BPpzLtCzydNlxklqukIi9zYQNvgzBcYXS9",
+	"Op70J4wKhS8yo1XYNGbQ+mLZDGLGzVkTWgRHbnGn29FDwwDP6q9JQcw+iWdQxA49Z6nSEJfmcgpsSW9X",
+	"4hbf2wDlB+omeEVvKTzY8suIh32BPN/m5d6hvnCwpb414TQ7WXON8XRurZpfrcllA3NCQG7GPBrndDco",
+	"HrBWMOQEKWcTIHV3wrfcOcXzfWAD8ZaO61A4RwowjJgbbRX/sYT9pmQCp3lJKEmknA5pdBWQacqvTWsk",
+	"mGTEVTOREU0cOTnuKmD1IWuSlHPdIj/OksQ6P/sCB4266se3qQDbxfSBxoC7buFo71bdkI25iM1w4kZ1",
+	"pF7ZOaEo97MDnLPeNPH3pnuuXBK9TaXGctG7E0dT9w0rjH53oTa39TyaKS0nFkMKR6SCtvT3Js5L05pF",
+	"mj+wOTLVjatHB59eHh2DqPnwfI9xYN4opfKqfJisGWNhnPLj4DojZV6SD5KDmnhxnCwxvx0ui00IOGM5",
+	"K4xUlQrzmeglv99JL9kkUnVTK8OWKxNvXHuN3qLl51erlfyoE3fZ4eURPR4uKvnW77+0BPD6ghb7OW6C",
+	"YMUZaT+idxnRn+8LWKoW+u6PrlVzUHo2+3yOYMEnPe9/oYP28x0lxDm9NqfMCvo6dpNZlsz5hXm2pk1N",
+	"k3/kWrGfi10yyzAoPatvYZ08+C0zS62M/8WAUeWdGSE4SFzykU2fJnW+6E3kcH4bkjFXWpr1p+m8gb5s",
+	"cEEqS0eav1SRhF3eei6pihe+s3FyZ7Yj7M4DiOTz+/2ZBC5vuhE2pYHwu+zoIEqNXlUxxuBQlxoDgG1Q",
+	"JzkTBO06vkkJDDYF01Zf5BHD1NWxPF224vRI20UuZyoPaDXq1Le5wG3oKFBES6y9P2VpVhcmM0jZZ27b",
+	"gtvHJmfagBXvt4pZpxDeaa/uMIh5HTXR020ehMqzmXJ+d01xP2734eRYqSrak9Bi+PlD1hurhNkD1yHz",
+	"+Pbd6ZAHv8hhtcvbrDdzA0lZJNMYLNkxLDuuMldEXIxu72EcphFppI6hIEhT4sRdA4PfskAMRSY0Zs6F",
+	"TmghkrJFvrfKqJzpJIupc2clJQl1XGEu5BSDHZXmSQJMKMrpteo2IfkXOVwn7j5jnIeh0dIK6uUg/w1Z",
+	"6I99Evrjj81Bn8GtxXj0xbdX+OI7vW67124v++Jrl0xH457vsMIDBIvJ9xcXb4nZShUO+5OTkxNKKR0O",
+	"h8MoiqI4jmPGGLu8vLxst+E768Qg3dVhb5u0yl/fXuGvxyHpZP76fUzDrTEN64tIjIJ3m7RCPJoFvLgT",
+	"97mnW8cc+JHkMA2+oWC3x7gNhJmROrcJM8e9kPXHD9mqh0bVDMmQXUpLrwJrqNFaKTjO5yI6d2xQ94XD",
+	"a0dEVaDwPQPsZ4MeBYTdVL/OJ6oCP+xq+EUO92ag+y8XWLbnfoEUuk9gB/qOYfJRAQ3ev3uFZLaYr4GB",
+	"DjJ17lUza9bHipZRblOzvFSdvqjTPFXrJqXTKUvN+cxPysouyxTiU1JGaJrSeYMsmFgfKeJ2SqsvqvNB",
+	"To3yXJoPQs7EnBgomBlIkwS0M/Ndl+dirbvkuN3Nv37JP7CYTJhSdMRcfE5+CDEzh/ASEgg7+kUOA5Iy",
+	"GgNDFkZnvXh+Edizg8JEXQq+xZRRJUXjNn3c7NY9oH5cQA0+oRt1Pz1rTM+dIoD9d3w+kTaby+7qBI8L",
+	"gCzB1ZjFoOa5lL27GcOs48rxSXwxYn1t+5YZze9wu3wCfcB8vcqyRYS8Wcu6pZjWXIyqi+Wc2xvupZx5",
+	"ksibwUwAZ3Q8wNTNDNmgqNoAbDu2amktqEU0hXR9ITXwTMO1MYuuBlwMFk3m2Q8T+mGQshuaWutLdp2L",
+	"wnUpdMqHMwANHJuByx61IyEor/UOfw+w+u3gmqX80vZwkPtU7PdtkbCBVy/WduMyoWqMfav1HrfdBb9Y",
+	"RVAT7AboDgaWVAraiBXn8jdBLVjvTx5HAymSedYI02ibLb80QP5vE5aavtqqu7Xij+h7GyizIkqezT6f",
+	"vYyLQV5nDMuMud+QrgEJgMyNM80s5bhZB1yMBkzEU8lL2jtNpRu0bhv/NF8qlBm217Oh7MSOOHMwZelg",
+	"JrjHW+FYBgY5y8AgJ4qAG0YYz2x+WRDVhd/K2qEYvlHrZDCWMyNRu0dBTY2pWRXYpiFVrjxm8boUMwUt",
+	"tivRLMCvkLxi4VajDF6zdO6+cbzwO3a5FtEkAZnJdSZkXfS3u6z5hA1+lcLuLD3m4sqNeNv9nQ2tkVKJ",
+	"Tmlp56EI3NIM4tUrNi+sJbw6dSsP/7SLam2J5pCp0sljf3/IuSxwJtReZz3Qzy7B8W9zorAWuQCSYHZ5",
+	"ySJNZJ78gKkOy+YcNyP3UHK9XFJsxOi10JqdVF2vbuZenu3l2V6e7eXZ/cuzL4417wshwVstQrMDk1mZ",
+	"zYSLqxVnJnPPKy6u7rnKKNqSwA6bGwpmepwZCSI5qQU1syXt6sPmHqhkcBRdnEz/2p38M33yw4efOsOD",
+	"60455WSn2e2uQTlZK3lnzdbpg7EbTXXzSDYnXHCP4z2WkWoOpc4wzW7OTjtDNFifjnbyML9i78QmlNSu",
+	"WC4vtNQVILS0xJedrvlcXg14AydqcX4rK5PC2BOzVEqdqQ83uTrveGEzuVFblUwN7iMurh4pAngPnA/R",
+	"2EAD0EWGdsLCjOiKkjH0lpy9fUmu2NzxVDlCSXhdX9Rtjiy0oocpsjx2NFfc1tSz5c+v2FydWp4rLkZE",
+	"phggY/7NtY09de9u2GxjKvoizLZoGEAHWOq6wKIrLD0U/pbd9DvuTzOUB1xw/e9K01T/O9rgQlJXjMWk",
+	"3T4qtfJnq3D7MhRrAsvWm9vbbRvvtR3WsfgD4mp7Z7i65TRXaj8ZpuxJgj9VIk4+B1WwXqIlHfwGfywn",
+	"21Sg2Z4Y/5Pll+Tzm6UyFWVrtTRfrQffi/PAA+ndgnFGaHzYuYAb7D07gGcE3VuxuVNRrm0PzQ9rJ7oQ",
+	"n1txdtN4HpjDber7Ulu1V16SZocU8rTgh1a1erq9NXi5NsHmi3eXVuCPhkw7UxPXxKEFHdEvFVEFRSef",
+	"CIr2tSU+m9oSG6iNmuoVJSRokqjARuSZk3TMJ0woLkVAIqk0qcPiwjqTjYBgVBPQkyZUqQAiJkU0B+UG",
+	"LDHIE9QX7ocpSyMmNE+YpWoP/3WZyon5ZiMMyCiVsyke4mM6D4A8I0AG6sAlkQZYulKmRl9q9cUzOsfE",
+	"cDBuoy1gpl3dTGAY+1UKRkL9a9giz2xGaoqVeswtX5tvKRdNHWoZ9oVjPSNC3jRa5AzrZBI47JFU3pRm",
+	"6ZybwUVNbDPh8V0qJ+tUnriQa93FJ+yfUqxVy+KFGfBv5+vc+kqO3iuWrnnrazNna95rs9jWvPsHNr+H",
+	"yhtm1flAWlREYR0OhhA9Bh0J/GLDNBqzwU3KNRt0bFihQveg98vxZOmXOLtyhDU+wN/S63TBs2haBo4i",
+	"d1OnC3e50EEUg/i2hEMvO0EtpZqh8HDhgCy9Zik6YzBw79AID2TvwiIcsDPxM4MJvHl63K71up12UJue",
+	"HNd6R0/gXye13gk4k8zBpGcFXi2o2c3sP/v4yD3bOWm7hw/RFTVN5WSq874/aXuV7LtHaDuhSgouRtld",
+	"T7CkiJYL0s6bJP1rrVd7f/H0zlXtYb9WVRVJ5Y1BK4QkKHR5xeYEXJP76iIFMfQeYq+NZOFK88i3SCdy",
+	"tCh9Zqo5kYJru6bLj7Vw32u87Z5dPDl9QUUEb4mCWPTqZmV3lkJcswhXa4wuU9YO3VvhRn8rdZ507VUb",
+	"z17r1YDECoNmnU44mzo1NNuTqIRmOijSXxopBLRUrt23H2Y38dAsTVGFwugmG4g8efzwXTMwMFm3/Qo7",
+	"UiYrHDNn7hl0ZShCM+5SKcBU5FYcqZcTojZ6fimPRwoVJ6zEQiYzpV1SBqRPmHfIS8uLqvk1K9DsBEhb",
+	"GsIrgEZXMR1AqjLhutUXb5HyzPXTlfamGvh2sVAIrj+77cMqlSlbRvdQ7bu4udfZJXdb8bus+f2xAcrj",
+	"4PPhyLuc49EyGokrIW/E7iDpTtNzCxg9uJNq++T2B9zKleIy4ZH+Ik64ZzFY6wqQuoyoFepFSfnhFeCz",
+	"94p8fFvsRF6zpfn1PCOLeduZBL1da7wPh8heVdzj8hfp3bgFLzc1T9nJu7t3o7Va79vef7G8wR6377ZC",
+	"d1mXendw8vjLRJOT3uHx7tDk4TsoHqralzs2ttD8DmAvgIVyG7QrPau/m2GBENeyRwoP7a6WiS2gipQC",
+	"XJOEX0F3MjJNKW4DxafQ+i9ehelUgc7J8RLmOCv1Ag+X2X6LWBR/cWfOnLMChuuRIimkie91nm2xAvbd",
+	"4iGimJ69ABczxdKmn7dVep54r1hqXVMbFLpnZMhFDGkkwOHEFfgrq5j2nI/+3orcr9soR8lb0S4POEqb",
+	"1tm0aT/vxoR/uB6oWRSbplziOrtrZsLioqjY9G64i1bvvcfIM5SDF99tQlLP/hWz2KwCzEYwN6nG+kb0",
+	"i4L92yuCxgTW786zEEgdOePnWK8Nrw0NjJkPc93w+NX6AvPliPl8QG7GVDNbaJ6nRHNkTvLKn9uPUTGX",
+	"gkF18jLrt7eY7tf2fXin4J/l5uzavn0/u/cO/btl3z7Qk8L6kxQzTXmCz8QgD9z5wQYk1Ho1I1Zg03BF",
+	"aJIyGs/z/ePLmA1IdBY89M/hUxVzteLbLBdvX8J555mFPM/lB1X8TA/X1GJuNXZ7i39v6v74hjk9S0Vx",
+	"erWLpkSpYrPprLq4htGuEryAWjrT66ZUj3O1DtS5IqDfm3pXahg8m0gxskv5kS/c3cINyJiPjPy16M4Z",
+	"xvDplDMbRHhKUjmD1EC046hlqgx38G6tkrHb2xlzCXR8F6nzkYyLd5Wqx3up+kADhHNkyGZ7pVhZfSgu",
+	"Pw3fYlZ7S0drRaSa+875r3hvyWEWmmcL30JZY7NHKBbs5Ypo9kGTekQVa3KhmFBc82vWqDrm/lv56bZG",
+	"E14DavtXTIzM0D4+ykBP6RSKLaxuIFp7uCKpTFjV581vtTvqRmYm3klcJGs1BC0kVU1Rjhn6zo3JKIvv",
+	"8aifEds4PpZ1ga27lGxxZC7JxBldaqX5XgX6gmN7zLAjRBMeMTQKg72yg/8YKLNagW7GBtx2NsJO3BjL",
+	"wHlGzNuJvMSJ3FsSVloS/EA7/LvaSPDUFuZGrQR3CCVTqtSNTGO0C0i4mSbJnFBBWHNCeVY0O4A9HdgN",
+	"FRC7SLFiCLDcEGC5aZyS7Iyk+EgowgWhdkv63ECVtoGtjQJL+wdYqWq92lAO/49i8r3rPxz20pRFujmW",
+	"qWLNIdUaoaK4fbytMZTD2mYKw+7sC3eCjOphsQpVSebWLViipZ4usRstciCVZGzdZUhL0HjVqfmzV8R2",
+	"YK1wQ+tbDDS9YmKH1gn4niVJKUKIaQV8vfVlERQsnE0d0hZ0xxJTRIXxJqLCN5nykSBcBNaqajPiMbfL",
+	"EqUpYIYpPf71hTn/BY5ReU4SRq9ZDsAJNwdJfPUMMhZcAVGuyBWb6hZ55hho9A2PYKEIqYF1BhZRFUrv",
+	"zSm2YtkWG3YmpqmMmIJ0V2/XzuXMrBIzD7iayFzOUsWSyx1s2zNBaDzhAuWyTBe+rMdsolhyzZDw9JOR",
+	"SKDzQslL3ShVeirPbfcRE/kZKuR/VCH5ZQQjVkiMTc0HZra2CEAkoV24IVHMFkKxV06z3wYxSzQNjYxW",
+	"6APsi7pgIwrZMVqSmMWzSDcI1XLCI3M4CMjNmEdjyI+hl8z8leRCp8CxNmTWgpmOWNzqi2cZ+Znd0im7",
+	"nCms9MLTXPQxEbtrmRS01s5gWRKe9sUEbaWJ7efECVYynGlo2ohqdkPnCx+ElraIJckkoTsPhFkL+sJ2",
+	"yrUDCg9XQCZw5svUcrwV0LNCjm5vni3MY0bNtdHBZIcm2gw6Ow8eO/fcEBVFXXesItm9BmyKsAF3qC1d",
+	"ZJObacpJIm9YTOqXMiW2K4QuIkRO+phDQqP1Sc3jFtZKrTpBZhgK3BnOnOhyK89ax6ED659pTmaJ5tOE",
+	"32Zjd5V9s9t3mAbdDWp5szx26+N2e4PIqKUWnzO9CiMeKeINBpg3nXeU7x3O91MO0ykhdlz9xbd7lewd",
+	"liVX+Rn8v/6zrCm93O2dKUwQPgU8MDZNWY+ZYn2RRYn5rLVhyeoNyQGwtUBitCITmaK2BOaDS6s0QeCX",
+	"UZjc46Qey0gdTKRg89YkJv/v/0Py9awatxVsyLzQq2O9iltkm7SXT7Kd71kt2mPS3n1dUX+LbYxhJZLX",
+	"HVZWWSSfmxMOTRL/5Oae67nzEbQUz2R/+enCmiKrT2Itcvb2ZV/AOe6KsSm5kemVUXvq3pEIcVFLfJlR",
+	"iBolhyoG3nvbDnkj+iI7CZo3I8IaoJzQK7yRI5BWAdE5Po4mpbMkWct4+VzE+0iwbdf0c3OiR/J6nAMj",
+	"jVZYSUp52pD9PuHXzH9LtpzqPhd+o4dMHsiQdgPs6nwkWAymdmD/sC4JKuK+GKbyRrG0RX6EAGeKZHBQ",
+	"WxZ61SJhNEtTJnRIJjS9soVpbSsW1x+pU9EXxcWcmPeIkdk52YLONlvjlhV731rwGgdw292Fmj1q4ZnD",
+	"QoolEEj+40N7+mTxf27Mr1N48rDVbnU6h62vs+wmxsTKzM2sJGbmq7URW3QELay9lr/yJKEHx62NatYv",
+	"8mJ5Y11ZKsVagPZwcI96eiaq7lE5XyERD35z9Yducdi91Mpufyf9bhN+AcQ5GNzJUAmsiGU8tksC6aFJ",
+	"oy2MPkLqwSUsztzg48BWSE3wt/s37vwoiZpFY5g5qP4t7IWCvMly2z6RIDUqz3pi9G6bJ/itGvogyprU",
+	"L1M5sYVKlD6FOTEyFcuhNSqisPNtt140drUomUJsjvnC//rXWfOftPlru3ny82+d4PHR7/+jthyyWAoH",
+	"s2HWR7V5vrRvBigNt3rBr30jANSgT8Dzf9PDWCgh8Uo6EyKrAENTrcw9p4Tir1bFUXTCIOWqL7gi7INm",
+	"Bgmg7ks8s7XWYjpXIXBqyxuGCVrELNbpKKXmZgtcp1DbBqLP4Rb7fXgxOkdiUj9qn5iDv231I0WQA9do",
+	"OCmLuYZs7vIz/7k3si9SKrY67JuvYx73+vnJS9/fSULXshLVbbYfr2T//7rZ7jTbx0uejqOgdsWFGTvB",
+	"YH1nnbb/dmXpUkkmUuhxMq9lXKLHrhSLKw5fA80TnSOpVitbaBaA2aipvDufqDfcVYrTyEzDH5KI4oti",
+	"oIDd4oCnNBcroQIMDnf6DnD0IrpaHnvAT/vyJakjp83ZFLlnVYAAiqUyCRb7JFAJlegUIsyAegKrVpK8",
+	"aqVasG2CbLK7yb5NlUg8f03DaKABBJax8+FkibqrPgHjtfz+dyxmE3y7UXkUqT999kMDs3QRXy3e2oyp",
+	"LPyfpCxmbIINqP5umr3/qXl9WQ/zWmpePTBbeYHprMiYkVRypsGhZUvBzxTzHereZz3y9eUvvsDbmzc8",
+	"9osoe+qBq1O59Oh7R5HhKqAqUp+m8prHRobNpywgQ6oYef/uleVNd7b0IEv9gAm8YXw01v5IZXwIK75q",
+	"ZoQJzWmiUOHyWAScY9mVwF9+zWtsj43Q45DyFTG/57a6QkkLlFv6PC346eBt1lXXKtIqqAoFzs3eVMqk",
+	"NCWN1Au56Q2MQCzyuvpLW8qktMl0xEgikXPBxVzYeBD7QiRMRiZ8s5C9twJ18vJbz4SQMxEx2K9EjeUN",
+	"4BOcvqQwwwLGnSYXdqvItGhMxIXMheWMJVir1Z9A/wsVU4Gs2Ir893/830t5jC6ahccsm2ucac92iyGa",
+	"08KewXdWTJoFOjnTQ/mB1H98c/Hyu38M3r97hb9Y9UQFJK/3h0X+SMqmMtWqAY295uzGIqRO/Y+Ppbx6",
+	"xhJ+zVLOyoEKHOpu8aCKkS1JNRcR9hYLORMufmERwJrDlMMiLJm3NVdslldQDSadJQyH2eqNeXkG87FI",
+	"CjRPYWkFe1y7YnNbSsHMfr40JFr0VMLBnIwzb7ETKOTVAnjixTLM5GKUMFhrTSMXLAIpUn8zZeLlM/JU",
+	"CsEiDUfHN2Y2unh8pIq84Pr72RCa/4qL2YdWLP1vSh5Hb937ar///Pv/FwAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,
