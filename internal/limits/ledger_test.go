@@ -186,3 +186,51 @@ func TestLedgerRedisRestart(t *testing.T) {
 	}, 10*time.Second, 50*time.Millisecond)
 	require.Equal(t, int64(40), l.Available(ctx, h().Accounts[0]))
 }
+
+// TestLedgerHeldSum: the ledger's running sum of reservations (the hash's field h) follows adds,
+// releases and expiries, and is rebuilt from the reservations when it is missing.
+func TestLedgerHeldSum(t *testing.T) {
+	t.Parallel()
+	rdb := redisClient(t)
+	prefix := "test:" + t.Name() + ":" + time.Now().Format("150405.000000000") + ":"
+	l := limits.New(limits.Config{Redis: rdb, Prefix: prefix, HoldLease: time.Second})
+	ctx := context.Background()
+	acct := limits.Account{Key: "u1", Kind: limits.KindBalance, Limit: 100}
+	hold := func(n int64) *limits.Hold {
+		return &limits.Hold{Amount: n, Accounts: []limits.Account{acct},
+			Fresh: func(context.Context) ([]limits.Account, error) { return []limits.Account{acct}, nil }}
+	}
+	sum := func() int64 {
+		v, err := rdb.HGet(ctx, prefix+"{lim}:u1:c", "h").Int64()
+		require.NoError(t, err)
+		return v
+	}
+	a, ref := l.Admit(ctx, nil, 0, hold(30))
+	require.Nil(t, ref)
+	b, ref := l.Admit(ctx, nil, 0, hold(20))
+	require.Nil(t, ref)
+	require.Equal(t, int64(50), sum())
+	require.Equal(t, int64(50), l.Available(ctx, acct))
+	l.Release(ctx, a, true, 0, 25)
+	require.Equal(t, int64(20), sum())
+	require.Equal(t, int64(55), l.Available(ctx, acct))
+
+	// A lost sum is rebuilt from the reservations at the next admission.
+	require.NoError(t, rdb.HDel(ctx, prefix+"{lim}:u1:c", "h").Err())
+	c, ref := l.Admit(ctx, nil, 0, hold(60))
+	require.Nil(t, ref, "20 held and 25 charged of 100 leave 55: the call reserves what is left")
+	require.Equal(t, int64(75), sum())
+	_, ref = l.Admit(ctx, nil, 0, hold(1))
+	require.NotNil(t, ref, "nothing left")
+	require.Equal(t, limits.KindBalance, ref.Kind)
+
+	// Reservations nobody renews expire, and the sum loses them.
+	require.Eventually(t, func() bool {
+		_, ref := l.Admit(ctx, nil, 0, hold(5))
+		return ref == nil
+	}, 10*time.Second, 50*time.Millisecond)
+	require.Equal(t, int64(5), sum(), "only the new reservation is held")
+	l.Release(ctx, b, false, 0, 0)
+	l.Release(ctx, c, false, 0, 0)
+	require.Equal(t, int64(5), sum(), "an expired reservation released late changes nothing")
+}

@@ -17,7 +17,9 @@ import (
 //
 // An account's ledger (ledger.go) is two keys under the same tag: a hash whose field c is the
 // quota charged through the ledger (never below the database's used quota, which each call
-// passes in), and a sorted set of reservations "id:amount" by lease expiry.
+// passes in) and whose field h is the sum of the live reservations (kept as they are added,
+// released and expire, so an admission costs the same with 1 or 1,000 calls in flight; rebuilt
+// from the set when missing), and a sorted set of reservations "id:amount" by lease expiry.
 type redisStore struct {
 	rdb       redis.UniversalClient
 	prefix    string
@@ -49,11 +51,23 @@ end
 local function fits(used, est, limit)
   return used < limit and (used == 0 or used + est <= limit)
 end
-local function held(key)
-  redis.call('ZREMRANGEBYSCORE', key, '-inf', now)
-  local s, es = 0, redis.call('ZRANGE', key, 0, -1)
+local function amounts(es)
+  local s = 0
   for j = 1, #es do s = s + (tonumber(string.match(es[j], ':(%d+)$')) or 0) end
   return s
+end
+local function held(kh, key)
+  local h = redis.call('HGET', kh, 'h')
+  local gone = redis.call('ZRANGEBYSCORE', key, '-inf', now)
+  if #gone > 0 then
+    redis.call('ZREMRANGEBYSCORE', key, '-inf', now)
+    if h then h = redis.call('HINCRBY', kh, 'h', -amounts(gone)) end
+  end
+  if not h then
+    h = amounts(redis.call('ZRANGE', key, 0, -1))
+    redis.call('HSET', kh, 'h', string.format('%.0f', h))
+  end
+  return tonumber(h)
 end
 `
 
@@ -88,7 +102,7 @@ for j = 0, m - 1 do
   if not c and not init then return {2} end
   c = math.max(tonumber(c) or 0, used)
   charged[j + 1] = c
-  local av = limit - c - held(kz)
+  local av = limit - c - held(kh, kz)
   if av <= 0 then return {3, j + 1} end
   if av < amount then amount = av end
 end
@@ -138,7 +152,9 @@ for j = 0, m - 1 do
   local kh, kz = KEYS[3*n+1+j*2], KEYS[3*n+2+j*2]
   redis.call('HSET', kh, 'c', string.format('%.0f', charged[j + 1]))
   redis.call('PEXPIRE', kh, ttl)
-  redis.call('ZADD', kz, now + hlease, id .. ':' .. string.format('%.0f', amount))
+  if redis.call('ZADD', kz, now + hlease, id .. ':' .. string.format('%.0f', amount)) == 1 then
+    redis.call('HINCRBY', kh, 'h', string.format('%.0f', amount))
+  end
   redis.call('PEXPIRE', kz, ttl)
 end
 redis.call('HSET', tk, 'a', now .. ':' .. string.format('%.0f', amount))
@@ -160,7 +176,9 @@ local id, start, est, served, used = ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[4
 local n, amount, charge = tonumber(ARGV[6]), ARGV[7], tonumber(ARGV[8])
 for j = 0, (#KEYS - 1 - 3 * n) / 2 - 1 do
   local kh, kz = KEYS[3*n+1+j*2], KEYS[3*n+2+j*2]
-  redis.call('ZREM', kz, id .. ':' .. amount)
+  if redis.call('ZREM', kz, id .. ':' .. amount) == 1 and redis.call('HEXISTS', kh, 'h') == 1 then
+    redis.call('HINCRBY', kh, 'h', -tonumber(amount))
+  end
   if charge > 0 and redis.call('EXISTS', kh) == 1 then redis.call('HINCRBY', kh, 'c', charge) end
 end
 for i = 0, n - 1 do
