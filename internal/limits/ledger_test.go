@@ -225,12 +225,69 @@ func TestLedgerHeldSum(t *testing.T) {
 	require.Equal(t, limits.KindBalance, ref.Kind)
 
 	// Reservations nobody renews expire, and the sum loses them.
-	require.Eventually(t, func() bool {
-		_, ref := l.Admit(ctx, nil, 0, hold(5))
-		return ref == nil
-	}, 10*time.Second, 50*time.Millisecond)
+	require.Eventually(t, func() bool { return l.Available(ctx, acct) == 75 }, 10*time.Second, 50*time.Millisecond)
+	_, ref = l.Admit(ctx, nil, 0, hold(5))
+	require.Nil(t, ref)
 	require.Equal(t, int64(5), sum(), "only the new reservation is held")
 	l.Release(ctx, b, false, 0, 0)
 	l.Release(ctx, c, false, 0, 0)
 	require.Equal(t, int64(5), sum(), "an expired reservation released late changes nothing")
+}
+
+// TestReleaseLaterExact: calls that release through ReleaseLater (queued, sent in batches) over
+// two instances sharing Redis, and in process, keep the ledger and the counters exact: a balance
+// paying for 100 calls admits exactly 100 while a concurrency rule holds them to 8 at a time, and
+// once the instances flush, the balance is exactly 0, nothing is in flight and the tokens are the
+// real ones.
+func TestReleaseLaterExact(t *testing.T) {
+	t.Parallel()
+	for _, shared := range []bool{true, false} {
+		t.Run(map[bool]string{true: "redis", false: "memory"}[shared], func(t *testing.T) {
+			t.Parallel()
+			ls := instances(t, shared, 2)
+			rules := []limits.Rule{{ID: 4, Scope: limits.ScopeUser, Model: "*", Window: time.Minute, Concurrency: 8, Tokens: 1 << 40}}
+			cs := limits.Match(rules, limits.Who{User: 7}, "m")
+			acct := limits.Account{Key: "u7", Kind: limits.KindBalance, Limit: 1000}
+			h := func() *limits.Hold {
+				return &limits.Hold{Amount: 10, Accounts: []limits.Account{acct},
+					Fresh: func(context.Context) ([]limits.Account, error) { return []limits.Account{acct}, nil }}
+			}
+			var admitted, inFlight, most atomic.Int64
+			var wg sync.WaitGroup
+			for w := range 40 {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					l := ls[w%2]
+					for {
+						tk, ref := l.Admit(context.Background(), cs, 3, h())
+						if ref != nil {
+							if ref.Kind == limits.KindBalance {
+								return
+							}
+							continue // concurrency: try again
+						}
+						admitted.Add(1)
+						n := inFlight.Add(1)
+						for m := most.Load(); n > m && !most.CompareAndSwap(m, n); m = most.Load() {
+						}
+						inFlight.Add(-1)
+						l.ReleaseLater(tk, true, 5, 10)
+					}
+				}()
+			}
+			wg.Wait()
+			for _, l := range ls {
+				l.Flush(context.Background())
+			}
+			require.Equal(t, int64(100), admitted.Load())
+			require.LessOrEqual(t, most.Load(), int64(8))
+			for _, l := range ls {
+				require.Equal(t, int64(0), l.Available(context.Background(), acct))
+				u := l.Status(context.Background(), cs)[0]
+				require.Equal(t, int64(0), u.Concurrency)
+				require.Equal(t, int64(100*5), u.Tokens)
+			}
+		})
+	}
 }
