@@ -205,6 +205,11 @@ func TestLedgerHeldSum(t *testing.T) {
 		require.NoError(t, err)
 		return v
 	}
+	z, ref := l.Admit(ctx, nil, 0, hold(0)) // a reservation of nothing: released, and left to expire
+	require.Nil(t, ref)
+	l.Release(ctx, z, true, 0, 0)
+	_, ref = l.Admit(ctx, nil, 0, hold(0))
+	require.Nil(t, ref)
 	a, ref := l.Admit(ctx, nil, 0, hold(30))
 	require.Nil(t, ref)
 	b, ref := l.Admit(ctx, nil, 0, hold(20))
@@ -229,6 +234,7 @@ func TestLedgerHeldSum(t *testing.T) {
 	_, ref = l.Admit(ctx, nil, 0, hold(5))
 	require.Nil(t, ref)
 	require.Equal(t, int64(5), sum(), "only the new reservation is held")
+	require.Zero(t, l.Fallbacks(), "every script ran in Redis")
 	l.Release(ctx, b, false, 0, 0)
 	l.Release(ctx, c, false, 0, 0)
 	require.Equal(t, int64(5), sum(), "an expired reservation released late changes nothing")

@@ -64,7 +64,7 @@ local function tsum(kt, ks, cut)
   local gone = redis.call('ZRANGEBYSCORE', kt, '-inf', cut)
   if #gone > 0 then
     redis.call('ZREMRANGEBYSCORE', kt, '-inf', cut)
-    if s then s = redis.call('DECRBY', ks, amounts(gone)) end
+    if s then s = redis.call('DECRBY', ks, string.format('%.0f', amounts(gone))) end
   end
   if not s then
     s = amounts(redis.call('ZRANGE', kt, 0, -1))
@@ -78,7 +78,7 @@ local function held(kh, key)
   local gone = redis.call('ZRANGEBYSCORE', key, '-inf', now)
   if #gone > 0 then
     redis.call('ZREMRANGEBYSCORE', key, '-inf', now)
-    if h then h = redis.call('HINCRBY', kh, 'h', -amounts(gone)) end
+    if h then h = redis.call('HINCRBY', kh, 'h', string.format('%.0f', 0 - amounts(gone))) end
   end
   if not h then
     h = amounts(redis.call('ZRANGE', key, 0, -1))
@@ -163,7 +163,7 @@ for i = 0, n - 1 do
   local kr, kt, kc, ks = KEYS[1+i*4], KEYS[2+i*4], KEYS[3+i*4], KEYS[4+i*4]
   if rq > 0 then redis.call('ZADD', kr, now, id); redis.call('PEXPIRE', kr, w) end
   if tk > 0 then
-    if redis.call('ZADD', kt, now, id .. ':' .. est) == 1 then redis.call('INCRBY', ks, est) end
+    if redis.call('ZADD', kt, now, id .. ':' .. est) == 1 then redis.call('INCRBY', ks, string.format('%.0f', est)) end
     redis.call('PEXPIRE', kt, w)
     redis.call('PEXPIRE', ks, w)
   end
@@ -198,7 +198,7 @@ local n, amount, charge = tonumber(ARGV[6]), ARGV[7], tonumber(ARGV[8])
 for j = 0, (#KEYS - 1 - 4 * n) / 2 - 1 do
   local kh, kz = KEYS[4*n+1+j*2], KEYS[4*n+2+j*2]
   if redis.call('ZREM', kz, id .. ':' .. amount) == 1 and redis.call('HEXISTS', kh, 'h') == 1 then
-    redis.call('HINCRBY', kh, 'h', -tonumber(amount))
+    redis.call('HINCRBY', kh, 'h', string.format('%.0f', 0 - tonumber(amount)))
   end
   if charge > 0 and redis.call('EXISTS', kh) == 1 then redis.call('HINCRBY', kh, 'c', charge) end
 end
@@ -212,7 +212,7 @@ for i = 0, n - 1 do
     if sum then redis.call('DECRBY', ks, est) end
     if served and used > 0 then
       redis.call('ZADD', kt, start, id .. ':' .. used)
-      if sum then redis.call('INCRBY', ks, used) end
+      if sum then redis.call('INCRBY', ks, string.format('%.0f', used)) end
       redis.call('PEXPIRE', kt, w)
       redis.call('PEXPIRE', ks, w)
     end
