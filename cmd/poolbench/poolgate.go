@@ -204,9 +204,10 @@ func (p *poolgateProc) seed(ctx context.Context, upstreamAPI string, stamp *stam
 		return err
 	}
 	// Limits on, as the speed issue's full path asks: a rule every call matches and none reaches
-	// (requests and concurrency per user; a tokens rule is left out, see docs/benchmarks.md).
+	// (requests, tokens — a TPM rule, its window summed without a scan — and concurrency per user).
 	if err := a.do(ctx, http.MethodPost, "/api/limits", login.Token, map[string]any{
-		"scope": "user", "model": "*", "window": "10s", "requests": 1_000_000_000, "concurrency": 1_000_000},
+		"scope": "user", "model": "*", "window": "1m", "requests": 1_000_000_000, "tokens": 1_000_000_000_000,
+		"concurrency": 1_000_000},
 		http.StatusCreated, nil); err != nil {
 		return err
 	}

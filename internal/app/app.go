@@ -265,6 +265,9 @@ func (a *App) Close(ctx context.Context) {
 		a.cancel()
 	}
 	a.wg.Wait()
+	if a.Limits != nil {
+		a.Limits.Flush(ctx) // the releases of the last calls reach Redis before it is closed
+	}
 	a.Relay.Close()
 	a.Remote.Close()
 	if a.Tracing != nil {

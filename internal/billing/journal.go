@@ -64,9 +64,16 @@ type Journal struct {
 	mu      sync.Mutex
 	cur     *segment
 	segs    []*segment // open segments: the current one and full ones with pending records
-	buf     []byte
 	closed  bool
 	failing bool // the last append failed (logged once per streak)
+	// Group commit: records appended while a write is under way gather in open and go out
+	// together in the next write (one write(2) for the calls finishing together); writing says
+	// a write is under way, cond wakes the appenders whose group was written, spare is the
+	// buffer of the last group, reused.
+	open    *group
+	writing bool
+	cond    *sync.Cond
+	spare   []byte
 
 	// pending counts records appended and not yet written to the database (all segments);
 	// replayed, records replayed from orphaned segments; syncErrors, failed fsyncs; appendErrors,
@@ -103,6 +110,7 @@ func OpenJournal(cfg JournalConfig) (*Journal, error) {
 		return nil, fmt.Errorf("usage journal: %w", err)
 	}
 	j := &Journal{cfg: cfg, header: appendText([]byte(headerPrefix), cfg.Database), stop: make(chan struct{}), done: make(chan struct{})}
+	j.cond = sync.NewCond(&j.mu)
 	j.header = append(j.header, '\n')
 	seg, err := j.newSegment()
 	if err != nil {
@@ -142,16 +150,48 @@ func (j *Journal) newSegment() (*segment, error) {
 	return &segment{f: f, path: path, size: int64(len(j.header))}, nil
 }
 
-// Append writes rec's line to the current segment (one write, no fsync) and returns the segment,
-// to be passed to Written once the record is in the database.
+// group is the records of the calls finishing together, written in one write(2).
+type group struct {
+	buf     []byte
+	n       int64
+	written bool     // the write is done (seg and err are its outcome)
+	seg     *segment // where the group was written
+	err     error
+}
+
+// Append writes rec's line to the current segment (no fsync) and returns the segment, to be
+// passed to Written once the record is in the database. It returns once the line is written:
+// appends that arrive while another write is under way are written together, in one write(2),
+// by the first of them (group commit).
 func (j *Journal) Append(rec *Record) (*segment, error) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	if j.closed {
 		return nil, errors.New("usage journal closed")
 	}
-	j.buf = appendLine(j.buf[:0], rec)
-	if j.cur.size+int64(len(j.buf)) > j.cfg.SegmentBytes && j.cur.size > int64(len(j.header)) {
+	g := j.open
+	if g == nil {
+		g = &group{buf: j.spare[:0]}
+		j.spare = nil
+		j.open = g
+	}
+	g.buf = appendLine(g.buf, rec)
+	g.n++
+	for !g.written {
+		if j.writing {
+			j.cond.Wait()
+			continue
+		}
+		j.writeOpen() // g is the open group: no write is under way and g is not written
+	}
+	return g.seg, g.err
+}
+
+// writeOpen writes the open group (j.mu held; released during the write itself).
+func (j *Journal) writeOpen() {
+	g := j.open
+	j.open, j.writing = nil, true
+	if j.cur.size+int64(len(g.buf)) > j.cfg.SegmentBytes && j.cur.size > int64(len(j.header)) {
 		if seg, err := j.newSegment(); err == nil {
 			old := j.cur
 			j.cur, old.full = seg, true
@@ -162,24 +202,34 @@ func (j *Journal) Append(rec *Record) (*segment, error) {
 		}
 	}
 	seg := j.cur
-	n, err := seg.f.Write(j.buf)
+	seg.pending += g.n // counted before the write: Written must not truncate under it
+	j.mu.Unlock()
+	n, err := seg.f.Write(g.buf)
+	j.mu.Lock()
 	seg.size += int64(n)
+	g.written, j.writing = true, false
+	if j.spare == nil {
+		j.spare = g.buf[:0]
+	}
+	g.buf = nil
+	j.cond.Broadcast()
 	if err != nil {
-		j.appendErrors.Add(1)
+		j.appendErrors.Add(g.n)
 		if !j.failing {
 			j.cfg.Log.Error("usage journal: append failed; usage records are only in memory until it recovers", "error", err)
 		}
 		j.failing = true
-		return nil, err
+		g.err = err
+		seg.pending -= g.n
+		return
 	}
 	if j.failing {
 		j.cfg.Log.Info("usage journal: appending again")
 		j.failing = false
 	}
-	seg.pending++
 	seg.dirty = true
-	j.pending.Add(1)
-	return seg, nil
+	j.pending.Add(g.n)
+	g.seg = seg
 }
 
 // Written notes that n records appended to seg are durable in the database: a full segment
@@ -274,6 +324,13 @@ func (j *Journal) Close() {
 	<-j.done
 	j.mu.Lock()
 	defer j.mu.Unlock()
+	for j.writing || j.open != nil { // appends already under way finish first
+		if !j.writing {
+			j.writeOpen()
+			continue
+		}
+		j.cond.Wait()
+	}
 	for _, seg := range j.segs {
 		if seg.pending == 0 {
 			_ = os.Remove(seg.path)

@@ -115,6 +115,7 @@ const ledgerTTL = 24 * time.Hour
 // and the reservations of calls in flight, on any instance (Redis) or this one (in process).
 func (l *Limiter) Available(ctx context.Context, a Account) int64 {
 	if l.rds != nil {
+		l.waitReleases(ctx)
 		if v, err := l.rds.available(ctx, a); err == nil {
 			return v
 		}

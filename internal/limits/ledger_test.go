@@ -186,3 +186,114 @@ func TestLedgerRedisRestart(t *testing.T) {
 	}, 10*time.Second, 50*time.Millisecond)
 	require.Equal(t, int64(40), l.Available(ctx, h().Accounts[0]))
 }
+
+// TestLedgerHeldSum: the ledger's running sum of reservations (the hash's field h) follows adds,
+// releases and expiries, and is rebuilt from the reservations when it is missing.
+func TestLedgerHeldSum(t *testing.T) {
+	t.Parallel()
+	rdb := redisClient(t)
+	prefix := "test:" + t.Name() + ":" + time.Now().Format("150405.000000000") + ":"
+	l := limits.New(limits.Config{Redis: rdb, Prefix: prefix, HoldLease: time.Second})
+	ctx := context.Background()
+	acct := limits.Account{Key: "u1", Kind: limits.KindBalance, Limit: 100}
+	hold := func(n int64) *limits.Hold {
+		return &limits.Hold{Amount: n, Accounts: []limits.Account{acct},
+			Fresh: func(context.Context) ([]limits.Account, error) { return []limits.Account{acct}, nil }}
+	}
+	sum := func() int64 {
+		v, err := rdb.HGet(ctx, prefix+"{lim}:u1:c", "h").Int64()
+		require.NoError(t, err)
+		return v
+	}
+	z, ref := l.Admit(ctx, nil, 0, hold(0)) // a reservation of nothing: released, and left to expire
+	require.Nil(t, ref)
+	l.Release(ctx, z, true, 0, 0)
+	_, ref = l.Admit(ctx, nil, 0, hold(0))
+	require.Nil(t, ref)
+	a, ref := l.Admit(ctx, nil, 0, hold(30))
+	require.Nil(t, ref)
+	b, ref := l.Admit(ctx, nil, 0, hold(20))
+	require.Nil(t, ref)
+	require.Equal(t, int64(50), sum())
+	require.Equal(t, int64(50), l.Available(ctx, acct))
+	l.Release(ctx, a, true, 0, 25)
+	require.Equal(t, int64(20), sum())
+	require.Equal(t, int64(55), l.Available(ctx, acct))
+
+	// A lost sum is rebuilt from the reservations at the next admission.
+	require.NoError(t, rdb.HDel(ctx, prefix+"{lim}:u1:c", "h").Err())
+	c, ref := l.Admit(ctx, nil, 0, hold(60))
+	require.Nil(t, ref, "20 held and 25 charged of 100 leave 55: the call reserves what is left")
+	require.Equal(t, int64(75), sum())
+	_, ref = l.Admit(ctx, nil, 0, hold(1))
+	require.NotNil(t, ref, "nothing left")
+	require.Equal(t, limits.KindBalance, ref.Kind)
+
+	// Reservations nobody renews expire, and the sum loses them.
+	require.Eventually(t, func() bool { return l.Available(ctx, acct) == 75 }, 10*time.Second, 50*time.Millisecond)
+	_, ref = l.Admit(ctx, nil, 0, hold(5))
+	require.Nil(t, ref)
+	require.Equal(t, int64(5), sum(), "only the new reservation is held")
+	require.Zero(t, l.Fallbacks(), "every script ran in Redis")
+	l.Release(ctx, b, false, 0, 0)
+	l.Release(ctx, c, false, 0, 0)
+	require.Equal(t, int64(5), sum(), "an expired reservation released late changes nothing")
+}
+
+// TestReleaseLaterExact: calls that release through ReleaseLater (queued, sent in batches) over
+// two instances sharing Redis, and in process, keep the ledger and the counters exact: a balance
+// paying for 100 calls admits exactly 100 while a concurrency rule holds them to 8 at a time, and
+// once the instances flush, the balance is exactly 0, nothing is in flight and the tokens are the
+// real ones.
+func TestReleaseLaterExact(t *testing.T) {
+	t.Parallel()
+	for _, shared := range []bool{true, false} {
+		t.Run(map[bool]string{true: "redis", false: "memory"}[shared], func(t *testing.T) {
+			t.Parallel()
+			ls := instances(t, shared, 2)
+			rules := []limits.Rule{{ID: 4, Scope: limits.ScopeUser, Model: "*", Window: time.Minute, Concurrency: 8, Tokens: 1 << 40}}
+			cs := limits.Match(rules, limits.Who{User: 7}, "m")
+			acct := limits.Account{Key: "u7", Kind: limits.KindBalance, Limit: 1000}
+			h := func() *limits.Hold {
+				return &limits.Hold{Amount: 10, Accounts: []limits.Account{acct},
+					Fresh: func(context.Context) ([]limits.Account, error) { return []limits.Account{acct}, nil }}
+			}
+			var admitted, inFlight, most atomic.Int64
+			var wg sync.WaitGroup
+			for w := range 40 {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					l := ls[w%2]
+					for {
+						tk, ref := l.Admit(context.Background(), cs, 3, h())
+						if ref != nil {
+							if ref.Kind == limits.KindBalance {
+								return
+							}
+							continue // concurrency: try again
+						}
+						admitted.Add(1)
+						n := inFlight.Add(1)
+						for m := most.Load(); n > m && !most.CompareAndSwap(m, n); m = most.Load() {
+						}
+						inFlight.Add(-1)
+						l.ReleaseLater(tk, true, 5, 10)
+					}
+				}()
+			}
+			wg.Wait()
+			for _, l := range ls {
+				l.Flush(context.Background())
+			}
+			require.Equal(t, int64(100), admitted.Load())
+			require.LessOrEqual(t, most.Load(), int64(8))
+			for _, l := range ls {
+				require.Equal(t, int64(0), l.Available(context.Background(), acct))
+				u := l.Status(context.Background(), cs)[0]
+				require.Equal(t, int64(0), u.Concurrency)
+				require.Equal(t, int64(100*5), u.Tokens)
+			}
+		})
+	}
+}

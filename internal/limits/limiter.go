@@ -113,6 +113,8 @@ type Limiter struct {
 	liveMu    sync.Mutex
 	live      map[string]*Ticket
 	holdLease time.Duration
+	// rel queues the releases of ReleaseLater (release.go).
+	rel releasing
 }
 
 // New makes a limiter.
@@ -134,6 +136,7 @@ func New(cfg Config) *Limiter {
 	}
 	l := &Limiter{mem: newMemStore(cfg.Now), log: cfg.Log, live: map[string]*Ticket{}, holdLease: cfg.HoldLease,
 		slowBudget: cfg.SlowBudget}
+	l.rel.cond = sync.NewCond(&l.rel.mu)
 	if cfg.Redis != nil {
 		l.rds = &redisStore{rdb: cfg.Redis, prefix: cfg.Prefix + "{lim}:", lease: cfg.LeaseTTL, holdLease: cfg.HoldLease}
 	}
@@ -238,6 +241,7 @@ func (l *Limiter) Status(ctx context.Context, cs []Counter) []Usage {
 		return nil
 	}
 	if l.rds != nil {
+		l.waitReleases(ctx)
 		if u, err := l.rds.status(ctx, cs); err == nil {
 			return u
 		}

@@ -231,3 +231,41 @@ func TestRuleValidate(t *testing.T) {
 		require.Error(t, bad.Validate())
 	}
 }
+
+// TestTokensRunningSum: a tokens rule's running sum follows admissions, releases (the estimate
+// replaced by the real count) and entries leaving the window, and is rebuilt when missing.
+func TestTokensRunningSum(t *testing.T) {
+	t.Parallel()
+	rdb := redisClient(t)
+	prefix := "test:" + t.Name() + ":" + time.Now().Format("150405.000000000") + ":"
+	l := limits.New(limits.Config{Redis: rdb, Prefix: prefix})
+	ctx := context.Background()
+	rules := []limits.Rule{{ID: 11, Scope: limits.ScopeUser, Model: "*", Window: 2 * time.Second, Tokens: 100}}
+	cs := limits.Match(rules, limits.Who{User: 3}, "m")
+	sumKey := prefix + "{lim}:" + cs[0].Key + ":s"
+	sum := func() int64 {
+		v, err := rdb.Get(ctx, sumKey).Int64()
+		require.NoError(t, err)
+		return v
+	}
+	a, ref := l.Admit(ctx, cs, 40, nil)
+	require.Nil(t, ref)
+	l.Release(ctx, a, true, 30, 0)
+	require.Equal(t, int64(30), sum())
+	_, ref = l.Admit(ctx, cs, 40, nil)
+	require.Nil(t, ref)
+	require.Equal(t, int64(70), sum())
+	_, ref = l.Admit(ctx, cs, 40, nil)
+	require.NotNil(t, ref)
+	require.Equal(t, limits.KindTokens, ref.Kind)
+	require.NoError(t, rdb.Del(ctx, sumKey).Err())
+	_, ref = l.Admit(ctx, cs, 30, nil)
+	require.Nil(t, ref, "the rebuilt sum is 70: 30 more fit")
+	require.Equal(t, int64(100), sum())
+	require.Equal(t, int64(100), l.Status(ctx, cs)[0].Tokens)
+	// Once the window has passed, the entries leave it and the sum with them.
+	require.Eventually(t, func() bool { return l.Status(ctx, cs)[0].Tokens == 0 }, 10*time.Second, 50*time.Millisecond)
+	_, ref = l.Admit(ctx, cs, 100, nil)
+	require.Nil(t, ref)
+	require.Equal(t, int64(100), sum())
+}

@@ -9,15 +9,20 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// redisStore keeps counters in Redis, shared by every instance. Each counter is three keys: a
+// redisStore keeps counters in Redis, shared by every instance. Each counter is four keys: a
 // sorted set of admitted calls by start (requests), one of token entries "id:n" by start (an
-// in-flight call's entry holds its estimate), and one of calls in flight by lease expiry. All
+// in-flight call's entry holds its estimate), one of calls in flight by lease expiry, and the
+// running sum of the token entries (kept as entries are added, replaced and leave the window,
+// never outliving the token set, rebuilt from it when missing: a TPM rule costs the same per
+// call whatever the window holds). All
 // keys carry the hash tag {lim}, so one call's script runs on one slot of a Redis Cluster. Times
 // come from Redis (TIME), so instances' clocks never disagree.
 //
 // An account's ledger (ledger.go) is two keys under the same tag: a hash whose field c is the
 // quota charged through the ledger (never below the database's used quota, which each call
-// passes in), and a sorted set of reservations "id:amount" by lease expiry.
+// passes in) and whose field h is the sum of the live reservations (kept as they are added,
+// released and expire, so an admission costs the same with 1 or 1,000 calls in flight; rebuilt
+// from the set when missing), and a sorted set of reservations "id:amount" by lease expiry.
 type redisStore struct {
 	rdb       redis.UniversalClient
 	prefix    string
@@ -49,15 +54,41 @@ end
 local function fits(used, est, limit)
   return used < limit and (used == 0 or used + est <= limit)
 end
-local function held(key)
-  redis.call('ZREMRANGEBYSCORE', key, '-inf', now)
-  local s, es = 0, redis.call('ZRANGE', key, 0, -1)
+local function amounts(es)
+  local s = 0
   for j = 1, #es do s = s + (tonumber(string.match(es[j], ':(%d+)$')) or 0) end
   return s
 end
+local function tsum(kt, ks, cut)
+  local s = redis.call('GET', ks)
+  local gone = redis.call('ZRANGEBYSCORE', kt, '-inf', cut)
+  if #gone > 0 then
+    redis.call('ZREMRANGEBYSCORE', kt, '-inf', cut)
+    if s then s = redis.call('DECRBY', ks, string.format('%.0f', amounts(gone))) end
+  end
+  if not s then
+    s = amounts(redis.call('ZRANGE', kt, 0, -1))
+    local ttl = redis.call('PTTL', kt)
+    if ttl > 0 then redis.call('SET', ks, string.format('%.0f', s), 'PX', ttl) end
+  end
+  return tonumber(s)
+end
+local function held(kh, key)
+  local h = redis.call('HGET', kh, 'h')
+  local gone = redis.call('ZRANGEBYSCORE', key, '-inf', now)
+  if #gone > 0 then
+    redis.call('ZREMRANGEBYSCORE', key, '-inf', now)
+    if h then h = redis.call('HINCRBY', kh, 'h', string.format('%.0f', 0 - amounts(gone))) end
+  end
+  if not h then
+    h = amounts(redis.call('ZRANGE', key, 0, -1))
+    redis.call('HSET', kh, 'h', string.format('%.0f', h))
+  end
+  return tonumber(h)
+end
 `
 
-// admitScript: KEYS per counter (req, tok, conc), then per account (ledger hash, reservations),
+// admitScript: KEYS per counter (req, tok, conc, token sum), then per account (ledger hash, reservations),
 // then the ticket's key; ARGV id, estimate, lease ms, counters n, then per counter window ms,
 // requests, tokens, concurrency, then amount, hold lease ms, ledger ttl ms, init (0/1), then per
 // account limit and used. Returns {1, now, amount reserved}, {0, refused index, kind, clears ms},
@@ -79,23 +110,23 @@ end
 local id, est, lease, n = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
 local b = 5 + n * 4
 local amount, hlease, ttl, init = tonumber(ARGV[b]), tonumber(ARGV[b+1]), tonumber(ARGV[b+2]), ARGV[b+3] == '1'
-local m = (#KEYS - 1 - 3 * n) / 2
+local m = (#KEYS - 1 - 4 * n) / 2
 local charged = {}
 for j = 0, m - 1 do
-  local kh, kz = KEYS[3*n+1+j*2], KEYS[3*n+2+j*2]
+  local kh, kz = KEYS[4*n+1+j*2], KEYS[4*n+2+j*2]
   local limit, used = tonumber(ARGV[b+4+j*2]), tonumber(ARGV[b+5+j*2])
   local c = redis.call('HGET', kh, 'c')
   if not c and not init then return {2} end
   c = math.max(tonumber(c) or 0, used)
   charged[j + 1] = c
-  local av = limit - c - held(kz)
+  local av = limit - c - held(kh, kz)
   if av <= 0 then return {3, j + 1} end
   if av < amount then amount = av end
 end
 local refused, kind, clears = 0, '', 0
 for i = 0, n - 1 do
   local w, rq, tk, cc = tonumber(ARGV[5+i*4]), tonumber(ARGV[6+i*4]), tonumber(ARGV[7+i*4]), tonumber(ARGV[8+i*4])
-  local kr, kt, kc = KEYS[1+i*3], KEYS[2+i*3], KEYS[3+i*3]
+  local kr, kt, kc, ks = KEYS[1+i*4], KEYS[2+i*4], KEYS[3+i*4], KEYS[4+i*4]
   local k, c = '', 0
   if rq > 0 then
     redis.call('ZREMRANGEBYSCORE', kr, '-inf', now - w)
@@ -106,10 +137,10 @@ for i = 0, n - 1 do
     end
   end
   if k == '' and tk > 0 then
-    redis.call('ZREMRANGEBYSCORE', kt, '-inf', now - w)
-    local used, es = tokens(kt)
+    local used = tsum(kt, ks, now - w)
     if not fits(used, est, tk) then
       k, c = 'tokens', 1000
+      local _, es = tokens(kt)
       table.sort(es, function(a, b) return a[2] < b[2] end)
       for _, e in ipairs(es) do
         used = used - e[1]
@@ -129,16 +160,22 @@ end
 if refused > 0 then return {0, refused, kind, clears} end
 for i = 0, n - 1 do
   local w, rq, tk, cc = tonumber(ARGV[5+i*4]), tonumber(ARGV[6+i*4]), tonumber(ARGV[7+i*4]), tonumber(ARGV[8+i*4])
-  local kr, kt, kc = KEYS[1+i*3], KEYS[2+i*3], KEYS[3+i*3]
+  local kr, kt, kc, ks = KEYS[1+i*4], KEYS[2+i*4], KEYS[3+i*4], KEYS[4+i*4]
   if rq > 0 then redis.call('ZADD', kr, now, id); redis.call('PEXPIRE', kr, w) end
-  if tk > 0 then redis.call('ZADD', kt, now, id .. ':' .. est); redis.call('PEXPIRE', kt, w) end
+  if tk > 0 then
+    if redis.call('ZADD', kt, now, id .. ':' .. est) == 1 then redis.call('INCRBY', ks, string.format('%.0f', est)) end
+    redis.call('PEXPIRE', kt, w)
+    redis.call('PEXPIRE', ks, w)
+  end
   if cc > 0 then redis.call('ZADD', kc, now + lease, id); redis.call('PEXPIRE', kc, lease) end
 end
 for j = 0, m - 1 do
-  local kh, kz = KEYS[3*n+1+j*2], KEYS[3*n+2+j*2]
+  local kh, kz = KEYS[4*n+1+j*2], KEYS[4*n+2+j*2]
   redis.call('HSET', kh, 'c', string.format('%.0f', charged[j + 1]))
   redis.call('PEXPIRE', kh, ttl)
-  redis.call('ZADD', kz, now + hlease, id .. ':' .. string.format('%.0f', amount))
+  if redis.call('ZADD', kz, now + hlease, id .. ':' .. string.format('%.0f', amount)) == 1 then
+    redis.call('HINCRBY', kh, 'h', string.format('%.0f', amount))
+  end
   redis.call('PEXPIRE', kz, ttl)
 end
 redis.call('HSET', tk, 'a', now .. ':' .. string.format('%.0f', amount))
@@ -146,7 +183,7 @@ redis.call('PEXPIRE', tk, tonumber(ARGV[b+4+m*2]))
 return {1, now, amount}
 `)
 
-// releaseScript: KEYS per counter (req, tok, conc), then per account (ledger hash, reservations),
+// releaseScript: KEYS per counter (req, tok, conc, token sum), then per account (ledger hash, reservations),
 // then the ticket's key; ARGV id, start ms, estimate, served (0/1), tokens, counters n, amount,
 // charge, ticket ttl ms, then per counter window ms. The estimate's token entry becomes the real
 // count; each account's reservation is dropped and the charge counted (on a ledger that still
@@ -158,31 +195,39 @@ if redis.call('HSETNX', tk, 'r', 1) == 0 then return 0 end
 redis.call('PEXPIRE', tk, tonumber(ARGV[9]))
 local id, start, est, served, used = ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[4] == '1', tonumber(ARGV[5])
 local n, amount, charge = tonumber(ARGV[6]), ARGV[7], tonumber(ARGV[8])
-for j = 0, (#KEYS - 1 - 3 * n) / 2 - 1 do
-  local kh, kz = KEYS[3*n+1+j*2], KEYS[3*n+2+j*2]
-  redis.call('ZREM', kz, id .. ':' .. amount)
+for j = 0, (#KEYS - 1 - 4 * n) / 2 - 1 do
+  local kh, kz = KEYS[4*n+1+j*2], KEYS[4*n+2+j*2]
+  if redis.call('ZREM', kz, id .. ':' .. amount) == 1 and redis.call('HEXISTS', kh, 'h') == 1 then
+    redis.call('HINCRBY', kh, 'h', string.format('%.0f', 0 - tonumber(amount)))
+  end
   if charge > 0 and redis.call('EXISTS', kh) == 1 then redis.call('HINCRBY', kh, 'c', charge) end
 end
 for i = 0, n - 1 do
   local w = tonumber(ARGV[10+i])
-  local kr, kt, kc = KEYS[1+i*3], KEYS[2+i*3], KEYS[3+i*3]
+  local kr, kt, kc, ks = KEYS[1+i*4], KEYS[2+i*4], KEYS[3+i*4], KEYS[4+i*4]
   redis.call('ZREM', kc, id)
   if not served then redis.call('ZREM', kr, id) end
-  if redis.call('ZREM', kt, id .. ':' .. est) == 1 and served and used > 0 then
-    redis.call('ZADD', kt, start, id .. ':' .. used)
-    redis.call('PEXPIRE', kt, w)
+  if redis.call('ZREM', kt, id .. ':' .. est) == 1 then
+    local sum = redis.call('EXISTS', ks) == 1
+    if sum then redis.call('DECRBY', ks, est) end
+    if served and used > 0 then
+      redis.call('ZADD', kt, start, id .. ':' .. used)
+      if sum then redis.call('INCRBY', ks, string.format('%.0f', used)) end
+      redis.call('PEXPIRE', kt, w)
+      redis.call('PEXPIRE', ks, w)
+    end
   end
 end
 return 1
 `)
 
-// statusScript: KEYS per counter (req, tok, conc); ARGV per counter window ms. Returns per counter
+// statusScript: KEYS per counter (req, tok, conc, token sum); ARGV per counter window ms. Returns per counter
 // requests, tokens, in flight, clears ms.
 var statusScript = redis.NewScript(luaHelpers + `
 local out = {}
-for i = 0, #KEYS / 3 - 1 do
+for i = 0, #KEYS / 4 - 1 do
   local w = tonumber(ARGV[1+i])
-  local kr, kt, kc = KEYS[1+i*3], KEYS[2+i*3], KEYS[3+i*3]
+  local kr, kt, kc = KEYS[1+i*4], KEYS[2+i*4], KEYS[3+i*4]
   local oldest = -1
   local r = redis.call('ZRANGEBYSCORE', kr, '(' .. (now - w), '+inf', 'WITHSCORES')
   if #r > 0 then oldest = tonumber(r[2]) end
@@ -225,14 +270,14 @@ return tonumber(ARGV[1]) - c - s
 `)
 
 func (s *redisStore) keys(cs []Counter, h *Hold) []string {
-	n := 3*len(cs) + 1
+	n := 4*len(cs) + 1
 	if h != nil {
 		n += 2 * len(h.Accounts)
 	}
 	ks := make([]string, 0, n)
 	for i := range cs {
 		k := s.prefix + cs[i].Key
-		ks = append(ks, k+":r", k+":t", k+":c")
+		ks = append(ks, k+":r", k+":t", k+":c", k+":s")
 	}
 	if h != nil {
 		for i := range h.Accounts {
@@ -306,6 +351,12 @@ func (s *redisStore) admit(ctx context.Context, t *Ticket, init bool) (*Refusal,
 }
 
 func (s *redisStore) release(ctx context.Context, t *Ticket, served bool, tokens, charge int64) error {
+	keys, args := s.releaseCall(t, served, tokens, charge)
+	return releaseScript.Run(ctx, s.rdb, keys, args...).Err()
+}
+
+// releaseCall is the release script's keys and arguments for a ticket.
+func (s *redisStore) releaseCall(t *Ticket, served bool, tokens, charge int64) ([]string, []any) {
 	sv := "0"
 	if served {
 		sv = "1"
@@ -320,7 +371,7 @@ func (s *redisStore) release(ctx context.Context, t *Ticket, served bool, tokens
 	for i := range t.counters {
 		args = append(args, t.counters[i].Rule.Window.Milliseconds())
 	}
-	return releaseScript.Run(ctx, s.rdb, s.ticketKeys(t), args...).Err()
+	return s.ticketKeys(t), args
 }
 
 // renew extends the leases of the tickets' reservations (one script call).

@@ -46,7 +46,9 @@ func (rl *Relay) admit(k *call, body []byte) error {
 
 // release gives the call's place in the counters and its reservation back, once: served says
 // whether it reached an answer (an unserved call's request is not counted), tokens what it used,
-// charge the quota it cost (counted on the ledger instead of the reservation).
+// charge the quota it cost (counted on the ledger instead of the reservation). In Redis it is
+// queued and sent with the releases of the calls finishing together, off the caller's path
+// (limits.Limiter.ReleaseLater): until then the call only holds more, never less.
 func (k *call) release(rl *Relay, served bool, tokens, charge int64) {
 	k.quotaSettle(rl, served, tokens)
 	if k.ticket == nil {
@@ -54,7 +56,7 @@ func (k *call) release(rl *Relay, served bool, tokens, charge int64) {
 	}
 	t := k.ticket
 	k.ticket = nil
-	rl.d.Limits.Release(k.ctx, t, served, tokens, charge)
+	rl.d.Limits.ReleaseLater(t, served, tokens, charge)
 }
 
 // limitFault is the 429 of a call a limit rule refused.

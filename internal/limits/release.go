@@ -1,0 +1,144 @@
+package limits
+
+import (
+	"context"
+	"sync"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// releasing holds the Redis releases queued by ReleaseLater: one flusher goroutine at a time sends
+// everything queued so far in one pipelined round trip, while the next releases gather for the
+// round trip after it. Calls finishing together therefore share one round trip, and none waits
+// for Redis after its answer.
+type releasing struct {
+	mu    sync.Mutex
+	cond  *sync.Cond
+	queue []pending
+	spare []pending
+	busy  bool  // a flusher runs
+	added int64 // releases queued, ever
+	sent  int64 // releases sent (or given up on), ever: the first sent of added
+}
+
+// pending is one queued release.
+type pending struct {
+	t              *Ticket
+	served         bool
+	tokens, charge int64
+}
+
+// ReleaseLater is Release without waiting for Redis: a ticket admitted there is queued and sent
+// with the releases of the calls that finish about the same time (one pipelined round trip);
+// one admitted in process is released at once. Until it is sent, the call still counts as in
+// flight and its reservation is held: a late release only ever holds more, never less. On this
+// instance, Status, Available and Flush first wait for the releases queued before them.
+func (l *Limiter) ReleaseLater(t *Ticket, served bool, tokens, charge int64) {
+	if t == nil || (len(t.counters) == 0 && t.hold == nil) {
+		return
+	}
+	if !t.redis {
+		_ = l.mem.release(context.Background(), t, served, tokens, charge)
+		return
+	}
+	r := &l.rel
+	r.mu.Lock()
+	r.queue = append(r.queue, pending{t: t, served: served, tokens: tokens, charge: charge})
+	r.added++
+	start := !r.busy
+	r.busy = true
+	r.mu.Unlock()
+	if start {
+		go l.flushReleases()
+	}
+}
+
+// flushReleases sends the queued releases, a batch per round trip, until the queue is empty.
+func (l *Limiter) flushReleases() {
+	r := &l.rel
+	for {
+		r.mu.Lock()
+		q := r.queue
+		if len(q) == 0 {
+			r.busy = false
+			r.cond.Broadcast()
+			r.mu.Unlock()
+			return
+		}
+		upto := r.added
+		r.queue, r.spare = r.spare[:0], nil
+		r.mu.Unlock()
+
+		l.sendReleases(q)
+
+		clear(q)
+		r.mu.Lock()
+		r.spare = q[:0]
+		r.sent = upto
+		r.cond.Broadcast()
+		r.mu.Unlock()
+	}
+}
+
+// sendReleases sends a batch of releases in one pipeline; a release the pipeline could not
+// deliver is sent again on its own, as Release does (each is idempotent per ticket).
+func (l *Limiter) sendReleases(q []pending) {
+	ctx := context.Background()
+	for i := range q {
+		l.track(q[i].t, false)
+	}
+	var cmds []*redis.Cmd
+	if len(q) > 1 {
+		pipe := l.rds.rdb.Pipeline()
+		cmds = make([]*redis.Cmd, len(q))
+		for i := range q {
+			keys, args := l.rds.releaseCall(q[i].t, q[i].served, q[i].tokens, q[i].charge)
+			cmds[i] = releaseScript.EvalSha(ctx, pipe, keys, args...)
+		}
+		l.commands.Add(int64(len(q)))
+		_, _ = pipe.Exec(ctx)
+	}
+	for i := range q {
+		if cmds != nil && cmds[i].Err() == nil {
+			continue
+		}
+		p := &q[i]
+		if err := l.persist(ctx, "release", func(ctx context.Context) error {
+			l.commands.Add(1)
+			return l.rds.release(ctx, p.t, p.served, p.tokens, p.charge)
+		}); err != nil {
+			l.log.Warn("limits: release in Redis failed; its lease expires by itself", "error", err)
+		}
+	}
+}
+
+// waitReleases waits until the releases queued so far on this instance are sent, or ctx ends.
+func (l *Limiter) waitReleases(ctx context.Context) {
+	r := &l.rel
+	r.mu.Lock()
+	target := r.added
+	idle := r.sent >= target
+	r.mu.Unlock()
+	if idle {
+		return
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		for r.sent < target {
+			r.cond.Wait()
+		}
+	}()
+	select {
+	case <-done:
+	case <-ctx.Done():
+	}
+}
+
+// Flush waits until every release queued by ReleaseLater is sent to Redis (shutdown calls it
+// before closing the connections), or ctx ends.
+func (l *Limiter) Flush(ctx context.Context) {
+	l.waitReleases(ctx)
+}
