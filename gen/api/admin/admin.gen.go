@@ -20,6 +20,7 @@ import (
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/labstack/echo/v4"
+	"github.com/oapi-codegen/nullable"
 	"github.com/oapi-codegen/runtime"
 	openapi_types "github.com/oapi-codegen/runtime/types"
 	externalRef0 "github.com/poolgate/poolgate/gen/api/common"
@@ -550,7 +551,7 @@ func (e Tier) Valid() bool {
 // Account defines model for Account.
 type Account struct {
 	// ApiKeyId The API key the account is bound to (null for none).
-	ApiKeyId *int64 `json:"api_key_id"`
+	ApiKeyId nullable.Nullable[int64] `json:"api_key_id"`
 
 	// ChannelId Example: 1
 	ChannelId int64 `json:"channel_id"`
@@ -561,7 +562,7 @@ type Account struct {
 	ContributorUserId *int64 `json:"contributor_user_id,omitempty"`
 
 	// CoolingUntil End of the last account-wide cooldown (it ends by time).
-	CoolingUntil *time.Time `json:"cooling_until"`
+	CoolingUntil nullable.Nullable[time.Time] `json:"cooling_until"`
 
 	// CreatedAt Example: 2026-11-22T08:00:00Z
 	CreatedAt time.Time `json:"created_at"`
@@ -581,7 +582,7 @@ type Account struct {
 	Id int64 `json:"id"`
 
 	// LastUsedAt Example: 2026-11-22T09:30:00Z
-	LastUsedAt *time.Time `json:"last_used_at"`
+	LastUsedAt nullable.Nullable[time.Time] `json:"last_used_at"`
 
 	// Limits Usage windows by model (`*`: all models together), `COUNT/DURATION` such as `60/3h` or `1000/1d`. A full window cools the account until it resets.
 	//
@@ -602,7 +603,7 @@ type Account struct {
 	Nickname string `json:"nickname"`
 
 	// OwnerUserId The user the account is dedicated to (null for shared).
-	OwnerUserId *int64 `json:"owner_user_id"`
+	OwnerUserId nullable.Nullable[int64] `json:"owner_user_id"`
 
 	// ProxyUrl The account's own outbound proxy, without its credentials (empty: the channel's, if any).
 	//
@@ -660,7 +661,7 @@ type AccountCreate struct {
 	Nickname *string `json:"nickname,omitempty"`
 
 	// OwnerUserId Dedicate the account to this user (null for shared).
-	OwnerUserId *int64 `json:"owner_user_id,omitempty"`
+	OwnerUserId nullable.Nullable[int64] `json:"owner_user_id,omitempty"`
 
 	// ProxyUrl The account's outbound proxy (`http://`, `https://` or `socks5://`, with `user:password@`
 	// when it needs them; empty: the channel's): its calls, probes, test calls and token refreshes
@@ -835,12 +836,12 @@ type AnnouncementWrite struct {
 	// EndsAt Shown until this time (absent or null for no end); after `starts_at`.
 	//
 	// Example: 2026-11-29T00:00:00Z
-	EndsAt *time.Time `json:"ends_at,omitempty"`
+	EndsAt nullable.Nullable[time.Time] `json:"ends_at,omitempty"`
 
 	// StartsAt Shown from this time (absent or null for at once).
 	//
 	// Example: 2026-11-22T00:00:00Z
-	StartsAt *time.Time `json:"starts_at,omitempty"`
+	StartsAt nullable.Nullable[time.Time] `json:"starts_at,omitempty"`
 
 	// Title Example: Maintenance on Saturday
 	Title string `json:"title"`
@@ -1232,8 +1233,8 @@ type HookDelivery struct {
 	Attempts int32 `json:"attempts"`
 
 	// CreatedAt Example: 2026-11-22T08:00:00Z
-	CreatedAt   time.Time  `json:"created_at"`
-	DeliveredAt *time.Time `json:"delivered_at"`
+	CreatedAt   time.Time                    `json:"created_at"`
+	DeliveredAt nullable.Nullable[time.Time] `json:"delivered_at"`
 
 	// Host The receiver's host (no path, query or credentials).
 	//
@@ -1369,7 +1370,7 @@ type ImportJobList struct {
 // LimitRule defines model for LimitRule.
 type LimitRule struct {
 	// Concurrency Most calls in flight at once (null — no limit).
-	Concurrency *int64 `json:"concurrency"`
+	Concurrency nullable.Nullable[int64] `json:"concurrency"`
 
 	// CreatedAt Example: 2026-12-06T08:00:00Z
 	CreatedAt time.Time `json:"created_at"`
@@ -1385,7 +1386,7 @@ type LimitRule struct {
 	// Requests Most calls started in any span of the window (null — no limit).
 	//
 	// Example: 60
-	Requests *int64 `json:"requests"`
+	Requests nullable.Nullable[int64] `json:"requests"`
 
 	// Scope Example: user
 	Scope LimitRuleScope `json:"scope"`
@@ -1396,10 +1397,10 @@ type LimitRule struct {
 	Source string `json:"source"`
 
 	// SubjectId The one user, key or group the rule applies to; null for every subject of the scope (each counted on its own).
-	SubjectId *int64 `json:"subject_id"`
+	SubjectId nullable.Nullable[int64] `json:"subject_id"`
 
 	// Tokens Most input+output tokens of the calls started in any span of the window (null — no limit).
-	Tokens *int64 `json:"tokens"`
+	Tokens nullable.Nullable[int64] `json:"tokens"`
 
 	// UpdatedAt Example: 2026-12-06T08:00:00Z
 	UpdatedAt time.Time `json:"updated_at"`
@@ -1456,17 +1457,17 @@ type Model struct {
 	// CacheWrite1hPrice Per million input tokens written to a 1-hour prompt cache; null means the input price.
 	//
 	// Example: 150000
-	CacheWrite1hPrice *int64 `json:"cache_write_1h_price"`
+	CacheWrite1hPrice nullable.Nullable[int64] `json:"cache_write_1h_price"`
 
 	// CacheWrite5mPrice Per million input tokens written to a 5-minute prompt cache; null means the input price.
 	//
 	// Example: 93750
-	CacheWrite5mPrice *int64 `json:"cache_write_5m_price"`
+	CacheWrite5mPrice nullable.Nullable[int64] `json:"cache_write_5m_price"`
 
 	// CachedInputPrice Price of cached input tokens; null means the input price.
 	//
 	// Example: 37500
-	CachedInputPrice *int64 `json:"cached_input_price"`
+	CachedInputPrice nullable.Nullable[int64] `json:"cached_input_price"`
 
 	// CreatedAt Example: 2026-11-22T08:00:00Z
 	CreatedAt time.Time `json:"created_at"`
@@ -1490,7 +1491,7 @@ type Model struct {
 	// OutputCap The most output tokens one call to this model can produce. A call that sets no `max_tokens` (nor `max_completion_tokens`, `max_output_tokens`, Gemini's `maxOutputTokens`) reserves this many output tokens at the output price before it starts (docs/limits.md § Ledger); null means none (such a call reserves its prompt only). It changes no request sent upstream.
 	//
 	// Example: 16384
-	OutputCap *int64 `json:"output_cap"`
+	OutputCap nullable.Nullable[int64] `json:"output_cap"`
 
 	// OutputPrice Quota units per million tokens.
 	//
@@ -1508,7 +1509,7 @@ type Model struct {
 	// ReasoningPrice Per million output tokens spent reasoning; null means the output price.
 	//
 	// Example: 300000
-	ReasoningPrice *int64 `json:"reasoning_price"`
+	ReasoningPrice nullable.Nullable[int64] `json:"reasoning_price"`
 
 	// UpdatedAt Example: 2026-11-22T08:00:00Z
 	UpdatedAt time.Time `json:"updated_at"`
@@ -1519,15 +1520,15 @@ type ModelCreate struct {
 	// CacheWrite1hPrice Per million input tokens written to a 1-hour prompt cache; null means the input price.
 	//
 	// Example: 150000
-	CacheWrite1hPrice *int64 `json:"cache_write_1h_price,omitempty"`
+	CacheWrite1hPrice nullable.Nullable[int64] `json:"cache_write_1h_price,omitempty"`
 
 	// CacheWrite5mPrice Per million input tokens written to a 5-minute prompt cache; null means the input price.
 	//
 	// Example: 93750
-	CacheWrite5mPrice *int64 `json:"cache_write_5m_price,omitempty"`
+	CacheWrite5mPrice nullable.Nullable[int64] `json:"cache_write_5m_price,omitempty"`
 
 	// CachedInputPrice Example: 37500
-	CachedInputPrice *int64 `json:"cached_input_price,omitempty"`
+	CachedInputPrice nullable.Nullable[int64] `json:"cached_input_price,omitempty"`
 
 	// ImagePrice Quota units per generated image (default 0).
 	//
@@ -1545,7 +1546,7 @@ type ModelCreate struct {
 	// OutputCap The most output tokens one call to this model can produce. A call that sets no `max_tokens` (nor `max_completion_tokens`, `max_output_tokens`, Gemini's `maxOutputTokens`) reserves this many output tokens at the output price before it starts (docs/limits.md § Ledger); null means none (such a call reserves its prompt only). It changes no request sent upstream.
 	//
 	// Example: 16384
-	OutputCap *int64 `json:"output_cap,omitempty"`
+	OutputCap nullable.Nullable[int64] `json:"output_cap,omitempty"`
 
 	// OutputPrice Quota units per million tokens.
 	//
@@ -1563,7 +1564,7 @@ type ModelCreate struct {
 	// ReasoningPrice Per million output tokens spent reasoning; null means the output price.
 	//
 	// Example: 300000
-	ReasoningPrice *int64 `json:"reasoning_price,omitempty"`
+	ReasoningPrice nullable.Nullable[int64] `json:"reasoning_price,omitempty"`
 }
 
 // ModelList defines model for ModelList.
@@ -1642,15 +1643,15 @@ type ModelUpdate struct {
 	// CacheWrite1hPrice Per million input tokens written to a 1-hour prompt cache; null means the input price.
 	//
 	// Example: 150000
-	CacheWrite1hPrice *int64 `json:"cache_write_1h_price,omitempty"`
+	CacheWrite1hPrice nullable.Nullable[int64] `json:"cache_write_1h_price,omitempty"`
 
 	// CacheWrite5mPrice Per million input tokens written to a 5-minute prompt cache; null means the input price.
 	//
 	// Example: 93750
-	CacheWrite5mPrice *int64 `json:"cache_write_5m_price,omitempty"`
+	CacheWrite5mPrice nullable.Nullable[int64] `json:"cache_write_5m_price,omitempty"`
 
 	// CachedInputPrice Example: 37500
-	CachedInputPrice *int64 `json:"cached_input_price,omitempty"`
+	CachedInputPrice nullable.Nullable[int64] `json:"cached_input_price,omitempty"`
 
 	// ImagePrice Quota units per generated image (default 0).
 	//
@@ -1665,7 +1666,7 @@ type ModelUpdate struct {
 	// OutputCap The most output tokens one call to this model can produce. A call that sets no `max_tokens` (nor `max_completion_tokens`, `max_output_tokens`, Gemini's `maxOutputTokens`) reserves this many output tokens at the output price before it starts (docs/limits.md § Ledger); null means none (such a call reserves its prompt only). It changes no request sent upstream.
 	//
 	// Example: 16384
-	OutputCap *int64 `json:"output_cap,omitempty"`
+	OutputCap nullable.Nullable[int64] `json:"output_cap,omitempty"`
 
 	// OutputPrice Quota units per million tokens.
 	//
@@ -1678,12 +1679,12 @@ type ModelUpdate struct {
 	PerCallPrice *int64 `json:"per_call_price,omitempty"`
 
 	// PromptTier Prices of a long prompt; null or absent means none.
-	PromptTier **PromptTier `json:"prompt_tier,omitempty"`
+	PromptTier nullable.Nullable[PromptTier] `json:"prompt_tier,omitempty"`
 
 	// ReasoningPrice Per million output tokens spent reasoning; null means the output price.
 	//
 	// Example: 300000
-	ReasoningPrice *int64 `json:"reasoning_price,omitempty"`
+	ReasoningPrice nullable.Nullable[int64] `json:"reasoning_price,omitempty"`
 }
 
 // OIDCProvider defines model for OIDCProvider.
@@ -1962,13 +1963,13 @@ type PaymentOrderAdmin struct {
 	OrderNo string `json:"order_no"`
 
 	// PaidAt Example: 2026-12-06T09:31:12Z
-	PaidAt *time.Time `json:"paid_at"`
+	PaidAt nullable.Nullable[time.Time] `json:"paid_at"`
 
 	// PayType Example: alipay
 	PayType string `json:"pay_type"`
 
 	// PlanId The plan the order buys (granted once, in the transaction that marks the order paid), if any.
-	PlanId *int64 `json:"plan_id"`
+	PlanId nullable.Nullable[int64] `json:"plan_id"`
 
 	// Quota Quota units the order credits when paid (0 for a plan order, which grants the plan and its quota instead).
 	//
@@ -2082,7 +2083,7 @@ type Price = int64
 // PriceSet defines model for PriceSet.
 type PriceSet struct {
 	// CachedInputPrice Example: 625000
-	CachedInputPrice *int64 `json:"cached_input_price"`
+	CachedInputPrice nullable.Nullable[int64] `json:"cached_input_price"`
 
 	// InputPrice Example: 1250000
 	InputPrice int64 `json:"input_price"`
@@ -2145,17 +2146,17 @@ type PromptTier struct {
 	// CacheWrite1hPrice Null means the tier input price.
 	//
 	// Example: 1200000
-	CacheWrite1hPrice *int64 `json:"cache_write_1h_price,omitempty"`
+	CacheWrite1hPrice nullable.Nullable[int64] `json:"cache_write_1h_price,omitempty"`
 
 	// CacheWrite5mPrice Null means the tier input price.
 	//
 	// Example: 750000
-	CacheWrite5mPrice *int64 `json:"cache_write_5m_price,omitempty"`
+	CacheWrite5mPrice nullable.Nullable[int64] `json:"cache_write_5m_price,omitempty"`
 
 	// CachedInputPrice Null means the tier input price.
 	//
 	// Example: 300000
-	CachedInputPrice *int64 `json:"cached_input_price,omitempty"`
+	CachedInputPrice nullable.Nullable[int64] `json:"cached_input_price,omitempty"`
 
 	// InputPrice Quota units per million tokens.
 	//
@@ -2170,7 +2171,7 @@ type PromptTier struct {
 	// ReasoningPrice Null means the tier output price.
 	//
 	// Example: 2250000
-	ReasoningPrice *int64 `json:"reasoning_price,omitempty"`
+	ReasoningPrice nullable.Nullable[int64] `json:"reasoning_price,omitempty"`
 }
 
 // ProviderScopes Example: ["openid","profile","email"]
@@ -2189,8 +2190,8 @@ type RedemptionCode struct {
 	CodeHint string `json:"code_hint"`
 
 	// CreatedAt Example: 2026-12-01T08:00:00Z
-	CreatedAt time.Time  `json:"created_at"`
-	ExpiresAt *time.Time `json:"expires_at"`
+	CreatedAt time.Time                    `json:"created_at"`
+	ExpiresAt nullable.Nullable[time.Time] `json:"expires_at"`
 
 	// Id Example: 3
 	Id int64 `json:"id"`
@@ -2204,7 +2205,7 @@ type RedemptionCode struct {
 	Name string `json:"name"`
 
 	// PlanId The plan each redeem grants (null — the code credits `quota`).
-	PlanId *int64 `json:"plan_id"`
+	PlanId nullable.Nullable[int64] `json:"plan_id"`
 
 	// Quota Example: 500000
 	Quota int64 `json:"quota"`
@@ -2235,7 +2236,7 @@ type RedemptionCodeCreate struct {
 	// ExpiresAt After this instant the code is refused (null or absent never expires).
 	//
 	// Example: 2027-01-01T00:00:00Z
-	ExpiresAt *time.Time `json:"expires_at,omitempty"`
+	ExpiresAt nullable.Nullable[time.Time] `json:"expires_at,omitempty"`
 
 	// MaxUses Redeems allowed per code in all (each user at most once).
 	//
@@ -2280,8 +2281,8 @@ type RedemptionCodeStatus string
 // RedemptionCodeUpdate defines model for RedemptionCodeUpdate.
 type RedemptionCodeUpdate struct {
 	// Disabled Example: true
-	Disabled  *bool      `json:"disabled,omitempty"`
-	ExpiresAt *time.Time `json:"expires_at,omitempty"`
+	Disabled  *bool                        `json:"disabled,omitempty"`
+	ExpiresAt nullable.Nullable[time.Time] `json:"expires_at,omitempty"`
 
 	// MaxUses Example: 5
 	MaxUses *int `json:"max_uses,omitempty"`
@@ -2471,7 +2472,7 @@ type RemoteSource struct {
 	// IntervalSeconds Seconds between scheduled syncs; null when the source is synced by hand only.
 	//
 	// Example: 3600
-	IntervalSeconds *int `json:"interval_seconds"`
+	IntervalSeconds nullable.Nullable[int] `json:"interval_seconds"`
 
 	// LastSyncAt When the latest successful sync finished (as RemoteTime); empty before one.
 	//
@@ -2507,47 +2508,47 @@ type RemoteSource struct {
 // Example: {"interval_seconds":3600,"method":"GET","name":"Team GPT Source","provider":"gpt","sync_strategy":"merge","url":"https://accounts.example.test/webchat2api.json"}
 type RemoteSourceCreate struct {
 	// AuthHeader Example: X-Remote-Account-Key
-	AuthHeader *string `json:"auth_header,omitempty"`
+	AuthHeader nullable.Nullable[string] `json:"auth_header,omitempty"`
 
 	// AuthToken Example: example-upstream-header-token
-	AuthToken *string `json:"auth_token,omitempty"`
+	AuthToken nullable.Nullable[string] `json:"auth_token,omitempty"`
 
 	// BearerToken Example: example-upstream-bearer-token
-	BearerToken *string `json:"bearer_token,omitempty"`
+	BearerToken nullable.Nullable[string] `json:"bearer_token,omitempty"`
 
 	// ChannelId The OpenAI-type channel the accounts join; 0 or null for the per-provider default.
 	//
 	// Example: 3
-	ChannelId *int64 `json:"channel_id,omitempty"`
+	ChannelId nullable.Nullable[int64] `json:"channel_id,omitempty"`
 
 	// Enabled Default true.
 	//
 	// Example: true
-	Enabled *bool `json:"enabled,omitempty"`
+	Enabled nullable.Nullable[bool] `json:"enabled,omitempty"`
 
 	// IntervalSeconds Seconds between scheduled syncs; 0 or null for none.
 	//
 	// Example: 3600
-	IntervalSeconds *int `json:"interval_seconds,omitempty"`
+	IntervalSeconds nullable.Nullable[int] `json:"interval_seconds,omitempty"`
 
 	// Method Default GET.
 	//
 	// Example: GET
-	Method *RemoteSourceCreateMethod `json:"method,omitempty"`
+	Method nullable.Nullable[RemoteSourceCreateMethod] `json:"method,omitempty"`
 
 	// Name Example: Team GPT Source
-	Name *string `json:"name,omitempty"`
+	Name nullable.Nullable[string] `json:"name,omitempty"`
 
 	// Provider Example: gpt
-	Provider *RemoteSourceCreateProvider `json:"provider,omitempty"`
+	Provider nullable.Nullable[RemoteSourceCreateProvider] `json:"provider,omitempty"`
 
 	// SyncStrategy Default merge.
 	//
 	// Example: merge
-	SyncStrategy *RemoteSourceCreateSyncStrategy `json:"sync_strategy,omitempty"`
+	SyncStrategy nullable.Nullable[RemoteSourceCreateSyncStrategy] `json:"sync_strategy,omitempty"`
 
 	// Url Example: https://accounts.example.test/webchat2api.json
-	Url *string `json:"url,omitempty"`
+	Url nullable.Nullable[string] `json:"url,omitempty"`
 }
 
 // RemoteSourceCreateMethod Default GET.
@@ -2580,45 +2581,45 @@ type RemoteSourceSaved struct {
 // Example: {"enabled":false,"provider":"gpt","sync_strategy":"replace"}
 type RemoteSourceUpdate struct {
 	// AuthHeader Example: X-Remote-Account-Key
-	AuthHeader *string `json:"auth_header,omitempty"`
+	AuthHeader nullable.Nullable[string] `json:"auth_header,omitempty"`
 
 	// AuthToken A new header token; empty removes it.
 	//
 	// Example: example-upstream-header-token
-	AuthToken *string `json:"auth_token,omitempty"`
+	AuthToken nullable.Nullable[string] `json:"auth_token,omitempty"`
 
 	// BearerToken A new bearer token; empty removes it.
 	//
 	// Example: example-upstream-bearer-token
-	BearerToken *string `json:"bearer_token,omitempty"`
+	BearerToken nullable.Nullable[string] `json:"bearer_token,omitempty"`
 
 	// ChannelId The OpenAI-type channel the accounts join; 0 returns to the per-provider default.
 	//
 	// Example: 3
-	ChannelId *int64 `json:"channel_id,omitempty"`
+	ChannelId nullable.Nullable[int64] `json:"channel_id,omitempty"`
 
 	// Enabled Example: false
-	Enabled *bool `json:"enabled,omitempty"`
+	Enabled nullable.Nullable[bool] `json:"enabled,omitempty"`
 
 	// IntervalSeconds Seconds between scheduled syncs; 0 stops them.
 	//
 	// Example: 3600
-	IntervalSeconds *int `json:"interval_seconds,omitempty"`
+	IntervalSeconds nullable.Nullable[int] `json:"interval_seconds,omitempty"`
 
 	// Method Example: GET
-	Method *RemoteSourceUpdateMethod `json:"method,omitempty"`
+	Method nullable.Nullable[RemoteSourceUpdateMethod] `json:"method,omitempty"`
 
 	// Name Example: Team GPT Source
-	Name *string `json:"name,omitempty"`
+	Name nullable.Nullable[string] `json:"name,omitempty"`
 
 	// Provider Example: gpt
-	Provider *RemoteSourceUpdateProvider `json:"provider,omitempty"`
+	Provider nullable.Nullable[RemoteSourceUpdateProvider] `json:"provider,omitempty"`
 
 	// SyncStrategy Example: replace
-	SyncStrategy *RemoteSourceUpdateSyncStrategy `json:"sync_strategy,omitempty"`
+	SyncStrategy nullable.Nullable[RemoteSourceUpdateSyncStrategy] `json:"sync_strategy,omitempty"`
 
 	// Url Example: https://accounts.example.test/webchat2api.json
-	Url *string `json:"url,omitempty"`
+	Url nullable.Nullable[string] `json:"url,omitempty"`
 }
 
 // RemoteSourceUpdateMethod Example: GET
@@ -3121,7 +3122,7 @@ type ShareLink struct {
 	CreatedAt time.Time `json:"created_at"`
 
 	// ExpiresAt Example: 2026-12-31T00:00:00Z
-	ExpiresAt *time.Time `json:"expires_at"`
+	ExpiresAt nullable.Nullable[time.Time] `json:"expires_at"`
 
 	// Id Example: sl_4cT9pQ2mZr8KxW1b
 	Id string `json:"id"`
@@ -3137,7 +3138,7 @@ type ShareLink struct {
 	// QuotaLimit Quota units the link may spend in total; null for no limit.
 	//
 	// Example: 1000000
-	QuotaLimit *int64 `json:"quota_limit"`
+	QuotaLimit nullable.Nullable[int64] `json:"quota_limit"`
 
 	// RequestCount Example: 3
 	RequestCount int64 `json:"request_count"`
@@ -3145,7 +3146,7 @@ type ShareLink struct {
 	// RequestLimit Answered questions the link allows in total; null for no limit.
 	//
 	// Example: 100
-	RequestLimit *int64 `json:"request_limit"`
+	RequestLimit nullable.Nullable[int64] `json:"request_limit"`
 
 	// Status Example: active
 	Status ActiveStatus `json:"status"`
@@ -3168,7 +3169,7 @@ type ShareLinkCreate struct {
 	AuthHost *string `json:"auth_host,omitempty"`
 
 	// ExpiresAt Example: 2026-12-31T00:00:00Z
-	ExpiresAt *time.Time `json:"expires_at,omitempty"`
+	ExpiresAt nullable.Nullable[time.Time] `json:"expires_at,omitempty"`
 
 	// Models Example: ["gpt-4o-mini"]
 	Models *[]string `json:"models,omitempty"`
@@ -3177,10 +3178,10 @@ type ShareLinkCreate struct {
 	Name string `json:"name"`
 
 	// QuotaLimit Example: 1000000
-	QuotaLimit *int64 `json:"quota_limit,omitempty"`
+	QuotaLimit nullable.Nullable[int64] `json:"quota_limit,omitempty"`
 
 	// RequestLimit Example: 100
-	RequestLimit *int64 `json:"request_limit,omitempty"`
+	RequestLimit nullable.Nullable[int64] `json:"request_limit,omitempty"`
 
 	// UserId Example: 2
 	UserId int64 `json:"user_id"`
@@ -3246,10 +3247,10 @@ type StatusMonitor struct {
 	IntervalSeconds int `json:"interval_seconds"`
 
 	// LastCheckedAt Example: 2026-11-22T09:30:00Z
-	LastCheckedAt *time.Time `json:"last_checked_at"`
+	LastCheckedAt nullable.Nullable[time.Time] `json:"last_checked_at"`
 
 	// LastLatencyMs Example: 182
-	LastLatencyMs *int `json:"last_latency_ms"`
+	LastLatencyMs nullable.Nullable[int] `json:"last_latency_ms"`
 
 	// LastMessage Example: ok
 	LastMessage string `json:"last_message"`
@@ -3455,7 +3456,7 @@ type UserUpdate struct {
 	//
 	//
 	// Example: 2027-01-01T00:00:00Z
-	PlanExpiresAt *time.Time `json:"plan_expires_at,omitempty"`
+	PlanExpiresAt nullable.Nullable[time.Time] `json:"plan_expires_at,omitempty"`
 
 	// Role `admin` manages the gateway; `user` only calls it and manages their own keys.
 	//
@@ -19660,690 +19661,690 @@ func (sh *strictHandler) SubscriptionGrant(ctx echo.Context, id UserId) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7P39jyPJmR+I/ythroRm9ZAsklXV01UNQarp7ulpTb+pq1ojaarFDDKDZEwlI6iMyKri9NQX+sLwem3c",
-	"ArbX670FfMAZuPMCh4Ptu198h8PiAO9/Ilja3f/iEE9EZEZmRpJJFqtnJPXC1nQx3+Llief9+TzvGiM+",
-	"m3NGmBSNo3eNOY7xjEgSw1/HoxFPmHwaqj9CIkYxnUvKWeOocTolCOvLdwSiIWpSiWaJkGhIIs4mSHIk",
-	"pwSNppgxEu10Gq0GVQ/OsZw2Wg2GZ6Rx1DCvGNCw0WrE5FcJjUnYOJJxQloNMZqSGVbfJld4No9I42i/",
-	"1RjzeIZl46hBmby332g1ZpTRWTJrHPVaDbmYE32JTEjcuL5uNY4Z4wkbkRlZMhPnHphOxXDrDrO3/jAf",
-	"6oWqGqFZx293cM95uHKEaKZu2sY499Yf56cxn5VHdyJxLBEfA0FKOiMoxmxCUJOyUZQIekFa6PWnD9He",
-	"3t5hRqi/Ski8yEY9Vq/2jrPR7/bvtXu9dr932u0ewf/7RcMZfIglaavvNtJBCxlTNoExP4l5Mv9k4V/U",
-	"kM4IE5QzFPNLgXBM0ETdT0I0XKBmSMY4iSQKQrwIKocOTwyGi9zwvxeTceOo8Se7GQPY1VeF+mnG2cD8",
-	"OTiRWAo7TDXkZ3xiWEN51C9ZtEAjHEUCCRJf6IHKKRUomQsZEzyzfKNquDmesB0e8IxPDAmvM2BD0VXj",
-	"NJcrx9nbbJxJLHjsp4aAkSs5GMEdgSXoeUwuKE8EmmNF03goCJNozGO4OqaxkHCpkjz0+ypoe6/XU8PG",
-	"V88Im8hp42iv31LnWZJYveqXX3bbh28/+p6Xsp/xyedksXTFZzgk6JLKqV7x41dP0TlZVFLGnA7OyaJy",
-	"xT/eaMWf0Rn1EPIzPhFoTmJYvKoRRfCsOxhzJBtHB91WNjL1xwxf6ZEcdLt1xgXcdunq6U2mQvNc1FQb",
-	"rgamJS+OIhIjLM5JqO6s3H94uGL7J3PZ3udtNdg8GfT692EO6d8VBPCa/Cohwit4YSJ2pA4RxPoRUCrU",
-	"5eBnbfOW9tMwQFSiSywQZuKSxCSEByvnZt5VSTGNbu/Hj+79/P4X+z/rfbb34uOf9F8fnB7+tPuLzx9u",
-	"Nl/FKxPxMMJCLN26yykXxEzijkACHkNUIMoM81GvqJqWvn0A99yEq9uRmsG/ESReOmpgOYqVCxJXjU1d",
-	"q1zv/vondKnSsTVlo7fJwBiVPK4amtnSmb7rWxrjKzwh/uGBtGDJbEjiFlLKDepV7ai61c/jeq3c6FIO",
-	"1+vC/9Ua3gn92jPEp5LMVrNfdW0g1Au8w+u7LLjvsuB+ncFFmFVt7jzC7Fva0tdkxiU54Uk8IlXDi+Ee",
-	"JOAmY5/1+mhKrlBIJ1SKKntMP1HbHGvg3rA/2gv3ycH4Xp5h3ttfzS9PpjiunINQF1FE2fmyhYa76o9X",
-	"RIP90enh/Cf92S/i+59ffdEbrj/sUzojv+Cs4mA9PX5xrK2MrzkjKMQLJaxCNOVJrDX4USIRZVU0Lb/2",
-	"E3PjzamSSdlcjgXFuydTzCZTTFfNwlXZjtu/wO2vu+3DwUdnZ+3dKvXtlJcn+JiFPkOKXNU3pCRfZUb1",
-	"NzGjlOyqIiUlkrZxWteWXtfqtWLOmSDaoeL4Gb6gLOSX6tcRZ5JoWwrP5xEdYTX23a+EmoDzeTU1iWmk",
-	"nwlB2LJ5zEdECDyM1LqQOFbGQ4OwUAxw6pFBeCxJrERSLNXvsGIbaQ2P4QMws+VuFKSGgIZkzGOidDb9",
-	"7U7jutX4BIdGobvh7Cm7wBENB0bLc+Y/xIIMkjg6QppEUMiJQIxLNMNyNNWGkzkSt7MWqRarjJxIkQ0J",
-	"EY8RRmNKolCrejB8WBPXw/KQs3FERzddnZF9TbYsjkcO4SgmOFxoo1cgbIwIq+LB0bidpVljBHptbm09",
-	"cDqWzPwAA8oOjVxRIcUtrQN8iYr0Y4kgmhg+5fGQhiFhN5zxOH1PNuV//Pe//of/+P//+//0H/7+X/3p",
-	"b//1//i7/+mf/uNf/6vf/Ys//4d/+re/+xd/8w//4X/4h//3r//7//W//e4v/vy//+2/vy0CiElImKQ4",
-	"0gIRjgEaJhJOKGYIh4qtChljUJ1hUYy6fZvEkFfZ3ztNHK81AFiUF1x+yhMW3nA1GJeDMbwnWw57MtSW",
-	"6Gvbn/ELjkQymqKYaMUT5vQqpiPyjAr5hiVart2OjJyr76CICnnk+CatW2G/u39L1J99F414EoWwwkOC",
-	"xkSOplpIqH02a8EvaEjip1pU3NJKYIY4TuS0j+bme4gREgqkfuQx/Ro+oeRpC0l+TuCfoNQqzYqyMVc/",
-	"3NpymSGBxFQvi4gkqIkZejkn7Omj7A51XrhSroVIlFmrbjmGeSlNPL0qBXrz+pnY0eL4zetn6tXAeaKI",
-	"X5L8yt/iCRN0wtqUOYv+Ho6a/RhMUtuS70EfU/RiXHugY98G80z1qhkVQul8PM6pWHqyVtHS99xwwtrO",
-	"HthIgPmwh4l+jKZYIGUfIMzkNOZzOnpgzXQT8BDoK04Z4nPCMLWKibhlHUwJFoh4BFk4I2ghEz2wxHJH",
-	"IBtqsg8GevDts6Tb3RvZG+EvErTOmDlS6ogeP22rmXdQ8zjdm+LrqFBaAZYkbCFGLojigWNQiHbOWLZ7",
-	"T9lXZCTX5oZgfJHZXEI0QiSzGY4XcCjklOpgNYU3N1qNCxwl65L3HC8ijsNWupV6BRWrFAW6v27pgbwm",
-	"8wiPSH485kct+Jke3IZDis2rzKeVes04a8O37TCRGbceFuPaqVQ9JMU9sfEqbWtYmcfp+vp2SF3vLOUM",
-	"ziDj+U2yA4rw6FyAbNAjAuFgbnTYh16iRxRE6E2Fgpl7aN/miAY9BipQevF2Fqf8odJkb1MC6q/fttzT",
-	"XwEOrJTpnDw4WbDRp5jefDONLBALNhqM9Qtdsnc5PVI3IXPTre5rlYKp6NwcfkRncx5LEnYQRFSUejgB",
-	"ihjTKxKCmgcc+YyNcBxTIkA0vHn9rIWmBIckFi3L6ozYsD4vNOThoqP59ynnz3A8uakyr944kJwPIniZ",
-	"u8La36JuUIOXnCN9z+36d+z34Ftq+pjBGoBTA1gImRsO8oZZfZrcXJN3XpUtwm//85/+47/5X3/3V//z",
-	"7/7yz373Z//ut//1//zt//J//O4v/6z1D//5v/7jP//z3/27//L3f/3//PZv//J2zpk2413jXplSaB4T",
-	"QZg0nOUNwxeYRlux67I3OSyFxBfKvpJEkTWOabRA+TudmPDS+O/t0E2IJR5iAQcsYTHBo6kaV8f5nJt7",
-	"B0l5MZ+TWFKtxjhJEF5nt8mhACK0/IYKNFT8VSk6TZZEEaQOMM50VkjJqa1u0TukfeFFx3bLTX5ZFc/y",
-	"PMyZjOkwkTwe2HBxpeMeXU45Sp8gYW5izWAXz+muum/XSutg5wFysmBS7broV0I4DAmEBNLhH9YcPo8o",
-	"mwwSJmm0NEYSYSHtANqXNFQMmUchv2SQL6ld5AsIpeQ3wo11VGyGjX20GkZxHmBZHVC5v15ABV5qjvHA",
-	"nrtljrw7Qk92zJNYKfUxHkkSCzQkU8pChIUkMRXnIrfcjbt3797du/r5174BKPGYxGSQHoOlYZjyLk2x",
-	"GGTjy70gt45DziOCQUYViHm/1nfUtBUVL1//w6O9peu/cpMh00is4kSGazzTN19DUHAw4myUxDFhI08y",
-	"1kNI7KAMjSM6mUqEJeJspE5YzIW6ICRmIyJQs2uYBoKh7OR2sutbGR1dc1dEEjxrn5NFu+fbcUZH5/aZ",
-	"/CAfUTGP8EK7QbkRsFMck7YRs3M8UUPU1s3llDCUMEEKg2z4PsovGanDhQrsNCShklWkwFJhUOGmTHUe",
-	"86sFuNJW5FsrBsITqXk6PNXKubdcGawX5cjNxr4jWoiOEWaLwgIJPjoXB0e7u/DOjrnQGfHZUa97v+tb",
-	"P+2yrkmXOucoe2wQE2wkfX66X0xLAkzNjY9RzCWoCEcoAG4etFAwVLMK1b9cvUj9bZiIUP8GDUH9wyxz",
-	"JnwDxY1FYUWtA0IptTk1Gh4j4U6O3ChLR1aD6EQyGhEhPLyt1+/W4jqS6lStZYt+SvW9yTzcvny4JIpd",
-	"FIW/J18li6t/qQPtubxZOO/O0S/x7bIkSmmuSEVmVYpnupXPG81L7zKHTFltOsfifhVlU0EG5ARybvXf",
-	"pgvEh+Btum5ZPe8hPAL6XRhSRUY4euXofWMcCdIqqIJ58eZhXDaqYXVCHmuHOJglQmizrYO+iKkkbc6i",
-	"RYEdnLfnMf+q/fhnx89fPXvcdf7PSO2UVuZYiEseh/k8lPu9w34uE+X+rUo2VxwVctGcRI1NZFUht2ap",
-	"6Mod/VUPrhA/j4yYyTFDKK0xWZg1ZY+bpbJNOZTnmM1gKuX8aHdXcVn1T6H+raguSCVLoCUVCtTojyzZ",
-	"/Cg4Y5qPShN6klMye4B8smvnSMs4pbi01JeHRLSQVMa4zlLFYOicE6ZYeEzElIgzNlGLFvNkMkVUdtDT",
-	"gpTEMTF+ZzHll6xzxvyCEUYtyCgm8keVQtLZ9H53/34u++p73/yyCUvzw2/0S6c/3Dna3f3yl2dnYveH",
-	"f/L2o90ffu8mclbSC5KJ2XXERMbRN8jv7K7k/Q6zWsIHn4Izak0+aE089W8qyawuMzFMVzOTp/rBnp2X",
-	"/TsdK45jvChNK/32ykm9JgIW9V2ZiysBsUqUtrKprTNHoIJlE7Cft+9fMo9nKaf2b867XJphr334FspD",
-	"3nVb9693daVIcya+Ed/Mvpl+E+546TzPbt6AL/ISUuXAVDaVDsHd4AjhyFSbKUE2IXJK4p0WCh6+fPPi",
-	"dPfRm9fHp09fvgh02BMLFNzr7u5NNTtSu7zbC4MOOkbjBMoP1CfAPBc5ZgtqgmJLMRFE5u3Xd6Y+onHU",
-	"gHcbSnKXpNftLltP4aGH29nmlZsLisGx1Z7XPIHVptuxqUjhKCYjPmFU5IXZsKBzKLGLHkY4CdN7aohR",
-	"G39ctVom+nuqnr++rl6Mk5Tb5mcTYGCwgavvP0CB0SlzP5ucS5y5fMDd07R/CvV36v15cMYCG4EJwNZp",
-	"DhcllxVErIbaNJpzHplvWCtHfR6jmF8aqsVaOp4xJWaJ2HmQmkrwBXNT0S2mCV2RfNONAacBIkQlDBfk",
-	"tNK9EznNvVB/FemPQhxtyScysWANrh0jfJmSK4rBqhXPFPdGq+EEzPR8lAXhjEaRuZOjbl9Qohqz2adE",
-	"SCcBYg2yn/lLtNLKFEX2WJxnhZo5RcYU55mqQ3igYDtWll/1D+6tzlOvIm49X78w0vlPVVXSplpJkitp",
-	"rV/OLPkVxv4Z/Se+NTd++iqDH2rBdGRMk5+1Ye4IBI/aAFUrp76JUZwMhyTcMSqjGpYx2lZb4xGWyoIY",
-	"zDwH/jmNIirIiKuzC2UygrAQcgacIJApdieZ59cZtl623DD2e/V8mCvpC6r7ltFM2eA4X2Erphlw/W5X",
-	"q+qKhUHWFeUs960qP6qo4J6n+YX57PT0lUl5fIC6yOr/PmdL7rP97mptk583Wlllo/UXODvdsqRuSXKJ",
-	"aHwDJvxK3jCjLCf6W2tEbj6hLCwaeZxl0ZxmFyVsSBUVUrlz5CmfxVKHfeKFWkSdeH/GMFvoFBeihqiD",
-	"uRxxpSvB7Yli0cogUgNQ9+FI8NS7Kcp2Jzlj52ShfZAkbiHBTXb/InXRpd7ZUAspqn9SnwPPaUQkCQsW",
-	"VneZ0eq12Ct8+8ucFvv4k9EHp8W377RQp32Gz4HyLKXgCaasczOS2Nhv4XUz6HwISHLSTgHUtD52R/Ts",
-	"nLEJvSAMDfHoHCVMPT8hITonZK6Pj5BcTdB55o/bu3Ajj4KHRTtjUm8vqo2pslhXKXRrtGK6tlMWJyEl",
-	"TKfRrZE04H722L7CxMqJD2hDEadWxJ7j+FxZFAUFTN0wwZJc4oVSuKH+CmGJuv2jbhe9OX2ow+NDndU3",
-	"oyyRUGibo6+uI2sdJU6Xl3mgVuCcaDsAjjtUCVpQCh4jJ/lAqUs7D4wJE6S1aUF+FmmQ4nB1VeDKIGpW",
-	"AFcxctDwlg/cBEh3KobZ38IwJZVRgSs/x+oUMMxGEAA9wTKJQ7wobddqq8DVkvSHMiLz6UAOcIrX6zao",
-	"AII5tnkXlLmMNbdsez4ubmv3Kiqvs5RkpRvFnEuEdeLmyaPPkTRipYMegx0AO5ZmGb/iPFJHwuYaq8tn",
-	"zCbAZakiFZZxzi52MpdTy9gSPmE7RR5v3eF4Tjs6xVvx9N2LXuN9ZXRslKozo2ywDpvX/jiPHQXmitI2",
-	"RA5cxxT/5ajiy5wN89ZxfJZPSs7l5dOI9Fq3Z5iyhtdxRHlMpScx4jM6meqqExlTRSrKWM+Ns7eJEmI9",
-	"AQUVxKjNmW8gS1JeHtjPZ3K9l1B+QQmA16zhdrv1gHSRseOYwPrGeDymI4RnnE3S+gp1hfwqwRGypJDf",
-	"43oxbRO7hlsdDpaeB4fQ3LCytUvTU9YqcNX1YslmmTeKJVdz3WOmg3nacw58LEBvXj87KpaILOfHgT6J",
-	"wdEZCyqZYYCaKY/G8zl4TIPd0RTL3cwHAdkcu2Q2JKEyWdWfnU7nARi7tuBE3Y0lHUZED+mSx+eihUhn",
-	"0kG5z191MFUf3umgIC3NKQ0yvaLG6R/kRW/XuKZE8ADcsBwy/JRRTRncECAqzphOCYbMIa6+OiGKzwVH",
-	"2bgmhJEYq2MWYTZJ8IR0JpxPIoLnVFSM4IypLwyJxLua5nbfwX+vj8zbyEMt5PU2HmkvzJP8tR/iSP5A",
-	"CJJO4IzlZ6Der19gpgNFy7DhYi2RVzJi8va2Y9Joc+Zod9d36DcXT8vuBmH1QsmqOjJlHfSQosAxcdZu",
-	"QaosMYva6U9ri56CyLEQcWWZs04g/4wVI/moMpCfySrgHTReHsQ/Y4UoPsoF8VHCIiJ0Xq9xMmj9AnK5",
-	"LtkfT5B/fQl8y7H+VeJwifDaRkzUmiybx0RdOA5PxP5Gye/vQbffqzUSf8A2Cy5A4FbDCAKf98UZfIO5",
-	"FfXOxg0GtUYNVrt9xBsf6Xf7+zCYbmOVlVyZtZgf00a6mgZ82URhK4uldEeW4xa6ORqKIXnxn2oteHmp",
-	"08qLGcFMoEDdEaxe/y0M2MeBVq37FnmN5hTbYThbCje9dwLx73H3frt7b2t7XLlwSSTpPDKq4Do5tH5e",
-	"vi7UV6sxS0cwmJN4RqPIc2qyYWq3GE8EZqGcCtRUchb9AP3dX/Va6MD8s9s5aCH1z3FMCga+BpG9UUKe",
-	"y9F8o39bZ7lPyLIjVEQSJSj7EKA7WjdQM3PSRVSAdXRJdWFymhbSaK13JDOS8GT43eycnpBI15RvTG1i",
-	"KYq6QJKDzYo4K/BUHOV9qF/2XA/ZukS7alUqF2DBRurJLStHK7JDqkFz3FoMfl6jBGOpo1LkcjgMReYz",
-	"OPq+4evkihX5EcuOYZa2IJYmJji7UJXJs5EYS7f1xpLs1BglSzJN5jGXfMSjzDeksw9G/EJpnGVPjvU1",
-	"CdR8EvPzFnpEyPyEkPMWivgIG2dyrNFNbSBQvxryPYwPp9FqaJ9LPiSY3liiFTOlLcll19P2wVlS21ny",
-	"HhwkmSekwktvuExMZvwCHA1LkgTOmJslgP5okwRuK/BvD6UwENfbNNFTV/NAA1sUS/S69Yr0ximuyJq1",
-	"yxuEsfhsLn2j3b9fd7S/Srgs4N3u13zU5EGKjUoZIU+ThMUKiN79Gk8vk6XGKE/H5n4p3Zvi0vk23y7N",
-	"2xVUuEVzUlO1J8ApqEkt2Ur7mVYjxTDYFg6zux16sPYjywpMHkaYzl6UqJ7MsK3RXENqPMzAImyhjwVT",
-	"W1K6sqbmXA2pRrADs3dHZ7y1XQCLPN5bM3j18uQU+XAsjs5Ymn3ftDpSy41TtdLwUUujGYJLZqxz7qsV",
-	"KKiJOWNYoCBUIoiQ82AH/eZP/02W1RB20HEemdDYZSPMjO7tzKmDDE5YiC6nPCIF4aWErf5M4+igZTWt",
-	"o71yvYyTb2ioo9W4ak942/w4w/Mv9U6/1ftkOygtEwEeNd9SBGRGxXRkKvkhNQH6JaEmZiHCbGGSZfWP",
-	"ag1M8vcsb2R8ubfUDPNUcBdO9q34hXOTdt/6ymhWqcHZQn/3V73OwfYSR+q4QwDq1XUJLHOK9KxXpFft",
-	"FekddGtmyl7Q+XvyXS/JF/AtUn7TWjkyXs/FDOdis8Ly/NGpS+Q38TVsRquOYDjo9X02TxUZ2qgXDKVA",
-	"P+spp9XUtWZfiVr+a9jUbWgammtubufD8xu7XXVPuhqc5f05Xe+nTtf7Vezl/o2drum867tcCwt9Q4er",
-	"FW6OQLuRs7VIBttztcKbt+Rz+Y4ztBtwspxZ+q2xrtLmfcb5+SMS0QsSL/x0+auEJCREU87PbR3dgxwu",
-	"ZVMQHCl1GWqv5Q6gdBtoYJnETHtkCznJUpLZXApfUYoeDLK3IMHRGOfr8vYKHQT3+u8vhB/qAaav3Sx1",
-	"fMqFrOoJNSLqA3cEUjehJuNojuW0haBBD8AcOQ6rvAdd7ZJw/Uw19MT9er6Oc6qhZZcxGZeaPlf3W9y1",
-	"VfECwN/TG26qSltIYEYl/ZqENisJggaMM2JuyU/drltWGKn00KdMkpjhCJ1oADKN+egrsiJX0ltw8IX6",
-	"KkZzk2AXWvpME47VkxVFBnsb0Fc975270pkPb6VWvLcVrRhIwUmLBWJuZYc6t+nZ0hbOznpKcom0yjX/",
-	"jEs6XgSo+eLl6dNPfz548/rZTgsFuvXYmDIqpoGSqLmOZfDHcSKnu/oO6DYQ2OxecgGZmM3jh4BWMXj8",
-	"08cvTuHFbuhCf1itiPMpJ0cY3pIPYqSPlPbfnegrr890Pf0xx+E99uzcfGM5pknWwS/nePTKKsllodiz",
-	"t76LUM/Nvqxlmxtm41hFJJXQEOYkB6hpRBuP0ZDISwIpjOpMC0U2Ka0CzZS5S//qStNKSHAYnLGmjhwk",
-	"c1Mp1d83reT42L72AfwD6n41tlLmUVKMu20+SYnYfUfD6124OyjgLJjhu6cJ/o0LlXPwi4e+NMjNj/nQ",
-	"L+4B8ho6Mlg0dsxCdDnFUg07pGELDRcobQztuI4AphX22pW7mvd0DxTv6XWP+or3fAQcyAZORePoy7eZ",
-	"E77banzFhxr19/Dw8BBjjIfD4XA0Go3CMAwJIWQ8Ho+V1gRu4xm/MM+JczqfmzFkePWl7ofmkmkqd0rw",
-	"DD15dYpOLF6+5cAWTg5+irEkk0XjqDEjGtDaUHk/z3U90+2Z6V6XlKDQONMLCM3k0kG0b604mHkdZxkj",
-	"0Djqp4rLX2dL7xPJhAG5WnwHk3/8FR+aXx4Y/U773VvQpUVj9Gd44rRYLLRWfVAWkSk4oozOaUcI5fS5",
-	"RIO0SEzpTTDAFkrYOeOXWQOXGpiolgRdKVqDGgsdt3F7/PbdXv/aG6ZLKfddJS68m+ttboceIKYZQrB6",
-	"HumRqCz7s92qTPkfIAE0dcMFXXtnL+il31lNks7RW9KDtKz4uMfSfbB8QpcoTZZNxgljmk1mp9hQVY5N",
-	"Zlc9L7WHvs7BOrF3uxJweamlWdI8aIZvRfN6Xd1DXpCohqQdva1K/2rl+su6++IsSiaaNR/LaC0jbSd8",
-	"Z/iNT2qnEqnCXQaXB1/xYX2lJxNyKx1nztt9gwNMiNdJ5ItdL8Nrfs7TEokyaLMGg/zNr/9tHqZ5E3z3",
-	"pSZuv929994qUP0YOMHdABp8kSs8kk7qN+D7kjG9uqvrVe7OcSzvFnKQ744jLKZ3/dwzC2VXrjzUkWsW",
-	"htkCiTlmtoLTAMlV7EQ6hHvdjbZFjLhOq7LsKBFQNXhO1MEBl576b8SHGmYxm7K5sYI7+pDOAF0ZYolx",
-	"EhEDNjMlMXmgQ2KXFspNEBIiQaRMYZGSCPqfA2YSj2EZAljyoIUCOaXsXG/OPOYBaupLA71ywa75ExZN",
-	"l/YVnBEwMj+sMhyvSiBvZeKrdWhZMFztA02HDB0olPTnD7J6fwJWuXl1Cm+j9gE1IdQLvFepM8xWHm16",
-	"6LL0DQ/lUTZP5Ec8kfNEpv1Wxilo1g2IcoORLncIbMgeLtOOyB69JaLgJtH3tKykE1OllAlp2ID6DmoG",
-	"97oCahMvYyolYSjozYICDe1N67kk9IHLkVaGK2UGnMsxcfJIXEzptGnWOr6JVEY8VXu/0gleUAokiggW",
-	"EqgebEU9xrRZj7K/nEGWnalVQEX764dpbpWHL68sWMrhl/Pj5ZO6BV68hH+9ZNEiQ1AqcDCLU6KOdjW/",
-	"suaV4mqBHlfhWHy89iL48uNM4GHNN1Wd/mP0hKMwiTWoZjM47EL9d2+6150FO9aIBBnkHP8WHPoWCvZA",
-	"5vTCYKeVemN6mvj3eqGHKbjUlAdZ7K/MdzLMosAflh7tbYRyM11y83BuVakjHk3JQDFSMuhNB9C71mM+",
-	"kxjNaBSpHQI5ZXmM5cCSI4x67SlPYqQT7hC82chZXdkgoVmfeho+U0rs8BNVIeDlC3vVUHedaR7MbjbN",
-	"g7bGUtpsood7Hx/c8jzDAXy8cpaQlMPHeuBhbqa1p6Fm0b0Fy+N9Yt/QGZ6QqlX6ScIlRgmDiCWJkUVZ",
-	"CBE8lkG+dndWo9rV2FvP8PKbuIxBwJb6w72r4EJB3xyM8Lyq5lZAlryrlDID42rz6bRgH2FwlIXJiHTQ",
-	"sbljiqVGVWIcBTN8ZVJuA9RkSkhpuMRCPq7i5+qCGVr64xNIhLwj4OpLuHiqr+0A4HB8YbGHZpDWlxs0",
-	"1ti85kfdoltjaBp4y1gK1Az5SOxq6MfOLET/7W/QMxJOSLyTOxcQSmxq2HE9z/TzQC2aLXAWLXY66Knu",
-	"gTshsAYWULa6frl3b+/+fi0aWrfrg1nP9QhqTuKBmmKdYzKa4ngChtKI2OI/+AHW6PYPjM30ttlKbPFy",
-	"3Dj6ctVM1UOmJGYtRL8XSRT9FFrkXr9t+Xgs2G8YRZxNDFEYMgJYPqfkTxFUp5AIezc3sIZugUPZpI7s",
-	"ypO+mKsvpS8osXj3TOR5fPdWZfL7TcV0uWnhLHjFZoXO0PJrTOUNKh2dvLzJU2uOD69nQ24OMPBB9fsj",
-	"UP1WKmzb+fgfoSq1FYyFD+rXB/Xrg/r1Qf167+qXH9BriZJUqXtsw8F1U3Qdp0Y9l/1dYNkGH8fNKNkK",
-	"F6/fXazVSBj9VULMZbU3dvgnCzY6ns+jxW1CjmheWEAcMR7lBRspZuGBcb5FCBIb888V7fjjHdC4Iubz",
-	"rP1+mLYHc2EnGIczT2IofshnE5k3eyA7/DSVbsotYKFk8AtFgu30/MS6Iv1pKf5PNTBffqLbgRvxLN4N",
-	"T7d62auYXFByubXBmfdteXh+UsGhJ+jzTFfnmI5floJbkJNmKHxBpA88u9NbDzj7ZngJ5uG1YQvcs53D",
-	"bIa5tQpHtbwSvpmvN2/N1W7Uun25jyF3ynIL5X4ckp3SBKflZFTZuguyF8Il2Iga7BpyFkyZ9+WUCwOr",
-	"dImFSYAIaxd/1TnGrYbBaPIPDC4qDV3pnkorFQCtlZc0twJhZIfVSleuctm3VYX2waPywaPywaNSZcx+",
-	"cHZ8cHZ8cHZ8cHZ8G86Oktx/+fTRw1dOV+Fiky/dJxmSkqrB/EacMTKSnYiy5KoT8l2uHuzv4rTNskcp",
-	"xonkg5hMlMYb+/KhTNtYOmFtykwrI2PjChKjJokEcJKsnD9raESuDIIN3BpRdm4kKBT+ysVOrQafowjT",
-	"2UCjM/l9CuoGNOVR2iqVKCMgQjgM41JTVgvzVO6DBN8xuWx1v+RALwmptl3PlRaSvWhY/UUZJ0IOInJB",
-	"as0PI3gAwQOo+5tf/8X+iu487gcqR6GGXQ2+rYeAESOXMME7QoM/UQFNV3Qvs/xX0xd6P0kJk6Ximrlp",
-	"M9LW199bsyrCdNO+1XCqrcYUi4EZvoZFrPUU3QSYjwqR6EO5HF22TlG7y2FsUXvZgn5mWIfffA5pTEZy",
-	"kMS0quhf34HevH6qe7BrtmJ1EHtWOt7GLWrj3aJ/4Fu7SoIO8ejcm8E64vOSkzU2NaRrWOVRMskvA3BQ",
-	"/yqAaFmfB8Nj7699gSAxZWO+xjgtIFzNRHW1ZGk2g6mkN+Ta8sgrd90Kw3OZge90pdtclFXZsS2y7hJL",
-	"y8sQH98tkPd6WQ/u2doo+cEr4FfobvC1N6+feYX4ujJ1qacjRUv0ycg1nyzIuioZtaoncFlkrTGOmqJn",
-	"rQb46XszmVCoSI6pJG1lGj2w8LuEjeLFvIj13RB7o3hPtpVAbZtj2oZj2gaOtKKfdK/b37+hhMvEzhok",
-	"eCsyaF38ZiJ8S/8pjSJbwqOGqUu9W7pMwVSmKAoxVssliaJ2vtTahcmYUDlNho1WKiRyxRZLJEcmreos",
-	"64m+2xFPS7uTamWMoUBLzYhPKPuhvf6DQjFLNkg3pIjbX3fbh2/Nfwftt++6rb2ev+o7JwXXoJKiYKr9",
-	"aLH2ISd/siO9ijtXYK5wGo6CIxRSAWjwC9uZV+m36iwAjWB0QWI6piRETx9pE/MBCrR8D44QuZpHdESl",
-	"xhHQD9jpgh8gBxNPw1Gj1dAPF4Dh9W+eRXcnso04d87o3Dzi5L5mS67r25OHFSHXDwLxPQhEp6a2zchl",
-	"O1XwPoi0qjXcVGZ8G/y5xBhe4cWMMPlCg0SV0xVqFP0fHu31jnr9jUtvDuvlPhA55QXyX9A59iJb8Tgk",
-	"8YDxAsjiEzXsXr97r3u41+12jz/+vP+TR4fPvfD5OMazpejgy5GVdTc0WNU7AsHbiCSxQFhYhKdQdw0X",
-	"dMKwTGKlGoyiJCQF4JN3jRlnZNE4avS6HQ3uU9rFGLA4BjgM4+I+7XW6nV5vr/Ox311gA8dFaB6sw78h",
-	"GdGQhEcoGCnbS5IwaKEgTJQYxZKoP+iEcY1dxbhEGBmYE6SxP3ZaKBjicJDOUj1iUHIGsE0AXz4D9LIZ",
-	"FTMsR1CfSa7mSqzB50wzdfgau8ARDQvKkh2cVw2KcUhKtGApod/vdnv17GlDgQ51OS9PKSZd1Pyu5IzV",
-	"t6sO4jY0h/zJ3lx1MO95qSZ9DDgLZd/3zN/wX50Bfa2FMNDSDEdIr3Fah0wluSOQW3Oe7ZKm+LU9jClf",
-	"WtPDCCQnlr20t3Y7BYdvGb3Sci0+J2yuFzevXd4qW6M3Y+Yr4UbneDGw7WcdZSKqmtM8wqwSnkNd1FEg",
-	"NXM0TBYCNScxNugaI5LCPsgYM4E1jBzEdWc4NoEM/aya+U4L0THCbLEhxkXaD6U6yph9UPMkobFE1ddR",
-	"s6v7MOhpwV0tdDmloymCOemn4aIyTdTD8EVEmZCkCIh10K0KgHmACVYhFLZQoIaoe0akvFezdBi7iUYH",
-	"2Rkp4meo2/LWatO8/Rt16Rvz0p3vrWLSZTJQKu4lVoLU3WaWzIYQ3IKwio5nwS6XIVKXcHqtTw028v27",
-	"qnyO1kers8AcIWIH0HLDMam0SQ9Uy/JZS4jZ4XGQthyJ5PCz7OTXFUQZv98GNGhZiPyB44O+ijDbyM28",
-	"BCKcZxB9io/sdVGIF6JohzkZ045uatAyBvBELifJhQjfu3evuyo72zHpCngk4zHAlUoOPhWRwyBRLLVe",
-	"JFknuNSmrELag1p3AL/IJ5L3PWnk5ZOrlnjGmZxGi00a01VDJ1hsohmOImhob7QdEBqoOVIzSlPs1XIV",
-	"slD6h93tJaLUkGJWn86SZUBA5Xa0W1cc+UdZY6B1OhN6tl8npVT0n9e1s/njUHV+t6GFe8Z3E108wqym",
-	"++73l6v8wXOI7Fgf3Max/i4fyTJF10tXtbljOmksj1B10N3iKsJ4vA1VVuT23utXjKNG4m7FK3v9g9oa",
-	"fjF9cgMzociF1oQ/eFu1u9WNoXHaMNvaxlo3TaP5BZA0/ZvPHQDyVK6TV2m2eYtZlTrap8S95CFeGGxF",
-	"MP+krbdAUyyy7K9CRmU6pGWN+n2NPudckLBW0iy83y8azWZki+m8eunebqnGKk8rHvMgbZJb2aLbqFm6",
-	"eAXqWPR+0Ax7GtQwPCtUP/RrGwHZIJauyWudSb2mlGa2HrWQ3zmfRwvI2FbDF2npThOnF7z1mXb7TIr3",
-	"jq82ap3a1hVVrB4BCjJpMCfxIBHhai7/5gSFPIpw3ILKU84uSCxt38rXPJEkbgu5iMwWN+0GgeICXh/N",
-	"5Hya6SYSwqupeHtFfzElMTH5c4riYHxUpM3oIVbdfPL4tIV+fPLyRQthqYsX7qPn9JMdf7IdvCrXY2dX",
-	"73znK8HZtrqAFwhdTc9P2mnC95qoozrB3p5HqD5oYsj2yNLAWxZajjMiskAIIlcjQkKBAjzkFyStz5hi",
-	"ccbgHVLYRHJYrdCkMdqjL6zvzLqbYQHviA56wwQxxUPgbUsz0M+YeXLMo4hfau8ihQQOPWJ1t5uVbvpy",
-	"F0SbM96Co2IdalxFjPXqx17kU+ql7ntXUQnW734HSsHWGfHH76F2bQVA4jrDvWWMrBuUWa330MqaD9+i",
-	"VFZz9PsH7w+7Inc418awKETy85nNfE4YNU3ExxSat+p8lc0gJM7Orvo99T977bOzq4NP1P88Uv/8+PFK",
-	"ZIm9flkgu/kAZT2DKS2CR4kkSAmMpthBb14/W1G4UDeruiSs3EhBKp86H+380Duv1yRUw6CcPeSht0VC",
-	"SAZTWhWGVJfvCFMoQ6BFwmiKYzySJC7Unrx68rr98fQn/d/8+j9uFHrsbVLckAs9bhZ5K4Qw9uqlVeCr",
-	"QSIKZNxb1heyvLZDLEfTQvYiVopy+5KQ882CflCTHpOQkJkNjmVY9dJsaBpjC0DRDHZuGtdbrTMui60t",
-	"75bikq/TR0+QcDCy4fNlHXaWIBVmtO8LDaVbnPuaEzLKxYlWRIfy8/hE7bz/LBYZI5yqz37S//zR4fP9",
-	"n31x/xev9l6ffnLvxcNPD47XKwUpG8dLqc1v7eohrp5hzRhOnoofX+GRBMsMUJMNdYLiGJh9CXzg+kUq",
-	"6Bek30onao6LFJg7tIqDAmSlEmMms2PklAU2CyWgGh/evLgcWf243e0Bx1uVF7GSe7mMKOvFXVzZ18AR",
-	"lDkf8UsS6jpemAJDUMYLfAOq+6yFxdmIlFpJLWmKuwnz06ndzTGNdI4XC2FxH578VC0dj6UaEip2fCnQ",
-	"7Zre5I1YKJSQQz6ZqSB/FWEmdlqumQTUWlywNSGcasSY3OEZPn4Ts33lJlbxgYTV4XTbCIIXVJg/8Ai4",
-	"V+J5mgqNJL0gAWpqUlA8YqeFAsWMAtTUjix1eKCCdaciMdBN29cvNMIulW7QudLcnvcqp/evUDm3lDaf",
-	"DqJOpGsbaqFXwztYlwVee3d4TOIYRw/5bEaFMK78eqmB3mgzQHYoXn5BZaECdQ2F7H3kLNdsFwATKfUn",
-	"3FvrYX+S0ZAPvcPUS7dZOpN9eK20pq1kJTrd6z2NnqCJcvM3v/4vO9DgjscjkoVVdLLdJRaQ+5UXW92a",
-	"arSzap5VyO2jZ19yCcFpilY6pxoqdfEYbUfYlA7nH7zAmXFJTOdLf8thk+mgawhNT8yjzImMmgGG5HXt",
-	"G9KtpvQ/d1ppJV8LqU+3EGZnjM+1IECBtqYCeIWWaNCx2UqoHVAKxzEhbehJFMyIxCGWOOigl3JKYjSm",
-	"JAoFwjE5Yyan3rRjdhofO6NrHNkr7clctuG39p62KgxGSWMyd/AZ5pE2OYsxWPeV7gn2vz3XDAnAgHwp",
-	"zzC1almpRZUzMUnwDMABhbe+wQcjKNq9olep6w+Ppogtq9uZuqV29Qz7Y9jtzKBftpAxPzcr2au3kuVE",
-	"atjEVaVm15Wn4ynz46ak/WIlN32NH6TWa4Z7ZROFTKtGfX4CbT7qw1uoXCmRotsre4ZZgqN27oLplP0c",
-	"LqEnr06rOmLruMqXHiLtZUNwfu033vpIH6azBk91OUw5ANpdhaJZFm4v54QdP4UkgBSCUYm1NCfrK07Z",
-	"A2TRqWSGzgs2Z4gCXWXSPku63b2RXXD4S2nVRvZoeQmCgE3yVuje2sad2XgfEJG5lHacnOI5Qdj0mEYz",
-	"vNAgpaiJU7oCWsoo6zLG87lisjxGmCFYSAjeZS0K7c3FOqkyVZQpIqOGm/EGt/F0cRHSjto01LNYoAgP",
-	"SfQgPSa51tq2BoBKU+2edxLkjkkxclC/tXXuSK3kmjdpSF0Kea51SivCJFWiZsUBXMUJK5FTodF0QYUu",
-	"nwSnsXrt5ugrbvR3NM8RwYabfhtdx5ctTxEOIGvnXd3ze3Wj72rN73laaVVms5+dnr5CuqQiLTxbsJFF",
-	"PHT9B08eq8V69fLkNO8n0L97nAQ53rAUAwL0zlTSTrHUfkPGGXmAdJBNx0uDyVzmnBoa3Vs3ET3Pj6uC",
-	"JsymVfRyPkZabKQasd6GDnoqBdI136CKGv9vTGQSMxK2dBbS5ZSAyiqnZAF3CQ05XQYIGEwJDuvAY62S",
-	"k65sTPlrQUgalzWIOg12Bwk5JG6nG2Dk6EoBeLME5SkWA5h9WRmsxDZQzwwJjkm8zlNFPoF7w/5oL9wn",
-	"B+N7BeiQbvsQt8dv3/X6friQrD19/TRKt/n9VvMoIww9nOGMfsWHBhXSFKGpXYVAbimHMteMX21efIGj",
-	"gSAjzny9Dk70hbQLrBpdmEQkhA/b1papq8FoMVTYzgfDBZpCNhCL8oWre/e6tZI1IizkQL3MG7L5wn7Y",
-	"roaurB4nkV6YMWVUTEmImlggfd5P6YzsWF5ilsvAdxYcYd2Ddn/vtNc96h0c7XU/guhNnmK+980vz87C",
-	"d/vXbfWfvv3Pqf7PUe4/Z2f6Dd9bXgK7WsoYJu61+U4JnilZhk5s6+xtWntqFzaXiJUgbpZHpWl8ait3",
-	"L8lwNMWyj+fUJvPVb0yXQappbLa0VNDluM5aFCfnORoFUsxxgxI/8zCraqms9yoLoxblECOXqfAJkjjK",
-	"mZO26b52jWhJhYVh9AXtv3zc9Sm01GcEuLEwy7RUtlXzFJEan7DV6+7vdW3p+LO2Xri2sTPbn5OFR2Uv",
-	"MheX1f+TP/ne95UF2L935+5HnV8Ogm/+f9324XH7F7j9dfvt3e9VYMxOl3mBLBx0W4+5bUlhBS7Mfvfw",
-	"Xo0gRaXkK39f37rl72/JTO8qe0+TrOlCvpH2sV7GX2VB5iPrNIgT4im9rHizq13cXILmV4QVZZE5omml",
-	"WO9A/bJ20uOsQvW3K/Dk8Wl9FX8lsdSRTKuO61LJVVvrX/nWklTzrw+wNneFLK8zPor8t+3FlV+/uVAs",
-	"JQ2u+Ob1CjnkL+nU8mddP6DZ61XVnPblq0TkCTaeBN/Y1h3Re5hRo1V7alno3NPtRcv2cqcxpVi70l9I",
-	"vCiI/JTzZdU0y0W4JeffM2ns05n0YC3EoVb4tY9EICoLaOrfigz3jVrfs+Gov9uSX/tIhE1ieL+Cv+gp",
-	"eE+yXUg+By/L7Hal+gfBXU8y2x9/32RzpYISwHQDhMNQAANxwkDnhMxF1r7CjvsOIM+RB1mABeFI8JTN",
-	"yCk5Y2UXIpxZE70q9oPUYfh1VKMqd+ySZm15/1tdr9tG+kHRt+Da+uZ9S0T6go2ybL5lc/i99yFWr1P1",
-	"8pzSmdfP8eb0IZJ0Rlro9acP0d7e3iG6pHKKMAq06yxAfDwWRLasBNGMeSPX3Xb8didEqpPl2WdIvx4k",
-	"ulIyHGR9ST1NG7OOq1iiKb4g6njBgy3Ih0F8bFoxddDL8RgNF15xWekCx0lI5QAwQQbe2txXMWkr3oXg",
-	"TjTl/BxRhsh4TEYSNYPjN4+eng6ePX3+9HTw5vWzwECJCSLRlMSZOxX8wHw8zu+IN5iBY0hVYlx6K+Ms",
-	"NuiIoGDX3BwgMeWXAjUDfSVIv+s1nBu//Wf/+2//9b/87Z/+s9/+p//bH1Aho/MBZYNK98AbAGma4QWC",
-	"e9WaANwPRiFeGKS6mFziOCzkjdfsCGQHMMNXA/0e/0pEau+F1KNoU5Z+9FdZjujOA+hwOiS2ItdoEqUc",
-	"0a0BgWTDp2zp8DNQp2XjLyYmbnGgnMmYDhPIMNTSbGAbOK/EmM6eNfbNQ/vktSlcHGhA9ZEG+snY4btS",
-	"ZcaEgr4C0HxQtI1ZoceTQVyHgg2w8SQvav2Vx9ykcQ+cFiCVdfiBxtY3SXz2CWHA3m0peoQZwHGYN6Mm",
-	"jKvdTw8eZuJSHZEfn7x8sfrQjyMsppoP+TghCVG3270j0DChkVRkAreS+CitVMm6A45wFGlIBN2oiqFA",
-	"v/6SspBfBmrhDFvVk4E4sqIETJkwNwdKQzc2yZSgOIlIiX3dq0mHq4jQHd2as1dj0w/ayLwynWDeMGTF",
-	"iFbPFTWDe11IUuvN1P/uAYhwzyBaYvSEI4tW9QD1wErb64U7HfSFEsKBs3mBEzuGH/QwgndnGun7rHF0",
-	"BkCNZ43Wme6SDT/dhXfchV/1fM4aR51O66xhkgzEWePI+c51UOzouPMABWeNs0ZQIWr2psWsQZ+NQy4h",
-	"NXkwxBFmq7CVLJaq5Loeh5HLaJH2hCIh0N/KhoieeilAHa6Qx1xILZD1XWWJ/OLl6dNPf74lYQxlyP6R",
-	"PFNcoq2lX2kQL4/fnH62wRisHaVemAfvgJF4h0jD0YCzaOHLWo4WCIfq9AF35bEAxHA11CaP063asdqk",
-	"dYY80CAwnBEE3f8SQdSTbBJpyPE2Z+pkqNvPyULUY8IOZHG1XnHK5+0E3AIxTyZTi99iIEAtmCvkjXAN",
-	"Gbn+x2ckVjJOVrpt7A2IWkgQ3yAKmXaDnoaIXdXIwR2JTpYZeJvaHOdnrpZdWar6Ecgj0E2Gmpdp46FW",
-	"IeNmZ/218ZL6qX8B7gittvBE6lJ/MDySIbA92yluwrXZHFeW/ptX5Khd4z07S3ngwCzl8KL1jlI2WIYj",
-	"nqpZEshrU0DxTtFU+rLbPnz7rtc6vG6enXXsX/3rChgCO1xd8gGqw2KgG1J7DKDn+gKycM+gbQ+JhlTG",
-	"UJGrhY1J032AMJitsWWNtsCdcTmlbFIAEsmL6vsrq1iV1UXZZEBYOOd02RkOnjw+RdBvzjwTpNpQhmVm",
-	"cHIkR5gBoymYCQ/U+W6pGdpn97v79eh5HvPbU6XUy2sqUvOYv081So1MHYSV3Ubd7qJGq9U6t+QopiHR",
-	"I0+9Wx10rG+y8l5f5jEKkkjGODCzd19LBYr4pVoyoZO2Q4T1EkzpZAonkeocQBrbkUSRNmGVXR+ozbjk",
-	"sZA7agUjIi0umb7ZiIeicuFflG9Fs4Q1uplemdLxxlrlPOYrdMr0G7ekUTogboyuKOVUXAAwjf3M2CD4",
-	"22oGXdS500EPNdSbbdKtlvGM+Z6/BPsOq/Mdh2iOY7lQ9htYd8B3Woh0Jh0UQNHgcSKnuzpLLjDc6oxx",
-	"hj7FQj55dXpHIDHCEUHN9P1/91eoZwaVr71ao/40NpV3g1FaejeoX+HIx1oTBxGhZV2pQHaOFwaPDEoV",
-	"UdMyqOyLQm32TrkcsgpPouufSWbTV8uKL0w2sBECSsSlTWULSmktx1Huqxtww4KSa/tYOwwybXmbtkpe",
-	"zYUE0TspZTSY8iQW3soPfRMiLBRGvmeSCJ6CFVHaViJIhlaB5omYmo7dhAGe4SWOwxZK5sBRNCZzARN8",
-	"3ztMRUrhQJ/ZIRbLKC407SXSIvsY/CGAtwsCfoxnNFoYppLKkhn00WDmjNlvqVMfHJ0xLW+NwBgu7JfS",
-	"OMuIM5HMCKKyZWQzZ2mn8jsC8UuGQhJCeyHnsZArHahzxmzKSq/bLRzRXndLUji/hpwlArgfzipLl/nU",
-	"TuBpYIqfqGdLb4yJbmBYRUafAZ2AVA/V6c/tlcTnxBAxvKUF8oqyhCdCWQ9DPDrXbjWBRnjeQXa9DvKu",
-	"UrfunSfDiLhLdf/jHGB3t9PN1EnddaM0Kb9ogD5SskhvekuzorYA6CBX7wC/ZIV+uRhbeq0UM6XSVwTz",
-	"yjTJq3xE0hkZfM1Z1VnRMujp8YtjiOCgr0HXTd296miCNTtKpDoXVO7kqznenD7Mi91jQbGiEzaZYlrD",
-	"3lS6//nt6cP69TU1Yrj5ferE7ujeswKo53pDFdDZvI2VQHjHCjXQ+c4tKYJgKmzLPjF2R8rgm4Joq6X4",
-	"geCG5gN001rLW/X4FV605zGXfMSj1F/VDOBNwc76nis9hHOyqHATIbgh81mdk4XrHdJEk/mIdGrcJm4i",
-	"PZB5HadZM5hTgC3QDFytid9rVtNnpj9d6Zty36/OMhZEO6SCd+mT17vaM9WZT+dQJqCtAdCGBZrwKhhl",
-	"vHAdU6udUsV0x1SsVGjErYp4uMcZX7KmXP90OZadc6RXxMBK4eblgTvX2+zTalfo334fRRVvWBGdLMlf",
-	"T9jaH4n1h5d96u9KdW65duZTc4o8xSVu94wVD77ff1523la7uitdz14/6gpv5QpLdYm7sBDvy8c+CxI7",
-	"r73kvDmum8+XUGPzT7bVsLoqaWWlRbpRismb189SoatVJXCL1I4WOR+9OXruDTJS0knUykMpJeB+SEz5",
-	"kJjynhNTasLq3SyXRLe4c1JJzEvT42JjHkq7H/FQKfft/nVgkTb9bEBM+TzHBWLCyKXv/H/IP/mQf/Id",
-	"yD9xxRAETz/6Usym4dtv1B/Tmei8rRJJvkSVpVkmGzctWz8Z5aayW7/r5mJ7ndyVyjGjU/AZmsQWzowZ",
-	"rVGglVjVGMmdM/bagEBbBI2YCB5dmBAvmsf0AkuSJvNBu3eDwzxcoOD42bOXXwxevX760+PTx4OXb04/",
-	"efnmxaOg4KWtkR9z00Vzs2k+5LRsnNOyOonks+fHD9snnx33D+4Vk1tyKS3GkUHYKF7MIc2hWPlVMN0v",
-	"p4KMBnvnvzrUTRhWlHr1D+6tmNGHnJgPOTEfcmL+kHJivE0S9uu87EMuyXvLJdlcO9x20smtthb4Y8j5",
-	"uHHahrf9xsoD6027yOVApO/6uL9ymz5kR3zIjviQHVGVHbFeA5oPqRMfUic+pE5sW++pzLFwcUPqi8/v",
-	"UvLDksB/LvPhZq6D++HeuDvqDw/xx2R/fK+3qffgQ6pEzVSJcthWSbNnlJ17cAMAZomLqiadMYFkXRyl",
-	"jk0h1bzS5653s8TuTqeTFcnjUB1XZNl0IaM3AzdJ5LQwwzKOERZkucPo+Gm26oY7RpSdH5lPKwWPhShQ",
-	"o+Qx/Rr42xH6RGMfaaB+NZBTJb4NUn9+uHqWuyIa7I9OD+c/6c9+Ed///OqL3nD3ord+U9Jeu9+/cVPS",
-	"ciOlvW30/SsiGHvm7MWUrYCceK5lkt2IGQbVPaUSXaCiVXp4hbcnflsx1Zs2pVRSpD3kstq6rdBKXNPW",
-	"kpZunTBXZEUZApT0By6sopaJpViu38pdjbxkZKOnMelezRII/XzFDI/B9QUaLxESLNd0omaL1pjlRjPc",
-	"rLlLApkoWz5m0JS13IK2169ZbwJBtCo5BRqbrqoJU1BStdB39CHJO0b6G7RqcoCJ7UjS49lyOH6e6os0",
-	"kluGIgFW9apNOXWOAea26e0yAVWzuesSGVZLwtwwnvVe2LAnG6qaGy7vX768ScearHM9m7TAV2vwwvUQ",
-	"6Up8bZV7Za23Owd56Ylcv8upffPS0+DHRl2v61ym+60CEdWvWzqgbeX9fbsH1pNoRy51ttDCA+5V80D/",
-	"cRxg/9rB5Qeo3auCDq1x3Nu9DfSWdQaw/sc3UUkq7S/XxVp5gN5txcvkcWpCNCPv27ZlIFlWoNCojjq+",
-	"QeOCFxTPlWmldGDtZ2+dsTmJs1Y6TQzOAj5GwbJEw0A7mlLk1sWc7DxAwd3AOpPAg33G+Dh9tc5siaiQ",
-	"JMw8xMG7s8bds8YR6nW710EHvdbwjyG6nPKIlDo13jVEMCFw+I763a4+SO76O9a/2b48FuEMz7/UZ+Ot",
-	"3h+1u7Dzzzmjksee1vs5ONs1+9XejhW5Rgxpwy67ZSRbJyGgW9l4BXwMK6Z7eLR3M8UKvhRhSdhoMZjl",
-	"B9e736/dJWZGhCg2a23w80bVJzNuYqMGCTtn/JKBftxoNUL171zoAH72CxZf0ZKOgkFwyiA0oxlUfVGh",
-	"0bt1hkMHPVbcQDt05JQwDccqoEaaSojexgRHOnMaR0gxvYgAjlwTCxS8enli8i7sod59R8PrNOS2+84e",
-	"evWrJEIGKOREtHT1udMy0Wb2WJ6km7JSgZJ52tiKObkZHfR4NpeLlnmHehJuA1TY3MzvCOMNz0t0V/7W",
-	"wiPW3iVvkk0yjOjI48Wf8kuGsEROegrcums60tbKib8Fw3aJnegwKUtf3p40Zs5uxxuXtsuHq3BWyud8",
-	"TUPR5bUbGYtrsOPlkeucCx8kUqmL7npI3+YdwB/z3DILdN7bz2c+eFlpyh+qyH5lz8olx2A97dE9I+us",
-	"kd9ocvZuJXFsxXbKSfYb2E/ue7ZkQ90GHW9EuLkY6R8Cpa4mzfIGJ8NUAjyJsfbQrsGU5hFmN93JAjXa",
-	"V/ro8ZT6+mKCnWBsAoCMoSEBcXwJF1hqN1BxhCAqin7zL/+5UtLhv+OY5BrWqL91QaEtRs3rNvpCaR/e",
-	"CBKbyqLauvTet6dLb6Qfz2PKYyoXq5vP1nVA1XEJZ77gnLRPB5NbIR/ZOFuzTdG7QbtrZ/1SudLNww4U",
-	"zeacsd/Ntya+XY+fd91XrO82pJd7kjaXXc5bakquAmvz0frBhvtT5HH23ZUD34RMK2F6TySOobGFuSOD",
-	"TVOGR1AsnwqQ0OXSO9tLdfXSLBRf5nnakA9/lPegpp/TdxfyLfa9RQQmNyP35hGPYzKS7SmPBWkPwQ27",
-	"WJ3SUXRq+mR5zKOVbTMKHSfUJr9Wj9X21nlekEUTqzJ8uutk+CgaKKslQ+jl4azIXj+3IHv5eg/djKrb",
-	"Phx02m8/+t5KYy79qLNvVafilfFa3IS5eJbRF4SfFx0kfn6OJ2Qg6Nf5W/v+DLpSo/PeBvIQppg1N59r",
-	"2zQbR9XSbUl5r2Qx1p9tboC8Zac2fHuMpF2+Vl5rM4pBSCIdCl+SFsERDkPUZGSCJb0g6oeQhMlI7nTQ",
-	"C6cuUfKJBicEV1BgeWXdaMG2ppbyTF9PtHyPhDTbsKotGo7oiPyoOmCluGu+i/OXv/zR2Zl4+9GP7D+8",
-	"UatJzJO5N4/gOb8gaRK69tdTgeB+1AzA5QR/CAvVhNW4dZINXMgv94o4qe/AZqLBt4D2ups5uPPATZs3",
-	"VQQCkWJDHa+AaQuJ55D0vQU5A6bRspBg2ubbDBZgdcE72oQG++AzBfMI2uWkSf8wzQ4yKCkoUM8F1rkq",
-	"hQZQ1XHGo3TXLnCUEMi+ldxgSDn98k3rRdOytVi52+/2P253e+3uNhIOvgPil67uEw626xJRvUbxmc+S",
-	"L4zvmDGesBGZESZ9yZMhJWy07qq5Lz22rzDwHKSqslSSK4maz3F8HvJLVsgWVTfYxOCYCKWnCoQl6vaP",
-	"ul1odAUYLUOeKAtfF4J2Nspa7G0Ubwr950x7ynUvBzgLUJHQdPPLCCtgyGRDOdx+rmM9812v75IZjWM+",
-	"807IFPZXzai/hRlJKqOC6vkcq8EzMFk4QydYJnEIdc/lzLdVUYfeVqIOepAZxbtrmtFLKztg60UJ6py3",
-	"cjExjiLb8otCI6S0XUdT0AkjkOgJVCl3WigAuBmoMNFX25RpCJoWCqA9iL6Y7xTiOshwFBmvDKTlwSN5",
-	"F5m+o3xIq6e3Db/BMha4uR+h8NbHccxjP6cj6hIa8hByCUxmMGZ4AkNAx6+eoqb21rYQTuS0pde4Bau/",
-	"c4QwEsmcxILY8tMzFuuOwdaBefzq6R0NAxQSiWl01jhC784a8GH177NGp9M5a1xfK3rA83IugX4MfFo8",
-	"1NzhAkc0HJh0FXW3nmBqmClhnq7UdandcfbGNbYGFvGRfrK4E+aFdbfiUfr9gs8O5ufB1ZaKC7XQDI+m",
-	"lJF2THCofoFWYlrTMzE/NCRCqUpUGgAxzCakgx7DvkKDL8wWZ8xWvcH+2kp8sBGoMKkf0Oung54YQQcr",
-	"LNAIx/FCF+3pgqeQQLIywaPpGbN1M6ZSE7azBV5tecnRjMcEnVMWiiNwcKdYceZ2GJ7VxoYRH50LhHXN",
-	"aMsE1N2Ac/pIE/o4mAsDXV+g9SNTXLCj35oL1ceA9WLaoep0+TuaZoiQnTN2xr5B+iXoGzPNb87YN+12",
-	"G/6/urzf7aJvUFCgxgA1hxiw+fGMSLWu5nwpNmbv/UpwFii2xkQyn/NYsdcZCSkeKPoJnDtNFNv5Ra3Y",
-	"IImjAFgfGE0DxuXA2HzqZ93EdBBSAdEm9RPUSLOJhv1zX2c/aJAzBnjILwhgw4Gu7F4ClDcozkovGUHt",
-	"e8peKj6FmthRn2DN0IzMhiRGPJGGegUK+ShRLIiEKFZEbNIZdMBJMRRY4WCnsIp2Fwo/W3gL9buGT7PH",
-	"N/tF7fLALIv61do8A8qMmaR+lVzOi3edk4X7kxAc9o0UfwwJo8Q8ZaBm6IQpDSF3q7v3sF4MvTxO5BQY",
-	"cFpRo/v8IpPW0rIAbMCZQyM60YInsdhBhl57il4TZl+Tpww8p4NzsnAH4PyU3pV2Zk8Xw13JVatjR9LX",
-	"J0ck4zEdUbUS1jfRKvwODpn0uT313JjHQxqGegjgBHYpXdk1uTEByRePCJ0Xf8lu0wiZsGlTHBM9Z80w",
-	"nF/db+pfzA7AwQT0SmBiJAyARUHrGM3t9KG2es1glkjzGlPt745+JOKx+/GUKgGXLz8KwQc5GIJRxM1T",
-	"jgE3kJwPIn4JL7dgiulr7ELvq4VWizHmCSusT/qTnnbup5iEZDbXXy+dJxcnx9Bt+sED9UHd8jy3M/b6",
-	"obo+4mwcUX0QBZHJfGCypfQsQxJRKJ5XLwgJ1jttGmAMJDZUWxyjXdri785+Fi+5y168pv4mM7N76QJz",
-	"RsqL4Hwhf2GOs8PSA6JXIkRvHYaW4Ppav6+P9DzmI6UBDCPNYGHRU/YK+VsAByIN1zDibweGr9Q1mzE6",
-	"MAc9Y4vOD1mB4iAmSsEB2nbEsnmv7nKaZqU6hY3qgzbRFHbJ1NK6K2CIwF1ie0mjQcEyAPiT59qMihmW",
-	"o6l7CXxQCcMXmII9V7oGDZvg2DoMNj11DgdO82/tRNXS5tmyogHLcftAtbESBbq0XBNM+veAXI0ICR0m",
-	"YiETyNUUJ0K67EU/EStVyzAZ4wobDBOx0NyXD2aYLQZYSkWSwpDJgdVUpFKPowA1tT/Y5ntD+a65UxOU",
-	"1aZA7QsyKoG+/GNMHY5j/rLP7xkZ464144P0b5uiXJTQhv4yuivtl+7UWLWPRapRp8AgZmnIXH2D7sNN",
-	"NVaMGrNjI5btipwkdv5W+psyJ73qW+E5yNQrKm9gg5Z0t7T/fDoNcA47mpvzKvOpCr3NuVJQwEyuoUdr",
-	"c66Un/EoWfBrpkw4YzWKgzPa7JeyJgG3lVWB4s+2OC4V/zbNwlmsnPC32ZWFJc6L/txNWvJb1POc4E9/",
-	"dL6WE/sAJ58TSSmivdEDNJ69lpW5z9pfCvJU3VMSiNqRA1IQ9rgg8RqtRl5SwCY54sEUJZa4HFQd+iRB",
-	"Ye/N1cKvVr9Wb3G4Xe7PlNkVUeVTXpcuQY7VqRG7nM4myzKIJuZZVTYLh1NpOrVMA3ahzI/SvgEO9ZTt",
-	"Aifim5kFOrY5L9zjqL1qXkWbwPymTQL7BufbmWbo9Clwrrt6oTuqvFpovuLRChs5r75VCtXa5vQlWFCv",
-	"Sue5ktKRV4/yXHGGWaVFub0OnNtzilW6VRnJlkShWYmUIkpCJts2UfjZo/boXLuSGuP0HChZdqV+BFlB",
-	"glcpLP2udELnx4K+U76Saklue4S8lHSuFHWk4iXIMMw5TMviMu88zRfzOBEKvzfyGE2TGWaZc8u4tFpI",
-	"4DGEuMWUX1o8OB/Khdf754u9pWqP3ydq1WYaoibEE6l2HgU/a7/Wl9pPwwBNCQ5JvNNC85jouCHT0Gax",
-	"8ZblR9ft/fjRvZ/f/2L/Z73P9l58/JP+64PTw592f/H5w5VufMvawD9Yw8n4Iomin4Lc9s7vxycvX+hI",
-	"qI5zaqfKq6dor9MFkDfGNeyA+g543gIbCQkQns8jSnT41Xob8RkLjB9JcISRvRsBLiBhI2I7+EjCUIDZ",
-	"4uX4CH2pXXXgTISBa3ddC6XDf2vRk7WCpl77tjIqU7kaoLkbGP3jMCQVu54W6lldn7Mhx3FI2QRh9Rhq",
-	"AsTKSElSWJWYjGMipkjjkCFBcERC28FaEauOHBbCmGmxTnVCirnnjkA0H6/v9WumvGrW5P9CasNIZ9ZK",
-	"4WMTgSTPUy2fE4a91TtahC9fy684ZcZIMuWNc84j1ITMHfSbX/9bB83P4tJZu5HHGiWL5aM6UMSkqxlt",
-	"GVMdIKbCiXJ2wVmudFJv61KVq0n5G6AXSQlibyQ80iA5Tt7DMOaXJsEkSOIo6KDiZrGs/8IZU7c5DRxo",
-	"AMtpHfsG3mKIR+ctdDmlo6mtKzNtNp0RqefUYl9OCTtjytBSSiAPiS4SjROibKl0ILqnKUM8kW0+bg/1",
-	"SdADaSGRjKYIC3TM5DTmczraaekwn87HgBQabPz2gfrPn2gv546aN3waUWZ4PLnS8QsU80SSDgqMQzSb",
-	"CZVnTI2HMhTYHBPKAmQqJloQAG6h4SLL37mccrsHiErNX/InNHuRDzQOXowiMoaopR1K2Q9QQLSrh2WS",
-	"rf2Ko6sjpyAI1VKaBVMTbMEM4UUQWq1azVrgZS6BVXUIkblxQeKOHZcfhErRZ77Vz5zuqqFnJY0Ahb9r",
-	"KbhW/w9tovu5kbsvxv0KcWZolJuIYorAL6668/s/X/I/dQDUKhG07FrdEQXH0ZvXz1o6wAb5TIbYseES",
-	"rz5/+FhxvigiahObJ/2DeztLUL40484aC+ymhvoPRxHY0zT8AZ7PB3PDMpT07d8D3Tv9zA8eHz4n0ZTj",
-	"/svLi0/jx89PfzxJHn6GOfm8J++/ef3FMHny4xMhL9uj577njb75AzVYfd2lqB/AgL+/d/z9/qff739a",
-	"pIvv9z/Fc/r9/qeKNtQfhjq+3/8UZvT9/qeWQuy7xZwzQcA18gNoOgO/A0LiD9SC0PCjeczHNCIfgf7/",
-	"ER+PI8rACCRCmNvVwv9gTSK43ztc2UlP+32sLyl3tnJHv+WyoLqi6CEPyWNzxFemzBY1b2AiMIIwxyyb",
-	"GSjAMrbvUXOqeVjZW6rz8ZSC7QgEC+GfCpI7As3xhBjW1wR5aA7JGTMg+sCWeSIf6IjvkKsxxwRN6IUO",
-	"AC90jTaexIQUe5w3jocPe/29q8XXf7Lm5utWX6sAY6sZlD3rBkwvv0JDopYhdSptnVUViLSujfEqwsyT",
-	"wbA0pa0PuZNrp7TlFiwH3hvzLB90zGPbKdz7EgO0OoAbStvwCC+03IL00wgL9UadWUbQJMZMKiUI2lHh",
-	"yCB3TMnMSt44YdD+Q5nKO6WWDCvqmd1xvNSOBPVe3WKriZG11nWjrRFmSEgaRYrgYWT60BYVZYP8wUNS",
-	"ry/cRtl5GiZ202wnRUPPAGumFqSg2u4ZZ3IaedPpwHnra05Ilf2pTfisKZxFxwfk/OZIDbPQYP6wptKW",
-	"YtdVJ+ynaPbQyG9OYr1xngqDep+sk7vrWWubzrs88XCjU7oE7gAGWzyAdtnstuVPeQ7yQJPYjZISM0Jb",
-	"VzI6YMtYn7+hmrBoaaBydSgtIHYTSxQRLDSmBx9bP5JoWQ+BkpkjziztecVmetWPT+RUQq5GTqnALgnu",
-	"Bi0ELfvwSBocE7VXEJslY3p1F2CDgrtzHMu7BWzWu8tLAHrV/jaxDmJcrfkZAPibL1QVRvixC9GNmsGh",
-	"QfOe7nVnwY5VWwTR4JKzSrzvnRYaEnlJCEM9TQZ7vXA1jrazriuVSxseNFOpeSj8xemOC0cYsr9jWz6m",
-	"xepNf1X6zhbK0gsDPZFYirKuocRzdeL02ghyugBouFiTr8LgnqhnPwGxdaP0X3jZa37pk4eSV1fSrz1Z",
-	"+XX+ZcW+AstpDVYeRgRvctauVT8pGeYK6bAedexTCNOYlgNNk4i53+3qPNAhvyA7SucZRVgIj481UUfG",
-	"U1Gs39KDt+x394rd8+vgGoDt7NHboMxu/+pqZbGXB3bPjZhWDrt/uMGrdTyiargHheHWVD5KRaH1ICFs",
-	"pLZyigfdfgsySNT2HHT3deu5NLdIh+50ZmPqYR7xJAp12GVn7fUpkLUtUC1EsE1bRrPzzjzS5a1L7ZZN",
-	"eBluSGeECSVnYmXggtmq7gft3mWquppkypPYgY9ywvIC1K1zssjz2ooiFN84n2lIqfI4XxAcEyHbMWbn",
-	"SvFRajONdAr4jEYRNY5XU4UDRjjjcIzRJdYVOqFH7ZkfdPPoNvu1EGPnhwd5nQJU9jrPHebpt1fnuSIe",
-	"wgG0DTw8aOgX1iWC11rRKOh9eDQlA6jfHPRMWoxY2RLWw56c9xzMbvie0Pf8fl0bRXfiKUB613syRcDz",
-	"DaDXrzsCkgqXdUWwEUvXrcaYxkLqYQw2E+f2MF3rM+k9+3DQj8CFEYR4ob2+gTrigUbpTEbnRGrXdSyt",
-	"MWv0ahK6zYUiPsLRGVO/tFDw85///Oft58/bjx6dfvbZ0fPnRycnwc4D/SFdCpA1bzQ/O4l4ipWYsZyT",
-	"RaCLJWiImrqdgLpdS+hLKqc8AcNnx1M2W9RT/KiNLkbkDRZ5HvPZXHpJ9353iya9AZVv6mCHKIQh+/s1",
-	"PxUTLDijbOIb8f1aLykwJp1mZxth5ZfDd7iKp72Ki7QquJRnDpl1b85gbn9Lp6om60zEQ6XveQza/tVV",
-	"YNvKGZ0RMhiVyrjTQsG+um5TdoeLNExqLbhUx8DCyS65IxAgzrRQcKBeoBUQVxT3r64arcY+/O/B1VVe",
-	"4B7AzysFroNm5tHTmPU+8rF1QEA3anU0Pe6DVe7Xe9vtg6Lr4Q9uDuW1X+usnFPma0zLyGWAmozr5VF6",
-	"hnHH6vR2cNkGqAkVa5La9l4aGgDNuCIanugy0/kkxqFOoZ/SidKR1QOtfC2x2XxGLoH24f2gF8LDeSLQ",
-	"N/lREapSQGAaWoMCf6G0v6mphQTCAKuV3RpqkBrE2m7WcquOdTyXOr/ZxeUFp7VNbkqTzgq1ueYeX1Al",
-	"qw7fEr3fyLnq84PazXZXPHWLmgUxxF2ozXa7fViOugI3roT5gCfkGZ9UsBZTh6f43apUpaVndTWxmQTw",
-	"4ss+3uhllepywfWvlCUNbZ7JwDQPDfhor620LHMHgvei5sMIJ2EmFQqBgRtq4msP8aCtMSRua5DhmoOL",
-	"CQ6z2JhTkeuOb5PB1AdZrUEhS22Iw3tbA7FchZBeHYicebvDO0Z0usZpHZfJ5GFhGirWGOPuYt93+tTl",
-	"Io4mQz83k92L3u5oiuVutl7e6GnZDCp6cIAGke5aOKszC3glGi4kyU8m7zuQSJNXUeL163kIiuiXvXpu",
-	"s4rAyWna5z5TEhEW59r978M+98cpCwZK/iNP2TyRJmLU0ocpVIaVQJSNoiQspAD0e1u2aErR6w2NGD8r",
-	"KZ1LaOsmUfoGZVBRdq61NyyKVfu63qSICtZdqy1bsefeOpnZFnppSZLeZ6enryx2gEMnMRkRelHcPT9g",
-	"WuYorQFdb+pfVtIspMZDonq6ns18d4AZns/VFvCx9Q7YzoHpaYzJiMdh8TRaIOl+t78PjLFb0elta/i6",
-	"zl66YLuOllFA3s1l/FqvaWHxHC6Z7sG3bkG79JaXHiW2vKlyaDEqi8FPyLfiY5QAtEjEJ6KFGLlUTBy+",
-	"3EGvsBAoYORKDkZJLHgcqDMb2H/bjnvqBnib6WdourpHWOify7rnDQEyjdLrSyvJxprnAnu93mrIpwpo",
-	"S/eltdadeAtgUrcEWPdIM2ddzaMDAuZIVKJUOmCXFrDS1WGq0LfVmeyX2l7u9y1MnY0pWNS5BoYuTPmu",
-	"hUe9/kHXBWTVUI2N69p4nK/JDFOQAe780HO8QGMcRUhEdDKVUHYS8Uv0NYm5wYth7TFcM84fQaSMSD38",
-	"zvfVBsgPgXma5f/ncTBzwGysmKHsA8FcCVZWjXDpjMLAWpY/voEOvgGrvxleZDZqckHiMvDbFuEbix1i",
-	"82N84tjVmatYcDTGeTVxv96ifHfQIpckiqRZwytTRAwKYVDY6+CBgfgcSxJf4jgUW8glgbraynTLL6Ya",
-	"HzfFUBV0wtqUKa1eGOCA05enr8rlDJU1EwWszMKCxdAiSl1E3d/8+i/2AVvi5OSlWxYgnZtGEaazrKzm",
-	"GWXJVSfkd0RLaWvK4IK6qZLxvxaCttN/t9o80Hq6h4Y136/ZqbfsbtRSolZCoYO7DSfCaYybYQYsbaS7",
-	"rn5kzpAHvzCcURYYqDxN+8aZ9sDGzaBCUnMAqjuCOXfTGADMzskiR+RG0Gp/59ticWuNcIJzaj0KRqCh",
-	"hvQxVaQOkfvy0NKqwES6U3NR06iJ/Z2x5n53b+cBwijIwDd0r0PMECMUDpj6mPoWMzFD97UtW+RCY1gQ",
-	"9ecZS0GLheRz64DP1YNmaoitk0/rmvPeY3tbmcQEGSUxlYsTtXxGPYE+9cfeFKLjcjGiZRg//uIU8RgA",
-	"9c7JAjUDcd6GFv1qe2F3gE/Ay7OhTKWc613k55TU/6heG6Qf6wAiAqA5qz9t5u1Rw5b2DMz92XfxnH5O",
-	"Fo3ra+gzNOaer2afVF8yLhqzY0e224JoWfNROJuYhdOMbGiZ9nB6ZyHjV7RMQqF6LDMwOkgtAmESqkIV",
-	"yyvltadt7ZylP2PNIFeMeYQ+gaVGushY3WLAAHU7u6C4NoFZzKqiU7Ox1R9K9xs91ygE6kWmRt5BQBLW",
-	"zbXf7alDA9fPGOOsnZ+mhWXc7+51ECSx67XSunGFNfAAzc2dMeSZnzHwxSl7C+zKDnpj9yY3pJigDDz8",
-	"CNlKKgv4GEyxGGQP6JwAfMZm2vklMY1s3TN4FNI79Xk1MLmN1L6BmaolbbQaFyQWmuS6nV6nq04D1K7N",
-	"qTLKOt3OHkSF5BROJxQLYgclFX6dEF+b/ShCuTtbUOLUSqGw1CTUyQwTU7ftWLYNGIUm/qchnMIC8KsS",
-	"LmaV1Lf73a5J4Law0lApP4I37AJgkCv2UsP2SxfZ2oDQpi/ZGGvab/Xl0/pTpOgqlGelv/dyMbaqpFO7",
-	"wdXgx27JgX9A12+vDaPENwDNha0BtubRVF1i6ChC2+/2qr6Vbu7uGxfjCB7aW/3QpylI0XWrcVDniTcO",
-	"9oYrmoBEXKH05dvr1rucxPjy7fXbVkMksxmOF42jhloEg+XrzlltFJ4IkJy5E6RWfm46hPsgtk1pvqVT",
-	"dDmlEUGMXyIKCkTwZUojLWTIaidATYOnP+SJMs8Uk1Ene+eBxkck0LbHdPWBphaACr386JkmQ6lm9wkP",
-	"F+udu1s4bStP0haOUO3D4a7WF4qn6+OQKdPKpL0uca/et76Kv488awscqw63Msyqu5qLfIJDg1HzHvnb",
-	"fq/GE6ecPwNAMvVAv7/6gRwh66qWb4GXvkqGERVQ+lyTl163PFoK9GzW/DUivjrgpxLqPOdzgmMnaKqx",
-	"142STGLTe9laQ0tZ5SP9pdJJ3/dUvxJTW/zdJjM99OVPvODyUwDP+xZoRS/jGqSiFFuLEw7f8w01uyV3",
-	"JJ6GDfX1eeIR2xrvfUxJFGowLNOs30rkIOWPwW5geGqARhHBoMDPHthWOI6gpkLL553lVGeadm1HQNt+",
-	"DSuEi2LbCQvxIidmOhVMXmf8SW6euXXJ2v32pr+WSGVJFPkEqP69zkouEZmHH0TmzXjZH7KMfa350wYy",
-	"1jif2tq9tFLIAsAanhHbpC2f/qBzHkTwACCSAHUD4FTghGlzijIhgfQrJbBp3/pcveqDBH7flHQi+RwK",
-	"AQC1zyS+cIYwygrkLE1Zx+UGctjd5GVy+CWLFibZjUShSJEiNV09qKA/NOZRBDWAKCa6MB/QdrZDlDcX",
-	"0GnWjHEzu8k/3fvt7r36TN4zsNuQqW5qaa9+TsRe6klPs/n8Aq7vCLjWba1PldSzcIhAPX9wYq97uPoB",
-	"d5UeWnDsTWTm+xd8II14jGIyw/OMTSGbkOZhVktkn25E2p4lkaTziJLY9Y5XswSoS36ePrRl93aWd9Jr",
-	"NbKhDeYkntHIlnSu4f4tDPeEyFpH445AzsIAKqTOdqEfxO42HM64tNx6eV1qfK/S16iVOTVPnxb0d39V",
-	"HtyRmgE2GUTQUDJVH+AvO7vh4ozpAjzExxbrR06JMHW8AtEs5yfwEHyAdlGv2+1C2a6Avmgt+AqfnzEb",
-	"aIXRAWCQ+axvyKgZ8pHYnXFGFp1ZiP7b36DsXIidDjrF50QgMh6TkTxj1RoDhOlqMwh14m6gP3wLrGHL",
-	"+sQH5vb7ZAm/dyOE3IAZFqU7pEaskuI64VmL7QIvLSGtxLZTJ5qTmPIQNaGuRNALsvPAhuNQfx9NeRIL",
-	"NCRjHhMUQMpekKaa/Coh8SLLNBFUJ19lNL4VVCa10gXPZlb7ZIdPrsrDZ/yyaqgwkVVDXR9TSZHAtphK",
-	"0Vwp17JZEAzdzeKon85Ow/62Z5iyUumCBUAwyX4aoiADZwN4DpGMTJOWo17vPtA11c7Iim3Uy1mxdOva",
-	"ORkde3ieaWKq7wQOR0PTFZJKYXKIDDSGpo3vOOd733zpIY6iPBihzhyakzjlVvwCANr1+tXiUCtNjG1n",
-	"y5hCHpN6vddqDLEg0FTLgcCeUxcB+6LXqG/19yBjdqAznm3asTay1EoYa35GGW20rGPgbeUBpFzvVq/r",
-	"q5+wGai2y0Kle8EZ4yWhk6lsHPXW0Crcrah5tP7gE2RS+q0ySkxGjJeob56HUpNqt0J4eTJbl2rMXG8l",
-	"jSR/mLt/xId5zU1ZYRV855X+Om693ydXnj4kqwINRdm5KxZsBHBw3vS7Y3EuoLe6EyXI8BB5DIqP9lJE",
-	"iqU1gyePT9E7e4aud21EAbQk46qgUpwxTbRpgvaOToaVPNZdQwAJTL0LRms8jGqsu/OYXFByadrT2Hnc",
-	"MehLZ8wkeoccyoVNyxFT7/Pq5YnnjYpFLIIlLogTtUY34LSZOq22o7e21DwhERnBjtyuL6Gg9ps+aQ2H",
-	"Ye33Ww1+bj68/jwWbPSaiCSqdCnEcNVVCP/QMs/eN1v4lMjRtPIIZ0e3JrsoB7i9J+ZD4PnbSv3KmpOx",
-	"EJl+ccBhq7TMZZbTE3Jzw+mDufTHqmF9x0/Ma4LDW8rL2Dwlo4OO0xNsQU0xUicGvXn9DDWVCpVWMZkT",
-	"opSlM0ZnBpomq3kThKAAAjS6J3HbXurMwmAHjTBTKtKQIFOebNQkKqEJJ2c678M0zgNK193LJ/RCa2nO",
-	"yPQr4NeERUQIfat5TBApdJehRASKLZFovEThunmKSHp004rMtV2Bt5cN8ofAEt2e53WZ4uHtM0Vdu58G",
-	"XCfkjzMf5SaGq8nbrE/OIZEGW0RjUpX6vVtDQhCZi2TfEcgSvg3zABuhbIKo1Px9k1RdQM9eRSimz7Bl",
-	"YNA5mMoyU+x8K8a8NlvXNeYhBSdV+Krc4qYV8bbd4g6+ps7YLkWRuNrZgQnYmHtqcDSn/bkmtMbdu3fv",
-	"7l39/OuGjkAlMbG8tN9q5EuFLYKKGsR+qxFhIaFNvI87pUCKaVexawCyGOS6InVTRikJnrXPyaINwE10",
-	"dG5+V2LtkpF4kAKO6cmW9UmDraXRt/STEAATwk4IgmJ5Rn5bPnqXLqoS3FPdQrvo0cNCEbeuwY6JTGL2",
-	"wajbblrTHa8xl/50Y23V6wE8zZXTIyoQYaN4MQdNU0INCGoePz5p9w/utZ88fK4deUUyaPlZ0M2DGO5B",
-	"b4jz9jzmX7Uf/+z4+atnj7vO/xluUT64656O24xFfCc4aHctDqrH8B3ilzfklmtSwwo++SHz6T0zzOMw",
-	"hCIeAx8E8NVlFcphmctVqF1tVEN8ZOuc9ZMk+v/Ye9flNnIsf/BVsNztMNmdpElKsi0qKv6rsuviLlfZ",
-	"ZctT0z2sZYKZEIlSEuAkQNHsnor4f9zPGxsxb7D7HjtvMk+ygXOATCSZyYso+qJidESXlcwLrr9zcC6/",
-	"c0PwAz1HlmDbbQOMhjJeQCynPedzAS4UnVKhaIQlAWmSEEeTF6BrxYPrFaxukUtL66J96jT7BSfWS07m",
-	"dsG/xAHZJ7syU0//7V7ge/uXnNKvo5KXdGu760h2GA4hBexUAOB/btr1H1s23HGVrPd4LW/Bo8j4BCJj",
-	"QsXC45GUvhsFA9TvJD2kGe3H2ZAfRoy84jfM1uN5pHwXt7lS2ZYwsOSSWdzdNVbXWqYdi8aSR6yXsYFB",
-	"cGNOFVksFQ8m6jc/PP+GvOuePcGjAM2L5AMPD9Lvc7VEqmZa02lbNhaFzn33nazOv5mbvsjjAsq6GNEk",
-	"GdLoJkRy8WrmOqxnn3EjJlTEClIUwsfwUDar/wNe/BWNYxb3Z+1290mOvV918ErO7v1Vpxs2AiLTALmB",
-	"wylVmgF9dki46gtATLRQypgZ+Q53GPGupT+Ba1cV+4D2TRsHIdi8LzLWRJZIMVKu0IGb4roa05TFZCpl",
-	"grqCC8VUjCZGRxAxSdl1ytSYxc4ip8ds0RdIktoioZuTInFSMY9UL6ZsjQ7x2mzEy2xX7KFLeHLCyA9i",
-	"S5JQp5zviNdLDTuE6d+RzXJR6z1pt82J3a0OJ0vdYh/MUu75AyIplExYiwo9TuWUR+AWsGtexixb+FYU",
-	"mkH5+4f29Nnf1vyfkYEFr0MEI9iifBkw/geWHzUL/DzuRN2zNm2yJ51h8/Q0Pm8+e8bi5tn56WncOX/S",
-	"vT5jdp/ImH1lepX/OYjGNEmYGLGvvjn/kSVjSbuv57ffpt/8ePXX0ez591SyHzr62fu3vwxn3/31ndLz",
-	"ZvRj2fODCdNjGX9loAZ/90fuK+jRn04u/9T99k/db0tH70/db6GX8HvMzH/sGLr34VQPzIL+ytyC11Uk",
-	"p+wrmY7+dHKJYntg9bO/GET608nlNJXXPGHuTy6umdF43PNmer7aPDl3tX8X1jHNA4dKtI8CfGsJ/Ggu",
-	"hn2YyjlUeTsSWezpEHGgORBSD+S1WQyx5xeB+fIKnqcMYtfsjSAaM1HYr42YkWj92gH8Iz9Jgm3BzQ5n",
-	"Tymu+Wjm2uGLf1IPX1++v/p+cPn8+ev3P10N3rx9/S8vX3zz9p0RgCDcwrKeh61Pw8xAU01oHAMzg8CO",
-	"NodU5S7z/e0FRdl8GIXveaa5ULG0gYE0h8UYbbmtJpHrhH3hphhKFeb5pvm1gjrVy7WYukzJpcNWo4ea",
-	"q/8rKn4NUHvcoMQ5fy5oircs5decpY6+d0knAaWIGv1m2TriwmA2KBrfuMnYx8qM2/jdNPmQvP6a/f3n",
-	"n/82/Nu7J798eDd8ebmTvN0L0p/LmGXdOWQ0PNgUukGGW+aY7SbXdBf0SEtBv5+Qwg9eGtV6wwkZik+C",
-	"Dr6kcPryaQ+MtkzJA5zLHJz1ipjkiszEjZBzEWARTxYHhCYpo/GCQIVXMMhpspCzVF3Ymsl0RLk4kE/b",
-	"VTbjikxoci3TiWmS3cv2+AU/IjF0sNJ+Us/PXo2gL/zeBIQKCRzqy2cpIInGn3Llvx4WRjKEeszHgIq9",
-	"1mZh/Q1sHeGlNeodlrHM8OrCRaSG8mCn7Xaj59jBB1Dh90Brs7Rd2JKwtF9hkEsIz9IAfW1Y1WHvCBXH",
-	"kIMjWBxJEEDEVeIikZwlMbFBISmDQlsHHqtHaptGmP2HCbgXRKcLRJhPolt9a2BhvINyhTNMneXD1hbb",
-	"Xd/6Zy6x1oalWzlzDEv/+EG2E3nLPJ/cvUcuBJtJS601fg+eNFRAQ78CQeqTu0DiElTJrIx1+KQxrcU2",
-	"HCSm9Rj+tbXLyoudvd8AsPPeydmBQxoefoDtZ5/oaWNDN0DqDpLTtJPtF+WwMwqXmzYSIB/3QhMeKVfJ",
-	"tj40H4MyKSyGHTPT44C4vWQdGgZlYjkXOTtlX+RkUzYlKp1BPSGLHapHuMb0UYU61DpWKtuNtzBiR9D8",
-	"4mNmPy5kwkY76pT7VkTQfpDXkEY3hAuSSo2+jr3hUDP1OaDhOygqKgUjUECRJl7xcnRuI70SCd/RBRnz",
-	"VhgY5JpIpUnnCZEznRdyb1ijWV+UZAHb4zZXHurmaBA4f1D+pJwL820tI5mQ+uspE5cv4c3aa6IKnD92",
-	"wpSC4n4yJd+B94KMmDCoyp4jVkLDzTfev32FWasxnZpNM5zxJFZ9kdWjcPkaDeQkdmEJc/PtMZ1OmWBx",
-	"r1C0/ZHyK6Kj513zCbNVhfpiPpaJK/6flQK0f5uTOPugwb699FIwGbi+BX45s75QUTobDlncaJFfxlRn",
-	"hcnywnTY7sDmw1AoFYZd6bbbFyUikIEVPec0iLGpQuox5MvklI/moC0WtoZzXn6dqyyoMON6DgPCEsWW",
-	"VwaUILOMCpbWt1oUXjG1V0CgrRtfyErbFYFNGzKktMebvQQzzEWtV/ue/y+1AhNCQrURaYOJqvVOO92g",
-	"tPk5SUIuwLrt9t16tS56zCAVrB6zKWc6kpM/uj6+L3OigFM8SVkRbvU4lbPR+I5a986syJ+aEPnZYSlD",
-	"j0zIHy9l6LAcyLvSH68nPpbXZD2xsSP5AZe0R4l8d8Jj4vMdP1J9YXSb/BXrCY4vCLW9MXI54Uob5eO/",
-	"/rOzxHxcehjdyHz86UiPn33pnMdH/Ppjkh3fmebYCmrHkVBR0fe10QzkHPipUKn2oQ1NSD0SCjpBfzuc",
-	"SgyyQZ1pdUOuZRqQsFCfI4S7+iJj9VBw7MtOCnX27zOaYCyxQZmJOeSYg8VVee0WmqZ04ZR9A0lA6W6+",
-	"pC7IUOoxueVsrghN5nShCB2lbCP9+j3rHx+hGsqz7aqhmLvbtd2ZzPJR2QwUMC/ZIVqmMZ4FF2TOUoYR",
-	"LUelZz8MyA65ynMx43bMgwl4CnuHi9FBNKBy/sQ4xo1o0WIpIB/3MlQeLmJCkBGJZ5F35nrj3iqD7Z95",
-	"vboVN26zu2yyA+Zbf3YwdCzKdCzKBBpNest2KB7nVBk8I1WaFkDLPZgkN3+f/LrdLiqu1jeWYCrjcg3M",
-	"Cap15nFZlZY1OWvnXqVbPt1qG+56KFjPVw4D/kdhK7erK1+B9kJ17f7QWx0hZJ+nHHL4xlLlzL1ZPiAq",
-	"7nW06i8IxpXiRaCSg8rTQEY3afSsQM9zNo16DBKfSJGg8Vvh2V5m5gOfXE9I+277Wuv/RVmKpvPnYFFQ",
-	"SxYC+2qasvyQEUNNpnWWh8AIbhGzmJjuSEIJeh2wAMJMcF2mg8MavAeSlJVduvUO3G7r7bapPopI/0Lw",
-	"aKeBq5L1sDKPhOufinAdhr8MGIuCeYsK/D64JOxaexSg8I6LHDW5JjRBTwXiKost/gGEmV9sPHApqBwj",
-	"YT8ZQXPlctlQOuvKk0E8zqpLTake56wmPK4tg2pppamOV1SKC/3ktAaUoXwym8CPltOTC81GLMXqUqVG",
-	"/m8xYNaW61eaLi5IQfDbNHgbURsU42Zdf9yyrlit+8fOVlfG2wmBP0qJ4I8vurrbi67zP6Lo+uxSij4Z",
-	"H+lGWTeW8qYZs4TfspSzalM6kFZIza8XRM70UH5wHFg/vb56+e3fBu/fvsLf7ZbB+iBjmkILH19jxknK",
-	"pjLVOSP2mKq++PcZm2Gg6JwpjcEsLfKGLhJJYxSujvDCEhiuUhZCfNWCRDRNFzY6Bsz4WWaOecTFNTUu",
-	"CCW2zywGD8ENY1OFRxEokcI0jammGIKqSAppETFGBvbFUxLThWqREEItIdoE/AeKCq7Nwu2R929fYdNT",
-	"Fs+iLAmSp2QsbQ+oWGAsEB6XpLxRfZEgPcwNW2B2oLphpfxe30t58wK7sCgv5LjBHPqGwtLc6r53QK8R",
-	"lGZh5GsHTebchj9VVn7E+Jpt0cjv5zt89F5LJ1Kt2WSqVa138nRbCLcLxyPNGsOBumY2k2rZ77QiObFA",
-	"ftoNajdcmHnDPVSzUbouUCllEeNQSQ8CmVhMztpt8lJolgqaELAwpeQbm/wm2Ae91MSTQhPzzAVG40rp",
-	"cFIwtJj1M0JNw/xjoIABCSJzpabJLmG2/pzhMlsVJpfEfMWc1fMFdCy/uGrGMUvKGyIPysf5KJsfKiEd",
-	"PaUp0+miunDUm5lWhJLQLJjQfW+Rxeoa3Q9gGmLvuSI65YjHUkSM1IcLMh/zaAyYnHk2ooTyieoLbkG9",
-	"EaDdx7SF+8QCMzWjCXxMXl8j0ZXNU3ZlZVvEgg2NvdEwKC8wwxLfWD9tn6Mlas4Va2wCzrcwKFvo8W5A",
-	"7kOVN2Cwsy6/Z3jkgwG58xKQmzIRo5ewEud214L9ZVKlDLtVERDbBC+l97NXj/fIxhZSD65Bec5DbX2c",
-	"WkDgA95xENIbNYvG+cfquSrnKSOoe3lqG0GtrdHyVP49BsF9HphyrJx1gyFLsIoUoepAGenZoHAFkwCN",
-	"qCvNk8QtUiCayIas0fo0acaQAI/NKyydbQRclrpUflRBZw/cRNJZwrLSz+CbZ2B405qLkXoEvytSD5Wc",
-	"pRELyXVC1Rii/MVNQKapbBCodh6XsaK/Mp+4bw+dn4ZVmT/WbbaflFaRscHtf4Z+/Lnml+t+0jYLToJs",
-	"mSlmMBZ7XevVgCkEErOGv7FIe/lcrhQ4/lUCsCtNmXMRy3mtVzsZ7+K/g8F8O0vYujAdmK4H77rLl66v",
-	"79lVX+2/u4RH8GkbxEuTBPxhUE/QTq4t6UlgLZiln815aM2C7mhvfwn6AusRypnQkDUPz8u5uHBmwh4e",
-	"nbGElGJpAAdYaf2BLpnJxfxMqI7MwbcvbFYLqYd/DgNCBWEfaKQhdiYg4TRl1/zDn0PzovDPU5rqP4eN",
-	"XpYzFbq1HdqOmkN1iAs27AsupjP9l0JWVUa4xQX4LNWUQmZpiGs2JHVKVMJBlOMll7aEn+yL0Nuf7rNc",
-	"kOuEj8a6Rd6++RHuvzL/Te16RT0X30fCziRsEYQomC4N0YQwJEy5wGqACwbxyo6GpZBzdNo9z7K8nJ0j",
-	"S/Ayn+uLEDC2eWlEX4hDE0G67oCLMMjMJxQ/K/xUp9hJDxujXQyOBs7VihimEn0b9vX+PtEdka0AQjtD",
-	"0EuzdA7j8HxY8L7zyK4D9mPp2HtycObyo0x8FLWojV5ONztEaTlVgEwLg4+VIAAg6mlZj5QFOikbFTrU",
-	"0bv5ybyb69fKFqYR8+hn5eEspDHBysvsTFCgo35dcIEaMQ2CEYL0n4OOk6qMH9AqPX0xE7EjBcDdQBct",
-	"cpn9ged/5Gj3V793tkCLlh5TQUJAZMu06eUIkzFLGamftk8blbJ0f+dqQQg988TKkkDxJMoNg5OZlRZd",
-	"qM/hyYLO5LBStr1fB+8iYjeNxQ7C1Q1XpXg9LxGvdxrSL1m8PrhMJwtE2wtkOVqfypTIEaQyjahmc7oA",
-	"1b/oNg3INU80mMIsC3CO31AGWLTI81mqZNoXUzriArZQj0ypUkUWhRDsrxHcGxKqSOj+7TiHzQ3gxClF",
-	"Kjm6k1fylRxh+7ZxTcJHJlxvee97oxVvd+sPbLHlnTaof6t7s5K4W92dkdVsdTf6Rp8nVKktn7BbfDv+",
-	"k29TOdnmvitZu1fvrEdwfBoU+JeeBrXIHF4H85RrNuiMBw5u28VfziYrv8SFK8sUTo5EILvp/Mkap4lH",
-	"qRTPcAcA2cSzTjeoOT7QWq/2+LbzOBpT/dhjXKkFNdi2+CV4rHvatmkrnc4yWQVUd5aTqc5a1u0ENQhJ",
-	"rvVO2mbYqZKCi5HfPyvFoH+1duevL5787dkvp//a+f7kp6c/d9+eXZ3/S/vvPzzPmZrQwA0xRmgScFpb",
-	"lhKzxKHh5cQEtYwPqmsWgociKBXvavV+r+iIvZKjzf7kmbnTYOXRn1xiW8xHxxdF5s+iIHrMPrhSeuuM",
-	"7HKUWfMsH2cCsqaOcfzymuTVf8xrw8aywKKKPH/3L5Zgti/GjAL5sJxjxiwKJAiugbXHYvMEOqGNhk4y",
-	"pqGYajqkikHq5tBG70/YRKaLvpg7Vh+wfPJ/VAmtbz7Yenk7i62jdPlcpItmH/TjSN0WpEqNx0GO4UEO",
-	"ioEFrCAXLkEuEoJcAgWAekERBAOH8AFeDTwMDQpgHawIlqAgi4JSmRWUyrhgGegDEAKBJ4CComDpCyNP",
-	"yuRWUC0Sgm7wNOgEpwHifLAC90GZUAtAWBjx0e0E50+Ctv3fSTswMrF72oatl0sBe7JXOuViVHWCMeAR",
-	"AMeIQYtUzsGn0aoFNUQMWAuWnaz5gqupVBwfX0lzolrTaDxhQl8YvGKCTthX/RogYxPkRqRu+7WwVSs1",
-	"VNS2fL4WrPbsKI88eYRY60kkKwuqBdMK3UMRvw/CfVDcf9OUm0O/tdwXd+zqb/EAnFDul5OnkHO0beJy",
-	"J6jxCR0x97hRDP3Xmbe1l5KbMz4zcHsNIjp1DbJXXFOsSWLK0oE5RnrfcKgFfJz4bA43hT7ea/7mWooG",
-	"1Dbg45bgDpz6pusP3hvsiBJEjAPgK252Q1T7hK8g+BmfA1OntZ96iYwK6VF4kmBNMSNPbOYlEDSB4zGS",
-	"kHUZRown9fpM+Mub/Nd/Em9hkr+Q5V9XN0Nf2Luy7ZPdt7ShSPHGznj5RrcrzSvr1t373//n/0WyRdsw",
-	"T/jLn/wl/9H8trS8G+Qx6QRme7Tb7YZ5bXGXkL8Q2JcKOp7v0BCH0wY5gr87Z7XpC2SmGppxFqPWJG5c",
-	"kHB1YMKM0BJ+a0If3QRmJBOyL0L/oYCES50IgaXC73XYIr9ggct8g2PUOtPuo31hKUrZh4ixWIG6HNKh",
-	"vGVW0wgdIacXW++W13SaLJyrH9NlzaC1yGVfYG68ZagcLjzaj+HMT5vDAQbdHt3e1ozlTF4zkTA0VfVF",
-	"SJNEzgczgbgwcIw6zvLOFZGiTM+/J0aNXcG4AL274eIhU3DvUcBtz3f9UOTbTrNYpdt+GZwfDy1H6g1A",
-	"jaXtKJOpRa3zMaLcY7UQ0WOAuupo+m8ZRvMg57P5TAI0j+4Ku+VsTmLJUKzDBstKNU+lwT2LqXUbV8Us",
-	"hEK0ERCWqRATNcGq32iRt5ZoKNcTrFOR7BSuAwsVhubdQkSX0M89WYcw8QwtmL9ae+VgCtTxca135pxj",
-	"hbq22AM/ytxOQws+svW+y3risQ0fkOnwPsH0SRfx777gtAPva6+yIW3CUpyhg4Hp+X0fFjx2MTPamomH",
-	"FllkK9StfwCWvhmj92KmEDA/ATfSQkQOjsBSSz1A3BF0LW7uDruahLM0Qc3adJimWEY+iwtB7dRiDrma",
-	"S4KhKHBk6ouU0biXJa1aPv16+M++bXbfDEwf9lW/FvT9bQd/+9sJLpSch8zqD4O+WH8usyX6BXk9ZcIg",
-	"PkubSi8S1wXkj4SmxVRT2zAew1fNh7gY9Wu9f/btxsXWZLY7r/WIVqbn/drv0Dby/h2JZZLQFFrWF9Ck",
-	"gERS3DKvjG0B38NGi/yIdPaxclXkbpmIoUYyu+YfSD2UUyYof4yAFDZsNKznwfZLciRUaRI+Dm1GmN3o",
-	"GusJAA8XTr0L4AFvNdWEZoT5We2YlJnGKx6zFIJcbT2DCcUElpQpmdwypP+ZpvwWouviODUnEDyI9EV4",
-	"+erV618Gb96+/JfLq28Gr99fff36/U8vQgKHE7PMNkvZN3Zh7yFnH7JQpZHd3zMX+YTBPTo7vpQeQ4rC",
-	"z8mwomg7bbvD2LJQdIpY1TecdC4XsaUCFELWZsKGepm7dx9xt1RKxN4q2e0cfHC4HeZQkHLIiFUnzL6w",
-	"LTlKx08lHX8xwGRkm1Hcq6SknbqsKvYmkWneVy0jy6qMmydCtFp5P3uvw/NOHvqjWMKAwci9oi/qNLGk",
-	"x0UaOe4CLRs9zEIpqWcDveSKXIP8jq0BzUhAwebZwYc69l3gnLM8sSGm+FmrlBRMESFJIsWIpZbgncSp",
-	"RArmKiA2G+v++No64KE0rdq14nbWGDx2HabsI/DfldE6O+eKPau1OrUgh0Pf+gKL2M5V2Yu86ivunSd5",
-	"hZVdtXyUM+uKqkBTjLSeJZkh0+kFLvfJiX6NNY8sFpq1/fDw76NXE4bxL5RLyrVRtHBY0/CYTQgX4MVV",
-	"mk23BLNN1paMtNkr9uTUQmlT3xxg4YznjM4GtYrXFKBYX1TB2MUy8NBEScAY5S+8wnBkkNQXMCa5tWYz",
-	"LfQ60NrbPPMFIVclHf0uuHXHDq3HH7dwHmWuui+s5OrnDjCXDj3cVvXhpcjRrrbFlI3GhDcsXUKGoATj",
-	"wI4AhlxzYkRCx0XuTyvUZKsCBexIq3qb38P5cHmj78pd/g4A1IzMgc96cezv5F9Xw3Ptn/a8hqaD5oRC",
-	"CoYDL/sC8zhO4Zqw3buAwppTGJAw8OtrljIRMaw1k1U9Oqoa93FgylIQKxBhx/PSagJkyTY8Zih+/OwZ",
-	"s5edfw7y23nEKmJfdgrWhQldVwjttfW5EZspaEkO7JK6IJSIWQKdtMd0xbSRQ+YqlgwGsYD1SrOgjXox",
-	"8MLebDqpspCKIAvZiOi05J6IThsVgmL/tMAlD3p39zCFQ9KtPswwhe7H8azdX5jCF6fcPri0wozbtQCM",
-	"axVfyeOoOU3lLY+LxUyXy/lzIIVmUcrQ94WhCU0pksUFCaHqPNwzwHtCougCDsyQ2mzO9RhPtopRr3kc",
-	"vbEtuOcQXbdEMPS96PKIpBAs0q2Ei9mHViwfS3N393G2rGqBeV4OUjbiSpu9hrlOwF04YBMsxo//dVdt",
-	"pq9LbseLOp0pPUjYLWRG+X+5O2aKpRYlsn+a32BAITtral2MTbxY2w6kmDDLKsutX5kl9wMkZQU1rtSM",
-	"Wfuc5evDQclz9l/Z0YJJinnKIj2YpdwbV9PKgiPJvOGxgbAhjW5qNlkaVmPKaAyaeDIb1Xo1mAl4NeYm",
-	"bDdfcO+2lZsUS7m4lptebXYGMKXscAR4/fLF88IyrsDKbLM9+PBkxcUoYUTxkWhKkXfcwyPp7f21BWjM",
-	"cuwRc3tIrrmwZj2XYqPMWSrmKpJgKQNHSYir2fr2xyy6UeTlC+stv+gL90pYRSGZKaZIuAIYYWB5owZZ",
-	"nEDoryK8ZBayDT2FmrdZ5pm71SartYC5Shl4rIcjrsezofmAXfhhg1xzSxtlGhcAVXSAdFyqL6AjBi9c",
-	"DUirhEKcFzFdT3nMCNct8jy/DcD6r+9e/0Ru2CIrgeNGgsgU2+y1ktRjqTWLyZTqsUImKMKFlkQCuqlG",
-	"i7hJQzbryUxpMmRkOhsmPHKecNNmG5W7yReux2xSZs/0ZcM9VM9ZD6hFZKypkyg90U0zl02LEE2YqSZg",
-	"1Cog4tQWgGwJ2e4EJgeM8D3Kx6N83E8+3mVBb5KMX0a88x4EsZELhs49ojTrvYs9M+pyMhtl0UrsA1da",
-	"HYgcFr7EFdH0xsVEHii2Ajv5UtzShH8S69FlHBNapZusUU3KT0xbkaTxmAnNNWeKJFzcsJjocSpnozHU",
-	"fvLYiLWUF7YWBJaPumFsai8gRxQ0mAsyYXosY7X+NLWDaRJtag/CNOl6/1mYKHdfZ0F5Bqs/r9+x/Q/J",
-	"R9F/FP1H0f9w8YfGd0SfjbSO7i33Qe3YvS9qx02OmXDJOlmoXYcXST3s1/q1MHOrcN1YL1/3d6wsoehu",
-	"oTX+xjqgf+UoKY6S4vOTFA/S21QmOh7sQSzzVt39LDaliwkT+jGWF2SbCn/YKoWU2Ocy7gAQFXUYiYBc",
-	"y3TEYlvedIH5EJZzYJmirC/gsA4ZWTmbJiTujqlXzDBmEYfw9BBjkcPSiPM32KqfoJXlHJkVQs/1n9Ch",
-	"nGk0HsgU9KnyUnvw40DICh6jN9+Zvd/ptp+0z0/a7fbl0x+6P784/9FIZ/rhFRMjM6FPTld5jFYqAX4v",
-	"52RCxSJrY1WTgPS00B4bHgEpOoFHB23+mtAPqCQAb85ha2R58aVVbMHnvZNOr9N1gQHnQQ0P6LVebcGn",
-	"1HQzG/K1wwvzrbCsgWBmm3TarXbb7IWUxmyQlba6env54pvBu/fPn3/z7l3td4xw02xA4ziFxp202q1O",
-	"56T1FI+KMJCmAzHXLM7eB+1xrel22+3OLj6v1RVbgdr55B95rjwIBIFmsciB0yzmmugUFSIHgPamMuyD",
-	"dbUJ+YwcfmQxQa0jBgb3FRRohYXWqgKp12nurd8Go7gqtqEKBRxH6P2cFsrrkmILijVJST1kH6ZGaw57",
-	"ZCamlMdkCvmkeFkNqEHt7SuX5mBq3gWjpDVLzcP/R93W2/oP89N/2O82/rdaKZzee7HW+yThnQBTZA5S",
-	"6wAy06ezAS3e02nnOuad0ZOvB+cpXQzsGNPEvnqaUOFRs1vS3IzaIC8miPNYiZs+wW1Q804jNOERu986",
-	"qv4uvIwnXFSR374WLKO/dTvvCMHLkQpaTpuzqR2gDbCbUFHNM/gmoeK+aQZLt1Rnbe14SSw5qYLEzJM2",
-	"1Df0eajhb2CGXjre2rhGV0ivvO5ceSkEUMyKZYOKFd8yvDQtnEihx5CjZEMWu+fm+eXth1GOtWkqa1Vl",
-	"Ejp3oxXM5qqaVTChIiDRmNFpXn78oe8FXODeHoC/19WWM3eQUUrNcgsxhNmsurCw2EJYghhAA3NsOfEg",
-	"le0C2eRw0YVIreGVusvqy00ZOsYsb4PPKof+MmllOjRpJjRPCNfESpxWX4SWAY8rVyRNTWiSmNl1axya",
-	"ReqRGebyY1pCxf6xKCU70dtzazbYvW6pnTbLIanmdga5PwSY3dHVbyar0n6WUHEklPtU9dfM6Jdga0G5",
-	"2BhS8D6HOpxPP0zALLEV5CN1x6PpHnmk/FqiBucsjgOypixmE/gciWTMFKI7iShUpBpCMWGmbVX1Ro/E",
-	"HIgygHxfKM1oXAWcx2ypnVf3JysAV7FYd02qMtO+T06VUwsCJBGxPwdFF97qmm71xdqNAltjcWH5Zkcs",
-	"xq0jU1cm11cvJuuS7k0H93cFOsFxtkNqlfflg2RWfRypvEmUnt1RlHaPovTw6PTlJEVtkL25zGuCzKvO",
-	"hQKJWG1CHQJFnVnRviGV4GM0ZY58aELVDYv7oh6++e5tkw473f/+n/9P2LhALJwBtXqccbOjp9NsSCOV",
-	"baC+4xKATz7CcjlYnacMp95mPTRt2cnBhC2B3AGu8HNVtlDrdy+zhCZ0JqJxc87YzR08SdAYbEjBdLuD",
-	"UXbdxi+ODpa1+fwtsGY8BmOsI2aW0dPxz2YZVZpii+Dtm2ItNV4MlEwT+mEwg9Z1cgddYfbWWU09oymN",
-	"NL9laBuNB1hYqNe+V1toceK2MYTCIjraQVdtP8t6vweXaWGU1xmEfoSK8CHMdUhSKmI5sfsWoQ5zprqn",
-	"ZEgVa550oZ4EjTS4pjrdNhlyrRoO8wBs+gKYrcMASZvgOMLFqGhKCgjy9ZHQLd+QaD5BvKBJQurwMLq4",
-	"XNl+o9Q17IHJ9/Us1xhDErkEjIIRI0OmeGx1z1X07Ys5lOvNoZNOp4ympiEG2Tej8z0kO+Fe61bs38KG",
-	"veNeO6RBCEXwvyGoff9z94cX5z+e/usvz/7+5uTt1ddPfnr+7dllLYCf/3r607Ofu788+fvVyb/+cP7j",
-	"i7O3X3/79M3z72u/lvb9jp392sxyJdETTLKF3COVyz1ZS1CTkte74VKVQrdd3UJzq0uSxO875JFJ7Gl8",
-	"dicHjrnYq064YWtXFRJcXVXb6FlbBNmu17smXLg/O6ta2B419UwDA6h2hyXoHCgHuSpga+IFOe56lfj6",
-	"4iTwWh6sQ4LAKh6doB2gyhEEZTrPXerLweI5bIG55aV6tzJz5W85FpvbrticBzdWZC+XnNsBarbJCgOk",
-	"iajw6N6GDKCOTVh8QYY0oSJCPnoXt2VOPItNAHO0sX4yk+mSoNqkP28SAOYd95FmcfJx0ix6JLSegDgk",
-	"SsupInUInlWzCVMNu7a5GAWeit4X1q0wkmTIEjl37lxFlCTXNA0Kevkq8xUacjer1PubaF3nMh33Lnrk",
-	"Ie21n7kxIBu/ZXPA3UZyncA+klF9NnbXXTAxF6jXLE1p0ozkZMKVgpL41QbZ7J5cUGpJuLjlEJBvyel5",
-	"ai8x9YhAhCfGfS0FxJaJV2xN/qHdIl9tQx4p4nWnSq+3N99rEOyXEEPq0GLbGPtOYIeKDSxOuT+90Muh",
-	"HNYCf0ghQ8v+uRKiuXWYKUsnPLG5CPdsy1xeadvZM71VddTtV62aOKj+OK0P8sRciqYNonzMBeYjVhFC",
-	"v5yYE4SyTFEqJHU8aikyZJGcMBLSKGJKYaHUUDUCuAIBmiGpW1Ylyx5fuLUvZGpfG14QKlxc5yMFxVoh",
-	"ISokcy4U8D+BvLPqzSPVIObhKV0kksYhqVOxIGpMp4zQvlBylkYMKhoBE3WjRcIJS0csJHWbeNMgUG3J",
-	"HIVcNOlwgbRRPUItf5SjJ0FrbV9MpUyA6u+GT6csBlPvDWNTLBhrY+3tsR9LDQckkjKJ5VyowEb6papR",
-	"qOdqvw9MV4pQA9ckxJcAQddiykLo7IRpGlNNwxYJbXxASATUqw2xxwMeo/2Z9oWQomkE0ILYQQosmxcq",
-	"l67AYt59sAtRTezgYQ0qeLKEyN//IDetvk4ZaxrsJgkdQokB+yJQ8U37IU+KTsxkXLpv/iZ5seaAX90x",
-	"ICxRzKc5h+djLEKgWbM/a7dPIrdU4C8GSwHqhF2+bJqxy+pfXZBwNNWW5myUyhuIxXRU5Y60xD4J9dI0",
-	"HyY5c7kyDSewx8SoL9Y3IuO+zgyngQskwmWT1/4dUgUFuHrQUz5BG7uaRVCKOMj8oNlEAamKnEE1IyiZ",
-	"IAiNjZRUOqVapnYl+eNmlqf7DnKtWWr2evjm/XJdHHO+DxsFH4H7ctYEERPBzKaMaJpyplwB7dKDihkn",
-	"O+UvEW3ueE5BNSmVN+a/HuuNaxaAjNsmtaB2S5MZpnnbOzD+1N0ABj46AT51ZRA8y87s4VdskGSt5xrQ",
-	"NJebcLHZyY1PQ6p4hEFAK2/INkqtV5tQMaNJs/iLldI/wm/kO/ubmUo2Mr0D4KrhiQo2fbHzb/EiVhdx",
-	"Oy7rrzcGftOmeqlltDPsRifxKTu7frLStCtGJ+S7N1fkHVwuNs81Kg8o/bdstASbN/FVOGYohdx9fi/e",
-	"JJS7an9bN9oNp//D0mi+uSobzLK2jqbam9jVq13T+B10HbPo7Wq/7+MwPLHfYoCKUqDVWXom+LeVa0DE",
-	"fP+rw6qLO64A29Ku19J2dUv3WhLQwO4dZ7m6WAqw9wO2w43mrBjzGEskmInZXq31v+cltz+YY/xW2f04",
-	"CLZAx48ojj+F+o3TkMtE5LqA4L7cBuCr2muUcFypmxJd8a5lZ12WpZ9QbS6rhYjIb3LYIu88RmuU1inT",
-	"s1SwuAf6X18At7VZF1YlR+XIXMSxsJerxTru+XvJCsvGwHJbD9ABhYGXJTwlebMttwxe9hue/VCGYqhp",
-	"DX6TwyIgrp7R22fN7slVp93rnPW6538Bo6KjN7QxnteUJxaOfpNDxKJOp9Ppdrvdk5OTk9PT09Ozs7Oz",
-	"J0+ePHn69OnTZ8+ePatVQFpnT/C1BknQIJVaD3Zl4aV+d0/atru/B2B1SW9pMlAskiJWtd7Jk3Y7qCVU",
-	"6YFZdZve4aW+fvfNVW4VWu3Eqtg3ry/pR5GmxW20jF3GbIjHczaMxlR36ZTbiq+/7ojw3iqv4pjExdt6",
-	"+OYGMx4O9Fy310JeJe01MExzRZxmBCc3OlQymWlGzJyaYyPMrTm34CHerB94Kvzumyv/OG9OyG9ev7sy",
-	"YPULGBsKEJZVzSGKCXNivvSZn3rka7iZ4GnOf9Ke6C6Qo3LOFUPI7YuhBJNGDlUWPj08DQjX9oNYqhnu",
-	"a/n2DUvMFdjTqUz7Ak+nDReZ5SqpyOtc2MDbIAxXGF2vjif9CaNC4YvMaBU2jRm0vlg1g5hxc9aEFsGR",
-	"W97pdvTQMMCVqz4kBTH7JJ4lrC/q6DlLlYa4NJdTYKuauip/+N4GKD9QN8Gr+0fhwZZfSTXsC+T5Ni/3",
-	"DvWFgy31rQkX2cmaa4ync2vV/GpNLjuYEwIyH/NonNPdoHjAcomQE6ScTYDU3QnfcucUz/eBDcRbOa5D",
-	"4RwpwDAClbixgPFYqqwYt8Jq3ImU0yGNboKsLrcEk4y4aSYyoklWpht2FbD6kC1JyrlukZ9mSWKdn32B",
-	"g0ZdAchNKsB+MX2gMeCuWzrau1U3ZGMuYjOcuFEdqVd2TijK/ewA56w3Tfy96Z4rl0RvUqmxYubhxNHU",
-	"fcMKo99dqM2mnkczpeXEYkjhiFTQlv61ifPStGaR5g9sgUx14+rRwadXR8cgaj4832McmDdKqbwpHyZr",
-	"xlgap/w4uM1ImZfkg+SgJl4eJ0vMb4fLYhMCzljOCiNVpcJ8JnrJ73fSS3aJVN3VyrDnysQbt16jG7T8",
-	"/Gq1kh914i47uT6lZ8NlJd/Vx19eAnh9SYv9HDdBsOaMdBzRu4zor/cFLFUL/fBH16o5KD2bfT5HsOCT",
-	"nve/0EH79Y4S4h29NafMCvo6Ns8sS+b8wjxb066myQcaXvRF2SWzDIPSs/oe1snH/8zMUmvjfzFgVHln",
-	"RggOEtd8ZNOnSZ0vexM5nN+GZMyVlmb9abpooC8bXJDK0pHmL1UkYdcbzyVV8cJ3Nk4ezHaE3XkAkXx+",
-	"vz+TwOVdN8KuNBB+lx0dRKnRqyrGGBzqUmMAsA3qJJeCoF3HNymBwaZg2uqLPGKYujqWF6tWnB5pu8jl",
-	"TOUBrUZd+DYXuA0dBYpo2RcQCcLSrC5MZpCyz2zagvvHJmfagBXvG8WsUwjvtFcPGMS8jZro6TYPQuXZ",
-	"TTm/u6Z4HLf7cHKsVRXtSWg5/Pwh641VwuyB65B5fPvhdMjHv8lhtcvbrDdzA0lZJNMYLNkxLDuuMldE",
-	"XIxu72EcphFppI6hIEhT4sRdA4PfskAMRSY0Zs6FTmghkrJFvrfKqJzpJIupc2clJQl1XGEu5BSDHZXm",
-	"SQJMKMrptWqTkPyrHG4Td58xzsPQaGkF9WqQ/44s9Gc+Cf3Zx+agz+DWYjz64ttrfPGdXrfda7dXffG1",
-	"a6ajcc93WOEBgsXk+6urN8RspQqH/fn5+TmllA6Hw2EURVEcxzFjjF1fX1+32/CdbWKQ7uqwt01a569v",
-	"r/HX45B0Mn/9MaZhY0zD9iISo+DdJq0Qj2YBL+/EY+7p3jEHfiQ5TINvKDjsMW4HYWakziZh5rgXsv74",
-	"IVv10KiaIRmya2npVWANNVprBce7hYjeOTao+8LhrSOiKlD4ngH2s0GPAsLuql/nE1WBH3Y1/CaHRzPQ",
-	"/ZcLLNtzv0EK3SewA33LMPmogAbv375CMlvM18BAB5k696qZNetjRcsot6lZXqpOX9Rpnqo1T+l0ylJz",
-	"PvOTsrLLMoX4lJQRmqZ00SBLJtZHirid0uqL6nyQC6M8l+aDkEuxIAYKZgbSJAHtzHzX5blY6y45a3fz",
-	"r1/zDywmE6YUHTEXn5MfQszMIbyEBMKOfpPDgKSMxsCQhdFZ331zFdizg8JEXQq+xZRRJUVjkz5udusR",
-	"UD8uoAaf0I16nJ4tpudOEcD+Oz6fSJvdZXd1gscVQJbgasxiUPNcyt7djGHWceX4JL4Ysb61fcuM5re4",
-	"XT6BPmC+XmXZIkLOt7JuKaY1F6PqYjnv7A33Us48SeR8MBPAGR0PMHUzQzYoqjYA246tWloLahFNIV1f",
-	"SA0803BtzKKbAReDZZN59sOEfhikbE5Ta33JrnNRuC6FTvlwBqCBYzNw2aN2JATltd7J7wFWvx3cspRf",
-	"2x4Ocp+K/b4tEjbw6sXablwnVI2xb7Xek7a74BerCGqCzYHuYGBJpaCNWHEufxPUgvX+5HE0kCJZZI0w",
-	"jbbZ8isD5P82Yanpq626Wyv+iL63gTIrouTZ7PPZy7gY5HXGsMyY+w3pGpAAyNw408xSjpt1wMVowEQ8",
-	"lbykvdNUukHrtvFP86VCmWF7PRvKTuyIMwdTlg5mgnu8FY5lYJCzDAxyogi4YYTxzOaXJVFd+K2sHYrh",
-	"G7VOBmM5MxK1exrU1JiaVYFtGlLlymMWr0sxU9BiuxLNAvwzklcs3WqUwVuWLtw3zpZ+xy7XIpokIDO5",
-	"zoSsi/52lzWfsME/pLA7S4+5uHEj3nZ/Z0NrpFSiU1raeSgCtzKDePWGLQprCa9O3crDP+2i2lqiOWSq",
-	"dPLY3x9yLgucCbXXWQ/0s0tw/NudKKxFroAkmF1fs0gTmSc/YKrDqjnHzcg9lFwvlxQ7MXotteYgVder",
-	"m3mUZ0d5dpRnR3l2//Lsi2PN+0JI8NaL0OzAZFZmM+HiZs2Zydzzioube64yirYksMPmhoKZHmdGgkhO",
-	"akHNbEm7+rC5j1UyOI2uzqc/dyd/T5/98OGXzvDxbaeccrLT7Ha3oJyslbyzZuv0wdiNprp5KpsTLrjH",
-	"8R7LSDWHUmeYZjdnp50hGqxPRzt5kl+xd2ITSmpXrJYXWukKEFpa4stO13wurwa8gxO1OL+VlUlh7IlZ",
-	"KqXO1IebXJ13vLCZ3KitS6YG9xEXN48UAbwHzodobKAB6CJDO2FhRnRFyRh6Sy7fvCQ3bOF4qhyhJLyu",
-	"L+o2RxZa0cMUWR47mitua+rZ8uc3bKEuLM8VFyMiUwyQMf/m2saeunc3bLYxFX0RZls0DKADLHVdYNEN",
-	"lh4K/5nd9DvuTzOUj7ng+j+Upqn+D7TBhaSuGItJu31aauXPVuH+ZSi2BJa9N7e323beawesY/EHxNX2",
-	"wXB1z2mu1H4yTDmSBH+qRJx8DqpgvURLevxP+GM12aYCzY7E+J8svySf3yyVqShbq6X5ej34XpwHHkgf",
-	"FowzQuOTzhXcYO85ADwj6G7E5k5FubYjND+snehCfDbi7K7xPDCH+9T3pbZqr7wmzQ4p5GnBD61q9XR/",
-	"a/BqbYLdF+8hrcAfDZkOpiZuiUNLOqJfKqIKis4/ERQda0t8NrUldlAbNdVrSkjQJFGBjcgzJ+mYT5hQ",
-	"XIqARFJpUofFhXUmGwHBqCagJ02oUgFETIpoAcoNWGKQJ6gv3A9TlkZMaJ4wS9Ue/tt1Kifmm40wIKNU",
-	"zqZ4iI/pIgDyjAAZqAOXRBpg6UqZGn2p1Rcv6AITw8G4jbaAmXZ1M4Fh7B9SMBLqf4Qt8sJmpKZYqcfc",
-	"8tR8S7lo6lDLsC8c6xkRct5okUusk0ngsEdSOS/N0nlnBhc1sd2Ex7epnGxTeeJKbnUXn7C/S7FVLYvv",
-	"zIB/vdjm1ldy9F6xdMtbfzRztuW9Notty7t/YIt7qLxhVp0PpEVFFNbhYAjRY9CRwC82TKMxG8xTrtmg",
-	"Y8MKFboHvV/OJiu/xNmVU6zxAf6WXqcLnkXTMnAUuZs6XbjLhQ6iGMS3JRx62QlqKdUMhYcLB2TpLUvR",
-	"GYOBeydGeCB7FxbhgJ2JnxlM4M3Ts3at1+20g9r0/KzWO30G/zqv9c7BmWQOJj0r8GpBzW5m/9knp+7Z",
-	"znnbPXyCrqhpKidTnff9WdurZN89RdsJVVJwMcrueoYlRbRcknbeJOl/1Hq191fP71zVHvZrVVWRVM4N",
-	"WiEkQaHLG7Yg4Jo8VhcpiKH3EHttJAtXmke+RTqRo2XpM1PNiRRc2zVdfqyF+37E2+7ZxZPTF1RE8JYo",
-	"iEWvblZ2ZyXENYtwtcboMmXtxL0VbvS3UudZ11618ey1Xg1IrDBo1umEs6lTQ7M9iUpopoMi/aWRQkBL",
-	"5dq9+TC7i4dmZYoqFEY32UDkyeOH75qBgcm67VfYkTJZ45i5dM+gK0MRmnGXSgGmIrfiSL2cELXR80t5",
-	"PFKoOGElFjKZKe2SMiB9wrxDXlteVM1vWYFmJ0Da0hBeATS6iukAUpUJ162+eIOUZ66frrQ31cC3i4VC",
-	"cP3ZbR9WqUzZMrqHat/Fzb3NLrnbij9kze+PDVAeB58PR97lHI9W0UjcCDkXh4OkO03PBjB6cCfV9vnm",
-	"B9zKleI64ZH+Ik64lzFY6wqQuoqoFepFSfnhNeBz9Ip8fFvsRN6ylfn1PCPLeduZBN2sNd6HQ+SoKh5x",
-	"+Yv0bmzAy13NU3by7u7daK3X+/b3X6xusCftu63QQ9alPhycPPky0eS8d3J2ODR5+A6Kh6r25Y6NPTS/",
-	"x7AXwEK5D9qVntXfzrBAiGvZI4WHdlfLxBZQRUoBrknCb6A7GZmmFJtA8Tm0/otXYTpVoHN+toI5zkq9",
-	"xMNltt8yFsVf3Jkz56yA4XqkSApp4kedZ1+sgH23fIgopmcvwcVMsbTp522VnifeK5Za19QOhe4ZGXIR",
-	"QxoJcDhxBf7KKqY956O/tyL32zbKUfJWtMsDjtKmdXZt2q+HMeGfbAdqFsWmKZe4zu6ambC8KCo2vRvu",
-	"otX76DHyDOXgxXebkNSzf8UsNqsAsxHMTaqxvRH9qmD/9oqgMYH1u/MsBFJHzvgF1mvDa0MDY+bDXDc8",
-	"frW+wHw5Yj4fkPmYamYLzfOUaI7MSV75c/sxKhZSMKhOXmb99hbT/dq+T+4U/LPanEPbt+9n996hfxv2",
-	"7QM9KWw/STHTlCf4TAzywJ0fbEBCrVczYgU2DVeEJimj8SLfP76M2YFEZ8lD/w18qmKu1nyb5eLtSzjv",
-	"vLCQ57n8oIqf6eGWWsxGY7e3+I+m7o9vmNOzVBSnV7toSpQqNpvOqotbGO0qwQuopTO9bkr1OFfrQJ0r",
-	"Avq9qXelhsHLiRQju5Qf+cLdLdyAjPnIyF+L7pxhDJ9OObNBhBcklTNIDUQ7jlqlynAH79Y6Gbu/nTGX",
-	"QGd3kTofybh4V6l6dpSqDzRAOEeGbLbXipX1h+Ly0/AGs9obOtoqItXc947/A+8tOcxC82zhWyhrbPYI",
-	"xYK9XBHNPmhSj6hiTS4UE4prfssaVcfcfy8/3dZowmtAbf+KiZEZ2ienGegpnUKxhfUNRGsPVySVCav6",
-	"vPmtdkfdyMzEW4mLZKuGoIWkqinKMUPfuTEZZfE9HvUzYhvHx7ItsHVXki1OzSWZOKNLrTTfq0BfcGaP",
-	"GXaEaMIjhkZhsFd28B8DZVYr0M3YgNvOTtiJG2MVOC+JeTuR1ziRR0vCWkuCH2iHf1cbCZ7bwtyoleAO",
-	"oWRKlZrLNEa7gISbaZIsCBWENSeUZ0WzA9jTgd1QAbGLFCuGAMsNAZabxgXJzkiKj4QiXBBqt6TPDVRp",
-	"G9jbKLCyf4CVqtarDeXwfy8m37v+w2EvTVmkm2OZKtYcUq0RKorbx9saQzms7aYwHM6+cCfIqB4Wq1CV",
-	"ZG5twBIt9XSF3WiZA6kkY+suQ1qCxutOzZ+9InYAa4UbWt9ioOkNEwe0TsD3LElKEUJMK+DrrS+LoGDp",
-	"bOqQtqA7lpgiKow3ERW+yZSPBOEisFZVmxGPuV2WKE0BM0zp8a8vzPkvcIzKC5IwestyAE64OUjiq2eQ",
-	"seAKiHJFbthUt8gLx0Cj5zyChSKkBtYZWERVKH00p9iKZXts2JmYpjJiCtJdvV27kDOzSsw84GoiCzlL",
-	"FUuuD7BtLwWh8YQLlMsyXfqyHrOJYsktQ8LTT0Yigc4LJa91o1TpqTy33UdM5GeokP9RheSXEYxYITF2",
-	"NR+Y2dojAJGEduGGRDFbCMVeuch+G8Qs0TQ0MlqhD7Av6oKNKGTHaEliFs8i3SBUywmPzOEgIPMxj8aQ",
-	"H0OvmfkryYVOgWNtyKwFMx2xuNUXLzLyM7ulU3Y9U1jphae56GMidtcyKWitncGqJLzoiwnaShPbz4kT",
-	"rGQ409C0EdVsThdLH4SWtoglySShOw+EWQv6wnbKtQMKD1dAJnDmy9RyvBXQs0KO7m+eLcxjRs2108Hk",
-	"gCbaDDo7Dx47j9wQFUVdD6wi2b0GbIqwAQ+oLV1lk5tpykki5ywm9WuZEtsVQpcRIid9zCGh0fqk5nEL",
-	"a6VWnSAzDAXuDGdOdLmVZ6vj0GPrn2lOZonm04RvsrG7yr7Z7QdMg+4GtbxZHrv1Wbu9Q2TUSovfMb0O",
-	"Ix4p4g0GmDedd5QfHc73Uw7TKSF2XP3Fd3iV7C2WJVf5Gfy//rOsKb3c7Z0pTBA+BTwwNk1Zj5lifZFF",
-	"ifmstWHJ6g3JY2BrgcRoRSYyRW0JzAfXVmmCwC+jMLnHST2WkXo8kYItWpOY/H//L8nXs2psKtiQeaHX",
-	"x3oVt8g+aS+fZDvfs1p0xKSj+7qi/hbbGcNKJK+aDbOpVrung/goV+pN+i6r9w4YByU2EzBsznvo6hES",
-	"r6QzITKCa5pqozXNLwjFX13FXzphEFHaF1wR9kEzEVta63hmS0nEdKFCoAyUc4bxp0YHm01HKTU3Wxi6",
-	"AOpuCK6BW+z34cV49otJ/bR9bnDNtvqRIkjxxRWJUhZzDckq5ZD2zhvZ71Iq9sIy83VMU9k+/WLl+weJ",
-	"V109pHWb7SdryU2fNtudZvts5SB3GtRuuDBjJ9i8Fnidtv92VTdSSSZS6HGyqGVUSWeOadrVvqyBYo1n",
-	"v1SrtS00C6DWq01TeXe6JG+4q0B0ZKbhD5ln90Ul2MFuccBTGmqaUAF4eqfvAAUZoqul6QT8tC9fcQfJ",
-	"aXM2RWotFbgaxRMmNMFaRgQKPRGdggMNMuuwKA/Ji/KoJdUNIn7sbrJvUyUhRf6ahtFAmxssY3dEzfIQ",
-	"1n0Cxmv1/W9ZzCb4dnOMV6T+/MUPDUxCQHy1eGsDQrPoJpKymJlvmwZUfzfN3v/cvL6sh3mpCK/cgSWW",
-	"ZTqroWAklZxpOK/bSpczxXx7ofdZj1ty9Yvf4e3NOY/9GnH5w1kZnpVH37sMQFfgSZG6q+9K9GLKzLFc",
-	"MfL+7StLC+mOCkEW2QYTOGd8NNb+SGXpXmu+amaECc1pAnlS1E+ScnYzV+Fz9TU/YnusA5JDRGvE/J5b",
-	"8tiSFii39HlaMEPA26wlolXMGit7DxTetrM3lTIpjbgl9ULqDVYIX6Kt8pe2lElpk+mIkURiSpkzKVtz",
-	"t30h8sEh0adZyN5bgRlu9a2XQsiZiBjsV6LGcg74BMcsKcyw8JFgcZMLu1VkWjQv4ULmwlJiESxF5U+g",
-	"/4WKqUDSP0X++3/+3yth2s5Yz81uduV7YaY91RQ90NPCnsF3VkyaBTo500P5gdR/en318tu/Dd6/fYW/",
-	"WPVEBSQvZ4I1TEjKoLR7Axp7y9ncIqRO/Y+Ppbx5wRJ+y1LOyoGqpMhttiTVQkTYW6xTR7j4jUUAaw5T",
-	"ToqwVCyHu/q9V0B2nc4ShsNs9cacfdZ8LJIimqWpY46FkQ/IDVtYplgz+/nSgGVGiUp4bKAbZ95iJzBk",
-	"qiXwxItlmMnFKGGw1ppGLlgEUqT+esrEyxfkuRSCRRrq4r82s9ElahaNCVXkO66/n2Fh51dczD60Yul/",
-	"U/I4euPeV/v919///wAAAP//",
+	"7P37byPJtSeI/ysxvDaKqiYpkpKqSyoYtrqqurrc9XJJ5bbdKjODzCAZrWQEnREpiV2tL/zFYO48sAPM",
+	"++4FZoEdYHcusFjMzO4vs4vFxQJz/xNj7Hvvf7GIExGZkZmRZJKiqtvtuphxl5ivExEnzjlxHp/zrjHi",
+	"szlnhEnROHrXmOMYz4gkMfx1PBrxhMmnofojJGIU07mknDWOGqdTgrC+fEcgGqImlWiWCImGJOJsgiRH",
+	"ckrQaIoZI9FOp9FqUPXgHMtpo9VgeEYaRw3zigENG61GTH6T0JiEjSMZJ6TVEKMpmWH1bXKFZ/OINI72",
+	"W40xj2dYNo4alMl7+41WY0YZnSWzxlGv1ZCLOdGXyITEjevrVuOYMZ6wEZmRJSNx7oHhVJBbl8ze+mQ+",
+	"1BNVRaGZx2+XuOc8XEkhmqmbtkHn3vp0fhrzWZm6E4ljifgYGFLSGUExZhOCmpSNokTQC9JCrz99iPb2",
+	"9g4zRv1NQuJFRvVYvdpLZ6Pf7d9r93rtfu+02z2C//erhkN8iCVpq+82UqKFjCmbAM1PYp7MP1n4JzWk",
+	"M8IE5QzF/FIgHBM0UfeTEA0XqBmSMU4iiYIQL4JK0uGJwXCRI/8HMRk3jhp/tpsJgF19VaifZpwNzJ+D",
+	"E4mlsGQqkp/xiRENZapfsmiBRjiKBBIkvtCEyikVKJkLGRM8s3KjitycTNiODHjGJ4aF1yHYcHQVneZy",
+	"JZ29zehMYsFjPzcEjFzJwQjuCCxDz2NyQXki0BwrnsZDQZhEYx7D1TGNhYRLleyh31fB23u9niIbXz0j",
+	"bCKnjaO9fkvtZ0li9apff9ltH7796Adezn7GJ5+TxdIZn+GQoEsqp3rGj189RedkUckZczo4J4vKGf94",
+	"oxl/RmfUw8jP+ESgOYlh8qooiuBZlxizJRtHB91WRpn6Y4avNCUH3W4dukDaLp09vchUaJmLmmrBFWFa",
+	"8+IoIjHC4pyE6s7K9YeHK5Z/Mpftfd5WxObZoNe/D2NI/65ggNfkNwkRXsULA7GUOkwQ60fAqFCXg1+0",
+	"zVvaT8MAUYkusUCYiUsSkxAerBybeVclxzS6vZ8+uvfL+1/s/6L32d6Lj3/Wf31wevjz7q8+f7jZeJWs",
+	"TMTDCAuxdOkup1wQM4g7Agl4DFGBKDPCR72ialj69gHccxOpbik1xL8RJF5KNYgcJcoFiatoU9cq57u/",
+	"/g5danRszdjobUIYo5LHVaSZJZ3pu74lGl/hCfGTB9qCJbMhiVtIGTeoV7Wi6la/jOu1ctSlEq7Xhf+r",
+	"Rd4J/dpD4lNJZqvFr7o2EOoFXvL6rgjuuyK4X4e4CLOqxZ1HmH1LS/qazLgkJzyJR6SKvBjuQQJuMuez",
+	"Xh9NyRUK6YRKUXUe00/UPo41cG/YH+2F++RgfC8vMO/tr5aXJ1McV45BqIsooux82UTDXfXpFdFgf3R6",
+	"OP9Zf/ar+P7nV1/0huuTfUpn5FecVWysp8cvjvUp42vOCArxQimrEE15EmsLfpRIRFkVT8uv/czceHOq",
+	"dFI2lmNB8e7JFLPJFNNVo3BNtuP2r3D76277cPDR2Vl7t8p8O+XlAT5moe8gRa7qH6QkX3WM6m9yjFK6",
+	"q4qVlEraxm5dW3tdq9eKOWeCaIeK42f4grKQX6pfR5xJos9SeD6P6Agr2ne/EmoAzufV0CSmkX4mBGXL",
+	"5jEfESHwMFLzQuJYHR4ahIVigFOPDMJjSWKlkmKpfocZ28hqeAwfgJEtd6MgRQIakjGPibLZ9Lc7jetW",
+	"4xMcGoPuhqOn7AJHNBwYK88Z/xALMkji6AhpFkEhJwIxLtEMy9FUH5zMlriduUitWHXIiRTbkBDxGGE0",
+	"piQKtakH5MOcuB6Wh5yNIzq66eyM7GuyaXE8cghHMcHhQh96BcLmEGFNPNgatzM1a1Cg5+bW5gOntGTH",
+	"DzhAWdLIFRVS3NI8wJeoSD+WCKKZ4VMeD2kYEnbDEY/T92RD/vt//9u/+4///7/9T//hb//Fn//+X/6P",
+	"f/if/uHf/+W/+MM//ed/9w//+g//9K/+7j/8D3/3//7lf/+//rc//Ot//t//+t/fFgPEJCRMUhxphQjb",
+	"AA0TCTsUM4RDJVaFjDGYzjApxty+TWbIm+zvnSeO1yIAJuUFl5/yhIU3nA3G5WAM78mmw+4MtST62vZH",
+	"/IIjkYymKCba8IQxvYrpiDyjQr5hidZrt6Mj5+o7KKJCHjm+SetW2O/u3xL3Z99FI55EIczwkKAxkaOp",
+	"VhJqnc1c8AsakvipVhW3NBOYIY4TOe2jufkeYoSEAqkfeUy/hk8ofdpCkp8T+CcYtcqyomzM1Q+3Nl2G",
+	"JNCY6mURkQQ1MUMv54Q9fZTdofYLV8a1EIk61qpbjmFcyhJPr0qB3rx+Jna0On7z+pl6NUieKOKXJD/z",
+	"t7jDBJ2wNmXOpL+HrWY/BoPUZ8n3YI8pfjGuPbCxb0N4pnbVjAqhbD4e50wsPVhraOl7bjhgfc4e2EiA",
+	"+bBHiH6MplggdT5AmMlpzOd09MAe003AQ6CvOGWIzwnD1Bom4pZtMKVYIOIRZOGMoIVM9MAyyx2BbKjJ",
+	"Phho4ttnSbe7N7I3wl8kaJ0xs6XUFj1+2lYj76Dmcbo2xddRoawCLEnYQoxcECUDx2AQ7ZyxbPWesq/I",
+	"SK4tDeHwRWZzCdEIkcxmOF7AppBTqoPVFN7caDUucJSsy95zvIg4DlvpUuoZVKJSFPj+uqUJeU3mER6R",
+	"PD3mR634mSZuQ5Ji8yrzaWVeM87a8G1LJjJ0a7IY106lapKU9MTGq7QtsjKP0/X17bC6XlnKGexBxvOL",
+	"ZAmK8OhcgG7QFIFyMDc64kNP0SMKKvSmSsGMPbRvc1SDpoEKlF68nckpf6g02NvUgPrrt6339FdAAitj",
+	"OqcPThZs9CmmN19MowvEgo0GY/1Cl+1dSY/UTcjcdKvrWmVgKj43mx/R2ZzHkoQdBBEVZR5OgCPG9IqE",
+	"YOaBRD5jIxzHlAhQDW9eP2uhKcEhiUXLijqjNqzPCw15uOho+X3K+TMcT25qzKs3DiTngwhe5s6w9reo",
+	"GxTxknOk77ld/479HnxLDR8zmANwaoAIIXMjQd4wa0+Tm1vyzquySfj9f/7zv/9X/+sf/uJ//sO//Sd/",
+	"+Cf/7vf/9f/8/f/yf/zh3/6T1t/95//69//4n//h3/2Xv/3L/+f3f/1vb2ef6WO8e7hXRyk0j4kgTBrJ",
+	"8obhC0yjrZzrsjc5IoXEF+p8JYliaxzTaIHydzox4aXx39vhmxBLPMQCNljCYoJHU0VXx/mcm3sHSXkx",
+	"n5NYUm3GOEkQXme3yaEAJrTyhgo0VPJVGTpNlkQRpA4wznRWSMmprW7RK6R94UXHdstNflkVz/I8zJmM",
+	"6TCRPB7YcHGl4x5dTjlKnyBhbmDNYBfP6a66b9dq62DnAXKyYFLruuhXQjgMCYQEUvIPa5LPI8omg4RJ",
+	"Gi2NkURYSEtA+5KGSiDzKOSXDPIltYt8AaGU/EK4sY6KxbCxj1bDGM4DLKsDKvfXC6jAS802Hth9t8yR",
+	"d0fowY55EiujPsYjSWKBhmRKWYiwkCSm4lzkprtx9+7du3tXv/zaR4BSj0lMBuk2WBqGKa/SFItBRl/u",
+	"Bbl5HHIeEQw6qsDM+7W+o4atuHj5/B8e7S2d/5WLDJlGYpUkMlLjmb75GoKCgxFnoySOCRt5krEeQmIH",
+	"ZWgc0clUIiwRZyO1w2Iu1AUhMRsRgZpdIzQQkLKTW8mub2Z0dM2dEUnwrH1OFu2eb8UZHZ3bZ/JEPqJi",
+	"HuGFdoNyo2CnOCZto2bneKJI1KebyylhKGGCFIhs+D7KLxmpI4UK4jQkodJVpCBSgahwU6E6j/nVAlxp",
+	"K/KtlQDhidQyHZ5q5dxbrg7Wk3LkZmPfES1ExwizRWGCBB+di4Oj3V14Z8dc6Iz47KjXvd/1zZ92Wdfk",
+	"S51zlD02iAk2mj4/3C+mJQWmxsbHKOYSTIQjFIA0D1ooGKpRhepfrl2k/jZCRKh/g4Wg/mGmOVO+gZLG",
+	"ojCj1gGhjNqcGQ2PkXAnx26UpZTVYDqRjEZECI9s6/W7taSOpDpVa9mkn1J9bzIPt68fLokSF0Xl78lX",
+	"yeLqX+pAey5vFva7s/VLcrusiVKeK3KRmZXinm7l80bz2rssIVNRm46xuF5F3VTQATmFnJv9t+kE8SF4",
+	"m65b1s57CI+AfReGVLERjl45dt8YR4K0CqZgXr15BJeNalibkMfaIQ7HEiH0sa2DvoipJG3OokVBHJy3",
+	"5zH/qv34F8fPXz173HX+z2jtlFfmWIhLHof5PJT7vcN+LhPl/q1qNlcdFXLRnESNTXRVIbdmqerKbf1V",
+	"D65QP4+MmskJQyitMVmYNXWPm6WyTT2Ul5jNYCrl/Gh3V0lZ9U+h/q24Lkg1S6A1FQoU9UeWbX4SnDEt",
+	"R6UJPckpmT1APt21c6R1nDJcWurLQyJaSKrDuM5SxXDQOSdMifCYiCkRZ2yiJi3myWSKqOygpwUtiWNi",
+	"/M5iyi9Z54z5FSNQLcgoJvInlUrSWfR+d/9+LvvqB9/8uglT8+Nv9EunP9452t398tdnZ2L3x3/29qPd",
+	"H//gJnpW0guSqdl11EQm0TfI7+yulP2OsFoiB5+CM2pNOWiPeOrfVJJZXWFihK4WJk/1gz07Lvt3SiuO",
+	"Y7woDSv99spBvSYCJvVdWYorBbFKlbayoa0zRuCCZQOwn7fvXzKOZ6mk9i/Ou1yaYa99+BbKQ951W/ev",
+	"d3WlSHMmvhHfzL6ZfhPuePk8L27egC/yElLl4KhsKh2Cu8ERwpGpNlOKbELklMQ7LRQ8fPnmxenuozev",
+	"j0+fvnwR6LAnFii4193dm2pxpFZ5txcGHXSMxgmUH6hPwPFc5IQtmAlKLMVEEJk/v74z9RGNowa823CS",
+	"OyW9bnfZfAoPP9zOMq9cXDAMjq31vOYOrD66HZuKFI5iMuITRkVemQ0LNodSu+hhhJMwvaeGGrXxx1Wz",
+	"ZaK/p+r56+vqyThJpW1+NAEGARu49v4DFBibMvezybnEmcsH3D1N+6dQf6fenwdnLLARmADOOs3houSy",
+	"gojVUB+N5pxH5hv2lKM+j1HMLw3XYq0dz5hSs0TsPEiPSvAFc1PRLaYZXbF8040BpwEiRCWQC3pa2d6J",
+	"nOZeqL+K9EchjrbkE5lasAeuHaN8mdIrSsCqGc8M90ar4QTM9HjUCcKhRrG5k6NuX1DiGrPYp0RIJwFi",
+	"Dbaf+Uu00soUxfZYnGeFmjlDxhTnmapDeKBwdqwsv+of3Fudp17F3Hq8fmWk85+qqqRNtZIkV9Kefjmz",
+	"7Feg/TP6D3xzbvz0VQd+qAXTkTHNfvYMc0cgeNQGqFo5802M4mQ4JOGOMRkVWebQtvo0HmGpThCDmWfD",
+	"P6dRRAUZcbV3oUxGEBZCzoATBDLF7iTz/Dpk62nLkbHfq+fDXMlfUN23jGfKB47zFWfFNAOu3+1qU12J",
+	"MMi6opzlvlXlRxUV0vM0PzGfnZ6+MimPD1AXWfvf52zJfbbfXW1t8vNGK6tstP4CZ6VbltUtSy5RjW/g",
+	"CL9SNswoy6n+1hqRm08oC4uHPM6yaE6zixI2pIoLqdw58pTPYqnDPvFCTaJOvD9jmC10igtRJOpgLkdc",
+	"2Upwe6JEtDoQKQLUfTgSPPVuivK5k5yxc7LQPkgSt5DgJrt/kbroUu9sqJUU1T+pz4HnNCKShIUTVnfZ",
+	"odV7Yq/w7S9zWuzjT0YfnBbfvtNC7fYZPgfOs5yCJ5iyzs1YYmO/hdfNoPMhIMlJOwVQ0/rYHdWzc8Ym",
+	"9IIwNMSjc5Qw9fyEhOickLnePkJyNUDnmT9t78KNPAoeEe3QpN5eNBtTY7GuUejWaMV0bacsTkJKmE6j",
+	"WyNpwP3ssX2FiZUTH9CGYk5tiD3H8bk6URQMMHXDBEtyiRfK4Ib6K4Ql6vaPul305vShDo8PdVbfjLJE",
+	"QqFtjr+6jq51jDhdXuaBWoF9os8BsN2hStCCUvAYOckHylzaeWCOMEFamxbkR5EGKQ5XVwWuDKJmBXAV",
+	"lIOFt5xwEyDdqSCzvwUyJZVRQSo/x2oXMMxGEAA9wTKJQ7woLdfqU4FrJekPZUzms4Ec4BSv121QAQRz",
+	"bPMuKHMFa27a9nxS3NbuVVReZynJyjaKOZcI68TNk0efI2nUSgc9hnMArFiaZfyK80htCZtrrC6fMZsA",
+	"l6WKVJyMc+diJ3M5PRlbxidspyjjrTscz2lHp3grmb570Wu8r4yOjVJ1ZpQN1hHz2h/nOUfBcUVZGyIH",
+	"rmOK/3Jc8WXuDPPWcXyWd0rO5eWziPRct2eYsobXcUR5TKUnMeIzOpnqqhMZU8Uq6rCeo7O3iRFiPQEF",
+	"E8SYzZlvIEtSXh7Yz2dyvZdQfsEIgNes4Xa79YB0UbDjmMD8xng8piOEZ5xN0voKdYX8JsERsqyQX+N6",
+	"MW0Tu4ZbHQmW7geH0dywsj2XprusVZCq68WSzTRvFEuulrrHTAfztOcc5FiA3rx+dlQsEVkujwO9E4Oj",
+	"MxZUCsMANVMZjedz8JgGu6MplruZDwKyOXbJbEhCdWRVf3Y6nQdw2LUFJ+puLOkwIpqkSx6fixYinUkH",
+	"5T5/1cFUfXing4K0NKdEZHpF0ekn8qK3a1xTIngAblgOGX7qUE0Z3BAgKs6YTgmGzCGuvjohSs4FRxld",
+	"E8JIjNU2izCbJHhCOhPOJxHBcyoqKDhj6gtDIvGu5rndd/Df6yPzNvJQK3m9jEfaC/Mkf+3HOJI/EoKk",
+	"Azhj+RGo9+sXmOFA0TIsuFhL5ZUOMfnztnOk0ceZo91d36bfXD0tuxuU1Qulq+rolHXQQ4oKx8RZuwWt",
+	"suRY1E5/Wlv1FFSOhYgr65x1AvlnrBjJR5WB/ExXgeyg8fIg/hkrRPFRLoiPEhYRofN6jZNB2xeQy3XJ",
+	"/nSC/Otr4FuO9a9Sh0uU1zZiovbIsnlM1IXj8ETsb5T8/h5s+71alPgDtllwAQK3GkYQ5LwvzuAj5lbM",
+	"Oxs3GNSiGk7t9hFvfKTf7e8DMd3GqlNyZdZinqaNbDUN+LKJwVZWS+mKLMctdHM0lEDy4j/VmvDyVKeV",
+	"FzOCmUCBuiNYPf9bINgngVbN+xZljZYU2xE4Wwo3vXcG8a9x9367e29ra1w5cUkk6TwypuA6ObR+Wb4u",
+	"1FerMUspGMxJPKNR5Nk1GZnaLcYTgVkopwI1lZ5FP0J/8xe9Fjow/+x2DlpI/XMck8IBX4PI3ighz5Vo",
+	"Purf1pnuE7JsCxWRRAnKPgTojtYN1MycdBEVcDq6pLowOU0LabTW25IZS3gy/G62T09IpGvKN+Y2sRRF",
+	"XSDJ4cyKOCvIVBzlfahf9lwP2bpMu2pWKidgwUbqyS0bRyuyQ6pBc9xaDH5eowRjqaNS5HI4DEfmMzj6",
+	"PvJ1csWK/Ihl2zBLWxBLExOcVajK5NlIjaXLemNNdmoOJUsyTeYxl3zEo8w3pLMPRvxCWZxlT471NQnU",
+	"fBLz8xZ6RMj8hJDzFor4CBtncqzRTW0gUL8a8j2MD6fRamifSz4kmN5Y4hUzpC3pZdfT9sFZUttZ8h4c",
+	"JJknpMJLb6RMTGb8AhwNS5IEzpibJYD+ZJMEbivwbzelMBDX2zyip67mgQa2KJbodesV6Y1TXJE1a5c3",
+	"CGPx2Vz6qN2/X5fa3yRcFvBu92s+avIgxUaljJCnScJiBUTvfo2nl+lScyhPaXO/lK5Ncep8i2+n5u0K",
+	"LtzicVJztSfAKahJLdlK+5lWI8Uw2BYOs7scmlj7kWUFJg8jTGcvSlxPZtjWaK6hNR5mYBG20MeCqS0p",
+	"XVnTcq6GVCPYgdm7ozPe2i6ARR7vrRm8enlyinw4FkdnLM2+b1obqeXGqVpp+Kil0QzBJTPWOffVBhTU",
+	"xJwxLFAQKhVEyHmwg3735/8qy2oIO+g4j0xozmUjzIzt7YypgwxOWIgupzwiBeWllK3+TOPooGUtraO9",
+	"cr2Mk29ouKPVuGpPeNv8OMPzL/VKv9XrZDsoLVMBHjPfcgRkRsV0ZCr5ITUB+iWhJmYhwmxhkmX1j2oO",
+	"TPL3LH/I+HJv6THMU8Fd2Nm34hfODdp96ytjWaUHzhb6m7/odQ62lzhSxx0CUK+uS2CZU6RnvSK9aq9I",
+	"76BbM1P2gs7fk+96Sb6Ab5Lyi9bKsfF6LmbYF5sVlue3Tl0mv4mvYTNedRTDQa/vO/NUsaGNegEpBf5Z",
+	"zzit5q41+0rU8l/Dom7D0tBSc/NzPjy/sdtV96SrIVnen9P1fup0vV8lXu7f2Omajru+y7Uw0Td0uFrl",
+	"5ii0Gzlbi2ywPVcrvHlLPpfvuEC7gSTLHUu/NdFVWrzPOD9/RCJ6QeKFny9/k5CEhGjK+bmto3uQw6Vs",
+	"CoIjZS5D7bXcAZRuAw0sk5hpj2whJ1lKMptL4StK0cQgewsSHI1xvi5vr9BBcK///kL4oSYwfe1mqeNT",
+	"LmRVT6gRUR+4I5C6CTUZR3Mspy0EDXoA5shxWOU96GqVhOtnqmEn7tfzdZxTDS27TMi43PS5ut/irq2K",
+	"FwD+nl5wU1XaQgIzKunXJLRZSRA0YJwRc0t+6HbessJIZYc+ZZLEDEfoRAOQacxHX5EVuZLegoMv1Fcx",
+	"mpsEu9DyZ5pwrJ6sKDLY24C/6nnv3JnOfHgrreK9rVjFwApOWiwwcyvb1LlFz6a2sHfWM5JLrFWu+Wdc",
+	"0vEiQM0XL0+ffvrLwZvXz3ZaKNCtx8aUUTENlEbNdSyDP44TOd3Vd0C3gcBm95ILyMRsHj8EtIrB458/",
+	"fnEKL3ZDF/rDakacTzk5wvCWfBAjfaS0/u5AX3l9puvZjzkJ7znPzs03lmOaZB38co5Hr66SXBaKPXvr",
+	"uwj12OzLWra5YUbHKiaphIYwOzlATaPaeIyGRF4SSGFUe1ootkl5FXimLF36V1eaV0KCw+CMNXXkIJmb",
+	"Sqn+vmklx8f2tQ/gH1D3q7GVMo+SEtxt80lKxO47Gl7vwt1BAWfBkO/uJvg3LlTOwS8e/tIgNz/lQ7+6",
+	"B8hr6Mhg0dgxC9HlFEtFdkjDFhouUNoY2nEdAUwrrLWrd7Xs6R4o2dPrHvWV7PkIJJANnIrG0ZdvMyd8",
+	"t9X4ig816u/h4eEhxhgPh8PhaDQahWEYEkLIeDweK6sJ3MYzfmGeE+d0Pjc0ZHj1pe6H5pJpKndK8Aw9",
+	"eXWKTixevpXAFk4OfoqxJJNF46gxIxrQ2nB5Py91PcPtmeFel4yg0DjTCwjN5NJBtG+t2Jh5G2eZINA4",
+	"6qdKyl9nU+9TyYQBu1p8B5N//BUfml8eGPtO+91b0KVFY/RneOK0WCy0Vn1QFpEpOKKMzWkphHL6XKJB",
+	"WiSm7CYgsIUSds74ZdbApQYmqmVBV4vW4MZCx23cHr99t9e/9obpUs59V4kL7+Z6m9uhB4hphhCsHke6",
+	"JSrL/my3KlP+B0gATd1wQdfe2Qt66ndWs6Sz9Zb0IC0bPu62dB8s79AlRpMVk3HCmBaT2S42XJUTk9lV",
+	"z0vtpq+zsU7s3a4GXF5qaaY0D5rhm9G8XVd3kxc0qmFpx26rsr9auf6y7ro4k5KpZi3HMl7LWNsJ3xl5",
+	"49PaqUaqcJfB5cFXfFjf6MmU3ErHmfN2H3GACfE6iXyx62V4zc95WiJRBm3WYJC/++2/ycM0b4LvvvSI",
+	"22937723ClQ/Bk5wN4AGX+QKj6ST+g34vmRMr+7qepW7cxzLu4Uc5LvjCIvpXb/0zELZlTMPdeRahGG2",
+	"QGKOma3gNEByFSuRknCvu9GyiBHXaVVWHCUCqgbPido44NJT/434UMMsZkM2N1ZIRx/SGaArQywxTiJi",
+	"wGamJCYPdEjs0kK5CUJCJIiUKSxSEkH/c8BM4jFMQwBTHrRQIKeUnevFmcc8QE19aaBnLtg1f8Kk6dK+",
+	"gjMCKPPDKsP2qgTyVkd8NQ8tC4arfaApydCBQml//iCr9ydwKjevTuFt1DqgJoR6QfYqc4bZyqNNN12W",
+	"vuHhPMrmifyIJ3KeyLTfyjgFzboBU25A6XKHwIbi4TLtiOyxWyIKbhJ9T8tqOjFVRpmQRgyo76BmcK8r",
+	"oDbxMqZSEoaC3iwo8NDetJ5LQm+4HGtluFKG4FyOiZNH4mJKp02z1vFNpDriqVr7lU7wglEgUUSwkMD1",
+	"cFbUNKbNetT5yyGy7EytAiraXz9Mc6syfHllwVIJv1weLx/ULcjiJfLrJYsWGYJSQYJZnBK1tavllT1e",
+	"KakWaLoK2+LjtSfBlx9nAg9rvqlq9x+jJxyFSaxBNZvBYRfqv3vTve4s2LGHSNBBzvZvwaZvoWAPdE4v",
+	"DHZaqTemp5l/rxd6hILLTXmQxf7KfCcjLAryYenW3kYoN7MlNw/nVpU64tGUDJQgJYPedAC9az3HZxKj",
+	"GY0itUKgp6yMsRJYcoRRrz3lSYx0wh2CNxs9qysbJDTrU0/DZ0qJHX6mKgS8fGGvGuauM8yD2c2GedDW",
+	"WEqbDfRw7+ODWx5nOICPV44SknL4WBMe5kZaexhqFN1bOHm8T+wbOsMTUjVLP0u4xChhELEkMbIoCyGC",
+	"xzLI1+7OalS7GmvrIS+/iMsEBCypP9y7Ci4U7M3BCM+ram4FZMm7RikzMK42n04r9hEGR1mYjEgHHZs7",
+	"plhqVCXGUTDDVyblNkBNppSUhkss5OMqea4uGNLSH59AIuQdAVdfwsVTfW0HAIfjC4s9NIO0vhzRWGPz",
+	"mh91i26NoWngLWMpUDPkI7GroR87sxD9t79Cz0g4IfFObl9AKLGpYcf1ONPPA7doscBZtNjpoKe6B+6E",
+	"wBxYQNnq+uXevb37+7V4aN2uD2Y+12OoOYkHaoh1tsloiuMJHJRGxBb/wQ8wR7e/YWymt81WYouX48bR",
+	"l6tGqh4yJTFrIfq9SKLo59Ai9/ptyydj4fyGUcTZxDCFYSOA5XNK/hRDdQqJsHdzhDV0CxzKJnV0V571",
+	"xVx9KX1BScS7eyIv47u3qpPfbyqmK00Le8GrNitshpbfYiovUGnr5PVNnltzcni9M+TmAAMfTL8/AdNv",
+	"pcG2nY//CZpSW8FY+GB+fTC/PphfH8yv925++QG9lhhJlbbHNhxcN0XXcWrUc9nfBZFt8HHcjJKtSPH6",
+	"3cVajYTR3yTEXFZrY8k/WbDR8XweLW4TckTLwgLiiPEoL9hICQsPjPMtQpDYmH+uaMcf74DGFTGfZ+33",
+	"w7Q9mAs7wTjseRJD8UM+m8i82QPZ4eepdFFuAQslg18oMmyn52fWFelPS/F/qoH58gPdDtyIZ/JuuLvV",
+	"y17F5IKSy60RZ963ZfL8rIJDT9Dnma7OMR2/LAe3ICfNcPiCSB94dqe3HnD2zfASzMNrwxa4ezuH2Qxj",
+	"axW2ankmfCNfb9xaqt2odftyH0Nul+Umyv04JDulCU7L2aiydRdkL4RLsBE12DXkLJgy78spFwZW6RIL",
+	"kwAR1i7+qrONWw2D0eQnDC4qC13ZnsoqFQCtldc0twJhZMlqpTNXOe3bqkL74FH54FH54FGpOsx+cHZ8",
+	"cHZ8cHZ8B50ddj07L8w/vswofeve2xbndN7mc60h23OuZiROz7HfRy9JyWB4+fTRw1dOO+JidzDdYBmy",
+	"mapRAEecMTKSnYiy5KoT8l2uHuzv4rQ/s8eaxonkg5hMlKkc+xKpTL9ZOmFtykwPJHM4FiRGTRIJEEEZ",
+	"DkDWCYlcGegbuDWi7NyoXqgYloudWp1BRxGms4GGdfI7I9QNaMqjtMcqUaeHCOEwjEvdXC0+VLmBEnzH",
+	"JMHV/ZKD2SSkWnY9VlrIEqNh9RdlnAg5iMgFqTU+jOABBA+g7u9++6/3V7T1cT9QSYUiuxq1W5OAESOX",
+	"MMA7QqNGUQHdWnQTtPxX0xd6P0kJk6WqnLnpT9LW199blyvCdLe/1TisrcYUi4EhX+Mp1nqKboLoR4VI",
+	"9KZcDktbpxrelTC2Gr589H5mRIf/3B3SmIzkIIlpFVqAvgO9ef1UN2/XYsUaL3avdLwdX9TCu2gBILd2",
+	"leod4tG5N/V1xOcl72xsik/XOM5HySQ/DSBB/bMAqmV9GQyPvb++B4LElI35GnRaJLmaGe5qytI0CFOC",
+	"b9i15dFX7rwVyHOFgW93pctc1FXZti2K7pJIy+sQn9wtsPd66RLu3tooa8Kr4FcYffC1N6+feZX4ujp1",
+	"qYskhVn06cg1nyzouiodtaqZcFllrUFHTdWzVuf89L2ZTiiUMsdUkrY6Uz2wuL2EjeLFvAgS3hB7o3hP",
+	"tpVCbZtt2oZt2gaJtKIRda/b37+hhsvUzhoseCs6aF3gZyJ8U/8pjSJb+6PI1DXiLV3fYEpaFIeY484l",
+	"iaJ2vkbbxdeYUDlNho1WqiRyVRpLNEemrepM64m+21FPS9uaamOMoUBrzYhPKPuxvf6jQhVMRqQbi8Tt",
+	"r7vtw7fmv4P223fd1l7PXy6e04JrcElRMdV+tFg0kdM/2ZZeJZ0rwFo4DUfBEQqpABj5hW3pq+xbtReA",
+	"RzC6IDEdUxKip4/0EfMBCrR+D44QuZpHdESlBiDQD9jhggMhhy9Pw1Gj1dAPFxDl9W+eSXcHso0Aee7Q",
+	"uXmoyn3Nlnzet6cPK2K1HxTie1CITjFum5HLdmrgfVBpVXO4qc74NuRzSTC8wosZYfKFRpcq5znUQAs4",
+	"PNrrHfX6G9fsHNZLmiByygvsv6Bz7IXE4nFI4gHjBXTGJ4rsXr97r3u41+12jz/+vP+zR4fPvbj7OMaz",
+	"pbDiyyGZdRs1mNU7AsHbiCSxQFhYaKhQtxsXdMKwTGJlGoyiJCQFxJR3jRlnZNE4avS6HY0KVFrFGEA8",
+	"BjgM4+I67XW6nV5vr/Ox311gI85FTB+s48YhGdGQhEcoGKmzlyRh0EJBmCg1iiVRf9AJ4xr0inGJMDL4",
+	"KEiDhuy0UDDE4SAdpXrEwOsMYJkA93wGsGczKmZYjqCwk1zNlVqDz5ku7PA1doEjGhaMJUuc1wyKcUhK",
+	"vGA5od/vdnv1ztOGAx3ucl6eckw6qflVyR1W367aiNuwHPI7e3PTwbznpRr0MQA0lH3fsHx++1dfayEM",
+	"vDTDEdJznBYwU0nuCOQWq2erpDl+bQ9jKpfW9DACy4llL+2t3YfBkVvGrrRSi88Jm+vJzVuXtyrW6M2E",
+	"+Uqc0jleDGzfWseYiKrGNI8wq8T1UBd1FEiNHA2ThUDNSYwNLMeIpHgRMsZMYI0/BwHhGY5NIEM/q0a+",
+	"00J0jDBbbAiOkTZSqQ5PZh/UMkloEFL1ddTs6gYOelhwVwtdTuloimBM+mm4qI4m6mH4IqJMSFJE0jro",
+	"VgXAPIgGq6ANWyhQJOpmE6ns1SIdaDdh7CDbI0XgDXVb/rTaNG//Rl36xrx05werhHSZDZSJe4mVInWX",
+	"mSWzIQS3IKyi41mwymVs1SWSXttTg418/64pn+P10er0MUeJWAJabjgm1TbphmpZOWsZMds8DkSXo5Ec",
+	"eZbt/LqKKJP328AULSuR7zmw6KsIs43czEuwxXmG7afkyF4XhXghiucwJ9XasU0NzMYAnsglM7nY4nv3",
+	"7nVXpXU7R7oCkMl4DDinkoNPReTAS5RIrRdJ1pkxtTmrkC+h5h1QM/IZ6H1P/nl556opnnEmp9Fik452",
+	"1ZgLFtRohqMIOuEbaweUBmqO1IjS3Hw1XYX0lf5hd3sZLDW0mLWnsywbUFC5Fe3WVUd+KmsQWqeloWf5",
+	"dZpNReN6XXSb3w5V+3cbVriHvpvY4hFmNd13f7xS5XsvIbJtfXAb2/q7vCXLHF0vz9XmjumksTy01UF3",
+	"i7MI9Hg7saxICr7Xr6CjRsZvxSt7/YPaFn4x73KDY0JRCq2Jm/C2anWrO0rjtNO2PRtr2zSN5hfQ1fRv",
+	"PncA6FO5TkKmWeYtpmPqaJ9S95KHeGFAGeH4J22hBppikWV/FepOU5KWdfj3dQidc0HCWtm28H6/ajSL",
+	"kU2m8+qla7ul4qw8r3iOB2l33cre3sbM0lUvUACj14NmoNVghuFZoWyiX/sQkBGxdE5e6xTsNbU0s4Ws",
+	"hfzO+TxaQKq3Il+kNT9NnF7wFnba5TO54Tu+oqp1imJXlL96FCjopMGcxINEhKul/JsTFPIownELSlY5",
+	"uyCxtA0vX/NEkrgt5CIyS9y0CwSGC3h9tJDzWaabaAivpeJtMv3FlMTE5M8pjgP6qEi72EOsuvnk8WkL",
+	"/fTk5YsWwlJXPdxHz+knO/5kO3hVrjnPrl75zleCs221Dy8wuhqen7XTFPY14Up1Zr7dj1C20MSQ7ZGl",
+	"gbcsJh1nRGSBEESuRoSEAgV4yC9IWtgxxeKMwTuksInkMFuhSWO0W19Y35l1N8ME3hEd9IYJYqqOwNuW",
+	"ZqCfMfPkmEcRv9TeRQoJHJpidbeblW4aehdUm0NvwVGxDjeuYsZ6hWcv8in1UjfMqygh63e/AzVk61D8",
+	"8XsoeluBrLgOubcMrnWD+qz1HlpZ8+GblMpqjn7/4P2BXuQ259rgF4VIfj6zmc8Jo6b7+JhC11edr7IZ",
+	"9sTZ2VW/p/5nr312dnXwifqfR+qfHz9eCUmx1y8rZDcfoGxnMGVF8CiRBCmF0RQ76M3rZysKF+pmVZeU",
+	"lRspSPVT56OdH3vH9ZqEigzK2UMeensrhGQwpVVhSHX5jjCFMgR6K4ymOMYjSeJC7cmrJ6/bH09/1v/d",
+	"b//jRqHH3ibFDbnQ42aRt0IIY69eWgW+GiSiwMa9ZQ0ly3M7xHI0LWQvYmUoty8JOd8s6AfF7DEJCZnZ",
+	"4FgGci/NgqYxtgAMzWDnpnG91Tbjstja8jYrLvs6DfgECQcjGz5f1ppnCcRhxvu+0FC6xLmvOSGjXJxo",
+	"RXQoP45P1Mr792JRMMKu+uxn/c8fHT7f/8UX93/1au/16Sf3Xjz89OB4vVKQ8uF4Kbf5T7uaxNUjrBnD",
+	"yXPx4ys8knAyA7hlw51gOAZmXQIfKn+RC/oF7bfSiZqTIgXhDj3moHJZmcSYyWwbOWWBzULtqAaWNy8u",
+	"R1Y/bnd7IPFW5UWslF6uIMqaeBdn9jVIBHWcj/glCXUBMAyBIaj/BbkB1X32hMXZiJR6UC3ppruJ8NOp",
+	"3c0xjXSOFwthch+e/FxNHY+lIgkVW8UU+HZNb/JGIhRqzyGfzJSev4owEzst95gE3FqcsDWxn2rEmFzy",
+	"jBy/ybF95SJWyYGE1ZF02wiCF0yY73kE3KvxPN2IRpJekAA1NSsoGbHTQoESRgFqakeW2jxQwbpTkRjo",
+	"pu3rFxpll2o3aHlpbs97ldP7V5icW0qbT4moE+nahlnotfAO1hWB194VHpM4xtFDPptRIYwrv15qoDfa",
+	"DFgfSpZfUFmoQF3DIHsfOcs1+wzAQEqNDffWetifZDTkQy+Zeuo2S2eyD6+V1rSVrESn7b2nQxR0X27+",
+	"7rf/ZQc64/F4RLKwik62u8QCcr/yaqtb04x2Zs0zC7l19KxLLiE4TdFKx1TDpC5uo+0om9Lm/N4rnBmX",
+	"xLTM9PcqNpkOuobQNNM8ypzIqBlgSF7XviHdo0r/c6eVVvK1kPp0C2F2xiwiCgr0aSqAV2iNBq2erYba",
+	"AaNwHBPShmZGwYxIHGKJgw56KackRmNKolAgHJMzZnLqTR9np2OyQ13jyF5pT+ayDb+19/SpwmCUNCZz",
+	"B59hHukjZzEG677S3cH+t+e6KAGKkC/lGYZWrSu1qnIGJgmeAaqg8NY3+PAHRbtX9Cp1/eHRFLFldR9U",
+	"t9Su3sH+GFY7O9Avm8iYn5uZ7NWbyXIiNSziqlKz68rd8ZT5cVPSRrOSm4bID9LTawaYZROFTI9HvX8C",
+	"fXzUm7dQuVJiRbfJ9gyzBEft3AXTYvs5XEJPXp1WtdLWcZUvPUzay0hwfu033vpYH4azhkx1JUw5ANpd",
+	"Bb9ZVm4v54QdP4UkgBS7Uam1NCfrK07ZA2RhrWQG6wtnzhAFusqkfZZ0u3sjO+Hwl7Kqje7R+hIUAZvk",
+	"T6F7ax/uzML7gIjMpbRV5RTPCcKmOTWa4YVGN0VNnPIV8FLGWZcxns+VkOUxwgzBRELwLuttaG8u1kmV",
+	"uaLMERk33Ew2uB2ri5OQtuKmoR7FAkV4SKIH6TbJ9eS2NQBUmmr3vJMgt02KkYP6PbFzW2ql1LxJJ+tS",
+	"yHOtXVoRJqlSNSs24CpJWAm5Ch2qCyZ0eSc4Hdlrd1VfcaO/FXqOCTZc9NtoV75seopwAFkf8Opm4as7",
+	"hFdbfs/TSquymP3s9PQV0iUVaeHZgo0sVKLrP3jyWE3Wq5cnp3k/gf7d4yTIyYalGBBgd6aadoql9hsy",
+	"zsgDpINsOl4aTOYy59TQsOC6++h5nq4KnjCLVtEE+hhptZFaxHoZOuipFEjXfIMpavy/MZFJzEjY0llI",
+	"l1MCJquckgXcJTRWdRkgYDAlOKwDj7VKT7q6MZWvBSVpXNag6jTYHSTkkLidLoDRoysV4M0SlKdYDGD0",
+	"ZWOwEttAPTMkOCbxOk8V5QTuDfujvXCfHIzvFaBDuu1D3B6/fdfr++FCsr729dMo3a75W82jjDA0f4Y9",
+	"+hUfGlRIU4SmVhUCuaUcylwXf4CovMDRQJARZ74mCSf6Qto+VlEXJhEJ4cO2J2bqajBWDBW2ZcJwgaaQ",
+	"DcSifOHq3r1urWSNCAs5UC/zhmy+sB+2s6Erq8dJpCdmTBkVUxKiJhZI7/dTOiM7VpaY6TK4nwVHWPeg",
+	"3d877XWPegdHe92PIHqT55gffPPrs7Pw3f51W/2nb/9zqv9zlPvP2Zl+ww+Wl8Cu1jJGiHvPfKcEz5Qu",
+	"Qye25/Y2T3tqFTbXiJUgblZGpWl8ail3L8lwNMWyj+fUJvPV72iXQappbLa0VNCVuM5cFAfn2RoFVsxJ",
+	"g5I88wiraq2s1yoLoxb1ECOXqfIJkjjKHSdtt37tGtGaCgsj6AvWf3m7611ouc8ocHPCLPNS+aya54j0",
+	"8AlLve76XtfWjr9o64lrm3Nm+3Oy8JjsReHiivp/8Gc/+KE6Afbv3bn7UefXg+Cb/1+3fXjc/hVuf91+",
+	"e/cHFRiz02VeIIsj3dY0ty0rrMCF2e8e3qsRpKjUfOXv61u3/P0tHdO76rynWda0L9/I+lgv46+yIPOR",
+	"dRrECfGUXla82bUubq5B8zPCirrIbNG0Uqx3oH5ZO+lxVmH62xl48vi0vom/klnqaKZV23Wp5qpt9a98",
+	"a0mr+ecHRJs7Q1bWGR9F/tv24sqv31wplpIGV3zzeoUe8pd0av2zrh/QrPWqak778lUq8gQbT4KPtnUp",
+	"eg8jarRqDy0LnXvaxGjdXm5RpgxrV/sLiRcFlZ9KvqyaZrkKt+z8R6aNfTaTJtZCHGqDX/tIBKKygKb+",
+	"rehwH9X6ng2p/m5rfu0jETaJ4f0q/qKn4D3pdiH5HLwss9vV6h8Udz3NbH/8Y9PNlQZKAMMNEA5DAQLE",
+	"CQOdEzIXWfsKS/cdQJ4jD7IAC8KR4KmYkVNyxsouRNizJnpVbCSpw/DrmEZV7tglXd7y/re6XreN7IOi",
+	"b8E965v3LVHpCzbKsvmWjeGP3odYPU/V03NKZ14/x5vTh0jSGWmh158+RHt7e4foksopwijQrrMA8fFY",
+	"ENmyGkQL5o1cd9vx250QqXaWZ50h/XqQ6ErJcJA1NPV0e8xatWKJpviCqO0FD7YgHwbxsenh1EEvx2M0",
+	"XHjVZaULHCchlQPABBl4a3NfxaStZBeCO9GU83NEGSLjMRlJ1AyO3zx6ejp49vT509PBm9fPAgMlJohE",
+	"UxJn7lTwA/PxOL8i3mAGjiFViXHprYyz2KAjgoJdc3OAxJRfCtQM9JUg/a734Nz4/T/633//L//Z7//8",
+	"H/3+P/3f/oAKGZ0PKBtUugfeAEjTDC8Q3KvmBOB+MArxwiDVxeQSx2Ehb7xmRyBLwAxfDfR7/DMRqbUX",
+	"UlPRpiz96G+yHNGdB9AadUhsRa6xJEo5olsDAsnIp2wp+Rmo0zL6i4mJWySUMxnTYQIZhlqbDWzn55UY",
+	"09mz5nzz0D55bQoXBxpQfaSBfjJx+K5UmTGhYK8ANB8UbWNW6PFkENehYAPOeJIXrf7KbW7SuAdOC5DK",
+	"OvxAY+ubJD77hDBg77YUPcIM4DjMm1ET6Gr3042HmbhUW+SnJy9frN704wiLqZZDPklIQtTtdu8INExo",
+	"JBWbwK0kPkorVbK2giMcRRoSQTeqYijQr7+kLOSXgZo4I1b1YCCOrDgBUybMzYGy0M2ZZEpQnESkJL7u",
+	"1eTDVUzoUrfm6BVt+kEbmVdHJxg3kKwE0eqxomZwrwtJar2Z+t89ABHuGURLjJ5wZNGqHqAenNL2euFO",
+	"B32hlHDgLF7gxI7hB01G8O5MI32fNY7OAKjxrNE60+214ae78I678Ksez1njqNNpnTVMkoE4axw537kO",
+	"iq0gdx6g4Kxx1ggqVM3etJg16DvjkEtITR4McYTZKmwli6Uqua7HYeQyWqQ9oUgI/Leyk6KnXgpQhyv0",
+	"MRdSK2R9V1kjv3h5+vTTX25JGUMZsp+SZ0pKtLX2KxHx8vjN6Wcb0GDPUeqFefAOoMRLIg1HA86ihS9r",
+	"OVogHKrdB9KVxwIQwxWpTR6nS7VjrUnrDHmgQWA4Iwi6/yWCqCfZJNKQ423O1M5Qt5+ThagnhB3I4mq7",
+	"4pTP2wm4BWKeTKYWv8VAgFowV8gb4Roycv2Pz0isdJysdNvYGxC1kCA+IgqZdoOehohd1cjBpUQnywy8",
+	"TW2O8yNX065OqvoRyCPQTYaal2njoVYh42Zn/bnxsvqpfwLuCG228ETqUn84eCRDEHu2U9yE62NzXFn6",
+	"b16R43aN9+xM5YEDs5TDi9YrStlgGY54amZJYK9NAcU7xaPSl9324dt3vdbhdfPsrGP/6l9XwBBYcnXJ",
+	"B5gOi4HuZO05AD3XF5CFewZre0g0pDKGilytbEya7gOE4dgaW9FoC9wZl1PKJgUgkbyqvr+yilWduiib",
+	"DAgLoYNr9R4Onjw+RdBvzjwTpNZQhmVmcHIkR5iBoCkcEx6o/d1SI7TP7nf36/HzPOa3Z0qpl9c0pOYx",
+	"f59mlKJMbYSV3Ubd7qLGqtU2t+QopiHRlKferQ461jdZfa8v8xgFSSRjHJjRu6+lAkX8Uk2Z0EnbIcJ6",
+	"CqZ0MoWdSHUOII0tJVGkj7DqXB+oxbjksZA7agYjIi0umb7ZqIeiceGflG/FsoQ5upldmfLxxlblPOYr",
+	"bMr0G7dkUTogboyuKOVUUgAwjf3C2CD422oGXdS500EPNdSb7e6tpvGM+Z6/hPMdVvs7DtEcx3Khzm9w",
+	"ugO500KkM+mgAIoGjxM53dVZcoGRVmeMM/QpFvLJq9M7AokRjghqpu//m79APUNUvvZqjfrT2FTeDUZp",
+	"6d2gfoUjH2tLHFSE1nWlAtk5Xhg8MihVRE0roLIvCrXYO+VyyCo8ia5/JNmZvlpXfGGygY0SUCoubSpb",
+	"MEprOY5yX91AGhaMXNvH2hGQacvbtFXyaikkiF5JKaPBlCex8FZ+6JsQYaEw+j3TRPAUzIiythJBMrQK",
+	"NE/E1HTsJgzwDC9xHLZQMgeJojGZC5jg+14yFSuFA71nh1gs47jQtJdIi+xj8IcA3i4o+DGe0WhhhEqq",
+	"S2bQR4OZPWa/pXZ9cHTGtL41CmO4sF9K4ywjzkQyI4jKltHNnKWdyu8IxC8ZCkkI7YWcx0KubKDOGbMp",
+	"K71ut7BFe90taeH8HHKWCJB+OKssXeZTO4GnQSh+op4tvTEmuoFhFRt9BnwCWj1Uuz+3VhKfE8PE8JYW",
+	"6CvKEp4IdXoY4tG5dqsJNMLzDrLzdZB3lbp17zwZRsSdqvsf5wC7u51uZk7qrhulQflVA/SRkkV+00ua",
+	"FbUFwAe5egf4JSv0y8XY0mulmCmVviKYV6ZJXuUjks7I4GvOqvaK1kFPj18cQwQHfQ22buruVVsTTrOj",
+	"RKp9QeVOvprjzenDvNo9FhQrPmGTKaY1zpvK9j+/PXtYv76mRQw3v0+b2KXuPRuAeqw3NAGdxdvYCIR3",
+	"rDADne/ckiEIR4VtnU/MuSMV8E1B9Kml+IHghscH6Ka1lrfq8Su8aM9jLvmIR6m/qhnAm4Kd9T1XmoRz",
+	"sqhwEyG4IfNZnZOF6x3STJP5iHRq3CZuIk3IvI7TrBnMKcAWaAGu5sTvNavpM9OfrvRNue9XexkLoh1S",
+	"wbv0yetd7ZnqzKdzKBPQpwGwhgWa8CoYZbxwHVOrnVLFdMdUrVRYxK2KeLjHGV86Tbn+6XIsO+dIr4iB",
+	"lcLNywN3rrfZZ9WusL/9Pooq2bAiOlnSv56wtT8S6w8v+8zflebccuvMZ+YUZYrL3O4eK258v/+87Lyt",
+	"dnVXup69ftQV3soVJ9Ul7sJCvC8f+yxo7Lz1kvPmuG4+X0KNzT/ZVsPqqqSVlSfSjVJM3rx+lipdbSqB",
+	"W6R2tMj56M3Rc2+QkZIOolYeSikB90NiyofElPecmFITVu9muSS6xZ2TSmJemm4XG/NQ1v2Ih8q4b/ev",
+	"A4u06RcDYsrnOSkQE0Yuffv/Q/7Jh/yT70D+iauGIHj60ZdiNg3ffqP+mM5E522VSvIlqizNMtm4adn6",
+	"ySg31d36XTdX2+vkrlTSjE7BZ2gSWzgzx2iNAq3UqsZI7pyx1wYE2iJoxETw6MKEeNE8phdYkjSZD9q9",
+	"Gxzm4QIFx8+evfxi8Or1058fnz4evHxz+snLNy8eBQUvbY38mJtOmptN8yGnZeOcltVJJJ89P37YPvns",
+	"uH9wr5jckktpMY4MwkbxYg5pDsXKr8LR/XIqyGiwd/6bQ92EYUWpV//g3ooRfciJ+ZAT8yEn5vuUE+Nt",
+	"krBf52UfckneWy7J5tbhtpNObrW1wJ9CzseN0za87TdWblhv2kUuByJ918f9lcv0ITviQ3bEh+yIquyI",
+	"9RrQfEid+JA68SF1Ytt2T2WOhYsbUl99fpeSH5YE/nOZDzdzHdwP98bdUX94iD8m++N7vU29Bx9SJWqm",
+	"SpTDtkqbPaPs3IMbADBLXFQ16YwJJOviKHVsCqnGlT53vZsldnc6naxIHodquyIrpgsZvRm4SSKnhRGW",
+	"cYywIMsdRsdPs1k30jGi7PzIfFoZeCxEgaKSx/RrkG9H6BONfaSB+hUhp0p9G6T+PLl6lLsiGuyPTg/n",
+	"P+vPfhXf//zqi95w96K3flPSXrvfv3FT0nIjpb1t9P0rIhh7xuzFlK2AnHiudZJdiBkG0z3lEl2gok16",
+	"eIW3J35bCdWbNqVUWqQ95LL6dFthlbhHW8taunXCXLEVZQhQ0h+4sIpaJ5Ziuf5T7mrkJaMbPY1J92qW",
+	"QOjnK0Z4DK4vsHiJkHByTQdqlmiNUW40ws2auySQibLlbQZNWcstaHv9mvUmEESr0lNgsemqmjAFJVUT",
+	"fUdvkrxjpL9BqyYHmNhSkm7PliPx81xf5JHcNBQZsKpXbSqpcwIwt0xvlymoms1dl+iwWhrmhvGs9yKG",
+	"PdlQ1dJwef/y5U061hSd651JC3K1hixcD5GuJNdWuVfWeruzkZfuyPW7nNo3L90NfmzU9brOZbbfKhBR",
+	"/bqlBG0r7+/b3bCeRDtyqbOFFh5wr5ob+k9jA/vnDi4/QO1eFXRoje3e7m1gt6xDwPof38QkqTx/uS7W",
+	"yg30biteJo9TE6IZed+2LQPJsgKFRnXU8Q0aF7ygeK6OVsoG1n721hmbkzhrpdPE4CzgYxQsSzQMtKMp",
+	"RW5dzMnOAxTcDawzCTzYZ4yP01frzJaICknCzEMcvDtr3D1rHKFet3sddNBrDf8Yosspj0ipU+NdwwQT",
+	"ApvvqN/t6o3kzr9z+jfLl8cinOH5l3pvvNXro1YXVv45Z1Ty2NN6Pwdnu2a/2ts5Ra4RQ9qwy24ZydZJ",
+	"COhWNl4BH8OK4R4e7d3MsIIvRVgSNloMZnnievf7tbvEzIgQxWatDX7eqPpkJk1s1CBh54xfMrCPG61G",
+	"qP6dCx3Az37F4ita0lEwCE4ZhGY0g6ovKjR6t85w6KDHShpoh46cEqbhWAXUSFMJ0duY4EhnTuMIKaEX",
+	"EcCRa2KBglcvT0zehd3Uu+9oeJ2G3Hbf2U2vfpVEyACFnIiWrj53WibazB4rk3RTVipQMk8bWzEnN6OD",
+	"Hs/mctEy71BPwm2ACpsb+R1hvOF5je7q31p4xNq75E2ySYYRHXm8+FN+yRCWyElPgVt3TUfaWjnxt3Cw",
+	"XXJOdISU5S9vTxozZrfjjcvb5c1V2Cvlfb7mQdGVtRsdFtcQx8sj1zkXPmikUhfd9ZC+zTtAPualZRbo",
+	"vLefz3zwitJUPlSx/cqelUu2wXrWo7tH1pkj/6HJWbuVzLGVs1NOs9/g/OS+Z0tnqNvg440YNxcj/T5w",
+	"6mrWLC9wMkw1wJMYaw/tGkJpHmF205UscKN9pY8fT6mvLyacE8yZACBjaEhAHV/CBZaeG6g4QhAVRb/7",
+	"Z/9YGenw33FMcg1r1N+6oNAWo+ZtG32htA5vBIlNZVFtW3rv27OlN7KP5zHlMZWL1c1n6zqg6riEM19w",
+	"TtunxORmyMc2ztJsU/Vu0O7amb9Ur3TzsAPFY3PusN/Ntya+XY+fd95XzO82tJe7kzbXXc5bamqugmjz",
+	"8frBhutTlHH23ZWEb8KmlTC9JxLH0NjC3JHBpqmDR1AsnwqQ0OXSO9tLdfXyLBRf5mXakA9/kvegpp/T",
+	"dxfyLfa9RQQmNyP35hGPYzKS7SmPBWkPwQ27WJ3SUXRq+nR5zKOVbTMKHSfUIr9Wj9X21nlekEUTqzJ8",
+	"uutk+CgeKJslQ+jl4czIXj83IXv5eg/djKrbPhx02m8/+sHKw1z6UWfdqnbFK+O1uIlw8UyjLwg/LzpI",
+	"/PIcT8hA0K/zt/b9GXSlRue9DfQhDDFrbj7XZ9OMjqqp25LxXilirD/b3AB5y05t+PYESbt8rTzXhopB",
+	"SCIdCl+SFsERDkPUZGSCJb0g6oeQhMlI7nTQC6cuUfKJBicEV1BgZWXdaMG2hpbKTF9PtHyPhDTbsKot",
+	"Go7oiPykOmClpGu+i/OXv/7J2Zl4+9FP7D+8UatJzJO5N4/gOb8gaRK69tdTgeB+1AzA5QR/CAvVhBXd",
+	"OskGLuSne0Wc1LdhM9Xgm0B73c0c3Hngps2bKgKBSLGhjlfBtIXEc0j63oKegaPRspBg2ubbEAuwuuAd",
+	"bUKDffCZwvEI2uWkSf8wzA4yKCkoUM8F1rkqhQZQ1XHGo3TVLnCUEMi+ldxgSDn98k3rRdOytVi52+/2",
+	"P253e+3uNhIOvgPql67uEw5n1yWqeo3iM99JvkDfMWM8YSMyI0z6kidDStho3VlzX3psX2HgOUhVZakk",
+	"VxI1n+P4POSXrJAtqm6wicExEcpOFQhL1O0fdbvQ6AowWoY8USd8XQja2ShrsbdRvCn07zPtKde9HGAv",
+	"QEVC080vI6yAIZORcrj9XMd6x3c9v0tGNI75zDsgU9hfNaL+FkYkqYwKpudzrIhncGThDJ1gmcQh1D2X",
+	"M99WRR16W4k6aCIzjnfnNOOXVrbB1osS1Nlv5WJiHEW25ReFRkhpu46moBNGINETuFLutFAAcDNQYaKv",
+	"tinTEDQtFEB7EH0x3ynEdZDhKDJeGUjLg0fyLjJ9R3mTVg9vG36DZSJwcz9C4a2P45jHfklH1CU05CHk",
+	"EpjMYMzwBEhAx6+eoqb21rYQTuS0pee4BbO/c4QwEsmcxILY8tMzFuuOwdaBefzq6R0NAxQSiWl01jhC",
+	"784a8GH177NGp9M5a1xfK37A83IugX4MfFo81NLhAkc0HJh0FXW3HmB6MFPKPJ2p61K74+yNaywNTOIj",
+	"/WRxJcwL6y7Fo/T7BZ8djM+Dqy2VFGqhGR5NKSPtmOBQ/QKtxLSlZ2J+aEiEMpWoNABimE1IBz2GdYUG",
+	"X5gtzpiteoP1tZX4cEagwqR+QK+fDnpiFB3MsEAjHMcLXbSnC55CAsnKBI+mZ8zWzZhKTVjOFni15SVH",
+	"Mx4TdE5ZKI7AwZ1ixZnbgTxrjQ0jPjoXCOua0ZYJqLsB5/SRJvRxMBcGur5A20emuGBHvzUXqo8B68W0",
+	"Q9Xp8nc0zxAhO2fsjH2D9EvQN2aY35yxb9rtNvx/dXm/20XfoKDAjQFqDjFg8+MZkWpezf5SYsze+5Xg",
+	"LFBijYlkPuexEq8zElI8UPwTOHeaKLbzi5qxQRJHAYg+ODQNGJcDc+ZTP+smpoOQCog2qZ+gRppNNOyf",
+	"+zr7QYOcMcBDfkEAGw5sZfcSoLxBcVZ6yShq31P2UvEp1MSO+QRzhmZkNiQx4ok03CtQyEeJEkEkRLFi",
+	"YpPOoANOSqDADAc7hVm0q1D42cJbqN81fJrdvtkvapUHZlrUr/bMM6DMHJPUr5LLefGuc7JwfxKCw7qR",
+	"4o8hYZSYpwzUDJ0wZSHkbnXXHuaLoZfHiZyCAE4ranSfX2TSWloWgA0kc2hUJ1rwJBY7yPBrT/Frwuxr",
+	"8pyB53RwThYuAc5P6V1pZ/Z0MtyZXDU7lpK+3jkiGY/piKqZsL6JVuF3cMikz+2p58Y8HtIw1CSAE9jl",
+	"dHWuydEELF/cInRe/CW7TSNkwqJNcUz0mLXAcH51v6l/MSsAGxPQK0GIkTAAEQWtY7S005va2jWDWSLN",
+	"a0y1v0v9SMRj9+MpVwIuX54KwQc5GIJRxM1TzgFuIDkfRPwSXm7BFNPX2IneVxOtJmPME1aYn/QnPezc",
+	"TzEJyWyuv17aTy5OjuHb9IMH6oO65XluZez1Q3V9xNk4onojCiKT+cBkS+lRhiSiUDyvXhASrFfaNMAY",
+	"SGy4tkijndri7856Fi+50168pv4mM7N66QRzRsqT4Hwhf2GOs83SA6ZXKkQvHYaW4Ppav6+39DzmI2UB",
+	"DCMtYGHSU/EK+VsAByKN1DDqbwfIV+aazRgdmI2eiUXnh6xAcRATZeAAbztq2bxXdzlNs1Kdwkb1QZto",
+	"CqtkamndGTBM4E6xvaTRoGAaAPzJc21GxQzL0dS9BD6ohOELTOE8V7oGDZtg2zoCNt11jgRO82/tQNXU",
+	"5sWy4gErcfvAtbFSBbq0XDNM+veAXI0ICR0hYiETyNUUJ0K64kU/EStTywgZ4wobDBOx0NKXD2aYLQZY",
+	"SsWSwrDJgbVUpDKPowA1tT/Y5ntD+a65UzOUtabA7AsyLoG+/GNMHYlj/rLP7xkd484144P0b5uiXNTQ",
+	"hv8yviutl+7UWLWORa5Ru8AgZmnIXH2D7sNNNVaMotk5I5bPFTlN7Pyt7Dd1nPSab4XnIFOvaLzBGbRk",
+	"u6X959NhgHPYsdycV5lPVdhtzpWCAWZyDT1Wm3Ol/IzHyIJfM2PCodUYDg612S9lSwJuK5sCxZ9tcVyq",
+	"/m2ahTNZOeVvsysLU5xX/bmbtOa3qOc5xZ/+6Hwtp/YBTj6nklJEe2MHaDx7rStzn7W/FPSpuqekELUj",
+	"B7QgrHFB4zVajbymgEVy1IMpSixJOag69GmCwtqbq4VfrX2t3uJIu9yfqbArosqnsi6dgpyoUxS7ks4m",
+	"yzKIJuZFVTYKR1JpPrVCA1ahLI/SvgEO95TPBU7ENzsW6NjmvHCPY/aqcRXPBOY3fSSwb3C+nVmGTp8C",
+	"57prF7pU5c1C8xWPVdjIefWtUajmNmcvwYR6TTrPlZSPvHaU54pDZpUV5fY6cG7PGVbpUmUsW1KFZiZS",
+	"jigpmWzZROFnj9mjc+1KZozTc6B0siv1I8gKErxGYel3ZRM6PxbsnfKV1Epy2yPktaRzpWgjFS9BhmHO",
+	"YVpWl3nnab6Yx4lQ+L2Rx2iazDDLnFvGpdVCAo8hxC2m/NLiwflQLrzeP1/sLTV7/D5RazbTEDUhnki1",
+	"8yj4Rfu1vtR+GgZoSnBI4p0WmsdExw2ZhjaLjbcsT12399NH9355/4v9X/Q+23vx8c/6rw9OD3/e/dXn",
+	"D1e68a1oA/9gDSfjiySKfg562zu+n568fKEjoTrOqZ0qr56ivU4XQN4Y17AD6jvgeQtsJCRAeD6PKNHh",
+	"V+ttxGcsMH4kwRFG9m4EuICEjYjt4CMJQwFmi5fjI/SldtWBMxEI1+66FkrJf2vRk7WBpl77tjIqUzkb",
+	"YLkbGP3jMCQVq54W6llbn7Mhx3FI2QRh9RhqAsTKSGlSmJWYjGMipkjjkCFBcERC28FaMauOHBbCmGmx",
+	"TnVCirnnjkA0H6/v9WumvGrR5P9CeoaRzqiVwccmAkme51o+Jwx7q3e0Cl8+l19xyswhyZQ3zjmPUBMy",
+	"d9DvfvtvHDQ/i0tnz4081ihZLB/VgSImXc1oy5jqADEVdpSzCs50pYN6W5erXEvK3wC9yEoQeyPhkQbJ",
+	"cfIehjG/NAkmQRJHQQcVF4tl/RfOmLrNaeBAA5hO69g38BZDPDpvocspHU1tXZlps+lQpJ5Tk305JeyM",
+	"qYOWMgJ5SHSRaJwQdZZKCdE9TRniiWzzcXuod4ImpIVEMpoiLNAxk9OYz+lop6XDfDofA1JosPHbB+o/",
+	"f6a9nDtq3PBpRJmR8eRKxy9QzBNJOigwDtFsJFSeMUUPZSiwOSaUBchUTLQgANxCw0WWv3M55XYNEJVa",
+	"vuR3aPYiH2gcvBhFZAxRS0tK2Q9QQLSrh2WSzf2Krasjp6AI1VSaCVMDbMEI4UUQWq2azVrgZS6DVXUI",
+	"kTm6IHHH0uUHoVL8mW/1M6e7ivSspBGg8HctB9fq/6GP6H5p5K6Lcb9CnBka5SaimCLwq6vu/P4vl/xP",
+	"HQC1SgQtO1d3RMFx9Ob1s5YOsEE+k2F2bKTEq88fPlaSL4qIWsTmSf/g3s4SlC8tuLPGArvpQf3HowjO",
+	"0zT8EZ7PB3MjMpT27d8D2zv9zI8eHz4n0ZTj/svLi0/jx89PfzpJHn6GOfm8J++/ef3FMHny0xMhL9uj",
+	"577njb35I0Wsvu5y1I+A4B/uHf+w/+kP+58W+eKH/U/xnP6w/6niDfWH4Y4f9j+FEf2w/6nlEPtuMedM",
+	"EHCN/AiazsDvgJD4IzUhNPxoHvMxjchHYP9/xMfjiDI4BBIhzO1q4n+0JhPc7x2u7KSn/T7Wl5TbW7mt",
+	"33JFUF1V9JCH5LHZ4itTZouWNwgRoCDMCctmBgqwTOx7zJxqGVb2lup8PGVgOwrBQviniuSOQHM8IUb0",
+	"NUEfmk1yxgyIPohlnsgHOuI75IrmmKAJvdAB4IWu0caTmJBij/PG8fBhr793tfj6z9ZcfN3qaxVgbLWA",
+	"snvdgOnlZ2hI1DSkTqWti6oCk9Y9Y7yKMPNkMCxNaetD7uTaKW25CcuB98Y8ywcd89h2Cve+xACtDuCG",
+	"0jI8wguttyD9NMJCvVFnlhE0iTGTygiCdlQ4MsgdUzKzmjdOGLT/UEflnVJLhhX1zC4dL7UjQb1Xt9hq",
+	"YmRP67rR1ggzJCSNIsXwQJnetEVD2SB/8JDU6wu3UXaehondNNtJ8dAzwJqpBSmolnvGmZxG3nQ6cN76",
+	"mhNSdf7UR/isKZxFxwfk/OZIkVloMH9Y02hLseuqE/ZTNHto5DcnsV44T4VBvU/Wyd31zLVN512eeLjR",
+	"Ll0CdwDEFjegnTa7bPldnoM80Cx2o6TEjNHW1YwO2DLW+2+oBixaGqhcbUoLiN3EEkUEC43pwcfWjyRa",
+	"1kOgdOaIM8t7XrWZXvXjEzmVkKuRUyqwS4K7QQtByz48kgbHRK0VxGbJmF7dBdig4O4cx/JuAZv17vIS",
+	"gF61v02sgxhXa3wGAP7mE1WFEX7sQnSjZnBo0Lyne91ZsGPNFkE0uOSsEu97p4WGRF4SwlBPs8FeL1yN",
+	"o+3M60rj0oYHzVBqbgp/cbrjwhGG7e/Ylo9psXrTX5W+s4Wy9AKhJxJLUbY1lHquTpxeG0FOFwANF2vK",
+	"VSDuiXr2E1BbN0r/hZe95pc+fSh5dSX92oOVX+dfVuwrsJzXYOaBIniTM3et+knJMFZIh/WYY59CmMa0",
+	"HGiaRMz9blfngQ75BdlRNs8owkJ4fKyJ2jKeimL9lh68Zb+7V+yeXwfXAM7OHrsNyuz2r65WFnt5YPfc",
+	"iGkl2f3DDV6t4xFV5B4UyK1pfJSKQutBQthIbeUQD7r9FmSQqOU56O7r1nNpbpEO3enMxtTDPOJJFOqw",
+	"y87a81Nga1ugWohgm7aMZuWdcaTTW5fbrZjwCtyQzggTSs/E6oALx1Z1P1j3rlDV1SRTnsQOfJQTlhdg",
+	"bp2TRV7WVhSh+Oh8piGlynS+IDgmQrZjzM6V4aPMZhrpFPAZjSJqHK+mCgcO4YzDNkaXWFfohB6zZ37Q",
+	"zaPb7NdCjJ0fHuRtCjDZ6zx3mOffXp3ningIB9A28PCgoV9Ylwlea0OjYPfh0ZQMoH5z0DNpMWJlS1iP",
+	"eHLeczC74XtC3/P7dc8ouhNPAdK73pMpAp6PgF6/LgUkVS7rqmCjlq5bjTGNhdRkDDZT53YzXes96d37",
+	"sNGPwIURhHihvb6B2uKBRulMRudEatd1LO1h1tjVJHSbC0V8hKMzpn5poeCXv/zlL9vPn7cfPTr97LOj",
+	"58+PTk6CnQf6Q7oUIGveaH52EvGUKDG0nJNFoIslaIiaup2Aul1r6EsqpzyBg8+Op2y2aKf4URtdjMgb",
+	"TPI85rO59LLu/e4Wj/QGVL6pgx2iEIbs79f8VEyw4IyyiY/i+7VeUhBMOs3ONsLKT4dvcxV3e5UUaVVI",
+	"Kc8YstO92YO59S3tqpqiMxEPlb3nOdD2r64C21bO2IyQwahMxp0WCvbVdZuyO1ykYVJ7gkttDCyc7JI7",
+	"AgHiTAsFB+oF2gBxVXH/6qrRauzD/x5cXeUV7gH8vFLhOmhmHjuNWe8jH1sHBHSjVlvT4z5Y5X69t90+",
+	"KLoe/uDmUF77tfbKOWW+xrSMXAaoybieHmVnGHesTm8Hl22AmlCxJqlt76WhAdCMK6bhiS4znU9iHOoU",
+	"+imdKBtZPdDK1xKbxWfkEngf3g92ITycZwJ9kx8VoSoFBIahLSjwF0r7mxpaSCAMsNrYrWEGKSLWdrOW",
+	"W3Ws47nU+c0uLi84rW1yU5p0VqjNNff4gipZdfiW+P1GzlWfH9QutjvjqVvUTIhh7kJtttvtw0rUFbhx",
+	"JcwHPCHP+KRCtJg6PCXvVqUqLd2rq5nNJIAXX/bxRi+rNJcLrn9lLGlo80wHpnloIEd7bWVlmTsQvBc1",
+	"H0Y4CTOtUAgM3NASX5vEg7bGkLgtIsM1iYsJDrPYmFOR69K3CTH1QVZrcMjSM8Thva2BWK5CSK8ORM68",
+	"3eGdQ3Q6x2kdl8nkYWEaKtYY4+5k33f61OUijiZDPzeS3Yve7miK5W42X97oafkYVPTgAA8i3bVwVmcU",
+	"8Eo0XEiSH0zedyCRZq+ixuvX8xAU0S979dxmFYGT07TPfWYkIizOtfvfh33uj1MWDij5jzxl80SaiFFL",
+	"b6ZQHawEomwUJWEhBaDf2/KJphS93vAQ4xclpX0Jbd0kSt+gDlSUnWvrDYti1b6uNymignXXastW7Lm3",
+	"Tma2hV5akqT32enpK4sd4PBJTEaEXhRXzw+YljlKa0DXm/qXlTwLqfGQqJ7OZzPfHWCG53O1BHxsvQO2",
+	"c2C6G2My4nFY3I0WSLrf7e+DYOxWdHrbGr6us5Yu2K5jZRSQd3MZv9ZrWpg8R0qma/Ctn6Bdfstrj5JY",
+	"3tQ4tBiVxeAn5FvxMUoAWiTiE9FCjFwqIQ5f7qBXWAgUMHIlB6MkFjwO1J4N7L9txz11A7zN9DM0Xd0j",
+	"LPTPZdvzhgCZxuj1pZVktOalwF6vtxryqQLa0n1prXkn3gKY1C0Bp3ukhbOu5tEBAbMlKlEqHbBLC1jp",
+	"2jBV6NtqT/ZLbS/3+xamzsYULOpcA0MXpnzXwqNe/6DrArJqqMbGdW08ztdkhinoAHd86DleoDGOIiQi",
+	"OplKKDuJ+CX6msTc4MWw9hiuGeePIFJGpB5+5/tqA+SHwDzN8v/zOJg5YDZWzFD2gWCuBCurRrh0qDCw",
+	"luWPb2CDbyDqb4YXmVFNLkhcBn7bInxjsUNsnsYnzrk6cxULjsY4bybu15uU7w5a5JJEkTRreGWKiEEh",
+	"DAprHTwwEJ9jSeJLHIdiC7kkUFdbmW75xVTj46YYqoJOWJsyZdULAxxw+vL0VbmcobJmooCVWZiwGFpE",
+	"qYuo+7vf/ut9wJY4OXnplgVI56ZRhOksK6t5Rlly1Qn5HdFS1po6cEHdVOnwvxaCttN/t/p4oO10Dw9r",
+	"uV+zU2/Z3ai1RK2EQgd3G3aE0xg3wwxY2kh3XfvI7CEPfmE4oywwUHma940z7YGNm0GFpJYAVHcEc+6m",
+	"MQCYnZNFjsmNotX+zrfF4tYa4QRn13oMjEBDDeltqlgdIvdl0tKqwES6Q3NR06iJ/Z2x5n53b+cBwijI",
+	"wDd0r0PMECMUNpj6mPoWMzFD97UtW+RCY5gQ9ecZS0GLheRz64DP1YNmZoitk0/rmvPeY3tbmcUEGSUx",
+	"lYsTNX3GPIE+9cfeFKLjcjGiFRg//eIU8RgA9c7JAjUDcd6GFv1qeWF1QE7AyzNSplLO9Sryc0rqf1TP",
+	"DdKPdQARAdCc1Z828/aoYUt7Bub+7Lt4Tj8ni8b1NfQZGnPPV7NPqi8ZF41ZsSPbbUG07PFROIuYhdOM",
+	"bmiZ9nB6ZSHjV7RMQqF6LDtgdJCaBMIkVIUqkVfKa0/b2jlTf8aaQa4Y8wh9AlONdJGxusWAAep2dkFx",
+	"bgIzmVVFp2Zhqz+Urjd6rlEI1ItMjbyDgCSsm2u/21ObBq6fMcZZOz9MC8u4393rIEhi13OlbeOK08AD",
+	"NDd3xpBnfsbAF6fOW3Cu7KA3dm1yJMUEZeDhR8hWUlnAx2CKxSB7QOcE4DM2084viWlk657Bo5Deqfer",
+	"gcltpOcbGKma0karcUFioVmu2+l1umo3QO3anKpDWafb2YOokJzC7oRiQeygpMKvE+Jrsx9FKHdnC0qc",
+	"WikUlhqE2plhYuq2nZNtA6jQzP80hF1YAH5VysXMkvp2v9s1CdwWVhoq5Ufwhl0ADHLVXnqw/dJFtjYg",
+	"tOlLNsaa9p/68mn9KVJ0Fcqzst97uRhbVdKpXeBq8GO35MBP0PXbayMo8Q1Ac2FpQKx5LFWXGTqK0fa7",
+	"vapvpYu7+8bFOIKH9lY/9GkKUnTdahzUeeKNg73hqiZgEVcpffn2uvUupzG+fHv9ttUQyWyG40XjqKEm",
+	"wWD5umNWC4UnAjRnbgepmZ+bDuE+iG1Tmm/5FF1OaUQQ45eIggERfJnySAsZttoJUNPg6Q95oo5nSsio",
+	"nb3zQOMjEmjbY7r6QFMLQIVevvVMk6HUsvuEh4v19t0t7LaVO2kLW6j25nBn6wsl0/V2yIxpdaS9Lkmv",
+	"3rc+i3+MMmsLEquOtDLCqrtainyCQ4NR8x7l236vxhOnnD8DQDL1QL+/+oEcI+uqlm9Blr5KhhEVUPpc",
+	"U5ZetzxWCvRs1vI1Ir464KcS6jznc4JjJ2iqsdeNkUxi03vZnoaWispH+kulnb7vqX4lprb4u81mmvTl",
+	"T7zg8lMAz/sWeEVP4xqsogxbixMO3/ORmt2S2xJPw4b6+jzxqG2N9z6mJAo1GJZp1m81cpDKx2A3MDI1",
+	"QKOIYDDgZw9sKxxHUVOh9fPOcq4zTbu2o6Btv4YVykWJ7YSFeJFTM50KIa8z/iQ3z9y6Zu1+e8NfS6Wy",
+	"JIp8ClT/Xmcml6jMww8q82ay7PusY19r+bSBjjXOp7Z2L61UsgCwhmfENmnLpz/onAcRPACIJEDdADgV",
+	"2GH6OEWZkMD6lRrYtG99rl71QQO/b046kXwOhQCA2mcSXzhDGGUFcpanrONyAz3sLvIyPfySRQuT7Eai",
+	"UKRIkZqvHlTwHxrzKIIaQBQTXZgPaDvbYcqbK+g0a8a4md3kn+79dvdefSHvIew2dKqbWtqrnxOxl3rS",
+	"02w+v4LrOwqudVvzU6X1LBwicM/3Tu11D1c/4M7SQwuOvYnOfP+KD7QRj1FMZnieiSlkE9I8wmqJ7tON",
+	"SNuzJJJ0HlESu97xapEAdcnP04e27N7O8k56rUZG2mBO4hmNbEnnGu7fArknRNbaGncEciYGUCF1tgv9",
+	"oHa34XDGpenW0+ty43vVvsaszJl5eregv/mLMnFHagTYZBBBQ8nUfIC/7OiGizOmC/AQH1usHzklwtTx",
+	"CkSznJ/Aw/AB2kW9brcLZbsC+qK14Ct8fsZsoBWoA8Ag81kfyagZ8pHYnXFGFp1ZiP7bX6FsX4idDjrF",
+	"50QgMh6TkTxj1RYDhOlqCwi1425gP3wLomHL9sQH4fbHdBJ+74cQcgNhWNTukBqxSovrhGettguytIS0",
+	"EttOnWhOYspD1IS6EkEvyM4DG45D/X005Uks0JCMeUxQACl7QZpq8puExIss00RQnXyV8fhWUJnUTBc8",
+	"m1ntkyWfXJXJZ/yyilQYyCpS18dUUiywLaFSPK6Ua9ksCIbuZnHUT0enYX/bM0xZqXTBAiCYZD8NUZCB",
+	"swE8h0hGpknLUa93H/iaamdkxTLq6ayYunXPORkfe2SeaWKq7wQJR0PTFZJKYXKIDDSG5o3vuOR733Lp",
+	"IY6iPBihzhyakziVVvwCANr1/NWSUCuPGNvOljGFPCb1eq/VGGJBoKmWA4E9py4C9kWvUf/U34OM2YHO",
+	"eLZpx/qQpWbCnOZnlNFGyzoG3lZuQMr1avW6vvoJm4FquyxUuhccGi8JnUxl46i3hlXhLkXNrfW9T5BJ",
+	"+bfqUGIyYrxMffM8lJpcuxXGy7PZulxjxnoraST5zdz9E97May7KilPBd97or+PW+2Ny5elNsirQUNSd",
+	"u2LBRgAH502/OxbnAnqrO1GCDA+Rx2D4aC9FpERaM3jy+BS9s3voetdGFMBKMq4KKsUZ00ybJmjv6GRY",
+	"yWPdNQSQwNS7gFrjYVS07s5jckHJpWlPY8dxx6AvnTGT6B1yKBc2LUdMvc+rlyeeNyoRsQiWuCBO1Bzd",
+	"QNJm5rRajt7aWvOERGQEK3K7voSC2W/6pDUcgbXfbzX4ufnw+uNYsNFrIpKo0qUQw1XXIPy+ZZ69b7Hw",
+	"KZGjaeUWzrZuTXFRDnB7d8yHwPO3lfqVNSdjITL94kDCVlmZy05OT8jND04fjkt/qhbWd3zHvCY4vKW8",
+	"jM1TMjroON3BFtQUI7Vj0JvXz1BTmVBpFZPZIcpYOmN0ZqBpspo3QQgKIECjexK37aXOLAx20AgzZSIN",
+	"CTLlycZMohKacHKm8z5M4zzgdN29fEIvtJXmUKZfAb8mLCJC6FvNY4JIobsMJSJQYolE4yUG181TRNKt",
+	"m1Zkru0KvL1skO+DSHR7ntcVioe3LxR17X4acJ2QP818lJscXE3eZn12Dok02CIak6rU790eJASRuUj2",
+	"HYEs49swD4gRyiaISi3fN0nVBfTsVYxi+gxbAQadg6ksC8XOt3KY18fWdQ/zkIKTGnxVbnHTinjbbnEH",
+	"X1NnbJeiSFyt7MAEbMw9NSSa0/5cM1rj7t27d/eufvl1Q0egkphYWdpvNfKlwhZBRRGx32pEWEhoE++T",
+	"TimQYtpV7BqALAa5rkjdVFBKgmftc7JoA3ATHZ2b35Vau2QkHqSAY3qwZXvSYGtp9C39JATAhLADgqBY",
+	"XpDflo/e5YuqBPfUttAuevSwUMSta7BjIpOYfTjUbTet6Y73MJf+dGNr1esBPM2V0yMqEGGjeDEHS1NC",
+	"DQhqHj8+afcP7rWfPHyuHXlFNmj5RdDNgxjuRm+I8/Y85l+1H//i+PmrZ4+7zv8ZaVHeuOvujtuMRXwn",
+	"JGh3LQmqafgOycsbSss1uWGFnPyQ+fT/sfeuy23kWP7gq2C522GyO0mTlGRbVFT8V2XXxV2ussuWp6Z7",
+	"WMsEMyESpSTASYCi2T0V8f+4nzc2Yt5g9z123mSeZAPnAJlIMpMXifRFxeiILiuZF1x/5+BcfucjA+Zl",
+	"HEMSj6UPAvrqVRXKg8z1KtRjPFSDf2TvyPr1LLkh+IGeI0uw7bYBRkMZLyCW057zuQAXik6pUDTCkoA0",
+	"SYijyQvQteLB9QpWt8ilpXXRPnWa/YIT6yUnc7vgX+KA3Ce7MlNP/20v8L39S07p11HJS7q13XUkOwyH",
+	"kAJ2KgDwPzft+o8tG+64StZ7vJa34FFkfAKRMaFi4fFISt+NggHqd5Ie0oz242zIDyNGXvEbZuvxPFK+",
+	"i9tcqWxLGFhyySzu7hqray3TjkVjySPWy9jAILgxp4oslooHE/WbH55/Q951z57gUYDmRfKBhwfp97la",
+	"IlUzrem0LRuLQue++05W59/MTV/kcQFlXYxokgxpdBMiuXg1cx3Ws8+4ERMqYgUpCuFjeCib1f8BL/6K",
+	"xjGL+7N2u/skx96vOnglZ/f+qtMNGwGRaYDcwOGUKs2APjskXPUFICZaKGXMjHyHO4x419KfwLWrin1A",
+	"+6aNgxBs3hcZayJLpBgpV+jATXFdjWnKYjKVMkFdwYViKkYToyOImKTsOmVqzGJnkdNjtugLJEltkdDN",
+	"SZE4qZhHqhdTtkaHeG024mW2K+6hS3hywsgPYkuSUKec74jXSw07hOnfkc1yUes9abfNid2tDidL3WIf",
+	"zFLu+QMiKZRMWIsKPU7llEfgFrBrXsYsW/hWFJpB+fuH9vTZ39b8n5GBBa9DBCPYonwZMP4Hlh81C/w8",
+	"7kTdszZtsiedYfP0ND5vPnvG4ubZ+elp3Dl/0r0+Y3afyJh9ZXqV/zmIxjRJmBixr745/5ElY0m7r+e3",
+	"36bf/Hj119Hs+fdUsh86+tn7t78MZ9/99Z3S82b0Y9nzgwnTYxl/ZaAGf/dH7ivo0Z9OLv/U/fZP3W9L",
+	"R+9P3W+hl/B7zMx/7Bi69+FUD8yC/srcgtdVJKfsK5mO/nRyiWJ7YPWzvxhE+tPJ5TSV1zxh7k8urpnR",
+	"eNzzZnq+2jw5d7V/F9YxzQOHSrSPAnxrCfxoLoZ9mMo5VHk7Elnc0yHiQHMgpB7Ia7MYYs8vAvPlFTxP",
+	"GcSu2RtBNGaisF8bMSPR+rUD+Ed+kgTbgpsdzp5SXPPRzLXDF/+kHr6+fH/1/eDy+fPX73+6Grx5+/pf",
+	"Xr745u07IwBBuIVlPQ9bn4aZgaaa0DgGZgaBHW0Oqcpd5ve3FxRl82EUvueZ5kLF0gYG0hwWY7TltppE",
+	"rhP2hZtiKFWY55vm1wrqVC/XYuoyJZcOW40eaq7+r6j4NUDtcYMS5/y5oCnespRfc5Y6+t4lnQSUImr0",
+	"m2XriAuD2aBofOMm4z5WZtzG76bJh+T11+zvP//8t+Hf3j355cO74cvLneTtvSD9uYxZ1p1DRsODTaEb",
+	"ZLhljtluck13QY+0FPT3E1L4wUujWm84IUPxSdDBlxROXz7dA6MtU/IA5zIHZ70iJrkiM3Ej5FwEWMST",
+	"xQGhScpovCBQ4RUMcpos5CxVF7ZmMh1RLg7k03aVzbgiE5pcy3RimmT3sj1+wY9IDB2stJ/U87NXI+gL",
+	"vzcBoUICh/ryWQpIovGnXPmvh4WRDKEe8zGg4l5rs7D+BraO8NIa9Q7LWGZ4deEiUkN5sNN2u9Fz7OAD",
+	"qPB7oLVZ2i5sSVjarzDIJYRnaYC+NqzqcO8IFceQgyNYHEkQQMRV4iKRnCUxsUEhKYNCWwceq0dqm0aY",
+	"/YcJuBdEpwtEmE+iW31rYGG8g3KFM0yd5cPWFttd3/pnLrHWhqVbOXMMS//4QbYTecs8n9zeIxeCzaSl",
+	"1hp/D540VEBDvwJB6pO7QOISVMmsjHX4pDGtxTYcJKb1GP61tcvKi53dbwDYee/k7MAhDQ8/wPazT/S0",
+	"saEbIHUHyWnaye4X5bAzCpebNhIgH/dCEx4pV8m2PjQfgzIpLIYdM9PjgLi9ZB0aBmViORc5O2Vf5GRT",
+	"NiUqnUE9IYsdqke4xvRRhTrUOlYq2423MGJH0PziY2Y/LmTCRjvqlPetiKD9IK8hjW4IFySVGn0d94ZD",
+	"zdTngIbvoKioFIxAAUWaeMXL0bmN9EokfEcXZMxbYWCQayKVJp0nRM50Xsi9YY1mfVGSBWyP21x5qJuj",
+	"QeD8QfmTci7Mt7WMZELqr6dMXL6EN2uviSpw/tgJUwqK+8mUfAfeCzJiwqAqe45YCQ0333j/9hVmrcZ0",
+	"ajbNcMaTWPVFVo/C5Ws0kJPYhSXMzbfHdDplgsW9QtH2R8qviI6ed80nzFYV6ov5WCau+H9WCtD+bU7i",
+	"7IMG+/bSS8Fk4PoW+OXM+kJF6Ww4ZHGjRX4ZU50VJssL02G7A5sPQ6FUGHal225flIhABlb0nNMgxqYK",
+	"qceQL5NTPpqDtljYGs55+XWusqDCjOs5DAhLFFteGVCCzDIqWFrfalF4xdS9AgJt3fhCVtquCGzakCGl",
+	"Pd7cSzDDXNR6te/5/1IrMCEkVBuRNpioWu+00w1Km5+TJOQCrNtu361X66LHDFLB6jGbcqYjOfmj6+P3",
+	"ZU4UcIonKSvCrR6ncjYa31Hr3pkV+VMTIj87LGXokQn546UMHZYDeVf64/XEx/KarCc2diQ/4JL2KJHv",
+	"TnhMfL7jR6ovjG6Tv2I9wfEFobY3Ri4nXGmjfPzXf3aWmI9LD6MbmY8/Henxsy+d8/iIX39MsuM70xxb",
+	"Qe04Eioq+r42moGcAz8VKtU+tKEJqUdCQSfob4dTiUE2qDOtbsi1TAMSFupzhHBXX2SsHgqOfdlJoc7+",
+	"fUYTjCU2KDMxhxxzsLgqr91C05QunLJvIAko3c2X1AUZSj0mt5zNFaHJnC4UoaOUbaRf37P+8RGqoTzb",
+	"rhqKubtd253JLB+VzUAB85IdomUa41lwQeYsZRjRclR67ocB2SFXeS5m3I55MAFPYe9wMTqIBlTOnxjH",
+	"uBEtWiwF5ONehsrDRUwIMiLxLPLOXG/srTLY/TOvV7fixm12l012wHzrzw6GjkWZjkWZQKNJb9kOxeOc",
+	"KoNnpErTAmi5B5Pk5u+TX7fbRcXV+sYSTGVcroE5QbXOPC6r0rImZ+3cq3TLp1ttw10PBev5ymHA/yhs",
+	"5XZ15SvQXqiu3R96qyOE7POUQw7fWKqcuTfLB0TFvY5W/QXBuFK8CFRyUHkayOgmjZ4V6HnOplGPQeIT",
+	"KRI0fis828vMfOCT6wlp321fa/2/KEvRdP4cLApqyUJgX01Tlh8yYqjJtM7yEBjBLWIWE9MdSShBrwMW",
+	"QJgJrst0cFiDeyBJWdmlW+/A7bbebpvqo4j0LwSPdhq4KlkPK/NIuP6pCNdh+MuAsSiYt6jA74NLwq61",
+	"RwEK77jIUZNrQhP0VCCustjiH0CY+cXGA5eCyjES9pMRNFculw2ls648GcTjrLrUlOpxzmrC49oyqJZW",
+	"mup4RaW40E9Oa0AZyiezCfxoOT250GzEUqwuVWrk/xYDZm25fqXp4oIUBL9Ng7cRtUExbtb1xy3ritV6",
+	"/9jZ6sp4OyHwRykR/PFFV3d70XX+RxRdn11K0SfjI90o68ZS3jRjlvBblnJWbUoH0gqp+fWCyJkeyg+O",
+	"A+un11cvv/3b4P3bV/i73TJYH2RMU2jh42vMOEnZVKY6Z8QeU9UX/z5jMwwUnTOlMZilRd7QRSJpjMLV",
+	"EV5YAsNVykKIr1qQiKbpwkbHgBk/y8wxj7i4psYFocT2mcXgIbhhbKrwKAIlUpimMdUUQ1AVSSEtIsbI",
+	"wL54SmK6UC0SQqglRJuA/0BRwbVZuD3y/u0rbHrK4lmUJUHylIyl7QEVC4wFwuOSlDeqLxKkh7lhC8wO",
+	"VDeslN/reylvXmAXFuWFHDeYQ99QWJpb3fcO6DWC0iyMfO2gyZzb8KfKyo8YX7MtGvn9fIeP7rV0ItWa",
+	"TaZa1XonT7eFcLtwPNKsMRyoa2YzqZb9TiuSEwvkp92gdsOFmTfcQzUbpesClVIWMQ6V9CCQicXkrN0m",
+	"L4VmqaAJAQtTSr6xyW+CfdBLTTwpNDHPXGA0rpQOJwVDi1k/I9Q0zD8GChiQIDJXaprsEmbrzxkus1Vh",
+	"cknMV8xZPV9Ax/KLq2Ycs6S8IfKgfJyPsvmhEtLRU5oynS6qC0e9mWlFKAnNggnd9xZZrK7R/QCmIfae",
+	"K6JTjngsRcRIfbgg8zGPxoDJmWcjSiifqL7gFtQbAdp9TFu4TywwUzOawMfk9TUSXdk8ZVdWtkUs2NDY",
+	"Gw2D8gIzLPGN9dP2OVqi5lyxxibgfAuDsoUe7wZkH6q8AYOddfl7hkc+GJA7LwG5KRMxegkrcW53Ldhf",
+	"JlXKsFsVAbFN8FJ6P3v1+B7Z2ELqwTUoz3morY9TCwh8wDsOQnqjZtE4/1g9V+U8ZQR1L09tI6i1NVqe",
+	"yn+PQXCfB6YcK2fdYMgSrCJFqDpQRno2KFzBJEAj6krzJHGLFIgmsiFrtD5NmjEkwGPzCktnGwGXpS6V",
+	"H1XQ2QM3kXSWsKz0M/jmGRjetOZipB7B74rUQyVnacRCcp1QNYYof3ETkGkqGwSqncdlrOivzCf27aHz",
+	"07Aq88e6zfaT0ioyNrj9z9CPP9f8ct1P2mbBSZAtM8UMxmKva70aMIVAYtbwNxZpL5/LlQLHv0oAdqUp",
+	"cy5iOa/1aifjXfx3MJhvZwlbF6YD0/XgXXf50vX1Pbvqq/13l/AIPm2DeGmSgD8M6gnaybUlPQmsBbP0",
+	"szkPrVnQHe3tL0FfYD1CORMasubheTkXF85M2MOjM5aQUiwN4AArrT/QJTO5mJ8J1ZE5+PaFzWoh9fDP",
+	"YUCoIOwDjTTEzgQknKbsmn/4c2heFP55SlP957DRy3KmQre2Q9tRc6gOccGGfcHFdKb/Usiqygi3uACf",
+	"pZpSyCwNcc2GpE6JSjiIcrzk0pbwk30RevvTfZYLcp3w0Vi3yNs3P8L9V+a/qV2vqOfi+0jYmYQtghAF",
+	"06UhmhCGhCkXWA1wwSBe2dGwFHKOTrvnWZaXs3NkCV7mc30RAsY2L43oC3FoIkjXHXARBpn5hOJnhZ/q",
+	"FDvpYWO0i8HRwLlaEcNUom/Dvr6/T3RHZCuA0M4Q9NIsncM4PB8WvO88suuA/Vg6dk8Ozlx+lImPoha1",
+	"0cvpZocoLacKkGlh8LESBABEPS3rkbJAJ2WjQoc6ejc/mXdz/VrZwjRiHv2sPJyFNCZYeZmdCQp01K8L",
+	"LlAjpkEwQpD+c9BxUpXxA1qlpy9mInakALgb6KJFLrM/8PyPHO3+6vfOFmjR0mMqSAiIbJk2vRxhMmYp",
+	"I/XT9mmjUpbe37laEELPPLGyJFA8iXLD4GRmpUUX6nN4sqAzOayUbd+vg3cRsZvGYgfh6oarUryel4jX",
+	"Ow3plyxeH1ymkwWi7QWyHK1PZUrkCFKZRlSzOV2A6l90mwbkmicaTGGWBTjHbygDLFrk+SxVMu2LKR1x",
+	"AVuoR6ZUqSKLQgj21wjuDQlVJHT/dpzD5gZw4pQilRzdySv5So6wfdu4JuEjE663vPe90Yq3u/UHttjy",
+	"ThvUv9W9WUncre7OyGq2uht9o88TqtSWT9gtvh3/ybepnGxz35Ws7dU76xEcnwYF/qWnQS0yh9fBPOWa",
+	"DTrjgYPbdvGXs8nKL3HhyjKFkyMRyG46f7LGaeJRKsUz3AFANvGs0w1qjg+01qs9vu08jsZUP/YYV2pB",
+	"DbYtfgke6562bdpKp7NMVgHVneVkqrOWdTtBDUKSa72Tthl2qqTgYuT3z0ox6F+t3fnriyd/e/bL6b92",
+	"vj/56enP3bdnV+f/0v77D89zpiY0cEOMEZoEnNaWpcQscWh4OTFBLeOD6pqF4KEISsW7Wr3fKzpir+Ro",
+	"sz95Zu40WHn0J5fYFvPR8UWR+bMoiB6zD66U3jojuxxl1jzLx5mArKljHL+8Jnn1H/PasLEssKgiz9/9",
+	"iyWY7Ysxo0A+LOeYMYsCCYJrYO2x2DyBTmijoZOMaSimmg6pYpC6ObTR+xM2kemiL+aO1Qcsn/wfVULr",
+	"mw+2Xt7OYusoXT4X6aLZB/04UrcFqVLjcZBjeJCDYmABK8iFS5CLhCCXQAGgXlAEwcAhfIBXAw9DgwJY",
+	"ByuCJSjIoqBUZgWlMi5YBvoAhEDgCaCgKFj6wsiTMrkVVIuEoBs8DTrBaYA4H6zAfVAm1AIQFkZ8dDvB",
+	"+ZOgbf930g6MTOyetmHr5VLAnuyVTrkYVZ1gDHgEwDFi0CKVc/BptGpBDRED1oJlJ2u+4GoqFcfHV9Kc",
+	"qNY0Gk+Y0BcGr5igE/ZVvwbI2AS5Eanbfi1s1UoNFbUtn68Fqz07yiNPHiHWehLJyoJqwbRC91DE74Nw",
+	"HxT33zTl5tBvLffFHbv6WzwAJ5T75eQp5Bxtm7jcCWp8QkfMPW4UQ/915m3tpeTmjM8M3F6DiE5dg+wV",
+	"1xRrkpiydGCOkd43HGoBHyc+m8NNoY97zd9cS9GA2gZ83BLcgVPfdP3Be4MdUYKIcQB8xc1uiGqf8BUE",
+	"P+NzYOq09lMvkVEhPQpPEqwpZuSJzbwEgiZwPEYSsi7DiPGkXp8Jf3mT//pP4i1M8hey/OvqZugLe1e2",
+	"fbL7ljYUKd7YGS/f6HaleWXdunv/+//8v0i2aBvmCX/5k7/kP5rflpZ3gzwmncBsj3a73TCvLe4S8hcC",
+	"+1JBx/MdGuJw2iBH8HfnrDZ9gcxUQzPOYtSaxI0LEq4OTJgRWsJvTeijm8CMZEL2Reg/FJBwqRMhsFT4",
+	"vQ5b5BcscJlvcIxaZ9p9tC8sRSn7EDEWK1CXQzqUt8xqGqEj5PRi693ymk6ThXP1Y7qsGbQWuewLzI23",
+	"DJXDhUf7MZz5aXM4wKDbo9vbmrGcyWsmEoamqr4IaZLI+WAmEBcGjlHHWd65IlKU6fl7YtTYFYwL0Lsb",
+	"Lh4yBXePAm57vuuHIt92msUq3fbL4Px4aDlSbwBqLG1HmUwtap2PEeUeq4WIHgPUVUfTf8swmgc5n81n",
+	"EqB5dFfYLWdzEkuGYh02WFaqeSoN7llMrdu4KmYhFKKNgLBMhZioCVb9Rou8tURDuZ5gnYpkp3AdWKgw",
+	"NO8WIrqEft6TdQgTz9CC+au1Vw6mQB0f13pnzjlWqGuLPfCjzO00tOAjW++7rCce2/ABmQ73CaZPuoh/",
+	"+4LTDryvvcqGtAlLcYYOBqbn+z4seOxiZrQ1Ew8tsshWqFv/ACx9M0bvxUwhYH4CbqSFiBwcgaWWeoC4",
+	"I+ha3NwddjUJZ2mCmrXpME2xjHwWF4LaqcUccjWXBENR4MjUFymjcS9LWrV8+vXwn33b7L4ZmD7sq34t",
+	"6PvbDv72txNcKDkPmdUfBn2x/lxmS/QL8nrKhEF8ljaVXiSuC8gfCU2Lqaa2YTyGr5oPcTHq13r/7NuN",
+	"i63JbHde6xGtTM/7td+hbeT9OxLLJKEptKwvoEkBiaS4ZV4Z2wK+h40W+RHp7GPlqsjdMhFDjWR2zT+Q",
+	"eiinTFD+GAEpbNhoWM+D7ZfkSKjSJHwc2owwu9E11hMAHi6cehfAA95qqgnNCPOz2jEpM41XPGYpBLna",
+	"egYTigksKVMyuWVI/zNN+S1E18Vxak4geBDpi/Dy1avXvwzevH35L5dX3wxev7/6+vX7n16EBA4nZplt",
+	"lrJv7MK+h5x9yEKVRnZ/z1zkEwb36Oz4UnoMKQo/J8OKou207Q5jy0LRKWJV33DSuVzElgpQCFmbCRvq",
+	"Ze7efcTdUikRe6tkt3PwweF2mENByiEjVp0w+8K25CgdP5V0/MUAk5FtRnGvkpJ26rKq2JtEpnlftYws",
+	"qzJungjRauX97L0Ozzt56I9iCQMGI/eKvqjTxJIeF2nkuAu0bPQwC6Wkng30kityDfI7tgY0IwEFm2cH",
+	"H+rYd4FzzvLEhpjiZ61SUjBFhCSJFCOWWoJ3EqcSKZirgNhsrP3xtXXAQ2latWvF7awxeOw6TNlH4L8r",
+	"o3V2zhV7Vmt1akEOh771BRaxnauyF3nVV9w7T/IKK7tq+Shn1hVVgaYYaT1LMkOm0wtc7pMT/RprHlks",
+	"NGv74eHfR68mDONfKJeUa6No4bCm4TGbEC7Ai6s0m24JZpusLRlps1fsyamF0qa+OcDCGc8ZnQ1qFa8p",
+	"QLG+qIKxi2XgoYmSgDHKX3iF4cggqS9gTHJrzWZa6HWgdW/zzBeEXJV09Lvg1h07tB5/3MJ5lLnqvrCS",
+	"q587wFw69HBb1YeXIke72hZTNhoT3rB0CRmCEowDOwIYcs2JEQkdF7k/rVCTrQoUsCOt6m2+h/Ph8kbf",
+	"lbv8HQCoGZkDn/Xi2N/Jv66G59o/7XkNTQfNCYUUDAde9gXmcZzCNWG7dwGFNacwIGHg19csZSJiWGsm",
+	"q3p0VDX2cWDKUhArEGHH89JqAmTJNjxmKH787Bmzl51/DvLbecQqYl92CtaFCV1XCO219bkRmyloSQ7s",
+	"kroglIhZAp20x3TFtJFD5iqWDAaxgPVKs6CNejHwwt5sOqmykIogC9mI6LTknohOGxWC4v5pgUse9O7u",
+	"YQqHpFt9mGEK3Y/jWdtfmMIXp9w+uLTCjNu1AIxrFV/J46g5TeUtj4vFTJfL+XMghWZRytD3haEJTSmS",
+	"xQUJoeo83DPAe0Ki6AIOzJDabM71GE+2ilGveRy9sS3Yc4iuWyIY+l50eURSCBbpVsLF7EMrlo+lubv7",
+	"OFtWtcA8LwcpG3GlzV7DXCfgLhywCRbjx/+6qzbT1yW340WdzpQeJOwWMqP8v9wdM8VSixLZP81vMKCQ",
+	"nTW1LsYmXqxtB1JMmGWV5davzJL7AZKyghpXasasfc7y9eGg5Dn7r+xowSTFPGWRHsxS7o2raWXBkWTe",
+	"8NhA2JBGNzWbLA2rMWU0Bk08mY1qvRrMBLwacxO2my+4d9vKTYqlXFzLTa82OwOYUnY4Arx++eJ5YRlX",
+	"YGW22R58eLLiYpQwovhINKXIO+7hkfT2/toCNGY59oi5PSTXXFiznkuxUeYsFXMVSbCUgaMkxNVsfftj",
+	"Ft0o8vKF9ZZf9IV7JayikMwUUyRcAYwwsLxRgyxOIPRXEV4yC9mGnkLN2yzzzN1qk9VawFylDDzWwxHX",
+	"49nQfMAu/LBBrrmljTKNC4AqOkA6LtUX0BGDF64GpFVCIc6LmK6nPGaE6xZ5nt8GYP3Xd69/IjdskZXA",
+	"cSNBZIpt9lpJ6rHUmsVkSvVYIRMU4UJLIgHdVKNF3KQhm/VkpjQZMjKdDRMeOU+4abONyt3kC9djNimz",
+	"Z/qyYQ/Vc9YDahEZa+okSk9008xl0yJEE2aqCRi1Cog4tQUgW0K2O4HJASN8j/LxKB/vJx/vsqA3ScYv",
+	"I975HgSxkQuGzj2iNOu9iz0z6nIyG2XRSuwDV1odiBwWvsQV0fTGxUQeKLYCO/lS3NKEfxLr0WUcE1ql",
+	"m6xRTcpPTFuRpPGYCc01Z4okXNywmOhxKmejMdR+8tiItZQXthYElo+6YWxqLyBHFDSYCzJheixjtf40",
+	"tYNpEm1qD8I06Xr/WZgod19nQXkGqz+v37H7H5KPov8o+o+i/+HiD43viD4baR3dW/ZB7djdF7XjJsdM",
+	"uGSdLNSuw4ukHvZr/VqYuVW4bqyXr/d3rCyh6G6hNf7GOqB/5SgpjpLi85MUD9LbVCY6HuxBLPNW3f0s",
+	"NqWLCRP6MZYXZJsKf9gqhZTY5zLuABAVdRiJgFzLdMRiW950gfkQlnNgmaKsL+CwDhlZOZsmJO6OqVfM",
+	"MGYRh/D0EGORw9KI8zfYqp+gleUcmRVCz/Wf0KGcaTQeyBT0qfJSe/DjQMgKHqM335m93+m2n7TPT9rt",
+	"9uXTH7o/vzj/0Uhn+uEVEyMzoU9OV3mMVioBfi/nZELFImtjVZOA9LTQHhseASk6gUcHbf6a0A+oJABv",
+	"zmFrZHnxpVVswee9k06v03WBAedBDQ/otV5twafUdDMb8rXDC/OtsKyBYGabdNqtdtvshZTGbJCVtrp6",
+	"e/nim8G798+ff/PuXe13jHDTbEDjOIXGnbTarU7npPUUj4owkKYDMdcszt4H7XGt6Xbb7c4uPq/VFVuB",
+	"2vnkH3muPAgEgWaxyIHTLOaa6BQVIgeA9qYy7IN1tQn5jBx+ZDFBrSMGBvcVFGiFhdaqAqnXae6t3waj",
+	"uCq2oQoFHEfofk4L5XVJsQXFmqSkHrIPU6M1hz0yE1PKYzKFfFK8rAbUoPb2lUtzMDXvglHSmqXm4f+j",
+	"butt/Yf56T/sdxv/W60UTvderHWfJLwTYIrMQWodQGb6dDagxXs67VzHvDN68vXgPKWLgR1jmthXTxMq",
+	"PGp2S5qbURvkxQRxHitx0ye4DWreaYQmPGL7raPq78LLeMJFFfnta8Ey+lu3844QvBypoOW0OZvaAdoA",
+	"uwkV1TyDbxIq9k0zWLqlOmtrx0tiyUkVJGaetKG+oc9DDX8DM/TS8dbGNbpCeuV158pLIYBiViwbVKz4",
+	"luGlaeFECj2GHCUbstg9N88vbz+McqxNU1mrKpPQuRutYDZX1ayCCRUBicaMTvPy4w99L+AC9/YA/L2u",
+	"tpy5g4xSapZbiCHMZtWFhcUWwhLEABqYY8uJB6lsF8gmh4suRGoNr9RdVl9uytAxZnkbfFY59JdJK9Oh",
+	"STOheUK4JlbitPoitAx4XLkiaWpCk8TMrlvj0CxSj8wwlx/TEiruH4tSshO9Pbdmg+11S+20WQ5JNbcz",
+	"yP0hwOyOrn4zWZX2s4SKI6Hcp6q/Zka/BFsLysXGkIL3OdThfPphAmaJrSAfqTseTffII+XXEjU4Z3Ec",
+	"kDVlMZvA50gkY6YQ3UlEoSLVEIoJM22rqjd6JOZAlAHk+0JpRuMq4DxmS+28uj9ZAbiKxbprUpWZ9vvk",
+	"VDm1IEASEftzUHThra7pVl+s3SiwNRYXlm92xGLcOjJ1ZXJ99WKyLunedPD+rkAnOM52SK3yvnyQzKqP",
+	"I5U3idKzO4rS7lGUHh6dvpykqA2yN5d5TZB51blQIBGrTahDoKgzK9o3pBJ8jKbMkQ9NqLphcV/Uwzff",
+	"vW3SYaf73//z/wkbF4iFM6BWjzNudvR0mg1ppLIN1HdcAvDJR1guB6vzlOHU26yHpi07OZiwJZA7wBV+",
+	"rsoWav3uZZbQhM5ENG7OGbu5gycJGoMNKZhudzDKrtv4xdHBsjafvwXWjMdgjHXEzDJ6Ov7ZLKNKU2wR",
+	"vH1TrKXGi4GSaUI/DGbQuk7uoCvM3jqrqWc0pZHmtwxto/EACwv12nu1hRYnbhtDKCyiox101fazrPd7",
+	"cJkWRnmdQehHqAgfwlyHJKUilhO7bxHqMGeqe0qGVLHmSRfqSdBIg2uq022TIdeq4TAPwKYvgNk6DJC0",
+	"CY4jXIyKpqSAIF8fCd3yDYnmE8QLmiSkDg+ji8uV7TdKXcMemHxfz3KNMSSRS8AoGDEyZIrHVvdcRd++",
+	"mEO53hw66XTKaGoaYpB9MzrvIdkJ91q3Yv8WNuwd99ohDUIogv8NQe37n7s/vDj/8fRff3n29zcnb6++",
+	"fvLT82/PLmsB/PzX05+e/dz95cnfr07+9YfzH1+cvf3626dvnn9f+7W073fs7NdmliuJnmCSLeQeqVz2",
+	"ZC1BTUpe74ZLVQrddnULza0uSRK/75BHJrGn8dmdHDjmYq864YatXVVIcHVVbaNnbRFku17vmnDh/uys",
+	"amH3qKlnGhhAtTssQedAOchVAVsTL8hx16vE1xcngdfyYB0SBFbx6ATtAFWOICjTee5SXw4Wz2ELzC0v",
+	"1buVmSt/y7HY3HbF5jy4sSJ7ueTcDlCzTVYYIE1EhUf3NmQAdWzC4gsypAkVEfLRu7gtc+JZbAKYo431",
+	"k5lMlwTVJv15kwAw79hHmsXJx0mz6JHQegLikCgtp4rUIXhWzSZMNeza5mIUeCp6X1i3wkiSIUvk3Llz",
+	"FVGSXNM0KOjlq8xXaMjdrFLf30TrOpfpuHfRIw9pr/3MjQHZ+C2bA+42kusE9pGM6rOxu+6CiblAvWZp",
+	"SpNmJCcTrhSUxK82yGb35IJSS8LFLYeAfEtOz1N7ialHBCI8Me5rKSC2TLxia/IP7Rb5ahvySBGvO1V6",
+	"vb15r0GwX0IMqUOLbWPsO4EdKjawOOX+9EIvh3JYC/whhQwt++dKiObWYaYsnfDE5iLs2Za5vNK2s2d6",
+	"q+qo269aNXFQ/XFaH+SJuRRNG0T5mAvMR6wihH45MScIZZmiVEjqeNRSZMgiOWEkpFHElMJCqaFqBHAF",
+	"AjRDUresSpY9vnBrX8jUvja8IFS4uM5HCoq1QkJUSOZcKOB/Anln1ZtHqkHMw1O6SCSNQ1KnYkHUmE4Z",
+	"oX2h5CyNGFQ0AibqRouEE5aOWEjqNvGmQaDakjkKuWjS4QJpo3qEWv4oR0+C1tq+mEqZANXfDZ9OWQym",
+	"3hvGplgw1sba22M/lhoOSCRlEsu5UIGN9EtVo1DP1X4fmK4UoQauSYgvAYKuxZSF0NkJ0zSmmoYtEtr4",
+	"gJAIqFcbYo8HPEb7M+0LIUXTCKAFsYMUWDYvVC5dgcW8+2AXoprYwcMaVPBkCZG//0FuWn2dMtY02E0S",
+	"OoQSA/ZFoOKb9kOeFJ2Yybh03/xN8mLNAb+6Y0BYophPcw7Px1iEQLNmf9Zun0RuqcBfDJYC1Am7fNk0",
+	"Y5fVv7og4WiqLc3ZKJU3EIvpqModaYl9EuqlaT5McuZyZRpOYI+JUV+sb0TGfZ0ZTgMXSITLJq/9O6QK",
+	"CnD1oKd8gjZ2NYugFHGQ+UGziQJSFTmDakZQMkEQGhspqXRKtUztSvLHzSxP9x3kWrPU7PXwzfvlujjm",
+	"fB82Cj4C9+WsCSImgplNGdE05Uy5AtqlBxUzTnbKXyLa3PGcgmpSKm/Mfz3WG9csABm3TWpB7ZYmM0zz",
+	"tndg/Km7AQx8dAJ86sogeJad2cOv2CDJWs81oGkuN+Fis5Mbn4ZU8QiDgFbekG2UWq82oWJGk2bxFyul",
+	"f4TfyHf2NzOVbGR6B8BVwxMVbPpi59/iRawu4nZc1l9vDPymTfVSy2hn2I1O4lN2dv1kpWlXjE7Id2+u",
+	"yDu4XGyea1QeUPpv2WgJNm/iq3DMUAq5+/xevEkod9X+tm60G07/h6XRfHNVNphlbR1NtTexq1e7pvE7",
+	"6Dpm0dvVvu/jMDxxv8UAFaVAq7P0TPBvK9eAiHn/q8OqizuuANvSrtfSdnVL77UkoIHdO85ydbEUYO8H",
+	"bIcbzVkx5jGWSDATs71a63/PS25/MMf4rbL7cRBsgY4fURx/CvUbpyGXich1AcF9uQ3AV7XXKOG4Ujcl",
+	"uuJdy866LEs/odpcVgsRkd/ksEXeeYzWKK1TpmepYHEP9L++AG5rsy6sSo7KkbmIY2EvV4t13PN7yQrL",
+	"xsByWw/QAYWBlyU8JXmzLbcMXvYbnv1QhmKoaQ1+k8MiIK6e0dtnze7JVafd65z1uud/AaOioze0MZ7X",
+	"lCcWjn6TQ8SiTqfT6Xa73ZOTk5PT09PTs7OzsydPnjx5+vTp02fPnj2rVUBa557gaw2SoEEqtR7sysJL",
+	"/e6etG13fw/A6pLe0mSgWCRFrGq9kyftdlBLqNIDs+o2vcNLff3um6vcKrTaiVWxb15f0o8iTYvbaBm7",
+	"jNkQj+dsGI2p7tIptxVff90R4b1VXsUxiYu39fDNDWY8HOi5bq+FvEraa2CY5oo4zQhObnSoZDLTjJg5",
+	"NcdGmFtzbsFDvFk/8FT43TdX/nHenJDfvH53ZcDqFzA2FCAsq5pDFBPmxHzpMz/1yNdwM8HTnP+kPdFd",
+	"IEflnCuGkNsXQwkmjRyqLHx6eBoQru0HsVQz3Nfy7RuWmCuwp1OZ9gWeThsuMstVUpHXubCBt0EYrjC6",
+	"Xh1P+hNGhcIXmdEqbBozaH2xagYx4+asCS2CI7e80+3ooWGAK1d9SApi9kk8S1hf1NFzlioNcWkup8BW",
+	"NXVV/vC9DVB+oG6CV/ePwoMtv5Jq2BfI821e7h3qCwdb6lsTLrKTNdcYT+fWqvnVmlx2MCcEZD7m0Tin",
+	"u0HxgOUSISdIOZsAqbsTvuXOKZ7vAxuIt3Jch8I5UoBhBCpxYwHjsVRZMW6F1bgTKadDGt0EWV1uCSYZ",
+	"cdNMZESTrEw37Cpg9SFbkpRz3SI/zZLEOj/7AgeNugKQm1SA+8X0gcaAu27paO9W3ZCNuYjNcOJGdaRe",
+	"2TmhKPezA5yz3jTx96Z7rlwSvUmlxoqZhxNHU/cNK4x+d6E2m3oezZSWE4shhSNSQVv61ybOS9OaRZo/",
+	"sAUy1Y2rRwefXh0dg6j58HyPcWDeKKXypnyYrBljaZzy4+A2I2Vekg+Sg5p4eZwsMb8dLotNCDhjOSuM",
+	"VJUK85noJb/fSS/ZJVJ1VyvDPVcm3rj1Gt2g5edXq5X8qBN32cn1KT0bLiv5rj7+8hLA60ta7Oe4CYI1",
+	"Z6TjiN5lRH/dF7BULfTDH12r5qD0bPb5HMGCT3re/0IH7dc7Soh39NacMivo69g8syyZ8wvzbE27miYf",
+	"aHjRF2WXzDIMSs/q97BOPv5nZpZaG/+LAaPKOzNCcJC45iObPk3qfNmbyOH8NiRjrrQ060/TRQN92eCC",
+	"VJaONH+pIgm73nguqYoXvrNx8mC2I+zOA4jk8/v9mQQu77oRdqWB8Lvs6CBKjV5VMcbgUJcaA4BtUCe5",
+	"FATtOr5JCQw2BdNWX+QRw9TVsbxYteL0SNtFLmcqD2g16sK3ucBt6ChQRMu+gEgQlmZ1YTKDlH1m0xa8",
+	"f2xypg1Y8b5RzDqF8E579YBBzNuoiZ5u8yBUnt2U87trisdx24eTY62qaE9Cy+HnD1lvrBJmD1yHzOPb",
+	"D6dDPv5NDqtd3ma9mRtIyiKZxmDJjmHZcZW5IuJidHsP4zCNSCN1DAVBmhIn7hoY/JYFYigyoTFzLnRC",
+	"C5GULfK9VUblTCdZTJ07KylJqOMKcyGnGOyoNE8SYEJRTq9Vm4TkX+Vwm7j7jHEehkZLK6hXg/x3ZKE/",
+	"80nozz42B30Gtxbj0RffXuOL7/S67V67veqLr10zHY17vsMKDxAsJt9fXb0hZitVOOzPz8/PKaV0OBwO",
+	"oyiK4jiOGWPs+vr6ut2G72wTg3RXh71t0jp/fXuNvx6HpJP5648xDRtjGrYXkRgF7zZphXg0C3h5Jx5z",
+	"T+8dc+BHksM0+IaCwx7jdhBmRupsEmaOeyHrjx+yVQ+NqhmSIbuWll4F1lCjtVZwvFuI6J1jg9oXDm8d",
+	"EVWBwnsG2M8GPQoIu6t+nU9UBX7Y1fCbHB7NQPsvF1i2536DFLpPYAf6lmHyUQEN3r99hWS2mK+BgQ4y",
+	"de5VM2vWx4qWUW5Ts7xUnb6o0zxVa57S6ZSl5nzmJ2Vll2UK8SkpIzRN6aJBlkysjxRxO6XVF9X5IBdG",
+	"eS7NByGXYkEMFMwMpEkC2pn5rstzsdZdctbu5l+/5h9YTCZMKTpiLj4nP4SYmUN4CQmEHf0mhwFJGY2B",
+	"IQujs7775iqwZweFiboUfIspo0qKxiZ93OzWI6B+XEANPqEb9Tg9W0zPnSKA/Xd8PpE2u8vu6gSPK4As",
+	"wdWYxaDmuZS9uxnDrOPK8Ul8MWJ9a/uWGc1vcbt8An3AfL3KskWEnG9l3VJMay5G1cVy3tkb9lLOPEnk",
+	"fDATwBkdDzB1M0M2KKo2ANuOrVpaC2oRTSFdX0gNPNNwbcyimwEXg2WTefbDhH4YpGxOU2t9ya5zUbgu",
+	"hU75cAaggWMzcNmjdiQE5bXeye8BVr8d3LKUX9seDnKfiv2+LRI28OrF2m5cJ1SNsW+13pO2u+AXqwhq",
+	"gs2B7mBgSaWgjVhxLn8T1IL1/uRxNJAiWWSNMI222fIrA+T/NmGp6autulsr/oi+t4EyK6Lk2ezz2cu4",
+	"GOR1xrDMmPsN6RqQAMjcONPMUo6bdcDFaMBEPJW8pL3TVLpB67bxT/OlQplhez0byk7siDMHU5YOZoJ7",
+	"vBWOZWCQswwMcqIIuGGE8czmlyVRXfitrB2K4Ru1TgZjOTMStXsa1NSYmlWBbRpS5cpjFq9LMVPQYrsS",
+	"zQL8M5JXLN1qlMFbli7cN86Wfscu1yKaJCAzuc6ErIv+dpc1n7DBP6SwO0uPubhxI952f2dDa6RUolNa",
+	"2nkoArcyg3j1hi0KawmvTt3Kwz/totpaojlkqnTy2N8fci4LnAm111kP9LNLcPzbnSisRa6AJJhdX7NI",
+	"E5knP2Cqw6o5x83IHkqul0uKnRi9llpzkKrr1c08yrOjPDvKs6M82788++JY874QErz1IjQ7MJmV2Uy4",
+	"uFlzZjL3vOLiZs9VRtGWBHbY3FAw0+PMSBDJSS2omS1pVx8297FKBqfR1fn05+7k7+mzHz780hk+vu2U",
+	"U052mt3uFpSTtZJ31mydPhi70VQ3T2VzwgX3ON5jGanmUOoM0+zm7LQzRIP16WgnT/Ir9k5sQkntitXy",
+	"QitdAUJLS3zZ6ZrP5dWAd3CiFue3sjIpjD0xS6XUmfpwk6vzjhc2kxu1dcnU4D7i4uaRIoD3wPkQjQ00",
+	"AF1kaCcszIiuKBlDb8nlm5fkhi0cT5UjlITX9UXd5shCK3qYIstjR3PFbU09W/78hi3UheW54mJEZIoB",
+	"MubfXNvYU/fuhs02pqIvwmyLhgF0gKWuCyy6wdJD4T+zm37H/WmG8jEXXP+H0jTV/4E2uJDUFWMxabdP",
+	"S6382Sq8fxmKLYHl3pvb220777UD1rH4A+Jq+2C4es9prtR+Mkw5kgR/qkScfA6qYL1ES3r8T/hjNdmm",
+	"As2OxPifLL8kn98slakoW6ul+Xo9eC/OAw+kDwvGGaHxSecKbrD3HACeEXQ3YnOnolzbEZof1k50IT4b",
+	"cXbXeB6Yw/vU96W2aq+8Js0OKeRpwQ+tavX0/tbg1doEuy/eQ1qBPxoyHUxN3BKHlnREv1REFRSdfyIo",
+	"OtaW+GxqS+ygNmqq15SQoEmiAhuRZ07SMZ8wobgUAYmk0qQOiwvrTDYCglFNQE+aUKUCiJgU0QKUG7DE",
+	"IE9QX7gfpiyNmNA8YZaqPfy361ROzDcbYUBGqZxN8RAf00UA5BkBMlAHLok0wNKVMjX6UqsvXtAFJoaD",
+	"cRttATPt6mYCw9g/pGAk1P8IW+SFzUhNsVKPueWp+ZZy0dShlmFfONYzIuS80SKXWCeTwGGPpHJemqXz",
+	"zgwuamK7CY9vUznZpvLEldzqLj5hf5diq1oW35kB/3qxza2v5Oi9YumWt/5o5mzLe20W25Z3/8AWe6i8",
+	"YVadD6RFRRTW4WAI0WPQkcAvNkyjMRvMU67ZoGPDChW6B71fziYrv8TZlVOs8QH+ll6nC55F0zJwFLmb",
+	"Ol24y4UOohjEtyUcetkJainVDIWHCwdk6S1L0RmDgXsnRnggexcW4YCdiZ8ZTODN07N2rdfttIPa9Pys",
+	"1jt9Bv86r/XOwZlkDiY9K/BqQc1uZv/ZJ6fu2c552z18gq6oaSonU533/Vnbq2TfPUXbCVVScDHK7nqG",
+	"JUW0XJJ23iTpf9R6tfdXz+9c1R72a1VVkVTODVohJEGhyxu2IOCaPFYXKYih9xB7bSQLV5pHvkU6kaNl",
+	"6TNTzYkUXNs1XX6shft+xNv27OLJ6QsqInhLFMSiVzcru7MS4ppFuFpjdJmyduLeCjf6W6nzrGuv2nj2",
+	"Wq8GJFYYNOt0wtnUqaHZnkQlNNNBkf7SSCGgpXLt3nyY3cVDszJFFQqjm2wg8uTxw3fNwMBk3fYr7EiZ",
+	"rHHMXLpn0JWhCM24S6UAU5FbcaReToja6PmlPB4pVJywEguZzJR2SRmQPmHeIa8tL6rmt6xAsxMgbWkI",
+	"rwAaXcV0AKnKhOtWX7xByjPXT1fam2rg28VCIbj+7LYPq1SmbBntodp3cXNvs0vutuIPWfP7YwOUx8Hn",
+	"w5F3OcejVTQSN0LOxeEg6U7TswGMHtxJtX2++QG3cqW4Tnikv4gT7mUM1roCpK4iaoV6UVJ+eA34HL0i",
+	"H98WO5G3bGV+Pc/Ict52JkE3a437cIgcVcUjLn+R3o0NeLmrecpO3t29G631et/9/RerG+xJ+24r9JB1",
+	"qQ8HJ0++TDQ5752cHQ5NHr6D4qGqfblj4x6a32PYC2ChvA/alZ7V386wQIhr2SOFh3ZXy8QWUEVKAa5J",
+	"wm+gOxmZphSbQPE5tP6LV2E6VaBzfraCOc5KvcTDZbbfMhbFX9yZM+esgOF6pEgKaeJHnee+WAH7bvkQ",
+	"UUzPXoKLmWJp08/bKj1PvFcsta6pHQrdMzLkIoY0EuBw4gr8lVVMe85Hv7ci99s2ylHyVrTLA47SpnV2",
+	"bdqvhzHhn2wHahbFpimXuM7umpmwvCgqNr0b7qLV++gx8gzl4MV3m5DUs3/FLDarALMRzE2qsb0R/apg",
+	"//aKoDGB9bvzLARSR874BdZrw2tDA2Pmw1w3PH61vsB8OWI+H5D5mGpmC83zlGiOzEle+XP7MSoWUjCo",
+	"Tl5m/fYW035t3yd3Cv5Zbc6h7dv72b136N+GfftATwrbT1LMNOUJPhODPHDnBxuQUOvVjFiBTcMVoUnK",
+	"aLzI948vY3Yg0Vny0H8Dn6qYqzXfZrl4+xLOOy8s5HkuP6jiZ3q4pRaz0djtLf6jqfvjG+b0LBXF6dUu",
+	"mhKlis2ms+riFka7SvACaulMr5tSPc7VOlDnioC+N/Wu1DB4OZFiZJfyI1+4u4UbkDEfGflr0Z0zjOHT",
+	"KWc2iPCCpHIGqYFox1GrVBnu4N1aJ2Pvb2fMJdDZXaTORzIu3lWqnh2l6gMNEM6RIZvttWJl/aG4/DS8",
+	"waz2ho62ikg1973j/8B7Sw6z0Dxb+BbKGps9QrFgL1dEsw+a1COqWJMLxYTimt+yRtUx99/LT7c1mvAa",
+	"UNu/YmJkhvbJaQZ6SqdQbGF9A9HawxVJZcKqPm9+q91RNzIz8VbiItmqIWghqWqKcszQd25MRlm8x6N+",
+	"Rmzj+Fi2BbbuSrLFqbkkE2d0qZXmexXoC87sMcOOEE14xNAoDPbKDv5joMxqBboZG3Db2Qk7cWOsAucl",
+	"MW8n8hon8mhJWGtJ8APt8O9qI8FzW5gbtRLcIZRMqVJzmcZoF5BwM02SBaGCsOaE8qxodgB7OrAbKiB2",
+	"kWLFEGC5IcBy07gg2RlJ8ZFQhAtC7Zb0uYEqbQP3Ngqs7B9gpar1akM5/N+Lyfeu/3DYS1MW6eZYpoo1",
+	"h1RrhIri9vG2xlAOa7spDIezL9wJMqqHxSpUJZlbG7BESz1dYTda5kAqydi6y5CWoPG6U/Nnr4gdwFrh",
+	"hta3GGh6w8QBrRPwPUuSUoQQ0wr4euvLIihYOps6pC3ojiWmiArjTUSFbzLlI0G4CKxV1WbEY26XJUpT",
+	"wAxTevzrC3P+Cxyj8oIkjN6yHIATbg6S+OoZZCy4AqJckRs21S3ywjHQ6DmPYKEIqYF1BhZRFUofzSm2",
+	"Ytk9NuxMTFMZMQXprt6uXciZWSVmHnA1kYWcpYol1wfYtpeC0HjCBcplmS59WY/ZRLHkliHh6ScjkUDn",
+	"hZLXulGq9FSe2/YRE/kZKuR/VCH5ZQQjVkiMXc0HZrbuEYBIQrtwQ6KYLYRir1xkvw1ilmgaGhmt0AfY",
+	"F3XBRhSyY7QkMYtnkW4QquWER+ZwEJD5mEdjyI+h18z8leRCp8CxNmTWgpmOWNzqixcZ+Znd0im7nims",
+	"9MLTXPQxEbtrmRS01s5gVRJe9MUEbaWJ7efECVYynGlo2ohqNqeLpQ9CS1vEkmSS0J0HwqwFfWE75doB",
+	"hYcrIBM482VqOd4K6FkhR+9vni3MY0bNtdPB5IAm2gw6Ow8eO4/cEBVFXQ+sItm9BmyKsAEPqC1dZZOb",
+	"acpJIucsJvVrmRLbFUKXESInfcwhodH6pOZxC2ulVp0gMwwF7gxnTnS5lWer49Bj659pTmaJ5tOEb7Kx",
+	"u8q+2e0HTIPuBrW8WR679Vm7vUNk1EqL3zG9DiMeKeINBpg3nXeUHx3O+ymH6ZQQO67+4ju8SvYWy5Kr",
+	"/Az+X/9Z1pRe7vbOFCYInwIeGJumrMdMsb7IosR81tqwZPWG5DGwtUBitCITmaK2BOaDa6s0QeCXUZjc",
+	"46Qey0g9nkjBFq1JTP6//5fk61k1NhVsyLzQ62O9ilvkPmkvn2Q771ktOmLS0X1dUX+L7YxhJZJXzYbZ",
+	"VKvd00F8lCv1Jn2X1XsHjIMSmwkYNuc9dPUIiVfSmRAZwTVNtdGa5heE4q+u4i+dMIgo7QuuCPugmYgt",
+	"rXU8s6UkYrpQIVAGyjnD+FOjg82mo5Samy0MXQB1NwTXwC32+/BiPPvFpH7aPje4Zlv9SBGk+OKKRCmL",
+	"uYZklXJIe+eN7HcpFffCMvN1TFPZPv1i5fsHiVddPaR1m+0na8lNnzbbnWb7bOUgdxrUbrgwYyfYvBZ4",
+	"nbb/dlU3UkkmUuhxsqhlVElnjmna1b6sgWKNZ79Uq7UtNAug1qtNU3l3uiRvuKtAdGSm4Q+ZZ/dFJdjB",
+	"bnHAUxpqmlABeHqn7wAFGaKrpekE/LQvX3EHyWlzNkVqLRW4GsUTJjTBWkYECj0RnYIDDTLrsCgPyYvy",
+	"qCXVDSJ+7G6yb1MlIUX+mobRQJsbLGN3RM3yENZ9AsZr9f1vWcwm+HZzjFek/vzFDw1MQkB8tXhrA0Kz",
+	"6CaSspiZb5sGVH83zd7/3Ly+rId5qQiv3IEllmU6q6FgJJWcaTiv20qXM8V8e6H3WY9bcvWL3+HtzTmP",
+	"/Rpx+cNZGZ6VR9+7DEBX4EmRuqvvSvRiysyxXDHy/u0rSwvpjgpBFtkGEzhnfDTW/khl6V5rvmpmhAnN",
+	"aQJ5UtRPknJ2M1fhc/U1P2J7rAOSQ0RrxPyeW/LYkhYot/R5WjBDwNusJaJVzBorew8U3razN5UyKY24",
+	"JfVC6g1WCF+irfKXtpRJaZPpiJFEYkqZMylbc7d9IfLBIdGnWcjeW4EZbvWtl0LImYgY7FeixnIO+ATH",
+	"LCnMsPCRYHGTC7tVZFo0L+FC5sJSYhEsReVPoP+FiqlA0j9F/vt//t8rYdrOWM/Nbnble2GmPdUUPdDT",
+	"wp7Bd1ZMmgU6OdND+YHUf3p99fLbvw3ev32Fv1j1RAUkL2eCNUxIyqC0ewMae8vZ3CKkTv2Pj6W8ecES",
+	"fstSzsqBqqTIbbYk1UJE2FusU0e4+I1FAGsOU06KsFQsh7v6vVdAdp3OEobDbPXGnH3WfCySIpqlqWOO",
+	"hZEPyA1bWKZYM/v50oBlRolKeGygG2feYicwZKol8MSLZZjJxShhsNaaRi5YBFKk/nrKxMsX5LkUgkUa",
+	"6uK/NrPRJWoWjQlV5Duuv59hYedXXMw+tGLpf1PyOHrj3lf7/dff//8AAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,
