@@ -16,8 +16,11 @@ func FreePort(t testing.TB) int {
 	if err != nil {
 		t.Fatalf("apptest: free port: %v", err)
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	port := l.Addr().(*net.TCPAddr).Port
+	if err := l.Close(); err != nil {
+		t.Fatalf("apptest: free port: %v", err)
+	}
+	return port
 }
 
 // Config is the configuration of a standalone server (app.Serve) in development mode on a free
