@@ -11,7 +11,7 @@ COPY go.mod go.sum ./
 RUN --mount=type=cache,target=/root/go/pkg/mod go mod download
 COPY . .
 RUN --mount=type=cache,target=/root/go/pkg/mod --mount=type=cache,target=/root/.cache/go-build \
-    go build -ldflags="-s -w" -o /out/poolgate ./cmd/poolgate \
+    go build -tags nodev -ldflags="-s -w" -o /out/poolgate ./cmd/poolgate \
     && /out/poolgate version
 
 # --- run: no shell, no package manager; uid/gid 65532 (nonroot) ---

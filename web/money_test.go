@@ -17,6 +17,7 @@ import (
 
 	adminclient "github.com/poolgate/poolgate/clients/go/admin"
 	authclient "github.com/poolgate/poolgate/clients/go/auth"
+	"github.com/poolgate/poolgate/internal/api/wire"
 	"github.com/poolgate/poolgate/internal/apptest"
 	"github.com/poolgate/poolgate/internal/config"
 	"github.com/poolgate/poolgate/internal/payment"
@@ -130,7 +131,7 @@ func TestConsoleMoney(t *testing.T) {
 	require.Equal(t, http.StatusOK, orders.StatusCode(), string(orders.Body))
 	planPaid := int64(0)
 	for _, o := range orders.JSON200.Items {
-		if o.PlanId != nil {
+		if wire.Ptr(o.PlanId) != nil {
 			planPaid++
 		}
 	}

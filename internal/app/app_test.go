@@ -1,17 +1,12 @@
 package app_test
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
-	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -20,9 +15,7 @@ import (
 
 	"github.com/poolgate/poolgate/internal/app"
 	"github.com/poolgate/poolgate/internal/apptest"
-	"github.com/poolgate/poolgate/internal/config"
 	"github.com/poolgate/poolgate/internal/fakeupstream"
-	"github.com/poolgate/poolgate/internal/testdb"
 )
 
 func TestMain(m *testing.M) {
@@ -63,99 +56,6 @@ func TestDocsAndSpecs(t *testing.T) {
 	require.Equal(t, http.StatusNotFound, code)
 }
 
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
-func baseConfig(t *testing.T) *config.Config {
-	return &config.Config{
-		Port: freePort(t), AppEnv: config.EnvDevelopment, DatabaseURL: testdb.URL(t), RedisPrefix: "pgtest:",
-		EncryptionKey: []byte("0123456789abcdef0123456789abcdef"), JWTSecret: []byte("test-jwt-secret-0123456789-abcdefghij"),
-		LogLevel: "error", LogFormat: "text", MaxBodyBytes: 1 << 20, ShutdownTimeout: 10 * time.Second,
-		UpstreamTimeout: 5 * time.Second, MaxAttempts: 3, UsageBatchSize: 100, UsageFlushEvery: 10 * time.Millisecond,
-		UsageQueueSize: 1000, SessionMaxDevices: 5, CacheTTL: time.Minute, Version: "test", DataDir: t.TempDir(),
-	}
-}
-
-// syncBuffer is a goroutine-safe bytes.Buffer.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-// TestServeDev runs the zero-configuration development server for real: the printed demo key
-// answers a normal and a streamed chat completion through the built-in echo upstream, and a
-// stream that is open at shutdown finishes.
-func TestServeDev(t *testing.T) {
-	t.Parallel()
-	cfg := baseConfig(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	out := &syncBuffer{}
-	done := make(chan error, 1)
-	go func() { done <- app.ServeDev(ctx, cfg, slog.New(slog.DiscardHandler), out) }()
-	base := "http://127.0.0.1:" + strconv.Itoa(cfg.Port)
-	require.Eventually(t, func() bool {
-		res, err := http.Get(base + "/health") //nolint:noctx // test
-		if err != nil {
-			return false
-		}
-		res.Body.Close()
-		return res.StatusCode == http.StatusOK
-	}, 20*time.Second, 50*time.Millisecond)
-	key := regexp.MustCompile(`demo key\s+(sk-\S+)`).FindStringSubmatch(out.String())
-	require.Len(t, key, 2, out.String())
-	require.Contains(t, out.String(), "admin      admin / dev-")
-
-	post := func(body string) *http.Response {
-		req, _ := http.NewRequest(http.MethodPost, base+"/v1/chat/completions", strings.NewReader(body)) //nolint:noctx // test
-		req.Header.Set("Authorization", "Bearer "+key[1])
-		req.Header.Set("Content-Type", "application/json")
-		res, err := http.DefaultClient.Do(req)
-		require.NoError(t, err)
-		return res
-	}
-	res := post(`{"model":"echo-1","messages":[{"role":"user","content":"hello poolgate"}]}`)
-	b, _ := io.ReadAll(res.Body)
-	res.Body.Close()
-	require.Equal(t, http.StatusOK, res.StatusCode, string(b))
-	require.Contains(t, string(b), "echo: hello poolgate")
-
-	// A stream open while the server shuts down completes.
-	res = post(`{"model":"echo-1","stream":true,"messages":[{"role":"user","content":"one two three four five six seven eight"}]}`)
-	require.Equal(t, http.StatusOK, res.StatusCode)
-	sc := bufio.NewScanner(res.Body)
-	require.True(t, sc.Scan(), "first event")
-	cancel()
-	var rest strings.Builder
-	for sc.Scan() {
-		rest.WriteString(sc.Text() + "\n")
-	}
-	res.Body.Close()
-	require.Contains(t, rest.String(), "data: [DONE]")
-	select {
-	case err := <-done:
-		require.NoError(t, err)
-	case <-time.After(15 * time.Second):
-		t.Fatal("server did not stop")
-	}
-}
-
 // TestShutdownLetsStreamsFinish holds a slow upstream stream open across shutdown.
 func TestShutdownLetsStreamsFinish(t *testing.T) {
 	t.Parallel()
@@ -165,9 +65,9 @@ func TestShutdownLetsStreamsFinish(t *testing.T) {
 	u := env.NewUser("streamer", 1_000_000)
 	env.Upstream.Enqueue(fakeupstream.Reply{Text: "a b c d e f", EventDelay: 100 * time.Millisecond})
 
-	cfg := baseConfig(t)
+	cfg := apptest.Config(t)
 	cfg.DatabaseURL = env.DatabaseURL
-	cfg.DebugAddr = "127.0.0.1:" + strconv.Itoa(freePort(t))
+	cfg.DebugAddr = "127.0.0.1:" + strconv.Itoa(apptest.FreePort(t))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- app.Serve(ctx, cfg, slog.New(slog.DiscardHandler), app.Options{}) }()

@@ -27,7 +27,7 @@ func TestServeSeedDeployment(t *testing.T) {
 	t.Parallel()
 	redisURL, err := url.Parse(apptest.RedisURL())
 	require.NoError(t, err)
-	port := freePort(t)
+	port := apptest.FreePort(t)
 	cfg, err := config.Load(func(k string) string {
 		return map[string]string{
 			"PORT": strconv.Itoa(port), "REDIS_ENABLE": "true", "REDIS_HOST": redisURL.Hostname(), "REDIS_PORT": redisURL.Port(),

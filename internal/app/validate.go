@@ -107,7 +107,7 @@ func (a *App) principal(admin bool) echo.MiddlewareFunc {
 				r := c.Request()
 				c.SetRequest(r.WithContext(auth.WithPrincipal(r.Context(), p)))
 			}
-			r := c.Request() // the validator has set GetBody: handlers may reread the body (httpx.BodyHas)
+			r := c.Request() // the validator has set GetBody: handlers may reread the exact body (httpx.Body)
 			c.SetRequest(r.WithContext(httpx.KeepQuery(httpx.KeepBody(r.Context(), r.GetBody), r.URL.RawQuery)))
 			return next(c)
 		}

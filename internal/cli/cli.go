@@ -9,7 +9,6 @@ import (
 
 	"github.com/poolgate/poolgate/internal/app"
 	"github.com/poolgate/poolgate/internal/config"
-	"github.com/poolgate/poolgate/internal/devenv"
 	"github.com/poolgate/poolgate/internal/store"
 )
 
@@ -59,7 +58,7 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	log := newLogger(cfg, stderr)
 	var stopDB func(context.Context) error
 	if cmd == "dev" && cfg.DatabaseURL == "" {
-		cfg.DatabaseURL, stopDB, err = devenv.Database(ctx, log, cfg.DataDir)
+		cfg.DatabaseURL, stopDB, err = devDatabase(ctx, log, cfg.DataDir)
 		if err != nil {
 			fmt.Fprintf(stderr, "no database for development: %v\n", err)
 			return 1
@@ -84,7 +83,7 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		log.Info("migrations applied")
 		return 0
 	case "dev":
-		err = app.ServeDev(ctx, cfg, log, stdout)
+		err = serveDev(ctx, cfg, log, stdout)
 	default:
 		err = app.Serve(ctx, cfg, log, app.Options{})
 	}

@@ -2,7 +2,6 @@ package httpx
 
 import (
 	"context"
-	"encoding/json"
 	"io"
 	"net/url"
 )
@@ -10,29 +9,12 @@ import (
 type bodyKey struct{}
 
 // KeepBody stores in ctx how to reread the request's body (http.Request.GetBody, which the
-// request validator sets), for BodyHas. Handlers get this function, never the framework's context.
+// request validator sets), for Body. Handlers get this function, never the framework's context.
 func KeepBody(ctx context.Context, getBody func() (io.ReadCloser, error)) context.Context {
 	if getBody == nil {
 		return ctx
 	}
 	return context.WithValue(ctx, bodyKey{}, getBody)
-}
-
-// BodyHas reports whether the request's JSON object body has a member named key, even a null
-// one: the generated body types decode both an absent member and a null into a nil pointer. It
-// rereads the body KeepBody kept; without one it reports false, so a null then keeps the stored
-// value rather than resetting it.
-func BodyHas(ctx context.Context, key string) bool {
-	raw := Body(ctx)
-	if raw == nil {
-		return false
-	}
-	var members map[string]json.RawMessage
-	if json.Unmarshal(raw, &members) != nil {
-		return false
-	}
-	_, ok := members[key]
-	return ok
 }
 
 // Body rereads the request's body KeepBody kept (nil when none was kept or it cannot be read):

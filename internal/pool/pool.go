@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -93,6 +94,8 @@ type Pool struct {
 
 	mu     sync.Mutex
 	states map[int64]*accState
+	// rounds counts the job rounds Run has finished on this instance (see Rounds).
+	rounds atomic.Int64
 }
 
 // New makes a pool and subscribes it to cooldowns published by other instances; call Load

@@ -124,9 +124,14 @@ func (p *Pool) Run(ctx context.Context) {
 			if err := p.RunJobs(ctx); err != nil && ctx.Err() == nil {
 				p.warn(ctx, "pool jobs", err)
 			}
+			p.rounds.Add(1)
 		}
 	}
 }
+
+// Rounds is how many rounds of the periodic jobs Run has finished on this instance, whether it
+// ran them or another instance held the lock: a round started after a change has seen it.
+func (p *Pool) Rounds() int64 { return p.rounds.Load() }
 
 // RunJobs runs one round of the periodic jobs if no other instance is running them.
 func (p *Pool) RunJobs(ctx context.Context) error {

@@ -13,6 +13,7 @@ import (
 	"github.com/tidwall/gjson"
 
 	adminclient "github.com/poolgate/poolgate/clients/go/admin"
+	"github.com/poolgate/poolgate/internal/api/wire"
 	"github.com/poolgate/poolgate/internal/apptest"
 )
 
@@ -154,7 +155,7 @@ func (f *faultEnv) usage(t *testing.T) map[string]usageRow {
 		for _, l := range res.JSON200.Items {
 			rows[l.RequestId] = usageRow{status: l.StatusCode, quota: l.Quota}
 		}
-		if cursor = res.JSON200.NextCursor; cursor == nil {
+		if cursor = wire.Ptr(res.JSON200.NextCursor); cursor == nil {
 			return rows
 		}
 	}

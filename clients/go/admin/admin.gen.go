@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/oapi-codegen/nullable"
 	"github.com/oapi-codegen/runtime"
 	openapi_types "github.com/oapi-codegen/runtime/types"
 	externalRef0 "github.com/poolgate/poolgate/clients/go/common"
@@ -544,7 +545,7 @@ func (e Tier) Valid() bool {
 // Account defines model for Account.
 type Account struct {
 	// ApiKeyId The API key the account is bound to (null for none).
-	ApiKeyId *int64 `json:"api_key_id"`
+	ApiKeyId nullable.Nullable[int64] `json:"api_key_id"`
 
 	// ChannelId Example: 1
 	ChannelId int64 `json:"channel_id"`
@@ -555,7 +556,7 @@ type Account struct {
 	ContributorUserId *int64 `json:"contributor_user_id,omitempty"`
 
 	// CoolingUntil End of the last account-wide cooldown (it ends by time).
-	CoolingUntil *time.Time `json:"cooling_until"`
+	CoolingUntil nullable.Nullable[time.Time] `json:"cooling_until"`
 
 	// CreatedAt Example: 2026-11-22T08:00:00Z
 	CreatedAt time.Time `json:"created_at"`
@@ -575,7 +576,7 @@ type Account struct {
 	Id int64 `json:"id"`
 
 	// LastUsedAt Example: 2026-11-22T09:30:00Z
-	LastUsedAt *time.Time `json:"last_used_at"`
+	LastUsedAt nullable.Nullable[time.Time] `json:"last_used_at"`
 
 	// Limits Usage windows by model (`*`: all models together), `COUNT/DURATION` such as `60/3h` or `1000/1d`. A full window cools the account until it resets.
 	//
@@ -596,7 +597,7 @@ type Account struct {
 	Nickname string `json:"nickname"`
 
 	// OwnerUserId The user the account is dedicated to (null for shared).
-	OwnerUserId *int64 `json:"owner_user_id"`
+	OwnerUserId nullable.Nullable[int64] `json:"owner_user_id"`
 
 	// ProxyUrl The account's own outbound proxy, without its credentials (empty: the channel's, if any).
 	//
@@ -654,7 +655,7 @@ type AccountCreate struct {
 	Nickname *string `json:"nickname,omitempty"`
 
 	// OwnerUserId Dedicate the account to this user (null for shared).
-	OwnerUserId *int64 `json:"owner_user_id,omitempty"`
+	OwnerUserId nullable.Nullable[int64] `json:"owner_user_id,omitempty"`
 
 	// ProxyUrl The account's outbound proxy (`http://`, `https://` or `socks5://`, with `user:password@`
 	// when it needs them; empty: the channel's): its calls, probes, test calls and token refreshes
@@ -829,12 +830,12 @@ type AnnouncementWrite struct {
 	// EndsAt Shown until this time (absent or null for no end); after `starts_at`.
 	//
 	// Example: 2026-11-29T00:00:00Z
-	EndsAt *time.Time `json:"ends_at,omitempty"`
+	EndsAt nullable.Nullable[time.Time] `json:"ends_at,omitempty"`
 
 	// StartsAt Shown from this time (absent or null for at once).
 	//
 	// Example: 2026-11-22T00:00:00Z
-	StartsAt *time.Time `json:"starts_at,omitempty"`
+	StartsAt nullable.Nullable[time.Time] `json:"starts_at,omitempty"`
 
 	// Title Example: Maintenance on Saturday
 	Title string `json:"title"`
@@ -1228,8 +1229,8 @@ type HookDelivery struct {
 	Attempts int32 `json:"attempts"`
 
 	// CreatedAt Example: 2026-11-22T08:00:00Z
-	CreatedAt   time.Time  `json:"created_at"`
-	DeliveredAt *time.Time `json:"delivered_at"`
+	CreatedAt   time.Time                    `json:"created_at"`
+	DeliveredAt nullable.Nullable[time.Time] `json:"delivered_at"`
 
 	// Host The receiver's host (no path, query or credentials).
 	//
@@ -1365,7 +1366,7 @@ type ImportJobList struct {
 // LimitRule defines model for LimitRule.
 type LimitRule struct {
 	// Concurrency Most calls in flight at once (null — no limit).
-	Concurrency *int64 `json:"concurrency"`
+	Concurrency nullable.Nullable[int64] `json:"concurrency"`
 
 	// CreatedAt Example: 2026-12-06T08:00:00Z
 	CreatedAt time.Time `json:"created_at"`
@@ -1381,7 +1382,7 @@ type LimitRule struct {
 	// Requests Most calls started in any span of the window (null — no limit).
 	//
 	// Example: 60
-	Requests *int64 `json:"requests"`
+	Requests nullable.Nullable[int64] `json:"requests"`
 
 	// Scope Example: user
 	Scope LimitRuleScope `json:"scope"`
@@ -1392,10 +1393,10 @@ type LimitRule struct {
 	Source string `json:"source"`
 
 	// SubjectId The one user, key or group the rule applies to; null for every subject of the scope (each counted on its own).
-	SubjectId *int64 `json:"subject_id"`
+	SubjectId nullable.Nullable[int64] `json:"subject_id"`
 
 	// Tokens Most input+output tokens of the calls started in any span of the window (null — no limit).
-	Tokens *int64 `json:"tokens"`
+	Tokens nullable.Nullable[int64] `json:"tokens"`
 
 	// UpdatedAt Example: 2026-12-06T08:00:00Z
 	UpdatedAt time.Time `json:"updated_at"`
@@ -1452,17 +1453,17 @@ type Model struct {
 	// CacheWrite1hPrice Per million input tokens written to a 1-hour prompt cache; null means the input price.
 	//
 	// Example: 150000
-	CacheWrite1hPrice *int64 `json:"cache_write_1h_price"`
+	CacheWrite1hPrice nullable.Nullable[int64] `json:"cache_write_1h_price"`
 
 	// CacheWrite5mPrice Per million input tokens written to a 5-minute prompt cache; null means the input price.
 	//
 	// Example: 93750
-	CacheWrite5mPrice *int64 `json:"cache_write_5m_price"`
+	CacheWrite5mPrice nullable.Nullable[int64] `json:"cache_write_5m_price"`
 
 	// CachedInputPrice Price of cached input tokens; null means the input price.
 	//
 	// Example: 37500
-	CachedInputPrice *int64 `json:"cached_input_price"`
+	CachedInputPrice nullable.Nullable[int64] `json:"cached_input_price"`
 
 	// CreatedAt Example: 2026-11-22T08:00:00Z
 	CreatedAt time.Time `json:"created_at"`
@@ -1486,7 +1487,7 @@ type Model struct {
 	// OutputCap The most output tokens one call to this model can produce. A call that sets no `max_tokens` (nor `max_completion_tokens`, `max_output_tokens`, Gemini's `maxOutputTokens`) reserves this many output tokens at the output price before it starts (docs/limits.md § Ledger); null means none (such a call reserves its prompt only). It changes no request sent upstream.
 	//
 	// Example: 16384
-	OutputCap *int64 `json:"output_cap"`
+	OutputCap nullable.Nullable[int64] `json:"output_cap"`
 
 	// OutputPrice Quota units per million tokens.
 	//
@@ -1504,7 +1505,7 @@ type Model struct {
 	// ReasoningPrice Per million output tokens spent reasoning; null means the output price.
 	//
 	// Example: 300000
-	ReasoningPrice *int64 `json:"reasoning_price"`
+	ReasoningPrice nullable.Nullable[int64] `json:"reasoning_price"`
 
 	// UpdatedAt Example: 2026-11-22T08:00:00Z
 	UpdatedAt time.Time `json:"updated_at"`
@@ -1515,15 +1516,15 @@ type ModelCreate struct {
 	// CacheWrite1hPrice Per million input tokens written to a 1-hour prompt cache; null means the input price.
 	//
 	// Example: 150000
-	CacheWrite1hPrice *int64 `json:"cache_write_1h_price,omitempty"`
+	CacheWrite1hPrice nullable.Nullable[int64] `json:"cache_write_1h_price,omitempty"`
 
 	// CacheWrite5mPrice Per million input tokens written to a 5-minute prompt cache; null means the input price.
 	//
 	// Example: 93750
-	CacheWrite5mPrice *int64 `json:"cache_write_5m_price,omitempty"`
+	CacheWrite5mPrice nullable.Nullable[int64] `json:"cache_write_5m_price,omitempty"`
 
 	// CachedInputPrice Example: 37500
-	CachedInputPrice *int64 `json:"cached_input_price,omitempty"`
+	CachedInputPrice nullable.Nullable[int64] `json:"cached_input_price,omitempty"`
 
 	// ImagePrice Quota units per generated image (default 0).
 	//
@@ -1541,7 +1542,7 @@ type ModelCreate struct {
 	// OutputCap The most output tokens one call to this model can produce. A call that sets no `max_tokens` (nor `max_completion_tokens`, `max_output_tokens`, Gemini's `maxOutputTokens`) reserves this many output tokens at the output price before it starts (docs/limits.md § Ledger); null means none (such a call reserves its prompt only). It changes no request sent upstream.
 	//
 	// Example: 16384
-	OutputCap *int64 `json:"output_cap,omitempty"`
+	OutputCap nullable.Nullable[int64] `json:"output_cap,omitempty"`
 
 	// OutputPrice Quota units per million tokens.
 	//
@@ -1559,7 +1560,7 @@ type ModelCreate struct {
 	// ReasoningPrice Per million output tokens spent reasoning; null means the output price.
 	//
 	// Example: 300000
-	ReasoningPrice *int64 `json:"reasoning_price,omitempty"`
+	ReasoningPrice nullable.Nullable[int64] `json:"reasoning_price,omitempty"`
 }
 
 // ModelList defines model for ModelList.
@@ -1655,15 +1656,15 @@ type ModelUpdate struct {
 	// CacheWrite1hPrice Per million input tokens written to a 1-hour prompt cache; null means the input price.
 	//
 	// Example: 150000
-	CacheWrite1hPrice *int64 `json:"cache_write_1h_price,omitempty"`
+	CacheWrite1hPrice nullable.Nullable[int64] `json:"cache_write_1h_price,omitempty"`
 
 	// CacheWrite5mPrice Per million input tokens written to a 5-minute prompt cache; null means the input price.
 	//
 	// Example: 93750
-	CacheWrite5mPrice *int64 `json:"cache_write_5m_price,omitempty"`
+	CacheWrite5mPrice nullable.Nullable[int64] `json:"cache_write_5m_price,omitempty"`
 
 	// CachedInputPrice Example: 37500
-	CachedInputPrice *int64 `json:"cached_input_price,omitempty"`
+	CachedInputPrice nullable.Nullable[int64] `json:"cached_input_price,omitempty"`
 
 	// ImagePrice Quota units per generated image (default 0).
 	//
@@ -1678,7 +1679,7 @@ type ModelUpdate struct {
 	// OutputCap The most output tokens one call to this model can produce. A call that sets no `max_tokens` (nor `max_completion_tokens`, `max_output_tokens`, Gemini's `maxOutputTokens`) reserves this many output tokens at the output price before it starts (docs/limits.md § Ledger); null means none (such a call reserves its prompt only). It changes no request sent upstream.
 	//
 	// Example: 16384
-	OutputCap *int64 `json:"output_cap,omitempty"`
+	OutputCap nullable.Nullable[int64] `json:"output_cap,omitempty"`
 
 	// OutputPrice Quota units per million tokens.
 	//
@@ -1691,12 +1692,12 @@ type ModelUpdate struct {
 	PerCallPrice *int64 `json:"per_call_price,omitempty"`
 
 	// PromptTier Prices of a long prompt; null or absent means none.
-	PromptTier **PromptTier `json:"prompt_tier,omitempty"`
+	PromptTier nullable.Nullable[PromptTier] `json:"prompt_tier,omitempty"`
 
 	// ReasoningPrice Per million output tokens spent reasoning; null means the output price.
 	//
 	// Example: 300000
-	ReasoningPrice *int64 `json:"reasoning_price,omitempty"`
+	ReasoningPrice nullable.Nullable[int64] `json:"reasoning_price,omitempty"`
 }
 
 // OIDCProvider defines model for OIDCProvider.
@@ -1975,13 +1976,13 @@ type PaymentOrderAdmin struct {
 	OrderNo string `json:"order_no"`
 
 	// PaidAt Example: 2026-12-06T09:31:12Z
-	PaidAt *time.Time `json:"paid_at"`
+	PaidAt nullable.Nullable[time.Time] `json:"paid_at"`
 
 	// PayType Example: alipay
 	PayType string `json:"pay_type"`
 
 	// PlanId The plan the order buys (granted once, in the transaction that marks the order paid), if any.
-	PlanId *int64 `json:"plan_id"`
+	PlanId nullable.Nullable[int64] `json:"plan_id"`
 
 	// Quota Quota units the order credits when paid (0 for a plan order, which grants the plan and its quota instead).
 	//
@@ -2102,7 +2103,7 @@ type PriceListDocument map[string]interface{}
 // PriceSet defines model for PriceSet.
 type PriceSet struct {
 	// CachedInputPrice Example: 625000
-	CachedInputPrice *int64 `json:"cached_input_price"`
+	CachedInputPrice nullable.Nullable[int64] `json:"cached_input_price"`
 
 	// InputPrice Example: 1250000
 	InputPrice int64 `json:"input_price"`
@@ -2189,17 +2190,17 @@ type PromptTier struct {
 	// CacheWrite1hPrice Null means the tier input price.
 	//
 	// Example: 1200000
-	CacheWrite1hPrice *int64 `json:"cache_write_1h_price,omitempty"`
+	CacheWrite1hPrice nullable.Nullable[int64] `json:"cache_write_1h_price,omitempty"`
 
 	// CacheWrite5mPrice Null means the tier input price.
 	//
 	// Example: 750000
-	CacheWrite5mPrice *int64 `json:"cache_write_5m_price,omitempty"`
+	CacheWrite5mPrice nullable.Nullable[int64] `json:"cache_write_5m_price,omitempty"`
 
 	// CachedInputPrice Null means the tier input price.
 	//
 	// Example: 300000
-	CachedInputPrice *int64 `json:"cached_input_price,omitempty"`
+	CachedInputPrice nullable.Nullable[int64] `json:"cached_input_price,omitempty"`
 
 	// InputPrice Quota units per million tokens.
 	//
@@ -2214,7 +2215,7 @@ type PromptTier struct {
 	// ReasoningPrice Null means the tier output price.
 	//
 	// Example: 2250000
-	ReasoningPrice *int64 `json:"reasoning_price,omitempty"`
+	ReasoningPrice nullable.Nullable[int64] `json:"reasoning_price,omitempty"`
 }
 
 // ProviderScopes Example: ["openid","profile","email"]
@@ -2233,8 +2234,8 @@ type RedemptionCode struct {
 	CodeHint string `json:"code_hint"`
 
 	// CreatedAt Example: 2026-12-01T08:00:00Z
-	CreatedAt time.Time  `json:"created_at"`
-	ExpiresAt *time.Time `json:"expires_at"`
+	CreatedAt time.Time                    `json:"created_at"`
+	ExpiresAt nullable.Nullable[time.Time] `json:"expires_at"`
 
 	// Id Example: 3
 	Id int64 `json:"id"`
@@ -2248,7 +2249,7 @@ type RedemptionCode struct {
 	Name string `json:"name"`
 
 	// PlanId The plan each redeem grants (null — the code credits `quota`).
-	PlanId *int64 `json:"plan_id"`
+	PlanId nullable.Nullable[int64] `json:"plan_id"`
 
 	// Quota Example: 500000
 	Quota int64 `json:"quota"`
@@ -2279,7 +2280,7 @@ type RedemptionCodeCreate struct {
 	// ExpiresAt After this instant the code is refused (null or absent never expires).
 	//
 	// Example: 2027-01-01T00:00:00Z
-	ExpiresAt *time.Time `json:"expires_at,omitempty"`
+	ExpiresAt nullable.Nullable[time.Time] `json:"expires_at,omitempty"`
 
 	// MaxUses Redeems allowed per code in all (each user at most once).
 	//
@@ -2324,8 +2325,8 @@ type RedemptionCodeStatus string
 // RedemptionCodeUpdate defines model for RedemptionCodeUpdate.
 type RedemptionCodeUpdate struct {
 	// Disabled Example: true
-	Disabled  *bool      `json:"disabled,omitempty"`
-	ExpiresAt *time.Time `json:"expires_at,omitempty"`
+	Disabled  *bool                        `json:"disabled,omitempty"`
+	ExpiresAt nullable.Nullable[time.Time] `json:"expires_at,omitempty"`
 
 	// MaxUses Example: 5
 	MaxUses *int `json:"max_uses,omitempty"`
@@ -2515,7 +2516,7 @@ type RemoteSource struct {
 	// IntervalSeconds Seconds between scheduled syncs; null when the source is synced by hand only.
 	//
 	// Example: 3600
-	IntervalSeconds *int `json:"interval_seconds"`
+	IntervalSeconds nullable.Nullable[int] `json:"interval_seconds"`
 
 	// LastSyncAt When the latest successful sync finished (as RemoteTime); empty before one.
 	//
@@ -2551,47 +2552,47 @@ type RemoteSource struct {
 // Example: {"interval_seconds":3600,"method":"GET","name":"Team GPT Source","provider":"gpt","sync_strategy":"merge","url":"https://accounts.example.test/webchat2api.json"}
 type RemoteSourceCreate struct {
 	// AuthHeader Example: X-Remote-Account-Key
-	AuthHeader *string `json:"auth_header,omitempty"`
+	AuthHeader nullable.Nullable[string] `json:"auth_header,omitempty"`
 
 	// AuthToken Example: example-upstream-header-token
-	AuthToken *string `json:"auth_token,omitempty"`
+	AuthToken nullable.Nullable[string] `json:"auth_token,omitempty"`
 
 	// BearerToken Example: example-upstream-bearer-token
-	BearerToken *string `json:"bearer_token,omitempty"`
+	BearerToken nullable.Nullable[string] `json:"bearer_token,omitempty"`
 
 	// ChannelId The OpenAI-type channel the accounts join; 0 or null for the per-provider default.
 	//
 	// Example: 3
-	ChannelId *int64 `json:"channel_id,omitempty"`
+	ChannelId nullable.Nullable[int64] `json:"channel_id,omitempty"`
 
 	// Enabled Default true.
 	//
 	// Example: true
-	Enabled *bool `json:"enabled,omitempty"`
+	Enabled nullable.Nullable[bool] `json:"enabled,omitempty"`
 
 	// IntervalSeconds Seconds between scheduled syncs; 0 or null for none.
 	//
 	// Example: 3600
-	IntervalSeconds *int `json:"interval_seconds,omitempty"`
+	IntervalSeconds nullable.Nullable[int] `json:"interval_seconds,omitempty"`
 
 	// Method Default GET.
 	//
 	// Example: GET
-	Method *RemoteSourceCreateMethod `json:"method,omitempty"`
+	Method nullable.Nullable[RemoteSourceCreateMethod] `json:"method,omitempty"`
 
 	// Name Example: Team GPT Source
-	Name *string `json:"name,omitempty"`
+	Name nullable.Nullable[string] `json:"name,omitempty"`
 
 	// Provider Example: gpt
-	Provider *RemoteSourceCreateProvider `json:"provider,omitempty"`
+	Provider nullable.Nullable[RemoteSourceCreateProvider] `json:"provider,omitempty"`
 
 	// SyncStrategy Default merge.
 	//
 	// Example: merge
-	SyncStrategy *RemoteSourceCreateSyncStrategy `json:"sync_strategy,omitempty"`
+	SyncStrategy nullable.Nullable[RemoteSourceCreateSyncStrategy] `json:"sync_strategy,omitempty"`
 
 	// Url Example: https://accounts.example.test/webchat2api.json
-	Url *string `json:"url,omitempty"`
+	Url nullable.Nullable[string] `json:"url,omitempty"`
 }
 
 // RemoteSourceCreateMethod Default GET.
@@ -2624,45 +2625,45 @@ type RemoteSourceSaved struct {
 // Example: {"enabled":false,"provider":"gpt","sync_strategy":"replace"}
 type RemoteSourceUpdate struct {
 	// AuthHeader Example: X-Remote-Account-Key
-	AuthHeader *string `json:"auth_header,omitempty"`
+	AuthHeader nullable.Nullable[string] `json:"auth_header,omitempty"`
 
 	// AuthToken A new header token; empty removes it.
 	//
 	// Example: example-upstream-header-token
-	AuthToken *string `json:"auth_token,omitempty"`
+	AuthToken nullable.Nullable[string] `json:"auth_token,omitempty"`
 
 	// BearerToken A new bearer token; empty removes it.
 	//
 	// Example: example-upstream-bearer-token
-	BearerToken *string `json:"bearer_token,omitempty"`
+	BearerToken nullable.Nullable[string] `json:"bearer_token,omitempty"`
 
 	// ChannelId The OpenAI-type channel the accounts join; 0 returns to the per-provider default.
 	//
 	// Example: 3
-	ChannelId *int64 `json:"channel_id,omitempty"`
+	ChannelId nullable.Nullable[int64] `json:"channel_id,omitempty"`
 
 	// Enabled Example: false
-	Enabled *bool `json:"enabled,omitempty"`
+	Enabled nullable.Nullable[bool] `json:"enabled,omitempty"`
 
 	// IntervalSeconds Seconds between scheduled syncs; 0 stops them.
 	//
 	// Example: 3600
-	IntervalSeconds *int `json:"interval_seconds,omitempty"`
+	IntervalSeconds nullable.Nullable[int] `json:"interval_seconds,omitempty"`
 
 	// Method Example: GET
-	Method *RemoteSourceUpdateMethod `json:"method,omitempty"`
+	Method nullable.Nullable[RemoteSourceUpdateMethod] `json:"method,omitempty"`
 
 	// Name Example: Team GPT Source
-	Name *string `json:"name,omitempty"`
+	Name nullable.Nullable[string] `json:"name,omitempty"`
 
 	// Provider Example: gpt
-	Provider *RemoteSourceUpdateProvider `json:"provider,omitempty"`
+	Provider nullable.Nullable[RemoteSourceUpdateProvider] `json:"provider,omitempty"`
 
 	// SyncStrategy Example: replace
-	SyncStrategy *RemoteSourceUpdateSyncStrategy `json:"sync_strategy,omitempty"`
+	SyncStrategy nullable.Nullable[RemoteSourceUpdateSyncStrategy] `json:"sync_strategy,omitempty"`
 
 	// Url Example: https://accounts.example.test/webchat2api.json
-	Url *string `json:"url,omitempty"`
+	Url nullable.Nullable[string] `json:"url,omitempty"`
 }
 
 // RemoteSourceUpdateMethod Example: GET
@@ -3165,7 +3166,7 @@ type ShareLink struct {
 	CreatedAt time.Time `json:"created_at"`
 
 	// ExpiresAt Example: 2026-12-31T00:00:00Z
-	ExpiresAt *time.Time `json:"expires_at"`
+	ExpiresAt nullable.Nullable[time.Time] `json:"expires_at"`
 
 	// Id Example: sl_4cT9pQ2mZr8KxW1b
 	Id string `json:"id"`
@@ -3181,7 +3182,7 @@ type ShareLink struct {
 	// QuotaLimit Quota units the link may spend in total; null for no limit.
 	//
 	// Example: 1000000
-	QuotaLimit *int64 `json:"quota_limit"`
+	QuotaLimit nullable.Nullable[int64] `json:"quota_limit"`
 
 	// RequestCount Example: 3
 	RequestCount int64 `json:"request_count"`
@@ -3189,7 +3190,7 @@ type ShareLink struct {
 	// RequestLimit Answered questions the link allows in total; null for no limit.
 	//
 	// Example: 100
-	RequestLimit *int64 `json:"request_limit"`
+	RequestLimit nullable.Nullable[int64] `json:"request_limit"`
 
 	// Status Example: active
 	Status ActiveStatus `json:"status"`
@@ -3212,7 +3213,7 @@ type ShareLinkCreate struct {
 	AuthHost *string `json:"auth_host,omitempty"`
 
 	// ExpiresAt Example: 2026-12-31T00:00:00Z
-	ExpiresAt *time.Time `json:"expires_at,omitempty"`
+	ExpiresAt nullable.Nullable[time.Time] `json:"expires_at,omitempty"`
 
 	// Models Example: ["gpt-4o-mini"]
 	Models *[]string `json:"models,omitempty"`
@@ -3221,10 +3222,10 @@ type ShareLinkCreate struct {
 	Name string `json:"name"`
 
 	// QuotaLimit Example: 1000000
-	QuotaLimit *int64 `json:"quota_limit,omitempty"`
+	QuotaLimit nullable.Nullable[int64] `json:"quota_limit,omitempty"`
 
 	// RequestLimit Example: 100
-	RequestLimit *int64 `json:"request_limit,omitempty"`
+	RequestLimit nullable.Nullable[int64] `json:"request_limit,omitempty"`
 
 	// UserId Example: 2
 	UserId int64 `json:"user_id"`
@@ -3290,10 +3291,10 @@ type StatusMonitor struct {
 	IntervalSeconds int `json:"interval_seconds"`
 
 	// LastCheckedAt Example: 2026-11-22T09:30:00Z
-	LastCheckedAt *time.Time `json:"last_checked_at"`
+	LastCheckedAt nullable.Nullable[time.Time] `json:"last_checked_at"`
 
 	// LastLatencyMs Example: 182
-	LastLatencyMs *int `json:"last_latency_ms"`
+	LastLatencyMs nullable.Nullable[int] `json:"last_latency_ms"`
 
 	// LastMessage Example: ok
 	LastMessage string `json:"last_message"`
@@ -3499,7 +3500,7 @@ type UserUpdate struct {
 	//
 	//
 	// Example: 2027-01-01T00:00:00Z
-	PlanExpiresAt *time.Time `json:"plan_expires_at,omitempty"`
+	PlanExpiresAt nullable.Nullable[time.Time] `json:"plan_expires_at,omitempty"`
 
 	// Role `admin` manages the gateway; `user` only calls it and manages their own keys.
 	//

@@ -5,6 +5,8 @@ package commonclient
 
 import (
 	"time"
+
+	"github.com/oapi-codegen/nullable"
 )
 
 // Defines values for AnnouncementAudience.
@@ -220,7 +222,7 @@ type Announcement struct {
 	// EndsAt Shown until this time (null for no end).
 	//
 	// Example: 2026-11-29T00:00:00Z
-	EndsAt *time.Time `json:"ends_at"`
+	EndsAt nullable.Nullable[time.Time] `json:"ends_at"`
 
 	// Id Example: 1
 	Id int64 `json:"id"`
@@ -228,7 +230,7 @@ type Announcement struct {
 	// StartsAt Shown from this time (null for at once).
 	//
 	// Example: 2026-11-22T00:00:00Z
-	StartsAt *time.Time `json:"starts_at"`
+	StartsAt nullable.Nullable[time.Time] `json:"starts_at"`
 
 	// Title Example: Maintenance on Saturday
 	Title string `json:"title"`
@@ -334,7 +336,7 @@ type ModelPrice struct {
 	PerCallPrice int64 `json:"per_call_price"`
 
 	// PromptTier Prices of every token of a call whose prompt exceeds `above_tokens` (null — no tier).
-	PromptTier *struct {
+	PromptTier nullable.Nullable[struct {
 		// AboveTokens Example: 200000
 		AboveTokens int64 `json:"above_tokens"`
 
@@ -355,7 +357,7 @@ type ModelPrice struct {
 
 		// ReasoningPrice Example: 15000000
 		ReasoningPrice int64 `json:"reasoning_price"`
-	} `json:"prompt_tier"`
+	}] `json:"prompt_tier"`
 
 	// ReasoningPrice Example: 10000000
 	ReasoningPrice int64 `json:"reasoning_price"`
@@ -476,7 +478,7 @@ type Plan struct {
 
 // PlanLimit A limit rule a plan brings, counted per user (at least one of requests, tokens and concurrency).
 type PlanLimit struct {
-	Concurrency *int64 `json:"concurrency,omitempty"`
+	Concurrency nullable.Nullable[int64] `json:"concurrency,omitempty"`
 
 	// Model `*`, an exact model name, `prefix*` or `*part*`.
 	//
@@ -484,8 +486,8 @@ type PlanLimit struct {
 	Model string `json:"model"`
 
 	// Requests Example: 100
-	Requests *int64 `json:"requests,omitempty"`
-	Tokens   *int64 `json:"tokens,omitempty"`
+	Requests nullable.Nullable[int64] `json:"requests,omitempty"`
+	Tokens   nullable.Nullable[int64] `json:"tokens,omitempty"`
 
 	// Window A Go duration (`90s`, `1h30m`) or the seed form (`60s`, `1m`, `3h`, `1d`), between 1s and 31d.
 	//
@@ -593,13 +595,13 @@ type StatsGroupBy string
 // StatsLatency Nearest-rank percentiles in milliseconds (null when no call was timed).
 type StatsLatency struct {
 	// P50 Example: 640
-	P50 *int `json:"p50"`
+	P50 nullable.Nullable[int] `json:"p50"`
 
 	// P95 Example: 1900
-	P95 *int `json:"p95"`
+	P95 nullable.Nullable[int] `json:"p95"`
 
 	// P99 Example: 3100
-	P99 *int `json:"p99"`
+	P99 nullable.Nullable[int] `json:"p99"`
 }
 
 // StatsRow defines model for StatsRow.
@@ -672,7 +674,7 @@ type Subscription struct {
 	// PlanId The plan (null once the plan was deleted).
 	//
 	// Example: 1
-	PlanId *int64 `json:"plan_id"`
+	PlanId nullable.Nullable[int64] `json:"plan_id"`
 
 	// PlanName Example: Pro monthly
 	PlanName string `json:"plan_name"`
@@ -703,10 +705,10 @@ type SubscriptionSource string
 // UsageLog One gateway call.
 type UsageLog struct {
 	// AccountId Example: 4
-	AccountId *int64 `json:"account_id"`
+	AccountId nullable.Nullable[int64] `json:"account_id"`
 
 	// ApiKeyId Example: 7
-	ApiKeyId *int64 `json:"api_key_id"`
+	ApiKeyId nullable.Nullable[int64] `json:"api_key_id"`
 
 	// CacheWrite1hTokens Part of prompt_tokens written to a 1-hour prompt cache (Claude upstreams).
 	//
@@ -724,7 +726,7 @@ type UsageLog struct {
 	CachedTokens int64 `json:"cached_tokens"`
 
 	// ChannelId Example: 1
-	ChannelId *int64 `json:"channel_id"`
+	ChannelId nullable.Nullable[int64] `json:"channel_id"`
 
 	// CompletionTokens Example: 96
 	CompletionTokens int64 `json:"completion_tokens"`
@@ -743,7 +745,7 @@ type UsageLog struct {
 	// FirstTokenMs Streams only, milliseconds from the request to the first byte of the answer (null when not streamed).
 	//
 	// Example: 240
-	FirstTokenMs *int `json:"first_token_ms"`
+	FirstTokenMs nullable.Nullable[int] `json:"first_token_ms"`
 
 	// Id Example: 311
 	Id int64 `json:"id"`
@@ -793,7 +795,7 @@ type UsageLogPage struct {
 	Items []UsageLog `json:"items"`
 
 	// NextCursor Example: 311
-	NextCursor *string `json:"next_cursor"`
+	NextCursor nullable.Nullable[string] `json:"next_cursor"`
 }
 
 // User A Poolgate user. Quota amounts are integer quota units.
@@ -811,10 +813,10 @@ type User struct {
 	// Email The user's e-mail address (null for none).
 	//
 	// Example: alice@example.com
-	Email *string `json:"email,omitempty"`
+	Email nullable.Nullable[string] `json:"email,omitempty"`
 
 	// GroupId The user's group (null for none).
-	GroupId *int64 `json:"group_id,omitempty"`
+	GroupId nullable.Nullable[int64] `json:"group_id,omitempty"`
 
 	// Id Example: 2
 	Id int64 `json:"id"`
@@ -822,7 +824,7 @@ type User struct {
 	// PlanExpiresAt When the user's tier ends (null for never).
 	//
 	// Example: 2027-01-01T00:00:00Z
-	PlanExpiresAt *time.Time `json:"plan_expires_at,omitempty"`
+	PlanExpiresAt nullable.Nullable[time.Time] `json:"plan_expires_at,omitempty"`
 
 	// RequestCount Gateway calls charged so far.
 	//

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/oapi-codegen/nullable"
 	"github.com/oapi-codegen/runtime"
 	openapi_types "github.com/oapi-codegen/runtime/types"
 	externalRef0 "github.com/poolgate/poolgate/clients/go/common"
@@ -197,7 +198,7 @@ type AccountKeyBound struct {
 	// ApiKeyId The key the account is bound to (null for none).
 	//
 	// Example: 7
-	ApiKeyId *int64 `json:"api_key_id"`
+	ApiKeyId nullable.Nullable[int64] `json:"api_key_id"`
 }
 
 // AccountPriority Whether your dedicated accounts (`dedicated_first`) or the shared pool (`shared_first`) serve you first.
@@ -226,12 +227,12 @@ type ApiKey struct {
 	// AllowedIps The only client addresses (IPs or CIDR prefixes) the key is accepted from (null for any).
 	//
 	// Example: ["203.0.113.0/24"]
-	AllowedIps *[]string `json:"allowed_ips"`
+	AllowedIps nullable.Nullable[[]string] `json:"allowed_ips"`
 
 	// AllowedModels The only models the key may call (null for any).
 	//
 	// Example: ["gpt-4o-mini"]
-	AllowedModels *[]string `json:"allowed_models"`
+	AllowedModels nullable.Nullable[[]string] `json:"allowed_models"`
 
 	// CreatedAt Example: 2026-11-22T08:05:00Z
 	CreatedAt time.Time `json:"created_at"`
@@ -244,7 +245,7 @@ type ApiKey struct {
 	// ExpiresAt When the gateway stops accepting the key (null for never).
 	//
 	// Example: 2027-01-01T00:00:00Z
-	ExpiresAt *time.Time `json:"expires_at"`
+	ExpiresAt nullable.Nullable[time.Time] `json:"expires_at"`
 
 	// Id Example: 7
 	Id int64 `json:"id"`
@@ -255,7 +256,7 @@ type ApiKey struct {
 	KeyHint string `json:"key_hint"`
 
 	// LastUsedAt Example: 2026-11-22T09:30:00Z
-	LastUsedAt *time.Time `json:"last_used_at"`
+	LastUsedAt nullable.Nullable[time.Time] `json:"last_used_at"`
 
 	// Name Example: laptop
 	Name string `json:"name"`
@@ -263,7 +264,7 @@ type ApiKey struct {
 	// QuotaLimit The most quota units the key may spend in total (null for no limit beyond the balance).
 	//
 	// Example: 100000
-	QuotaLimit *int64 `json:"quota_limit"`
+	QuotaLimit nullable.Nullable[int64] `json:"quota_limit"`
 
 	// RequestCount Example: 42
 	RequestCount int64 `json:"request_count"`
@@ -280,12 +281,12 @@ type ApiKeyCreateRequest struct {
 	// AllowedIps The only client addresses the key is accepted from, as IPs or CIDR prefixes (null or absent for any).
 	//
 	// Example: ["203.0.113.0/24","2001:db8::1"]
-	AllowedIps *[]string `json:"allowed_ips,omitempty"`
+	AllowedIps nullable.Nullable[[]string] `json:"allowed_ips,omitempty"`
 
 	// AllowedModels The only models the key may call (null or absent for any).
 	//
 	// Example: ["gpt-4o-mini"]
-	AllowedModels *[]string `json:"allowed_models,omitempty"`
+	AllowedModels nullable.Nullable[[]string] `json:"allowed_models,omitempty"`
 
 	// Description Example: CI runner for the docs site
 	Description *string `json:"description,omitempty"`
@@ -293,7 +294,7 @@ type ApiKeyCreateRequest struct {
 	// ExpiresAt When the gateway stops accepting the key (null or absent for never).
 	//
 	// Example: 2027-01-01T00:00:00Z
-	ExpiresAt *time.Time `json:"expires_at,omitempty"`
+	ExpiresAt nullable.Nullable[time.Time] `json:"expires_at,omitempty"`
 
 	// Name Example: laptop
 	Name string `json:"name"`
@@ -301,7 +302,7 @@ type ApiKeyCreateRequest struct {
 	// QuotaLimit The most quota units the key may spend in total (null or absent for no limit).
 	//
 	// Example: 100000
-	QuotaLimit *int64 `json:"quota_limit,omitempty"`
+	QuotaLimit nullable.Nullable[int64] `json:"quota_limit,omitempty"`
 }
 
 // ApiKeyList defines model for ApiKeyList.
@@ -320,12 +321,12 @@ type ApiKeySecret struct {
 	// AllowedIps The only client addresses (IPs or CIDR prefixes) the key is accepted from (null for any).
 	//
 	// Example: ["203.0.113.0/24"]
-	AllowedIps *[]string `json:"allowed_ips"`
+	AllowedIps nullable.Nullable[[]string] `json:"allowed_ips"`
 
 	// AllowedModels The only models the key may call (null for any).
 	//
 	// Example: ["gpt-4o-mini"]
-	AllowedModels *[]string `json:"allowed_models"`
+	AllowedModels nullable.Nullable[[]string] `json:"allowed_models"`
 
 	// CreatedAt Example: 2026-11-22T08:05:00Z
 	CreatedAt time.Time `json:"created_at"`
@@ -338,7 +339,7 @@ type ApiKeySecret struct {
 	// ExpiresAt When the gateway stops accepting the key (null for never).
 	//
 	// Example: 2027-01-01T00:00:00Z
-	ExpiresAt *time.Time `json:"expires_at"`
+	ExpiresAt nullable.Nullable[time.Time] `json:"expires_at"`
 
 	// Id Example: 7
 	Id int64 `json:"id"`
@@ -354,7 +355,7 @@ type ApiKeySecret struct {
 	KeyHint string `json:"key_hint"`
 
 	// LastUsedAt Example: 2026-11-22T09:30:00Z
-	LastUsedAt *time.Time `json:"last_used_at"`
+	LastUsedAt nullable.Nullable[time.Time] `json:"last_used_at"`
 
 	// Name Example: laptop
 	Name string `json:"name"`
@@ -362,7 +363,7 @@ type ApiKeySecret struct {
 	// QuotaLimit The most quota units the key may spend in total (null for no limit beyond the balance).
 	//
 	// Example: 100000
-	QuotaLimit *int64 `json:"quota_limit"`
+	QuotaLimit nullable.Nullable[int64] `json:"quota_limit"`
 
 	// RequestCount Example: 42
 	RequestCount int64 `json:"request_count"`
@@ -382,12 +383,12 @@ type ApiKeyUpdateRequest struct {
 	// AllowedIps The only client addresses the key is accepted from, as IPs or CIDR prefixes (null or absent for any).
 	//
 	// Example: ["203.0.113.0/24","2001:db8::1"]
-	AllowedIps *[]string `json:"allowed_ips,omitempty"`
+	AllowedIps nullable.Nullable[[]string] `json:"allowed_ips,omitempty"`
 
 	// AllowedModels The only models the key may call (null or absent for any).
 	//
 	// Example: ["gpt-4o-mini"]
-	AllowedModels *[]string `json:"allowed_models,omitempty"`
+	AllowedModels nullable.Nullable[[]string] `json:"allowed_models,omitempty"`
 
 	// Description Example: CI runner for the docs site
 	Description *string `json:"description,omitempty"`
@@ -395,7 +396,7 @@ type ApiKeyUpdateRequest struct {
 	// ExpiresAt When the gateway stops accepting the key (null or absent for never).
 	//
 	// Example: 2027-01-01T00:00:00Z
-	ExpiresAt *time.Time `json:"expires_at,omitempty"`
+	ExpiresAt nullable.Nullable[time.Time] `json:"expires_at,omitempty"`
 
 	// Name Example: old laptop
 	Name *string `json:"name,omitempty"`
@@ -403,7 +404,7 @@ type ApiKeyUpdateRequest struct {
 	// QuotaLimit The most quota units the key may spend in total (null or absent for no limit).
 	//
 	// Example: 100000
-	QuotaLimit *int64 `json:"quota_limit,omitempty"`
+	QuotaLimit nullable.Nullable[int64] `json:"quota_limit,omitempty"`
 
 	// Status Example: active
 	Status *ApiKeyStatus `json:"status,omitempty"`
@@ -500,7 +501,7 @@ type CheckInStatus struct {
 	// RewardToday Today's reward (null before checking in).
 	//
 	// Example: 3120
-	RewardToday *int64 `json:"reward_today"`
+	RewardToday nullable.Nullable[int64] `json:"reward_today"`
 
 	// Today Today in the site's time zone.
 	//
@@ -677,8 +678,8 @@ type Passkey struct {
 	CreatedAt time.Time `json:"created_at"`
 
 	// Id Example: 3
-	Id         int64      `json:"id"`
-	LastUsedAt *time.Time `json:"last_used_at"`
+	Id         int64                        `json:"id"`
+	LastUsedAt nullable.Nullable[time.Time] `json:"last_used_at"`
 
 	// Name Example: laptop
 	Name string `json:"name"`
@@ -711,7 +712,7 @@ type PasswordMethod struct {
 	// Email Where `email_code` codes go (null when the user has no address).
 	//
 	// Example: alice@example.com
-	Email *string `json:"email"`
+	Email nullable.Nullable[string] `json:"email"`
 
 	// HasPassword Example: true
 	HasPassword bool `json:"has_password"`
@@ -779,8 +780,8 @@ type PaymentOrder struct {
 	Method PaymentMethod `json:"method"`
 
 	// OrderNo Example: PG20261206093000A7K2QD9M
-	OrderNo string     `json:"order_no"`
-	PaidAt  *time.Time `json:"paid_at"`
+	OrderNo string                       `json:"order_no"`
+	PaidAt  nullable.Nullable[time.Time] `json:"paid_at"`
 
 	// PayType Example: alipay
 	PayType string `json:"pay_type"`
@@ -788,10 +789,10 @@ type PaymentOrder struct {
 	// PayUrl Where to send the browser to pay (pending orders only).
 	//
 	// Example: https://pay.example.com/submit.php?out_trade_no=PG20261206093000A7K2QD9M
-	PayUrl *string `json:"pay_url"`
+	PayUrl nullable.Nullable[string] `json:"pay_url"`
 
 	// PlanId The plan the order buys, if any.
-	PlanId *int64 `json:"plan_id"`
+	PlanId nullable.Nullable[int64] `json:"plan_id"`
 
 	// Quota Quota units the order credits when paid (0 for a plan order; the plan brings its own quota).
 	//
@@ -961,7 +962,7 @@ type SharedQuota struct {
 	// NextFull When the quota is back at its cap (null when it is).
 	//
 	// Example: 2026-12-06T09:12:00Z
-	NextFull *time.Time `json:"next_full"`
+	NextFull nullable.Nullable[time.Time] `json:"next_full"`
 
 	// Remaining Example: 288
 	Remaining int64 `json:"remaining"`
@@ -1005,16 +1006,16 @@ type SubscriptionState struct {
 	Active bool `json:"active"`
 
 	// ExpiresAt Example: 2027-01-05T08:00:00Z
-	ExpiresAt *time.Time `json:"expires_at"`
+	ExpiresAt nullable.Nullable[time.Time] `json:"expires_at"`
 
 	// History The latest grants (at most 20), newest first.
 	History []externalRef0.Subscription `json:"history"`
 
 	// PlanId Example: 1
-	PlanId *int64 `json:"plan_id"`
+	PlanId nullable.Nullable[int64] `json:"plan_id"`
 
 	// PlanName Example: Pro monthly
-	PlanName *string `json:"plan_name"`
+	PlanName nullable.Nullable[string] `json:"plan_name"`
 
 	// Tier The accounts a plan's users may ride (ultra ⊇ pro ⊇ free).
 	//
@@ -1046,8 +1047,8 @@ type UserLimit struct {
 	// ClearsIn Seconds until the oldest call counted leaves the window (0 — nothing counted).
 	//
 	// Example: 9480
-	ClearsIn    int64  `json:"clears_in"`
-	Concurrency *int64 `json:"concurrency"`
+	ClearsIn    int64                    `json:"clears_in"`
+	Concurrency nullable.Nullable[int64] `json:"concurrency"`
 
 	// Id Example: 1
 	Id int64 `json:"id"`
@@ -1058,21 +1059,21 @@ type UserLimit struct {
 	// Model `*`, an exact model name, `prefix*` or `*part*`.
 	//
 	// Example: *flash*
-	Model                string `json:"model"`
-	RemainingConcurrency *int64 `json:"remaining_concurrency"`
+	Model                string                   `json:"model"`
+	RemainingConcurrency nullable.Nullable[int64] `json:"remaining_concurrency"`
 
 	// RemainingRequests Example: 48
-	RemainingRequests *int64 `json:"remaining_requests"`
-	RemainingTokens   *int64 `json:"remaining_tokens"`
+	RemainingRequests nullable.Nullable[int64] `json:"remaining_requests"`
+	RemainingTokens   nullable.Nullable[int64] `json:"remaining_tokens"`
 
 	// Requests Example: 60
-	Requests *int64 `json:"requests"`
+	Requests nullable.Nullable[int64] `json:"requests"`
 
 	// Scope `key`, `user`, `group` or `global`.
 	//
 	// Example: user
-	Scope  string `json:"scope"`
-	Tokens *int64 `json:"tokens"`
+	Scope  string                   `json:"scope"`
+	Tokens nullable.Nullable[int64] `json:"tokens"`
 
 	// UsedRequests Calls started in the window.
 	//

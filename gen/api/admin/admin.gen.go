@@ -20,6 +20,7 @@ import (
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/labstack/echo/v4"
+	"github.com/oapi-codegen/nullable"
 	"github.com/oapi-codegen/runtime"
 	openapi_types "github.com/oapi-codegen/runtime/types"
 	externalRef0 "github.com/poolgate/poolgate/gen/api/common"
@@ -550,7 +551,7 @@ func (e Tier) Valid() bool {
 // Account defines model for Account.
 type Account struct {
 	// ApiKeyId The API key the account is bound to (null for none).
-	ApiKeyId *int64 `json:"api_key_id"`
+	ApiKeyId nullable.Nullable[int64] `json:"api_key_id"`
 
 	// ChannelId Example: 1
 	ChannelId int64 `json:"channel_id"`
@@ -561,7 +562,7 @@ type Account struct {
 	ContributorUserId *int64 `json:"contributor_user_id,omitempty"`
 
 	// CoolingUntil End of the last account-wide cooldown (it ends by time).
-	CoolingUntil *time.Time `json:"cooling_until"`
+	CoolingUntil nullable.Nullable[time.Time] `json:"cooling_until"`
 
 	// CreatedAt Example: 2026-11-22T08:00:00Z
 	CreatedAt time.Time `json:"created_at"`
@@ -581,7 +582,7 @@ type Account struct {
 	Id int64 `json:"id"`
 
 	// LastUsedAt Example: 2026-11-22T09:30:00Z
-	LastUsedAt *time.Time `json:"last_used_at"`
+	LastUsedAt nullable.Nullable[time.Time] `json:"last_used_at"`
 
 	// Limits Usage windows by model (`*`: all models together), `COUNT/DURATION` such as `60/3h` or `1000/1d`. A full window cools the account until it resets.
 	//
@@ -602,7 +603,7 @@ type Account struct {
 	Nickname string `json:"nickname"`
 
 	// OwnerUserId The user the account is dedicated to (null for shared).
-	OwnerUserId *int64 `json:"owner_user_id"`
+	OwnerUserId nullable.Nullable[int64] `json:"owner_user_id"`
 
 	// ProxyUrl The account's own outbound proxy, without its credentials (empty: the channel's, if any).
 	//
@@ -660,7 +661,7 @@ type AccountCreate struct {
 	Nickname *string `json:"nickname,omitempty"`
 
 	// OwnerUserId Dedicate the account to this user (null for shared).
-	OwnerUserId *int64 `json:"owner_user_id,omitempty"`
+	OwnerUserId nullable.Nullable[int64] `json:"owner_user_id,omitempty"`
 
 	// ProxyUrl The account's outbound proxy (`http://`, `https://` or `socks5://`, with `user:password@`
 	// when it needs them; empty: the channel's): its calls, probes, test calls and token refreshes
@@ -835,12 +836,12 @@ type AnnouncementWrite struct {
 	// EndsAt Shown until this time (absent or null for no end); after `starts_at`.
 	//
 	// Example: 2026-11-29T00:00:00Z
-	EndsAt *time.Time `json:"ends_at,omitempty"`
+	EndsAt nullable.Nullable[time.Time] `json:"ends_at,omitempty"`
 
 	// StartsAt Shown from this time (absent or null for at once).
 	//
 	// Example: 2026-11-22T00:00:00Z
-	StartsAt *time.Time `json:"starts_at,omitempty"`
+	StartsAt nullable.Nullable[time.Time] `json:"starts_at,omitempty"`
 
 	// Title Example: Maintenance on Saturday
 	Title string `json:"title"`
@@ -914,9 +915,7 @@ type ChannelCreate struct {
 	// `https://api.anthropic.com` (Poolgate appends `/v1/messages`; a root ending in `/v1` is
 	// accepted too). `gemini`: `https://generativelanguage.googleapis.com` (Poolgate appends
 	// `/v1beta/models/{model}:generateContent` or `:streamGenerateContent?alt=sse`; a root
-	// ending in `/v1beta` or `/v1` is used as is). With `GUARD_CHANNEL_BASE_URLS=true`, a
-	// URL whose host is a loopback, private or link-local address not allowed by
-	// `ALLOW_PRIVATE_OUTBOUND` is refused (422).
+	// ending in `/v1beta` or `/v1` is used as is).
 	//
 	//
 	// Example: https://api.openai.com/v1
@@ -1234,8 +1233,8 @@ type HookDelivery struct {
 	Attempts int32 `json:"attempts"`
 
 	// CreatedAt Example: 2026-11-22T08:00:00Z
-	CreatedAt   time.Time  `json:"created_at"`
-	DeliveredAt *time.Time `json:"delivered_at"`
+	CreatedAt   time.Time                    `json:"created_at"`
+	DeliveredAt nullable.Nullable[time.Time] `json:"delivered_at"`
 
 	// Host The receiver's host (no path, query or credentials).
 	//
@@ -1371,7 +1370,7 @@ type ImportJobList struct {
 // LimitRule defines model for LimitRule.
 type LimitRule struct {
 	// Concurrency Most calls in flight at once (null — no limit).
-	Concurrency *int64 `json:"concurrency"`
+	Concurrency nullable.Nullable[int64] `json:"concurrency"`
 
 	// CreatedAt Example: 2026-12-06T08:00:00Z
 	CreatedAt time.Time `json:"created_at"`
@@ -1387,7 +1386,7 @@ type LimitRule struct {
 	// Requests Most calls started in any span of the window (null — no limit).
 	//
 	// Example: 60
-	Requests *int64 `json:"requests"`
+	Requests nullable.Nullable[int64] `json:"requests"`
 
 	// Scope Example: user
 	Scope LimitRuleScope `json:"scope"`
@@ -1398,10 +1397,10 @@ type LimitRule struct {
 	Source string `json:"source"`
 
 	// SubjectId The one user, key or group the rule applies to; null for every subject of the scope (each counted on its own).
-	SubjectId *int64 `json:"subject_id"`
+	SubjectId nullable.Nullable[int64] `json:"subject_id"`
 
 	// Tokens Most input+output tokens of the calls started in any span of the window (null — no limit).
-	Tokens *int64 `json:"tokens"`
+	Tokens nullable.Nullable[int64] `json:"tokens"`
 
 	// UpdatedAt Example: 2026-12-06T08:00:00Z
 	UpdatedAt time.Time `json:"updated_at"`
@@ -1458,17 +1457,17 @@ type Model struct {
 	// CacheWrite1hPrice Per million input tokens written to a 1-hour prompt cache; null means the input price.
 	//
 	// Example: 150000
-	CacheWrite1hPrice *int64 `json:"cache_write_1h_price"`
+	CacheWrite1hPrice nullable.Nullable[int64] `json:"cache_write_1h_price"`
 
 	// CacheWrite5mPrice Per million input tokens written to a 5-minute prompt cache; null means the input price.
 	//
 	// Example: 93750
-	CacheWrite5mPrice *int64 `json:"cache_write_5m_price"`
+	CacheWrite5mPrice nullable.Nullable[int64] `json:"cache_write_5m_price"`
 
 	// CachedInputPrice Price of cached input tokens; null means the input price.
 	//
 	// Example: 37500
-	CachedInputPrice *int64 `json:"cached_input_price"`
+	CachedInputPrice nullable.Nullable[int64] `json:"cached_input_price"`
 
 	// CreatedAt Example: 2026-11-22T08:00:00Z
 	CreatedAt time.Time `json:"created_at"`
@@ -1492,7 +1491,7 @@ type Model struct {
 	// OutputCap The most output tokens one call to this model can produce. A call that sets no `max_tokens` (nor `max_completion_tokens`, `max_output_tokens`, Gemini's `maxOutputTokens`) reserves this many output tokens at the output price before it starts (docs/limits.md § Ledger); null means none (such a call reserves its prompt only). It changes no request sent upstream.
 	//
 	// Example: 16384
-	OutputCap *int64 `json:"output_cap"`
+	OutputCap nullable.Nullable[int64] `json:"output_cap"`
 
 	// OutputPrice Quota units per million tokens.
 	//
@@ -1510,7 +1509,7 @@ type Model struct {
 	// ReasoningPrice Per million output tokens spent reasoning; null means the output price.
 	//
 	// Example: 300000
-	ReasoningPrice *int64 `json:"reasoning_price"`
+	ReasoningPrice nullable.Nullable[int64] `json:"reasoning_price"`
 
 	// UpdatedAt Example: 2026-11-22T08:00:00Z
 	UpdatedAt time.Time `json:"updated_at"`
@@ -1521,15 +1520,15 @@ type ModelCreate struct {
 	// CacheWrite1hPrice Per million input tokens written to a 1-hour prompt cache; null means the input price.
 	//
 	// Example: 150000
-	CacheWrite1hPrice *int64 `json:"cache_write_1h_price,omitempty"`
+	CacheWrite1hPrice nullable.Nullable[int64] `json:"cache_write_1h_price,omitempty"`
 
 	// CacheWrite5mPrice Per million input tokens written to a 5-minute prompt cache; null means the input price.
 	//
 	// Example: 93750
-	CacheWrite5mPrice *int64 `json:"cache_write_5m_price,omitempty"`
+	CacheWrite5mPrice nullable.Nullable[int64] `json:"cache_write_5m_price,omitempty"`
 
 	// CachedInputPrice Example: 37500
-	CachedInputPrice *int64 `json:"cached_input_price,omitempty"`
+	CachedInputPrice nullable.Nullable[int64] `json:"cached_input_price,omitempty"`
 
 	// ImagePrice Quota units per generated image (default 0).
 	//
@@ -1547,7 +1546,7 @@ type ModelCreate struct {
 	// OutputCap The most output tokens one call to this model can produce. A call that sets no `max_tokens` (nor `max_completion_tokens`, `max_output_tokens`, Gemini's `maxOutputTokens`) reserves this many output tokens at the output price before it starts (docs/limits.md § Ledger); null means none (such a call reserves its prompt only). It changes no request sent upstream.
 	//
 	// Example: 16384
-	OutputCap *int64 `json:"output_cap,omitempty"`
+	OutputCap nullable.Nullable[int64] `json:"output_cap,omitempty"`
 
 	// OutputPrice Quota units per million tokens.
 	//
@@ -1565,7 +1564,7 @@ type ModelCreate struct {
 	// ReasoningPrice Per million output tokens spent reasoning; null means the output price.
 	//
 	// Example: 300000
-	ReasoningPrice *int64 `json:"reasoning_price,omitempty"`
+	ReasoningPrice nullable.Nullable[int64] `json:"reasoning_price,omitempty"`
 }
 
 // ModelList defines model for ModelList.
@@ -1601,23 +1600,6 @@ type ModelSyncApplyItem struct {
 // ModelSyncApplyResult defines model for ModelSyncApplyResult.
 type ModelSyncApplyResult struct {
 	Items []ModelSyncApplyItem `json:"items"`
-}
-
-// ModelSyncBrowser defines model for ModelSyncBrowser.
-type ModelSyncBrowser struct {
-	// Items One upstream model list per channel (a channel at most once).
-	Items []ModelSyncBrowserItem `json:"items"`
-}
-
-// ModelSyncBrowserItem defines model for ModelSyncBrowserItem.
-type ModelSyncBrowserItem struct {
-	// ChannelId Example: 1
-	ChannelId int64 `json:"channel_id"`
-
-	// List The upstream's model list as it answered `GET {base_url}/models` (OpenAI and Claude `data[].id`, Gemini `models[].name`).
-	//
-	// Example: {"data":[{"id":"gpt-4o","object":"model"}],"object":"list"}
-	List map[string]interface{} `json:"list"`
 }
 
 // ModelSyncPreview defines model for ModelSyncPreview.
@@ -1661,15 +1643,15 @@ type ModelUpdate struct {
 	// CacheWrite1hPrice Per million input tokens written to a 1-hour prompt cache; null means the input price.
 	//
 	// Example: 150000
-	CacheWrite1hPrice *int64 `json:"cache_write_1h_price,omitempty"`
+	CacheWrite1hPrice nullable.Nullable[int64] `json:"cache_write_1h_price,omitempty"`
 
 	// CacheWrite5mPrice Per million input tokens written to a 5-minute prompt cache; null means the input price.
 	//
 	// Example: 93750
-	CacheWrite5mPrice *int64 `json:"cache_write_5m_price,omitempty"`
+	CacheWrite5mPrice nullable.Nullable[int64] `json:"cache_write_5m_price,omitempty"`
 
 	// CachedInputPrice Example: 37500
-	CachedInputPrice *int64 `json:"cached_input_price,omitempty"`
+	CachedInputPrice nullable.Nullable[int64] `json:"cached_input_price,omitempty"`
 
 	// ImagePrice Quota units per generated image (default 0).
 	//
@@ -1684,7 +1666,7 @@ type ModelUpdate struct {
 	// OutputCap The most output tokens one call to this model can produce. A call that sets no `max_tokens` (nor `max_completion_tokens`, `max_output_tokens`, Gemini's `maxOutputTokens`) reserves this many output tokens at the output price before it starts (docs/limits.md § Ledger); null means none (such a call reserves its prompt only). It changes no request sent upstream.
 	//
 	// Example: 16384
-	OutputCap *int64 `json:"output_cap,omitempty"`
+	OutputCap nullable.Nullable[int64] `json:"output_cap,omitempty"`
 
 	// OutputPrice Quota units per million tokens.
 	//
@@ -1697,12 +1679,12 @@ type ModelUpdate struct {
 	PerCallPrice *int64 `json:"per_call_price,omitempty"`
 
 	// PromptTier Prices of a long prompt; null or absent means none.
-	PromptTier **PromptTier `json:"prompt_tier,omitempty"`
+	PromptTier nullable.Nullable[PromptTier] `json:"prompt_tier,omitempty"`
 
 	// ReasoningPrice Per million output tokens spent reasoning; null means the output price.
 	//
 	// Example: 300000
-	ReasoningPrice *int64 `json:"reasoning_price,omitempty"`
+	ReasoningPrice nullable.Nullable[int64] `json:"reasoning_price,omitempty"`
 }
 
 // OIDCProvider defines model for OIDCProvider.
@@ -1981,13 +1963,13 @@ type PaymentOrderAdmin struct {
 	OrderNo string `json:"order_no"`
 
 	// PaidAt Example: 2026-12-06T09:31:12Z
-	PaidAt *time.Time `json:"paid_at"`
+	PaidAt nullable.Nullable[time.Time] `json:"paid_at"`
 
 	// PayType Example: alipay
 	PayType string `json:"pay_type"`
 
 	// PlanId The plan the order buys (granted once, in the transaction that marks the order paid), if any.
-	PlanId *int64 `json:"plan_id"`
+	PlanId nullable.Nullable[int64] `json:"plan_id"`
 
 	// Quota Quota units the order credits when paid (0 for a plan order, which grants the plan and its quota instead).
 	//
@@ -2098,39 +2080,16 @@ type PlanUpdate struct {
 // Example: 75000
 type Price = int64
 
-// PriceListDocument A price list document as its source answers it: Poolgate's own
-// (`{"models":[{"name","input_price","output_price","cached_input_price"}]}`) or an
-// OpenRouter-style model list (`{"data":[{"id","pricing":{"prompt","completion","input_cache_read"}}]}`).
-//
-// Example: {"models":[{"cached_input_price":625000,"input_price":1250000,"name":"gpt-4o","output_price":5000000}]}
-type PriceListDocument map[string]interface{}
-
 // PriceSet defines model for PriceSet.
 type PriceSet struct {
 	// CachedInputPrice Example: 625000
-	CachedInputPrice *int64 `json:"cached_input_price"`
+	CachedInputPrice nullable.Nullable[int64] `json:"cached_input_price"`
 
 	// InputPrice Example: 1250000
 	InputPrice int64 `json:"input_price"`
 
 	// OutputPrice Example: 5000000
 	OutputPrice int64 `json:"output_price"`
-}
-
-// PriceSyncBrowserRequest defines model for PriceSyncBrowserRequest.
-type PriceSyncBrowserRequest struct {
-	// List A price list document as its source answers it: Poolgate's own
-	// (`{"models":[{"name","input_price","output_price","cached_input_price"}]}`) or an
-	// OpenRouter-style model list (`{"data":[{"id","pricing":{"prompt","completion","input_cache_read"}}]}`).
-	//
-	//
-	// Example: {"models":[{"cached_input_price":625000,"input_price":1250000,"name":"gpt-4o","output_price":5000000}]}
-	List PriceListDocument `json:"list"`
-
-	// QuotaPerUsd Quota units per US dollar, to convert an OpenRouter-style list (required for that format).
-	//
-	// Example: 500000
-	QuotaPerUsd *int64 `json:"quota_per_usd,omitempty"`
 }
 
 // PriceSyncItem defines model for PriceSyncItem.
@@ -2159,16 +2118,8 @@ type PriceSyncPreview struct {
 	Unchanged int `json:"unchanged"`
 }
 
-// PriceSyncRequest Exactly one of `url` (the server fetches the list) and `list` (the list itself, as a browser fetched it); both or neither is a 400.
+// PriceSyncRequest defines model for PriceSyncRequest.
 type PriceSyncRequest struct {
-	// List A price list document as its source answers it: Poolgate's own
-	// (`{"models":[{"name","input_price","output_price","cached_input_price"}]}`) or an
-	// OpenRouter-style model list (`{"data":[{"id","pricing":{"prompt","completion","input_cache_read"}}]}`).
-	//
-	//
-	// Example: {"models":[{"cached_input_price":625000,"input_price":1250000,"name":"gpt-4o","output_price":5000000}]}
-	List *PriceListDocument `json:"list,omitempty"`
-
 	// Names Apply only these models (apply only; absent means every proposed change).
 	//
 	// Example: ["gpt-4o"]
@@ -2182,7 +2133,7 @@ type PriceSyncRequest struct {
 	// Url Where the price list is fetched from (GET, JSON, at most 8 MiB).
 	//
 	// Example: https://prices.example.com/models.json
-	Url *string `json:"url,omitempty"`
+	Url string `json:"url"`
 }
 
 // PromptTier A call whose prompt (all input tokens, cached ones included) exceeds `above_tokens` has
@@ -2195,17 +2146,17 @@ type PromptTier struct {
 	// CacheWrite1hPrice Null means the tier input price.
 	//
 	// Example: 1200000
-	CacheWrite1hPrice *int64 `json:"cache_write_1h_price,omitempty"`
+	CacheWrite1hPrice nullable.Nullable[int64] `json:"cache_write_1h_price,omitempty"`
 
 	// CacheWrite5mPrice Null means the tier input price.
 	//
 	// Example: 750000
-	CacheWrite5mPrice *int64 `json:"cache_write_5m_price,omitempty"`
+	CacheWrite5mPrice nullable.Nullable[int64] `json:"cache_write_5m_price,omitempty"`
 
 	// CachedInputPrice Null means the tier input price.
 	//
 	// Example: 300000
-	CachedInputPrice *int64 `json:"cached_input_price,omitempty"`
+	CachedInputPrice nullable.Nullable[int64] `json:"cached_input_price,omitempty"`
 
 	// InputPrice Quota units per million tokens.
 	//
@@ -2220,7 +2171,7 @@ type PromptTier struct {
 	// ReasoningPrice Null means the tier output price.
 	//
 	// Example: 2250000
-	ReasoningPrice *int64 `json:"reasoning_price,omitempty"`
+	ReasoningPrice nullable.Nullable[int64] `json:"reasoning_price,omitempty"`
 }
 
 // ProviderScopes Example: ["openid","profile","email"]
@@ -2239,8 +2190,8 @@ type RedemptionCode struct {
 	CodeHint string `json:"code_hint"`
 
 	// CreatedAt Example: 2026-12-01T08:00:00Z
-	CreatedAt time.Time  `json:"created_at"`
-	ExpiresAt *time.Time `json:"expires_at"`
+	CreatedAt time.Time                    `json:"created_at"`
+	ExpiresAt nullable.Nullable[time.Time] `json:"expires_at"`
 
 	// Id Example: 3
 	Id int64 `json:"id"`
@@ -2254,7 +2205,7 @@ type RedemptionCode struct {
 	Name string `json:"name"`
 
 	// PlanId The plan each redeem grants (null — the code credits `quota`).
-	PlanId *int64 `json:"plan_id"`
+	PlanId nullable.Nullable[int64] `json:"plan_id"`
 
 	// Quota Example: 500000
 	Quota int64 `json:"quota"`
@@ -2285,7 +2236,7 @@ type RedemptionCodeCreate struct {
 	// ExpiresAt After this instant the code is refused (null or absent never expires).
 	//
 	// Example: 2027-01-01T00:00:00Z
-	ExpiresAt *time.Time `json:"expires_at,omitempty"`
+	ExpiresAt nullable.Nullable[time.Time] `json:"expires_at,omitempty"`
 
 	// MaxUses Redeems allowed per code in all (each user at most once).
 	//
@@ -2330,8 +2281,8 @@ type RedemptionCodeStatus string
 // RedemptionCodeUpdate defines model for RedemptionCodeUpdate.
 type RedemptionCodeUpdate struct {
 	// Disabled Example: true
-	Disabled  *bool      `json:"disabled,omitempty"`
-	ExpiresAt *time.Time `json:"expires_at,omitempty"`
+	Disabled  *bool                        `json:"disabled,omitempty"`
+	ExpiresAt nullable.Nullable[time.Time] `json:"expires_at,omitempty"`
 
 	// MaxUses Example: 5
 	MaxUses *int `json:"max_uses,omitempty"`
@@ -2521,7 +2472,7 @@ type RemoteSource struct {
 	// IntervalSeconds Seconds between scheduled syncs; null when the source is synced by hand only.
 	//
 	// Example: 3600
-	IntervalSeconds *int `json:"interval_seconds"`
+	IntervalSeconds nullable.Nullable[int] `json:"interval_seconds"`
 
 	// LastSyncAt When the latest successful sync finished (as RemoteTime); empty before one.
 	//
@@ -2557,47 +2508,47 @@ type RemoteSource struct {
 // Example: {"interval_seconds":3600,"method":"GET","name":"Team GPT Source","provider":"gpt","sync_strategy":"merge","url":"https://accounts.example.test/webchat2api.json"}
 type RemoteSourceCreate struct {
 	// AuthHeader Example: X-Remote-Account-Key
-	AuthHeader *string `json:"auth_header,omitempty"`
+	AuthHeader nullable.Nullable[string] `json:"auth_header,omitempty"`
 
 	// AuthToken Example: example-upstream-header-token
-	AuthToken *string `json:"auth_token,omitempty"`
+	AuthToken nullable.Nullable[string] `json:"auth_token,omitempty"`
 
 	// BearerToken Example: example-upstream-bearer-token
-	BearerToken *string `json:"bearer_token,omitempty"`
+	BearerToken nullable.Nullable[string] `json:"bearer_token,omitempty"`
 
 	// ChannelId The OpenAI-type channel the accounts join; 0 or null for the per-provider default.
 	//
 	// Example: 3
-	ChannelId *int64 `json:"channel_id,omitempty"`
+	ChannelId nullable.Nullable[int64] `json:"channel_id,omitempty"`
 
 	// Enabled Default true.
 	//
 	// Example: true
-	Enabled *bool `json:"enabled,omitempty"`
+	Enabled nullable.Nullable[bool] `json:"enabled,omitempty"`
 
 	// IntervalSeconds Seconds between scheduled syncs; 0 or null for none.
 	//
 	// Example: 3600
-	IntervalSeconds *int `json:"interval_seconds,omitempty"`
+	IntervalSeconds nullable.Nullable[int] `json:"interval_seconds,omitempty"`
 
 	// Method Default GET.
 	//
 	// Example: GET
-	Method *RemoteSourceCreateMethod `json:"method,omitempty"`
+	Method nullable.Nullable[RemoteSourceCreateMethod] `json:"method,omitempty"`
 
 	// Name Example: Team GPT Source
-	Name *string `json:"name,omitempty"`
+	Name nullable.Nullable[string] `json:"name,omitempty"`
 
 	// Provider Example: gpt
-	Provider *RemoteSourceCreateProvider `json:"provider,omitempty"`
+	Provider nullable.Nullable[RemoteSourceCreateProvider] `json:"provider,omitempty"`
 
 	// SyncStrategy Default merge.
 	//
 	// Example: merge
-	SyncStrategy *RemoteSourceCreateSyncStrategy `json:"sync_strategy,omitempty"`
+	SyncStrategy nullable.Nullable[RemoteSourceCreateSyncStrategy] `json:"sync_strategy,omitempty"`
 
 	// Url Example: https://accounts.example.test/webchat2api.json
-	Url *string `json:"url,omitempty"`
+	Url nullable.Nullable[string] `json:"url,omitempty"`
 }
 
 // RemoteSourceCreateMethod Default GET.
@@ -2630,45 +2581,45 @@ type RemoteSourceSaved struct {
 // Example: {"enabled":false,"provider":"gpt","sync_strategy":"replace"}
 type RemoteSourceUpdate struct {
 	// AuthHeader Example: X-Remote-Account-Key
-	AuthHeader *string `json:"auth_header,omitempty"`
+	AuthHeader nullable.Nullable[string] `json:"auth_header,omitempty"`
 
 	// AuthToken A new header token; empty removes it.
 	//
 	// Example: example-upstream-header-token
-	AuthToken *string `json:"auth_token,omitempty"`
+	AuthToken nullable.Nullable[string] `json:"auth_token,omitempty"`
 
 	// BearerToken A new bearer token; empty removes it.
 	//
 	// Example: example-upstream-bearer-token
-	BearerToken *string `json:"bearer_token,omitempty"`
+	BearerToken nullable.Nullable[string] `json:"bearer_token,omitempty"`
 
 	// ChannelId The OpenAI-type channel the accounts join; 0 returns to the per-provider default.
 	//
 	// Example: 3
-	ChannelId *int64 `json:"channel_id,omitempty"`
+	ChannelId nullable.Nullable[int64] `json:"channel_id,omitempty"`
 
 	// Enabled Example: false
-	Enabled *bool `json:"enabled,omitempty"`
+	Enabled nullable.Nullable[bool] `json:"enabled,omitempty"`
 
 	// IntervalSeconds Seconds between scheduled syncs; 0 stops them.
 	//
 	// Example: 3600
-	IntervalSeconds *int `json:"interval_seconds,omitempty"`
+	IntervalSeconds nullable.Nullable[int] `json:"interval_seconds,omitempty"`
 
 	// Method Example: GET
-	Method *RemoteSourceUpdateMethod `json:"method,omitempty"`
+	Method nullable.Nullable[RemoteSourceUpdateMethod] `json:"method,omitempty"`
 
 	// Name Example: Team GPT Source
-	Name *string `json:"name,omitempty"`
+	Name nullable.Nullable[string] `json:"name,omitempty"`
 
 	// Provider Example: gpt
-	Provider *RemoteSourceUpdateProvider `json:"provider,omitempty"`
+	Provider nullable.Nullable[RemoteSourceUpdateProvider] `json:"provider,omitempty"`
 
 	// SyncStrategy Example: replace
-	SyncStrategy *RemoteSourceUpdateSyncStrategy `json:"sync_strategy,omitempty"`
+	SyncStrategy nullable.Nullable[RemoteSourceUpdateSyncStrategy] `json:"sync_strategy,omitempty"`
 
 	// Url Example: https://accounts.example.test/webchat2api.json
-	Url *string `json:"url,omitempty"`
+	Url nullable.Nullable[string] `json:"url,omitempty"`
 }
 
 // RemoteSourceUpdateMethod Example: GET
@@ -3171,7 +3122,7 @@ type ShareLink struct {
 	CreatedAt time.Time `json:"created_at"`
 
 	// ExpiresAt Example: 2026-12-31T00:00:00Z
-	ExpiresAt *time.Time `json:"expires_at"`
+	ExpiresAt nullable.Nullable[time.Time] `json:"expires_at"`
 
 	// Id Example: sl_4cT9pQ2mZr8KxW1b
 	Id string `json:"id"`
@@ -3187,7 +3138,7 @@ type ShareLink struct {
 	// QuotaLimit Quota units the link may spend in total; null for no limit.
 	//
 	// Example: 1000000
-	QuotaLimit *int64 `json:"quota_limit"`
+	QuotaLimit nullable.Nullable[int64] `json:"quota_limit"`
 
 	// RequestCount Example: 3
 	RequestCount int64 `json:"request_count"`
@@ -3195,7 +3146,7 @@ type ShareLink struct {
 	// RequestLimit Answered questions the link allows in total; null for no limit.
 	//
 	// Example: 100
-	RequestLimit *int64 `json:"request_limit"`
+	RequestLimit nullable.Nullable[int64] `json:"request_limit"`
 
 	// Status Example: active
 	Status ActiveStatus `json:"status"`
@@ -3218,7 +3169,7 @@ type ShareLinkCreate struct {
 	AuthHost *string `json:"auth_host,omitempty"`
 
 	// ExpiresAt Example: 2026-12-31T00:00:00Z
-	ExpiresAt *time.Time `json:"expires_at,omitempty"`
+	ExpiresAt nullable.Nullable[time.Time] `json:"expires_at,omitempty"`
 
 	// Models Example: ["gpt-4o-mini"]
 	Models *[]string `json:"models,omitempty"`
@@ -3227,10 +3178,10 @@ type ShareLinkCreate struct {
 	Name string `json:"name"`
 
 	// QuotaLimit Example: 1000000
-	QuotaLimit *int64 `json:"quota_limit,omitempty"`
+	QuotaLimit nullable.Nullable[int64] `json:"quota_limit,omitempty"`
 
 	// RequestLimit Example: 100
-	RequestLimit *int64 `json:"request_limit,omitempty"`
+	RequestLimit nullable.Nullable[int64] `json:"request_limit,omitempty"`
 
 	// UserId Example: 2
 	UserId int64 `json:"user_id"`
@@ -3296,10 +3247,10 @@ type StatusMonitor struct {
 	IntervalSeconds int `json:"interval_seconds"`
 
 	// LastCheckedAt Example: 2026-11-22T09:30:00Z
-	LastCheckedAt *time.Time `json:"last_checked_at"`
+	LastCheckedAt nullable.Nullable[time.Time] `json:"last_checked_at"`
 
 	// LastLatencyMs Example: 182
-	LastLatencyMs *int `json:"last_latency_ms"`
+	LastLatencyMs nullable.Nullable[int] `json:"last_latency_ms"`
 
 	// LastMessage Example: ok
 	LastMessage string `json:"last_message"`
@@ -3505,7 +3456,7 @@ type UserUpdate struct {
 	//
 	//
 	// Example: 2027-01-01T00:00:00Z
-	PlanExpiresAt *time.Time `json:"plan_expires_at,omitempty"`
+	PlanExpiresAt nullable.Nullable[time.Time] `json:"plan_expires_at,omitempty"`
 
 	// Role `admin` manages the gateway; `user` only calls it and manages their own keys.
 	//
@@ -3637,12 +3588,6 @@ type Conflict = externalRef0.Error
 //
 // Example: {"detail":{"code":"invalid_request","error":"username is required"}}
 type Forbidden = externalRef0.Error
-
-// ModelListUnusable The error body of every management API (public, auth, admin, user): a superset of the
-// remote-account API's `{"detail": {"error": "..."}}` shape.
-//
-// Example: {"detail":{"code":"invalid_request","error":"username is required"}}
-type ModelListUnusable = externalRef0.Error
 
 // MonitorConflict The error body of every management API (public, auth, admin, user): a superset of the
 // remote-account API's `{"detail": {"error": "..."}}` shape.
@@ -3998,9 +3943,6 @@ type ModelPriceSyncApplyJSONRequestBody = PriceSyncRequest
 // ModelPriceSyncPreviewJSONRequestBody defines body for ModelPriceSyncPreview for application/json ContentType.
 type ModelPriceSyncPreviewJSONRequestBody = PriceSyncRequest
 
-// ModelPriceSyncPreviewBrowserJSONRequestBody defines body for ModelPriceSyncPreviewBrowser for application/json ContentType.
-type ModelPriceSyncPreviewBrowserJSONRequestBody = PriceSyncBrowserRequest
-
 // ModelSyncJSONRequestBody defines body for ModelSync for application/json ContentType.
 type ModelSyncJSONRequestBody = ModelSyncApply
 
@@ -4009,9 +3951,6 @@ type ModelSyncApplyJSONRequestBody = ModelSyncApply
 
 // ModelSyncPreviewJSONRequestBody defines body for ModelSyncPreview for application/json ContentType.
 type ModelSyncPreviewJSONRequestBody = ChannelSelection
-
-// ModelSyncPreviewBrowserJSONRequestBody defines body for ModelSyncPreviewBrowser for application/json ContentType.
-type ModelSyncPreviewBrowserJSONRequestBody = ModelSyncBrowser
 
 // ModelUpdateJSONRequestBody defines body for ModelUpdate for application/json ContentType.
 type ModelUpdateJSONRequestBody = ModelUpdate
@@ -4210,9 +4149,6 @@ type ServerInterface interface {
 	// ModelPriceSyncPreview What syncing prices from a price list would change
 	// (POST /api/models/prices/sync/preview)
 	ModelPriceSyncPreview(ctx echo.Context) error
-	// ModelPriceSyncPreviewBrowser Preview a price sync from a price list the browser fetched
-	// (POST /api/models/prices/sync/preview/browser)
-	ModelPriceSyncPreviewBrowser(ctx echo.Context) error
 	// ModelSync Fetch the upstream model lists and apply them in one step
 	// (POST /api/models/sync)
 	ModelSync(ctx echo.Context) error
@@ -4222,9 +4158,6 @@ type ServerInterface interface {
 	// ModelSyncPreview What applying the synced model lists would change
 	// (POST /api/models/sync/preview)
 	ModelSyncPreview(ctx echo.Context) error
-	// ModelSyncPreviewBrowser Preview a model sync from lists the browser fetched
-	// (POST /api/models/sync/preview/browser)
-	ModelSyncPreviewBrowser(ctx echo.Context) error
 	// ModelDelete Remove a model's price
 	// (DELETE /api/models/{id})
 	ModelDelete(ctx echo.Context, id ModelId) error
@@ -4381,15 +4314,6 @@ type ServerInterface interface {
 	// UserChannelMultiplierSet Set a user's channel multipliers
 	// (PUT /api/users/{id}/channel-multipliers)
 	UserChannelMultiplierSet(ctx echo.Context, id UserId) error
-	// UserSessionDeleteAll End every session of a user
-	// (DELETE /api/users/{id}/sessions)
-	UserSessionDeleteAll(ctx echo.Context, id UserId) error
-	// UserSessionList List a user's sessions
-	// (GET /api/users/{id}/sessions)
-	UserSessionList(ctx echo.Context, id UserId) error
-	// UserSessionDelete End one session of a user
-	// (DELETE /api/users/{id}/sessions/{session_id})
-	UserSessionDelete(ctx echo.Context, id UserId, sessionId string) error
 	// SubscriptionGrant Grant a plan to a user
 	// (POST /api/users/{id}/subscriptions)
 	SubscriptionGrant(ctx echo.Context, id UserId) error
@@ -5200,15 +5124,6 @@ func (w *ServerInterfaceWrapper) ModelPriceSyncPreview(ctx echo.Context) error {
 	return err
 }
 
-// ModelPriceSyncPreviewBrowser converts echo context to params.
-func (w *ServerInterfaceWrapper) ModelPriceSyncPreviewBrowser(ctx echo.Context) error {
-	var err error
-
-	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.ModelPriceSyncPreviewBrowser(ctx)
-	return err
-}
-
 // ModelSync converts echo context to params.
 func (w *ServerInterfaceWrapper) ModelSync(ctx echo.Context) error {
 	var err error
@@ -5233,15 +5148,6 @@ func (w *ServerInterfaceWrapper) ModelSyncPreview(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.ModelSyncPreview(ctx)
-	return err
-}
-
-// ModelSyncPreviewBrowser converts echo context to params.
-func (w *ServerInterfaceWrapper) ModelSyncPreviewBrowser(ctx echo.Context) error {
-	var err error
-
-	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.ModelSyncPreviewBrowser(ctx)
 	return err
 }
 
@@ -6137,62 +6043,6 @@ func (w *ServerInterfaceWrapper) UserChannelMultiplierSet(ctx echo.Context) erro
 	return err
 }
 
-// UserSessionDeleteAll converts echo context to params.
-func (w *ServerInterfaceWrapper) UserSessionDeleteAll(ctx echo.Context) error {
-	var err error
-	// ------------- Path parameter "id" -------------
-	var id UserId
-
-	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
-	if err != nil {
-		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
-	}
-
-	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.UserSessionDeleteAll(ctx, id)
-	return err
-}
-
-// UserSessionList converts echo context to params.
-func (w *ServerInterfaceWrapper) UserSessionList(ctx echo.Context) error {
-	var err error
-	// ------------- Path parameter "id" -------------
-	var id UserId
-
-	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
-	if err != nil {
-		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
-	}
-
-	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.UserSessionList(ctx, id)
-	return err
-}
-
-// UserSessionDelete converts echo context to params.
-func (w *ServerInterfaceWrapper) UserSessionDelete(ctx echo.Context) error {
-	var err error
-	// ------------- Path parameter "id" -------------
-	var id UserId
-
-	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
-	if err != nil {
-		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
-	}
-
-	// ------------- Path parameter "session_id" -------------
-	var sessionId string
-
-	err = runtime.BindStyledParameterWithOptions("simple", "session_id", ctx.Param("session_id"), &sessionId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
-	if err != nil {
-		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter session_id: %s", err))
-	}
-
-	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.UserSessionDelete(ctx, id, sessionId)
-	return err
-}
-
 // SubscriptionGrant converts echo context to params.
 func (w *ServerInterfaceWrapper) SubscriptionGrant(ctx echo.Context) error {
 	var err error
@@ -6297,9 +6147,6 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.DELETE(options.BaseURL+"/api/users/:id", wrapper.UserDelete, options.OperationMiddlewares["userDelete"]...)
 	router.GET(options.BaseURL+"/api/users/:id", wrapper.UserGet, options.OperationMiddlewares["userGet"]...)
 	router.PUT(options.BaseURL+"/api/users/:id", wrapper.UserUpdate, options.OperationMiddlewares["userUpdate"]...)
-	router.DELETE(options.BaseURL+"/api/users/:id/sessions", wrapper.UserSessionDeleteAll, options.OperationMiddlewares["userSessionDeleteAll"]...)
-	router.GET(options.BaseURL+"/api/users/:id/sessions", wrapper.UserSessionList, options.OperationMiddlewares["userSessionList"]...)
-	router.DELETE(options.BaseURL+"/api/users/:id/sessions/:session_id", wrapper.UserSessionDelete, options.OperationMiddlewares["userSessionDelete"]...)
 	router.GET(options.BaseURL+"/api/limits", wrapper.LimitList, options.OperationMiddlewares["limitList"]...)
 	router.POST(options.BaseURL+"/api/limits", wrapper.LimitCreate, options.OperationMiddlewares["limitCreate"]...)
 	router.DELETE(options.BaseURL+"/api/limits/:id", wrapper.LimitDelete, options.OperationMiddlewares["limitDelete"]...)
@@ -6333,10 +6180,8 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/api/channels/sync", wrapper.ChannelSync, options.OperationMiddlewares["channelSync"]...)
 	router.POST(options.BaseURL+"/api/models/sync", wrapper.ModelSync, options.OperationMiddlewares["modelSync"]...)
 	router.POST(options.BaseURL+"/api/models/sync/preview", wrapper.ModelSyncPreview, options.OperationMiddlewares["modelSyncPreview"]...)
-	router.POST(options.BaseURL+"/api/models/sync/preview/browser", wrapper.ModelSyncPreviewBrowser, options.OperationMiddlewares["modelSyncPreviewBrowser"]...)
 	router.POST(options.BaseURL+"/api/models/sync/apply", wrapper.ModelSyncApply, options.OperationMiddlewares["modelSyncApply"]...)
 	router.POST(options.BaseURL+"/api/models/prices/sync/preview", wrapper.ModelPriceSyncPreview, options.OperationMiddlewares["modelPriceSyncPreview"]...)
-	router.POST(options.BaseURL+"/api/models/prices/sync/preview/browser", wrapper.ModelPriceSyncPreviewBrowser, options.OperationMiddlewares["modelPriceSyncPreviewBrowser"]...)
 	router.POST(options.BaseURL+"/api/models/prices/sync/apply", wrapper.ModelPriceSyncApply, options.OperationMiddlewares["modelPriceSyncApply"]...)
 	router.GET(options.BaseURL+"/api/channel-usage", wrapper.ChannelUsageList, options.OperationMiddlewares["channelUsageList"]...)
 	router.GET(options.BaseURL+"/api/user-channels", wrapper.UserChannelList, options.OperationMiddlewares["userChannelList"]...)
@@ -6373,8 +6218,6 @@ type ChannelModelConflictJSONResponse externalRef0.Error
 type ConflictJSONResponse externalRef0.Error
 
 type ForbiddenJSONResponse externalRef0.Error
-
-type ModelListUnusableJSONResponse externalRef0.Error
 
 type MonitorConflictJSONResponse externalRef0.Error
 
@@ -7417,20 +7260,6 @@ func (response ChannelCreate413JSONResponse) VisitChannelCreateResponse(w http.R
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(413)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type ChannelCreate422JSONResponse externalRef0.Error
-
-func (response ChannelCreate422JSONResponse) VisitChannelCreateResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(422)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -10685,112 +10514,6 @@ func (response ModelPriceSyncPreview503JSONResponse) VisitModelPriceSyncPreviewR
 	return err
 }
 
-type ModelPriceSyncPreviewBrowserRequestObject struct {
-	Body *ModelPriceSyncPreviewBrowserJSONRequestBody
-}
-
-type ModelPriceSyncPreviewBrowserResponseObject interface {
-	VisitModelPriceSyncPreviewBrowserResponse(w http.ResponseWriter) error
-}
-
-type ModelPriceSyncPreviewBrowser200JSONResponse PriceSyncPreview
-
-func (response ModelPriceSyncPreviewBrowser200JSONResponse) VisitModelPriceSyncPreviewBrowserResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(200)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type ModelPriceSyncPreviewBrowser400JSONResponse struct{ BadRequestJSONResponse }
-
-func (response ModelPriceSyncPreviewBrowser400JSONResponse) VisitModelPriceSyncPreviewBrowserResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(400)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type ModelPriceSyncPreviewBrowser401JSONResponse struct{ UnauthorizedJSONResponse }
-
-func (response ModelPriceSyncPreviewBrowser401JSONResponse) VisitModelPriceSyncPreviewBrowserResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(401)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type ModelPriceSyncPreviewBrowser403JSONResponse struct{ ForbiddenJSONResponse }
-
-func (response ModelPriceSyncPreviewBrowser403JSONResponse) VisitModelPriceSyncPreviewBrowserResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(403)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type ModelPriceSyncPreviewBrowser413JSONResponse struct{ TooLargeJSONResponse }
-
-func (response ModelPriceSyncPreviewBrowser413JSONResponse) VisitModelPriceSyncPreviewBrowserResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(413)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type ModelPriceSyncPreviewBrowser422JSONResponse struct{ PriceListUnusableJSONResponse }
-
-func (response ModelPriceSyncPreviewBrowser422JSONResponse) VisitModelPriceSyncPreviewBrowserResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(422)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type ModelPriceSyncPreviewBrowser503JSONResponse struct{ UnavailableJSONResponse }
-
-func (response ModelPriceSyncPreviewBrowser503JSONResponse) VisitModelPriceSyncPreviewBrowserResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(503)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
 type ModelSyncRequestObject struct {
 	Body *ModelSyncJSONRequestBody
 }
@@ -11056,126 +10779,6 @@ func (response ModelSyncPreview413JSONResponse) VisitModelSyncPreviewResponse(w 
 type ModelSyncPreview503JSONResponse struct{ UnavailableJSONResponse }
 
 func (response ModelSyncPreview503JSONResponse) VisitModelSyncPreviewResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(503)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type ModelSyncPreviewBrowserRequestObject struct {
-	Body *ModelSyncPreviewBrowserJSONRequestBody
-}
-
-type ModelSyncPreviewBrowserResponseObject interface {
-	VisitModelSyncPreviewBrowserResponse(w http.ResponseWriter) error
-}
-
-type ModelSyncPreviewBrowser200JSONResponse ModelSyncPreview
-
-func (response ModelSyncPreviewBrowser200JSONResponse) VisitModelSyncPreviewBrowserResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(200)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type ModelSyncPreviewBrowser400JSONResponse struct{ BadRequestJSONResponse }
-
-func (response ModelSyncPreviewBrowser400JSONResponse) VisitModelSyncPreviewBrowserResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(400)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type ModelSyncPreviewBrowser401JSONResponse struct{ UnauthorizedJSONResponse }
-
-func (response ModelSyncPreviewBrowser401JSONResponse) VisitModelSyncPreviewBrowserResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(401)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type ModelSyncPreviewBrowser403JSONResponse struct{ ForbiddenJSONResponse }
-
-func (response ModelSyncPreviewBrowser403JSONResponse) VisitModelSyncPreviewBrowserResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(403)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type ModelSyncPreviewBrowser404JSONResponse struct{ NotFoundJSONResponse }
-
-func (response ModelSyncPreviewBrowser404JSONResponse) VisitModelSyncPreviewBrowserResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(404)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type ModelSyncPreviewBrowser413JSONResponse struct{ TooLargeJSONResponse }
-
-func (response ModelSyncPreviewBrowser413JSONResponse) VisitModelSyncPreviewBrowserResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(413)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type ModelSyncPreviewBrowser422JSONResponse struct{ ModelListUnusableJSONResponse }
-
-func (response ModelSyncPreviewBrowser422JSONResponse) VisitModelSyncPreviewBrowserResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(422)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type ModelSyncPreviewBrowser503JSONResponse struct{ UnavailableJSONResponse }
-
-func (response ModelSyncPreviewBrowser503JSONResponse) VisitModelSyncPreviewBrowserResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response); err != nil {
@@ -16114,271 +15717,6 @@ func (response UserChannelMultiplierSet503JSONResponse) VisitUserChannelMultipli
 	return err
 }
 
-type UserSessionDeleteAllRequestObject struct {
-	Id UserId `json:"id"`
-}
-
-type UserSessionDeleteAllResponseObject interface {
-	VisitUserSessionDeleteAllResponse(w http.ResponseWriter) error
-}
-
-type UserSessionDeleteAll204Response struct {
-}
-
-func (response UserSessionDeleteAll204Response) VisitUserSessionDeleteAllResponse(w http.ResponseWriter) error {
-	w.WriteHeader(204)
-	return nil
-}
-
-type UserSessionDeleteAll400JSONResponse struct{ BadRequestJSONResponse }
-
-func (response UserSessionDeleteAll400JSONResponse) VisitUserSessionDeleteAllResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(400)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type UserSessionDeleteAll401JSONResponse struct{ UnauthorizedJSONResponse }
-
-func (response UserSessionDeleteAll401JSONResponse) VisitUserSessionDeleteAllResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(401)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type UserSessionDeleteAll403JSONResponse struct{ ForbiddenJSONResponse }
-
-func (response UserSessionDeleteAll403JSONResponse) VisitUserSessionDeleteAllResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(403)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type UserSessionDeleteAll404JSONResponse struct{ NotFoundJSONResponse }
-
-func (response UserSessionDeleteAll404JSONResponse) VisitUserSessionDeleteAllResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(404)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type UserSessionDeleteAll503JSONResponse struct{ UnavailableJSONResponse }
-
-func (response UserSessionDeleteAll503JSONResponse) VisitUserSessionDeleteAllResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(503)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type UserSessionListRequestObject struct {
-	Id UserId `json:"id"`
-}
-
-type UserSessionListResponseObject interface {
-	VisitUserSessionListResponse(w http.ResponseWriter) error
-}
-
-type UserSessionList200JSONResponse externalRef0.SessionList
-
-func (response UserSessionList200JSONResponse) VisitUserSessionListResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(200)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type UserSessionList400JSONResponse struct{ BadRequestJSONResponse }
-
-func (response UserSessionList400JSONResponse) VisitUserSessionListResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(400)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type UserSessionList401JSONResponse struct{ UnauthorizedJSONResponse }
-
-func (response UserSessionList401JSONResponse) VisitUserSessionListResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(401)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type UserSessionList403JSONResponse struct{ ForbiddenJSONResponse }
-
-func (response UserSessionList403JSONResponse) VisitUserSessionListResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(403)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type UserSessionList404JSONResponse struct{ NotFoundJSONResponse }
-
-func (response UserSessionList404JSONResponse) VisitUserSessionListResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(404)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type UserSessionList503JSONResponse struct{ UnavailableJSONResponse }
-
-func (response UserSessionList503JSONResponse) VisitUserSessionListResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(503)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type UserSessionDeleteRequestObject struct {
-	Id        UserId `json:"id"`
-	SessionId string `json:"session_id"`
-}
-
-type UserSessionDeleteResponseObject interface {
-	VisitUserSessionDeleteResponse(w http.ResponseWriter) error
-}
-
-type UserSessionDelete204Response struct {
-}
-
-func (response UserSessionDelete204Response) VisitUserSessionDeleteResponse(w http.ResponseWriter) error {
-	w.WriteHeader(204)
-	return nil
-}
-
-type UserSessionDelete400JSONResponse struct{ BadRequestJSONResponse }
-
-func (response UserSessionDelete400JSONResponse) VisitUserSessionDeleteResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(400)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type UserSessionDelete401JSONResponse struct{ UnauthorizedJSONResponse }
-
-func (response UserSessionDelete401JSONResponse) VisitUserSessionDeleteResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(401)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type UserSessionDelete403JSONResponse struct{ ForbiddenJSONResponse }
-
-func (response UserSessionDelete403JSONResponse) VisitUserSessionDeleteResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(403)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type UserSessionDelete404JSONResponse externalRef0.Error
-
-func (response UserSessionDelete404JSONResponse) VisitUserSessionDeleteResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(404)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type UserSessionDelete503JSONResponse struct{ UnavailableJSONResponse }
-
-func (response UserSessionDelete503JSONResponse) VisitUserSessionDeleteResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(503)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
 type SubscriptionGrantRequestObject struct {
 	Id   UserId `json:"id"`
 	Body *SubscriptionGrantJSONRequestBody
@@ -16634,9 +15972,6 @@ type StrictServerInterface interface {
 	// ModelPriceSyncPreview What syncing prices from a price list would change
 	// (POST /api/models/prices/sync/preview)
 	ModelPriceSyncPreview(ctx context.Context, request ModelPriceSyncPreviewRequestObject) (ModelPriceSyncPreviewResponseObject, error)
-	// ModelPriceSyncPreviewBrowser Preview a price sync from a price list the browser fetched
-	// (POST /api/models/prices/sync/preview/browser)
-	ModelPriceSyncPreviewBrowser(ctx context.Context, request ModelPriceSyncPreviewBrowserRequestObject) (ModelPriceSyncPreviewBrowserResponseObject, error)
 	// ModelSync Fetch the upstream model lists and apply them in one step
 	// (POST /api/models/sync)
 	ModelSync(ctx context.Context, request ModelSyncRequestObject) (ModelSyncResponseObject, error)
@@ -16646,9 +15981,6 @@ type StrictServerInterface interface {
 	// ModelSyncPreview What applying the synced model lists would change
 	// (POST /api/models/sync/preview)
 	ModelSyncPreview(ctx context.Context, request ModelSyncPreviewRequestObject) (ModelSyncPreviewResponseObject, error)
-	// ModelSyncPreviewBrowser Preview a model sync from lists the browser fetched
-	// (POST /api/models/sync/preview/browser)
-	ModelSyncPreviewBrowser(ctx context.Context, request ModelSyncPreviewBrowserRequestObject) (ModelSyncPreviewBrowserResponseObject, error)
 	// ModelDelete Remove a model's price
 	// (DELETE /api/models/{id})
 	ModelDelete(ctx context.Context, request ModelDeleteRequestObject) (ModelDeleteResponseObject, error)
@@ -16805,15 +16137,6 @@ type StrictServerInterface interface {
 	// UserChannelMultiplierSet Set a user's channel multipliers
 	// (PUT /api/users/{id}/channel-multipliers)
 	UserChannelMultiplierSet(ctx context.Context, request UserChannelMultiplierSetRequestObject) (UserChannelMultiplierSetResponseObject, error)
-	// UserSessionDeleteAll End every session of a user
-	// (DELETE /api/users/{id}/sessions)
-	UserSessionDeleteAll(ctx context.Context, request UserSessionDeleteAllRequestObject) (UserSessionDeleteAllResponseObject, error)
-	// UserSessionList List a user's sessions
-	// (GET /api/users/{id}/sessions)
-	UserSessionList(ctx context.Context, request UserSessionListRequestObject) (UserSessionListResponseObject, error)
-	// UserSessionDelete End one session of a user
-	// (DELETE /api/users/{id}/sessions/{session_id})
-	UserSessionDelete(ctx context.Context, request UserSessionDeleteRequestObject) (UserSessionDeleteResponseObject, error)
 	// SubscriptionGrant Grant a plan to a user
 	// (POST /api/users/{id}/subscriptions)
 	SubscriptionGrant(ctx context.Context, request SubscriptionGrantRequestObject) (SubscriptionGrantResponseObject, error)
@@ -18418,52 +17741,6 @@ func (sh *strictHandler) ModelPriceSyncPreview(ctx echo.Context) error {
 	return nil
 }
 
-// ModelPriceSyncPreviewBrowser operation middleware
-func (sh *strictHandler) ModelPriceSyncPreviewBrowser(ctx echo.Context) error {
-	var request ModelPriceSyncPreviewBrowserRequestObject
-
-	var body ModelPriceSyncPreviewBrowserJSONRequestBody
-	var err error
-	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
-		// A request validator built on kin-openapi's openapi3filter with
-		// KeepValidatedValue leaves the value it validated on the body. Bind
-		// that value, matching member names exactly, so the handler receives
-		// what was validated instead of a second, case-insensitive decode.
-		// Otherwise bind only the request body, so that path and query
-		// parameters are not also bound into the body struct.
-		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
-			err = binder.BindBody(ctx, &body)
-		}
-	} else {
-		// A custom binder is installed on the Echo instance; defer to it
-		// entirely, since echo.Binder does not expose body-only binding and
-		// the binder may do more than decode (for example call ctx.Validate).
-		err = ctx.Bind(&body)
-	}
-	if err != nil {
-		return err
-	}
-	request.Body = &body
-
-	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
-		return sh.ssi.ModelPriceSyncPreviewBrowser(ctx.Request().Context(), request.(ModelPriceSyncPreviewBrowserRequestObject))
-	}
-	for _, middleware := range sh.middlewares {
-		handler = middleware(handler, "ModelPriceSyncPreviewBrowser")
-	}
-
-	response, err := handler(ctx, request)
-
-	if err != nil {
-		return err
-	} else if validResponse, ok := response.(ModelPriceSyncPreviewBrowserResponseObject); ok {
-		return validResponse.VisitModelPriceSyncPreviewBrowserResponse(ctx.Response())
-	} else if response != nil {
-		return fmt.Errorf("unexpected response type: %T", response)
-	}
-	return nil
-}
-
 // ModelSync operation middleware
 func (sh *strictHandler) ModelSync(ctx echo.Context) error {
 	var request ModelSyncRequestObject
@@ -18596,52 +17873,6 @@ func (sh *strictHandler) ModelSyncPreview(ctx echo.Context) error {
 		return err
 	} else if validResponse, ok := response.(ModelSyncPreviewResponseObject); ok {
 		return validResponse.VisitModelSyncPreviewResponse(ctx.Response())
-	} else if response != nil {
-		return fmt.Errorf("unexpected response type: %T", response)
-	}
-	return nil
-}
-
-// ModelSyncPreviewBrowser operation middleware
-func (sh *strictHandler) ModelSyncPreviewBrowser(ctx echo.Context) error {
-	var request ModelSyncPreviewBrowserRequestObject
-
-	var body ModelSyncPreviewBrowserJSONRequestBody
-	var err error
-	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
-		// A request validator built on kin-openapi's openapi3filter with
-		// KeepValidatedValue leaves the value it validated on the body. Bind
-		// that value, matching member names exactly, so the handler receives
-		// what was validated instead of a second, case-insensitive decode.
-		// Otherwise bind only the request body, so that path and query
-		// parameters are not also bound into the body struct.
-		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
-			err = binder.BindBody(ctx, &body)
-		}
-	} else {
-		// A custom binder is installed on the Echo instance; defer to it
-		// entirely, since echo.Binder does not expose body-only binding and
-		// the binder may do more than decode (for example call ctx.Validate).
-		err = ctx.Bind(&body)
-	}
-	if err != nil {
-		return err
-	}
-	request.Body = &body
-
-	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
-		return sh.ssi.ModelSyncPreviewBrowser(ctx.Request().Context(), request.(ModelSyncPreviewBrowserRequestObject))
-	}
-	for _, middleware := range sh.middlewares {
-		handler = middleware(handler, "ModelSyncPreviewBrowser")
-	}
-
-	response, err := handler(ctx, request)
-
-	if err != nil {
-		return err
-	} else if validResponse, ok := response.(ModelSyncPreviewBrowserResponseObject); ok {
-		return validResponse.VisitModelSyncPreviewBrowserResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -20377,82 +19608,6 @@ func (sh *strictHandler) UserChannelMultiplierSet(ctx echo.Context, id UserId) e
 	return nil
 }
 
-// UserSessionDeleteAll operation middleware
-func (sh *strictHandler) UserSessionDeleteAll(ctx echo.Context, id UserId) error {
-	var request UserSessionDeleteAllRequestObject
-
-	request.Id = id
-
-	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
-		return sh.ssi.UserSessionDeleteAll(ctx.Request().Context(), request.(UserSessionDeleteAllRequestObject))
-	}
-	for _, middleware := range sh.middlewares {
-		handler = middleware(handler, "UserSessionDeleteAll")
-	}
-
-	response, err := handler(ctx, request)
-
-	if err != nil {
-		return err
-	} else if validResponse, ok := response.(UserSessionDeleteAllResponseObject); ok {
-		return validResponse.VisitUserSessionDeleteAllResponse(ctx.Response())
-	} else if response != nil {
-		return fmt.Errorf("unexpected response type: %T", response)
-	}
-	return nil
-}
-
-// UserSessionList operation middleware
-func (sh *strictHandler) UserSessionList(ctx echo.Context, id UserId) error {
-	var request UserSessionListRequestObject
-
-	request.Id = id
-
-	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
-		return sh.ssi.UserSessionList(ctx.Request().Context(), request.(UserSessionListRequestObject))
-	}
-	for _, middleware := range sh.middlewares {
-		handler = middleware(handler, "UserSessionList")
-	}
-
-	response, err := handler(ctx, request)
-
-	if err != nil {
-		return err
-	} else if validResponse, ok := response.(UserSessionListResponseObject); ok {
-		return validResponse.VisitUserSessionListResponse(ctx.Response())
-	} else if response != nil {
-		return fmt.Errorf("unexpected response type: %T", response)
-	}
-	return nil
-}
-
-// UserSessionDelete operation middleware
-func (sh *strictHandler) UserSessionDelete(ctx echo.Context, id UserId, sessionId string) error {
-	var request UserSessionDeleteRequestObject
-
-	request.Id = id
-	request.SessionId = sessionId
-
-	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
-		return sh.ssi.UserSessionDelete(ctx.Request().Context(), request.(UserSessionDeleteRequestObject))
-	}
-	for _, middleware := range sh.middlewares {
-		handler = middleware(handler, "UserSessionDelete")
-	}
-
-	response, err := handler(ctx, request)
-
-	if err != nil {
-		return err
-	} else if validResponse, ok := response.(UserSessionDeleteResponseObject); ok {
-		return validResponse.VisitUserSessionDeleteResponse(ctx.Response())
-	} else if response != nil {
-		return fmt.Errorf("unexpected response type: %T", response)
-	}
-	return nil
-}
-
 // SubscriptionGrant operation middleware
 func (sh *strictHandler) SubscriptionGrant(ctx echo.Context, id UserId) error {
 	var request SubscriptionGrantRequestObject
@@ -20506,723 +19661,690 @@ func (sh *strictHandler) SubscriptionGrant(ctx echo.Context, id UserId) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7P37jxtJth+I/yth3hmIpSZZJKtKrSphMLdaUndrWq+RStMzI+oyg8wgGV3JCE5GZFWx1fXFfGH4+oE1",
-	"4PddA15gDezawGJhe/cX72JhLOD7nww843v/i0WciMiMzIwkkyyWeh66sKdVzNeJiBPnFed8zvvGmM8X",
-	"nBEmRePkfWOBYzwnksTw1+l4zBMmn4Tqj5CIcUwXknLWOGmczQjC+vIdgWiImlSieSIkGpGIsymSHMkZ",
-	"QeMZZoxEe51Gq0HVgwssZ41Wg+E5aZw0zCuGNGy0GjH5VUJjEjZOZJyQVkOMZ2SO1bfJFZ4vItI4OWw1",
-	"JjyeY9k4aVAm7x02Wo05ZXSezBsnvVZDLhdEXyJTEjeur1uNU8Z4wsZkTlaMxLkHhlNBbl0ye5uT+VBP",
-	"VBWFZh6/X+Ke8XAthWiubtoFnQeb0/l5zOdl6l5LHEvEJ8CQks4JijGbEtSkbBwlgl6QFnr1+UN0cHBw",
-	"nDHqrxISLzOqJ+rVXjob/W7/XrvXa/d7Z93uCfy/XzYc4kMsSVt9t5ESLWRM2RRo/iLmyeKzpX9SQzon",
-	"TFDOUMwvBcIxQVN1PwnRaImaIZngJJIoCPEyqCQdnhiOljnyfxCTSeOk8Wf7mQDY11eF+mnO2dD8OXwt",
-	"sRSWTEXyUz41oqFM9QsWLdEYR5FAgsQXmlA5owIlCyFjgudWblSRm5MJu5EBT/nUsPAmBBuOrqLTXK6k",
-	"s7cdnUkseOznhoCRKzkcwx2BZehFTC4oTwRaYMXTeCQIk2jCY7g6obGQcKmSPfT7Knj7oNdTZOOrp4RN",
-	"5axxctBvqf0sSaxe9Rdvu+3jd5/8wMvZT/n0K7JcOeNzHBJ0SeVMz/jpyyfonCwrOWNBh+dkWTnjn241",
-	"40/pnHoY+SmfCrQgMUxeFUURPOsSY7Zk4+So28ooU3/M8ZWm5KjbrUMXSNuVs6cXmQotc1FTLbgiTGte",
-	"HEUkRlick1DdWbn+8HDF8k8Xsn3I24rYPBv0+vdhDOnfFQzwivwqIcKreGEgllKHCWL9CBgV6nLw87Z5",
-	"S/tJGCAq0SUWCDNxSWISwoOVYzPvquSYRrf3k0f3fnH/68Of9748eP7pT/uvjs6Of9b95VcPtxuvkpWJ",
-	"eBhhIVYu3eWMC2IGcUcgAY8hKhBlRvioV1QNS98+hHtuItUtpYb4N4LEK6kGkaNEuSBxFW3qWuV89zff",
-	"oSuNjp0ZG71tCGNU8riKNLOkc33X90TjSzwlfvJAW7BkPiJxCynjBvWqVlTd6pdxvVaOulTC9brwf7XI",
-	"e02/9ZD4RJL5evGrrg2FeoGXvL4rgvuuCO7XIS7CrGpxFxFm39OSviJzLslrnsRjUkVeDPcgATcZ/6zX",
-	"RzNyhUI6pVJU+WP6idruWAP3Rv3xQXhIjib38gLz3uF6efl6huPKMQh1EUWUna+aaLirPr0iGh6Oz44X",
-	"P+3Pfxnf/+rq695oc7LP6Jz8krOKjfXk9Pmp9jK+5YygEC+VsgrRjCextuDHiUSUVfG0/NbPzI03Z0on",
-	"ZWM5FRTvv55hNp1hum4Ursl22v4lbn/bbR8PPxkM2vtV5tsZLw/wMQt9jhS5qu9ISb7Ojepv40Yp3VXF",
-	"Skol7WK3bqy9rtVrxYIzQXRAxYkzfE1ZyC/Vr2POJNG+FF4sIjrGivb9b4QagPN5NTSJaaSfCUHZskXM",
-	"x0QIPIrUvJA4Vs5Dg7BQDHEakUF4IkmsVFIs1e8wY1tZDY/hAzCy1WEUpEhAIzLhMVE2m/52p3HdanyG",
-	"Q2PQ3XD0lF3giIZDY+U54x9hQYZJHJ0gzSIo5EQgxiWaYzmeacfJbInbmYvUilVOTqTYhoSIxwijCSVR",
-	"qE09IB/mxI2wPORsEtHxTWdnbF+TTYsTkUM4igkOl9rpFQgbJ8KaeLA1bmdqNqBAz82tzQdOacncD3Cg",
-	"LGnkigopbmke4EtUpB9LBNHM8DmPRzQMCbvhiCfpe7Ih/+2/+fXf/Lv//3//D//2v/+Tv/ztP/0ff/c/",
-	"/d2//df/5Hf/8B//zd/9L7/7h//+b/7t//A3/++//m//1//2u3/+j//bf/k3t8UAMQkJkxRHWiHCNkCj",
-	"RMIOxQzhUIlVIWMMpjNMCmyNp1TINyzR4u52RKdmwogKCBla/uidIMYNg1KmBFqTXC3IWJIQhVjit+86",
-	"FPY33CLevuuo1d27hQk8RQsu1GcdQtW3REZgkxEqZyRGQUpagBiPUZCjLtgzEwseym3usrwv9ME32+lG",
-	"BMCkPOfyc56w8IazwbgcTuA92XRYllK8rq/tfsTPORLJeIZioi16GNPLmI7JB9hBC/UdYMwTJ+hr4zWH",
-	"3cNbEivZd9GYJ1EIMzwiaELkeKa1r1pnMxf8goYkfqJ18C3NBGaI40TO+mhhvocYIaFA6kce02/hE8pQ",
-	"aSHJzwn8E7wFZbJSNuHqh1ubLkMSmCLqZRGRBDUxQy8WhD15lN2h9gtXXosQCYlbSkS/OIVxKRcnvSoF",
-	"evPqqdjTds6bV0/Vq0GkRxG/JPmZv8UdJuiUtSlzJv0DbDX7MRikdtI/gKGr+MXETMF5uQ3hmRqscyqE",
-	"MqZ5nLNd9WCtBavvueGAdQBjaI9YzIc9QvRTNMMCKccLYSZnMV/Q8QMb/zAnSQJ9wylDfEEYplaji1s2",
-	"bpVigaOkIDsnClrIHMtYZrkjkD3Dsw8Gmvj2IOl2D8b2RviLBK0BM1tKbdHTJ2018g5qnqZrU3wdFcrc",
-	"wpKELcTIBVEycAKW5t6AZav3hH1DxnJjaQheLZkvJBzziGQ+x/ESNoWcUZ0FQOHNjVbjAkfJpuy9wMuI",
-	"47CVLqWeQSUqRYHvr1uakFdkEeExydNjftSKn2nitiQpNq8yn1Z+C+OsDd+2ZCJDtyaLcR2tqyZJSU9s",
-	"wnW7IisL5V1f3w6r65WlnMEeZDy/SJagCI/PBegGTREoB3OjIz70FD2ioEJvqhTM2EP7Nkc1aBqoQOnF",
-	"25mc8odKg71NDai/ftt6T38FJLAypnP64PWSjT/H9OaLaXSBWLLxcKJf6LK9K+mRugmZm251XasMTMXn",
-	"ZvMjOl/wWJKwg+CoSpmHU+CICb0iIZh5IJEHbIzjmBIBquHNq6ctNCM4JLFoWVFn1IYNJqIRD5cdLb/P",
-	"OH+K4+lNjXn1xqHkfBjBy9wZ1oEsdYMiXnKO9D23Gziz34NvqeFjBnMA0SIQIWRhJMgbZu1pcnNL3nlV",
-	"Ngm//Y9/+bf/7H/93V/9z7/7l//gd//gX/32P/+fv/1f/o/f/ct/0Pqb//if//bv/+Pf/av/9N//9f/z",
-	"2//yL29nn+n4iBs1Ua4UWsREECaNZHnD8AWm0U78uuxNjkgh8YXyryRRbI1jGi1R/k7nsH3lwfrt8E2I",
-	"JR5hARssYTHB45miq+N8zk1qhGzHmC9ILKk2Y5zsEu8pgklOASa08oYKNFLyVRk6TZZEEeRkMM50uk3p",
-	"tEDdoldIHzIUTwxablbRuoNCz8OcyZiOEsnjoT2HrzwRQZczjtInSJgbWDPYxwu6r+7bt9o62HuAnPSi",
-	"1LouBuwQDkMCZy0p+cc1yecRZdNhwiSNVh4+RVhIS0D7koZKIPMo5JcMElH12cMSzqjyC+EeIlUshj1U",
-	"ajWM4TzEsvqk6v5mJ1XwUrONh3bfrYqQ3hF6sBOexMqoj/FYkligEZlRFiIsJImpOBe56W7cvXv37sHV",
-	"L771EaDUYxKTYboNVp5vlVdphsUwoy/3gtw8jjiPCAYdVWDmw1rfUcNWXLx6/o9PDlbO/9pFhhQusU4S",
-	"GanxVN98DaetwzFn4ySOCRt7stweQsYMZWgS0elMIiwRZ2O1w2Iu1AUhMRsTgZpdIzQQkLKXW8mub2b0",
-	"saU7I5LgefucLNs934ozOj63z+SJfETFIsJLHQblRsHOcEzaRs0u8FSRqL2byxlhKGGCFIhs+D7KLxmp",
-	"I4UK4jQkodJVpCBSgahwW6G6iPnVEkJpaxLZlQDhidQyHZ5q5cJbrg7Wk3LiprnfES1EJwizZWGCBB+f",
-	"i6OT/X14Z8dc6Iz5/KTXvd/1zZ8OWdfkS53MlT02jAk2mj4/3K9nJQWmxsYnKOYSTIQTFIA0D1ooGKlR",
-	"hepfrl2k/jZCRKh/g4Wg/mGmOVO+gZLGojCjNgChjNqcGQ2PkXAvx26UpZTVYDqRjMdECI9s6/W7taSO",
-	"pDoHbtWkn1F9b7IId68fLokSF0Xl70kEyhIW3uoMhlxCMux3Z+uX5HZZE6U8V+QiMyvFPd3KJ+TmtXdZ",
-	"QqaiNh1jcb2KuqmgA3IKOTf779IJ4iOINl23rJ33EB4B+y4MqWIjHL107L4JjgRpFUzBvHrzCC57qmFt",
-	"Qh7rgDi4JUJot62Dvo6pJG3OomVBHJy3FzH/pv3456fPXj593HX+z2jtlFcWWIhLHof5BJ/7veN+LsXn",
-	"/q1qNlcdFZL8nAyYbXRVIWlpperKbf11D65RP4+MmskJQ6hZMumtNXWPm/6zSz2Ul5jNYCbl4mR/X0lZ",
-	"9U+h/q24Lkg1S6A1FQoU9SeWbf48GDAtR6U5epIzMn+AfLpr70TrOGW4tNSXR0S0kFTOuE7/xeDonBOm",
-	"RHhMxIyIAZuqSYt5Mp0hKjvoSUFL4piYuLOY8UvWGTC/YgSqBRnHRP55pZJ0Fr3fPbyfS2v7wXd/0YSp",
-	"+fF3+qWzH++d7O+//YvBQOz/+M/efbL/4x/cRM9KekEyNbuJmsgk+haJs921st8RVivk4BMIRm0oB62L",
-	"p/5NJZnXFSZG6Gph8kQ/2LPjsn+ntOI4xsvSsNJvrx3UKyJgUt+XpbhSEOtUaSsb2iZjBC5YNQD7efv+",
-	"FeN4mkpq/+K8z+Vv9trH76Du5n23df96X5fgNOfiO/Hd/LvZd+Gel8/z4uYNxCIvIQcRXGWTORLcDU4Q",
-	"jkwZn1JkUyJnJN5roeDhizfPz/YfvXl1evbkxfNAH3tigYJ73f2DmRZHapX3e2HQQadokkBdh/oEuOci",
-	"J2zBTFBiKSaCyLz/+t4UnjROGvBuw0nulPS63VXzKTz8cDvLvHZxwTA4tdbzhjuw2nU7NaU+HMVkzKeM",
-	"irwyGxVsDqV20cMIJ2F6Tw01as8f182WOf09U89fX1dPxutU2uZHE2AQsIFr7z9AgbEpcz+bZFachXwg",
-	"3NO0fwr1dxr9eTBggT2BCcDXaY6WpZAVnFiNtGu04Dwy37Bejvo8RjG/NFyLtXYcMKVmidh7kLpK8AVz",
-	"UzEsphkdcsfcM+D0gAhRCeSCnla2dyJnuRfqryL9UThHW/GJTC1Yh2vPKF+m9IoSsGrGM8O90Wo4B2Z6",
-	"PMqDcKhRbO4k/9sXlLjGLPYZEdJJgNiA7ef+2re05EexPRbnWQVszpAxVY+mnBMeKPiOlXVt/aN76wsA",
-	"qphbj9evjHT+U1X5uSkDk+RKWu+XM8t+Bdq/pH/HN+cmTl/l8EORnT4Z0+xnfZg7AsGj9oCqlTPfxDhO",
-	"RiMS7hmTUZFlnLb13niEpfIghnPPhn9Go4gKMuZq70L9kSAshJwB5xDIoAiQLPLrkK2nLUfGYa9eDHMt",
-	"f0HZ5CqeKTsc52t8xTQDrt/talNdiTDIuqKc5b5VFUcVFdLzLD8xX56dvTQpjw9QF1n73xdsyX22311v",
-	"bfLzRisrGbXxAmelW5bVLUuuUI1vwIVfKxvmlOVUf2uDk5vPKAuLTh5n2WlOs4sSNqKKC6ncO/HUJWOp",
-	"j33ipZpEXdEwYJgtdYoLUSTqw1yOOKTdqtsTJaKVQ6QIUPfhSPA0uinKficZsHOy1DFIEreQ4KZsYpmG",
-	"6NLobKiVFNU/qc9B5DQikoQFD6u7ymn1euwVsf1VQYtD/Nn4Y9Di+w9aqN0+x+fAeZZT8BRT1rkZS2wd",
-	"t/CGGXQ+BCQ56aAAatoYu6N69gZsSi8IQyM8PkcJU89PSYjOCVno7SMkVwN0nvnTji7cKKLgEdEOTert",
-	"RbMxNRbrGoVu8VtMNw7K4iSkhOk0ug2SBtzPntpXmLNy4kMwUcypDbFnOD5XHkXBAFM3TLEkl3ipDG4o",
-	"bENYom7/pNtFb84e6uPxkc7qm1OWSKhgzvFX19G1jhGn6/Y8GDawT7QfANsdyi8t2gePkZN8oMylvQfG",
-	"hQnSor8gP4r0kOJ4fbnl2kPUrLKwgnKw8FYTbg5I9yrI7O+ATEllVJDKz7DaBQyzMRyAvsYyiUO8LC3X",
-	"eq/AtZL0hzIm89lADiKNN+o2rEDYObV5F5S5gjU3bQc+KW6LIitK2rOUZGUbxZxLhHXi5utHXyFp1EoH",
-	"PQY/AFYszTJ+yXmktoTNNVaXB8wmwGWpIhWecc4vdjKXU8/YMj5he0UZb8PheEE7OsVbyfT9i17jQ2V0",
-	"bJWqM6dsuImY1/E4jx8F7oouAHNRi0xVZY4r3uZ8mHdO4LO8U3IhL59FpOe6PceUNbyBI8pjKj2JEV/S",
-	"6UxXnciYKlZRznqOzt42RoiNBBRMEGM2Z7GBLEl59cF+PpPrgxzlF4wAeM0GYbdbP5AuCnYcE5jfGE8m",
-	"dIzwnLNpWl+hrpBfJThClhXya1zvTNucXcOtjgRL94PDaO6xsvVL013WKkjVzc6SzTRvdZZcLXVPmT7M",
-	"05FzkGMBevPq6UmxRGS1PA70TgxOBiyoFIYBaqYyGi8WEDEN9sczLPezGARkc+yT+YiEymVVf3Y6nQfg",
-	"7NqCE3U3lnQUEU3SJY/PRQuRzrSDcp+/6mCqPrzXQUFamlMiMr2i6PQTedHbN6EpETyAMCyHDD/lVFMG",
-	"NwSIigHTKcGQOcTVV6dEybngJKNrShiJsdpmEWbTBE9JZ8r5NCJ4QUUFBQOmvjAiEu9rntt/D/+9PjFv",
-	"Iw+1ktfLeKKjMF/kr/0YR/JHQpB0AAOWH4F6v36BGQ5Ug8OCK4fpazjZ/eLN6atHw4dfnj5//vjp8LPT",
-	"14+Hb149ff0jZe0ELYQH7M2rpwZaasY1+ABGEecL5UO11Ea8UCPjMeCqtCM+xhHCYRgTkSvUQ6PlgAWn",
-	"T5+++Hr48tWTn52ePR6+eHP22Ys3zx8Fuu5Gp/A0D/v9jTRyycfKhwMcj0t7Wyf7+z6ZtL32XHU36NLn",
-	"SpXWUXmboMYU9aE5Bu4WlN4Kr62d/rSxZixoRAsNWFaJm+QZDFgx0QBV5hlkqhREG41X5xgMWCHJAOVy",
-	"DFDCIsWvyoo0MRBt/kCq2SX708lB2NxAuOVUhHXaeoVu3cWRrfWotj+ydWFYPAkFN8rN/wCux0EtSvzn",
-	"ydnZB5wra/hIUEO+YxAfMbdifdpjjWEtqiGoYB/xHt/0u/1DIKbbWOfEVyZV5mnaypTUQD/b2JNltZSu",
-	"yGq8SjeFRAkkL+5XrQkvT3VaGDInmAkUALzI+vnfAcE+CbRu3ncoa7Sk2I3A2dFp2AdnEP8ad++3u/d2",
-	"tsaVE5dEki4iYwpukuLrl+WbQry1GvOUguGCxHMaRZ5dk5Gpo3Y8EZiFciZQU+lZ9CP013/Va6Ej889u",
-	"56iF1D8nMSnEHzR48I3yBV2J5qP+XZ3pfk1WbaEigixB2YcA1dNGqZpZDDGiAGskL6mum06zVhqtzbZk",
-	"xhKeBMSb7dPXJNIl71tzm1iJni+Q5OBSI84KMhVH+RDv254bwNuUadfNSuUELNlYPblj42hN8ko1po9b",
-	"KsLPa1SIrIyjilyKieHIfIJJ30e+zv1Yk76xahtmWRViZd6EswpViUZbqbF0WW+syc6MU7IiEWYRc8nH",
-	"PMpCVzo5YswvlMVZDjTZUJhAzS9ift5CjwhZvCbkvIV0CEMXq2lUW3tOqV8N6SgmxNRoNXRIKH9imd5Y",
-	"4hUzpB3pZTcQ+DFYUjtY8gECJFkkpOIQwUiZmMz5BQQaVuQwDJibxID+ZHMYbisvwW5KYaDNd+mip5Hw",
-	"ocbdKFYQduvVEE5S2JMNS6u3OGXj84X0UXt4vy61v0q4LOAcH9Z81KRpiq0qLSGNlITFAo3e/RpPr9Kl",
-	"xilPaXO/lK5Ncep8i2+n5t0aLtyhO6m52nP+KqjJfNlJ26FWI4VY2BX+trscmlj7kVX1Lw8jTOfPS1xP",
-	"5tiWkG6gNR5mWBa2Dsliva2orNnQcq5GfCPYQQG8oxPy2i6+Rh6Orhm8fPH6DPlgNk4GLC0OaFobqeUe",
-	"o7XS062WBluEkMxElwRUG1BQsjNgWKAgVCqIkPNgD/3mL/9ZlnQRdtBpHjjR+GVjzIzt7YypgwyMWYgu",
-	"ZzwiBeWllK3+TOPkqGUtrZODcjmPkw5puKPVuGpPedv8OMeLt3ql3+l1sp2zVqkAj5lvOQISt2I6NkAD",
-	"kDkBfbJQE7MQYbY0ubz6RzUHJjd9nncy3h6sdMM8BeaFnX0rceHcoN23vjSWVepwttBf/1Wvc7S7vJY6",
-	"4RBAonVDAquCIj0bFelVR0V6R92aibwXdPGBYtcr0hl8k5RftFaOjTcLMcO+2K7uPb916jL5TWIN2/Gq",
-	"oxiOen2fz1PFhvbUC0gp8M9mxmk1d23YT6RW/BoWdReWhpaa2/v58PzWYVfdi7CGZPlwQdf7adD1fpV4",
-	"uX/joGs67voh18JE3zDgapWbo9BuFGwtssHuQq3w5h3FXH7PBdoNJFnOLf3eRFdp8b7k/PwRiegFiZd+",
-	"vvxVQhISohnn57bM70EONrMpCI6UuQyl4XIPQMQNcrFMYqYjsoWUaSnJfCGFr2ZGE4PsLUhwNMH5ssGD",
-	"QufIg/6HO8IPNYHpa7fLbJ9xIat6gY2J+sAdoXPCmoyjBZazFoLGTIDC5ASs8hF0tUrCjTPVsBMP68U6",
-	"zqlGvl0lZFxu+krdb2Hh1p0XADygXnBT9NpCAjMq6bcktFlJcGjAOCPmlvzQ7bxldZvKDn3CJIkZjtBr",
-	"jY+mISl9NWDkSnrrIb5WX8VoYfL/QsufaT60erKiBuJgC/6qF71zZzqL4a21ig92YhUDKzhZu8DMrWxT",
-	"5xY9m9rC3tnMSC6xVhmSgHFJJ8sANZ+/OHvy+S+Gb1493WuhQLecm1BGxSxQGjXXqQ7+OE3kbF/fAc0Q",
-	"Apt8TC4gUbR5+hDANIaPf/b4+Rm82D260B9WM+J8yklhhrfkDzHSR0rr7w70pTdmupn9mJPwHn92Yb6x",
-	"GnIl69yYCzx6dZXkslCL2ts8RKjHZl/Wsk0tMzrWMUklcoXZyQFqGtXGYzQi8pJACqPa00KxTcqrwDNl",
-	"6dK/utK8EhIcBgPW1CcHycIUcvUPTQtBPrGvfQD/gLJkDf2URZSU4G6bT1Ii9t/T8Hof7g4KMBCGfHc3",
-	"wb9xobAPfvHwl8bg+Qkf+dU9IHJDwwgLFo9ZiC5nWCqyQxq20GiJ0obgTugIUGRhrV29q2VP90jJnl73",
-	"pK9kzycggezBqWicvH2XBeG7rcY3fKRBiY+Pj48xxng0Go3G4/E4DMOQEEImk8lEWU0QNp7zC/OcOKeL",
-	"haEhg9Mvdb00l0wzwTOC5+iLl2fotYXztxLYot3BTzGWZLpsnDTmRONtGy7v56WuZ7g9M9zrkhEUmmB6",
-	"AUCaXDqA+601GzNv46wSBBrm/UxJ+ets6n0qmTBgVws/YfKPv+Ej88sDY9/puHsLmsjoFgIZ3Dkt1jJt",
-	"VL6UncgUAlHG5rQUQrV/LtEgrWFTdhMQ2EIJO2f8MusvUwOy1bKgq0VrcGOh0zpuT969P+hfe4/pUs59",
-	"Xwlb7+Z6m9uhRYnp1RCsH0e6JSqrEm0zLVOdCEAFTd0PQpcG2gt66vfWs6Sz9Vb0ni0bPu62dB8s79AV",
-	"RpMVk3HCmBaT2S42XJUTk9lVz0vtpq+zsV7bu10NuLoS1ExpHtPDN6N5u67uJi9oVMPSjt1WZX+1cn2F",
-	"3XVxJiVTzVqOZbyWsbZzfGfkjU9rpxqpIlwGl4ff8FF9oydTcmsDZ87bfcQBZMWrJPKdXa+Ck37G0xKJ",
-	"Mqa0xqr8za//RR5Fehv4+ZUubr/dvffBCmT9ED3B3QD6j5ErPJZO6jfAD5MJvbqr61XuLnAs7xZykO9O",
-	"Iixmd/3SMzvKrpx5KHPXIgyzJRILzGyBqcG5q1iJlIR73a2WRYy5Tquy4igRUNR4TtTGgZCe+m/ERxoF",
-	"MhuyubFCOvqA2AD8Gc4S4yQiBgtnRmLyQB+JXVqkOUFIiASRMkVtSiLoew+QTjyGaQhgyoMWCuSMsnO9",
-	"OIuYB6ipLw31zAX75k+YNF15WAhGAGV+1GfYXpU448rFV/PQsli9OgaakgwNMpT25w8yOAICXrl5dYq+",
-	"o9YBNeGoF2SvMmeYrTzadtNl6RsezqNskchPeCIXiUzbwUxSTK8bMOUWlK4OCGwpHi7TTtgeuyWiECbR",
-	"97SsphMzZZQJacSA+g5qBve6AqoTL2MqJWEo6M2DAg8dzOqFJPSGy7FWBntlCM7lmDh5JC7kddrTa5PY",
-	"RKojnqi1XxsELxgFEkUECwlcD76ipjHtJaT8L4fIcjC1CkfpcPNjmluV4asrC1ZK+NXyePWgbkEWr5Bf",
-	"L1i0zACeChLMwqiorV0tr6x7paRaoOkqbItPN54EX36cOXjY8E1Vu/8UfcFRmMQa87MZHHehPL03O+jO",
-	"gz3rRIIOcrZ/CzZ9CwUHoHN6YbDXSqMxPc38B73QIxRcbspjQPbX5jsZYVGQDyu39i6OcjNbcvvj3KpS",
-	"RzyekaESpGTYmw2hta7HfSYxmtMoUisEesrKGCuBJUcY9doznsRIJ9wheLPRs7qyQUIvQfU0fKaU2OFn",
-	"qsKBl+/Yq4a56wzzaH6zYR61NdTTdgM9Pvj06JbHGQ7h45WjhKQcPtGEh7mR1h6GGkX3FjyPDwnNQ+d4",
-	"Sqpm6acJlxglDE4sSYwsCESI4LEMkba7tx50r8baesjLL+IqAQFL6j/uXYdmCvbmcIwXVTW3ArLkXaOU",
-	"GZRZm0+nFfsYQ6AsTMakg07NHTMsNegT4yiY4yuTchugpm5TD2iOhXxcJc/VBUNa+uMXkAh5R8DVF3Dx",
-	"TF/bAzzk+MJCI80hrS9HNNbQweZH3UFcQ3wa9M1YCtQM+Vjsa2TKzjxE//Xfo6cknJJ4L7cv4CixqVHR",
-	"9TjTzwO3aLHAWbTc66AnukXvVPftt3i31fXLvXsH9w9r8dCmTSnMfG7GUAsSD9UQ62yT8QzHU3CUxsQW",
-	"/8EPMEe3v2FsprfNVmLLF5PGydt1I1UPmZKYjQAHnydR9DPo4Hv9ruWTseC/YRRxNjVMYdgIUAOdkj/F",
-	"UJ1CIuzdHGEN3aGHsmkd3ZVnfbFQX0pfUBLx7p7Iy/jurerkD5uK6UrTwl7wqs0Km6Hlt5jKC1TaOnl9",
-	"k+fWnBzezIfcHmDgo+n3J2D6rTXYdvPxP0FTaicYCx/Nr4/m10fz66P59cHNLz+g1wojqdL22EWA66bo",
-	"Ok6Nei77uyCyDT6Om1GyEylev/lZq5Ew+quEmMtqbSz5r5dsfLpYRMvbhBzRsrCAOGIiyks2VsLCgzJ9",
-	"ixAk9sw/V7TjP++AvhoxX5h4cNbzp4DmwTjseRJD8UM+m8i82QPZ4eepdFFuAQslg18oMmyn52fWNelP",
-	"K/F/qoH58gPdDdyIZ/JuuLvVyz6L+aXYuBRpRe1MyjPahgL4mQrUIiyNMWah6zebB0O6nYnt2yXWnybL",
-	"sjcHy9q8biuiq1qBaZW0srWRsyAAhpzlzwZfPD5D7y3IyrUB6w1QU5dDw8mPaX8XhFjit+86NEztVxTo",
-	"+9++6wB23V4hGVU9AUYLJICmgGpmlk/M0Y+yONKfYKxlCbJqN8IjK9fwZUwuKLnc2T4079vVTnRfV+5r",
-	"EHrON5/qQjTTe8+udAvSL40wXxLpg7Hv9DaDsL8ZNIh5eGOEDleN5dDTYWytglYqz4Rv5JuNWyvwleG0",
-	"45ODG4TTciycmyj345DXl+byrWajyiZ6kKgTroAB1bDzkJ5jBLSGwwaJcYmFyfUJN5fUKzRWq2HgyPyE",
-	"wUXljCo3S6kRAShyeaPqVtC6LFmtdOYqp31XBZcfg4cfg4cfg4dVcZuPcb2Pcb2Pcb2Pcb3vI65X0vsv",
-	"njx6+NLp711st6c7lkP+XTVu5ZgzRsayE1GWXHVCvs/Vg/19nDY89xjFOJF8GJOpsnhjX+qfaeBMp6xN",
-	"mWkqZsI5gsSoSSIBksRpRZK2FiNXBqwJbo0oOzcaFGrc5XKvVqvdcYTpfKiByPzhM3UDmvEobVpMlBOQ",
-	"9lPJpxhaRLNyRzL4jknbrPslB2VMSLXseqy0kNdIw+ovyjgRchiRC1JrfBjBAwgeQN3f/PqfH67pk+V+",
-	"oJIKRXY1zrwmASNGLmGAd4TGOaMC2h/proL5r6Yv9H6SEiZLdWQL0/Cnra9/sLZxhOn2meuRg1uNGRZD",
-	"Q75GAK31FN0Gg5IKkehNuRpIuQ5+gythLH5D2YN+akSH330OaUzGcpjEtArfQt+B3rx6omwkK1asDWL3",
-	"Ssfbo0gtvItvAXJrX2nQER6fe5O1x3xROk+ITbn0Bl55lEzz0wAS1D8LoFo2l8Hw2Ifr1CFITNmEb0Cn",
-	"xT6sWZOhpixN3DGgEYZdWx595c5bgTxXGPh2V7rMRV2Vbdui6C6JtLwO8cndAntvluDj7q2t8ny8Cn6N",
-	"7QZfe/PqqVeJb6pTV0Y6UmBQn47c8MmCrqvSUeu6c5dV1gZ01FQ9Ln7z0b21NS0lnVAovo+pJG3lGj2w",
-	"SNOEjePloghr3xAH4/hAtpVCbZtt2oZt2gaJtKaze6/bP7yhhsvUzgYseCs6aFOociJ8U/85jSJbrabI",
-	"1KgGLV2RY4qwFIcYr+WSRFE7jyrgIsJMqZwlIzgh0EoiV1e0QnNk2qrOtL7WdzvqaWWfYG2MMRRorRnx",
-	"KWU/ttd/VKjbyoh0T89x+9tu+/id+e+w/e59t3XQ8wMc5LTgBlxSVEy1Hy2W+eT0T7al10nnCnghTsNx",
-	"cIJCKqDxwdL2yFb2rdoLwCMYXZCYTigJ0ZNH2sV8gAKt34MTRK4WER1TqSEz9AN2uBAHyHVEoOG40Wro",
-	"hws9EPRvnkl3B7KLlI6c07n9iZP7mh2Frm9PH1ZkF3xUiB9AITrl421GLtupgfdRpVXN4bY64/uQzyXB",
-	"8BIv54TJ5xoPrZyZUwPf4vjkoHfS629dZXZcL82HyBkvsP+SLrAXxI3HIYmHjBfwRL9QZPf63Xvd44Nu",
-	"t3v66Vf9nz46fubtFIFjPF8JhL8aRFw3/oNZvSMQvI1IEguEhQUzC3X/fkGnDMskVqbBOEpCEhaTKeac",
-	"kWXjpNHrdjSOVWkVY4CdGeIwjIvrdNDpdnq9g86n/nCBPTguolBhffwbkjENSXiCgrHyvSQJgxYKwkSp",
-	"USyJ+oNOGdcwbdARGRlEH6RhbvZaKBjhcJiOUj1iAKGGsEyA1D8HoL45FXMsx1CKTK4WSq3B56gAKQJf",
-	"Yxc4omHBWLLEec2gGIekxAuWE/r9brdXz582HOhwl/PylGPSSc2vSs5ZfbduI+7Ccsjv7O1NB/OeF2rQ",
-	"pwApUo59w/L57V99rYUw8NIcR0jPcVpyTyW5I5ALr5Ctkub4jSOMqVzaMMIILCdWvbS3cecQR24Zu9JK",
-	"Lb4gbKEnN29d3qpYozcT5muRdRd4ObSdlh1jIqoa0yLCrBKJRl3Up0Bq5GiULAVqTmNsgGTGJEU4kTFm",
-	"AmvERDjXnePYHGToZ9XI91qIThBmyy3hXNLWP9WnjNkHtUwSGjZXfR01u7rliB4W3NVClzM6niEYk34a",
-	"LirXRD0MX0SUCUmK2G9H3aoDMA8GxzowzhYKFIm6PUoqe7VIB9rNaXSQ7ZEiVIy6Le+tNs3bv1OXvjMv",
-	"3fvBOiFdZgNl4l5ipUjdZWbJfASHW3Csos+zYJXLaMArJL22p4Zbxf5dUz7H6+P1WWCOErEEtNzjmFTb",
-	"pBuqZeWsZcRs8zigco5GcuRZtvPrKqJM3u8CBbesRP7IoXBfRphtFWZegYbPMzRKJUcOuijES1H0w5zi",
-	"AMc2NcAwQ3gil5PkouEf3LvXXZeT7Lh0hUzwyQQyiyWHmIrIwe0okVrvJFknuNTmrELag5p3wHnJp4f3",
-	"PRUT5Z2rpnjOmZxFy216MFajhFgYrjmOIiJkau2A0kDNsRpRWk2ipquQhdI/7u4uEaWGFrP2dJYsAwoq",
-	"t6LduurIT2UNQus04fQsv05K8VdmmTLx/Hao2r+7sMI99N3EFo8wqxm++8OVKn/0EiLb1ke3sa1/n7dk",
-	"maPrpava3DGdNJYHYzvq7nAWgR618R/xcQKu2UblN6cmeRPy50PzCl16IwyotCnBUT+doJcmgHsHADEH",
-	"rBm8H5gis0Hj5O37AfDgoNEauPmz8LebMAk/lJOPB43rd9ca/A2zAXuxIOwVTySJ20IuI+JWB8GHQyyx",
-	"+SwN4Z3qNZRNB42T9wOTwai/labFOrTpLO+Y4HDQuIYvl/ob2mK9t++9udL3+noxcz/2+iY53SDGZ9VE",
-	"uZRRw+3X7yrZzNsSak3KtqVoC2+x6pXpeGp4GMWs2C28v6Jy2RDA5V3lbGYlcq903vCGOskWt63N9M1t",
-	"RyvphgsSDxMRrpcdb16jkEcRjltQusvZBYmlbfyZ2w96J9jZAnUIsQQ9xz57Zxu501u7RpV1benEV1SM",
-	"jVMFb2JN2tdLs2MK+Jr6N194DexTuUmestlfO8xS1qfnSppKHuKlgeWFcIq09UtohkWWTVnIUE5JqgQh",
-	"qegRveCChLVYE97vNzXNYmST6bx65druqGYxzysedzvtr+5DUobaMOO26GIwqAvT60GztgXg1uB5oZqo",
-	"X9upzohYOSd1JUx+GI+v8FhGSwvtGyRxFJhDF92OShd8iXSUexB4C9Q/zY0wdioFiSYtpccxGmmZZ54N",
-	"EZV7D9CIy5lSs4xQaIOrZggddrtltOCtpR6zuAwFi2OxgBEC7C0RaV1fE6cXvDgFlhdN/ceer3ByE4yH",
-	"NWgOHuv6j0+MtxrmSLbUwiwmJrk2NQ6pSDkIElmaXzw+a6GfvH7xvJUWyd9Hz+hne/5MXHhVrtecKeHu",
-	"fCNA7LiZAN3D/Hrdz8Vp4ZU/Ptnfb9TqWeiUfmwIta1LbawkgTqkJoa8r6wgpGXxVDkjIjsSReRqTEgo",
-	"UIBH/IKklVozLAYM3iGFLSmBqQlNQrMVWsJG0e3BE8zWHdFBb5ggpowQtn9aizJg5skJjyJ+qc8ZKKRy",
-	"aYrV3W59itD2bkEpO/QWQpabsN46zqtXSfo8X1wjdbPXiprQfvf3oCh0E4o//QBVrGtQgTch95aBIW9Q",
-	"cLnZQ2urv3yTUlnX1e8ffTjAptzm3Bi4qZDTk69x4AvC9IlYzCcUOpbrzLXtcJMGg6t+T/3PQXswuDr6",
-	"TP3PI/XPTx+vhVM66Je1r5sZVDYqmDIZeJRIgpR2aIo99ObV0zUlTHXrK0qayT0zTJVR55O9H3vH9YqE",
-	"igzK2UMeevsChWQ4o1UJCeryHWFK5gj0BRrPcIzHksSFKrSXX7xqfzr7af83v/53WyUh9LYpc8olIWx3",
-	"Bl84zDyol2CFr4aJKLBxb1Uz5PLcjrAczwp5zFiZ+O1LQs63O/4HdIqYhITM7TF51qBFmgVNT9sDsCqD",
-	"vZue8K83EFedsq9uEeayr9M8VpBwOLaJNKvayq2A581433dInC5x7mvO4XHuxHjNOXF+HJ+plffvxaJg",
-	"hF315U/7Xz06fnb486/v//Llwauzz+49f/j50elmRWFlt34lt/n9dE3i+hHWPM1d7YFq7tReplmXwNdR",
-	"psgF/YL2W3uckpMiBeEO/VEBikCZxJjJbBs5BcLNQjG4bopiXlzOsfi03e2BxFuXIbVWermCKMWy6xVn",
-	"9hVIBIGwMs1JqCv6YQgMQUE/yA2o8y1hjrnibUUn+G2Eny7yaE5opLM9WQiT+/D1z9TU8VgqklCxzVmB",
-	"bzc8V9pKhAKYBGSWGiyJlxFmYq/luknArcUJ2xDCrMZps0uekeM38dE3jbamciBhdSTdLtJhCibMH3ku",
-	"jFfjeTrpjSW9IAFqalZQMmKvhQIljALU1FErtXmgln2vIkXYLeDRLzTKLtVu0K7Z3J6Ph6f3rzE5d1RA",
-	"kxJR58x7F2ah18I72lQEXntXeELiGEcP+XxOhTCHEPWShL15JwDeo2T5BZWFWvQNDLIPUb1Qs0cODKTU",
-	"lPdgo4f96YYjPvKSqaduu8RG+/BGCY47yU8m8ZxGUYWGhf7+qPmbX/+nPejqyuMxyQ6EdNrtJRaQBZpX",
-	"W92aZrQza55ZyK2jZ11ypQFpsmY6phomdXEb7UbZlDbnH73CmXNJTLtnP2StyXnS1cSmEfRJFkRGzQBD",
-	"GYuODen+ivqfe620preF1KdbkFzBF1oRoEB7UwG8Qms09XCqofQZ0yQmpA2N+II5kTjEEgcd9AIOjyaU",
-	"RKFAOCYDZqprSokULnWNE3ulPV3INvzWPtBehUErakwXDlLLItIuZ/H02H2lu4P9b891AARYMF/xA9ZQ",
-	"sKuTaJyBSYLnABMqvJVOPkBR0e4Vo0pd/8Fuit20voe3W3Rbz7E/hdXOHPpVExnzczOTvXozWS6pgEVc",
-	"V3R6Xbk7njA/glLaJF1y08z/Qeq9Zgh4NmXQ9CfW+yfQ7qPevIUathIrOl3qG3PMEhy1cxdMss8zuIS+",
-	"eHnmNj8/acxJDILAnqu89TBpLyPB+bXfeOdjfRjOBjLVlTDl087uOjzdsnLTuMuQvpCCsSq1lmZnfsMp",
-	"e4AsTp3MIOnB5wxRoOvN2oOk2z0Y2wmHv5RVbXSP1pegCNg074UebOzcmYX3QZKZS2mb5RleEIRtDtwc",
-	"L/UZPGrilK+AlzLOuozxYqGELKSvIZhIOLzL+vLam4sVk2WuKHNExg03kw0ZH5cnQV+8IxAN9SiWKMIj",
-	"Ej1ItwkaLdXCLSI8JoGtBqLS4F7kgwS5bVI8OajoWO5BYM5tqbVSM9tzdWbmtb3b3/N2o11acUxSpWrW",
-	"bMB1krASQzkMScmELu8EDdMcrgvdthrinC4WtW50GauCCbZc9J0uctHIW5/7k37NHWSe9szg0/OfzVs2",
-	"1dWW37O05rIsZr88O3uJdHFVWoK6ZGOLferGD754rCbr5YvXZ/k4gf7dEyTIyYaVaDBgd6aadoaljhsy",
-	"zsgDpA/Z9HlpMF3IXFBDt7TQnbPP83RV8IRZNN1Z3SOktNpILWK9DB30RAqk0R/AFDXx35jIJGYkbOmU",
-	"o8sZAZNVzsgS7hIafL4MFTKcERzWAcpbpydd3ZjK14KSNCFrUHUa9hKyb0jcThfA6NG1CvBmpQozLIYw",
-	"+rIxWIlyop4ZERyTeJOninIC90b98UF4SI4m9wogQt32MW5P3r3v9f3AQdrsG37DR/UTQJ/AMz/ho11n",
-	"gEZYAiSx2qPf8JHBhzXlqGpV4SC3lP3p0gOLF1/gaCjImDNfg5/X+kLa+lxRFyYRCeHDtp9zGmowVgwV",
-	"tt3PaIlmkA3EonwJ+8G9bq1kjQgLOVQv8x7ZfG0/bGdDYyxMkkhPzIQyKmYkRE0skN7vZ3RO9qwsMdNl",
-	"gHwLgbDuUbt/cNbrnvSOTg66n8DpTZ5jfvDdXwwG4fvD67b6T9/+50z/5yT3n8FAv+EHq4vh12sZI8S9",
-	"Pt8ZwXOly5CRarv19tQqbK8RK+EcrYxKc/bUUu5fktF4hmUfL6jN3KvfjTUDV9QojWnRsCtxnbkoDs6z",
-	"NQqsmJMGJXnmEVbVWlmvVXaMWtRDjFymyken6jrupNmBJjSiNRUWRtAXrP/ydte70HKfUeDGwyzzUtlX",
-	"zXNE6nzCUm+6vte1tePP23ri2sbPbH9Flh6TvShcXFH/d/7sBz9UHmD/3p27n3T+Yhh89//rto9P27/E",
-	"7W/b7+7+oAJterYqCmSB4dua5rZlhTUIUYfd43s1DikqNV/5+/rWHX9/R256F7LBgWUh/XhL62OzjL/K",
-	"0uxHNmgQJ8RThF3xZte6uLkGzc8IK+ois0XTmtHekfpl46THeYXpb2fgi8dn9U38tcxSRzOt264rNVdt",
-	"q3/tW0tazT8/INrcGbKyzsQo8t+2F9d+/eZKsZQ0uOab12v0kL+4W+ufTeOAZq3X1XXbl69Tka+xiST4",
-	"aNuUog8wokar9tCyo3NP3yet28vtNZVh7Wp/IfGyoPJTyZdVGq5W4Zad/8C0sc9m0sRasFNt8OsYiUBU",
-	"FvoqfC863Ee1vmdLqn+/Nb+OkQibxPBhFX8xUvCBdLuQfAFRlvntavWPirueZrY//qHp5koDJYDhBgiH",
-	"oQAB4hwDnROyEFkjG0v3HcCgJA+yAxaEI8FTMSNnZMDKIUTYs+b0qtgEWR/Db2IaVYVjV7RtzMff6kbd",
-	"trIPirEF19c371uh0pdsnGXzrRrDH3wMsXqeqqfnjM69cY43Zw+RpHPSQq8+f4gODg6O0SWVM4RRoENn",
-	"AeKTiSCyZTWIFsxbhe52E7d7TaTaWZ51hvTrYaIrJcNh1ozb0741azOOJZrhC6K2FzzYgnwYxCemKVsH",
-	"vZhM0GjpVZeVIXCchFQOAR1o6C3EfRmTtpJdCO5EM87PEWWITCZkLFEzOH3z6MnZ8OmTZ0/Ohm9ePQ0M",
-	"qKAgEs1InIVTIQ7MJ5P8ingPM3AMqUqMS29lnEUJHhMU7JubAyRm/FKgZqCvBOl3vY5z47d/73//7T/9",
-	"R7/9y7/32//wf/sPVMj4fEjZsDI88Abg2uZ4ieBeNScA/IVRiJcGszImlzgOC3njNXuDWQLm+Gqo3+Of",
-	"iUitvZCaijZl6Ud/leWI7j2AXscjYityjSVRyhHdGSRQRj5lK8nP4N1W0V9MTNwhoZzJmI4SyDDU2mxo",
-	"DNX1rXKzZ41/89A+eW0KF4e6tcJYQ35l4vB9qTJjSsFeAZBOKNrGrNDtzfRegIIN8PEkL1r9ldvcpHEP",
-	"nWZAlUX3ge6yYZL47BPCtH2wpegRZgAkYt6MmkBXu59uPAvZ9JPXL56v3/STCIuZlkM+SUhC1O127wg0",
-	"SmgkFZvArSQ+SStVsj6hYxxFGv9At6xjKNCvv6Qs5JeBmjgjVvVg4BxZcQKmTJibA2WhG59kRlCcRKQk",
-	"vu7V5MN1TOhSt+HoFW36QXsyr1wnGDeQrATR+rGiZnCvC0lqvbn63wOAE+8ZbFuMvuDI4tY9QD3w0g56",
-	"4V4Hfa2UcOAsXuCcHcMPmozg/UBj/g8aJwOAbAUMLKAMfroL77gLv+rxDBonnU5r0DBJBmLQOHG+cx0U",
-	"e7vuPUDBoDFoBBWq5mBWzBr0+TjkElKThyMcYbYOZc2iKkuu63EYuYyWaXc4EgL/rW2N6qmXAvzxCn3M",
-	"hdQKWd9V1sjPX5w9+fwXO1LGUIbsp+SpkhJtrf1KRLw4fXP25RY0WD9KvTCP1AGUeEmk4XjIWbT0ZS1H",
-	"S4RDtftAuvJYQO8ARWqTx+lS7Vlr0gZDHmjEF84Igj6giSDqSTaNdPOBNmdqZ6jbz8lS1BPCDnh5tV1x",
-	"xhftBMICMU+mMwvWYsCALawz5I1wDR67+cfnJFY6TlaGbewNiFpIEB8RhUy7YU+DRa9r6eJSopNlht72",
-	"Vqf5katpV56qfgTyCHS7seZl2oKsVci42dt8brysfuafgDtCmy08kbrUHxyPZARiz/aMnHLtNseVpf/m",
-	"FTlu18jvzlQeOQBROeR4vaKUDVd1FEjNLAnstW1rgU7RVXrbbR+/e99rHV83B4OO/at/XQFDYMnVJR9g",
-	"OiyHujW9xwF6pi8gC/wO1vaIaHB1DBW5WtmYNN0HCIPbGlvRaAvcGZczyqYFIJG8qr6/torV4DoOCQsX",
-	"nK7aw8EXj88QdJ40zwSpNZShsBmcHMkRZiBoCm7CA7W/W2qE9tnD7mE9fl7E/PZMKfXymobUIuYf0oxS",
-	"lKmNsLbvsNtn2Fi12uaWHMU0JJryNLrVQaf6Jqvv9WUeoyCJZIwDM3r3tVSgiF9qVDNI2g4R1lMwo9MZ",
-	"7ESqcwBpbCmJIu3CKr8+UItxyWMh99QMRkRaEDJ9s1EPRePCPynfi2UJc3QzuzLl462tykXM19iU6Tdu",
-	"yaJ0ENsYXVPKqaQAoJv7hbHp5WGrGXRR514HPdS4brZdv5rGAfM9fwn+HVb7Ow7RAsdyqfw38O5A7rQQ",
-	"6Uw7KICiwdNEzvZ1llxgpNWAcYY+x0J+8fLsjkBijCOCmun7//qvUM8Qla+92qD+NDaVd8NxWno3rF/h",
-	"yCfaEgcVoXVdqUB2gZcGjwxKFVHTCqjsi0It9l65HLIKT6LrH0nm01friq9NNrBRAkrFpe2lC0ZprcBR",
-	"7qtbSMOCkWs72jsCMm1+nTZNXy+FBNErKWU0nPEkFt7KD30TIiwURr9nmgieghlR1lYiSIZWgRaJsIiU",
-	"hAF44SWOwxZKFiBRNDp7oTvAoZdMxUrhUO/ZERarOC40jWbSIvsY4iGAvA0KfoLnNFoaoZLqkjl01GFm",
-	"j9lvqV0fnAyY1rdGYYyW9kvpOcuYM5HMCaKyZXQz10mupnc9v2QoJCE0GnMeC7mygToDZlNWet1uYYv2",
-	"ujvSwvk55CwRIP1wVlm6Kqb2Gp4GofiZerb0xpjoVqZVbPQl8Alo9VDt/txaSXxODBPDW1qgryhLeCKU",
-	"9zDC43MdVhNojBcdZOfrKB8qdeveeTKKiDtV9z/NQfd3O93MnNT9d0qD8qsG6Cgni/ymlzQraguAD3L1",
-	"DvBLVuiXO2NLr5XOTKn0FcFYtPXKRySdk+G3nFXtFa2Dnpw+P4UTHPQt2LppuFdtTfBmx4lU+wKgYd1q",
-	"jjdnD/Nq91RQrPiETWeY1vA3le1/fnv2sH59TYsYbv6QNrFL3Qc2APVYb2gCOou3tREI71hjBjrfuSVD",
-	"EFyFXfknxu9IBXxTEO21FD8Q3NB9gL56G0WrHr/Ey/Yi5pKPeZTGq5oBvCnY2zxypUk4J8uKMBGCG7KY",
-	"1TlZutEhzTRZjEinxm0TJtKELOoEzZrBggJsgRbgak78UbOaMTP96crYlPt+tZexIDogFbxPn7ze15Gp",
-	"zmK2gDIB7Q2ANSzQlFdhJuOlG5haH5QqpjumaqXCIm5VnId7gvElb8qNT5fPsnOB9IozsNJx8+qDOzfa",
-	"7LNq19jf/hhFlWxYczpZ0r+eY2v/Saz/eNln/q4151ZbZz4zpyhTXOZ291hx4/vj5+XgbXWouzL07I2j",
-	"rolWrvFUV4QLC+d9+bPPgsbOWy+5aI4b5vMl1Nj8k121rq9KWlnrkW6VYvLm1dNU6WpTCcIitU+LnI/e",
-	"HD33Bhkp6SBq5aGUEnA/JqZ8TEz5wIkpNWH1bpZLoptdOqkk5qXpdrFnHsq6H/NQGfft/nVgkTb9YkDM",
-	"+CInBWLCyKVv/3/MP/mYf/J7kH/iqiE4PP3krZjPwnffqT9mc9F5V6WSfIkqK7NMtm5fuHkyyk11t37X",
-	"zdX2JrkrlTSjM4gZmsQWzowbrVGglVrVGMmdAXtlQKAtgkZMBI8uzBEvWsT0AkuSJvMpvWdxmEdLFJw+",
-	"ffri6+HLV09+dnr2ePjizdlnL948fxQUorQ18mNuOmluNs3HnJatc1rWJ5F8+ez0Yfv1l6f9o3vF5JZc",
-	"SosJZBA2jpcLSHMoVn4VXPfLmSDj4cH5r451E4Y1pV79o3trRvQxJ+ZjTszHnJg/ppwYb5OEwzov+5hL",
-	"8sFySba3DneddHKrrQX+FHI+bpy24W2/sXbDetMucjkQ6bs+7a9dpo/ZER+zIz5mR1RlR2zWgOZj6sTH",
-	"1ImPqRO7tnsqcyxc3JD66vP3KflhxcF/LvPhZqGD++HBpDvuj47xp+Rwcq+3bfTgY6pEzVSJ8rGt0mZP",
-	"KTv34AYAzBIXVU06YwLJujhKA5tCqnGlz13vZ4ndnU4nK5LHodquyIrpQkZvBm6SyFlhhGUcIyzI6oDR",
-	"6ZNs1o10jCg7PzGfVgYeC1GgqOQx/Rbk2wn6TGMfaaB+RciZUt8GqT9Prh7lvoiGh+Oz48VP+/Nfxve/",
-	"uvq6N9q/6G3elLTX7vdv3JS03EjpYBd9/4oIxp4xezFlKyAnnmmdZBdijsF0T7lEF6hokx5e4W2A31ZC",
-	"9aZNKZUWaY+4rPZuK6wS17W1rKVbJywUW1GGACX9gQurqHVi6SzX7+WuR14yutHTmPSgZgmEfr5ihKcQ",
-	"+gKLlwgJnms6ULNEG4xyqxFu19wlgUyUHW8zaMpabkHb69esN4FDtCo9BRabrqoJU1BSNdF39CbJB0b6",
-	"W7RqcoCJLSXp9mw5Ej/P9UUeyU1DkQGretWmkjonAHPL9G6VgqrZ3HWFDqulYW54nvVBxLAnG6paGq7u",
-	"X766SceGonMzn7QgV2vIws0Q6UpybV14ZaO3Oxt55Y7cvMupffPK3eDHRt2s61xm+60DEdWvW0nQrvL+",
-	"vt8N60m0I5c6W2jpAfequaH/NDawf+7g8gPU7lVBh9bY7u3eFnbLJgRs/vFtTJJK/8sNsVZuoPc7iTJ5",
-	"gppwmpGPbdsykCwrUGhUR32+QeNCFBQvlGulbGAdZ28N2ILEWSudJoZgAZ+gYFWiYaADTSly63JB9h6g",
-	"4G5gg0kQwR4wPklfrTNbIiokCbMIcfB+0Lg7aJygXrd7HXTQKw3/GKLLGY9IqVPjXcMEUwKb76Tf7eqN",
-	"5M6/4/2b5ctjEc7x4q3eG+/0+qjVhZV/xhmVPPa03s/B2W7Yr/Z2vMgNzpC27LJbRrJ1EgK6lY1XIMaw",
-	"ZrjHJwc3M6zgSxGWhI2Xw3meuN79fu0uMXMiRLFZa4OfN6o+mUkTe2qQsHPGLxnYx41WI1T/zh0dwM9+",
-	"xeIrWtKnYHA4ZRCa0RyqvqjQ6N06w6GDHitpoAM6ckaYhmMVUCNNJZzexgRHOnMaR0gJvYgAjlwTCxS8",
-	"fPHa5F3YTb3/nobX6ZHb/nu76dWvkggZoJAT0dLV507LRJvZY2WSbspKBUoWaWMr5uRmdNDj+UIuW+Yd",
-	"6km4DVBhcyO/I0w0PK/RXf1bC49YR5e8STbJKKJjTxR/xi8ZwhI56Slw677pSFsrJ/4WHNsVfqIjpCx/",
-	"eXvSmDG7HW9c3i5vrsJeKe/zDR1FV9Zu5SxuII5Xn1znQvigkUpddDdD+jbvAPmYl5bZQee9w3zmg1eU",
-	"pvKhiu3X9qxcsQ02sx7dPbLJHPmdJmft1jLHTnynnGa/gf/kvmdHPtRt8PFWjJs7I/1j4NT1rFle4GSU",
-	"aoAvYqwjtBsIpUWE2U1XssCN9pU+fjyjvr6Y4CcYnwAgY2hIQB1fwgWW+g1UnCA4FUW/+Ud/Xxnp8N9J",
-	"THINa9TfuqDQFqPmbRt9obQObwSJTWVRbVv64Puzpbeyjxcx5TGVy/XNZ+sGoOqEhLNYcE7bp8TkZsjH",
-	"Ns7S7FL1btHu2pm/VK9087ADRbc55+x3862Jbzfi5533NfO7C+3l7qTtdZfzlpqaqyDafLx+tOX6FGWc",
-	"fXcl4duwaSVM72uJY2hsYe7IYNOU4xEUy6cCJHS59N7uUl29PAvFl3mZNuKjP89HUNPP6bsL+RaH3iIC",
-	"k5uRe/OYxzEZy/aMx4K0RxCGXa5P6SgGNX26PObR2rYZhY4TapFfqcdqR+s8L8hOE6syfLqbZPgoHiib",
-	"JSPo5eHMyEE/NyEH+XoP3Yyq2z4edtrvPvnBWmcu/aizblW74qWJWtxEuHim0XcIvygGSPzyHE/JUNBv",
-	"87f2/Rl0pUbnvS30IQwxa26+0L5pRkfV1O3IeK8UMTaebW6AvGWnNnx3gqRdvlaea0PFMCSRPgpfkRbB",
-	"EQ5D1GRkiiW9IOqHkITJWO510HOnLlHyqQYnhFBQYGVl3dOCXQ0tlZm+nmj5HglptmFVWzQc0TH58+oD",
-	"KyVd812c3/7Fnw8G4t0nf27/4T21msY8WXjzCJ7xC5Imoet4PRUI7kfNAEJO8IewUE1Y0a2TbOBCfrrX",
-	"nJP6NmymGnwTaK+7mYN7D9y0eVNFIBApNtTxKpi2kHgBSd870DPgGq06EkzbfBtiAVYXoqNNaLAPMVNw",
-	"j6BdTpr0D8PsIIOSggL1XGCDq1JoAFV9zniSrtoFjhIC2beSGwwpp1++ab1oWrYWK3f73f6n7W6v3d1F",
-	"wsHvgfql6/uEg++6QlVvUHzm8+QL9J0yxhM2JnPCpC95MqSEjTedNfelp/YVBp6DVFWWSnIlUfMZjs9D",
-	"fskK2aLqBpsYHBOh7FSBsETd/km3C42uAKNlxBPl4etC0M5WWYu9rc6bQv8+05Fy3csB9gJUJDTd/DLC",
-	"ChgyGSnHu891rOe+6/ldMaJJzOfeAZnC/qoR9XcwIkllVDA9n2FFPAOXhTP0GsskDqHuuZz5tu7UobeT",
-	"UwdNZMbx7pxm/NLKNthmpwR19lu5mBhHkW35RaERUtquoynolBFI9ASulHstFADcDFSY6KttyjQETQsF",
-	"0B5EX8x3CnEDZDiKTFQG0vLgkXyITN9R3qTVw9tF3GCVCNw+jlB46+M45rFf0hF1CY14CLkEJjMYMzwF",
-	"EtDpyyeoqaO1LYQTOWvpOW7B7O+dIIxEsiCxILb8dMBi3THYBjBPXz65o2GAQiIxjQaNE/R+0IAPq38P",
-	"Gp1OZ9C4vlb8gBflXAL9GMS0eKilwwWOaDg06Srqbj3A1DFTyjydqetSu+PsjRssDUziI/1kcSXMC+su",
-	"xaP0+4WYHYzPg6stlRRqoTkezygj7ZjgUP0CrcS0pWfO/NCICGUqUWkAxDCbkg56DOsKDb4wWw6YrXqD",
-	"9bWV+OAjUGFSP6DXTwd9YRQdzLBAYxzHS120pwueQgLJygSPZwNm62ZMpSYsZwui2vKSozmPCTqnLBQn",
-	"EOBOseLM7UCetcZGER+fC4R1zWjLHKi7B87pI03o42AuDHV9gbaPTHHBnn5r7qg+BqwX0w5Vp8vf0TxD",
-	"hOwM2IB9h/RL0HdmmN8N2Hftdhv+v7p82O2i71BQ4MYANUcYsPnxnEg1r2Z/KTFm7/1GcBYoscZEsljw",
-	"WInXOQkpHir+CZw7zSm284uasWESRwGIPnCahozLofH51M+6iekwpAJOm9RPUCPNphr2z32d/aBBzhji",
-	"Eb8ggA0HtrJ7CVDeoDgrvWQUte8pe6n4FGpix3yCOUNzMh+RGPFEGu4VKOTjRIkgEqJYMbFJZ9AHTkqg",
-	"wAwHe4VZtKtQ+NnCW6jfNXya3b7ZL2qVh2Za1K/W5xlSZtwk9avkclG865ws3Z+E4LBupPhjSBgl5ikD",
-	"NUOnTFkIuVvdtYf5YujFaSJnIIDTihrd5xeZtJaWBWADyRwa1YmWPInFHjL82lP8mjD7mjxn4AUdnpOl",
-	"S4DzU3pX2pk9nQx3JtfNjqWkr3eOSCYTOqZqJmxsolX4HQIy6XMH6rkJj0c0DDUJEAR2OV35NTmagOWL",
-	"W4Quir9kt2mETFi0GY6JHrMWGM6v7jf1L2YFYGMCeiUIMRIGIKKgdYyWdnpTW7tmOE+keY2p9nepH4t4",
-	"4n485UrA5ctTIfgwB0Mwjrh5ynHghpLzYcQv4eUWTDF9jZ3oQzXRajImPGGF+Ul/0sPO/RSTkMwX+uul",
-	"/eTi5Bi+TT94pD6oW57nVsZeP1bXx5xNIqo3oiAyWQxNtpQeZUgiCsXz6gUhwXqlTQOMocSGa4s02qkt",
-	"/u6sZ/GSO+3Fa+pvMjerl04wZ6Q8Cc4X8hcWONssPWB6pUL00mFoCa6v9ft6Sy9iPlYWwCjSAhYmPRWv",
-	"kL8FcCDSSA2j/vaAfGWu2YzRodnomVh0fsgKFIcxUQYO8Lajls17dZfTNCvVKWxUH7SJprBKppbWnQHD",
-	"BO4U20saDQqmAcCfPNfmVMyxHM/cSxCDShi+wBT8udI1aNgE29YRsOmucyRwmn9rB6qmNi+WFQ9YidsH",
-	"ro2VKtCl5Zph0r+H5GpMSOgIEQuZQK5mOBHSFS/6iViZWkbImFDYcJSIpZa+fDjHbDnEUiqWFIZNjqyl",
-	"IpV5HAWoqePBNt8bynfNnZqhrDUFZl+QcQn05Z9g6kgc85d9/sDoGHeuGR+mf9sU5aKGNvyX8V1pvXSn",
-	"xqp1LHKN2gUGMUtD5uobdB9uqrFiFM2Oj1j2K3Ka2Plb2W/KnfSab4XnIFOvaLyBD1qy3dL+8+kwIDjs",
-	"WG7Oq8ynKuw250rBADO5hh6rzblSfsZjZMGvmTHh0GoMB4fa7JeyJQG3lU2B4s+2OC5V/zbNwpmsnPK3",
-	"2ZWFKc6r/txNWvNb1POc4k9/dL6WU/sAJ59TSSmivbEDNJ691pW5z9pfCvpU3VNSiDqQA1oQ1rig8Rqt",
-	"Rl5TwCI56sEUJZakHFQd+jRBYe3N1cKv1r5Wb3GkXe7PVNgVUeVTWZdOQU7UKYpdSWeTZRmcJuZFVTYK",
-	"R1JpPrVCA1ahLI/SvgEO95T9AufEN3ML9NnmonCPY/aqcRV9AvObdgnsG5xvZ5ah06fAue7ahS5VebPQ",
-	"fMVjFTZyUX1rFKq5zdlLMKFek85zJeUjrx3lueKQWWVFub0OnNtzhlW6VBnLllShmYmUI0pKJls2UfjZ",
-	"Y/boXLuSGeP0HCh5dqV+BFlBgtcoLP2ubELnx4K9U76SWklue4S8lnSuFG2k4iXIMMwFTMvqMh88zRfz",
-	"OCcU/mjkKZolc8yy4JYJabWQwBM44hYzfmnx4HwoF97on+/sLTV7/DFRazbTEDXhPJHq4FHw8/Yrfan9",
-	"JAzQjOCQxHsttIiJPjdkGtosNtGyPHXd3k8e3fvF/a8Pf9778uD5pz/tvzo6O/5Z95dfPVwbxreiDeKD",
-	"NYKMz5Mo+hnobe/4fvL6xXN9EqrPOXVQ5eUTdNDpAsgb4xp2QH0HIm+BPQkJEF4sIkr08auNNuIBC0wc",
-	"SXCEkb0bAS4gYWNiO/hIwlCA2fLF5AS91aE6CCYC4Tpc10Ip+e8serI20NRr31WeylTOBljuBkb/NAxJ",
-	"xaqnhXrW1udsxHEcUjZFWD2GmgCxMlaaFGYlJpOYiBnSOGRIEByR0HawVsyqTw4Lx5hpsU51Qoq5545A",
-	"NH9e3+vXTHnVosn/hdSHkc6olcHHpgJJnudaviAMe6t3tApfPZffcMqMk2TKGxecR6gJmTvoN7/+Fw6a",
-	"n8Wls34jjzVKFsuf6kARk65mtGVMdYCYCjvKWQVnutJBvavLVa4l5W+AXmQlOHsj4YkGyXHyHkYxvzQJ",
-	"JkESR0EHFReLZf0XBkzd5jRwoAFMpw3sG3iLER6ft9DljI5ntq7MtNl0KFLPqcm+nBE2YMrRUkYgD4ku",
-	"Eo0TonyplBDd05Qhnsg2n7RHeidoQlpIJOMZwgKdMjmL+YKO91r6mE/nY0AKDTZx+0D95890lHNPjRs+",
-	"jSgzMp5c6fMLFPNEkg4KTEA0GwmVA6booQwFNseEsgCZiokWHAC30GiZ5e9czrhdA0Slli/5HZq9yAca",
-	"By9GEZnAqaUlpRwHKCDa1cMyyeZ+zdbVJ6egCNVUmglTA2zBCOFFcLRaNZu1wMtcBqvqECJzdEHijqXL",
-	"D0Kl+DPf6mdB9xXpWUkjQOHvWw6u1f9Du+h+aeSuiwm/wjkzNMpNRDFF4JdX3cX9X6z4nzoAapUIWnau",
-	"7ohC4OjNq6ctfcAG+UyG2bGREi+/evhYSb4oImoRm6/7R/f2VqB8acGdNRbYTx31H48j8Kdp+CO8WAwX",
-	"RmQo7du/B7Z3+pkfPT5+RqIZx/0Xlxefx4+fnf1kmjz8EnPyVU/ef/Pq61HyxU9eC3nZHj/zPW/szR8p",
-	"YvV1l6N+BAT/8OD0h/3Pf9j/vMgXP+x/jhf0h/3PFW+oPwx3/LD/OYzoh/3PLYfYd4sFZ4JAaORH0HQG",
-	"fgeExB+pCaHhJ4uYT2hEPgH7/xM+mUSUgRNIhDC3q4n/0YZMcL93vLaTno772FhSbm/ltn7LFUF1VdFD",
-	"HpLHZouvTZktWt4gRICCMCcsmxkowCqx7zFzqmVYOVqq8/GUge0oBAvhnyqSOwIt8JQY0dcEfWg2yYAZ",
-	"EH0QyzyRD/SJ74grmmOCpvRCHwAvdY02nsaEFHucN05HD3v9g6vlt3+24eLrVl/rAGOrBZTd6wZMLz9D",
-	"I6KmIQ0q7VxUFZi0ro/xMsLMk8GwMqWtD7mTG6e05SYsB94b8ywfdMJj2ync+xIDtDqEG0rL8Agvtd6C",
-	"9NMIC/VGnVlG0DTGTCojCNpR4cggd8zI3GreOGHQ/kO5ynullgxr6pldOl7oQIJ6r26x1cTIeuu60dYY",
-	"MyQkjSLF8ECZ3rRFQ9kgf/CQ1OsLt1V2noaJ3TbbSfHQU8CaqQUpqJZ7zpmcRd50Ogje+poTUuV/ahc+",
-	"awpn0fEBOb85VmQWGswf1zTaUuy66oT9FM0eGvktSKwXzlNhUO+TdXJ3PXNt03lXJx5utUtXwB0AscUN",
-	"aKfNLlt+l+cgDzSL3SgpMWO0TTWjA7aM9f4bqQGLlgYqV5vSAmI3sUQRwUJjevCJjSOJlo0QKJ055szy",
-	"nldtplf9+EROJeR65JQK7JLgbtBC0LIPj6XBMVFrBWezZEKv7gJsUHB3gWN5t4DNend1CUCvOt4mNkGM",
-	"qzU+AwB/84mqwgg/dSG6UTM4Nmjes4PuPNizZosgGlxyXon3vddCIyIvCWGop9ngoBeux9F25nWtcWmP",
-	"B81Qam4Kf3G6E8IRhu3v2JaPabF601+VvreDsvQCoa/16ccTNuGbWhxbFpqbZAmvywv1VDYEDcmSSvFT",
-	"iS6xmp2QWNwdmhbe1NK/q3Eue+3+wXo4prXwwl4r8dL75KICpBqcx7QLHpaQkd2mrJhmf9Dpdnq9g86n",
-	"1RhNhLAboU+VwZrA3fR1zbg0OxXWA2Up5s00ocrkMzi5BjqlIk0amlIhSRwUnG6nMsoHbRsP8ZQUQIQb",
-	"z/i3NIrw/lGnW0+T5lRfbu4KkLB00ch9Np2SjKdrSAaz4W4hv93dyjtLb38tsRRlQpX5Xl1YsTHCpC4Q",
-	"HC03HbEi7gv17Gdg1t5s+tTLXvFLn70sefVG2niw8tv8y4p9R1bzLMw8UARvcuauteGqQrq8x137HI5x",
-	"TUuSpknUPux2dZ74iF+QPeUTjSMshOcMJlEq1YM4oN/Sg7ccdg9yO72eZa7Fo8evA7VxeHW1thjUA8vp",
-	"ZlRUkt0/3uLV+ryyityjArk1nZNS0Xg9yBibyVE5xKNuvwUZZmp5jrqHujVlmnuoj/Z15nN6AjXmSRTq",
-	"Y9m9jeenwNa2gL2Q4WLatpqVd8aRTm9dbrdiwqt4QzonDLRXzC912yDYVuD9u0aXrjab8SR24OWctB0B",
-	"7tg5WeZtsYoiNR+dTzXkXJnO5wTHRMh2jNm5coyUW00jXSIyp1FEzcGMqdKDIB3j2pJS5pMSR6HHLVoc",
-	"dfPoV4e1EKUXx0d5nwNc+jrPHef5t1fnuSJeyhG0FT0+augX1mWCV9oRKVi5eDwjQ6jvHvZM2pxY2zLa",
-	"I56c9xzNb/ie0Pf8Yd0Yhu7UVYD8r/dkipDpI6DXr0sBSZXLpirYqKXrVmNCYyE1GcPt1LndTNd6T3r3",
-	"Pmz0EwhxBiFe6lOhQG3xQKP4JuNzIvXRVixtsMv43SR0m49FfIyjAVO/tFDwi1/84hftZ8/ajx6dffnl",
-	"ybNnJ69fB3sP9Id0qVDW3NX87CTqKlFiaFHmsi6moiFq6nYj6natoZVHxBMIjOx5yuqLdorfY3AxZG8w",
-	"yYuYzxfSy7r3uzsM+ZmmE019GCoKaQr9w5qfigkWnFE29VF8v9ZLCoJJp+HaRnn56fBtruJur5IirQop",
-	"5RlDFv0zezC3vqVdVVN0JuKhsvc8Aa/+1VVg204amxEynJXJuNdCwaG6blP6R8s0jcJGeFIbAwsn++yO",
-	"QIBI1ULBkXqBNkBcVdy/umq0Gofwv0dXV3mFewQ/r1W4Dtqhx05j9nSCT2yAErrVq63pCS+uO565t9s+",
-	"SRov4+jmUH+HtfbKOWW+xtWMXAaoybieHmVnmOMaXf4CRzoBakJFq6S2/Z+GDkFzrpiGJ7oMfTGNcahL",
-	"bGZ0CpEgSuJWHmvALD4jl8D78H6wC+HhPBPom/yoKVUpYjAMbUHBeYK0v6mhhQSOCdcbuzXMIEXExscw",
-	"5VY+m5xs6PoHF7cbDrVs8mOalFqo3Tf3+A5dM/SIHfH7jQ5ffNEdu9jujKfHJmZCDHMXsBvc0I+VqGtw",
-	"JUuYMHhKnvJphWgxdbpK3q1LZVy5V9czmykQKb7s061eVmkuF44GlbGkWx9kOjDNUwU52msrK8vcgeC9",
-	"qPkwwkmYaYXCweENLfGNSTxqa4yZ2yIy3JC4mOAwOzt3KvZd+rYhpj4Icw0OWelDHN/bGcjtxjHs9Jx0",
-	"7uvv5zrR6RyndZ4m04+FaSqJ7kHgTvZ9p49lLiPBVPDkRrJ/0dsfz7Dcz+bLm11RdoOKERzgQaS7ms7r",
-	"jAJeiUZLSfKDyccOJNLsVdR4/XoRgiI6bq9e2KziYPXMukqOkYiwONfHg77eCP48hoKDkv/IE7ZIpDlR",
-	"bunNFCrHSiDKxlESFlKE+r0dezSl7JYtnRi/KCntS2j7KFH6BuVQUXaurTcsiqgeuh6tiBrY3ahtY/HQ",
-	"bJPKDQvNtiKJ98uzs5cWW8Thk5iMCb0orp4fUDELlNZobWHq49byLJTOQCFLOp/NfPeQOV4s1BLwiY0O",
-	"2M6i6W6MyZjHYXE3WqD5frd/CIKxW3lctiP8bWctXTBux8ooIHPnKgJs1LQweY6UTNfge/egXX7La4+S",
-	"WN7WOLQYtsXkCMjH5BOUAPRQxKeihRi5VEIcvtxBL7EQKGDkSg7HSSx4HKg9G9h/246c6gZ4m+l3ynUA",
-	"K8JC/1y2PW8IoGuMXl/aWUZrXgoc9HrrIeEqoG/dl9aad+ItkEvDEuDdIy2cdbWfPhAwW6ISxdYBw7WA",
-	"tq4NU5U0ofZkv9QW97BvYSztmYJFpWxg6NKW72p60usfdV3AZg3l2riujdf7iswxBR3gjg89w0s0wVGE",
-	"RESnMwllaRG/RN+SmBs8KdaewDUT/BFEyojUw/f9UG3C/BC5Z1l9UB4nNwfcyIoVDD6Q3LVghtUIuA4V",
-	"Bva2/PEtbPAtRP3N8GQzqskFicvAkDuEdy12kM7T+IXjV2ehYsHRBOfNxMN6k/L7gya7IpEsrSpYm0Jm",
-	"UEqDwloHDwwE8ESS+BLHodhBrhnU3VemY9t8rxRj2SQ7KateGGCRsxdnL8vlTpU1VQUs3cKExdBCTl1E",
-	"3d/8+p8fAvbM69cv3LIh6dw0jjCdZ2V3TylLrjohvyNaylpTDhfUVZac/40Q9p3+3NXugbbTPTys5X7N",
-	"Tt7lcKPWErXSpBxcftgRTuPsDFNkZaPtTe0js4c8+KbhnLLAQGlq3jfBtAf23AwqqLUEoLpjoHM3jQHg",
-	"8Jwsc0xuFK2Od74rFr/XOE5wdq3HwAg0FJneporV4eS+TFpaNZxId2guqiI1Z38D1jzsHuw9QBgFGTiP",
-	"7oWKGWKEwgZTH1PfYubM0H1tyxbB0RgmRP05YCmouZB8YQPwuXrxzAyxOBop7kE+emxvK7OYIOMkpnL5",
-	"Wk2fMU8Ijkl86k0hOi0XK1uB8ZOvzxCPAXDznCxRMxDn7U6no9MJYXVATsDLM1JmUi70KvJzSup/1OQ5",
-	"6sc6gJgCaO/qT5uZf9KwpX9Dc3/2XbygX5Fl4/oa+pDpvNvCV7NPqi+ZEI1ZsRPbjUW0rPsonEXMjtOM",
-	"bmiZ9pF6ZaEiQLRMwrF6LHMwOkhNAmESqsaVyCvVvaRtL52pH7BmkCvWPkGfwVQjDUKgbjFgobrdZVCc",
-	"m8BMZlVRulnY6g+l642eaZQS9SKDoeEgpAkb5jrs9tSmgesDxjhr54dpYVsPuwcdBEUueq60bVzhDTxA",
-	"C3NnDHUoAwaxOOVvgV/ZQW/s2uRIignKmgucIFtpaQFhgxkWw+wBnROAB2yug18S08jiIkBEIb1T71cD",
-	"o91I/RsYqZrSRqtxQWKhWa7b6XW6ajdAbeuCKqes0+0cwKmQnMHuhGJi7KAow69T4jHCTqMI5e5sQQlk",
-	"K4XKU4NQOzNMDK6D49k2gArN/E9C2IUFYGilXMwsqW/3u11T4GFh5wFJYwxv2AdAMVftpY7tWxf53oBU",
-	"py/ZGove7/Xly35SJPkqFHhlv/dyZ2xVSad2gavB0d2SJD9B1++ujaDENwDVhqUBseaxVF1m6ChGO+z2",
-	"qr6VLu7+GxcDDR46WP/Q5ymI2XWrcVTniTcONo+rmoBFXKX09t11631OY7x9d/2u1RDJfI7jZeOkoSbB",
-	"YH27Y1YLhacCNGduB6mZX3BRCcFvoDssn6LLGY0IYvwSUTAggrcpj7SQYau9ADVNv40RT5R7poSM2tl7",
-	"DzR+KoG2XqbrFzS9AdT41VvPNCFLLbvPeLjcbN/dwm5bu5N2sIVqbw53tr5WMl1vh8yYVi7tdUl69b73",
-	"WfxDlFk7kFh1pJURVt31UuQzHBoMqw8o3w57NZ444/wpABaqB/r99Q/kGFlXvX0PsvRlMoqoAGiEmrL0",
-	"uuWxUqCnu5avEfHhBDyRUAe+WBAcO4emujeDMZJJbHqzW29opah8pL9U2umHnup4YrAHfr/ZTJO++onn",
-	"XH4O4JrfA6/oadyAVZRha/sIwPd8pGa35LbEk7Chvr5IPGpb94OYUBKFGixvEeExCVONHKTyMdgPjEwN",
-	"0DgiGAz4+QPbKstR1FRo/by3mutMU7/dKGjbz2WNclFiO2EhXubUTKdCyOuMP8nNM7euWbvf3/A3Uqks",
-	"iSKfAtW/15nJFSrz+KPKvJks+2PWsa+0fNpCx5rgU1uHl9YqWQBgxHNimzjm0x90zoMIHgCEGqDyANwS",
-	"7DDtTlEmJLB+pQY27Z2fqVd91MAfmpNeS76AQgBA9TSJL5whjLICOctTNnC5hR52F3mVHn7BoqVJdiNR",
-	"KFIkWc1XDyr4D014FEENIIqJBu4ANK7dMOXNFXSaNWPCzG7yT/d+u3uvvpD3EHYbOtVNLe3Vz4k4SCPp",
-	"aTafX8H1HQXXuq35qdJ6Fi4VuOePTu11j9c/4M7SQwuev43O/PCKD7QRj1FM5niRiSlkE9I8wmqF7tON",
-	"itvzJJJ0EVESu9HxapEAdcnP0od2HN7O8k56rUZG2nBB4jmNbEnnBuHfArmviay1Ne4I5EwMoMbqbBf6",
-	"Ue3uIuCMS9Otp9flxg+qfY1ZmTPz9G5Bf/1XZeJO1AiwySACeJ/UfIC/7OhGywHTBXiITywWmJwRYep4",
-	"BaJZzk/gYfgA7aNet9uFsl0BfRNb8BW+GDB70ArUAaCY+ayPZNQM+Vjszzkjy848RP/136NsX4i9DjrD",
-	"50QgMpmQsRywaosBjulqCwi1425gP3wPomHH9sRH4faH5Al/cCeE3EAYFrU7pEas0+I64Vmr7YIsLSGt",
-	"xLaTL1qQmPIQNaGuRNALsvfAHseh/iGa8SQWaEQmPCYogJS9IE01+VVC4mWWaSKoTr7KeHwnqExqpguR",
-	"zaz2yZJPrsrkM35ZRSoMZB2pm2MqKRbYlVApuivlWjYLgqG73Zz009FpWPD2HFNWKl2wAAgm2U9DFGTg",
-	"jQDPIZKxaeJ00uvdB76mOhhZsYx6OiumblM/J+Njj8wzTY71nSDhaGi6xlIpTA6RgcbQvPF7Lvk+tFx6",
-	"iKMoD1aqM4cWJE6lFb+ABg56/mpJqLUuxq6zZUwhj0m9Pmg1RlgQaLrnQOQvqIuQf9Fr1Pf6e5AxO9QZ",
-	"zzbtWDtZaiaMN///sfevy20cW74g/ir5x//sEOBdAAGQlEUwHGdoSZa1LVnaIrW9L/BBJaqSQJqFTHRl",
-	"ghTsdkR/nM8TE9FvcOY9pt+kn2Qi18qsygKqQIAgdKHRHbEtFuqS199auS6/NeGC1wJnGPi5cgNyibPV",
-	"aZflT7gIVFeFpdK84LXxhvHRWNd6nQ20Cn8q1txaDz5AJlu/VYcSGxFTuqi3j0NZc9Xey8IrLrNNV43t",
-	"607CSIqbuf0H3swbTsotp4LPXulfx6y3jSnPur/WX4ox0zZFC1N7l8pq2rp22QrtZblaQmpiy3f2SKfd",
-	"Mv/fIdz+kMVwuMyuF+/P3j0bPP3+7Mcfn78afHt2/nzw/t2rc6haK06JYoycvXr15qfB23cv/3Z28Xzw",
-	"5v3Ft2/e//isgbh3F/cpMJqVrZmfoFJwRZO+MZs8xIhp023y/t2rR4qMpdKV3YMQ77C8AyGJJfPGy1Zo",
-	"+hS6EODHbX6hRVXnQM1FBOx9pdGSZ+pKEUajsefUyekrZQp6KhqVEiOB6uGL5xfkN7egfj9wDiBQaq1l",
-	"iWvVF4gxWTx9A2OXtUyxCBQQt5l3QWutQdi09WCasmvObmy1MdePR5Ysqy9sXH4sYVJsBSmbnvX2zXnJ",
-	"G802mocrLEbnZoy2EIz56cdMR2djJeecJSyCGdmt6WfhlObgwZMvR92gJq/shzfvx1xE75iaJZUWoBR+",
-	"9fX3hxYo+LFh4Tumo3HlFs637ppwsRyPULpj9nECnypSL681KWJiy38CwlYdClYddF+w7c+5+9PtH1Uh",
-	"/sx3zDtG4x2F0dw9gqZFzrId7DhoaaapkrpRobKkM7tDjLLUF3ximYTyFEWjd4fgT8MS8033U2sShw0S",
-	"UWFUpCEjNpvcqklcQ01lKTBMx9ZBhZVO9JhqKE6HKcB5y/AVcHUmEqM2w632McW0wqJxMxUaWGLJ5QqF",
-	"a/uInmzrZgm0G1tudxe88xAg0SvIvjYonuweFJFqIfOPj9gfM3zo87QzKKYLgQePFHEL33nlAEawPNEO",
-	"TAP+QrFl4x2AQSF4rpdB8RRLTXM97ot1rAqC3Tw0ywKeoTe1LED4VqZ9VrlUbJn7+3apeNysGO2/5IGU",
-	"ZpkNrLPP3rMGvOaZ4ANc9bWvvvrqq8MP//i1ht7LWcocsHeDWjHN3LHvmEYc2bpIwO5RApUZCWdWsfJ3",
-	"IEEZFCrutTPU1oxOmlds3gTSLx5d2etGxt4Ilg4ysjrs7LJya3nZkLkNnwTnqVKuQ+BQLUqVXfl3/HVR",
-	"lRyRKTro3iFPFwgAMH8/ZXqWiv0J835D4h6VniyzS1urzqXmyIsCFYOBVSaidD4FtVdD/hCpnz0/b3aP",
-	"HzdfPH2NVsXFZRCUQ9D2DjB/o9fUVXOayl+az/9+9vrtq+dt7/8sWixv3E13xy79WJ8FgrY3QlBsw2eE",
-	"l1ui5Yar4Rac3EfNfWTAPItjSACz1FNAfb6sQnmQuVqFOsATPjhr7h1Zv50lVwQ/0HNEG7bdNjhtKOM5",
-	"xAFbowMX4M/RKRWKRlhuliYJcRSLAfp5PLhewuoWObOUQNqn3bNfcGK9xExgF/xLHJBtMnMz9fRf9wLf",
-	"67/kiH4blbykW9tcR7LDsAspYKcCAP9z067/2LLhjqtktfttcQvuRcYnEBkTKuYeB6n0fTqY3HAn6SHN",
-	"aB9kQ74bMfKKXzFby+mR8v3t5kplW8LAEpNmMZuXWJltkbIuGksesV7GJAeBsTnNKPVp7NBe/vaHp8/J",
-	"eff4MR4FKBqhWdgXwOGEpRu4WiDkM63ptC2Tj8JIA/cdkrKYpyyCuemLPEihrIsRTZIhja5CJKavZj2E",
-	"eGiW8WomVMQK0lvCA3gom9X/CS/+hsYxi/uzdrv7OMfebzp4JWeG/6bTDRsBWrDGTEChaM2Aej0kXPUF",
-	"ICaaS2XMjHyHO4x419KfwJWrin1AY6sNyhDspi8yxk2WSDFSrkiGm+K6GtOUxWQqZYK6ggvjVYwmRkcQ",
-	"MUnZZcrUmMXOPKjHbN4XSLDbIqGbkyLpVjEHWc+nbIUO8cZsxLNsV2yhS3hywsgPYsvZUKecb4jXCw3b",
-	"hR/CERVzUes9brfNid2tDidL3WIfzFLuOSciKZRMWIsKPU7llEfgo7BrXsYsW/hWFJpB+WdZJXf/f4wM",
-	"LLhAIhjBFuWLgPE/sXStWeAncSfqHrdpkz3uDJtHR/FJ88kTFjePT46O4s7J4+7lMbP7RMYMDLX5n4No",
-	"TJOEiRH75vnJa5aMJe2+ubn+Ln3++uIvo9nT76lkP3T0k/fvfhrOXvzlXOmbZvS67PkBVi3/xkAN/u6P",
-	"3DfQoz8dnv2p+92fut+Vjt6fut9BL+H3mJn/2DF078OpHpgF/Y25Ba+rSE7ZNzId/enwDMX2wOpnfzaI",
-	"9KfDs2kqL3nC3J9cXDKj8bjnzfR8c/vk3NUYX1jHNI9iKtE+CvCtJXDrufyHYSpvoELgngRlS++MA82B",
-	"kHogL81iiD0nDcxXrn+AHVWaUyDcCKIxE4X92ogZidav7cBZ86Mk2Bbc7HD2lOKSj2auHb74J/Xwzdn7",
-	"i+8HZ0+fvnn/48Xg7bs3f3v57Pm7cyMAQbiFZT0PW5+G1YOmmtA4BlYPgR1tDqnK/ffb2wuKsnk3Ct/T",
-	"THOhYmEDA+ESizH0c11NItcJ+8JNMZS5zHOV82sFdaqXazF1mZIzh61GDzVX//+o+DVA7XGDEufcy6Ap",
-	"XrOUX3KWOurnBZ0ElCIKLr4F64iLyblF0XjuJmMbKzNu4/Np8iF58y3751//+o/hP84f//ThfPjybCN5",
-	"uxWkP5Uxy7qzy0wKsCl0gwy3zDHbTa7pLuiRtnzBdkIKP3hmVOtbTshQuBR08AWF05dPW2C0Zdke4Fzm",
-	"4KyXxCRXZCauhLwRARaAZXFAaJIyGs8JVAcGg5wmczlL1amtt01HlIsdOdhdVTyuyIQmlzKdmCbZvWyP",
-	"X/AjkooHS+0n9fzs1Qj6wu9NQKiQwL+/eJYCgnH8KVf+62FhJMOGdaHvozvuvjYL629ga1AvrFHvsIwl",
-	"qpcXLiI1lJY7arcbPccsP4Dq0Dtam6XtwpaEpf0Kg1xCeJYG6GvDqg5bh8s4diUcweJIggAiroobieQs",
-	"iYmNUEkZFGnb8Vg9Uus0wuw/TN4+JTqdI8J8Et3qOwML4w2UK5xh6iwfti7d5vrWb7nEWhkjb+XMPkb+",
-	"40f8TuQ183xy9x65ENxOeGut8Vtw7KECGvrVK1KfGAiyqKDCamWswycNsC22YScBtvvwr7VdVl4g7/0G",
-	"gJ30Do93HNLw8KN9P3eHlYsNvQVSN5Ccpp1suyiHjVG43LSRAHG9F5rwSLkqyPWh+RiU2GEx7JiZHgfE",
-	"7SXr0DAoE8sbkTOb9kVOVGbzs9IZ1KKy2KF6hGvMZVWoQ61iNLPdeAcjtgfNLz5m9uNCJmy0vU65bTUN",
-	"7Qd5DWl0RbggqdTo69gaDjVTnwMankNBWikYgeKbNPEK36NzG6m5SHhO52TMW2FgkGsilSadx0TO9HSm",
-	"rTm1YY1mfVGSkmyP21x5qJujQeD8QfmT8kaYb2sZyYTU30yZOHsJb9ZeE1Xg/LETphQUhpQpeQHeCzJi",
-	"wqAqe4pYCQ0333j/7hWm0MZ0ajbNcMaTWPVFVsvE5Xk0kM/ahSXcmG+P6XTKBIt7hYL/j5RfTR8975pP",
-	"mK1I1Rc3Y5kw+6asjKT925zE2QcN9u2Fl4LJwPUt8Evh9YWK0tlwyOJGi/w0pjorapcXNcR2BzY5h0KZ",
-	"OexKt90+LRGBDKzoOcFCjE0VUo8heSenCzUHbTG39b/z0v1cZUGFGU94GBCWKLa4MqB8naV3sJTQ1aLw",
-	"gqmtAgKRpbhXSJHbFIFNGzKktMebrQQzzEWtV/ue//9qBVqGhGoj0gYTVesddbpBafNzxoZcgHXb7bv1",
-	"alX0mEEqWD1mU850JCd/dH18W9ZNAad4krIi3OpxKmej8R217o0ZtT81mfaT3dLN7lm0P17K0G75szel",
-	"zl5Nmi0vyWpSbMc4BC5pj0777mTZxOfKfqT6wug2+StWk2OfEmp7Y+RywpU2ysd//WdngTW79DB6K2v2",
-	"pyPMfvKl82Xv8euPSZR9Z4psK6gdYUNFNeg3RjOQN0CWhUq1D21oQuqRUNAJ+tvhVGKQDWqUqytyKdOA",
-	"hIXaLiHc1RcZxYiCY192Uqizf5vRBGOJDcpMzCHHHCwuyuv+0DSlc6fsG0iCcgDmS+qUDKUek2vObhSh",
-	"yQ2dK0JHKbuVuv+e9Y+PUEnnyXqVdMzd7drmtGr5qNwOFDAv2SFapjGeBefkhqUMI1r2Ss92GJAdcpXn",
-	"YsbtmAcT8BT2DhejnWhA5WSOcYwb0aLFQkA+7mWoWl3EhCAjoc8i78z1xr1Vlds+83p5K966ze6yyXaY",
-	"b/3ZwdC+oNe+oBdoNOk126DwoFNl8IxUaVoALXdnktz8ffjzeruouFrfWrarjFg2MCeo1rFHrFVaEue4",
-	"nXuVrvl0rW246aFgNdc9DPgfhenerq58BdoLPst9cZBCb3WEkH2ecsjhG0uV0whn+YCouNfRqj8nGFeK",
-	"F4HXDqqWAzPepNGzAj3P2TTqMUh8IkWCxm+FZ3uZmQ98pj8h7bvta63/F2Upms6fgkVBLVgI7KtpyvJD",
-	"Rgz1vFZZHgIjuEXMYmK6Iwkl6HXA4hkzgUxTQdmWvQeSlKVduvYOXG/rbbapPopI/0LwaKOBq5L1sDL/",
-	"8GT9n4z9HYa/DBiLgvnWwtIvtQ8uCbvUHh8pvOM0R02uCU3QU4G4ymKLfwBh5hcbD1wKKvtI2E/GFl25",
-	"XG4pu3bhySAeZ5XJplSPc1YTHtcWQbW0SlnHK0jGhX58VAP+Uj6ZTeBHSzDKhWYjlmJlslIj/3cYMEuH",
-	"EC+rNJ2fkoLgt2nwNqI2KMbNuv64ZV2xWrePna2uqrgRAn+U8tIfX3R11xddJ39E0fXZpRR9Mj7SW2Xd",
-	"WMqrZswSfs1SzqpN6UBaITW/nBM500P5wXFg/fjm4uV3/xi8f/cKf7dbBouVjGkKLTy4xIyTlE1lqnN6",
-	"7jFVffFvMzbDQNEbpjQGs7TIWzpPJI1RuDrCC0tguExZCPFVcxLRNJ3b6Bgw42eZOeYRF9fUOCWU2D6z",
-	"GDwEV4xNFR5FoF4L0zSmmmIIqiIppEXEGBnYF1+TmM5Vi4QQagnRJuA/UFRwbRZuj7x/9wqbnrJ4FmVJ",
-	"kDxFult7asJYIDwuSXml+iJBepgrNsfsQHXFSvm9vpfy6hl2YV5eBPQWc+hbCktzrfvOgV4jKM3CyNcO",
-	"msy5DX+qrBqK8TXropHfz3N89F7LblKt2WSqVa13+PW6EG4XjkeaNYYDdc1sJtWy32lFcmKB/Kgb1K64",
-	"MPOGe6hmo3RdoFLKIsahCiMEMrGYHLfb5KXQLBU0IWBhSslzm/wm2Ae90MTDQhPzzAVG40rpcFgwtJj1",
-	"M0JNw/xjoIABCSJzpabJJmG2/pzhMlsWJmfEfMWc1fMFtC/duWzGMUvKGyIPysf5KJsfKiEdPaUp0+m8",
-	"uorV25lWhJLQLJjQfW+exeoa3Q9gGmLvuSI65YjHUkSM1IdzcjPm0RgwOfNsRAnlE9UX3IJ6I0C7j2kL",
-	"94kFZmpGE/iYvLxEoiubp+xKEreIBRsae6NhUF5ghiW+sX7UPkFL1A1XrHEbcL6DQVlDj3cDch+qvAGD",
-	"jXX5LcMjHwzInZSA3JSJGL2ElTi3uRbsL5MqZditioDYJngpvZ+9erxFNraQenAJynMeauvj1BwCH/CO",
-	"nZDeqFk0zj9Wz1U5TxlB3ctT2whqbY2Wp/JvMQju88CUY+WsGwxZglWkCFU7ykjPBsXWU4BG1JXmSeIW",
-	"KRBNZEPWaH2aNGNIgMfmFZbOOgIuS10qP6qgswduIuksYVnZcPDNMzC8ac3FSD2C3xWph0rO0oiF5DKh",
-	"agxR/uIqINNUNghUyo/LWNFfmU/ct4fOT8OqzB/rNtuPS0va2OD2r6AfX9X8Uu+P22bBSZAtM8UMxmKv",
-	"a70aMIVAYtbwFxZpL5/LlZHHv0oAdqkpN1zE8qbWqx2ON/HfwWC+myVsVZgOTNeDd93lS9fX9+yqr/bf",
-	"ncEj+LQN4qVJAv4wKG5oJ9fWFyWwFszSz+Y8tGZBd7S3vwR9gcUR5UxoyJqH5+WNOHVmwh4enbGelWJp",
-	"AAdYaf2BLpnJxfxMqI7MwbcvbFYLqYdfhQGhgrAPNNIQOxOQcJqyS/7hq9C8KPxqSlP9VdjoZTlToVvb",
-	"oe2oOVSHuGDDvuBiOtN/LmRVZYRbXIDPUk0pZJaGuGZDUqdEJRxEOV5yaUv4yb4Ivf3pPssFuUz4aKxb",
-	"5N3b13D/hflvatcr6rn4PhJ2JmGLIETBdGmIJoQhYcoFVgNcMIhXdjQshZyjo+5JluXl7BxZgpctxAMY",
-	"2zwzoi/EoYkgXXfARRhk5hOKnxV+qlPspIeN0S4GRwPnakUMU4m+Dft6e5/ohshWAKGNIeilWTq7cXg+",
-	"LHjfeGRXAfu+ju09OThz+VEmPopa1K1eTjc7RGk5VYBMc4OPlSAAIOppWY+UBTopGxU61N67+cm8m6vX",
-	"yhqmEfPoZ+XhLKQxwcrL7ExQoKN+WXCBGjENghGC9J+CjpOqjB/QKj19MROxIwXA3UDnLXKW/YHnf+Ro",
-	"91e/d7ZAi5YeU0FCQGTLtOnlCJMxSxmpH7WPGpWydHvnakEIPfHEyoJA8STKFYOTmZUWXajP4cmCzmS3",
-	"Ura9XQfvImJvG4sNhKsbrkrxelIiXu80pF+yeH1wmU4WiNYXyHK0OpUpkSNIZRpRzW7oHFT/ots0IJc8",
-	"0WAKsyzAOX5DTWLRIk9nqZJpX0zpiAvYQj0ypUoVWRRCsL9GcG9IqCKh+7fjHDY3gBOnFKnk6E5eyVdy",
-	"hO1bxzUJH5lwvea9741WvN6tP7D5mnfaoP617s3q8651d0ZWs9bd6Bt9mlCl1nzCbvH1+E++S+Vknfsu",
-	"ZO1evbMewfFRUOBf+jqoRebwOrhJuWaDznjg4LZd/OV4svRLXLiySOHkSASym04er3CaeJRK8Qx3AJBN",
-	"POl0g5rjA631agfXnYNoTPWBx7hSC2qwbfFL8Fj3qG3TVjqdRbIKKDUtJ1OdtazbCWoQklzrHbbNsFMl",
-	"BRcjv39WikH/au3OX549/seTn47+3vn+8Mev/9p9d3xx8rf2P394mjM1oYEbYozQJOC0tiwlZoFDw8uJ",
-	"CWoZH1TXLAQPRVAq3tXq/V7REXslR7f7k2fmToOVe39yiW0xHx1fFJk/i4LogH1wpfRWGdnlKLPmWT7O",
-	"BGRNHeP45SXJq/+Y14aNRYFFFXl6/jdLMNsXY0aBfFjeYMYsCiQIroG1x2LzBDqhjYZOMqahmGo6pIpB",
-	"6ubQRu9P2ESm8764caw+YPnkv1YJrecfbL28jcXWXrp8LtJFsw/6IFLXBalS43GQY3iQg2JgASvIhUuQ",
-	"i4Qgl0ABoF5QBMHAIXyAVwMPQ4MCWAdLgiUoyKKgVGYFpTIuWAT6AIRA4AmgoChY+sLIkzK5FVSLhKAb",
-	"fB10gqMAcT5YgvugTKgFICyM+Oh2gpPHQdv+/2E7MDKxe9SGrZdLAXuyVzrlYlR1gjHgEQDHiEGLVN6A",
-	"T6NVC2qIGLAWLDtZ8xlXU6k4Pr6U5kS1ptF4woQ+NXjFBJ2wb/o1QMYmyI1IXfdrYatWaqiorfl8LVju",
-	"2V4eefIIsdaTSFYWVAumJbqHIn7vhPuguP+mKTeHfmu5L+7Y5d/iATih3C+HX0PO0bqJy52gxid0xNzj",
-	"RjH0X2fe1l5Ibs74zMDtNYjo1DXIXnFNsSaJKUsH5hjpfcOhFvBx4rM53BT6eK/5myspGlDbgI9bgjtw",
-	"6puuP3hvsCNKEDEOgK+42Q1R7RO+gOBnfA5MndZ+6iUyKqRH4UmCNcWMPLGZl0DQBI7HSELWZRgxntTr",
-	"M+Evb/Jf/0m8hUn+TBZ/Xd4MfWHvyrZPdt/ChiLFGzvjxRvdrjSvrFt373//n/8XyRZtwzzhL3/y5/xH",
-	"89vC8m6QA9IJzPZot9sN89riLiF/JrAvFXQ836EhDqcNcgR/d85q0xfITDU04yxGrUncOCXh8sCEGaEl",
-	"/NaEProJzEgmZF+E/kMBCRc6EQJLhd/rsEV+wgKX+QbHqHWm3Uf7wlKUsg8RY7ECdTmkQ3nNrKYROkJO",
-	"L7beLa/pNJk7Vz+my5pBa5GzvsDceMtQOZx7tB/DmZ82hwMMuj26va0Zy5m8ZiJhaKrqi5AmibwZzATi",
-	"wsAx6jjLO1dEijI9/54YNTYF4wL0boaLu0zBvUcBtz7f9UORbxvNYpVu+2Vwfjy0HKm3ADWWtqNMpha1",
-	"zgNEuQM1F9EBQF11NP13DKN5kPPZfCYBmkd3hV1zdkNiyVCswwbLSjVPpcE9i6l1G1fFLIRCtBEQlqkQ",
-	"EzXBqt9okXeWaCjXE6xTkWwUrgMLFYbmfC6iM+jnlqxDmHiGFsyfrb1yMAXq+LjWO3bOsUJdW+yBH2Vu",
-	"p6EFH1l732U98diGd8h0eJ9g+riL+HdfcNqB97WX2ZBuw1KcoZ2B6cl9HxY8djEz2pqJhxZZZCvUrX4A",
-	"lr4Zo/diphAwPwE30lxEDo7AUks9QNwQdC1ubg67moSzNAmBFD5l1FK8xTKaTZjQiKDg4jS3h2CSpq6a",
-	"cl9cwltjwjUWyDdDRlMsRJ9FlqB+a1GLXNxIgsEscOjqC/PVXpb2ahn56+FvfdvxvhnaPuzMfi3o+xsX",
-	"/vY3JFwoOVGZ/RMGfbH6ZGeL/AvyZsqEkRksbSo9T1wXkIESmhZTTW3DeAxfNR/iYtSv9X7r262Prcms",
-	"f17rEe9Mz/u136Ft5P05iWWS0BRa1hfQpIBEUlwzrxBuQUKEjRZ5jYT4sXJ16K6ZiKHKMrvkH0g9lFMm",
-	"KD9ASAsbNp7W84H7RT0SqjQJD0KbU2ahQmNFAmDywsXjQoDA3001oRnlflZ9JmWm8YrHLIUwWVsRYUIx",
-	"BSZlSibXDAmEpim/hvi8OE7NGQaPMn0Rnr169eanwdt3L/92dvF88Ob9xbdv3v/4LCRwvDHL7HY5/dZu",
-	"jS0k9UMWyzSyCDFzsVMYHqSzA1DpQaYoPp0ULArHo7Y7zi2KVafKVX3DyfdyIV0qgiHobSZssJi5e/MR",
-	"d0ulRHAu0+XegBcPt8MNlLQcMmIVErMvbEv28vVTydefDDAZ6WhU/yo5a6cuq6t9B6F7YMVhtfD1ypdX",
-	"vya0EZJe2yDqaKFQsf0YsaK3b2QZSy5J3cZXQuidTeeCpNGICsRbGo2RbC4X71wR02J0HDsRzwVhXI9B",
-	"voOgRohPjUBEHWGpXIttTIvAochJ/75Y3XE4KeZGPaCGxUa0yLcydpmKEAyGLBEd8pp/SxJ+xfoCz20T",
-	"KuiIQWeGMp73iE65meHErNfUDmMhw0ZegqE3ZWp94fGtneEtZAgodWZlUE1hMUPMSUE4AzCCFoGvdopD",
-	"rVdrtwzGdWrBkgKR/djudI+zKJj8avcYNIyKs+XmGGmHYi+c9sJpL5y2sbChocvhvQHEEukEkflFxF9D",
-	"SJmXrSWNsooB5okQnTPLmO2DtYtwVSxhQNTnXtEXdZpYbv8iWyp3+QSNHiZblpRtg87mgsT6icwxTbCb",
-	"zL5HHck8UKtaOvQQM9mt80UKpoiQJJHC4T+LSZxKrDRQBfhmg90fLWkHAnFMq2q9S5ootpnxJrcu7qa6",
-	"MdC8llUvcDEE1iTZMvImg0XfyQCL2a3Hkhd5RcbcOw/zQmKbGrPwMLSqdhg0xRwpZ0nmr/Pkvb/qUJmJ",
-	"HCaatf3wcPCjF82H8S9UBcxNJmjItx7QMZsYBVMKRpRm0zXB7DanQlabwKtp6GwX0mZ4O8DCGc8LFxjU",
-	"Kl5TgGJ9UQVjp4vAQxMlAWOUv/AKw5FBUl/AmOROidurH6wCra29EF8QclVWXdkEt+7YodX44xbOoywi",
-	"5QurLP65A8yZQw+3VX14KZYiUetiyq0287csXUCGoATjwNgN/kpzzEbe4nkeNlIoPVoFCtiRVvU2vwcj",
-	"5uJG37RExzkAqBmZHZ/54tjfyT8vZ6HYP+25DY/QzQmFTEMHXvYF5nGcwhXZKXcBhRWnMeAa4peXLGUi",
-	"YlhSLSvut1c17sOql2XaVyDChka9zax53wEHX76LK2xtEL21yoIXUYHmuEgKJRPWF3V485xECTd6hj0N",
-	"qcpTU95lYq2AEOEglS668VRfYHyFK9RlSeZa5Ll5s0sXAX7V6tMhugeLdCjmPX1hy2bD122d7BInGfq5",
-	"bNHsCv9ez109+O//+N/4SCMgSssUbJRQMsMbCTv1ZgQWq12bXlUcZZ3B9ZGyx1mp8pLRqkV+zA2bFrzd",
-	"dtbJnMyE5snqU7JvvjT6Xon9kpSaL1eqevdni6xUpMqNlLlSJSGNu9azyXdmr+Z3yJIbfvYuJRiTcAew",
-	"dV3eC55NBI8r9mIt/DmP+hclj3ae+r6WzTALqvk8bIY2ZDizGVo9+E7GwmWSmxL82bPQfHyGBIMnbq6B",
-	"w4xHrCK/YaOETJjQVcWu39i4SmLZYCyRndWnTgklYpZAJ53xmoGTzVwl5l4NZyItwYDrAvPrxeB6e7Pp",
-	"pMrC5oMsLD+i05J7IjptVJyStqd+WYiS7m4eir7LkhoPMxS9+3GiJ+8vFP2Ls+w8OOqYrH5HARhXWn0k",
-	"j6PmNJXX3GXDlubtP4VjF1EsShlGJ2L4eVOKZH5KwjFVAzyaDfCekCg6B2sx0FdJwWzO0DJGveFx9Na2",
-	"4J7TMN0SwfTmYlBaJIVgkW4lXMw+tGJ5IM3d3YNsWdUC87wcpGzElTZ7DfksgJ9+wCZA7FzD/7qrls3J",
-	"EZjhRZ3OlB4k7BrYL/y/3B0zxVKLEtk/zW8woHCMmNog0CZerK0HUkyYZZXxpy3NkvsBiDeCGldqxqxz",
-	"ynKy46DkvGyv7GjBJMU8ZZEezFLujatpZSHUz7zhwEDYkEZXNUuIBasRgjTMCk5mIzgFidkHeDXmn683",
-	"X3DvutV5FUu5uJS3vdrsDGDD3OAY8ubls6eFZVyBldlme/ApqIqLUcKI4iPRlCLvuIdH0tv7K4uMmuXY",
-	"I+b2kFxyYX1ajkZBmYNbzFUkwXQAin+IqxmDqKIxi64UefnMxjOf9oV7JayikMwUUyRcAowwsNzA8AcS",
-	"4vqrCC9l4eF9MYMjhmMXcbday0sL2ImVgcd6OOJ6PBuaD9iFHzbIJbfUwKZxAZQDCpByWfUFdMTghavz",
-	"b5VQjEQ3XU95zAjXLfI0vw3A+i/nb34kV2yenXzdSBCZYpu9VpJ6LLU5F0+pHitrsuNCS4IGC9VoETdp",
-	"WLFoMlOaDBmZzoYJj1yssmmzzby8LVpZj9mkzMLjy4Z7qJC6GlCLyFhTh1F6qJtmLpsWIZowU03AqGVA",
-	"xKktANkCst0JTHaYxbmXj3v5uJ18vMuCvk0yfhk5rVsUAYlcwmseDkSz3rvsIKMuJ7NRlk/CPnCl1Y4K",
-	"gMCXuCKaXrm8tx0FGGInX4prmvBPYj06i2NCq3STFapJ+YlpLSJsHjOhueZMkYSLKxYTPU7lbDSG+r5e",
-	"xRkt5amt94clgq8Ym9oLyAMMDeaCTJgey1itPk1tYJpEm9qDME263n8WJsrN11lQzlLkz+sLtv0heS/6",
-	"96J/L/ofLv7Q+I7ocyt1v3vLfdD3d++Lvv82x0y4YJ0s1CfHi6Qe9mv9Wpi5VbhurJav2ztWFlB0s7hS",
-	"f2Pt0L+ylxR7SfH5SYoH6W0qEx0P9iCWeavufhab0vmECX2AJeTZbcUdbSV6SuxzGT8ciIo6jERALmU6",
-	"YnGAImKOSYGWV26Rhrov4LAOnBl5xQQgZxpTr2B9zCIOuVkhJuKEpelWb7FVP0Iry+sgVAg9139ChxJC",
-	"K7kiMgV9qrycOvw4ELKCq/btC7P3O9324/bJYbvdPvv6h+5fn528NtKZfnjFxMhM6OOjZa7apWrv38sb",
-	"MqFinrWxqkkQC1hojw2PgDzVwCv5Y/6a0A+oJAA36m7rIHsxgVUVYU56h51ep+sCA06CGh7Qa73anE+p",
-	"6WY25CuHF+ZbYek6wcw26bRb7bbZCymN2SArX3zx7uzZ88H5+6dPn5+f137HKDvNBjSOU2jcYavd6nQO",
-	"W1/jUREG0nQg5hqDn+B90B7Xmm633e5s4vNaXrEVqJ1P/p7L2INAEGgWixw4zWKuiU5RIXIAaG8qwz5Y",
-	"V7chn5HDjywmqFXFX8B9ZQAMF1qrCqTepLm3fh2M4qrYhioUcHUg7ue0EJS2BluAlTChQoCB6HrIPkyN",
-	"1hz2yExMKY/JFBh/8LIaUIPaFa22u7IcTM27YJS0Zql5+H/VbU3lfzc//bv9buN/1Erh9JaQNaxssd59",
-	"50Yhv9dCKxOoBpCD1CqAzPTpbECL93TauY55Z/Tkq8F5SucDO8Y0sa+eJlR45bdsYZSMvi4vGI/zWImb",
-	"fhGToOadRmjCIxz3qZkss1LNPwbKTEev2zaquqZJrdfZFHhhF57FEy6qCpy8ESwrceJ23h6CFyMVtJw2",
-	"Z1M7QLfAbkJFNZf824SK+6aSL91SncKRbCE5L5XEFqDANI7DNtSw92sNwd9Q/WfheJulO2Cx9PLa4uXl",
-	"7kAxK5aGLVb1zvDStHAihR5Dgq4NWeyemOcXtx9GOdamqaxVlcLr3I06Ppuraub4hIqARGNGp5m4fPBR",
-	"O7jAvT0Af6+qH27uIKOUmuUWYgizWXVhYbGFsAQxgAbm2PKeQx73KTKG46ILvdwgWwrb1RCfMnSMWWY9",
-	"nzkc/WXSynRoEqYjcU2sxGn1RWhZzrlyhbDVhCaJmV23xqFZpB6ZYS4/piVUbB+LUrITvT23YoPd65ba",
-	"aLPskk58Y5D7Q4DZHV39ZrIq7WcJFXvS8E9VY9uMfgm2FpSLW0MK3udQh/PphwmYJbaEfKTuaiW4Rx4p",
-	"r7wo4JzFcSS0YzGbwOdIJGOmEN1dDu+QEWxaTOpH7ZNGj8QcMr+gwJpQmtG4Cjj32VIbr+5PVuS7YrFu",
-	"mlRlpn2bnCqnFgTIoGV/DoouvOU13eqLlRsFtsb81NYUGbEYt45M8SXFwiSTVYwzpoPbuwKd4DjehHow",
-	"//JOMqs+jlS+TZQe31GUdveidPfo9OUkRd0ie3OZ1wSZV50LBRKx2oQ6BBJxs6J9QyrBx5C1FbLOJ1Rd",
-	"sbgv6uHbF++adNjp/vd//O+wcYpYOIPyWXFWfws9nWZDGqlsA/UdrwN88hGWRMUKrGU49S7roWnLRg4m",
-	"bAnkDnCFn6uyhVq/e5klNKEzEY2bN4xd3cGTBI3BhhRMtxsYZVdt/OLoYOnSz98Ca8ZjMMZa0WYZfT3+",
-	"q1lGlabYInj7pljLDxsDH+GEfhjMoHWd3EFXmL1VVlPPaEojza8Z2kbjARaP7bXv1RZanLh1DKGwiPZ2",
-	"0GXbz6Le78FlWhjlVQah1/SKKRLCXIckpSKWE7tvEeowZ6p7RIZUseZhF2oG0kiDa6rTbZMh16rhMA/A",
-	"pi+gelEYIOEPHEe4GBVNSQFBAgoSuuUbEs0niBc0SUgdHkYXlyYTqXRfGKWu4ZhrPF/PYh1pZFBNwCgY",
-	"MTJkisdW91xG3764GbOUedBJp1NGU9MQg+y3o/M9JDvhXutW7N/Chr3jXtulQQhF8L8Q1L7/a/eHZyev",
-	"j/7+05N/vj18d/Ht4x+ffnd8Vgvg578c/fjkr92fHv/z4vDvP5y8fnb87tvvvn779Pvaz6V9v2NnvzWz",
-	"XMlyCJNsIXfPY3ZP1hLUpOTlZrhUpdCtV5ve3OqSJPH7DnlkEnsan93Jgast41Wgv2VrVxWLX15V6+hZ",
-	"awTZrta7Jly4PzvLWtgWddNNAwOoaI5lxh0oB7kqYOueBznuetXW++Iw8FoerEKCwCoenaAdoMoRBGU6",
-	"z11qiMPi2W0R8cWlerdS4uVv2RcUX6+guAc3VmQvlhXfAGrWyQoDpImo8LhOhwygjk1YfEqGNKFAVsY1",
-	"cXFb5sQzvw1g9jbWT2YyXRBUt+nPtwkA8477SLM4/DhpFj0SWk9AHBKl5VTZ4nlqNmGqYdc2F6PAU9H7",
-	"wroVRpIMWSJvnDtXESXJJU2Dgl6+zHyFhtzbVertTbSuc5mOexc9cpf22s/cGJCN36I54G4juUpg78mo",
-	"Phu76yaYmAvUS5amNGlGcjLhSnEpVhlks3tyQakl4eKaQ0C+rczCU3uJqUcEIjwx7mshILZMvGJr8g9t",
-	"FvlqG/JIEa87VXq9vfleg2C/hBhShxbrxth3AjtUbGBxyv3phV4O5bAW+EMKGVr2z6UQzbXDTFk64YnN",
-	"RbhnW+biSlvPnumtqr1uv2zVxEH1x2l1kCfmUjRtEOUBF5iPWEV7/nJiThDKMkWpkNTxqKXIkEVywkhI",
-	"o4gpNYDfQ9UI4AoEaIakblmVbOmUwq19IVP72vCUUOHiOh8pEro8qZDccKGA/wnknVVvHqkGMQ9P6TyR",
-	"NA5JnYo5UWM6ZYT2ha2GOIHsp/SaNVoknLB0xEJSt4k3DQL1cM1RyEWTDudIG9Uj1PJHOXoStNb2xVTK",
-	"BKj+rvh0ymIw9V4xNlUQ4mdj7e2xn6BhgERSJrG8ESqwkX6pathCt/hS+31gulKEGrgmIb4ECLrmUxZC",
-	"ZydM05hqGrZIaOMDQiIYixUJsccDHqP9mfaFkKJpBNCc2EEKLJsXKpeuiH7efbALUe2XkrRPllSx8T/I",
-	"TasvU8aaBrtJQodQX8e+CFR8YhnuDSI1WuTMffMXyYsFd/wK/gFhiWJ+jQ94PsYKPJo1+7N2+zBySwX+",
-	"YrAUCBLTN83YZQzvpyQcTbWlORul8gpiMR3VuyMtsU9CRWvNh0letkOZhhPYY2LUF6sbkRFtZ4bTwAUS",
-	"4bJxMUsUHAXk/btXWBSAT9DGrmZRZKbW47d3gwakKnIGJf2gXpAo1hqwK8kfN7M83XeQa83WJamHb98v",
-	"0v6b833YKPgI3JezJoiYQCVOEtE05eZrgA7lBxUzTnbKXyLa3PGcgmpSKq/Mfz3WG9csABm3TWpB7Zom",
-	"M0zztndg/Km7AQx8dAKc7sogeJad2cOv2CDJWs81oGkuN+Fis5Mbn4ZU8QiDgJbekG2UWq82oWJGk2bx",
-	"FyulX8Nv5IX9zUwlG5neAXDV8EQFm77Y+Xd4EUtruR2X9dcbA79pU73QMtoZdqPD+IgdXz5eatoFoxPy",
-	"4u0FOYfLxea5RuUBpf/KRkuwmya+CscMpZC7z+/F24RyV4997Ua74fR/WBjNtxdlg1nW1tFUexO7fLVr",
-	"Gr+BrmMWvV3t930chie2WwxQThG0OkvPBP+2cg2ImO9/dVh1ccMVYFva9Vrarm7pVksCGti94yxXVwqD",
-	"0jWA7XCjOSvGPMZ6DGZi1ldr/e95ye1/rJoMOAi2OtVrFMefQv3GachlInJdQHBfbgPwVe0VSjiu1NsS",
-	"XfGuRWddlqWfUG0uQ3mIX+SwRc49RmuU1inTs1SwuAf6X18At7VZF1YlR+XIXMSxsJerxTru+XvJCsvG",
-	"wHJbD9ABhYGXJTwlebMttwxe9hue/VCGYqhpDX6RwyIgLp/R28fN7uFFp93rHPe6J38Go6KjN7QxnpeU",
-	"JxaOfpFDxKJOp9Ppdrvdw8PDw6Ojo6Pj4+Pjx48fP/7666+/fvLkyZNaBaR1tgRfa5AEDVKp1WBXFl7q",
-	"d/ewbbv7ewBWl/SaJgPFIiliVesdPm63g1pClR6YVXfbO7zU1xfPL3Kr0HInlsW+eX1JP4o0LW6jZewy",
-	"ZkMc3LBhNKa6S6e8Betugzy6pVVexTGJi7f18M0NZjwc6Llur4S8StprYJiGImSoGcHJjQ6VTGaaETOn",
-	"5tgIc2vOLXiIN+sHngpfPL/wj/PmhPz2zfmFAaufwNhQgLCsZBxRTJgT85nP/NQj38LNBE9z/pP2RHeK",
-	"HJU3XDGE3L4YSjBp5FBl4dPD04BwbT8IZ2u8r+XbNywxV2BPpzLtCzydNlxklqukIi9zYQNvgzBcYXS9",
-	"Op70J4wKhS8yo1XYNGbQ+mLZDGLGzVkTWgRHbnGn29FDwwDP6q9JQcw+iWdQxA49Z6nSEJfmcgpsSW9X",
-	"4hbf2wDlB+omeEVvKTzY8suIh32BPN/m5d6hvnCwpb414TQ7WXON8XRurZpfrcllA3NCQG7GPBrndDco",
-	"HrBWMOQEKWcTIHV3wrfcOcXzfWAD8ZaO61A4RwowjJgbbRX/sYT9pmQCp3lJKEmknA5pdBWQacqvTWsk",
-	"mGTEVTOREU0cOTnuKmD1IWuSlHPdIj/OksQ6P/sCB4266se3qQDbxfSBxoC7buFo71bdkI25iM1w4kZ1",
-	"pF7ZOaEo97MDnLPeNPH3pnuuXBK9TaXGctG7E0dT9w0rjH53oTa39TyaKS0nFkMKR6SCtvT3Js5L05pF",
-	"mj+wOTLVjatHB59eHh2DqPnwfI9xYN4opfKqfJisGWNhnPLj4DojZV6SD5KDmnhxnCwxvx0ui00IOGM5",
-	"K4xUlQrzmeglv99JL9kkUnVTK8OWKxNvXHuN3qLl51erlfyoE3fZ4eURPR4uKvnW77+0BPD6ghb7OW6C",
-	"YMUZaT+idxnRn+8LWKoW+u6PrlVzUHo2+3yOYMEnPe9/oYP28x0lxDm9NqfMCvo6dpNZlsz5hXm2pk1N",
-	"k3/kWrGfi10yyzAoPatvYZ08+C0zS62M/8WAUeWdGSE4SFzykU2fJnW+6E3kcH4bkjFXWpr1p+m8gb5s",
-	"cEEqS0eav1SRhF3eei6pihe+s3FyZ7Yj7M4DiOTz+/2ZBC5vuhE2pYHwu+zoIEqNXlUxxuBQlxoDgG1Q",
-	"JzkTBO06vkkJDDYF01Zf5BHD1NWxPF224vRI20UuZyoPaDXq1Le5wG3oKFBES6y9P2VpVhcmM0jZZ27b",
-	"gtvHJmfagBXvt4pZpxDeaa/uMIh5HTXR020ehMqzmXJ+d01xP2734eRYqSrak9Bi+PlD1hurhNkD1yHz",
-	"+Pbd6ZAHv8hhtcvbrDdzA0lZJNMYLNkxLDuuMldEXIxu72EcphFppI6hIEhT4sRdA4PfskAMRSY0Zs6F",
-	"TmghkrJFvrfKqJzpJIupc2clJQl1XGEu5BSDHZXmSQJMKMrpteo2IfkXOVwn7j5jnIeh0dIK6uUg/w1Z",
-	"6I99Evrjj81Bn8GtxXj0xbdX+OI7vW67124v++Jrl0xH457vsMIDBIvJ9xcXb4nZShUO+5OTkxNKKR0O",
-	"h8MoiqI4jmPGGLu8vLxst+E768Qg3dVhb5u0yl/fXuGvxyHpZP76fUzDrTEN64tIjIJ3m7RCPJoFvLgT",
-	"97mnW8cc+JHkMA2+oWC3x7gNhJmROrcJM8e9kPXHD9mqh0bVDMmQXUpLrwJrqNFaKTjO5yI6d2xQ94XD",
-	"a0dEVaDwPQPsZ4MeBYTdVL/OJ6oCP+xq+EUO92ag+y8XWLbnfoEUuk9gB/qOYfJRAQ3ev3uFZLaYr4GB",
-	"DjJ17lUza9bHipZRblOzvFSdvqjTPFXrJqXTKUvN+cxPysouyxTiU1JGaJrSeYMsmFgfKeJ2SqsvqvNB",
-	"To3yXJoPQs7EnBgomBlIkwS0M/Ndl+dirbvkuN3Nv37JP7CYTJhSdMRcfE5+CDEzh/ASEgg7+kUOA5Iy",
-	"GgNDFkZnvXh+Edizg8JEXQq+xZRRJUXjNn3c7NY9oH5cQA0+oRt1Pz1rTM+dIoD9d3w+kTaby+7qBI8L",
-	"gCzB1ZjFoOa5lL27GcOs48rxSXwxYn1t+5YZze9wu3wCfcB8vcqyRYS8Wcu6pZjWXIyqi+Wc2xvupZx5",
-	"ksibwUwAZ3Q8wNTNDNmgqNoAbDu2amktqEU0hXR9ITXwTMO1MYuuBlwMFk3m2Q8T+mGQshuaWutLdp2L",
-	"wnUpdMqHMwANHJuByx61IyEor/UOfw+w+u3gmqX80vZwkPtU7PdtkbCBVy/WduMyoWqMfav1HrfdBb9Y",
-	"RVAT7AboDgaWVAraiBXn8jdBLVjvTx5HAymSedYI02ibLb80QP5vE5aavtqqu7Xij+h7GyizIkqezT6f",
-	"vYyLQV5nDMuMud+QrgEJgMyNM80s5bhZB1yMBkzEU8lL2jtNpRu0bhv/NF8qlBm217Oh7MSOOHMwZelg",
-	"JrjHW+FYBgY5y8AgJ4qAG0YYz2x+WRDVhd/K2qEYvlHrZDCWMyNRu0dBTY2pWRXYpiFVrjxm8boUMwUt",
-	"tivRLMCvkLxi4VajDF6zdO6+cbzwO3a5FtEkAZnJdSZkXfS3u6z5hA1+lcLuLD3m4sqNeNv9nQ2tkVKJ",
-	"Tmlp56EI3NIM4tUrNi+sJbw6dSsP/7SLam2J5pCp0sljf3/IuSxwJtReZz3Qzy7B8W9zorAWuQCSYHZ5",
-	"ySJNZJ78gKkOy+YcNyP3UHK9XFJsxOi10JqdVF2vbuZenu3l2V6e7eXZ/cuzL4417wshwVstQrMDk1mZ",
-	"zYSLqxVnJnPPKy6u7rnKKNqSwA6bGwpmepwZCSI5qQU1syXt6sPmHqhkcBRdnEz/2p38M33yw4efOsOD",
-	"60455WSn2e2uQTlZK3lnzdbpg7EbTXXzSDYnXHCP4z2WkWoOpc4wzW7OTjtDNFifjnbyML9i78QmlNSu",
-	"WC4vtNQVILS0xJedrvlcXg14AydqcX4rK5PC2BOzVEqdqQ83uTrveGEzuVFblUwN7iMurh4pAngPnA/R",
-	"2EAD0EWGdsLCjOiKkjH0lpy9fUmu2NzxVDlCSXhdX9Rtjiy0oocpsjx2NFfc1tSz5c+v2FydWp4rLkZE",
-	"phggY/7NtY09de9u2GxjKvoizLZoGEAHWOq6wKIrLD0U/pbd9DvuTzOUB1xw/e9K01T/O9rgQlJXjMWk",
-	"3T4qtfJnq3D7MhRrAsvWm9vbbRvvtR3WsfgD4mp7Z7i65TRXaj8ZpuxJgj9VIk4+B1WwXqIlHfwGfywn",
-	"21Sg2Z4Y/5Pll+Tzm6UyFWVrtTRfrQffi/PAA+ndgnFGaHzYuYAb7D07gGcE3VuxuVNRrm0PzQ9rJ7oQ",
-	"n1txdtN4HpjDber7Ulu1V16SZocU8rTgh1a1erq9NXi5NsHmi3eXVuCPhkw7UxPXxKEFHdEvFVEFRSef",
-	"CIr2tSU+m9oSG6iNmuoVJSRokqjARuSZk3TMJ0woLkVAIqk0qcPiwjqTjYBgVBPQkyZUqQAiJkU0B+UG",
-	"LDHIE9QX7ocpSyMmNE+YpWoP/3WZyon5ZiMMyCiVsyke4mM6D4A8I0AG6sAlkQZYulKmRl9q9cUzOsfE",
-	"cDBuoy1gpl3dTGAY+1UKRkL9a9giz2xGaoqVeswtX5tvKRdNHWoZ9oVjPSNC3jRa5AzrZBI47JFU3pRm",
-	"6ZybwUVNbDPh8V0qJ+tUnriQa93FJ+yfUqxVy+KFGfBv5+vc+kqO3iuWrnnrazNna95rs9jWvPsHNr+H",
-	"yhtm1flAWlREYR0OhhA9Bh0J/GLDNBqzwU3KNRt0bFihQveg98vxZOmXOLtyhDU+wN/S63TBs2haBo4i",
-	"d1OnC3e50EEUg/i2hEMvO0EtpZqh8HDhgCy9Zik6YzBw79AID2TvwiIcsDPxM4MJvHl63K71up12UJue",
-	"HNd6R0/gXye13gk4k8zBpGcFXi2o2c3sP/v4yD3bOWm7hw/RFTVN5WSq874/aXuV7LtHaDuhSgouRtld",
-	"T7CkiJYL0s6bJP1rrVd7f/H0zlXtYb9WVRVJ5Y1BK4QkKHR5xeYEXJP76iIFMfQeYq+NZOFK88i3SCdy",
-	"tCh9Zqo5kYJru6bLj7Vw32u87Z5dPDl9QUUEb4mCWPTqZmV3lkJcswhXa4wuU9YO3VvhRn8rdZ507VUb",
-	"z17r1YDECoNmnU44mzo1NNuTqIRmOijSXxopBLRUrt23H2Y38dAsTVGFwugmG4g8efzwXTMwMFm3/Qo7",
-	"UiYrHDNn7hl0ZShCM+5SKcBU5FYcqZcTojZ6fimPRwoVJ6zEQiYzpV1SBqRPmHfIS8uLqvk1K9DsBEhb",
-	"GsIrgEZXMR1AqjLhutUXb5HyzPXTlfamGvh2sVAIrj+77cMqlSlbRvdQ7bu4udfZJXdb8bus+f2xAcrj",
-	"4PPhyLuc49EyGokrIW/E7iDpTtNzCxg9uJNq++T2B9zKleIy4ZH+Ik64ZzFY6wqQuoyoFepFSfnhFeCz",
-	"94p8fFvsRF6zpfn1PCOLeduZBL1da7wPh8heVdzj8hfp3bgFLzc1T9nJu7t3o7Va79vef7G8wR6377ZC",
-	"d1mXendw8vjLRJOT3uHx7tDk4TsoHqralzs2ttD8DmAvgIVyG7QrPau/m2GBENeyRwoP7a6WiS2gipQC",
-	"XJOEX0F3MjJNKW4DxafQ+i9ehelUgc7J8RLmOCv1Ag+X2X6LWBR/cWfOnLMChuuRIimkie91nm2xAvbd",
-	"4iGimJ69ABczxdKmn7dVep54r1hqXVMbFLpnZMhFDGkkwOHEFfgrq5j2nI/+3orcr9soR8lb0S4POEqb",
-	"1tm0aT/vxoR/uB6oWRSbplziOrtrZsLioqjY9G64i1bvvcfIM5SDF99tQlLP/hWz2KwCzEYwN6nG+kb0",
-	"i4L92yuCxgTW786zEEgdOePnWK8Nrw0NjJkPc93w+NX6AvPliPl8QG7GVDNbaJ6nRHNkTvLKn9uPUTGX",
-	"gkF18jLrt7eY7tf2fXin4J/l5uzavn0/u/cO/btl3z7Qk8L6kxQzTXmCz8QgD9z5wQYk1Ho1I1Zg03BF",
-	"aJIyGs/z/ePLmA1IdBY89M/hUxVzteLbLBdvX8J555mFPM/lB1X8TA/X1GJuNXZ7i39v6v74hjk9S0Vx",
-	"erWLpkSpYrPprLq4htGuEryAWjrT66ZUj3O1DtS5IqDfm3pXahg8m0gxskv5kS/c3cINyJiPjPy16M4Z",
-	"xvDplDMbRHhKUjmD1EC046hlqgx38G6tkrHb2xlzCXR8F6nzkYyLd5Wqx3up+kADhHNkyGZ7pVhZfSgu",
-	"Pw3fYlZ7S0drRaSa+875r3hvyWEWmmcL30JZY7NHKBbs5Ypo9kGTekQVa3KhmFBc82vWqDrm/lv56bZG",
-	"E14DavtXTIzM0D4+ykBP6RSKLaxuIFp7uCKpTFjV581vtTvqRmYm3klcJGs1BC0kVU1Rjhn6zo3JKIvv",
-	"8aifEds4PpZ1ga27lGxxZC7JxBldaqX5XgX6gmN7zLAjRBMeMTQKg72yg/8YKLNagW7GBtx2NsJO3BjL",
-	"wHlGzNuJvMSJ3FsSVloS/EA7/LvaSPDUFuZGrQR3CCVTqtSNTGO0C0i4mSbJnFBBWHNCeVY0O4A9HdgN",
-	"FRC7SLFiCLDcEGC5aZyS7Iyk+EgowgWhdkv63ECVtoGtjQJL+wdYqWq92lAO/49i8r3rPxz20pRFujmW",
-	"qWLNIdUaoaK4fbytMZTD2mYKw+7sC3eCjOphsQpVSebWLViipZ4usRstciCVZGzdZUhL0HjVqfmzV8R2",
-	"YK1wQ+tbDDS9YmKH1gn4niVJKUKIaQV8vfVlERQsnE0d0hZ0xxJTRIXxJqLCN5nykSBcBNaqajPiMbfL",
-	"EqUpYIYpPf71hTn/BY5ReU4SRq9ZDsAJNwdJfPUMMhZcAVGuyBWb6hZ55hho9A2PYKEIqYF1BhZRFUrv",
-	"zSm2YtkWG3YmpqmMmIJ0V2/XzuXMrBIzD7iayFzOUsWSyx1s2zNBaDzhAuWyTBe+rMdsolhyzZDw9JOR",
-	"SKDzQslL3ShVeirPbfcRE/kZKuR/VCH5ZQQjVkiMTc0HZra2CEAkoV24IVHMFkKxV06z3wYxSzQNjYxW",
-	"6APsi7pgIwrZMVqSmMWzSDcI1XLCI3M4CMjNmEdjyI+hl8z8leRCp8CxNmTWgpmOWNzqi2cZ+Znd0im7",
-	"nCms9MLTXPQxEbtrmRS01s5gWRKe9sUEbaWJ7efECVYynGlo2ohqdkPnCx+ElraIJckkoTsPhFkL+sJ2",
-	"yrUDCg9XQCZw5svUcrwV0LNCjm5vni3MY0bNtdHBZIcm2gw6Ow8eO/fcEBVFXXesItm9BmyKsAF3qC1d",
-	"ZJObacpJIm9YTOqXMiW2K4QuIkRO+phDQqP1Sc3jFtZKrTpBZhgK3BnOnOhyK89ax6ED659pTmaJ5tOE",
-	"32Zjd5V9s9t3mAbdDWp5szx26+N2e4PIqKUWnzO9CiMeKeINBpg3nXeU7x3O91MO0ykhdlz9xbd7lewd",
-	"liVX+Rn8v/6zrCm93O2dKUwQPgU8MDZNWY+ZYn2RRYn5rLVhyeoNyQGwtUBitCITmaK2BOaDS6s0QeCX",
-	"UZjc46Qey0gdTKRg89YkJv/v/0Py9awatxVsyLzQq2O9iltkm7SXT7Kd71kt2mPS3n1dUX+LbYxhJZLX",
-	"HVZWWSSfmxMOTRL/5Oae67nzEbQUz2R/+enCmiKrT2Itcvb2ZV/AOe6KsSm5kemVUXvq3pEIcVFLfJlR",
-	"iBolhyoG3nvbDnkj+iI7CZo3I8IaoJzQK7yRI5BWAdE5Po4mpbMkWct4+VzE+0iwbdf0c3OiR/J6nAMj",
-	"jVZYSUp52pD9PuHXzH9LtpzqPhd+o4dMHsiQdgPs6nwkWAymdmD/sC4JKuK+GKbyRrG0RX6EAGeKZHBQ",
-	"WxZ61SJhNEtTJnRIJjS9soVpbSsW1x+pU9EXxcWcmPeIkdk52YLONlvjlhV731rwGgdw292Fmj1q4ZnD",
-	"QoolEEj+40N7+mTxf27Mr1N48rDVbnU6h62vs+wmxsTKzM2sJGbmq7URW3QELay9lr/yJKEHx62NatYv",
-	"8mJ5Y11ZKsVagPZwcI96eiaq7lE5XyERD35z9Yducdi91Mpufyf9bhN+AcQ5GNzJUAmsiGU8tksC6aFJ",
-	"oy2MPkLqwSUsztzg48BWSE3wt/s37vwoiZpFY5g5qP4t7IWCvMly2z6RIDUqz3pi9G6bJ/itGvogyprU",
-	"L1M5sYVKlD6FOTEyFcuhNSqisPNtt140drUomUJsjvnC//rXWfOftPlru3ny82+d4PHR7/+jthyyWAoH",
-	"s2HWR7V5vrRvBigNt3rBr30jANSgT8Dzf9PDWCgh8Uo6EyKrAENTrcw9p4Tir1bFUXTCIOWqL7gi7INm",
-	"Bgmg7ks8s7XWYjpXIXBqyxuGCVrELNbpKKXmZgtcp1DbBqLP4Rb7fXgxOkdiUj9qn5iDv231I0WQA9do",
-	"OCmLuYZs7vIz/7k3si9SKrY67JuvYx73+vnJS9/fSULXshLVbbYfr2T//7rZ7jTbx0uejqOgdsWFGTvB",
-	"YH1nnbb/dmXpUkkmUuhxMq9lXKLHrhSLKw5fA80TnSOpVitbaBaA2aipvDufqDfcVYrTyEzDH5KI4oti",
-	"oIDd4oCnNBcroQIMDnf6DnD0IrpaHnvAT/vyJakjp83ZFLlnVYAAiqUyCRb7JFAJlegUIsyAegKrVpK8",
-	"aqVasG2CbLK7yb5NlUg8f03DaKABBJax8+FkibqrPgHjtfz+dyxmE3y7UXkUqT999kMDs3QRXy3e2oyp",
-	"LPyfpCxmbIINqP5umr3/qXl9WQ/zWmpePTBbeYHprMiYkVRypsGhZUvBzxTzHereZz3y9eUvvsDbmzc8",
-	"9osoe+qBq1O59Oh7R5HhKqAqUp+m8prHRobNpywgQ6oYef/uleVNd7b0IEv9gAm8YXw01v5IZXwIK75q",
-	"ZoQJzWmiUOHyWAScY9mVwF9+zWtsj43Q45DyFTG/57a6QkkLlFv6PC346eBt1lXXKtIqqAoFzs3eVMqk",
-	"NCWN1Au56Q2MQCzyuvpLW8qktMl0xEgikXPBxVzYeBD7QiRMRiZ8s5C9twJ18vJbz4SQMxEx2K9EjeUN",
-	"4BOcvqQwwwLGnSYXdqvItGhMxIXMheWMJVir1Z9A/wsVU4Gs2Ir893/830t5jC6ahccsm2ucac92iyGa",
-	"08KewXdWTJoFOjnTQ/mB1H98c/Hyu38M3r97hb9Y9UQFJK/3h0X+SMqmMtWqAY295uzGIqRO/Y+Ppbx6",
-	"xhJ+zVLOyoEKHOpu8aCKkS1JNRcR9hYLORMufmERwJrDlMMiLJm3NVdslldQDSadJQyH2eqNeXkG87FI",
-	"CjRPYWkFe1y7YnNbSsHMfr40JFr0VMLBnIwzb7ETKOTVAnjixTLM5GKUMFhrTSMXLAIpUn8zZeLlM/JU",
-	"CsEiDUfHN2Y2unh8pIq84Pr72RCa/4qL2YdWLP1vSh5Hb937ar///Pv/FwAA//8=",
+	"7P37byPJtSeI/ysxvDaKqiYpkpKqSyoYtrqqurrc9XJJ5bbdKjODzCAZrWQEnREpiV2tL/zFYO48sAPM",
+	"++4FZoEdYHcusFjMzO4vs4vFxQJz/xNj7Hvvf7GIExGZkZmRZJKiqtvtuphxl5ivExEnzjlxHp/zrjHi",
+	"szlnhEnROHrXmOMYz4gkMfx1PBrxhMmnofojJGIU07mknDWOGqdTgrC+fEcgGqImlWiWCImGJOJsgiRH",
+	"ckrQaIoZI9FOp9FqUPXgHMtpo9VgeEYaRw3zigENG61GTH6T0JiEjSMZJ6TVEKMpmWH1bXKFZ/OINI72",
+	"W40xj2dYNo4alMl7+41WY0YZnSWzxlGv1ZCLOdGXyITEjevrVuOYMZ6wEZmRJSNx7oHhVJBbl8ze+mQ+",
+	"1BNVRaGZx2+XuOc8XEkhmqmbtkHn3vp0fhrzWZm6E4ljifgYGFLSGUExZhOCmpSNokTQC9JCrz99iPb2",
+	"9g4zRv1NQuJFRvVYvdpLZ6Pf7d9r93rtfu+02z2C//erhkN8iCVpq+82UqKFjCmbAM1PYp7MP1n4JzWk",
+	"M8IE5QzF/FIgHBM0UfeTEA0XqBmSMU4iiYIQL4JK0uGJwXCRI/8HMRk3jhp/tpsJgF19VaifZpwNzJ+D",
+	"E4mlsGQqkp/xiRENZapfsmiBRjiKBBIkvtCEyikVKJkLGRM8s3KjitycTNiODHjGJ4aF1yHYcHQVneZy",
+	"JZ29zehMYsFjPzcEjFzJwQjuCCxDz2NyQXki0BwrnsZDQZhEYx7D1TGNhYRLleyh31fB23u9niIbXz0j",
+	"bCKnjaO9fkvtZ0li9apff9ltH7796Adezn7GJ5+TxdIZn+GQoEsqp3rGj189RedkUckZczo4J4vKGf94",
+	"oxl/RmfUw8jP+ESgOYlh8qooiuBZlxizJRtHB91WRpn6Y4avNCUH3W4dukDaLp09vchUaJmLmmrBFWFa",
+	"8+IoIjHC4pyE6s7K9YeHK5Z/Mpftfd5WxObZoNe/D2NI/65ggNfkNwkRXsULA7GUOkwQ60fAqFCXg1+0",
+	"zVvaT8MAUYkusUCYiUsSkxAerBybeVclxzS6vZ8+uvfL+1/s/6L32d6Lj3/Wf31wevjz7q8+f7jZeJWs",
+	"TMTDCAuxdOkup1wQM4g7Agl4DFGBKDPCR72ialj69gHccxOpbik1xL8RJF5KNYgcJcoFiatoU9cq57u/",
+	"/g5danRszdjobUIYo5LHVaSZJZ3pu74lGl/hCfGTB9qCJbMhiVtIGTeoV7Wi6la/jOu1ctSlEq7Xhf+r",
+	"Rd4J/dpD4lNJZqvFr7o2EOoFXvL6rgjuuyK4X4e4CLOqxZ1HmH1LS/qazLgkJzyJR6SKvBjuQQJuMuez",
+	"Xh9NyRUK6YRKUXUe00/UPo41cG/YH+2F++RgfC8vMO/tr5aXJ1McV45BqIsooux82UTDXfXpFdFgf3R6",
+	"OP9Zf/ar+P7nV1/0huuTfUpn5FecVWysp8cvjvUp42vOCArxQimrEE15EmsLfpRIRFkVT8uv/czceHOq",
+	"dFI2lmNB8e7JFLPJFNNVo3BNtuP2r3D76277cPDR2Vl7t8p8O+XlAT5moe8gRa7qH6QkX3WM6m9yjFK6",
+	"q4qVlEraxm5dW3tdq9eKOWeCaIeK42f4grKQX6pfR5xJos9SeD6P6Agr2ne/EmoAzufV0CSmkX4mBGXL",
+	"5jEfESHwMFLzQuJYHR4ahIVigFOPDMJjSWKlkmKpfocZ28hqeAwfgJEtd6MgRQIakjGPibLZ9Lc7jetW",
+	"4xMcGoPuhqOn7AJHNBwYK88Z/xALMkji6AhpFkEhJwIxLtEMy9FUH5zMlriduUitWHXIiRTbkBDxGGE0",
+	"piQKtakH5MOcuB6Wh5yNIzq66eyM7GuyaXE8cghHMcHhQh96BcLmEGFNPNgatzM1a1Cg5+bW5gOntGTH",
+	"DzhAWdLIFRVS3NI8wJeoSD+WCKKZ4VMeD2kYEnbDEY/T92RD/vt//9u/+4///7/9T//hb//Fn//+X/6P",
+	"f/if/uHf/+W/+MM//ed/9w//+g//9K/+7j/8D3/3//7lf/+//rc//Ot//t//+t/fFgPEJCRMUhxphQjb",
+	"AA0TCTsUM4RDJVaFjDGYzjApxty+TWbIm+zvnSeO1yIAJuUFl5/yhIU3nA3G5WAM78mmw+4MtST62vZH",
+	"/IIjkYymKCba8IQxvYrpiDyjQr5hidZrt6Mj5+o7KKJCHjm+SetW2O/u3xL3Z99FI55EIczwkKAxkaOp",
+	"VhJqnc1c8AsakvipVhW3NBOYIY4TOe2jufkeYoSEAqkfeUy/hk8ofdpCkp8T+CcYtcqyomzM1Q+3Nl2G",
+	"JNCY6mURkQQ1MUMv54Q9fZTdofYLV8a1EIk61qpbjmFcyhJPr0qB3rx+Jna0On7z+pl6NUieKOKXJD/z",
+	"t7jDBJ2wNmXOpL+HrWY/BoPUZ8n3YI8pfjGuPbCxb0N4pnbVjAqhbD4e50wsPVhraOl7bjhgfc4e2EiA",
+	"+bBHiH6MplggdT5AmMlpzOd09MAe003AQ6CvOGWIzwnD1Bom4pZtMKVYIOIRZOGMoIVM9MAyyx2BbKjJ",
+	"Phho4ttnSbe7N7I3wl8kaJ0xs6XUFj1+2lYj76Dmcbo2xddRoawCLEnYQoxcECUDx2AQ7ZyxbPWesq/I",
+	"SK4tDeHwRWZzCdEIkcxmOF7AppBTqoPVFN7caDUucJSsy95zvIg4DlvpUuoZVKJSFPj+uqUJeU3mER6R",
+	"PD3mR634mSZuQ5Ji8yrzaWVeM87a8G1LJjJ0a7IY106lapKU9MTGq7QtsjKP0/X17bC6XlnKGexBxvOL",
+	"ZAmK8OhcgG7QFIFyMDc64kNP0SMKKvSmSsGMPbRvc1SDpoEKlF68nckpf6g02NvUgPrrt6339FdAAitj",
+	"OqcPThZs9CmmN19MowvEgo0GY/1Cl+1dSY/UTcjcdKvrWmVgKj43mx/R2ZzHkoQdBBEVZR5OgCPG9IqE",
+	"YOaBRD5jIxzHlAhQDW9eP2uhKcEhiUXLijqjNqzPCw15uOho+X3K+TMcT25qzKs3DiTngwhe5s6w9reo",
+	"GxTxknOk77ld/479HnxLDR8zmANwaoAIIXMjQd4wa0+Tm1vyzquySfj9f/7zv/9X/+sf/uJ//sO//Sd/",
+	"+Cf/7vf/9f/8/f/yf/zh3/6T1t/95//69//4n//h3/2Xv/3L/+f3f/1vb2ef6WO8e7hXRyk0j4kgTBrJ",
+	"8obhC0yjrZzrsjc5IoXEF+p8JYliaxzTaIHydzox4aXx39vhmxBLPMQCNljCYoJHU0VXx/mcm3sHSXkx",
+	"n5NYUm3GOEkQXme3yaEAJrTyhgo0VPJVGTpNlkQRpA4wznRWSMmprW7RK6R94UXHdstNflkVz/I8zJmM",
+	"6TCRPB7YcHGl4x5dTjlKnyBhbmDNYBfP6a66b9dq62DnAXKyYFLruuhXQjgMCYQEUvIPa5LPI8omg4RJ",
+	"Gi2NkURYSEtA+5KGSiDzKOSXDPIltYt8AaGU/EK4sY6KxbCxj1bDGM4DLKsDKvfXC6jAS802Hth9t8yR",
+	"d0fowY55EiujPsYjSWKBhmRKWYiwkCSm4lzkprtx9+7du3tXv/zaR4BSj0lMBuk2WBqGKa/SFItBRl/u",
+	"Bbl5HHIeEQw6qsDM+7W+o4atuHj5/B8e7S2d/5WLDJlGYpUkMlLjmb75GoKCgxFnoySOCRt5krEeQmIH",
+	"ZWgc0clUIiwRZyO1w2Iu1AUhMRsRgZpdIzQQkLKTW8mub2Z0dM2dEUnwrH1OFu2eb8UZHZ3bZ/JEPqJi",
+	"HuGFdoNyo2CnOCZto2bneKJI1KebyylhKGGCFIhs+D7KLxmpI4UK4jQkodJVpCBSgahwU6E6j/nVAlxp",
+	"K/KtlQDhidQyHZ5q5dxbrg7Wk3LkZmPfES1ExwizRWGCBB+di4Oj3V14Z8dc6Iz47KjXvd/1zZ92Wdfk",
+	"S51zlD02iAk2mj4/3C+mJQWmxsbHKOYSTIQjFIA0D1ooGKpRhepfrl2k/jZCRKh/g4Wg/mGmOVO+gZLG",
+	"ojCj1gGhjNqcGQ2PkXAnx26UpZTVYDqRjEZECI9s6/W7taSOpDpVa9mkn1J9bzIPt68fLokSF0Xl78lX",
+	"yeLqX+pAey5vFva7s/VLcrusiVKeK3KRmZXinm7l80bz2rssIVNRm46xuF5F3VTQATmFnJv9t+kE8SF4",
+	"m65b1s57CI+AfReGVLERjl45dt8YR4K0CqZgXr15BJeNalibkMfaIQ7HEiH0sa2DvoipJG3OokVBHJy3",
+	"5zH/qv34F8fPXz173HX+z2jtlFfmWIhLHof5PJT7vcN+LhPl/q1qNlcdFXLRnESNTXRVIbdmqerKbf1V",
+	"D65QP4+MmskJQyitMVmYNXWPm6WyTT2Ul5jNYCrl/Gh3V0lZ9U+h/q24Lkg1S6A1FQoU9UeWbX4SnDEt",
+	"R6UJPckpmT1APt21c6R1nDJcWurLQyJaSKrDuM5SxXDQOSdMifCYiCkRZ2yiJi3myWSKqOygpwUtiWNi",
+	"/M5iyi9Z54z5FSNQLcgoJvInlUrSWfR+d/9+LvvqB9/8uglT8+Nv9EunP9452t398tdnZ2L3x3/29qPd",
+	"H//gJnpW0guSqdl11EQm0TfI7+yulP2OsFoiB5+CM2pNOWiPeOrfVJJZXWFihK4WJk/1gz07Lvt3SiuO",
+	"Y7woDSv99spBvSYCJvVdWYorBbFKlbayoa0zRuCCZQOwn7fvXzKOZ6mk9i/Ou1yaYa99+BbKQ951W/ev",
+	"d3WlSHMmvhHfzL6ZfhPuePk8L27egC/yElLl4KhsKh2Cu8ERwpGpNlOKbELklMQ7LRQ8fPnmxenuozev",
+	"j0+fvnwR6LAnFii4193dm2pxpFZ5txcGHXSMxgmUH6hPwPFc5IQtmAlKLMVEEJk/v74z9RGNowa823CS",
+	"OyW9bnfZfAoPP9zOMq9cXDAMjq31vOYOrD66HZuKFI5iMuITRkVemQ0LNodSu+hhhJMwvaeGGrXxx1Wz",
+	"ZaK/p+r56+vqyThJpW1+NAEGARu49v4DFBibMvezybnEmcsH3D1N+6dQf6fenwdnLLARmADOOs3houSy",
+	"gojVUB+N5pxH5hv2lKM+j1HMLw3XYq0dz5hSs0TsPEiPSvAFc1PRLaYZXbF8040BpwEiRCWQC3pa2d6J",
+	"nOZeqL+K9EchjrbkE5lasAeuHaN8mdIrSsCqGc8M90ar4QTM9HjUCcKhRrG5k6NuX1DiGrPYp0RIJwFi",
+	"Dbaf+Uu00soUxfZYnGeFmjlDxhTnmapDeKBwdqwsv+of3Fudp17F3Hq8fmWk85+qqqRNtZIkV9Kefjmz",
+	"7Feg/TP6D3xzbvz0VQd+qAXTkTHNfvYMc0cgeNQGqFo5802M4mQ4JOGOMRkVWebQtvo0HmGpThCDmWfD",
+	"P6dRRAUZcbV3oUxGEBZCzoATBDLF7iTz/Dpk62nLkbHfq+fDXMlfUN23jGfKB47zFWfFNAOu3+1qU12J",
+	"MMi6opzlvlXlRxUV0vM0PzGfnZ6+MimPD1AXWfvf52zJfbbfXW1t8vNGK6tstP4CZ6VbltUtSy5RjW/g",
+	"CL9SNswoy6n+1hqRm08oC4uHPM6yaE6zixI2pIoLqdw58pTPYqnDPvFCTaJOvD9jmC10igtRJOpgLkdc",
+	"2Upwe6JEtDoQKQLUfTgSPPVuivK5k5yxc7LQPkgSt5DgJrt/kbroUu9sqJUU1T+pz4HnNCKShIUTVnfZ",
+	"odV7Yq/w7S9zWuzjT0YfnBbfvtNC7fYZPgfOs5yCJ5iyzs1YYmO/hdfNoPMhIMlJOwVQ0/rYHdWzc8Ym",
+	"9IIwNMSjc5Qw9fyEhOickLnePkJyNUDnmT9t78KNPAoeEe3QpN5eNBtTY7GuUejWaMV0bacsTkJKmE6j",
+	"WyNpwP3ssX2FiZUTH9CGYk5tiD3H8bk6URQMMHXDBEtyiRfK4Ib6K4Ql6vaPul305vShDo8PdVbfjLJE",
+	"QqFtjr+6jq51jDhdXuaBWoF9os8BsN2hStCCUvAYOckHylzaeWCOMEFamxbkR5EGKQ5XVwWuDKJmBXAV",
+	"lIOFt5xwEyDdqSCzvwUyJZVRQSo/x2oXMMxGEAA9wTKJQ7woLdfqU4FrJekPZUzms4Ec4BSv121QAQRz",
+	"bPMuKHMFa27a9nxS3NbuVVReZynJyjaKOZcI68TNk0efI2nUSgc9hnMArFiaZfyK80htCZtrrC6fMZsA",
+	"l6WKVJyMc+diJ3M5PRlbxidspyjjrTscz2lHp3grmb570Wu8r4yOjVJ1ZpQN1hHz2h/nOUfBcUVZGyIH",
+	"rmOK/3Jc8WXuDPPWcXyWd0rO5eWziPRct2eYsobXcUR5TKUnMeIzOpnqqhMZU8Uq6rCeo7O3iRFiPQEF",
+	"E8SYzZlvIEtSXh7Yz2dyvZdQfsEIgNes4Xa79YB0UbDjmMD8xng8piOEZ5xN0voKdYX8JsERsqyQX+N6",
+	"MW0Tu4ZbHQmW7geH0dywsj2XprusVZCq68WSzTRvFEuulrrHTAfztOcc5FiA3rx+dlQsEVkujwO9E4Oj",
+	"MxZUCsMANVMZjedz8JgGu6MplruZDwKyOXbJbEhCdWRVf3Y6nQdw2LUFJ+puLOkwIpqkSx6fixYinUkH",
+	"5T5/1cFUfXing4K0NKdEZHpF0ekn8qK3a1xTIngAblgOGX7qUE0Z3BAgKs6YTgmGzCGuvjohSs4FRxld",
+	"E8JIjNU2izCbJHhCOhPOJxHBcyoqKDhj6gtDIvGu5rndd/Df6yPzNvJQK3m9jEfaC/Mkf+3HOJI/EoKk",
+	"Azhj+RGo9+sXmOFA0TIsuFhL5ZUOMfnztnOk0ceZo91d36bfXD0tuxuU1Qulq+rolHXQQ4oKx8RZuwWt",
+	"suRY1E5/Wlv1FFSOhYgr65x1AvlnrBjJR5WB/ExXgeyg8fIg/hkrRPFRLoiPEhYRofN6jZNB2xeQy3XJ",
+	"/nSC/Otr4FuO9a9Sh0uU1zZiovbIsnlM1IXj8ETsb5T8/h5s+71alPgDtllwAQK3GkYQ5LwvzuAj5lbM",
+	"Oxs3GNSiGk7t9hFvfKTf7e8DMd3GqlNyZdZinqaNbDUN+LKJwVZWS+mKLMctdHM0lEDy4j/VmvDyVKeV",
+	"FzOCmUCBuiNYPf9bINgngVbN+xZljZYU2xE4Wwo3vXcG8a9x9367e29ra1w5cUkk6TwypuA6ObR+Wb4u",
+	"1FerMUspGMxJPKNR5Nk1GZnaLcYTgVkopwI1lZ5FP0J/8xe9Fjow/+x2DlpI/XMck8IBX4PI3ighz5Vo",
+	"Purf1pnuE7JsCxWRRAnKPgTojtYN1MycdBEVcDq6pLowOU0LabTW25IZS3gy/G62T09IpGvKN+Y2sRRF",
+	"XSDJ4cyKOCvIVBzlfahf9lwP2bpMu2pWKidgwUbqyS0bRyuyQ6pBc9xaDH5eowRjqaNS5HI4DEfmMzj6",
+	"PvJ1csWK/Ihl2zBLWxBLExOcVajK5NlIjaXLemNNdmoOJUsyTeYxl3zEo8w3pLMPRvxCWZxlT471NQnU",
+	"fBLz8xZ6RMj8hJDzFor4CBtncqzRTW0gUL8a8j2MD6fRamifSz4kmN5Y4hUzpC3pZdfT9sFZUttZ8h4c",
+	"JJknpMJLb6RMTGb8AhwNS5IEzpibJYD+ZJMEbivwbzelMBDX2zyip67mgQa2KJbodesV6Y1TXJE1a5c3",
+	"CGPx2Vz6qN2/X5fa3yRcFvBu92s+avIgxUaljJCnScJiBUTvfo2nl+lScyhPaXO/lK5Ncep8i2+n5u0K",
+	"LtzicVJztSfAKahJLdlK+5lWI8Uw2BYOs7scmlj7kWUFJg8jTGcvSlxPZtjWaK6hNR5mYBG20MeCqS0p",
+	"XVnTcq6GVCPYgdm7ozPe2i6ARR7vrRm8enlyinw4FkdnLM2+b1obqeXGqVpp+Kil0QzBJTPWOffVBhTU",
+	"xJwxLFAQKhVEyHmwg3735/8qy2oIO+g4j0xozmUjzIzt7YypgwxOWIgupzwiBeWllK3+TOPooGUtraO9",
+	"cr2Mk29ouKPVuGpPeNv8OMPzL/VKv9XrZDsoLVMBHjPfcgRkRsV0ZCr5ITUB+iWhJmYhwmxhkmX1j2oO",
+	"TPL3LH/I+HJv6THMU8Fd2Nm34hfODdp96ytjWaUHzhb6m7/odQ62lzhSxx0CUK+uS2CZU6RnvSK9aq9I",
+	"76BbM1P2gs7fk+96Sb6Ab5Lyi9bKsfF6LmbYF5sVlue3Tl0mv4mvYTNedRTDQa/vO/NUsaGNegEpBf5Z",
+	"zzit5q41+0rU8l/Dom7D0tBSc/NzPjy/sdtV96SrIVnen9P1fup0vV8lXu7f2Omajru+y7Uw0Td0uFrl",
+	"5ii0Gzlbi2ywPVcrvHlLPpfvuEC7gSTLHUu/NdFVWrzPOD9/RCJ6QeKFny9/k5CEhGjK+bmto3uQw6Vs",
+	"CoIjZS5D7bXcAZRuAw0sk5hpj2whJ1lKMptL4StK0cQgewsSHI1xvi5vr9BBcK///kL4oSYwfe1mqeNT",
+	"LmRVT6gRUR+4I5C6CTUZR3Mspy0EDXoA5shxWOU96GqVhOtnqmEn7tfzdZxTDS27TMi43PS5ut/irq2K",
+	"FwD+nl5wU1XaQgIzKunXJLRZSRA0YJwRc0t+6HbessJIZYc+ZZLEDEfoRAOQacxHX5EVuZLegoMv1Fcx",
+	"mpsEu9DyZ5pwrJ6sKDLY24C/6nnv3JnOfHgrreK9rVjFwApOWiwwcyvb1LlFz6a2sHfWM5JLrFWu+Wdc",
+	"0vEiQM0XL0+ffvrLwZvXz3ZaKNCtx8aUUTENlEbNdSyDP44TOd3Vd0C3gcBm95ILyMRsHj8EtIrB458/",
+	"fnEKL3ZDF/rDakacTzk5wvCWfBAjfaS0/u5AX3l9puvZjzkJ7znPzs03lmOaZB38co5Hr66SXBaKPXvr",
+	"uwj12OzLWra5YUbHKiaphIYwOzlATaPaeIyGRF4SSGFUe1ootkl5FXimLF36V1eaV0KCw+CMNXXkIJmb",
+	"Sqn+vmklx8f2tQ/gH1D3q7GVMo+SEtxt80lKxO47Gl7vwt1BAWfBkO/uJvg3LlTOwS8e/tIgNz/lQ7+6",
+	"B8hr6Mhg0dgxC9HlFEtFdkjDFhouUNoY2nEdAUwrrLWrd7Xs6R4o2dPrHvWV7PkIJJANnIrG0ZdvMyd8",
+	"t9X4ig816u/h4eEhxhgPh8PhaDQahWEYEkLIeDweK6sJ3MYzfmGeE+d0Pjc0ZHj1pe6H5pJpKndK8Aw9",
+	"eXWKTixevpXAFk4OfoqxJJNF46gxIxrQ2nB5Py91PcPtmeFel4yg0DjTCwjN5NJBtG+t2Jh5G2eZINA4",
+	"6qdKyl9nU+9TyYQBu1p8B5N//BUfml8eGPtO+91b0KVFY/RneOK0WCy0Vn1QFpEpOKKMzWkphHL6XKJB",
+	"WiSm7CYgsIUSds74ZdbApQYmqmVBV4vW4MZCx23cHr99t9e/9obpUs59V4kL7+Z6m9uhB4hphhCsHke6",
+	"JSrL/my3KlP+B0gATd1wQdfe2Qt66ndWs6Sz9Zb0IC0bPu62dB8s79AlRpMVk3HCmBaT2S42XJUTk9lV",
+	"z0vtpq+zsU7s3a4GXF5qaaY0D5rhm9G8XVd3kxc0qmFpx26rsr9auf6y7ro4k5KpZi3HMl7LWNsJ3xl5",
+	"49PaqUaqcJfB5cFXfFjf6MmU3ErHmfN2H3GACfE6iXyx62V4zc95WiJRBm3WYJC/++2/ycM0b4LvvvSI",
+	"22937723ClQ/Bk5wN4AGX+QKj6ST+g34vmRMr+7qepW7cxzLu4Uc5LvjCIvpXb/0zELZlTMPdeRahGG2",
+	"QGKOma3gNEByFSuRknCvu9GyiBHXaVVWHCUCqgbPido44NJT/434UMMsZkM2N1ZIRx/SGaArQywxTiJi",
+	"wGamJCYPdEjs0kK5CUJCJIiUKSxSEkH/c8BM4jFMQwBTHrRQIKeUnevFmcc8QE19aaBnLtg1f8Kk6dK+",
+	"gjMCKPPDKsP2qgTyVkd8NQ8tC4arfaApydCBQml//iCr9ydwKjevTuFt1DqgJoR6QfYqc4bZyqNNN12W",
+	"vuHhPMrmifyIJ3KeyLTfyjgFzboBU25A6XKHwIbi4TLtiOyxWyIKbhJ9T8tqOjFVRpmQRgyo76BmcK8r",
+	"oDbxMqZSEoaC3iwo8NDetJ5LQm+4HGtluFKG4FyOiZNH4mJKp02z1vFNpDriqVr7lU7wglEgUUSwkMD1",
+	"cFbUNKbNetT5yyGy7EytAiraXz9Mc6syfHllwVIJv1weLx/ULcjiJfLrJYsWGYJSQYJZnBK1tavllT1e",
+	"KakWaLoK2+LjtSfBlx9nAg9rvqlq9x+jJxyFSaxBNZvBYRfqv3vTve4s2LGHSNBBzvZvwaZvoWAPdE4v",
+	"DHZaqTemp5l/rxd6hILLTXmQxf7KfCcjLAryYenW3kYoN7MlNw/nVpU64tGUDJQgJYPedAC9az3HZxKj",
+	"GY0itUKgp6yMsRJYcoRRrz3lSYx0wh2CNxs9qysbJDTrU0/DZ0qJHX6mKgS8fGGvGuauM8yD2c2GedDW",
+	"WEqbDfRw7+ODWx5nOICPV44SknL4WBMe5kZaexhqFN1bOHm8T+wbOsMTUjVLP0u4xChhELEkMbIoCyGC",
+	"xzLI1+7OalS7GmvrIS+/iMsEBCypP9y7Ci4U7M3BCM+ram4FZMm7RikzMK42n04r9hEGR1mYjEgHHZs7",
+	"plhqVCXGUTDDVyblNkBNppSUhkss5OMqea4uGNLSH59AIuQdAVdfwsVTfW0HAIfjC4s9NIO0vhzRWGPz",
+	"mh91i26NoWngLWMpUDPkI7GroR87sxD9t79Cz0g4IfFObl9AKLGpYcf1ONPPA7doscBZtNjpoKe6B+6E",
+	"wBxYQNnq+uXevb37+7V4aN2uD2Y+12OoOYkHaoh1tsloiuMJHJRGxBb/wQ8wR7e/YWymt81WYouX48bR",
+	"l6tGqh4yJTFrIfq9SKLo59Ai9/ptyydj4fyGUcTZxDCFYSOA5XNK/hRDdQqJsHdzhDV0CxzKJnV0V571",
+	"xVx9KX1BScS7eyIv47u3qpPfbyqmK00Le8GrNitshpbfYiovUGnr5PVNnltzcni9M+TmAAMfTL8/AdNv",
+	"pcG2nY//CZpSW8FY+GB+fTC/PphfH8yv925++QG9lhhJlbbHNhxcN0XXcWrUc9nfBZFt8HHcjJKtSPH6",
+	"3cVajYTR3yTEXFZrY8k/WbDR8XweLW4TckTLwgLiiPEoL9hICQsPjPMtQpDYmH+uaMcf74DGFTGfZ+33",
+	"w7Q9mAs7wTjseRJD8UM+m8i82QPZ4eepdFFuAQslg18oMmyn52fWFelPS/F/qoH58gPdDtyIZ/JuuLvV",
+	"y17F5IKSy60RZ963ZfL8rIJDT9Dnma7OMR2/LAe3ICfNcPiCSB94dqe3HnD2zfASzMNrwxa4ezuH2Qxj",
+	"axW2ankmfCNfb9xaqt2odftyH0Nul+Umyv04JDulCU7L2aiydRdkL4RLsBE12DXkLJgy78spFwZW6RIL",
+	"kwAR1i7+qrONWw2D0eQnDC4qC13ZnsoqFQCtldc0twJhZMlqpTNXOe3bqkL74FH54FH54FGpOsx+cHZ8",
+	"cHZ8cHZ8B50ddj07L8w/vswofeve2xbndN7mc60h23OuZiROz7HfRy9JyWB4+fTRw1dOO+JidzDdYBmy",
+	"mapRAEecMTKSnYiy5KoT8l2uHuzv4rQ/s8eaxonkg5hMlKkc+xKpTL9ZOmFtykwPJHM4FiRGTRIJEEEZ",
+	"DkDWCYlcGegbuDWi7NyoXqgYloudWp1BRxGms4GGdfI7I9QNaMqjtMcqUaeHCOEwjEvdXC0+VLmBEnzH",
+	"JMHV/ZKD2SSkWnY9VlrIEqNh9RdlnAg5iMgFqTU+jOABBA+g7u9++6/3V7T1cT9QSYUiuxq1W5OAESOX",
+	"MMA7QqNGUQHdWnQTtPxX0xd6P0kJk6WqnLnpT9LW199blyvCdLe/1TisrcYUi4EhX+Mp1nqKboLoR4VI",
+	"9KZcDktbpxrelTC2Gr589H5mRIf/3B3SmIzkIIlpFVqAvgO9ef1UN2/XYsUaL3avdLwdX9TCu2gBILd2",
+	"leod4tG5N/V1xOcl72xsik/XOM5HySQ/DSBB/bMAqmV9GQyPvb++B4LElI35GnRaJLmaGe5qytI0CFOC",
+	"b9i15dFX7rwVyHOFgW93pctc1FXZti2K7pJIy+sQn9wtsPd66RLu3tooa8Kr4FcYffC1N6+feZX4ujp1",
+	"qYskhVn06cg1nyzouiodtaqZcFllrUFHTdWzVuf89L2ZTiiUMsdUkrY6Uz2wuL2EjeLFvAgS3hB7o3hP",
+	"tpVCbZtt2oZt2gaJtKIRda/b37+hhsvUzhoseCs6aF3gZyJ8U/8pjSJb+6PI1DXiLV3fYEpaFIeY484l",
+	"iaJ2vkbbxdeYUDlNho1WqiRyVRpLNEemrepM64m+21FPS9uaamOMoUBrzYhPKPuxvf6jQhVMRqQbi8Tt",
+	"r7vtw7fmv4P223fd1l7PXy6e04JrcElRMdV+tFg0kdM/2ZZeJZ0rwFo4DUfBEQqpABj5hW3pq+xbtReA",
+	"RzC6IDEdUxKip4/0EfMBCrR+D44QuZpHdESlBiDQD9jhggMhhy9Pw1Gj1dAPFxDl9W+eSXcHso0Aee7Q",
+	"uXmoyn3Nlnzet6cPK2K1HxTie1CITjFum5HLdmrgfVBpVXO4qc74NuRzSTC8wosZYfKFRpcq5znUQAs4",
+	"PNrrHfX6G9fsHNZLmiByygvsv6Bz7IXE4nFI4gHjBXTGJ4rsXr97r3u41+12jz/+vP+zR4fPvbj7OMaz",
+	"pbDiyyGZdRs1mNU7AsHbiCSxQFhYaKhQtxsXdMKwTGJlGoyiJCQFxJR3jRlnZNE4avS6HY0KVFrFGEA8",
+	"BjgM4+I67XW6nV5vr/Ox311gI85FTB+s48YhGdGQhEcoGKmzlyRh0EJBmCg1iiVRf9AJ4xr0inGJMDL4",
+	"KEiDhuy0UDDE4SAdpXrEwOsMYJkA93wGsGczKmZYjqCwk1zNlVqDz5ku7PA1doEjGhaMJUuc1wyKcUhK",
+	"vGA5od/vdnv1ztOGAx3ucl6eckw6qflVyR1W367aiNuwHPI7e3PTwbznpRr0MQA0lH3fsHx++1dfayEM",
+	"vDTDEdJznBYwU0nuCOQWq2erpDl+bQ9jKpfW9DACy4llL+2t3YfBkVvGrrRSi88Jm+vJzVuXtyrW6M2E",
+	"+Uqc0jleDGzfWseYiKrGNI8wq8T1UBd1FEiNHA2ThUDNSYwNLMeIpHgRMsZMYI0/BwHhGY5NIEM/q0a+",
+	"00J0jDBbbAiOkTZSqQ5PZh/UMkloEFL1ddTs6gYOelhwVwtdTuloimBM+mm4qI4m6mH4IqJMSFJE0jro",
+	"VgXAPIgGq6ANWyhQJOpmE6ns1SIdaDdh7CDbI0XgDXVb/rTaNG//Rl36xrx05werhHSZDZSJe4mVInWX",
+	"mSWzIQS3IKyi41mwymVs1SWSXttTg418/64pn+P10er0MUeJWAJabjgm1TbphmpZOWsZMds8DkSXo5Ec",
+	"eZbt/LqKKJP328AULSuR7zmw6KsIs43czEuwxXmG7afkyF4XhXghiucwJ9XasU0NzMYAnsglM7nY4nv3",
+	"7nVXpXU7R7oCkMl4DDinkoNPReTAS5RIrRdJ1pkxtTmrkC+h5h1QM/IZ6H1P/nl556opnnEmp9Fik452",
+	"1ZgLFtRohqMIOuEbaweUBmqO1IjS3Hw1XYX0lf5hd3sZLDW0mLWnsywbUFC5Fe3WVUd+KmsQWqeloWf5",
+	"dZpNReN6XXSb3w5V+3cbVriHvpvY4hFmNd13f7xS5XsvIbJtfXAb2/q7vCXLHF0vz9XmjumksTy01UF3",
+	"i7MI9Hg7saxICr7Xr6CjRsZvxSt7/YPaFn4x73KDY0JRCq2Jm/C2anWrO0rjtNO2PRtr2zSN5hfQ1fRv",
+	"PncA6FO5TkKmWeYtpmPqaJ9S95KHeGFAGeH4J22hBppikWV/FepOU5KWdfj3dQidc0HCWtm28H6/ajSL",
+	"kU2m8+qla7ul4qw8r3iOB2l33cre3sbM0lUvUACj14NmoNVghuFZoWyiX/sQkBGxdE5e6xTsNbU0s4Ws",
+	"hfzO+TxaQKq3Il+kNT9NnF7wFnba5TO54Tu+oqp1imJXlL96FCjopMGcxINEhKul/JsTFPIownELSlY5",
+	"uyCxtA0vX/NEkrgt5CIyS9y0CwSGC3h9tJDzWaabaAivpeJtMv3FlMTE5M8pjgP6qEi72EOsuvnk8WkL",
+	"/fTk5YsWwlJXPdxHz+knO/5kO3hVrjnPrl75zleCs221Dy8wuhqen7XTFPY14Up1Zr7dj1C20MSQ7ZGl",
+	"gbcsJh1nRGSBEESuRoSEAgV4yC9IWtgxxeKMwTuksInkMFuhSWO0W19Y35l1N8ME3hEd9IYJYqqOwNuW",
+	"ZqCfMfPkmEcRv9TeRQoJHJpidbeblW4aehdUm0NvwVGxDjeuYsZ6hWcv8in1UjfMqygh63e/AzVk61D8",
+	"8XsoeluBrLgOubcMrnWD+qz1HlpZ8+GblMpqjn7/4P2BXuQ259rgF4VIfj6zmc8Jo6b7+JhC11edr7IZ",
+	"9sTZ2VW/p/5nr312dnXwifqfR+qfHz9eCUmx1y8rZDcfoGxnMGVF8CiRBCmF0RQ76M3rZysKF+pmVZeU",
+	"lRspSPVT56OdH3vH9ZqEigzK2UMeensrhGQwpVVhSHX5jjCFMgR6K4ymOMYjSeJC7cmrJ6/bH09/1v/d",
+	"b//jRqHH3ibFDbnQ42aRt0IIY69eWgW+GiSiwMa9ZQ0ly3M7xHI0LWQvYmUoty8JOd8s6AfF7DEJCZnZ",
+	"4FgGci/NgqYxtgAMzWDnpnG91Tbjstja8jYrLvs6DfgECQcjGz5f1ppnCcRhxvu+0FC6xLmvOSGjXJxo",
+	"RXQoP45P1Mr792JRMMKu+uxn/c8fHT7f/8UX93/1au/16Sf3Xjz89OB4vVKQ8uF4Kbf5T7uaxNUjrBnD",
+	"yXPx4ys8knAyA7hlw51gOAZmXQIfKn+RC/oF7bfSiZqTIgXhDj3moHJZmcSYyWwbOWWBzULtqAaWNy8u",
+	"R1Y/bnd7IPFW5UWslF6uIMqaeBdn9jVIBHWcj/glCXUBMAyBIaj/BbkB1X32hMXZiJR6UC3ppruJ8NOp",
+	"3c0xjXSOFwthch+e/FxNHY+lIgkVW8UU+HZNb/JGIhRqzyGfzJSev4owEzst95gE3FqcsDWxn2rEmFzy",
+	"jBy/ybF95SJWyYGE1ZF02wiCF0yY73kE3KvxPN2IRpJekAA1NSsoGbHTQoESRgFqakeW2jxQwbpTkRjo",
+	"pu3rFxpll2o3aHlpbs97ldP7V5icW0qbT4moE+nahlnotfAO1hWB194VHpM4xtFDPptRIYwrv15qoDfa",
+	"DFgfSpZfUFmoQF3DIHsfOcs1+wzAQEqNDffWetifZDTkQy+Zeuo2S2eyD6+V1rSVrESn7b2nQxR0X27+",
+	"7rf/ZQc64/F4RLKwik62u8QCcr/yaqtb04x2Zs0zC7l19KxLLiE4TdFKx1TDpC5uo+0om9Lm/N4rnBmX",
+	"xLTM9PcqNpkOuobQNNM8ypzIqBlgSF7XviHdo0r/c6eVVvK1kPp0C2F2xiwiCgr0aSqAV2iNBq2erYba",
+	"AaNwHBPShmZGwYxIHGKJgw56KackRmNKolAgHJMzZnLqTR9np2OyQ13jyF5pT+ayDb+19/SpwmCUNCZz",
+	"B59hHukjZzEG677S3cH+t+e6KAGKkC/lGYZWrSu1qnIGJgmeAaqg8NY3+PAHRbtX9Cp1/eHRFLFldR9U",
+	"t9Su3sH+GFY7O9Avm8iYn5uZ7NWbyXIiNSziqlKz68rd8ZT5cVPSRrOSm4bID9LTawaYZROFTI9HvX8C",
+	"fXzUm7dQuVJiRbfJ9gyzBEft3AXTYvs5XEJPXp1WtdLWcZUvPUzay0hwfu033vpYH4azhkx1JUw5ANpd",
+	"Bb9ZVm4v54QdP4UkgBS7Uam1NCfrK07ZA2RhrWQG6wtnzhAFusqkfZZ0u3sjO+Hwl7Kqje7R+hIUAZvk",
+	"T6F7ax/uzML7gIjMpbRV5RTPCcKmOTWa4YVGN0VNnPIV8FLGWZcxns+VkOUxwgzBRELwLuttaG8u1kmV",
+	"uaLMERk33Ew2uB2ri5OQtuKmoR7FAkV4SKIH6TbJ9eS2NQBUmmr3vJMgt02KkYP6PbFzW2ql1LxJJ+tS",
+	"yHOtXVoRJqlSNSs24CpJWAm5Ch2qCyZ0eSc4Hdlrd1VfcaO/FXqOCTZc9NtoV75seopwAFkf8Opm4as7",
+	"hFdbfs/TSquymP3s9PQV0iUVaeHZgo0sVKLrP3jyWE3Wq5cnp3k/gf7d4yTIyYalGBBgd6aadoql9hsy",
+	"zsgDpINsOl4aTOYy59TQsOC6++h5nq4KnjCLVtEE+hhptZFaxHoZOuipFEjXfIMpavy/MZFJzEjY0llI",
+	"l1MCJquckgXcJTRWdRkgYDAlOKwDj7VKT7q6MZWvBSVpXNag6jTYHSTkkLidLoDRoysV4M0SlKdYDGD0",
+	"ZWOwEttAPTMkOCbxOk8V5QTuDfujvXCfHIzvFaBDuu1D3B6/fdfr++FCsr729dMo3a75W82jjDA0f4Y9",
+	"+hUfGlRIU4SmVhUCuaUcylwXf4CovMDRQJARZ74mCSf6Qto+VlEXJhEJ4cO2J2bqajBWDBW2ZcJwgaaQ",
+	"DcSifOHq3r1urWSNCAs5UC/zhmy+sB+2s6Erq8dJpCdmTBkVUxKiJhZI7/dTOiM7VpaY6TK4nwVHWPeg",
+	"3d877XWPegdHe92PIHqT55gffPPrs7Pw3f51W/2nb/9zqv9zlPvP2Zl+ww+Wl8Cu1jJGiHvPfKcEz5Qu",
+	"Qye25/Y2T3tqFTbXiJUgblZGpWl8ail3L8lwNMWyj+fUJvPV72iXQappbLa0VNCVuM5cFAfn2RoFVsxJ",
+	"g5I88wiraq2s1yoLoxb1ECOXqfIJkjjKHSdtt37tGtGaCgsj6AvWf3m7611ouc8ocHPCLPNS+aya54j0",
+	"8AlLve76XtfWjr9o64lrm3Nm+3Oy8JjsReHiivp/8Gc/+KE6Afbv3bn7UefXg+Cb/1+3fXjc/hVuf91+",
+	"e/cHFRiz02VeIIsj3dY0ty0rrMCF2e8e3qsRpKjUfOXv61u3/P0tHdO76rynWda0L9/I+lgv46+yIPOR",
+	"dRrECfGUXla82bUubq5B8zPCirrIbNG0Uqx3oH5ZO+lxVmH62xl48vi0vom/klnqaKZV23Wp5qpt9a98",
+	"a0mr+ecHRJs7Q1bWGR9F/tv24sqv31wplpIGV3zzeoUe8pd0av2zrh/QrPWqak778lUq8gQbT4KPtnUp",
+	"eg8jarRqDy0LnXvaxGjdXm5RpgxrV/sLiRcFlZ9KvqyaZrkKt+z8R6aNfTaTJtZCHGqDX/tIBKKygKb+",
+	"rehwH9X6ng2p/m5rfu0jETaJ4f0q/qKn4D3pdiH5HLwss9vV6h8Udz3NbH/8Y9PNlQZKAMMNEA5DAQLE",
+	"CQOdEzIXWfsKS/cdQJ4jD7IAC8KR4KmYkVNyxsouRNizJnpVbCSpw/DrmEZV7tglXd7y/re6XreN7IOi",
+	"b8E965v3LVHpCzbKsvmWjeGP3odYPU/V03NKZ14/x5vTh0jSGWmh158+RHt7e4foksopwijQrrMA8fFY",
+	"ENmyGkQL5o1cd9vx250QqXaWZ50h/XqQ6ErJcJA1NPV0e8xatWKJpviCqO0FD7YgHwbxsenh1EEvx2M0",
+	"XHjVZaULHCchlQPABBl4a3NfxaStZBeCO9GU83NEGSLjMRlJ1AyO3zx6ejp49vT509PBm9fPAgMlJohE",
+	"UxJn7lTwA/PxOL8i3mAGjiFViXHprYyz2KAjgoJdc3OAxJRfCtQM9JUg/a734Nz4/T/633//L//Z7//8",
+	"H/3+P/3f/oAKGZ0PKBtUugfeAEjTDC8Q3KvmBOB+MArxwiDVxeQSx2Ehb7xmRyBLwAxfDfR7/DMRqbUX",
+	"UlPRpiz96G+yHNGdB9AadUhsRa6xJEo5olsDAsnIp2wp+Rmo0zL6i4mJWySUMxnTYQIZhlqbDWzn55UY",
+	"09mz5nzz0D55bQoXBxpQfaSBfjJx+K5UmTGhYK8ANB8UbWNW6PFkENehYAPOeJIXrf7KbW7SuAdOC5DK",
+	"OvxAY+ubJD77hDBg77YUPcIM4DjMm1ET6Gr3042HmbhUW+SnJy9frN704wiLqZZDPklIQtTtdu8INExo",
+	"JBWbwK0kPkorVbK2giMcRRoSQTeqYijQr7+kLOSXgZo4I1b1YCCOrDgBUybMzYGy0M2ZZEpQnESkJL7u",
+	"1eTDVUzoUrfm6BVt+kEbmVdHJxg3kKwE0eqxomZwrwtJar2Z+t89ABHuGURLjJ5wZNGqHqAenNL2euFO",
+	"B32hlHDgLF7gxI7hB01G8O5MI32fNY7OAKjxrNE60+214ae78I678Ksez1njqNNpnTVMkoE4axw537kO",
+	"iq0gdx6g4Kxx1ggqVM3etJg16DvjkEtITR4McYTZKmwli6Uqua7HYeQyWqQ9oUgI/Leyk6KnXgpQhyv0",
+	"MRdSK2R9V1kjv3h5+vTTX25JGUMZsp+SZ0pKtLX2KxHx8vjN6Wcb0GDPUeqFefAOoMRLIg1HA86ihS9r",
+	"OVogHKrdB9KVxwIQwxWpTR6nS7VjrUnrDHmgQWA4Iwi6/yWCqCfZJNKQ423O1M5Qt5+ThagnhB3I4mq7",
+	"4pTP2wm4BWKeTKYWv8VAgFowV8gb4Roycv2Pz0isdJysdNvYGxC1kCA+IgqZdoOehohd1cjBpUQnywy8",
+	"TW2O8yNX065OqvoRyCPQTYaal2njoVYh42Zn/bnxsvqpfwLuCG228ETqUn84eCRDEHu2U9yE62NzXFn6",
+	"b16R43aN9+xM5YEDs5TDi9YrStlgGY54amZJYK9NAcU7xaPSl9324dt3vdbhdfPsrGP/6l9XwBBYcnXJ",
+	"B5gOi4HuZO05AD3XF5CFewZre0g0pDKGilytbEya7gOE4dgaW9FoC9wZl1PKJgUgkbyqvr+yilWduiib",
+	"DAgLoYNr9R4Onjw+RdBvzjwTpNZQhmVmcHIkR5iBoCkcEx6o/d1SI7TP7nf36/HzPOa3Z0qpl9c0pOYx",
+	"f59mlKJMbYSV3Ubd7qLGqtU2t+QopiHRlKferQ461jdZfa8v8xgFSSRjHJjRu6+lAkX8Uk2Z0EnbIcJ6",
+	"CqZ0MoWdSHUOII0tJVGkj7DqXB+oxbjksZA7agYjIi0umb7ZqIeiceGflG/FsoQ5upldmfLxxlblPOYr",
+	"bMr0G7dkUTogboyuKOVUUgAwjf3C2CD422oGXdS500EPNdSb7e6tpvGM+Z6/hPMdVvs7DtEcx3Khzm9w",
+	"ugO500KkM+mgAIoGjxM53dVZcoGRVmeMM/QpFvLJq9M7AokRjghqpu//m79APUNUvvZqjfrT2FTeDUZp",
+	"6d2gfoUjH2tLHFSE1nWlAtk5Xhg8MihVRE0roLIvCrXYO+VyyCo8ia5/JNmZvlpXfGGygY0SUCoubSpb",
+	"MEprOY5yX91AGhaMXNvH2hGQacvbtFXyaikkiF5JKaPBlCex8FZ+6JsQYaEw+j3TRPAUzIiythJBMrQK",
+	"NE/E1HTsJgzwDC9xHLZQMgeJojGZC5jg+14yFSuFA71nh1gs47jQtJdIi+xj8IcA3i4o+DGe0WhhhEqq",
+	"S2bQR4OZPWa/pXZ9cHTGtL41CmO4sF9K4ywjzkQyI4jKltHNnKWdyu8IxC8ZCkkI7YWcx0KubKDOGbMp",
+	"K71ut7BFe90taeH8HHKWCJB+OKssXeZTO4GnQSh+op4tvTEmuoFhFRt9BnwCWj1Uuz+3VhKfE8PE8JYW",
+	"6CvKEp4IdXoY4tG5dqsJNMLzDrLzdZB3lbp17zwZRsSdqvsf5wC7u51uZk7qrhulQflVA/SRkkV+00ua",
+	"FbUFwAe5egf4JSv0y8XY0mulmCmVviKYV6ZJXuUjks7I4GvOqvaK1kFPj18cQwQHfQ22buruVVsTTrOj",
+	"RKp9QeVOvprjzenDvNo9FhQrPmGTKaY1zpvK9j+/PXtYv76mRQw3v0+b2KXuPRuAeqw3NAGdxdvYCIR3",
+	"rDADne/ckiEIR4VtnU/MuSMV8E1B9Kml+IHghscH6Ka1lrfq8Su8aM9jLvmIR6m/qhnAm4Kd9T1XmoRz",
+	"sqhwEyG4IfNZnZOF6x3STJP5iHRq3CZuIk3IvI7TrBnMKcAWaAGu5sTvNavpM9OfrvRNue9XexkLoh1S",
+	"wbv0yetd7ZnqzKdzKBPQpwGwhgWa8CoYZbxwHVOrnVLFdMdUrVRYxK2KeLjHGV86Tbn+6XIsO+dIr4iB",
+	"lcLNywN3rrfZZ9WusL/9Pooq2bAiOlnSv56wtT8S6w8v+8zflebccuvMZ+YUZYrL3O4eK258v/+87Lyt",
+	"dnVXup69ftQV3soVJ9Ul7sJCvC8f+yxo7Lz1kvPmuG4+X0KNzT/ZVsPqqqSVlSfSjVJM3rx+lipdbSqB",
+	"W6R2tMj56M3Rc2+QkZIOolYeSikB90NiyofElPecmFITVu9muSS6xZ2TSmJemm4XG/NQ1v2Ih8q4b/ev",
+	"A4u06RcDYsrnOSkQE0Yuffv/Q/7Jh/yT70D+iauGIHj60ZdiNg3ffqP+mM5E522VSvIlqizNMtm4adn6",
+	"ySg31d36XTdX2+vkrlTSjE7BZ2gSWzgzx2iNAq3UqsZI7pyx1wYE2iJoxETw6MKEeNE8phdYkjSZD9q9",
+	"Gxzm4QIFx8+evfxi8Or1058fnz4evHxz+snLNy8eBQUvbY38mJtOmptN8yGnZeOcltVJJJ89P37YPvns",
+	"uH9wr5jckktpMY4MwkbxYg5pDsXKr8LR/XIqyGiwd/6bQ92EYUWpV//g3ooRfciJ+ZAT8yEn5vuUE+Nt",
+	"krBf52UfckneWy7J5tbhtpNObrW1wJ9CzseN0za87TdWblhv2kUuByJ918f9lcv0ITviQ3bEh+yIquyI",
+	"9RrQfEid+JA68SF1Ytt2T2WOhYsbUl99fpeSH5YE/nOZDzdzHdwP98bdUX94iD8m++N7vU29Bx9SJWqm",
+	"SpTDtkqbPaPs3IMbADBLXFQ16YwJJOviKHVsCqnGlT53vZsldnc6naxIHodquyIrpgsZvRm4SSKnhRGW",
+	"cYywIMsdRsdPs1k30jGi7PzIfFoZeCxEgaKSx/RrkG9H6BONfaSB+hUhp0p9G6T+PLl6lLsiGuyPTg/n",
+	"P+vPfhXf//zqi95w96K3flPSXrvfv3FT0nIjpb1t9P0rIhh7xuzFlK2AnHiudZJdiBkG0z3lEl2gok16",
+	"eIW3J35bCdWbNqVUWqQ95LL6dFthlbhHW8taunXCXLEVZQhQ0h+4sIpaJ5Ziuf5T7mrkJaMbPY1J92qW",
+	"QOjnK0Z4DK4vsHiJkHByTQdqlmiNUW40ws2auySQibLlbQZNWcstaHv9mvUmEESr0lNgsemqmjAFJVUT",
+	"fUdvkrxjpL9BqyYHmNhSkm7PliPx81xf5JHcNBQZsKpXbSqpcwIwt0xvlymoms1dl+iwWhrmhvGs9yKG",
+	"PdlQ1dJwef/y5U061hSd651JC3K1hixcD5GuJNdWuVfWeruzkZfuyPW7nNo3L90NfmzU9brOZbbfKhBR",
+	"/bqlBG0r7+/b3bCeRDtyqbOFFh5wr5ob+k9jA/vnDi4/QO1eFXRoje3e7m1gt6xDwPof38QkqTx/uS7W",
+	"yg30biteJo9TE6IZed+2LQPJsgKFRnXU8Q0aF7ygeK6OVsoG1n721hmbkzhrpdPE4CzgYxQsSzQMtKMp",
+	"RW5dzMnOAxTcDawzCTzYZ4yP01frzJaICknCzEMcvDtr3D1rHKFet3sddNBrDf8Yosspj0ipU+NdwwQT",
+	"ApvvqN/t6o3kzr9z+jfLl8cinOH5l3pvvNXro1YXVv45Z1Ty2NN6Pwdnu2a/2ts5Ra4RQ9qwy24ZydZJ",
+	"COhWNl4BH8OK4R4e7d3MsIIvRVgSNloMZnnievf7tbvEzIgQxWatDX7eqPpkJk1s1CBh54xfMrCPG61G",
+	"qP6dCx3Az37F4ita0lEwCE4ZhGY0g6ovKjR6t85w6KDHShpoh46cEqbhWAXUSFMJ0duY4EhnTuMIKaEX",
+	"EcCRa2KBglcvT0zehd3Uu+9oeJ2G3Hbf2U2vfpVEyACFnIiWrj53WibazB4rk3RTVipQMk8bWzEnN6OD",
+	"Hs/mctEy71BPwm2ACpsb+R1hvOF5je7q31p4xNq75E2ySYYRHXm8+FN+yRCWyElPgVt3TUfaWjnxt3Cw",
+	"XXJOdISU5S9vTxozZrfjjcvb5c1V2Cvlfb7mQdGVtRsdFtcQx8sj1zkXPmikUhfd9ZC+zTtAPualZRbo",
+	"vLefz3zwitJUPlSx/cqelUu2wXrWo7tH1pkj/6HJWbuVzLGVs1NOs9/g/OS+Z0tnqNvg440YNxcj/T5w",
+	"6mrWLC9wMkw1wJMYaw/tGkJpHmF205UscKN9pY8fT6mvLyacE8yZACBjaEhAHV/CBZaeG6g4QhAVRb/7",
+	"Z/9YGenw33FMcg1r1N+6oNAWo+ZtG32htA5vBIlNZVFtW3rv27OlN7KP5zHlMZWL1c1n6zqg6riEM19w",
+	"TtunxORmyMc2ztJsU/Vu0O7amb9Ur3TzsAPFY3PusN/Ntya+XY+fd95XzO82tJe7kzbXXc5bamqugmjz",
+	"8frBhutTlHH23ZWEb8KmlTC9JxLH0NjC3JHBpqmDR1AsnwqQ0OXSO9tLdfXyLBRf5mXakA9/kvegpp/T",
+	"dxfyLfa9RQQmNyP35hGPYzKS7SmPBWkPwQ27WJ3SUXRq+nR5zKOVbTMKHSfUIr9Wj9X21nlekEUTqzJ8",
+	"uutk+CgeKJslQ+jl4czIXj83IXv5eg/djKrbPhx02m8/+sHKw1z6UWfdqnbFK+O1uIlw8UyjLwg/LzpI",
+	"/PIcT8hA0K/zt/b9GXSlRue9DfQhDDFrbj7XZ9OMjqqp25LxXilirD/b3AB5y05t+PYESbt8rTzXhopB",
+	"SCIdCl+SFsERDkPUZGSCJb0g6oeQhMlI7nTQC6cuUfKJBicEV1BgZWXdaMG2hpbKTF9PtHyPhDTbsKot",
+	"Go7oiPykOmClpGu+i/OXv/7J2Zl4+9FP7D+8UatJzJO5N4/gOb8gaRK69tdTgeB+1AzA5QR/CAvVhBXd",
+	"OskGLuSne0Wc1LdhM9Xgm0B73c0c3Hngps2bKgKBSLGhjlfBtIXEc0j63oKegaPRspBg2ubbEAuwuuAd",
+	"bUKDffCZwvEI2uWkSf8wzA4yKCkoUM8F1rkqhQZQ1XHGo3TVLnCUEMi+ldxgSDn98k3rRdOytVi52+/2",
+	"P253e+3uNhIOvgPql67uEw5n1yWqeo3iM99JvkDfMWM8YSMyI0z6kidDStho3VlzX3psX2HgOUhVZakk",
+	"VxI1n+P4POSXrJAtqm6wicExEcpOFQhL1O0fdbvQ6AowWoY8USd8XQja2ShrsbdRvCn07zPtKde9HGAv",
+	"QEVC080vI6yAIZORcrj9XMd6x3c9v0tGNI75zDsgU9hfNaL+FkYkqYwKpudzrIhncGThDJ1gmcQh1D2X",
+	"M99WRR16W4k6aCIzjnfnNOOXVrbB1osS1Nlv5WJiHEW25ReFRkhpu46moBNGINETuFLutFAAcDNQYaKv",
+	"tinTEDQtFEB7EH0x3ynEdZDhKDJeGUjLg0fyLjJ9R3mTVg9vG36DZSJwcz9C4a2P45jHfklH1CU05CHk",
+	"EpjMYMzwBEhAx6+eoqb21rYQTuS0pee4BbO/c4QwEsmcxILY8tMzFuuOwdaBefzq6R0NAxQSiWl01jhC",
+	"784a8GH177NGp9M5a1xfK37A83IugX4MfFo81NLhAkc0HJh0FXW3HmB6MFPKPJ2p61K74+yNaywNTOIj",
+	"/WRxJcwL6y7Fo/T7BZ8djM+Dqy2VFGqhGR5NKSPtmOBQ/QKtxLSlZ2J+aEiEMpWoNABimE1IBz2GdYUG",
+	"X5gtzpiteoP1tZX4cEagwqR+QK+fDnpiFB3MsEAjHMcLXbSnC55CAsnKBI+mZ8zWzZhKTVjOFni15SVH",
+	"Mx4TdE5ZKI7AwZ1ixZnbgTxrjQ0jPjoXCOua0ZYJqLsB5/SRJvRxMBcGur5A20emuGBHvzUXqo8B68W0",
+	"Q9Xp8nc0zxAhO2fsjH2D9EvQN2aY35yxb9rtNvx/dXm/20XfoKDAjQFqDjFg8+MZkWpezf5SYsze+5Xg",
+	"LFBijYlkPuexEq8zElI8UPwTOHeaKLbzi5qxQRJHAYg+ODQNGJcDc+ZTP+smpoOQCog2qZ+gRppNNOyf",
+	"+zr7QYOcMcBDfkEAGw5sZfcSoLxBcVZ6yShq31P2UvEp1MSO+QRzhmZkNiQx4ok03CtQyEeJEkEkRLFi",
+	"YpPOoANOSqDADAc7hVm0q1D42cJbqN81fJrdvtkvapUHZlrUr/bMM6DMHJPUr5LLefGuc7JwfxKCw7qR",
+	"4o8hYZSYpwzUDJ0wZSHkbnXXHuaLoZfHiZyCAE4ranSfX2TSWloWgA0kc2hUJ1rwJBY7yPBrT/Frwuxr",
+	"8pyB53RwThYuAc5P6V1pZ/Z0MtyZXDU7lpK+3jkiGY/piKqZsL6JVuF3cMikz+2p58Y8HtIw1CSAE9jl",
+	"dHWuydEELF/cInRe/CW7TSNkwqJNcUz0mLXAcH51v6l/MSsAGxPQK0GIkTAAEQWtY7S005va2jWDWSLN",
+	"a0y1v0v9SMRj9+MpVwIuX54KwQc5GIJRxM1TzgFuIDkfRPwSXm7BFNPX2IneVxOtJmPME1aYn/QnPezc",
+	"TzEJyWyuv17aTy5OjuHb9IMH6oO65XluZez1Q3V9xNk4onojCiKT+cBkS+lRhiSiUDyvXhASrFfaNMAY",
+	"SGy4tkijndri7856Fi+50168pv4mM7N66QRzRsqT4Hwhf2GOs83SA6ZXKkQvHYaW4Ppav6+39DzmI2UB",
+	"DCMtYGHSU/EK+VsAByKN1DDqbwfIV+aazRgdmI2eiUXnh6xAcRATZeAAbztq2bxXdzlNs1Kdwkb1QZto",
+	"CqtkamndGTBM4E6xvaTRoGAaAPzJc21GxQzL0dS9BD6ohOELTOE8V7oGDZtg2zoCNt11jgRO82/tQNXU",
+	"5sWy4gErcfvAtbFSBbq0XDNM+veAXI0ICR0hYiETyNUUJ0K64kU/EStTywgZ4wobDBOx0NKXD2aYLQZY",
+	"SsWSwrDJgbVUpDKPowA1tT/Y5ntD+a65UzOUtabA7AsyLoG+/GNMHYlj/rLP7xkd484144P0b5uiXNTQ",
+	"hv8yviutl+7UWLWORa5Ru8AgZmnIXH2D7sNNNVaMotk5I5bPFTlN7Pyt7Dd1nPSab4XnIFOvaLzBGbRk",
+	"u6X959NhgHPYsdycV5lPVdhtzpWCAWZyDT1Wm3Ol/IzHyIJfM2PCodUYDg612S9lSwJuK5sCxZ9tcVyq",
+	"/m2ahTNZOeVvsysLU5xX/bmbtOa3qOc5xZ/+6Hwtp/YBTj6nklJEe2MHaDx7rStzn7W/FPSpuqekELUj",
+	"B7QgrHFB4zVajbymgEVy1IMpSixJOag69GmCwtqbq4VfrX2t3uJIu9yfqbArosqnsi6dgpyoUxS7ks4m",
+	"yzKIJuZFVTYKR1JpPrVCA1ahLI/SvgEO95TPBU7ENzsW6NjmvHCPY/aqcRXPBOY3fSSwb3C+nVmGTp8C",
+	"57prF7pU5c1C8xWPVdjIefWtUajmNmcvwYR6TTrPlZSPvHaU54pDZpUV5fY6cG7PGVbpUmUsW1KFZiZS",
+	"jigpmWzZROFnj9mjc+1KZozTc6B0siv1I8gKErxGYel3ZRM6PxbsnfKV1Epy2yPktaRzpWgjFS9BhmHO",
+	"YVpWl3nnab6Yx4lQ+L2Rx2iazDDLnFvGpdVCAo8hxC2m/NLiwflQLrzeP1/sLTV7/D5RazbTEDUhnki1",
+	"8yj4Rfu1vtR+GgZoSnBI4p0WmsdExw2ZhjaLjbcsT12399NH9355/4v9X/Q+23vx8c/6rw9OD3/e/dXn",
+	"D1e68a1oA/9gDSfjiySKfg562zu+n568fKEjoTrOqZ0qr56ivU4XQN4Y17AD6jvgeQtsJCRAeD6PKNHh",
+	"V+ttxGcsMH4kwRFG9m4EuICEjYjt4CMJQwFmi5fjI/SldtWBMxEI1+66FkrJf2vRk7WBpl77tjIqUzkb",
+	"YLkbGP3jMCQVq54W6llbn7Mhx3FI2QRh9RhqAsTKSGlSmJWYjGMipkjjkCFBcERC28FaMauOHBbCmGmx",
+	"TnVCirnnjkA0H6/v9WumvGrR5P9CeoaRzqiVwccmAkme51o+Jwx7q3e0Cl8+l19xyswhyZQ3zjmPUBMy",
+	"d9DvfvtvHDQ/i0tnz4081ihZLB/VgSImXc1oy5jqADEVdpSzCs50pYN6W5erXEvK3wC9yEoQeyPhkQbJ",
+	"cfIehjG/NAkmQRJHQQcVF4tl/RfOmLrNaeBAA5hO69g38BZDPDpvocspHU1tXZlps+lQpJ5Tk305JeyM",
+	"qYOWMgJ5SHSRaJwQdZZKCdE9TRniiWzzcXuod4ImpIVEMpoiLNAxk9OYz+lop6XDfDofA1JosPHbB+o/",
+	"f6a9nDtq3PBpRJmR8eRKxy9QzBNJOigwDtFsJFSeMUUPZSiwOSaUBchUTLQgANxCw0WWv3M55XYNEJVa",
+	"vuR3aPYiH2gcvBhFZAxRS0tK2Q9QQLSrh2WSzf2Krasjp6AI1VSaCVMDbMEI4UUQWq2azVrgZS6DVXUI",
+	"kTm6IHHH0uUHoVL8mW/1M6e7ivSspBGg8HctB9fq/6GP6H5p5K6Lcb9CnBka5SaimCLwq6vu/P4vl/xP",
+	"HQC1SgQtO1d3RMFx9Ob1s5YOsEE+k2F2bKTEq88fPlaSL4qIWsTmSf/g3s4SlC8tuLPGArvpQf3HowjO",
+	"0zT8EZ7PB3MjMpT27d8D2zv9zI8eHz4n0ZTj/svLi0/jx89PfzpJHn6GOfm8J++/ef3FMHny0xMhL9uj",
+	"577njb35I0Wsvu5y1I+A4B/uHf+w/+kP+58W+eKH/U/xnP6w/6niDfWH4Y4f9j+FEf2w/6nlEPtuMedM",
+	"EHCN/AiazsDvgJD4IzUhNPxoHvMxjchHYP9/xMfjiDI4BBIhzO1q4n+0JhPc7x2u7KSn/T7Wl5TbW7mt",
+	"33JFUF1V9JCH5LHZ4itTZouWNwgRoCDMCctmBgqwTOx7zJxqGVb2lup8PGVgOwrBQviniuSOQHM8IUb0",
+	"NUEfmk1yxgyIPohlnsgHOuI75IrmmKAJvdAB4IWu0caTmJBij/PG8fBhr793tfj6z9ZcfN3qaxVgbLWA",
+	"snvdgOnlZ2hI1DSkTqWti6oCk9Y9Y7yKMPNkMCxNaetD7uTaKW25CcuB98Y8ywcd89h2Cve+xACtDuCG",
+	"0jI8wguttyD9NMJCvVFnlhE0iTGTygiCdlQ4MsgdUzKzmjdOGLT/UEflnVJLhhX1zC4dL7UjQb1Xt9hq",
+	"YmRP67rR1ggzJCSNIsXwQJnetEVD2SB/8JDU6wu3UXaehondNNtJ8dAzwJqpBSmolnvGmZxG3nQ6cN76",
+	"mhNSdf7UR/isKZxFxwfk/OZIkVloMH9Y02hLseuqE/ZTNHto5DcnsV44T4VBvU/Wyd31zLVN512eeLjR",
+	"Ll0CdwDEFjegnTa7bPldnoM80Cx2o6TEjNHW1YwO2DLW+2+oBixaGqhcbUoLiN3EEkUEC43pwcfWjyRa",
+	"1kOgdOaIM8t7XrWZXvXjEzmVkKuRUyqwS4K7QQtByz48kgbHRK0VxGbJmF7dBdig4O4cx/JuAZv17vIS",
+	"gF61v02sgxhXa3wGAP7mE1WFEX7sQnSjZnBo0Lyne91ZsGPNFkE0uOSsEu97p4WGRF4SwlBPs8FeL1yN",
+	"o+3M60rj0oYHzVBqbgp/cbrjwhGG7e/Ylo9psXrTX5W+s4Wy9AKhJxJLUbY1lHquTpxeG0FOFwANF2vK",
+	"VSDuiXr2E1BbN0r/hZe95pc+fSh5dSX92oOVX+dfVuwrsJzXYOaBIniTM3et+knJMFZIh/WYY59CmMa0",
+	"HGiaRMz9blfngQ75BdlRNs8owkJ4fKyJ2jKeimL9lh68Zb+7V+yeXwfXAM7OHrsNyuz2r65WFnt5YPfc",
+	"iGkl2f3DDV6t4xFV5B4UyK1pfJSKQutBQthIbeUQD7r9FmSQqOU56O7r1nNpbpEO3enMxtTDPOJJFOqw",
+	"y87a81Nga1ugWohgm7aMZuWdcaTTW5fbrZjwCtyQzggTSs/E6oALx1Z1P1j3rlDV1SRTnsQOfJQTlhdg",
+	"bp2TRV7WVhSh+Oh8piGlynS+IDgmQrZjzM6V4aPMZhrpFPAZjSJqHK+mCgcO4YzDNkaXWFfohB6zZ37Q",
+	"zaPb7NdCjJ0fHuRtCjDZ6zx3mOffXp3ningIB9A28PCgoV9Ylwlea0OjYPfh0ZQMoH5z0DNpMWJlS1iP",
+	"eHLeczC74XtC3/P7dc8ouhNPAdK73pMpAp6PgF6/LgUkVS7rqmCjlq5bjTGNhdRkDDZT53YzXes96d37",
+	"sNGPwIURhHihvb6B2uKBRulMRudEatd1LO1h1tjVJHSbC0V8hKMzpn5poeCXv/zlL9vPn7cfPTr97LOj",
+	"58+PTk6CnQf6Q7oUIGveaH52EvGUKDG0nJNFoIslaIiaup2Aul1r6EsqpzyBg8+Op2y2aKf4URtdjMgb",
+	"TPI85rO59LLu/e4Wj/QGVL6pgx2iEIbs79f8VEyw4IyyiY/i+7VeUhBMOs3ONsLKT4dvcxV3e5UUaVVI",
+	"Kc8YstO92YO59S3tqpqiMxEPlb3nOdD2r64C21bO2IyQwahMxp0WCvbVdZuyO1ykYVJ7gkttDCyc7JI7",
+	"AgHiTAsFB+oF2gBxVXH/6qrRauzD/x5cXeUV7gH8vFLhOmhmHjuNWe8jH1sHBHSjVlvT4z5Y5X69t90+",
+	"KLoe/uDmUF77tfbKOWW+xrSMXAaoybieHmVnGHesTm8Hl22AmlCxJqlt76WhAdCMK6bhiS4znU9iHOoU",
+	"+imdKBtZPdDK1xKbxWfkEngf3g92ITycZwJ9kx8VoSoFBIahLSjwF0r7mxpaSCAMsNrYrWEGKSLWdrOW",
+	"W3Ws47nU+c0uLi84rW1yU5p0VqjNNff4gipZdfiW+P1GzlWfH9QutjvjqVvUTIhh7kJtttvtw0rUFbhx",
+	"JcwHPCHP+KRCtJg6PCXvVqUqLd2rq5nNJIAXX/bxRi+rNJcLrn9lLGlo80wHpnloIEd7bWVlmTsQvBc1",
+	"H0Y4CTOtUAgM3NASX5vEg7bGkLgtIsM1iYsJDrPYmFOR69K3CTH1QVZrcMjSM8Thva2BWK5CSK8ORM68",
+	"3eGdQ3Q6x2kdl8nkYWEaKtYY4+5k33f61OUijiZDPzeS3Yve7miK5W42X97oafkYVPTgAA8i3bVwVmcU",
+	"8Eo0XEiSH0zedyCRZq+ixuvX8xAU0S979dxmFYGT07TPfWYkIizOtfvfh33uj1MWDij5jzxl80SaiFFL",
+	"b6ZQHawEomwUJWEhBaDf2/KJphS93vAQ4xclpX0Jbd0kSt+gDlSUnWvrDYti1b6uNymignXXastW7Lm3",
+	"Tma2hV5akqT32enpK4sd4PBJTEaEXhRXzw+YljlKa0DXm/qXlTwLqfGQqJ7OZzPfHWCG53O1BHxsvQO2",
+	"c2C6G2My4nFY3I0WSLrf7e+DYOxWdHrbGr6us5Yu2K5jZRSQd3MZv9ZrWpg8R0qma/Ctn6Bdfstrj5JY",
+	"3tQ4tBiVxeAn5FvxMUoAWiTiE9FCjFwqIQ5f7qBXWAgUMHIlB6MkFjwO1J4N7L9txz11A7zN9DM0Xd0j",
+	"LPTPZdvzhgCZxuj1pZVktOalwF6vtxryqQLa0n1prXkn3gKY1C0Bp3ukhbOu5tEBAbMlKlEqHbBLC1jp",
+	"2jBV6NtqT/ZLbS/3+xamzsYULOpcA0MXpnzXwqNe/6DrArJqqMbGdW08ztdkhinoAHd86DleoDGOIiQi",
+	"OplKKDuJ+CX6msTc4MWw9hiuGeePIFJGpB5+5/tqA+SHwDzN8v/zOJg5YDZWzFD2gWCuBCurRrh0qDCw",
+	"luWPb2CDbyDqb4YXmVFNLkhcBn7bInxjsUNsnsYnzrk6cxULjsY4bybu15uU7w5a5JJEkTRreGWKiEEh",
+	"DAprHTwwEJ9jSeJLHIdiC7kkUFdbmW75xVTj46YYqoJOWJsyZdULAxxw+vL0VbmcobJmooCVWZiwGFpE",
+	"qYuo+7vf/ut9wJY4OXnplgVI56ZRhOksK6t5Rlly1Qn5HdFS1po6cEHdVOnwvxaCttN/t/p4oO10Dw9r",
+	"uV+zU2/Z3ai1RK2EQgd3G3aE0xg3wwxY2kh3XfvI7CEPfmE4oywwUHma940z7YGNm0GFpJYAVHcEc+6m",
+	"MQCYnZNFjsmNotX+zrfF4tYa4QRn13oMjEBDDeltqlgdIvdl0tKqwES6Q3NR06iJ/Z2x5n53b+cBwijI",
+	"wDd0r0PMECMUNpj6mPoWMzFD97UtW+RCY5gQ9ecZS0GLheRz64DP1YNmZoitk0/rmvPeY3tbmcUEGSUx",
+	"lYsTNX3GPIE+9cfeFKLjcjGiFRg//eIU8RgA9c7JAjUDcd6GFv1qeWF1QE7AyzNSplLO9Sryc0rqf1TP",
+	"DdKPdQARAdCc1Z828/aoYUt7Bub+7Lt4Tj8ni8b1NfQZGnPPV7NPqi8ZF41ZsSPbbUG07PFROIuYhdOM",
+	"bmiZ9nB6ZSHjV7RMQqF6LDtgdJCaBMIkVIUqkVfKa0/b2jlTf8aaQa4Y8wh9AlONdJGxusWAAep2dkFx",
+	"bgIzmVVFp2Zhqz+Urjd6rlEI1ItMjbyDgCSsm2u/21ObBq6fMcZZOz9MC8u4393rIEhi13OlbeOK08AD",
+	"NDd3xpBnfsbAF6fOW3Cu7KA3dm1yJMUEZeDhR8hWUlnAx2CKxSB7QOcE4DM2084viWlk657Bo5Deqfer",
+	"gcltpOcbGKma0karcUFioVmu2+l1umo3QO3anKpDWafb2YOokJzC7oRiQeygpMKvE+Jrsx9FKHdnC0qc",
+	"WikUlhqE2plhYuq2nZNtA6jQzP80hF1YAH5VysXMkvp2v9s1CdwWVhoq5Ufwhl0ADHLVXnqw/dJFtjYg",
+	"tOlLNsaa9p/68mn9KVJ0Fcqzst97uRhbVdKpXeBq8GO35MBP0PXbayMo8Q1Ac2FpQKx5LFWXGTqK0fa7",
+	"vapvpYu7+8bFOIKH9lY/9GkKUnTdahzUeeKNg73hqiZgEVcpffn2uvUupzG+fHv9ttUQyWyG40XjqKEm",
+	"wWD5umNWC4UnAjRnbgepmZ+bDuE+iG1Tmm/5FF1OaUQQ45eIggERfJnySAsZttoJUNPg6Q95oo5nSsio",
+	"nb3zQOMjEmjbY7r6QFMLQIVevvVMk6HUsvuEh4v19t0t7LaVO2kLW6j25nBn6wsl0/V2yIxpdaS9Lkmv",
+	"3rc+i3+MMmsLEquOtDLCqrtainyCQ4NR8x7l236vxhOnnD8DQDL1QL+/+oEcI+uqlm9Blr5KhhEVUPpc",
+	"U5ZetzxWCvRs1vI1Ir464KcS6jznc4JjJ2iqsdeNkUxi03vZnoaWispH+kulnb7vqX4lprb4u81mmvTl",
+	"T7zg8lMAz/sWeEVP4xqsogxbixMO3/ORmt2S2xJPw4b6+jzxqG2N9z6mJAo1GJZp1m81cpDKx2A3MDI1",
+	"QKOIYDDgZw9sKxxHUVOh9fPOcq4zTbu2o6Btv4YVykWJ7YSFeJFTM50KIa8z/iQ3z9y6Zu1+e8NfS6Wy",
+	"JIp8ClT/Xmcml6jMww8q82ay7PusY19r+bSBjjXOp7Z2L61UsgCwhmfENmnLpz/onAcRPACIJEDdADgV",
+	"2GH6OEWZkMD6lRrYtG99rl71QQO/b046kXwOhQCA2mcSXzhDGGUFcpanrONyAz3sLvIyPfySRQuT7Eai",
+	"UKRIkZqvHlTwHxrzKIIaQBQTXZgPaDvbYcqbK+g0a8a4md3kn+79dvdefSHvIew2dKqbWtqrnxOxl3rS",
+	"02w+v4LrOwqudVvzU6X1LBwicM/3Tu11D1c/4M7SQwuOvYnOfP+KD7QRj1FMZnieiSlkE9I8wmqJ7tON",
+	"SNuzJJJ0HlESu97xapEAdcnP04e27N7O8k56rUZG2mBO4hmNbEnnGu7fArknRNbaGncEciYGUCF1tgv9",
+	"oHa34XDGpenW0+ty43vVvsaszJl5eregv/mLMnFHagTYZBBBQ8nUfIC/7OiGizOmC/AQH1usHzklwtTx",
+	"CkSznJ/Aw/AB2kW9brcLZbsC+qK14Ct8fsZsoBWoA8Ag81kfyagZ8pHYnXFGFp1ZiP7bX6FsX4idDjrF",
+	"50QgMh6TkTxj1RYDhOlqCwi1425gP3wLomHL9sQH4fbHdBJ+74cQcgNhWNTukBqxSovrhGettguytIS0",
+	"EttOnWhOYspD1IS6EkEvyM4DG45D/X005Uks0JCMeUxQACl7QZpq8puExIss00RQnXyV8fhWUJnUTBc8",
+	"m1ntkyWfXJXJZ/yyilQYyCpS18dUUiywLaFSPK6Ua9ksCIbuZnHUT0enYX/bM0xZqXTBAiCYZD8NUZCB",
+	"swE8h0hGpknLUa93H/iaamdkxTLq6ayYunXPORkfe2SeaWKq7wQJR0PTFZJKYXKIDDSG5o3vuOR733Lp",
+	"IY6iPBihzhyakziVVvwCANr1/NWSUCuPGNvOljGFPCb1eq/VGGJBoKmWA4E9py4C9kWvUf/U34OM2YHO",
+	"eLZpx/qQpWbCnOZnlNFGyzoG3lZuQMr1avW6vvoJm4FquyxUuhccGi8JnUxl46i3hlXhLkXNrfW9T5BJ",
+	"+bfqUGIyYrxMffM8lJpcuxXGy7PZulxjxnoraST5zdz9E97May7KilPBd97or+PW+2Ny5elNsirQUNSd",
+	"u2LBRgAH502/OxbnAnqrO1GCDA+Rx2D4aC9FpERaM3jy+BS9s3voetdGFMBKMq4KKsUZ00ybJmjv6GRY",
+	"yWPdNQSQwNS7gFrjYVS07s5jckHJpWlPY8dxx6AvnTGT6B1yKBc2LUdMvc+rlyeeNyoRsQiWuCBO1Bzd",
+	"QNJm5rRajt7aWvOERGQEK3K7voSC2W/6pDUcgbXfbzX4ufnw+uNYsNFrIpKo0qUQw1XXIPy+ZZ69b7Hw",
+	"KZGjaeUWzrZuTXFRDnB7d8yHwPO3lfqVNSdjITL94kDCVlmZy05OT8jND04fjkt/qhbWd3zHvCY4vKW8",
+	"jM1TMjroON3BFtQUI7Vj0JvXz1BTmVBpFZPZIcpYOmN0ZqBpspo3QQgKIECjexK37aXOLAx20AgzZSIN",
+	"CTLlycZMohKacHKm8z5M4zzgdN29fEIvtJXmUKZfAb8mLCJC6FvNY4JIobsMJSJQYolE4yUG181TRNKt",
+	"m1Zkru0KvL1skO+DSHR7ntcVioe3LxR17X4acJ2QP818lJscXE3eZn12Dok02CIak6rU790eJASRuUj2",
+	"HYEs49swD4gRyiaISi3fN0nVBfTsVYxi+gxbAQadg6ksC8XOt3KY18fWdQ/zkIKTGnxVbnHTinjbbnEH",
+	"X1NnbJeiSFyt7MAEbMw9NSSa0/5cM1rj7t27d/eufvl1Q0egkphYWdpvNfKlwhZBRRGx32pEWEhoE++T",
+	"TimQYtpV7BqALAa5rkjdVFBKgmftc7JoA3ATHZ2b35Vau2QkHqSAY3qwZXvSYGtp9C39JATAhLADgqBY",
+	"XpDflo/e5YuqBPfUttAuevSwUMSta7BjIpOYfTjUbTet6Y73MJf+dGNr1esBPM2V0yMqEGGjeDEHS1NC",
+	"DQhqHj8+afcP7rWfPHyuHXlFNmj5RdDNgxjuRm+I8/Y85l+1H//i+PmrZ4+7zv8ZaVHeuOvujtuMRXwn",
+	"JGh3LQmqafgOycsbSss1uWGFnPyQ+fT/sfeuy23kWP7gq2C522GyO0mTlGRbVFT8V2XXxV2ussuWp6Z7",
+	"WMsEMyESpSTASYCi2T0V8f+4nzc2Yt5g9z123mSeZAPnAJlIMpMXifRFxeiILiuZF1x/5+BcfucjA+Zl",
+	"HEMSj6UPAvrqVRXKg8z1KtRjPFSDf2TvyPr1LLkh+IGeI0uw7bYBRkMZLyCW057zuQAXik6pUDTCkoA0",
+	"SYijyQvQteLB9QpWt8ilpXXRPnWa/YIT6yUnc7vgX+KA3Ce7MlNP/20v8L39S07p11HJS7q13XUkOwyH",
+	"kAJ2KgDwPzft+o8tG+64StZ7vJa34FFkfAKRMaFi4fFISt+NggHqd5Ie0oz242zIDyNGXvEbZuvxPFK+",
+	"i9tcqWxLGFhyySzu7hqray3TjkVjySPWy9jAILgxp4oslooHE/WbH55/Q951z57gUYDmRfKBhwfp97la",
+	"IlUzrem0LRuLQue++05W59/MTV/kcQFlXYxokgxpdBMiuXg1cx3Ws8+4ERMqYgUpCuFjeCib1f8BL/6K",
+	"xjGL+7N2u/skx96vOnglZ/f+qtMNGwGRaYDcwOGUKs2APjskXPUFICZaKGXMjHyHO4x419KfwLWrin1A",
+	"+6aNgxBs3hcZayJLpBgpV+jATXFdjWnKYjKVMkFdwYViKkYToyOImKTsOmVqzGJnkdNjtugLJEltkdDN",
+	"SZE4qZhHqhdTtkaHeG024mW2K+6hS3hywsgPYkuSUKec74jXSw07hOnfkc1yUes9abfNid2tDidL3WIf",
+	"zFLu+QMiKZRMWIsKPU7llEfgFrBrXsYsW/hWFJpB+fuH9vTZ39b8n5GBBa9DBCPYonwZMP4Hlh81C/w8",
+	"7kTdszZtsiedYfP0ND5vPnvG4ubZ+elp3Dl/0r0+Y3afyJh9ZXqV/zmIxjRJmBixr745/5ElY0m7r+e3",
+	"36bf/Hj119Hs+fdUsh86+tn7t78MZ9/99Z3S82b0Y9nzgwnTYxl/ZaAGf/dH7ivo0Z9OLv/U/fZP3W9L",
+	"R+9P3W+hl/B7zMx/7Bi69+FUD8yC/srcgtdVJKfsK5mO/nRyiWJ7YPWzvxhE+tPJ5TSV1zxh7k8urpnR",
+	"eNzzZnq+2jw5d7V/F9YxzQOHSrSPAnxrCfxoLoZ9mMo5VHk7Elnc0yHiQHMgpB7Ia7MYYs8vAvPlFTxP",
+	"GcSu2RtBNGaisF8bMSPR+rUD+Ed+kgTbgpsdzp5SXPPRzLXDF/+kHr6+fH/1/eDy+fPX73+6Grx5+/pf",
+	"Xr745u07IwBBuIVlPQ9bn4aZgaaa0DgGZgaBHW0Oqcpd5ve3FxRl82EUvueZ5kLF0gYG0hwWY7TltppE",
+	"rhP2hZtiKFWY55vm1wrqVC/XYuoyJZcOW40eaq7+r6j4NUDtcYMS5/y5oCnespRfc5Y6+t4lnQSUImr0",
+	"m2XriAuD2aBofOMm4z5WZtzG76bJh+T11+zvP//8t+Hf3j355cO74cvLneTtvSD9uYxZ1p1DRsODTaEb",
+	"ZLhljtluck13QY+0FPT3E1L4wUujWm84IUPxSdDBlxROXz7dA6MtU/IA5zIHZ70iJrkiM3Ej5FwEWMST",
+	"xQGhScpovCBQ4RUMcpos5CxVF7ZmMh1RLg7k03aVzbgiE5pcy3RimmT3sj1+wY9IDB2stJ/U87NXI+gL",
+	"vzcBoUICh/ryWQpIovGnXPmvh4WRDKEe8zGg4l5rs7D+BraO8NIa9Q7LWGZ4deEiUkN5sNN2u9Fz7OAD",
+	"qPB7oLVZ2i5sSVjarzDIJYRnaYC+NqzqcO8IFceQgyNYHEkQQMRV4iKRnCUxsUEhKYNCWwceq0dqm0aY",
+	"/YcJuBdEpwtEmE+iW31rYGG8g3KFM0yd5cPWFttd3/pnLrHWhqVbOXMMS//4QbYTecs8n9zeIxeCzaSl",
+	"1hp/D540VEBDvwJB6pO7QOISVMmsjHX4pDGtxTYcJKb1GP61tcvKi53dbwDYee/k7MAhDQ8/wPazT/S0",
+	"saEbIHUHyWnaye4X5bAzCpebNhIgH/dCEx4pV8m2PjQfgzIpLIYdM9PjgLi9ZB0aBmViORc5O2Vf5GRT",
+	"NiUqnUE9IYsdqke4xvRRhTrUOlYq2423MGJH0PziY2Y/LmTCRjvqlPetiKD9IK8hjW4IFySVGn0d94ZD",
+	"zdTngIbvoKioFIxAAUWaeMXL0bmN9EokfEcXZMxbYWCQayKVJp0nRM50Xsi9YY1mfVGSBWyP21x5qJuj",
+	"QeD8QfmTci7Mt7WMZELqr6dMXL6EN2uviSpw/tgJUwqK+8mUfAfeCzJiwqAqe45YCQ0333j/9hVmrcZ0",
+	"ajbNcMaTWPVFVo/C5Ws0kJPYhSXMzbfHdDplgsW9QtH2R8qviI6ed80nzFYV6ov5WCau+H9WCtD+bU7i",
+	"7IMG+/bSS8Fk4PoW+OXM+kJF6Ww4ZHGjRX4ZU50VJssL02G7A5sPQ6FUGHal225flIhABlb0nNMgxqYK",
+	"qceQL5NTPpqDtljYGs55+XWusqDCjOs5DAhLFFteGVCCzDIqWFrfalF4xdS9AgJt3fhCVtquCGzakCGl",
+	"Pd7cSzDDXNR6te/5/1IrMCEkVBuRNpioWu+00w1Km5+TJOQCrNtu361X66LHDFLB6jGbcqYjOfmj6+P3",
+	"ZU4UcIonKSvCrR6ncjYa31Hr3pkV+VMTIj87LGXokQn546UMHZYDeVf64/XEx/KarCc2diQ/4JL2KJHv",
+	"TnhMfL7jR6ovjG6Tv2I9wfEFobY3Ri4nXGmjfPzXf3aWmI9LD6MbmY8/Henxsy+d8/iIX39MsuM70xxb",
+	"Qe04Eioq+r42moGcAz8VKtU+tKEJqUdCQSfob4dTiUE2qDOtbsi1TAMSFupzhHBXX2SsHgqOfdlJoc7+",
+	"fUYTjCU2KDMxhxxzsLgqr91C05QunLJvIAko3c2X1AUZSj0mt5zNFaHJnC4UoaOUbaRf37P+8RGqoTzb",
+	"rhqKubtd253JLB+VzUAB85IdomUa41lwQeYsZRjRclR67ocB2SFXeS5m3I55MAFPYe9wMTqIBlTOnxjH",
+	"uBEtWiwF5ONehsrDRUwIMiLxLPLOXG/srTLY/TOvV7fixm12l012wHzrzw6GjkWZjkWZQKNJb9kOxeOc",
+	"KoNnpErTAmi5B5Pk5u+TX7fbRcXV+sYSTGVcroE5QbXOPC6r0rImZ+3cq3TLp1ttw10PBev5ymHA/yhs",
+	"5XZ15SvQXqiu3R96qyOE7POUQw7fWKqcuTfLB0TFvY5W/QXBuFK8CFRyUHkayOgmjZ4V6HnOplGPQeIT",
+	"KRI0fis828vMfOCT6wlp321fa/2/KEvRdP4cLApqyUJgX01Tlh8yYqjJtM7yEBjBLWIWE9MdSShBrwMW",
+	"QJgJrst0cFiDeyBJWdmlW+/A7bbebpvqo4j0LwSPdhq4KlkPK/NIuP6pCNdh+MuAsSiYt6jA74NLwq61",
+	"RwEK77jIUZNrQhP0VCCustjiH0CY+cXGA5eCyjES9pMRNFculw2ls648GcTjrLrUlOpxzmrC49oyqJZW",
+	"mup4RaW40E9Oa0AZyiezCfxoOT250GzEUqwuVWrk/xYDZm25fqXp4oIUBL9Ng7cRtUExbtb1xy3ritV6",
+	"/9jZ6sp4OyHwRykR/PFFV3d70XX+RxRdn11K0SfjI90o68ZS3jRjlvBblnJWbUoH0gqp+fWCyJkeyg+O",
+	"A+un11cvv/3b4P3bV/i73TJYH2RMU2jh42vMOEnZVKY6Z8QeU9UX/z5jMwwUnTOlMZilRd7QRSJpjMLV",
+	"EV5YAsNVykKIr1qQiKbpwkbHgBk/y8wxj7i4psYFocT2mcXgIbhhbKrwKAIlUpimMdUUQ1AVSSEtIsbI",
+	"wL54SmK6UC0SQqglRJuA/0BRwbVZuD3y/u0rbHrK4lmUJUHylIyl7QEVC4wFwuOSlDeqLxKkh7lhC8wO",
+	"VDeslN/reylvXmAXFuWFHDeYQ99QWJpb3fcO6DWC0iyMfO2gyZzb8KfKyo8YX7MtGvn9fIeP7rV0ItWa",
+	"TaZa1XonT7eFcLtwPNKsMRyoa2YzqZb9TiuSEwvkp92gdsOFmTfcQzUbpesClVIWMQ6V9CCQicXkrN0m",
+	"L4VmqaAJAQtTSr6xyW+CfdBLTTwpNDHPXGA0rpQOJwVDi1k/I9Q0zD8GChiQIDJXaprsEmbrzxkus1Vh",
+	"cknMV8xZPV9Ax/KLq2Ycs6S8IfKgfJyPsvmhEtLRU5oynS6qC0e9mWlFKAnNggnd9xZZrK7R/QCmIfae",
+	"K6JTjngsRcRIfbgg8zGPxoDJmWcjSiifqL7gFtQbAdp9TFu4TywwUzOawMfk9TUSXdk8ZVdWtkUs2NDY",
+	"Gw2D8gIzLPGN9dP2OVqi5lyxxibgfAuDsoUe7wZkH6q8AYOddfl7hkc+GJA7LwG5KRMxegkrcW53Ldhf",
+	"JlXKsFsVAbFN8FJ6P3v1+B7Z2ELqwTUoz3morY9TCwh8wDsOQnqjZtE4/1g9V+U8ZQR1L09tI6i1NVqe",
+	"yn+PQXCfB6YcK2fdYMgSrCJFqDpQRno2KFzBJEAj6krzJHGLFIgmsiFrtD5NmjEkwGPzCktnGwGXpS6V",
+	"H1XQ2QM3kXSWsKz0M/jmGRjetOZipB7B74rUQyVnacRCcp1QNYYof3ETkGkqGwSqncdlrOivzCf27aHz",
+	"07Aq88e6zfaT0ioyNrj9z9CPP9f8ct1P2mbBSZAtM8UMxmKva70aMIVAYtbwNxZpL5/LlQLHv0oAdqUp",
+	"cy5iOa/1aifjXfx3MJhvZwlbF6YD0/XgXXf50vX1Pbvqq/13l/AIPm2DeGmSgD8M6gnaybUlPQmsBbP0",
+	"szkPrVnQHe3tL0FfYD1CORMasubheTkXF85M2MOjM5aQUiwN4AArrT/QJTO5mJ8J1ZE5+PaFzWoh9fDP",
+	"YUCoIOwDjTTEzgQknKbsmn/4c2heFP55SlP957DRy3KmQre2Q9tRc6gOccGGfcHFdKb/Usiqygi3uACf",
+	"pZpSyCwNcc2GpE6JSjiIcrzk0pbwk30RevvTfZYLcp3w0Vi3yNs3P8L9V+a/qV2vqOfi+0jYmYQtghAF",
+	"06UhmhCGhCkXWA1wwSBe2dGwFHKOTrvnWZaXs3NkCV7mc30RAsY2L43oC3FoIkjXHXARBpn5hOJnhZ/q",
+	"FDvpYWO0i8HRwLlaEcNUom/Dvr6/T3RHZCuA0M4Q9NIsncM4PB8WvO88suuA/Vg6dk8Ozlx+lImPoha1",
+	"0cvpZocoLacKkGlh8LESBABEPS3rkbJAJ2WjQoc6ejc/mXdz/VrZwjRiHv2sPJyFNCZYeZmdCQp01K8L",
+	"LlAjpkEwQpD+c9BxUpXxA1qlpy9mInakALgb6KJFLrM/8PyPHO3+6vfOFmjR0mMqSAiIbJk2vRxhMmYp",
+	"I/XT9mmjUpbe37laEELPPLGyJFA8iXLD4GRmpUUX6nN4sqAzOayUbd+vg3cRsZvGYgfh6oarUryel4jX",
+	"Ow3plyxeH1ymkwWi7QWyHK1PZUrkCFKZRlSzOV2A6l90mwbkmicaTGGWBTjHbygDLFrk+SxVMu2LKR1x",
+	"AVuoR6ZUqSKLQgj21wjuDQlVJHT/dpzD5gZw4pQilRzdySv5So6wfdu4JuEjE663vPe90Yq3u/UHttjy",
+	"ThvUv9W9WUncre7OyGq2uht9o88TqtSWT9gtvh3/ybepnGxz35Ws7dU76xEcnwYF/qWnQS0yh9fBPOWa",
+	"DTrjgYPbdvGXs8nKL3HhyjKFkyMRyG46f7LGaeJRKsUz3AFANvGs0w1qjg+01qs9vu08jsZUP/YYV2pB",
+	"DbYtfgke6562bdpKp7NMVgHVneVkqrOWdTtBDUKSa72Tthl2qqTgYuT3z0ox6F+t3fnriyd/e/bL6b92",
+	"vj/56enP3bdnV+f/0v77D89zpiY0cEOMEZoEnNaWpcQscWh4OTFBLeOD6pqF4KEISsW7Wr3fKzpir+Ro",
+	"sz95Zu40WHn0J5fYFvPR8UWR+bMoiB6zD66U3jojuxxl1jzLx5mArKljHL+8Jnn1H/PasLEssKgiz9/9",
+	"iyWY7Ysxo0A+LOeYMYsCCYJrYO2x2DyBTmijoZOMaSimmg6pYpC6ObTR+xM2kemiL+aO1Qcsn/wfVULr",
+	"mw+2Xt7OYusoXT4X6aLZB/04UrcFqVLjcZBjeJCDYmABK8iFS5CLhCCXQAGgXlAEwcAhfIBXAw9DgwJY",
+	"ByuCJSjIoqBUZgWlMi5YBvoAhEDgCaCgKFj6wsiTMrkVVIuEoBs8DTrBaYA4H6zAfVAm1AIQFkZ8dDvB",
+	"+ZOgbf930g6MTOyetmHr5VLAnuyVTrkYVZ1gDHgEwDFi0CKVc/BptGpBDRED1oJlJ2u+4GoqFcfHV9Kc",
+	"qNY0Gk+Y0BcGr5igE/ZVvwbI2AS5Eanbfi1s1UoNFbUtn68Fqz07yiNPHiHWehLJyoJqwbRC91DE74Nw",
+	"HxT33zTl5tBvLffFHbv6WzwAJ5T75eQp5Bxtm7jcCWp8QkfMPW4UQ/915m3tpeTmjM8M3F6DiE5dg+wV",
+	"1xRrkpiydGCOkd43HGoBHyc+m8NNoY97zd9cS9GA2gZ83BLcgVPfdP3Be4MdUYKIcQB8xc1uiGqf8BUE",
+	"P+NzYOq09lMvkVEhPQpPEqwpZuSJzbwEgiZwPEYSsi7DiPGkXp8Jf3mT//pP4i1M8hey/OvqZugLe1e2",
+	"fbL7ljYUKd7YGS/f6HaleWXdunv/+//8v0i2aBvmCX/5k7/kP5rflpZ3gzwmncBsj3a73TCvLe4S8hcC",
+	"+1JBx/MdGuJw2iBH8HfnrDZ9gcxUQzPOYtSaxI0LEq4OTJgRWsJvTeijm8CMZEL2Reg/FJBwqRMhsFT4",
+	"vQ5b5BcscJlvcIxaZ9p9tC8sRSn7EDEWK1CXQzqUt8xqGqEj5PRi693ymk6ThXP1Y7qsGbQWuewLzI23",
+	"DJXDhUf7MZz5aXM4wKDbo9vbmrGcyWsmEoamqr4IaZLI+WAmEBcGjlHHWd65IlKU6fl7YtTYFYwL0Lsb",
+	"Lh4yBXePAm57vuuHIt92msUq3fbL4Px4aDlSbwBqLG1HmUwtap2PEeUeq4WIHgPUVUfTf8swmgc5n81n",
+	"EqB5dFfYLWdzEkuGYh02WFaqeSoN7llMrdu4KmYhFKKNgLBMhZioCVb9Rou8tURDuZ5gnYpkp3AdWKgw",
+	"NO8WIrqEft6TdQgTz9CC+au1Vw6mQB0f13pnzjlWqGuLPfCjzO00tOAjW++7rCce2/ABmQ73CaZPuoh/",
+	"+4LTDryvvcqGtAlLcYYOBqbn+z4seOxiZrQ1Ew8tsshWqFv/ACx9M0bvxUwhYH4CbqSFiBwcgaWWeoC4",
+	"I+ha3NwddjUJZ2mCmrXpME2xjHwWF4LaqcUccjWXBENR4MjUFymjcS9LWrV8+vXwn33b7L4ZmD7sq34t",
+	"6PvbDv72txNcKDkPmdUfBn2x/lxmS/QL8nrKhEF8ljaVXiSuC8gfCU2Lqaa2YTyGr5oPcTHq13r/7NuN",
+	"i63JbHde6xGtTM/7td+hbeT9OxLLJKEptKwvoEkBiaS4ZV4Z2wK+h40W+RHp7GPlqsjdMhFDjWR2zT+Q",
+	"eiinTFD+GAEpbNhoWM+D7ZfkSKjSJHwc2owwu9E11hMAHi6cehfAA95qqgnNCPOz2jEpM41XPGYpBLna",
+	"egYTigksKVMyuWVI/zNN+S1E18Vxak4geBDpi/Dy1avXvwzevH35L5dX3wxev7/6+vX7n16EBA4nZplt",
+	"lrJv7MK+h5x9yEKVRnZ/z1zkEwb36Oz4UnoMKQo/J8OKou207Q5jy0LRKWJV33DSuVzElgpQCFmbCRvq",
+	"Ze7efcTdUikRe6tkt3PwweF2mENByiEjVp0w+8K25CgdP5V0/MUAk5FtRnGvkpJ26rKq2JtEpnlftYws",
+	"qzJungjRauX97L0Ozzt56I9iCQMGI/eKvqjTxJIeF2nkuAu0bPQwC6Wkng30kityDfI7tgY0IwEFm2cH",
+	"H+rYd4FzzvLEhpjiZ61SUjBFhCSJFCOWWoJ3EqcSKZirgNhsrP3xtXXAQ2latWvF7awxeOw6TNlH4L8r",
+	"o3V2zhV7Vmt1akEOh771BRaxnauyF3nVV9w7T/IKK7tq+Shn1hVVgaYYaT1LMkOm0wtc7pMT/RprHlks",
+	"NGv74eHfR68mDONfKJeUa6No4bCm4TGbEC7Ai6s0m24JZpusLRlps1fsyamF0qa+OcDCGc8ZnQ1qFa8p",
+	"QLG+qIKxi2XgoYmSgDHKX3iF4cggqS9gTHJrzWZa6HWgdW/zzBeEXJV09Lvg1h07tB5/3MJ5lLnqvrCS",
+	"q587wFw69HBb1YeXIke72hZTNhoT3rB0CRmCEowDOwIYcs2JEQkdF7k/rVCTrQoUsCOt6m2+h/Ph8kbf",
+	"lbv8HQCoGZkDn/Xi2N/Jv66G59o/7XkNTQfNCYUUDAde9gXmcZzCNWG7dwGFNacwIGHg19csZSJiWGsm",
+	"q3p0VDX2cWDKUhArEGHH89JqAmTJNjxmKH787Bmzl51/DvLbecQqYl92CtaFCV1XCO219bkRmyloSQ7s",
+	"kroglIhZAp20x3TFtJFD5iqWDAaxgPVKs6CNejHwwt5sOqmykIogC9mI6LTknohOGxWC4v5pgUse9O7u",
+	"YQqHpFt9mGEK3Y/jWdtfmMIXp9w+uLTCjNu1AIxrFV/J46g5TeUtj4vFTJfL+XMghWZRytD3haEJTSmS",
+	"xQUJoeo83DPAe0Ki6AIOzJDabM71GE+2ilGveRy9sS3Yc4iuWyIY+l50eURSCBbpVsLF7EMrlo+lubv7",
+	"OFtWtcA8LwcpG3GlzV7DXCfgLhywCRbjx/+6qzbT1yW340WdzpQeJOwWMqP8v9wdM8VSixLZP81vMKCQ",
+	"nTW1LsYmXqxtB1JMmGWV5davzJL7AZKyghpXasasfc7y9eGg5Dn7r+xowSTFPGWRHsxS7o2raWXBkWTe",
+	"8NhA2JBGNzWbLA2rMWU0Bk08mY1qvRrMBLwacxO2my+4d9vKTYqlXFzLTa82OwOYUnY4Arx++eJ5YRlX",
+	"YGW22R58eLLiYpQwovhINKXIO+7hkfT2/toCNGY59oi5PSTXXFiznkuxUeYsFXMVSbCUgaMkxNVsfftj",
+	"Ft0o8vKF9ZZf9IV7JayikMwUUyRcAYwwsLxRgyxOIPRXEV4yC9mGnkLN2yzzzN1qk9VawFylDDzWwxHX",
+	"49nQfMAu/LBBrrmljTKNC4AqOkA6LtUX0BGDF64GpFVCIc6LmK6nPGaE6xZ5nt8GYP3Xd69/IjdskZXA",
+	"cSNBZIpt9lpJ6rHUmsVkSvVYIRMU4UJLIgHdVKNF3KQhm/VkpjQZMjKdDRMeOU+4abONyt3kC9djNimz",
+	"Z/qyYQ/Vc9YDahEZa+okSk9008xl0yJEE2aqCRi1Cog4tQUgW0K2O4HJASN8j/LxKB/vJx/vsqA3ScYv",
+	"I975HgSxkQuGzj2iNOu9iz0z6nIyG2XRSuwDV1odiBwWvsQV0fTGxUQeKLYCO/lS3NKEfxLr0WUcE1ql",
+	"m6xRTcpPTFuRpPGYCc01Z4okXNywmOhxKmejMdR+8tiItZQXthYElo+6YWxqLyBHFDSYCzJheixjtf40",
+	"tYNpEm1qD8I06Xr/WZgod19nQXkGqz+v37H7H5KPov8o+o+i/+HiD43viD4baR3dW/ZB7djdF7XjJsdM",
+	"uGSdLNSuw4ukHvZr/VqYuVW4bqyXr/d3rCyh6G6hNf7GOqB/5SgpjpLi85MUD9LbVCY6HuxBLPNW3f0s",
+	"NqWLCRP6MZYXZJsKf9gqhZTY5zLuABAVdRiJgFzLdMRiW950gfkQlnNgmaKsL+CwDhlZOZsmJO6OqVfM",
+	"MGYRh/D0EGORw9KI8zfYqp+gleUcmRVCz/Wf0KGcaTQeyBT0qfJSe/DjQMgKHqM335m93+m2n7TPT9rt",
+	"9uXTH7o/vzj/0Uhn+uEVEyMzoU9OV3mMVioBfi/nZELFImtjVZOA9LTQHhseASk6gUcHbf6a0A+oJABv",
+	"zmFrZHnxpVVswee9k06v03WBAedBDQ/otV5twafUdDMb8rXDC/OtsKyBYGabdNqtdtvshZTGbJCVtrp6",
+	"e/nim8G798+ff/PuXe13jHDTbEDjOIXGnbTarU7npPUUj4owkKYDMdcszt4H7XGt6Xbb7c4uPq/VFVuB",
+	"2vnkH3muPAgEgWaxyIHTLOaa6BQVIgeA9qYy7IN1tQn5jBx+ZDFBrSMGBvcVFGiFhdaqAqnXae6t3waj",
+	"uCq2oQoFHEfofk4L5XVJsQXFmqSkHrIPU6M1hz0yE1PKYzKFfFK8rAbUoPb2lUtzMDXvglHSmqXm4f+j",
+	"butt/Yf56T/sdxv/W60UTvderHWfJLwTYIrMQWodQGb6dDagxXs67VzHvDN68vXgPKWLgR1jmthXTxMq",
+	"PGp2S5qbURvkxQRxHitx0ye4DWreaYQmPGL7raPq78LLeMJFFfnta8Ey+lu3844QvBypoOW0OZvaAdoA",
+	"uwkV1TyDbxIq9k0zWLqlOmtrx0tiyUkVJGaetKG+oc9DDX8DM/TS8dbGNbpCeuV158pLIYBiViwbVKz4",
+	"luGlaeFECj2GHCUbstg9N88vbz+McqxNU1mrKpPQuRutYDZX1ayCCRUBicaMTvPy4w99L+AC9/YA/L2u",
+	"tpy5g4xSapZbiCHMZtWFhcUWwhLEABqYY8uJB6lsF8gmh4suRGoNr9RdVl9uytAxZnkbfFY59JdJK9Oh",
+	"STOheUK4JlbitPoitAx4XLkiaWpCk8TMrlvj0CxSj8wwlx/TEiruH4tSshO9Pbdmg+11S+20WQ5JNbcz",
+	"yP0hwOyOrn4zWZX2s4SKI6Hcp6q/Zka/BFsLysXGkIL3OdThfPphAmaJrSAfqTseTffII+XXEjU4Z3Ec",
+	"kDVlMZvA50gkY6YQ3UlEoSLVEIoJM22rqjd6JOZAlAHk+0JpRuMq4DxmS+28uj9ZAbiKxbprUpWZ9vvk",
+	"VDm1IEASEftzUHThra7pVl+s3SiwNRYXlm92xGLcOjJ1ZXJ99WKyLunedPD+rkAnOM52SK3yvnyQzKqP",
+	"I5U3idKzO4rS7lGUHh6dvpykqA2yN5d5TZB51blQIBGrTahDoKgzK9o3pBJ8jKbMkQ9NqLphcV/Uwzff",
+	"vW3SYaf73//z/wkbF4iFM6BWjzNudvR0mg1ppLIN1HdcAvDJR1guB6vzlOHU26yHpi07OZiwJZA7wBV+",
+	"rsoWav3uZZbQhM5ENG7OGbu5gycJGoMNKZhudzDKrtv4xdHBsjafvwXWjMdgjHXEzDJ6Ov7ZLKNKU2wR",
+	"vH1TrKXGi4GSaUI/DGbQuk7uoCvM3jqrqWc0pZHmtwxto/EACwv12nu1hRYnbhtDKCyiox101fazrPd7",
+	"cJkWRnmdQehHqAgfwlyHJKUilhO7bxHqMGeqe0qGVLHmSRfqSdBIg2uq022TIdeq4TAPwKYvgNk6DJC0",
+	"CY4jXIyKpqSAIF8fCd3yDYnmE8QLmiSkDg+ji8uV7TdKXcMemHxfz3KNMSSRS8AoGDEyZIrHVvdcRd++",
+	"mEO53hw66XTKaGoaYpB9MzrvIdkJ91q3Yv8WNuwd99ohDUIogv8NQe37n7s/vDj/8fRff3n29zcnb6++",
+	"fvLT82/PLmsB/PzX05+e/dz95cnfr07+9YfzH1+cvf3626dvnn9f+7W073fs7NdmliuJnmCSLeQeqVz2",
+	"ZC1BTUpe74ZLVQrddnULza0uSRK/75BHJrGn8dmdHDjmYq864YatXVVIcHVVbaNnbRFku17vmnDh/uys",
+	"amH3qKlnGhhAtTssQedAOchVAVsTL8hx16vE1xcngdfyYB0SBFbx6ATtAFWOICjTee5SXw4Wz2ELzC0v",
+	"1buVmSt/y7HY3HbF5jy4sSJ7ueTcDlCzTVYYIE1EhUf3NmQAdWzC4gsypAkVEfLRu7gtc+JZbAKYo431",
+	"k5lMlwTVJv15kwAw79hHmsXJx0mz6JHQegLikCgtp4rUIXhWzSZMNeza5mIUeCp6X1i3wkiSIUvk3Llz",
+	"FVGSXNM0KOjlq8xXaMjdrFLf30TrOpfpuHfRIw9pr/3MjQHZ+C2bA+42kusE9pGM6rOxu+6CiblAvWZp",
+	"SpNmJCcTrhSUxK82yGb35IJSS8LFLYeAfEtOz1N7ialHBCI8Me5rKSC2TLxia/IP7Rb5ahvySBGvO1V6",
+	"vb15r0GwX0IMqUOLbWPsO4EdKjawOOX+9EIvh3JYC/whhQwt++dKiObWYaYsnfDE5iLs2Za5vNK2s2d6",
+	"q+qo269aNXFQ/XFaH+SJuRRNG0T5mAvMR6wihH45MScIZZmiVEjqeNRSZMgiOWEkpFHElMJCqaFqBHAF",
+	"AjRDUresSpY9vnBrX8jUvja8IFS4uM5HCoq1QkJUSOZcKOB/Anln1ZtHqkHMw1O6SCSNQ1KnYkHUmE4Z",
+	"oX2h5CyNGFQ0AibqRouEE5aOWEjqNvGmQaDakjkKuWjS4QJpo3qEWv4oR0+C1tq+mEqZANXfDZ9OWQym",
+	"3hvGplgw1sba22M/lhoOSCRlEsu5UIGN9EtVo1DP1X4fmK4UoQauSYgvAYKuxZSF0NkJ0zSmmoYtEtr4",
+	"gJAIqFcbYo8HPEb7M+0LIUXTCKAFsYMUWDYvVC5dgcW8+2AXoprYwcMaVPBkCZG//0FuWn2dMtY02E0S",
+	"OoQSA/ZFoOKb9kOeFJ2Yybh03/xN8mLNAb+6Y0BYophPcw7Px1iEQLNmf9Zun0RuqcBfDJYC1Am7fNk0",
+	"Y5fVv7og4WiqLc3ZKJU3EIvpqModaYl9EuqlaT5McuZyZRpOYI+JUV+sb0TGfZ0ZTgMXSITLJq/9O6QK",
+	"CnD1oKd8gjZ2NYugFHGQ+UGziQJSFTmDakZQMkEQGhspqXRKtUztSvLHzSxP9x3kWrPU7PXwzfvlujjm",
+	"fB82Cj4C9+WsCSImgplNGdE05Uy5AtqlBxUzTnbKXyLa3PGcgmpSKm/Mfz3WG9csABm3TWpB7ZYmM0zz",
+	"tndg/Km7AQx8dAJ86sogeJad2cOv2CDJWs81oGkuN+Fis5Mbn4ZU8QiDgFbekG2UWq82oWJGk2bxFyul",
+	"f4TfyHf2NzOVbGR6B8BVwxMVbPpi59/iRawu4nZc1l9vDPymTfVSy2hn2I1O4lN2dv1kpWlXjE7Id2+u",
+	"yDu4XGyea1QeUPpv2WgJNm/iq3DMUAq5+/xevEkod9X+tm60G07/h6XRfHNVNphlbR1NtTexq1e7pvE7",
+	"6Dpm0dvVvu/jMDxxv8UAFaVAq7P0TPBvK9eAiHn/q8OqizuuANvSrtfSdnVL77UkoIHdO85ydbEUYO8H",
+	"bIcbzVkx5jGWSDATs71a63/PS25/MMf4rbL7cRBsgY4fURx/CvUbpyGXich1AcF9uQ3AV7XXKOG4Ujcl",
+	"uuJdy866LEs/odpcVgsRkd/ksEXeeYzWKK1TpmepYHEP9L++AG5rsy6sSo7KkbmIY2EvV4t13PN7yQrL",
+	"xsByWw/QAYWBlyU8JXmzLbcMXvYbnv1QhmKoaQ1+k8MiIK6e0dtnze7JVafd65z1uud/AaOioze0MZ7X",
+	"lCcWjn6TQ8SiTqfT6Xa73ZOTk5PT09PTs7OzsydPnjx5+vTp02fPnj2rVUBa557gaw2SoEEqtR7sysJL",
+	"/e6etG13fw/A6pLe0mSgWCRFrGq9kyftdlBLqNIDs+o2vcNLff3um6vcKrTaiVWxb15f0o8iTYvbaBm7",
+	"jNkQj+dsGI2p7tIptxVff90R4b1VXsUxiYu39fDNDWY8HOi5bq+FvEraa2CY5oo4zQhObnSoZDLTjJg5",
+	"NcdGmFtzbsFDvFk/8FT43TdX/nHenJDfvH53ZcDqFzA2FCAsq5pDFBPmxHzpMz/1yNdwM8HTnP+kPdFd",
+	"IEflnCuGkNsXQwkmjRyqLHx6eBoQru0HsVQz3Nfy7RuWmCuwp1OZ9gWeThsuMstVUpHXubCBt0EYrjC6",
+	"Xh1P+hNGhcIXmdEqbBozaH2xagYx4+asCS2CI7e80+3ooWGAK1d9SApi9kk8S1hf1NFzlioNcWkup8BW",
+	"NXVV/vC9DVB+oG6CV/ePwoMtv5Jq2BfI821e7h3qCwdb6lsTLrKTNdcYT+fWqvnVmlx2MCcEZD7m0Tin",
+	"u0HxgOUSISdIOZsAqbsTvuXOKZ7vAxuIt3Jch8I5UoBhBCpxYwHjsVRZMW6F1bgTKadDGt0EWV1uCSYZ",
+	"cdNMZESTrEw37Cpg9SFbkpRz3SI/zZLEOj/7AgeNugKQm1SA+8X0gcaAu27paO9W3ZCNuYjNcOJGdaRe",
+	"2TmhKPezA5yz3jTx96Z7rlwSvUmlxoqZhxNHU/cNK4x+d6E2m3oezZSWE4shhSNSQVv61ybOS9OaRZo/",
+	"sAUy1Y2rRwefXh0dg6j58HyPcWDeKKXypnyYrBljaZzy4+A2I2Vekg+Sg5p4eZwsMb8dLotNCDhjOSuM",
+	"VJUK85noJb/fSS/ZJVJ1VyvDPVcm3rj1Gt2g5edXq5X8qBN32cn1KT0bLiv5rj7+8hLA60ta7Oe4CYI1",
+	"Z6TjiN5lRH/dF7BULfTDH12r5qD0bPb5HMGCT3re/0IH7dc7Soh39NacMivo69g8syyZ8wvzbE27miYf",
+	"aHjRF2WXzDIMSs/q97BOPv5nZpZaG/+LAaPKOzNCcJC45iObPk3qfNmbyOH8NiRjrrQ060/TRQN92eCC",
+	"VJaONH+pIgm73nguqYoXvrNx8mC2I+zOA4jk8/v9mQQu77oRdqWB8Lvs6CBKjV5VMcbgUJcaA4BtUCe5",
+	"FATtOr5JCQw2BdNWX+QRw9TVsbxYteL0SNtFLmcqD2g16sK3ucBt6ChQRMu+gEgQlmZ1YTKDlH1m0xa8",
+	"f2xypg1Y8b5RzDqF8E579YBBzNuoiZ5u8yBUnt2U87trisdx24eTY62qaE9Cy+HnD1lvrBJmD1yHzOPb",
+	"D6dDPv5NDqtd3ma9mRtIyiKZxmDJjmHZcZW5IuJidHsP4zCNSCN1DAVBmhIn7hoY/JYFYigyoTFzLnRC",
+	"C5GULfK9VUblTCdZTJ07KylJqOMKcyGnGOyoNE8SYEJRTq9Vm4TkX+Vwm7j7jHEehkZLK6hXg/x3ZKE/",
+	"80nozz42B30Gtxbj0RffXuOL7/S67V67veqLr10zHY17vsMKDxAsJt9fXb0hZitVOOzPz8/PKaV0OBwO",
+	"oyiK4jiOGWPs+vr6ut2G72wTg3RXh71t0jp/fXuNvx6HpJP5648xDRtjGrYXkRgF7zZphXg0C3h5Jx5z",
+	"T+8dc+BHksM0+IaCwx7jdhBmRupsEmaOeyHrjx+yVQ+NqhmSIbuWll4F1lCjtVZwvFuI6J1jg9oXDm8d",
+	"EVWBwnsG2M8GPQoIu6t+nU9UBX7Y1fCbHB7NQPsvF1i2536DFLpPYAf6lmHyUQEN3r99hWS2mK+BgQ4y",
+	"de5VM2vWx4qWUW5Ts7xUnb6o0zxVa57S6ZSl5nzmJ2Vll2UK8SkpIzRN6aJBlkysjxRxO6XVF9X5IBdG",
+	"eS7NByGXYkEMFMwMpEkC2pn5rstzsdZdctbu5l+/5h9YTCZMKTpiLj4nP4SYmUN4CQmEHf0mhwFJGY2B",
+	"IQujs7775iqwZweFiboUfIspo0qKxiZ93OzWI6B+XEANPqEb9Tg9W0zPnSKA/Xd8PpE2u8vu6gSPK4As",
+	"wdWYxaDmuZS9uxnDrOPK8Ul8MWJ9a/uWGc1vcbt8An3AfL3KskWEnG9l3VJMay5G1cVy3tkb9lLOPEnk",
+	"fDATwBkdDzB1M0M2KKo2ANuOrVpaC2oRTSFdX0gNPNNwbcyimwEXg2WTefbDhH4YpGxOU2t9ya5zUbgu",
+	"hU75cAaggWMzcNmjdiQE5bXeye8BVr8d3LKUX9seDnKfiv2+LRI28OrF2m5cJ1SNsW+13pO2u+AXqwhq",
+	"gs2B7mBgSaWgjVhxLn8T1IL1/uRxNJAiWWSNMI222fIrA+T/NmGp6autulsr/oi+t4EyK6Lk2ezz2cu4",
+	"GOR1xrDMmPsN6RqQAMjcONPMUo6bdcDFaMBEPJW8pL3TVLpB67bxT/OlQplhez0byk7siDMHU5YOZoJ7",
+	"vBWOZWCQswwMcqIIuGGE8czmlyVRXfitrB2K4Ru1TgZjOTMStXsa1NSYmlWBbRpS5cpjFq9LMVPQYrsS",
+	"zQL8M5JXLN1qlMFbli7cN86Wfscu1yKaJCAzuc6ErIv+dpc1n7DBP6SwO0uPubhxI952f2dDa6RUolNa",
+	"2nkoArcyg3j1hi0KawmvTt3Kwz/totpaojlkqnTy2N8fci4LnAm111kP9LNLcPzbnSisRa6AJJhdX7NI",
+	"E5knP2Cqw6o5x83IHkqul0uKnRi9llpzkKrr1c08yrOjPDvKs6M82788++JY874QErz1IjQ7MJmV2Uy4",
+	"uFlzZjL3vOLiZs9VRtGWBHbY3FAw0+PMSBDJSS2omS1pVx8297FKBqfR1fn05+7k7+mzHz780hk+vu2U",
+	"U052mt3uFpSTtZJ31mydPhi70VQ3T2VzwgX3ON5jGanmUOoM0+zm7LQzRIP16WgnT/Ir9k5sQkntitXy",
+	"QitdAUJLS3zZ6ZrP5dWAd3CiFue3sjIpjD0xS6XUmfpwk6vzjhc2kxu1dcnU4D7i4uaRIoD3wPkQjQ00",
+	"AF1kaCcszIiuKBlDb8nlm5fkhi0cT5UjlITX9UXd5shCK3qYIstjR3PFbU09W/78hi3UheW54mJEZIoB",
+	"MubfXNvYU/fuhs02pqIvwmyLhgF0gKWuCyy6wdJD4T+zm37H/WmG8jEXXP+H0jTV/4E2uJDUFWMxabdP",
+	"S6382Sq8fxmKLYHl3pvb220777UD1rH4A+Jq+2C4es9prtR+Mkw5kgR/qkScfA6qYL1ES3r8T/hjNdmm",
+	"As2OxPifLL8kn98slakoW6ul+Xo9eC/OAw+kDwvGGaHxSecKbrD3HACeEXQ3YnOnolzbEZof1k50IT4b",
+	"cXbXeB6Yw/vU96W2aq+8Js0OKeRpwQ+tavX0/tbg1doEuy/eQ1qBPxoyHUxN3BKHlnREv1REFRSdfyIo",
+	"OtaW+GxqS+ygNmqq15SQoEmiAhuRZ07SMZ8wobgUAYmk0qQOiwvrTDYCglFNQE+aUKUCiJgU0QKUG7DE",
+	"IE9QX7gfpiyNmNA8YZaqPfy361ROzDcbYUBGqZxN8RAf00UA5BkBMlAHLok0wNKVMjX6UqsvXtAFJoaD",
+	"cRttATPt6mYCw9g/pGAk1P8IW+SFzUhNsVKPueWp+ZZy0dShlmFfONYzIuS80SKXWCeTwGGPpHJemqXz",
+	"zgwuamK7CY9vUznZpvLEldzqLj5hf5diq1oW35kB/3qxza2v5Oi9YumWt/5o5mzLe20W25Z3/8AWe6i8",
+	"YVadD6RFRRTW4WAI0WPQkcAvNkyjMRvMU67ZoGPDChW6B71fziYrv8TZlVOs8QH+ll6nC55F0zJwFLmb",
+	"Ol24y4UOohjEtyUcetkJainVDIWHCwdk6S1L0RmDgXsnRnggexcW4YCdiZ8ZTODN07N2rdfttIPa9Pys",
+	"1jt9Bv86r/XOwZlkDiY9K/BqQc1uZv/ZJ6fu2c552z18gq6oaSonU533/Vnbq2TfPUXbCVVScDHK7nqG",
+	"JUW0XJJ23iTpf9R6tfdXz+9c1R72a1VVkVTODVohJEGhyxu2IOCaPFYXKYih9xB7bSQLV5pHvkU6kaNl",
+	"6TNTzYkUXNs1XX6shft+xNv27OLJ6QsqInhLFMSiVzcru7MS4ppFuFpjdJmyduLeCjf6W6nzrGuv2nj2",
+	"Wq8GJFYYNOt0wtnUqaHZnkQlNNNBkf7SSCGgpXLt3nyY3cVDszJFFQqjm2wg8uTxw3fNwMBk3fYr7EiZ",
+	"rHHMXLpn0JWhCM24S6UAU5FbcaReToja6PmlPB4pVJywEguZzJR2SRmQPmHeIa8tL6rmt6xAsxMgbWkI",
+	"rwAaXcV0AKnKhOtWX7xByjPXT1fam2rg28VCIbj+7LYPq1SmbBntodp3cXNvs0vutuIPWfP7YwOUx8Hn",
+	"w5F3OcejVTQSN0LOxeEg6U7TswGMHtxJtX2++QG3cqW4Tnikv4gT7mUM1roCpK4iaoV6UVJ+eA34HL0i",
+	"H98WO5G3bGV+Pc/Ict52JkE3a437cIgcVcUjLn+R3o0NeLmrecpO3t29G631et/9/RerG+xJ+24r9JB1",
+	"qQ8HJ0++TDQ5752cHQ5NHr6D4qGqfblj4x6a32PYC2ChvA/alZ7V386wQIhr2SOFh3ZXy8QWUEVKAa5J",
+	"wm+gOxmZphSbQPE5tP6LV2E6VaBzfraCOc5KvcTDZbbfMhbFX9yZM+esgOF6pEgKaeJHnee+WAH7bvkQ",
+	"UUzPXoKLmWJp08/bKj1PvFcsta6pHQrdMzLkIoY0EuBw4gr8lVVMe85Hv7ci99s2ylHyVrTLA47SpnV2",
+	"bdqvhzHhn2wHahbFpimXuM7umpmwvCgqNr0b7qLV++gx8gzl4MV3m5DUs3/FLDarALMRzE2qsb0R/apg",
+	"//aKoDGB9bvzLARSR874BdZrw2tDA2Pmw1w3PH61vsB8OWI+H5D5mGpmC83zlGiOzEle+XP7MSoWUjCo",
+	"Tl5m/fYW035t3yd3Cv5Zbc6h7dv72b136N+GfftATwrbT1LMNOUJPhODPHDnBxuQUOvVjFiBTcMVoUnK",
+	"aLzI948vY3Yg0Vny0H8Dn6qYqzXfZrl4+xLOOy8s5HkuP6jiZ3q4pRaz0djtLf6jqfvjG+b0LBXF6dUu",
+	"mhKlis2ms+riFka7SvACaulMr5tSPc7VOlDnioC+N/Wu1DB4OZFiZJfyI1+4u4UbkDEfGflr0Z0zjOHT",
+	"KWc2iPCCpHIGqYFox1GrVBnu4N1aJ2Pvb2fMJdDZXaTORzIu3lWqnh2l6gMNEM6RIZvttWJl/aG4/DS8",
+	"waz2ho62ikg1973j/8B7Sw6z0Dxb+BbKGps9QrFgL1dEsw+a1COqWJMLxYTimt+yRtUx99/LT7c1mvAa",
+	"UNu/YmJkhvbJaQZ6SqdQbGF9A9HawxVJZcKqPm9+q91RNzIz8VbiItmqIWghqWqKcszQd25MRlm8x6N+",
+	"Rmzj+Fi2BbbuSrLFqbkkE2d0qZXmexXoC87sMcOOEE14xNAoDPbKDv5joMxqBboZG3Db2Qk7cWOsAucl",
+	"MW8n8hon8mhJWGtJ8APt8O9qI8FzW5gbtRLcIZRMqVJzmcZoF5BwM02SBaGCsOaE8qxodgB7OrAbKiB2",
+	"kWLFEGC5IcBy07gg2RlJ8ZFQhAtC7Zb0uYEqbQP3Ngqs7B9gpar1akM5/N+Lyfeu/3DYS1MW6eZYpoo1",
+	"h1RrhIri9vG2xlAOa7spDIezL9wJMqqHxSpUJZlbG7BESz1dYTda5kAqydi6y5CWoPG6U/Nnr4gdwFrh",
+	"hta3GGh6w8QBrRPwPUuSUoQQ0wr4euvLIihYOps6pC3ojiWmiArjTUSFbzLlI0G4CKxV1WbEY26XJUpT",
+	"wAxTevzrC3P+Cxyj8oIkjN6yHIATbg6S+OoZZCy4AqJckRs21S3ywjHQ6DmPYKEIqYF1BhZRFUofzSm2",
+	"Ytk9NuxMTFMZMQXprt6uXciZWSVmHnA1kYWcpYol1wfYtpeC0HjCBcplmS59WY/ZRLHkliHh6ScjkUDn",
+	"hZLXulGq9FSe2/YRE/kZKuR/VCH5ZQQjVkiMXc0HZrbuEYBIQrtwQ6KYLYRir1xkvw1ilmgaGhmt0AfY",
+	"F3XBRhSyY7QkMYtnkW4QquWER+ZwEJD5mEdjyI+h18z8leRCp8CxNmTWgpmOWNzqixcZ+Znd0im7nims",
+	"9MLTXPQxEbtrmRS01s5gVRJe9MUEbaWJ7efECVYynGlo2ohqNqeLpQ9CS1vEkmSS0J0HwqwFfWE75doB",
+	"hYcrIBM482VqOd4K6FkhR+9vni3MY0bNtdPB5IAm2gw6Ow8eO4/cEBVFXQ+sItm9BmyKsAEPqC1dZZOb",
+	"acpJIucsJvVrmRLbFUKXESInfcwhodH6pOZxC2ulVp0gMwwF7gxnTnS5lWer49Bj659pTmaJ5tOEb7Kx",
+	"u8q+2e0HTIPuBrW8WR679Vm7vUNk1EqL3zG9DiMeKeINBpg3nXeUHx3O+ymH6ZQQO67+4ju8SvYWy5Kr",
+	"/Az+X/9Z1pRe7vbOFCYInwIeGJumrMdMsb7IosR81tqwZPWG5DGwtUBitCITmaK2BOaDa6s0QeCXUZjc",
+	"46Qey0g9nkjBFq1JTP6//5fk61k1NhVsyLzQ62O9ilvkPmkvn2Q771ktOmLS0X1dUX+L7YxhJZJXzYbZ",
+	"VKvd00F8lCv1Jn2X1XsHjIMSmwkYNuc9dPUIiVfSmRAZwTVNtdGa5heE4q+u4i+dMIgo7QuuCPugmYgt",
+	"rXU8s6UkYrpQIVAGyjnD+FOjg82mo5Samy0MXQB1NwTXwC32+/BiPPvFpH7aPje4Zlv9SBGk+OKKRCmL",
+	"uYZklXJIe+eN7HcpFffCMvN1TFPZPv1i5fsHiVddPaR1m+0na8lNnzbbnWb7bOUgdxrUbrgwYyfYvBZ4",
+	"nbb/dlU3UkkmUuhxsqhlVElnjmna1b6sgWKNZ79Uq7UtNAug1qtNU3l3uiRvuKtAdGSm4Q+ZZ/dFJdjB",
+	"bnHAUxpqmlABeHqn7wAFGaKrpekE/LQvX3EHyWlzNkVqLRW4GsUTJjTBWkYECj0RnYIDDTLrsCgPyYvy",
+	"qCXVDSJ+7G6yb1MlIUX+mobRQJsbLGN3RM3yENZ9AsZr9f1vWcwm+HZzjFek/vzFDw1MQkB8tXhrA0Kz",
+	"6CaSspiZb5sGVH83zd7/3Ly+rId5qQiv3IEllmU6q6FgJJWcaTiv20qXM8V8e6H3WY9bcvWL3+HtzTmP",
+	"/Rpx+cNZGZ6VR9+7DEBX4EmRuqvvSvRiysyxXDHy/u0rSwvpjgpBFtkGEzhnfDTW/khl6V5rvmpmhAnN",
+	"aQJ5UtRPknJ2M1fhc/U1P2J7rAOSQ0RrxPyeW/LYkhYot/R5WjBDwNusJaJVzBorew8U3razN5UyKY24",
+	"JfVC6g1WCF+irfKXtpRJaZPpiJFEYkqZMylbc7d9IfLBIdGnWcjeW4EZbvWtl0LImYgY7FeixnIO+ATH",
+	"LCnMsPCRYHGTC7tVZFo0L+FC5sJSYhEsReVPoP+FiqlA0j9F/vt//t8rYdrOWM/Nbnble2GmPdUUPdDT",
+	"wp7Bd1ZMmgU6OdND+YHUf3p99fLbvw3ev32Fv1j1RAUkL2eCNUxIyqC0ewMae8vZ3CKkTv2Pj6W8ecES",
+	"fstSzsqBqqTIbbYk1UJE2FusU0e4+I1FAGsOU06KsFQsh7v6vVdAdp3OEobDbPXGnH3WfCySIpqlqWOO",
+	"hZEPyA1bWKZYM/v50oBlRolKeGygG2feYicwZKol8MSLZZjJxShhsNaaRi5YBFKk/nrKxMsX5LkUgkUa",
+	"6uK/NrPRJWoWjQlV5Duuv59hYedXXMw+tGLpf1PyOHrj3lf7/dff//8AAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

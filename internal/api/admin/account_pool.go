@@ -9,6 +9,7 @@ import (
 
 	"github.com/poolgate/poolgate/gen/api/admin"
 	"github.com/poolgate/poolgate/gen/db"
+	"github.com/poolgate/poolgate/internal/api/wire"
 	"github.com/poolgate/poolgate/internal/bus"
 	"github.com/poolgate/poolgate/internal/fault"
 	"github.com/poolgate/poolgate/internal/pool"
@@ -50,7 +51,7 @@ func limitsIn(l *adminapi.AccountLimits) ([]byte, error) {
 func (h *Handler) accountCreateParams(ctx context.Context, channel int64, b *adminapi.AccountCreate) (db.AccountCreateParams, error) {
 	p := db.AccountCreateParams{ChannelID: channel, CredentialEnc: h.Box.Seal(b.Credential),
 		CredentialTail: secretbox.Tail(b.Credential), Weight: defaultWeight, Status: string(adminapi.ActiveStatusActive),
-		Nickname: b.Nickname, OwnerUserID: b.OwnerUserId}
+		Nickname: b.Nickname, OwnerUserID: wire.Ptr(b.OwnerUserId)}
 	if b.Name != nil {
 		p.Name = *b.Name
 	}

@@ -7,6 +7,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/poolgate/poolgate/clients/go/admin"
+	"github.com/poolgate/poolgate/internal/api/wire"
 )
 
 func TestAccounts(t *testing.T) {
@@ -31,7 +32,7 @@ func TestAccounts(t *testing.T) {
 	require.Equal(t, 1, a.Weight)
 	require.Zero(t, a.SuccessCount)
 	require.Zero(t, a.FailureCount)
-	require.Nil(t, a.LastUsedAt)
+	require.Nil(t, wire.Ptr(a.LastUsedAt))
 
 	// The credential is stored sealed, and opens to what was given.
 	var enc []byte

@@ -13,7 +13,7 @@ import (
 const announcementNotFound = "announcement not found"
 
 func announcementWindow(b *adminapi.AnnouncementWrite) (audience string, err error) {
-	if b.StartsAt != nil && b.EndsAt != nil && !b.StartsAt.Before(*b.EndsAt) {
+	if s, e := wire.Ptr(b.StartsAt), wire.Ptr(b.EndsAt); s != nil && e != nil && !s.Before(*e) {
 		return "", fault.New(fault.Unprocessable, "ends_at must be after starts_at")
 	}
 	audience = "all"
@@ -40,7 +40,7 @@ func (h *Handler) AnnouncementCreate(ctx context.Context, req adminapi.Announcem
 		return nil, err
 	}
 	a, err := h.Queries.AnnouncementCreate(ctx, h.Pool, db.AnnouncementCreateParams{Title: b.Title, Content: b.Content,
-		StartsAt: b.StartsAt, EndsAt: b.EndsAt, Audience: audience})
+		StartsAt: wire.Ptr(b.StartsAt), EndsAt: wire.Ptr(b.EndsAt), Audience: audience})
 	if err != nil {
 		return nil, err
 	}
@@ -55,7 +55,7 @@ func (h *Handler) AnnouncementUpdate(ctx context.Context, req adminapi.Announcem
 		return nil, err
 	}
 	a, err := h.Queries.AnnouncementUpdate(ctx, h.Pool, db.AnnouncementUpdateParams{ID: req.Id, Title: b.Title,
-		Content: b.Content, StartsAt: b.StartsAt, EndsAt: b.EndsAt, Audience: audience})
+		Content: b.Content, StartsAt: wire.Ptr(b.StartsAt), EndsAt: wire.Ptr(b.EndsAt), Audience: audience})
 	if err != nil {
 		return nil, store.Translate(err, announcementNotFound)
 	}

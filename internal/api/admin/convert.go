@@ -7,6 +7,7 @@ import (
 
 	"github.com/poolgate/poolgate/gen/api/admin"
 	"github.com/poolgate/poolgate/gen/db"
+	"github.com/poolgate/poolgate/internal/api/wire"
 	"github.com/poolgate/poolgate/internal/egress"
 	"github.com/poolgate/poolgate/internal/fault"
 	"github.com/poolgate/poolgate/internal/netguard"
@@ -99,18 +100,18 @@ func channelOut(c *db.ChannelGetRow) adminapi.Channel {
 func accountOut(a *db.Account) adminapi.Account {
 	return adminapi.Account{Id: a.ID, ChannelId: a.ChannelID, Name: a.Name, HasCredential: len(a.CredentialEnc) > 0,
 		CredentialTail: a.CredentialTail, Status: accountStatus(a), Weight: int(a.Weight),
-		SuccessCount: a.SuccessCount, FailureCount: a.FailureCount, LastUsedAt: a.LastUsedAt,
+		SuccessCount: a.SuccessCount, FailureCount: a.FailureCount, LastUsedAt: wire.Null(a.LastUsedAt),
 		CreatedAt: a.CreatedAt, UpdatedAt: a.UpdatedAt, Nickname: a.Nickname, StatusReason: a.StatusReason,
-		Tier: adminapi.Tier(a.Tier), OwnerUserId: a.OwnerUserID, ApiKeyId: a.APIKeyID, CoolingUntil: a.CoolingUntil,
+		Tier: adminapi.Tier(a.Tier), OwnerUserId: wire.Null(a.OwnerUserID), ApiKeyId: wire.Null(a.APIKeyID), CoolingUntil: wire.Null(a.CoolingUntil),
 		MaxConcurrency: int(a.MaxConcurrency), Limits: limitsOut(a.Limits), ContributorUserId: a.ContributorUserID,
 		ProxyUrl: proxyOut(a.ProxyURL)}
 }
 
 func modelOut(m *db.Model) adminapi.Model {
 	return adminapi.Model{Id: m.ID, Name: m.Name, InputPrice: m.InputPrice, OutputPrice: m.OutputPrice,
-		CachedInputPrice: m.CachedInputPrice, CacheWrite5mPrice: m.CacheWrite5mPrice, CacheWrite1hPrice: m.CacheWrite1hPrice,
-		ReasoningPrice: m.ReasoningPrice, PerCallPrice: m.PerCallPrice, ImagePrice: m.ImagePrice,
-		PromptTier: tierOut(m.PromptTier), OutputCap: m.OutputCap, CreatedAt: m.CreatedAt, UpdatedAt: m.UpdatedAt}
+		CachedInputPrice: wire.Null(m.CachedInputPrice), CacheWrite5mPrice: wire.Null(m.CacheWrite5mPrice), CacheWrite1hPrice: wire.Null(m.CacheWrite1hPrice),
+		ReasoningPrice: wire.Null(m.ReasoningPrice), PerCallPrice: m.PerCallPrice, ImagePrice: m.ImagePrice,
+		PromptTier: tierOut(m.PromptTier), OutputCap: wire.Null(m.OutputCap), CreatedAt: m.CreatedAt, UpdatedAt: m.UpdatedAt}
 }
 
 // proxyOut shows an outbound proxy without its credentials.

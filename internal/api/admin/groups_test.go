@@ -7,6 +7,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/poolgate/poolgate/clients/go/admin"
+	"github.com/poolgate/poolgate/internal/api/wire"
 )
 
 func TestGroupsCRUD(t *testing.T) {
@@ -47,7 +48,7 @@ func TestGroupsCRUD(t *testing.T) {
 	uu, err := b.admin.UserUpdateWithResponse(b.ctx, u.ID, adminclient.UserUpdate{GroupId: &g.Id})
 	require.NoError(t, err)
 	require.Equal(t, http.StatusOK, uu.StatusCode(), string(uu.Body))
-	require.Equal(t, g.Id, *uu.JSON200.GroupId)
+	require.Equal(t, g.Id, uu.JSON200.GroupId.MustGet())
 	bad, err := b.admin.UserUpdateWithResponse(b.ctx, u.ID, adminclient.UserUpdate{GroupId: ptr(int64(999_999))})
 	require.NoError(t, err)
 	require.Equal(t, http.StatusNotFound, bad.StatusCode(), string(bad.Body))
@@ -69,5 +70,5 @@ func TestGroupsCRUD(t *testing.T) {
 
 	got, err := b.admin.UserGetWithResponse(b.ctx, u.ID)
 	require.NoError(t, err)
-	require.Nil(t, got.JSON200.GroupId, "deleting a group leaves its users without one")
+	require.Nil(t, wire.Ptr(got.JSON200.GroupId), "deleting a group leaves its users without one")
 }

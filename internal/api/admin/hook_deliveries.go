@@ -5,6 +5,7 @@ import (
 
 	"github.com/poolgate/poolgate/gen/api/admin"
 	"github.com/poolgate/poolgate/gen/db"
+	"github.com/poolgate/poolgate/internal/api/wire"
 	"github.com/poolgate/poolgate/internal/fault"
 	"github.com/poolgate/poolgate/internal/hook"
 	"github.com/poolgate/poolgate/internal/store"
@@ -61,5 +62,5 @@ func (h *Handler) HookDeliveryRetry(ctx context.Context, req adminapi.HookDelive
 func hookDeliveryOut(r *db.HookOutboxListRow) adminapi.HookDelivery {
 	return adminapi.HookDelivery{Id: r.ID, Kind: adminapi.HookDeliveryKind(r.Kind), Status: adminapi.HookDeliveryStatus(r.Status),
 		Host: hook.HostOf(r.URL), Attempts: r.Attempts, LastError: hook.SanitizeError(r.LastError), NextAt: r.NextAt,
-		DeliveredAt: r.DeliveredAt, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}
+		DeliveredAt: wire.Null(r.DeliveredAt), CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}
 }

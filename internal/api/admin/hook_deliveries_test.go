@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/poolgate/poolgate/clients/go/admin"
+	"github.com/poolgate/poolgate/internal/api/wire"
 	"github.com/poolgate/poolgate/internal/apptest"
 	"github.com/poolgate/poolgate/internal/config"
 	"github.com/poolgate/poolgate/internal/hookserver"
@@ -84,7 +85,7 @@ func TestHookDeliveries(t *testing.T) {
 	require.Equal(t, strings.TrimPrefix(recv.URL, "http://"), d.Host)
 	require.GreaterOrEqual(t, d.Attempts, int32(2))
 	require.Contains(t, d.LastError, "http://"+d.Host, "URLs are reduced to their host")
-	require.Nil(t, d.DeliveredAt)
+	require.Nil(t, wire.Ptr(d.DeliveredAt))
 	require.Zero(t, list(&pending).Total)
 	require.EqualValues(t, 1, list(nil).Total)
 
@@ -105,7 +106,7 @@ func TestHookDeliveries(t *testing.T) {
 	require.Eventually(t, func() bool { return list(&delivered).Total == 1 }, 10*time.Second, 20*time.Millisecond)
 	done := list(&delivered).Items[0]
 	require.Equal(t, d.Id, done.Id)
-	require.NotNil(t, done.DeliveredAt)
+	require.NotNil(t, wire.Ptr(done.DeliveredAt))
 	require.Empty(t, done.LastError)
 	again, err := admin.HookDeliveryRetryWithResponse(ctx, d.Id)
 	require.NoError(t, err)

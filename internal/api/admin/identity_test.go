@@ -15,6 +15,7 @@ import (
 	authclient "github.com/poolgate/poolgate/clients/go/auth"
 	commonclient "github.com/poolgate/poolgate/clients/go/common"
 	adminapi "github.com/poolgate/poolgate/gen/api/admin"
+	"github.com/poolgate/poolgate/internal/api/wire"
 	"github.com/poolgate/poolgate/internal/apptest"
 )
 
@@ -115,7 +116,7 @@ func TestUserIdentityUpdate(t *testing.T) {
 	res, err := b.admin.UserUpdateWithResponse(b.ctx, u.ID, adminclient.UserUpdate{Password: &pw, Email: &mail, TrustLevel: ptr(4)})
 	require.NoError(t, err)
 	require.Equal(t, http.StatusOK, res.StatusCode(), string(res.Body))
-	require.Equal(t, mail, *res.JSON200.Email)
+	require.Equal(t, mail, res.JSON200.Email.MustGet())
 	require.Equal(t, 4, *res.JSON200.TrustLevel)
 	require.NotContains(t, string(res.Body), pw)
 	me, err := b.env.User(u.Token).MeGetWithResponse(b.ctx)
@@ -129,7 +130,7 @@ func TestUserIdentityUpdate(t *testing.T) {
 	empty := ""
 	res, err = b.admin.UserUpdateWithResponse(b.ctx, u.ID, adminclient.UserUpdate{Email: &empty})
 	require.NoError(t, err)
-	require.Nil(t, res.JSON200.Email)
+	require.Nil(t, wire.Ptr(res.JSON200.Email))
 
 	muted := commonclient.Muted
 	res, err = b.admin.UserUpdateWithResponse(b.ctx, u.ID, adminclient.UserUpdate{Status: &muted})

@@ -5,6 +5,7 @@ import (
 
 	"github.com/poolgate/poolgate/gen/api/admin"
 	"github.com/poolgate/poolgate/gen/db"
+	"github.com/poolgate/poolgate/internal/api/wire"
 	"github.com/poolgate/poolgate/internal/fault"
 	"github.com/poolgate/poolgate/internal/limits"
 	"github.com/poolgate/poolgate/internal/store"
@@ -86,7 +87,7 @@ func limitParams(b *adminapi.LimitRuleInput) (db.LimitRuleUpdateParams, error) {
 
 func limitOut(r *db.LimitRule) adminapi.LimitRule {
 	rule := limits.FromRow(r)
-	return adminapi.LimitRule{Id: r.ID, Scope: adminapi.LimitRuleScope(r.Scope), SubjectId: r.SubjectID, Model: r.Model,
-		Window: limits.FormatWindow(rule.Window), Requests: r.Requests, Tokens: r.Tokens, Concurrency: r.Concurrency,
+	return adminapi.LimitRule{Id: r.ID, Scope: adminapi.LimitRuleScope(r.Scope), SubjectId: wire.Null(r.SubjectID), Model: r.Model,
+		Window: limits.FormatWindow(rule.Window), Requests: wire.Null(r.Requests), Tokens: wire.Null(r.Tokens), Concurrency: wire.Null(r.Concurrency),
 		Source: r.Source, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/poolgate/poolgate/clients/go/admin"
 	"github.com/poolgate/poolgate/clients/go/common"
 	"github.com/poolgate/poolgate/clients/go/user"
+	"github.com/poolgate/poolgate/internal/api/wire"
 	"github.com/poolgate/poolgate/internal/apptest"
 )
 
@@ -86,21 +87,21 @@ func TestLogList(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, http.StatusOK, res.StatusCode(), string(res.Body))
 	require.Equal(t, []string{"req-e", "req-d"}, ids(res.JSON200.Items))
-	require.NotNil(t, res.JSON200.NextCursor)
+	require.NotNil(t, wire.Ptr(res.JSON200.NextCursor))
 	all := ids(res.JSON200.Items)
-	for cur := res.JSON200.NextCursor; cur != nil; {
+	for cur := wire.Ptr(res.JSON200.NextCursor); cur != nil; {
 		p, err := b.admin.LogListWithResponse(b.ctx, &adminclient.LogListParams{Limit: ptr(2), Cursor: cur})
 		require.NoError(t, err)
 		require.Equal(t, http.StatusOK, p.StatusCode(), string(p.Body))
 		all = append(all, ids(p.JSON200.Items)...)
-		cur = p.JSON200.NextCursor
+		cur = wire.Ptr(p.JSON200.NextCursor)
 	}
 	require.Equal(t, []string{"req-e", "req-d", "req-c", "req-b", "req-a"}, all)
 
 	first := res.JSON200.Items[1]
 	require.Equal(t, "gpt-4o", first.Model)
 	require.Equal(t, "gpt-4o", first.UpstreamModel)
-	require.Equal(t, 80, *first.FirstTokenMs)
+	require.Equal(t, 80, first.FirstTokenMs.MustGet())
 
 	from := time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)
 	to := time.Date(2026, 11, 22, 2, 0, 0, 0, time.UTC)
@@ -126,7 +127,7 @@ func TestLogList(t *testing.T) {
 			require.NoError(t, err)
 			require.Equal(t, http.StatusOK, res.StatusCode(), string(res.Body))
 			require.Equal(t, tc.want, ids(res.JSON200.Items))
-			require.Nil(t, res.JSON200.NextCursor)
+			require.Nil(t, wire.Ptr(res.JSON200.NextCursor))
 		})
 	}
 
@@ -218,9 +219,9 @@ func TestStats(t *testing.T) {
 	require.EqualValues(t, 30, day1.Quota)
 	require.EqualValues(t, 10, day1.PromptTokens)
 	require.Equal(t, commonclient.StatsErrors{Total: 1, RateLimited: 1}, day1.Errors)
-	require.Equal(t, 5, *day1.LatencyMs.P50)
-	require.Equal(t, 100, *day1.LatencyMs.P99)
-	require.Equal(t, 40, *day1.FirstTokenMs.P50)
+	require.Equal(t, 5, day1.LatencyMs.P50.MustGet())
+	require.Equal(t, 100, day1.LatencyMs.P99.MustGet())
+	require.Equal(t, 40, day1.FirstTokenMs.P50.MustGet())
 
 	// In Shanghai (UTC+8) the call at 23:30 UTC on the 21st falls on the 22nd.
 	res, err = b.admin.StatsGetWithResponse(b.ctx, &adminclient.StatsGetParams{From: &from, To: &to, Tz: ptr("Asia/Shanghai")})
@@ -238,11 +239,11 @@ func TestStats(t *testing.T) {
 	require.EqualValues(t, 3, g.Calls)
 	require.EqualValues(t, 100, g.Quota)
 	require.Equal(t, commonclient.StatsErrors{Total: 1, Upstream: 1}, g.Errors)
-	require.Equal(t, 300, *g.LatencyMs.P50)
-	require.Equal(t, 900, *g.LatencyMs.P95)
-	require.Equal(t, 40, *g.FirstTokenMs.P50)
-	require.Equal(t, 80, *g.FirstTokenMs.P99)
-	require.Nil(t, res.JSON200.Items[2].FirstTokenMs.P50, "no stream timed")
+	require.Equal(t, 300, g.LatencyMs.P50.MustGet())
+	require.Equal(t, 900, g.LatencyMs.P95.MustGet())
+	require.Equal(t, 40, g.FirstTokenMs.P50.MustGet())
+	require.Equal(t, 80, g.FirstTokenMs.P99.MustGet())
+	require.Nil(t, wire.Ptr(res.JSON200.Items[2].FirstTokenMs.P50), "no stream timed")
 	require.Equal(t, commonclient.StatsErrors{Total: 1, Auth: 1}, res.JSON200.Items[0].Errors)
 
 	for by, want := range map[commonclient.StatsGroupBy][]string{

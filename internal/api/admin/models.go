@@ -6,10 +6,10 @@ import (
 
 	"github.com/poolgate/poolgate/gen/api/admin"
 	"github.com/poolgate/poolgate/gen/db"
+	"github.com/poolgate/poolgate/internal/api/wire"
 	"github.com/poolgate/poolgate/internal/billing"
 	"github.com/poolgate/poolgate/internal/bus"
 	"github.com/poolgate/poolgate/internal/fault"
-	"github.com/poolgate/poolgate/internal/httpx"
 	"github.com/poolgate/poolgate/internal/store"
 )
 
@@ -34,14 +34,18 @@ func (h *Handler) ModelList(ctx context.Context, _ adminapi.ModelListRequestObje
 // ModelCreate prices a model and reroutes.
 func (h *Handler) ModelCreate(ctx context.Context, req adminapi.ModelCreateRequestObject) (adminapi.ModelCreateResponseObject, error) {
 	b := req.Body
-	tier, err := tierIn(b.PromptTier)
+	var pt *adminapi.PromptTier
+	if b.PromptTier != nil {
+		pt = *b.PromptTier
+	}
+	tier, err := tierIn(pt)
 	if err != nil {
 		return nil, err
 	}
 	m, err := h.Queries.ModelCreate(ctx, h.Pool, db.ModelCreateParams{Name: b.Name, InputPrice: b.InputPrice,
-		OutputPrice: b.OutputPrice, CachedInputPrice: b.CachedInputPrice, CacheWrite5mPrice: b.CacheWrite5mPrice,
-		CacheWrite1hPrice: b.CacheWrite1hPrice, ReasoningPrice: b.ReasoningPrice, PerCallPrice: deref(b.PerCallPrice),
-		ImagePrice: deref(b.ImagePrice), PromptTier: tier, OutputCap: b.OutputCap})
+		OutputPrice: b.OutputPrice, CachedInputPrice: wire.Ptr(b.CachedInputPrice), CacheWrite5mPrice: wire.Ptr(b.CacheWrite5mPrice),
+		CacheWrite1hPrice: wire.Ptr(b.CacheWrite1hPrice), ReasoningPrice: wire.Ptr(b.ReasoningPrice), PerCallPrice: deref(b.PerCallPrice),
+		ImagePrice: deref(b.ImagePrice), PromptTier: tier, OutputCap: wire.Ptr(b.OutputCap)})
 	if store.IsUniqueViolation(err) {
 		return nil, fault.New(fault.Conflict, modelConflict)
 	}
@@ -56,20 +60,18 @@ func (h *Handler) ModelCreate(ctx context.Context, req adminapi.ModelCreateReque
 // to the input price (an `output_cap` of null removes the cap); leaving it out keeps it.
 func (h *Handler) ModelUpdate(ctx context.Context, req adminapi.ModelUpdateRequestObject) (adminapi.ModelUpdateResponseObject, error) {
 	b := req.Body
-	tier, err := tierIn(b.PromptTier)
+	tier, err := tierIn(wire.Ptr(b.PromptTier))
 	if err != nil {
 		return nil, err
 	}
-	has := func(v *int64, key string) bool { return v != nil || httpx.BodyHas(ctx, key) }
-	m, err := h.Queries.ModelUpdate(ctx, h.Pool, db.ModelUpdateParams{ID: req.Id, InputPrice: b.InputPrice,
-		OutputPrice: b.OutputPrice, CachedInputPrice: b.CachedInputPrice,
-		SetCachedInputPrice: has(b.CachedInputPrice, "cached_input_price"),
-		CacheWrite5mPrice:   b.CacheWrite5mPrice, SetCacheWrite5mPrice: has(b.CacheWrite5mPrice, "cache_write_5m_price"),
-		CacheWrite1hPrice: b.CacheWrite1hPrice, SetCacheWrite1hPrice: has(b.CacheWrite1hPrice, "cache_write_1h_price"),
-		ReasoningPrice: b.ReasoningPrice, SetReasoningPrice: has(b.ReasoningPrice, "reasoning_price"),
-		PerCallPrice: b.PerCallPrice, ImagePrice: b.ImagePrice,
-		PromptTier: tier, SetPromptTier: tier != nil || httpx.BodyHas(ctx, "prompt_tier"),
-		OutputCap: b.OutputCap, SetOutputCap: has(b.OutputCap, "output_cap")})
+	p := db.ModelUpdateParams{ID: req.Id, InputPrice: b.InputPrice, OutputPrice: b.OutputPrice,
+		PerCallPrice: b.PerCallPrice, ImagePrice: b.ImagePrice, PromptTier: tier, SetPromptTier: b.PromptTier.IsSpecified()}
+	p.CachedInputPrice, p.SetCachedInputPrice = wire.Change(b.CachedInputPrice)
+	p.CacheWrite5mPrice, p.SetCacheWrite5mPrice = wire.Change(b.CacheWrite5mPrice)
+	p.CacheWrite1hPrice, p.SetCacheWrite1hPrice = wire.Change(b.CacheWrite1hPrice)
+	p.ReasoningPrice, p.SetReasoningPrice = wire.Change(b.ReasoningPrice)
+	p.OutputCap, p.SetOutputCap = wire.Change(b.OutputCap)
+	m, err := h.Queries.ModelUpdate(ctx, h.Pool, p)
 	if err != nil {
 		return nil, store.Translate(err, modelNotFound)
 	}
@@ -91,14 +93,13 @@ func (h *Handler) ModelDelete(ctx context.Context, req adminapi.ModelDeleteReque
 }
 
 // tierIn encodes a request's prompt tier for storage (nil: none or null).
-func tierIn(t **adminapi.PromptTier) ([]byte, error) {
-	if t == nil || *t == nil {
+func tierIn(v *adminapi.PromptTier) ([]byte, error) {
+	if v == nil {
 		return nil, nil
 	}
-	v := *t
 	raw, err := json.Marshal(billing.PromptTier{AboveTokens: v.AboveTokens, InputPrice: v.InputPrice,
-		OutputPrice: v.OutputPrice, CachedInputPrice: v.CachedInputPrice, CacheWrite5mPrice: v.CacheWrite5mPrice,
-		CacheWrite1hPrice: v.CacheWrite1hPrice, ReasoningPrice: v.ReasoningPrice})
+		OutputPrice: v.OutputPrice, CachedInputPrice: wire.Ptr(v.CachedInputPrice), CacheWrite5mPrice: wire.Ptr(v.CacheWrite5mPrice),
+		CacheWrite1hPrice: wire.Ptr(v.CacheWrite1hPrice), ReasoningPrice: wire.Ptr(v.ReasoningPrice)})
 	if err != nil {
 		return nil, fault.Wrap(fault.Invalid, "prompt_tier: cannot be encoded", err)
 	}
@@ -112,6 +113,6 @@ func tierOut(raw []byte) *adminapi.PromptTier {
 		return nil
 	}
 	return &adminapi.PromptTier{AboveTokens: t.AboveTokens, InputPrice: t.InputPrice, OutputPrice: t.OutputPrice,
-		CachedInputPrice: t.CachedInputPrice, CacheWrite5mPrice: t.CacheWrite5mPrice,
-		CacheWrite1hPrice: t.CacheWrite1hPrice, ReasoningPrice: t.ReasoningPrice}
+		CachedInputPrice: wire.Opt(t.CachedInputPrice), CacheWrite5mPrice: wire.Opt(t.CacheWrite5mPrice),
+		CacheWrite1hPrice: wire.Opt(t.CacheWrite1hPrice), ReasoningPrice: wire.Opt(t.ReasoningPrice)}
 }

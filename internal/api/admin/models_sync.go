@@ -11,6 +11,7 @@ import (
 
 	"github.com/poolgate/poolgate/gen/api/admin"
 	"github.com/poolgate/poolgate/gen/db"
+	"github.com/poolgate/poolgate/internal/api/wire"
 	"github.com/poolgate/poolgate/internal/bus"
 	"github.com/poolgate/poolgate/internal/fault"
 	"github.com/poolgate/poolgate/internal/pricesync"
@@ -116,7 +117,7 @@ func (h *Handler) fetchPriceList(ctx context.Context, url string) ([]byte, error
 }
 
 func priceSetOut(p pricesync.Price) adminapi.PriceSet {
-	return adminapi.PriceSet{InputPrice: p.Input, OutputPrice: p.Output, CachedInputPrice: p.CachedInput}
+	return adminapi.PriceSet{InputPrice: p.Input, OutputPrice: p.Output, CachedInputPrice: wire.Null(p.CachedInput)}
 }
 
 // ModelPriceSyncPreview shows which model prices a price list would create or change.

@@ -7,6 +7,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/poolgate/poolgate/clients/go/admin"
+	"github.com/poolgate/poolgate/internal/api/wire"
 )
 
 func TestModels(t *testing.T) {
@@ -21,15 +22,15 @@ func TestModels(t *testing.T) {
 	require.Equal(t, "gpt-4o-mini", mini.Name)
 	require.Equal(t, int64(75000), mini.InputPrice)
 	require.Equal(t, int64(300000), mini.OutputPrice)
-	require.Nil(t, mini.CachedInputPrice)
+	require.Nil(t, wire.Ptr(mini.CachedInputPrice))
 	require.Contains(t, string(res.Body), `"cached_input_price":null`)
 
 	res, err = b.admin.ModelCreateWithResponse(b.ctx, adminclient.ModelCreate{Name: "claude-sonnet-4", InputPrice: 3_000_000,
-		OutputPrice: 15_000_000, CachedInputPrice: ptr(int64(300_000))})
+		OutputPrice: 15_000_000, CachedInputPrice: wire.Opt(ptr(int64(300_000)))})
 	require.NoError(t, err)
 	require.Equal(t, http.StatusCreated, res.StatusCode(), string(res.Body))
 	sonnet := *res.JSON201
-	require.Equal(t, ptr(int64(300_000)), sonnet.CachedInputPrice)
+	require.Equal(t, ptr(int64(300_000)), wire.Ptr(sonnet.CachedInputPrice))
 
 	list, err := b.admin.ModelListWithResponse(b.ctx)
 	require.NoError(t, err)
@@ -46,26 +47,26 @@ func TestModels(t *testing.T) {
 	require.Equal(t, http.StatusOK, up.StatusCode(), string(up.Body))
 	require.Equal(t, int64(16_000_000), up.JSON200.OutputPrice)
 	require.Equal(t, int64(3_000_000), up.JSON200.InputPrice)
-	require.Equal(t, ptr(int64(300_000)), up.JSON200.CachedInputPrice)
+	require.Equal(t, ptr(int64(300_000)), wire.Ptr(up.JSON200.CachedInputPrice))
 
-	up, err = b.admin.ModelUpdateWithResponse(b.ctx, sonnet.Id, adminclient.ModelUpdate{InputPrice: ptr(int64(2_000_000)), CachedInputPrice: ptr(int64(0))})
+	up, err = b.admin.ModelUpdateWithResponse(b.ctx, sonnet.Id, adminclient.ModelUpdate{InputPrice: ptr(int64(2_000_000)), CachedInputPrice: wire.Opt(ptr(int64(0)))})
 	require.NoError(t, err)
 	require.Equal(t, http.StatusOK, up.StatusCode(), string(up.Body))
 	require.Equal(t, int64(2_000_000), up.JSON200.InputPrice)
-	require.Equal(t, ptr(int64(0)), up.JSON200.CachedInputPrice)
+	require.Equal(t, ptr(int64(0)), wire.Ptr(up.JSON200.CachedInputPrice))
 
 	// An explicit null resets the cached price to "same as input".
 	upb, err := b.admin.ModelUpdateWithBodyWithResponse(b.ctx, sonnet.Id, jsonType, body(`{"cached_input_price":null}`))
 	require.NoError(t, err)
 	require.Equal(t, http.StatusOK, upb.StatusCode(), string(upb.Body))
-	require.Nil(t, upb.JSON200.CachedInputPrice)
+	require.Nil(t, wire.Ptr(upb.JSON200.CachedInputPrice))
 	require.Equal(t, int64(2_000_000), upb.JSON200.InputPrice)
 	require.Equal(t, int64(16_000_000), upb.JSON200.OutputPrice)
 
 	upb, err = b.admin.ModelUpdateWithBodyWithResponse(b.ctx, mini.Id, jsonType, body(`{"cached_input_price":37500}`))
 	require.NoError(t, err)
 	require.Equal(t, http.StatusOK, upb.StatusCode(), string(upb.Body))
-	require.Equal(t, ptr(int64(37500)), upb.JSON200.CachedInputPrice)
+	require.Equal(t, ptr(int64(37500)), wire.Ptr(upb.JSON200.CachedInputPrice))
 
 	t.Run("NotFound", func(t *testing.T) {
 		up, err := b.admin.ModelUpdateWithResponse(b.ctx, 999999, adminclient.ModelUpdate{InputPrice: ptr(int64(1))})

@@ -7,6 +7,7 @@ import (
 
 	adminapi "github.com/poolgate/poolgate/gen/api/admin"
 	"github.com/poolgate/poolgate/gen/db"
+	"github.com/poolgate/poolgate/internal/api/wire"
 	"github.com/poolgate/poolgate/internal/payment"
 	"github.com/poolgate/poolgate/internal/store"
 )
@@ -42,8 +43,8 @@ func (h *Handler) PaymentOrderList(ctx context.Context, req adminapi.PaymentOrde
 		o := db.PaymentOrder{Status: r.Status, ExpiresAt: r.ExpiresAt}
 		out.Items = append(out.Items, adminapi.PaymentOrderAdmin{OrderNo: r.OrderNo, UserId: r.UserID, Username: r.Username,
 			Method: adminapi.PaymentOrderAdminMethod(r.Method), PayType: r.PayType, Amount: payment.FormatMoney(r.Amount), Quota: r.Quota,
-			PlanId: r.PlanID, Status: payment.Status(&o, now), TradeNo: r.TradeNo,
-			ExpiresAt: r.ExpiresAt, PaidAt: r.PaidAt, CreatedAt: r.CreatedAt})
+			PlanId: wire.Null(r.PlanID), Status: payment.Status(&o, now), TradeNo: r.TradeNo,
+			ExpiresAt: r.ExpiresAt, PaidAt: wire.Null(r.PaidAt), CreatedAt: r.CreatedAt})
 	}
 	return out, nil
 }

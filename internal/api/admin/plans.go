@@ -185,13 +185,13 @@ func planRules(in *[]commonapi.PlanLimit) ([]db.PlanLimitAddParams, error) {
 		if err != nil {
 			return nil, fault.New(fault.Invalid, "limits: window: "+err.Error())
 		}
-		r := limits.Rule{Scope: limits.ScopeUser, Model: l.Model, Window: w, Requests: deref(l.Requests),
-			Tokens: deref(l.Tokens), Concurrency: deref(l.Concurrency)}
+		r := limits.Rule{Scope: limits.ScopeUser, Model: l.Model, Window: w, Requests: deref(wire.Ptr(l.Requests)),
+			Tokens: deref(wire.Ptr(l.Tokens)), Concurrency: deref(wire.Ptr(l.Concurrency))}
 		if err := r.Validate(); err != nil {
 			return nil, fault.New(fault.Invalid, "limits: "+err.Error())
 		}
-		out = append(out, db.PlanLimitAddParams{Model: l.Model, WindowMs: w.Milliseconds(), Requests: l.Requests,
-			Tokens: l.Tokens, Concurrency: l.Concurrency})
+		out = append(out, db.PlanLimitAddParams{Model: l.Model, WindowMs: w.Milliseconds(), Requests: wire.Ptr(l.Requests),
+			Tokens: wire.Ptr(l.Tokens), Concurrency: wire.Ptr(l.Concurrency)})
 	}
 	return out, nil
 }

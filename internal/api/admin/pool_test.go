@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/poolgate/poolgate/clients/go/admin"
+	"github.com/poolgate/poolgate/internal/api/wire"
 )
 
 func TestAccountPoolFields(t *testing.T) {
@@ -19,25 +20,25 @@ func TestAccountPoolFields(t *testing.T) {
 	u := b.env.NewUser("alice", 0)
 
 	res, err := b.admin.AccountCreateWithResponse(b.ctx, ch, adminclient.AccountCreate{Credential: "sk-upstream-0000aaaa",
-		Nickname: ptr("Car A"), Tier: ptr(adminclient.Ultra), OwnerUserId: &u.ID, MaxConcurrency: ptr(3),
+		Nickname: ptr("Car A"), Tier: ptr(adminclient.Ultra), OwnerUserId: wire.Opt(&u.ID), MaxConcurrency: ptr(3),
 		Limits: &adminclient.AccountLimits{"gpt-4o-mini": "60/3h", "*": "1000/1d"}})
 	require.NoError(t, err)
 	require.Equal(t, http.StatusCreated, res.StatusCode(), string(res.Body))
 	a := res.JSON201
 	require.Equal(t, "Car A", a.Nickname)
 	require.Equal(t, adminclient.Ultra, a.Tier)
-	require.Equal(t, u.ID, *a.OwnerUserId)
+	require.Equal(t, u.ID, a.OwnerUserId.MustGet())
 	require.Equal(t, 3, a.MaxConcurrency)
 	require.Equal(t, adminclient.AccountLimits{"gpt-4o-mini": "60/3h", "*": "1000/1d"}, a.Limits)
 	require.Equal(t, adminclient.AccountStatusActive, a.Status)
 	require.Empty(t, a.StatusReason)
-	require.Nil(t, a.CoolingUntil)
+	require.Nil(t, wire.Ptr(a.CoolingUntil))
 
 	// Owner 0 makes it shared; other fields stay.
 	up, err := b.admin.AccountUpdateWithResponse(b.ctx, ch, a.Id, adminclient.AccountUpdate{OwnerUserId: ptr(int64(0)), Tier: ptr(adminclient.Pro)})
 	require.NoError(t, err)
 	require.Equal(t, http.StatusOK, up.StatusCode(), string(up.Body))
-	require.Nil(t, up.JSON200.OwnerUserId)
+	require.Nil(t, wire.Ptr(up.JSON200.OwnerUserId))
 	require.Equal(t, adminclient.Pro, up.JSON200.Tier)
 	require.Equal(t, 3, up.JSON200.MaxConcurrency)
 
@@ -59,7 +60,7 @@ func TestAccountPoolFields(t *testing.T) {
 		Limits: &adminclient.AccountLimits{"m": "lots"}})
 	require.NoError(t, err)
 	require.Equal(t, http.StatusBadRequest, bad.StatusCode())
-	bad, err = b.admin.AccountCreateWithResponse(b.ctx, ch, adminclient.AccountCreate{Credential: "sk-upstream-0000bbbb", OwnerUserId: ptr(int64(999))})
+	bad, err = b.admin.AccountCreateWithResponse(b.ctx, ch, adminclient.AccountCreate{Credential: "sk-upstream-0000bbbb", OwnerUserId: wire.Opt(ptr(int64(999)))})
 	require.NoError(t, err)
 	require.Equal(t, http.StatusNotFound, bad.StatusCode())
 }
@@ -79,7 +80,7 @@ func TestAccountImport(t *testing.T) {
 
 	// All or nothing.
 	res, err = b.admin.AccountImportWithResponse(b.ctx, ch, adminclient.AccountImport{Accounts: []adminclient.AccountCreate{
-		{Credential: "sk-import-00000003"}, {Credential: "sk-import-00000004", OwnerUserId: ptr(int64(999))},
+		{Credential: "sk-import-00000003"}, {Credential: "sk-import-00000004", OwnerUserId: wire.Opt(ptr(int64(999)))},
 	}})
 	require.NoError(t, err)
 	require.Equal(t, http.StatusNotFound, res.StatusCode())

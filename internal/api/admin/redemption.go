@@ -11,8 +11,8 @@ import (
 
 	adminapi "github.com/poolgate/poolgate/gen/api/admin"
 	"github.com/poolgate/poolgate/gen/db"
+	"github.com/poolgate/poolgate/internal/api/wire"
 	"github.com/poolgate/poolgate/internal/fault"
-	"github.com/poolgate/poolgate/internal/httpx"
 	"github.com/poolgate/poolgate/internal/store"
 	"github.com/poolgate/poolgate/internal/wallet"
 )
@@ -64,7 +64,7 @@ func (h *Handler) RedemptionCodeCreate(ctx context.Context, req adminapi.Redempt
 		}
 		for range b.Count {
 			c, err := h.Queries.RedemptionCodeCreate(ctx, tx, db.RedemptionCodeCreateParams{Name: b.Name,
-				Code: wallet.NewCode(), Quota: deref(b.Quota), PlanID: b.PlanId, MaxUses: maxUses, ExpiresAt: b.ExpiresAt})
+				Code: wallet.NewCode(), Quota: deref(b.Quota), PlanID: b.PlanId, MaxUses: maxUses, ExpiresAt: wire.Ptr(b.ExpiresAt)})
 			if err != nil {
 				return store.Translate(err, "")
 			}
@@ -112,8 +112,9 @@ func (h *Handler) RedemptionCodeUpdate(ctx context.Context, req adminapi.Redempt
 		v := int32(*b.MaxUses) //nolint:gosec // the contract bounds it to 1e6
 		maxUses = &v
 	}
-	c, err := h.Queries.RedemptionCodeUpdate(ctx, h.Pool, db.RedemptionCodeUpdateParams{ID: req.Id, Disabled: b.Disabled,
-		MaxUses: maxUses, ExpiresAt: b.ExpiresAt, SetExpiresAt: b.ExpiresAt != nil || httpx.BodyHas(ctx, "expires_at")})
+	p := db.RedemptionCodeUpdateParams{ID: req.Id, Disabled: b.Disabled, MaxUses: maxUses}
+	p.ExpiresAt, p.SetExpiresAt = wire.Change(b.ExpiresAt)
+	c, err := h.Queries.RedemptionCodeUpdate(ctx, h.Pool, p)
 	if fault.Is(store.Translate(err, ""), fault.Invalid) {
 		return nil, fault.New(fault.Invalid, "max_uses: cannot be below the uses so far")
 	}
@@ -136,7 +137,7 @@ func (h *Handler) RedemptionCodeDelete(ctx context.Context, req adminapi.Redempt
 }
 
 func codeOut(c *db.RedemptionCode, now time.Time) adminapi.RedemptionCode {
-	return adminapi.RedemptionCode{Id: c.ID, Name: c.Name, CodeHint: wallet.Hint(c.Code), Quota: c.Quota, PlanId: c.PlanID,
+	return adminapi.RedemptionCode{Id: c.ID, Name: c.Name, CodeHint: wallet.Hint(c.Code), Quota: c.Quota, PlanId: wire.Null(c.PlanID),
 		MaxUses: int(c.MaxUses), UsedCount: int(c.UsedCount), Status: adminapi.RedemptionCodeStatus(wallet.Status(c, now)),
-		ExpiresAt: c.ExpiresAt, CreatedAt: c.CreatedAt}
+		ExpiresAt: wire.Null(c.ExpiresAt), CreatedAt: c.CreatedAt}
 }

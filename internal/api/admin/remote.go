@@ -7,6 +7,7 @@ import (
 
 	"github.com/poolgate/poolgate/gen/api/admin"
 	"github.com/poolgate/poolgate/gen/db"
+	"github.com/poolgate/poolgate/internal/api/wire"
 	"github.com/poolgate/poolgate/internal/fault"
 	"github.com/poolgate/poolgate/internal/remote"
 	"github.com/poolgate/poolgate/internal/store"
@@ -33,28 +34,29 @@ func (h *Handler) RemoteSourceList(ctx context.Context, _ adminapi.RemoteSourceL
 // RemoteSourceCreate saves a new source (its secrets sealed) and answers with it and every source.
 func (h *Handler) RemoteSourceCreate(ctx context.Context, req adminapi.RemoteSourceCreateRequestObject) (adminapi.RemoteSourceCreateResponseObject, error) {
 	b := req.Body
-	if b.Url == nil || strings.TrimSpace(*b.Url) == "" {
+	url, enabled := wire.Ptr(b.Url), wire.Ptr(b.Enabled)
+	if url == nil || strings.TrimSpace(*url) == "" {
 		return nil, fault.New(fault.Invalid, remote.MsgURLRequired)
 	}
-	p := db.RemoteSourceCreateParams{Name: deref(b.Name), Enabled: b.Enabled == nil || *b.Enabled,
-		URL: strings.TrimSpace(*b.Url), Method: defaultRemoteMethod, AuthHeader: deref(b.AuthHeader),
-		Provider: string(deref(b.Provider)), SyncStrategy: remote.StrategyMerge}
+	p := db.RemoteSourceCreateParams{Name: deref(wire.Ptr(b.Name)), Enabled: enabled == nil || *enabled,
+		URL: strings.TrimSpace(*url), Method: defaultRemoteMethod, AuthHeader: deref(wire.Ptr(b.AuthHeader)),
+		Provider: string(deref(wire.Ptr(b.Provider))), SyncStrategy: remote.StrategyMerge}
 	if err := h.Remote.CheckURL(ctx, p.URL); err != nil {
 		return nil, err
 	}
-	if b.Method != nil {
-		p.Method = string(*b.Method)
+	if m := wire.Ptr(b.Method); m != nil {
+		p.Method = string(*m)
 	}
-	if b.SyncStrategy != nil {
-		p.SyncStrategy = string(*b.SyncStrategy)
+	if st := wire.Ptr(b.SyncStrategy); st != nil {
+		p.SyncStrategy = string(*st)
 	}
-	p.AuthTokenEnc = h.sealOptional(b.AuthToken)
-	p.BearerTokenEnc = h.sealOptional(b.BearerToken)
+	p.AuthTokenEnc = h.sealOptional(wire.Ptr(b.AuthToken))
+	p.BearerTokenEnc = h.sealOptional(wire.Ptr(b.BearerToken))
 	var err error
-	if p.IntervalSeconds, err = intervalOf(b.IntervalSeconds); err != nil {
+	if p.IntervalSeconds, err = intervalOf(wire.Ptr(b.IntervalSeconds)); err != nil {
 		return nil, err
 	}
-	if p.ChannelID, err = h.remoteChannel(ctx, b.ChannelId); err != nil {
+	if p.ChannelID, err = h.remoteChannel(ctx, wire.Ptr(b.ChannelId)); err != nil {
 		return nil, err
 	}
 	var src *db.RemoteSource
@@ -74,9 +76,9 @@ func (h *Handler) RemoteSourceCreate(ctx context.Context, req adminapi.RemoteSou
 // RemoteSourceUpdate changes the fields present and not null.
 func (h *Handler) RemoteSourceUpdate(ctx context.Context, req adminapi.RemoteSourceUpdateRequestObject) (adminapi.RemoteSourceUpdateResponseObject, error) {
 	b := req.Body
-	p := db.RemoteSourceUpdateParams{ID: req.SourceId, Name: b.Name, Enabled: b.Enabled, AuthHeader: b.AuthHeader}
-	if b.Url != nil {
-		u := strings.TrimSpace(*b.Url)
+	p := db.RemoteSourceUpdateParams{ID: req.SourceId, Name: wire.Ptr(b.Name), Enabled: wire.Ptr(b.Enabled), AuthHeader: wire.Ptr(b.AuthHeader)}
+	if url := wire.Ptr(b.Url); url != nil {
+		u := strings.TrimSpace(*url)
 		if u == "" {
 			return nil, fault.New(fault.Invalid, remote.MsgURLRequired)
 		}
@@ -85,31 +87,31 @@ func (h *Handler) RemoteSourceUpdate(ctx context.Context, req adminapi.RemoteSou
 		}
 		p.URL = &u
 	}
-	if b.Method != nil {
-		p.Method = ptrTo(string(*b.Method))
+	if m := wire.Ptr(b.Method); m != nil {
+		p.Method = ptrTo(string(*m))
 	}
-	if b.Provider != nil {
-		p.Provider = ptrTo(string(*b.Provider))
+	if pr := wire.Ptr(b.Provider); pr != nil {
+		p.Provider = ptrTo(string(*pr))
 	}
-	if b.SyncStrategy != nil {
-		p.SyncStrategy = ptrTo(string(*b.SyncStrategy))
+	if st := wire.Ptr(b.SyncStrategy); st != nil {
+		p.SyncStrategy = ptrTo(string(*st))
 	}
-	if b.AuthToken != nil {
-		p.SetAuthToken, p.AuthTokenEnc = true, h.sealOptional(b.AuthToken)
+	if tok := wire.Ptr(b.AuthToken); tok != nil {
+		p.SetAuthToken, p.AuthTokenEnc = true, h.sealOptional(tok)
 	}
-	if b.BearerToken != nil {
-		p.SetBearerToken, p.BearerTokenEnc = true, h.sealOptional(b.BearerToken)
+	if tok := wire.Ptr(b.BearerToken); tok != nil {
+		p.SetBearerToken, p.BearerTokenEnc = true, h.sealOptional(tok)
 	}
 	var err error
-	if b.IntervalSeconds != nil {
+	if iv := wire.Ptr(b.IntervalSeconds); iv != nil {
 		p.SetInterval = true
-		if p.IntervalSeconds, err = intervalOf(b.IntervalSeconds); err != nil {
+		if p.IntervalSeconds, err = intervalOf(iv); err != nil {
 			return nil, err
 		}
 	}
-	if b.ChannelId != nil {
+	if ch := wire.Ptr(b.ChannelId); ch != nil {
 		p.SetChannel = true
-		if p.ChannelID, err = h.remoteChannel(ctx, b.ChannelId); err != nil {
+		if p.ChannelID, err = h.remoteChannel(ctx, ch); err != nil {
 			return nil, err
 		}
 	}
@@ -283,11 +285,8 @@ func importJobOut(j *db.ImportJob) adminapi.ImportJob {
 func remoteSourceOut(s *db.RemoteSource, job *adminapi.ImportJob) adminapi.RemoteSource {
 	out := adminapi.RemoteSource{Id: s.ID, Name: s.Name, Enabled: s.Enabled, Url: s.URL, Method: adminapi.RemoteMethod(s.Method),
 		AuthHeader: s.AuthHeader, Provider: adminapi.RemoteProvider(s.Provider), SyncStrategy: adminapi.RemoteStrategy(s.SyncStrategy),
-		ImportJob: job, HasAuthToken: s.AuthTokenEnc != nil, HasBearerToken: s.BearerTokenEnc != nil, ChannelId: s.ChannelID}
-	if s.IntervalSeconds != nil {
-		v := int(*s.IntervalSeconds)
-		out.IntervalSeconds = &v
-	}
+		ImportJob: job, HasAuthToken: s.AuthTokenEnc != nil, HasBearerToken: s.BearerTokenEnc != nil, ChannelId: s.ChannelID,
+		IntervalSeconds: wire.NullMap(s.IntervalSeconds, func(v int32) int { return int(v) })}
 	if s.LastSyncAt != nil {
 		out.LastSyncAt = remoteTime(*s.LastSyncAt)
 	}

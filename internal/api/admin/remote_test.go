@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/poolgate/poolgate/clients/go/admin"
+	"github.com/poolgate/poolgate/internal/api/wire"
 	"github.com/poolgate/poolgate/internal/apptest"
 	"github.com/poolgate/poolgate/internal/config"
 )
@@ -668,7 +669,7 @@ func TestRemoteSourceAuth(t *testing.T) {
 	require.Equal(t, [5]int{2, 1, 1, 1, 0}, [5]int{j.Total, j.Added, j.Skipped, j.Removed, j.Failed}, "replace drops shape-token-3")
 
 	// An update can remove a secret; the next sync goes without it.
-	upd, err := b.admin.RemoteSourceUpdateWithResponse(b.ctx, bearer, adminclient.RemoteSourceUpdate{BearerToken: ptr("")})
+	upd, err := b.admin.RemoteSourceUpdateWithResponse(b.ctx, bearer, adminclient.RemoteSourceUpdate{BearerToken: wire.Opt(ptr(""))})
 	require.NoError(t, err)
 	require.Equal(t, http.StatusOK, upd.StatusCode(), string(upd.Body))
 	require.False(t, upd.JSON200.Source.HasBearerToken)

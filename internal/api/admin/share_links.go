@@ -10,6 +10,7 @@ import (
 
 	"github.com/poolgate/poolgate/gen/api/admin"
 	"github.com/poolgate/poolgate/gen/db"
+	"github.com/poolgate/poolgate/internal/api/wire"
 	"github.com/poolgate/poolgate/internal/auth"
 	"github.com/poolgate/poolgate/internal/bus"
 	"github.com/poolgate/poolgate/internal/store"
@@ -57,8 +58,8 @@ func (h *Handler) ShareLinkCreate(ctx context.Context, req adminapi.ShareLinkCre
 			return err
 		}
 		link, err = h.Queries.ShareLinkCreate(ctx, tx, db.ShareLinkCreateParams{ID: id, Name: b.Name, UserID: b.UserId,
-			APIKeyID: k.ID, KeyEnc: h.Box.Seal(key), Models: models, AuthHost: host, QuotaLimit: b.QuotaLimit,
-			RequestLimit: b.RequestLimit, Status: string(adminapi.ActiveStatusActive), ExpiresAt: b.ExpiresAt})
+			APIKeyID: k.ID, KeyEnc: h.Box.Seal(key), Models: models, AuthHost: host, QuotaLimit: wire.Ptr(b.QuotaLimit),
+			RequestLimit: wire.Ptr(b.RequestLimit), Status: string(adminapi.ActiveStatusActive), ExpiresAt: wire.Ptr(b.ExpiresAt)})
 		return err
 	})
 	if err != nil {
@@ -142,8 +143,8 @@ func shareLinkOut(l *db.ShareLink) adminapi.ShareLink {
 		models = []string{}
 	}
 	return adminapi.ShareLink{Id: l.ID, Name: l.Name, UserId: l.UserID, Models: models, AuthHost: l.AuthHost,
-		QuotaLimit: l.QuotaLimit, RequestLimit: l.RequestLimit, UsedQuota: l.UsedQuota, RequestCount: l.RequestCount,
-		Status: adminapi.ActiveStatus(l.Status), ExpiresAt: l.ExpiresAt, BaseUrl: "/share/" + l.ID + "/v1",
+		QuotaLimit: wire.Null(l.QuotaLimit), RequestLimit: wire.Null(l.RequestLimit), UsedQuota: l.UsedQuota, RequestCount: l.RequestCount,
+		Status: adminapi.ActiveStatus(l.Status), ExpiresAt: wire.Null(l.ExpiresAt), BaseUrl: "/share/" + l.ID + "/v1",
 		CreatedAt: l.CreatedAt, UpdatedAt: l.UpdatedAt}
 }
 

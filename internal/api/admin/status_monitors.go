@@ -8,6 +8,7 @@ import (
 
 	"github.com/poolgate/poolgate/gen/api/admin"
 	"github.com/poolgate/poolgate/gen/db"
+	"github.com/poolgate/poolgate/internal/api/wire"
 	"github.com/poolgate/poolgate/internal/fault"
 	"github.com/poolgate/poolgate/internal/store"
 )
@@ -21,11 +22,8 @@ func monitorOut(m *db.StatusMonitor) adminapi.StatusMonitor {
 	out := adminapi.StatusMonitor{Id: m.ID, Name: m.Name, ChannelId: m.ChannelID, Model: m.Model,
 		IntervalSeconds: int(m.IntervalSeconds), Public: m.Public, Enabled: m.Enabled,
 		LastStatus: adminapi.StatusMonitorLastStatus(m.LastStatus), LastMessage: m.LastMessage,
-		LastCheckedAt: m.LastCheckedAt, CreatedAt: m.CreatedAt, UpdatedAt: m.UpdatedAt}
-	if m.LastLatencyMs != nil {
-		v := int(*m.LastLatencyMs)
-		out.LastLatencyMs = &v
-	}
+		LastCheckedAt: wire.Null(m.LastCheckedAt), CreatedAt: m.CreatedAt, UpdatedAt: m.UpdatedAt,
+		LastLatencyMs: wire.NullMap(m.LastLatencyMs, func(v int32) int { return int(v) })}
 	return out
 }
 

@@ -6,10 +6,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/oapi-codegen/nullable"
 	"github.com/stretchr/testify/require"
 
 	"github.com/poolgate/poolgate/clients/go/admin"
 	"github.com/poolgate/poolgate/clients/go/common"
+	"github.com/poolgate/poolgate/internal/api/wire"
 	"github.com/poolgate/poolgate/internal/apptest"
 	"github.com/poolgate/poolgate/internal/config"
 )
@@ -29,11 +31,11 @@ func TestAnnouncements(t *testing.T) {
 	}
 	open := create(adminclient.AnnouncementWrite{Title: "open", Content: "for all"})
 	require.Equal(t, commonclient.All, open.Audience)
-	require.Nil(t, open.StartsAt)
-	current := create(adminclient.AnnouncementWrite{Title: "current", Content: "now", StartsAt: &past, EndsAt: &future,
+	require.Nil(t, wire.Ptr(open.StartsAt))
+	current := create(adminclient.AnnouncementWrite{Title: "current", Content: "now", StartsAt: wire.Opt(&past), EndsAt: wire.Opt(&future),
 		Audience: ptr(commonclient.All)})
-	create(adminclient.AnnouncementWrite{Title: "scheduled", Content: "later", StartsAt: &future, Audience: ptr(commonclient.All)})
-	create(adminclient.AnnouncementWrite{Title: "over", Content: "before", EndsAt: &past})
+	create(adminclient.AnnouncementWrite{Title: "scheduled", Content: "later", StartsAt: wire.Opt(&future), Audience: ptr(commonclient.All)})
+	create(adminclient.AnnouncementWrite{Title: "over", Content: "before", EndsAt: wire.Opt(&past)})
 	users := create(adminclient.AnnouncementWrite{Title: "members", Content: "signed in", Audience: ptr(commonclient.Users)})
 	create(adminclient.AnnouncementWrite{Title: "staff", Content: "admins", Audience: ptr(commonclient.Admins)})
 
@@ -67,7 +69,7 @@ func TestAnnouncements(t *testing.T) {
 	require.Equal(t, commonclient.All, up.JSON200.Audience, "a replaced announcement without audience is for all")
 
 	bad, err := b.admin.AnnouncementCreateWithResponse(b.ctx, adminclient.AnnouncementWrite{Title: "x", Content: "y",
-		StartsAt: &future, EndsAt: &past})
+		StartsAt: wire.Opt(&future), EndsAt: wire.Opt(&past)})
 	require.NoError(t, err)
 	requireError(t, http.StatusUnprocessableEntity, "unprocessable", "ends_at", bad.StatusCode(), bad.Body)
 
@@ -267,7 +269,7 @@ func TestPriceSync(t *testing.T) {
 	require.Equal(t, "gpt-4o-mini", mini.Name)
 	require.Equal(t, adminclient.Update, mini.Action)
 	require.EqualValues(t, 150_000, mini.Current.InputPrice)
-	require.Equal(t, adminclient.PriceSet{InputPrice: 200_000, OutputPrice: 800_000, CachedInputPrice: ptr(int64(100_000))}, mini.Proposed)
+	require.Equal(t, adminclient.PriceSet{InputPrice: 200_000, OutputPrice: 800_000, CachedInputPrice: wire.Opt(ptr(int64(100_000)))}, mini.Proposed)
 	require.Equal(t, "o3", o3.Name)
 	require.Equal(t, adminclient.Create, o3.Action)
 	require.Nil(t, o3.Current)
@@ -278,8 +280,9 @@ func TestPriceSync(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, http.StatusOK, pv.StatusCode(), string(pv.Body))
 	require.Len(t, pv.JSON200.Items, 2)
-	require.Equal(t, adminclient.PriceSet{InputPrice: 1_250_000, OutputPrice: 5_000_000}, pv.JSON200.Items[0].Proposed)
-	require.Equal(t, adminclient.PriceSet{InputPrice: 1_000_000, OutputPrice: 4_000_000, CachedInputPrice: ptr(int64(250_000))},
+	require.Equal(t, adminclient.PriceSet{InputPrice: 1_250_000, OutputPrice: 5_000_000,
+		CachedInputPrice: nullable.NewNullNullable[int64]()}, pv.JSON200.Items[0].Proposed)
+	require.Equal(t, adminclient.PriceSet{InputPrice: 1_000_000, OutputPrice: 4_000_000, CachedInputPrice: wire.Opt(ptr(int64(250_000)))},
 		pv.JSON200.Items[1].Proposed)
 
 	ap, err := b.admin.ModelPriceSyncApplyWithResponse(b.ctx, adminclient.PriceSyncRequest{Url: ptr(srv.URL + "/own.json"),
@@ -296,7 +299,7 @@ func TestPriceSync(t *testing.T) {
 	for _, m := range models.JSON200.Items {
 		if m.Name == "gpt-4o-mini" {
 			require.EqualValues(t, 200_000, m.InputPrice)
-			require.EqualValues(t, 100_000, *m.CachedInputPrice)
+			require.EqualValues(t, 100_000, m.CachedInputPrice.MustGet())
 		}
 	}
 

@@ -97,12 +97,12 @@ func (h *Handler) UserUpdate(ctx context.Context, req adminapi.UserUpdateRequest
 				return store.Translate(err, groupNotFound) // a group that does not exist
 			}
 		}
-		if b.Tier == nil && b.PlanExpiresAt == nil {
+		if b.Tier == nil && wire.Ptr(b.PlanExpiresAt) == nil {
 			return nil
 		}
 		// Granting a tier sets its expiry too (absent: never), so an old expiry never cuts a new grant short.
 		u, err = h.Queries.UserSetTier(ctx, tx, db.UserSetTierParams{ID: req.Id, Tier: tierPtr(b.Tier),
-			SetPlanExpiresAt: true, PlanExpiresAt: b.PlanExpiresAt})
+			SetPlanExpiresAt: true, PlanExpiresAt: wire.Ptr(b.PlanExpiresAt)})
 		return store.Translate(err, userNotFound)
 	})
 	if err != nil {

@@ -72,7 +72,7 @@ func TestEmailVerifiedRegistration(t *testing.T) {
 		Email: &email, EmailCode: &code})
 	require.NoError(t, err)
 	require.Equal(t, http.StatusOK, res.StatusCode(), string(res.Body))
-	require.Equal(t, "mia@example.test", *res.JSON200.User.Email)
+	require.Equal(t, "mia@example.test", res.JSON200.User.Email.MustGet())
 	// The code is spent; the address is taken.
 	res, err = b.auth.PasswordRegisterWithResponse(b.ctx, authclient.RegisterRequest{Username: "mia2", Password: "mia-password",
 		Email: &email, EmailCode: &code})

@@ -147,7 +147,7 @@ func TestSSOCodeFlow(t *testing.T) {
 	require.Equal(t, "/app/keys", res.Header.Get("Location"))
 	me := s.meByCookie(t, sessionOf(t, res))
 	require.Equal(t, "alice", me.Username)
-	require.Equal(t, "alice@example.test", *me.Email)
+	require.Equal(t, "alice@example.test", me.Email.MustGet())
 
 	// The same callback again (a replayed code and state): refused.
 	res, body = br.get(cb.String(), "")

@@ -12,6 +12,7 @@ import (
 
 	"github.com/poolgate/poolgate/clients/go/admin"
 	"github.com/poolgate/poolgate/clients/go/user"
+	"github.com/poolgate/poolgate/internal/api/wire"
 	"github.com/poolgate/poolgate/internal/apptest"
 	"github.com/poolgate/poolgate/internal/fakeupstream"
 )
@@ -102,8 +103,8 @@ func TestKeyBoundAccountFirst(t *testing.T) {
 	res, err := env.Admin().AccountUpdateWithResponse(ctx, ch, bound.Id, adminclient.AccountUpdate{ApiKeyId: &k2.JSON201.Id})
 	require.NoError(t, err)
 	require.Equal(t, http.StatusOK, res.StatusCode(), string(res.Body))
-	require.Equal(t, k2.JSON201.Id, *res.JSON200.ApiKeyId)
-	require.Equal(t, alice.ID, *res.JSON200.OwnerUserId) // dedicated to the key's owner too
+	require.Equal(t, k2.JSON201.Id, res.JSON200.ApiKeyId.MustGet())
+	require.Equal(t, alice.ID, res.JSON200.OwnerUserId.MustGet()) // dedicated to the key's owner too
 
 	// The bound key rides its account every time; the owner's other key and other users never do.
 	for range 3 {
@@ -205,7 +206,7 @@ func TestOwnerBindsKey(t *testing.T) {
 	alice := env.NewUser("alice", 1_000_000)
 	bob := env.NewUser("bob", 1_000_000)
 	ch := env.Channel("main", []string{model}, "sk-shared-account-0001")
-	own, err := env.Admin().AccountCreateWithResponse(ctx, ch, adminclient.AccountCreate{Credential: "sk-alice-account-0002", OwnerUserId: &alice.ID})
+	own, err := env.Admin().AccountCreateWithResponse(ctx, ch, adminclient.AccountCreate{Credential: "sk-alice-account-0002", OwnerUserId: wire.Opt(&alice.ID)})
 	require.NoError(t, err)
 	require.Equal(t, http.StatusCreated, own.StatusCode(), string(own.Body))
 	k2, err := env.User(alice.Token).ApiKeyCreateWithResponse(ctx, userclient.ApiKeyCreateRequest{Name: "bound"})
@@ -223,7 +224,7 @@ func TestOwnerBindsKey(t *testing.T) {
 	res, err = env.User(alice.Token).AccountKeyBindWithResponse(ctx, own.JSON201.Id, userclient.AccountKeyBinding{ApiKeyId: k2.JSON201.Id})
 	require.NoError(t, err)
 	require.Equal(t, http.StatusOK, res.StatusCode(), string(res.Body))
-	require.Equal(t, k2.JSON201.Id, *res.JSON200.ApiKeyId)
+	require.Equal(t, k2.JSON201.Id, res.JSON200.ApiKeyId.MustGet())
 	require.NoError(t, chat(env, alice.Key))
 	require.NoError(t, chat(env, k2.JSON201.Key))
 	require.Equal(t, []string{"sk-shared-account-0001", "sk-alice-account-0002"}, credentials(env))
@@ -232,7 +233,7 @@ func TestOwnerBindsKey(t *testing.T) {
 	res, err = env.User(alice.Token).AccountKeyBindWithResponse(ctx, own.JSON201.Id, userclient.AccountKeyBinding{ApiKeyId: 0})
 	require.NoError(t, err)
 	require.Equal(t, http.StatusOK, res.StatusCode(), string(res.Body))
-	require.Nil(t, res.JSON200.ApiKeyId)
+	require.Nil(t, wire.Ptr(res.JSON200.ApiKeyId))
 	env.Upstream.Reset()
 	require.NoError(t, chat(env, alice.Key))
 	require.Equal(t, []string{"sk-alice-account-0002"}, credentials(env))

@@ -15,6 +15,7 @@ import (
 
 	"github.com/poolgate/poolgate/clients/go/admin"
 	"github.com/poolgate/poolgate/clients/go/user"
+	"github.com/poolgate/poolgate/internal/api/wire"
 	"github.com/poolgate/poolgate/internal/apptest"
 )
 
@@ -152,7 +153,7 @@ func TestLimitSixtyPerThreeHours(t *testing.T) {
 				require.Len(t, ls, 1)
 				require.Equal(t, rule.Id, ls[0].Id)
 				require.Equal(t, int64(60), ls[0].UsedRequests)
-				require.Equal(t, int64(0), *ls[0].RemainingRequests)
+				require.Equal(t, int64(0), ls[0].RemainingRequests.MustGet())
 				require.Greater(t, ls[0].ClearsIn, int64(3*3600-60))
 			}
 			first := userLimits(t, a, u.Token)[0].ClearsIn
@@ -245,14 +246,14 @@ func TestLimitRulesAPI(t *testing.T) {
 	r := limitRule(t, env, adminclient.LimitRuleInput{Scope: adminclient.LimitRuleInputScopeGlobal, Model: "*", Window: "60s",
 		Concurrency: ptr(int64(4))})
 	require.Equal(t, "1m", r.Window)
-	require.Nil(t, r.SubjectId)
+	require.Nil(t, wire.Ptr(r.SubjectId))
 	up, err := env.Admin().LimitUpdateWithResponse(ctx, r.Id, adminclient.LimitRuleInput{Scope: adminclient.LimitRuleInputScopeKey,
 		Model: "gpt-4o", Window: "1d", Requests: ptr(int64(100)), Tokens: ptr(int64(5000))})
 	require.NoError(t, err)
 	require.Equal(t, http.StatusOK, up.StatusCode(), string(up.Body))
 	require.Equal(t, "1d", up.JSON200.Window)
-	require.Nil(t, up.JSON200.Concurrency)
-	require.Equal(t, int64(5000), *up.JSON200.Tokens)
+	require.Nil(t, wire.Ptr(up.JSON200.Concurrency))
+	require.Equal(t, int64(5000), up.JSON200.Tokens.MustGet())
 	list, err := env.Admin().LimitListWithResponse(ctx)
 	require.NoError(t, err)
 	require.Len(t, list.JSON200.Items, 1)

@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	adminclient "github.com/poolgate/poolgate/clients/go/admin"
+	"github.com/poolgate/poolgate/internal/api/wire"
 	"github.com/poolgate/poolgate/internal/apptest"
 	"github.com/poolgate/poolgate/internal/fakeupstream"
 )
@@ -25,10 +26,10 @@ func TestLedgerOutputCap(t *testing.T) {
 	ctx := context.Background()
 	env.Channel("main", []string{model}, "sk-upstream-outcap-0001")
 	res, err := env.Admin().ModelCreateWithResponse(ctx, adminclient.ModelCreate{Name: model, InputPrice: 0,
-		OutputPrice: 1_000_000, OutputCap: ptr(int64(5000))}) // one unit per output token
+		OutputPrice: 1_000_000, OutputCap: wire.Opt(ptr(int64(5000)))}) // one unit per output token
 	require.NoError(t, err)
 	require.Equal(t, http.StatusCreated, res.StatusCode(), string(res.Body))
-	require.Equal(t, int64(5000), *res.JSON201.OutputCap)
+	require.Equal(t, int64(5000), res.JSON201.OutputCap.MustGet())
 	u := env.NewUser("outcap", 100_000)
 	require.Eventually(t, func() bool { return meBalance(t, env, u.Token) == 100_000 }, 5*time.Second, 20*time.Millisecond)
 
@@ -65,7 +66,7 @@ func TestLedgerOutputCap(t *testing.T) {
 		bytes.NewReader([]byte(`{"output_cap":null}`)))
 	require.NoError(t, err)
 	require.Equal(t, http.StatusOK, up.StatusCode(), string(up.Body))
-	require.Nil(t, up.JSON200.OutputCap)
+	require.Nil(t, wire.Ptr(up.JSON200.OutputCap))
 	env.Upstream.Enqueue(fakeupstream.Reply{Stall: true})
 	cctx, cancel := context.WithCancel(ctx)
 	defer cancel()

@@ -11,6 +11,7 @@ import (
 	adminclient "github.com/poolgate/poolgate/clients/go/admin"
 	commonclient "github.com/poolgate/poolgate/clients/go/common"
 	userclient "github.com/poolgate/poolgate/clients/go/user"
+	"github.com/poolgate/poolgate/internal/api/wire"
 	"github.com/poolgate/poolgate/internal/apptest"
 )
 
@@ -63,7 +64,7 @@ func TestPlansGrantRenewUpgrade(t *testing.T) {
 	require.Equal(t, http.StatusOK, sub.StatusCode(), string(sub.Body))
 	require.True(t, sub.JSON200.Active)
 	require.Equal(t, commonclient.PlanTierUltra, sub.JSON200.Tier)
-	require.Equal(t, "Ultra", *sub.JSON200.PlanName)
+	require.Equal(t, "Ultra", sub.JSON200.PlanName.MustGet())
 	require.Len(t, sub.JSON200.History, 3)
 
 	// A plan code: the redeem answers the grant; a second user redeems it too (max_uses 2).
@@ -105,7 +106,7 @@ func TestPlanLimitsApplyUntilExpiry(t *testing.T) {
 	env.Channel("main", []string{model}, "sk-plan-account-0001")
 	two := int64(2)
 	p := plan(t, env, adminclient.PlanCreate{Name: "Trial", Tier: commonclient.PlanTierFree, DurationDays: 1,
-		Limits: &[]commonclient.PlanLimit{{Model: "*", Window: "1h", Requests: &two}}})
+		Limits: &[]commonclient.PlanLimit{{Model: "*", Window: "1h", Requests: wire.Opt(&two)}}})
 	require.Len(t, p.Limits, 1)
 	alice := env.NewUser("alice", 1_000_000)
 	bob := env.NewUser("bob", 1_000_000)
@@ -126,7 +127,7 @@ func TestPlanLimitsApplyUntilExpiry(t *testing.T) {
 	// The plan expires: its rules no longer apply, on every instance, without a restart.
 	past := time.Now().Add(-time.Minute)
 	tier := adminclient.Free
-	up, err := env.Admin().UserUpdateWithResponse(ctx, alice.ID, adminclient.UserUpdate{Tier: &tier, PlanExpiresAt: &past})
+	up, err := env.Admin().UserUpdateWithResponse(ctx, alice.ID, adminclient.UserUpdate{Tier: &tier, PlanExpiresAt: wire.Opt(&past)})
 	require.NoError(t, err)
 	require.Equal(t, http.StatusOK, up.StatusCode(), string(up.Body))
 	env.Upstream.Enqueue(ok("hi"))

@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/poolgate/poolgate/clients/go/admin"
+	"github.com/poolgate/poolgate/internal/api/wire"
 	"github.com/poolgate/poolgate/internal/apptest"
 	"github.com/poolgate/poolgate/internal/config"
 	"github.com/poolgate/poolgate/internal/fakeupstream"
@@ -232,10 +233,10 @@ func TestDedicatedBeforeSharedAndTiers(t *testing.T) {
 	res, err := ad.AccountCreateWithResponse(ctx, shared, adminclient.AccountCreate{Credential: "sk-shared-pro-0002", Tier: poolPtr(adminclient.Pro)})
 	require.NoError(t, err)
 	require.Equal(t, http.StatusCreated, res.StatusCode(), string(res.Body))
-	own, err := ad.AccountCreateWithResponse(ctx, shared, adminclient.AccountCreate{Credential: "sk-alice-own-0003", OwnerUserId: &alice.ID})
+	own, err := ad.AccountCreateWithResponse(ctx, shared, adminclient.AccountCreate{Credential: "sk-alice-own-0003", OwnerUserId: wire.Opt(&alice.ID)})
 	require.NoError(t, err)
 	require.Equal(t, http.StatusCreated, own.StatusCode(), string(own.Body))
-	require.Equal(t, alice.ID, *own.JSON201.OwnerUserId)
+	require.Equal(t, alice.ID, own.JSON201.OwnerUserId.MustGet())
 
 	// Alice rides her dedicated account first, every time.
 	for range 3 {
@@ -288,7 +289,7 @@ func TestTierRules(t *testing.T) {
 	require.NoError(t, err, "ultra rides pro accounts")
 
 	past := time.Now().Add(-time.Hour)
-	up, err = ad.UserUpdateWithResponse(ctx, u.ID, adminclient.UserUpdate{Tier: poolPtr(adminclient.Ultra), PlanExpiresAt: &past})
+	up, err = ad.UserUpdateWithResponse(ctx, u.ID, adminclient.UserUpdate{Tier: poolPtr(adminclient.Ultra), PlanExpiresAt: wire.Opt(&past)})
 	require.NoError(t, err)
 	require.Equal(t, http.StatusOK, up.StatusCode(), string(up.Body))
 	_, err = sdk.Chat.Completions.New(ctx, params())

@@ -6,10 +6,12 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/oapi-codegen/nullable"
 	"github.com/openai/openai-go/v3"
 	"github.com/stretchr/testify/require"
 
 	"github.com/poolgate/poolgate/clients/go/admin"
+	"github.com/poolgate/poolgate/internal/api/wire"
 	"github.com/poolgate/poolgate/internal/apptest"
 	"github.com/poolgate/poolgate/internal/fakeupstream"
 )
@@ -19,8 +21,8 @@ import (
 func fullPrice(name string) adminclient.ModelCreate {
 	p := func(v int64) *int64 { return &v }
 	return adminclient.ModelCreate{Name: name, InputPrice: 2_000_000, OutputPrice: 8_000_000,
-		CachedInputPrice: p(500_000), CacheWrite5mPrice: p(2_500_000), CacheWrite1hPrice: p(4_000_000),
-		ReasoningPrice: p(10_000_000), PerCallPrice: p(7)}
+		CachedInputPrice: wire.Opt(p(500_000)), CacheWrite5mPrice: wire.Opt(p(2_500_000)), CacheWrite1hPrice: wire.Opt(p(4_000_000)),
+		ReasoningPrice: wire.Opt(p(10_000_000)), PerCallPrice: p(7)}
 }
 
 // TestPriceEveryDimension charges the usage each protocol's upstream reports (OpenAI cached and
@@ -121,8 +123,8 @@ func TestPriceTierAndImages(t *testing.T) {
 	require.Equal(t, int64(1_000_000-2807-5211-120_000), env.Balance(user.ID))
 
 	// Removing the tier (null) prices long prompts at the base prices again.
-	var none *adminclient.PromptTier
-	up, err := env.Admin().ModelUpdateWithResponse(context.Background(), pr.JSON201.Id, adminclient.ModelUpdate{PromptTier: &none})
+	up, err := env.Admin().ModelUpdateWithResponse(context.Background(), pr.JSON201.Id,
+		adminclient.ModelUpdate{PromptTier: nullable.NewNullNullable[adminclient.PromptTier]()})
 	require.NoError(t, err)
 	require.Equal(t, http.StatusOK, up.StatusCode(), string(up.Body))
 	require.Nil(t, up.JSON200.PromptTier)

@@ -17,6 +17,7 @@ import (
 	"google.golang.org/genai"
 
 	"github.com/poolgate/poolgate/clients/go/admin"
+	"github.com/poolgate/poolgate/internal/api/wire"
 	"github.com/poolgate/poolgate/internal/apptest"
 	"github.com/poolgate/poolgate/internal/config"
 	"github.com/poolgate/poolgate/internal/fakeupstream"
@@ -48,7 +49,7 @@ func matrixEnv(t *testing.T) (*apptest.Env, *apptest.TestUser) {
 		require.Equal(t, http.StatusCreated, a.StatusCode(), string(a.Body))
 		cached := int64(1_000_000)
 		pr, err := env.Admin().ModelCreateWithResponse(context.Background(), adminclient.ModelCreate{
-			Name: m, InputPrice: inPrice, OutputPrice: outPrice, CachedInputPrice: &cached})
+			Name: m, InputPrice: inPrice, OutputPrice: outPrice, CachedInputPrice: wire.Opt(&cached)})
 		require.NoError(t, err)
 		require.Equal(t, http.StatusCreated, pr.StatusCode(), string(pr.Body))
 	}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/poolgate/poolgate/clients/go/admin"
 	"github.com/poolgate/poolgate/clients/go/common"
+	"github.com/poolgate/poolgate/internal/api/wire"
 	"github.com/poolgate/poolgate/internal/apptest"
 	"github.com/poolgate/poolgate/internal/fakeupstream"
 )
@@ -84,8 +85,8 @@ func TestChatCompletion(t *testing.T) {
 	require.EqualValues(t, 4, l.CachedTokens)
 	require.Equal(t, want, l.Quota)
 	require.Equal(t, 200, l.StatusCode)
-	require.NotNil(t, l.ApiKeyId)
-	require.Equal(t, b.user.KeyID, *l.ApiKeyId)
+	require.NotNil(t, wire.Ptr(l.ApiKeyId))
+	require.Equal(t, b.user.KeyID, l.ApiKeyId.MustGet())
 	require.Equal(t, int64(1_000_000)-want, b.env.Balance(b.user.ID))
 
 	// The upstream got the caller's body unchanged, with the pool's credential.

@@ -37,7 +37,7 @@ func TestSeedLimitSettings(t *testing.T) {
 		models[r.Model] = r
 	}
 	require.Equal(t, "3h", models["*flash*"].Window)
-	require.Equal(t, int64(60), *models["*flash*"].Requests)
+	require.Equal(t, int64(60), models["*flash*"].Requests.MustGet())
 	require.Equal(t, adminclient.LimitRuleScopeUser, models["*flash*"].Scope)
 
 	status, _ = put(adminclient.SettingsUpdate{ThinkLimit: ptr(int64(5))}) // no window

@@ -18,6 +18,7 @@ import (
 	"github.com/poolgate/poolgate/clients/go/admin"
 	"github.com/poolgate/poolgate/clients/go/auth"
 	"github.com/poolgate/poolgate/clients/go/common"
+	"github.com/poolgate/poolgate/internal/api/wire"
 	"github.com/poolgate/poolgate/internal/apptest"
 	"github.com/poolgate/poolgate/internal/fakeupstream"
 )
@@ -34,7 +35,7 @@ func TestSessionCalls(t *testing.T) {
 	require.Equal(t, "by jwt", res.Choices[0].Message.Content)
 	ls := logs(t, b.env, b.user.ID)
 	require.Len(t, ls, 1)
-	require.Nil(t, ls[0].ApiKeyId, "no key: charged to the user")
+	require.Nil(t, wire.Ptr(ls[0].ApiKeyId), "no key: charged to the user")
 	require.Equal(t, int64(1_000_000-(2*3+1*7)), b.env.Balance(b.user.ID))
 
 	// The cookie, from the site itself; from another site's page it is refused.

@@ -12,6 +12,7 @@ import (
 
 	"github.com/poolgate/poolgate/clients/go/admin"
 	"github.com/poolgate/poolgate/clients/go/gateway"
+	"github.com/poolgate/poolgate/internal/api/wire"
 	"github.com/poolgate/poolgate/internal/apptest"
 	"github.com/poolgate/poolgate/internal/fakeupstream"
 	"github.com/poolgate/poolgate/internal/hook"
@@ -38,7 +39,7 @@ func TestShareLink(t *testing.T) {
 	ctx := context.Background()
 	limit := int64(2)
 	res, err := b.env.Admin().ShareLinkCreateWithResponse(ctx, adminclient.ShareLinkCreate{Name: "films", UserId: b.user.ID,
-		Models: &[]string{model}, AuthHost: strp(recv.URL), RequestLimit: &limit})
+		Models: &[]string{model}, AuthHost: strp(recv.URL), RequestLimit: wire.Opt(&limit)})
 	require.NoError(t, err)
 	require.Equal(t, http.StatusCreated, res.StatusCode(), string(res.Body))
 	link := res.JSON201
@@ -118,7 +119,7 @@ func TestShareLink(t *testing.T) {
 	upd, err := b.env.Admin().ShareLinkUpdateWithResponse(ctx, link.Id, adminclient.ShareLinkUpdate{Status: &st, RequestLimit: ptrI(-1)})
 	require.NoError(t, err)
 	require.Equal(t, http.StatusOK, upd.StatusCode(), string(upd.Body))
-	require.Nil(t, upd.JSON200.RequestLimit)
+	require.Nil(t, wire.Ptr(upd.JSON200.RequestLimit))
 	_, err = sdk.Chat.Completions.New(ctx, ask("导演是谁"))
 	require.Equal(t, "share_disabled", apiError(t, err).Code)
 	del, err := b.env.Admin().ShareLinkDeleteWithResponse(ctx, link.Id)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/poolgate/poolgate/clients/go/admin"
 	"github.com/poolgate/poolgate/clients/go/user"
+	"github.com/poolgate/poolgate/internal/api/wire"
 	"github.com/poolgate/poolgate/internal/fakeupstream"
 )
 
@@ -55,7 +56,7 @@ func TestModelMapping(t *testing.T) {
 	require.Len(t, l, 1)
 	require.Equal(t, model, l[0].Model, "the log keeps the caller's name")
 	require.Equal(t, "gpt-4o-mini-2024-07-18", l[0].UpstreamModel, "and the upstream's")
-	require.Nil(t, l[0].FirstTokenMs, "not streamed")
+	require.Nil(t, wire.Ptr(l[0].FirstTokenMs), "not streamed")
 	require.EqualValues(t, 3*3+2*7, l[0].Quota, "priced by the caller's model")
 
 	// Streamed: the log has the time to the first byte.
@@ -66,9 +67,9 @@ func TestModelMapping(t *testing.T) {
 	require.NoError(t, stream.Err())
 	l = logs(t, b.env, b.user.ID)
 	require.Len(t, l, 2)
-	require.NotNil(t, l[0].FirstTokenMs)
-	require.GreaterOrEqual(t, *l[0].FirstTokenMs, 1)
-	require.LessOrEqual(t, *l[0].FirstTokenMs, l[0].DurationMs+1)
+	require.NotNil(t, wire.Ptr(l[0].FirstTokenMs))
+	require.GreaterOrEqual(t, l[0].FirstTokenMs.MustGet(), 1)
+	require.LessOrEqual(t, l[0].FirstTokenMs.MustGet(), l[0].DurationMs+1)
 }
 
 func TestModelMappingGemini(t *testing.T) {
@@ -119,7 +120,7 @@ func TestKeyRestrictions(t *testing.T) {
 	b.env.Price("gpt-4o", inPrice, outPrice)
 
 	t.Run("Models", func(t *testing.T) {
-		c := keyWith(t, b, userclient.ApiKeyCreateRequest{AllowedModels: &[]string{"gpt-4o"}})
+		c := keyWith(t, b, userclient.ApiKeyCreateRequest{AllowedModels: wire.Opt(&[]string{"gpt-4o"})})
 		oe := openaiError(t, c, model)
 		require.Equal(t, http.StatusForbidden, oe.StatusCode)
 		require.Equal(t, "model_not_allowed", oe.Code)
@@ -135,23 +136,23 @@ func TestKeyRestrictions(t *testing.T) {
 	})
 	t.Run("Expired", func(t *testing.T) {
 		past := time.Now().Add(-time.Minute)
-		c := keyWith(t, b, userclient.ApiKeyCreateRequest{ExpiresAt: &past})
+		c := keyWith(t, b, userclient.ApiKeyCreateRequest{ExpiresAt: wire.Opt(&past)})
 		oe := openaiError(t, c, model)
 		require.Equal(t, http.StatusUnauthorized, oe.StatusCode)
 		require.Contains(t, oe.Message, "expired")
 	})
 	t.Run("Addresses", func(t *testing.T) {
-		elsewhere := keyWith(t, b, userclient.ApiKeyCreateRequest{AllowedIps: &[]string{"10.0.0.0/8", "2001:db8::/32"}})
+		elsewhere := keyWith(t, b, userclient.ApiKeyCreateRequest{AllowedIps: wire.Opt(&[]string{"10.0.0.0/8", "2001:db8::/32"})})
 		oe := openaiError(t, elsewhere, model)
 		require.Equal(t, http.StatusForbidden, oe.StatusCode)
 		require.Equal(t, "ip_not_allowed", oe.Code)
-		local := keyWith(t, b, userclient.ApiKeyCreateRequest{AllowedIps: &[]string{"127.0.0.1", "::1"}})
+		local := keyWith(t, b, userclient.ApiKeyCreateRequest{AllowedIps: wire.Opt(&[]string{"127.0.0.1", "::1"})})
 		b.env.Upstream.Enqueue(fakeupstream.Reply{Text: "ok"})
 		_, err := local.Chat.Completions.New(context.Background(), params())
 		require.NoError(t, err)
 	})
 	t.Run("Quota", func(t *testing.T) {
-		c := keyWith(t, b, userclient.ApiKeyCreateRequest{QuotaLimit: ptr(int64(30))})
+		c := keyWith(t, b, userclient.ApiKeyCreateRequest{QuotaLimit: wire.Opt(ptr(int64(30)))})
 		// 3 input × 3 + 3 output × 7 = 30 units: the first call spends the key's whole quota.
 		b.env.Upstream.Enqueue(fakeupstream.Reply{Text: "ok", Usage: &fakeupstream.Usage{PromptTokens: 3, CompletionTokens: 3}})
 		_, err := c.Chat.Completions.New(context.Background(), params())
@@ -163,7 +164,7 @@ func TestKeyRestrictions(t *testing.T) {
 	t.Run("Updated", func(t *testing.T) {
 		// A restriction added later applies at once (the key cache drops the key on every instance).
 		res, err := b.env.User(b.user.Token).ApiKeyUpdateWithResponse(context.Background(), b.user.KeyID,
-			userclient.ApiKeyUpdateRequest{AllowedModels: &[]string{"gpt-4o"}})
+			userclient.ApiKeyUpdateRequest{AllowedModels: wire.Opt(&[]string{"gpt-4o"})})
 		require.NoError(t, err)
 		require.Equal(t, http.StatusOK, res.StatusCode(), string(res.Body))
 		oe := openaiError(t, b.sdk, model)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/poolgate/poolgate/clients/go/admin"
 	"github.com/poolgate/poolgate/clients/go/common"
+	"github.com/poolgate/poolgate/internal/api/wire"
 	"github.com/poolgate/poolgate/internal/apptest"
 )
 
@@ -89,7 +90,7 @@ func TestLoginTokenCDK(t *testing.T) {
 	require.NotZero(t, planUser)
 	past := time.Now().Add(-time.Hour)
 	tier := adminclient.Pro
-	up, err := env.Admin().UserUpdateWithResponse(ctx, planUser, adminclient.UserUpdate{Tier: &tier, PlanExpiresAt: &past})
+	up, err := env.Admin().UserUpdateWithResponse(ctx, planUser, adminclient.UserUpdate{Tier: &tier, PlanExpiresAt: wire.Opt(&past)})
 	require.NoError(t, err)
 	require.Equal(t, http.StatusOK, up.StatusCode(), string(up.Body))
 	got = logintoken(t, env, url.Values{"access_token": {pcode}})

@@ -18,6 +18,7 @@ import (
 	adminclient "github.com/poolgate/poolgate/clients/go/admin"
 	authclient "github.com/poolgate/poolgate/clients/go/auth"
 	userclient "github.com/poolgate/poolgate/clients/go/user"
+	"github.com/poolgate/poolgate/internal/api/wire"
 	"github.com/poolgate/poolgate/internal/apptest"
 	"github.com/poolgate/poolgate/internal/config"
 	"github.com/poolgate/poolgate/internal/payment"
@@ -165,7 +166,7 @@ func TestYipay(t *testing.T) {
 	require.Equal(t, int64(10_50*500000/100), o.Quota, "10.50 × 500000 units")
 	require.Equal(t, userclient.Pending, o.Status)
 	// The pay URL is EPay's submit.php, signed with the merchant key.
-	pay, err := url.Parse(*o.PayUrl)
+	pay, err := url.Parse(o.PayUrl.MustGet())
 	require.NoError(t, err)
 	require.Equal(t, "https://pay.test/submit.php", pay.Scheme+"://"+pay.Host+pay.Path)
 	q := pay.Query()
@@ -211,7 +212,7 @@ func TestYipay(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, http.StatusOK, got.StatusCode(), string(got.Body))
 	require.Equal(t, userclient.Paid, got.JSON200.Status)
-	require.Nil(t, got.JSON200.PayUrl)
+	require.Nil(t, wire.Ptr(got.JSON200.PayUrl))
 	other, err := env.User(carol.Token).PaymentOrderUserGetWithResponse(ctx, o.OrderNo)
 	require.NoError(t, err)
 	require.Equal(t, http.StatusNotFound, other.StatusCode(), "another user's order is not found")
@@ -303,7 +304,7 @@ func TestOpenPayment(t *testing.T) {
 	env := b.env
 	u := env.NewUser("dora", 0)
 	o := b.order(t, u.Token, userclient.PaymentOrderCreate{Amount: ptr("20"), Method: "openpayment"})
-	require.Equal(t, env.PublicURL+"/api/payment/openpayment/submit/"+o.OrderNo, *o.PayUrl)
+	require.Equal(t, env.PublicURL+"/api/payment/openpayment/submit/"+o.OrderNo, o.PayUrl.MustGet())
 
 	noFollow := *env.RawHTTP
 	noFollow.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }

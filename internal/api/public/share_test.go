@@ -17,6 +17,7 @@ import (
 
 	"github.com/poolgate/poolgate/clients/go/admin"
 	"github.com/poolgate/poolgate/clients/go/public"
+	"github.com/poolgate/poolgate/internal/api/wire"
 	"github.com/poolgate/poolgate/internal/apptest"
 	"github.com/poolgate/poolgate/internal/config"
 	"github.com/poolgate/poolgate/internal/fakeupstream"
@@ -88,7 +89,7 @@ func shareSetup(t *testing.T) *shareBundle {
 	b.pro = mk(adminclient.AccountCreate{Name: sharePtr("car-pro"), Nickname: sharePtr("显示名称"), Credential: "sk-upstream-pro-0001",
 		Tier: sharePtr(adminclient.Pro), Limits: &adminclient.AccountLimits{"*": "10/1h"}})
 	b.free = mk(adminclient.AccountCreate{Name: sharePtr("car-free"), Credential: "sk-upstream-free-0002"})
-	b.own = mk(adminclient.AccountCreate{Name: sharePtr("car-own"), Credential: "sk-upstream-own-0003", OwnerUserId: &b.user.ID})
+	b.own = mk(adminclient.AccountCreate{Name: sharePtr("car-own"), Credential: "sk-upstream-own-0003", OwnerUserId: wire.Opt(&b.user.ID)})
 	return b
 }
 
@@ -235,8 +236,8 @@ func TestStatusMonitors(t *testing.T) {
 	}
 	m := check(up.Id)
 	require.Equal(t, "up", string(m.LastStatus))
-	require.NotNil(t, m.LastCheckedAt)
-	require.NotNil(t, m.LastLatencyMs)
+	require.NotNil(t, wire.Ptr(m.LastCheckedAt))
+	require.NotNil(t, wire.Ptr(m.LastLatencyMs))
 	m = check(missing.Id)
 	require.Equal(t, "down", string(m.LastStatus))
 	require.Contains(t, m.LastMessage, "no-such-model")
@@ -295,7 +296,11 @@ func TestStatusMonitorsRunOnSchedule(t *testing.T) {
 		return err == nil && len(r.JSON200.Monitors) == 1 && r.JSON200.Monitors[0].Status == publicclient.StatusMonitorResultStatusUp
 	}, 10*time.Second, 50*time.Millisecond, "a scheduled check ran on one of the instances")
 	// One check per interval across both instances: the advisory lock keeps them from doubling up.
-	time.Sleep(300 * time.Millisecond)
+	// Two more rounds on each instance: any round that was running beside the first check is over.
+	seen := []int64{env.App.Accounts.Rounds(), other.App.Accounts.Rounds()}
+	require.Eventually(t, func() bool {
+		return env.App.Accounts.Rounds() >= seen[0]+2 && other.App.Accounts.Rounds() >= seen[1]+2
+	}, 10*time.Second, 10*time.Millisecond, "both instances ran their job rounds")
 	var n int
 	require.NoError(t, pgxCount(t, env.DatabaseURL, &n))
 	require.Equal(t, 1, n)

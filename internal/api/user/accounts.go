@@ -5,6 +5,7 @@ import (
 
 	userapi "github.com/poolgate/poolgate/gen/api/user"
 	"github.com/poolgate/poolgate/gen/db"
+	"github.com/poolgate/poolgate/internal/api/wire"
 	"github.com/poolgate/poolgate/internal/bus"
 	"github.com/poolgate/poolgate/internal/fault"
 	"github.com/poolgate/poolgate/internal/store"
@@ -30,5 +31,5 @@ func (h *Handler) AccountKeyBind(ctx context.Context, req userapi.AccountKeyBind
 		return nil, err
 	}
 	h.Bus.Publish(ctx, bus.TopicRoutes, "")
-	return userapi.AccountKeyBind200JSONResponse{AccountId: row.ID, ApiKeyId: row.APIKeyID}, nil
+	return userapi.AccountKeyBind200JSONResponse{AccountId: row.ID, ApiKeyId: wire.Null(row.APIKeyID)}, nil
 }

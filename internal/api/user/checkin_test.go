@@ -71,7 +71,7 @@ func TestCheckIn(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, http.StatusOK, st.StatusCode(), string(st.Body))
 	require.True(t, st.JSON200.CheckedInToday)
-	require.Equal(t, reward, *st.JSON200.RewardToday)
+	require.Equal(t, reward, st.JSON200.RewardToday.MustGet())
 	require.Equal(t, int64(1), st.JSON200.Days)
 	require.Equal(t, reward, st.JSON200.Total)
 	recs, err := c.CheckInRecordListWithResponse(ctx, nil)

@@ -12,6 +12,7 @@ import (
 
 	adminclient "github.com/poolgate/poolgate/clients/go/admin"
 	userclient "github.com/poolgate/poolgate/clients/go/user"
+	"github.com/poolgate/poolgate/internal/api/wire"
 	"github.com/poolgate/poolgate/internal/apptest"
 	"github.com/poolgate/poolgate/internal/fakeupstream"
 )
@@ -125,7 +126,7 @@ func TestContributedAccountLifecycle(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, al.JSON200.Items, 1)
 	require.Equal(t, owner.ID, *al.JSON200.Items[0].ContributorUserId)
-	require.Nil(t, al.JSON200.Items[0].OwnerUserId, "shared: no owner")
+	require.Nil(t, wire.Ptr(al.JSON200.Items[0].OwnerUserId), "shared: no owner")
 
 	// Made dedicated, it serves only its owner.
 	up, err := ou.ContributedAccountUpdateWithResponse(ctx, a.Id, userclient.ContributedAccountUpdate{Shared: ptrTo(false)})

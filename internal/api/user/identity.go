@@ -32,7 +32,7 @@ func (h *Handler) PasswordMethodGet(ctx context.Context, _ userapi.PasswordMetho
 	if err != nil {
 		return nil, store.Translate(err, "user not found")
 	}
-	out := userapi.PasswordMethodGet200JSONResponse{HasPassword: u.PasswordSet, Email: u.Email,
+	out := userapi.PasswordMethodGet200JSONResponse{HasPassword: u.PasswordSet, Email: wire.Null(u.Email),
 		Methods: []userapi.PasswordMethodMethods{}}
 	if u.PasswordSet {
 		out.Methods = append(out.Methods, userapi.OldPassword)

@@ -1,14 +1,13 @@
 package user
 
 import (
-	"context"
 	"net/netip"
 	"strings"
 
 	"github.com/poolgate/poolgate/gen/api/user"
 	"github.com/poolgate/poolgate/gen/db"
+	"github.com/poolgate/poolgate/internal/api/wire"
 	"github.com/poolgate/poolgate/internal/fault"
-	"github.com/poolgate/poolgate/internal/httpx"
 )
 
 // prefixes parses an IP allow-list: each entry an address (a one-address prefix) or a CIDR prefix.
@@ -53,9 +52,9 @@ func apiKey(k *db.APIKey) userapi.ApiKey {
 		models = &k.AllowedModels
 	}
 	return userapi.ApiKey{Id: k.ID, Name: k.Name, KeyHint: k.KeyHint, Status: userapi.ApiKeyStatus(k.Status),
-		UsedQuota: k.UsedQuota, RequestCount: k.RequestCount, LastUsedAt: k.LastUsedAt, CreatedAt: k.CreatedAt,
-		Description: k.Description, AllowedModels: models, QuotaLimit: k.QuotaLimit, ExpiresAt: k.ExpiresAt,
-		AllowedIps: prefixStrings(k.AllowedIps)}
+		UsedQuota: k.UsedQuota, RequestCount: k.RequestCount, LastUsedAt: wire.Null(k.LastUsedAt), CreatedAt: k.CreatedAt,
+		Description: k.Description, AllowedModels: wire.Null(models), QuotaLimit: wire.Null(k.QuotaLimit),
+		ExpiresAt: wire.Null(k.ExpiresAt), AllowedIps: wire.Null(prefixStrings(k.AllowedIps))}
 }
 
 func secret(k *db.APIKey, key string) userapi.ApiKeySecret {
@@ -75,27 +74,30 @@ func deref[T any](p *[]T) []T {
 
 // createRestrictions fills a new key's optional fields.
 func createRestrictions(p *db.APIKeyCreateParams, b *userapi.ApiKeyCreateRequest) error {
-	ips, err := prefixes(b.AllowedIps)
+	ips, err := prefixes(wire.Ptr(b.AllowedIps))
 	if err != nil {
 		return err
 	}
 	if b.Description != nil {
 		p.Description = *b.Description
 	}
-	p.AllowedModels, p.QuotaLimit, p.ExpiresAt, p.AllowedIps = deref(b.AllowedModels), b.QuotaLimit, b.ExpiresAt, ips
+	p.AllowedModels, p.QuotaLimit, p.ExpiresAt, p.AllowedIps = deref(wire.Ptr(b.AllowedModels)), wire.Ptr(b.QuotaLimit),
+		wire.Ptr(b.ExpiresAt), ips
 	return nil
 }
 
-// updateRestrictions fills the changed fields of a key update; a restriction sent as null is cleared.
-func updateRestrictions(ctx context.Context, p *db.APIKeyUpdateParams, b *userapi.ApiKeyUpdateRequest) error {
-	ips, err := prefixes(b.AllowedIps)
+// updateRestrictions fills the changed fields of a key update: a restriction left out is kept,
+// one sent as null is cleared.
+func updateRestrictions(p *db.APIKeyUpdateParams, b *userapi.ApiKeyUpdateRequest) error {
+	ips, err := prefixes(wire.Ptr(b.AllowedIps))
 	if err != nil {
 		return err
 	}
 	p.Description = b.Description
-	p.AllowedModels, p.SetAllowedModels = deref(b.AllowedModels), b.AllowedModels != nil || httpx.BodyHas(ctx, "allowed_models")
-	p.QuotaLimit, p.SetQuotaLimit = b.QuotaLimit, b.QuotaLimit != nil || httpx.BodyHas(ctx, "quota_limit")
-	p.ExpiresAt, p.SetExpiresAt = b.ExpiresAt, b.ExpiresAt != nil || httpx.BodyHas(ctx, "expires_at")
-	p.AllowedIps, p.SetAllowedIps = ips, b.AllowedIps != nil || httpx.BodyHas(ctx, "allowed_ips")
+	models, setModels := wire.Change(b.AllowedModels)
+	p.AllowedModels, p.SetAllowedModels = deref(models), setModels
+	p.QuotaLimit, p.SetQuotaLimit = wire.Change(b.QuotaLimit)
+	p.ExpiresAt, p.SetExpiresAt = wire.Change(b.ExpiresAt)
+	p.AllowedIps, p.SetAllowedIps = ips, b.AllowedIps.IsSpecified()
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	userapi "github.com/poolgate/poolgate/gen/api/user"
+	"github.com/poolgate/poolgate/internal/api/wire"
 	"github.com/poolgate/poolgate/internal/auth"
 	"github.com/poolgate/poolgate/internal/limits"
 	"github.com/poolgate/poolgate/internal/store"
@@ -39,10 +40,10 @@ func (h *Handler) LimitUserList(ctx context.Context, _ userapi.LimitUserListRequ
 			n = used[i]
 		}
 		item := userapi.UserLimit{Id: r.ID, Scope: string(r.Scope), Model: r.Model,
-			Window: limits.FormatWindow(r.Window), Requests: limitOf(r.Requests), Tokens: limitOf(r.Tokens),
-			Concurrency: limitOf(r.Concurrency), UsedRequests: n.Requests, UsedTokens: n.Tokens, InFlight: n.Concurrency,
-			RemainingRequests: remaining(r.Requests, n.Requests), RemainingTokens: remaining(r.Tokens, n.Tokens),
-			RemainingConcurrency: remaining(r.Concurrency, n.Concurrency)}
+			Window: limits.FormatWindow(r.Window), Requests: wire.Null(limitOf(r.Requests)), Tokens: wire.Null(limitOf(r.Tokens)),
+			Concurrency: wire.Null(limitOf(r.Concurrency)), UsedRequests: n.Requests, UsedTokens: n.Tokens, InFlight: n.Concurrency,
+			RemainingRequests: wire.Null(remaining(r.Requests, n.Requests)), RemainingTokens: wire.Null(remaining(r.Tokens, n.Tokens)),
+			RemainingConcurrency: wire.Null(remaining(r.Concurrency, n.Concurrency))}
 		if n.ClearsIn > 0 {
 			item.ClearsIn = int64((n.ClearsIn + 999_999_999) / 1_000_000_000)
 		}

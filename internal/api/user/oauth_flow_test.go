@@ -16,6 +16,7 @@ import (
 	adminclient "github.com/poolgate/poolgate/clients/go/admin"
 	commonclient "github.com/poolgate/poolgate/clients/go/common"
 	userclient "github.com/poolgate/poolgate/clients/go/user"
+	"github.com/poolgate/poolgate/internal/api/wire"
 	"github.com/poolgate/poolgate/internal/apptest"
 	"github.com/poolgate/poolgate/internal/config"
 	"github.com/poolgate/poolgate/internal/hookserver"
@@ -251,7 +252,7 @@ func TestOAuthPastedCode(t *testing.T) {
 		if a.Id == ax.JSON201.AccountId {
 			found = true
 			require.Equal(t, "team", a.Nickname)
-			require.Nil(t, a.OwnerUserId)
+			require.Nil(t, wire.Ptr(a.OwnerUserId))
 		}
 	}
 	require.True(t, found, "the administrator's account is in the channel")

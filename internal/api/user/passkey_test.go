@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	userclient "github.com/poolgate/poolgate/clients/go/user"
+	"github.com/poolgate/poolgate/internal/api/wire"
 	"github.com/poolgate/poolgate/internal/testsvc"
 )
 
@@ -52,7 +53,7 @@ func TestPasskeys(t *testing.T) {
 	list, err := b.user.PasskeyListWithResponse(b.ctx)
 	require.NoError(t, err)
 	require.Len(t, list.JSON200.Items, 1)
-	require.Nil(t, list.JSON200.Items[0].LastUsedAt)
+	require.Nil(t, wire.Ptr(list.JSON200.Items[0].LastUsedAt))
 
 	login := func(a *testsvc.Authenticator) (int, []byte, *http.Response) {
 		t.Helper()

@@ -5,10 +5,11 @@ import (
 
 	userapi "github.com/poolgate/poolgate/gen/api/user"
 	"github.com/poolgate/poolgate/gen/db"
+	"github.com/poolgate/poolgate/internal/api/wire"
 )
 
 func passkeyOut(r *db.Passkey) userapi.Passkey {
-	return userapi.Passkey{Id: r.ID, Name: r.Name, CreatedAt: r.CreatedAt.UTC(), LastUsedAt: r.LastUsedAt}
+	return userapi.Passkey{Id: r.ID, Name: r.Name, CreatedAt: r.CreatedAt.UTC(), LastUsedAt: wire.Null(r.LastUsedAt)}
 }
 
 // PasskeyList lists the user's passkeys.

@@ -6,8 +6,11 @@ import (
 	"sort"
 	"time"
 
+	"github.com/oapi-codegen/nullable"
+
 	userapi "github.com/poolgate/poolgate/gen/api/user"
 	"github.com/poolgate/poolgate/gen/db"
+	"github.com/poolgate/poolgate/internal/api/wire"
 	"github.com/poolgate/poolgate/internal/payment"
 	"github.com/poolgate/poolgate/internal/store"
 )
@@ -51,7 +54,7 @@ func (h *Handler) PaymentOrderCreate(ctx context.Context, req userapi.PaymentOrd
 		return nil, err
 	}
 	out := orderOut(o, time.Now())
-	out.PayUrl = &payURL
+	out.PayUrl.Set(payURL)
 	return userapi.PaymentOrderCreate201JSONResponse(out), nil
 }
 
@@ -103,7 +106,7 @@ func (h *Handler) orderWithURL(o *db.PaymentOrder, now time.Time) userapi.Paymen
 	out := orderOut(o, now)
 	if string(out.Status) == payment.StatusPending {
 		if u, err := h.Payments.PayURL(o); err == nil {
-			out.PayUrl = &u
+			out.PayUrl.Set(u)
 		}
 	}
 	return out
@@ -111,8 +114,8 @@ func (h *Handler) orderWithURL(o *db.PaymentOrder, now time.Time) userapi.Paymen
 
 func orderOut(o *db.PaymentOrder, now time.Time) userapi.PaymentOrder {
 	return userapi.PaymentOrder{OrderNo: o.OrderNo, Method: userapi.PaymentMethod(o.Method), PayType: o.PayType,
-		Amount: payment.FormatMoney(o.Amount), Quota: o.Quota, PlanId: o.PlanID,
-		Status: userapi.PaymentOrderStatus(payment.Status(o, now)), ExpiresAt: o.ExpiresAt, PaidAt: o.PaidAt, CreatedAt: o.CreatedAt}
+		Amount: payment.FormatMoney(o.Amount), Quota: o.Quota, PlanId: wire.Null(o.PlanID),
+		Status: userapi.PaymentOrderStatus(payment.Status(o, now)), ExpiresAt: o.ExpiresAt, PaidAt: wire.Null(o.PaidAt), CreatedAt: o.CreatedAt, PayUrl: nullable.NewNullNullable[string]()}
 }
 
 // ReferralGet answers the user's referral code, link, invitees and earnings.

@@ -46,8 +46,8 @@ func (h *Handler) SubscriptionUserGet(ctx context.Context, _ userapi.Subscriptio
 	if cur.PlanExpiresAt != nil && !active {
 		tier = "free"
 	}
-	out := userapi.SubscriptionUserGet200JSONResponse{Active: active, Tier: commonapi.PlanTier(tier), PlanId: cur.PlanID,
-		PlanName: cur.PlanName, ExpiresAt: cur.PlanExpiresAt, History: make([]commonapi.Subscription, 0, len(subs))}
+	out := userapi.SubscriptionUserGet200JSONResponse{Active: active, Tier: commonapi.PlanTier(tier), PlanId: wire.Null(cur.PlanID),
+		PlanName: wire.Null(cur.PlanName), ExpiresAt: wire.Null(cur.PlanExpiresAt), History: make([]commonapi.Subscription, 0, len(subs))}
 	for _, s := range subs {
 		out.History = append(out.History, wire.Subscription(s))
 	}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"time"
 
+	"github.com/oapi-codegen/nullable"
+
 	userapi "github.com/poolgate/poolgate/gen/api/user"
 	"github.com/poolgate/poolgate/internal/quota"
 )
@@ -35,10 +37,9 @@ func SharedQuotas(ctx context.Context, q *quota.Pool, user int64) (*userapi.Shar
 	for _, s := range sts {
 		item := userapi.SharedQuota{Family: s.Family, Cap: s.Cap, Used: s.Used, Remaining: s.Remaining,
 			SharedAccounts: s.SharedAccounts, BonusPerAccount: s.BonusPerAccount,
-			FullIn: ceilSeconds(s.FullIn), ClearsIn: ceilSeconds(s.ClearsIn)}
+			FullIn: ceilSeconds(s.FullIn), ClearsIn: ceilSeconds(s.ClearsIn), NextFull: nullable.NewNullNullable[time.Time]()}
 		if s.FullIn > 0 {
-			t := now.Add(s.FullIn).Truncate(time.Second)
-			item.NextFull = &t
+			item.NextFull.Set(now.Add(s.FullIn).Truncate(time.Second))
 		}
 		out.Items = append(out.Items, item)
 	}

@@ -13,6 +13,7 @@ import (
 
 	adminclient "github.com/poolgate/poolgate/clients/go/admin"
 	userclient "github.com/poolgate/poolgate/clients/go/user"
+	"github.com/poolgate/poolgate/internal/api/wire"
 	"github.com/poolgate/poolgate/internal/apptest"
 )
 
@@ -104,7 +105,7 @@ func TestSharedQuotaPool(t *testing.T) {
 	require.EqualValues(t, 3, rq.Used)
 	require.EqualValues(t, 0, rq.Remaining)
 	require.InDelta(t, 3600, rq.FullIn, 1)
-	require.NotNil(t, rq.NextFull)
+	require.NotNil(t, wire.Ptr(rq.NextFull))
 
 	// The owner's cap grew: five calls before the refusal.
 	for range 5 {
@@ -138,7 +139,7 @@ func TestSharedQuotaPool(t *testing.T) {
 	rq = quotaOf(t, env, rider, "openai")
 	require.EqualValues(t, 0, rq.Used)
 	require.EqualValues(t, 3, rq.Remaining)
-	require.Nil(t, rq.NextFull)
+	require.Nil(t, wire.Ptr(rq.NextFull))
 
 	// Shared first: the owner's calls go to the shared account (consuming the recovered quota),
 	// and to the dedicated one only once the quota is used up.

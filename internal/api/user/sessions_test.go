@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	userclient "github.com/poolgate/poolgate/clients/go/user"
+	"github.com/poolgate/poolgate/internal/api/wire"
 	"github.com/poolgate/poolgate/internal/apptest"
 )
 
@@ -73,7 +74,7 @@ func TestPasswordChange(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, http.StatusOK, m.StatusCode(), string(m.Body))
 	require.True(t, m.JSON200.HasPassword)
-	require.Nil(t, m.JSON200.Email)
+	require.Nil(t, wire.Ptr(m.JSON200.Email))
 	require.Equal(t, []userclient.PasswordMethodMethods{userclient.OldPassword}, m.JSON200.Methods)
 
 	wrong := "not-the-password"

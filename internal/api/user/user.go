@@ -145,7 +145,7 @@ func (h *Handler) ApiKeyUpdate(ctx context.Context, req userapi.ApiKeyUpdateRequ
 		status = &s
 	}
 	params := db.APIKeyUpdateParams{ID: req.Id, UserID: p.UserID, Name: req.Body.Name, Status: status}
-	if err := updateRestrictions(ctx, &params, req.Body); err != nil {
+	if err := updateRestrictions(&params, req.Body); err != nil {
 		return nil, err
 	}
 	k, err := h.Queries.APIKeyUpdate(ctx, h.Pool, params)

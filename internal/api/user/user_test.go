@@ -12,6 +12,7 @@ import (
 
 	gatewayclient "github.com/poolgate/poolgate/clients/go/gateway"
 	userclient "github.com/poolgate/poolgate/clients/go/user"
+	"github.com/poolgate/poolgate/internal/api/wire"
 	"github.com/poolgate/poolgate/internal/apptest"
 )
 
@@ -201,7 +202,7 @@ func TestAPIKeyCreate(t *testing.T) {
 	require.Equal(t, userclient.Active, k.Status)
 	require.Zero(t, k.UsedQuota)
 	require.Zero(t, k.RequestCount)
-	require.Nil(t, k.LastUsedAt)
+	require.Nil(t, wire.Ptr(k.LastUsedAt))
 	require.WithinDuration(t, before, k.CreatedAt, time.Minute)
 	require.NotEqual(t, b.alice.Key, k.Key)
 

@@ -8,6 +8,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
+	"github.com/oapi-codegen/nullable"
 	openapi_types "github.com/oapi-codegen/runtime/types"
 
 	userapi "github.com/poolgate/poolgate/gen/api/user"
@@ -48,11 +49,12 @@ func (h *Handler) CheckInStatusGet(ctx context.Context, _ userapi.CheckInStatusG
 	v := h.Settings.Get()
 	day := wallet.Today(v, time.Now())
 	out := userapi.CheckInStatusGet200JSONResponse{Enabled: v.CheckInEnabled, Today: openapi_types.Date{Time: day},
-		MinReward: v.CheckInMinReward, MaxReward: v.CheckInMaxReward}
+		MinReward: v.CheckInMinReward, MaxReward: v.CheckInMaxReward, RewardToday: nullable.NewNullNullable[int64]()}
 	c, err := h.Queries.CheckInGet(ctx, h.Pool, db.CheckInGetParams{UserID: p.UserID, Day: pgtype.Date{Time: day, Valid: true}})
 	switch {
 	case err == nil:
-		out.CheckedInToday, out.RewardToday = true, &c.Reward
+		out.CheckedInToday = true
+		out.RewardToday.Set(c.Reward)
 	case !errors.Is(err, pgx.ErrNoRows):
 		return nil, store.Translate(err, "")
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/poolgate/poolgate/clients/go/admin"
 	"github.com/poolgate/poolgate/clients/go/user"
+	"github.com/poolgate/poolgate/internal/api/wire"
 	"github.com/poolgate/poolgate/internal/apptest"
 )
 
@@ -154,7 +155,7 @@ func TestRedeemRefusals(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "redemption_code_disabled", res.JSON409.Detail.Code)
 	past := time.Now().Add(-time.Minute)
-	up, err = env.Admin().RedemptionCodeUpdateWithResponse(ctx, ids[0], adminclient.RedemptionCodeUpdate{ExpiresAt: &past})
+	up, err = env.Admin().RedemptionCodeUpdateWithResponse(ctx, ids[0], adminclient.RedemptionCodeUpdate{ExpiresAt: wire.Opt(&past)})
 	require.NoError(t, err)
 	require.Equal(t, adminclient.RedemptionCodeStatusExpired, up.JSON200.Status)
 	res, err = c.RedeemCreateWithResponse(ctx, userclient.RedeemRequest{Code: codes[2]})

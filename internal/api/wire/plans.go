@@ -17,7 +17,7 @@ func Plan(p *db.Plan, rules []*db.LimitRule) commonapi.Plan {
 			continue
 		}
 		out.Limits = append(out.Limits, commonapi.PlanLimit{Model: r.Model,
-			Window: limits.FormatWindow(limits.FromRow(r).Window), Requests: r.Requests, Tokens: r.Tokens, Concurrency: r.Concurrency})
+			Window: limits.FormatWindow(limits.FromRow(r).Window), Requests: Opt(r.Requests), Tokens: Opt(r.Tokens), Concurrency: Opt(r.Concurrency)})
 	}
 	return out
 }
@@ -42,7 +42,7 @@ func PlanIDs(rows []*db.Plan) []int64 {
 
 // Subscription converts one grant of a plan.
 func Subscription(s *db.Subscription) commonapi.Subscription {
-	return commonapi.Subscription{Id: s.ID, PlanId: s.PlanID, PlanName: s.PlanName, Tier: commonapi.PlanTier(s.Tier),
+	return commonapi.Subscription{Id: s.ID, PlanId: Null(s.PlanID), PlanName: s.PlanName, Tier: commonapi.PlanTier(s.Tier),
 		Source: commonapi.SubscriptionSource(s.Source), Kind: commonapi.SubscriptionKind(s.Kind), StartsAt: s.StartsAt,
 		ExpiresAt: s.ExpiresAt, Quota: s.Quota, CreatedAt: s.CreatedAt}
 }
@@ -52,8 +52,9 @@ func ModelPrice(name string, p billing.Price) commonapi.ModelPrice {
 	out := commonapi.ModelPrice{Name: name, InputPrice: p.Input, OutputPrice: p.Output, CachedInputPrice: p.CachedInput,
 		CacheWrite5mPrice: p.CacheWrite5m, CacheWrite1hPrice: p.CacheWrite1h, ReasoningPrice: p.Reasoning,
 		PerCallPrice: p.PerCall, ImagePrice: p.PerImage}
+	out.PromptTier.SetNull()
 	if t := p.Tier; t != nil {
-		out.PromptTier = &struct {
+		out.PromptTier.Set(struct {
 			AboveTokens       int64 `json:"above_tokens"`
 			CacheWrite1hPrice int64 `json:"cache_write_1h_price"`
 			CacheWrite5mPrice int64 `json:"cache_write_5m_price"`
@@ -62,7 +63,7 @@ func ModelPrice(name string, p billing.Price) commonapi.ModelPrice {
 			OutputPrice       int64 `json:"output_price"`
 			ReasoningPrice    int64 `json:"reasoning_price"`
 		}{AboveTokens: p.TierAbove, CacheWrite1hPrice: t.CacheWrite1h, CacheWrite5mPrice: t.CacheWrite5m,
-			CachedInputPrice: t.CachedInput, InputPrice: t.Input, OutputPrice: t.Output, ReasoningPrice: t.Reasoning}
+			CachedInputPrice: t.CachedInput, InputPrice: t.Input, OutputPrice: t.Output, ReasoningPrice: t.Reasoning})
 	}
 	return out
 }

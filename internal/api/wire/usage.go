@@ -1,6 +1,8 @@
 package wire
 
 import (
+	"github.com/oapi-codegen/nullable"
+
 	"github.com/poolgate/poolgate/gen/api/common"
 	"github.com/poolgate/poolgate/gen/db"
 	"github.com/poolgate/poolgate/internal/usage"
@@ -14,33 +16,34 @@ func UsageLog(l *db.UsageLog) commonapi.UsageLog {
 		ft = &v
 	}
 	return commonapi.UsageLog{
-		Id: l.ID, RequestId: l.RequestID, UserId: l.UserID, ApiKeyId: l.APIKeyID, ChannelId: l.ChannelID,
-		AccountId: l.AccountID, Model: l.Model, UpstreamModel: l.UpstreamModel, Endpoint: l.Endpoint, Stream: l.Stream,
+		Id: l.ID, RequestId: l.RequestID, UserId: l.UserID, ApiKeyId: Null(l.APIKeyID), ChannelId: Null(l.ChannelID),
+		AccountId: Null(l.AccountID), Model: l.Model, UpstreamModel: l.UpstreamModel, Endpoint: l.Endpoint, Stream: l.Stream,
 		PromptTokens: l.PromptTokens, CompletionTokens: l.CompletionTokens, CachedTokens: l.CachedTokens,
 		CacheWrite5mTokens: l.CacheWrite5mTokens, CacheWrite1hTokens: l.CacheWrite1hTokens,
 		ReasoningTokens: l.ReasoningTokens, Quota: l.Quota, StatusCode: int(l.StatusCode),
-		DurationMs: int(l.DurationMs), FirstTokenMs: ft, CreatedAt: l.CreatedAt,
+		DurationMs: int(l.DurationMs), FirstTokenMs: Null(ft), CreatedAt: l.CreatedAt,
 	}
 }
 
 // UsageLogPage converts a page of usage logs.
 func UsageLogPage(p *usage.Page) commonapi.UsageLogPage {
-	out := commonapi.UsageLogPage{Items: make([]commonapi.UsageLog, 0, len(p.Items))}
+	out := commonapi.UsageLogPage{Items: make([]commonapi.UsageLog, 0, len(p.Items)), NextCursor: nullable.NewNullNullable[string]()}
 	for _, l := range p.Items {
 		out.Items = append(out.Items, UsageLog(l))
 	}
 	if p.Next != "" {
-		out.NextCursor = &p.Next
+		out.NextCursor.Set(p.Next)
 	}
 	return out
 }
 
 func latency(timed bool, p50, p95, p99 int32) commonapi.StatsLatency {
 	if !timed {
-		return commonapi.StatsLatency{}
+		none := nullable.NewNullNullable[int]()
+		return commonapi.StatsLatency{P50: none, P95: none, P99: none}
 	}
-	a, b, c := int(p50), int(p95), int(p99)
-	return commonapi.StatsLatency{P50: &a, P95: &b, P99: &c}
+	return commonapi.StatsLatency{P50: nullable.NewNullableWithValue(int(p50)), P95: nullable.NewNullableWithValue(int(p95)),
+		P99: nullable.NewNullableWithValue(int(p99))}
 }
 
 // Stats converts usage statistics.
@@ -63,7 +66,7 @@ func Stats(s *usage.Stats) commonapi.Stats {
 
 // Announcement converts an announcement row.
 func Announcement(a *db.Announcement) commonapi.Announcement {
-	return commonapi.Announcement{Id: a.ID, Title: a.Title, Content: a.Content, StartsAt: a.StartsAt, EndsAt: a.EndsAt,
+	return commonapi.Announcement{Id: a.ID, Title: a.Title, Content: a.Content, StartsAt: Null(a.StartsAt), EndsAt: Null(a.EndsAt),
 		Audience: commonapi.AnnouncementAudience(a.Audience), CreatedAt: a.CreatedAt, UpdatedAt: a.UpdatedAt}
 }
 

@@ -13,7 +13,7 @@ func User(u *db.User) commonapi.User {
 	return commonapi.User{
 		Id: u.ID, Username: u.Username, Role: commonapi.UserRole(u.Role), Status: commonapi.UserStatus(u.Status),
 		Balance: u.Balance, UsedQuota: u.UsedQuota, RequestCount: u.RequestCount, CreatedAt: u.CreatedAt,
-		Tier: &tier, PlanExpiresAt: u.PlanExpiresAt, GroupId: u.GroupID,
-		Email: u.Email, TrustLevel: &trust, TotpEnabled: &u.TOTPEnabled,
+		Tier: &tier, PlanExpiresAt: Opt(u.PlanExpiresAt), GroupId: Opt(u.GroupID),
+		Email: Opt(u.Email), TrustLevel: &trust, TotpEnabled: &u.TOTPEnabled,
 	}
 }

@@ -1,4 +1,7 @@
-package app
+// Package devserver runs `poolgate dev`: the app with a built-in echo upstream (the fake OpenAI
+// provider) and development fixtures. Only the dev command imports it, so the production wiring
+// (internal/app) links no fake upstream, and a binary built with `-tags nodev` links none at all.
+package devserver
 
 import (
 	"context"
@@ -16,6 +19,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/poolgate/poolgate/gen/db"
+	"github.com/poolgate/poolgate/internal/app"
 	"github.com/poolgate/poolgate/internal/auth"
 	"github.com/poolgate/poolgate/internal/bus"
 	"github.com/poolgate/poolgate/internal/config"
@@ -47,19 +51,19 @@ type devState struct {
 	DemoKey       string `json:"demo_key"`
 }
 
-// ServeDev runs a development server: a built-in echo upstream (the fake OpenAI provider) is
+// Serve runs a development server: a built-in echo upstream (the fake OpenAI provider) is
 // mounted at /_dev/echo, and an admin, a demo user with an API key and a demo channel on the echo
 // upstream are created, then printed.
-func ServeDev(ctx context.Context, cfg *config.Config, log *slog.Logger, out io.Writer) error {
+func Serve(ctx context.Context, cfg *config.Config, log *slog.Logger, out io.Writer) error {
 	if cfg.AppEnv != config.EnvDevelopment {
 		return errors.New("poolgate dev requires APP_ENV=development")
 	}
-	return Serve(ctx, cfg, log, Options{
+	return app.Serve(ctx, cfg, log, app.Options{
 		Extra: func(e *echo.Echo) {
 			e.Any(devEchoPrefix+"/*", echo.WrapHandler(fakeupstream.New(fakeupstream.WithoutRecording())))
 		},
-		Ready: func(ctx context.Context, a *App) error {
-			st, err := a.devBootstrap(ctx)
+		Ready: func(ctx context.Context, a *app.App) error {
+			st, err := bootstrap(ctx, a)
 			if err != nil {
 				return fmt.Errorf("development bootstrap: %w", err)
 			}
@@ -84,7 +88,8 @@ Try it:
 	})
 }
 
-func (a *App) devBootstrap(ctx context.Context) (*devState, error) {
+// bootstrap creates the development fixtures (idempotently) and remembers their secrets.
+func bootstrap(ctx context.Context, a *app.App) (*devState, error) {
 	path := filepath.Join(a.Cfg.DataDir, "dev.json")
 	var st devState
 	if b, err := os.ReadFile(path); err == nil { //nolint:gosec // DATA_DIR is the developer's own folder
@@ -97,10 +102,10 @@ func (a *App) devBootstrap(ctx context.Context) (*devState, error) {
 		st.DemoKey = auth.NewKey()
 	}
 	err := store.WithTx(ctx, a.Pool, func(tx pgx.Tx) error {
-		if err := a.ensureUser(ctx, tx, devAdmin, st.AdminPassword, auth.RoleAdmin, 0); err != nil {
+		if err := ensureUser(ctx, a, tx, devAdmin, st.AdminPassword, auth.RoleAdmin, 0); err != nil {
 			return err
 		}
-		if err := a.ensureUser(ctx, tx, devUser, "demo-"+randomHex(8), auth.RoleUser, devBalance); err != nil {
+		if err := ensureUser(ctx, a, tx, devUser, "demo-"+randomHex(8), auth.RoleUser, devBalance); err != nil {
 			return err
 		}
 		demo, err := a.Queries.UserGetByUsername(ctx, tx, devUser)
@@ -116,7 +121,7 @@ func (a *App) devBootstrap(ctx context.Context) (*devState, error) {
 				return fmt.Errorf("create demo key: %w", err)
 			}
 		}
-		return a.ensureDemoChannel(ctx, tx)
+		return ensureDemoChannel(ctx, a, tx)
 	})
 	if err != nil {
 		return nil, err
@@ -132,7 +137,7 @@ func (a *App) devBootstrap(ctx context.Context) (*devState, error) {
 	return &st, nil
 }
 
-func (a *App) ensureUser(ctx context.Context, tx pgx.Tx, name, password, role string, balance int64) error {
+func ensureUser(ctx context.Context, a *app.App, tx pgx.Tx, name, password, role string, balance int64) error {
 	if _, err := a.Queries.UserGetByUsername(ctx, tx, name); err == nil {
 		return nil
 	}
@@ -144,7 +149,7 @@ func (a *App) ensureUser(ctx context.Context, tx pgx.Tx, name, password, role st
 	return store.Translate(err, "")
 }
 
-func (a *App) ensureDemoChannel(ctx context.Context, tx pgx.Tx) error {
+func ensureDemoChannel(ctx context.Context, a *app.App, tx pgx.Tx) error {
 	chans, err := a.Queries.ChannelList(ctx, tx)
 	if err != nil {
 		return fmt.Errorf("list channels: %w", err)

@@ -1,0 +1,37 @@
+package apptest
+
+import (
+	"net"
+	"testing"
+	"time"
+
+	"github.com/poolgate/poolgate/internal/config"
+	"github.com/poolgate/poolgate/internal/testdb"
+)
+
+// FreePort is a TCP port free on 127.0.0.1 when asked.
+func FreePort(t testing.TB) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("apptest: free port: %v", err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	if err := l.Close(); err != nil {
+		t.Fatalf("apptest: free port: %v", err)
+	}
+	return port
+}
+
+// Config is the configuration of a standalone server (app.Serve) in development mode on a free
+// port and a fresh test database, without Redis.
+func Config(t testing.TB) *config.Config {
+	t.Helper()
+	return &config.Config{
+		Port: FreePort(t), AppEnv: config.EnvDevelopment, DatabaseURL: testdb.URL(t), RedisPrefix: "pgtest:",
+		EncryptionKey: []byte("0123456789abcdef0123456789abcdef"), JWTSecret: []byte("test-jwt-secret-0123456789-abcdefghij"),
+		LogLevel: "error", LogFormat: "text", MaxBodyBytes: 1 << 20, ShutdownTimeout: 10 * time.Second,
+		UpstreamTimeout: 5 * time.Second, MaxAttempts: 3, UsageBatchSize: 100, UsageFlushEvery: 10 * time.Millisecond,
+		UsageQueueSize: 1000, SessionMaxDevices: 5, CacheTTL: time.Minute, Version: "test", DataDir: t.TempDir(),
+	}
+}
