@@ -915,7 +915,9 @@ type ChannelCreate struct {
 	// `https://api.anthropic.com` (Poolgate appends `/v1/messages`; a root ending in `/v1` is
 	// accepted too). `gemini`: `https://generativelanguage.googleapis.com` (Poolgate appends
 	// `/v1beta/models/{model}:generateContent` or `:streamGenerateContent?alt=sse`; a root
-	// ending in `/v1beta` or `/v1` is used as is).
+	// ending in `/v1beta` or `/v1` is used as is). With `GUARD_CHANNEL_BASE_URLS=true`, a
+	// URL whose host is a loopback, private or link-local address not allowed by
+	// `ALLOW_PRIVATE_OUTBOUND` is refused (422).
 	//
 	//
 	// Example: https://api.openai.com/v1
@@ -1602,6 +1604,23 @@ type ModelSyncApplyResult struct {
 	Items []ModelSyncApplyItem `json:"items"`
 }
 
+// ModelSyncBrowser defines model for ModelSyncBrowser.
+type ModelSyncBrowser struct {
+	// Items One upstream model list per channel (a channel at most once).
+	Items []ModelSyncBrowserItem `json:"items"`
+}
+
+// ModelSyncBrowserItem defines model for ModelSyncBrowserItem.
+type ModelSyncBrowserItem struct {
+	// ChannelId Example: 1
+	ChannelId int64 `json:"channel_id"`
+
+	// List The upstream's model list as it answered `GET {base_url}/models` (OpenAI and Claude `data[].id`, Gemini `models[].name`).
+	//
+	// Example: {"data":[{"id":"gpt-4o","object":"model"}],"object":"list"}
+	List map[string]interface{} `json:"list"`
+}
+
 // ModelSyncPreview defines model for ModelSyncPreview.
 type ModelSyncPreview struct {
 	Items []ModelSyncPreviewItem `json:"items"`
@@ -2080,6 +2099,13 @@ type PlanUpdate struct {
 // Example: 75000
 type Price = int64
 
+// PriceListDocument A price list document as its source answers it: Poolgate's own
+// (`{"models":[{"name","input_price","output_price","cached_input_price"}]}`) or an
+// OpenRouter-style model list (`{"data":[{"id","pricing":{"prompt","completion","input_cache_read"}}]}`).
+//
+// Example: {"models":[{"cached_input_price":625000,"input_price":1250000,"name":"gpt-4o","output_price":5000000}]}
+type PriceListDocument map[string]interface{}
+
 // PriceSet defines model for PriceSet.
 type PriceSet struct {
 	// CachedInputPrice Example: 625000
@@ -2090,6 +2116,22 @@ type PriceSet struct {
 
 	// OutputPrice Example: 5000000
 	OutputPrice int64 `json:"output_price"`
+}
+
+// PriceSyncBrowserRequest defines model for PriceSyncBrowserRequest.
+type PriceSyncBrowserRequest struct {
+	// List A price list document as its source answers it: Poolgate's own
+	// (`{"models":[{"name","input_price","output_price","cached_input_price"}]}`) or an
+	// OpenRouter-style model list (`{"data":[{"id","pricing":{"prompt","completion","input_cache_read"}}]}`).
+	//
+	//
+	// Example: {"models":[{"cached_input_price":625000,"input_price":1250000,"name":"gpt-4o","output_price":5000000}]}
+	List PriceListDocument `json:"list"`
+
+	// QuotaPerUsd Quota units per US dollar, to convert an OpenRouter-style list (required for that format).
+	//
+	// Example: 500000
+	QuotaPerUsd *int64 `json:"quota_per_usd,omitempty"`
 }
 
 // PriceSyncItem defines model for PriceSyncItem.
@@ -2118,8 +2160,16 @@ type PriceSyncPreview struct {
 	Unchanged int `json:"unchanged"`
 }
 
-// PriceSyncRequest defines model for PriceSyncRequest.
+// PriceSyncRequest Exactly one of `url` (the server fetches the list) and `list` (the list itself, as a browser fetched it); both or neither is a 400.
 type PriceSyncRequest struct {
+	// List A price list document as its source answers it: Poolgate's own
+	// (`{"models":[{"name","input_price","output_price","cached_input_price"}]}`) or an
+	// OpenRouter-style model list (`{"data":[{"id","pricing":{"prompt","completion","input_cache_read"}}]}`).
+	//
+	//
+	// Example: {"models":[{"cached_input_price":625000,"input_price":1250000,"name":"gpt-4o","output_price":5000000}]}
+	List *PriceListDocument `json:"list,omitempty"`
+
 	// Names Apply only these models (apply only; absent means every proposed change).
 	//
 	// Example: ["gpt-4o"]
@@ -2133,7 +2183,7 @@ type PriceSyncRequest struct {
 	// Url Where the price list is fetched from (GET, JSON, at most 8 MiB).
 	//
 	// Example: https://prices.example.com/models.json
-	Url string `json:"url"`
+	Url *string `json:"url,omitempty"`
 }
 
 // PromptTier A call whose prompt (all input tokens, cached ones included) exceeds `above_tokens` has
@@ -3589,6 +3639,12 @@ type Conflict = externalRef0.Error
 // Example: {"detail":{"code":"invalid_request","error":"username is required"}}
 type Forbidden = externalRef0.Error
 
+// ModelListUnusable The error body of every management API (public, auth, admin, user): a superset of the
+// remote-account API's `{"detail": {"error": "..."}}` shape.
+//
+// Example: {"detail":{"code":"invalid_request","error":"username is required"}}
+type ModelListUnusable = externalRef0.Error
+
 // MonitorConflict The error body of every management API (public, auth, admin, user): a superset of the
 // remote-account API's `{"detail": {"error": "..."}}` shape.
 //
@@ -3943,6 +3999,9 @@ type ModelPriceSyncApplyJSONRequestBody = PriceSyncRequest
 // ModelPriceSyncPreviewJSONRequestBody defines body for ModelPriceSyncPreview for application/json ContentType.
 type ModelPriceSyncPreviewJSONRequestBody = PriceSyncRequest
 
+// ModelPriceSyncPreviewBrowserJSONRequestBody defines body for ModelPriceSyncPreviewBrowser for application/json ContentType.
+type ModelPriceSyncPreviewBrowserJSONRequestBody = PriceSyncBrowserRequest
+
 // ModelSyncJSONRequestBody defines body for ModelSync for application/json ContentType.
 type ModelSyncJSONRequestBody = ModelSyncApply
 
@@ -3951,6 +4010,9 @@ type ModelSyncApplyJSONRequestBody = ModelSyncApply
 
 // ModelSyncPreviewJSONRequestBody defines body for ModelSyncPreview for application/json ContentType.
 type ModelSyncPreviewJSONRequestBody = ChannelSelection
+
+// ModelSyncPreviewBrowserJSONRequestBody defines body for ModelSyncPreviewBrowser for application/json ContentType.
+type ModelSyncPreviewBrowserJSONRequestBody = ModelSyncBrowser
 
 // ModelUpdateJSONRequestBody defines body for ModelUpdate for application/json ContentType.
 type ModelUpdateJSONRequestBody = ModelUpdate
@@ -4149,6 +4211,9 @@ type ServerInterface interface {
 	// ModelPriceSyncPreview What syncing prices from a price list would change
 	// (POST /api/models/prices/sync/preview)
 	ModelPriceSyncPreview(ctx echo.Context) error
+	// ModelPriceSyncPreviewBrowser Preview a price sync from a price list the browser fetched
+	// (POST /api/models/prices/sync/preview/browser)
+	ModelPriceSyncPreviewBrowser(ctx echo.Context) error
 	// ModelSync Fetch the upstream model lists and apply them in one step
 	// (POST /api/models/sync)
 	ModelSync(ctx echo.Context) error
@@ -4158,6 +4223,9 @@ type ServerInterface interface {
 	// ModelSyncPreview What applying the synced model lists would change
 	// (POST /api/models/sync/preview)
 	ModelSyncPreview(ctx echo.Context) error
+	// ModelSyncPreviewBrowser Preview a model sync from lists the browser fetched
+	// (POST /api/models/sync/preview/browser)
+	ModelSyncPreviewBrowser(ctx echo.Context) error
 	// ModelDelete Remove a model's price
 	// (DELETE /api/models/{id})
 	ModelDelete(ctx echo.Context, id ModelId) error
@@ -4314,6 +4382,15 @@ type ServerInterface interface {
 	// UserChannelMultiplierSet Set a user's channel multipliers
 	// (PUT /api/users/{id}/channel-multipliers)
 	UserChannelMultiplierSet(ctx echo.Context, id UserId) error
+	// UserSessionDeleteAll End every session of a user
+	// (DELETE /api/users/{id}/sessions)
+	UserSessionDeleteAll(ctx echo.Context, id UserId) error
+	// UserSessionList List a user's sessions
+	// (GET /api/users/{id}/sessions)
+	UserSessionList(ctx echo.Context, id UserId) error
+	// UserSessionDelete End one session of a user
+	// (DELETE /api/users/{id}/sessions/{session_id})
+	UserSessionDelete(ctx echo.Context, id UserId, sessionId string) error
 	// SubscriptionGrant Grant a plan to a user
 	// (POST /api/users/{id}/subscriptions)
 	SubscriptionGrant(ctx echo.Context, id UserId) error
@@ -5124,6 +5201,15 @@ func (w *ServerInterfaceWrapper) ModelPriceSyncPreview(ctx echo.Context) error {
 	return err
 }
 
+// ModelPriceSyncPreviewBrowser converts echo context to params.
+func (w *ServerInterfaceWrapper) ModelPriceSyncPreviewBrowser(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ModelPriceSyncPreviewBrowser(ctx)
+	return err
+}
+
 // ModelSync converts echo context to params.
 func (w *ServerInterfaceWrapper) ModelSync(ctx echo.Context) error {
 	var err error
@@ -5148,6 +5234,15 @@ func (w *ServerInterfaceWrapper) ModelSyncPreview(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.ModelSyncPreview(ctx)
+	return err
+}
+
+// ModelSyncPreviewBrowser converts echo context to params.
+func (w *ServerInterfaceWrapper) ModelSyncPreviewBrowser(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ModelSyncPreviewBrowser(ctx)
 	return err
 }
 
@@ -6043,6 +6138,62 @@ func (w *ServerInterfaceWrapper) UserChannelMultiplierSet(ctx echo.Context) erro
 	return err
 }
 
+// UserSessionDeleteAll converts echo context to params.
+func (w *ServerInterfaceWrapper) UserSessionDeleteAll(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id UserId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.UserSessionDeleteAll(ctx, id)
+	return err
+}
+
+// UserSessionList converts echo context to params.
+func (w *ServerInterfaceWrapper) UserSessionList(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id UserId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.UserSessionList(ctx, id)
+	return err
+}
+
+// UserSessionDelete converts echo context to params.
+func (w *ServerInterfaceWrapper) UserSessionDelete(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id UserId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// ------------- Path parameter "session_id" -------------
+	var sessionId string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "session_id", ctx.Param("session_id"), &sessionId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter session_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.UserSessionDelete(ctx, id, sessionId)
+	return err
+}
+
 // SubscriptionGrant converts echo context to params.
 func (w *ServerInterfaceWrapper) SubscriptionGrant(ctx echo.Context) error {
 	var err error
@@ -6147,6 +6298,9 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.DELETE(options.BaseURL+"/api/users/:id", wrapper.UserDelete, options.OperationMiddlewares["userDelete"]...)
 	router.GET(options.BaseURL+"/api/users/:id", wrapper.UserGet, options.OperationMiddlewares["userGet"]...)
 	router.PUT(options.BaseURL+"/api/users/:id", wrapper.UserUpdate, options.OperationMiddlewares["userUpdate"]...)
+	router.DELETE(options.BaseURL+"/api/users/:id/sessions", wrapper.UserSessionDeleteAll, options.OperationMiddlewares["userSessionDeleteAll"]...)
+	router.GET(options.BaseURL+"/api/users/:id/sessions", wrapper.UserSessionList, options.OperationMiddlewares["userSessionList"]...)
+	router.DELETE(options.BaseURL+"/api/users/:id/sessions/:session_id", wrapper.UserSessionDelete, options.OperationMiddlewares["userSessionDelete"]...)
 	router.GET(options.BaseURL+"/api/limits", wrapper.LimitList, options.OperationMiddlewares["limitList"]...)
 	router.POST(options.BaseURL+"/api/limits", wrapper.LimitCreate, options.OperationMiddlewares["limitCreate"]...)
 	router.DELETE(options.BaseURL+"/api/limits/:id", wrapper.LimitDelete, options.OperationMiddlewares["limitDelete"]...)
@@ -6180,8 +6334,10 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/api/channels/sync", wrapper.ChannelSync, options.OperationMiddlewares["channelSync"]...)
 	router.POST(options.BaseURL+"/api/models/sync", wrapper.ModelSync, options.OperationMiddlewares["modelSync"]...)
 	router.POST(options.BaseURL+"/api/models/sync/preview", wrapper.ModelSyncPreview, options.OperationMiddlewares["modelSyncPreview"]...)
+	router.POST(options.BaseURL+"/api/models/sync/preview/browser", wrapper.ModelSyncPreviewBrowser, options.OperationMiddlewares["modelSyncPreviewBrowser"]...)
 	router.POST(options.BaseURL+"/api/models/sync/apply", wrapper.ModelSyncApply, options.OperationMiddlewares["modelSyncApply"]...)
 	router.POST(options.BaseURL+"/api/models/prices/sync/preview", wrapper.ModelPriceSyncPreview, options.OperationMiddlewares["modelPriceSyncPreview"]...)
+	router.POST(options.BaseURL+"/api/models/prices/sync/preview/browser", wrapper.ModelPriceSyncPreviewBrowser, options.OperationMiddlewares["modelPriceSyncPreviewBrowser"]...)
 	router.POST(options.BaseURL+"/api/models/prices/sync/apply", wrapper.ModelPriceSyncApply, options.OperationMiddlewares["modelPriceSyncApply"]...)
 	router.GET(options.BaseURL+"/api/channel-usage", wrapper.ChannelUsageList, options.OperationMiddlewares["channelUsageList"]...)
 	router.GET(options.BaseURL+"/api/user-channels", wrapper.UserChannelList, options.OperationMiddlewares["userChannelList"]...)
@@ -6218,6 +6374,8 @@ type ChannelModelConflictJSONResponse externalRef0.Error
 type ConflictJSONResponse externalRef0.Error
 
 type ForbiddenJSONResponse externalRef0.Error
+
+type ModelListUnusableJSONResponse externalRef0.Error
 
 type MonitorConflictJSONResponse externalRef0.Error
 
@@ -7260,6 +7418,20 @@ func (response ChannelCreate413JSONResponse) VisitChannelCreateResponse(w http.R
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ChannelCreate422JSONResponse externalRef0.Error
+
+func (response ChannelCreate422JSONResponse) VisitChannelCreateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(422)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -10514,6 +10686,112 @@ func (response ModelPriceSyncPreview503JSONResponse) VisitModelPriceSyncPreviewR
 	return err
 }
 
+type ModelPriceSyncPreviewBrowserRequestObject struct {
+	Body *ModelPriceSyncPreviewBrowserJSONRequestBody
+}
+
+type ModelPriceSyncPreviewBrowserResponseObject interface {
+	VisitModelPriceSyncPreviewBrowserResponse(w http.ResponseWriter) error
+}
+
+type ModelPriceSyncPreviewBrowser200JSONResponse PriceSyncPreview
+
+func (response ModelPriceSyncPreviewBrowser200JSONResponse) VisitModelPriceSyncPreviewBrowserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ModelPriceSyncPreviewBrowser400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ModelPriceSyncPreviewBrowser400JSONResponse) VisitModelPriceSyncPreviewBrowserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ModelPriceSyncPreviewBrowser401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ModelPriceSyncPreviewBrowser401JSONResponse) VisitModelPriceSyncPreviewBrowserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ModelPriceSyncPreviewBrowser403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ModelPriceSyncPreviewBrowser403JSONResponse) VisitModelPriceSyncPreviewBrowserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ModelPriceSyncPreviewBrowser413JSONResponse struct{ TooLargeJSONResponse }
+
+func (response ModelPriceSyncPreviewBrowser413JSONResponse) VisitModelPriceSyncPreviewBrowserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ModelPriceSyncPreviewBrowser422JSONResponse struct{ PriceListUnusableJSONResponse }
+
+func (response ModelPriceSyncPreviewBrowser422JSONResponse) VisitModelPriceSyncPreviewBrowserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ModelPriceSyncPreviewBrowser503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response ModelPriceSyncPreviewBrowser503JSONResponse) VisitModelPriceSyncPreviewBrowserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ModelSyncRequestObject struct {
 	Body *ModelSyncJSONRequestBody
 }
@@ -10779,6 +11057,126 @@ func (response ModelSyncPreview413JSONResponse) VisitModelSyncPreviewResponse(w 
 type ModelSyncPreview503JSONResponse struct{ UnavailableJSONResponse }
 
 func (response ModelSyncPreview503JSONResponse) VisitModelSyncPreviewResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ModelSyncPreviewBrowserRequestObject struct {
+	Body *ModelSyncPreviewBrowserJSONRequestBody
+}
+
+type ModelSyncPreviewBrowserResponseObject interface {
+	VisitModelSyncPreviewBrowserResponse(w http.ResponseWriter) error
+}
+
+type ModelSyncPreviewBrowser200JSONResponse ModelSyncPreview
+
+func (response ModelSyncPreviewBrowser200JSONResponse) VisitModelSyncPreviewBrowserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ModelSyncPreviewBrowser400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ModelSyncPreviewBrowser400JSONResponse) VisitModelSyncPreviewBrowserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ModelSyncPreviewBrowser401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ModelSyncPreviewBrowser401JSONResponse) VisitModelSyncPreviewBrowserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ModelSyncPreviewBrowser403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ModelSyncPreviewBrowser403JSONResponse) VisitModelSyncPreviewBrowserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ModelSyncPreviewBrowser404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response ModelSyncPreviewBrowser404JSONResponse) VisitModelSyncPreviewBrowserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ModelSyncPreviewBrowser413JSONResponse struct{ TooLargeJSONResponse }
+
+func (response ModelSyncPreviewBrowser413JSONResponse) VisitModelSyncPreviewBrowserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ModelSyncPreviewBrowser422JSONResponse struct{ ModelListUnusableJSONResponse }
+
+func (response ModelSyncPreviewBrowser422JSONResponse) VisitModelSyncPreviewBrowserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ModelSyncPreviewBrowser503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response ModelSyncPreviewBrowser503JSONResponse) VisitModelSyncPreviewBrowserResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response); err != nil {
@@ -15717,6 +16115,271 @@ func (response UserChannelMultiplierSet503JSONResponse) VisitUserChannelMultipli
 	return err
 }
 
+type UserSessionDeleteAllRequestObject struct {
+	Id UserId `json:"id"`
+}
+
+type UserSessionDeleteAllResponseObject interface {
+	VisitUserSessionDeleteAllResponse(w http.ResponseWriter) error
+}
+
+type UserSessionDeleteAll204Response struct {
+}
+
+func (response UserSessionDeleteAll204Response) VisitUserSessionDeleteAllResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type UserSessionDeleteAll400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response UserSessionDeleteAll400JSONResponse) VisitUserSessionDeleteAllResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UserSessionDeleteAll401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response UserSessionDeleteAll401JSONResponse) VisitUserSessionDeleteAllResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UserSessionDeleteAll403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response UserSessionDeleteAll403JSONResponse) VisitUserSessionDeleteAllResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UserSessionDeleteAll404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response UserSessionDeleteAll404JSONResponse) VisitUserSessionDeleteAllResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UserSessionDeleteAll503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response UserSessionDeleteAll503JSONResponse) VisitUserSessionDeleteAllResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UserSessionListRequestObject struct {
+	Id UserId `json:"id"`
+}
+
+type UserSessionListResponseObject interface {
+	VisitUserSessionListResponse(w http.ResponseWriter) error
+}
+
+type UserSessionList200JSONResponse externalRef0.SessionList
+
+func (response UserSessionList200JSONResponse) VisitUserSessionListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UserSessionList400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response UserSessionList400JSONResponse) VisitUserSessionListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UserSessionList401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response UserSessionList401JSONResponse) VisitUserSessionListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UserSessionList403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response UserSessionList403JSONResponse) VisitUserSessionListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UserSessionList404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response UserSessionList404JSONResponse) VisitUserSessionListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UserSessionList503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response UserSessionList503JSONResponse) VisitUserSessionListResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UserSessionDeleteRequestObject struct {
+	Id        UserId `json:"id"`
+	SessionId string `json:"session_id"`
+}
+
+type UserSessionDeleteResponseObject interface {
+	VisitUserSessionDeleteResponse(w http.ResponseWriter) error
+}
+
+type UserSessionDelete204Response struct {
+}
+
+func (response UserSessionDelete204Response) VisitUserSessionDeleteResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type UserSessionDelete400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response UserSessionDelete400JSONResponse) VisitUserSessionDeleteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UserSessionDelete401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response UserSessionDelete401JSONResponse) VisitUserSessionDeleteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UserSessionDelete403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response UserSessionDelete403JSONResponse) VisitUserSessionDeleteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UserSessionDelete404JSONResponse externalRef0.Error
+
+func (response UserSessionDelete404JSONResponse) VisitUserSessionDeleteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UserSessionDelete503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response UserSessionDelete503JSONResponse) VisitUserSessionDeleteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type SubscriptionGrantRequestObject struct {
 	Id   UserId `json:"id"`
 	Body *SubscriptionGrantJSONRequestBody
@@ -15972,6 +16635,9 @@ type StrictServerInterface interface {
 	// ModelPriceSyncPreview What syncing prices from a price list would change
 	// (POST /api/models/prices/sync/preview)
 	ModelPriceSyncPreview(ctx context.Context, request ModelPriceSyncPreviewRequestObject) (ModelPriceSyncPreviewResponseObject, error)
+	// ModelPriceSyncPreviewBrowser Preview a price sync from a price list the browser fetched
+	// (POST /api/models/prices/sync/preview/browser)
+	ModelPriceSyncPreviewBrowser(ctx context.Context, request ModelPriceSyncPreviewBrowserRequestObject) (ModelPriceSyncPreviewBrowserResponseObject, error)
 	// ModelSync Fetch the upstream model lists and apply them in one step
 	// (POST /api/models/sync)
 	ModelSync(ctx context.Context, request ModelSyncRequestObject) (ModelSyncResponseObject, error)
@@ -15981,6 +16647,9 @@ type StrictServerInterface interface {
 	// ModelSyncPreview What applying the synced model lists would change
 	// (POST /api/models/sync/preview)
 	ModelSyncPreview(ctx context.Context, request ModelSyncPreviewRequestObject) (ModelSyncPreviewResponseObject, error)
+	// ModelSyncPreviewBrowser Preview a model sync from lists the browser fetched
+	// (POST /api/models/sync/preview/browser)
+	ModelSyncPreviewBrowser(ctx context.Context, request ModelSyncPreviewBrowserRequestObject) (ModelSyncPreviewBrowserResponseObject, error)
 	// ModelDelete Remove a model's price
 	// (DELETE /api/models/{id})
 	ModelDelete(ctx context.Context, request ModelDeleteRequestObject) (ModelDeleteResponseObject, error)
@@ -16137,6 +16806,15 @@ type StrictServerInterface interface {
 	// UserChannelMultiplierSet Set a user's channel multipliers
 	// (PUT /api/users/{id}/channel-multipliers)
 	UserChannelMultiplierSet(ctx context.Context, request UserChannelMultiplierSetRequestObject) (UserChannelMultiplierSetResponseObject, error)
+	// UserSessionDeleteAll End every session of a user
+	// (DELETE /api/users/{id}/sessions)
+	UserSessionDeleteAll(ctx context.Context, request UserSessionDeleteAllRequestObject) (UserSessionDeleteAllResponseObject, error)
+	// UserSessionList List a user's sessions
+	// (GET /api/users/{id}/sessions)
+	UserSessionList(ctx context.Context, request UserSessionListRequestObject) (UserSessionListResponseObject, error)
+	// UserSessionDelete End one session of a user
+	// (DELETE /api/users/{id}/sessions/{session_id})
+	UserSessionDelete(ctx context.Context, request UserSessionDeleteRequestObject) (UserSessionDeleteResponseObject, error)
 	// SubscriptionGrant Grant a plan to a user
 	// (POST /api/users/{id}/subscriptions)
 	SubscriptionGrant(ctx context.Context, request SubscriptionGrantRequestObject) (SubscriptionGrantResponseObject, error)
@@ -17741,6 +18419,52 @@ func (sh *strictHandler) ModelPriceSyncPreview(ctx echo.Context) error {
 	return nil
 }
 
+// ModelPriceSyncPreviewBrowser operation middleware
+func (sh *strictHandler) ModelPriceSyncPreviewBrowser(ctx echo.Context) error {
+	var request ModelPriceSyncPreviewBrowserRequestObject
+
+	var body ModelPriceSyncPreviewBrowserJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ModelPriceSyncPreviewBrowser(ctx.Request().Context(), request.(ModelPriceSyncPreviewBrowserRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ModelPriceSyncPreviewBrowser")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ModelPriceSyncPreviewBrowserResponseObject); ok {
+		return validResponse.VisitModelPriceSyncPreviewBrowserResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // ModelSync operation middleware
 func (sh *strictHandler) ModelSync(ctx echo.Context) error {
 	var request ModelSyncRequestObject
@@ -17873,6 +18597,52 @@ func (sh *strictHandler) ModelSyncPreview(ctx echo.Context) error {
 		return err
 	} else if validResponse, ok := response.(ModelSyncPreviewResponseObject); ok {
 		return validResponse.VisitModelSyncPreviewResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ModelSyncPreviewBrowser operation middleware
+func (sh *strictHandler) ModelSyncPreviewBrowser(ctx echo.Context) error {
+	var request ModelSyncPreviewBrowserRequestObject
+
+	var body ModelSyncPreviewBrowserJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ModelSyncPreviewBrowser(ctx.Request().Context(), request.(ModelSyncPreviewBrowserRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ModelSyncPreviewBrowser")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ModelSyncPreviewBrowserResponseObject); ok {
+		return validResponse.VisitModelSyncPreviewBrowserResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -19608,6 +20378,82 @@ func (sh *strictHandler) UserChannelMultiplierSet(ctx echo.Context, id UserId) e
 	return nil
 }
 
+// UserSessionDeleteAll operation middleware
+func (sh *strictHandler) UserSessionDeleteAll(ctx echo.Context, id UserId) error {
+	var request UserSessionDeleteAllRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.UserSessionDeleteAll(ctx.Request().Context(), request.(UserSessionDeleteAllRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "UserSessionDeleteAll")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(UserSessionDeleteAllResponseObject); ok {
+		return validResponse.VisitUserSessionDeleteAllResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// UserSessionList operation middleware
+func (sh *strictHandler) UserSessionList(ctx echo.Context, id UserId) error {
+	var request UserSessionListRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.UserSessionList(ctx.Request().Context(), request.(UserSessionListRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "UserSessionList")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(UserSessionListResponseObject); ok {
+		return validResponse.VisitUserSessionListResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// UserSessionDelete operation middleware
+func (sh *strictHandler) UserSessionDelete(ctx echo.Context, id UserId, sessionId string) error {
+	var request UserSessionDeleteRequestObject
+
+	request.Id = id
+	request.SessionId = sessionId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.UserSessionDelete(ctx.Request().Context(), request.(UserSessionDeleteRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "UserSessionDelete")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(UserSessionDeleteResponseObject); ok {
+		return validResponse.VisitUserSessionDeleteResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // SubscriptionGrant operation middleware
 func (sh *strictHandler) SubscriptionGrant(ctx echo.Context, id UserId) error {
 	var request SubscriptionGrantRequestObject
@@ -19661,690 +20507,724 @@ func (sh *strictHandler) SubscriptionGrant(ctx echo.Context, id UserId) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7P37byPJtSeI/ysxvDaKqiYpkpKqSyoYtrqqurrc9XJJ5bbdKjODzCAZrWQEnREpiV2tL/zFYO48sAPM",
-	"++4FZoEdYHcusFjMzO4vs4vFxQJz/xNj7Hvvf7GIExGZkZmRZJKiqtvtuphxl5ivExEnzjlxHp/zrjHi",
-	"szlnhEnROHrXmOMYz4gkMfx1PBrxhMmnofojJGIU07mknDWOGqdTgrC+fEcgGqImlWiWCImGJOJsgiRH",
-	"ckrQaIoZI9FOp9FqUPXgHMtpo9VgeEYaRw3zigENG61GTH6T0JiEjSMZJ6TVEKMpmWH1bXKFZ/OINI72",
-	"W40xj2dYNo4alMl7+41WY0YZnSWzxlGv1ZCLOdGXyITEjevrVuOYMZ6wEZmRJSNx7oHhVJBbl8ze+mQ+",
-	"1BNVRaGZx2+XuOc8XEkhmqmbtkHn3vp0fhrzWZm6E4ljifgYGFLSGUExZhOCmpSNokTQC9JCrz99iPb2",
-	"9g4zRv1NQuJFRvVYvdpLZ6Pf7d9r93rtfu+02z2C//erhkN8iCVpq+82UqKFjCmbAM1PYp7MP1n4JzWk",
-	"M8IE5QzF/FIgHBM0UfeTEA0XqBmSMU4iiYIQL4JK0uGJwXCRI/8HMRk3jhp/tpsJgF19VaifZpwNzJ+D",
-	"E4mlsGQqkp/xiRENZapfsmiBRjiKBBIkvtCEyikVKJkLGRM8s3KjitycTNiODHjGJ4aF1yHYcHQVneZy",
-	"JZ29zehMYsFjPzcEjFzJwQjuCCxDz2NyQXki0BwrnsZDQZhEYx7D1TGNhYRLleyh31fB23u9niIbXz0j",
-	"bCKnjaO9fkvtZ0li9apff9ltH7796Adezn7GJ5+TxdIZn+GQoEsqp3rGj189RedkUckZczo4J4vKGf94",
-	"oxl/RmfUw8jP+ESgOYlh8qooiuBZlxizJRtHB91WRpn6Y4avNCUH3W4dukDaLp09vchUaJmLmmrBFWFa",
-	"8+IoIjHC4pyE6s7K9YeHK5Z/Mpftfd5WxObZoNe/D2NI/65ggNfkNwkRXsULA7GUOkwQ60fAqFCXg1+0",
-	"zVvaT8MAUYkusUCYiUsSkxAerBybeVclxzS6vZ8+uvfL+1/s/6L32d6Lj3/Wf31wevjz7q8+f7jZeJWs",
-	"TMTDCAuxdOkup1wQM4g7Agl4DFGBKDPCR72ialj69gHccxOpbik1xL8RJF5KNYgcJcoFiatoU9cq57u/",
-	"/g5danRszdjobUIYo5LHVaSZJZ3pu74lGl/hCfGTB9qCJbMhiVtIGTeoV7Wi6la/jOu1ctSlEq7Xhf+r",
-	"Rd4J/dpD4lNJZqvFr7o2EOoFXvL6rgjuuyK4X4e4CLOqxZ1HmH1LS/qazLgkJzyJR6SKvBjuQQJuMuez",
-	"Xh9NyRUK6YRKUXUe00/UPo41cG/YH+2F++RgfC8vMO/tr5aXJ1McV45BqIsooux82UTDXfXpFdFgf3R6",
-	"OP9Zf/ar+P7nV1/0huuTfUpn5FecVWysp8cvjvUp42vOCArxQimrEE15EmsLfpRIRFkVT8uv/czceHOq",
-	"dFI2lmNB8e7JFLPJFNNVo3BNtuP2r3D76277cPDR2Vl7t8p8O+XlAT5moe8gRa7qH6QkX3WM6m9yjFK6",
-	"q4qVlEraxm5dW3tdq9eKOWeCaIeK42f4grKQX6pfR5xJos9SeD6P6Agr2ne/EmoAzufV0CSmkX4mBGXL",
-	"5jEfESHwMFLzQuJYHR4ahIVigFOPDMJjSWKlkmKpfocZ28hqeAwfgJEtd6MgRQIakjGPibLZ9Lc7jetW",
-	"4xMcGoPuhqOn7AJHNBwYK88Z/xALMkji6AhpFkEhJwIxLtEMy9FUH5zMlriduUitWHXIiRTbkBDxGGE0",
-	"piQKtakH5MOcuB6Wh5yNIzq66eyM7GuyaXE8cghHMcHhQh96BcLmEGFNPNgatzM1a1Cg5+bW5gOntGTH",
-	"DzhAWdLIFRVS3NI8wJeoSD+WCKKZ4VMeD2kYEnbDEY/T92RD/vt//9u/+4///7/9T//hb//Fn//+X/6P",
-	"f/if/uHf/+W/+MM//ed/9w//+g//9K/+7j/8D3/3//7lf/+//rc//Ot//t//+t/fFgPEJCRMUhxphQjb",
-	"AA0TCTsUM4RDJVaFjDGYzjApxty+TWbIm+zvnSeO1yIAJuUFl5/yhIU3nA3G5WAM78mmw+4MtST62vZH",
-	"/IIjkYymKCba8IQxvYrpiDyjQr5hidZrt6Mj5+o7KKJCHjm+SetW2O/u3xL3Z99FI55EIczwkKAxkaOp",
-	"VhJqnc1c8AsakvipVhW3NBOYIY4TOe2jufkeYoSEAqkfeUy/hk8ofdpCkp8T+CcYtcqyomzM1Q+3Nl2G",
-	"JNCY6mURkQQ1MUMv54Q9fZTdofYLV8a1EIk61qpbjmFcyhJPr0qB3rx+Jna0On7z+pl6NUieKOKXJD/z",
-	"t7jDBJ2wNmXOpL+HrWY/BoPUZ8n3YI8pfjGuPbCxb0N4pnbVjAqhbD4e50wsPVhraOl7bjhgfc4e2EiA",
-	"+bBHiH6MplggdT5AmMlpzOd09MAe003AQ6CvOGWIzwnD1Bom4pZtMKVYIOIRZOGMoIVM9MAyyx2BbKjJ",
-	"Phho4ttnSbe7N7I3wl8kaJ0xs6XUFj1+2lYj76Dmcbo2xddRoawCLEnYQoxcECUDx2AQ7ZyxbPWesq/I",
-	"SK4tDeHwRWZzCdEIkcxmOF7AppBTqoPVFN7caDUucJSsy95zvIg4DlvpUuoZVKJSFPj+uqUJeU3mER6R",
-	"PD3mR634mSZuQ5Ji8yrzaWVeM87a8G1LJjJ0a7IY106lapKU9MTGq7QtsjKP0/X17bC6XlnKGexBxvOL",
-	"ZAmK8OhcgG7QFIFyMDc64kNP0SMKKvSmSsGMPbRvc1SDpoEKlF68nckpf6g02NvUgPrrt6339FdAAitj",
-	"OqcPThZs9CmmN19MowvEgo0GY/1Cl+1dSY/UTcjcdKvrWmVgKj43mx/R2ZzHkoQdBBEVZR5OgCPG9IqE",
-	"YOaBRD5jIxzHlAhQDW9eP2uhKcEhiUXLijqjNqzPCw15uOho+X3K+TMcT25qzKs3DiTngwhe5s6w9reo",
-	"GxTxknOk77ld/479HnxLDR8zmANwaoAIIXMjQd4wa0+Tm1vyzquySfj9f/7zv/9X/+sf/uJ//sO//Sd/",
-	"+Cf/7vf/9f/8/f/yf/zh3/6T1t/95//69//4n//h3/2Xv/3L/+f3f/1vb2ef6WO8e7hXRyk0j4kgTBrJ",
-	"8obhC0yjrZzrsjc5IoXEF+p8JYliaxzTaIHydzox4aXx39vhmxBLPMQCNljCYoJHU0VXx/mcm3sHSXkx",
-	"n5NYUm3GOEkQXme3yaEAJrTyhgo0VPJVGTpNlkQRpA4wznRWSMmprW7RK6R94UXHdstNflkVz/I8zJmM",
-	"6TCRPB7YcHGl4x5dTjlKnyBhbmDNYBfP6a66b9dq62DnAXKyYFLruuhXQjgMCYQEUvIPa5LPI8omg4RJ",
-	"Gi2NkURYSEtA+5KGSiDzKOSXDPIltYt8AaGU/EK4sY6KxbCxj1bDGM4DLKsDKvfXC6jAS802Hth9t8yR",
-	"d0fowY55EiujPsYjSWKBhmRKWYiwkCSm4lzkprtx9+7du3tXv/zaR4BSj0lMBuk2WBqGKa/SFItBRl/u",
-	"Bbl5HHIeEQw6qsDM+7W+o4atuHj5/B8e7S2d/5WLDJlGYpUkMlLjmb75GoKCgxFnoySOCRt5krEeQmIH",
-	"ZWgc0clUIiwRZyO1w2Iu1AUhMRsRgZpdIzQQkLKTW8mub2Z0dM2dEUnwrH1OFu2eb8UZHZ3bZ/JEPqJi",
-	"HuGFdoNyo2CnOCZto2bneKJI1KebyylhKGGCFIhs+D7KLxmpI4UK4jQkodJVpCBSgahwU6E6j/nVAlxp",
-	"K/KtlQDhidQyHZ5q5dxbrg7Wk3LkZmPfES1ExwizRWGCBB+di4Oj3V14Z8dc6Iz47KjXvd/1zZ92Wdfk",
-	"S51zlD02iAk2mj4/3C+mJQWmxsbHKOYSTIQjFIA0D1ooGKpRhepfrl2k/jZCRKh/g4Wg/mGmOVO+gZLG",
-	"ojCj1gGhjNqcGQ2PkXAnx26UpZTVYDqRjEZECI9s6/W7taSOpDpVa9mkn1J9bzIPt68fLokSF0Xl78lX",
-	"yeLqX+pAey5vFva7s/VLcrusiVKeK3KRmZXinm7l80bz2rssIVNRm46xuF5F3VTQATmFnJv9t+kE8SF4",
-	"m65b1s57CI+AfReGVLERjl45dt8YR4K0CqZgXr15BJeNalibkMfaIQ7HEiH0sa2DvoipJG3OokVBHJy3",
-	"5zH/qv34F8fPXz173HX+z2jtlFfmWIhLHof5PJT7vcN+LhPl/q1qNlcdFXLRnESNTXRVIbdmqerKbf1V",
-	"D65QP4+MmskJQyitMVmYNXWPm6WyTT2Ul5jNYCrl/Gh3V0lZ9U+h/q24Lkg1S6A1FQoU9UeWbX4SnDEt",
-	"R6UJPckpmT1APt21c6R1nDJcWurLQyJaSKrDuM5SxXDQOSdMifCYiCkRZ2yiJi3myWSKqOygpwUtiWNi",
-	"/M5iyi9Z54z5FSNQLcgoJvInlUrSWfR+d/9+LvvqB9/8uglT8+Nv9EunP9452t398tdnZ2L3x3/29qPd",
-	"H//gJnpW0guSqdl11EQm0TfI7+yulP2OsFoiB5+CM2pNOWiPeOrfVJJZXWFihK4WJk/1gz07Lvt3SiuO",
-	"Y7woDSv99spBvSYCJvVdWYorBbFKlbayoa0zRuCCZQOwn7fvXzKOZ6mk9i/Ou1yaYa99+BbKQ951W/ev",
-	"d3WlSHMmvhHfzL6ZfhPuePk8L27egC/yElLl4KhsKh2Cu8ERwpGpNlOKbELklMQ7LRQ8fPnmxenuozev",
-	"j0+fvnwR6LAnFii4193dm2pxpFZ5txcGHXSMxgmUH6hPwPFc5IQtmAlKLMVEEJk/v74z9RGNowa823CS",
-	"OyW9bnfZfAoPP9zOMq9cXDAMjq31vOYOrD66HZuKFI5iMuITRkVemQ0LNodSu+hhhJMwvaeGGrXxx1Wz",
-	"ZaK/p+r56+vqyThJpW1+NAEGARu49v4DFBibMvezybnEmcsH3D1N+6dQf6fenwdnLLARmADOOs3houSy",
-	"gojVUB+N5pxH5hv2lKM+j1HMLw3XYq0dz5hSs0TsPEiPSvAFc1PRLaYZXbF8040BpwEiRCWQC3pa2d6J",
-	"nOZeqL+K9EchjrbkE5lasAeuHaN8mdIrSsCqGc8M90ar4QTM9HjUCcKhRrG5k6NuX1DiGrPYp0RIJwFi",
-	"Dbaf+Uu00soUxfZYnGeFmjlDxhTnmapDeKBwdqwsv+of3Fudp17F3Hq8fmWk85+qqqRNtZIkV9Kefjmz",
-	"7Feg/TP6D3xzbvz0VQd+qAXTkTHNfvYMc0cgeNQGqFo5802M4mQ4JOGOMRkVWebQtvo0HmGpThCDmWfD",
-	"P6dRRAUZcbV3oUxGEBZCzoATBDLF7iTz/Dpk62nLkbHfq+fDXMlfUN23jGfKB47zFWfFNAOu3+1qU12J",
-	"MMi6opzlvlXlRxUV0vM0PzGfnZ6+MimPD1AXWfvf52zJfbbfXW1t8vNGK6tstP4CZ6VbltUtSy5RjW/g",
-	"CL9SNswoy6n+1hqRm08oC4uHPM6yaE6zixI2pIoLqdw58pTPYqnDPvFCTaJOvD9jmC10igtRJOpgLkdc",
-	"2Upwe6JEtDoQKQLUfTgSPPVuivK5k5yxc7LQPkgSt5DgJrt/kbroUu9sqJUU1T+pz4HnNCKShIUTVnfZ",
-	"odV7Yq/w7S9zWuzjT0YfnBbfvtNC7fYZPgfOs5yCJ5iyzs1YYmO/hdfNoPMhIMlJOwVQ0/rYHdWzc8Ym",
-	"9IIwNMSjc5Qw9fyEhOickLnePkJyNUDnmT9t78KNPAoeEe3QpN5eNBtTY7GuUejWaMV0bacsTkJKmE6j",
-	"WyNpwP3ssX2FiZUTH9CGYk5tiD3H8bk6URQMMHXDBEtyiRfK4Ib6K4Ql6vaPul305vShDo8PdVbfjLJE",
-	"QqFtjr+6jq51jDhdXuaBWoF9os8BsN2hStCCUvAYOckHylzaeWCOMEFamxbkR5EGKQ5XVwWuDKJmBXAV",
-	"lIOFt5xwEyDdqSCzvwUyJZVRQSo/x2oXMMxGEAA9wTKJQ7woLdfqU4FrJekPZUzms4Ec4BSv121QAQRz",
-	"bPMuKHMFa27a9nxS3NbuVVReZynJyjaKOZcI68TNk0efI2nUSgc9hnMArFiaZfyK80htCZtrrC6fMZsA",
-	"l6WKVJyMc+diJ3M5PRlbxidspyjjrTscz2lHp3grmb570Wu8r4yOjVJ1ZpQN1hHz2h/nOUfBcUVZGyIH",
-	"rmOK/3Jc8WXuDPPWcXyWd0rO5eWziPRct2eYsobXcUR5TKUnMeIzOpnqqhMZU8Uq6rCeo7O3iRFiPQEF",
-	"E8SYzZlvIEtSXh7Yz2dyvZdQfsEIgNes4Xa79YB0UbDjmMD8xng8piOEZ5xN0voKdYX8JsERsqyQX+N6",
-	"MW0Tu4ZbHQmW7geH0dywsj2XprusVZCq68WSzTRvFEuulrrHTAfztOcc5FiA3rx+dlQsEVkujwO9E4Oj",
-	"MxZUCsMANVMZjedz8JgGu6MplruZDwKyOXbJbEhCdWRVf3Y6nQdw2LUFJ+puLOkwIpqkSx6fixYinUkH",
-	"5T5/1cFUfXing4K0NKdEZHpF0ekn8qK3a1xTIngAblgOGX7qUE0Z3BAgKs6YTgmGzCGuvjohSs4FRxld",
-	"E8JIjNU2izCbJHhCOhPOJxHBcyoqKDhj6gtDIvGu5rndd/Df6yPzNvJQK3m9jEfaC/Mkf+3HOJI/EoKk",
-	"Azhj+RGo9+sXmOFA0TIsuFhL5ZUOMfnztnOk0ceZo91d36bfXD0tuxuU1Qulq+rolHXQQ4oKx8RZuwWt",
-	"suRY1E5/Wlv1FFSOhYgr65x1AvlnrBjJR5WB/ExXgeyg8fIg/hkrRPFRLoiPEhYRofN6jZNB2xeQy3XJ",
-	"/nSC/Otr4FuO9a9Sh0uU1zZiovbIsnlM1IXj8ETsb5T8/h5s+71alPgDtllwAQK3GkYQ5LwvzuAj5lbM",
-	"Oxs3GNSiGk7t9hFvfKTf7e8DMd3GqlNyZdZinqaNbDUN+LKJwVZWS+mKLMctdHM0lEDy4j/VmvDyVKeV",
-	"FzOCmUCBuiNYPf9bINgngVbN+xZljZYU2xE4Wwo3vXcG8a9x9367e29ra1w5cUkk6TwypuA6ObR+Wb4u",
-	"1FerMUspGMxJPKNR5Nk1GZnaLcYTgVkopwI1lZ5FP0J/8xe9Fjow/+x2DlpI/XMck8IBX4PI3ighz5Vo",
-	"Purf1pnuE7JsCxWRRAnKPgTojtYN1MycdBEVcDq6pLowOU0LabTW25IZS3gy/G62T09IpGvKN+Y2sRRF",
-	"XSDJ4cyKOCvIVBzlfahf9lwP2bpMu2pWKidgwUbqyS0bRyuyQ6pBc9xaDH5eowRjqaNS5HI4DEfmMzj6",
-	"PvJ1csWK/Ihl2zBLWxBLExOcVajK5NlIjaXLemNNdmoOJUsyTeYxl3zEo8w3pLMPRvxCWZxlT471NQnU",
-	"fBLz8xZ6RMj8hJDzFor4CBtncqzRTW0gUL8a8j2MD6fRamifSz4kmN5Y4hUzpC3pZdfT9sFZUttZ8h4c",
-	"JJknpMJLb6RMTGb8AhwNS5IEzpibJYD+ZJMEbivwbzelMBDX2zyip67mgQa2KJbodesV6Y1TXJE1a5c3",
-	"CGPx2Vz6qN2/X5fa3yRcFvBu92s+avIgxUaljJCnScJiBUTvfo2nl+lScyhPaXO/lK5Ncep8i2+n5u0K",
-	"LtzicVJztSfAKahJLdlK+5lWI8Uw2BYOs7scmlj7kWUFJg8jTGcvSlxPZtjWaK6hNR5mYBG20MeCqS0p",
-	"XVnTcq6GVCPYgdm7ozPe2i6ARR7vrRm8enlyinw4FkdnLM2+b1obqeXGqVpp+Kil0QzBJTPWOffVBhTU",
-	"xJwxLFAQKhVEyHmwg3735/8qy2oIO+g4j0xozmUjzIzt7YypgwxOWIgupzwiBeWllK3+TOPooGUtraO9",
-	"cr2Mk29ouKPVuGpPeNv8OMPzL/VKv9XrZDsoLVMBHjPfcgRkRsV0ZCr5ITUB+iWhJmYhwmxhkmX1j2oO",
-	"TPL3LH/I+HJv6THMU8Fd2Nm34hfODdp96ytjWaUHzhb6m7/odQ62lzhSxx0CUK+uS2CZU6RnvSK9aq9I",
-	"76BbM1P2gs7fk+96Sb6Ab5Lyi9bKsfF6LmbYF5sVlue3Tl0mv4mvYTNedRTDQa/vO/NUsaGNegEpBf5Z",
-	"zzit5q41+0rU8l/Dom7D0tBSc/NzPjy/sdtV96SrIVnen9P1fup0vV8lXu7f2Omajru+y7Uw0Td0uFrl",
-	"5ii0Gzlbi2ywPVcrvHlLPpfvuEC7gSTLHUu/NdFVWrzPOD9/RCJ6QeKFny9/k5CEhGjK+bmto3uQw6Vs",
-	"CoIjZS5D7bXcAZRuAw0sk5hpj2whJ1lKMptL4StK0cQgewsSHI1xvi5vr9BBcK///kL4oSYwfe1mqeNT",
-	"LmRVT6gRUR+4I5C6CTUZR3Mspy0EDXoA5shxWOU96GqVhOtnqmEn7tfzdZxTDS27TMi43PS5ut/irq2K",
-	"FwD+nl5wU1XaQgIzKunXJLRZSRA0YJwRc0t+6HbessJIZYc+ZZLEDEfoRAOQacxHX5EVuZLegoMv1Fcx",
-	"mpsEu9DyZ5pwrJ6sKDLY24C/6nnv3JnOfHgrreK9rVjFwApOWiwwcyvb1LlFz6a2sHfWM5JLrFWu+Wdc",
-	"0vEiQM0XL0+ffvrLwZvXz3ZaKNCtx8aUUTENlEbNdSyDP44TOd3Vd0C3gcBm95ILyMRsHj8EtIrB458/",
-	"fnEKL3ZDF/rDakacTzk5wvCWfBAjfaS0/u5AX3l9puvZjzkJ7znPzs03lmOaZB38co5Hr66SXBaKPXvr",
-	"uwj12OzLWra5YUbHKiaphIYwOzlATaPaeIyGRF4SSGFUe1ootkl5FXimLF36V1eaV0KCw+CMNXXkIJmb",
-	"Sqn+vmklx8f2tQ/gH1D3q7GVMo+SEtxt80lKxO47Gl7vwt1BAWfBkO/uJvg3LlTOwS8e/tIgNz/lQ7+6",
-	"B8hr6Mhg0dgxC9HlFEtFdkjDFhouUNoY2nEdAUwrrLWrd7Xs6R4o2dPrHvWV7PkIJJANnIrG0ZdvMyd8",
-	"t9X4ig816u/h4eEhxhgPh8PhaDQahWEYEkLIeDweK6sJ3MYzfmGeE+d0Pjc0ZHj1pe6H5pJpKndK8Aw9",
-	"eXWKTixevpXAFk4OfoqxJJNF46gxIxrQ2nB5Py91PcPtmeFel4yg0DjTCwjN5NJBtG+t2Jh5G2eZINA4",
-	"6qdKyl9nU+9TyYQBu1p8B5N//BUfml8eGPtO+91b0KVFY/RneOK0WCy0Vn1QFpEpOKKMzWkphHL6XKJB",
-	"WiSm7CYgsIUSds74ZdbApQYmqmVBV4vW4MZCx23cHr99t9e/9obpUs59V4kL7+Z6m9uhB4hphhCsHke6",
-	"JSrL/my3KlP+B0gATd1wQdfe2Qt66ndWs6Sz9Zb0IC0bPu62dB8s79AlRpMVk3HCmBaT2S42XJUTk9lV",
-	"z0vtpq+zsU7s3a4GXF5qaaY0D5rhm9G8XVd3kxc0qmFpx26rsr9auf6y7ro4k5KpZi3HMl7LWNsJ3xl5",
-	"49PaqUaqcJfB5cFXfFjf6MmU3ErHmfN2H3GACfE6iXyx62V4zc95WiJRBm3WYJC/++2/ycM0b4LvvvSI",
-	"22937723ClQ/Bk5wN4AGX+QKj6ST+g34vmRMr+7qepW7cxzLu4Uc5LvjCIvpXb/0zELZlTMPdeRahGG2",
-	"QGKOma3gNEByFSuRknCvu9GyiBHXaVVWHCUCqgbPido44NJT/434UMMsZkM2N1ZIRx/SGaArQywxTiJi",
-	"wGamJCYPdEjs0kK5CUJCJIiUKSxSEkH/c8BM4jFMQwBTHrRQIKeUnevFmcc8QE19aaBnLtg1f8Kk6dK+",
-	"gjMCKPPDKsP2qgTyVkd8NQ8tC4arfaApydCBQml//iCr9ydwKjevTuFt1DqgJoR6QfYqc4bZyqNNN12W",
-	"vuHhPMrmifyIJ3KeyLTfyjgFzboBU25A6XKHwIbi4TLtiOyxWyIKbhJ9T8tqOjFVRpmQRgyo76BmcK8r",
-	"oDbxMqZSEoaC3iwo8NDetJ5LQm+4HGtluFKG4FyOiZNH4mJKp02z1vFNpDriqVr7lU7wglEgUUSwkMD1",
-	"cFbUNKbNetT5yyGy7EytAiraXz9Mc6syfHllwVIJv1weLx/ULcjiJfLrJYsWGYJSQYJZnBK1tavllT1e",
-	"KakWaLoK2+LjtSfBlx9nAg9rvqlq9x+jJxyFSaxBNZvBYRfqv3vTve4s2LGHSNBBzvZvwaZvoWAPdE4v",
-	"DHZaqTemp5l/rxd6hILLTXmQxf7KfCcjLAryYenW3kYoN7MlNw/nVpU64tGUDJQgJYPedAC9az3HZxKj",
-	"GY0itUKgp6yMsRJYcoRRrz3lSYx0wh2CNxs9qysbJDTrU0/DZ0qJHX6mKgS8fGGvGuauM8yD2c2GedDW",
-	"WEqbDfRw7+ODWx5nOICPV44SknL4WBMe5kZaexhqFN1bOHm8T+wbOsMTUjVLP0u4xChhELEkMbIoCyGC",
-	"xzLI1+7OalS7GmvrIS+/iMsEBCypP9y7Ci4U7M3BCM+ram4FZMm7RikzMK42n04r9hEGR1mYjEgHHZs7",
-	"plhqVCXGUTDDVyblNkBNppSUhkss5OMqea4uGNLSH59AIuQdAVdfwsVTfW0HAIfjC4s9NIO0vhzRWGPz",
-	"mh91i26NoWngLWMpUDPkI7GroR87sxD9t79Cz0g4IfFObl9AKLGpYcf1ONPPA7doscBZtNjpoKe6B+6E",
-	"wBxYQNnq+uXevb37+7V4aN2uD2Y+12OoOYkHaoh1tsloiuMJHJRGxBb/wQ8wR7e/YWymt81WYouX48bR",
-	"l6tGqh4yJTFrIfq9SKLo59Ai9/ptyydj4fyGUcTZxDCFYSOA5XNK/hRDdQqJsHdzhDV0CxzKJnV0V571",
-	"xVx9KX1BScS7eyIv47u3qpPfbyqmK00Le8GrNitshpbfYiovUGnr5PVNnltzcni9M+TmAAMfTL8/AdNv",
-	"pcG2nY//CZpSW8FY+GB+fTC/PphfH8yv925++QG9lhhJlbbHNhxcN0XXcWrUc9nfBZFt8HHcjJKtSPH6",
-	"3cVajYTR3yTEXFZrY8k/WbDR8XweLW4TckTLwgLiiPEoL9hICQsPjPMtQpDYmH+uaMcf74DGFTGfZ+33",
-	"w7Q9mAs7wTjseRJD8UM+m8i82QPZ4eepdFFuAQslg18oMmyn52fWFelPS/F/qoH58gPdDtyIZ/JuuLvV",
-	"y17F5IKSy60RZ963ZfL8rIJDT9Dnma7OMR2/LAe3ICfNcPiCSB94dqe3HnD2zfASzMNrwxa4ezuH2Qxj",
-	"axW2ankmfCNfb9xaqt2odftyH0Nul+Umyv04JDulCU7L2aiydRdkL4RLsBE12DXkLJgy78spFwZW6RIL",
-	"kwAR1i7+qrONWw2D0eQnDC4qC13ZnsoqFQCtldc0twJhZMlqpTNXOe3bqkL74FH54FH54FGpOsx+cHZ8",
-	"cHZ8cHZ8B50ddj07L8w/vswofeve2xbndN7mc60h23OuZiROz7HfRy9JyWB4+fTRw1dOO+JidzDdYBmy",
-	"mapRAEecMTKSnYiy5KoT8l2uHuzv4rQ/s8eaxonkg5hMlKkc+xKpTL9ZOmFtykwPJHM4FiRGTRIJEEEZ",
-	"DkDWCYlcGegbuDWi7NyoXqgYloudWp1BRxGms4GGdfI7I9QNaMqjtMcqUaeHCOEwjEvdXC0+VLmBEnzH",
-	"JMHV/ZKD2SSkWnY9VlrIEqNh9RdlnAg5iMgFqTU+jOABBA+g7u9++6/3V7T1cT9QSYUiuxq1W5OAESOX",
-	"MMA7QqNGUQHdWnQTtPxX0xd6P0kJk6WqnLnpT9LW199blyvCdLe/1TisrcYUi4EhX+Mp1nqKboLoR4VI",
-	"9KZcDktbpxrelTC2Gr589H5mRIf/3B3SmIzkIIlpFVqAvgO9ef1UN2/XYsUaL3avdLwdX9TCu2gBILd2",
-	"leod4tG5N/V1xOcl72xsik/XOM5HySQ/DSBB/bMAqmV9GQyPvb++B4LElI35GnRaJLmaGe5qytI0CFOC",
-	"b9i15dFX7rwVyHOFgW93pctc1FXZti2K7pJIy+sQn9wtsPd66RLu3tooa8Kr4FcYffC1N6+feZX4ujp1",
-	"qYskhVn06cg1nyzouiodtaqZcFllrUFHTdWzVuf89L2ZTiiUMsdUkrY6Uz2wuL2EjeLFvAgS3hB7o3hP",
-	"tpVCbZtt2oZt2gaJtKIRda/b37+hhsvUzhoseCs6aF3gZyJ8U/8pjSJb+6PI1DXiLV3fYEpaFIeY484l",
-	"iaJ2vkbbxdeYUDlNho1WqiRyVRpLNEemrepM64m+21FPS9uaamOMoUBrzYhPKPuxvf6jQhVMRqQbi8Tt",
-	"r7vtw7fmv4P223fd1l7PXy6e04JrcElRMdV+tFg0kdM/2ZZeJZ0rwFo4DUfBEQqpABj5hW3pq+xbtReA",
-	"RzC6IDEdUxKip4/0EfMBCrR+D44QuZpHdESlBiDQD9jhggMhhy9Pw1Gj1dAPFxDl9W+eSXcHso0Aee7Q",
-	"uXmoyn3Nlnzet6cPK2K1HxTie1CITjFum5HLdmrgfVBpVXO4qc74NuRzSTC8wosZYfKFRpcq5znUQAs4",
-	"PNrrHfX6G9fsHNZLmiByygvsv6Bz7IXE4nFI4gHjBXTGJ4rsXr97r3u41+12jz/+vP+zR4fPvbj7OMaz",
-	"pbDiyyGZdRs1mNU7AsHbiCSxQFhYaKhQtxsXdMKwTGJlGoyiJCQFxJR3jRlnZNE4avS6HY0KVFrFGEA8",
-	"BjgM4+I67XW6nV5vr/Ox311gI85FTB+s48YhGdGQhEcoGKmzlyRh0EJBmCg1iiVRf9AJ4xr0inGJMDL4",
-	"KEiDhuy0UDDE4SAdpXrEwOsMYJkA93wGsGczKmZYjqCwk1zNlVqDz5ku7PA1doEjGhaMJUuc1wyKcUhK",
-	"vGA5od/vdnv1ztOGAx3ucl6eckw6qflVyR1W367aiNuwHPI7e3PTwbznpRr0MQA0lH3fsHx++1dfayEM",
-	"vDTDEdJznBYwU0nuCOQWq2erpDl+bQ9jKpfW9DACy4llL+2t3YfBkVvGrrRSi88Jm+vJzVuXtyrW6M2E",
-	"+Uqc0jleDGzfWseYiKrGNI8wq8T1UBd1FEiNHA2ThUDNSYwNLMeIpHgRMsZMYI0/BwHhGY5NIEM/q0a+",
-	"00J0jDBbbAiOkTZSqQ5PZh/UMkloEFL1ddTs6gYOelhwVwtdTuloimBM+mm4qI4m6mH4IqJMSFJE0jro",
-	"VgXAPIgGq6ANWyhQJOpmE6ns1SIdaDdh7CDbI0XgDXVb/rTaNG//Rl36xrx05werhHSZDZSJe4mVInWX",
-	"mSWzIQS3IKyi41mwymVs1SWSXttTg418/64pn+P10er0MUeJWAJabjgm1TbphmpZOWsZMds8DkSXo5Ec",
-	"eZbt/LqKKJP328AULSuR7zmw6KsIs43czEuwxXmG7afkyF4XhXghiucwJ9XasU0NzMYAnsglM7nY4nv3",
-	"7nVXpXU7R7oCkMl4DDinkoNPReTAS5RIrRdJ1pkxtTmrkC+h5h1QM/IZ6H1P/nl556opnnEmp9Fik452",
-	"1ZgLFtRohqMIOuEbaweUBmqO1IjS3Hw1XYX0lf5hd3sZLDW0mLWnsywbUFC5Fe3WVUd+KmsQWqeloWf5",
-	"dZpNReN6XXSb3w5V+3cbVriHvpvY4hFmNd13f7xS5XsvIbJtfXAb2/q7vCXLHF0vz9XmjumksTy01UF3",
-	"i7MI9Hg7saxICr7Xr6CjRsZvxSt7/YPaFn4x73KDY0JRCq2Jm/C2anWrO0rjtNO2PRtr2zSN5hfQ1fRv",
-	"PncA6FO5TkKmWeYtpmPqaJ9S95KHeGFAGeH4J22hBppikWV/FepOU5KWdfj3dQidc0HCWtm28H6/ajSL",
-	"kU2m8+qla7ul4qw8r3iOB2l33cre3sbM0lUvUACj14NmoNVghuFZoWyiX/sQkBGxdE5e6xTsNbU0s4Ws",
-	"hfzO+TxaQKq3Il+kNT9NnF7wFnba5TO54Tu+oqp1imJXlL96FCjopMGcxINEhKul/JsTFPIownELSlY5",
-	"uyCxtA0vX/NEkrgt5CIyS9y0CwSGC3h9tJDzWaabaAivpeJtMv3FlMTE5M8pjgP6qEi72EOsuvnk8WkL",
-	"/fTk5YsWwlJXPdxHz+knO/5kO3hVrjnPrl75zleCs221Dy8wuhqen7XTFPY14Up1Zr7dj1C20MSQ7ZGl",
-	"gbcsJh1nRGSBEESuRoSEAgV4yC9IWtgxxeKMwTuksInkMFuhSWO0W19Y35l1N8ME3hEd9IYJYqqOwNuW",
-	"ZqCfMfPkmEcRv9TeRQoJHJpidbeblW4aehdUm0NvwVGxDjeuYsZ6hWcv8in1UjfMqygh63e/AzVk61D8",
-	"8XsoeluBrLgOubcMrnWD+qz1HlpZ8+GblMpqjn7/4P2BXuQ259rgF4VIfj6zmc8Jo6b7+JhC11edr7IZ",
-	"9sTZ2VW/p/5nr312dnXwifqfR+qfHz9eCUmx1y8rZDcfoGxnMGVF8CiRBCmF0RQ76M3rZysKF+pmVZeU",
-	"lRspSPVT56OdH3vH9ZqEigzK2UMeensrhGQwpVVhSHX5jjCFMgR6K4ymOMYjSeJC7cmrJ6/bH09/1v/d",
-	"b//jRqHH3ibFDbnQ42aRt0IIY69eWgW+GiSiwMa9ZQ0ly3M7xHI0LWQvYmUoty8JOd8s6AfF7DEJCZnZ",
-	"4FgGci/NgqYxtgAMzWDnpnG91Tbjstja8jYrLvs6DfgECQcjGz5f1ppnCcRhxvu+0FC6xLmvOSGjXJxo",
-	"RXQoP45P1Mr792JRMMKu+uxn/c8fHT7f/8UX93/1au/16Sf3Xjz89OB4vVKQ8uF4Kbf5T7uaxNUjrBnD",
-	"yXPx4ys8knAyA7hlw51gOAZmXQIfKn+RC/oF7bfSiZqTIgXhDj3moHJZmcSYyWwbOWWBzULtqAaWNy8u",
-	"R1Y/bnd7IPFW5UWslF6uIMqaeBdn9jVIBHWcj/glCXUBMAyBIaj/BbkB1X32hMXZiJR6UC3ppruJ8NOp",
-	"3c0xjXSOFwthch+e/FxNHY+lIgkVW8UU+HZNb/JGIhRqzyGfzJSev4owEzst95gE3FqcsDWxn2rEmFzy",
-	"jBy/ybF95SJWyYGE1ZF02wiCF0yY73kE3KvxPN2IRpJekAA1NSsoGbHTQoESRgFqakeW2jxQwbpTkRjo",
-	"pu3rFxpll2o3aHlpbs97ldP7V5icW0qbT4moE+nahlnotfAO1hWB194VHpM4xtFDPptRIYwrv15qoDfa",
-	"DFgfSpZfUFmoQF3DIHsfOcs1+wzAQEqNDffWetifZDTkQy+Zeuo2S2eyD6+V1rSVrESn7b2nQxR0X27+",
-	"7rf/ZQc64/F4RLKwik62u8QCcr/yaqtb04x2Zs0zC7l19KxLLiE4TdFKx1TDpC5uo+0om9Lm/N4rnBmX",
-	"xLTM9PcqNpkOuobQNNM8ypzIqBlgSF7XviHdo0r/c6eVVvK1kPp0C2F2xiwiCgr0aSqAV2iNBq2erYba",
-	"AaNwHBPShmZGwYxIHGKJgw56KackRmNKolAgHJMzZnLqTR9np2OyQ13jyF5pT+ayDb+19/SpwmCUNCZz",
-	"B59hHukjZzEG677S3cH+t+e6KAGKkC/lGYZWrSu1qnIGJgmeAaqg8NY3+PAHRbtX9Cp1/eHRFLFldR9U",
-	"t9Su3sH+GFY7O9Avm8iYn5uZ7NWbyXIiNSziqlKz68rd8ZT5cVPSRrOSm4bID9LTawaYZROFTI9HvX8C",
-	"fXzUm7dQuVJiRbfJ9gyzBEft3AXTYvs5XEJPXp1WtdLWcZUvPUzay0hwfu033vpYH4azhkx1JUw5ANpd",
-	"Bb9ZVm4v54QdP4UkgBS7Uam1NCfrK07ZA2RhrWQG6wtnzhAFusqkfZZ0u3sjO+Hwl7Kqje7R+hIUAZvk",
-	"T6F7ax/uzML7gIjMpbRV5RTPCcKmOTWa4YVGN0VNnPIV8FLGWZcxns+VkOUxwgzBRELwLuttaG8u1kmV",
-	"uaLMERk33Ew2uB2ri5OQtuKmoR7FAkV4SKIH6TbJ9eS2NQBUmmr3vJMgt02KkYP6PbFzW2ql1LxJJ+tS",
-	"yHOtXVoRJqlSNSs24CpJWAm5Ch2qCyZ0eSc4Hdlrd1VfcaO/FXqOCTZc9NtoV75seopwAFkf8Opm4as7",
-	"hFdbfs/TSquymP3s9PQV0iUVaeHZgo0sVKLrP3jyWE3Wq5cnp3k/gf7d4yTIyYalGBBgd6aadoql9hsy",
-	"zsgDpINsOl4aTOYy59TQsOC6++h5nq4KnjCLVtEE+hhptZFaxHoZOuipFEjXfIMpavy/MZFJzEjY0llI",
-	"l1MCJquckgXcJTRWdRkgYDAlOKwDj7VKT7q6MZWvBSVpXNag6jTYHSTkkLidLoDRoysV4M0SlKdYDGD0",
-	"ZWOwEttAPTMkOCbxOk8V5QTuDfujvXCfHIzvFaBDuu1D3B6/fdfr++FCsr729dMo3a75W82jjDA0f4Y9",
-	"+hUfGlRIU4SmVhUCuaUcylwXf4CovMDRQJARZ74mCSf6Qto+VlEXJhEJ4cO2J2bqajBWDBW2ZcJwgaaQ",
-	"DcSifOHq3r1urWSNCAs5UC/zhmy+sB+2s6Erq8dJpCdmTBkVUxKiJhZI7/dTOiM7VpaY6TK4nwVHWPeg",
-	"3d877XWPegdHe92PIHqT55gffPPrs7Pw3f51W/2nb/9zqv9zlPvP2Zl+ww+Wl8Cu1jJGiHvPfKcEz5Qu",
-	"Qye25/Y2T3tqFTbXiJUgblZGpWl8ail3L8lwNMWyj+fUJvPV72iXQappbLa0VNCVuM5cFAfn2RoFVsxJ",
-	"g5I88wiraq2s1yoLoxb1ECOXqfIJkjjKHSdtt37tGtGaCgsj6AvWf3m7611ouc8ocHPCLPNS+aya54j0",
-	"8AlLve76XtfWjr9o64lrm3Nm+3Oy8JjsReHiivp/8Gc/+KE6Afbv3bn7UefXg+Cb/1+3fXjc/hVuf91+",
-	"e/cHFRiz02VeIIsj3dY0ty0rrMCF2e8e3qsRpKjUfOXv61u3/P0tHdO76rynWda0L9/I+lgv46+yIPOR",
-	"dRrECfGUXla82bUubq5B8zPCirrIbNG0Uqx3oH5ZO+lxVmH62xl48vi0vom/klnqaKZV23Wp5qpt9a98",
-	"a0mr+ecHRJs7Q1bWGR9F/tv24sqv31wplpIGV3zzeoUe8pd0av2zrh/QrPWqak778lUq8gQbT4KPtnUp",
-	"eg8jarRqDy0LnXvaxGjdXm5RpgxrV/sLiRcFlZ9KvqyaZrkKt+z8R6aNfTaTJtZCHGqDX/tIBKKygKb+",
-	"rehwH9X6ng2p/m5rfu0jETaJ4f0q/qKn4D3pdiH5HLwss9vV6h8Udz3NbH/8Y9PNlQZKAMMNEA5DAQLE",
-	"CQOdEzIXWfsKS/cdQJ4jD7IAC8KR4KmYkVNyxsouRNizJnpVbCSpw/DrmEZV7tglXd7y/re6XreN7IOi",
-	"b8E965v3LVHpCzbKsvmWjeGP3odYPU/V03NKZ14/x5vTh0jSGWmh158+RHt7e4foksopwijQrrMA8fFY",
-	"ENmyGkQL5o1cd9vx250QqXaWZ50h/XqQ6ErJcJA1NPV0e8xatWKJpviCqO0FD7YgHwbxsenh1EEvx2M0",
-	"XHjVZaULHCchlQPABBl4a3NfxaStZBeCO9GU83NEGSLjMRlJ1AyO3zx6ejp49vT509PBm9fPAgMlJohE",
-	"UxJn7lTwA/PxOL8i3mAGjiFViXHprYyz2KAjgoJdc3OAxJRfCtQM9JUg/a734Nz4/T/633//L//Z7//8",
-	"H/3+P/3f/oAKGZ0PKBtUugfeAEjTDC8Q3KvmBOB+MArxwiDVxeQSx2Ehb7xmRyBLwAxfDfR7/DMRqbUX",
-	"UlPRpiz96G+yHNGdB9AadUhsRa6xJEo5olsDAsnIp2wp+Rmo0zL6i4mJWySUMxnTYQIZhlqbDWzn55UY",
-	"09mz5nzz0D55bQoXBxpQfaSBfjJx+K5UmTGhYK8ANB8UbWNW6PFkENehYAPOeJIXrf7KbW7SuAdOC5DK",
-	"OvxAY+ubJD77hDBg77YUPcIM4DjMm1ET6Gr3042HmbhUW+SnJy9frN704wiLqZZDPklIQtTtdu8INExo",
-	"JBWbwK0kPkorVbK2giMcRRoSQTeqYijQr7+kLOSXgZo4I1b1YCCOrDgBUybMzYGy0M2ZZEpQnESkJL7u",
-	"1eTDVUzoUrfm6BVt+kEbmVdHJxg3kKwE0eqxomZwrwtJar2Z+t89ABHuGURLjJ5wZNGqHqAenNL2euFO",
-	"B32hlHDgLF7gxI7hB01G8O5MI32fNY7OAKjxrNE60+214ae78I678Ksez1njqNNpnTVMkoE4axw537kO",
-	"iq0gdx6g4Kxx1ggqVM3etJg16DvjkEtITR4McYTZKmwli6Uqua7HYeQyWqQ9oUgI/Leyk6KnXgpQhyv0",
-	"MRdSK2R9V1kjv3h5+vTTX25JGUMZsp+SZ0pKtLX2KxHx8vjN6Wcb0GDPUeqFefAOoMRLIg1HA86ihS9r",
-	"OVogHKrdB9KVxwIQwxWpTR6nS7VjrUnrDHmgQWA4Iwi6/yWCqCfZJNKQ423O1M5Qt5+ThagnhB3I4mq7",
-	"4pTP2wm4BWKeTKYWv8VAgFowV8gb4Roycv2Pz0isdJysdNvYGxC1kCA+IgqZdoOehohd1cjBpUQnywy8",
-	"TW2O8yNX065OqvoRyCPQTYaal2njoVYh42Zn/bnxsvqpfwLuCG228ETqUn84eCRDEHu2U9yE62NzXFn6",
-	"b16R43aN9+xM5YEDs5TDi9YrStlgGY54amZJYK9NAcU7xaPSl9324dt3vdbhdfPsrGP/6l9XwBBYcnXJ",
-	"B5gOi4HuZO05AD3XF5CFewZre0g0pDKGilytbEya7gOE4dgaW9FoC9wZl1PKJgUgkbyqvr+yilWduiib",
-	"DAgLoYNr9R4Onjw+RdBvzjwTpNZQhmVmcHIkR5iBoCkcEx6o/d1SI7TP7nf36/HzPOa3Z0qpl9c0pOYx",
-	"f59mlKJMbYSV3Ubd7qLGqtU2t+QopiHRlKferQ461jdZfa8v8xgFSSRjHJjRu6+lAkX8Uk2Z0EnbIcJ6",
-	"CqZ0MoWdSHUOII0tJVGkj7DqXB+oxbjksZA7agYjIi0umb7ZqIeiceGflG/FsoQ5upldmfLxxlblPOYr",
-	"bMr0G7dkUTogboyuKOVUUgAwjf3C2CD422oGXdS500EPNdSb7e6tpvGM+Z6/hPMdVvs7DtEcx3Khzm9w",
-	"ugO500KkM+mgAIoGjxM53dVZcoGRVmeMM/QpFvLJq9M7AokRjghqpu//m79APUNUvvZqjfrT2FTeDUZp",
-	"6d2gfoUjH2tLHFSE1nWlAtk5Xhg8MihVRE0roLIvCrXYO+VyyCo8ia5/JNmZvlpXfGGygY0SUCoubSpb",
-	"MEprOY5yX91AGhaMXNvH2hGQacvbtFXyaikkiF5JKaPBlCex8FZ+6JsQYaEw+j3TRPAUzIiythJBMrQK",
-	"NE/E1HTsJgzwDC9xHLZQMgeJojGZC5jg+14yFSuFA71nh1gs47jQtJdIi+xj8IcA3i4o+DGe0WhhhEqq",
-	"S2bQR4OZPWa/pXZ9cHTGtL41CmO4sF9K4ywjzkQyI4jKltHNnKWdyu8IxC8ZCkkI7YWcx0KubKDOGbMp",
-	"K71ut7BFe90taeH8HHKWCJB+OKssXeZTO4GnQSh+op4tvTEmuoFhFRt9BnwCWj1Uuz+3VhKfE8PE8JYW",
-	"6CvKEp4IdXoY4tG5dqsJNMLzDrLzdZB3lbp17zwZRsSdqvsf5wC7u51uZk7qrhulQflVA/SRkkV+00ua",
-	"FbUFwAe5egf4JSv0y8XY0mulmCmVviKYV6ZJXuUjks7I4GvOqvaK1kFPj18cQwQHfQ22buruVVsTTrOj",
-	"RKp9QeVOvprjzenDvNo9FhQrPmGTKaY1zpvK9j+/PXtYv76mRQw3v0+b2KXuPRuAeqw3NAGdxdvYCIR3",
-	"rDADne/ckiEIR4VtnU/MuSMV8E1B9Kml+IHghscH6Ka1lrfq8Su8aM9jLvmIR6m/qhnAm4Kd9T1XmoRz",
-	"sqhwEyG4IfNZnZOF6x3STJP5iHRq3CZuIk3IvI7TrBnMKcAWaAGu5sTvNavpM9OfrvRNue9XexkLoh1S",
-	"wbv0yetd7ZnqzKdzKBPQpwGwhgWa8CoYZbxwHVOrnVLFdMdUrVRYxK2KeLjHGV86Tbn+6XIsO+dIr4iB",
-	"lcLNywN3rrfZZ9WusL/9Pooq2bAiOlnSv56wtT8S6w8v+8zflebccuvMZ+YUZYrL3O4eK258v/+87Lyt",
-	"dnVXup69ftQV3soVJ9Ul7sJCvC8f+yxo7Lz1kvPmuG4+X0KNzT/ZVsPqqqSVlSfSjVJM3rx+lipdbSqB",
-	"W6R2tMj56M3Rc2+QkZIOolYeSikB90NiyofElPecmFITVu9muSS6xZ2TSmJemm4XG/NQ1v2Ih8q4b/ev",
-	"A4u06RcDYsrnOSkQE0Yuffv/Q/7Jh/yT70D+iauGIHj60ZdiNg3ffqP+mM5E522VSvIlqizNMtm4adn6",
-	"ySg31d36XTdX2+vkrlTSjE7BZ2gSWzgzx2iNAq3UqsZI7pyx1wYE2iJoxETw6MKEeNE8phdYkjSZD9q9",
-	"Gxzm4QIFx8+evfxi8Or1058fnz4evHxz+snLNy8eBQUvbY38mJtOmptN8yGnZeOcltVJJJ89P37YPvns",
-	"uH9wr5jckktpMY4MwkbxYg5pDsXKr8LR/XIqyGiwd/6bQ92EYUWpV//g3ooRfciJ+ZAT8yEn5vuUE+Nt",
-	"krBf52UfckneWy7J5tbhtpNObrW1wJ9CzseN0za87TdWblhv2kUuByJ918f9lcv0ITviQ3bEh+yIquyI",
-	"9RrQfEid+JA68SF1Ytt2T2WOhYsbUl99fpeSH5YE/nOZDzdzHdwP98bdUX94iD8m++N7vU29Bx9SJWqm",
-	"SpTDtkqbPaPs3IMbADBLXFQ16YwJJOviKHVsCqnGlT53vZsldnc6naxIHodquyIrpgsZvRm4SSKnhRGW",
-	"cYywIMsdRsdPs1k30jGi7PzIfFoZeCxEgaKSx/RrkG9H6BONfaSB+hUhp0p9G6T+PLl6lLsiGuyPTg/n",
-	"P+vPfhXf//zqi95w96K3flPSXrvfv3FT0nIjpb1t9P0rIhh7xuzFlK2AnHiudZJdiBkG0z3lEl2gok16",
-	"eIW3J35bCdWbNqVUWqQ95LL6dFthlbhHW8taunXCXLEVZQhQ0h+4sIpaJ5Ziuf5T7mrkJaMbPY1J92qW",
-	"QOjnK0Z4DK4vsHiJkHByTQdqlmiNUW40ws2auySQibLlbQZNWcstaHv9mvUmEESr0lNgsemqmjAFJVUT",
-	"fUdvkrxjpL9BqyYHmNhSkm7PliPx81xf5JHcNBQZsKpXbSqpcwIwt0xvlymoms1dl+iwWhrmhvGs9yKG",
-	"PdlQ1dJwef/y5U061hSd651JC3K1hixcD5GuJNdWuVfWeruzkZfuyPW7nNo3L90NfmzU9brOZbbfKhBR",
-	"/bqlBG0r7+/b3bCeRDtyqbOFFh5wr5ob+k9jA/vnDi4/QO1eFXRoje3e7m1gt6xDwPof38QkqTx/uS7W",
-	"yg30biteJo9TE6IZed+2LQPJsgKFRnXU8Q0aF7ygeK6OVsoG1n721hmbkzhrpdPE4CzgYxQsSzQMtKMp",
-	"RW5dzMnOAxTcDawzCTzYZ4yP01frzJaICknCzEMcvDtr3D1rHKFet3sddNBrDf8Yosspj0ipU+NdwwQT",
-	"ApvvqN/t6o3kzr9z+jfLl8cinOH5l3pvvNXro1YXVv45Z1Ty2NN6Pwdnu2a/2ts5Ra4RQ9qwy24ZydZJ",
-	"COhWNl4BH8OK4R4e7d3MsIIvRVgSNloMZnnievf7tbvEzIgQxWatDX7eqPpkJk1s1CBh54xfMrCPG61G",
-	"qP6dCx3Az37F4ita0lEwCE4ZhGY0g6ovKjR6t85w6KDHShpoh46cEqbhWAXUSFMJ0duY4EhnTuMIKaEX",
-	"EcCRa2KBglcvT0zehd3Uu+9oeJ2G3Hbf2U2vfpVEyACFnIiWrj53WibazB4rk3RTVipQMk8bWzEnN6OD",
-	"Hs/mctEy71BPwm2ACpsb+R1hvOF5je7q31p4xNq75E2ySYYRHXm8+FN+yRCWyElPgVt3TUfaWjnxt3Cw",
-	"XXJOdISU5S9vTxozZrfjjcvb5c1V2Cvlfb7mQdGVtRsdFtcQx8sj1zkXPmikUhfd9ZC+zTtAPualZRbo",
-	"vLefz3zwitJUPlSx/cqelUu2wXrWo7tH1pkj/6HJWbuVzLGVs1NOs9/g/OS+Z0tnqNvg440YNxcj/T5w",
-	"6mrWLC9wMkw1wJMYaw/tGkJpHmF205UscKN9pY8fT6mvLyacE8yZACBjaEhAHV/CBZaeG6g4QhAVRb/7",
-	"Z/9YGenw33FMcg1r1N+6oNAWo+ZtG32htA5vBIlNZVFtW3rv27OlN7KP5zHlMZWL1c1n6zqg6riEM19w",
-	"TtunxORmyMc2ztJsU/Vu0O7amb9Ur3TzsAPFY3PusN/Ntya+XY+fd95XzO82tJe7kzbXXc5bamqugmjz",
-	"8frBhutTlHH23ZWEb8KmlTC9JxLH0NjC3JHBpqmDR1AsnwqQ0OXSO9tLdfXyLBRf5mXakA9/kvegpp/T",
-	"dxfyLfa9RQQmNyP35hGPYzKS7SmPBWkPwQ27WJ3SUXRq+nR5zKOVbTMKHSfUIr9Wj9X21nlekEUTqzJ8",
-	"uutk+CgeKJslQ+jl4czIXj83IXv5eg/djKrbPhx02m8/+sHKw1z6UWfdqnbFK+O1uIlw8UyjLwg/LzpI",
-	"/PIcT8hA0K/zt/b9GXSlRue9DfQhDDFrbj7XZ9OMjqqp25LxXilirD/b3AB5y05t+PYESbt8rTzXhopB",
-	"SCIdCl+SFsERDkPUZGSCJb0g6oeQhMlI7nTQC6cuUfKJBicEV1BgZWXdaMG2hpbKTF9PtHyPhDTbsKot",
-	"Go7oiPykOmClpGu+i/OXv/7J2Zl4+9FP7D+8UatJzJO5N4/gOb8gaRK69tdTgeB+1AzA5QR/CAvVhBXd",
-	"OskGLuSne0Wc1LdhM9Xgm0B73c0c3Hngps2bKgKBSLGhjlfBtIXEc0j63oKegaPRspBg2ubbEAuwuuAd",
-	"bUKDffCZwvEI2uWkSf8wzA4yKCkoUM8F1rkqhQZQ1XHGo3TVLnCUEMi+ldxgSDn98k3rRdOytVi52+/2",
-	"P253e+3uNhIOvgPql67uEw5n1yWqeo3iM99JvkDfMWM8YSMyI0z6kidDStho3VlzX3psX2HgOUhVZakk",
-	"VxI1n+P4POSXrJAtqm6wicExEcpOFQhL1O0fdbvQ6AowWoY8USd8XQja2ShrsbdRvCn07zPtKde9HGAv",
-	"QEVC080vI6yAIZORcrj9XMd6x3c9v0tGNI75zDsgU9hfNaL+FkYkqYwKpudzrIhncGThDJ1gmcQh1D2X",
-	"M99WRR16W4k6aCIzjnfnNOOXVrbB1osS1Nlv5WJiHEW25ReFRkhpu46moBNGINETuFLutFAAcDNQYaKv",
-	"tinTEDQtFEB7EH0x3ynEdZDhKDJeGUjLg0fyLjJ9R3mTVg9vG36DZSJwcz9C4a2P45jHfklH1CU05CHk",
-	"EpjMYMzwBEhAx6+eoqb21rYQTuS0pee4BbO/c4QwEsmcxILY8tMzFuuOwdaBefzq6R0NAxQSiWl01jhC",
-	"784a8GH177NGp9M5a1xfK37A83IugX4MfFo81NLhAkc0HJh0FXW3HmB6MFPKPJ2p61K74+yNaywNTOIj",
-	"/WRxJcwL6y7Fo/T7BZ8djM+Dqy2VFGqhGR5NKSPtmOBQ/QKtxLSlZ2J+aEiEMpWoNABimE1IBz2GdYUG",
-	"X5gtzpiteoP1tZX4cEagwqR+QK+fDnpiFB3MsEAjHMcLXbSnC55CAsnKBI+mZ8zWzZhKTVjOFni15SVH",
-	"Mx4TdE5ZKI7AwZ1ixZnbgTxrjQ0jPjoXCOua0ZYJqLsB5/SRJvRxMBcGur5A20emuGBHvzUXqo8B68W0",
-	"Q9Xp8nc0zxAhO2fsjH2D9EvQN2aY35yxb9rtNvx/dXm/20XfoKDAjQFqDjFg8+MZkWpezf5SYsze+5Xg",
-	"LFBijYlkPuexEq8zElI8UPwTOHeaKLbzi5qxQRJHAYg+ODQNGJcDc+ZTP+smpoOQCog2qZ+gRppNNOyf",
-	"+zr7QYOcMcBDfkEAGw5sZfcSoLxBcVZ6yShq31P2UvEp1MSO+QRzhmZkNiQx4ok03CtQyEeJEkEkRLFi",
-	"YpPOoANOSqDADAc7hVm0q1D42cJbqN81fJrdvtkvapUHZlrUr/bMM6DMHJPUr5LLefGuc7JwfxKCw7qR",
-	"4o8hYZSYpwzUDJ0wZSHkbnXXHuaLoZfHiZyCAE4ranSfX2TSWloWgA0kc2hUJ1rwJBY7yPBrT/Frwuxr",
-	"8pyB53RwThYuAc5P6V1pZ/Z0MtyZXDU7lpK+3jkiGY/piKqZsL6JVuF3cMikz+2p58Y8HtIw1CSAE9jl",
-	"dHWuydEELF/cInRe/CW7TSNkwqJNcUz0mLXAcH51v6l/MSsAGxPQK0GIkTAAEQWtY7S005va2jWDWSLN",
-	"a0y1v0v9SMRj9+MpVwIuX54KwQc5GIJRxM1TzgFuIDkfRPwSXm7BFNPX2IneVxOtJmPME1aYn/QnPezc",
-	"TzEJyWyuv17aTy5OjuHb9IMH6oO65XluZez1Q3V9xNk4onojCiKT+cBkS+lRhiSiUDyvXhASrFfaNMAY",
-	"SGy4tkijndri7856Fi+50168pv4mM7N66QRzRsqT4Hwhf2GOs83SA6ZXKkQvHYaW4Ppav6+39DzmI2UB",
-	"DCMtYGHSU/EK+VsAByKN1DDqbwfIV+aazRgdmI2eiUXnh6xAcRATZeAAbztq2bxXdzlNs1Kdwkb1QZto",
-	"CqtkamndGTBM4E6xvaTRoGAaAPzJc21GxQzL0dS9BD6ohOELTOE8V7oGDZtg2zoCNt11jgRO82/tQNXU",
-	"5sWy4gErcfvAtbFSBbq0XDNM+veAXI0ICR0hYiETyNUUJ0K64kU/EStTywgZ4wobDBOx0NKXD2aYLQZY",
-	"SsWSwrDJgbVUpDKPowA1tT/Y5ntD+a65UzOUtabA7AsyLoG+/GNMHYlj/rLP7xkd484144P0b5uiXNTQ",
-	"hv8yviutl+7UWLWORa5Ru8AgZmnIXH2D7sNNNVaMotk5I5bPFTlN7Pyt7Dd1nPSab4XnIFOvaLzBGbRk",
-	"u6X959NhgHPYsdycV5lPVdhtzpWCAWZyDT1Wm3Ol/IzHyIJfM2PCodUYDg612S9lSwJuK5sCxZ9tcVyq",
-	"/m2ahTNZOeVvsysLU5xX/bmbtOa3qOc5xZ/+6Hwtp/YBTj6nklJEe2MHaDx7rStzn7W/FPSpuqekELUj",
-	"B7QgrHFB4zVajbymgEVy1IMpSixJOag69GmCwtqbq4VfrX2t3uJIu9yfqbArosqnsi6dgpyoUxS7ks4m",
-	"yzKIJuZFVTYKR1JpPrVCA1ahLI/SvgEO95TPBU7ENzsW6NjmvHCPY/aqcRXPBOY3fSSwb3C+nVmGTp8C",
-	"57prF7pU5c1C8xWPVdjIefWtUajmNmcvwYR6TTrPlZSPvHaU54pDZpUV5fY6cG7PGVbpUmUsW1KFZiZS",
-	"jigpmWzZROFnj9mjc+1KZozTc6B0siv1I8gKErxGYel3ZRM6PxbsnfKV1Epy2yPktaRzpWgjFS9BhmHO",
-	"YVpWl3nnab6Yx4lQ+L2Rx2iazDDLnFvGpdVCAo8hxC2m/NLiwflQLrzeP1/sLTV7/D5RazbTEDUhnki1",
-	"8yj4Rfu1vtR+GgZoSnBI4p0WmsdExw2ZhjaLjbcsT12399NH9355/4v9X/Q+23vx8c/6rw9OD3/e/dXn",
-	"D1e68a1oA/9gDSfjiySKfg562zu+n568fKEjoTrOqZ0qr56ivU4XQN4Y17AD6jvgeQtsJCRAeD6PKNHh",
-	"V+ttxGcsMH4kwRFG9m4EuICEjYjt4CMJQwFmi5fjI/SldtWBMxEI1+66FkrJf2vRk7WBpl77tjIqUzkb",
-	"YLkbGP3jMCQVq54W6llbn7Mhx3FI2QRh9RhqAsTKSGlSmJWYjGMipkjjkCFBcERC28FaMauOHBbCmGmx",
-	"TnVCirnnjkA0H6/v9WumvGrR5P9CeoaRzqiVwccmAkme51o+Jwx7q3e0Cl8+l19xyswhyZQ3zjmPUBMy",
-	"d9DvfvtvHDQ/i0tnz4081ihZLB/VgSImXc1oy5jqADEVdpSzCs50pYN6W5erXEvK3wC9yEoQeyPhkQbJ",
-	"cfIehjG/NAkmQRJHQQcVF4tl/RfOmLrNaeBAA5hO69g38BZDPDpvocspHU1tXZlps+lQpJ5Tk305JeyM",
-	"qYOWMgJ5SHSRaJwQdZZKCdE9TRniiWzzcXuod4ImpIVEMpoiLNAxk9OYz+lop6XDfDofA1JosPHbB+o/",
-	"f6a9nDtq3PBpRJmR8eRKxy9QzBNJOigwDtFsJFSeMUUPZSiwOSaUBchUTLQgANxCw0WWv3M55XYNEJVa",
-	"vuR3aPYiH2gcvBhFZAxRS0tK2Q9QQLSrh2WSzf2Krasjp6AI1VSaCVMDbMEI4UUQWq2azVrgZS6DVXUI",
-	"kTm6IHHH0uUHoVL8mW/1M6e7ivSspBGg8HctB9fq/6GP6H5p5K6Lcb9CnBka5SaimCLwq6vu/P4vl/xP",
-	"HQC1SgQtO1d3RMFx9Ob1s5YOsEE+k2F2bKTEq88fPlaSL4qIWsTmSf/g3s4SlC8tuLPGArvpQf3HowjO",
-	"0zT8EZ7PB3MjMpT27d8D2zv9zI8eHz4n0ZTj/svLi0/jx89PfzpJHn6GOfm8J++/ef3FMHny0xMhL9uj",
-	"577njb35I0Wsvu5y1I+A4B/uHf+w/+kP+58W+eKH/U/xnP6w/6niDfWH4Y4f9j+FEf2w/6nlEPtuMedM",
-	"EHCN/AiazsDvgJD4IzUhNPxoHvMxjchHYP9/xMfjiDI4BBIhzO1q4n+0JhPc7x2u7KSn/T7Wl5TbW7mt",
-	"33JFUF1V9JCH5LHZ4itTZouWNwgRoCDMCctmBgqwTOx7zJxqGVb2lup8PGVgOwrBQviniuSOQHM8IUb0",
-	"NUEfmk1yxgyIPohlnsgHOuI75IrmmKAJvdAB4IWu0caTmJBij/PG8fBhr793tfj6z9ZcfN3qaxVgbLWA",
-	"snvdgOnlZ2hI1DSkTqWti6oCk9Y9Y7yKMPNkMCxNaetD7uTaKW25CcuB98Y8ywcd89h2Cve+xACtDuCG",
-	"0jI8wguttyD9NMJCvVFnlhE0iTGTygiCdlQ4MsgdUzKzmjdOGLT/UEflnVJLhhX1zC4dL7UjQb1Xt9hq",
-	"YmRP67rR1ggzJCSNIsXwQJnetEVD2SB/8JDU6wu3UXaehondNNtJ8dAzwJqpBSmolnvGmZxG3nQ6cN76",
-	"mhNSdf7UR/isKZxFxwfk/OZIkVloMH9Y02hLseuqE/ZTNHto5DcnsV44T4VBvU/Wyd31zLVN512eeLjR",
-	"Ll0CdwDEFjegnTa7bPldnoM80Cx2o6TEjNHW1YwO2DLW+2+oBixaGqhcbUoLiN3EEkUEC43pwcfWjyRa",
-	"1kOgdOaIM8t7XrWZXvXjEzmVkKuRUyqwS4K7QQtByz48kgbHRK0VxGbJmF7dBdig4O4cx/JuAZv17vIS",
-	"gF61v02sgxhXa3wGAP7mE1WFEX7sQnSjZnBo0Lyne91ZsGPNFkE0uOSsEu97p4WGRF4SwlBPs8FeL1yN",
-	"o+3M60rj0oYHzVBqbgp/cbrjwhGG7e/Ylo9psXrTX5W+s4Wy9AKhJxJLUbY1lHquTpxeG0FOFwANF2vK",
-	"VSDuiXr2E1BbN0r/hZe95pc+fSh5dSX92oOVX+dfVuwrsJzXYOaBIniTM3et+knJMFZIh/WYY59CmMa0",
-	"HGiaRMz9blfngQ75BdlRNs8owkJ4fKyJ2jKeimL9lh68Zb+7V+yeXwfXAM7OHrsNyuz2r65WFnt5YPfc",
-	"iGkl2f3DDV6t4xFV5B4UyK1pfJSKQutBQthIbeUQD7r9FmSQqOU56O7r1nNpbpEO3enMxtTDPOJJFOqw",
-	"y87a81Nga1ugWohgm7aMZuWdcaTTW5fbrZjwCtyQzggTSs/E6oALx1Z1P1j3rlDV1SRTnsQOfJQTlhdg",
-	"bp2TRV7WVhSh+Oh8piGlynS+IDgmQrZjzM6V4aPMZhrpFPAZjSJqHK+mCgcO4YzDNkaXWFfohB6zZ37Q",
-	"zaPb7NdCjJ0fHuRtCjDZ6zx3mOffXp3ningIB9A28PCgoV9Ylwlea0OjYPfh0ZQMoH5z0DNpMWJlS1iP",
-	"eHLeczC74XtC3/P7dc8ouhNPAdK73pMpAp6PgF6/LgUkVS7rqmCjlq5bjTGNhdRkDDZT53YzXes96d37",
-	"sNGPwIURhHihvb6B2uKBRulMRudEatd1LO1h1tjVJHSbC0V8hKMzpn5poeCXv/zlL9vPn7cfPTr97LOj",
-	"58+PTk6CnQf6Q7oUIGveaH52EvGUKDG0nJNFoIslaIiaup2Aul1r6EsqpzyBg8+Op2y2aKf4URtdjMgb",
-	"TPI85rO59LLu/e4Wj/QGVL6pgx2iEIbs79f8VEyw4IyyiY/i+7VeUhBMOs3ONsLKT4dvcxV3e5UUaVVI",
-	"Kc8YstO92YO59S3tqpqiMxEPlb3nOdD2r64C21bO2IyQwahMxp0WCvbVdZuyO1ykYVJ7gkttDCyc7JI7",
-	"AgHiTAsFB+oF2gBxVXH/6qrRauzD/x5cXeUV7gH8vFLhOmhmHjuNWe8jH1sHBHSjVlvT4z5Y5X69t90+",
-	"KLoe/uDmUF77tfbKOWW+xrSMXAaoybieHmVnGHesTm8Hl22AmlCxJqlt76WhAdCMK6bhiS4znU9iHOoU",
-	"+imdKBtZPdDK1xKbxWfkEngf3g92ITycZwJ9kx8VoSoFBIahLSjwF0r7mxpaSCAMsNrYrWEGKSLWdrOW",
-	"W3Ws47nU+c0uLi84rW1yU5p0VqjNNff4gipZdfiW+P1GzlWfH9QutjvjqVvUTIhh7kJtttvtw0rUFbhx",
-	"JcwHPCHP+KRCtJg6PCXvVqUqLd2rq5nNJIAXX/bxRi+rNJcLrn9lLGlo80wHpnloIEd7bWVlmTsQvBc1",
-	"H0Y4CTOtUAgM3NASX5vEg7bGkLgtIsM1iYsJDrPYmFOR69K3CTH1QVZrcMjSM8Thva2BWK5CSK8ORM68",
-	"3eGdQ3Q6x2kdl8nkYWEaKtYY4+5k33f61OUijiZDPzeS3Yve7miK5W42X97oafkYVPTgAA8i3bVwVmcU",
-	"8Eo0XEiSH0zedyCRZq+ixuvX8xAU0S979dxmFYGT07TPfWYkIizOtfvfh33uj1MWDij5jzxl80SaiFFL",
-	"b6ZQHawEomwUJWEhBaDf2/KJphS93vAQ4xclpX0Jbd0kSt+gDlSUnWvrDYti1b6uNymignXXastW7Lm3",
-	"Tma2hV5akqT32enpK4sd4PBJTEaEXhRXzw+YljlKa0DXm/qXlTwLqfGQqJ7OZzPfHWCG53O1BHxsvQO2",
-	"c2C6G2My4nFY3I0WSLrf7e+DYOxWdHrbGr6us5Yu2K5jZRSQd3MZv9ZrWpg8R0qma/Ctn6Bdfstrj5JY",
-	"3tQ4tBiVxeAn5FvxMUoAWiTiE9FCjFwqIQ5f7qBXWAgUMHIlB6MkFjwO1J4N7L9txz11A7zN9DM0Xd0j",
-	"LPTPZdvzhgCZxuj1pZVktOalwF6vtxryqQLa0n1prXkn3gKY1C0Bp3ukhbOu5tEBAbMlKlEqHbBLC1jp",
-	"2jBV6NtqT/ZLbS/3+xamzsYULOpcA0MXpnzXwqNe/6DrArJqqMbGdW08ztdkhinoAHd86DleoDGOIiQi",
-	"OplKKDuJ+CX6msTc4MWw9hiuGeePIFJGpB5+5/tqA+SHwDzN8v/zOJg5YDZWzFD2gWCuBCurRrh0qDCw",
-	"luWPb2CDbyDqb4YXmVFNLkhcBn7bInxjsUNsnsYnzrk6cxULjsY4bybu15uU7w5a5JJEkTRreGWKiEEh",
-	"DAprHTwwEJ9jSeJLHIdiC7kkUFdbmW75xVTj46YYqoJOWJsyZdULAxxw+vL0VbmcobJmooCVWZiwGFpE",
-	"qYuo+7vf/ut9wJY4OXnplgVI56ZRhOksK6t5Rlly1Qn5HdFS1po6cEHdVOnwvxaCttN/t/p4oO10Dw9r",
-	"uV+zU2/Z3ai1RK2EQgd3G3aE0xg3wwxY2kh3XfvI7CEPfmE4oywwUHma940z7YGNm0GFpJYAVHcEc+6m",
-	"MQCYnZNFjsmNotX+zrfF4tYa4QRn13oMjEBDDeltqlgdIvdl0tKqwES6Q3NR06iJ/Z2x5n53b+cBwijI",
-	"wDd0r0PMECMUNpj6mPoWMzFD97UtW+RCY5gQ9ecZS0GLheRz64DP1YNmZoitk0/rmvPeY3tbmcUEGSUx",
-	"lYsTNX3GPIE+9cfeFKLjcjGiFRg//eIU8RgA9c7JAjUDcd6GFv1qeWF1QE7AyzNSplLO9Sryc0rqf1TP",
-	"DdKPdQARAdCc1Z828/aoYUt7Bub+7Lt4Tj8ni8b1NfQZGnPPV7NPqi8ZF41ZsSPbbUG07PFROIuYhdOM",
-	"bmiZ9nB6ZSHjV7RMQqF6LDtgdJCaBMIkVIUqkVfKa0/b2jlTf8aaQa4Y8wh9AlONdJGxusWAAep2dkFx",
-	"bgIzmVVFp2Zhqz+Urjd6rlEI1ItMjbyDgCSsm2u/21ObBq6fMcZZOz9MC8u4393rIEhi13OlbeOK08AD",
-	"NDd3xpBnfsbAF6fOW3Cu7KA3dm1yJMUEZeDhR8hWUlnAx2CKxSB7QOcE4DM2084viWlk657Bo5Deqfer",
-	"gcltpOcbGKma0karcUFioVmu2+l1umo3QO3anKpDWafb2YOokJzC7oRiQeygpMKvE+Jrsx9FKHdnC0qc",
-	"WikUlhqE2plhYuq2nZNtA6jQzP80hF1YAH5VysXMkvp2v9s1CdwWVhoq5Ufwhl0ADHLVXnqw/dJFtjYg",
-	"tOlLNsaa9p/68mn9KVJ0Fcqzst97uRhbVdKpXeBq8GO35MBP0PXbayMo8Q1Ac2FpQKx5LFWXGTqK0fa7",
-	"vapvpYu7+8bFOIKH9lY/9GkKUnTdahzUeeKNg73hqiZgEVcpffn2uvUupzG+fHv9ttUQyWyG40XjqKEm",
-	"wWD5umNWC4UnAjRnbgepmZ+bDuE+iG1Tmm/5FF1OaUQQ45eIggERfJnySAsZttoJUNPg6Q95oo5nSsio",
-	"nb3zQOMjEmjbY7r6QFMLQIVevvVMk6HUsvuEh4v19t0t7LaVO2kLW6j25nBn6wsl0/V2yIxpdaS9Lkmv",
-	"3rc+i3+MMmsLEquOtDLCqrtainyCQ4NR8x7l236vxhOnnD8DQDL1QL+/+oEcI+uqlm9Blr5KhhEVUPpc",
-	"U5ZetzxWCvRs1vI1Ir464KcS6jznc4JjJ2iqsdeNkUxi03vZnoaWispH+kulnb7vqX4lprb4u81mmvTl",
-	"T7zg8lMAz/sWeEVP4xqsogxbixMO3/ORmt2S2xJPw4b6+jzxqG2N9z6mJAo1GJZp1m81cpDKx2A3MDI1",
-	"QKOIYDDgZw9sKxxHUVOh9fPOcq4zTbu2o6Btv4YVykWJ7YSFeJFTM50KIa8z/iQ3z9y6Zu1+e8NfS6Wy",
-	"JIp8ClT/Xmcml6jMww8q82ay7PusY19r+bSBjjXOp7Z2L61UsgCwhmfENmnLpz/onAcRPACIJEDdADgV",
-	"2GH6OEWZkMD6lRrYtG99rl71QQO/b046kXwOhQCA2mcSXzhDGGUFcpanrONyAz3sLvIyPfySRQuT7Eai",
-	"UKRIkZqvHlTwHxrzKIIaQBQTXZgPaDvbYcqbK+g0a8a4md3kn+79dvdefSHvIew2dKqbWtqrnxOxl3rS",
-	"02w+v4LrOwqudVvzU6X1LBwicM/3Tu11D1c/4M7SQwuOvYnOfP+KD7QRj1FMZnieiSlkE9I8wmqJ7tON",
-	"SNuzJJJ0HlESu97xapEAdcnP04e27N7O8k56rUZG2mBO4hmNbEnnGu7fArknRNbaGncEciYGUCF1tgv9",
-	"oHa34XDGpenW0+ty43vVvsaszJl5eregv/mLMnFHagTYZBBBQ8nUfIC/7OiGizOmC/AQH1usHzklwtTx",
-	"CkSznJ/Aw/AB2kW9brcLZbsC+qK14Ct8fsZsoBWoA8Ag81kfyagZ8pHYnXFGFp1ZiP7bX6FsX4idDjrF",
-	"50QgMh6TkTxj1RYDhOlqCwi1425gP3wLomHL9sQH4fbHdBJ+74cQcgNhWNTukBqxSovrhGettguytIS0",
-	"EttOnWhOYspD1IS6EkEvyM4DG45D/X005Uks0JCMeUxQACl7QZpq8puExIss00RQnXyV8fhWUJnUTBc8",
-	"m1ntkyWfXJXJZ/yyilQYyCpS18dUUiywLaFSPK6Ua9ksCIbuZnHUT0enYX/bM0xZqXTBAiCYZD8NUZCB",
-	"swE8h0hGpknLUa93H/iaamdkxTLq6ayYunXPORkfe2SeaWKq7wQJR0PTFZJKYXKIDDSG5o3vuOR733Lp",
-	"IY6iPBihzhyakziVVvwCANr1/NWSUCuPGNvOljGFPCb1eq/VGGJBoKmWA4E9py4C9kWvUf/U34OM2YHO",
-	"eLZpx/qQpWbCnOZnlNFGyzoG3lZuQMr1avW6vvoJm4FquyxUuhccGi8JnUxl46i3hlXhLkXNrfW9T5BJ",
-	"+bfqUGIyYrxMffM8lJpcuxXGy7PZulxjxnoraST5zdz9E97May7KilPBd97or+PW+2Ny5elNsirQUNSd",
-	"u2LBRgAH502/OxbnAnqrO1GCDA+Rx2D4aC9FpERaM3jy+BS9s3voetdGFMBKMq4KKsUZ00ybJmjv6GRY",
-	"yWPdNQSQwNS7gFrjYVS07s5jckHJpWlPY8dxx6AvnTGT6B1yKBc2LUdMvc+rlyeeNyoRsQiWuCBO1Bzd",
-	"QNJm5rRajt7aWvOERGQEK3K7voSC2W/6pDUcgbXfbzX4ufnw+uNYsNFrIpKo0qUQw1XXIPy+ZZ69b7Hw",
-	"KZGjaeUWzrZuTXFRDnB7d8yHwPO3lfqVNSdjITL94kDCVlmZy05OT8jND04fjkt/qhbWd3zHvCY4vKW8",
-	"jM1TMjroON3BFtQUI7Vj0JvXz1BTmVBpFZPZIcpYOmN0ZqBpspo3QQgKIECjexK37aXOLAx20AgzZSIN",
-	"CTLlycZMohKacHKm8z5M4zzgdN29fEIvtJXmUKZfAb8mLCJC6FvNY4JIobsMJSJQYolE4yUG181TRNKt",
-	"m1Zkru0KvL1skO+DSHR7ntcVioe3LxR17X4acJ2QP818lJscXE3eZn12Dok02CIak6rU790eJASRuUj2",
-	"HYEs49swD4gRyiaISi3fN0nVBfTsVYxi+gxbAQadg6ksC8XOt3KY18fWdQ/zkIKTGnxVbnHTinjbbnEH",
-	"X1NnbJeiSFyt7MAEbMw9NSSa0/5cM1rj7t27d/eufvl1Q0egkphYWdpvNfKlwhZBRRGx32pEWEhoE++T",
-	"TimQYtpV7BqALAa5rkjdVFBKgmftc7JoA3ATHZ2b35Vau2QkHqSAY3qwZXvSYGtp9C39JATAhLADgqBY",
-	"XpDflo/e5YuqBPfUttAuevSwUMSta7BjIpOYfTjUbTet6Y73MJf+dGNr1esBPM2V0yMqEGGjeDEHS1NC",
-	"DQhqHj8+afcP7rWfPHyuHXlFNmj5RdDNgxjuRm+I8/Y85l+1H//i+PmrZ4+7zv8ZaVHeuOvujtuMRXwn",
-	"JGh3LQmqafgOycsbSss1uWGFnPyQ+fT/sfeuy23kWP7gq2C522GyO0mTlGRbVFT8V2XXxV2ussuWp6Z7",
-	"WMsEMyESpSTASYCi2T0V8f+4nzc2Yt5g9z123mSeZAPnAJlIMpMXifRFxeiILiuZF1x/5+BcfucjA+Zl",
-	"HEMSj6UPAvrqVRXKg8z1KtRjPFSDf2TvyPr1LLkh+IGeI0uw7bYBRkMZLyCW057zuQAXik6pUDTCkoA0",
-	"SYijyQvQteLB9QpWt8ilpXXRPnWa/YIT6yUnc7vgX+KA3Ce7MlNP/20v8L39S07p11HJS7q13XUkOwyH",
-	"kAJ2KgDwPzft+o8tG+64StZ7vJa34FFkfAKRMaFi4fFISt+NggHqd5Ie0oz242zIDyNGXvEbZuvxPFK+",
-	"i9tcqWxLGFhyySzu7hqray3TjkVjySPWy9jAILgxp4oslooHE/WbH55/Q951z57gUYDmRfKBhwfp97la",
-	"IlUzrem0LRuLQue++05W59/MTV/kcQFlXYxokgxpdBMiuXg1cx3Ws8+4ERMqYgUpCuFjeCib1f8BL/6K",
-	"xjGL+7N2u/skx96vOnglZ/f+qtMNGwGRaYDcwOGUKs2APjskXPUFICZaKGXMjHyHO4x419KfwLWrin1A",
-	"+6aNgxBs3hcZayJLpBgpV+jATXFdjWnKYjKVMkFdwYViKkYToyOImKTsOmVqzGJnkdNjtugLJEltkdDN",
-	"SZE4qZhHqhdTtkaHeG024mW2K+6hS3hywsgPYkuSUKec74jXSw07hOnfkc1yUes9abfNid2tDidL3WIf",
-	"zFLu+QMiKZRMWIsKPU7llEfgFrBrXsYsW/hWFJpB+fuH9vTZ39b8n5GBBa9DBCPYonwZMP4Hlh81C/w8",
-	"7kTdszZtsiedYfP0ND5vPnvG4ubZ+elp3Dl/0r0+Y3afyJh9ZXqV/zmIxjRJmBixr745/5ElY0m7r+e3",
-	"36bf/Hj119Hs+fdUsh86+tn7t78MZ9/99Z3S82b0Y9nzgwnTYxl/ZaAGf/dH7ivo0Z9OLv/U/fZP3W9L",
-	"R+9P3W+hl/B7zMx/7Bi69+FUD8yC/srcgtdVJKfsK5mO/nRyiWJ7YPWzvxhE+tPJ5TSV1zxh7k8urpnR",
-	"eNzzZnq+2jw5d7V/F9YxzQOHSrSPAnxrCfxoLoZ9mMo5VHk7Elnc0yHiQHMgpB7Ia7MYYs8vAvPlFTxP",
-	"GcSu2RtBNGaisF8bMSPR+rUD+Ed+kgTbgpsdzp5SXPPRzLXDF/+kHr6+fH/1/eDy+fPX73+6Grx5+/pf",
-	"Xr745u07IwBBuIVlPQ9bn4aZgaaa0DgGZgaBHW0Oqcpd5ve3FxRl82EUvueZ5kLF0gYG0hwWY7TltppE",
-	"rhP2hZtiKFWY55vm1wrqVC/XYuoyJZcOW40eaq7+r6j4NUDtcYMS5/y5oCnespRfc5Y6+t4lnQSUImr0",
-	"m2XriAuD2aBofOMm4z5WZtzG76bJh+T11+zvP//8t+Hf3j355cO74cvLneTtvSD9uYxZ1p1DRsODTaEb",
-	"ZLhljtluck13QY+0FPT3E1L4wUujWm84IUPxSdDBlxROXz7dA6MtU/IA5zIHZ70iJrkiM3Ej5FwEWMST",
-	"xQGhScpovCBQ4RUMcpos5CxVF7ZmMh1RLg7k03aVzbgiE5pcy3RimmT3sj1+wY9IDB2stJ/U87NXI+gL",
-	"vzcBoUICh/ryWQpIovGnXPmvh4WRDKEe8zGg4l5rs7D+BraO8NIa9Q7LWGZ4deEiUkN5sNN2u9Fz7OAD",
-	"qPB7oLVZ2i5sSVjarzDIJYRnaYC+NqzqcO8IFceQgyNYHEkQQMRV4iKRnCUxsUEhKYNCWwceq0dqm0aY",
-	"/YcJuBdEpwtEmE+iW31rYGG8g3KFM0yd5cPWFttd3/pnLrHWhqVbOXMMS//4QbYTecs8n9zeIxeCzaSl",
-	"1hp/D540VEBDvwJB6pO7QOISVMmsjHX4pDGtxTYcJKb1GP61tcvKi53dbwDYee/k7MAhDQ8/wPazT/S0",
-	"saEbIHUHyWnaye4X5bAzCpebNhIgH/dCEx4pV8m2PjQfgzIpLIYdM9PjgLi9ZB0aBmViORc5O2Vf5GRT",
-	"NiUqnUE9IYsdqke4xvRRhTrUOlYq2423MGJH0PziY2Y/LmTCRjvqlPetiKD9IK8hjW4IFySVGn0d94ZD",
-	"zdTngIbvoKioFIxAAUWaeMXL0bmN9EokfEcXZMxbYWCQayKVJp0nRM50Xsi9YY1mfVGSBWyP21x5qJuj",
-	"QeD8QfmTci7Mt7WMZELqr6dMXL6EN2uviSpw/tgJUwqK+8mUfAfeCzJiwqAqe45YCQ0333j/9hVmrcZ0",
-	"ajbNcMaTWPVFVo/C5Ws0kJPYhSXMzbfHdDplgsW9QtH2R8qviI6ed80nzFYV6ov5WCau+H9WCtD+bU7i",
-	"7IMG+/bSS8Fk4PoW+OXM+kJF6Ww4ZHGjRX4ZU50VJssL02G7A5sPQ6FUGHal225flIhABlb0nNMgxqYK",
-	"qceQL5NTPpqDtljYGs55+XWusqDCjOs5DAhLFFteGVCCzDIqWFrfalF4xdS9AgJt3fhCVtquCGzakCGl",
-	"Pd7cSzDDXNR6te/5/1IrMCEkVBuRNpioWu+00w1Km5+TJOQCrNtu361X66LHDFLB6jGbcqYjOfmj6+P3",
-	"ZU4UcIonKSvCrR6ncjYa31Hr3pkV+VMTIj87LGXokQn546UMHZYDeVf64/XEx/KarCc2diQ/4JL2KJHv",
-	"TnhMfL7jR6ovjG6Tv2I9wfEFobY3Ri4nXGmjfPzXf3aWmI9LD6MbmY8/Henxsy+d8/iIX39MsuM70xxb",
-	"Qe04Eioq+r42moGcAz8VKtU+tKEJqUdCQSfob4dTiUE2qDOtbsi1TAMSFupzhHBXX2SsHgqOfdlJoc7+",
-	"fUYTjCU2KDMxhxxzsLgqr91C05QunLJvIAko3c2X1AUZSj0mt5zNFaHJnC4UoaOUbaRf37P+8RGqoTzb",
-	"rhqKubtd253JLB+VzUAB85IdomUa41lwQeYsZRjRclR67ocB2SFXeS5m3I55MAFPYe9wMTqIBlTOnxjH",
-	"uBEtWiwF5ONehsrDRUwIMiLxLPLOXG/srTLY/TOvV7fixm12l012wHzrzw6GjkWZjkWZQKNJb9kOxeOc",
-	"KoNnpErTAmi5B5Pk5u+TX7fbRcXV+sYSTGVcroE5QbXOPC6r0rImZ+3cq3TLp1ttw10PBev5ymHA/yhs",
-	"5XZ15SvQXqiu3R96qyOE7POUQw7fWKqcuTfLB0TFvY5W/QXBuFK8CFRyUHkayOgmjZ4V6HnOplGPQeIT",
-	"KRI0fis828vMfOCT6wlp321fa/2/KEvRdP4cLApqyUJgX01Tlh8yYqjJtM7yEBjBLWIWE9MdSShBrwMW",
-	"QJgJrst0cFiDeyBJWdmlW+/A7bbebpvqo4j0LwSPdhq4KlkPK/NIuP6pCNdh+MuAsSiYt6jA74NLwq61",
-	"RwEK77jIUZNrQhP0VCCustjiH0CY+cXGA5eCyjES9pMRNFculw2ls648GcTjrLrUlOpxzmrC49oyqJZW",
-	"mup4RaW40E9Oa0AZyiezCfxoOT250GzEUqwuVWrk/xYDZm25fqXp4oIUBL9Ng7cRtUExbtb1xy3ritV6",
-	"/9jZ6sp4OyHwRykR/PFFV3d70XX+RxRdn11K0SfjI90o68ZS3jRjlvBblnJWbUoH0gqp+fWCyJkeyg+O",
-	"A+un11cvv/3b4P3bV/i73TJYH2RMU2jh42vMOEnZVKY6Z8QeU9UX/z5jMwwUnTOlMZilRd7QRSJpjMLV",
-	"EV5YAsNVykKIr1qQiKbpwkbHgBk/y8wxj7i4psYFocT2mcXgIbhhbKrwKAIlUpimMdUUQ1AVSSEtIsbI",
-	"wL54SmK6UC0SQqglRJuA/0BRwbVZuD3y/u0rbHrK4lmUJUHylIyl7QEVC4wFwuOSlDeqLxKkh7lhC8wO",
-	"VDeslN/reylvXmAXFuWFHDeYQ99QWJpb3fcO6DWC0iyMfO2gyZzb8KfKyo8YX7MtGvn9fIeP7rV0ItWa",
-	"TaZa1XonT7eFcLtwPNKsMRyoa2YzqZb9TiuSEwvkp92gdsOFmTfcQzUbpesClVIWMQ6V9CCQicXkrN0m",
-	"L4VmqaAJAQtTSr6xyW+CfdBLTTwpNDHPXGA0rpQOJwVDi1k/I9Q0zD8GChiQIDJXaprsEmbrzxkus1Vh",
-	"cknMV8xZPV9Ax/KLq2Ycs6S8IfKgfJyPsvmhEtLRU5oynS6qC0e9mWlFKAnNggnd9xZZrK7R/QCmIfae",
-	"K6JTjngsRcRIfbgg8zGPxoDJmWcjSiifqL7gFtQbAdp9TFu4TywwUzOawMfk9TUSXdk8ZVdWtkUs2NDY",
-	"Gw2D8gIzLPGN9dP2OVqi5lyxxibgfAuDsoUe7wZkH6q8AYOddfl7hkc+GJA7LwG5KRMxegkrcW53Ldhf",
-	"JlXKsFsVAbFN8FJ6P3v1+B7Z2ELqwTUoz3morY9TCwh8wDsOQnqjZtE4/1g9V+U8ZQR1L09tI6i1NVqe",
-	"yn+PQXCfB6YcK2fdYMgSrCJFqDpQRno2KFzBJEAj6krzJHGLFIgmsiFrtD5NmjEkwGPzCktnGwGXpS6V",
-	"H1XQ2QM3kXSWsKz0M/jmGRjetOZipB7B74rUQyVnacRCcp1QNYYof3ETkGkqGwSqncdlrOivzCf27aHz",
-	"07Aq88e6zfaT0ioyNrj9z9CPP9f8ct1P2mbBSZAtM8UMxmKva70aMIVAYtbwNxZpL5/LlQLHv0oAdqUp",
-	"cy5iOa/1aifjXfx3MJhvZwlbF6YD0/XgXXf50vX1Pbvqq/13l/AIPm2DeGmSgD8M6gnaybUlPQmsBbP0",
-	"szkPrVnQHe3tL0FfYD1CORMasubheTkXF85M2MOjM5aQUiwN4AArrT/QJTO5mJ8J1ZE5+PaFzWoh9fDP",
-	"YUCoIOwDjTTEzgQknKbsmn/4c2heFP55SlP957DRy3KmQre2Q9tRc6gOccGGfcHFdKb/Usiqygi3uACf",
-	"pZpSyCwNcc2GpE6JSjiIcrzk0pbwk30RevvTfZYLcp3w0Vi3yNs3P8L9V+a/qV2vqOfi+0jYmYQtghAF",
-	"06UhmhCGhCkXWA1wwSBe2dGwFHKOTrvnWZaXs3NkCV7mc30RAsY2L43oC3FoIkjXHXARBpn5hOJnhZ/q",
-	"FDvpYWO0i8HRwLlaEcNUom/Dvr6/T3RHZCuA0M4Q9NIsncM4PB8WvO88suuA/Vg6dk8Ozlx+lImPoha1",
-	"0cvpZocoLacKkGlh8LESBABEPS3rkbJAJ2WjQoc6ejc/mXdz/VrZwjRiHv2sPJyFNCZYeZmdCQp01K8L",
-	"LlAjpkEwQpD+c9BxUpXxA1qlpy9mInakALgb6KJFLrM/8PyPHO3+6vfOFmjR0mMqSAiIbJk2vRxhMmYp",
-	"I/XT9mmjUpbe37laEELPPLGyJFA8iXLD4GRmpUUX6nN4sqAzOayUbd+vg3cRsZvGYgfh6oarUryel4jX",
-	"Ow3plyxeH1ymkwWi7QWyHK1PZUrkCFKZRlSzOV2A6l90mwbkmicaTGGWBTjHbygDLFrk+SxVMu2LKR1x",
-	"AVuoR6ZUqSKLQgj21wjuDQlVJHT/dpzD5gZw4pQilRzdySv5So6wfdu4JuEjE663vPe90Yq3u/UHttjy",
-	"ThvUv9W9WUncre7OyGq2uht9o88TqtSWT9gtvh3/ybepnGxz35Ws7dU76xEcnwYF/qWnQS0yh9fBPOWa",
-	"DTrjgYPbdvGXs8nKL3HhyjKFkyMRyG46f7LGaeJRKsUz3AFANvGs0w1qjg+01qs9vu08jsZUP/YYV2pB",
-	"DbYtfgke6562bdpKp7NMVgHVneVkqrOWdTtBDUKSa72Tthl2qqTgYuT3z0ox6F+t3fnriyd/e/bL6b92",
-	"vj/56enP3bdnV+f/0v77D89zpiY0cEOMEZoEnNaWpcQscWh4OTFBLeOD6pqF4KEISsW7Wr3fKzpir+Ro",
-	"sz95Zu40WHn0J5fYFvPR8UWR+bMoiB6zD66U3jojuxxl1jzLx5mArKljHL+8Jnn1H/PasLEssKgiz9/9",
-	"iyWY7Ysxo0A+LOeYMYsCCYJrYO2x2DyBTmijoZOMaSimmg6pYpC6ObTR+xM2kemiL+aO1Qcsn/wfVULr",
-	"mw+2Xt7OYusoXT4X6aLZB/04UrcFqVLjcZBjeJCDYmABK8iFS5CLhCCXQAGgXlAEwcAhfIBXAw9DgwJY",
-	"ByuCJSjIoqBUZgWlMi5YBvoAhEDgCaCgKFj6wsiTMrkVVIuEoBs8DTrBaYA4H6zAfVAm1AIQFkZ8dDvB",
-	"+ZOgbf930g6MTOyetmHr5VLAnuyVTrkYVZ1gDHgEwDFi0CKVc/BptGpBDRED1oJlJ2u+4GoqFcfHV9Kc",
-	"qNY0Gk+Y0BcGr5igE/ZVvwbI2AS5Eanbfi1s1UoNFbUtn68Fqz07yiNPHiHWehLJyoJqwbRC91DE74Nw",
-	"HxT33zTl5tBvLffFHbv6WzwAJ5T75eQp5Bxtm7jcCWp8QkfMPW4UQ/915m3tpeTmjM8M3F6DiE5dg+wV",
-	"1xRrkpiydGCOkd43HGoBHyc+m8NNoY97zd9cS9GA2gZ83BLcgVPfdP3Be4MdUYKIcQB8xc1uiGqf8BUE",
-	"P+NzYOq09lMvkVEhPQpPEqwpZuSJzbwEgiZwPEYSsi7DiPGkXp8Jf3mT//pP4i1M8hey/OvqZugLe1e2",
-	"fbL7ljYUKd7YGS/f6HaleWXdunv/+//8v0i2aBvmCX/5k7/kP5rflpZ3gzwmncBsj3a73TCvLe4S8hcC",
-	"+1JBx/MdGuJw2iBH8HfnrDZ9gcxUQzPOYtSaxI0LEq4OTJgRWsJvTeijm8CMZEL2Reg/FJBwqRMhsFT4",
-	"vQ5b5BcscJlvcIxaZ9p9tC8sRSn7EDEWK1CXQzqUt8xqGqEj5PRi693ymk6ThXP1Y7qsGbQWuewLzI23",
-	"DJXDhUf7MZz5aXM4wKDbo9vbmrGcyWsmEoamqr4IaZLI+WAmEBcGjlHHWd65IlKU6fl7YtTYFYwL0Lsb",
-	"Lh4yBXePAm57vuuHIt92msUq3fbL4Px4aDlSbwBqLG1HmUwtap2PEeUeq4WIHgPUVUfTf8swmgc5n81n",
-	"EqB5dFfYLWdzEkuGYh02WFaqeSoN7llMrdu4KmYhFKKNgLBMhZioCVb9Rou8tURDuZ5gnYpkp3AdWKgw",
-	"NO8WIrqEft6TdQgTz9CC+au1Vw6mQB0f13pnzjlWqGuLPfCjzO00tOAjW++7rCce2/ABmQ73CaZPuoh/",
-	"+4LTDryvvcqGtAlLcYYOBqbn+z4seOxiZrQ1Ew8tsshWqFv/ACx9M0bvxUwhYH4CbqSFiBwcgaWWeoC4",
-	"I+ha3NwddjUJZ2mCmrXpME2xjHwWF4LaqcUccjWXBENR4MjUFymjcS9LWrV8+vXwn33b7L4ZmD7sq34t",
-	"6PvbDv72txNcKDkPmdUfBn2x/lxmS/QL8nrKhEF8ljaVXiSuC8gfCU2Lqaa2YTyGr5oPcTHq13r/7NuN",
-	"i63JbHde6xGtTM/7td+hbeT9OxLLJKEptKwvoEkBiaS4ZV4Z2wK+h40W+RHp7GPlqsjdMhFDjWR2zT+Q",
-	"eiinTFD+GAEpbNhoWM+D7ZfkSKjSJHwc2owwu9E11hMAHi6cehfAA95qqgnNCPOz2jEpM41XPGYpBLna",
-	"egYTigksKVMyuWVI/zNN+S1E18Vxak4geBDpi/Dy1avXvwzevH35L5dX3wxev7/6+vX7n16EBA4nZplt",
-	"lrJv7MK+h5x9yEKVRnZ/z1zkEwb36Oz4UnoMKQo/J8OKou207Q5jy0LRKWJV33DSuVzElgpQCFmbCRvq",
-	"Ze7efcTdUikRe6tkt3PwweF2mENByiEjVp0w+8K25CgdP5V0/MUAk5FtRnGvkpJ26rKq2JtEpnlftYws",
-	"qzJungjRauX97L0Ozzt56I9iCQMGI/eKvqjTxJIeF2nkuAu0bPQwC6Wkng30kityDfI7tgY0IwEFm2cH",
-	"H+rYd4FzzvLEhpjiZ61SUjBFhCSJFCOWWoJ3EqcSKZirgNhsrP3xtXXAQ2latWvF7awxeOw6TNlH4L8r",
-	"o3V2zhV7Vmt1akEOh771BRaxnauyF3nVV9w7T/IKK7tq+Shn1hVVgaYYaT1LMkOm0wtc7pMT/RprHlks",
-	"NGv74eHfR68mDONfKJeUa6No4bCm4TGbEC7Ai6s0m24JZpusLRlps1fsyamF0qa+OcDCGc8ZnQ1qFa8p",
-	"QLG+qIKxi2XgoYmSgDHKX3iF4cggqS9gTHJrzWZa6HWgdW/zzBeEXJV09Lvg1h07tB5/3MJ5lLnqvrCS",
-	"q587wFw69HBb1YeXIke72hZTNhoT3rB0CRmCEowDOwIYcs2JEQkdF7k/rVCTrQoUsCOt6m2+h/Ph8kbf",
-	"lbv8HQCoGZkDn/Xi2N/Jv66G59o/7XkNTQfNCYUUDAde9gXmcZzCNWG7dwGFNacwIGHg19csZSJiWGsm",
-	"q3p0VDX2cWDKUhArEGHH89JqAmTJNjxmKH787Bmzl51/DvLbecQqYl92CtaFCV1XCO219bkRmyloSQ7s",
-	"kroglIhZAp20x3TFtJFD5iqWDAaxgPVKs6CNejHwwt5sOqmykIogC9mI6LTknohOGxWC4v5pgUse9O7u",
-	"YQqHpFt9mGEK3Y/jWdtfmMIXp9w+uLTCjNu1AIxrFV/J46g5TeUtj4vFTJfL+XMghWZRytD3haEJTSmS",
-	"xQUJoeo83DPAe0Ki6AIOzJDabM71GE+2ilGveRy9sS3Yc4iuWyIY+l50eURSCBbpVsLF7EMrlo+lubv7",
-	"OFtWtcA8LwcpG3GlzV7DXCfgLhywCRbjx/+6qzbT1yW340WdzpQeJOwWMqP8v9wdM8VSixLZP81vMKCQ",
-	"nTW1LsYmXqxtB1JMmGWV5davzJL7AZKyghpXasasfc7y9eGg5Dn7r+xowSTFPGWRHsxS7o2raWXBkWTe",
-	"8NhA2JBGNzWbLA2rMWU0Bk08mY1qvRrMBLwacxO2my+4d9vKTYqlXFzLTa82OwOYUnY4Arx++eJ5YRlX",
-	"YGW22R58eLLiYpQwovhINKXIO+7hkfT2/toCNGY59oi5PSTXXFiznkuxUeYsFXMVSbCUgaMkxNVsfftj",
-	"Ft0o8vKF9ZZf9IV7JayikMwUUyRcAYwwsLxRgyxOIPRXEV4yC9mGnkLN2yzzzN1qk9VawFylDDzWwxHX",
-	"49nQfMAu/LBBrrmljTKNC4AqOkA6LtUX0BGDF64GpFVCIc6LmK6nPGaE6xZ5nt8GYP3Xd69/IjdskZXA",
-	"cSNBZIpt9lpJ6rHUmsVkSvVYIRMU4UJLIgHdVKNF3KQhm/VkpjQZMjKdDRMeOU+4abONyt3kC9djNimz",
-	"Z/qyYQ/Vc9YDahEZa+okSk9008xl0yJEE2aqCRi1Cog4tQUgW0K2O4HJASN8j/LxKB/vJx/vsqA3ScYv",
-	"I975HgSxkQuGzj2iNOu9iz0z6nIyG2XRSuwDV1odiBwWvsQV0fTGxUQeKLYCO/lS3NKEfxLr0WUcE1ql",
-	"m6xRTcpPTFuRpPGYCc01Z4okXNywmOhxKmejMdR+8tiItZQXthYElo+6YWxqLyBHFDSYCzJheixjtf40",
-	"tYNpEm1qD8I06Xr/WZgod19nQXkGqz+v37H7H5KPov8o+o+i/+HiD43viD4baR3dW/ZB7djdF7XjJsdM",
-	"uGSdLNSuw4ukHvZr/VqYuVW4bqyXr/d3rCyh6G6hNf7GOqB/5SgpjpLi85MUD9LbVCY6HuxBLPNW3f0s",
-	"NqWLCRP6MZYXZJsKf9gqhZTY5zLuABAVdRiJgFzLdMRiW950gfkQlnNgmaKsL+CwDhlZOZsmJO6OqVfM",
-	"MGYRh/D0EGORw9KI8zfYqp+gleUcmRVCz/Wf0KGcaTQeyBT0qfJSe/DjQMgKHqM335m93+m2n7TPT9rt",
-	"9uXTH7o/vzj/0Uhn+uEVEyMzoU9OV3mMVioBfi/nZELFImtjVZOA9LTQHhseASk6gUcHbf6a0A+oJABv",
-	"zmFrZHnxpVVswee9k06v03WBAedBDQ/otV5twafUdDMb8rXDC/OtsKyBYGabdNqtdtvshZTGbJCVtrp6",
-	"e/nim8G798+ff/PuXe13jHDTbEDjOIXGnbTarU7npPUUj4owkKYDMdcszt4H7XGt6Xbb7c4uPq/VFVuB",
-	"2vnkH3muPAgEgWaxyIHTLOaa6BQVIgeA9qYy7IN1tQn5jBx+ZDFBrSMGBvcVFGiFhdaqAqnXae6t3waj",
-	"uCq2oQoFHEfofk4L5XVJsQXFmqSkHrIPU6M1hz0yE1PKYzKFfFK8rAbUoPb2lUtzMDXvglHSmqXm4f+j",
-	"butt/Yf56T/sdxv/W60UTvderHWfJLwTYIrMQWodQGb6dDagxXs67VzHvDN68vXgPKWLgR1jmthXTxMq",
-	"PGp2S5qbURvkxQRxHitx0ye4DWreaYQmPGL7raPq78LLeMJFFfnta8Ey+lu3844QvBypoOW0OZvaAdoA",
-	"uwkV1TyDbxIq9k0zWLqlOmtrx0tiyUkVJGaetKG+oc9DDX8DM/TS8dbGNbpCeuV158pLIYBiViwbVKz4",
-	"luGlaeFECj2GHCUbstg9N88vbz+McqxNU1mrKpPQuRutYDZX1ayCCRUBicaMTvPy4w99L+AC9/YA/L2u",
-	"tpy5g4xSapZbiCHMZtWFhcUWwhLEABqYY8uJB6lsF8gmh4suRGoNr9RdVl9uytAxZnkbfFY59JdJK9Oh",
-	"STOheUK4JlbitPoitAx4XLkiaWpCk8TMrlvj0CxSj8wwlx/TEiruH4tSshO9Pbdmg+11S+20WQ5JNbcz",
-	"yP0hwOyOrn4zWZX2s4SKI6Hcp6q/Zka/BFsLysXGkIL3OdThfPphAmaJrSAfqTseTffII+XXEjU4Z3Ec",
-	"kDVlMZvA50gkY6YQ3UlEoSLVEIoJM22rqjd6JOZAlAHk+0JpRuMq4DxmS+28uj9ZAbiKxbprUpWZ9vvk",
-	"VDm1IEASEftzUHThra7pVl+s3SiwNRYXlm92xGLcOjJ1ZXJ99WKyLunedPD+rkAnOM52SK3yvnyQzKqP",
-	"I5U3idKzO4rS7lGUHh6dvpykqA2yN5d5TZB51blQIBGrTahDoKgzK9o3pBJ8jKbMkQ9NqLphcV/Uwzff",
-	"vW3SYaf73//z/wkbF4iFM6BWjzNudvR0mg1ppLIN1HdcAvDJR1guB6vzlOHU26yHpi07OZiwJZA7wBV+",
-	"rsoWav3uZZbQhM5ENG7OGbu5gycJGoMNKZhudzDKrtv4xdHBsjafvwXWjMdgjHXEzDJ6Ov7ZLKNKU2wR",
-	"vH1TrKXGi4GSaUI/DGbQuk7uoCvM3jqrqWc0pZHmtwxto/EACwv12nu1hRYnbhtDKCyiox101fazrPd7",
-	"cJkWRnmdQehHqAgfwlyHJKUilhO7bxHqMGeqe0qGVLHmSRfqSdBIg2uq022TIdeq4TAPwKYvgNk6DJC0",
-	"CY4jXIyKpqSAIF8fCd3yDYnmE8QLmiSkDg+ji8uV7TdKXcMemHxfz3KNMSSRS8AoGDEyZIrHVvdcRd++",
-	"mEO53hw66XTKaGoaYpB9MzrvIdkJ91q3Yv8WNuwd99ohDUIogv8NQe37n7s/vDj/8fRff3n29zcnb6++",
-	"fvLT82/PLmsB/PzX05+e/dz95cnfr07+9YfzH1+cvf3626dvnn9f+7W073fs7NdmliuJnmCSLeQeqVz2",
-	"ZC1BTUpe74ZLVQrddnULza0uSRK/75BHJrGn8dmdHDjmYq864YatXVVIcHVVbaNnbRFku17vmnDh/uys",
-	"amH3qKlnGhhAtTssQedAOchVAVsTL8hx16vE1xcngdfyYB0SBFbx6ATtAFWOICjTee5SXw4Wz2ELzC0v",
-	"1buVmSt/y7HY3HbF5jy4sSJ7ueTcDlCzTVYYIE1EhUf3NmQAdWzC4gsypAkVEfLRu7gtc+JZbAKYo431",
-	"k5lMlwTVJv15kwAw79hHmsXJx0mz6JHQegLikCgtp4rUIXhWzSZMNeza5mIUeCp6X1i3wkiSIUvk3Llz",
-	"FVGSXNM0KOjlq8xXaMjdrFLf30TrOpfpuHfRIw9pr/3MjQHZ+C2bA+42kusE9pGM6rOxu+6CiblAvWZp",
-	"SpNmJCcTrhSUxK82yGb35IJSS8LFLYeAfEtOz1N7ialHBCI8Me5rKSC2TLxia/IP7Rb5ahvySBGvO1V6",
-	"vb15r0GwX0IMqUOLbWPsO4EdKjawOOX+9EIvh3JYC/whhQwt++dKiObWYaYsnfDE5iLs2Za5vNK2s2d6",
-	"q+qo269aNXFQ/XFaH+SJuRRNG0T5mAvMR6wihH45MScIZZmiVEjqeNRSZMgiOWEkpFHElMJCqaFqBHAF",
-	"AjRDUresSpY9vnBrX8jUvja8IFS4uM5HCoq1QkJUSOZcKOB/Anln1ZtHqkHMw1O6SCSNQ1KnYkHUmE4Z",
-	"oX2h5CyNGFQ0AibqRouEE5aOWEjqNvGmQaDakjkKuWjS4QJpo3qEWv4oR0+C1tq+mEqZANXfDZ9OWQym",
-	"3hvGplgw1sba22M/lhoOSCRlEsu5UIGN9EtVo1DP1X4fmK4UoQauSYgvAYKuxZSF0NkJ0zSmmoYtEtr4",
-	"gJAIqFcbYo8HPEb7M+0LIUXTCKAFsYMUWDYvVC5dgcW8+2AXoprYwcMaVPBkCZG//0FuWn2dMtY02E0S",
-	"OoQSA/ZFoOKb9kOeFJ2Yybh03/xN8mLNAb+6Y0BYophPcw7Px1iEQLNmf9Zun0RuqcBfDJYC1Am7fNk0",
-	"Y5fVv7og4WiqLc3ZKJU3EIvpqModaYl9EuqlaT5McuZyZRpOYI+JUV+sb0TGfZ0ZTgMXSITLJq/9O6QK",
-	"CnD1oKd8gjZ2NYugFHGQ+UGziQJSFTmDakZQMkEQGhspqXRKtUztSvLHzSxP9x3kWrPU7PXwzfvlujjm",
-	"fB82Cj4C9+WsCSImgplNGdE05Uy5AtqlBxUzTnbKXyLa3PGcgmpSKm/Mfz3WG9csABm3TWpB7ZYmM0zz",
-	"tndg/Km7AQx8dAJ86sogeJad2cOv2CDJWs81oGkuN+Fis5Mbn4ZU8QiDgFbekG2UWq82oWJGk2bxFyul",
-	"f4TfyHf2NzOVbGR6B8BVwxMVbPpi59/iRawu4nZc1l9vDPymTfVSy2hn2I1O4lN2dv1kpWlXjE7Id2+u",
-	"yDu4XGyea1QeUPpv2WgJNm/iq3DMUAq5+/xevEkod9X+tm60G07/h6XRfHNVNphlbR1NtTexq1e7pvE7",
-	"6Dpm0dvVvu/jMDxxv8UAFaVAq7P0TPBvK9eAiHn/q8OqizuuANvSrtfSdnVL77UkoIHdO85ydbEUYO8H",
-	"bIcbzVkx5jGWSDATs71a63/PS25/MMf4rbL7cRBsgY4fURx/CvUbpyGXich1AcF9uQ3AV7XXKOG4Ujcl",
-	"uuJdy866LEs/odpcVgsRkd/ksEXeeYzWKK1TpmepYHEP9L++AG5rsy6sSo7KkbmIY2EvV4t13PN7yQrL",
-	"xsByWw/QAYWBlyU8JXmzLbcMXvYbnv1QhmKoaQ1+k8MiIK6e0dtnze7JVafd65z1uud/AaOioze0MZ7X",
-	"lCcWjn6TQ8SiTqfT6Xa73ZOTk5PT09PTs7OzsydPnjx5+vTp02fPnj2rVUBa557gaw2SoEEqtR7sysJL",
-	"/e6etG13fw/A6pLe0mSgWCRFrGq9kyftdlBLqNIDs+o2vcNLff3um6vcKrTaiVWxb15f0o8iTYvbaBm7",
-	"jNkQj+dsGI2p7tIptxVff90R4b1VXsUxiYu39fDNDWY8HOi5bq+FvEraa2CY5oo4zQhObnSoZDLTjJg5",
-	"NcdGmFtzbsFDvFk/8FT43TdX/nHenJDfvH53ZcDqFzA2FCAsq5pDFBPmxHzpMz/1yNdwM8HTnP+kPdFd",
-	"IEflnCuGkNsXQwkmjRyqLHx6eBoQru0HsVQz3Nfy7RuWmCuwp1OZ9gWeThsuMstVUpHXubCBt0EYrjC6",
-	"Xh1P+hNGhcIXmdEqbBozaH2xagYx4+asCS2CI7e80+3ooWGAK1d9SApi9kk8S1hf1NFzlioNcWkup8BW",
-	"NXVV/vC9DVB+oG6CV/ePwoMtv5Jq2BfI821e7h3qCwdb6lsTLrKTNdcYT+fWqvnVmlx2MCcEZD7m0Tin",
-	"u0HxgOUSISdIOZsAqbsTvuXOKZ7vAxuIt3Jch8I5UoBhBCpxYwHjsVRZMW6F1bgTKadDGt0EWV1uCSYZ",
-	"cdNMZESTrEw37Cpg9SFbkpRz3SI/zZLEOj/7AgeNugKQm1SA+8X0gcaAu27paO9W3ZCNuYjNcOJGdaRe",
-	"2TmhKPezA5yz3jTx96Z7rlwSvUmlxoqZhxNHU/cNK4x+d6E2m3oezZSWE4shhSNSQVv61ybOS9OaRZo/",
-	"sAUy1Y2rRwefXh0dg6j58HyPcWDeKKXypnyYrBljaZzy4+A2I2Vekg+Sg5p4eZwsMb8dLotNCDhjOSuM",
-	"VJUK85noJb/fSS/ZJVJ1VyvDPVcm3rj1Gt2g5edXq5X8qBN32cn1KT0bLiv5rj7+8hLA60ta7Oe4CYI1",
-	"Z6TjiN5lRH/dF7BULfTDH12r5qD0bPb5HMGCT3re/0IH7dc7Soh39NacMivo69g8syyZ8wvzbE27miYf",
-	"aHjRF2WXzDIMSs/q97BOPv5nZpZaG/+LAaPKOzNCcJC45iObPk3qfNmbyOH8NiRjrrQ060/TRQN92eCC",
-	"VJaONH+pIgm73nguqYoXvrNx8mC2I+zOA4jk8/v9mQQu77oRdqWB8Lvs6CBKjV5VMcbgUJcaA4BtUCe5",
-	"FATtOr5JCQw2BdNWX+QRw9TVsbxYteL0SNtFLmcqD2g16sK3ucBt6ChQRMu+gEgQlmZ1YTKDlH1m0xa8",
-	"f2xypg1Y8b5RzDqF8E579YBBzNuoiZ5u8yBUnt2U87trisdx24eTY62qaE9Cy+HnD1lvrBJmD1yHzOPb",
-	"D6dDPv5NDqtd3ma9mRtIyiKZxmDJjmHZcZW5IuJidHsP4zCNSCN1DAVBmhIn7hoY/JYFYigyoTFzLnRC",
-	"C5GULfK9VUblTCdZTJ07KylJqOMKcyGnGOyoNE8SYEJRTq9Vm4TkX+Vwm7j7jHEehkZLK6hXg/x3ZKE/",
-	"80nozz42B30Gtxbj0RffXuOL7/S67V67veqLr10zHY17vsMKDxAsJt9fXb0hZitVOOzPz8/PKaV0OBwO",
-	"oyiK4jiOGWPs+vr6ut2G72wTg3RXh71t0jp/fXuNvx6HpJP5648xDRtjGrYXkRgF7zZphXg0C3h5Jx5z",
-	"T+8dc+BHksM0+IaCwx7jdhBmRupsEmaOeyHrjx+yVQ+NqhmSIbuWll4F1lCjtVZwvFuI6J1jg9oXDm8d",
-	"EVWBwnsG2M8GPQoIu6t+nU9UBX7Y1fCbHB7NQPsvF1i2536DFLpPYAf6lmHyUQEN3r99hWS2mK+BgQ4y",
-	"de5VM2vWx4qWUW5Ts7xUnb6o0zxVa57S6ZSl5nzmJ2Vll2UK8SkpIzRN6aJBlkysjxRxO6XVF9X5IBdG",
-	"eS7NByGXYkEMFMwMpEkC2pn5rstzsdZdctbu5l+/5h9YTCZMKTpiLj4nP4SYmUN4CQmEHf0mhwFJGY2B",
-	"IQujs7775iqwZweFiboUfIspo0qKxiZ93OzWI6B+XEANPqEb9Tg9W0zPnSKA/Xd8PpE2u8vu6gSPK4As",
-	"wdWYxaDmuZS9uxnDrOPK8Ul8MWJ9a/uWGc1vcbt8An3AfL3KskWEnG9l3VJMay5G1cVy3tkb9lLOPEnk",
-	"fDATwBkdDzB1M0M2KKo2ANuOrVpaC2oRTSFdX0gNPNNwbcyimwEXg2WTefbDhH4YpGxOU2t9ya5zUbgu",
-	"hU75cAaggWMzcNmjdiQE5bXeye8BVr8d3LKUX9seDnKfiv2+LRI28OrF2m5cJ1SNsW+13pO2u+AXqwhq",
-	"gs2B7mBgSaWgjVhxLn8T1IL1/uRxNJAiWWSNMI222fIrA+T/NmGp6autulsr/oi+t4EyK6Lk2ezz2cu4",
-	"GOR1xrDMmPsN6RqQAMjcONPMUo6bdcDFaMBEPJW8pL3TVLpB67bxT/OlQplhez0byk7siDMHU5YOZoJ7",
-	"vBWOZWCQswwMcqIIuGGE8czmlyVRXfitrB2K4Ru1TgZjOTMStXsa1NSYmlWBbRpS5cpjFq9LMVPQYrsS",
-	"zQL8M5JXLN1qlMFbli7cN86Wfscu1yKaJCAzuc6ErIv+dpc1n7DBP6SwO0uPubhxI952f2dDa6RUolNa",
-	"2nkoArcyg3j1hi0KawmvTt3Kwz/totpaojlkqnTy2N8fci4LnAm111kP9LNLcPzbnSisRa6AJJhdX7NI",
-	"E5knP2Cqw6o5x83IHkqul0uKnRi9llpzkKrr1c08yrOjPDvKs6M82788++JY874QErz1IjQ7MJmV2Uy4",
-	"uFlzZjL3vOLiZs9VRtGWBHbY3FAw0+PMSBDJSS2omS1pVx8297FKBqfR1fn05+7k7+mzHz780hk+vu2U",
-	"U052mt3uFpSTtZJ31mydPhi70VQ3T2VzwgX3ON5jGanmUOoM0+zm7LQzRIP16WgnT/Ir9k5sQkntitXy",
-	"QitdAUJLS3zZ6ZrP5dWAd3CiFue3sjIpjD0xS6XUmfpwk6vzjhc2kxu1dcnU4D7i4uaRIoD3wPkQjQ00",
-	"AF1kaCcszIiuKBlDb8nlm5fkhi0cT5UjlITX9UXd5shCK3qYIstjR3PFbU09W/78hi3UheW54mJEZIoB",
-	"MubfXNvYU/fuhs02pqIvwmyLhgF0gKWuCyy6wdJD4T+zm37H/WmG8jEXXP+H0jTV/4E2uJDUFWMxabdP",
-	"S6382Sq8fxmKLYHl3pvb220777UD1rH4A+Jq+2C4es9prtR+Mkw5kgR/qkScfA6qYL1ES3r8T/hjNdmm",
-	"As2OxPifLL8kn98slakoW6ul+Xo9eC/OAw+kDwvGGaHxSecKbrD3HACeEXQ3YnOnolzbEZof1k50IT4b",
-	"cXbXeB6Yw/vU96W2aq+8Js0OKeRpwQ+tavX0/tbg1doEuy/eQ1qBPxoyHUxN3BKHlnREv1REFRSdfyIo",
-	"OtaW+GxqS+ygNmqq15SQoEmiAhuRZ07SMZ8wobgUAYmk0qQOiwvrTDYCglFNQE+aUKUCiJgU0QKUG7DE",
-	"IE9QX7gfpiyNmNA8YZaqPfy361ROzDcbYUBGqZxN8RAf00UA5BkBMlAHLok0wNKVMjX6UqsvXtAFJoaD",
-	"cRttATPt6mYCw9g/pGAk1P8IW+SFzUhNsVKPueWp+ZZy0dShlmFfONYzIuS80SKXWCeTwGGPpHJemqXz",
-	"zgwuamK7CY9vUznZpvLEldzqLj5hf5diq1oW35kB/3qxza2v5Oi9YumWt/5o5mzLe20W25Z3/8AWe6i8",
-	"YVadD6RFRRTW4WAI0WPQkcAvNkyjMRvMU67ZoGPDChW6B71fziYrv8TZlVOs8QH+ll6nC55F0zJwFLmb",
-	"Ol24y4UOohjEtyUcetkJainVDIWHCwdk6S1L0RmDgXsnRnggexcW4YCdiZ8ZTODN07N2rdfttIPa9Pys",
-	"1jt9Bv86r/XOwZlkDiY9K/BqQc1uZv/ZJ6fu2c552z18gq6oaSonU533/Vnbq2TfPUXbCVVScDHK7nqG",
-	"JUW0XJJ23iTpf9R6tfdXz+9c1R72a1VVkVTODVohJEGhyxu2IOCaPFYXKYih9xB7bSQLV5pHvkU6kaNl",
-	"6TNTzYkUXNs1XX6shft+xNv27OLJ6QsqInhLFMSiVzcru7MS4ppFuFpjdJmyduLeCjf6W6nzrGuv2nj2",
-	"Wq8GJFYYNOt0wtnUqaHZnkQlNNNBkf7SSCGgpXLt3nyY3cVDszJFFQqjm2wg8uTxw3fNwMBk3fYr7EiZ",
-	"rHHMXLpn0JWhCM24S6UAU5FbcaReToja6PmlPB4pVJywEguZzJR2SRmQPmHeIa8tL6rmt6xAsxMgbWkI",
-	"rwAaXcV0AKnKhOtWX7xByjPXT1fam2rg28VCIbj+7LYPq1SmbBntodp3cXNvs0vutuIPWfP7YwOUx8Hn",
-	"w5F3OcejVTQSN0LOxeEg6U7TswGMHtxJtX2++QG3cqW4Tnikv4gT7mUM1roCpK4iaoV6UVJ+eA34HL0i",
-	"H98WO5G3bGV+Pc/Ict52JkE3a437cIgcVcUjLn+R3o0NeLmrecpO3t29G631et/9/RerG+xJ+24r9JB1",
-	"qQ8HJ0++TDQ5752cHQ5NHr6D4qGqfblj4x6a32PYC2ChvA/alZ7V386wQIhr2SOFh3ZXy8QWUEVKAa5J",
-	"wm+gOxmZphSbQPE5tP6LV2E6VaBzfraCOc5KvcTDZbbfMhbFX9yZM+esgOF6pEgKaeJHnee+WAH7bvkQ",
-	"UUzPXoKLmWJp08/bKj1PvFcsta6pHQrdMzLkIoY0EuBw4gr8lVVMe85Hv7ci99s2ylHyVrTLA47SpnV2",
-	"bdqvhzHhn2wHahbFpimXuM7umpmwvCgqNr0b7qLV++gx8gzl4MV3m5DUs3/FLDarALMRzE2qsb0R/apg",
-	"//aKoDGB9bvzLARSR874BdZrw2tDA2Pmw1w3PH61vsB8OWI+H5D5mGpmC83zlGiOzEle+XP7MSoWUjCo",
-	"Tl5m/fYW035t3yd3Cv5Zbc6h7dv72b136N+GfftATwrbT1LMNOUJPhODPHDnBxuQUOvVjFiBTcMVoUnK",
-	"aLzI948vY3Yg0Vny0H8Dn6qYqzXfZrl4+xLOOy8s5HkuP6jiZ3q4pRaz0djtLf6jqfvjG+b0LBXF6dUu",
-	"mhKlis2ms+riFka7SvACaulMr5tSPc7VOlDnioC+N/Wu1DB4OZFiZJfyI1+4u4UbkDEfGflr0Z0zjOHT",
-	"KWc2iPCCpHIGqYFox1GrVBnu4N1aJ2Pvb2fMJdDZXaTORzIu3lWqnh2l6gMNEM6RIZvttWJl/aG4/DS8",
-	"waz2ho62ikg1973j/8B7Sw6z0Dxb+BbKGps9QrFgL1dEsw+a1COqWJMLxYTimt+yRtUx99/LT7c1mvAa",
-	"UNu/YmJkhvbJaQZ6SqdQbGF9A9HawxVJZcKqPm9+q91RNzIz8VbiItmqIWghqWqKcszQd25MRlm8x6N+",
-	"Rmzj+Fi2BbbuSrLFqbkkE2d0qZXmexXoC87sMcOOEE14xNAoDPbKDv5joMxqBboZG3Db2Qk7cWOsAucl",
-	"MW8n8hon8mhJWGtJ8APt8O9qI8FzW5gbtRLcIZRMqVJzmcZoF5BwM02SBaGCsOaE8qxodgB7OrAbKiB2",
-	"kWLFEGC5IcBy07gg2RlJ8ZFQhAtC7Zb0uYEqbQP3Ngqs7B9gpar1akM5/N+Lyfeu/3DYS1MW6eZYpoo1",
-	"h1RrhIri9vG2xlAOa7spDIezL9wJMqqHxSpUJZlbG7BESz1dYTda5kAqydi6y5CWoPG6U/Nnr4gdwFrh",
-	"hta3GGh6w8QBrRPwPUuSUoQQ0wr4euvLIihYOps6pC3ojiWmiArjTUSFbzLlI0G4CKxV1WbEY26XJUpT",
-	"wAxTevzrC3P+Cxyj8oIkjN6yHIATbg6S+OoZZCy4AqJckRs21S3ywjHQ6DmPYKEIqYF1BhZRFUofzSm2",
-	"Ytk9NuxMTFMZMQXprt6uXciZWSVmHnA1kYWcpYol1wfYtpeC0HjCBcplmS59WY/ZRLHkliHh6ScjkUDn",
-	"hZLXulGq9FSe2/YRE/kZKuR/VCH5ZQQjVkiMXc0HZrbuEYBIQrtwQ6KYLYRir1xkvw1ilmgaGhmt0AfY",
-	"F3XBRhSyY7QkMYtnkW4QquWER+ZwEJD5mEdjyI+h18z8leRCp8CxNmTWgpmOWNzqixcZ+Znd0im7nims",
-	"9MLTXPQxEbtrmRS01s5gVRJe9MUEbaWJ7efECVYynGlo2ohqNqeLpQ9CS1vEkmSS0J0HwqwFfWE75doB",
-	"hYcrIBM482VqOd4K6FkhR+9vni3MY0bNtdPB5IAm2gw6Ow8eO4/cEBVFXQ+sItm9BmyKsAEPqC1dZZOb",
-	"acpJIucsJvVrmRLbFUKXESInfcwhodH6pOZxC2ulVp0gMwwF7gxnTnS5lWer49Bj659pTmaJ5tOEb7Kx",
-	"u8q+2e0HTIPuBrW8WR679Vm7vUNk1EqL3zG9DiMeKeINBpg3nXeUHx3O+ymH6ZQQO67+4ju8SvYWy5Kr",
-	"/Az+X/9Z1pRe7vbOFCYInwIeGJumrMdMsb7IosR81tqwZPWG5DGwtUBitCITmaK2BOaDa6s0QeCXUZjc",
-	"46Qey0g9nkjBFq1JTP6//5fk61k1NhVsyLzQ62O9ilvkPmkvn2Q771ktOmLS0X1dUX+L7YxhJZJXzYbZ",
-	"VKvd00F8lCv1Jn2X1XsHjIMSmwkYNuc9dPUIiVfSmRAZwTVNtdGa5heE4q+u4i+dMIgo7QuuCPugmYgt",
-	"rXU8s6UkYrpQIVAGyjnD+FOjg82mo5Samy0MXQB1NwTXwC32+/BiPPvFpH7aPje4Zlv9SBGk+OKKRCmL",
-	"uYZklXJIe+eN7HcpFffCMvN1TFPZPv1i5fsHiVddPaR1m+0na8lNnzbbnWb7bOUgdxrUbrgwYyfYvBZ4",
-	"nbb/dlU3UkkmUuhxsqhlVElnjmna1b6sgWKNZ79Uq7UtNAug1qtNU3l3uiRvuKtAdGSm4Q+ZZ/dFJdjB",
-	"bnHAUxpqmlABeHqn7wAFGaKrpekE/LQvX3EHyWlzNkVqLRW4GsUTJjTBWkYECj0RnYIDDTLrsCgPyYvy",
-	"qCXVDSJ+7G6yb1MlIUX+mobRQJsbLGN3RM3yENZ9AsZr9f1vWcwm+HZzjFek/vzFDw1MQkB8tXhrA0Kz",
-	"6CaSspiZb5sGVH83zd7/3Ly+rId5qQiv3IEllmU6q6FgJJWcaTiv20qXM8V8e6H3WY9bcvWL3+HtzTmP",
-	"/Rpx+cNZGZ6VR9+7DEBX4EmRuqvvSvRiysyxXDHy/u0rSwvpjgpBFtkGEzhnfDTW/khl6V5rvmpmhAnN",
-	"aQJ5UtRPknJ2M1fhc/U1P2J7rAOSQ0RrxPyeW/LYkhYot/R5WjBDwNusJaJVzBorew8U3razN5UyKY24",
-	"JfVC6g1WCF+irfKXtpRJaZPpiJFEYkqZMylbc7d9IfLBIdGnWcjeW4EZbvWtl0LImYgY7FeixnIO+ATH",
-	"LCnMsPCRYHGTC7tVZFo0L+FC5sJSYhEsReVPoP+FiqlA0j9F/vt//t8rYdrOWM/Nbnble2GmPdUUPdDT",
-	"wp7Bd1ZMmgU6OdND+YHUf3p99fLbvw3ev32Fv1j1RAUkL2eCNUxIyqC0ewMae8vZ3CKkTv2Pj6W8ecES",
-	"fstSzsqBqqTIbbYk1UJE2FusU0e4+I1FAGsOU06KsFQsh7v6vVdAdp3OEobDbPXGnH3WfCySIpqlqWOO",
-	"hZEPyA1bWKZYM/v50oBlRolKeGygG2feYicwZKol8MSLZZjJxShhsNaaRi5YBFKk/nrKxMsX5LkUgkUa",
-	"6uK/NrPRJWoWjQlV5Duuv59hYedXXMw+tGLpf1PyOHrj3lf7/dff//8AAAD//w==",
+	"7P37jxtJth+I/yth3hmIpSZZJKtKrSphMLdaUndrWq+RStMzI+oyg8wgGV3JCE5GZFWx1fXFfGH4+oE1",
+	"4PddA15gDezawGJhe/cX72JhLOD7nww843v/i0WciMiMzIwkkyyWeh66sKdVzNeJiBPnFed8zvvGmM8X",
+	"nBEmRePkfWOBYzwnksTw1+l4zBMmn4Tqj5CIcUwXknLWOGmczQjC+vIdgWiImlSieSIkGpGIsymSHMkZ",
+	"QeMZZoxEe51Gq0HVgwssZ41Wg+E5aZw0zCuGNGy0GjH5VUJjEjZOZJyQVkOMZ2SO1bfJFZ4vItI4OWw1",
+	"JjyeY9k4aVAm7x02Wo05ZXSezBsnvVZDLhdEXyJTEjeur1uNU8Z4wsZkTlaMxLkHhlNBbl0ye5uT+VBP",
+	"VBWFZh6/X+Ke8XAthWiubtoFnQeb0/l5zOdl6l5LHEvEJ8CQks4JijGbEtSkbBwlgl6QFnr1+UN0cHBw",
+	"nDHqrxISLzOqJ+rVXjob/W7/XrvXa/d7Z93uCfy/XzYc4kMsSVt9t5ESLWRM2RRo/iLmyeKzpX9SQzon",
+	"TFDOUMwvBcIxQVN1PwnRaImaIZngJJIoCPEyqCQdnhiOljnyfxCTSeOk8Wf7mQDY11eF+mnO2dD8OXwt",
+	"sRSWTEXyUz41oqFM9QsWLdEYR5FAgsQXmlA5owIlCyFjgudWblSRm5MJu5EBT/nUsPAmBBuOrqLTXK6k",
+	"s7cdnUkseOznhoCRKzkcwx2BZehFTC4oTwRaYMXTeCQIk2jCY7g6obGQcKmSPfT7Knj7oNdTZOOrp4RN",
+	"5axxctBvqf0sSaxe9Rdvu+3jd5/8wMvZT/n0K7JcOeNzHBJ0SeVMz/jpyyfonCwrOWNBh+dkWTnjn241",
+	"40/pnHoY+SmfCrQgMUxeFUURPOsSY7Zk4+So28ooU3/M8ZWm5KjbrUMXSNuVs6cXmQotc1FTLbgiTGte",
+	"HEUkRlick1DdWbn+8HDF8k8Xsn3I24rYPBv0+vdhDOnfFQzwivwqIcKreGEgllKHCWL9CBgV6nLw87Z5",
+	"S/tJGCAq0SUWCDNxSWISwoOVYzPvquSYRrf3k0f3fnH/68Of9748eP7pT/uvjs6Of9b95VcPtxuvkpWJ",
+	"eBhhIVYu3eWMC2IGcUcgAY8hKhBlRvioV1QNS98+hHtuItUtpYb4N4LEK6kGkaNEuSBxFW3qWuV89zff",
+	"oSuNjp0ZG71tCGNU8riKNLOkc33X90TjSzwlfvJAW7BkPiJxCynjBvWqVlTd6pdxvVaOulTC9brwf7XI",
+	"e02/9ZD4RJL5evGrrg2FeoGXvL4rgvuuCO7XIS7CrGpxFxFm39OSviJzLslrnsRjUkVeDPcgATcZ/6zX",
+	"RzNyhUI6pVJU+WP6idruWAP3Rv3xQXhIjib38gLz3uF6efl6huPKMQh1EUWUna+aaLirPr0iGh6Oz44X",
+	"P+3Pfxnf/+rq695oc7LP6Jz8krOKjfXk9Pmp9jK+5YygEC+VsgrRjCextuDHiUSUVfG0/NbPzI03Z0on",
+	"ZWM5FRTvv55hNp1hum4Ursl22v4lbn/bbR8PPxkM2vtV5tsZLw/wMQt9jhS5qu9ISb7Ojepv40Yp3VXF",
+	"Skol7WK3bqy9rtVrxYIzQXRAxYkzfE1ZyC/Vr2POJNG+FF4sIjrGivb9b4QagPN5NTSJaaSfCUHZskXM",
+	"x0QIPIrUvJA4Vs5Dg7BQDHEakUF4IkmsVFIs1e8wY1tZDY/hAzCy1WEUpEhAIzLhMVE2m/52p3HdanyG",
+	"Q2PQ3XD0lF3giIZDY+U54x9hQYZJHJ0gzSIo5EQgxiWaYzmeacfJbInbmYvUilVOTqTYhoSIxwijCSVR",
+	"qE09IB/mxI2wPORsEtHxTWdnbF+TTYsTkUM4igkOl9rpFQgbJ8KaeLA1bmdqNqBAz82tzQdOacncD3Cg",
+	"LGnkigopbmke4EtUpB9LBNHM8DmPRzQMCbvhiCfpe7Ih/+2/+fXf/Lv//3//D//2v/+Tv/ztP/0ff/c/",
+	"/d2//df/5Hf/8B//zd/9L7/7h//+b/7t//A3/++//m//1//2u3/+j//bf/k3t8UAMQkJkxRHWiHCNkCj",
+	"RMIOxQzhUIlVIWMMpjNMCmyNp1TINyzR4u52RKdmwogKCBla/uidIMYNg1KmBFqTXC3IWJIQhVjit+86",
+	"FPY33CLevuuo1d27hQk8RQsu1GcdQtW3REZgkxEqZyRGQUpagBiPUZCjLtgzEwseym3usrwv9ME32+lG",
+	"BMCkPOfyc56w8IazwbgcTuA92XRYllK8rq/tfsTPORLJeIZioi16GNPLmI7JB9hBC/UdYMwTJ+hr4zWH",
+	"3cNbEivZd9GYJ1EIMzwiaELkeKa1r1pnMxf8goYkfqJ18C3NBGaI40TO+mhhvocYIaFA6kce02/hE8pQ",
+	"aSHJzwn8E7wFZbJSNuHqh1ubLkMSmCLqZRGRBDUxQy8WhD15lN2h9gtXXosQCYlbSkS/OIVxKRcnvSoF",
+	"evPqqdjTds6bV0/Vq0GkRxG/JPmZv8UdJuiUtSlzJv0DbDX7MRikdtI/gKGr+MXETMF5uQ3hmRqscyqE",
+	"MqZ5nLNd9WCtBavvueGAdQBjaI9YzIc9QvRTNMMCKccLYSZnMV/Q8QMb/zAnSQJ9wylDfEEYplaji1s2",
+	"bpVigaOkIDsnClrIHMtYZrkjkD3Dsw8Gmvj2IOl2D8b2RviLBK0BM1tKbdHTJ2018g5qnqZrU3wdFcrc",
+	"wpKELcTIBVEycAKW5t6AZav3hH1DxnJjaQheLZkvJBzziGQ+x/ESNoWcUZ0FQOHNjVbjAkfJpuy9wMuI",
+	"47CVLqWeQSUqRYHvr1uakFdkEeExydNjftSKn2nitiQpNq8yn1Z+C+OsDd+2ZCJDtyaLcR2tqyZJSU9s",
+	"wnW7IisL5V1f3w6r65WlnMEeZDy/SJagCI/PBegGTREoB3OjIz70FD2ioEJvqhTM2EP7Nkc1aBqoQOnF",
+	"25mc8odKg71NDai/ftt6T38FJLAypnP64PWSjT/H9OaLaXSBWLLxcKJf6LK9K+mRugmZm251XasMTMXn",
+	"ZvMjOl/wWJKwg+CoSpmHU+CICb0iIZh5IJEHbIzjmBIBquHNq6ctNCM4JLFoWVFn1IYNJqIRD5cdLb/P",
+	"OH+K4+lNjXn1xqHkfBjBy9wZ1oEsdYMiXnKO9D23Gziz34NvqeFjBnMA0SIQIWRhJMgbZu1pcnNL3nlV",
+	"Ngm//Y9/+bf/7H/93V/9z7/7l//gd//gX/32P/+fv/1f/o/f/ct/0Pqb//if//bv/+Pf/av/9N//9f/z",
+	"2//yL29nn+n4iBs1Ua4UWsREECaNZHnD8AWm0U78uuxNjkgh8YXyryRRbI1jGi1R/k7nsH3lwfrt8E2I",
+	"JR5hARssYTHB45miq+N8zk1qhGzHmC9ILKk2Y5zsEu8pgklOASa08oYKNFLyVRk6TZZEEeRkMM50uk3p",
+	"tEDdoldIHzIUTwxablbRuoNCz8OcyZiOEsnjoT2HrzwRQZczjtInSJgbWDPYxwu6r+7bt9o62HuAnPSi",
+	"1LouBuwQDkMCZy0p+cc1yecRZdNhwiSNVh4+RVhIS0D7koZKIPMo5JcMElH12cMSzqjyC+EeIlUshj1U",
+	"ajWM4TzEsvqk6v5mJ1XwUrONh3bfrYqQ3hF6sBOexMqoj/FYkligEZlRFiIsJImpOBe56W7cvXv37sHV",
+	"L771EaDUYxKTYboNVp5vlVdphsUwoy/3gtw8jjiPCAYdVWDmw1rfUcNWXLx6/o9PDlbO/9pFhhQusU4S",
+	"GanxVN98DaetwzFn4ySOCRt7stweQsYMZWgS0elMIiwRZ2O1w2Iu1AUhMRsTgZpdIzQQkLKXW8mub2b0",
+	"saU7I5LgefucLNs934ozOj63z+SJfETFIsJLHQblRsHOcEzaRs0u8FSRqL2byxlhKGGCFIhs+D7KLxmp",
+	"I4UK4jQkodJVpCBSgahwW6G6iPnVEkJpaxLZlQDhidQyHZ5q5cJbrg7Wk3LiprnfES1EJwizZWGCBB+f",
+	"i6OT/X14Z8dc6Iz5/KTXvd/1zZ8OWdfkS53MlT02jAk2mj4/3K9nJQWmxsYnKOYSTIQTFIA0D1ooGKlR",
+	"hepfrl2k/jZCRKh/g4Wg/mGmOVO+gZLGojCjNgChjNqcGQ2PkXAvx26UpZTVYDqRjMdECI9s6/W7taSO",
+	"pDoHbtWkn1F9b7IId68fLokSF0Xl70kEyhIW3uoMhlxCMux3Z+uX5HZZE6U8V+QiMyvFPd3KJ+TmtXdZ",
+	"QqaiNh1jcb2KuqmgA3IKOTf779IJ4iOINl23rJ33EB4B+y4MqWIjHL107L4JjgRpFUzBvHrzCC57qmFt",
+	"Qh7rgDi4JUJot62Dvo6pJG3OomVBHJy3FzH/pv3456fPXj593HX+z2jtlFcWWIhLHof5BJ/7veN+LsXn",
+	"/q1qNlcdFZL8nAyYbXRVIWlpperKbf11D65RP4+MmskJQ6hZMumtNXWPm/6zSz2Ul5jNYCbl4mR/X0lZ",
+	"9U+h/q24Lkg1S6A1FQoU9SeWbf48GDAtR6U5epIzMn+AfLpr70TrOGW4tNSXR0S0kFTOuE7/xeDonBOm",
+	"RHhMxIyIAZuqSYt5Mp0hKjvoSUFL4piYuLOY8UvWGTC/YgSqBRnHRP55pZJ0Fr3fPbyfS2v7wXd/0YSp",
+	"+fF3+qWzH++d7O+//YvBQOz/+M/efbL/4x/cRM9KekEyNbuJmsgk+haJs921st8RVivk4BMIRm0oB62L",
+	"p/5NJZnXFSZG6Gph8kQ/2LPjsn+ntOI4xsvSsNJvrx3UKyJgUt+XpbhSEOtUaSsb2iZjBC5YNQD7efv+",
+	"FeN4mkpq/+K8z+Vv9trH76Du5n23df96X5fgNOfiO/Hd/LvZd+Gel8/z4uYNxCIvIQcRXGWTORLcDU4Q",
+	"jkwZn1JkUyJnJN5roeDhizfPz/YfvXl1evbkxfNAH3tigYJ73f2DmRZHapX3e2HQQadokkBdh/oEuOci",
+	"J2zBTFBiKSaCyLz/+t4UnjROGvBuw0nulPS63VXzKTz8cDvLvHZxwTA4tdbzhjuw2nU7NaU+HMVkzKeM",
+	"irwyGxVsDqV20cMIJ2F6Tw01as8f182WOf09U89fX1dPxutU2uZHE2AQsIFr7z9AgbEpcz+bZFachXwg",
+	"3NO0fwr1dxr9eTBggT2BCcDXaY6WpZAVnFiNtGu04Dwy37Bejvo8RjG/NFyLtXYcMKVmidh7kLpK8AVz",
+	"UzEsphkdcsfcM+D0gAhRCeSCnla2dyJnuRfqryL9UThHW/GJTC1Yh2vPKF+m9IoSsGrGM8O90Wo4B2Z6",
+	"PMqDcKhRbO4k/9sXlLjGLPYZEdJJgNiA7ef+2re05EexPRbnWQVszpAxVY+mnBMeKPiOlXVt/aN76wsA",
+	"qphbj9evjHT+U1X5uSkDk+RKWu+XM8t+Bdq/pH/HN+cmTl/l8EORnT4Z0+xnfZg7AsGj9oCqlTPfxDhO",
+	"RiMS7hmTUZFlnLb13niEpfIghnPPhn9Go4gKMuZq70L9kSAshJwB5xDIoAiQLPLrkK2nLUfGYa9eDHMt",
+	"f0HZ5CqeKTsc52t8xTQDrt/talNdiTDIuqKc5b5VFUcVFdLzLD8xX56dvTQpjw9QF1n73xdsyX22311v",
+	"bfLzRisrGbXxAmelW5bVLUuuUI1vwIVfKxvmlOVUf2uDk5vPKAuLTh5n2WlOs4sSNqKKC6ncO/HUJWOp",
+	"j33ipZpEXdEwYJgtdYoLUSTqw1yOOKTdqtsTJaKVQ6QIUPfhSPA0uinKficZsHOy1DFIEreQ4KZsYpmG",
+	"6NLobKiVFNU/qc9B5DQikoQFD6u7ymn1euwVsf1VQYtD/Nn4Y9Di+w9aqN0+x+fAeZZT8BRT1rkZS2wd",
+	"t/CGGXQ+BCQ56aAAatoYu6N69gZsSi8IQyM8PkcJU89PSYjOCVno7SMkVwN0nvnTji7cKKLgEdEOTert",
+	"RbMxNRbrGoVu8VtMNw7K4iSkhOk0ug2SBtzPntpXmLNy4kMwUcypDbFnOD5XHkXBAFM3TLEkl3ipDG4o",
+	"bENYom7/pNtFb84e6uPxkc7qm1OWSKhgzvFX19G1jhGn6/Y8GDawT7QfANsdyi8t2gePkZN8oMylvQfG",
+	"hQnSor8gP4r0kOJ4fbnl2kPUrLKwgnKw8FYTbg5I9yrI7O+ATEllVJDKz7DaBQyzMRyAvsYyiUO8LC3X",
+	"eq/AtZL0hzIm89lADiKNN+o2rEDYObV5F5S5gjU3bQc+KW6LIitK2rOUZGUbxZxLhHXi5utHXyFp1EoH",
+	"PQY/AFYszTJ+yXmktoTNNVaXB8wmwGWpIhWecc4vdjKXU8/YMj5he0UZb8PheEE7OsVbyfT9i17jQ2V0",
+	"bJWqM6dsuImY1/E4jx8F7oouAHNRi0xVZY4r3uZ8mHdO4LO8U3IhL59FpOe6PceUNbyBI8pjKj2JEV/S",
+	"6UxXnciYKlZRznqOzt42RoiNBBRMEGM2Z7GBLEl59cF+PpPrgxzlF4wAeM0GYbdbP5AuCnYcE5jfGE8m",
+	"dIzwnLNpWl+hrpBfJThClhXya1zvTNucXcOtjgRL94PDaO6xsvVL013WKkjVzc6SzTRvdZZcLXVPmT7M",
+	"05FzkGMBevPq6UmxRGS1PA70TgxOBiyoFIYBaqYyGi8WEDEN9sczLPezGARkc+yT+YiEymVVf3Y6nQfg",
+	"7NqCE3U3lnQUEU3SJY/PRQuRzrSDcp+/6mCqPrzXQUFamlMiMr2i6PQTedHbN6EpETyAMCyHDD/lVFMG",
+	"NwSIigHTKcGQOcTVV6dEybngJKNrShiJsdpmEWbTBE9JZ8r5NCJ4QUUFBQOmvjAiEu9rntt/D/+9PjFv",
+	"Iw+1ktfLeKKjMF/kr/0YR/JHQpB0AAOWH4F6v36BGQ5Ug8OCK4fpazjZ/eLN6atHw4dfnj5//vjp8LPT",
+	"14+Hb149ff0jZe0ELYQH7M2rpwZaasY1+ABGEecL5UO11Ea8UCPjMeCqtCM+xhHCYRgTkSvUQ6PlgAWn",
+	"T5+++Hr48tWTn52ePR6+eHP22Ys3zx8Fuu5Gp/A0D/v9jTRyycfKhwMcj0t7Wyf7+z6ZtL32XHU36NLn",
+	"SpXWUXmboMYU9aE5Bu4WlN4Kr62d/rSxZixoRAsNWFaJm+QZDFgx0QBV5hlkqhREG41X5xgMWCHJAOVy",
+	"DFDCIsWvyoo0MRBt/kCq2SX708lB2NxAuOVUhHXaeoVu3cWRrfWotj+ydWFYPAkFN8rN/wCux0EtSvzn",
+	"ydnZB5wra/hIUEO+YxAfMbdifdpjjWEtqiGoYB/xHt/0u/1DIKbbWOfEVyZV5mnaypTUQD/b2JNltZSu",
+	"yGq8SjeFRAkkL+5XrQkvT3VaGDInmAkUALzI+vnfAcE+CbRu3ncoa7Sk2I3A2dFp2AdnEP8ad++3u/d2",
+	"tsaVE5dEki4iYwpukuLrl+WbQry1GvOUguGCxHMaRZ5dk5Gpo3Y8EZiFciZQU+lZ9CP013/Va6Ej889u",
+	"56iF1D8nMSnEHzR48I3yBV2J5qP+XZ3pfk1WbaEigixB2YcA1dNGqZpZDDGiAGskL6mum06zVhqtzbZk",
+	"xhKeBMSb7dPXJNIl71tzm1iJni+Q5OBSI84KMhVH+RDv254bwNuUadfNSuUELNlYPblj42hN8ko1po9b",
+	"KsLPa1SIrIyjilyKieHIfIJJ30e+zv1Yk76xahtmWRViZd6EswpViUZbqbF0WW+syc6MU7IiEWYRc8nH",
+	"PMpCVzo5YswvlMVZDjTZUJhAzS9ift5CjwhZvCbkvIV0CEMXq2lUW3tOqV8N6SgmxNRoNXRIKH9imd5Y",
+	"4hUzpB3pZTcQ+DFYUjtY8gECJFkkpOIQwUiZmMz5BQQaVuQwDJibxID+ZHMYbisvwW5KYaDNd+mip5Hw",
+	"ocbdKFYQduvVEE5S2JMNS6u3OGXj84X0UXt4vy61v0q4LOAcH9Z81KRpiq0qLSGNlITFAo3e/RpPr9Kl",
+	"xilPaXO/lK5Ncep8i2+n5t0aLtyhO6m52nP+KqjJfNlJ26FWI4VY2BX+trscmlj7kVX1Lw8jTOfPS1xP",
+	"5tiWkG6gNR5mWBa2Dsliva2orNnQcq5GfCPYQQG8oxPy2i6+Rh6Orhm8fPH6DPlgNk4GLC0OaFobqeUe",
+	"o7XS062WBluEkMxElwRUG1BQsjNgWKAgVCqIkPNgD/3mL/9ZlnQRdtBpHjjR+GVjzIzt7YypgwyMWYgu",
+	"ZzwiBeWllK3+TOPkqGUtrZODcjmPkw5puKPVuGpPedv8OMeLt3ql3+l1sp2zVqkAj5lvOQISt2I6NkAD",
+	"kDkBfbJQE7MQYbY0ubz6RzUHJjd9nncy3h6sdMM8BeaFnX0rceHcoN23vjSWVepwttBf/1Wvc7S7vJY6",
+	"4RBAonVDAquCIj0bFelVR0V6R92aibwXdPGBYtcr0hl8k5RftFaOjTcLMcO+2K7uPb916jL5TWIN2/Gq",
+	"oxiOen2fz1PFhvbUC0gp8M9mxmk1d23YT6RW/BoWdReWhpaa2/v58PzWYVfdi7CGZPlwQdf7adD1fpV4",
+	"uX/joGs67voh18JE3zDgapWbo9BuFGwtssHuQq3w5h3FXH7PBdoNJFnOLf3eRFdp8b7k/PwRiegFiZd+",
+	"vvxVQhISohnn57bM70EONrMpCI6UuQyl4XIPQMQNcrFMYqYjsoWUaSnJfCGFr2ZGE4PsLUhwNMH5ssGD",
+	"QufIg/6HO8IPNYHpa7fLbJ9xIat6gY2J+sAdoXPCmoyjBZazFoLGTIDC5ASs8hF0tUrCjTPVsBMP68U6",
+	"zqlGvl0lZFxu+krdb2Hh1p0XADygXnBT9NpCAjMq6bcktFlJcGjAOCPmlvzQ7bxldZvKDn3CJIkZjtBr",
+	"jY+mISl9NWDkSnrrIb5WX8VoYfL/QsufaT60erKiBuJgC/6qF71zZzqL4a21ig92YhUDKzhZu8DMrWxT",
+	"5xY9m9rC3tnMSC6xVhmSgHFJJ8sANZ+/OHvy+S+Gb1493WuhQLecm1BGxSxQGjXXqQ7+OE3kbF/fAc0Q",
+	"Apt8TC4gUbR5+hDANIaPf/b4+Rm82D260B9WM+J8yklhhrfkDzHSR0rr7w70pTdmupn9mJPwHn92Yb6x",
+	"GnIl69yYCzx6dZXkslCL2ts8RKjHZl/Wsk0tMzrWMUklcoXZyQFqGtXGYzQi8pJACqPa00KxTcqrwDNl",
+	"6dK/utK8EhIcBgPW1CcHycIUcvUPTQtBPrGvfQD/gLJkDf2URZSU4G6bT1Ii9t/T8Hof7g4KMBCGfHc3",
+	"wb9xobAPfvHwl8bg+Qkf+dU9IHJDwwgLFo9ZiC5nWCqyQxq20GiJ0obgTugIUGRhrV29q2VP90jJnl73",
+	"pK9kzycggezBqWicvH2XBeG7rcY3fKRBiY+Pj48xxng0Go3G4/E4DMOQEEImk8lEWU0QNp7zC/OcOKeL",
+	"haEhg9Mvdb00l0wzwTOC5+iLl2fotYXztxLYot3BTzGWZLpsnDTmRONtGy7v56WuZ7g9M9zrkhEUmmB6",
+	"AUCaXDqA+601GzNv46wSBBrm/UxJ+ets6n0qmTBgVws/YfKPv+Ej88sDY9/puHsLmsjoFgIZ3Dkt1jJt",
+	"VL6UncgUAlHG5rQUQrV/LtEgrWFTdhMQ2EIJO2f8MusvUwOy1bKgq0VrcGOh0zpuT969P+hfe4/pUs59",
+	"Xwlb7+Z6m9uhRYnp1RCsH0e6JSqrEm0zLVOdCEAFTd0PQpcG2gt66vfWs6Sz9Vb0ni0bPu62dB8s79AV",
+	"RpMVk3HCmBaT2S42XJUTk9lVz0vtpq+zsV7bu10NuLoS1ExpHtPDN6N5u67uJi9oVMPSjt1WZX+1cn2F",
+	"3XVxJiVTzVqOZbyWsbZzfGfkjU9rpxqpIlwGl4ff8FF9oydTcmsDZ87bfcQBZMWrJPKdXa+Ck37G0xKJ",
+	"Mqa0xqr8za//RR5Fehv4+ZUubr/dvffBCmT9ED3B3QD6j5ErPJZO6jfAD5MJvbqr61XuLnAs7xZykO9O",
+	"Iixmd/3SMzvKrpx5KHPXIgyzJRILzGyBqcG5q1iJlIR73a2WRYy5Tquy4igRUNR4TtTGgZCe+m/ERxoF",
+	"MhuyubFCOvqA2AD8Gc4S4yQiBgtnRmLyQB+JXVqkOUFIiASRMkVtSiLoew+QTjyGaQhgyoMWCuSMsnO9",
+	"OIuYB6ipLw31zAX75k+YNF15WAhGAGV+1GfYXpU448rFV/PQsli9OgaakgwNMpT25w8yOAICXrl5dYq+",
+	"o9YBNeGoF2SvMmeYrTzadtNl6RsezqNskchPeCIXiUzbwUxSTK8bMOUWlK4OCGwpHi7TTtgeuyWiECbR",
+	"97SsphMzZZQJacSA+g5qBve6AqoTL2MqJWEo6M2DAg8dzOqFJPSGy7FWBntlCM7lmDh5JC7kddrTa5PY",
+	"RKojnqi1XxsELxgFEkUECwlcD76ipjHtJaT8L4fIcjC1CkfpcPNjmluV4asrC1ZK+NXyePWgbkEWr5Bf",
+	"L1i0zACeChLMwqiorV0tr6x7paRaoOkqbItPN54EX36cOXjY8E1Vu/8UfcFRmMQa87MZHHehPL03O+jO",
+	"gz3rRIIOcrZ/CzZ9CwUHoHN6YbDXSqMxPc38B73QIxRcbspjQPbX5jsZYVGQDyu39i6OcjNbcvvj3KpS",
+	"RzyekaESpGTYmw2hta7HfSYxmtMoUisEesrKGCuBJUcY9doznsRIJ9wheLPRs7qyQUIvQfU0fKaU2OFn",
+	"qsKBl+/Yq4a56wzzaH6zYR61NdTTdgM9Pvj06JbHGQ7h45WjhKQcPtGEh7mR1h6GGkX3FjyPDwnNQ+d4",
+	"Sqpm6acJlxglDE4sSYwsCESI4LEMkba7tx50r8baesjLL+IqAQFL6j/uXYdmCvbmcIwXVTW3ArLkXaOU",
+	"GZRZm0+nFfsYQ6AsTMakg07NHTMsNegT4yiY4yuTchugpm5TD2iOhXxcJc/VBUNa+uMXkAh5R8DVF3Dx",
+	"TF/bAzzk+MJCI80hrS9HNNbQweZH3UFcQ3wa9M1YCtQM+Vjsa2TKzjxE//Xfo6cknJJ4L7cv4CixqVHR",
+	"9TjTzwO3aLHAWbTc66AnukXvVPftt3i31fXLvXsH9w9r8dCmTSnMfG7GUAsSD9UQ62yT8QzHU3CUxsQW",
+	"/8EPMEe3v2FsprfNVmLLF5PGydt1I1UPmZKYjQAHnydR9DPo4Hv9ruWTseC/YRRxNjVMYdgIUAOdkj/F",
+	"UJ1CIuzdHGEN3aGHsmkd3ZVnfbFQX0pfUBLx7p7Iy/jurerkD5uK6UrTwl7wqs0Km6Hlt5jKC1TaOnl9",
+	"k+fWnBzezIfcHmDgo+n3J2D6rTXYdvPxP0FTaicYCx/Nr4/m10fz66P59cHNLz+g1wojqdL22EWA66bo",
+	"Ok6Nei77uyCyDT6Om1GyEylev/lZq5Ew+quEmMtqbSz5r5dsfLpYRMvbhBzRsrCAOGIiyks2VsLCgzJ9",
+	"ixAk9sw/V7TjP++AvhoxX5h4cNbzp4DmwTjseRJD8UM+m8i82QPZ4eepdFFuAQslg18oMmyn52fWNelP",
+	"K/F/qoH58gPdDdyIZ/JuuLvVyz6L+aXYuBRpRe1MyjPahgL4mQrUIiyNMWah6zebB0O6nYnt2yXWnybL",
+	"sjcHy9q8biuiq1qBaZW0srWRsyAAhpzlzwZfPD5D7y3IyrUB6w1QU5dDw8mPaX8XhFjit+86NEztVxTo",
+	"+9++6wB23V4hGVU9AUYLJICmgGpmlk/M0Y+yONKfYKxlCbJqN8IjK9fwZUwuKLnc2T4079vVTnRfV+5r",
+	"EHrON5/qQjTTe8+udAvSL40wXxLpg7Hv9DaDsL8ZNIh5eGOEDleN5dDTYWytglYqz4Rv5JuNWyvwleG0",
+	"45ODG4TTciycmyj345DXl+byrWajyiZ6kKgTroAB1bDzkJ5jBLSGwwaJcYmFyfUJN5fUKzRWq2HgyPyE",
+	"wUXljCo3S6kRAShyeaPqVtC6LFmtdOYqp31XBZcfg4cfg4cfg4dVcZuPcb2Pcb2Pcb3fw7ieXc/Oc/OP",
+	"txml79x72+KcLtp8oTVke8HVjMRpyOaPMSBYMhhePHn08KXTGLzYp0+3OofEvWrAyzFnjIxlJ6IsueqE",
+	"fJ+rB/v7OO2U7rGmcSL5MCZTZSrHvpxB0/mZTlmbMtONzMSBBIlRk0QCRJDTwyTtSUauDMoT3BpRdm5U",
+	"LxTHy+VerR694wjT+VAjmPnjbuoGNONR2u2YKO8hbcSSz020UGjlVmbwHZPvWfdLDjyZkGrZ9VhpISGS",
+	"htVflHEi5DAiF6TW+DCCBxA8gLq/+fU/P1zTYMv9QCUViuxqgHpNAkaMXMIA7wgNkEYF9E3S7QjzX01f",
+	"6P0kJUyWCtAWplNQW1//YP3mCNN9N9dDDrcaMyyGhnwNHVrrKboNeCUVItGbcjUCcx3gB1fCWOCHsuv9",
+	"1IgOv98d0piM5TCJaRUwhr4DvXn1RBlXVqxY48XulY63uZFaeBcYA+TWvlK9Izw+92Z5j/midBARmzrr",
+	"Ddz5KJnmpwEkqH8WQLVsLoPhsQ/X4kOQmLIJ34BOC5pYs5hDTVma8WPQJgy7tjz6yp23AnmuMPDtrnSZ",
+	"i7oq27ZF0V0SaXkd4pO7BfbeLDPI3VtbJQh5Ffwaow++9ubVU68S31SnrgyRpIiiPh254ZMFXVelo9a1",
+	"9S6rrA3oqKl6XODno3tri2FKOqFQtR9TSdrKp3pgIaoJG8fLRREPvyEOxvGBbCuF2jbbtA3btA0SaU1L",
+	"+F63f3hDDZepnQ1Y8FZ00KYY50T4pv5zGkW2zE2RqeEQWrqUx1RvKQ4x7s4liaJ2Ho7AhZKZUjlLRnC0",
+	"oJVEriBphebItFWdaX2t73bU08oGw9oYYyjQWjPiU8p+bK//qFDwlRHpHrvj9rfd9vE7899h+937buug",
+	"50dGyGnBDbikqJhqP1qsD8rpn2xLr5POFbhEnIbj4ASFVEDHhKVtrq3sW7UXgEcwuiAxnVASoiePtIv5",
+	"AAVavwcniFwtIjqmUmNt6AfscCGAkGulQMNxo9XQDxeaJ+jfPJPuDmQXuSA5p3P7oyr3NTuKed+ePqxI",
+	"S/ioED+AQnTqztuMXLZTA++jSquaw211xvchn0uC4SVezgmTzzWQWjmlpwYwxvHJQe+k19+6PO24Xn4Q",
+	"kTNeYP8lXWAv+huPQxIPGS8AkX6hyO71u/e6xwfdbvf006/6P310/MzbYgLHeL4SQX81+rjuGAizekcg",
+	"eBuRJBYIC4uCFurG/4JOGZZJrEyDcZSEJCxmYcw5I8vGSaPX7WgArNIqxoBXM8RhGBfX6aDT7fR6B51P",
+	"/eECe+JchK/C+tw4JGMakvAEBWPle0kSBi0UhIlSo1gS9QedMq7x3aCVMjJQQEjj4+y1UDDC4TAdpXrE",
+	"IEkNYZkA4n8OCH9zKuZYjqGGmVwtlFqDz1EBUgS+xi5wRMOCsWSJ85pBMQ5JiRcsJ/T73W6vnj9tONDh",
+	"LuflKcekk5pflZyz+m7dRtyF5ZDf2dubDuY9L9SgTwGLpBz7huXz27/6Wgth4KU5jpCe47RWn0pyRyAX",
+	"lyFbJc3xG0cYU7m0YYQRWE6semlv45YjjtwydqWVWnxB2EJPbt66vFWxRm8mzNdC8i7wcmhbNDvGRFQ1",
+	"pkWEWSWEjbqoT4HUyNEoWQrUnMbYINCMSQqNImPMBNZQi3AgPMexOcjQz6qR77UQnSDMllviwKQ9g6qP",
+	"J7MPapkkNN6u+jpqdnWvEj0suKuFLmd0PEMwJv00XFSuiXoYvogoE5IUQeOOulUHYB7wjnUoni0UKBJ1",
+	"X5VU9mqRDrSbY+wg2yNFjBl1W95bbZq3f6cufWdeuveDdUK6zAbKxL3ESpG6y8yS+QgOt+BYRZ9nwSqX",
+	"YYRXSHptTw23iv27pnyO18fr08ccJWIJaLnHMam2STdUy8pZy4jZ5nHQ6ByN5MizbOfXVUSZvN8FfG5Z",
+	"ifyRY+i+jDDbKsy8AkafZzCWSo4cdFGIl6LohzlVBY5tahBlhvBELpnJhdE/uHevuy6Z2XHpCinkkwmk",
+	"JEsOMRWRw+lRIrXeSbLOjKnNWYV8CTXvABCTzyvve0otyjtXTfGcMzmLlts0b6yGF7H4XXMcRUTI1NoB",
+	"pYGaYzWitAxFTVchfaV/3N1dBksNLWbt6SzLBhRUbkW7ddWRn8oahNbp3ulZfp1m4y/pMvXl+e1QtX93",
+	"YYV76LuJLR5hVjN894crVf7oJUS2rY9uY1v/Pm/JMkfXy3O1uWM6aSyP4nbU3eEsAj1q4z/i4wRcs43q",
+	"dk5N1ick3ofmFbpmRxg0alO7o346QS9NAPcOIGkOWDN4PzDVaYPGydv3A+DBQaM1cBNv4W830xJ+KGct",
+	"DxrX7641ahxmA/ZiQdgrnkgSt4VcRsQtK4IPh1hi81kawjvVayibDhon7wcm9VF/K82ndWjT6eExweGg",
+	"cQ1fLjVGtFV+b997k6zv9fVi5n7s9U1Wu4Gaz8qQcrmmhtuv31WymbeX1Jpcb0vRFt5i1SvT8dTwMIrp",
+	"tFt4f0XlsiHyy7vK2cxq617phOMNdZKtilubIpzbjlbSDRckHiYiXC873rxGIY8iHLeg5pezCxJL2zE0",
+	"tx/0TrCzBeoQYgl6jn32zjZyp7d2jSoL4tKJryg1G6cK3sSatK+XZscUgDn1b77wGtincpMEZ7O/dpje",
+	"rE/PlTSVPMRLg+cL4RRpC5/QDIssm7IAWZCSVIleUtFcesEFCWuxJrzfb2qaxcgm03n1yrXdUbFjnlc8",
+	"7nbamN0HwQxFZcZt0VVkUFCm14Nm/Q7ArcHzQhlSv7ZTnRGxck7qSpj8MB5f4bGMlhYTOEjiKDCHLrqP",
+	"la4UE+ko9yDwFqh/mhth7FQKEk1aSo9jNNIyzzwbIir3HqARlzOlZhmh0D9XzRA67HbLMMNbSz1mAR0K",
+	"FsdiASMEvFwi0oLAJk4veAEOLC+awpE9X8XlJuAQa2AgPNb1H58YbzXMkWyp91lMTHJtahxSkXIQJLI0",
+	"v3h81kI/ef3ieSutrr+PntHP9vyZuPCqXJM6U/vd+UaA2HEzAbqH+fW6n4vTwit/fLK/36jV7NApZtkQ",
+	"o1vX6FhJAgVMTQx5X1lBSMsCsXJGRHYkisjVmJBQoACP+AVJS7xmWAwYvEMKW1ICUxOahGYrtISNotuD",
+	"J5itO6KD3jBBTP0hbP+0FmXAzJMTHkX8Up8zUEjl0hSru936FKHt3YJSdugthCw3Yb11nFevBPV5vrhG",
+	"6i6xFcWk/e7vQTXpJhR/+gHKX9fACW9C7i0jSt6gUnOzh9ZWf/kmpbKuq98/+nBIT7nNuTHiUyGnJ1/j",
+	"wBeE6ROxmE8otDrXmWvbAS4NBlf9nvqfg/ZgcHX0mfqfR+qfnz5ei8N00C9rXzczqGxUMGUy8CiRBCnt",
+	"0BR76M2rp2tKmOrWV5Q0k3tmmCqjzid7P/aO6xUJFRmUs4c89DYUCslwRqsSEtTlO8KUzBFoKDSe4RiP",
+	"JYkLVWgvv3jV/nT20/5vfv3vtkpC6G1T5pRLQtjuDL5wmHlQL8EKXw0TUWDj3qouyuW5HWE5nhXymLEy",
+	"8duXhJxvd/wPsBYxCQmZ22PyrLOLNAuanrYHYFUGezc94V9vIK46ZV/dW8xlX6frrCDhcGwTaVb1o1uB",
+	"65vxvu+QOF3i3Necw+PcifGac+L8OD5TK+/fi0XBCLvqy5/2v3p0/Ozw51/f/+XLg1dnn917/vDzo9PN",
+	"isLKbv1KbvP76ZrE9SOseZq72gPV3Km9TLMuga8VTZEL+gXtt/Y4JSdFCsIdGqsChoEyiTGT2TZyCoSb",
+	"hSpy3U3FvLicY/Fpu9sDibcuQ2qt9HIFUQqC1yvO7CuQCAJhZZqTUEMBwBAYAiQAkBtQ51sCK3PF24oW",
+	"8tsIP13k0ZzQSGd7shAm9+Hrn6mp47FUJKFif7QC3254rrSVCAUUCsgsNSAULyPMxF7LdZOAW4sTtiH2",
+	"WY3TZpc8I8dv4qNvGm1N5UDC6ki6XaTDFEyYP/JcGK/G87TgG0t6QQLU1KygZMReCwVKGAWoqaNWavNA",
+	"LfteRYqwW8CjX2iUXardoM+zuT0fD0/vX2Ny7qiAJiWizpn3LsxCr4V3tKkIvPau8ITEMY4e8vmcCmEO",
+	"IeolCXvzTgD1R8nyCyoLtegbGGQfonqhZnMdGEipm+/BRg/70w1HfOQlU0/ddomN9uGNEhx3kp9M4jmN",
+	"ogoNK2Y4Jqj5m1//pz1oB8vjMckOhHTa7SUWkAWaV1vdmma0M2ueWcito2ddcqUBabJmOqYaJnVxG+1G",
+	"2ZQ25x+9wplzSUyfaD/Wrcl50tXEpoP0SRZERs0AQxmLjg3pxoz6n3uttKa3hdSnW5BcYbGRUKC9qQBe",
+	"oTWaejjVUPqMaRIT0oYOfsGcSBxiiYMOegGHRxNKolAgHJMBM9U1pUQKl7rGib3Sni5kG35rH2ivwqAV",
+	"NaYLB6llEWmXs3h67L7S3cH+t+daBwKemK/4AWsM2dVJNM7AJMFzwBcV3konHxKpaPeKUaWu/2A3xW5a",
+	"3/zbLbqt59ifwmpnDv2qiYz5uZnJXr2ZLJdUwCKuKzq9rtwdT5gfQSntri450l29H6TeawadZ1MGTWNj",
+	"vX8C7T7qzVuoYSuxotPevjHHLMFRO3fBJPs8g0voi5dnbtf0k8acxCAI7LnKWw+T9jISnF/7jXc+1ofh",
+	"bCBTXQlTPu3srgPiLSs3DdgM6QspiqtSa2l25jecsgfIAtzJDMsefM4QBbrerD1Iut2DsZ1w+EtZ1Ub3",
+	"aH0JioBN817owcbOnVl4HySZuZT2Z57hBUHY5sDN8VKfwaMmTvkKeCnjrMsYLxZKyEL6GoKJhMO7rKGv",
+	"vblYMVnmijJHZNxwM9mQ8XF5EvTFOwLRUI9iiSI8ItGDdJug0VIt3CLCYxLYaiAqDe5FPkiQ2ybFk4OK",
+	"Vuce6ObcllorNbM9V2dmXtu7/c1yN9qlFcckVapmzQZcJwkrwZfDkJRM6PJO0PjO4brQbashzuliUetG",
+	"l7EqmGDLRd/pIheNvPW5P+nX3EHmac8MPj3/2bxlU11t+T1Lay7LYvbLs7OXSBdXpSWoSza2oKlu/OCL",
+	"x2qyXr54fZaPE+jfPUGCnGxYiQYDdmeqaWdY6rgh44w8QPqQTZ+XBtOFzAU1dC8M3XL7PE9XBU+YRdMt",
+	"2T1CSquN1CLWy9BBT6RAGv0BTFET/42JTGJGwpZOObqcETBZ5Yws4S6hUevLUCHDGcFhHaC8dXrS1Y2p",
+	"fC0oSROyBlWnYS8h+4bE7XQBjB5dqwBvVqoww2IIoy8bg5UoJ+qZEcExiTd5qigncG/UHx+Eh+Rocq8A",
+	"ItRtH+P25N37Xt8PHKTNvuE3fFQ/AfQJPPMTPtp1BmiEJWAZqz36DR8ZfFhTjqpWFQ5yS9mfLj2wePEF",
+	"joaCjDnzdQZ6rS+kPdMVdWESkRA+bBtBp6EGY8VQYfsEjZZoBtlALMqXsB/c69ZK1oiwkEP1Mu+Rzdf2",
+	"w3Y2NMbCJIn0xEwoo2JGQtTEAun9fkbnZM/KEjNdBgG4EAjrHrX7B2e97knv6OSg+wmc3uQ55gff/cVg",
+	"EL4/vG6r//Ttf870f05y/xkM9Bt+sLoYfr2WMULc6/OdETxXugwZqbZbb0+twvYasRLO0cqoNGdPLeX+",
+	"JRmNZ1j28YLazL36bVwzcEWN0pgWDbsS15mL4uA8W6PAijlpUJJnHmFVrZX1WmXHqEU9xMhlqnx0qq7j",
+	"TpodaEIjWlNhYQR9wfovb3e9Cy33GQVuPMwyL5V91TxHpM4nLPWm63tdWzv+vK0nrm38zPZXZOkx2YvC",
+	"xRX1f+fPfvBD5QH27925+0nnL4bBd/+/bvv4tP1L3P62/e7uDyrQpmerokAWUb6taW5bVliDEHXYPb5X",
+	"45CiUvOVv69v3fH3d+SmdyEbHFgW0o+3tD42y/irLM1+ZIMGcUI8RdgVb3ati5tr0PyMsKIuMls0rRnt",
+	"HalfNk56nFeY/nYGvnh8Vt/EX8ssdTTTuu26UnPVtvrXvrWk1fzzA6LNnSEr60yMIv9te3Ht12+uFEtJ",
+	"g2u+eb1GD/mLu7X+2TQOaNZ6XV23ffk6Ffkam0iCj7ZNKfoAI2q0ag8tOzr3NIzSur3cl1MZ1q72FxIv",
+	"Cyo/lXxZpeFqFW7Z+Q9MG/tsJk2sBTvVBr+OkQhEZaGvwveiw31U63u2pPr3W/PrGImwSQwfVvEXIwUf",
+	"SLcLyRcQZZnfrlb/qLjraWb74x+abq40UAIYboBwGAoQIM4x0DkhC5E1srF03wEMSvIgO2BBOBI8FTNy",
+	"RgasHEKEPWtOr4rdk/Ux/CamUVU4dkW/x3z8rW7UbSv7oBhbcH19874VKn3Jxlk236ox/MHHEKvnqXp6",
+	"zujcG+d4c/YQSTonLfTq84fo4ODgGF1SOUMYBTp0FiA+mQgiW1aDaMG8VehuN3G710SqneVZZ0i/Hia6",
+	"UjIcZl28PX1fs/7kWKIZviBqe8GDLciHQXxiurl10IvJBI2WXnVZGQLHSUjlENCBht5C3JcxaSvZheBO",
+	"NOP8HFGGyGRCxhI1g9M3j56cDZ8+efbkbPjm1dPAgAoKItGMxFk4FeLAfDLJr4j3MAPHkKrEuPRWxlmU",
+	"4DFBwb65OUBixi8Fagb6SpB+1+s4N3779/733/7Tf/Tbv/x7v/0P/7f/QIWMz4eUDSvDA28Arm2Olwju",
+	"VXMCwF8YhXhpMCtjconjsJA3XrM3mCVgjq+G+j3+mYjU2gupqWhTln70V1mO6N4DaJI8IrYi11gSpRzR",
+	"nUECZeRTtpL8DN5tFf3FxMQdEsqZjOkogQxDrc2GxlBd32M3e9b4Nw/tk9emcHGoWyuMNeRXJg7flyoz",
+	"phTsFQDphKJtzArd3kzvBSjYAB9P8qLVX7nNTRr30GkGVFl0H+guGyaJzz4hTNsHW4oeYQZAIubNqAl0",
+	"tfvpxrOQTT95/eL5+k0/ibCYaTnkk4QkRN1u945Ao4RGUrEJ3Erik7RSJWswOsZRpPEPdMs6hgL9+kvK",
+	"Qn4ZqIkzYlUPBs6RFSdgyoS5OVAWuvFJZgTFSURK4uteTT5cx4QudRuOXtGmH7Qn88p1gnEDyUoQrR8r",
+	"agb3upCk1pur/z0AOPGewbbF6AuOLG7dA9QDL+2gF+510NdKCQfO4gXO2TH8oMkI3g805v+gcTIAyFbA",
+	"wALK4Ke78I678Ksez6Bx0um0Bg2TZCAGjRPnO9dBsSns3gMUDBqDRlChag5mxaxBn49DLiE1eTjCEWbr",
+	"UNYsqrLkuh6HkctomXaHIyHw39qeqp56KcAfr9DHXEitkPVdZY38/MXZk89/sSNlDGXIfkqeKinR1tqv",
+	"RMSL0zdnX25Bg/Wj1AvzSB1AiZdEGo6HnEVLX9ZytEQ4VLsPpCuPBfQOUKQ2eZwu1Z61Jm0w5IFGfOGM",
+	"IOgDmgiinmTTSDcfaHOmdoa6/ZwsRT0h7ICXV9sVZ3zRTiAsEPNkOrNgLQYM2MI6Q94I1+Cxm398TmKl",
+	"42Rl2MbegKiFBPERUci0G/Y0WPS6li4uJTpZZuhtb3WaH7maduWp6kcgj0C3G2tepi3IWoWMm73N58bL",
+	"6mf+CbgjtNnCE6lL/cHxSEYg9mzPyCnXbnNcWfpvXpHjdo387kzlkQMQlUOO1ytK2XBVR4HUzJLAXtu2",
+	"FugUXaW33fbxu/e91vF1czDo2L/61xUwBJZcXfIBpsNyqHvaexygZ/oCssDvYG2PiAZXx1CRq5WNSdN9",
+	"gDC4rbEVjbbAnXE5o2xaABLJq+r7a6tYDa7jkLAQejlX7+Hgi8dnCDpPmmeC1BrKUNgMTo7kCDMQNAU3",
+	"4YHa3y01QvvsYfewHj8vYn57ppR6eU1DahHzD2lGKcrURljbd9jtM2ysWm1zS45iGhJNeRrd6qBTfZPV",
+	"9/oyj1GQRDLGgRm9+1oqUMQvNaoZJG2HCOspmNHpDHYi1TmANLaURJF2YZVfH6jFuOSxkHtqBiMiLQiZ",
+	"vtmoh6Jx4Z+U78WyhDm6mV2Z8vHWVuUi5mtsyvQbt2RROohtjK4p5VRSANDN/cLY9PKw1Qy6qHOvgx5q",
+	"XDfb519N44D5nr8E/w6r/R2HaIFjuVT+G3h3IHdaiHSmHRRA0eBpImf7OksuMNJqwDhDn2Mhv3h5dkcg",
+	"McYRQc30/X/9V6hniMrXXm1QfxqbyrvhOC29G9avcOQTbYmDitC6rlQgu8BLg0cGpYqoaQVU9kWhFnuv",
+	"XA5ZhSfR9Y8k8+mrdcXXJhvYKAGl4tL20gWjtFbgKPfVLaRhwci1He0dAZk2v06bpq+XQoLolZQyGs54",
+	"Egtv5Ye+CREWCqPfM00ET8GMKGsrESRDq0CLRFhESsIAvPASx2ELJQuQKBqdvdAd4NBLpmKlcKj37AiL",
+	"VRwXmkYzaZF9DPEQQN4GBT/BcxotjVBJdckcOuows8fst9SuD04GTOtbozBGS/ul9JxlzJlI5gRR2TK6",
+	"meskV9O7nl8yFJIQGo05j4Vc2UCdAbMpK71ut7BFe90daeH8HHKWCJB+OKssXRVTew1Pg1D8TD1bemNM",
+	"dCvTKjb6EvgEtHqodn9urSQ+J4aJ4S0t0FeUJTwRynsY4fG5DqsJNMaLDrLzdZQPlbp17zwZRcSdqvuf",
+	"5qD7u51uZk7q/julQflVA3SUk0V+00uaFbUFwAe5egf4JSv0y52xpddKZ6ZU+opgLNp65SOSzsnwW86q",
+	"9orWQU9On5/CCQ76FmzdNNyrtiZ4s+NEqn0B0LBuNcebs4d5tXsqKFZ8wqYzTGv4m8r2P789e1i/vqZF",
+	"DDd/SJvYpe4DG4B6rDc0AZ3F29oIhHesMQOd79ySIQiuwq78E+N3pAK+KYj2WoofCG7oPkBfvY2iVY9f",
+	"4mV7EXPJxzxK41XNAN4U7G0eudIknJNlRZgIwQ1ZzOqcLN3okGaaLEakU+O2CRNpQhZ1gmbNYEEBtkAL",
+	"cDUn/qhZzZiZ/nRlbMp9v9rLWBAdkArep09e7+vIVGcxW0CZgPYGwBoWaMqrMJPx0g1MrQ9KFdMdU7VS",
+	"YRG3Ks7DPcH4kjflxqfLZ9m5QHrFGVjpuHn1wZ0bbfZZtWvsb3+Moko2rDmdLOlfz7G1/yTWf7zsM3/X",
+	"mnOrrTOfmVOUKS5zu3usuPH98fNy8LY61F0ZevbGUddEK9d4qivChYXzvvzZZ0Fj562XXDTHDfP5Emps",
+	"/smuWtdXJa2s9Ui3SjF58+ppqnS1qQRhkdqnRc5Hb46ee4OMlHQQtfJQSgm4HxNTPiamfODElJqwejfL",
+	"JdHNLp1UEvPSdLvYMw9l3Y95qIz7dv86sEibfjEgZnyRkwIxYeTSt/8/5p98zD/5Pcg/cdUQHJ5+8lbM",
+	"Z+G779Qfs7novKtSSb5ElZVZJlu3L9w8GeWmulu/6+Zqe5PclUqa0RnEDE1iC2fGjdYo0EqtaozkzoC9",
+	"MiDQFkEjJoJHF+aIFy1ieoElSZP5lN6zOMyjJQpOnz598fXw5asnPzs9ezx88ebssxdvnj8KClHaGvkx",
+	"N500N5vmY07L1jkt65NIvnx2+rD9+svT/tG9YnJLLqXFBDIIG8fLBaQ5FCu/Cq775UyQ8fDg/FfHugnD",
+	"mlKv/tG9NSP6mBPzMSfmY07MH1NOjLdJwmGdl33MJflguSTbW4e7Tjq51dYCfwo5HzdO2/C231i7Yb1p",
+	"F7kciPRdn/bXLtPH7IiP2REfsyOqsiM2a0DzMXXiY+rEx9SJXds9lTkWLm5IffX5+5T8sOLgP5f5cLPQ",
+	"wf3wYNId90fH+FNyOLnX2zZ68DFVomaqRPnYVmmzp5Sde3ADAGaJi6omnTGBZF0cpYFNIdW40ueu97PE",
+	"7k6nkxXJ41BtV2TFdCGjNwM3SeSsMMIyjhEWZHXA6PRJNutGOkaUnZ+YTysDj4UoUFTymH4L8u0Efaax",
+	"jzRQvyLkTKlvg9SfJ1ePcl9Ew8Px2fHip/35L+P7X1193RvtX/Q2b0raa/f7N25KWm6kdLCLvn9FBGPP",
+	"mL2YshWQE8+0TrILMcdguqdcogtUtEkPr/A2wG8roXrTppRKi7RHXFZ7txVWievaWtbSrRMWiq0oQ4CS",
+	"/sCFVdQ6sXSW6/dy1yMvGd3oaUx6ULMEQj9fMcJTCH2BxUuEBM81HahZog1GudUIt2vukkAmyo63GTRl",
+	"Lbeg7fVr1pvAIVqVngKLTVfVhCkoqZroO3qT5AMj/S1aNTnAxJaSdHu2HImf5/oij+SmociAVb1qU0md",
+	"E4C5ZXq3SkHVbO66QofV0jA3PM/6IGLYkw1VLQ1X9y9f3aRjQ9G5mU9akKs1ZOFmiHQlubYuvLLR252N",
+	"vHJHbt7l1L555W7wY6Nu1nUus/3WgYjq160kaFd5f9/vhvUk2pFLnS209IB71dzQfxob2D93cPkBaveq",
+	"oENrbPd2bwu7ZRMCNv/4NiZJpf/lhlgrN9D7nUSZPEFNOM3Ix7ZtGUiWFSg0qqM+36BxIQqKF8q1Ujaw",
+	"jrO3BmxB4qyVThNDsIBPULAq0TDQgaYUuXW5IHsPUHA3sMEkiGAPGJ+kr9aZLREVkoRZhDh4P2jcHTRO",
+	"UK/bvQ466JWGfwzR5YxHpNSp8a5hgimBzXfS73b1RnLn3/H+zfLlsQjnePFW7413en3U6sLKP+OMSh57",
+	"Wu/n4Gw37Fd7O17kBmdIW3bZLSPZOgkB3crGKxBjWDPc45ODmxlW8KUIS8LGy+E8T1zvfr92l5g5EaLY",
+	"rLXBzxtVn8ykiT01SNg545cM7ONGqxGqf+eODuBnv2LxFS3pUzA4nDIIzWgOVV9UaPRuneHQQY+VNNAB",
+	"HTkjTMOxCqiRphJOb2OCI505jSOkhF5EAEeuiQUKXr54bfIu7Kbef0/D6/TIbf+93fTqV0mEDFDIiWjp",
+	"6nOnZaLN7LEySTdlpQIli7SxFXNyMzro8Xwhly3zDvUk3AaosLmR3xEmGp7X6K7+rYVHrKNL3iSbZBTR",
+	"sSeKP+OXDGGJnPQUuHXfdKStlRN/C47tCj/REVKWv7w9acyY3Y43Lm+XN1dhr5T3+YaOoitrt3IWNxDH",
+	"q0+ucyF80EilLrqbIX2bd4B8zEvL7KDz3mE+88ErSlP5UMX2a3tWrtgGm1mP7h7ZZI78TpOzdmuZYye+",
+	"U06z38B/ct+zIx/qNvh4K8bNnZH+MXDqetYsL3AySjXAFzHWEdoNhNIiwuymK1ngRvtKHz+eUV9fTPAT",
+	"jE8AkDE0JKCOL+ECS/0GKk4QnIqi3/yjv6+MdPjvJCa5hjXqb11QaItR87aNvlBahzeCxKayqLYtffD9",
+	"2dJb2ceLmPKYyuX65rN1A1B1QsJZLDin7VNicjPkYxtnaXaperdod+3MX6pXunnYgaLbnHP2u/nWxLcb",
+	"8fPO+5r53YX2cnfS9rrLeUtNzVUQbT5eP9pyfYoyzr67kvBt2LQSpve1xDE0tjB3ZLBpyvEIiuVTARK6",
+	"XHpvd6muXp6F4su8TBvx0Z/nI6jp5/TdhXyLQ28RgcnNyL15zOOYjGV7xmNB2iMIwy7Xp3QUg5o+XR7z",
+	"aG3bjELHCbXIr9RjtaN1nhdkp4lVGT7dTTJ8FA+UzZIR9PJwZuSgn5uQg3y9h25G1W0fDzvtd5/8YK0z",
+	"l37UWbeqXfHSRC1uIlw80+g7hF8UAyR+eY6nZCjot/lb+/4MulKj894W+hCGmDU3X2jfNKOjaup2ZLxX",
+	"ihgbzzY3QN6yUxu+O0HSLl8rz7WhYhiSSB+Fr0iL4AiHIWoyMsWSXhD1Q0jCZCz3Oui5U5co+VSDE0Io",
+	"KLCysu5pwa6GlspMX0+0fI+ENNuwqi0ajuiY/Hn1gZWSrvkuzm//4s8HA/Hukz+3//CeWk1jniy8eQTP",
+	"+AVJk9B1vJ4KBPejZgAhJ/hDWKgmrOjWSTZwIT/da85JfRs2Uw2+CbTX3czBvQdu2rypIhCIFBvqeBVM",
+	"W0i8gKTvHegZcI1WHQmmbb4NsQCrC9HRJjTYh5gpuEfQLidN+odhdpBBSUGBei6wwVUpNICqPmc8SVft",
+	"AkcJgexbyQ2GlNMv37ReNC1bi5W7/W7/03a31+7uIuHg90D90vV9wsF3XaGqNyg+83nyBfpOGeMJG5M5",
+	"YdKXPBlSwsabzpr70lP7CgPPQaoqSyW5kqj5DMfnIb9khWxRdYNNDI6JUHaqQFiibv+k24VGV4DRMuKJ",
+	"8vB1IWhnq6zF3lbnTaF/n+lIue7lAHsBKhKabn4ZYQUMmYyU493nOtZz3/X8rhjRJOZz74BMYX/ViPo7",
+	"GJGkMiqYns+wIp6By8IZeo1lEodQ91zOfFt36tDbyamDJjLjeHdOM35pZRtss1OCOvutXEyMo8i2/KLQ",
+	"CClt19EUdMoIJHoCV8q9FgoAbgYqTPTVNmUagqaFAmgPoi/mO4W4ATIcRSYqA2l58Eg+RKbvKG/S6uHt",
+	"Im6wSgRuH0covPVxHPPYL+mIuoRGPIRcApMZjBmeAgno9OUT1NTR2hbCiZy19By3YPb3ThBGIlmQWBBb",
+	"fjpgse4YbAOYpy+f3NEwQCGRmEaDxgl6P2jAh9W/B41OpzNoXF8rfsCLci6BfgxiWjzU0uECRzQcmnQV",
+	"dbceYOqYKWWeztR1qd1x9sYNlgYm8ZF+srgS5oV1l+JR+v1CzA7G58HVlkoKtdAcj2eUkXZMcKh+gVZi",
+	"2tIzZ35oRIQylag0AGKYTUkHPYZ1hQZfmC0HzFa9wfraSnzwEagwqR/Q66eDvjCKDmZYoDGO46Uu2tMF",
+	"TyGBZGWCx7MBs3UzplITlrMFUW15ydGcxwSdUxaKEwhwp1hx5nYgz1pjo4iPzwXCuma0ZQ7U3QPn9JEm",
+	"9HEwF4a6vkDbR6a4YE+/NXdUHwPWi2mHqtPl72ieIUJ2BmzAvkP6Jeg7M8zvBuy7drsN/19dPux20Xco",
+	"KHBjgJojDNj8eE6kmlezv5QYs/d+IzgLlFhjIlkseKzE65yEFA8V/wTOneYU2/lFzdgwiaMARB84TUPG",
+	"5dD4fOpn3cR0GFIBp03qJ6iRZlMN++e+zn7QIGcM8YhfEMCGA1vZvQQob1CclV4yitr3lL1UfAo1sWM+",
+	"wZyhOZmPSIx4Ig33ChTycaJEEAlRrJjYpDPoAyclUGCGg73CLNpVKPxs4S3U7xo+zW7f7Be1ykMzLepX",
+	"6/MMKTNukvpVcrko3nVOlu5PQnBYN1L8MSSMEvOUgZqhU6YshNyt7trDfDH04jSRMxDAaUWN7vOLTFpL",
+	"ywKwgWQOjepES57EYg8Zfu0pfk2YfU2eM/CCDs/J0iXA+Sm9K+3Mnk6GO5PrZsdS0tc7RySTCR1TNRM2",
+	"NtEq/A4BmfS5A/XchMcjGoaaBAgCu5yu/JocTcDyxS1CF8Vfsts0QiYs2gzHRI9ZCwznV/eb+hezArAx",
+	"Ab0ShBgJAxBR0DpGSzu9qa1dM5wn0rzGVPu71I9FPHE/nnIl4PLlqRB8mIMhGEfcPOU4cEPJ+TDil/By",
+	"C6aYvsZO9KGaaDUZE56wwvykP+lh536KSUjmC/310n5ycXIM36YfPFIf1C3Pcytjrx+r62POJhHVG1EQ",
+	"mSyGJltKjzIkEYXiefWCkGC90qYBxlBiw7VFGu3UFn931rN4yZ324jX1N5mb1UsnmDNSngTnC/kLC5xt",
+	"lh4wvVIheukwtATX1/p9vaUXMR8rC2AUaQELk56KV8jfAjgQaaSGUX97QL4y12zG6NBs9EwsOj9kBYrD",
+	"mCgDB3jbUcvmvbrLaZqV6hQ2qg/aRFNYJVNL686AYQJ3iu0ljQYF0wDgT55rcyrmWI5n7iWIQSUMX2AK",
+	"/lzpGjRsgm3rCNh01zkSOM2/tQNVU5sXy4oHrMTtA9fGShXo0nLNMOnfQ3I1JiR0hIiFTCBXM5wI6YoX",
+	"/USsTC0jZEwobDhKxFJLXz6cY7YcYikVSwrDJkfWUpHKPI4C1NTxYJvvDeW75k7NUNaaArMvyLgE+vJP",
+	"MHUkjvnLPn9gdIw714wP079tinJRQxv+y/iutF66U2PVOha5Ru0Cg5ilIXP1DboPN9VYMYpmx0cs+xU5",
+	"Tez8rew35U56zbfCc5CpVzTewAct2W5p//l0GBAcdiw351XmUxV2m3OlYICZXEOP1eZcKT/jMbLg18yY",
+	"cGg1hoNDbfZL2ZKA28qmQPFnWxyXqn+bZuFMVk752+zKwhTnVX/uJq35Lep5TvGnPzpfy6l9gJPPqaQU",
+	"0d7YARrPXuvK3GftLwV9qu4pKUQdyAEtCGtc0HiNViOvKWCRHPVgihJLUg6qDn2aoLD25mrhV2tfq7c4",
+	"0i73ZyrsiqjyqaxLpyAn6hTFrqSzybIMThPzoiobhSOpNJ9aoQGrUJZHad8Ah3vKfoFz4pu5Bfpsc1G4",
+	"xzF71biKPoH5TbsE9g3OtzPL0OlT4Fx37UKXqrxZaL7isQobuai+NQrV3ObsJZhQr0nnuZLykdeO8lxx",
+	"yKyyotxeB87tOcMqXaqMZUuq0MxEyhElJZMtmyj87DF7dK5dyYxxeg6UPLtSP4KsIMFrFJZ+Vzah82PB",
+	"3ilfSa0ktz1CXks6V4o2UvESZBjmAqZldZkPnuaLeZwTCn808hTNkjlmWXDLhLRaSOAJHHGLGb+0eHA+",
+	"lAtv9M939paaPf6YqDWbaYiacJ5IdfAo+Hn7lb7UfhIGaEZwSOK9FlrERJ8bMg1tFptoWZ66bu8nj+79",
+	"4v7Xhz/vfXnw/NOf9l8dnR3/rPvLrx6uDeNb0QbxwRpBxudJFP0M9LZ3fD95/eK5PgnV55w6qPLyCTro",
+	"dAHkjXENO6C+A5G3wJ6EBAgvFhEl+vjVRhvxgAUmjiQ4wsjejQAXkLAxsR18JGEowGz5YnKC3upQHQQT",
+	"gXAdrmuhlPx3Fj1ZG2jqte8qT2UqZwMsdwOjfxqGpGLV00I9a+tzNuI4DimbIqweQ02AWBkrTQqzEpNJ",
+	"TMQMaRwyJAiOSGg7WCtm1SeHhWPMtFinOiHF3HNHIJo/r+/1a6a8atHk/0Lqw0hn1MrgY1OBJM9zLV8Q",
+	"hr3VO1qFr57Lbzhlxkky5Y0LziPUhMwd9Jtf/wsHzc/i0lm/kccaJYvlT3WgiElXM9oypjpATIUd5ayC",
+	"M13poN7V5SrXkvI3QC+yEpy9kfBEg+Q4eQ+jmF+aBJMgiaOgg4qLxbL+CwOmbnMaONAAptMG9g28xQiP",
+	"z1vockbHM1tXZtpsOhSp59RkX84IGzDlaCkjkIdEF4nGCVG+VEqI7mnKEE9km0/aI70TNCEtJJLxDGGB",
+	"TpmcxXxBx3stfcyn8zEghQabuH2g/vNnOsq5p8YNn0aUGRlPrvT5BYp5IkkHBSYgmo2EygFT9FCGAptj",
+	"QlmATMVECw6AW2i0zPJ3LmfcrgGiUsuX/A7NXuQDjYMXo4hM4NTSklKOAxQQ7ephmWRzv2br6pNTUIRq",
+	"Ks2EqQG2YITwIjharZrNWuBlLoNVdQiRObogccfS5QehUvyZb/WzoPuK9KykEaDw9y0H1+r/oV10vzRy",
+	"18WEX+GcGRrlJqKYIvDLq+7i/i9W/E8dALVKBC07V3dEIXD05tXTlj5gg3wmw+zYSImXXz18rCRfFBG1",
+	"iM3X/aN7eytQvrTgzhoL7KeO+o/HEfjTNPwRXiyGCyMylPbt3wPbO/3Mjx4fPyPRjOP+i8uLz+PHz85+",
+	"Mk0efok5+aon77959fUo+eInr4W8bI+f+Z439uaPFLH6ustRPwKCf3hw+sP+5z/sf17kix/2P8cL+sP+",
+	"54o31B+GO37Y/xxG9MP+55ZD7LvFgjNBIDTyI2g6A78DQuKP1ITQ8JNFzCc0Ip+A/f8Jn0wiysAJJEKY",
+	"29XE/2hDJrjfO17bSU/HfWwsKbe3clu/5YqguqroIQ/JY7PF16bMFi1vECJAQZgTls0MFGCV2PeYOdUy",
+	"rBwt1fl4ysB2FIKF8E8VyR2BFnhKjOhrgj40m2TADIg+iGWeyAf6xHfEFc0xQVN6oQ+Al7pGG09jQoo9",
+	"zhuno4e9/sHV8ts/23DxdauvdYCx1QLK7nUDppefoRFR05AGlXYuqgpMWtfHeBlh5slgWJnS1ofcyY1T",
+	"2nITlgPvjXmWDzrhse0U7n2JAVodwg2lZXiEl1pvQfpphIV6o84sI2gaYyaVEQTtqHBkkDtmZG41b5ww",
+	"aP+hXOW9UkuGNfXMLh0vdCBBvVe32GpiZL113WhrjBkSkkaRYnigTG/aoqFskD94SOr1hdsqO0/DxG6b",
+	"7aR46ClgzdSCFFTLPedMziJvOh0Eb33NCanyP7ULnzWFs+j4gJzfHCsyCw3mj2sabSl2XXXCfopmD438",
+	"FiTWC+epMKj3yTq5u565tum8qxMPt9qlK+AOgNjiBrTTZpctv8tzkAeaxW6UlJgx2qaa0QFbxnr/jdSA",
+	"RUsDlatNaQGxm1iiiGChMT34xMaRRMtGCJTOHHNmec+rNtOrfnwipxJyPXJKBXZJcDdoIWjZh8fS4Jio",
+	"tYKzWTKhV3cBNii4u8CxvFvAZr27ugSgVx1vE5sgxtUanwGAv/lEVWGEn7oQ3agZHBs079lBdx7sWbNF",
+	"EA0uOa/E+95roRGRl4Qw1NNscNAL1+NoO/O61ri0x4NmKDU3hb843QnhCMP2d2zLx7RYvemvSt/bQVl6",
+	"gdDX+vTjCZvwTS2OLQvNTbKE1+WFeiobgoZkSaX4qUSXWM1OSCzuDk0Lb2rp39U4l712/2A9HNNaeGGv",
+	"lXjpfXJRAVINzmPaBQ9LyMhuU1ZMsz/odDu93kHn02qMJkLYjdCnymBN4G76umZcmp0K64GyFPNmmlBl",
+	"8hmcXAOdUpEmDU2pkCQOCk63Uxnlg7aNh3hKCiDCjWf8WxpFeP+o062nSXOqLzd3BUhYumjkPptOScbT",
+	"NSSD2XC3kN/ubuWdpbe/lliKMqHKfK8urNgYYVIXCI6Wm45YEfeFevYzMGtvNn3qZa/4pc9elrx6I208",
+	"WPlt/mXFviOreRZmHiiCNzlz19pwVSFd3uOufQ7HuKYlSdMkah92uzpPfMQvyJ7yicYRFsJzBpMolepB",
+	"HNBv6cFbDrsHuZ1ezzLX4tHj14HaOLy6WlsM6oHldDMqKsnuH2/xan1eWUXuUYHcms5JqWi8HmSMzeSo",
+	"HOJRt9+CDDO1PEfdQ92aMs091Ef7OvM5PYEa8yQK9bHs3sbzU2BrW8BeyHAxbVvNyjvjSKe3LrdbMeFV",
+	"vCGdEwbaK+aXum0QbCvw/l2jS1ebzXgSO/ByTtqOAHfsnCzztlhFkZqPzqcacq5M53OCYyJkO8bsXDlG",
+	"yq2mkS4RmdMoouZgxlTpQZCOcW1JKfNJiaPQ4xYtjrp59KvDWojSi+OjvM8BLn2d547z/Nur81wRL+UI",
+	"2ooeHzX0C+sywSvtiBSsXDyekSHUdw97Jm1OrG0Z7RFPznuO5jd8T+h7/rBuDEN36ipA/td7MkXI9BHQ",
+	"69elgKTKZVMVbNTSdasxobGQmozhdurcbqZrvSe9ex82+gmEOIMQL/WpUKC2eKBRfJPxOZH6aCuWNthl",
+	"/G4Sus3HIj7G0YCpX1oo+MUvfvGL9rNn7UePzr788uTZs5PXr4O9B/pDulQoa+5qfnYSdZUoMbQoc1kX",
+	"U9EQNXW7EXW71tDKI+IJBEb2PGX1RTvF7zG4GLI3mORFzOcL6WXd+90dhvxM04mmPgwVhTSF/mHNT8UE",
+	"C84om/oovl/rJQXBpNNwbaO8/HT4Nldxt1dJkVaFlPKMIYv+mT2YW9/SrqopOhPxUNl7noBX/+oqsG0n",
+	"jc0IGc7KZNxroeBQXbcp/aNlmkZhIzypjYGFk312RyBApGqh4Ei9QBsgriruX101Wo1D+N+jq6u8wj2C",
+	"n9cqXAft0GOnMXs6wSc2QAnd6tXW9IQX1x3P3NttnySNl3F0c6i/w1p75ZwyX+NqRi4D1GRcT4+yM8xx",
+	"jS5/gSOdADWholVS2/5PQ4egOVdMwxNdhr6YxjjUJTYzOoVIECVxK481YBafkUvgfXg/2IXwcJ4J9E1+",
+	"1JSqFDEYhrag4DxB2t/U0EICx4Trjd0aZpAiYuNjmHIrn01ONnT9g4vbDYdaNvkxTUot1O6be3yHrhl6",
+	"xI74/UaHL77ojl1sd8bTYxMzIYa5C9gNbujHStQ1uJIlTBg8JU/5tEK0mDpdJe/WpTKu3Kvrmc0UiBRf",
+	"9ulWL6s0lwtHg8pY0q0PMh2Y5qmCHO21lZVl7kDwXtR8GOEkzLRC4eDwhpb4xiQetTXGzG0RGW5IXExw",
+	"mJ2dOxX7Ln3bEFMfhLkGh6z0IY7v7QzkduMYdnpOOvf193Od6HSO0zpPk+nHwjSVRPcgcCf7vtPHMpeR",
+	"YCp4ciPZv+jtj2dY7mfz5c2uKLtBxQgO8CDSXU3ndUYBr0SjpST5weRjBxJp9ipqvH69CEERHbdXL2xW",
+	"cbB6Zl0lx0hEWJzr40FfbwR/HkPBQcl/5AlbJNKcKLf0ZgqVYyUQZeMoCQspQv3ejj2aUnbLlk6MX5SU",
+	"9iW0fZQofYNyqCg719YbFkVUD12PVkQN7G7UtrF4aLZJ5YaFZluRxPvl2dlLiy3i8ElMxoReFFfPD6iY",
+	"BUprtLYw9XFreRZKZ6CQJZ3PZr57yBwvFmoJ+MRGB2xn0XQ3xmTM47C4Gy3QfL/bPwTB2K08LtsR/raz",
+	"li4Yt2NlFJC5cxUBNmpamDxHSqZr8L170C6/5bVHSSxvaxxaDNticgTkY/IJSgB6KOJT0UKMXCohDl/u",
+	"oJdYCBQwciWH4yQWPA7Ung3sv21HTnUDvM30O+U6gBVhoX8u2543BNA1Rq8v7SyjNS8FDnq99ZBwFdC3",
+	"7ktrzTvxFsilYQnw7pEWzrraTx8ImC1RiWLrgOFaQFvXhqlKmlB7sl9qi3vYtzCW9kzBolI2MHRpy3c1",
+	"Pen1j7ouYLOGcm1c18brfUXmmIIOcMeHnuElmuAoQiKi05mEsrSIX6JvScwNnhRrT+CaCf4IImVE6uH7",
+	"fqg2YX6I3LOsPiiPk5sDbmTFCgYfSO5aMMNqBFyHCgN7W/74Fjb4FqL+ZniyGdXkgsRlYMgdwrsWO0jn",
+	"afzC8auzULHgaILzZuJhvUn5/UGTXZFIllYVrE0hMyilQWGtgwcGAngiSXyJ41DsINcM6u4r07FtvleK",
+	"sWySnZRVLwywyNmLs5flcqfKmqoClm5hwmJoIacuou5vfv3PDwF75vXrF27ZkHRuGkeYzrOyu6eUJVed",
+	"kN8RLWWtKYcL6ipLzv9GCPtOf+5q90Db6R4e1nK/ZifvcrhRa4laaVIOLj/sCKdxdoYpsrLR9qb2kdlD",
+	"HnzTcE5ZYKA0Ne+bYNoDe24GFdRaAlDdMdC5m8YAcHhOljkmN4pWxzvfFYvfaxwnOLvWY2AEGopMb1PF",
+	"6nByXyYtrRpOpDs0F1WRmrO/AWsedg/2HiCMggycR/dCxQwxQmGDqY+pbzFzZui+tmWL4GgME6L+HLAU",
+	"1FxIvrAB+Fy9eGaGWByNFPcgHz22t5VZTJBxElO5fK2mz5gnBMckPvWmEJ2Wi5WtwPjJ12eIxwC4eU6W",
+	"qBmI83an09HphLA6ICfg5RkpMykXehX5OSX1P2ryHPVjHUBMAbR39afNzD9p2NK/obk/+y5e0K/IsnF9",
+	"DX3IdN5t4avZJ9WXTIjGrNiJ7cYiWtZ9FM4iZsdpRje0TPtIvbJQESBaJuFYPZY5GB2kJoEwCVXjSuSV",
+	"6l7StpfO1A9YM8gVa5+gz2CqkQYhULcYsFDd7jIozk1gJrOqKN0sbPWH0vVGzzRKiXqRwdBwENKEDXMd",
+	"dntq08D1AWOctfPDtLCth92DDoIiFz1X2jau8AYeoIW5M4Y6lAGDWJzyt8Cv7KA3dm1yJMUEZc0FTpCt",
+	"tLSAsMEMi2H2gM4JwAM218EviWlkcREgopDeqfergdFupP4NjFRNaaPVuCCx0CzX7fQ6XbUboLZ1QZVT",
+	"1ul2DuBUSM5gd0IxMXZQlOHXKfEYYadRhHJ3tqAEspVC5alBqJ0ZJgbXwfFsG0CFZv4nIezCAjC0Ui5m",
+	"ltS3+92uKfCwsPOApDGGN+wDoJir9lLH9q2LfG9AqtOXbI1F7/f68mU/KZJ8FQq8st97uTO2qqRTu8DV",
+	"4OhuSZKfoOt310ZQ4huAasPSgFjzWKouM3QUox12e1XfShd3/42LgQYPHax/6PMUxOy61Tiq88QbB5vH",
+	"VU3AIq5SevvuuvU+pzHevrt+12qIZD7H8bJx0lCTYLC+3TGrhcJTAZozt4PUzC+4qITgN9Adlk/R5YxG",
+	"BDF+iSgYEMHblEdayLDVXoCapt/GiCfKPVNCRu3svQcaP5VAWy/T9Qua3gBq/OqtZ5qQpZbdZzxcbrbv",
+	"bmG3rd1JO9hCtTeHO1tfK5mut0NmTCuX9rokvXrf+yz+IcqsHUisOtLKCKvueinyGQ4NhtUHlG+HvRpP",
+	"nHH+FAAL1QP9/voHcoysq96+B1n6MhlFVAA0Qk1Zet3yWCnQ013L14j4cAKeSKgDXywIjp1DU92bwRjJ",
+	"JDa92a03tFJUPtJfKu30Q091PDHYA7/fbKZJX/3Ecy4/B3DN74FX9DRuwCrKsLV9BOB7PlKzW3Jb4knY",
+	"UF9fJB61rftBTCiJQg2Wt4jwmISpRg5S+RjsB0amBmgcEQwG/PyBbZXlKGoqtH7eW811pqnfbhS07eey",
+	"RrkosZ2wEC9zaqZTIeR1xp/k5plb16zd72/4G6lUlkSRT4Hq3+vM5AqVefxRZd5Mlv0x69hXWj5toWNN",
+	"8Kmtw0trlSwAMOI5sU0c8+kPOudBBA8AQg1QeQBuCXaYdqcoExJYv1IDm/bOz9SrPmrgD81JryVfQCEA",
+	"oHqaxBfOEEZZgZzlKRu43EIPu4u8Sg+/YNHSJLuRKBQpkqzmqwcV/IcmPIqgBhDFRAN3ABrXbpjy5go6",
+	"zZoxYWY3+ad7v929V1/Iewi7DZ3qppb26udEHKSR9DSbz6/g+o6Ca93W/FRpPQuXCtzzR6f2usfrH3Bn",
+	"6aEFz99GZ354xQfaiMcoJnO8yMQUsglpHmG1QvfpRsXteRJJuogoid3oeLVIgLrkZ+lDOw5vZ3knvVYj",
+	"I224IPGcRrakc4Pwb4Hc10TW2hp3BHImBlBjdbYL/ah2dxFwxqXp1tPrcuMH1b7GrMyZeXq3oL/+qzJx",
+	"J2oE2GQQAbxPaj7AX3Z0o+WA6QI8xCcWC0zOiDB1vALRLOcn8DB8gPZRr9vtQtmugL6JLfgKXwyYPWgF",
+	"6gBQzHzWRzJqhnws9ueckWVnHqL/+u9Rti/EXged4XMiEJlMyFgOWLXFAMd0tQWE2nE3sB++B9GwY3vi",
+	"o3D7Q/KEP7gTQm4gDIvaHVIj1mlxnfCs1XZBlpaQVmLbyRctSEx5iJpQVyLoBdl7YI/jUP8QzXgSCzQi",
+	"Ex4TFEDKXpCmmvwqIfEyyzQRVCdfZTy+E1QmNdOFyGZW+2TJJ1dl8hm/rCIVBrKO1M0xlRQL7EqoFN2V",
+	"ci2bBcHQ3W5O+unoNCx4e44pK5UuWAAEk+ynIQoy8EaA5xDJ2DRxOun17gNfUx2MrFhGPZ0VU7epn5Px",
+	"sUfmmSbH+k6QcDQ0XWOpFCaHyEBjaN74PZd8H1ouPcRRlAcr1ZlDCxKn0opfQAMHPX+1JNRaF2PX2TKm",
+	"kMekXv9/7P3rchvHli+Iv0r+8T87BHgXQAAkZREMxxlakmVtS5a2SG3vC3xQiaokkGYhE12ZIAW7HdEf",
+	"5/PERPQbnHmP6TfpJ5nItTKrsoAqECAIXWh0R2yLhbrkZeW6r986DGpDqhg03fMg8qfcR8i/7tTWt/o7",
+	"kDE7wIxnl3aMRpZZCWvNT7jgtcA5Bn6uPIBc4m512mX1Ey4D1XVhqXQveGO8YXw01rVeZwOtwt+KNY/W",
+	"g0+Qyei3yiixGTGlRL19HsqaVHsvhFcks02pxs51J2kkxcPc/gMf5g035Rar4LNX+tdx623jyrPhr/VJ",
+	"MWbalmhhae9SW03b1y6j0F5WqyWkJrZ9Z4902i3z/x3C7Q9ZDoer7Hrx/uzds8HT789+/PH5q8G3Z+fP",
+	"B+/fvTqHrrXilCjGyNmrV29+Grx99/JvZxfPB2/eX3z75v2PzxrI9+4SPgVEszKa+Qk6BVcM6RtzyEPM",
+	"mDbTJu/fvXqkyFgqXTk9SPEOyycQklgyb71sh6ZPoQsB/7gtLrSo6hyouYgAva80W/JMXSnCaDT2gjo5",
+	"fKVMQU9Fp1JiJFA9fPH8gvzmCOr3AxcAAqXWepa4Vn2BPCbLp29g7rKWKTaBAuA28y4YrXUIm7EeTFN2",
+	"zdmN7Tbm5vHIgmX1hc3LjyVsiu0gZcuz3r45L3mjOUbzcIXH6Nys0RaCMbd+zHZ0NlZyzlnCItiR3bp+",
+	"Fqw0xx48+XLUDWryyn5483nMRfSOqVlS6QFK4Vdff39oiYIfmy18x3Q0rjzC+dFdk10s5yOUnph9nsCn",
+	"ytTLe02KmNj2n8Bhq4yCVYbuC7a9nbu3bv+oCvFnfmLeMRrvKI3m7hk0LXKWnWCHQUszTZXUjQqVFZ3Z",
+	"E2KUpb7gE4sklJcoGr07hHgatphvup9akzhskIgKoyINGbHV5FZN4hp6KkuBaTq2DypQOtFjqqE5HZYA",
+	"5yPDV8DVmUiM2gy32scU0wqbxs1UaNgSSy5XKFzbZ/RkRzcroN3Yc7u75J2HwBK9huxrM8WT3TNFhFrI",
+	"4uMj9sdMH/o8/QyK6ULiwSNFHOG7qBywEWxPtAPXgE8otm28Y2DQCJ7rZaZ4iq2muR73xTpeBcFuHppn",
+	"AW3oTT0LkL6VaZ9VIRXb5v6+QyoeNitm+y9FIKUhs4EN9tl71mCveSX4AKm+9tVXX311+OEfv9YwejlL",
+	"mWPs3aBWLDN36DtmEEe2LxKge5SwygyEM+tY+TuAoAwKHffaGdfWjE6aV2zeBNAvHl3Z60bG3giWDjKw",
+	"OpzssnJrcdkQuQ2fhOCpUm5CEFAtSpVdxXd8uqgqjsgUHQzvkKcLAABYv58yPUvF3sK835S4R6WWZXZp",
+	"a9W51B15UYBiMGyViSidT0Ht1VA/ROpnz8+b3ePHzRdPX6NXcZEMgnIWtH0AzD/oNXXVnKbyl+bzv5+9",
+	"fvvqedv7P8stlg/upqdjl3Gsz4KDtjfioDiGz4hfbsktN6SGW/jkPmvuIzPMsziGAjALPQXQ58sqlMcy",
+	"V6tQB2jhQ7Dm3jnrt7PkiuAHeg5ow47bJqcNZTyHPGDrdOAC4jk6pULRCNvN0iQhDmIxwDiPx66XeHWL",
+	"nFlIIO3D7tkvOLFe4iawBP8SF2SbytxMPf3XvbDv9V9yRL+NSl7SrW2uI9ll2IUUsFsBDP9z067/2LLh",
+	"jlSyOvy2eAT3IuMTiIwJFXMPg1T6MR0sbriT9JBmtQ+yJd+NGHnFr5jt5fRI+fF2c6VyLGFggUmznM1L",
+	"7My2CFkXjSWPWC9DkoPE2BxmlPowdugvf/vD0+fkvHv8GE0Bik5oFvYFYDhh6wauFgD5zGg6bYvkozDT",
+	"wH2HpCzmKYtgb/oiT1Iom2JEk2RIo6sQgemrUQ8hH5pluJoJFbGC8pbwAB7KdvV/wou/oXHM4v6s3e4+",
+	"znnvNx28kiPDf9Ppho0APVhjJqBRtGYAvR4SrvoCOCa6S2XMjHyHO4x419LfwJVUxT6gs9UmZQh20xcZ",
+	"4iZLpBgp1yTDbXFdjWnKYjKVMkFdwaXxKkYToyOImKTsMmVqzGLnHtRjNu8LBNhtkdDtSRF0q1iDrOdT",
+	"tkKHeGMO4ll2KrbQJTw5YeQHse1sqFPON+TXCwPbRRzCARVzUes9breNxe6ow8lSR+yDWcq94EQkhZIJ",
+	"a1Ghx6mc8ghiFJbmZcwywrei0CzKP8s6ufv/Y2RgIQQSwQq2KF9kGP8TW9caAj+JO1H3uE2b7HFn2Dw6",
+	"ik+aT56wuHl8cnQUd04edy+PmT0nMmbgqM3/HERjmiRMjNg3z09es2QsaffNzfV36fPXF38ZzZ5+TyX7",
+	"oaOfvH/303D24i/nSt80o9dlzw+wa/k3htXg7/7KfQMz+tPh2Z+63/2p+13p6v2p+x3MEn6PmfmPXUP3",
+	"PtzqgSHob8wteF1Fcsq+kenoT4dnKLYHVj/7s+FIfzo8m6bykifM/cnFJTMaj3vebM83t2/OXZ3xBTqm",
+	"eRZTifZRYN9aAraeq38YpvIGOgTuQVC2jM44pjkQUg/kpSGG2AvSwH7l+gf4UaWxAuFGEI2ZKOzXRsxI",
+	"tH5tB8GaHyXBseBhB9tTiks+mrlx+OKf1MM3Z+8vvh+cPX365v2PF4O379787eWz5+/OjQAE4RaWzTxs",
+	"fRpUD5pqQuMYUD0ETrQ5pCqP32/vLyjK5t0ofE8zzYWKhQMMgEssxtTPdTWJXCfsC7fF0OYyr1XOrxXU",
+	"qV6uxdRlSs4cbzV6qLn6/0fFrwFqj1uUOMdeBk3xmqX8krPUQT8v6CSgFFEI8S14R1xOzi2KxnO3Gdt4",
+	"mfEYn0+TD8mbb9k///rXfwz/cf74pw/nw5dnG8nbrVj6UxmzbDq7rKQAn0I3yPiWMbPd5prpgh5p2xds",
+	"J6Twg2dGtb7FQobGpaCDLyicvnzagkdblO0B7mXOnPWSmOSKzMSVkDciwAawLA4ITVJG4zmB7sDgkNNk",
+	"LmepOrX9tumIcrGjALvriscVmdDkUqYTMyR7lq35BT8iqHiwNH5Sz22vRtAX/mwCQoUE/P1FWwoAxvGn",
+	"XPmvh4WVDBs2hL7P7rg7bRbob2B7UC/QqGcsY4vqZcJFTg2t5Y7a7UbPIcsPoDv0jmizdFw4krB0XmGQ",
+	"SwjP0wBzbVjVYet0GYeuhCtYXEkQQMR1cSORnCUxsRkqKYMmbTteq0dqnUGY84fF26dEp3PkMJ9Et/rO",
+	"sIXxBsoV7jB1ng/bl25zfeu3XGKtzJG3cmafI//xM34n8pp5Mbl7z1wIbge8td74LTD2UAEN/e4VqQ8M",
+	"BFVU0GG1MtfhkybYFsewkwTbffrX2iErL5H3fhPATnqHxztOaXj42b6fe8DK5YbewlI3kJxmnGy7LIeN",
+	"uXC5ayMB4HovNeGRcl2Q60PzMWixw2I4MTM9Dog7SzagYbhMLG9EjmzaFzlQma3PSmfQi8ryDtUjXGMt",
+	"q0IdahWimZ3GO1ixPdP84nNmPy7LhIO21ym37aah/SSvIY2uCBcklRpjHVuzQ83U58ANz6EhrRSMQPNN",
+	"mniN7zG4jdBcJDynczLmrTAwnGsilSadx0TO9HSmrTu1YZ1mfVFSkmzNba48rptzg8DFg/In5Y0w39Yy",
+	"kgmpv5kycfYS3qy9IarAxWMnTCloDClT8gKiF2TEhOGq7CnyShi4+cb7d6+whDamU3NohjOexKovsl4m",
+	"rs6jgXjWLi3hxnx7TKdTJljcKzT8f6T8bvoYedd8wmxHqr64GcuE2TdlbSTt38YSZx80+LcXXgouAze3",
+	"wG+F1xcqSmfDIYsbLfLTmOqsqV3e1BDHHdjiHApt5nAq3Xb7tEQEMvCi5wALMQ5VSD2G4p0cLtQY2mJu",
+	"+3/nrfu5ypIKM5zwMCAsUWyRMqB9nYV3sJDQ1aLwgqmtEgIRpbhXKJHblAObMWSc0po3Wwlm2Itar/Y9",
+	"///VCrAMCdVGpA0mqtY76nSD0uHniA25AOu223eb1arsMcOpgHrMoZzpSE7+6Pr4tqibAqx4krIiu9Xj",
+	"VM5G4ztq3Rsjan9qMO0nu4Wb3aNof7ySod3iZ28Knb0aNFtektWg2A5xCELSHpz23cGyiY+V/Uj1hdFt",
+	"8lesBsc+JdTOxsjlhCttlI//+s/OAmp2qTF6K2r2pwPMfvKl42Xv+dcfEyj7zhDZVlA7wIaKbtBvjGYg",
+	"bwAsC5Vqn7WhC6lHQkEnGG8Hq8RwNuhRrq7IpUwDEhZ6u4RwV19kECMKzL7MUqizf5vRBHOJDZeZGCPH",
+	"GBYX5X1/aJrSuVP2DUuCdgDmS+qUDKUek2vObhShyQ2dK0JHKbsVuv+e9Y+P0EnnyXqddMzd7drmsGr5",
+	"qtzOKGBfMiNapjHagnNyw1KGGS17pWc7HpAZucoLMeNxzJMJeApnh4vRTjSgcjDHOMaDaLnFQkI+nmXo",
+	"Wl3kCUEGQp9l3pnrjXvrKrd95fXyUbz1mN3lkO2w3vqzY0P7hl77hl6g0aTXbIPGg06VQRup0rUAWu7O",
+	"JLn5+/Dn9U5RkVrfWrSrDFg2MBZU69gD1iptiXPczqNK13y61jHc1ChYjXUPC/5HQbq31JVToL3go9wX",
+	"Fyn0qCOE6vOUQw3fWKocRjirB0TFvY5e/TnBvFK8CLh20LUckPEmjZ4V6HnNplGPQeITKRJ0fiu07WXm",
+	"PvCR/oS077avtfFflKXoOn8KHgW14CGwr6Ypy42MGPp5rfI8BEZwi5jFxExHEkow6oDNM2YCkaaCsiN7",
+	"DyApS6d07RO43tHb7FB9FJH+hfCjjRauStYDZf7hwfo/Gfo7LH8ZYywK5lsbS7/UPnNJ2KX28EjhHac5",
+	"1+Sa0AQjFchXWWz5H7Aw84vNBy5lKvtM2E+GFl1JLre0XbvwZBCPs85kU6rHOaoJj2uLTLW0S1nHa0jG",
+	"hX58VAP8Uj6ZTeBHCzDKhWYjlmJnslIn/3eYMEuHkC+rNJ2fkoLgt2XwNqM2KObNuvk4sq6g1u1zZ6u7",
+	"Km7EgT9Ke+mPL7q664uukz+i6PrsSoo+GR7prbJuLOVVM2YJv2YpZ9WudACtkJpfzomc6aH84DCwfnxz",
+	"8fK7fwzev3uFv9sjg81KxjSFER5cYsVJyqYy1Tk895iqvvi3GZthougNUxqTWVrkLZ0nksYoXB3ghQUw",
+	"XIYshPyqOYloms5tdgy48bPKHPOIy2tqnBJK7JxZDBGCK8amCk0R6NfCNI2pppiCqkgKZRExZgb2xdck",
+	"pnPVIiGkWkK2CcQPFBVcG8LtkffvXuHQUxbPoqwIkqcId2utJswFQnNJyivVFwnCw1yxOVYHqitWiu/1",
+	"vZRXz3AK8/ImoLe4Q99SIM217jsHeI2gtAojpx10mXOb/lTZNRTza9blRv48z/HRe227SbVmk6lWtd7h",
+	"1+uycEs4HmjWGAzqmjlMqmW/04rkxDLyo25Qu+LC7BueoZrN0nWJSimLGIcujJDIxGJy3G6Tl0KzVNCE",
+	"gIcpJc9t8ZtgH/TCEA8LQ8wrFxiNK6XDYcHRYuhnhJqG+cdAAQISZOZKTZNN0mz9PUMyWxYmZ8R8xdjq",
+	"OQHtW3cuu3EMSXlL5LHycb7K5odKlo6R0pTpdF7dxertTCtCSWgIJnTfm2e5ukb3AzYNufdcEZ1y5MdS",
+	"RIzUh3NyM+bRGHhyFtmIEsonqi+4ZeqNAP0+ZizcBxaYqRlN4GPy8hKBrmydsmtJ3CKW2dDYWw3D5QVW",
+	"WOIb60ftE/RE3XDFGrcxznewKGvo8W5B7kOVN8xgY11+y/TIB8PkTkqY3JSJGKOElXxucy3YJ5MqZdhR",
+	"RUDsELyS3s9ePd6iGltIPbgE5TlPtfX51BwSH/COnYDeqFk0zj9Wz1U5TxlB3ctT2whqbY2Wp/JvsQju",
+	"84CUY+WsWwxZwqtIkVXtqCI9WxTbTwEGUVeaJ4kjUgCayJas0fo0ZcZQAI/DK5DOOgIuK10qN1Uw2AM3",
+	"kXSWsKxtOMTmGTjetOZipB7B74rUQyVnacRCcplQNYYsf3EVkGkqGwQ65cdlqOivzCfuO0Lnl2FV1o91",
+	"m+3HpS1tbHL7VzCPr2p+q/fHbUNwEmTLTDHDY3HWtV4NkEKgMGv4C4u0V8/l2sjjXyUMdmkoN1zE8qbW",
+	"qx2ON4nfwWK+myVsVZoObNeDD93lpOvre5bqq+N3Z/AIPm2TeGmSQDwMmhvazbX9RQnQgiH9bM9D6xZ0",
+	"pr39JegLbI4oZ0JD1Tw8L2/EqXMT9tB0xn5WiqUBGLDSxgNdMZPL+ZlQHRnDty9sVQuph1+FAaGCsA80",
+	"0pA7E5BwmrJL/uGr0Lwo/GpKU/1V2OhlNVOho+3QTtQY1SESbNgXXExn+s+FqqoMcIsLiFmqKYXK0hBp",
+	"NiR1SlTCQZTjJVe2hJ/si9A7n+6zXJDLhI/GukXevX0N91+Y/6aWXlHPxfeRsDMJWwRZFGyXhmxCWBKm",
+	"XGI1sAsG+coOhqVQc3TUPcmqvJyfIyvwso14gMc2z4zoC3FpIijXHXARBpn7hOJnhV/qFDvpYXO0i8nR",
+	"gLlakcNUom/Dud4+JrohZyswoY1Z0EtDOrsJeD4s9r7xyq5i7Ps+tvcU4MzlR5n4KGpRt0Y53e4QpeVU",
+	"AWeaG/5YyQSAiXpa1iNlGZ2UjQodah/d/GTRzdW0soZrxDz6WUU4C2VMQHmZnwkadNQvCyFQI6ZBMEKS",
+	"/lPQcVKV4QNapacvZiJ2oAB4Gui8Rc6yP9D+R4x2n/o92wI9WnpMBQmBI1ukTa9GmIxZykj9qH3UqJSl",
+	"2wdXC0LoiSdWFgSKJ1GuGFhmVlp0oT+HJws6k91K2fZ2E7yLiL1tLTYQrm65KsXrSYl4vdOSfsni9cFV",
+	"OllGtL5AlqPVpUyJHEEp04hqdkPnoPoXw6YBueSJBleYRQHO+Tf0JBYt8nSWKpn2xZSOuIAj1CNTqlQR",
+	"RSEE/2sE94aEKhK6fzvMYXMDBHFKOZUc3Skq+UqOcHzrhCbhIxOu17z3vdGK17v1BzZf806b1L/WvVl/",
+	"3rXuzsBq1robY6NPE6rUmk/YI74e/sl3qZysc9+FrN1rdNYDOD4KCvhLXwe1yBivg5uUazbojAeO3baL",
+	"vxxPln6JC1cWIZwciEB208njFUETD1IpnuEJALCJJ51uUHN4oLVe7eC6cxCNqT7wEFdqQQ2OLX4JHuse",
+	"tW3ZSqezCFYBrablZKqzkXU7QQ1Skmu9w7ZZdqqk4GLkz89KMZhfrd35y7PH/3jy09HfO98f/vj1X7vv",
+	"ji9O/tb+5w9Pc6QmdHBDjhG6BJzWlpXELGBoeDUxQS3Dg+oaQvC4CErFu3q93ys6Yq/k6PZ48szcaXjl",
+	"Pp5c4lvMV8cXRebPoiA6YB9cK71VTnY5yrx5Fo8zAVlTxzx+eUny7j/mtWFjUWBRRZ6e/80CzPbFmFEA",
+	"H5Y3WDGLAgmSa4D2WGyewCC00dBJhjQUU02HVDEo3Rza7P0Jm8h03hc3DtUHPJ/81yqh9fyD7Ze3sdja",
+	"S5fPRbpo9kEfROq6IFVqPA5yHh7kTDGwDCvIhUuQi4Qgl0ABcL2gyAQDx+EDvBp4PDQoMOtgSbAEBVkU",
+	"lMqsoFTGBYuMPgAhEHgCKCgKlr4w8qRMbgXVIiHoBl8HneAoQD4fLLH7oEyoBSAsjPjodoKTx0Hb/v9h",
+	"OzAysXvUhqOXSwFr2SudcjGqsmAM8wgAY8Rwi1TeQEyjVQtqyDGAFiw6WfMZV1OpOD6+VOZEtabReMKE",
+	"PjX8igk6Yd/0a8AZmyA3InXdr4WtWqmjorbm87VgeWZ7eeTJI+S1nkSysqBaMC3BPRT5906wD4rnb5py",
+	"Y/Rbz33xxC7/Fg8gCOV+Ofwaao7WLVzuBDU+oSPmHjeKof8687b2QnFzhmcGYa9BRKduQPaKG4p1SUxZ",
+	"OjBmpPcNx7UAjxOfzdlNYY73Wr+5EqIBtQ34uAW4g6C+mfqDjwY7oAQR4wL4ips9ENUx4QtIfsbnwNVp",
+	"/adeIaNCeBSeJNhTzMgTW3kJAE0QeIwkVF2GEeNJvT4TPnmT//pP4hEm+TNZ/HX5MPSFvSs7Ptl9CweK",
+	"FG/sjBdvdKfSvLJuw73//X/+XyQj2oZ5wid/8uf8R/PbAnk3yAHpBOZ4tNvthnlt8ZSQPxM4lwomnp/Q",
+	"EJfTJjlCvDtHtekLRKYamnUWo9YkbpyScHlhwgzQEn5rwhzdBmYgE7IvQv+hgIQLkwgBpcKfddgiP2GD",
+	"y/yAY9Y60+6jfWEhStmHiLFYgboc0qG8ZlbTCB0gp5db78hrOk3mLtSP5bJm0VrkrC+wNt4iVA7nHuzH",
+	"cOaXzeECg26PYW/rxnIur5lIGLqq+iKkSSJvBjOBfGHgEHWc550rIkWZnn9PiBqbMuMC692ML+6yBPce",
+	"Bdz6eNcPRb5ttItVuu2Xgfnx0Gqk3gKrsbAdZTK1qHUeIJc7UHMRHQCrq86m/45hNg9iPpvPJADz6K6w",
+	"a85uSCwZinU4YFmr5qk0fM/y1LrNq2KWhUK2EQCWqRALNcGr32iRdxZoKNcTbFCRbJSuA4QKS3M+F9EZ",
+	"zHNL1CEsPEMP5s/WXzmYAnR8XOsdu+BYoa8tzsDPMrfb0IKPrH3uspl4aMM7RDq8T2b6uIv8777YaQfe",
+	"115GQ7qNl+IO7YyZnty3seChi5nV1kw8tMwi26Fu9QNA+maN3ouZQob5CbCR5iJy7Ag8tdRjiBsyXcs3",
+	"N2e7moSzNAkBFD5l1EK8xTKaTZjQyEEhxGluD8ElTV035b64hLfGhGtskG+WjKbYiD7LLEH91nItcnEj",
+	"CSazgNHVF+arvazs1SLy18Pf+nbifbO0fTiZ/VrQ9w8u/O0fSLhQYlGZ8xMGfbHasrNN/gV5M2XCyAyW",
+	"NpWeJ24KiEAJQ4uppnZgPIavmg9xMerXer/17dHH0WTeP2/0yO/MzPu132Fs5P05iWWS0BRG1hcwpIBE",
+	"UlwzrxFuQUKEjRZ5jYD4sXJ96K6ZiKHLMrvkH0g9lFMmKD9AlhY2bD6tFwP3m3okVGkSHoS2psyyCo0d",
+	"CQDJC4nHpQBBvJtqQjPI/az7TMrM4BWPWQppsrYjwoRiCUzKlEyuGQIITVN+Dfl5cZwaGwZNmb4Iz169",
+	"evPT4O27l387u3g+ePP+4ts37398FhIwbwyZ3S6n39qjsYWkfshimUaWQ8xc7hSmB+nMACo1ZIri00nB",
+	"onA8ajtzblGsOlWu6htOvpcL6VIRDElvM2GTxczdm6+4I5USwbkMl3sDUTw8DjfQ0nLIiFVIzLmwI9nL",
+	"108lX38yjMlIR6P6V8lZu3VZX+07CN0DKw6rha/Xvrz6NaHNkPTGBllHC42K7ceIFb19I8tYcknqNr8S",
+	"Uu9sORcUjUZUIL+l0RjB5nLxzhUxI8bAsRPxXBDG9RjkOwhqZPGpEYioIyy1a7GDaREwipz074vVEwdL",
+	"MXfqATQsDqJFvpWxq1SEZDBEieiQ1/xbkvAr1hdot02ooCMGkxnKeN4jOuVmhxNDr6ldxkKFjbwER2/K",
+	"1PrC41u7w1vIEFDqDGVQTYGYIeekIJyBMYIWga92ikOtV2u3DI/r1IIlBSL7sd3pHmdZMPnV7jFoGBW2",
+	"5eY80i7FXjjthdNeOG3jYUNHl+P3hiGWSCfIzC9y/DWElHnZWtIo6xhgnggxOLPMs31m7TJcFUsYAPW5",
+	"V/RFnSYW27+IlspdPUGjh8WWJW3bYLK5ILFxImOmCXaT+feoA5kHaFULhx5iJbsNvkjBFBGSJFI4/s9i",
+	"EqcSOw1UMXxzwO4PlrQDiThmVLXeJU0U28x5k3sXd9PdGGBey7oXuBwC65JsGXmTsUU/yADE7Oix5EVe",
+	"kzH3zsO8kdimziw0hlb1DoOhGJNylmTxOk/e+1SHykzkeKKh7YfHBz9603xY/0JXwNxlgo58GwEds4lR",
+	"MKVgRGk2XZOZ3RZUyHoTeD0Nne9C2gpvx7Bwx/PGBYZrFa8p4GJ9UcXGThcZD02UBB6jfMIrLEfGkvoC",
+	"1iQPStze/WAV09o6CvEFca7Kriub8K07Tmg1/3GE8yjLSPnCOot/7gzmzHEPd1R99lJsRaLW5Sm3+szf",
+	"snSBMwQlPA6c3RCvNGY24hbP87SRQuvRKqaAE2lVH/N7cGIuHvRNW3ScAwM1K7Njmy+O/ZP883IViv3T",
+	"2m1oQjcnFCoNHfOyLzCP4xauqE65C1NYYY0B1hC/vGQpExHDlmpZc7+9qnEfXr2s0r6CI2zo1NvMm/cd",
+	"YPDlp7jC1wbZW6s8eBEV6I6LpFAyYX1RhzfPSZRwo2dYa0hVWk35lIn1AkKGg1S6GMZTfYH5Fa5RlwWZ",
+	"a5Hn5s2uXATwVautQwwPFuFQzHv6wrbNhq/bPtklQTKMc9mm2RXxvZ67evDf//G/8ZFGQJSWKfgooWWG",
+	"txJ2680KLHa7NrOqMGWdw/WRsuasVHnLaNUiP+aOTcu83XHWyZzMhObJaivZd18afa/Ef0lK3ZcrVb37",
+	"80VWKlLlTspcqZJQxl3r2eI7c1bzO2TJDT97lxLMSbgDs3VT3gueTQSPa/ZiPfw5jvoXJY92Xvq+ls8w",
+	"S6r5PHyGNmU48xlaPfhOzsJlkJsS/rNHofn4CAmGn7i9BgwzHrGK+oaNCjJhQ1c1u35j8yqJRYOxQHZW",
+	"nzollIhZApN0zmsGQTZzlZh7NdhEWoID1yXm14vJ9fZmM0mVpc0HWVp+RKcl90R02qiwkraHflnIku5u",
+	"noq+y5YaDzMVvftxsifvLxX9i/PsPDjomKx/R4ExrvT6SB5HzWkqr7mrhi2t238KZhdRLEoZZidi+nlT",
+	"imR+SsIxVQM0zQZ4T0gUnYO3GOCrpGC2ZmiZR73hcfTWjuCeyzAdiWB5czEpLZJCsEi3Ei5mH1qxPJDm",
+	"7u5BRla1wDwvBykbcaXNWUM8C8CnH7AJADvX8L/uqkVzcgBmeFGnM6UHCbsG9Av/L3fHTLHUconsn+Y3",
+	"WFAwI6Y2CbSJF2vrMSkmDFll+GlLu+R+AOCNoMaVmjEbnLKY7LgoOS7bK7tasEkxT1mkB7OUe+tqRllI",
+	"9TNvODAsbEijq5oFxAJqhCQNQ8HJbARWkJh9gFdj/fl6+wX3rtudV7GUi0t526vNyQA0zA3MkDcvnz0t",
+	"kHEFr8wO24MvQVVcjBJGFB+JphT5xD1+JL2zv7LJqCHHHjG3h+SSCxvTcjAKyhhuMVeRBNcBKP4hUjMm",
+	"UUVjFl0p8vKZzWc+7Qv3SqCikMwUUyRcYhhhYLGB4Q8ExPWpCC9l6eF9MQMTw6GLuFut56UF6MTKsMd6",
+	"OOJ6PBuaD1jCDxvkkltoYDO4ANoBBQi5rPoCJmL4hevzb5VQzEQ3U095zAjXLfI0vw2Y9V/O3/xIrtg8",
+	"s3zdShCZ4pi9UZJ6LLWxi6dUj5V12XGhJUGHhWq0iNs07Fg0mSlNhoxMZ8OERy5X2YzZVl7elq2sx2xS",
+	"5uHxZcM9dEhdzVCLnLGmDqP0UDfNXjYth2jCTjWBRy0zRNzaAiNb4Gx3YiY7rOLcy8e9fNxOPt6FoG+T",
+	"jF9GTesWTUAiV/CapwPRbPauOsioy8lslNWTsA9cabWjBiDwJa6Ipleu7m1HCYY4yZfimib8k3iPzuKY",
+	"0CrdZIVqUm4xrQWEzWMmNNecKZJwccViosepnI3G0N/X6zijpTy1/f6wRfAVY1N7AXGAYcBckAnTYxmr",
+	"1dbUBq5J9Kk9CNekm/1n4aLcnM6CcpQif19fsO2N5L3o34v+veh/uPyHxnfkPrdC97u33Ad8f/e+4Ptv",
+	"C8yEC97JQn9yvEjqYb/Wr4VZWIXrxmr5un1gZYGLbpZX6h+sHcZX9pJiLyk+P0nxIKNNZaLjwRpiWbTq",
+	"7rbYlM4nTOgDbCHPbmvuaDvRU2Kfy/DhQFTUYSUCcinTEYsDFBFzLAq0uHKLMNR9AcY6YGbkHRMAnGlM",
+	"vYb1MYs41GaFWIgTlpZbvcVR/QijLO+DUCH03PwJHUpIreSKyBT0qfJ26vDjQMgKrNq3L8zZ73Tbj9sn",
+	"h+12++zrH7p/fXby2khn+uEVEyOzoY+PlrFql7q9fy9vyISKeTbGqiFBLmBhPDY9AupUA6/lj/lrQj+g",
+	"kgDYqLvtg+zlBFZ1hDnpHXZ6na5LDDgJamig13q1OZ9SM81syVcuL+y3wtZ1gplj0mm32m1zFlIas0HW",
+	"vvji3dmz54Pz90+fPj8/r/2OWXaaDWgcpzC4w1a71ekctr5GUxEW0kwg5hqTn+B9MB43mm633e5sEvNa",
+	"ptgKrp1v/h7L2GOBINAsL3LMaRZzTXSKCpFjgPamMt4HdHUb5zNy+JHlCWpV8xcIXxkGhoTWqmJSb9I8",
+	"Wr8Oj+KqOIYqLuD6QNyPtRCUjgZHgJ0woUOAYdH1kH2YGq057JGZmFIekykg/uBlNaCGa1eM2p7KcmZq",
+	"3gWrpDVLzcP/q257Kv+7+enf7Xcb/6NWyk5vSVnDzhbr3XduFPJ7bbQygW4AOZNaxSAzfTpb0OI9nXau",
+	"Y96Ze/LVzHlK5wO7xjSxr54mVHjtt2xjlAy+Lm8Yj/tYyTf9JiZBzbNGaMIjXPep2SxDqeYfA2W2o9dt",
+	"G1Vd06TW62zKeOEUnsUTLqoanLwRLGtx4k7engUvZipoOW3OpnaBbmG7CRXVWPJvEyruG0q+9Eh1CibZ",
+	"QnFeKoltQIFlHIdt6GHv9xqCv6H7z4J5m5U7YLP08t7i5e3uQDErtoYtdvXO+KUZ4UQKPYYCXZuy2D0x",
+	"zy8eP8xyrE1TWatqhde5G3R8tlfVyPEJFQGJxoxOM3H54LN2kMC9MwB/r+ofbu4go5QacgsxhdlQXVgg",
+	"thBIEBNoYI8t7jnUcZ8iYjgSXejVBtlW2K6H+JRhYMwi6/nI4Rgvk1amw5CwHIlrYiVOqy9Ci3LOlWuE",
+	"rSY0SczuOhqHYZF6ZJa53ExLqNg+F6XkJHpnbsUBu9cjtdFh2SWc+MZM7g/BzO4Y6jebVek/S6jYg4Z/",
+	"qh7bZvVLeGtBubg1peB9zupwP/00AUNiS5yP1F2vBPfII+W1FwU+Z/k4AtqxmE3gcySSMVPI3V0N75AR",
+	"HFpM6kftk0aPxBwqv6DBmlCa0biKce6rpTam7k/W5LuCWDctqjLbvk1NlVMLAkTQsj8HxRDeMk23+mLl",
+	"QYGjMT+1PUVGLMajI1N8SbExyWQV4oyZ4PahQCc4jjeBHsy/vJPKqo8jlW8Tpcd3FKXdvSjdPXf6coqi",
+	"bpG9ucxrgsyrroUCiVjtQh0CiLihaN+RSvAxRG2FqvMJVVcs7ot6+PbFuyYddrr//R//O2ycIi+cQfus",
+	"OOu/hZFOcyCNVLaJ+g7XAT75CFuiYgfWMj71LpuhGctGASYcCdQOcIWfq/KF2rh7mSc0oTMRjZs3jF3d",
+	"IZIEg8GBFFy3GzhlVx384upg69LP3wNr1mMwxl7Rhoy+Hv/VkFGlK7bIvH1XrMWHjQGPcEI/DGYwuk4e",
+	"oCvs3iqvqec0pZHm1wx9o/EAm8f22vfqCy1u3DqOUCCivR902fezqPd77DItrPIqh9BresUUCWGvQ5JS",
+	"EcuJPbfI6rBmqntEhlSx5mEXegbSSENoqtNtkyHXquF4HjCbvoDuRWGAgD9gjnAxKrqSAoIAFCR05BsS",
+	"zSfIL2iSkDo8jCEuTSZS6b4wSl3DIdd4sZ7FPtKIoJqAUzBiZMgUj63uucx9++JmzFLmsU46nTKamoEY",
+	"zn47d76HYic8a92K81s4sHc8a7t0CKEI/hcyte//2v3h2cnro7//9OSfbw/fXXz7+Men3x2f1QL4+S9H",
+	"Pz75a/enx/+8OPz7Dyevnx2/+/a7r98+/b72c+nc7zjZb80uV6IcwiZblrvHMbsnbwlqUvJyM75UpdCt",
+	"15ve3OqKJPH7jvPIJPY0PnuSA9dbxutAf8vRrmoWv0xV6+hZayTZrta7Jly4PzvLWtgWfdPNAAPoaI5t",
+	"xh1TDnJVwPY9D3K+63Vb74vDwBt5sIoTBFbx6ATtAFWOICjTee7SQxyIZ7dNxBdJ9W6txMvfsm8ovl5D",
+	"cY/dWJG92FZ8A1azTlUYcJqICg/rdMiA1bEJi0/JkCYUwMq4Ji5vy1g889sYzN7H+slcpguC6jb9+TYB",
+	"YN5xH2UWhx+nzKJHQhsJiEOitJwq2zxPzSZMNSxtczEKPBW9L2xYYSTJkCXyxoVzFVGSXNI0KOjly8hX",
+	"6Mi9XaXe3kXrJpfpuHfRI3fpr/3MnQHZ+i26A+62kqsE9h6M6rPxu27CE3OBesnSlCbNSE4mXCkuxSqH",
+	"bHZPLii1JFxcc0jIt51ZeGovMfWIQIYn5n0tJMSWiVccTf6hzTJf7UAeKeJNp0qvtzffaxLsl5BD6rjF",
+	"ujn2ncAuFRtYPuX+9FIvh3JYC/wlhQot++dSiubaaaYsnfDE1iLcsy9zkdLW82d6VLXX7Ze9mrio/jqt",
+	"TvLEWoqmTaI84ALrEatgz19OjAWhLFKUCkkdTS1FhiySE0ZCGkVMqQH8HqpGAFcgQTMkdYuqZFunFG7t",
+	"C5na14anhAqX1/lIkdDVSYXkhgsF+E8g76x680g1iHl4SueJpHFI6lTMiRrTKSO0L2w3xAlUP6XXrNEi",
+	"4YSlIxaSui28aRDoh2tMIZdNOpwjbFSPUIsf5eBJ0FvbF1MpE4D6u+LTKYvB1XvF2FRBip/NtbdmP0HH",
+	"AImkTGJ5I1RgM/1S1bCNbvGl9vuAdKUINeyahPgSAOiaT1kIk50wTWOqadgioc0PCIlgLFYkxBkPeIz+",
+	"Z9oXQoqmEUBzYhcpsGheqFy6Jvr59MEvRLXfStI+WdLFxv8gN6O+TBlrGt5NEjqE/jr2RaDiE4twbzhS",
+	"o0XO3Dd/kbzYcMfv4B8Qlijm9/iA52PswKNZsz9rtw8jRyrwFwNSIAhM3zRrlyG8n5JwNNUW5myUyivI",
+	"xXRQ7w60xD4JHa01HyZ52w5lBk7gjIlRX6weRAa0nTlOA5dIhGTjcpYoBArI+3evsCkAn6CPXc2iyGyt",
+	"h2/vFg1AVeQMWvpBvyBR7DVgKclfN0Oe7juItWb7ktTDt+8XYf+NfR82CjEC9+VsCCIm0ImTRDRNufka",
+	"cIdyQ8Wsk93yl8ht7minoJqUyivzXw/1xg0LmIw7JrWgdk2TGZZ52zsw/9TdAA4+OgFMd2U4eFad2cOv",
+	"2CTJWs8NoGkuN+Fis5M7n4ZU8QiTgJbekB2UWq82oWJGk2bxFyulX8Nv5IX9zWwlG5nZAeOqoUUFh744",
+	"+Xd4EVtruROXzddbA39oU70wMtoZdqPD+IgdXz5eGtoFoxPy4u0FOYfLxeG5QeUJpf/KVkuwmya+CtcM",
+	"pZC7z5/F24Ry14997UG75fR/WFjNtxdli1k21tFUexu7fLVrBr+BrmOI3lL7fZvD8MR2xADtFEGrs/BM",
+	"8G8r1wCI+f6pw6qLG1KAHWnXG2m7eqRbkQQMsHvHXa7uFAata4C3w43GVox5jP0YzMasr9b63/OK2/9Y",
+	"PRlwEWx3qtcojj+F+o3bkMtExLqA5L7cB+Cr2iuUcKTU2wpd8a7FYF1WpZ9QbS5De4hf5LBFzj1Ea5TW",
+	"KdOzVLC4B/pfXwC2taELq5KjcmQu4lrYy9ViHc/8vVSFZWtgsa0HGIDCxMsSnJJ82BZbBi/7A89+KONi",
+	"qGkNfpHDIkNcttHbx83u4UWn3esc97onfwanooM3tDmel5Qnlh39IofIizqdTqfb7XYPDw8Pj46Ojo6P",
+	"j48fP378+Ouvv/76yZMnT2oVLK2zJfO1DknQIJVazezK0kv96R627XR/D8Drkl7TZKBYJEWsar3Dx+12",
+	"UEuo0gNDdbe9wyt9ffH8IvcKLU9iWeyb15fMowjT4g5ahi5jDsTBDRtGY6q7dMpbQHcb1NEtUXkVxiQS",
+	"b+vhuxvMejim56a9kuVVwl4DwjQ0IUPNCCw3OlQymWlGzJ4asxH21tgtaMQb+oGnwhfPL3xz3ljIb9+c",
+	"Xxhm9RM4GwosLGsZRxQTxmI+85GfeuRbuJmgNec/aS26U8SovOGKIcvti6EEl0bOqiz79PhpQLi2HwTb",
+	"Gu9r+f4NC8wVWOtUpn2B1mnDZWa5TiryMhc28DZIwxVG16ujpT9hVCh8kVmtwqExi9YXy24Qs27Om9Ai",
+	"uHKLJ92uHjoGeNZ/TQpizkk8gyZ2GDlLlYa8NFdTYFt6uxa3+N4GKD/QN8FrekvhwZbfRjzsC8T5Ni/3",
+	"jPqCYUt9b8JpZllzjfl0jlbNr9blsoE7ISA3Yx6Nc7gbFA/YKxhqgpTzCZC6s/Atdk7Rvg9sIt6SuQ6N",
+	"c6QAx4i50XbxH0s4b0omYM1LQkki5XRIo6uATFN+bUYjwSUjrpqJjGjiwMnxVAGqD1kTpJzrFvlxliQ2",
+	"+NkXuGjUdT++TQXYLqcPNAY8dQumvaO6IRtzEZvlxIPqQL0yO6Eo9zMDznlvmvh70z1XLoneplJju+jd",
+	"iaOp+4YVRr+7VJvbZh7NlJYTy0MKJlJBW/p7E/elad0izR/YHJHqxtWrg08vr47hqPnyfI95YN4qpfKq",
+	"fJmsG2NhnXJzcJ2VMi/JF8mxmnhxnSwwv10uy5uQ4YzlrLBSVSrMZ6KX/H4nvWSTTNVNvQxbUibeuDaN",
+	"3qLl51erlfyoE3fZ4eURPR4uKvk27r9EAnh9QYv9HA9BsMJG2q/oXVb05/tiLFWEvnvTtWoPSm2zz8cE",
+	"Cz6pvf+FLtrPd5QQ5/TaWJkV8HXsJvMsGfuFeb6mTV2Tf+ResZ+LXzKrMCi11bfwTh78lrmlVub/YsKo",
+	"8mxGSA4Sl3xky6dJnS9GEznYb0My5kpLQ3+azhsYy4YQpLJwpPlLFUnY5a12SVW+8J2dkzvzHeF0HkAm",
+	"nz/vzyRxedODsCkMhD9lBwdR6vSqyjGGgLrUmABskzrJmSDo1/FdSuCwKbi2+iLPGKauj+XpshenR9ou",
+	"czlTeUCrUae+zwVuw0CBIlpi7/0pS7O+MJlDyj5z2xHcPjc50waseL9VzDqF8E5ndYdJzOuoiZ5u8yBU",
+	"ns2U87trivt1u48gx0pV0VpCi+nnD1lvrBJmD1yHzPPbd6dDHvwih9Uhb0Nv5gaSskimMXiyYyA7rrJQ",
+	"RFzMbu9hHqYRaaSOqSAIU+LEXQOT37JEDEUmNGYuhE5oIZOyRb63yqic6STLqXO2kpKEOqwwl3KKyY5K",
+	"8yQBJBTl9Fp1m5D8ixyuk3efIc7D0mhpBfVykv+GKPTHPgj98cfGoM/YreXxGItvr4jFd3rddq/dXo7F",
+	"1y6ZjsY9P2CFBgSLyfcXF2+JOUoVAfuTk5MTSikdDofDKIqiOI5jxhi7vLy8bLfhO+vkIN01YG+HtCpe",
+	"314Rr8cl6WTx+n1Ow605DeuLSMyCd4e0QjwaAl48ifva061zDvxMctgG31GwWzNuA2FmpM5twsxhL2Tz",
+	"8VO26qFRNUMyZJfSwqsADTVaKwXH+VxE5w4N6r748NoZURVc+J4Z7GfDPQocdlP9Ot+oCv5hqeEXOdy7",
+	"ge6/XWDZmfsFSug+gR/oO4bFRwVu8P7dKwSzxXoNTHSQqQuvml2zMVb0jHJbmuWV6vRFnealWjcpnU5Z",
+	"auwzvygruyxTyE9JGaFpSucNsuBifaSIOymtvqiuBzk1ynNpPQg5E3NiWMHMsDRJQDsz33V1Lta7S47b",
+	"3fzrl/wDi8mEKUVHzOXn5EaI2TlkLyGBtKNf5DAgKaMxIGRhdtaL5xeBtR0UFupSiC2mjCopGrfp4+a0",
+	"7hnqx2WowScMo+63Z43tuVMGsP+OzyfTZnPZXV3gcQEsS3A1ZjGoea5k727OMBu4cngSX4xYX9u/ZVbz",
+	"Ozwun0AfMF+v8mwRIW/W8m4ppjUXo+pmOef2hntpZ54k8mYwE4AZHQ+wdDPjbNBUbQC+Hdu1tBbUIppC",
+	"ub6QGnCm4dqYRVcDLgaLLvPshwn9MEjZDU2t9yW7zkXhuhQ65cMZMA1cm4GrHrUrISiv9Q5/D7D77eCa",
+	"pfzSznCQx1Ts922TsIHXL9ZO4zKhaoxzq/Uet90Fv1lFUBPsBuAOBhZUCsaIHefyN0EvWO9PHkcDKZJ5",
+	"NggzaFstv7RA/m8Tlpq52q67teKPGHsbKEMRJc9mn89exsUg7zOGbcbcbwjXgABA5saZZhZy3NABF6MB",
+	"E/FU8pLxTlPpFq3bxj/Nlwpthu31bCk7sQPOHExZOpgJ7uFWOJSBQY4yMMiBIuCGEeYzm18WRHXht7Jx",
+	"KIZv1DoZjOXMSNTuUVBTY2qoAsc0pMq1xyxel2KmYMSWEg0BfoXgFQu3GmXwmqVz943jhd9xyrWIJgnI",
+	"TK4zIeuyv91lzSds8KsU9mTpMRdXbsXb7u9saY2USnRKSycPTeCWdhCvXrF5gZbw6tRRHv5piWptieY4",
+	"U2WQx/7+kGtZwCbU3mQ9pp9dAvNvc6CwFrkAkGB2eckiTWRe/IClDsvuHLcj99ByvVxSbITotTCanXRd",
+	"rx7mXp7t5dlenu3l2f3Lsy8ONe8LAcFbLUIzg8lQZjPh4mqFzWTuecXF1T13GUVfEvhhc0fBTI8zJ0Ek",
+	"J7WgZo6kpT4c7oFKBkfRxcn0r93JP9MnP3z4qTM8uO6UQ052mt3uGpCTtZJ31myfPli70VQ3j2RzwgX3",
+	"MN5jGanmUOqMp9nD2WlnHA3o08FOHuZX7J04hJLeFcvthZamAoCWFviy0zWfy7sBbxBELe5vZWdSWHti",
+	"SKU0mPpwi6vziRcOk1u1VcXUED7i4uqRIsDvAfMhGhvWAHCRod2wMAO6omQMsyVnb1+SKzZ3OFUOUBJe",
+	"1xd1WyMLo+hhiSyPHcwVtz31bPvzKzZXpxbniosRkSkmyJh/c21zT927G7bamIq+CLMjGgYwAZa6KbDo",
+	"ClsPhb9lN/2O59Ms5QEXXP+70jTV/44+uJDUFWMxabePSr38GRVu34ZiTcay9eH2TtvGZ22HfSz+gHy1",
+	"vTO+uuU2V2o/GU/ZgwR/qkKcfA+q2HqJlnTwG/yxXGxTwc32wPifrL4k39+slKkoW6ul+Wo9+F6CBx6T",
+	"3i0zzgCNDzsXcIO9ZwfsGZnurby5U9Gubc+aH9ZJdCk+t/LZTfN5YA+36e9LbddeeUmaHVKo04IfWtXq",
+	"6fbe4OXeBJsT7y69wB+NM+1MTVyTDy3oiH6riCpWdPKJWNG+t8Rn01tiA7VRU72ihQRNEhXYjDxjScd8",
+	"woTiUgQkkkqTOhAX9plsBASzmgCeNKFKBZAxKaI5KDfgiUGcoL5wP0xZGjGhecIsVHv4r8tUTsw3G2FA",
+	"RqmcTdGIj+k8APCMABGoA1dEGmDrSpkafanVF8/oHAvDwbmNvoCZdn0zAWHsVykYCfWvYYs8sxWpKXbq",
+	"Mbd8bb6lXDZ1qGXYFw71jAh502iRM+yTScDYI6m8Ka3SOTeLi5rYZsLju1RO1uk8cSHXuotP2D+lWKuX",
+	"xQuz4N/O17n1lRy9Vyxd89bXZs/WvNdWsa159w9sfg+dNwzV+Yy0qIgCHQ6GkD0GEwn8ZsM0GrPBTco1",
+	"G3RsWqHC8KD3y/Fk6Zc4u3KEPT4g3tLrdCGyaEYGgSJ3U6cLd7nUQRSD+LaEwyw7QS2lmqHwcOmALL1m",
+	"KQZjMHHv0AgPRO/CJhxwMvEzgwm8eXrcrvW6nXZQm54c13pHT+BfJ7XeCQSTjGHSswKvFtTsYfaffXzk",
+	"nu2ctN3DhxiKmqZyMtX53J+0vU723SP0nVAlBRej7K4n2FJEywVp522S/rXWq72/eHrnrvZwXqu6iqTy",
+	"xnArZEnQ6PKKzQmEJvfdRQpi6D3kXhvJwpXmke+RTuRoUfrMVHMiBdeWpsvNWrjvNd52zyGeHL6gIoO3",
+	"REEsRnWztjtLKa5Zhqt1Rpcpa4furXCjf5Q6T7r2qs1nr/VqAGKFSbNOJ5xNnRqanUlUQjMdFOEvjRQC",
+	"WCo37tuN2U0iNEtbVKEwus0GIE8eP/zQDCxMNm2/w46UyYrAzJl7BkMZitAMu1QKcBU5iiP1ckDURs9v",
+	"5fFIoeKEnVjIZKa0K8qA8gnzDnlpcVE1v2YFmJ0AYUtDeAXA6CqmAyhVJly3+uItQp65ebrW3lQD3i42",
+	"CkH6s8c+rFKZMjK6h27fxcO9zim5G8Xvsuf3x2ZQHgafz468yzk/WuZG4krIG7E7lnSn7bmFGT04S7V9",
+	"cvsDjnKluEx4pL8IC/csBm9dgaUuc9QK9aKk/fAK5rOPinx8X+xEXrOl/fUiI4t125kEvV1rvI+AyF5V",
+	"3PPlLzK6cQu/3NQ9ZTfv7tGN1mq9b/v4xfIBe9y+G4Xusi/17tjJ4y+Tm5z0Do93x00efoDioap9eWBj",
+	"C83vAM4CeCi34Xaltvq7GTYIcSN7pNBod71MbANVhBTgmiT8CqaTgWlKcRtTfAqj/+JVmE4V0zk5XuI5",
+	"zku9gMNljt8iL4q/OJszx6yA5XqkSApl4nudZ1teAedu0YgolmcvsIuZYmnTr9sqtSfeK5ba0NQGje4Z",
+	"GXIRQxkJYDhxBfHKKqQ9F6O/tyb36w7KQfJWjMtjHKVD62w6tJ9348I/XI+pWS42TblEOrtrZcIiUVQc",
+	"erfcRa/3PmLkOcohiu8OIaln/4pZbKgAqxHMTaqxvhP9ouD/9pqgMYH9u/MqBFJHzPg59mvDa0PDxsyH",
+	"uW54+Gp9gfVyxHw+IDdjqpltNM9TojkiJ3ntz+3HqJhLwaA7eZn32yOm+/V9H94p+Wd5OLv2b9/P6b3D",
+	"/G45tw/UUlh/k2KmKU/wmRjkgbMfbEJCrVczYgUODVeEJimj8Tw/P76M2QBEZyFC/xw+VbFXK77NcvH2",
+	"Jdg7zyzL80J+0MXPzHBNLeZWZ7dH/HtX98d3zOlZKorbq102JUoVW01n1cU1nHaVzAugpTO9bkr1OFfr",
+	"QJ0rMvR7U+9KHYNnEylGlpQf+cLdEW5Axnxk5K/l7pxhDp9OObNJhKcklTMoDUQ/jlqGynCGd2uVjN3e",
+	"z5hLoOO7SJ2P5Fy8q1Q93kvVB5ognHOGbLdXipXVRnG5NXyLW+0tHa2VkWruO+e/4r0lxiwMzza+hbbG",
+	"5oxQbNjLFdHsgyb1iCrW5EIxobjm16xRZeb+W7l1W6MJrwG0/SsmRmZpHx9lTE/pFJotrB4genu4IqlM",
+	"WNXnzW+1O+pGZifeSSSStQaCHpKqoSiHDH3nwWSQxfdo6mfANg6PZV3G1l0qtjgyl2TinC610nqvAnzB",
+	"sTUz7ArRhEcMncLgr+zgPwbKUCvAzdiE285GvBMPxjLjPCPm7URe4kbuPQkrPQl+oh3+Xe0keGobc6NW",
+	"gieEkilV6kamMfoFJNxMk2ROqCCsOaE8a5odwJkO7IEKiCVS7BgCKDcEUG4apySzkRQfCUW4INQeSR8b",
+	"qNI3sLVTYOn8ACpVrVcbyuH/USy+d/MHYy9NWaSbY5kq1hxSrZFVFI+PdzSGcljbTGHYnX/hTiyjelms",
+	"QlVSuXULL9FST5fQjRYxkEoqtu6ypCXceJXV/NkrYjvwVril9T0Gml4xsUPvBHzPgqQUWYgZBXy99WUB",
+	"FCzYpo7TFnTHEldEhfMmosJ3mfKRIFwE1qtqK+KxtssCpSlAhik1//rC2H+BQ1Sek4TRa5Yz4IQbQxJf",
+	"PYOKBddAlCtyxaa6RZ45BBp9wyMgFCE1oM4AEVVx6b07xXYs2+LAzsQ0lRFTUO7qndq5nBkqMfuA1ETm",
+	"cpYqllzu4NieCULjCRcol2W68GU9ZhPFkmuGgKefDEQCgxdKXupGqdJTabfdR07kZ6iQ/1GF5JeRjFgh",
+	"MTZ1H5jd2iIBkYSWcEOimG2EYq+cZr8NYpZoGhoZrTAG2Bd1wUYUqmO0JDGLZ5FuEKrlhEfGOAjIzZhH",
+	"Y6iPoZfM/JXkQqeAsTZk1oOZjljc6otnGfiZPdIpu5wp7PTC01z0MRG7a5kUtN7OYFkSnvbFBH2liZ3n",
+	"xAlWMpxpGNqIanZD5wsfhJG2iAXJJKGzB8JsBH1hJ+XGAY2HK1gmYObL1GK8FbhnhRzd3j1b2McMmmsj",
+	"w2SHLtqMdXYePO/cY0NUNHXdsYpkzxqgKcIB3KG2dJFtbqYpJ4m8YTGpX8qU2KkQusghctDHnCU0Wp/U",
+	"PW7ZWqlXJ8gcQ4Gz4YxFl3t51jKHDmx8pjmZJZpPE36bj9119s1u32EZdDeo5cPy0K2P2+0NMqOWRnzO",
+	"9Coe8UgRbzHAvemio3wfcL6fdphOCbHr6hPf7lWyd9iWXOU2+H/9Z9lQennYO1OYIH0KcGBsmbIeM8X6",
+	"IssS81FrwxLqDckBoLVAYbQiE5mitgTug0urNEHil1GY3OOkHstIHUykYPPWJCb/7/9DcnpWjdsaNmRR",
+	"6NW5XsUjsk3Zyyc5zvesFu150j58XdF/i23Mw0okrzNWVnkknxsLhyaJb7m553rOPoKRok32l58urCuy",
+	"2hJrkbO3L/sC7LgrxqbkRqZXRu2peyYR8kUt8WVGIWqUGFUMovd2HPJG9EVmCZo3I4c1jHJCr/BGjoy0",
+	"ihGd4+PoUjpLkrWcl89FvM8E25amnxuLHsHrcQ+MNFrhJSnFaUP0+4RfM/8tGTnVfSz8Rg+RPBAh7QbQ",
+	"1flIsBhc7YD+YUMSVMR9MUzljWJpi/wICc4UweCgtyzMqkXCaJamTOiQTGh6ZRvT2lEs0h+pU9EXRWJO",
+	"zHvEyJycjKCzw9a4hWLvWwtewwC3013o2aMWnjkslFgCgOQ/PrSnTxb/58b8OoUnD1vtVqdz2Po6q25i",
+	"TKys3MxaYmaxWpuxRUcwwtpr+StPEnpw3NqoZ/0iLpa31pWtUqwHaM8O7lFPz0TVPSrnKyTiwW+u/9At",
+	"AbuXWtnj76TfbcIvgDwHw3cyrgRexDIc2yWB9NCk0RZOHyH14BKIM3f4OGYrpCb42/07d36URM2iMewc",
+	"dP8W9kJB3mS1bZ9IkBqVZz0xerfDE/xWzfogy5rUL1M5sY1KlD6FPTEyFduhNSqysPNjt142drUomUJu",
+	"jvnC//rXWfOftPlru3ny82+d4PHR7/+jtpyyWMoOZsNsjmrzemnfDVCabvWCX/tOAOhBn0Dk/6aHuVBC",
+	"4pV0JkTWAYamWpl7TgnFX62Ko+iEQclVX3BF2AfNDCeAvi/xzPZai+lchYCpLW8YFmgRQ6zTUUrNzZZx",
+	"nUJvG8g+h1vs9+HFGByJSf2ofWIMfzvqR4ogBq7RcFIWcw3V3OU2/7m3si9SKrYy9s3XsY57/frkpe/v",
+	"pKBrWYnqNtuPV6L/f91sd5rt46VIx1FQu+LCrJ1gQN/ZpO2/XVu6VJKJFHqczGsZluixa8XimsPXQPPE",
+	"4Eiq1coRGgIwBzWVd8cT9Za7SnEamW34QwJRfFEIFHBaHOMprcVKqACHw52+Axi9yF0tjj3wT/vyJakj",
+	"p83ZFLFnVYAMFFtlEmz2SaATKtEpZJgB9AR2rSR510q14NsE2WRPk32bKpF4Pk3DaqADBMjYxXCyQt1V",
+	"n4D1Wn7/OxazCb7dqDyK1J8++6GBVbrIXy2/tRVTWfo/SVnM2AQHUP3dNHv/U/P6shnmvdS8fmC28wLT",
+	"WZMxI6nkTENAy7aCnynmB9S9z3rg68tffIG3N2947DdR9tQD16dy6dH3DiLDdUBVpD5N5TWPjQybT1lA",
+	"hlQx8v7dK4ub7nzpQVb6ARt4w/horP2VyvAQVnzV7AgTmtNEocLloQi4wLJrgb/8mtc4Hpuhx6HkK2L+",
+	"zG13hZIRKEf6PC3E6eBtNlTXKsIqqAoFzu3eVMqktCSN1Au16Q3MQCziuvqkLWVSOmQ6YiSRiLngci5s",
+	"Poh9IQImIxK+IWTvrQCdvPzWMyHkTEQMzitRY3kD/AmsLynMsoBzp8mFPSoyLToTkZC5sJixBHu1+hvo",
+	"f6FiKxAVW5H//o//e6mO0WWz8Jhle4077fluMUVzWjgz+M6KTbOMTs70UH4g9R/fXLz87h+D9+9e4S9W",
+	"PVEByfv9YZM/krKpTLVqwGCvObuxHFKn/sfHUl49Ywm/Ziln5YwKAuqOeFDFyEhSzUWEs8VGzoSLX1gE",
+	"bM3xlMMiWzJva644LK+gG0w6Sxgus9Ub8/YM5mORFOiewtYK1ly7YnPbSsHsfk4aEj16KuHgTsadt7wT",
+	"IOTVAvPEi2U8k4tRwoDWmkYuWA6kSP3NlImXz8hTKQSLNJiOb8xudNF8pIq84Pr72RCG/4qL2YdWLP1v",
+	"Sh5Hb937ar///Pv/FwAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

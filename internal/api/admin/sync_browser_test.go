@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"testing"
 
+	"github.com/oapi-codegen/nullable"
 	"github.com/stretchr/testify/require"
 
 	adminclient "github.com/poolgate/poolgate/clients/go/admin"
@@ -88,8 +89,9 @@ func TestPriceSyncBrowser(t *testing.T) {
 	require.Len(t, pv.JSON200.Items, 2)
 	require.Equal(t, "gpt-4o", pv.JSON200.Items[0].Name)
 	require.Equal(t, adminclient.Update, pv.JSON200.Items[0].Action)
-	require.Equal(t, adminclient.PriceSet{InputPrice: 1_000_000, OutputPrice: 5_000_000}, pv.JSON200.Items[0].Proposed)
-	require.Equal(t, adminclient.PriceSet{InputPrice: 1_000_000, OutputPrice: 4_000_000, CachedInputPrice: ptr(int64(250_000))},
+	require.Equal(t, adminclient.PriceSet{InputPrice: 1_000_000, OutputPrice: 5_000_000,
+		CachedInputPrice: nullable.NewNullNullable[int64]()}, pv.JSON200.Items[0].Proposed)
+	require.Equal(t, adminclient.PriceSet{InputPrice: 1_000_000, OutputPrice: 4_000_000, CachedInputPrice: nullable.NewNullableWithValue[int64](250_000)},
 		pv.JSON200.Items[1].Proposed)
 
 	ap, err := b.admin.ModelPriceSyncApplyWithResponse(b.ctx, adminclient.PriceSyncRequest{List: &router, QuotaPerUsd: ptr(int64(500_000)), Names: &[]string{"o3"}})
