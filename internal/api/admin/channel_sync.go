@@ -31,12 +31,17 @@ func (h *Handler) ModelSyncPreview(ctx context.Context, req adminapi.ModelSyncPr
 	if err != nil {
 		return nil, err
 	}
-	out := adminapi.ModelSyncPreview200JSONResponse{Items: make([]adminapi.ModelSyncPreviewItem, 0, len(ds))}
+	return adminapi.ModelSyncPreview200JSONResponse(syncPreviewOut(ds)), nil
+}
+
+// syncPreviewOut is the preview's answer: one item per synced channel.
+func syncPreviewOut(ds []pool.ModelDiff) adminapi.ModelSyncPreview {
+	out := adminapi.ModelSyncPreview{Items: make([]adminapi.ModelSyncPreviewItem, 0, len(ds))}
 	for _, d := range ds {
 		out.Items = append(out.Items, adminapi.ModelSyncPreviewItem{ChannelId: d.ChannelID, ChannelName: d.ChannelName,
 			SyncedAt: d.SyncedAt, Add: d.Add, Remove: d.Remove})
 	}
-	return out, nil
+	return out
 }
 
 // ModelSyncApply adds the upstream's models to the selected synced channels (and with remove,
@@ -84,10 +89,5 @@ func (h *Handler) ModelSyncPreviewBrowser(ctx context.Context, req adminapi.Mode
 	case err != nil:
 		return nil, err
 	}
-	out := adminapi.ModelSyncPreviewBrowser200JSONResponse{Items: make([]adminapi.ModelSyncPreviewItem, 0, len(ds))}
-	for _, d := range ds {
-		out.Items = append(out.Items, adminapi.ModelSyncPreviewItem{ChannelId: d.ChannelID, ChannelName: d.ChannelName,
-			SyncedAt: d.SyncedAt, Add: d.Add, Remove: d.Remove})
-	}
-	return out, nil
+	return adminapi.ModelSyncPreviewBrowser200JSONResponse(syncPreviewOut(ds)), nil
 }
