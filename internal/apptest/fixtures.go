@@ -2,7 +2,9 @@ package apptest
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
+	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
@@ -96,4 +98,23 @@ func (e *Env) Balance(id int64) int64 {
 	require.NoError(e.T, err)
 	require.Equal(e.T, http.StatusOK, res.StatusCode(), string(res.Body))
 	return res.JSON200.Balance
+}
+
+// RequireError asserts a management answer: the status, and the `{"detail":{"error","code"}}`
+// body with that code and (when msg is not empty) an error text containing msg.
+func RequireError(t testing.TB, status int, code, msg string, gotStatus int, body []byte) {
+	t.Helper()
+	require.Equal(t, status, gotStatus, string(body))
+	var e struct {
+		Detail struct {
+			Error string `json:"error"`
+			Code  string `json:"code"`
+		} `json:"detail"`
+	}
+	require.NoError(t, json.Unmarshal(body, &e), string(body))
+	require.Equal(t, code, e.Detail.Code, string(body))
+	require.NotEmpty(t, e.Detail.Error)
+	if msg != "" {
+		require.Contains(t, e.Detail.Error, msg)
+	}
 }

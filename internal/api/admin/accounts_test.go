@@ -8,6 +8,7 @@ import (
 
 	"github.com/poolgate/poolgate/clients/go/admin"
 	"github.com/poolgate/poolgate/internal/api/wire"
+	"github.com/poolgate/poolgate/internal/apptest"
 )
 
 func TestAccounts(t *testing.T) {
@@ -95,11 +96,11 @@ func TestAccounts(t *testing.T) {
 	t.Run("OtherChannel", func(t *testing.T) {
 		up, err := b.admin.AccountUpdateWithResponse(b.ctx, other.Id, a.Id, adminclient.AccountUpdate{Status: ptr(adminclient.ActiveStatusActive)})
 		require.NoError(t, err)
-		requireError(t, http.StatusNotFound, "not_found", "account not found", up.StatusCode(), up.Body)
+		apptest.RequireError(t, http.StatusNotFound, "not_found", "account not found", up.StatusCode(), up.Body)
 
 		del, err := b.admin.AccountDeleteWithResponse(b.ctx, other.Id, a.Id)
 		require.NoError(t, err)
-		requireError(t, http.StatusNotFound, "not_found", "account not found", del.StatusCode(), del.Body)
+		apptest.RequireError(t, http.StatusNotFound, "not_found", "account not found", del.StatusCode(), del.Body)
 
 		list, err := b.admin.AccountListWithResponse(b.ctx, ch.Id)
 		require.NoError(t, err)
@@ -111,19 +112,19 @@ func TestAccounts(t *testing.T) {
 		const unknown = 999999
 		list, err := b.admin.AccountListWithResponse(b.ctx, unknown)
 		require.NoError(t, err)
-		requireError(t, http.StatusNotFound, "not_found", "channel not found", list.StatusCode(), list.Body)
+		apptest.RequireError(t, http.StatusNotFound, "not_found", "channel not found", list.StatusCode(), list.Body)
 
 		cr, err := b.admin.AccountCreateWithResponse(b.ctx, unknown, adminclient.AccountCreate{Credential: "sk-whatever-123456"})
 		require.NoError(t, err)
-		requireError(t, http.StatusNotFound, "not_found", "channel not found", cr.StatusCode(), cr.Body)
+		apptest.RequireError(t, http.StatusNotFound, "not_found", "channel not found", cr.StatusCode(), cr.Body)
 
 		up, err := b.admin.AccountUpdateWithResponse(b.ctx, unknown, a.Id, adminclient.AccountUpdate{Weight: ptr(1)})
 		require.NoError(t, err)
-		requireError(t, http.StatusNotFound, "not_found", "channel not found", up.StatusCode(), up.Body)
+		apptest.RequireError(t, http.StatusNotFound, "not_found", "channel not found", up.StatusCode(), up.Body)
 
 		del, err := b.admin.AccountDeleteWithResponse(b.ctx, unknown, a.Id)
 		require.NoError(t, err)
-		requireError(t, http.StatusNotFound, "not_found", "channel not found", del.StatusCode(), del.Body)
+		apptest.RequireError(t, http.StatusNotFound, "not_found", "channel not found", del.StatusCode(), del.Body)
 	})
 
 	t.Run("BadInput", func(t *testing.T) {
@@ -136,12 +137,12 @@ func TestAccounts(t *testing.T) {
 			t.Run(name, func(t *testing.T) {
 				res, err := b.raw.AccountCreateWithBodyWithResponse(b.ctx, ch.Id, jsonType, body(in))
 				require.NoError(t, err)
-				requireError(t, http.StatusBadRequest, "invalid_request", "", res.StatusCode(), res.Body)
+				apptest.RequireError(t, http.StatusBadRequest, "invalid_request", "", res.StatusCode(), res.Body)
 			})
 		}
 		res, err := b.raw.AccountUpdateWithBodyWithResponse(b.ctx, ch.Id, a.Id, jsonType, body(`{}`))
 		require.NoError(t, err)
-		requireError(t, http.StatusBadRequest, "invalid_request", "", res.StatusCode(), res.Body)
+		apptest.RequireError(t, http.StatusBadRequest, "invalid_request", "", res.StatusCode(), res.Body)
 	})
 
 	del, err := b.admin.AccountDeleteWithResponse(b.ctx, ch.Id, a.Id)
@@ -150,7 +151,7 @@ func TestAccounts(t *testing.T) {
 
 	del, err = b.admin.AccountDeleteWithResponse(b.ctx, ch.Id, a.Id)
 	require.NoError(t, err)
-	requireError(t, http.StatusNotFound, "not_found", "account not found", del.StatusCode(), del.Body)
+	apptest.RequireError(t, http.StatusNotFound, "not_found", "account not found", del.StatusCode(), del.Body)
 
 	list, err = b.admin.AccountListWithResponse(b.ctx, ch.Id)
 	require.NoError(t, err)

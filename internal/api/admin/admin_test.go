@@ -2,7 +2,6 @@ package admin_test
 
 import (
 	"context"
-	"encoding/json"
 	"net/http"
 	"strings"
 	"testing"
@@ -33,25 +32,6 @@ func setup(t *testing.T) *testBundle {
 	return &testBundle{env: env, admin: env.Admin(), raw: raw, ctx: context.Background()}
 }
 
-// requireError checks a management error response: its status and `detail.code`, and that
-// `detail.error` contains msg when msg is set.
-func requireError(t *testing.T, status int, code, msg string, gotStatus int, body []byte) {
-	t.Helper()
-	require.Equal(t, status, gotStatus, string(body))
-	var e struct {
-		Detail struct {
-			Error string `json:"error"`
-			Code  string `json:"code"`
-		} `json:"detail"`
-	}
-	require.NoError(t, json.Unmarshal(body, &e), string(body))
-	require.Equal(t, code, e.Detail.Code, string(body))
-	require.NotEmpty(t, e.Detail.Error)
-	if msg != "" {
-		require.Contains(t, e.Detail.Error, msg)
-	}
-}
-
 func body(s string) *strings.Reader { return strings.NewReader(s) }
 
 const jsonType = "application/json"
@@ -65,18 +45,18 @@ func TestAuth(t *testing.T) {
 		anon := b.env.AdminAs("")
 		res, err := anon.ChannelListWithResponse(b.ctx)
 		require.NoError(t, err)
-		requireError(t, http.StatusUnauthorized, "unauthorized", "", res.StatusCode(), res.Body)
+		apptest.RequireError(t, http.StatusUnauthorized, "unauthorized", "", res.StatusCode(), res.Body)
 
 		set, err := anon.SettingsGetWithResponse(b.ctx)
 		require.NoError(t, err)
-		requireError(t, http.StatusUnauthorized, "unauthorized", "", set.StatusCode(), set.Body)
+		apptest.RequireError(t, http.StatusUnauthorized, "unauthorized", "", set.StatusCode(), set.Body)
 	})
 
 	t.Run("InvalidToken", func(t *testing.T) {
 		t.Parallel()
 		res, err := b.env.AdminAs("not-a-jwt").UserListWithResponse(b.ctx, nil)
 		require.NoError(t, err)
-		requireError(t, http.StatusUnauthorized, "unauthorized", "", res.StatusCode(), res.Body)
+		apptest.RequireError(t, http.StatusUnauthorized, "unauthorized", "", res.StatusCode(), res.Body)
 	})
 
 	t.Run("NonAdmin", func(t *testing.T) {
@@ -86,11 +66,11 @@ func TestAuth(t *testing.T) {
 			c := b.env.AdminAs(token)
 			res, err := c.ChannelListWithResponse(b.ctx)
 			require.NoError(t, err)
-			requireError(t, http.StatusForbidden, "forbidden", "", res.StatusCode(), res.Body)
+			apptest.RequireError(t, http.StatusForbidden, "forbidden", "", res.StatusCode(), res.Body)
 
 			up, err := c.UserUpdateWithResponse(b.ctx, u.ID, adminclient.UserUpdate{Role: ptr(commonclient.UserRoleAdmin)})
 			require.NoError(t, err)
-			requireError(t, http.StatusForbidden, "forbidden", "", up.StatusCode(), up.Body)
+			apptest.RequireError(t, http.StatusForbidden, "forbidden", "", up.StatusCode(), up.Body)
 		}
 	})
 }
@@ -141,7 +121,7 @@ func TestSettings(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			bad, err := b.raw.SettingsUpdateWithBodyWithResponse(b.ctx, jsonType, body(in))
 			require.NoError(t, err)
-			requireError(t, http.StatusBadRequest, "invalid_request", "", bad.StatusCode(), bad.Body)
+			apptest.RequireError(t, http.StatusBadRequest, "invalid_request", "", bad.StatusCode(), bad.Body)
 		})
 	}
 

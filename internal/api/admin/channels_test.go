@@ -7,6 +7,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/poolgate/poolgate/clients/go/admin"
+	"github.com/poolgate/poolgate/internal/apptest"
 )
 
 func (b *testBundle) channel(t *testing.T, name string) adminclient.Channel {
@@ -86,26 +87,26 @@ func TestChannels(t *testing.T) {
 		dup, err := b.admin.ChannelCreateWithResponse(b.ctx, adminclient.ChannelCreate{
 			Name: "claude", Type: adminclient.Openai, BaseUrl: "https://example.com/v1", Models: []string{"m"}})
 		require.NoError(t, err)
-		requireError(t, http.StatusConflict, "conflict", "a channel with this name already exists", dup.StatusCode(), dup.Body)
+		apptest.RequireError(t, http.StatusConflict, "conflict", "a channel with this name already exists", dup.StatusCode(), dup.Body)
 
 		ren, err := b.admin.ChannelUpdateWithResponse(b.ctx, c.Id, adminclient.ChannelUpdate{Name: ptr("claude")})
 		require.NoError(t, err)
-		requireError(t, http.StatusConflict, "conflict", "a channel with this name already exists", ren.StatusCode(), ren.Body)
+		apptest.RequireError(t, http.StatusConflict, "conflict", "a channel with this name already exists", ren.StatusCode(), ren.Body)
 	})
 
 	t.Run("NotFound", func(t *testing.T) {
 		const unknown = 999999
 		get, err := b.admin.ChannelGetWithResponse(b.ctx, unknown)
 		require.NoError(t, err)
-		requireError(t, http.StatusNotFound, "not_found", "channel not found", get.StatusCode(), get.Body)
+		apptest.RequireError(t, http.StatusNotFound, "not_found", "channel not found", get.StatusCode(), get.Body)
 
 		up, err := b.admin.ChannelUpdateWithResponse(b.ctx, unknown, adminclient.ChannelUpdate{Priority: ptr(1)})
 		require.NoError(t, err)
-		requireError(t, http.StatusNotFound, "not_found", "channel not found", up.StatusCode(), up.Body)
+		apptest.RequireError(t, http.StatusNotFound, "not_found", "channel not found", up.StatusCode(), up.Body)
 
 		del, err := b.admin.ChannelDeleteWithResponse(b.ctx, unknown)
 		require.NoError(t, err)
-		requireError(t, http.StatusNotFound, "not_found", "channel not found", del.StatusCode(), del.Body)
+		apptest.RequireError(t, http.StatusNotFound, "not_found", "channel not found", del.StatusCode(), del.Body)
 	})
 
 	t.Run("BadInput", func(t *testing.T) {
@@ -121,33 +122,33 @@ func TestChannels(t *testing.T) {
 			t.Run(name, func(t *testing.T) {
 				res, err := b.raw.ChannelCreateWithBodyWithResponse(b.ctx, jsonType, body(in))
 				require.NoError(t, err)
-				requireError(t, http.StatusBadRequest, "invalid_request", "", res.StatusCode(), res.Body)
+				apptest.RequireError(t, http.StatusBadRequest, "invalid_request", "", res.StatusCode(), res.Body)
 			})
 		}
 		t.Run("MalformedJSON", func(t *testing.T) {
 			res, err := b.raw.ChannelCreateWithBodyWithResponse(b.ctx, jsonType, body(`{"name":`))
 			require.NoError(t, err)
-			requireError(t, http.StatusBadRequest, "invalid_json", "", res.StatusCode(), res.Body)
+			apptest.RequireError(t, http.StatusBadRequest, "invalid_json", "", res.StatusCode(), res.Body)
 		})
 		t.Run("EmptyUpdate", func(t *testing.T) {
 			res, err := b.raw.ChannelUpdateWithBodyWithResponse(b.ctx, c.Id, jsonType, body(`{}`))
 			require.NoError(t, err)
-			requireError(t, http.StatusBadRequest, "invalid_request", "", res.StatusCode(), res.Body)
+			apptest.RequireError(t, http.StatusBadRequest, "invalid_request", "", res.StatusCode(), res.Body)
 		})
 		t.Run("UpdateBadBaseURL", func(t *testing.T) {
 			res, err := b.raw.ChannelUpdateWithBodyWithResponse(b.ctx, c.Id, jsonType, body(`{"base_url":"example.com"}`))
 			require.NoError(t, err)
-			requireError(t, http.StatusBadRequest, "invalid_request", "", res.StatusCode(), res.Body)
+			apptest.RequireError(t, http.StatusBadRequest, "invalid_request", "", res.StatusCode(), res.Body)
 		})
 		t.Run("UpdateType", func(t *testing.T) {
 			res, err := b.raw.ChannelUpdateWithBodyWithResponse(b.ctx, c.Id, jsonType, body(`{"type":"gemini"}`))
 			require.NoError(t, err)
-			requireError(t, http.StatusBadRequest, "invalid_request", "", res.StatusCode(), res.Body)
+			apptest.RequireError(t, http.StatusBadRequest, "invalid_request", "", res.StatusCode(), res.Body)
 		})
 		t.Run("BadID", func(t *testing.T) {
 			res, err := b.raw.ChannelGetWithResponse(b.ctx, 0)
 			require.NoError(t, err)
-			requireError(t, http.StatusBadRequest, "invalid_request", "", res.StatusCode(), res.Body)
+			apptest.RequireError(t, http.StatusBadRequest, "invalid_request", "", res.StatusCode(), res.Body)
 		})
 	})
 
@@ -157,7 +158,7 @@ func TestChannels(t *testing.T) {
 
 	get, err = b.admin.ChannelGetWithResponse(b.ctx, c.Id)
 	require.NoError(t, err)
-	requireError(t, http.StatusNotFound, "not_found", "channel not found", get.StatusCode(), get.Body)
+	apptest.RequireError(t, http.StatusNotFound, "not_found", "channel not found", get.StatusCode(), get.Body)
 
 	list, err = b.admin.ChannelListWithResponse(b.ctx)
 	require.NoError(t, err)

@@ -92,7 +92,7 @@ func TestHookDeliveries(t *testing.T) {
 	// Retry: refused for unknown and non-dead deliveries.
 	miss, err := admin.HookDeliveryRetryWithResponse(ctx, d.Id+1000)
 	require.NoError(t, err)
-	requireError(t, http.StatusNotFound, "not_found", "hook delivery not found", miss.StatusCode(), miss.Body)
+	apptest.RequireError(t, http.StatusNotFound, "not_found", "hook delivery not found", miss.StatusCode(), miss.Body)
 	recv.Slow.Store(false)
 	res, err := admin.HookDeliveryRetryWithResponse(ctx, d.Id)
 	require.NoError(t, err)
@@ -110,7 +110,7 @@ func TestHookDeliveries(t *testing.T) {
 	require.Empty(t, done.LastError)
 	again, err := admin.HookDeliveryRetryWithResponse(ctx, d.Id)
 	require.NoError(t, err)
-	requireError(t, http.StatusConflict, "delivery_not_dead", "only dead deliveries", again.StatusCode(), again.Body)
+	apptest.RequireError(t, http.StatusConflict, "delivery_not_dead", "only dead deliveries", again.StatusCode(), again.Body)
 	require.Zero(t, list(&dead).Total)
 
 	// Non-administrators are refused.

@@ -53,9 +53,9 @@ func TestAuthorizationBeforeValidation(t *testing.T) {
 			require.NoError(t, err)
 			got := readAll(t, res)
 			if token == "" {
-				requireError(t, http.StatusUnauthorized, "unauthorized", "", res.StatusCode, got)
+				apptest.RequireError(t, http.StatusUnauthorized, "unauthorized", "", res.StatusCode, got)
 			} else {
-				requireError(t, http.StatusForbidden, "forbidden", msgForbidden, res.StatusCode, got)
+				apptest.RequireError(t, http.StatusForbidden, "forbidden", msgForbidden, res.StatusCode, got)
 			}
 			require.NotContains(t, string(got), "bogus", "%s %s", name, op)
 		}
@@ -101,7 +101,7 @@ func TestUserCreate(t *testing.T) {
 	} {
 		res, err := b.admin.UserCreateWithResponse(b.ctx, c)
 		require.NoError(t, err, name)
-		requireError(t, http.StatusConflict, "conflict", "", res.StatusCode(), res.Body)
+		apptest.RequireError(t, http.StatusConflict, "conflict", "", res.StatusCode(), res.Body)
 	}
 }
 

@@ -137,7 +137,7 @@ func TestLogList(t *testing.T) {
 			{From: &to, To: &from}} {
 			res, err := b.raw.LogListWithResponse(b.ctx, &p)
 			require.NoError(t, err)
-			requireError(t, http.StatusBadRequest, "invalid_request", "", res.StatusCode(), res.Body)
+			apptest.RequireError(t, http.StatusBadRequest, "invalid_request", "", res.StatusCode(), res.Body)
 		}
 	})
 
@@ -186,12 +186,12 @@ func TestLogExport(t *testing.T) {
 
 	bad, err := b.raw.LogExportWithResponse(b.ctx, &adminclient.LogExportParams{StatusClass: ptr(commonclient.StatusClass("3xx"))})
 	require.NoError(t, err)
-	requireError(t, http.StatusBadRequest, "invalid_request", "", bad.StatusCode(), bad.Body)
+	apptest.RequireError(t, http.StatusBadRequest, "invalid_request", "", bad.StatusCode(), bad.Body)
 
 	u := b.env.AdminAs(b.alice.Token)
 	denied, err := u.LogExportWithResponse(b.ctx, nil)
 	require.NoError(t, err)
-	requireError(t, http.StatusForbidden, "forbidden", "", denied.StatusCode(), denied.Body)
+	apptest.RequireError(t, http.StatusForbidden, "forbidden", "", denied.StatusCode(), denied.Body)
 }
 
 func statsKeys(s *commonclient.Stats) []string {
@@ -270,7 +270,7 @@ func TestStats(t *testing.T) {
 	for _, p := range []adminclient.StatsGetParams{{Tz: ptr("Mars/Olympus")}, {Tz: ptr("Local")}, {From: &to, To: &from}} {
 		bad, err := b.raw.StatsGetWithResponse(b.ctx, &p)
 		require.NoError(t, err)
-		requireError(t, http.StatusBadRequest, "invalid_request", "", bad.StatusCode(), bad.Body)
+		apptest.RequireError(t, http.StatusBadRequest, "invalid_request", "", bad.StatusCode(), bad.Body)
 	}
 
 	t.Run("Own", func(t *testing.T) {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/poolgate/poolgate/clients/go/admin"
 	"github.com/poolgate/poolgate/internal/api/wire"
+	"github.com/poolgate/poolgate/internal/apptest"
 )
 
 func TestModels(t *testing.T) {
@@ -39,7 +40,7 @@ func TestModels(t *testing.T) {
 
 	dup, err := b.admin.ModelCreateWithResponse(b.ctx, adminclient.ModelCreate{Name: "gpt-4o-mini", InputPrice: 1, OutputPrice: 1})
 	require.NoError(t, err)
-	requireError(t, http.StatusConflict, "conflict", "a model with this name already exists", dup.StatusCode(), dup.Body)
+	apptest.RequireError(t, http.StatusConflict, "conflict", "a model with this name already exists", dup.StatusCode(), dup.Body)
 
 	// Fields left out stay, cached_input_price included.
 	up, err := b.admin.ModelUpdateWithResponse(b.ctx, sonnet.Id, adminclient.ModelUpdate{OutputPrice: ptr(int64(16_000_000))})
@@ -71,11 +72,11 @@ func TestModels(t *testing.T) {
 	t.Run("NotFound", func(t *testing.T) {
 		up, err := b.admin.ModelUpdateWithResponse(b.ctx, 999999, adminclient.ModelUpdate{InputPrice: ptr(int64(1))})
 		require.NoError(t, err)
-		requireError(t, http.StatusNotFound, "not_found", "model not found", up.StatusCode(), up.Body)
+		apptest.RequireError(t, http.StatusNotFound, "not_found", "model not found", up.StatusCode(), up.Body)
 
 		del, err := b.admin.ModelDeleteWithResponse(b.ctx, 999999)
 		require.NoError(t, err)
-		requireError(t, http.StatusNotFound, "not_found", "model not found", del.StatusCode(), del.Body)
+		apptest.RequireError(t, http.StatusNotFound, "not_found", "model not found", del.StatusCode(), del.Body)
 	})
 
 	t.Run("BadInput", func(t *testing.T) {
@@ -91,7 +92,7 @@ func TestModels(t *testing.T) {
 			t.Run(name, func(t *testing.T) {
 				res, err := b.raw.ModelCreateWithBodyWithResponse(b.ctx, jsonType, body(in))
 				require.NoError(t, err)
-				requireError(t, http.StatusBadRequest, "invalid_request", "", res.StatusCode(), res.Body)
+				apptest.RequireError(t, http.StatusBadRequest, "invalid_request", "", res.StatusCode(), res.Body)
 			})
 		}
 		for name, in := range map[string]string{
@@ -102,7 +103,7 @@ func TestModels(t *testing.T) {
 			t.Run("Update"+name, func(t *testing.T) {
 				res, err := b.raw.ModelUpdateWithBodyWithResponse(b.ctx, mini.Id, jsonType, body(in))
 				require.NoError(t, err)
-				requireError(t, http.StatusBadRequest, "invalid_request", "", res.StatusCode(), res.Body)
+				apptest.RequireError(t, http.StatusBadRequest, "invalid_request", "", res.StatusCode(), res.Body)
 			})
 		}
 	})

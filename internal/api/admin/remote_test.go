@@ -607,7 +607,7 @@ func TestRemoteSeedFreshInstall(t *testing.T) {
 	// Enabling a channel without a base URL is refused; giving it one enables it.
 	en, err := b.admin.ChannelUpdateWithResponse(b.ctx, grok.Id, adminclient.ChannelUpdate{Status: ptr(adminclient.ActiveStatusActive)})
 	require.NoError(t, err)
-	requireError(t, http.StatusUnprocessableEntity, "unprocessable", "set this channel's base_url before enabling it", en.StatusCode(), en.Body)
+	apptest.RequireError(t, http.StatusUnprocessableEntity, "unprocessable", "set this channel's base_url before enabling it", en.StatusCode(), en.Body)
 	set, err := b.admin.ChannelUpdateWithResponse(b.ctx, gpt.Id, adminclient.ChannelUpdate{BaseUrl: &env.UpstreamURL,
 		Models: &[]string{"gpt-4o-mini"}})
 	require.NoError(t, err)

@@ -70,15 +70,15 @@ func TestUserSessions(t *testing.T) {
 	}{"Ended": {u.ID, items[1].Id}, "Unknown": {u.ID, "nosuchsession"}, "OtherUsers": {carl.ID, items[0].Id}, "NoUser": {999999, items[0].Id}} {
 		res, err := b.admin.UserSessionDeleteWithResponse(b.ctx, c.user, c.session)
 		require.NoError(t, err, name)
-		requireError(t, http.StatusNotFound, "not_found", "", res.StatusCode(), res.Body)
+		apptest.RequireError(t, http.StatusNotFound, "not_found", "", res.StatusCode(), res.Body)
 	}
 	require.Equal(t, http.StatusOK, meStatus(t, b.env, laptop.JWT, ""), "a refused call ended nothing")
 	res, err := b.admin.UserSessionListWithResponse(b.ctx, 999999)
 	require.NoError(t, err)
-	requireError(t, http.StatusNotFound, "not_found", "user not found", res.StatusCode(), res.Body)
+	apptest.RequireError(t, http.StatusNotFound, "not_found", "user not found", res.StatusCode(), res.Body)
 	all, err := b.admin.UserSessionDeleteAllWithResponse(b.ctx, 999999)
 	require.NoError(t, err)
-	requireError(t, http.StatusNotFound, "not_found", "user not found", all.StatusCode(), all.Body)
+	apptest.RequireError(t, http.StatusNotFound, "not_found", "user not found", all.StatusCode(), all.Body)
 
 	// Ending all: every session stops, on both instances; the API key still works.
 	all, err = b.admin.UserSessionDeleteAllWithResponse(b.ctx, u.ID)

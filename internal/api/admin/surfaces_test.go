@@ -71,17 +71,17 @@ func TestAnnouncements(t *testing.T) {
 	bad, err := b.admin.AnnouncementCreateWithResponse(b.ctx, adminclient.AnnouncementWrite{Title: "x", Content: "y",
 		StartsAt: wire.Opt(&future), EndsAt: wire.Opt(&past)})
 	require.NoError(t, err)
-	requireError(t, http.StatusUnprocessableEntity, "unprocessable", "ends_at", bad.StatusCode(), bad.Body)
+	apptest.RequireError(t, http.StatusUnprocessableEntity, "unprocessable", "ends_at", bad.StatusCode(), bad.Body)
 
 	del, err := b.admin.AnnouncementDeleteWithResponse(b.ctx, current.Id)
 	require.NoError(t, err)
 	require.Equal(t, http.StatusNoContent, del.StatusCode())
 	del, err = b.admin.AnnouncementDeleteWithResponse(b.ctx, current.Id)
 	require.NoError(t, err)
-	requireError(t, http.StatusNotFound, "not_found", "announcement", del.StatusCode(), del.Body)
+	apptest.RequireError(t, http.StatusNotFound, "not_found", "announcement", del.StatusCode(), del.Body)
 	nf, err := b.admin.AnnouncementUpdateWithResponse(b.ctx, 9999, adminclient.AnnouncementWrite{Title: "x", Content: "y"})
 	require.NoError(t, err)
-	requireError(t, http.StatusNotFound, "not_found", "announcement", nf.StatusCode(), nf.Body)
+	apptest.RequireError(t, http.StatusNotFound, "not_found", "announcement", nf.StatusCode(), nf.Body)
 }
 
 func TestChannelModels(t *testing.T) {
@@ -117,13 +117,13 @@ func TestChannelModels(t *testing.T) {
 
 	dup, err := b.admin.ChannelModelCreateWithResponse(b.ctx, ch, adminclient.ChannelModelCreate{Name: "gpt-4o"})
 	require.NoError(t, err)
-	requireError(t, http.StatusConflict, "conflict", "already serves", dup.StatusCode(), dup.Body)
+	apptest.RequireError(t, http.StatusConflict, "conflict", "already serves", dup.StatusCode(), dup.Body)
 	missing, err := b.admin.ChannelModelCreateWithResponse(b.ctx, 9999, adminclient.ChannelModelCreate{Name: "x"})
 	require.NoError(t, err)
-	requireError(t, http.StatusNotFound, "not_found", "channel not found", missing.StatusCode(), missing.Body)
+	apptest.RequireError(t, http.StatusNotFound, "not_found", "channel not found", missing.StatusCode(), missing.Body)
 	ml, err := b.admin.ChannelModelListWithResponse(b.ctx, 9999)
 	require.NoError(t, err)
-	requireError(t, http.StatusNotFound, "not_found", "channel not found", ml.StatusCode(), ml.Body)
+	apptest.RequireError(t, http.StatusNotFound, "not_found", "channel not found", ml.StatusCode(), ml.Body)
 
 	upd, err := b.admin.ChannelModelUpdateWithResponse(b.ctx, cm.JSON201.Id, adminclient.ChannelModelUpdate{Name: ptr("gpt-4.1-latest")})
 	require.NoError(t, err)
@@ -147,7 +147,7 @@ func TestChannelModels(t *testing.T) {
 	require.Equal(t, []string{"o3"}, n)
 	del, err = b.admin.ChannelModelDeleteWithResponse(b.ctx, cm.JSON201.Id)
 	require.NoError(t, err)
-	requireError(t, http.StatusNotFound, "not_found", "channel model", del.StatusCode(), del.Body)
+	apptest.RequireError(t, http.StatusNotFound, "not_found", "channel model", del.StatusCode(), del.Body)
 }
 
 func TestUserDelete(t *testing.T) {
@@ -158,7 +158,7 @@ func TestUserDelete(t *testing.T) {
 
 	self, err := b.admin.UserDeleteWithResponse(b.ctx, 1)
 	require.NoError(t, err)
-	requireError(t, http.StatusUnprocessableEntity, "unprocessable", "yourself", self.StatusCode(), self.Body)
+	apptest.RequireError(t, http.StatusUnprocessableEntity, "unprocessable", "yourself", self.StatusCode(), self.Body)
 
 	for range 2 { // deleting twice is not an error
 		res, err := b.admin.UserDeleteWithResponse(b.ctx, alice.ID)
@@ -167,7 +167,7 @@ func TestUserDelete(t *testing.T) {
 	}
 	nf, err := b.admin.UserDeleteWithResponse(b.ctx, 9999)
 	require.NoError(t, err)
-	requireError(t, http.StatusNotFound, "not_found", "", nf.StatusCode(), nf.Body)
+	apptest.RequireError(t, http.StatusNotFound, "not_found", "", nf.StatusCode(), nf.Body)
 
 	list, err := b.admin.UserListWithResponse(b.ctx, nil)
 	require.NoError(t, err)
@@ -191,7 +191,7 @@ func TestUserDelete(t *testing.T) {
 
 	back, err := b.admin.UserUpdateWithResponse(b.ctx, alice.ID, adminclient.UserUpdate{Status: ptr(commonclient.UserStatus("active"))})
 	require.NoError(t, err)
-	requireError(t, http.StatusUnprocessableEntity, "unprocessable", "deleted", back.StatusCode(), back.Body)
+	apptest.RequireError(t, http.StatusUnprocessableEntity, "unprocessable", "deleted", back.StatusCode(), back.Body)
 }
 
 func TestUserChannelUpdate(t *testing.T) {
@@ -213,7 +213,7 @@ func TestUserChannelUpdate(t *testing.T) {
 
 	nf, err := b.admin.UserChannelUpdateWithResponse(b.ctx, 9999, adminclient.UserChannelUpdate{Priority: 1})
 	require.NoError(t, err)
-	requireError(t, http.StatusNotFound, "not_found", "", nf.StatusCode(), nf.Body)
+	apptest.RequireError(t, http.StatusNotFound, "not_found", "", nf.StatusCode(), nf.Body)
 }
 
 func TestModelSyncOneStep(t *testing.T) {
@@ -310,7 +310,7 @@ func TestPriceSync(t *testing.T) {
 	} {
 		res, err := b.admin.ModelPriceSyncPreviewWithResponse(b.ctx, req)
 		require.NoError(t, err, name)
-		requireError(t, http.StatusUnprocessableEntity, "unprocessable", "price list", res.StatusCode(), res.Body)
+		apptest.RequireError(t, http.StatusUnprocessableEntity, "unprocessable", "price list", res.StatusCode(), res.Body)
 	}
 }
 
@@ -319,5 +319,5 @@ func TestPriceSyncPrivateRefused(t *testing.T) {
 	b := setup(t)
 	res, err := b.admin.ModelPriceSyncPreviewWithResponse(b.ctx, adminclient.PriceSyncRequest{Url: ptr("http://127.0.0.1:9/p.json")})
 	require.NoError(t, err)
-	requireError(t, http.StatusUnprocessableEntity, "unprocessable", "not allowed", res.StatusCode(), res.Body)
+	apptest.RequireError(t, http.StatusUnprocessableEntity, "unprocessable", "not allowed", res.StatusCode(), res.Body)
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	adminclient "github.com/poolgate/poolgate/clients/go/admin"
+	"github.com/poolgate/poolgate/internal/apptest"
 )
 
 // TestModelSyncPreviewBrowser: model lists fetched by the browser (OpenAI/Claude and Gemini
@@ -63,7 +64,7 @@ func TestModelSyncPreviewBrowser(t *testing.T) {
 		require.NoError(t, err, name)
 		require.Equal(t, tc.status, res.StatusCode(), "%s: %s", name, res.Body)
 		if tc.code != "" {
-			requireError(t, tc.status, tc.code, tc.words, res.StatusCode(), res.Body)
+			apptest.RequireError(t, tc.status, tc.code, tc.words, res.StatusCode(), res.Body)
 		}
 	}
 	pv, err = b.admin.ModelSyncPreviewWithResponse(b.ctx, adminclient.ChannelSelection{ChannelIds: &[]int64{geminiCh}})
@@ -107,9 +108,9 @@ func TestPriceSyncBrowser(t *testing.T) {
 	} {
 		res, err := b.admin.ModelPriceSyncPreviewWithResponse(b.ctx, req)
 		require.NoError(t, err, name)
-		requireError(t, http.StatusBadRequest, "invalid_request", "exactly one of url and list", res.StatusCode(), res.Body)
+		apptest.RequireError(t, http.StatusBadRequest, "invalid_request", "exactly one of url and list", res.StatusCode(), res.Body)
 	}
 	res, err := b.admin.ModelPriceSyncPreviewBrowserWithResponse(b.ctx, adminclient.PriceSyncBrowserRequest{List: router})
 	require.NoError(t, err)
-	requireError(t, http.StatusUnprocessableEntity, "unprocessable", "quota_per_usd", res.StatusCode(), res.Body)
+	apptest.RequireError(t, http.StatusUnprocessableEntity, "unprocessable", "quota_per_usd", res.StatusCode(), res.Body)
 }

@@ -81,7 +81,7 @@ func TestUserList(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			res, err := b.raw.UserListWithResponse(b.ctx, p)
 			require.NoError(t, err)
-			requireError(t, http.StatusBadRequest, "invalid_request", "", res.StatusCode(), res.Body)
+			apptest.RequireError(t, http.StatusBadRequest, "invalid_request", "", res.StatusCode(), res.Body)
 		})
 	}
 }
@@ -118,7 +118,7 @@ func TestUserUpdate(t *testing.T) {
 	require.Equal(t, int64(-250), b.env.Balance(alice.ID))
 
 	res = update(t, alice.ID, adminclient.UserUpdate{Balance: ptr(int64(1)), BalanceDelta: ptr(int64(1))})
-	requireError(t, http.StatusBadRequest, "invalid_request", "balance and balance_delta cannot be used together",
+	apptest.RequireError(t, http.StatusBadRequest, "invalid_request", "balance and balance_delta cannot be used together",
 		res.StatusCode(), res.Body)
 	require.Equal(t, int64(-250), b.env.Balance(alice.ID), "refused update changes nothing")
 
@@ -151,7 +151,7 @@ func TestUserUpdate(t *testing.T) {
 		} {
 			t.Run(name, func(t *testing.T) {
 				res := update(t, adminID, u)
-				requireError(t, http.StatusUnprocessableEntity, "unprocessable", "you cannot disable or demote yourself",
+				apptest.RequireError(t, http.StatusUnprocessableEntity, "unprocessable", "you cannot disable or demote yourself",
 					res.StatusCode(), res.Body)
 			})
 		}
@@ -165,10 +165,10 @@ func TestUserUpdate(t *testing.T) {
 	t.Run("NotFound", func(t *testing.T) {
 		get, err := b.admin.UserGetWithResponse(b.ctx, 999999)
 		require.NoError(t, err)
-		requireError(t, http.StatusNotFound, "not_found", "user not found", get.StatusCode(), get.Body)
+		apptest.RequireError(t, http.StatusNotFound, "not_found", "user not found", get.StatusCode(), get.Body)
 
 		res := update(t, 999999, adminclient.UserUpdate{BalanceDelta: ptr(int64(1))})
-		requireError(t, http.StatusNotFound, "not_found", "user not found", res.StatusCode(), res.Body)
+		apptest.RequireError(t, http.StatusNotFound, "not_found", "user not found", res.StatusCode(), res.Body)
 	})
 
 	t.Run("BadInput", func(t *testing.T) {
@@ -181,7 +181,7 @@ func TestUserUpdate(t *testing.T) {
 			t.Run(name, func(t *testing.T) {
 				res, err := b.raw.UserUpdateWithBodyWithResponse(b.ctx, alice.ID, jsonType, body(in))
 				require.NoError(t, err)
-				requireError(t, http.StatusBadRequest, "invalid_request", "", res.StatusCode(), res.Body)
+				apptest.RequireError(t, http.StatusBadRequest, "invalid_request", "", res.StatusCode(), res.Body)
 			})
 		}
 	})

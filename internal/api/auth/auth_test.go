@@ -54,25 +54,6 @@ func stores(t *testing.T, fn func(t *testing.T, opts ...apptest.Option)) {
 	})
 }
 
-// requireError checks a management error response: its status and `detail.code`, and that
-// `detail.error` contains msg when msg is set.
-func requireError(t *testing.T, status int, code, msg string, gotStatus int, body []byte) {
-	t.Helper()
-	require.Equal(t, status, gotStatus, string(body))
-	var e struct {
-		Detail struct {
-			Error string `json:"error"`
-			Code  string `json:"code"`
-		} `json:"detail"`
-	}
-	require.NoError(t, json.Unmarshal(body, &e), string(body))
-	require.Equal(t, code, e.Detail.Code, string(body))
-	require.NotEmpty(t, e.Detail.Error)
-	if msg != "" {
-		require.Contains(t, e.Detail.Error, msg)
-	}
-}
-
 func withCookie(value string) func(context.Context, *http.Request) error {
 	return func(_ context.Context, req *http.Request) error {
 		req.AddCookie(&http.Cookie{Name: cookieName, Value: value})
@@ -134,7 +115,7 @@ func requireMe(t *testing.T, b *testBundle, want string, editors ...userclient.R
 func requireMeRefused(t *testing.T, b *testBundle, editors ...userclient.RequestEditorFn) {
 	t.Helper()
 	status, body := b.me(t, editors...)
-	requireError(t, http.StatusUnauthorized, "unauthorized", msgUnauthorized, status, body)
+	apptest.RequireError(t, http.StatusUnauthorized, "unauthorized", msgUnauthorized, status, body)
 }
 
 func TestRegister(t *testing.T) {
@@ -191,13 +172,13 @@ func TestRegisterDuplicate(t *testing.T) {
 	for _, name := range []string{"Bob", "bob", "BOB", "admin", "ADMIN"} {
 		res, err := b.auth.PasswordRegisterWithResponse(b.ctx, authclient.RegisterRequest{Username: name, Password: "other-password"})
 		require.NoError(t, err)
-		requireError(t, http.StatusConflict, "conflict", "username is already taken", res.StatusCode(), res.Body)
+		apptest.RequireError(t, http.StatusConflict, "conflict", "username is already taken", res.StatusCode(), res.Body)
 	}
 	// The first owner keeps the name and the password.
 	b.login(t, "bob", "bob-password")
 	res, err := b.auth.PasswordLoginWithResponse(b.ctx, authclient.LoginRequest{Username: "bob", Password: "other-password"})
 	require.NoError(t, err)
-	requireError(t, http.StatusUnauthorized, "unauthorized", "invalid username or password", res.StatusCode(), res.Body)
+	apptest.RequireError(t, http.StatusUnauthorized, "unauthorized", "invalid username or password", res.StatusCode(), res.Body)
 }
 
 func TestRegisterDisabled(t *testing.T) {
@@ -211,11 +192,11 @@ func TestRegisterDisabled(t *testing.T) {
 	set(false)
 	res, err := b.auth.PasswordRegisterWithResponse(b.ctx, authclient.RegisterRequest{Username: "carol", Password: "carol-password"})
 	require.NoError(t, err)
-	requireError(t, http.StatusForbidden, "forbidden", "registration is disabled", res.StatusCode(), res.Body)
+	apptest.RequireError(t, http.StatusForbidden, "forbidden", "registration is disabled", res.StatusCode(), res.Body)
 	// Nobody was created.
 	lr, err := b.auth.PasswordLoginWithResponse(b.ctx, authclient.LoginRequest{Username: "carol", Password: "carol-password"})
 	require.NoError(t, err)
-	requireError(t, http.StatusUnauthorized, "unauthorized", "", lr.StatusCode(), lr.Body)
+	apptest.RequireError(t, http.StatusUnauthorized, "unauthorized", "", lr.StatusCode(), lr.Body)
 	// Existing users still sign in.
 	b.login(t, apptest.AdminUsername, apptest.AdminPassword)
 
@@ -245,7 +226,7 @@ func TestLogin(t *testing.T) {
 	} {
 		res, err := b.auth.PasswordLoginWithResponse(b.ctx, req)
 		require.NoError(t, err, name)
-		requireError(t, http.StatusUnauthorized, "unauthorized", "invalid username or password", res.StatusCode(), res.Body)
+		apptest.RequireError(t, http.StatusUnauthorized, "unauthorized", "invalid username or password", res.StatusCode(), res.Body)
 		require.Empty(t, res.HTTPResponse.Header.Values("Set-Cookie"), name)
 	}
 }
@@ -261,12 +242,12 @@ func TestLoginDisabledUser(t *testing.T) {
 
 	res, err := b.auth.PasswordLoginWithResponse(b.ctx, authclient.LoginRequest{Username: "erin", Password: "erin-password"})
 	require.NoError(t, err)
-	requireError(t, http.StatusForbidden, "forbidden", "this account is disabled", res.StatusCode(), res.Body)
+	apptest.RequireError(t, http.StatusForbidden, "forbidden", "this account is disabled", res.StatusCode(), res.Body)
 	require.Empty(t, res.HTTPResponse.Header.Values("Set-Cookie"))
 	// A wrong password still says only that the credentials are wrong.
 	res, err = b.auth.PasswordLoginWithResponse(b.ctx, authclient.LoginRequest{Username: "erin", Password: "wrong-password"})
 	require.NoError(t, err)
-	requireError(t, http.StatusUnauthorized, "unauthorized", "", res.StatusCode(), res.Body)
+	apptest.RequireError(t, http.StatusUnauthorized, "unauthorized", "", res.StatusCode(), res.Body)
 
 	// Disabling ended the user's sessions: what was issued before stops working.
 	for _, ed := range []userclient.RequestEditorFn{apptest.Bearer(s.token), withCookie(s.cookie.Value)} {
@@ -292,7 +273,7 @@ func TestLogoutJWT(t *testing.T) {
 		requireMeRefused(t, b, apptest.Bearer(s.token))
 		res, err = b.auth.SessionLogoutWithResponse(b.ctx, apptest.Bearer(s.token))
 		require.NoError(t, err)
-		requireError(t, http.StatusUnauthorized, "unauthorized", msgUnauthorized, res.StatusCode(), res.Body)
+		apptest.RequireError(t, http.StatusUnauthorized, "unauthorized", msgUnauthorized, res.StatusCode(), res.Body)
 
 		// Another sign-in of the same user is untouched, token and cookie.
 		requireMe(t, b, "frank", apptest.Bearer(other.token))
@@ -333,7 +314,7 @@ func TestLogoutWithoutCredentials(t *testing.T) {
 	} {
 		res, err := b.auth.SessionLogoutWithResponse(b.ctx, eds...)
 		require.NoError(t, err, name)
-		requireError(t, http.StatusUnauthorized, "unauthorized", msgUnauthorized, res.StatusCode(), res.Body)
+		apptest.RequireError(t, http.StatusUnauthorized, "unauthorized", msgUnauthorized, res.StatusCode(), res.Body)
 	}
 }
 
@@ -433,7 +414,7 @@ func TestBadInput(t *testing.T) {
 				code = codeOf(t, body)
 				require.Contains(t, []string{"invalid_json", "invalid_request"}, code)
 			}
-			requireError(t, tt.status, code, tt.msg, status, body)
+			apptest.RequireError(t, tt.status, code, tt.msg, status, body)
 		}
 	}
 
@@ -447,16 +428,16 @@ func TestBadInput(t *testing.T) {
 	} {
 		status, got, err := register(b.ctx, "application/json", strings.NewReader(body))
 		require.NoError(t, err, name)
-		requireError(t, http.StatusBadRequest, "invalid_request", "", status, got)
+		apptest.RequireError(t, http.StatusBadRequest, "invalid_request", "", status, got)
 	}
 	status, body, err := register(b.ctx, "application/json", strings.NewReader(`{"username": "leo", "password": "short"}`))
 	require.NoError(t, err)
-	requireError(t, http.StatusBadRequest, "invalid_request", "password", status, body)
+	apptest.RequireError(t, http.StatusBadRequest, "invalid_request", "password", status, body)
 
 	// A body without a length is bounded as it is read.
 	status, body, err = register(b.ctx, "application/json", io.MultiReader(strings.NewReader(big)))
 	require.NoError(t, err)
-	requireError(t, http.StatusRequestEntityTooLarge, "body_too_large", "", status, body)
+	apptest.RequireError(t, http.StatusRequestEntityTooLarge, "body_too_large", "", status, body)
 
 	// The wrong media type.
 	status, body, err = login(b.ctx, "text/plain", strings.NewReader(`{"username": "kate", "password": "kate-password"}`))
@@ -467,7 +448,7 @@ func TestBadInput(t *testing.T) {
 	// None of it created anybody.
 	res, err := b.auth.PasswordLoginWithResponse(b.ctx, authclient.LoginRequest{Username: "leo", Password: "leo-password"})
 	require.NoError(t, err)
-	requireError(t, http.StatusUnauthorized, "unauthorized", "", res.StatusCode(), res.Body)
+	apptest.RequireError(t, http.StatusUnauthorized, "unauthorized", "", res.StatusCode(), res.Body)
 }
 
 func codeOf(t *testing.T, body []byte) string {

@@ -54,7 +54,7 @@ func TestEmailVerifiedRegistration(t *testing.T) {
 	email := authclient.Email("mia@example.test")
 	res, err := b.auth.PasswordRegisterWithResponse(b.ctx, authclient.RegisterRequest{Username: "mia", Password: "mia-password"})
 	require.NoError(t, err)
-	requireError(t, http.StatusBadRequest, "email_required", "", res.StatusCode(), res.Body)
+	apptest.RequireError(t, http.StatusBadRequest, "email_required", "", res.StatusCode(), res.Body)
 
 	b.sendCode(t, string(email), authclient.Register)
 	code := md.Code(t, string(email), 1)
@@ -67,7 +67,7 @@ func TestEmailVerifiedRegistration(t *testing.T) {
 	res, err = b.auth.PasswordRegisterWithResponse(b.ctx, authclient.RegisterRequest{Username: "mia", Password: "mia-password",
 		Email: &email, EmailCode: &wrong})
 	require.NoError(t, err)
-	requireError(t, http.StatusBadRequest, "email_code_invalid", "", res.StatusCode(), res.Body)
+	apptest.RequireError(t, http.StatusBadRequest, "email_code_invalid", "", res.StatusCode(), res.Body)
 	res, err = b.auth.PasswordRegisterWithResponse(b.ctx, authclient.RegisterRequest{Username: "mia", Password: "mia-password",
 		Email: &email, EmailCode: &code})
 	require.NoError(t, err)
@@ -77,7 +77,7 @@ func TestEmailVerifiedRegistration(t *testing.T) {
 	res, err = b.auth.PasswordRegisterWithResponse(b.ctx, authclient.RegisterRequest{Username: "mia2", Password: "mia-password",
 		Email: &email, EmailCode: &code})
 	require.NoError(t, err)
-	requireError(t, http.StatusBadRequest, "email_code_invalid", "", res.StatusCode(), res.Body)
+	apptest.RequireError(t, http.StatusBadRequest, "email_code_invalid", "", res.StatusCode(), res.Body)
 	// Sign in by address too.
 	b.login(t, "MIA@example.test", "mia-password")
 }
@@ -106,13 +106,13 @@ func TestPasswordReset(t *testing.T) {
 	res, err = b.auth.PasswordResetWithResponse(b.ctx, authclient.PasswordResetRequest{Email: email, EmailCode: code,
 		NewPassword: "noah-third-password"})
 	require.NoError(t, err)
-	requireError(t, http.StatusBadRequest, "email_code_invalid", "", res.StatusCode(), res.Body)
+	apptest.RequireError(t, http.StatusBadRequest, "email_code_invalid", "", res.StatusCode(), res.Body)
 	require.Empty(t, md.Mails(t, "nobody@example.test"))
 
 	// A second code within the minute: 429 with Retry-After.
 	again, err := b.auth.EmailCodeSendWithResponse(b.ctx, authclient.EmailCodeRequest{Email: email, Purpose: authclient.Reset})
 	require.NoError(t, err)
-	requireError(t, http.StatusTooManyRequests, "too_many_attempts", "", again.StatusCode(), again.Body)
+	apptest.RequireError(t, http.StatusTooManyRequests, "too_many_attempts", "", again.StatusCode(), again.Body)
 	require.Regexp(t, `^[1-9][0-9]*$`, again.HTTPResponse.Header.Get("Retry-After"))
 }
 
@@ -121,7 +121,7 @@ func TestEmailUnavailable(t *testing.T) {
 	b := setup(t)
 	res, err := b.auth.EmailCodeSendWithResponse(b.ctx, authclient.EmailCodeRequest{Email: "x@example.test", Purpose: authclient.Register})
 	require.NoError(t, err)
-	requireError(t, http.StatusServiceUnavailable, "email_unavailable", "", res.StatusCode(), res.Body)
+	apptest.RequireError(t, http.StatusServiceUnavailable, "email_unavailable", "", res.StatusCode(), res.Body)
 }
 
 // TestBruteForceLimits: five wrong passwords for one username answer 429 with Retry-After, even
@@ -134,11 +134,11 @@ func TestBruteForceLimits(t *testing.T) {
 		for range 5 {
 			res, err := b.auth.PasswordLoginWithResponse(b.ctx, authclient.LoginRequest{Username: name, Password: "wrong-password"})
 			require.NoError(t, err)
-			requireError(t, http.StatusUnauthorized, "unauthorized", "invalid username or password", res.StatusCode(), res.Body)
+			apptest.RequireError(t, http.StatusUnauthorized, "unauthorized", "invalid username or password", res.StatusCode(), res.Body)
 		}
 		res, err := b.auth.PasswordLoginWithResponse(b.ctx, authclient.LoginRequest{Username: name, Password: "olga-password"})
 		require.NoError(t, err)
-		requireError(t, http.StatusTooManyRequests, "too_many_attempts", "", res.StatusCode(), res.Body)
+		apptest.RequireError(t, http.StatusTooManyRequests, "too_many_attempts", "", res.StatusCode(), res.Body)
 		ra := res.HTTPResponse.Header.Get("Retry-After")
 		require.Regexp(t, `^[0-9]+$`, ra)
 		require.Contains(t, []string{"900", "899"}, ra, name)
@@ -172,14 +172,14 @@ func TestTOTPLogin(t *testing.T) {
 
 	res, err := b.auth.PasswordLoginWithResponse(b.ctx, authclient.LoginRequest{Username: "pia", Password: "pia-password"})
 	require.NoError(t, err)
-	requireError(t, http.StatusUnauthorized, "totp_required", "", res.StatusCode(), res.Body)
+	apptest.RequireError(t, http.StatusUnauthorized, "totp_required", "", res.StatusCode(), res.Body)
 	bad := "000000"
 	if totpNow(t, secret, time.Now()) == bad {
 		bad = "111111"
 	}
 	res, err = b.auth.PasswordLoginWithResponse(b.ctx, authclient.LoginRequest{Username: "pia", Password: "pia-password", TotpCode: &bad})
 	require.NoError(t, err)
-	requireError(t, http.StatusUnauthorized, "totp_invalid", "", res.StatusCode(), res.Body)
+	apptest.RequireError(t, http.StatusUnauthorized, "totp_invalid", "", res.StatusCode(), res.Body)
 	good := totpNow(t, secret, time.Now())
 	res, err = b.auth.PasswordLoginWithResponse(b.ctx, authclient.LoginRequest{Username: "pia", Password: "pia-password", TotpCode: &good})
 	require.NoError(t, err)
@@ -190,7 +190,7 @@ func TestTOTPLogin(t *testing.T) {
 	require.NoError(t, err)
 	dis, err := b.env.User(k.JSON201.Key).TotpDisableWithResponse(b.ctx, userclient.TotpCode{Code: good})
 	require.NoError(t, err)
-	requireError(t, http.StatusForbidden, "session_required", "", dis.StatusCode(), dis.Body)
+	apptest.RequireError(t, http.StatusForbidden, "session_required", "", dis.StatusCode(), dis.Body)
 }
 
 // TestOIDCOnly: with oidc_only on, only administrators sign in (or anyone registers) with a password.
@@ -201,10 +201,10 @@ func TestOIDCOnly(t *testing.T) {
 	b.settings(t, adminclient.SettingsUpdate{OidcOnly: ptr(true)})
 	res, err := b.auth.PasswordLoginWithResponse(b.ctx, authclient.LoginRequest{Username: "quinn", Password: "quinn-password"})
 	require.NoError(t, err)
-	requireError(t, http.StatusForbidden, "password_login_disabled", "", res.StatusCode(), res.Body)
+	apptest.RequireError(t, http.StatusForbidden, "password_login_disabled", "", res.StatusCode(), res.Body)
 	reg, err := b.auth.PasswordRegisterWithResponse(b.ctx, authclient.RegisterRequest{Username: "rita", Password: "rita-password"})
 	require.NoError(t, err)
-	requireError(t, http.StatusForbidden, "password_login_disabled", "", reg.StatusCode(), reg.Body)
+	apptest.RequireError(t, http.StatusForbidden, "password_login_disabled", "", reg.StatusCode(), reg.Body)
 	b.login(t, apptest.AdminUsername, apptest.AdminPassword)
 	pub, err := b.env.Public().SettingsPublicGetWithResponse(b.ctx)
 	require.NoError(t, err)
@@ -227,7 +227,7 @@ func TestCSRF(t *testing.T) {
 	res, err := u.ApiKeyCreateWithResponse(b.ctx, userclient.ApiKeyCreateRequest{Name: "k"}, withCookie(s.cookie.Value),
 		cross("https://evil.example"))
 	require.NoError(t, err)
-	requireError(t, http.StatusForbidden, "csrf_refused", "", res.StatusCode(), res.Body)
+	apptest.RequireError(t, http.StatusForbidden, "csrf_refused", "", res.StatusCode(), res.Body)
 	res, err = u.ApiKeyCreateWithResponse(b.ctx, userclient.ApiKeyCreateRequest{Name: "k"}, withCookie(s.cookie.Value),
 		cross(b.env.PublicURL))
 	require.NoError(t, err)
@@ -237,7 +237,7 @@ func TestCSRF(t *testing.T) {
 		return nil
 	})
 	require.NoError(t, err)
-	requireError(t, http.StatusForbidden, "csrf_refused", "", out.StatusCode(), out.Body)
+	apptest.RequireError(t, http.StatusForbidden, "csrf_refused", "", out.StatusCode(), out.Body)
 	requireMe(t, b, "sam", withCookie(s.cookie.Value))
 }
 

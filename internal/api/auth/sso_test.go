@@ -151,7 +151,7 @@ func TestSSOCodeFlow(t *testing.T) {
 
 	// The same callback again (a replayed code and state): refused.
 	res, body = br.get(cb.String(), "")
-	requireError(t, http.StatusBadRequest, "sso_state_invalid", "", res.StatusCode, []byte(body))
+	apptest.RequireError(t, http.StatusBadRequest, "sso_state_invalid", "", res.StatusCode, []byte(body))
 
 	// A tampered state, then the real one from another browser: refused.
 	res, _ = br.get(s.env.PublicURL+"/auth/login?provider=local", "")
@@ -165,9 +165,9 @@ func TestSSOCodeFlow(t *testing.T) {
 	tq.Set("state", tq.Get("state")[:31]+last)
 	tampered.RawQuery = tq.Encode()
 	res, body = br.get(tampered.String(), "")
-	requireError(t, http.StatusBadRequest, "sso_state_invalid", "", res.StatusCode, []byte(body))
+	apptest.RequireError(t, http.StatusBadRequest, "sso_state_invalid", "", res.StatusCode, []byte(body))
 	res, body = newBrowser(t, s.env).get(cb.String(), "")
-	requireError(t, http.StatusBadRequest, "sso_state_invalid", "", res.StatusCode, []byte(body))
+	apptest.RequireError(t, http.StatusBadRequest, "sso_state_invalid", "", res.StatusCode, []byte(body))
 
 	// Signing in again finds the same user; return_to off the site lands on /app.
 	for _, bad := range []string{"https://evil.example/x", "//evil.example", "/\\evil.example", "app"} {
@@ -185,7 +185,7 @@ func TestSSOCodeFlow(t *testing.T) {
 	require.Contains(t, res.Header.Get("Content-Type"), "text/html")
 	require.Contains(t, body, "Sign-in refused")
 	res, body = br.get(s.env.PublicURL+"/auth/login?provider=nope", "")
-	requireError(t, http.StatusNotFound, "not_found", "", res.StatusCode, []byte(body))
+	apptest.RequireError(t, http.StatusNotFound, "not_found", "", res.StatusCode, []byte(body))
 }
 
 // TestSSORegistrationPolicy: a provider without auto-register refuses unknown identities (a page
@@ -207,7 +207,7 @@ func TestSSORegistrationPolicy(t *testing.T) {
 	login := s.env.PublicURL + "/auth/login?provider=plain"
 
 	res, body := s.signIn(t, newBrowser(t, s.env), login, "low")
-	requireError(t, http.StatusForbidden, "trust_level_too_low", "", res.StatusCode, []byte(body))
+	apptest.RequireError(t, http.StatusForbidden, "trust_level_too_low", "", res.StatusCode, []byte(body))
 	res, body = s.signIn(t, newBrowser(t, s.env), login, "high")
 	require.Equal(t, http.StatusFound, res.StatusCode, body)
 	me := s.meByCookie(t, sessionOf(t, res))
@@ -250,7 +250,7 @@ func TestSSOBinding(t *testing.T) {
 	require.Equal(t, "/app", res.Header.Get("Location"))
 	require.Empty(t, res.Cookies(), "linking signs nobody in")
 	res, body = newBrowser(t, s.env).get(link, "")
-	requireError(t, http.StatusNotFound, "not_found", "binding link", res.StatusCode, []byte(body))
+	apptest.RequireError(t, http.StatusNotFound, "not_found", "binding link", res.StatusCode, []byte(body))
 
 	res, body = s.signIn(t, newBrowser(t, s.env), s.env.PublicURL+"/auth/login?provider=local", "carl-at-idp")
 	require.Equal(t, http.StatusFound, res.StatusCode, body)
@@ -258,14 +258,14 @@ func TestSSOBinding(t *testing.T) {
 
 	dora := s.register(t, "dora", "dora-password")
 	res, body = s.signIn(t, newBrowser(t, s.env), bind(dora.token), "carl-at-idp")
-	requireError(t, http.StatusConflict, "identity_taken", "", res.StatusCode, []byte(body))
+	apptest.RequireError(t, http.StatusConflict, "identity_taken", "", res.StatusCode, []byte(body))
 
 	// An API key cannot make a binding link.
 	k, err := s.env.User(carl.token).ApiKeyCreateWithResponse(s.ctx, userclient.ApiKeyCreateRequest{Name: "k"})
 	require.NoError(t, err)
 	r, err := s.env.User(k.JSON201.Key).IdentityBindUrlCreateWithResponse(s.ctx, userclient.BindUrlRequest{Provider: "local"})
 	require.NoError(t, err)
-	requireError(t, http.StatusForbidden, "session_required", "", r.StatusCode(), r.Body)
+	apptest.RequireError(t, http.StatusForbidden, "session_required", "", r.StatusCode(), r.Body)
 }
 
 // TestSSODefaultProvider: OIDC_ISSUER configures the provider `oidc`, used when none is named.
@@ -301,7 +301,7 @@ func TestSSOWrongIssuer(t *testing.T) {
 	iss := strings.Replace(s.idp.Issuer, "127.0.0.1", "localhost", 1)
 	s.provider(t, adminclient.OIDCProviderCreate{Slug: "liar", Name: "Liar", Kind: &kind, Issuer: &iss})
 	res, body := newBrowser(t, s.env).get(s.env.PublicURL+"/auth/login?provider=liar", "")
-	requireError(t, http.StatusBadGateway, "sso_failed", "", res.StatusCode, []byte(body))
+	apptest.RequireError(t, http.StatusBadGateway, "sso_failed", "", res.StatusCode, []byte(body))
 }
 
 // TestProviderAdmin: presets fill providers in; secrets are write-only; incomplete or private
@@ -335,17 +335,17 @@ func TestProviderAdmin(t *testing.T) {
 
 	res, err = adm.OidcProviderCreateWithResponse(b.ctx, adminclient.OIDCProviderCreate{Slug: "linuxdo", Name: "Again", Preset: &preset, ClientId: "pg"})
 	require.NoError(t, err)
-	requireError(t, http.StatusConflict, "conflict", "", res.StatusCode(), res.Body)
+	apptest.RequireError(t, http.StatusConflict, "conflict", "", res.StatusCode(), res.Body)
 	kind := adminclient.Oauth2
 	res, err = adm.OidcProviderCreateWithResponse(b.ctx, adminclient.OIDCProviderCreate{Slug: "half", Name: "Half", Kind: &kind, ClientId: "pg"})
 	require.NoError(t, err)
-	requireError(t, http.StatusUnprocessableEntity, "unprocessable", "authorization_url", res.StatusCode(), res.Body)
+	apptest.RequireError(t, http.StatusUnprocessableEntity, "unprocessable", "authorization_url", res.StatusCode(), res.Body)
 	oidc := adminclient.Oidc
 	private := "http://127.0.0.1:9/issuer"
 	res, err = adm.OidcProviderCreateWithResponse(b.ctx, adminclient.OIDCProviderCreate{Slug: "private", Name: "Private", Kind: &oidc,
 		Issuer: &private, ClientId: "pg"})
 	require.NoError(t, err)
-	requireError(t, http.StatusUnprocessableEntity, "unprocessable", "not allowed", res.StatusCode(), res.Body)
+	apptest.RequireError(t, http.StatusUnprocessableEntity, "unprocessable", "not allowed", res.StatusCode(), res.Body)
 
 	// Update: the secret is replaced or removed, never shown.
 	empty := ""
@@ -362,5 +362,5 @@ func TestProviderAdmin(t *testing.T) {
 	require.Equal(t, http.StatusNoContent, del.StatusCode())
 	get, err = adm.OidcProviderGetWithResponse(b.ctx, p.Id)
 	require.NoError(t, err)
-	requireError(t, http.StatusNotFound, "not_found", "", get.StatusCode(), get.Body)
+	apptest.RequireError(t, http.StatusNotFound, "not_found", "", get.StatusCode(), get.Body)
 }

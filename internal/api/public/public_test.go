@@ -26,25 +26,6 @@ import (
 	"github.com/poolgate/poolgate/internal/testdb"
 )
 
-// requireError checks a management error response: its status and `detail.code`, and that
-// `detail.error` contains msg when msg is set.
-func requireError(t *testing.T, status int, code, msg string, gotStatus int, body []byte) {
-	t.Helper()
-	require.Equal(t, status, gotStatus, string(body))
-	var e struct {
-		Detail struct {
-			Error string `json:"error"`
-			Code  string `json:"code"`
-		} `json:"detail"`
-	}
-	require.NoError(t, json.Unmarshal(body, &e), string(body))
-	require.Equal(t, code, e.Detail.Code, string(body))
-	require.NotEmpty(t, e.Detail.Error)
-	if msg != "" {
-		require.Contains(t, e.Detail.Error, msg)
-	}
-}
-
 func TestHealth(t *testing.T) {
 	t.Parallel()
 	for _, tt := range []struct {
@@ -136,15 +117,15 @@ func TestSetupCompleted(t *testing.T) {
 	} {
 		res, err := pub.SetupCreateWithResponse(ctx, creds)
 		require.NoError(t, err)
-		requireError(t, http.StatusConflict, "setup_completed", "setup has already been completed", res.StatusCode(), res.Body)
+		apptest.RequireError(t, http.StatusConflict, "setup_completed", "setup has already been completed", res.StatusCode(), res.Body)
 	}
 	// Nobody was created and the administrator's password is unchanged.
 	lr, err := env.Auth().PasswordLoginWithResponse(ctx, authclient.LoginRequest{Username: "intruder", Password: "intruder-password"})
 	require.NoError(t, err)
-	requireError(t, http.StatusUnauthorized, "unauthorized", "", lr.StatusCode(), lr.Body)
+	apptest.RequireError(t, http.StatusUnauthorized, "unauthorized", "", lr.StatusCode(), lr.Body)
 	lr, err = env.Auth().PasswordLoginWithResponse(ctx, authclient.LoginRequest{Username: apptest.AdminUsername, Password: "another-password"})
 	require.NoError(t, err)
-	requireError(t, http.StatusUnauthorized, "unauthorized", "", lr.StatusCode(), lr.Body)
+	apptest.RequireError(t, http.StatusUnauthorized, "unauthorized", "", lr.StatusCode(), lr.Body)
 	env.Login(apptest.AdminUsername, apptest.AdminPassword)
 }
 
@@ -211,7 +192,7 @@ func TestSetupFresh(t *testing.T) {
 
 	res, err = pub.SetupCreateWithResponse(ctx, commonclient.Credentials{Username: "second", Password: "second-password"})
 	require.NoError(t, err)
-	requireError(t, http.StatusConflict, "setup_completed", "", res.StatusCode(), res.Body)
+	apptest.RequireError(t, http.StatusConflict, "setup_completed", "", res.StatusCode(), res.Body)
 }
 
 // TestSetupRace sends many setups at once to a fresh app: exactly one administrator is created.
@@ -251,7 +232,7 @@ func TestSetupRace(t *testing.T) {
 			created++
 			continue
 		}
-		requireError(t, http.StatusConflict, "setup_completed", "", r.status, r.body)
+		apptest.RequireError(t, http.StatusConflict, "setup_completed", "", r.status, r.body)
 	}
 	require.Equal(t, 1, created, "exactly one setup wins")
 	st, err := pub.SetupStatusGetWithResponse(ctx)

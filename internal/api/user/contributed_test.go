@@ -87,14 +87,14 @@ func TestContributedAccountLifecycle(t *testing.T) {
 	bad := "sk-contrib-wrong-9876543210"
 	res, err := ou.ContributedAccountCreateWithResponse(ctx, userclient.ContributedAccountCreate{Provider: "openai", Credential: bad})
 	require.NoError(t, err)
-	requireError(t, http.StatusUnprocessableEntity, "credential_rejected", "HTTP 401", res.StatusCode(), res.Body)
+	apptest.RequireError(t, http.StatusUnprocessableEntity, "credential_rejected", "HTTP 401", res.StatusCode(), res.Body)
 	require.Contains(t, string(res.Body), "Incorrect API key")
 	require.NotContains(t, string(res.Body), bad)
 
 	// A provider the administrator did not designate a channel for.
 	res, err = ou.ContributedAccountCreateWithResponse(ctx, userclient.ContributedAccountCreate{Provider: "gemini", Credential: good})
 	require.NoError(t, err)
-	requireError(t, http.StatusUnprocessableEntity, "provider_not_offered", "openai", res.StatusCode(), res.Body)
+	apptest.RequireError(t, http.StatusUnprocessableEntity, "provider_not_offered", "openai", res.StatusCode(), res.Body)
 
 	// Accepted, shared; the credential never comes back.
 	a := c.contribute(t, owner, good, true)
@@ -106,7 +106,7 @@ func TestContributedAccountLifecycle(t *testing.T) {
 	// The same credential again, from anyone: 409.
 	res, err = c.env.User(rider.Token).ContributedAccountCreateWithResponse(ctx, userclient.ContributedAccountCreate{Provider: "openai", Credential: good})
 	require.NoError(t, err)
-	requireError(t, http.StatusConflict, "conflict", "already in the pool", res.StatusCode(), res.Body)
+	apptest.RequireError(t, http.StatusConflict, "conflict", "already in the pool", res.StatusCode(), res.Body)
 
 	// Another user rides it; the owner sees that use.
 	status, cred := c.chat(t, rider.Key)
@@ -142,13 +142,13 @@ func TestContributedAccountLifecycle(t *testing.T) {
 	// A new credential is checked too; other users cannot touch the account.
 	up, err = ou.ContributedAccountUpdateWithResponse(ctx, a.Id, userclient.ContributedAccountUpdate{Credential: ptrTo(bad)})
 	require.NoError(t, err)
-	requireError(t, http.StatusUnprocessableEntity, "credential_rejected", "", up.StatusCode(), up.Body)
+	apptest.RequireError(t, http.StatusUnprocessableEntity, "credential_rejected", "", up.StatusCode(), up.Body)
 	up, err = c.env.User(rider.Token).ContributedAccountUpdateWithResponse(ctx, a.Id, userclient.ContributedAccountUpdate{Nickname: ptrTo("x")})
 	require.NoError(t, err)
-	requireError(t, http.StatusNotFound, "not_found", "", up.StatusCode(), up.Body)
+	apptest.RequireError(t, http.StatusNotFound, "not_found", "", up.StatusCode(), up.Body)
 	del, err := c.env.User(rider.Token).ContributedAccountDeleteWithResponse(ctx, a.Id)
 	require.NoError(t, err)
-	requireError(t, http.StatusNotFound, "not_found", "", del.StatusCode(), del.Body)
+	apptest.RequireError(t, http.StatusNotFound, "not_found", "", del.StatusCode(), del.Body)
 
 	// The administrator disables it: the owner sees it disabled.
 	st := adminclient.ActiveStatusDisabled
@@ -182,18 +182,18 @@ func TestContributedAccountValidation(t *testing.T) {
 		`{"provider":"","credential":"sk-contrib-good-0123456789"}`} {
 		res, err := raw.ContributedAccountCreateWithBodyWithResponse(ctx, "application/json", body(bad))
 		require.NoError(t, err)
-		requireError(t, http.StatusBadRequest, "invalid_request", "", res.StatusCode(), res.Body)
+		apptest.RequireError(t, http.StatusBadRequest, "invalid_request", "", res.StatusCode(), res.Body)
 	}
 	pr, err := raw.PreferencesUpdateWithBodyWithResponse(ctx, "application/json", body(`{"account_priority":"random"}`))
 	require.NoError(t, err)
-	requireError(t, http.StatusBadRequest, "invalid_request", "", pr.StatusCode(), pr.Body)
+	apptest.RequireError(t, http.StatusBadRequest, "invalid_request", "", pr.StatusCode(), pr.Body)
 
 	// An administrator may designate only existing channels, under slug-like names.
 	for _, bad := range []map[string]int64{{"openai": 999999}, {"Bad Name": c.channel}} {
 		m := adminclient.ContributedAccountChannels(bad)
 		res, err := c.env.Admin().SettingsUpdateWithResponse(ctx, adminclient.SettingsUpdate{ContributedAccountChannels: &m})
 		require.NoError(t, err)
-		requireError(t, http.StatusBadRequest, "invalid_request", "contributed_account_channels", res.StatusCode(), res.Body)
+		apptest.RequireError(t, http.StatusBadRequest, "invalid_request", "contributed_account_channels", res.StatusCode(), res.Body)
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/poolgate/poolgate/clients/go/user"
+	"github.com/poolgate/poolgate/internal/apptest"
 )
 
 func TestAPIKeyRestrictions(t *testing.T) {
@@ -57,7 +58,7 @@ func TestAPIKeyRestrictions(t *testing.T) {
 		`{"name":"x","quota_limit":-1}`, `{"name":"x","allowed_models":[""]}`} {
 		res, err := b.raw.ApiKeyCreateWithBodyWithResponse(b.ctx, "application/json", body(bad))
 		require.NoError(t, err)
-		requireError(t, http.StatusBadRequest, "invalid_request", "", res.StatusCode(), res.Body)
+		apptest.RequireError(t, http.StatusBadRequest, "invalid_request", "", res.StatusCode(), res.Body)
 	}
 }
 

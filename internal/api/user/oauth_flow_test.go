@@ -75,7 +75,7 @@ func TestOAuthOnboardingOverHTTP(t *testing.T) {
 	// A provider without an OAuth client configured is not offered.
 	res, err := ou.ContributedAccountOAuthAuthorizeWithResponse(ctx, userclient.OAuthAuthorizeRequest{Provider: "gemini"})
 	require.NoError(t, err)
-	requireError(t, http.StatusUnprocessableEntity, "provider_not_offered", "gemini", res.StatusCode(), res.Body)
+	apptest.RequireError(t, http.StatusUnprocessableEntity, "provider_not_offered", "gemini", res.StatusCode(), res.Body)
 
 	// Authorize: the provider's URL with PKCE S256, redirecting to Poolgate's callback.
 	res, err = ou.ContributedAccountOAuthAuthorizeWithResponse(ctx, userclient.OAuthAuthorizeRequest{Provider: "openai",
@@ -104,7 +104,7 @@ func TestOAuthOnboardingOverHTTP(t *testing.T) {
 	// The state is spent: the same redirect again is refused.
 	cb, err = ou.ContributedAccountOAuthCallbackWithResponse(ctx, callbackParams(loc), acceptJSON)
 	require.NoError(t, err)
-	requireError(t, http.StatusBadRequest, "invalid_state", "start again", cb.StatusCode(), cb.Body)
+	apptest.RequireError(t, http.StatusBadRequest, "invalid_state", "start again", cb.StatusCode(), cb.Body)
 
 	// The account is the owner's, shared, active, without its tokens; others ride it.
 	list, err := ou.ContributedAccountListWithResponse(ctx)
@@ -144,10 +144,10 @@ func TestOAuthOnboardingOverHTTP(t *testing.T) {
 	loc = consent(t, res.JSON200.Url)
 	cb, err = env.User(other.Token).ContributedAccountOAuthCallbackWithResponse(ctx, callbackParams(loc), acceptJSON)
 	require.NoError(t, err)
-	requireError(t, http.StatusBadRequest, "invalid_state", "", cb.StatusCode(), cb.Body)
+	apptest.RequireError(t, http.StatusBadRequest, "invalid_state", "", cb.StatusCode(), cb.Body)
 	cb, err = ou.ContributedAccountOAuthCallbackWithResponse(ctx, callbackParams(loc), acceptJSON)
 	require.NoError(t, err)
-	requireError(t, http.StatusBadRequest, "invalid_state", "", cb.StatusCode(), cb.Body)
+	apptest.RequireError(t, http.StatusBadRequest, "invalid_state", "", cb.StatusCode(), cb.Body)
 
 	// The user refused at the provider.
 	res, err = ou.ContributedAccountOAuthAuthorizeWithResponse(ctx, userclient.OAuthAuthorizeRequest{Provider: "openai"})
@@ -155,7 +155,7 @@ func TestOAuthOnboardingOverHTTP(t *testing.T) {
 	cb, err = ou.ContributedAccountOAuthCallbackWithResponse(ctx, &userclient.ContributedAccountOAuthCallbackParams{
 		State: &res.JSON200.State, Error: ptrTo("access_denied"), ErrorDescription: ptrTo("The user said no")}, acceptJSON)
 	require.NoError(t, err)
-	requireError(t, http.StatusUnprocessableEntity, "authorization_refused", "access_denied", cb.StatusCode(), cb.Body)
+	apptest.RequireError(t, http.StatusUnprocessableEntity, "authorization_refused", "access_denied", cb.StatusCode(), cb.Body)
 
 	// A code the provider does not know.
 	res, err = ou.ContributedAccountOAuthAuthorizeWithResponse(ctx, userclient.OAuthAuthorizeRequest{Provider: "openai"})
@@ -163,7 +163,7 @@ func TestOAuthOnboardingOverHTTP(t *testing.T) {
 	cb, err = ou.ContributedAccountOAuthCallbackWithResponse(ctx, &userclient.ContributedAccountOAuthCallbackParams{
 		State: &res.JSON200.State, Code: ptrTo("forged")}, acceptJSON)
 	require.NoError(t, err)
-	requireError(t, http.StatusUnprocessableEntity, "authorization_refused", "invalid_grant", cb.StatusCode(), cb.Body)
+	apptest.RequireError(t, http.StatusUnprocessableEntity, "authorization_refused", "invalid_grant", cb.StatusCode(), cb.Body)
 
 	list, err = ou.ContributedAccountListWithResponse(ctx)
 	require.NoError(t, err)
@@ -194,7 +194,7 @@ func TestOAuthPastedCode(t *testing.T) {
 	// A pasted code#state whose state disagrees with the one given is refused (nothing spent).
 	ex, err := ou.ContributedAccountOAuthExchangeWithResponse(ctx, commonclient.OAuthCodeExchange{Code: pasted, State: ptrTo("another")})
 	require.NoError(t, err)
-	requireError(t, http.StatusBadRequest, "invalid_state", "", ex.StatusCode(), ex.Body)
+	apptest.RequireError(t, http.StatusBadRequest, "invalid_state", "", ex.StatusCode(), ex.Body)
 
 	// code#state as Anthropic shows it.
 	ex, err = ou.ContributedAccountOAuthExchangeWithResponse(ctx, commonclient.OAuthCodeExchange{Code: pasted})
@@ -217,7 +217,7 @@ func TestOAuthPastedCode(t *testing.T) {
 	// A code without its state.
 	ex, err = ou.ContributedAccountOAuthExchangeWithResponse(ctx, commonclient.OAuthCodeExchange{Code: "code-9"})
 	require.NoError(t, err)
-	requireError(t, http.StatusBadRequest, "invalid_state", "", ex.StatusCode(), ex.Body)
+	apptest.RequireError(t, http.StatusBadRequest, "invalid_state", "", ex.StatusCode(), ex.Body)
 
 	// An administrator's onboarding into a channel of their choice: pasted to the admin route,
 	// for that channel only.
@@ -229,7 +229,7 @@ func TestOAuthPastedCode(t *testing.T) {
 	pasted = loc.Query().Get("code") + "#" + loc.Query().Get("state")
 	ax, err := admin.AccountOAuthExchangeWithResponse(ctx, c.channel+1000, commonclient.OAuthCodeExchange{Code: pasted})
 	require.NoError(t, err)
-	requireError(t, http.StatusBadRequest, "invalid_state", "", ax.StatusCode(), ax.Body)
+	apptest.RequireError(t, http.StatusBadRequest, "invalid_state", "", ax.StatusCode(), ax.Body)
 	az, err = admin.AccountOAuthAuthorizeWithResponse(ctx, c.channel, adminclient.AccountOAuthAuthorize{Nickname: ptrTo("team")})
 	require.NoError(t, err)
 	loc = consent(t, az.JSON200.Url)
@@ -237,7 +237,7 @@ func TestOAuthPastedCode(t *testing.T) {
 	ex, err = env.User(env.AdminToken).ContributedAccountOAuthExchangeWithResponse(ctx, commonclient.OAuthCodeExchange{
 		Code: loc.Query().Get("code") + "#" + loc.Query().Get("state")})
 	require.NoError(t, err)
-	requireError(t, http.StatusBadRequest, "invalid_state", "", ex.StatusCode(), ex.Body)
+	apptest.RequireError(t, http.StatusBadRequest, "invalid_state", "", ex.StatusCode(), ex.Body)
 	az, err = admin.AccountOAuthAuthorizeWithResponse(ctx, c.channel, adminclient.AccountOAuthAuthorize{Nickname: ptrTo("team")})
 	require.NoError(t, err)
 	loc = consent(t, az.JSON200.Url)
@@ -308,7 +308,7 @@ func TestOAuthStateExpires(t *testing.T) {
 	clock.Advance(11 * time.Minute)
 	cb, err := ou.ContributedAccountOAuthCallbackWithResponse(ctx, callbackParams(loc), acceptJSON)
 	require.NoError(t, err)
-	requireError(t, http.StatusBadRequest, "invalid_state", "expired", cb.StatusCode(), cb.Body)
+	apptest.RequireError(t, http.StatusBadRequest, "invalid_state", "expired", cb.StatusCode(), cb.Body)
 }
 
 // TestOAuthAccountRefreshAndReauth onboards an account over HTTP, then: its token about to

@@ -9,6 +9,7 @@ import (
 
 	userclient "github.com/poolgate/poolgate/clients/go/user"
 	"github.com/poolgate/poolgate/internal/api/wire"
+	"github.com/poolgate/poolgate/internal/apptest"
 	"github.com/poolgate/poolgate/internal/testsvc"
 )
 
@@ -49,7 +50,7 @@ func TestPasskeys(t *testing.T) {
 	require.Equal(t, "laptop", fin.JSON201.Name)
 	again, err := b.user.PasskeyRegisterFinishWithResponse(b.ctx, nil, cred)
 	require.NoError(t, err)
-	requireError(t, http.StatusBadRequest, "passkey_invalid", "", again.StatusCode(), again.Body) // the challenge is spent
+	apptest.RequireError(t, http.StatusBadRequest, "passkey_invalid", "", again.StatusCode(), again.Body) // the challenge is spent
 	list, err := b.user.PasskeyListWithResponse(b.ctx)
 	require.NoError(t, err)
 	require.Len(t, list.JSON200.Items, 1)
@@ -89,11 +90,11 @@ func TestPasskeys(t *testing.T) {
 	require.Equal(t, http.StatusOK, ok.StatusCode(), string(ok.Body))
 	replay, err := auth.PasskeyLoginWithResponse(b.ctx, assertion)
 	require.NoError(t, err)
-	requireError(t, http.StatusUnauthorized, "passkey_invalid", "", replay.StatusCode(), replay.Body)
+	apptest.RequireError(t, http.StatusUnauthorized, "passkey_invalid", "", replay.StatusCode(), replay.Body)
 
 	// A clone made before these sign-ins counts from behind: refused; the original goes on.
 	status, body, _ = login(clone)
-	requireError(t, http.StatusUnauthorized, "passkey_invalid", "", status, body)
+	apptest.RequireError(t, http.StatusUnauthorized, "passkey_invalid", "", status, body)
 	status, body, _ = login(authr)
 	require.Equal(t, http.StatusOK, status, string(body))
 
@@ -103,20 +104,20 @@ func TestPasskeys(t *testing.T) {
 	require.NoError(t, err)
 	stranger.Register(t, so.Body) // never finished
 	status, body, _ = login(stranger)
-	requireError(t, http.StatusUnauthorized, "passkey_invalid", "", status, body)
+	apptest.RequireError(t, http.StatusUnauthorized, "passkey_invalid", "", status, body)
 
 	// Managing passkeys needs a session, not an API key.
 	byKey, err := b.env.User(b.alice.Key).PasskeyRegisterOptionsWithResponse(b.ctx)
 	require.NoError(t, err)
-	requireError(t, http.StatusForbidden, "session_required", "", byKey.StatusCode(), byKey.Body)
+	apptest.RequireError(t, http.StatusForbidden, "session_required", "", byKey.StatusCode(), byKey.Body)
 
 	// Removed, the passkey signs nobody in.
 	del, err := b.user.PasskeyDeleteWithResponse(b.ctx, fin.JSON201.Id)
 	require.NoError(t, err)
 	require.Equal(t, http.StatusNoContent, del.StatusCode(), string(del.Body))
 	status, body, _ = login(authr)
-	requireError(t, http.StatusUnauthorized, "passkey_invalid", "", status, body)
+	apptest.RequireError(t, http.StatusUnauthorized, "passkey_invalid", "", status, body)
 	del, err = b.user.PasskeyDeleteWithResponse(b.ctx, fin.JSON201.Id)
 	require.NoError(t, err)
-	requireError(t, http.StatusNotFound, "not_found", "", del.StatusCode(), del.Body)
+	apptest.RequireError(t, http.StatusNotFound, "not_found", "", del.StatusCode(), del.Body)
 }

@@ -52,13 +52,13 @@ func TestSessions(t *testing.T) {
 	require.Equal(t, http.StatusOK, b.meStatus(t, laptop))
 	del, err = b.env.User(laptop).SessionDeleteWithResponse(b.ctx, items[1].Id)
 	require.NoError(t, err)
-	requireError(t, http.StatusNotFound, "not_found", "", del.StatusCode(), del.Body)
+	apptest.RequireError(t, http.StatusNotFound, "not_found", "", del.StatusCode(), del.Body)
 
 	// Bob cannot end alice's sessions.
 	bob := b.env.NewUser("bob", 0)
 	del, err = b.env.User(bob.Token).SessionDeleteWithResponse(b.ctx, items[0].Id)
 	require.NoError(t, err)
-	requireError(t, http.StatusNotFound, "not_found", "", del.StatusCode(), del.Body)
+	apptest.RequireError(t, http.StatusNotFound, "not_found", "", del.StatusCode(), del.Body)
 	require.Equal(t, http.StatusOK, b.meStatus(t, laptop))
 }
 
@@ -80,7 +80,7 @@ func TestPasswordChange(t *testing.T) {
 	wrong := "not-the-password"
 	res, err := u.PasswordChangeWithResponse(b.ctx, userclient.PasswordChangeRequest{OldPassword: &wrong, NewPassword: "alice-new-password"})
 	require.NoError(t, err)
-	requireError(t, http.StatusBadRequest, "password_incorrect", "", res.StatusCode(), res.Body)
+	apptest.RequireError(t, http.StatusBadRequest, "password_incorrect", "", res.StatusCode(), res.Body)
 	old := "password-alice"
 	res, err = u.PasswordChangeWithResponse(b.ctx, userclient.PasswordChangeRequest{OldPassword: &old, NewPassword: "alice-new-password"})
 	require.NoError(t, err)
@@ -94,11 +94,11 @@ func TestPasswordChange(t *testing.T) {
 	// With an API key: refused.
 	res, err = b.env.User(b.alice.Key).PasswordChangeWithResponse(b.ctx, userclient.PasswordChangeRequest{OldPassword: &old, NewPassword: "x-password-123"})
 	require.NoError(t, err)
-	requireError(t, http.StatusForbidden, "session_required", "", res.StatusCode(), res.Body)
+	apptest.RequireError(t, http.StatusForbidden, "session_required", "", res.StatusCode(), res.Body)
 	// Without an address, no code can be mailed.
 	code, err := u.PasswordCodeSendWithResponse(b.ctx)
 	require.NoError(t, err)
-	requireError(t, http.StatusUnprocessableEntity, "email_missing", "", code.StatusCode(), code.Body)
+	apptest.RequireError(t, http.StatusUnprocessableEntity, "email_missing", "", code.StatusCode(), code.Body)
 }
 
 // TestSessionsAcrossInstances: a session ended on one instance stops on another at once, and

@@ -45,25 +45,6 @@ func bundle(t *testing.T, env *apptest.Env, u *apptest.TestUser) *testBundle {
 	return &testBundle{env: env, alice: u, user: env.User(u.Token), raw: raw, ctx: context.Background()}
 }
 
-// requireError checks a management error response: its status and `detail.code`, and that
-// `detail.error` contains msg when msg is set.
-func requireError(t *testing.T, status int, code, msg string, gotStatus int, body []byte) {
-	t.Helper()
-	require.Equal(t, status, gotStatus, string(body))
-	var e struct {
-		Detail struct {
-			Error string `json:"error"`
-			Code  string `json:"code"`
-		} `json:"detail"`
-	}
-	require.NoError(t, json.Unmarshal(body, &e), string(body))
-	require.Equal(t, code, e.Detail.Code, string(body))
-	require.NotEmpty(t, e.Detail.Error)
-	if msg != "" {
-		require.Contains(t, e.Detail.Error, msg)
-	}
-}
-
 // gateway is a gateway client of env calling with key.
 func gateway(t *testing.T, env *apptest.Env, key string) *gatewayclient.ClientWithResponses {
 	t.Helper()
@@ -160,17 +141,17 @@ func TestNoCredentials(t *testing.T) {
 		c := b.env.User(token)
 		me, err := c.MeGetWithResponse(b.ctx)
 		require.NoError(t, err, name)
-		requireError(t, http.StatusUnauthorized, "unauthorized", msgUnauthorized, me.StatusCode(), me.Body)
+		apptest.RequireError(t, http.StatusUnauthorized, "unauthorized", msgUnauthorized, me.StatusCode(), me.Body)
 		ls, err := c.ApiKeyListWithResponse(b.ctx)
 		require.NoError(t, err, name)
-		requireError(t, http.StatusUnauthorized, "unauthorized", msgUnauthorized, ls.StatusCode(), ls.Body)
+		apptest.RequireError(t, http.StatusUnauthorized, "unauthorized", msgUnauthorized, ls.StatusCode(), ls.Body)
 		cr, err := c.ApiKeyCreateWithResponse(b.ctx, userclient.ApiKeyCreateRequest{Name: "x"})
 		require.NoError(t, err, name)
-		requireError(t, http.StatusUnauthorized, "unauthorized", msgUnauthorized, cr.StatusCode(), cr.Body)
+		apptest.RequireError(t, http.StatusUnauthorized, "unauthorized", msgUnauthorized, cr.StatusCode(), cr.Body)
 	}
 	ch, err := b.env.AdminAs("").ChannelListWithResponse(b.ctx)
 	require.NoError(t, err)
-	requireError(t, http.StatusUnauthorized, "unauthorized", msgUnauthorized, ch.StatusCode(), ch.Body)
+	apptest.RequireError(t, http.StatusUnauthorized, "unauthorized", msgUnauthorized, ch.StatusCode(), ch.Body)
 }
 
 func TestAdminRoutesRefuseUsers(t *testing.T) {
@@ -258,7 +239,7 @@ func TestAPIKeyUpdate(t *testing.T) {
 	requireKeyRefused(t, b.env, k.Key)
 	me, err := b.env.User(k.Key).MeGetWithResponse(b.ctx)
 	require.NoError(t, err)
-	requireError(t, http.StatusUnauthorized, "unauthorized", msgUnauthorized, me.StatusCode(), me.Body)
+	apptest.RequireError(t, http.StatusUnauthorized, "unauthorized", msgUnauthorized, me.StatusCode(), me.Body)
 	requireKeyAccepted(t, b.env, b.alice.Key) // the user's other key is untouched
 
 	active := userclient.Active
@@ -288,21 +269,21 @@ func TestAPIKeyDelete(t *testing.T) {
 	requireKeyRefused(t, b.env, k.Key)
 	me, err := b.env.User(k.Key).MeGetWithResponse(b.ctx)
 	require.NoError(t, err)
-	requireError(t, http.StatusUnauthorized, "unauthorized", msgUnauthorized, me.StatusCode(), me.Body)
+	apptest.RequireError(t, http.StatusUnauthorized, "unauthorized", msgUnauthorized, me.StatusCode(), me.Body)
 	items, _ := b.list(t)
 	require.Len(t, items, 1)
 	require.Equal(t, b.alice.KeyID, items[0].Id)
 
 	res, err = b.user.ApiKeyDeleteWithResponse(b.ctx, k.Id)
 	require.NoError(t, err)
-	requireError(t, http.StatusNotFound, "not_found", "api key not found", res.StatusCode(), res.Body)
+	apptest.RequireError(t, http.StatusNotFound, "not_found", "api key not found", res.StatusCode(), res.Body)
 	name := "again"
 	up, err := b.user.ApiKeyUpdateWithResponse(b.ctx, k.Id, userclient.ApiKeyUpdateRequest{Name: &name})
 	require.NoError(t, err)
-	requireError(t, http.StatusNotFound, "not_found", "api key not found", up.StatusCode(), up.Body)
+	apptest.RequireError(t, http.StatusNotFound, "not_found", "api key not found", up.StatusCode(), up.Body)
 	rot, err := b.user.ApiKeyRotateWithResponse(b.ctx, userclient.ApiKeyRotateRequest{Id: k.Id})
 	require.NoError(t, err)
-	requireError(t, http.StatusNotFound, "not_found", "api key not found", rot.StatusCode(), rot.Body)
+	apptest.RequireError(t, http.StatusNotFound, "not_found", "api key not found", rot.StatusCode(), rot.Body)
 }
 
 func TestAPIKeyRotate(t *testing.T) {
@@ -326,7 +307,7 @@ func TestAPIKeyRotate(t *testing.T) {
 	requireKeyAccepted(t, b.env, n.Key)
 	me, err := b.env.User(k.Key).MeGetWithResponse(b.ctx)
 	require.NoError(t, err)
-	requireError(t, http.StatusUnauthorized, "unauthorized", msgUnauthorized, me.StatusCode(), me.Body)
+	apptest.RequireError(t, http.StatusUnauthorized, "unauthorized", msgUnauthorized, me.StatusCode(), me.Body)
 	me, err = b.env.User(n.Key).MeGetWithResponse(b.ctx)
 	require.NoError(t, err)
 	require.Equal(t, http.StatusOK, me.StatusCode(), string(me.Body))
@@ -358,13 +339,13 @@ func TestAPIKeyOfAnotherUser(t *testing.T) {
 	for _, id := range []int64{bob.KeyID, 999_999} {
 		up, err := b.user.ApiKeyUpdateWithResponse(b.ctx, id, userclient.ApiKeyUpdateRequest{Name: &name, Status: &disabled})
 		require.NoError(t, err)
-		requireError(t, http.StatusNotFound, "not_found", "api key not found", up.StatusCode(), up.Body)
+		apptest.RequireError(t, http.StatusNotFound, "not_found", "api key not found", up.StatusCode(), up.Body)
 		rot, err := b.user.ApiKeyRotateWithResponse(b.ctx, userclient.ApiKeyRotateRequest{Id: id})
 		require.NoError(t, err)
-		requireError(t, http.StatusNotFound, "not_found", "api key not found", rot.StatusCode(), rot.Body)
+		apptest.RequireError(t, http.StatusNotFound, "not_found", "api key not found", rot.StatusCode(), rot.Body)
 		del, err := b.user.ApiKeyDeleteWithResponse(b.ctx, id)
 		require.NoError(t, err)
-		requireError(t, http.StatusNotFound, "not_found", "api key not found", del.StatusCode(), del.Body)
+		apptest.RequireError(t, http.StatusNotFound, "not_found", "api key not found", del.StatusCode(), del.Body)
 	}
 	// Bob's key is untouched.
 	requireKeyAccepted(t, b.env, bob.Key)
@@ -387,7 +368,7 @@ func TestAPIKeyLimit(t *testing.T) {
 	}
 	res, err := b.user.ApiKeyCreateWithResponse(b.ctx, userclient.ApiKeyCreateRequest{Name: "one too many"})
 	require.NoError(t, err)
-	requireError(t, http.StatusConflict, "conflict", "at most 100", res.StatusCode(), res.Body)
+	apptest.RequireError(t, http.StatusConflict, "conflict", "at most 100", res.StatusCode(), res.Body)
 	items, _ := b.list(t)
 	require.Len(t, items, 100)
 	// Deleting one makes room again.
@@ -434,7 +415,7 @@ func TestBadInput(t *testing.T) {
 	for _, id := range []int64{0, -1} {
 		res, err := b.raw.ApiKeyDeleteWithResponse(b.ctx, id)
 		require.NoError(t, err)
-		requireError(t, http.StatusBadRequest, "invalid_request", "", res.StatusCode(), res.Body)
+		apptest.RequireError(t, http.StatusBadRequest, "invalid_request", "", res.StatusCode(), res.Body)
 	}
 	req, err := http.NewRequestWithContext(b.ctx, http.MethodDelete, b.env.URL+"/api/user/api-keys/abc", nil)
 	require.NoError(t, err)
@@ -447,7 +428,7 @@ func TestBadInput(t *testing.T) {
 	res, err := b.raw.ApiKeyCreateWithBodyWithResponse(b.ctx, ct,
 		strings.NewReader(`{"name": "`+strings.Repeat("n", 1<<20)+`"}`))
 	require.NoError(t, err)
-	requireError(t, http.StatusRequestEntityTooLarge, "body_too_large", "", res.StatusCode(), res.Body)
+	apptest.RequireError(t, http.StatusRequestEntityTooLarge, "body_too_large", "", res.StatusCode(), res.Body)
 
 	// Nothing changed.
 	items, _ := b.list(t)
