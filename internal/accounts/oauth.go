@@ -252,6 +252,29 @@ func SplitPastedCode(code, state string) (string, string, error) {
 // state is used once, by the user who started it; a refusal by the provider spends it; the code
 // is exchanged at the token URL with the PKCE verifier; the tokens are sealed into a new account.
 func (s *Service) OAuthFinish(ctx context.Context, in Completion) (*Added, error) {
+	var channel int64
+	added, err := s.oauthFinish(ctx, in, &channel)
+	if err != nil && channel != 0 {
+		return nil, &ChannelError{Channel: channel, Err: err}
+	}
+	return added, err
+}
+
+// ChannelError is how an administrator's onboarding into a channel failed once its state was
+// read: the error, and the channel whose page should show it.
+type ChannelError struct {
+	Channel int64
+	Err     error
+}
+
+func (e *ChannelError) Error() string { return e.Err.Error() }
+
+// Unwrap is the error itself (a fault for the caller's answer).
+func (e *ChannelError) Unwrap() error { return e.Err }
+
+// oauthFinish is OAuthFinish; it sets *channel to the pending onboarding's channel once the
+// state is known to be the caller's.
+func (s *Service) oauthFinish(ctx context.Context, in Completion, channel *int64) (*Added, error) {
 	if in.State == "" {
 		return nil, fault.Code(fault.Invalid, codeInvalidState, msgInvalidState)
 	}
@@ -275,6 +298,7 @@ func (s *Service) OAuthFinish(ctx context.Context, in Completion) (*Added, error
 	if !ok {
 		return nil, fault.Code(fault.Invalid, codeInvalidState, msgInvalidState)
 	}
+	*channel = pending.Channel
 	if in.Error != "" {
 		msg := "the provider refused the authorization: " + clip(in.Error)
 		if in.ErrorText != "" {

@@ -2,6 +2,7 @@ package user
 
 import (
 	"context"
+	"errors"
 	"net/url"
 	"strconv"
 
@@ -66,6 +67,11 @@ func (h *Handler) ContributedAccountOAuthCallback(ctx context.Context, req usera
 		}
 		v.Set("oauth", "failed")
 		v.Set("code", f.Code)
+		var ce *accounts.ChannelError
+		if errors.As(err, &ce) { // an administrator's onboarding into a channel: shown on its page
+			landing = landingAdmin
+			v.Set("channel_id", strconv.FormatInt(ce.Channel, 10))
+		}
 	} else {
 		v.Set("oauth", "added")
 		v.Set("account_id", strconv.FormatInt(added.ID, 10))

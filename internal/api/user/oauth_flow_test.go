@@ -286,6 +286,18 @@ func TestOAuthAdminCallbackLandsOnChannels(t *testing.T) {
 	require.Equal(t, "/admin/channels", landing.Path)
 	require.Equal(t, fmt.Sprint(c.channel), landing.Query().Get("channel_id"))
 	require.Equal(t, "added", landing.Query().Get("oauth"))
+
+	// A failed onboarding into a channel lands on the channel's page too, with the refusal's code.
+	az, err = env.Admin().AccountOAuthAuthorizeWithResponse(ctx, c.channel, adminclient.AccountOAuthAuthorize{
+		Provider: ptrTo(adminclient.Openai)})
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, az.StatusCode(), string(az.Body))
+	cb, err = browserUser(t, env, env.AdminToken).ContributedAccountOAuthCallbackWithResponse(ctx,
+		&userclient.ContributedAccountOAuthCallbackParams{State: &az.JSON200.State, Error: ptrTo("access_denied")})
+	require.NoError(t, err)
+	require.Equal(t, http.StatusFound, cb.StatusCode(), string(cb.Body))
+	require.Equal(t, fmt.Sprintf("/admin/channels?channel_id=%d&code=authorization_refused&oauth=failed", c.channel),
+		cb.HTTPResponse.Header.Get("Location"))
 }
 
 func TestOAuthStateExpires(t *testing.T) {
