@@ -94,6 +94,7 @@ module.exports = async function (t) {
     await page.getByRole('button', { name: 'I have saved them' }).click();
     await page.getByRole('region', { name: 'Codes' }).locator('tbody tr', { hasText: 'pro-gift' }).locator('td', { hasText: 'plan Pro monthly' }).waitFor();
     await page.getByRole('button', { name: 'Sign out' }).first().click();
+    await page.getByLabel('Username').waitFor(); // signed out before the next page loads
   });
   await step('an invited user buys the plan through the gateway', async () => {
     await signIn(t, '/app/plans', env.USERNAME, env.PASSWORD, 'Plans');
@@ -155,6 +156,7 @@ module.exports = async function (t) {
     await quota.locator('td[data-label="Family"]').first().waitFor();
     await look(t, 'app-dashboard-quota');
     await page.getByRole('button', { name: 'Sign out' }).first().click();
+    await page.getByLabel('Username').waitFor(); // signed out before the next page loads
   });
   await step('the administrator sees the orders, the notifies and the commission', async () => {
     await signIn(t, '/admin/orders', env.ADMIN_USER, env.ADMIN_PASSWORD, 'Orders and payments');

@@ -33,6 +33,7 @@ module.exports = async function (t) {
     await noTokens();
     await look(t, 'app-accounts-oauth-added');
     await page.getByRole('button', { name: 'Sign out' }).first().click();
+    await page.getByLabel('Username').waitFor(); // signed out before the next page loads
   });
   await step('the administrator opens the channel\'s accounts', async () => {
     await page.goto(`${env.BASE_URL}/admin/channels`);
