@@ -61,22 +61,6 @@ type Usage struct {
 	ClearsIn                      time.Duration
 }
 
-type store interface {
-	// admit takes the ticket's limit counters and its hold together, or nothing. init says the
-	// hold's accounts are fresh from the database: a missing ledger may start from them
-	// (otherwise the Redis store answers errNeedInit).
-	admit(ctx context.Context, t *Ticket, init bool) (*Refusal, error)
-	release(ctx context.Context, t *Ticket, served bool, tokens, charge int64) error
-	status(ctx context.Context, cs []Counter) ([]Usage, error)
-	available(ctx context.Context, a Account) (int64, error)
-}
-
-// Both stores keep the same contract.
-var (
-	_ store = (*memStore)(nil)
-	_ store = (*redisStore)(nil)
-)
-
 // Config configures a Limiter.
 type Config struct {
 	Redis  redis.UniversalClient // nil: in process only
@@ -115,6 +99,8 @@ type Limiter struct {
 	holdLease time.Duration
 	// rel queues the releases of ReleaseLater (release.go).
 	rel releasing
+	// adm gathers the admissions waiting for Redis (admit.go).
+	adm admitting
 }
 
 // New makes a limiter.
@@ -170,11 +156,7 @@ func (l *Limiter) Admit(ctx context.Context, cs []Counter, estimate int64, h *Ho
 		return t, nil
 	}
 	if l.rds != nil {
-		var ref *Refusal
-		err := l.persist(ctx, "admit", func(ctx context.Context) (err error) {
-			ref, err = l.admitRedis(ctx, t)
-			return err
-		})
+		ref, err := l.admitRedis(ctx, t)
 		if err == nil {
 			if l.down.CompareAndSwap(true, false) {
 				l.log.Info("limits: Redis answers again; counting there")
@@ -194,12 +176,12 @@ func (l *Limiter) Admit(ctx context.Context, cs []Counter, estimate int64, h *Ho
 	return t, ref
 }
 
-// admitRedis runs the admission script; when the ledger holds nothing for an account yet, it
-// rereads the accounts from the database and runs it again, letting the ledger start from them.
+// admitRedis admits a ticket in Redis, with the calls admitted about the same time on this
+// instance (admitShared); when the ledger holds nothing for an account yet, it rereads the
+// accounts from the database and admits again, letting the ledger start from them.
 func (l *Limiter) admitRedis(ctx context.Context, t *Ticket) (*Refusal, error) {
 	ctx = context.WithoutCancel(ctx)
-	l.commands.Add(1)
-	ref, err := l.rds.admit(ctx, t, false)
+	ref, err := l.admitShared(ctx, t, false)
 	if !errors.Is(err, errNeedInit) {
 		return ref, err
 	}
@@ -210,8 +192,7 @@ func (l *Limiter) admitRedis(ctx context.Context, t *Ticket) (*Refusal, error) {
 		}
 	}
 	t.hold = &fresh
-	l.commands.Add(1)
-	return l.rds.admit(ctx, t, true)
+	return l.admitShared(ctx, t, true)
 }
 
 // Release ends an admitted call: its concurrency slot frees; served says whether it reached an
@@ -223,11 +204,7 @@ func (l *Limiter) Release(ctx context.Context, t *Ticket, served bool, tokens, c
 	}
 	if t.redis {
 		l.track(t, false)
-		err := l.persist(ctx, "release", func(ctx context.Context) error {
-			l.commands.Add(1)
-			return l.rds.release(ctx, t, served, tokens, charge)
-		})
-		if err != nil {
+		if err := l.sendReleaseBatch(ctx, []pending{{t: t, served: served, tokens: tokens, charge: charge}}); err != nil {
 			l.log.Warn("limits: release in Redis failed; its lease expires by itself", "error", err)
 		}
 		return

@@ -233,7 +233,8 @@ func TestRuleValidate(t *testing.T) {
 }
 
 // TestTokensRunningSum: a tokens rule's running sum follows admissions, releases (the estimate
-// replaced by the real count) and entries leaving the window, and is rebuilt when missing.
+// replaced by the real count) and entries leaving the window (pruned when the sum would refuse a
+// call), and is rebuilt when missing.
 func TestTokensRunningSum(t *testing.T) {
 	t.Parallel()
 	rdb := redisClient(t)
@@ -242,9 +243,9 @@ func TestTokensRunningSum(t *testing.T) {
 	ctx := context.Background()
 	rules := []limits.Rule{{ID: 11, Scope: limits.ScopeUser, Model: "*", Window: 2 * time.Second, Tokens: 100}}
 	cs := limits.Match(rules, limits.Who{User: 3}, "m")
-	sumKey := prefix + "{lim}:" + cs[0].Key + ":s"
+	sumKey := prefix + "{lim}:" + cs[0].Key + ":m" // the counter's state hash; s is the sum
 	sum := func() int64 {
-		v, err := rdb.Get(ctx, sumKey).Int64()
+		v, err := rdb.HGet(ctx, sumKey, "s").Int64()
 		require.NoError(t, err)
 		return v
 	}

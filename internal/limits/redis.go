@@ -11,18 +11,24 @@ import (
 
 // redisStore keeps counters in Redis, shared by every instance. Each counter is four keys: a
 // sorted set of admitted calls by start (requests), one of token entries "id:n" by start (an
-// in-flight call's entry holds its estimate), one of calls in flight by lease expiry, and the
-// running sum of the token entries (kept as entries are added, replaced and leave the window,
-// never outliving the token set, rebuilt from it when missing: a TPM rule costs the same per
-// call whatever the window holds). All
-// keys carry the hash tag {lim}, so one call's script runs on one slot of a Redis Cluster. Times
-// come from Redis (TIME), so instances' clocks never disagree.
+// in-flight call's entry holds its estimate), one of calls in flight by lease expiry, and a hash
+// of the counter's state: the three sets' sizes (n, k, f), the token entries' sum (s), when the
+// sets were last pruned (p) and until when their expiry stands (e). The sizes and the sum count
+// entries that have already left the window or outlived their lease: they only ever count too
+// much, so an admission that fits by them fits; one that does not, and any admission a quarter of
+// a window after the last prune, first prunes the sets and counts again, exactly. A call far below
+// its limits therefore costs five commands per counter, whatever the window holds. The expiry
+// of the four keys is set when it is due (half of it has passed) or when a set starts empty,
+// not on every call. All keys carry the hash tag {lim}, so one call's script runs on one slot of a
+// Redis Cluster. Times come from Redis (TIME), so instances' clocks never disagree.
 //
 // An account's ledger (ledger.go) is two keys under the same tag: a hash whose field c is the
 // quota charged through the ledger (never below the database's used quota, which each call
-// passes in) and whose field h is the sum of the live reservations (kept as they are added,
-// released and expire, so an admission costs the same with 1 or 1,000 calls in flight; rebuilt
-// from the set when missing), and a sorted set of reservations "id:amount" by lease expiry.
+// passes in), h and z the sum and number of the reservations in the set (those past their lease
+// included until a prune, which runs when they would decide an admission, and every lease),
+// p and e as for a counter; and a sorted set of reservations "id:amount" by lease expiry. A
+// ticket's key is a string, "now:amount", from its admission to its release: the keyspace holds
+// the calls in flight, not every call of the last minutes.
 type redisStore struct {
 	rdb       redis.UniversalClient
 	prefix    string
@@ -37,7 +43,8 @@ var errNeedInit = errors.New("limits: ledger not started")
 // errUnexpected: a script answered something the store does not understand.
 var errUnexpected = errors.New("limits: unexpected answer from Redis")
 
-// Shared Lua helpers: now in milliseconds; the token sum of a window; when est fits.
+// Shared Lua helpers: now in milliseconds; the token entries of a set; when est fits; the sum of
+// "id:n" entries.
 const luaHelpers = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -59,167 +66,231 @@ local function amounts(es)
   for j = 1, #es do s = s + (tonumber(string.match(es[j], ':(%d+)$')) or 0) end
   return s
 end
-local function tsum(kt, ks, cut)
-  local s = redis.call('GET', ks)
-  local gone = redis.call('ZRANGEBYSCORE', kt, '-inf', cut)
-  if #gone > 0 then
-    redis.call('ZREMRANGEBYSCORE', kt, '-inf', cut)
-    if s then s = redis.call('DECRBY', ks, string.format('%.0f', amounts(gone))) end
-  end
-  if not s then
-    s = amounts(redis.call('ZRANGE', kt, 0, -1))
-    local ttl = redis.call('PTTL', kt)
-    if ttl > 0 then redis.call('SET', ks, string.format('%.0f', s), 'PX', ttl) end
-  end
-  return tonumber(s)
+`
+
+// luaState reads and prunes a counter's and an account's state (see redisStore).
+const luaState = `
+local function cstate(km)
+  local v = redis.call('HMGET', km, 'n', 'k', 's', 'f', 'p', 'e')
+  if not v[1] or not v[2] or not v[3] or not v[4] or not v[5] or not v[6] then return nil end
+  return {n = tonumber(v[1]), k = tonumber(v[2]), s = tonumber(v[3]), f = tonumber(v[4]), p = tonumber(v[5]), e = tonumber(v[6])}
 end
-local function held(kh, key)
-  local h = redis.call('HGET', kh, 'h')
-  local gone = redis.call('ZRANGEBYSCORE', key, '-inf', now)
-  if #gone > 0 then
-    redis.call('ZREMRANGEBYSCORE', key, '-inf', now)
-    if h then h = redis.call('HINCRBY', kh, 'h', string.format('%.0f', 0 - amounts(gone))) end
+local function cprune(st, kr, kt, kc, w)
+  local cut = now - w
+  redis.call('ZREMRANGEBYSCORE', kr, '-inf', cut)
+  local s
+  if st then
+    local gone = redis.call('ZRANGEBYSCORE', kt, '-inf', cut)
+    if #gone > 0 then redis.call('ZREMRANGEBYSCORE', kt, '-inf', cut) end
+    s = st.s - amounts(gone)
+  else
+    redis.call('ZREMRANGEBYSCORE', kt, '-inf', cut)
+    s = amounts(redis.call('ZRANGE', kt, 0, -1))
   end
-  if not h then
-    h = amounts(redis.call('ZRANGE', key, 0, -1))
-    redis.call('HSET', kh, 'h', string.format('%.0f', h))
+  redis.call('ZREMRANGEBYSCORE', kc, '-inf', now)
+  return {n = redis.call('ZCARD', kr), k = redis.call('ZCARD', kt), s = s, f = redis.call('ZCARD', kc), p = now, e = 0}
+end
+local function ledger(kh, used)
+  local v = redis.call('HMGET', kh, 'c', 'h', 'z', 'p', 'e')
+  if not v[1] then return nil end
+  return {c = math.max(tonumber(v[1]), used), h = tonumber(v[2]), z = tonumber(v[3]), p = tonumber(v[4]) or 0, e = tonumber(v[5]) or 0}
+end
+local function lpurge(L, kz)
+  local gone = redis.call('ZRANGEBYSCORE', kz, '-inf', now)
+  if #gone > 0 then redis.call('ZREMRANGEBYSCORE', kz, '-inf', now) end
+  if L.h and L.z then
+    L.h, L.z = L.h - amounts(gone), L.z - #gone
+  else
+    local all = redis.call('ZRANGE', kz, 0, -1)
+    L.h, L.z = amounts(all), #all
   end
-  return tonumber(h)
+  L.p = now
+  if #gone > 0 then L.e = 0 end
 end
 `
 
-// admitScript: KEYS per counter (req, tok, conc, token sum), then per account (ledger hash, reservations),
-// then the ticket's key; ARGV id, estimate, lease ms, counters n, then per counter window ms,
-// requests, tokens, concurrency, then amount, hold lease ms, ledger ttl ms, init (0/1), then per
-// account limit and used. Returns {1, now, amount reserved}, {0, refused index, kind, clears ms},
-// {3, account index} (the account's balance is used up) or {2} (an account's ledger is missing
-// and init is 0).
+// The admission and release scripts take a batch: the calls that reached the Limiter while the
+// previous batch was in flight, in one script call (one round trip, one script run). ARGV[1] is
+// the number of calls; then, per call, its key count, its argument count and its arguments; KEYS
+// are the calls' keys one after the other. The answer is one result per call, in order. Each call
+// in the batch is handled exactly as if it had come alone, one after the other: a later call sees
+// what an earlier one took.
+const luaBatch = `
+local out, ko, ao = {}, 0, 1
+for x = 1, tonumber(ARGV[1]) do
+  local nk, na = tonumber(ARGV[ao + 1]), tonumber(ARGV[ao + 2])
+  out[x] = one(ko, nk, ao + 2)
+  ko, ao = ko + nk, ao + 2 + na
+end
+return out
+`
+
+// admitScript, per call (KEYS from ko+1, ARGV from ao+1): keys per counter (req, tok, conc, token
+// sum), then per account (ledger hash, reservations), then the ticket's key; arguments id,
+// estimate, lease ms, counters n, then per counter window ms, requests, tokens, concurrency, then
+// amount, hold lease ms, ledger ttl ms, init (0/1), then per account limit and used, then the
+// ticket's ttl ms. Answers {1, now, amount reserved}, {0, refused index, kind, clears ms}, {3,
+// account index} (the account's balance is used up) or {2} (an account's ledger is missing and
+// init is 0).
 //
 // The script is idempotent per ticket: an admission is remembered in the ticket's key (field a,
 // "now:amount", for ticketTTL), and the same ticket admitted again answers that admission and
 // changes nothing. A client that resends the script after a timeout (go-redis does, and so does
 // the Limiter while Redis is slow) can therefore never count one call twice, nor refuse a call
 // on the slot its own first attempt took.
-var admitScript = redis.NewScript(luaHelpers + `
-local tk = KEYS[#KEYS]
-local prev = redis.call('HGET', tk, 'a')
-if prev then
-  local at, amt = string.match(prev, '^(%d+):(%d+)$')
-  return {1, tonumber(at), tonumber(amt)}
-end
-local id, est, lease, n = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
-local b = 5 + n * 4
-local amount, hlease, ttl, init = tonumber(ARGV[b]), tonumber(ARGV[b+1]), tonumber(ARGV[b+2]), ARGV[b+3] == '1'
-local m = (#KEYS - 1 - 4 * n) / 2
-local charged = {}
-for j = 0, m - 1 do
-  local kh, kz = KEYS[4*n+1+j*2], KEYS[4*n+2+j*2]
-  local limit, used = tonumber(ARGV[b+4+j*2]), tonumber(ARGV[b+5+j*2])
-  local c = redis.call('HGET', kh, 'c')
-  if not c and not init then return {2} end
-  c = math.max(tonumber(c) or 0, used)
-  charged[j + 1] = c
-  local av = limit - c - held(kh, kz)
-  if av <= 0 then return {3, j + 1} end
-  if av < amount then amount = av end
-end
-local refused, kind, clears = 0, '', 0
-for i = 0, n - 1 do
-  local w, rq, tk, cc = tonumber(ARGV[5+i*4]), tonumber(ARGV[6+i*4]), tonumber(ARGV[7+i*4]), tonumber(ARGV[8+i*4])
-  local kr, kt, kc, ks = KEYS[1+i*4], KEYS[2+i*4], KEYS[3+i*4], KEYS[4+i*4]
-  local k, c = '', 0
-  if rq > 0 then
-    redis.call('ZREMRANGEBYSCORE', kr, '-inf', now - w)
-    local cnt = redis.call('ZCARD', kr)
-    if cnt >= rq then
-      local e = redis.call('ZRANGE', kr, cnt - rq, cnt - rq, 'WITHSCORES')
+var admitScript = redis.NewScript(luaHelpers + luaState + `
+local function one(ko, nk, ao)
+  local tk = KEYS[ko + nk]
+  local prev = redis.call('GET', tk)
+  if prev then
+    local at, amt = string.match(prev, '^(%d+):(%d+)$')
+    return {1, tonumber(at), tonumber(amt)}
+  end
+  local id, est, lease, n = ARGV[ao+1], tonumber(ARGV[ao+2]), tonumber(ARGV[ao+3]), tonumber(ARGV[ao+4])
+  local b = ao + 5 + n * 4
+  local amount, hlease, ttl, init = tonumber(ARGV[b]), tonumber(ARGV[b+1]), tonumber(ARGV[b+2]), ARGV[b+3] == '1'
+  local m = (nk - 1 - 4 * n) / 2
+  local ls = {}
+  for j = 0, m - 1 do
+    local kh, kz = KEYS[ko+4*n+1+j*2], KEYS[ko+4*n+2+j*2]
+    local limit, used = tonumber(ARGV[b+4+j*2]), tonumber(ARGV[b+5+j*2])
+    local L = ledger(kh, used)
+    if not L then
+      if not init then return {2} end
+      L = {c = used, p = 0, e = 0}
+    end
+    if not L.h or not L.z or now - L.p >= hlease or limit - L.c - L.h < amount then lpurge(L, kz) end
+    local av = limit - L.c - L.h
+    if av <= 0 then return {3, j + 1} end
+    if av < amount then amount = av end
+    ls[j + 1] = L
+  end
+  local refused, kind, clears = 0, '', 0
+  local sts = {}
+  for i = 0, n - 1 do
+    local w, rq, tl, cc = tonumber(ARGV[ao+5+i*4]), tonumber(ARGV[ao+6+i*4]), tonumber(ARGV[ao+7+i*4]), tonumber(ARGV[ao+8+i*4])
+    local kr, kt, kc, km = KEYS[ko+1+i*4], KEYS[ko+2+i*4], KEYS[ko+3+i*4], KEYS[ko+4+i*4]
+    local st = cstate(km)
+    if not st or now - st.p >= w / 4 or (rq > 0 and st.n >= rq) or (tl > 0 and not fits(st.s, est, tl)) or (cc > 0 and st.f >= cc) then
+      st = cprune(st, kr, kt, kc, w)
+    end
+    sts[i + 1] = st
+    local k, c = '', 0
+    if rq > 0 and st.n >= rq then
+      local e = redis.call('ZRANGE', kr, st.n - rq, st.n - rq, 'WITHSCORES')
       k, c = 'requests', tonumber(e[2]) + w - now
     end
-  end
-  if k == '' and tk > 0 then
-    local used = tsum(kt, ks, now - w)
-    if not fits(used, est, tk) then
+    if k == '' and tl > 0 and not fits(st.s, est, tl) then
       k, c = 'tokens', 1000
+      local used = st.s
       local _, es = tokens(kt)
       table.sort(es, function(a, b) return a[2] < b[2] end)
       for _, e in ipairs(es) do
         used = used - e[1]
-        if fits(used, est, tk) then c = e[2] + w - now; break end
+        if fits(used, est, tl) then c = e[2] + w - now; break end
+      end
+    end
+    if k == '' and cc > 0 and st.f >= cc then k, c = 'concurrency', 1000 end
+    if k ~= '' then
+      if refused == 0 then refused, kind = i + 1, k end
+      if c > clears then clears = c end
+    end
+  end
+  if refused > 0 then return {0, refused, kind, clears} end
+  for i = 0, n - 1 do
+    local w, rq, tl, cc = tonumber(ARGV[ao+5+i*4]), tonumber(ARGV[ao+6+i*4]), tonumber(ARGV[ao+7+i*4]), tonumber(ARGV[ao+8+i*4])
+    local kr, kt, kc, km = KEYS[ko+1+i*4], KEYS[ko+2+i*4], KEYS[ko+3+i*4], KEYS[ko+4+i*4]
+    local st = sts[i + 1]
+    local hz = w
+    if cc > 0 and lease > hz then hz = lease end
+    local due = st.e < now + hz
+    if rq > 0 then
+      if st.n == 0 then due = true end
+      if redis.call('ZADD', kr, now, id) == 1 then st.n = st.n + 1 end
+    end
+    if tl > 0 then
+      if st.k == 0 then due = true end
+      if redis.call('ZADD', kt, now, id .. ':' .. est) == 1 then st.k, st.s = st.k + 1, st.s + est end
+    end
+    if cc > 0 then
+      if st.f == 0 then due = true end
+      if redis.call('ZADD', kc, now + lease, id) == 1 then st.f = st.f + 1 end
+    end
+    if due then st.e = now + 2 * hz end
+    redis.call('HSET', km, 'n', st.n, 'k', st.k, 's', string.format('%.0f', st.s), 'f', st.f, 'p', st.p, 'e', st.e)
+    if due then
+      redis.call('PEXPIRE', kr, 2 * hz); redis.call('PEXPIRE', kt, 2 * hz); redis.call('PEXPIRE', kc, 2 * hz); redis.call('PEXPIRE', km, 2 * hz)
+    end
+  end
+  for j = 0, m - 1 do
+    local kh, kz = KEYS[ko+4*n+1+j*2], KEYS[ko+4*n+2+j*2]
+    local L = ls[j + 1]
+    local due = L.z == 0 or L.e < now + ttl / 2
+    if redis.call('ZADD', kz, now + hlease, id .. ':' .. string.format('%.0f', amount)) == 1 then L.h, L.z = L.h + amount, L.z + 1 end
+    if due then L.e = now + ttl end
+    redis.call('HSET', kh, 'c', string.format('%.0f', L.c), 'h', string.format('%.0f', L.h), 'z', L.z, 'p', L.p, 'e', L.e)
+    if due then redis.call('PEXPIRE', kh, ttl); redis.call('PEXPIRE', kz, ttl) end
+  end
+  redis.call('SET', tk, now .. ':' .. string.format('%.0f', amount), 'PX', tonumber(ARGV[b+4+m*2]))
+  return {1, now, amount}
+end
+` + luaBatch)
+
+// releaseScript, per call (KEYS from ko+1, ARGV from ao+1): keys per counter (req, tok, conc,
+// state), then per account (ledger hash, reservations), then the ticket's key; arguments id,
+// start ms, estimate, served (0/1), tokens, counters n, amount, charge, ticket ttl ms (unused),
+// then per counter window ms. The ticket's key goes; the estimate's token entry becomes the real
+// count; each account's reservation is dropped and the charge counted with it (on a ledger that
+// still exists: a missing one starts again from the database, where the charge lands).
+//
+// A release is idempotent by what it removes, so no key has to remember it: each change hangs on
+// removing the call's own entry (its concurrency slot, its request when unserved, its token
+// estimate, its reservation), and a release sent again finds them gone and changes nothing. A
+// charge is counted with the reservation it replaces; a reservation that expired first (its
+// instance stopped renewing it) takes its charge with it, and the ledger gets the charge from
+// the database's used quota, which every admission passes in.
+var releaseScript = redis.NewScript(`
+local function one(ko, nk, ao)
+  local tk = KEYS[ko + nk]
+  redis.call('DEL', tk)
+  local id, start, est, served, used = ARGV[ao+1], tonumber(ARGV[ao+2]), ARGV[ao+3], ARGV[ao+4] == '1', tonumber(ARGV[ao+5])
+  local n, amount, charge = tonumber(ARGV[ao+6]), ARGV[ao+7], tonumber(ARGV[ao+8])
+  for j = 0, (nk - 1 - 4 * n) / 2 - 1 do
+    local kh, kz = KEYS[ko+4*n+1+j*2], KEYS[ko+4*n+2+j*2]
+    if redis.call('ZREM', kz, id .. ':' .. amount) == 1 then
+      local v = redis.call('HMGET', kh, 'c', 'h', 'z')
+      if v[1] then
+        local c, h, z = tonumber(v[1]) + math.max(charge, 0), tonumber(v[2]), tonumber(v[3])
+        if h and z then
+          redis.call('HSET', kh, 'c', string.format('%.0f', c), 'h', string.format('%.0f', h - tonumber(amount)), 'z', z - 1)
+        else
+          redis.call('HSET', kh, 'c', string.format('%.0f', c))
+        end
       end
     end
   end
-  if k == '' and cc > 0 then
-    redis.call('ZREMRANGEBYSCORE', kc, '-inf', now)
-    if redis.call('ZCARD', kc) >= cc then k, c = 'concurrency', 1000 end
-  end
-  if k ~= '' then
-    if refused == 0 then refused, kind = i + 1, k end
-    if c > clears then clears = c end
-  end
-end
-if refused > 0 then return {0, refused, kind, clears} end
-for i = 0, n - 1 do
-  local w, rq, tk, cc = tonumber(ARGV[5+i*4]), tonumber(ARGV[6+i*4]), tonumber(ARGV[7+i*4]), tonumber(ARGV[8+i*4])
-  local kr, kt, kc, ks = KEYS[1+i*4], KEYS[2+i*4], KEYS[3+i*4], KEYS[4+i*4]
-  if rq > 0 then redis.call('ZADD', kr, now, id); redis.call('PEXPIRE', kr, w) end
-  if tk > 0 then
-    if redis.call('ZADD', kt, now, id .. ':' .. est) == 1 then redis.call('INCRBY', ks, string.format('%.0f', est)) end
-    redis.call('PEXPIRE', kt, w)
-    redis.call('PEXPIRE', ks, w)
-  end
-  if cc > 0 then redis.call('ZADD', kc, now + lease, id); redis.call('PEXPIRE', kc, lease) end
-end
-for j = 0, m - 1 do
-  local kh, kz = KEYS[4*n+1+j*2], KEYS[4*n+2+j*2]
-  redis.call('HSET', kh, 'c', string.format('%.0f', charged[j + 1]))
-  redis.call('PEXPIRE', kh, ttl)
-  if redis.call('ZADD', kz, now + hlease, id .. ':' .. string.format('%.0f', amount)) == 1 then
-    redis.call('HINCRBY', kh, 'h', string.format('%.0f', amount))
-  end
-  redis.call('PEXPIRE', kz, ttl)
-end
-redis.call('HSET', tk, 'a', now .. ':' .. string.format('%.0f', amount))
-redis.call('PEXPIRE', tk, tonumber(ARGV[b+4+m*2]))
-return {1, now, amount}
-`)
-
-// releaseScript: KEYS per counter (req, tok, conc, token sum), then per account (ledger hash, reservations),
-// then the ticket's key; ARGV id, start ms, estimate, served (0/1), tokens, counters n, amount,
-// charge, ticket ttl ms, then per counter window ms. The estimate's token entry becomes the real
-// count; each account's reservation is dropped and the charge counted (on a ledger that still
-// exists: a missing one starts again from the database, where the charge lands). Idempotent per
-// ticket (field r of the ticket's key): a resent release changes nothing and answers 0.
-var releaseScript = redis.NewScript(`
-local tk = KEYS[#KEYS]
-if redis.call('HSETNX', tk, 'r', 1) == 0 then return 0 end
-redis.call('PEXPIRE', tk, tonumber(ARGV[9]))
-local id, start, est, served, used = ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[4] == '1', tonumber(ARGV[5])
-local n, amount, charge = tonumber(ARGV[6]), ARGV[7], tonumber(ARGV[8])
-for j = 0, (#KEYS - 1 - 4 * n) / 2 - 1 do
-  local kh, kz = KEYS[4*n+1+j*2], KEYS[4*n+2+j*2]
-  if redis.call('ZREM', kz, id .. ':' .. amount) == 1 and redis.call('HEXISTS', kh, 'h') == 1 then
-    redis.call('HINCRBY', kh, 'h', string.format('%.0f', 0 - tonumber(amount)))
-  end
-  if charge > 0 and redis.call('EXISTS', kh) == 1 then redis.call('HINCRBY', kh, 'c', charge) end
-end
-for i = 0, n - 1 do
-  local w = tonumber(ARGV[10+i])
-  local kr, kt, kc, ks = KEYS[1+i*4], KEYS[2+i*4], KEYS[3+i*4], KEYS[4+i*4]
-  redis.call('ZREM', kc, id)
-  if not served then redis.call('ZREM', kr, id) end
-  if redis.call('ZREM', kt, id .. ':' .. est) == 1 then
-    local sum = redis.call('EXISTS', ks) == 1
-    if sum then redis.call('DECRBY', ks, est) end
-    if served and used > 0 then
-      redis.call('ZADD', kt, start, id .. ':' .. used)
-      if sum then redis.call('INCRBY', ks, string.format('%.0f', used)) end
-      redis.call('PEXPIRE', kt, w)
-      redis.call('PEXPIRE', ks, w)
+  for i = 0, n - 1 do
+    local w = tonumber(ARGV[ao+10+i])
+    local kr, kt, kc, km = KEYS[ko+1+i*4], KEYS[ko+2+i*4], KEYS[ko+3+i*4], KEYS[ko+4+i*4]
+    local v = redis.call('HMGET', km, 'n', 'k', 's', 'f')
+    local cn, ck, cs, cf = tonumber(v[1]), tonumber(v[2]), tonumber(v[3]), tonumber(v[4])
+    local f = redis.call('ZREM', kc, id)
+    local r = 0
+    if not served then r = redis.call('ZREM', kr, id) end
+    if redis.call('ZREM', kt, id .. ':' .. est) == 1 then
+      if ck then ck, cs = ck - 1, cs - tonumber(est) end
+      if served and used > 0 then
+        if redis.call('ZADD', kt, start, id .. ':' .. used) == 1 and ck then ck, cs = ck + 1, cs + used end
+        if not ck or ck <= 1 then redis.call('PEXPIRE', kt, w) end
+      end
+    end
+    if cn and ck and cs and cf then
+      redis.call('HSET', km, 'n', cn - r, 'k', ck, 's', string.format('%.0f', cs), 'f', cf - f)
     end
   end
+  return 1
 end
-return 1
-`)
+` + luaBatch)
 
 // statusScript: KEYS per counter (req, tok, conc, token sum); ARGV per counter window ms. Returns per counter
 // requests, tokens, in flight, clears ms.
@@ -277,7 +348,7 @@ func (s *redisStore) keys(cs []Counter, h *Hold) []string {
 	ks := make([]string, 0, n)
 	for i := range cs {
 		k := s.prefix + cs[i].Key
-		ks = append(ks, k+":r", k+":t", k+":c", k+":s")
+		ks = append(ks, k+":r", k+":t", k+":c", k+":m")
 	}
 	if h != nil {
 		for i := range h.Accounts {
@@ -298,12 +369,48 @@ func (s *redisStore) ticketKeys(t *Ticket) []string {
 	return append(s.keys(t.counters, t.hold), s.prefix+"t:"+t.ID)
 }
 
-func (s *redisStore) admit(ctx context.Context, t *Ticket, init bool) (*Refusal, error) {
+// scriptCall is one call's part of a batched script call: its keys and its arguments.
+type scriptCall struct {
+	keys []string
+	args []any
+}
+
+// maxBatch bounds the calls in one batched script call.
+const maxBatch = 256
+
+// runBatch runs a batched script (luaBatch) over calls in one script call and returns one result
+// per call.
+func (s *redisStore) runBatch(ctx context.Context, script *redis.Script, calls []scriptCall) ([]any, error) {
+	nk, na := 0, 1
+	for i := range calls {
+		nk += len(calls[i].keys)
+		na += 2 + len(calls[i].args)
+	}
+	keys := make([]string, 0, nk)
+	args := make([]any, 0, na)
+	args = append(args, len(calls))
+	for i := range calls {
+		keys = append(keys, calls[i].keys...)
+		args = append(args, len(calls[i].keys), len(calls[i].args))
+		args = append(args, calls[i].args...)
+	}
+	res, err := script.Run(ctx, s.rdb, keys, args...).Slice()
+	if err != nil {
+		return nil, err
+	}
+	if len(res) != len(calls) {
+		return nil, errUnexpected
+	}
+	return res, nil
+}
+
+// admitCall is the admission script's part for a ticket.
+func (s *redisStore) admitCall(t *Ticket, init bool) scriptCall {
 	h := t.hold
 	if h == nil {
 		h = &Hold{}
 	}
-	args := make([]any, 0, 8+4*len(t.counters)+2*len(h.Accounts))
+	args := make([]any, 0, 9+4*len(t.counters)+2*len(h.Accounts))
 	args = append(args, t.ID, t.Estimate, s.lease.Milliseconds(), len(t.counters))
 	for i := range t.counters {
 		r := t.counters[i].Rule
@@ -318,9 +425,14 @@ func (s *redisStore) admit(ctx context.Context, t *Ticket, init bool) (*Refusal,
 		args = append(args, h.Accounts[i].Limit, h.Accounts[i].Used)
 	}
 	args = append(args, ticketTTL.Milliseconds())
-	res, err := admitScript.Run(ctx, s.rdb, s.ticketKeys(t), args...).Slice()
-	if err != nil {
-		return nil, err
+	return scriptCall{keys: s.ticketKeys(t), args: args}
+}
+
+// admitted reads a ticket's answer from the admission script.
+func admitted(t *Ticket, answer any) (*Refusal, error) {
+	res, ok := answer.([]any)
+	if !ok {
+		return nil, errUnexpected
 	}
 	switch {
 	case len(res) == 3 && res[0] == int64(1):
@@ -333,10 +445,10 @@ func (s *redisStore) admit(ctx context.Context, t *Ticket, init bool) (*Refusal,
 		return nil, errNeedInit
 	case len(res) == 2 && res[0] == int64(3):
 		j, _ := res[1].(int64)
-		if j < 1 || int(j) > len(h.Accounts) {
+		if t.hold == nil || j < 1 || int(j) > len(t.hold.Accounts) {
 			return nil, errUnexpected
 		}
-		return &Refusal{Kind: h.Accounts[j-1].Kind}, nil
+		return &Refusal{Kind: t.hold.Accounts[j-1].Kind}, nil
 	}
 	if len(res) != 4 {
 		return nil, errUnexpected
@@ -350,13 +462,35 @@ func (s *redisStore) admit(ctx context.Context, t *Ticket, init bool) (*Refusal,
 	return refuse(nil, &t.counters[idx-1], kind, clears), nil
 }
 
-func (s *redisStore) release(ctx context.Context, t *Ticket, served bool, tokens, charge int64) error {
-	keys, args := s.releaseCall(t, served, tokens, charge)
-	return releaseScript.Run(ctx, s.rdb, keys, args...).Err()
+// admitBatch admits a batch of calls in one script call. The error is the script call's (Redis
+// could not be asked); each admission's own answer (a refusal, errNeedInit) is set on it.
+func (s *redisStore) admitBatch(ctx context.Context, as []*admission) error {
+	calls := make([]scriptCall, len(as))
+	for i, a := range as {
+		calls[i] = s.admitCall(a.t, a.init)
+	}
+	res, err := s.runBatch(ctx, admitScript, calls)
+	if err != nil {
+		return err
+	}
+	for i, a := range as {
+		a.ref, a.err = admitted(a.t, res[i])
+	}
+	return nil
+}
+
+// releaseBatch releases a batch of calls in one script call.
+func (s *redisStore) releaseBatch(ctx context.Context, q []pending) error {
+	calls := make([]scriptCall, len(q))
+	for i := range q {
+		calls[i] = s.releaseCall(q[i].t, q[i].served, q[i].tokens, q[i].charge)
+	}
+	_, err := s.runBatch(ctx, releaseScript, calls)
+	return err
 }
 
 // releaseCall is the release script's keys and arguments for a ticket.
-func (s *redisStore) releaseCall(t *Ticket, served bool, tokens, charge int64) ([]string, []any) {
+func (s *redisStore) releaseCall(t *Ticket, served bool, tokens, charge int64) scriptCall {
 	sv := "0"
 	if served {
 		sv = "1"
@@ -371,7 +505,7 @@ func (s *redisStore) releaseCall(t *Ticket, served bool, tokens, charge int64) (
 	for i := range t.counters {
 		args = append(args, t.counters[i].Rule.Window.Milliseconds())
 	}
-	return s.ticketKeys(t), args
+	return scriptCall{keys: s.ticketKeys(t), args: args}
 }
 
 // renew extends the leases of the tickets' reservations (one script call).

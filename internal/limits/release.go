@@ -3,8 +3,6 @@ package limits
 import (
 	"context"
 	"sync"
-
-	"github.com/redis/go-redis/v9"
 )
 
 // releasing holds the Redis releases queued by ReleaseLater: one flusher goroutine at a time sends
@@ -80,36 +78,28 @@ func (l *Limiter) flushReleases() {
 	}
 }
 
-// sendReleases sends a batch of releases in one pipeline; a release the pipeline could not
-// deliver is sent again on its own, as Release does (each is idempotent per ticket).
+// sendReleases sends the queued releases, at most maxBatch per script call.
 func (l *Limiter) sendReleases(q []pending) {
 	ctx := context.Background()
 	for i := range q {
 		l.track(q[i].t, false)
 	}
-	var cmds []*redis.Cmd
-	if len(q) > 1 {
-		pipe := l.rds.rdb.Pipeline()
-		cmds = make([]*redis.Cmd, len(q))
-		for i := range q {
-			keys, args := l.rds.releaseCall(q[i].t, q[i].served, q[i].tokens, q[i].charge)
-			cmds[i] = releaseScript.EvalSha(ctx, pipe, keys, args...)
+	for len(q) > 0 {
+		n := min(len(q), maxBatch)
+		if err := l.sendReleaseBatch(ctx, q[:n]); err != nil {
+			l.log.Warn("limits: release in Redis failed; its lease expires by itself", "error", err, "calls", n)
 		}
-		l.commands.Add(int64(len(q)))
-		_, _ = pipe.Exec(ctx)
+		q = q[n:]
 	}
-	for i := range q {
-		if cmds != nil && cmds[i].Err() == nil {
-			continue
-		}
-		p := &q[i]
-		if err := l.persist(ctx, "release", func(ctx context.Context) error {
-			l.commands.Add(1)
-			return l.rds.release(ctx, p.t, p.served, p.tokens, p.charge)
-		}); err != nil {
-			l.log.Warn("limits: release in Redis failed; its lease expires by itself", "error", err)
-		}
-	}
+}
+
+// sendReleaseBatch runs one batch's release script until Redis answers (persist); each release
+// is idempotent per ticket, so a batch sent again changes nothing it already changed.
+func (l *Limiter) sendReleaseBatch(ctx context.Context, q []pending) error {
+	return l.persist(ctx, "release", func(ctx context.Context) error {
+		l.commands.Add(1)
+		return l.rds.releaseBatch(ctx, q)
+	})
 }
 
 // waitReleases waits until the releases queued so far on this instance are sent, or ctx ends.

@@ -1,0 +1,105 @@
+package limits
+
+import (
+	"context"
+	"sync"
+)
+
+// admitting gathers the admissions waiting for Redis. One caller at a time, the leader, sends
+// everything queued so far in one script call; the calls that arrive during its round trip queue
+// behind it, and when it has its answer it hands the lead to the first of them, which sends them
+// all in the next script call. A caller alone sends at once (nothing waits for a batch to fill),
+// and under load one round trip and one script run serve many calls: per call, Redis reads,
+// writes and starts a script once per batch, not once per call.
+type admitting struct {
+	mu     sync.Mutex
+	queue  []*admission
+	flying int // leaders whose script call is in flight (at most maxFlying)
+}
+
+// maxFlying bounds the batches in flight at once. Measured with poolbench at 64 callers (Redis
+// and Poolgate CPU per call, 1, 4 and 16 in flight): every batch more in flight only split the
+// same calls into smaller batches, at more CPU per call in both (Poolgate 103 / 118 / 132 µs,
+// Redis 55 / 58 / 62 µs), and did not shorten the wait. A call alone still goes at once.
+const maxFlying = 1
+
+// admission is one call waiting for its admission in Redis.
+type admission struct {
+	t    *Ticket
+	init bool
+	ref  *Refusal
+	err  error
+	// wake gets one value: false when the admission is answered (ref, err), true when its caller
+	// leads the next batch (batch, this admission first).
+	wake  chan bool
+	batch []*admission
+}
+
+// admitShared admits t in Redis in a batch with the other calls of this instance waiting at the
+// same time (see admitting). The answer is the one t would have had alone: the script handles a
+// batch's calls one after the other, and each is idempotent per ticket.
+func (l *Limiter) admitShared(ctx context.Context, t *Ticket, init bool) (*Refusal, error) {
+	me := &admission{t: t, init: init, wake: make(chan bool, 1)}
+	a := &l.adm
+	a.mu.Lock()
+	a.queue = append(a.queue, me)
+	var batch []*admission
+	if a.flying < maxFlying {
+		a.flying++
+		batch = a.take()
+		a.mu.Unlock()
+	} else {
+		a.mu.Unlock()
+		if !<-me.wake {
+			return me.ref, me.err
+		}
+		batch = me.batch // handed over by the leader before, with this caller first
+	}
+
+	l.sendAdmits(ctx, batch)
+
+	a.mu.Lock()
+	var next []*admission
+	if len(a.queue) == 0 {
+		a.flying--
+	} else {
+		next = a.take()
+		next[0].batch = next
+	}
+	a.mu.Unlock()
+	if next != nil {
+		next[0].wake <- true
+	}
+	for _, x := range batch {
+		if x != me {
+			x.wake <- false
+		}
+	}
+	return me.ref, me.err
+}
+
+// take removes the next batch from the queue; the caller holds mu.
+func (a *admitting) take() []*admission {
+	n := min(len(a.queue), maxBatch)
+	batch := a.queue[:n:n]
+	if n == len(a.queue) {
+		a.queue = nil
+	} else {
+		a.queue = append([]*admission(nil), a.queue[n:]...)
+	}
+	return batch
+}
+
+// sendAdmits runs one batch's admission script until Redis answers (persist): an error that
+// leaves Redis unanswered is every admission's error (its caller then counts in process).
+func (l *Limiter) sendAdmits(ctx context.Context, batch []*admission) {
+	err := l.persist(ctx, "admit", func(ctx context.Context) error {
+		l.commands.Add(1)
+		return l.rds.admitBatch(ctx, batch)
+	})
+	if err != nil {
+		for _, x := range batch {
+			x.ref, x.err = nil, err
+		}
+	}
+}

@@ -1,0 +1,65 @@
+package limits
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/stretchr/testify/require"
+)
+
+// TestBatchResent: a batch of admissions and one of releases, each sent twice (as after a lost
+// answer), count every call once: the resent admissions answer their first run's start and
+// amount, and the resent releases change nothing (the charge is counted with the reservation it
+// replaces, once).
+func TestBatchResent(t *testing.T) {
+	t.Parallel()
+	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379"})
+	t.Cleanup(func() { _ = rdb.Close() })
+	ctx := context.Background()
+	require.NoError(t, rdb.Ping(ctx).Err())
+	prefix := "test:" + t.Name() + ":" + time.Now().Format("150405.000000000") + ":"
+	l := New(Config{Redis: rdb, Prefix: prefix})
+	rules := []Rule{{ID: 7, Scope: ScopeUser, Model: "*", Window: time.Minute, Requests: 5, Tokens: 1000, Concurrency: 3}}
+	cs := Match(rules, Who{User: 9}, "m")
+	acct := Account{Key: "u9", Kind: KindBalance, Limit: 1000}
+	as := make([]*admission, 3)
+	for i := range as {
+		h := &Hold{Amount: 100, Accounts: []Account{acct}}
+		as[i] = &admission{t: &Ticket{ID: newID(), Estimate: 50, counters: cs, hold: h}, init: true}
+	}
+	require.NoError(t, l.rds.admitBatch(ctx, as))
+	first := make([]int64, len(as))
+	for i, a := range as {
+		require.NoError(t, a.err)
+		require.Nil(t, a.ref)
+		first[i] = a.t.Start
+	}
+	require.NoError(t, l.rds.admitBatch(ctx, as), "the same batch again")
+	for i, a := range as {
+		require.NoError(t, a.err)
+		require.Nil(t, a.ref, "a resent admission is not refused on the slot its first run took")
+		require.Equal(t, first[i], a.t.Start)
+		require.Equal(t, int64(100), a.t.hold.Amount)
+	}
+	u := l.Status(ctx, cs)[0]
+	require.Equal(t, Usage{Requests: 3, Tokens: 150, Concurrency: 3, ClearsIn: u.ClearsIn}, u)
+	require.Equal(t, int64(700), l.Available(ctx, acct))
+	_, ref := l.Admit(ctx, cs, 50, &Hold{Amount: 100, Accounts: []Account{acct}})
+	require.NotNil(t, ref, "three in flight")
+	require.Equal(t, KindConcurrency, ref.Kind)
+
+	q := make([]pending, len(as))
+	for i, a := range as {
+		q[i] = pending{t: a.t, served: true, tokens: 20, charge: 40}
+	}
+	require.NoError(t, l.rds.releaseBatch(ctx, q))
+	require.NoError(t, l.rds.releaseBatch(ctx, q), "the same releases again")
+	u = l.Status(ctx, cs)[0]
+	require.Equal(t, Usage{Requests: 3, Tokens: 60, Concurrency: 0, ClearsIn: u.ClearsIn}, u)
+	require.Equal(t, int64(1000-3*40), l.Available(ctx, acct))
+	n, err := rdb.Exists(ctx, prefix+"{lim}:t:"+as[0].t.ID).Result()
+	require.NoError(t, err)
+	require.Zero(t, n, "a released call's ticket is gone")
+}
