@@ -48,6 +48,8 @@ var errUnexpected = errors.New("limits: unexpected answer from Redis")
 const luaHelpers = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local function d(x) return string.format('%d', x) end
+local snow = d(now)
 local function tokens(key)
   local s, es = 0, redis.call('ZRANGE', key, 0, -1, 'WITHSCORES')
   local out = {}
@@ -206,32 +208,33 @@ local function one(ko, nk, ao)
     local due = st.e < now + hz
     if rq > 0 then
       if st.n == 0 then due = true end
-      if redis.call('ZADD', kr, now, id) == 1 then st.n = st.n + 1 end
+      if redis.call('ZADD', kr, snow, id) == 1 then st.n = st.n + 1 end
     end
     if tl > 0 then
       if st.k == 0 then due = true end
-      if redis.call('ZADD', kt, now, id .. ':' .. est) == 1 then st.k, st.s = st.k + 1, st.s + est end
+      if redis.call('ZADD', kt, snow, id .. ':' .. ARGV[ao+2]) == 1 then st.k, st.s = st.k + 1, st.s + est end
     end
     if cc > 0 then
       if st.f == 0 then due = true end
-      if redis.call('ZADD', kc, now + lease, id) == 1 then st.f = st.f + 1 end
+      if redis.call('ZADD', kc, d(now + lease), id) == 1 then st.f = st.f + 1 end
     end
     if due then st.e = now + 2 * hz end
-    redis.call('HSET', km, 'n', st.n, 'k', st.k, 's', string.format('%.0f', st.s), 'f', st.f, 'p', st.p, 'e', st.e)
+    redis.call('HSET', km, 'n', d(st.n), 'k', d(st.k), 's', d(st.s), 'f', d(st.f), 'p', d(st.p), 'e', d(st.e))
     if due then
-      redis.call('PEXPIRE', kr, 2 * hz); redis.call('PEXPIRE', kt, 2 * hz); redis.call('PEXPIRE', kc, 2 * hz); redis.call('PEXPIRE', km, 2 * hz)
+      local x = d(2 * hz)
+      redis.call('PEXPIRE', kr, x); redis.call('PEXPIRE', kt, x); redis.call('PEXPIRE', kc, x); redis.call('PEXPIRE', km, x)
     end
   end
   for j = 0, m - 1 do
     local kh, kz = KEYS[ko+4*n+1+j*2], KEYS[ko+4*n+2+j*2]
     local L = ls[j + 1]
     local due = L.z == 0 or L.e < now + ttl / 2
-    if redis.call('ZADD', kz, now + hlease, id .. ':' .. string.format('%.0f', amount)) == 1 then L.h, L.z = L.h + amount, L.z + 1 end
+    if redis.call('ZADD', kz, d(now + hlease), id .. ':' .. d(amount)) == 1 then L.h, L.z = L.h + amount, L.z + 1 end
     if due then L.e = now + ttl end
-    redis.call('HSET', kh, 'c', string.format('%.0f', L.c), 'h', string.format('%.0f', L.h), 'z', L.z, 'p', L.p, 'e', L.e)
-    if due then redis.call('PEXPIRE', kh, ttl); redis.call('PEXPIRE', kz, ttl) end
+    redis.call('HSET', kh, 'c', d(L.c), 'h', d(L.h), 'z', d(L.z), 'p', d(L.p), 'e', d(L.e))
+    if due then redis.call('PEXPIRE', kh, d(ttl)); redis.call('PEXPIRE', kz, d(ttl)) end
   end
-  redis.call('SET', tk, now .. ':' .. string.format('%.0f', amount), 'PX', tonumber(ARGV[b+4+m*2]))
+  redis.call('SET', tk, snow .. ':' .. d(amount), 'PX', ARGV[b+4+m*2])
   return {1, now, amount}
 end
 ` + luaBatch)
@@ -250,6 +253,7 @@ end
 // instance stopped renewing it) takes its charge with it, and the ledger gets the charge from
 // the database's used quota, which every admission passes in.
 var releaseScript = redis.NewScript(`
+local function d(x) return string.format('%d', x) end
 local function one(ko, nk, ao)
   local tk = KEYS[ko + nk]
   redis.call('DEL', tk)
@@ -262,9 +266,9 @@ local function one(ko, nk, ao)
       if v[1] then
         local c, h, z = tonumber(v[1]) + math.max(charge, 0), tonumber(v[2]), tonumber(v[3])
         if h and z then
-          redis.call('HSET', kh, 'c', string.format('%.0f', c), 'h', string.format('%.0f', h - tonumber(amount)), 'z', z - 1)
+          redis.call('HSET', kh, 'c', d(c), 'h', d(h - tonumber(amount)), 'z', d(z - 1))
         else
-          redis.call('HSET', kh, 'c', string.format('%.0f', c))
+          redis.call('HSET', kh, 'c', d(c))
         end
       end
     end
@@ -280,12 +284,12 @@ local function one(ko, nk, ao)
     if redis.call('ZREM', kt, id .. ':' .. est) == 1 then
       if ck then ck, cs = ck - 1, cs - tonumber(est) end
       if served and used > 0 then
-        if redis.call('ZADD', kt, start, id .. ':' .. used) == 1 and ck then ck, cs = ck + 1, cs + used end
+        if redis.call('ZADD', kt, ARGV[ao+2], id .. ':' .. ARGV[ao+5]) == 1 and ck then ck, cs = ck + 1, cs + used end
         if not ck or ck <= 1 then redis.call('PEXPIRE', kt, w) end
       end
     end
     if cn and ck and cs and cf then
-      redis.call('HSET', km, 'n', cn - r, 'k', ck, 's', string.format('%.0f', cs), 'f', cf - f)
+      redis.call('HSET', km, 'n', d(cn - r), 'k', d(ck), 's', d(cs), 'f', d(cf - f))
     end
   end
   return 1
