@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"strconv"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -34,6 +36,9 @@ type redisStore struct {
 	prefix    string
 	lease     time.Duration
 	holdLease time.Duration
+	boxed     boxedKeys
+	// The script arguments that are the same for every call, boxed once.
+	leaseArg, holdLeaseArg, ledgerTTLArg, ticketTTLArg any
 }
 
 // errNeedInit: the ledger holds nothing for an account of the hold; admit again with accounts
@@ -344,38 +349,60 @@ end
 return tonumber(ARGV[1]) - c - s
 `)
 
-func (s *redisStore) keys(cs []Counter, h *Hold) []string {
-	n := 4*len(cs) + 1
-	if h != nil {
-		n += 2 * len(h.Accounts)
-	}
-	ks := make([]string, 0, n)
-	for i := range cs {
-		k := s.prefix + cs[i].Key
-		ks = append(ks, k+":r", k+":t", k+":c", k+":m")
-	}
-	if h != nil {
-		for i := range h.Accounts {
-			k := s.prefix + h.Accounts[i].Key
-			ks = append(ks, k+":c", k+":h")
-		}
-	}
-	return ks
-}
-
 // ticketTTL is how long Redis remembers a ticket's admission and release: longer than any
 // resend of the same script (a client's retries after a timeout, the Limiter's while Redis is
 // slow), so that a resent script finds what its first run did.
 const ticketTTL = 10 * time.Minute
 
-// ticketKeys are a ticket's script keys: its counters' and accounts' keys, then its own.
-func (s *redisStore) ticketKeys(t *Ticket) []string {
-	return append(s.keys(t.counters, t.hold), s.prefix+"t:"+t.ID)
+// ticketKeys are a ticket's script keys, boxed for the command: its counters' and accounts' keys
+// (from the store's cache), then its own.
+func (s *redisStore) ticketKeys(t *Ticket) []any {
+	n := 4*len(t.counters) + 1
+	if t.hold != nil {
+		n += 2 * len(t.hold.Accounts)
+	}
+	ks := make([]any, 0, n)
+	for i := range t.counters {
+		ks = append(ks, s.boxed.get(s.prefix, t.counters[i].Key, ":r", ":t", ":c", ":m")...)
+	}
+	if t.hold != nil {
+		for i := range t.hold.Accounts {
+			ks = append(ks, s.boxed.get(s.prefix, t.hold.Accounts[i].Key, ":c", ":h")...)
+		}
+	}
+	return append(ks, s.prefix+"t:"+t.ID)
+}
+
+// boxedKeys caches the Redis keys of counters and accounts as the command arguments they become
+// (strings in interfaces), so that a call's command does not format and box the same keys again
+// on every call. It holds at most maxBoxed entries and starts again empty past that.
+type boxedKeys struct {
+	mu sync.Mutex
+	m  map[string][]any
+}
+
+const maxBoxed = 1 << 16
+
+func (b *boxedKeys) get(prefix, key string, suffixes ...string) []any {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if ks, ok := b.m[key]; ok {
+		return ks
+	}
+	if b.m == nil || len(b.m) >= maxBoxed {
+		b.m = make(map[string][]any)
+	}
+	ks := make([]any, len(suffixes))
+	for i, sfx := range suffixes {
+		ks[i] = prefix + key + sfx
+	}
+	b.m[key] = ks
+	return ks
 }
 
 // scriptCall is one call's part of a batched script call: its keys and its arguments.
 type scriptCall struct {
-	keys []string
+	keys []any
 	args []any
 }
 
@@ -383,22 +410,34 @@ type scriptCall struct {
 const maxBatch = 256
 
 // runBatch runs a batched script (luaBatch) over calls in one script call and returns one result
-// per call.
+// per call. It builds the EVALSHA command itself, from arguments already boxed, and loads the
+// script when Redis does not have it (NOSCRIPT), as redis.Script.Run does.
 func (s *redisStore) runBatch(ctx context.Context, script *redis.Script, calls []scriptCall) ([]any, error) {
 	nk, na := 0, 1
 	for i := range calls {
 		nk += len(calls[i].keys)
 		na += 2 + len(calls[i].args)
 	}
-	keys := make([]string, 0, nk)
-	args := make([]any, 0, na)
-	args = append(args, len(calls))
+	cmd := make([]any, 0, 3+nk+na)
+	cmd = append(cmd, "evalsha", script.Hash(), nk)
 	for i := range calls {
-		keys = append(keys, calls[i].keys...)
-		args = append(args, len(calls[i].keys), len(calls[i].args))
-		args = append(args, calls[i].args...)
+		cmd = append(cmd, calls[i].keys...)
 	}
-	res, err := script.Run(ctx, s.rdb, keys, args...).Slice()
+	cmd = append(cmd, len(calls))
+	for i := range calls {
+		cmd = append(cmd, len(calls[i].keys), len(calls[i].args))
+		cmd = append(cmd, calls[i].args...)
+	}
+	c := redis.NewCmd(ctx, cmd...)
+	_ = s.rdb.Process(ctx, c)
+	if err := c.Err(); err != nil && strings.HasPrefix(err.Error(), "NOSCRIPT") {
+		if err := script.Load(ctx, s.rdb).Err(); err != nil {
+			return nil, err
+		}
+		c = redis.NewCmd(ctx, cmd...)
+		_ = s.rdb.Process(ctx, c)
+	}
+	res, err := c.Slice()
 	if err != nil {
 		return nil, err
 	}
@@ -415,7 +454,7 @@ func (s *redisStore) admitCall(t *Ticket, init bool) scriptCall {
 		h = &Hold{}
 	}
 	args := make([]any, 0, 9+4*len(t.counters)+2*len(h.Accounts))
-	args = append(args, t.ID, t.Estimate, s.lease.Milliseconds(), len(t.counters))
+	args = append(args, t.ID, t.Estimate, s.leaseArg, len(t.counters))
 	for i := range t.counters {
 		r := t.counters[i].Rule
 		args = append(args, r.Window.Milliseconds(), r.Requests, r.Tokens, r.Concurrency)
@@ -424,11 +463,11 @@ func (s *redisStore) admitCall(t *Ticket, init bool) scriptCall {
 	if init {
 		in = "1"
 	}
-	args = append(args, h.Amount, s.holdLease.Milliseconds(), ledgerTTL.Milliseconds(), in)
+	args = append(args, h.Amount, s.holdLeaseArg, s.ledgerTTLArg, in)
 	for i := range h.Accounts {
 		args = append(args, h.Accounts[i].Limit, h.Accounts[i].Used)
 	}
-	args = append(args, ticketTTL.Milliseconds())
+	args = append(args, s.ticketTTLArg)
 	return scriptCall{keys: s.ticketKeys(t), args: args}
 }
 
@@ -505,7 +544,7 @@ func (s *redisStore) releaseCall(t *Ticket, served bool, tokens, charge int64) s
 	}
 	args := make([]any, 0, 9+len(t.counters))
 	args = append(args, t.ID, t.Start, strconv.FormatInt(t.Estimate, 10), sv, max(tokens, 0), len(t.counters), amount, max(charge, 0),
-		ticketTTL.Milliseconds())
+		s.ticketTTLArg)
 	for i := range t.counters {
 		args = append(args, t.counters[i].Rule.Window.Milliseconds())
 	}
@@ -535,7 +574,12 @@ func (s *redisStore) status(ctx context.Context, cs []Counter) ([]Usage, error) 
 	for i := range cs {
 		args = append(args, cs[i].Rule.Window.Milliseconds())
 	}
-	res, err := statusScript.Run(ctx, s.rdb, s.keys(cs, nil), args...).Int64Slice()
+	keys := make([]string, 0, 4*len(cs))
+	for i := range cs {
+		k := s.prefix + cs[i].Key
+		keys = append(keys, k+":r", k+":t", k+":c", k+":m")
+	}
+	res, err := statusScript.Run(ctx, s.rdb, keys, args...).Int64Slice()
 	if err != nil {
 		return nil, err
 	}
