@@ -63,3 +63,23 @@ func TestBatchResent(t *testing.T) {
 	require.NoError(t, err)
 	require.Zero(t, n, "a released call's ticket is gone")
 }
+
+// TestBatchIsolatesFailure: a call whose part of a batch fails in Redis (here its ticket's key
+// holds another type) gets an error of its own; the others in the batch are admitted as usual.
+func TestBatchIsolatesFailure(t *testing.T) {
+	t.Parallel()
+	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379"})
+	t.Cleanup(func() { _ = rdb.Close() })
+	ctx := context.Background()
+	prefix := "test:" + t.Name() + ":" + time.Now().Format("150405.000000000") + ":"
+	l := New(Config{Redis: rdb, Prefix: prefix})
+	cs := Match([]Rule{{ID: 3, Scope: ScopeUser, Model: "*", Window: time.Minute, Requests: 10}}, Who{User: 1}, "m")
+	bad := &admission{t: &Ticket{ID: newID(), counters: cs}}
+	good := &admission{t: &Ticket{ID: newID(), counters: cs}}
+	require.NoError(t, rdb.HSet(ctx, prefix+"{lim}:t:"+bad.t.ID, "x", 1).Err())
+	require.NoError(t, l.rds.admitBatch(ctx, []*admission{bad, good}))
+	require.ErrorIs(t, bad.err, errUnexpected)
+	require.NoError(t, good.err)
+	require.Nil(t, good.ref)
+	require.Equal(t, int64(1), l.Status(ctx, cs)[0].Requests)
+}

@@ -121,12 +121,14 @@ end
 // the number of calls; then, per call, its key count, its argument count and its arguments; KEYS
 // are the calls' keys one after the other. The answer is one result per call, in order. Each call
 // in the batch is handled exactly as if it had come alone, one after the other: a later call sees
-// what an earlier one took.
+// what an earlier one took. A call whose part fails (a command refused) answers {-1} and does
+// not fail the others.
 const luaBatch = `
 local out, ko, ao = {}, 0, 1
 for x = 1, tonumber(ARGV[1]) do
   local nk, na = tonumber(ARGV[ao + 1]), tonumber(ARGV[ao + 2])
-  out[x] = one(ko, nk, ao + 2)
+  local ok, r = pcall(one, ko, nk, ao + 2)
+  if ok then out[x] = r else out[x] = {-1} end
   ko, ao = ko + nk, ao + 2 + na
 end
 return out
@@ -528,8 +530,16 @@ func (s *redisStore) releaseBatch(ctx context.Context, q []pending) error {
 	for i := range q {
 		calls[i] = s.releaseCall(q[i].t, q[i].served, q[i].tokens, q[i].charge)
 	}
-	_, err := s.runBatch(ctx, releaseScript, calls)
-	return err
+	res, err := s.runBatch(ctx, releaseScript, calls)
+	if err != nil {
+		return err
+	}
+	for _, r := range res {
+		if _, failed := r.([]any); failed {
+			return errUnexpected
+		}
+	}
+	return nil
 }
 
 // releaseCall is the release script's keys and arguments for a ticket.
