@@ -37,7 +37,7 @@ type admission struct {
 
 // admitShared admits t in Redis in a batch with the other calls of this instance waiting at the
 // same time (see admitting). The answer is the one t would have had alone: the script handles a
-// batch's calls one after the other, and each is idempotent per ticket.
+// batch's calls one after the other, and a batch sent again answers what it answered first.
 func (l *Limiter) admitShared(ctx context.Context, t *Ticket, init bool) (*Refusal, error) {
 	me := &admission{t: t, init: init, wake: make(chan bool, 1)}
 	a := &l.adm
@@ -93,9 +93,10 @@ func (a *admitting) take() []*admission {
 // sendAdmits runs one batch's admission script until Redis answers (persist): an error that
 // leaves Redis unanswered is every admission's error (its caller then counts in process).
 func (l *Limiter) sendAdmits(ctx context.Context, batch []*admission) {
+	id := newID()
 	err := l.persist(ctx, "admit", func(ctx context.Context) error {
 		l.commands.Add(1)
-		return l.rds.admitBatch(ctx, batch)
+		return l.rds.admitBatch(ctx, id, batch)
 	})
 	if err != nil {
 		for _, x := range batch {

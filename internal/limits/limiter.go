@@ -126,7 +126,7 @@ func New(cfg Config) *Limiter {
 	if cfg.Redis != nil {
 		l.rds = &redisStore{rdb: cfg.Redis, prefix: cfg.Prefix + "{lim}:", lease: cfg.LeaseTTL, holdLease: cfg.HoldLease,
 			leaseArg: cfg.LeaseTTL.Milliseconds(), holdLeaseArg: cfg.HoldLease.Milliseconds(),
-			ledgerTTLArg: ledgerTTL.Milliseconds(), ticketTTLArg: ticketTTL.Milliseconds()}
+			ledgerTTLArg: ledgerTTL.Milliseconds(), batchTTLArg: max(batchTTL, 2*cfg.SlowBudget).Milliseconds()}
 	}
 	return l
 }

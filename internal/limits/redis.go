@@ -38,7 +38,7 @@ type redisStore struct {
 	holdLease time.Duration
 	boxed     boxedKeys
 	// The script arguments that are the same for every call, boxed once.
-	leaseArg, holdLeaseArg, ledgerTTLArg, ticketTTLArg any
+	leaseArg, holdLeaseArg, ledgerTTLArg, batchTTLArg any
 }
 
 // errNeedInit: the ledger holds nothing for an account of the hold; admit again with accounts
@@ -118,13 +118,14 @@ end
 
 // The admission and release scripts take a batch: the calls that reached the Limiter while the
 // previous batch was in flight, in one script call (one round trip, one script run). ARGV[1] is
-// the number of calls; then, per call, its key count, its argument count and its arguments; KEYS
-// are the calls' keys one after the other. The answer is one result per call, in order. Each call
-// in the batch is handled exactly as if it had come alone, one after the other: a later call sees
-// what an earlier one took. A call whose part fails (a command refused) answers {-1} and does
-// not fail the others.
+// the number of calls, ARGV[2] the batch key's time to live (admissions) or unused; then, per
+// call, its key count, its argument count and its arguments; KEYS are the calls' keys one after
+// the other, then the batch's own key. The answer is one result per call, in order. Each call in
+// the batch is handled exactly as if it had come alone, one after the other: a later call sees
+// what an earlier one took. A call whose part fails (a command refused) answers {-1} and does not
+// fail the others.
 const luaBatch = `
-local out, ko, ao = {}, 0, 1
+local out, ko, ao = {}, 0, 2
 for x = 1, tonumber(ARGV[1]) do
   local nk, na = tonumber(ARGV[ao + 1]), tonumber(ARGV[ao + 2])
   local ok, r = pcall(one, ko, nk, ao + 2)
@@ -134,31 +135,35 @@ end
 return out
 `
 
-// admitScript, per call (KEYS from ko+1, ARGV from ao+1): keys per counter (req, tok, conc, token
-// sum), then per account (ledger hash, reservations), then the ticket's key; arguments id,
-// estimate, lease ms, counters n, then per counter window ms, requests, tokens, concurrency, then
-// amount, hold lease ms, ledger ttl ms, init (0/1), then per account limit and used, then the
-// ticket's ttl ms. Answers {1, now, amount reserved}, {0, refused index, kind, clears ms}, {3,
-// account index} (the account's balance is used up) or {2} (an account's ledger is missing and
-// init is 0).
+// admitScript, per call (KEYS from ko+1, ARGV from ao+1): keys per counter (req, tok, conc,
+// state), then per account (ledger hash, reservations); arguments id, estimate, lease ms, counters
+// n, then per counter window ms, requests, tokens, concurrency, then amount, hold lease ms, ledger
+// ttl ms, init (0/1), then per account limit and used. Answers {1, now, amount reserved}, {0,
+// refused index, kind, clears ms}, {3, account index} (the account's balance is used up) or {2}
+// (an account's ledger is missing and init is 0).
 //
-// The script is idempotent per ticket: an admission is remembered in the ticket's key (field a,
-// "now:amount", for ticketTTL), and the same ticket admitted again answers that admission and
-// changes nothing. A client that resends the script after a timeout (go-redis does, and so does
-// the Limiter while Redis is slow) can therefore never count one call twice, nor refuse a call
-// on the slot its own first attempt took.
+// The script is idempotent per batch: its answers are remembered under the batch's key (for
+// batchTTL), and the same batch sent again answers them again and changes nothing. A client that
+// resends the script after a timeout (go-redis does, and so does the Limiter while Redis is slow)
+// can therefore never count a call twice, nor refuse a call on the slot its own first attempt
+// took. One key per batch, not per call: the keyspace does not grow with every call.
 var admitScript = redis.NewScript(luaHelpers + luaState + `
-local function one(ko, nk, ao)
-  local tk = KEYS[ko + nk]
-  local prev = redis.call('GET', tk)
-  if prev then
-    local at, amt = string.match(prev, '^(%d+):(%d+)$')
-    return {1, tonumber(at), tonumber(amt)}
+local bk = KEYS[#KEYS]
+local memo = redis.call('GET', bk)
+if memo then
+  local out = {}
+  for part in string.gmatch(memo, '[^;]+') do
+    local r = {}
+    for v in string.gmatch(part, '[^,]+') do r[#r + 1] = tonumber(v) or v end
+    out[#out + 1] = r
   end
+  return out
+end
+local function one(ko, nk, ao)
   local id, est, lease, n = ARGV[ao+1], tonumber(ARGV[ao+2]), tonumber(ARGV[ao+3]), tonumber(ARGV[ao+4])
   local b = ao + 5 + n * 4
   local amount, hlease, ttl, init = tonumber(ARGV[b]), tonumber(ARGV[b+1]), tonumber(ARGV[b+2]), ARGV[b+3] == '1'
-  local m = (nk - 1 - 4 * n) / 2
+  local m = (nk - 4 * n) / 2
   local ls = {}
   for j = 0, m - 1 do
     local kh, kz = KEYS[ko+4*n+1+j*2], KEYS[ko+4*n+2+j*2]
@@ -241,16 +246,26 @@ local function one(ko, nk, ao)
     redis.call('HSET', kh, 'c', d(L.c), 'h', d(L.h), 'z', d(L.z), 'p', d(L.p), 'e', d(L.e))
     if due then redis.call('PEXPIRE', kh, d(ttl)); redis.call('PEXPIRE', kz, d(ttl)) end
   end
-  redis.call('SET', tk, snow .. ':' .. d(amount), 'PX', ARGV[b+4+m*2])
   return {1, now, amount}
 end
-` + luaBatch)
+local function memoize(out)
+  local parts = {}
+  for x = 1, #out do
+    local f = {}
+    for i, v in ipairs(out[x]) do
+      if type(v) == 'number' then f[i] = d(v) else f[i] = v end
+    end
+    parts[x] = table.concat(f, ',')
+  end
+  redis.call('SET', bk, table.concat(parts, ';'), 'PX', ARGV[2])
+  return out
+end
+` + strings.Replace(luaBatch, "return out", "return memoize(out)", 1))
 
 // releaseScript, per call (KEYS from ko+1, ARGV from ao+1): keys per counter (req, tok, conc,
-// state), then per account (ledger hash, reservations), then the ticket's key; arguments id,
-// start ms, estimate, served (0/1), tokens, counters n, amount, charge, ticket ttl ms (unused),
-// then per counter window ms. The ticket's key goes; the estimate's token entry becomes the real
-// count; each account's reservation is dropped and the charge counted with it (on a ledger that
+// state), then per account (ledger hash, reservations); arguments id, start ms, estimate, served
+// (0/1), tokens, counters n, amount, charge, then per counter window ms. The estimate's token
+// entry becomes the real count; each account's reservation is dropped and the charge counted with it (on a ledger that
 // still exists: a missing one starts again from the database, where the charge lands).
 //
 // A release is idempotent by what it removes, so no key has to remember it: each change hangs on
@@ -262,11 +277,9 @@ end
 var releaseScript = redis.NewScript(`
 local function d(x) return string.format('%d', x) end
 local function one(ko, nk, ao)
-  local tk = KEYS[ko + nk]
-  redis.call('DEL', tk)
   local id, start, est, served, used = ARGV[ao+1], tonumber(ARGV[ao+2]), ARGV[ao+3], ARGV[ao+4] == '1', tonumber(ARGV[ao+5])
   local n, amount, charge = tonumber(ARGV[ao+6]), ARGV[ao+7], tonumber(ARGV[ao+8])
-  for j = 0, (nk - 1 - 4 * n) / 2 - 1 do
+  for j = 0, (nk - 4 * n) / 2 - 1 do
     local kh, kz = KEYS[ko+4*n+1+j*2], KEYS[ko+4*n+2+j*2]
     if redis.call('ZREM', kz, id .. ':' .. amount) == 1 then
       local v = redis.call('HMGET', kh, 'c', 'h', 'z')
@@ -281,7 +294,7 @@ local function one(ko, nk, ao)
     end
   end
   for i = 0, n - 1 do
-    local w = tonumber(ARGV[ao+10+i])
+    local w = tonumber(ARGV[ao+9+i])
     local kr, kt, kc, km = KEYS[ko+1+i*4], KEYS[ko+2+i*4], KEYS[ko+3+i*4], KEYS[ko+4+i*4]
     local v = redis.call('HMGET', km, 'n', 'k', 's', 'f')
     local cn, ck, cs, cf = tonumber(v[1]), tonumber(v[2]), tonumber(v[3]), tonumber(v[4])
@@ -351,15 +364,15 @@ end
 return tonumber(ARGV[1]) - c - s
 `)
 
-// ticketTTL is how long Redis remembers a ticket's admission and release: longer than any
-// resend of the same script (a client's retries after a timeout, the Limiter's while Redis is
-// slow), so that a resent script finds what its first run did.
-const ticketTTL = 10 * time.Minute
+// batchTTL is how long Redis remembers a batch's admissions: longer than any resend of the same
+// script (a client's retries after a timeout, the Limiter's while Redis is slow: at most
+// Config.SlowBudget, whichever is longer), so that a resent batch finds what its first run did.
+const batchTTL = 2 * time.Minute
 
-// ticketKeys are a ticket's script keys, boxed for the command: its counters' and accounts' keys
-// (from the store's cache), then its own.
-func (s *redisStore) ticketKeys(t *Ticket) []any {
-	n := 4*len(t.counters) + 1
+// callKeys are a ticket's script keys, boxed for the command: its counters' and accounts' keys
+// (from the store's cache).
+func (s *redisStore) callKeys(t *Ticket) []any {
+	n := 4 * len(t.counters)
 	if t.hold != nil {
 		n += 2 * len(t.hold.Accounts)
 	}
@@ -372,7 +385,7 @@ func (s *redisStore) ticketKeys(t *Ticket) []any {
 			ks = append(ks, s.boxed.get(s.prefix, t.hold.Accounts[i].Key, ":c", ":h")...)
 		}
 	}
-	return append(ks, s.prefix+"t:"+t.ID)
+	return ks
 }
 
 // boxedKeys caches the Redis keys of counters and accounts as the command arguments they become
@@ -412,10 +425,11 @@ type scriptCall struct {
 const maxBatch = 256
 
 // runBatch runs a batched script (luaBatch) over calls in one script call and returns one result
-// per call. It builds the EVALSHA command itself, from arguments already boxed, and loads the
-// script when Redis does not have it (NOSCRIPT), as redis.Script.Run does.
-func (s *redisStore) runBatch(ctx context.Context, script *redis.Script, calls []scriptCall) ([]any, error) {
-	nk, na := 0, 1
+// per call; batch is the batch's own key and ttl its ARGV[2]. It builds the EVALSHA command
+// itself, from arguments already boxed, and loads the script when Redis does not have it
+// (NOSCRIPT), as redis.Script.Run does.
+func (s *redisStore) runBatch(ctx context.Context, script *redis.Script, calls []scriptCall, batch string, ttl any) ([]any, error) {
+	nk, na := 1, 2
 	for i := range calls {
 		nk += len(calls[i].keys)
 		na += 2 + len(calls[i].args)
@@ -425,7 +439,7 @@ func (s *redisStore) runBatch(ctx context.Context, script *redis.Script, calls [
 	for i := range calls {
 		cmd = append(cmd, calls[i].keys...)
 	}
-	cmd = append(cmd, len(calls))
+	cmd = append(cmd, batch, len(calls), ttl)
 	for i := range calls {
 		cmd = append(cmd, len(calls[i].keys), len(calls[i].args))
 		cmd = append(cmd, calls[i].args...)
@@ -469,8 +483,7 @@ func (s *redisStore) admitCall(t *Ticket, init bool) scriptCall {
 	for i := range h.Accounts {
 		args = append(args, h.Accounts[i].Limit, h.Accounts[i].Used)
 	}
-	args = append(args, s.ticketTTLArg)
-	return scriptCall{keys: s.ticketKeys(t), args: args}
+	return scriptCall{keys: s.callKeys(t), args: args}
 }
 
 // admitted reads a ticket's answer from the admission script.
@@ -507,14 +520,15 @@ func admitted(t *Ticket, answer any) (*Refusal, error) {
 	return refuse(nil, &t.counters[idx-1], kind, clears), nil
 }
 
-// admitBatch admits a batch of calls in one script call. The error is the script call's (Redis
+// admitBatch admits a batch of calls in one script call; id names the batch (the same for every
+// time it is sent). The error is the script call's (Redis
 // could not be asked); each admission's own answer (a refusal, errNeedInit) is set on it.
-func (s *redisStore) admitBatch(ctx context.Context, as []*admission) error {
+func (s *redisStore) admitBatch(ctx context.Context, id string, as []*admission) error {
 	calls := make([]scriptCall, len(as))
 	for i, a := range as {
 		calls[i] = s.admitCall(a.t, a.init)
 	}
-	res, err := s.runBatch(ctx, admitScript, calls)
+	res, err := s.runBatch(ctx, admitScript, calls, s.prefix+"b:"+id, s.batchTTLArg)
 	if err != nil {
 		return err
 	}
@@ -530,7 +544,7 @@ func (s *redisStore) releaseBatch(ctx context.Context, q []pending) error {
 	for i := range q {
 		calls[i] = s.releaseCall(q[i].t, q[i].served, q[i].tokens, q[i].charge)
 	}
-	res, err := s.runBatch(ctx, releaseScript, calls)
+	res, err := s.runBatch(ctx, releaseScript, calls, s.prefix+"b:-", 0)
 	if err != nil {
 		return err
 	}
@@ -553,12 +567,11 @@ func (s *redisStore) releaseCall(t *Ticket, served bool, tokens, charge int64) s
 		amount = t.hold.Amount
 	}
 	args := make([]any, 0, 9+len(t.counters))
-	args = append(args, t.ID, t.Start, strconv.FormatInt(t.Estimate, 10), sv, max(tokens, 0), len(t.counters), amount, max(charge, 0),
-		s.ticketTTLArg)
+	args = append(args, t.ID, t.Start, strconv.FormatInt(t.Estimate, 10), sv, max(tokens, 0), len(t.counters), amount, max(charge, 0))
 	for i := range t.counters {
 		args = append(args, t.counters[i].Rule.Window.Milliseconds())
 	}
-	return scriptCall{keys: s.ticketKeys(t), args: args}
+	return scriptCall{keys: s.callKeys(t), args: args}
 }
 
 // renew extends the leases of the tickets' reservations (one script call).
