@@ -228,6 +228,7 @@ type conn struct {
 	br        *bufio.Reader
 	bw        *bufio.Writer
 	idleSince time.Time
+	hs        headerScratch // reused for each answer's headers
 }
 
 // notWrittenError is a failure to write the request (the upstream did not get all of it).
@@ -270,7 +271,7 @@ func (c *conn) roundTrip(ctx context.Context, req *http.Request, payload []byte,
 			return fail(err)
 		}
 	}
-	resp, err := readResponse(c.br, req)
+	resp, err := readResponse(c.br, req, &c.hs)
 	if err != nil {
 		var ne net.Error
 		if headerTimeout > 0 && errors.As(err, &ne) && ne.Timeout() && ctx.Err() == nil {
