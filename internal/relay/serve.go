@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -91,11 +92,11 @@ func (rl *Relay) Serve(w http.ResponseWriter, r *http.Request, c Call) error {
 	defer rl.inflight.Add(-1)
 	start := time.Now()
 	ep := c.Endpoint
-	body, release, err := rl.readBody(r)
+	body, bp, err := rl.readBody(r)
 	if err != nil {
 		return err
 	}
-	defer release()
+	defer rl.bufs.Put(bp)
 	req, err := ep.parse(body, c.Model)
 	if err != nil {
 		return err
@@ -208,13 +209,11 @@ func (rl *Relay) commitJSON(k *call, resp *http.Response) error {
 	defer resp.Body.Close()
 	bp := rl.buf()
 	defer rl.bufs.Put(bp)
-	buf := bytes.NewBuffer((*bp)[:0])
-	_, err := buf.ReadFrom(io.LimitReader(resp.Body, maxResponseBytes))
-	*bp = buf.Bytes()[:0]
+	out, err := readLimited((*bp)[:0], resp.Body, maxResponseBytes)
+	*bp = out[:0]
 	if err != nil {
 		return rl.fail(k, nil, nil, err, k.ctx.Err() != nil)
 	}
-	out := buf.Bytes()
 	if !gjson.ValidBytes(out) {
 		// Nothing has reached the caller: an answer that is not JSON (an HTML error page behind a
 		// 200, garbage) becomes a clean error in the caller's protocol rather than being relayed.
@@ -231,8 +230,9 @@ func (rl *Relay) commitJSON(k *call, resp *http.Response) error {
 	}
 	// A known length and no flush (finishWith): the server sends headers and answer in one
 	// write when the handler returns, without chunked framing.
-	w.Header().Set("Content-Type", ct)
-	w.Header().Set("Content-Length", strconv.Itoa(len(out)))
+	v := []string{ct, strconv.Itoa(len(out))} // Set, with both values in one allocation
+	h := w.Header()
+	h["Content-Type"], h["Content-Length"] = v[0:1:1], v[1:2:2]
 	w.WriteHeader(http.StatusOK)
 	usage, charge := k.answerUsage(out)
 	k.finishWith(rl, k.answeredStatus(), usage, charge, out, false)
@@ -256,9 +256,8 @@ func (rl *Relay) commitStream(k *call, resp *http.Response) error {
 	defer resp.Body.Close()
 	w := k.w
 	h := w.Header()
-	h.Set("Content-Type", "text/event-stream")
-	h.Set("Cache-Control", "no-cache")
-	h.Set("X-Accel-Buffering", "no")
+	v := []string{"text/event-stream", "no-cache", "no"} // Set, with the values in one allocation
+	h["Content-Type"], h["Cache-Control"], h["X-Accel-Buffering"] = v[0:1:1], v[1:2:2], v[2:3:3]
 	w.WriteHeader(http.StatusOK)
 	k.flush()
 
@@ -389,7 +388,7 @@ func (rl *Relay) commitStream(k *call, resp *http.Response) error {
 	if done {
 		// Read what follows the end marker (the chunked body's end), so that the upstream
 		// connection is reused.
-		_, _ = io.Copy(io.Discard, io.LimitReader(br, maxEventBytes))
+		_, _ = br.Discard(maxEventBytes)
 	}
 	return nil
 }
@@ -438,24 +437,48 @@ func (k *call) finishWith(rl *Relay, status int, u billing.Usage, charge bool, t
 	return sent
 }
 
-// readBody reads the request body once, bounded by MAX_BODY_BYTES, into a pooled buffer.
-func (rl *Relay) readBody(r *http.Request) ([]byte, func(), error) {
+// readBody reads the request body once, bounded by MAX_BODY_BYTES, into a pooled buffer, bp,
+// which the caller returns to rl.bufs once done with the body.
+func (rl *Relay) readBody(r *http.Request) (body []byte, bp *[]byte, err error) {
 	if r.ContentLength > rl.d.MaxBodyBytes {
-		return nil, func() {}, fault.Code(fault.TooLarge, "body_too_large", "request body is too large")
+		return nil, nil, fault.Code(fault.TooLarge, "body_too_large", "request body is too large")
 	}
-	bp := rl.buf()
-	buf := bytes.NewBuffer((*bp)[:0])
-	_, err := buf.ReadFrom(io.LimitReader(r.Body, rl.d.MaxBodyBytes+1))
-	release := func() { *bp = buf.Bytes()[:0]; rl.bufs.Put(bp) }
+	bp = rl.buf()
+	body, err = readLimited((*bp)[:0], r.Body, rl.d.MaxBodyBytes+1)
+	*bp = body[:0]
 	if err != nil {
-		release()
-		return nil, func() {}, fault.Wrap(fault.Invalid, "could not read the request body", err)
+		rl.bufs.Put(bp)
+		return nil, nil, fault.Wrap(fault.Invalid, "could not read the request body", err)
 	}
-	if int64(buf.Len()) > rl.d.MaxBodyBytes {
-		release()
-		return nil, func() {}, fault.Code(fault.TooLarge, "body_too_large", "request body is too large")
+	if int64(len(body)) > rl.d.MaxBodyBytes {
+		rl.bufs.Put(bp)
+		return nil, nil, fault.Code(fault.TooLarge, "body_too_large", "request body is too large")
 	}
-	return buf.Bytes(), release, nil
+	return body, bp, nil
+}
+
+// readLimited appends what r holds to dst, up to limit bytes (io.LimitReader's bound without
+// its allocation), growing dst as bytes.Buffer.ReadFrom would. It returns the bytes read even
+// with an error; reaching the end of r is no error.
+func readLimited(dst []byte, r io.Reader, limit int64) ([]byte, error) {
+	for int64(len(dst)) < limit {
+		if len(dst) == cap(dst) {
+			dst = slices.Grow(dst, max(bytes.MinRead, cap(dst)))
+		}
+		end := cap(dst)
+		if left := limit - int64(len(dst)); int64(end-len(dst)) > left {
+			end = len(dst) + int(left)
+		}
+		n, err := r.Read(dst[len(dst):end])
+		dst = dst[:len(dst)+n]
+		if errors.Is(err, io.EOF) {
+			return dst, nil
+		}
+		if err != nil {
+			return dst, err
+		}
+	}
+	return dst, nil
 }
 
 func (rl *Relay) buf() *[]byte {

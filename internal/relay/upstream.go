@@ -112,13 +112,14 @@ func (rl *Relay) post(ctx context.Context, k *call, acc *account, ad provider.Ad
 		in = k.r.Header
 	}
 	ad.SetHeaders(h, in, cred)
-	h.Set("Content-Type", "application/json")
+	accept := "application/json"
 	if k.req.Stream {
-		h.Set("Accept", "text/event-stream")
-	} else {
-		h.Set("Accept", "application/json")
+		accept = "text/event-stream"
 	}
-	h.Set("User-Agent", "Poolgate/0.1")
+	// Set, with the three values in one allocation (each field's slice ends at its value, so an
+	// append copies).
+	v := []string{"application/json", accept, "Poolgate/0.1"}
+	h["Content-Type"], h["Accept"], h["User-Agent"] = v[0:1:1], v[1:2:2], v[2:3:3]
 	return rl.roundTrip(acc, r)
 }
 
