@@ -245,9 +245,12 @@ func NewKey() string {
 
 // HashKey is the stored form of an API key (keys are random, so a plain SHA-256 is enough).
 func HashKey(key string) []byte {
-	h := sha256.Sum256([]byte(key))
+	h := KeyDigest(key)
 	return h[:]
 }
+
+// KeyDigest is HashKey as an array, for lookups that need no heap copy.
+func KeyDigest(key string) [32]byte { return sha256.Sum256([]byte(key)) }
 
 // KeyHint shows the start and end of a key: "sk-pg4F…9xQe".
 func KeyHint(key string) string {

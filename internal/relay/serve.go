@@ -356,7 +356,7 @@ func (rl *Relay) commitStream(k *call, resp *http.Response) error {
 			break
 		}
 	}
-	if clientErr == nil && len(clock.pending) > 0 {
+	if clientErr == nil && clock.pending() {
 		// Events written since the last flush (the loop flushes only when nothing more is
 		// buffered): flush them now, so they are forwarded and counted.
 		k.flush()

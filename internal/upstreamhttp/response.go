@@ -80,7 +80,9 @@ func parseStatus(line []byte) (*http.Response, error) {
 		return nil, protocolError{"status code " + strconv.Quote(string(code))}
 	}
 	resp.StatusCode = int(code[0]-'0')*100 + int(code[1]-'0')*10 + int(code[2]-'0')
-	if t := http.StatusText(resp.StatusCode); t != "" && string(text) == t {
+	if resp.StatusCode == http.StatusOK && string(text) == "OK" {
+		resp.Status = "200 OK" // the common answer, without building it
+	} else if t := http.StatusText(resp.StatusCode); t != "" && string(text) == t {
 		resp.Status = strconv.Itoa(resp.StatusCode) + " " + t
 	} else {
 		resp.Status = string(bytes.TrimSpace(rest))
