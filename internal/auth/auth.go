@@ -250,7 +250,13 @@ func HashKey(key string) []byte {
 }
 
 // KeyDigest is HashKey as an array, for lookups that need no heap copy.
-func KeyDigest(key string) [32]byte { return sha256.Sum256([]byte(key)) }
+func KeyDigest(key string) [32]byte {
+	var buf [128]byte // keys are shorter: hashed from the stack rather than a heap copy
+	if len(key) <= len(buf) {
+		return sha256.Sum256(append(buf[:0], key...))
+	}
+	return sha256.Sum256([]byte(key))
+}
 
 // KeyHint shows the start and end of a key: "sk-pg4F…9xQe".
 func KeyHint(key string) string {

@@ -274,7 +274,6 @@ func (rl *Relay) commitStream(k *call, resp *http.Response) error {
 		tail      []byte // the [DONE] event, written once the call is recorded
 		doneAt    time.Time
 	)
-	var scratch []byte
 	clock := forwardClock{h: &rl.fwdRelayed}
 	write := func(b []byte) {
 		if clientErr == nil {
@@ -319,7 +318,11 @@ func (rl *Relay) commitStream(k *call, resp *http.Response) error {
 				if bytes.Equal(payload, []byte("[DONE]")) {
 					// The end marker waits until the call is recorded (finishWith).
 					done, doneAt = true, readAt
-					tail = append(append(tail, line...), line[len(trimmed):]...)
+					if string(line) == "data: [DONE]\n" {
+						tail = doneEvent // what the append below makes of it, without the copy
+					} else {
+						tail = append(append(tail, line...), line[len(trimmed):]...)
+					}
 					break
 				}
 				if hasUsage(payload) {
@@ -335,9 +338,9 @@ func (rl *Relay) commitStream(k *call, resp *http.Response) error {
 				if !k.req.IncludeUsage {
 					// Poolgate asked for usage, not the caller: drop the `"usage":null` OpenAI then
 					// adds to every chunk, so the caller gets the bytes it would have got.
+					// In place: ReadSlice's bytes are consumed and are not read again.
 					if i := bytes.Index(line, usageNull); i >= 0 {
-						scratch = append(append(scratch[:0], line[:i]...), line[i+len(usageNull):]...)
-						line = scratch
+						line = line[:i+copy(line[i:], line[i+len(usageNull):])]
 					}
 				}
 				write(line)
@@ -498,6 +501,9 @@ func (rl *Relay) reader(r io.Reader) *bufio.Reader {
 }
 
 var usageNull = []byte(`,"usage":null`)
+
+// doneEvent is a stream's end marker as relayed; it is only ever written, never changed.
+var doneEvent = []byte("data: [DONE]\n\n")
 
 // hasUsage reports whether a stream chunk carries a usage object (not "usage": null), without
 // parsing it.

@@ -186,7 +186,7 @@ func (t *Transport) conn(ctx context.Context, addr string) (*conn, bool, error) 
 				continue
 			}
 			t.mu.Unlock()
-			if !alive(c.nc) {
+			if !c.check.alive() {
 				_ = c.nc.Close()
 				t.mu.Lock()
 				continue
@@ -199,7 +199,10 @@ func (t *Transport) conn(ctx context.Context, addr string) (*conn, bool, error) 
 	if err != nil {
 		return nil, false, err
 	}
-	return &conn{t: t, addr: addr, nc: nc, br: bufio.NewReaderSize(nc, 8<<10), bw: bufio.NewWriterSize(nc, 8<<10)}, false, nil
+	c := &conn{t: t, addr: addr, nc: nc, br: bufio.NewReaderSize(nc, 8<<10), bw: bufio.NewWriterSize(nc, 8<<10)}
+	c.check.init(nc)
+	c.closeConn = func() { _ = c.nc.Close() }
+	return c, false, nil
 }
 
 // put returns c to the idle pool (or closes it when the pool is full).
@@ -229,6 +232,8 @@ type conn struct {
 	bw        *bufio.Writer
 	idleSince time.Time
 	hs        headerScratch // reused for each answer's headers
+	check     connCheck     // whether the connection is still good when taken from the pool
+	closeConn func()        // closes nc (made once: the cancellation hook of every request)
 }
 
 // notWrittenError is a failure to write the request (the upstream did not get all of it).
@@ -249,7 +254,7 @@ func (headerTimeoutError) Temporary() bool { return true }
 func (c *conn) roundTrip(ctx context.Context, req *http.Request, payload []byte, headerTimeout time.Duration) (*http.Response, error) {
 	// The caller leaving (or the attempt being cut) closes the connection, which unblocks any
 	// read or write on it; the connection is then never reused.
-	stop := context.AfterFunc(ctx, func() { _ = c.nc.Close() })
+	stop := context.AfterFunc(ctx, c.closeConn)
 	fail := func(err error) (*http.Response, error) {
 		stop()
 		_ = c.nc.Close()
@@ -348,8 +353,7 @@ func writeRequest(w *bufio.Writer, req *http.Request, body []byte) error {
 	}
 	if body != nil || req.Method == http.MethodPost || req.Method == http.MethodPut || req.Method == http.MethodPatch {
 		_, _ = w.WriteString("Content-Length: ")
-		var num [20]byte
-		_, _ = w.Write(strconv.AppendInt(num[:0], int64(len(body)), 10))
+		_, _ = w.Write(strconv.AppendInt(w.AvailableBuffer(), int64(len(body)), 10))
 		_, _ = w.WriteString("\r\n")
 	}
 	_, _ = w.WriteString("\r\n")
