@@ -113,13 +113,29 @@ type clientKey struct{}
 
 // WithClient stores the caller's device in ctx.
 func WithClient(ctx context.Context, c Client) context.Context {
-	return context.WithValue(ctx, clientKey{}, c)
+	return &clientCtx{Context: ctx, c: c}
+}
+
+// clientCtx is context.WithValue(ctx, clientKey{}, &c) in one allocation rather than two (the
+// context and the boxed value): WithClient runs on every request.
+type clientCtx struct {
+	context.Context
+	c Client
+}
+
+func (x *clientCtx) Value(key any) any {
+	if key == (clientKey{}) {
+		return &x.c
+	}
+	return x.Context.Value(key)
 }
 
 // ClientFrom returns the caller's device stored in ctx (zero when unknown).
 func ClientFrom(ctx context.Context) Client {
-	c, _ := ctx.Value(clientKey{}).(Client)
-	return c
+	if c, ok := ctx.Value(clientKey{}).(*Client); ok {
+		return *c
+	}
+	return Client{}
 }
 
 // Service holds what authentication needs. Optional fields fall back to in-process defaults.

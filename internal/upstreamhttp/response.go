@@ -163,11 +163,11 @@ func readHeader(br *bufio.Reader, budget *int, hs *headerScratch) (http.Header, 
 			return nil, protocolError{"obsolete line folding in header"}
 		}
 		k, v, ok := bytes.Cut(line, []byte{':'})
-		if !ok || !validName(string(k)) {
+		if !ok || !validName(k) {
 			return nil, protocolError{"header line " + strconv.Quote(string(line))}
 		}
 		v = bytes.Trim(v, " \t")
-		if !validValue(string(v)) {
+		if !validValue(v) {
 			return nil, protocolError{"header value of " + strconv.Quote(string(k))}
 		}
 		if hs == nil {

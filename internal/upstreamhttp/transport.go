@@ -366,9 +366,10 @@ type headerError struct{ msg string }
 
 func (e headerError) Error() string { return "net/http: " + e.msg }
 
-// validName reports whether s is an HTTP token (RFC 9110 field-name).
-func validName(s string) bool {
-	if s == "" {
+// validName reports whether s is an HTTP token (RFC 9110 field-name). It takes the answer's bytes
+// as they are (a string conversion of a long field would be a copy).
+func validName[T string | []byte](s T) bool {
+	if len(s) == 0 {
 		return false
 	}
 	for i := 0; i < len(s); i++ {
@@ -393,7 +394,7 @@ func isTokenChar(c byte) bool {
 
 // validValue reports whether s holds no control character but tab (so no CR or LF can end the
 // field early and inject another).
-func validValue(s string) bool {
+func validValue[T string | []byte](s T) bool {
 	for i := 0; i < len(s); i++ {
 		if c := s[i]; (c < ' ' && c != '\t') || c == 0x7f {
 			return false
