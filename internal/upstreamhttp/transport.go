@@ -15,6 +15,7 @@ package upstreamhttp
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -152,18 +153,43 @@ func (t *Transport) serves(req *http.Request) bool {
 	return direct
 }
 
-// requestBody reads the request's body (of known length) and closes it.
+// requestBody reads the request's body (of known length) and closes it. A body made by NewBody
+// is sent as it is, without a copy.
 func requestBody(req *http.Request) ([]byte, error) {
 	if req.Body == nil || req.Body == http.NoBody {
 		return nil, nil
 	}
 	defer req.Body.Close()
+	if p, ok := req.Body.(*payload); ok {
+		rest := p.b[len(p.b)-p.Len():] // what a read would still return
+		if int64(len(rest)) < req.ContentLength {
+			return nil, fmt.Errorf("read request body: %w", io.ErrUnexpectedEOF)
+		}
+		return rest[:req.ContentLength], nil
+	}
 	b := make([]byte, req.ContentLength)
 	if _, err := io.ReadFull(req.Body, b); err != nil {
 		return nil, fmt.Errorf("read request body: %w", err)
 	}
 	return b, nil
 }
+
+// NewBody is a request body reading b. Transport sends it without copying it (the bytes must not
+// change until RoundTrip returns); any other transport reads it as it reads a bytes.Reader.
+func NewBody(b []byte) io.ReadCloser {
+	p := &payload{b: b}
+	p.Reset(b)
+	return p
+}
+
+// payload is NewBody's body: a bytes.Reader that knows its bytes.
+type payload struct {
+	bytes.Reader
+	b []byte
+}
+
+// Close does nothing: the bytes are the caller's.
+func (*payload) Close() error { return nil }
 
 func hostPort(u *url.URL) string {
 	if u.Port() != "" {
