@@ -74,6 +74,8 @@ type call struct {
 	// quota is the call's reservation in the caller's shared quota (nil: none held), in quotaUnit.
 	quota     *quota.Hold
 	quotaUnit string
+	// fb is w's first-byte clock for a stream (part of the call, not an allocation of its own).
+	fb firstByte
 }
 
 // flush sends what was written to the caller so far.
@@ -142,7 +144,8 @@ func (rl *Relay) Serve(w http.ResponseWriter, r *http.Request, c Call) error {
 		k.w = k.answer
 	}
 	if req.Stream { // the usage log keeps the time to the stream's first byte
-		k.w = &firstByte{ResponseWriter: k.w, k: k}
+		k.fb = firstByte{ResponseWriter: k.w, k: k}
+		k.w = &k.fb
 	}
 	k.flusher, _ = k.w.(http.Flusher)
 	if err := rl.admit(k, body); err != nil {
