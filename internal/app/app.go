@@ -388,7 +388,8 @@ func (a *App) routes(opt Options) *echo.Echo {
 	e.IPExtractor = ipExtractor(a.Cfg.TrustedProxies)
 	// The caller's address goes into the request context with the request id (one copy of the
 	// request for both, see clientInfo).
-	e.Use(httpx.RequestIDWith(httpx.NewIDGen(), clientInfo), a.observe(a.Tracing.Tracer), httpx.AccessLog(a.Log), httpx.Recover(a.Log), httpx.CleanPath)
+	// The server-wide middleware, composed once (httpx.Chain): this is the only Echo.Use.
+	e.Use(httpx.Chain(httpx.RequestIDWith(httpx.NewIDGen(), clientInfo), a.observe(a.Tracing.Tracer), httpx.AccessLog(a.Log), httpx.Recover(a.Log), httpx.CleanPath))
 	a.mountMetrics(e)
 	a.mountContracts(e)
 	(&gatewayh.Handler{Relay: a.Relay, Auth: a.Auth}).Mount(e)

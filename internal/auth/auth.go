@@ -113,13 +113,29 @@ type clientKey struct{}
 
 // WithClient stores the caller's device in ctx.
 func WithClient(ctx context.Context, c Client) context.Context {
-	return context.WithValue(ctx, clientKey{}, c)
+	return &clientCtx{Context: ctx, c: c}
+}
+
+// clientCtx is context.WithValue(ctx, clientKey{}, &c) in one allocation rather than two (the
+// context and the boxed value): WithClient runs on every request.
+type clientCtx struct {
+	context.Context
+	c Client
+}
+
+func (x *clientCtx) Value(key any) any {
+	if key == (clientKey{}) {
+		return &x.c
+	}
+	return x.Context.Value(key)
 }
 
 // ClientFrom returns the caller's device stored in ctx (zero when unknown).
 func ClientFrom(ctx context.Context) Client {
-	c, _ := ctx.Value(clientKey{}).(Client)
-	return c
+	if c, ok := ctx.Value(clientKey{}).(*Client); ok {
+		return *c
+	}
+	return Client{}
 }
 
 // Service holds what authentication needs. Optional fields fall back to in-process defaults.
@@ -245,8 +261,17 @@ func NewKey() string {
 
 // HashKey is the stored form of an API key (keys are random, so a plain SHA-256 is enough).
 func HashKey(key string) []byte {
-	h := sha256.Sum256([]byte(key))
+	h := KeyDigest(key)
 	return h[:]
+}
+
+// KeyDigest is HashKey as an array, for lookups that need no heap copy.
+func KeyDigest(key string) [32]byte {
+	var buf [128]byte // keys are shorter: hashed from the stack rather than a heap copy
+	if len(key) <= len(buf) {
+		return sha256.Sum256(append(buf[:0], key...))
+	}
+	return sha256.Sum256([]byte(key))
 }
 
 // KeyHint shows the start and end of a key: "sk-pg4F…9xQe".

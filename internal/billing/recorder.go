@@ -248,6 +248,13 @@ func (r *Recorder) journaled(batch []queued) {
 // settle writes and charges records in one statement (a request id already recorded is skipped).
 func (r *Recorder) settle(ctx context.Context, recs []Record) error {
 	p := db.UsageSettleParams{}
+	n := len(recs)
+	windows(n, &p.RequestIds, &p.Models, &p.Endpoints, &p.UpstreamModels)
+	windows(n, &p.UserIds, &p.APIKeyIds, &p.ChannelIds, &p.AccountIds, &p.PromptTokens, &p.CompletionTokens,
+		&p.CachedTokens, &p.CacheWrite5mTokens, &p.CacheWrite1hTokens, &p.ReasoningTokens, &p.Quotas)
+	windows(n, &p.StatusCodes, &p.DurationsMs, &p.FirstTokensMs)
+	windows(n, &p.Streams)
+	windows(n, &p.CreatedAts)
 	for _, x := range recs {
 		p.RequestIds = append(p.RequestIds, x.RequestID)
 		p.UserIds = append(p.UserIds, x.UserID)
@@ -278,4 +285,14 @@ func (r *Recorder) settle(ctx context.Context, recs []Record) error {
 	defer cancel()
 	_, err := r.q.UsageSettle(actx, r.pool, p)
 	return err
+}
+
+// windows points each of cols at an empty window of n elements of one shared array, so that
+// appending n values to each takes one allocation per element type rather than a series of
+// growing copies per column.
+func windows[T any](n int, cols ...*[]T) {
+	all := make([]T, n*len(cols))
+	for i, c := range cols {
+		*c = all[i*n : i*n : (i+1)*n]
+	}
 }

@@ -297,6 +297,40 @@ func TestRouter(t *testing.T) {
 	require.Empty(t, order)
 }
 
+// TestChain: the server-wide middleware composed once runs as echo's per-request application
+// would, in order, around the route's handler and around the not-found and method-not-allowed
+// answers.
+func TestChain(t *testing.T) {
+	t.Parallel()
+	e := echo.New()
+	var order []string
+	mw := func(name string) echo.MiddlewareFunc {
+		return func(next echo.HandlerFunc) echo.HandlerFunc {
+			return func(c echo.Context) error { order = append(order, name); return next(c) }
+		}
+	}
+	e.Use(httpx.Chain(mw("first"), mw("second")))
+	httpx.Router{E: e, MW: []echo.MiddlewareFunc{mw("contract")}}.GET("/a", func(c echo.Context) error {
+		order = append(order, "handler")
+		return c.NoContent(http.StatusNoContent)
+	}, mw("route"))
+	for _, tc := range []struct {
+		method, path string
+		status       int
+		order        []string
+	}{
+		{http.MethodGet, "/a", http.StatusNoContent, []string{"first", "second", "contract", "route", "handler"}},
+		{http.MethodGet, "/missing", http.StatusNotFound, []string{"first", "second"}},
+		{http.MethodPost, "/a", http.StatusMethodNotAllowed, []string{"first", "second"}},
+	} {
+		order = nil
+		rec := httptest.NewRecorder()
+		e.ServeHTTP(rec, httptest.NewRequest(tc.method, tc.path, nil))
+		require.Equal(t, tc.status, rec.Code, tc.method+" "+tc.path)
+		require.Equal(t, tc.order, order, tc.method+" "+tc.path)
+	}
+}
+
 // TestContextLogger: a record logged with a request's context carries its request and operation
 // ids; one that names its own keeps them; one without a request context has neither.
 func TestContextLogger(t *testing.T) {

@@ -19,8 +19,12 @@ func AccessLog(log *slog.Logger) echo.MiddlewareFunc {
 			if err != nil {
 				c.Error(err)
 			}
+			ctx := c.Request().Context()
+			if !log.Enabled(ctx, slog.LevelInfo) { // LOG_LEVEL above info: not even the attributes
+				return nil
+			}
 			res := c.Response()
-			log.LogAttrs(c.Request().Context(), slog.LevelInfo, "request",
+			log.LogAttrs(ctx, slog.LevelInfo, "request",
 				slog.String("request_id", res.Header().Get(HeaderRequestID)),
 				slog.String("operation_id", OperationID(c)),
 				slog.String("method", c.Request().Method),

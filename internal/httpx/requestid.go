@@ -58,10 +58,11 @@ func RequestIDWith(gen *IDGen, with func(ctx context.Context, c echo.Context) co
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			id := gen.Next()
-			c.Response().Header().Set(HeaderRequestID, id)
-			c.Set("request_id", id)
 			r := c.Request()
-			ctx := context.WithValue(r.Context(), ctxKey{}, &reqInfo{id: id})
+			ic := &infoCtx{Context: r.Context(), info: reqInfo{id: id}, header: [1]string{id}}
+			c.Response().Header()[HeaderRequestID] = ic.header[:] // Set, with ic's backing
+			c.Set("request_id", id)
+			var ctx context.Context = ic
 			if with != nil {
 				ctx = with(ctx, c)
 			}
@@ -69,6 +70,21 @@ func RequestIDWith(gen *IDGen, with func(ctx context.Context, c echo.Context) co
 			return next(c)
 		}
 	}
+}
+
+// infoCtx is context.WithValue(ctx, ctxKey{}, &reqInfo{...}) and the backing of the request id
+// header's value in one allocation rather than three.
+type infoCtx struct {
+	context.Context
+	info   reqInfo
+	header [1]string
+}
+
+func (c *infoCtx) Value(key any) any {
+	if key == (ctxKey{}) {
+		return &c.info
+	}
+	return c.Context.Value(key)
 }
 
 func infoFrom(ctx context.Context) *reqInfo {

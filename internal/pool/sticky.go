@@ -47,7 +47,11 @@ func cut(s string) string {
 
 // PreferredAccount reads X-Poolgate-Account (an account id); 0 when absent or malformed.
 func PreferredAccount(h http.Header) int64 {
-	id, err := strconv.ParseInt(h.Get(HeaderAccount), 10, 64)
+	v := h.Get(HeaderAccount)
+	if v == "" { // the common case, without ParseInt's error value
+		return 0
+	}
+	id, err := strconv.ParseInt(v, 10, 64)
 	if err != nil || id < 0 {
 		return 0
 	}

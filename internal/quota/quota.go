@@ -99,11 +99,14 @@ type Rules struct {
 // RulesOf reads the rules from the settings.
 func RulesOf(v *settings.Values) Rules {
 	r := Rules{Base: v.SharedQuotaBase, Bonus: v.SharedQuotaBonusPerAccount, Unit: v.SharedQuotaUnit,
-		Recovery: time.Duration(v.SharedQuotaRecoveryHours * float64(time.Hour)), providers: map[int64]string{}}
+		Recovery: time.Duration(v.SharedQuotaRecoveryHours * float64(time.Hour))}
 	if r.Unit != settings.SharedQuotaTokens {
 		r.Unit = settings.SharedQuotaCalls
 	}
 	for prov, ch := range v.ContributedAccountChannels {
+		if r.providers == nil { // none on most sites: RulesOf runs on every call
+			r.providers = make(map[int64]string, len(v.ContributedAccountChannels))
+		}
 		if cur, ok := r.providers[ch]; !ok || prov < cur {
 			r.providers[ch] = prov
 		}

@@ -63,7 +63,16 @@ func (rl *Relay) attempt(k *call, snap *snapshot, body []byte, path string) erro
 		excused  int // account-caused failures not counted
 		busy     int
 		quotaRef *quota.Refusal // the caller's shared quota refused a shared account
+		// served is the lease of the account that answers, released when the call ends (one
+		// deferred call outside the loop: a defer inside it would be allocated per call).
+		served  pool.Lease
+		serving bool
 	)
+	defer func() {
+		if serving {
+			p.Release(ctx, served)
+		}
+	}()
 	for _, pa := range plan.Accounts {
 		if attempts >= rl.d.MaxAttempts || ctx.Err() != nil ||
 			(attempts+excused > 0 && rl.d.RetryBudget > 0 && time.Since(k.start) > rl.d.RetryBudget) {
@@ -94,7 +103,8 @@ func (rl *Relay) attempt(k *call, snap *snapshot, body []byte, path string) erro
 			}
 			send = stripped
 		}
-		served := func() { // the account answers the call: no failover after this
+		serve := func() { // the account answers the call: no failover after this
+			served, serving = lease, true
 			p.Succeeded(pa)
 			if session != "" && pa.ID != bound {
 				p.Bind(ctx, user, session, pa.ID)
@@ -112,8 +122,7 @@ func (rl *Relay) attempt(k *call, snap *snapshot, body []byte, path string) erro
 				p.Release(ctx, lease)
 				continue
 			}
-			defer p.Release(ctx, lease)
-			served()
+			serve()
 			return rl.answerCount(k, out)
 		}
 		actx, stop := context.WithCancel(ctx)
@@ -143,8 +152,7 @@ func (rl *Relay) attempt(k *call, snap *snapshot, body []byte, path string) erro
 			continue
 		}
 		if resp.StatusCode == http.StatusOK {
-			defer p.Release(ctx, lease)
-			served()
+			serve()
 			return rl.commit(k, acc, resp) // relays or translates by protocol (commit.go)
 		}
 		raw, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))

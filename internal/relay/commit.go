@@ -63,19 +63,20 @@ func (k *call) answerUsage(out []byte) (billing.Usage, bool) {
 	return bu, true
 }
 
-// readAnswer reads a non-streamed upstream answer, bounded, into a pooled buffer.
-func (rl *Relay) readAnswer(resp *http.Response) ([]byte, func(), error) {
-	bp := rl.buf()
-	buf := bytes.NewBuffer((*bp)[:0])
-	_, err := buf.ReadFrom(io.LimitReader(resp.Body, maxResponseBytes))
-	return buf.Bytes(), func() { *bp = buf.Bytes()[:0]; rl.bufs.Put(bp) }, err
+// readAnswer reads a non-streamed upstream answer, bounded, into a pooled buffer, bp, which the
+// caller returns to rl.bufs once done with the answer.
+func (rl *Relay) readAnswer(resp *http.Response) (raw []byte, bp *[]byte, err error) {
+	bp = rl.buf()
+	raw, err = readLimited((*bp)[:0], resp.Body, maxResponseBytes)
+	*bp = raw[:0]
+	return raw, bp, err
 }
 
 // commitTranslated converts a non-streamed answer to the caller's protocol.
 func (rl *Relay) commitTranslated(k *call, up provider.Adapter, resp *http.Response) error {
 	defer resp.Body.Close()
-	raw, release, err := rl.readAnswer(resp)
-	defer release()
+	raw, bp, err := rl.readAnswer(resp)
+	defer rl.bufs.Put(bp)
 	if err != nil {
 		return rl.fail(k, nil, nil, err, k.ctx.Err() != nil)
 	}

@@ -91,20 +91,37 @@ func (rl *Relay) Forwarding() ForwardingStats {
 // are consumed rather than passed on (a usage chunk the caller did not ask for, an upstream event
 // with no counterpart in the caller's protocol) are not forwarding and are not counted.
 type forwardClock struct {
-	h       *latencyHist
-	pending []time.Time
+	h *latencyHist
+	// n events were written since the last flush: the first ones' read times in first (on the
+	// caller's stack), the rest in more.
+	n     int
+	first [32]time.Time
+	more  []time.Time
 }
 
 // written notes an event read at t whose bytes were written to the caller.
-func (c *forwardClock) written(t time.Time) { c.pending = append(c.pending, t) }
+func (c *forwardClock) written(t time.Time) {
+	if c.n < len(c.first) {
+		c.first[c.n] = t
+	} else {
+		c.more = append(c.more, t)
+	}
+	c.n++
+}
+
+// pending reports whether events were written since the last flush.
+func (c *forwardClock) pending() bool { return c.n > 0 }
 
 func (c *forwardClock) flushed() {
-	if len(c.pending) == 0 {
+	if c.n == 0 {
 		return
 	}
 	now := time.Now()
-	for _, t := range c.pending {
+	for _, t := range c.first[:min(c.n, len(c.first))] {
 		c.h.add(now.Sub(t))
 	}
-	c.pending = c.pending[:0]
+	for _, t := range c.more {
+		c.h.add(now.Sub(t))
+	}
+	c.n, c.more = 0, c.more[:0]
 }

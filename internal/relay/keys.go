@@ -162,8 +162,7 @@ var errBadKey = fault.Code(fault.Unauthorized, "invalid_api_key", "Incorrect API
 // lookup resolves a key. It returns errBadKey for unknown or disabled keys and a forbidden fault
 // for disabled users.
 func (k *keyCache) lookup(ctx context.Context, key string, now time.Time) (Caller, error) {
-	var h [32]byte
-	copy(h[:], auth.HashKey(key))
+	h := auth.KeyDigest(key)
 	k.mu.RLock()
 	e := k.keys[h]
 	k.mu.RUnlock()

@@ -31,8 +31,9 @@ func (rl *Relay) hold(k *call, body []byte) *limits.Hold {
 	if k.ep.op == opImages {
 		est.Images = max(gjson.GetBytes(body, "n").Int(), 1)
 	}
-	h := &limits.Hold{Amount: billing.Multiply(billing.Cost(k.price, est), u.multiplier),
-		Accounts: make([]limits.Account, 1, 2)}
+	space := &holdSpace{}
+	h := &space.Hold
+	h.Amount, h.Accounts = billing.Multiply(billing.Cost(k.price, est), u.multiplier), space.accounts[:1:2]
 	used := u.used.Load()
 	h.Accounts[0] = limits.UserAccount(u.id, u.grants.Load()-used, used)
 	key := k.cl.KeyID
@@ -55,6 +56,12 @@ func (rl *Relay) hold(k *call, body []byte) *limits.Hold {
 		return out, nil
 	}
 	return h
+}
+
+// holdSpace is a hold and room for its two accounts in one allocation.
+type holdSpace struct {
+	limits.Hold
+	accounts [2]limits.Account
 }
 
 // maxQuota stands for "no limit" in a ledger account.

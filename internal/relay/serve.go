@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -73,6 +74,8 @@ type call struct {
 	// quota is the call's reservation in the caller's shared quota (nil: none held), in quotaUnit.
 	quota     *quota.Hold
 	quotaUnit string
+	// fb is w's first-byte clock for a stream (part of the call, not an allocation of its own).
+	fb firstByte
 }
 
 // flush sends what was written to the caller so far.
@@ -91,11 +94,11 @@ func (rl *Relay) Serve(w http.ResponseWriter, r *http.Request, c Call) error {
 	defer rl.inflight.Add(-1)
 	start := time.Now()
 	ep := c.Endpoint
-	body, release, err := rl.readBody(r)
+	body, bp, err := rl.readBody(r)
 	if err != nil {
 		return err
 	}
-	defer release()
+	defer rl.bufs.Put(bp)
 	req, err := ep.parse(body, c.Model)
 	if err != nil {
 		return err
@@ -141,7 +144,8 @@ func (rl *Relay) Serve(w http.ResponseWriter, r *http.Request, c Call) error {
 		k.w = k.answer
 	}
 	if req.Stream { // the usage log keeps the time to the stream's first byte
-		k.w = &firstByte{ResponseWriter: k.w, k: k}
+		k.fb = firstByte{ResponseWriter: k.w, k: k}
+		k.w = &k.fb
 	}
 	k.flusher, _ = k.w.(http.Flusher)
 	if err := rl.admit(k, body); err != nil {
@@ -208,13 +212,11 @@ func (rl *Relay) commitJSON(k *call, resp *http.Response) error {
 	defer resp.Body.Close()
 	bp := rl.buf()
 	defer rl.bufs.Put(bp)
-	buf := bytes.NewBuffer((*bp)[:0])
-	_, err := buf.ReadFrom(io.LimitReader(resp.Body, maxResponseBytes))
-	*bp = buf.Bytes()[:0]
+	out, err := readLimited((*bp)[:0], resp.Body, maxResponseBytes)
+	*bp = out[:0]
 	if err != nil {
 		return rl.fail(k, nil, nil, err, k.ctx.Err() != nil)
 	}
-	out := buf.Bytes()
 	if !gjson.ValidBytes(out) {
 		// Nothing has reached the caller: an answer that is not JSON (an HTML error page behind a
 		// 200, garbage) becomes a clean error in the caller's protocol rather than being relayed.
@@ -231,8 +233,9 @@ func (rl *Relay) commitJSON(k *call, resp *http.Response) error {
 	}
 	// A known length and no flush (finishWith): the server sends headers and answer in one
 	// write when the handler returns, without chunked framing.
-	w.Header().Set("Content-Type", ct)
-	w.Header().Set("Content-Length", strconv.Itoa(len(out)))
+	v := []string{ct, strconv.Itoa(len(out))} // Set, with both values in one allocation
+	h := w.Header()
+	h["Content-Type"], h["Content-Length"] = v[0:1:1], v[1:2:2]
 	w.WriteHeader(http.StatusOK)
 	usage, charge := k.answerUsage(out)
 	k.finishWith(rl, k.answeredStatus(), usage, charge, out, false)
@@ -256,9 +259,8 @@ func (rl *Relay) commitStream(k *call, resp *http.Response) error {
 	defer resp.Body.Close()
 	w := k.w
 	h := w.Header()
-	h.Set("Content-Type", "text/event-stream")
-	h.Set("Cache-Control", "no-cache")
-	h.Set("X-Accel-Buffering", "no")
+	v := []string{"text/event-stream", "no-cache", "no"} // Set, with the values in one allocation
+	h["Content-Type"], h["Cache-Control"], h["X-Accel-Buffering"] = v[0:1:1], v[1:2:2], v[2:3:3]
 	w.WriteHeader(http.StatusOK)
 	k.flush()
 
@@ -275,7 +277,6 @@ func (rl *Relay) commitStream(k *call, resp *http.Response) error {
 		tail      []byte // the [DONE] event, written once the call is recorded
 		doneAt    time.Time
 	)
-	var scratch []byte
 	clock := forwardClock{h: &rl.fwdRelayed}
 	write := func(b []byte) {
 		if clientErr == nil {
@@ -320,7 +321,11 @@ func (rl *Relay) commitStream(k *call, resp *http.Response) error {
 				if bytes.Equal(payload, []byte("[DONE]")) {
 					// The end marker waits until the call is recorded (finishWith).
 					done, doneAt = true, readAt
-					tail = append(append(tail, line...), line[len(trimmed):]...)
+					if string(line) == "data: [DONE]\n" {
+						tail = doneEvent // what the append below makes of it, without the copy
+					} else {
+						tail = append(append(tail, line...), line[len(trimmed):]...)
+					}
 					break
 				}
 				if hasUsage(payload) {
@@ -336,9 +341,9 @@ func (rl *Relay) commitStream(k *call, resp *http.Response) error {
 				if !k.req.IncludeUsage {
 					// Poolgate asked for usage, not the caller: drop the `"usage":null` OpenAI then
 					// adds to every chunk, so the caller gets the bytes it would have got.
+					// In place: ReadSlice's bytes are consumed and are not read again.
 					if i := bytes.Index(line, usageNull); i >= 0 {
-						scratch = append(append(scratch[:0], line[:i]...), line[i+len(usageNull):]...)
-						line = scratch
+						line = line[:i+copy(line[i:], line[i+len(usageNull):])]
 					}
 				}
 				write(line)
@@ -357,7 +362,7 @@ func (rl *Relay) commitStream(k *call, resp *http.Response) error {
 			break
 		}
 	}
-	if clientErr == nil && len(clock.pending) > 0 {
+	if clientErr == nil && clock.pending() {
 		// Events written since the last flush (the loop flushes only when nothing more is
 		// buffered): flush them now, so they are forwarded and counted.
 		k.flush()
@@ -389,7 +394,7 @@ func (rl *Relay) commitStream(k *call, resp *http.Response) error {
 	if done {
 		// Read what follows the end marker (the chunked body's end), so that the upstream
 		// connection is reused.
-		_, _ = io.Copy(io.Discard, io.LimitReader(br, maxEventBytes))
+		_, _ = br.Discard(maxEventBytes)
 	}
 	return nil
 }
@@ -438,24 +443,48 @@ func (k *call) finishWith(rl *Relay, status int, u billing.Usage, charge bool, t
 	return sent
 }
 
-// readBody reads the request body once, bounded by MAX_BODY_BYTES, into a pooled buffer.
-func (rl *Relay) readBody(r *http.Request) ([]byte, func(), error) {
+// readBody reads the request body once, bounded by MAX_BODY_BYTES, into a pooled buffer, bp,
+// which the caller returns to rl.bufs once done with the body.
+func (rl *Relay) readBody(r *http.Request) (body []byte, bp *[]byte, err error) {
 	if r.ContentLength > rl.d.MaxBodyBytes {
-		return nil, func() {}, fault.Code(fault.TooLarge, "body_too_large", "request body is too large")
+		return nil, nil, fault.Code(fault.TooLarge, "body_too_large", "request body is too large")
 	}
-	bp := rl.buf()
-	buf := bytes.NewBuffer((*bp)[:0])
-	_, err := buf.ReadFrom(io.LimitReader(r.Body, rl.d.MaxBodyBytes+1))
-	release := func() { *bp = buf.Bytes()[:0]; rl.bufs.Put(bp) }
+	bp = rl.buf()
+	body, err = readLimited((*bp)[:0], r.Body, rl.d.MaxBodyBytes+1)
+	*bp = body[:0]
 	if err != nil {
-		release()
-		return nil, func() {}, fault.Wrap(fault.Invalid, "could not read the request body", err)
+		rl.bufs.Put(bp)
+		return nil, nil, fault.Wrap(fault.Invalid, "could not read the request body", err)
 	}
-	if int64(buf.Len()) > rl.d.MaxBodyBytes {
-		release()
-		return nil, func() {}, fault.Code(fault.TooLarge, "body_too_large", "request body is too large")
+	if int64(len(body)) > rl.d.MaxBodyBytes {
+		rl.bufs.Put(bp)
+		return nil, nil, fault.Code(fault.TooLarge, "body_too_large", "request body is too large")
 	}
-	return buf.Bytes(), release, nil
+	return body, bp, nil
+}
+
+// readLimited appends what r holds to dst, up to limit bytes (io.LimitReader's bound without
+// its allocation), growing dst as bytes.Buffer.ReadFrom would. It returns the bytes read even
+// with an error; reaching the end of r is no error.
+func readLimited(dst []byte, r io.Reader, limit int64) ([]byte, error) {
+	for int64(len(dst)) < limit {
+		if len(dst) == cap(dst) {
+			dst = slices.Grow(dst, max(bytes.MinRead, cap(dst)))
+		}
+		end := cap(dst)
+		if left := limit - int64(len(dst)); int64(end-len(dst)) > left {
+			end = len(dst) + int(left)
+		}
+		n, err := r.Read(dst[len(dst):end])
+		dst = dst[:len(dst)+n]
+		if errors.Is(err, io.EOF) {
+			return dst, nil
+		}
+		if err != nil {
+			return dst, err
+		}
+	}
+	return dst, nil
 }
 
 func (rl *Relay) buf() *[]byte {
@@ -475,6 +504,9 @@ func (rl *Relay) reader(r io.Reader) *bufio.Reader {
 }
 
 var usageNull = []byte(`,"usage":null`)
+
+// doneEvent is a stream's end marker as relayed; it is only ever written, never changed.
+var doneEvent = []byte("data: [DONE]\n\n")
 
 // hasUsage reports whether a stream chunk carries a usage object (not "usage": null), without
 // parsing it.

@@ -1,9 +1,9 @@
 package relay
 
 import (
-	"bytes"
 	"context"
 	"errors"
+	"io"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -13,6 +13,7 @@ import (
 	"github.com/poolgate/poolgate/internal/oauth"
 	"github.com/poolgate/poolgate/internal/provider"
 	"github.com/poolgate/poolgate/internal/translate"
+	"github.com/poolgate/poolgate/internal/upstreamhttp"
 )
 
 // translation caches one call's conversions: the canonical request decoded from the caller's
@@ -102,9 +103,17 @@ func (rl *Relay) send(ctx context.Context, k *call, acc *account, body []byte) (
 // post sends one upstream request with credential cred in the adapter's protocol. The request
 // goes to the account's transport (roundTrip).
 func (rl *Relay) post(ctx context.Context, k *call, acc *account, ad provider.Adapter, url string, body []byte, cred string) (*http.Response, error) {
-	r, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+	r, err := http.NewRequestWithContext(ctx, http.MethodPost, url, nil)
 	if err != nil {
 		return nil, err
+	}
+	// The body as NewRequestWithContext sets a bytes.Reader's, but one the upstream transport
+	// sends without copying it (the transport writes it before RoundTrip returns).
+	if len(body) > 0 {
+		r.Body, r.ContentLength = upstreamhttp.NewBody(body), int64(len(body))
+		r.GetBody = func() (io.ReadCloser, error) { return upstreamhttp.NewBody(body), nil }
+	} else {
+		r.Body, r.GetBody = http.NoBody, func() (io.ReadCloser, error) { return http.NoBody, nil }
 	}
 	h := r.Header
 	var in http.Header // the caller's headers, passed to an adapter of the caller's own protocol
@@ -112,13 +121,14 @@ func (rl *Relay) post(ctx context.Context, k *call, acc *account, ad provider.Ad
 		in = k.r.Header
 	}
 	ad.SetHeaders(h, in, cred)
-	h.Set("Content-Type", "application/json")
+	accept := "application/json"
 	if k.req.Stream {
-		h.Set("Accept", "text/event-stream")
-	} else {
-		h.Set("Accept", "application/json")
+		accept = "text/event-stream"
 	}
-	h.Set("User-Agent", "Poolgate/0.1")
+	// Set, with the three values in one allocation (each field's slice ends at its value, so an
+	// append copies).
+	v := []string{"application/json", accept, "Poolgate/0.1"}
+	h["Content-Type"], h["Accept"], h["User-Agent"] = v[0:1:1], v[1:2:2], v[2:3:3]
 	return rl.roundTrip(acc, r)
 }
 

@@ -6,25 +6,43 @@ import (
 	"syscall"
 )
 
-// alive reports whether an idle connection may carry a request: the upstream has not closed it
+// connCheck tells whether an idle connection may carry a request: the upstream has not closed it
 // (or sent anything unasked) while it sat in the pool. One non-blocking peek, no data consumed:
 // a request sent on a connection the upstream already closed would fail after it was written,
-// when it can no longer be sent again safely.
-func alive(nc net.Conn) bool {
+// when it can no longer be sent again safely. The raw connection and the peek callback are made
+// once per connection, so a check allocates nothing; a connection is checked by one goroutine at
+// a time (the one taking it from the pool).
+type connCheck struct {
+	rc     syscall.RawConn // nil: not a socket (always alive) or broken
+	broken bool            // the raw connection could not be had: never alive
+	peek   func(fd uintptr) bool
+	good   bool // the last peek's outcome
+}
+
+func (k *connCheck) init(nc net.Conn) {
 	sc, ok := nc.(syscall.Conn)
 	if !ok {
-		return true
+		return
 	}
 	rc, err := sc.SyscallConn()
 	if err != nil {
-		return false
+		k.broken = true
+		return
 	}
-	good := false
-	err = rc.Read(func(fd uintptr) bool {
+	k.rc = rc
+	k.peek = func(fd uintptr) bool {
 		var b [1]byte
 		n, _, rerr := syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
-		good = n <= 0 && (errors.Is(rerr, syscall.EAGAIN) || errors.Is(rerr, syscall.EWOULDBLOCK))
+		k.good = n <= 0 && (errors.Is(rerr, syscall.EAGAIN) || errors.Is(rerr, syscall.EWOULDBLOCK))
 		return true // never wait
-	})
-	return err == nil && good
+	}
+}
+
+func (k *connCheck) alive() bool {
+	if k.rc == nil {
+		return !k.broken
+	}
+	k.good = false
+	err := k.rc.Read(k.peek)
+	return err == nil && k.good
 }

@@ -4,6 +4,10 @@ package upstreamhttp
 
 import "net"
 
-// alive is true where no non-blocking peek is available: a closed connection then fails the
-// call that takes it.
-func alive(net.Conn) bool { return true }
+// connCheck is always true where no non-blocking peek is available: a closed connection then
+// fails the call that takes it.
+type connCheck struct{}
+
+func (*connCheck) init(net.Conn) {}
+
+func (*connCheck) alive() bool { return true }

@@ -1,11 +1,13 @@
 package upstreamhttp
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"io"
 	"net"
 	"net/http"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -66,4 +68,48 @@ func FuzzResponse(f *testing.F) {
 			t.Fatalf("body of %d bytes from %d bytes of answer", len(b), len(data))
 		}
 	})
+}
+
+// TestReadHeader: the header fields read as net/http reads them (canonical names, values
+// trimmed, repeated fields in order), and each field's values are its own to append to.
+func TestReadHeader(t *testing.T) {
+	t.Parallel()
+	const block = "content-type: application/json\r\nX-RATELIMIT-remaining-requests:  99 \r\n" +
+		"set-cookie: a=1\r\nopenai-version: 2020-10-01\r\nSet-Cookie: b=2\r\nx-weird_name.1: \t\r\n\r\n"
+	var hs headerScratch
+	for range 2 { // the second read reuses the scratch space
+		budget := maxHeaderBytes
+		h, err := readHeader(bufio.NewReader(strings.NewReader(block)), &budget, &hs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := http.Header{
+			"Content-Type":                   {"application/json"},
+			"X-Ratelimit-Remaining-Requests": {"99"},
+			"Set-Cookie":                     {"a=1", "b=2"},
+			"Openai-Version":                 {"2020-10-01"},
+			"X-Weird_name.1":                 {""},
+		}
+		if !reflect.DeepEqual(h, want) {
+			t.Fatalf("header %v, want %v", h, want)
+		}
+		for k := range h {
+			if k != http.CanonicalHeaderKey(k) {
+				t.Fatalf("name %q is not canonical", k)
+			}
+		}
+		h["Content-Type"] = append(h["Content-Type"], "x")
+		if got := h["X-Ratelimit-Remaining-Requests"]; len(got) != 1 || got[0] != "99" {
+			t.Fatalf("appending to one field changed another: %v", got)
+		}
+	}
+	budget := maxHeaderBytes
+	h, err := readHeader(bufio.NewReader(strings.NewReader("X-T: 1\r\n\r\n")), &budget, nil)
+	if h != nil || err != nil {
+		t.Fatalf("dropped trailer: %v, %v", h, err)
+	}
+	budget = maxHeaderBytes
+	if _, err := readHeader(bufio.NewReader(strings.NewReader("X T: 1\r\n\r\n")), &budget, nil); err == nil {
+		t.Fatal("an invalid trailer field was accepted")
+	}
 }

@@ -31,8 +31,8 @@ type protocolError struct{ msg string }
 func (e protocolError) Error() string { return "upstreamhttp: malformed HTTP response: " + e.msg }
 
 // readResponse reads the status line and headers of the final answer to req (informational 1xx
-// answers are skipped). The body is left in br.
-func readResponse(br *bufio.Reader, req *http.Request) (*http.Response, error) {
+// answers are skipped), with hs as the space for the headers. The body is left in br.
+func readResponse(br *bufio.Reader, req *http.Request, hs *headerScratch) (*http.Response, error) {
 	budget := maxHeaderBytes
 	for n := 0; ; n++ {
 		line, err := readLine(br, &budget)
@@ -43,7 +43,7 @@ func readResponse(br *bufio.Reader, req *http.Request) (*http.Response, error) {
 		if err != nil {
 			return nil, err
 		}
-		if resp.Header, err = readHeader(br, &budget); err != nil {
+		if resp.Header, err = readHeader(br, &budget, hs); err != nil {
 			return nil, err
 		}
 		if resp.StatusCode >= 100 && resp.StatusCode < 200 {
@@ -80,7 +80,9 @@ func parseStatus(line []byte) (*http.Response, error) {
 		return nil, protocolError{"status code " + strconv.Quote(string(code))}
 	}
 	resp.StatusCode = int(code[0]-'0')*100 + int(code[1]-'0')*10 + int(code[2]-'0')
-	if t := http.StatusText(resp.StatusCode); t != "" && string(text) == t {
+	if resp.StatusCode == http.StatusOK && string(text) == "OK" {
+		resp.Status = "200 OK" // the common answer, without building it
+	} else if t := http.StatusText(resp.StatusCode); t != "" && string(text) == t {
 		resp.Status = strconv.Itoa(resp.StatusCode) + " " + t
 	} else {
 		resp.Status = string(bytes.TrimSpace(rest))
@@ -121,9 +123,31 @@ func readLine(br *bufio.Reader, budget *int) ([]byte, error) {
 	return line, nil
 }
 
-// readHeader reads header fields up to the empty line that ends them.
-func readHeader(br *bufio.Reader, budget *int) (http.Header, error) {
-	h := make(http.Header, 8)
+// headerScratch is a connection's reusable space for reading a header block: the fields'
+// canonical names and values back to back, and where each field's name and value begin.
+type headerScratch struct {
+	text   []byte
+	fields []fieldSpan
+}
+
+// fieldSpan is one field in headerScratch.text: its name is text[name:value], its value
+// text[value:end].
+type fieldSpan struct{ name, value, end int }
+
+// maxKeptScratch bounds the header text a connection keeps for its next answer.
+const maxKeptScratch = 64 << 10
+
+// readHeader reads header fields up to the empty line that ends them. All names and values share
+// one string and all values one slice (a field's []string is a one-element window of it, whose
+// capacity ends there, so appending to it copies): three allocations per header block rather
+// than two per field. With hs nil the fields are checked and dropped (a chunked body's trailer),
+// and the header returned is nil.
+func readHeader(br *bufio.Reader, budget *int, hs *headerScratch) (http.Header, error) {
+	var text []byte
+	var fields []fieldSpan
+	if hs != nil {
+		text, fields = hs.text[:0], hs.fields[:0]
+	}
 	for {
 		line, err := readLine(br, budget)
 		if err != nil {
@@ -133,36 +157,68 @@ func readHeader(br *bufio.Reader, budget *int) (http.Header, error) {
 			return nil, err
 		}
 		if len(line) == 0 {
-			return h, nil
+			break
 		}
 		if line[0] == ' ' || line[0] == '\t' {
 			return nil, protocolError{"obsolete line folding in header"}
 		}
 		k, v, ok := bytes.Cut(line, []byte{':'})
-		if !ok || !validName(string(k)) {
+		if !ok || !validName(k) {
 			return nil, protocolError{"header line " + strconv.Quote(string(line))}
 		}
 		v = bytes.Trim(v, " \t")
-		if !validValue(string(v)) {
+		if !validValue(v) {
 			return nil, protocolError{"header value of " + strconv.Quote(string(k))}
 		}
-		key := canonicalKey(k)
-		h[key] = append(h[key], string(v))
+		if hs == nil {
+			continue
+		}
+		f := fieldSpan{name: len(text)}
+		text = appendCanonical(text, k)
+		f.value = len(text)
+		text = append(text, v...)
+		f.end = len(text)
+		fields = append(fields, f)
 	}
-}
-
-// canonicalKey is http.CanonicalHeaderKey without a copy for the names upstreams send most.
-func canonicalKey(k []byte) string {
-	for _, c := range commonKeys {
-		if len(c) == len(k) && strings.EqualFold(c, string(k)) {
-			return c
+	if hs == nil {
+		return nil, nil
+	}
+	h := make(http.Header, len(fields))
+	all := string(text)
+	values := make([]string, len(fields))
+	for i, f := range fields {
+		key := all[f.name:f.value]
+		values[i] = all[f.value:f.end]
+		if vs, ok := h[key]; ok {
+			h[key] = append(vs, values[i])
+		} else {
+			h[key] = values[i : i+1 : i+1]
 		}
 	}
-	return http.CanonicalHeaderKey(string(k))
+	if cap(text) > maxKeptScratch {
+		text, fields = nil, nil
+	}
+	hs.text, hs.fields = text[:0], fields[:0]
+	return h, nil
 }
 
-var commonKeys = [...]string{"Content-Type", "Content-Length", "Date", "Transfer-Encoding", "Connection",
-	"Cache-Control", "Server", "X-Request-Id", "Content-Encoding", "Vary", "Keep-Alive"}
+// appendCanonical appends k, a valid field name (validName), in canonical form as
+// http.CanonicalHeaderKey writes it: upper case at the start and after each '-', lower case
+// elsewhere.
+func appendCanonical(dst, k []byte) []byte {
+	upper := true
+	for _, c := range k {
+		switch {
+		case upper && c >= 'a' && c <= 'z':
+			c -= 'a' - 'A'
+		case !upper && c >= 'A' && c <= 'Z':
+			c += 'a' - 'A'
+		}
+		dst = append(dst, c)
+		upper = c == '-'
+	}
+	return dst
+}
 
 // frame sets the answer's framing (ContentLength, TransferEncoding, Close) from its headers,
 // refusing framing that could desynchronise the connection.
@@ -311,7 +367,7 @@ func (b *body) read(p []byte) (int, error) {
 		n, err = b.chunks.Read(p)
 		if errors.Is(err, io.EOF) {
 			budget := maxHeaderBytes
-			if _, terr := readHeader(b.c.br, &budget); terr != nil { // the trailer, dropped
+			if _, terr := readHeader(b.c.br, &budget, nil); terr != nil { // the trailer, dropped
 				err = fmt.Errorf("read chunked trailer: %w", terr)
 			} else {
 				b.finish(true)

@@ -15,6 +15,7 @@ package upstreamhttp
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -152,18 +153,43 @@ func (t *Transport) serves(req *http.Request) bool {
 	return direct
 }
 
-// requestBody reads the request's body (of known length) and closes it.
+// requestBody reads the request's body (of known length) and closes it. A body made by NewBody
+// is sent as it is, without a copy.
 func requestBody(req *http.Request) ([]byte, error) {
 	if req.Body == nil || req.Body == http.NoBody {
 		return nil, nil
 	}
 	defer req.Body.Close()
+	if p, ok := req.Body.(*payload); ok {
+		rest := p.b[len(p.b)-p.Len():] // what a read would still return
+		if int64(len(rest)) < req.ContentLength {
+			return nil, fmt.Errorf("read request body: %w", io.ErrUnexpectedEOF)
+		}
+		return rest[:req.ContentLength], nil
+	}
 	b := make([]byte, req.ContentLength)
 	if _, err := io.ReadFull(req.Body, b); err != nil {
 		return nil, fmt.Errorf("read request body: %w", err)
 	}
 	return b, nil
 }
+
+// NewBody is a request body reading b. Transport sends it without copying it (the bytes must not
+// change until RoundTrip returns); any other transport reads it as it reads a bytes.Reader.
+func NewBody(b []byte) io.ReadCloser {
+	p := &payload{b: b}
+	p.Reset(b)
+	return p
+}
+
+// payload is NewBody's body: a bytes.Reader that knows its bytes.
+type payload struct {
+	bytes.Reader
+	b []byte
+}
+
+// Close does nothing: the bytes are the caller's.
+func (*payload) Close() error { return nil }
 
 func hostPort(u *url.URL) string {
 	if u.Port() != "" {
@@ -186,7 +212,7 @@ func (t *Transport) conn(ctx context.Context, addr string) (*conn, bool, error) 
 				continue
 			}
 			t.mu.Unlock()
-			if !alive(c.nc) {
+			if !c.check.alive() {
 				_ = c.nc.Close()
 				t.mu.Lock()
 				continue
@@ -199,7 +225,10 @@ func (t *Transport) conn(ctx context.Context, addr string) (*conn, bool, error) 
 	if err != nil {
 		return nil, false, err
 	}
-	return &conn{t: t, addr: addr, nc: nc, br: bufio.NewReaderSize(nc, 8<<10), bw: bufio.NewWriterSize(nc, 8<<10)}, false, nil
+	c := &conn{t: t, addr: addr, nc: nc, br: bufio.NewReaderSize(nc, 8<<10), bw: bufio.NewWriterSize(nc, 8<<10)}
+	c.check.init(nc)
+	c.closeConn = func() { _ = c.nc.Close() }
+	return c, false, nil
 }
 
 // put returns c to the idle pool (or closes it when the pool is full).
@@ -228,6 +257,9 @@ type conn struct {
 	br        *bufio.Reader
 	bw        *bufio.Writer
 	idleSince time.Time
+	hs        headerScratch // reused for each answer's headers
+	check     connCheck     // whether the connection is still good when taken from the pool
+	closeConn func()        // closes nc (made once: the cancellation hook of every request)
 }
 
 // notWrittenError is a failure to write the request (the upstream did not get all of it).
@@ -248,7 +280,7 @@ func (headerTimeoutError) Temporary() bool { return true }
 func (c *conn) roundTrip(ctx context.Context, req *http.Request, payload []byte, headerTimeout time.Duration) (*http.Response, error) {
 	// The caller leaving (or the attempt being cut) closes the connection, which unblocks any
 	// read or write on it; the connection is then never reused.
-	stop := context.AfterFunc(ctx, func() { _ = c.nc.Close() })
+	stop := context.AfterFunc(ctx, c.closeConn)
 	fail := func(err error) (*http.Response, error) {
 		stop()
 		_ = c.nc.Close()
@@ -270,7 +302,7 @@ func (c *conn) roundTrip(ctx context.Context, req *http.Request, payload []byte,
 			return fail(err)
 		}
 	}
-	resp, err := readResponse(c.br, req)
+	resp, err := readResponse(c.br, req, &c.hs)
 	if err != nil {
 		var ne net.Error
 		if headerTimeout > 0 && errors.As(err, &ne) && ne.Timeout() && ctx.Err() == nil {
@@ -347,8 +379,7 @@ func writeRequest(w *bufio.Writer, req *http.Request, body []byte) error {
 	}
 	if body != nil || req.Method == http.MethodPost || req.Method == http.MethodPut || req.Method == http.MethodPatch {
 		_, _ = w.WriteString("Content-Length: ")
-		var num [20]byte
-		_, _ = w.Write(strconv.AppendInt(num[:0], int64(len(body)), 10))
+		_, _ = w.Write(strconv.AppendInt(w.AvailableBuffer(), int64(len(body)), 10))
 		_, _ = w.WriteString("\r\n")
 	}
 	_, _ = w.WriteString("\r\n")
@@ -361,9 +392,10 @@ type headerError struct{ msg string }
 
 func (e headerError) Error() string { return "net/http: " + e.msg }
 
-// validName reports whether s is an HTTP token (RFC 9110 field-name).
-func validName(s string) bool {
-	if s == "" {
+// validName reports whether s is an HTTP token (RFC 9110 field-name). It takes the answer's bytes
+// as they are (a string conversion of a long field would be a copy).
+func validName[T string | []byte](s T) bool {
+	if len(s) == 0 {
 		return false
 	}
 	for i := 0; i < len(s); i++ {
@@ -388,7 +420,7 @@ func isTokenChar(c byte) bool {
 
 // validValue reports whether s holds no control character but tab (so no CR or LF can end the
 // field early and inject another).
-func validValue(s string) bool {
+func validValue[T string | []byte](s T) bool {
 	for i := 0; i < len(s); i++ {
 		if c := s[i]; (c < ' ' && c != '\t') || c == 0x7f {
 			return false

@@ -465,3 +465,40 @@ func TestStreamClosedAtItsEndMarkerKeepsTheConnection(t *testing.T) {
 	}
 	require.Equal(t, int64(1), conns.Load())
 }
+
+// TestNewBody: a NewBody body reaches the upstream as it is (what is left of it when partly
+// read), through the lean transport and through net/http's, and a body shorter than its
+// Content-Length fails before anything is sent.
+func TestNewBody(t *testing.T) {
+	t.Parallel()
+	srv, _ := countingServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		_, _ = w.Write(b)
+	}))
+	tr := setup(t)
+	send := func(rt http.RoundTripper, body io.ReadCloser, n int64) (string, error) {
+		req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, srv.URL, nil)
+		require.NoError(t, err)
+		req.Body, req.ContentLength = body, n
+		resp, err := rt.RoundTrip(req)
+		if err != nil {
+			return "", err
+		}
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		return string(b), err
+	}
+	for _, rt := range []http.RoundTripper{tr, tr.Fallback()} {
+		got, err := send(rt, upstreamhttp.NewBody([]byte(`{"a":1}`)), 7)
+		require.NoError(t, err)
+		require.Equal(t, `{"a":1}`, got)
+		partly := upstreamhttp.NewBody([]byte(`xx{"b":2}`))
+		_, err = io.ReadFull(partly, make([]byte, 2))
+		require.NoError(t, err)
+		got, err = send(rt, partly, 7)
+		require.NoError(t, err)
+		require.Equal(t, `{"b":2}`, got)
+	}
+	_, err := send(tr, upstreamhttp.NewBody([]byte(`{}`)), 3)
+	require.ErrorIs(t, err, io.ErrUnexpectedEOF)
+}

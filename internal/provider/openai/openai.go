@@ -6,6 +6,7 @@
 package openai
 
 import (
+	"bytes"
 	"net/http"
 	"strconv"
 	"strings"
@@ -59,7 +60,42 @@ func ModelIsString(body []byte) bool {
 // WithStreamUsage returns the body with stream_options.include_usage set, so the upstream reports
 // usage at the end of a stream. Other bytes are kept as they are.
 func WithStreamUsage(body []byte) ([]byte, error) {
+	if out, ok := appendStreamUsage(body); ok {
+		return out, nil
+	}
 	return sjson.SetBytes(body, "stream_options.include_usage", true)
+}
+
+// streamUsageMember is the member WithStreamUsage adds to a body without stream_options.
+const streamUsageMember = `"stream_options":{"include_usage":true}`
+
+// appendStreamUsage is sjson.SetBytes(body, "stream_options.include_usage", true) for the
+// common body, an object without stream_options, in one allocation (sjson makes two): the same
+// bytes, the object without the whitespace around it, the member added before its closing brace
+// (after a comma unless the object is empty). ok is false for any other body.
+func appendStreamUsage(body []byte) ([]byte, bool) {
+	start := 0
+	for start < len(body) && body[start] <= ' ' {
+		start++
+	}
+	end := bytes.LastIndexByte(body, '}')
+	if start >= len(body) || body[start] != '{' || end <= start || gjson.GetBytes(body, "stream_options").Exists() {
+		return nil, false
+	}
+	comma := false
+	for _, c := range body[start+1:] {
+		if c > ' ' {
+			comma = c != '}' && c != ']'
+			break
+		}
+	}
+	out := make([]byte, 0, end-start+len(streamUsageMember)+2)
+	out = append(out, body[start:end]...)
+	if comma {
+		out = append(out, ',')
+	}
+	out = append(out, streamUsageMember...)
+	return append(out, '}'), true
 }
 
 // WithModel returns the body with "model" replaced.
