@@ -12,6 +12,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/poolgate/poolgate/internal/config"
@@ -69,7 +70,7 @@ var leaks = struct {
 	hits     []*leakHit
 	bodies   int64
 	lines    int64
-	scanned  int64
+	scanned  atomic.Int64 // added to under the read lock
 }{byPrefix: map[uint64][]string{}, what: map[string]string{}}
 
 func prefixHash(v uint64) uint64 { return (v * 0x9E3779B97F4A7C15) >> 48 }
@@ -150,7 +151,7 @@ func scan(test, where string, b []byte, exempt map[string]bool) {
 	}
 	var found []*leakHit
 	leaks.mu.RLock()
-	leaks.scanned += int64(len(b))
+	leaks.scanned.Add(int64(len(b)))
 	for i := 0; i+8 <= len(b); i++ {
 		p := binary.LittleEndian.Uint64(b[i:])
 		h := prefixHash(p)
@@ -212,7 +213,7 @@ func CheckLeaks() error {
 func LeakStats() (secrets int, bodies, lines, scannedBytes int64) {
 	leaks.mu.RLock()
 	defer leaks.mu.RUnlock()
-	return len(leaks.what), leaks.bodies, leaks.lines, leaks.scanned
+	return len(leaks.what), leaks.bodies, leaks.lines, leaks.scanned.Load()
 }
 
 // runner is what goleak.VerifyTestMain runs.

@@ -44,10 +44,10 @@ func (rl *Relay) attempt(k *call, snap *snapshot, body []byte, path string) erro
 	}
 	prefer := pool.PreferredAccount(r.Header)
 	if prefer == 0 {
-		prefer = k.cl.user.prefer // chosen at /logintoken
+		prefer = k.cl.user.p().prefer // chosen at /logintoken
 	}
-	plan := p.Plan(snap.pool, pool.Request{Model: k.req.Model, User: user, Key: k.cl.KeyID, Group: k.cl.user.group,
-		Tier: k.cl.user.tierAt(p.Now(), rl.d.Settings.Get()), Prefer: prefer, Bound: bound, SharedFirst: k.cl.user.sharedFirst}, 2*rl.d.MaxAttempts+maxAccountFailovers)
+	plan := p.Plan(snap.pool, pool.Request{Model: k.req.Model, User: user, Key: k.cl.KeyID, Group: k.cl.user.p().group,
+		Tier: k.cl.user.tierAt(p.Now(), rl.d.Settings.Get()), Prefer: prefer, Bound: bound, SharedFirst: k.cl.user.p().sharedFirst}, 2*rl.d.MaxAttempts+maxAccountFailovers)
 	if len(plan.Accounts) == 0 {
 		return rl.unplaced(k, plan)
 	}

@@ -47,7 +47,7 @@ func (rl *Relay) Catalog(ctx context.Context, userID int64) (group int64, models
 	}
 	worst := map[string]int64{}
 	for _, ch := range snap.channels {
-		if len(ch.groups) > 0 && !slices.Contains(ch.groups, u.group) {
+		if len(ch.groups) > 0 && !slices.Contains(ch.groups, u.p().group) {
 			continue
 		}
 		if len(ch.users) > 0 && !slices.Contains(ch.users, u.id) {
@@ -68,7 +68,7 @@ func (rl *Relay) Catalog(ctx context.Context, userID int64) (group int64, models
 			models = append(models, PricedModel{Name: m, Price: snap.prices[m], Multiplier: f})
 		}
 	}
-	return u.multiplier, models, nil
+	return u.p().multiplier, models, nil
 }
 
 // Apply is the price with a multiplier (thousandths) applied to each of its prices, each rounded

@@ -51,15 +51,22 @@ func (rl *Relay) Authenticate(ctx context.Context, key string) (Caller, error) {
 }
 
 // userState is a user as the gateway sees it: its balance is the database balance at load time
-// minus everything this instance has charged since (queued or written).
+// minus everything this instance has charged since (queued or written). Calls read it while a
+// reload (set) replaces it: the counters are atomics, and the rest is an immutable profile
+// swapped whole.
 type userState struct {
 	id      int64
-	status  string
 	balance atomic.Int64
 	pending *atomic.Int64 // shared with keyCache.pending: survives reloads of the user
 	// grants (balance + used quota) and used are the database's, read together at load: what the
 	// ledger reserves against (ledger.go).
 	grants, used atomic.Int64
+	prof         atomic.Pointer[userProfile]
+}
+
+// userProfile is what a user's row says about their calls, as of the last load.
+type userProfile struct {
+	status string
 	// tier is the user's grant until planExpires (nil: no expiry); free afterwards.
 	tier        pool.Tier
 	planExpires *time.Time
@@ -76,18 +83,30 @@ type userState struct {
 	sharedFirst bool
 }
 
+// noProfile is the profile of a user not loaded yet: no status, so every call is refused.
+var noProfile userProfile
+
+// p is the user's current profile.
+func (u *userState) p() *userProfile {
+	if p := u.prof.Load(); p != nil {
+		return p
+	}
+	return &noProfile
+}
+
 // tierAt is the user's effective tier at now: an expired plan rides free accounts only, and a
 // tier whose trust level (settings pro_min_trust_level, ultra_min_trust_level) the user lacks is
 // lowered to the highest one their level allows.
 func (u *userState) tierAt(now time.Time, v *settings.Values) pool.Tier {
-	if u.planExpires != nil && !now.Before(*u.planExpires) {
+	p := u.p()
+	if p.planExpires != nil && !now.Before(*p.planExpires) {
 		return pool.TierFree
 	}
-	t := u.tier
-	if t >= pool.TierUltra && int(u.trust) < v.UltraMinTrustLevel {
+	t := p.tier
+	if t >= pool.TierUltra && int(p.trust) < v.UltraMinTrustLevel {
 		t = pool.TierPro
 	}
-	if t >= pool.TierPro && int(u.trust) < v.ProMinTrustLevel {
+	if t >= pool.TierPro && int(p.trust) < v.ProMinTrustLevel {
 		t = pool.TierFree
 	}
 	return t
@@ -95,10 +114,11 @@ func (u *userState) tierAt(now time.Time, v *settings.Values) pool.Tier {
 
 // planAt is the user's running plan at now (0: none, or expired).
 func (u *userState) planAt(now time.Time) int64 {
-	if u.planExpires != nil && !now.Before(*u.planExpires) {
+	p := u.p()
+	if p.planExpires != nil && !now.Before(*p.planExpires) {
 		return 0
 	}
-	return u.plan
+	return p.plan
 }
 
 type keyEntry struct {

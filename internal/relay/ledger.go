@@ -33,7 +33,7 @@ func (rl *Relay) hold(k *call, body []byte) *limits.Hold {
 	}
 	space := &holdSpace{}
 	h := &space.Hold
-	h.Amount, h.Accounts = billing.Multiply(billing.Cost(k.price, est), u.multiplier), space.accounts[:1:2]
+	h.Amount, h.Accounts = billing.Multiply(billing.Cost(k.price, est), u.p().multiplier), space.accounts[:1:2]
 	used := u.used.Load()
 	h.Accounts[0] = limits.UserAccount(u.id, u.grants.Load()-used, used)
 	key := k.cl.KeyID

@@ -18,7 +18,7 @@ func (rl *Relay) admit(k *call, body []byte) error {
 	if rl.d.Limits == nil {
 		return nil
 	}
-	cs := limits.Match(rl.d.LimitRules.Get(), limits.Who{User: k.cl.user.id, Key: k.cl.KeyID, Group: k.cl.user.group,
+	cs := limits.Match(rl.d.LimitRules.Get(), limits.Who{User: k.cl.user.id, Key: k.cl.KeyID, Group: k.cl.user.p().group,
 		Plan: k.cl.user.planAt(time.Now())}, k.req.Model)
 	h := rl.hold(k, body)
 	if len(cs) == 0 && h == nil {

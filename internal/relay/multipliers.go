@@ -32,12 +32,13 @@ func lookup[K comparable](m map[K]int64, k K) int64 {
 // channel × group, channel-model × group and user × channel multipliers of the channel that
 // served it, taken exactly and rounded up once (billing.MultiplyAll).
 func (m *multipliers) charge(cost int64, u *userState, channel int64, model string) int64 {
+	p := u.p()
 	if m == nil {
-		return billing.Multiply(cost, u.multiplier)
+		return billing.Multiply(cost, p.multiplier)
 	}
-	return billing.MultiplyAll(cost, u.multiplier,
-		lookup(m.channelGroup, [2]int64{channel, u.group}),
-		lookup(m.modelGroup, modelGroupKey{channel, model, u.group}),
+	return billing.MultiplyAll(cost, p.multiplier,
+		lookup(m.channelGroup, [2]int64{channel, p.group}),
+		lookup(m.modelGroup, modelGroupKey{channel, model, p.group}),
 		lookup(m.userChannel, [2]int64{u.id, channel}))
 }
 

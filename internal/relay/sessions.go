@@ -28,7 +28,7 @@ func (rl *Relay) SessionCaller(ctx context.Context, uid int64, ref string) (Call
 // refused is the gateway's answer to a user who may not call it: disabled (their keys and
 // sessions stop) or muted (signed in, but no calls).
 func (u *userState) refused() error {
-	switch u.status {
+	switch u.p().status {
 	case auth.StatusActive:
 		return nil
 	case auth.StatusMuted:
@@ -41,11 +41,9 @@ func (u *userState) refused() error {
 // set refreshes the user from the database (its balance less what this instance has charged
 // that is not written yet); the cache's lock is held.
 func (u *userState) set(row db.UserGatewayStateRow) {
-	u.status = row.UserStatus
-	u.tier, u.planExpires, u.trust = pool.ParseTier(row.UserTier), row.PlanExpiresAt, row.TrustLevel
-	u.group, u.prefer, u.plan = deref(row.GroupID), deref(row.PreferredAccountID), deref(row.PlanID)
-	u.multiplier = int64(row.MultiplierPermille)
-	u.sharedFirst = row.AccountPriority == "shared_first"
+	u.prof.Store(&userProfile{status: row.UserStatus, tier: pool.ParseTier(row.UserTier), planExpires: row.PlanExpiresAt,
+		trust: row.TrustLevel, group: deref(row.GroupID), prefer: deref(row.PreferredAccountID), plan: deref(row.PlanID),
+		multiplier: int64(row.MultiplierPermille), sharedFirst: row.AccountPriority == "shared_first"})
 	u.balance.Store(row.Balance - u.pending.Load())
 	u.grants.Store(row.Balance + row.UserUsedQuota)
 	u.used.Store(row.UserUsedQuota)
