@@ -116,6 +116,30 @@ local function lpurge(L, kz)
 end
 `
 
+// luaGather holds an admission batch's writes until the batch ends: a counter's or a ledger's
+// state is read once and written back once, and each set's new members go in one ZADD, before
+// anything reads the set (flush). A batch of calls of the same users, rules or accounts therefore
+// costs a few commands, not a few per call.
+const luaGather = `
+local states, ledgers, dirty, dirtyL, adds = {}, {}, {}, {}, {}
+local function add(key, score, member)
+  local a = adds[key]
+  if not a then
+    a = {}
+    adds[key] = a
+  end
+  a[#a + 1] = score
+  a[#a + 1] = member
+end
+local function flush(key)
+  local a = adds[key]
+  if a then
+    redis.call('ZADD', key, unpack(a))
+    adds[key] = nil
+  end
+end
+`
+
 // The admission and release scripts take a batch: the calls that reached the Limiter while the
 // previous batch was in flight, in one script call (one round trip, one script run). ARGV[1] is
 // the number of calls, ARGV[2] the batch key's time to live (admissions) or unused; then, per
@@ -123,7 +147,8 @@ end
 // the other, then the batch's own key. The answer is one result per call, in order. Each call in
 // the batch is handled exactly as if it had come alone, one after the other: a later call sees
 // what an earlier one took. A call whose part fails (a command refused) answers {-1} and does not
-// fail the others.
+// fail the others. luaBatch is the release script's loop over its calls, then its write-back of
+// the states it changed (the admission script has its own, which also remembers its answers).
 const luaBatch = `
 local out, ko, ao = {}, 0, 2
 for x = 1, tonumber(ARGV[1]) do
@@ -131,6 +156,14 @@ for x = 1, tonumber(ARGV[1]) do
   local ok, r = pcall(one, ko, nk, ao + 2)
   if ok then out[x] = r else out[x] = {-1} end
   ko, ao = ko + nk, ao + 2 + na
+end
+for km in pairs(dirty) do
+  local st = states[km]
+  redis.call('HSET', km, 'n', d(st.n), 'k', d(st.k), 's', d(st.s), 'f', d(st.f))
+end
+for kh in pairs(dirtyL) do
+  local L = ledgers[kh]
+  if L.h and L.z then redis.call('HSET', kh, 'c', d(L.c), 'h', d(L.h), 'z', d(L.z)) else redis.call('HSET', kh, 'c', d(L.c)) end
 end
 return out
 `
@@ -147,7 +180,7 @@ return out
 // resends the script after a timeout (go-redis does, and so does the Limiter while Redis is slow)
 // can therefore never count a call twice, nor refuse a call on the slot its own first attempt
 // took. One key per batch, not per call: the keyspace does not grow with every call.
-var admitScript = redis.NewScript(luaHelpers + luaState + `
+var admitScript = redis.NewScript(luaHelpers + luaState + luaGather + `
 local bk = KEYS[#KEYS]
 local memo = redis.call('GET', bk)
 if memo then
@@ -168,12 +201,21 @@ local function one(ko, nk, ao)
   for j = 0, m - 1 do
     local kh, kz = KEYS[ko+4*n+1+j*2], KEYS[ko+4*n+2+j*2]
     local limit, used = tonumber(ARGV[b+4+j*2]), tonumber(ARGV[b+5+j*2])
-    local L = ledger(kh, used)
+    local L = ledgers[kh]
+    if L == nil then
+      L = ledger(kh, used) or false
+      ledgers[kh] = L
+    end
     if not L then
       if not init then return {2} end
       L = {c = used, p = 0, e = 0}
+      ledgers[kh] = L
     end
-    if not L.h or not L.z or now - L.p >= hlease or limit - L.c - L.h < amount then lpurge(L, kz) end
+    L.c = math.max(L.c, used)
+    if not L.h or not L.z or now - L.p >= hlease or limit - L.c - L.h < amount then
+      flush(kz)
+      lpurge(L, kz)
+    end
     local av = limit - L.c - L.h
     if av <= 0 then return {3, j + 1} end
     if av < amount then amount = av end
@@ -184,9 +226,17 @@ local function one(ko, nk, ao)
   for i = 0, n - 1 do
     local w, rq, tl, cc = tonumber(ARGV[ao+5+i*4]), tonumber(ARGV[ao+6+i*4]), tonumber(ARGV[ao+7+i*4]), tonumber(ARGV[ao+8+i*4])
     local kr, kt, kc, km = KEYS[ko+1+i*4], KEYS[ko+2+i*4], KEYS[ko+3+i*4], KEYS[ko+4+i*4]
-    local st = cstate(km)
+    local st = states[km]
+    if st == nil then
+      st = cstate(km) or false
+      states[km] = st
+    end
     if not st or now - st.p >= w / 4 or (rq > 0 and st.n >= rq) or (tl > 0 and not fits(st.s, est, tl)) or (cc > 0 and st.f >= cc) then
+      flush(kr); flush(kt); flush(kc)
+      local old = st
       st = cprune(st, kr, kt, kc, w)
+      if old and old.due then st.due, st.px = true, old.px end
+      states[km] = st
     end
     sts[i + 1] = st
     local k, c = '', 0
@@ -217,50 +267,68 @@ local function one(ko, nk, ao)
     local st = sts[i + 1]
     local hz = w
     if cc > 0 and lease > hz then hz = lease end
-    local due = st.e < now + hz
+    if st.e < now + hz then st.due = true end
     if rq > 0 then
-      if st.n == 0 then due = true end
-      if redis.call('ZADD', kr, snow, id) == 1 then st.n = st.n + 1 end
+      if st.n == 0 then st.due = true end
+      add(kr, snow, id)
+      st.n = st.n + 1
     end
     if tl > 0 then
-      if st.k == 0 then due = true end
-      if redis.call('ZADD', kt, snow, id .. ':' .. ARGV[ao+2]) == 1 then st.k, st.s = st.k + 1, st.s + est end
+      if st.k == 0 then st.due = true end
+      add(kt, snow, id .. ':' .. ARGV[ao+2])
+      st.k, st.s = st.k + 1, st.s + est
     end
     if cc > 0 then
-      if st.f == 0 then due = true end
-      if redis.call('ZADD', kc, d(now + lease), id) == 1 then st.f = st.f + 1 end
+      if st.f == 0 then st.due = true end
+      add(kc, d(now + lease), id)
+      st.f = st.f + 1
     end
-    if due then st.e = now + 2 * hz end
-    redis.call('HSET', km, 'n', d(st.n), 'k', d(st.k), 's', d(st.s), 'f', d(st.f), 'p', d(st.p), 'e', d(st.e))
-    if due then
-      local x = d(2 * hz)
-      redis.call('PEXPIRE', kr, x); redis.call('PEXPIRE', kt, x); redis.call('PEXPIRE', kc, x); redis.call('PEXPIRE', km, x)
-    end
+    if st.due then st.e, st.px = now + 2 * hz, d(2 * hz) end
+    dirty[km] = {kr, kt, kc}
   end
   for j = 0, m - 1 do
     local kh, kz = KEYS[ko+4*n+1+j*2], KEYS[ko+4*n+2+j*2]
     local L = ls[j + 1]
-    local due = L.z == 0 or L.e < now + ttl / 2
-    if redis.call('ZADD', kz, d(now + hlease), id .. ':' .. d(amount)) == 1 then L.h, L.z = L.h + amount, L.z + 1 end
-    if due then L.e = now + ttl end
-    redis.call('HSET', kh, 'c', d(L.c), 'h', d(L.h), 'z', d(L.z), 'p', d(L.p), 'e', d(L.e))
-    if due then redis.call('PEXPIRE', kh, d(ttl)); redis.call('PEXPIRE', kz, d(ttl)) end
+    if L.z == 0 or L.e < now + ttl / 2 then L.due, L.e, L.px = true, now + ttl, d(ttl) end
+    add(kz, d(now + hlease), id .. ':' .. d(amount))
+    L.h, L.z = L.h + amount, L.z + 1
+    dirtyL[kh] = kz
   end
   return {1, now, amount}
 end
-local function memoize(out)
-  local parts = {}
-  for x = 1, #out do
-    local f = {}
-    for i, v in ipairs(out[x]) do
-      if type(v) == 'number' then f[i] = d(v) else f[i] = v end
-    end
-    parts[x] = table.concat(f, ',')
-  end
-  redis.call('SET', bk, table.concat(parts, ';'), 'PX', ARGV[2])
-  return out
+local out, ko, ao = {}, 0, 2
+for x = 1, tonumber(ARGV[1]) do
+  local nk, na = tonumber(ARGV[ao + 1]), tonumber(ARGV[ao + 2])
+  local ok, r = pcall(one, ko, nk, ao + 2)
+  if ok then out[x] = r else out[x] = {-1} end
+  ko, ao = ko + nk, ao + 2 + na
 end
-` + strings.Replace(luaBatch, "return out", "return memoize(out)", 1))
+for km, ks in pairs(dirty) do
+  local st = states[km]
+  flush(ks[1]); flush(ks[2]); flush(ks[3])
+  redis.call('HSET', km, 'n', d(st.n), 'k', d(st.k), 's', d(st.s), 'f', d(st.f), 'p', d(st.p), 'e', d(st.e))
+  if st.due then
+    redis.call('PEXPIRE', ks[1], st.px); redis.call('PEXPIRE', ks[2], st.px); redis.call('PEXPIRE', ks[3], st.px); redis.call('PEXPIRE', km, st.px)
+  end
+end
+for kh, kz in pairs(dirtyL) do
+  local L = ledgers[kh]
+  flush(kz)
+  redis.call('HSET', kh, 'c', d(L.c), 'h', d(L.h), 'z', d(L.z), 'p', d(L.p), 'e', d(L.e))
+  if L.due then redis.call('PEXPIRE', kh, L.px); redis.call('PEXPIRE', kz, L.px) end
+end
+for key in pairs(adds) do flush(key) end
+local parts = {}
+for x = 1, #out do
+  local f = {}
+  for i, v in ipairs(out[x]) do
+    if type(v) == 'number' then f[i] = d(v) else f[i] = v end
+  end
+  parts[x] = table.concat(f, ',')
+end
+redis.call('SET', bk, table.concat(parts, ';'), 'PX', ARGV[2])
+return out
+`)
 
 // releaseScript, per call (KEYS from ko+1, ARGV from ao+1): keys per counter (req, tok, conc,
 // state), then per account (ledger hash, reservations); arguments id, start ms, estimate, served
@@ -276,45 +344,56 @@ end
 // the database's used quota, which every admission passes in.
 var releaseScript = redis.NewScript(`
 local function d(x) return string.format('%d', x) end
+local states, ledgers, dirty, dirtyL = {}, {}, {}, {}
 local function one(ko, nk, ao)
-  local id, start, est, served, used = ARGV[ao+1], tonumber(ARGV[ao+2]), ARGV[ao+3], ARGV[ao+4] == '1', tonumber(ARGV[ao+5])
+  local id, est, served, used = ARGV[ao+1], ARGV[ao+3], ARGV[ao+4] == '1', tonumber(ARGV[ao+5])
   local n, amount, charge = tonumber(ARGV[ao+6]), ARGV[ao+7], tonumber(ARGV[ao+8])
   for j = 0, (nk - 4 * n) / 2 - 1 do
     local kh, kz = KEYS[ko+4*n+1+j*2], KEYS[ko+4*n+2+j*2]
     if redis.call('ZREM', kz, id .. ':' .. amount) == 1 then
-      local v = redis.call('HMGET', kh, 'c', 'h', 'z')
-      if v[1] then
-        local c, h, z = tonumber(v[1]) + math.max(charge, 0), tonumber(v[2]), tonumber(v[3])
-        if h and z then
-          redis.call('HSET', kh, 'c', d(c), 'h', d(h - tonumber(amount)), 'z', d(z - 1))
-        else
-          redis.call('HSET', kh, 'c', d(c))
-        end
+      local L = ledgers[kh]
+      if L == nil then
+        local v = redis.call('HMGET', kh, 'c', 'h', 'z')
+        L = false
+        if v[1] then L = {c = tonumber(v[1]), h = tonumber(v[2]), z = tonumber(v[3])} end
+        ledgers[kh] = L
+      end
+      if L then
+        L.c = L.c + math.max(charge, 0)
+        if L.h and L.z then L.h, L.z = L.h - tonumber(amount), L.z - 1 end
+        dirtyL[kh] = true
       end
     end
   end
   for i = 0, n - 1 do
     local w = tonumber(ARGV[ao+9+i])
     local kr, kt, kc, km = KEYS[ko+1+i*4], KEYS[ko+2+i*4], KEYS[ko+3+i*4], KEYS[ko+4+i*4]
-    local v = redis.call('HMGET', km, 'n', 'k', 's', 'f')
-    local cn, ck, cs, cf = tonumber(v[1]), tonumber(v[2]), tonumber(v[3]), tonumber(v[4])
+    local st = states[km]
+    if st == nil then
+      local v = redis.call('HMGET', km, 'n', 'k', 's', 'f')
+      st = false
+      if v[1] and v[2] and v[3] and v[4] then st = {n = tonumber(v[1]), k = tonumber(v[2]), s = tonumber(v[3]), f = tonumber(v[4])} end
+      states[km] = st
+    end
     local f = redis.call('ZREM', kc, id)
     local r = 0
     if not served then r = redis.call('ZREM', kr, id) end
     if redis.call('ZREM', kt, id .. ':' .. est) == 1 then
-      if ck then ck, cs = ck - 1, cs - tonumber(est) end
+      if st then st.k, st.s = st.k - 1, st.s - tonumber(est) end
       if served and used > 0 then
-        if redis.call('ZADD', kt, ARGV[ao+2], id .. ':' .. ARGV[ao+5]) == 1 and ck then ck, cs = ck + 1, cs + used end
-        if not ck or ck <= 1 then redis.call('PEXPIRE', kt, w) end
+        if redis.call('ZADD', kt, ARGV[ao+2], id .. ':' .. ARGV[ao+5]) == 1 and st then st.k, st.s = st.k + 1, st.s + used end
+        if not st or st.k <= 1 then redis.call('PEXPIRE', kt, w) end
       end
     end
-    if cn and ck and cs and cf then
-      redis.call('HSET', km, 'n', d(cn - r), 'k', d(ck), 's', d(cs), 'f', d(cf - f))
+    if st then
+      st.n, st.f = st.n - r, st.f - f
+      dirty[km] = true
     end
   end
   return 1
 end
-` + luaBatch)
+` + luaBatch + `
+`)
 
 // statusScript: KEYS per counter (req, tok, conc, token sum); ARGV per counter window ms. Returns per counter
 // requests, tokens, in flight, clears ms.
