@@ -263,15 +263,20 @@ func TestBody(t *testing.T) {
 	require.Nil(t, httpx.Body(httpx.KeepBody(context.Background(), nil)))
 }
 
+// recording makes middleware that appends its name to order when it runs.
+func recording(order *[]string) func(name string) echo.MiddlewareFunc {
+	return func(name string) echo.MiddlewareFunc {
+		return func(next echo.HandlerFunc) echo.HandlerFunc {
+			return func(c echo.Context) error { *order = append(*order, name); return next(c) }
+		}
+	}
+}
+
 func TestRouter(t *testing.T) {
 	t.Parallel()
 	e := echo.New()
 	var order []string
-	mw := func(name string) echo.MiddlewareFunc {
-		return func(next echo.HandlerFunc) echo.HandlerFunc {
-			return func(c echo.Context) error { order = append(order, name); return next(c) }
-		}
-	}
+	mw := recording(&order)
 	r := httpx.Router{E: e, MW: []echo.MiddlewareFunc{mw("contract")}}
 	ok := func(c echo.Context) error { return c.NoContent(http.StatusNoContent) }
 	r.GET("/a", ok, mw("route"))
@@ -304,11 +309,7 @@ func TestChain(t *testing.T) {
 	t.Parallel()
 	e := echo.New()
 	var order []string
-	mw := func(name string) echo.MiddlewareFunc {
-		return func(next echo.HandlerFunc) echo.HandlerFunc {
-			return func(c echo.Context) error { order = append(order, name); return next(c) }
-		}
-	}
+	mw := recording(&order)
 	e.Use(httpx.Chain(mw("first"), mw("second")))
 	httpx.Router{E: e, MW: []echo.MiddlewareFunc{mw("contract")}}.GET("/a", func(c echo.Context) error {
 		order = append(order, "handler")

@@ -140,6 +140,18 @@ local function flush(key)
 end
 `
 
+// luaCalls runs one (the script's handling of one call) over the batch's calls, each under
+// pcall, into out.
+const luaCalls = `
+local out, ko, ao = {}, 0, 2
+for x = 1, tonumber(ARGV[1]) do
+  local nk, na = tonumber(ARGV[ao + 1]), tonumber(ARGV[ao + 2])
+  local ok, r = pcall(one, ko, nk, ao + 2)
+  if ok then out[x] = r else out[x] = {-1} end
+  ko, ao = ko + nk, ao + 2 + na
+end
+`
+
 // The admission and release scripts take a batch: the calls that reached the Limiter while the
 // previous batch was in flight, in one script call (one round trip, one script run). ARGV[1] is
 // the number of calls, ARGV[2] the batch key's time to live (admissions) or unused; then, per
@@ -149,14 +161,7 @@ end
 // what an earlier one took. A call whose part fails (a command refused) answers {-1} and does not
 // fail the others. luaBatch is the release script's loop over its calls, then its write-back of
 // the states it changed (the admission script has its own, which also remembers its answers).
-const luaBatch = `
-local out, ko, ao = {}, 0, 2
-for x = 1, tonumber(ARGV[1]) do
-  local nk, na = tonumber(ARGV[ao + 1]), tonumber(ARGV[ao + 2])
-  local ok, r = pcall(one, ko, nk, ao + 2)
-  if ok then out[x] = r else out[x] = {-1} end
-  ko, ao = ko + nk, ao + 2 + na
-end
+const luaBatch = luaCalls + `
 for km in pairs(dirty) do
   local st = states[km]
   redis.call('HSET', km, 'n', d(st.n), 'k', d(st.k), 's', d(st.s), 'f', d(st.f))
@@ -296,13 +301,7 @@ local function one(ko, nk, ao)
   end
   return {1, now, amount}
 end
-local out, ko, ao = {}, 0, 2
-for x = 1, tonumber(ARGV[1]) do
-  local nk, na = tonumber(ARGV[ao + 1]), tonumber(ARGV[ao + 2])
-  local ok, r = pcall(one, ko, nk, ao + 2)
-  if ok then out[x] = r else out[x] = {-1} end
-  ko, ao = ko + nk, ao + 2 + na
-end
+` + luaCalls + `
 for km, ks in pairs(dirty) do
   local st = states[km]
   flush(ks[1]); flush(ks[2]); flush(ks[3])
