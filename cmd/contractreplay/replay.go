@@ -96,44 +96,131 @@ func freePort() (int, error) {
 	return port, l.Close()
 }
 
+// prismProc is the running `prism proxy --errors` of one contract. Prism (Node) has been seen to
+// exit in the middle of a replay on a loaded machine, with nothing wrong in the exchanges (the
+// same recording replayed again passed in full): the exchanges it would have checked then fail
+// to connect. A worker that cannot reach it asks for it back (restart): its output is kept for
+// the report, a new one is started, and the exchange is sent again. At most maxRestarts times
+// per contract; past that, the errors stand.
+type prismProc struct {
+	r                  *replay
+	contract, upstream string
+
+	mu       sync.Mutex
+	base     string
+	logs     *bytes.Buffer
+	exited   chan struct{}
+	cmd      *exec.Cmd
+	restarts int
+	deaths   []string // the output of each prism that exited, for the report
+}
+
+const maxRestarts = 3
+
 // startPrism runs `prism proxy --errors` for a contract in front of upstream and waits until it listens.
-func (r *replay) startPrism(ctx context.Context, contract, upstream string) (string, func(), error) {
+func (r *replay) startPrism(ctx context.Context, contract, upstream string) (*prismProc, error) {
+	p := &prismProc{r: r, contract: contract, upstream: upstream}
+	if err := p.start(ctx); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// start runs a new prism (p.mu held, or p not shared yet).
+func (p *prismProc) start(ctx context.Context) error {
 	port, err := freePort()
 	if err != nil {
-		return "", nil, err
+		return err
 	}
-	var logs bytes.Buffer
-	cmd := exec.CommandContext(ctx, r.prism, "proxy", filepath.Join(r.specs, contract+".yaml"), upstream, //nolint:gosec // our own tool
+	logs := &bytes.Buffer{}
+	cmd := exec.CommandContext(ctx, p.r.prism, "proxy", filepath.Join(p.r.specs, p.contract+".yaml"), p.upstream, //nolint:gosec // our own tool
 		"--errors", "--host", "127.0.0.1", "--port", strconv.Itoa(port))
-	cmd.Stdout, cmd.Stderr = &logs, &logs
+	cmd.Stdout, cmd.Stderr = &lockedWriter{w: logs}, &lockedWriter{w: logs}
 	if err := cmd.Start(); err != nil {
-		return "", nil, fmt.Errorf("start prism: %w", err)
+		return fmt.Errorf("start prism: %w", err)
 	}
-	stop := func() {
-		_ = cmd.Process.Signal(os.Interrupt)
-		done := make(chan struct{})
-		go func() { _ = cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(5 * time.Second):
-			_ = cmd.Process.Kill()
-			<-done
-		}
-	}
+	exited := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(exited) }()
+	p.cmd, p.logs, p.exited = cmd, logs, exited
 	addr := "127.0.0.1:" + strconv.Itoa(port)
 	deadline := time.Now().Add(60 * time.Second)
 	for {
 		c, err := net.DialTimeout("tcp", addr, time.Second)
 		if err == nil {
 			_ = c.Close()
-			return "http://" + addr, stop, nil
+			p.base = "http://" + addr
+			return nil
 		}
 		if time.Now().After(deadline) || ctx.Err() != nil {
-			stop()
-			return "", nil, fmt.Errorf("prism for %s did not listen within 60 s:\n%s", contract, logs.String())
+			p.stopLocked()
+			return fmt.Errorf("prism for %s did not listen within 60 s:\n%s", p.contract, logs.String())
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// current is the base URL of the running prism.
+func (p *prismProc) current() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.base
+}
+
+// restart starts a new prism if the one at base has exited, and reports whether the caller
+// should send its exchange again (to current()).
+func (p *prismProc) restart(ctx context.Context, base string) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.base != base {
+		return true // another worker restarted it already
+	}
+	select {
+	case <-p.exited:
+	case <-time.After(2 * time.Second):
+		return false // it runs: the error is the exchange's own
+	}
+	if p.restarts >= maxRestarts {
+		return false
+	}
+	p.restarts++
+	p.deaths = append(p.deaths, fmt.Sprintf("prism for %s exited during the replay (restarted, %d of %d); the end of its output:\n%s",
+		p.contract, p.restarts, maxRestarts, tail(p.logs.String(), 30)))
+	return p.start(ctx) == nil
+}
+
+// stop ends the running prism.
+func (p *prismProc) stop() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.stopLocked()
+}
+
+func (p *prismProc) stopLocked() {
+	_ = p.cmd.Process.Signal(os.Interrupt)
+	select {
+	case <-p.exited:
+	case <-time.After(5 * time.Second):
+		_ = p.cmd.Process.Kill()
+		<-p.exited
+	}
+}
+
+// tail is the last n lines of s.
+func tail(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	return strings.Join(lines[max(len(lines)-n, 0):], "\n")
+}
+
+// lockedWriter serialises prism's stdout and stderr into one buffer.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  *bytes.Buffer
+}
+
+func (l *lockedWriter) Write(b []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(b)
 }
 
 // violation is one exchange Prism found at fault.
@@ -205,20 +292,26 @@ func (r *replay) run(ctx context.Context, dir string) error {
 		mu         sync.Mutex
 		violations []violation
 		errs       []error
+		deaths     []string
 		wg         sync.WaitGroup
 	)
 	for contract, idx := range byContract {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			base, stop, err := r.startPrism(ctx, contract, upstream)
+			p, err := r.startPrism(ctx, contract, upstream)
 			if err != nil {
 				mu.Lock()
 				errs = append(errs, err)
 				mu.Unlock()
 				return
 			}
-			defer stop()
+			defer func() {
+				p.stop()
+				mu.Lock()
+				deaths = append(deaths, p.deaths...)
+				mu.Unlock()
+			}()
 			client := &http.Client{Timeout: 30 * time.Second}
 			jobs := make(chan int)
 			var inner sync.WaitGroup
@@ -227,7 +320,11 @@ func (r *replay) run(ctx context.Context, dir string) error {
 				go func() {
 					defer inner.Done()
 					for i := range jobs {
+						base := p.current()
 						v, err := check(ctx, client, base, i, &r.exchanges[i])
+						if err != nil && p.restart(ctx, base) {
+							v, err = check(ctx, client, p.current(), i, &r.exchanges[i])
+						}
 						mu.Lock()
 						if err != nil {
 							errs = append(errs, fmt.Errorf("%s %s: %w", r.exchanges[i].Method, r.exchanges[i].URI, err))
@@ -246,6 +343,9 @@ func (r *replay) run(ctx context.Context, dir string) error {
 		}()
 	}
 	wg.Wait()
+	for _, d := range deaths {
+		fmt.Fprintln(r.out, d)
+	}
 	return r.report(len(r.exchanges), skipped, redirects, len(byContract), violations, errs, time.Since(start))
 }
 
