@@ -72,14 +72,7 @@ func TestShutdownLetsStreamsFinish(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- app.Serve(ctx, cfg, slog.New(slog.DiscardHandler), app.Options{}) }()
 	base := "http://127.0.0.1:" + strconv.Itoa(cfg.Port)
-	require.Eventually(t, func() bool {
-		res, err := http.Get(base + "/health") //nolint:noctx // test
-		if err != nil {
-			return false
-		}
-		res.Body.Close()
-		return true
-	}, 20*time.Second, 50*time.Millisecond)
+	apptest.WaitHealthy(t, base)
 
 	// Runtime profiles are served on DEBUG_ADDR only, never on the public listener.
 	res, err := http.Get("http://" + cfg.DebugAddr + "/debug/pprof/") //nolint:noctx // test

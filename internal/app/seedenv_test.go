@@ -4,9 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
-	"io"
 	"log/slog"
-	"net/http"
 	"net/url"
 	"strconv"
 	"testing"
@@ -43,15 +41,7 @@ func TestServeSeedDeployment(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- app.Serve(ctx, cfg, slog.New(slog.DiscardHandler), app.Options{BcryptCost: 4}) }()
 	var health struct{ Status, Database, Redis string }
-	require.Eventually(t, func() bool {
-		res, err := http.Get("http://127.0.0.1:" + strconv.Itoa(port) + "/health") //nolint:noctx // test
-		if err != nil {
-			return false
-		}
-		defer res.Body.Close()
-		b, _ := io.ReadAll(res.Body)
-		return res.StatusCode == http.StatusOK && json.Unmarshal(b, &health) == nil
-	}, 20*time.Second, 50*time.Millisecond)
+	require.NoError(t, json.Unmarshal(apptest.WaitHealthy(t, "http://127.0.0.1:"+strconv.Itoa(port)), &health))
 	require.Equal(t, "ok", health.Redis, "REDIS_ENABLE/REDIS_HOST/REDIS_PORT connect Redis")
 	cancel()
 	require.NoError(t, <-done)

@@ -1,9 +1,13 @@
 package apptest
 
 import (
+	"io"
 	"net"
+	"net/http"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/require"
 
 	"github.com/poolgate/poolgate/internal/config"
 	"github.com/poolgate/poolgate/internal/testdb"
@@ -34,4 +38,21 @@ func Config(t testing.TB) *config.Config {
 		UpstreamTimeout: 5 * time.Second, MaxAttempts: 3, UsageBatchSize: 100, UsageFlushEvery: 10 * time.Millisecond,
 		UsageQueueSize: 1000, SessionMaxDevices: 5, CacheTTL: time.Minute, Version: "test", DataDir: t.TempDir(),
 	}
+}
+
+// WaitHealthy waits up to 20 s until the server at base (http://host:port) answers GET /health
+// with 200, and returns that answer's body.
+func WaitHealthy(t testing.TB, base string) []byte {
+	t.Helper()
+	var body []byte
+	require.Eventually(t, func() bool {
+		res, err := http.Get(base + "/health") //nolint:noctx // test
+		if err != nil {
+			return false
+		}
+		defer res.Body.Close()
+		body, err = io.ReadAll(res.Body)
+		return err == nil && res.StatusCode == http.StatusOK
+	}, 20*time.Second, 50*time.Millisecond)
+	return body
 }

@@ -57,14 +57,7 @@ func TestServeDev(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- devserver.Serve(ctx, cfg, slog.New(slog.DiscardHandler), out) }()
 	base := "http://127.0.0.1:" + strconv.Itoa(cfg.Port)
-	require.Eventually(t, func() bool {
-		res, err := http.Get(base + "/health") //nolint:noctx // test
-		if err != nil {
-			return false
-		}
-		res.Body.Close()
-		return res.StatusCode == http.StatusOK
-	}, 20*time.Second, 50*time.Millisecond)
+	apptest.WaitHealthy(t, base)
 	key := regexp.MustCompile(`demo key\s+(sk-\S+)`).FindStringSubmatch(out.String())
 	require.Len(t, key, 2, out.String())
 	require.Contains(t, out.String(), "admin      admin / dev-")
