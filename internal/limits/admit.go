@@ -12,16 +12,15 @@ import (
 // and under load one round trip and one script run serve many calls: per call, Redis reads,
 // writes and starts a script once per batch, not once per call.
 type admitting struct {
-	mu     sync.Mutex
-	queue  []*admission
-	flying int // leaders whose script call is in flight (at most maxFlying)
+	mu    sync.Mutex
+	queue []*admission
+	busy  bool // a leader's script call is in flight
 }
 
-// maxFlying bounds the batches in flight at once. Measured with poolbench at 64 callers (Redis
-// and Poolgate CPU per call, 1, 4 and 16 in flight): every batch more in flight only split the
-// same calls into smaller batches, at more CPU per call in both (Poolgate 103 / 118 / 132 µs,
-// Redis 55 / 58 / 62 µs), and did not shorten the wait. A call alone still goes at once.
-const maxFlying = 1
+// One batch is in flight at a time. Measured with poolbench at 64 callers (Redis and Poolgate CPU
+// per call with 1, 4 and 16 in flight): every batch more in flight only split the same calls into
+// smaller batches, at more CPU per call in both (Poolgate 103 / 118 / 132 µs, Redis 55 / 58 / 62
+// µs), and did not shorten the wait. A call alone still goes at once.
 
 // admission is one call waiting for its admission in Redis.
 type admission struct {
@@ -44,8 +43,8 @@ func (l *Limiter) admitShared(ctx context.Context, t *Ticket, init bool) (*Refus
 	a.mu.Lock()
 	a.queue = append(a.queue, me)
 	var batch []*admission
-	if a.flying < maxFlying {
-		a.flying++
+	if !a.busy {
+		a.busy = true
 		batch = a.take()
 		a.mu.Unlock()
 	} else {
@@ -61,7 +60,7 @@ func (l *Limiter) admitShared(ctx context.Context, t *Ticket, init bool) (*Refus
 	a.mu.Lock()
 	var next []*admission
 	if len(a.queue) == 0 {
-		a.flying--
+		a.busy = false
 	} else {
 		next = a.take()
 		next[0].batch = next

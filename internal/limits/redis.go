@@ -34,7 +34,6 @@ import (
 type redisStore struct {
 	rdb       redis.UniversalClient
 	prefix    string
-	lease     time.Duration
 	holdLease time.Duration
 	boxed     boxedKeys
 	// The script arguments that are the same for every call, boxed once.
@@ -447,6 +446,10 @@ return tonumber(ARGV[1]) - c - s
 // Config.SlowBudget, whichever is longer), so that a resent batch finds what its first run did.
 const batchTTL = 2 * time.Minute
 
+// counterKeys are the suffixes of a counter's four keys: started calls, token entries, calls in
+// flight, state.
+var counterKeys = []string{":r", ":t", ":c", ":m"}
+
 // callKeys are a ticket's script keys, boxed for the command: its counters' and accounts' keys
 // (from the store's cache).
 func (s *redisStore) callKeys(t *Ticket) []any {
@@ -456,7 +459,7 @@ func (s *redisStore) callKeys(t *Ticket) []any {
 	}
 	ks := make([]any, 0, n)
 	for i := range t.counters {
-		ks = append(ks, s.boxed.get(s.prefix, t.counters[i].Key, ":r", ":t", ":c", ":m")...)
+		ks = append(ks, s.boxed.get(s.prefix, t.counters[i].Key, counterKeys...)...)
 	}
 	if t.hold != nil {
 		for i := range t.hold.Accounts {
@@ -678,7 +681,9 @@ func (s *redisStore) status(ctx context.Context, cs []Counter) ([]Usage, error) 
 	keys := make([]string, 0, 4*len(cs))
 	for i := range cs {
 		k := s.prefix + cs[i].Key
-		keys = append(keys, k+":r", k+":t", k+":c", k+":m")
+		for _, sfx := range counterKeys {
+			keys = append(keys, k+sfx)
+		}
 	}
 	res, err := statusScript.Run(ctx, s.rdb, keys, args...).Int64Slice()
 	if err != nil {
