@@ -32,6 +32,7 @@ import (
 	"github.com/poolgate/poolgate/internal/egress"
 	"github.com/poolgate/poolgate/internal/hook"
 	"github.com/poolgate/poolgate/internal/httpx"
+	"github.com/poolgate/poolgate/internal/inbound"
 	"github.com/poolgate/poolgate/internal/limits"
 	"github.com/poolgate/poolgate/internal/metrics"
 	"github.com/poolgate/poolgate/internal/netguard"
@@ -305,22 +306,18 @@ func Serve(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Option
 			return err
 		}
 	}
-	srv := &http.Server{
-		Addr:              fmt.Sprintf(":%d", cfg.Port),
-		Handler:           a.Echo,
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		MaxHeaderBytes:    1 << 20,
-	}
-	errc := make(chan error, 2)
-	go func() {
-		if opt.Listener != nil {
-			srv.Addr = opt.Listener.Addr().String()
-			errc <- srv.Serve(opt.Listener)
-			return
+	srv := NewServer(cfg, a.Echo, log)
+	addr := fmt.Sprintf(":%d", cfg.Port)
+	ln := opt.Listener
+	if ln == nil {
+		if ln, err = net.Listen("tcp", addr); err != nil {
+			a.Close(context.WithoutCancel(ctx))
+			return err
 		}
-		errc <- srv.ListenAndServe()
-	}()
+	}
+	addr = ln.Addr().String()
+	errc := make(chan error, 2)
+	go func() { errc <- srv.Serve(ln) }()
 	if cfg.MetricsAddr != "" {
 		ms := &http.Server{Addr: cfg.MetricsAddr, Handler: a.metricsMux(), ReadHeaderTimeout: 10 * time.Second}
 		go func() {
@@ -341,7 +338,7 @@ func Serve(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Option
 		}()
 		log.Info("runtime profiles served", "addr", cfg.DebugAddr, "path", "/debug/pprof/")
 	}
-	log.Info("poolgate listening", append([]any{"addr", srv.Addr}, cfg.Redacted()...)...)
+	log.Info("poolgate listening", append([]any{"addr", addr}, cfg.Redacted()...)...)
 	select {
 	case err = <-errc:
 	case <-ctx.Done():
@@ -360,6 +357,24 @@ func Serve(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Option
 		err = nil
 	}
 	return err
+}
+
+// Server is the HTTP server of the public listener (HTTP_SERVER), serving h: Poolgate's own
+// (inbound: net/http's behaviour without its per-request read-ahead goroutine and deadlines) or
+// net/http's.
+type Server interface {
+	Serve(net.Listener) error
+	Shutdown(context.Context) error
+	Close() error
+}
+
+// NewServer is the public listener's server for cfg, serving h.
+func NewServer(cfg *config.Config, h http.Handler, log *slog.Logger) Server {
+	const readHeader, idle, maxHeader = 10 * time.Second, 120 * time.Second, 1 << 20
+	if cfg.HTTPServer == "net/http" {
+		return &http.Server{Handler: h, ReadHeaderTimeout: readHeader, IdleTimeout: idle, MaxHeaderBytes: maxHeader}
+	}
+	return &inbound.Server{Handler: h, ReadHeaderTimeout: readHeader, IdleTimeout: idle, MaxHeaderBytes: maxHeader, Log: log}
 }
 
 // debugServer serves Go's runtime profiles (net/http/pprof) and the streamed events' forwarding

@@ -137,8 +137,9 @@ func New(t testing.TB, opts ...Option) *Env {
 	}
 	// The listener comes first so the app knows its own URL (PUBLIC_URL: SSO redirect URIs,
 	// the passkey relying party).
-	srv := httptest.NewUnstartedServer(http.NotFoundHandler())
-	port := srv.Listener.Addr().(*net.TCPAddr).Port
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	port := ln.Addr().(*net.TCPAddr).Port
 	cfg := &config.Config{PublicURL: fmt.Sprintf("http://localhost:%d", port),
 		Port: 0, AppEnv: config.EnvDevelopment, DatabaseURL: o.dbURL, RedisPrefix: o.prefix,
 		EncryptionKey: []byte("0123456789abcdef0123456789abcdef"), JWTSecret: []byte("test-jwt-secret-0123456789-abcdefghij"),
@@ -162,19 +163,20 @@ func New(t testing.TB, opts ...Option) *Env {
 	ctx := context.Background()
 	a, err := app.New(ctx, cfg, log, app.Options{BcryptCost: 4, Now: o.now})
 	if err != nil {
-		srv.Close()
+		_ = ln.Close()
 	}
 	require.NoError(t, err, "start app")
 	a.Start(ctx)
-	srv.Config.Handler = &leakHandler{test: test, next: a.Echo, junk: o.junk}
-	srv.Start()
+	// The server app.Serve runs (HTTP_SERVER), so every test speaks to it.
+	srv := app.NewServer(cfg, &leakHandler{test: test, next: a.Echo, junk: o.junk}, log)
+	go func() { _ = srv.Serve(ln) }()
 	up := fakeupstream.New()
 	upSrv := httptest.NewServer(up)
-	e := &Env{T: t, App: a, URL: srv.URL, PublicURL: cfg.PublicURL, Upstream: up, UpstreamURL: upSrv.URL + "/v1", DatabaseURL: o.dbURL, cfg: cfg,
+	e := &Env{T: t, App: a, URL: "http://" + ln.Addr().String(), PublicURL: cfg.PublicURL, Upstream: up, UpstreamURL: upSrv.URL + "/v1", DatabaseURL: o.dbURL, cfg: cfg,
 		HTTP:    &http.Client{Transport: &validatingTransport{t: t, base: http.DefaultTransport, checkRequests: true}},
 		RawHTTP: &http.Client{Transport: &validatingTransport{t: t, base: http.DefaultTransport}}}
 	t.Cleanup(func() {
-		srv.Close()
+		_ = srv.Close()
 		upSrv.Close()
 		cctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()

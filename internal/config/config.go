@@ -54,6 +54,8 @@ type Config struct {
 	UpstreamIdleTimeout time.Duration
 	// UpstreamClient is the upstream leg's HTTP client: "lean" (upstreamhttp) or "net/http".
 	UpstreamClient string
+	// HTTPServer is the public listener's HTTP server: "lean" (inbound) or "net/http".
+	HTTPServer string
 	// Identity (docs/auth.md): the public base URL (SSO redirect URIs, the WebAuthn relying
 	// party and origin), the proxies whose X-Forwarded-For is believed, mail for e-mail codes,
 	// the default OpenID provider, and the first administrator's password.
@@ -128,6 +130,7 @@ var Options = []option{
 	{name: "UPSTREAM_TIMEOUT", def: "60s", help: "How long to wait for an upstream's response headers before trying another account."},
 	{name: "UPSTREAM_IDLE_TIMEOUT", def: "5m", help: "Longest an upstream's answer may send nothing once its headers came (a stalled stream or body): the call then ends with a clean error in the caller's protocol (a stream's error event), charged for what was generated."},
 	{name: "UPSTREAM_CLIENT", def: "lean", help: "HTTP client of the upstream leg: `lean` (Poolgate's own HTTP/1.1 client for plain-HTTP upstreams, with https, proxies and HTTP/2 through Go's `net/http`; less CPU per call, see [benchmarks](benchmarks.md)) or `net/http` (Go's client for every upstream)."},
+	{name: "HTTP_SERVER", def: "lean", help: "HTTP server of the public listener: `lean` (Poolgate's own HTTP/1.1 server, `internal/inbound`: net/http's behaviour without its read-ahead goroutine and deadlines per request; a caller that leaves is noticed at a stream's next write, or within about 1.25 s while a call waits for its answer; less CPU per call, see [benchmarks](benchmarks.md)) or `net/http` (Go's server)."},
 	{name: "MAX_ATTEMPTS", def: "3", help: "Upstream accounts tried per gateway call before giving up (1 disables failover)."},
 	{name: "USAGE_BATCH_SIZE", def: "500", help: "Usage records written per database round trip."},
 	{name: "USAGE_FLUSH_INTERVAL", def: "100ms", help: "Longest a usage record waits before it is written."},
@@ -268,6 +271,12 @@ func Load(getenv Getenv) (*Config, error) {
 		c.UpstreamClient = v
 	default:
 		errs = append(errs, fmt.Errorf("UPSTREAM_CLIENT must be lean or net/http, got %q", v))
+	}
+	switch v := strings.ToLower(str("HTTP_SERVER")); v {
+	case "lean", "net/http":
+		c.HTTPServer = v
+	default:
+		errs = append(errs, fmt.Errorf("HTTP_SERVER must be lean or net/http, got %q", v))
 	}
 	c.loadIdentity(str, &errs)
 	c.OAuthURL, c.AuditLimitURL, c.NotifyURL = str("OAUTH_URL"), str("AUDIT_LIMIT_URL"), str("NOTIFY_URL")
