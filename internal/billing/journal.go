@@ -25,7 +25,7 @@ import (
 // under the journal's mutex, no system call (journal_map.go). Elsewhere, or where mapping fails,
 // each append is a write(2), with the records of the calls finishing together gathered into one
 // (journal_write.go). A full segment is deleted once all its records are written; the current
-// one is then emptied (zeroed past its header when mapped, truncated otherwise).
+// one is then emptied (ended after its header when mapped, truncated otherwise).
 //
 // Each running instance appends to its own segments and holds an exclusive flock(2) on each. At
 // start, and every orphanScanEvery after, an instance replays the segments of the same database
@@ -41,8 +41,8 @@ const (
 
 // A segment starts with the header line "#poolgate-usage-journal <version> db=<database>". A
 // segment of version segWritten is written with write(2) and ends where its file ends; one of
-// version segMapped is preallocated and mapped, and ends at its first NUL byte (the zero-filled
-// room left, or a line a crash cut short).
+// version segMapped is preallocated and mapped, and ends at its first NUL byte, which follows its
+// last line.
 const (
 	headerPrefix = "#poolgate-usage-journal "
 	segWritten   = "v1"
@@ -190,7 +190,7 @@ func (j *Journal) newSegment(room int64) (*segment, error) {
 		if seg.m, err = mapFile(f, max(j.cfg.SegmentBytes, room)); err != nil {
 			return fail(err)
 		}
-		if err := mapCopy(seg.m, j.header); err != nil {
+		if err := mapStore(seg.m, j.header); err != nil {
 			return fail(err)
 		}
 	} else if _, err := f.Write(j.header); err != nil {
@@ -255,7 +255,8 @@ func (j *Journal) appended(seg *segment, n int64) {
 }
 
 // Written notes that n records appended to seg are durable in the database: a full segment
-// without pending records is deleted, the current one emptied down to its header.
+// without pending records is deleted, the current one emptied down to its header (appended to
+// from there again).
 func (j *Journal) Written(seg *segment, n int64) {
 	if seg == nil || n == 0 {
 		return
@@ -280,14 +281,17 @@ func (j *Journal) Written(seg *segment, n int64) {
 	}
 }
 
-// empty drops the lines of a segment without pending records (j.mu held): a mapped one is zeroed
-// past its header, its first byte first (a reader stops at the first NUL, so from that store on
-// the segment reads empty, whenever the process dies); another one is truncated.
+// empty drops the lines of a segment without pending records (j.mu held): a mapped one ends
+// right after its header, one NUL byte stored over its first line (one store: it reads empty from
+// then on, whenever the process dies); another one is truncated. (A power loss before the next
+// fsync may keep some pages' old contents and not others', and so show lines of before the
+// emptying past the new ones, as it may keep a truncated file's old lines: those records are in
+// the database, and the replay skips them by request id.)
 func (j *Journal) empty(seg *segment) error {
 	if seg.m == nil {
 		return seg.f.Truncate(int64(len(j.header)))
 	}
-	if err := mapClear(seg.m[len(j.header):seg.size]); err != nil {
+	if err := mapStore(seg.m[len(j.header):], nil); err != nil {
 		seg.full = true // not appended to again; deleted (the pending count is 0) by the next rotation
 		return err
 	}

@@ -8,8 +8,9 @@ import (
 // The mapped path of the journal (Linux): a segment is preallocated and mapped shared, and an
 // append copies its line into the mapping under the journal's mutex. A store into a shared file
 // mapping is in the page cache at once, so the line outlives the process as a write(2) would,
-// without a system call. Past the lines in use a mapped segment is all zeros, which is where a
-// reader stops.
+// without a system call. A mapped segment ends at its first NUL byte: the byte after the last
+// line is always one (a fresh segment is all zeros), and what lies past it (lines of before the
+// segment was emptied) is never read.
 
 // appendMapped copies rec's line into the current segment, starting a new one when it does not
 // fit.
@@ -39,7 +40,7 @@ func (j *Journal) appendMapped(rec *Record) (*segment, error) {
 		j.rotate(next)
 		seg = next
 	}
-	if err := mapCopy(seg.m[seg.size:], line); err != nil {
+	if err := mapStore(seg.m[seg.size:], line); err != nil {
 		seg.full = true // a segment whose mapping faults is not appended to again
 		return nil, j.appendFailed(err, 1)
 	}
@@ -49,21 +50,22 @@ func (j *Journal) appendMapped(rec *Record) (*segment, error) {
 	return seg, nil
 }
 
-// mapCopy copies src to the start of dst, a mapping. A fault on the mapping (SIGBUS: the file's
-// storage failed, or the file was cut short under the mapping) is returned as an error instead of
-// killing the process.
-func mapCopy(dst, src []byte) (err error) {
+// mapStore stores line at the start of dst, the room left in a mapped segment, and the NUL that
+// then ends the segment after it; with an empty line it ends the segment at dst. The order makes
+// a process that dies at any point of it (kill -9) leave the whole line or none of it: first the
+// NUL after the line, then the line but its first byte, and that byte last, over the NUL that
+// ended the segment until then. (The stores stay in that order: the compiler does not move them
+// across the call to memmove, and a dying thread's stores up to where it stopped all reach the
+// page cache.) A fault on the mapping (SIGBUS: the file's storage failed, or the file was cut
+// short under the mapping) is returned as an error instead of killing the process.
+func mapStore(dst, line []byte) (err error) {
 	defer faultError(&err, debug.SetPanicOnFault(true))
-	copy(dst, src)
-	return nil
-}
-
-// mapClear zeroes dst, a mapping, its first byte first; a fault is returned as mapCopy's.
-func mapClear(dst []byte) (err error) {
-	defer faultError(&err, debug.SetPanicOnFault(true))
-	if len(dst) > 0 {
-		dst[0] = 0
-		clear(dst[1:])
+	if len(line) < len(dst) {
+		dst[len(line)] = 0
+	}
+	if len(line) > 0 {
+		copy(dst[1:], line[1:])
+		dst[0] = line[0]
 	}
 	return nil
 }
