@@ -1,13 +1,10 @@
 package billing
 
 import (
-	"bufio"
-	"bytes"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -19,16 +16,22 @@ import (
 
 // The journal keeps every usage record on local disk from before its call's answer completes
 // until the record is durable in PostgreSQL, so that a process crash (kill -9, a panic that
-// kills the process, the OOM killer) loses no answered call: each record is one write(2) of one
-// line into the current segment file (it is then in the kernel's page cache, which outlives the
-// process), and the segment is fsynced on an interval (what a power loss can take). A segment
-// whose records are all written is truncated (the current one) or deleted (a full one).
+// kills the process, the OOM killer) loses no answered call: each record is one line in the
+// current segment file, in the kernel's page cache (which outlives the process) before Append
+// returns, and the segments are fsynced on an interval (what a power loss can take).
+//
+// On Linux a segment is preallocated at its full size (a full disk fails when a segment is
+// started, never as a fault on a store) and mapped shared: an append is a copy into the mapping
+// under the journal's mutex, no system call (journal_map.go). Elsewhere, or where mapping fails,
+// each append is a write(2), with the records of the calls finishing together gathered into one
+// (journal_write.go). A full segment is deleted once all its records are written; the current
+// one is then emptied (ended after its header when mapped, truncated otherwise).
 //
 // Each running instance appends to its own segments and holds an exclusive flock(2) on each. At
 // start, and every orphanScanEvery after, an instance replays the segments of the same database
 // that no live process holds (its own previous run's, or a crashed neighbour's on the same
 // machine): the usage write is idempotent by request id, so a replayed record that was already
-// written is skipped and nothing is charged twice.
+// written is skipped and nothing is charged twice (journal_orphan.go).
 
 // journalExt names segment files; a segment being created has journalTmpExt until it is locked.
 const (
@@ -36,11 +39,26 @@ const (
 	journalTmpExt = ".journal-new"
 )
 
-// headerPrefix starts a segment's first line; the database identity follows.
-const headerPrefix = "#poolgate-usage-journal v1 db="
+// A segment starts with the header line "#poolgate-usage-journal <version> db=<database>". A
+// segment of version segWritten is written with write(2) and ends where its file ends; one of
+// version segMapped is preallocated and mapped, and ends at its first NUL byte, which follows its
+// last line.
+const (
+	headerPrefix = "#poolgate-usage-journal "
+	segWritten   = "v1"
+	segMapped    = "v2"
+)
+
+// journalHeader is the header line of a segment of the given version for database.
+func journalHeader(version, database string) []byte {
+	return append(appendText([]byte(headerPrefix+version+" db="), database), '\n')
+}
 
 // orphanScanEvery is how often a running instance looks for segments left by dead processes.
 const orphanScanEvery = 30 * time.Second
+
+// errJournalClosed is returned by an Append after Close.
+var errJournalClosed = errors.New("usage journal closed")
 
 // JournalConfig places and sizes the journal.
 type JournalConfig struct {
@@ -51,29 +69,39 @@ type JournalConfig struct {
 	Database string
 	// SyncEvery is the fsync interval (0: 1s).
 	SyncEvery time.Duration
-	// SegmentBytes is the size at which a new segment is started (0: 8 MiB).
+	// SegmentBytes is the size of a segment: a new one is started when a record does not fit
+	// (0: 8 MiB). Mapped segments take their full size on disk from the start.
 	SegmentBytes int64
 	Log          *slog.Logger
+
+	// noMap keeps to the write(2) path where segments could be mapped (tests of that path).
+	noMap bool
 }
 
 // Journal is the append-only local log of usage records (see the package comment above).
 type Journal struct {
 	cfg    JournalConfig
-	header []byte
+	header []byte // the header of this journal's segments
+	mapped bool   // segments are preallocated and mapped; false: written with write(2)
 
 	mu      sync.Mutex
 	cur     *segment
 	segs    []*segment // open segments: the current one and full ones with pending records
 	closed  bool
 	failing bool // the last append failed (logged once per streak)
-	// Group commit: records appended while a write is under way gather in open and go out
-	// together in the next write (one write(2) for the calls finishing together); writing says
-	// a write is under way, cond wakes the appenders whose group was written, spare is the
-	// buffer of the last group, reused.
+	// retired are segments deleted since the last fsync round, which unmaps and closes them
+	// outside the mutex (freeing a deleted file's pages is the slow part of deleting it).
+	retired []*segment
+	// Group commit (write(2) path only, journal_write.go): records appended while a write is
+	// under way gather in open and go out together in the next write; writing says a write is
+	// under way, cond wakes the appenders whose group was written, spare is the buffer of the
+	// last group, reused.
 	open    *group
 	writing bool
 	cond    *sync.Cond
 	spare   []byte
+	// lines holds the buffers appends encode their lines into (mapped path).
+	lines sync.Pool
 
 	// pending counts records appended and not yet written to the database (all segments);
 	// replayed, records replayed from orphaned segments; syncErrors, failed fsyncs; appendErrors,
@@ -86,16 +114,19 @@ type Journal struct {
 
 // segment is one journal file of this process.
 type segment struct {
-	f       *os.File
+	f       *os.File // nil once closed
 	path    string
-	size    int64
-	pending int64 // records appended and not yet written to the database
-	full    bool  // no longer appended to: deleted once pending reaches 0
-	dirty   bool  // written since the last fsync
+	m       []byte // mapped journals: the whole file, mapped shared read/write
+	size    int64  // bytes in use: the header and the lines
+	pending int64  // records appended and not yet written to the database
+	full    bool   // no longer appended to: deleted once pending reaches 0
+	dirty   bool   // written since the last fsync
+	deleted bool
 }
 
 // OpenJournal opens a fresh segment of this process in cfg.Dir and starts the fsync loop; Close
-// ends it.
+// ends it. Segments are mapped where the platform and the file system allow it (the first
+// segment decides, logged when it cannot be), written with write(2) otherwise.
 func OpenJournal(cfg JournalConfig) (*Journal, error) {
 	if cfg.SyncEvery <= 0 {
 		cfg.SyncEvery = time.Second
@@ -109,10 +140,19 @@ func OpenJournal(cfg JournalConfig) (*Journal, error) {
 	if err := os.MkdirAll(cfg.Dir, 0o700); err != nil {
 		return nil, fmt.Errorf("usage journal: %w", err)
 	}
-	j := &Journal{cfg: cfg, header: appendText([]byte(headerPrefix), cfg.Database), stop: make(chan struct{}), done: make(chan struct{})}
+	j := &Journal{cfg: cfg, stop: make(chan struct{}), done: make(chan struct{})}
 	j.cond = sync.NewCond(&j.mu)
-	j.header = append(j.header, '\n')
-	seg, err := j.newSegment()
+	j.mapped = canMap && !cfg.noMap
+	j.header = journalHeader(segMapped, cfg.Database)
+	if !j.mapped {
+		j.header = journalHeader(segWritten, cfg.Database)
+	}
+	seg, err := j.newSegment(0)
+	if err != nil && j.mapped {
+		cfg.Log.Warn("usage journal: segments cannot be mapped here; appending with write(2)", "error", err)
+		j.mapped, j.header = false, journalHeader(segWritten, cfg.Database)
+		seg, err = j.newSegment(0)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -122,118 +162,101 @@ func OpenJournal(cfg JournalConfig) (*Journal, error) {
 }
 
 // newSegment creates a segment under a temporary name, locks it, writes its header and only then
-// gives it its final name, so that no scanner ever sees an unlocked live segment.
-func (j *Journal) newSegment() (*segment, error) {
+// gives it its final name, so that no scanner ever sees an unlocked live segment. A mapped
+// segment is preallocated to SegmentBytes, or to room bytes when more.
+func (j *Journal) newSegment(room int64) (*segment, error) {
 	var rnd [8]byte
 	_, _ = rand.Read(rnd[:])
 	base := "usage-" + strconv.FormatInt(time.Now().UnixNano(), 10) + "-" + hex.EncodeToString(rnd[:])
 	tmp := filepath.Join(j.cfg.Dir, base+journalTmpExt)
-	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_EXCL|os.O_WRONLY|os.O_APPEND, 0o600) //nolint:gosec // the operator's journal directory
+	flags := os.O_CREATE | os.O_EXCL | os.O_WRONLY | os.O_APPEND
+	if j.mapped {
+		flags = os.O_CREATE | os.O_EXCL | os.O_RDWR // a shared writable mapping needs a read-write descriptor
+	}
+	f, err := os.OpenFile(tmp, flags, 0o600) //nolint:gosec // the operator's journal directory
 	if err != nil {
 		return nil, fmt.Errorf("usage journal: %w", err)
 	}
+	seg := &segment{f: f, size: int64(len(j.header))}
 	fail := func(err error) (*segment, error) {
-		_ = f.Close()
+		seg.close()
 		_ = os.Remove(tmp)
 		return nil, fmt.Errorf("usage journal: %w", err)
 	}
 	if ok, err := tryLock(f); err != nil || !ok {
 		return fail(errors.Join(errors.New("cannot lock a new segment"), err))
 	}
-	if _, err := f.Write(j.header); err != nil {
+	if j.mapped {
+		if seg.m, err = mapFile(f, max(j.cfg.SegmentBytes, room)); err != nil {
+			return fail(err)
+		}
+		if err := mapStore(seg.m, j.header); err != nil {
+			return fail(err)
+		}
+	} else if _, err := f.Write(j.header); err != nil {
 		return fail(err)
 	}
-	path := filepath.Join(j.cfg.Dir, base+journalExt)
-	if err := os.Rename(tmp, path); err != nil {
+	seg.path = filepath.Join(j.cfg.Dir, base+journalExt)
+	if err := os.Rename(tmp, seg.path); err != nil {
 		return fail(err)
 	}
-	return &segment{f: f, path: path, size: int64(len(j.header))}, nil
+	return seg, nil
 }
 
-// group is the records of the calls finishing together, written in one write(2).
-type group struct {
-	buf     []byte
-	n       int64
-	written bool     // the write is done (seg and err are its outcome)
-	seg     *segment // where the group was written
-	err     error
+// close unmaps and closes a segment's file (idempotent).
+func (s *segment) close() {
+	if s.m != nil {
+		_ = unmap(s.m)
+		s.m = nil
+	}
+	if s.f != nil {
+		_ = s.f.Close()
+		s.f = nil
+	}
 }
 
-// Append writes rec's line to the current segment (no fsync) and returns the segment, to be
-// passed to Written once the record is in the database. It returns once the line is written:
-// appends that arrive while another write is under way are written together, in one write(2),
-// by the first of them (group commit).
+// Append adds rec's line to the current segment (no fsync) and returns the segment, to be passed
+// to Written once the record is in the database. When it returns without error the line is in
+// the page cache: it survives the process.
 func (j *Journal) Append(rec *Record) (*segment, error) {
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	if j.closed {
-		return nil, errors.New("usage journal closed")
+	if j.mapped {
+		return j.appendMapped(rec)
 	}
-	g := j.open
-	if g == nil {
-		g = &group{buf: j.spare[:0]}
-		j.spare = nil
-		j.open = g
-	}
-	g.buf = appendLine(g.buf, rec)
-	g.n++
-	for !g.written {
-		if j.writing {
-			j.cond.Wait()
-			continue
-		}
-		j.writeOpen() // g is the open group: no write is under way and g is not written
-	}
-	return g.seg, g.err
+	return j.appendWrite(rec)
 }
 
-// writeOpen writes the open group (j.mu held; released during the write itself).
-func (j *Journal) writeOpen() {
-	g := j.open
-	j.open, j.writing = nil, true
-	if j.cur.size+int64(len(g.buf)) > j.cfg.SegmentBytes && j.cur.size > int64(len(j.header)) {
-		if seg, err := j.newSegment(); err == nil {
-			old := j.cur
-			j.cur, old.full = seg, true
-			j.segs = append(j.segs, seg)
-			j.retire(old)
-		} else {
-			j.cfg.Log.Error("usage journal: cannot start a new segment; appending to the current one", "error", err)
-		}
+// rotate makes next the current segment; the former one is full (j.mu held).
+func (j *Journal) rotate(next *segment) {
+	old := j.cur
+	j.cur, old.full = next, true
+	j.segs = append(j.segs, next)
+	j.retire(old)
+}
+
+// appendFailed counts n records that could not be appended, logs the first failure of a streak
+// and returns err (j.mu held).
+func (j *Journal) appendFailed(err error, n int64) error {
+	j.appendErrors.Add(n)
+	if !j.failing {
+		j.cfg.Log.Error("usage journal: append failed; usage records are only in memory until it recovers", "error", err)
 	}
-	seg := j.cur
-	seg.pending += g.n // counted before the write: Written must not truncate under it
-	j.mu.Unlock()
-	n, err := seg.f.Write(g.buf)
-	j.mu.Lock()
-	seg.size += int64(n)
-	g.written, j.writing = true, false
-	if j.spare == nil {
-		j.spare = g.buf[:0]
-	}
-	g.buf = nil
-	j.cond.Broadcast()
-	if err != nil {
-		j.appendErrors.Add(g.n)
-		if !j.failing {
-			j.cfg.Log.Error("usage journal: append failed; usage records are only in memory until it recovers", "error", err)
-		}
-		j.failing = true
-		g.err = err
-		seg.pending -= g.n
-		return
-	}
+	j.failing = true
+	return err
+}
+
+// appended counts n records appended to seg (j.mu held).
+func (j *Journal) appended(seg *segment, n int64) {
 	if j.failing {
 		j.cfg.Log.Info("usage journal: appending again")
 		j.failing = false
 	}
 	seg.dirty = true
-	j.pending.Add(g.n)
-	g.seg = seg
+	j.pending.Add(n)
 }
 
 // Written notes that n records appended to seg are durable in the database: a full segment
-// without pending records is deleted, the current one truncated to its header.
+// without pending records is deleted, the current one emptied down to its header (appended to
+// from there again).
 func (j *Journal) Written(seg *segment, n int64) {
 	if seg == nil || n == 0 {
 		return
@@ -250,24 +273,43 @@ func (j *Journal) Written(seg *segment, n int64) {
 		return
 	}
 	if seg.size > int64(len(j.header)) {
-		if err := seg.f.Truncate(int64(len(j.header))); err != nil {
-			j.cfg.Log.Warn("usage journal: truncate", "error", err)
+		if err := j.empty(seg); err != nil {
+			j.cfg.Log.Warn("usage journal: empty the current segment", "error", err)
 			return
 		}
 		seg.size = int64(len(j.header))
 	}
 }
 
-// retire deletes a full segment once nothing in it is pending (j.mu held).
+// empty drops the lines of a segment without pending records (j.mu held): a mapped one ends
+// right after its header, one NUL byte stored over its first line (one store: it reads empty from
+// then on, whenever the process dies); another one is truncated. (A power loss before the next
+// fsync may keep some pages' old contents and not others', and so show lines of before the
+// emptying past the new ones, as it may keep a truncated file's old lines: those records are in
+// the database, and the replay skips them by request id.)
+func (j *Journal) empty(seg *segment) error {
+	if seg.m == nil {
+		return seg.f.Truncate(int64(len(j.header)))
+	}
+	if err := mapStore(seg.m[len(j.header):], nil); err != nil {
+		seg.full = true // not appended to again; deleted (the pending count is 0) by the next rotation
+		return err
+	}
+	seg.dirty = true
+	return nil
+}
+
+// retire deletes a full segment once nothing in it is pending (j.mu held); the next fsync round
+// closes it.
 func (j *Journal) retire(seg *segment) {
-	if seg.pending > 0 {
+	if seg.pending > 0 || seg.deleted {
 		return
 	}
 	if err := os.Remove(seg.path); err != nil {
 		j.cfg.Log.Warn("usage journal: remove a written segment", "path", seg.path, "error", err)
 	}
-	_ = seg.f.Close()
-	seg.f = nil
+	seg.deleted = true
+	j.retired = append(j.retired, seg)
 	for i, s := range j.segs {
 		if s == seg {
 			j.segs = append(j.segs[:i], j.segs[i+1:]...)
@@ -291,6 +333,8 @@ func (j *Journal) syncLoop() {
 	}
 }
 
+// sync fsyncs the dirty segments (for a mapped one that writes back the pages stored into) and
+// closes the segments deleted since the last round.
 func (j *Journal) sync() {
 	var files []*os.File
 	j.mu.Lock()
@@ -300,10 +344,14 @@ func (j *Journal) sync() {
 			files = append(files, seg.f)
 		}
 	}
+	retired := j.retired
+	j.retired = nil
 	j.mu.Unlock()
+	for _, seg := range retired {
+		seg.close()
+	}
 	for _, f := range files {
-		// A segment deleted meanwhile answers ErrClosed: its records are in the database.
-		if err := f.Sync(); err != nil && !errors.Is(err, os.ErrClosed) {
+		if err := f.Sync(); err != nil {
 			j.syncErrors.Add(1)
 			j.cfg.Log.Warn("usage journal: fsync", "error", err)
 		}
@@ -324,13 +372,11 @@ func (j *Journal) Close() {
 	<-j.done
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	for j.writing || j.open != nil { // appends already under way finish first
-		if !j.writing {
-			j.writeOpen()
-			continue
-		}
-		j.cond.Wait()
+	j.finishWrites()
+	for _, seg := range j.retired {
+		seg.close()
 	}
+	j.retired = nil
 	for _, seg := range j.segs {
 		if seg.pending == 0 {
 			_ = os.Remove(seg.path)
@@ -338,85 +384,9 @@ func (j *Journal) Close() {
 			_ = seg.f.Sync()
 			j.cfg.Log.Warn("usage journal: records not yet written stay for the next start", "records", seg.pending, "path", seg.path)
 		}
-		_ = seg.f.Close()
+		seg.close()
 	}
 	j.segs = nil
-}
-
-// orphan is a segment of a dead process, locked by this one while it is replayed.
-type orphan struct {
-	f    *os.File
-	path string
-}
-
-// orphans locks the segments of this journal's database that no live process holds.
-func (j *Journal) orphans() []orphan {
-	// A segment still under its temporary name died before its header was written: no records.
-	if tmps, err := filepath.Glob(filepath.Join(j.cfg.Dir, "*"+journalTmpExt)); err == nil {
-		for _, p := range tmps {
-			if f, err := os.Open(p); err == nil { //nolint:gosec // a file in the operator's journal directory
-				if ok, _ := tryLock(f); ok {
-					_ = os.Remove(p)
-				}
-				_ = f.Close()
-			}
-		}
-	}
-	names, err := filepath.Glob(filepath.Join(j.cfg.Dir, "*"+journalExt))
-	if err != nil {
-		return nil
-	}
-	var out []orphan
-	for _, p := range names {
-		f, err := os.Open(p) //nolint:gosec // a segment in the operator's journal directory
-		if err != nil {
-			continue
-		}
-		if ok, err := tryLock(f); err != nil || !ok {
-			_ = f.Close() // alive (this process's own segments are locked through their own descriptors)
-			continue
-		}
-		out = append(out, orphan{f: f, path: p})
-	}
-	return out
-}
-
-// read returns the orphan's records and the count of damaged lines skipped; ours is false when
-// the segment belongs to another database (or is not a segment).
-func (j *Journal) read(o orphan) (recs []Record, damaged int, ours bool, err error) {
-	br := bufio.NewReaderSize(o.f, 64<<10)
-	head, err := br.ReadBytes('\n')
-	if err != nil && !errors.Is(err, io.EOF) {
-		return nil, 0, false, err
-	}
-	if !bytes.Equal(head, j.header) {
-		// Another database's segment (or not a segment at all) is left alone.
-		return nil, 0, false, nil
-	}
-	for {
-		line, err := br.ReadBytes('\n')
-		if len(line) > 0 {
-			if rec, perr := parseLine(line); perr == nil {
-				recs = append(recs, rec)
-			} else {
-				damaged++
-			}
-		}
-		if errors.Is(err, io.EOF) {
-			return recs, damaged, true, nil
-		}
-		if err != nil {
-			return recs, damaged, true, err
-		}
-	}
-}
-
-// release unlocks an orphan, deleting it when its records are replayed.
-func (o orphan) release(remove bool) {
-	if remove {
-		_ = os.Remove(o.path)
-	}
-	_ = o.f.Close()
 }
 
 // JournalStats are the journal's counters since the process started.

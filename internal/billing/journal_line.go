@@ -13,9 +13,10 @@ import (
 //
 //	U1 <tab> request_id <tab> user_id <tab> ... <tab> first_token_ns <tab> crc32c(8 hex) \n
 //
-// Text fields escape '%', tab, CR and LF as %XX; numbers are decimal; stream is 0 or 1; durations
-// are nanoseconds and times Unix nanoseconds. A line that does not parse or whose checksum does
-// not match (a write cut by a crash) is skipped by the reader.
+// Text fields escape '%', tab, CR, LF and NUL (a mapped segment ends at its first NUL) as %XX;
+// numbers are decimal; stream is 0 or 1; durations are nanoseconds and times Unix nanoseconds. A
+// line that does not parse or whose checksum does not match (a write cut by a crash) is skipped by
+// the reader.
 
 // lineTag starts every record line.
 const lineTag = "U1"
@@ -65,12 +66,12 @@ func appendHex32(dst []byte, v uint32) []byte {
 	return dst
 }
 
-// appendText appends s with '%', tab, CR and LF escaped.
+// appendText appends s with '%', tab, CR, LF and NUL escaped.
 func appendText(dst []byte, s string) []byte {
 	const digits = "0123456789ABCDEF"
 	for i := 0; i < len(s); i++ {
 		switch c := s[i]; c {
-		case '%', '\t', '\r', '\n':
+		case '%', '\t', '\r', '\n', 0:
 			dst = append(dst, '%', digits[c>>4], digits[c&0xf])
 		default:
 			dst = append(dst, c)

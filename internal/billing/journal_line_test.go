@@ -126,25 +126,3 @@ func TestJournalLineCorpus(t *testing.T) {
 		}
 	}
 }
-
-// BenchmarkJournalAppend is the journal's cost on the hot path: encoding one record and one
-// write(2) to the current segment, from parallel callers.
-func BenchmarkJournalAppend(b *testing.B) {
-	j, err := OpenJournal(JournalConfig{Dir: b.TempDir(), Database: "bench/1", SegmentBytes: 1 << 30})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer j.Close()
-	rec := Record{RequestID: "AB3XK7Q2RZ-1z3", UserID: 7, APIKeyID: 3, ChannelID: 1, AccountID: 2, Model: "gpt-4o-mini",
-		Endpoint: "chat", Stream: true, PromptTokens: 1200, CompletionTokens: 350, Quota: 2630, StatusCode: 200,
-		Duration: 1500 * time.Millisecond, At: time.Now(), UpstreamModel: "gpt-4o-mini", FirstToken: 2 * time.Millisecond}
-	b.ReportAllocs()
-	b.RunParallel(func(pb *testing.PB) {
-		for pb.Next() {
-			if _, err := j.Append(&rec); err != nil {
-				b.Error(err)
-				return
-			}
-		}
-	})
-}

@@ -94,7 +94,7 @@ func NewRecorder(pool *pgxpool.Pool, q *db.Queries, log *slog.Logger, cfg Record
 		closing: make(chan struct{}), done: make(chan struct{})}
 }
 
-// Add journals a record (one write to the local journal, when there is one) and queues it,
+// Add journals a record (one append to the local journal, when there is one) and queues it,
 // waiting while the queue is full. Once the recorder is closed the record is written
 // synchronously instead. The gateway calls Add before the last bytes of an answer go out, so an
 // answer the caller has in full always has its record on disk.

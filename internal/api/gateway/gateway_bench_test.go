@@ -31,7 +31,7 @@ const benchModel = "gpt-4o-mini"
 func BenchmarkFullPath(b *testing.B) { benchFullPath(b) }
 
 // BenchmarkFullPathWithoutJournal is BenchmarkFullPath with the usage journal off: the
-// difference is the journal's cost on the hot path (one write per call).
+// difference is the journal's cost on the hot path (on Linux a copy into a mapped segment).
 func BenchmarkFullPathWithoutJournal(b *testing.B) {
 	benchFullPath(b, apptest.WithConfig(func(c *config.Config) { c.UsageJournalDir = "" }))
 }
