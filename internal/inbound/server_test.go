@@ -181,6 +181,8 @@ func TestSameAsNetHTTP(t *testing.T) {
 		"bad encoding":       "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n",
 		"bad chunk":          "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
 		"bad length":         "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n",
+		"options *":          "OPTIONS * HTTP/1.1\r\nHost: x\r\n\r\n",
+		"absolute uri":       "GET http://x/small HTTP/1.1\r\nHost: y\r\n\r\n",
 	}
 	for name, raw := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -242,7 +244,11 @@ func TestTimeouts(t *testing.T) {
 	s := &inbound.Server{Handler: handlers(), IdleTimeout: 600 * time.Millisecond, ReadHeaderTimeout: 600 * time.Millisecond}
 	go func() { _ = s.Serve(l) }()
 	t.Cleanup(func() { _ = s.Close() })
-	for name, raw := range map[string]string{"idle": "", "slow headers": "GET /small HTTP/1.1\r\nHost: x\r\n"} {
+	for name, raw := range map[string]string{
+		"silent new connection": "",
+		"slow headers":          "GET /small HTTP/1.1\r\nHost: x\r\n",
+		"idle after a request":  "GET /small HTTP/1.1\r\nHost: x\r\n\r\n",
+	} {
 		t.Run(name, func(t *testing.T) {
 			nc, err := net.Dial("tcp", l.Addr().String())
 			require.NoError(t, err)
@@ -252,7 +258,11 @@ func TestTimeouts(t *testing.T) {
 			require.NoError(t, err)
 			b, err := io.ReadAll(nc) // returns when the server closes
 			require.NoError(t, err)
-			assert.Empty(t, string(b))
+			if strings.HasSuffix(raw, "\r\n\r\n") {
+				assert.True(t, strings.HasSuffix(string(b), "hello world"), string(b))
+			} else {
+				assert.Empty(t, string(b))
+			}
 		})
 	}
 }
