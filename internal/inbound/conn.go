@@ -79,7 +79,7 @@ func newConn(s *Server, nc net.Conn) *conn {
 	c.bw = writerPool.Get().(*bufio.Writer)
 	c.bw.Reset(nc)
 	c.ctx = context.WithValue(context.Background(), http.LocalAddrContextKey, nc.LocalAddr())
-	c.setState(stateIdle)
+	c.setState(stateHeader) // as net/http: a new connection has ReadHeaderTimeout for its first request
 	return c
 }
 
@@ -251,10 +251,12 @@ func (e requestError) Error() string { return http.StatusText(e.status) + ": " +
 // readRequest waits for the next request and reads its line and headers.
 func (c *conn) readRequest() (*response, error) {
 	c.r.limit = math.MaxInt64
-	if _, err := c.br.Peek(1); err != nil { // idle until the request's first byte
-		return nil, err
+	if c.state.Load() == stateIdle { // kept alive: idle until the next request's first byte
+		if _, err := c.br.Peek(1); err != nil {
+			return nil, err
+		}
+		c.setState(stateHeader)
 	}
-	c.setState(stateHeader)
 	c.r.limit = int64(c.s.MaxHeaderBytes) + 4096 - int64(c.br.Buffered())
 	req, err := http.ReadRequest(c.br)
 	hitLimit := c.r.limit <= 0
@@ -340,11 +342,15 @@ func (c *conn) handle(w *response) (hijacked bool) {
 	req = req.WithContext(ctx)
 	w.req = req
 	c.setState(stateActive)
-	if w.expectFailed {
+	switch {
+	case w.expectFailed:
 		w.closeAfter = true
 		w.Header().Set("Connection", "close")
 		w.WriteHeader(http.StatusExpectationFailed)
-	} else {
+	case req.RequestURI == "*" && req.Method == http.MethodOptions: // as net/http's server
+		w.Header().Set("Content-Length", "0")
+		w.WriteHeader(http.StatusOK)
+	default:
 		c.s.Handler.ServeHTTP(w, req)
 	}
 	if w.hijacked {

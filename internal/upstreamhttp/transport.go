@@ -225,7 +225,8 @@ func (t *Transport) conn(ctx context.Context, addr string) (*conn, bool, error) 
 	if err != nil {
 		return nil, false, err
 	}
-	c := &conn{t: t, addr: addr, nc: nc, br: bufio.NewReaderSize(nc, 8<<10), bw: bufio.NewWriterSize(nc, 8<<10)}
+	c := &conn{t: t, addr: addr, nc: nc, br: bufio.NewReaderSize(nc, 8<<10)}
+	c.bw = bufio.NewWriterSize(connWriter{c}, 8<<10)
 	c.check.init(nc)
 	c.closeConn = func() { _ = c.nc.Close() }
 	return c, false, nil
@@ -289,20 +290,28 @@ func (c *conn) roundTrip(ctx context.Context, req *http.Request, payload []byte,
 		}
 		return nil, err
 	}
-	if err := writeRequest(c.bw, req, payload); err != nil {
-		c.bw.Reset(c.nc)
+	err := writeRequest(c.bw, req, payload)
+	if err == nil && headerTimeout > 0 { // from the request's last bytes, as before
+		if err := c.nc.SetReadDeadline(time.Now().Add(headerTimeout)); err != nil {
+			return fail(err)
+		}
+	}
+	var readErr error
+	if err == nil {
+		err, readErr = c.check.sendWait(c.bw) // the request's last bytes, then the wait for the answer
+	}
+	if err != nil {
+		c.bw.Reset(connWriter{c})
 		var he headerError
 		if errors.As(err, &he) {
 			return fail(err)
 		}
 		return fail(notWrittenError{err})
 	}
-	if headerTimeout > 0 {
-		if err := c.nc.SetReadDeadline(time.Now().Add(headerTimeout)); err != nil {
-			return fail(err)
-		}
+	resp, err := (*http.Response)(nil), readErr
+	if err == nil {
+		resp, err = readResponse(c.br, req, &c.hs)
 	}
-	resp, err := readResponse(c.br, req, &c.hs)
 	if err != nil {
 		var ne net.Error
 		if headerTimeout > 0 && errors.As(err, &ne) && ne.Timeout() && ctx.Err() == nil {
@@ -383,8 +392,19 @@ func writeRequest(w *bufio.Writer, req *http.Request, body []byte) error {
 		_, _ = w.WriteString("\r\n")
 	}
 	_, _ = w.WriteString("\r\n")
-	_, _ = w.Write(body)
-	return w.Flush()
+	_, err := w.Write(body)
+	return err // what w still holds is sent by connCheck.sendWait
+}
+
+// connWriter is what a connection's bufio.Writer writes to: the connection, or its socket
+// directly while connCheck.sendWait sends a request's last bytes.
+type connWriter struct{ c *conn }
+
+func (w connWriter) Write(p []byte) (int, error) {
+	if fd := w.c.check.rawFD(); fd >= 0 {
+		return writeRaw(fd, w.c.nc, p)
+	}
+	return w.c.nc.Write(p)
 }
 
 // headerError is a request Transport refuses to write (no byte was sent).
