@@ -26,6 +26,8 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/poolgate/poolgate/internal/flushwait"
 )
 
 // Transport is an http.RoundTripper for plain-HTTP upstreams. The zero value is not usable: build
@@ -226,7 +228,8 @@ func (t *Transport) conn(ctx context.Context, addr string) (*conn, bool, error) 
 		return nil, false, err
 	}
 	c := &conn{t: t, addr: addr, nc: nc, br: bufio.NewReaderSize(nc, 8<<10)}
-	c.bw = bufio.NewWriterSize(connWriter{c}, 8<<10)
+	c.fw.Init(nc)
+	c.bw = bufio.NewWriterSize(c.fw.Writer(), 8<<10)
 	c.check.init(nc)
 	c.closeConn = func() { _ = c.nc.Close() }
 	return c, false, nil
@@ -258,9 +261,10 @@ type conn struct {
 	br        *bufio.Reader
 	bw        *bufio.Writer
 	idleSince time.Time
-	hs        headerScratch // reused for each answer's headers
-	check     connCheck     // whether the connection is still good when taken from the pool
-	closeConn func()        // closes nc (made once: the cancellation hook of every request)
+	hs        headerScratch  // reused for each answer's headers
+	check     connCheck      // whether the connection is still good when taken from the pool
+	fw        flushwait.Conn // sends a request's last bytes and waits for the answer (no empty read)
+	closeConn func()         // closes nc (made once: the cancellation hook of every request)
 }
 
 // notWrittenError is a failure to write the request (the upstream did not get all of it).
@@ -298,10 +302,10 @@ func (c *conn) roundTrip(ctx context.Context, req *http.Request, payload []byte,
 	}
 	var readErr error
 	if err == nil {
-		err, readErr = c.check.sendWait(c.bw) // the request's last bytes, then the wait for the answer
+		err, readErr = c.fw.FlushWait(c.bw) // the request's last bytes, then the wait for the answer
 	}
 	if err != nil {
-		c.bw.Reset(connWriter{c})
+		c.bw.Reset(c.fw.Writer())
 		var he headerError
 		if errors.As(err, &he) {
 			return fail(err)
@@ -393,18 +397,7 @@ func writeRequest(w *bufio.Writer, req *http.Request, body []byte) error {
 	}
 	_, _ = w.WriteString("\r\n")
 	_, err := w.Write(body)
-	return err // what w still holds is sent by connCheck.sendWait
-}
-
-// connWriter is what a connection's bufio.Writer writes to: the connection, or its socket
-// directly while connCheck.sendWait sends a request's last bytes.
-type connWriter struct{ c *conn }
-
-func (w connWriter) Write(p []byte) (int, error) {
-	if fd := w.c.check.rawFD(); fd >= 0 {
-		return writeRaw(fd, w.c.nc, p)
-	}
-	return w.c.nc.Write(p)
+	return err // what w still holds is sent by flushwait.Conn.FlushWait
 }
 
 // headerError is a request Transport refuses to write (no byte was sent).
