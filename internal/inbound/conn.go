@@ -21,7 +21,8 @@ import (
 
 // A connection's states, as the sweeper sees them.
 const (
-	stateIdle   int32 = iota // waiting for a request's first byte
+	stateIdle   int32 = iota // kept alive, waiting for the next request's first byte
+	stateNew                 // accepted, waiting for the first request's first byte
 	stateHeader              // reading a request's line and headers
 	stateActive              // a request is being served
 	stateGone                // hijacked or closed
@@ -79,7 +80,7 @@ func newConn(s *Server, nc net.Conn) *conn {
 	c.bw = writerPool.Get().(*bufio.Writer)
 	c.bw.Reset(nc)
 	c.ctx = context.WithValue(context.Background(), http.LocalAddrContextKey, nc.LocalAddr())
-	c.setState(stateHeader) // as net/http: a new connection has ReadHeaderTimeout for its first request
+	c.setState(stateNew) // as net/http: ReadHeaderTimeout from the accept for the first request
 	return c
 }
 
@@ -137,7 +138,7 @@ func (c *conn) check(now int64) {
 		if since > int64(c.s.IdleTimeout) {
 			_ = c.nc.Close()
 		}
-	case stateHeader:
+	case stateNew, stateHeader:
 		if since > int64(c.s.ReadHeaderTimeout) {
 			_ = c.nc.Close()
 		}
@@ -251,11 +252,17 @@ func (e requestError) Error() string { return http.StatusText(e.status) + ": " +
 // readRequest waits for the next request and reads its line and headers.
 func (c *conn) readRequest() (*response, error) {
 	c.r.limit = math.MaxInt64
-	if c.state.Load() == stateIdle { // kept alive: idle until the next request's first byte
+	switch c.state.Load() {
+	case stateIdle: // kept alive: idle until the next request's first byte
 		if _, err := c.br.Peek(1); err != nil {
 			return nil, err
 		}
 		c.setState(stateHeader)
+	case stateNew: // the header timeout runs from the accept
+		if _, err := c.br.Peek(1); err != nil {
+			return nil, err
+		}
+		c.state.Store(stateHeader)
 	}
 	c.r.limit = int64(c.s.MaxHeaderBytes) + 4096 - int64(c.br.Buffered())
 	req, err := http.ReadRequest(c.br)

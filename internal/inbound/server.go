@@ -149,7 +149,8 @@ func (s *Server) ListenAndServe(addr string) error {
 	return s.Serve(l)
 }
 
-// Shutdown stops accepting, closes the idle connections, lets the others finish their request
+// Shutdown stops accepting, closes the idle connections (and those that never sent a byte),
+// lets the others finish their request
 // (each closes once answered) and returns when none is left, or with ctx's error when ctx ends
 // first (the remaining connections are then left to finish on their own).
 func (s *Server) Shutdown(ctx context.Context) error {
@@ -159,7 +160,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	for {
 		s.mu.Lock()
 		for c := range s.conns {
-			if c.state.Load() == stateIdle {
+			if st := c.state.Load(); st == stateIdle || st == stateNew {
 				_ = c.nc.Close()
 			}
 		}
