@@ -92,18 +92,25 @@ func handlers() http.Handler {
 // the server answers until it closes.
 func exchange(t *testing.T, addr, raw string) string {
 	t.Helper()
-	nc, err := net.Dial("tcp", addr)
-	require.NoError(t, err)
-	defer nc.Close()
-	require.NoError(t, nc.SetDeadline(time.Now().Add(10*time.Second)))
-	_, err = io.WriteString(nc, raw)
-	require.NoError(t, err)
+	nc := dial(t, addr, raw)
 	require.NoError(t, nc.(*net.TCPConn).CloseWrite())
 	b, err := io.ReadAll(nc)
 	if err != nil && !strings.Contains(err.Error(), "reset") {
 		require.NoError(t, err)
 	}
 	return string(b)
+}
+
+// dial connects to addr (closed with the test, every read and write bounded) and sends raw.
+func dial(t *testing.T, addr, raw string) net.Conn {
+	t.Helper()
+	nc, err := net.Dial("tcp", addr)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = nc.Close() })
+	require.NoError(t, nc.SetDeadline(time.Now().Add(10*time.Second)))
+	_, err = io.WriteString(nc, raw)
+	require.NoError(t, err)
+	return nc
 }
 
 var dateLine = regexp.MustCompile(`(?m)^Date: [^\r]*\r\n`)
@@ -252,13 +259,7 @@ func TestTimeouts(t *testing.T) {
 		"idle after a request":  "GET /small HTTP/1.1\r\nHost: x\r\n\r\n",
 	} {
 		t.Run(name, func(t *testing.T) {
-			nc, err := net.Dial("tcp", addr)
-			require.NoError(t, err)
-			defer nc.Close()
-			require.NoError(t, nc.SetDeadline(time.Now().Add(10*time.Second)))
-			_, err = io.WriteString(nc, raw)
-			require.NoError(t, err)
-			b, err := io.ReadAll(nc) // returns when the server closes
+			b, err := io.ReadAll(dial(t, addr, raw)) // returns when the server closes
 			require.NoError(t, err)
 			if strings.HasSuffix(raw, "\r\n\r\n") {
 				assert.True(t, strings.HasSuffix(string(b), "hello world"), string(b))
