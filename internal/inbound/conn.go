@@ -60,13 +60,12 @@ type conn struct {
 	scratch [64]byte
 
 	mu        sync.Mutex // guards what the sweeper and the watch share with the serving goroutine
-	serving   bool       // a handler runs
 	bodyDone  bool       // the request's body was read to its end
 	watching  bool       // a watch goroutine reads ahead
 	watchDone chan struct{}
 	aborting  bool               // the watch is being stopped on purpose
 	gone      bool               // the watch saw the caller leave
-	cancel    context.CancelFunc // the current request's
+	cancel    context.CancelFunc // the current request's while its handler runs (nil: none runs)
 	// linger: the connection closes with a request body unread; its write side is shut first
 	// and the close waits a moment, so the caller reads the answer before a reset.
 	linger bool
@@ -124,7 +123,7 @@ func (cr *connReader) Read(p []byte) (int, error) {
 // readFailed cancels the request being served: its caller is gone (or its connection broken).
 func (c *conn) readFailed() {
 	c.mu.Lock()
-	if c.serving && c.cancel != nil {
+	if c.cancel != nil {
 		c.cancel()
 	}
 	c.mu.Unlock()
@@ -145,7 +144,7 @@ func (c *conn) check(now int64) {
 	case stateActive:
 		if since > int64(c.s.WatchAfter) {
 			c.mu.Lock()
-			if c.serving && c.bodyDone && !c.watching && !c.gone {
+			if c.cancel != nil && c.bodyDone && !c.watching && !c.gone {
 				c.startWatch()
 			}
 			c.mu.Unlock()
@@ -171,17 +170,18 @@ func (c *conn) startWatch() {
 		}
 		if err != nil && !c.aborting {
 			c.gone = true
-			if c.serving && c.cancel != nil {
+			if c.cancel != nil {
 				c.cancel()
 			}
 		}
 	}()
 }
 
-// stopWatch ends a watch under way and reports whether the caller is still there.
+// stopWatch notes that the handler is done, ends a watch under way and reports whether the
+// caller is still there.
 func (c *conn) stopWatch() bool {
 	c.mu.Lock()
-	c.serving = false
+	c.cancel = nil
 	if !c.watching {
 		gone := c.gone
 		c.mu.Unlock()
@@ -252,17 +252,15 @@ func (e requestError) Error() string { return http.StatusText(e.status) + ": " +
 // readRequest waits for the next request and reads its line and headers.
 func (c *conn) readRequest() (*response, error) {
 	c.r.limit = math.MaxInt64
-	switch c.state.Load() {
-	case stateIdle: // kept alive: idle until the next request's first byte
+	if st := c.state.Load(); st == stateIdle || st == stateNew { // until the request's first byte
 		if _, err := c.br.Peek(1); err != nil {
 			return nil, err
 		}
-		c.setState(stateHeader)
-	case stateNew: // the header timeout runs from the accept
-		if _, err := c.br.Peek(1); err != nil {
-			return nil, err
+		if st == stateNew {
+			c.state.Store(stateHeader) // a new connection's header timeout runs from the accept
+		} else {
+			c.setState(stateHeader)
 		}
-		c.state.Store(stateHeader)
 	}
 	c.r.limit = int64(c.s.MaxHeaderBytes) + 4096 - int64(c.br.Buffered())
 	req, err := http.ReadRequest(c.br)
@@ -339,7 +337,7 @@ func (c *conn) handle(w *response) (hijacked bool) {
 	ctx, cancel := context.WithCancel(c.ctx)
 	defer cancel()
 	c.mu.Lock()
-	c.serving, c.gone, c.cancel = true, false, cancel
+	c.gone, c.cancel = false, cancel
 	c.bodyDone = req.Body == http.NoBody
 	c.mu.Unlock()
 	if req.Body != http.NoBody {
@@ -367,9 +365,6 @@ func (c *conn) handle(w *response) (hijacked bool) {
 		w.closeAfter = true
 	}
 	w.finish()
-	c.mu.Lock()
-	c.cancel = nil
-	c.mu.Unlock()
 	return false
 }
 

@@ -35,7 +35,6 @@ type response struct {
 	// wroteHeader: the status line and the handler's headers are in the connection's buffer;
 	// committed: the framing headers and the blank line too (the body follows).
 	wroteHeader, committed bool
-	status                 int
 	clen                   int64 // the handler's Content-Length (-1: none)
 	written                int64 // body bytes the handler wrote
 	chunked                bool
@@ -77,7 +76,7 @@ func (w *response) WriteHeader(code int) {
 		}
 		return
 	}
-	w.wroteHeader, w.status = true, code
+	w.wroteHeader = true
 	w.noBody = code < 200 || code == http.StatusNoContent || code == http.StatusNotModified
 	if cl := h["Content-Length"]; len(cl) > 0 {
 		if n, err := strconv.ParseInt(strings.TrimSpace(cl[0]), 10, 64); err == nil && n >= 0 {
@@ -161,7 +160,7 @@ func (w *response) commit(final bool) {
 	if w.hold != nil {
 		held = *w.hold
 	}
-	length, te := int64(-1), ""
+	length, addTE := int64(-1), false
 	switch {
 	case w.noBody, w.clen >= 0:
 	case w.handlerChunked:
@@ -173,7 +172,7 @@ func (w *response) commit(final bool) {
 	case final:
 		length = w.written
 	case w.req.ProtoAtLeast(1, 1):
-		te, w.chunked = "chunked", true
+		addTE, w.chunked = true, true
 	default: // HTTP/1.0: the answer ends with the connection
 		w.closeAfter = true
 	}
@@ -203,7 +202,7 @@ func (w *response) commit(final bool) {
 	case !w.closeAfter && !w.req.ProtoAtLeast(1, 1):
 		_, _ = bw.WriteString("Connection: keep-alive\r\n")
 	}
-	if te != "" {
+	if addTE {
 		_, _ = bw.WriteString("Transfer-Encoding: chunked\r\n")
 	}
 	_, _ = bw.WriteString("\r\n")
