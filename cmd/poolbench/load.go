@@ -113,6 +113,7 @@ type result struct {
 	rssPeak      int64           // largest VmRSS sampled during warm-up and measurement
 	lat          []time.Duration // the measured latencies, sorted (for merging rounds)
 	rounds       []perRound      // each round's own CPU and requests
+	machine      machineSample   // the whole machine over the measured window (load generator, services)
 }
 
 // perRound is one round's share of a result.
@@ -138,6 +139,11 @@ func (r *result) merge(o result) {
 		r.syscalls = -1
 	}
 	r.rssPeak = max(r.rssPeak, o.rssPeak)
+	r.machine.busy += o.machine.busy
+	r.machine.idle += o.machine.idle
+	r.machine.self += o.machine.self
+	r.machine.redis += o.machine.redis
+	r.machine.postgres += o.machine.postgres
 	r.lat = append(r.lat, o.lat...)
 	r.rounds = append(r.rounds, o.rounds...)
 	slices.Sort(r.lat)
@@ -181,6 +187,7 @@ func (s scenario) run(ctx context.Context, warmup, d time.Duration) result {
 		s.load(ctx, client, warmup, false)
 	}
 	cpu0, sys0 := readCPU(s.target.proc), readSyscalls(s.target.proc)
+	m0 := sampleMachine()
 	start := time.Now()
 	prof := s.profile(ctx, d)
 	ws := s.load(ctx, client, d, true)
@@ -188,7 +195,7 @@ func (s scenario) run(ctx context.Context, warmup, d time.Duration) result {
 	<-prof
 	cpu1, sys1 := readCPU(s.target.proc), readSyscalls(s.target.proc)
 	r := result{target: s.target.name, mode: s.mode, concurrency: s.concurrency, elapsed: elapsed,
-		cpu: cpu1 - cpu0, syscalls: sys1 - sys0, rssPeak: rss.stop(s.target.proc)}
+		cpu: cpu1 - cpu0, syscalls: sys1 - sys0, rssPeak: rss.stop(s.target.proc), machine: sampleMachine().sub(m0)}
 	if cpu0 < 0 || cpu1 < 0 {
 		r.cpu = -1
 	}

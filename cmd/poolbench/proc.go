@@ -177,3 +177,72 @@ func readSyscalls1(pid int) int64 {
 	}
 	return n
 }
+
+// machineCPU is the machine's CPU time over all cores so far: busy (user, nice, system, irq,
+// softirq, steal) and idle (idle, iowait), from the first line of /proc/stat; -1 when unreadable.
+func machineCPU() (busy, idle time.Duration) {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return -1, -1
+	}
+	line, _, _ := bytes.Cut(b, []byte("\n"))
+	f := strings.Fields(string(line))
+	if len(f) < 9 || f[0] != "cpu" {
+		return -1, -1
+	}
+	var v [8]int64
+	for i := range v {
+		if v[i], err = strconv.ParseInt(f[i+1], 10, 64); err != nil {
+			return -1, -1
+		}
+	}
+	// user nice system idle iowait irq softirq steal
+	return time.Duration(v[0]+v[1]+v[2]+v[5]+v[6]+v[7]) * clockTick, time.Duration(v[3]+v[4]) * clockTick
+}
+
+// servicesCPU is the CPU time used so far by the machine's Redis and PostgreSQL servers (every
+// process named redis-server, every one named postgres), which Poolgate's calls make work for.
+func servicesCPU() (redis, postgres time.Duration) {
+	ents, err := os.ReadDir("/proc")
+	if err != nil {
+		return -1, -1
+	}
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		comm, err := os.ReadFile("/proc/" + e.Name() + "/comm")
+		if err != nil {
+			continue
+		}
+		c := readCPU1(pid)
+		if c <= 0 {
+			continue
+		}
+		switch strings.TrimSpace(string(comm)) {
+		case "redis-server":
+			redis += c
+		case "postgres":
+			postgres += c
+		}
+	}
+	return redis, postgres
+}
+
+// machineSample is what the machine's cores did up to one moment.
+type machineSample struct {
+	busy, idle, self, redis, postgres time.Duration
+}
+
+func sampleMachine() machineSample {
+	busy, idle := machineCPU()
+	rd, pg := servicesCPU()
+	return machineSample{busy: busy, idle: idle, self: readCPU1(os.Getpid()), redis: rd, postgres: pg}
+}
+
+// sub is the machine's work between o and s.
+func (s machineSample) sub(o machineSample) machineSample {
+	return machineSample{busy: s.busy - o.busy, idle: s.idle - o.idle, self: s.self - o.self, redis: s.redis - o.redis,
+		postgres: s.postgres - o.postgres}
+}

@@ -101,6 +101,7 @@ func (r *report) print(w io.Writer) {
 				ratio(float64(g.cpuPerReq()), float64(n.cpuPerReq())), med, rounds, ratio(float64(g.cpuPerReq()), float64(p.cpuPerReq())))
 		}
 	}
+	r.printMachine(w)
 	fmt.Fprintf(w, "\nLifetime peak RSS (VmHWM; nginx: master and workers added): upstream %.1f MiB, nginx %.1f MiB, proxy %.1f MiB, poolgate %.1f MiB.\n",
 		mib(r.hwm[targetUpstream]), mib(r.hwm[targetNginx]), mib(r.hwm["proxy"]), mib(r.hwm["poolgate"]))
 	r.printTranslation(w)
@@ -252,5 +253,27 @@ func (r *report) judgeNginx(add func(ok bool, what, detail string)) {
 			add(d <= maxNginxAddedP50, fmt.Sprintf("p50 ≤ +%.2f ms over nginx at concurrency 1 (%s)", ms(maxNginxAddedP50), mode),
 				fmt.Sprintf("%+.3f ms (%.3f vs %.3f)", ms(d), ms(g.p50), ms(n.p50)))
 		}
+	}
+}
+
+// printMachine shows where the machine's cores went per answered call in each scenario: the
+// target, the load generator (poolbench itself), Redis and PostgreSQL, the rest (the fake
+// upstream, the kernel's own work, anything else running), and the share of the cores left idle.
+// A target that leaves cores idle is bound by its waits, not by CPU.
+func (r *report) printMachine(w io.Writer) {
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "Where the machine's CPU went, per answered call (µs; all cores, /proc/stat; Redis and PostgreSQL: every redis-server and postgres process):")
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "| mode | conc | target | machine busy | target | load generator | Redis | PostgreSQL | rest | cores idle |")
+	fmt.Fprintln(w, "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|")
+	for _, x := range r.results {
+		m := x.machine
+		if x.requests == 0 || m.busy <= 0 || x.cpu < 0 {
+			continue
+		}
+		per := func(d time.Duration) float64 { return us(d / time.Duration(x.requests)) }
+		rest := m.busy - x.cpu - m.self - m.redis - m.postgres
+		fmt.Fprintf(w, "| %s | %d | %s | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f | %.0f %% |\n", x.mode, x.concurrency, x.target,
+			per(m.busy), per(x.cpu), per(m.self), per(m.redis), per(m.postgres), per(rest), 100*float64(m.idle)/float64(m.busy+m.idle))
 	}
 }
