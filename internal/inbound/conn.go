@@ -69,6 +69,12 @@ type conn struct {
 	// linger: the connection closes with a request body unread; its write side is shut first
 	// and the close waits a moment, so the caller reads the answer before a reset.
 	linger bool
+
+	// resp and header are the current request's response and header map, reused from one
+	// request to the next: a handler may not use its ResponseWriter once it has returned (as
+	// with net/http), and the requests of a connection are served one after the other.
+	resp   response
+	header http.Header
 }
 
 func newConn(s *Server, nc net.Conn) *conn {
@@ -299,7 +305,13 @@ func (c *conn) readRequest() (*response, error) {
 		}
 	}
 	req.RemoteAddr = c.remote
-	w := &response{c: c, req: req, clen: -1, head: req.Method == http.MethodHead, closeAfter: req.Close}
+	if c.header == nil {
+		c.header = make(http.Header, 8)
+	} else {
+		clear(c.header)
+	}
+	c.resp = response{c: c, req: req, header: c.header, clen: -1, head: req.Method == http.MethodHead, closeAfter: req.Close}
+	w := &c.resp
 	// As net/http: 100-continue is honoured for a body of HTTP/1.1 and ignored otherwise; any
 	// other expectation fails (417, answered by handle).
 	if expect := req.Header["Expect"]; len(expect) > 0 {

@@ -51,12 +51,7 @@ type response struct {
 }
 
 // Header is the answer's header map.
-func (w *response) Header() http.Header {
-	if w.header == nil {
-		w.header = make(http.Header, 8)
-	}
-	return w.header
-}
+func (w *response) Header() http.Header { return w.header }
 
 // WriteHeader writes the status line and the handler's headers; the header map's later changes
 // are not sent (as with net/http).

@@ -71,6 +71,7 @@ type Relay struct {
 	client  *http.Client
 	bufs    sync.Pool // *[]byte request and response bodies
 	readers sync.Pool // *bufio.Reader for streams
+	calls   sync.Pool // *call: a call's state is over a kilobyte, allocated on every call otherwise
 
 	counterOnce sync.Once
 	counter     *translate.Counter // offline tokenizer, loaded on first use (tokens)

@@ -135,7 +135,9 @@ func (rl *Relay) Serve(w http.ResponseWriter, r *http.Request, c Call) error {
 			return fault.Code(fault.Invalid, "invalid_json", "the request body is not valid JSON")
 		}
 	}
-	k := &call{w: w, r: r, ctx: ctx, cl: cl, share: c.Share, array: c.GeminiArray, req: req, price: price, priced: priced, mult: snap.mult,
+	k := rl.newCall()
+	defer rl.putCall(k) // after k.release below: nothing holds k once Serve returns
+	*k = call{w: w, r: r, ctx: ctx, cl: cl, share: c.Share, array: c.GeminiArray, req: req, price: price, priced: priced, mult: snap.mult,
 		start: start, ep: ep, raw: body, estimate: int64(len(body)/4 + 1),
 		rec: billing.Record{RequestID: c.RequestID, UserID: cl.user.id,
 			APIKeyID: cl.KeyID, Model: req.Model, Endpoint: ep.name, Stream: req.Stream}}
@@ -485,6 +487,22 @@ func readLimited(dst []byte, r io.Reader, limit int64) ([]byte, error) {
 		}
 	}
 	return dst, nil
+}
+
+// newCall takes a call's state from the pool. Nothing outlives Serve that points into it: the
+// usage record goes to the recorder by value, hooks copy what they send, and the writers
+// wrapped around the caller's (firstByte, answerCapture) are only used through k.
+func (rl *Relay) newCall() *call {
+	if k, ok := rl.calls.Get().(*call); ok {
+		return k
+	}
+	return new(call)
+}
+
+// putCall returns k to the pool, emptied so that it keeps no body or request alive.
+func (rl *Relay) putCall(k *call) {
+	*k = call{}
+	rl.calls.Put(k)
 }
 
 func (rl *Relay) buf() *[]byte {
