@@ -60,13 +60,22 @@ type queued struct {
 // Recorder writes usage records in batches off the request path. Add never drops a record: when
 // the queue is full it waits (backpressure). A batch that fails to write is retried until it
 // succeeds or the recorder is closed with a deadline; the request id makes retries idempotent.
+//
+// The queue is a slice under a mutex, not a channel: Run is woken when a batch is full or its
+// interval has passed, not once per record (a channel wakes the writer on nearly every call).
 type Recorder struct {
 	pool *pgxpool.Pool
 	q    *db.Queries
 	log  *slog.Logger
 	cfg  RecorderConfig
 
-	queue   chan queued
+	mu     sync.Mutex
+	room   sync.Cond // signalled when Run takes the queue or the recorder closes (Add waits on it when full)
+	queue  []queued  // added and not yet taken by Run
+	spare  []queued  // Run's other buffer: the queue swaps with it, so neither is reallocated
+	closed bool      // Close was called: Add writes directly
+
+	full    chan struct{} // a batch is ready (capacity 1: a signal, not a count)
 	closing chan struct{}
 	done    chan struct{}
 	once    sync.Once
@@ -90,8 +99,10 @@ func NewRecorder(pool *pgxpool.Pool, q *db.Queries, log *slog.Logger, cfg Record
 	if cfg.QueueSize <= 0 {
 		cfg.QueueSize = 20000
 	}
-	return &Recorder{pool: pool, q: q, log: log, cfg: cfg, queue: make(chan queued, cfg.QueueSize),
+	r := &Recorder{pool: pool, q: q, log: log, cfg: cfg, full: make(chan struct{}, 1),
 		closing: make(chan struct{}), done: make(chan struct{})}
+	r.room.L = &r.mu
+	return r
 }
 
 // Add journals a record (one append to the local journal, when there is one) and queues it,
@@ -100,23 +111,32 @@ func NewRecorder(pool *pgxpool.Pool, q *db.Queries, log *slog.Logger, cfg Record
 // answer the caller has in full always has its record on disk.
 func (r *Recorder) Add(rec Record) {
 	r.pending.Add(1)
-	select {
-	case <-r.closing:
-	default:
-		q := queued{rec: rec}
-		if r.cfg.Journal != nil {
-			q.seg, _ = r.cfg.Journal.Append(&q.rec) // a failing journal is logged by Append; the record goes on in memory
-		}
+	q := queued{rec: rec}
+	r.mu.Lock()
+	if !r.closed && r.cfg.Journal != nil {
+		// The append is a copy into a mapped file: done outside the lock, so that callers
+		// journal side by side.
+		r.mu.Unlock()
+		q.seg, _ = r.cfg.Journal.Append(&q.rec) // a failing journal is logged by Append; the record goes on in memory
+		r.mu.Lock()
+	}
+	for !r.closed && len(r.queue) >= r.cfg.QueueSize {
+		r.room.Wait()
+	}
+	if r.closed {
+		// Closed: write it directly so nothing is lost during shutdown.
+		r.mu.Unlock()
+		r.write(context.Background(), []queued{q})
+		return
+	}
+	r.queue = append(r.queue, q)
+	if len(r.queue) == r.cfg.BatchSize {
 		select {
-		case r.queue <- q:
-			return
-		case <-r.closing:
-			r.write(context.Background(), []queued{q})
-			return
+		case r.full <- struct{}{}:
+		default: // Run has been told already
 		}
 	}
-	// Closed: write it directly so nothing is lost during shutdown.
-	r.write(context.Background(), []queued{{rec: rec}})
+	r.mu.Unlock()
 }
 
 // Written counts records written so far.
@@ -124,6 +144,15 @@ func (r *Recorder) Written() int64 { return r.written.Load() }
 
 // Pending counts records added but not yet written.
 func (r *Recorder) Pending() int64 { return r.pending.Load() }
+
+// take hands Run everything queued (and, once closed, tells it so), leaving the queue empty.
+func (r *Recorder) take() (batch []queued, closed bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	batch, r.queue, r.spare = r.queue, r.spare[:0], nil
+	r.room.Broadcast()
+	return batch, r.closed
+}
 
 // Run writes batches until Close; it returns after the queue is drained.
 func (r *Recorder) Run(ctx context.Context) {
@@ -133,45 +162,40 @@ func (r *Recorder) Run(ctx context.Context) {
 		defer func() { <-scanDone }()
 		go func() { defer close(scanDone); r.scanOrphans(ctx) }()
 	}
-	batch := make([]queued, 0, r.cfg.BatchSize)
 	timer := time.NewTimer(r.cfg.FlushEvery)
 	defer timer.Stop()
-	flush := func() {
-		if len(batch) > 0 {
-			r.write(ctx, batch)
-			batch = batch[:0]
-		}
-	}
 	for {
+		closing := false
 		select {
-		case rec := <-r.queue:
-			batch = append(batch, rec)
-			if len(batch) >= r.cfg.BatchSize {
-				flush()
-			}
+		case <-r.full:
 		case <-timer.C:
-			flush()
 			timer.Reset(r.cfg.FlushEvery)
 		case <-r.closing:
-			for {
-				select {
-				case rec := <-r.queue:
-					batch = append(batch, rec)
-					if len(batch) >= r.cfg.BatchSize {
-						flush()
-					}
-				default:
-					flush()
-					return
-				}
-			}
+			closing = true
+		}
+		batch, closed := r.take()
+		for start := 0; start < len(batch); start += r.cfg.BatchSize {
+			r.write(ctx, batch[start:min(start+r.cfg.BatchSize, len(batch))])
+		}
+		clear(batch) // keeps no record's strings alive
+		r.mu.Lock()
+		r.spare = batch[:0]
+		r.mu.Unlock()
+		if closing && closed {
+			return
 		}
 	}
 }
 
 // Close stops accepting queued records, writes everything queued, and waits (bounded by ctx).
 func (r *Recorder) Close(ctx context.Context) {
-	r.once.Do(func() { close(r.closing) })
+	r.once.Do(func() {
+		r.mu.Lock()
+		r.closed = true
+		r.room.Broadcast()
+		r.mu.Unlock()
+		close(r.closing)
+	})
 	select {
 	case <-r.done:
 	case <-ctx.Done():

@@ -1,0 +1,80 @@
+package billing
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// TestRecorderBatches: a full batch is written without waiting for the flush interval, a part
+// batch waits for it, Add waits while the queue is full and goes on once Run takes it, and
+// records added after Close are written at once; every record is written and charged once.
+func TestRecorderBatches(t *testing.T) {
+	t.Parallel()
+	b := setupJournal(t)
+	ctx := context.Background()
+	var mu sync.Mutex
+	var batches []int
+	r := NewRecorder(b.pool, b.q, slog.New(slog.DiscardHandler), RecorderConfig{BatchSize: 4, QueueSize: 6, FlushEvery: time.Hour})
+	r.OnFlush = func(recs []Record) {
+		mu.Lock()
+		batches = append(batches, len(recs))
+		mu.Unlock()
+	}
+
+	// Nothing runs yet: the queue fills to QueueSize and the next Add waits.
+	for i := range 6 {
+		r.Add(b.rec(fmt.Sprintf("q-%d", i), 10))
+	}
+	added := make(chan struct{})
+	go func() {
+		r.Add(b.rec("q-6", 10))
+		close(added)
+	}()
+	select {
+	case <-added:
+		t.Fatal("Add went on with the queue full")
+	case <-time.After(50 * time.Millisecond):
+	}
+	runDone := make(chan struct{})
+	runCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	go func() { r.Run(runCtx); close(runDone) }()
+	// The queue held a full batch when Add signalled: Run takes all of it (written in batches
+	// of at most BatchSize) and the waiting Add goes on.
+	<-added
+	require.Eventually(t, func() bool { return r.Written() >= 6 }, 10*time.Second, 5*time.Millisecond,
+		"a full batch is written without waiting an hour")
+
+	// Three more and the one that waited: four in the queue is a full batch again.
+	for i := 7; i < 10; i++ {
+		r.Add(b.rec(fmt.Sprintf("q-%d", i), 10))
+	}
+	require.Eventually(t, func() bool { return r.Written() == 10 }, 10*time.Second, 5*time.Millisecond)
+
+	// A part batch waits for the interval (an hour here), then goes with Close.
+	r.Add(b.rec("q-10", 10))
+	time.Sleep(50 * time.Millisecond)
+	require.EqualValues(t, 10, r.Written(), "a part batch waits for its interval")
+	r.Close(ctx)
+	<-runDone
+	require.EqualValues(t, 11, r.Written())
+	r.Add(b.rec("q-11", 10)) // closed: written at once
+	require.EqualValues(t, 12, r.Written())
+	require.Zero(t, r.Pending())
+
+	rows, quota, balance := b.counts()
+	require.EqualValues(t, 12, rows)
+	require.EqualValues(t, 120, quota)
+	require.EqualValues(t, 1_000_000-120, balance)
+	mu.Lock()
+	defer mu.Unlock()
+	for _, n := range batches {
+		require.LessOrEqual(t, n, 4, "no write holds more than BatchSize records")
+	}
+}
