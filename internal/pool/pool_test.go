@@ -2,10 +2,12 @@ package pool_test
 
 import (
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"github.com/tidwall/gjson"
 
 	"github.com/poolgate/poolgate/internal/pool"
 )
@@ -103,13 +105,27 @@ func TestResetAfter(t *testing.T) {
 	}
 }
 
-func TestSessionID(t *testing.T) {
+func TestSession(t *testing.T) {
 	t.Parallel()
-	require.Equal(t, "s1", pool.SessionID(http.Header{"X-Poolgate-Session": {"s1"}}, []byte(`{"user":"u"}`)))
-	require.Equal(t, "m:abc", pool.SessionID(http.Header{}, []byte(`{"metadata":{"user_id":"abc"},"user":"u"}`)))
-	require.Equal(t, "p:k", pool.SessionID(http.Header{}, []byte(`{"prompt_cache_key":"k","user":"u"}`)))
-	require.Equal(t, "u:u", pool.SessionID(http.Header{}, []byte(`{"user":"u"}`)))
-	require.Empty(t, pool.SessionID(http.Header{}, []byte(`{"user":42}`)))
+	members := func(body string) (m, p, u gjson.Result) {
+		return gjson.Get(body, "metadata"), gjson.Get(body, "prompt_cache_key"), gjson.Get(body, "user")
+	}
+	for _, tc := range []struct {
+		h    http.Header
+		body string
+		want string
+	}{
+		{http.Header{"X-Poolgate-Session": {"s1"}}, `{"user":"u"}`, "s1"},
+		{http.Header{}, `{"metadata":{"user_id":"abc"},"user":"u"}`, "m:abc"},
+		{http.Header{}, `{"metadata":{"user_id":""},"prompt_cache_key":"k","user":"u"}`, "p:k"},
+		{http.Header{}, `{"metadata":"abc","user":"u"}`, "u:u"},
+		{http.Header{}, `{"user":"u"}`, "u:u"},
+		{http.Header{}, `{"user":42}`, ""},
+		{http.Header{}, `{"user":"` + strings.Repeat("x", 600) + `"}`, "u:" + strings.Repeat("x", 512)},
+	} {
+		m, p, u := members(tc.body)
+		require.Equal(t, tc.want, pool.Session(tc.h, m, p, u), tc.body)
+	}
 }
 
 func TestStripArtefacts(t *testing.T) {

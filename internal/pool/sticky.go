@@ -23,17 +23,22 @@ const (
 // maxSession bounds a session identity (longer ones are cut; they are hashed anyway).
 const maxSession = 512
 
-// SessionID finds a call's conversation identity without decoding the body: the
+// Session finds a call's conversation identity from what was read of its body: the
 // X-Poolgate-Session header, Claude's metadata.user_id, OpenAI's prompt_cache_key, or OpenAI's
-// user. It returns "" when the call carries none.
-func SessionID(h http.Header, body []byte) string {
+// user (the body's top-level members metadata, prompt_cache_key and user). It returns "" when the
+// call carries none.
+func Session(h http.Header, metadata, promptCacheKey, user gjson.Result) string {
 	if v := h.Get(HeaderSession); v != "" {
 		return cut(v)
 	}
-	for _, path := range [...]string{"metadata.user_id", "prompt_cache_key", "user"} {
-		if r := gjson.GetBytes(body, path); r.Type == gjson.String && r.Str != "" {
-			return path[:1] + ":" + cut(r.Str)
-		}
+	if r := metadata.Get("user_id"); r.Type == gjson.String && r.Str != "" {
+		return "m:" + cut(r.Str)
+	}
+	if promptCacheKey.Type == gjson.String && promptCacheKey.Str != "" {
+		return "p:" + cut(promptCacheKey.Str)
+	}
+	if user.Type == gjson.String && user.Str != "" {
+		return "u:" + cut(user.Str)
 	}
 	return ""
 }

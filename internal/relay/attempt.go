@@ -12,6 +12,7 @@ import (
 	"github.com/poolgate/poolgate/internal/billing"
 	"github.com/poolgate/poolgate/internal/fault"
 	"github.com/poolgate/poolgate/internal/pool"
+	"github.com/poolgate/poolgate/internal/provider/openai"
 	"github.com/poolgate/poolgate/internal/quota"
 )
 
@@ -37,7 +38,8 @@ func (rl *Relay) attempt(k *call, snap *snapshot, body []byte, path string) erro
 	r := k.r
 	ctx := r.Context()
 	user := k.cl.user.id
-	session := pool.SessionID(r.Header, body)
+	m := &k.req.Meta
+	session := pool.Session(r.Header, m[openai.MetaMetadata], m[openai.MetaPromptCacheKey], m[openai.MetaUser])
 	var bound int64
 	if session != "" {
 		bound = p.Bound(ctx, user, session)

@@ -42,8 +42,14 @@ var (
 		{knob: 4, name: "maxOutputTokens", min: 1, noMax: true, integer: true},
 	}
 	geminiBoundNames = []string{"temperature", "topP", "topK", "candidateCount", "maxOutputTokens"}
-	// geminiTop are the top-level members the relay reads of a Gemini body.
-	geminiTop = []string{"generationConfig", "generation_config"}
+	// geminiFields are the top-level members the relay reads of a Gemini body: OpenAI's length
+	// knobs (a caller may send them; the output bound reads them first), then openai.MetaNames
+	// (the generation config among them).
+	geminiFields = func() (names [2 + len(openai.MetaNames)]string) {
+		names[0], names[1] = openai.KnobNames[openai.KnobMaxTokens], openai.KnobNames[openai.KnobMaxCompletionTokens]
+		copy(names[2:], openai.MetaNames[:])
+		return names
+	}()
 )
 
 // Error codes of a member out of its documented range (OpenAI's own codes).

@@ -63,16 +63,19 @@ func (ep *Endpoint) Streams() bool { return ep.stream }
 // URL for Gemini) and the stream flags.
 func (ep *Endpoint) parse(body []byte, model string) (openai.Request, error) {
 	if ep.in == translate.Gemini {
-		var top [2]gjson.Result
-		if !jsonx.ParseMembers(body, geminiTop, top[:]) { // one JSON object, checked in one pass
+		var f [len(geminiFields)]gjson.Result
+		if !jsonx.ParseMembers(body, geminiFields[:], f[:]) { // one JSON object, checked in one pass
 			return openai.Request{}, fault.Code(fault.Invalid, "invalid_json", "the request body is not valid JSON")
 		}
 		if ep.op == opChat {
-			if err := checkGeminiBounds(top); err != nil {
+			if err := checkGeminiBounds([2]gjson.Result{f[2+openai.MetaGenerationConfig], f[2+openai.MetaGenerationConfigSnake]}); err != nil {
 				return openai.Request{}, err
 			}
 		}
-		return openai.Request{Model: model, Stream: ep.stream}, nil
+		req := openai.Request{Model: model, Stream: ep.stream}
+		req.Knobs[openai.KnobMaxTokens], req.Knobs[openai.KnobMaxCompletionTokens] = f[0], f[1]
+		copy(req.Meta[:], f[2:])
+		return req, nil
 	}
 	req, ok := openai.ParseRequest(body)
 	if !ok {

@@ -26,11 +26,35 @@ type Request struct {
 	// Knobs are the request's sampling and length members (absent ones are the zero Result), read
 	// in the same pass for the gateway's bounds checks. They point into a copy of the body.
 	Knobs [len(KnobNames)]gjson.Result
+	// Meta are the other members the gateway reads of a body (MetaNames), from the same pass, so
+	// that no lookup walks the body again (a long conversation is tens of kilobytes).
+	Meta [len(MetaNames)]gjson.Result
 }
 
 // KnobNames name the members in Request.Knobs, in order: OpenAI's and Claude's sampling and
 // length parameters (each protocol bounds its own).
 var KnobNames = [...]string{"temperature", "top_p", "top_k", "n", "max_tokens", "max_completion_tokens"}
+
+// Indexes of the length knobs in KnobNames.
+const (
+	KnobMaxTokens           = 4
+	KnobMaxCompletionTokens = 5
+)
+
+// MetaNames name the members in Request.Meta, in order: the output caps of the Responses API and
+// of Gemini's generation config (either spelling), and the members a conversation is known by
+// (pool.Session).
+var MetaNames = [...]string{"max_output_tokens", "generationConfig", "generation_config", "metadata", "prompt_cache_key", "user"}
+
+// Indexes in MetaNames.
+const (
+	MetaMaxOutputTokens = iota
+	MetaGenerationConfig
+	MetaGenerationConfigSnake
+	MetaMetadata
+	MetaPromptCacheKey
+	MetaUser
+)
 
 // ParseRequest reads model and stream flags from a request body. ok is false when the body is
 // not a JSON object.
@@ -45,12 +69,18 @@ func ParseRequest(body []byte) (r Request, ok bool) {
 	r.Stream = f[1].Type == gjson.True
 	r.IncludeUsage = f[2].Get("include_usage").Type == gjson.True
 	copy(r.Knobs[:], f[3:])
+	copy(r.Meta[:], f[3+len(KnobNames):])
 	return r, true
 }
 
-// requestFields are the members ParseRequest reads, in one validating pass.
-var requestFields = [...]string{"model", "stream", "stream_options",
-	KnobNames[0], KnobNames[1], KnobNames[2], KnobNames[3], KnobNames[4], KnobNames[5]}
+// requestFields are the members ParseRequest reads, in one validating pass: model, stream and
+// stream_options, then KnobNames, then MetaNames.
+var requestFields = func() (names [3 + len(KnobNames) + len(MetaNames)]string) {
+	copy(names[:], []string{"model", "stream", "stream_options"})
+	copy(names[3:], KnobNames[:])
+	copy(names[3+len(KnobNames):], MetaNames[:])
+	return names
+}()
 
 // ModelIsString reports whether "model" is present and a string.
 func ModelIsString(body []byte) bool {
