@@ -170,6 +170,7 @@ end
 for km, C in pairs(dirty) do
   local st = states[km]
   flush(C.kr); flush(C.kt); flush(C.kc)
+  if st.due then st.e = now + 2 * st.hz end
   redis.call('HSET', km, 'n', d(st.n), 'k', d(st.k), 's', d(st.s), 'f', d(st.f), 'p', d(st.p), 'e', d(st.e))
   if st.due then
     local px = d(2 * st.hz)
@@ -280,9 +281,9 @@ local function settle(g)
   end
 end
 local function count(g)
-  local v = redis.call('HMGET', g.km, 'n', 'k', 's', 'f')
+  local v = redis.call('HMGET', g.km, 'n', 'k', 's', 'f', 'e')
   local st
-  if v[1] and v[2] and v[3] and v[4] then st = {n = tonumber(v[1]), k = tonumber(v[2]), s = tonumber(v[3]), f = tonumber(v[4])} end
+  if v[1] and v[2] and v[3] and v[4] then st = {n = tonumber(v[1]), k = tonumber(v[2]), s = tonumber(v[3]), f = tonumber(v[4]), e = tonumber(v[5]) or 0} end
   local ids, un, es = {}, {}, {}
   for i = 1, g.n do
     local p = g[i]
@@ -319,7 +320,11 @@ local function count(g)
   local added = #add / 2
   if added > 0 then added = redis.call('ZADD', g.kt, unpack(add)) end
   if #rm > 0 then redis.call('ZREM', g.kt, unpack(rm)) end
-  if ex then redis.call('PEXPIRE', g.kt, ex) end
+  if ex and st and st.e > 0 then
+    redis.call('PEXPIREAT', g.kt, d(st.e))
+  elseif ex then
+    redis.call('PEXPIRE', g.kt, ex)
+  end
   if not st then return end
   if added ~= #add / 2 then
     local s, es = 0, redis.call('ZRANGE', g.kt, 0, -1)
