@@ -580,7 +580,7 @@ func (s *redisStore) releaseBatch(ctx context.Context, q []pending) error {
 		if t.hold != nil {
 			amount = t.hold.Amount
 		}
-		b.calls = append(b.calls, b.shape(t, sameRelease, b.releaseShape), t.ID, t.Start, strconv.FormatInt(t.Estimate, 10), sv,
+		b.calls = append(b.calls, b.shape(t, sameRelease, b.releaseShape), t.ID, t.Start, t.Estimate, sv,
 			max(q[i].tokens, 0), amount, max(q[i].charge, 0))
 	}
 	failed, err := b.run(ctx, releaseScript, "").Int64()

@@ -15,11 +15,11 @@ import (
 	"github.com/poolgate/poolgate/internal/limits"
 )
 
-// BenchmarkRedisBatches admits and releases calls as the gateway does at 64 concurrent callers
-// (poolbench's shape: one user, one `*` rule with a 10 s window counting requests, tokens and
-// concurrency far above the load, and the user's balance reserved and charged), on a Redis of its
-// own so that no other client's work is counted. Beside ns/op and allocs/op it reports the Redis
-// server's CPU per call (INFO cpu, user + system, before and after) and this process's CPU per
+// BenchmarkRedisBatches admits and releases calls as the gateway does, at 16 and 64 concurrent
+// callers (poolbench's shape: one user, one `*` rule with a 10 s window counting requests, tokens
+// and concurrency far above the load, and the user's balance reserved and charged), on a Redis of
+// its own so that no other client's work is counted. Beside ns/op and allocs/op it reports the
+// Redis server's CPU per call (INFO cpu, user + system, before and after), this process's CPU per
 // call (getrusage: the limiter, go-redis and the benchmark's goroutines), and how many calls a
 // script call carried on average (admissions and releases together).
 func BenchmarkRedisBatches(b *testing.B) {
@@ -27,8 +27,16 @@ func BenchmarkRedisBatches(b *testing.B) {
 	throwawayRedis(b, port)
 	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:" + strconv.Itoa(port), PoolSize: 128})
 	b.Cleanup(func() { _ = rdb.Close() })
+	for _, callers := range []int{16, 64} {
+		b.Run("callers="+strconv.Itoa(callers), func(b *testing.B) {
+			benchBatches(b, rdb, callers)
+		})
+	}
+}
+
+func benchBatches(b *testing.B, rdb *redis.Client, callers int) {
 	ctx := context.Background()
-	l := limits.New(limits.Config{Redis: rdb, Prefix: "bench:"})
+	l := limits.New(limits.Config{Redis: rdb, Prefix: "bench" + strconv.Itoa(callers) + ":"})
 	rules := []limits.Rule{{ID: 1, Scope: limits.ScopeUser, Model: "*", Window: 10 * time.Second,
 		Requests: 1 << 40, Tokens: 1 << 50, Concurrency: 1 << 20}}
 	cs := limits.Match(rules, limits.Who{User: 1}, "m")
@@ -50,7 +58,8 @@ func BenchmarkRedisBatches(b *testing.B) {
 
 	redis0, self0, cmds0 := redisCPU(b, rdb), selfCPU(), l.RedisCommands()
 	b.ReportAllocs()
-	b.SetParallelism((64 + runtime.GOMAXPROCS(0) - 1) / runtime.GOMAXPROCS(0)) // 64 goroutines
+	procs := runtime.GOMAXPROCS(0)
+	b.SetParallelism((callers + procs - 1) / procs)
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
