@@ -10,18 +10,24 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
+// testLimiter is a limiter on the local Redis under a key prefix of the test's own, and its client.
+func testLimiter(t *testing.T) (*Limiter, *redis.Client) {
+	t.Helper()
+	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379"})
+	t.Cleanup(func() { _ = rdb.Close() })
+	require.NoError(t, rdb.Ping(context.Background()).Err())
+	prefix := "test:" + t.Name() + ":" + time.Now().Format("150405.000000000") + ":"
+	return New(Config{Redis: rdb, Prefix: prefix}), rdb
+}
+
 // TestBatchResent: a batch of admissions and one of releases, each sent twice (as after a lost
 // answer), count every call once: the resent admissions answer their first run's start and
 // amount, and the resent releases change nothing (the charge is counted with the reservation it
 // replaces, once).
 func TestBatchResent(t *testing.T) {
 	t.Parallel()
-	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379"})
-	t.Cleanup(func() { _ = rdb.Close() })
+	l, rdb := testLimiter(t)
 	ctx := context.Background()
-	require.NoError(t, rdb.Ping(ctx).Err())
-	prefix := "test:" + t.Name() + ":" + time.Now().Format("150405.000000000") + ":"
-	l := New(Config{Redis: rdb, Prefix: prefix})
 	rules := []Rule{{ID: 7, Scope: ScopeUser, Model: "*", Window: time.Minute, Requests: 5, Tokens: 1000, Concurrency: 3}}
 	cs := Match(rules, Who{User: 9}, "m")
 	acct := Account{Key: "u9", Kind: KindBalance, Limit: 1000}
@@ -60,7 +66,7 @@ func TestBatchResent(t *testing.T) {
 	u = l.Status(ctx, cs)[0]
 	require.Equal(t, Usage{Requests: 3, Tokens: 60, Concurrency: 0, ClearsIn: u.ClearsIn}, u)
 	require.Equal(t, int64(1000-3*40), l.Available(ctx, acct))
-	keys, err := rdb.Keys(ctx, prefix+"*").Result()
+	keys, err := rdb.Keys(ctx, l.rds.prefix+"*").Result()
 	require.NoError(t, err)
 	for _, k := range keys {
 		for _, a := range as {
@@ -73,16 +79,13 @@ func TestBatchResent(t *testing.T) {
 // key holds another type) gets an error of its own; the others in the batch are admitted as usual.
 func TestBatchIsolatesFailure(t *testing.T) {
 	t.Parallel()
-	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379"})
-	t.Cleanup(func() { _ = rdb.Close() })
+	l, rdb := testLimiter(t)
 	ctx := context.Background()
-	prefix := "test:" + t.Name() + ":" + time.Now().Format("150405.000000000") + ":"
-	l := New(Config{Redis: rdb, Prefix: prefix})
 	rules := []Rule{{ID: 3, Scope: ScopeUser, Model: "*", Window: time.Minute, Requests: 10}}
 	cs := Match(rules, Who{User: 1}, "m")
 	bad := &admission{t: &Ticket{ID: newID(), counters: Match(rules, Who{User: 2}, "m")}}
 	good := &admission{t: &Ticket{ID: newID(), counters: cs}}
-	require.NoError(t, rdb.Set(ctx, prefix+"{lim}:"+bad.t.counters[0].Key+":m", "x", time.Minute).Err())
+	require.NoError(t, rdb.Set(ctx, l.rds.prefix+bad.t.counters[0].Key+":m", "x", time.Minute).Err())
 	require.NoError(t, l.rds.admitBatch(ctx, "b1", []*admission{bad, good}))
 	require.ErrorIs(t, bad.err, errUnexpected)
 	require.NoError(t, good.err)
@@ -106,11 +109,8 @@ type batchCall struct {
 // used equal to the estimate), and after both are sent again, are the in-process store's.
 func TestBatchShapes(t *testing.T) {
 	t.Parallel()
-	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379"})
-	t.Cleanup(func() { _ = rdb.Close() })
+	l, rdb := testLimiter(t)
 	ctx := context.Background()
-	prefix := "test:" + t.Name() + ":" + time.Now().Format("150405.000000000") + ":"
-	l := New(Config{Redis: rdb, Prefix: prefix})
 	mem := newMemStore(time.Now)
 	rules := []Rule{
 		{ID: 1, Scope: ScopeUser, Model: "*", Window: time.Minute, Requests: 3, Tokens: 500, Concurrency: 4},
@@ -240,11 +240,8 @@ func TestBatchShapes(t *testing.T) {
 // init, it starts the ledger. A ticket released twice in one batch counts once.
 func TestBatchInitAndDuplicates(t *testing.T) {
 	t.Parallel()
-	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379"})
-	t.Cleanup(func() { _ = rdb.Close() })
+	l, _ := testLimiter(t)
 	ctx := context.Background()
-	prefix := "test:" + t.Name() + ":" + time.Now().Format("150405.000000000") + ":"
-	l := New(Config{Redis: rdb, Prefix: prefix})
 	rules := []Rule{{ID: 1, Scope: ScopeUser, Model: "*", Window: time.Minute, Requests: 10, Tokens: 1000, Concurrency: 5}}
 	old, fresh := UserAccount(1, 1000, 100), UserAccount(2, 500, 50)
 	hold := func(a Account) *Hold { return &Hold{Amount: 40, Accounts: []Account{a}} }

@@ -21,6 +21,15 @@ func redisClient(t *testing.T) *redis.Client {
 	return rdb
 }
 
+// redisLimiter is a limiter on the local Redis under a key prefix of the test's own, its client
+// and the prefix.
+func redisLimiter(t *testing.T) (*limits.Limiter, *redis.Client, string) {
+	t.Helper()
+	rdb := redisClient(t)
+	prefix := "test:" + t.Name() + ":" + time.Now().Format("150405.000000000") + ":"
+	return limits.New(limits.Config{Redis: rdb, Prefix: prefix}), rdb, prefix
+}
+
 // instances are limiters as separate app instances make them: sharing one Redis (and prefix), or
 // alone in process.
 func instances(t *testing.T, shared bool, n int) []*limits.Limiter {
@@ -237,9 +246,7 @@ func TestRuleValidate(t *testing.T) {
 // call), and is rebuilt when missing.
 func TestTokensRunningSum(t *testing.T) {
 	t.Parallel()
-	rdb := redisClient(t)
-	prefix := "test:" + t.Name() + ":" + time.Now().Format("150405.000000000") + ":"
-	l := limits.New(limits.Config{Redis: rdb, Prefix: prefix})
+	l, rdb, prefix := redisLimiter(t)
 	ctx := context.Background()
 	rules := []limits.Rule{{ID: 11, Scope: limits.ScopeUser, Model: "*", Window: 2 * time.Second, Tokens: 100}}
 	cs := limits.Match(rules, limits.Who{User: 3}, "m")
@@ -277,9 +284,7 @@ func TestTokensRunningSum(t *testing.T) {
 // tokens for its whole window (the set was losing it early, and the counter's running sum kept it).
 func TestTokensExpiryAfterRelease(t *testing.T) {
 	t.Parallel()
-	rdb := redisClient(t)
-	prefix := "test:" + t.Name() + ":" + time.Now().Format("150405.000000000") + ":"
-	l := limits.New(limits.Config{Redis: rdb, Prefix: prefix})
+	l, _, _ := redisLimiter(t)
 	ctx := context.Background()
 	rules := []limits.Rule{{ID: 12, Scope: limits.ScopeUser, Model: "*", Window: 8 * time.Second, Tokens: 1000}}
 	cs := limits.Match(rules, limits.Who{User: 4}, "m")
