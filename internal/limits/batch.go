@@ -199,8 +199,9 @@ return answer
 // number of counters and accounts whose part failed (a command refused).
 //
 // The calls are gathered per counter and per account, and each set is changed by one command for
-// the whole batch (ZMSCORE says which of the calls' entries are still there, ZREM and ZADD change
-// them together): the counts come out as if each call had been released alone, in order.
+// the whole batch (ZMSCORE, Redis 6.2 or later, says which of the calls' entries are still there;
+// ZREM and ZADD change them together): the counts come out as if each call had been released
+// alone, in order.
 //
 // A release is idempotent by what it removes, so no key has to remember it: each change hangs on
 // removing the call's own entry (its concurrency slot, its request when unserved, its token
