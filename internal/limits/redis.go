@@ -16,8 +16,9 @@ import (
 // sets were last pruned (p) and until when their expiry stands (e). The sizes and the sum count
 // entries that have already left the window or outlived their lease: they only ever count too
 // much, so an admission that fits by them fits; one that does not, and any admission a quarter of
-// a window after the last prune, first prunes the sets and counts again, exactly. A call far below
-// its limits therefore costs five commands per counter, whatever the window holds. The expiry
+// a window after the last prune, first prunes the sets and counts again, exactly. A batch of calls
+// far below their limits therefore costs about five commands per counter (the state read, one
+// insert per set, the state written), whatever the window holds and however many calls it has. The expiry
 // of the four keys is set when it is due (half of it has passed) or when a set starts empty,
 // not on every call. All keys carry the hash tag {lim}, so one call's script runs on one slot of a
 // Redis Cluster. Times come from Redis (TIME), so instances' clocks never disagree.
