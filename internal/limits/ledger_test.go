@@ -106,7 +106,7 @@ func TestLedgerExact(t *testing.T) {
 }
 
 // throwawayRedis starts a redis-server of the test's own on a free port (never the shared one).
-func throwawayRedis(t *testing.T, port int) *exec.Cmd {
+func throwawayRedis(t testing.TB, port int) *exec.Cmd {
 	t.Helper()
 	if _, err := exec.LookPath("redis-server"); err != nil {
 		t.Skip("redis-server is not installed: the Redis restart test needs its own server")
@@ -120,7 +120,7 @@ func throwawayRedis(t *testing.T, port int) *exec.Cmd {
 	return cmd
 }
 
-func freePort(t *testing.T) int {
+func freePort(t testing.TB) int {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)

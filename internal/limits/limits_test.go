@@ -21,6 +21,15 @@ func redisClient(t *testing.T) *redis.Client {
 	return rdb
 }
 
+// redisLimiter is a limiter on the local Redis under a key prefix of the test's own, its client
+// and the prefix.
+func redisLimiter(t *testing.T) (*limits.Limiter, *redis.Client, string) {
+	t.Helper()
+	rdb := redisClient(t)
+	prefix := "test:" + t.Name() + ":" + time.Now().Format("150405.000000000") + ":"
+	return limits.New(limits.Config{Redis: rdb, Prefix: prefix}), rdb, prefix
+}
+
 // instances are limiters as separate app instances make them: sharing one Redis (and prefix), or
 // alone in process.
 func instances(t *testing.T, shared bool, n int) []*limits.Limiter {
@@ -237,9 +246,7 @@ func TestRuleValidate(t *testing.T) {
 // call), and is rebuilt when missing.
 func TestTokensRunningSum(t *testing.T) {
 	t.Parallel()
-	rdb := redisClient(t)
-	prefix := "test:" + t.Name() + ":" + time.Now().Format("150405.000000000") + ":"
-	l := limits.New(limits.Config{Redis: rdb, Prefix: prefix})
+	l, rdb, prefix := redisLimiter(t)
 	ctx := context.Background()
 	rules := []limits.Rule{{ID: 11, Scope: limits.ScopeUser, Model: "*", Window: 2 * time.Second, Tokens: 100}}
 	cs := limits.Match(rules, limits.Who{User: 3}, "m")
@@ -269,4 +276,26 @@ func TestTokensRunningSum(t *testing.T) {
 	_, ref = l.Admit(ctx, cs, 100, nil)
 	require.Nil(t, ref)
 	require.Equal(t, int64(100), sum())
+}
+
+// TestTokensExpiryAfterRelease: a token set that a release starts again (its only entry replaced
+// by the real count, which recreates the key) expires with the counter's other keys, not one
+// window after that release: a call admitted after it, before the next prune, still counts its
+// tokens for its whole window (the set was losing it early, and the counter's running sum kept it).
+func TestTokensExpiryAfterRelease(t *testing.T) {
+	t.Parallel()
+	l, _, _ := redisLimiter(t)
+	ctx := context.Background()
+	rules := []limits.Rule{{ID: 12, Scope: limits.ScopeUser, Model: "*", Window: 8 * time.Second, Tokens: 1000}}
+	cs := limits.Match(rules, limits.Who{User: 4}, "m")
+	start := time.Now()
+	a, ref := l.Admit(ctx, cs, 10, nil)
+	require.Nil(t, ref)
+	l.Release(ctx, a, true, 10, 0)
+	time.Sleep(time.Second) // within a quarter window: no prune
+	b, ref := l.Admit(ctx, cs, 30, nil)
+	require.Nil(t, ref)
+	l.Release(ctx, b, true, 20, 0)
+	time.Sleep(time.Until(start.Add(8500 * time.Millisecond))) // a has left the window, b has not
+	require.Equal(t, int64(20), l.Status(ctx, cs)[0].Tokens)
 }

@@ -1,0 +1,595 @@
+package limits
+
+import (
+	"context"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// The admission and release scripts take a batch: the calls that reached the Limiter while the
+// previous batch was in flight, in one script call (one round trip, one script run). Calls of a
+// batch mostly share their counters and accounts (the same user, rule and balance), so a batch
+// is sent by shape: KEYS hold each counter's four keys and each account's two once; a shape is
+// what calls have in common (their counters with the rules' figures, their accounts with the
+// database's), sent and parsed once; and each call sends only what is its own. Redis parses a
+// call's few arguments instead of a score of them, and the scripts convert each shared number
+// once per batch, not once per call.
+//
+// Each call in the batch is handled exactly as if it had come alone, one after the other: a later
+// call sees what an earlier one took.
+
+// admitScript. KEYS: the counters' keys (req, tok, conc, state) and the accounts' (ledger hash,
+// reservations), each counter's or account's once, then the batch's own key. ARGV: the batch
+// key's time to live, the concurrency lease, the hold lease and the ledger's time to live (ms);
+// the number of shapes, then per shape its number of counters, per counter the offset of its
+// first key in KEYS, window ms, requests, tokens, concurrency, then its number of accounts, per
+// account the offset of its first key, limit and used; then the number of calls, and per call its
+// shape (1-based), id, estimate, amount and init (0/1).
+//
+// It answers one string: now (ms), then per call after a ';' its answer: the amount reserved
+// (admitted), "r<counter>,<kind>,<clears ms>" (a counter refused it; counter 1-based), "a<account>"
+// (the account's balance is used up), "i" (an account's ledger is missing and init is 0) or "e"
+// (its part failed: a command refused; the others are not failed with it).
+//
+// The script is idempotent per batch: its answer is remembered under the batch's key (for
+// batchTTL), and the same batch sent again answers it again and changes nothing. A client that
+// resends the script after a timeout (go-redis does, and so does the Limiter while Redis is slow)
+// can therefore never count a call twice, nor refuse a call on the slot its own first attempt
+// took. One key per batch, not per call: the keyspace does not grow with every call.
+var admitScript = redis.NewScript(luaHelpers + luaState + luaGather + `
+local bk = KEYS[#KEYS]
+local memo = redis.call('GET', bk)
+if memo then return memo end
+local lease, hlease, ttl = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
+local sconc, shold = d(now + lease), d(now + hlease)
+local shapes, a = {}, 6
+for x = 1, tonumber(ARGV[5]) do
+  local cs, as = {}, {}
+  for i = 1, tonumber(ARGV[a]) do
+    local k, w, cc = tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2]), tonumber(ARGV[a + 5])
+    local hz = w
+    if cc > 0 and lease > hz then hz = lease end
+    cs[i] = {kr = KEYS[k + 1], kt = KEYS[k + 2], kc = KEYS[k + 3], km = KEYS[k + 4], w = w,
+      rq = tonumber(ARGV[a + 3]), tl = tonumber(ARGV[a + 4]), cc = cc, hz = hz}
+    a = a + 5
+  end
+  a = a + 1
+  for j = 1, tonumber(ARGV[a]) do
+    local k = tonumber(ARGV[a + 1])
+    as[j] = {kh = KEYS[k + 1], kz = KEYS[k + 2], limit = tonumber(ARGV[a + 2]), used = tonumber(ARGV[a + 3])}
+    a = a + 3
+  end
+  a = a + 1
+  shapes[x] = {cs = cs, as = as, sts = {}, ls = {}}
+end
+local function one(sh, id, sest, samount, init)
+  local est, amount = tonumber(sest), tonumber(samount)
+  local cs, as, sts, ls = sh.cs, sh.as, sh.sts, sh.ls
+  for j = 1, #as do
+    local A = as[j]
+    local kh = A.kh
+    local L = ledgers[kh]
+    if L == nil then
+      L = ledger(kh, A.used) or false
+      ledgers[kh] = L
+    end
+    if not L then
+      if not init then return 'i' end
+      L = {c = A.used, p = 0, e = 0}
+      ledgers[kh] = L
+    end
+    if A.used > L.c then L.c = A.used end
+    if not L.h or not L.z or now - L.p >= hlease or A.limit - L.c - L.h < amount then
+      flush(A.kz)
+      lpurge(L, A.kz)
+    end
+    local av = A.limit - L.c - L.h
+    if av <= 0 then return 'a' .. j end
+    if av < amount then amount, samount = av, d(av) end
+    ls[j] = L
+  end
+  local refused, kind, clears = 0, '', 0
+  for i = 1, #cs do
+    local C = cs[i]
+    local w, rq, tl, cc = C.w, C.rq, C.tl, C.cc
+    local st = states[C.km]
+    if st == nil then
+      st = cstate(C.km) or false
+      states[C.km] = st
+    end
+    if not st or now - st.p >= w / 4 or (rq > 0 and st.n >= rq) or (tl > 0 and not fits(st.s, est, tl)) or (cc > 0 and st.f >= cc) then
+      flush(C.kr); flush(C.kt); flush(C.kc)
+      local old = st
+      st = cprune(st, C.kr, C.kt, C.kc, w)
+      if old and old.due then st.due, st.hz = true, old.hz end
+      states[C.km] = st
+    end
+    sts[i] = st
+    local k, c = '', 0
+    if rq > 0 and st.n >= rq then
+      local e = redis.call('ZRANGE', C.kr, st.n - rq, st.n - rq, 'WITHSCORES')
+      k, c = 'requests', tonumber(e[2]) + w - now
+    end
+    if k == '' and tl > 0 and not fits(st.s, est, tl) then
+      k, c = 'tokens', 1000
+      local used = st.s
+      local _, es = tokens(C.kt)
+      table.sort(es, function(x, y) return x[2] < y[2] end)
+      for _, e in ipairs(es) do
+        used = used - e[1]
+        if fits(used, est, tl) then c = e[2] + w - now; break end
+      end
+    end
+    if k == '' and cc > 0 and st.f >= cc then k, c = 'concurrency', 1000 end
+    if k ~= '' then
+      if refused == 0 then refused, kind = i, k end
+      if c > clears then clears = c end
+    end
+  end
+  if refused > 0 then return 'r' .. refused .. ',' .. kind .. ',' .. d(clears) end
+  for i = 1, #cs do
+    local C, st = cs[i], sts[i]
+    local hz = C.hz
+    if st.e < now + hz then st.due = true end
+    if C.rq > 0 then
+      if st.n == 0 then st.due = true end
+      add(C.kr, snow, id)
+      st.n = st.n + 1
+    end
+    if C.tl > 0 then
+      if st.k == 0 then st.due = true end
+      add(C.kt, snow, id .. ':' .. sest)
+      st.k, st.s = st.k + 1, st.s + est
+    end
+    if C.cc > 0 then
+      if st.f == 0 then st.due = true end
+      add(C.kc, sconc, id)
+      st.f = st.f + 1
+    end
+    if st.due then st.e, st.hz = now + 2 * hz, hz end
+    dirty[C.km] = C
+  end
+  for j = 1, #as do
+    local A, L = as[j], ls[j]
+    if L.z == 0 or L.e < now + ttl / 2 then L.due, L.e = true, now + ttl end
+    add(A.kz, shold, id .. ':' .. samount)
+    L.h, L.z = L.h + amount, L.z + 1
+    dirtyL[A.kh] = A
+  end
+  return samount
+end
+local out = {}
+for x = 1, tonumber(ARGV[a]) do
+  local p = a + 5 * x - 4
+  local ok, r = pcall(one, shapes[tonumber(ARGV[p])], ARGV[p + 1], ARGV[p + 2], ARGV[p + 3], ARGV[p + 4] == '1')
+  if ok then out[x] = r else out[x] = 'e' end
+end
+for km, C in pairs(dirty) do
+  local st = states[km]
+  flush(C.kr); flush(C.kt); flush(C.kc)
+  if st.due then st.e = now + 2 * st.hz end
+  redis.call('HSET', km, 'n', d(st.n), 'k', d(st.k), 's', d(st.s), 'f', d(st.f), 'p', d(st.p), 'e', d(st.e))
+  if st.due then
+    local px = d(2 * st.hz)
+    redis.call('PEXPIRE', C.kr, px); redis.call('PEXPIRE', C.kt, px); redis.call('PEXPIRE', C.kc, px); redis.call('PEXPIRE', km, px)
+  end
+end
+for kh, A in pairs(dirtyL) do
+  local L = ledgers[kh]
+  flush(A.kz)
+  redis.call('HSET', kh, 'c', d(L.c), 'h', d(L.h), 'z', d(L.z), 'p', d(L.p), 'e', d(L.e))
+  if L.due then redis.call('PEXPIRE', kh, d(ttl)); redis.call('PEXPIRE', A.kz, d(ttl)) end
+end
+for key in pairs(adds) do flush(key) end
+local answer = snow .. ';' .. table.concat(out, ';')
+redis.call('SET', bk, answer, 'PX', ARGV[1])
+return answer
+`)
+
+// releaseScript. KEYS: the counters' and accounts' keys as for admitScript (no batch key).
+// ARGV: the number of shapes, then per shape its number of counters, per counter the offset of
+// its first key in KEYS and its window ms, then its number of accounts, per account the offset of
+// its first key; then the number of calls, and per call its shape, id, start ms, estimate, served
+// (0/1), tokens, amount and charge. The estimate's token entry becomes the real count; each
+// account's reservation is dropped and the charge counted with it (on a ledger that still
+// exists: a missing one starts again from the database, where the charge lands). It answers the
+// number of counters and accounts whose part failed (a command refused).
+//
+// The calls are gathered per counter and per account, and each set is changed by one command for
+// the whole batch (ZMSCORE, Redis 6.2 or later, says which of the calls' entries are still there;
+// ZREM and ZADD change them together): the counts come out as if each call had been released
+// alone, in order.
+//
+// A release is idempotent by what it removes, so no key has to remember it: each change hangs on
+// removing the call's own entry (its concurrency slot, its request when unserved, its token
+// estimate, its reservation), and a release sent again finds them gone and changes nothing. A
+// charge is counted with the reservation it replaces; a reservation that expired first (its
+// instance stopped renewing it) takes its charge with it, and the ledger gets the charge from
+// the database's used quota, which every admission passes in.
+var releaseScript = redis.NewScript(`
+local function d(x) return string.format('%d', x) end
+local shapes, a = {}, 2
+for x = 1, tonumber(ARGV[1]) do
+  local cs, as = {}, {}
+  for i = 1, tonumber(ARGV[a]) do
+    local k = tonumber(ARGV[a + 1])
+    cs[i] = {k = k, w = ARGV[a + 2]}
+    a = a + 2
+  end
+  a = a + 1
+  for j = 1, tonumber(ARGV[a]) do
+    as[j] = tonumber(ARGV[a + 1])
+    a = a + 1
+  end
+  a = a + 1
+  shapes[x] = {cs = cs, as = as}
+end
+local counters, accounts, corder, aorder = {}, {}, {}, {}
+for x = 1, tonumber(ARGV[a]) do
+  local p = a + 8 * x - 7
+  local sh = shapes[tonumber(ARGV[p])]
+  for j = 1, #sh.as do
+    local k = sh.as[j]
+    local g = accounts[k]
+    if not g then
+      g = {kh = KEYS[k + 1], kz = KEYS[k + 2], n = 0}
+      accounts[k] = g
+      aorder[#aorder + 1] = g
+    end
+    g.n = g.n + 1
+    g[g.n] = p
+  end
+  for i = 1, #sh.cs do
+    local C = sh.cs[i]
+    local g = counters[C.k]
+    if not g then
+      g = {kr = KEYS[C.k + 1], kt = KEYS[C.k + 2], kc = KEYS[C.k + 3], km = KEYS[C.k + 4], n = 0, w = {}}
+      counters[C.k] = g
+      corder[#corder + 1] = g
+    end
+    g.n = g.n + 1
+    g[g.n], g.w[g.n] = p, C.w
+  end
+end
+local function settle(g)
+  local ms = {}
+  for i = 1, g.n do
+    local p = g[i]
+    ms[i] = ARGV[p + 1] .. ':' .. ARGV[p + 6]
+  end
+  local sc = redis.call('ZMSCORE', g.kz, unpack(ms))
+  local rm, seen, c, h = {}, {}, 0, 0
+  for i = 1, g.n do
+    local m = ms[i]
+    if sc[i] and not seen[m] then
+      local p = g[i]
+      seen[m] = true
+      rm[#rm + 1] = m
+      c, h = c + math.max(tonumber(ARGV[p + 7]), 0), h + tonumber(ARGV[p + 6])
+    end
+  end
+  if #rm == 0 then return end
+  redis.call('ZREM', g.kz, unpack(rm))
+  local v = redis.call('HMGET', g.kh, 'c', 'h', 'z')
+  if not v[1] then return end
+  if v[2] and v[3] then
+    redis.call('HSET', g.kh, 'c', d(tonumber(v[1]) + c), 'h', d(tonumber(v[2]) - h), 'z', d(tonumber(v[3]) - #rm))
+  else
+    redis.call('HSET', g.kh, 'c', d(tonumber(v[1]) + c))
+  end
+end
+local function count(g)
+  local v = redis.call('HMGET', g.km, 'n', 'k', 's', 'f', 'e')
+  local st
+  if v[1] and v[2] and v[3] and v[4] then st = {n = tonumber(v[1]), k = tonumber(v[2]), s = tonumber(v[3]), f = tonumber(v[4]), e = tonumber(v[5]) or 0} end
+  local ids, un, es = {}, {}, {}
+  for i = 1, g.n do
+    local p = g[i]
+    local id = ARGV[p + 1]
+    ids[i], es[i] = id, id .. ':' .. ARGV[p + 3]
+    if ARGV[p + 4] ~= '1' then un[#un + 1] = id end
+  end
+  local f = redis.call('ZREM', g.kc, unpack(ids))
+  local r = 0
+  if #un > 0 then r = redis.call('ZREM', g.kr, unpack(un)) end
+  local sc = redis.call('ZMSCORE', g.kt, unpack(es))
+  local rm, add, seen, ex = {}, {}, {}, nil
+  for i = 1, g.n do
+    local m = es[i]
+    if sc[i] and not seen[m] then
+      local p = g[i]
+      seen[m] = true
+      if st then st.k, st.s = st.k - 1, st.s - tonumber(ARGV[p + 3]) end
+      local used = ARGV[p + 5]
+      if ARGV[p + 4] == '1' and used ~= '0' then
+        local nm = ids[i] .. ':' .. used
+        if nm ~= m then
+          rm[#rm + 1] = m
+          add[#add + 1] = ARGV[p + 2]
+          add[#add + 1] = nm
+        end
+        if st then st.k, st.s = st.k + 1, st.s + tonumber(used) end
+        if not st or st.k <= 1 then ex = g.w[i] end
+      else
+        rm[#rm + 1] = m
+      end
+    end
+  end
+  local added = #add / 2
+  if added > 0 then added = redis.call('ZADD', g.kt, unpack(add)) end
+  if #rm > 0 then redis.call('ZREM', g.kt, unpack(rm)) end
+  if ex and st and st.e > 0 then
+    redis.call('PEXPIREAT', g.kt, d(st.e))
+  elseif ex then
+    redis.call('PEXPIRE', g.kt, ex)
+  end
+  if not st then return end
+  if added ~= #add / 2 then
+    local s, es = 0, redis.call('ZRANGE', g.kt, 0, -1)
+    for j = 1, #es do s = s + (tonumber(string.match(es[j], ':(%d+)$')) or 0) end
+    st.k, st.s = #es, s
+  end
+  redis.call('HSET', g.km, 'n', d(st.n - r), 'k', d(st.k), 's', d(st.s), 'f', d(st.f - f))
+end
+local failed = 0
+for _, g in ipairs(aorder) do
+  if not pcall(settle, g) then failed = failed + 1 end
+end
+for _, g in ipairs(corder) do
+  if not pcall(count, g) then failed = failed + 1 end
+end
+return failed
+`)
+
+// maxBatch bounds the calls in one batched script call.
+const maxBatch = 256
+
+// batchArgs builds a batched script call: the calls' keys, each counter's and account's once; the
+// shapes; and the calls' own arguments (see admitScript).
+type batchArgs struct {
+	s      *redisStore
+	keys   []any
+	groups map[string]int // a counter's or account's key → the offset of its first key in keys
+	// latest maps a shape's first counter's or account's key to its latest shape (1-based).
+	latest map[string]int
+	shapes []*Ticket // each shape's first call
+	head   []any     // the shapes' arguments
+	calls  []any     // the number of calls, then each call's arguments
+}
+
+func (s *redisStore) newBatch(calls, perCall int) *batchArgs {
+	return &batchArgs{s: s, groups: make(map[string]int), latest: make(map[string]int),
+		calls: append(make([]any, 0, 1+calls*perCall), calls)}
+}
+
+// group is the offset of a counter's or account's first key in KEYS, adding its keys first time.
+func (b *batchArgs) group(key string, suffixes ...string) int {
+	if k, ok := b.groups[key]; ok {
+		return k
+	}
+	k := len(b.keys)
+	b.keys = append(b.keys, b.s.boxed.get(b.s.prefix, key, suffixes...)...)
+	b.groups[key] = k
+	return k
+}
+
+// shape is t's shape (1-based): that of the latest call with the same first key when same says
+// t shares it, else a new one whose arguments add appends to head.
+func (b *batchArgs) shape(t *Ticket, same func(a, b *Ticket) bool, add func(t *Ticket)) int {
+	var first string
+	if as := t.accounts(); len(t.counters) > 0 {
+		first = t.counters[0].Key
+	} else if len(as) > 0 {
+		first = as[0].Key
+	}
+	if i, ok := b.latest[first]; ok && same(b.shapes[i-1], t) {
+		return i
+	}
+	b.shapes = append(b.shapes, t)
+	add(t)
+	b.latest[first] = len(b.shapes)
+	return len(b.shapes)
+}
+
+// accounts is a ticket's accounts (none without a hold).
+func (t *Ticket) accounts() []Account {
+	if t.hold == nil {
+		return nil
+	}
+	return t.hold.Accounts
+}
+
+// sameAdmission says two calls share their admission shape: the same counters with the same
+// rules' figures and the same accounts with the same limits and used quota.
+func sameAdmission(a, b *Ticket) bool {
+	if len(a.counters) != len(b.counters) {
+		return false
+	}
+	for i := range a.counters {
+		x, y := &a.counters[i], &b.counters[i]
+		if x.Key != y.Key || x.Rule.Window != y.Rule.Window || x.Rule.Requests != y.Rule.Requests ||
+			x.Rule.Tokens != y.Rule.Tokens || x.Rule.Concurrency != y.Rule.Concurrency {
+			return false
+		}
+	}
+	return slices.EqualFunc(a.accounts(), b.accounts(), func(x, y Account) bool {
+		return x.Key == y.Key && x.Limit == y.Limit && x.Used == y.Used
+	})
+}
+
+// sameRelease says two calls share their release shape: the same counters with the same windows
+// and the same accounts.
+func sameRelease(a, b *Ticket) bool {
+	if len(a.counters) != len(b.counters) {
+		return false
+	}
+	for i := range a.counters {
+		if a.counters[i].Key != b.counters[i].Key || a.counters[i].Rule.Window != b.counters[i].Rule.Window {
+			return false
+		}
+	}
+	return slices.EqualFunc(a.accounts(), b.accounts(), func(x, y Account) bool { return x.Key == y.Key })
+}
+
+// admitShape appends a ticket's admission shape to head.
+func (b *batchArgs) admitShape(t *Ticket) {
+	b.head = append(b.head, len(t.counters))
+	for i := range t.counters {
+		r := t.counters[i].Rule
+		b.head = append(b.head, b.group(t.counters[i].Key, counterKeys...), r.Window.Milliseconds(), r.Requests, r.Tokens, r.Concurrency)
+	}
+	as := t.accounts()
+	b.head = append(b.head, len(as))
+	for i := range as {
+		b.head = append(b.head, b.group(as[i].Key, accountKeys...), as[i].Limit, as[i].Used)
+	}
+}
+
+// releaseShape appends a ticket's release shape to head.
+func (b *batchArgs) releaseShape(t *Ticket) {
+	b.head = append(b.head, len(t.counters))
+	for i := range t.counters {
+		b.head = append(b.head, b.group(t.counters[i].Key, counterKeys...), t.counters[i].Rule.Window.Milliseconds())
+	}
+	as := t.accounts()
+	b.head = append(b.head, len(as))
+	for i := range as {
+		b.head = append(b.head, b.group(as[i].Key, accountKeys...))
+	}
+}
+
+// run sends the batch: EVALSHA with KEYS the batch's keys and then extra (when not empty), ARGV
+// consts, the shapes and the calls. It builds the command itself, from arguments already boxed,
+// and loads the script when Redis does not have it (NOSCRIPT), as redis.Script.Run does.
+func (b *batchArgs) run(ctx context.Context, script *redis.Script, extra string, consts ...any) *redis.Cmd {
+	nk := len(b.keys)
+	if extra != "" {
+		nk++
+	}
+	cmd := make([]any, 0, 4+nk+len(consts)+len(b.head)+len(b.calls))
+	cmd = append(cmd, "evalsha", script.Hash(), nk)
+	cmd = append(cmd, b.keys...)
+	if extra != "" {
+		cmd = append(cmd, extra)
+	}
+	cmd = append(cmd, consts...)
+	cmd = append(cmd, len(b.shapes))
+	cmd = append(cmd, b.head...)
+	cmd = append(cmd, b.calls...)
+	c := redis.NewCmd(ctx, cmd...)
+	_ = b.s.rdb.Process(ctx, c)
+	if err := c.Err(); err != nil && strings.HasPrefix(err.Error(), "NOSCRIPT") {
+		if err := script.Load(ctx, b.s.rdb).Err(); err != nil {
+			c.SetErr(err)
+			return c
+		}
+		c = redis.NewCmd(ctx, cmd...)
+		_ = b.s.rdb.Process(ctx, c)
+	}
+	return c
+}
+
+// admitBatch admits a batch of calls in one script call; id names the batch (the same for every
+// time it is sent). The error is the script call's (Redis could not be asked); each admission's
+// own answer (a refusal, errNeedInit) is set on it.
+func (s *redisStore) admitBatch(ctx context.Context, id string, as []*admission) error {
+	b := s.newBatch(len(as), 5)
+	for _, a := range as {
+		t := a.t
+		var amount int64
+		if t.hold != nil {
+			amount = t.hold.Amount
+		}
+		in := "0"
+		if a.init {
+			in = "1"
+		}
+		b.calls = append(b.calls, b.shape(t, sameAdmission, b.admitShape), t.ID, t.Estimate, amount, in)
+	}
+	answer, err := b.run(ctx, admitScript, s.prefix+"b:"+id, s.batchTTLArg, s.leaseArg, s.holdLeaseArg, s.ledgerTTLArg).Text()
+	if err != nil {
+		return err
+	}
+	now, rest, _ := strings.Cut(answer, ";")
+	start, err := strconv.ParseInt(now, 10, 64)
+	if err != nil {
+		return errUnexpected
+	}
+	for i, a := range as {
+		one, next, more := strings.Cut(rest, ";")
+		if more != (i < len(as)-1) {
+			return errUnexpected
+		}
+		a.ref, a.err = admitted(a.t, start, one)
+		rest = next
+	}
+	return nil
+}
+
+// admitted reads a ticket's answer from the admission script (see admitScript); start is the
+// batch's now.
+func admitted(t *Ticket, start int64, answer string) (*Refusal, error) {
+	if answer == "" {
+		return nil, errUnexpected
+	}
+	switch answer[0] {
+	case 'i':
+		return nil, errNeedInit
+	case 'e':
+		return nil, errUnexpected
+	case 'a':
+		j, err := strconv.Atoi(answer[1:])
+		as := t.accounts()
+		if err != nil || j < 1 || j > len(as) {
+			return nil, errUnexpected
+		}
+		return &Refusal{Kind: as[j-1].Kind}, nil
+	case 'r':
+		idx, rest, _ := strings.Cut(answer[1:], ",")
+		kind, clears, _ := strings.Cut(rest, ",")
+		i, err1 := strconv.Atoi(idx)
+		ms, err2 := strconv.ParseInt(clears, 10, 64)
+		if err1 != nil || err2 != nil || i < 1 || i > len(t.counters) {
+			return nil, errUnexpected
+		}
+		return refuse(nil, &t.counters[i-1], kind, ms), nil
+	}
+	amount, err := strconv.ParseInt(answer, 10, 64)
+	if err != nil {
+		return nil, errUnexpected
+	}
+	t.Start = start
+	if t.hold != nil {
+		t.hold.Amount = amount
+	}
+	return nil, nil
+}
+
+// releaseBatch releases a batch of calls in one script call.
+func (s *redisStore) releaseBatch(ctx context.Context, q []pending) error {
+	b := s.newBatch(len(q), 8)
+	for i := range q {
+		t := q[i].t
+		sv := "0"
+		if q[i].served {
+			sv = "1"
+		}
+		var amount int64
+		if t.hold != nil {
+			amount = t.hold.Amount
+		}
+		b.calls = append(b.calls, b.shape(t, sameRelease, b.releaseShape), t.ID, t.Start, t.Estimate, sv,
+			max(q[i].tokens, 0), amount, max(q[i].charge, 0))
+	}
+	failed, err := b.run(ctx, releaseScript, "").Int64()
+	if err != nil {
+		return err
+	}
+	if failed != 0 {
+		return errUnexpected
+	}
+	return nil
+}

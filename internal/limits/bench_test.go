@@ -1,0 +1,99 @@
+package limits_test
+
+import (
+	"context"
+	"runtime"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/stretchr/testify/require"
+
+	"github.com/poolgate/poolgate/internal/limits"
+)
+
+// BenchmarkRedisBatches admits and releases calls as the gateway does, at 16 and 64 concurrent
+// callers (poolbench's shape: one user, one `*` rule with a 10 s window counting requests, tokens
+// and concurrency far above the load, and the user's balance reserved and charged), on a Redis of
+// its own so that no other client's work is counted. Beside ns/op and allocs/op it reports the
+// Redis server's CPU per call (INFO cpu, user + system, before and after), this process's CPU per
+// call (getrusage: the limiter, go-redis and the benchmark's goroutines), and how many calls a
+// script call carried on average (admissions and releases together).
+func BenchmarkRedisBatches(b *testing.B) {
+	port := freePort(b)
+	throwawayRedis(b, port)
+	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:" + strconv.Itoa(port), PoolSize: 128})
+	b.Cleanup(func() { _ = rdb.Close() })
+	for _, callers := range []int{16, 64} {
+		b.Run("callers="+strconv.Itoa(callers), func(b *testing.B) {
+			benchBatches(b, rdb, callers)
+		})
+	}
+}
+
+func benchBatches(b *testing.B, rdb *redis.Client, callers int) {
+	ctx := context.Background()
+	l := limits.New(limits.Config{Redis: rdb, Prefix: "bench" + strconv.Itoa(callers) + ":"})
+	rules := []limits.Rule{{ID: 1, Scope: limits.ScopeUser, Model: "*", Window: 10 * time.Second,
+		Requests: 1 << 40, Tokens: 1 << 50, Concurrency: 1 << 20}}
+	cs := limits.Match(rules, limits.Who{User: 1}, "m")
+	acct := limits.UserAccount(1, 1<<50, 0)
+	hold := func() *limits.Hold {
+		return &limits.Hold{Amount: 300, Accounts: []limits.Account{acct},
+			Fresh: func(context.Context) ([]limits.Account, error) { return []limits.Account{acct}, nil }}
+	}
+	call := func() {
+		t, ref := l.Admit(ctx, cs, 120, hold())
+		if ref != nil {
+			b.Errorf("refused: %+v", ref)
+			return
+		}
+		l.ReleaseLater(t, true, 90, 250)
+	}
+	call()
+	l.Flush(ctx)
+
+	redis0, self0, cmds0 := redisCPU(b, rdb), selfCPU(), l.RedisCommands()
+	b.ReportAllocs()
+	procs := runtime.GOMAXPROCS(0)
+	b.SetParallelism((callers + procs - 1) / procs)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			call()
+		}
+	})
+	l.Flush(ctx)
+	b.StopTimer()
+	b.ReportMetric((redisCPU(b, rdb)-redis0).Seconds()*1e6/float64(b.N), "redis-µs/call")
+	b.ReportMetric((selfCPU()-self0).Seconds()*1e6/float64(b.N), "self-µs/call")
+	b.ReportMetric(2*float64(b.N)/float64(l.RedisCommands()-cmds0), "calls/script")
+	require.Zero(b, l.Fallbacks())
+}
+
+// redisCPU is the CPU time the Redis server has used (INFO cpu: user + system, all threads).
+func redisCPU(b *testing.B, rdb *redis.Client) time.Duration {
+	b.Helper()
+	info, err := rdb.Info(context.Background(), "cpu").Result()
+	require.NoError(b, err)
+	var sum float64
+	for _, line := range strings.Split(info, "\n") {
+		k, v, ok := strings.Cut(strings.TrimSpace(line), ":")
+		if ok && (k == "used_cpu_sys" || k == "used_cpu_user") {
+			f, err := strconv.ParseFloat(v, 64)
+			require.NoError(b, err)
+			sum += f
+		}
+	}
+	return time.Duration(sum * float64(time.Second))
+}
+
+// selfCPU is the CPU time this process has used (user + system).
+func selfCPU() time.Duration {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
