@@ -138,6 +138,9 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Options)
 		if err = a.Redis.Ping(ctx).Err(); err != nil {
 			return nil, fmt.Errorf("connect to redis: %w", err)
 		}
+		if err = checkRedisVersion(ctx, a.Redis); err != nil {
+			return nil, err
+		}
 	}
 	a.Bus = bus.New(a.Redis, cfg.RedisPrefix, log)
 	sd := settings.Defaults()

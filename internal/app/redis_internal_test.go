@@ -31,3 +31,32 @@ func TestRedisClientKinds(t *testing.T) {
 	_, err := redisClient("redis://h:1?bogus=1&addr=h:2")
 	require.Error(t, err)
 }
+
+// TestRedisVersion: the version is read from INFO server; a Redis older than 6.2 is refused at
+// start (the limits' release script calls ZMSCORE), this machine's is accepted.
+func TestRedisVersion(t *testing.T) {
+	t.Parallel()
+	for info, want := range map[string]struct {
+		v  [2]int
+		ok bool
+	}{
+		"# Server\r\nredis_version:7.0.15\r\nredis_mode:standalone\r\n": {[2]int{7, 0}, true},
+		"redis_version:6.2.0\r\n":               {[2]int{6, 2}, true},
+		"redis_version:6.0.16\n":                {[2]int{6, 0}, true},
+		"redis_version:x.y\n":                   {[2]int{}, false},
+		"# Server\r\nredis_mode:standalone\r\n": {[2]int{}, false},
+	} {
+		v, ok := redisVersion(info)
+		require.Equal(t, want.ok, ok, info)
+		if ok {
+			require.Equal(t, want.v, v, info)
+		}
+	}
+	require.EqualError(t, versionError("redis_version:6.0.16\n"), "REDIS_URL: Redis 6.2 or later is required; the server is 6.0")
+	require.NoError(t, versionError("redis_version:6.2.0\n"))
+	require.NoError(t, versionError("no version here"))
+	c, err := redisClient("redis://127.0.0.1:6379/0")
+	require.NoError(t, err)
+	defer c.Close()
+	require.NoError(t, checkRedisVersion(t.Context(), c))
+}

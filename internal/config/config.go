@@ -115,7 +115,7 @@ var Options = []option{
 	{name: "PORT", def: "8080", help: "HTTP listen port."},
 	{name: "APP_ENV", def: "production", help: "`development` or `production`. Development generates and persists missing secrets under DATA_DIR and logs as text."},
 	{name: "DATABASE_URL", help: "PostgreSQL connection string. Required (`poolgate dev` finds or starts a local server when unset)."},
-	{name: "REDIS_URL", help: "Redis URL (redis://host:6379/0). Optional: without it sessions, revocations and caches live in process (one instance only)."},
+	{name: "REDIS_URL", help: "Redis URL (redis://host:6379/0; Redis 6.2 or later). Optional: without it sessions, revocations and caches live in process (one instance only)."},
 	{name: "REDIS_ENABLE", help: "Seed 000's switch: `false` runs without Redis even when REDIS_URL is set; `true` uses REDIS_URL, else `redis://REDIS_HOST:REDIS_PORT/0`. Unset: Redis is used when REDIS_URL or REDIS_HOST is set."},
 	{name: "REDIS_HOST", help: "Redis host, an alternative to REDIS_URL (seed 000): with REDIS_PORT it makes `redis://REDIS_HOST:REDIS_PORT/0`. Default 127.0.0.1 when REDIS_ENABLE=true."},
 	{name: "REDIS_PORT", def: "6379", help: "Redis port used with REDIS_HOST."},
