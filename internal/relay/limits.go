@@ -83,13 +83,8 @@ func clearing(fe *fault.Error, secs int64) *fault.Error {
 // spelling) that holds a positive number; 0 when none does. It reads the members ep.parse read
 // in its one pass over the body.
 func maxOutput(r *openai.Request) int64 {
-	for _, v := range [...]*gjson.Result{&r.Knobs[openai.KnobMaxTokens], &r.Knobs[openai.KnobMaxCompletionTokens],
-		&r.Meta[openai.MetaMaxOutputTokens]} {
-		if v.Type == gjson.Number && v.Int() > 0 {
-			return v.Int()
-		}
-	}
-	for _, v := range [...]gjson.Result{r.Meta[openai.MetaGenerationConfig].Get("maxOutputTokens"),
+	for _, v := range [...]gjson.Result{r.Knobs[openai.KnobMaxTokens], r.Knobs[openai.KnobMaxCompletionTokens],
+		r.Meta[openai.MetaMaxOutputTokens], r.Meta[openai.MetaGenerationConfig].Get("maxOutputTokens"),
 		r.Meta[openai.MetaGenerationConfigSnake].Get("max_output_tokens")} {
 		if v.Type == gjson.Number && v.Int() > 0 {
 			return v.Int()
