@@ -200,13 +200,15 @@ func machineCPU() (busy, idle time.Duration) {
 	return time.Duration(v[0]+v[1]+v[2]+v[5]+v[6]+v[7]) * clockTick, time.Duration(v[3]+v[4]) * clockTick
 }
 
-// servicesCPU is the CPU time used so far by the machine's Redis and PostgreSQL servers (every
-// process named redis-server, every one named postgres), which Poolgate's calls make work for.
-func servicesCPU() (redis, postgres time.Duration) {
+// servicesCPU is the CPU time each of the machine's Redis and PostgreSQL server processes (every
+// process named redis-server or postgres, which Poolgate's calls make work for) has used so far,
+// by pid.
+func servicesCPU() map[int]service {
 	ents, err := os.ReadDir("/proc")
 	if err != nil {
-		return -1, -1
+		return nil
 	}
+	out := map[int]service{}
 	for _, e := range ents {
 		pid, err := strconv.Atoi(e.Name())
 		if err != nil {
@@ -216,33 +218,50 @@ func servicesCPU() (redis, postgres time.Duration) {
 		if err != nil {
 			continue
 		}
-		c := readCPU1(pid)
-		if c <= 0 {
+		name := strings.TrimSpace(string(comm))
+		if name != "redis-server" && name != "postgres" {
 			continue
 		}
-		switch strings.TrimSpace(string(comm)) {
-		case "redis-server":
-			redis += c
-		case "postgres":
-			postgres += c
+		if c := readCPU1(pid); c >= 0 {
+			out[pid] = service{redis: name == "redis-server", cpu: c}
 		}
 	}
-	return redis, postgres
+	return out
 }
 
-// machineSample is what the machine's cores did up to one moment.
+// service is one Redis or PostgreSQL process's CPU time so far.
+type service struct {
+	redis bool
+	cpu   time.Duration
+}
+
+// machineSample is what the machine's cores did up to one moment (services by pid), or between
+// two moments (sub: services summed into redis and postgres).
 type machineSample struct {
 	busy, idle, self, redis, postgres time.Duration
+	services                          map[int]service
 }
 
 func sampleMachine() machineSample {
 	busy, idle := machineCPU()
-	rd, pg := servicesCPU()
-	return machineSample{busy: busy, idle: idle, self: readCPU1(os.Getpid()), redis: rd, postgres: pg}
+	return machineSample{busy: busy, idle: idle, self: readCPU1(os.Getpid()), services: servicesCPU()}
 }
 
-// sub is the machine's work between o and s.
+// sub is the machine's work between o and s. A service process is counted by its own difference;
+// one started in between counts whole, and one that ended in between cannot be read and is left
+// out (an undercount, never a negative figure).
 func (s machineSample) sub(o machineSample) machineSample {
-	return machineSample{busy: s.busy - o.busy, idle: s.idle - o.idle, self: s.self - o.self, redis: s.redis - o.redis,
-		postgres: s.postgres - o.postgres}
+	d := machineSample{busy: s.busy - o.busy, idle: s.idle - o.idle, self: s.self - o.self}
+	for pid, now := range s.services {
+		c := now.cpu - o.services[pid].cpu
+		if c < 0 { // the pid was reused by another process
+			c = now.cpu
+		}
+		if now.redis {
+			d.redis += c
+		} else {
+			d.postgres += c
+		}
+	}
+	return d
 }
