@@ -37,18 +37,18 @@ func (rl *Relay) commit(k *call, acc *account, resp *http.Response) error {
 	return rl.commitEvents(k, up, resp)
 }
 
-// answerUsage reads the usage of a same-protocol answer from its usage member (read by
-// commitJSON's validating pass); charge is false for calls that are never charged (token counts).
-func (k *call) answerUsage(out []byte, usage gjson.Result) (billing.Usage, bool) {
+// answerUsage reads the usage of a same-protocol answer; charge is false for calls that are
+// never charged (token counts).
+func (k *call) answerUsage(out []byte) (billing.Usage, bool) {
 	var bu billing.Usage
 	ok := false
 	switch k.ep.op {
 	case opCount:
 		return billing.Usage{}, false
 	case opResponses, opImages: // OpenAI's newer endpoints name usage as the Responses API does
-		bu, ok = translate.ResponsesUsage(usage)
+		bu, ok = translate.ResponsesUsage(gjson.GetBytes(out, "usage"))
 	default:
-		bu, ok = translate.UsageIn(k.ep.adapter().Protocol(), usage)
+		bu, ok = k.ep.adapter().Usage(out)
 	}
 	if !ok {
 		completion := int64(len(out)/4 + 1)

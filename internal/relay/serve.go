@@ -16,11 +16,9 @@ import (
 
 	"github.com/poolgate/poolgate/internal/billing"
 	"github.com/poolgate/poolgate/internal/fault"
-	"github.com/poolgate/poolgate/internal/jsonx"
 	"github.com/poolgate/poolgate/internal/limits"
 	"github.com/poolgate/poolgate/internal/provider/openai"
 	"github.com/poolgate/poolgate/internal/quota"
-	"github.com/poolgate/poolgate/internal/translate"
 )
 
 // maxResponseBytes bounds a non-streamed upstream answer.
@@ -218,11 +216,7 @@ func (rl *Relay) commitJSON(k *call, resp *http.Response) error {
 	if err != nil {
 		return rl.fail(k, nil, nil, err, k.ctx.Err() != nil)
 	}
-	// One pass validates the answer and reads its usage member; an answer that is valid JSON but
-	// not an object (no gateway answer is one, but it is relayed as before) is checked again.
-	var usage [1]gjson.Result
-	member := [1]string{translate.UsageMember(k.ep.adapter().Protocol())}
-	if !jsonx.ParseMembers(out, member[:], usage[:]) && !gjson.ValidBytes(out) {
+	if !gjson.ValidBytes(out) {
 		// Nothing has reached the caller: an answer that is not JSON (an HTML error page behind a
 		// 200, garbage) becomes a clean error in the caller's protocol rather than being relayed.
 		rl.d.Log.WarnContext(k.ctx, "upstream answer unreadable", "request_id", k.rec.RequestID, "account_id", k.rec.AccountID,
@@ -242,8 +236,8 @@ func (rl *Relay) commitJSON(k *call, resp *http.Response) error {
 	h := w.Header()
 	h["Content-Type"], h["Content-Length"] = v[0:1:1], v[1:2:2]
 	w.WriteHeader(http.StatusOK)
-	used, charge := k.answerUsage(out, usage[0])
-	k.finishWith(rl, k.answeredStatus(), used, charge, out, false)
+	usage, charge := k.answerUsage(out)
+	k.finishWith(rl, k.answeredStatus(), usage, charge, out, false)
 	return nil
 }
 

@@ -79,27 +79,23 @@ func AppendSSE(dst []byte, name string, data []byte) []byte {
 // UsageOf reads the usage of a complete (non-streamed) answer in protocol p; ok is false when
 // the answer reports none.
 func UsageOf(p Protocol, body []byte) (u Usage, ok bool) {
-	return UsageIn(p, gjson.GetBytes(body, UsageMember(p)))
-}
-
-// UsageMember names the top-level member of p's answers that reports usage.
-func UsageMember(p Protocol) string {
-	if p == Gemini {
-		return "usageMetadata"
-	}
-	return "usage"
-}
-
-// UsageIn is UsageOf given the answer's usage member (UsageMember), already read.
-func UsageIn(p Protocol, r gjson.Result) (u Usage, ok bool) {
-	if !r.IsObject() {
-		return u, false
-	}
 	switch p {
 	case Claude:
+		r := gjson.GetBytes(body, "usage")
+		if !r.IsObject() {
+			return u, false
+		}
 		return claudeUsage(r), true
 	case Gemini:
+		r := gjson.GetBytes(body, "usageMetadata")
+		if !r.IsObject() {
+			return u, false
+		}
 		return geminiUsage(r), true
+	}
+	r := gjson.GetBytes(body, "usage")
+	if !r.IsObject() {
+		return u, false
 	}
 	return openAIUsage(r), true
 }
