@@ -340,6 +340,9 @@ func (c *conn) refuse(err error) {
 	if body == "" {
 		body = strconv.Itoa(re.status) + " " + text
 	}
+	// Headers too large leave the rest of them unread: as net/http, the write side is shut and
+	// the close waits a moment, so that the caller reads the 431 before a reset can discard it.
+	c.linger = re.status == http.StatusRequestHeaderFieldsTooLarge
 	_, _ = fmt.Fprintf(c.bw, "HTTP/1.1 %d %s\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n%s", re.status, text, body)
 }
 
