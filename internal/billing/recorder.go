@@ -271,52 +271,8 @@ func (r *Recorder) journaled(batch []queued) {
 
 // settle writes and charges records in one statement (a request id already recorded is skipped).
 func (r *Recorder) settle(ctx context.Context, recs []Record) error {
-	p := db.UsageSettleParams{}
-	n := len(recs)
-	windows(n, &p.RequestIds, &p.Models, &p.Endpoints, &p.UpstreamModels)
-	windows(n, &p.UserIds, &p.APIKeyIds, &p.ChannelIds, &p.AccountIds, &p.PromptTokens, &p.CompletionTokens,
-		&p.CachedTokens, &p.CacheWrite5mTokens, &p.CacheWrite1hTokens, &p.ReasoningTokens, &p.Quotas)
-	windows(n, &p.StatusCodes, &p.DurationsMs, &p.FirstTokensMs)
-	windows(n, &p.Streams)
-	windows(n, &p.CreatedAts)
-	for _, x := range recs {
-		p.RequestIds = append(p.RequestIds, x.RequestID)
-		p.UserIds = append(p.UserIds, x.UserID)
-		p.APIKeyIds = append(p.APIKeyIds, x.APIKeyID)
-		p.ChannelIds = append(p.ChannelIds, x.ChannelID)
-		p.AccountIds = append(p.AccountIds, x.AccountID)
-		p.Models = append(p.Models, x.Model)
-		p.Endpoints = append(p.Endpoints, x.Endpoint)
-		p.Streams = append(p.Streams, x.Stream)
-		p.PromptTokens = append(p.PromptTokens, x.PromptTokens)
-		p.CompletionTokens = append(p.CompletionTokens, x.CompletionTokens)
-		p.CachedTokens = append(p.CachedTokens, x.CachedTokens)
-		p.CacheWrite5mTokens = append(p.CacheWrite5mTokens, x.CacheWrite5mTokens)
-		p.CacheWrite1hTokens = append(p.CacheWrite1hTokens, x.CacheWrite1hTokens)
-		p.ReasoningTokens = append(p.ReasoningTokens, x.ReasoningTokens)
-		p.Quotas = append(p.Quotas, x.Quota)
-		p.StatusCodes = append(p.StatusCodes, int32(x.StatusCode))              //nolint:gosec // HTTP status
-		p.DurationsMs = append(p.DurationsMs, int32(x.Duration.Milliseconds())) //nolint:gosec // bounded by timeouts
-		p.CreatedAts = append(p.CreatedAts, x.At)
-		p.UpstreamModels = append(p.UpstreamModels, x.UpstreamModel)
-		ft := int32(-1)
-		if x.FirstToken > 0 {
-			ft = int32(max(x.FirstToken.Milliseconds(), 1)) //nolint:gosec // bounded by timeouts
-		}
-		p.FirstTokensMs = append(p.FirstTokensMs, ft)
-	}
 	actx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	_, err := r.q.UsageSettle(actx, r.pool, p)
+	_, err := execSettle(actx, r.pool, recs)
 	return err
-}
-
-// windows points each of cols at an empty window of n elements of one shared array, so that
-// appending n values to each takes one allocation per element type rather than a series of
-// growing copies per column.
-func windows[T any](n int, cols ...*[]T) {
-	all := make([]T, n*len(cols))
-	for i, c := range cols {
-		*c = all[i*n : i*n : (i+1)*n]
-	}
 }
