@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"time"
-
-	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // Recover replays, before the instance serves, every journal segment of its database that no live
@@ -51,8 +49,8 @@ func (r *Recorder) scanOrphans(ctx context.Context) {
 }
 
 // replay writes one orphaned segment's records and deletes it. A record the database refuses
-// for good (its user deleted since: an integrity violation) is logged and skipped; any other
-// failure keeps the segment for a later attempt.
+// for good (its user deleted since: an integrity violation) is logged and skipped (settleBatch);
+// any other failure keeps the segment for a later attempt.
 func (r *Recorder) replay(ctx context.Context, o orphan) (int, error) {
 	recs, damaged, ours, err := r.cfg.Journal.read(o)
 	if err != nil || !ours {
@@ -65,20 +63,9 @@ func (r *Recorder) replay(ctx context.Context, o orphan) (int, error) {
 	wctx := context.WithoutCancel(ctx)
 	for start := 0; start < len(recs); start += r.cfg.BatchSize {
 		batch := recs[start:min(start+r.cfg.BatchSize, len(recs))]
-		if err := r.settle(wctx, batch); err == nil {
-			continue
-		}
-		for i := range batch {
-			err := r.settle(wctx, batch[i:i+1])
-			var pe *pgconn.PgError
-			switch {
-			case err == nil:
-			case errors.As(err, &pe) && len(pe.Code) == 5 && pe.Code[:2] == "23":
-				r.log.Error("usage journal: record refused by the database; skipped", "request_id", batch[i].RequestID, "error", err)
-			default:
-				o.release(false)
-				return start + i, err
-			}
+		if n, err := r.settleBatch(wctx, batch); err != nil {
+			o.release(false)
+			return start + n, err
 		}
 	}
 	o.release(true)

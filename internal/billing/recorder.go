@@ -2,11 +2,13 @@ package billing
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/poolgate/poolgate/gen/db"
@@ -86,6 +88,7 @@ type Recorder struct {
 
 	written atomic.Int64
 	pending atomic.Int64
+	refused atomic.Int64 // records the database refused for good (settleBatch), skipped
 }
 
 // NewRecorder makes a recorder; Run writes, Close drains.
@@ -141,6 +144,10 @@ func (r *Recorder) Add(rec Record) {
 
 // Written counts records written so far.
 func (r *Recorder) Written() int64 { return r.written.Load() }
+
+// Refused counts the records the database refused for good and the recorder skipped (each is
+// logged with its request id).
+func (r *Recorder) Refused() int64 { return r.refused.Load() }
 
 // Pending counts records added but not yet written.
 func (r *Recorder) Pending() int64 { return r.pending.Load() }
@@ -217,15 +224,27 @@ func (r *Recorder) Flush(ctx context.Context) error {
 	return nil
 }
 
+// recScratch holds the records of the batches being written (a batch's records are copied out of
+// its queue entries once, into a slice reused from batch to batch).
+var recScratch = sync.Pool{New: func() any { return new([]Record) }}
+
 func (r *Recorder) write(ctx context.Context, batch []queued) {
-	recs := make([]Record, len(batch))
+	sp := recScratch.Get().(*[]Record) //nolint:forcetypeassert // the pool holds nothing else
+	recs := (*sp)[:0]
 	for i := range batch {
-		recs[i] = batch[i].rec
+		recs = append(recs, batch[i].rec)
 	}
+	defer func() {
+		clear(recs) // keeps no record's strings alive
+		*sp = recs[:0]
+		recScratch.Put(sp)
+	}()
 	wctx := context.WithoutCancel(ctx)
 	backoff := 50 * time.Millisecond
 	for attempt := 1; ; attempt++ {
-		err := r.settle(wctx, recs)
+		// A retry writes the whole batch again: the records written before a failure are
+		// skipped by their request id.
+		_, err := r.settleBatch(wctx, recs)
 		if err == nil {
 			break
 		}
@@ -267,6 +286,43 @@ func (r *Recorder) journaled(batch []queued) {
 		n++
 	}
 	j.Written(seg, n)
+}
+
+// settleBatch writes and charges recs. When the database refuses the batch for good (refusedForGood:
+// a record whose user was deleted meanwhile, a value it cannot store), it writes them one at a
+// time and skips, logging each, the records it refuses: one such record never holds back the
+// others, nor keeps the writer retrying a batch that can never be written. It returns how many
+// of recs it went through (written, found already written or skipped) before a failure that may
+// pass (err): the database away, a timeout.
+func (r *Recorder) settleBatch(ctx context.Context, recs []Record) (int, error) {
+	err := r.settle(ctx, recs)
+	if err == nil {
+		return len(recs), nil
+	}
+	if !refusedForGood(err) {
+		return 0, err
+	}
+	for i := range recs {
+		err := r.settle(ctx, recs[i:i+1])
+		switch {
+		case err == nil:
+		case refusedForGood(err):
+			r.refused.Add(1)
+			r.log.Error("usage record refused by the database; skipped", "request_id", recs[i].RequestID,
+				"user_id", recs[i].UserID, "quota", recs[i].Quota, "error", err)
+		default:
+			return i, err
+		}
+	}
+	return len(recs), nil
+}
+
+// refusedForGood says the database refused a statement for what its values are (SQLSTATE class
+// 22, a data exception, or 23, an integrity violation), not for a passing reason: sent again, it
+// is refused again.
+func refusedForGood(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && len(pe.Code) == 5 && (pe.Code[:2] == "22" || pe.Code[:2] == "23")
 }
 
 // settle writes and charges records in one statement (a request id already recorded is skipped).

@@ -4,10 +4,12 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 )
 
@@ -77,4 +79,63 @@ func TestRecorderBatches(t *testing.T) {
 	for _, n := range batches {
 		require.LessOrEqual(t, n, 4, "no write holds more than BatchSize records")
 	}
+}
+
+// TestRecorderRefusedRecord: a record the database refuses for good (its user deleted since the
+// call) is skipped and logged with its request id; the other records of its batch are written
+// and charged, and the writer goes on (before, the batch was retried for ever and every later
+// record waited behind it).
+func TestRecorderRefusedRecord(t *testing.T) {
+	t.Parallel()
+	b := setupJournal(t)
+	ctx := context.Background()
+	var logs strings.Builder
+	var mu sync.Mutex
+	log := slog.New(slog.NewTextHandler(lockedWriter{&mu, &logs}, nil))
+	r := NewRecorder(b.pool, b.q, log, RecorderConfig{BatchSize: 10, FlushEvery: time.Millisecond})
+	runCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	go r.Run(runCtx)
+	defer func() { // bounded: a writer held by the refused record must fail the test, not hang it
+		cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		r.Close(cctx)
+	}()
+
+	gone := b.rec("gone-1", 7)
+	gone.UserID = b.user + 1000 // no such user
+	r.Add(b.rec("ok-1", 10))
+	r.Add(gone)
+	r.Add(b.rec("ok-2", 20))
+	fctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	require.NoError(t, r.Flush(fctx), "the writer is not held by the refused record")
+	r.Add(b.rec("ok-3", 30))
+	require.NoError(t, r.Flush(fctx))
+
+	var ids []string
+	rows, err := b.pool.Query(ctx, `SELECT request_id FROM usage_logs ORDER BY request_id`)
+	require.NoError(t, err)
+	ids, err = pgx.CollectRows(rows, pgx.RowTo[string])
+	require.NoError(t, err)
+	require.Equal(t, []string{"ok-1", "ok-2", "ok-3"}, ids)
+	var used int64
+	require.NoError(t, b.pool.QueryRow(ctx, `SELECT used_quota FROM users WHERE id = $1`, b.user).Scan(&used))
+	require.Equal(t, int64(60), used, "each written record charged once")
+	require.Equal(t, int64(1), r.Refused())
+	mu.Lock()
+	defer mu.Unlock()
+	require.Contains(t, logs.String(), "request_id=gone-1")
+}
+
+// lockedWriter serialises writes to w.
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  *strings.Builder
+}
+
+func (l lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }
