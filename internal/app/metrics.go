@@ -13,7 +13,8 @@ import (
 // observability builds the metrics and feeds them each usage batch after it is written (after
 // the gateway's own accounting of the batch), off the request path.
 func (a *App) observability(_ context.Context) {
-	src := metrics.Sources{DB: a.Pool, Queries: a.Queries, Redis: a.Redis, UsageQueue: a.Usage.Pending}
+	src := metrics.Sources{DB: a.Pool, Queries: a.Queries, Redis: a.Redis, UsageQueue: a.Usage.Pending,
+		UsageRefused: a.Usage.Refused}
 	if a.journal != nil {
 		src.Journal = a.journal.Stats
 	}

@@ -89,6 +89,7 @@ func TestMetrics(t *testing.T) {
 		`poolgate_accounts{state="active"} 1`,
 		`poolgate_accounts_cooling 0`,
 		`poolgate_usage_queue_depth 0`,
+		`poolgate_usage_refused_total 0`,
 		`poolgate_hook_outbox_pending 0`,
 		`poolgate_dependency_up{dependency="postgres"} 1`,
 		`poolgate_dependency_up{dependency="redis"} 1`,

@@ -30,6 +30,8 @@ type Sources struct {
 	Redis redis.UniversalClient
 	// UsageQueue is the number of usage records waiting to be written.
 	UsageQueue func() int64
+	// UsageRefused is the number of usage records the database refused for good (skipped).
+	UsageRefused func() int64
 	// Journal reads the usage journal's counters; nil when no journal is kept.
 	Journal func() billing.JournalStats
 	// Limits reads the limiter's Redis counters: calls counted in process because Redis was
@@ -242,6 +244,8 @@ var (
 		"Accounts in a cooldown that has not ended.", nil, nil)
 	descUsageQueue = prometheus.NewDesc("poolgate_usage_queue_depth",
 		"Usage records waiting to be written in a batch.", nil, nil)
+	descUsageRefused = prometheus.NewDesc("poolgate_usage_refused_total",
+		"Usage records the database refused for good (their user deleted since the call) and the writer skipped, each logged with its request id.", nil, nil)
 	descOutbox = prometheus.NewDesc("poolgate_hook_outbox_pending",
 		"Notify-hook deliveries waiting in the durable outbox.", nil, nil)
 	descUp = prometheus.NewDesc("poolgate_dependency_up",
@@ -262,7 +266,7 @@ var (
 
 // Describe sends the scrape-time descriptors.
 func (s *scrape) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descAccounts, descCooling, descUsageQueue, descOutbox, descUp, descJournalPending,
+	for _, d := range []*prometheus.Desc{descAccounts, descCooling, descUsageQueue, descUsageRefused, descOutbox, descUp, descJournalPending,
 		descJournalReplayed, descJournalSyncErrors, descJournalAppendErrors, descLimitsFallbacks, descLimitsResends} {
 		ch <- d
 	}
@@ -275,6 +279,9 @@ func (s *scrape) Collect(ch chan<- prometheus.Metric) {
 	defer cancel()
 	if s.src.UsageQueue != nil {
 		ch <- prometheus.MustNewConstMetric(descUsageQueue, prometheus.GaugeValue, float64(s.src.UsageQueue()))
+	}
+	if s.src.UsageRefused != nil {
+		ch <- prometheus.MustNewConstMetric(descUsageRefused, prometheus.CounterValue, float64(s.src.UsageRefused()))
 	}
 	if s.src.Journal != nil {
 		st := s.src.Journal()
