@@ -137,6 +137,8 @@ WITH batch AS (
         unnest($18::timestamptz[]) AS created_at,
         unnest($19::text[]) AS upstream_model,
         unnest($20::integer[]) AS first_token_ms
+), users_live AS (
+    SELECT u.id FROM users u WHERE u.id IN (SELECT DISTINCT b.user_id FROM batch b) FOR KEY SHARE
 ), inserted AS (
     INSERT INTO usage_logs (request_id, user_id, api_key_id, channel_id, account_id, model, endpoint, stream,
                             prompt_tokens, completion_tokens, cached_tokens, cache_write_5m_tokens, cache_write_1h_tokens,
@@ -146,6 +148,7 @@ WITH batch AS (
            b.cache_write_5m_tokens, b.cache_write_1h_tokens, b.reasoning_tokens, b.quota,
            b.status_code, b.duration_ms, b.created_at, b.upstream_model, nullif(b.first_token_ms, -1)
     FROM batch b
+    WHERE b.user_id IN (SELECT l.id FROM users_live l)
     ON CONFLICT (request_id) DO NOTHING
     RETURNING user_id, api_key_id, account_id, quota, status_code, created_at
 ), charged_users AS (
@@ -178,7 +181,8 @@ WITH batch AS (
     WHERE a.id = s.account_id
     RETURNING a.id
 )
-SELECT count(*) FROM inserted
+SELECT (SELECT count(*) FROM inserted) AS written,
+       (SELECT array_agg(b.request_id) FROM batch b WHERE b.user_id NOT IN (SELECT l.id FROM users_live l))::text[] AS skipped
 `
 
 type UsageSettleParams struct {
@@ -204,10 +208,18 @@ type UsageSettleParams struct {
 	FirstTokensMs      []int32
 }
 
+type UsageSettleRow struct {
+	Written int64
+	Skipped []string
+}
+
 // UsageSettle records a batch of calls and charges them in one statement. A request id already
 // recorded is skipped, so a retried batch never charges twice. Ids of 0 and a first-token time
-// of -1 mean none.
-func (q *Queries) UsageSettle(ctx context.Context, db DBTX, arg UsageSettleParams) (int64, error) {
+// of -1 mean none. The batch's users are checked once each, not once per record (users: each
+// locked FOR KEY SHARE, as a foreign key's check locks it, so that it cannot go while the batch
+// is written): a record whose user no longer exists is skipped, and its request id returned in
+// skipped.
+func (q *Queries) UsageSettle(ctx context.Context, db DBTX, arg UsageSettleParams) (*UsageSettleRow, error) {
 	row := db.QueryRow(ctx, usageSettle,
 		arg.RequestIds,
 		arg.UserIds,
@@ -230,9 +242,9 @@ func (q *Queries) UsageSettle(ctx context.Context, db DBTX, arg UsageSettleParam
 		arg.UpstreamModels,
 		arg.FirstTokensMs,
 	)
-	var count int64
-	err := row.Scan(&count)
-	return count, err
+	var i UsageSettleRow
+	err := row.Scan(&i.Written, &i.Skipped)
+	return &i, err
 }
 
 const usageStats = `-- name: UsageStats :many

@@ -116,18 +116,6 @@ func (q *Queries) UserCreate(ctx context.Context, db DBTX, arg UserCreateParams)
 	return &i, err
 }
 
-const userDelete = `-- name: UserDelete :execrows
-DELETE FROM users WHERE id = $1
-`
-
-func (q *Queries) UserDelete(ctx context.Context, db DBTX, id int64) (int64, error) {
-	result, err := db.Exec(ctx, userDelete, id)
-	if err != nil {
-		return 0, err
-	}
-	return result.RowsAffected(), nil
-}
-
 const userGatewayState = `-- name: UserGatewayState :one
 SELECT u.id AS user_id, u.status AS user_status, u.balance, u.used_quota AS user_used_quota, u.tier AS user_tier, u.plan_expires_at, u.group_id,
        u.preferred_account_id, u.trust_level, coalesce(g.multiplier_permille, 1000)::integer AS multiplier_permille,

@@ -88,7 +88,7 @@ type Recorder struct {
 
 	written atomic.Int64
 	pending atomic.Int64
-	refused atomic.Int64 // records the database refused for good (settleBatch), skipped
+	refused atomic.Int64 // records skipped: their user gone (settle) or refused for good (settleBatch)
 }
 
 // NewRecorder makes a recorder; Run writes, Close drains.
@@ -145,8 +145,8 @@ func (r *Recorder) Add(rec Record) {
 // Written counts records written so far.
 func (r *Recorder) Written() int64 { return r.written.Load() }
 
-// Refused counts the records the database refused for good and the recorder skipped (each is
-// logged with its request id).
+// Refused counts the records the recorder skipped, each logged with its request id: those whose
+// user no longer exists and those the database refused for good.
 func (r *Recorder) Refused() int64 { return r.refused.Load() }
 
 // Pending counts records added but not yet written.
@@ -325,10 +325,15 @@ func refusedForGood(err error) bool {
 	return errors.As(err, &pe) && len(pe.Code) == 5 && (pe.Code[:2] == "22" || pe.Code[:2] == "23")
 }
 
-// settle writes and charges records in one statement (a request id already recorded is skipped).
+// settle writes and charges records in one statement (a request id already recorded is
+// skipped). A record whose user no longer exists is skipped, counted and logged.
 func (r *Recorder) settle(ctx context.Context, recs []Record) error {
 	actx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	_, err := execSettle(actx, r.pool, recs)
+	skipped, err := execSettle(actx, r.pool, recs)
+	for _, id := range skipped {
+		r.refused.Add(1)
+		r.log.Error("usage record of a user that no longer exists; skipped", "request_id", id)
+	}
 	return err
 }

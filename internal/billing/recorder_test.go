@@ -81,10 +81,10 @@ func TestRecorderBatches(t *testing.T) {
 	}
 }
 
-// TestRecorderRefusedRecord: a record the database refuses for good (its user deleted since the
-// call) is skipped and logged with its request id; the other records of its batch are written
-// and charged, and the writer goes on (before, the batch was retried for ever and every later
-// record waited behind it).
+// TestRecorderRefusedRecord: a record whose user no longer exists, and one the database refuses
+// for good (a value text cannot hold), are skipped and logged with their request ids; the other
+// records of their batch are written and charged, and the writer goes on (before, such a batch
+// was retried for ever and every later record waited behind it).
 func TestRecorderRefusedRecord(t *testing.T) {
 	t.Parallel()
 	b := setupJournal(t)
@@ -104,8 +104,11 @@ func TestRecorderRefusedRecord(t *testing.T) {
 
 	gone := b.rec("gone-1", 7)
 	gone.UserID = b.user + 1000 // no such user
+	bad := b.rec("bad-1", 5)
+	bad.Model = "nul\x00model" // PostgreSQL's text holds no NUL: refused (22021) whatever is tried
 	r.Add(b.rec("ok-1", 10))
 	r.Add(gone)
+	r.Add(bad)
 	r.Add(b.rec("ok-2", 20))
 	fctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 	defer cancel()
@@ -122,10 +125,11 @@ func TestRecorderRefusedRecord(t *testing.T) {
 	var used int64
 	require.NoError(t, b.pool.QueryRow(ctx, `SELECT used_quota FROM users WHERE id = $1`, b.user).Scan(&used))
 	require.Equal(t, int64(60), used, "each written record charged once")
-	require.Equal(t, int64(1), r.Refused())
+	require.Equal(t, int64(2), r.Refused())
 	mu.Lock()
 	defer mu.Unlock()
 	require.Contains(t, logs.String(), "request_id=gone-1")
+	require.Contains(t, logs.String(), "request_id=bad-1")
 }
 
 // lockedWriter serialises writes to w.

@@ -174,29 +174,67 @@ var settleParamOIDs = func() []uint32 {
 	return out
 }()
 
-// execSettle runs UsageSettle for recs on one of pool's connections (prepared there once) and
-// returns the number of records written (those already recorded are skipped).
-func execSettle(ctx context.Context, pool *pgxpool.Pool, recs []Record) (int64, error) {
+// settleResults: the count written in binary, the skipped request ids (text[]) in binary.
+var settleResults = []int16{1, 1}
+
+// execSettle runs UsageSettle for recs on one of pool's connections (prepared there once). It
+// returns the request ids of the records skipped because their user no longer exists (the
+// others are written, or were already).
+func execSettle(ctx context.Context, pool *pgxpool.Pool, recs []Record) ([]string, error) {
 	c, err := pool.Acquire(ctx)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
 	defer c.Release()
 	sd, err := c.Conn().Prepare(ctx, settleStmt, settleSQL())
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
 	if !slices.Equal(sd.ParamOIDs, settleParamOIDs) {
-		return 0, fmt.Errorf("billing: the usage statement takes %v, the recorder encodes %v", sd.ParamOIDs, settleParamOIDs)
+		return nil, fmt.Errorf("billing: the usage statement takes %v, the recorder encodes %v", sd.ParamOIDs, settleParamOIDs)
 	}
 	w := settleWires.Get().(*settleWire) //nolint:forcetypeassert // the pool holds nothing else
 	defer settleWires.Put(w)
-	res := c.Conn().PgConn().ExecStatement(ctx, sd, w.encode(recs), binaryFormat, binaryFormat).Read()
+	res := c.Conn().PgConn().ExecStatement(ctx, sd, w.encode(recs), binaryFormat, settleResults).Read()
 	if res.Err != nil {
-		return 0, res.Err
+		return nil, res.Err
 	}
-	if len(res.Rows) != 1 || len(res.Rows[0]) != 1 || len(res.Rows[0][0]) != 8 {
-		return 0, errors.New("billing: unexpected answer to the usage statement")
+	if len(res.Rows) != 1 || len(res.Rows[0]) != 2 || len(res.Rows[0][0]) != 8 {
+		return nil, errors.New("billing: unexpected answer to the usage statement")
 	}
-	return int64(binary.BigEndian.Uint64(res.Rows[0][0])), nil //nolint:gosec // a count
+	return textArray(res.Rows[0][1])
+}
+
+// textArray reads a one-dimensional text[] without nulls in PostgreSQL's binary format (nil: a
+// null array).
+func textArray(b []byte) ([]string, error) {
+	bad := errors.New("billing: unexpected array in the usage statement's answer")
+	if b == nil {
+		return nil, nil
+	}
+	if len(b) < 12 {
+		return nil, bad
+	}
+	dims := binary.BigEndian.Uint32(b)
+	if dims == 0 {
+		return nil, nil
+	}
+	if dims != 1 || len(b) < 20 {
+		return nil, bad
+	}
+	n := int(binary.BigEndian.Uint32(b[12:]))
+	b = b[20:]
+	out := make([]string, 0, min(n, len(b)/4))
+	for range n {
+		if len(b) < 4 {
+			return nil, bad
+		}
+		l := int(int32(binary.BigEndian.Uint32(b))) //nolint:gosec // a length, -1 for null
+		if l < 0 || len(b) < 4+l {
+			return nil, bad
+		}
+		out = append(out, string(b[4:4+l]))
+		b = b[4+l:]
+	}
+	return out, nil
 }

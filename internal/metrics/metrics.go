@@ -30,7 +30,7 @@ type Sources struct {
 	Redis redis.UniversalClient
 	// UsageQueue is the number of usage records waiting to be written.
 	UsageQueue func() int64
-	// UsageRefused is the number of usage records the database refused for good (skipped).
+	// UsageRefused is the number of usage records skipped (user gone, or refused for good).
 	UsageRefused func() int64
 	// Journal reads the usage journal's counters; nil when no journal is kept.
 	Journal func() billing.JournalStats
@@ -245,7 +245,7 @@ var (
 	descUsageQueue = prometheus.NewDesc("poolgate_usage_queue_depth",
 		"Usage records waiting to be written in a batch.", nil, nil)
 	descUsageRefused = prometheus.NewDesc("poolgate_usage_refused_total",
-		"Usage records the database refused for good (their user deleted since the call) and the writer skipped, each logged with its request id.", nil, nil)
+		"Usage records the writer skipped, each logged with its request id: their user no longer exists, or the database refused them for good.", nil, nil)
 	descOutbox = prometheus.NewDesc("poolgate_hook_outbox_pending",
 		"Notify-hook deliveries waiting in the durable outbox.", nil, nil)
 	descUp = prometheus.NewDesc("poolgate_dependency_up",

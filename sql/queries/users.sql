@@ -45,9 +45,6 @@ RETURNING *;
 -- SetupLock serialises first-run setup within a transaction.
 SELECT pg_advisory_xact_lock(7001);
 
--- name: UserDelete :execrows
-DELETE FROM users WHERE id = @id;
-
 -- name: UserSetTier :one
 -- UserSetTier changes a user's tier (grant) and plan expiry; set_plan_expires_at distinguishes
 -- clearing the expiry (null) from leaving it.
