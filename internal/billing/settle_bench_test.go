@@ -33,10 +33,6 @@ func BenchmarkSettle(b *testing.B) {
 		c AS (INSERT INTO channels (name, type, base_url) VALUES ('c', 'openai', 'http://u') RETURNING id),
 		a AS (INSERT INTO accounts (channel_id, credential_enc, credential_tail) SELECT id, 'e', 't' FROM c RETURNING id)
 		SELECT (SELECT id FROM k), (SELECT id FROM c), (SELECT id FROM a)`, user).Scan(&ids[0], &ids[1], &ids[2]))
-	if x := os.Getenv("BENCH_SQL"); x != "" {
-		_, err := pool.Exec(ctx, x)
-		require.NoError(b, err)
-	}
 	// One connection, so every batch runs on the backend measured.
 	cfg := pool.Config()
 	cfg.MaxConns = 1
