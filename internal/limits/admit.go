@@ -38,7 +38,9 @@ type admission struct {
 // same time (see admitting). The answer is the one t would have had alone: the script handles a
 // batch's calls one after the other, and a batch sent again answers what it answered first.
 func (l *Limiter) admitShared(ctx context.Context, t *Ticket, init bool) (*Refusal, error) {
-	me := &admission{t: t, init: init, wake: make(chan bool, 1)}
+	me := admissions.Get().(*admission) //nolint:forcetypeassert // the pool holds nothing else
+	me.t, me.init = t, init
+	defer me.recycle()
 	a := &l.adm
 	a.mu.Lock()
 	a.queue = append(a.queue, me)
@@ -75,6 +77,18 @@ func (l *Limiter) admitShared(ctx context.Context, t *Ticket, init bool) (*Refus
 		}
 	}
 	return me.ref, me.err
+}
+
+// admissions recycles admissions and their channels. An admission's wake gets at most one value,
+// and its caller has taken it before admitShared returns: a recycled channel is empty. Once its
+// caller has been woken, nothing reads an admission any more (a leader only compares the
+// pointers of the batch it is waking).
+var admissions = sync.Pool{New: func() any { return &admission{wake: make(chan bool, 1)} }}
+
+// recycle empties a and returns it to admissions.
+func (a *admission) recycle() {
+	*a = admission{wake: a.wake}
+	admissions.Put(a)
 }
 
 // take removes the next batch from the queue; the caller holds mu.
