@@ -309,16 +309,7 @@ local function count(g)
       ds = -tonumber(ARGV[p + 3])
       if served then ds = ds + tonumber(ARGV[p + 5]) end
     end
-    if dn ~= 0 or ds ~= 0 then
-      local b = ARGV[p + 2]
-      local x = bs[b]
-      if not x then
-        x = {0, 0}
-        bs[b] = x
-        order[#order + 1] = b
-      end
-      x[1], x[2] = x[1] + dn, x[2] + ds
-    end
+    if dn ~= 0 or ds ~= 0 then tally(bs, order, ARGV[p + 2], dn, ds) end
   end
   if #order > 0 then
     local v = chunked('HMGET', g.kt, names(order, 1, #order))

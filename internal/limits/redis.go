@@ -115,11 +115,11 @@ end
 // a counter of the previous format, one member per call — requests "id" and tokens "id:n" by
 // start in :r and :t — has its calls grouped by start into buckets, so nothing it counted is
 // lost; a counter whose state alone is missing has its sums counted again from its buckets); the
-// sums of some buckets (bsum); a walk over the buckets, oldest first, in growing chunks (walk: a
-// refusal usually stops in the first); and a prune (cprune). A call's entry among the calls in
-// flight leaves at a prune only once its lease has passed and its start has left the window (its
-// bucket is pruned at the same time or before): until then its release can still change its
-// bucket.
+// sums of some buckets (bsum); changes gathered per bucket (tally); a walk over the buckets,
+// oldest first, in growing chunks (walk: a refusal usually stops in the first); and a prune
+// (cprune). A call's entry among the calls in flight leaves at a prune only once its lease has
+// passed and its start has left the window (its bucket is pruned at the same time or before):
+// until then its release can still change its bucket.
 const luaBuckets = `
 local function cstate(km)
   local v = redis.call('HMGET', km, 'v', 'n', 's', 'k', 'l', 'f', 'p', 'e')
@@ -135,30 +135,24 @@ local function names(bs, from, to)
   end
   return ns
 end
+local function tally(bs, order, b, dn, ds)
+  local x = bs[b]
+  if not x then
+    x = {0, 0}
+    bs[b] = x
+    order[#order + 1] = b
+  end
+  x[1], x[2] = x[1] + dn, x[2] + ds
+end
 local function upgrade(kr, kt, kc, km, hz)
   local typ = redis.call('TYPE', kt)['ok']
   if typ ~= 'hash' then
     local bs, order = {}, {}
-    local function at(score)
-      local b = bs[score]
-      if not b then
-        b = {0, 0}
-        bs[score] = b
-        order[#order + 1] = score
-      end
-      return b
-    end
     local es = redis.call('ZRANGE', kr, 0, -1, 'WITHSCORES')
-    for j = 1, #es, 2 do
-      local b = at(es[j + 1])
-      b[1] = b[1] + 1
-    end
+    for j = 1, #es, 2 do tally(bs, order, es[j + 1], 1, 0) end
     if typ == 'zset' then
       es = redis.call('ZRANGE', kt, 0, -1, 'WITHSCORES')
-      for j = 1, #es, 2 do
-        local b = at(es[j + 1])
-        b[2] = b[2] + (tonumber(string.match(es[j], ':(%d+)$')) or 0)
-      end
+      for j = 1, #es, 2 do tally(bs, order, es[j + 1], 0, tonumber(string.match(es[j], ':(%d+)$')) or 0) end
     end
     if #order > 0 then
       redis.call('DEL', kr, kt)
