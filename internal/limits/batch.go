@@ -187,16 +187,16 @@ redis.call('SET', bk, answer, 'PX', ARGV[1])
 return answer
 `
 
-// releaseLua, the release script. KEYS: the counters' and accounts' keys as for admitLua (no batch key).
-// ARGV: the concurrency lease (ms); the number of shapes, then per shape its number of counters,
-// per counter the offset of its first key in KEYS, its window ms and what the call counted there
-// (1: its request, +2: its tokens), then its number of accounts, per account the offset of its
-// first key; then the number of calls, and per call its shape, id, start ms, estimate, served
-// (0/1), tokens, amount and charge. In the bucket of the call's start, the estimate becomes the
-// real count (an unserved call counts no tokens and gives its request back); each account's
-// reservation is dropped and the charge counted with it (on a ledger that still exists: a missing
-// one starts again from the database, where the charge lands). It answers the number of counters
-// and accounts whose part failed (a command refused).
+// releaseLua, the release script. KEYS: the counters' and accounts' keys as for admitLua (no
+// batch key). ARGV: the concurrency lease (ms); the number of shapes, then per shape its number
+// of counters, per counter the offset of its first key in KEYS, its window ms and what the call
+// counted there (1: its request, +2: its tokens), then its number of accounts, per account the
+// offset of its first key; then the number of calls, and per call its shape, id, start ms,
+// estimate, served (0/1), tokens, amount and charge. In the bucket of the call's start, the
+// estimate becomes the real count (an unserved call counts no tokens and gives its request back);
+// each account's reservation is dropped and the charge counted with it (on a ledger that still
+// exists: a missing one starts again from the database, where the charge lands). It answers the
+// number of counters and accounts whose part failed (a command refused).
 //
 // The calls are gathered per counter and per account, and each key is changed by one command for
 // the whole batch (ZMSCORE, Redis 6.2 or later, says which of the calls' entries are still there;

@@ -286,11 +286,12 @@ local function bflush(km)
 end
 `
 
-// statusLua, the status script. KEYS per counter its four keys; ARGV the concurrency lease, then per counter its
-// window ms and whether its rule limits concurrency (0/1). Returns per counter the requests and
-// tokens in the window, the calls in flight (0 when the rule does not limit concurrency) and the
-// ms until the oldest counted bucket leaves the window (0: none). What the state counts of the
-// buckets that already left the window (they stay until a prune) is taken off it.
+// statusLua, the status script. KEYS per counter its four keys; ARGV the concurrency lease, then
+// per counter its window ms and whether its rule limits concurrency (0/1). Returns per counter
+// the requests and tokens in the window, the calls in flight (0 when the rule does not limit
+// concurrency) and the ms until the oldest counted bucket leaves the window (0: none). What the
+// state counts of the buckets that already left the window (they stay until a prune) is taken off
+// it.
 const statusLua = luaHelpers + luaBuckets + `
 local lease = tonumber(ARGV[1])
 local out = {}
