@@ -108,11 +108,14 @@ local function one(sh, id, sest, samount, init)
     local k, c = '', 0
     if rq > 0 and st.n >= rq then
       bflush(C.km)
+      -- The (n-rq+1)-th oldest counted call is the rq-th newest: walk from the nearer end (the
+      -- newest when a lowered limit leaves many more calls in the window than it allows).
       local rank, seen = st.n - rq, 0
       local at = walk(C.kr, C.kt, 0, function(r)
         seen = seen + r
+        if rank > rq then return seen >= rq end
         return seen > rank
-      end)
+      end, rank > rq)
       k, c = 'requests', w
       if at then c = at + w - now end
     end

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strconv"
 	"testing"
 	"time"
@@ -321,7 +322,7 @@ func TestBucketUpgrade(t *testing.T) {
 }
 
 // TestBucketsAsInProcess: random batches of admissions and releases (served or not, sent again,
-// twice in a batch) on several counters, with the clock moving by 0 to 1.5 s or to a bucket's
+// twice in a batch) on several counters, some calls under lower limits (an edited rule), with the clock moving by 0 to 1.5 s or to a bucket's
 // exact edge, answer in Redis what the in-process store answers for the same calls one after the
 // other — every refusal's kind and clears_in, every status (used, in flight, clears_in).
 func TestBucketsAsInProcess(t *testing.T) {
@@ -335,6 +336,10 @@ func TestBucketsAsInProcess(t *testing.T) {
 		{ID: 3, Scope: ScopeKey, Model: "*", Window: 7 * time.Second, Tokens: 500},
 		{ID: 4, Scope: ScopeUser, Model: "*", Window: 5 * time.Second, Concurrency: 3},
 	}
+	// The same rules with lower limits (an administrator's edit, seen by some calls and not by
+	// others): refusals then come with many more calls or tokens in the window than allowed.
+	tight := slices.Clone(rules)
+	tight[0].Requests, tight[0].Tokens, tight[1].Requests, tight[2].Tokens = 3, 200, 4, 100
 	whos := []Who{{User: 1, Key: 1}, {User: 1, Key: 2}, {User: 2, Key: 3}}
 	var counters []Counter
 	for _, w := range whos {
@@ -355,9 +360,12 @@ func TestBucketsAsInProcess(t *testing.T) {
 		}
 		var rs, ms []*Ticket
 		for range 1 + rng.IntN(5) {
-			w, est, id := whos[rng.IntN(len(whos))], int64(1+rng.IntN(300)), newID()
-			rs = append(rs, &Ticket{ID: id, Estimate: est, counters: Match(rules, w, "m")})
-			ms = append(ms, &Ticket{ID: id, Estimate: est, counters: Match(rules, w, "m")})
+			w, est, id, rl := whos[rng.IntN(len(whos))], int64(1+rng.IntN(300)), newID(), rules
+			if rng.IntN(4) == 0 {
+				rl = tight
+			}
+			rs = append(rs, &Ticket{ID: id, Estimate: est, counters: Match(rl, w, "m")})
+			ms = append(ms, &Ticket{ID: id, Estimate: est, counters: Match(rl, w, "m")})
 		}
 		refs := c.admit(t, rs...)
 		for i, m := range ms {

@@ -116,8 +116,8 @@ end
 // start in :r and :t — has its calls grouped by start into buckets, so nothing it counted is
 // lost; a counter whose state alone is missing has its sums counted again from its buckets); the
 // sums of some buckets (bsum); changes gathered per bucket (tally); a walk over the buckets,
-// oldest first, in growing chunks (walk: a refusal usually stops in the first); and a prune
-// (cprune). A call's entry among the calls in flight leaves at a prune only once its lease has
+// oldest (or newest) first, in growing chunks (walk: a refusal usually stops in the first); and a
+// prune (cprune). A call's entry among the calls in flight leaves at a prune only once its lease has
 // passed and its start has left the window (its bucket is pruned at the same time or before):
 // until then its release can still change its bucket.
 const luaBuckets = `
@@ -193,10 +193,15 @@ local function bsum(kt, bs)
   for j = 1, #v, 2 do n, s = n + (tonumber(v[j]) or 0), s + (tonumber(v[j + 1]) or 0) end
   return n, s, ns
 end
-local function walk(kr, kt, from, fn)
+local function walk(kr, kt, from, fn, rev)
   local size = 64
   while true do
-    local bs = redis.call('ZRANGE', kr, from, from + size - 1)
+    local bs
+    if rev then
+      bs = redis.call('ZRANGE', kr, from, from + size - 1, 'REV')
+    else
+      bs = redis.call('ZRANGE', kr, from, from + size - 1)
+    end
     if #bs == 0 then return nil end
     local v = redis.call('HMGET', kt, unpack(names(bs, 1, #bs)))
     for j = 1, #bs do
