@@ -121,11 +121,21 @@ local function one(sh, id, sest, samount, init)
     end
     if k == '' and tl > 0 and not fits(st.s, est, tl) then
       bflush(C.km)
-      local used = st.s
-      local at = walk(C.kr, C.kt, 0, function(_, x)
-        used = used - x
-        return fits(used, est, tl)
-      end)
+      -- The oldest bucket whose leaving (with all older ones) lets est fit. Walked from the
+      -- oldest while what has to leave is the smaller part, else from the newest: there it is
+      -- the last bucket before what stays newer than it no longer lets est fit.
+      local used, kept, at = st.s, 0, nil
+      if st.s > 2 * (tl - est) then
+        walk(C.kr, C.kt, 0, function(_, x, b)
+          if not fits(kept, est, tl) then return true end
+          kept, at = kept + x, b
+        end, true)
+      else
+        at = walk(C.kr, C.kt, 0, function(_, x)
+          used = used - x
+          return fits(used, est, tl)
+        end)
+      end
       k, c = 'tokens', 1000
       if at then c = at + w - now end
     end

@@ -205,7 +205,8 @@ local function walk(kr, kt, from, fn, rev)
     if #bs == 0 then return nil end
     local v = redis.call('HMGET', kt, unpack(names(bs, 1, #bs)))
     for j = 1, #bs do
-      if fn(tonumber(v[2 * j - 1]) or 0, tonumber(v[2 * j]) or 0) then return tonumber(bs[j]) end
+      local b = tonumber(bs[j])
+      if fn(tonumber(v[2 * j - 1]) or 0, tonumber(v[2 * j]) or 0, b) then return b end
     end
     from, size = from + #bs, math.min(size * 4, 2000)
   end
