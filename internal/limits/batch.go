@@ -21,13 +21,13 @@ import (
 // Each call in the batch is handled exactly as if it had come alone, one after the other: a later
 // call sees what an earlier one took.
 
-// admitScript. KEYS: the counters' keys (req, tok, conc, state) and the accounts' (ledger hash,
-// reservations), each counter's or account's once, then the batch's own key. ARGV: the batch
-// key's time to live, the concurrency lease, the hold lease and the ledger's time to live (ms);
-// the number of shapes, then per shape its number of counters, per counter the offset of its
-// first key in KEYS, window ms, requests, tokens, concurrency, then its number of accounts, per
-// account the offset of its first key, limit and used; then the number of calls, and per call its
-// shape (1-based), id, estimate, amount and init (0/1).
+// admitLua, the admission script. KEYS: the counters' keys (buckets, counts, in flight, state) and
+// the accounts' (ledger hash, reservations), each counter's or account's once, then the batch's
+// own key. ARGV: the batch key's time to live, the concurrency lease, the hold lease and the
+// ledger's time to live (ms); the number of shapes, then per shape its number of counters, per
+// counter the offset of its first key in KEYS, window ms, requests, tokens, concurrency, then its
+// number of accounts, per account the offset of its first key, limit and used; then the number of
+// calls, and per call its shape (1-based), id, estimate, amount and init (0/1).
 //
 // It answers one string: now (ms), then per call after a ';' its answer: the amount reserved
 // (admitted), "r<counter>,<kind>,<clears ms>" (a counter refused it; counter 1-based), "a<account>"
@@ -39,7 +39,7 @@ import (
 // resends the script after a timeout (go-redis does, and so does the Limiter while Redis is slow)
 // can therefore never count a call twice, nor refuse a call on the slot its own first attempt
 // took. One key per batch, not per call: the keyspace does not grow with every call.
-var admitScript = redis.NewScript(luaHelpers + luaState + luaGather + `
+const admitLua = luaHelpers + luaBuckets + luaState + luaGather + `
 local bk = KEYS[#KEYS]
 local memo = redis.call('GET', bk)
 if memo then return memo end
@@ -49,11 +49,9 @@ local shapes, a = {}, 6
 for x = 1, tonumber(ARGV[5]) do
   local cs, as = {}, {}
   for i = 1, tonumber(ARGV[a]) do
-    local k, w, cc = tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2]), tonumber(ARGV[a + 5])
-    local hz = w
-    if cc > 0 and lease > hz then hz = lease end
+    local k, w = tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2])
     cs[i] = {kr = KEYS[k + 1], kt = KEYS[k + 2], kc = KEYS[k + 3], km = KEYS[k + 4], w = w,
-      rq = tonumber(ARGV[a + 3]), tl = tonumber(ARGV[a + 4]), cc = cc, hz = hz}
+      rq = tonumber(ARGV[a + 3]), tl = tonumber(ARGV[a + 4]), cc = tonumber(ARGV[a + 5]), hz = math.max(w, lease)}
     a = a + 5
   end
   a = a + 1
@@ -97,31 +95,49 @@ local function one(sh, id, sest, samount, init)
     local w, rq, tl, cc = C.w, C.rq, C.tl, C.cc
     local st = states[C.km]
     if st == nil then
-      st = cstate(C.km) or false
+      st = counter(C.kr, C.kt, C.kc, C.km, C.hz)
       states[C.km] = st
     end
-    if not st or now - st.p >= w / 4 or (rq > 0 and st.n >= rq) or (tl > 0 and not fits(st.s, est, tl)) or (cc > 0 and st.f >= cc) then
-      flush(C.kr); flush(C.kt); flush(C.kc)
-      local old = st
-      st = cprune(st, C.kr, C.kt, C.kc, w)
-      if old and old.due then st.due, st.hz = true, old.hz end
-      states[C.km] = st
+    if now - st.p >= w / 4 or (st.p < now and ((rq > 0 and st.n >= rq) or (tl > 0 and not fits(st.s, est, tl)) or (cc > 0 and st.f >= cc))) then
+      flush(C.kc)
+      cprune(st, C, lease)
+      dirty[C.km] = C -- the prune took buckets off the state: it is written even if no call is added
     end
+    st.hz = math.max(st.hz or 0, C.hz)
     sts[i] = st
     local k, c = '', 0
     if rq > 0 and st.n >= rq then
-      local e = redis.call('ZRANGE', C.kr, st.n - rq, st.n - rq, 'WITHSCORES')
-      k, c = 'requests', tonumber(e[2]) + w - now
+      bflush(C.km)
+      -- The (n-rq+1)-th oldest counted call is the rq-th newest: walk from the nearer end (the
+      -- newest when a lowered limit leaves many more calls in the window than it allows).
+      local rank, seen = st.n - rq, 0
+      local at = walk(C.kr, C.kt, 0, function(r)
+        seen = seen + r
+        if rank > rq then return seen >= rq end
+        return seen > rank
+      end, rank > rq)
+      k, c = 'requests', w
+      if at then c = at + w - now end
     end
     if k == '' and tl > 0 and not fits(st.s, est, tl) then
-      k, c = 'tokens', 1000
-      local used = st.s
-      local _, es = tokens(C.kt)
-      table.sort(es, function(x, y) return x[2] < y[2] end)
-      for _, e in ipairs(es) do
-        used = used - e[1]
-        if fits(used, est, tl) then c = e[2] + w - now; break end
+      bflush(C.km)
+      -- The oldest bucket whose leaving (with all older ones) lets est fit. Walked from the
+      -- oldest while what has to leave is the smaller part, else from the newest: there it is
+      -- the last bucket before what stays newer than it no longer lets est fit.
+      local used, kept, at = st.s, 0, nil
+      if st.s > 2 * (tl - est) then
+        walk(C.kr, C.kt, 0, function(_, x, b)
+          if not fits(kept, est, tl) then return true end
+          kept, at = kept + x, b
+        end, true)
+      else
+        at = walk(C.kr, C.kt, 0, function(_, x)
+          used = used - x
+          return fits(used, est, tl)
+        end)
       end
+      k, c = 'tokens', 1000
+      if at then c = at + w - now end
     end
     if k == '' and cc > 0 and st.f >= cc then k, c = 'concurrency', 1000 end
     if k ~= '' then
@@ -132,24 +148,19 @@ local function one(sh, id, sest, samount, init)
   if refused > 0 then return 'r' .. refused .. ',' .. kind .. ',' .. d(clears) end
   for i = 1, #cs do
     local C, st = cs[i], sts[i]
-    local hz = C.hz
-    if st.e < now + hz then st.due = true end
-    if C.rq > 0 then
-      if st.n == 0 then st.due = true end
-      add(C.kr, snow, id)
-      st.n = st.n + 1
+    if st.e < now + C.hz then st.due = true end
+    if C.rq > 0 or C.tl > 0 then
+      local P = pend[C.km]
+      if not P then
+        P = {C = C, n = 0, s = 0}
+        pend[C.km] = P
+      end
+      if C.rq > 0 then P.n, st.n = P.n + 1, st.n + 1 end
+      if C.tl > 0 then P.s, st.s = P.s + est, st.s + est end
     end
-    if C.tl > 0 then
-      if st.k == 0 then st.due = true end
-      add(C.kt, snow, id .. ':' .. sest)
-      st.k, st.s = st.k + 1, st.s + est
-    end
-    if C.cc > 0 then
-      if st.f == 0 then st.due = true end
-      add(C.kc, sconc, id)
-      st.f = st.f + 1
-    end
-    if st.due then st.e, st.hz = now + 2 * hz, hz end
+    if st.f == 0 then st.due = true end
+    add(C.kc, sconc, id)
+    st.f = st.f + 1
     dirty[C.km] = C
   end
   for j = 1, #as do
@@ -169,9 +180,9 @@ for x = 1, tonumber(ARGV[a]) do
 end
 for km, C in pairs(dirty) do
   local st = states[km]
-  flush(C.kr); flush(C.kt); flush(C.kc)
+  bflush(km); flush(C.kc)
   if st.due then st.e = now + 2 * st.hz end
-  redis.call('HSET', km, 'n', d(st.n), 'k', d(st.k), 's', d(st.s), 'f', d(st.f), 'p', d(st.p), 'e', d(st.e))
+  redis.call('HSET', km, 'v', '2', 'n', d(st.n), 's', d(st.s), 'k', d(st.k), 'l', d(st.l), 'f', d(st.f), 'p', d(st.p), 'e', d(st.e))
   if st.due then
     local px = d(2 * st.hz)
     redis.call('PEXPIRE', C.kr, px); redis.call('PEXPIRE', C.kt, px); redis.call('PEXPIRE', C.kc, px); redis.call('PEXPIRE', km, px)
@@ -187,37 +198,39 @@ for key in pairs(adds) do flush(key) end
 local answer = snow .. ';' .. table.concat(out, ';')
 redis.call('SET', bk, answer, 'PX', ARGV[1])
 return answer
-`)
+`
 
-// releaseScript. KEYS: the counters' and accounts' keys as for admitScript (no batch key).
-// ARGV: the number of shapes, then per shape its number of counters, per counter the offset of
-// its first key in KEYS and its window ms, then its number of accounts, per account the offset of
-// its first key; then the number of calls, and per call its shape, id, start ms, estimate, served
-// (0/1), tokens, amount and charge. The estimate's token entry becomes the real count; each
-// account's reservation is dropped and the charge counted with it (on a ledger that still
+// releaseLua, the release script. KEYS: the counters' and accounts' keys as for admitLua (no
+// batch key). ARGV: the concurrency lease (ms); the number of shapes, then per shape its number
+// of counters, per counter the offset of its first key in KEYS, its window ms and what the call
+// counted there (1: its request, +2: its tokens), then its number of accounts, per account the
+// offset of its first key; then the number of calls, and per call its shape, id, start ms,
+// estimate, served (0/1), tokens, amount and charge. In the bucket of the call's start, the
+// estimate becomes the real count (an unserved call counts no tokens and gives its request back);
+// each account's reservation is dropped and the charge counted with it (on a ledger that still
 // exists: a missing one starts again from the database, where the charge lands). It answers the
 // number of counters and accounts whose part failed (a command refused).
 //
-// The calls are gathered per counter and per account, and each set is changed by one command for
+// The calls are gathered per counter and per account, and each key is changed by one command for
 // the whole batch (ZMSCORE, Redis 6.2 or later, says which of the calls' entries are still there;
-// ZREM and ZADD change them together): the counts come out as if each call had been released
-// alone, in order.
+// ZREM removes them, HMGET and HSET change their buckets): the counts come out as if each call
+// had been released alone, in order.
 //
 // A release is idempotent by what it removes, so no key has to remember it: each change hangs on
-// removing the call's own entry (its concurrency slot, its request when unserved, its token
-// estimate, its reservation), and a release sent again finds them gone and changes nothing. A
-// charge is counted with the reservation it replaces; a reservation that expired first (its
-// instance stopped renewing it) takes its charge with it, and the ledger gets the charge from
-// the database's used quota, which every admission passes in.
-var releaseScript = redis.NewScript(`
-local function d(x) return string.format('%d', x) end
-local shapes, a = {}, 2
-for x = 1, tonumber(ARGV[1]) do
+// removing the call's own entry — in each counter its entry among the calls in flight (which
+// every call has, whether or not its rule limits concurrency), in each account its reservation —
+// and a release sent again finds them gone and changes nothing. A charge is counted with the
+// reservation it replaces; a reservation that expired first (its instance stopped renewing it)
+// takes its charge with it, and the ledger gets the charge from the database's used quota, which
+// every admission passes in.
+const releaseLua = luaHelpers + luaBuckets + `
+local lease = tonumber(ARGV[1])
+local shapes, a = {}, 3
+for x = 1, tonumber(ARGV[2]) do
   local cs, as = {}, {}
   for i = 1, tonumber(ARGV[a]) do
-    local k = tonumber(ARGV[a + 1])
-    cs[i] = {k = k, w = ARGV[a + 2]}
-    a = a + 2
+    cs[i] = {k = tonumber(ARGV[a + 1]), w = tonumber(ARGV[a + 2]), fl = tonumber(ARGV[a + 3])}
+    a = a + 3
   end
   a = a + 1
   for j = 1, tonumber(ARGV[a]) do
@@ -246,12 +259,12 @@ for x = 1, tonumber(ARGV[a]) do
     local C = sh.cs[i]
     local g = counters[C.k]
     if not g then
-      g = {kr = KEYS[C.k + 1], kt = KEYS[C.k + 2], kc = KEYS[C.k + 3], km = KEYS[C.k + 4], n = 0, w = {}}
+      g = {kr = KEYS[C.k + 1], kt = KEYS[C.k + 2], kc = KEYS[C.k + 3], km = KEYS[C.k + 4], n = 0, fl = {}, hz = 0}
       counters[C.k] = g
       corder[#corder + 1] = g
     end
     g.n = g.n + 1
-    g[g.n], g.w[g.n] = p, C.w
+    g[g.n], g.fl[g.n], g.hz = p, C.fl, math.max(g.hz, C.w, lease)
   end
 end
 local function settle(g)
@@ -282,57 +295,49 @@ local function settle(g)
   end
 end
 local function count(g)
-  local v = redis.call('HMGET', g.km, 'n', 'k', 's', 'f', 'e')
-  local st
-  if v[1] and v[2] and v[3] and v[4] then st = {n = tonumber(v[1]), k = tonumber(v[2]), s = tonumber(v[3]), f = tonumber(v[4]), e = tonumber(v[5]) or 0} end
-  local ids, un, es = {}, {}, {}
+  local ids, at, seen = {}, {}, {}
   for i = 1, g.n do
-    local p = g[i]
-    local id = ARGV[p + 1]
-    ids[i], es[i] = id, id .. ':' .. ARGV[p + 3]
-    if ARGV[p + 4] ~= '1' then un[#un + 1] = id end
-  end
-  local f = redis.call('ZREM', g.kc, unpack(ids))
-  local r = 0
-  if #un > 0 then r = redis.call('ZREM', g.kr, unpack(un)) end
-  local sc = redis.call('ZMSCORE', g.kt, unpack(es))
-  local rm, add, seen, ex = {}, {}, {}, nil
-  for i = 1, g.n do
-    local m = es[i]
-    if sc[i] and not seen[m] then
-      local p = g[i]
-      seen[m] = true
-      if st then st.k, st.s = st.k - 1, st.s - tonumber(ARGV[p + 3]) end
-      local used = ARGV[p + 5]
-      if ARGV[p + 4] == '1' and used ~= '0' then
-        local nm = ids[i] .. ':' .. used
-        if nm ~= m then
-          rm[#rm + 1] = m
-          add[#add + 1] = ARGV[p + 2]
-          add[#add + 1] = nm
-        end
-        if st then st.k, st.s = st.k + 1, st.s + tonumber(used) end
-        if not st or st.k <= 1 then ex = g.w[i] end
-      else
-        rm[#rm + 1] = m
-      end
+    local id = ARGV[g[i] + 1]
+    if not seen[id] then
+      seen[id] = true
+      ids[#ids + 1], at[#ids + 1] = id, i
     end
   end
-  local added = #add / 2
-  if added > 0 then added = redis.call('ZADD', g.kt, unpack(add)) end
-  if #rm > 0 then redis.call('ZREM', g.kt, unpack(rm)) end
-  if ex and st and st.e > 0 then
-    redis.call('PEXPIREAT', g.kt, d(st.e))
-  elseif ex then
-    redis.call('PEXPIRE', g.kt, ex)
+  local sc = redis.call('ZMSCORE', g.kc, unpack(ids))
+  local rm, live = {}, {}
+  for j = 1, #ids do
+    if sc[j] then rm[#rm + 1], live[#live + 1] = ids[j], j end
   end
-  if not st then return end
-  if added ~= #add / 2 then
-    local s, es = 0, redis.call('ZRANGE', g.kt, 0, -1)
-    for j = 1, #es do s = s + (tonumber(string.match(es[j], ':(%d+)$')) or 0) end
-    st.k, st.s = #es, s
+  if #rm == 0 then return end
+  local st = counter(g.kr, g.kt, g.kc, g.km, g.hz)
+  redis.call('ZREM', g.kc, unpack(rm))
+  local bs, order = {}, {}
+  for _, j in ipairs(live) do
+    local i = at[j]
+    local p, fl = g[i], g.fl[i]
+    if tonumber(sc[j]) > st.p then st.f = st.f - 1 end
+    local served, dn, ds = ARGV[p + 4] == '1', 0, 0
+    if fl % 2 == 1 and not served then dn = -1 end
+    if fl >= 2 then
+      ds = -tonumber(ARGV[p + 3])
+      if served then ds = ds + tonumber(ARGV[p + 5]) end
+    end
+    if dn ~= 0 or ds ~= 0 then tally(bs, order, ARGV[p + 2], dn, ds) end
   end
-  redis.call('HSET', g.km, 'n', d(st.n - r), 'k', d(st.k), 's', d(st.s), 'f', d(st.f - f))
+  if #order > 0 then
+    local v = chunked('HMGET', g.kt, names(order, 1, #order))
+    local set = {}
+    for j, b in ipairs(order) do
+      if v[2 * j - 1] then
+        local x = bs[b]
+        set[#set + 1], set[#set + 2] = 'r' .. b, d(tonumber(v[2 * j - 1]) + x[1])
+        set[#set + 1], set[#set + 2] = 't' .. b, d((tonumber(v[2 * j]) or 0) + x[2])
+        st.n, st.s = st.n + x[1], st.s + x[2]
+      end
+    end
+    if #set > 0 then chunked('HSET', g.kt, set) end
+  end
+  redis.call('HSET', g.km, 'n', d(st.n), 's', d(st.s), 'f', d(st.f))
 end
 local failed = 0
 for _, g in ipairs(aorder) do
@@ -342,13 +347,13 @@ for _, g in ipairs(corder) do
   if not pcall(count, g) then failed = failed + 1 end
 end
 return failed
-`)
+`
 
 // maxBatch bounds the calls in one batched script call.
 const maxBatch = 256
 
 // batchArgs builds a batched script call: the calls' keys, each counter's and account's once; the
-// shapes; and the calls' own arguments (see admitScript).
+// shapes; and the calls' own arguments (see admitLua).
 type batchArgs struct {
 	s      *redisStore
 	keys   []any
@@ -420,14 +425,29 @@ func sameAdmission(a, b *Ticket) bool {
 	})
 }
 
+// counted is what a call admitted under r counted in its counter's buckets: 1 its request, +2
+// its tokens. A ticket keeps the rules it was admitted under, so its release takes back what its
+// admission added, even when the rule has changed since.
+func counted(r *Rule) int {
+	c := 0
+	if r.Requests > 0 {
+		c++
+	}
+	if r.Tokens > 0 {
+		c += 2
+	}
+	return c
+}
+
 // sameRelease says two calls share their release shape: the same counters with the same windows
-// and the same accounts.
+// and what they counted there, and the same accounts.
 func sameRelease(a, b *Ticket) bool {
 	if len(a.counters) != len(b.counters) {
 		return false
 	}
 	for i := range a.counters {
-		if a.counters[i].Key != b.counters[i].Key || a.counters[i].Rule.Window != b.counters[i].Rule.Window {
+		x, y := &a.counters[i], &b.counters[i]
+		if x.Key != y.Key || x.Rule.Window != y.Rule.Window || counted(x.Rule) != counted(y.Rule) {
 			return false
 		}
 	}
@@ -452,7 +472,8 @@ func (b *batchArgs) admitShape(t *Ticket) {
 func (b *batchArgs) releaseShape(t *Ticket) {
 	b.head = append(b.head, len(t.counters))
 	for i := range t.counters {
-		b.head = append(b.head, b.group(t.counters[i].Key, counterKeys...), t.counters[i].Rule.Window.Milliseconds())
+		r := t.counters[i].Rule
+		b.head = append(b.head, b.group(t.counters[i].Key, counterKeys...), r.Window.Milliseconds(), counted(r))
 	}
 	as := t.accounts()
 	b.head = append(b.head, len(as))
@@ -509,7 +530,7 @@ func (s *redisStore) admitBatch(ctx context.Context, id string, as []*admission)
 		}
 		b.calls = append(b.calls, b.shape(t, sameAdmission, b.admitShape), t.ID, t.Estimate, amount, in)
 	}
-	answer, err := b.run(ctx, admitScript, s.prefix+"b:"+id, s.batchTTLArg, s.leaseArg, s.holdLeaseArg, s.ledgerTTLArg).Text()
+	answer, err := b.run(ctx, s.scripts.admit, s.prefix+"b:"+id, s.batchTTLArg, s.leaseArg, s.holdLeaseArg, s.ledgerTTLArg).Text()
 	if err != nil {
 		return err
 	}
@@ -529,7 +550,7 @@ func (s *redisStore) admitBatch(ctx context.Context, id string, as []*admission)
 	return nil
 }
 
-// admitted reads a ticket's answer from the admission script (see admitScript); start is the
+// admitted reads a ticket's answer from the admission script (see admitLua); start is the
 // batch's now.
 func admitted(t *Ticket, start int64, answer string) (*Refusal, error) {
 	if answer == "" {
@@ -584,7 +605,7 @@ func (s *redisStore) releaseBatch(ctx context.Context, q []pending) error {
 		b.calls = append(b.calls, b.shape(t, sameRelease, b.releaseShape), t.ID, t.Start, t.Estimate, sv,
 			max(q[i].tokens, 0), amount, max(q[i].charge, 0))
 	}
-	failed, err := b.run(ctx, releaseScript, "").Int64()
+	failed, err := b.run(ctx, s.scripts.release, "", s.leaseArg).Int64()
 	if err != nil {
 		return err
 	}

@@ -190,17 +190,26 @@ func TestBatchShapes(t *testing.T) {
 		require.NoError(t, err)
 		for i := range r {
 			r[i].ClearsIn, m[i].ClearsIn = 0, 0
-			// The counter's state hash agrees with its sets (nothing has left the window yet).
+			// The counter's state hash agrees with its buckets and its calls in flight (nothing
+			// has left the window yet).
 			k := l.rds.prefix + counters[i].Key
-			st, err := rdb.HMGet(ctx, k+":m", "n", "k", "s", "f").Result()
+			st, err := rdb.HMGet(ctx, k+":m", "n", "s", "k", "f").Result()
 			require.NoError(t, err)
 			if st[0] == nil {
 				continue // never written: the counter took no call
 			}
-			tokens, err := rdb.ZCard(ctx, k+":t").Result()
+			buckets, err := rdb.ZCard(ctx, k+":r").Result()
 			require.NoError(t, err)
-			require.Equal(t, []any{strconv.FormatInt(r[i].Requests, 10), strconv.FormatInt(tokens, 10),
-				strconv.FormatInt(r[i].Tokens, 10), strconv.FormatInt(r[i].Concurrency, 10)}, st, what+": "+counters[i].Key)
+			fields, err := rdb.HLen(ctx, k+":t").Result()
+			require.NoError(t, err)
+			require.Equal(t, 2*buckets, fields, what+": two fields per bucket")
+			flight, err := rdb.ZCard(ctx, k+":c").Result()
+			require.NoError(t, err)
+			require.Equal(t, []any{strconv.FormatInt(r[i].Requests, 10), strconv.FormatInt(r[i].Tokens, 10),
+				strconv.FormatInt(buckets, 10), strconv.FormatInt(flight, 10)}, st, what+": "+counters[i].Key)
+			if counters[i].Rule.Concurrency > 0 {
+				require.Equal(t, flight, r[i].Concurrency, what+": "+counters[i].Key)
+			}
 		}
 		require.Equal(t, m, r, what)
 		for _, a := range []Account{u1b, u2, k10} {

@@ -124,7 +124,7 @@ func New(cfg Config) *Limiter {
 		slowBudget: cfg.SlowBudget}
 	l.rel.cond = sync.NewCond(&l.rel.mu)
 	if cfg.Redis != nil {
-		l.rds = &redisStore{rdb: cfg.Redis, prefix: cfg.Prefix + "{lim}:", holdLease: cfg.HoldLease,
+		l.rds = &redisStore{rdb: cfg.Redis, scripts: redisScripts, prefix: cfg.Prefix + "{lim}:", holdLease: cfg.HoldLease,
 			leaseArg: cfg.LeaseTTL.Milliseconds(), holdLeaseArg: cfg.HoldLease.Milliseconds(),
 			ledgerTTLArg: ledgerTTL.Milliseconds(), batchTTLArg: max(batchTTL, 2*cfg.SlowBudget).Milliseconds()}
 	}

@@ -3,25 +3,33 @@ package limits
 import (
 	"context"
 	"errors"
+	"strconv"
 	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 )
 
-// redisStore keeps counters in Redis, shared by every instance. Each counter is four keys: a
-// sorted set of admitted calls by start (requests), one of token entries "id:n" by start (an
-// in-flight call's entry holds its estimate), one of calls in flight by lease expiry, and a hash
-// of the counter's state: the three sets' sizes (n, k, f), the token entries' sum (s), when the
-// sets were last pruned (p) and until when their expiry stands (e). The sizes and the sum count
-// entries that have already left the window or outlived their lease: they only ever count too
-// much, so an admission that fits by them fits; one that does not, and any admission a quarter of
-// a window after the last prune, first prunes the sets and counts again, exactly. A batch of calls
-// far below their limits therefore costs about five commands per counter (the state read, one
-// insert per set, the state written), whatever the window holds and however many calls it has. The expiry
-// of the four keys is set when it is due (half of it has passed) or when a set starts empty,
-// not on every call. All keys carry the hash tag {lim}, so one call's script runs on one slot of a
-// Redis Cluster. Times come from Redis (TIME), so instances' clocks never disagree.
+// redisStore keeps counters in Redis, shared by every instance. A counter's window is bucketed
+// per millisecond: every call an admission script admits starts at the script's now, so the calls
+// of a batch share one bucket. Each counter is four keys: a sorted set of its buckets by start
+// (:r, member the start ms as text), a hash of the buckets' counts (:t, per bucket "r<ms>" the
+// calls started then that count as requests and "t<ms>" their tokens: an in-flight call's
+// estimate, a finished call's real count), a sorted set of its calls in flight by lease expiry
+// (:c, one entry per call whatever the rule limits: a release hangs on it), and a hash of the
+// counter's state (:m): the buckets' requests and tokens summed (n, s), their number (k), the
+// latest (l), the in-flight entries whose lease had not passed at the last prune (f), when it
+// was (p), until when the keys' expiry stands (e), and the format (v = 2; a counter without it is
+// converted on first touch, see upgrade). The sums count buckets that have already left the
+// window: they only ever count too much, so an admission that fits by them fits; one that does
+// not, and any admission a quarter of a window after the last prune, first prunes (takes the
+// buckets that left off the sums, exactly) and counts again. A batch of calls far below their
+// limits therefore costs a handful of commands per counter (the state read, one bucket written,
+// one insert into the small in-flight set, the state written), whatever the window holds and
+// however many calls the batch has. The expiry of the four keys is set when it is due (half of it
+// has passed) or when a key starts empty, not on every call. All keys carry the hash tag {lim},
+// so one call's script runs on one slot of a Redis Cluster. Times come from Redis (TIME), so
+// instances' clocks never disagree.
 //
 // An account's ledger (ledger.go) is two keys under the same tag: a hash whose field c is the
 // quota charged through the ledger (never below the database's used quota, which each call
@@ -30,16 +38,36 @@ import (
 // p and e as for a counter; and a sorted set of reservations "id:amount" by lease expiry.
 //
 // Admissions and releases go in batches, one script call each (batch.go): a batch's keys, and what
-// its calls share, are sent once, and its sets change by one command per set for the whole batch.
+// its calls share, are sent once, and its keys change by one command per key for the whole batch.
 // No key is kept per call; an admission batch's answer is kept under one key per batch (for
 // resends), a release needs none.
 type redisStore struct {
 	rdb       redis.UniversalClient
+	scripts   scripts
 	prefix    string
 	holdLease time.Duration
 	boxed     boxedKeys
 	// The script arguments that are the same for every call, boxed once.
 	leaseArg, holdLeaseArg, ledgerTTLArg, batchTTLArg any
+}
+
+// scripts are a store's admission, release and status scripts.
+type scripts struct {
+	admit, release, status *redis.Script
+}
+
+// redisScripts are the scripts on Redis's clock.
+var redisScripts = scripts{
+	admit:   redis.NewScript(luaClock + admitLua),
+	release: redis.NewScript(luaClock + releaseLua),
+	status:  redis.NewScript(luaClock + statusLua),
+}
+
+// at is the scripts with now fixed at ms (tests).
+func (scripts) at(ms int64) scripts {
+	clock := "local now = " + strconv.FormatInt(ms, 10) + "\n"
+	return scripts{admit: redis.NewScript(clock + admitLua), release: redis.NewScript(clock + releaseLua),
+		status: redis.NewScript(clock + statusLua)}
 }
 
 // errNeedInit: the ledger holds nothing for an account of the hold; admit again with accounts
@@ -49,23 +77,19 @@ var errNeedInit = errors.New("limits: ledger not started")
 // errUnexpected: a script answered something the store does not understand.
 var errUnexpected = errors.New("limits: unexpected answer from Redis")
 
-// Shared Lua helpers: now in milliseconds; the token entries of a set; when est fits; the sum of
-// "id:n" entries.
-const luaHelpers = `
+// luaClock starts the admission, release and status scripts: their now, in milliseconds, is
+// Redis's (TIME), so instances' clocks never disagree. Tests put a clock of their own in its place
+// (scripts.at).
+const luaClock = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+`
+
+// Shared Lua helpers (after luaClock): now as text; when est fits; the sum of "id:n" entries;
+// commands whose arguments may pass what Lua can unpack at once (8000), sent in chunks.
+const luaHelpers = `
 local function d(x) return string.format('%d', x) end
 local snow = d(now)
-local function tokens(key)
-  local s, es = 0, redis.call('ZRANGE', key, 0, -1, 'WITHSCORES')
-  local out = {}
-  for j = 1, #es, 2 do
-    local n = tonumber(string.match(es[j], ':(%d+)$')) or 0
-    s = s + n
-    out[#out + 1] = {n, tonumber(es[j + 1])}
-  end
-  return s, out
-end
 local function fits(used, est, limit)
   return used < limit and (used == 0 or used + est <= limit)
 end
@@ -74,30 +98,136 @@ local function amounts(es)
   for j = 1, #es do s = s + (tonumber(string.match(es[j], ':(%d+)$')) or 0) end
   return s
 end
+local function chunked(cmd, key, args)
+  local out = {}
+  for i = 1, #args, 4000 do
+    local r = redis.call(cmd, key, unpack(args, i, math.min(i + 3999, #args)))
+    if type(r) == 'table' then
+      for j = 1, #r do out[#out + 1] = r[j] end
+    end
+  end
+  return out
+end
 `
 
-// luaState reads and prunes a counter's and an account's state (see redisStore).
-const luaState = `
+// luaBuckets reads a counter's buckets and state (see redisStore): the state (counter: empty for
+// a counter without keys), brought to this format when it is missing or has no version (upgrade:
+// a counter of the previous format, one member per call — requests "id" and tokens "id:n" by
+// start in :r and :t — has its calls grouped by start into buckets, so nothing it counted is
+// lost; a counter whose state alone is missing has its sums counted again from its buckets); the
+// sums of some buckets (bsum); changes gathered per bucket (tally); a walk over the buckets,
+// oldest (or newest) first, in growing chunks (walk: a refusal usually stops in the first); and a
+// prune (cprune). A call's entry among the calls in flight leaves at a prune only once its lease has
+// passed and its start has left the window (its bucket is pruned at the same time or before):
+// until then its release can still change its bucket.
+const luaBuckets = `
 local function cstate(km)
-  local v = redis.call('HMGET', km, 'n', 'k', 's', 'f', 'p', 'e')
-  if not v[1] or not v[2] or not v[3] or not v[4] or not v[5] or not v[6] then return nil end
-  return {n = tonumber(v[1]), k = tonumber(v[2]), s = tonumber(v[3]), f = tonumber(v[4]), p = tonumber(v[5]), e = tonumber(v[6])}
+  local v = redis.call('HMGET', km, 'v', 'n', 's', 'k', 'l', 'f', 'p', 'e')
+  if v[1] ~= '2' or not v[2] or not v[3] or not v[4] or not v[5] or not v[6] or not v[7] or not v[8] then return nil end
+  return {n = tonumber(v[2]), s = tonumber(v[3]), k = tonumber(v[4]), l = tonumber(v[5]), f = tonumber(v[6]),
+    p = tonumber(v[7]), e = tonumber(v[8])}
 end
-local function cprune(st, kr, kt, kc, w)
-  local cut = now - w
-  redis.call('ZREMRANGEBYSCORE', kr, '-inf', cut)
-  local s
-  if st then
-    local gone = redis.call('ZRANGEBYSCORE', kt, '-inf', cut)
-    if #gone > 0 then redis.call('ZREMRANGEBYSCORE', kt, '-inf', cut) end
-    s = st.s - amounts(gone)
-  else
-    redis.call('ZREMRANGEBYSCORE', kt, '-inf', cut)
-    s = amounts(redis.call('ZRANGE', kt, 0, -1))
+local function names(bs, from, to)
+  local ns = {}
+  for j = from, to do
+    ns[#ns + 1] = 'r' .. bs[j]
+    ns[#ns + 1] = 't' .. bs[j]
   end
-  redis.call('ZREMRANGEBYSCORE', kc, '-inf', now)
-  return {n = redis.call('ZCARD', kr), k = redis.call('ZCARD', kt), s = s, f = redis.call('ZCARD', kc), p = now, e = 0}
+  return ns
 end
+local function tally(bs, order, b, dn, ds)
+  local x = bs[b]
+  if not x then
+    x = {0, 0}
+    bs[b] = x
+    order[#order + 1] = b
+  end
+  x[1], x[2] = x[1] + dn, x[2] + ds
+end
+local function upgrade(kr, kt, kc, km, hz)
+  local typ = redis.call('TYPE', kt)['ok']
+  if typ ~= 'hash' then
+    local bs, order = {}, {}
+    local es = redis.call('ZRANGE', kr, 0, -1, 'WITHSCORES')
+    for j = 1, #es, 2 do tally(bs, order, es[j + 1], 1, 0) end
+    if typ == 'zset' then
+      es = redis.call('ZRANGE', kt, 0, -1, 'WITHSCORES')
+      for j = 1, #es, 2 do tally(bs, order, es[j + 1], 0, tonumber(string.match(es[j], ':(%d+)$')) or 0) end
+    end
+    if #order > 0 then
+      redis.call('DEL', kr, kt)
+      local fs, zs = {}, {}
+      for _, sc in ipairs(order) do
+        local b, m = bs[sc], d(tonumber(sc))
+        fs[#fs + 1], fs[#fs + 2], fs[#fs + 3], fs[#fs + 4] = 'r' .. m, d(b[1]), 't' .. m, d(b[2])
+        zs[#zs + 1], zs[#zs + 2] = m, m
+      end
+      chunked('HSET', kt, fs)
+      chunked('ZADD', kr, zs)
+    end
+  end
+  local n, s = 0, 0
+  local all = redis.call('HGETALL', kt)
+  for j = 1, #all, 2 do
+    local v = tonumber(all[j + 1]) or 0
+    if string.byte(all[j], 1) == 114 then n = n + v else s = s + v end
+  end
+  local last = redis.call('ZRANGE', kr, -1, -1, 'WITHSCORES')
+  local st = {n = n, s = s, k = redis.call('ZCARD', kr), l = tonumber(last[2]) or 0, f = redis.call('ZCARD', kc), p = 0,
+    e = now + 2 * hz}
+  redis.call('HSET', km, 'v', '2', 'n', d(st.n), 's', d(st.s), 'k', d(st.k), 'l', d(st.l), 'f', d(st.f), 'p', '0', 'e', d(st.e))
+  local px = d(2 * hz)
+  redis.call('PEXPIRE', kr, px); redis.call('PEXPIRE', kt, px); redis.call('PEXPIRE', kc, px); redis.call('PEXPIRE', km, px)
+  return st
+end
+local function counter(kr, kt, kc, km, hz)
+  local st = cstate(km)
+  if st then return st end
+  if redis.call('EXISTS', kr, kt, kc) == 0 then return {n = 0, s = 0, k = 0, l = 0, f = 0, p = now, e = 0} end
+  return upgrade(kr, kt, kc, km, hz)
+end
+local function bsum(kt, bs)
+  local ns = names(bs, 1, #bs)
+  local v = chunked('HMGET', kt, ns)
+  local n, s = 0, 0
+  for j = 1, #v, 2 do n, s = n + (tonumber(v[j]) or 0), s + (tonumber(v[j + 1]) or 0) end
+  return n, s, ns
+end
+local function walk(kr, kt, from, fn, rev)
+  local size = 64
+  while true do
+    local bs
+    if rev then
+      bs = redis.call('ZRANGE', kr, from, from + size - 1, 'REV')
+    else
+      bs = redis.call('ZRANGE', kr, from, from + size - 1)
+    end
+    if #bs == 0 then return nil end
+    local v = redis.call('HMGET', kt, unpack(names(bs, 1, #bs)))
+    for j = 1, #bs do
+      local b = tonumber(bs[j])
+      if fn(tonumber(v[2 * j - 1]) or 0, tonumber(v[2 * j]) or 0, b) then return b end
+    end
+    from, size = from + #bs, math.min(size * 4, 2000)
+  end
+end
+local function cprune(st, C, lease)
+  local cut = now - C.w
+  local gone = redis.call('ZRANGEBYSCORE', C.kr, '-inf', cut)
+  if #gone > 0 then
+    local n, s, ns = bsum(C.kt, gone)
+    chunked('HDEL', C.kt, ns)
+    redis.call('ZREMRANGEBYSCORE', C.kr, '-inf', cut)
+    st.n, st.s, st.k = st.n - n, st.s - s, st.k - #gone
+  end
+  redis.call('ZREMRANGEBYSCORE', C.kc, '-inf', math.min(now, cut + lease))
+  st.f = redis.call('ZCOUNT', C.kc, '(' .. snow, '+inf')
+  st.p = now
+end
+`
+
+// luaState reads and prunes an account's state (see redisStore).
+const luaState = `
 local function ledger(kh, used)
   local v = redis.call('HMGET', kh, 'c', 'h', 'z', 'p', 'e')
   if not v[1] then return nil end
@@ -118,11 +248,13 @@ end
 `
 
 // luaGather holds an admission batch's writes until the batch ends: a counter's or a ledger's
-// state is read once and written back once, and each set's new members go in one ZADD, before
-// anything reads the set (flush). A batch of calls of the same users, rules or accounts therefore
-// costs a few commands, not a few per call.
+// state is read once and written back once, each set's new members go in one ZADD, before
+// anything reads the set (flush), and a counter's calls of the batch, which all start at the
+// script's now, go into one bucket, written once (bflush), before anything reads the buckets. A
+// batch of calls of the same users, rules or accounts therefore costs a few commands, not a few
+// per call.
 const luaGather = `
-local states, ledgers, dirty, dirtyL, adds = {}, {}, {}, {}, {}
+local states, ledgers, dirty, dirtyL, adds, pend = {}, {}, {}, {}, {}, {}
 local function add(key, score, member)
   local a = adds[key]
   if not a then
@@ -139,34 +271,60 @@ local function flush(key)
     adds[key] = nil
   end
 end
+local function bflush(km)
+  local P = pend[km]
+  if not P then return end
+  pend[km] = nil
+  local C, st = P.C, states[km]
+  local fr, ft = 'r' .. snow, 't' .. snow
+  local n, s, new = P.n, P.s, true
+  if st.l >= now then
+    local v = redis.call('HMGET', C.kt, fr, ft)
+    if v[1] or v[2] then n, s, new = n + (tonumber(v[1]) or 0), s + (tonumber(v[2]) or 0), false end
+  end
+  redis.call('HSET', C.kt, fr, d(n), ft, d(s))
+  if new then
+    redis.call('ZADD', C.kr, now, snow)
+    if st.k == 0 then st.due = true end
+    st.k = st.k + 1
+    if now > st.l then st.l = now end
+  end
+end
 `
 
-// statusScript: KEYS per counter (req, tok, conc, token sum); ARGV per counter window ms. Returns per counter
-// requests, tokens, in flight, clears ms.
-var statusScript = redis.NewScript(luaHelpers + `
+// statusLua, the status script. KEYS per counter its four keys; ARGV the concurrency lease, then
+// per counter its window ms and whether its rule limits concurrency (0/1). Returns per counter
+// the requests and tokens in the window, the calls in flight (0 when the rule does not limit
+// concurrency) and the ms until the oldest counted bucket leaves the window (0: none). What the
+// state counts of the buckets that already left the window (they stay until a prune) is taken off
+// it.
+const statusLua = luaHelpers + luaBuckets + `
+local lease = tonumber(ARGV[1])
 local out = {}
 for i = 0, #KEYS / 4 - 1 do
-  local w = tonumber(ARGV[1+i])
-  local kr, kt, kc = KEYS[1+i*4], KEYS[2+i*4], KEYS[3+i*4]
-  local oldest = -1
-  local r = redis.call('ZRANGEBYSCORE', kr, '(' .. (now - w), '+inf', 'WITHSCORES')
-  if #r > 0 then oldest = tonumber(r[2]) end
-  local es = redis.call('ZRANGEBYSCORE', kt, '(' .. (now - w), '+inf', 'WITHSCORES')
-  local s = 0
-  for j = 1, #es, 2 do
-    s = s + (tonumber(string.match(es[j], ':(%d+)$')) or 0)
-    local at = tonumber(es[j + 1])
-    if oldest < 0 or at < oldest then oldest = at end
+  local w, cc = tonumber(ARGV[2 + 2 * i]), ARGV[3 + 2 * i] == '1'
+  local kr, kt, kc, km = KEYS[1 + i * 4], KEYS[2 + i * 4], KEYS[3 + i * 4], KEYS[4 + i * 4]
+  local st = cstate(km)
+  if not st and redis.call('EXISTS', kr, kt, kc) > 0 then st = upgrade(kr, kt, kc, km, math.max(w, lease)) end
+  local n, s, clears, f = 0, 0, 0, 0
+  if st then
+    local stale = redis.call('ZRANGEBYSCORE', kr, '-inf', now - w)
+    n, s = st.n, st.s
+    if #stale > 0 then
+      local sn, ss = bsum(kt, stale)
+      n, s = n - sn, s - ss
+    end
+    local oldest = walk(kr, kt, #stale, function(r, x) return r > 0 or x > 0 end)
+    if oldest then clears = oldest + w - now end
+    if cc then f = redis.call('ZCOUNT', kc, '(' .. snow, '+inf') end
   end
-  local clears = 0
-  if oldest >= 0 then clears = oldest + w - now end
-  out[#out + 1] = #r / 2
+  out[#out + 1] = n
   out[#out + 1] = s
-  out[#out + 1] = redis.call('ZCOUNT', kc, '(' .. now, '+inf')
+  out[#out + 1] = f
   out[#out + 1] = clears
 end
 return out
-`)
+`
 
 // renewScript: KEYS the reservation sets; ARGV hold lease ms, then each set's member. A
 // reservation still there gets a new lease (one already released stays released).
@@ -194,8 +352,8 @@ return tonumber(ARGV[1]) - c - s
 // Config.SlowBudget, whichever is longer), so that a resent batch finds what its first run did.
 const batchTTL = 2 * time.Minute
 
-// counterKeys are the suffixes of a counter's four keys: started calls, token entries, calls in
-// flight, state.
+// counterKeys are the suffixes of a counter's four keys: buckets, their counts, calls in flight,
+// state.
 var counterKeys = []string{":r", ":t", ":c", ":m"}
 
 // accountKeys are the suffixes of an account's two keys: ledger hash, reservations.
@@ -247,9 +405,14 @@ func (s *redisStore) available(ctx context.Context, a Account) (int64, error) {
 }
 
 func (s *redisStore) status(ctx context.Context, cs []Counter) ([]Usage, error) {
-	args := make([]any, 0, len(cs))
+	args := make([]any, 0, 1+2*len(cs))
+	args = append(args, s.leaseArg)
 	for i := range cs {
-		args = append(args, cs[i].Rule.Window.Milliseconds())
+		cc := 0
+		if cs[i].Rule.Concurrency > 0 {
+			cc = 1
+		}
+		args = append(args, cs[i].Rule.Window.Milliseconds(), cc)
 	}
 	keys := make([]string, 0, 4*len(cs))
 	for i := range cs {
@@ -258,7 +421,7 @@ func (s *redisStore) status(ctx context.Context, cs []Counter) ([]Usage, error) 
 			keys = append(keys, k+sfx)
 		}
 	}
-	res, err := statusScript.Run(ctx, s.rdb, keys, args...).Int64Slice()
+	res, err := s.scripts.status.Run(ctx, s.rdb, keys, args...).Int64Slice()
 	if err != nil {
 		return nil, err
 	}
