@@ -17,8 +17,9 @@ import (
 	"github.com/poolgate/poolgate/internal/limits"
 )
 
-// BenchmarkRedisBatches admits and releases calls as the gateway does, at 16 and 64 concurrent
-// callers (poolbench's shape: one user, one `*` rule with a 10 s window counting requests, tokens
+// BenchmarkRedisBatches admits and releases calls as the gateway does, one at a time (every
+// script call then carries one call, as at concurrency 1) and at 16 and 64 concurrent callers
+// (poolbench's shape: one user, one `*` rule with a 10 s window counting requests, tokens
 // and concurrency far above the load, and the user's balance reserved and charged), on a Redis of
 // its own so that no other client's work is counted. Beside ns/op and allocs/op it reports the
 // Redis server's CPU per call (INFO cpu, user + system, before and after), this process's CPU per
@@ -34,7 +35,7 @@ func BenchmarkRedisBatches(b *testing.B) {
 	throwawayRedis(b, port)
 	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:" + strconv.Itoa(port), PoolSize: 300})
 	b.Cleanup(func() { _ = rdb.Close() })
-	for _, callers := range []int{16, 64} {
+	for _, callers := range []int{1, 16, 64} {
 		b.Run("callers="+strconv.Itoa(callers), func(b *testing.B) {
 			benchBatches(b, rdb, callers, 10*time.Second, 0)
 		})
@@ -90,11 +91,17 @@ func benchBatches(b *testing.B, rdb *redis.Client, callers int, window time.Dura
 	procs := runtime.GOMAXPROCS(0)
 	b.SetParallelism((callers + procs - 1) / procs)
 	b.ResetTimer()
-	b.RunParallel(func(pb *testing.PB) {
-		for pb.Next() {
+	if callers == 1 { // one call at a time: every batch is one call, as at concurrency 1
+		for range b.N {
 			call()
 		}
-	})
+	} else {
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				call()
+			}
+		})
+	}
 	l.Flush(ctx)
 	b.StopTimer()
 	b.ReportMetric((redisCPU(b, rdb)-redis0).Seconds()*1e6/float64(b.N), "redis-µs/call")
