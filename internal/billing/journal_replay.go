@@ -48,9 +48,9 @@ func (r *Recorder) scanOrphans(ctx context.Context) {
 	}
 }
 
-// replay writes one orphaned segment's records and deletes it. A record the database refuses
-// for good (its user deleted since: an integrity violation) is logged and skipped (settleBatch);
-// any other failure keeps the segment for a later attempt.
+// replay writes one orphaned segment's records and deletes it. A record whose user is gone since,
+// or that the database refuses for good, is logged and skipped (settle, settleBatch); any other
+// failure keeps the segment for a later attempt.
 func (r *Recorder) replay(ctx context.Context, o orphan) (int, error) {
 	recs, damaged, ours, err := r.cfg.Journal.read(o)
 	if err != nil || !ours {

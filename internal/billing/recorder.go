@@ -288,10 +288,11 @@ func (r *Recorder) journaled(batch []queued) {
 	j.Written(seg, n)
 }
 
-// settleBatch writes and charges recs. When the database refuses the batch for good (refusedForGood:
-// a record whose user was deleted meanwhile, a value it cannot store), it writes them one at a
-// time and skips, logging each, the records it refuses: one such record never holds back the
-// others, nor keeps the writer retrying a batch that can never be written. It returns how many
+// settleBatch writes and charges recs. When the database refuses the batch for good
+// (refusedForGood: a value it cannot store), it writes them one at a time and skips, logging
+// each, the records it refuses: one such record never holds back the others, nor keeps the
+// writer retrying a batch that can never be written (a record whose user is gone is skipped by
+// the statement itself: settle). It returns how many
 // of recs it went through (written, found already written or skipped) before a failure that may
 // pass (err): the database away, a timeout.
 func (r *Recorder) settleBatch(ctx context.Context, recs []Record) (int, error) {
