@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -363,11 +364,41 @@ type batchArgs struct {
 	shapes []*Ticket // each shape's first call
 	head   []any     // the shapes' arguments
 	calls  []any     // the number of calls, then each call's arguments
+	cmd    []any     // the command run sends
 }
 
+// batchPool recycles batches: their maps and slices are sized by the batches before, so a batch
+// allocates only its calls' own arguments. A batch is done with once its answer is read (run's
+// command is synchronous: nothing holds its arguments after it returns).
+var batchPool = sync.Pool{New: func() any {
+	return &batchArgs{groups: make(map[string]int), latest: make(map[string]int)}
+}}
+
+// maxKeptArgs bounds the arguments a recycled batch keeps room for (a batch of maxBatch calls of
+// a few counters each stays under it).
+const maxKeptArgs = 1 << 14
+
 func (s *redisStore) newBatch(calls, perCall int) *batchArgs {
-	return &batchArgs{s: s, groups: make(map[string]int), latest: make(map[string]int),
-		calls: append(make([]any, 0, 1+calls*perCall), calls)}
+	b := batchPool.Get().(*batchArgs) //nolint:forcetypeassert // the pool holds nothing else
+	b.s = s
+	b.calls = append(slices.Grow(b.calls[:0], 1+calls*perCall), calls)
+	return b
+}
+
+// free empties b (no key, ticket or argument stays reachable from it) and recycles it.
+func (b *batchArgs) free() {
+	if cap(b.cmd) > maxKeptArgs || cap(b.calls) > maxKeptArgs || len(b.groups) > maxBatch {
+		return // an outsized batch is left to the collector
+	}
+	clear(b.keys)
+	clear(b.shapes)
+	clear(b.head)
+	clear(b.calls)
+	clear(b.cmd)
+	clear(b.groups)
+	clear(b.latest)
+	b.s, b.keys, b.shapes, b.head, b.calls, b.cmd = nil, b.keys[:0], b.shapes[:0], b.head[:0], b.calls[:0], b.cmd[:0]
+	batchPool.Put(b)
 }
 
 // group is the offset of a counter's or account's first key in KEYS, adding its keys first time.
@@ -490,7 +521,7 @@ func (b *batchArgs) run(ctx context.Context, script *redis.Script, extra string,
 	if extra != "" {
 		nk++
 	}
-	cmd := make([]any, 0, 4+nk+len(consts)+len(b.head)+len(b.calls))
+	cmd := slices.Grow(b.cmd[:0], 4+nk+len(consts)+len(b.head)+len(b.calls))
 	cmd = append(cmd, "evalsha", script.Hash(), nk)
 	cmd = append(cmd, b.keys...)
 	if extra != "" {
@@ -500,6 +531,7 @@ func (b *batchArgs) run(ctx context.Context, script *redis.Script, extra string,
 	cmd = append(cmd, len(b.shapes))
 	cmd = append(cmd, b.head...)
 	cmd = append(cmd, b.calls...)
+	b.cmd = cmd
 	c := redis.NewCmd(ctx, cmd...)
 	_ = b.s.rdb.Process(ctx, c)
 	if err := c.Err(); err != nil && strings.HasPrefix(err.Error(), "NOSCRIPT") {
@@ -518,6 +550,7 @@ func (b *batchArgs) run(ctx context.Context, script *redis.Script, extra string,
 // own answer (a refusal, errNeedInit) is set on it.
 func (s *redisStore) admitBatch(ctx context.Context, id string, as []*admission) error {
 	b := s.newBatch(len(as), 5)
+	defer b.free()
 	for _, a := range as {
 		t := a.t
 		var amount int64
@@ -592,6 +625,7 @@ func admitted(t *Ticket, start int64, answer string) (*Refusal, error) {
 // releaseBatch releases a batch of calls in one script call.
 func (s *redisStore) releaseBatch(ctx context.Context, q []pending) error {
 	b := s.newBatch(len(q), 8)
+	defer b.free()
 	for i := range q {
 		t := q[i].t
 		sv := "0"
