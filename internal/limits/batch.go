@@ -159,14 +159,18 @@ local function one(sh, id, sest, samount, init)
       if C.rq > 0 then P.n, st.n = P.n + 1, st.n + 1 end
       if C.tl > 0 then P.s, st.s = P.s + est, st.s + est end
     end
-    if st.f == 0 then st.due = true end
+    if st.f == 0 then st.cnew = true end -- the set of calls in flight starts empty: it has no expiry
     add(C.kc, sconc, id)
     st.f = st.f + 1
     dirty[C.km] = C
   end
   for j = 1, #as do
     local A, L = as[j], ls[j]
-    if L.z == 0 or L.e < now + ttl / 2 then L.due, L.e = true, now + ttl end
+    if L.e < now + ttl / 2 then
+      L.due, L.e = true, now + ttl
+    elseif L.z == 0 then
+      L.znew = true -- the set of reservations starts empty: it has no expiry
+    end
     add(A.kz, shold, id .. ':' .. samount)
     L.h, L.z = L.h + amount, L.z + 1
     dirtyL[A.kh] = A
@@ -187,13 +191,19 @@ for km, C in pairs(dirty) do
   if st.due then
     local px = d(2 * st.hz)
     redis.call('PEXPIRE', C.kr, px); redis.call('PEXPIRE', C.kt, px); redis.call('PEXPIRE', C.kc, px); redis.call('PEXPIRE', km, px)
+  elseif st.cnew then
+    redis.call('PEXPIRE', C.kc, d(st.e - now)) -- the other keys' expiry (at least a lease away: not due)
   end
 end
 for kh, A in pairs(dirtyL) do
   local L = ledgers[kh]
   flush(A.kz)
   redis.call('HSET', kh, 'c', d(L.c), 'h', d(L.h), 'z', d(L.z), 'p', d(L.p), 'e', d(L.e))
-  if L.due then redis.call('PEXPIRE', kh, d(ttl)); redis.call('PEXPIRE', A.kz, d(ttl)) end
+  if L.due then
+    redis.call('PEXPIRE', kh, d(ttl)); redis.call('PEXPIRE', A.kz, d(ttl))
+  elseif L.znew then
+    redis.call('PEXPIRE', A.kz, d(L.e - now)) -- the ledger's expiry (at least half of ttl away: not due)
+  end
 end
 for key in pairs(adds) do flush(key) end
 local answer = snow .. ';' .. table.concat(out, ';')

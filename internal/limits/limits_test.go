@@ -2,6 +2,7 @@ package limits_test
 
 import (
 	"context"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -298,4 +299,48 @@ func TestTokensExpiryAfterRelease(t *testing.T) {
 	l.Release(ctx, b, true, 20, 0)
 	time.Sleep(time.Until(start.Add(8500 * time.Millisecond))) // a has left the window, b has not
 	require.Equal(t, int64(20), l.Status(ctx, cs)[0].Tokens)
+}
+
+// TestKeysExpire: every key the limiter writes has an expiry, at most the counter's (two
+// windows, at least a lease) or the ledger's, including the set of calls in flight and the set
+// of reservations when each starts again empty (its last entry left, which deletes the key, and
+// the next call adds the first one again, without refreshing the other keys' expiry).
+func TestKeysExpire(t *testing.T) {
+	t.Parallel()
+	l, rdb, prefix := redisLimiter(t)
+	ctx := context.Background()
+	rules := []limits.Rule{{ID: 14, Scope: limits.ScopeUser, Model: "*", Window: time.Minute, Requests: 100,
+		Tokens: 1 << 20, Concurrency: 5}}
+	cs := limits.Match(rules, limits.Who{User: 7}, "m")
+	acct := limits.UserAccount(7, 1<<40, 0)
+	hold := func() *limits.Hold {
+		return &limits.Hold{Amount: 10, Accounts: []limits.Account{acct},
+			Fresh: func(context.Context) ([]limits.Account, error) { return []limits.Account{acct}, nil }}
+	}
+	check := func(live int) {
+		t.Helper()
+		keys, err := rdb.Keys(ctx, prefix+"*").Result()
+		require.NoError(t, err)
+		require.NotEmpty(t, keys)
+		inflight, held := false, false
+		for _, k := range keys {
+			ttl, err := rdb.PTTL(ctx, k).Result()
+			require.NoError(t, err)
+			require.Positive(t, ttl, "key %s has no expiry", k)
+			require.LessOrEqual(t, ttl, 24*time.Hour, "key %s", k)
+			inflight = inflight || strings.HasSuffix(k, ":c") && strings.Contains(k, ":r14:")
+			held = held || strings.HasSuffix(k, ":h") && strings.Contains(k, ":u7")
+		}
+		require.Equal(t, live > 0, inflight && held, "the sets of calls in flight and reservations exist while calls run")
+	}
+	for range 3 {
+		a, ref := l.Admit(ctx, cs, 5, hold())
+		require.Nil(t, ref)
+		b, ref := l.Admit(ctx, cs, 5, hold())
+		require.Nil(t, ref)
+		check(2)
+		l.Release(ctx, a, true, 4, 3)
+		l.Release(ctx, b, true, 4, 3)
+		check(0) // both sets are gone: the next admission starts them again
+	}
 }

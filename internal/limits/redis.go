@@ -27,7 +27,8 @@ import (
 // limits therefore costs a handful of commands per counter (the state read, one bucket written,
 // one insert into the small in-flight set, the state written), whatever the window holds and
 // however many calls the batch has. The expiry of the four keys is set when it is due (half of it
-// has passed) or when a key starts empty, not on every call. All keys carry the hash tag {lim},
+// has passed), not on every call, and a key's own when it starts empty (the set of calls in
+// flight, after its last call left; an account's set of reservations likewise). All keys carry the hash tag {lim},
 // so one call's script runs on one slot of a Redis Cluster. Times come from Redis (TIME), so
 // instances' clocks never disagree.
 //

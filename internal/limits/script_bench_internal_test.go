@@ -1,0 +1,85 @@
+package limits
+
+import (
+	"context"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/stretchr/testify/require"
+)
+
+// BenchmarkScripts runs the admission and the release script on batches of 1, 8 and 32 calls
+// of poolbench's shape (one user, one `*` rule counting requests, tokens and concurrency, the
+// user's balance reserved and charged) and reports the time Redis spent running each script per
+// call (INFO commandstats: the script's own run, without the network, the event loop or the
+// client), so that changes to the scripts' Lua are measured apart from everything else.
+func BenchmarkScripts(b *testing.B) {
+	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379"})
+	b.Cleanup(func() { _ = rdb.Close() })
+	ctx := context.Background()
+	if rdb.Ping(ctx).Err() != nil {
+		b.Skip("no Redis at 127.0.0.1:6379")
+	}
+	for _, n := range []int{1, 8, 32} {
+		b.Run("calls="+strconv.Itoa(n), func(b *testing.B) {
+			prefix := "benchscripts:" + strconv.FormatInt(time.Now().UnixNano(), 36) + ":"
+			l := New(Config{Redis: rdb, Prefix: prefix})
+			rules := []Rule{{ID: 1, Scope: ScopeUser, Model: "*", Window: time.Minute,
+				Requests: 1 << 40, Tokens: 1 << 50, Concurrency: 1 << 20}}
+			cs := Match(rules, Who{User: 1}, "m")
+			acct := UserAccount(1, 1<<50, 0)
+			batch := func() ([]*admission, []pending) {
+				as := make([]*admission, n)
+				q := make([]pending, n)
+				for i := range as {
+					t := &Ticket{ID: newID(), Estimate: 120, counters: cs,
+						hold: &Hold{Amount: 300, Accounts: []Account{acct}}}
+					as[i] = &admission{t: t, init: true}
+					q[i] = pending{t: t, served: true, tokens: 90, charge: 250}
+				}
+				return as, q
+			}
+			as, q := batch()
+			require.NoError(b, l.rds.admitBatch(ctx, newID(), as))
+			require.NoError(b, l.rds.releaseBatch(ctx, q))
+			var admitUs, releaseUs float64
+			b.ResetTimer()
+			for range b.N {
+				as, q := batch()
+				u0 := evalshaUsec(b, rdb)
+				require.NoError(b, l.rds.admitBatch(ctx, newID(), as))
+				u1 := evalshaUsec(b, rdb)
+				require.NoError(b, l.rds.releaseBatch(ctx, q))
+				u2 := evalshaUsec(b, rdb)
+				admitUs += u1 - u0
+				releaseUs += u2 - u1
+			}
+			b.StopTimer()
+			b.ReportMetric(admitUs/float64(b.N*n), "admit-µs/call")
+			b.ReportMetric(releaseUs/float64(b.N*n), "release-µs/call")
+			b.ReportMetric((admitUs+releaseUs)/float64(b.N), "µs/batch")
+		})
+	}
+}
+
+// evalshaUsec is the time Redis has spent running EVALSHA (INFO commandstats), in µs.
+func evalshaUsec(b *testing.B, rdb *redis.Client) float64 {
+	b.Helper()
+	info, err := rdb.Info(context.Background(), "commandstats").Result()
+	require.NoError(b, err)
+	for _, line := range strings.Split(info, "\n") {
+		if rest, ok := strings.CutPrefix(strings.TrimSpace(line), "cmdstat_evalsha:"); ok {
+			for _, f := range strings.Split(rest, ",") {
+				if v, ok := strings.CutPrefix(f, "usec="); ok {
+					x, err := strconv.ParseFloat(v, 64)
+					require.NoError(b, err)
+					return x
+				}
+			}
+		}
+	}
+	return 0
+}
