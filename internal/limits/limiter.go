@@ -89,6 +89,8 @@ type Limiter struct {
 	falls atomic.Int64 // calls admitted in process because Redis could not be reached
 	// resends counts scripts sent again after a slow or failed answer (persist).
 	resends atomic.Int64
+	// readmits counts refused admissions sent again once this instance's releases were in.
+	readmits atomic.Int64
 	// slowBudget bounds how long persist keeps resending to a Redis that is reachable but slow.
 	slowBudget time.Duration
 	// Commands counts Redis commands (script calls) sent, for the per-call figures.
@@ -123,6 +125,7 @@ func New(cfg Config) *Limiter {
 	l := &Limiter{mem: newMemStore(cfg.Now), log: cfg.Log, live: map[string]*Ticket{}, holdLease: cfg.HoldLease,
 		slowBudget: cfg.SlowBudget}
 	l.rel.cond = sync.NewCond(&l.rel.mu)
+	l.rel.keys = make(map[string]int)
 	if cfg.Redis != nil {
 		l.rds = &redisStore{rdb: cfg.Redis, scripts: redisScripts, prefix: cfg.Prefix + "{lim}:", holdLease: cfg.HoldLease,
 			leaseArg: cfg.LeaseTTL.Milliseconds(), holdLeaseArg: cfg.HoldLease.Milliseconds(),
@@ -137,6 +140,10 @@ func (l *Limiter) Fallbacks() int64 { return l.falls.Load() }
 // Resends counts admission and release scripts sent again because Redis answered late or
 // failed in a way that is not unreachability (each resend is idempotent).
 func (l *Limiter) Resends() int64 { return l.resends.Load() }
+
+// Readmits counts admissions refused while releases of this instance on the same counters or
+// accounts were not yet in Redis, and admitted again once they were.
+func (l *Limiter) Readmits() int64 { return l.readmits.Load() }
 
 // RedisCommands counts the Redis commands the limiter has sent.
 func (l *Limiter) RedisCommands() int64 { return l.commands.Load() }
@@ -158,7 +165,22 @@ func (l *Limiter) Admit(ctx context.Context, cs []Counter, estimate int64, h *Ho
 		return t, nil
 	}
 	if l.rds != nil {
+		// Calls of this instance on the same counters or accounts that have ended, their
+		// releases not in Redis yet (asked before the admission is sent: a release answered
+		// meanwhile may still have come after it).
+		ended := l.releasing(t)
 		ref, err := l.admitRedis(ctx, t)
+		if err == nil && ref != nil && ended && ctx.Err() == nil {
+			// Refused while such releases may not have been in: a caller's next call, sent as
+			// soon as its previous one answered, must not find that one still in flight or
+			// reserved. Once the releases queued so far are in, the call is admitted again (the
+			// refusal took nothing: an admission is all or nothing).
+			l.waitReleases(ctx)
+			if ctx.Err() == nil {
+				l.readmits.Add(1)
+				ref, err = l.admitRedis(ctx, t)
+			}
+		}
 		if err == nil {
 			if l.down.CompareAndSwap(true, false) {
 				l.log.Info("limits: Redis answers again; counting there")

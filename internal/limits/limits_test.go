@@ -344,3 +344,59 @@ func TestKeysExpire(t *testing.T) {
 		check(0) // both sets are gone: the next admission starts them again
 	}
 }
+
+// TestSequentialCaller: a caller that sends its next call as soon as the previous one ends is
+// never refused by that previous call, while this instance's releases queue behind others: its
+// concurrency-1 rule does not count it as still in flight, nor does its balance count its
+// reservation as still held (each call reserves all that is left; the release charges 100 and
+// frees the rest), whether the next call comes at once or a little later. Other users' calls
+// load the limiter meanwhile, so that releases wait for a round trip already under way.
+func TestSequentialCaller(t *testing.T) {
+	t.Parallel()
+	l, _, _ := redisLimiter(t)
+	ctx := context.Background()
+	rules := []limits.Rule{{ID: 21, Scope: limits.ScopeUser, Model: "*", Window: time.Minute, Concurrency: 1},
+		{ID: 22, Scope: limits.ScopeUser, Model: "*", Window: time.Minute, Requests: 1 << 40}}
+	var stop atomic.Bool
+	var wg sync.WaitGroup
+	for u := range 16 {
+		wg.Go(func() {
+			cs := limits.Match(rules[1:], limits.Who{User: int64(100 + u)}, "m")
+			for !stop.Load() {
+				tk, ref := l.Admit(ctx, cs, 0, nil)
+				if ref != nil {
+					t.Errorf("user %d refused: %+v", 100+u, ref)
+					return
+				}
+				time.Sleep(time.Duration(u%4) * 100 * time.Microsecond)
+				l.ReleaseLater(tk, true, 0, 0)
+			}
+		})
+	}
+	cs := limits.Match(rules, limits.Who{User: 9}, "m")
+	acct := limits.UserAccount(9, 1_000_000, 0)
+	hold := func() *limits.Hold {
+		return &limits.Hold{Amount: 1 << 40, Accounts: []limits.Account{acct},
+			Fresh: func(context.Context) ([]limits.Account, error) { return []limits.Account{acct}, nil }}
+	}
+	calls, held := 0, 0
+	for _, gap := range []time.Duration{0, 100 * time.Microsecond, 300 * time.Microsecond} {
+		for i := range 200 {
+			var h *limits.Hold
+			var charge int64
+			if i%2 == 0 { // every other call reserves and is charged; the others count concurrency only
+				h, charge = hold(), 100
+				held++
+			}
+			tk, ref := l.Admit(ctx, cs, 0, h)
+			require.Nil(t, ref, "call %d (next call %v after the previous one)", calls, gap)
+			calls++
+			l.ReleaseLater(tk, true, 0, charge)
+			time.Sleep(gap)
+		}
+	}
+	stop.Store(true)
+	wg.Wait()
+	require.Positive(t, l.Readmits(), "no call was refused first: the test did not reach the race")
+	require.Equal(t, int64(1_000_000-100*held), l.Available(ctx, acct))
+}

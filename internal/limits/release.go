@@ -17,6 +17,9 @@ type releasing struct {
 	busy  bool  // a flusher runs
 	added int64 // releases queued, ever
 	sent  int64 // releases sent (or given up on), ever: the first sent of added
+	// keys counts the releases queued or in flight per counter and account key (see
+	// Limiter.releasing).
+	keys map[string]int
 }
 
 // pending is one queued release.
@@ -43,6 +46,7 @@ func (l *Limiter) ReleaseLater(t *Ticket, served bool, tokens, charge int64) {
 	r.mu.Lock()
 	r.queue = append(r.queue, pending{t: t, served: served, tokens: tokens, charge: charge})
 	r.added++
+	r.count(t, 1)
 	start := !r.busy
 	r.busy = true
 	r.mu.Unlock()
@@ -69,13 +73,54 @@ func (l *Limiter) flushReleases() {
 
 		l.sendReleases(q)
 
-		clear(q)
 		r.mu.Lock()
+		for i := range q {
+			r.count(q[i].t, -1)
+		}
+		clear(q)
 		r.spare = q[:0]
 		r.sent = upto
 		r.cond.Broadcast()
 		r.mu.Unlock()
 	}
+}
+
+// count adds n to the releases counted for each of t's counters and accounts; the caller holds
+// mu.
+func (r *releasing) count(t *Ticket, n int) {
+	for i := range t.counters {
+		r.add(t.counters[i].Key, n)
+	}
+	for _, a := range t.accounts() {
+		r.add(a.Key, n)
+	}
+}
+
+func (r *releasing) add(key string, n int) {
+	if c := r.keys[key] + n; c > 0 {
+		r.keys[key] = c
+	} else {
+		delete(r.keys, key)
+	}
+}
+
+// releasing says whether calls of this instance that share a counter or an account with t have
+// ended and their releases are not in Redis yet (queued or in flight).
+func (l *Limiter) releasing(t *Ticket) bool {
+	r := &l.rel
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for i := range t.counters {
+		if r.keys[t.counters[i].Key] > 0 {
+			return true
+		}
+	}
+	for _, a := range t.accounts() {
+		if r.keys[a.Key] > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // sendReleases sends the queued releases, at most maxBatch per script call.
