@@ -265,3 +265,41 @@ func TestLimitRulesAPI(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, http.StatusNotFound, del.StatusCode())
 }
+
+// TestLimitSequentialCaller: a user whose rule allows one call at a time, sending each call as
+// soon as the previous answer arrived, is never refused by that previous call, while another
+// user's 16 concurrent callers keep the same instance's Redis releases busy (each call's release
+// reaches Redis after its answer, and a next call may get there first: the instance then admits
+// it again once the release is in). Every one of 300 calls is answered 200.
+func TestLimitSequentialCaller(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	seq := b.env.NewUser("seq", 1_000_000)
+	limitRule(t, b.env, adminclient.LimitRuleInput{Scope: adminclient.LimitRuleInputScopeUser, SubjectId: &seq.ID,
+		Model: "*", Window: "1m", Concurrency: ptr(int64(1))})
+	require.Eventually(t, func() bool { return len(userLimits(t, b.env, seq.Token)) == 1 }, 5*time.Second, 20*time.Millisecond)
+
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for range 16 {
+		wg.Go(func() {
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				if status, _, body := chatRaw(t, b.env, b.user.Key); status != http.StatusOK {
+					t.Errorf("load call: %d %s", status, body)
+					return
+				}
+			}
+		})
+	}
+	for i := range 300 {
+		status, _, body := chatRaw(t, b.env, seq.Key)
+		require.Equal(t, http.StatusOK, status, "call %d: %s", i, body)
+	}
+	close(stop)
+	wg.Wait()
+}
