@@ -1,6 +1,8 @@
 package jsonx
 
 import (
+	"unsafe"
+
 	"github.com/tidwall/gjson"
 )
 
@@ -25,6 +27,13 @@ type scanner struct {
 // point into one copy of body. ok is false when body is not a valid JSON object.
 func ParseMembers(body []byte, names []string, out []gjson.Result) bool {
 	p := scanner{s: string(body)}
+	return p.top(names, out)
+}
+
+// ParseMembersInPlace is ParseMembers without the copy: the Results point into body itself, so
+// they are read before body changes (a pooled buffer is reused, say) and not kept past that.
+func ParseMembersInPlace(body []byte, names []string, out []gjson.Result) bool {
+	p := scanner{s: unsafe.String(unsafe.SliceData(body), len(body))} //nolint:gosec // read only, and the Results not kept past body (documented above)
 	return p.top(names, out)
 }
 

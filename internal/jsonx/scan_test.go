@@ -10,8 +10,8 @@ import (
 
 var scanNames = []string{"a", "b", "usage", "choices", "é"}
 
-// checkScan compares parseMembers with gjson: the same documents are valid objects, and every
-// member read is what gjson's Get reads.
+// checkScan compares ParseMembers with gjson: the same documents are valid objects, and every
+// member read is what gjson's Get reads; ParseMembersInPlace reads the same.
 func checkScan(t *testing.T, doc []byte) {
 	t.Helper()
 	out := make([]gjson.Result, len(scanNames))
@@ -34,6 +34,10 @@ func checkScan(t *testing.T, doc []byte) {
 		})
 		require.Equal(t, want.Raw, out[i].Raw, "%q member %s", doc, n)
 	}
+	// In place: the same answer and members, read from doc itself.
+	in := make([]gjson.Result, len(scanNames))
+	require.True(t, ParseMembersInPlace(doc, scanNames, in), "%q", doc)
+	require.Equal(t, out, in, "%q", doc)
 }
 
 func TestParseMembers(t *testing.T) {

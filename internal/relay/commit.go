@@ -37,18 +37,33 @@ func (rl *Relay) commit(k *call, acc *account, resp *http.Response) error {
 	return rl.commitEvents(k, up, resp)
 }
 
-// answerUsage reads the usage of a same-protocol answer; charge is false for calls that are
-// never charged (token counts).
-func (k *call) answerUsage(out []byte) (billing.Usage, bool) {
+// answerMembers are the names of a same-protocol answer's top-level members that its usage is
+// read from (see answerUsage): the usage, and an image answer's images.
+func (ep *Endpoint) answerMembers() *[2]string {
+	if ep.in == translate.Gemini {
+		return &geminiAnswerMembers
+	}
+	return &answerMembers
+}
+
+var (
+	answerMembers       = [2]string{translate.UsageMember(translate.OpenAI), "data"}
+	geminiAnswerMembers = [2]string{translate.UsageMember(translate.Gemini), "data"}
+)
+
+// answerUsage reads the usage of a same-protocol answer, out, from its members named by
+// answerMembers (usage and data; zero Results when the answer is not an object); charge is false
+// for calls that are never charged (token counts).
+func (k *call) answerUsage(out []byte, usage, data gjson.Result) (billing.Usage, bool) {
 	var bu billing.Usage
 	ok := false
 	switch k.ep.op {
 	case opCount:
 		return billing.Usage{}, false
 	case opResponses, opImages: // OpenAI's newer endpoints name usage as the Responses API does
-		bu, ok = translate.ResponsesUsage(gjson.GetBytes(out, "usage"))
+		bu, ok = translate.ResponsesUsage(usage)
 	default:
-		bu, ok = k.ep.adapter().Usage(out)
+		bu, ok = translate.UsageIn(k.ep.in, usage)
 	}
 	if !ok {
 		completion := int64(len(out)/4 + 1)
@@ -58,7 +73,7 @@ func (k *call) answerUsage(out []byte) (billing.Usage, bool) {
 		bu = billing.Usage{PromptTokens: k.estimate, CompletionTokens: completion}
 	}
 	if k.ep.op == opImages {
-		bu.Images = gjson.GetBytes(out, "data.#").Int() // priced per image
+		bu.Images = data.Get("#").Int() // priced per image
 	}
 	return bu, true
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/poolgate/poolgate/internal/billing"
 	"github.com/poolgate/poolgate/internal/fault"
+	"github.com/poolgate/poolgate/internal/jsonx"
 	"github.com/poolgate/poolgate/internal/limits"
 	"github.com/poolgate/poolgate/internal/provider/openai"
 	"github.com/poolgate/poolgate/internal/quota"
@@ -216,7 +217,10 @@ func (rl *Relay) commitJSON(k *call, resp *http.Response) error {
 	if err != nil {
 		return rl.fail(k, nil, nil, err, k.ctx.Err() != nil)
 	}
-	if !gjson.ValidBytes(out) {
+	// One pass validates the answer and finds the members its usage is read from; an answer
+	// that is valid JSON but not an object is relayed as it is, charged by estimate.
+	var m [2]gjson.Result
+	if !jsonx.ParseMembersInPlace(out, k.ep.answerMembers()[:], m[:]) && !gjson.ValidBytes(out) {
 		// Nothing has reached the caller: an answer that is not JSON (an HTML error page behind a
 		// 200, garbage) becomes a clean error in the caller's protocol rather than being relayed.
 		rl.d.Log.WarnContext(k.ctx, "upstream answer unreadable", "request_id", k.rec.RequestID, "account_id", k.rec.AccountID,
@@ -236,7 +240,7 @@ func (rl *Relay) commitJSON(k *call, resp *http.Response) error {
 	h := w.Header()
 	h["Content-Type"], h["Content-Length"] = v[0:1:1], v[1:2:2]
 	w.WriteHeader(http.StatusOK)
-	usage, charge := k.answerUsage(out)
+	usage, charge := k.answerUsage(out, m[0], m[1]) // read before out's buffer goes back (m points into it)
 	k.finishWith(rl, k.answeredStatus(), usage, charge, out, false)
 	return nil
 }

@@ -79,23 +79,28 @@ func AppendSSE(dst []byte, name string, data []byte) []byte {
 // UsageOf reads the usage of a complete (non-streamed) answer in protocol p; ok is false when
 // the answer reports none.
 func UsageOf(p Protocol, body []byte) (u Usage, ok bool) {
-	switch p {
-	case Claude:
-		r := gjson.GetBytes(body, "usage")
-		if !r.IsObject() {
-			return u, false
-		}
-		return claudeUsage(r), true
-	case Gemini:
-		r := gjson.GetBytes(body, "usageMetadata")
-		if !r.IsObject() {
-			return u, false
-		}
-		return geminiUsage(r), true
+	return UsageIn(p, gjson.GetBytes(body, UsageMember(p)))
+}
+
+// UsageMember is the name of the answer's top-level member that holds its usage in protocol p.
+func UsageMember(p Protocol) string {
+	if p == Gemini {
+		return "usageMetadata"
 	}
-	r := gjson.GetBytes(body, "usage")
+	return "usage"
+}
+
+// UsageIn reads the usage of an answer in protocol p from its usage member (UsageMember); ok is
+// false when that is not an object.
+func UsageIn(p Protocol, r gjson.Result) (u Usage, ok bool) {
 	if !r.IsObject() {
 		return u, false
+	}
+	switch p {
+	case Claude:
+		return claudeUsage(r), true
+	case Gemini:
+		return geminiUsage(r), true
 	}
 	return openAIUsage(r), true
 }
