@@ -35,8 +35,9 @@ type Sources struct {
 	// Journal reads the usage journal's counters; nil when no journal is kept.
 	Journal func() billing.JournalStats
 	// Limits reads the limiter's Redis counters: calls counted in process because Redis was
-	// unreachable, and scripts resent because it answered late; nil without Redis.
-	Limits func() (fallbacks, resends int64)
+	// unreachable, scripts resent because it answered late, and refused admissions sent again
+	// once this instance's releases were in; nil without Redis.
+	Limits func() (fallbacks, resends, readmits int64)
 }
 
 // Metrics holds the collectors and their registry.
@@ -262,12 +263,15 @@ var (
 		"Calls whose limits and reservation were counted in process because Redis was unreachable (per instance while it lasts).", nil, nil)
 	descLimitsResends = prometheus.NewDesc("poolgate_limits_redis_resends_total",
 		"Limit scripts (admit or release, idempotent per call) sent again because Redis answered late.", nil, nil)
+	descLimitsReadmits = prometheus.NewDesc("poolgate_limits_readmits_total",
+		"Admissions refused while this instance's releases on the same counters or accounts were not yet in Redis, admitted again once they were.", nil, nil)
 )
 
 // Describe sends the scrape-time descriptors.
 func (s *scrape) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descAccounts, descCooling, descUsageQueue, descUsageRefused, descOutbox, descUp, descJournalPending,
-		descJournalReplayed, descJournalSyncErrors, descJournalAppendErrors, descLimitsFallbacks, descLimitsResends} {
+		descJournalReplayed, descJournalSyncErrors, descJournalAppendErrors, descLimitsFallbacks, descLimitsResends,
+		descLimitsReadmits} {
 		ch <- d
 	}
 }
@@ -291,9 +295,10 @@ func (s *scrape) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(descJournalAppendErrors, prometheus.CounterValue, float64(st.AppendErrors))
 	}
 	if s.src.Limits != nil {
-		falls, resends := s.src.Limits()
+		falls, resends, readmits := s.src.Limits()
 		ch <- prometheus.MustNewConstMetric(descLimitsFallbacks, prometheus.CounterValue, float64(falls))
 		ch <- prometheus.MustNewConstMetric(descLimitsResends, prometheus.CounterValue, float64(resends))
+		ch <- prometheus.MustNewConstMetric(descLimitsReadmits, prometheus.CounterValue, float64(readmits))
 	}
 	if s.src.Redis != nil {
 		up := 1.0
