@@ -154,6 +154,10 @@ func newID() string {
 	return hex.EncodeToString(b)
 }
 
+// readmitWait bounds how long a refused admission waits for this instance's releases before it
+// is admitted again (see Admit); they take a round trip or two when Redis is well.
+const readmitWait = time.Second
+
 // Admit takes a slot in every counter and reserves the hold's quota on every account (nil: no
 // reservation), all or nothing: it returns the ticket to release, or the refusal. Nothing to
 // take: an empty ticket and no Redis round trip; otherwise one script call (two when the shared
@@ -174,12 +178,14 @@ func (l *Limiter) Admit(ctx context.Context, cs []Counter, estimate int64, h *Ho
 			// Refused while such releases may not have been in: a caller's next call, sent as
 			// soon as its previous one answered, must not find that one still in flight or
 			// reserved. Once the releases queued so far are in, the call is admitted again (the
-			// refusal took nothing: an admission is all or nothing).
-			l.waitReleases(ctx)
-			if ctx.Err() == nil {
+			// refusal took nothing: an admission is all or nothing). A Redis slow enough that
+			// they are not in within readmitWait leaves the refusal as it is.
+			wctx, cancel := context.WithTimeout(ctx, readmitWait)
+			if l.waitReleases(wctx) {
 				l.readmits.Add(1)
 				ref, err = l.admitRedis(ctx, t)
 			}
+			cancel()
 		}
 		if err == nil {
 			if l.down.CompareAndSwap(true, false) {

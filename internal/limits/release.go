@@ -147,15 +147,16 @@ func (l *Limiter) sendReleaseBatch(ctx context.Context, q []pending) error {
 	})
 }
 
-// waitReleases waits until the releases queued so far on this instance are sent, or ctx ends.
-func (l *Limiter) waitReleases(ctx context.Context) {
+// waitReleases waits until the releases queued so far on this instance are sent (true), or ctx
+// ends (false).
+func (l *Limiter) waitReleases(ctx context.Context) bool {
 	r := &l.rel
 	r.mu.Lock()
 	target := r.added
 	idle := r.sent >= target
 	r.mu.Unlock()
 	if idle {
-		return
+		return true
 	}
 	done := make(chan struct{})
 	go func() {
@@ -168,7 +169,9 @@ func (l *Limiter) waitReleases(ctx context.Context) {
 	}()
 	select {
 	case <-done:
+		return true
 	case <-ctx.Done():
+		return false
 	}
 }
 
