@@ -89,7 +89,7 @@ type Limiter struct {
 	falls atomic.Int64 // calls admitted in process because Redis could not be reached
 	// resends counts scripts sent again after a slow or failed answer (persist).
 	resends atomic.Int64
-	// readmits counts refused admissions sent again once this instance's releases were in.
+	// readmits counts refused admissions sent again (releasedMeanwhile).
 	readmits atomic.Int64
 	// slowBudget bounds how long persist keeps resending to a Redis that is reachable but slow.
 	slowBudget time.Duration
@@ -141,8 +141,8 @@ func (l *Limiter) Fallbacks() int64 { return l.falls.Load() }
 // failed in a way that is not unreachability (each resend is idempotent).
 func (l *Limiter) Resends() int64 { return l.resends.Load() }
 
-// Readmits counts admissions refused while releases of this instance on the same counters or
-// accounts were not yet in Redis, and admitted again once they were.
+// Readmits counts refused admissions admitted again once the releases of calls that may have
+// just ended were in (see releasedMeanwhile).
 func (l *Limiter) Readmits() int64 { return l.readmits.Load() }
 
 // RedisCommands counts the Redis commands the limiter has sent.
@@ -155,8 +155,42 @@ func newID() string {
 }
 
 // readmitWait bounds how long a refused admission waits for this instance's releases before it
-// is admitted again (see Admit); they take a round trip or two when Redis is well.
+// is admitted again (see releasedMeanwhile); they take a round trip or two when Redis is well.
 const readmitWait = time.Second
+
+// readmitDelay is how long a refused admission waits for another instance's releases before it
+// is admitted again (see releasedMeanwhile): an instance sends a release within a round trip or
+// two of Redis after the call's answer.
+const readmitDelay = 5 * time.Millisecond
+
+// releasedMeanwhile waits, after a refusal, for the releases of calls that may have ended just
+// before: a caller's next call, sent as soon as its previous one answered, must not find that
+// one still in flight or reserved. It says whether the call is to be admitted again (once).
+//
+//   - This instance had releases on the same counters or accounts not yet in Redis when the
+//     admission was sent (ended): it waits until the releases queued so far are in (a Redis too
+//     slow to take them within readmitWait leaves the refusal as it is). Exact.
+//   - Otherwise a refusal that a release frees at once (concurrency, balance, key quota; not a
+//     window's requests or tokens) may be the caller's previous call answered by another
+//     instance, whose release is on its way: it waits readmitDelay.
+func (l *Limiter) releasedMeanwhile(ctx context.Context, ref *Refusal, ended bool) bool {
+	if ended {
+		wctx, cancel := context.WithTimeout(ctx, readmitWait)
+		defer cancel()
+		return l.waitReleases(wctx)
+	}
+	if ref.Kind == KindRequests || ref.Kind == KindTokens {
+		return false
+	}
+	tm := time.NewTimer(readmitDelay)
+	defer tm.Stop()
+	select {
+	case <-tm.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
 
 // Admit takes a slot in every counter and reserves the hold's quota on every account (nil: no
 // reservation), all or nothing: it returns the ticket to release, or the refusal. Nothing to
@@ -174,18 +208,9 @@ func (l *Limiter) Admit(ctx context.Context, cs []Counter, estimate int64, h *Ho
 		// meanwhile may still have come after it).
 		ended := l.releasing(t)
 		ref, err := l.admitRedis(ctx, t)
-		if err == nil && ref != nil && ended && ctx.Err() == nil {
-			// Refused while such releases may not have been in: a caller's next call, sent as
-			// soon as its previous one answered, must not find that one still in flight or
-			// reserved. Once the releases queued so far are in, the call is admitted again (the
-			// refusal took nothing: an admission is all or nothing). A Redis slow enough that
-			// they are not in within readmitWait leaves the refusal as it is.
-			wctx, cancel := context.WithTimeout(ctx, readmitWait)
-			if l.waitReleases(wctx) {
-				l.readmits.Add(1)
-				ref, err = l.admitRedis(ctx, t)
-			}
-			cancel()
+		if err == nil && ref != nil && ctx.Err() == nil && l.releasedMeanwhile(ctx, ref, ended) {
+			l.readmits.Add(1)
+			ref, err = l.admitRedis(ctx, t) // the refusal took nothing: an admission is all or nothing
 		}
 		if err == nil {
 			if l.down.CompareAndSwap(true, false) {

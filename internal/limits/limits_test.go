@@ -400,3 +400,37 @@ func TestSequentialCaller(t *testing.T) {
 	require.Positive(t, l.Readmits(), "no call was refused first: the test did not reach the race")
 	require.Equal(t, int64(1_000_000-100*held), l.Available(ctx, acct))
 }
+
+// TestReadmitKinds: a refusal another instance's release could lift (concurrency) is admitted
+// again after a short wait, so a caller's next call sent to another instance the moment its
+// previous call ended is admitted; a window's refusal (requests) is answered at once, without a
+// second admission.
+func TestReadmitKinds(t *testing.T) {
+	t.Parallel()
+	ls := instances(t, true, 2)
+	ctx := context.Background()
+	conc := limits.Match([]limits.Rule{{ID: 31, Scope: limits.ScopeUser, Model: "*", Window: time.Minute, Concurrency: 1}},
+		limits.Who{User: 11}, "m")
+	refused := 0
+	for i := range 200 {
+		tk, ref := ls[i%2].Admit(ctx, conc, 0, nil)
+		if ref != nil {
+			refused++
+			continue
+		}
+		ls[i%2].ReleaseLater(tk, true, 0, 0)
+	}
+	require.LessOrEqual(t, refused, 2, "a next call on the other instance met its previous one")
+	require.Positive(t, ls[0].Readmits()+ls[1].Readmits(), "no call was refused first: the test did not reach the race")
+
+	reqs := limits.Match([]limits.Rule{{ID: 32, Scope: limits.ScopeUser, Model: "*", Window: time.Minute, Requests: 1}},
+		limits.Who{User: 12}, "m")
+	tk, ref := ls[0].Admit(ctx, reqs, 0, nil)
+	require.Nil(t, ref)
+	ls[0].Release(ctx, tk, true, 0, 0)
+	before := ls[1].Readmits()
+	_, ref = ls[1].Admit(ctx, reqs, 0, nil)
+	require.NotNil(t, ref)
+	require.Equal(t, limits.KindRequests, ref.Kind)
+	require.Equal(t, before, ls[1].Readmits(), "a window's refusal is not admitted again")
+}

@@ -36,7 +36,7 @@ type Sources struct {
 	Journal func() billing.JournalStats
 	// Limits reads the limiter's Redis counters: calls counted in process because Redis was
 	// unreachable, scripts resent because it answered late, and refused admissions sent again
-	// once this instance's releases were in; nil without Redis.
+	// once the releases of calls that may have just ended were in; nil without Redis.
 	Limits func() (fallbacks, resends, readmits int64)
 }
 
@@ -264,7 +264,7 @@ var (
 	descLimitsResends = prometheus.NewDesc("poolgate_limits_redis_resends_total",
 		"Limit scripts (admit or release, idempotent per call) sent again because Redis answered late.", nil, nil)
 	descLimitsReadmits = prometheus.NewDesc("poolgate_limits_readmits_total",
-		"Admissions refused while this instance's releases on the same counters or accounts were not yet in Redis, admitted again once they were.", nil, nil)
+		"Refused admissions admitted again once the releases of calls that may have just ended were in (this instance's, or 5 ms for another's).", nil, nil)
 )
 
 // Describe sends the scrape-time descriptors.

@@ -53,6 +53,28 @@ func chatRaw(t *testing.T, env *apptest.Env, key string) (int, string, []byte) {
 	return resp.StatusCode, resp.Header.Get("Retry-After"), body
 }
 
+// chatLoose is chatRaw for a goroutine other than the test's: a failure to call is status 0
+// with the error as the body, not a failed test.
+func chatLoose(env *apptest.Env, key string) (int, []byte) {
+	req, err := http.NewRequest(http.MethodPost, env.URL+"/v1/chat/completions",
+		bytes.NewReader([]byte(`{"model":"`+model+`","messages":[{"role":"user","content":"hi"}],"max_tokens":20}`)))
+	if err != nil {
+		return 0, []byte(err.Error())
+	}
+	req.Header.Set("Authorization", "Bearer "+key)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := env.HTTP.Do(req)
+	if err != nil {
+		return 0, []byte(err.Error())
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return 0, []byte(err.Error())
+	}
+	return resp.StatusCode, body
+}
+
 // usageRows counts a user's usage rows once every instance has written what it queued (each
 // instance batches its own usage).
 func usageRows(t *testing.T, envs []*apptest.Env, userID int64) int64 {
@@ -268,38 +290,65 @@ func TestLimitRulesAPI(t *testing.T) {
 
 // TestLimitSequentialCaller: a user whose rule allows one call at a time, sending each call as
 // soon as the previous answer arrived, is never refused by that previous call, while another
-// user's 16 concurrent callers keep the same instance's Redis releases busy (each call's release
-// reaches Redis after its answer, and a next call may get there first: the instance then admits
-// it again once the release is in). Every one of 300 calls is answered 200.
+// user's 16 concurrent callers keep the instances' Redis releases busy (each call's release
+// reaches Redis after its answer, and a next call may get there first: docs/limits.md, "A
+// caller's next call never meets its previous one"). On one instance, and on two sharing Redis
+// with the caller's calls alternating between them (as behind a load balancer). On one instance
+// every one of 300 calls is answered 200 (before, a 429 "1 concurrent requests" came within the
+// first 2–11 calls); on two, at most 1 % are refused (before, 7–8 %).
 func TestLimitSequentialCaller(t *testing.T) {
 	t.Parallel()
-	b := setup(t)
-	seq := b.env.NewUser("seq", 1_000_000)
-	limitRule(t, b.env, adminclient.LimitRuleInput{Scope: adminclient.LimitRuleInputScopeUser, SubjectId: &seq.ID,
-		Model: "*", Window: "1m", Concurrency: ptr(int64(1))})
-	require.Eventually(t, func() bool { return len(userLimits(t, b.env, seq.Token)) == 1 }, 5*time.Second, 20*time.Millisecond)
+	for _, two := range []bool{false, true} {
+		t.Run(map[bool]string{false: "one instance", true: "two instances sharing Redis"}[two], func(t *testing.T) {
+			t.Parallel()
+			envs := []*apptest.Env{apptest.New(t)}
+			if two {
+				envs = append(envs, apptest.New(t, apptest.Sharing(envs[0])))
+			}
+			a := envs[0]
+			a.Channel("main", []string{model}, "sk-upstream-seq-0001")
+			a.Price(model, inPrice, outPrice)
+			seq, load := a.NewUser("seq", 1_000_000), a.NewUser("load", 1_000_000)
+			limitRule(t, a, adminclient.LimitRuleInput{Scope: adminclient.LimitRuleInputScopeUser, SubjectId: &seq.ID,
+				Model: "*", Window: "1m", Concurrency: ptr(int64(1))})
+			for _, e := range envs { // every instance has the rule and serves the channel
+				require.Eventually(t, func() bool { return e.App.Relay != nil && len(userLimits(t, e, seq.Key)) == 1 },
+					5*time.Second, 20*time.Millisecond)
+			}
 
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	for range 16 {
-		wg.Go(func() {
-			for {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				if status, _, body := chatRaw(t, b.env, b.user.Key); status != http.StatusOK {
-					t.Errorf("load call: %d %s", status, body)
-					return
+			stop := make(chan struct{})
+			var wg sync.WaitGroup
+			for i := range 16 {
+				wg.Go(func() {
+					for {
+						select {
+						case <-stop:
+							return
+						default:
+						}
+						if status, body := chatLoose(envs[i%len(envs)], load.Key); status != http.StatusOK {
+							t.Errorf("load call: %d %s", status, body)
+							return
+						}
+					}
+				})
+			}
+			var refused []string
+			for i := range 300 {
+				if status, body := chatLoose(envs[i%len(envs)], seq.Key); status != http.StatusOK {
+					refused = append(refused, strconv.Itoa(i)+": "+strconv.Itoa(status)+" "+string(body))
 				}
 			}
+			close(stop)
+			wg.Wait()
+			if !two {
+				require.Empty(t, refused) // this instance knows its releases: exact
+				return
+			}
+			// Another instance's release is on its way: a refusal it may explain waits 5 ms for it
+			// and is admitted again; one that took longer still refuses (7–8 % before; here at
+			// most 1 %).
+			require.LessOrEqual(t, len(refused), 3, "%v", refused)
 		})
 	}
-	for i := range 300 {
-		status, _, body := chatRaw(t, b.env, seq.Key)
-		require.Equal(t, http.StatusOK, status, "call %d: %s", i, body)
-	}
-	close(stop)
-	wg.Wait()
 }
