@@ -37,11 +37,15 @@ func BenchmarkRedisBatches(b *testing.B) {
 	b.Cleanup(func() { _ = rdb.Close() })
 	for _, callers := range []int{1, 16, 64} {
 		b.Run("callers="+strconv.Itoa(callers), func(b *testing.B) {
-			benchBatches(b, rdb, callers, 10*time.Second, 0)
+			benchBatches(b, rdb, callers, 10*time.Second, 0, 0)
 		})
 	}
+	// As under poolbench: each call holds its slot while its upstream answers (here 5 ms).
+	b.Run("callers=64/answer=5ms", func(b *testing.B) {
+		benchBatches(b, rdb, 64, 10*time.Second, 0, 5*time.Millisecond)
+	})
 	b.Run("full/callers=64", func(b *testing.B) {
-		benchBatches(b, rdb, 64, 10*time.Minute, 500_000)
+		benchBatches(b, rdb, 64, 10*time.Minute, 500_000, 0)
 	})
 }
 
@@ -49,7 +53,7 @@ func BenchmarkRedisBatches(b *testing.B) {
 // runs once per b.N tried).
 var filled sync.Map
 
-func benchBatches(b *testing.B, rdb *redis.Client, callers int, window time.Duration, fill int) {
+func benchBatches(b *testing.B, rdb *redis.Client, callers int, window time.Duration, fill int, answer time.Duration) {
 	ctx := context.Background()
 	prefix := "bench" + strconv.Itoa(callers) + "w" + strconv.Itoa(fill) + ":" + rdb.Options().Addr + ":"
 	l := limits.New(limits.Config{Redis: rdb, Prefix: prefix})
@@ -66,6 +70,9 @@ func benchBatches(b *testing.B, rdb *redis.Client, callers int, window time.Dura
 		if ref != nil {
 			b.Errorf("refused: %+v", ref)
 			return
+		}
+		if answer > 0 {
+			time.Sleep(answer)
 		}
 		l.ReleaseLater(t, true, 90, 250)
 	}
@@ -132,4 +139,40 @@ func selfCPU() time.Duration {
 	var ru syscall.Rusage
 	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// BenchmarkInProcess admits and releases calls as BenchmarkRedisBatches does, without Redis (one
+// instance: the in-process store), at 64 concurrent callers, on a window that first holds
+// 500,000 calls (as poolbench's one-minute window at ~9k calls/s): what an admission and a
+// release cost must not grow with the calls the window holds.
+func BenchmarkInProcess(b *testing.B) {
+	for _, fill := range []int{0, 500_000} {
+		b.Run("window="+strconv.Itoa(fill), func(b *testing.B) {
+			ctx := context.Background()
+			l := limits.New(limits.Config{})
+			rules := []limits.Rule{{ID: 1, Scope: limits.ScopeUser, Model: "*", Window: 10 * time.Minute,
+				Requests: 1 << 40, Tokens: 1 << 50, Concurrency: 1 << 20}}
+			cs := limits.Match(rules, limits.Who{User: 1}, "m")
+			acct := limits.UserAccount(1, 1<<50, 0)
+			call := func() {
+				t, ref := l.Admit(ctx, cs, 120, &limits.Hold{Amount: 300, Accounts: []limits.Account{acct}})
+				if ref != nil {
+					b.Errorf("refused: %+v", ref)
+					return
+				}
+				l.ReleaseLater(t, true, 90, 250)
+			}
+			for range fill {
+				call()
+			}
+			b.ReportAllocs()
+			b.SetParallelism((64 + runtime.GOMAXPROCS(0) - 1) / runtime.GOMAXPROCS(0))
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					call()
+				}
+			})
+		})
+	}
 }

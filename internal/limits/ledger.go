@@ -59,7 +59,22 @@ func available(a *Account, charged, held int64) int64 { return a.Limit - max(cha
 // database's used quota) and the reservations of calls in flight.
 type memLedger struct {
 	charged int64
-	holds   map[string]int64
+	holds   map[string]int64 // the reservations of calls in flight, by ticket
+	held    int64            // holds summed
+}
+
+// hold reserves amount for ticket id.
+func (e *memLedger) hold(id string, amount int64) {
+	e.held += amount - e.holds[id]
+	e.holds[id] = amount
+}
+
+// drop ends ticket id's reservation.
+func (e *memLedger) drop(id string) {
+	if n, ok := e.holds[id]; ok {
+		e.held -= n
+		delete(e.holds, id)
+	}
 }
 
 // memLedgers keeps the accounts' ledgers in process (exact for one instance); the memStore's
@@ -78,19 +93,11 @@ func (l *memLedgers) ledger(a *Account) *memLedger {
 	return e
 }
 
-func (e *memLedger) held() int64 {
-	var s int64
-	for _, n := range e.holds {
-		s += n
-	}
-	return s
-}
-
 // settleLocked drops the hold and charges what the call cost; the caller holds mu.
 func (l *memLedgers) settleLocked(id string, h *Hold, charge int64) {
 	for i := range h.Accounts {
 		e := l.ledger(&h.Accounts[i])
-		delete(e.holds, id)
+		e.drop(id)
 		e.charged += max(charge, 0)
 	}
 }
@@ -100,7 +107,7 @@ func (l *memLedgers) availableLocked(a Account) int64 {
 	if e == nil {
 		return a.Limit - a.Used
 	}
-	return available(&a, e.charged, e.held())
+	return available(&a, e.charged, e.held)
 }
 
 // ledgerLease is how long a reservation holds in Redis without renewal: a call cut by a crash

@@ -17,16 +17,24 @@ type memStore struct {
 	led memLedgers
 }
 
-type memEntry struct {
-	at int64 // start, Unix milliseconds
-	id string
-	n  int64 // tokens (token entries)
+// memBucket is what a counter counts of the calls that started in one millisecond, as the Redis
+// store's buckets: the calls (requests rules) and their tokens (tokens rules: an in-flight call's
+// estimate, a served call's real tokens).
+type memBucket struct {
+	at         int64 // start, Unix milliseconds
+	reqs, toks int64
 }
 
+// memCounter is one counter in process. Its buckets are kept by start, oldest first, with their
+// sums, so that an admission or a release costs the same however many calls the window holds: a
+// prune drops buckets off the front, an admission adds to the newest bucket, a release finds its
+// call's bucket by its start (binary search). Only a refusal walks buckets, to say when enough
+// clear.
 type memCounter struct {
-	starts []memEntry          // admitted calls, oldest first
-	tokens []memEntry          // tokens by start; an in-flight call's entry holds its estimate
-	conc   map[string]struct{} // calls in flight
+	buckets    []memBucket // buckets[head:] are in the window (or not pruned yet), oldest first
+	head       int
+	reqs, toks int64               // the sums of buckets[head:]
+	conc       map[string]struct{} // calls in flight
 }
 
 func newMemStore(now func() time.Time) *memStore {
@@ -44,25 +52,105 @@ func (m *memStore) counter(key string) *memCounter {
 	return c
 }
 
-// prune drops what left the window ending at now.
+// live are the buckets not pruned.
+func (c *memCounter) live() []memBucket { return c.buckets[c.head:] }
+
+// prune drops the buckets that left the window ending at now.
 func (c *memCounter) prune(now, window int64) {
-	i := 0
-	for i < len(c.starts) && c.starts[i].at <= now-window {
-		i++
+	for c.head < len(c.buckets) && c.buckets[c.head].at <= now-window {
+		b := &c.buckets[c.head]
+		c.reqs, c.toks = c.reqs-b.reqs, c.toks-b.toks
+		*b = memBucket{}
+		c.head++
 	}
-	c.starts = c.starts[i:]
-	j := 0
-	for _, e := range c.tokens {
-		if e.at > now-window {
-			c.tokens[j] = e
-			j++
-		}
+	if c.head == len(c.buckets) {
+		c.buckets, c.head = c.buckets[:0], 0
+	} else if c.head >= 1024 && c.head*2 >= len(c.buckets) {
+		n := copy(c.buckets, c.buckets[c.head:])
+		clear(c.buckets[n:])
+		c.buckets, c.head = c.buckets[:n], 0
 	}
-	c.tokens = c.tokens[:j]
+}
+
+// add counts a call started at at: reqs requests and toks tokens.
+func (c *memCounter) add(at, reqs, toks int64) {
+	c.reqs, c.toks = c.reqs+reqs, c.toks+toks
+	n := len(c.buckets)
+	if n > c.head && c.buckets[n-1].at == at {
+		c.buckets[n-1].reqs += reqs
+		c.buckets[n-1].toks += toks
+		return
+	}
+	if n == c.head || c.buckets[n-1].at < at {
+		c.buckets = append(c.buckets, memBucket{at: at, reqs: reqs, toks: toks})
+		return
+	}
+	// A clock that went back: the bucket goes where its start sorts.
+	i, found := c.find(at)
+	if found {
+		c.buckets[i].reqs += reqs
+		c.buckets[i].toks += toks
+		return
+	}
+	c.buckets = slices.Insert(c.buckets, i, memBucket{at: at, reqs: reqs, toks: toks})
+}
+
+// find is the index in buckets of the bucket starting at at, or where it would go.
+func (c *memCounter) find(at int64) (int, bool) {
+	i, found := slices.BinarySearchFunc(c.live(), at, func(b memBucket, at int64) int { return cmp.Compare(b.at, at) })
+	return c.head + i, found
+}
+
+// change adds reqs requests and toks tokens to the bucket of a call started at at, if it is
+// still counted.
+func (c *memCounter) change(at, reqs, toks int64) {
+	if i, found := c.find(at); found {
+		c.buckets[i].reqs += reqs
+		c.buckets[i].toks += toks
+		c.reqs, c.toks = c.reqs+reqs, c.toks+toks
+	}
 }
 
 func (c *memCounter) empty() bool {
-	return len(c.starts) == 0 && len(c.tokens) == 0 && len(c.conc) == 0
+	return c.head == len(c.buckets) && len(c.conc) == 0
+}
+
+// requestsClear is how long until the calls counted fall below limit: until the bucket holding
+// the (reqs-limit+1)-th oldest counted call leaves the window. It walks from the nearer end.
+func (c *memCounter) requestsClear(limit, window, now int64) int64 {
+	rank := c.reqs - limit // 0-based rank of that call among the counted ones, oldest first
+	bs := c.live()
+	if rank < c.reqs/2 {
+		seen := int64(0)
+		for _, b := range bs {
+			if seen += b.reqs; seen > rank {
+				return b.at + window - now
+			}
+		}
+	} else {
+		seen := int64(0)
+		for i := len(bs) - 1; i >= 0; i-- {
+			if seen += bs[i].reqs; seen >= limit {
+				return bs[i].at + window - now
+			}
+		}
+	}
+	return window
+}
+
+// tokensClear is how long until the oldest buckets leave the window so that est fits.
+func (c *memCounter) tokensClear(est, limit, window, now int64) int64 {
+	used := c.toks
+	for _, b := range c.live() {
+		if b.toks == 0 {
+			continue
+		}
+		used -= b.toks
+		if tokensFit(used, est, limit) {
+			return max(b.at+window-now, 1)
+		}
+	}
+	return 1000
 }
 
 func (m *memStore) admit(_ context.Context, t *Ticket, _ bool) (*Refusal, error) {
@@ -75,7 +163,7 @@ func (m *memStore) admit(_ context.Context, t *Ticket, _ bool) (*Refusal, error)
 		for i := range t.hold.Accounts {
 			a := &t.hold.Accounts[i]
 			e := m.led.ledger(a)
-			av := available(a, e.charged, e.held())
+			av := available(a, e.charged, e.held)
 			if av <= 0 {
 				return &Refusal{Kind: a.Kind}, nil
 			}
@@ -91,10 +179,10 @@ func (m *memStore) admit(_ context.Context, t *Ticket, _ bool) (*Refusal, error)
 		c.prune(now, w)
 		kind, clears := "", int64(0)
 		switch {
-		case r.Requests > 0 && int64(len(c.starts)) >= r.Requests:
-			kind, clears = KindRequests, c.starts[int64(len(c.starts))-r.Requests].at+w-now
-		case r.Tokens > 0 && !tokensFit(sumTokens(c.tokens), t.Estimate, r.Tokens):
-			kind, clears = KindTokens, tokensClear(c.tokens, t.Estimate, r.Tokens, w, now)
+		case r.Requests > 0 && c.reqs >= r.Requests:
+			kind, clears = KindRequests, c.requestsClear(r.Requests, w, now)
+		case r.Tokens > 0 && !tokensFit(c.toks, t.Estimate, r.Tokens):
+			kind, clears = KindTokens, c.tokensClear(t.Estimate, r.Tokens, w, now)
 		case r.Concurrency > 0 && int64(len(c.conc)) >= r.Concurrency:
 			kind, clears = KindConcurrency, 1000
 		}
@@ -109,23 +197,33 @@ func (m *memStore) admit(_ context.Context, t *Ticket, _ bool) (*Refusal, error)
 	if t.hold != nil {
 		t.hold.Amount = amount
 		for i := range t.hold.Accounts {
-			m.led.ledger(&t.hold.Accounts[i]).holds[t.ID] = amount
+			m.led.ledger(&t.hold.Accounts[i]).hold(t.ID, amount)
 		}
 	}
 	for i := range t.counters {
 		cn := &t.counters[i]
 		c := m.counter(cn.Key)
-		if cn.Rule.Requests > 0 {
-			c.starts = append(c.starts, memEntry{at: now, id: t.ID})
-		}
-		if cn.Rule.Tokens > 0 {
-			c.tokens = append(c.tokens, memEntry{at: now, id: t.ID, n: t.Estimate})
+		reqs, toks := runsAs(cn.Rule, t.Estimate)
+		if cn.Rule.Requests > 0 || cn.Rule.Tokens > 0 {
+			c.add(now, reqs, toks)
 		}
 		if cn.Rule.Concurrency > 0 {
 			c.conc[t.ID] = struct{}{}
 		}
 	}
 	return nil, nil
+}
+
+// runsAs is what a call counts in a counter of rule r while it runs: its request (requests
+// rules) and its estimate (tokens rules).
+func runsAs(r *Rule, est int64) (reqs, toks int64) {
+	if r.Requests > 0 {
+		reqs = 1
+	}
+	if r.Tokens > 0 {
+		toks = est
+	}
+	return reqs, toks
 }
 
 func (m *memStore) release(_ context.Context, t *Ticket, served bool, tokens, charge int64) error {
@@ -141,22 +239,14 @@ func (m *memStore) release(_ context.Context, t *Ticket, served bool, tokens, ch
 			continue
 		}
 		delete(c.conc, t.ID)
-		if !served {
-			for j, e := range c.starts {
-				if e.id == t.ID {
-					c.starts = append(c.starts[:j], c.starts[j+1:]...)
-					break
-				}
-			}
-		}
-		for j := range c.tokens {
-			if c.tokens[j].id == t.ID {
-				c.tokens[j].n = tokens
-				if !served || tokens == 0 {
-					c.tokens = append(c.tokens[:j], c.tokens[j+1:]...)
-				}
-				break
-			}
+		// In the bucket of its start, an unserved call gives its request and estimate back; a
+		// served one's estimate becomes its real tokens.
+		reqs, toks := runsAs(cn.Rule, t.Estimate)
+		switch {
+		case !served:
+			c.change(t.Start, -reqs, -toks)
+		case cn.Rule.Tokens > 0:
+			c.change(t.Start, 0, tokens-toks)
 		}
 		if c.empty() {
 			delete(m.c, cn.Key)
@@ -177,30 +267,16 @@ func (m *memStore) status(_ context.Context, cs []Counter) ([]Usage, error) {
 		}
 		w := cs[i].Rule.Window.Milliseconds()
 		c.prune(now, w)
-		u := Usage{Requests: int64(len(c.starts)), Tokens: sumTokens(c.tokens), Concurrency: int64(len(c.conc))}
-		oldest := int64(-1)
-		if len(c.starts) > 0 {
-			oldest = c.starts[0].at
-		}
-		for _, e := range c.tokens {
-			if oldest < 0 || e.at < oldest {
-				oldest = e.at
+		u := Usage{Requests: c.reqs, Tokens: c.toks, Concurrency: int64(len(c.conc))}
+		for _, b := range c.live() {
+			if b.reqs != 0 || b.toks != 0 { // the oldest bucket that counts something
+				u.ClearsIn = time.Duration(b.at+w-now) * time.Millisecond
+				break
 			}
-		}
-		if oldest >= 0 {
-			u.ClearsIn = time.Duration(oldest+w-now) * time.Millisecond
 		}
 		out[i] = u
 	}
 	return out, nil
-}
-
-func sumTokens(es []memEntry) int64 {
-	var s int64
-	for _, e := range es {
-		s += e.n
-	}
-	return s
 }
 
 // tokensFit reports whether a call estimated at est tokens may start with used tokens counted
@@ -208,20 +284,6 @@ func sumTokens(es []memEntry) int64 {
 // is empty (a call larger than the whole limit runs alone rather than never).
 func tokensFit(used, est, limit int64) bool {
 	return used < limit && (used == 0 || used+est <= limit)
-}
-
-// tokensClear is how long until the oldest entries leave the window so that est fits.
-func tokensClear(es []memEntry, est, limit, window, now int64) int64 {
-	used := sumTokens(es)
-	sorted := slices.Clone(es)
-	slices.SortStableFunc(sorted, func(a, b memEntry) int { return cmp.Compare(a.at, b.at) })
-	for _, e := range sorted {
-		used -= e.n
-		if tokensFit(used, est, limit) {
-			return max(e.at+window-now, 1)
-		}
-	}
-	return 1000
 }
 
 func (m *memStore) available(_ context.Context, a Account) (int64, error) {
