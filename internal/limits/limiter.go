@@ -126,6 +126,7 @@ func New(cfg Config) *Limiter {
 		slowBudget: cfg.SlowBudget}
 	l.rel.cond = sync.NewCond(&l.rel.mu)
 	l.rel.keys = make(map[string]int)
+	l.rel.kick, l.rel.lingerFor = make(chan struct{}, 1), releaseLinger
 	if cfg.Redis != nil {
 		l.rds = &redisStore{rdb: cfg.Redis, scripts: redisScripts, prefix: cfg.Prefix + "{lim}:", holdLease: cfg.HoldLease,
 			leaseArg: cfg.LeaseTTL.Milliseconds(), holdLeaseArg: cfg.HoldLease.Milliseconds(),
@@ -160,8 +161,8 @@ const readmitWait = time.Second
 
 // readmitDelay is how long a refused admission waits for another instance's releases before it
 // is admitted again (see releasedMeanwhile): an instance sends a release within a round trip or
-// two of Redis after the call's answer.
-const readmitDelay = 5 * time.Millisecond
+// two of Redis after the call's answer, or after releaseLinger more when it lingers.
+const readmitDelay = releaseLinger + 5*time.Millisecond
 
 // releasedMeanwhile waits, after a refusal, for the releases of calls that may have ended just
 // before: a caller's next call, sent as soon as its previous one answered, must not find that

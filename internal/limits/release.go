@@ -3,20 +3,29 @@ package limits
 import (
 	"context"
 	"sync"
+	"time"
 )
 
 // releasing holds the Redis releases queued by ReleaseLater: one flusher goroutine at a time sends
 // everything queued so far in one pipelined round trip, while the next releases gather for the
 // round trip after it. Calls finishing together therefore share one round trip, and none waits
-// for Redis after its answer.
+// for Redis after its answer. A flusher that starts on an empty queue first lingers (see
+// releaseLinger).
 type releasing struct {
 	mu    sync.Mutex
 	cond  *sync.Cond
 	queue []pending
 	spare []pending
-	busy  bool  // a flusher runs
-	added int64 // releases queued, ever
-	sent  int64 // releases sent (or given up on), ever: the first sent of added
+	busy  bool // a flusher runs
+	// waiting counts the callers of waitReleases waiting now: a flusher does not linger for
+	// them.
+	waiting int
+	// kick cuts a lingering flusher's wait short (at most one kick is pending).
+	kick chan struct{}
+	// lingerFor is releaseLinger (tests change it).
+	lingerFor time.Duration
+	added     int64 // releases queued, ever
+	sent      int64 // releases sent (or given up on), ever: the first sent of added
 	// keys counts the releases queued or in flight per counter and account key (see
 	// Limiter.releasing).
 	keys map[string]int
@@ -49,15 +58,71 @@ func (l *Limiter) ReleaseLater(t *Ticket, served bool, tokens, charge int64) {
 	r.count(t, 1)
 	start := !r.busy
 	r.busy = true
+	now := r.waiting > 0 || len(r.queue) >= releaseFill || tight(t)
 	r.mu.Unlock()
-	if start {
-		go l.flushReleases()
+	switch {
+	case start:
+		go l.flushReleases(!now)
+	case now:
+		r.wake()
 	}
 }
 
-// flushReleases sends the queued releases, a batch per round trip, until the queue is empty.
-func (l *Limiter) flushReleases() {
+// A flusher that starts on an empty queue waits up to releaseLinger for more releases before
+// its first round trip, unless releaseFill are queued, somebody waits for them (a Status, an
+// Available, a Flush, a refused admission: waitReleases), or a release is tight. A busy flusher
+// goes on at once (under load the releases already come in batches).
+//
+// Measured with poolbench (Redis on, normal calls): without it, a lone release went out at once
+// and Redis ran it just as the caller's next admission arrived, which then waited behind it; at
+// concurrency 1 one script call per release cost p50 +0.42/+0.63 ms over nginx, 6.9–8.2× its
+// CPU; lingering 2 ms, +0.34/+0.41 ms and 5.6–5.7× (releases go out in threes, away from the
+// admissions); at 64 callers Redis's CPU per call 40–49 → 34–35 µs.
+const (
+	releaseLinger = 2 * time.Millisecond
+	releaseFill   = 64
+	// releaseTight: a release on a counter allowing at most this many calls in flight goes out
+	// at once. Such a user's next call would otherwise find its previous one still in flight
+	// and be admitted only after the release (a second and third round trip: see
+	// releasedMeanwhile); with many more slots, a late release frees one of many.
+	releaseTight = 16
+)
+
+// tight says whether t counts on a counter allowing at most releaseTight calls in flight.
+func tight(t *Ticket) bool {
+	for i := range t.counters {
+		if c := t.counters[i].Rule.Concurrency; c > 0 && c <= releaseTight {
+			return true
+		}
+	}
+	return false
+}
+
+// wake cuts a lingering flusher's wait short.
+func (r *releasing) wake() {
+	select {
+	case r.kick <- struct{}{}:
+	default:
+	}
+}
+
+// linger waits up to releaseLinger, or until woken (see ReleaseLater).
+func (r *releasing) linger() {
+	tm := time.NewTimer(r.lingerFor)
+	defer tm.Stop()
+	select {
+	case <-r.kick:
+	case <-tm.C:
+	}
+}
+
+// flushReleases sends the queued releases, a batch per round trip, until the queue is empty;
+// linger: it first waits (see releaseLinger).
+func (l *Limiter) flushReleases(linger bool) {
 	r := &l.rel
+	if linger {
+		r.linger()
+	}
 	for {
 		r.mu.Lock()
 		q := r.queue
@@ -163,6 +228,9 @@ func (l *Limiter) waitReleases(ctx context.Context) bool {
 		defer close(done)
 		r.mu.Lock()
 		defer r.mu.Unlock()
+		r.waiting++
+		defer func() { r.waiting-- }()
+		r.wake()
 		for r.sent < target {
 			r.cond.Wait()
 		}
