@@ -73,11 +73,11 @@ func (l *Limiter) ReleaseLater(t *Ticket, served bool, tokens, charge int64) {
 // Available, a Flush, a refused admission: waitReleases), or a release is tight. A busy flusher
 // goes on at once (under load the releases already come in batches).
 //
-// Measured with poolbench (Redis on, normal calls): without it, a lone release went out at once
-// and Redis ran it just as the caller's next admission arrived, which then waited behind it; at
-// concurrency 1 one script call per release cost p50 +0.42/+0.63 ms over nginx, 6.9–8.2× its
-// CPU; lingering 2 ms, +0.34/+0.41 ms and 5.6–5.7× (releases go out in threes, away from the
-// admissions); at 64 callers Redis's CPU per call 40–49 → 34–35 µs.
+// Measured with poolbench (Redis on; docs/benchmarks.md): without it, at low load every release
+// was a script call of its own, which Redis ran just as the caller's next admission arrived; at
+// concurrency 1 Redis's CPU per call went 265 → 215–221 µs (normal) and 266–310 → 198–234 µs
+// (streamed) with it, Poolgate's CPU ÷ nginx's 7.2–7.8 → 6.1–7.2× and 5.2–6.3 → 4.4–4.9×; under
+// load (64, 256 callers) the flusher is rarely idle and little changes.
 const (
 	releaseLinger = 2 * time.Millisecond
 	releaseFill   = 64
