@@ -74,25 +74,18 @@ func (c *memCounter) prune(now, window int64) {
 
 // add counts a call started at at: reqs requests and toks tokens.
 func (c *memCounter) add(at, reqs, toks int64) {
-	c.reqs, c.toks = c.reqs+reqs, c.toks+toks
-	n := len(c.buckets)
-	if n > c.head && c.buckets[n-1].at == at {
-		c.buckets[n-1].reqs += reqs
-		c.buckets[n-1].toks += toks
-		return
+	i, n := len(c.buckets)-1, len(c.buckets)
+	switch {
+	case n > c.head && c.buckets[i].at == at: // the newest bucket
+	case n == c.head || c.buckets[i].at < at: // a new newest bucket
+		c.buckets, i = append(c.buckets, memBucket{at: at}), n
+	default: // a clock that went back: the bucket goes where its start sorts
+		var found bool
+		if i, found = c.find(at); !found {
+			c.buckets = slices.Insert(c.buckets, i, memBucket{at: at})
+		}
 	}
-	if n == c.head || c.buckets[n-1].at < at {
-		c.buckets = append(c.buckets, memBucket{at: at, reqs: reqs, toks: toks})
-		return
-	}
-	// A clock that went back: the bucket goes where its start sorts.
-	i, found := c.find(at)
-	if found {
-		c.buckets[i].reqs += reqs
-		c.buckets[i].toks += toks
-		return
-	}
-	c.buckets = slices.Insert(c.buckets, i, memBucket{at: at, reqs: reqs, toks: toks})
+	c.count(i, reqs, toks)
 }
 
 // find is the index in buckets of the bucket starting at at, or where it would go.
@@ -105,10 +98,15 @@ func (c *memCounter) find(at int64) (int, bool) {
 // still counted.
 func (c *memCounter) change(at, reqs, toks int64) {
 	if i, found := c.find(at); found {
-		c.buckets[i].reqs += reqs
-		c.buckets[i].toks += toks
-		c.reqs, c.toks = c.reqs+reqs, c.toks+toks
+		c.count(i, reqs, toks)
 	}
+}
+
+// count adds reqs requests and toks tokens to bucket i and to the sums.
+func (c *memCounter) count(i int, reqs, toks int64) {
+	c.buckets[i].reqs += reqs
+	c.buckets[i].toks += toks
+	c.reqs, c.toks = c.reqs+reqs, c.toks+toks
 }
 
 func (c *memCounter) empty() bool {
