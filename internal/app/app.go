@@ -197,7 +197,8 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Options)
 	if err = a.Accounts.Load(ctx); err != nil {
 		return nil, fmt.Errorf("load account cooldowns: %w", err)
 	}
-	a.Limits = limits.New(limits.Config{Redis: a.Redis, Prefix: cfg.RedisPrefix, Log: log, Now: opt.Now})
+	a.Limits = limits.New(limits.Config{Redis: a.Redis, Prefix: cfg.RedisPrefix, Log: log, Now: opt.Now,
+		NoAllowances: !cfg.LimitsAllowances})
 	a.LimitRules = limits.NewRules(a.Pool, a.Queries, a.Bus, log)
 	if err = a.LimitRules.Load(ctx); err != nil {
 		return nil, fmt.Errorf("load limit rules: %w", err)

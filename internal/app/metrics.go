@@ -19,7 +19,9 @@ func (a *App) observability(_ context.Context) {
 		src.Journal = a.journal.Stats
 	}
 	if a.Redis != nil {
-		src.Limits = func() (int64, int64, int64) { return a.Limits.Fallbacks(), a.Limits.Resends(), a.Limits.Readmits() }
+		src.Limits = func() (int64, int64, int64, int64) {
+			return a.Limits.Fallbacks(), a.Limits.Resends(), a.Limits.Readmits(), a.Limits.LocalAdmits()
+		}
 	}
 	a.Metrics = metrics.New(src)
 	prev := a.Usage.OnFlush

@@ -99,7 +99,7 @@ func TestMetrics(t *testing.T) {
 		`poolgate_usage_journal_append_errors_total 0`,
 		`poolgate_limits_redis_fallbacks_total 0`,
 		`poolgate_limits_redis_resends_total`,
-		`poolgate_limits_readmits_total`,
+		`poolgate_limits_readmits_total`, `poolgate_limits_local_admits_total`,
 		`go_goroutines`,
 	} {
 		require.Contains(t, body, want)

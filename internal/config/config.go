@@ -86,6 +86,8 @@ type Config struct {
 	OAuthAccountProviders string
 	HookTimeout           time.Duration
 	HookFailOpen          bool
+	// LimitsAllowances: admit calls far from their limits against allowances (limits.Config).
+	LimitsAllowances bool
 	// HookUserToken is what hooks receive as userToken: `key`, `hash` or `user_id`.
 	HookUserToken                            string
 	HookSecret                               []byte
@@ -120,6 +122,7 @@ var Options = []option{
 	{name: "REDIS_HOST", help: "Redis host, an alternative to REDIS_URL (seed 000): with REDIS_PORT it makes `redis://REDIS_HOST:REDIS_PORT/0`. Default 127.0.0.1 when REDIS_ENABLE=true."},
 	{name: "REDIS_PORT", def: "6379", help: "Redis port used with REDIS_HOST."},
 	{name: "REDIS_PREFIX", def: "poolgate:", help: "Prefix of every Redis key and channel."},
+	{name: "LIMITS_ALLOWANCES", def: "true", help: "With Redis: each instance admits calls far from their limits and balances against allowances taken from Redis beforehand, and records them there within a batch (a few milliseconds) instead of a round trip before each upstream call; limits and the ledger stay exact across instances. `false` admits every call in Redis first. See [limits](limits.md#allowances)."},
 	{name: "ENCRYPTION_KEY", secret: true, help: "32 random bytes in base64 (`openssl rand -base64 32`): encrypts upstream credentials at rest. Required in production."},
 	{name: "JWT_SECRET", secret: true, help: "At least 32 characters: signs session JWTs. Required in production."},
 	{name: "DATA_DIR", def: ".poolgate", help: "Where development mode keeps generated secrets and a private PostgreSQL cluster."},
@@ -283,6 +286,7 @@ func Load(getenv Getenv) (*Config, error) {
 	c.AccountEventURL, c.OAuthAccountProviders = str("ACCOUNT_EVENT_URL"), str("OAUTH_ACCOUNT_PROVIDERS")
 	c.HookTimeout = duration("HOOK_TIMEOUT")
 	c.HookFailOpen = boolean("HOOK_FAIL_OPEN")
+	c.LimitsAllowances = boolean("LIMITS_ALLOWANCES")
 	switch v := strings.ToLower(str("HOOK_USER_TOKEN")); v {
 	case "login", "key", "hash", "user_id":
 		c.HookUserToken = v

@@ -2,6 +2,7 @@ package limits
 
 import (
 	"context"
+	"strconv"
 	"sync"
 )
 
@@ -26,8 +27,11 @@ type admitting struct {
 type admission struct {
 	t    *Ticket
 	init bool
-	ref  *Refusal
-	err  error
+	// rec is the record of a call admitted against this instance's allowances (grants.go), sent
+	// by the release flusher: nil for an admission.
+	rec *pending
+	ref *Refusal
+	err error
 	// wake gets one value: false when the admission is answered (ref, err), true when its caller
 	// leads the next batch (batch, this admission first).
 	wake  chan bool
@@ -116,4 +120,21 @@ func (l *Limiter) sendAdmits(ctx context.Context, batch []*admission) {
 			x.ref, x.err = nil, err
 		}
 	}
+}
+
+// mode is the admission's mode for the admission script (see admitLua).
+func (a *admission) mode() string {
+	switch {
+	case a.rec != nil && a.rec.kind == kindMerged:
+		sv := "0"
+		if a.rec.served {
+			sv = "1"
+		}
+		return "x" + sv + "," + strconv.FormatInt(max(a.rec.tokens, 0), 10) + "," + strconv.FormatInt(max(a.rec.charge, 0), 10)
+	case a.rec != nil:
+		return "g"
+	case a.init:
+		return "1"
+	}
+	return "0"
 }

@@ -25,29 +25,36 @@ import (
 // admitLua, the admission script. KEYS: the counters' keys (buckets, counts, in flight, state) and
 // the accounts' (ledger hash, reservations), each counter's or account's once, then the batch's
 // own key. ARGV: the batch key's time to live, the concurrency lease, the hold lease and the
-// ledger's time to live (ms); the number of shapes, then per shape its number of counters, per
-// counter the offset of its first key in KEYS, window ms, requests, tokens, concurrency, then its
-// number of accounts, per account the offset of its first key, limit and used; then the number of
-// calls, and per call its shape (1-based), id, estimate, amount and init (0/1).
+// ledger's time to live (ms), the instance's id (its allowances, grants.go); the number of shapes,
+// then per shape its number of counters, per counter the offset of its first key in KEYS, window
+// ms, requests, tokens, concurrency, then its number of accounts, per account the offset of its
+// first key, limit and used; then the number of calls, and per call its shape (1-based), id,
+// estimate, amount and mode: 0 admit it, 1 admit it and start a missing ledger from the used
+// quota passed, g record a call this instance admitted against its allowances (it is counted as
+// admitted whatever the limits, and taken off the allowances), x<served 0/1>,<tokens>,<charge>
+// record such a call that has also ended (counted as admitted and released at once).
 //
-// It answers one string: now (ms), then per call after a ';' its answer: the amount reserved
-// (admitted), "r<counter>,<kind>,<clears ms>" (a counter refused it; counter 1-based), "a<account>"
-// (the account's balance is used up), "i" (an account's ledger is missing and init is 0) or "e"
-// (its part failed: a command refused; the others are not failed with it).
+// The admission counts every instance's allowances as used (luaGrants). It answers one string: now
+// (ms), then per call after a ';' its answer: the amount reserved (admitted or recorded),
+// "r<counter>,<kind>,<clears ms>" (a counter refused it; counter 1-based), "a<account>" (the
+// account's balance is used up), either prefixed with g when allowances are out on what refused
+// it (they are given no more for a second: see grants.go), "i" (an account's ledger is missing and
+// the mode is 0) or "e" (its part failed: a command refused; the others are not failed with it).
 //
 // The script is idempotent per batch: its answer is remembered under the batch's key (for
 // batchTTL), and the same batch sent again answers it again and changes nothing. A client that
 // resends the script after a timeout (go-redis does, and so does the Limiter while Redis is slow)
 // can therefore never count a call twice, nor refuse a call on the slot its own first attempt
 // took. One key per batch, not per call: the keyspace does not grow with every call.
-const admitLua = luaHelpers + luaBuckets + luaState + luaGather + `
+const admitLua = luaHelpers + luaBuckets + luaState + luaGather + luaGrants + `
 local bk = KEYS[#KEYS]
 local memo = redis.call('GET', bk)
 if memo then return memo end
 local lease, hlease, ttl = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
+gfield = 'g:' .. ARGV[5]
 local sconc, shold = d(now + lease), d(now + hlease)
-local shapes, a = {}, 6
-for x = 1, tonumber(ARGV[5]) do
+local shapes, a = {}, 7
+for x = 1, tonumber(ARGV[6]) do
   local cs, as = {}, {}
   for i = 1, tonumber(ARGV[a]) do
     local k, w = tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2])
@@ -64,9 +71,20 @@ for x = 1, tonumber(ARGV[5]) do
   a = a + 1
   shapes[x] = {cs = cs, as = as, sts = {}, ls = {}}
 end
-local function one(sh, id, sest, samount, init)
+-- fits with the allowances out (g) counted as used: a call larger than the limit runs only alone.
+local function gfits(used, g, est, limit) return fits(used + g, est, limit) end
+local function one(sh, id, sest, samount, mode)
   local est, amount = tonumber(sest), tonumber(samount)
   local cs, as, sts, ls = sh.cs, sh.as, sh.sts, sh.ls
+  -- mode: 0 admit, 1 admit starting missing ledgers, g record a call admitted against this
+  -- instance's allowances, x<served>,<tokens>,<charge> record one that has also ended.
+  local rec, rel = mode == 'g', nil
+  if string.byte(mode, 1) == 120 then
+    local sv, tk, ch = string.match(mode, '^x(%d),(%d+),(%d+)$')
+    rec, rel = true, {served = sv == '1', tokens = tonumber(tk), charge = tonumber(ch)}
+  end
+  local init = mode == '1' or rec
+  local gout = false
   for j = 1, #as do
     local A = as[j]
     local kh = A.kh
@@ -77,17 +95,32 @@ local function one(sh, id, sest, samount, init)
     end
     if not L then
       if not init then return 'i' end
-      L = {c = A.used, p = 0, e = 0}
+      L = {c = A.used, p = 0, e = 0, ga = 0, gx = 0, gw = 0}
       ledgers[kh] = L
     end
     if A.used > L.c then L.c = A.used end
-    if not L.h or not L.z or now - L.p >= hlease or A.limit - L.c - L.h < amount then
-      flush(A.kz)
-      lpurge(L, A.kz)
+    if rec then
+      if not L.h or not L.z then
+        flush(A.kz)
+        lpurge(L, A.kz)
+      end
+    else
+      if not L.h or not L.z or now - L.p >= hlease or A.limit - L.c - L.h - L.ga < amount then
+        flush(A.kz)
+        lpurge(L, A.kz)
+      end
+      local av = A.limit - L.c - L.h - L.ga
+      if av < amount and L.ga > 0 then
+        agprune(L, A)
+        av = A.limit - L.c - L.h - L.ga
+        if av < amount and L.ga > 0 then
+          L.gw, L.gd = now + 1000, true
+          return 'ga' .. j
+        end
+      end
+      if av <= 0 then return 'a' .. j end
+      if av < amount then amount, samount = av, d(av) end
     end
-    local av = A.limit - L.c - L.h
-    if av <= 0 then return 'a' .. j end
-    if av < amount then amount, samount = av, d(av) end
     ls[j] = L
   end
   local refused, kind, clears = 0, '', 0
@@ -99,28 +132,36 @@ local function one(sh, id, sest, samount, init)
       st = counter(C.kr, C.kt, C.kc, C.km, C.hz)
       states[C.km] = st
     end
-    if now - st.p >= w / 4 or (st.p < now and ((rq > 0 and st.n >= rq) or (tl > 0 and not fits(st.s, est, tl)) or (cc > 0 and st.f >= cc))) then
+    local over = function()
+      return (rq > 0 and st.n + st.ar >= rq) or (tl > 0 and not gfits(st.s, st.at, est, tl)) or (cc > 0 and st.f + st.ac >= cc)
+    end
+    if now - st.p >= w / 4 or (not rec and st.p < now and over()) then
       flush(C.kc)
       cprune(st, C, lease)
       dirty[C.km] = C -- the prune took buckets off the state: it is written even if no call is added
     end
     st.hz = math.max(st.hz or 0, C.hz)
     sts[i] = st
+    if not rec and st.ar + st.at + st.ac > 0 and over() then cgprune(st, C) end
     local k, c = '', 0
-    if rq > 0 and st.n >= rq then
+    if not rec and rq > 0 and st.n + st.ar >= rq then
       bflush(C.km)
-      -- The (n-rq+1)-th oldest counted call is the rq-th newest: walk from the nearer end (the
-      -- newest when a lowered limit leaves many more calls in the window than it allows).
-      local rank, seen = st.n - rq, 0
-      local at = walk(C.kr, C.kt, 0, function(r)
-        seen = seen + r
-        if rank > rq then return seen >= rq end
-        return seen > rank
-      end, rank > rq)
+      -- The oldest counted calls have to leave until fewer than keep stay (keep: the limit less
+      -- the allowances out); the (n-keep+1)-th oldest is the keep-th newest: walk from the nearer
+      -- end (the newest when a lowered limit leaves many more calls in the window than it allows).
+      local keep = rq - st.ar
+      local rank, seen, at = st.n - keep, 0, nil
+      if keep > 0 then
+        at = walk(C.kr, C.kt, 0, function(r)
+          seen = seen + r
+          if rank > keep then return seen >= keep end
+          return seen > rank
+        end, rank > keep)
+      end
       k, c = 'requests', w
       if at then c = at + w - now end
     end
-    if k == '' and tl > 0 and not fits(st.s, est, tl) then
+    if k == '' and not rec and tl > 0 and not gfits(st.s, st.at, est, tl) then
       bflush(C.km)
       -- The oldest bucket whose leaving (with all older ones) lets est fit. Walked from the
       -- oldest while what has to leave is the smaller part, else from the newest: there it is
@@ -128,40 +169,66 @@ local function one(sh, id, sest, samount, init)
       local used, kept, at = st.s, 0, nil
       if st.s > 2 * (tl - est) then
         walk(C.kr, C.kt, 0, function(_, x, b)
-          if not fits(kept, est, tl) then return true end
+          if not gfits(kept, st.at, est, tl) then return true end
           kept, at = kept + x, b
         end, true)
       else
         at = walk(C.kr, C.kt, 0, function(_, x)
           used = used - x
-          return fits(used, est, tl)
+          return gfits(used, st.at, est, tl)
         end)
       end
       k, c = 'tokens', 1000
       if at then c = at + w - now end
     end
-    if k == '' and cc > 0 and st.f >= cc then k, c = 'concurrency', 1000 end
+    if k == '' and not rec and cc > 0 and st.f + st.ac >= cc then k, c = 'concurrency', 1000 end
     if k ~= '' then
       if refused == 0 then refused, kind = i, k end
       if c > clears then clears = c end
+      if st.ar + st.at + st.ac > 0 then
+        gout, st.gw, st.gd, dirty[C.km] = true, now + 1000, true, C
+      end
     end
   end
-  if refused > 0 then return 'r' .. refused .. ',' .. kind .. ',' .. d(clears) end
+  if refused > 0 then
+    local g = ''
+    if gout then g = 'g' end
+    return g .. 'r' .. refused .. ',' .. kind .. ',' .. d(clears)
+  end
   for i = 1, #cs do
     local C, st = cs[i], sts[i]
     if st.e < now + C.hz then st.due = true end
-    if C.rq > 0 or C.tl > 0 then
-      local P = pend[C.km]
-      if not P then
-        P = {C = C, n = 0, s = 0}
-        pend[C.km] = P
-      end
-      if C.rq > 0 then P.n, st.n = P.n + 1, st.n + 1 end
-      if C.tl > 0 then P.s, st.s = P.s + est, st.s + est end
+    if rec then
+      local dr, dt, dk = 0, 0, 0
+      if C.rq > 0 then dr = 1 end
+      if C.tl > 0 then dt = est end
+      if C.cc > 0 then dk = 1 end
+      cdebit(st, C.km, dr, dt, dk)
     end
-    if st.f == 0 then st.cnew = true end -- the set of calls in flight starts empty: it has no expiry
-    add(C.kc, sconc, id)
-    st.f = st.f + 1
+    if C.rq > 0 or C.tl > 0 then
+      local dn, ds = 0, 0
+      if C.rq > 0 and (not rel or rel.served) then dn = 1 end
+      if C.tl > 0 then
+        if not rel then
+          ds = est
+        elseif rel.served then
+          ds = rel.tokens
+        end
+      end
+      if dn ~= 0 or ds ~= 0 then
+        local P = pend[C.km]
+        if not P then
+          P = {C = C, n = 0, s = 0}
+          pend[C.km] = P
+        end
+        P.n, P.s, st.n, st.s = P.n + dn, P.s + ds, st.n + dn, st.s + ds
+      end
+    end
+    if not rel then
+      if st.f == 0 then st.cnew = true end -- the set of calls in flight starts empty: it has no expiry
+      add(C.kc, sconc, id)
+      st.f = st.f + 1
+    end
     dirty[C.km] = C
   end
   for j = 1, #as do
@@ -171,8 +238,13 @@ local function one(sh, id, sest, samount, init)
     elseif L.z == 0 then
       L.znew = true -- the set of reservations starts empty: it has no expiry
     end
-    add(A.kz, shold, id .. ':' .. samount)
-    L.h, L.z = L.h + amount, L.z + 1
+    if rec then adebit(L, A.kh, amount) end
+    if rel then
+      L.c = L.c + rel.charge
+    else
+      add(A.kz, shold, id .. ':' .. samount)
+      L.h, L.z = L.h + amount, L.z + 1
+    end
     dirtyL[A.kh] = A
   end
   return samount
@@ -180,32 +252,10 @@ end
 local out = {}
 for x = 1, tonumber(ARGV[a]) do
   local p = a + 5 * x - 4
-  local ok, r = pcall(one, shapes[tonumber(ARGV[p])], ARGV[p + 1], ARGV[p + 2], ARGV[p + 3], ARGV[p + 4] == '1')
+  local ok, r = pcall(one, shapes[tonumber(ARGV[p])], ARGV[p + 1], ARGV[p + 2], ARGV[p + 3], ARGV[p + 4])
   if ok then out[x] = r else out[x] = 'e' end
 end
-for km, C in pairs(dirty) do
-  local st = states[km]
-  bflush(km); flush(C.kc)
-  if st.due then st.e = now + 2 * st.hz end
-  redis.call('HSET', km, 'v', '2', 'n', d(st.n), 's', d(st.s), 'k', d(st.k), 'l', d(st.l), 'f', d(st.f), 'p', d(st.p), 'e', d(st.e))
-  if st.due then
-    local px = d(2 * st.hz)
-    redis.call('PEXPIRE', C.kr, px); redis.call('PEXPIRE', C.kt, px); redis.call('PEXPIRE', C.kc, px); redis.call('PEXPIRE', km, px)
-  elseif st.cnew then
-    redis.call('PEXPIRE', C.kc, d(st.e - now)) -- the other keys' expiry (at least a lease away: not due)
-  end
-end
-for kh, A in pairs(dirtyL) do
-  local L = ledgers[kh]
-  flush(A.kz)
-  redis.call('HSET', kh, 'c', d(L.c), 'h', d(L.h), 'z', d(L.z), 'p', d(L.p), 'e', d(L.e))
-  if L.due then
-    redis.call('PEXPIRE', kh, d(ttl)); redis.call('PEXPIRE', A.kz, d(ttl))
-  elseif L.znew then
-    redis.call('PEXPIRE', A.kz, d(L.e - now)) -- the ledger's expiry (at least half of ttl away: not due)
-  end
-end
-for key in pairs(adds) do flush(key) end
+writeall(ttl)
 local answer = snow .. ';' .. table.concat(out, ';')
 redis.call('SET', bk, answer, 'PX', ARGV[1])
 return answer
@@ -542,6 +592,11 @@ func (b *batchArgs) run(ctx context.Context, script *redis.Script, extra string,
 	cmd = append(cmd, b.head...)
 	cmd = append(cmd, b.calls...)
 	b.cmd = cmd
+	return b.process(ctx, script, cmd)
+}
+
+// process sends a script's command, loading the script first when Redis does not have it.
+func (b *batchArgs) process(ctx context.Context, script *redis.Script, cmd []any) *redis.Cmd {
 	c := redis.NewCmd(ctx, cmd...)
 	_ = b.s.rdb.Process(ctx, c)
 	if err := c.Err(); err != nil && strings.HasPrefix(err.Error(), "NOSCRIPT") {
@@ -567,13 +622,10 @@ func (s *redisStore) admitBatch(ctx context.Context, id string, as []*admission)
 		if t.hold != nil {
 			amount = t.hold.Amount
 		}
-		in := "0"
-		if a.init {
-			in = "1"
-		}
-		b.calls = append(b.calls, b.shape(t, sameAdmission, b.admitShape), t.ID, t.Estimate, amount, in)
+		b.calls = append(b.calls, b.shape(t, sameAdmission, b.admitShape), t.ID, t.Estimate, amount, a.mode())
 	}
-	answer, err := b.run(ctx, s.scripts.admit, s.prefix+"b:"+id, s.batchTTLArg, s.leaseArg, s.holdLeaseArg, s.ledgerTTLArg).Text()
+	answer, err := b.run(ctx, s.scripts.admit, s.prefix+"b:"+id, s.batchTTLArg, s.leaseArg, s.holdLeaseArg, s.ledgerTTLArg,
+		s.instArg).Text()
 	if err != nil {
 		return err
 	}
@@ -587,7 +639,14 @@ func (s *redisStore) admitBatch(ctx context.Context, id string, as []*admission)
 		if more != (i < len(as)-1) {
 			return errUnexpected
 		}
-		a.ref, a.err = admitted(a.t, start, one)
+		if a.rec != nil { // a record: counted whatever the limits, its amount unchanged
+			if _, err := strconv.ParseInt(one, 10, 64); err != nil {
+				a.err = errUnexpected
+			}
+			a.t.Start = start
+		} else {
+			a.ref, a.err = admitted(a.t, start, one)
+		}
 		rest = next
 	}
 	return nil
@@ -599,6 +658,31 @@ func admitted(t *Ticket, start int64, answer string) (*Refusal, error) {
 	if answer == "" {
 		return nil, errUnexpected
 	}
+	grants := answer[0] == 'g' && len(answer) > 1
+	if grants {
+		answer = answer[1:]
+	}
+	ref, err := refusedBy(t, answer)
+	if ref != nil {
+		ref.grants = grants
+	}
+	if ref != nil || err != nil {
+		return ref, err
+	}
+	amount, err := strconv.ParseInt(answer, 10, 64)
+	if err != nil {
+		return nil, errUnexpected
+	}
+	t.Start = start
+	if t.hold != nil {
+		t.hold.Amount = amount
+	}
+	return nil, nil
+}
+
+// refusedBy reads an answer of the admission script that is not an amount: a refusal or an
+// error (nil, nil for an amount).
+func refusedBy(t *Ticket, answer string) (*Refusal, error) {
 	switch answer[0] {
 	case 'i':
 		return nil, errNeedInit
@@ -620,14 +704,6 @@ func admitted(t *Ticket, start int64, answer string) (*Refusal, error) {
 			return nil, errUnexpected
 		}
 		return refuse(nil, &t.counters[i-1], kind, ms), nil
-	}
-	amount, err := strconv.ParseInt(answer, 10, 64)
-	if err != nil {
-		return nil, errUnexpected
-	}
-	t.Start = start
-	if t.hold != nil {
-		t.hold.Amount = amount
 	}
 	return nil, nil
 }

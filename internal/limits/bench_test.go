@@ -2,6 +2,7 @@ package limits_test
 
 import (
 	"context"
+	"os"
 	"runtime"
 	"strconv"
 	"strings"
@@ -56,7 +57,7 @@ var filled sync.Map
 func benchBatches(b *testing.B, rdb *redis.Client, callers int, window time.Duration, fill int, answer time.Duration) {
 	ctx := context.Background()
 	prefix := "bench" + strconv.Itoa(callers) + "w" + strconv.Itoa(fill) + ":" + rdb.Options().Addr + ":"
-	l := limits.New(limits.Config{Redis: rdb, Prefix: prefix})
+	l := limits.New(limits.Config{Redis: rdb, Prefix: prefix, NoAllowances: os.Getenv("POOLGATE_BENCH_NO_ALLOWANCES") != ""})
 	rules := []limits.Rule{{ID: 1, Scope: limits.ScopeUser, Model: "*", Window: window,
 		Requests: 1 << 40, Tokens: 1 << 50, Concurrency: 1 << 20}}
 	cs := limits.Match(rules, limits.Who{User: 1}, "m")

@@ -28,6 +28,8 @@ type Ticket struct {
 	counters []Counter
 	hold     *Hold // the quota reserved (nil: none)
 	redis    bool  // admitted by Redis (released there too)
+	granted  bool  // admitted against this instance's allowances (grants.go), recorded later
+	queued   int   // while its record is queued and not sent: its index in the queue + 1
 }
 
 // Refusal says why a call may not start: the most specific rule that refused it, which limit, and
@@ -36,6 +38,9 @@ type Refusal struct {
 	Rule     *Rule
 	Kind     string
 	ClearsIn time.Duration
+	// grants: allowances were out on what refused it (grants.go); Admit asks for them back and
+	// admits again once.
+	grants bool
 }
 
 // ClearsInSeconds is ClearsIn rounded up to whole seconds (at least 1).
@@ -78,6 +83,9 @@ type Config struct {
 	// A slow Redis is not a dead one: counting in process while it is only slow would make the
 	// limits per instance, so the script is resent (it is idempotent per call) until it answers.
 	SlowBudget time.Duration
+	// NoAllowances turns the allowances off (grants.go): every call is admitted in Redis, one
+	// round trip before its upstream call (for comparison; the default is on).
+	NoAllowances bool
 }
 
 // Limiter admits and releases calls against counters.
@@ -103,7 +111,18 @@ type Limiter struct {
 	rel releasing
 	// adm gathers the admissions waiting for Redis (admit.go).
 	adm admitting
+	// gr are this instance's allowances (grants.go).
+	gr       granting
+	noGrants bool
+	// unrecorded counts the calls admitted against allowances whose records are not sent yet.
+	unrecorded atomic.Int64
+	// locals counts the calls admitted against allowances.
+	locals atomic.Int64
 }
+
+// LocalAdmits counts the calls admitted against this instance's allowances (grants.go), without
+// waiting for Redis.
+func (l *Limiter) LocalAdmits() int64 { return l.locals.Load() }
 
 // New makes a limiter.
 func New(cfg Config) *Limiter {
@@ -123,14 +142,15 @@ func New(cfg Config) *Limiter {
 		cfg.SlowBudget = time.Minute
 	}
 	l := &Limiter{mem: newMemStore(cfg.Now), log: cfg.Log, live: map[string]*Ticket{}, holdLease: cfg.HoldLease,
-		slowBudget: cfg.SlowBudget}
+		slowBudget: cfg.SlowBudget, noGrants: cfg.NoAllowances}
+	l.gr.m, l.gr.waits = make(map[string]*grant), make(map[string]time.Time)
 	l.rel.cond = sync.NewCond(&l.rel.mu)
 	l.rel.keys = make(map[string]int)
 	l.rel.kick, l.rel.lingerFor = make(chan struct{}, 1), releaseLinger
 	if cfg.Redis != nil {
 		l.rds = &redisStore{rdb: cfg.Redis, scripts: redisScripts, prefix: cfg.Prefix + "{lim}:", holdLease: cfg.HoldLease,
 			leaseArg: cfg.LeaseTTL.Milliseconds(), holdLeaseArg: cfg.HoldLease.Milliseconds(),
-			ledgerTTLArg: ledgerTTL.Milliseconds(), batchTTLArg: max(batchTTL, 2*cfg.SlowBudget).Milliseconds()}
+			ledgerTTLArg: ledgerTTL.Milliseconds(), batchTTLArg: max(batchTTL, 2*cfg.SlowBudget).Milliseconds(), instArg: newID()}
 	}
 	return l
 }
@@ -193,6 +213,16 @@ func (l *Limiter) releasedMeanwhile(ctx context.Context, ref *Refusal, ended boo
 	}
 }
 
+// again says whether a refused call is to be admitted again (once): allowances were out on what
+// refused it (giveBack), or releases of calls that ended just before may not be in
+// (releasedMeanwhile).
+func (l *Limiter) again(ctx context.Context, t *Ticket, ref *Refusal, ended bool) bool {
+	if ref.grants {
+		return l.giveBack(ctx, t)
+	}
+	return l.releasedMeanwhile(ctx, ref, ended)
+}
+
 // Admit takes a slot in every counter and reserves the hold's quota on every account (nil: no
 // reservation), all or nothing: it returns the ticket to release, or the refusal. Nothing to
 // take: an empty ticket and no Redis round trip; otherwise one script call (two when the shared
@@ -204,12 +234,18 @@ func (l *Limiter) Admit(ctx context.Context, cs []Counter, estimate int64, h *Ho
 		return t, nil
 	}
 	if l.rds != nil {
+		if l.admitLocal(t) {
+			if h != nil {
+				l.track(t, true)
+			}
+			return t, nil
+		}
 		// Calls of this instance on the same counters or accounts that have ended, their
 		// releases not in Redis yet (asked before the admission is sent: a release answered
 		// meanwhile may still have come after it).
 		ended := l.releasing(t)
 		ref, err := l.admitRedis(ctx, t)
-		if err == nil && ref != nil && ctx.Err() == nil && l.releasedMeanwhile(ctx, ref, ended) {
+		if err == nil && ref != nil && ctx.Err() == nil && l.again(ctx, t, ref, ended) {
 			l.readmits.Add(1)
 			ref, err = l.admitRedis(ctx, t) // the refusal took nothing: an admission is all or nothing
 		}
@@ -256,6 +292,11 @@ func (l *Limiter) admitRedis(ctx context.Context, t *Ticket) (*Refusal, error) {
 // quota it cost: its reservation is dropped and charge counted on its accounts instead.
 func (l *Limiter) Release(ctx context.Context, t *Ticket, served bool, tokens, charge int64) {
 	if t == nil || (len(t.counters) == 0 && t.hold == nil) {
+		return
+	}
+	if t.granted {
+		l.ReleaseLater(t, served, tokens, charge) // after its record, or with it
+		l.waitReleases(ctx)
 		return
 	}
 	if t.redis {

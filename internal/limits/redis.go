@@ -48,13 +48,14 @@ type redisStore struct {
 	prefix    string
 	holdLease time.Duration
 	boxed     boxedKeys
-	// The script arguments that are the same for every call, boxed once.
-	leaseArg, holdLeaseArg, ledgerTTLArg, batchTTLArg any
+	// The script arguments that are the same for every call, boxed once; instArg is this
+	// instance's id (its allowances, grants.go).
+	leaseArg, holdLeaseArg, ledgerTTLArg, batchTTLArg, instArg any
 }
 
 // scripts are a store's admission, release and status scripts.
 type scripts struct {
-	admit, release, status *redis.Script
+	admit, release, status, grant *redis.Script
 }
 
 // redisScripts are the scripts on Redis's clock.
@@ -62,13 +63,14 @@ var redisScripts = scripts{
 	admit:   redis.NewScript(luaClock + admitLua),
 	release: redis.NewScript(luaClock + releaseLua),
 	status:  redis.NewScript(luaClock + statusLua),
+	grant:   redis.NewScript(luaClock + grantLua),
 }
 
 // at is the scripts with now fixed at ms (tests).
 func (scripts) at(ms int64) scripts {
 	clock := "local now = " + strconv.FormatInt(ms, 10) + "\n"
 	return scripts{admit: redis.NewScript(clock + admitLua), release: redis.NewScript(clock + releaseLua),
-		status: redis.NewScript(clock + statusLua)}
+		status: redis.NewScript(clock + statusLua), grant: redis.NewScript(clock + grantLua)}
 }
 
 // errNeedInit: the ledger holds nothing for an account of the hold; admit again with accounts
@@ -123,10 +125,11 @@ end
 // until then its release can still change its bucket.
 const luaBuckets = `
 local function cstate(km)
-  local v = redis.call('HMGET', km, 'v', 'n', 's', 'k', 'l', 'f', 'p', 'e')
+  local v = redis.call('HMGET', km, 'v', 'n', 's', 'k', 'l', 'f', 'p', 'e', 'ar', 'at', 'ac', 'gx', 'gw')
   if v[1] ~= '2' or not v[2] or not v[3] or not v[4] or not v[5] or not v[6] or not v[7] or not v[8] then return nil end
   return {n = tonumber(v[2]), s = tonumber(v[3]), k = tonumber(v[4]), l = tonumber(v[5]), f = tonumber(v[6]),
-    p = tonumber(v[7]), e = tonumber(v[8])}
+    p = tonumber(v[7]), e = tonumber(v[8]), ar = tonumber(v[9]) or 0, at = tonumber(v[10]) or 0, ac = tonumber(v[11]) or 0,
+    gx = tonumber(v[12]) or 0, gw = tonumber(v[13]) or 0}
 end
 local function names(bs, from, to)
   local ns = {}
@@ -175,7 +178,8 @@ local function upgrade(kr, kt, kc, km, hz)
   end
   local last = redis.call('ZRANGE', kr, -1, -1, 'WITHSCORES')
   local st = {n = n, s = s, k = redis.call('ZCARD', kr), l = tonumber(last[2]) or 0, f = redis.call('ZCARD', kc), p = 0,
-    e = now + 2 * hz}
+    e = now + 2 * hz, ar = 0, at = 0, ac = 0, gx = 0, gw = 0}
+  redis.call('HDEL', km, 'ar', 'at', 'ac', 'gx', 'gw') -- allowances of the lost state are not known: they expire unseen
   redis.call('HSET', km, 'v', '2', 'n', d(st.n), 's', d(st.s), 'k', d(st.k), 'l', d(st.l), 'f', d(st.f), 'p', '0', 'e', d(st.e))
   local px = d(2 * hz)
   redis.call('PEXPIRE', kr, px); redis.call('PEXPIRE', kt, px); redis.call('PEXPIRE', kc, px); redis.call('PEXPIRE', km, px)
@@ -184,7 +188,7 @@ end
 local function counter(kr, kt, kc, km, hz)
   local st = cstate(km)
   if st then return st end
-  if redis.call('EXISTS', kr, kt, kc) == 0 then return {n = 0, s = 0, k = 0, l = 0, f = 0, p = now, e = 0} end
+  if redis.call('EXISTS', kr, kt, kc) == 0 then return {n = 0, s = 0, k = 0, l = 0, f = 0, p = now, e = 0, ar = 0, at = 0, ac = 0, gx = 0, gw = 0} end
   return upgrade(kr, kt, kc, km, hz)
 end
 local function bsum(kt, bs)
@@ -230,9 +234,10 @@ end
 // luaState reads and prunes an account's state (see redisStore).
 const luaState = `
 local function ledger(kh, used)
-  local v = redis.call('HMGET', kh, 'c', 'h', 'z', 'p', 'e')
+  local v = redis.call('HMGET', kh, 'c', 'h', 'z', 'p', 'e', 'ga', 'gx', 'gw')
   if not v[1] then return nil end
-  return {c = math.max(tonumber(v[1]), used), h = tonumber(v[2]), z = tonumber(v[3]), p = tonumber(v[4]) or 0, e = tonumber(v[5]) or 0}
+  return {c = math.max(tonumber(v[1]), used), h = tonumber(v[2]), z = tonumber(v[3]), p = tonumber(v[4]) or 0, e = tonumber(v[5]) or 0,
+    ga = tonumber(v[6]) or 0, gx = tonumber(v[7]) or 0, gw = tonumber(v[8]) or 0}
 end
 local function lpurge(L, kz)
   local gone = redis.call('ZRANGEBYSCORE', kz, '-inf', now)
@@ -290,6 +295,141 @@ local function bflush(km)
     st.k = st.k + 1
     if now > st.l then st.l = now end
   end
+end
+`
+
+// luaGrants handles allowances (grants.go): an instance's allowance on a counter is the field
+// "g:<instance>" of the counter's state, "<requests>,<tokens>,<slots>,<lease end ms>", and the
+// state's ar, at and ac sum every instance's; on an account it is the field "g:<instance>" of the
+// ledger hash, "<amount>,<lease end ms>", summed in ga. gx is the earliest lease end among them
+// (0: none), gw until when no allowance is given (a call was refused while allowances were out).
+// Every instance's allowances count as used for every admission, and for no status: a call
+// admitted against one is recorded (admitLua, mode g or x), which takes it off the allowance and
+// counts it as any call. gfield is set by the script before any of these runs.
+const luaGrants = `
+local gfield
+local function gparse(v)
+  local out = {}
+  for x in string.gmatch(v, '%d+') do out[#out + 1] = tonumber(x) end
+  return out
+end
+local function gmine(h, key)
+  if h.g == nil then
+    local v = redis.call('HGET', key, gfield)
+    if v then h.g = gparse(v) else h.g = false end
+  end
+  return h.g
+end
+local function cdebit(st, km, dr, dt, dk)
+  local g = gmine(st, km)
+  if not g then return end
+  local r, t, k = math.min(g[1], dr), math.min(g[2], dt), math.min(g[3], dk)
+  g[1], g[2], g[3] = g[1] - r, g[2] - t, g[3] - k
+  st.ar, st.at, st.ac, st.gd = math.max(st.ar - r, 0), math.max(st.at - t, 0), math.max(st.ac - k, 0), true
+end
+local function adebit(L, kh, amount)
+  local g = gmine(L, kh)
+  if not g then return end
+  local x = math.min(g[1], amount)
+  g[1], L.ga, L.gd = g[1] - x, math.max(L.ga - x, 0), true
+end
+-- gprune drops the allowances whose lease has passed (their instance stopped without giving them
+-- back); drop(g) takes each off the sums.
+local function gprune(h, key, drop)
+  if h.gx == 0 or h.gx > now then return end
+  local all = redis.call('HGETALL', key)
+  local nx = 0
+  for j = 1, #all, 2 do
+    local f = all[j]
+    if string.sub(f, 1, 2) == 'g:' then
+      local g = gparse(all[j + 1])
+      local x = g[#g]
+      if x <= now then
+        redis.call('HDEL', key, f)
+        drop(g)
+        if f == gfield then h.g = false end
+      elseif nx == 0 or x < nx then
+        nx = x
+      end
+    end
+  end
+  h.gx, h.gd = nx, true
+end
+-- cgprune prunes a counter's allowances: a lapsed one's requests and tokens count as started now
+-- (its instance may have admitted calls against it that it never recorded), its slots free.
+local function cgprune(st, C)
+  gprune(st, C.km, function(g)
+    st.ar, st.at, st.ac = math.max(st.ar - g[1], 0), math.max(st.at - g[2], 0), math.max(st.ac - g[3], 0)
+    if g[1] > 0 or g[2] > 0 then
+      local P = pend[C.km]
+      if not P then
+        P = {C = C, n = 0, s = 0}
+        pend[C.km] = P
+      end
+      P.n, P.s, st.n, st.s = P.n + g[1], P.s + g[2], st.n + g[1], st.s + g[2]
+    end
+  end)
+  dirty[C.km] = C
+end
+local function agprune(L, A)
+  gprune(L, A.kh, function(g) L.ga = math.max(L.ga - g[1], 0) end)
+  dirtyL[A.kh] = A
+end
+local function gsave(key, h, fields)
+  local g = h.g
+  if g then
+    local left = 0
+    for j = 1, #g - 1 do left = left + g[j] end
+    if left > 0 then
+      local parts = {}
+      for j = 1, #g do parts[j] = d(g[j]) end
+      fields[#fields + 1], fields[#fields + 2] = gfield, table.concat(parts, ',')
+    else
+      redis.call('HDEL', key, gfield)
+    end
+  end
+  redis.call('HSET', key, unpack(fields))
+end
+-- writeall writes every counter and ledger the script changed: each state, its bucket, its new
+-- calls in flight and reservations, its allowances, and the keys' expiry when it is due.
+local function writeall(ttl)
+  for km, C in pairs(dirty) do
+    local st = states[km]
+    bflush(km); flush(C.kc)
+    if st.e < now + st.hz then st.due = true end -- also a counter an allowance alone started
+    if st.due then st.e = now + 2 * st.hz end
+    local fs = {'v', '2', 'n', d(st.n), 's', d(st.s), 'k', d(st.k), 'l', d(st.l), 'f', d(st.f), 'p', d(st.p), 'e', d(st.e)}
+    if st.gd then
+      for _, x in ipairs({'ar', d(st.ar), 'at', d(st.at), 'ac', d(st.ac), 'gx', d(st.gx), 'gw', d(st.gw)}) do fs[#fs + 1] = x end
+      gsave(km, st, fs)
+    else
+      redis.call('HSET', km, unpack(fs))
+    end
+    if st.due then
+      local px = d(2 * st.hz)
+      redis.call('PEXPIRE', C.kr, px); redis.call('PEXPIRE', C.kt, px); redis.call('PEXPIRE', C.kc, px); redis.call('PEXPIRE', km, px)
+    elseif st.cnew then
+      redis.call('PEXPIRE', C.kc, d(st.e - now)) -- the other keys' expiry (at least a lease away: not due)
+    end
+  end
+  for kh, A in pairs(dirtyL) do
+    local L = ledgers[kh]
+    flush(A.kz)
+    if L.e < now + ttl / 2 then L.due, L.e = true, now + ttl end
+    local fs = {'c', d(L.c), 'h', d(L.h), 'z', d(L.z), 'p', d(L.p), 'e', d(L.e)}
+    if L.gd then
+      for _, x in ipairs({'ga', d(L.ga), 'gx', d(L.gx), 'gw', d(L.gw)}) do fs[#fs + 1] = x end
+      gsave(kh, L, fs)
+    else
+      redis.call('HSET', kh, unpack(fs))
+    end
+    if L.due then
+      redis.call('PEXPIRE', kh, d(ttl)); redis.call('PEXPIRE', A.kz, d(ttl))
+    elseif L.znew then
+      redis.call('PEXPIRE', A.kz, d(L.e - now)) -- the ledger's expiry (at least half of ttl away: not due)
+    end
+  end
+  for key in pairs(adds) do flush(key) end
 end
 `
 

@@ -31,11 +31,54 @@ type releasing struct {
 	keys map[string]int
 }
 
-// pending is one queued release.
+// pending is one queued release, record of a call admitted against an allowance (grants.go),
+// both at once, or an allowance given back.
 type pending struct {
 	t              *Ticket
+	kind           uint8
 	served         bool
 	tokens, charge int64
+	back           *grantAsk
+}
+
+// The kinds of pending.
+const (
+	kindRelease uint8 = iota
+	kindRecord
+	kindMerged // a record whose call ended before it was sent: recorded and released at once
+	kindBack
+)
+
+// queueRecord queues the record of a call admitted against an allowance.
+func (l *Limiter) queueRecord(t *Ticket) {
+	r := &l.rel
+	r.mu.Lock()
+	r.queue = append(r.queue, pending{t: t, kind: kindRecord})
+	t.queued = len(r.queue)
+	l.unrecorded.Add(1)
+	l.queuedLocked()
+}
+
+// queueBack queues an allowance given back (after the records queued before it).
+func (l *Limiter) queueBack(q *grantAsk) {
+	r := &l.rel
+	r.mu.Lock()
+	r.queue = append(r.queue, pending{kind: kindBack, back: q})
+	l.queuedLocked()
+}
+
+// queuedLocked counts the entry just queued and starts a flusher (lingering) when none runs,
+// then unlocks mu.
+func (l *Limiter) queuedLocked() {
+	r := &l.rel
+	r.added++
+	start := !r.busy
+	r.busy = true
+	now := r.waiting > 0 || len(r.queue) >= releaseFill
+	r.mu.Unlock()
+	if start {
+		go l.flushReleases(!now)
+	}
 }
 
 // ReleaseLater is Release without waiting for Redis: a ticket admitted there is queued and sent
@@ -53,8 +96,13 @@ func (l *Limiter) ReleaseLater(t *Ticket, served bool, tokens, charge int64) {
 	}
 	r := &l.rel
 	r.mu.Lock()
-	r.queue = append(r.queue, pending{t: t, served: served, tokens: tokens, charge: charge})
-	r.added++
+	if t.queued > 0 { // its record is not sent yet: both go as one
+		p := &r.queue[t.queued-1]
+		p.kind, p.served, p.tokens, p.charge = kindMerged, served, tokens, charge
+	} else {
+		r.queue = append(r.queue, pending{t: t, served: served, tokens: tokens, charge: charge})
+		r.added++
+	}
 	r.count(t, 1)
 	start := !r.busy
 	r.busy = true
@@ -134,13 +182,20 @@ func (l *Limiter) flushReleases(linger bool) {
 		}
 		upto := r.added
 		r.queue, r.spare = r.spare[:0], nil
+		for i := range q {
+			if q[i].t != nil {
+				q[i].t.queued = 0
+			}
+		}
 		r.mu.Unlock()
 
 		l.sendReleases(q)
 
 		r.mu.Lock()
 		for i := range q {
-			r.count(q[i].t, -1)
+			if k := q[i].kind; k == kindRelease || k == kindMerged {
+				r.count(q[i].t, -1)
+			}
 		}
 		clear(q)
 		r.spare = q[:0]
@@ -188,18 +243,64 @@ func (l *Limiter) releasing(t *Ticket) bool {
 	return false
 }
 
-// sendReleases sends the queued releases, at most maxBatch per script call.
+// sendReleases sends what is queued: the releases first, at most maxBatch per release script call
+// (each is of a call admitted or recorded before: a call whose record is queued with its release
+// goes as one record), then the records, at most maxBatch per admission script call, then the
+// allowances given back, in one allowance script call.
 func (l *Limiter) sendReleases(q []pending) {
 	ctx := context.Background()
+	var recs []*admission
+	rels := q[:0:0]
+	back := &grantAsk{}
 	for i := range q {
-		l.track(q[i].t, false)
+		p := &q[i]
+		switch p.kind {
+		case kindRecord, kindMerged:
+			a := admissions.Get().(*admission) //nolint:forcetypeassert // the pool holds nothing else
+			a.t, a.rec = p.t, p
+			recs = append(recs, a)
+		case kindBack:
+			back.cs, back.as = append(back.cs, p.back.cs...), append(back.as, p.back.as...)
+		default:
+			rels = append(rels, *p)
+		}
+		if p.kind == kindRelease || p.kind == kindMerged {
+			l.track(p.t, false)
+		}
 	}
-	for len(q) > 0 {
-		n := min(len(q), maxBatch)
-		if err := l.sendReleaseBatch(ctx, q[:n]); err != nil {
+	for len(rels) > 0 {
+		n := min(len(rels), maxBatch)
+		if err := l.sendReleaseBatch(ctx, rels[:n]); err != nil {
 			l.log.Warn("limits: release in Redis failed; its lease expires by itself", "error", err, "calls", n)
 		}
-		q = q[n:]
+		rels = rels[n:]
+	}
+	for len(recs) > 0 {
+		n := min(len(recs), maxBatch)
+		l.sendRecords(ctx, recs[:n])
+		l.unrecorded.Add(-int64(n))
+		recs = recs[n:]
+	}
+	if len(back.cs)+len(back.as) > 0 {
+		l.commands.Add(1)
+		if _, err := l.rds.grant(ctx, back); err != nil {
+			l.log.Warn("limits: giving allowances back to Redis failed; they lapse at their lease", "error", err)
+		}
+	}
+}
+
+// sendRecords sends a batch of records in one admission script call (persist: resent, it
+// changes nothing it already changed) and recycles the batch's admissions.
+func (l *Limiter) sendRecords(ctx context.Context, recs []*admission) {
+	l.sendAdmits(ctx, recs)
+	for _, a := range recs {
+		if a.err != nil || a.ref != nil {
+			l.log.Warn("limits: recording a call admitted against an allowance failed", "error", a.err)
+			break
+		}
+	}
+	for _, a := range recs {
+		a.recycle()
 	}
 }
 
@@ -246,5 +347,6 @@ func (l *Limiter) waitReleases(ctx context.Context) bool {
 // Flush waits until every release queued by ReleaseLater is sent to Redis (shutdown calls it
 // before closing the connections), or ctx ends.
 func (l *Limiter) Flush(ctx context.Context) {
+	l.giveAllBack()
 	l.waitReleases(ctx)
 }

@@ -37,7 +37,7 @@ type Sources struct {
 	// Limits reads the limiter's Redis counters: calls counted in process because Redis was
 	// unreachable, scripts resent because it answered late, and refused admissions sent again
 	// once the releases of calls that may have just ended were in; nil without Redis.
-	Limits func() (fallbacks, resends, readmits int64)
+	Limits func() (fallbacks, resends, readmits, locals int64)
 }
 
 // Metrics holds the collectors and their registry.
@@ -264,14 +264,16 @@ var (
 	descLimitsResends = prometheus.NewDesc("poolgate_limits_redis_resends_total",
 		"Limit scripts (admit or release, idempotent per call) sent again because Redis answered late.", nil, nil)
 	descLimitsReadmits = prometheus.NewDesc("poolgate_limits_readmits_total",
-		"Refused admissions admitted again once the releases of calls that may have just ended were in (this instance's, or 5 ms for another's).", nil, nil)
+		"Refused admissions admitted again once the releases of calls that may have just ended were in (this instance's, or 7 ms for another's), or once allowances were given back.", nil, nil)
+	descLimitsLocals = prometheus.NewDesc("poolgate_limits_local_admits_total",
+		"Calls admitted against this instance's allowances, without a Redis round trip before their upstream call (recorded in Redis within a batch after).", nil, nil)
 )
 
 // Describe sends the scrape-time descriptors.
 func (s *scrape) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descAccounts, descCooling, descUsageQueue, descUsageRefused, descOutbox, descUp, descJournalPending,
 		descJournalReplayed, descJournalSyncErrors, descJournalAppendErrors, descLimitsFallbacks, descLimitsResends,
-		descLimitsReadmits} {
+		descLimitsReadmits, descLimitsLocals} {
 		ch <- d
 	}
 }
@@ -295,7 +297,8 @@ func (s *scrape) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(descJournalAppendErrors, prometheus.CounterValue, float64(st.AppendErrors))
 	}
 	if s.src.Limits != nil {
-		falls, resends, readmits := s.src.Limits()
+		falls, resends, readmits, locals := s.src.Limits()
+		ch <- prometheus.MustNewConstMetric(descLimitsLocals, prometheus.CounterValue, float64(locals))
 		ch <- prometheus.MustNewConstMetric(descLimitsFallbacks, prometheus.CounterValue, float64(falls))
 		ch <- prometheus.MustNewConstMetric(descLimitsResends, prometheus.CounterValue, float64(resends))
 		ch <- prometheus.MustNewConstMetric(descLimitsReadmits, prometheus.CounterValue, float64(readmits))
