@@ -276,7 +276,7 @@ func (l *Limiter) askLocked(t *Ticket, now time.Time) *grantAsk {
 // newGrant adds an empty allowance (the caller holds gr.mu); it is given back once it has not
 // been refilled for grantLife.
 func (l *Limiter) newGrant(key string, account bool) *grant {
-	g := &grant{key: key, account: account, want: grantFirst, filled: time.Now()}
+	g := &grant{key: key, account: account, want: grantFirst}
 	l.gr.m[key] = g
 	g.timer = time.AfterFunc(grantLife, func() { l.lapse(g) })
 	return g
@@ -291,8 +291,11 @@ func (l *Limiter) lapse(g *grant) {
 	if gr.m[g.key] != g {
 		return
 	}
-	if idle := time.Since(g.filled); g.busy || idle < grantLife {
-		g.timer.Reset(max(grantLife-idle, time.Millisecond))
+	now := time.Now()
+	if idle := now.Sub(g.filled); g.busy || idle < grantLife || now.Before(g.cool) {
+		// In use, or cooling: an allowance that was refused stays (empty) until its cooling
+		// ends, so that it is not asked for again before.
+		g.timer.Reset(max(grantLife-idle, g.cool.Sub(now), time.Millisecond))
 		return
 	}
 	l.dropLocked(g)
@@ -303,21 +306,26 @@ func (l *Limiter) lapse(g *grant) {
 func (l *Limiter) dropLocked(g *grant) {
 	delete(l.gr.m, g.key)
 	g.timer.Stop()
-	if g.r <= 0 && g.t <= 0 && g.k <= 0 && g.a <= 0 {
+	l.giveBackLater(g, g.r, g.t, g.k, g.a)
+	g.r, g.t, g.k, g.a = 0, 0, 0, 0
+}
+
+// giveBackLater queues the give-back of part of an allowance (nothing when the part is empty).
+func (l *Limiter) giveBackLater(g *grant, r, t, k, a int64) {
+	if r <= 0 && t <= 0 && k <= 0 && a <= 0 {
 		return
 	}
 	q := &grantAsk{}
 	if g.account {
-		q.as = append(q.as, grantAccount{key: g.key, limit: g.limit, want: -max(g.a, 0)})
+		q.as = append(q.as, grantAccount{key: g.key, limit: g.limit, want: -max(a, 0)})
 	} else {
-		q.cs = append(q.cs, grantCounter{key: g.key, rule: g.rule, want: [3]int64{-max(g.r, 0), -max(g.t, 0), -max(g.k, 0)}})
+		q.cs = append(q.cs, grantCounter{key: g.key, rule: g.rule, want: [3]int64{-max(r, 0), -max(t, 0), -max(k, 0)}})
 	}
-	g.r, g.t, g.k, g.a = 0, 0, 0, 0
 	l.queueBack(q)
 }
 
 // refill sends an ask for allowances and adds what Redis gave. An allowance that was dropped
-// meanwhile gives what it got back at once.
+// meanwhile (given back, or taken under other figures) gives what it got back at once.
 func (l *Limiter) refill(q *grantAsk) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
@@ -341,15 +349,15 @@ func (l *Limiter) refill(q *grantAsk) {
 			g.cool, g.want = now.Add(grantCool), grantFirst
 			continue
 		}
+		if gr.m[g.key] != g { // dropped meanwhile: what it got goes back at once
+			l.giveBackLater(g, r, t, k, a)
+			continue
+		}
 		if now.Sub(g.filled) < grantQuick {
 			g.want = min(2*g.want, grantMost)
 		}
 		g.filled = now
 		g.r, g.t, g.k, g.a = g.r+r, g.t+t, g.k+k, g.a+a
-		if gr.m[g.key] != g {
-			gr.m[g.key] = g // dropped meanwhile: back in the map only to be given back
-			l.dropLocked(g)
-		}
 	}
 	if err != nil {
 		l.log.Debug("limits: asking Redis for allowances failed; calls are admitted one by one meanwhile", "error", err)
