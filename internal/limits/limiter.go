@@ -26,10 +26,11 @@ type Ticket struct {
 	Estimate int64 // tokens the call may use, counted against token limits while it runs
 	Start    int64 // when it was admitted, Unix milliseconds (the store's clock)
 	counters []Counter
-	hold     *Hold // the quota reserved (nil: none)
-	redis    bool  // admitted by Redis (released there too)
-	granted  bool  // admitted against this instance's allowances (grants.go), recorded later
-	queued   int   // while its record is queued and not sent: its index in the queue + 1
+	hold     *Hold    // the quota reserved (nil: none)
+	redis    bool     // admitted by Redis (released there too)
+	granted  bool     // admitted against this instance's allowances (grants.go), recorded later
+	queued   int      // while its record is queued and not sent: its index in the queue + 1
+	rec      *pending // while its record is held (releasing.young)
 }
 
 // Refusal says why a call may not start: the most specific rule that refused it, which limit, and
