@@ -14,10 +14,10 @@ import (
 // allowance its instance took from Redis beforehand: a number of calls' worth of each counter's
 // requests, tokens and concurrency slots and of each account's balance, which Redis counts as used
 // by that instance for every other admission (never for a status or a balance). The call's record
-// goes to Redis after it (queued with the releases, in the next batch: a few milliseconds), and
-// there it is counted exactly as an admitted call and taken off the allowance; a call that has
-// ended by then is recorded and released at once. The admission's round trip leaves the call's
-// path, and Redis runs one script for many calls' records.
+// goes to Redis after it (held up to recordHold, then sent with the releases in the next batch),
+// and there it is counted exactly as an admitted call and taken off the allowance; a call that
+// has ended by then is recorded and released in one step. The admission's round trip leaves the
+// call's path, and Redis runs one script for many calls' records.
 //
 // Exactness is kept: at every moment Redis counts each call either in its window (recorded) or in
 // its instance's allowance (admitted, not recorded yet), so an admission anywhere sees it; and an
@@ -45,6 +45,9 @@ const (
 	grantFirst = 64
 	grantMost  = 4096
 	grantQuick = 100 * time.Millisecond
+	// grantMax bounds the figures allowances are taken on (a limit, a balance, what grantMost
+	// calls ask for): the scripts' numbers are exact up to 2^53.
+	grantMax = 1 << 50
 	// grantLeast is the fewest calls' worth worth taking: less, and the calls are admitted call
 	// by call.
 	grantLeast = 8
@@ -215,6 +218,11 @@ func (l *Limiter) askLocked(t *Ticket, now time.Time) *grantAsk {
 	gr := &l.gr
 	var q *grantAsk
 	est, amount := max(t.Estimate, 1), max(t.holdAmount(), 1)
+	for _, k := range t.keys() {
+		if g := gr.m[k]; g != nil && now.Before(g.cool) {
+			return nil // one of its keys gets no allowance now: the others' would go unused
+		}
+	}
 	for i := range t.counters {
 		c := &t.counters[i]
 		if !limited(c.Rule) {
@@ -232,9 +240,9 @@ func (l *Limiter) askLocked(t *Ticket, now time.Time) *grantAsk {
 			g = l.newGrant(c.Key, false)
 			g.rule = Rule{Window: c.Rule.Window, Requests: c.Rule.Requests, Tokens: c.Rule.Tokens, Concurrency: c.Rule.Concurrency}
 		}
-		g.busy = true
 		n := g.want
 		gc := grantCounter{key: c.Key, rule: g.rule}
+		fits := true
 		for x, lim := range [3]int64{c.Rule.Requests, c.Rule.Tokens, c.Rule.Concurrency} {
 			if lim > 0 {
 				per := int64(1)
@@ -242,8 +250,14 @@ func (l *Limiter) askLocked(t *Ticket, now time.Time) *grantAsk {
 					per = est
 				}
 				gc.want[x], gc.least[x] = n*per, grantLeast*per
+				fits = fits && lim <= grantMax && per <= grantMax/grantMost
 			}
 		}
+		if !fits { // beyond what the scripts count exactly: call by call
+			g.cool = now.Add(grantCool)
+			continue
+		}
+		g.busy = true
 		if q == nil {
 			q = &grantAsk{}
 		}
@@ -262,6 +276,10 @@ func (l *Limiter) askLocked(t *Ticket, now time.Time) *grantAsk {
 		if g == nil {
 			g = l.newGrant(a.Key, true)
 			g.limit = a.Limit
+		}
+		if a.Limit > grantMax || amount > grantMax/grantMost {
+			g.cool = now.Add(grantCool)
+			continue
 		}
 		g.busy = true
 		if q == nil {
@@ -324,8 +342,10 @@ func (l *Limiter) giveBackLater(g *grant, r, t, k, a int64) {
 	l.queueBack(q)
 }
 
-// refill sends an ask for allowances and adds what Redis gave. An allowance that was dropped
-// meanwhile (given back, or taken under other figures) gives what it got back at once.
+// refill sends an ask for allowances and adds what Redis gave, all or nothing: when a key got
+// nothing (it cools for grantCool, and no ask is made for a call with a cooling key), what the
+// others got goes back at once, as does what an allowance dropped meanwhile (given back, or
+// taken under other figures) got.
 func (l *Limiter) refill(q *grantAsk) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
@@ -335,6 +355,10 @@ func (l *Limiter) refill(q *grantAsk) {
 	gr := &l.gr
 	gr.mu.Lock()
 	defer gr.mu.Unlock()
+	all := err == nil
+	for i := range q.grant {
+		all = all && got[i][0]+got[i][1]+got[i][2] > 0
+	}
 	for i, g := range q.grant {
 		g.busy = false
 		var r, t, k, a int64
@@ -345,11 +369,16 @@ func (l *Limiter) refill(q *grantAsk) {
 				r, t, k = got[i][0], got[i][1], got[i][2]
 			}
 		}
+		if a < 0 { // the account's ledger is not started yet: asked again by the next call
+			continue
+		}
 		if r+t+k+a == 0 {
 			g.cool, g.want = now.Add(grantCool), grantFirst
 			continue
 		}
-		if gr.m[g.key] != g { // dropped meanwhile: what it got goes back at once
+		if !all || gr.m[g.key] != g {
+			// Another key of the ask got nothing (the calls could not use this one), or it
+			// was dropped meanwhile: what it got goes back at once.
 			l.giveBackLater(g, r, t, k, a)
 			continue
 		}
@@ -434,9 +463,9 @@ func (l *Limiter) giveAllBack() {
 // number of accounts, per account the offset of its first key, limit, used, the amount wanted
 // (below 0: given back) and the least worth taking. An ask gives, per figure the rule limits, the
 // least of what is wanted and an eighth of what is left (counting every allowance out as used),
-// all of a counter's figures or none: none when one is below its least, when a call was refused
-// there with allowances out within the last second (gw), or on an account whose ledger has not
-// started. A give-back takes at most what this instance's allowance holds. It answers per counter
+// all of a counter's figures or none: none when one is below its least, or when a call was
+// refused there with allowances out within the last second (gw); -1 on an account whose ledger
+// has not started (the next admission starts it from the database). A give-back takes at most what this instance's allowance holds. It answers per counter
 // "<requests>,<tokens>,<slots>" given (or given back), then per account the amount, joined by ';'
 // ("e" where its part failed).
 const grantLua = luaHelpers + luaBuckets + luaState + luaGather + luaGrants + `
@@ -490,7 +519,7 @@ local function agrant(A, want, least)
     L = ledger(A.kh, A.used) or false
     ledgers[A.kh] = L
   end
-  if not L then return '0' end
+  if not L then return '-1' end -- not started: the next admission starts it
   if A.used > L.c then L.c = A.used end
   if not L.h or not L.z or now - L.p >= hlease then
     flush(A.kz)

@@ -130,9 +130,9 @@ func TestAllowancesExact(t *testing.T) {
 	})
 }
 
-// TestAllowancesLiveStatus: what an instance admitted against its allowance shows in every
-// instance's status and balance once recorded (within a batch), and what the allowance still
-// holds shows in none.
+// TestAllowancesLiveStatus: what an instance admitted against its allowance shows at once in its
+// own status and balance, in every other instance's once recorded (its record held up to 10 ms,
+// then a batch), and what the allowance still holds shows in none.
 func TestAllowancesLiveStatus(t *testing.T) {
 	t.Parallel()
 	ls := instances(t, true, 2)
@@ -154,6 +154,10 @@ func TestAllowancesLiveStatus(t *testing.T) {
 		}
 	}
 	require.Positive(t, ls[0].LocalAdmits())
+	// The instance that admitted them shows them at once (its held records go first).
+	u := ls[0].Status(ctx, cs)[0]
+	require.Equal(t, [3]int64{100, 100 * 120, 100}, [3]int64{u.Requests, u.Tokens, u.Concurrency})
+	require.Equal(t, acct.Limit-100*300, ls[0].Available(ctx, acct))
 	// The other instance sees the 100 calls in flight, their tokens and reservations, within a
 	// batch of their admission; nothing of the allowances.
 	require.Eventually(t, func() bool {
@@ -165,7 +169,7 @@ func TestAllowancesLiveStatus(t *testing.T) {
 		ls[0].ReleaseLater(tk, true, 100, 250)
 	}
 	ls[0].Flush(ctx)
-	u := ls[1].Status(ctx, cs)[0]
+	u = ls[1].Status(ctx, cs)[0]
 	require.Equal(t, limits.Usage{Requests: 100, Tokens: 100 * 100, Concurrency: 0}, limits.Usage{Requests: u.Requests,
 		Tokens: u.Tokens, Concurrency: u.Concurrency})
 	require.Equal(t, acct.Limit-100*250, ls[1].Available(ctx, acct))

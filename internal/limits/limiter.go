@@ -226,9 +226,10 @@ func (l *Limiter) again(ctx context.Context, t *Ticket, ref *Refusal, ended bool
 
 // Admit takes a slot in every counter and reserves the hold's quota on every account (nil: no
 // reservation), all or nothing: it returns the ticket to release, or the refusal. Nothing to
-// take: an empty ticket and no Redis round trip; otherwise one script call (two when the shared
-// ledger first has to start an account from the database). While Redis is unreachable the call
-// is counted and reserved in process (logged once per outage, counted in Fallbacks).
+// take: an empty ticket and no Redis round trip; a call this instance's allowances cover: none
+// either (it is recorded in Redis after, grants.go); otherwise one script call (two when the
+// shared ledger first has to start an account from the database). While Redis is unreachable the
+// call is counted and reserved in process (logged once per outage, counted in Fallbacks).
 func (l *Limiter) Admit(ctx context.Context, cs []Counter, estimate int64, h *Hold) (*Ticket, *Refusal) {
 	t := &Ticket{ID: newID(), Estimate: max(estimate, 0), counters: cs, hold: h}
 	if len(cs) == 0 && h == nil {

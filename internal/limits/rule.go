@@ -1,8 +1,10 @@
 // Package limits enforces the administrators' limit rules on gateway calls: at most `requests`
 // calls and `tokens` input+output tokens started in any span of a rule's window (a sliding
-// window), and at most `concurrency` calls in flight. Counters live in Redis when configured (one
-// Lua script per call to admit, one to release, exact across instances) and in process otherwise
-// or while Redis is unreachable. docs/limits.md describes the rules and their guarantees.
+// window), and at most `concurrency` calls in flight. Counters live in Redis when configured
+// (batched Lua scripts to admit and release, exact across instances; a call far from its limits
+// is admitted in process against its instance's allowance and recorded after, grants.go) and in
+// process otherwise or while Redis is unreachable. docs/limits.md describes the rules and their
+// guarantees.
 package limits
 
 import (
