@@ -434,14 +434,7 @@ func (l *Limiter) giveBack(ctx context.Context, t *Ticket) bool {
 	wctx, cancel := context.WithTimeout(ctx, readmitWait)
 	l.waitReleases(wctx)
 	cancel()
-	tm := time.NewTimer(time.Until(until))
-	defer tm.Stop()
-	select {
-	case <-tm.C:
-		return true
-	case <-ctx.Done():
-		return false
-	}
+	return pause(ctx, time.Until(until))
 }
 
 // giveAllBack drops every allowance of this instance (shutdown), to be given back with the queued

@@ -62,8 +62,8 @@ func locals(ls []*limits.Limiter) (n int64) {
 	return n
 }
 
-// TestAllowancesExact: limits far above one call are admitted against allowances (most calls
-// never wait for Redis), and stay exact across two instances up to the last call: a requests
+// TestAllowancesExact: limits far above one call are admitted against allowances (hundreds of
+// calls without waiting for Redis), and stay exact across two instances up to the last call: a requests
 // rule, a tokens rule, a concurrency rule and a balance each admit exactly what they allow, and
 // what the instances count afterwards is exactly the calls made.
 func TestAllowancesExact(t *testing.T) {

@@ -204,7 +204,12 @@ func (l *Limiter) releasedMeanwhile(ctx context.Context, ref *Refusal, ended boo
 	if ref.Kind == KindRequests || ref.Kind == KindTokens {
 		return false
 	}
-	tm := time.NewTimer(readmitDelay)
+	return pause(ctx, readmitDelay)
+}
+
+// pause waits d (true) or until ctx ends (false).
+func pause(ctx context.Context, d time.Duration) bool {
+	tm := time.NewTimer(d)
 	defer tm.Stop()
 	select {
 	case <-tm.C:
