@@ -98,7 +98,9 @@ func (r *releasing) promote(now time.Time, all bool) {
 	r.young = keep
 }
 
-// queueBack queues an allowance given back (after the records queued before it).
+// queueBack queues an allowance given back. It may reach Redis before records of calls admitted
+// against the allowance (held or queued): each takes only its own part off the allowance there,
+// in whichever order.
 func (l *Limiter) queueBack(q *grantAsk) {
 	r := &l.rel
 	r.mu.Lock()
