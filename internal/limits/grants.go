@@ -218,9 +218,15 @@ func (l *Limiter) askLocked(t *Ticket, now time.Time) *grantAsk {
 	gr := &l.gr
 	var q *grantAsk
 	est, amount := max(t.Estimate, 1), max(t.holdAmount(), 1)
-	for _, k := range t.keys() {
-		if g := gr.m[k]; g != nil && now.Before(g.cool) {
+	cooling := func(k string) bool { g := gr.m[k]; return g != nil && now.Before(g.cool) }
+	for i := range t.counters {
+		if cooling(t.counters[i].Key) {
 			return nil // one of its keys gets no allowance now: the others' would go unused
+		}
+	}
+	for _, a := range t.accounts() {
+		if cooling(a.Key) {
+			return nil
 		}
 	}
 	for i := range t.counters {
