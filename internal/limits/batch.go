@@ -73,6 +73,11 @@ for x = 1, tonumber(ARGV[6]) do
 end
 -- fits with the allowances out (g) counted as used: a call larger than the limit runs only alone.
 local function gfits(used, g, est, limit) return fits(used + g, est, limit) end
+-- over says whether a counter's state, allowances out included, refuses a call of estimate est.
+local function over(st, C, est)
+  return (C.rq > 0 and st.n + st.ar >= C.rq) or (C.tl > 0 and not gfits(st.s, st.at, est, C.tl)) or
+    (C.cc > 0 and st.f + st.ac >= C.cc)
+end
 local function one(sh, id, sest, samount, mode)
   local est, amount = tonumber(sest), tonumber(samount)
   local cs, as, sts, ls = sh.cs, sh.as, sh.sts, sh.ls
@@ -132,17 +137,14 @@ local function one(sh, id, sest, samount, mode)
       st = counter(C.kr, C.kt, C.kc, C.km, C.hz)
       states[C.km] = st
     end
-    local over = function()
-      return (rq > 0 and st.n + st.ar >= rq) or (tl > 0 and not gfits(st.s, st.at, est, tl)) or (cc > 0 and st.f + st.ac >= cc)
-    end
-    if now - st.p >= w / 4 or (not rec and st.p < now and over()) then
+    if now - st.p >= w / 4 or (not rec and st.p < now and over(st, C, est)) then
       flush(C.kc)
       cprune(st, C, lease)
       dirty[C.km] = C -- the prune took buckets off the state: it is written even if no call is added
     end
     st.hz = math.max(st.hz or 0, C.hz)
     sts[i] = st
-    if not rec and st.ar + st.at + st.ac > 0 and over() then cgprune(st, C) end
+    if not rec and st.ar + st.at + st.ac > 0 and over(st, C, est) then cgprune(st, C) end
     local k, c = '', 0
     if not rec and rq > 0 and st.n + st.ar >= rq then
       bflush(C.km)
@@ -618,11 +620,7 @@ func (s *redisStore) admitBatch(ctx context.Context, id string, as []*admission)
 	defer b.free()
 	for _, a := range as {
 		t := a.t
-		var amount int64
-		if t.hold != nil {
-			amount = t.hold.Amount
-		}
-		b.calls = append(b.calls, b.shape(t, sameAdmission, b.admitShape), t.ID, t.Estimate, amount, a.mode())
+		b.calls = append(b.calls, b.shape(t, sameAdmission, b.admitShape), t.ID, t.Estimate, t.holdAmount(), a.mode())
 	}
 	answer, err := b.run(ctx, s.scripts.admit, s.prefix+"b:"+id, s.batchTTLArg, s.leaseArg, s.holdLeaseArg, s.ledgerTTLArg,
 		s.instArg).Text()
@@ -718,12 +716,8 @@ func (s *redisStore) releaseBatch(ctx context.Context, q []pending) error {
 		if q[i].served {
 			sv = "1"
 		}
-		var amount int64
-		if t.hold != nil {
-			amount = t.hold.Amount
-		}
 		b.calls = append(b.calls, b.shape(t, sameRelease, b.releaseShape), t.ID, t.Start, t.Estimate, sv,
-			max(q[i].tokens, 0), amount, max(q[i].charge, 0))
+			max(q[i].tokens, 0), t.holdAmount(), max(q[i].charge, 0))
 	}
 	failed, err := b.run(ctx, s.scripts.release, "", s.leaseArg).Int64()
 	if err != nil {

@@ -14,12 +14,12 @@ import (
 // may have run unrecorded), and its slots free.
 func TestAllowanceLapses(t *testing.T) {
 	t.Parallel()
-	live, rdb := testLimiter(t)
+	_, rdb := testLimiter(t)
 	ctx := context.Background()
 	lease := 2 * time.Second
-	prefix := live.rds.prefix[:len(live.rds.prefix)-len("{lim}:")]
+	prefix := "test:" + t.Name() + ":" + time.Now().Format("150405.000000000") + ":"
 	crashed := New(Config{Redis: rdb, Prefix: prefix, HoldLease: lease})
-	live = New(Config{Redis: rdb, Prefix: prefix, HoldLease: lease})
+	live := New(Config{Redis: rdb, Prefix: prefix, HoldLease: lease})
 
 	rules := []Rule{{ID: 1, Scope: ScopeUser, Model: "*", Window: time.Hour, Requests: 80},
 		{ID: 2, Scope: ScopeKey, Model: "*", Window: time.Hour, Concurrency: 80}}

@@ -61,7 +61,7 @@ const (
 )
 
 // queueRecord holds the record of a call admitted against an allowance (young) and makes sure a
-// flusher runs to send it when due.
+// flusher runs to send it when due (it lingers, then waits for the oldest to be due).
 func (l *Limiter) queueRecord(t *Ticket) {
 	r := &l.rel
 	p := &pending{t: t, kind: kindRecord, at: time.Now()}
@@ -69,16 +69,7 @@ func (l *Limiter) queueRecord(t *Ticket) {
 	r.young = append(r.young, p)
 	t.rec = p
 	l.unrecorded.Add(1)
-	start := !r.busy
-	r.busy = true
-	now := r.waiting > 0 || len(r.young) >= maxUnrecorded/2
-	r.mu.Unlock()
-	switch {
-	case start:
-		go l.flushReleases(false)
-	case now:
-		r.wake()
-	}
+	l.flushLocked(r.waiting > 0 || len(r.young) >= maxUnrecorded/2)
 }
 
 // promote moves the due records from young into the queue (all of them when all); the caller
@@ -105,20 +96,22 @@ func (l *Limiter) queueBack(q *grantAsk) {
 	r := &l.rel
 	r.mu.Lock()
 	r.queue = append(r.queue, pending{kind: kindBack, back: q})
-	l.queuedLocked()
+	r.added++
+	l.flushLocked(r.waiting > 0 || len(r.queue) >= releaseFill)
 }
 
-// queuedLocked counts the entry just queued and starts a flusher (lingering) when none runs,
-// then unlocks mu.
-func (l *Limiter) queuedLocked() {
+// flushLocked makes sure a flusher runs — it starts one, lingering unless now, when none does,
+// or cuts a running one's wait short when now — and unlocks mu.
+func (l *Limiter) flushLocked(now bool) {
 	r := &l.rel
-	r.added++
 	start := !r.busy
 	r.busy = true
-	now := r.waiting > 0 || len(r.queue) >= releaseFill
 	r.mu.Unlock()
-	if start {
+	switch {
+	case start:
 		go l.flushReleases(!now)
+	case now:
+		r.wake()
 	}
 }
 
@@ -149,16 +142,7 @@ func (l *Limiter) ReleaseLater(t *Ticket, served bool, tokens, charge int64) {
 		r.added++
 	}
 	r.count(t, 1)
-	start := !r.busy
-	r.busy = true
-	now := r.waiting > 0 || len(r.queue) >= releaseFill || tight(t)
-	r.mu.Unlock()
-	switch {
-	case start:
-		go l.flushReleases(!now)
-	case now:
-		r.wake()
-	}
+	l.flushLocked(r.waiting > 0 || len(r.queue) >= releaseFill || tight(t))
 }
 
 // A flusher that starts on an empty queue waits up to releaseLinger for more releases before
