@@ -269,7 +269,11 @@ func (c *conn) readRequest() (*response, error) {
 		}
 	}
 	c.r.limit = int64(c.s.MaxHeaderBytes) + 4096 - int64(c.br.Buffered())
-	req, err := http.ReadRequest(c.br)
+	req, simple := readSimple(c.br) // a plain request already buffered (parse.go)
+	var err error
+	if !simple {
+		req, err = http.ReadRequest(c.br)
+	}
 	hitLimit := c.r.limit <= 0
 	c.r.limit = math.MaxInt64
 	if err != nil {
@@ -294,14 +298,9 @@ func (c *conn) readRequest() (*response, error) {
 	case !httpguts.ValidHostHeader(req.Host):
 		return nil, requestError{status: http.StatusBadRequest, detail: "malformed Host header"}
 	}
-	for k, vv := range req.Header {
-		if !httpguts.ValidHeaderFieldName(k) {
-			return nil, requestError{status: http.StatusBadRequest, detail: "invalid header name"}
-		}
-		for _, v := range vv {
-			if !httpguts.ValidHeaderFieldValue(v) {
-				return nil, requestError{status: http.StatusBadRequest, detail: "invalid header value"}
-			}
+	if !simple { // readSimple took only valid names and values
+		if err := validHeader(req.Header); err != nil {
+			return nil, err
 		}
 	}
 	req.RemoteAddr = c.remote
@@ -417,3 +416,18 @@ func (b *requestBody) Read(p []byte) (int, error) {
 }
 
 func (b *requestBody) Close() error { return b.rc.Close() }
+
+// validHeader refuses a header field name or value that net/http's server refuses.
+func validHeader(h http.Header) error {
+	for k, vv := range h {
+		if !httpguts.ValidHeaderFieldName(k) {
+			return requestError{status: http.StatusBadRequest, detail: "invalid header name"}
+		}
+		for _, v := range vv {
+			if !httpguts.ValidHeaderFieldValue(v) {
+				return requestError{status: http.StatusBadRequest, detail: "invalid header value"}
+			}
+		}
+	}
+	return nil
+}
