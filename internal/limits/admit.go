@@ -30,7 +30,10 @@ type admission struct {
 	// rec is the record of a call admitted against this instance's allowances (grants.go), sent
 	// by the release flusher: nil for an admission.
 	rec *pending
-	ref *Refusal
+	// many, when n > 1, sums the ended records of one shape sent as this one (mode y):
+	// their calls, served calls, estimates, amounts, served tokens and charges.
+	many struct{ n, served, est, amount, tokens, charge int64 }
+	ref  *Refusal
 	err error
 	// wake gets one value: false when the admission is answered (ref, err), true when its caller
 	// leads the next batch (batch, this admission first).
@@ -125,6 +128,10 @@ func (l *Limiter) sendAdmits(ctx context.Context, batch []*admission) {
 // mode is the admission's mode for the admission script (see admitLua).
 func (a *admission) mode() string {
 	switch {
+	case a.many.n > 1:
+		m := &a.many
+		return "y" + strconv.FormatInt(m.n, 10) + "," + strconv.FormatInt(m.served, 10) + "," +
+			strconv.FormatInt(m.tokens, 10) + "," + strconv.FormatInt(m.charge, 10)
 	case a.rec != nil && a.rec.kind == kindMerged:
 		sv := "0"
 		if a.rec.served {

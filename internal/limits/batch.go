@@ -32,7 +32,9 @@ import (
 // estimate, amount and mode: 0 admit it, 1 admit it and start a missing ledger from the used
 // quota passed, g record a call this instance admitted against its allowances (it is counted as
 // admitted whatever the limits, and taken off the allowances), x<served 0/1>,<tokens>,<charge>
-// record such a call that has also ended (counted as admitted and released at once).
+// record such a call that has also ended (counted as admitted and released at once),
+// y<calls>,<served>,<tokens>,<charge> record that many such calls of one shape at once (their
+// estimate and amount summed; tokens those of the served ones).
 //
 // The admission counts every instance's allowances as used (luaGrants). It answers one string: now
 // (ms), then per call after a ';' its answer: the amount reserved (admitted or recorded),
@@ -83,10 +85,18 @@ local function one(sh, id, sest, samount, mode)
   local cs, as, sts, ls = sh.cs, sh.as, sh.sts, sh.ls
   -- mode: 0 admit, 1 admit starting missing ledgers, g record a call admitted against this
   -- instance's allowances, x<served>,<tokens>,<charge> record one that has also ended.
+  -- y<calls>,<served>,<tokens>,<charge> records calls of one shape that have all ended, as
+  -- many x in a row would (est and amount are then their sums, tokens the served ones').
   local rec, rel = mode == 'g', nil
-  if string.byte(mode, 1) == 120 then
+  local m = string.byte(mode, 1)
+  if m == 120 then
     local sv, tk, ch = string.match(mode, '^x(%d),(%d+),(%d+)$')
-    rec, rel = true, {served = sv == '1', tokens = tonumber(tk), charge = tonumber(ch)}
+    rel = {n = 1, served = 0, tokens = 0, charge = tonumber(ch)}
+    if sv == '1' then rel.served, rel.tokens = 1, tonumber(tk) end
+    rec = true
+  elseif m == 121 then
+    local n, sv, tk, ch = string.match(mode, '^y(%d+),(%d+),(%d+),(%d+)$')
+    rec, rel = true, {n = tonumber(n), served = tonumber(sv), tokens = tonumber(tk), charge = tonumber(ch)}
   end
   local init = mode == '1' or rec
   local gout = false
@@ -201,21 +211,22 @@ local function one(sh, id, sest, samount, mode)
     local C, st = cs[i], sts[i]
     if st.e < now + C.hz then st.due = true end
     if rec then
-      local dr, dt, dk = 0, 0, 0
-      if C.rq > 0 then dr = 1 end
+      local calls, dr, dt, dk = 1, 0, 0, 0
+      if rel then calls = rel.n end
+      if C.rq > 0 then dr = calls end
       if C.tl > 0 then dt = est end
-      if C.cc > 0 then dk = 1 end
+      if C.cc > 0 then dk = calls end
       cdebit(st, C.km, dr, dt, dk)
     end
     if C.rq > 0 or C.tl > 0 then
       local dn, ds = 0, 0
-      if C.rq > 0 and (not rel or rel.served) then dn = 1 end
+      if C.rq > 0 then
+        dn = 1
+        if rel then dn = rel.served end
+      end
       if C.tl > 0 then
-        if not rel then
-          ds = est
-        elseif rel.served then
-          ds = rel.tokens
-        end
+        ds = est
+        if rel then ds = rel.tokens end
       end
       if dn ~= 0 or ds ~= 0 then
         local P = pend[C.km]
@@ -620,7 +631,11 @@ func (s *redisStore) admitBatch(ctx context.Context, id string, as []*admission)
 	defer b.free()
 	for _, a := range as {
 		t := a.t
-		b.calls = append(b.calls, b.shape(t, sameAdmission, b.admitShape), t.ID, t.Estimate, t.holdAmount(), a.mode())
+		est, amount := t.Estimate, t.holdAmount()
+		if a.many.n > 1 {
+			est, amount = a.many.est, a.many.amount
+		}
+		b.calls = append(b.calls, b.shape(t, sameAdmission, b.admitShape), t.ID, est, amount, a.mode())
 	}
 	answer, err := b.run(ctx, s.scripts.admit, s.prefix+"b:"+id, s.batchTTLArg, s.leaseArg, s.holdLeaseArg, s.ledgerTTLArg,
 		s.instArg).Text()

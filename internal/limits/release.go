@@ -290,16 +290,24 @@ func (l *Limiter) releasing(t *Ticket) bool {
 // allowances given back, in one allowance script call.
 func (l *Limiter) sendReleases(q []pending) {
 	ctx := context.Background()
-	var recs []*admission
+	var recs, merged []*admission
 	rels := q[:0:0]
 	back := &grantAsk{}
 	for i := range q {
 		p := &q[i]
 		switch p.kind {
-		case kindRecord, kindMerged:
-			a := admissions.Get().(*admission) //nolint:forcetypeassert // the pool holds nothing else
-			a.t, a.rec = p.t, p
+		case kindMerged:
+			if m := mergeInto(merged, p); m != nil {
+				m.add(p)
+				break
+			}
+			a := newRecord(p)
+			a.many.n = 1
+			a.add(p)
+			merged = append(merged, a)
 			recs = append(recs, a)
+		case kindRecord:
+			recs = append(recs, newRecord(p))
 		case kindBack:
 			back.cs, back.as = append(back.cs, p.back.cs...), append(back.as, p.back.as...)
 		default:
@@ -318,8 +326,12 @@ func (l *Limiter) sendReleases(q []pending) {
 	}
 	for len(recs) > 0 {
 		n := min(len(recs), maxBatch)
+		calls := int64(0)
+		for _, a := range recs[:n] {
+			calls += max(a.many.n, 1)
+		}
 		l.sendRecords(ctx, recs[:n])
-		l.unrecorded.Add(-int64(n))
+		l.unrecorded.Add(-calls)
 		recs = recs[n:]
 	}
 	if len(back.cs)+len(back.as) > 0 {
@@ -327,6 +339,44 @@ func (l *Limiter) sendReleases(q []pending) {
 		if _, err := l.rds.grant(ctx, back); err != nil {
 			l.log.Warn("limits: giving allowances back to Redis failed; they lapse at their lease", "error", err)
 		}
+	}
+}
+
+// newRecord is the admission that sends p's record.
+func newRecord(p *pending) *admission {
+	a := admissions.Get().(*admission) //nolint:forcetypeassert // the pool holds nothing else
+	a.t, a.rec = p.t, p
+	return a
+}
+
+// mergeInto finds, among the first few ended records of a flush, one of p's shape, which p's
+// record joins (nil: none). Redis then handles a user's ended calls of a flush as one entry:
+// recording and releasing them is linear in them (sums of requests, tokens, allowances taken and
+// charges), so the sums change nothing but the work.
+func mergeInto(merged []*admission, p *pending) *admission {
+	for _, m := range merged[:min(len(merged), 8)] {
+		s := &m.many
+		// The sums stay where the script's numbers are exact (grantMax per figure).
+		if sameAdmission(m.t, p.t) && s.est+p.t.Estimate < grantMax && s.amount+p.t.holdAmount() < grantMax &&
+			s.tokens+max(p.tokens, 0) < grantMax && s.charge+max(p.charge, 0) < grantMax {
+			return m
+		}
+	}
+	return nil
+}
+
+// add sums an ended call's record into a (mode y).
+func (a *admission) add(p *pending) {
+	m := &a.many
+	if a.rec != p {
+		m.n++
+	}
+	m.est += p.t.Estimate
+	m.amount += p.t.holdAmount()
+	m.charge += max(p.charge, 0)
+	if p.served {
+		m.served++
+		m.tokens += max(p.tokens, 0)
 	}
 }
 
