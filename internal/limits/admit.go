@@ -34,7 +34,7 @@ type admission struct {
 	// their calls, served calls, estimates, amounts, served tokens and charges.
 	many struct{ n, served, est, amount, tokens, charge int64 }
 	ref  *Refusal
-	err error
+	err  error
 	// wake gets one value: false when the admission is answered (ref, err), true when its caller
 	// leads the next batch (batch, this admission first).
 	wake  chan bool
