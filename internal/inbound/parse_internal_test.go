@@ -128,3 +128,38 @@ func buffered(t *testing.T, raw string) *bufio.Reader {
 	}
 	return br
 }
+
+// BenchmarkReadRequest reads an SDK's chat call (line and headers buffered) with the fast path
+// and with http.ReadRequest.
+func BenchmarkReadRequest(b *testing.B) {
+	raw := simpleCases[0]
+	for _, bc := range []struct {
+		name string
+		read func(*bufio.Reader) (*http.Request, error)
+	}{
+		{"fast", func(br *bufio.Reader) (*http.Request, error) {
+			r, ok := readSimple(br)
+			if !ok {
+				return nil, io.ErrUnexpectedEOF
+			}
+			return r, nil
+		}},
+		{"net-http", http.ReadRequest},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			src := strings.NewReader(raw)
+			br := bufio.NewReaderSize(src, 4<<10)
+			b.ReportAllocs()
+			for b.Loop() {
+				src.Reset(raw)
+				br.Reset(src)
+				if _, err := br.Peek(len(raw)); err != nil {
+					b.Fatal(err)
+				}
+				if _, err := bc.read(br); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
