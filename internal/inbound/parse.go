@@ -146,24 +146,17 @@ func cut(s string, sep byte) (before, after string, found bool) {
 	return s, "", false
 }
 
+// knownMethods are the methods the fast path takes.
+var knownMethods = [...]string{http.MethodPost, http.MethodGet, http.MethodPut, http.MethodDelete,
+	http.MethodPatch, http.MethodHead, http.MethodOptions}
+
 // knownMethod returns the method as a constant (no string of its own), or "" for one the fast
 // path leaves to net/http.
 func knownMethod(m string) string {
-	switch m {
-	case http.MethodPost:
-		return http.MethodPost
-	case http.MethodGet:
-		return http.MethodGet
-	case http.MethodPut:
-		return http.MethodPut
-	case http.MethodDelete:
-		return http.MethodDelete
-	case http.MethodPatch:
-		return http.MethodPatch
-	case http.MethodHead:
-		return http.MethodHead
-	case http.MethodOptions:
-		return http.MethodOptions
+	for _, k := range knownMethods {
+		if m == k {
+			return k
+		}
 	}
 	return ""
 }
