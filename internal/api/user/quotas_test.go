@@ -77,7 +77,10 @@ func chatRefusal(t *testing.T, env *apptest.Env, key string) (int, string, int64
 func TestSharedQuotaPool(t *testing.T) {
 	t.Parallel()
 	const shared, dedicated = "sk-quota-shared-0123456789", "sk-quota-dedicated-0123456789"
-	clk := &quotaClock{t: time.Date(2026, 12, 6, 8, 0, 0, 0, time.UTC)}
+	// The clock starts at the real time: a session's end is by this clock, but Redis expires the
+	// session's key at that end by its own, so a clock fixed a day in the past ends every session
+	// at once.
+	clk := &quotaClock{t: time.Now().UTC()}
 	c := newContribEnvWith(t, []apptest.Option{apptest.WithClock(clk.now)}, shared, dedicated)
 	env := c.env
 	setQuota(t, env, 3, map[string]int64{"*": 0, "openai": 2}, 1)
