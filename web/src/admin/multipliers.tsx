@@ -49,11 +49,15 @@ function SetEditor(props: {
   if (owner === undefined) return null;
   const set = (i: number, r: Partial<Row>) => setRows(rows.map((x, j) => (j === i ? { ...x, ...r } : x)));
   const free = props.targets.find((o) => !rows.some((r) => r.id === String(o.value)));
+  // Until the owner's rows are in (or when they could not be read), a row added would be
+  // replaced by them and a save would replace them: both wait.
+  const unread = loading || error !== undefined;
   return (
     <form
       class="stack"
       onSubmit={(e) => {
         e.preventDefault();
+        if (unread) return;
         void act.run(
           () =>
             props.save(
@@ -87,10 +91,10 @@ function SetEditor(props: {
         </div>
       ))}
       <div class="row between">
-        <Button disabled={!free} onClick={() => free && setRows([...rows, { id: String(free.value), permille: "1000" }])}>
+        <Button disabled={!free || unread} onClick={() => free && setRows([...rows, { id: String(free.value), permille: "1000" }])}>
           {t("Add a row")}
         </Button>
-        <Button kind="primary" type="submit" busy={act.busy}>
+        <Button kind="primary" type="submit" busy={act.busy} disabled={unread}>
           {t("Save")}
         </Button>
       </div>
