@@ -73,11 +73,14 @@ func (l *Limiter) queueRecord(t *Ticket) {
 }
 
 // promote moves the due records from young into the queue (all of them when all); the caller
-// holds mu.
+// holds mu. Records are due at recordHold; the ended calls' (merged) go with the first that is
+// due, so that a flush carries every call that ended since the last one (Redis's work is per
+// script more than per call: see mergeInto) rather than a flush going every releaseLinger.
 func (r *releasing) promote(now time.Time, all bool) {
+	ended := all || now.Sub(r.young[0].at) >= recordHold
 	keep := r.young[:0]
 	for _, p := range r.young {
-		if all || p.kind == kindMerged || now.Sub(p.at) >= recordHold {
+		if all || ended && p.kind == kindMerged || now.Sub(p.at) >= recordHold {
 			r.queue = append(r.queue, *p)
 			r.added++
 			p.t.rec, p.t.queued = nil, len(r.queue)

@@ -65,6 +65,51 @@ func BenchmarkScripts(b *testing.B) {
 	}
 }
 
+// BenchmarkEndedRecords runs the admission script on one flush's ended records of poolbench's
+// shape (mode y: n calls admitted against allowances and ended, as one entry) and reports Redis's
+// time running it per script and per call (INFO commandstats, as BenchmarkScripts).
+func BenchmarkEndedRecords(b *testing.B) {
+	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379"})
+	b.Cleanup(func() { _ = rdb.Close() })
+	ctx := context.Background()
+	if rdb.Ping(ctx).Err() != nil {
+		b.Skip("no Redis at 127.0.0.1:6379")
+	}
+	for _, n := range []int64{1, 16, 64} {
+		b.Run("calls="+strconv.FormatInt(n, 10), func(b *testing.B) {
+			prefix := "benchended:" + strconv.FormatInt(time.Now().UnixNano(), 36) + ":"
+			l := New(Config{Redis: rdb, Prefix: prefix})
+			rules := []Rule{{ID: 1, Scope: ScopeUser, Model: "*", Window: time.Minute,
+				Requests: 1 << 40, Tokens: 1 << 50, Concurrency: 1 << 20}}
+			cs := Match(rules, Who{User: 1}, "m")
+			acct := UserAccount(1, 1<<50, 0)
+			flush := func() []*admission {
+				t := &Ticket{ID: newID(), Estimate: 120, counters: cs, hold: &Hold{Amount: 300, Accounts: []Account{acct}}}
+				p := &pending{t: t, kind: kindMerged, served: true, tokens: 90, charge: 250}
+				a := &admission{t: t, rec: p}
+				a.many.n = 1
+				a.add(p)
+				for range n - 1 {
+					a.add(&pending{t: t, kind: kindMerged, served: true, tokens: 90, charge: 250})
+				}
+				return []*admission{a}
+			}
+			require.NoError(b, l.rds.admitBatch(ctx, newID(), flush()))
+			var us float64
+			b.ResetTimer()
+			for range b.N {
+				as := flush()
+				u0 := evalshaUsec(b, rdb)
+				require.NoError(b, l.rds.admitBatch(ctx, newID(), as))
+				us += evalshaUsec(b, rdb) - u0
+			}
+			b.StopTimer()
+			b.ReportMetric(us/float64(b.N), "µs/script")
+			b.ReportMetric(us/float64(b.N*int(n)), "µs/call")
+		})
+	}
+}
+
 // evalshaUsec is the time Redis has spent running EVALSHA (INFO commandstats), in µs.
 func evalshaUsec(b *testing.B, rdb *redis.Client) float64 {
 	b.Helper()
