@@ -17,20 +17,11 @@ import (
 // call (INFO commandstats: the script's own run, without the network, the event loop or the
 // client), so that changes to the scripts' Lua are measured apart from everything else.
 func BenchmarkScripts(b *testing.B) {
-	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379"})
-	b.Cleanup(func() { _ = rdb.Close() })
+	rdb := benchRedis(b)
 	ctx := context.Background()
-	if rdb.Ping(ctx).Err() != nil {
-		b.Skip("no Redis at 127.0.0.1:6379")
-	}
 	for _, n := range []int{1, 8, 32} {
 		b.Run("calls="+strconv.Itoa(n), func(b *testing.B) {
-			prefix := "benchscripts:" + strconv.FormatInt(time.Now().UnixNano(), 36) + ":"
-			l := New(Config{Redis: rdb, Prefix: prefix})
-			rules := []Rule{{ID: 1, Scope: ScopeUser, Model: "*", Window: time.Minute,
-				Requests: 1 << 40, Tokens: 1 << 50, Concurrency: 1 << 20}}
-			cs := Match(rules, Who{User: 1}, "m")
-			acct := UserAccount(1, 1<<50, 0)
+			l, cs, acct := benchShape(rdb, "benchscripts")
 			batch := func() ([]*admission, []pending) {
 				as := make([]*admission, n)
 				q := make([]pending, n)
@@ -69,20 +60,11 @@ func BenchmarkScripts(b *testing.B) {
 // shape (mode y: n calls admitted against allowances and ended, as one entry) and reports Redis's
 // time running it per script and per call (INFO commandstats, as BenchmarkScripts).
 func BenchmarkEndedRecords(b *testing.B) {
-	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379"})
-	b.Cleanup(func() { _ = rdb.Close() })
+	rdb := benchRedis(b)
 	ctx := context.Background()
-	if rdb.Ping(ctx).Err() != nil {
-		b.Skip("no Redis at 127.0.0.1:6379")
-	}
 	for _, n := range []int64{1, 16, 64} {
 		b.Run("calls="+strconv.FormatInt(n, 10), func(b *testing.B) {
-			prefix := "benchended:" + strconv.FormatInt(time.Now().UnixNano(), 36) + ":"
-			l := New(Config{Redis: rdb, Prefix: prefix})
-			rules := []Rule{{ID: 1, Scope: ScopeUser, Model: "*", Window: time.Minute,
-				Requests: 1 << 40, Tokens: 1 << 50, Concurrency: 1 << 20}}
-			cs := Match(rules, Who{User: 1}, "m")
-			acct := UserAccount(1, 1<<50, 0)
+			l, cs, acct := benchShape(rdb, "benchended")
 			flush := func() []*admission {
 				t := &Ticket{ID: newID(), Estimate: 120, counters: cs, hold: &Hold{Amount: 300, Accounts: []Account{acct}}}
 				p := &pending{t: t, kind: kindMerged, served: true, tokens: 90, charge: 250}
@@ -108,6 +90,26 @@ func BenchmarkEndedRecords(b *testing.B) {
 			b.ReportMetric(us/float64(b.N*int(n)), "µs/call")
 		})
 	}
+}
+
+// benchRedis is the local Redis the script benchmarks run on (skipped without one).
+func benchRedis(b *testing.B) *redis.Client {
+	b.Helper()
+	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379"})
+	b.Cleanup(func() { _ = rdb.Close() })
+	if rdb.Ping(context.Background()).Err() != nil {
+		b.Skip("no Redis at 127.0.0.1:6379")
+	}
+	return rdb
+}
+
+// benchShape is a limiter on its own keys and poolbench's shape: one user, one `*` rule counting
+// requests, tokens and concurrency far from its limits, the user's balance.
+func benchShape(rdb *redis.Client, name string) (*Limiter, []Counter, Account) {
+	l := New(Config{Redis: rdb, Prefix: name + ":" + strconv.FormatInt(time.Now().UnixNano(), 36) + ":"})
+	rules := []Rule{{ID: 1, Scope: ScopeUser, Model: "*", Window: time.Minute,
+		Requests: 1 << 40, Tokens: 1 << 50, Concurrency: 1 << 20}}
+	return l, Match(rules, Who{User: 1}, "m"), UserAccount(1, 1<<50, 0)
 }
 
 // evalshaUsec is the time Redis has spent running EVALSHA (INFO commandstats), in µs.
