@@ -30,6 +30,7 @@ import (
 	"github.com/poolgate/poolgate/internal/bus"
 	"github.com/poolgate/poolgate/internal/config"
 	"github.com/poolgate/poolgate/internal/egress"
+	"github.com/poolgate/poolgate/internal/gcfloor"
 	"github.com/poolgate/poolgate/internal/hook"
 	"github.com/poolgate/poolgate/internal/httpx"
 	"github.com/poolgate/poolgate/internal/inbound"
@@ -299,6 +300,7 @@ func (a *App) closeConns() {
 // lets open requests and streams finish within SHUTDOWN_TIMEOUT, then stops background work and
 // closes the pools.
 func Serve(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Options) error {
+	defer gcfloor.Start(uint64(cfg.GCHeapFloor))()
 	a, err := New(ctx, cfg, log, opt)
 	if err != nil {
 		return err

@@ -28,7 +28,7 @@ func TestLoadDefaults(t *testing.T) {
 	c, err := config.Load(env(nil))
 	require.NoError(t, err)
 	require.Equal(t, &config.Config{
-		Port: 8080, AppEnv: config.EnvProduction, RedisPrefix: "poolgate:", DataDir: ".poolgate", LimitsAllowances: true,
+		Port: 8080, AppEnv: config.EnvProduction, RedisPrefix: "poolgate:", DataDir: ".poolgate", LimitsAllowances: true, GCHeapFloor: 64 << 20,
 		LogLevel: "info", LogFormat: "json", MaxBodyBytes: 32 << 20, ShutdownTimeout: 30 * time.Second,
 		UpstreamTimeout: 60 * time.Second, UpstreamIdleTimeout: 5 * time.Minute, UpstreamClient: "lean", HTTPServer: "lean", MaxAttempts: 3, UsageBatchSize: 500,
 		UsageFlushEvery: 100 * time.Millisecond, UsageQueueSize: 20000, SessionMaxDevices: 5,
@@ -59,7 +59,7 @@ func TestLoadValues(t *testing.T) {
 		"ALLOW_PRIVATE_OUTBOUND": "127.0.0.0/8, 10.0.0.7,hooks.internal", "GUARD_CHANNEL_BASE_URLS": "yes",
 		"POOL_ERROR_ACTIONS": "418~teapot=cool:2m; 4xx=retry", "POOL_DEFAULT_COOLDOWN": "30s", "POOL_MAX_COOLDOWN": "1h",
 		"POOL_STICKY_TTL": "10m", "POOL_LEASE_TTL": "5m", "POOL_FAILURE_THRESHOLD": "0", "POOL_PROBE_INTERVAL": "1m",
-		"POOL_RETRY_BUDGET": "20s", "LIMITS_ALLOWANCES": "false",
+		"POOL_RETRY_BUDGET": "20s", "LIMITS_ALLOWANCES": "false", "GC_HEAP_FLOOR": "0",
 	}))
 	require.NoError(t, err)
 	require.Equal(t, &config.Config{
