@@ -41,6 +41,8 @@ var simpleCases = []string{
 	"POST /x HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nContent-Length: 3\r\n\r\nabc",
 	"POST /x HTTP/1.1\r\nHost: x\r\nContent-Length: 03\r\n\r\nabc",
 	"POST /x HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n",
+	"GET /x HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc",
+	"HEAD /x HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n\r\n",
 	"POST /x HTTP/1.1\r\nHost: x\r\nContent-Length: +3\r\n\r\nabc",
 	"POST /x HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc",
 	"POST /x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
@@ -65,7 +67,7 @@ func TestReadSimpleSameAsNetHTTP(t *testing.T) {
 			taken++
 		}
 	}
-	assert.Equal(t, 14, taken, "plain requests taken by the fast path")
+	assert.Equal(t, 16, taken, "plain requests taken by the fast path")
 	for _, raw := range simpleCases[:3] {
 		_, ok := readSimple(bufio.NewReaderSize(strings.NewReader(raw), 4<<10))
 		assert.False(t, ok, "nothing buffered yet: %q", raw) // Peek sees only what was read
