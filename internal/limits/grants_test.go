@@ -131,7 +131,7 @@ func TestAllowancesExact(t *testing.T) {
 }
 
 // TestAllowancesLiveStatus: what an instance admitted against its allowance shows at once in its
-// own status and balance, in every other instance's once recorded (its record held up to 10 ms,
+// own status and balance, in every other instance's once recorded (its record held up to 30 ms,
 // then a batch), and what the allowance still holds shows in none.
 func TestAllowancesLiveStatus(t *testing.T) {
 	t.Parallel()
