@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 
 	"github.com/jackc/pgx/v5"
@@ -22,8 +23,12 @@ import (
 // therefore encodes the arrays itself, in PostgreSQL's binary array format, into a buffer it
 // keeps, and sends them with the generated statement (UsageSettle), prepared once per connection.
 
-// settleStmt names the prepared usage statement on each connection.
-const settleStmt = "poolgate_usage_settle"
+// settleStmt names the prepared usage statement on each connection; freshStmt the same statement
+// without its ON CONFLICT clause (freshSQL).
+const (
+	settleStmt = "poolgate_usage_settle"
+	freshStmt  = "poolgate_usage_settle_fresh"
+)
 
 // settleSQL is UsageSettle's text, taken from the generated query (sqlc keeps it unexported), so
 // the statement is written once, in sql/queries/usage_logs.sql.
@@ -32,6 +37,28 @@ var settleSQL = sync.OnceValue(func() string {
 	_, _ = db.New().UsageSettle(context.Background(), &c, db.UsageSettleParams{})
 	return c.sql
 })
+
+// onConflict is UsageSettle's clause that skips a request id already recorded.
+const onConflict = "\n    ON CONFLICT (request_id) DO NOTHING\n"
+
+// freshSQL is UsageSettle without onConflict, for a batch none of whose request ids is recorded
+// yet — nearly every batch: only a batch retried after an answer that did not arrive, or a
+// journal's replay, holds ids already written. ON CONFLICT costs every row a speculative
+// insertion (its unique index checked before and confirmed after the row is written): ~2.5 µs of
+// the ~12 µs PostgreSQL spends on a usage row here. A batch that does hold a recorded id fails
+// whole on the unique index, writing and charging nothing, and is then sent with the clause
+// (execSettle). An empty string: the generated statement no longer holds the clause as written
+// here, and every batch goes with UsageSettle as it is.
+var freshSQL = sync.OnceValue(func() string {
+	q := settleSQL()
+	if strings.Count(q, onConflict) != 1 {
+		return ""
+	}
+	return strings.Replace(q, onConflict, "\n", 1)
+})
+
+// requestIDKey is the unique index usage_logs.request_id is checked on.
+const requestIDKey = "usage_logs_request_id_key"
 
 // sqlCapture is a db.DBTX that records the statement it is asked to run and runs nothing.
 type sqlCapture struct{ sql string }
@@ -186,16 +213,25 @@ func execSettle(ctx context.Context, pool *pgxpool.Pool, recs []Record) ([]strin
 		return nil, err
 	}
 	defer c.Release()
-	sd, err := c.Conn().Prepare(ctx, settleStmt, settleSQL())
-	if err != nil {
-		return nil, err
-	}
-	if !slices.Equal(sd.ParamOIDs, settleParamOIDs) {
-		return nil, fmt.Errorf("billing: the usage statement takes %v, the recorder encodes %v", sd.ParamOIDs, settleParamOIDs)
-	}
 	w := settleWires.Get().(*settleWire) //nolint:forcetypeassert // the pool holds nothing else
 	defer settleWires.Put(w)
-	res := c.Conn().PgConn().ExecStatement(ctx, sd, w.encode(recs), binaryFormat, settleResults).Read()
+	args := w.encode(recs)
+	var res *pgconn.Result
+	if q := freshSQL(); q != "" {
+		res, err = runSettle(ctx, c.Conn(), freshStmt, q, args)
+		if err != nil {
+			return nil, err
+		}
+		var pe *pgconn.PgError
+		if errors.As(res.Err, &pe) && pe.Code == "23505" && pe.ConstraintName == requestIDKey {
+			res = nil // a request id already recorded: the batch again, skipping it
+		}
+	}
+	if res == nil {
+		if res, err = runSettle(ctx, c.Conn(), settleStmt, settleSQL(), args); err != nil {
+			return nil, err
+		}
+	}
 	if res.Err != nil {
 		return nil, res.Err
 	}
@@ -203,6 +239,19 @@ func execSettle(ctx context.Context, pool *pgxpool.Pool, recs []Record) ([]strin
 		return nil, errors.New("billing: unexpected answer to the usage statement")
 	}
 	return textArray(res.Rows[0][1])
+}
+
+// runSettle runs the usage statement q, prepared on conn as name (once per connection), with the
+// encoded args.
+func runSettle(ctx context.Context, conn *pgx.Conn, name, q string, args [][]byte) (*pgconn.Result, error) {
+	sd, err := conn.Prepare(ctx, name, q)
+	if err != nil {
+		return nil, err
+	}
+	if !slices.Equal(sd.ParamOIDs, settleParamOIDs) {
+		return nil, fmt.Errorf("billing: the usage statement takes %v, the recorder encodes %v", sd.ParamOIDs, settleParamOIDs)
+	}
+	return conn.PgConn().ExecStatement(ctx, sd, args, binaryFormat, settleResults).Read(), nil
 }
 
 // textArray reads a one-dimensional text[] without nulls in PostgreSQL's binary format (nil: a
