@@ -2,11 +2,12 @@ package relay
 
 import (
 	"bytes"
-	"context"
+	"errors"
 	"io"
 	"math"
 	"net/http"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/poolgate/poolgate/internal/billing"
@@ -127,12 +128,9 @@ func (rl *Relay) attempt(k *call, snap *snapshot, body []byte, path string) erro
 			serve()
 			return rl.answerCount(k, out)
 		}
-		actx, stop := context.WithCancel(ctx)
-		resp, err := rl.send(actx, k, acc, send) // builds the request in the account's protocol (upstream.go)
-		if err != nil {
-			stop()
-		} else {
-			resp.Body = idleBounded(resp.Body, rl.d.UpstreamIdleTimeout, stop)
+		resp, err := rl.send(ctx, k, acc, send) // builds the request in the account's protocol (upstream.go)
+		if err == nil {
+			resp.Body = idleBounded(resp.Body, rl.d.UpstreamIdleTimeout)
 		}
 		if last != nil {
 			last.Body.Close()
@@ -206,37 +204,51 @@ func (rl *Relay) unplaced(k *call, plan pool.Plan) error {
 	return fe
 }
 
-// idleBody cuts an upstream answer that goes silent: when no byte arrives for d, the attempt's
-// context is cancelled, so the pending read fails and the caller's answer ends with a clean error
-// (failover is no longer possible once a 200 was committed). Closing the body stops the clock and
-// releases the attempt's context.
+// idleBody cuts an upstream answer that goes silent: when no byte arrives for d, the body is
+// closed, which closes its connection (or its HTTP/2 stream), so the pending read ends and the
+// caller's answer ends with a clean error (failover is no longer possible once a 200 was
+// committed). The read then fails with errUpstreamSilent whatever the client made of the close
+// (net/http's HTTP/1 body ends a read pending at the close as if the answer had ended). This costs
+// the call none of the context a cancellation would (a context per attempt, its done channel and
+// its children), only the timer. Closing the body stops the clock.
 type idleBody struct {
 	io.ReadCloser
-	d     time.Duration
-	timer *time.Timer
-	stop  context.CancelFunc
+	d      time.Duration
+	timer  *time.Timer
+	silent atomic.Bool // cut for its silence
 }
 
-func idleBounded(body io.ReadCloser, d time.Duration, stop context.CancelFunc) io.ReadCloser {
+// errUpstreamSilent ends the read of an answer cut for its silence.
+var errUpstreamSilent = errors.New("the upstream answer went silent for longer than UPSTREAM_IDLE_TIMEOUT")
+
+// idleBounded bounds body's silences by d (0: body as it is).
+func idleBounded(body io.ReadCloser, d time.Duration) io.ReadCloser {
 	if d <= 0 {
-		return &idleBody{ReadCloser: body, stop: stop}
+		return body
 	}
-	return &idleBody{ReadCloser: body, d: d, timer: time.AfterFunc(d, stop), stop: stop}
+	b := &idleBody{ReadCloser: body, d: d}
+	b.timer = time.AfterFunc(d, b.cut)
+	return b
+}
+
+// cut closes the body once it has been silent for d.
+func (b *idleBody) cut() {
+	b.silent.Store(true)
+	_ = b.ReadCloser.Close()
 }
 
 func (b *idleBody) Read(p []byte) (int, error) {
 	n, err := b.ReadCloser.Read(p)
-	if n > 0 && b.timer != nil {
+	if b.silent.Load() {
+		return n, errUpstreamSilent
+	}
+	if n > 0 {
 		b.timer.Reset(b.d)
 	}
 	return n, err
 }
 
 func (b *idleBody) Close() error {
-	if b.timer != nil {
-		b.timer.Stop()
-	}
-	err := b.ReadCloser.Close()
-	b.stop()
-	return err
+	b.timer.Stop()
+	return b.ReadCloser.Close()
 }
