@@ -38,8 +38,9 @@ type releasing struct {
 // recordHold is how long a record is held back before it is sent: under load a call answers
 // within it (poolbench: p50 ~5 ms at 64 callers, ~20 ms at 256), and its record and release then
 // cost Redis one step instead of two (a call still in flight when its record goes costs Redis an
-// entry among the calls in flight and, later, a release of its own). Another instance's status shows such a call up to this much later (this
-// instance's own status and balance wait for its records).
+// entry among the calls in flight and, later, a release of its own). Another instance's status
+// shows such a call up to this much later (this instance's own status and balance wait for its
+// records).
 const recordHold = 30 * time.Millisecond
 
 // pending is one queued release, record of a call admitted against an allowance (grants.go),
