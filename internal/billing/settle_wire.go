@@ -14,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/poolgate/poolgate/gen/db"
+	"github.com/poolgate/poolgate/internal/store"
 )
 
 // The usage batch is the one statement whose arguments grow with the rate of calls: twenty
@@ -222,8 +223,7 @@ func execSettle(ctx context.Context, pool *pgxpool.Pool, recs []Record) ([]strin
 		if err != nil {
 			return nil, err
 		}
-		var pe *pgconn.PgError
-		if errors.As(res.Err, &pe) && pe.Code == "23505" && pe.ConstraintName == requestIDKey {
+		if store.IsUniqueViolationOf(res.Err, requestIDKey) {
 			res = nil // a request id already recorded: the batch again, skipping it
 		}
 	}

@@ -140,9 +140,13 @@ func IsNotFound(err error) bool {
 }
 
 // IsUniqueViolation reports whether err is a unique-constraint violation.
-func IsUniqueViolation(err error) bool {
+func IsUniqueViolation(err error) bool { return IsUniqueViolationOf(err, "") }
+
+// IsUniqueViolationOf reports whether err is a violation of the unique constraint or index named
+// constraint ("": any).
+func IsUniqueViolationOf(err error, constraint string) bool {
 	var pgErr *pgconn.PgError
-	return errors.As(err, &pgErr) && pgErr.Code == "23505"
+	return errors.As(err, &pgErr) && pgErr.Code == "23505" && (constraint == "" || pgErr.ConstraintName == constraint)
 }
 
 // IsForeignKeyViolation reports whether err is a foreign-key violation (a row still referenced,
