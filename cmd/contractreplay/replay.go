@@ -28,6 +28,7 @@ type replay struct {
 	prism, specs string
 	workers      int
 	out          io.Writer
+	ports        portSet
 
 	exchanges []apptest.Exchange
 }
@@ -87,13 +88,34 @@ func (r *replay) serve(w http.ResponseWriter, req *http.Request) {
 	_, _ = w.Write(e.RespBody)
 }
 
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
+// portSet hands out free local ports, never the same one twice: prisms start side by side, and a
+// port closed by one take is free again for the kernel to give to the next.
+type portSet struct {
+	mu    sync.Mutex
+	taken map[int]bool
+}
+
+func (s *portSet) take() (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for range 100 {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return 0, err
+		}
+		port := l.Addr().(*net.TCPAddr).Port
+		if err := l.Close(); err != nil {
+			return 0, err
+		}
+		if !s.taken[port] {
+			if s.taken == nil {
+				s.taken = map[int]bool{}
+			}
+			s.taken[port] = true
+			return port, nil
+		}
 	}
-	port := l.Addr().(*net.TCPAddr).Port
-	return port, l.Close()
+	return 0, errors.New("no free local port not handed out already")
 }
 
 // prismProc is the running `prism proxy --errors` of one contract. Prism (Node) has been seen to
@@ -108,7 +130,7 @@ type prismProc struct {
 
 	mu       sync.Mutex
 	base     string
-	logs     *bytes.Buffer
+	logs     *lockedWriter
 	exited   chan struct{}
 	cmd      *exec.Cmd
 	restarts int
@@ -126,34 +148,54 @@ func (r *replay) startPrism(ctx context.Context, contract, upstream string) (*pr
 	return p, nil
 }
 
-// start runs a new prism (p.mu held, or p not shared yet).
+// start runs a new prism (p.mu held, or p not shared yet). A prism counts as started once its
+// own output says it listens on its port: a connection alone could reach another prism that
+// took the same port first (the loser exits with EADDRINUSE, and every exchange sent to the
+// winner would fail as a path its contract does not have). A prism that exits before it
+// listens is started again on another port, up to maxStartTries times.
 func (p *prismProc) start(ctx context.Context) error {
-	port, err := freePort()
-	if err != nil {
-		return err
+	var last error
+	for range maxStartTries {
+		port, err := p.r.ports.take()
+		if err != nil {
+			return err
+		}
+		if last = p.startOn(ctx, port); last == nil || ctx.Err() != nil {
+			return last
+		}
 	}
-	logs := &bytes.Buffer{}
+	return last
+}
+
+const maxStartTries = 3
+
+func (p *prismProc) startOn(ctx context.Context, port int) error {
+	logs := &lockedWriter{w: &bytes.Buffer{}}
 	cmd := exec.CommandContext(ctx, p.r.prism, "proxy", filepath.Join(p.r.specs, p.contract+".yaml"), p.upstream, //nolint:gosec // our own tool
 		"--errors", "--host", "127.0.0.1", "--port", strconv.Itoa(port))
-	cmd.Stdout, cmd.Stderr = &lockedWriter{w: logs}, &lockedWriter{w: logs}
+	cmd.Stdout, cmd.Stderr = logs, logs
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("start prism: %w", err)
 	}
 	exited := make(chan struct{})
 	go func() { _ = cmd.Wait(); close(exited) }()
 	p.cmd, p.logs, p.exited = cmd, logs, exited
-	addr := "127.0.0.1:" + strconv.Itoa(port)
+	base := "http://127.0.0.1:" + strconv.Itoa(port)
+	listening := "Prism is listening on " + base
 	deadline := time.Now().Add(60 * time.Second)
 	for {
-		c, err := net.DialTimeout("tcp", addr, time.Second)
-		if err == nil {
-			_ = c.Close()
-			p.base = "http://" + addr
+		if strings.Contains(logs.String(), listening) {
+			p.base = base
 			return nil
+		}
+		select {
+		case <-exited:
+			return fmt.Errorf("prism for %s exited before it listened on %s:\n%s", p.contract, base, tail(logs.String(), 30))
+		default:
 		}
 		if time.Now().After(deadline) || ctx.Err() != nil {
 			p.stopLocked()
-			return fmt.Errorf("prism for %s did not listen within 60 s:\n%s", p.contract, logs.String())
+			return fmt.Errorf("prism for %s did not listen within 60 s:\n%s", p.contract, tail(logs.String(), 30))
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
@@ -221,6 +263,12 @@ func (l *lockedWriter) Write(b []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.w.Write(b)
+}
+
+func (l *lockedWriter) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.String()
 }
 
 // violation is one exchange Prism found at fault.
