@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/poolgate/poolgate/internal/apptest"
+	"github.com/poolgate/poolgate/internal/freeport"
 )
 
 const replayHeader = "X-Contract-Replay"
@@ -28,7 +29,6 @@ type replay struct {
 	prism, specs string
 	workers      int
 	out          io.Writer
-	ports        portSet
 
 	exchanges []apptest.Exchange
 }
@@ -88,36 +88,6 @@ func (r *replay) serve(w http.ResponseWriter, req *http.Request) {
 	_, _ = w.Write(e.RespBody)
 }
 
-// portSet hands out free local ports, never the same one twice: prisms start side by side, and a
-// port closed by one take is free again for the kernel to give to the next.
-type portSet struct {
-	mu    sync.Mutex
-	taken map[int]bool
-}
-
-func (s *portSet) take() (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for range 100 {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return 0, err
-		}
-		port := l.Addr().(*net.TCPAddr).Port
-		if err := l.Close(); err != nil {
-			return 0, err
-		}
-		if !s.taken[port] {
-			if s.taken == nil {
-				s.taken = map[int]bool{}
-			}
-			s.taken[port] = true
-			return port, nil
-		}
-	}
-	return 0, errors.New("no free local port not handed out already")
-}
-
 // prismProc is the running `prism proxy --errors` of one contract. Prism (Node) has been seen to
 // exit in the middle of a replay on a loaded machine, with nothing wrong in the exchanges (the
 // same recording replayed again passed in full): the exchanges it would have checked then fail
@@ -156,7 +126,7 @@ func (r *replay) startPrism(ctx context.Context, contract, upstream string) (*pr
 func (p *prismProc) start(ctx context.Context) error {
 	var last error
 	for range maxStartTries {
-		port, err := p.r.ports.take()
+		port, err := freeport.Take()
 		if err != nil {
 			return err
 		}

@@ -10,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -23,6 +22,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/redis/go-redis/v9"
+
+	"github.com/poolgate/poolgate/internal/freeport"
 )
 
 // Seeded names and prices.
@@ -397,15 +398,8 @@ func (a apiClient) do(ctx context.Context, method, path, token string, in any, w
 	return nil
 }
 
-// freePort asks the kernel for a free loopback port.
-func freePort() (int, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer func() { _ = ln.Close() }()
-	return ln.Addr().(*net.TCPAddr).Port, nil //nolint:forcetypeassert // a TCP listener
-}
+// freePort is a free loopback port for a server poolbench starts (package freeport).
+func freePort() (int, error) { return freeport.Take() }
 
 func randomBytes(n int) []byte {
 	b := make([]byte, n)

@@ -2,7 +2,6 @@ package apptest
 
 import (
 	"io"
-	"net"
 	"net/http"
 	"testing"
 	"time"
@@ -10,18 +9,15 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/poolgate/poolgate/internal/config"
+	"github.com/poolgate/poolgate/internal/freeport"
 	"github.com/poolgate/poolgate/internal/testdb"
 )
 
-// FreePort is a TCP port free on 127.0.0.1 when asked.
+// FreePort is a TCP port free on 127.0.0.1 that no one else is handed (package freeport).
 func FreePort(t testing.TB) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	port, err := freeport.Take()
 	if err != nil {
-		t.Fatalf("apptest: free port: %v", err)
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	if err := l.Close(); err != nil {
 		t.Fatalf("apptest: free port: %v", err)
 	}
 	return port

@@ -2,7 +2,6 @@ package limits_test
 
 import (
 	"context"
-	"net"
 	"os/exec"
 	"strconv"
 	"testing"
@@ -11,6 +10,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
 
+	"github.com/poolgate/poolgate/internal/freeport"
 	"github.com/poolgate/poolgate/internal/limits"
 )
 
@@ -52,21 +52,9 @@ func throwawayCluster(t *testing.T) []string {
 // clusterPort is a free port whose cluster bus port (port + 10000) is free too.
 func clusterPort(t *testing.T) int {
 	t.Helper()
-	for range 1000 {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		require.NoError(t, err)
-		port := l.Addr().(*net.TCPAddr).Port
-		_ = l.Close()
-		if port+10000 > 65535 {
-			continue
-		}
-		if bus, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(port+10000)); err == nil {
-			_ = bus.Close()
-			return port
-		}
-	}
-	t.Fatal("no free port pair for a cluster node")
-	return 0
+	port, err := freeport.TakeIf(func(port int) bool { return port < 20000 && freeport.Free(port+10000) })
+	require.NoError(t, err, "no free port pair for a cluster node")
+	return port
 }
 
 func containsLine(s, line string) bool {

@@ -3,7 +3,6 @@ package limits_test
 import (
 	"context"
 	"fmt"
-	"net"
 	"os/exec"
 	"strconv"
 	"sync"
@@ -14,6 +13,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
 
+	"github.com/poolgate/poolgate/internal/freeport"
 	"github.com/poolgate/poolgate/internal/limits"
 )
 
@@ -122,10 +122,9 @@ func throwawayRedis(t testing.TB, port int) *exec.Cmd {
 
 func freePort(t testing.TB) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	port, err := freeport.Take()
 	require.NoError(t, err)
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	return port
 }
 
 // TestLedgerRedisRestart: Redis flushed mid-load loses no charge and counts none twice (the

@@ -21,6 +21,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/poolgate/poolgate/internal/freeport"
 	"github.com/poolgate/poolgate/internal/nodetool"
 )
 
@@ -31,13 +32,12 @@ func NodeDir(t testing.TB) string {
 	return filepath.Dir(nodetool.Modules(t))
 }
 
-// FreePort returns a loopback port that was free a moment ago.
+// FreePort returns a loopback port that is free now and that neither the kernel nor this test
+// process hands to anyone else (package freeport).
 func FreePort(t testing.TB) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	port, err := freeport.Take()
 	require.NoError(t, err)
-	port := l.Addr().(*net.TCPAddr).Port
-	require.NoError(t, l.Close())
 	return port
 }
 

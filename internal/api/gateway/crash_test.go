@@ -7,7 +7,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -25,6 +24,7 @@ import (
 	adminclient "github.com/poolgate/poolgate/clients/go/admin"
 	"github.com/poolgate/poolgate/internal/apptest"
 	"github.com/poolgate/poolgate/internal/fakeupstream"
+	"github.com/poolgate/poolgate/internal/freeport"
 )
 
 // TestCrashLosesNoAnsweredCall runs a real poolgate binary, drives 64 concurrent callers (OpenAI
@@ -213,10 +213,8 @@ type poolgateRun struct {
 func (p *poolgateRun) start(name string) {
 	t := p.t
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	port, err := freeport.Take()
 	require.NoError(t, err)
-	port := ln.Addr().(*net.TCPAddr).Port //nolint:forcetypeassert // a TCP listener
-	require.NoError(t, ln.Close())
 	p.log = filepath.Join(p.dir, name+".log")
 	logf, err := os.Create(p.log) //nolint:gosec // the test's own directory
 	require.NoError(t, err)
