@@ -46,3 +46,22 @@ func (k *connCheck) alive() bool {
 	err := k.rc.Read(k.peek)
 	return err == nil && k.good
 }
+
+// closedBefore reports, after a request written on the connection met its end (no byte of an
+// answer), whether the upstream had closed it before the request came: the upstream's end came
+// first (the socket had it when the request was written), then a reset for the request, which
+// TCP reports as EPIPE on a socket whose peer had ended (a peer that read the request and then
+// closed sends no reset). A rare path: one getsockopt.
+func (k *connCheck) closedBefore() bool {
+	if k.rc == nil {
+		return false
+	}
+	var soErr int
+	var gerr error
+	if err := k.rc.Control(func(fd uintptr) {
+		soErr, gerr = syscall.GetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_ERROR)
+	}); err != nil || gerr != nil {
+		return false
+	}
+	return syscall.Errno(soErr) == syscall.EPIPE //nolint:gosec // an errno
+}

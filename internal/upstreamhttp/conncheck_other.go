@@ -11,3 +11,7 @@ type connCheck struct{}
 func (*connCheck) init(net.Conn) {}
 
 func (*connCheck) alive() bool { return true }
+
+// closedBefore cannot tell here whether the upstream had closed the connection before a request
+// came: a request that met a closed connection is not sent again.
+func (*connCheck) closedBefore() bool { return false }

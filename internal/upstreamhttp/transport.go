@@ -39,7 +39,8 @@ type Transport struct {
 	// headerTimeout bounds the wait for the answer's headers once the request is written (0: none).
 	headerTimeout time.Duration
 	idleTimeout   time.Duration
-	maxIdle       int // idle connections kept per host
+	maxIdle       int           // idle connections kept per host
+	uncheckedIdle time.Duration // see the constant
 
 	mu    sync.Mutex
 	hosts map[string]*hostConns
@@ -62,6 +63,7 @@ func New(fallback *http.Transport) *Transport {
 		headerTimeout: fallback.ResponseHeaderTimeout,
 		idleTimeout:   fallback.IdleConnTimeout,
 		maxIdle:       fallback.MaxIdleConnsPerHost,
+		uncheckedIdle: uncheckedIdle,
 		hosts:         map[string]*hostConns{},
 		direct:        map[string]bool{},
 	}
@@ -113,11 +115,14 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			return resp, nil
 		}
 		// A kept-alive connection that failed while the request was written (the upstream
-		// closed it between the liveness check and the write): no complete request reached the
-		// upstream, so it is sent once more on a new connection, as net/http does. A request that
-		// was written is never sent twice.
+		// closed it between the liveness check and the write), or that the upstream had closed
+		// before the request reached it (closedBeforeRequestError): the upstream did not read the
+		// request, so it is sent once more on a new connection, as net/http does. A request the
+		// upstream may have read is never sent twice.
 		var ne notWrittenError
-		if !reused || retried || !errors.As(err, &ne) || ctx.Err() != nil {
+		var ce closedBeforeRequestError
+		unread := errors.As(err, &ne) || errors.As(err, &ce)
+		if !reused || retried || !unread || ctx.Err() != nil {
 			return nil, err
 		}
 	}
@@ -200,6 +205,13 @@ func hostPort(u *url.URL) string {
 	return net.JoinHostPort(u.Hostname(), "80")
 }
 
+// uncheckedIdle is how long a connection may sit in the pool and still be taken without the
+// liveness check (connCheck): under load connections come back and go out again within
+// milliseconds, and the check is a system call per request. An upstream rarely closes a
+// connection so soon after answering on it (idle timeouts are seconds); when it did, the request
+// written on it meets a closed socket, and is sent again (closedBeforeRequestError).
+const uncheckedIdle = 100 * time.Millisecond
+
 // conn takes an idle connection to addr, or dials one.
 func (t *Transport) conn(ctx context.Context, addr string) (*conn, bool, error) {
 	now := time.Now()
@@ -209,12 +221,14 @@ func (t *Transport) conn(ctx context.Context, addr string) (*conn, bool, error) 
 			c := h.idle[n-1]
 			h.idle[n-1] = nil
 			h.idle = h.idle[:n-1]
-			if t.idleTimeout > 0 && now.Sub(c.idleSince) > t.idleTimeout {
+			idle := now.Sub(c.idleSince)
+			if t.idleTimeout > 0 && idle > t.idleTimeout {
 				_ = c.nc.Close()
 				continue
 			}
 			t.mu.Unlock()
-			if !c.check.alive() {
+			c.checked = idle >= t.uncheckedIdle
+			if c.checked && !c.check.alive() {
 				_ = c.nc.Close()
 				t.mu.Lock()
 				continue
@@ -227,7 +241,7 @@ func (t *Transport) conn(ctx context.Context, addr string) (*conn, bool, error) 
 	if err != nil {
 		return nil, false, err
 	}
-	c := &conn{t: t, addr: addr, nc: nc, br: bufio.NewReaderSize(nc, 8<<10)}
+	c := &conn{t: t, addr: addr, nc: nc, br: bufio.NewReaderSize(nc, 8<<10), checked: true}
 	c.fw.Init(nc)
 	c.bw = bufio.NewWriterSize(c.fw.Writer(), 8<<10)
 	c.check.init(nc)
@@ -263,6 +277,7 @@ type conn struct {
 	idleSince time.Time
 	hs        headerScratch  // reused for each answer's headers
 	check     connCheck      // whether the connection is still good when taken from the pool
+	checked   bool           // taken from the pool after connCheck said so (or new)
 	fw        flushwait.Conn // sends a request's last bytes and waits for the answer (no empty read)
 	closeConn func()         // closes nc (made once: the cancellation hook of every request)
 }
@@ -272,6 +287,14 @@ type notWrittenError struct{ err error }
 
 func (e notWrittenError) Error() string { return e.err.Error() }
 func (e notWrittenError) Unwrap() error { return e.err }
+
+// closedBeforeRequestError is a request written on a kept-alive connection the upstream had
+// already closed: the answer's end came first, and the upstream's reset to the request (EPIPE)
+// shows the request met a closed socket, which no program read.
+type closedBeforeRequestError struct{ err error }
+
+func (e closedBeforeRequestError) Error() string { return e.err.Error() }
+func (e closedBeforeRequestError) Unwrap() error { return e.err }
 
 // headerTimeoutError is the answer's headers not arriving in time (a net.Error that times out,
 // with net/http's wording).
@@ -315,6 +338,9 @@ func (c *conn) roundTrip(ctx context.Context, req *http.Request, payload []byte,
 	resp, err := (*http.Response)(nil), readErr
 	if err == nil {
 		resp, err = readResponse(c.br, req, &c.hs)
+	}
+	if err == io.EOF && !c.checked && c.check.closedBefore() { //nolint:errorlint // readLine returns io.EOF itself for no byte at all
+		err = closedBeforeRequestError{err}
 	}
 	if err != nil {
 		var ne net.Error

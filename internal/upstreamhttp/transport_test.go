@@ -232,52 +232,76 @@ func readRequest(br *bufio.Reader) (*http.Request, error) {
 	return r, err
 }
 
+// pooled is how a reused connection is taken: after the liveness check (idle longer than the
+// unchecked span), or without it (taken again at once, as under load).
+var pooled = []struct {
+	name      string
+	unchecked time.Duration
+}{{"checked", 0}, {"unchecked", time.Hour}}
+
 func TestIdleConnectionClosedByUpstreamIsNotUsed(t *testing.T) {
 	t.Parallel()
-	// The upstream answers one request per connection without saying it closes it.
-	closed := make(chan struct{}, 8)
-	u, conns := rawServer(t, func(c net.Conn, br *bufio.Reader) {
-		defer func() { closed <- struct{}{} }()
-		defer c.Close()
-		if _, err := readRequest(br); err != nil {
-			return
-		}
-		io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
-	})
-	tr := setup(t)
-	for range 3 {
-		resp, err := post(t, t.Context(), tr, u, `{}`)
-		require.NoError(t, err)
-		b, err := io.ReadAll(resp.Body)
-		require.NoError(t, err)
-		require.Equal(t, "ok", string(b))
-		<-closed // the upstream closed the now idle connection
+	for _, p := range pooled {
+		t.Run(p.name, func(t *testing.T) {
+			t.Parallel()
+			// The upstream answers one request per connection without saying it closes it.
+			closed := make(chan struct{}, 8)
+			var requests atomic.Int64
+			u, conns := rawServer(t, func(c net.Conn, br *bufio.Reader) {
+				defer func() { closed <- struct{}{} }()
+				defer c.Close()
+				if _, err := readRequest(br); err != nil {
+					return
+				}
+				requests.Add(1)
+				io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+			})
+			tr := setup(t)
+			upstreamhttp.SetUncheckedIdle(tr, p.unchecked)
+			for range 3 {
+				resp, err := post(t, t.Context(), tr, u, `{}`)
+				require.NoError(t, err)
+				b, err := io.ReadAll(resp.Body)
+				require.NoError(t, err)
+				require.Equal(t, "ok", string(b))
+				<-closed // the upstream closed the now idle connection
+			}
+			// Unchecked, the second and third requests met the closed connection first and were
+			// sent again on a new one: each request reached the upstream once.
+			require.Equal(t, int64(3), requests.Load())
+			require.Equal(t, int64(3), conns.Load())
+		})
 	}
-	require.Equal(t, int64(3), conns.Load())
 }
 
 func TestRequestCutAfterItWasSentIsNotSentAgain(t *testing.T) {
 	t.Parallel()
-	var requests atomic.Int64
-	u, _ := rawServer(t, func(c net.Conn, br *bufio.Reader) {
-		for {
-			if _, err := readRequest(br); err != nil {
-				return
-			}
-			if requests.Add(1) > 1 {
-				return // cut: the request was received, no answer
-			}
-			io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
-		}
-	})
-	tr := setup(t)
-	resp, err := post(t, t.Context(), tr, u, `{}`)
-	require.NoError(t, err)
-	_, err = io.ReadAll(resp.Body)
-	require.NoError(t, err)
-	_, err = post(t, t.Context(), tr, u, `{}`) // on the kept-alive connection
-	require.Error(t, err)
-	require.Equal(t, int64(2), requests.Load(), "the cut request reached the upstream once")
+	for _, p := range pooled {
+		t.Run(p.name, func(t *testing.T) {
+			t.Parallel()
+			var requests atomic.Int64
+			u, _ := rawServer(t, func(c net.Conn, br *bufio.Reader) {
+				for {
+					if _, err := readRequest(br); err != nil {
+						return
+					}
+					if requests.Add(1) > 1 {
+						return // cut: the request was received, no answer
+					}
+					io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+				}
+			})
+			tr := setup(t)
+			upstreamhttp.SetUncheckedIdle(tr, p.unchecked)
+			resp, err := post(t, t.Context(), tr, u, `{}`)
+			require.NoError(t, err)
+			_, err = io.ReadAll(resp.Body)
+			require.NoError(t, err)
+			_, err = post(t, t.Context(), tr, u, `{}`) // on the kept-alive connection
+			require.Error(t, err)
+			require.Equal(t, int64(2), requests.Load(), "the cut request reached the upstream once")
+		})
+	}
 }
 
 func TestInformationalAnswersAreSkipped(t *testing.T) {
