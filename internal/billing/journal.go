@@ -25,7 +25,10 @@ import (
 // under the journal's mutex, no system call (journal_map.go). Elsewhere, or where mapping fails,
 // each append is a write(2), with the records of the calls finishing together gathered into one
 // (journal_write.go). A full segment is deleted once all its records are written; the current
-// one is then emptied (ended after its header when mapped, truncated otherwise).
+// one is then emptied (ended after its header when mapped, truncated otherwise). A mapped full
+// segment is kept instead, emptied, as the next one (spareSeg): its pages are in the page cache and
+// its blocks written, so appending to it again costs no page allocation, zeroing or block
+// conversion on each page's first store, as a fresh segment's does.
 //
 // Each running instance appends to its own segments and holds an exclusive flock(2) on each. At
 // start, and every orphanScanEvery after, an instance replays the segments of the same database
@@ -92,6 +95,9 @@ type Journal struct {
 	// retired are segments deleted since the last fsync round, which unmaps and closes them
 	// outside the mutex (freeing a deleted file's pages is the slow part of deleting it).
 	retired []*segment
+	// spareSeg is a mapped full segment whose records are all written, emptied down to its
+	// header and kept (locked, mapped) as the next segment.
+	spareSeg *segment
 	// Group commit (write(2) path only, journal_write.go): records appended while a write is
 	// under way gather in open and go out together in the next write; writing says a write is
 	// under way, cond wakes the appenders whose group was written, spare is the buffer of the
@@ -119,7 +125,8 @@ type segment struct {
 	m       []byte // mapped journals: the whole file, mapped shared read/write
 	size    int64  // bytes in use: the header and the lines
 	pending int64  // records appended and not yet written to the database
-	full    bool   // no longer appended to: deleted once pending reaches 0
+	full    bool   // no longer appended to: deleted (or kept as the spare) once pending reaches 0
+	faulted bool   // a store into its mapping faulted: never appended to again
 	dirty   bool   // written since the last fsync
 	deleted bool
 }
@@ -165,6 +172,11 @@ func OpenJournal(cfg JournalConfig) (*Journal, error) {
 // gives it its final name, so that no scanner ever sees an unlocked live segment. A mapped
 // segment is preallocated to SegmentBytes, or to room bytes when more.
 func (j *Journal) newSegment(room int64) (*segment, error) {
+	if seg := j.spareSeg; seg != nil && room <= int64(len(seg.m)) {
+		j.spareSeg = nil
+		seg.full = false
+		return seg, nil
+	}
 	var rnd [8]byte
 	_, _ = rand.Read(rnd[:])
 	base := "usage-" + strconv.FormatInt(time.Now().UnixNano(), 10) + "-" + hex.EncodeToString(rnd[:])
@@ -292,7 +304,7 @@ func (j *Journal) empty(seg *segment) error {
 		return seg.f.Truncate(int64(len(j.header)))
 	}
 	if err := mapStore(seg.m[len(j.header):], nil); err != nil {
-		seg.full = true // not appended to again; deleted (the pending count is 0) by the next rotation
+		seg.full, seg.faulted = true, true // not appended to again; deleted (the pending count is 0) by the next rotation
 		return err
 	}
 	seg.dirty = true
@@ -300,22 +312,30 @@ func (j *Journal) empty(seg *segment) error {
 }
 
 // retire deletes a full segment once nothing in it is pending (j.mu held); the next fsync round
-// closes it.
+// closes it. A mapped one of the usual size is emptied and kept as the spare instead, when there
+// is none yet.
 func (j *Journal) retire(seg *segment) {
-	if seg.pending > 0 || seg.deleted {
+	if seg.pending > 0 || seg.deleted || seg == j.spareSeg {
 		return
 	}
-	if err := os.Remove(seg.path); err != nil {
-		j.cfg.Log.Warn("usage journal: remove a written segment", "path", seg.path, "error", err)
-	}
-	seg.deleted = true
-	j.retired = append(j.retired, seg)
 	for i, s := range j.segs {
 		if s == seg {
 			j.segs = append(j.segs[:i], j.segs[i+1:]...)
 			break
 		}
 	}
+	if j.spareSeg == nil && seg.m != nil && !seg.faulted && int64(len(seg.m)) == j.cfg.SegmentBytes && !j.closed {
+		if err := j.empty(seg); err == nil {
+			seg.size = int64(len(j.header))
+			j.spareSeg = seg
+			return
+		}
+	}
+	if err := os.Remove(seg.path); err != nil {
+		j.cfg.Log.Warn("usage journal: remove a written segment", "path", seg.path, "error", err)
+	}
+	seg.deleted = true
+	j.retired = append(j.retired, seg)
 }
 
 // syncLoop fsyncs the segments written since the last round, every SyncEvery.
@@ -343,6 +363,10 @@ func (j *Journal) sync() {
 			seg.dirty = false
 			files = append(files, seg.f)
 		}
+	}
+	if seg := j.spareSeg; seg != nil && seg.dirty {
+		seg.dirty = false
+		files = append(files, seg.f)
 	}
 	retired := j.retired
 	j.retired = nil
@@ -377,6 +401,11 @@ func (j *Journal) Close() {
 		seg.close()
 	}
 	j.retired = nil
+	if seg := j.spareSeg; seg != nil { // nothing pending: all written
+		_ = os.Remove(seg.path)
+		seg.close()
+		j.spareSeg = nil
+	}
 	for _, seg := range j.segs {
 		if seg.pending == 0 {
 			_ = os.Remove(seg.path)

@@ -166,6 +166,61 @@ func TestJournalEmptiedSegment(t *testing.T) {
 	})
 }
 
+// TestJournalRecycledSegment: a mapped full segment whose records are all written becomes the
+// spare, and then the current segment again; a crash then replays only the records appended to
+// it since (its old lines past them are never read) and those of the segment still pending.
+func TestJournalRecycledSegment(t *testing.T) {
+	t.Parallel()
+	if !canMap {
+		t.Skip("segments are not mapped here")
+	}
+	dir := t.TempDir()
+	j, err := OpenJournal(JournalConfig{Dir: dir, Database: "db-recycle", SegmentBytes: 4 << 10})
+	require.NoError(t, err)
+	add := func(id string) *segment {
+		rec := Record{RequestID: id, UserID: 1, Model: "m", At: time.Unix(1_700_000_000, 0)}
+		seg, err := j.Append(&rec)
+		require.NoError(t, err)
+		return seg
+	}
+	// Fill the first segment (and start a second), then write the first one's records.
+	first := add("a-0")
+	n := 1
+	for add("a-"+strconv.Itoa(n)) == first {
+		n++
+	}
+	second := j.cur
+	j.Written(first, int64(n))
+	require.Same(t, first, j.spareSeg, "the written full segment is kept as the spare")
+	firstPath := first.path
+	// Fill the second one: the spare is the next segment.
+	pending := []string{"a-" + strconv.Itoa(n)}
+	for i := 0; ; i++ {
+		id := "b-" + strconv.Itoa(i)
+		if add(id) != second {
+			require.Same(t, first, j.cur, "the spare is appended to again")
+			require.Nil(t, j.spareSeg)
+			require.Equal(t, firstPath, j.cur.path)
+			pending = append(pending, id)
+			break
+		}
+		pending = append(pending, id)
+	}
+	pending = append(pending, "c-0")
+	add("c-0")
+	names, err := filepath.Glob(filepath.Join(dir, "*"+journalExt))
+	require.NoError(t, err)
+	require.Len(t, names, 2, "no third file: the spare was used")
+	j.crash()
+	recs, damaged := readSegments(t, j, dir)
+	require.Zero(t, damaged)
+	var ids []string
+	for _, r := range recs {
+		ids = append(ids, r.RequestID)
+	}
+	require.ElementsMatch(t, pending, ids, "the pending records, none of the first segment's written ones")
+}
+
 // TestJournalReadsWrittenSegments: a segment written with write(2) (by an earlier version, or
 // where segments are not mapped) is replayed by a journal that maps its own: to its end, its torn
 // last line skipped.

@@ -41,7 +41,7 @@ func (j *Journal) appendMapped(rec *Record) (*segment, error) {
 		seg = next
 	}
 	if err := mapStore(seg.m[seg.size:], line); err != nil {
-		seg.full = true // a segment whose mapping faults is not appended to again
+		seg.full, seg.faulted = true, true // a segment whose mapping faults is not appended to again
 		return nil, j.appendFailed(err, 1)
 	}
 	seg.size += int64(len(line))

@@ -72,7 +72,10 @@ func (j *Journal) crash() {
 	for _, s := range append(j.segs, j.retired...) {
 		s.close()
 	}
-	j.segs, j.retired = nil, nil
+	if j.spareSeg != nil {
+		j.spareSeg.close()
+	}
+	j.segs, j.retired, j.spareSeg = nil, nil, nil
 }
 
 func (b *journalBundle) rec(id string, quota int64) Record {
@@ -211,14 +214,21 @@ func TestJournalEmptiesAndRotates(t *testing.T) {
 			require.Equal(t, int64(300), rows)
 			require.Equal(t, int64(300), quota)
 			segs := b.segments()
-			require.Len(t, segs, 1, "full segments are deleted once written")
-			data, err := os.ReadFile(segs[0])
-			require.NoError(t, err)
-			require.Equal(t, j.header, data[:len(j.header)])
 			if j.mapped {
-				require.Zero(t, data[len(j.header)], "the current segment ends after its header")
+				// The current segment and the spare (a full one kept, emptied, as the next).
+				require.Len(t, segs, 2, "full segments are deleted once written, but for the spare")
 			} else {
-				require.Len(t, data, len(j.header), "the current segment is truncated to its header")
+				require.Len(t, segs, 1, "full segments are deleted once written")
+			}
+			for _, seg := range segs {
+				data, err := os.ReadFile(seg)
+				require.NoError(t, err)
+				require.Equal(t, j.header, data[:len(j.header)])
+				if j.mapped {
+					require.Zero(t, data[len(j.header)], "the current segment and the spare end after their header")
+				} else {
+					require.Len(t, data, len(j.header), "the current segment is truncated to its header")
+				}
 			}
 			recs, damaged := readSegments(t, j, b.dir)
 			require.Empty(t, recs)
