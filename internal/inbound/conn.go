@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"golang.org/x/net/http/httpguts"
+
+	"github.com/poolgate/poolgate/internal/cancelhook"
 )
 
 // A connection's states, as the sweeper sees them.
@@ -66,6 +68,7 @@ type conn struct {
 	aborting  bool               // the watch is being stopped on purpose
 	gone      bool               // the watch saw the caller leave
 	cancel    context.CancelFunc // the current request's while its handler runs (nil: none runs)
+	hook      cancelhook.Hook    // the current request's cancellation slot (cancelRequest fires it)
 	// linger: the connection closes with a request body unread; its write side is shut first
 	// and the close waits a moment, so the caller reads the answer before a reset.
 	linger bool
@@ -84,7 +87,7 @@ func newConn(s *Server, nc net.Conn) *conn {
 	c.br.Reset(&c.r)
 	c.bw = writerPool.Get().(*bufio.Writer)
 	c.bw.Reset(nc)
-	c.ctx = context.WithValue(context.Background(), http.LocalAddrContextKey, nc.LocalAddr())
+	c.ctx = cancelhook.With(context.WithValue(context.Background(), http.LocalAddrContextKey, nc.LocalAddr()), &c.hook)
 	c.setState(stateNew) // as net/http: ReadHeaderTimeout from the accept for the first request
 	return c
 }
@@ -129,10 +132,16 @@ func (cr *connReader) Read(p []byte) (int, error) {
 // readFailed cancels the request being served: its caller is gone (or its connection broken).
 func (c *conn) readFailed() {
 	c.mu.Lock()
+	c.cancelRequest()
+	c.mu.Unlock()
+}
+
+// cancelRequest ends the context of the request being served, if any (c.mu held).
+func (c *conn) cancelRequest() {
 	if c.cancel != nil {
+		c.hook.Fire()
 		c.cancel()
 	}
-	c.mu.Unlock()
 }
 
 // check is the sweeper's look at c (s.mu held).
@@ -176,9 +185,7 @@ func (c *conn) startWatch() {
 		}
 		if err != nil && !c.aborting {
 			c.gone = true
-			if c.cancel != nil {
-				c.cancel()
-			}
+			c.cancelRequest()
 		}
 	}()
 }
@@ -349,7 +356,11 @@ func (c *conn) refuse(err error) {
 func (c *conn) handle(w *response) (hijacked bool) {
 	req := w.req
 	ctx, cancel := context.WithCancel(c.ctx)
-	defer cancel()
+	c.hook.Begin(ctx)
+	defer func() {
+		c.hook.Fire()
+		cancel()
+	}()
 	c.mu.Lock()
 	c.gone, c.cancel = false, cancel
 	c.bodyDone = req.Body == http.NoBody

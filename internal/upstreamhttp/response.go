@@ -14,6 +14,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/poolgate/poolgate/internal/cancelhook"
 )
 
 // maxHeaderBytes bounds the status line and headers of one answer (and a chunked body's trailer).
@@ -306,8 +308,8 @@ var errBodyClosed = errors.New("http: read on closed response body")
 type body struct {
 	c      *conn
 	ctx    context.Context
-	stop   func() bool // stops the cancellation hook; false once it ran
-	keep   bool        // the connection may serve another request after this body
+	stop   cancelhook.Registration // the cancellation hook: Stop is false once it ran
+	keep   bool                    // the connection may serve another request after this body
 	kind   int
 	left   int64     // bodyLength: bytes still to read
 	chunks io.Reader // bodyChunked
@@ -418,7 +420,7 @@ func (b *body) finish(whole bool) {
 	if !b.done.CompareAndSwap(false, true) {
 		return
 	}
-	stopped := b.stop()
+	stopped := b.stop.Stop()
 	if whole && b.keep && stopped && b.c.br.Buffered() == 0 &&
 		(!b.deadline || b.c.nc.SetReadDeadline(time.Time{}) == nil) {
 		b.c.t.put(b.c)

@@ -27,6 +27,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/poolgate/poolgate/internal/cancelhook"
 	"github.com/poolgate/poolgate/internal/flushwait"
 )
 
@@ -308,9 +309,9 @@ func (headerTimeoutError) Temporary() bool { return true }
 func (c *conn) roundTrip(ctx context.Context, req *http.Request, payload []byte, headerTimeout time.Duration) (*http.Response, error) {
 	// The caller leaving (or the attempt being cut) closes the connection, which unblocks any
 	// read or write on it; the connection is then never reused.
-	stop := context.AfterFunc(ctx, c.closeConn)
+	stop := cancelhook.AfterFunc(ctx, c.closeConn)
 	fail := func(err error) (*http.Response, error) {
-		stop()
+		stop.Stop()
 		_ = c.nc.Close()
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
