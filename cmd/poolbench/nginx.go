@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"syscall"
 	"time"
+
+	"github.com/poolgate/poolgate/internal/freeport"
 )
 
 // nginxConf is the baseline's configuration: a plain keep-alive reverse proxy, as an operator
@@ -69,7 +71,7 @@ func startNginx(ctx context.Context, kids *children, upstreamURL string) (*child
 	if err := os.Chmod(dir, 0o755); err != nil { //nolint:gosec // a temporary prefix holding no secret
 		return nil, cleanup, err
 	}
-	port, err := freePort()
+	port, err := freeport.Take()
 	if err != nil {
 		return nil, cleanup, err
 	}

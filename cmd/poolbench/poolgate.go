@@ -101,7 +101,7 @@ func startPoolgate(ctx context.Context, cfg config, kids *children, upstreamAPI 
 // launch starts one more Poolgate process on the same database and Redis, logging to logPath, and
 // waits until it is healthy.
 func (p *poolgateProc) launch(ctx context.Context, kids *children, name, logPath string) (*child, error) {
-	port, err := freePort()
+	port, err := freeport.Take()
 	if err != nil {
 		return nil, err
 	}
@@ -113,7 +113,7 @@ func (p *poolgateProc) launch(ctx context.Context, kids *children, name, logPath
 	env := append(slices.Clone(p.env), "PORT="+strconv.Itoa(port))
 	debugAddr := ""
 	if p.profiles {
-		dport, err := freePort()
+		dport, err := freeport.Take()
 		if err != nil {
 			return nil, err
 		}
@@ -397,9 +397,6 @@ func (a apiClient) do(ctx context.Context, method, path, token string, in any, w
 	}
 	return nil
 }
-
-// freePort is a free loopback port for a server poolbench starts (package freeport).
-func freePort() (int, error) { return freeport.Take() }
 
 func randomBytes(n int) []byte {
 	b := make([]byte, n)

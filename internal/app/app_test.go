@@ -16,6 +16,7 @@ import (
 	"github.com/poolgate/poolgate/internal/app"
 	"github.com/poolgate/poolgate/internal/apptest"
 	"github.com/poolgate/poolgate/internal/fakeupstream"
+	"github.com/poolgate/poolgate/internal/testsvc"
 )
 
 func TestMain(m *testing.M) {
@@ -67,7 +68,7 @@ func TestShutdownLetsStreamsFinish(t *testing.T) {
 
 	cfg := apptest.Config(t)
 	cfg.DatabaseURL = env.DatabaseURL
-	cfg.DebugAddr = "127.0.0.1:" + strconv.Itoa(apptest.FreePort(t))
+	cfg.DebugAddr = "127.0.0.1:" + strconv.Itoa(testsvc.FreePort(t))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- app.Serve(ctx, cfg, slog.New(slog.DiscardHandler), app.Options{}) }()

@@ -16,6 +16,7 @@ import (
 	"github.com/poolgate/poolgate/internal/apptest"
 	"github.com/poolgate/poolgate/internal/config"
 	"github.com/poolgate/poolgate/internal/testdb"
+	"github.com/poolgate/poolgate/internal/testsvc"
 )
 
 // TestServeSeedDeployment starts the server from seed 000's deployment variables (PORT,
@@ -25,7 +26,7 @@ func TestServeSeedDeployment(t *testing.T) {
 	t.Parallel()
 	redisURL, err := url.Parse(apptest.RedisURL())
 	require.NoError(t, err)
-	port := apptest.FreePort(t)
+	port := testsvc.FreePort(t)
 	cfg, err := config.Load(func(k string) string {
 		return map[string]string{
 			"PORT": strconv.Itoa(port), "REDIS_ENABLE": "true", "REDIS_HOST": redisURL.Hostname(), "REDIS_PORT": redisURL.Port(),

@@ -9,26 +9,16 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/poolgate/poolgate/internal/config"
-	"github.com/poolgate/poolgate/internal/freeport"
 	"github.com/poolgate/poolgate/internal/testdb"
+	"github.com/poolgate/poolgate/internal/testsvc"
 )
-
-// FreePort is a TCP port free on 127.0.0.1 that no one else is handed (package freeport).
-func FreePort(t testing.TB) int {
-	t.Helper()
-	port, err := freeport.Take()
-	if err != nil {
-		t.Fatalf("apptest: free port: %v", err)
-	}
-	return port
-}
 
 // Config is the configuration of a standalone server (app.Serve) in development mode on a free
 // port and a fresh test database, without Redis.
 func Config(t testing.TB) *config.Config {
 	t.Helper()
 	return &config.Config{
-		Port: FreePort(t), AppEnv: config.EnvDevelopment, DatabaseURL: testdb.URL(t), RedisPrefix: "pgtest:",
+		Port: testsvc.FreePort(t), AppEnv: config.EnvDevelopment, DatabaseURL: testdb.URL(t), RedisPrefix: "pgtest:",
 		EncryptionKey: []byte("0123456789abcdef0123456789abcdef"), JWTSecret: []byte("test-jwt-secret-0123456789-abcdefghij"),
 		LogLevel: "error", LogFormat: "text", MaxBodyBytes: 1 << 20, ShutdownTimeout: 10 * time.Second,
 		UpstreamTimeout: 5 * time.Second, MaxAttempts: 3, UsageBatchSize: 100, UsageFlushEvery: 10 * time.Millisecond,

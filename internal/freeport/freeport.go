@@ -14,6 +14,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -29,28 +30,36 @@ var (
 
 // Take returns a loopback port that is free now, outside the kernel's ephemeral range, and not
 // returned before by this process.
-func Take() (int, error) {
-	return TakeIf(func(int) bool { return true })
-}
+func Take() (int, error) { return TakeWith() }
 
-// TakeIf is Take for a port that also satisfies ok (ok may check a companion port).
-func TakeIf(ok func(port int) bool) (int, error) {
+// TakeWith is Take for a port p whose companions p+offset (a Redis cluster node's bus port, say)
+// are free, outside the ephemeral range and not returned before too; they are taken with it.
+func TakeWith(offsets ...int) (int, error) {
 	mu.Lock()
 	defer mu.Unlock()
 	highest := ephemeralLow() - 1
+	for _, off := range offsets {
+		highest = min(highest, ephemeralLow()-1-off)
+	}
 	if highest-lowest < 1000 {
 		return 0, errors.New("freeport: the kernel's ephemeral range leaves too few ports below it")
 	}
 	for range 10000 {
 		port := lowest + rand.IntN(highest-lowest+1) //nolint:gosec // spreading, not secrecy
-		if taken[port] || !Free(port) || !ok(port) {
+		if !available(port) || slices.ContainsFunc(offsets, func(off int) bool { return !available(port + off) }) {
 			continue
 		}
 		taken[port] = true
+		for _, off := range offsets {
+			taken[port+off] = true
+		}
 		return port, nil
 	}
 	return 0, errors.New("freeport: no free port found")
 }
+
+// available reports whether port is neither handed out already nor in use (mu held).
+func available(port int) bool { return !taken[port] && Free(port) }
 
 // Free reports whether a loopback listener can bind port now.
 func Free(port int) bool {

@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/poolgate/poolgate/internal/limits"
+	"github.com/poolgate/poolgate/internal/testsvc"
 )
 
 // BenchmarkRedisBatches admits and releases calls as the gateway does, one at a time (every
@@ -32,7 +33,7 @@ import (
 // calls/s: that is where what a call adds to the window's sets costs most. Its window is ten
 // minutes, so that none of them leaves it during the run.
 func BenchmarkRedisBatches(b *testing.B) {
-	port := freePort(b)
+	port := testsvc.FreePort(b)
 	throwawayRedis(b, port)
 	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:" + strconv.Itoa(port), PoolSize: 300})
 	b.Cleanup(func() { _ = rdb.Close() })

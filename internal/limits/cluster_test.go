@@ -52,7 +52,7 @@ func throwawayCluster(t *testing.T) []string {
 // clusterPort is a free port whose cluster bus port (port + 10000) is free too.
 func clusterPort(t *testing.T) int {
 	t.Helper()
-	port, err := freeport.TakeIf(func(port int) bool { return port < 20000 && freeport.Free(port+10000) })
+	port, err := freeport.TakeWith(10000)
 	require.NoError(t, err, "no free port pair for a cluster node")
 	return port
 }

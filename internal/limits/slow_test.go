@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/poolgate/poolgate/internal/limits"
+	"github.com/poolgate/poolgate/internal/testsvc"
 )
 
 // busyScript keeps Redis busy for ARGV[1] microseconds: every other client waits meanwhile, as
@@ -31,7 +32,7 @@ return 1
 // counted in process.
 func TestSlowRedisExact(t *testing.T) {
 	t.Parallel()
-	port := freePort(t)
+	port := testsvc.FreePort(t)
 	throwawayRedis(t, port)
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
 	var ls []*limits.Limiter
