@@ -216,10 +216,9 @@ func TestRecover(t *testing.T) {
 func TestRequestID(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
-	var fromCtx, fromEcho string
+	var fromCtx string
 	b.e.GET("/id", func(c echo.Context) error {
 		fromCtx = httpx.RequestIDFrom(c.Request().Context())
-		fromEcho, _ = c.Get("request_id").(string)
 		return c.NoContent(http.StatusNoContent)
 	})
 	req := httptest.NewRequest(http.MethodGet, "/id", nil)
@@ -229,7 +228,6 @@ func TestRequestID(t *testing.T) {
 	rid := rec.Header().Get(httpx.HeaderRequestID)
 	require.NotEqual(t, "client-chosen", rid, "ids are never taken from the client")
 	require.Equal(t, rid, fromCtx)
-	require.Equal(t, rid, fromEcho)
 	require.Empty(t, httpx.RequestIDFrom(context.Background()))
 
 	// Unique within a generator and across generators (instances).
@@ -366,4 +364,37 @@ func TestContextLogger(t *testing.T) {
 	require.Equal(t, "thingGet", own["operation_id"])
 	require.NotContains(t, out, "request_id")
 	require.NotContains(t, out, "operation_id")
+}
+
+// TestLocalAndOperationID: a middleware's value and the operationId reach the handler and the
+// access log behind RequestID (in the request's context value, echo's store left unmade) and
+// without it (in echo's store).
+func TestLocalAndOperationID(t *testing.T) {
+	t.Parallel()
+	for _, withID := range []bool{true, false} {
+		e := echo.New()
+		if withID {
+			e.Use(httpx.RequestID(httpx.NewIDGen()))
+		}
+		var local any
+		var op string
+		var storeUsed bool
+		e.GET("/x", func(c echo.Context) error {
+			name := "thingGet"
+			httpx.SetOperationID(c, &name)
+			httpx.SetLocal(c, 42)
+			local, op = httpx.Local(c), httpx.OperationID(c)
+			storeUsed = c.Get("httpx.local") != nil || c.Get("httpx.operation_id") != nil
+			return c.NoContent(http.StatusNoContent)
+		})
+		rec := httptest.NewRecorder()
+		e.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/x", nil))
+		require.Equal(t, http.StatusNoContent, rec.Code)
+		require.Equal(t, 42, local, "with RequestID %v", withID)
+		require.Equal(t, "thingGet", op, "with RequestID %v", withID)
+		require.Equal(t, !withID, storeUsed, "echo's store is used only without RequestID")
+	}
+	c := echo.New().NewContext(httptest.NewRequest(http.MethodGet, "/", nil), httptest.NewRecorder())
+	require.Nil(t, httpx.Local(c))
+	require.Empty(t, httpx.OperationID(c))
 }

@@ -14,13 +14,18 @@ import (
 func AccessLog(log *slog.Logger) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
-			start := time.Now()
+			// LOG_LEVEL above info: not even the clock read or the attributes.
+			on := log.Enabled(c.Request().Context(), slog.LevelInfo)
+			var start time.Time
+			if on {
+				start = time.Now()
+			}
 			err := next(c)
 			if err != nil {
 				c.Error(err)
 			}
 			ctx := c.Request().Context()
-			if !log.Enabled(ctx, slog.LevelInfo) { // LOG_LEVEL above info: not even the attributes
+			if !on {
 				return nil
 			}
 			res := c.Response()

@@ -18,17 +18,20 @@ func SetOperationID(c echo.Context, id *string) {
 	if id == nil {
 		return
 	}
-	c.Set(operationKey, id)
 	if ri := infoFrom(c.Request().Context()); ri != nil {
 		ri.op = *id
 		return
 	}
+	c.Set(operationKey, id)
 	r := c.Request()
 	c.SetRequest(r.WithContext(context.WithValue(r.Context(), ctxKey{}, &reqInfo{op: *id})))
 }
 
 // OperationID is the request's operationId ("" when its route is in no contract).
 func OperationID(c echo.Context) string {
+	if ri := infoFrom(c.Request().Context()); ri != nil && ri.op != "" {
+		return ri.op
+	}
 	if id, ok := c.Get(operationKey).(*string); ok {
 		return *id
 	}

@@ -42,10 +42,12 @@ func (g *IDGen) Next() string {
 }
 
 // reqInfo is what the plumbing keeps about a request in its context: one value, added once by
-// RequestID and completed by SetOperationID before the handler runs, so the request is copied
-// once per call rather than once per field.
+// RequestID and completed by SetOperationID (and SetLocal) before the handler runs, so the request
+// is copied once per call rather than once per field, and echo's per-request store (a map made
+// for each request that sets anything in it) stays unused on the gateway's routes.
 type reqInfo struct {
 	id, op string
+	local  any // what a route's middleware hands its handler (SetLocal)
 }
 
 // RequestID assigns each request an id, sets the response header and stores it in the request
@@ -61,7 +63,6 @@ func RequestIDWith(gen *IDGen, with func(ctx context.Context, c echo.Context) co
 			r := c.Request()
 			ic := &infoCtx{Context: r.Context(), info: reqInfo{id: id}, header: [1]string{id}}
 			c.Response().Header()[HeaderRequestID] = ic.header[:] // Set, with ic's backing
-			c.Set("request_id", id)
 			var ctx context.Context = ic
 			if with != nil {
 				ctx = with(ctx, c)
@@ -90,6 +91,28 @@ func (c *infoCtx) Value(key any) any {
 func infoFrom(ctx context.Context) *reqInfo {
 	ri, _ := ctx.Value(ctxKey{}).(*reqInfo)
 	return ri
+}
+
+// localKey is where SetLocal keeps its value on a request RequestID did not see.
+const localKey = "httpx.local"
+
+// SetLocal keeps v for the rest of the request's handling (Local returns it): a middleware's
+// result for its handler, such as the caller an authentication resolved. Behind RequestID it
+// goes into the request's context value in place; elsewhere into echo's store.
+func SetLocal(c echo.Context, v any) {
+	if ri := infoFrom(c.Request().Context()); ri != nil {
+		ri.local = v
+		return
+	}
+	c.Set(localKey, v)
+}
+
+// Local returns what SetLocal kept for the request, or nil.
+func Local(c echo.Context) any {
+	if ri := infoFrom(c.Request().Context()); ri != nil && ri.local != nil {
+		return ri.local
+	}
+	return c.Get(localKey)
 }
 
 // RequestIDFrom returns the request id stored in ctx, or "".

@@ -78,6 +78,10 @@ type conn struct {
 	// with net/http), and the requests of a connection are served one after the other.
 	resp   response
 	header http.Header
+	// reqTmpl is where readSimple reads a request; handle gives the handler a copy of it that
+	// carries the request's context (WithContext copies anyway), so one Request is made per
+	// request, not two.
+	reqTmpl http.Request
 }
 
 func newConn(s *Server, nc net.Conn) *conn {
@@ -276,7 +280,7 @@ func (c *conn) readRequest() (*response, error) {
 		}
 	}
 	c.r.limit = int64(c.s.MaxHeaderBytes) + 4096 - int64(c.br.Buffered())
-	req, simple := readSimple(c.br) // a plain request already buffered (parse.go)
+	req, simple := readSimple(c.br, &c.reqTmpl) // a plain request already buffered (parse.go)
 	var err error
 	if !simple {
 		req, err = http.ReadRequest(c.br)
@@ -369,7 +373,11 @@ func (c *conn) handle(w *response) (hijacked bool) {
 		w.body = requestBody{w: w, rc: req.Body}
 		req.Body = &w.body
 	}
+	tmpl := req == &c.reqTmpl
 	req = req.WithContext(ctx)
+	if tmpl {
+		c.reqTmpl = http.Request{} // hold nothing of this request while the connection waits
+	}
 	w.req = req
 	c.setState(stateActive)
 	switch {

@@ -24,7 +24,10 @@ const maxFastHeaders = 32
 // headers have not all arrived) is left unread, ok false, for http.ReadRequest, whose answers
 // and errors it then keeps. TestReadSimpleSameAsNetHTTP and FuzzReadSimple hold the two to the
 // same result.
-func readSimple(br *bufio.Reader) (req *http.Request, ok bool) {
+//
+// The request is written into dst, which the caller reuses (the connection's template: the
+// handler gets a copy of it with the request's context, http.Request.WithContext).
+func readSimple(br *bufio.Reader, dst *http.Request) (req *http.Request, ok bool) {
 	buf, _ := br.Peek(br.Buffered())
 	end := bytes.Index(buf, []byte("\r\n\r\n"))
 	if end < 0 {
@@ -110,10 +113,11 @@ func readSimple(br *bufio.Reader) (req *http.Request, ok bool) {
 	if _, err := br.Discard(end + 4); err != nil {
 		return nil, false
 	}
-	req = &http.Request{
+	*dst = http.Request{
 		Method: method, URL: u, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
 		Header: h, Host: host, RequestURI: target, Close: closeConn, ContentLength: clen, Body: http.NoBody,
 	}
+	req = dst
 	if clen > 0 {
 		req.Body = &fixedBody{br: br, left: clen}
 	}

@@ -69,7 +69,7 @@ func TestReadSimpleSameAsNetHTTP(t *testing.T) {
 	}
 	assert.Equal(t, 16, taken, "plain requests taken by the fast path")
 	for _, raw := range simpleCases[:3] {
-		_, ok := readSimple(bufio.NewReaderSize(strings.NewReader(raw), 4<<10))
+		_, ok := readSimple(bufio.NewReaderSize(strings.NewReader(raw), 4<<10), new(http.Request))
 		assert.False(t, ok, "nothing buffered yet: %q", raw) // Peek sees only what was read
 	}
 }
@@ -88,7 +88,7 @@ func FuzzReadSimple(f *testing.F) {
 func compareWithNetHTTP(t *testing.T, raw string) bool {
 	t.Helper()
 	fast := buffered(t, raw)
-	got, ok := readSimple(fast)
+	got, ok := readSimple(fast, new(http.Request))
 	if !ok {
 		assert.Equal(t, len(raw), fast.Buffered(), "a request not taken is left unread")
 		return false
@@ -140,7 +140,7 @@ func BenchmarkReadRequest(b *testing.B) {
 		read func(*bufio.Reader) (*http.Request, error)
 	}{
 		{"fast", func(br *bufio.Reader) (*http.Request, error) {
-			r, ok := readSimple(br)
+			r, ok := readSimple(br, new(http.Request))
 			if !ok {
 				return nil, io.ErrUnexpectedEOF
 			}

@@ -31,8 +31,6 @@ func (h *Handler) Mount(e *echo.Echo) {
 	gatewayapi.RegisterHandlers(httpx.Router{E: e, MW: []echo.MiddlewareFunc{h.authenticate}}, h)
 }
 
-const callerKey = "gateway.caller"
-
 // authenticate resolves the API key from the header each SDK uses: Authorization: Bearer,
 // x-api-key, x-goog-api-key, or ?key=. Share links authenticate with their own token (share.go).
 func (h *Handler) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
@@ -73,7 +71,7 @@ func (h *Handler) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 		if !cl.AllowsAddr(r.RemoteAddr) { // the connection's peer: see docs/gateway.md, API key restrictions
 			return relay.ErrAddrNotAllowed
 		}
-		c.Set(callerKey, cl)
+		httpx.SetLocal(c, cl)
 		return next(c)
 	}
 }
@@ -113,7 +111,7 @@ func (h *Handler) sessionCaller(c echo.Context, tok string, cookie bool) (relay.
 
 // serve hands a call to the relay; model is the model named in the URL (Gemini), else "".
 func (h *Handler) serve(c echo.Context, ep *relay.Endpoint, model string, geminiArray bool) error {
-	cl, _ := c.Get(callerKey).(relay.Caller)
+	cl, _ := httpx.Local(c).(relay.Caller)
 	return h.Relay.Serve(c.Response(), c.Request(), relay.Call{Endpoint: ep, Model: model, Caller: cl,
 		GeminiArray: geminiArray, RequestID: c.Response().Header().Get(httpx.HeaderRequestID)})
 }

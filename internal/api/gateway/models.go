@@ -10,6 +10,7 @@ import (
 
 	"github.com/poolgate/poolgate/gen/api/gateway"
 	"github.com/poolgate/poolgate/internal/fault"
+	"github.com/poolgate/poolgate/internal/httpx"
 	"github.com/poolgate/poolgate/internal/relay"
 )
 
@@ -50,7 +51,7 @@ func (h *Handler) models(c echo.Context) (relay.ModelList, error) {
 	if err != nil {
 		return list, err
 	}
-	cl, _ := c.Get(callerKey).(relay.Caller)
+	cl, _ := httpx.Local(c).(relay.Caller)
 	list.IDs = cl.VisibleModels(list.IDs)
 	return list, nil
 }
