@@ -50,6 +50,8 @@ type channel struct {
 	models []string
 	groups []int64
 	users  []int64
+	// urls caches the parsed upstream URLs the channel is called at (upstreamURL).
+	urls urlCache
 }
 
 // upstreamModel is the name the channel sends upstream for a model callers ask for.

@@ -7,6 +7,9 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
 
 	"github.com/poolgate/poolgate/internal/billing"
 	"github.com/poolgate/poolgate/internal/fault"
@@ -78,7 +81,10 @@ func (rl *Relay) send(ctx context.Context, k *call, acc *account, body []byte) (
 			return nil, fault.Code(fault.Invalid, "invalid_json", "the request body is not valid JSON")
 		}
 	}
-	url := ad.URL(acc.channel.baseURL, model, path)
+	u, err := acc.channel.urls.get(ad, acc.channel.baseURL, model, path)
+	if err != nil {
+		return nil, err
+	}
 	cred := acc.credential
 	if acc.oauth != nil && rl.d.OAuth != nil {
 		tok, err := rl.d.OAuth.Token(ctx, acc.id, acc.oauth, false) // refreshed before it expires
@@ -87,7 +93,7 @@ func (rl *Relay) send(ctx context.Context, k *call, acc *account, body []byte) (
 		}
 		cred = tok
 	}
-	resp, err := rl.post(ctx, k, acc, ad, url, body, cred)
+	resp, err := rl.post(ctx, k, acc, ad, u, body, cred)
 	if err != nil || resp.StatusCode != http.StatusUnauthorized || acc.oauth == nil || rl.d.OAuth == nil {
 		return resp, err
 	}
@@ -97,16 +103,16 @@ func (rl *Relay) send(ctx context.Context, k *call, acc *account, body []byte) (
 	if err != nil {
 		return nil, err
 	}
-	return rl.post(ctx, k, acc, ad, url, body, tok)
+	return rl.post(ctx, k, acc, ad, u, body, tok)
 }
 
 // post sends one upstream request with credential cred in the adapter's protocol. The request
 // goes to the account's transport (roundTrip).
-func (rl *Relay) post(ctx context.Context, k *call, acc *account, ad provider.Adapter, url string, body []byte, cred string) (*http.Response, error) {
-	r, err := http.NewRequestWithContext(ctx, http.MethodPost, url, nil)
-	if err != nil {
-		return nil, err
-	}
+func (rl *Relay) post(ctx context.Context, k *call, acc *account, ad provider.Adapter, u *url.URL, body []byte, cred string) (*http.Response, error) {
+	// What http.NewRequestWithContext makes of the URL's text, from the channel's parsed URL
+	// (shared by its calls: no transport changes a request's URL).
+	r := (&http.Request{Method: http.MethodPost, URL: u, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+		Header: make(http.Header, 6), Host: u.Host}).WithContext(ctx)
 	// The body as NewRequestWithContext sets a bytes.Reader's, but one the upstream transport
 	// sends without copying it (the transport writes it before RoundTrip returns).
 	if len(body) > 0 {
@@ -245,4 +251,37 @@ func (rl *Relay) answerCount(k *call, out []byte) error {
 func (rl *Relay) tokens() *translate.Counter {
 	rl.counterOnce.Do(func() { rl.counter = translate.NewCounter() })
 	return rl.counter
+}
+
+// urlCache holds a channel's parsed upstream URLs by model and path: a gateway call would
+// otherwise build the URL's text and parse it again on every call. A channel is called at a few
+// URLs (its models times the endpoints); past maxCachedURLs (a channel serving models by
+// pattern, whose names the callers choose) the URLs are parsed per call instead.
+type urlCache struct {
+	m sync.Map // urlKey → *url.URL
+	n atomic.Int32
+}
+
+type urlKey struct{ model, path string }
+
+const maxCachedURLs = 256
+
+// get returns the URL ad calls base at for model and path, as http.NewRequest would parse it
+// (the port of an empty ":port" removed from the host).
+func (c *urlCache) get(ad provider.Adapter, base, model, path string) (*url.URL, error) {
+	key := urlKey{model, path}
+	if u, ok := c.m.Load(key); ok {
+		return u.(*url.URL), nil //nolint:forcetypeassert // only *url.URL is stored
+	}
+	u, err := url.Parse(ad.URL(base, model, path))
+	if err != nil {
+		return nil, err
+	}
+	u.Host = strings.TrimSuffix(u.Host, ":")
+	if c.n.Load() < maxCachedURLs {
+		if _, loaded := c.m.LoadOrStore(key, u); !loaded {
+			c.n.Add(1)
+		}
+	}
+	return u, nil
 }
