@@ -210,7 +210,9 @@ func (rl *Relay) unplaced(k *call, plan pool.Plan) error {
 // committed). The read then fails with errUpstreamSilent whatever the client made of the close
 // (net/http's HTTP/1 body ends a read pending at the close as if the answer had ended). This costs
 // the call none of the context a cancellation would (a context per attempt, its done channel and
-// its children), only the timer. Closing the body stops the clock.
+// its children), only the timer. Closing the body stops the clock. The lean client's bodies bound
+// their silence themselves (upstreamhttp: the connection's read deadline), so only net/http's
+// (HTTPS, HTTP/2, proxies) take the timer.
 type idleBody struct {
 	io.ReadCloser
 	d      time.Duration
@@ -224,6 +226,13 @@ var errUpstreamSilent = errors.New("the upstream answer went silent for longer t
 // idleBounded bounds body's silences by d (0: body as it is).
 func idleBounded(body io.ReadCloser, d time.Duration) io.ReadCloser {
 	if d <= 0 {
+		return body
+	}
+	// The lean upstream client bounds the silence with its connection's read deadline (no timer
+	// of its own, nothing allocated per answer); net/http's bodies get the timer.
+	if sb, ok := body.(interface {
+		BoundSilence(time.Duration, error) bool
+	}); ok && sb.BoundSilence(d, errUpstreamSilent) {
 		return body
 	}
 	b := &idleBody{ReadCloser: body, d: d}

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httputil"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -317,8 +318,40 @@ type body struct {
 	done   atomic.Bool
 	// mu is held by Read; Close drains the body's end only when no Read is pending.
 	mu sync.Mutex
-	// deadline is set while Close drains (cleared before the connection is pooled).
+	// deadline: the connection has a read deadline (the header timeout's, the silence bound's or
+	// Close's drain), cleared before the connection is pooled or the body reads without a bound.
 	deadline bool
+	// silence bounds the wait for each read's first bytes (0: none), failing it with silentErr.
+	silence   time.Duration
+	silentErr error
+	draining  bool // Close reads the end under its own short deadline
+}
+
+// BoundSilence makes every read of the body that waits longer than d for its first bytes fail
+// with err (the connection is then closed): the connection's read deadline, moved to d ahead as
+// each read begins, rather than a timer per answer. A read waits only when the answer has sent
+// nothing since the last one returned, so the bound is on the answer's silence: it is never cut
+// before it has been silent for d. It reports false when d is not positive (nothing bound).
+func (b *body) BoundSilence(d time.Duration, err error) bool {
+	if d <= 0 {
+		return false
+	}
+	b.silence, b.silentErr = d, err
+	return true
+}
+
+// arm sets the connection's read deadline for one read: d ahead under a silence bound, else none
+// (the header timeout's cleared once the body is read).
+func (b *body) arm() error {
+	switch {
+	case b.silence > 0:
+		b.deadline = true
+		return b.c.nc.SetReadDeadline(time.Now().Add(b.silence))
+	case b.deadline:
+		b.deadline = false
+		return b.c.nc.SetReadDeadline(time.Time{})
+	}
+	return nil
 }
 
 // Close drains a chunked body's end for at most drainBytes and drainWait: a stream's reader
@@ -352,6 +385,13 @@ func (b *body) read(p []byte) (int, error) {
 		n   int
 		err error
 	)
+	if (b.silence > 0 || b.deadline) && !b.draining {
+		if err := b.arm(); err != nil {
+			b.finish(false)
+			b.err = err
+			return 0, err
+		}
+	}
 	switch b.kind {
 	case bodyLength:
 		if int64(len(p)) > b.left {
@@ -387,6 +427,8 @@ func (b *body) read(p []byte) (int, error) {
 		b.finish(false)
 		if cerr := b.ctx.Err(); cerr != nil {
 			err = cerr
+		} else if b.silence > 0 && errors.Is(err, os.ErrDeadlineExceeded) {
+			err = b.silentErr
 		} else if b.done.Load() && !errors.Is(err, io.ErrUnexpectedEOF) && isClosedConn(err) {
 			err = errBodyClosed
 		}
@@ -401,7 +443,7 @@ func (b *body) read(p []byte) (int, error) {
 func (b *body) Close() error {
 	if b.kind == bodyChunked && !b.done.Load() && b.mu.TryLock() {
 		if b.err == nil && b.ctx.Err() == nil && b.c.nc.SetReadDeadline(time.Now().Add(drainWait)) == nil {
-			b.deadline = true
+			b.deadline, b.draining = true, true
 			var buf [512]byte
 			for n := 0; n < drainBytes && b.err == nil; {
 				k, _ := b.read(buf[:])

@@ -350,12 +350,9 @@ func (c *conn) roundTrip(ctx context.Context, req *http.Request, payload []byte,
 		}
 		return fail(err)
 	}
-	if headerTimeout > 0 {
-		if err := c.nc.SetReadDeadline(time.Time{}); err != nil {
-			return fail(err)
-		}
-	}
-	b := &body{c: c, ctx: ctx, stop: stop, keep: !resp.Close}
+	// The header timeout's deadline stays until the body's first read (or its end) clears it or
+	// replaces it with the silence bound's (body.arm): one deadline change, not two.
+	b := &body{c: c, ctx: ctx, stop: stop, keep: !resp.Close, deadline: headerTimeout > 0}
 	switch {
 	case req.Method == http.MethodHead || resp.StatusCode == http.StatusNoContent ||
 		resp.StatusCode == http.StatusNotModified || resp.ContentLength == 0:

@@ -526,3 +526,102 @@ func TestNewBody(t *testing.T) {
 	_, err := send(tr, upstreamhttp.NewBody([]byte(`{}`)), 3)
 	require.ErrorIs(t, err, io.ErrUnexpectedEOF)
 }
+
+// silenceBound is what the relay asks of the lean client's bodies (BoundSilence).
+type silenceBound interface {
+	BoundSilence(d time.Duration, err error) bool
+}
+
+var errSilent = errors.New("silent")
+
+// TestBoundSilence: under BoundSilence a body whose answer stops sending fails with the given
+// error about the bound after its last bytes (its connection closed, not reused); one that keeps
+// sending, each silence shorter than the bound, is read whole however long it lasts; and the
+// connection goes back to the pool without the bound's deadline, so a later slow answer on it is
+// waited for as long as it takes.
+func TestBoundSilence(t *testing.T) {
+	t.Parallel()
+	const bound = 300 * time.Millisecond
+	srv, conns := countingServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.ReadAll(r.Body)
+		switch r.URL.Path {
+		case "/slow-headers":
+			time.Sleep(2 * bound)
+			_, _ = io.WriteString(w, "late")
+			return
+		case "/whole":
+			_, _ = io.WriteString(w, "whole")
+			return
+		}
+		w.Header().Set("Content-Type", "text/event-stream")
+		_, _ = io.WriteString(w, "data: first\n\n")
+		w.(http.Flusher).Flush()
+		if r.URL.Path == "/silent" {
+			<-r.Context().Done()
+			return
+		}
+		for range 8 { // 8 × bound/3: longer than the bound in all
+			time.Sleep(bound / 3)
+			_, _ = io.WriteString(w, "data: beat\n\n")
+			w.(http.Flusher).Flush()
+		}
+	}))
+	tr := setup(t)
+
+	resp, err := post(t, t.Context(), tr, srv.URL+"/silent", `{}`)
+	require.NoError(t, err)
+	require.True(t, resp.Body.(silenceBound).BoundSilence(bound, errSilent))
+	start := time.Now()
+	got, err := io.ReadAll(resp.Body)
+	require.ErrorIs(t, err, errSilent)
+	require.Equal(t, "data: first\n\n", string(got))
+	require.GreaterOrEqual(t, time.Since(start), bound)
+	require.NoError(t, resp.Body.Close())
+
+	resp, err = post(t, t.Context(), tr, srv.URL+"/steady", `{}`)
+	require.NoError(t, err)
+	require.True(t, resp.Body.(silenceBound).BoundSilence(bound, errSilent))
+	got, err = io.ReadAll(resp.Body)
+	require.NoError(t, err, "an answer that keeps sending is not cut")
+	require.Equal(t, 8, strings.Count(string(got), "data: beat"))
+	require.NoError(t, resp.Body.Close())
+	before := conns.Load()
+
+	resp, err = post(t, t.Context(), tr, srv.URL+"/whole", `{}`)
+	require.NoError(t, err)
+	require.True(t, resp.Body.(silenceBound).BoundSilence(bound, errSilent))
+	got, err = io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	require.Equal(t, "whole", string(got))
+	require.NoError(t, resp.Body.Close())
+
+	resp, err = post(t, t.Context(), tr, srv.URL+"/slow-headers", `{}`)
+	require.NoError(t, err, "the pooled connection carries no deadline of the last answer's bound")
+	got, err = io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	require.Equal(t, "late", string(got))
+	require.Equal(t, before, conns.Load(), "the steady answer's connection served the next two")
+	require.False(t, resp.Body.(silenceBound).BoundSilence(0, errSilent))
+}
+
+// TestHeaderTimeoutEndsWithTheHeaders: the header timeout bounds the wait for the headers only; a
+// body that comes later than it is read.
+func TestHeaderTimeoutEndsWithTheHeaders(t *testing.T) {
+	t.Parallel()
+	const timeout = 100 * time.Millisecond
+	srv, _ := countingServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.ReadAll(r.Body)
+		w.Header().Set("Content-Length", "4")
+		w.WriteHeader(http.StatusOK)
+		w.(http.Flusher).Flush()
+		time.Sleep(3 * timeout)
+		_, _ = io.WriteString(w, "body")
+	}))
+	tr := setup(t, func(fb *http.Transport) { fb.ResponseHeaderTimeout = timeout })
+	resp, err := post(t, t.Context(), tr, srv.URL, `{}`)
+	require.NoError(t, err)
+	got, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	require.Equal(t, "body", string(got))
+	require.NoError(t, resp.Body.Close())
+}
