@@ -2,7 +2,6 @@ package relay
 
 import (
 	"strconv"
-	"time"
 
 	"github.com/tidwall/gjson"
 
@@ -20,7 +19,7 @@ func (rl *Relay) admit(k *call, body []byte) error {
 		return nil
 	}
 	cs := limits.Match(rl.d.LimitRules.Get(), limits.Who{User: k.cl.user.id, Key: k.cl.KeyID, Group: k.cl.user.p().group,
-		Plan: k.cl.user.planAt(time.Now())}, k.req.Model)
+		Plan: k.cl.user.planAt(k.start)}, k.req.Model)
 	h := rl.hold(k, body)
 	if len(cs) == 0 && h == nil {
 		return nil

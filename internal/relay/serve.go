@@ -414,8 +414,8 @@ func (k *call) finish(rl *Relay, status int, u billing.Usage, charge bool) {
 // reports whether the tail went out.
 func (k *call) finishWith(rl *Relay, status int, u billing.Usage, charge bool, tail []byte, flush bool) bool {
 	k.rec.StatusCode = status
-	k.rec.Duration = time.Since(k.start)
-	k.rec.At = time.Now()
+	now := time.Now() // one clock read for both
+	k.rec.Duration, k.rec.At = now.Sub(k.start), now
 	if charge {
 		k.rec.PromptTokens, k.rec.CompletionTokens, k.rec.CachedTokens = u.PromptTokens, u.CompletionTokens, u.CachedTokens
 		k.rec.CacheWrite5mTokens, k.rec.CacheWrite1hTokens, k.rec.ReasoningTokens = u.CacheWrite5mTokens, u.CacheWrite1hTokens, u.ReasoningTokens

@@ -107,11 +107,11 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	addr := hostPort(req.URL)
 	ctx := req.Context()
 	for retried := false; ; retried = true {
-		c, reused, err := t.conn(ctx, addr)
+		c, reused, now, err := t.conn(ctx, addr)
 		if err != nil {
 			return nil, err
 		}
-		resp, err := c.roundTrip(ctx, req, payload, t.headerTimeout)
+		resp, err := c.roundTrip(ctx, req, payload, t.headerTimeout, now)
 		if err == nil {
 			return resp, nil
 		}
@@ -213,8 +213,9 @@ func hostPort(u *url.URL) string {
 // written on it meets a closed socket, and is sent again (closedBeforeRequestError).
 const uncheckedIdle = 100 * time.Millisecond
 
-// conn takes an idle connection to addr, or dials one.
-func (t *Transport) conn(ctx context.Context, addr string) (*conn, bool, error) {
+// conn takes an idle connection to addr, or dials one. It returns the time it was taken at (a
+// clock read the request's header timeout then counts from; a dial's end for a new one).
+func (t *Transport) conn(ctx context.Context, addr string) (*conn, bool, time.Time, error) {
 	now := time.Now()
 	t.mu.Lock()
 	if h := t.hosts[addr]; h != nil {
@@ -234,20 +235,20 @@ func (t *Transport) conn(ctx context.Context, addr string) (*conn, bool, error) 
 				t.mu.Lock()
 				continue
 			}
-			return c, true, nil
+			return c, true, now, nil
 		}
 	}
 	t.mu.Unlock()
 	nc, err := t.dial(ctx, "tcp", addr)
 	if err != nil {
-		return nil, false, err
+		return nil, false, now, err
 	}
 	c := &conn{t: t, addr: addr, nc: nc, br: bufio.NewReaderSize(nc, 8<<10), checked: true}
 	c.fw.Init(nc)
 	c.bw = bufio.NewWriterSize(c.fw.Writer(), 8<<10)
 	c.check.init(nc)
 	c.closeConn = func() { _ = c.nc.Close() }
-	return c, false, nil
+	return c, false, time.Now(), nil
 }
 
 // put returns c to the idle pool (or closes it when the pool is full).
@@ -306,7 +307,7 @@ func (headerTimeoutError) Timeout() bool   { return true }
 func (headerTimeoutError) Temporary() bool { return true }
 
 // roundTrip writes req and reads the answer's headers. On an error the connection is closed.
-func (c *conn) roundTrip(ctx context.Context, req *http.Request, payload []byte, headerTimeout time.Duration) (*http.Response, error) {
+func (c *conn) roundTrip(ctx context.Context, req *http.Request, payload []byte, headerTimeout time.Duration, now time.Time) (*http.Response, error) {
 	// The caller leaving (or the attempt being cut) closes the connection, which unblocks any
 	// read or write on it; the connection is then never reused.
 	stop := cancelhook.AfterFunc(ctx, c.closeConn)
@@ -319,8 +320,8 @@ func (c *conn) roundTrip(ctx context.Context, req *http.Request, payload []byte,
 		return nil, err
 	}
 	err := writeRequest(c.bw, req, payload)
-	if err == nil && headerTimeout > 0 { // from the request's last bytes, as before
-		if err := c.nc.SetReadDeadline(time.Now().Add(headerTimeout)); err != nil {
+	if err == nil && headerTimeout > 0 { // from when the connection was taken, a moment before the request's last bytes
+		if err := c.nc.SetReadDeadline(now.Add(headerTimeout)); err != nil {
 			return fail(err)
 		}
 	}
