@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"log/slog"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -170,10 +171,23 @@ func (l *Limiter) Readmits() int64 { return l.readmits.Load() }
 // RedisCommands counts the Redis commands the limiter has sent.
 func (l *Limiter) RedisCommands() int64 { return l.commands.Load() }
 
+// idPrefix makes the ids of tickets and batches unique across instances and restarts (random,
+// once per process); newID's counter makes them unique within the process, without a random read
+// per call.
+var (
+	idPrefix = func() string {
+		var b [8]byte
+		_, _ = rand.Read(b[:])
+		return hex.EncodeToString(b[:]) + "-"
+	}()
+	idSeq atomic.Uint64
+)
+
 func newID() string {
-	b := make([]byte, 12)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
+	var buf [48]byte
+	out := append(buf[:0], idPrefix...)
+	out = strconv.AppendUint(out, idSeq.Add(1), 36)
+	return string(out)
 }
 
 // readmitWait bounds how long a refused admission waits for this instance's releases before it
