@@ -82,12 +82,31 @@ func clearing(fe *fault.Error, secs int64) *fault.Error {
 // spelling) that holds a positive number; 0 when none does. It reads the members ep.parse read
 // in its one pass over the body.
 func maxOutput(r *openai.Request) int64 {
+	// In order, each looked at only when the ones before it give nothing (a generation config is
+	// searched only when the body has one).
 	for _, v := range [...]gjson.Result{r.Knobs[openai.KnobMaxTokens], r.Knobs[openai.KnobMaxCompletionTokens],
-		r.Meta[openai.MetaMaxOutputTokens], r.Meta[openai.MetaGenerationConfig].Get("maxOutputTokens"),
-		r.Meta[openai.MetaGenerationConfigSnake].Get("max_output_tokens")} {
-		if v.Type == gjson.Number && v.Int() > 0 {
-			return v.Int()
+		r.Meta[openai.MetaMaxOutputTokens]} {
+		if n := positiveInt(v); n > 0 {
+			return n
 		}
+	}
+	for _, c := range [...]struct {
+		config gjson.Result
+		field  string
+	}{{r.Meta[openai.MetaGenerationConfig], "maxOutputTokens"}, {r.Meta[openai.MetaGenerationConfigSnake], "max_output_tokens"}} {
+		if c.config.IsObject() {
+			if n := positiveInt(c.config.Get(c.field)); n > 0 {
+				return n
+			}
+		}
+	}
+	return 0
+}
+
+// positiveInt is v's value when it is a positive number, else 0.
+func positiveInt(v gjson.Result) int64 {
+	if v.Type == gjson.Number {
+		return max(v.Int(), 0)
 	}
 	return 0
 }
