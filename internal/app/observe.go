@@ -35,10 +35,16 @@ type firstByteWriter struct {
 }
 
 func (w *firstByteWriter) Write(b []byte) (int, error) {
-	if w.first.IsZero() && len(b) > 0 && strings.HasPrefix(w.Header().Get("Content-Type"), "text/event-stream") {
+	if w.first.IsZero() && len(b) > 0 && isEventStream(w.Header()["Content-Type"]) {
 		w.first = time.Now()
 	}
 	return w.ResponseWriter.Write(b)
+}
+
+// isEventStream reports whether a Content-Type's values (canonical name, read without
+// http.Header.Get's canonicalizing on every write) name an event stream.
+func isEventStream(ct []string) bool {
+	return len(ct) > 0 && strings.HasPrefix(ct[0], "text/event-stream")
 }
 
 // Flush passes flushes through, so streams still stream.

@@ -230,7 +230,10 @@ func (rl *Relay) commitJSON(k *call, resp *http.Response) error {
 		return fe
 	}
 	w := k.w
-	ct := resp.Header.Get("Content-Type")
+	ct := ""
+	if v := resp.Header["Content-Type"]; len(v) > 0 { // canonical: the lean client's and net/http's answers
+		ct = v[0]
+	}
 	if ct == "" {
 		ct = "application/json"
 	}

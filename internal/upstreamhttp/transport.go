@@ -409,7 +409,7 @@ func writeRequest(w *bufio.Writer, req *http.Request, body []byte) error {
 			_, _ = w.WriteString("\r\n")
 		}
 	}
-	if req.Header.Get("User-Agent") == "" {
+	if ua := req.Header["User-Agent"]; len(ua) == 0 || ua[0] == "" { // Get, for the canonical name
 		_, _ = w.WriteString("User-Agent: Go-http-client/1.1\r\n")
 	}
 	if req.Close {

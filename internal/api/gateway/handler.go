@@ -40,11 +40,12 @@ func (h *Handler) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		r := c.Request()
 		key := ""
-		if v := r.Header.Get("Authorization"); len(v) > 7 && strings.EqualFold(v[:7], "bearer ") {
+		// r.Header[...] rather than Get: the names are canonical (as the server stores them).
+		if v := first(r.Header["Authorization"]); len(v) > 7 && strings.EqualFold(v[:7], "bearer ") {
 			key = strings.TrimSpace(v[7:])
-		} else if v := r.Header.Get("X-Api-Key"); v != "" {
+		} else if v := first(r.Header["X-Api-Key"]); v != "" {
 			key = v
-		} else if v := r.Header.Get("X-Goog-Api-Key"); v != "" {
+		} else if v := first(r.Header["X-Goog-Api-Key"]); v != "" {
 			key = v
 		} else if r.URL.RawQuery != "" {
 			key = r.URL.Query().Get("key")
@@ -113,5 +114,14 @@ func (h *Handler) sessionCaller(c echo.Context, tok string, cookie bool) (relay.
 func (h *Handler) serve(c echo.Context, ep *relay.Endpoint, model string, geminiArray bool) error {
 	cl, _ := httpx.Local(c).(relay.Caller)
 	return h.Relay.Serve(c.Response(), c.Request(), relay.Call{Endpoint: ep, Model: model, Caller: cl,
-		GeminiArray: geminiArray, RequestID: c.Response().Header().Get(httpx.HeaderRequestID)})
+		GeminiArray: geminiArray, RequestID: first(c.Response().Header()[httpx.HeaderRequestID])})
+}
+
+// first is a header's first value ("" when it has none): http.Header.Get for a name already in
+// canonical form.
+func first(vs []string) string {
+	if len(vs) == 0 {
+		return ""
+	}
+	return vs[0]
 }
