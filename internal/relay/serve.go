@@ -87,16 +87,24 @@ func (k *call) flush() {
 // relayed or translated, streamed event by event) and returns nil, or returns the fault to render
 // in the caller's protocol's shape when no answer was started. Every call is logged for usage,
 // and only a call that reached an upstream answer is charged.
+//
+// Serve, serveBody and serveCall are one function in three: each keeps its defers few and its
+// returns few, so that Go runs the defers inline (open-coded) rather than recording each one.
 func (rl *Relay) Serve(w http.ResponseWriter, r *http.Request, c Call) error {
 	rl.inflight.Add(1)
 	defer rl.inflight.Add(-1)
 	start := time.Now()
-	ep := c.Endpoint
 	body, bp, err := rl.readBody(r)
 	if err != nil {
 		return err
 	}
 	defer rl.bufs.Put(bp)
+	return rl.serveBody(w, r, c, start, body)
+}
+
+// serveBody checks the call the caller's body asks for and serves it (serveCall).
+func (rl *Relay) serveBody(w http.ResponseWriter, r *http.Request, c Call, start time.Time, body []byte) error {
+	ep := c.Endpoint
 	req, err := ep.parse(body, c.Model)
 	if err != nil {
 		return err
@@ -134,7 +142,6 @@ func (rl *Relay) Serve(w http.ResponseWriter, r *http.Request, c Call) error {
 		}
 	}
 	k := rl.newCall()
-	defer rl.putCall(k) // after k.release below: nothing holds k once Serve returns
 	*k = call{w: w, r: r, ctx: ctx, cl: cl, share: c.Share, array: c.GeminiArray, req: req, price: price, priced: priced, mult: snap.mult,
 		start: start, ep: ep, raw: body, estimate: int64(len(body)/4 + 1),
 		rec: billing.Record{RequestID: c.RequestID, UserID: cl.user.id,
@@ -148,11 +155,17 @@ func (rl *Relay) Serve(w http.ResponseWriter, r *http.Request, c Call) error {
 		k.w = &k.fb
 	}
 	k.flusher, _ = k.w.(http.Flusher)
+	return rl.serveCall(k, snap, body, upBody)
+}
+
+// serveCall admits the call k and relays it (upBody: the body to send upstream).
+func (rl *Relay) serveCall(k *call, snap *snapshot, body, upBody []byte) error {
+	defer rl.putCall(k) // after k.release below: nothing holds k once Serve returns
 	if err := rl.admit(k, body); err != nil {
 		return err
 	}
 	defer k.release(rl, false, 0, 0) // a path that never reached finish (a panic, a hook's stop): nothing charged
-	return rl.attempt(k, snap, upBody, ep.path)
+	return rl.attempt(k, snap, upBody, k.ep.path)
 }
 
 // firstByte notes in the call's usage record when the first byte of a streamed answer is written.
