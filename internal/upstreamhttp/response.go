@@ -340,6 +340,13 @@ func (b *body) BoundSilence(d time.Duration, err error) bool {
 	return true
 }
 
+// inBuffer reports whether what is left of the body is all in the connection's buffer already: a
+// read then cannot wait, and needs no deadline (a whole answer's body usually arrives with its
+// headers; the deadline left from them is cleared once, when the body ends).
+func (b *body) inBuffer() bool {
+	return b.kind == bodyLength && int64(b.c.br.Buffered()) >= b.left
+}
+
 // arm sets the connection's read deadline for one read: d ahead under a silence bound, else none
 // (the header timeout's cleared once the body is read).
 func (b *body) arm() error {
@@ -385,7 +392,7 @@ func (b *body) read(p []byte) (int, error) {
 		n   int
 		err error
 	)
-	if (b.silence > 0 || b.deadline) && !b.draining {
+	if (b.silence > 0 || b.deadline) && !b.draining && !b.inBuffer() {
 		if err := b.arm(); err != nil {
 			b.finish(false)
 			b.err = err
