@@ -24,6 +24,7 @@ import (
 	"github.com/poolgate/poolgate/gen/api/public"
 	"github.com/poolgate/poolgate/gen/api/seed001"
 	"github.com/poolgate/poolgate/gen/api/user"
+	"github.com/poolgate/poolgate/internal/header"
 	"github.com/poolgate/poolgate/internal/httpx"
 	"github.com/poolgate/poolgate/internal/metrics"
 )
@@ -35,16 +36,10 @@ type firstByteWriter struct {
 }
 
 func (w *firstByteWriter) Write(b []byte) (int, error) {
-	if w.first.IsZero() && len(b) > 0 && isEventStream(w.Header()["Content-Type"]) {
+	if w.first.IsZero() && len(b) > 0 && strings.HasPrefix(header.Get(w.Header(), "Content-Type"), "text/event-stream") {
 		w.first = time.Now()
 	}
 	return w.ResponseWriter.Write(b)
-}
-
-// isEventStream reports whether a Content-Type's values (canonical name, read without
-// http.Header.Get's canonicalizing on every write) name an event stream.
-func isEventStream(ct []string) bool {
-	return len(ct) > 0 && strings.HasPrefix(ct[0], "text/event-stream")
 }
 
 // Flush passes flushes through, so streams still stream.

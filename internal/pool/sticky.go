@@ -11,6 +11,8 @@ import (
 
 	"github.com/tidwall/gjson"
 	"github.com/tidwall/sjson"
+
+	"github.com/poolgate/poolgate/internal/header"
 )
 
 // HeaderSession carries a conversation identity for sticky routing; HeaderAccount asks for an
@@ -28,9 +30,8 @@ const maxSession = 512
 // user (the body's top-level members metadata, prompt_cache_key and user). It returns "" when the
 // call carries none.
 func Session(h http.Header, metadata, promptCacheKey, user gjson.Result) string {
-	// h[...] rather than h.Get: the names are canonical, and this runs on every call.
-	if v := h[HeaderSession]; len(v) > 0 && v[0] != "" {
-		return cut(v[0])
+	if v := header.Get(h, HeaderSession); v != "" {
+		return cut(v)
 	}
 	if r := metadata.Get("user_id"); r.Type == gjson.String && r.Str != "" {
 		return "m:" + cut(r.Str)
@@ -53,11 +54,10 @@ func cut(s string) string {
 
 // PreferredAccount reads X-Poolgate-Account (an account id); 0 when absent or malformed.
 func PreferredAccount(h http.Header) int64 {
-	vs := h[HeaderAccount]           // canonical: no h.Get on every call
-	if len(vs) == 0 || vs[0] == "" { // the common case, without ParseInt's error value
+	v := header.Get(h, HeaderAccount)
+	if v == "" { // the common case, without ParseInt's error value
 		return 0
 	}
-	v := vs[0]
 	id, err := strconv.ParseInt(v, 10, 64)
 	if err != nil || id < 0 {
 		return 0

@@ -16,6 +16,7 @@ import (
 
 	"github.com/poolgate/poolgate/internal/billing"
 	"github.com/poolgate/poolgate/internal/fault"
+	"github.com/poolgate/poolgate/internal/header"
 	"github.com/poolgate/poolgate/internal/jsonx"
 	"github.com/poolgate/poolgate/internal/limits"
 	"github.com/poolgate/poolgate/internal/provider/openai"
@@ -175,7 +176,7 @@ type firstByte struct {
 }
 
 func (w *firstByte) Write(b []byte) (int, error) {
-	if w.k.rec.FirstToken == 0 && len(b) > 0 && strings.HasPrefix(w.Header().Get("Content-Type"), "text/event-stream") {
+	if w.k.rec.FirstToken == 0 && len(b) > 0 && strings.HasPrefix(header.Get(w.Header(), "Content-Type"), "text/event-stream") {
 		w.k.rec.FirstToken = max(time.Since(w.k.start), time.Nanosecond)
 	}
 	return w.ResponseWriter.Write(b)
@@ -243,10 +244,7 @@ func (rl *Relay) commitJSON(k *call, resp *http.Response) error {
 		return fe
 	}
 	w := k.w
-	ct := ""
-	if v := resp.Header["Content-Type"]; len(v) > 0 { // canonical: the lean client's and net/http's answers
-		ct = v[0]
-	}
+	ct := header.Get(resp.Header, "Content-Type")
 	if ct == "" {
 		ct = "application/json"
 	}

@@ -29,6 +29,7 @@ import (
 
 	"github.com/poolgate/poolgate/internal/cancelhook"
 	"github.com/poolgate/poolgate/internal/flushwait"
+	"github.com/poolgate/poolgate/internal/header"
 )
 
 // Transport is an http.RoundTripper for plain-HTTP upstreams. The zero value is not usable: build
@@ -409,7 +410,7 @@ func writeRequest(w *bufio.Writer, req *http.Request, body []byte) error {
 			_, _ = w.WriteString("\r\n")
 		}
 	}
-	if ua := req.Header["User-Agent"]; len(ua) == 0 || ua[0] == "" { // Get, for the canonical name
+	if header.Get(req.Header, "User-Agent") == "" {
 		_, _ = w.WriteString("User-Agent: Go-http-client/1.1\r\n")
 	}
 	if req.Close {

@@ -12,6 +12,7 @@ import (
 	"github.com/poolgate/poolgate/gen/api/gateway"
 	"github.com/poolgate/poolgate/internal/auth"
 	"github.com/poolgate/poolgate/internal/fault"
+	"github.com/poolgate/poolgate/internal/header"
 	"github.com/poolgate/poolgate/internal/httpx"
 	"github.com/poolgate/poolgate/internal/relay"
 )
@@ -40,12 +41,11 @@ func (h *Handler) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		r := c.Request()
 		key := ""
-		// r.Header[...] rather than Get: the names are canonical (as the server stores them).
-		if v := first(r.Header["Authorization"]); len(v) > 7 && strings.EqualFold(v[:7], "bearer ") {
+		if v := header.Get(r.Header, "Authorization"); len(v) > 7 && strings.EqualFold(v[:7], "bearer ") {
 			key = strings.TrimSpace(v[7:])
-		} else if v := first(r.Header["X-Api-Key"]); v != "" {
+		} else if v := header.Get(r.Header, "X-Api-Key"); v != "" {
 			key = v
-		} else if v := first(r.Header["X-Goog-Api-Key"]); v != "" {
+		} else if v := header.Get(r.Header, "X-Goog-Api-Key"); v != "" {
 			key = v
 		} else if r.URL.RawQuery != "" {
 			key = r.URL.Query().Get("key")
@@ -114,14 +114,5 @@ func (h *Handler) sessionCaller(c echo.Context, tok string, cookie bool) (relay.
 func (h *Handler) serve(c echo.Context, ep *relay.Endpoint, model string, geminiArray bool) error {
 	cl, _ := httpx.Local(c).(relay.Caller)
 	return h.Relay.Serve(c.Response(), c.Request(), relay.Call{Endpoint: ep, Model: model, Caller: cl,
-		GeminiArray: geminiArray, RequestID: first(c.Response().Header()[httpx.HeaderRequestID])})
-}
-
-// first is a header's first value ("" when it has none): http.Header.Get for a name already in
-// canonical form.
-func first(vs []string) string {
-	if len(vs) == 0 {
-		return ""
-	}
-	return vs[0]
+		GeminiArray: geminiArray, RequestID: header.Get(c.Response().Header(), httpx.HeaderRequestID)})
 }
