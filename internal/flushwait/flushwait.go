@@ -18,6 +18,7 @@ package flushwait
 
 import (
 	"bufio"
+	"io"
 	"net"
 )
 
@@ -25,7 +26,8 @@ import (
 // plainly; Init sets it up for a connection (once).
 type Conn struct {
 	nc   net.Conn
-	raw  raw // the platform's part: the raw connection and the callback (flushwait_linux.go)
+	out  io.Writer // where plain writes go (see Init)
+	raw  raw       // the platform's part: the raw connection and the callback (flushwait_linux.go)
 	w    *bufio.Writer
 	sent bool
 	err  error // the flush's error
@@ -41,9 +43,9 @@ type Writer struct{ c *Conn }
 func (w Writer) Write(p []byte) (int, error) {
 	c := w.c
 	if fd := c.raw.fd; fd >= 0 {
-		return writeRaw(fd, c.nc, p)
+		return writeRaw(fd, c.nc, c.out, p)
 	}
-	return c.nc.Write(p)
+	return c.out.Write(p)
 }
 
 // FlushWait flushes w, which must write to c.Writer(), and returns once the connection has bytes

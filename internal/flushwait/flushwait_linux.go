@@ -1,10 +1,12 @@
 package flushwait
 
 import (
-	"errors"
+	"io"
 	"net"
 	"os"
 	"syscall"
+
+	"github.com/poolgate/poolgate/internal/sockio"
 )
 
 // raw is the raw connection and the read callback, made once per connection; fd is the socket
@@ -15,9 +17,10 @@ type raw struct {
 	fd int
 }
 
-// Init sets c up for nc; a connection that is not a socket is flushed plainly.
-func (c *Conn) Init(nc net.Conn) {
-	c.nc, c.raw.fd = nc, -1
+// Init sets c up for nc, whose plain writes go to out (nc itself, or what writes to it as nc's
+// Write does); a connection that is not a socket is flushed plainly.
+func (c *Conn) Init(nc net.Conn, out io.Writer) {
+	c.nc, c.out, c.raw.fd = nc, out, -1
 	sc, ok := nc.(syscall.Conn)
 	if !ok {
 		return
@@ -30,20 +33,17 @@ func (c *Conn) Init(nc net.Conn) {
 	c.raw.cb = func(fd uintptr) bool { return c.step(int(fd)) }
 }
 
-// writeRaw writes p to fd, a non-blocking socket, and what it cannot take at once through nc
+// writeRaw writes p to fd, a non-blocking socket, and what it cannot take at once through out
 // (which waits for room as net does).
-func writeRaw(fd int, nc net.Conn, p []byte) (int, error) {
+func writeRaw(fd int, nc net.Conn, out io.Writer, p []byte) (int, error) {
 	n := 0
 	for n < len(p) {
-		m, err := syscall.Write(fd, p[n:])
-		if m > 0 {
-			n += m
-		}
-		switch {
-		case err == nil:
-		case errors.Is(err, syscall.EINTR):
-		case errors.Is(err, syscall.EAGAIN):
-			m, err := nc.Write(p[n:])
+		m, err := sockio.WriteFD(uintptr(fd), p[n:])
+		n += m
+		switch err {
+		case 0:
+		case syscall.EAGAIN:
+			m, err := out.Write(p[n:])
 			return n + m, err
 		default:
 			return n, &net.OpError{Op: "write", Net: "tcp", Source: nc.LocalAddr(), Addr: nc.RemoteAddr(), Err: os.NewSyscallError("write", err)}

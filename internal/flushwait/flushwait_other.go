@@ -3,6 +3,7 @@
 package flushwait
 
 import (
+	"io"
 	"net"
 	"syscall"
 )
@@ -14,7 +15,9 @@ type raw struct {
 	fd int
 }
 
-// Init sets c up for nc (a plain flush on this platform).
-func (c *Conn) Init(nc net.Conn) { c.nc, c.raw.fd = nc, -1 }
+// Init sets c up for nc, whose writes go to out (a plain flush on this platform).
+func (c *Conn) Init(nc net.Conn, out io.Writer) { c.nc, c.out, c.raw.fd = nc, out, -1 }
 
-func writeRaw(int, net.Conn, []byte) (int, error) { panic("flushwait: no raw writes on this platform") }
+func writeRaw(int, net.Conn, io.Writer, []byte) (int, error) {
+	panic("flushwait: no raw writes on this platform")
+}

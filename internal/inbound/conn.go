@@ -19,6 +19,7 @@ import (
 	"golang.org/x/net/http/httpguts"
 
 	"github.com/poolgate/poolgate/internal/cancelhook"
+	"github.com/poolgate/poolgate/internal/sockio"
 )
 
 // A connection's states, as the sweeper sees them.
@@ -49,6 +50,7 @@ var (
 type conn struct {
 	s      *Server
 	nc     net.Conn
+	sock   sockio.Conn // nc's reads and writes, without the scheduler's system-call path
 	r      connReader
 	br     *bufio.Reader
 	bw     *bufio.Writer
@@ -87,10 +89,11 @@ type conn struct {
 func newConn(s *Server, nc net.Conn) *conn {
 	c := &conn{s: s, nc: nc, remote: nc.RemoteAddr().String()}
 	c.r.c = c
+	c.sock.Init(nc)
 	c.br = readerPool.Get().(*bufio.Reader)
 	c.br.Reset(&c.r)
 	c.bw = writerPool.Get().(*bufio.Writer)
-	c.bw.Reset(nc)
+	c.bw.Reset(&c.sock)
 	c.ctx = cancelhook.With(context.WithValue(context.Background(), http.LocalAddrContextKey, nc.LocalAddr()), &c.hook)
 	c.setState(stateNew) // as net/http: ReadHeaderTimeout from the accept for the first request
 	return c
@@ -125,7 +128,7 @@ func (cr *connReader) Read(p []byte) (int, error) {
 	if int64(len(p)) > cr.limit {
 		p = p[:cr.limit]
 	}
-	n, err := cr.c.nc.Read(p)
+	n, err := cr.c.sock.Read(p)
 	cr.limit -= int64(n)
 	if err != nil {
 		cr.c.readFailed()

@@ -30,6 +30,7 @@ import (
 	"github.com/poolgate/poolgate/internal/cancelhook"
 	"github.com/poolgate/poolgate/internal/flushwait"
 	"github.com/poolgate/poolgate/internal/header"
+	"github.com/poolgate/poolgate/internal/sockio"
 )
 
 // Transport is an http.RoundTripper for plain-HTTP upstreams. The zero value is not usable: build
@@ -244,8 +245,10 @@ func (t *Transport) conn(ctx context.Context, addr string) (*conn, bool, time.Ti
 	if err != nil {
 		return nil, false, now, err
 	}
-	c := &conn{t: t, addr: addr, nc: nc, br: bufio.NewReaderSize(nc, 8<<10), checked: true}
-	c.fw.Init(nc)
+	c := &conn{t: t, addr: addr, nc: nc, checked: true}
+	c.sock.Init(nc)
+	c.br = bufio.NewReaderSize(&c.sock, 8<<10)
+	c.fw.Init(nc, &c.sock)
 	c.bw = bufio.NewWriterSize(c.fw.Writer(), 8<<10)
 	c.check.init(nc)
 	c.closeConn = func() { _ = c.nc.Close() }
@@ -275,6 +278,7 @@ type conn struct {
 	t         *Transport
 	addr      string
 	nc        net.Conn
+	sock      sockio.Conn // nc's reads and writes, without the scheduler's system-call path
 	br        *bufio.Reader
 	bw        *bufio.Writer
 	idleSince time.Time
