@@ -1,6 +1,7 @@
 package jsonx
 
 import (
+	"math/bits"
 	"unsafe"
 
 	"github.com/tidwall/gjson"
@@ -271,9 +272,7 @@ func stringEnd[T text](s T, i int) (end int, esc bool) {
 	}
 	j := i + 1
 	for {
-		for j < len(s) && plainByte[s[j]] {
-			j++
-		}
+		j = plainRun(s, j)
 		if j >= len(s) {
 			return -1, false
 		}
@@ -294,6 +293,41 @@ func stringEnd[T text](s T, i int) (end int, esc bool) {
 			return -1, false
 		}
 	}
+}
+
+// plainRun returns the index of the first byte from j on that is not plainByte (len(s): none),
+// eight bytes at a time while eight remain: an answer's text is mostly long strings.
+func plainRun[T text](s T, j int) int {
+	for ; j+8 <= len(s); j += 8 {
+		if m := specialBytes(load64(s, j)); m != 0 {
+			return j + bits.TrailingZeros64(m)>>3
+		}
+	}
+	for j < len(s) && plainByte[s[j]] {
+		j++
+	}
+	return j
+}
+
+// load64 is s[j:j+8] as a little-endian word (one load).
+func load64[T text](s T, j int) uint64 {
+	b := s[j : j+8]
+	return uint64(b[0]) | uint64(b[1])<<8 | uint64(b[2])<<16 | uint64(b[3])<<24 |
+		uint64(b[4])<<32 | uint64(b[5])<<40 | uint64(b[6])<<48 | uint64(b[7])<<56
+}
+
+const (
+	ones  = 0x0101010101010101
+	highs = 0x8080808080808080
+)
+
+// specialBytes marks, with its high bit, each byte of x that is not plainByte: a quote, a
+// backslash or a control character. Only the lowest mark is exact (a borrow may mark a byte
+// above a marked one), which is the one plainRun reads.
+func specialBytes(x uint64) uint64 {
+	q := x ^ (ones * '"')
+	b := x ^ (ones * '\\')
+	return ((q-ones)&^q | (b-ones)&^b | (x-ones*0x20)&^x) & highs
 }
 
 // validEscape reports whether s[j] (a backslash) starts a valid escape.
