@@ -1,8 +1,10 @@
 package header_test
 
 import (
+	"bytes"
 	"net/http"
 	"net/textproto"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -25,4 +27,12 @@ func TestGetIsHeaderGet(t *testing.T) {
 		require.Equal(t, h.Get(name), header.Get(h, name), name)
 	}
 	require.Empty(t, header.Get(nil, "Content-Type"))
+}
+
+func TestTrimOWSIsTrim(t *testing.T) {
+	t.Parallel()
+	for _, v := range []string{"", " ", "\t", " \t ", "a", " a", "a ", "\ta b\t", "  a \t b  ", "a\r", "\x00a\x00", "é "} {
+		require.Equal(t, strings.Trim(v, " \t"), header.TrimOWS(v), "%q", v)
+		require.Equal(t, string(bytes.Trim([]byte(v), " \t")), string(header.TrimOWS([]byte(v))), "%q", v)
+	}
 }

@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	"golang.org/x/net/http/httpguts"
+
+	"github.com/poolgate/poolgate/internal/header"
 )
 
 // maxFastHeaders bounds the header lines the fast path reads; a request with more goes to
@@ -79,7 +81,7 @@ func readSimple(br *bufio.Reader, dst *http.Request) (req *http.Request, ok bool
 		if !ok || !httpguts.ValidHeaderFieldName(name) {
 			return nil, false
 		}
-		value = trimOWS(value)
+		value = header.TrimOWS(value)
 		if !plainValue(value) {
 			return nil, false
 		}
@@ -213,16 +215,6 @@ func plainValue(v string) bool {
 		}
 	}
 	return true
-}
-
-func trimOWS(v string) string {
-	for len(v) > 0 && (v[0] == ' ' || v[0] == '\t') {
-		v = v[1:]
-	}
-	for len(v) > 0 && (v[len(v)-1] == ' ' || v[len(v)-1] == '\t') {
-		v = v[:len(v)-1]
-	}
-	return v
 }
 
 // canonicalName is textproto.CanonicalMIMEHeaderKey without its copy for a name already in

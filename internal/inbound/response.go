@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"golang.org/x/net/http/httpguts"
+
+	"github.com/poolgate/poolgate/internal/header"
 )
 
 // holdSize is how much of an answer is held before its headers go out: an answer that ends
@@ -131,11 +133,21 @@ func (w *response) writeHead(code int, h http.Header) {
 	}
 }
 
+// indexLineBreak is the index of v's first CR or LF (-1: none).
+func indexLineBreak(v string) int {
+	for i := 0; i < len(v); i++ {
+		if c := v[i]; c == '\r' || c == '\n' {
+			return i
+		}
+	}
+	return -1
+}
+
 // writeValue writes a header value with its line breaks as spaces and its ends trimmed.
 func writeValue(bw *bufio.Writer, v string) {
-	v = strings.Trim(v, " \t")
+	v = header.TrimOWS(v)
 	for {
-		i := strings.IndexAny(v, "\r\n")
+		i := indexLineBreak(v)
 		if i < 0 {
 			_, _ = bw.WriteString(v)
 			return

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/poolgate/poolgate/internal/cancelhook"
+	"github.com/poolgate/poolgate/internal/header"
 )
 
 // maxHeaderBytes bounds the status line and headers of one answer (and a chunked body's trailer).
@@ -169,7 +170,7 @@ func readHeader(br *bufio.Reader, budget *int, hs *headerScratch) (http.Header, 
 		if !ok || !validName(k) {
 			return nil, protocolError{"header line " + strconv.Quote(string(line))}
 		}
-		v = bytes.Trim(v, " \t")
+		v = header.TrimOWS(v)
 		if !validValue(v) {
 			return nil, protocolError{"header value of " + strconv.Quote(string(k))}
 		}
