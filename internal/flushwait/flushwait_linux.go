@@ -17,20 +17,13 @@ type raw struct {
 	fd int
 }
 
-// Init sets c up for nc, whose plain writes go to out (nc itself, or what writes to it as nc's
-// Write does); a connection that is not a socket is flushed plainly.
-func (c *Conn) Init(nc net.Conn, out io.Writer) {
-	c.nc, c.out, c.raw.fd = nc, out, -1
-	sc, ok := nc.(syscall.Conn)
-	if !ok {
-		return
+// Init sets c up for sock's connection, whose plain writes go through sock; a connection that is
+// not a socket is flushed plainly.
+func (c *Conn) Init(sock *sockio.Conn) {
+	c.nc, c.out, c.raw.fd = sock.NetConn(), sock, -1
+	if c.raw.rc = sock.RawConn(); c.raw.rc != nil {
+		c.raw.cb = func(fd uintptr) bool { return c.step(int(fd)) }
 	}
-	rc, err := sc.SyscallConn()
-	if err != nil {
-		return
-	}
-	c.raw.rc = rc
-	c.raw.cb = func(fd uintptr) bool { return c.step(int(fd)) }
 }
 
 // writeRaw writes p to fd, a non-blocking socket, and what it cannot take at once through out

@@ -6,6 +6,8 @@ import (
 	"io"
 	"net"
 	"syscall"
+
+	"github.com/poolgate/poolgate/internal/sockio"
 )
 
 // raw is unused here: FlushWait flushes plainly.
@@ -15,8 +17,8 @@ type raw struct {
 	fd int
 }
 
-// Init sets c up for nc, whose writes go to out (a plain flush on this platform).
-func (c *Conn) Init(nc net.Conn, out io.Writer) { c.nc, c.out, c.raw.fd = nc, out, -1 }
+// Init sets c up for sock's connection, written through sock (a plain flush on this platform).
+func (c *Conn) Init(sock *sockio.Conn) { c.nc, c.out, c.raw.fd = sock.NetConn(), sock, -1 }
 
 func writeRaw(int, net.Conn, io.Writer, []byte) (int, error) {
 	panic("flushwait: no raw writes on this platform")

@@ -45,15 +45,8 @@ type Conn struct {
 // Init sets c up for nc.
 func (c *Conn) Init(nc net.Conn) {
 	c.nc = nc
-	if !rawCapable {
-		return
-	}
-	sc, ok := nc.(syscall.Conn)
-	if !ok {
-		return
-	}
-	rc, err := sc.SyscallConn()
-	if err != nil {
+	rc, err := RawConn(nc)
+	if !rawCapable || rc == nil || err != nil {
 		return
 	}
 	c.rc = rc
@@ -88,6 +81,20 @@ func (c *Conn) Init(nc net.Conn) {
 // NetConn is the connection c reads and writes.
 func (c *Conn) NetConn() net.Conn { return c.nc }
 
+// RawConn is the raw connection c reads and writes through (nil: c uses the connection's own
+// Read and Write).
+func (c *Conn) RawConn() syscall.RawConn { return c.rc }
+
+// RawConn is nc's raw connection: nil (and no error) when nc is not a socket of the net package
+// (TLS, a pipe); an error when it is one whose raw connection cannot be had (closed).
+func RawConn(nc net.Conn) (syscall.RawConn, error) {
+	sc, ok := nc.(syscall.Conn)
+	if !ok {
+		return nil, nil
+	}
+	return sc.SyscallConn()
+}
+
 // Read reads as net.Conn's Read does: what the socket has, waiting for it under the read
 // deadline; io.EOF when the peer has ended its side.
 func (c *Conn) Read(p []byte) (int, error) {
@@ -99,14 +106,12 @@ func (c *Conn) Read(p []byte) (int, error) {
 	}
 	c.rp, c.rn, c.rerr = p, 0, 0
 	err := c.rc.Read(c.rcb)
-	n, e := c.rn, c.rerr
+	n := c.rn
 	c.rp = nil
-	switch {
-	case err != nil:
-		return 0, c.opError("read", err)
-	case e != 0:
-		return 0, c.opError("read", syscallError("read", e))
-	case n == 0:
+	if err := c.outcome("read", err, c.rerr); err != nil {
+		return 0, err
+	}
+	if n == 0 {
 		return 0, io.EOF
 	}
 	return n, nil
@@ -122,15 +127,20 @@ func (c *Conn) Write(p []byte) (int, error) {
 	}
 	c.wp, c.wn, c.werr = p, 0, 0
 	err := c.rc.Write(c.wcb)
-	n, e := c.wn, c.werr
 	c.wp = nil
+	return c.wn, c.outcome("write", err, c.werr)
+}
+
+// outcome is a raw read's or write's error, worded as net's (nil: none): err the raw
+// connection's (a closed connection, a deadline), e the system call's.
+func (c *Conn) outcome(op string, err error, e syscall.Errno) error {
 	switch {
 	case err != nil:
-		return n, c.opError("write", err)
+		return c.opError(op, err)
 	case e != 0:
-		return n, c.opError("write", syscallError("write", e))
+		return c.opError(op, syscallError(op, e))
 	}
-	return n, nil
+	return nil
 }
 
 // opError words err as net's Read and Write do: a *net.OpError naming the operation (the raw

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"net"
 	"syscall"
+
+	"github.com/poolgate/poolgate/internal/sockio"
 )
 
 // connCheck tells whether an idle connection may carry a request: the upstream has not closed it
@@ -20,13 +22,12 @@ type connCheck struct {
 }
 
 func (k *connCheck) init(nc net.Conn) {
-	sc, ok := nc.(syscall.Conn)
-	if !ok {
-		return
-	}
-	rc, err := sc.SyscallConn()
+	rc, err := sockio.RawConn(nc)
 	if err != nil {
 		k.broken = true
+		return
+	}
+	if rc == nil {
 		return
 	}
 	k.rc = rc

@@ -248,7 +248,7 @@ func (t *Transport) conn(ctx context.Context, addr string) (*conn, bool, time.Ti
 	c := &conn{t: t, addr: addr, nc: nc, checked: true}
 	c.sock.Init(nc)
 	c.br = bufio.NewReaderSize(&c.sock, 8<<10)
-	c.fw.Init(nc, &c.sock)
+	c.fw.Init(&c.sock)
 	c.bw = bufio.NewWriterSize(c.fw.Writer(), 8<<10)
 	c.check.init(nc)
 	c.closeConn = func() { _ = c.nc.Close() }
