@@ -225,6 +225,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Options)
 		MaxAttempts: cfg.MaxAttempts, MaxBodyBytes: cfg.MaxBodyBytes,
 		Accounts: a.Accounts, RetryBudget: cfg.PoolRetryBudget, Hooks: a.Hooks,
 		Limits: a.Limits, LimitRules: a.LimitRules, Quota: a.Quota, OAuth: a.OAuth, Transport: upstream,
+		Forwarding: cfg.DebugAddr != "", // served there only
 	})
 	if err != nil {
 		return nil, err

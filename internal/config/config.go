@@ -182,7 +182,7 @@ var Options = []option{
 	{name: "OTEL_EXPORTER_OTLP_ENDPOINT", help: "OpenTelemetry collector base URL (OTLP over HTTP, e.g. `http://otel-collector:4318`): each request becomes a span sent to `{url}/v1/traces`, continuing the caller's `traceparent`. The other standard `OTEL_EXPORTER_OTLP_*` variables (headers, timeout, compression) apply. Unset: no traces."},
 	{name: "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", help: "Full URL traces are sent to, in place of `{OTEL_EXPORTER_OTLP_ENDPOINT}/v1/traces`."},
 	{name: "OTEL_SERVICE_NAME", def: "poolgate", help: "`service.name` of the spans."},
-	{name: "DEBUG_ADDR", help: "`host:port` of a second listener serving Go's runtime profiles under `/debug/pprof/` (CPU, heap, goroutines, mutex), for diagnosing a running instance: `go tool pprof http://127.0.0.1:6060/debug/pprof/profile?seconds=10`. It also serves `/debug/forwarding`: histograms (JSON) of the streamed events' forwarding delay inside Poolgate, relayed and translated. Unauthenticated: bind it to loopback or a private interface. Unset: off. `make bench` uses it (`poolbench -profile DIR`)."},
+	{name: "DEBUG_ADDR", help: "`host:port` of a second listener serving Go's runtime profiles under `/debug/pprof/` (CPU, heap, goroutines, mutex), for diagnosing a running instance: `go tool pprof http://127.0.0.1:6060/debug/pprof/profile?seconds=10`. It also serves `/debug/forwarding`: histograms (JSON) of the streamed events' forwarding delay inside Poolgate, relayed and translated, measured only while `DEBUG_ADDR` is set (two clock reads per event). Unauthenticated: bind it to loopback or a private interface. Unset: off. `make bench` uses it (`poolbench -profile DIR`)."},
 }
 
 // Getenv reads one variable; tests pass a map lookup instead of os.Getenv.

@@ -211,13 +211,13 @@ func (rl *Relay) commitEvents(k *call, up provider.Adapter, resp *http.Response)
 		dirty     bool // written to the caller since the last flush
 		ended     bool // the upstream's end marker was read; out holds its events, not yet written
 	)
-	clock := forwardClock{h: &rl.fwdTranslated}
+	clock := rl.forwardClockOf(&rl.fwdTranslated)
 	if pass != nil {
-		clock.h = &rl.fwdRelayed
+		clock = rl.forwardClockOf(&rl.fwdRelayed)
 	}
 	for clientErr == nil && upErr == "" {
 		name, data, err := sr.next()
-		readAt := time.Now()
+		readAt := clock.now()
 		if err != nil {
 			if !errors.Is(err, io.EOF) {
 				readErr = err

@@ -99,8 +99,28 @@ type forwardClock struct {
 	more  []time.Time
 }
 
+// forwardClockOf is a stream's clock counting into h, or one that counts nothing when the
+// relay does not measure forwarding (Deps.Forwarding).
+func (rl *Relay) forwardClockOf(h *latencyHist) forwardClock {
+	if !rl.d.Forwarding {
+		return forwardClock{}
+	}
+	return forwardClock{h: h}
+}
+
+// now is the time an event is read at (the zero time when the clock counts nothing).
+func (c *forwardClock) now() time.Time {
+	if c.h == nil {
+		return time.Time{}
+	}
+	return time.Now()
+}
+
 // written notes an event read at t whose bytes were written to the caller.
 func (c *forwardClock) written(t time.Time) {
+	if c.h == nil {
+		return
+	}
 	if c.n < len(c.first) {
 		c.first[c.n] = t
 	} else {

@@ -61,6 +61,9 @@ type Deps struct {
 	Transport http.RoundTripper
 	// OAuth refreshes OAuth accounts' access tokens (nil: they are used as stored).
 	OAuth *oauth.Refresher
+	// Forwarding measures streamed events' forwarding delay (Forwarding): two clock reads and a
+	// shared counter per event, for diagnosis and benchmarks (DEBUG_ADDR serves it).
+	Forwarding bool
 }
 
 // Relay serves gateway calls.

@@ -294,7 +294,7 @@ func (rl *Relay) commitStream(k *call, resp *http.Response) error {
 		tail      []byte // the [DONE] event, written once the call is recorded
 		doneAt    time.Time
 	)
-	clock := forwardClock{h: &rl.fwdRelayed}
+	clock := rl.forwardClockOf(&rl.fwdRelayed)
 	write := func(b []byte) {
 		if clientErr == nil {
 			_, clientErr = w.Write(b)
@@ -333,7 +333,7 @@ func (rl *Relay) commitStream(k *call, resp *http.Response) error {
 					}
 				}
 			case bytes.HasPrefix(trimmed, []byte("data:")):
-				readAt := time.Now()
+				readAt := clock.now()
 				payload := bytes.TrimSpace(trimmed[5:])
 				if bytes.Equal(payload, []byte("[DONE]")) {
 					// The end marker waits until the call is recorded (finishWith).

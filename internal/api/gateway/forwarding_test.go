@@ -2,6 +2,7 @@ package gateway_test
 
 import (
 	"context"
+	"strconv"
 	"testing"
 	"time"
 
@@ -9,7 +10,10 @@ import (
 	aoption "github.com/anthropics/anthropic-sdk-go/option"
 	"github.com/stretchr/testify/require"
 
+	"github.com/poolgate/poolgate/internal/apptest"
+	"github.com/poolgate/poolgate/internal/config"
 	"github.com/poolgate/poolgate/internal/relay"
+	"github.com/poolgate/poolgate/internal/testsvc"
 )
 
 func total(bs []relay.ForwardingBucket) uint64 {
@@ -20,12 +24,12 @@ func total(bs []relay.ForwardingBucket) uint64 {
 	return n
 }
 
-// TestForwardingRecorded: every event of a relayed and of a translated stream has its forwarding
-// delay (read from the upstream → flushed to the caller) counted in the histograms served on
-// DEBUG_ADDR.
+// TestForwardingRecorded: with DEBUG_ADDR set, every event of a relayed and of a translated stream
+// has its forwarding delay (read from the upstream → flushed to the caller) counted in the
+// histograms served there.
 func TestForwardingRecorded(t *testing.T) {
 	t.Parallel()
-	b := setup(t)
+	b := setup(t, apptest.WithConfig(func(c *config.Config) { c.DebugAddr = "127.0.0.1:" + strconv.Itoa(testsvc.FreePort(t)) }))
 	stream := b.sdk.Chat.Completions.NewStreaming(context.Background(), params())
 	for stream.Next() {
 	}
@@ -51,4 +55,18 @@ func TestForwardingRecorded(t *testing.T) {
 		require.Positive(t, bk.Count)
 		require.True(t, bk.LeMicros == -1 || bk.LeMicros >= 10, "bounds are in microseconds: %+v", bk)
 	}
+}
+
+// TestForwardingNotMeasuredWithoutDebugAddr: without DEBUG_ADDR, where nothing could serve the
+// histograms, streams are not timed at all.
+func TestForwardingNotMeasuredWithoutDebugAddr(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	stream := b.sdk.Chat.Completions.NewStreaming(context.Background(), params())
+	for stream.Next() {
+	}
+	require.NoError(t, stream.Err())
+	b.env.FlushUsage() // the call is over: its events would have been counted by now
+	f := b.env.App.Relay.Forwarding()
+	require.Zero(t, total(f.Relayed)+total(f.Translated))
 }
