@@ -76,6 +76,13 @@ type Adapter interface {
 	AnswerText(body []byte) string
 }
 
+// CredentialHeaderer is an Adapter whose SetHeaders sets one header, made from the credential
+// alone (the caller's headers play no part): its name (canonical) and value, which the relay
+// makes once per credential rather than on every call.
+type CredentialHeaderer interface {
+	CredentialHeader(credential string) (name, value string)
+}
+
 // TestPrompt is what a test call asks, and TestMaxTokens bounds its answer.
 const (
 	TestPrompt    = openai.TestPrompt

@@ -42,6 +42,14 @@ func TestAdapters(t *testing.T) {
 		h := http.Header{}
 		ad.SetHeaders(h, nil, "secret")
 		require.Contains(t, h.Get(tc.auth), "secret")
+		if ch, ok := ad.(provider.CredentialHeaderer); ok {
+			// The one header SetHeaders sets, whatever the caller's headers are.
+			name, value := ch.CredentialHeader("secret")
+			require.Equal(t, http.Header{name: {value}}, h, tc.typ)
+			h2 := http.Header{}
+			ad.SetHeaders(h2, http.Header{"X-Other": {"v"}, tc.auth: {"caller's"}}, "secret")
+			require.Equal(t, h, h2, tc.typ)
+		}
 
 		body, err := ad.WithModel([]byte(`{"model":"a","stream":true}`), "b")
 		require.NoError(t, err)

@@ -19,6 +19,7 @@ import (
 	"github.com/poolgate/poolgate/internal/egress"
 	"github.com/poolgate/poolgate/internal/oauth"
 	"github.com/poolgate/poolgate/internal/pool"
+	"github.com/poolgate/poolgate/internal/provider"
 	"github.com/poolgate/poolgate/internal/secretbox"
 )
 
@@ -32,6 +33,27 @@ type account struct {
 	rt http.RoundTripper
 	// oauth is the credential of an OAuth account (credential is then its access token as read).
 	oauth *oauth.Credential
+	// credHeader is the credential header last made for the account (credentialHeader).
+	credHeader atomic.Pointer[credHeader]
+}
+
+// credHeader is an upstream credential header made once: value is shared by the requests that
+// send it, read only (its capacity ends at its one element, so an append copies).
+type credHeader struct {
+	credential, name string
+	value            []string
+}
+
+// credentialHeader is the header ch sets for the account's credential cred, made again only when
+// the credential changes (an OAuth token refreshed).
+func (a *account) credentialHeader(ch provider.CredentialHeaderer, cred string) (string, []string) {
+	if c := a.credHeader.Load(); c != nil && c.credential == cred {
+		return c.name, c.value
+	}
+	name, value := ch.CredentialHeader(cred)
+	c := &credHeader{credential: cred, name: name, value: []string{value}}
+	a.credHeader.Store(c)
+	return c.name, c.value
 }
 
 // channel is an upstream endpoint in the routing snapshot.

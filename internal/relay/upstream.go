@@ -126,7 +126,12 @@ func (rl *Relay) post(ctx context.Context, k *call, acc *account, ad provider.Ad
 	if ad.Protocol() == k.ep.in {
 		in = k.r.Header
 	}
-	ad.SetHeaders(h, in, cred)
+	if ch, ok := ad.(provider.CredentialHeaderer); ok {
+		name, v := acc.credentialHeader(ch, cred)
+		h[name] = v
+	} else {
+		ad.SetHeaders(h, in, cred)
+	}
 	accept := "application/json"
 	if k.req.Stream {
 		accept = "text/event-stream"

@@ -36,6 +36,11 @@ func (Adapter) ChatPath(stream bool) string {
 // SetHeaders sets x-goog-api-key.
 func (Adapter) SetHeaders(h, _ http.Header, credential string) { SetHeaders(h, credential) }
 
+// CredentialHeader is the one header SetHeaders sets (provider.CredentialHeaderer).
+func (Adapter) CredentialHeader(credential string) (name, value string) {
+	return "X-Goog-Api-Key", credential
+}
+
 // WithModel returns body: Gemini names the model in the URL.
 func (Adapter) WithModel(body []byte, _ string) ([]byte, error) { return body, nil }
 

@@ -160,6 +160,11 @@ func (Adapter) ChatPath(bool) string { return "/chat/completions" }
 // SetHeaders sets the bearer credential.
 func (Adapter) SetHeaders(h, _ http.Header, credential string) { SetHeaders(h, credential) }
 
+// CredentialHeader is the one header SetHeaders sets (provider.CredentialHeaderer).
+func (Adapter) CredentialHeader(credential string) (name, value string) {
+	return "Authorization", "Bearer " + credential
+}
+
 // WithModel returns the body with "model" replaced.
 func (Adapter) WithModel(body []byte, model string) ([]byte, error) { return WithModel(body, model) }
 
