@@ -37,4 +37,21 @@ func WriteFD(fd uintptr, p []byte) (int, syscall.Errno) {
 	}
 }
 
+// PeekFD looks at fd's next byte without taking it and without waiting (recvfrom with MSG_PEEK
+// and MSG_DONTWAIT), with one raw system call (retried on EINTR): 1 when a byte is there, 0
+// with no error at the peer's end, EAGAIN when nothing is there yet.
+func PeekFD(fd uintptr) (int, syscall.Errno) {
+	var b [1]byte
+	for {
+		n, _, e := syscall.RawSyscall6(syscall.SYS_RECVFROM, fd, uintptr(unsafe.Pointer(&b[0])), 1, //nolint:gosec // b's one byte, as syscall.Recvfrom passes it
+			syscall.MSG_PEEK|syscall.MSG_DONTWAIT, 0, 0)
+		if e != syscall.EINTR {
+			if e != 0 {
+				return 0, e
+			}
+			return int(n), 0
+		}
+	}
+}
+
 func syscallError(name string, e syscall.Errno) error { return os.NewSyscallError(name, e) }

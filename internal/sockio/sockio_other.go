@@ -17,3 +17,6 @@ func ReadFD(uintptr, []byte) (int, syscall.Errno) { return 0, syscall.ENOSYS }
 func WriteFD(uintptr, []byte) (int, syscall.Errno) { return 0, syscall.ENOSYS }
 
 func syscallError(name string, e syscall.Errno) error { return os.NewSyscallError(name, e) }
+
+// PeekFD is not used where rawCapable is false.
+func PeekFD(uintptr) (int, syscall.Errno) { return 0, syscall.ENOSYS }

@@ -1,7 +1,6 @@
 package upstreamhttp
 
 import (
-	"errors"
 	"net"
 	"syscall"
 
@@ -32,9 +31,8 @@ func (k *connCheck) init(nc net.Conn) {
 	}
 	k.rc = rc
 	k.peek = func(fd uintptr) bool {
-		var b [1]byte
-		n, _, rerr := syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
-		k.good = n <= 0 && (errors.Is(rerr, syscall.EAGAIN) || errors.Is(rerr, syscall.EWOULDBLOCK))
+		_, e := sockio.PeekFD(fd) // raw: no scheduler system-call path (sockio's package comment)
+		k.good = e == syscall.EAGAIN
 		return true // never wait
 	}
 }
