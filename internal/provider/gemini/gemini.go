@@ -38,7 +38,7 @@ func (Adapter) SetHeaders(h, _ http.Header, credential string) { SetHeaders(h, c
 
 // CredentialHeader is the one header SetHeaders sets (provider.CredentialHeaderer).
 func (Adapter) CredentialHeader(credential string) (name, value string) {
-	return "X-Goog-Api-Key", credential
+	return CredentialHeader(credential)
 }
 
 // WithModel returns body: Gemini names the model in the URL.
@@ -133,10 +133,11 @@ func root(base string) string {
 	return base
 }
 
-// SetHeaders sets the credential header of an upstream request.
-func SetHeaders(h http.Header, credential string) {
-	h.Set("X-Goog-Api-Key", credential)
-}
+// SetHeaders sets the credential header of an upstream request (CredentialHeader's).
+func SetHeaders(h http.Header, credential string) { h.Set(CredentialHeader(credential)) }
+
+// CredentialHeader is the name and value of the credential header of an upstream request.
+func CredentialHeader(credential string) (name, value string) { return "X-Goog-Api-Key", credential }
 
 // ErrorOf reads an upstream error body's message and status ({"error":{"code","message",
 // "status"}}; Google sometimes wraps it in a one-element array). Other bodies give empty strings.

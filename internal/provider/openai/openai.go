@@ -162,7 +162,7 @@ func (Adapter) SetHeaders(h, _ http.Header, credential string) { SetHeaders(h, c
 
 // CredentialHeader is the one header SetHeaders sets (provider.CredentialHeaderer).
 func (Adapter) CredentialHeader(credential string) (name, value string) {
-	return "Authorization", "Bearer " + credential
+	return CredentialHeader(credential)
 }
 
 // WithModel returns the body with "model" replaced.
@@ -235,8 +235,13 @@ func ModelIDs(body []byte) []string {
 // providers includes the version (https://api.openai.com/v1).
 func ModelsURL(base string) string { return strings.TrimRight(base, "/") + "/models" }
 
-// SetHeaders sets the credential header of an upstream request.
-func SetHeaders(h http.Header, credential string) { h.Set("Authorization", "Bearer "+credential) }
+// SetHeaders sets the credential header of an upstream request (CredentialHeader's).
+func SetHeaders(h http.Header, credential string) { h.Set(CredentialHeader(credential)) }
+
+// CredentialHeader is the name and value of the credential header of an upstream request.
+func CredentialHeader(credential string) (name, value string) {
+	return "Authorization", "Bearer " + credential
+}
 
 // ErrorOf reads an upstream error body's message, type and code. Bodies that are not OpenAI
 // errors give empty strings.
