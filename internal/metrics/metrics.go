@@ -55,6 +55,9 @@ type Metrics struct {
 
 	mu     sync.RWMutex
 	routes map[routeKey]*routeSeries
+
+	usageMu sync.Mutex
+	usage   map[string]*usageSeries // by model
 }
 
 // latencyBuckets span a cached answer to a long generation (seconds).
@@ -64,6 +67,7 @@ var latencyBuckets = []float64{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5,
 func New(src Sources) *Metrics {
 	m := &Metrics{
 		routes:   map[routeKey]*routeSeries{},
+		usage:    map[string]*usageSeries{},
 		Registry: prometheus.NewRegistry(),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "poolgate_http_requests_total",
 			Help: "HTTP requests answered, by route template, protocol (openai, claude, gemini, or the management contract) and status."},
@@ -190,33 +194,64 @@ func ErrorClass(status int) string {
 
 // ObserveUsage counts a written usage batch. Only calls a channel served are counted by model,
 // so the model label holds the names administrators configured, never arbitrary caller input.
+// A model's counters are looked up once and kept (usageSeries): a record costs a map read and
+// the counters' adds rather than label hashing per counter.
 func (m *Metrics) ObserveUsage(recs []billing.Record) {
+	m.usageMu.Lock()
+	defer m.usageMu.Unlock()
 	for i := range recs {
 		r := &recs[i]
 		if r.ChannelID == 0 {
 			continue
 		}
-		class := "2xx"
-		if r.StatusCode >= 500 {
-			class = "5xx"
-		} else if r.StatusCode >= 400 {
-			class = "4xx"
+		s := m.usage[r.Model]
+		if s == nil {
+			s = &usageSeries{}
+			m.usage[r.Model] = s
 		}
-		m.calls.WithLabelValues(r.Model, class).Inc()
+		class := 0
+		if r.StatusCode >= 500 {
+			class = 2
+		} else if r.StatusCode >= 400 {
+			class = 1
+		}
+		lazy(&s.calls[class], m.calls, r.Model, statusClasses[class]).Inc()
 		if r.StatusCode >= 400 {
 			m.upstreamErrors.WithLabelValues(ErrorClass(r.StatusCode), strconv.FormatInt(r.ChannelID, 10)).Inc()
 		}
-		for kind, n := range map[string]int64{"prompt": r.PromptTokens, "completion": r.CompletionTokens,
-			"cached": r.CachedTokens, "cache_write_5m": r.CacheWrite5mTokens, "cache_write_1h": r.CacheWrite1hTokens,
-			"reasoning": r.ReasoningTokens} {
+		for kind, n := range [len(tokenKinds)]int64{r.PromptTokens, r.CompletionTokens, r.CachedTokens,
+			r.CacheWrite5mTokens, r.CacheWrite1hTokens, r.ReasoningTokens} {
 			if n > 0 {
-				m.tokens.WithLabelValues(r.Model, kind).Add(float64(n))
+				lazy(&s.tokens[kind], m.tokens, r.Model, tokenKinds[kind]).Add(float64(n))
 			}
 		}
 		if r.Quota > 0 {
-			m.cost.WithLabelValues(r.Model).Add(float64(r.Quota))
+			lazy(&s.cost, m.cost, r.Model).Add(float64(r.Quota))
 		}
 	}
+}
+
+// statusClasses and tokenKinds are the class and kind labels of the usage counters, in the order
+// of usageSeries' slots.
+var (
+	statusClasses = [...]string{"2xx", "4xx", "5xx"}
+	tokenKinds    = [...]string{"prompt", "completion", "cached", "cache_write_5m", "cache_write_1h", "reasoning"}
+)
+
+// usageSeries are one model's children of the usage counters, each made the first time it counts
+// something (a series appears once it has a value, as with WithLabelValues at the count).
+type usageSeries struct {
+	calls  [len(statusClasses)]prometheus.Counter
+	tokens [len(tokenKinds)]prometheus.Counter
+	cost   prometheus.Counter
+}
+
+// lazy returns *slot, made from vec with labels the first time (m.usageMu held).
+func lazy(slot *prometheus.Counter, vec *prometheus.CounterVec, labels ...string) prometheus.Counter {
+	if *slot == nil {
+		*slot = vec.WithLabelValues(labels...)
+	}
+	return *slot
 }
 
 // Handler serves the metrics; with a token, only to `Authorization: Bearer <token>`.

@@ -33,12 +33,21 @@ func TestObserveUsage(t *testing.T) {
 		{ChannelID: 3, Model: "gpt-4o", StatusCode: 503},
 		{ChannelID: 0, Model: "caller-chosen-name", StatusCode: 404}, // not counted: no channel served it
 	})
+	// A later batch adds to the same series (a model's counters are kept between batches).
+	m.ObserveUsage([]billing.Record{
+		{ChannelID: 3, Model: "gpt-4o", StatusCode: 200, PromptTokens: 5, Quota: 1},
+		{ChannelID: 4, Model: "gpt-4o-mini", StatusCode: 200, CompletionTokens: 7},
+	})
 	rec := httptest.NewRecorder()
 	m.Handler("").ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
 	body := rec.Body.String()
 	for _, want := range []string{
 		`poolgate_tokens_total{kind="cached",model="gpt-4o"} 2`,
-		`poolgate_cost_quota_total{model="gpt-4o"} 9`,
+		`poolgate_cost_quota_total{model="gpt-4o"} 10`,
+		`poolgate_tokens_total{kind="prompt",model="gpt-4o"} 15`,
+		`poolgate_tokens_total{kind="completion",model="gpt-4o-mini"} 7`,
+		`poolgate_gateway_calls_total{class="2xx",model="gpt-4o"} 2`,
+		`poolgate_gateway_calls_total{class="5xx",model="gpt-4o"} 1`,
 		`poolgate_gateway_calls_total{class="4xx",model="gpt-4o"} 1`,
 		`poolgate_upstream_errors_total{channel="3",class="rate_limited"} 1`,
 		`poolgate_upstream_errors_total{channel="3",class="upstream"} 1`,
@@ -46,6 +55,9 @@ func TestObserveUsage(t *testing.T) {
 		require.Contains(t, body, want)
 	}
 	require.False(t, strings.Contains(body, "caller-chosen-name"))
+	// A series appears once it has counted something: no zero-valued kinds or classes.
+	require.False(t, strings.Contains(body, `kind="prompt",model="gpt-4o-mini"`))
+	require.False(t, strings.Contains(body, `class="4xx",model="gpt-4o-mini"`))
 	for status, class := range map[int]string{401: "auth", 403: "auth", 400: "client", 429: "rate_limited", 502: "upstream", 500: "server"} {
 		require.Equal(t, class, metrics.ErrorClass(status))
 	}
