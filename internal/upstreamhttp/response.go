@@ -320,7 +320,8 @@ type body struct {
 	// mu is held by Read; Close drains the body's end only when no Read is pending.
 	mu sync.Mutex
 	// deadline: the connection has a read deadline (the header timeout's, the silence bound's or
-	// Close's drain), cleared before the connection is pooled or the body reads without a bound.
+	// Close's drain), cleared when the body reads without a bound and, unless it is still the
+	// header timeout's (kept for the next request: conn.armHeader), before the connection is pooled.
 	deadline bool
 	// silence bounds the wait for each read's first bytes (0: none), failing it with silentErr.
 	silence   time.Duration
@@ -343,7 +344,7 @@ func (b *body) BoundSilence(d time.Duration, err error) bool {
 
 // inBuffer reports whether what is left of the body is all in the connection's buffer already: a
 // read then cannot wait, and needs no deadline (a whole answer's body usually arrives with its
-// headers; the deadline left from them is cleared once, when the body ends).
+// headers; the deadline left from them stays for the next request's, conn.armHeader).
 func (b *body) inBuffer() bool {
 	return b.kind == bodyLength && int64(b.c.br.Buffered()) >= b.left
 }
@@ -354,10 +355,10 @@ func (b *body) arm() error {
 	switch {
 	case b.silence > 0:
 		b.deadline = true
-		return b.c.nc.SetReadDeadline(time.Now().Add(b.silence))
+		return b.c.setReadDeadline(time.Now().Add(b.silence))
 	case b.deadline:
 		b.deadline = false
-		return b.c.nc.SetReadDeadline(time.Time{})
+		return b.c.setReadDeadline(time.Time{})
 	}
 	return nil
 }
@@ -450,7 +451,7 @@ func (b *body) read(p []byte) (int, error) {
 // Close ends the body. A body not read to its end closes its connection.
 func (b *body) Close() error {
 	if b.kind == bodyChunked && !b.done.Load() && b.mu.TryLock() {
-		if b.err == nil && b.ctx.Err() == nil && b.c.nc.SetReadDeadline(time.Now().Add(drainWait)) == nil {
+		if b.err == nil && b.ctx.Err() == nil && b.c.setReadDeadline(time.Now().Add(drainWait)) == nil {
 			b.deadline, b.draining = true, true
 			var buf [512]byte
 			for n := 0; n < drainBytes && b.err == nil; {
@@ -471,8 +472,10 @@ func (b *body) finish(whole bool) {
 		return
 	}
 	stopped := b.stop.Stop()
+	// The header timeout's deadline, still the connection's, stays armed for the next request
+	// (conn.armHeader); any other is cleared.
 	if whole && b.keep && stopped && b.c.br.Buffered() == 0 &&
-		(!b.deadline || b.c.nc.SetReadDeadline(time.Time{}) == nil) {
+		(!b.deadline || !b.c.headerDeadline.IsZero() || b.c.setReadDeadline(time.Time{}) == nil) {
 		b.c.t.put(b.c)
 		return
 	}

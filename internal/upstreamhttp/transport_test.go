@@ -625,3 +625,46 @@ func TestHeaderTimeoutEndsWithTheHeaders(t *testing.T) {
 	require.Equal(t, "body", string(got))
 	require.NoError(t, resp.Body.Close())
 }
+
+// TestHeaderDeadlineLeftArmedWhileIdle: the header timeout's deadline a fast answer leaves on its
+// connection passes while the connection is idle; the connection is still reused (checked or
+// not), and the header timeout still bounds a later request on it.
+func TestHeaderDeadlineLeftArmedWhileIdle(t *testing.T) {
+	t.Parallel()
+	const timeout = 50 * time.Millisecond
+	for _, p := range pooled {
+		t.Run(p.name, func(t *testing.T) {
+			t.Parallel()
+			hold := make(chan struct{})
+			t.Cleanup(func() { close(hold) })
+			srv, conns := countingServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				_, _ = io.ReadAll(r.Body)
+				if r.URL.Path == "/hold" {
+					select {
+					case <-hold:
+					case <-r.Context().Done():
+					}
+					return
+				}
+				_, _ = io.WriteString(w, "ok")
+			}))
+			tr := setup(t, func(fb *http.Transport) { fb.ResponseHeaderTimeout = timeout })
+			upstreamhttp.SetUncheckedIdle(tr, p.unchecked)
+			for range 3 {
+				resp, err := post(t, t.Context(), tr, srv.URL, `{}`)
+				require.NoError(t, err)
+				b, err := io.ReadAll(resp.Body)
+				require.NoError(t, err)
+				require.Equal(t, "ok", string(b))
+				require.NoError(t, resp.Body.Close())
+				time.Sleep(3 * timeout) // the deadline left armed passes meanwhile
+			}
+			require.Equal(t, int64(1), conns.Load())
+			start := time.Now()
+			_, err := post(t, t.Context(), tr, srv.URL+"/hold", `{}`)
+			require.ErrorContains(t, err, "timeout awaiting response headers")
+			require.GreaterOrEqual(t, time.Since(start), timeout)
+			require.Equal(t, int64(1), conns.Load())
+		})
+	}
+}
