@@ -134,7 +134,7 @@ var Options = []option{
 	{name: "LOG_FORMAT", help: "`json` or `text`; default json in production, text in development."},
 	{name: "MAX_BODY_BYTES", def: "33554432", help: "Largest request body accepted (bytes)."},
 	{name: "SHUTDOWN_TIMEOUT", def: "30s", help: "How long shutdown waits for open requests and streams."},
-	{name: "UPSTREAM_TIMEOUT", def: "60s", help: "How long to wait for an upstream's response headers before trying another account."},
+	{name: "UPSTREAM_TIMEOUT", def: "60s", help: "How long to wait for an upstream's response headers before trying another account (the wait may run up to 1/16 longer: a busy connection's deadline is moved once every 1/16 of it, not per request)."},
 	{name: "UPSTREAM_IDLE_TIMEOUT", def: "5m", help: "Longest an upstream's answer may send nothing once its headers came (a stalled stream or body): the call then ends with a clean error in the caller's protocol (a stream's error event), charged for what was generated."},
 	{name: "UPSTREAM_CLIENT", def: "lean", help: "HTTP client of the upstream leg: `lean` (Poolgate's own HTTP/1.1 client for plain-HTTP upstreams, with https, proxies and HTTP/2 through Go's `net/http`; less CPU per call, see [benchmarks](benchmarks.md)) or `net/http` (Go's client for every upstream)."},
 	{name: "HTTP_SERVER", def: "lean", help: "HTTP server of the public listener: `lean` (Poolgate's own HTTP/1.1 server, `internal/inbound`: net/http's behaviour without its read-ahead goroutine and deadlines per request; a caller that leaves is noticed at a stream's next write, or within about 1.25 s while a call waits for its answer; less CPU per call, see [benchmarks](benchmarks.md)) or `net/http` (Go's server)."},
