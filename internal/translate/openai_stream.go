@@ -14,6 +14,9 @@ type openAIDecoder struct {
 	done     bool
 	finished bool
 	tools    map[int64]bool // tool call indexes already opened
+	// head is the start of the last text chunk the fast path read, up to its "choices" member:
+	// the members every chunk of a stream repeats, checked once (openAIFastText).
+	head []byte
 }
 
 func (d *openAIDecoder) Done() bool { return d.done || d.finished }
@@ -26,11 +29,19 @@ func (d *openAIDecoder) Decode(dst []Event, payload []byte) ([]Event, error) {
 		d.done = true
 		return dst, nil
 	}
-	// Most events of an answer are text deltas: read (and check) those without a parse.
+	// Most events of an answer are text deltas: read (and check) those, and the one with the
+	// finish reason, without a parse.
 	if d.started && !d.finished {
-		if text, ok := openAIFastText(payload); ok {
-			if text != "" {
-				dst = append(dst, Event{Kind: EvText, Text: text})
+		if c, ok := openAIFastText(payload, d.head); ok {
+			if c.head != len(d.head) || !bytes.Equal(payload[:c.head], d.head) {
+				d.head = append(d.head[:0], payload[:c.head]...)
+			}
+			switch {
+			case c.finish != "":
+				d.finished = true
+				dst = append(dst, Event{Kind: EvStop, Stop: openAIStop(c.finish)})
+			case c.text != "":
+				dst = append(dst, Event{Kind: EvText, Text: c.text})
 			}
 			return dst, nil
 		}
