@@ -174,8 +174,14 @@ func (rl *Relay) commitEvents(k *call, up provider.Adapter, resp *http.Response)
 	if up.Protocol() == k.ep.in {
 		pass = &passFramer{in: k.ep.in, array: array}
 	} else {
-		if k.ep.in == translate.Claude && k.tr.ir != nil {
-			opts.InputTokens = rl.tokens().Request(k.tr.ir)
+		if k.ep.in == translate.Claude {
+			ir := k.tr.ir
+			if ir == nil && k.tr.fast != nil { // converted without it (translated): read for the count
+				ir, _ = k.request(k.tr.fastSrc)
+			}
+			if ir != nil {
+				opts.InputTokens = rl.tokens().Request(ir)
+			}
 		}
 		if k.ep.op == opResponses {
 			enc = translate.NewResponsesEncoder(opts)

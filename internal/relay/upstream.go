@@ -191,14 +191,14 @@ func (k *call) request(body []byte) (*translate.Request, error) {
 // translated returns the body in the adapter's protocol.
 func (k *call) translated(body []byte, ad provider.Adapter) ([]byte, error) {
 	up := ad.Protocol()
-	if up == translate.OpenAI && k.ep.in == translate.Claude && k.ep.op == opChat && !k.req.Stream {
-		// The commonest translated call, converted without the canonical request (a stream
-		// needs it for message_start's input count, so streams take the general path).
+	if up == translate.OpenAI && k.ep.in == translate.Claude && k.ep.op == opChat {
+		// The commonest translated call, converted without the canonical request (a stream's
+		// message_start counts the request's input from it: commitEvents decodes it then).
 		t := &k.tr
 		if t.fast != nil && sameSlice(t.fastSrc, body) {
 			return t.fast, nil
 		}
-		if out, ok := translate.ClaudeToOpenAIFast(body, k.req.Model, false); ok {
+		if out, ok := translate.ClaudeToOpenAIFast(body, k.req.Model, k.req.Stream); ok {
 			t.fast, t.fastSrc = out, body
 			return out, nil
 		}

@@ -75,6 +75,9 @@ func TestTypedStreams(t *testing.T) {
 			require.Equal(t, "message_start", events[0].Name)
 			require.Equal(t, "message_start", events[0].Data.Type)
 			require.NotNil(t, events[0].Data.Message)
+			// message_start counts the request's input, translated too (where the request was
+			// converted without the canonical form, it is read for the count).
+			require.Positive(t, events[0].Data.Message.Usage.InputTokens)
 			var text strings.Builder
 			var stop string
 			for _, ev := range events {
