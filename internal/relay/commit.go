@@ -200,9 +200,8 @@ func (rl *Relay) commitEvents(k *call, up provider.Adapter, resp *http.Response)
 	h.Set("Cache-Control", "no-cache")
 	h.Set("X-Accel-Buffering", "no")
 	w.WriteHeader(http.StatusOK)
-	k.flush()
 
-	br := rl.reader(resp.Body)
+	br := rl.reader(k.streamBody(resp.Body))
 	defer rl.readers.Put(br)
 	sr := sseReader{r: br}
 	var (

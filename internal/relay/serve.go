@@ -75,13 +75,48 @@ type call struct {
 	quotaUnit string
 	// fb is w's first-byte clock for a stream (part of the call, not an allocation of its own).
 	fb firstByte
+	// gate holds a stream's headers back while its upstream's first bytes are read ahead
+	// (streamBody); headPending: they have not been flushed yet.
+	gate        headGate
+	headPending bool
 }
 
 // flush sends what was written to the caller so far.
 func (k *call) flush() {
+	k.headPending = false
 	if k.flusher != nil {
 		k.flusher.Flush()
 	}
+}
+
+// streamBody is what a stream's events are read from, its headers written (not flushed). When
+// the upstream's body tells what it has read ahead (the lean client's does), the headers wait
+// for the first events that are already there, so headers and events leave in one write; they
+// are flushed before any read of the body that could wait (headGate). Otherwise they are
+// flushed at once.
+func (k *call) streamBody(body io.Reader) io.Reader {
+	if b, ok := body.(interface{ Buffered() int }); ok && k.flusher != nil {
+		k.headPending = true
+		k.gate = headGate{k: k, body: body, ahead: b}
+		return &k.gate
+	}
+	k.flush()
+	return body
+}
+
+// headGate reads a stream's upstream body and flushes the stream's headers, while they are
+// pending, before a read that may wait for the upstream: one that finds nothing read ahead.
+type headGate struct {
+	k     *call
+	body  io.Reader
+	ahead interface{ Buffered() int }
+}
+
+func (g *headGate) Read(p []byte) (int, error) {
+	if g.k.headPending && g.ahead.Buffered() == 0 {
+		g.k.flush()
+	}
+	return g.body.Read(p)
 }
 
 // Serve serves one gateway call of any protocol: it answers the caller through w (the answer,
@@ -279,9 +314,8 @@ func (rl *Relay) commitStream(k *call, resp *http.Response) error {
 	v := []string{"text/event-stream", "no-cache", "no"} // Set, with the values in one allocation
 	h["Content-Type"], h["Cache-Control"], h["X-Accel-Buffering"] = v[0:1:1], v[1:2:2], v[2:3:3]
 	w.WriteHeader(http.StatusOK)
-	k.flush()
 
-	br := rl.reader(resp.Body)
+	br := rl.reader(k.streamBody(resp.Body))
 	defer rl.readers.Put(br)
 	var (
 		usage     billing.Usage

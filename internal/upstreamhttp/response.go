@@ -363,6 +363,15 @@ func (b *body) arm() error {
 	return nil
 }
 
+// Buffered reports how many bytes the connection has read ahead for the body (with a chunked
+// body's framing): a read then returns them without waiting for the upstream.
+func (b *body) Buffered() int {
+	if b.done.Load() {
+		return 0
+	}
+	return b.c.br.Buffered()
+}
+
 // Close drains a chunked body's end for at most drainBytes and drainWait: a stream's reader
 // often stops at its own end marker ("data: [DONE]") while the chunked terminator is still on
 // the wire, and a connection can be reused only once that terminator is read.
