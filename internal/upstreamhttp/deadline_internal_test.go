@@ -21,8 +21,8 @@ func (c *deadlineConn) SetReadDeadline(t time.Time) error {
 	return nil
 }
 
-// TestArmHeaderKeepsADeadlineInItsSpan: a header deadline already armed is kept while it ends
-// the wait no earlier than the timeout and at most headerSlack later; otherwise it is moved.
+// TestArmHeaderKeepsADeadlineInItsSpan: a deadline already armed is kept while it ends the wait
+// no earlier than the timeout and at most slack later; otherwise it is moved.
 func TestArmHeaderKeepsADeadlineInItsSpan(t *testing.T) {
 	t.Parallel()
 	nc := &deadlineConn{}
@@ -34,7 +34,7 @@ func TestArmHeaderKeepsADeadlineInItsSpan(t *testing.T) {
 		require.NoError(t, c.armHeader(at, d))
 		require.Equal(t, sets, nc.sets)
 		require.Equal(t, deadline, nc.last)
-		require.Equal(t, deadline, c.headerDeadline)
+		require.Equal(t, deadline, c.readDeadline)
 	}
 	arm(t0, 1, t0.Add(17*time.Second))                                  // none armed: d and the slack ahead
 	arm(t0.Add(500*time.Millisecond), 1, t0.Add(17*time.Second))        // within the span: kept
@@ -42,6 +42,6 @@ func TestArmHeaderKeepsADeadlineInItsSpan(t *testing.T) {
 	arm(t0.Add(time.Second+1), 2, t0.Add(time.Second+1+17*time.Second)) // would end the wait early: moved
 	arm(t0, 3, t0.Add(17*time.Second))                                  // more than the slack late: moved
 	require.NoError(t, c.setReadDeadline(time.Time{}))                  // another deadline (none) replaces it
-	require.True(t, c.headerDeadline.IsZero())
+	require.True(t, c.readDeadline.IsZero())
 	arm(t0, 5, t0.Add(17*time.Second))
 }

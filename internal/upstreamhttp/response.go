@@ -320,8 +320,8 @@ type body struct {
 	// mu is held by Read; Close drains the body's end only when no Read is pending.
 	mu sync.Mutex
 	// deadline: the connection has a read deadline (the header timeout's, the silence bound's or
-	// Close's drain), cleared when the body reads without a bound and, unless it is still the
-	// header timeout's (kept for the next request: conn.armHeader), before the connection is pooled.
+	// Close's drain), cleared when the body reads without a bound; the connection is pooled
+	// with it (the next request's conn.armHeader replaces or keeps it).
 	deadline bool
 	// silence bounds the wait for each read's first bytes (0: none), failing it with silentErr.
 	silence   time.Duration
@@ -330,10 +330,11 @@ type body struct {
 }
 
 // BoundSilence makes every read of the body that waits longer than d for its first bytes fail
-// with err (the connection is then closed): the connection's read deadline, moved to d ahead as
-// each read begins, rather than a timer per answer. A read waits only when the answer has sent
-// nothing since the last one returned, so the bound is on the answer's silence: it is never cut
-// before it has been silent for d. It reports false when d is not positive (nothing bound).
+// with err (the connection is then closed): the connection's read deadline, d ahead as each read
+// begins (or up to d/16 more: it is moved once every d/16, not per read, keepReadDeadline),
+// rather than a timer per answer. A read waits only when the answer has sent nothing since the
+// last one returned, so the bound is on the answer's silence: it is never cut before it has been
+// silent for d. It reports false when d is not positive (nothing bound).
 func (b *body) BoundSilence(d time.Duration, err error) bool {
 	if d <= 0 {
 		return false
@@ -353,9 +354,9 @@ func (b *body) inBuffer() bool {
 // (the header timeout's cleared once the body is read).
 func (b *body) arm() error {
 	switch {
-	case b.silence > 0:
+	case b.silence > 0: // kept while it falls within the bound and a sixteenth more
 		b.deadline = true
-		return b.c.setReadDeadline(time.Now().Add(b.silence))
+		return b.c.keepReadDeadline(time.Now().Add(b.silence), slack(b.silence))
 	case b.deadline:
 		b.deadline = false
 		return b.c.setReadDeadline(time.Time{})
@@ -481,10 +482,9 @@ func (b *body) finish(whole bool) {
 		return
 	}
 	stopped := b.stop.Stop()
-	// The header timeout's deadline, still the connection's, stays armed for the next request
-	// (conn.armHeader); any other is cleared.
-	if whole && b.keep && stopped && b.c.br.Buffered() == 0 &&
-		(!b.deadline || !b.c.headerDeadline.IsZero() || b.c.setReadDeadline(time.Time{}) == nil) {
+	// The read deadline stays armed: the next request's conn.armHeader keeps or moves it, and a
+	// connection taken after a long idle has it cleared first (Transport.conn).
+	if whole && b.keep && stopped && b.c.br.Buffered() == 0 {
 		b.c.t.put(b.c)
 		return
 	}

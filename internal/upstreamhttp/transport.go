@@ -232,9 +232,9 @@ func (t *Transport) conn(ctx context.Context, addr string) (*conn, bool, time.Ti
 			}
 			t.mu.Unlock()
 			c.checked = idle >= t.uncheckedIdle
-			// The header deadline left armed may have passed while the connection was idle: the
+			// The deadline left armed may have passed while the connection was idle: the
 			// liveness check's read would meet it, so it goes first (roundTrip arms a new one).
-			if c.checked && !c.headerDeadline.IsZero() && c.setReadDeadline(time.Time{}) != nil {
+			if c.checked && !c.readDeadline.IsZero() && c.setReadDeadline(time.Time{}) != nil {
 				_ = c.nc.Close()
 				t.mu.Lock()
 				continue
@@ -294,9 +294,9 @@ type conn struct {
 	checked   bool           // taken from the pool after connCheck said so (or new)
 	fw        flushwait.Conn // sends a request's last bytes and waits for the answer (no empty read)
 	closeConn func()         // closes nc (made once: the cancellation hook of every request)
-	// headerDeadline is the read deadline armHeader set, while it is the connection's (zero:
-	// the connection has another or none). It stays armed while the connection is idle.
-	headerDeadline time.Time
+	// readDeadline is the connection's read deadline as last set (zero: none). It stays armed
+	// while the connection is idle (body.finish), for the next request's armHeader.
+	readDeadline time.Time
 }
 
 // notWrittenError is a failure to write the request (the upstream did not get all of it).
@@ -335,9 +335,16 @@ func (c *conn) roundTrip(ctx context.Context, req *http.Request, payload []byte,
 		return nil, err
 	}
 	err := writeRequest(c.bw, req, payload)
-	if err == nil && headerTimeout > 0 { // from when the connection was taken, a moment before the request's last bytes
-		if err := c.armHeader(now, headerTimeout); err != nil {
-			return fail(err)
+	if err == nil {
+		var derr error
+		switch {
+		case headerTimeout > 0: // from when the connection was taken, a moment before the request's last bytes
+			derr = c.armHeader(now, headerTimeout)
+		case !c.readDeadline.IsZero(): // the previous answer's, left armed: no bound on this one
+			derr = c.setReadDeadline(time.Time{})
+		}
+		if derr != nil {
+			return fail(derr)
 		}
 	}
 	var readErr error
@@ -388,34 +395,35 @@ func (c *conn) roundTrip(ctx context.Context, req *http.Request, payload []byte,
 	return resp, nil
 }
 
-// headerSlack is how much later than d after the request the wait for an answer's headers may
-// end: the deadline a connection's previous answer left armed is kept while it falls within d to
-// d+d/16 of the new request (armHeader).
-func headerSlack(d time.Duration) time.Duration { return d / 16 }
+// slack is how much later than d ahead a read deadline of d may fall: a deadline already armed
+// that ends the wait no earlier than d and at most slack(d) later is kept (keepReadDeadline).
+func slack(d time.Duration) time.Duration { return d / 16 }
 
 // armHeader bounds the wait for the answer's headers: the connection's read deadline d after now,
-// or up to headerSlack(d) later. The deadline the previous answer's headers had is left armed
-// when its body ends (body.finish) and kept while it falls in that span, so a busy connection
-// moves its deadline once every d/16 rather than setting and clearing it for every request (two
-// timer changes under the poller's lock).
+// or up to slack(d) later. The deadline the previous answer left is kept on its connection when
+// its body ends (body.finish), so a busy connection moves its deadline once every d/16 rather
+// than setting and clearing it for every request (two timer changes under the poller's lock).
 func (c *conn) armHeader(now time.Time, d time.Duration) error {
-	want := now.Add(d)
-	if !c.headerDeadline.IsZero() && !c.headerDeadline.Before(want) && c.headerDeadline.Sub(want) <= headerSlack(d) {
-		return nil
-	}
-	dl := want.Add(headerSlack(d))
-	c.headerDeadline = time.Time{}
-	if err := c.nc.SetReadDeadline(dl); err != nil {
-		return err
-	}
-	c.headerDeadline = dl
-	return nil
+	return c.keepReadDeadline(now.Add(d), slack(d))
 }
 
-// setReadDeadline sets a read deadline other than the header timeout's (zero: none).
+// keepReadDeadline makes the read deadline fall between want and want+slack, moving it (to
+// want+slack, so that it is kept longer) only when it does not already.
+func (c *conn) keepReadDeadline(want time.Time, slack time.Duration) error {
+	if dl := c.readDeadline; !dl.IsZero() && !dl.Before(want) && dl.Sub(want) <= slack {
+		return nil
+	}
+	return c.setReadDeadline(want.Add(slack))
+}
+
+// setReadDeadline sets the connection's read deadline (zero: none), noting it in readDeadline.
 func (c *conn) setReadDeadline(t time.Time) error {
-	c.headerDeadline = time.Time{}
-	return c.nc.SetReadDeadline(t)
+	c.readDeadline = time.Time{}
+	if err := c.nc.SetReadDeadline(t); err != nil {
+		return err
+	}
+	c.readDeadline = t
+	return nil
 }
 
 // isClosedConn reports whether err is a read on a connection closed on this side.
