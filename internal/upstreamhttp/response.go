@@ -319,10 +319,6 @@ type body struct {
 	done   atomic.Bool
 	// mu is held by Read; Close drains the body's end only when no Read is pending.
 	mu sync.Mutex
-	// deadline: the connection has a read deadline (the header timeout's, the silence bound's or
-	// Close's drain), cleared when the body reads without a bound; the connection is pooled
-	// with it (the next request's conn.armHeader replaces or keeps it).
-	deadline bool
 	// silence bounds the wait for each read's first bytes (0: none), failing it with silentErr.
 	silence   time.Duration
 	silentErr error
@@ -355,14 +351,17 @@ func (b *body) inBuffer() bool {
 func (b *body) arm() error {
 	switch {
 	case b.silence > 0: // kept while it falls within the bound and a sixteenth more
-		b.deadline = true
 		return b.c.keepReadDeadline(time.Now().Add(b.silence), slack(b.silence))
-	case b.deadline:
-		b.deadline = false
+	case b.hasDeadline(): // the header timeout's: a body read without a bound
 		return b.c.setReadDeadline(time.Time{})
 	}
 	return nil
 }
+
+// hasDeadline reports whether the connection has a read deadline (the header timeout's, the
+// silence bound's or Close's drain). A connection is pooled with it: the next request's
+// conn.armHeader replaces or keeps it.
+func (b *body) hasDeadline() bool { return !b.c.readDeadline.IsZero() }
 
 // Buffered reports how many bytes the connection has read ahead for the body (with a chunked
 // body's framing): a read then returns them without waiting for the upstream.
@@ -404,7 +403,7 @@ func (b *body) read(p []byte) (int, error) {
 		n   int
 		err error
 	)
-	if (b.silence > 0 || b.deadline) && !b.draining && !b.inBuffer() {
+	if (b.silence > 0 || b.hasDeadline()) && !b.draining && !b.inBuffer() {
 		if err := b.arm(); err != nil {
 			b.finish(false)
 			b.err = err
@@ -462,7 +461,7 @@ func (b *body) read(p []byte) (int, error) {
 func (b *body) Close() error {
 	if b.kind == bodyChunked && !b.done.Load() && b.mu.TryLock() {
 		if b.err == nil && b.ctx.Err() == nil && b.c.setReadDeadline(time.Now().Add(drainWait)) == nil {
-			b.deadline, b.draining = true, true
+			b.draining = true
 			var buf [512]byte
 			for n := 0; n < drainBytes && b.err == nil; {
 				k, _ := b.read(buf[:])

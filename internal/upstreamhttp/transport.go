@@ -375,7 +375,7 @@ func (c *conn) roundTrip(ctx context.Context, req *http.Request, payload []byte,
 	}
 	// The header timeout's deadline stays until the body's first read (or its end) clears it or
 	// replaces it with the silence bound's (body.arm): one deadline change, not two.
-	b := &body{c: c, ctx: ctx, stop: stop, keep: !resp.Close, deadline: headerTimeout > 0}
+	b := &body{c: c, ctx: ctx, stop: stop, keep: !resp.Close}
 	switch {
 	case req.Method == http.MethodHead || resp.StatusCode == http.StatusNoContent ||
 		resp.StatusCode == http.StatusNotModified || resp.ContentLength == 0:
