@@ -114,6 +114,9 @@ type Journal struct {
 	// failed appends. JournalStats reads them.
 	pending, replayed, syncErrors, appendErrors atomic.Int64
 
+	// pf wakes the prefaulter of a mapped journal (journal_map.go).
+	pf chan struct{}
+
 	stop chan struct{}
 	done chan struct{}
 }
@@ -129,6 +132,13 @@ type segment struct {
 	faulted bool   // a store into its mapping faulted: never appended to again
 	dirty   bool   // written since the last fsync
 	deleted bool
+
+	// ready is how far the mapping's pages are known mapped writable and dirty, from the page of
+	// the append position on (prefaulted, journal_map.go); 0 when not known: after an fsync (which
+	// write-protects the pages it writes back) and when the segment is emptied. pfMu is held while
+	// the mapping is prefaulted and while it is unmapped.
+	ready atomic.Int64
+	pfMu  sync.Mutex
 }
 
 // OpenJournal opens a fresh segment of this process in cfg.Dir and starts the fsync loop; Close
@@ -147,7 +157,7 @@ func OpenJournal(cfg JournalConfig) (*Journal, error) {
 	if err := os.MkdirAll(cfg.Dir, 0o700); err != nil {
 		return nil, fmt.Errorf("usage journal: %w", err)
 	}
-	j := &Journal{cfg: cfg, stop: make(chan struct{}), done: make(chan struct{})}
+	j := &Journal{cfg: cfg, pf: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
 	j.cond = sync.NewCond(&j.mu)
 	j.mapped = canMap && !cfg.noMap
 	j.header = journalHeader(segMapped, cfg.Database)
@@ -217,6 +227,8 @@ func (j *Journal) newSegment(room int64) (*segment, error) {
 
 // close unmaps and closes a segment's file (idempotent).
 func (s *segment) close() {
+	s.pfMu.Lock() // not while it is being prefaulted
+	defer s.pfMu.Unlock()
 	if s.m != nil {
 		_ = unmap(s.m)
 		s.m = nil
@@ -308,6 +320,7 @@ func (j *Journal) empty(seg *segment) error {
 		return err
 	}
 	seg.dirty = true
+	seg.ready.Store(0) // appended to from its start again: the pages there may be clean since the last fsync
 	return nil
 }
 
@@ -338,9 +351,18 @@ func (j *Journal) retire(seg *segment) {
 	j.retired = append(j.retired, seg)
 }
 
-// syncLoop fsyncs the segments written since the last round, every SyncEvery.
+// syncLoop fsyncs the segments written since the last round, every SyncEvery; a mapped journal's
+// prefaulter runs beside it, and both have stopped when done is closed.
 func (j *Journal) syncLoop() {
 	defer close(j.done)
+	if j.mapped {
+		stopped := make(chan struct{})
+		go func() {
+			defer close(stopped)
+			j.prefaultLoop()
+		}()
+		defer func() { <-stopped }()
+	}
 	t := time.NewTicker(j.cfg.SyncEvery)
 	defer t.Stop()
 	for {
@@ -356,17 +378,21 @@ func (j *Journal) syncLoop() {
 // sync fsyncs the dirty segments (for a mapped one that writes back the pages stored into) and
 // closes the segments deleted since the last round.
 func (j *Journal) sync() {
-	var files []*os.File
+	type dirty struct {
+		seg *segment
+		f   *os.File
+	}
+	var files []dirty
 	j.mu.Lock()
 	for _, seg := range j.segs {
 		if seg.dirty {
 			seg.dirty = false
-			files = append(files, seg.f)
+			files = append(files, dirty{seg, seg.f})
 		}
 	}
 	if seg := j.spareSeg; seg != nil && seg.dirty {
 		seg.dirty = false
-		files = append(files, seg.f)
+		files = append(files, dirty{seg, seg.f})
 	}
 	retired := j.retired
 	j.retired = nil
@@ -374,11 +400,12 @@ func (j *Journal) sync() {
 	for _, seg := range retired {
 		seg.close()
 	}
-	for _, f := range files {
-		if err := f.Sync(); err != nil {
+	for _, d := range files {
+		if err := d.f.Sync(); err != nil {
 			j.syncErrors.Add(1)
 			j.cfg.Log.Warn("usage journal: fsync", "error", err)
 		}
+		d.seg.ready.Store(0) // the pages written back are write-protected again
 	}
 }
 

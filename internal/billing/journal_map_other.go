@@ -14,3 +14,5 @@ const canMap = false
 func mapFile(*os.File, int64) ([]byte, error) { return nil, errors.ErrUnsupported }
 
 func unmap([]byte) error { return nil }
+
+func prefaultPages([]byte) error { return errors.ErrUnsupported }
