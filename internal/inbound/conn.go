@@ -373,7 +373,7 @@ func (c *conn) handle(w *response) (hijacked bool) {
 	c.bodyDone = req.Body == http.NoBody
 	c.mu.Unlock()
 	if req.Body != http.NoBody {
-		w.body = requestBody{w: w, rc: req.Body}
+		w.body = requestBody{w: w, rc: req.Body, size: req.ContentLength}
 		req.Body = &w.body
 	}
 	tmpl := req == &c.reqTmpl
@@ -408,8 +408,9 @@ func (c *conn) handle(w *response) (hijacked bool) {
 // when the caller waits for it, and reading to the end lets the connection be watched.
 type requestBody struct {
 	w    *response
-	rc   io.ReadCloser
-	read int64 // bytes the handler read
+	rc   io.ReadCloser // nil: the request has no body
+	size int64         // the request's Content-Length (-1: unknown)
+	read int64         // bytes the handler read
 	eof  bool
 }
 

@@ -339,17 +339,19 @@ func (w *response) finish() {
 // settleBody makes the connection ready for the next request once the handler is done with
 // the request's body, as net/http does when it writes the headers: a rest of at most
 // discardLimit bytes is read and thrown away; a longer one (or a body the caller was never
-// asked to send) closes the connection after the answer.
+// asked to send) closes the connection after the answer. It goes by the body as the request
+// came (w.body), not by the request's fields, which the handler may have changed (a middleware
+// that wraps r.Body, say).
 func (w *response) settleBody() {
 	b := &w.body
-	if w.closeAfter || w.req.Body == http.NoBody || b.eof || w.fullDuplex {
+	if w.closeAfter || b.rc == nil || b.eof || w.fullDuplex {
 		return
 	}
 	if w.expectContinue && !w.sentContinue {
 		w.closeAfter = true
 		return
 	}
-	if w.req.ContentLength > 0 && w.req.ContentLength-b.read >= discardLimit {
+	if b.size > 0 && b.size-b.read >= discardLimit {
 		w.closeAfter, w.c.linger = true, true
 		return
 	}

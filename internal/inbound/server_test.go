@@ -378,3 +378,30 @@ func TestHijack(t *testing.T) {
 	addr := serve(t, &inbound.Server{Handler: h})
 	assert.Equal(t, "HTTP/1.1 101 Switching Protocols\r\n\r\nraw", exchange(t, addr, "GET / HTTP/1.1\r\nHost: x\r\n\r\n"))
 }
+
+// TestHandlerReplacesBody: a handler (a body-limiting middleware, say) that puts its own reader
+// in r.Body, on a request with a body or without one, leaves the connection as net/http's does:
+// the request's own body is settled, and the next request on the connection is served.
+func TestHandlerReplacesBody(t *testing.T) {
+	t.Parallel()
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.Body = io.NopCloser(strings.NewReader("")) // read nothing of the caller's body
+		_, _ = io.WriteString(w, r.Method)
+	})
+	addr := serve(t, &inbound.Server{Handler: h})
+	nc, err := net.Dial("tcp", addr)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = nc.Close() })
+	_, err = io.WriteString(nc, "GET /a HTTP/1.1\r\nHost: x\r\n\r\n"+
+		"POST /b HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello"+
+		"PUT /c HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n")
+	require.NoError(t, err)
+	br := bufio.NewReader(nc)
+	for _, method := range []string{"GET", "POST", "PUT"} {
+		res, err := http.ReadResponse(br, nil)
+		require.NoError(t, err, method)
+		body, err := io.ReadAll(res.Body)
+		require.NoError(t, err)
+		require.Equal(t, method, string(body))
+	}
+}
