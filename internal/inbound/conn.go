@@ -94,9 +94,28 @@ func newConn(s *Server, nc net.Conn) *conn {
 	c.br.Reset(&c.r)
 	c.bw = writerPool.Get().(*bufio.Writer)
 	c.bw.Reset(&c.sock)
-	c.ctx = cancelhook.With(context.WithValue(context.Background(), http.LocalAddrContextKey, nc.LocalAddr()), &c.hook)
+	c.ctx = context.WithValue(cancelhook.With(context.WithValue(context.Background(), http.LocalAddrContextKey, nc.LocalAddr()), &c.hook),
+		connKey{}, c)
 	c.setState(stateNew) // as net/http: ReadHeaderTimeout from the accept for the first request
 	return c
+}
+
+// connKey is where a request's context holds its connection (SetContext).
+type connKey struct{}
+
+// SetContext gives r the context ctx in place, when r is the request this package's server is
+// serving now on its connection (what it passed to the handler), and reports whether it did;
+// otherwise (r is another request, or a copy of it) it leaves r alone and the caller uses
+// r.WithContext. A middleware that adds to the request's context saves the copy of the request
+// WithContext makes: the server holds nothing of r's context, and r is the handler's own.
+// It is for the goroutine serving r, before r is handed to any other.
+func SetContext(r *http.Request, ctx context.Context) bool {
+	c, _ := r.Context().Value(connKey{}).(*conn)
+	if c == nil || c.resp.req != r {
+		return false
+	}
+	*r = *r.WithContext(ctx) // the copy stays on the stack
+	return true
 }
 
 func (c *conn) setState(st int32) {

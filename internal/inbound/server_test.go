@@ -379,6 +379,60 @@ func TestHijack(t *testing.T) {
 	assert.Equal(t, "HTTP/1.1 101 Switching Protocols\r\n\r\nraw", exchange(t, addr, "GET / HTTP/1.1\r\nHost: x\r\n\r\n"))
 }
 
+// TestSetContext: a middleware gives the request it is served a derived context in place, with
+// no copy of the request; a copy of it, or a request net/http serves, is left alone; the derived
+// context still ends when the caller leaves. (Not parallel: it counts allocations.)
+func TestSetContext(t *testing.T) { //nolint:paralleltest // testing.AllocsPerRun
+	type key struct{}
+	ended := make(chan struct{})
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		orig := r.Context()
+		ctx := context.WithValue(orig, key{}, "v")
+		copied := r.WithContext(orig)
+		served := inbound.SetContext(r, ctx)
+		if !served { // net/http's server
+			assert.False(t, inbound.SetContext(copied, ctx))
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+		assert.Equal(t, "v", r.Context().Value(key{}))
+		assert.False(t, inbound.SetContext(copied, ctx), "a copy of the request is not the one served")
+		assert.Equal(t, orig, copied.Context())
+		assert.Zero(t, testing.AllocsPerRun(10, func() { inbound.SetContext(r, ctx) }))
+		if r.URL.Path == "/leave" {
+			_, _ = io.ReadAll(r.Body)
+			select {
+			case <-r.Context().Done():
+				close(ended)
+			case <-time.After(10 * time.Second):
+			}
+			return
+		}
+		w.WriteHeader(http.StatusOK)
+	})
+	std, ours := serveBoth(t, h)
+	res, err := http.Get("http://" + std + "/")
+	require.NoError(t, err)
+	require.NoError(t, res.Body.Close())
+	require.Equal(t, http.StatusNoContent, res.StatusCode)
+	res, err = http.Get("http://" + ours + "/")
+	require.NoError(t, err)
+	require.NoError(t, res.Body.Close())
+	require.Equal(t, http.StatusOK, res.StatusCode)
+
+	nc, err := net.Dial("tcp", ours)
+	require.NoError(t, err)
+	_, err = io.WriteString(nc, "POST /leave HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nhi")
+	require.NoError(t, err)
+	time.Sleep(50 * time.Millisecond)
+	require.NoError(t, nc.Close())
+	select {
+	case <-ended:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the context set in place did not end when the caller left")
+	}
+}
+
 // TestHandlerReplacesBody: a handler (a body-limiting middleware, say) that puts its own reader
 // in r.Body, on a request with a body or without one, leaves the connection as net/http's does:
 // the request's own body is settled, and the next request on the connection is served.
