@@ -92,14 +92,15 @@ func (j *Journal) prefaultLoop() {
 }
 
 // prefault makes the current segment's pages ready from its append position to prefaultAhead past
-// it (or its end). A range that cannot be prefaulted is left to the appender's own faults.
+// it (or its end). A range that cannot be prefaulted is left to the appender's own faults until
+// the next fsync.
 func (j *Journal) prefault() {
 	j.mu.Lock()
-	seg, pos := j.cur, j.cur.size
+	seg, pos, faulted := j.cur, j.cur.size, j.cur.faulted
 	seg.pfMu.Lock() // held until done: the segment is not unmapped meanwhile
 	j.mu.Unlock()
 	defer seg.pfMu.Unlock()
-	if seg.m == nil || seg.faulted {
+	if seg.m == nil || faulted {
 		return
 	}
 	page := int64(pageSize)
@@ -111,6 +112,9 @@ func (j *Journal) prefault() {
 		return
 	}
 	if err := prefaultPages(seg.m[start:to]); err != nil {
+		// Marked ready to its end, so that appends stop waking the prefaulter for it: they take
+		// their own faults, and the next fsync's reset tries again.
+		seg.ready.Store(int64(len(seg.m)))
 		return
 	}
 	seg.ready.CompareAndSwap(ready, to) // not when an fsync reset it meanwhile: it runs again
