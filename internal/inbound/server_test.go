@@ -284,16 +284,23 @@ func TestCallerLeaves(t *testing.T) {
 		}
 	})
 	addr := serve(t, &inbound.Server{Handler: h, WatchAfter: 100 * time.Millisecond})
+	postAndLeave(t, addr, "/x", ended, "the handler's context did not end after its caller left")
+}
+
+// postAndLeave sends a POST to path on addr and hangs up without waiting for the answer, then
+// waits (5 s at most) for ended to be closed; msg says what failed if it is not.
+func postAndLeave(t *testing.T, addr, path string, ended <-chan struct{}, msg string) {
+	t.Helper()
 	nc, err := net.Dial("tcp", addr)
 	require.NoError(t, err)
-	_, err = io.WriteString(nc, "POST /x HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nhi")
+	_, err = io.WriteString(nc, "POST "+path+" HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nhi")
 	require.NoError(t, err)
 	time.Sleep(50 * time.Millisecond)
 	require.NoError(t, nc.Close())
 	select {
 	case <-ended:
 	case <-time.After(5 * time.Second):
-		t.Fatal("the handler's context did not end after its caller left")
+		t.Fatal(msg)
 	}
 }
 
@@ -419,18 +426,7 @@ func TestSetContext(t *testing.T) { //nolint:paralleltest // testing.AllocsPerRu
 	require.NoError(t, err)
 	require.NoError(t, res.Body.Close())
 	require.Equal(t, http.StatusOK, res.StatusCode)
-
-	nc, err := net.Dial("tcp", ours)
-	require.NoError(t, err)
-	_, err = io.WriteString(nc, "POST /leave HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nhi")
-	require.NoError(t, err)
-	time.Sleep(50 * time.Millisecond)
-	require.NoError(t, nc.Close())
-	select {
-	case <-ended:
-	case <-time.After(5 * time.Second):
-		t.Fatal("the context set in place did not end when the caller left")
-	}
+	postAndLeave(t, ours, "/leave", ended, "the context set in place did not end when the caller left")
 }
 
 // TestHandlerReplacesBody: a handler (a body-limiting middleware, say) that puts its own reader
