@@ -27,6 +27,7 @@ func TestServeSeedDeployment(t *testing.T) {
 	redisURL, err := url.Parse(apptest.RedisURL())
 	require.NoError(t, err)
 	port := testsvc.FreePort(t)
+	dataDir := t.TempDir() // the seed's variables leave DATA_DIR to its default, in the working directory
 	cfg, err := config.Load(func(k string) string {
 		return map[string]string{
 			"PORT": strconv.Itoa(port), "REDIS_ENABLE": "true", "REDIS_HOST": redisURL.Hostname(), "REDIS_PORT": redisURL.Port(),
@@ -34,6 +35,7 @@ func TestServeSeedDeployment(t *testing.T) {
 			"DATABASE_URL": testdb.URL(t), "APP_ENV": "production", "LOG_LEVEL": "error",
 			"ENCRYPTION_KEY": base64.StdEncoding.EncodeToString([]byte("0123456789abcdef0123456789abcdef")),
 			"JWT_SECRET":     "seed-env-jwt-secret-0123456789-abcdef",
+			"DATA_DIR":       dataDir,
 		}[k]
 	})
 	require.NoError(t, err)
